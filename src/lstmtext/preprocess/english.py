@@ -1,0 +1,81 @@
+"""English tweet cleaning steps: emoticons, @mentions, #hashtags, contractions, elongation, ``?`` and ``!``.
+
+Together with the common steps they form the chain of the Keras airline-tweets tutorial (preset
+``en-tweet``). Unlike the tutorial, ``?`` and ``!`` become separate tokens (``you rock exclamationmark``
+rather than ``rockexclamationmark``), so the word before them keeps its vocabulary entry.
+"""
+
+from __future__ import annotations
+
+import csv
+import re
+from functools import lru_cache
+from importlib import resources
+
+import contractions
+
+from lstmtext.preprocess.steps import register_step
+
+_MENTION = re.compile(r"@\w+")
+_HASHTAG = re.compile(r"#\w+")
+_ELONGATION = re.compile(r"([^\W\d_])\1{2,}")
+_QUESTION = re.compile(r"\?+")
+_EXCLAMATION = re.compile(r"!+")
+
+
+@lru_cache(maxsize=1)
+def _emoticon_pattern() -> tuple[re.Pattern[str], dict[str, str]]:
+    """Load ``resources/emoticons.tsv`` and compile one regex that matches any emoticon as a whole word."""
+    table: dict[str, str] = {}
+    with resources.files("lstmtext.resources").joinpath("emoticons.tsv").open(encoding="utf-8") as fh:
+        for row in csv.reader(fh, delimiter="\t"):
+            if row and not row[0].startswith("#"):
+                table[row[0]] = row[1]
+    alternatives = "|".join(re.escape(e) for e in sorted(table, key=len, reverse=True))
+    # An emoticon counts only between whitespace (or the ends): "10:30" keeps its ":3".
+    return re.compile(rf"(?<!\S)(?:{alternatives})(?!\S)"), table
+
+
+@register_step("emoticons_to_words")
+def emoticons_to_words(text: str) -> str:
+    """Replace text emoticons by a word (``:)`` -> ``smiley``, ``:/`` -> ``perplexed``, ``<3`` -> ``heart``)."""
+    pattern, table = _emoticon_pattern()
+    return pattern.sub(lambda m: f" {table[m.group(0)]} ", text)
+
+
+@register_step("remove_mentions")
+def remove_mentions(text: str) -> str:
+    """Remove @mentions (``@VirginAmerica``)."""
+    return _MENTION.sub(" ", text)
+
+
+@register_step("remove_hashtags")
+def remove_hashtags(text: str) -> str:
+    """Remove #hashtags with their word (``#elevategold``), as the tutorial does."""
+    return _HASHTAG.sub(" ", text)
+
+
+@register_step("expand_contractions")
+def expand_contractions(text: str) -> str:
+    """Expand English contractions (``I'd`` -> ``I would``, ``isn't`` -> ``is not``); slang is left alone."""
+    if "'" not in text and "\u2019" not in text:
+        return text
+    return contractions.fix(text.replace("\u2019", "'"), slang=False)
+
+
+@register_step("squeeze_elongation")
+def squeeze_elongation(text: str) -> str:
+    """Squeeze a letter repeated three or more times to one (``heyyyy guyyyys`` -> ``hey guys``)."""
+    return _ELONGATION.sub(r"\1", text)
+
+
+@register_step("mark_question")
+def mark_question(text: str) -> str:
+    """Replace each run of ``?`` by the separate token ``questionmark``."""
+    return _QUESTION.sub(" questionmark ", text)
+
+
+@register_step("mark_exclamation")
+def mark_exclamation(text: str) -> str:
+    """Replace each run of ``!`` by the separate token ``exclamationmark``."""
+    return _EXCLAMATION.sub(" exclamationmark ", text)

@@ -1,0 +1,80 @@
+"""The registry of named cleaning steps: each step is a pure ``str -> str`` function.
+
+A pipeline is a list of step names (see :mod:`lstmtext.preprocess.pipeline`); it is saved with a model so
+prediction applies exactly the steps training used. A registered name is a contract: a step's behaviour
+never changes under the same name; a changed step gets a new name (``foo_v2``).
+
+Steps that need a resource (a lexicon, a stopword list) are registered through a *factory* that takes
+keyword options from the config (``[preprocess.options]``) and returns the ``str -> str`` function.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from lstmtext.errors import ConfigError
+
+Step = Callable[[str], str]
+StepFactory = Callable[..., Step]
+
+_STEPS: dict[str, StepFactory] = {}
+_DOCS: dict[str, str] = {}
+
+
+def register_step(name: str, *, factory: bool = False) -> Callable[[Callable], Callable]:
+    """Register a cleaning step under ``name``.
+
+    Args:
+        name: The stable name used in configs and saved bundles.
+        factory: If True the decorated function takes keyword options and returns the step;
+            otherwise it is the step itself.
+
+    Returns:
+        A decorator that registers the function and returns it unchanged.
+    """
+
+    def decorator(fn: Callable) -> Callable:
+        if name in _STEPS:
+            raise RuntimeError(f"cleaning step {name!r} is registered twice")
+        _STEPS[name] = fn if factory else (lambda **_: fn)
+        _DOCS[name] = (fn.__doc__ or "").strip().splitlines()[0] if fn.__doc__ else ""
+        return fn
+
+    return decorator
+
+
+def available_steps() -> dict[str, str]:
+    """Return ``{name: one-line description}`` of every registered step, sorted by name."""
+    _load_builtin_steps()
+    return {name: _DOCS[name] for name in sorted(_STEPS)}
+
+
+def make_step(name: str, options: dict[str, Any] | None = None) -> Step:
+    """Build the step registered as ``name``.
+
+    Args:
+        name: A registered step name.
+        options: Keyword options for steps registered with ``factory=True`` (ignored by plain steps).
+
+    Raises:
+        ConfigError: If no step has that name.
+    """
+    _load_builtin_steps()
+    if name not in _STEPS:
+        raise ConfigError(
+            f"preprocess.steps: unknown cleaning step {name!r}. Available: {', '.join(sorted(_STEPS))}."
+        )
+    return _STEPS[name](**(options or {}))
+
+
+def _load_builtin_steps() -> None:
+    """Import the modules that register the built-in steps (once; imports are cached)."""
+    import importlib
+
+    for module in ("english", "common", "indonesian", "vietnamese", "langid_step"):
+        try:
+            importlib.import_module(f"lstmtext.preprocess.{module}")
+        except ModuleNotFoundError as exc:  # a language module not written yet
+            if exc.name != f"lstmtext.preprocess.{module}":
+                raise
