@@ -1,0 +1,38 @@
+"""Classification metrics as plain JSON-ready dicts (scikit-learn does the arithmetic)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+from sklearn.metrics import accuracy_score, confusion_matrix, f1_score, precision_recall_fscore_support
+
+
+def classification_metrics(y_true: Sequence[int], y_pred: Sequence[int], labels: Sequence[str]) -> dict[str, Any]:
+    """Return accuracy, macro/weighted F1, per-class precision/recall/F1/support and the confusion matrix.
+
+    Args:
+        y_true: True class ids.
+        y_pred: Predicted class ids.
+        labels: Class names by id.
+
+    Returns:
+        ``{"accuracy", "macro_f1", "weighted_f1", "per_class": {label: {...}}, "confusion_matrix", "labels", "n"}``;
+        ``confusion_matrix[i][j]`` counts texts of class ``labels[i]`` predicted as ``labels[j]``.
+    """
+    ids = list(range(len(labels)))
+    y_true, y_pred = np.asarray(y_true), np.asarray(y_pred)
+    p, r, f, s = precision_recall_fscore_support(y_true, y_pred, labels=ids, zero_division=0)
+    return {
+        "n": int(len(y_true)),
+        "accuracy": float(accuracy_score(y_true, y_pred)),
+        "macro_f1": float(f1_score(y_true, y_pred, labels=ids, average="macro", zero_division=0)),
+        "weighted_f1": float(f1_score(y_true, y_pred, labels=ids, average="weighted", zero_division=0)),
+        "per_class": {
+            label: {"precision": float(p[i]), "recall": float(r[i]), "f1": float(f[i]), "support": int(s[i])}
+            for i, label in enumerate(labels)
+        },
+        "confusion_matrix": confusion_matrix(y_true, y_pred, labels=ids).tolist(),
+        "labels": list(labels),
+    }

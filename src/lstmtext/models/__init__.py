@@ -1,0 +1,67 @@
+"""The architecture registry: a stable name -> a builder ``(ModelConfig, vocab_size, num_classes) -> nn.Module``.
+
+Every model takes ``forward(ids (B, T) int64, lengths (B,) int64) -> logits (B, C)`` and must give the same
+output for a text whatever else is in its batch (no compute on padding leaks into a prediction). A
+registered name never changes behaviour: a changed architecture is registered under a new name.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+
+from torch import nn
+
+from lstmtext.config import ModelConfig
+from lstmtext.errors import ConfigError
+
+Builder = Callable[..., nn.Module]
+_MODELS: dict[str, Builder] = {}
+_DOCS: dict[str, str] = {}
+_MODULES = ("recurrent", "cnn", "clstm", "attention")
+
+
+def register_model(name: str) -> Callable[[Builder], Builder]:
+    """Register a model builder under ``name`` (decorator)."""
+
+    def decorator(fn: Builder) -> Builder:
+        if name in _MODELS:
+            raise RuntimeError(f"model {name!r} is registered twice")
+        _MODELS[name] = fn
+        _DOCS[name] = (fn.__doc__ or "").strip().splitlines()[0] if fn.__doc__ else ""
+        return fn
+
+    return decorator
+
+
+def _load_builtin() -> None:
+    for module in _MODULES:
+        try:
+            importlib.import_module(f"lstmtext.models.{module}")
+        except ModuleNotFoundError as exc:
+            if exc.name != f"lstmtext.models.{module}":
+                raise
+
+
+def available_models() -> dict[str, str]:
+    """Return ``{name: one-line description}`` of every registered architecture."""
+    _load_builtin()
+    return {k: _DOCS[k] for k in sorted(_MODELS)}
+
+
+def build_model(cfg: ModelConfig, vocab_size: int, num_classes: int, **kwargs) -> nn.Module:
+    """Build the architecture ``cfg.name``.
+
+    Args:
+        cfg: The model section of the config.
+        vocab_size: Rows of the embedding table.
+        num_classes: Outputs of the classifier head (or a list of them for several heads).
+        **kwargs: Passed to the builder (e.g. ``embedding_weights``).
+
+    Raises:
+        ConfigError: If no architecture has that name.
+    """
+    _load_builtin()
+    if cfg.name not in _MODELS:
+        raise ConfigError(f"model.name: unknown architecture {cfg.name!r}. Available: {', '.join(sorted(_MODELS))}.")
+    return _MODELS[cfg.name](cfg, vocab_size, num_classes, **kwargs)

@@ -1,0 +1,141 @@
+"""Recurrent classifiers (Elman RNN, GRU, LSTM, BiLSTM) over packed sequences.
+
+Embedding -> Dropout -> recurrent layers (packed: padding is never computed) -> pooling -> Linear.
+``rnn_input_dropout`` draws one mask per text and feature, shared by all time steps, like Keras'
+``LSTM(dropout=...)``; ``init="keras"`` reproduces Keras' initialisers (Glorot-uniform input weights,
+orthogonal recurrent weights, forget-gate bias 1, embeddings uniform in +-0.05), which trained markedly
+better than PyTorch's defaults on the airline tweets.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
+
+from lstmtext.config import ModelConfig
+from lstmtext.errors import ConfigError
+from lstmtext.models import register_model
+
+_CELLS = {"lstm": nn.LSTM, "gru": nn.GRU, "rnn": nn.RNN}
+
+
+class RecurrentClassifier(nn.Module):
+    """A text classifier over one recurrent encoder.
+
+    Args:
+        cfg: Sizes, dropouts, pooling and initialisation.
+        vocab_size: Rows of the embedding table.
+        num_classes: Number of output classes.
+        cell: ``lstm``, ``gru`` or ``rnn`` (Elman).
+        embedding_weights: Optional initial embedding matrix ``(vocab_size, embedding_dim)``.
+        freeze_embedding: Keep the embedding fixed during training.
+    """
+
+    def __init__(
+        self,
+        cfg: ModelConfig,
+        vocab_size: int,
+        num_classes: int,
+        cell: str = "lstm",
+        embedding_weights: torch.Tensor | None = None,
+        freeze_embedding: bool = False,
+    ) -> None:
+        super().__init__()
+        self.cell = cell
+        self.pooling = cfg.pooling
+        self.num_directions = 2 if cfg.bidirectional else 1
+        self.embedding = nn.Embedding(vocab_size, cfg.embedding_dim, padding_idx=0)
+        self.embed_dropout = nn.Dropout(cfg.embed_dropout)
+        self.rnn_input_dropout = cfg.rnn_input_dropout
+        kwargs = {"nonlinearity": cfg.options.get("nonlinearity", "tanh")} if cell == "rnn" else {}
+        self.rnn = _CELLS[cell](
+            cfg.embedding_dim,
+            cfg.hidden_size,
+            num_layers=cfg.num_layers,
+            batch_first=True,
+            dropout=cfg.dropout if cfg.num_layers > 1 else 0.0,
+            bidirectional=cfg.bidirectional,
+            **kwargs,
+        )
+        self.fc = nn.Linear(cfg.hidden_size * self.num_directions, num_classes)
+        if cfg.init == "keras":
+            self._keras_init()
+        if embedding_weights is not None:
+            with torch.no_grad():
+                self.embedding.weight.copy_(embedding_weights)
+        self.embedding.weight.requires_grad_(not freeze_embedding)
+
+    def _keras_init(self) -> None:
+        nn.init.uniform_(self.embedding.weight, -0.05, 0.05)
+        gates = {"lstm": 4, "gru": 3, "rnn": 1}[self.cell]
+        hidden = self.rnn.hidden_size
+        for name, param in self.rnn.named_parameters():
+            if name.startswith("weight_ih"):
+                nn.init.xavier_uniform_(param)
+            elif name.startswith("weight_hh"):
+                # Keras makes the whole (H, gates*H) recurrent kernel orthogonal, not each gate's block.
+                nn.init.orthogonal_(param)
+            else:
+                nn.init.zeros_(param)
+                if self.cell == "lstm" and name.startswith("bias_ih"):
+                    param.data[hidden : 2 * hidden] = 1.0  # forget gate (PyTorch order i, f, g, o)
+        assert self.rnn.weight_hh_l0.shape[0] == gates * hidden
+        nn.init.xavier_uniform_(self.fc.weight)
+        nn.init.zeros_(self.fc.bias)
+
+    def encode(self, ids: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        """Return one feature vector per text, ``(B, H * directions)``."""
+        x = self.embed_dropout(self.embedding(ids))  # (B, T, E)
+        if self.training and self.rnn_input_dropout > 0:
+            keep = 1.0 - self.rnn_input_dropout
+            mask = torch.bernoulli(x.new_full((x.shape[0], 1, x.shape[2]), keep)) / keep  # (B, 1, E)
+            x = x * mask
+        packed = pack_padded_sequence(x, lengths.cpu(), batch_first=True, enforce_sorted=False)
+        out, state = self.rnn(packed)
+        h_n = state[0] if self.cell == "lstm" else state  # (layers * dirs, B, H)
+        if self.pooling == "last":
+            return torch.cat(list(h_n[-self.num_directions :]), dim=1)  # (B, dirs * H)
+        padded, _ = pad_packed_sequence(out, batch_first=True)  # (B, T, dirs * H)
+        mask = (torch.arange(padded.shape[1])[None, :] < lengths.cpu()[:, None]).unsqueeze(-1)  # (B, T, 1)
+        if self.pooling == "mean":
+            return (padded * mask).sum(1) / lengths.to(padded.dtype).unsqueeze(1)
+        return padded.masked_fill(~mask, float("-inf")).max(1).values
+
+    def forward(self, ids: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        """Return logits ``(B, C)`` for post-padded ``ids (B, T)`` with true ``lengths (B,)``."""
+        return self.fc(self.encode(ids, lengths))
+
+
+def _embedding_kwargs(kwargs: dict) -> dict:
+    return {k: kwargs[k] for k in ("embedding_weights", "freeze_embedding") if k in kwargs}
+
+
+@register_model("lstm")
+def build_lstm(cfg: ModelConfig, vocab_size: int, num_classes: int, **kwargs) -> nn.Module:
+    """LSTM (uni- or bidirectional, any depth) over packed sequences."""
+    return RecurrentClassifier(cfg, vocab_size, num_classes, "lstm", **_embedding_kwargs(kwargs))
+
+
+@register_model("bilstm")
+def build_bilstm(cfg: ModelConfig, vocab_size: int, num_classes: int, **kwargs) -> nn.Module:
+    """Bidirectional LSTM: the ``lstm`` model with ``bidirectional`` forced on."""
+    return RecurrentClassifier(
+        cfg.model_copy(update={"bidirectional": True}), vocab_size, num_classes, "lstm", **_embedding_kwargs(kwargs)
+    )
+
+
+@register_model("gru")
+def build_gru(cfg: ModelConfig, vocab_size: int, num_classes: int, **kwargs) -> nn.Module:
+    """GRU (uni- or bidirectional, any depth) over packed sequences."""
+    return RecurrentClassifier(cfg, vocab_size, num_classes, "gru", **_embedding_kwargs(kwargs))
+
+
+@register_model("rnn")
+def build_rnn(cfg: ModelConfig, vocab_size: int, num_classes: int, **kwargs) -> nn.Module:
+    """Elman RNN; ``model.options.nonlinearity`` is ``tanh`` (default) or ``relu``."""
+    if cfg.options.get("nonlinearity", "tanh") not in ("tanh", "relu"):
+        raise ConfigError(
+            f"model.options.nonlinearity must be 'tanh' or 'relu'. Got {cfg.options['nonlinearity']!r} instead."
+        )
+    return RecurrentClassifier(cfg, vocab_size, num_classes, "rnn", **_embedding_kwargs(kwargs))

@@ -1,0 +1,67 @@
+"""Named model presets: partial config trees that ``build_config`` starts from.
+
+``seed001`` is the source tutorial's exact model. ``default`` is the project's own tuned choice for short
+texts (tuned on the airline valid split; see docs/tuning.md). Later presets add other architectures.
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+from lstmtext.errors import ConfigError
+
+MODEL_PRESETS: dict[str, dict[str, Any]] = {
+    # The Keras tutorial: Embedding(1024, 32) -> Dropout 0.5 -> LSTM 256 (dropout 0.2) -> softmax, Adam,
+    # 10 epochs, batch 512, num_words 1024, pre-padding to the longest text.
+    "seed001": {
+        "preprocess": {"preset": "en-tweet"},
+        "vocab": {"num_words": 1024, "max_len": None, "padding": "pre", "truncating": "pre"},
+        "model": {
+            "name": "lstm",
+            "embedding_dim": 32,
+            "hidden_size": 256,
+            "embed_dropout": 0.5,
+            "rnn_input_dropout": 0.2,
+            "init": "keras",
+        },
+        "train": {
+            "epochs": 10,
+            "batch_size": 512,
+            "lr": 1e-3,
+            "clip_grad_norm": None,
+            "patience": None,
+            "restore_best": False,
+        },
+    },
+    "default": {
+        "preprocess": {"preset": "en-tweet"},
+        "vocab": {"num_words": 8000, "min_freq": 2},
+        "model": {
+            "name": "lstm",
+            "embedding_dim": 128,
+            "hidden_size": 128,
+            "bidirectional": True,
+            "embed_dropout": 0.5,
+            "rnn_input_dropout": 0.2,
+            "init": "keras",
+        },
+        "train": {"epochs": 12, "batch_size": 64, "lr": 2e-3, "patience": 3, "restore_best": True},
+    },
+}
+
+
+def available_presets() -> list[str]:
+    """Return the names of the model presets."""
+    return sorted(MODEL_PRESETS)
+
+
+def model_preset(name: str) -> dict[str, Any]:
+    """Return a deep copy of the preset's partial config tree.
+
+    Raises:
+        ConfigError: If there is no preset of that name.
+    """
+    if name not in MODEL_PRESETS:
+        raise ConfigError(f"--preset {name!r}: no such preset. Available: {', '.join(available_presets())}.")
+    return copy.deepcopy(MODEL_PRESETS[name])

@@ -1,0 +1,151 @@
+"""One training run end to end: data -> encoder -> model -> trainer -> metrics -> bundle and reports.
+
+The CLI's ``train`` and the Python API's ``TextClassifier.fit`` both call into this module.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import logging
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from lstmtext import __version__
+from lstmtext.atomic import write_json, write_text
+from lstmtext.bundle import save_bundle
+from lstmtext.config import Config
+from lstmtext.data import LabelledData, load_bundled_airline, load_data
+from lstmtext.encoder import TextEncoder
+from lstmtext.errors import BundleError
+from lstmtext.imbalance import class_weights, random_oversample
+from lstmtext.metrics import classification_metrics
+from lstmtext.models import build_model
+from lstmtext.preprocess import Pipeline, preprocess_preset
+from lstmtext.report import model_card, run_markdown
+from lstmtext.trainer import ClassificationObjective, EncodedSplit, TrainResult, fit, predict_logits
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class RunResult:
+    """What a run produced."""
+
+    out_dir: Path | None
+    metrics: dict[str, dict[str, Any]]
+    history: list[dict[str, Any]]
+    train: TrainResult
+    summary: dict[str, Any]
+
+
+def configure_threads(threads: int | None) -> int:
+    """Use ``threads`` torch threads (default: every core); returns the number set."""
+    n = threads or os.cpu_count() or 1
+    torch.set_num_threads(n)
+    return n
+
+
+def build_pipeline(config: Config) -> Pipeline:
+    """The cleaning pipeline the config describes (preset, with ``steps``/``options`` overriding it)."""
+    preset = preprocess_preset(config.preprocess.preset)
+    steps = config.preprocess.steps if config.preprocess.steps is not None else preset["steps"]
+    return Pipeline(steps, {**preset["options"], **config.preprocess.options})
+
+
+def load_run_data(config: Config, data: str | Path | None, **kwargs: Any) -> LabelledData:
+    """Load the user's file, or the bundled airline tweets with their canonical split when ``data`` is None."""
+    return load_bundled_airline() if data is None else load_data(data, config.data, **kwargs)
+
+
+def train_model(config: Config, data: LabelledData, checkpoint_dir: Path | None = None,
+                resume: bool = False, progress: bool = True) -> tuple[Any, TextEncoder, list[str], TrainResult]:
+    """Fit the encoder and the model on ``data``; return ``(model, encoder, labels, train_result)``."""
+    configure_threads(config.train.threads)
+    train_split = data.splits["train"]
+    labels = sorted(set(train_split.labels))
+    label_id = {label: i for i, label in enumerate(labels)}
+    encoder = TextEncoder.fit(build_pipeline(config), train_split.texts, config.vocab)
+    enc = {name: EncodedSplit(encoder.encode(s.texts), np.array([label_id[y] for y in s.labels], dtype=np.int64))
+           for name, s in data.splits.items()}
+    train_enc = enc["train"]
+    if config.train.oversample == "random":
+        train_enc = random_oversample(train_enc, config.train.seed)
+    weights = class_weights(train_enc.labels, len(labels)) if config.train.class_weight == "balanced" else None
+    torch.manual_seed(config.train.seed)
+    model = build_model(config.model, len(encoder.vocab), len(labels))
+    objective = ClassificationObjective(len(labels), weights)
+    result = fit(model, train_enc, enc["valid"], config.train, objective, checkpoint_dir, resume, progress)
+    return model, encoder, labels, result
+
+
+def evaluate_splits(model: Any, encoder: TextEncoder, labels: list[str], data: LabelledData,
+                    batch_size: int = 1024) -> dict[str, dict[str, Any]]:
+    """Metrics of every split except train (valid, then test when present)."""
+    label_id = {label: i for i, label in enumerate(labels)}
+    out = {}
+    for name in ("valid", "test"):
+        if name in data.splits:
+            split = data.splits[name]
+            pred = predict_logits(model, encoder.encode(split.texts), batch_size).argmax(1).numpy()
+            out[name] = classification_metrics([label_id[y] for y in split.labels], pred, labels)
+    return out
+
+
+def run(config: Config, data: str | Path | None = None, out_dir: str | Path | None = None, *,
+        resume: bool = False, overwrite: bool = False, progress: bool = True, **data_kwargs: Any) -> RunResult:
+    """Train, evaluate and (with ``out_dir``) save a model with its reports.
+
+    Writes to ``out_dir``: ``model/`` (the bundle), ``metrics.json``, ``report.md``, ``history.json``,
+    ``history.csv``, ``history.png``, ``confusion_<split>.png`` and ``checkpoint/`` (for ``--resume``).
+
+    Raises:
+        BundleError: If ``out_dir/model`` exists and neither ``overwrite`` nor ``resume`` is set.
+    """
+    out = Path(out_dir) if out_dir is not None else None
+    if out is not None and (out / "model").exists() and not (overwrite or resume):
+        raise BundleError(f"{out / 'model'}: a trained model is already there. Pass --overwrite to replace it, or another --out.")
+    labelled = load_run_data(config, data, **data_kwargs)
+    ckpt = out / "checkpoint" if out is not None else None
+    model, encoder, labels, result = train_model(config, labelled, ckpt, resume, progress)
+    metrics = evaluate_splits(model, encoder, labels, labelled, config.train.eval_batch_size)
+    summary = _summary(config, labelled, model, encoder, labels, result)
+    if out is not None:
+        _write_outputs(out, config, encoder, labels, model, metrics, result, summary)
+    return RunResult(out, metrics, result.history, result, summary)
+
+
+def _summary(config: Config, data: LabelledData, model: Any, encoder: TextEncoder, labels: list[str],
+             result: TrainResult) -> dict[str, Any]:
+    tokens = sum(len(s) for s in encoder.encode(data.splits["train"].texts)) * len(result.history)
+    return {
+        "architecture": config.model.name, "source": data.source, "labels": labels,
+        "n_parameters": sum(p.numel() for p in model.parameters()), "vocab_size": len(encoder.vocab),
+        "max_len": encoder.max_len, "epochs_run": len(result.history), "best_epoch": result.best_epoch,
+        "train_seconds": result.seconds, "tokens_per_second": tokens / max(result.seconds, 1e-9),
+        "split_sizes": {k: len(v) for k, v in data.splits.items()}, "steps": encoder.pipeline.steps,
+        "seed": config.train.seed, "lstmtext_version": __version__, "notes": data.notes,
+    }
+
+
+def _write_outputs(out: Path, config: Config, encoder: TextEncoder, labels: list[str], model: Any,
+                   metrics: dict[str, Any], result: TrainResult, summary: dict[str, Any]) -> None:
+    from lstmtext.plots import plot_confusion, plot_history
+
+    save_bundle(out / "model", config, encoder, labels, model, metrics, model_card(summary, metrics), overwrite=True)
+    write_json(out / "metrics.json", {**metrics, "summary": summary})
+    write_text(out / "report.md", run_markdown(summary, metrics))
+    write_json(out / "history.json", result.history)
+    buf = io.StringIO()
+    writer = csv.DictWriter(buf, fieldnames=list(result.history[0]))
+    writer.writeheader()
+    writer.writerows(result.history)
+    write_text(out / "history.csv", buf.getvalue())
+    plot_history(result.history, out / "history.png")
+    for name, m in metrics.items():
+        plot_confusion(m["confusion_matrix"], labels, out / f"confusion_{name}.png", title=f"{name} split")

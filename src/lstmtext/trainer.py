@@ -1,0 +1,212 @@
+"""The training loop: Adam, cross-entropy, clipping, validation each epoch, early stopping, checkpoints.
+
+It is model-agnostic: a model maps ``(ids, lengths)`` to logits and an *objective* turns logits and
+labels into a loss and a score summary, so single-label and aspect (several-head) tasks share it.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+import torch
+from torch import nn
+from tqdm.auto import tqdm
+
+from lstmtext.batching import eval_batches, iterate, train_batches
+from lstmtext.checkpoint import load_checkpoint, load_optimizer, save_checkpoint
+from lstmtext.config import TrainConfig
+from lstmtext.errors import BundleError
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class EncodedSplit:
+    """Id sequences with their labels (``(N,)`` class ids, or ``(N, A)`` for several heads)."""
+
+    sequences: list[list[int]]
+    labels: np.ndarray
+
+    @property
+    def lengths(self) -> np.ndarray:
+        return np.fromiter((len(s) for s in self.sequences), dtype=np.int64, count=len(self.sequences))
+
+
+class Objective(Protocol):
+    """What the trainer needs to know about the task."""
+
+    def loss(self, logits: Any, labels: torch.Tensor) -> torch.Tensor: ...
+
+    def summarize(self, logits: Any, labels: torch.Tensor) -> dict[str, float]: ...
+
+
+class ClassificationObjective:
+    """Single-label classification: (weighted) cross-entropy; accuracy and macro-F1 for monitoring."""
+
+    def __init__(self, num_classes: int, class_weights: torch.Tensor | None = None) -> None:
+        self.num_classes = num_classes
+        self.criterion = nn.CrossEntropyLoss(weight=class_weights)
+
+    def loss(self, logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+        return self.criterion(logits, labels)
+
+    def summarize(self, logits: torch.Tensor, labels: torch.Tensor) -> dict[str, float]:
+        from sklearn.metrics import f1_score
+
+        pred = logits.argmax(1).numpy()
+        y = labels.numpy()
+        return {
+            "loss": float(self.criterion(logits, labels)),
+            "accuracy": float((pred == y).mean()),
+            "macro_f1": float(f1_score(y, pred, labels=list(range(self.num_classes)), average="macro", zero_division=0)),
+        }
+
+
+@dataclass
+class TrainResult:
+    """History per epoch (train and valid loss/accuracy/...), the best epoch and how training ended."""
+
+    history: list[dict[str, Any]] = field(default_factory=list)
+    best_epoch: int = 0
+    best_score: float = -math.inf
+    stopped_early: bool = False
+    seconds: float = 0.0
+
+
+def predict_logits(model: nn.Module, sequences: Sequence[Sequence[int]], batch_size: int = 1024) -> Any:
+    """Run the model in eval mode without gradients over length-sorted batches; outputs in input order."""
+    model.eval()
+    lengths = np.fromiter((len(s) for s in sequences), dtype=np.int64, count=len(sequences))
+    parts, order = [], []
+    with torch.no_grad():
+        for batch in iterate(sequences, eval_batches(lengths, batch_size)):
+            parts.append(model(batch.ids, batch.lengths))
+            order.append(batch.index)
+    inverse = np.argsort(np.concatenate(order))
+    if isinstance(parts[0], (list, tuple)):  # several heads
+        return [torch.cat([p[h] for p in parts])[inverse] for h in range(len(parts[0]))]
+    return torch.cat(parts)[inverse]
+
+
+def _score(summary: dict[str, float], monitor: str) -> float:
+    key = monitor.removeprefix("valid_")
+    return -summary["loss"] if key == "loss" else summary[key]
+
+
+def fit(
+    model: nn.Module,
+    train: EncodedSplit,
+    valid: EncodedSplit,
+    cfg: TrainConfig,
+    objective: Objective,
+    checkpoint_dir: Path | None = None,
+    resume: bool = False,
+    progress: bool = True,
+    on_epoch_end: Callable[[dict[str, Any]], None] | None = None,
+) -> TrainResult:
+    """Train ``model`` in place; return the history. Ends with the best weights when ``cfg.restore_best``.
+
+    Args:
+        model: The network; its parameters are updated in place.
+        train: Training sequences and labels.
+        valid: Validation sequences and labels (scored every epoch).
+        cfg: The train section of the config.
+        objective: Loss and score summary of the task.
+        checkpoint_dir: Where to write a checkpoint after every epoch (None: no checkpoints).
+        resume: Continue from the checkpoint in ``checkpoint_dir``.
+        progress: Show a progress bar per epoch.
+        on_epoch_end: Called with each epoch's history record (raise to interrupt).
+    """
+    import time
+
+    start = time.perf_counter()
+    params = [p for p in model.parameters() if p.requires_grad]
+    optimizer = torch.optim.Adam(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
+    result, best_state, bad_epochs, first_epoch = TrainResult(), None, 0, 1
+    if resume:
+        if checkpoint_dir is None:
+            raise BundleError("--resume needs the output folder of the interrupted run (its checkpoint/ folder).")
+        ckpt = load_checkpoint(checkpoint_dir)
+        model.load_state_dict(ckpt["model"])
+        load_optimizer(optimizer, ckpt["optimizer"], ckpt["trainer_state"]["optimizer"])
+        torch.set_rng_state(ckpt["rng"])
+        st = ckpt["trainer_state"]
+        result.history, result.best_epoch, result.best_score = st["history"], st["best_epoch"], st["best_score"]
+        best_state, bad_epochs, first_epoch = ckpt["best"], st["bad_epochs"], st["epoch"] + 1
+        log.info("resuming after epoch %d of %d", st["epoch"], cfg.epochs)
+    else:
+        torch.manual_seed(cfg.seed)
+    lengths = train.lengths
+    for epoch in range(first_epoch, cfg.epochs + 1):
+        record = _run_epoch(model, train, lengths, cfg, objective, optimizer, params, epoch, progress)
+        valid_summary = objective.summarize(predict_logits(model, valid.sequences, cfg.eval_batch_size), torch.from_numpy(valid.labels))
+        record.update({f"valid_{k}": v for k, v in valid_summary.items()})
+        result.history.append(record)
+        score = _score(valid_summary, cfg.monitor)
+        if score > result.best_score:
+            result.best_score, result.best_epoch, bad_epochs = score, epoch, 0
+            best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
+        else:
+            bad_epochs += 1
+        log.info("epoch %d: %s", epoch, ", ".join(f"{k} {v:.4f}" for k, v in record.items() if k != "epoch"))
+        stop = cfg.patience is not None and bad_epochs >= cfg.patience
+        if checkpoint_dir is not None:
+            state = {"epoch": epoch, "history": result.history, "best_epoch": result.best_epoch,
+                     "best_score": result.best_score, "bad_epochs": bad_epochs}
+            save_checkpoint(checkpoint_dir, model.state_dict(), best_state, optimizer, state)
+        if on_epoch_end is not None:
+            on_epoch_end(record)
+        if stop:
+            result.stopped_early = True
+            log.info("early stop after epoch %d: no better %s for %d epochs", epoch, cfg.monitor, cfg.patience)
+            break
+    if cfg.restore_best and best_state is not None:
+        model.load_state_dict(best_state)
+    result.seconds = time.perf_counter() - start
+    return result
+
+
+def _run_epoch(
+    model: nn.Module,
+    train: EncodedSplit,
+    lengths: np.ndarray,
+    cfg: TrainConfig,
+    objective: Objective,
+    optimizer: torch.optim.Optimizer,
+    params: list[torch.Tensor],
+    epoch: int,
+    progress: bool,
+) -> dict[str, Any]:
+    model.train()
+    batches = train_batches(lengths, cfg.batch_size, cfg.seed, epoch, cfg.bucket)
+    total_loss, total_right, total_n = 0.0, 0.0, 0
+    bar = tqdm(iterate(train.sequences, batches, train.labels), total=len(batches), disable=not progress,
+               desc=f"epoch {epoch}/{cfg.epochs}", leave=False, dynamic_ncols=True)
+    for batch in bar:
+        logits = model(batch.ids, batch.lengths)
+        loss = objective.loss(logits, batch.labels)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        if cfg.clip_grad_norm is not None:
+            torch.nn.utils.clip_grad_norm_(params, cfg.clip_grad_norm)
+        optimizer.step()
+        n = len(batch.index)
+        total_loss += loss.item() * n
+        total_n += n
+        total_right += _right(logits, batch.labels)
+        bar.set_postfix(loss=f"{total_loss / total_n:.4f}", acc=f"{total_right / total_n:.4f}")
+    return {"epoch": epoch, "train_loss": total_loss / total_n, "train_accuracy": total_right / total_n}
+
+
+def _right(logits: Any, labels: torch.Tensor) -> float:
+    """Correct predictions in a batch (averaged over heads for several-head models)."""
+    with torch.no_grad():
+        if isinstance(logits, (list, tuple)):
+            return float(sum((lg.argmax(1) == labels[:, h]).float().mean() for h, lg in enumerate(logits)) / len(logits) * len(labels))
+        return float((logits.argmax(1) == labels).sum())
