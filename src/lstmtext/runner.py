@@ -110,6 +110,9 @@ def run(config: Config, data: str | Path | None = None, out_dir: str | Path | No
     out = Path(out_dir) if out_dir is not None else None
     if out is not None and (out / "model").exists() and not (overwrite or resume):
         raise BundleError(f"{out / 'model'}: a trained model is already there. Pass --overwrite to replace it, or another --out.")
+    if data is None:  # the bundled tweets: record their real column names with the model
+        config = config.model_copy(deep=True)
+        config.data.text_col, config.data.label_col, config.data.split_col = "text", "airline_sentiment", None
     labelled = load_run_data(config, data, **data_kwargs)
     ckpt = out / "checkpoint" if out is not None else None
     model, encoder, labels, result = train_model(config, labelled, ckpt, resume, progress)

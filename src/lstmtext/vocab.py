@@ -70,4 +70,5 @@ class Vocab:
     def from_dict(cls, data: dict[str, Any]) -> Vocab:
         """Rebuild from :meth:`to_dict` output."""
         itos = data["itos"]
-        return cls(itos, dict(zip(itos, data.get("counts", [0] * len(itos)))))
+        counts = dict(zip(itos, data.get("counts", [0] * len(itos))))
+        return cls(itos, {t: c for t, c in counts.items() if t not in (PAD, UNK)})

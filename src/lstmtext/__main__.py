@@ -1,0 +1,3 @@
+from lstmtext.cli import main
+
+main()
