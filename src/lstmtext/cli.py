@@ -233,6 +233,24 @@ def demo(
     del result
 
 
+# Commands of other areas live in their own modules and register themselves on `app`.
+PLUGIN_MODULES = ("zoo", "experiments", "serving", "absa", "explain", "languages")
+
+
+def _load_plugins() -> None:
+    import importlib
+
+    for name in PLUGIN_MODULES:
+        try:
+            importlib.import_module(f"lstmtext.commands.{name}")
+        except ModuleNotFoundError as exc:
+            if exc.name != f"lstmtext.commands.{name}":
+                raise
+
+
+_load_plugins()
+
+
 def main() -> None:
     """Entry point of the ``lstmtext`` script."""
     try:

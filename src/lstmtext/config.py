@@ -77,6 +77,20 @@ class VocabConfig(_Section):
     )
 
 
+class EmbeddingConfig(_Section):
+    """Where the embedding table starts: random, a fixed one-hot identity, word2vec trained here, or a file."""
+
+    kind: Literal["random", "onehot", "word2vec", "pretrained"] = Field(
+        "random", description="random (trainable), onehot (fixed identity), word2vec (gensim, on the training texts), pretrained (file)"
+    )
+    path: str | None = Field(None, description="pretrained vectors: word2vec text/binary, fastText .vec or GloVe .txt")
+    freeze: bool = Field(False, description="keep the initial vectors fixed during training")
+    algo: Literal["cbow", "skipgram"] = Field("cbow", description="word2vec algorithm")
+    window: int = Field(5, ge=1, description="word2vec context window")
+    min_count: int = Field(1, ge=1, description="word2vec: ignore rarer words")
+    epochs: int = Field(10, ge=1, description="word2vec training epochs")
+
+
 class ModelConfig(_Section):
     """The architecture (a registered name) and its sizes. PyTorch's names throughout."""
 
@@ -99,6 +113,7 @@ class ModelConfig(_Section):
     options: dict[str, Any] = Field(
         default_factory=dict, description="architecture-specific extras (see each model's doc)"
     )
+    embedding: EmbeddingConfig = Field(default_factory=EmbeddingConfig)
 
 
 class TrainConfig(_Section):
@@ -124,6 +139,18 @@ class TrainConfig(_Section):
     eval_batch_size: int = Field(1024, ge=1)
 
 
+class AbsaConfig(_Section):
+    """Aspect-based sentiment: which columns are aspects, and the data layout."""
+
+    aspects: list[str] | None = Field(None, description="aspect columns (wide) or values (long); None: detect")
+    layout: Literal["wide", "long"] = Field("wide", description="wide: one column per aspect; long: text, aspect, polarity rows")
+    aspect_col: str = Field("aspect", description="long layout: column naming the aspect")
+    polarity_col: str = Field("polarity", description="long layout: column with the aspect's label")
+    not_mentioned: list[str] = Field(
+        default_factory=lambda: ["neutral", "neut", "none"], description="labels meaning the aspect is not mentioned"
+    )
+
+
 class Config(_Section):
     """The whole configuration of one training run."""
 
@@ -133,6 +160,7 @@ class Config(_Section):
     vocab: VocabConfig = Field(default_factory=VocabConfig)
     model: ModelConfig = Field(default_factory=ModelConfig)
     train: TrainConfig = Field(default_factory=TrainConfig)
+    absa: AbsaConfig = Field(default_factory=AbsaConfig)
 
     @model_validator(mode="after")
     def _check_sizes(self) -> Config:

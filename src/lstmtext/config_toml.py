@@ -38,9 +38,20 @@ def config_to_toml(config: Config, header: str | None = None) -> str:
         lines += ["", f"[{section_name}]"]
         if section.__doc__:
             lines.append(f"# {section.__doc__.strip().splitlines()[0]}")
+        nested = []
         for key, sub in type(section).model_fields.items():
             value = getattr(section, key)
+            if isinstance(value, BaseModel):
+                nested.append((key, value))
+                continue
             doc = f"  # {sub.description}" if sub.description else ""
             shown = '"none"' if value is None else _toml_value(value)
             lines.append(f"{key} = {shown}{doc}")
+        for key, sub_section in nested:
+            lines += ["", f"[{section_name}.{key}]", f"# {type(sub_section).__doc__.strip().splitlines()[0]}"]
+            for sub_key, sub_field in type(sub_section).model_fields.items():
+                value = getattr(sub_section, sub_key)
+                doc = f"  # {sub_field.description}" if sub_field.description else ""
+                shown = '"none"' if value is None else _toml_value(value)
+                lines.append(f"{sub_key} = {shown}{doc}")
     return "\n".join(lines) + "\n"

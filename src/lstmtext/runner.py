@@ -21,6 +21,7 @@ from lstmtext.atomic import write_json, write_text
 from lstmtext.bundle import save_bundle
 from lstmtext.config import Config
 from lstmtext.data import LabelledData, load_bundled_airline, load_data
+from lstmtext.embeddings import initial_embedding
 from lstmtext.encoder import TextEncoder
 from lstmtext.errors import BundleError
 from lstmtext.imbalance import class_weights, random_oversample
@@ -78,7 +79,8 @@ def train_model(config: Config, data: LabelledData, checkpoint_dir: Path | None 
         train_enc = random_oversample(train_enc, config.train.seed)
     weights = class_weights(train_enc.labels, len(labels)) if config.train.class_weight == "balanced" else None
     torch.manual_seed(config.train.seed)
-    model = build_model(config.model, len(encoder.vocab), len(labels))
+    embedding_kwargs = initial_embedding(config.model, encoder.vocab, train_split.texts, encoder.pipeline)
+    model = build_model(config.model, len(encoder.vocab), len(labels), **embedding_kwargs)
     objective = ClassificationObjective(len(labels), weights)
     result = fit(model, train_enc, enc["valid"], config.train, objective, checkpoint_dir, resume, progress)
     return model, encoder, labels, result
@@ -107,6 +109,10 @@ def run(config: Config, data: str | Path | None = None, out_dir: str | Path | No
     Raises:
         BundleError: If ``out_dir/model`` exists and neither ``overwrite`` nor ``resume`` is set.
     """
+    if config.task == "absa":  # aspect-based sentiment has its own data layout and several heads
+        from lstmtext.absa.runner import run_absa
+
+        return run_absa(config, data, out_dir, resume=resume, overwrite=overwrite, progress=progress, **data_kwargs)
     out = Path(out_dir) if out_dir is not None else None
     if out is not None and (out / "model").exists() and not (overwrite or resume):
         raise BundleError(f"{out / 'model'}: a trained model is already there. Pass --overwrite to replace it, or another --out.")
