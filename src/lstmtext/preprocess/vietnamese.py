@@ -1,0 +1,116 @@
+"""Vietnamese review cleaning steps: diacritic repair, spaced HTML tags, text emoticons, word segmentation.
+
+Together with the common steps they form the lecture's chain for the NTC-SCV foody.vn reviews (preset
+``vi-review``). Word segmentation uses pyvi's offline CRF model and joins the syllables of a word with ``_``
+(``nhân viên`` -> ``nhân_viên``), the form NTC-SCV ships in.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import unicodedata
+from functools import lru_cache
+from typing import Any
+
+from lstmtext.preprocess.steps import register_step
+
+logger = logging.getLogger(__name__)
+
+_COMBINING = "\u0300-\u036f"
+_SPACE_BEFORE_MARK = re.compile(rf"\s+(?=[{_COMBINING}])")
+# What may follow a tone mark inside one syllable: a final consonant, or the last vowel of a diphthong
+# (gọi, bình, thường, của). Anything else after the space is the next word (đồ đông).
+_SYLLABLE_TAIL = re.compile(rf"([{_COMBINING}])\s+(ch|nh|ng|[cmnpt]|[aiouy])(?![^\W\d_])", re.IGNORECASE)
+
+_HTML_TAG_NAMES = "a|abbr|b|br|div|em|font|h[1-6]|i|img|li|ol|p|span|strong|u|ul"
+_SPACED_HTML_TAG = re.compile(rf"<\s*/?\s*(?:{_HTML_TAG_NAMES})(?![^\W_])[^<>]*>", re.IGNORECASE)
+
+# Text emoticons, also in the space-separated form of tokenised reviews (": ) )", "^ ^", "- _ -").
+_EMOTICON = re.compile(
+    r"""
+      (?<![\d:/=;])[:;=]\ ?(?:[-'^]\ ?)?            # eyes, optional nose; not after a digit (10:30) or http:
+        (?: [)(\]\[]+(?:\ ?[)(\]\[])*                #   :) :))) : ) ) =(( :]
+          | [|*]                                     #   :| :*
+          | /(?!/)                                   #   :/ but not ://
+        )
+    | (?<![\d:/=;])[:;]\ ?(?:-\ ?)?[dpvxo3](?![^\W_])  # :D :p :v :x :o :3 when no letter or digit follows
+    | (?<![\d:/=;])=[dp](?![^\W_])                     # =D =P (unspaced: "x = 3" is no emoticon)
+    | \^\ ?(?:[_.-]\ ?)?\^+                           # ^^ ^ ^ ^_^ ^.^
+    | (?<![^\W_])[-=>tT]\ ?_+\ ?[-=<tT](?![^\W_])     # -_- =_= >_< T_T T_ T
+    | </?\ ?3+(?!\d)                                  # <3 < 3 </3 <333
+    | (?<![^\W_])[xX]D(?![^\W_])                      # xD XD
+    """,
+    re.VERBOSE | re.IGNORECASE,
+)
+# A letter, ``_``, letter sequence: the text was segmented before (NTC-SCV reviews are).
+_SEGMENTED = re.compile(r"[^\W\d_]_[^\W\d_]")
+
+
+@register_step("fix_vi_diacritics")
+def fix_vi_diacritics(text: str) -> str:
+    """Re-attach tone marks split off by spaces (``Go ̣ i`` -> ``Gọi``), then compose to Unicode NFC.
+
+    Some NTC-SCV reviews (4% of them) were written with decomposed accents and then tokenised with a space
+    on each side of every combining mark. A mark is joined to the letter before it, and the fragment after
+    it is joined too when it can only end a syllable (a final consonant, or i/y/o/u/a); otherwise it is the
+    next word (``đô ̀ đông`` -> ``đồ đông``). Composed text is returned in NFC.
+    """
+    if not any("\u0300" <= c <= "\u036f" for c in text):
+        return text if unicodedata.is_normalized("NFC", text) else unicodedata.normalize("NFC", text)
+    text = _SPACE_BEFORE_MARK.sub("", text)
+    text = _SYLLABLE_TAIL.sub(r"\1\2", text)
+    return unicodedata.normalize("NFC", text)
+
+
+@register_step("strip_spaced_html_tags")
+def strip_spaced_html_tags(text: str) -> str:
+    """Remove common HTML tags even with spaces inside (``< a class = ' x ' href = ... >``), as in NTC-SCV.
+
+    Only known tag names are matched, so ``< 3`` (a heart) or ``giá < 50k`` stay.
+    """
+    if "<" not in text:
+        return text
+    return _SPACED_HTML_TAG.sub(" ", text)
+
+
+@register_step("remove_text_emoticons")
+def remove_text_emoticons(text: str) -> str:
+    """Remove text emoticons (``:)`` ``=))`` ``:v`` ``^^`` ``-_-`` ``<3``), also space-separated (``: ) )``).
+
+    Times and URLs are not emoticons (``10:30``, ``http://``); letter emoticons such as ``:D`` need a
+    non-letter after them (``ý:dễ`` stays). Each emoticon becomes a space.
+    """
+    return _EMOTICON.sub(" ", text)
+
+
+@lru_cache(maxsize=1)
+def _tokenizer() -> Any:
+    """Import pyvi (which loads its CRF model) once, on first use."""
+    from pyvi import ViTokenizer
+
+    logger.debug("pyvi word segmenter loaded")
+    return ViTokenizer
+
+
+def is_segmented(text: str) -> bool:
+    """Return True when ``text`` already contains a ``_``-joined word (``nhân_viên``)."""
+    return _SEGMENTED.search(text) is not None
+
+
+@register_step("segment_vi")
+def segment_vi(text: str) -> str:
+    """Segment Vietnamese into words, joining syllables with ``_`` (``nhân viên`` -> ``nhân_viên``).
+
+    Uses pyvi's bundled CRF model (offline, deterministic). Text that is already segmented (it contains a
+    letter-``_``-letter word, as every multi-syllable NTC-SCV review does) is returned unchanged: pyvi would
+    otherwise re-join about a third of such texts differently. Otherwise whitespace is collapsed first (pyvi
+    joins across double spaces) and the output has single spaces, with punctuation split off (``ngon!`` ->
+    ``ngon !``). Run it on cleaned text; it works best before lower-casing (proper names help it).
+    """
+    if is_segmented(text):
+        return text
+    words = text.split()
+    if not words:
+        return text
+    return _tokenizer().tokenize(" ".join(words))

@@ -1,0 +1,123 @@
+"""Language detection: the lecture's examples, the short/unsure-row rule, the summary, and bad arguments."""
+
+import time
+
+import pytest
+
+from lstmtext.errors import ConfigError
+from lstmtext.preprocess import langid_step
+from lstmtext.preprocess.langid_step import (
+    DroppedRow,
+    detect_languages,
+    filter_language,
+    language_summary,
+)
+
+VI = "Quán này thấy khá nhiều người bảo mình nên mình đã đi ăn thử , nhưng thực_sự ăn xong thấy không được ngon."
+VI_LINK = "Mình được 1 cô bạn giới_thiệu đến đây, tìm địa_chỉ khá dễ. Menu nước uống chất khỏi nói. https://foody.com"
+EN = "Visiting_Da_Nang frequently but this is the first time I have found a coffee shop which has a creative design"
+EN2 = "The room is cheap!!!! It's near the city center. The staff is so nice :-D"
+ID = "saya paling senang belanja online di sini selama tahun belanja"
+VI_NO_DIACRITICS = "Quan nay hinh nhu dep roi . May lan them uong ma_chay lai k thay ban"
+ROWS = [VI, EN, "ngon", "", VI_LINK, EN2, ID, "!!! 123 :)", VI_NO_DIACRITICS]
+
+
+def _rounded(results):
+    return [(lang, round(conf, 3)) for lang, conf in results]
+
+
+def test_detect_lecture_examples():
+    assert _rounded(detect_languages([VI, VI_LINK, EN, EN2, ID])) == [
+        ("vi", 1.0),
+        ("vi", 1.0),
+        ("en", 1.0),
+        ("en", 1.0),
+        ("id", 1.0),
+    ]
+
+
+@pytest.mark.parametrize("text", ["", "   ", "!!! ... ???", "12345 :) 😀", "https://foody.vn/a/b <br/>"])
+def test_no_letters_is_undetermined(text):
+    assert detect_languages([text]) == [("und", 0.0)]
+
+
+def test_detect_is_deterministic_and_restricted():
+    first = detect_languages(ROWS, languages=("vi", "en"))
+    assert first == detect_languages(ROWS, languages=["en", "vi"])
+    assert {lang for lang, _ in first} <= {"vi", "en", "und"}
+
+
+def test_mixed_scripts():
+    assert detect_languages(["Quán ăn 好吃 очень вкусно, nhân viên phục vụ rất nhiệt tình"])[0][0] == "vi"
+    assert detect_languages(["Привет мир, как дела у тебя сегодня"], languages=None)[0][0] == "ru"
+
+
+def test_filter_keeps_short_and_unsure_rows():
+    kept, dropped = filter_language(ROWS, keep="vi")
+    assert kept == [0, 2, 3, 4, 7]
+    assert [(d.index, d.language, d.text) for d in dropped] == [
+        (1, "en", EN),
+        (5, "en", EN2),
+        (6, "id", ID),
+        (8, "en", VI_NO_DIACRITICS),
+    ]
+    assert all(isinstance(d, DroppedRow) and d.confidence >= 0.9 for d in dropped)
+
+
+def test_filter_thresholds():
+    kept, dropped = filter_language(ROWS, keep="vi", min_letters=1, min_confidence=0.999)
+    assert kept == [0, 2, 3, 4, 7, 8]  # "ngon" is now judged (English, but unsure); the 0.993 row is kept
+    assert [d.index for d in dropped] == [1, 5, 6]
+    kept, _ = filter_language(ROWS, keep="en", min_letters=200)
+    assert kept == list(range(len(ROWS)))
+
+
+def test_summary():
+    summary = language_summary(ROWS, keep="vi", max_examples=2)
+    assert summary.total == 9
+    assert summary.counts == {"en": 3, "vi": 2, "id": 1}
+    assert (summary.too_short, summary.uncertain, summary.would_drop) == (3, 0, 4)
+    assert [e.index for e in summary.examples] == [1, 5]
+    data = summary.to_dict()
+    assert data["keep"] == "vi" and data["examples"][0]["text"] == EN
+
+
+def test_summary_without_keep_only_counts():
+    summary = language_summary(["", EN], keep=None)
+    assert (summary.counts, summary.too_short, summary.would_drop, summary.examples) == ({"en": 1}, 1, 0, [])
+
+
+def test_empty_input():
+    assert detect_languages([]) == []
+    assert filter_language([], keep="vi") == ([], [])
+    assert language_summary([]).total == 0
+
+
+def test_model_is_cached():
+    detect_languages([EN])
+    before = langid_step._identifier.cache_info()
+    detect_languages([EN], languages=("id", "en", "vi"))
+    assert langid_step._identifier.cache_info().hits == before.hits + 1
+    assert langid_step._full_model.cache_info().currsize == 1
+
+
+def test_long_input_is_fast():
+    text = VI * 1000  # about 100k characters
+    start = time.perf_counter()
+    assert detect_languages([text])[0][0] == "vi"
+    assert time.perf_counter() - start < 3.0
+
+
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({"languages": ("vi", "xx")}, "unknown language code 'xx'"),
+        ({"languages": ()}, "the list is empty"),
+        ({"keep": "fr"}, "'fr' is not among the candidates"),
+        ({"min_confidence": 1.5}, "min_confidence between 0 and 1"),
+    ],
+)
+def test_bad_arguments(kwargs, message):
+    args = {"keep": "vi", **kwargs}
+    with pytest.raises(ConfigError, match=message):
+        filter_language([VI], **args)

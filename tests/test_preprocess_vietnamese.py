@@ -1,0 +1,183 @@
+"""The lecture's Vietnamese examples, the vi-review preset, and each Vietnamese step's edge cases."""
+
+import time
+
+import pytest
+
+from lstmtext.preprocess import Pipeline, available_steps, make_step, preprocess_preset
+
+# The lecture's NTC-SCV examples (slide "Preprocessing").
+LECTURE = [
+    (
+        "Quán này thấy khá nhiều người bảo mình nên mình đã đi ăn thử , nhưng thực_sự ăn xong thấy không "
+        "được ngon. 👍 👍",
+        "quán này thấy khá nhiều người bảo mình nên mình đã đi ăn thử nhưng thực_sự ăn xong thấy không được ngon",
+    ),
+    (
+        "Mình được 1 cô bạn giới_thiệu đến đây, tìm địa_chỉ khá dễ. Menu nước uống chất khỏi nói. https://foody.com",
+        "mình được cô bạn giới_thiệu đến đây tìm địa_chỉ khá dễ menu nước uống chất khỏi nói",
+    ),
+]
+EDGE_TEXTS = ["", "   ", "!!! ... ?", "Quán ăn 好吃 очень вкусно"]
+
+
+@pytest.fixture(scope="module")
+def review():
+    return Pipeline(**preprocess_preset("vi-review"))
+
+
+def test_steps_registered():
+    steps = available_steps()
+    for name in ("segment_vi", "remove_text_emoticons", "strip_spaced_html_tags", "fix_vi_diacritics"):
+        assert name in steps and steps[name]
+
+
+@pytest.mark.parametrize("raw, clean", LECTURE)
+def test_lecture_examples(review, raw, clean):
+    assert review(raw) == clean
+
+
+def test_review_raw_text_is_segmented(review):
+    assert review("Nhân viên dễ thương, giá 30k :))) <br/> sẽ quay lại =))") == "nhân_viên dễ_thương giá k sẽ quay lại"
+
+
+def test_review_ntc_quirks(review):
+    spaced_tag = (
+        "đi thử cho bit thế_nào là < a class = ' hashtag-link ' href = ' / ho-chi-minh/hashtag/kem-up-nguoc-1868 ' "
+        "> # kem úp ngược </a> nên T_T ^ ^ : v"
+    )
+    assert review(spaced_tag) == "đi thử cho bit thế_nào là kem úp ngược nên"
+    assert review("Go ̣ i 1 set dimsum , dimsum ăn bi ̀ nh thươ ̀ ng : |") == "gọi set dimsum dimsum ăn bình_thường"
+
+
+@pytest.mark.parametrize(
+    "text, clean", [("", ""), ("   ", ""), ("!!! ... :)", ""), ("Quán ăn 好吃 очень", "quán ăn 好吃 очень")]
+)
+def test_review_edge_cases(review, text, clean):
+    assert review(text) == clean
+
+
+# segment_vi --------------------------------------------------------------------------------------------
+
+
+def test_segment_raw_and_segmented_agree():
+    segment = make_step("segment_vi")
+    raw = "nhân viên phục vụ nhiệt tình không gian thoáng mát"
+    segmented = segment(raw)
+    assert segmented == "nhân_viên phục_vụ nhiệt_tình không_gian thoáng mát"
+    assert segment(segmented) == segmented
+    assert segment(raw).split() == segment(segmented).split()
+
+
+def test_segment_leaves_segmented_text_unchanged():
+    segment = make_step("segment_vi")
+    ntc = "Lần đầu_tiên tới quán nhưng không hề hài_lòng về quán .  Điểm cộng duy_nhất là cách trang_trí quán"
+    assert segment(ntc) == ntc
+
+
+@pytest.mark.parametrize(
+    "text, out",
+    [
+        ("", ""),
+        ("   ", "   "),
+        ("!!!", "! ! !"),
+        ("Quán ăn 好吃 очень вкусно nhân viên", "Quán ăn 好吃 очень вкусно nhân_viên"),
+        ("Hà  Nội\n đẹp", "Hà_Nội đẹp"),
+    ],
+)
+def test_segment_edge_cases(text, out):
+    assert make_step("segment_vi")(text) == out
+
+
+def test_segment_long_input_is_fast():
+    segment = make_step("segment_vi")
+    segment("khởi động")  # load the model outside the timing
+    text = "quán này ngon nhân viên dễ thương " * 3000
+    start = time.perf_counter()
+    out = segment(text)
+    assert time.perf_counter() - start < 5.0
+    assert out == " ".join(["quán này ngon nhân_viên dễ_thương"] * 3000)
+
+
+# remove_text_emoticons ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "text, out",
+    [
+        ("ngon :)))", "ngon  "),
+        ("ngon : ) ) )", "ngon  "),
+        ("=)) vui", "  vui"),
+        ("ngon:D quá", "ngon  quá"),
+        ("^ ^ và ^_^ và -_- và T_ T", "  và   và   và  "),
+        ("<3 < 3 </3", "     "),
+        (": v :P xD", "     "),
+        ("lưu ý:dễ", "lưu ý:dễ"),
+        ("mở 10:30 sáng", "mở 10:30 sáng"),
+        ("http://foody.vn", "http://foody.vn"),
+        ("x = 3 và giá < 30k", "x = 3 và giá < 30k"),
+        ("Ưu_điểm :\n- Thịt", "Ưu_điểm :\n- Thịt"),
+        ("anh_em fixD", "anh_em fixD"),
+    ],
+)
+def test_emoticons(text, out):
+    assert make_step("remove_text_emoticons")(text) == out
+
+
+@pytest.mark.parametrize("text", EDGE_TEXTS)
+def test_emoticons_edge_cases(text):
+    assert make_step("remove_text_emoticons")(text) == text
+
+
+def test_emoticons_long_input_is_fast():
+    step = make_step("remove_text_emoticons")
+    text = "ngon :))) 10:30 " * 7000
+    start = time.perf_counter()
+    assert step(text) == "ngon   10:30 " * 7000
+    assert time.perf_counter() - start < 2.0
+
+
+# strip_spaced_html_tags and fix_vi_diacritics ----------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "text, out",
+    [
+        ("< a class = ' x ' href = ' / y ' > # kem </a>", "  # kem  "),
+        ("< br / >mới", " mới"),
+        ("< 3 giá < 50k > rẻ", "< 3 giá < 50k > rẻ"),
+    ],
+)
+def test_spaced_html_tags(text, out):
+    assert make_step("strip_spaced_html_tags")(text) == out
+
+
+@pytest.mark.parametrize("text", EDGE_TEXTS)
+def test_spaced_html_tags_edge_cases(text):
+    assert make_step("strip_spaced_html_tags")(text) == text
+
+
+@pytest.mark.parametrize(
+    "text, out",
+    [
+        ("Go ̣ i món , đô ̀ đông la ̣ nh", "Gọi món , đồ đông lạnh"),
+        ("cu ̉ a nươ ́ c", "của nước"),
+        ("Ho\u0302\u0300", "Hồ"),
+        ("đã NFC", "đã NFC"),
+    ],
+)
+def test_fix_diacritics(text, out):
+    assert make_step("fix_vi_diacritics")(text) == out
+
+
+@pytest.mark.parametrize("text", EDGE_TEXTS)
+def test_fix_diacritics_edge_cases(text):
+    assert make_step("fix_vi_diacritics")(text) == text
+
+
+def test_fix_diacritics_long_input_is_fast():
+    step = make_step("fix_vi_diacritics")
+    text = "bi ̀ nh thươ ̀ ng " * 7000
+    start = time.perf_counter()
+    assert step(text) == "bình thường " * 7000
+    assert time.perf_counter() - start < 2.0
