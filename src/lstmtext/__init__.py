@@ -6,3 +6,21 @@ import os as _os
 _os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 __version__ = "0.1.0"
+
+__all__ = ["TextClassifier", "Predictor", "build_config", "load_bundle", "__version__"]
+
+_LAZY = {
+    "TextClassifier": "lstmtext.classifier",
+    "Predictor": "lstmtext.predict",
+    "build_config": "lstmtext.config",
+    "load_bundle": "lstmtext.bundle",
+}
+
+
+def __getattr__(name: str):
+    """Import the public names on first use, so `import lstmtext` stays light (torch loads only when needed)."""
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'lstmtext' has no attribute {name!r}")
