@@ -90,3 +90,8 @@ def test_pipeline_round_trip_and_trace(tweet):
 def test_clean_many_in_parallel_matches_serial(tweet):
     texts = [f"@a Text {i}!! :)" for i in range(50)]
     assert tweet.clean_many(texts, n_jobs=2) == [tweet(t) for t in texts]
+
+
+def test_misspelt_step_option_is_a_config_error():
+    with pytest.raises(ConfigError, match="preprocess.options.normalize_slang: unknown option 'lexicn'"):
+        make_step("normalize_slang", {"lexicn": "x.csv"})

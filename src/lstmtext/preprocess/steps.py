@@ -10,6 +10,7 @@ keyword options from the config (``[preprocess.options]``) and returns the ``str
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable
 from typing import Any
 
@@ -65,16 +66,22 @@ def make_step(name: str, options: dict[str, Any] | None = None) -> Step:
         raise ConfigError(
             f"preprocess.steps: unknown cleaning step {name!r}. Available: {', '.join(sorted(_STEPS))}."
         )
-    return _STEPS[name](**(options or {}))
+    options = dict(options or {})
+    factory = _STEPS[name]
+    accepted = inspect.signature(factory).parameters
+    if not any(p.kind is inspect.Parameter.VAR_KEYWORD for p in accepted.values()):
+        unknown = sorted(set(options) - set(accepted))
+        if unknown:
+            known = ", ".join(accepted) or "none"
+            raise ConfigError(
+                f"preprocess.options.{name}: unknown option {unknown[0]!r}. Options of {name!r}: {known}."
+            )
+    return factory(**options)
 
 
 def _load_builtin_steps() -> None:
     """Import the modules that register the built-in steps (once; imports are cached)."""
     import importlib
 
-    for module in ("english", "common", "indonesian", "vietnamese", "langid_step"):
-        try:
-            importlib.import_module(f"lstmtext.preprocess.{module}")
-        except ModuleNotFoundError as exc:  # a language module not written yet
-            if exc.name != f"lstmtext.preprocess.{module}":
-                raise
+    for module in ("common", "english", "indonesian", "vietnamese"):
+        importlib.import_module(f"lstmtext.preprocess.{module}")
