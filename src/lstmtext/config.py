@@ -59,6 +59,12 @@ class PreprocessConfig(_Section):
     options: dict[str, dict[str, Any]] = Field(
         default_factory=dict, description="per-step options, e.g. lexicon paths"
     )
+    keep_language: str | None = Field(
+        None, description="drop rows detected (langid) as another language, e.g. 'vi'; None: keep all"
+    )
+    languages: list[str] = Field(
+        default_factory=lambda: ["en", "id", "vi"], description="candidate languages for keep_language"
+    )
 
 
 class VocabConfig(_Section):

@@ -60,8 +60,28 @@ def build_pipeline(config: Config) -> Pipeline:
 
 
 def load_run_data(config: Config, data: str | Path | None, **kwargs: Any) -> LabelledData:
-    """Load the user's file, or the bundled airline tweets with their canonical split when ``data`` is None."""
-    return load_bundled_airline() if data is None else load_data(data, config.data, **kwargs)
+    """Load the user's file (or the bundled tweets when ``data`` is None), then drop other-language rows if asked."""
+    labelled = load_bundled_airline() if data is None else load_data(data, config.data, **kwargs)
+    if config.preprocess.keep_language:
+        drop_other_languages(labelled, config.preprocess.keep_language, config.preprocess.languages)
+    return labelled
+
+
+def drop_other_languages(data: LabelledData, keep: str, languages: list[str]) -> None:
+    """Remove rows of every split detected as a language other than ``keep``; counts go to the log and notes."""
+    from lstmtext.data import Split
+    from lstmtext.preprocess.langid_step import filter_language
+
+    for name, split in data.splits.items():
+        kept, dropped = filter_language(split.texts, keep, languages)
+        if dropped:
+            data.splits[name] = Split([split.texts[i] for i in kept], [split.labels[i] for i in kept])
+            counts: dict[str, int] = {}
+            for row in dropped:
+                counts[row.language] = counts.get(row.language, 0) + 1
+            msg = f"{name}: dropped {len(dropped)} of {len(split)} rows not in {keep!r} ({counts})"
+            log.warning(msg)
+            data.notes.append(msg)
 
 
 def train_model(config: Config, data: LabelledData, checkpoint_dir: Path | None = None,
