@@ -196,6 +196,8 @@ def _run_epoch(
         if cfg.clip_grad_norm is not None:
             torch.nn.utils.clip_grad_norm_(params, cfg.clip_grad_norm)
         optimizer.step()
+        if hasattr(model, "apply_constraints"):  # e.g. clstm's max-norm, enforced after every update
+            model.apply_constraints()
         n = len(batch.index)
         total_loss += loss.item() * n
         total_n += n

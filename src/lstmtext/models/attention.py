@@ -1,0 +1,86 @@
+"""BiLSTM with attention pooling: a learnt, masked weighted average of the states replaces the last state.
+
+Additive attention (Bahdanau-style scoring, as in Yang et al.'s hierarchical attention networks):
+``score_t = v . tanh(W h_t + b)``, a softmax over the real time steps only (padding gets weight 0), and
+the features are ``sum_t a_t h_t``. The encoder (embedding, dropouts, Keras-style init, packed BiLSTM) is
+the ``bilstm`` model's.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
+
+from lstmtext.config import ModelConfig
+from lstmtext.models import register_model
+from lstmtext.models.cnn import embedding_kwargs, padding_mask, positive_int, rate, read_options
+from lstmtext.models.recurrent import RecurrentClassifier
+
+ATTENTION_OPTIONS = {
+    "attention_size": positive_int(None, "units of the scoring layer; none: model.hidden_size", allow_none=True),
+    "head_dropout": rate(0.0, "dropout on the pooled features before the output layer"),
+}
+
+
+class AttentionClassifier(RecurrentClassifier):
+    """Embedding -> packed BiLSTM -> masked additive attention over time -> Dropout -> Linear.
+
+    Args:
+        cfg: Model section (``bidirectional`` is forced on, ``pooling`` is replaced by attention);
+            extras in ``cfg.options`` (see ``ATTENTION_OPTIONS``).
+        vocab_size: Rows of the embedding table.
+        num_classes: Number of output classes.
+        embedding_weights: Optional initial embedding matrix ``(vocab_size, embedding_dim)``.
+        freeze_embedding: Keep the embedding fixed during training.
+    """
+
+    def __init__(self, cfg: ModelConfig, vocab_size: int, num_classes: int,
+                 embedding_weights: torch.Tensor | None = None, freeze_embedding: bool = False) -> None:
+        opts = read_options("bilstm_attn", cfg, ATTENTION_OPTIONS)
+        super().__init__(cfg.model_copy(update={"bidirectional": True}), vocab_size, num_classes, "lstm",
+                         embedding_weights, freeze_embedding)
+        features = 2 * cfg.hidden_size
+        self.attn_proj = nn.Linear(features, opts["attention_size"] or cfg.hidden_size)
+        self.attn_score = nn.Linear(self.attn_proj.out_features, 1, bias=False)
+        self.head_dropout = nn.Dropout(opts["head_dropout"])
+        if cfg.init == "keras":
+            nn.init.xavier_uniform_(self.attn_proj.weight)
+            nn.init.zeros_(self.attn_proj.bias)
+            nn.init.xavier_uniform_(self.attn_score.weight)
+
+    def _states(self, ids: torch.Tensor, lengths: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Return the BiLSTM states ``(B, T, 2H)`` and the mask of real steps ``(B, T)``."""
+        x = self.embed_dropout(self.embedding(ids))  # (B, T, E)
+        if self.training and self.rnn_input_dropout > 0:
+            keep = 1.0 - self.rnn_input_dropout
+            x = x * torch.bernoulli(x.new_full((x.shape[0], 1, x.shape[2]), keep)) / keep  # (B, T, E)
+        packed = pack_padded_sequence(x, lengths.cpu(), batch_first=True, enforce_sorted=False)
+        out, _ = self.rnn(packed)
+        padded, _ = pad_packed_sequence(out, batch_first=True)  # (B, T, 2H), T = longest length
+        return padded, padding_mask(lengths.to(padded.device), padded.shape[1])
+
+    def _weights(self, states: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        scores = self.attn_score(torch.tanh(self.attn_proj(states))).squeeze(-1)  # (B, T)
+        return torch.softmax(scores.masked_fill(~mask, float("-inf")), dim=1)  # 0 on padding
+
+    def attention_weights(self, ids: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        """Return the attention over time ``(B, T)`` (rows sum to 1, zeros on padding), e.g. to explain."""
+        states, mask = self._states(ids, lengths)
+        weights = self._weights(states, mask)
+        return nn.functional.pad(weights, (0, ids.shape[1] - weights.shape[1]))
+
+    def encode(self, ids: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        """Return the attention-pooled states ``(B, 2H)``."""
+        states, mask = self._states(ids, lengths)
+        weights = self._weights(states, mask)  # (B, T)
+        return self.head_dropout(torch.bmm(weights.unsqueeze(1), states).squeeze(1))  # (B, 2H)
+
+
+@register_model("bilstm_attn")
+def build_bilstm_attn(cfg: ModelConfig, vocab_size: int, num_classes: int, **kwargs) -> nn.Module:
+    """BiLSTM with masked additive attention pooling over time (options: attention_size, head_dropout)."""
+    return AttentionClassifier(cfg, vocab_size, num_classes, **embedding_kwargs(kwargs))
+
+
+build_bilstm_attn.options = ATTENTION_OPTIONS  # type: ignore[attr-defined]
