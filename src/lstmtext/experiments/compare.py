@@ -1,0 +1,257 @@
+"""Compare architectures on one split with one cleaning: every model with every seed, plus a TF-IDF baseline.
+
+The texts are cleaned once (``preprocess``) and every model reads the cleaned texts with an empty cleaning
+chain, so the models differ only in what their presets say about the vocabulary, the network and the
+training. Scores are on the test split when the data has one, otherwise on valid (recorded as
+``eval_split``). Runs go to a pool of processes with one torch thread each (``mode="pool"``) or run one
+after the other with every core (``mode="sequential"``); on 2 cores the pool was faster (docs/compare.md).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import statistics
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import replace
+from multiprocessing import get_context
+from pathlib import Path
+from typing import Any, Literal
+
+from lstmtext.config import Config, build_config
+from lstmtext.data import LabelledData, Split
+from lstmtext.errors import ConfigError
+
+log = logging.getLogger(__name__)
+
+Mode = Literal["pool", "sequential"]
+DEFAULT_MODE: Mode = "pool"
+BASELINE = "tfidf_logreg"
+_WORKER_DATA: dict[str, Any] = {}
+
+
+def model_config(entry: str, seed: int, threads: int, overrides: Sequence[str] = ()) -> Config:
+    """The config of one run: the preset named ``entry``, or else ``default`` with ``model.name = entry``.
+
+    The cleaning chain is emptied (texts arrive cleaned), the seed and the thread count are set, then
+    ``overrides`` (``section.key=value``) apply.
+
+    Raises:
+        ConfigError: If ``entry`` is neither a preset nor a registered architecture, or an override is invalid.
+    """
+    from lstmtext.models import available_models
+    from lstmtext.presets import MODEL_PRESETS
+
+    fixed = ['preprocess.preset="none"', "preprocess.steps=[]", f"train.seed={seed}", f"train.threads={threads}"]
+    if entry in MODEL_PRESETS:
+        return build_config(entry, overrides=[*fixed, *overrides])
+    if entry in available_models():
+        return build_config("default", overrides=[f'model.name="{entry}"', *fixed, *overrides])
+    raise ConfigError(f"--models: {entry!r} is neither a model preset nor an architecture. Presets: "
+                      f"{', '.join(sorted(MODEL_PRESETS))}; architectures: {', '.join(available_models())}.")
+
+
+def clean_data(data: LabelledData, preprocess: str) -> LabelledData:
+    """Return ``data`` with every text cleaned once by the preprocessing preset ``preprocess``."""
+    from lstmtext.preprocess import Pipeline, preprocess_preset
+
+    spec = preprocess_preset(preprocess)
+    pipeline = Pipeline(spec["steps"], spec["options"])
+    splits = {name: Split(pipeline.clean_many(s.texts), list(s.labels)) for name, s in data.splits.items()}
+    return replace(data, splits=splits)
+
+
+def train_and_score(config: Config, data: LabelledData, eval_split: str) -> dict[str, Any]:
+    """Train one model and return its scores on ``eval_split`` and valid, size, train time and inference speed."""
+    from lstmtext.runner import evaluate_splits, train_model
+    from lstmtext.trainer import predict_logits
+
+    model, encoder, labels, result = train_model(config, data, progress=False)
+    metrics = evaluate_splits(model, encoder, labels, data, config.train.eval_batch_size)
+    texts = data.splits[eval_split].texts
+    start = time.perf_counter()
+    predict_logits(model, encoder.encode(texts), config.train.eval_batch_size)
+    rate = len(texts) / max(time.perf_counter() - start, 1e-9)
+    return {
+        "accuracy": metrics[eval_split]["accuracy"], "macro_f1": metrics[eval_split]["macro_f1"],
+        "valid_accuracy": metrics["valid"]["accuracy"], "valid_macro_f1": metrics["valid"]["macro_f1"],
+        "n_parameters": sum(p.numel() for p in model.parameters()),
+        "train_seconds": result.seconds, "texts_per_second": rate,
+        "epochs_run": len(result.history), "best_epoch": result.best_epoch,
+    }
+
+
+def _init_worker(data: LabelledData) -> None:
+    _WORKER_DATA["data"] = data
+
+
+def _run_job(job: dict[str, Any], data: LabelledData | None = None) -> dict[str, Any]:
+    data = data if data is not None else _WORKER_DATA["data"]
+    if job["model"] == BASELINE:
+        from lstmtext.baselines import tfidf_logreg
+
+        scores = tfidf_logreg(data, job["eval_split"])
+        out = {k: scores[k] for k in ("n_parameters", "train_seconds", "texts_per_second")}
+        out.update(accuracy=scores["metrics"]["accuracy"], macro_f1=scores["metrics"]["macro_f1"],
+                   valid_accuracy=scores["valid_metrics"]["accuracy"], valid_macro_f1=scores["valid_macro_f1"],
+                   C=scores["C"])
+    else:
+        out = train_and_score(Config.model_validate(job["config"]), data, job["eval_split"])
+    return {"model": job["model"], "architecture": job["architecture"], "seed": job["seed"], **out}
+
+
+def compare(
+    data: LabelledData,
+    models: Sequence[str],
+    seeds: int = 3,
+    *,
+    preprocess: str = "en-tweet",
+    overrides: Sequence[str] = (),
+    mode: Mode = DEFAULT_MODE,
+    workers: int = 2,
+    baseline: bool = True,
+    on_result: Callable[[dict[str, Any]], None] | None = None,
+) -> dict[str, Any]:
+    """Train every model with seeds ``0 .. seeds-1`` on the same split and cleaning; return the report.
+
+    Args:
+        data: The split data (raw texts).
+        models: Model presets or architecture names (see :func:`model_config`).
+        seeds: Runs per model.
+        preprocess: The one cleaning preset applied to every text before any model sees it.
+        overrides: ``section.key=value`` overrides applied to every model's config.
+        mode: ``pool``: ``workers`` processes with one torch thread each; ``sequential``: one run at a
+            time with ``workers`` threads.
+        workers: Processes (pool) or torch threads (sequential).
+        baseline: Add the TF-IDF 1-2-gram + logistic regression baseline.
+        on_result: Called with each finished run's record.
+
+    Returns:
+        A JSON-ready dict: ``runs`` (one record per run), ``summary`` (mean and std per model), timing and
+        the settings.
+
+    Raises:
+        ConfigError: For an unknown model, an invalid override or a bad ``seeds``/``workers``/``mode``.
+    """
+    if seeds < 1 or workers < 1 or mode not in ("pool", "sequential"):
+        raise ConfigError(f"compare: seeds and workers must be >= 1 and mode pool or sequential. "
+                          f"Got seeds={seeds}, workers={workers}, mode={mode!r} instead.")
+    eval_split = "test" if "test" in data.splits else "valid"
+    threads = 1 if mode == "pool" else workers
+    jobs = []
+    for name in models:
+        for seed in range(seeds):
+            config = model_config(name, seed, threads, overrides)
+            jobs.append({"model": name, "seed": seed, "eval_split": eval_split, "architecture": config.model.name,
+                         "config": config.model_dump(mode="json")})
+    if baseline:
+        jobs.append({"model": BASELINE, "seed": 0, "eval_split": eval_split, "architecture": "tf-idf + logreg"})
+    start = time.perf_counter()
+    cleaned = clean_data(data, preprocess)
+    records = []
+    if mode == "pool":
+        os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # idle OpenMP threads must not spin on a shared CPU
+        with ProcessPoolExecutor(workers, mp_context=get_context("spawn"), initializer=_init_worker,
+                                 initargs=(cleaned,)) as pool:
+            futures = [pool.submit(_run_job, job) for job in jobs]
+            for future in as_completed(futures):
+                records.append(future.result())
+                _report(records[-1], on_result)
+    else:
+        for job in jobs:
+            records.append(_run_job(job, cleaned))
+            _report(records[-1], on_result)
+    order = {m: i for i, m in enumerate([*models, BASELINE])}
+    records.sort(key=lambda r: (order[r["model"]], r["seed"]))
+    return {
+        "source": data.source, "eval_split": eval_split, "split_sizes": {k: len(v) for k, v in data.splits.items()},
+        "preprocess": preprocess, "overrides": list(overrides), "seeds": seeds, "mode": mode, "workers": workers,
+        "wall_seconds": time.perf_counter() - start, "load_average": _load(), "cpu_count": os.cpu_count(),
+        "summary": summarize(records), "runs": records,
+    }
+
+
+def _report(record: dict[str, Any], on_result: Callable[[dict[str, Any]], None] | None) -> None:
+    log.info("%s seed %d: accuracy %.4f, macro-F1 %.4f, %.1f s", record["model"], record["seed"],
+             record["accuracy"], record["macro_f1"], record["train_seconds"])
+    if on_result is not None:
+        on_result(record)
+
+
+def _load() -> list[float] | None:
+    try:
+        return [round(x, 2) for x in os.getloadavg()]
+    except OSError:
+        return None
+
+
+def summarize(records: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Mean and sample standard deviation (0 for one run) of each model's scores and costs."""
+    out = []
+    for model in dict.fromkeys(r["model"] for r in records):
+        rows = [r for r in records if r["model"] == model]
+        entry: dict[str, Any] = {"model": model, "architecture": rows[0]["architecture"], "runs": len(rows)}
+        for key in ("accuracy", "macro_f1", "valid_accuracy", "valid_macro_f1", "n_parameters", "train_seconds",
+                    "texts_per_second"):
+            values = [float(r[key]) for r in rows]
+            entry[f"{key}_mean"] = statistics.fmean(values)
+            entry[f"{key}_std"] = statistics.stdev(values) if len(values) > 1 else 0.0
+        out.append(entry)
+    return out
+
+
+def report_markdown(report: dict[str, Any]) -> str:
+    """The summary as a Markdown table (mean +- std over seeds), with the settings underneath."""
+    split = report["eval_split"]
+    lines = [f"| model | architecture | {split} accuracy | {split} macro-F1 | valid macro-F1 | parameters | "
+             "train s | inference texts/s |", "|---|---|---|---|---|---|---|---|"]
+    for s in report["summary"]:
+        lines.append(
+            f"| {s['model']} | {s['architecture']} | {s['accuracy_mean']:.4f} ± {s['accuracy_std']:.4f} | "
+            f"{s['macro_f1_mean']:.4f} ± {s['macro_f1_std']:.4f} | {s['valid_macro_f1_mean']:.4f} | "
+            f"{s['n_parameters_mean']:,.0f} | {s['train_seconds_mean']:.1f} | {s['texts_per_second_mean']:,.0f} |")
+    sizes = ", ".join(f"{k} {v:,}" for k, v in report["split_sizes"].items())
+    lines += ["", f"Data: {report['source']} ({sizes}); scores on the **{split}** split; cleaning "
+              f"`{report['preprocess']}`; {report['seeds']} seed(s) per model; mode {report['mode']} with "
+              f"{report['workers']} worker(s); wall time {report['wall_seconds']:.0f} s; load average at the end "
+              f"{report['load_average']} on {report['cpu_count']} CPUs."]
+    return "\n".join(lines) + "\n"
+
+
+def plot_report(report: dict[str, Any], path: str | Path) -> Path:
+    """Bar chart of accuracy and macro-F1 per model (mean, with the std over seeds as error bars)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from lstmtext.atomic import atomic_path
+
+    summary = report["summary"]
+    x = range(len(summary))
+    fig, ax = plt.subplots(figsize=(1.6 + 1.3 * len(summary), 3.8))
+    for offset, key, label in ((-0.2, "accuracy", "accuracy"), (0.2, "macro_f1", "macro-F1")):
+        ax.bar([i + offset for i in x], [s[f"{key}_mean"] for s in summary], 0.4, label=label,
+               yerr=[s[f"{key}_std"] for s in summary], capsize=3)
+    low = min(min(s["accuracy_mean"], s["macro_f1_mean"]) for s in summary)
+    ax.set_ylim(max(0.0, low - 0.1), 1.0)
+    ax.set_xticks(list(x), [s["model"] for s in summary], rotation=20)
+    ax.set_title(f"{report['eval_split']} split, mean ± std over {report['seeds']} seed(s)")
+    ax.grid(axis="y", alpha=0.3)
+    ax.legend(loc="lower right")
+    fig.tight_layout()
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, dpi=110, format="png")
+    plt.close(fig)
+    return Path(path)
+
+
+def write_report(report: dict[str, Any], out_dir: str | Path) -> dict[str, Path]:
+    """Write ``compare.json``, ``compare.md`` and ``compare.png`` to ``out_dir`` (each atomically)."""
+    from lstmtext.atomic import write_json, write_text
+
+    out = Path(out_dir)
+    return {"json": write_json(out / "compare.json", report), "markdown": write_text(out / "compare.md",
+            report_markdown(report)), "chart": plot_report(report, out / "compare.png")}
