@@ -126,15 +126,16 @@ def predict(
     text_col: TextCol = None,
     top_k: Annotated[int, typer.Option(help="How many classes to list per text.")] = 1,
     output: Annotated[str, typer.Option("--format", help="json or csv.")] = "json",
+    engine: Annotated[str, typer.Option(help="torch, onnx or onnx-int8 (ONNX Runtime; see `lstmtext export`).")] = "torch",
 ) -> None:
     """Predict labels for TEXTS or a --file; prints JSON lines or CSV."""
-    from lstmtext.predict import Predictor
+    from lstmtext.engines import load_predictor
     from lstmtext.texts_io import read_texts, write_predictions
 
     items = list(texts or []) + (read_texts(file, text_col) if file else [])
     if not items:
         raise typer.BadParameter("give TEXTS or --file")
-    predictions = Predictor.from_bundle(bundle).predict(items, top_k=top_k)
+    predictions = load_predictor(bundle, engine).predict(items, top_k=top_k)
     write_predictions(sys.stdout, items, predictions, top_k, output)
 
 
