@@ -1,0 +1,156 @@
+"""The FastAPI application: the model loads once at start-up; /predict, /health, /info and the web page at /.
+
+Handlers are plain ``def`` (FastAPI runs them on its thread pool); one lock lets a single forward pass
+use every core at a time instead of many passes fighting for two cores. Request limits come from
+:class:`~lstmtext.server.settings.ServeSettings`: a body over ``max_body_bytes`` gets 413, too many or
+too long texts and malformed JSON get 422, each with a one-line ``detail`` that says how to fix it.
+"""
+
+# No `from __future__ import annotations` here: FastAPI reads the handlers' annotations at run time, and
+# the request model is built per app (it carries the limits), so it is not a module-level name.
+
+import logging
+import threading
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from fastapi import Depends, FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import HTMLResponse, JSONResponse
+
+from lstmtext import __version__
+from lstmtext.predict import Predictor
+from lstmtext.server.limits import BodySizeLimit
+from lstmtext.server.schemas import (
+    ErrorResponse,
+    HealthResponse,
+    InfoResponse,
+    PredictResponse,
+    predict_request_model,
+)
+from lstmtext.server.settings import ServeSettings
+
+log = logging.getLogger(__name__)
+STATIC = Path(__file__).parent / "static"
+
+_JSON_EXAMPLE = 'Send a JSON object such as {"texts": ["..."], "top_k": 1} with Content-Type: application/json.'
+_HINTS = {
+    "too_long": "Split the texts over several requests (limits: GET /info).",
+    "string_too_long": "Shorten the text (limits: GET /info).",
+    "json_invalid": _JSON_EXAMPLE,
+    "missing": _JSON_EXAMPLE,
+    "model_attributes_type": _JSON_EXAMPLE,
+    "extra_forbidden": "Only the keys texts and top_k are accepted.",
+}
+
+
+def get_predictor(request: Request) -> Predictor:
+    """The predictor loaded at start-up (a dependency, so tests can override it)."""
+    return request.app.state.predictor
+
+
+def _rows(labels: list[str], proba: np.ndarray, top_k: int) -> list[dict[str, Any]]:
+    out = []
+    for row in proba:
+        order = np.argsort(-row, kind="stable")
+        best = [{"label": labels[i], "score": float(row[i])} for i in order[:top_k]]
+        out.append({"label": best[0]["label"], "score": best[0]["score"], "top_k": best,
+                    "probabilities": {label: float(p) for label, p in zip(labels, row)}})
+    return out
+
+
+def format_predictions(predictor: Predictor, texts: list[str], top_k: int) -> list[dict[str, Any]]:
+    """One JSON-ready prediction per text: label, score, the ``top_k`` best classes and every probability.
+
+    Aspect models (``predict_proba`` gives ``{aspect: (n, classes)}``) get the same fields per aspect,
+    under ``aspects``.
+    """
+    proba = predictor.predict_proba(texts)
+    if isinstance(proba, dict):
+        rows = {aspect: _rows(predictor.labels[aspect], p, top_k) for aspect, p in proba.items()}
+        return [{"aspects": {aspect: r[i] for aspect, r in rows.items()}} for i in range(len(texts))]
+    return _rows(predictor.labels, proba, top_k)
+
+
+def _validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
+    errors = [{"loc": list(e.get("loc", ())), "msg": e.get("msg", ""), "type": e.get("type", "")} for e in exc.errors()]
+    first = errors[0] if errors else {"loc": [], "msg": "invalid request", "type": ""}
+    where = ".".join(str(part) for part in first["loc"]) or "body"
+    if first["type"] == "json_invalid":  # its loc is ("body", character position)
+        where = f"body (character {first['loc'][-1]})" if len(first["loc"]) > 1 else "body"
+    hint = _HINTS.get(first["type"], "See the request schema at /docs.")
+    return JSONResponse(status_code=422, content={"detail": f"{where}: {first['msg']}. {hint}", "errors": errors})
+
+
+def _server_error(request: Request, exc: Exception) -> JSONResponse:
+    log.exception("unexpected error on %s %s", request.method, request.url.path)
+    return JSONResponse(status_code=500, content={"detail": "internal error while predicting; see the server log."})
+
+
+def create_app(settings: ServeSettings, predictor: Predictor | None = None) -> FastAPI:
+    """Build the application.
+
+    Args:
+        settings: What to load and the request limits.
+        predictor: An already loaded predictor (the CLI loads it first to fail fast); None loads
+            ``settings.bundle`` with ``settings.engine`` at start-up.
+
+    Returns:
+        The FastAPI app; its lifespan loads the model once, before the first request.
+    """
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        if predictor is None:
+            from lstmtext.engines import load_predictor
+
+            app.state.predictor = load_predictor(settings.bundle, settings.engine, settings.onnx_path,
+                                                 settings.batch_size, settings.threads)
+        else:
+            app.state.predictor = predictor
+        log.info("serving %s with the %s engine", settings.bundle, settings.engine)
+        yield
+
+    app = FastAPI(title="lstmtext", version=__version__, lifespan=lifespan,
+                  description="Classify short texts with a trained lstmtext model. The web page is at /.")
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(Exception, _server_error)
+    lock = threading.Lock()
+    request_model = predict_request_model(settings.max_texts, settings.max_text_chars)
+    page = (STATIC / "index.html").read_text(encoding="utf-8")
+    limits = {"max_texts": settings.max_texts, "max_text_chars": settings.max_text_chars,
+              "max_body_bytes": settings.max_body_bytes}
+    errors = {413: {"model": ErrorResponse}, 422: {"model": ErrorResponse}}
+
+    @app.post("/predict", response_model=PredictResponse, response_model_exclude_none=True, responses=errors)
+    def predict(body: request_model, model: Predictor = Depends(get_predictor)) -> dict[str, Any]:  # type: ignore[valid-type]
+        """Classify texts: the best label, its score, the ``top_k`` best classes and every class probability."""
+        with lock:
+            return {"predictions": format_predictions(model, body.texts, body.top_k)}
+
+    @app.get("/health", response_model=HealthResponse)
+    def health(model: Predictor = Depends(get_predictor)) -> dict[str, str]:
+        """Answers ``{"status": "ok"}`` once the model is loaded."""
+        return {"status": "ok"}
+
+    @app.get("/info", response_model=InfoResponse)
+    def info(model: Predictor = Depends(get_predictor)) -> dict[str, Any]:
+        """Labels, cleaning and sequence settings, training scores, model card, versions and request limits."""
+        bundle = model.bundle
+        card = bundle.path / "model_card.md" if bundle.path else None
+        return {
+            "engine": settings.engine, "labels": bundle.labels, "architecture": str(bundle.meta.get("architecture", "")),
+            "model": bundle.config.model.model_dump(mode="json"), "preprocessing": bundle.encoder.to_dict(),
+            "metrics": bundle.metrics, "model_card": card.read_text(encoding="utf-8") if card and card.is_file() else "",
+            "meta": bundle.meta, "limits": limits,
+        }
+
+    @app.get("/", response_class=HTMLResponse, include_in_schema=False)
+    def index() -> HTMLResponse:
+        """The web page: a text box, a button and the class probabilities as bars."""
+        return HTMLResponse(page)
+
+    return app

@@ -1,0 +1,81 @@
+"""The HTTP API's request and response models; the request model carries the limits of the settings."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, create_model
+
+
+class PredictRequestBase(BaseModel):
+    """Texts to classify and how many of the best classes to list for each."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra={
+        "examples": [{"texts": ["@united thanks for the quick rebooking, great crew!"], "top_k": 2}]})
+
+    top_k: int = Field(1, ge=1, description="how many of the best classes go in `top_k` (all classes if larger)")
+
+
+def predict_request_model(max_texts: int, max_text_chars: int) -> type[PredictRequestBase]:
+    """Build the ``/predict`` body model with the server's limits, so they also show in the OpenAPI schema.
+
+    Args:
+        max_texts: Most texts in one request.
+        max_text_chars: Most characters in one text.
+    """
+    text = Annotated[str, StringConstraints(max_length=max_text_chars)]
+    texts_field = Field(min_length=1, max_length=max_texts,
+                        description=f"1 to {max_texts} texts of at most {max_text_chars} characters each")
+    return create_model("PredictRequest", __base__=PredictRequestBase, texts=(list[text], texts_field))
+
+
+class ClassScore(BaseModel):
+    """One class and its probability."""
+
+    label: str
+    score: float
+
+
+class TextPrediction(BaseModel):
+    """The prediction for one text. Aspect models add ``aspects`` (one prediction per aspect) as their predictor gives it."""
+
+    model_config = ConfigDict(extra="allow")
+
+    label: str | None = Field(None, description="the most probable class")
+    score: float | None = Field(None, description="its probability")
+    top_k: list[ClassScore] | None = Field(None, description="the top_k most probable classes, best first")
+    probabilities: dict[str, float] | None = Field(None, description="every class's probability, in label order")
+    aspects: dict[str, Any] | None = Field(None, description="aspect models: one prediction per aspect")
+
+
+class PredictResponse(BaseModel):
+    """One prediction per input text, in input order."""
+
+    predictions: list[TextPrediction]
+
+
+class HealthResponse(BaseModel):
+    """The model is loaded and the server answers."""
+
+    status: str = "ok"
+
+
+class InfoResponse(BaseModel):
+    """What is being served: labels, cleaning and sequence settings, scores, model card and limits."""
+
+    engine: str
+    labels: Any = Field(description="class names; {aspect: [class names]} for aspect models")
+    architecture: str
+    model: dict[str, Any] = Field(description="the model section of the training config")
+    preprocessing: dict[str, Any] = Field(description="cleaning pipeline and sequence settings (max_len, truncating)")
+    metrics: dict[str, Any] = Field(description="scores measured at training time, per split")
+    model_card: str = Field(description="the bundle's model_card.md (Markdown)")
+    meta: dict[str, Any] = Field(description="format and library versions, creation time")
+    limits: dict[str, int] = Field(description="max_texts, max_text_chars, max_body_bytes")
+
+
+class ErrorResponse(BaseModel):
+    """An error: one line saying what was wrong and how to fix it (``errors`` lists each invalid field)."""
+
+    detail: str
+    errors: list[dict[str, Any]] | None = None
