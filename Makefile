@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 export OMP_WAIT_POLICY := PASSIVE
 
-.PHONY: venv demo test test-fast bench clean
+.PHONY: venv demo test test-fast bench clean browser-deps
 
 $(STAMP): pyproject.toml
 	@command -v $(PY) >/dev/null 2>&1 || { echo "need $(PY) (set PY=python3 to use another 3.11)"; exit 1; }
@@ -26,6 +26,13 @@ test: $(STAMP)
 
 test-fast: $(STAMP)
 	$(BIN)/python -m pytest -q -m "not slow and not browser"
+
+# The browser test (tests/test_browser.py, marker `browser`) drives Debian's chromium through playwright
+# (installed with the dev extra); playwright's own browser download is not used. Needs root or sudo for apt.
+browser-deps: $(STAMP)
+	@command -v chromium >/dev/null 2>&1 || { SUDO=$$([ "$$(id -u)" = 0 ] || echo sudo); \
+	  $$SUDO apt-get update -q && $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium; }
+	$(BIN)/python -c "import playwright" 2>/dev/null || $(BIN)/pip install -q "playwright>=1.40,<2"
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/train_speed.py
