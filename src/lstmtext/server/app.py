@@ -1,7 +1,7 @@
 """The FastAPI application: the model loads once at start-up; /predict, /health, /info and the web page at /.
 
-Handlers are plain ``def`` (FastAPI runs them on its thread pool); one lock lets a single forward pass
-use every core at a time instead of many passes fighting for two cores. Request limits come from
+Handlers are plain ``def`` (FastAPI runs them on its thread pool); they hand their texts to one inference
+thread (:mod:`lstmtext.server.worker`), which batches requests that arrive together. Request limits come from
 :class:`~lstmtext.server.settings.ServeSettings`: a body over ``max_body_bytes`` gets 413, too many or
 too long texts and malformed JSON get 422, each with a one-line ``detail`` that says how to fix it.
 """
@@ -10,7 +10,6 @@ too long texts and malformed JSON get 422, each with a one-line ``detail`` that 
 # the request model is built per app (it carries the limits), so it is not a module-level name.
 
 import logging
-import threading
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -31,6 +30,7 @@ from lstmtext.server.schemas import (
     predict_request_model,
 )
 from lstmtext.server.settings import ServeSettings
+from lstmtext.server.worker import InferenceWorker
 
 log = logging.getLogger(__name__)
 STATIC = Path(__file__).parent / "static"
@@ -61,17 +61,20 @@ def _rows(labels: list[str], proba: np.ndarray, top_k: int) -> list[dict[str, An
     return out
 
 
-def format_predictions(predictor: Predictor, texts: list[str], top_k: int) -> list[dict[str, Any]]:
-    """One JSON-ready prediction per text: label, score, the ``top_k`` best classes and every probability.
+def format_predictions(labels: Any, proba: Any, top_k: int) -> list[dict[str, Any]]:
+    """One JSON-ready prediction per row: label, score, the ``top_k`` best classes and every probability.
 
-    Aspect models (``predict_proba`` gives ``{aspect: (n, classes)}``) get the same fields per aspect,
-    under ``aspects``.
+    Args:
+        labels: The predictor's labels: a list, or ``{aspect: [labels]}`` for aspect models.
+        proba: ``predict_proba``'s output: ``(n, classes)``, or ``{aspect: (n, classes)}`` for aspect models,
+            whose predictions get the same fields per aspect, under ``aspects``.
+        top_k: How many of the best classes to list.
     """
-    proba = predictor.predict_proba(texts)
     if isinstance(proba, dict):
-        rows = {aspect: _rows(predictor.labels[aspect], p, top_k) for aspect, p in proba.items()}
-        return [{"aspects": {aspect: r[i] for aspect, r in rows.items()}} for i in range(len(texts))]
-    return _rows(predictor.labels, proba, top_k)
+        rows = {aspect: _rows(labels[aspect], p, top_k) for aspect, p in proba.items()}
+        n = len(next(iter(proba.values()))) if proba else 0
+        return [{"aspects": {aspect: r[i] for aspect, r in rows.items()}} for i in range(n)]
+    return _rows(labels, proba, top_k)
 
 
 def _validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
@@ -110,15 +113,16 @@ def create_app(settings: ServeSettings, predictor: Predictor | None = None) -> F
                                                  settings.batch_size, settings.threads)
         else:
             app.state.predictor = predictor
+        app.state.worker = InferenceWorker(settings.max_texts)
         log.info("serving %s with the %s engine", settings.bundle, settings.engine)
         yield
+        app.state.worker.close()
 
     app = FastAPI(title="lstmtext", version=__version__, lifespan=lifespan,
                   description="Classify short texts with a trained lstmtext model. The web page is at /.")
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(Exception, _server_error)
-    lock = threading.Lock()
     request_model = predict_request_model(settings.max_texts, settings.max_text_chars)
     page = (STATIC / "index.html").read_text(encoding="utf-8")
     limits = {"max_texts": settings.max_texts, "max_text_chars": settings.max_text_chars,
@@ -126,10 +130,11 @@ def create_app(settings: ServeSettings, predictor: Predictor | None = None) -> F
     errors = {413: {"model": ErrorResponse}, 422: {"model": ErrorResponse}}
 
     @app.post("/predict", response_model=PredictResponse, response_model_exclude_none=True, responses=errors)
-    def predict(body: request_model, model: Predictor = Depends(get_predictor)) -> dict[str, Any]:  # type: ignore[valid-type]
+    def predict(body: request_model, request: Request,  # type: ignore[valid-type]
+                model: Predictor = Depends(get_predictor)) -> dict[str, Any]:
         """Classify texts: the best label, its score, the ``top_k`` best classes and every class probability."""
-        with lock:
-            return {"predictions": format_predictions(model, body.texts, body.top_k)}
+        proba = request.app.state.worker.predict_proba(model, body.texts)
+        return {"predictions": format_predictions(model.labels, proba, body.top_k)}
 
     @app.get("/health", response_model=HealthResponse)
     def health(model: Predictor = Depends(get_predictor)) -> dict[str, str]:
