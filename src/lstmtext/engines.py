@@ -65,11 +65,12 @@ class OnnxPredictor(Predictor):
 
     def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
         """Return class probabilities ``(n_texts, n_classes)`` in the order of :attr:`labels`."""
-        n = len(texts)
+        return self.proba_from_ids(self.encoder.encode(list(texts)))
+
+    def proba_from_ids(self, sequences: Sequence[Sequence[int]]) -> np.ndarray:
+        """Class probabilities of already encoded texts (unpadded id lists), in input order."""
+        n = len(sequences)
         out = np.zeros((n, len(self.labels)), dtype=np.float32)
-        if n == 0:
-            return out
-        sequences = self.encoder.encode(list(texts))
         lengths = np.fromiter((len(s) for s in sequences), dtype=np.int64, count=n)
         for index in eval_batches(lengths, self.batch_size):
             batch = collate(sequences, index)  # post-padded, as the graph requires

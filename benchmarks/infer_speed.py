@@ -1,0 +1,130 @@
+"""Inference speed of each engine on the airline tweets: batch texts/s, single-text latency, test accuracy.
+
+Run from the repository root (the bundle from e.g. ``lstmtext train --preset default --out runs/demo``)::
+
+    OMP_WAIT_POLICY=PASSIVE .venv/bin/python benchmarks/infer_speed.py runs/demo [--threads 2]
+
+Engines: ``padded loop`` (plain PyTorch: every batch padded to the encoder's max_len, in input order, the
+LSTM run over the padding, as a Keras-style loop does), ``torch`` (the library's Predictor: batches sorted
+by length, packed sequences), ``onnx`` and ``onnx-int8`` (ONNX Runtime; the graphs are built in memory
+from the bundle when it holds no exported file).
+
+Batch throughput is for the model on already encoded texts (all 14,485 bundled tweets), each engine run
+``--repeats`` times in a rotating order so that load from other processes hits all alike; medians are
+printed. Cleaning and encoding are timed once, apart, and the end-to-end figure adds them. Latency is
+one raw text per call (cleaning included), over ``--latency-n`` tweets. The load average is printed before
+and after: figures taken on a busy machine are low.
+"""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # before torch loads OpenMP
+
+import argparse  # noqa: E402
+import statistics  # noqa: E402
+import time  # noqa: E402
+from collections.abc import Callable, Sequence  # noqa: E402
+
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
+
+from lstmtext.data import load_bundled_airline  # noqa: E402
+from lstmtext.engines import load_predictor  # noqa: E402
+from lstmtext.trainer import predict_logits  # noqa: E402
+
+Proba = Callable[[Sequence[Sequence[int]]], np.ndarray]
+
+
+def padded_loop(predictor, batch_size: int) -> Proba:
+    """The baseline: fixed-width padding (the encoder's side and max_len), no sorting, no packing."""
+    model, encoder = predictor.model, predictor.encoder
+    dirs = 2 if model.rnn.bidirectional else 1
+
+    def run(sequences):
+        parts = []
+        with torch.no_grad():
+            for start in range(0, len(sequences), batch_size):
+                ids = torch.from_numpy(encoder.pad(sequences[start : start + batch_size]))  # (B, max_len)
+                _, state = model.rnn(model.embedding(ids))
+                h_n = state[0] if isinstance(state, tuple) else state  # (layers * dirs, B, H)
+                parts.append(torch.softmax(model.fc(torch.cat(list(h_n[-dirs:]), dim=1)), dim=1))
+        return torch.cat(parts).numpy()
+
+    return run
+
+
+def engines(bundle: str, batch_size: int, threads: int, names: list[str]) -> dict[str, tuple[Proba, Callable]]:
+    """``{name: (probabilities of encoded texts, probabilities of raw texts)}`` for each engine."""
+    out = {}
+    torch_p = load_predictor(bundle, "torch", batch_size=batch_size, threads=threads)
+    if "padded" in names:
+        loop = padded_loop(torch_p, batch_size)
+        out["padded loop"] = (loop, lambda texts: loop(torch_p.encoder.encode(texts)))
+    if "torch" in names:
+        out["torch"] = (lambda seqs: torch.softmax(predict_logits(torch_p.model, seqs, batch_size), 1).numpy(),
+                        torch_p.predict_proba)
+    for name in ("onnx", "onnx-int8"):
+        if name in names:
+            p = load_predictor(bundle, name, batch_size=batch_size, threads=threads)
+            out[name] = (p.proba_from_ids, p.predict_proba)
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("bundle", help="bundle or training output folder")
+    parser.add_argument("--threads", type=int, default=os.cpu_count())
+    parser.add_argument("--batch-size", type=int, default=512)
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--latency-n", type=int, default=300)
+    parser.add_argument("--engines", default="padded,torch,onnx,onnx-int8")
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+    data = load_bundled_airline()
+    texts = [t for split in data.splits.values() for t in split.texts]
+    test = data.splits["test"]
+    load_before = os.getloadavg()
+    runs = engines(args.bundle, args.batch_size, args.threads, args.engines.split(","))
+    encoder = load_predictor(args.bundle, "torch").encoder
+    start = time.perf_counter()
+    sequences = encoder.encode(texts, n_jobs=1)
+    t_encode = time.perf_counter() - start
+    names = list(runs)
+    times: dict[str, list[float]] = {n: [] for n in names}
+    for name in names:  # warm-up: first calls allocate and pick kernels
+        runs[name][0](sequences[:1024])
+    for rep in range(args.repeats):
+        for name in names[rep % len(names):] + names[: rep % len(names)]:
+            start = time.perf_counter()
+            runs[name][0](sequences)
+            times[name].append(time.perf_counter() - start)
+    rng = np.random.default_rng(0)
+    sample = [texts[i] for i in rng.choice(len(texts), size=args.latency_n, replace=False)]
+    print(f"bundle {args.bundle}; {len(texts)} tweets; threads {args.threads}; batch {args.batch_size}; "
+          f"OMP_WAIT_POLICY={os.environ.get('OMP_WAIT_POLICY')}; load average before {load_before[0]:.2f}")
+    print(f"cleaning + encoding: {len(texts) / t_encode:,.0f} texts/s (one process)")
+    header = f"{'engine':<12} {'model texts/s':>14} {'end-to-end texts/s':>19} {'p50 ms':>7} {'p99 ms':>7} {'test acc':>9}"
+    print(header + "\n" + "-" * len(header))
+    for name in names:
+        batch_s = statistics.median(times[name])
+        latencies = []
+        for text in sample:
+            start = time.perf_counter()
+            runs[name][1]([text])
+            latencies.append(time.perf_counter() - start)
+        acc = float(np.mean(np.array(encoder_labels(args.bundle))[runs[name][1](test.texts).argmax(1)] == np.array(test.labels)))
+        p50, p99 = np.percentile(latencies, [50, 99]) * 1000
+        print(f"{name:<12} {len(texts) / batch_s:>14,.0f} {len(texts) / (batch_s + t_encode):>19,.0f} "
+              f"{p50:>7.2f} {p99:>7.2f} {acc:>9.4f}")
+    print(f"load average after {os.getloadavg()[0]:.2f}")
+
+
+def encoder_labels(bundle: str) -> list[str]:
+    """The bundle's class names, in output order."""
+    return load_predictor(bundle, "torch").labels
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,136 @@
+"""Load test: start ``lstmtext serve`` on 127.0.0.1, hit POST /predict from concurrent clients, report, stop.
+
+Run from the repository root::
+
+    OMP_WAIT_POLICY=PASSIVE .venv/bin/python benchmarks/load_test.py runs/demo [--clients 32] [--seconds 20]
+
+The server is a real uvicorn subprocess on a free port of 127.0.0.1 (nothing else is ever targeted).
+``--clients`` threads each keep one HTTP/1.1 connection open and send requests of ``--texts`` random
+airline tweets back to back until ``--seconds`` have passed or ``--max-requests`` were sent; both are
+bounded. Prints requests/s, texts/s, p50/p99 latency and the errors (any status other than 200, or a
+failed connection), then stops the server. Exit status 1 if there was any error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import os
+import random
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+
+from lstmtext.data import load_bundled_airline
+
+HOST = "127.0.0.1"  # the only address this script ever connects to
+
+
+def free_port() -> int:
+    """A TCP port that is free on 127.0.0.1 now."""
+    with socket.socket() as s:
+        s.bind((HOST, 0))
+        return s.getsockname()[1]
+
+
+def start_server(bundle: str, port: int, engine: str, log: Path) -> subprocess.Popen:
+    """Start the server and wait (at most 90 s) until GET /health answers."""
+    cmd = [sys.executable, "-m", "lstmtext", "serve", bundle, "--host", HOST, "--port", str(port), "--engine", engine,
+           "--log-level", "warning", "--no-access-log"]
+    env = {**os.environ, "OMP_WAIT_POLICY": os.environ.get("OMP_WAIT_POLICY", "PASSIVE")}
+    with log.open("wb") as sink:
+        proc = subprocess.Popen(cmd, stdout=sink, stderr=subprocess.STDOUT, env=env)
+    deadline = time.monotonic() + 90
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise SystemExit(f"server exited with {proc.returncode}:\n{log.read_text()}")
+        try:
+            conn = http.client.HTTPConnection(HOST, port, timeout=2)
+            conn.request("GET", "/health")
+            if conn.getresponse().status == 200:
+                conn.close()
+                return proc
+        except OSError:
+            time.sleep(0.2)
+    proc.terminate()
+    raise SystemExit("server did not answer /health within 90 s")
+
+
+def client(port: int, texts: list[str], per_request: int, stop_at: float, budget: list[int], lock: threading.Lock,
+           latencies: list[float], errors: list[str], seed: int) -> None:
+    """Send requests on one keep-alive connection until the deadline or the shared request budget runs out."""
+    rng = random.Random(seed)
+    conn = http.client.HTTPConnection(HOST, port, timeout=30)
+    headers = {"Content-Type": "application/json"}
+    while time.monotonic() < stop_at:
+        with lock:
+            if budget[0] <= 0:
+                break
+            budget[0] -= 1
+        body = json.dumps({"texts": rng.sample(texts, per_request), "top_k": 1})
+        start = time.perf_counter()
+        try:
+            conn.request("POST", "/predict", body, headers)
+            response = conn.getresponse()
+            payload = response.read()
+            if response.status != 200:
+                errors.append(f"{response.status}: {payload[:200]!r}")
+            latencies.append(time.perf_counter() - start)
+        except (OSError, http.client.HTTPException) as exc:
+            errors.append(f"{type(exc).__name__}: {exc}")
+            conn.close()
+            conn = http.client.HTTPConnection(HOST, port, timeout=30)
+    conn.close()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("bundle", help="bundle or training output folder to serve")
+    parser.add_argument("--engine", default="torch", choices=["torch", "onnx", "onnx-int8"])
+    parser.add_argument("--clients", type=int, default=32, help="concurrent clients (1..256)")
+    parser.add_argument("--seconds", type=float, default=20.0, help="duration (at most 300)")
+    parser.add_argument("--texts", type=int, default=1, help="texts per request")
+    parser.add_argument("--max-requests", type=int, default=200_000, help="stop after this many requests")
+    args = parser.parse_args()
+    clients, seconds = min(max(args.clients, 1), 256), min(max(args.seconds, 1.0), 300.0)
+    texts = [t for split in load_bundled_airline().splits.values() for t in split.texts]
+    port = free_port()
+    log = Path(tempfile.mkdtemp(prefix="lstmtext-load-")) / "server.log"
+    proc = start_server(args.bundle, port, args.engine, log)
+    latencies: list[float] = []
+    errors: list[str] = []
+    lock, budget = threading.Lock(), [args.max_requests]
+    load_before = os.getloadavg()[0]
+    try:
+        start = time.perf_counter()
+        stop_at = time.monotonic() + seconds
+        threads = [threading.Thread(target=client, args=(port, texts, args.texts, stop_at, budget, lock, latencies,
+                                                         errors, i)) for i in range(clients)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(timeout=seconds + 60)
+        elapsed = time.perf_counter() - start
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+    n = len(latencies)
+    p50, p99 = (np.percentile(latencies, [50, 99]) * 1000) if n else (float("nan"), float("nan"))
+    print(f"engine {args.engine}; {clients} clients x {args.texts} text(s) per request for {elapsed:.1f} s; "
+          f"load average before {load_before:.2f}, after {os.getloadavg()[0]:.2f}")
+    print(f"requests {n}, {n / elapsed:,.0f} requests/s, {n * args.texts / elapsed:,.0f} texts/s; "
+          f"latency p50 {p50:.1f} ms, p99 {p99:.1f} ms; errors {len(errors)}")
+    for line in sorted(set(errors))[:5]:
+        print("  error:", line)
+    sys.exit(1 if errors else 0)
+
+
+if __name__ == "__main__":
+    main()
