@@ -70,6 +70,8 @@ def train(
     resume: Annotated[bool, typer.Option(help="Continue an interrupted run from OUT/checkpoint.")] = False,
     overwrite: Annotated[bool, typer.Option(help="Replace a model already saved in OUT.")] = False,
     quiet: Annotated[bool, typer.Option(help="No progress bars.")] = False,
+    task: Annotated[Optional[str], typer.Option(help="'absa': aspect sentiment, one head per aspect (uses preset absa unless another is named); see docs/absa.md.")] = None,
+    aspects: Annotated[Optional[str], typer.Option(help="absa: comma-separated aspect columns (wide) or values (long); default: detect.")] = None,
 ) -> None:
     """Train a classifier, evaluate it on valid (and test) and save it to OUT.
 
@@ -85,11 +87,22 @@ def train(
         overrides.append(f"train.oversample={json.dumps(oversample)}")
     if class_weight:
         overrides.append(f"train.class_weight={json.dumps(class_weight)}")
-    cfg = build_config(preset, config, overrides)
+    extra = {"task": task} if task else {}
+    if aspects:
+        extra["absa"] = {"aspects": [a.strip() for a in aspects.split(",") if a.strip()]}
+    preset = "absa" if task == "absa" and preset == "default" else preset
+    cfg = build_config(preset, config, overrides, extra=extra)
     result = run(cfg, data, out, resume=resume, overwrite=overwrite, progress=not quiet,
                  fmt=fmt, valid_path=valid, test_path=test, header=not no_header)
     _print_metrics(result.metrics)
+    _print_aspect_scores(result.metrics)
     console.print(f"saved to [bold]{out}[/] (model/, report.md, metrics.json, history.png)")
+
+
+def _print_aspect_scores(metrics: dict) -> None:
+    for name, m in metrics.items():  # aspect runs: both summary scores, named (docs/absa.md)
+        if "flat_macro_f1" in m:
+            console.print(f"{name}: flat_macro_f1 {m['flat_macro_f1']:.4f}, mean_aspect_macro_f1 {m['mean_aspect_macro_f1']:.4f}")
 
 
 def _print_metrics(metrics: dict) -> None:
@@ -116,6 +129,7 @@ def evaluate(
 
     metrics = evaluate_file(bundle, data, text_col, label_col, fmt, not no_header, out)
     _print_metrics({"data": metrics})
+    _print_aspect_scores({"data": metrics})
 
 
 @app.command()
@@ -127,6 +141,7 @@ def predict(
     top_k: Annotated[int, typer.Option(help="How many classes to list per text.")] = 1,
     output: Annotated[str, typer.Option("--format", help="json or csv.")] = "json",
     engine: Annotated[str, typer.Option(help="torch, onnx or onnx-int8 (ONNX Runtime; see `lstmtext export`).")] = "torch",
+    only_mentioned: Annotated[bool, typer.Option(help="Aspect models: leave out aspects predicted as not mentioned.")] = False,
 ) -> None:
     """Predict labels for TEXTS or a --file; prints JSON lines or CSV."""
     from lstmtext.engines import load_predictor
@@ -135,7 +150,13 @@ def predict(
     items = list(texts or []) + (read_texts(file, text_col) if file else [])
     if not items:
         raise typer.BadParameter("give TEXTS or --file")
-    predictions = load_predictor(bundle, engine).predict(items, top_k=top_k)
+    predictor = load_predictor(bundle, engine)
+    if getattr(predictor, "is_aspect", False):  # every aspect with its label and all class probabilities
+        from lstmtext.absa.predict import write_aspect_predictions
+
+        found = predictor.predict(items, only_mentioned=only_mentioned)
+        return write_aspect_predictions(sys.stdout, items, found, predictor.aspects, None, output)
+    predictions = predictor.predict(items, top_k=top_k)
     write_predictions(sys.stdout, items, predictions, top_k, output)
 
 

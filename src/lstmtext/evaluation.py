@@ -22,6 +22,10 @@ def evaluate_file(bundle_path: Path, data: Path, text_col: str | None = None, la
         DataError: If the file has labels the model does not know.
     """
     bundle = load_bundle(bundle_path)
+    if isinstance(bundle.labels, dict):  # an aspect model: its own file layout and scores
+        from lstmtext.absa.runner import evaluate_aspect_bundle
+
+        return evaluate_aspect_bundle(bundle, data, text_col, fmt, header, out)
     cfg = bundle.config.data.model_copy(update={
         "text_col": text_col or bundle.config.data.text_col,
         "label_col": label_col or bundle.config.data.label_col,

@@ -28,12 +28,19 @@ class Prediction:
 
 
 class Predictor:
-    """Predict labels for raw texts with a loaded bundle.
+    """Predict labels for raw texts with a loaded bundle (an aspect bundle gives an ``AspectPredictor``).
 
     Args:
         bundle: A loaded bundle (see :func:`lstmtext.bundle.load_bundle`).
         batch_size: Texts per forward pass.
     """
+
+    def __new__(cls, bundle: Bundle, *args: Any, **kwargs: Any) -> Predictor:
+        if cls is Predictor and isinstance(bundle.labels, dict):  # an aspect model: one head per aspect
+            from lstmtext.absa.predict import AspectPredictor
+
+            cls = AspectPredictor
+        return super().__new__(cls)
 
     def __init__(self, bundle: Bundle, batch_size: int = 1024) -> None:
         self.bundle = bundle

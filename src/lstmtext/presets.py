@@ -48,6 +48,23 @@ MODEL_PRESETS: dict[str, dict[str, Any]] = {
         },
         "train": {"epochs": 12, "batch_size": 64, "lr": 2e-3, "patience": 3, "restore_best": True},
     },
+    # Aspect-based sentiment (docs/absa.md): the thesis's chain (id-review cleaning, word2vec CBOW trained on
+    # the training texts, BiLSTM), one softmax head per aspect. Tuned on the IndoNLU CASA/HoASA valid files.
+    "absa": {
+        "task": "absa",
+        "preprocess": {"preset": "id-review"},
+        "vocab": {"num_words": 20000, "min_freq": 1},
+        "model": {
+            "name": "bilstm",
+            "embedding_dim": 100,
+            "hidden_size": 128,
+            "embed_dropout": 0.3,
+            "rnn_input_dropout": 0.2,
+            "init": "keras",
+            "embedding": {"kind": "word2vec", "algo": "cbow", "window": 5, "min_count": 1, "epochs": 20},
+        },
+        "train": {"epochs": 30, "batch_size": 32, "lr": 2e-3, "patience": 6, "restore_best": True},
+    },
 }
 
 

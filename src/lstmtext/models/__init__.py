@@ -49,14 +49,14 @@ def available_models() -> dict[str, str]:
     return {k: _DOCS[k] for k in sorted(_MODELS)}
 
 
-def build_model(cfg: ModelConfig, vocab_size: int, num_classes: int, **kwargs) -> nn.Module:
+def build_model(cfg: ModelConfig, vocab_size: int, num_classes: int | list[int], **kwargs) -> nn.Module:
     """Build the architecture ``cfg.name``.
 
     Args:
         cfg: The model section of the config.
         vocab_size: Rows of the embedding table.
         num_classes: Outputs of the classifier head (or a list of them for several heads).
-        **kwargs: Passed to the builder (e.g. ``embedding_weights``).
+        **kwargs: Passed to the builder (e.g. ``embedding_weights``); ``head_names`` names the heads.
 
     Raises:
         ConfigError: If no architecture has that name.
@@ -64,4 +64,10 @@ def build_model(cfg: ModelConfig, vocab_size: int, num_classes: int, **kwargs) -
     _load_builtin()
     if cfg.name not in _MODELS:
         raise ConfigError(f"model.name: unknown architecture {cfg.name!r}. Available: {', '.join(sorted(_MODELS))}.")
+    if isinstance(num_classes, (list, tuple)):  # several heads (aspects): the base's encoder, one head each
+        from lstmtext.absa.model import MultiHeadClassifier
+
+        head_names = kwargs.pop("head_names", None)
+        base = _MODELS[cfg.name](cfg, vocab_size, num_classes[0], **kwargs)
+        return MultiHeadClassifier(base, num_classes, head_names, init=cfg.init)
     return _MODELS[cfg.name](cfg, vocab_size, num_classes, **kwargs)
