@@ -232,3 +232,38 @@ def test_real_uvicorn_process(bundle_dir, tmp_path):
     finally:
         proc.terminate()
         proc.wait(timeout=20)
+
+
+def test_worker_batches_requests_that_wait_together():
+    import threading
+
+    from lstmtext.server.worker import InferenceWorker
+
+    gate, calls = threading.Event(), []
+
+    class Recording:
+        labels = ["a", "b"]
+
+        def predict_proba(self, texts):
+            gate.wait(10)  # the first call blocks until the others are queued
+            calls.append(list(texts))
+            return np.array([[len(t), 0.0] for t in texts])
+
+    worker, model, results = InferenceWorker(max_batch_texts=4), Recording(), {}
+    jobs = {"first": ["x"], "second": ["yy", "zzz"], "third": ["wwww", "v"], "fourth": ["uuuuuu"]}
+    threads = [threading.Thread(target=lambda k=k: results.__setitem__(k, worker.predict_proba(model, jobs[k])))
+               for k in jobs]
+    threads[0].start()
+    while worker._queue.qsize():  # the worker has taken the first job and is blocked in it
+        time.sleep(0.01)
+    for queued, t in enumerate(threads[1:], start=1):
+        t.start()
+        while worker._queue.qsize() < queued:  # keep the queue order: second, third, fourth
+            time.sleep(0.005)
+    gate.set()
+    for t in threads:
+        t.join(10)
+    worker.close()
+    assert calls == [["x"], ["yy", "zzz", "wwww", "v"], ["uuuuuu"]]  # at most 4 texts; a request is never split
+    assert {k: v[:, 0].tolist() for k, v in results.items()} == {
+        "first": [1], "second": [2, 3], "third": [4, 1], "fourth": [6]}

@@ -16,6 +16,7 @@ after each text's last real token, as the packed model's ``h_n`` does. Pre-padde
 from __future__ import annotations
 
 import logging
+import os
 from pathlib import Path
 from typing import Any
 
@@ -220,10 +221,18 @@ def export_onnx(bundle_path: str | Path, out: str | Path | None = None, quantize
     target = Path(out) if out is not None else bundle.path / ONNX_NAME
     with atomic_path(target) as tmp:
         onnx.save(proto, str(tmp))
+        _readable(tmp)
     log.info("wrote %s", target)
     if quantize:
         quantize_onnx(target, int8_path(target))
     return target
+
+
+def _readable(path: Path) -> None:
+    """Give the temporary file (created 0600) the usual permissions of a new file under the umask."""
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(path, 0o666 & ~umask)
 
 
 def int8_path(float_path: str | Path) -> Path:
@@ -251,6 +260,7 @@ def quantize_onnx(src: str | Path, dst: str | Path) -> Path:
     with atomic_path(dst) as tmp:
         quantize_dynamic(str(src), str(tmp), op_types_to_quantize=["LSTM", "GRU", "RNN", "Gemm", "MatMul"],
                          weight_type=QuantType.QInt8)
+        _readable(tmp)
     log.info("wrote %s", dst)
     return dst
 
