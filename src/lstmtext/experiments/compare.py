@@ -14,22 +14,21 @@ import os
 import statistics
 import time
 from collections.abc import Callable, Sequence
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures import as_completed
 from dataclasses import replace
-from multiprocessing import get_context
 from pathlib import Path
 from typing import Any, Literal
 
 from lstmtext.config import Config, build_config
 from lstmtext.data import LabelledData, Split
 from lstmtext.errors import ConfigError
+from lstmtext.experiments.pool import process_pool, shared_data
 
 log = logging.getLogger(__name__)
 
 Mode = Literal["pool", "sequential"]
 DEFAULT_MODE: Mode = "pool"
 BASELINE = "tfidf_logreg"
-_WORKER_DATA: dict[str, Any] = {}
 
 
 def model_config(entry: str, seed: int, threads: int, overrides: Sequence[str] = ()) -> Config:
@@ -83,12 +82,8 @@ def train_and_score(config: Config, data: LabelledData, eval_split: str) -> dict
     }
 
 
-def _init_worker(data: LabelledData) -> None:
-    _WORKER_DATA["data"] = data
-
-
 def _run_job(job: dict[str, Any], data: LabelledData | None = None) -> dict[str, Any]:
-    data = data if data is not None else _WORKER_DATA["data"]
+    data = data if data is not None else shared_data()
     if job["model"] == BASELINE:
         from lstmtext.baselines import tfidf_logreg
 
@@ -152,9 +147,7 @@ def compare(
     cleaned = clean_data(data, preprocess)
     records = []
     if mode == "pool":
-        os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # idle OpenMP threads must not spin on a shared CPU
-        with ProcessPoolExecutor(workers, mp_context=get_context("spawn"), initializer=_init_worker,
-                                 initargs=(cleaned,)) as pool:
+        with process_pool(workers, cleaned) as pool:  # one process per worker, the data sent once to each
             futures = [pool.submit(_run_job, job) for job in jobs]
             for future in as_completed(futures):
                 records.append(future.result())

@@ -1,0 +1,193 @@
+"""Run independent training runs on both cores: a process pool with one torch thread per process.
+
+Every worker receives the data once (at start-up, not with each job) and a job names the rows it
+trains and scores on, so a learning curve or a cross-validation sends index lists, not copies of the
+texts. ``mode="sequential"`` runs the same jobs one after the other in this process with ``workers``
+torch threads instead. On the shared 2-core machine the pool was faster (docs/experiments.md): two
+threads on one small-batch run gain little, and under load they lose time waiting for each other.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Future, ProcessPoolExecutor
+from contextlib import contextmanager
+from dataclasses import replace
+from multiprocessing import active_children, get_context
+from typing import Any, Literal
+
+from lstmtext.data import LabelledData, Split
+from lstmtext.errors import ConfigError
+
+Mode = Literal["pool", "sequential"]
+DEFAULT_MODE: Mode = "pool"
+_WORKER_DATA: dict[str, Any] = {}
+
+
+def _init_worker(data: Any) -> None:
+    _WORKER_DATA["data"] = data
+
+
+def shared_data() -> Any:
+    """The data handed to this worker process by :func:`process_pool`."""
+    return _WORKER_DATA["data"]
+
+
+@contextmanager
+def process_pool(workers: int, data: Any) -> Iterator[ProcessPoolExecutor]:
+    """A pool of ``workers`` fresh (spawned) processes, each holding ``data`` (see :func:`shared_data`).
+
+    Idle OpenMP threads are told not to spin (``OMP_WAIT_POLICY=PASSIVE``) because the CPU is shared. If
+    the block is left by an exception (Ctrl-C included), the pool's workers are stopped at once rather
+    than left to finish their runs.
+    """
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+    before = set(active_children())
+    pool = ProcessPoolExecutor(workers, mp_context=get_context("spawn"), initializer=_init_worker,
+                               initargs=(data,))
+    try:
+        yield pool
+    except BaseException:
+        for child in set(active_children()) - before:
+            child.terminate()
+        pool.shutdown(wait=False, cancel_futures=True)
+        raise
+    pool.shutdown(wait=True)
+
+
+def check_parallel(mode: str, workers: int) -> int:
+    """Validate ``mode``/``workers`` and return the torch threads each run gets (1 in a pool).
+
+    Raises:
+        ConfigError: If ``mode`` is not pool or sequential, or ``workers`` < 1.
+    """
+    if mode not in ("pool", "sequential") or workers < 1:
+        raise ConfigError(f"--mode must be pool or sequential and --workers >= 1. Got mode={mode!r}, "
+                          f"workers={workers} instead.")
+    return 1 if mode == "pool" else workers
+
+
+class JobRunner:
+    """Submit jobs to a process pool or run them inline; either way ``submit`` returns a Future.
+
+    Args:
+        fn: A module-level function ``fn(job, data=None)``; in a worker it finds the data itself.
+        data: The data every job reads.
+        workers: Processes (pool) or torch threads (sequential; set by the caller in each config).
+        mode: ``pool`` or ``sequential``.
+    """
+
+    def __init__(self, fn: Callable[..., Any], data: Any, workers: int, mode: Mode) -> None:
+        self.fn, self.data, self.workers, self.mode = fn, data, workers, mode
+        self._pool: ProcessPoolExecutor | None = None
+        self._context: Any = None
+
+    def __enter__(self) -> JobRunner:
+        if self.mode == "pool":
+            self._context = process_pool(self.workers, self.data)
+            self._pool = self._context.__enter__()
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        if self._context is not None:
+            self._context.__exit__(*exc)
+
+    @property
+    def slots(self) -> int:
+        """How many jobs may run at once."""
+        return self.workers if self.mode == "pool" else 1
+
+    def submit(self, job: dict[str, Any]) -> Future:
+        """Start ``job``; inline mode runs it to the end before returning (KeyboardInterrupt propagates)."""
+        if self._pool is not None:
+            return self._pool.submit(self.fn, job)
+        future: Future = Future()
+        try:
+            future.set_result(self.fn(job, self.data))
+        except Exception as exc:  # noqa: BLE001 - handed to the caller through the future, as a pool would
+            future.set_exception(exc)
+        return future
+
+
+def clean_once(config: Any, data: LabelledData, searched: Sequence[str] = ()) -> tuple[Any, LabelledData]:
+    """Clean every text once with the config's chain; return a config that cleans nothing, and the cleaned data.
+
+    Runs that differ only in the model or the training then share one cleaning (stemming is slow). When a
+    ``preprocess.*`` key is among ``searched`` every run must clean for itself, so nothing changes.
+    """
+    if any(key.startswith("preprocess.") for key in searched):
+        return config, data
+    from lstmtext.runner import build_pipeline
+
+    pipeline = build_pipeline(config)
+    splits = {name: Split(pipeline.clean_many(s.texts), list(s.labels)) for name, s in data.splits.items()}
+    run_config = config.model_copy(deep=True)
+    run_config.preprocess.preset, run_config.preprocess.steps = "none", []
+    return run_config, replace(data, splits=splits)
+
+
+def select_rows(data: LabelledData, select: dict[str, Sequence[Any]] | None) -> LabelledData:
+    """The splits a job asks for: ``{"train": ["train", [3, 9, ...]], "valid": ["valid", None]}``.
+
+    Each entry names a source split and its row numbers (None: every row); without ``select`` the data
+    is returned as it is.
+    """
+    if not select:
+        return data
+    splits = {}
+    for name, (source, rows) in select.items():
+        split = data.splits[source]
+        if rows is None:
+            splits[name] = split
+        else:
+            splits[name] = Split([split.texts[i] for i in rows], [split.labels[i] for i in rows])
+    return replace(data, splits=splits)
+
+
+def score_job(job: dict[str, Any], data: LabelledData | None = None) -> dict[str, Any]:
+    """Train ``job["config"]`` on the rows ``job["select"]`` names; return the metrics of valid and test.
+
+    Returns:
+        ``{"metrics": {split: classification metrics}, "epochs_run", "best_epoch", "train_seconds",
+        "n_train", "job": job["key"]}``.
+    """
+    from lstmtext.config import Config
+    from lstmtext.runner import evaluate_splits, train_model
+
+    data = select_rows(data if data is not None else shared_data(), job.get("select"))
+    config = Config.model_validate(job["config"])
+    model, encoder, labels, result = train_model(config, data, progress=False)
+    metrics = evaluate_splits(model, encoder, labels, data, config.train.eval_batch_size)
+    return {"job": job.get("key"), "metrics": metrics, "epochs_run": len(result.history),
+            "best_epoch": result.best_epoch, "train_seconds": result.seconds, "n_train": len(data.splits["train"])}
+
+
+def run_jobs(jobs: Sequence[dict[str, Any]], data: LabelledData, workers: int, mode: Mode,
+             on_result: Callable[[dict[str, Any]], None] | None = None) -> list[dict[str, Any]]:
+    """Run every job with :func:`score_job` (pool or sequential) and return the results in job order.
+
+    ``on_result`` is called with each result as it arrives (saving partial results is its business).
+    """
+    from concurrent.futures import as_completed
+
+    with JobRunner(score_job, data, workers, mode) as runner:
+        futures = {}
+        if mode == "pool":
+            futures = {runner.submit(job): i for i, job in enumerate(jobs)}
+            done = as_completed(futures)
+        else:
+            done = _inline(runner, jobs, futures)
+        results: list[Any] = [None] * len(jobs)
+        for future in done:
+            results[futures[future]] = future.result()
+            if on_result is not None:
+                on_result(results[futures[future]])
+    return results
+
+
+def _inline(runner: JobRunner, jobs: Sequence[dict[str, Any]], futures: dict[Future, int]) -> Iterator[Future]:
+    for i, job in enumerate(jobs):
+        future = runner.submit(job)
+        futures[future] = i
+        yield future
