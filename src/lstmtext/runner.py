@@ -146,6 +146,10 @@ def run(config: Config, data: str | Path | None = None, out_dir: str | Path | No
     summary = _summary(config, labelled, model, encoder, labels, result)
     if out is not None:
         _write_outputs(out, config, encoder, labels, model, metrics, result, summary)
+        from lstmtext.report_html import write_run_html  # report.html beside report.md
+
+        write_run_html(out, config, labelled, metrics, result.history, model=model, encoder=encoder, labels=labels,
+                       summary=summary)
     return RunResult(out, metrics, result.history, result, summary)
 
 
