@@ -1,0 +1,156 @@
+"""What a search leaves behind: results.csv and results.md, best.toml, the plots and report.html.
+
+Everything here is rebuilt from the trial records (``search.trial_records``), so it can be written
+after every trial and again after a resumed search.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import statistics
+from pathlib import Path
+from typing import Any
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+
+from lstmtext.atomic import atomic_path, write_json, write_text  # noqa: E402
+from lstmtext.config import Config  # noqa: E402
+from lstmtext.experiments.space import Space, apply  # noqa: E402
+from lstmtext.report_html import figure_png, image, pre, table, write_page  # noqa: E402
+
+SCORES = ("valid_macro_f1", "valid_accuracy", "test_macro_f1", "test_accuracy", "epochs_run", "best_epoch",
+          "train_seconds")
+
+
+def _fmt(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:.4f}" if abs(value) >= 1e-3 or value == 0 else f"{value:g}"
+    return "" if value is None else str(value)
+
+
+def results_csv(records: list[dict[str, Any]], keys: list[str]) -> str:
+    """Every trial, one row each: number, state, the searched keys, the metric value and the scores."""
+    buf = io.StringIO()
+    writer = csv.writer(buf)
+    writer.writerow(["trial", "state", *keys, "value", *SCORES])
+    for r in records:
+        writer.writerow([r["trial"], r["state"], *(r["params"].get(k) for k in keys), r["value"],
+                         *(r.get(s) for s in SCORES)])
+    return buf.getvalue()
+
+
+def results_markdown(records: list[dict[str, Any]], keys: list[str], metric: str) -> str:
+    """COMPLETE trials, best first, as a Markdown table (the best row in bold)."""
+    done = sorted((r for r in records if r["state"] == "COMPLETE"), key=lambda r: (-r["value"], r["trial"]))
+    has_test = any("test_macro_f1" in r for r in done)
+    head = ["trial", *keys, f"valid {metric}", "valid accuracy"] + (["test macro-F1", "test accuracy"] if has_test
+                                                                    else []) + ["epochs (best)", "train s"]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for i, r in enumerate(done):
+        cells = [str(r["trial"]), *(_fmt(r["params"].get(k)) for k in keys), _fmt(r["value"]),
+                 _fmt(r.get("valid_accuracy"))]
+        if has_test:
+            cells += [_fmt(r.get("test_macro_f1")), _fmt(r.get("test_accuracy"))]
+        cells += [f"{r.get('epochs_run')} ({r.get('best_epoch')})", f"{r.get('train_seconds', 0):.0f}"]
+        if i == 0:
+            cells = [f"**{c}**" for c in cells]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def plot_trials(records: list[dict[str, Any]], metric: str) -> bytes:
+    """The valid metric of every COMPLETE trial in order, with the best so far as a step line."""
+    done = sorted((r for r in records if r["state"] == "COMPLETE"), key=lambda r: r["trial"])
+    fig, ax = plt.subplots(figsize=(6.5, 3.4))
+    xs, ys = [r["trial"] for r in done], [r["value"] for r in done]
+    ax.plot(xs, ys, "o", label="trial")
+    ax.step(xs, [max(ys[: i + 1]) for i in range(len(ys))], where="post", label="best so far")
+    ax.set_xlabel("trial")
+    ax.set_ylabel(f"valid {metric}")
+    ax.grid(alpha=0.3)
+    ax.legend(loc="lower right")
+    fig.tight_layout()
+    return figure_png(fig, dpi=110)
+
+
+def plot_heatmap(records: list[dict[str, Any]], space: Space, metric: str) -> bytes | None:
+    """For a two-key grid: the valid metric per cell (mean of repeats); None for other searches."""
+    if len(space.grid) != 2:
+        return None
+    (row_key, rows), (col_key, cols) = space.grid.items()
+    cells: dict[tuple[Any, Any], list[float]] = {}
+    for r in records:
+        if r["state"] == "COMPLETE":
+            cells.setdefault((r["params"][row_key], r["params"][col_key]), []).append(r["value"])
+    grid = [[statistics.fmean(cells[(a, b)]) if (a, b) in cells else float("nan") for b in cols] for a in rows]
+    fig, ax = plt.subplots(figsize=(1.6 + 1.3 * len(cols), 1.2 + 0.7 * len(rows)))
+    shown = ax.imshow(grid, cmap="viridis", aspect="auto")
+    ax.set_xticks(range(len(cols)), [_fmt(c) for c in cols])
+    ax.set_yticks(range(len(rows)), [_fmt(r) for r in rows])
+    ax.set_xlabel(col_key)
+    ax.set_ylabel(row_key)
+    for i, line in enumerate(grid):
+        for j, value in enumerate(line):
+            if value == value:  # not NaN
+                ax.text(j, i, f"{value:.3f}", ha="center", va="center", color="white", fontsize=9)
+    fig.colorbar(shown, ax=ax, label=f"valid {metric}")
+    ax.set_title(f"valid {metric} per grid cell")
+    fig.tight_layout()
+    return figure_png(fig, dpi=110)
+
+
+def write_search_report(out_dir: str | Path, records: list[dict[str, Any]], space: Space, metric: str,
+                        config: Config, summary: dict[str, Any]) -> dict[str, Path]:
+    """Write results.csv/.md, best.toml (the base config with the best trial's values), the plots and report.html.
+
+    Args:
+        out_dir: The search's folder.
+        records: Trial records (``search.trial_records``).
+        space: What was searched.
+        metric: The valid metric maximised.
+        config: The base config (with its real cleaning chain).
+        summary: What :func:`lstmtext.experiments.search.search` returned, plus settings to show.
+
+    Returns:
+        The paths written, by kind.
+    """
+    from lstmtext.config_toml import config_to_toml
+
+    out = Path(out_dir)
+    keys = space.keys
+    paths = {"csv": write_text(out / "results.csv", results_csv(records, keys)),
+             "markdown": write_text(out / "results.md", results_markdown(records, keys, metric)),
+             "json": write_json(out / "search.json", {**summary, "metric": metric, "space": space.to_dict(),
+                                                       "trials": records})}
+    parts = ["<h2>Settings</h2>", table(["setting", "value"], [[k, str(v)] for k, v in summary.items()
+                                                                 if k not in ("best", "trials")])]
+    best = summary.get("best")
+    if best:
+        best_config = apply(config, best["params"])
+        header = f"best of the search in {out} (trial {best['trial']}, valid {metric} {best['value']:.4f})"
+        paths["best"] = write_text(out / "best.toml", config_to_toml(best_config, header=header))
+        parts += ["<h2>Best trial</h2>", table(["key", "value"], [[k, str(v)] for k, v in best["params"].items()]
+                                                + [[f"valid {metric}", best["value"]]])]
+    pngs = {"trials": plot_trials(records, metric)} if any(r["state"] == "COMPLETE" for r in records) else {}
+    heat = plot_heatmap(records, space, metric) if pngs else None
+    if heat is not None:
+        pngs["heatmap"] = heat
+    for name, png in pngs.items():
+        path = out / f"search_{name}.png"
+        with atomic_path(path) as tmp:
+            tmp.write_bytes(png)
+        paths[name] = path
+        parts.append(image(png, f"search {name}"))
+    done = sorted((r for r in records if r["state"] == "COMPLETE"), key=lambda r: (-r["value"], r["trial"]))
+    parts += ["<h2>Trials (best first)</h2>",
+              table(["trial", *keys, f"valid {metric}", "test macro-F1", "epochs", "train s"],
+                    [[r["trial"], *(str(r["params"].get(k)) for k in keys), r["value"], r.get("test_macro_f1", ""),
+                      r.get("epochs_run"), r.get("train_seconds")] for r in done])]
+    if best:
+        parts += ["<h2>Best config</h2>", pre(paths["best"].read_text(encoding="utf-8"))]
+    paths["html"] = write_page(out / "report.html", f"lstmtext search ({len(done)} trials)", parts)
+    return paths
