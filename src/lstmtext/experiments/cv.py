@@ -1,0 +1,145 @@
+"""Stratified K-fold cross-validation for small data sets: one model per fold, scores as mean ± std.
+
+The train and valid splits are pooled and cut into K stratified folds. Each fold is held out once and
+scored; the model of that fold trains on the other K-1 folds, minus a stratified ``data.valid_size``
+share kept aside for early stopping and for choosing the best epoch, so the held-out fold never
+steers training. A test split, if the data has one, is left untouched (train on it with ``train``).
+"""
+
+from __future__ import annotations
+
+import statistics
+import time
+from collections.abc import Callable
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+from lstmtext.config import Config
+from lstmtext.data import LabelledData, Split
+from lstmtext.errors import ConfigError, DataError
+from lstmtext.experiments.pool import Mode, check_parallel, clean_once, run_jobs
+
+METRICS = ("macro_f1", "accuracy", "weighted_f1")
+
+
+def pooled(data: LabelledData) -> LabelledData:
+    """``data`` with train and valid joined into one split named ``pool`` (test dropped)."""
+    train, valid = data.splits["train"], data.splits["valid"]
+    return replace(data, splits={"pool": Split(train.texts + valid.texts, train.labels + valid.labels)})
+
+
+def fold_rows(labels: list[str], folds: int, seed: int, valid_size: float) -> list[dict[str, list[int]]]:
+    """Row numbers per fold: ``{"train", "valid", "heldout"}``, stratified by label.
+
+    Raises:
+        ConfigError: If ``folds`` < 2.
+        DataError: If a class has fewer rows than ``folds`` (it cannot appear in every fold).
+    """
+    import numpy as np
+    from sklearn.model_selection import StratifiedKFold, train_test_split
+
+    if folds < 2:
+        raise ConfigError(f"--folds must be >= 2. Got {folds} instead.")
+    counts = {c: labels.count(c) for c in set(labels)}
+    rare = min(counts, key=counts.get)
+    if counts[rare] < folds:
+        raise DataError(f"class {rare!r} has {counts[rare]} rows, fewer than --folds {folds}. Use --folds "
+                        f"{max(2, counts[rare])} or fewer, or merge rare classes.")
+    y = np.asarray(labels)
+    out = []
+    splitter = StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed)
+    for rest, heldout in splitter.split(np.zeros(len(y)), y):
+        try:
+            train, valid = train_test_split(rest, test_size=valid_size, stratify=y[rest], random_state=seed)
+        except ValueError:  # too few rows of a class for a stratified inner split
+            train, valid = train_test_split(rest, test_size=valid_size, random_state=seed)
+        out.append({"train": sorted(int(i) for i in train), "valid": sorted(int(i) for i in valid),
+                    "heldout": sorted(int(i) for i in heldout)})
+    return out
+
+
+def cross_validate(
+    config: Config,
+    data: LabelledData,
+    folds: int = 5,
+    *,
+    metric: str = "macro_f1",
+    workers: int = 2,
+    mode: Mode = "pool",
+    on_result: Callable[[dict[str, Any]], None] | None = None,
+) -> dict[str, Any]:
+    """Train one model per fold and return the held-out scores with their mean and sample std.
+
+    Args:
+        config: The config of every fold's model (``train.seed`` also seeds the folds).
+        data: The split data (raw texts); train and valid are pooled.
+        folds: K.
+        metric: The headline score: macro_f1, accuracy or weighted_f1 (all are recorded).
+        workers: Processes (pool) or torch threads (sequential).
+        mode: ``pool`` (one thread per process) or ``sequential``.
+        on_result: Called with each finished fold's record.
+
+    Returns:
+        ``{"folds": [...], "mean": {metric: ...}, "std": {...}, settings, timing}``.
+
+    Raises:
+        ConfigError: For a bad metric, fold count or parallel settings.
+        DataError: If a class is too small for ``folds`` folds.
+    """
+    if metric not in METRICS:
+        raise ConfigError(f"--metric must be one of {', '.join(METRICS)}. Got {metric!r} instead.")
+    threads = check_parallel(mode, workers)
+    run_config, cleaned = clean_once(config, pooled(data))
+    rows = fold_rows(cleaned.splits["pool"].labels, folds, config.train.seed, config.data.valid_size)
+    cfg = run_config.model_copy(deep=True)
+    cfg.train.threads = threads
+    jobs = [{"key": k, "config": cfg.model_dump(mode="json"),
+             "select": {"train": ["pool", r["train"]], "valid": ["pool", r["valid"]], "test": ["pool", r["heldout"]]}}
+            for k, r in enumerate(rows)]
+    records: list[dict[str, Any]] = []
+
+    def record(result: dict[str, Any]) -> None:
+        held = result["metrics"]["test"]
+        records.append({"fold": result["job"], "n_train": result["n_train"], "n_heldout": held["n"],
+                        "epochs_run": result["epochs_run"], "best_epoch": result["best_epoch"],
+                        "train_seconds": round(result["train_seconds"], 2),
+                        **{k: held[k] for k in METRICS},
+                        "per_class_recall": {c: v["recall"] for c, v in held["per_class"].items()}})
+        if on_result is not None:
+            on_result(records[-1])
+
+    start = time.perf_counter()
+    run_jobs(jobs, cleaned, workers, mode, record)
+    records.sort(key=lambda r: r["fold"])
+    mean = {k: statistics.fmean(r[k] for r in records) for k in METRICS}
+    std = {k: statistics.stdev([r[k] for r in records]) for k in METRICS}
+    return {"source": data.source, "rows": len(cleaned.splits["pool"]), "k": folds, "metric": metric,
+            "model": config.model.name, "mode": mode, "workers": workers, "wall_seconds": time.perf_counter() - start,
+            "mean": mean, "std": std, "folds": records}
+
+
+def cv_markdown(report: dict[str, Any]) -> str:
+    """One row per fold, then mean ± std."""
+    lines = ["| fold | held-out texts | macro-F1 | accuracy | weighted-F1 | epochs (best) |", "|---:|---:|---:|---:|---:|---:|"]
+    for r in report["folds"]:
+        lines.append(f"| {r['fold']} | {r['n_heldout']:,} | {r['macro_f1']:.4f} | {r['accuracy']:.4f} | "
+                     f"{r['weighted_f1']:.4f} | {r['epochs_run']} ({r['best_epoch']}) |")
+    m, s = report["mean"], report["std"]
+    lines.append(f"| **mean ± std** | | **{m['macro_f1']:.4f} ± {s['macro_f1']:.4f}** | {m['accuracy']:.4f} ± "
+                 f"{s['accuracy']:.4f} | {m['weighted_f1']:.4f} ± {s['weighted_f1']:.4f} | |")
+    return "\n".join(lines) + "\n"
+
+
+def write_cv(report: dict[str, Any], out_dir: str | Path) -> dict[str, Path]:
+    """Write cv.json, cv.md and report.html to ``out_dir``."""
+    from lstmtext.atomic import write_json, write_text
+    from lstmtext.report_html import pre, table, write_page
+
+    out = Path(out_dir)
+    markdown = cv_markdown(report)
+    settings = [[k, str(report[k])] for k in ("source", "rows", "k", "model", "metric", "mode", "workers",
+                                               "wall_seconds")]
+    parts = ["<h2>Settings</h2>", table(["setting", "value"], settings), "<h2>Folds</h2>", pre(markdown)]
+    return {"json": write_json(out / "cv.json", report), "markdown": write_text(out / "cv.md", markdown),
+            "html": write_page(out / "report.html", f"lstmtext {report['k']}-fold cross-validation", parts)}

@@ -1,0 +1,234 @@
+"""Learning curves: the score against the number of training texts, on nested stratified subsets, mean ± std over seeds.
+
+For each seed the training rows are put in one stratified order (every prefix holds each class in
+proportion, to within one text) and a subset of size n is the first n rows of that order, so the
+500 subset lies inside the 1,000 one. Valid and test stay whole and the same for every run. Results
+are saved after each run (``learning_curve.json``); the same call again skips the runs already there.
+"""
+
+from __future__ import annotations
+
+import json
+import statistics
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from lstmtext.atomic import write_json
+from lstmtext.config import Config
+from lstmtext.data import LabelledData
+from lstmtext.errors import ConfigError, DataError
+from lstmtext.experiments.pool import Mode, check_parallel, clean_once, run_jobs
+
+METRICS = ("macro_f1", "accuracy", "weighted_f1")
+
+
+def stratified_order(labels: Sequence[str], seed: int) -> list[int]:
+    """Row numbers in an order whose every prefix is stratified (each class within one row of its share).
+
+    Each class's rows are shuffled; the i-th of a class with ``n_c`` rows gets the key ``(i + u) / n_c``
+    (``u`` uniform in [0, 1)) and rows are sorted by key, so the classes are interleaved at their rates.
+    """
+    rng = np.random.default_rng(seed)
+    labels = np.asarray(labels)
+    keys = np.empty(len(labels))
+    for cls in np.unique(labels):
+        rows = rng.permutation(np.flatnonzero(labels == cls))
+        keys[rows] = (np.arange(len(rows)) + rng.random(len(rows))) / len(rows)
+    return [int(i) for i in np.argsort(keys, kind="stable")]
+
+
+def nested_subsets(labels: Sequence[str], sizes: Sequence[int], seed: int) -> dict[int, list[int]]:
+    """``{size: row numbers}``: the first ``size`` rows of :func:`stratified_order` (so each lies in the next).
+
+    Raises:
+        ConfigError: If a size is below 1 or above the number of rows.
+        DataError: If the smallest size leaves a class out.
+    """
+    if not sizes or min(sizes) < 1 or max(sizes) > len(labels):
+        raise ConfigError(f"--sizes must be between 1 and the {len(labels):,} training rows. Got {list(sizes)} instead.")
+    order = stratified_order(labels, seed)
+    subsets = {n: order[:n] for n in sorted(set(sizes))}
+    classes = set(labels)
+    smallest = min(subsets)
+    missing = classes - {labels[i] for i in subsets[smallest]}
+    if missing:
+        raise DataError(f"--sizes {smallest}: the first {smallest} training rows leave out class "
+                        f"{sorted(missing)[0]!r}. Start the sizes higher (e.g. {10 * len(classes)}).")
+    return subsets
+
+
+def learning_curve(
+    config: Config,
+    data: LabelledData,
+    sizes: Sequence[int],
+    seeds: int = 3,
+    *,
+    metric: str = "macro_f1",
+    workers: int = 2,
+    mode: Mode = "pool",
+    out_dir: str | Path | None = None,
+    on_result: Callable[[dict[str, Any]], None] | None = None,
+) -> dict[str, Any]:
+    """Train on nested stratified subsets of the training split (``seeds`` per size); return the report.
+
+    Args:
+        config: The config of every run; seed ``i`` uses ``train.seed + i`` for both the subset order and training.
+        data: The split data (raw texts); valid and test are used whole.
+        sizes: Training-set sizes.
+        seeds: Runs per size.
+        metric: Score to summarise: macro_f1, accuracy or weighted_f1 (all are recorded).
+        workers: Processes (pool) or torch threads (sequential).
+        mode: ``pool`` (one thread per process) or ``sequential``.
+        out_dir: Where partial results are saved as they come (``learning_curve.json``) and reused on a re-run.
+        on_result: Called with each finished run's record.
+
+    Returns:
+        ``{"runs": [...], "summary": [{"size", "<split>_<metric>_mean", ..._std}], "eval_split", settings, timing}``.
+
+    Raises:
+        ConfigError: For bad sizes, seeds, metric or parallel settings.
+    """
+    if metric not in METRICS or seeds < 1:
+        raise ConfigError(f"learning-curve: --metric must be one of {', '.join(METRICS)} and --seeds >= 1. "
+                          f"Got metric={metric!r}, seeds={seeds} instead.")
+    threads = check_parallel(mode, workers)
+    eval_split = "test" if "test" in data.splits else "valid"
+    run_config, cleaned = clean_once(config, data)
+    train_labels = cleaned.splits["train"].labels
+    spec = {"config": config.model_dump(mode="json"), "source": data.source,
+            "split_sizes": {k: len(v) for k, v in data.splits.items()}}
+    partial = Path(out_dir) / "learning_curve.json" if out_dir is not None else None
+    runs = _reusable(partial, spec)
+    reused = len(runs)
+    jobs = []
+    for i in range(seeds):
+        seed = config.train.seed + i
+        subsets = nested_subsets(train_labels, sizes, seed)
+        cfg = run_config.model_copy(deep=True)
+        cfg.train.seed, cfg.train.threads = seed, threads
+        for size, rows in subsets.items():
+            if not any(r["size"] == size and r["seed"] == seed for r in runs):
+                jobs.append({"key": [size, seed], "config": cfg.model_dump(mode="json"),
+                             "select": {"train": ["train", rows], "valid": ["valid", None],
+                                        **({"test": ["test", None]} if "test" in data.splits else {})}})
+    start = time.perf_counter()
+
+    def record(result: dict[str, Any]) -> None:
+        size, seed = result["job"]
+        runs.append({"size": size, "seed": seed, "n_train": result["n_train"], "epochs_run": result["epochs_run"],
+                     "best_epoch": result["best_epoch"], "train_seconds": round(result["train_seconds"], 2),
+                     **{f"{s}_{k}": m[k] for s, m in result["metrics"].items() for k in METRICS}})
+        if partial is not None:
+            write_json(partial, {"spec": spec, "runs": runs})
+        if on_result is not None:
+            on_result(runs[-1])
+
+    run_jobs(jobs, cleaned, workers, mode, record)
+    runs.sort(key=lambda r: (r["size"], r["seed"]))
+    seed_range = range(config.train.seed, config.train.seed + seeds)
+    wanted = [r for r in runs if r["size"] in set(sizes) and r["seed"] in seed_range]
+    return {"source": data.source, "eval_split": eval_split, "metric": metric, "sizes": sorted(set(sizes)),
+            "seeds": seeds, "model": config.model.name, "mode": mode, "workers": workers,
+            "wall_seconds": time.perf_counter() - start, "runs_reused": reused,
+            "split_sizes": spec["split_sizes"], "summary": summarize(wanted), "runs": wanted, "spec": spec}
+
+
+def _reusable(path: Path | None, spec: dict[str, Any]) -> list[dict[str, Any]]:
+    if path is None or not path.exists():
+        return []
+    saved = json.loads(path.read_text(encoding="utf-8"))
+    return list(saved["runs"]) if saved.get("spec") == json.loads(json.dumps(spec)) else []
+
+
+def summarize(runs: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Mean and sample std (0 for one run) per size of every recorded score, plus the mean train seconds."""
+    out = []
+    for size in sorted({r["size"] for r in runs}):
+        rows = [r for r in runs if r["size"] == size]
+        entry: dict[str, Any] = {"size": size, "runs": len(rows),
+                                 "train_seconds_mean": statistics.fmean(r["train_seconds"] for r in rows)}
+        for key in [k for k in rows[0] if k.startswith(("valid_", "test_"))]:
+            values = [float(r[key]) for r in rows]
+            entry[f"{key}_mean"] = statistics.fmean(values)
+            entry[f"{key}_std"] = statistics.stdev(values) if len(values) > 1 else 0.0
+        out.append(entry)
+    return out
+
+
+def curve_markdown(report: dict[str, Any], reference: dict[int, float] | None = None) -> str:
+    """The curve as a Markdown table like the paper's (size, then mean ± std), optionally beside reference values."""
+    split, metric = report["eval_split"], report["metric"]
+    head = ["training texts", f"{split} {metric} (mean ± std)", f"valid {metric}", f"{split} accuracy", "runs",
+            "train s (mean)"] + (["reference"] if reference else [])
+    lines = ["| " + " | ".join(head) + " |", "|" + "---:|" * len(head)]
+    for s in report["summary"]:
+        cells = [f"{s['size']:,}", f"{s[f'{split}_{metric}_mean']:.4f} ± {s[f'{split}_{metric}_std']:.4f}",
+                 f"{s[f'valid_{metric}_mean']:.4f}", f"{s[f'{split}_accuracy_mean']:.4f}", str(s["runs"]),
+                 f"{s['train_seconds_mean']:.0f}"]
+        if reference:
+            cells.append(f"{reference[s['size']]:.4f}" if s["size"] in reference else "")
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def plot_curve(report: dict[str, Any], reference: dict[int, float] | None = None) -> bytes:
+    """The eval-split metric against the training-set size, mean with ± std error bars (and the reference)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from lstmtext.report_html import figure_png
+
+    split, metric = report["eval_split"], report["metric"]
+    summary = report["summary"]
+    fig, ax = plt.subplots(figsize=(6.5, 3.8))
+    xs = [s["size"] for s in summary]
+    for part, style in ((split, "o-"), ("valid", "s--")):
+        ax.errorbar(xs, [s[f"{part}_{metric}_mean"] for s in summary], yerr=[s[f"{part}_{metric}_std"] for s in summary],
+                    fmt=style, capsize=3, label=f"{part} (mean ± std, {report['seeds']} seeds)")
+    if reference:
+        ax.plot(list(reference), list(reference.values()), "x:", color="grey", label="reference")
+    ax.set_xlabel("training texts")
+    ax.set_ylabel(metric.replace("_", "-"))
+    ax.set_title(f"{report['model']}: learning curve")
+    ax.grid(alpha=0.3)
+    ax.legend(loc="lower right")
+    fig.tight_layout()
+    return figure_png(fig, dpi=110)
+
+
+def write_learning_curve(report: dict[str, Any], out_dir: str | Path,
+                         reference: dict[int, float] | None = None) -> dict[str, Path]:
+    """Write learning_curve.json, .md, .csv and .png and report.html to ``out_dir``."""
+    import csv
+    import io
+
+    from lstmtext.atomic import atomic_path, write_text
+    from lstmtext.report_html import image, pre, table, write_page
+
+    out = Path(out_dir)
+    png = plot_curve(report, reference)
+    with atomic_path(out / "learning_curve.png") as tmp:
+        tmp.write_bytes(png)
+    buf = io.StringIO()
+    writer = csv.DictWriter(buf, fieldnames=list(report["runs"][0]))
+    writer.writeheader()
+    writer.writerows(report["runs"])
+    markdown = curve_markdown(report, reference)
+    settings = [[k, str(report[k])] for k in ("source", "model", "eval_split", "metric", "sizes", "seeds", "mode",
+                                               "workers", "wall_seconds", "runs_reused")]
+    keys = list(report["runs"][0])
+    parts = ["<h2>Settings</h2>", table(["setting", "value"], settings), "<h2>Curve</h2>", image(png, "learning curve"),
+             "<h2>Summary</h2>", pre(markdown), "<h2>Every run</h2>",
+             table(keys, [[r[k] for k in keys] for r in report["runs"]])]
+    return {"json": write_json(out / "learning_curve.json", {"spec": report["spec"], "runs": report["runs"],
+                                                             "summary": report["summary"]}),
+            "markdown": write_text(out / "learning_curve.md", markdown), "csv": write_text(out / "learning_curve.csv",
+                                                                                        buf.getvalue()),
+            "chart": out / "learning_curve.png",
+            "html": write_page(out / "report.html", f"lstmtext learning curve: {report['model']}", parts)}
