@@ -82,13 +82,15 @@ def remove_dollar(text: str) -> str:
 @register_step("remove_emoji")
 def remove_emoji(text: str) -> str:
     """Delete emoji, flags and pictographs (replaced by a space)."""
+    if text.isascii():  # no emoji can be there; skips the emoji package's costly scan for most texts
+        return text
     return emoji.replace_emoji(text, replace=" ")
 
 
 @register_step("emoji_to_words")
 def emoji_to_words(text: str) -> str:
     """Replace each emoji by its English name as words (😊 -> ``smiling face with smiling eyes``)."""
-    if not emoji.emoji_count(text):
+    if text.isascii() or not emoji.emoji_count(text):
         return text
     named = emoji.demojize(text, delimiters=(" \x00", "\x00 "))
     return re.sub(r"\x00([^\x00]*)\x00", lambda m: m.group(1).replace("_", " "), named)
