@@ -1,0 +1,343 @@
+"""A single-layer LSTM for CPU training that computes only on real (unpadded) tokens.
+
+``FusedLSTM`` is a drop-in for a one-layer ``torch.nn.LSTM`` fed with ``pack_padded_sequence``: same
+constructor arguments, same parameter names and layout (``weight_ih_l0``, ..., gate order i, f, g, o),
+so a state_dict saved from one loads into the other, and the same numbers to rounding (tested to 1e-6
+in float64, forward and gradients).
+
+Why it is faster: ``nn.LSTM`` on a PackedSequence runs torch's generic per-step CPU code, and padded
+``nn.LSTM`` (oneDNN) computes every padding position. Here rows are sorted by length, descending, so the
+rows still active at step t are a prefix of n_t rows (a PackedSequence's batch_sizes), and
+
+* forward: each step is one product ``[x_t | h_{t-1}] @ [W_ih | W_hh]^T + b`` on its n_t rows with the
+  sigmoid fused in (no (N, 4H) input-projection buffer, no separate add), then a few in-place
+  elementwise passes; the gates' activations, the cells and tanh(cells) are kept for backward;
+* backward: the loop over time only carries dh and dc (``dh_{t-1} += dG_t @ W_hh``); dW_ih, dW_hh, the
+  bias gradient and dX are then a few big products over all steps at once;
+* all products go through oneDNN (``torch.ops.mkldnn._linear_pointwise``) when it is there: torch's own
+  fp32 products use MKL, which runs its AVX2 code on AMD CPUs and measured 1.7-2.7x slower at these
+  shapes; float64 and other devices use torch.mm.
+
+Gates are kept internally in the order (o, i, f, g) (so the gates multiplied by dc are one slice). The
+caller applies dropout to ``x`` before calling; there is no recurrent dropout. num_layers is 1.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+from typing import NamedTuple
+
+import torch
+from torch import Tensor, nn
+
+# nn.LSTM's gate blocks are (i, f, g, o); ours are (o, i, f, g).
+_GATE_ORDER = (3, 0, 1, 2)
+
+
+class _Plan(NamedTuple):
+    """Index bookkeeping shared by both directions of one forward call (all int64 on x's device)."""
+
+    batch_sizes: list[int]  # n_t: rows active at step t (non-increasing)
+    offsets: list[int]  # first packed row of step t
+    pad_idx: Tensor  # (N,) flat index into (B*T) of each packed row, original row order
+    rev_perm: Tensor  # (N,) packed row holding the same sequence's token len-1-t (an involution)
+    last_idx: Tensor  # (B,) packed row of each sequence's last step, original row order
+
+
+def _make_plan(lengths: Tensor, total_len: int, device: torch.device) -> _Plan:
+    """Sort rows by length (descending) and build the packed layout's indices."""
+    lengths = lengths.to("cpu", torch.int64)
+    sorted_len, order = torch.sort(lengths, descending=True, stable=True)
+    batch_sizes_t = (sorted_len.unsqueeze(0) > torch.arange(int(sorted_len[0])).unsqueeze(1)).sum(1)  # (T_max,)
+    offsets_t = torch.cumsum(batch_sizes_t, 0) - batch_sizes_t  # (T_max,)
+    # nonzero() walks the (step, sorted row) grid row-major: exactly the packed order.
+    t_idx, j_idx = (torch.arange(len(lengths)).unsqueeze(0) < batch_sizes_t.unsqueeze(1)).nonzero().unbind(1)
+    pad_idx = order[j_idx] * total_len + t_idx
+    rev_perm = offsets_t[sorted_len[j_idx] - 1 - t_idx] + j_idx
+    inv_order = torch.empty_like(order)
+    inv_order[order] = torch.arange(len(order))
+    last_idx = (offsets_t[sorted_len - 1] + torch.arange(len(order)))[inv_order]
+    return _Plan(
+        batch_sizes_t.tolist(), offsets_t.tolist(), pad_idx.to(device), rev_perm.to(device), last_idx.to(device)
+    )
+
+
+def _onednn_linear_available() -> bool:
+    """Whether torch's oneDNN linear op (the one Inductor uses on CPU) exists and runs here."""
+    try:
+        y = torch.ops.mkldnn._linear_pointwise(torch.ones(2, 3), torch.ones(4, 3), None, "sigmoid", [], "")
+        return bool(torch.allclose(y, torch.full((2, 4), 1 / (1 + math.exp(-3.0)))))
+    except (AttributeError, RuntimeError):
+        return False
+
+
+_ONEDNN = _onednn_linear_available()
+
+
+def _linear(x: Tensor, w: Tensor, bias: Tensor | None = None, sigmoid: bool = False) -> Tensor:
+    """``x @ w.T (+ bias)``, optionally followed by a sigmoid: (M, K) x (N, K) -> (M, N), a new tensor."""
+    if _ONEDNN and x.dtype == torch.float32 and x.device.type == "cpu":
+        return torch.ops.mkldnn._linear_pointwise(x, w, bias, "sigmoid" if sigmoid else "none", [], "")
+    y = torch.mm(x, w.t()) if bias is None else torch.addmm(bias, x, w.t())
+    return y.sigmoid_() if sigmoid else y
+
+
+_WORKSPACE = threading.local()
+
+
+def _workspace(slot: str, rows: int, cols: int, like: Tensor) -> Tensor:
+    """A (rows, cols) scratch tensor reused across this thread's backward passes; it never escapes one.
+
+    The backward's two (N, 4H) temporaries exceed glibc's 32 MiB mmap threshold at the seed-001 shapes, so
+    fresh ones were page-faulted in every batch: ~20k faults and ~20% of the step's CPU time.
+    """
+    cache = _WORKSPACE.__dict__.setdefault("buffers", {})
+    key = (slot, like.dtype, like.device)
+    buf = cache.get(key)
+    if buf is None or buf.numel() < rows * cols:
+        cache[key] = buf = like.new_empty(rows * cols)
+    return buf[: rows * cols].view(rows, cols)
+
+
+def release_workspace() -> None:
+    """Free this thread's backward scratch buffers (the next backward re-creates them)."""
+    _WORKSPACE.__dict__.pop("buffers", None)
+
+
+def _gate_scale(hid: int, values: tuple[float, float, float, float], like: Tensor) -> Tensor:
+    """(4H, 1) per-row factors, one value per gate block (o, i, f, g)."""
+    return torch.tensor(values, dtype=like.dtype, device=like.device).repeat_interleave(hid).unsqueeze(1)
+
+
+# Forward: the g rows are doubled so that one fused sigmoid covers all four gates: with s = sigmoid(2z),
+# tanh(z) = 2 s - 1. The cell is kept doubled, c2 = 2 c = f c2_prev + 4 i s - 2 i, so tanh(c) is
+# 2 sigmoid(c2) - 1 (torch's CPU tanh measured ~8x slower than its sigmoid here).
+# Backward: each step writes the gate gradients divided per gate by kappa, which saves elementwise passes
+# (i: g = 2 s - 1 folded in with its sign flipped; f: c2_prev for c_prev; g: dtanh(z)/dz = 4 s (1 - s)).
+# Gate gradients only ever meet the weights in products, so kappa goes onto the small weight matrices.
+_FORWARD_SCALE = (1.0, 1.0, 1.0, 2.0)
+_KAPPA = (1.0, -1.0, 0.5, 4.0)
+
+
+def _recurrence(xp: Tensor, w_ih: Tensor, w_hh: Tensor, bias: Tensor, plan: _Plan, keep: bool):
+    """Run one direction over packed inputs xp (N, D); weights (4H, D), (4H, H), (4H,) in (o, i, f, g) order.
+
+    Returns:
+        (hp, saved): packed outputs (N, H); with ``keep``, what backward needs: (xh, sigmoids, cells2,
+        tanh_cells), i.e. [x_t | h_{t-1}] per row (N, D + H), each step's four gate sigmoids (n_t, 4H),
+        the doubled cells and tanh(cells), both (N, H); else None.
+    """
+    n_tok, dim, hid = xp.shape[0], xp.shape[1], w_hh.shape[1]
+    scale = _gate_scale(hid, _FORWARD_SCALE, w_ih)
+    w_cat, b_fwd = torch.cat([w_ih, w_hh], 1) * scale, bias * scale.squeeze(1)  # (4H, D + H), (4H,)
+    # Each step's product reads [x_t | h_{t-1}] in one go; the h part is filled as the loop goes.
+    xh = xp.new_empty(n_tok, dim + hid)  # (N, D + H)
+    xh[:, :dim] = xp
+    xh[: plan.batch_sizes[0], dim:] = 0  # h_{-1}
+    hp = xp.new_empty(n_tok, hid)  # (N, H)
+    if keep:
+        cells2, tanh_cells, sigmoids = xp.new_empty(n_tok, hid), xp.new_empty(n_tok, hid), []
+    else:
+        c2_run, tc_run = xp.new_zeros(plan.batch_sizes[0], hid), xp.new_empty(plan.batch_sizes[0], hid)
+    steps = list(zip(plan.batch_sizes, plan.offsets))
+    for t, (n, off) in enumerate(steps):
+        if t:
+            sig = _linear(xh[off : off + n], w_cat, b_fwd, sigmoid=True)  # (n, 4H)
+        else:  # h_{-1} = 0: skip its product
+            sig = _linear(xp[:n], w_cat[:, :dim].contiguous(), b_fwd, sigmoid=True)
+        o, i, f, s = sig[:, :hid], sig[:, hid : 2 * hid], sig[:, 2 * hid : 3 * hid], sig[:, 3 * hid :]
+        if keep:
+            sigmoids.append(sig)
+            c2, tc = cells2[off : off + n], tanh_cells[off : off + n]
+            if t:
+                prev = steps[t - 1][1]
+                torch.mul(f, cells2[prev : prev + n], out=c2)
+            else:
+                c2.zero_()
+        else:
+            c2, tc = c2_run[:n], tc_run[:n]
+            c2.mul_(f)
+        c2.addcmul_(i, s, value=4).sub_(i, alpha=2)  # 2 i g, with g = 2 s - 1
+        torch.sigmoid(c2, out=tc).mul_(2).sub_(1)  # tanh(c)
+        h = hp[off : off + n]
+        torch.mul(o, tc, out=h)
+        if t + 1 < len(steps):
+            n_next, off_next = steps[t + 1]
+            xh[off_next : off_next + n_next, dim:] = h[:n_next]
+    return hp, ((xh, sigmoids, cells2, tanh_cells) if keep else None)
+
+
+class _FusedLSTMFunction(torch.autograd.Function):
+    """One direction of the LSTM over packed rows: (xp, w_ih, w_hh, bias) -> hp (N, H)."""
+
+    @staticmethod
+    def forward(ctx, xp, w_ih, w_hh, bias, plan):  # noqa: D102
+        hp, saved = _recurrence(xp, w_ih, w_hh, bias, plan, keep=True)
+        ctx.save_for_backward(w_ih, w_hh, hp)
+        # Internal buffers, not inputs or outputs: nothing else can modify them in place.
+        ctx.buffers = saved
+        ctx.plan = plan
+        return hp
+
+    @staticmethod
+    @torch.autograd.function.once_differentiable
+    def backward(ctx, grad_hp):  # noqa: D102
+        w_ih, w_hh, hp = ctx.saved_tensors
+        xh, sigmoids, cells2, tanh_cells = ctx.buffers
+        plan, hid, dim = ctx.plan, w_hh.shape[1], w_ih.shape[1]
+        kappa = _gate_scale(hid, _KAPPA, w_ih)  # true gate gradient = kappa * d_gates
+        w_hh_k = (w_hh * kappa).t().contiguous()  # (H, 4H): dh_{t-1} = dG_t @ W_hh as a linear
+        dhp = grad_hp.clone(memory_format=torch.contiguous_format)  # (N, H): gets the recurrent dh added
+        d_gates = _workspace("d_gates", xh.shape[0], 4 * hid, grad_hp)  # (N, 4H), scaled by 1 / kappa
+        dc_run = grad_hp.new_zeros(plan.batch_sizes[0], hid)  # dL/dc of the rows still being read
+        q_run = grad_hp.new_empty(plan.batch_sizes[0], hid)
+        steps = list(zip(plan.batch_sizes, plan.offsets))
+        for t in range(len(steps) - 1, -1, -1):  # dh of step t is complete once step t + 1 is done
+            n, off = steps[t]
+            sig, dg = sigmoids[t], d_gates[off : off + n]  # (n, 4H) each
+            o, i, f, s = sig[:, :hid], sig[:, hid : 2 * hid], sig[:, 2 * hid : 3 * hid], sig[:, 3 * hid :]
+            d_o, d_i, d_f, d_g = dg[:, :hid], dg[:, hid : 2 * hid], dg[:, 2 * hid : 3 * hid], dg[:, 3 * hid :]
+            dh, h, tc = dhp[off : off + n], hp[off : off + n], tanh_cells[off : off + n]  # (n, H) each
+            dc, q = dc_run[:n], q_run[:n]
+            torch.addcmul(o, h, tc, value=-1, out=q)  # o (1 - tanh(c)^2), as h = o tanh(c)
+            dc.addcmul_(dh, q)
+            torch.addcmul(sig, sig, sig, value=-1, out=dg)  # s (1 - s), all four gates
+            d_o.mul_(tc).mul_(dh)
+            torch.addcmul(d_i, d_i, s, value=-2, out=d_i)  # i (1 - i) (1 - 2 s) = -i (1 - i) g
+            if t:
+                prev = steps[t - 1][1]
+                d_f.mul_(cells2[prev : prev + n])
+            else:
+                d_f.zero_()  # c_{-1} = 0
+            d_g.mul_(i)
+            dg[:, hid:].view(n, 3, hid).mul_(dc.unsqueeze(1))
+            if t:
+                dc.mul_(f)
+                dhp[prev : prev + n].add_(_linear(dg, w_hh_k))
+
+        # Everything that is not recurrent: a few big products over all steps.
+        grad_x = _linear(d_gates, (w_ih * kappa).t().contiguous()) if ctx.needs_input_grad[0] else None
+        grad_w_ih = grad_w_hh = d_grad_t = None
+        if ctx.needs_input_grad[1] or ctx.needs_input_grad[2]:
+            # oneDNN wants the summed-over token axis contiguous: transpose once, reuse for the bias.
+            d_grad_t = _workspace("d_gates_t", 4 * hid, xh.shape[0], grad_hp).copy_(d_gates.t())  # (4H, N)
+            grad_w = _linear(d_grad_t, xh.t()) * kappa  # (4H, D + H) = dG^T [X | H_prev]
+            grad_w_ih, grad_w_hh = grad_w[:, :dim], grad_w[:, dim:]
+        grad_bias = None
+        if ctx.needs_input_grad[3]:
+            grad_bias = d_gates.sum(0) if d_grad_t is None else d_grad_t.sum(1)
+            grad_bias *= kappa.squeeze(1)
+        return grad_x, grad_w_ih, grad_w_hh, grad_bias, None
+
+
+class FusedLSTM(nn.Module):
+    """Single-layer LSTM over padded batches with explicit lengths; no compute on padding.
+
+    Parameters have nn.LSTM's names and layout (gate order i, f, g, o), so state_dicts are
+    interchangeable with ``nn.LSTM(input_size, hidden_size, num_layers=1, ...)``.
+
+    Args:
+        input_size: Features per token (D).
+        hidden_size: Hidden units per direction (H).
+        bias: Whether to have ``bias_ih_l0`` and ``bias_hh_l0``.
+        batch_first: Whether ``x`` and the output are (B, T, ...) rather than (T, B, ...).
+        bidirectional: Whether to add a reverse direction (``*_reverse`` parameters).
+    """
+
+    def __init__(
+        self,
+        input_size: int,
+        hidden_size: int,
+        bias: bool = True,
+        batch_first: bool = True,
+        bidirectional: bool = False,
+    ) -> None:
+        super().__init__()
+        self.input_size, self.hidden_size = input_size, hidden_size
+        self.bias, self.batch_first, self.bidirectional = bias, batch_first, bidirectional
+        self._suffixes = ["_l0", "_l0_reverse"] if bidirectional else ["_l0"]
+        shapes = {"weight_ih": (4 * hidden_size, input_size), "weight_hh": (4 * hidden_size, hidden_size)}
+        if bias:
+            shapes.update(bias_ih=(4 * hidden_size,), bias_hh=(4 * hidden_size,))
+        for sfx in self._suffixes:  # nn.LSTM's registration order, so state_dict keys come out alike
+            for name, shape in shapes.items():
+                self.register_parameter(name + sfx, nn.Parameter(torch.empty(shape)))
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        """nn.LSTM's default: every parameter uniform in +-1/sqrt(hidden_size)."""
+        bound = 1.0 / math.sqrt(self.hidden_size)
+        for p in self.parameters():
+            nn.init.uniform_(p, -bound, bound)
+
+    def extra_repr(self) -> str:  # noqa: D102
+        return (
+            f"{self.input_size}, {self.hidden_size}, bias={self.bias}, batch_first={self.batch_first}, "
+            f"bidirectional={self.bidirectional}"
+        )
+
+    def _internal_weights(self, sfx: str) -> tuple[Tensor, Tensor, Tensor]:
+        """This direction's weights with gates reordered to (o, i, f, g) and the biases summed."""
+        hid = self.hidden_size
+        rows = torch.cat([torch.arange(k * hid, (k + 1) * hid) for k in _GATE_ORDER])
+        rows = rows.to(self.weight_ih_l0.device)
+        w_ih = getattr(self, "weight_ih" + sfx).index_select(0, rows)  # (4H, D)
+        w_hh = getattr(self, "weight_hh" + sfx).index_select(0, rows)  # (4H, H)
+        if self.bias:
+            bias = (getattr(self, "bias_ih" + sfx) + getattr(self, "bias_hh" + sfx)).index_select(0, rows)
+        else:
+            bias = w_ih.new_zeros(4 * hid)
+        return w_ih, w_hh, bias
+
+    def forward(self, x: Tensor, lengths: Tensor, *, need_output: bool = True) -> tuple[Tensor | None, Tensor]:
+        """Run the LSTM over the first ``lengths[b]`` tokens of each row, from a zero state.
+
+        Args:
+            x: Padded inputs, (B, T, D) (or (T, B, D) when not ``batch_first``); rows in any order.
+            lengths: (B,) real lengths, each in [1, T]; any integer dtype, best on the CPU.
+            need_output: Build the padded per-token output; a classifier that reads only ``h_n`` can
+                pass False to skip that scatter (and its backward).
+
+        Returns:
+            ``(output, h_n)``: output (B, T, H * dirs), zero at padded positions (the reverse half at
+            position t is the state after reading tokens len-1 down to t), or None when not
+            ``need_output``; h_n (dirs, B, H), the forward state after each row's last real token and
+            the reverse state after its first.
+
+        Raises:
+            ValueError: On a bad shape or a length outside [1, T].
+        """
+        if not self.batch_first:
+            x = x.transpose(0, 1)
+        if x.dim() != 3 or x.shape[2] != self.input_size:
+            raise ValueError(f"x must be (B, T, {self.input_size}); got {tuple(x.shape)}")
+        batch, total_len, _ = x.shape
+        lengths = torch.as_tensor(lengths).to("cpu", torch.int64)
+        if lengths.shape != (batch,):
+            raise ValueError(f"lengths must be ({batch},); got {tuple(lengths.shape)}")
+        if batch == 0 or int(lengths.min()) < 1 or int(lengths.max()) > total_len:
+            raise ValueError(f"lengths must lie in [1, {total_len}] and the batch must not be empty")
+        plan = _make_plan(lengths, total_len, x.device)
+        xp = x.reshape(batch * total_len, self.input_size).index_select(0, plan.pad_idx)  # (N, D)
+        # The autograd Function saves what backward needs; skip it when no gradient can flow.
+        tracked = torch.is_grad_enabled() and (x.requires_grad or any(p.requires_grad for p in self.parameters()))
+        packed, finals = [], []
+        for k, sfx in enumerate(self._suffixes):
+            xd = xp if k == 0 else xp.index_select(0, plan.rev_perm)  # reverse: token len-1-t at step t
+            w_ih, w_hh, bias = self._internal_weights(sfx)
+            if tracked:
+                hp = _FusedLSTMFunction.apply(xd, w_ih, w_hh, bias, plan)
+            else:
+                hp = _recurrence(xd.detach(), w_ih.detach(), w_hh.detach(), bias.detach(), plan, keep=False)[0]
+            finals.append(hp.index_select(0, plan.last_idx))  # (B, H)
+            if need_output:
+                packed.append(hp if k == 0 else hp.index_select(0, plan.rev_perm))  # back to token positions
+        if not need_output:
+            return None, torch.stack(finals)
+        hp_all = packed[0] if len(packed) == 1 else torch.cat(packed, 1)  # (N, H * dirs)
+        out = hp_all.new_zeros(batch * total_len, hp_all.shape[1]).index_copy_(0, plan.pad_idx, hp_all)
+        out = out.view(batch, total_len, -1)  # (B, T, H * dirs)
+        if not self.batch_first:
+            out = out.transpose(0, 1)
+        return out, torch.stack(finals)

@@ -1,0 +1,184 @@
+"""FusedLSTM must compute exactly what nn.LSTM computes on packed (unpadded) sequences."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from torch import nn
+from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
+
+from lstmtext.models.fused_lstm import FusedLSTM
+
+D, H = 5, 7
+TOL = dict(rtol=1e-6, atol=1e-6)
+
+
+def _pair(bidirectional: bool, bias: bool = True, seed: int = 0) -> tuple[nn.LSTM, FusedLSTM]:
+    """A reference nn.LSTM and a FusedLSTM holding the same float64 weights (via the state_dict)."""
+    torch.manual_seed(seed)
+    ref = nn.LSTM(D, H, batch_first=True, bidirectional=bidirectional, bias=bias).double()
+    fused = FusedLSTM(D, H, batch_first=True, bidirectional=bidirectional, bias=bias).double()
+    fused.load_state_dict(ref.state_dict())
+    return ref, fused
+
+
+def _reference(ref: nn.LSTM, x: torch.Tensor, lengths: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    packed = pack_padded_sequence(x, lengths, batch_first=True, enforce_sorted=False)
+    out, (h_n, _) = ref(packed)
+    out, _ = pad_packed_sequence(out, batch_first=True, total_length=x.shape[1])
+    return out, h_n
+
+
+def _inputs(lengths: list[int], total_len: int | None = None, seed: int = 1):
+    gen = torch.Generator().manual_seed(seed)
+    lengths_t = torch.tensor(lengths)
+    total_len = total_len or max(lengths)
+    x = torch.randn(len(lengths), total_len, D, generator=gen, dtype=torch.float64)
+    x[torch.arange(total_len) >= lengths_t.unsqueeze(1)] = 0.0  # padding content must not matter anyway
+    return x, lengths_t
+
+
+LENGTH_CASES = {
+    "random-unsorted": [3, 9, 1, 6, 9, 2, 4, 1, 7],
+    "all-equal": [5, 5, 5, 5],
+    "single-row": [6],
+    "all-length-1": [1, 1, 1],
+}
+
+
+@pytest.mark.parametrize("bidirectional", [False, True])
+@pytest.mark.parametrize("case", list(LENGTH_CASES))
+def test_forward_and_gradients_match_nn_lstm(bidirectional: bool, case: str) -> None:
+    ref, fused = _pair(bidirectional)
+    x, lengths = _inputs(LENGTH_CASES[case])
+    x_ref, x_fused = x.clone().requires_grad_(), x.clone().requires_grad_()
+    out_r, h_r = _reference(ref, x_ref, lengths)
+    out_f, h_f = fused(x_fused, lengths)
+    torch.testing.assert_close(out_f, out_r, **TOL)
+    torch.testing.assert_close(h_f, h_r, **TOL)
+
+    # A loss that uses both outputs, with weights so every element's gradient differs.
+    gen = torch.Generator().manual_seed(2)
+    w_out = torch.randn(out_r.shape, generator=gen, dtype=torch.float64)
+    w_h = torch.randn(h_r.shape, generator=gen, dtype=torch.float64)
+    ((out_r * w_out).sum() + (h_r * w_h).sum()).backward()
+    ((out_f * w_out).sum() + (h_f * w_h).sum()).backward()
+    torch.testing.assert_close(x_fused.grad, x_ref.grad, **TOL)
+    ref_params = dict(ref.named_parameters())
+    for name, p in fused.named_parameters():
+        torch.testing.assert_close(p.grad, ref_params[name].grad, **TOL, msg=f"gradient of {name}")
+
+
+def test_h_n_only_loss_and_no_bias() -> None:
+    ref, fused = _pair(bidirectional=False, bias=False)
+    x, lengths = _inputs([4, 2, 6, 1, 6])
+    _, h_r = _reference(ref, x, lengths)
+    _, h_f = fused(x, lengths)
+    h_r.square().sum().backward()
+    h_f.square().sum().backward()
+    ref_params = dict(ref.named_parameters())
+    assert set(ref_params) == {n for n, _ in fused.named_parameters()}
+    for name, p in fused.named_parameters():
+        torch.testing.assert_close(p.grad, ref_params[name].grad, **TOL)
+
+
+def test_state_dict_round_trip_both_ways() -> None:
+    ref, fused = _pair(bidirectional=True)
+    assert list(ref.state_dict()) == list(fused.state_dict())
+    other = nn.LSTM(D, H, batch_first=True, bidirectional=True).double()
+    other.load_state_dict(fused.state_dict())
+    for (name, a), b in zip(other.state_dict().items(), fused.state_dict().values()):
+        assert torch.equal(a, b), name
+
+
+@pytest.mark.parametrize("bidirectional", [False, True])
+def test_gradcheck(bidirectional: bool) -> None:
+    torch.manual_seed(0)
+    fused = FusedLSTM(2, 3, bidirectional=bidirectional).double()  # tiny: gradcheck perturbs every entry
+    x = torch.randn(3, 4, 2, dtype=torch.float64, requires_grad=True)
+    lengths = torch.tensor([3, 1, 4])
+    names = [n for n, _ in fused.named_parameters()]
+
+    def fn(x_in: torch.Tensor, *ps: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        return torch.func.functional_call(fused, dict(zip(names, ps)), (x_in, lengths))
+
+    params = [p.detach().clone().requires_grad_() for p in fused.parameters()]
+    assert torch.autograd.gradcheck(fn, (x, *params))
+
+
+@pytest.mark.parametrize("bidirectional", [False, True])
+def test_padding_invariance_and_inference_path(bidirectional: bool) -> None:
+    _, fused = _pair(bidirectional)
+    x, lengths = _inputs([2, 5, 3, 5, 1])
+    out, h_n = fused(x, lengths)
+    x_wide = torch.cat([x, torch.randn(x.shape[0], 4, D, dtype=x.dtype)], 1)  # padding holds noise
+    out_wide, h_wide = fused(x_wide, lengths)
+    torch.testing.assert_close(h_wide, h_n, **TOL)
+    torch.testing.assert_close(out_wide[:, : x.shape[1]], out, **TOL)
+    assert torch.all(out_wide[:, x.shape[1] :] == 0)
+    fused.eval()
+    with torch.no_grad():
+        out_ng, h_ng = fused(x_wide, lengths)
+    assert not h_ng.requires_grad
+    torch.testing.assert_close(h_ng, h_n, **TOL)
+    torch.testing.assert_close(out_ng, out_wide, **TOL)
+
+
+def test_float32_and_time_major() -> None:
+    torch.manual_seed(0)
+    ref = nn.LSTM(D, H)
+    fused = FusedLSTM(D, H, batch_first=False)
+    fused.load_state_dict(ref.state_dict())
+    lengths = torch.tensor([4, 2, 3])
+    x = torch.randn(4, 3, D)  # (T, B, D)
+    out_r, (h_r, _) = ref(pack_padded_sequence(x, lengths, enforce_sorted=False))
+    out_r, _ = pad_packed_sequence(out_r, total_length=4)
+    out_f, h_f = fused(x, lengths)
+    torch.testing.assert_close(out_f, out_r, rtol=1e-5, atol=1e-6)
+    torch.testing.assert_close(h_f, h_r, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("lengths", [[0, 2], [3, 5]])
+def test_rejects_bad_lengths(lengths: list[int]) -> None:
+    _, fused = _pair(bidirectional=False)
+    with pytest.raises(ValueError):
+        fused(torch.zeros(2, 4, D, dtype=torch.float64), torch.tensor(lengths))
+
+
+def test_need_output_false_and_frozen_weights() -> None:
+    ref, fused = _pair(bidirectional=True)
+    for p in list(ref.parameters()) + list(fused.parameters()):
+        p.requires_grad_(False)  # only the input's gradient: the weight-gradient products are skipped
+    x, lengths = _inputs([5, 1, 3, 5, 2])
+    x_ref, x_fused = x.clone().requires_grad_(), x.clone().requires_grad_()
+    _, h_r = _reference(ref, x_ref, lengths)
+    out, h_f = fused(x_fused, lengths, need_output=False)
+    assert out is None
+    torch.testing.assert_close(h_f, h_r, **TOL)
+    h_r.square().sum().backward()
+    h_f.square().sum().backward()
+    torch.testing.assert_close(x_fused.grad, x_ref.grad, **TOL)
+
+
+def test_float32_gradients_and_reused_workspace() -> None:
+    """float32 takes the oneDNN path where torch has it; the backward scratch is reused across sizes."""
+    torch.manual_seed(0)
+    ref = nn.LSTM(8, 16, batch_first=True)
+    fused = FusedLSTM(8, 16)
+    fused.load_state_dict(ref.state_dict())
+    for batch, total_len in [(40, 12), (7, 5), (60, 12)]:
+        gen = torch.Generator().manual_seed(batch)
+        lengths = torch.randint(1, total_len + 1, (batch,), generator=gen)
+        x = torch.randn(batch, total_len, 8, generator=gen)
+        x_ref, x_fused = x.clone().requires_grad_(), x.clone().requires_grad_()
+        ref.zero_grad()
+        fused.zero_grad()
+        _, h_r = _reference(ref, x_ref, lengths)
+        _, h_f = fused(x_fused, lengths)
+        torch.testing.assert_close(h_f, h_r, rtol=1e-5, atol=1e-6)
+        h_r.square().sum().backward()
+        h_f.square().sum().backward()
+        torch.testing.assert_close(x_fused.grad, x_ref.grad, rtol=1e-4, atol=1e-5)
+        ref_params = dict(ref.named_parameters())
+        for name, p in fused.named_parameters():
+            torch.testing.assert_close(p.grad, ref_params[name].grad, rtol=1e-4, atol=1e-5, msg=name)
