@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import torch
 from torch import nn
-from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 from lstmtext.config import ModelConfig
 from lstmtext.models import register_model
@@ -55,9 +54,7 @@ class AttentionClassifier(RecurrentClassifier):
         if self.training and self.rnn_input_dropout > 0:
             keep = 1.0 - self.rnn_input_dropout
             x = x * torch.bernoulli(x.new_full((x.shape[0], 1, x.shape[2]), keep)) / keep  # (B, T, E)
-        packed = pack_padded_sequence(x, lengths.cpu(), batch_first=True, enforce_sorted=False)
-        out, _ = self.rnn(packed)
-        padded, _ = pad_packed_sequence(out, batch_first=True)  # (B, T, 2H), T = longest length
+        padded, _ = self.sequence_states(x, lengths)  # (B, T, 2H), zeros on padding
         return padded, padding_mask(lengths.to(padded.device), padded.shape[1])
 
     def _weights(self, states: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:

@@ -254,7 +254,7 @@ class FusedLSTM(nn.Module):
         bidirectional: bool = False,
     ) -> None:
         super().__init__()
-        self.input_size, self.hidden_size = input_size, hidden_size
+        self.input_size, self.hidden_size, self.num_layers = input_size, hidden_size, 1
         self.bias, self.batch_first, self.bidirectional = bias, batch_first, bidirectional
         self._suffixes = ["_l0", "_l0_reverse"] if bidirectional else ["_l0"]
         shapes = {"weight_ih": (4 * hidden_size, input_size), "weight_hh": (4 * hidden_size, hidden_size)}

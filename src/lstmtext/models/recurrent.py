@@ -5,6 +5,10 @@ Embedding -> Dropout -> recurrent layers (packed: padding is never computed) -> 
 ``LSTM(dropout=...)``; ``init="keras"`` reproduces Keras' initialisers (Glorot-uniform input weights,
 orthogonal recurrent weights, forget-gate bias 1, embeddings uniform in +-0.05), which trained markedly
 better than PyTorch's defaults on the airline tweets.
+
+A one-layer LSTM runs on :class:`~lstmtext.models.fused_lstm.FusedLSTM` (the same parameters as
+``nn.LSTM``, so bundles load either way; ``model.options.impl = "native"`` selects ``nn.LSTM``): on the
+2-core machine packed ``nn.LSTM`` was slower than padding, and the fused layer computes only real tokens.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 from lstmtext.config import ModelConfig
 from lstmtext.errors import ConfigError
 from lstmtext.models import register_model
+from lstmtext.models.fused_lstm import FusedLSTM
 
 _CELLS = {"lstm": nn.LSTM, "gru": nn.GRU, "rnn": nn.RNN}
 
@@ -49,7 +54,11 @@ class RecurrentClassifier(nn.Module):
         self.embed_dropout = nn.Dropout(cfg.embed_dropout)
         self.rnn_input_dropout = cfg.rnn_input_dropout
         kwargs = {"nonlinearity": cfg.options.get("nonlinearity", "tanh")} if cell == "rnn" else {}
-        self.rnn = _CELLS[cell](
+        impl = cfg.options.get("impl", "fused")
+        if impl not in ("fused", "native"):
+            raise ConfigError(f"model.options.impl must be 'fused' or 'native'. Got {impl!r} instead.")
+        self.fused = cell == "lstm" and cfg.num_layers == 1 and impl == "fused"
+        self.rnn = FusedLSTM(cfg.embedding_dim, cfg.hidden_size, bidirectional=cfg.bidirectional) if self.fused else _CELLS[cell](
             cfg.embedding_dim,
             cfg.hidden_size,
             num_layers=cfg.num_layers,
@@ -84,6 +93,22 @@ class RecurrentClassifier(nn.Module):
         nn.init.xavier_uniform_(self.fc.weight)
         nn.init.zeros_(self.fc.bias)
 
+    def sequence_states(
+        self, x: torch.Tensor, lengths: torch.Tensor, need_output: bool = True
+    ) -> tuple[torch.Tensor | None, torch.Tensor]:
+        """Run the recurrent layers on embedded ``x (B, T, E)`` over the real steps only.
+
+        Returns:
+            ``(states, h_n)``: states ``(B, T', dirs * H)`` with zeros on padding (None when not
+            ``need_output``; ``T'`` may be shorter than ``T``) and final states ``(layers * dirs, B, H)``.
+        """
+        if self.fused:
+            return self.rnn(x, lengths.cpu(), need_output=need_output)
+        packed = pack_padded_sequence(x, lengths.cpu(), batch_first=True, enforce_sorted=False)
+        out, state = self.rnn(packed)
+        h_n = state[0] if self.cell == "lstm" else state
+        return (pad_packed_sequence(out, batch_first=True)[0] if need_output else None), h_n
+
     def encode(self, ids: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
         """Return one feature vector per text, ``(B, H * directions)``."""
         x = self.embed_dropout(self.embedding(ids))  # (B, T, E)
@@ -91,12 +116,9 @@ class RecurrentClassifier(nn.Module):
             keep = 1.0 - self.rnn_input_dropout
             mask = torch.bernoulli(x.new_full((x.shape[0], 1, x.shape[2]), keep)) / keep  # (B, 1, E)
             x = x * mask
-        packed = pack_padded_sequence(x, lengths.cpu(), batch_first=True, enforce_sorted=False)
-        out, state = self.rnn(packed)
-        h_n = state[0] if self.cell == "lstm" else state  # (layers * dirs, B, H)
+        padded, h_n = self.sequence_states(x, lengths, need_output=self.pooling != "last")
         if self.pooling == "last":
             return torch.cat(list(h_n[-self.num_directions :]), dim=1)  # (B, dirs * H)
-        padded, _ = pad_packed_sequence(out, batch_first=True)  # (B, T, dirs * H)
         mask = (torch.arange(padded.shape[1])[None, :] < lengths.cpu()[:, None]).unsqueeze(-1)  # (B, T, 1)
         if self.pooling == "mean":
             return (padded * mask).sum(1) / lengths.to(padded.dtype).unsqueeze(1)
