@@ -8,20 +8,23 @@ from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 import torch
 from torch import nn
 from tqdm.auto import tqdm
 
-from lstmtext.batching import eval_batches, iterate, train_batches
+from lstmtext.batching import Batch, eval_batches, iterate, train_batches
 from lstmtext.checkpoint import load_checkpoint, load_optimizer, save_checkpoint
 from lstmtext.config import TrainConfig
 from lstmtext.errors import BundleError
+
+if TYPE_CHECKING:
+    from lstmtext.distributed import Shard
 
 log = logging.getLogger(__name__)
 
@@ -36,6 +39,14 @@ class EncodedSplit:
     @property
     def lengths(self) -> np.ndarray:
         return np.fromiter((len(s) for s in self.sequences), dtype=np.int64, count=len(self.sequences))
+
+
+class BatchSource(Protocol):
+    """Training batches made elsewhere than from an in-memory split (e.g. :mod:`lstmtext.streaming`'s shards)."""
+
+    def __len__(self) -> int: ...  # batches per epoch
+
+    def epoch_batches(self, epoch: int) -> Iterator[Batch]: ...
 
 
 class Objective(Protocol):
@@ -101,7 +112,7 @@ def _score(summary: dict[str, float], monitor: str) -> float:
 
 def fit(
     model: nn.Module,
-    train: EncodedSplit,
+    train: EncodedSplit | BatchSource,
     valid: EncodedSplit,
     cfg: TrainConfig,
     objective: Objective,
@@ -109,12 +120,13 @@ def fit(
     resume: bool = False,
     progress: bool = True,
     on_epoch_end: Callable[[dict[str, Any]], None] | None = None,
+    shard: Shard | None = None,
 ) -> TrainResult:
     """Train ``model`` in place; return the history. Ends with the best weights when ``cfg.restore_best``.
 
     Args:
         model: The network; its parameters are updated in place.
-        train: Training sequences and labels.
+        train: Training sequences and labels, or a source of training batches (shards on disk).
         valid: Validation sequences and labels (scored every epoch).
         cfg: The train section of the config.
         objective: Loss and score summary of the task.
@@ -122,6 +134,8 @@ def fit(
         resume: Continue from the checkpoint in ``checkpoint_dir``.
         progress: Show a progress bar per epoch.
         on_epoch_end: Called with each epoch's history record (raise to interrupt).
+        shard: Distributed training (:mod:`lstmtext.distributed`; ``model`` is then DDP-wrapped): each rank
+            trains on its share of every batch and only rank 0 writes checkpoints. None: one process.
     """
     import time
 
@@ -142,9 +156,9 @@ def fit(
         log.info("resuming after epoch %d of %d", st["epoch"], cfg.epochs)
     else:
         torch.manual_seed(cfg.seed)
-    lengths = train.lengths
+    lengths = train.lengths if isinstance(train, EncodedSplit) else None
     for epoch in range(first_epoch, cfg.epochs + 1):
-        record = _run_epoch(model, train, lengths, cfg, objective, optimizer, params, epoch, progress)
+        record = _run_epoch(model, train, lengths, cfg, objective, optimizer, params, epoch, progress, shard)
         valid_summary = objective.summarize(predict_logits(model, valid.sequences, cfg.eval_batch_size), torch.from_numpy(valid.labels))
         record.update({f"valid_{k}": v for k, v in valid_summary.items()})
         result.history.append(record)
@@ -156,7 +170,7 @@ def fit(
             bad_epochs += 1
         log.info("epoch %d: %s", epoch, ", ".join(f"{k} {v:.4f}" for k, v in record.items() if k != "epoch"))
         stop = cfg.patience is not None and bad_epochs >= cfg.patience
-        if checkpoint_dir is not None:
+        if checkpoint_dir is not None and (shard is None or shard.rank == 0):
             state = {"epoch": epoch, "history": result.history, "best_epoch": result.best_epoch,
                      "best_score": result.best_score, "bad_epochs": bad_epochs}
             save_checkpoint(checkpoint_dir, model.state_dict(), best_state, optimizer, state)
@@ -174,35 +188,46 @@ def fit(
 
 def _run_epoch(
     model: nn.Module,
-    train: EncodedSplit,
-    lengths: np.ndarray,
+    train: EncodedSplit | BatchSource,
+    lengths: np.ndarray | None,
     cfg: TrainConfig,
     objective: Objective,
     optimizer: torch.optim.Optimizer,
     params: list[torch.Tensor],
     epoch: int,
     progress: bool,
+    shard: Shard | None = None,
 ) -> dict[str, Any]:
     model.train()
-    batches = train_batches(lengths, cfg.batch_size, cfg.seed, epoch, cfg.bucket)
+    if isinstance(train, EncodedSplit):
+        batches = train_batches(lengths, cfg.batch_size, cfg.seed, epoch, cfg.bucket)
+        source, n_batches = iterate(train.sequences, batches, train.labels), len(batches)
+    else:
+        source, n_batches = train.epoch_batches(epoch), len(train)
     total_loss, total_right, total_n = 0.0, 0.0, 0
-    bar = tqdm(iterate(train.sequences, batches, train.labels), total=len(batches), disable=not progress,
+    bar = tqdm(source, total=n_batches, disable=not progress,
                desc=f"epoch {epoch}/{cfg.epochs}", leave=False, dynamic_ncols=True)
     for batch in bar:
+        n, scale = len(batch.index), 1.0
+        if shard is not None:  # this rank's rows; scaled by their share, DDP's mean gradient is the global batch's
+            batch, share = shard.select(batch, objective)
+            n, scale = n * share, share * shard.world_size
         logits = model(batch.ids, batch.lengths)
         loss = objective.loss(logits, batch.labels)
         optimizer.zero_grad(set_to_none=True)
-        loss.backward()
+        (loss * scale if shard is not None else loss).backward()
         if cfg.clip_grad_norm is not None:
             torch.nn.utils.clip_grad_norm_(params, cfg.clip_grad_norm)
         optimizer.step()
         if hasattr(model, "apply_constraints"):  # e.g. clstm's max-norm, enforced after every update
             model.apply_constraints()
-        n = len(batch.index)
         total_loss += loss.item() * n
         total_n += n
-        total_right += _right(logits, batch.labels)
-        bar.set_postfix(loss=f"{total_loss / total_n:.4f}", acc=f"{total_right / total_n:.4f}")
+        total_right += _right(logits, batch.labels) if n else 0.0
+        if progress:
+            bar.set_postfix(loss=f"{total_loss / total_n:.4f}", acc=f"{total_right / total_n:.4f}")
+    if shard is not None:  # the epoch's totals over all ranks
+        total_loss, total_right, total_n = shard.all_reduce_sum([total_loss, total_right, total_n])
     return {"epoch": epoch, "train_loss": total_loss / total_n, "train_accuracy": total_right / total_n}
 
 
