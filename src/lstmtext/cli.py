@@ -70,6 +70,8 @@ def train(
     resume: Annotated[bool, typer.Option(help="Continue an interrupted run from OUT/checkpoint.")] = False,
     overwrite: Annotated[bool, typer.Option(help="Replace a model already saved in OUT.")] = False,
     quiet: Annotated[bool, typer.Option(help="No progress bars.")] = False,
+    stream: Annotated[bool, typer.Option(help="Read DATA in chunks into OUT/shards, for files larger than memory (docs/streaming.md).")] = False,
+    chunk_size: Annotated[int, typer.Option(min=1, help="Rows per chunk with --stream.")] = 10000,
     task: Annotated[Optional[str], typer.Option(help="'absa': aspect sentiment, one head per aspect (uses preset absa unless another is named); see docs/absa.md.")] = None,
     aspects: Annotated[Optional[str], typer.Option(help="absa: comma-separated aspect columns (wide) or values (long); default: detect.")] = None,
 ) -> None:
@@ -92,8 +94,9 @@ def train(
         extra["absa"] = {"aspects": [a.strip() for a in aspects.split(",") if a.strip()]}
     preset = "absa" if task == "absa" and preset == "default" else preset
     cfg = build_config(preset, config, overrides, extra=extra)
-    result = run(cfg, data, out, resume=resume, overwrite=overwrite, progress=not quiet,
-                 fmt=fmt, valid_path=valid, test_path=test, header=not no_header)
+    kwargs = dict(resume=resume, overwrite=overwrite, progress=not quiet, fmt=fmt, valid_path=valid, test_path=test,
+                  header=not no_header, **({"stream": True, "chunk_size": chunk_size} if stream else {}))
+    result = run(cfg, data, out, **kwargs)
     _print_metrics(result.metrics)
     _print_aspect_scores(result.metrics)
     console.print(f"saved to [bold]{out}[/] (model/, report.md, metrics.json, history.png)")

@@ -120,15 +120,22 @@ def evaluate_splits(model: Any, encoder: TextEncoder, labels: list[str], data: L
 
 
 def run(config: Config, data: str | Path | None = None, out_dir: str | Path | None = None, *,
-        resume: bool = False, overwrite: bool = False, progress: bool = True, **data_kwargs: Any) -> RunResult:
+        resume: bool = False, overwrite: bool = False, progress: bool = True, stream: bool = False,
+        chunk_size: int | None = None, **data_kwargs: Any) -> RunResult:
     """Train, evaluate and (with ``out_dir``) save a model with its reports.
 
     Writes to ``out_dir``: ``model/`` (the bundle), ``metrics.json``, ``report.md``, ``history.json``,
     ``history.csv``, ``history.png``, ``confusion_<split>.png`` and ``checkpoint/`` (for ``--resume``).
+    ``stream`` reads ``data`` in chunks of ``chunk_size`` rows into ``out_dir/shards`` (docs/streaming.md).
 
     Raises:
         BundleError: If ``out_dir/model`` exists and neither ``overwrite`` nor ``resume`` is set.
     """
+    if stream:  # larger than memory: read in chunks into shards on disk
+        from lstmtext.streaming import run_stream
+
+        return run_stream(config, data, out_dir, resume=resume, overwrite=overwrite, progress=progress,
+                          chunk_size=chunk_size, **data_kwargs)
     if config.task == "absa":  # aspect-based sentiment has its own data layout and several heads
         from lstmtext.absa.runner import run_absa
 
