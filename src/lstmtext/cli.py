@@ -70,6 +70,12 @@ def train(
     resume: Annotated[bool, typer.Option(help="Continue an interrupted run from OUT/checkpoint.")] = False,
     overwrite: Annotated[bool, typer.Option(help="Replace a model already saved in OUT.")] = False,
     quiet: Annotated[bool, typer.Option(help="No progress bars.")] = False,
+    nproc: Annotated[int, typer.Option(help="Processes (DDP ranks) on this node; > 1 re-launches the run through torchrun (docs/distributed.md).")] = 1,
+    nnodes: Annotated[int, typer.Option(help="Nodes of a multi-node run; every node runs this command with its own --node-rank.")] = 1,
+    node_rank: Annotated[int, typer.Option(help="This node's number, 0 .. nnodes-1 (node 0 writes OUT).")] = 0,
+    master_addr: Annotated[str, typer.Option(help="Address of node 0, reachable from every node.")] = "127.0.0.1",
+    master_port: Annotated[Optional[int], typer.Option(help="Free port on node 0 (default: a free local port; one node only).")] = None,
+    rdzv_endpoint: Annotated[Optional[str], typer.Option(help="host:port of a c10d rendezvous, instead of --master-addr/--master-port.")] = None,
     stream: Annotated[bool, typer.Option(help="Read DATA in chunks into OUT/shards, for files larger than memory (docs/streaming.md).")] = False,
     chunk_size: Annotated[int, typer.Option(min=1, help="Rows per chunk with --stream.")] = 10000,
     task: Annotated[Optional[str], typer.Option(help="'absa': aspect sentiment, one head per aspect (uses preset absa unless another is named); see docs/absa.md.")] = None,
@@ -96,6 +102,13 @@ def train(
     cfg = build_config(preset, config, overrides, extra=extra)
     kwargs = dict(resume=resume, overwrite=overwrite, progress=not quiet, fmt=fmt, valid_path=valid, test_path=test,
                   header=not no_header, **({"stream": True, "chunk_size": chunk_size} if stream else {}))
+    if nproc > 1 or nnodes > 1:  # one process per rank through torchrun; rank 0 writes OUT
+        from lstmtext.distributed import LaunchOptions, launch
+
+        code = launch(cfg, data, out, kwargs, LaunchOptions(nproc, nnodes, node_rank, master_addr, master_port, rdzv_endpoint))
+        if code == 0 and (out / "metrics.json").is_file():
+            _print_metrics({k: v for k, v in json.loads((out / "metrics.json").read_text()).items() if k != "summary"})
+        raise typer.Exit(code)
     result = run(cfg, data, out, **kwargs)
     _print_metrics(result.metrics)
     _print_aspect_scores(result.metrics)

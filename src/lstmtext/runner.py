@@ -84,9 +84,12 @@ def drop_other_languages(data: LabelledData, keep: str, languages: list[str]) ->
             data.notes.append(msg)
 
 
-def train_model(config: Config, data: LabelledData, checkpoint_dir: Path | None = None,
-                resume: bool = False, progress: bool = True) -> tuple[Any, TextEncoder, list[str], TrainResult]:
-    """Fit the encoder and the model on ``data``; return ``(model, encoder, labels, train_result)``."""
+def train_model(config: Config, data: LabelledData, checkpoint_dir: Path | None = None, resume: bool = False,
+                progress: bool = True, shard: Any = None) -> tuple[Any, TextEncoder, list[str], TrainResult]:
+    """Fit the encoder and the model on ``data``; return ``(model, encoder, labels, train_result)``.
+
+    ``shard`` (a :class:`lstmtext.distributed.Shard`) trains this process's share of a distributed run.
+    """
     configure_threads(config.train.threads)
     train_split = data.splits["train"]
     labels = sorted(set(train_split.labels))
@@ -102,7 +105,8 @@ def train_model(config: Config, data: LabelledData, checkpoint_dir: Path | None 
     embedding_kwargs = initial_embedding(config.model, encoder.vocab, train_split.texts, encoder.pipeline)
     model = build_model(config.model, len(encoder.vocab), len(labels), **embedding_kwargs)
     objective = ClassificationObjective(len(labels), weights)
-    result = fit(model, train_enc, enc["valid"], config.train, objective, checkpoint_dir, resume, progress)
+    result = fit(shard.wrap(model) if shard is not None else model, train_enc, enc["valid"], config.train, objective,
+                 checkpoint_dir, resume, progress, shard=shard)
     return model, encoder, labels, result
 
 
@@ -121,12 +125,13 @@ def evaluate_splits(model: Any, encoder: TextEncoder, labels: list[str], data: L
 
 def run(config: Config, data: str | Path | None = None, out_dir: str | Path | None = None, *,
         resume: bool = False, overwrite: bool = False, progress: bool = True, stream: bool = False,
-        chunk_size: int | None = None, **data_kwargs: Any) -> RunResult:
+        chunk_size: int | None = None, shard: Any = None, **data_kwargs: Any) -> RunResult:
     """Train, evaluate and (with ``out_dir``) save a model with its reports.
 
     Writes to ``out_dir``: ``model/`` (the bundle), ``metrics.json``, ``report.md``, ``history.json``,
     ``history.csv``, ``history.png``, ``confusion_<split>.png`` and ``checkpoint/`` (for ``--resume``).
-    ``stream`` reads ``data`` in chunks of ``chunk_size`` rows into ``out_dir/shards`` (docs/streaming.md).
+    ``stream`` reads ``data`` in chunks of ``chunk_size`` rows into ``out_dir/shards`` (docs/streaming.md);
+    ``shard`` (:mod:`lstmtext.distributed`) makes this one rank of a distributed run: only rank 0 writes.
 
     Raises:
         BundleError: If ``out_dir/model`` exists and neither ``overwrite`` nor ``resume`` is set.
@@ -135,7 +140,7 @@ def run(config: Config, data: str | Path | None = None, out_dir: str | Path | No
         from lstmtext.streaming import run_stream
 
         return run_stream(config, data, out_dir, resume=resume, overwrite=overwrite, progress=progress,
-                          chunk_size=chunk_size, **data_kwargs)
+                          chunk_size=chunk_size, shard=shard, **data_kwargs)
     if config.task == "absa":  # aspect-based sentiment has its own data layout and several heads
         from lstmtext.absa.runner import run_absa
 
@@ -148,7 +153,9 @@ def run(config: Config, data: str | Path | None = None, out_dir: str | Path | No
         config.data.text_col, config.data.label_col, config.data.split_col = "text", "airline_sentiment", None
     labelled = load_run_data(config, data, **data_kwargs)
     ckpt = out / "checkpoint" if out is not None else None
-    model, encoder, labels, result = train_model(config, labelled, ckpt, resume, progress)
+    model, encoder, labels, result = train_model(config, labelled, ckpt, resume, progress, shard)
+    if shard is not None and shard.rank != 0:  # ranks > 0 only train: rank 0 evaluates and writes
+        return RunResult(None, {}, result.history, result, {})
     metrics = evaluate_splits(model, encoder, labels, labelled, config.train.eval_batch_size)
     summary = _summary(config, labelled, model, encoder, labels, result)
     if out is not None:
