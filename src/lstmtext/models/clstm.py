@@ -24,6 +24,7 @@ from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 from lstmtext.config import ModelConfig
 from lstmtext.models import register_model
+from lstmtext.models.recurrent import keras_init_rnn
 from lstmtext.models.cnn import (embedding_kwargs, keras_init, make_embedding, non_negative, padding_mask,
                                  positive_int, rate, read_options)
 
@@ -82,20 +83,8 @@ class CLSTM(nn.Module):
         self.fc = nn.Linear(opts["dense_size"], num_classes)
         if cfg.init == "keras":
             keras_init(self.conv, self.dense, self.fc)
-            self._keras_lstm_init()
+            keras_init_rnn(self.rnn, "lstm")
         self.embedding = make_embedding(cfg, vocab_size, embedding_weights, freeze_embedding)
-
-    def _keras_lstm_init(self) -> None:
-        hidden = self.rnn.hidden_size
-        for name, param in self.rnn.named_parameters():
-            if name.startswith("weight_ih"):
-                nn.init.xavier_uniform_(param)
-            elif name.startswith("weight_hh"):
-                nn.init.orthogonal_(param)
-            else:
-                nn.init.zeros_(param)
-                if name.startswith("bias_ih"):
-                    param.data[hidden : 2 * hidden] = 1.0  # forget gate (PyTorch order i, f, g, o)
 
     def _kernel(self, layer: nn.Module) -> torch.Tensor:
         if self.training and self.l2 > 0 and torch.is_grad_enabled():

@@ -25,6 +25,21 @@ from lstmtext.models.fused_lstm import FusedLSTM
 _CELLS = {"lstm": nn.LSTM, "gru": nn.GRU, "rnn": nn.RNN}
 
 
+def keras_init_rnn(rnn: nn.Module, cell: str) -> None:
+    """Initialise a recurrent layer as Keras does: Glorot-uniform input weights, orthogonal recurrent
+    weights (the whole ``(gates * H, H)`` kernel, not each gate's block), zero biases, LSTM forget bias 1."""
+    hidden = rnn.hidden_size
+    for name, param in rnn.named_parameters():
+        if name.startswith("weight_ih"):
+            nn.init.xavier_uniform_(param)
+        elif name.startswith("weight_hh"):
+            nn.init.orthogonal_(param)
+        else:
+            nn.init.zeros_(param)
+            if cell == "lstm" and name.startswith("bias_ih"):
+                param.data[hidden : 2 * hidden] = 1.0  # forget gate (PyTorch order i, f, g, o)
+
+
 class RecurrentClassifier(nn.Module):
     """A text classifier over one recurrent encoder.
 
@@ -77,19 +92,7 @@ class RecurrentClassifier(nn.Module):
 
     def _keras_init(self) -> None:
         nn.init.uniform_(self.embedding.weight, -0.05, 0.05)
-        gates = {"lstm": 4, "gru": 3, "rnn": 1}[self.cell]
-        hidden = self.rnn.hidden_size
-        for name, param in self.rnn.named_parameters():
-            if name.startswith("weight_ih"):
-                nn.init.xavier_uniform_(param)
-            elif name.startswith("weight_hh"):
-                # Keras makes the whole (H, gates*H) recurrent kernel orthogonal, not each gate's block.
-                nn.init.orthogonal_(param)
-            else:
-                nn.init.zeros_(param)
-                if self.cell == "lstm" and name.startswith("bias_ih"):
-                    param.data[hidden : 2 * hidden] = 1.0  # forget gate (PyTorch order i, f, g, o)
-        assert self.rnn.weight_hh_l0.shape[0] == gates * hidden
+        keras_init_rnn(self.rnn, self.cell)
         nn.init.xavier_uniform_(self.fc.weight)
         nn.init.zeros_(self.fc.bias)
 
