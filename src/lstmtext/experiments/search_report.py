@@ -68,7 +68,8 @@ def plot_trials(records: list[dict[str, Any]], metric: str) -> bytes:
     fig, ax = plt.subplots(figsize=(6.5, 3.4))
     xs, ys = [r["trial"] for r in done], [r["value"] for r in done]
     ax.plot(xs, ys, "o", label="trial")
-    ax.step(xs, [max(ys[: i + 1]) for i in range(len(ys))], where="post", label="best so far")
+    best = [max(ys[: i + 1]) for i in range(len(ys))]
+    ax.step([*xs, xs[-1] + 0.5], [*best, best[-1]], where="post", label="best so far")
     ax.set_xlabel("trial")
     ax.set_ylabel(f"valid {metric}")
     ax.grid(alpha=0.3)
