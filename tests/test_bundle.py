@@ -98,3 +98,19 @@ def test_predictor_matches_across_reload(trained_run, tiny_frame):
     assert (p1.predict_proba(texts) == p2.predict_proba(texts)).all()
     one_by_one = [p1.predict([t])[0].label for t in texts]
     assert [p.label for p in p1.predict(texts)] == one_by_one
+
+
+def test_atomic_outputs_get_the_usual_permissions(tmp_path):
+    import os
+
+    from lstmtext.atomic import atomic_dir, write_text
+
+    mask = os.umask(0o022)
+    try:
+        write_text(tmp_path / "a.txt", "x")
+        with atomic_dir(tmp_path / "d") as tmp:
+            (tmp / "f").write_text("y")
+    finally:
+        os.umask(mask)
+    assert (tmp_path / "a.txt").stat().st_mode & 0o777 == 0o644
+    assert (tmp_path / "d").stat().st_mode & 0o777 == 0o755

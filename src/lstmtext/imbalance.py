@@ -14,7 +14,7 @@ def class_weights(labels: np.ndarray, num_classes: int) -> torch.Tensor:
     """Return ``n_samples / (n_classes * count_c)`` per class (scikit-learn's ``balanced``)."""
     counts = np.bincount(labels, minlength=num_classes).astype(np.float64)
     weights = len(labels) / (num_classes * np.maximum(counts, 1))
-    log.info("class weights (balanced): %s", np.round(weights, 3).tolist())
+    log.info("class weights (balanced) for class counts %s: %s", counts.astype(int).tolist(), np.round(weights, 3).tolist())
     return torch.tensor(weights, dtype=torch.float32)
 
 
