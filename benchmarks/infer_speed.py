@@ -31,6 +31,7 @@ from collections.abc import Callable, Sequence  # noqa: E402
 
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
+from torch import nn  # noqa: E402
 
 from lstmtext.data import load_bundled_airline  # noqa: E402
 from lstmtext.engines import DEFAULT_BATCH_SIZE, load_predictor  # noqa: E402
@@ -43,13 +44,18 @@ def padded_loop(predictor, batch_size: int) -> Proba:
     """The baseline: fixed-width padding (the encoder's side and max_len), no sorting, no packing."""
     model, encoder = predictor.model, predictor.encoder
     dirs = 2 if model.rnn.bidirectional else 1
+    rnn = model.rnn
+    if not isinstance(rnn, (nn.LSTM, nn.GRU, nn.RNN)):  # FusedLSTM: the plain loop uses nn.LSTM, same weights
+        rnn = nn.LSTM(rnn.input_size, rnn.hidden_size, batch_first=True, bidirectional=rnn.bidirectional)
+        rnn.load_state_dict(model.rnn.state_dict())
+        rnn.eval()
 
     def run(sequences):
         parts = []
         with torch.no_grad():
             for start in range(0, len(sequences), batch_size):
                 ids = torch.from_numpy(encoder.pad(sequences[start : start + batch_size]))  # (B, max_len)
-                _, state = model.rnn(model.embedding(ids))
+                _, state = rnn(model.embedding(ids))
                 h_n = state[0] if isinstance(state, tuple) else state  # (layers * dirs, B, H)
                 parts.append(torch.softmax(model.fc(torch.cat(list(h_n[-dirs:]), dim=1)), dim=1))
         return torch.cat(parts).numpy()
