@@ -43,7 +43,8 @@ def test_wide_and_long_give_the_same_model_input():
 
 def test_long_detects_sorted_aspects_and_uses_a_present_not_mentioned_label(tmp_path):
     path = tmp_path / "long.csv"
-    path.write_text("text,aspect,polarity\na b,price,neg\na b,food,pos\nc d,food,neut\ne f,price,pos\n", encoding="utf-8")
+    rows = "text,aspect,polarity\na b,price,neg\na b,food,pos\nc d,food,neut\ne f,price,pos\n"
+    path.write_text(rows, encoding="utf-8")
     table = read_aspect_table(path, _cfg('absa.layout="long"', "data.split_col=\"none\""))
     assert table.aspects == ["food", "price"] and table.not_mentioned == "neut"
     assert table.split.labels == [["pos", "neg"], ["neut", "neut"], ["neut", "pos"]]

@@ -44,7 +44,8 @@ class AspectSplit:
 
     def take(self, index: np.ndarray) -> AspectSplit:
         """Return the rows at ``index``."""
-        return AspectSplit([self.texts[i] for i in index], [self.labels[i] for i in index], [self.rows[i] for i in index])
+        return AspectSplit([self.texts[i] for i in index], [self.labels[i] for i in index],
+                           [self.rows[i] for i in index])
 
 
 @dataclass
@@ -167,8 +168,8 @@ def _read_long(raw: pd.DataFrame, refs: list[str], path: Path, cfg: Config, aspe
             text_splits.append(splits[i] if splits else "")
         k = order[text]
         if splits and splits[i] != text_splits[k]:
-            raise DataError(f"{refs[i]}: split {splits[i]!r} differs from {text_splits[k]!r} given for the same text at "
-                            f"{rows[k]}. Give every row of a text the same split.")
+            raise DataError(f"{refs[i]}: split {splits[i]!r} differs from {text_splits[k]!r} given for the same "
+                            f"text at {rows[k]}. Give every row of a text the same split.")
         a, p = asp[i], pol[i]
         if not a:
             continue
@@ -212,8 +213,9 @@ def check_labels(split: AspectSplit, label_sets: dict[str, list[str]]) -> None:
         allowed = set(known)
         for row, labels in zip(split.rows, split.labels):
             if labels[j] not in allowed:
-                raise DataError(f"{row}: aspect {aspect!r} has label {labels[j]!r}, which is not one of {', '.join(known)} "
-                                "(the labels it has in training). Fix the label, or add training rows with it.")
+                raise DataError(f"{row}: aspect {aspect!r} has label {labels[j]!r}, which is not one of "
+                                f"{', '.join(known)} (the labels it has in training). Fix the label, or add "
+                                "training rows with it.")
 
 
 def _random_split(split: AspectSplit, size: float, seed: int) -> tuple[AspectSplit, AspectSplit]:

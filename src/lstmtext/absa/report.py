@@ -55,7 +55,8 @@ def run_markdown(summary: dict[str, Any], metrics: dict[str, dict[str, Any]]) ->
         f"- aspects ({len(summary['aspects'])}): " + ", ".join(
             f"{a} [{', '.join(labels)}]" for a, labels in summary["labels"].items()),
         f"- not-mentioned label: {summary['not_mentioned']!r}",
-        f"- parameters: {summary['n_parameters']:,}; vocabulary {summary['vocab_size']:,}; max_len {summary['max_len']}",
+        f"- parameters: {summary['n_parameters']:,}; vocabulary {summary['vocab_size']:,}; "
+        f"max_len {summary['max_len']}",
         f"- training: {summary['epochs_run']} epochs in {summary['train_seconds']:.1f} s; best epoch "
         f"{summary['best_epoch']} (by {summary['monitor']})",
         "- splits: " + ", ".join(f"{k} {v}" for k, v in summary["split_sizes"].items()),
@@ -90,20 +91,20 @@ Only the aspects above are predicted; an aspect the text does not mention should
 
 
 def plot_confusion_grid(metrics: dict[str, Any], path: str | Path, title: str = "", cols: int = 5) -> Path:
-    """Draw every aspect's confusion matrix as one grid of heatmaps in a PNG."""
+    """Draw every aspect's confusion matrix as one grid of heatmaps (at most ``cols`` per row) in a PNG."""
     from lstmtext.plots import draw_confusion  # sets the Agg backend before pyplot is imported
 
     import matplotlib.pyplot as plt
 
     aspects = metrics["aspects"]
-    cols = min(cols, len(aspects))
     rows = math.ceil(len(aspects) / cols)
+    cols = math.ceil(len(aspects) / rows)  # balanced rows: 6 aspects as 2 x 3, not 5 + 1
     fig, axes = plt.subplots(rows, cols, figsize=(3.3 * cols, 3.2 * rows), squeeze=False)
     for ax, (aspect, m) in zip(axes.ravel(), aspects.items()):
         draw_confusion(ax, m["confusion_matrix"], m["labels"], f"{aspect} (macro-F1 {m['macro_f1']:.2f})")
     for ax in axes.ravel()[len(aspects):]:
         ax.axis("off")
-    fig.suptitle(f"{title}  flat_macro_f1 {metrics['flat_macro_f1']:.3f}, "
+    fig.suptitle(f"{title} flat_macro_f1 {metrics['flat_macro_f1']:.3f}, "
                  f"mean_aspect_macro_f1 {metrics['mean_aspect_macro_f1']:.3f}".strip())
     fig.tight_layout()
     path = Path(path)

@@ -18,8 +18,8 @@ import numpy as np
 import torch
 
 from lstmtext import __version__
-from lstmtext.absa.data import AspectData, encode_labels, load_aspect_data, not_mentioned_label, read_aspect_table
-from lstmtext.absa.data import check_labels
+from lstmtext.absa.data import (AspectData, check_labels, encode_labels, load_aspect_data, not_mentioned_label,
+                                 read_aspect_table)
 from lstmtext.absa.metrics import aspect_metrics
 from lstmtext.absa.objective import AspectObjective
 from lstmtext.absa.report import model_card, plot_confusion_grid, run_markdown, split_markdown
@@ -102,7 +102,8 @@ def run_absa(config: Config, data: str | Path | None = None, out_dir: str | Path
         raise ConfigError("--task absa needs a DATA file with aspect labels (wide or long layout; see docs/absa.md).")
     out = Path(out_dir) if out_dir is not None else None
     if out is not None and (out / "model").exists() and not (overwrite or resume):
-        raise BundleError(f"{out / 'model'}: a trained model is already there. Pass --overwrite to replace it, or another --out.")
+        raise BundleError(f"{out / 'model'}: a trained model is already there. Pass --overwrite to replace it, "
+                          "or another --out.")
     aspect_data = load_aspect_data(data, config, fmt, valid_path, test_path, header)
     config = config.model_copy(deep=True)
     config.absa.aspects = list(aspect_data.aspects)  # the bundle records the resolved aspects

@@ -21,7 +21,7 @@ def absa_convert(
     text_col: TextCol = None,
     aspect_col: Annotated[str, typer.Option(help="Column naming the aspect.")] = "aspect",
     polarity_col: Annotated[str, typer.Option(help="Column with the aspect's label.")] = "polarity",
-    aspects: Annotated[Optional[str], typer.Option(help="Comma-separated aspects, in column order (default: sorted).")] = None,
+    aspects: Annotated[Optional[str], typer.Option(help="Aspects in column order, comma-separated.")] = None,
 ) -> None:
     """Convert a long aspect file to the wide layout, as training reads it (absent aspects: not mentioned)."""
     import pandas as pd
