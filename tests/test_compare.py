@@ -38,6 +38,13 @@ def test_clean_data_cleans_every_split_once(tiny_data):
     assert cleaned.splits["train"].labels == tiny_data.splits["train"].labels
 
 
+def test_clean_data_accepts_comma_separated_steps(tiny_data):
+    cleaned = clean_data(tiny_data, "lowercase,punctuation_to_space,normalize_whitespace")
+    assert cleaned.splits["test"].texts[0] == "airline your awful service worst today"
+    with pytest.raises(ConfigError, match="unknown cleaning step 'nope'"):
+        clean_data(tiny_data, "lowercase,nope")
+
+
 def test_summarize_means_and_sample_std():
     runs = [{"model": "a", "architecture": "cnn", "accuracy": x, "macro_f1": x / 2, "valid_accuracy": 0.5,
              "valid_macro_f1": 0.4, "n_parameters": 10, "train_seconds": 1.0, "texts_per_second": 100.0}

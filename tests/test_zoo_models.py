@@ -112,3 +112,21 @@ def test_attention_weights_sum_to_one_and_skip_padding():
     assert torch.allclose(w.sum(1), torch.ones(2))
     assert torch.equal(w[1], torch.tensor([1.0, 0.0, 0.0, 0.0]))  # one token: all the weight
     assert (w[0] > 0).all()
+
+
+ZOO_PRESETS = ["bilstm", "lstm", "gru", "rnn", "bilstm_attn", "cnn", "clstm"]
+
+
+@pytest.mark.parametrize("preset", ZOO_PRESETS)
+def test_zoo_presets_build_their_architecture(preset):
+    cfg = build_config(preset)
+    assert cfg.model.name == preset and cfg.model.embedding.kind == "word2vec"
+    assert cfg.model.embedding.algo == "skipgram" and cfg.train.lr == 1e-3
+    model = build_model(cfg.model, 50, 3).eval()
+    with torch.no_grad():
+        assert model(torch.tensor([[2, 3, 4]]), torch.tensor([3])).shape == (1, 3)
+
+
+def test_lstm_preset_is_unidirectional_and_clstm_uses_the_papers_batch():
+    assert build_config("lstm").model.bidirectional is False
+    assert build_config("clstm").train.batch_size == 16

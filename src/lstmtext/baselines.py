@@ -16,23 +16,19 @@ import numpy as np
 from lstmtext.data import LabelledData
 from lstmtext.metrics import classification_metrics
 
-C_GRID = (0.5, 1.0, 2.0, 4.0, 8.0, 16.0)
+C_GRID = (1.0, 4.0, 16.0, 64.0)
 
 
-def _fit(texts: Sequence[str], labels: Sequence[int], c: float, seed: int) -> Any:
+def _vectorizer() -> Any:
     from sklearn.feature_extraction.text import TfidfVectorizer
-    from sklearn.linear_model import LogisticRegression
-    from sklearn.pipeline import make_pipeline
 
-    vectorizer = TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True, min_df=1, token_pattern=None,
-                                 tokenizer=str.split, lowercase=False)
-    model = make_pipeline(vectorizer, LogisticRegression(C=c, max_iter=2000, random_state=seed))
-    return model.fit(list(texts), list(labels))
+    return TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True, min_df=1, token_pattern=None,
+                           tokenizer=str.split, lowercase=False)
 
 
 def tfidf_logreg(data: LabelledData, eval_split: str = "test", c_grid: Sequence[float] = C_GRID,
                  seed: int = 0) -> dict[str, Any]:
-    """Fit TF-IDF (1-2-grams, sublinear tf) + logistic regression; pick ``C`` by valid macro-F1.
+    """Fit TF-IDF (1-2-grams, sublinear tf) + logistic regression (saga); keep the ``C`` with the best valid macro-F1.
 
     Args:
         data: Splits with cleaned texts; needs ``train`` and ``valid``.
@@ -42,34 +38,41 @@ def tfidf_logreg(data: LabelledData, eval_split: str = "test", c_grid: Sequence[
 
     Returns:
         ``{"name", "C", "valid_macro_f1", "metrics", "valid_metrics", "n_parameters", "train_seconds",
-        "texts_per_second"}``; ``train_seconds`` is the final fit only, not the search.
+        "texts_per_second"}``; ``train_seconds`` covers the vectoriser and the fit of the chosen ``C``.
     """
+    from sklearn.linear_model import LogisticRegression
     from sklearn.metrics import f1_score
+    from sklearn.pipeline import make_pipeline
 
     labels = data.classes
     index = {label: i for i, label in enumerate(labels)}
     y = {name: np.array([index[v] for v in split.labels]) for name, split in data.splits.items()}
-    train, valid = data.splits["train"], data.splits["valid"]
-    scores = {}
-    for c in c_grid:
-        pred = _fit(train.texts, y["train"], c, seed).predict(valid.texts)
-        scores[c] = f1_score(y["valid"], pred, average="macro")
-    best_c = max(c_grid, key=lambda c: (scores[c], -c))  # ties: the stronger regularisation
     start = time.perf_counter()
-    model = _fit(train.texts, y["train"], best_c, seed)
-    seconds = time.perf_counter() - start
+    vectorizer = _vectorizer().fit(data.splits["train"].texts)
+    x_train = vectorizer.transform(data.splits["train"].texts)
+    vector_seconds = time.perf_counter() - start
+    x_valid = vectorizer.transform(data.splits["valid"].texts)
+    best: tuple[float, float, Any, float] | None = None
+    for c in c_grid:  # saga: seconds where lbfgs takes minutes on ~100k sparse features
+        start = time.perf_counter()
+        clf = LogisticRegression(C=c, solver="saga", max_iter=3000, tol=1e-3, random_state=seed).fit(x_train, y["train"])
+        seconds = time.perf_counter() - start
+        score = f1_score(y["valid"], clf.predict(x_valid), average="macro")
+        if best is None or score > best[0]:
+            best = (score, c, clf, seconds)
+    score, best_c, clf, seconds = best
+    model = make_pipeline(vectorizer, clf)
     texts = data.splits[eval_split].texts
     start = time.perf_counter()
     pred = model.predict(texts)
     rate = len(texts) / max(time.perf_counter() - start, 1e-9)
-    clf = model[-1]
     return {
         "name": "tfidf_logreg",
         "C": best_c,
-        "valid_macro_f1": float(scores[best_c]),
+        "valid_macro_f1": float(score),
         "metrics": classification_metrics(y[eval_split], pred, labels),
-        "valid_metrics": classification_metrics(y["valid"], model.predict(valid.texts), labels),
+        "valid_metrics": classification_metrics(y["valid"], model.predict(data.splits["valid"].texts), labels),
         "n_parameters": int(clf.coef_.size + clf.intercept_.size),
-        "train_seconds": seconds,
+        "train_seconds": vector_seconds + seconds,
         "texts_per_second": rate,
     }

@@ -65,7 +65,7 @@ def compare(
     models: Annotated[str, typer.Option(help="Comma-separated model presets or architectures.")] = "cnn,lstm,clstm,bilstm",
     seeds: Annotated[int, typer.Option(help="Runs per model (seeds 0..N-1).")] = 3,
     out: Annotated[Path, typer.Option(help="Folder for compare.json, compare.md and compare.png.")] = Path("runs/compare"),
-    preprocess: Annotated[str, typer.Option(help="The one cleaning preset for every model (en-tweet, id-news, ...).")] = "en-tweet",
+    preprocess: Annotated[str, typer.Option(help="The one cleaning for every model: a preset (en-tweet, id-news, ...) or comma-separated steps.")] = "en-tweet",
     set_: Annotated[Optional[list[str]], typer.Option("--set", help="Override for every model, e.g. --set train.epochs=5.")] = None,
     text_col: TextCol = None,
     label_col: LabelCol = None,

@@ -53,10 +53,17 @@ def model_config(entry: str, seed: int, threads: int, overrides: Sequence[str] =
 
 
 def clean_data(data: LabelledData, preprocess: str) -> LabelledData:
-    """Return ``data`` with every text cleaned once by the preprocessing preset ``preprocess``."""
-    from lstmtext.preprocess import Pipeline, preprocess_preset
+    """Return ``data`` with every text cleaned once by ``preprocess``: a cleaning preset or comma-separated steps.
 
-    spec = preprocess_preset(preprocess)
+    Raises:
+        ConfigError: If ``preprocess`` is neither a preset nor a list of known steps.
+    """
+    from lstmtext.preprocess import PREPROCESS_PRESETS, Pipeline, preprocess_preset
+
+    if preprocess in PREPROCESS_PRESETS or "," not in preprocess:
+        spec = preprocess_preset(preprocess)
+    else:
+        spec = {"steps": [s.strip() for s in preprocess.split(",") if s.strip()], "options": {}}
     pipeline = Pipeline(spec["steps"], spec["options"])
     splits = {name: Split(pipeline.clean_many(s.texts), list(s.labels)) for name, s in data.splits.items()}
     return replace(data, splits=splits)
@@ -115,7 +122,8 @@ def compare(
         data: The split data (raw texts).
         models: Model presets or architecture names (see :func:`model_config`).
         seeds: Runs per model.
-        preprocess: The one cleaning preset applied to every text before any model sees it.
+        preprocess: The one cleaning applied to every text before any model sees it: a cleaning preset, or
+            comma-separated step names (e.g. ``lowercase,punctuation_to_space,normalize_whitespace``).
         overrides: ``section.key=value`` overrides applied to every model's config.
         mode: ``pool``: ``workers`` processes with one torch thread each; ``sequential``: one run at a
             time with ``workers`` threads.
