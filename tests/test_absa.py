@@ -164,3 +164,45 @@ def test_cli_train_task_absa(tmp_path):
     config = json.loads((out / "model" / "config.json").read_text())
     assert config["task"] == "absa" and config["absa"]["aspects"] == ["food", "price"]
     assert config["model"]["name"] == "bilstm"  # --task absa starts from the absa preset
+
+
+@pytest.mark.parametrize("name,pooling", [("bilstm", "max"), ("gru", "last"), ("bilstm_attn", "max")])
+def test_aspect_attention_heads_ignore_padding_and_weigh_real_steps(name, pooling):
+    torch.manual_seed(0)
+    cfg = ModelConfig(name=name, embedding_dim=8, hidden_size=6, pooling=pooling)
+    model = build_model(cfg, 30, [3, 2, 4], head_names=["a", "b", "c"], aspect_attention=5).eval()
+    seqs = [[2, 3, 4], [5], [6, 7, 8, 9, 10], [3, 3]]
+    logits = predict_logits(model, seqs, batch_size=4)
+    assert [tuple(lg.shape) for lg in logits] == [(4, 3), (4, 2), (4, 4)]
+    alone = [predict_logits(model, [s], batch_size=1) for s in seqs]
+    for j in range(3):
+        assert torch.allclose(logits[j], torch.cat([a[j] for a in alone]), atol=1e-5)
+    ids = torch.tensor([[2, 3, 4, 0, 0], [6, 7, 8, 9, 10]])
+    with torch.no_grad():
+        w = model.aspect_attention(ids, torch.tensor([3, 5]))  # (B, T, K)
+    assert w.shape == (2, 5, 3) and torch.allclose(w.sum(1), torch.ones(2, 3))
+    assert torch.equal(w[0, 3:], torch.zeros(2, 3))  # no weight on padding
+    assert not torch.allclose(w[1, :, 0], w[1, :, 1])  # each aspect its own query
+
+
+def test_aspect_attention_needs_a_recurrent_encoder():
+    from lstmtext.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="needs a recurrent architecture"):
+        build_model(ModelConfig(name="cnn", embedding_dim=8), 30, [3, 3], aspect_attention=4)
+
+
+def test_attention_head_run_overfits_saves_and_reloads(tmp_path):
+    from lstmtext.predict import Predictor
+    from lstmtext.runner import run
+
+    cfg = build_config(None, overrides=[*TINY, 'absa.head="attention"', "absa.attention_size=8"],
+                       extra={"task": "absa"})
+    result = run(cfg, WIDE, tmp_path / "run", progress=False)
+    assert result.history[-1]["train_accuracy"] == 1.0
+    predictor = Predictor.from_bundle(tmp_path / "run")
+    texts = ["harga mahal sekali", "pelayan kasar lambat , makanan enak sekali"]
+    first = predictor.predict_proba(texts)
+    again = Predictor.from_bundle(tmp_path / "run" / "model").predict_proba(texts)
+    assert all(np.allclose(first[a], again[a], atol=1e-6) for a in predictor.aspects)
+    assert json.loads((tmp_path / "run" / "model" / "config.json").read_text())["absa"]["head"] == "attention"

@@ -140,3 +140,63 @@ def test_pool_gives_the_same_scores_as_sequential(tiny_data):
     seq = compare(tiny_data, ["cnn", "lstm"], seeds=1, overrides=FAST, mode="sequential", workers=1, baseline=False)
     pool = compare(tiny_data, ["cnn", "lstm"], seeds=1, overrides=FAST, mode="pool", workers=2, baseline=False)
     assert [r["macro_f1"] for r in pool["runs"]] == [r["macro_f1"] for r in seq["runs"]]
+
+
+@pytest.fixture(scope="module")
+def aspect_data():
+    from pathlib import Path
+
+    from lstmtext.absa.data import load_aspect_data
+    from lstmtext.config import build_config
+
+    cfg = build_config("absa", extra={"task": "absa", "data": {"split_col": "split"}})
+    return load_aspect_data(Path(__file__).parent / "data" / "absa_tiny.csv", cfg)
+
+
+def test_compare_takes_aspect_data_with_flattened_scores(aspect_data, tmp_path):
+    from lstmtext.absa.metrics import aspect_metrics
+
+    cleaned = clean_data(aspect_data, "lowercase,punctuation_to_space,normalize_whitespace")
+    assert cleaned.splits["train"].labels == aspect_data.splits["train"].labels
+    assert cleaned.splits["train"].texts[1] == "makanan enak sekali harga mahal sekali pelayan ramah cepat"
+    report = compare(aspect_data, ["bilstm"], seeds=1, preprocess="plain",
+                     overrides=[*FAST, "model.embedding.kind=\"random\""], mode="sequential", workers=1)
+    assert report["task"] == "absa"
+    run, base = report["runs"]
+    assert run["architecture"] == "bilstm" and base["model"] == "tfidf_logreg"
+    assert set(base["C"]) == {"food", "service", "price"}  # one regression per aspect
+    assert 0 <= run["macro_f1"] <= 1 and 0 <= base["accuracy"] <= 1
+    assert "IndoNLU's flattened macro-F1" in report_markdown(report)
+
+
+def test_aspect_baseline_fits_one_regression_per_aspect():
+    from lstmtext.absa.data import AspectData, AspectSplit
+    from lstmtext.baselines import tfidf_logreg_aspects
+
+    # food follows enak/basi, price follows murah/mahal: separable, so every aspect is predicted right
+    texts = ["enak murah", "enak mahal", "basi murah", "basi mahal"] * 3
+    labels = [["pos", "pos"], ["pos", "neg"], ["neg", "pos"], ["neg", "neg"]] * 3
+    split = lambda a, b: AspectSplit(texts[a:b], labels[a:b], [str(i) for i in range(a, b)])  # noqa: E731
+    data = AspectData(["food", "price"], {"train": split(0, 8), "valid": split(8, 12), "test": split(8, 12)},
+                      "mem", "none")
+    out = tfidf_logreg_aspects(data, "test")
+    assert out["metrics"]["macro_f1"] == 1.0 and out["metrics"]["flat_macro_f1"] == 1.0
+    assert out["n_parameters"] == 2 * (out["n_parameters"] // 2) and set(out["C"]) == {"food", "price"}
+
+
+def test_compare_command_with_task_absa(tmp_path):
+    from pathlib import Path
+
+    from typer.testing import CliRunner
+
+    from lstmtext.cli import app
+
+    data = Path(__file__).parent / "data" / "absa_tiny.csv"
+    args = ["compare", str(data), "--task", "absa", "--split-col", "split", "--models", "cnn", "--seeds", "1",
+            "--preprocess", "plain", "--mode", "sequential", "--workers", "1", "--out", str(tmp_path / "c")]
+    res = CliRunner().invoke(app, args + sum((["--set", o] for o in FAST), []))
+    assert res.exit_code == 0, res.output
+    report = json.loads((tmp_path / "c" / "compare.json").read_text())
+    assert report["task"] == "absa" and [s["model"] for s in report["summary"]] == ["cnn", "tfidf_logreg"]
+    res = CliRunner().invoke(app, ["compare", str(data), "--aspects", "food"])
+    assert res.exit_code != 0 and "--aspects needs --task absa" in str(res.exception or res.output)

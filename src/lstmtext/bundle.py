@@ -134,7 +134,7 @@ def load_bundle(path: str | Path) -> Bundle:
     vocab = Vocab.from_dict(_read_json(path / "vocab.json"))
     encoder = TextEncoder.from_dict(_read_json(path / "encoder.json"), vocab)
     labels = _read_json(path / "labels.json")
-    model = build_model(config.model, len(vocab), num_classes_of(labels), **_head_kwargs(labels))
+    model = build_model(config.model, len(vocab), num_classes_of(labels), **head_kwargs(config, labels))
     try:
         state = load_file(path / "weights.safetensors")
     except Exception as exc:  # safetensors raises its own error types for truncated files
@@ -152,5 +152,9 @@ def load_bundle(path: str | Path) -> Bundle:
     return Bundle(config, encoder, labels, model, metrics, meta, path)
 
 
-def _head_kwargs(labels: Any) -> dict[str, Any]:
-    return {"head_names": list(labels)} if isinstance(labels, dict) else {}
+def head_kwargs(config: Config, labels: Any) -> dict[str, Any]:
+    """The :func:`~lstmtext.models.build_model` arguments of the heads: names and attention of aspect models."""
+    if not isinstance(labels, dict):
+        return {}
+    attention = config.absa.attention_size if config.absa.head == "attention" else None
+    return {"head_names": list(labels), "aspect_attention": attention}

@@ -155,6 +155,10 @@ class AbsaConfig(_Section):
     not_mentioned: list[str] = Field(
         default_factory=lambda: ["neutral", "neut", "none"], description="labels meaning the aspect is not mentioned"
     )
+    head: Literal["shared", "attention"] = Field(
+        "shared", description="shared: every head reads one pooled vector; attention: each aspect also attends "
+        "over the recurrent states with its own query (recurrent architectures)")
+    attention_size: int = Field(64, ge=1, description="head = attention: units of the scoring layer")
 
 
 class Config(_Section):

@@ -9,6 +9,7 @@ import csv
 import io
 import logging
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -180,13 +181,19 @@ def _summary(config: Config, data: LabelledData, model: Any, encoder: TextEncode
     }
 
 
-def _write_outputs(out: Path, config: Config, encoder: TextEncoder, labels: list[str], model: Any,
-                   metrics: dict[str, Any], result: TrainResult, summary: dict[str, Any]) -> None:
-    from lstmtext.plots import plot_confusion, plot_history
+def write_run_files(out: Path, config: Config, encoder: TextEncoder, labels: Any, model: Any,
+                    metrics: dict[str, Any], result: TrainResult, summary: dict[str, Any], *, report: str, card: str,
+                    plot_split: Callable[[str, dict[str, Any], Path], Any]) -> None:
+    """Write a run's folder: ``model/``, ``metrics.json``, ``report.md``, ``history.*``, one confusion PNG per split.
 
-    save_bundle(out / "model", config, encoder, labels, model, metrics, model_card(summary, metrics), overwrite=True)
+    Single-label and aspect runs share this; they differ in the ``report`` and model ``card`` texts and in
+    ``plot_split(split_name, split_metrics, png_path)``. Every file is written atomically.
+    """
+    from lstmtext.plots import plot_history
+
+    save_bundle(out / "model", config, encoder, labels, model, metrics, card, overwrite=True)
     write_json(out / "metrics.json", {**metrics, "summary": summary})
-    write_text(out / "report.md", run_markdown(summary, metrics))
+    write_text(out / "report.md", report)
     write_json(out / "history.json", result.history)
     buf = io.StringIO()
     writer = csv.DictWriter(buf, fieldnames=list(result.history[0]))
@@ -195,4 +202,14 @@ def _write_outputs(out: Path, config: Config, encoder: TextEncoder, labels: list
     write_text(out / "history.csv", buf.getvalue())
     plot_history(result.history, out / "history.png")
     for name, m in metrics.items():
-        plot_confusion(m["confusion_matrix"], labels, out / f"confusion_{name}.png", title=f"{name} split")
+        plot_split(name, m, out / f"confusion_{name}.png")
+
+
+def _write_outputs(out: Path, config: Config, encoder: TextEncoder, labels: list[str], model: Any,
+                   metrics: dict[str, Any], result: TrainResult, summary: dict[str, Any]) -> None:
+    from lstmtext.plots import plot_confusion
+
+    write_run_files(out, config, encoder, labels, model, metrics, result, summary,
+                    report=run_markdown(summary, metrics), card=model_card(summary, metrics),
+                    plot_split=lambda name, m, path: plot_confusion(m["confusion_matrix"], labels, path,
+                                                                    title=f"{name} split"))

@@ -8,8 +8,6 @@ saved aspect model on a labelled file (``lstmtext evaluate``).
 
 from __future__ import annotations
 
-import csv
-import io
 import logging
 from pathlib import Path
 from typing import Any
@@ -25,13 +23,13 @@ from lstmtext.absa.objective import AspectObjective
 from lstmtext.absa.report import model_card, plot_confusion_grid, run_markdown, split_markdown
 from lstmtext.absa.sampling import aspect_class_weights, oversample_aspects
 from lstmtext.atomic import write_json, write_text
-from lstmtext.bundle import Bundle, save_bundle
+from lstmtext.bundle import Bundle, head_kwargs
 from lstmtext.config import Config
 from lstmtext.embeddings import initial_embedding
 from lstmtext.encoder import TextEncoder
 from lstmtext.errors import BundleError, ConfigError
 from lstmtext.models import build_model
-from lstmtext.runner import RunResult, build_pipeline, configure_threads
+from lstmtext.runner import RunResult, build_pipeline, configure_threads, write_run_files
 from lstmtext.trainer import EncodedSplit, TrainResult, fit, predict_logits
 
 log = logging.getLogger(__name__)
@@ -52,7 +50,7 @@ def train_aspect_model(config: Config, data: AspectData, checkpoint_dir: Path | 
     torch.manual_seed(config.train.seed)
     embedding_kwargs = initial_embedding(config.model, encoder.vocab, train_split.texts, encoder.pipeline)
     model = build_model(config.model, len(encoder.vocab), [len(v) for v in labels.values()],
-                        head_names=list(labels), **embedding_kwargs)
+                        **head_kwargs(config, labels), **embedding_kwargs)
     objective = AspectObjective(labels, weights)
     result = fit(model, train_enc, enc["valid"], config.train, objective, checkpoint_dir, resume, progress)
     return model, encoder, labels, result
@@ -156,17 +154,6 @@ def _summary(config: Config, data: AspectData, model: Any, encoder: TextEncoder,
 
 def _write_outputs(out: Path, config: Config, encoder: TextEncoder, labels: dict[str, list[str]], model: Any,
                    metrics: dict[str, Any], result: TrainResult, summary: dict[str, Any]) -> None:
-    from lstmtext.plots import plot_history
-
-    save_bundle(out / "model", config, encoder, labels, model, metrics, model_card(summary, metrics), overwrite=True)
-    write_json(out / "metrics.json", {**metrics, "summary": summary})
-    write_text(out / "report.md", run_markdown(summary, metrics))
-    write_json(out / "history.json", result.history)
-    buf = io.StringIO()
-    writer = csv.DictWriter(buf, fieldnames=list(result.history[0]))
-    writer.writeheader()
-    writer.writerows(result.history)
-    write_text(out / "history.csv", buf.getvalue())
-    plot_history(result.history, out / "history.png")
-    for name, m in metrics.items():
-        plot_confusion_grid(m, out / f"confusion_{name}.png", title=f"{name} split:")
+    write_run_files(out, config, encoder, labels, model, metrics, result, summary,
+                    report=run_markdown(summary, metrics), card=model_card(summary, metrics),
+                    plot_split=lambda name, m, path: plot_confusion_grid(m, path, title=f"{name} split:"))

@@ -10,6 +10,7 @@ import typer
 from rich.table import Table
 
 from lstmtext.cli import DataArg, LabelCol, SplitCol, TextCol, app, console
+from lstmtext.errors import ConfigError
 
 # Options of the architectures whose builders do not carry an ``options`` spec.
 _OTHER_OPTIONS = {"rnn": {"nonlinearity": ("tanh", "tanh or relu")}}
@@ -43,7 +44,7 @@ def models() -> None:
 
 
 def _load(data: Path | None, text_col: str | None, label_col: str | None, split_col: str | None,
-          split_file: Path | None):
+          split_file: Path | None, valid: Path | None = None, test: Path | None = None):
     from lstmtext.config import DataConfig
     from lstmtext.data import load_bundled_airline, load_data
     from lstmtext.data.splits import load_with_split_file
@@ -53,7 +54,22 @@ def _load(data: Path | None, text_col: str | None, label_col: str | None, split_
         return load_bundled_airline()
     if split_file is not None:
         return load_with_split_file(data, split_file, cfg)
-    return load_data(data, cfg)
+    return load_data(data, cfg, valid_path=valid, test_path=test)
+
+
+def _load_aspects(data: Path | None, text_col: str | None, split_col: str | None, aspects: str | None,
+                  valid: Path | None, test: Path | None):
+    from lstmtext.absa.data import load_aspect_data
+    from lstmtext.config import build_config
+
+    if data is None:
+        raise ConfigError("--task absa needs a DATA file with aspect labels (wide or long layout; see docs/absa.md).")
+    extra: dict = {"task": "absa", "data": {"split_col": split_col}}
+    if text_col:
+        extra["data"]["text_col"] = text_col
+    if aspects:
+        extra["absa"] = {"aspects": [a.strip() for a in aspects.split(",") if a.strip()]}
+    return load_aspect_data(data, build_config("absa", extra=extra), valid_path=valid, test_path=test)
 
 
 SplitFile = Annotated[Optional[Path], typer.Option(help="A row,split file (0-based row numbers), e.g. the news titles' split.csv.")]
@@ -74,15 +90,30 @@ def compare(
     mode: Annotated[str, typer.Option(help="pool: processes with 1 thread each; sequential: one run with all threads.")] = "pool",
     workers: Annotated[int, typer.Option(help="Processes (pool) or threads (sequential).")] = 2,
     baseline: Annotated[bool, typer.Option(help="Add the TF-IDF 1-2-gram + logistic regression baseline.")] = True,
+    task: Annotated[Optional[str], typer.Option(help="'absa': DATA has one label column per aspect (or the long layout); one head per aspect.")] = None,
+    valid: Annotated[Optional[Path], typer.Option(help="Separate validation file (same columns).")] = None,
+    test: Annotated[Optional[Path], typer.Option(help="Separate test file (same columns).")] = None,
+    aspects: Annotated[Optional[str], typer.Option(help="absa: comma-separated aspect columns (wide) or values (long); default: detect.")] = None,
 ) -> None:
     """Train several models with several seeds on one split and cleaning; table, chart and JSON of mean ± std.
 
-    Without DATA it uses the bundled airline tweets with their canonical split.
+    Without DATA it uses the bundled airline tweets with their canonical split. With --task absa, DATA is
+    aspect data (e.g. IndoNLU CASA with --valid and --test); the scores are then the flattened ones.
+
+    Example: lstmtext compare news.csv --split-file split.csv --text-col title --label-col category
+    --models bilstm,cnn,clstm --preprocess id-news --seeds 3
     """
     from lstmtext.experiments.compare import compare as run_compare
     from lstmtext.experiments.compare import write_report
 
-    labelled = _load(data, text_col, label_col, split_col, split_file)
+    if task not in (None, "classify", "absa"):
+        raise ConfigError(f"--task must be classify or absa. Got {task!r} instead.")
+    if task == "absa":
+        labelled = _load_aspects(data, text_col, split_col, aspects, valid, test)
+    elif aspects is not None:
+        raise ConfigError("--aspects needs --task absa.")
+    else:
+        labelled = _load(data, text_col, label_col, split_col, split_file, valid, test)
     names = [m.strip() for m in models.split(",") if m.strip()]
     done = lambda r: console.print(f"{r['model']} seed {r['seed']}: accuracy {r['accuracy']:.4f}, "  # noqa: E731
                                    f"macro-F1 {r['macro_f1']:.4f} ({r['train_seconds']:.0f} s)")
@@ -115,7 +146,7 @@ def embed(
     from lstmtext.data import load_bundled_airline, read_table
     from lstmtext.data.splits import join_split_file
     from lstmtext.embeddings import train_word2vec, write_word2vec_text
-    from lstmtext.errors import ConfigError, DataError
+    from lstmtext.errors import DataError
     from lstmtext.preprocess import Pipeline, preprocess_preset
 
     if algo not in ("cbow", "skipgram"):

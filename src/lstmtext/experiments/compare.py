@@ -3,7 +3,9 @@
 The texts are cleaned once (``preprocess``) and every model reads the cleaned texts with an empty cleaning
 chain, so the models differ only in what their presets say about the vocabulary, the network and the
 training. Scores are on the test split when the data has one, otherwise on valid (recorded as
-``eval_split``). Runs go to a pool of processes with one torch thread each (``mode="pool"``) or run one
+``eval_split``). Aspect-sentiment data (:class:`~lstmtext.absa.data.AspectData`) works the same way: every
+model gets one head per aspect (``task = "absa"``), the baseline fits one logistic regression per aspect, and
+accuracy and macro-F1 are IndoNLU's flattened figures (every text-aspect prediction in one list). Runs go to a pool of processes with one torch thread each (``mode="pool"``) or run one
 after the other with every core (``mode="sequential"``); on 2 cores the pool was faster (docs/compare.md).
 """
 
@@ -27,15 +29,17 @@ from lstmtext.experiments.pool import process_pool, shared_data
 log = logging.getLogger(__name__)
 
 Mode = Literal["pool", "sequential"]
+Data = Any  # LabelledData, or lstmtext.absa.data.AspectData
 DEFAULT_MODE: Mode = "pool"
 BASELINE = "tfidf_logreg"
 
 
-def model_config(entry: str, seed: int, threads: int, overrides: Sequence[str] = ()) -> Config:
+def model_config(entry: str, seed: int, threads: int, overrides: Sequence[str] = (),
+                 extra: dict[str, Any] | None = None) -> Config:
     """The config of one run: the preset named ``entry``, or else ``default`` with ``model.name = entry``.
 
-    The cleaning chain is emptied (texts arrive cleaned), the seed and the thread count are set, then
-    ``overrides`` (``section.key=value``) apply.
+    The cleaning chain is emptied (texts arrive cleaned), the seed and the thread count are set, ``extra``
+    (a nested dict, e.g. ``{"task": "absa"}``) is merged, then ``overrides`` (``section.key=value``) apply.
 
     Raises:
         ConfigError: If ``entry`` is neither a preset nor a registered architecture, or an override is invalid.
@@ -45,14 +49,21 @@ def model_config(entry: str, seed: int, threads: int, overrides: Sequence[str] =
 
     fixed = ['preprocess.preset="none"', "preprocess.steps=[]", f"train.seed={seed}", f"train.threads={threads}"]
     if entry in MODEL_PRESETS:
-        return build_config(entry, overrides=[*fixed, *overrides])
+        return build_config(entry, overrides=[*fixed, *overrides], extra=extra)
     if entry in available_models():
-        return build_config("default", overrides=[f'model.name="{entry}"', *fixed, *overrides])
+        return build_config("default", overrides=[f'model.name="{entry}"', *fixed, *overrides], extra=extra)
     raise ConfigError(f"--models: {entry!r} is neither a model preset nor an architecture. Presets: "
                       f"{', '.join(sorted(MODEL_PRESETS))}; architectures: {', '.join(available_models())}.")
 
 
-def clean_data(data: LabelledData, preprocess: str) -> LabelledData:
+def is_aspect_data(data: Any) -> bool:
+    """Whether ``data`` is aspect-sentiment data (several labels per text) rather than single-label data."""
+    from lstmtext.absa.data import AspectData
+
+    return isinstance(data, AspectData)
+
+
+def clean_data(data: Data, preprocess: str) -> Data:
     """Return ``data`` with every text cleaned once by ``preprocess``: a cleaning preset or comma-separated steps.
 
     Raises:
@@ -65,17 +76,27 @@ def clean_data(data: LabelledData, preprocess: str) -> LabelledData:
     else:
         spec = {"steps": [s.strip() for s in preprocess.split(",") if s.strip()], "options": {}}
     pipeline = Pipeline(spec["steps"], spec["options"])
-    splits = {name: Split(pipeline.clean_many(s.texts), list(s.labels)) for name, s in data.splits.items()}
+    if is_aspect_data(data):
+        splits = {name: replace(s, texts=pipeline.clean_many(s.texts)) for name, s in data.splits.items()}
+    else:
+        splits = {name: Split(pipeline.clean_many(s.texts), list(s.labels)) for name, s in data.splits.items()}
     return replace(data, splits=splits)
 
 
-def train_and_score(config: Config, data: LabelledData, eval_split: str) -> dict[str, Any]:
+def train_and_score(config: Config, data: Data, eval_split: str) -> dict[str, Any]:
     """Train one model and return its scores on ``eval_split`` and valid, size, train time and inference speed."""
-    from lstmtext.runner import evaluate_splits, train_model
     from lstmtext.trainer import predict_logits
 
-    model, encoder, labels, result = train_model(config, data, progress=False)
-    metrics = evaluate_splits(model, encoder, labels, data, config.train.eval_batch_size)
+    if is_aspect_data(data):
+        from lstmtext.absa.runner import evaluate_aspect_splits, train_aspect_model
+
+        model, encoder, labels, result = train_aspect_model(config, data, progress=False)
+        metrics = evaluate_aspect_splits(model, encoder, labels, data, config.train.eval_batch_size)
+    else:
+        from lstmtext.runner import evaluate_splits, train_model
+
+        model, encoder, labels, result = train_model(config, data, progress=False)
+        metrics = evaluate_splits(model, encoder, labels, data, config.train.eval_batch_size)
     texts = data.splits[eval_split].texts
     start = time.perf_counter()
     predict_logits(model, encoder.encode(texts), config.train.eval_batch_size)
@@ -89,12 +110,12 @@ def train_and_score(config: Config, data: LabelledData, eval_split: str) -> dict
     }
 
 
-def _run_job(job: dict[str, Any], data: LabelledData | None = None) -> dict[str, Any]:
+def _run_job(job: dict[str, Any], data: Data | None = None) -> dict[str, Any]:
     data = data if data is not None else shared_data()
     if job["model"] == BASELINE:
-        from lstmtext.baselines import tfidf_logreg
+        from lstmtext.baselines import tfidf_logreg, tfidf_logreg_aspects
 
-        scores = tfidf_logreg(data, job["eval_split"])
+        scores = (tfidf_logreg_aspects if is_aspect_data(data) else tfidf_logreg)(data, job["eval_split"])
         out = {k: scores[k] for k in ("n_parameters", "train_seconds", "texts_per_second")}
         out.update(accuracy=scores["metrics"]["accuracy"], macro_f1=scores["metrics"]["macro_f1"],
                    valid_accuracy=scores["valid_metrics"]["accuracy"], valid_macro_f1=scores["valid_macro_f1"],
@@ -105,7 +126,7 @@ def _run_job(job: dict[str, Any], data: LabelledData | None = None) -> dict[str,
 
 
 def compare(
-    data: LabelledData,
+    data: Data,
     models: Sequence[str],
     seeds: int = 3,
     *,
@@ -119,7 +140,8 @@ def compare(
     """Train every model with seeds ``0 .. seeds-1`` on the same split and cleaning; return the report.
 
     Args:
-        data: The split data (raw texts).
+        data: The split data (raw texts): single-label, or aspect data (every model then gets ``task = "absa"``
+            and the scores are the flattened ones).
         models: Model presets or architecture names (see :func:`model_config`).
         seeds: Runs per model.
         preprocess: The one cleaning applied to every text before any model sees it: a cleaning preset, or
@@ -143,10 +165,12 @@ def compare(
                           f"Got seeds={seeds}, workers={workers}, mode={mode!r} instead.")
     eval_split = "test" if "test" in data.splits else "valid"
     threads = 1 if mode == "pool" else workers
+    task = "absa" if is_aspect_data(data) else "classify"
+    extra = {"task": "absa", "absa": {"aspects": list(data.aspects)}} if task == "absa" else None
     jobs = []
     for name in models:
         for seed in range(seeds):
-            config = model_config(name, seed, threads, overrides)
+            config = model_config(name, seed, threads, overrides, extra)
             jobs.append({"model": name, "seed": seed, "eval_split": eval_split, "architecture": config.model.name,
                          "config": config.model_dump(mode="json")})
     if baseline:
@@ -167,7 +191,7 @@ def compare(
     order = {m: i for i, m in enumerate([*models, BASELINE])}
     records.sort(key=lambda r: (order[r["model"]], r["seed"]))
     return {
-        "source": data.source, "eval_split": eval_split, "split_sizes": {k: len(v) for k, v in data.splits.items()},
+        "source": data.source, "task": task, "eval_split": eval_split, "split_sizes": {k: len(v) for k, v in data.splits.items()},
         "preprocess": preprocess, "overrides": list(overrides), "seeds": seeds, "mode": mode, "workers": workers,
         "wall_seconds": time.perf_counter() - start, "load_average": _load(), "cpu_count": os.cpu_count(),
         "summary": summarize(records), "runs": records,
@@ -218,6 +242,10 @@ def report_markdown(report: dict[str, Any]) -> str:
               f"`{report['preprocess']}`; {report['seeds']} seed(s) per model; mode {report['mode']} with "
               f"{report['workers']} worker(s); wall time {report['wall_seconds']:.0f} s; load average at the end "
               f"{report['load_average']} on {report['cpu_count']} CPUs."]
+    if report.get("task") == "absa":
+        lines.append("Aspect sentiment: accuracy is over every text-aspect prediction and macro-F1 is IndoNLU's "
+                     "flattened macro-F1 (all aspects' predictions in one list); the baseline is one logistic "
+                     "regression per aspect.")
     return "\n".join(lines) + "\n"
 
 
@@ -241,7 +269,7 @@ def plot_report(report: dict[str, Any], path: str | Path) -> Path:
     ax.set_xticks(list(x), [s["model"] for s in summary], rotation=20)
     ax.set_title(f"{report['eval_split']} split, mean ± std over {report['seeds']} seed(s)")
     ax.grid(axis="y", alpha=0.3)
-    ax.legend(loc="lower right")
+    ax.legend(loc="upper right")
     fig.tight_layout()
     with atomic_path(path) as tmp:
         fig.savefig(tmp, dpi=110, format="png")

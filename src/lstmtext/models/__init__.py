@@ -56,7 +56,8 @@ def build_model(cfg: ModelConfig, vocab_size: int, num_classes: int | list[int],
         cfg: The model section of the config.
         vocab_size: Rows of the embedding table.
         num_classes: Outputs of the classifier head (or a list of them for several heads).
-        **kwargs: Passed to the builder (e.g. ``embedding_weights``); ``head_names`` names the heads.
+        **kwargs: Passed to the builder (e.g. ``embedding_weights``); ``head_names`` names the heads and
+            ``aspect_attention`` (units, or None) gives each head its own attention over time.
 
     Raises:
         ConfigError: If no architecture has that name.
@@ -68,6 +69,11 @@ def build_model(cfg: ModelConfig, vocab_size: int, num_classes: int | list[int],
         from lstmtext.absa.model import MultiHeadClassifier
 
         head_names = kwargs.pop("head_names", None)
+        attention_size = kwargs.pop("aspect_attention", None)
         base = _MODELS[cfg.name](cfg, vocab_size, num_classes[0], **kwargs)
-        return MultiHeadClassifier(base, num_classes, head_names, init=cfg.init)
+        if attention_size is not None and not hasattr(base, "encode_with_states"):
+            raise ConfigError(f"absa.head = \"attention\" needs a recurrent architecture (rnn, gru, lstm, bilstm, "
+                              f"bilstm_attn); {cfg.name!r} has no per-token states. Use absa.head = \"shared\".")
+        return MultiHeadClassifier(base, num_classes, head_names, init=cfg.init, attention_size=attention_size)
+    kwargs.pop("aspect_attention", None)
     return _MODELS[cfg.name](cfg, vocab_size, num_classes, **kwargs)

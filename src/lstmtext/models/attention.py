@@ -13,7 +13,7 @@ from torch import nn
 
 from lstmtext.config import ModelConfig
 from lstmtext.models import register_model
-from lstmtext.models.cnn import embedding_kwargs, padding_mask, positive_int, rate, read_options
+from lstmtext.models.cnn import embedding_kwargs, positive_int, rate, read_options
 from lstmtext.models.recurrent import RecurrentClassifier
 
 ATTENTION_OPTIONS = {
@@ -50,12 +50,7 @@ class AttentionClassifier(RecurrentClassifier):
 
     def _states(self, ids: torch.Tensor, lengths: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Return the BiLSTM states ``(B, T, 2H)`` and the mask of real steps ``(B, T)``."""
-        x = self.embed_dropout(self.embedding(ids))  # (B, T, E)
-        if self.training and self.rnn_input_dropout > 0:
-            keep = 1.0 - self.rnn_input_dropout
-            x = x * torch.bernoulli(x.new_full((x.shape[0], 1, x.shape[2]), keep)) / keep  # (B, T, E)
-        padded, _ = self.sequence_states(x, lengths)  # (B, T, 2H), zeros on padding
-        return padded, padding_mask(lengths.to(padded.device), padded.shape[1])
+        return self.token_states(ids, lengths)
 
     def _weights(self, states: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         scores = self.attn_score(torch.tanh(self.attn_proj(states))).squeeze(-1)  # (B, T)
@@ -67,11 +62,16 @@ class AttentionClassifier(RecurrentClassifier):
         weights = self._weights(states, mask)
         return nn.functional.pad(weights, (0, ids.shape[1] - weights.shape[1]))
 
-    def encode(self, ids: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
-        """Return the attention-pooled states ``(B, 2H)``."""
+    def encode_with_states(self, ids: torch.Tensor, lengths: torch.Tensor
+                           ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Return the attention-pooled states ``(B, 2H)``, the states ``(B, T, 2H)`` and the real-step mask."""
         states, mask = self._states(ids, lengths)
         weights = self._weights(states, mask)  # (B, T)
-        return self.head_dropout(torch.bmm(weights.unsqueeze(1), states).squeeze(1))  # (B, 2H)
+        return self.head_dropout(torch.bmm(weights.unsqueeze(1), states).squeeze(1)), states, mask  # (B, 2H)
+
+    def encode(self, ids: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        """Return the attention-pooled states ``(B, 2H)``."""
+        return self.encode_with_states(ids, lengths)[0]
 
 
 @register_model("bilstm_attn")

@@ -112,20 +112,41 @@ class RecurrentClassifier(nn.Module):
         h_n = state[0] if self.cell == "lstm" else state
         return (pad_packed_sequence(out, batch_first=True)[0] if need_output else None), h_n
 
-    def encode(self, ids: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
-        """Return one feature vector per text, ``(B, H * directions)``."""
+    def _embed(self, ids: torch.Tensor) -> torch.Tensor:
+        """Embedding, embedding dropout and (training only) one input-dropout mask per text: ``(B, T, E)``."""
         x = self.embed_dropout(self.embedding(ids))  # (B, T, E)
         if self.training and self.rnn_input_dropout > 0:
             keep = 1.0 - self.rnn_input_dropout
             mask = torch.bernoulli(x.new_full((x.shape[0], 1, x.shape[2]), keep)) / keep  # (B, 1, E)
             x = x * mask
-        padded, h_n = self.sequence_states(x, lengths, need_output=self.pooling != "last")
+        return x
+
+    def token_states(self, ids: torch.Tensor, lengths: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Return the top layer's states ``(B, T', dirs * H)`` (zeros on padding) and the real-step mask ``(B, T')``."""
+        padded, _ = self.sequence_states(self._embed(ids), lengths)
+        return padded, _real_steps(padded, lengths)
+
+    def encode_with_states(self, ids: torch.Tensor, lengths: torch.Tensor
+                           ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """One pass giving what :meth:`encode` and :meth:`token_states` give: ``(features, states, mask)``."""
+        padded, h_n = self.sequence_states(self._embed(ids), lengths)
+        mask = _real_steps(padded, lengths)
+        return self._pool(padded, h_n, mask, lengths), padded, mask
+
+    def _pool(self, padded: torch.Tensor | None, h_n: torch.Tensor, mask: torch.Tensor | None,
+              lengths: torch.Tensor) -> torch.Tensor:
         if self.pooling == "last":
             return torch.cat(list(h_n[-self.num_directions :]), dim=1)  # (B, dirs * H)
-        mask = (torch.arange(padded.shape[1])[None, :] < lengths.cpu()[:, None]).unsqueeze(-1)  # (B, T, 1)
+        mask = mask.unsqueeze(-1)  # (B, T, 1)
         if self.pooling == "mean":
-            return (padded * mask).sum(1) / lengths.to(padded.dtype).unsqueeze(1)
+            return (padded * mask).sum(1) / lengths.to(padded.dtype).to(padded.device).unsqueeze(1)
         return padded.masked_fill(~mask, float("-inf")).max(1).values
+
+    def encode(self, ids: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        """Return one feature vector per text, ``(B, H * directions)``."""
+        padded, h_n = self.sequence_states(self._embed(ids), lengths, need_output=self.pooling != "last")
+        mask = None if padded is None else _real_steps(padded, lengths)
+        return self._pool(padded, h_n, mask, lengths)
 
     def forward(self, ids: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
         """Return logits ``(B, C)`` for post-padded ``ids (B, T)`` with true ``lengths (B,)``."""
@@ -164,3 +185,8 @@ def build_rnn(cfg: ModelConfig, vocab_size: int, num_classes: int, **kwargs) -> 
             f"model.options.nonlinearity must be 'tanh' or 'relu'. Got {cfg.options['nonlinearity']!r} instead."
         )
     return RecurrentClassifier(cfg, vocab_size, num_classes, "rnn", **_embedding_kwargs(kwargs))
+
+
+def _real_steps(padded: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+    """The ``(B, T)`` mask of real (not padding) steps of post-padded states ``(B, T, F)``."""
+    return torch.arange(padded.shape[1], device=padded.device)[None, :] < lengths.to(padded.device)[:, None]
