@@ -120,6 +120,9 @@ class ModelConfig(_Section):
         default_factory=dict, description="architecture-specific extras (see each model's doc)"
     )
     embedding: EmbeddingConfig = Field(default_factory=EmbeddingConfig)
+    ensemble: int = Field(
+        1, ge=1, le=50, description="N > 1: train N copies (seeds seed..seed+N-1) and average their probabilities"
+    )
 
 
 class TrainConfig(_Section):

@@ -72,6 +72,9 @@ MODEL_PRESETS: dict[str, dict[str, Any]] = {
             "rnn_input_dropout": 0.2,
             "init": "keras",
             "embedding": {"kind": "word2vec", "algo": "cbow", "window": 5, "min_count": 1, "epochs": 20},
+            # five members averaged (seeds 42-46 for seed 42): CASA valid 0.793 (the members' mean) -> 0.816,
+            # for 5x the time; --set model.ensemble=1 trains one model
+            "ensemble": 5,
         },
         "train": {"epochs": 30, "batch_size": 32, "lr": 2e-3, "patience": 6, "restore_best": True},
     },

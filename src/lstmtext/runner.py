@@ -23,8 +23,9 @@ from lstmtext.bundle import save_bundle
 from lstmtext.config import Config
 from lstmtext.data import LabelledData, load_bundled_airline, load_data
 from lstmtext.embeddings import initial_embedding
+from lstmtext.ensemble import fit_members
 from lstmtext.encoder import TextEncoder
-from lstmtext.errors import BundleError
+from lstmtext.errors import BundleError, ConfigError
 from lstmtext.imbalance import class_weights, random_oversample
 from lstmtext.metrics import classification_metrics
 from lstmtext.models import build_model
@@ -98,16 +99,23 @@ def train_model(config: Config, data: LabelledData, checkpoint_dir: Path | None 
     encoder = TextEncoder.fit(build_pipeline(config), train_split.texts, config.vocab)
     enc = {name: EncodedSplit(encoder.encode(s.texts), np.array([label_id[y] for y in s.labels], dtype=np.int64))
            for name, s in data.splits.items()}
-    train_enc = enc["train"]
-    if config.train.oversample == "random":
-        train_enc = random_oversample(train_enc, config.train.seed)
-    weights = class_weights(train_enc.labels, len(labels)) if config.train.class_weight == "balanced" else None
-    torch.manual_seed(config.train.seed)
-    embedding_kwargs = initial_embedding(config.model, encoder.vocab, train_split.texts, encoder.pipeline)
-    model = build_model(config.model, len(encoder.vocab), len(labels), **embedding_kwargs)
-    objective = ClassificationObjective(len(labels), weights)
-    result = fit(shard.wrap(model) if shard is not None else model, train_enc, enc["valid"], config.train, objective,
-                 checkpoint_dir, resume, progress, shard=shard)
+    if shard is not None and config.model.ensemble > 1:
+        raise ConfigError("model.ensemble > 1 cannot be combined with --nproc; train the ensemble in one process.")
+
+    def train_one(cfg: Config, ckpt: Path | None) -> tuple[Any, TrainResult]:
+        train_enc = enc["train"]
+        if cfg.train.oversample == "random":
+            train_enc = random_oversample(train_enc, cfg.train.seed)
+        weights = class_weights(train_enc.labels, len(labels)) if cfg.train.class_weight == "balanced" else None
+        torch.manual_seed(cfg.train.seed)
+        embedding_kwargs = initial_embedding(cfg.model, encoder.vocab, train_split.texts, encoder.pipeline)
+        model = build_model(cfg.model, len(encoder.vocab), len(labels), **embedding_kwargs)
+        objective = ClassificationObjective(len(labels), weights)
+        result = fit(shard.wrap(model) if shard is not None else model, train_enc, enc["valid"], cfg.train,
+                     objective, ckpt, resume, progress, shard=shard)
+        return model, result
+
+    model, result = fit_members(config, train_one, checkpoint_dir)
     return model, encoder, labels, result
 
 
@@ -170,11 +178,13 @@ def run(config: Config, data: str | Path | None = None, out_dir: str | Path | No
 
 def _summary(config: Config, data: LabelledData, model: Any, encoder: TextEncoder, labels: list[str],
              result: TrainResult) -> dict[str, Any]:
-    tokens = sum(len(s) for s in encoder.encode(data.splits["train"].texts)) * len(result.history)
+    epochs = sum(m["epochs_run"] for m in result.members) or len(result.history)  # every member's epochs
+    tokens = sum(len(s) for s in encoder.encode(data.splits["train"].texts)) * epochs
     return {
         "architecture": config.model.name, "source": data.source, "labels": labels,
         "n_parameters": sum(p.numel() for p in model.parameters()), "vocab_size": len(encoder.vocab),
         "max_len": encoder.max_len, "epochs_run": len(result.history), "best_epoch": result.best_epoch,
+        "ensemble": config.model.ensemble, "members": result.members,
         "train_seconds": result.seconds, "tokens_per_second": tokens / max(result.seconds, 1e-9),
         "split_sizes": {k: len(v) for k, v in data.splits.items()}, "steps": encoder.pipeline.steps,
         "seed": config.train.seed, "lstmtext_version": __version__, "notes": data.notes,

@@ -297,6 +297,10 @@ def run_stream(config: Config, data: str | Path | None, out_dir: str | Path | No
     out = Path(out_dir)  # type: ignore[arg-type]
     if (out / "model").exists() and not (overwrite or resume):
         raise BundleError(f"{out / 'model'}: a trained model is already there. Pass --overwrite to replace it, or another --out.")
+    if config.model.ensemble > 1:
+        from lstmtext.errors import ConfigError
+
+        raise ConfigError("model.ensemble > 1 cannot be combined with --stream; train the ensemble in memory.")
     folder = out / "shards"
     if (shard is None or shard.rank == 0) and not (resume and (folder / "meta.json").is_file()):
         prepare_shards(config, data, folder, chunk_size=chunk_size or DEFAULT_CHUNK_SIZE, fmt=fmt,  # type: ignore[arg-type]

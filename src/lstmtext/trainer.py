@@ -88,6 +88,7 @@ class TrainResult:
     best_score: float = -math.inf
     stopped_early: bool = False
     seconds: float = 0.0
+    members: list[dict[str, Any]] = field(default_factory=list)  # seed ensembles: one record per member
 
 
 def predict_logits(model: nn.Module, sequences: Sequence[Sequence[int]], batch_size: int = 1024) -> Any:

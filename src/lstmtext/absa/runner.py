@@ -26,6 +26,7 @@ from lstmtext.atomic import write_json, write_text
 from lstmtext.bundle import Bundle, head_kwargs
 from lstmtext.config import Config
 from lstmtext.embeddings import initial_embedding
+from lstmtext.ensemble import fit_members
 from lstmtext.encoder import TextEncoder
 from lstmtext.errors import BundleError, ConfigError
 from lstmtext.models import build_model
@@ -43,16 +44,20 @@ def train_aspect_model(config: Config, data: AspectData, checkpoint_dir: Path | 
     labels = data.label_sets
     encoder = TextEncoder.fit(build_pipeline(config), train_split.texts, config.vocab)
     enc = {name: EncodedSplit(encoder.encode(s.texts), encode_labels(s, labels)) for name, s in data.splits.items()}
-    train_enc = enc["train"]
-    if config.train.oversample == "random":
-        train_enc = oversample_aspects(train_enc, labels, config.train.seed)
-    weights = aspect_class_weights(train_enc.labels, labels) if config.train.class_weight == "balanced" else None
-    torch.manual_seed(config.train.seed)
-    embedding_kwargs = initial_embedding(config.model, encoder.vocab, train_split.texts, encoder.pipeline)
-    model = build_model(config.model, len(encoder.vocab), [len(v) for v in labels.values()],
-                        **head_kwargs(config, labels), **embedding_kwargs)
-    objective = AspectObjective(labels, weights)
-    result = fit(model, train_enc, enc["valid"], config.train, objective, checkpoint_dir, resume, progress)
+
+    def train_one(cfg: Config, ckpt: Path | None) -> tuple[Any, TrainResult]:
+        train_enc = enc["train"]
+        if cfg.train.oversample == "random":
+            train_enc = oversample_aspects(train_enc, labels, cfg.train.seed)
+        weights = aspect_class_weights(train_enc.labels, labels) if cfg.train.class_weight == "balanced" else None
+        torch.manual_seed(cfg.train.seed)
+        embedding_kwargs = initial_embedding(cfg.model, encoder.vocab, train_split.texts, encoder.pipeline)
+        model = build_model(cfg.model, len(encoder.vocab), [len(v) for v in labels.values()],
+                            **head_kwargs(cfg, labels), **embedding_kwargs)
+        return model, fit(model, train_enc, enc["valid"], cfg.train, AspectObjective(labels, weights), ckpt, resume,
+                          progress)
+
+    model, result = fit_members(config, train_one, checkpoint_dir)
     return model, encoder, labels, result
 
 
@@ -146,6 +151,7 @@ def _summary(config: Config, data: AspectData, model: Any, encoder: TextEncoder,
         "labels": labels, "not_mentioned": data.not_mentioned,
         "n_parameters": sum(p.numel() for p in model.parameters()), "vocab_size": len(encoder.vocab),
         "max_len": encoder.max_len, "epochs_run": len(result.history), "best_epoch": result.best_epoch,
+        "ensemble": config.model.ensemble, "members": result.members,
         "monitor": config.train.monitor, "train_seconds": result.seconds,
         "split_sizes": {k: len(v) for k, v in data.splits.items()}, "steps": encoder.pipeline.steps,
         "seed": config.train.seed, "lstmtext_version": __version__, "notes": data.notes,

@@ -1,0 +1,108 @@
+"""Seed ensembles (`model.ensemble = N`): averaged probabilities, member seeds, save/reload, refusals."""
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from lstmtext.config import ModelConfig, build_config
+from lstmtext.ensemble import EnsembleClassifier, member_config
+from lstmtext.errors import ConfigError
+from lstmtext.models import build_model
+from lstmtext.trainer import predict_logits
+
+from conftest import TINY_OVERRIDES
+
+ABSA_TINY = Path(__file__).parent / "data" / "absa_tiny.csv"
+
+
+class _Fixed(torch.nn.Module):
+    """A stand-in member that returns fixed logits (one tensor, or a list for several heads)."""
+
+    def __init__(self, out):
+        super().__init__()
+        self.out = out
+
+    def forward(self, ids, lengths):
+        return self.out
+
+
+def test_softmax_of_the_output_is_the_mean_of_the_members_probabilities():
+    a, b = torch.tensor([[2.0, 0.0, -1.0]]), torch.tensor([[0.0, 3.0, 0.0]])
+    out = EnsembleClassifier([_Fixed(a), _Fixed(b)])(None, None)
+    expected = (a.softmax(1) + b.softmax(1)) / 2
+    assert torch.allclose(out.softmax(1), expected, atol=1e-6) and torch.allclose(out.exp(), expected, atol=1e-6)
+    heads = EnsembleClassifier([_Fixed([a, a[:, :2]]), _Fixed([b, b[:, :2]]), _Fixed([b, a[:, :2]])])(None, None)
+    assert torch.allclose(heads[0].exp(), (a.softmax(1) + 2 * b.softmax(1)) / 3, atol=1e-6)
+    assert torch.allclose(heads[1].exp(), (2 * a[:, :2].softmax(1) + b[:, :2].softmax(1)) / 3, atol=1e-6)
+    with pytest.raises(ValueError, match="at least two members"):
+        EnsembleClassifier([_Fixed(a)])
+
+
+def test_members_get_consecutive_seeds_and_one_model_each():
+    cfg = build_config(None, overrides=["model.ensemble=3", "train.seed=7"])
+    assert [member_config(cfg, i).train.seed for i in range(3)] == [7, 8, 9]
+    assert member_config(cfg, 2).model.ensemble == 1 and cfg.model.ensemble == 3  # the original is untouched
+    with pytest.raises(ConfigError, match="model.ensemble"):
+        build_config(None, overrides=["model.ensemble=0"])
+
+
+def test_built_ensemble_has_independent_members_and_ignores_padding():
+    torch.manual_seed(0)
+    model = build_model(ModelConfig(name="bilstm", embedding_dim=8, hidden_size=6, ensemble=2), 30, 3).eval()
+    assert isinstance(model, EnsembleClassifier) and len(model.members) == 2
+    w0, w1 = (m.embedding.weight for m in model.members)
+    assert not torch.equal(w0, w1)
+    seqs = [[2, 3, 4], [5], [6, 7, 8, 9, 10]]
+    together = predict_logits(model, seqs, batch_size=3)
+    alone = torch.cat([predict_logits(model, [s], batch_size=1) for s in seqs])
+    assert torch.allclose(together, alone, atol=1e-5)
+
+
+def test_ensemble_run_trains_each_member_saves_and_reloads(tiny_path, tmp_path):
+    from lstmtext.predict import Predictor
+    from lstmtext.runner import run
+
+    cfg = build_config(None, overrides=[*TINY_OVERRIDES, "model.ensemble=3", "train.seed=5"])
+    result = run(cfg, tiny_path, tmp_path / "ens", progress=False)
+    members = result.summary["members"]
+    assert [m["seed"] for m in members] == [5, 6, 7] and result.summary["ensemble"] == 3
+    assert result.metrics["valid"]["accuracy"] >= 0.5
+    predictor = Predictor.from_bundle(tmp_path / "ens")
+    texts = ["worst airline ever", "thank you so much"]
+    proba = predictor.predict_proba(texts)
+    # the bundle's probabilities are the mean of its members' probabilities
+    model, enc = predictor.model, predictor.encoder
+    members = [predict_logits(m, enc.encode(texts)).softmax(1) for m in model.members]
+    assert np.allclose(proba, torch.stack(members).mean(0).numpy(), atol=1e-6)
+    config = json.loads((tmp_path / "ens" / "model" / "config.json").read_text())
+    assert config["model"]["ensemble"] == 3
+    # the same seed gives the same ensemble
+    again = run(cfg, tiny_path, None, progress=False)
+    assert again.metrics["valid"] == result.metrics["valid"]
+
+
+def test_aspect_ensemble_saves_and_reloads(tmp_path):
+    from lstmtext.predict import Predictor
+    from lstmtext.runner import run
+
+    overrides = ['data.split_col="split"', 'preprocess.preset="plain"', "vocab.num_words=100",
+                 "model.embedding_dim=8", "model.hidden_size=8", "train.epochs=3", "model.ensemble=2",
+                 'absa.head="attention"', "absa.attention_size=4"]
+    result = run(build_config("absa", overrides=overrides), ABSA_TINY, tmp_path / "a", progress=False)
+    assert len(result.summary["members"]) == 2
+    texts = ["harga mahal sekali", "pelayan ramah"]
+    first = Predictor.from_bundle(tmp_path / "a").predict_proba(texts)
+    again = Predictor.from_bundle(tmp_path / "a" / "model").predict_proba(texts)
+    assert all(np.allclose(first[a], again[a], atol=1e-6) for a in first)
+    assert all(np.allclose(first[a].sum(1), 1.0, atol=1e-5) for a in first)
+
+
+def test_ensemble_is_refused_with_streaming(tiny_path, tmp_path):
+    from lstmtext.runner import run
+
+    cfg = build_config(None, overrides=[*TINY_OVERRIDES, "model.ensemble=2"])
+    with pytest.raises(ConfigError, match="cannot be combined with --stream"):
+        run(cfg, tiny_path, tmp_path / "s", progress=False, stream=True)
