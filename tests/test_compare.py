@@ -30,6 +30,11 @@ def test_model_config_uses_the_preset_or_the_default_with_the_architecture():
     assert plain.model.name == "gru" and plain.train.epochs == 1
     with pytest.raises(ConfigError, match="'transformer' is neither a model preset nor an architecture"):
         model_config("transformer", 0, 1)
+    variant = model_config('bilstm:model.embedding.kind="random":train.lr=0.002', 1, 1, overrides=["train.lr=0.1"])
+    assert variant.model.name == "bilstm" and variant.model.embedding.kind == "random"
+    assert variant.train.lr == 0.002 and variant.train.seed == 1  # the entry's own overrides come last
+    with pytest.raises(ConfigError, match="is not key=value"):
+        model_config("bilstm:hidden", 0, 1)
 
 
 def test_clean_data_cleans_every_split_once(tiny_data):

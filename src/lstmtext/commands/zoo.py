@@ -78,7 +78,7 @@ SplitFile = Annotated[Optional[Path], typer.Option(help="A row,split file (0-bas
 @app.command()
 def compare(
     data: DataArg = None,
-    models: Annotated[str, typer.Option(help="Comma-separated model presets or architectures.")] = "cnn,lstm,clstm,bilstm",
+    models: Annotated[str, typer.Option(help="Comma-separated model presets or architectures; PRESET:key=value:key=value for a variant, e.g. bilstm:model.embedding.kind=random.")] = "cnn,lstm,clstm,bilstm",
     seeds: Annotated[int, typer.Option(help="Runs per model (seeds 0..N-1).")] = 3,
     out: Annotated[Path, typer.Option(help="Folder for compare.json, compare.md and compare.png.")] = Path("runs/compare"),
     preprocess: Annotated[str, typer.Option(help="The one cleaning for every model: a preset (en-tweet, id-news, ...) or comma-separated steps.")] = "en-tweet",
