@@ -82,6 +82,11 @@ def test_ensemble_run_trains_each_member_saves_and_reloads(tiny_path, tmp_path):
     # the same seed gives the same ensemble
     again = run(cfg, tiny_path, None, progress=False)
     assert again.metrics["valid"] == result.metrics["valid"]
+    from lstmtext.bundle import load_bundle
+    from lstmtext.explain_bundle import check_explainable
+
+    with pytest.raises(ConfigError, match="is an ensemble of 3 'lstm' models; explain reads one model"):
+        check_explainable(load_bundle(tmp_path / "ens"))
 
 
 def test_aspect_ensemble_saves_and_reloads(tmp_path):

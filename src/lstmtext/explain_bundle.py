@@ -86,6 +86,11 @@ def check_explainable(bundle: Bundle) -> None:
         ConfigError: One line naming the bundle's architecture and pooling.
     """
     model, name = bundle.model, bundle.config.model.name
+    if bundle.config.model.ensemble > 1:
+        raise ConfigError(
+            f"explain: {bundle.path or 'the bundle'} is an ensemble of {bundle.config.model.ensemble} {name!r} models; "
+            "explain reads one model. Train one with --set model.ensemble=1."
+        )
     pooling = getattr(model, "pooling", bundle.config.model.pooling)
     cell = getattr(model, "cell", None)
     rnn = getattr(model, "rnn", None)
