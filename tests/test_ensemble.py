@@ -111,3 +111,17 @@ def test_ensemble_is_refused_with_streaming(tiny_path, tmp_path):
     cfg = build_config(None, overrides=[*TINY_OVERRIDES, "model.ensemble=2"])
     with pytest.raises(ConfigError, match="cannot be combined with --stream"):
         run(cfg, tiny_path, tmp_path / "s", progress=False, stream=True)
+
+
+def test_ensemble_checkpoints_each_member_and_resumes(tiny_path, tmp_path):
+    from lstmtext.predict import Predictor
+    from lstmtext.runner import run
+
+    cfg = build_config(None, overrides=[*TINY_OVERRIDES, "model.ensemble=2", "train.epochs=4"])
+    first = run(cfg, tiny_path, tmp_path / "r", progress=False)
+    assert sorted(p.name for p in (tmp_path / "r" / "checkpoint").iterdir()) == ["member0", "member1"]
+    texts = ["worst airline ever", "thank you so much"]
+    before = Predictor.from_bundle(tmp_path / "r").predict_proba(texts)
+    again = run(cfg, tiny_path, tmp_path / "r", progress=False, resume=True)
+    assert [m["best_epoch"] for m in again.summary["members"]] == [m["best_epoch"] for m in first.summary["members"]]
+    assert np.allclose(Predictor.from_bundle(tmp_path / "r").predict_proba(texts), before, atol=1e-6)
