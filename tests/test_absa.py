@@ -200,9 +200,14 @@ def test_attention_head_run_overfits_saves_and_reloads(tmp_path):
                        extra={"task": "absa"})
     result = run(cfg, WIDE, tmp_path / "run", progress=False)
     assert result.history[-1]["train_accuracy"] == 1.0
+    from lstmtext.evaluation import evaluate_file
+
+    test_rows = [line for line in WIDE.read_text().splitlines()[1:] if line.endswith(",test")]
+    (tmp_path / "test.csv").write_text("text,food,service,price,split\n" + "\n".join(test_rows) + "\n")
+    reloaded = evaluate_file(tmp_path / "run", tmp_path / "test.csv")  # the saved model scores as trained
+    assert reloaded["flat_macro_f1"] == pytest.approx(result.metrics["test"]["flat_macro_f1"])
+    assert reloaded["accuracy"] == pytest.approx(result.metrics["test"]["accuracy"])
     predictor = Predictor.from_bundle(tmp_path / "run")
-    texts = ["harga mahal sekali", "pelayan kasar lambat , makanan enak sekali"]
-    first = predictor.predict_proba(texts)
-    again = Predictor.from_bundle(tmp_path / "run" / "model").predict_proba(texts)
-    assert all(np.allclose(first[a], again[a], atol=1e-6) for a in predictor.aspects)
+    proba = predictor.predict_proba(["harga mahal sekali"])
+    assert all(np.allclose(p.sum(1), 1.0, atol=1e-5) for p in proba.values())
     assert json.loads((tmp_path / "run" / "model" / "config.json").read_text())["absa"]["head"] == "attention"

@@ -77,6 +77,12 @@ def test_ensemble_run_trains_each_member_saves_and_reloads(tiny_path, tmp_path):
     model, enc = predictor.model, predictor.encoder
     members = [predict_logits(m, enc.encode(texts)).softmax(1) for m in model.members]
     assert np.allclose(proba, torch.stack(members).mean(0).numpy(), atol=1e-6)
+    from lstmtext.evaluation import evaluate_file
+
+    test_rows = [line for line in tiny_path.read_text().splitlines()[1:] if line.endswith(",test")]
+    (tmp_path / "test.csv").write_text("text,label,split\n" + "\n".join(test_rows) + "\n")
+    reloaded = evaluate_file(tmp_path / "ens", tmp_path / "test.csv")  # the saved ensemble scores as trained
+    assert reloaded["accuracy"] == pytest.approx(result.metrics["test"]["accuracy"])
     config = json.loads((tmp_path / "ens" / "model" / "config.json").read_text())
     assert config["model"]["ensemble"] == 3
     # the same seed gives the same ensemble
@@ -98,11 +104,14 @@ def test_aspect_ensemble_saves_and_reloads(tmp_path):
                  'absa.head="attention"', "absa.attention_size=4"]
     result = run(build_config("absa", overrides=overrides), ABSA_TINY, tmp_path / "a", progress=False)
     assert len(result.summary["members"]) == 2
-    texts = ["harga mahal sekali", "pelayan ramah"]
-    first = Predictor.from_bundle(tmp_path / "a").predict_proba(texts)
-    again = Predictor.from_bundle(tmp_path / "a" / "model").predict_proba(texts)
-    assert all(np.allclose(first[a], again[a], atol=1e-6) for a in first)
-    assert all(np.allclose(first[a].sum(1), 1.0, atol=1e-5) for a in first)
+    from lstmtext.evaluation import evaluate_file
+
+    test_rows = [line for line in ABSA_TINY.read_text().splitlines()[1:] if line.endswith(",test")]
+    (tmp_path / "test.csv").write_text("text,food,service,price,split\n" + "\n".join(test_rows) + "\n")
+    reloaded = evaluate_file(tmp_path / "a", tmp_path / "test.csv")  # the saved ensemble scores as trained
+    assert reloaded["flat_macro_f1"] == pytest.approx(result.metrics["test"]["flat_macro_f1"])
+    proba = Predictor.from_bundle(tmp_path / "a").predict_proba(["harga mahal sekali", "pelayan ramah"])
+    assert all(np.allclose(p.sum(1), 1.0, atol=1e-5) for p in proba.values())
 
 
 def test_ensemble_is_refused_with_streaming(tiny_path, tmp_path):

@@ -26,6 +26,29 @@ def _vectorizer() -> Any:
                            tokenizer=str.split, lowercase=False)
 
 
+def _best_c(x_train: Any, y_train: np.ndarray, x_valid: Any, y_valid: np.ndarray, c_grid: Sequence[float],
+            seed: int) -> tuple[float, float, Any, np.ndarray, float]:
+    """Fit logistic regression (saga) for each ``C``; return the best by valid macro-F1 (first on ties).
+
+    Returns:
+        ``(valid_macro_f1, C, classifier, valid_predictions, fit_seconds_of_that_classifier)``.
+    """
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.metrics import f1_score
+
+    best: tuple[float, float, Any, np.ndarray, float] | None = None
+    for c in c_grid:  # saga: seconds where lbfgs takes minutes on ~100k sparse features
+        start = time.perf_counter()
+        clf = LogisticRegression(C=c, solver="saga", max_iter=3000, tol=1e-3, random_state=seed).fit(x_train, y_train)
+        seconds = time.perf_counter() - start
+        pred = clf.predict(x_valid)
+        score = f1_score(y_valid, pred, average="macro", zero_division=0)
+        if best is None or score > best[0]:
+            best = (float(score), c, clf, pred, seconds)
+    assert best is not None, "c_grid is empty"
+    return best
+
+
 def tfidf_logreg(data: LabelledData, eval_split: str = "test", c_grid: Sequence[float] = C_GRID,
                  seed: int = 0) -> dict[str, Any]:
     """Fit TF-IDF (1-2-grams, sublinear tf) + logistic regression (saga); keep the ``C`` with the best valid macro-F1.
@@ -40,8 +63,6 @@ def tfidf_logreg(data: LabelledData, eval_split: str = "test", c_grid: Sequence[
         ``{"name", "C", "valid_macro_f1", "metrics", "valid_metrics", "n_parameters", "train_seconds",
         "texts_per_second"}``; ``train_seconds`` covers the vectoriser and the fit of the chosen ``C``.
     """
-    from sklearn.linear_model import LogisticRegression
-    from sklearn.metrics import f1_score
     from sklearn.pipeline import make_pipeline
 
     labels = data.classes
@@ -52,15 +73,7 @@ def tfidf_logreg(data: LabelledData, eval_split: str = "test", c_grid: Sequence[
     x_train = vectorizer.transform(data.splits["train"].texts)
     vector_seconds = time.perf_counter() - start
     x_valid = vectorizer.transform(data.splits["valid"].texts)
-    best: tuple[float, float, Any, float] | None = None
-    for c in c_grid:  # saga: seconds where lbfgs takes minutes on ~100k sparse features
-        start = time.perf_counter()
-        clf = LogisticRegression(C=c, solver="saga", max_iter=3000, tol=1e-3, random_state=seed).fit(x_train, y["train"])
-        seconds = time.perf_counter() - start
-        score = f1_score(y["valid"], clf.predict(x_valid), average="macro")
-        if best is None or score > best[0]:
-            best = (score, c, clf, seconds)
-    score, best_c, clf, seconds = best
+    score, best_c, clf, valid_pred, seconds = _best_c(x_train, y["train"], x_valid, y["valid"], c_grid, seed)
     model = make_pipeline(vectorizer, clf)
     texts = data.splits[eval_split].texts
     start = time.perf_counter()
@@ -69,9 +82,9 @@ def tfidf_logreg(data: LabelledData, eval_split: str = "test", c_grid: Sequence[
     return {
         "name": "tfidf_logreg",
         "C": best_c,
-        "valid_macro_f1": float(score),
+        "valid_macro_f1": score,
         "metrics": classification_metrics(y[eval_split], pred, labels),
-        "valid_metrics": classification_metrics(y["valid"], model.predict(data.splits["valid"].texts), labels),
+        "valid_metrics": classification_metrics(y["valid"], valid_pred, labels),
         "n_parameters": int(clf.coef_.size + clf.intercept_.size),
         "train_seconds": vector_seconds + seconds,
         "texts_per_second": rate,
@@ -95,9 +108,6 @@ def tfidf_logreg_aspects(data: Any, eval_split: str = "test", c_grid: Sequence[f
         ``{"name", "C" (per aspect), "valid_macro_f1", "metrics", "valid_metrics", "n_parameters",
         "train_seconds", "texts_per_second"}``.
     """
-    from sklearn.linear_model import LogisticRegression
-    from sklearn.metrics import f1_score
-
     from lstmtext.absa.data import encode_labels
     from lstmtext.absa.metrics import aspect_metrics
 
@@ -108,14 +118,8 @@ def tfidf_logreg_aspects(data: Any, eval_split: str = "test", c_grid: Sequence[f
     x = {name: vectorizer.transform(split.texts) for name, split in data.splits.items()}
     chosen, models = {}, []
     for j, aspect in enumerate(labels):
-        best: tuple[float, float, Any] | None = None
-        for c in c_grid:
-            clf = LogisticRegression(C=c, solver="saga", max_iter=3000, tol=1e-3, random_state=seed)
-            clf.fit(x["train"], y["train"][:, j])
-            score = f1_score(y["valid"][:, j], clf.predict(x["valid"]), average="macro", zero_division=0)
-            if best is None or score > best[0]:
-                best = (score, c, clf)
-        chosen[aspect], models = best[1], [*models, best[2]]
+        _, chosen[aspect], clf, _, _ = _best_c(x["train"], y["train"][:, j], x["valid"], y["valid"][:, j], c_grid, seed)
+        models.append(clf)
     seconds = time.perf_counter() - start
 
     def predict(texts: Sequence[str]) -> np.ndarray:

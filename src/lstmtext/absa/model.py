@@ -29,7 +29,8 @@ class MultiHeadClassifier(nn.Module):
         head_names: The aspect of each head (for reading and error messages).
         init: ``keras`` (Glorot-uniform weights, zero bias, as the recurrent models' heads) or ``torch``.
         attention_size: Units of the per-aspect attention's scoring layer; None: no attention, every head
-            reads the shared features only. Needs a base with ``token_states`` (the recurrent models).
+            reads the shared features only. Needs a base with ``token_states`` and ``encode_with_states``
+            (the recurrent models).
     """
 
     def __init__(self, base: nn.Module, num_classes: Sequence[int], head_names: Sequence[str] | None = None,

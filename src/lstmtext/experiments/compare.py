@@ -5,8 +5,9 @@ chain, so the models differ only in what their presets say about the vocabulary,
 training. Scores are on the test split when the data has one, otherwise on valid (recorded as
 ``eval_split``). Aspect-sentiment data (:class:`~lstmtext.absa.data.AspectData`) works the same way: every
 model gets one head per aspect (``task = "absa"``), the baseline fits one logistic regression per aspect, and
-accuracy and macro-F1 are IndoNLU's flattened figures (every text-aspect prediction in one list). Runs go to a pool of processes with one torch thread each (``mode="pool"``) or run one
-after the other with every core (``mode="sequential"``); on 2 cores the pool was faster (docs/compare.md).
+accuracy and macro-F1 are IndoNLU's flattened figures (every text-aspect prediction in one list). Runs go
+to a pool of processes with one torch thread each (``mode="pool"``) or run one after the other with every
+core (``mode="sequential"``); on 2 cores the pool was faster (docs/compare.md).
 """
 
 from __future__ import annotations
@@ -22,14 +23,13 @@ from pathlib import Path
 from typing import Any, Literal
 
 from lstmtext.config import Config, build_config
-from lstmtext.data import LabelledData, Split
 from lstmtext.errors import ConfigError
 from lstmtext.experiments.pool import process_pool, shared_data
 
 log = logging.getLogger(__name__)
 
 Mode = Literal["pool", "sequential"]
-Data = Any  # LabelledData, or lstmtext.absa.data.AspectData
+Data = Any  # lstmtext.data.LabelledData, or lstmtext.absa.data.AspectData
 DEFAULT_MODE: Mode = "pool"
 BASELINE = "tfidf_logreg"
 
@@ -83,11 +83,8 @@ def clean_data(data: Data, preprocess: str) -> Data:
     else:
         spec = {"steps": [s.strip() for s in preprocess.split(",") if s.strip()], "options": {}}
     pipeline = Pipeline(spec["steps"], spec["options"])
-    if is_aspect_data(data):
-        splits = {name: replace(s, texts=pipeline.clean_many(s.texts)) for name, s in data.splits.items()}
-    else:
-        splits = {name: Split(pipeline.clean_many(s.texts), list(s.labels)) for name, s in data.splits.items()}
-    return replace(data, splits=splits)
+    # Split and AspectSplit alike: the same labels, cleaned texts
+    return replace(data, splits={name: replace(s, texts=pipeline.clean_many(s.texts)) for name, s in data.splits.items()})
 
 
 def train_and_score(config: Config, data: Data, eval_split: str) -> dict[str, Any]:

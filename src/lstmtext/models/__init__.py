@@ -80,5 +80,4 @@ def build_model(cfg: ModelConfig, vocab_size: int, num_classes: int | list[int],
             raise ConfigError(f"absa.head = \"attention\" needs a recurrent architecture (rnn, gru, lstm, bilstm, "
                               f"bilstm_attn); {cfg.name!r} has no per-token states. Use absa.head = \"shared\".")
         return MultiHeadClassifier(base, num_classes, head_names, init=cfg.init, attention_size=attention_size)
-    kwargs.pop("aspect_attention", None)
     return _MODELS[cfg.name](cfg, vocab_size, num_classes, **kwargs)

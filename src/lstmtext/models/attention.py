@@ -48,24 +48,20 @@ class AttentionClassifier(RecurrentClassifier):
             nn.init.zeros_(self.attn_proj.bias)
             nn.init.xavier_uniform_(self.attn_score.weight)
 
-    def _states(self, ids: torch.Tensor, lengths: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """Return the BiLSTM states ``(B, T, 2H)`` and the mask of real steps ``(B, T)``."""
-        return self.token_states(ids, lengths)
-
     def _weights(self, states: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         scores = self.attn_score(torch.tanh(self.attn_proj(states))).squeeze(-1)  # (B, T)
         return torch.softmax(scores.masked_fill(~mask, float("-inf")), dim=1)  # 0 on padding
 
     def attention_weights(self, ids: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
         """Return the attention over time ``(B, T)`` (rows sum to 1, zeros on padding), e.g. to explain."""
-        states, mask = self._states(ids, lengths)
+        states, mask = self.token_states(ids, lengths)  # (B, T, 2H), (B, T)
         weights = self._weights(states, mask)
         return nn.functional.pad(weights, (0, ids.shape[1] - weights.shape[1]))
 
     def encode_with_states(self, ids: torch.Tensor, lengths: torch.Tensor
                            ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """Return the attention-pooled states ``(B, 2H)``, the states ``(B, T, 2H)`` and the real-step mask."""
-        states, mask = self._states(ids, lengths)
+        states, mask = self.token_states(ids, lengths)  # (B, T, 2H), (B, T)
         weights = self._weights(states, mask)  # (B, T)
         return self.head_dropout(torch.bmm(weights.unsqueeze(1), states).squeeze(1)), states, mask  # (B, 2H)
 

@@ -20,6 +20,7 @@ from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 from lstmtext.config import ModelConfig
 from lstmtext.errors import ConfigError
 from lstmtext.models import register_model
+from lstmtext.models.cnn import padding_mask
 from lstmtext.models.fused_lstm import FusedLSTM
 
 _CELLS = {"lstm": nn.LSTM, "gru": nn.GRU, "rnn": nn.RNN}
@@ -124,13 +125,13 @@ class RecurrentClassifier(nn.Module):
     def token_states(self, ids: torch.Tensor, lengths: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Return the top layer's states ``(B, T', dirs * H)`` (zeros on padding) and the real-step mask ``(B, T')``."""
         padded, _ = self.sequence_states(self._embed(ids), lengths)
-        return padded, _real_steps(padded, lengths)
+        return padded, padding_mask(lengths.to(padded.device), padded.shape[1])
 
     def encode_with_states(self, ids: torch.Tensor, lengths: torch.Tensor
                            ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """One pass giving what :meth:`encode` and :meth:`token_states` give: ``(features, states, mask)``."""
         padded, h_n = self.sequence_states(self._embed(ids), lengths)
-        mask = _real_steps(padded, lengths)
+        mask = padding_mask(lengths.to(padded.device), padded.shape[1])
         return self._pool(padded, h_n, mask, lengths), padded, mask
 
     def _pool(self, padded: torch.Tensor | None, h_n: torch.Tensor, mask: torch.Tensor | None,
@@ -145,7 +146,7 @@ class RecurrentClassifier(nn.Module):
     def encode(self, ids: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
         """Return one feature vector per text, ``(B, H * directions)``."""
         padded, h_n = self.sequence_states(self._embed(ids), lengths, need_output=self.pooling != "last")
-        mask = None if padded is None else _real_steps(padded, lengths)
+        mask = None if padded is None else padding_mask(lengths.to(padded.device), padded.shape[1])
         return self._pool(padded, h_n, mask, lengths)
 
     def forward(self, ids: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
@@ -186,7 +187,3 @@ def build_rnn(cfg: ModelConfig, vocab_size: int, num_classes: int, **kwargs) -> 
         )
     return RecurrentClassifier(cfg, vocab_size, num_classes, "rnn", **_embedding_kwargs(kwargs))
 
-
-def _real_steps(padded: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
-    """The ``(B, T)`` mask of real (not padding) steps of post-padded states ``(B, T, F)``."""
-    return torch.arange(padded.shape[1], device=padded.device)[None, :] < lengths.to(padded.device)[:, None]
