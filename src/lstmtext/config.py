@@ -120,6 +120,12 @@ class ModelConfig(_Section):
         default_factory=dict, description="architecture-specific extras (see each model's doc)"
     )
     embedding: EmbeddingConfig = Field(default_factory=EmbeddingConfig)
+    ngram_bag: int = Field(
+        0, ge=0, le=3, description="N > 0: add a linear bag of the text's word 1..N-grams to the logits (wide and deep)"
+    )
+    ngram_buckets: int = Field(2**18, ge=1024, description="hash rows for the bag's 2..N-grams")
+    ngram_dropout: float = Field(0.0, ge=0, lt=1, description="share of each text's n-grams dropped while training")
+    ngram_lr: float = Field(10.0, gt=0, description="the bag's learning rate as a multiple of train.lr")
     ensemble: int = Field(
         1, ge=1, le=50, description="N > 1: train N copies (seeds seed..seed+N-1) and average their probabilities"
     )

@@ -91,6 +91,12 @@ def check_explainable(bundle: Bundle) -> None:
             f"explain: {bundle.path or 'the bundle'} is an ensemble of {bundle.config.model.ensemble} {name!r} models; "
             "explain reads one model. Train one with --set model.ensemble=1."
         )
+    if bundle.config.model.ngram_bag:
+        raise ConfigError(
+            f"explain: {bundle.path or 'the bundle'} adds a linear n-gram bag to its {name!r} model "
+            f"(model.ngram_bag={bundle.config.model.ngram_bag}); explain reads the recurrent path alone, which is "
+            "not the whole prediction. Train one with --set model.ngram_bag=0."
+        )
     pooling = getattr(model, "pooling", bundle.config.model.pooling)
     cell = getattr(model, "cell", None)
     rnn = getattr(model, "rnn", None)

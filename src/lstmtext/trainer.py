@@ -142,7 +142,10 @@ def fit(
 
     start = time.perf_counter()
     params = [p for p in model.parameters() if p.requires_grad]
-    optimizer = torch.optim.Adam(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
+    # A model may ask for its own learning rates per part (e.g. the n-gram bag's larger one).
+    inner = getattr(model, "module", model)  # under DDP, the wrapped model
+    groups = inner.param_groups(cfg.lr) if hasattr(inner, "param_groups") else params
+    optimizer = torch.optim.Adam(groups, lr=cfg.lr, weight_decay=cfg.weight_decay)
     result, best_state, bad_epochs, first_epoch = TrainResult(), None, 0, 1
     if resume:
         if checkpoint_dir is None:

@@ -79,5 +79,14 @@ def build_model(cfg: ModelConfig, vocab_size: int, num_classes: int | list[int],
         if attention_size is not None and not hasattr(base, "encode_with_states"):
             raise ConfigError(f"absa.head = \"attention\" needs a recurrent architecture (rnn, gru, lstm, bilstm, "
                               f"bilstm_attn); {cfg.name!r} has no per-token states. Use absa.head = \"shared\".")
+        if cfg.ngram_bag:
+            raise ConfigError("model.ngram_bag works with one label column; aspect models (--task absa) have "
+                              "one head per aspect. Set model.ngram_bag = 0.")
         return MultiHeadClassifier(base, num_classes, head_names, init=cfg.init, attention_size=attention_size)
-    return _MODELS[cfg.name](cfg, vocab_size, num_classes, **kwargs)
+    model = _MODELS[cfg.name](cfg, vocab_size, num_classes, **kwargs)
+    if cfg.ngram_bag:  # wide and deep: a linear bag of n-grams added to the logits
+        from lstmtext.models.ngram_bag import NgramBagClassifier
+
+        model = NgramBagClassifier(model, vocab_size, num_classes, n=cfg.ngram_bag, buckets=cfg.ngram_buckets,
+                                   dropout=cfg.ngram_dropout, lr_scale=cfg.ngram_lr)
+    return model

@@ -1,0 +1,87 @@
+"""A linear bag of n-grams added to any classifier's logits ("wide and deep"; Cheng et al., 2016).
+
+``model.ngram_bag = N`` gives the network a second, linear path: each text's word 1..N-grams (unigrams by
+vocabulary id, longer n-grams hashed into ``model.ngram_buckets`` rows) are looked up in a table with one
+weight per class and averaged over the text, fastText-style without the hidden layer; the average is added to
+the network's logits and both are trained together. The bag carries what TF-IDF + logistic regression
+carries (exact phrases such as ``không tốt``), the network what a linear model cannot (order, context), which
+helps where labelled texts are few. Padding never enters the average, so a text's output does not depend on
+its batch, as the registry requires.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from lstmtext.models.cnn import padding_mask
+
+# Multipliers of the n-gram hash (large odd numbers; each position gets its own).
+_HASH = (1, 1_000_003, 998_244_353)
+
+
+def ngram_ids(ids: torch.Tensor, lengths: torch.Tensor, n: int, vocab_size: int, buckets: int
+              ) -> tuple[torch.Tensor, torch.Tensor]:
+    """Return the rows ``(B, K)`` of every 1..n-gram of post-padded ``ids (B, T)`` and their mask ``(B, K)``.
+
+    Unigrams use their vocabulary id; an n-gram of ``n >= 2`` words uses ``vocab_size + hash % buckets``.
+    """
+    steps = ids.shape[1]
+    mask = padding_mask(lengths.to(ids.device), steps)
+    rows, masks = [ids], [mask]
+    for size in range(2, n + 1):
+        if steps < size:
+            break
+        span = steps - size + 1
+        code = torch.zeros_like(ids[:, :span])
+        for k in range(size):
+            code = code + ids[:, k : k + span] * _HASH[k]
+        rows.append(vocab_size + torch.remainder(code, buckets))
+        masks.append(mask[:, size - 1 : size - 1 + span])  # real when its last word is real
+    return torch.cat(rows, dim=1), torch.cat(masks, dim=1)
+
+
+class NgramBagClassifier(nn.Module):
+    """``base(ids, lengths) + mean over the text's n-grams of W[n-gram]``.
+
+    Args:
+        base: Any registered model (``forward(ids, lengths) -> (B, C)``).
+        vocab_size: Rows for the unigrams (the vocabulary's ids).
+        num_classes: Outputs, as the base's.
+        n: Longest n-gram (1 to 3).
+        buckets: Hash rows for the 2..n-grams.
+        dropout: Share of n-grams dropped from each text's bag while training (the rest re-averaged).
+        lr_scale: The bag's learning rate as a multiple of the base's (:meth:`param_groups`): each n-gram
+            weight is updated only when its n-gram is in the batch, and an average of many small weights
+            needs many steps at the network's rate.
+    """
+
+    def __init__(self, base: nn.Module, vocab_size: int, num_classes: int, n: int = 2, buckets: int = 2**18,
+                 dropout: float = 0.0, lr_scale: float = 10.0) -> None:
+        super().__init__()
+        self.base, self.n, self.vocab_size, self.buckets, self.dropout = base, n, vocab_size, buckets, dropout
+        self.lr_scale = lr_scale
+        self.bag = nn.Embedding(vocab_size + (buckets if n > 1 else 0), num_classes)
+        nn.init.zeros_(self.bag.weight)  # the bag starts silent: at step 0 the model is its base
+
+    def bag_logits(self, ids: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        """The linear path alone: ``(B, C)``."""
+        rows, mask = ngram_ids(ids, lengths, self.n, self.vocab_size, self.buckets)
+        keep = mask.to(self.bag.weight.dtype)
+        if self.training and self.dropout > 0:
+            keep = keep * torch.bernoulli(torch.full_like(keep, 1.0 - self.dropout))
+        total = (self.bag(rows) * keep.unsqueeze(-1)).sum(1)
+        return total / keep.sum(1, keepdim=True).clamp(min=1.0)
+
+    def param_groups(self, lr: float) -> list[dict]:
+        """Optimizer groups: the base's trainable parameters at ``lr``, the bag at ``lr * lr_scale``."""
+        base = [p for p in self.base.parameters() if p.requires_grad]
+        return [{"params": base, "lr": lr}, {"params": [self.bag.weight], "lr": lr * self.lr_scale}]
+
+    def apply_constraints(self) -> None:  # noqa: D102 - the base's (e.g. clstm's max-norm), if it has any
+        if hasattr(self.base, "apply_constraints"):
+            self.base.apply_constraints()
+
+    def forward(self, ids: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        """Return the base's logits plus the bag's, ``(B, C)``."""
+        return self.base(ids, lengths) + self.bag_logits(ids, lengths)
