@@ -123,3 +123,9 @@ def test_run_with_a_bag_trains_saves_and_reloads_the_same(tiny_path, tmp_path):
 
     with pytest.raises(ConfigError, match=r"adds a linear n-gram bag to its 'bilstm' model \(model.ngram_bag=2\)"):
         check_explainable(load_bundle(tmp_path / "bag"))
+    from lstmtext.errors import BundleError
+    from lstmtext.export import export_onnx
+
+    with pytest.raises(BundleError, match="got NgramBagClassifier. Serve this model with --engine torch"):
+        export_onnx(tmp_path / "bag", tmp_path / "bag.onnx")
+    assert not (tmp_path / "bag.onnx").exists()

@@ -39,7 +39,9 @@ def models() -> None:
         table.add_row(name, doc, opts)
     console.print(table)
     console.print("Shared keys: model.embedding_dim, hidden_size, num_layers, dropout, embed_dropout, "
-                  "rnn_input_dropout, pooling, init, embedding.*. Presets: " + ", ".join(available_presets()))
+                  "rnn_input_dropout, pooling, init, embedding.*, ensemble (N seeds averaged), ngram_bag (N: a "
+                  "linear bag of word 1..N-grams added to the logits; ngram_buckets, ngram_dropout, ngram_lr). "
+                  "Presets: " + ", ".join(available_presets()))
     console.print("Set an option with e.g. --set 'model.options.kernel_sizes=[2,3,4]'.")
 
 
