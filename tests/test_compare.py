@@ -33,6 +33,10 @@ def test_model_config_uses_the_preset_or_the_default_with_the_architecture():
     variant = model_config('bilstm:model.embedding.kind="random":train.lr=0.002', 1, 1, overrides=["train.lr=0.1"])
     assert variant.model.name == "bilstm" and variant.model.embedding.kind == "random"
     assert variant.train.lr == 0.002 and variant.train.seed == 1  # the entry's own overrides come last
+    from lstmtext.experiments.compare import _architecture
+
+    assert _architecture(model_config("cnn-bag-long", 0, 1)) == "cnn + n-gram bag"
+    assert _architecture(model_config("absa", 0, 1)) == "bilstm x 5" and _architecture(plain) == "gru"
     with pytest.raises(ConfigError, match="is not key=value"):
         model_config("bilstm:hidden", 0, 1)
 

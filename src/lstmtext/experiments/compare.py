@@ -175,7 +175,7 @@ def compare(
     for name in models:
         for seed in range(seeds):
             config = model_config(name, seed, threads, overrides, extra)
-            jobs.append({"model": name, "seed": seed, "eval_split": eval_split, "architecture": config.model.name,
+            jobs.append({"model": name, "seed": seed, "eval_split": eval_split, "architecture": _architecture(config),
                          "config": config.model_dump(mode="json")})
     if baseline:
         jobs.append({"model": BASELINE, "seed": 0, "eval_split": eval_split, "architecture": "tf-idf + logreg"})
@@ -200,6 +200,14 @@ def compare(
         "wall_seconds": time.perf_counter() - start, "load_average": _load(), "cpu_count": os.cpu_count(),
         "summary": summarize(records), "runs": records,
     }
+
+
+def _architecture(config: Config) -> str:
+    """The table's architecture: the registered name, plus what wraps it (a seed ensemble, an n-gram bag)."""
+    name = config.model.name
+    if config.model.ngram_bag:
+        name += " + n-gram bag"
+    return f"{name} x {config.model.ensemble}" if config.model.ensemble > 1 else name
 
 
 def _report(record: dict[str, Any], on_result: Callable[[dict[str, Any]], None] | None) -> None:
