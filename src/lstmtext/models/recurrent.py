@@ -145,9 +145,10 @@ class RecurrentClassifier(nn.Module):
 
     def encode(self, ids: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
         """Return one feature vector per text, ``(B, H * directions)``."""
-        padded, h_n = self.sequence_states(self._embed(ids), lengths, need_output=self.pooling != "last")
-        mask = None if padded is None else padding_mask(lengths.to(padded.device), padded.shape[1])
-        return self._pool(padded, h_n, mask, lengths)
+        if self.pooling != "last":
+            return self.encode_with_states(ids, lengths)[0]
+        _, h_n = self.sequence_states(self._embed(ids), lengths, need_output=False)  # the states are not needed
+        return self._pool(None, h_n, None, lengths)
 
     def forward(self, ids: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
         """Return logits ``(B, C)`` for post-padded ``ids (B, T)`` with true ``lengths (B,)``."""
@@ -186,4 +187,3 @@ def build_rnn(cfg: ModelConfig, vocab_size: int, num_classes: int, **kwargs) -> 
             f"model.options.nonlinearity must be 'tanh' or 'relu'. Got {cfg.options['nonlinearity']!r} instead."
         )
     return RecurrentClassifier(cfg, vocab_size, num_classes, "rnn", **_embedding_kwargs(kwargs))
-
