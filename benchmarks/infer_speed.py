@@ -34,8 +34,8 @@ import torch  # noqa: E402
 from torch import nn  # noqa: E402
 
 from lstmtext.data import load_bundled_airline  # noqa: E402
-from lstmtext.engines import DEFAULT_BATCH_SIZE, load_predictor  # noqa: E402
-from lstmtext.trainer import predict_logits  # noqa: E402
+from lstmtext.inference.engines import DEFAULT_BATCH_SIZE, load_predictor  # noqa: E402
+from lstmtext.training.loop import predict_logits  # noqa: E402
 
 Proba = Callable[[Sequence[Sequence[int]]], np.ndarray]
 

@@ -24,8 +24,8 @@ from torch import nn  # noqa: E402
 
 from lstmtext.config import build_config  # noqa: E402
 from lstmtext.data import load_bundled_airline  # noqa: E402
-from lstmtext.metrics import classification_metrics  # noqa: E402
-from lstmtext.runner import evaluate_splits, train_model  # noqa: E402
+from lstmtext.tasks.metrics import classification_metrics  # noqa: E402
+from lstmtext.pipeline.run import evaluate_splits, train_model  # noqa: E402
 
 
 class PaddedLSTM(nn.Module):

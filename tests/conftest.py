@@ -50,7 +50,7 @@ def tiny_config():
 def trained_run(tiny_path: Path, tmp_path_factory: pytest.TempPathFactory):
     """One small trained run folder (model/ + reports), shared by read-only tests."""
     from lstmtext.config import build_config
-    from lstmtext.runner import run
+    from lstmtext.pipeline.run import run
 
     out = tmp_path_factory.mktemp("run") / "tiny"
     result = run(build_config(None, overrides=TINY_OVERRIDES), tiny_path, out, progress=False)

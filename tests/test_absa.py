@@ -8,13 +8,13 @@ import pytest
 import torch
 from typer.testing import CliRunner
 
-from lstmtext.absa.metrics import aspect_metrics, summary_scores
-from lstmtext.absa.model import MultiHeadClassifier
-from lstmtext.absa.objective import AspectObjective
-from lstmtext.absa.sampling import oversample_aspects
+from lstmtext.tasks.absa.metrics import aspect_metrics, summary_scores
+from lstmtext.tasks.absa.model import MultiHeadClassifier
+from lstmtext.tasks.absa.objective import AspectObjective
+from lstmtext.tasks.absa.sampling import oversample_aspects
 from lstmtext.config import ModelConfig, build_config
 from lstmtext.models import build_model
-from lstmtext.trainer import EncodedSplit, predict_logits
+from lstmtext.training.loop import EncodedSplit, predict_logits
 
 DATA = Path(__file__).parent / "data"
 WIDE = DATA / "absa_tiny.csv"
@@ -82,7 +82,7 @@ def test_oversampling_raises_every_pair_to_its_aspects_majority():
 
 @pytest.fixture(scope="module")
 def tiny_run(tmp_path_factory):
-    from lstmtext.runner import run
+    from lstmtext.pipeline.run import run
 
     out = tmp_path_factory.mktemp("absa") / "run"
     cfg = build_config(None, overrides=TINY, extra={"task": "absa"})
@@ -90,8 +90,8 @@ def tiny_run(tmp_path_factory):
 
 
 def test_tiny_run_overfits_saves_reloads_and_predicts_the_same(tiny_run):
-    from lstmtext.absa.data import encode_labels, load_aspect_data
-    from lstmtext.predict import Predictor
+    from lstmtext.tasks.absa.data import encode_labels, load_aspect_data
+    from lstmtext.inference.predictor import Predictor
 
     out, result = tiny_run
     assert result.history[-1]["train_accuracy"] == 1.0 and result.history[-1]["train_loss"] < 0.05
@@ -124,7 +124,7 @@ def test_tiny_run_writes_reports_and_scores(tiny_run):
 
 
 def test_evaluate_file_dispatches_to_aspect_scores(tiny_run, tmp_path):
-    from lstmtext.evaluation import evaluate_file
+    from lstmtext.pipeline.evaluate import evaluate_file
 
     out, result = tiny_run
     test_rows = [line for line in WIDE.read_text().splitlines()[1:] if line.endswith(",test")]
@@ -136,7 +136,7 @@ def test_evaluate_file_dispatches_to_aspect_scores(tiny_run, tmp_path):
 
 
 def test_cli_predict_and_evaluate_an_aspect_model(tiny_run):
-    from lstmtext.cli import app
+    from lstmtext.cli.app import app
 
     out, _ = tiny_run
     runner = CliRunner()
@@ -152,7 +152,7 @@ def test_cli_predict_and_evaluate_an_aspect_model(tiny_run):
 
 
 def test_cli_train_task_absa(tmp_path):
-    from lstmtext.cli import app
+    from lstmtext.cli.app import app
 
     out = tmp_path / "cli"
     args = ["train", str(WIDE), "--task", "absa", "--aspects", "food,price", "--out", str(out), "--split-col", "split",
@@ -193,14 +193,14 @@ def test_aspect_attention_needs_a_recurrent_encoder():
 
 
 def test_attention_head_run_overfits_saves_and_reloads(tmp_path):
-    from lstmtext.predict import Predictor
-    from lstmtext.runner import run
+    from lstmtext.inference.predictor import Predictor
+    from lstmtext.pipeline.run import run
 
     cfg = build_config(None, overrides=[*TINY, 'absa.head="attention"', "absa.attention_size=8"],
                        extra={"task": "absa"})
     result = run(cfg, WIDE, tmp_path / "run", progress=False)
     assert result.history[-1]["train_accuracy"] == 1.0
-    from lstmtext.evaluation import evaluate_file
+    from lstmtext.pipeline.evaluate import evaluate_file
 
     test_rows = [line for line in WIDE.read_text().splitlines()[1:] if line.endswith(",test")]
     (tmp_path / "test.csv").write_text("text,food,service,price,split\n" + "\n".join(test_rows) + "\n")

@@ -5,7 +5,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from lstmtext.absa.data import encode_labels, load_aspect_data, read_aspect_table
+from lstmtext.tasks.absa.data import encode_labels, load_aspect_data, read_aspect_table
 from lstmtext.config import build_config
 from lstmtext.errors import DataError
 
@@ -97,7 +97,7 @@ def test_aspect_with_one_training_label_is_an_error(tmp_path):
 def test_cli_absa_convert_writes_the_wide_layout(tmp_path):
     from typer.testing import CliRunner
 
-    from lstmtext.cli import app
+    from lstmtext.cli.app import app
 
     out = tmp_path / "wide.csv"
     result = CliRunner().invoke(app, ["absa-convert", str(LONG), str(out), "--aspects", "food,service,price"])

@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from lstmtext.config import build_config
-from lstmtext.predict import Predictor
-from lstmtext.runner import run
+from lstmtext.inference.predictor import Predictor
+from lstmtext.pipeline.run import run
 
 pytestmark = pytest.mark.slow
 DATA = Path("/work/shared/data")

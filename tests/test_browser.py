@@ -12,7 +12,7 @@ import time
 
 import pytest
 
-from lstmtext.predict import Predictor
+from lstmtext.inference.predictor import Predictor
 from lstmtext.server import ServeSettings, create_app
 
 pytestmark = pytest.mark.browser

@@ -6,9 +6,9 @@ import shutil
 import pytest
 from safetensors.torch import load_file, save_file
 
-from lstmtext.bundle import load_bundle
+from lstmtext.inference.bundle import load_bundle
 from lstmtext.errors import BundleError
-from lstmtext.predict import Predictor
+from lstmtext.inference.predictor import Predictor
 
 
 def test_bundle_files_and_no_pickle(trained_run):
@@ -84,7 +84,7 @@ def test_crash_mid_save_leaves_old_bundle(trained_run, tmp_path, monkeypatch):
     def boom(*a, **k):
         raise OSError("disk full")
 
-    monkeypatch.setattr("lstmtext.bundle.save_file", boom)
+    monkeypatch.setattr("lstmtext.inference.bundle.save_file", boom)
     with pytest.raises(OSError):
         clf.save(tmp_path / "m", overwrite=True)
     assert load_bundle(tmp_path / "m").labels == list(clf.classes_)
@@ -103,7 +103,7 @@ def test_predictor_matches_across_reload(trained_run, tiny_frame):
 def test_atomic_outputs_get_the_usual_permissions(tmp_path):
     import os
 
-    from lstmtext.atomic import atomic_dir, write_text
+    from lstmtext.utils.atomic import atomic_dir, write_text
 
     mask = os.umask(0o022)
     try:

@@ -4,7 +4,7 @@ import json
 
 from typer.testing import CliRunner
 
-from lstmtext.cli import app, main
+from lstmtext.cli.app import app, main
 
 runner = CliRunner()
 

@@ -89,7 +89,7 @@ def test_valid_split_is_scored_when_there_is_no_test():
 
 
 def test_tfidf_baseline_picks_c_on_valid(tiny_data):
-    from lstmtext.baselines import C_GRID, tfidf_logreg
+    from lstmtext.experiments.baselines import C_GRID, tfidf_logreg
 
     out = tfidf_logreg(clean_data(tiny_data, "en-tweet"), "test")
     assert out["C"] in C_GRID and 0 <= out["metrics"]["macro_f1"] <= 1
@@ -132,7 +132,7 @@ def test_load_with_split_file(tmp_path):
 def test_compare_and_models_commands(tiny_path, tmp_path):
     from typer.testing import CliRunner
 
-    from lstmtext.cli import app
+    from lstmtext.cli.app import app
 
     runner = CliRunner()
     res = runner.invoke(app, ["models"])
@@ -155,7 +155,7 @@ def test_pool_gives_the_same_scores_as_sequential(tiny_data):
 def aspect_data():
     from pathlib import Path
 
-    from lstmtext.absa.data import load_aspect_data
+    from lstmtext.tasks.absa.data import load_aspect_data
     from lstmtext.config import build_config
 
     cfg = build_config("absa", extra={"task": "absa", "data": {"split_col": "split"}})
@@ -163,7 +163,7 @@ def aspect_data():
 
 
 def test_compare_takes_aspect_data_with_flattened_scores(aspect_data, tmp_path):
-    from lstmtext.absa.metrics import aspect_metrics
+    from lstmtext.tasks.absa.metrics import aspect_metrics
 
     cleaned = clean_data(aspect_data, "lowercase,punctuation_to_space,normalize_whitespace")
     assert cleaned.splits["train"].labels == aspect_data.splits["train"].labels
@@ -179,8 +179,8 @@ def test_compare_takes_aspect_data_with_flattened_scores(aspect_data, tmp_path):
 
 
 def test_aspect_baseline_fits_one_regression_per_aspect():
-    from lstmtext.absa.data import AspectData, AspectSplit
-    from lstmtext.baselines import tfidf_logreg_aspects
+    from lstmtext.tasks.absa.data import AspectData, AspectSplit
+    from lstmtext.experiments.baselines import tfidf_logreg_aspects
 
     # food follows enak/basi, price follows murah/mahal: separable, so every aspect is predicted right
     texts = ["enak murah", "enak mahal", "basi murah", "basi mahal"] * 3
@@ -199,7 +199,7 @@ def test_compare_command_with_task_absa(tmp_path):
 
     from typer.testing import CliRunner
 
-    from lstmtext.cli import app
+    from lstmtext.cli.app import app
 
     data = Path(__file__).parent / "data" / "absa_tiny.csv"
     args = ["compare", str(data), "--task", "absa", "--split-col", "split", "--models", "cnn", "--seeds", "1",

@@ -12,12 +12,12 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
-from lstmtext.batching import collate
+from lstmtext.encoding.batching import collate
 from lstmtext.config import build_config
-from lstmtext.distributed import LaunchOptions, Shard, launch, torchrun_command
+from lstmtext.training.ddp import LaunchOptions, Shard, launch, torchrun_command
 from lstmtext.errors import ConfigError
-from lstmtext.runner import run
-from lstmtext.trainer import ClassificationObjective
+from lstmtext.pipeline.run import run
+from lstmtext.training.loop import ClassificationObjective
 
 from conftest import TINY_OVERRIDES
 
@@ -52,7 +52,7 @@ def test_rank_without_rows_gets_one_row_with_share_zero():
 def test_torchrun_command_single_and_multi_node(tmp_path):
     one = torchrun_command(LaunchOptions(nproc=2, master_port=29555), tmp_path / "job.json")
     assert "--nproc-per-node=2" in one and "--master-addr=127.0.0.1" in one and "--master-port=29555" in one
-    assert one[-3:] == ["-m", "lstmtext.distributed", str(tmp_path / "job.json")]
+    assert one[-3:] == ["-m", "lstmtext.training.ddp", str(tmp_path / "job.json")]
     rdzv = torchrun_command(LaunchOptions(nproc=4, nnodes=2, rdzv_endpoint="10.0.0.1:29400"), tmp_path / "j")
     assert "--nnodes=2" in rdzv and "--rdzv-backend=c10d" in rdzv and "--rdzv-endpoint=10.0.0.1:29400" in rdzv
     with pytest.raises(ConfigError, match="needs --master-port"):

@@ -7,10 +7,10 @@ import pytest
 import torch
 
 from lstmtext.config import ModelConfig, build_config
-from lstmtext.embeddings import initial_embedding, read_vectors, train_word2vec
+from lstmtext.encoding.embeddings import initial_embedding, read_vectors, train_word2vec
 from lstmtext.errors import ConfigError, DataError
 from lstmtext.preprocess import Pipeline
-from lstmtext.vocab import Vocab
+from lstmtext.encoding.vocab import Vocab
 
 TEXTS = ["the cat sat on the mat", "the dog sat on the log", "a cat and a dog", "The Cat"] * 5
 PIPE = Pipeline(["lowercase", "normalize_whitespace"])
@@ -44,7 +44,7 @@ def test_onehot_refuses_a_large_vocabulary():
 def test_word2vec_is_seeded_and_covers_the_vocabulary(caplog):
     cfg = _cfg("word2vec", dim=8, min_count=1, epochs=3)
     torch.manual_seed(7)
-    with caplog.at_level(logging.INFO, logger="lstmtext.embeddings"):
+    with caplog.at_level(logging.INFO, logger="lstmtext.encoding.embeddings"):
         first = initial_embedding(cfg, VOCAB, TEXTS, PIPE)["embedding_weights"]
     torch.manual_seed(7)
     again = initial_embedding(cfg, VOCAB, TEXTS, PIPE)["embedding_weights"]
@@ -75,7 +75,7 @@ def test_pretrained_text_files_with_and_without_header(tmp_path, caplog, name, h
     path = tmp_path / name
     _write_vectors(path, header)
     cfg = _cfg("pretrained", path=str(path), freeze=True)
-    with caplog.at_level(logging.INFO, logger="lstmtext.embeddings"):
+    with caplog.at_level(logging.INFO, logger="lstmtext.encoding.embeddings"):
         out = initial_embedding(cfg, VOCAB, TEXTS, PIPE)
     w, itos = out["embedding_weights"], VOCAB.itos
     assert out["freeze_embedding"] is True
@@ -86,7 +86,7 @@ def test_pretrained_text_files_with_and_without_header(tmp_path, caplog, name, h
 
 
 def test_cased_vocabulary_words_fall_back_to_lower_case_vectors():
-    from lstmtext.embeddings import embedding_matrix
+    from lstmtext.encoding.embeddings import embedding_matrix
 
     vocab = Vocab(["<pad>", "<unk>", "Cat", "cat", "Dog"])
     w = embedding_matrix(vocab, {"cat": np.ones(2, dtype=np.float32), "Dog": np.zeros(2, dtype=np.float32)}, 2, "x")
@@ -123,8 +123,8 @@ def test_pretrained_missing_path_and_bad_rows(tmp_path):
 @pytest.mark.parametrize("kind", ["onehot", "word2vec"])
 def test_models_train_and_reload_with_initial_embeddings(tiny_path, tmp_path, kind):
     from lstmtext.config import build_config as bc
-    from lstmtext.predict import Predictor
-    from lstmtext.runner import run
+    from lstmtext.inference.predictor import Predictor
+    from lstmtext.pipeline.run import run
 
     from conftest import TINY_OVERRIDES
 
@@ -144,7 +144,7 @@ def test_models_train_and_reload_with_initial_embeddings(tiny_path, tmp_path, ki
 def test_embed_command_writes_word2vec_text(tiny_path, tmp_path):
     from typer.testing import CliRunner
 
-    from lstmtext.cli import app
+    from lstmtext.cli.app import app
 
     out = tmp_path / "vec.txt"
     res = CliRunner().invoke(app, ["embed", str(tiny_path), "--algo", "skipgram", "--dim", "4", "--epochs", "2",

@@ -6,8 +6,8 @@ Slow (minutes on 2 cores); CI runs them. Scores are on the test split, which was
 import pytest
 
 from lstmtext.config import build_config
-from lstmtext.predict import Predictor
-from lstmtext.runner import run
+from lstmtext.inference.predictor import Predictor
+from lstmtext.pipeline.run import run
 
 pytestmark = pytest.mark.slow
 

@@ -8,10 +8,10 @@ import pytest
 import torch
 
 from lstmtext.config import ModelConfig, build_config
-from lstmtext.ensemble import EnsembleClassifier, member_config
+from lstmtext.training.members import EnsembleClassifier, member_config
 from lstmtext.errors import ConfigError
 from lstmtext.models import build_model
-from lstmtext.trainer import predict_logits
+from lstmtext.training.loop import predict_logits
 
 from conftest import TINY_OVERRIDES
 
@@ -62,8 +62,8 @@ def test_built_ensemble_has_independent_members_and_ignores_padding():
 
 
 def test_ensemble_run_trains_each_member_saves_and_reloads(tiny_path, tmp_path):
-    from lstmtext.predict import Predictor
-    from lstmtext.runner import run
+    from lstmtext.inference.predictor import Predictor
+    from lstmtext.pipeline.run import run
 
     cfg = build_config(None, overrides=[*TINY_OVERRIDES, "model.ensemble=3", "train.seed=5"])
     result = run(cfg, tiny_path, tmp_path / "ens", progress=False)
@@ -77,7 +77,7 @@ def test_ensemble_run_trains_each_member_saves_and_reloads(tiny_path, tmp_path):
     model, enc = predictor.model, predictor.encoder
     members = [predict_logits(m, enc.encode(texts)).softmax(1) for m in model.members]
     assert np.allclose(proba, torch.stack(members).mean(0).numpy(), atol=1e-6)
-    from lstmtext.evaluation import evaluate_file
+    from lstmtext.pipeline.evaluate import evaluate_file
 
     test_rows = [line for line in tiny_path.read_text().splitlines()[1:] if line.endswith(",test")]
     (tmp_path / "test.csv").write_text("text,label,split\n" + "\n".join(test_rows) + "\n")
@@ -88,23 +88,23 @@ def test_ensemble_run_trains_each_member_saves_and_reloads(tiny_path, tmp_path):
     # the same seed gives the same ensemble
     again = run(cfg, tiny_path, None, progress=False)
     assert again.metrics["valid"] == result.metrics["valid"]
-    from lstmtext.bundle import load_bundle
-    from lstmtext.explain_bundle import check_explainable
+    from lstmtext.inference.bundle import load_bundle
+    from lstmtext.explain.bundle import check_explainable
 
     with pytest.raises(ConfigError, match="is an ensemble of 3 'lstm' models; explain reads one model"):
         check_explainable(load_bundle(tmp_path / "ens"))
 
 
 def test_aspect_ensemble_saves_and_reloads(tmp_path):
-    from lstmtext.predict import Predictor
-    from lstmtext.runner import run
+    from lstmtext.inference.predictor import Predictor
+    from lstmtext.pipeline.run import run
 
     overrides = ['data.split_col="split"', 'preprocess.preset="plain"', "vocab.num_words=100",
                  "model.embedding_dim=8", "model.hidden_size=8", "train.epochs=3", "model.ensemble=2",
                  'absa.head="attention"', "absa.attention_size=4"]
     result = run(build_config("absa", overrides=overrides), ABSA_TINY, tmp_path / "a", progress=False)
     assert len(result.summary["members"]) == 2
-    from lstmtext.evaluation import evaluate_file
+    from lstmtext.pipeline.evaluate import evaluate_file
 
     test_rows = [line for line in ABSA_TINY.read_text().splitlines()[1:] if line.endswith(",test")]
     (tmp_path / "test.csv").write_text("text,food,service,price,split\n" + "\n".join(test_rows) + "\n")
@@ -115,7 +115,7 @@ def test_aspect_ensemble_saves_and_reloads(tmp_path):
 
 
 def test_ensemble_is_refused_with_streaming(tiny_path, tmp_path):
-    from lstmtext.runner import run
+    from lstmtext.pipeline.run import run
 
     cfg = build_config(None, overrides=[*TINY_OVERRIDES, "model.ensemble=2"])
     with pytest.raises(ConfigError, match="cannot be combined with --stream"):
@@ -123,8 +123,8 @@ def test_ensemble_is_refused_with_streaming(tiny_path, tmp_path):
 
 
 def test_ensemble_checkpoints_each_member_and_resumes(tiny_path, tmp_path):
-    from lstmtext.predict import Predictor
-    from lstmtext.runner import run
+    from lstmtext.inference.predictor import Predictor
+    from lstmtext.pipeline.run import run
 
     cfg = build_config(None, overrides=[*TINY_OVERRIDES, "model.ensemble=2", "train.epochs=4"])
     first = run(cfg, tiny_path, tmp_path / "r", progress=False)

@@ -7,7 +7,7 @@ from collections import Counter
 import pytest
 from typer.testing import CliRunner
 
-from lstmtext.cli import app
+from lstmtext.cli.app import app
 from lstmtext.config import build_config
 from lstmtext.data import LabelledData, Split, load_data
 from lstmtext.errors import ConfigError, DataError
@@ -197,7 +197,7 @@ def test_oversampling_only_touches_the_training_rows(tiny_data, caplog):
     data = _imbalanced(tiny_data)
     train_counts = Counter(data.splits["train"].labels)
     config = build_config(None, overrides=[*FAST, 'train.oversample="random"'])
-    with caplog.at_level(logging.INFO, logger="lstmtext.imbalance"):
+    with caplog.at_level(logging.INFO, logger="lstmtext.tasks.sampling"):
         result = score_job({"key": 0, "config": config.model_dump(mode="json")}, data)
     logged = [r.getMessage() for r in caplog.records if "random oversampling" in r.getMessage()]
     before = [train_counts[c] for c in sorted(train_counts)]

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-from lstmtext.cli import app, main
+from lstmtext.cli.app import app, main
 from lstmtext.errors import ConfigError
 
 runner = CliRunner()
@@ -75,7 +75,7 @@ def test_slides_weights_file_prints_the_same_tables_as_the_example():
 
 
 def test_rnn_weights_file_with_inputs_targets_and_lr_from_the_command_line(tmp_path):
-    from lstmtext.reference import examples, tables, weights_io
+    from lstmtext.explain.reference import examples, tables, weights_io
 
     path = EXAMPLES_DIR / "rnn_small.json"
     result = _invoke("rnn", "--weights", str(path))
@@ -156,7 +156,7 @@ TEXTS = ["@united thanks for nothing, my bag is lost again", "great flight!", ""
 
 @pytest.fixture(scope="module")
 def bundle(trained_run):
-    from lstmtext.bundle import load_bundle
+    from lstmtext.inference.bundle import load_bundle
 
     return load_bundle(trained_run[0])
 
@@ -165,7 +165,7 @@ def _variant(bundle, **model_updates):
     """The trained bundle's encoder and labels with another (untrained) model."""
     import torch
 
-    from lstmtext.bundle import Bundle
+    from lstmtext.inference.bundle import Bundle
     from lstmtext.models import build_model
 
     torch.manual_seed(0)
@@ -176,8 +176,8 @@ def _variant(bundle, **model_updates):
 
 @pytest.mark.parametrize("variant", ["trained", "bilstm", "two-layer"])
 def test_probabilities_after_the_last_token_equal_the_predictor(bundle, variant):
-    from lstmtext.explain_bundle import explain_text
-    from lstmtext.predict import Predictor
+    from lstmtext.explain.bundle import explain_text
+    from lstmtext.inference.predictor import Predictor
 
     if variant == "bilstm":
         bundle = _variant(bundle, name="bilstm")
@@ -215,8 +215,8 @@ def test_explain_bundle_prints_the_table_and_writes_the_png(trained_run, tmp_pat
 @pytest.mark.parametrize(("updates", "shown"), [({"name": "gru"}, "'gru' model (pooling=last"),
                                                 ({"pooling": "mean"}, "'lstm' model (pooling=mean")])
 def test_non_lstm_bundle_is_a_clear_one_line_error(bundle, tmp_path, updates, shown):
-    from lstmtext.bundle import save_bundle
-    from lstmtext.explain_bundle import explain_text
+    from lstmtext.inference.bundle import save_bundle
+    from lstmtext.explain.bundle import explain_text
 
     other = _variant(bundle, **updates)
     with pytest.raises(ConfigError, match="explain supports lstm/bilstm bundles with pooling=last"):

@@ -12,15 +12,15 @@ import torch
 from torch import nn
 from typer.testing import CliRunner
 
-from lstmtext.batching import collate
-from lstmtext.bundle import load_bundle
-from lstmtext.cli import app
+from lstmtext.encoding.batching import collate
+from lstmtext.inference.bundle import load_bundle
+from lstmtext.cli.app import app
 from lstmtext.config import ModelConfig
-from lstmtext.engines import OnnxPredictor, load_predictor
+from lstmtext.inference.engines import OnnxPredictor, load_predictor
 from lstmtext.errors import BundleError, ConfigError
-from lstmtext.export import build_onnx, bundle_metadata, export_onnx
+from lstmtext.inference.onnx import build_onnx, bundle_metadata, export_onnx
 from lstmtext.models import build_model
-from lstmtext.predict import Predictor
+from lstmtext.inference.predictor import Predictor
 from lstmtext.server import ServeSettings, create_app
 
 with warnings.catch_warnings():  # starlette warns that it prefers httpx2; the httpx client works the same here

@@ -4,10 +4,10 @@ import json
 
 from typer.testing import CliRunner
 
-from lstmtext.cli import app
+from lstmtext.cli.app import app
 from lstmtext.config import build_config
 from lstmtext.data import LabelledData, Split
-from lstmtext.runner import drop_other_languages
+from lstmtext.pipeline.run import drop_other_languages
 
 VI = ["Quán này đồ ăn rất ngon, nhân viên phục vụ nhiệt tình và giá cả hợp lý",
       "Món ăn dở tệ, phục vụ chậm chạp, sẽ không bao giờ quay lại quán này nữa"]

@@ -5,13 +5,13 @@ import numpy as np
 import pytest
 import torch
 
-from lstmtext.bundle import load_bundle, save_bundle
+from lstmtext.inference.bundle import load_bundle, save_bundle
 from lstmtext.config import Config, ModelConfig
-from lstmtext.encoder import TextEncoder
+from lstmtext.encoding.encoder import TextEncoder
 from lstmtext.models import available_models, build_model
 from lstmtext.preprocess import Pipeline
-from lstmtext.trainer import ClassificationObjective, EncodedSplit, fit, predict_logits
-from lstmtext.vocab import Vocab
+from lstmtext.training.loop import ClassificationObjective, EncodedSplit, fit, predict_logits
+from lstmtext.encoding.vocab import Vocab
 
 MODELS = sorted(available_models())
 TEXTS = ["good great fine", "great good", "bad awful", "awful terrible bad", "ok meh", "meh so so"]

@@ -8,7 +8,7 @@ from lstmtext.config import ModelConfig, build_config
 from lstmtext.errors import ConfigError
 from lstmtext.models import build_model
 from lstmtext.models.ngram_bag import NgramBagClassifier, ngram_ids
-from lstmtext.trainer import predict_logits
+from lstmtext.training.loop import predict_logits
 
 from conftest import TINY_OVERRIDES
 
@@ -72,7 +72,7 @@ def test_bag_learns_at_its_own_rate_and_dropout_is_for_training_only():
 
 def test_bag_alone_overfits_a_tiny_set():
     """With the network's output layer at zero, the bag is logistic regression on n-grams and fits on its own."""
-    from lstmtext.trainer import ClassificationObjective, EncodedSplit, fit
+    from lstmtext.training.loop import ClassificationObjective, EncodedSplit, fit
 
     config = build_config(None, overrides=["model.name=\"lstm\"", "model.embedding_dim=4", "model.hidden_size=4",
                                            "model.ngram_bag=2", "model.ngram_buckets=1024", "train.epochs=40",
@@ -97,8 +97,8 @@ def test_aspect_models_refuse_the_bag():
 
 
 def test_run_with_a_bag_trains_saves_and_reloads_the_same(tiny_path, tmp_path):
-    from lstmtext.predict import Predictor
-    from lstmtext.runner import run
+    from lstmtext.inference.predictor import Predictor
+    from lstmtext.pipeline.run import run
 
     cfg = build_config(None, overrides=[*TINY_OVERRIDES, "model.name=\"bilstm\"", "model.ngram_bag=2",
                                         "model.ngram_buckets=4096"])
@@ -110,7 +110,7 @@ def test_run_with_a_bag_trains_saves_and_reloads_the_same(tiny_path, tmp_path):
     texts = ["worst airline ever", "thank you so much", "lost my bag again"]
     again = Predictor.from_bundle(tmp_path / "bag")
     assert np.array_equal(predictor.predict_proba(texts), again.predict_proba(texts))
-    from lstmtext.evaluation import evaluate_file
+    from lstmtext.pipeline.evaluate import evaluate_file
 
     test_rows = [line for line in tiny_path.read_text().splitlines()[1:] if line.endswith(",test")]
     (tmp_path / "test.csv").write_text("text,label,split\n" + "\n".join(test_rows) + "\n")
@@ -118,13 +118,13 @@ def test_run_with_a_bag_trains_saves_and_reloads_the_same(tiny_path, tmp_path):
     assert reloaded["macro_f1"] == pytest.approx(result.metrics["test"]["macro_f1"])
     again_run = run(cfg, tiny_path, None, progress=False)  # the same seed, the same scores
     assert again_run.metrics["valid"] == result.metrics["valid"]
-    from lstmtext.bundle import load_bundle
-    from lstmtext.explain_bundle import check_explainable
+    from lstmtext.inference.bundle import load_bundle
+    from lstmtext.explain.bundle import check_explainable
 
     with pytest.raises(ConfigError, match=r"adds a linear n-gram bag to its 'bilstm' model \(model.ngram_bag=2\)"):
         check_explainable(load_bundle(tmp_path / "bag"))
     from lstmtext.errors import BundleError
-    from lstmtext.export import export_onnx
+    from lstmtext.inference.onnx import export_onnx
 
     with pytest.raises(BundleError, match="got NgramBagClassifier. Serve this model with --engine torch"):
         export_onnx(tmp_path / "bag", tmp_path / "bag.onnx")

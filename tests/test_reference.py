@@ -11,7 +11,7 @@ import pytest
 from rich.console import Console
 
 from lstmtext.errors import ConfigError
-from lstmtext.reference import examples, lstm, rnn, tables, weights_io
+from lstmtext.explain.reference import examples, lstm, rnn, tables, weights_io
 
 TOL = 5e-5  # the slides round intermediate values to 5 decimals
 

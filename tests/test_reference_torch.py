@@ -9,7 +9,7 @@ torch = pytest.importorskip("torch")
 from torch import nn  # noqa: E402
 from torch.nn.utils.rnn import pack_padded_sequence  # noqa: E402
 
-from lstmtext.reference import lstm, rnn  # noqa: E402
+from lstmtext.explain.reference import lstm, rnn  # noqa: E402
 
 TOL = 1e-5
 
@@ -195,7 +195,7 @@ def test_package_classifier_logits_match_the_reference(name, bidirectional, num_
 
 @pytest.mark.parametrize("bidirectional", [False, True])
 def test_trace_tokens_matches_the_classifier_on_every_prefix(bidirectional):
-    from lstmtext.reference import examples
+    from lstmtext.explain.reference import examples
 
     model = _build_classifier("lstm", bidirectional, 2)
     ids = torch.tensor([[3, 5, 7, 2]])

@@ -2,7 +2,7 @@
 
 import re
 
-from lstmtext.report_html import confident_mistakes, page, table
+from lstmtext.reports.html import confident_mistakes, page, table
 
 
 def test_every_run_writes_a_self_contained_report_html_beside_report_md(trained_run):
@@ -20,7 +20,7 @@ def test_every_run_writes_a_self_contained_report_html_beside_report_md(trained_
 
 
 def test_confident_mistakes_are_wrong_and_sorted_by_confidence(trained_run, tiny_frame):
-    from lstmtext.predict import Predictor
+    from lstmtext.inference.predictor import Predictor
 
     out, _ = trained_run
     predictor = Predictor.from_bundle(out)

@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 from lstmtext.errors import ConfigError
-from lstmtext.predict import Predictor
+from lstmtext.inference.predictor import Predictor
 from lstmtext.server import ServeSettings, create_app
 from lstmtext.server.app import get_predictor
 

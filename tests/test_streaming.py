@@ -9,12 +9,12 @@ import torch
 from safetensors.torch import load_file
 from typer.testing import CliRunner
 
-from lstmtext.cli import app
+from lstmtext.cli.app import app
 from lstmtext.config import build_config
-from lstmtext.encoder import TextEncoder
+from lstmtext.encoding.encoder import TextEncoder
 from lstmtext.errors import ConfigError, DataError
-from lstmtext.runner import build_pipeline, run
-from lstmtext.streaming import ShardedBatches, prepare_shards
+from lstmtext.pipeline.run import build_pipeline, run
+from lstmtext.training.shards import ShardedBatches, prepare_shards
 
 from conftest import TINY_OVERRIDES
 

@@ -5,7 +5,7 @@ import torch
 
 from lstmtext.config import build_config
 from lstmtext.data import load_data
-from lstmtext.runner import train_model
+from lstmtext.pipeline.run import train_model
 
 from conftest import TINY_OVERRIDES
 
@@ -32,7 +32,7 @@ def test_resume_after_interruption_gives_identical_weights(tiny_path, tmp_path, 
                                                             "model.rnn_input_dropout=0.2"])
     full, *_ = train_model(config, _data(tiny_path, config), progress=False)
 
-    import lstmtext.trainer as trainer
+    import lstmtext.training.loop as trainer
 
     real_fit = trainer.fit
 
@@ -42,10 +42,10 @@ def test_resume_after_interruption_gives_identical_weights(tiny_path, tmp_path, 
                 raise Interrupt
         return real_fit(*args, **{**kwargs, "on_epoch_end": stop})
 
-    monkeypatch.setattr("lstmtext.runner.fit", interrupted_fit)
+    monkeypatch.setattr("lstmtext.pipeline.run.fit", interrupted_fit)
     with pytest.raises(Interrupt):
         train_model(config, _data(tiny_path, config), checkpoint_dir=tmp_path / "ckpt", progress=False)
-    monkeypatch.setattr("lstmtext.runner.fit", real_fit)
+    monkeypatch.setattr("lstmtext.pipeline.run.fit", real_fit)
     torch.manual_seed(12345)  # a different global RNG state must not matter: the checkpoint restores it
     resumed, *_, result = train_model(config, _data(tiny_path, config), checkpoint_dir=tmp_path / "ckpt",
                                       resume=True, progress=False)

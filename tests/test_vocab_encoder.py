@@ -3,9 +3,9 @@
 import numpy as np
 
 from lstmtext.config import VocabConfig
-from lstmtext.encoder import TextEncoder
+from lstmtext.encoding.encoder import TextEncoder
 from lstmtext.preprocess import Pipeline
-from lstmtext.vocab import PAD_ID, UNK_ID, Vocab
+from lstmtext.encoding.vocab import PAD_ID, UNK_ID, Vocab
 
 
 def test_vocab_orders_by_frequency_then_first_seen():

@@ -8,7 +8,7 @@ from torch import nn
 from lstmtext.config import ModelConfig, build_config
 from lstmtext.errors import ConfigError
 from lstmtext.models import build_model
-from lstmtext.trainer import ClassificationObjective, EncodedSplit, fit
+from lstmtext.training.loop import ClassificationObjective, EncodedSplit, fit
 
 CONVENTION = ["rnn", "gru", "lstm", "bilstm", "cnn", "clstm", "bilstm_attn"]
 

@@ -11,9 +11,9 @@ __all__ = ["TextClassifier", "Predictor", "build_config", "load_bundle", "__vers
 
 _LAZY = {
     "TextClassifier": "lstmtext.classifier",
-    "Predictor": "lstmtext.predict",
+    "Predictor": "lstmtext.inference.predictor",
     "build_config": "lstmtext.config",
-    "load_bundle": "lstmtext.bundle",
+    "load_bundle": "lstmtext.inference.bundle",
 }
 
 

@@ -1,3 +1,3 @@
-from lstmtext.cli import main
+from lstmtext.cli.app import main
 
 main()

@@ -8,13 +8,13 @@ from typing import Any
 
 import numpy as np
 
-from lstmtext.bundle import Bundle, load_bundle, save_bundle
+from lstmtext.inference.bundle import Bundle, load_bundle, save_bundle
 from lstmtext.config import Config, build_config
 from lstmtext.data.dataset import LabelledData, Split, check_classes, split_frame
 from lstmtext.errors import DataError, NotFittedError
-from lstmtext.predict import Predictor
-from lstmtext.report import model_card
-from lstmtext.runner import _summary, evaluate_splits, train_model
+from lstmtext.inference.predictor import Predictor
+from lstmtext.reports.markdown import model_card
+from lstmtext.pipeline.run import _summary, evaluate_splits, train_model
 
 
 class TextClassifier:

@@ -3,7 +3,7 @@
 The texts are cleaned once (``preprocess``) and every model reads the cleaned texts with an empty cleaning
 chain, so the models differ only in what their presets say about the vocabulary, the network and the
 training. Scores are on the test split when the data has one, otherwise on valid (recorded as
-``eval_split``). Aspect-sentiment data (:class:`~lstmtext.absa.data.AspectData`) works the same way: every
+``eval_split``). Aspect-sentiment data (:class:`~lstmtext.tasks.absa.data.AspectData`) works the same way: every
 model gets one head per aspect (``task = "absa"``), the baseline fits one logistic regression per aspect, and
 accuracy and macro-F1 are IndoNLU's flattened figures (every text-aspect prediction in one list). Runs go
 to a pool of processes with one torch thread each (``mode="pool"``) or run one after the other with every
@@ -29,7 +29,7 @@ from lstmtext.experiments.pool import process_pool, shared_data
 log = logging.getLogger(__name__)
 
 Mode = Literal["pool", "sequential"]
-Data = Any  # lstmtext.data.LabelledData, or lstmtext.absa.data.AspectData
+Data = Any  # lstmtext.data.LabelledData, or lstmtext.tasks.absa.data.AspectData
 DEFAULT_MODE: Mode = "pool"
 BASELINE = "tfidf_logreg"
 
@@ -47,7 +47,7 @@ def model_config(entry: str, seed: int, threads: int, overrides: Sequence[str] =
         ConfigError: If ``entry`` is neither a preset nor a registered architecture, or an override is invalid.
     """
     from lstmtext.models import available_models
-    from lstmtext.presets import MODEL_PRESETS
+    from lstmtext.config.presets import MODEL_PRESETS
 
     fixed = ['preprocess.preset="none"', "preprocess.steps=[]", f"train.seed={seed}", f"train.threads={threads}"]
     name, *own = entry.split(":")
@@ -65,7 +65,7 @@ def model_config(entry: str, seed: int, threads: int, overrides: Sequence[str] =
 
 def is_aspect_data(data: Any) -> bool:
     """Whether ``data`` is aspect-sentiment data (several labels per text) rather than single-label data."""
-    from lstmtext.absa.data import AspectData
+    from lstmtext.tasks.absa.data import AspectData
 
     return isinstance(data, AspectData)
 
@@ -89,15 +89,15 @@ def clean_data(data: Data, preprocess: str) -> Data:
 
 def train_and_score(config: Config, data: Data, eval_split: str) -> dict[str, Any]:
     """Train one model and return its scores on ``eval_split`` and valid, size, train time and inference speed."""
-    from lstmtext.trainer import predict_logits
+    from lstmtext.training.loop import predict_logits
 
     if is_aspect_data(data):
-        from lstmtext.absa.runner import evaluate_aspect_splits, train_aspect_model
+        from lstmtext.tasks.absa.runner import evaluate_aspect_splits, train_aspect_model
 
         model, encoder, labels, result = train_aspect_model(config, data, progress=False)
         metrics = evaluate_aspect_splits(model, encoder, labels, data, config.train.eval_batch_size)
     else:
-        from lstmtext.runner import evaluate_splits, train_model
+        from lstmtext.pipeline.run import evaluate_splits, train_model
 
         model, encoder, labels, result = train_model(config, data, progress=False)
         metrics = evaluate_splits(model, encoder, labels, data, config.train.eval_batch_size)
@@ -117,7 +117,7 @@ def train_and_score(config: Config, data: Data, eval_split: str) -> dict[str, An
 def _run_job(job: dict[str, Any], data: Data | None = None) -> dict[str, Any]:
     data = data if data is not None else shared_data()
     if job["model"] == BASELINE:
-        from lstmtext.baselines import tfidf_logreg, tfidf_logreg_aspects
+        from lstmtext.experiments.baselines import tfidf_logreg, tfidf_logreg_aspects
 
         scores = (tfidf_logreg_aspects if is_aspect_data(data) else tfidf_logreg)(data, job["eval_split"])
         out = {k: scores[k] for k in ("n_parameters", "train_seconds", "texts_per_second")}
@@ -268,7 +268,7 @@ def plot_report(report: dict[str, Any], path: str | Path) -> Path:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from lstmtext.atomic import atomic_path
+    from lstmtext.utils.atomic import atomic_path
 
     summary = report["summary"]
     x = range(len(summary))
@@ -291,7 +291,7 @@ def plot_report(report: dict[str, Any], path: str | Path) -> Path:
 
 def write_report(report: dict[str, Any], out_dir: str | Path) -> dict[str, Path]:
     """Write ``compare.json``, ``compare.md`` and ``compare.png`` to ``out_dir`` (each atomically)."""
-    from lstmtext.atomic import write_json, write_text
+    from lstmtext.utils.atomic import write_json, write_text
 
     out = Path(out_dir)
     return {"json": write_json(out / "compare.json", report), "markdown": write_text(out / "compare.md",

@@ -133,8 +133,8 @@ def cv_markdown(report: dict[str, Any]) -> str:
 
 def write_cv(report: dict[str, Any], out_dir: str | Path) -> dict[str, Path]:
     """Write cv.json, cv.md and report.html to ``out_dir``."""
-    from lstmtext.atomic import write_json, write_text
-    from lstmtext.report_html import pre, table, write_page
+    from lstmtext.utils.atomic import write_json, write_text
+    from lstmtext.reports.html import pre, table, write_page
 
     out = Path(out_dir)
     markdown = cv_markdown(report)

@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from lstmtext.atomic import write_json
+from lstmtext.utils.atomic import write_json
 from lstmtext.config import Config
 from lstmtext.data import LabelledData
 from lstmtext.errors import ConfigError, DataError
@@ -182,7 +182,7 @@ def plot_curve(report: dict[str, Any], reference: dict[int, float] | None = None
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from lstmtext.report_html import figure_png
+    from lstmtext.reports.html import figure_png
 
     split, metric = report["eval_split"], report["metric"]
     summary = report["summary"]
@@ -208,8 +208,8 @@ def write_learning_curve(report: dict[str, Any], out_dir: str | Path,
     import csv
     import io
 
-    from lstmtext.atomic import atomic_path, write_text
-    from lstmtext.report_html import image, pre, table, write_page
+    from lstmtext.utils.atomic import atomic_path, write_text
+    from lstmtext.reports.html import image, pre, table, write_page
 
     out = Path(out_dir)
     png = plot_curve(report, reference)

@@ -118,7 +118,7 @@ def clean_once(config: Any, data: LabelledData, searched: Sequence[str] = ()) ->
     """
     if any(key.startswith("preprocess.") for key in searched):
         return config, data
-    from lstmtext.runner import build_pipeline
+    from lstmtext.pipeline.run import build_pipeline
 
     pipeline = build_pipeline(config)
     splits = {name: Split(pipeline.clean_many(s.texts), list(s.labels)) for name, s in data.splits.items()}
@@ -153,7 +153,7 @@ def score_job(job: dict[str, Any], data: LabelledData | None = None) -> dict[str
         "n_train", "job": job["key"]}``.
     """
     from lstmtext.config import Config
-    from lstmtext.runner import evaluate_splits, train_model
+    from lstmtext.pipeline.run import evaluate_splits, train_model
 
     data = select_rows(data if data is not None else shared_data(), job.get("select"))
     config = Config.model_validate(job["config"])

@@ -66,12 +66,12 @@ def build_model(cfg: ModelConfig, vocab_size: int, num_classes: int | list[int],
     if cfg.name not in _MODELS:
         raise ConfigError(f"model.name: unknown architecture {cfg.name!r}. Available: {', '.join(sorted(_MODELS))}.")
     if cfg.ensemble > 1:  # a seed ensemble: members of the same architecture, probabilities averaged
-        from lstmtext.ensemble import EnsembleClassifier
+        from lstmtext.training.members import EnsembleClassifier
 
         one = cfg.model_copy(update={"ensemble": 1})
         return EnsembleClassifier([build_model(one, vocab_size, num_classes, **kwargs) for _ in range(cfg.ensemble)])
     if isinstance(num_classes, (list, tuple)):  # several heads (aspects): the base's encoder, one head each
-        from lstmtext.absa.model import MultiHeadClassifier
+        from lstmtext.tasks.absa.model import MultiHeadClassifier
 
         head_names = kwargs.pop("head_names", None)
         attention_size = kwargs.pop("aspect_attention", None)

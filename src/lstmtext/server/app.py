@@ -20,7 +20,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse
 
 from lstmtext import __version__
-from lstmtext.predict import Predictor
+from lstmtext.inference.predictor import Predictor
 from lstmtext.server.limits import BodySizeLimit
 from lstmtext.server.schemas import (
     ErrorResponse,
@@ -107,7 +107,7 @@ def create_app(settings: ServeSettings, predictor: Predictor | None = None) -> F
     @asynccontextmanager
     async def lifespan(app: FastAPI):
         if predictor is None:
-            from lstmtext.engines import load_predictor
+            from lstmtext.inference.engines import load_predictor
 
             app.state.predictor = load_predictor(settings.bundle, settings.engine, settings.onnx_path,
                                                  settings.batch_size, settings.threads)

@@ -1,0 +1,69 @@
+"""CLI commands ``serve`` (HTTP server for a bundle) and ``export`` (ONNX, optionally int8); thin shells."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from lstmtext.cli.app import app, console
+from lstmtext.errors import ConfigError
+
+EngineOpt = Annotated[Optional[str], typer.Option(help="torch, onnx or onnx-int8 (default torch; env LSTMTEXT_ENGINE).")]
+
+
+@app.command()
+def serve(
+    bundle: Annotated[Optional[Path], typer.Argument(help="Model folder to serve (default: env LSTMTEXT_BUNDLE).")] = None,
+    host: Annotated[Optional[str], typer.Option(help="Interface to listen on (default 127.0.0.1).")] = None,
+    port: Annotated[Optional[int], typer.Option(help="TCP port (default 8000).")] = None,
+    engine: EngineOpt = None,
+    onnx: Annotated[Optional[Path], typer.Option(help="Exported .onnx file (default: the bundle's model.onnx).")] = None,
+    threads: Annotated[Optional[int], typer.Option(help="CPU threads for inference (default: every core).")] = None,
+    max_texts: Annotated[Optional[int], typer.Option(help="Texts per request (default 256).")] = None,
+    max_text_chars: Annotated[Optional[int], typer.Option(help="Characters per text (default 5000).")] = None,
+    max_body_bytes: Annotated[Optional[int], typer.Option(help="Request body size (default 1000000).")] = None,
+    log_level: Annotated[str, typer.Option(help="uvicorn log level: debug, info, warning, error.")] = "info",
+    access_log: Annotated[bool, typer.Option(help="Log every request.")] = True,
+) -> None:
+    """Serve a model over HTTP: POST /predict, GET /health, GET /info, docs at /docs and a web page at /.
+
+    Every option can also be set as an LSTMTEXT_<OPTION> environment variable (e.g. LSTMTEXT_MAX_TEXTS).
+    """
+    import uvicorn
+
+    from lstmtext.inference.engines import load_predictor
+    from lstmtext.server import ServeSettings, create_app
+
+    settings = ServeSettings.from_env(bundle=bundle, host=host, port=port, engine=engine, onnx_path=onnx,
+                                      threads=threads, max_texts=max_texts, max_text_chars=max_text_chars,
+                                      max_body_bytes=max_body_bytes)
+    # Load before starting uvicorn: a bundle that does not load stops here with a one-line error.
+    predictor = load_predictor(settings.bundle, settings.engine, settings.onnx_path, settings.batch_size, settings.threads)
+    console.print(f"serving {settings.bundle} ({settings.engine}) on http://{settings.host}:{settings.port}/")
+    uvicorn.run(create_app(settings, predictor), host=settings.host, port=settings.port, log_level=log_level,
+                access_log=access_log)
+
+
+@app.command()
+def export(
+    bundle: Annotated[Path, typer.Argument(help="A saved model folder (or a training output folder).")],
+    fmt: Annotated[str, typer.Option("--format", help="Export format: onnx.")] = "onnx",
+    out: Annotated[Optional[Path], typer.Option(help="Where to write the .onnx file (default: BUNDLE/model.onnx).")] = None,
+    quantize: Annotated[bool, typer.Option(help="Also write an int8 model (dynamic quantisation) beside it.")] = False,
+    check: Annotated[bool, typer.Option(help="Compare the ONNX model with PyTorch on random sequences.")] = True,
+) -> None:
+    """Export a model to ONNX: inputs ids (batch, time; post-padded) and lengths (batch), outputs logits and probabilities."""
+    from lstmtext.inference.onnx import check_parity, export_onnx, int8_path
+
+    if fmt != "onnx":
+        raise ConfigError(f"--format must be onnx. Got {fmt!r} instead.")
+    path = export_onnx(bundle, out, quantize=quantize)
+    console.print(f"wrote {path}" + (f" and {int8_path(path)}" if quantize else ""))
+    if check:
+        diff, agree = check_parity(bundle, path)
+        console.print(f"parity with PyTorch on random sequences: max |Δp| {diff:.2e}, same label {agree:.1%}")
+        if quantize:
+            diff, agree = check_parity(bundle, int8_path(path))
+            console.print(f"int8 against PyTorch: max |Δp| {diff:.2e}, same label {agree:.1%}")

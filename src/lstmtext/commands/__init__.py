@@ -1,1 +1,0 @@
-"""CLI commands grouped by area; each module registers its commands on ``lstmtext.cli.app`` when imported."""

@@ -1,0 +1,19 @@
+"""The typed configuration tree, its presets and its TOML form (see :mod:`lstmtext.config.schema`)."""
+
+from lstmtext.config.schema import (
+    AbsaConfig,
+    Config,
+    DataConfig,
+    EmbeddingConfig,
+    ModelConfig,
+    PreprocessConfig,
+    TrainConfig,
+    VocabConfig,
+    build_config,
+    parse_override,
+)
+
+__all__ = [
+    "AbsaConfig", "Config", "DataConfig", "EmbeddingConfig", "ModelConfig", "PreprocessConfig", "TrainConfig",
+    "VocabConfig", "build_config", "parse_override",
+]

@@ -1,0 +1,285 @@
+"""The typed configuration tree (data, preprocess, vocab, model, train) and how it is loaded.
+
+A config comes from a preset, an optional TOML file and ``--set key=value`` overrides, applied in that
+order. Every section forbids unknown keys, so a misspelt key is an error that names the key, not a
+silently ignored setting. The resolved config is saved with each model.
+"""
+
+from __future__ import annotations
+
+import copy
+import difflib
+import tomllib
+import typing
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from lstmtext.errors import ConfigError
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _none_from_text(cls, data: Any) -> Any:
+        """TOML has no null: the string ``"none"`` means None for keys that accept None."""
+        if not isinstance(data, dict):
+            return data
+        out = dict(data)
+        for key, value in data.items():
+            field = cls.model_fields.get(key)
+            if field is not None and isinstance(value, str) and value.lower() == "none":
+                if type(None) in typing.get_args(field.annotation):
+                    out[key] = None
+        return out
+
+
+class DataConfig(_Section):
+    """Where the texts and labels are, and how to split them."""
+
+    text_col: str = Field("text", description="column holding the raw text")
+    label_col: str = Field("label", description="column holding the class label")
+    split_col: str | None = Field(None, description="column with train / valid / test per row; None: split here")
+    drop_duplicates: bool = Field(
+        False, description="drop repeated (text, label) rows before splitting (they are always reported)"
+    )
+    valid_size: float = Field(0.1, gt=0, lt=1, description="share of rows for the valid split when splitting here")
+    test_size: float = Field(0.1, ge=0, lt=1, description="share of rows for the test split when splitting here")
+    split_seed: int = Field(42, description="seed of the stratified split")
+
+
+class PreprocessConfig(_Section):
+    """The cleaning chain: a preset name, optionally replaced step by step."""
+
+    preset: str = Field("en-tweet", description="en-tweet, plain, none, id-news, id-review, vi-review")
+    steps: list[str] | None = Field(None, description="explicit step names; None: the preset's steps")
+    options: dict[str, dict[str, Any]] = Field(
+        default_factory=dict, description="per-step options, e.g. lexicon paths"
+    )
+    keep_language: str | None = Field(
+        None, description="drop rows detected (langid) as another language, e.g. 'vi'; None: keep all"
+    )
+    languages: list[str] = Field(
+        default_factory=lambda: ["en", "id", "vi"], description="candidate languages for keep_language"
+    )
+
+
+class VocabConfig(_Section):
+    """Word index and sequence length."""
+
+    num_words: int | None = Field(
+        20000, ge=3, description="size of the index incl. <pad>=0 and <unk>=1; None: every word"
+    )
+    min_freq: int = Field(1, ge=1, description="words seen fewer times in training become <unk>")
+    max_len: int | None = Field(None, ge=1, description="truncate longer texts; None: longest training text")
+    truncating: Literal["pre", "post"] = Field(
+        "pre", description="cut long texts at the start (pre, as Keras) or the end"
+    )
+    padding: Literal["pre", "post"] = Field(
+        "pre", description="side of padding in fixed-width exports (models never see padding)"
+    )
+
+
+class EmbeddingConfig(_Section):
+    """Where the embedding table starts: random, a fixed one-hot identity, word2vec trained here, or a file."""
+
+    kind: Literal["random", "onehot", "word2vec", "pretrained"] = Field(
+        "random", description="random (trainable), onehot (fixed identity), word2vec (gensim, on the training texts), pretrained (file)"
+    )
+    path: str | None = Field(None, description="pretrained vectors: word2vec text/binary, fastText .vec or GloVe .txt")
+    freeze: bool = Field(False, description="keep the initial vectors fixed during training")
+    algo: Literal["cbow", "skipgram"] = Field("cbow", description="word2vec algorithm")
+    window: int = Field(5, ge=1, description="word2vec context window")
+    min_count: int = Field(1, ge=1, description="word2vec: ignore rarer words")
+    epochs: int = Field(10, ge=1, description="word2vec training epochs")
+
+
+class ModelConfig(_Section):
+    """The architecture (a registered name) and its sizes. PyTorch's names throughout."""
+
+    name: str = Field("lstm", description="a registered architecture: see `lstmtext models`")
+    embedding_dim: int = Field(128, ge=1)
+    hidden_size: int = Field(128, ge=1)
+    num_layers: int = Field(1, ge=1)
+    bidirectional: bool = False
+    dropout: float = Field(0.0, ge=0, lt=1, description="between stacked recurrent layers")
+    embed_dropout: float = Field(0.5, ge=0, lt=1, description="on embeddings, per element")
+    rnn_input_dropout: float = Field(
+        0.0, ge=0, lt=1, description="on the recurrent input, one mask per text (Keras' LSTM dropout)"
+    )
+    pooling: Literal["last", "mean", "max"] = Field(
+        "last", description="how the sequence of states becomes one vector"
+    )
+    init: Literal["keras", "torch"] = Field(
+        "keras", description="keras: Glorot input, orthogonal recurrent, forget bias 1"
+    )
+    options: dict[str, Any] = Field(
+        default_factory=dict, description="architecture-specific extras (see each model's doc)"
+    )
+    embedding: EmbeddingConfig = Field(default_factory=EmbeddingConfig)
+    ngram_bag: int = Field(
+        0, ge=0, le=3, description="N > 0: add a linear bag of the text's word 1..N-grams to the logits (wide and deep)"
+    )
+    ngram_buckets: int = Field(2**18, ge=1024, description="hash rows for the bag's 2..N-grams")
+    ngram_dropout: float = Field(0.0, ge=0, lt=1, description="share of each text's n-grams dropped while training")
+    ngram_lr: float = Field(10.0, gt=0, description="the bag's learning rate as a multiple of train.lr")
+    ensemble: int = Field(
+        1, ge=1, le=50, description="N > 1: train N copies (seeds seed..seed+N-1) and average their probabilities"
+    )
+
+
+class TrainConfig(_Section):
+    """Optimisation, early stopping and reproducibility."""
+
+    epochs: int = Field(10, ge=1)
+    batch_size: int = Field(64, ge=1)
+    lr: float = Field(1e-3, gt=0)
+    weight_decay: float = Field(0.0, ge=0, description="L2 penalty through Adam's weight_decay")
+    clip_grad_norm: float | None = Field(5.0, gt=0, description="None: no clipping")
+    patience: int | None = Field(
+        None, ge=1, description="epochs without improvement before stopping; None: never stop early"
+    )
+    monitor: Literal["valid_loss", "valid_accuracy", "valid_macro_f1"] = "valid_macro_f1"
+    restore_best: bool = Field(True, description="end with the weights of the best epoch (by `monitor`)")
+    class_weight: Literal["balanced"] | None = Field(None, description="weight the loss by inverse class frequency")
+    oversample: Literal["random"] | None = Field(
+        None, description="duplicate minority-class rows of the training split"
+    )
+    bucket: bool = Field(True, description="length-bucketed batches: similar lengths together, less padding")
+    seed: int = 42
+    threads: int | None = Field(None, ge=1, description="torch threads; None: every core")
+    eval_batch_size: int = Field(1024, ge=1)
+
+
+class AbsaConfig(_Section):
+    """Aspect-based sentiment: which columns are aspects, and the data layout."""
+
+    aspects: list[str] | None = Field(None, description="aspect columns (wide) or values (long); None: detect")
+    layout: Literal["wide", "long"] = Field("wide", description="wide: one column per aspect; long: text, aspect, polarity rows")
+    aspect_col: str = Field("aspect", description="long layout: column naming the aspect")
+    polarity_col: str = Field("polarity", description="long layout: column with the aspect's label")
+    not_mentioned: list[str] = Field(
+        default_factory=lambda: ["neutral", "neut", "none"], description="labels meaning the aspect is not mentioned"
+    )
+    head: Literal["shared", "attention"] = Field(
+        "shared", description="shared: every head reads one pooled vector; attention: each aspect also attends "
+        "over the recurrent states with its own query (recurrent architectures)")
+    attention_size: int = Field(64, ge=1, description="head = attention: units of the scoring layer")
+
+
+class Config(_Section):
+    """The whole configuration of one training run."""
+
+    task: Literal["classify", "absa"] = "classify"
+    data: DataConfig = Field(default_factory=DataConfig)
+    preprocess: PreprocessConfig = Field(default_factory=PreprocessConfig)
+    vocab: VocabConfig = Field(default_factory=VocabConfig)
+    model: ModelConfig = Field(default_factory=ModelConfig)
+    train: TrainConfig = Field(default_factory=TrainConfig)
+    absa: AbsaConfig = Field(default_factory=AbsaConfig)
+
+    @model_validator(mode="after")
+    def _check_sizes(self) -> Config:
+        if self.data.valid_size + self.data.test_size >= 1:
+            raise ValueError("data.valid_size + data.test_size must be < 1")
+        return self
+
+
+def _deep_merge(base: dict[str, Any], update: dict[str, Any]) -> dict[str, Any]:
+    out = copy.deepcopy(base)
+    for key, value in update.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict) and key != "options":
+            out[key] = _deep_merge(out[key], value)
+        else:
+            out[key] = copy.deepcopy(value)
+    return out
+
+
+def parse_override(item: str) -> tuple[list[str], Any]:
+    """Parse ``section.key=value``; the value is read as TOML (``1e-3``, ``true``, ``[3,4]``) or else as a string.
+
+    Raises:
+        ConfigError: If ``item`` has no ``=`` or no dotted key.
+    """
+    if "=" not in item:
+        raise ConfigError(f"--set {item!r}: expected key=value, e.g. --set train.lr=0.001.")
+    key, raw = item.split("=", 1)
+    path = key.strip().split(".")
+    if len(path) < 2 or not all(path):
+        raise ConfigError(f"--set {item!r}: the key must be dotted as section.key, e.g. model.hidden_size.")
+    try:
+        value = tomllib.loads(f"v = {raw.strip()}")["v"]
+    except tomllib.TOMLDecodeError:
+        value = raw.strip()
+    return path, value
+
+
+def _set_path(tree: dict[str, Any], path: list[str], value: Any) -> None:
+    node = tree
+    for part in path[:-1]:
+        node = node.setdefault(part, {})
+        if not isinstance(node, dict):
+            raise ConfigError(f"--set {'.'.join(path)}: {part!r} is a value, not a section.")
+    node[path[-1]] = value
+
+
+def _explain(exc: ValidationError, source: str) -> ConfigError:
+    err = exc.errors()[0]
+    loc = ".".join(str(p) for p in err["loc"])
+    if err["type"] == "extra_forbidden":
+        section = Config
+        for part in err["loc"][:-1]:
+            section = section.model_fields[str(part)].annotation if str(part) in section.model_fields else section
+        known = list(getattr(section, "model_fields", {}))
+        close = difflib.get_close_matches(str(err["loc"][-1]), known, n=1)
+        hint = f" Did you mean {close[0]!r}?" if close else f" Known keys: {', '.join(known)}."
+        return ConfigError(f"{source}: unknown key {loc!r}.{hint}")
+    got = err.get("input")
+    return ConfigError(f"{source}: {loc} {err['msg'].lower()}. Got {got!r} instead.")
+
+
+def build_config(
+    preset: str | None = None,
+    config_file: str | Path | None = None,
+    overrides: list[str] | None = None,
+    extra: dict[str, Any] | None = None,
+) -> Config:
+    """Resolve a config from a preset, a TOML file, a dict and ``--set`` overrides (later wins).
+
+    Args:
+        preset: A model preset name (see :mod:`lstmtext.config.presets`); None: the built-in defaults.
+        config_file: A TOML file in the layout written by ``lstmtext init-config``.
+        overrides: ``section.key=value`` strings.
+        extra: A nested dict applied after the file and before the overrides.
+
+    Raises:
+        ConfigError: For unknown presets or keys, unreadable files and invalid values.
+    """
+    from lstmtext.config.presets import model_preset
+
+    tree: dict[str, Any] = model_preset(preset) if preset else {}
+    source = f"preset {preset!r}" if preset else "config"
+    if config_file is not None:
+        path = Path(config_file)
+        try:
+            file_tree = tomllib.loads(path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise ConfigError(f"{path}: config file not found. Write one with `lstmtext init-config {path}`.") from None
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+            raise ConfigError(f"{path}: not valid TOML ({exc}). Fix the syntax or regenerate it with init-config.") from None
+        file_tree.pop("format_version", None)
+        tree = _deep_merge(tree, file_tree)
+        source = str(path)
+    if extra:
+        tree = _deep_merge(tree, extra)
+    for item in overrides or []:
+        path_parts, value = parse_override(item)
+        _set_path(tree, path_parts, value)
+        source = f"--set {item}" if len(overrides or []) == 1 else "--set overrides"
+    try:
+        return Config.model_validate(tree)
+    except ValidationError as exc:
+        raise _explain(exc, source) from None

@@ -1,0 +1,205 @@
+"""Initial embedding tables: random, a fixed one-hot identity, word2vec trained on the training texts, or a file.
+
+:func:`initial_embedding` turns ``model.embedding`` into the builder kwargs ``embedding_weights`` and
+``freeze_embedding`` (see docs/embeddings.md for when each kind helps):
+
+- ``random``: the model's own (trainable) initialisation; returns ``{}``.
+- ``onehot``: row ``i`` is the unit vector ``e_i`` (``<pad>`` is all zeros), always frozen. The table is
+  square, so ``model.embedding_dim`` is *set* to the vocabulary size (logged; the saved config records
+  it). Vocabularies over :data:`ONEHOT_MAX_WORDS` are refused: lower ``vocab.num_words``.
+- ``word2vec``: gensim CBOW or skip-gram on the cleaned training texts, ``vector_size =
+  model.embedding_dim``, one worker and the run's seed (``train.seed``, which the runner has just given
+  to ``torch.manual_seed``), so the vectors are the same on every run.
+- ``pretrained``: vectors read from ``model.embedding.path`` (word2vec text or binary, fastText ``.vec``,
+  GloVe ``.txt`` without a header line); fine-tuned unless ``model.embedding.freeze``.
+
+Words without a vector keep a small random one (uniform in +-0.05) and ``<pad>`` is zeros. The share of
+the vocabulary that got a vector is logged at INFO.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from lstmtext.config import ModelConfig
+from lstmtext.errors import ConfigError, DataError
+from lstmtext.preprocess import Pipeline
+from lstmtext.encoding.vocab import PAD_ID, Vocab
+
+log = logging.getLogger(__name__)
+
+ONEHOT_MAX_WORDS = 5000
+
+
+def initial_embedding(cfg: ModelConfig, vocab: Vocab, train_texts: Sequence[str], pipeline: Pipeline) -> dict[str, Any]:
+    """Return builder kwargs (``embedding_weights``, ``freeze_embedding``) for ``cfg.embedding``; {} for random.
+
+    Args:
+        cfg: The model section; ``onehot`` sets ``cfg.embedding_dim`` to ``len(vocab)`` in place.
+        vocab: The word index the model will read.
+        train_texts: Raw training texts (word2vec learns from them after ``pipeline``).
+        pipeline: The cleaning pipeline of the encoder.
+
+    Raises:
+        ConfigError: For a one-hot vocabulary that is too large, a missing or unreadable vectors file, or
+            vectors whose dimension differs from ``model.embedding_dim``.
+    """
+    emb = cfg.embedding
+    if emb.kind == "random":
+        return {}
+    if emb.kind == "onehot":
+        return {"embedding_weights": onehot_matrix(cfg, vocab), "freeze_embedding": True}
+    if emb.kind == "word2vec":
+        sentences = [text.split() for text in pipeline.clean_many(train_texts)]
+        vectors = train_word2vec(sentences, cfg.embedding_dim, emb.algo, emb.window, emb.min_count, emb.epochs,
+                                 seed=torch.initial_seed() % (2**31))
+        source = f"word2vec ({emb.algo}) on {len(sentences)} training texts"
+    else:
+        if not emb.path:
+            raise ConfigError("model.embedding.path is not set; kind 'pretrained' needs a vectors file. "
+                              "Set it, e.g. --set model.embedding.path=\"glove.6B.100d.txt\".")
+        vectors, found_dim = read_vectors(emb.path, set(vocab.itos) | {w.lower() for w in vocab.itos})
+        if found_dim != cfg.embedding_dim:
+            raise ConfigError(f"model.embedding_dim is {cfg.embedding_dim} but {emb.path} has {found_dim}-dimensional "
+                              f"vectors. Set --set model.embedding_dim={found_dim}.")
+        source = f"pretrained vectors {emb.path}"
+    weights = embedding_matrix(vocab, vectors, cfg.embedding_dim, source, seed=torch.initial_seed())
+    return {"embedding_weights": weights, "freeze_embedding": emb.freeze}
+
+
+def onehot_matrix(cfg: ModelConfig, vocab: Vocab) -> torch.Tensor:
+    """Return the ``(V, V)`` identity with a zero ``<pad>`` row, setting ``cfg.embedding_dim = V``.
+
+    Raises:
+        ConfigError: If the vocabulary has more than :data:`ONEHOT_MAX_WORDS` entries.
+    """
+    size = len(vocab)
+    if size > ONEHOT_MAX_WORDS:
+        raise ConfigError(
+            f"model.embedding.kind 'onehot' needs a vocabulary of at most {ONEHOT_MAX_WORDS:,} words (one input "
+            f"per word). Got {size:,} instead. Lower vocab.num_words, e.g. --set vocab.num_words=3000."
+        )
+    if cfg.embedding_dim != size:
+        log.info("one-hot embedding: model.embedding_dim set from %d to the vocabulary size %d", cfg.embedding_dim, size)
+        cfg.embedding_dim = size
+    weights = torch.eye(size)
+    weights[PAD_ID] = 0.0
+    return weights
+
+
+def train_word2vec(sentences: Iterable[list[str]], dim: int, algo: str = "cbow", window: int = 5,
+                   min_count: int = 1, epochs: int = 10, seed: int = 42) -> dict[str, np.ndarray]:
+    """Train word2vec (gensim, one worker, seeded) and return ``{word: vector}``.
+
+    Args:
+        sentences: Token lists.
+        dim: Vector size.
+        algo: ``cbow`` or ``skipgram``.
+        window: Context window.
+        min_count: Ignore words seen fewer times.
+        epochs: Passes over the sentences.
+        seed: Seed of the initial vectors and the sampling.
+
+    Raises:
+        ConfigError: If no word is frequent enough to get a vector.
+    """
+    from gensim.models import Word2Vec
+
+    sentences = [s for s in sentences if s]
+    try:
+        model = Word2Vec(sentences=sentences, vector_size=dim, window=window, min_count=min_count,
+                         sg=1 if algo == "skipgram" else 0, epochs=epochs, seed=seed, workers=1)
+    except RuntimeError as exc:  # gensim: "you must first build vocabulary before training the model"
+        raise ConfigError(f"model.embedding: word2vec found no word seen >= {min_count} times ({exc}). "
+                          "Lower model.embedding.min_count or give more texts.") from None
+    return {word: model.wv[word] for word in model.wv.index_to_key}
+
+
+def _open_text(path: Path):
+    return path.open(encoding="utf-8", errors="replace")
+
+
+def read_vectors(path: str | Path, keep: set[str] | None = None) -> tuple[dict[str, np.ndarray], int]:
+    """Read word vectors: word2vec text (``N D`` header) or binary (``.bin``), fastText ``.vec``, GloVe ``.txt``.
+
+    Args:
+        path: The vectors file. Text files may or may not start with a ``count dim`` header line.
+        keep: Only return these words (saves memory on large files); None: every word.
+
+    Returns:
+        ``({word: vector}, dimension of the file's vectors)``.
+
+    Raises:
+        ConfigError: If the file is missing or empty.
+        DataError: If a line has a different number of values than the first vector.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"model.embedding.path: no file {str(path)!r}. Give the path of a word2vec/fastText/GloVe file.")
+    if path.suffix == ".bin":
+        from gensim.models import KeyedVectors
+
+        kv = KeyedVectors.load_word2vec_format(str(path), binary=True, unicode_errors="replace")
+        return {w: kv[w] for w in kv.index_to_key if keep is None or w in keep}, int(kv.vector_size)
+    out: dict[str, np.ndarray] = {}
+    dim = None
+    with _open_text(path) as fh:
+        for lineno, line in enumerate(fh, start=1):
+            parts = line.rstrip().split(" ")
+            if lineno == 1 and len(parts) == 2 and all(p.isdigit() for p in parts):
+                dim = int(parts[1])  # word2vec / fastText header: count, dimension
+                continue
+            if len(parts) < 2:
+                continue
+            dim = dim or len(parts) - 1
+            if len(parts) - 1 != dim:
+                raise DataError(f"{path}:{lineno}: {len(parts) - 1} values where the file's vectors have {dim}. "
+                                "Check the file is word2vec/GloVe text (word, then numbers, space separated).")
+            if keep is None or parts[0] in keep:
+                out[parts[0]] = np.asarray(parts[1:], dtype=np.float32)
+    if dim is None:
+        raise ConfigError(f"model.embedding.path: {path} holds no vectors. Give a word2vec/fastText/GloVe text file.")
+    return out, dim
+
+
+def embedding_matrix(vocab: Vocab, vectors: dict[str, np.ndarray], dim: int, source: str, seed: int = 0) -> torch.Tensor:
+    """Return the ``(len(vocab), dim)`` table: a word's vector (exact, else lower-cased), else small random.
+
+    Args:
+        vocab: The word index; row ``i`` is for ``vocab.itos[i]``.
+        vectors: ``{word: vector of size dim}``.
+        dim: Vector size.
+        source: Where the vectors came from (for the coverage log line).
+        seed: Seed of the random rows of words without a vector.
+    """
+    rng = np.random.default_rng(seed)
+    table = rng.uniform(-0.05, 0.05, size=(len(vocab), dim)).astype(np.float32)
+    table[PAD_ID] = 0.0
+    found = 0
+    for i, word in enumerate(vocab.itos[2:], start=2):  # <pad>, <unk> have no pretrained vector
+        vec = vectors.get(word)
+        if vec is None:
+            vec = vectors.get(word.lower())
+        if vec is not None:
+            table[i] = vec
+            found += 1
+    words = max(len(vocab) - 2, 1)
+    log.info("embedding coverage: %d of %d vocabulary words found in %s (%.1f%%)", found, len(vocab) - 2, source,
+             100.0 * found / words)
+    return torch.from_numpy(table)
+
+
+def write_word2vec_text(path: str | Path, vectors: dict[str, np.ndarray]) -> Path:
+    """Write ``{word: vector}`` in word2vec text format (``count dim`` header, then ``word v1 v2 ...``), atomically."""
+    from lstmtext.utils.atomic import write_text
+
+    dim = len(next(iter(vectors.values()))) if vectors else 0
+    lines = [f"{len(vectors)} {dim}"]
+    lines += [word + " " + " ".join(f"{x:.6g}" for x in vec) for word, vec in vectors.items()]
+    return write_text(path, "\n".join(lines) + "\n")

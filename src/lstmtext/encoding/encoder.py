@@ -1,0 +1,82 @@
+"""The one path from raw text to token ids, shared by training, evaluation, prediction and serving."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from lstmtext.config import VocabConfig
+from lstmtext.preprocess import Pipeline
+from lstmtext.encoding.vocab import PAD_ID, UNK_ID, Vocab
+
+
+class TextEncoder:
+    """Clean, tokenise, index and truncate texts.
+
+    Sequences are returned unpadded: models read packed sequences, so padding never reaches them.
+    :meth:`pad` produces fixed-width arrays (``pre`` or ``post``) for exports and plain loops.
+    An empty text (after cleaning) is read as a single ``<unk>`` so every sequence has length >= 1.
+
+    Args:
+        pipeline: The cleaning pipeline.
+        vocab: The word index.
+        max_len: Longest sequence kept.
+        truncating: Drop tokens at the start (``pre``) or end (``post``) of long texts.
+        padding: Side of the padding in :meth:`pad`.
+    """
+
+    def __init__(
+        self, pipeline: Pipeline, vocab: Vocab, max_len: int, truncating: str = "pre", padding: str = "pre"
+    ) -> None:
+        self.pipeline = pipeline
+        self.vocab = vocab
+        self.max_len = max_len
+        self.truncating = truncating
+        self.padding = padding
+
+    @classmethod
+    def fit(cls, pipeline: Pipeline, texts: Sequence[str], cfg: VocabConfig) -> TextEncoder:
+        """Build the vocabulary and maximum length from training texts."""
+        tokens = [t.split() for t in pipeline.clean_many(texts)]
+        vocab = Vocab.build(tokens, cfg.num_words, cfg.min_freq)
+        max_len = cfg.max_len or max((len(t) for t in tokens), default=1) or 1
+        return cls(pipeline, vocab, max_len, cfg.truncating, cfg.padding)
+
+    def encode_tokens(self, tokens: Sequence[str]) -> list[int]:
+        """Index and truncate already cleaned tokens."""
+        ids = self.vocab.encode(tokens) or [UNK_ID]
+        if len(ids) > self.max_len:
+            ids = ids[-self.max_len :] if self.truncating == "pre" else ids[: self.max_len]
+        return ids
+
+    def encode(self, texts: Sequence[str], n_jobs: int | None = None) -> list[list[int]]:
+        """Return the id sequence of each raw text."""
+        return [self.encode_tokens(t.split()) for t in self.pipeline.clean_many(texts, n_jobs=n_jobs)]
+
+    def pad(self, sequences: Sequence[Sequence[int]], length: int | None = None) -> np.ndarray:
+        """Return an ``(n, length)`` int64 array padded with ``<pad>`` on the configured side."""
+        length = length or self.max_len
+        out = np.full((len(sequences), length), PAD_ID, dtype=np.int64)
+        for row, ids in enumerate(sequences):
+            ids = list(ids)[-length:] if self.truncating == "pre" else list(ids)[:length]
+            if self.padding == "pre":
+                out[row, length - len(ids) :] = ids
+            else:
+                out[row, : len(ids)] = ids
+        return out
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return the JSON-ready description (pipeline, sequence settings; the vocabulary is saved apart)."""
+        return {
+            "pipeline": self.pipeline.to_dict(),
+            "max_len": self.max_len,
+            "truncating": self.truncating,
+            "padding": self.padding,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any], vocab: Vocab) -> TextEncoder:
+        """Rebuild from :meth:`to_dict` output and a vocabulary."""
+        return cls(Pipeline.from_dict(data["pipeline"]), vocab, data["max_len"], data["truncating"], data["padding"])

@@ -1,0 +1,114 @@
+"""Readable reports of aspect models: ``report.md``, the model card, and a grid of confusion matrices."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Any
+
+from lstmtext.utils.atomic import atomic_path
+
+
+def _f(x: float) -> str:
+    return f"{x:.4f}"
+
+
+def _cell(m: dict[str, Any], label: str) -> str:
+    """F1 of ``label`` in one aspect; blank if the aspect has no such label, "-" if it is neither true nor predicted."""
+    if label not in m["per_class"]:
+        return ""
+    j = m["labels"].index(label)
+    predicted = sum(row[j] for row in m["confusion_matrix"])
+    return "-" if m["per_class"][label]["support"] == 0 and predicted == 0 else _f(m["per_class"][label]["f1"])
+
+
+def split_markdown(name: str, m: dict[str, Any]) -> list[str]:
+    """Markdown lines for one split: the summary scores, a row per aspect, then each aspect's classes."""
+    lines = [
+        f"## {name} ({m['n']} texts x {m['n_aspects']} aspects)",
+        "",
+        f"- flat_macro_f1 (IndoNLU: every aspect prediction in one list): **{_f(m['flat_macro_f1'])}**",
+        f"- mean_aspect_macro_f1 (each aspect's macro-F1, averaged): **{_f(m['mean_aspect_macro_f1'])}**",
+        f"- accuracy over aspect predictions {_f(m['accuracy'])}; texts with every aspect right {_f(m['exact_match'])}",
+        "",
+        "| aspect | accuracy | macro-F1 | " + " | ".join(f"F1 {label}" for label in m["flat"]["labels"]) + " |",
+        "| --- | ---: | ---: |" + " ---: |" * len(m["flat"]["labels"]),
+    ]
+    for aspect, a in m["aspects"].items():
+        cells = [_cell(a, label) for label in m["flat"]["labels"]]
+        lines.append(f"| {aspect} | {_f(a['accuracy'])} | {_f(a['macro_f1'])} | " + " | ".join(cells) + " |")
+    for aspect, a in [("all aspects (flattened)", m["flat"]), *m["aspects"].items()]:
+        lines += ["", f"### {name}: {aspect}", "", "| class | precision | recall | F1 | support |",
+                  "| --- | ---: | ---: | ---: | ---: |"]
+        for label, c in a["per_class"].items():
+            lines.append(f"| {label} | {_f(c['precision'])} | {_f(c['recall'])} | {_f(c['f1'])} | {c['support']} |")
+        lines += ["", "Confusion (rows true, columns predicted): " + "; ".join(
+            f"{label}: " + " ".join(str(v) for v in row) for label, row in zip(a["labels"], a["confusion_matrix"]))]
+    return lines + [""]
+
+
+def run_markdown(summary: dict[str, Any], metrics: dict[str, dict[str, Any]]) -> str:
+    """The whole ``report.md`` of an aspect training run."""
+    lines = [
+        f"# lstmtext aspect run: {summary['architecture']} on {summary['source']}",
+        "",
+        f"- aspects ({len(summary['aspects'])}): " + ", ".join(
+            f"{a} [{', '.join(labels)}]" for a, labels in summary["labels"].items()),
+        f"- not-mentioned label: {summary['not_mentioned']!r}",
+        f"- parameters: {summary['n_parameters']:,}; vocabulary {summary['vocab_size']:,}; "
+        f"max_len {summary['max_len']}",
+        f"- training: {summary['epochs_run']} epochs in {summary['train_seconds']:.1f} s; best epoch "
+        f"{summary['best_epoch']} (by {summary['monitor']})",
+        "- splits: " + ", ".join(f"{k} {v}" for k, v in summary["split_sizes"].items()),
+        f"- cleaning: {', '.join(summary['steps']) or '(none)'}",
+    ]
+    lines += [f"- note: {note}" for note in summary.get("notes", [])] + [""]
+    for name, m in metrics.items():
+        lines += split_markdown(name, m)
+    return "\n".join(lines)
+
+
+def model_card(summary: dict[str, Any], metrics: dict[str, dict[str, Any]]) -> str:
+    """A short model card for an aspect model."""
+    scores = "\n".join(f"- {name}: flat_macro_f1 {_f(m['flat_macro_f1'])}, mean_aspect_macro_f1 "
+                       f"{_f(m['mean_aspect_macro_f1'])} ({m['n']} texts)" for name, m in metrics.items())
+    return f"""# Model card
+
+- **Architecture**: `{summary['architecture']}` encoder shared by {len(summary['aspects'])} aspect heads, \
+{summary['n_parameters']:,} parameters
+- **Task**: aspect-based sentiment; aspects {', '.join(summary['aspects'])}
+- **Training data**: {summary['source']} ({', '.join(f"{k} {v}" for k, v in summary['split_sizes'].items())})
+- **Preprocessing**: {', '.join(summary['steps']) or '(none)'}; the same steps run at prediction time.
+- **Trained with**: lstmtext {summary['lstmtext_version']}, seed {summary['seed']}
+
+## Scores
+{scores}
+
+## Limits
+Only the aspects above are predicted; an aspect the text does not mention should come out as
+{summary['not_mentioned']!r}. Scores on the valid split were used for model selection and are optimistic.
+"""
+
+
+def plot_confusion_grid(metrics: dict[str, Any], path: str | Path, title: str = "", cols: int = 5) -> Path:
+    """Draw every aspect's confusion matrix as one grid of heatmaps (at most ``cols`` per row) in a PNG."""
+    from lstmtext.reports.plots import draw_confusion  # sets the Agg backend before pyplot is imported
+
+    import matplotlib.pyplot as plt
+
+    aspects = metrics["aspects"]
+    rows = math.ceil(len(aspects) / cols)
+    cols = math.ceil(len(aspects) / rows)  # balanced rows: 6 aspects as 2 x 3, not 5 + 1
+    fig, axes = plt.subplots(rows, cols, figsize=(3.3 * cols, 3.2 * rows), squeeze=False)
+    for ax, (aspect, m) in zip(axes.ravel(), aspects.items()):
+        draw_confusion(ax, m["confusion_matrix"], m["labels"], f"{aspect} (macro-F1 {m['macro_f1']:.2f})")
+    for ax in axes.ravel()[len(aspects):]:
+        ax.axis("off")
+    fig.suptitle(f"{title} flat_macro_f1 {metrics['flat_macro_f1']:.3f}, "
+                 f"mean_aspect_macro_f1 {metrics['mean_aspect_macro_f1']:.3f}".strip())
+    fig.tight_layout()
+    path = Path(path)
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, dpi=100, format="png")
+    plt.close(fig)
+    return path

@@ -1,0 +1,82 @@
+"""Pickle-free training checkpoints: model, best weights, optimizer state and RNG state as safetensors + JSON.
+
+A checkpoint folder is written atomically, so resuming never reads a half-written epoch.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import torch
+from safetensors.torch import load_file, save_file
+
+from lstmtext.utils.atomic import atomic_dir
+from lstmtext.errors import BundleError
+
+
+def optimizer_tensors(optimizer: torch.optim.Optimizer) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
+    """Split an optimizer's state dict into tensors and JSON-ready metadata."""
+    sd = optimizer.state_dict()
+    tensors: dict[str, torch.Tensor] = {}
+    meta: dict[str, Any] = {"param_groups": sd["param_groups"], "state": {}}
+    for pid, state in sd["state"].items():
+        meta["state"][str(pid)] = {}
+        for key, value in state.items():
+            if torch.is_tensor(value):
+                tensors[f"{pid}.{key}"] = value.detach().contiguous().clone()
+            else:
+                meta["state"][str(pid)][key] = value
+    return tensors, meta
+
+
+def load_optimizer(optimizer: torch.optim.Optimizer, tensors: dict[str, torch.Tensor], meta: dict[str, Any]) -> None:
+    """Restore what :func:`optimizer_tensors` split."""
+    state: dict[int, dict[str, Any]] = {int(pid): dict(values) for pid, values in meta["state"].items()}
+    for name, tensor in tensors.items():
+        pid, key = name.split(".", 1)
+        state.setdefault(int(pid), {})[key] = tensor
+    optimizer.load_state_dict({"state": state, "param_groups": meta["param_groups"]})
+
+
+def save_checkpoint(
+    folder: Path,
+    model_state: dict[str, torch.Tensor],
+    best_state: dict[str, torch.Tensor] | None,
+    optimizer: torch.optim.Optimizer,
+    trainer_state: dict[str, Any],
+) -> None:
+    """Write one checkpoint folder atomically (replacing the previous one)."""
+    opt_tensors, opt_meta = optimizer_tensors(optimizer)
+    with atomic_dir(folder, overwrite=True) as tmp:
+        save_file({k: v.contiguous() for k, v in model_state.items()}, tmp / "last.safetensors")
+        if best_state is not None:
+            save_file({k: v.contiguous() for k, v in best_state.items()}, tmp / "best.safetensors")
+        save_file(opt_tensors or {"_empty": torch.zeros(0)}, tmp / "optimizer.safetensors")
+        save_file({"torch": torch.get_rng_state()}, tmp / "rng.safetensors")
+        (tmp / "state.json").write_text(json.dumps({**trainer_state, "optimizer": opt_meta}, indent=1))
+
+
+def load_checkpoint(folder: Path) -> dict[str, Any]:
+    """Read a checkpoint folder written by :func:`save_checkpoint`.
+
+    Raises:
+        BundleError: If the folder is missing or incomplete.
+    """
+    needed = ["state.json", "last.safetensors", "optimizer.safetensors", "rng.safetensors"]
+    missing = [name for name in needed if not (folder / name).is_file()]
+    if missing:
+        raise BundleError(
+            f"{folder}: no usable checkpoint (missing {', '.join(missing)}). Start without --resume."
+        )
+    state = json.loads((folder / "state.json").read_text())
+    opt = load_file(folder / "optimizer.safetensors")
+    opt.pop("_empty", None)
+    return {
+        "trainer_state": state,
+        "model": load_file(folder / "last.safetensors"),
+        "best": load_file(folder / "best.safetensors") if (folder / "best.safetensors").is_file() else None,
+        "optimizer": opt,
+        "rng": load_file(folder / "rng.safetensors")["torch"],
+    }

@@ -1,0 +1,243 @@
+"""The training loop: Adam, cross-entropy, clipping, validation each epoch, early stopping, checkpoints.
+
+It is model-agnostic: a model maps ``(ids, lengths)`` to logits and an *objective* turns logits and
+labels into a loss and a score summary, so single-label and aspect (several-head) tasks share it.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol
+
+import numpy as np
+import torch
+from torch import nn
+from tqdm.auto import tqdm
+
+from lstmtext.encoding.batching import Batch, eval_batches, iterate, train_batches
+from lstmtext.training.checkpoint import load_checkpoint, load_optimizer, save_checkpoint
+from lstmtext.config import TrainConfig
+from lstmtext.errors import BundleError
+
+if TYPE_CHECKING:
+    from lstmtext.training.ddp import Shard
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class EncodedSplit:
+    """Id sequences with their labels (``(N,)`` class ids, or ``(N, A)`` for several heads)."""
+
+    sequences: list[list[int]]
+    labels: np.ndarray
+
+    @property
+    def lengths(self) -> np.ndarray:
+        return np.fromiter((len(s) for s in self.sequences), dtype=np.int64, count=len(self.sequences))
+
+
+class BatchSource(Protocol):
+    """Training batches made elsewhere than from an in-memory split (e.g. :mod:`lstmtext.training.shards`'s shards)."""
+
+    def __len__(self) -> int: ...  # batches per epoch
+
+    def epoch_batches(self, epoch: int) -> Iterator[Batch]: ...
+
+
+class Objective(Protocol):
+    """What the trainer needs to know about the task."""
+
+    def loss(self, logits: Any, labels: torch.Tensor) -> torch.Tensor: ...
+
+    def summarize(self, logits: Any, labels: torch.Tensor) -> dict[str, float]: ...
+
+
+class ClassificationObjective:
+    """Single-label classification: (weighted) cross-entropy; accuracy and macro-F1 for monitoring."""
+
+    def __init__(self, num_classes: int, class_weights: torch.Tensor | None = None) -> None:
+        self.num_classes = num_classes
+        self.criterion = nn.CrossEntropyLoss(weight=class_weights)
+
+    def loss(self, logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+        return self.criterion(logits, labels)
+
+    def summarize(self, logits: torch.Tensor, labels: torch.Tensor) -> dict[str, float]:
+        from sklearn.metrics import f1_score
+
+        pred = logits.argmax(1).numpy()
+        y = labels.numpy()
+        return {
+            "loss": float(self.criterion(logits, labels)),
+            "accuracy": float((pred == y).mean()),
+            "macro_f1": float(f1_score(y, pred, labels=list(range(self.num_classes)), average="macro", zero_division=0)),
+        }
+
+
+@dataclass
+class TrainResult:
+    """History per epoch (train and valid loss/accuracy/...), the best epoch and how training ended."""
+
+    history: list[dict[str, Any]] = field(default_factory=list)
+    best_epoch: int = 0
+    best_score: float = -math.inf
+    stopped_early: bool = False
+    seconds: float = 0.0
+    members: list[dict[str, Any]] = field(default_factory=list)  # seed ensembles: one record per member
+
+
+def predict_logits(model: nn.Module, sequences: Sequence[Sequence[int]], batch_size: int = 1024) -> Any:
+    """Run the model in eval mode without gradients over length-sorted batches; outputs in input order."""
+    model.eval()
+    lengths = np.fromiter((len(s) for s in sequences), dtype=np.int64, count=len(sequences))
+    parts, order = [], []
+    with torch.no_grad():
+        for batch in iterate(sequences, eval_batches(lengths, batch_size)):
+            parts.append(model(batch.ids, batch.lengths))
+            order.append(batch.index)
+    inverse = np.argsort(np.concatenate(order))
+    if isinstance(parts[0], (list, tuple)):  # several heads
+        return [torch.cat([p[h] for p in parts])[inverse] for h in range(len(parts[0]))]
+    return torch.cat(parts)[inverse]
+
+
+def _score(summary: dict[str, float], monitor: str) -> float:
+    key = monitor.removeprefix("valid_")
+    return -summary["loss"] if key == "loss" else summary[key]
+
+
+def fit(
+    model: nn.Module,
+    train: EncodedSplit | BatchSource,
+    valid: EncodedSplit,
+    cfg: TrainConfig,
+    objective: Objective,
+    checkpoint_dir: Path | None = None,
+    resume: bool = False,
+    progress: bool = True,
+    on_epoch_end: Callable[[dict[str, Any]], None] | None = None,
+    shard: Shard | None = None,
+) -> TrainResult:
+    """Train ``model`` in place; return the history. Ends with the best weights when ``cfg.restore_best``.
+
+    Args:
+        model: The network; its parameters are updated in place.
+        train: Training sequences and labels, or a source of training batches (shards on disk).
+        valid: Validation sequences and labels (scored every epoch).
+        cfg: The train section of the config.
+        objective: Loss and score summary of the task.
+        checkpoint_dir: Where to write a checkpoint after every epoch (None: no checkpoints).
+        resume: Continue from the checkpoint in ``checkpoint_dir``.
+        progress: Show a progress bar per epoch.
+        on_epoch_end: Called with each epoch's history record (raise to interrupt).
+        shard: Distributed training (:mod:`lstmtext.training.ddp`; ``model`` is then DDP-wrapped): each rank
+            trains on its share of every batch and only rank 0 writes checkpoints. None: one process.
+    """
+    import time
+
+    start = time.perf_counter()
+    params = [p for p in model.parameters() if p.requires_grad]
+    # A model may ask for its own learning rates per part (e.g. the n-gram bag's larger one).
+    inner = getattr(model, "module", model)  # under DDP, the wrapped model
+    groups = inner.param_groups(cfg.lr) if hasattr(inner, "param_groups") else params
+    optimizer = torch.optim.Adam(groups, lr=cfg.lr, weight_decay=cfg.weight_decay)
+    result, best_state, bad_epochs, first_epoch = TrainResult(), None, 0, 1
+    if resume:
+        if checkpoint_dir is None:
+            raise BundleError("--resume needs the output folder of the interrupted run (its checkpoint/ folder).")
+        ckpt = load_checkpoint(checkpoint_dir)
+        model.load_state_dict(ckpt["model"])
+        load_optimizer(optimizer, ckpt["optimizer"], ckpt["trainer_state"]["optimizer"])
+        torch.set_rng_state(ckpt["rng"])
+        st = ckpt["trainer_state"]
+        result.history, result.best_epoch, result.best_score = st["history"], st["best_epoch"], st["best_score"]
+        best_state, bad_epochs, first_epoch = ckpt["best"], st["bad_epochs"], st["epoch"] + 1
+        log.info("resuming after epoch %d of %d", st["epoch"], cfg.epochs)
+    else:
+        torch.manual_seed(cfg.seed)
+    lengths = train.lengths if isinstance(train, EncodedSplit) else None
+    for epoch in range(first_epoch, cfg.epochs + 1):
+        record = _run_epoch(model, train, lengths, cfg, objective, optimizer, params, epoch, progress, shard)
+        valid_summary = objective.summarize(predict_logits(model, valid.sequences, cfg.eval_batch_size), torch.from_numpy(valid.labels))
+        record.update({f"valid_{k}": v for k, v in valid_summary.items()})
+        result.history.append(record)
+        score = _score(valid_summary, cfg.monitor)
+        if score > result.best_score:
+            result.best_score, result.best_epoch, bad_epochs = score, epoch, 0
+            best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
+        else:
+            bad_epochs += 1
+        log.info("epoch %d: %s", epoch, ", ".join(f"{k} {v:.4f}" for k, v in record.items() if k != "epoch"))
+        stop = cfg.patience is not None and bad_epochs >= cfg.patience
+        if checkpoint_dir is not None and (shard is None or shard.rank == 0):
+            state = {"epoch": epoch, "history": result.history, "best_epoch": result.best_epoch,
+                     "best_score": result.best_score, "bad_epochs": bad_epochs}
+            save_checkpoint(checkpoint_dir, model.state_dict(), best_state, optimizer, state)
+        if on_epoch_end is not None:
+            on_epoch_end(record)
+        if stop:
+            result.stopped_early = True
+            log.info("early stop after epoch %d: no better %s for %d epochs", epoch, cfg.monitor, cfg.patience)
+            break
+    if cfg.restore_best and best_state is not None:
+        model.load_state_dict(best_state)
+    result.seconds = time.perf_counter() - start
+    return result
+
+
+def _run_epoch(
+    model: nn.Module,
+    train: EncodedSplit | BatchSource,
+    lengths: np.ndarray | None,
+    cfg: TrainConfig,
+    objective: Objective,
+    optimizer: torch.optim.Optimizer,
+    params: list[torch.Tensor],
+    epoch: int,
+    progress: bool,
+    shard: Shard | None = None,
+) -> dict[str, Any]:
+    model.train()
+    if isinstance(train, EncodedSplit):
+        batches = train_batches(lengths, cfg.batch_size, cfg.seed, epoch, cfg.bucket)
+        source, n_batches = iterate(train.sequences, batches, train.labels), len(batches)
+    else:
+        source, n_batches = train.epoch_batches(epoch), len(train)
+    total_loss, total_right, total_n = 0.0, 0.0, 0
+    bar = tqdm(source, total=n_batches, disable=not progress,
+               desc=f"epoch {epoch}/{cfg.epochs}", leave=False, dynamic_ncols=True)
+    for batch in bar:
+        n, scale = len(batch.index), 1.0
+        if shard is not None:  # this rank's rows; scaled by their share, DDP's mean gradient is the global batch's
+            batch, share = shard.select(batch, objective)
+            n, scale = n * share, share * shard.world_size
+        logits = model(batch.ids, batch.lengths)
+        loss = objective.loss(logits, batch.labels)
+        optimizer.zero_grad(set_to_none=True)
+        (loss * scale if shard is not None else loss).backward()
+        if cfg.clip_grad_norm is not None:
+            torch.nn.utils.clip_grad_norm_(params, cfg.clip_grad_norm)
+        optimizer.step()
+        if hasattr(model, "apply_constraints"):  # e.g. clstm's max-norm, enforced after every update
+            model.apply_constraints()
+        total_loss += loss.item() * n
+        total_n += n
+        total_right += _right(logits, batch.labels) if n else 0.0
+        if progress:
+            bar.set_postfix(loss=f"{total_loss / total_n:.4f}", acc=f"{total_right / total_n:.4f}")
+    if shard is not None:  # the epoch's totals over all ranks
+        total_loss, total_right, total_n = shard.all_reduce_sum([total_loss, total_right, total_n])
+    return {"epoch": epoch, "train_loss": total_loss / total_n, "train_accuracy": total_right / total_n}
+
+
+def _right(logits: Any, labels: torch.Tensor) -> float:
+    """Correct predictions in a batch (averaged over heads for several-head models)."""
+    with torch.no_grad():
+        if isinstance(logits, (list, tuple)):
+            return float(sum((lg.argmax(1) == labels[:, h]).float().mean() for h, lg in enumerate(logits)) / len(logits) * len(labels))
+        return float((logits.argmax(1) == labels).sum())
