@@ -21,8 +21,8 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
-from lstmtext.encoding.batching import collate  # noqa: E402
 from lstmtext.config import build_config  # noqa: E402
+from lstmtext.encoding.batching import collate  # noqa: E402
 from lstmtext.models import build_model  # noqa: E402
 
 

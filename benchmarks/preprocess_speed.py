@@ -26,8 +26,11 @@ from pathlib import Path  # noqa: E402
 
 import pandas as pd  # noqa: E402
 
-from lstmtext.preprocess import Pipeline, preprocess_preset  # noqa: E402
-from lstmtext.preprocess import indonesian  # noqa: E402
+from lstmtext.preprocess import (  # noqa: E402
+    Pipeline,
+    indonesian,  # noqa: E402
+    preprocess_preset,
+)
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 

@@ -63,7 +63,7 @@ def generate(path: Path, copies: int, seed: int = 0) -> int:
 def child(kind: str, work: Path, chunk_size: int) -> None:
     """Train one epoch (in this process) as ``kind`` says."""
     from lstmtext.config import build_config
-    from lstmtext.pipeline.run import run
+    from lstmtext.pipeline.runner import run
 
     if kind == "bundled":
         run(build_config(None, overrides=SMALL_MODEL), None, work / kind, overwrite=True, progress=False)

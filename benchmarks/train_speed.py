@@ -24,8 +24,8 @@ from torch import nn  # noqa: E402
 
 from lstmtext.config import build_config  # noqa: E402
 from lstmtext.data import load_bundled_airline  # noqa: E402
+from lstmtext.pipeline.runner import evaluate_splits, train_model  # noqa: E402
 from lstmtext.tasks.metrics import classification_metrics  # noqa: E402
-from lstmtext.pipeline.run import evaluate_splits, train_model  # noqa: E402
 
 
 class PaddedLSTM(nn.Module):
@@ -101,7 +101,7 @@ def main() -> None:
     for name, secs, m in (("padded loop", base_s, base), ("lstmtext", result.seconds, ours)):
         print(f"{name:12s} {secs:7.1f} s  {secs / args.epochs:6.2f} s/epoch  {real_tokens / secs:9,.0f} real tokens/s  "
               f"test acc {m['accuracy']:.4f}  macro-F1 {m['macro_f1']:.4f}")
-    print(f"(lstmtext's time includes validation every epoch; the padded loop validates never)")
+    print("(lstmtext's time includes validation every epoch; the padded loop validates never)")
     print(f"ratio_vs_padded: {base_s / result.seconds:.2f}")
 
 

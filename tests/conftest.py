@@ -13,30 +13,17 @@ import torch  # noqa: E402
 
 torch.set_num_threads(1)
 
-DATA = Path(__file__).parent / "data"
+from helpers import TINY, TINY_OVERRIDES  # noqa: E402
 
 
 @pytest.fixture(scope="session")
 def tiny_path() -> Path:
-    return DATA / "tiny.csv"
+    return TINY
 
 
 @pytest.fixture(scope="session")
 def tiny_frame(tiny_path: Path) -> pd.DataFrame:
     return pd.read_csv(tiny_path)
-
-
-TINY_OVERRIDES = [
-    "data.split_col=\"split\"",
-    "vocab.num_words=100",
-    "model.embedding_dim=16",
-    "model.hidden_size=16",
-    "model.embed_dropout=0.0",
-    "train.epochs=25",
-    "train.batch_size=8",
-    "train.lr=0.02",
-    "train.eval_batch_size=7",
-]
 
 
 @pytest.fixture
@@ -50,7 +37,7 @@ def tiny_config():
 def trained_run(tiny_path: Path, tmp_path_factory: pytest.TempPathFactory):
     """One small trained run folder (model/ + reports), shared by read-only tests."""
     from lstmtext.config import build_config
-    from lstmtext.pipeline.run import run
+    from lstmtext.pipeline import run
 
     out = tmp_path_factory.mktemp("run") / "tiny"
     result = run(build_config(None, overrides=TINY_OVERRIDES), tiny_path, out, progress=False)

@@ -1,3 +1,3 @@
-from lstmtext.cli.app import main
+from lstmtext.cli import main
 
 main()

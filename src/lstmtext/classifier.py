@@ -8,13 +8,14 @@ from typing import Any
 
 import numpy as np
 
-from lstmtext.inference.bundle import Bundle, load_bundle, save_bundle
 from lstmtext.config import Config, build_config
-from lstmtext.data.dataset import LabelledData, Split, check_classes, split_frame
+from lstmtext.data.dataset import LabelledData, Split, random_split
 from lstmtext.errors import DataError, NotFittedError
+from lstmtext.inference.bundle import Bundle, load_bundle, save_bundle
 from lstmtext.inference.predictor import Predictor
-from lstmtext.reports.markdown import model_card
-from lstmtext.pipeline.run import _summary, evaluate_splits, train_model
+from lstmtext.pipeline import run
+from lstmtext.pipeline.outputs import card
+from lstmtext.tasks import get_task
 
 
 class TextClassifier:
@@ -52,23 +53,16 @@ class TextClassifier:
         Raises:
             DataError: If lengths differ, a text is empty, or there are fewer than two classes.
         """
-        import pandas as pd
-
         config = self._resolve_config()
         texts, labels = _check_xy(texts, labels, "texts/labels")
         if valid_texts is None:
-            frame = pd.DataFrame({"text": texts, "label": labels})
-            parts = split_frame(frame, config.data.model_copy(update={"test_size": 0.0}))
-            splits = {k: Split(v["text"].tolist(), v["label"].tolist()) for k, v in parts.items()}
+            splits = random_split(Split(texts, labels), config.data, get_task(config.task).stratum(), test=False)
         else:
             splits = {"train": Split(texts, labels), "valid": Split(*_check_xy(valid_texts, valid_labels, "valid"))}
-        check_classes(splits, "fit()")
-        data = LabelledData(splits, source="fit() arguments")
-        model, encoder, classes, result = train_model(config, data, progress=self.progress)
-        metrics = evaluate_splits(model, encoder, classes, data)
-        self.config_, self.classes_, self.history_ = config, np.array(classes), result.history
-        self.summary_ = _summary(config, data, model, encoder, classes, result)
-        self.bundle_ = Bundle(config, encoder, classes, model.eval(), metrics, {})
+        result = run(config, LabelledData(splits, source="fit() arguments"), progress=self.progress)
+        self.config_, self.classes_, self.history_ = config, np.array(result.task.labels), result.history
+        self.summary_ = result.summary
+        self.bundle_ = Bundle(config, result.encoder, result.task, result.model.eval(), result.metrics, {})
         self._predictor = Predictor(self.bundle_)
         return self
 
@@ -96,8 +90,8 @@ class TextClassifier:
         """Save as a bundle folder (JSON + safetensors), atomically."""
         predictor = self._check_fitted()
         b = predictor.bundle
-        card = model_card(self.summary_, b.metrics) if hasattr(self, "summary_") else ""
-        return save_bundle(path, b.config, b.encoder, b.labels, b.model, b.metrics, card, overwrite)
+        text = card(self.summary_, b.task, b.metrics) if hasattr(self, "summary_") else ""
+        return save_bundle(path, b.config, b.encoder, b.task, b.model, b.metrics, text, overwrite)
 
     @classmethod
     def load(cls, path: str | Path) -> TextClassifier:

@@ -14,7 +14,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from lstmtext.cli.app import app, console
+from lstmtext.cli.common import console
 from lstmtext.errors import ConfigError
 
 WORKED = ("lstm", "rnn")
@@ -35,7 +35,6 @@ EPILOG = "\n\n".join([
 ])
 
 
-@app.command(epilog=EPILOG)
 def explain(
     target: Annotated[str, typer.Argument(help="'lstm' or 'rnn' for a worked example, or a saved model folder.", show_default=False)],
     text: Annotated[Optional[str], typer.Argument(help="With a model folder: the text to read token by token.", show_default=False)] = None,

@@ -7,13 +7,12 @@ from typing import Annotated, Optional
 
 import typer
 
-from lstmtext.cli.app import app, console
+from lstmtext.cli.common import console
 from lstmtext.errors import ConfigError
 
 EngineOpt = Annotated[Optional[str], typer.Option(help="torch, onnx or onnx-int8 (default torch; env LSTMTEXT_ENGINE).")]
 
 
-@app.command()
 def serve(
     bundle: Annotated[Optional[Path], typer.Argument(help="Model folder to serve (default: env LSTMTEXT_BUNDLE).")] = None,
     host: Annotated[Optional[str], typer.Option(help="Interface to listen on (default 127.0.0.1).")] = None,
@@ -46,7 +45,6 @@ def serve(
                 access_log=access_log)
 
 
-@app.command()
 def export(
     bundle: Annotated[Path, typer.Argument(help="A saved model folder (or a training output folder).")],
     fmt: Annotated[str, typer.Option("--format", help="Export format: onnx.")] = "onnx",

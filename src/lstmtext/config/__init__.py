@@ -6,6 +6,7 @@ from lstmtext.config.schema import (
     DataConfig,
     EmbeddingConfig,
     ModelConfig,
+    MultiLabelConfig,
     PreprocessConfig,
     TrainConfig,
     VocabConfig,
@@ -14,6 +15,6 @@ from lstmtext.config.schema import (
 )
 
 __all__ = [
-    "AbsaConfig", "Config", "DataConfig", "EmbeddingConfig", "ModelConfig", "PreprocessConfig", "TrainConfig",
+    "AbsaConfig", "Config", "DataConfig", "EmbeddingConfig", "ModelConfig", "MultiLabelConfig", "PreprocessConfig", "TrainConfig",
     "VocabConfig", "build_config", "parse_override",
 ]

@@ -81,6 +81,15 @@ MODEL_PRESETS: dict[str, dict[str, Any]] = {
 }
 
 
+#: The preset a task starts from when none is named (``lstmtext train --task absa`` uses ``absa``).
+TASK_PRESETS = {"absa": "absa"}
+
+
+def task_preset(task: str | None) -> str:
+    """The preset of ``task`` (``default`` for tasks without their own)."""
+    return TASK_PRESETS.get(task or "classify", "default")
+
+
 def available_presets() -> list[str]:
     """Return the names of the model presets."""
     return sorted(MODEL_PRESETS)

@@ -142,7 +142,8 @@ class TrainConfig(_Section):
     patience: int | None = Field(
         None, ge=1, description="epochs without improvement before stopping; None: never stop early"
     )
-    monitor: Literal["valid_loss", "valid_accuracy", "valid_macro_f1"] = "valid_macro_f1"
+    monitor: Literal["valid_loss", "valid_accuracy", "valid_macro_f1", "valid_micro_f1"] = Field(
+        "valid_macro_f1", description="the valid score that picks the best epoch (micro-F1: multi-label only)")
     restore_best: bool = Field(True, description="end with the weights of the best epoch (by `monitor`)")
     class_weight: Literal["balanced"] | None = Field(None, description="weight the loss by inverse class frequency")
     oversample: Literal["random"] | None = Field(
@@ -170,16 +171,30 @@ class AbsaConfig(_Section):
     attention_size: int = Field(64, ge=1, description="head = attention: units of the scoring layer")
 
 
+class MultiLabelConfig(_Section):
+    """Multi-label classification: where each text's labels are, and how they are decided."""
+
+    layout: Literal["delimited", "columns"] = Field(
+        "delimited", description="delimited: one label column holding label_sep-separated labels (or a JSON list); "
+        "columns: one 0/1 column per label")
+    label_sep: str = Field("|", min_length=1, description="delimited layout: what separates a text's labels")
+    labels: list[str] | None = Field(None, description="columns layout: the label columns; None: every column but the "
+                                     "text and split columns")
+    threshold: float | None = Field(None, gt=0, lt=1, description="one decision threshold for every label; None: "
+                                    "each label's own, tuned on the valid split for its F1")
+
+
 class Config(_Section):
     """The whole configuration of one training run."""
 
-    task: Literal["classify", "absa"] = "classify"
+    task: Literal["classify", "absa", "multilabel"] = "classify"
     data: DataConfig = Field(default_factory=DataConfig)
     preprocess: PreprocessConfig = Field(default_factory=PreprocessConfig)
     vocab: VocabConfig = Field(default_factory=VocabConfig)
     model: ModelConfig = Field(default_factory=ModelConfig)
     train: TrainConfig = Field(default_factory=TrainConfig)
     absa: AbsaConfig = Field(default_factory=AbsaConfig)
+    multilabel: MultiLabelConfig = Field(default_factory=MultiLabelConfig)
 
     @model_validator(mode="after")
     def _check_sizes(self) -> Config:

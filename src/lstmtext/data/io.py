@@ -1,8 +1,11 @@
-"""Read a table of labelled texts from CSV, TSV, JSONL or Parquet, with errors that name file, row and fix."""
+"""Read a table of texts from CSV, TSV, JSONL or Parquet, whole or in chunks, with errors that name file, row and fix."""
 
 from __future__ import annotations
 
+import json
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
@@ -30,7 +33,7 @@ def detect_format(path: Path, fmt: str | None = None) -> str:
     return FORMATS[suffix]
 
 
-def _locate_bad_bytes(path: Path, exc: UnicodeDecodeError) -> str:
+def locate_bad_bytes(path: Path, exc: UnicodeDecodeError) -> str:
     """Return ``line N`` for the first undecodable byte of ``path``."""
     with path.open("rb") as fh:
         for lineno, raw in enumerate(fh, start=1):
@@ -77,7 +80,7 @@ def read_table(path: str | Path, fmt: str | None = None, header: bool = True) ->
             frame = pd.read_parquet(path)
     except UnicodeDecodeError as exc:
         raise DataError(
-            f"{path}: {_locate_bad_bytes(path, exc)} is not valid UTF-8. "
+            f"{path}: {locate_bad_bytes(path, exc)} is not valid UTF-8. "
             "Re-save the file as UTF-8 (e.g. `iconv -f latin1 -t utf-8`)."
         ) from None
     except (pd.errors.ParserError, ValueError) as exc:
@@ -95,3 +98,52 @@ def row_ref(path: str | Path, index: int, fmt: str, header: bool = True) -> str:
     if fmt == "jsonl":
         return f"{path}:{index + 1}"
     return f"{path} row {index}"
+
+
+def read_chunks(path: str | Path, fmt: str | None, chunk_size: int, header: bool = True) -> Iterator[pd.DataFrame]:
+    """Yield frames of at most ``chunk_size`` rows of strings, indexed by 0-based data row (for ``file:line`` errors).
+
+    Raises:
+        DataError: If the file is missing, Parquet, not UTF-8 or not parseable.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise DataError(f"{path}: file not found. Check the path (relative paths start at {Path.cwd()}).")
+    fmt = detect_format(path, fmt)
+    if fmt == "parquet":
+        raise DataError(f"{path}: --stream reads csv, tsv and jsonl files, not parquet. Convert the file or drop --stream.")
+    try:
+        if fmt == "jsonl":
+            yield from _jsonl_chunks(path, chunk_size)
+            return
+        with pd.read_csv(path, sep="," if fmt == "csv" else "\t", dtype=str, keep_default_na=False, na_values=[""],
+                         encoding="utf-8", header=0 if header else None, chunksize=chunk_size) as reader:
+            for chunk in reader:  # the index runs on from chunk to chunk
+                if not header:
+                    chunk.columns = ["text", "label"][: chunk.shape[1]] + [f"col{i}" for i in range(2, chunk.shape[1])]
+                yield chunk
+    except UnicodeDecodeError as exc:
+        raise DataError(f"{path}: {locate_bad_bytes(path, exc)} is not valid UTF-8. Re-save the file as UTF-8 "
+                        "(e.g. `iconv -f latin1 -t utf-8`).") from None
+    except pd.errors.ParserError as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise DataError(f"{path}: cannot parse as {fmt}: {first}. Check quoting and the delimiter.") from None
+
+
+def _jsonl_chunks(path: Path, chunk_size: int) -> Iterator[pd.DataFrame]:
+    records: list[dict[str, Any]] = []
+    lines: list[int] = []
+    with path.open(encoding="utf-8") as fh:
+        for lineno, line in enumerate(fh):
+            if not line.strip():
+                continue
+            try:
+                records.append(json.loads(line))
+            except json.JSONDecodeError as exc:
+                raise DataError(f"{path}:{lineno + 1}: not a JSON object ({exc.msg}). Write one object per line.") from None
+            lines.append(lineno)
+            if len(records) == chunk_size:
+                yield pd.DataFrame.from_records(records, index=lines)
+                records, lines = [], []
+    if records:
+        yield pd.DataFrame.from_records(records, index=lines)

@@ -1,24 +1,19 @@
 """Canonical splits kept in a separate file keyed by row number (``row,split``), e.g. the news titles' split.csv.
 
-``split.csv`` beside ``detik-news-title-balanced.csv`` names the split of each 0-based data row. This module
-joins such a file onto the data, so every model and the baselines see the same published split:
-
-    >>> from lstmtext.config import DataConfig
-    >>> cfg = DataConfig(text_col="title", label_col="category")
-    >>> data = load_with_split_file("detik-news-title-balanced.csv", "split.csv", cfg)
-
-On the command line: ``lstmtext compare DATA --split-file split.csv``, or for ``train``, write the joined
-file once with :func:`join_split_file` (see docs/compare.md).
+``split.csv`` beside ``detik-news-title-balanced.csv`` names the split of each 0-based data row. Every
+command that reads labelled data takes it as ``--split-file``, so every model and the baselines see the same
+published split (rows the file does not list are left out); :func:`join_split_file` adds the split as a
+column to a frame.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
-from lstmtext.config import DataConfig
-from lstmtext.data.dataset import SPLIT_ALIASES, LabelledData, Split, check_classes, read_labelled
+from lstmtext.data.dataset import SPLIT_ALIASES
 from lstmtext.errors import DataError
 
 
@@ -53,32 +48,20 @@ def join_split_file(frame: pd.DataFrame, split_csv: str | Path) -> pd.DataFrame:
     Raises:
         DataError: If the split file names a row the frame does not have, or is malformed.
     """
-    split = read_split_file(split_csv)
-    if len(split) and (split.index.max() >= len(frame) or split.index.min() < 0):
-        raise DataError(f"{split_csv}: row {int(split.index.max())} is outside the data ({len(frame)} rows). "
-                        "Is it the split file of this data file?")
-    out = frame.reset_index(drop=True).iloc[split.index.sort_values()].copy()
-    out["split"] = split.sort_index().to_numpy()
+    rows, names = split_file_rows(split_csv, len(frame))
+    out = frame.reset_index(drop=True).iloc[rows].copy()
+    out["split"] = names
     return out
 
 
-def load_with_split_file(path: str | Path, split_csv: str | Path, cfg: DataConfig, fmt: str | None = None,
-                         header: bool = True) -> LabelledData:
-    """Read and check ``path`` (columns from ``cfg``) and split it by the row-numbered ``split_csv``.
-
-    ``cfg.drop_duplicates`` is ignored (dropping rows would shift the row numbers); duplicates are reported.
+def split_file_rows(split_csv: str | Path, n_rows: int) -> tuple[np.ndarray, list[str]]:
+    """The data rows a ``row,split`` file lists (sorted) and their split names.
 
     Raises:
-        DataError: For the data checks of :func:`lstmtext.data.read_labelled`, a bad split file, or a split
-            without train or valid rows.
+        DataError: If the split file is malformed or names a row the data does not have.
     """
-    frame = read_labelled(path, cfg.model_copy(update={"split_col": None}), fmt, header)
-    n_dup = int(frame.duplicated(subset=["text", "label"]).sum())
-    notes = [f"{path}: {n_dup} duplicate (text, label) rows kept (the split file fixes the rows)"] if n_dup else []
-    joined = join_split_file(frame, split_csv)
-    splits = {name: Split(part["text"].tolist(), part["label"].tolist())
-              for name in ("train", "valid", "test") if len(part := joined[joined["split"] == name])}
-    if "train" not in splits or "valid" not in splits:
-        raise DataError(f"{split_csv}: the split file must mark some rows train and some valid.")
-    check_classes(splits, str(path))
-    return LabelledData(splits=splits, source=f"{path} (split {split_csv})", n_duplicates=n_dup, notes=notes)
+    split = read_split_file(split_csv).sort_index()
+    if len(split) and (split.index.max() >= n_rows or split.index.min() < 0):
+        raise DataError(f"{split_csv}: row {int(split.index.max())} is outside the data ({n_rows} rows). "
+                        "Is it the split file of this data file?")
+    return split.index.to_numpy(), split.tolist()

@@ -1,12 +1,8 @@
-"""Read texts to predict (plain lines or a table column) and write predictions as JSON lines or CSV."""
+"""Read texts to predict: plain lines, or a table's text column."""
 
 from __future__ import annotations
 
-import csv
-import json
-from collections.abc import Sequence
 from pathlib import Path
-from typing import IO
 
 from lstmtext.data.io import FORMATS, read_table
 from lstmtext.errors import DataError
@@ -25,15 +21,11 @@ def read_texts(path: Path, text_col: str | None = None) -> list[str]:
     return [line.rstrip("\n") for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
 
 
-def write_predictions(out: IO[str], texts: Sequence[str], predictions: Sequence, top_k: int, fmt: str) -> None:
-    """Write one record per text: JSON lines, or CSV with text, label, score and the top-k classes."""
-    if fmt == "json":
-        for text, p in zip(texts, predictions):
-            out.write(json.dumps({"text": text, **p.to_dict(top_k)}, ensure_ascii=False) + "\n")
-    elif fmt == "csv":
-        writer = csv.writer(out)
-        writer.writerow(["text", "label", "score", "top_k"])
-        for text, p in zip(texts, predictions):
-            writer.writerow([text, p.label, f"{p.score:.6f}", json.dumps(p.to_dict(top_k)["scores"])])
-    else:
-        raise DataError(f"--format {fmt!r}: use json or csv.")
+def sample_texts(path: Path, text_col: str | None = None, n: int = 8, seed: int = 0) -> tuple[str, list[str]]:
+    """``(column, up to n texts)`` drawn at random (seeded) from a table's text column (default: ``text``, else the first)."""
+    frame = read_table(path)
+    col = text_col or ("text" if "text" in frame.columns else str(frame.columns[0]))
+    if col not in frame.columns:
+        raise DataError(f"{path}: no column {col!r}. Columns: {', '.join(map(str, frame.columns))}. Use --text-col.")
+    values = frame[col].dropna()
+    return col, [str(v) for v in values.sample(min(n, len(values)), random_state=seed)]

@@ -2,7 +2,8 @@
 
 Training batches: shuffle, cut into chunks of ``bucket_chunks`` batches, sort each chunk by length, cut
 into batches, shuffle the batch order. The shuffle depends only on (seed, epoch), so an interrupted run
-resumes with the same batches. Evaluation batches are sorted by length and their outputs put back in order.
+resumes with the same batches. Evaluation batches are sorted by length and their outputs put back in order
+(:func:`predict_logits`, the one forward pass without gradients that evaluation, prediction and reports use).
 """
 
 from __future__ import annotations
@@ -12,8 +13,25 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
+from torch import nn
 
 from lstmtext.encoding.vocab import PAD_ID
+
+
+@dataclass
+class EncodedSplit:
+    """Id sequences with their targets: ``(N,)`` class ids, ``(N, G)`` one class id per group, or ``(N, L)`` 0/1."""
+
+    sequences: Sequence[Sequence[int]]
+    targets: np.ndarray
+
+    @property
+    def lengths(self) -> np.ndarray:
+        return np.fromiter((len(s) for s in self.sequences), dtype=np.int64, count=len(self.sequences))
+
+    def take(self, index: np.ndarray) -> EncodedSplit:
+        """The rows at ``index`` (copies of the id lists' references, targets indexed)."""
+        return EncodedSplit([self.sequences[i] for i in index], self.targets[index])
 
 
 @dataclass
@@ -22,17 +40,17 @@ class Batch:
 
     ids: torch.Tensor  # (B, T) int64, padded after each sequence
     lengths: torch.Tensor  # (B,) int64, on CPU
-    labels: torch.Tensor | None  # (B,) int64 or (B, A) for several heads
+    targets: torch.Tensor | None  # (B,) int64, (B, G) int64 or (B, L) float32
     index: np.ndarray  # (B,) positions in the input order
 
 
-def collate(sequences: Sequence[Sequence[int]], index: np.ndarray, labels: np.ndarray | None = None) -> Batch:
+def collate(sequences: Sequence[Sequence[int]], index: np.ndarray, targets: np.ndarray | None = None) -> Batch:
     """Pad the sequences at ``index`` to the batch's longest and stack them."""
     lengths = np.fromiter((len(sequences[i]) for i in index), dtype=np.int64, count=len(index))
     ids = np.full((len(index), int(lengths.max())), PAD_ID, dtype=np.int64)
     for row, i in enumerate(index):
         ids[row, : lengths[row]] = sequences[i]
-    y = torch.from_numpy(labels[index]) if labels is not None else None
+    y = torch.from_numpy(targets[index]) if targets is not None else None
     return Batch(torch.from_numpy(ids), torch.from_numpy(lengths), y, index)
 
 
@@ -62,8 +80,23 @@ def eval_batches(lengths: np.ndarray, batch_size: int) -> list[np.ndarray]:
 
 
 def iterate(
-    sequences: Sequence[Sequence[int]], batches: list[np.ndarray], labels: np.ndarray | None = None
+    sequences: Sequence[Sequence[int]], batches: list[np.ndarray], targets: np.ndarray | None = None
 ) -> Iterator[Batch]:
     """Yield collated batches."""
     for index in batches:
-        yield collate(sequences, index, labels)
+        yield collate(sequences, index, targets)
+
+
+def predict_logits(model: nn.Module, sequences: Sequence[Sequence[int]], batch_size: int = 1024) -> torch.Tensor:
+    """Run the model in eval mode without gradients over length-sorted batches; logits ``(N, K)`` in input order."""
+    model.eval()
+    lengths = np.fromiter((len(s) for s in sequences), dtype=np.int64, count=len(sequences))
+    parts, order = [], []
+    with torch.no_grad():
+        for batch in iterate(sequences, eval_batches(lengths, batch_size)):
+            parts.append(model(batch.ids, batch.lengths))
+            order.append(batch.index)
+    if not parts:
+        return torch.zeros(0, 0)
+    inverse = np.argsort(np.concatenate(order))
+    return torch.cat(parts)[torch.from_numpy(inverse)]

@@ -28,9 +28,9 @@ import numpy as np
 import torch
 
 from lstmtext.config import ModelConfig
+from lstmtext.encoding.vocab import PAD_ID, Vocab
 from lstmtext.errors import ConfigError, DataError
 from lstmtext.preprocess import Pipeline
-from lstmtext.encoding.vocab import PAD_ID, Vocab
 
 log = logging.getLogger(__name__)
 
@@ -203,3 +203,52 @@ def write_word2vec_text(path: str | Path, vectors: dict[str, np.ndarray]) -> Pat
     lines = [f"{len(vectors)} {dim}"]
     lines += [word + " " + " ".join(f"{x:.6g}" for x in vec) for word, vec in vectors.items()]
     return write_text(path, "\n".join(lines) + "\n")
+
+
+def embed_file(data: str | Path | None, out: str | Path, *, algo: str = "cbow", dim: int = 128, window: int = 5,
+               min_count: int = 1, epochs: int = 10, seed: int = 42, preprocess: str = "en-tweet",
+               text_col: str | None = None, split_file: str | Path | None = None) -> tuple[int, int]:
+    """Train word2vec on the texts of ``data`` (or the bundled tweets' training split) and write the vectors.
+
+    Args:
+        data: A table with a text column; None: the bundled airline tweets' training split.
+        out: The vectors file (word2vec text format).
+        algo: ``cbow`` or ``skipgram``.
+        dim: Vector size.
+        window: Context window.
+        min_count: Ignore rarer words.
+        epochs: Passes over the texts.
+        seed: Seed (one worker, so runs repeat exactly).
+        preprocess: The cleaning preset applied first (use the model's).
+        text_col: The text column (default ``text``).
+        split_file: A ``row,split`` file: learn from its train rows only.
+
+    Returns:
+        ``(vectors written, texts read)``.
+
+    Raises:
+        ConfigError: For an unknown algorithm. DataError: For a missing column or bad split file.
+    """
+    from lstmtext.data.bundled import load_bundled_airline
+    from lstmtext.data.io import read_table
+    from lstmtext.data.splits import join_split_file
+    from lstmtext.preprocess import preprocess_preset
+
+    if algo not in ("cbow", "skipgram"):
+        raise ConfigError(f"--algo must be cbow or skipgram. Got {algo!r} instead.")
+    if data is None:
+        texts = load_bundled_airline().splits["train"].texts
+    else:
+        frame = read_table(data)
+        col = text_col or "text"
+        if col not in frame.columns:
+            raise DataError(f"{data}: no column {col!r}. Columns: {', '.join(map(str, frame.columns))}. Pass --text-col.")
+        if split_file is not None:
+            frame = join_split_file(frame, split_file)
+            frame = frame[frame["split"] == "train"]
+        texts = frame[col].dropna().astype(str).tolist()
+    spec = preprocess_preset(preprocess)
+    sentences = [t.split() for t in Pipeline(spec["steps"], spec["options"]).clean_many(texts)]
+    vectors = train_word2vec(sentences, dim, algo, window, min_count, epochs, seed)
+    write_word2vec_text(out, vectors)
+    return len(vectors), len(texts)

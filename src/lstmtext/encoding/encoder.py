@@ -8,8 +8,8 @@ from typing import Any
 import numpy as np
 
 from lstmtext.config import VocabConfig
-from lstmtext.preprocess import Pipeline
 from lstmtext.encoding.vocab import PAD_ID, UNK_ID, Vocab
+from lstmtext.preprocess import Pipeline
 
 
 class TextEncoder:

@@ -1,4 +1,4 @@
-"""Non-neural reference models for comparisons: TF-IDF word 1-2-grams + logistic regression (scikit-learn).
+"""Non-neural reference models for comparisons: TF-IDF word 1-2-grams + logistic regression (scikit-learn), for any task.
 
 The texts are expected already cleaned (the comparison cleans once for every model) and are split on
 whitespace, like the neural models' tokens. ``C`` is picked on the valid split from a small grid, as the
@@ -14,7 +14,6 @@ from typing import Any
 import numpy as np
 
 from lstmtext.data import LabelledData
-from lstmtext.tasks.metrics import classification_metrics
 
 C_GRID = (1.0, 4.0, 16.0, 64.0)
 
@@ -49,94 +48,92 @@ def _best_c(x_train: Any, y_train: np.ndarray, x_valid: Any, y_valid: np.ndarray
     return best
 
 
-def tfidf_logreg(data: LabelledData, eval_split: str = "test", c_grid: Sequence[float] = C_GRID,
+def _full_proba(clf: Any, features: Any, n_classes: int) -> np.ndarray:
+    """``predict_proba`` with a column for every class id (a class the classifier never saw gets 0)."""
+    out = np.zeros((features.shape[0], n_classes))
+    out[:, clf.classes_] = clf.predict_proba(features)
+    return out
+
+
+def _binary(x: dict[str, Any], y_train: np.ndarray, y_valid: np.ndarray, c_grid: Sequence[float], seed: int
+            ) -> tuple[float | None, Any]:
+    """One label of a multi-label task: a binary logistic regression, ``C`` by the label's valid F1."""
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.metrics import f1_score
+
+    if len(set(y_train.tolist())) < 2:  # every training text has it (or none): a constant
+        return None, float(y_train[0])
+    best = None
+    for c in c_grid:
+        clf = LogisticRegression(C=c, solver="saga", max_iter=3000, tol=1e-3, random_state=seed).fit(x["train"], y_train)
+        score = f1_score(y_valid, clf.predict(x["valid"]), zero_division=0)
+        if best is None or score > best[0]:
+            best = (score, c, clf)
+    return best[1], best[2]
+
+
+def tfidf_logreg(data: LabelledData, task: Any, eval_split: str = "test", c_grid: Sequence[float] = C_GRID,
                  seed: int = 0) -> dict[str, Any]:
-    """Fit TF-IDF (1-2-grams, sublinear tf) + logistic regression (saga); keep the ``C`` with the best valid macro-F1.
+    """Fit TF-IDF (1-2-grams, sublinear tf) + logistic regression (saga) for any task; ``C`` chosen on valid.
+
+    One multinomial regression per softmax group (single-label: one; aspects: one per aspect, each with the
+    ``C`` of its best valid macro-F1), or one binary regression per label for sigmoid outputs (one-vs-rest,
+    ``C`` by the label's valid F1). The probabilities go through the task as a model's would: a multi-label
+    task tunes its thresholds on valid, and the scores are the task's metrics.
 
     Args:
         data: Splits with cleaned texts; needs ``train`` and ``valid``.
+        task: The task fitted on ``data`` (its label space and output layout).
         eval_split: The split scored in ``metrics`` (``test`` or ``valid``).
         c_grid: Candidate inverse regularisation strengths.
         seed: Seed of the solver.
 
     Returns:
         ``{"name", "C", "valid_macro_f1", "metrics", "valid_metrics", "n_parameters", "train_seconds",
-        "texts_per_second"}``; ``train_seconds`` covers the vectoriser and the fit of the chosen ``C``.
+        "texts_per_second"}``.
     """
-    from sklearn.pipeline import make_pipeline
+    import copy
 
-    labels = data.classes
-    index = {label: i for i, label in enumerate(labels)}
-    y = {name: np.array([index[v] for v in split.labels]) for name, split in data.splits.items()}
-    start = time.perf_counter()
-    vectorizer = _vectorizer().fit(data.splits["train"].texts)
-    x_train = vectorizer.transform(data.splits["train"].texts)
-    vector_seconds = time.perf_counter() - start
-    x_valid = vectorizer.transform(data.splits["valid"].texts)
-    score, best_c, clf, valid_pred, seconds = _best_c(x_train, y["train"], x_valid, y["valid"], c_grid, seed)
-    model = make_pipeline(vectorizer, clf)
-    texts = data.splits[eval_split].texts
-    start = time.perf_counter()
-    pred = model.predict(texts)
-    rate = len(texts) / max(time.perf_counter() - start, 1e-9)
-    return {
-        "name": "tfidf_logreg",
-        "C": best_c,
-        "valid_macro_f1": score,
-        "metrics": classification_metrics(y[eval_split], pred, labels),
-        "valid_metrics": classification_metrics(y["valid"], valid_pred, labels),
-        "n_parameters": int(clf.coef_.size + clf.intercept_.size),
-        "train_seconds": vector_seconds + seconds,
-        "texts_per_second": rate,
-    }
-
-
-def tfidf_logreg_aspects(data: Any, eval_split: str = "test", c_grid: Sequence[float] = C_GRID,
-                         seed: int = 0) -> dict[str, Any]:
-    """The aspect-sentiment form of :func:`tfidf_logreg`: one TF-IDF space, one logistic regression per aspect.
-
-    Each aspect keeps the ``C`` with the best valid macro-F1 of that aspect; the scores are
-    :func:`lstmtext.tasks.absa.metrics.aspect_metrics` (``macro_f1`` is IndoNLU's flattened macro-F1).
-
-    Args:
-        data: :class:`lstmtext.tasks.absa.data.AspectData` with cleaned texts; needs ``train`` and ``valid``.
-        eval_split: The split to score.
-        c_grid: Inverse regularisation strengths tried per aspect.
-        seed: Solver seed.
-
-    Returns:
-        ``{"name", "C" (per aspect), "valid_macro_f1", "metrics", "valid_metrics", "n_parameters",
-        "train_seconds", "texts_per_second"}``.
-    """
-    from lstmtext.tasks.absa.data import encode_labels
-    from lstmtext.tasks.absa.metrics import aspect_metrics
-
-    labels = data.label_sets
-    y = {name: encode_labels(split, labels) for name, split in data.splits.items()}
+    layout = task.layout
+    y = {name: task.targets(split.labels) for name, split in data.splits.items()}
     start = time.perf_counter()
     vectorizer = _vectorizer().fit(data.splits["train"].texts)
     x = {name: vectorizer.transform(split.texts) for name, split in data.splits.items()}
-    chosen, models = {}, []
-    for j, aspect in enumerate(labels):
-        _, chosen[aspect], clf, _, _ = _best_c(x["train"], y["train"][:, j], x["valid"], y["valid"][:, j], c_grid, seed)
-        models.append(clf)
+    chosen, models = [], []
+    if layout.activation == "sigmoid":
+        for j in range(layout.total):
+            c, clf = _binary(x, y["train"][:, j].astype(int), y["valid"][:, j].astype(int), c_grid, seed)
+            chosen.append(c)
+            models.append(clf)
+    else:
+        for j in range(len(layout.sizes)):
+            train, valid = (y["train"], y["valid"]) if y["train"].ndim == 1 else (y["train"][:, j], y["valid"][:, j])
+            _, c, clf, _, _ = _best_c(x["train"], train, x["valid"], valid, c_grid, seed)
+            chosen.append(c)
+            models.append(clf)
     seconds = time.perf_counter() - start
 
-    def predict(texts: Sequence[str]) -> np.ndarray:
-        features = vectorizer.transform(texts)
-        return np.stack([clf.predict(features) for clf in models], 1).astype(np.int64)
+    def proba(features: Any) -> np.ndarray:
+        if layout.activation == "sigmoid":
+            return np.stack([m.predict_proba(features)[:, 1] if not isinstance(m, float) else
+                             np.full(features.shape[0], m) for m in models], 1)
+        return np.concatenate([_full_proba(m, features, size) for m, size in zip(models, layout.sizes)], 1)
 
+    scored = copy.deepcopy(task)
+    valid_proba = proba(x["valid"])
+    if scored.tunes:
+        scored.tune(y["valid"], valid_proba)
     start = time.perf_counter()
-    pred = predict(data.splits[eval_split].texts)
-    rate = len(pred) / max(time.perf_counter() - start, 1e-9)
-    valid_metrics = aspect_metrics(y["valid"], predict(data.splits["valid"].texts), labels)
+    eval_proba = proba(vectorizer.transform(data.splits[eval_split].texts))
+    rate = len(data.splits[eval_split]) / max(time.perf_counter() - start, 1e-9)
+    valid_metrics = scored.metrics(y["valid"], valid_proba)
     return {
         "name": "tfidf_logreg",
-        "C": chosen,
+        "C": chosen[0] if len(chosen) == 1 else chosen,
         "valid_macro_f1": valid_metrics["macro_f1"],
-        "metrics": aspect_metrics(y[eval_split], pred, labels),
+        "metrics": scored.metrics(y[eval_split], eval_proba),
         "valid_metrics": valid_metrics,
-        "n_parameters": int(sum(clf.coef_.size + clf.intercept_.size for clf in models)),
+        "n_parameters": int(sum(m.coef_.size + m.intercept_.size for m in models if not isinstance(m, float))),
         "train_seconds": seconds,
         "texts_per_second": rate,
     }

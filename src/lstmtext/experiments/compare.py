@@ -3,11 +3,12 @@
 The texts are cleaned once (``preprocess``) and every model reads the cleaned texts with an empty cleaning
 chain, so the models differ only in what their presets say about the vocabulary, the network and the
 training. Scores are on the test split when the data has one, otherwise on valid (recorded as
-``eval_split``). Aspect-sentiment data (:class:`~lstmtext.tasks.absa.data.AspectData`) works the same way: every
-model gets one head per aspect (``task = "absa"``), the baseline fits one logistic regression per aspect, and
-accuracy and macro-F1 are IndoNLU's flattened figures (every text-aspect prediction in one list). Runs go
-to a pool of processes with one torch thread each (``mode="pool"``) or run one after the other with every
-core (``mode="sequential"``); on 2 cores the pool was faster (docs/compare.md).
+``eval_split``). Every task works the same way (``base``, e.g. ``{"task": "absa"}``, sets it for every
+model): the baseline fits what the task's outputs need (one logistic regression per aspect, or one per
+label), and the scores are the task's headline figures (IndoNLU's flattened ones for aspects; subset
+accuracy and micro-F1 for multi-label). Runs go to a pool of processes with one torch thread each
+(``mode="pool"``) or run one after the other with every core (``mode="sequential"``); on 2 cores the pool
+was faster (docs/compare.md).
 """
 
 from __future__ import annotations
@@ -23,13 +24,14 @@ from pathlib import Path
 from typing import Any, Literal
 
 from lstmtext.config import Config, build_config
+from lstmtext.data import LabelledData
 from lstmtext.errors import ConfigError
 from lstmtext.experiments.pool import process_pool, shared_data
+from lstmtext.tasks import get_task
 
 log = logging.getLogger(__name__)
 
 Mode = Literal["pool", "sequential"]
-Data = Any  # lstmtext.data.LabelledData, or lstmtext.tasks.absa.data.AspectData
 DEFAULT_MODE: Mode = "pool"
 BASELINE = "tfidf_logreg"
 
@@ -46,8 +48,8 @@ def model_config(entry: str, seed: int, threads: int, overrides: Sequence[str] =
     Raises:
         ConfigError: If ``entry`` is neither a preset nor a registered architecture, or an override is invalid.
     """
-    from lstmtext.models import available_models
     from lstmtext.config.presets import MODEL_PRESETS
+    from lstmtext.models import available_models
 
     fixed = ['preprocess.preset="none"', "preprocess.steps=[]", f"train.seed={seed}", f"train.threads={threads}"]
     name, *own = entry.split(":")
@@ -63,14 +65,7 @@ def model_config(entry: str, seed: int, threads: int, overrides: Sequence[str] =
                       f"{', '.join(sorted(MODEL_PRESETS))}; architectures: {', '.join(available_models())}.")
 
 
-def is_aspect_data(data: Any) -> bool:
-    """Whether ``data`` is aspect-sentiment data (several labels per text) rather than single-label data."""
-    from lstmtext.tasks.absa.data import AspectData
-
-    return isinstance(data, AspectData)
-
-
-def clean_data(data: Data, preprocess: str) -> Data:
+def clean_data(data: LabelledData, preprocess: str) -> LabelledData:
     """Return ``data`` with every text cleaned once by ``preprocess``: a cleaning preset or comma-separated steps.
 
     Raises:
@@ -83,57 +78,50 @@ def clean_data(data: Data, preprocess: str) -> Data:
     else:
         spec = {"steps": [s.strip() for s in preprocess.split(",") if s.strip()], "options": {}}
     pipeline = Pipeline(spec["steps"], spec["options"])
-    # Split and AspectSplit alike: the same labels, cleaned texts
     return replace(data, splits={name: replace(s, texts=pipeline.clean_many(s.texts)) for name, s in data.splits.items()})
 
 
-def train_and_score(config: Config, data: Data, eval_split: str) -> dict[str, Any]:
+def train_and_score(config: Config, data: LabelledData, eval_split: str) -> dict[str, Any]:
     """Train one model and return its scores on ``eval_split`` and valid, size, train time and inference speed."""
-    from lstmtext.training.loop import predict_logits
+    from lstmtext.encoding.batching import predict_logits
+    from lstmtext.pipeline import run
 
-    if is_aspect_data(data):
-        from lstmtext.tasks.absa.runner import evaluate_aspect_splits, train_aspect_model
-
-        model, encoder, labels, result = train_aspect_model(config, data, progress=False)
-        metrics = evaluate_aspect_splits(model, encoder, labels, data, config.train.eval_batch_size)
-    else:
-        from lstmtext.pipeline.run import evaluate_splits, train_model
-
-        model, encoder, labels, result = train_model(config, data, progress=False)
-        metrics = evaluate_splits(model, encoder, labels, data, config.train.eval_batch_size)
+    result = run(config, data, progress=False)
     texts = data.splits[eval_split].texts
     start = time.perf_counter()
-    predict_logits(model, encoder.encode(texts), config.train.eval_batch_size)
+    predict_logits(result.model, result.encoder.encode(texts), config.train.eval_batch_size)
     rate = len(texts) / max(time.perf_counter() - start, 1e-9)
+    headline = result.task.headline(result.metrics[eval_split])
     return {
-        "accuracy": metrics[eval_split]["accuracy"], "macro_f1": metrics[eval_split]["macro_f1"],
-        "valid_accuracy": metrics["valid"]["accuracy"], "valid_macro_f1": metrics["valid"]["macro_f1"],
-        "n_parameters": sum(p.numel() for p in model.parameters()),
-        "train_seconds": result.seconds, "texts_per_second": rate,
-        "epochs_run": len(result.history), "best_epoch": result.best_epoch,
+        **headline, **{f"valid_{k}": v for k, v in result.task.headline(result.metrics["valid"]).items()},
+        "n_parameters": sum(p.numel() for p in result.model.parameters()),
+        "train_seconds": result.train.seconds, "texts_per_second": rate,
+        "epochs_run": len(result.history), "best_epoch": result.train.best_epoch,
     }
 
 
-def _run_job(job: dict[str, Any], data: Data | None = None) -> dict[str, Any]:
+def _run_job(job: dict[str, Any], data: LabelledData | None = None) -> dict[str, Any]:
     data = data if data is not None else shared_data()
     if job["model"] == BASELINE:
-        from lstmtext.experiments.baselines import tfidf_logreg, tfidf_logreg_aspects
+        from lstmtext.experiments.baselines import tfidf_logreg
 
-        scores = (tfidf_logreg_aspects if is_aspect_data(data) else tfidf_logreg)(data, job["eval_split"])
+        config = Config.model_validate(job["config"])
+        task = get_task(config.task).from_data(data, config)
+        scores = tfidf_logreg(data, task, job["eval_split"])
         out = {k: scores[k] for k in ("n_parameters", "train_seconds", "texts_per_second")}
-        out.update(accuracy=scores["metrics"]["accuracy"], macro_f1=scores["metrics"]["macro_f1"],
-                   valid_accuracy=scores["valid_metrics"]["accuracy"], valid_macro_f1=scores["valid_macro_f1"],
-                   C=scores["C"])
+        out.update(task.headline(scores["metrics"]), **{f"valid_{k}": v for k, v in
+                                                        task.headline(scores["valid_metrics"]).items()}, C=scores["C"])
     else:
         out = train_and_score(Config.model_validate(job["config"]), data, job["eval_split"])
     return {"model": job["model"], "architecture": job["architecture"], "seed": job["seed"], **out}
 
 
 def compare(
-    data: Data,
+    data: LabelledData,
     models: Sequence[str],
     seeds: int = 3,
     *,
+    base: dict[str, Any] | None = None,
     preprocess: str = "en-tweet",
     overrides: Sequence[str] = (),
     mode: Mode = DEFAULT_MODE,
@@ -144,9 +132,10 @@ def compare(
     """Train every model with seeds ``0 .. seeds-1`` on the same split and cleaning; return the report.
 
     Args:
-        data: The split data (raw texts): single-label, or aspect data (every model then gets ``task = "absa"``
-            and the scores are the flattened ones).
+        data: The split data (raw texts), read for the task ``base`` names.
         models: Model presets or architecture names (see :func:`model_config`).
+        base: A nested config dict every model's config starts from after its preset: the task and its
+            sections, e.g. ``{"task": "absa", "absa": {"aspects": [...]}}``; None: single-label.
         seeds: Runs per model.
         preprocess: The one cleaning applied to every text before any model sees it: a cleaning preset, or
             comma-separated step names (e.g. ``lowercase,punctuation_to_space,normalize_whitespace``).
@@ -169,16 +158,16 @@ def compare(
                           f"Got seeds={seeds}, workers={workers}, mode={mode!r} instead.")
     eval_split = "test" if "test" in data.splits else "valid"
     threads = 1 if mode == "pool" else workers
-    task = "absa" if is_aspect_data(data) else "classify"
-    extra = {"task": "absa", "absa": {"aspects": list(data.aspects)}} if task == "absa" else None
     jobs = []
     for name in models:
         for seed in range(seeds):
-            config = model_config(name, seed, threads, overrides, extra)
+            config = model_config(name, seed, threads, overrides, base)
             jobs.append({"model": name, "seed": seed, "eval_split": eval_split, "architecture": _architecture(config),
                          "config": config.model_dump(mode="json")})
+    plain = model_config("default", 0, threads, overrides, base)
     if baseline:
-        jobs.append({"model": BASELINE, "seed": 0, "eval_split": eval_split, "architecture": "tf-idf + logreg"})
+        jobs.append({"model": BASELINE, "seed": 0, "eval_split": eval_split, "architecture": "tf-idf + logreg",
+                     "config": plain.model_dump(mode="json")})
     start = time.perf_counter()
     cleaned = clean_data(data, preprocess)
     records = []
@@ -195,7 +184,7 @@ def compare(
     order = {m: i for i, m in enumerate([*models, BASELINE])}
     records.sort(key=lambda r: (order[r["model"]], r["seed"]))
     return {
-        "source": data.source, "task": task, "eval_split": eval_split, "split_sizes": {k: len(v) for k, v in data.splits.items()},
+        "source": data.source, "task": plain.task, "scores_note": get_task(plain.task).scores_note, "eval_split": eval_split, "split_sizes": {k: len(v) for k, v in data.splits.items()},
         "preprocess": preprocess, "overrides": list(overrides), "seeds": seeds, "mode": mode, "workers": workers,
         "wall_seconds": time.perf_counter() - start, "load_average": _load(), "cpu_count": os.cpu_count(),
         "summary": summarize(records), "runs": records,
@@ -230,8 +219,10 @@ def summarize(records: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
     for model in dict.fromkeys(r["model"] for r in records):
         rows = [r for r in records if r["model"] == model]
         entry: dict[str, Any] = {"model": model, "architecture": rows[0]["architecture"], "runs": len(rows)}
-        for key in ("accuracy", "macro_f1", "valid_accuracy", "valid_macro_f1", "n_parameters", "train_seconds",
-                    "texts_per_second"):
+        keys = ["accuracy", "macro_f1", "valid_accuracy", "valid_macro_f1", "n_parameters", "train_seconds",
+                "texts_per_second"]
+        keys += [k for k in ("micro_f1", "valid_micro_f1") if all(k in r for r in rows)]
+        for key in keys:
             values = [float(r[key]) for r in rows]
             entry[f"{key}_mean"] = statistics.fmean(values)
             entry[f"{key}_std"] = statistics.stdev(values) if len(values) > 1 else 0.0
@@ -242,22 +233,24 @@ def summarize(records: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
 def report_markdown(report: dict[str, Any]) -> str:
     """The summary as a Markdown table (mean +- std over seeds), with the settings underneath."""
     split = report["eval_split"]
-    lines = [f"| model | architecture | {split} accuracy | {split} macro-F1 | valid macro-F1 | parameters | "
-             "train s | inference texts/s |", "|---|---|---|---|---|---|---|---|"]
+    micro = all("micro_f1_mean" in s for s in report["summary"])
+    head = f"{split} micro-F1 | valid micro-F1 | " if micro else ""
+    lines = [f"| model | architecture | {split} accuracy | {split} macro-F1 | valid macro-F1 | {head}parameters | "
+             "train s | inference texts/s |", "|---|---|---|---|---|---|---|---|" + ("---|---|" if micro else "")]
     for s in report["summary"]:
+        extra = (f"{s['micro_f1_mean']:.4f} ± {s['micro_f1_std']:.4f} | {s['valid_micro_f1_mean']:.4f} | "
+                 if micro else "")
         lines.append(
             f"| {s['model']} | {s['architecture']} | {s['accuracy_mean']:.4f} ± {s['accuracy_std']:.4f} | "
-            f"{s['macro_f1_mean']:.4f} ± {s['macro_f1_std']:.4f} | {s['valid_macro_f1_mean']:.4f} | "
+            f"{s['macro_f1_mean']:.4f} ± {s['macro_f1_std']:.4f} | {s['valid_macro_f1_mean']:.4f} | {extra}"
             f"{s['n_parameters_mean']:,.0f} | {s['train_seconds_mean']:.1f} | {s['texts_per_second_mean']:,.0f} |")
     sizes = ", ".join(f"{k} {v:,}" for k, v in report["split_sizes"].items())
     lines += ["", f"Data: {report['source']} ({sizes}); scores on the **{split}** split; cleaning "
               f"`{report['preprocess']}`; {report['seeds']} seed(s) per model; mode {report['mode']} with "
               f"{report['workers']} worker(s); wall time {report['wall_seconds']:.0f} s; load average at the end "
               f"{report['load_average']} on {report['cpu_count']} CPUs."]
-    if report.get("task") == "absa":
-        lines.append("Aspect sentiment: accuracy is over every text-aspect prediction and macro-F1 is IndoNLU's "
-                     "flattened macro-F1 (all aspects' predictions in one list); the baseline is one logistic "
-                     "regression per aspect.")
+    if report.get("scores_note"):
+        lines.append(report["scores_note"])
     return "\n".join(lines) + "\n"
 
 

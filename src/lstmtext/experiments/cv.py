@@ -19,6 +19,7 @@ from lstmtext.config import Config
 from lstmtext.data import LabelledData, Split
 from lstmtext.errors import ConfigError, DataError
 from lstmtext.experiments.pool import Mode, check_parallel, clean_once, run_jobs
+from lstmtext.tasks import get_task
 
 METRICS = ("macro_f1", "accuracy", "weighted_f1")
 
@@ -26,32 +27,44 @@ METRICS = ("macro_f1", "accuracy", "weighted_f1")
 def pooled(data: LabelledData) -> LabelledData:
     """``data`` with train and valid joined into one split named ``pool`` (test dropped)."""
     train, valid = data.splits["train"], data.splits["valid"]
-    return replace(data, splits={"pool": Split(train.texts + valid.texts, train.labels + valid.labels)})
+    rows = train.rows + valid.rows if train.rows is not None and valid.rows is not None else None
+    return replace(data, splits={"pool": Split(train.texts + valid.texts, train.labels + valid.labels, rows)})
 
 
-def fold_rows(labels: list[str], folds: int, seed: int, valid_size: float) -> list[dict[str, list[int]]]:
-    """Row numbers per fold: ``{"train", "valid", "heldout"}``, stratified by label.
+def fold_rows(keys: list[Any] | None, n: int, folds: int, seed: int, valid_size: float) -> list[dict[str, list[int]]]:
+    """Row numbers per fold: ``{"train", "valid", "heldout"}``, stratified by ``keys`` (each row's stratum).
+
+    Args:
+        keys: Each row's stratum (its class); None: folds without strata (e.g. several labels per text).
+        n: Number of rows.
+        folds: K.
+        seed: Seed of the shuffles.
+        valid_size: Share of each fold's training rows kept aside for early stopping.
 
     Raises:
         ConfigError: If ``folds`` < 2.
         DataError: If a class has fewer rows than ``folds`` (it cannot appear in every fold).
     """
     import numpy as np
-    from sklearn.model_selection import StratifiedKFold, train_test_split
+    from sklearn.model_selection import KFold, StratifiedKFold, train_test_split
 
     if folds < 2:
         raise ConfigError(f"--folds must be >= 2. Got {folds} instead.")
-    counts = {c: labels.count(c) for c in set(labels)}
-    rare = min(counts, key=counts.get)
-    if counts[rare] < folds:
-        raise DataError(f"class {rare!r} has {counts[rare]} rows, fewer than --folds {folds}. Use --folds "
-                        f"{max(2, counts[rare])} or fewer, or merge rare classes.")
-    y = np.asarray(labels)
+    if keys is not None:
+        counts = {c: keys.count(c) for c in set(keys)}
+        rare = min(counts, key=counts.get)
+        if counts[rare] < folds:
+            raise DataError(f"class {rare!r} has {counts[rare]} rows, fewer than --folds {folds}. Use --folds "
+                            f"{max(2, counts[rare])} or fewer, or merge rare classes.")
+    elif n < folds:
+        raise DataError(f"{n} rows cannot make {folds} folds. Use --folds {max(2, n)} or fewer.")
+    y = np.asarray(keys, dtype=object) if keys is not None else None
     out = []
-    splitter = StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed)
-    for rest, heldout in splitter.split(np.zeros(len(y)), y):
+    splitter = (StratifiedKFold if keys is not None else KFold)(n_splits=folds, shuffle=True, random_state=seed)
+    for rest, heldout in splitter.split(np.zeros(n), y):
         try:
-            train, valid = train_test_split(rest, test_size=valid_size, stratify=y[rest], random_state=seed)
+            train, valid = train_test_split(rest, test_size=valid_size, stratify=y[rest] if y is not None else None,
+                                            random_state=seed)
         except ValueError:  # too few rows of a class for a stratified inner split
             train, valid = train_test_split(rest, test_size=valid_size, random_state=seed)
         out.append({"train": sorted(int(i) for i in train), "valid": sorted(int(i) for i in valid),
@@ -91,7 +104,10 @@ def cross_validate(
         raise ConfigError(f"--metric must be one of {', '.join(METRICS)}. Got {metric!r} instead.")
     threads = check_parallel(mode, workers)
     run_config, cleaned = clean_once(config, pooled(data))
-    rows = fold_rows(cleaned.splits["pool"].labels, folds, config.train.seed, config.data.valid_size)
+    pool = cleaned.splits["pool"]
+    stratum = get_task(config.task).stratum()
+    keys = [stratum(y) for y in pool.labels] if stratum is not None else None
+    rows = fold_rows(keys, len(pool), folds, config.train.seed, config.data.valid_size)
     cfg = run_config.model_copy(deep=True)
     cfg.train.threads = threads
     jobs = [{"key": k, "config": cfg.model_dump(mode="json"),
@@ -105,7 +121,7 @@ def cross_validate(
                         "epochs_run": result["epochs_run"], "best_epoch": result["best_epoch"],
                         "train_seconds": round(result["train_seconds"], 2),
                         **{k: held[k] for k in METRICS},
-                        "per_class_recall": {c: v["recall"] for c, v in held["per_class"].items()}})
+                        "per_class_recall": {c: v["recall"] for c, v in held.get("per_class", {}).items()}})
         if on_result is not None:
             on_result(records[-1])
 
@@ -133,8 +149,8 @@ def cv_markdown(report: dict[str, Any]) -> str:
 
 def write_cv(report: dict[str, Any], out_dir: str | Path) -> dict[str, Path]:
     """Write cv.json, cv.md and report.html to ``out_dir``."""
-    from lstmtext.utils.atomic import write_json, write_text
     from lstmtext.reports.html import pre, table, write_page
+    from lstmtext.utils.atomic import write_json, write_text
 
     out = Path(out_dir)
     markdown = cv_markdown(report)

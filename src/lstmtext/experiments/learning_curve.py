@@ -17,16 +17,17 @@ from typing import Any
 
 import numpy as np
 
-from lstmtext.utils.atomic import write_json
 from lstmtext.config import Config
 from lstmtext.data import LabelledData
 from lstmtext.errors import ConfigError, DataError
 from lstmtext.experiments.pool import Mode, check_parallel, clean_once, run_jobs
+from lstmtext.tasks import get_task
+from lstmtext.utils.atomic import write_json
 
 METRICS = ("macro_f1", "accuracy", "weighted_f1")
 
 
-def stratified_order(labels: Sequence[str], seed: int) -> list[int]:
+def stratified_order(labels: Sequence[Any], seed: int) -> list[int]:
     """Row numbers in an order whose every prefix is stratified (each class within one row of its share).
 
     Each class's rows are shuffled; the i-th of a class with ``n_c`` rows gets the key ``(i + u) / n_c``
@@ -41,15 +42,22 @@ def stratified_order(labels: Sequence[str], seed: int) -> list[int]:
     return [int(i) for i in np.argsort(keys, kind="stable")]
 
 
-def nested_subsets(labels: Sequence[str], sizes: Sequence[int], seed: int) -> dict[int, list[int]]:
+def nested_subsets(labels: Sequence[Any] | None, sizes: Sequence[int], seed: int, n: int | None = None
+                   ) -> dict[int, list[int]]:
     """``{size: row numbers}``: the first ``size`` rows of :func:`stratified_order` (so each lies in the next).
+
+    ``labels`` are each row's stratum; None (``n`` rows without strata) orders the rows at random.
 
     Raises:
         ConfigError: If a size is below 1 or above the number of rows.
         DataError: If the smallest size leaves a class out.
     """
-    if not sizes or min(sizes) < 1 or max(sizes) > len(labels):
-        raise ConfigError(f"--sizes must be between 1 and the {len(labels):,} training rows. Got {list(sizes)} instead.")
+    total = len(labels) if labels is not None else int(n or 0)
+    if not sizes or min(sizes) < 1 or max(sizes) > total:
+        raise ConfigError(f"--sizes must be between 1 and the {total:,} training rows. Got {list(sizes)} instead.")
+    if labels is None:
+        order = [int(i) for i in np.random.default_rng(seed).permutation(total)]
+        return {size: order[:size] for size in sorted(set(sizes))}
     order = stratified_order(labels, seed)
     subsets = {n: order[:n] for n in sorted(set(sizes))}
     classes = set(labels)
@@ -98,7 +106,9 @@ def learning_curve(
     threads = check_parallel(mode, workers)
     eval_split = "test" if "test" in data.splits else "valid"
     run_config, cleaned = clean_once(config, data)
-    train_labels = cleaned.splits["train"].labels
+    stratum = get_task(config.task).stratum()
+    train = cleaned.splits["train"]
+    strata = [stratum(y) for y in train.labels] if stratum is not None else None
     spec = {"config": config.model_dump(mode="json"), "source": data.source,
             "split_sizes": {k: len(v) for k, v in data.splits.items()}}
     partial = Path(out_dir) / "learning_curve.json" if out_dir is not None else None
@@ -107,7 +117,7 @@ def learning_curve(
     jobs = []
     for i in range(seeds):
         seed = config.train.seed + i
-        subsets = nested_subsets(train_labels, sizes, seed)
+        subsets = nested_subsets(strata, sizes, seed, len(train))
         cfg = run_config.model_copy(deep=True)
         cfg.train.seed, cfg.train.threads = seed, threads
         for size, rows in subsets.items():
@@ -208,8 +218,8 @@ def write_learning_curve(report: dict[str, Any], out_dir: str | Path,
     import csv
     import io
 
-    from lstmtext.utils.atomic import atomic_path, write_text
     from lstmtext.reports.html import image, pre, table, write_page
+    from lstmtext.utils.atomic import atomic_path, write_text
 
     out = Path(out_dir)
     png = plot_curve(report, reference)

@@ -17,7 +17,7 @@ from dataclasses import replace
 from multiprocessing import active_children, get_context
 from typing import Any, Literal
 
-from lstmtext.data import LabelledData, Split
+from lstmtext.data import LabelledData
 from lstmtext.errors import ConfigError
 
 Mode = Literal["pool", "sequential"]
@@ -118,10 +118,10 @@ def clean_once(config: Any, data: LabelledData, searched: Sequence[str] = ()) ->
     """
     if any(key.startswith("preprocess.") for key in searched):
         return config, data
-    from lstmtext.pipeline.run import build_pipeline
+    from lstmtext.preprocess import build_pipeline
 
-    pipeline = build_pipeline(config)
-    splits = {name: Split(pipeline.clean_many(s.texts), list(s.labels)) for name, s in data.splits.items()}
+    pipeline = build_pipeline(config.preprocess)
+    splits = {name: replace(s, texts=pipeline.clean_many(s.texts)) for name, s in data.splits.items()}
     run_config = config.model_copy(deep=True)
     run_config.preprocess.preset, run_config.preprocess.steps = "none", []
     return run_config, replace(data, splits=splits)
@@ -135,13 +135,8 @@ def select_rows(data: LabelledData, select: dict[str, Sequence[Any]] | None) -> 
     """
     if not select:
         return data
-    splits = {}
-    for name, (source, rows) in select.items():
-        split = data.splits[source]
-        if rows is None:
-            splits[name] = split
-        else:
-            splits[name] = Split([split.texts[i] for i in rows], [split.labels[i] for i in rows])
+    splits = {name: data.splits[source] if rows is None else data.splits[source].take(rows)
+              for name, (source, rows) in select.items()}
     return replace(data, splits=splits)
 
 
@@ -153,14 +148,13 @@ def score_job(job: dict[str, Any], data: LabelledData | None = None) -> dict[str
         "n_train", "job": job["key"]}``.
     """
     from lstmtext.config import Config
-    from lstmtext.pipeline.run import evaluate_splits, train_model
+    from lstmtext.pipeline import run
 
     data = select_rows(data if data is not None else shared_data(), job.get("select"))
-    config = Config.model_validate(job["config"])
-    model, encoder, labels, result = train_model(config, data, progress=False)
-    metrics = evaluate_splits(model, encoder, labels, data, config.train.eval_batch_size)
-    return {"job": job.get("key"), "metrics": metrics, "epochs_run": len(result.history),
-            "best_epoch": result.best_epoch, "train_seconds": result.seconds, "n_train": len(data.splits["train"])}
+    result = run(Config.model_validate(job["config"]), data, progress=False)
+    return {"job": job.get("key"), "metrics": result.metrics, "epochs_run": len(result.history),
+            "best_epoch": result.train.best_epoch, "train_seconds": result.train.seconds,
+            "n_train": len(data.splits["train"])}
 
 
 def run_jobs(jobs: Sequence[dict[str, Any]], data: LabelledData, workers: int, mode: Mode,

@@ -17,10 +17,10 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
-from lstmtext.utils.atomic import atomic_path, write_json, write_text  # noqa: E402
 from lstmtext.config import Config  # noqa: E402
 from lstmtext.experiments.space import Space, apply  # noqa: E402
 from lstmtext.reports.html import figure_png, image, pre, table, write_page  # noqa: E402
+from lstmtext.utils.atomic import atomic_path, write_json, write_text  # noqa: E402
 
 SCORES = ("valid_macro_f1", "valid_accuracy", "test_macro_f1", "test_accuracy", "epochs_run", "best_epoch",
           "train_seconds")

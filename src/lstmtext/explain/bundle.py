@@ -20,11 +20,11 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 from matplotlib.gridspec import GridSpec  # noqa: E402
 
-from lstmtext.utils.atomic import atomic_path  # noqa: E402
-from lstmtext.inference.bundle import Bundle, load_bundle  # noqa: E402
+from lstmtext.encoding.vocab import UNK_ID  # noqa: E402
 from lstmtext.errors import ConfigError  # noqa: E402
 from lstmtext.explain.reference.examples import TokenTrace, trace_tokens  # noqa: E402
-from lstmtext.encoding.vocab import UNK_ID  # noqa: E402
+from lstmtext.inference.bundle import Bundle, load_bundle  # noqa: E402
+from lstmtext.utils.atomic import atomic_path  # noqa: E402
 
 GATE_NAMES = {"i": "input gate i", "f": "forget gate f", "a": "candidate g", "o": "output gate o"}
 """Reference gate key -> label in the pictures (``a`` is PyTorch's ``g``)."""
@@ -100,9 +100,11 @@ def check_explainable(bundle: Bundle) -> None:
     pooling = getattr(model, "pooling", bundle.config.model.pooling)
     cell = getattr(model, "cell", None)
     rnn = getattr(model, "rnn", None)
+    layout = bundle.task.layout
+    one_softmax = layout.activation == "softmax" and len(layout.sizes) == 1
     fits = cell == "lstm" and pooling == "last" and hasattr(rnn, "weight_ih_l0") and hasattr(model, "fc")
-    if not fits or isinstance(bundle.labels, dict):
-        heads = ", aspect heads" if isinstance(bundle.labels, dict) else ""
+    if not fits or not one_softmax:
+        heads = "" if one_softmax else f", {len(layout.sizes)} {layout.activation} output group(s)"
         raise ConfigError(
             f"explain: {bundle.path or 'the bundle'} is a {name!r} model (pooling={pooling}{heads}); explain supports "
             "lstm/bilstm bundles with pooling=last and one label set. Train one with --set model.name=\"lstm\" "

@@ -1,7 +1,8 @@
 """Saved models ("bundles"): a folder of JSON files plus ``weights.safetensors``; no pickle anywhere.
 
-Layout: ``meta.json`` (format version, versions, architecture), ``config.json`` (the resolved config),
-``encoder.json`` (cleaning steps and sequence settings), ``vocab.json``, ``labels.json``,
+Layout: ``meta.json`` (format version, versions, architecture, task), ``config.json`` (the resolved config),
+``encoder.json`` (cleaning steps and sequence settings), ``vocab.json``, ``labels.json`` (the task's label
+space), ``task.json`` (what the task tuned after training, e.g. multi-label thresholds; absent when nothing),
 ``weights.safetensors``, ``metrics.json`` and ``model_card.md``. The folder is written atomically, and
 loading checks the format version and that the weights fit the architecture the config describes.
 """
@@ -20,12 +21,13 @@ from safetensors.torch import load_file, save_file
 from torch import nn
 
 from lstmtext import __version__
-from lstmtext.utils.atomic import atomic_dir
 from lstmtext.config import Config
 from lstmtext.encoding.encoder import TextEncoder
-from lstmtext.errors import BundleError
-from lstmtext.models import build_model
 from lstmtext.encoding.vocab import Vocab
+from lstmtext.errors import BundleError, LstmTextError
+from lstmtext.models import build_model
+from lstmtext.tasks import Task, get_task
+from lstmtext.utils.atomic import atomic_dir
 
 FORMAT_VERSION = 1
 REQUIRED = ("meta.json", "config.json", "encoder.json", "vocab.json", "labels.json", "weights.safetensors")
@@ -33,27 +35,27 @@ REQUIRED = ("meta.json", "config.json", "encoder.json", "vocab.json", "labels.js
 
 @dataclass
 class Bundle:
-    """Everything needed to predict: config, encoder, labels, the model in eval mode, metrics and meta."""
+    """Everything needed to predict: config, encoder, the task (its labels), the model in eval mode, metrics, meta."""
 
     config: Config
     encoder: TextEncoder
-    labels: Any  # list[str], or {aspect: list[str]} for aspect models
+    task: Task
     model: nn.Module
     metrics: dict[str, Any]
     meta: dict[str, Any]
     path: Path | None = None
 
-
-def num_classes_of(labels: Any) -> Any:
-    """Number of outputs per head: an int for one head, a list for several."""
-    return [len(v) for v in labels.values()] if isinstance(labels, dict) else len(labels)
+    @property
+    def labels(self) -> Any:
+        """The task's label space (``labels.json``): class names, or ``{aspect: class names}``."""
+        return self.task.labels
 
 
 def save_bundle(
     path: str | Path,
     config: Config,
     encoder: TextEncoder,
-    labels: Any,
+    task: Task,
     model: nn.Module,
     metrics: dict[str, Any] | None = None,
     model_card: str = "",
@@ -80,9 +82,11 @@ def save_bundle(
         "config.json": config.model_dump(mode="json"),
         "encoder.json": encoder.to_dict(),
         "vocab.json": encoder.vocab.to_dict(),
-        "labels.json": labels,
+        "labels.json": task.labels,
         "metrics.json": metrics or {},
     }
+    if task.state:
+        files["task.json"] = task.state
     try:
         with atomic_dir(path, overwrite=overwrite) as tmp:
             for name, data in files.items():
@@ -133,8 +137,14 @@ def load_bundle(path: str | Path) -> Bundle:
     config = Config.model_validate(_read_json(path / "config.json"))
     vocab = Vocab.from_dict(_read_json(path / "vocab.json"))
     encoder = TextEncoder.from_dict(_read_json(path / "encoder.json"), vocab)
-    labels = _read_json(path / "labels.json")
-    model = build_model(config.model, len(vocab), num_classes_of(labels), **head_kwargs(config, labels))
+    try:
+        task = get_task(str(meta.get("task") or config.task))(
+            _read_json(path / "labels.json"), config,
+            _read_json(path / "task.json") if (path / "task.json").is_file() else None)
+        model = build_model(config.model, len(vocab), task.layout, **task.model_kwargs())
+    except (LstmTextError, KeyError, TypeError, ValueError) as exc:
+        raise BundleError(f"{path}: labels.json, task.json or config.json do not describe a model of task "
+                          f"{meta.get('task')!r} ({exc}). Re-save or re-train it.") from None
     try:
         state = load_file(path / "weights.safetensors")
     except Exception as exc:  # safetensors raises its own error types for truncated files
@@ -149,12 +159,4 @@ def load_bundle(path: str | Path) -> Bundle:
         ) from None
     model.eval()
     metrics = _read_json(path / "metrics.json") if (path / "metrics.json").is_file() else {}
-    return Bundle(config, encoder, labels, model, metrics, meta, path)
-
-
-def head_kwargs(config: Config, labels: Any) -> dict[str, Any]:
-    """The :func:`~lstmtext.models.build_model` arguments of the heads: names and attention of aspect models."""
-    if not isinstance(labels, dict):
-        return {}
-    attention = config.absa.attention_size if config.absa.head == "attention" else None
-    return {"head_names": list(labels), "aspect_attention": attention}
+    return Bundle(config, encoder, task, model, metrics, meta, path)

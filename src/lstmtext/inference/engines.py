@@ -16,8 +16,8 @@ from typing import Any
 import numpy as np
 
 from lstmtext.encoding.batching import collate, eval_batches
-from lstmtext.inference.bundle import Bundle, load_bundle
 from lstmtext.errors import BundleError, ConfigError
+from lstmtext.inference.bundle import Bundle, load_bundle
 from lstmtext.inference.predictor import Predictor
 
 log = logging.getLogger(__name__)
@@ -66,14 +66,10 @@ class OnnxPredictor(Predictor):
                 f"Re-export it: lstmtext export {bundle.path} --format onnx"
             )
 
-    def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
-        """Return class probabilities ``(n_texts, n_classes)`` in the order of :attr:`labels`."""
-        return self.proba_from_ids(self.encoder.encode(list(texts)))
-
     def proba_from_ids(self, sequences: Sequence[Sequence[int]]) -> np.ndarray:
         """Class probabilities of already encoded texts (unpadded id lists), in input order."""
         n = len(sequences)
-        out = np.zeros((n, len(self.labels)), dtype=np.float32)
+        out = np.zeros((n, self.task.layout.total), dtype=np.float32)
         lengths = np.fromiter((len(s) for s in sequences), dtype=np.int64, count=n)
         for index in eval_batches(lengths, self.batch_size):
             batch = collate(sequences, index)  # post-padded, as the graph requires
@@ -95,11 +91,9 @@ def _onnx_model(bundle: Bundle, quantized: bool, onnx_path: str | Path | None) -
     path = bundle.path / (INT8_NAME if quantized else ONNX_NAME) if bundle.path else None
     if path is not None and path.is_file():
         return path
-    if not isinstance(bundle.labels, list):
-        raise BundleError(f"{bundle.path}: the ONNX engines do not support aspect (several-head) models yet; use --engine torch.")
     log.warning("%s: no exported %s; building it in memory (run `lstmtext export` to save start-up time)",
                 bundle.path, path.name if path else ONNX_NAME)
-    proto = build_onnx(bundle.model, bundle.labels, bundle_metadata(bundle))
+    proto = build_onnx(bundle.model, bundle.task, bundle_metadata(bundle))
     if not quantized:
         return proto.SerializeToString()
     import tempfile

@@ -26,9 +26,9 @@ from onnx import TensorProto, helper, numpy_helper
 from torch import nn
 
 from lstmtext import __version__
-from lstmtext.utils.atomic import atomic_path
-from lstmtext.inference.bundle import Bundle, load_bundle
 from lstmtext.errors import BundleError
+from lstmtext.inference.bundle import Bundle, load_bundle
+from lstmtext.utils.atomic import atomic_path
 
 log = logging.getLogger(__name__)
 
@@ -117,12 +117,12 @@ def _prune(nodes: list[Any], inits: list[Any], outputs: list[str]) -> tuple[list
     return kept[::-1], [t for t in inits if t.name in needed]
 
 
-def build_onnx(model: nn.Module, labels: list[str], metadata: dict[str, str] | None = None) -> onnx.ModelProto:
+def build_onnx(model: nn.Module, task: Any, metadata: dict[str, str] | None = None) -> onnx.ModelProto:
     """Build the ONNX graph of a recurrent classifier (see the module docstring for its inputs and outputs).
 
     Args:
         model: A :class:`lstmtext.models.recurrent.RecurrentClassifier` (any cell, depth, direction, pooling).
-        labels: Class names, in output order.
+        task: The bundle's task: its output layout picks the softmax or the sigmoids, its labels name the outputs.
         metadata: Extra ``metadata_props`` to record in the file.
 
     Returns:
@@ -131,6 +131,10 @@ def build_onnx(model: nn.Module, labels: list[str], metadata: dict[str, str] | N
     Raises:
         BundleError: If the model is not a recurrent classifier.
     """
+    layout = task.layout
+    if len(layout.sizes) > 1:
+        raise BundleError("ONNX export of models with several output groups (aspect models) is not supported yet. "
+                          "Serve this model with --engine torch.")
     cell, rnn = _recurrent_parts(model)
     dirs = 2 if rnn.bidirectional else 1
     inits = [
@@ -166,10 +170,12 @@ def build_onnx(model: nn.Module, labels: list[str], metadata: dict[str, str] | N
     nodes += _pooling_nodes(model.pooling, x, last_h)
     nodes += [
         helper.make_node("Gemm", ["features", "fc.weight", "fc.bias"], ["logits"], transB=1),  # (B, C)
-        helper.make_node("Softmax", ["logits"], ["probabilities"], axis=1),
+        helper.make_node("Sigmoid", ["logits"], ["probabilities"]) if layout.activation == "sigmoid"
+        else helper.make_node("Softmax", ["logits"], ["probabilities"], axis=1),
     ]
     nodes, inits = _prune(nodes, inits, ["logits", "probabilities"])
-    n_classes = len(labels)
+    n_classes = layout.total
+    labels = list(task.labels)
     graph = helper.make_graph(
         nodes, "lstmtext_classifier",
         [helper.make_tensor_value_info("ids", TensorProto.INT64, ["batch", "time"]),
@@ -193,14 +199,6 @@ def bundle_metadata(bundle: Bundle) -> dict[str, str]:
     return {"bundle_created": str(bundle.meta.get("created", "")), "architecture": str(bundle.meta.get("architecture", ""))}
 
 
-def _single_head_labels(bundle: Bundle) -> list[str]:
-    if not isinstance(bundle.labels, list):
-        raise BundleError(
-            f"{bundle.path}: ONNX export of aspect (several-head) models is not supported yet. Serve it with --engine torch."
-        )
-    return bundle.labels
-
-
 def export_onnx(bundle_path: str | Path, out: str | Path | None = None, quantize: bool = False) -> Path:
     """Write ``model.onnx`` (and with ``quantize`` also ``model.int8.onnx``) for a bundle, atomically.
 
@@ -217,7 +215,7 @@ def export_onnx(bundle_path: str | Path, out: str | Path | None = None, quantize
         BundleError: If the bundle does not load or its model cannot be exported.
     """
     bundle = load_bundle(bundle_path)
-    proto = build_onnx(bundle.model, _single_head_labels(bundle), bundle_metadata(bundle))
+    proto = build_onnx(bundle.model, bundle.task, bundle_metadata(bundle))
     target = Path(out) if out is not None else bundle.path / ONNX_NAME
     with atomic_path(target) as tmp:
         onnx.save(proto, str(tmp))
@@ -278,17 +276,15 @@ def check_parity(bundle_path: str | Path, onnx_path: str | Path, n: int = 64, se
         ``(largest absolute difference of a probability, share of sequences with the same label)``.
     """
     import onnxruntime as ort
-    import torch
 
-    from lstmtext.encoding.batching import collate
-    from lstmtext.training.loop import predict_logits
+    from lstmtext.encoding.batching import collate, predict_logits
 
     bundle = load_bundle(bundle_path)
     rng = np.random.default_rng(seed)
     vocab_size = bundle.model.embedding.num_embeddings
     lengths = rng.integers(1, max(2, bundle.encoder.max_len + 1), size=n)
     sequences = [rng.integers(2, max(3, vocab_size), size=int(k)).tolist() for k in lengths]
-    expected = torch.softmax(predict_logits(bundle.model, sequences), dim=1).numpy()
+    expected = bundle.task.probabilities(predict_logits(bundle.model, sequences))
     batch = collate(sequences, np.arange(n))
     opts = ort.SessionOptions()
     opts.log_severity_level = 3

@@ -1,72 +1,75 @@
-"""Prediction from raw text: clean, encode, run length-bucketed batches without gradients, softmax."""
+"""Prediction from raw text: clean, encode, run length-bucketed batches without gradients, read the outputs.
+
+:class:`Predictor` is the same for every task: the bundle's task turns the model's probabilities into
+:class:`~lstmtext.tasks.base.Prediction` records (a label and score, a set of labels, or one prediction per
+aspect), which the CLI, the Python API and the server all hand out.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-import torch
 
+from lstmtext.encoding.batching import predict_logits
+from lstmtext.errors import ConfigError
 from lstmtext.inference.bundle import Bundle, load_bundle
-from lstmtext.training.loop import predict_logits
-
-
-@dataclass
-class Prediction:
-    """The predicted label, its probability, and every class's probability (best first)."""
-
-    label: str
-    score: float
-    scores: dict[str, float] = field(default_factory=dict)
-
-    def to_dict(self, top_k: int | None = None) -> dict[str, Any]:
-        items = list(self.scores.items())[: top_k or None]
-        return {"label": self.label, "score": self.score, "scores": dict(items)}
+from lstmtext.tasks import Prediction
 
 
 class Predictor:
-    """Predict labels for raw texts with a loaded bundle (an aspect bundle gives an ``AspectPredictor``).
+    """Predict for raw texts with a loaded bundle, with PyTorch.
 
     Args:
         bundle: A loaded bundle (see :func:`lstmtext.inference.bundle.load_bundle`).
         batch_size: Texts per forward pass.
     """
 
-    def __new__(cls, bundle: Bundle, *args: Any, **kwargs: Any) -> Predictor:
-        if cls is Predictor and isinstance(bundle.labels, dict):  # an aspect model: one head per aspect
-            from lstmtext.tasks.absa.predict import AspectPredictor
-
-            cls = AspectPredictor
-        return super().__new__(cls)
-
     def __init__(self, bundle: Bundle, batch_size: int = 1024) -> None:
         self.bundle = bundle
         self.encoder = bundle.encoder
         self.model = bundle.model.eval()
-        self.labels = bundle.labels
+        self.task = bundle.task
         self.batch_size = batch_size
+
+    @property
+    def labels(self) -> Any:
+        """The task's label space: class names, or ``{aspect: class names}``."""
+        return self.task.labels
 
     @classmethod
     def from_bundle(cls, path: str | Path, **kwargs: Any) -> Predictor:
         """Load the bundle at ``path`` (a bundle folder or a training output folder)."""
         return cls(load_bundle(path), **kwargs)
 
-    def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
-        """Return class probabilities ``(n_texts, n_classes)`` in the order of :attr:`labels`."""
-        if len(texts) == 0:
-            return np.zeros((0, len(self.labels)), dtype=np.float32)
-        logits = predict_logits(self.model, self.encoder.encode(list(texts)), self.batch_size)
-        return torch.softmax(logits, dim=1).numpy()
+    def proba_from_ids(self, sequences: Sequence[Sequence[int]]) -> np.ndarray:
+        """Probabilities ``(n, K)`` of already encoded texts (unpadded id lists), in input order."""
+        if len(sequences) == 0:
+            return np.zeros((0, self.task.layout.total), dtype=np.float32)
+        return self.task.probabilities(predict_logits(self.model, sequences, self.batch_size))
 
-    def predict(self, texts: Sequence[str], top_k: int | None = None) -> list[Prediction]:
-        """Return one :class:`Prediction` per text; ``scores`` holds the ``top_k`` best classes (all if None)."""
-        proba = self.predict_proba(texts)
-        out = []
-        for row in proba:
-            order = np.argsort(-row, kind="stable")[: top_k or None]
-            scores = {self.labels[i]: float(row[i]) for i in order}
-            out.append(Prediction(self.labels[int(order[0])], float(row[order[0]]), scores))
-        return out
+    def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
+        """Probabilities ``(n_texts, K)``: one column per class (per aspect's class, or per label) in label order."""
+        return self.proba_from_ids(self.encoder.encode(list(texts)))
+
+    def predict(self, texts: Sequence[str], top_k: int | None = None, **options: Any) -> list[Prediction]:
+        """Return one :class:`~lstmtext.tasks.base.Prediction` per text.
+
+        Args:
+            texts: Raw texts.
+            top_k: How many of the best classes each record lists (all if None); multi-label models answer
+                the ``top_k`` most probable labels instead of those over their thresholds.
+            **options: What the task accepts besides (``threshold`` for multi-label, ``only_mentioned`` for
+                aspect models); None values are ignored.
+
+        Raises:
+            ConfigError: For an option this model's task does not take.
+        """
+        given = {k: v for k, v in options.items() if v not in (None, False)}
+        extra = sorted(set(given) - set(self.task.prediction_options()))
+        if extra:
+            raise ConfigError(f"--{extra[0].replace('_', '-')} does not apply to a {self.task.name!r} model (it takes "
+                              f"{', '.join(self.task.prediction_options()) or 'no options'}). Drop it.")
+        return self.task.predictions(self.predict_proba(texts), top_k, **given)

@@ -12,9 +12,9 @@ import torch
 from torch import nn
 
 from lstmtext.config import ModelConfig
-from lstmtext.models import register_model
-from lstmtext.models.cnn import embedding_kwargs, positive_int, rate, read_options
+from lstmtext.models.layers import embedding_kwargs, positive_int, rate, read_options
 from lstmtext.models.recurrent import RecurrentClassifier
+from lstmtext.models.registry import register_model
 
 ATTENTION_OPTIONS = {
     "attention_size": positive_int(None, "units of the scoring layer; none: model.hidden_size", allow_none=True),

@@ -23,10 +23,18 @@ from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 from lstmtext.config import ModelConfig
-from lstmtext.models import register_model
-from lstmtext.models.recurrent import keras_init_rnn
-from lstmtext.models.cnn import (embedding_kwargs, keras_init, make_embedding, non_negative, padding_mask,
-                                 positive_int, rate, read_options)
+from lstmtext.models.layers import (
+    embedding_kwargs,
+    keras_init,
+    keras_init_rnn,
+    make_embedding,
+    non_negative,
+    padding_mask,
+    positive_int,
+    rate,
+    read_options,
+)
+from lstmtext.models.registry import register_model
 
 CLSTM_OPTIONS = {
     "num_filters": positive_int(300, "filters of the convolution (Tabel I: 300)"),

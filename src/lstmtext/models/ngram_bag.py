@@ -14,7 +14,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from lstmtext.models.cnn import padding_mask
+from lstmtext.models.layers import padding_mask
 
 # Multipliers of the n-gram hash (large odd numbers; each position gets its own).
 _HASH = (1, 1_000_003, 998_244_353)

@@ -19,26 +19,11 @@ from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 from lstmtext.config import ModelConfig
 from lstmtext.errors import ConfigError
-from lstmtext.models import register_model
-from lstmtext.models.cnn import padding_mask
 from lstmtext.models.fused_lstm import FusedLSTM
+from lstmtext.models.layers import Option, embedding_kwargs, keras_init_rnn, padding_mask
+from lstmtext.models.registry import register_model
 
 _CELLS = {"lstm": nn.LSTM, "gru": nn.GRU, "rnn": nn.RNN}
-
-
-def keras_init_rnn(rnn: nn.Module, cell: str) -> None:
-    """Initialise a recurrent layer as Keras does: Glorot-uniform input weights, orthogonal recurrent
-    weights (the whole ``(gates * H, H)`` kernel, not each gate's block), zero biases, LSTM forget bias 1."""
-    hidden = rnn.hidden_size
-    for name, param in rnn.named_parameters():
-        if name.startswith("weight_ih"):
-            nn.init.xavier_uniform_(param)
-        elif name.startswith("weight_hh"):
-            nn.init.orthogonal_(param)
-        else:
-            nn.init.zeros_(param)
-            if cell == "lstm" and name.startswith("bias_ih"):
-                param.data[hidden : 2 * hidden] = 1.0  # forget gate (PyTorch order i, f, g, o)
 
 
 class RecurrentClassifier(nn.Module):
@@ -155,28 +140,24 @@ class RecurrentClassifier(nn.Module):
         return self.fc(self.encode(ids, lengths))
 
 
-def _embedding_kwargs(kwargs: dict) -> dict:
-    return {k: kwargs[k] for k in ("embedding_weights", "freeze_embedding") if k in kwargs}
-
-
 @register_model("lstm")
 def build_lstm(cfg: ModelConfig, vocab_size: int, num_classes: int, **kwargs) -> nn.Module:
     """LSTM (uni- or bidirectional, any depth) over packed sequences."""
-    return RecurrentClassifier(cfg, vocab_size, num_classes, "lstm", **_embedding_kwargs(kwargs))
+    return RecurrentClassifier(cfg, vocab_size, num_classes, "lstm", **embedding_kwargs(kwargs))
 
 
 @register_model("bilstm")
 def build_bilstm(cfg: ModelConfig, vocab_size: int, num_classes: int, **kwargs) -> nn.Module:
     """Bidirectional LSTM: the ``lstm`` model with ``bidirectional`` forced on."""
     return RecurrentClassifier(
-        cfg.model_copy(update={"bidirectional": True}), vocab_size, num_classes, "lstm", **_embedding_kwargs(kwargs)
+        cfg.model_copy(update={"bidirectional": True}), vocab_size, num_classes, "lstm", **embedding_kwargs(kwargs)
     )
 
 
 @register_model("gru")
 def build_gru(cfg: ModelConfig, vocab_size: int, num_classes: int, **kwargs) -> nn.Module:
     """GRU (uni- or bidirectional, any depth) over packed sequences."""
-    return RecurrentClassifier(cfg, vocab_size, num_classes, "gru", **_embedding_kwargs(kwargs))
+    return RecurrentClassifier(cfg, vocab_size, num_classes, "gru", **embedding_kwargs(kwargs))
 
 
 @register_model("rnn")
@@ -186,4 +167,8 @@ def build_rnn(cfg: ModelConfig, vocab_size: int, num_classes: int, **kwargs) -> 
         raise ConfigError(
             f"model.options.nonlinearity must be 'tanh' or 'relu'. Got {cfg.options['nonlinearity']!r} instead."
         )
-    return RecurrentClassifier(cfg, vocab_size, num_classes, "rnn", **_embedding_kwargs(kwargs))
+    return RecurrentClassifier(cfg, vocab_size, num_classes, "rnn", **embedding_kwargs(kwargs))
+
+
+build_rnn.options = {"nonlinearity": Option("tanh", "tanh or relu", lambda v: v in ("tanh", "relu"),  # type: ignore[attr-defined]
+                                            "'tanh' or 'relu'")}

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from lstmtext.config import PreprocessConfig
 from lstmtext.errors import ConfigError
+from lstmtext.preprocess.pipeline import Pipeline
 
 PREPROCESS_PRESETS: dict[str, dict[str, Any]] = {
     "en-tweet": {
@@ -105,3 +107,11 @@ def preprocess_preset(name: str) -> dict[str, Any]:
         )
     preset = PREPROCESS_PRESETS[name]
     return {"steps": list(preset["steps"]), "options": {k: dict(v) for k, v in preset["options"].items()}}
+
+
+def build_pipeline(cfg: PreprocessConfig) -> Pipeline:
+    """The cleaning pipeline a config's ``preprocess`` section describes (the preset, with ``steps``/``options``
+    overriding it)."""
+    preset = preprocess_preset(cfg.preset)
+    steps = cfg.steps if cfg.steps is not None else preset["steps"]
+    return Pipeline(steps, {**preset["options"], **cfg.options})

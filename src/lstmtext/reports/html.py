@@ -1,8 +1,7 @@
 """Self-contained HTML reports: one file per run or experiment, figures embedded as base64 PNG, no other files.
 
-``write_run_html`` writes a training run's ``report.html`` (config, data summary with class counts and a
-length histogram, training curves, metrics, confusion matrices and the most confident mistakes). The
-small builders (``table``, ``image``, ``page``) are what the experiment commands compose their pages from.
+The small builders (``table``, ``image``, ``page``) and the sections of a run's page (facts, curves, data,
+mistakes) are what runs, tasks and experiments compose their pages from; nothing here runs a model.
 """
 
 from __future__ import annotations
@@ -106,7 +105,8 @@ def _lengths_png(data: Any) -> bytes:
     return figure_png(fig)
 
 
-def _confusion_png(m: dict[str, Any], title: str) -> bytes:
+def confusion_png(m: dict[str, Any], title: str) -> bytes:
+    """A confusion-matrix heatmap of one split's metrics (``confusion_matrix``, ``labels``) as PNG bytes."""
     from lstmtext.reports.plots import draw_confusion
 
     size = max(4.0, 0.55 * len(m["labels"]) + 2)
@@ -116,10 +116,9 @@ def _confusion_png(m: dict[str, Any], title: str) -> bytes:
     return figure_png(fig)
 
 
-def data_section(data: Any) -> list[str]:
-    """Split sizes, class counts per split and the length histogram of a ``LabelledData``."""
-    counts = {name: Counter(split.labels) for name, split in data.splits.items()}
-    classes = sorted(set().union(*counts.values()))
+def data_section(data: Any, counts: dict[str, Counter]) -> list[str]:
+    """Split sizes, class counts per split (``counts``: split -> class -> rows) and the length histogram."""
+    classes = sorted(set().union(*counts.values())) if counts else []
     rows = [[c, *(counts[name].get(c, 0) for name in counts)] for c in classes]
     rows.append(["all", *(len(split) for split in data.splits.values())])
     notes = "".join(f"<li>{html.escape(n)}</li>" for n in data.notes)
@@ -127,77 +126,23 @@ def data_section(data: Any) -> list[str]:
             table(["class", *counts], rows), image(_lengths_png(data), "text length histogram")]
 
 
-def metrics_section(metrics: dict[str, dict[str, Any]]) -> list[str]:
-    """Scores per split, the per-class table and the confusion matrix of each split."""
-    parts = ["<h2>Metrics</h2>", table(["split", "n", "accuracy", "macro-F1", "weighted-F1"],
-                                       [[k, m["n"], m["accuracy"], m["macro_f1"], m["weighted_f1"]]
-                                        for k, m in metrics.items()])]
-    for name, m in metrics.items():
-        rows = [[label, c["precision"], c["recall"], c["f1"], c["support"]] for label, c in m["per_class"].items()]
-        parts += [f"<h3>{html.escape(name)} split</h3>", table(["class", "precision", "recall", "F1", "support"], rows),
-                  image(_confusion_png(m, f"{name} split (rows: true)"), f"confusion matrix, {name}")]
-    return parts
+def run_facts(summary: dict[str, Any]) -> list[str]:
+    """The run's facts (architecture, parameters, epochs, seconds, seed) as a table."""
+    facts = [["task", summary.get("task")], ["architecture", summary.get("architecture")],
+             ["parameters", summary.get("n_parameters")], ["vocabulary", summary.get("vocab_size")],
+             ["epochs run", summary.get("epochs_run")], ["best epoch", summary.get("best_epoch")],
+             ["train seconds", summary.get("train_seconds")], ["seed", summary.get("seed")]]
+    return ["<h2>Run</h2>", table(["", "value"], [f for f in facts if f[1] is not None])]
 
 
-def confident_mistakes(model: Any, encoder: Any, labels: Sequence[str], texts: Sequence[str],
-                       gold: Sequence[str], n: int = 10, batch_size: int = 1024) -> list[dict[str, Any]]:
-    """The ``n`` wrong predictions the model was surest of, most confident first.
-
-    Returns:
-        Records ``{"text", "true", "predicted", "probability"}``.
-    """
-    from lstmtext.training.loop import predict_logits
-
-    probs = predict_logits(model, encoder.encode(list(texts)), batch_size).softmax(1)
-    top, pred = probs.max(1)
-    wrong = [i for i in range(len(texts)) if labels[int(pred[i])] != gold[i]]
-    wrong.sort(key=lambda i: -float(top[i]))
-    return [{"text": texts[i], "true": gold[i], "predicted": labels[int(pred[i])], "probability": float(top[i])}
-            for i in wrong[:n]]
+def mistakes_section(found: Sequence[dict[str, Any]], split: str) -> list[str]:
+    """The most confident mistakes of ``split`` (records ``probability``, ``true``, ``predicted``, ``text``)."""
+    return [f"<h2>Most confident mistakes ({html.escape(split)} split)</h2>",
+            table(["probability", "true", "predicted", "text"],
+                  [[m["probability"], m["true"], m["predicted"], m["text"]] for m in found])
+            if found else "<p>No mistakes.</p>"]
 
 
-def write_run_html(out_dir: str | Path, config: Any, data: Any, metrics: dict[str, dict[str, Any]],
-                   history: Sequence[dict[str, Any]], *, model: Any = None, encoder: Any = None,
-                   labels: Sequence[str] | None = None, summary: dict[str, Any] | None = None,
-                   n_mistakes: int = 10) -> Path:
-    """Write ``out_dir/report.html``: one self-contained page describing a training run.
-
-    Args:
-        out_dir: The run's output folder.
-        config: The run's resolved :class:`~lstmtext.config.Config`.
-        data: The ``LabelledData`` the run trained and was scored on.
-        metrics: ``{split: classification metrics}`` as :func:`lstmtext.pipeline.run.evaluate_splits` returns them.
-        history: One record per epoch (``train_loss``, ``valid_macro_f1``, ...).
-        model: The trained model; with ``encoder`` and ``labels`` it adds the most confident mistakes.
-        encoder: The fitted text encoder.
-        labels: Class names by id.
-        summary: The run summary (architecture, parameters, seconds); shown at the top when given.
-        n_mistakes: How many confident mistakes to list.
-
-    Returns:
-        The path written.
-    """
-    from lstmtext.config.toml import config_to_toml
-
-    parts: list[str] = []
-    if summary:
-        facts = [["architecture", summary.get("architecture")], ["parameters", summary.get("n_parameters")],
-                 ["vocabulary", summary.get("vocab_size")], ["epochs run", summary.get("epochs_run")],
-                 ["best epoch", summary.get("best_epoch")], ["train seconds", summary.get("train_seconds")],
-                 ["seed", summary.get("seed")]]
-        parts += ["<h2>Run</h2>", table(["", "value"], [f for f in facts if f[1] is not None])]
-    parts += metrics_section(metrics)
-    if history:
-        parts += ["<h2>Training curves</h2>", image(_curves_png(history), "training curves")]
-    parts += data_section(data)
-    split = "test" if "test" in data.splits else "valid"
-    if model is not None and encoder is not None and labels is not None and split in data.splits:
-        found = confident_mistakes(model, encoder, labels, data.splits[split].texts, data.splits[split].labels,
-                                   n_mistakes, config.train.eval_batch_size)
-        parts += [f"<h2>Most confident mistakes ({split} split)</h2>",
-                  table(["probability", "true", "predicted", "text"],
-                        [[m["probability"], m["true"], m["predicted"], m["text"]] for m in found])
-                  if found else "<p>No mistakes.</p>"]
-    parts += ["<h2>Config</h2>", pre(config_to_toml(config))]
-    title = f"lstmtext run: {config.model.name} on {data.source}"
-    return write_page(Path(out_dir) / "report.html", title, parts)
+def curves_section(history: Sequence[dict[str, Any]]) -> list[str]:
+    """The training curves (loss and the monitored scores, train against valid)."""
+    return ["<h2>Training curves</h2>", image(_curves_png(history), "training curves")] if history else []

@@ -1,71 +1,63 @@
-"""Readable run reports: ``report.md`` (metrics per split, per-class table, confusion matrix) and the model card."""
+"""Readable run reports: the frame of ``report.md`` and of the model card; each task writes its own sections."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 
-def _fmt(x: float) -> str:
+def fmt(x: float) -> str:
+    """A score with 4 decimals."""
     return f"{x:.4f}"
 
 
-def split_markdown(name: str, m: dict[str, Any]) -> list[str]:
-    """Markdown lines for one split's metrics."""
-    lines = [
-        f"## {name} ({m['n']} texts)",
-        "",
-        f"accuracy **{_fmt(m['accuracy'])}**, macro-F1 **{_fmt(m['macro_f1'])}**, weighted-F1 {_fmt(m['weighted_f1'])}",
-        "",
-        "| class | precision | recall | F1 | support |",
-        "| --- | ---: | ---: | ---: | ---: |",
-    ]
-    for label, c in m["per_class"].items():
-        lines.append(f"| {label} | {_fmt(c['precision'])} | {_fmt(c['recall'])} | {_fmt(c['f1'])} | {c['support']} |")
-    labels = m["labels"]
-    lines += ["", "Confusion matrix (rows: true, columns: predicted)", "", "| | " + " | ".join(labels) + " |",
-              "| --- |" + " ---: |" * len(labels)]
-    for label, row in zip(labels, m["confusion_matrix"]):
-        lines.append(f"| **{label}** | " + " | ".join(str(v) for v in row) + " |")
-    return lines + [""]
+def per_class_table(per_class: dict[str, dict[str, Any]]) -> list[str]:
+    """Markdown rows of per-class precision, recall, F1 and support."""
+    lines = ["| class | precision | recall | F1 | support |", "| --- | ---: | ---: | ---: | ---: |"]
+    for label, c in per_class.items():
+        lines.append(f"| {label} | {fmt(c['precision'])} | {fmt(c['recall'])} | {fmt(c['f1'])} | {c['support']} |")
+    return lines
 
 
-def run_markdown(summary: dict[str, Any], metrics: dict[str, dict[str, Any]]) -> str:
-    """The whole ``report.md`` of a training run."""
+def run_markdown(summary: dict[str, Any], task_lines: Sequence[str], sections: Sequence[str]) -> str:
+    """The whole ``report.md`` of a training run.
+
+    Args:
+        summary: The run summary (architecture, source, sizes, timing, cleaning, notes).
+        task_lines: Bullet lines the task adds at the top (labels, aspects, thresholds).
+        sections: The task's lines for each split's metrics.
+    """
+    speed = f" ({summary['tokens_per_second']:,.0f} real tokens/s)" if summary.get("tokens_per_second") else ""
     lines = [
         f"# lstmtext run: {summary['architecture']} on {summary['source']}",
         "",
+        *task_lines,
         f"- parameters: {summary['n_parameters']:,}; vocabulary {summary['vocab_size']:,}; max_len {summary['max_len']}",
-        f"- training: {summary['epochs_run']} epochs in {summary['train_seconds']:.1f} s "
-        f"({summary['tokens_per_second']:,.0f} real tokens/s); best epoch {summary['best_epoch']}",
-        f"- splits: " + ", ".join(f"{k} {v}" for k, v in summary["split_sizes"].items()),
+        f"- training: {summary['epochs_run']} epochs in {summary['train_seconds']:.1f} s{speed}; best epoch "
+        f"{summary['best_epoch']} (by {summary['monitor']})",
+        "- splits: " + ", ".join(f"{k} {v}" for k, v in summary["split_sizes"].items()),
         f"- cleaning: {', '.join(summary['steps']) or '(none)'}",
-        "",
     ]
-    for note in summary.get("notes", []):
-        lines.insert(-1, f"- note: {note}")
-    for name, m in metrics.items():
-        lines += split_markdown(name, m)
-    return "\n".join(lines)
+    lines += [f"- note: {note}" for note in summary.get("notes", [])] + [""]
+    return "\n".join([*lines, *sections])
 
 
-def model_card(summary: dict[str, Any], metrics: dict[str, dict[str, Any]]) -> str:
+def model_card(summary: dict[str, Any], task_line: str, score_lines: Sequence[str], limits: str = "") -> str:
     """A short model card: what the model is, what it was trained on, how well it does, and its limits."""
-    scores = "\n".join(
-        f"- {name}: accuracy {_fmt(m['accuracy'])}, macro-F1 {_fmt(m['macro_f1'])} ({m['n']} texts)"
-        for name, m in metrics.items()
-    )
+    limits = limits or ("Trained only on the data above: texts of another domain, language or period may be "
+                        "classified worse.")
     return f"""# Model card
 
 - **Architecture**: `{summary['architecture']}`, {summary['n_parameters']:,} parameters
-- **Task**: text classification into {', '.join(summary['labels'])}
+- **Task**: {task_line}
 - **Training data**: {summary['source']} ({', '.join(f"{k} {v}" for k, v in summary['split_sizes'].items())})
 - **Preprocessing**: {', '.join(summary['steps']) or '(none)'}; the same steps run at prediction time.
 - **Trained with**: lstmtext {summary['lstmtext_version']}, seed {summary['seed']}
 
 ## Scores
-{scores}
+{chr(10).join(score_lines)}
 
 ## Limits
-Trained only on the data above: texts of another domain, language or period may be classified worse.
+{limits}
 Scores on the valid split were used for model selection and are optimistic; use the test split's.
 """

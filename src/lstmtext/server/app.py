@@ -14,7 +14,6 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse
@@ -49,32 +48,6 @@ _HINTS = {
 def get_predictor(request: Request) -> Predictor:
     """The predictor loaded at start-up (a dependency, so tests can override it)."""
     return request.app.state.predictor
-
-
-def _rows(labels: list[str], proba: np.ndarray, top_k: int) -> list[dict[str, Any]]:
-    out = []
-    for row in proba:
-        order = np.argsort(-row, kind="stable")
-        best = [{"label": labels[i], "score": float(row[i])} for i in order[:top_k]]
-        out.append({"label": best[0]["label"], "score": best[0]["score"], "top_k": best,
-                    "probabilities": {label: float(p) for label, p in zip(labels, row)}})
-    return out
-
-
-def format_predictions(labels: Any, proba: Any, top_k: int) -> list[dict[str, Any]]:
-    """One JSON-ready prediction per row: label, score, the ``top_k`` best classes and every probability.
-
-    Args:
-        labels: The predictor's labels: a list, or ``{aspect: [labels]}`` for aspect models.
-        proba: ``predict_proba``'s output: ``(n, classes)``, or ``{aspect: (n, classes)}`` for aspect models,
-            whose predictions get the same fields per aspect, under ``aspects``.
-        top_k: How many of the best classes to list.
-    """
-    if isinstance(proba, dict):
-        rows = {aspect: _rows(labels[aspect], p, top_k) for aspect, p in proba.items()}
-        n = len(next(iter(proba.values()))) if proba else 0
-        return [{"aspects": {aspect: r[i] for aspect, r in rows.items()}} for i in range(n)]
-    return _rows(labels, proba, top_k)
 
 
 def _validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
@@ -132,9 +105,11 @@ def create_app(settings: ServeSettings, predictor: Predictor | None = None) -> F
     @app.post("/predict", response_model=PredictResponse, response_model_exclude_none=True, responses=errors)
     def predict(body: request_model, request: Request,  # type: ignore[valid-type]
                 model: Predictor = Depends(get_predictor)) -> dict[str, Any]:
-        """Classify texts: the best label, its score, the ``top_k`` best classes and every class probability."""
+        """Classify texts: one prediction record per text (as ``lstmtext predict`` writes them): the best label and
+        its score (or the labels over their thresholds, or one prediction per aspect), the ``top_k`` best classes
+        and every class probability."""
         proba = request.app.state.worker.predict_proba(model, body.texts)
-        return {"predictions": format_predictions(model.labels, proba, body.top_k)}
+        return {"predictions": [p.to_dict() for p in model.task.predictions(proba, body.top_k)]}
 
     @app.get("/health", response_model=HealthResponse)
     def health(model: Predictor = Depends(get_predictor)) -> dict[str, str]:

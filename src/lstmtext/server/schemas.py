@@ -37,15 +37,15 @@ class ClassScore(BaseModel):
 
 
 class TextPrediction(BaseModel):
-    """The prediction for one text. Aspect models add ``aspects`` (one prediction per aspect) as their predictor gives it."""
+    """The prediction record of one text, the same as ``lstmtext predict`` writes: a single-label model gives
+    ``label`` and ``score``, a multi-label one ``labels``, an aspect model one record per aspect in ``aspects``."""
 
-    model_config = ConfigDict(extra="allow")
-
-    label: str | None = Field(None, description="the most probable class")
+    label: str | None = Field(None, description="the most probable class (single-label models)")
     score: float | None = Field(None, description="its probability")
+    labels: list[str] | None = Field(None, description="multi-label models: the labels at or over their thresholds")
     top_k: list[ClassScore] | None = Field(None, description="the top_k most probable classes, best first")
     probabilities: dict[str, float] | None = Field(None, description="every class's probability, in label order")
-    aspects: dict[str, Any] | None = Field(None, description="aspect models: one prediction per aspect")
+    aspects: dict[str, "TextPrediction"] | None = Field(None, description="aspect models: one record per aspect")
 
 
 class PredictResponse(BaseModel):

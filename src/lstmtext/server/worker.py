@@ -19,13 +19,6 @@ import numpy as np
 log = logging.getLogger(__name__)
 
 
-def _rows(proba: Any, start: int, stop: int) -> Any:
-    """Rows ``start:stop`` of an array, or of each head's array for aspect models."""
-    if isinstance(proba, dict):
-        return {head: p[start:stop] for head, p in proba.items()}
-    return proba[start:stop]
-
-
 class InferenceWorker:
     """Run ``predictor.predict_proba`` on one thread, batching the requests queued at the same time.
 
@@ -79,4 +72,4 @@ class InferenceWorker:
             return
         offsets = np.cumsum([0] + [len(texts) for _, texts, _ in jobs])
         for (_, _, future), start, stop in zip(jobs, offsets[:-1], offsets[1:]):
-            future.set_result(_rows(proba, int(start), int(stop)))
+            future.set_result(proba[int(start):int(stop)])

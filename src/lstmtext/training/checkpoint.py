@@ -12,8 +12,8 @@ from typing import Any
 import torch
 from safetensors.torch import load_file, save_file
 
-from lstmtext.utils.atomic import atomic_dir
 from lstmtext.errors import BundleError
+from lstmtext.utils.atomic import atomic_dir
 
 
 def optimizer_tensors(optimizer: torch.optim.Optimizer) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:

@@ -1,7 +1,8 @@
-"""The training loop: Adam, cross-entropy, clipping, validation each epoch, early stopping, checkpoints.
+"""The training loop: Adam, the task's loss, clipping, validation each epoch, early stopping, checkpoints.
 
-It is model-agnostic: a model maps ``(ids, lengths)`` to logits and an *objective* turns logits and
-labels into a loss and a score summary, so single-label and aspect (several-head) tasks share it.
+It knows no task: a model maps ``(ids, lengths)`` to logits and an *objective* turns logits and targets
+into a loss and a score summary. The batches come from an in-memory split or any :class:`BatchSource`
+(streamed shards); under DDP each rank trains on its share of every batch.
 """
 
 from __future__ import annotations
@@ -18,10 +19,10 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
-from lstmtext.encoding.batching import Batch, eval_batches, iterate, train_batches
-from lstmtext.training.checkpoint import load_checkpoint, load_optimizer, save_checkpoint
 from lstmtext.config import TrainConfig
+from lstmtext.encoding.batching import Batch, EncodedSplit, iterate, predict_logits, train_batches
 from lstmtext.errors import BundleError
+from lstmtext.training.checkpoint import load_checkpoint, load_optimizer, save_checkpoint
 
 if TYPE_CHECKING:
     from lstmtext.training.ddp import Shard
@@ -29,20 +30,8 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
-@dataclass
-class EncodedSplit:
-    """Id sequences with their labels (``(N,)`` class ids, or ``(N, A)`` for several heads)."""
-
-    sequences: list[list[int]]
-    labels: np.ndarray
-
-    @property
-    def lengths(self) -> np.ndarray:
-        return np.fromiter((len(s) for s in self.sequences), dtype=np.int64, count=len(self.sequences))
-
-
 class BatchSource(Protocol):
-    """Training batches made elsewhere than from an in-memory split (e.g. :mod:`lstmtext.training.shards`'s shards)."""
+    """Training batches made elsewhere than from an in-memory split (e.g. :mod:`lstmtext.training.shards`)."""
 
     def __len__(self) -> int: ...  # batches per epoch
 
@@ -50,33 +39,18 @@ class BatchSource(Protocol):
 
 
 class Objective(Protocol):
-    """What the trainer needs to know about the task."""
+    """What the trainer needs to know about the task (:class:`lstmtext.tasks.objective.LayoutObjective`)."""
 
-    def loss(self, logits: Any, labels: torch.Tensor) -> torch.Tensor: ...
+    def loss(self, logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor: ...
 
-    def summarize(self, logits: Any, labels: torch.Tensor) -> dict[str, float]: ...
+    def shares(self, rows: torch.Tensor, targets: torch.Tensor) -> list[float]: ...
 
+    def shard_loss(self, logits: torch.Tensor, targets: torch.Tensor, shares: Sequence[float],
+                   world_size: int) -> torch.Tensor: ...
 
-class ClassificationObjective:
-    """Single-label classification: (weighted) cross-entropy; accuracy and macro-F1 for monitoring."""
+    def correct(self, logits: torch.Tensor, targets: torch.Tensor) -> float: ...
 
-    def __init__(self, num_classes: int, class_weights: torch.Tensor | None = None) -> None:
-        self.num_classes = num_classes
-        self.criterion = nn.CrossEntropyLoss(weight=class_weights)
-
-    def loss(self, logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
-        return self.criterion(logits, labels)
-
-    def summarize(self, logits: torch.Tensor, labels: torch.Tensor) -> dict[str, float]:
-        from sklearn.metrics import f1_score
-
-        pred = logits.argmax(1).numpy()
-        y = labels.numpy()
-        return {
-            "loss": float(self.criterion(logits, labels)),
-            "accuracy": float((pred == y).mean()),
-            "macro_f1": float(f1_score(y, pred, labels=list(range(self.num_classes)), average="macro", zero_division=0)),
-        }
+    def summarize(self, logits: torch.Tensor, targets: torch.Tensor) -> dict[str, float]: ...
 
 
 @dataclass
@@ -89,21 +63,6 @@ class TrainResult:
     stopped_early: bool = False
     seconds: float = 0.0
     members: list[dict[str, Any]] = field(default_factory=list)  # seed ensembles: one record per member
-
-
-def predict_logits(model: nn.Module, sequences: Sequence[Sequence[int]], batch_size: int = 1024) -> Any:
-    """Run the model in eval mode without gradients over length-sorted batches; outputs in input order."""
-    model.eval()
-    lengths = np.fromiter((len(s) for s in sequences), dtype=np.int64, count=len(sequences))
-    parts, order = [], []
-    with torch.no_grad():
-        for batch in iterate(sequences, eval_batches(lengths, batch_size)):
-            parts.append(model(batch.ids, batch.lengths))
-            order.append(batch.index)
-    inverse = np.argsort(np.concatenate(order))
-    if isinstance(parts[0], (list, tuple)):  # several heads
-        return [torch.cat([p[h] for p in parts])[inverse] for h in range(len(parts[0]))]
-    return torch.cat(parts)[inverse]
 
 
 def _score(summary: dict[str, float], monitor: str) -> float:
@@ -163,7 +122,8 @@ def fit(
     lengths = train.lengths if isinstance(train, EncodedSplit) else None
     for epoch in range(first_epoch, cfg.epochs + 1):
         record = _run_epoch(model, train, lengths, cfg, objective, optimizer, params, epoch, progress, shard)
-        valid_summary = objective.summarize(predict_logits(model, valid.sequences, cfg.eval_batch_size), torch.from_numpy(valid.labels))
+        valid_summary = objective.summarize(predict_logits(model, valid.sequences, cfg.eval_batch_size),
+                                            torch.from_numpy(valid.targets))
         record.update({f"valid_{k}": v for k, v in valid_summary.items()})
         result.history.append(record)
         score = _score(valid_summary, cfg.monitor)
@@ -205,21 +165,26 @@ def _run_epoch(
     model.train()
     if isinstance(train, EncodedSplit):
         batches = train_batches(lengths, cfg.batch_size, cfg.seed, epoch, cfg.bucket)
-        source, n_batches = iterate(train.sequences, batches, train.labels), len(batches)
+        source, n_batches = iterate(train.sequences, batches, train.targets), len(batches)
     else:
         source, n_batches = train.epoch_batches(epoch), len(train)
     total_loss, total_right, total_n = 0.0, 0.0, 0
     bar = tqdm(source, total=n_batches, disable=not progress,
                desc=f"epoch {epoch}/{cfg.epochs}", leave=False, dynamic_ncols=True)
     for batch in bar:
-        n, scale = len(batch.index), 1.0
-        if shard is not None:  # this rank's rows; scaled by their share, DDP's mean gradient is the global batch's
-            batch, share = shard.select(batch, objective)
-            n, scale = n * share, share * shard.world_size
-        logits = model(batch.ids, batch.lengths)
-        loss = objective.loss(logits, batch.labels)
+        n = len(batch.index)
+        if shard is None:
+            logits = model(batch.ids, batch.lengths)
+            loss = objective.loss(logits, batch.targets)
+            step_loss = loss
+        else:  # this rank's rows, scaled by their share: DDP's mean gradient is then the global batch's
+            batch, shares, row_share = shard.select(batch, objective)
+            n = n * row_share
+            logits = model(batch.ids, batch.lengths)
+            loss = objective.loss(logits, batch.targets)
+            step_loss = objective.shard_loss(logits, batch.targets, shares, shard.world_size)
         optimizer.zero_grad(set_to_none=True)
-        (loss * scale if shard is not None else loss).backward()
+        step_loss.backward()
         if cfg.clip_grad_norm is not None:
             torch.nn.utils.clip_grad_norm_(params, cfg.clip_grad_norm)
         optimizer.step()
@@ -227,17 +192,9 @@ def _run_epoch(
             model.apply_constraints()
         total_loss += loss.item() * n
         total_n += n
-        total_right += _right(logits, batch.labels) if n else 0.0
+        total_right += objective.correct(logits, batch.targets) if n else 0.0
         if progress:
             bar.set_postfix(loss=f"{total_loss / total_n:.4f}", acc=f"{total_right / total_n:.4f}")
     if shard is not None:  # the epoch's totals over all ranks
         total_loss, total_right, total_n = shard.all_reduce_sum([total_loss, total_right, total_n])
     return {"epoch": epoch, "train_loss": total_loss / total_n, "train_accuracy": total_right / total_n}
-
-
-def _right(logits: Any, labels: torch.Tensor) -> float:
-    """Correct predictions in a batch (averaged over heads for several-head models)."""
-    with torch.no_grad():
-        if isinstance(logits, (list, tuple)):
-            return float(sum((lg.argmax(1) == labels[:, h]).float().mean() for h, lg in enumerate(logits)) / len(logits) * len(labels))
-        return float((logits.argmax(1) == labels).sum())

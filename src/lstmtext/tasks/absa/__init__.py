@@ -1,11 +1,6 @@
-"""Aspect-based sentiment analysis: one shared text encoder, one softmax head per aspect.
+"""Aspect-based sentiment analysis: one shared text encoder, one softmax head per aspect (see docs/absa.md).
 
-Data in the wide layout (a text column plus one label column per aspect) or the long layout (text, aspect,
-polarity rows) becomes :class:`~lstmtext.tasks.absa.data.AspectData`; :func:`~lstmtext.tasks.absa.runner.run_absa`
-trains, scores and saves; :class:`~lstmtext.tasks.absa.predict.AspectPredictor` predicts every aspect of a text.
-See docs/absa.md.
+:mod:`~lstmtext.tasks.absa.data` reads the wide and long layouts, :mod:`~lstmtext.tasks.absa.metrics` scores
+(IndoNLU's flattened macro-F1 and the mean over aspects), :mod:`~lstmtext.tasks.absa.report` renders them and
+:mod:`~lstmtext.tasks.absa.task` is the task plug-in.
 """
-
-from lstmtext.tasks.absa.data import AspectData, AspectSplit, load_aspect_data
-
-__all__ = ["AspectData", "AspectSplit", "load_aspect_data"]

@@ -1,4 +1,4 @@
-"""Readable reports of aspect models: ``report.md``, the model card, and a grid of confusion matrices."""
+"""Readable reports of aspect models: the ``report.md`` section of a split, and a grid of confusion matrices."""
 
 from __future__ import annotations
 
@@ -47,54 +47,10 @@ def split_markdown(name: str, m: dict[str, Any]) -> list[str]:
     return lines + [""]
 
 
-def run_markdown(summary: dict[str, Any], metrics: dict[str, dict[str, Any]]) -> str:
-    """The whole ``report.md`` of an aspect training run."""
-    lines = [
-        f"# lstmtext aspect run: {summary['architecture']} on {summary['source']}",
-        "",
-        f"- aspects ({len(summary['aspects'])}): " + ", ".join(
-            f"{a} [{', '.join(labels)}]" for a, labels in summary["labels"].items()),
-        f"- not-mentioned label: {summary['not_mentioned']!r}",
-        f"- parameters: {summary['n_parameters']:,}; vocabulary {summary['vocab_size']:,}; "
-        f"max_len {summary['max_len']}",
-        f"- training: {summary['epochs_run']} epochs in {summary['train_seconds']:.1f} s; best epoch "
-        f"{summary['best_epoch']} (by {summary['monitor']})",
-        "- splits: " + ", ".join(f"{k} {v}" for k, v in summary["split_sizes"].items()),
-        f"- cleaning: {', '.join(summary['steps']) or '(none)'}",
-    ]
-    lines += [f"- note: {note}" for note in summary.get("notes", [])] + [""]
-    for name, m in metrics.items():
-        lines += split_markdown(name, m)
-    return "\n".join(lines)
-
-
-def model_card(summary: dict[str, Any], metrics: dict[str, dict[str, Any]]) -> str:
-    """A short model card for an aspect model."""
-    scores = "\n".join(f"- {name}: flat_macro_f1 {_f(m['flat_macro_f1'])}, mean_aspect_macro_f1 "
-                       f"{_f(m['mean_aspect_macro_f1'])} ({m['n']} texts)" for name, m in metrics.items())
-    return f"""# Model card
-
-- **Architecture**: `{summary['architecture']}` encoder shared by {len(summary['aspects'])} aspect heads, \
-{summary['n_parameters']:,} parameters
-- **Task**: aspect-based sentiment; aspects {', '.join(summary['aspects'])}
-- **Training data**: {summary['source']} ({', '.join(f"{k} {v}" for k, v in summary['split_sizes'].items())})
-- **Preprocessing**: {', '.join(summary['steps']) or '(none)'}; the same steps run at prediction time.
-- **Trained with**: lstmtext {summary['lstmtext_version']}, seed {summary['seed']}
-
-## Scores
-{scores}
-
-## Limits
-Only the aspects above are predicted; an aspect the text does not mention should come out as
-{summary['not_mentioned']!r}. Scores on the valid split were used for model selection and are optimistic.
-"""
-
-
-def plot_confusion_grid(metrics: dict[str, Any], path: str | Path, title: str = "", cols: int = 5) -> Path:
-    """Draw every aspect's confusion matrix as one grid of heatmaps (at most ``cols`` per row) in a PNG."""
-    from lstmtext.reports.plots import draw_confusion  # sets the Agg backend before pyplot is imported
-
+def _grid_figure(metrics: dict[str, Any], title: str, cols: int) -> Any:
     import matplotlib.pyplot as plt
+
+    from lstmtext.reports.plots import draw_confusion  # sets the Agg backend before pyplot is imported
 
     aspects = metrics["aspects"]
     rows = math.ceil(len(aspects) / cols)
@@ -107,8 +63,23 @@ def plot_confusion_grid(metrics: dict[str, Any], path: str | Path, title: str = 
     fig.suptitle(f"{title} flat_macro_f1 {metrics['flat_macro_f1']:.3f}, "
                  f"mean_aspect_macro_f1 {metrics['mean_aspect_macro_f1']:.3f}".strip())
     fig.tight_layout()
+    return fig
+
+
+def plot_confusion_grid(metrics: dict[str, Any], path: str | Path, title: str = "", cols: int = 5) -> Path:
+    """Draw every aspect's confusion matrix as one grid of heatmaps (at most ``cols`` per row) in a PNG."""
+    import matplotlib.pyplot as plt
+
+    fig = _grid_figure(metrics, title, cols)
     path = Path(path)
     with atomic_path(path) as tmp:
         fig.savefig(tmp, dpi=100, format="png")
     plt.close(fig)
     return path
+
+
+def confusion_grid_png(metrics: dict[str, Any], title: str = "", cols: int = 5) -> bytes:
+    """The grid of :func:`plot_confusion_grid` as PNG bytes (for ``report.html``)."""
+    from lstmtext.reports.html import figure_png
+
+    return figure_png(_grid_figure(metrics, title, cols))

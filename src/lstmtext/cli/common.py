@@ -1,0 +1,102 @@
+"""What the commands share: the consoles, the option types, the one mapping from flags to config keys, and the
+score table. Commands import from here, never from each other.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated, Any, Optional
+
+import typer
+from rich.console import Console
+
+console = Console()
+err_console = Console(stderr=True)
+STATE = {"verbose": False}
+
+DataArg = Annotated[Optional[Path], typer.Argument(help="CSV/TSV/JSONL/Parquet file. Omit to use the bundled airline tweets.")]
+TextCol = Annotated[Optional[str], typer.Option(help="Column with the text (default: 'text').")]
+LabelCol = Annotated[Optional[str], typer.Option(help="Column with the label(s) (default: 'label').")]
+SplitCol = Annotated[Optional[str], typer.Option(help="Column saying train / valid / test for each row.")]
+SplitFile = Annotated[Optional[Path], typer.Option(help="A row,split file (0-based rows), e.g. the news titles' split.csv.")]
+ValidOpt = Annotated[Optional[Path], typer.Option(help="Separate validation file (same columns).")]
+TestOpt = Annotated[Optional[Path], typer.Option(help="Separate test file (same columns).")]
+FormatOpt = Annotated[Optional[str], typer.Option("--format", help="csv, tsv, jsonl or parquet (default: from the extension).")]
+NoHeader = Annotated[bool, typer.Option("--no-header", help="CSV/TSV without a header row: columns are text, label.")]
+TaskOpt = Annotated[Optional[str], typer.Option(help="classify (one label per text), multilabel (any number: --label-sep, "
+                                                "a JSON list or 0/1 columns; docs/multilabel.md) or absa (one label per "
+                                                "aspect; docs/absa.md). Each has a default preset.")]
+AspectsOpt = Annotated[Optional[str], typer.Option(help="absa: comma-separated aspect columns (wide) or values (long); default: detect.")]
+LabelSepOpt = Annotated[Optional[str], typer.Option(help="multilabel: what separates a text's labels in the label column, e.g. '|'.")]
+PresetOpt = Annotated[Optional[str], typer.Option(help="Model preset (see `lstmtext presets`); default: the task's (default, or absa).")]
+ConfigOpt = Annotated[Optional[Path], typer.Option(help="TOML config (write one with `lstmtext init-config`).")]
+SetOpt = Annotated[Optional[list[str]], typer.Option("--set", help="Override a config key, e.g. --set train.epochs=5 (repeatable).")]
+Oversample = Annotated[Optional[str], typer.Option(help="'random': oversample minority classes in the training split.")]
+ClassWeight = Annotated[Optional[str], typer.Option(help="'balanced': weight the loss by inverse class frequency (multilabel: positive-class weights).")]
+DropDuplicates = Annotated[bool, typer.Option(help="Drop repeated (text, label) rows before splitting.")]
+QuietOpt = Annotated[bool, typer.Option(help="No progress bars.")]
+
+
+def run_config(preset: str | None = None, config: Path | None = None, set_: list[str] | None = None, *,
+               task: str | None = None, text_col: str | None = None, label_col: str | None = None,
+               split_col: str | None = None, aspects: str | None = None, label_sep: str | None = None,
+               drop_duplicates: bool = False, oversample: str | None = None, class_weight: str | None = None,
+               bundled: bool = False) -> Any:
+    """The run's config from a preset, a TOML file, the data flags and ``--set`` overrides (in that order).
+
+    This is the one place where a command-line flag becomes a config key.
+    """
+    from lstmtext.config import build_config
+    from lstmtext.config.presets import task_preset
+    from lstmtext.errors import ConfigError
+    from lstmtext.tasks import get_task
+
+    sections = get_task(task or "classify").sections
+    for flag, value, section in (("--aspects", aspects, "absa"), ("--label-sep", label_sep, "multilabel")):
+        if value and section not in sections:
+            raise ConfigError(f"{flag} needs --task {section} (it sets the {section} section; --task is "
+                              f"{task or 'classify'}).")
+    extra: dict[str, Any] = {}
+    if task:
+        extra["task"] = task
+    columns = {"text_col": text_col, "label_col": label_col, "split_col": split_col}
+    extra["data"] = {k: v for k, v in columns.items() if v is not None}
+    if bundled:  # the bundled tweets: record their real columns in the configs written
+        extra["data"] = {"text_col": "text", "label_col": "airline_sentiment", "split_col": None}
+    if drop_duplicates:
+        extra["data"]["drop_duplicates"] = True
+    if aspects:
+        extra["absa"] = {"aspects": [a.strip() for a in aspects.split(",") if a.strip()]}
+    if label_sep:
+        extra["multilabel"] = {"label_sep": label_sep}
+    if oversample or class_weight:
+        extra["train"] = {k: v for k, v in (("oversample", oversample), ("class_weight", class_weight)) if v}
+    return build_config(preset or task_preset(task), config, list(set_ or []), extra=extra)
+
+
+#: Score keys shown in tables, in this order, when a split's metrics have them.
+SCORE_KEYS = ("accuracy", "macro_f1", "weighted_f1", "micro_f1", "samples_f1", "flat_macro_f1", "mean_aspect_macro_f1",
+              "hamming_loss")
+
+
+def print_scores(metrics: dict[str, dict[str, Any]]) -> None:
+    """One line per split: its size and headline scores (whichever of :data:`SCORE_KEYS` the task reports)."""
+    for name, m in metrics.items():
+        scores = ", ".join(f"{k} {m[k]:.4f}" for k in SCORE_KEYS if k in m)
+        console.print(f"[bold]{name}[/] ({m['n']:,} texts): {scores}", highlight=False)
+
+
+def read_metrics(path: Path) -> dict[str, dict[str, Any]]:
+    """The split scores of a run's ``metrics.json`` (its summary left out)."""
+    return {k: v for k, v in json.loads(path.read_text()).items() if k != "summary"}
+
+
+def load_average() -> list[float] | None:
+    """The machine's load averages, rounded (None where the platform has none)."""
+    import os
+
+    try:
+        return [round(x, 2) for x in os.getloadavg()]
+    except OSError:
+        return None

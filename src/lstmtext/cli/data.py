@@ -1,0 +1,142 @@
+"""Commands about data and settings: ``preprocess``, ``init-config``, ``presets``, ``detect-lang`` and ``absa-convert``."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from rich.markup import escape
+from rich.table import Table
+
+from lstmtext.cli.common import TextCol, console
+from lstmtext.errors import ConfigError, LstmTextError
+
+
+def preprocess(
+    file: Annotated[Optional[Path], typer.Argument(help="Data file to preview (omit to use --text).")] = None,
+    preset: Annotated[str, typer.Option(help="Cleaning preset: en-tweet, id-news, id-review, vi-review, plain.")] = "en-tweet",
+    steps: Annotated[Optional[str], typer.Option(help="Comma-separated step names instead of the preset's.")] = None,
+    text: Annotated[Optional[str], typer.Option(help="Clean this one text, step by step.")] = None,
+    text_col: TextCol = None,
+    n: Annotated[int, typer.Option(help="Sample rows to show.")] = 8,
+    seed: Annotated[int, typer.Option(help="Seed of the row sample.")] = 0,
+) -> None:
+    """Show what a cleaning chain does: before/after for sample rows, or every step for one --text."""
+    from lstmtext.data.texts import sample_texts
+    from lstmtext.preprocess import Pipeline, available_steps, preprocess_preset
+
+    spec = preprocess_preset(preset)
+    pipeline = Pipeline(steps.split(",") if steps else spec["steps"], spec["options"])
+    if text is not None:
+        table = Table("step", "text after the step", title=f"{preset}: step by step")
+        table.add_row("(input)", text)
+        for name, after in pipeline.trace(text):
+            table.add_row(name, after)
+        console.print(table)
+        return
+    if file is None:
+        console.print("steps: " + ", ".join(available_steps()))
+        raise typer.BadParameter("give FILE or --text")
+    col, sample = sample_texts(file, text_col, n, seed)
+    table = Table("before", "after", title=f"{file} [{col}] with {preset}", show_lines=True)
+    for raw in sample:
+        table.add_row(raw, pipeline(raw))
+    console.print(table)
+
+
+def init_config(
+    path: Annotated[Path, typer.Argument(help="Where to write the TOML file.")] = Path("lstmtext.toml"),
+    preset: Annotated[str, typer.Option(help="Start from this preset.")] = "default",
+    force: Annotated[bool, typer.Option(help="Replace an existing file.")] = False,
+) -> None:
+    """Write a complete config file with every key and its meaning commented."""
+    from lstmtext.config import build_config
+    from lstmtext.config.toml import config_to_toml
+    from lstmtext.utils.atomic import write_text
+
+    if path.exists() and not force:
+        raise LstmTextError(f"{path}: file exists. Pass --force to replace it.")
+    write_text(path, config_to_toml(build_config(preset), header=f"lstmtext config (preset {preset!r}).\n"
+                                    f"Use it with: lstmtext train DATA --config {path}"))
+    console.print(f"wrote {path}")
+
+
+def presets() -> None:
+    """List tasks, model presets, cleaning presets, architectures and cleaning steps."""
+    from lstmtext.config.presets import available_presets
+    from lstmtext.models import available_models
+    from lstmtext.preprocess import PREPROCESS_PRESETS, available_steps
+    from lstmtext.tasks import available_tasks
+
+    console.print("[bold]tasks[/] (--task): " + "; ".join(f"{k}: {v}" for k, v in available_tasks().items()))
+    console.print("[bold]model presets[/]: " + ", ".join(available_presets()))
+    console.print("[bold]cleaning presets[/]: " + ", ".join(sorted(PREPROCESS_PRESETS)))
+    table = Table("architecture", "what it is")
+    for name, doc in available_models().items():
+        table.add_row(name, doc)
+    console.print(table)
+    table = Table("cleaning step", "what it does")
+    for name, doc in available_steps().items():
+        table.add_row(name, doc)
+    console.print(table)
+
+
+def detect_lang(
+    file: Annotated[Path, typer.Argument(help="Data file (CSV/TSV/JSONL/Parquet).")],
+    text_col: TextCol = None,
+    keep: Annotated[Optional[str], typer.Option(help="Language to keep, e.g. vi: show the rows that would be dropped.")] = None,
+    languages: Annotated[str, typer.Option(help="Candidate languages, comma-separated; 'all' for every language langid knows.")] = "en,id,vi",
+    examples: Annotated[int, typer.Option(help="Dropped rows to show.")] = 5,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
+) -> None:
+    """Count rows per detected language (langid's bundled model, no download).
+
+    Rows with fewer than 20 letters are kept unjudged; a row is dropped only when another language wins
+    with probability >= 0.9. Use the same language in training with --set preprocess.keep_language=vi.
+    """
+    from lstmtext.data.texts import read_texts
+    from lstmtext.preprocess.langid_step import language_summary
+
+    langs = None if languages == "all" else [x.strip() for x in languages.split(",") if x.strip()]
+    summary = language_summary(read_texts(file, text_col or "text"), keep, langs, max_examples=examples)
+    if as_json:
+        console.print_json(json.dumps(summary.to_dict(), ensure_ascii=False))
+        return
+    table = Table("language", "rows", title=f"{file}: {summary.total} rows")
+    for lang, n in summary.counts.items():
+        table.add_row(lang, str(n))
+    table.add_row("(too short to judge)", str(summary.too_short))
+    console.print(table)
+    if keep:
+        console.print(f"keeping {keep!r} would drop {summary.would_drop} rows ({summary.uncertain} more kept as unsure)")
+        for row in summary.examples:
+            console.print(escape(f"  row {row.index} [{row.language} {row.confidence:.2f}] {row.text[:120]}"))
+
+
+def absa_convert(
+    data: Annotated[Path, typer.Argument(help="Aspect file: long layout (one row per text, aspect, polarity), or wide with --layout wide.")],
+    out: Annotated[Path, typer.Argument(help="CSV to write: the text column, then one column per aspect (--to wide) or a labels column (--to multilabel).")],
+    text_col: TextCol = None,
+    layout: Annotated[str, typer.Option(help="The input's layout: long or wide.")] = "long",
+    to: Annotated[str, typer.Option(help="wide: one column per aspect; multilabel: one label per mentioned aspect and polarity (e.g. kebersihan_neg|ac_pos).")] = "wide",
+    aspect_col: Annotated[str, typer.Option(help="Long layout: column naming the aspect.")] = "aspect",
+    polarity_col: Annotated[str, typer.Option(help="Long layout: column with the aspect's label.")] = "polarity",
+    aspects: Annotated[Optional[str], typer.Option(help="Aspects in column order, comma-separated.")] = None,
+    label_sep: Annotated[str, typer.Option(help="--to multilabel: what separates the labels.")] = "|",
+) -> None:
+    """Rewrite an aspect file: the long layout as the wide one training reads, or any aspect file as multi-label data."""
+    from lstmtext.config import build_config
+    from lstmtext.tasks.absa.convert import convert_aspect_file
+
+    if layout not in ("long", "wide") or to not in ("wide", "multilabel"):
+        raise ConfigError(f"--layout must be long or wide and --to wide or multilabel. Got {layout!r}, {to!r} instead.")
+    absa = {"layout": layout, "aspect_col": aspect_col, "polarity_col": polarity_col}
+    if aspects:
+        absa["aspects"] = [a.strip() for a in aspects.split(",") if a.strip()]
+    cfg = build_config(None, extra={"task": "absa", "data": {"text_col": text_col or "text"}, "absa": absa})
+    n, names, nm = convert_aspect_file(data, out, cfg, to, label_sep)  # type: ignore[arg-type]
+    what = f"{len(names)} aspects; absent aspects got {nm!r}" if to == "wide" else \
+        f"labels <aspect>_<polarity> for the aspects not {nm!r}"
+    console.print(f"wrote {out}: {n} texts, {what}")

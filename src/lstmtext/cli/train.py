@@ -1,0 +1,157 @@
+"""``train``, ``evaluate``, ``predict`` and ``demo``: thin shells over :mod:`lstmtext.pipeline` and :mod:`lstmtext.inference`."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from lstmtext.cli.common import (
+    AspectsOpt,
+    ClassWeight,
+    ConfigOpt,
+    DataArg,
+    DropDuplicates,
+    FormatOpt,
+    LabelCol,
+    LabelSepOpt,
+    NoHeader,
+    Oversample,
+    PresetOpt,
+    QuietOpt,
+    SetOpt,
+    SplitCol,
+    SplitFile,
+    TaskOpt,
+    TestOpt,
+    TextCol,
+    ValidOpt,
+    console,
+    print_scores,
+    read_metrics,
+    run_config,
+)
+
+BundleArg = Annotated[Path, typer.Argument(help="A saved model folder (or a training output folder).")]
+
+
+def train(
+    data: DataArg = None,
+    out: Annotated[Path, typer.Option(help="Output folder: model/, metrics.json, report.md/.html, plots, checkpoint/.")] = Path("runs/latest"),
+    preset: PresetOpt = None,
+    config: ConfigOpt = None,
+    set_: SetOpt = None,
+    task: TaskOpt = None,
+    text_col: TextCol = None,
+    label_col: LabelCol = None,
+    split_col: SplitCol = None,
+    split_file: SplitFile = None,
+    valid: ValidOpt = None,
+    test: TestOpt = None,
+    fmt: FormatOpt = None,
+    no_header: NoHeader = False,
+    aspects: AspectsOpt = None,
+    label_sep: LabelSepOpt = None,
+    drop_duplicates: DropDuplicates = False,
+    oversample: Oversample = None,
+    class_weight: ClassWeight = None,
+    resume: Annotated[bool, typer.Option(help="Continue an interrupted run from OUT/checkpoint.")] = False,
+    overwrite: Annotated[bool, typer.Option(help="Replace a model already saved in OUT.")] = False,
+    quiet: QuietOpt = False,
+    stream: Annotated[bool, typer.Option(help="Read DATA in chunks into OUT/shards, for files larger than memory (docs/streaming.md).")] = False,
+    chunk_size: Annotated[int, typer.Option(min=1, help="Rows per chunk with --stream.")] = 10000,
+    nproc: Annotated[int, typer.Option(help="Processes (DDP ranks) on this node; > 1 re-launches the run through torchrun (docs/distributed.md).")] = 1,
+    nnodes: Annotated[int, typer.Option(help="Nodes of a multi-node run; every node runs this command with its own --node-rank.")] = 1,
+    node_rank: Annotated[int, typer.Option(help="This node's number, 0 .. nnodes-1 (node 0 writes OUT).")] = 0,
+    master_addr: Annotated[str, typer.Option(help="Address of node 0, reachable from every node.")] = "127.0.0.1",
+    master_port: Annotated[Optional[int], typer.Option(help="Free port on node 0 (default: a free local port; one node only).")] = None,
+    rdzv_endpoint: Annotated[Optional[str], typer.Option(help="host:port of a c10d rendezvous, instead of --master-addr/--master-port.")] = None,
+) -> None:
+    """Train a classifier, evaluate it on valid (and test) and save it to OUT.
+
+    Without DATA it trains on the bundled airline tweets with their canonical split. --task multilabel reads
+    any number of labels per text, --task absa one label per aspect.
+    """
+    from lstmtext.pipeline import run
+
+    cfg = run_config(preset, config, set_, task=task, text_col=text_col, label_col=label_col, split_col=split_col,
+                     aspects=aspects, label_sep=label_sep, drop_duplicates=drop_duplicates, oversample=oversample,
+                     class_weight=class_weight)
+    kwargs = dict(resume=resume, overwrite=overwrite, progress=not quiet, fmt=fmt, valid_path=valid, test_path=test,
+                  header=not no_header, split_file=split_file, stream=stream, chunk_size=chunk_size)
+    if nproc > 1 or nnodes > 1:  # one process per rank through torchrun; rank 0 writes OUT
+        from lstmtext.pipeline.launch import LaunchOptions, launch
+
+        code = launch(cfg, data, out, kwargs, LaunchOptions(nproc, nnodes, node_rank, master_addr, master_port, rdzv_endpoint))
+        if code == 0 and (out / "metrics.json").is_file():
+            print_scores(read_metrics(out / "metrics.json"))
+        raise typer.Exit(code)
+    result = run(cfg, data, out, **kwargs)
+    print_scores(result.metrics)
+    console.print(f"saved to [bold]{out}[/] (model/, report.md, report.html, metrics.json, history.png)")
+
+
+def evaluate(
+    bundle: BundleArg,
+    data: Annotated[Path, typer.Argument(help="Labelled data file, in the layout the model was trained on.")],
+    text_col: TextCol = None,
+    label_col: LabelCol = None,
+    fmt: FormatOpt = None,
+    no_header: NoHeader = False,
+    out: Annotated[Optional[Path], typer.Option(help="Write metrics.json, report.md and the figure here.")] = None,
+) -> None:
+    """Score a saved model on a labelled file: the task's scores per class (or label, or aspect) and its figure."""
+    from lstmtext.pipeline.evaluate import evaluate_file
+
+    print_scores({"data": evaluate_file(bundle, data, text_col, label_col, fmt, not no_header, out)})
+
+
+def predict(
+    bundle: BundleArg,
+    texts: Annotated[Optional[list[str]], typer.Argument(help="Texts to classify.")] = None,
+    file: Annotated[Optional[Path], typer.Option(help="Read texts from a file (one per line, or a table with --text-col).")] = None,
+    text_col: TextCol = None,
+    top_k: Annotated[Optional[int], typer.Option(min=1, help="How many of the best classes each record lists (default: 1 for single-label models, all otherwise); multilabel: answer the K most probable labels.")] = None,
+    output: Annotated[str, typer.Option("--format", help="json (JSON lines) or csv.")] = "json",
+    engine: Annotated[str, typer.Option(help="torch, onnx or onnx-int8 (ONNX Runtime; see `lstmtext export`).")] = "torch",
+    threshold: Annotated[Optional[float], typer.Option(min=0.0, max=1.0, help="Multilabel: one decision threshold for every label (default: the tuned ones).")] = None,
+    only_mentioned: Annotated[bool, typer.Option(help="Aspect models: leave out aspects predicted as not mentioned.")] = False,
+) -> None:
+    """Predict for TEXTS or a --file; prints one record per text as JSON lines or CSV.
+
+    A record holds the label and its score (multilabel: the labels over their thresholds; absa: one record per
+    aspect), the top-k classes and every class's probability: the same record the server answers.
+    """
+    from lstmtext.data.texts import read_texts
+    from lstmtext.inference.engines import load_predictor
+    from lstmtext.inference.records import write_predictions
+
+    items = list(texts or []) + (read_texts(file, text_col) if file else [])
+    if not items:
+        raise typer.BadParameter("give TEXTS or --file")
+    predictor = load_predictor(bundle, engine)
+    found = predictor.predict(items, top_k if top_k is not None else predictor.task.default_top_k,
+                              threshold=threshold, only_mentioned=only_mentioned)
+    write_predictions(sys.stdout, items, found, predictor.task, output)
+
+
+def demo(
+    out: Annotated[Path, typer.Option(help="Output folder.")] = Path("runs/demo"),
+    preset: Annotated[str, typer.Option(help="Model preset.")] = "default",
+    quiet: QuietOpt = False,
+) -> None:
+    """Train the default model on the bundled airline tweets, print the report and three predictions."""
+    from lstmtext.config import build_config
+    from lstmtext.inference.predictor import Predictor
+    from lstmtext.pipeline import run
+
+    run(build_config(preset), None, out, overwrite=True, progress=not quiet)
+    console.print((out / "report.md").read_text(encoding="utf-8"))
+    examples = ["@united thanks for the quick rebooking, great crew!",
+                "@AmericanAir my flight is delayed again and nobody answers the phone",
+                "@JetBlue what time does the boarding start for flight 123?"]
+    for text, p in zip(examples, Predictor.from_bundle(out).predict(examples, top_k=3)):
+        console.print(f"[bold]{p.label}[/] ({p.score:.2f})  {text}")
+    console.print(f"model saved to {out / 'model'}; report {out / 'report.html'}; history plot {out / 'history.png'}")

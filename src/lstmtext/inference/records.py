@@ -1,0 +1,30 @@
+"""Writing prediction records: JSON lines (``{"text", ...record}``) or CSV (text, then the task's columns)."""
+
+from __future__ import annotations
+
+import csv
+import json
+from collections.abc import Sequence
+from typing import IO
+
+from lstmtext.errors import DataError
+from lstmtext.tasks import Prediction, Task
+
+
+def write_predictions(out: IO[str], texts: Sequence[str], predictions: Sequence[Prediction], task: Task,
+                      fmt: str) -> None:
+    """Write one record per text in ``fmt`` (``json``: JSON lines; ``csv``: a header, then one row per text).
+
+    Raises:
+        DataError: If ``fmt`` is neither json nor csv.
+    """
+    if fmt == "json":
+        for text, p in zip(texts, predictions):
+            out.write(json.dumps({"text": text, **p.to_dict()}, ensure_ascii=False) + "\n")
+    elif fmt == "csv":
+        writer = csv.writer(out)
+        writer.writerow(["text", *task.csv_header()])
+        for text, p in zip(texts, predictions):
+            writer.writerow([text, *task.csv_row(p)])
+    else:
+        raise DataError(f"--format {fmt!r}: use json or csv.")

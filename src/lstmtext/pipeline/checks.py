@@ -1,0 +1,79 @@
+"""The one place that refuses an impossible run before any work starts: combinations of features, and a model
+that is already saved where the run would write.
+
+Each refusal is one line that names both sides of the conflict and the fix.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from lstmtext.config import Config
+from lstmtext.data.dataset import LabelledData
+from lstmtext.errors import BundleError, ConfigError, DataError
+from lstmtext.tasks import get_task
+
+# What --stream cannot do, because it needs every row in memory at once.
+_IN_MEMORY_ONLY = {
+    "data.drop_duplicates": lambda c: c.data.drop_duplicates,
+    "train.oversample": lambda c: c.train.oversample,
+    "preprocess.keep_language": lambda c: c.preprocess.keep_language,
+    "model.embedding.kind word2vec": lambda c: c.model.embedding.kind == "word2vec",
+}
+
+
+def prepare_out(out_dir: str | Path | None, *, overwrite: bool, resume: bool) -> Path | None:
+    """The output folder as a Path, after checking that a saved model there may be replaced.
+
+    Raises:
+        BundleError: If ``out_dir/model`` exists and neither ``overwrite`` nor ``resume`` is set.
+    """
+    out = Path(out_dir) if out_dir is not None else None
+    if out is not None and (out / "model").exists() and not (overwrite or resume):
+        raise BundleError(f"{out / 'model'}: a trained model is already there. Pass --overwrite to replace it, "
+                          "or another --out.")
+    return out
+
+
+def check_run(config: Config, *, data: Any = None, out_dir: str | Path | None = None, stream: bool = False,
+              shard: Any = None, valid_path: str | Path | None = None, split_file: str | Path | None = None) -> None:
+    """Raise a one-line error for a combination of features (task, data source, streaming, DDP, ensembles,
+    oversampling, monitor) that cannot work together.
+
+    Raises:
+        ConfigError: For a conflict between two settings or options.
+        DataError: For a streamed file whose validation rows are not marked.
+    """
+    task = get_task(config.task)
+    if data is None and not task.reads_bundled:
+        raise ConfigError(f"--task {config.task} needs a DATA file with its labels (the bundled airline tweets have "
+                          "one label per text); see docs/absa.md and docs/multilabel.md for the layouts.")
+    if config.train.monitor not in task.monitors:
+        raise ConfigError(f"train.monitor {config.train.monitor!r} does not apply to --task {config.task}. Use one of "
+                          f"{', '.join(task.monitors)}.")
+    if config.train.oversample and not task.can_oversample:
+        raise ConfigError(f"train.oversample cannot be combined with --task {config.task}: a text with several labels "
+                          "has no single class to copy. Use --class-weight balanced instead.")
+    if shard is not None and config.model.ensemble > 1:
+        raise ConfigError("model.ensemble > 1 cannot be combined with --nproc; train the ensemble in one process.")
+    if not stream:
+        return
+    if data is None or out_dir is None or isinstance(data, LabelledData):
+        raise ConfigError("--stream needs a DATA file and --out (the shards go to OUT/shards). Give both, or drop "
+                          "--stream.")
+    if config.model.ensemble > 1:
+        raise ConfigError("model.ensemble > 1 cannot be combined with --stream; train the ensemble in memory.")
+    if split_file is not None:
+        raise ConfigError("--split-file cannot be combined with --stream (it numbers the rows of the whole file); give "
+                          "the split as a column (--split-col) or drop --stream.")
+    for key, is_set in _IN_MEMORY_ONLY.items():
+        if is_set(config):
+            raise ConfigError(f"{key} is not supported with --stream (it needs every row in memory). Unset it or "
+                              "drop --stream.")
+    reason = task.cannot_stream(config)
+    if reason:
+        raise ConfigError(f"--stream cannot read this --task {config.task} data: {reason}. Drop --stream.")
+    if config.data.split_col is None and valid_path is None:
+        raise DataError(f"{data}: --stream needs the validation rows marked: give --split-col (train/valid/test per "
+                        "row) or --valid FILE; a random split would need the whole file in memory.")

@@ -1,0 +1,134 @@
+"""``lstmtext train --nproc N``: start N ranks through torchrun, each running :func:`lstmtext.pipeline.runner.run`
+with its :class:`~lstmtext.training.ddp.Shard` (``python -m lstmtext.pipeline.launch JOB.json``); see
+docs/distributed.md.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from lstmtext.config import Config
+from lstmtext.errors import ConfigError, LstmTextError
+from lstmtext.pipeline.runner import run
+from lstmtext.training.ddp import setup, teardown
+
+log = logging.getLogger(__name__)
+
+LOOPBACK = ("127.0.0.1", "localhost", "::1")
+
+
+@dataclass
+class LaunchOptions:
+    """Where the ranks run: processes on this node, nodes, and the rendezvous of the nodes.
+
+    Args:
+        nproc: Processes (ranks) on this node.
+        nnodes: Nodes taking part; each runs the same command with its own ``node_rank``.
+        node_rank: This node's number, 0 .. nnodes - 1 (node 0 hosts the rendezvous with master_addr).
+        master_addr: Address of node 0, reachable from every node.
+        master_port: Free TCP port on node 0; None: a free port of this machine (one node only).
+        rdzv_endpoint: ``host:port`` of a c10d rendezvous, instead of master_addr/master_port.
+    """
+
+    nproc: int = 1
+    nnodes: int = 1
+    node_rank: int = 0
+    master_addr: str = "127.0.0.1"
+    master_port: int | None = None
+    rdzv_endpoint: str | None = None
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    """Return a TCP port that was free on ``host`` a moment ago."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind((host, 0))
+        return int(sock.getsockname()[1])
+
+
+def torchrun_command(opts: LaunchOptions, job_file: Path) -> list[str]:
+    """Return the ``torchrun`` command line (as ``python -m torch.distributed.run``) that starts every rank.
+
+    Raises:
+        ConfigError: For impossible process or node counts, or a multi-node run without a rendezvous port.
+    """
+    if opts.nproc < 1 or opts.nnodes < 1 or not 0 <= opts.node_rank < opts.nnodes:
+        raise ConfigError(f"--nproc {opts.nproc}, --nnodes {opts.nnodes}, --node-rank {opts.node_rank}: need nproc >= 1, "
+                          "nnodes >= 1 and 0 <= node-rank < nnodes. Fix the counts.")
+    cmd = [sys.executable, "-m", "torch.distributed.run", f"--nproc-per-node={opts.nproc}", f"--nnodes={opts.nnodes}"]
+    if opts.rdzv_endpoint:
+        cmd += ["--rdzv-backend=c10d", f"--rdzv-endpoint={opts.rdzv_endpoint}", "--rdzv-id=lstmtext"]
+    else:
+        if opts.master_port is None and opts.nnodes > 1:
+            raise ConfigError("--nnodes > 1 needs --master-port (the same free port on every node) or --rdzv-endpoint.")
+        port = opts.master_port if opts.master_port is not None else free_port(opts.master_addr)
+        cmd += [f"--node-rank={opts.node_rank}", f"--master-addr={opts.master_addr}", f"--master-port={port}"]
+    return cmd + ["-m", "lstmtext.pipeline.launch", str(job_file)]
+
+
+def launch(config: Any, data: str | Path | None, out_dir: str | Path, run_kwargs: dict[str, Any],
+           opts: LaunchOptions) -> int:
+    """Run :func:`lstmtext.pipeline.runner.run` on ``opts.nproc`` processes of this node; return torchrun's exit code.
+
+    Each process uses one torch thread unless ``train.threads`` says otherwise.
+
+    Args:
+        config: The resolved :class:`lstmtext.config.Config`.
+        data: The data file (None: the bundled tweets).
+        out_dir: Output folder, written by rank 0 only.
+        run_kwargs: Keyword arguments of ``run`` (resume, overwrite, progress, stream, fmt, valid_path, ...).
+        opts: Process counts and rendezvous.
+
+    Raises:
+        ConfigError: For bad launch options.
+    """
+    job = {"config": config.model_dump(mode="json"), "data": None if data is None else str(data),
+           "out": str(out_dir), "run": {k: str(v) if isinstance(v, Path) else v for k, v in run_kwargs.items()},
+           "launch": asdict(opts)}
+    env = {"OMP_NUM_THREADS": "1", **os.environ}  # torchrun's default, stated so it does not warn about it
+    if opts.nnodes == 1 and opts.master_addr in LOOPBACK and not opts.rdzv_endpoint:
+        # one node: gloo must not pick an interface from the host name, which may not route to itself
+        env.setdefault("GLOO_SOCKET_IFNAME", "lo0" if sys.platform == "darwin" else "lo")
+    fd, name = tempfile.mkstemp(prefix="lstmtext-job-", suffix=".json")
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        json.dump(job, fh)
+    try:
+        cmd = torchrun_command(opts, Path(name))
+        log.info("launching: %s", " ".join(cmd))
+        return subprocess.run(cmd, env=env, check=False).returncode
+    finally:
+        os.unlink(name)
+
+
+def worker(job_file: str | Path) -> int:
+    """Entry point of one rank: join the group, run the job with this rank's shard, leave; return an exit code."""
+
+    job = json.loads(Path(job_file).read_text(encoding="utf-8"))
+    config = Config.model_validate(job["config"])
+    if config.train.threads is None:  # N processes share the cores: one thread each unless asked otherwise
+        config.train.threads = 1
+    shard = setup()
+    kwargs = dict(job["run"])
+    kwargs["progress"] = kwargs.get("progress", True) and shard.rank == 0
+    try:
+        run(config, job["data"], job["out"], shard=shard, **kwargs)
+    except LstmTextError as exc:
+        if shard.rank == 0:
+            log.error("%s", exc)
+        return 1
+    finally:
+        teardown()
+    return 0
+
+
+if __name__ == "__main__":
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    sys.exit(worker(sys.argv[1]))

@@ -1,0 +1,58 @@
+"""A run's output folder: the bundle, ``metrics.json``, ``report.md``, ``report.html``, ``history.*`` and one
+figure per split. Every file is written atomically; the task renders its own sections.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from lstmtext.config import Config
+from lstmtext.config.toml import config_to_toml
+from lstmtext.inference.bundle import save_bundle
+from lstmtext.pipeline.prepare import Prepared
+from lstmtext.reports.html import curves_section, data_section, mistakes_section, pre, run_facts, write_page
+from lstmtext.reports.markdown import model_card, run_markdown
+from lstmtext.reports.plots import plot_history
+from lstmtext.training.loop import TrainResult
+from lstmtext.utils.atomic import write_json, write_text
+
+
+def card(summary: dict[str, Any], task: Any, metrics: dict[str, dict[str, Any]]) -> str:
+    """The bundle's ``model_card.md``."""
+    return model_card(summary, task.card_line(), [task.card_scores(name, m) for name, m in metrics.items()],
+                      task.card_limits())
+
+
+def write_run(out: Path, config: Config, prepared: Prepared, model: torch.nn.Module, metrics: dict[str, Any],
+              proba: dict[str, np.ndarray], result: TrainResult, summary: dict[str, Any], n_mistakes: int = 10) -> None:
+    """Write the run's folder (see :func:`lstmtext.pipeline.runner.run`)."""
+    task = prepared.task
+    save_bundle(out / "model", config, prepared.encoder, task, model, metrics, card(summary, task, metrics),
+                overwrite=True)
+    write_json(out / "metrics.json", {**metrics, "summary": summary})
+    sections = [line for name, m in metrics.items() for line in task.split_markdown(name, m)]
+    write_text(out / "report.md", run_markdown(summary, task.report_lines(), sections))
+    write_json(out / "history.json", result.history)
+    buf = io.StringIO()
+    writer = csv.DictWriter(buf, fieldnames=list(result.history[0]))
+    writer.writeheader()
+    writer.writerows(result.history)
+    write_text(out / "history.csv", buf.getvalue())
+    plot_history(result.history, out / "history.png")
+    for name, m in metrics.items():
+        task.plot_split(name, m, out / f"{task.figure_stem}_{name}.png")
+    parts = [*run_facts(summary), *task.html_metrics(metrics), *curves_section(result.history)]
+    data = prepared.data
+    if data is not None:  # in memory: the texts are here for the data section and the mistakes
+        parts += data_section(data, {name: task.label_counts(split) for name, split in data.splits.items()})
+        split = "test" if "test" in proba else "valid"
+        texts, labels = data.splits[split].texts, data.splits[split].labels
+        parts += mistakes_section(task.mistakes(texts, labels, proba[split], n_mistakes), split)
+    parts += ["<h2>Config</h2>", pre(config_to_toml(config))]
+    write_page(out / "report.html", f"lstmtext run: {config.model.name} on {prepared.source}", parts)

@@ -1,0 +1,104 @@
+"""Reading a run's data and preparing it for training: the labelled texts (in memory or streamed into shards),
+the task's label space, the fitted encoder and the encoded splits.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from lstmtext.config import Config
+from lstmtext.data.bundled import load_bundled_airline
+from lstmtext.data.dataset import LabelledData
+from lstmtext.encoding.batching import EncodedSplit
+from lstmtext.encoding.encoder import TextEncoder
+from lstmtext.preprocess import build_pipeline
+from lstmtext.tasks import Task, get_task
+from lstmtext.training.ddp import Shard
+from lstmtext.training.loop import BatchSource
+from lstmtext.training.shards import DEFAULT_CHUNK_SIZE, open_shards, prepare_shards
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Prepared:
+    """What training reads: the task, the fitted encoder, the training batches and the encoded eval splits."""
+
+    config: Config
+    task: Task
+    encoder: TextEncoder
+    train: EncodedSplit | BatchSource
+    splits: dict[str, EncodedSplit]
+    source: str
+    split_sizes: dict[str, int]
+    train_tokens: int
+    data: LabelledData | None = None  # raw texts and labels, when the data is in memory
+    notes: list[str] = field(default_factory=list)
+    label_counts: tuple[np.ndarray, np.ndarray] | None = None  # streamed: distinct training targets and their rows
+
+
+def drop_other_languages(data: LabelledData, keep: str, languages: list[str]) -> None:
+    """Remove rows of every split detected as a language other than ``keep``; counts go to the log and notes."""
+    from lstmtext.preprocess.langid_step import filter_language
+
+    for name, split in data.splits.items():
+        kept, dropped = filter_language(split.texts, keep, languages)
+        if dropped:
+            data.splits[name] = split.take(kept)
+            counts: dict[str, int] = {}
+            for row in dropped:
+                counts[row.language] = counts.get(row.language, 0) + 1
+            msg = f"{name}: dropped {len(dropped)} of {len(split)} rows not in {keep!r} ({counts})"
+            log.warning(msg)
+            data.notes.append(msg)
+
+
+def load_data(config: Config, data: str | Path | LabelledData | None = None, **kwargs: Any) -> LabelledData:
+    """The run's labelled data: ``data`` as given, the file ``data`` read by the config's task (``fmt``,
+    ``valid_path``, ``test_path``, ``header``, ``split_file``), or the bundled tweets when None; then rows of
+    other languages dropped if ``preprocess.keep_language`` asks.
+    """
+    if isinstance(data, LabelledData):
+        return data
+    labelled = load_bundled_airline() if data is None else get_task(config.task).load(data, config, **kwargs)
+    if config.preprocess.keep_language:
+        drop_other_languages(labelled, config.preprocess.keep_language, config.preprocess.languages)
+    return labelled
+
+
+def prepare(config: Config, data: LabelledData) -> Prepared:
+    """Fit the task's label space and the encoder on the training split; encode every split."""
+    task = get_task(config.task).from_data(data, config)
+    train_split = data.splits["train"]
+    encoder = TextEncoder.fit(build_pipeline(config.preprocess), train_split.texts, config.vocab)
+    enc = {name: EncodedSplit(encoder.encode(s.texts), task.targets(s.labels)) for name, s in data.splits.items()}
+    return Prepared(config, task, encoder, enc["train"], {k: v for k, v in enc.items() if k != "train"}, data.source,
+                    {k: len(v) for k, v in data.splits.items()}, int(enc["train"].lengths.sum()), data,
+                    list(data.notes))
+
+
+def prepare_stream(config: Config, data: str | Path, out: Path, *, resume: bool, shard: Shard | None,
+                   chunk_size: int | None, fmt: str | None = None, valid_path: str | Path | None = None,
+                   test_path: str | Path | None = None, header: bool = True) -> Prepared:
+    """Read ``data`` in chunks into ``out/shards`` (rank 0 only; kept on ``resume``) and open them."""
+    task_cls = get_task(config.task)
+    folder = out / "shards"
+    if (shard is None or shard.rank == 0) and not (resume and (folder / "meta.json").is_file()):
+        prepare_shards(config, task_cls, data, folder, chunk_size=chunk_size or DEFAULT_CHUNK_SIZE, fmt=fmt,
+                       valid_path=valid_path, test_path=test_path, header=header)
+    if shard is not None:
+        shard.barrier()
+    shards = open_shards(folder, config, task_cls)
+    meta = shards.meta
+    splits = {name: s for name in ("valid", "test") if (s := shards.split(name)) is not None}
+    note = f"streamed in chunks of {meta['chunk_size']} rows: {len(meta['shards']['train'])} training shards"
+    return Prepared(config, shards.task, shards.encoder, shards.train_source(config.train), splits,
+                    f"{meta['source']} (streamed)", {k: sum(v) for k, v in meta["rows"].items() if v},
+                    int(meta["train_tokens"]), None, [note], shards.label_counts())
+
+

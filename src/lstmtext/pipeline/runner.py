@@ -1,0 +1,173 @@
+"""One training run, the same for every task and every source of batches.
+
+:func:`run` is what ``lstmtext train``, ``TextClassifier.fit``, ``compare``, ``search``, ``cv`` and
+``learning-curve`` call, and each DDP rank (:mod:`lstmtext.pipeline.launch`). It reads the data (a file in
+memory, a file streamed into shards, or a :class:`~lstmtext.data.dataset.LabelledData` given in memory),
+checks the combination of features once (:func:`lstmtext.pipeline.checks.check_run`), fits the encoder and
+the task's label space, trains one model or a seed ensemble (:func:`fit_model`), tunes the task's decisions
+on the valid split, scores valid and test, and (with an output folder) writes the bundle and the reports.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from lstmtext import __version__
+from lstmtext.config import Config
+from lstmtext.data.bundled import AIRLINE_COLUMNS
+from lstmtext.data.dataset import LabelledData
+from lstmtext.encoding.batching import EncodedSplit, predict_logits
+from lstmtext.encoding.embeddings import initial_embedding
+from lstmtext.encoding.encoder import TextEncoder
+from lstmtext.models import build_model
+from lstmtext.pipeline.checks import check_run, prepare_out
+from lstmtext.pipeline.outputs import write_run
+from lstmtext.pipeline.prepare import Prepared, load_data, prepare, prepare_stream
+from lstmtext.tasks import Task
+from lstmtext.training.ddp import Shard
+from lstmtext.training.loop import TrainResult, fit
+from lstmtext.training.members import fit_members
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class RunResult:
+    """What a run produced: scores, history, the trained model with its encoder and task, and the summary."""
+
+    out_dir: Path | None
+    metrics: dict[str, dict[str, Any]]
+    history: list[dict[str, Any]]
+    train: TrainResult
+    summary: dict[str, Any]
+    model: torch.nn.Module | None = None
+    encoder: TextEncoder | None = None
+    task: Task | None = None
+    probabilities: dict[str, np.ndarray] = field(default_factory=dict)
+
+
+def configure_threads(threads: int | None) -> int:
+    """Use ``threads`` torch threads (default: every core); returns the number set."""
+    n = threads or os.cpu_count() or 1
+    torch.set_num_threads(n)
+    return n
+
+
+def fit_model(config: Config, prepared: Prepared, checkpoint_dir: Path | None = None, resume: bool = False,
+              progress: bool = True, shard: Shard | None = None) -> tuple[torch.nn.Module, TrainResult]:
+    """Train one model or ``model.ensemble`` members on prepared data; then let the task tune on valid.
+
+    ``shard`` (:mod:`lstmtext.training.ddp`) trains this process's share of a distributed run.
+    """
+    configure_threads(config.train.threads)
+    task, encoder = prepared.task, prepared.encoder
+    train_texts = prepared.data.splits["train"].texts if prepared.data is not None else []
+
+    def train_one(cfg: Config, ckpt: Path | None) -> tuple[torch.nn.Module, TrainResult]:
+        train = prepared.train
+        if cfg.train.oversample == "random":
+            train = task.oversample(train, cfg.train.seed)
+        if isinstance(train, EncodedSplit):
+            objective = task.objective(train.targets, cfg.train)
+        else:  # streamed: class weights from the distinct targets and their row counts
+            targets, counts = prepared.label_counts
+            objective = task.objective(targets, cfg.train, counts)
+        torch.manual_seed(cfg.train.seed)
+        embedding_kwargs = initial_embedding(cfg.model, encoder.vocab, train_texts, encoder.pipeline)
+        model = build_model(cfg.model, len(encoder.vocab), task.layout, **task.model_kwargs(), **embedding_kwargs)
+        result = fit(shard.wrap(model) if shard is not None else model, train, prepared.splits["valid"], cfg.train,
+                     objective, ckpt, resume, progress, shard=shard)
+        return model, result
+
+    model, result = fit_members(config, task.layout, train_one, checkpoint_dir)
+    if task.tunes:  # e.g. multi-label thresholds, from the valid split's probabilities
+        valid = prepared.splits["valid"]
+        task.tune(valid.targets, task.probabilities(predict_logits(model, valid.sequences, config.train.eval_batch_size)))
+    return model, result
+
+
+def evaluate(model: torch.nn.Module, prepared: Prepared, batch_size: int = 1024
+             ) -> tuple[dict[str, dict[str, Any]], dict[str, np.ndarray]]:
+    """Scores and probabilities of every split except train (valid, then test when present)."""
+    metrics, proba = {}, {}
+    for name in ("valid", "test"):
+        if name in prepared.splits:
+            split = prepared.splits[name]
+            proba[name] = prepared.task.probabilities(predict_logits(model, split.sequences, batch_size))
+            metrics[name] = prepared.task.metrics(split.targets, proba[name])
+    return metrics, proba
+
+
+def summarize(config: Config, prepared: Prepared, model: torch.nn.Module, result: TrainResult) -> dict[str, Any]:
+    """The run summary written to ``metrics.json``, the reports and the model card."""
+    epochs = sum(m["epochs_run"] for m in result.members) or len(result.history)  # every member's epochs
+    encoder = prepared.encoder
+    return {
+        **prepared.task.summary(),
+        "architecture": config.model.name, "source": prepared.source,
+        "n_parameters": sum(p.numel() for p in model.parameters()), "vocab_size": len(encoder.vocab),
+        "max_len": encoder.max_len, "epochs_run": len(result.history), "best_epoch": result.best_epoch,
+        "ensemble": config.model.ensemble, "members": result.members, "monitor": config.train.monitor,
+        "train_seconds": result.seconds,
+        "tokens_per_second": prepared.train_tokens * epochs / max(result.seconds, 1e-9),
+        "split_sizes": prepared.split_sizes, "steps": encoder.pipeline.steps,
+        "seed": config.train.seed, "lstmtext_version": __version__, "notes": prepared.notes,
+    }
+
+
+def run(config: Config, data: str | Path | LabelledData | None = None, out_dir: str | Path | None = None, *,
+        resume: bool = False, overwrite: bool = False, progress: bool = True, stream: bool = False,
+        chunk_size: int | None = None, shard: Shard | None = None, fmt: str | None = None,
+        valid_path: str | Path | None = None, test_path: str | Path | None = None, header: bool = True,
+        split_file: str | Path | None = None) -> RunResult:
+    """Train, evaluate and (with ``out_dir``) save a model with its reports.
+
+    Args:
+        config: The resolved config (its ``task`` decides how labels are read and scored).
+        data: A data file, data already in memory, or None for the bundled airline tweets.
+        out_dir: Where to write ``model/`` (the bundle), ``metrics.json``, ``report.md``, ``report.html``,
+            ``history.*``, one figure per split and ``checkpoint/`` (for ``resume``); None: write nothing.
+        resume: Continue an interrupted run from ``out_dir/checkpoint``.
+        overwrite: Replace a model already saved in ``out_dir``.
+        progress: Show progress bars.
+        stream: Read ``data`` in chunks of ``chunk_size`` rows into ``out_dir/shards`` (docs/streaming.md).
+        chunk_size: Rows per chunk when streaming.
+        shard: This process's rank of a distributed run (only rank 0 evaluates and writes).
+        fmt: The files' format; None: from the extensions.
+        valid_path: A separate validation file.
+        test_path: A separate test file.
+        header: Whether CSV/TSV files have a header row.
+        split_file: A ``row,split`` file that splits ``data``.
+
+    Raises:
+        ConfigError: For an impossible combination of features (one line naming both).
+        BundleError: If ``out_dir/model`` exists and neither ``overwrite`` nor ``resume`` is set.
+    """
+    check_run(config, data=data, out_dir=out_dir, stream=stream, shard=shard, valid_path=valid_path,
+              split_file=split_file)
+    out = prepare_out(out_dir, overwrite=overwrite, resume=resume)
+    if data is None:  # the bundled tweets: record their real column names with the model
+        config = config.model_copy(update={"data": config.data.model_copy(update=AIRLINE_COLUMNS)}, deep=True)
+    if stream:
+        prepared = prepare_stream(config, data, out, resume=resume, shard=shard, chunk_size=chunk_size, fmt=fmt,
+                                  valid_path=valid_path, test_path=test_path, header=header)
+    else:
+        labelled = load_data(config, data, fmt=fmt, valid_path=valid_path, test_path=test_path, header=header,
+                             split_file=split_file)
+        prepared = prepare(config, labelled)
+    model, result = fit_model(config, prepared, out / "checkpoint" if out is not None else None, resume, progress,
+                              shard)
+    if shard is not None and shard.rank != 0:  # ranks > 0 only train: rank 0 evaluates and writes
+        return RunResult(None, {}, result.history, result, {})
+    metrics, proba = evaluate(model, prepared, config.train.eval_batch_size)
+    summary = summarize(config, prepared, model, result)
+    if out is not None:
+        write_run(out, config, prepared, model, metrics, proba, result, summary)
+    return RunResult(out, metrics, result.history, result, summary, model, prepared.encoder, prepared.task, proba)

@@ -1,0 +1,54 @@
+"""Rewriting aspect files: the long layout as the wide one, or any aspect file as multi-label data.
+
+The multi-label reading asks "which aspects does this text talk about, and how": every aspect whose label is
+not the not-mentioned one becomes the label ``<aspect>_<polarity>`` (HoASA: ``kebersihan_neg``, ``ac_pos``);
+a polarity that joins two with ``_`` (HoASA's rare ``neg_pos``, both negative and positive) becomes both
+labels (``ac_neg`` and ``ac_pos``). A text that mentions no aspect has no label.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+import pandas as pd
+
+from lstmtext.config import Config
+from lstmtext.tasks.absa.task import AspectSentiment
+from lstmtext.utils.atomic import write_text
+
+
+def multilabel_labels(aspects: list[str], labels: tuple[str, ...], not_mentioned: str,
+                      polarities: set[str] | None = None) -> list[str]:
+    """The multi-label labels of one text's aspect labels (see the module doc)."""
+    out = []
+    for aspect, label in zip(aspects, labels):
+        if label == not_mentioned:
+            continue
+        parts = label.split("_")
+        if polarities is not None and len(parts) > 1 and all(p in polarities for p in parts):
+            out += [f"{aspect}_{p}" for p in parts]
+        else:
+            out.append(f"{aspect}_{label}")
+    return sorted(set(out))
+
+
+def convert_aspect_file(path: str | Path, out: str | Path, config: Config,
+                        to: Literal["wide", "multilabel"] = "wide", label_sep: str = "|") -> tuple[int, list[str], str]:
+    """Write an aspect file (``config.absa`` says its layout) as a wide CSV or as multi-label CSV (text, labels).
+
+    Returns:
+        ``(texts written, aspects, the not-mentioned label)``.
+    """
+    table = AspectSentiment.read_file(path, config)
+    aspects, nm = table.info["aspects"], table.info["not_mentioned"]
+    text_col = config.data.text_col
+    if to == "wide":
+        frame = pd.DataFrame(table.split.labels, columns=aspects)
+    else:
+        singles = {label for row in table.split.labels for label in row if "_" not in label} - {nm}
+        frame = pd.DataFrame({"labels": [label_sep.join(multilabel_labels(aspects, row, nm, singles))
+                                         for row in table.split.labels]})
+    frame.insert(0, text_col, table.split.texts)
+    write_text(out, frame.to_csv(index=False))
+    return len(frame), aspects, nm

@@ -1,0 +1,181 @@
+"""Aspect-based sentiment (``task = "absa"``): one label per aspect, one softmax group per aspect over a shared encoder.
+
+Labels are tuples with one label per aspect, in the aspects' order (``labels.json`` holds ``{aspect:
+[labels]}``). Files come in the wide layout (one column per aspect) or the long layout (text, aspect,
+polarity rows; see :mod:`lstmtext.tasks.absa.data`).
+"""
+
+from __future__ import annotations
+
+import html
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import torch
+
+from lstmtext.config import Config
+from lstmtext.data.dataset import RowRefs, Table
+from lstmtext.errors import DataError
+from lstmtext.models.heads import OutputLayout
+from lstmtext.reports.html import image, table
+from lstmtext.tasks.absa.data import not_mentioned_label, read_long, read_wide
+from lstmtext.tasks.absa.metrics import aspect_metrics, summary_scores
+from lstmtext.tasks.absa.report import confusion_grid_png, plot_confusion_grid, split_markdown
+from lstmtext.tasks.base import Prediction, Task, class_prediction, register_task
+
+
+@register_task
+class AspectSentiment(Task):
+    """One label per aspect; the aspects are the file's columns (wide) or aspect values (long)."""
+
+    name = "absa"
+    sections = ("absa",)
+    help = "aspect-based sentiment: one label per aspect (wide columns or long rows)"
+    scores_note = ("Aspect sentiment: accuracy is over every text-aspect prediction and macro-F1 is IndoNLU's "
+                   "flattened macro-F1 (all aspects' predictions in one list); the baseline is one logistic "
+                   "regression per aspect.")
+
+    def __init__(self, labels: dict[str, list[str]], config: Config, state: dict[str, Any] | None = None) -> None:
+        super().__init__({a: list(v) for a, v in labels.items()}, config, state)
+        self.aspects = list(self.labels)
+        self._index = [{label: i for i, label in enumerate(v)} for v in self.labels.values()]
+        known = {label for names in self.labels.values() for label in names}
+        self.not_mentioned = not_mentioned_label(known, config.absa.not_mentioned)
+
+    @classmethod
+    def parse(cls, frame: pd.DataFrame, refs: RowRefs, path: Path, config: Config, info: dict[str, Any]) -> Table:
+        reader = read_long if config.absa.layout == "long" else read_wide
+        return reader(frame, refs, path, config, info.get("aspects"), info.get("not_mentioned"))
+
+    @classmethod
+    def cannot_stream(cls, config: Config) -> str | None:
+        if config.absa.layout == "long":
+            return "absa.layout = \"long\" groups rows by text over the whole file"
+        return None
+
+    @classmethod
+    def fit(cls, counts: Counter, info: dict[str, Any], config: Config, source: str) -> AspectSentiment:
+        aspects = info["aspects"]
+        label_sets = {a: sorted({label[j] for label in counts}) for j, a in enumerate(aspects)}
+        for aspect, labels in label_sets.items():
+            if len(labels) < 2:
+                raise DataError(f"{source}: aspect {aspect!r} has only the label {labels[0]!r} in the training split, "
+                                "so its head has nothing to learn. Leave it out of --aspects or add rows with other "
+                                "labels.")
+        return cls(label_sets, config)
+
+    def unknown(self, label: Any, split_name: str) -> str | None:
+        for j, (aspect, known) in enumerate(self.labels.items()):
+            if label[j] not in self._index[j]:
+                return (f"aspect {aspect!r} has label {label[j]!r}, which is not one of {', '.join(known)} (the labels "
+                        "it has in training). Fix the label, or add training rows with it.")
+        return None
+
+    def reader_info(self) -> dict[str, Any]:
+        return {"aspects": self.aspects, "not_mentioned": self.not_mentioned}
+
+    @property
+    def layout(self) -> OutputLayout:
+        return OutputLayout(tuple(len(v) for v in self.labels.values()))
+
+    def model_kwargs(self) -> dict[str, Any]:
+        absa = self.config.absa
+        return {"head_names": self.aspects, "head_attention": absa.attention_size if absa.head == "attention" else None}
+
+    def group_names(self) -> list[str]:
+        return self.aspects
+
+    def targets(self, labels) -> np.ndarray:
+        rows = [[self._index[j][v] for j, v in enumerate(row)] for row in labels]
+        return np.array(rows, dtype=np.int64).reshape(len(rows), len(self.aspects))
+
+    def _ids(self, proba: np.ndarray | torch.Tensor) -> np.ndarray:
+        """Predicted class ids ``(N, A)`` from probabilities or logits (the argmax of each group)."""
+        arr = proba.numpy() if isinstance(proba, torch.Tensor) else proba
+        return np.stack([arr[:, s].argmax(1) for s in self.layout.slices()], 1)
+
+    def monitor_scores(self, logits: torch.Tensor, targets: torch.Tensor) -> dict[str, float]:
+        scores = summary_scores(targets.numpy(), self._ids(logits), self.labels)
+        return {"accuracy": scores["accuracy"], "macro_f1": scores["flat_macro_f1"],
+                "mean_aspect_macro_f1": scores["mean_aspect_macro_f1"]}
+
+    def metrics(self, targets: np.ndarray, proba: np.ndarray) -> dict[str, Any]:
+        return aspect_metrics(targets, self._ids(proba), self.labels)
+
+    def headline(self, metrics: dict[str, Any]) -> dict[str, float]:
+        return {"accuracy": metrics["accuracy"], "macro_f1": metrics["macro_f1"],
+                "flat_macro_f1": metrics["flat_macro_f1"], "mean_aspect_macro_f1": metrics["mean_aspect_macro_f1"]}
+
+    def prediction_options(self) -> tuple[str, ...]:
+        return ("only_mentioned",)
+
+    def predictions(self, proba: np.ndarray, top_k: int | None = None, only_mentioned: bool = False,
+                    **options: Any) -> list[Prediction]:
+        slices = self.layout.slices()
+        out = []
+        for row in proba:
+            aspects = {}
+            for (aspect, names), s in zip(self.labels.items(), slices):
+                p = class_prediction(names, row[s], top_k)
+                if not (only_mentioned and p.label in self.config.absa.not_mentioned):
+                    aspects[aspect] = p
+            out.append(Prediction(aspects=aspects))
+        return out
+
+    def csv_header(self) -> list[str]:
+        return [f"{a}{suffix}" for a in self.aspects for suffix in ("", "_score")]
+
+    def csv_row(self, p: Prediction) -> list[str]:
+        cells = [[p.aspects[a].label, f"{p.aspects[a].score:.6f}"] if a in p.aspects else ["", ""]
+                 for a in self.aspects]
+        return [c for pair in cells for c in pair]
+
+    def describe(self, label: Any) -> str:
+        said = [f"{a}={v}" for a, v in zip(self.aspects, label) if v != self.not_mentioned]
+        return ", ".join(said) or "(no aspect)"
+
+    def decision(self, p: Prediction) -> tuple[str, float]:
+        said = [f"{a}={q.label}" for a, q in p.aspects.items() if q.label != self.not_mentioned]
+        return ", ".join(said) or "(no aspect)", min(q.score for q in p.aspects.values())
+
+    def label_counts(self, split) -> Counter:
+        return Counter(f"{a}={v}" for label in split.labels for a, v in zip(self.aspects, label))
+
+    def summary(self) -> dict[str, Any]:
+        return {"task": self.name, "labels": self.labels, "aspects": self.aspects, "not_mentioned": self.not_mentioned}
+
+    def report_lines(self) -> list[str]:
+        """Bullet lines for the top of ``report.md``."""
+        return [f"- aspects ({len(self.aspects)}): " + ", ".join(f"{a} [{', '.join(v)}]" for a, v in self.labels.items()),
+                f"- not-mentioned label: {self.not_mentioned!r}"]
+
+    def split_markdown(self, name: str, metrics: dict[str, Any]) -> list[str]:
+        return split_markdown(name, metrics)
+
+    def card_line(self) -> str:
+        return f"aspect-based sentiment; aspects {', '.join(self.aspects)} (one head each)"
+
+    def card_scores(self, name: str, m: dict[str, Any]) -> str:
+        return (f"- {name}: flat_macro_f1 {m['flat_macro_f1']:.4f}, mean_aspect_macro_f1 "
+                f"{m['mean_aspect_macro_f1']:.4f} ({m['n']} texts)")
+
+    def card_limits(self) -> str:
+        return (f"Only the aspects above are predicted; an aspect the text does not mention should come out as "
+                f"{self.not_mentioned!r}.")
+
+    def plot_split(self, name: str, metrics: dict[str, Any], path: Path) -> Path:
+        return plot_confusion_grid(metrics, path, title=f"{name} split:")
+
+    def html_metrics(self, metrics: dict[str, dict[str, Any]]) -> list[str]:
+        parts = ["<h2>Metrics</h2>", table(
+            ["split", "texts", "flat macro-F1", "mean aspect macro-F1", "accuracy", "every aspect right"],
+            [[k, m["n"], m["flat_macro_f1"], m["mean_aspect_macro_f1"], m["accuracy"], m["exact_match"]]
+             for k, m in metrics.items()])]
+        for name, m in metrics.items():
+            rows = [[a, x["accuracy"], x["macro_f1"]] for a, x in m["aspects"].items()]
+            parts += [f"<h3>{html.escape(name)} split</h3>", table(["aspect", "accuracy", "macro-F1"], rows),
+                      image(confusion_grid_png(m, f"{name} split:"), f"confusion matrices, {name}")]
+        return parts

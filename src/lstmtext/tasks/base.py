@@ -1,0 +1,371 @@
+"""The Task plug-in: everything that differs between single-label, multi-label and aspect classification.
+
+A :class:`Task` subclass is registered by name (``config.task``) like an architecture. Its class methods
+read the labels of a file (:meth:`Task.parse`, one frame at a time, so streamed chunks use the same code)
+and fit the label space (:meth:`Task.fit`); an instance holds that label space (and what it tunes on the
+valid split, e.g. multi-label thresholds) and owns the rest: label encoding and decoding, the output
+layout the model is built for, the objective, metrics, report sections, the model card's task line and the
+:class:`Prediction` records. Nothing outside :mod:`lstmtext.tasks` asks which task a run is.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections import Counter
+from collections.abc import Callable, Hashable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, ClassVar
+
+import numpy as np
+import pandas as pd
+import torch
+
+from lstmtext.config import Config, TrainConfig
+from lstmtext.data.dataset import LabelledData, RowRefs, Split, Table, partition, random_split, report_duplicates
+from lstmtext.data.io import detect_format, read_table
+from lstmtext.data.splits import split_file_rows
+from lstmtext.encoding.batching import EncodedSplit
+from lstmtext.errors import ConfigError, DataError
+from lstmtext.models.heads import OutputLayout
+from lstmtext.tasks.objective import LayoutObjective
+from lstmtext.tasks.sampling import balanced_weights, oversample_rows
+
+
+@dataclass
+class Prediction:
+    """One text's prediction: the same record from the CLI (JSON lines / CSV), the Python API and the server.
+
+    Attributes:
+        label: The predicted class (single-label), or None.
+        score: Its probability.
+        labels: The labels at or above their thresholds (multi-label), possibly empty.
+        top_k: The best classes, best first: ``[{"label", "score"}]``.
+        probabilities: Every class's probability, in the model's label order.
+        aspects: Aspect models: one prediction per aspect.
+    """
+
+    label: str | None = None
+    score: float | None = None
+    labels: list[str] | None = None
+    top_k: list[dict[str, Any]] = field(default_factory=list)
+    probabilities: dict[str, float] = field(default_factory=dict)
+    aspects: dict[str, Prediction] | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON-ready record; fields a task does not use are left out."""
+        out: dict[str, Any] = {}
+        if self.label is not None:
+            out.update(label=self.label, score=self.score)
+        if self.labels is not None:
+            out["labels"] = list(self.labels)
+        if self.aspects is not None:
+            out["aspects"] = {name: p.to_dict() for name, p in self.aspects.items()}
+        else:
+            out.update(top_k=self.top_k, probabilities=self.probabilities)
+        return out
+
+
+def class_prediction(names: Sequence[str], row: np.ndarray, top_k: int | None) -> Prediction:
+    """The single-label record of one probability row: best class, its score, the ``top_k`` best and all."""
+    order = np.argsort(-row, kind="stable")
+    best = [{"label": names[i], "score": float(row[i])} for i in order[: top_k or None]]
+    return Prediction(label=names[int(order[0])], score=float(row[order[0]]), top_k=best,
+                      probabilities={name: float(p) for name, p in zip(names, row)})
+
+
+_TASKS: dict[str, type[Task]] = {}
+
+
+def register_task(cls: type[Task]) -> type[Task]:
+    """Register a Task subclass under its ``name`` (class decorator)."""
+    if cls.name in _TASKS:
+        raise RuntimeError(f"task {cls.name!r} is registered twice")
+    _TASKS[cls.name] = cls
+    return cls
+
+
+def get_task(name: str) -> type[Task]:
+    """The Task class registered as ``name``.
+
+    Raises:
+        ConfigError: If no task has that name.
+    """
+    if name not in _TASKS:
+        raise ConfigError(f"task: unknown task {name!r}. Available: {', '.join(sorted(_TASKS))}.")
+    return _TASKS[name]
+
+
+def available_tasks() -> dict[str, str]:
+    """``{name: one-line description}`` of every registered task."""
+    return {name: cls.help for name, cls in sorted(_TASKS.items())}
+
+
+class Task(ABC):
+    """One kind of classification: how its labels are read, encoded, learnt, scored, reported and predicted.
+
+    Subclasses set ``name`` and ``help`` and implement the abstract methods; an instance is bound to one
+    label space (``labels``, JSON-ready, saved as the bundle's ``labels.json``) and a config.
+    """
+
+    name: ClassVar[str]
+    help: ClassVar[str]
+    #: ``train.monitor`` values this task's summaries provide.
+    monitors: ClassVar[tuple[str, ...]] = ("valid_loss", "valid_accuracy", "valid_macro_f1")
+    #: Whether :meth:`tune` fits something on the valid split's probabilities after training.
+    tunes: ClassVar[bool] = False
+    #: Whether the bundled airline tweets (a single-label data set) are data for this task.
+    reads_bundled: ClassVar[bool] = False
+    #: Whether ``train.oversample = "random"`` applies (a text has one class per output group).
+    can_oversample: ClassVar[bool] = True
+    #: The config sections (besides the shared ones) this task reads, e.g. ``("absa",)``.
+    sections: ClassVar[tuple[str, ...]] = ()
+    #: How many classes ``lstmtext predict`` lists per record when ``--top-k`` is not given (None: all).
+    default_top_k: ClassVar[int | None] = None
+    #: What a comparison table's accuracy and macro-F1 mean for this task (empty: the usual).
+    scores_note: ClassVar[str] = ""
+    #: The stem of each split's figure file (``<stem>_<split>.png``).
+    figure_stem: ClassVar[str] = "confusion"
+
+    def __init__(self, labels: Any, config: Config, state: dict[str, Any] | None = None) -> None:
+        self.labels = labels
+        self.config = config
+        self.state = dict(state or {})
+
+    # ---- reading labelled files (before the label space is known) ----------------------------------------
+    @classmethod
+    @abstractmethod
+    def parse(cls, frame: pd.DataFrame, refs: RowRefs, path: Path, config: Config, info: dict[str, Any]) -> Table:
+        """Read texts and labels (and the split column, if configured) from one frame of a file.
+
+        ``info`` is what an earlier frame or the training file taught (e.g. the aspects); the returned
+        table's ``info`` is what this one found. Errors name the file and row (``refs(i)``).
+        """
+
+    @classmethod
+    def stratum(cls) -> Callable[[Any], Hashable] | None:
+        """The function from a label to its stratum for random splits; None: split without strata."""
+        return None
+
+    @classmethod
+    def cannot_stream(cls, config: Config) -> str | None:
+        """Why this task's files cannot be read chunk by chunk under ``config`` (None: they can)."""
+        return None
+
+    @classmethod
+    def read_file(cls, path: str | Path, config: Config, fmt: str | None = None, header: bool = True,
+                  info: dict[str, Any] | None = None) -> Table:
+        """Read one whole labelled file."""
+        path = Path(path)
+        fmt = detect_format(path, fmt)
+        frame = read_table(path, fmt, header=header).reset_index(drop=True)
+        return cls.parse(frame, RowRefs(path, fmt, header), path, config, dict(info or {}))
+
+    @classmethod
+    def load(cls, path: str | Path, config: Config, *, fmt: str | None = None, valid_path: str | Path | None = None,
+             test_path: str | Path | None = None, header: bool = True,
+             split_file: str | Path | None = None) -> LabelledData:
+        """Read, check and split a labelled data set.
+
+        Splits come from, in order of preference: separate ``valid_path``/``test_path`` files, a ``row,split``
+        ``split_file``, the ``data.split_col`` column, or a random split made here (``data.valid_size``,
+        ``data.test_size``, ``data.split_seed``; stratified where the task has strata). Repeated (text,
+        label) rows are reported, and dropped before splitting with ``data.drop_duplicates``.
+
+        Raises:
+            DataError: For unreadable files, bad cells, bad splits, and labels the training split lacks.
+        """
+        no_split_col = config.model_copy(update={"data": config.data.model_copy(update={"split_col": None})})
+        table = cls.read_file(path, no_split_col if split_file is not None else config, fmt, header)
+        split, values, notes = table.split, table.split_values, []
+        source = str(path) if split_file is None else f"{path} (split {split_file})"
+        if split_file is not None:
+            rows, values = split_file_rows(split_file, len(split))
+            split = split.take(rows)
+        drop = config.data.drop_duplicates and split_file is None  # dropping would shift a split file's rows
+        keep, n_dup = report_duplicates(split, drop, str(path), notes)
+        if keep is not None:
+            split = split.take(keep)
+            values = [values[i] for i in keep] if values is not None else None
+        if valid_path is not None or test_path is not None:
+            parts = {"train": split}
+            for name, extra in (("valid", valid_path), ("test", test_path)):
+                if extra is not None:
+                    parts[name] = cls.read_file(extra, no_split_col, fmt, header, table.info).split
+            if "valid" not in parts:
+                parts.update(random_split(split, config.data, cls.stratum(), test=False))
+        elif values is not None:
+            what = "the split file" if split_file is not None else f"column {config.data.split_col!r}"
+            parts = partition(split, values, str(split_file or path), what)
+        else:
+            parts = random_split(split, config.data, cls.stratum())
+        return LabelledData(parts, source, n_dup, notes, table.info)
+
+    @classmethod
+    def from_data(cls, data: LabelledData, config: Config) -> Task:
+        """Fit the label space on ``data``'s training split and check every split against it.
+
+        Raises:
+            DataError: If the training split cannot train this task, or another split has labels it lacks.
+        """
+        task = cls.fit(Counter(data.splits["train"].labels), data.info, config, data.source)
+        for name, split in data.splits.items():
+            task.check(split, data.source, name)
+        return task
+
+    @classmethod
+    @abstractmethod
+    def fit(cls, counts: Counter, info: dict[str, Any], config: Config, source: str) -> Task:
+        """The task for the training labels' ``counts`` (label -> rows); raise a DataError if they cannot train it."""
+
+    def check(self, split: Split, source: str, name: str) -> None:
+        """Raise a DataError at the first row whose label the label space lacks (naming the row when known)."""
+        for i, label in enumerate(split.labels):
+            problem = self.unknown(label, name)
+            if problem:
+                raise DataError(f"{split.rows[i] if split.rows is not None else source}: {problem}")
+
+    @abstractmethod
+    def unknown(self, label: Any, split_name: str) -> str | None:
+        """What in ``label`` the label space lacks, with the fix (None: nothing)."""
+
+    def read_labelled(self, path: str | Path, fmt: str | None = None, header: bool = True,
+                      config: Config | None = None) -> Split:
+        """Read a whole labelled file in this task's layout and check its labels (``lstmtext evaluate``)."""
+        cfg = config or self.config
+        cfg = cfg.model_copy(update={"data": cfg.data.model_copy(update={"split_col": None})})
+        split = type(self).read_file(path, cfg, fmt, header, self.reader_info()).split
+        self.check(split, str(path), "evaluated")
+        return split
+
+    def reader_info(self) -> dict[str, Any]:
+        """What reading another file of this task needs to know (the ``info`` for :meth:`parse`)."""
+        return {}
+
+    # ---- the model's outputs and the objective ------------------------------------------------------------
+    @property
+    @abstractmethod
+    def layout(self) -> OutputLayout:
+        """How the model's logits are read."""
+
+    def model_kwargs(self) -> dict[str, Any]:
+        """Extra :func:`lstmtext.models.build_model` arguments (head names, per-head attention)."""
+        return {}
+
+    @abstractmethod
+    def targets(self, labels: Sequence[Any]) -> np.ndarray:
+        """Encode labels as the objective's targets (class ids, one per group, or 0/1 per label)."""
+
+    def objective(self, targets: np.ndarray, train: TrainConfig, counts: np.ndarray | None = None) -> LayoutObjective:
+        """The loss (class-weighted with ``train.class_weight``) and the monitoring summary.
+
+        ``counts`` gives each target row's multiplicity when ``targets`` holds distinct rows (streamed data).
+        """
+        weights = balanced_weights(self.layout, targets, counts) if train.class_weight == "balanced" else None
+        return LayoutObjective(self.layout, weights, self.monitor_scores)
+
+    def oversample(self, split: EncodedSplit, seed: int) -> EncodedSplit:
+        """Copy minority rows of the training split (``train.oversample = "random"``)."""
+        return split.take(oversample_rows(split.targets, self.layout, seed, self.group_names()))
+
+    def group_names(self) -> list[str]:
+        """A name per output group (for logs)."""
+        return [self.name]
+
+    @abstractmethod
+    def monitor_scores(self, logits: torch.Tensor, targets: torch.Tensor) -> dict[str, float]:
+        """Scores watched while training (``accuracy``, ``macro_f1``, ...), besides the loss."""
+
+    def probabilities(self, logits: torch.Tensor) -> np.ndarray:
+        """``(N, K)`` probabilities of logits, float32."""
+        if logits.numel() == 0:
+            return np.zeros((logits.shape[0], self.layout.total), dtype=np.float32)
+        return self.layout.probabilities(logits.float()).numpy()
+
+    def tune(self, targets: np.ndarray, proba: np.ndarray) -> None:
+        """Fit decisions on the valid split after training (e.g. thresholds); saved in ``state``."""
+
+    # ---- scores ------------------------------------------------------------------------------------------
+    @abstractmethod
+    def metrics(self, targets: np.ndarray, proba: np.ndarray) -> dict[str, Any]:
+        """Every score of one split, JSON-ready; always holds ``n``, ``accuracy`` and ``macro_f1``."""
+
+    def headline(self, metrics: dict[str, Any]) -> dict[str, float]:
+        """The few scores shown in tables: ``accuracy``, ``macro_f1`` and the task's own."""
+        return {"accuracy": metrics["accuracy"], "macro_f1": metrics["macro_f1"]}
+
+    # ---- predictions -------------------------------------------------------------------------------------
+    @abstractmethod
+    def predictions(self, proba: np.ndarray, top_k: int | None = None, **options: Any) -> list[Prediction]:
+        """One :class:`Prediction` per probability row."""
+
+    def prediction_options(self) -> tuple[str, ...]:
+        """The keyword options :meth:`predictions` accepts besides ``top_k``."""
+        return ()
+
+    def csv_header(self) -> list[str]:
+        """The CSV columns of a prediction (after ``text``)."""
+        return ["label", "score", "top_k"]
+
+    def csv_row(self, p: Prediction) -> list[str]:
+        """One prediction as CSV cells matching :meth:`csv_header`."""
+        import json
+
+        return [p.label or "", f"{p.score:.6f}" if p.score is not None else "", json.dumps(p.top_k, ensure_ascii=False)]
+
+    def describe(self, label: Any) -> str:
+        """A label as short text (report tables)."""
+        return str(label)
+
+    def mistakes(self, texts: Sequence[str], labels: Sequence[Any], proba: np.ndarray, n: int) -> list[dict[str, Any]]:
+        """The ``n`` wrong predictions the model was surest of: ``{"text", "true", "predicted", "probability"}``."""
+        found = []
+        for i, p in enumerate(self.predictions(proba)):
+            predicted, confidence = self.decision(p)
+            if predicted != self.describe(labels[i]):
+                found.append({"text": texts[i], "true": self.describe(labels[i]), "predicted": predicted,
+                              "probability": confidence})
+        found.sort(key=lambda r: -r["probability"])
+        return found[:n]
+
+    def decision(self, p: Prediction) -> tuple[str, float]:
+        """A prediction as the text :meth:`describe` gives labels, and how sure it was."""
+        return str(p.label), float(p.score or 0.0)
+
+    # ---- reports -----------------------------------------------------------------------------------------
+    @abstractmethod
+    def split_markdown(self, name: str, metrics: dict[str, Any]) -> list[str]:
+        """``report.md`` lines of one split."""
+
+    def summary(self) -> dict[str, Any]:
+        """Task facts for the run summary and the model card (labels, aspects, thresholds)."""
+        return {"task": self.name, "labels": self.labels}
+
+    def report_lines(self) -> list[str]:
+        """Bullet lines the task adds at the top of ``report.md`` (labels, aspects, thresholds)."""
+        return []
+
+    @abstractmethod
+    def card_line(self) -> str:
+        """The model card's ``Task`` line."""
+
+    def card_limits(self) -> str:
+        """What the model card's limits section says beyond the usual (empty: nothing)."""
+        return ""
+
+    def card_scores(self, name: str, metrics: dict[str, Any]) -> str:
+        """One model-card line of a split's scores."""
+        return f"- {name}: " + ", ".join(f"{k.replace('_', '-')} {v:.4f}" for k, v in self.headline(metrics).items()) \
+            + f" ({metrics['n']} texts)"
+
+    @abstractmethod
+    def plot_split(self, name: str, metrics: dict[str, Any], path: Path) -> Path:
+        """Write the split's figure (confusion matrix or per-label chart) to a PNG."""
+
+    @abstractmethod
+    def html_metrics(self, metrics: dict[str, dict[str, Any]]) -> list[str]:
+        """HTML fragments of the metrics section of ``report.html``."""
+
+    def label_counts(self, split: Split) -> Counter:
+        """Rows per class (what the report's data section counts)."""
+        return Counter(self.describe(y) for y in split.labels)

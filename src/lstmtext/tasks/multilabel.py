@@ -1,0 +1,345 @@
+"""Multi-label classification (``task = "multilabel"``): each text has any number of labels, none included.
+
+Input layouts (``multilabel.layout``):
+
+- ``delimited`` (default): one label column (``data.label_col``) holding the labels separated by
+  ``multilabel.label_sep`` (``billing|late``), or a JSON list in a JSONL file; an empty cell means "none of
+  them". The labels are those of the training split, sorted.
+- ``columns``: one 0/1 column per label (``multilabel.labels``, or every column but the text and split
+  columns), in file order.
+
+The model has one sigmoid output per label, trained with binary cross-entropy (positive-class weights with
+``train.class_weight = "balanced"``). After training, each label gets its own decision threshold, tuned on
+the valid split to maximise that label's F1 (0.5 for a label the valid split never has), saved in the
+bundle; ``multilabel.threshold`` (``predict --threshold``) sets one threshold for every label instead, and
+``predict --top-k K`` answers the K most probable labels.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import torch
+from sklearn.metrics import f1_score, precision_recall_fscore_support
+
+from lstmtext.config import Config
+from lstmtext.data.dataset import RowRefs, Split, Table, check_cells, check_columns, split_values
+from lstmtext.errors import DataError
+from lstmtext.models.heads import OutputLayout
+from lstmtext.reports.html import figure_png, image, table
+from lstmtext.reports.markdown import fmt
+from lstmtext.tasks.base import Prediction, Task, register_task
+
+#: Delimiters suggested when ``label_sep`` splits nothing.
+_OTHER_SEPARATORS = ("|", ";", ",", "/", " ")
+_TRUE, _FALSE = {"1", "1.0", "true", "yes"}, {"0", "0.0", "false", "no"}
+
+
+def _parse_delimited(frame: pd.DataFrame, refs: RowRefs, path: Path, config: Config) -> list[tuple[str, ...]]:
+    col, sep = config.data.label_col, config.multilabel.label_sep
+    cells = frame[col].tolist()
+    kinds = {}
+    labels = []
+    for i, cell in enumerate(cells):
+        if isinstance(cell, (list, tuple)):
+            kind, parts = "list", [str(x).strip() for x in cell]
+        elif cell is None or (isinstance(cell, float) and np.isnan(cell)) or str(cell).strip() == "":
+            labels.append(())
+            continue
+        else:
+            kind, parts = "text", [x.strip() for x in str(cell).split(sep)]
+        kinds.setdefault(kind, i)
+        if len(kinds) > 1:
+            first, other = sorted(kinds.items(), key=lambda kv: kv[1])
+            raise DataError(f"{refs(i)}: column {col!r} mixes layouts: row {refs(first[1])} holds a {first[0]} of "
+                            f"labels, this row a {other[0]}. Write every row the same way (a JSON list, or labels "
+                            f"separated by {sep!r}).")
+        labels.append(tuple(sorted({p for p in parts if p})))
+    text_cells = [str(c) for c in cells if isinstance(c, str) and c.strip()]
+    if text_cells and not any(sep in c for c in text_cells):
+        for other in _OTHER_SEPARATORS:
+            if other != sep and sum(other in c for c in text_cells) >= max(1, len(text_cells) // 20):
+                raise DataError(f"{path}: --label-sep {sep!r} splits no cell of column {col!r}, but {other!r} appears "
+                                f"in {sum(other in c for c in text_cells)} of them (e.g. {next(c for c in text_cells if other in c)!r}). "
+                                f"Pass --label-sep {other!r}.")
+    return labels
+
+
+def _parse_columns(frame: pd.DataFrame, refs: RowRefs, path: Path, config: Config,
+                   names: list[str] | None) -> tuple[list[tuple[str, ...]], list[str]]:
+    cfg = config.data
+    names = names or config.multilabel.labels or [str(c) for c in frame.columns if c not in (cfg.text_col, cfg.split_col)]
+    if not names:
+        raise DataError(f"{path}: no label columns besides the text column {cfg.text_col!r}. Add one 0/1 column per "
+                        "label, or use --set multilabel.layout=\"delimited\" with a column of label names.")
+    check_columns(frame, path, {f"multilabel.labels ({name!r})": name for name in names})
+    flags = []
+    for name in names:
+        column = []
+        for i, cell in enumerate(frame[name].tolist()):
+            value = str(cell).strip().lower() if cell is not None else ""
+            if value in _TRUE:
+                column.append(True)
+            elif value in _FALSE:
+                column.append(False)
+            else:
+                raise DataError(f"{refs(i)}: column {name!r} holds {cell!r}; the columns layout needs 0 or 1 (1: the "
+                                "text has the label). Fix the cell, or use --set multilabel.layout=\"delimited\" for a "
+                                "column of label names.")
+        flags.append(column)
+    return [tuple(n for n, on in zip(names, row) if on) for row in zip(*flags)], list(names)
+
+
+def best_threshold(y: np.ndarray, p: np.ndarray) -> float:
+    """The threshold that maximises F1 of one label on the valid split (0.5 when no valid text has it).
+
+    Every cut between two distinct sorted probabilities is tried; the threshold is the midpoint of the cut.
+    """
+    if y.sum() == 0:
+        return 0.5
+    order = np.argsort(-p, kind="stable")
+    ps, ys = p[order], y[order]
+    tp = np.cumsum(ys)
+    k = np.arange(1, len(ps) + 1)
+    f1 = 2 * tp / (k + ys.sum())  # 2 tp / (2 tp + fp + fn), with tp + fp = k and tp + fn = positives
+    last = np.r_[ps[:-1] > ps[1:], True]  # a cut may only fall between distinct probabilities
+    f1 = np.where(last, f1, -1.0)
+    i = int(np.argmax(f1))
+    below = ps[i + 1] if i + 1 < len(ps) else 0.0
+    return float(np.clip((ps[i] + below) / 2, 1e-6, 1 - 1e-6))
+
+
+def multilabel_metrics(y_true: np.ndarray, y_pred: np.ndarray, labels: list[str],
+                       thresholds: list[float] | None = None) -> dict[str, Any]:
+    """Micro, macro and samples F1, subset accuracy, Hamming loss and per-label scores of 0/1 matrices ``(N, L)``.
+
+    ``accuracy`` is the subset accuracy (every label of a text right); ``macro_f1`` averages the labels' F1.
+    """
+    y_true, y_pred = np.asarray(y_true, dtype=np.int64), np.asarray(y_pred, dtype=np.int64)
+    p, r, f, s = precision_recall_fscore_support(y_true, y_pred, average=None, zero_division=0,
+                                                 labels=list(range(len(labels))))
+    per = {label: {"precision": float(p[j]), "recall": float(r[j]), "f1": float(f[j]), "support": int(s[j]),
+                   "predicted": int(y_pred[:, j].sum())} for j, label in enumerate(labels)}
+    if thresholds is not None:
+        for label, t in zip(labels, thresholds):
+            per[label]["threshold"] = float(t)
+    return {
+        "n": int(len(y_true)),
+        "accuracy": float((y_true == y_pred).all(1).mean()) if len(y_true) else 0.0,
+        "subset_accuracy": float((y_true == y_pred).all(1).mean()) if len(y_true) else 0.0,
+        "hamming_loss": float((y_true != y_pred).mean()) if y_true.size else 0.0,
+        "micro_f1": float(f1_score(y_true, y_pred, average="micro", zero_division=0)),
+        "macro_f1": float(f1_score(y_true, y_pred, average="macro", zero_division=0)),
+        "weighted_f1": float(f1_score(y_true, y_pred, average="weighted", zero_division=0)),
+        "samples_f1": float(f1_score(y_true, y_pred, average="samples", zero_division=1.0)),
+        "per_class": per,
+        "labels": list(labels),
+        "texts_without_label": int((y_true.sum(1) == 0).sum()),
+    }
+
+
+@register_task
+class MultiLabel(Task):
+    """Any number of labels per text; one sigmoid output and one tuned threshold per label."""
+
+    name = "multilabel"
+    sections = ("multilabel",)
+    help = "multi-label classification: any number of labels per text (delimited column, JSON list or 0/1 columns)"
+    monitors = ("valid_loss", "valid_accuracy", "valid_macro_f1", "valid_micro_f1")
+    tunes = True
+    can_oversample = False
+    figure_stem = "per_label"
+    scores_note = ("Multi-label: accuracy is subset accuracy (every label of a text right), macro-F1 averages the "
+                   "labels' F1 and micro-F1 pools every (text, label) decision, all at the thresholds tuned on valid; "
+                   "the baseline is one logistic regression per label (one-vs-rest), its thresholds tuned the same "
+                   "way.")
+
+    def __init__(self, labels: list[str], config: Config, state: dict[str, Any] | None = None) -> None:
+        super().__init__(list(labels), config, state)
+        self._index = {label: j for j, label in enumerate(self.labels)}
+
+    @classmethod
+    def parse(cls, frame: pd.DataFrame, refs: RowRefs, path: Path, config: Config, info: dict[str, Any]) -> Table:
+        cfg = config.data
+        columns = config.multilabel.layout == "columns"
+        check_columns(frame, path, {"--text-col": cfg.text_col, "--split-col": cfg.split_col,
+                                    **({} if columns else {"--label-col": cfg.label_col})})
+        check_cells(frame, cfg.text_col, "text in column", refs)
+        if columns:
+            labels, names = _parse_columns(frame, refs, path, config, info.get("labels"))
+            info = {**info, "labels": names}
+        else:
+            labels = _parse_delimited(frame, refs, path, config)
+        split = Split(frame[cfg.text_col].astype(str).tolist(), labels, refs.all(len(frame)))
+        values = split_values(frame, cfg.split_col, refs) if cfg.split_col is not None else None
+        return Table(split, values, info)
+
+    @classmethod
+    def fit(cls, counts: Counter, info: dict[str, Any], config: Config, source: str) -> MultiLabel:
+        seen = Counter()
+        for labels, n in counts.items():
+            for label in labels:
+                seen[label] += n
+        if not seen:
+            where = (f"columns {', '.join(info.get('labels', []))}" if config.multilabel.layout == "columns" else
+                     f"column {config.data.label_col!r} split by {config.multilabel.label_sep!r}")
+            raise DataError(f"{source}: no training text has a label ({where}). Check --label-col and --label-sep "
+                            "(or multilabel.layout).")
+        names = list(info.get("labels") or sorted(seen))
+        never = [name for name in names if not seen[name]]
+        if never:
+            raise DataError(f"{source}: label {never[0]!r} never occurs in the training split, so the model cannot "
+                            "learn it. Add training rows with it, or leave its column out (multilabel.labels).")
+        return cls(names, config)
+
+    def unknown(self, label: Any, split_name: str) -> str | None:
+        for name in label:
+            if name not in self._index:
+                return (f"label {name!r} does not occur in the training split, so the model cannot learn it. Move "
+                        "some of its rows into training, or drop the label from these rows.")
+        return None
+
+    def reader_info(self) -> dict[str, Any]:
+        return {"labels": self.labels} if self.config.multilabel.layout == "columns" else {}
+
+    @property
+    def layout(self) -> OutputLayout:
+        return OutputLayout((len(self.labels),), "sigmoid")
+
+    def targets(self, labels) -> np.ndarray:
+        out = np.zeros((len(labels), len(self.labels)), dtype=np.float32)
+        for i, row in enumerate(labels):
+            for name in row:
+                out[i, self._index[name]] = 1.0
+        return out
+
+    def monitor_scores(self, logits: torch.Tensor, targets: torch.Tensor) -> dict[str, float]:
+        pred, y = (logits > 0).numpy().astype(np.int64), targets.numpy().astype(np.int64)
+        return {"accuracy": float((pred == y).all(1).mean()),
+                "macro_f1": float(f1_score(y, pred, average="macro", zero_division=0)),
+                "micro_f1": float(f1_score(y, pred, average="micro", zero_division=0))}
+
+    @property
+    def thresholds(self) -> np.ndarray:
+        """One threshold per label: ``multilabel.threshold``, else the tuned ones, else 0.5."""
+        if self.config.multilabel.threshold is not None:
+            return np.full(len(self.labels), self.config.multilabel.threshold)
+        return np.asarray(self.state.get("thresholds", [0.5] * len(self.labels)), dtype=np.float64)
+
+    def tune(self, targets: np.ndarray, proba: np.ndarray) -> None:
+        self.state["thresholds"] = [best_threshold(targets[:, j], proba[:, j]) for j in range(len(self.labels))]
+
+    def metrics(self, targets: np.ndarray, proba: np.ndarray) -> dict[str, Any]:
+        thresholds = self.thresholds
+        return multilabel_metrics(targets, proba >= thresholds, self.labels, thresholds.tolist())
+
+    def headline(self, metrics: dict[str, Any]) -> dict[str, float]:
+        return {"accuracy": metrics["accuracy"], "macro_f1": metrics["macro_f1"], "micro_f1": metrics["micro_f1"],
+                "samples_f1": metrics["samples_f1"]}
+
+    def prediction_options(self) -> tuple[str, ...]:
+        return ("threshold",)
+
+    def predictions(self, proba: np.ndarray, top_k: int | None = None, threshold: float | None = None,
+                    **options: Any) -> list[Prediction]:
+        cut = np.full(len(self.labels), threshold) if threshold is not None else self.thresholds
+        out = []
+        for row in proba:
+            order = np.argsort(-row, kind="stable")
+            chosen = order[:top_k] if top_k is not None and threshold is None else [j for j in order if row[j] >= cut[j]]
+            out.append(Prediction(labels=[self.labels[j] for j in chosen],
+                                  top_k=[{"label": self.labels[j], "score": float(row[j])} for j in order[: top_k or None]],
+                                  probabilities={name: float(p) for name, p in zip(self.labels, row)}))
+        return out
+
+    def csv_header(self) -> list[str]:
+        return ["labels", "top_k"]
+
+    def csv_row(self, p: Prediction) -> list[str]:
+        return [self.config.multilabel.label_sep.join(p.labels or []), json.dumps(p.top_k, ensure_ascii=False)]
+
+    def describe(self, label: Any) -> str:
+        return self.config.multilabel.label_sep.join(label) or "(none)"
+
+    def decision(self, p: Prediction) -> tuple[str, float]:
+        sure = float(np.mean([max(q, 1 - q) for q in p.probabilities.values()]))
+        return self.config.multilabel.label_sep.join(p.labels or []) or "(none)", sure
+
+    def label_counts(self, split: Split) -> Counter:
+        return Counter(name for label in split.labels for name in (label or ("(none)",)))
+
+    def summary(self) -> dict[str, Any]:
+        return {"task": self.name, "labels": self.labels, "thresholds": [round(float(t), 4) for t in self.thresholds]}
+
+    def report_lines(self) -> list[str]:
+        return [f"- labels ({len(self.labels)}), thresholds: " + ", ".join(
+            f"{name} {t:.3f}" for name, t in zip(self.labels, self.thresholds))]
+
+    def split_markdown(self, name: str, m: dict[str, Any]) -> list[str]:
+        lines = [f"## {name} ({m['n']} texts, {m['texts_without_label']} without a label)", "",
+                 f"micro-F1 **{fmt(m['micro_f1'])}**, macro-F1 **{fmt(m['macro_f1'])}**, samples-F1 "
+                 f"{fmt(m['samples_f1'])}, subset accuracy {fmt(m['subset_accuracy'])}, Hamming loss "
+                 f"{fmt(m['hamming_loss'])}", "",
+                 "| label | threshold | precision | recall | F1 | support | predicted |",
+                 "| --- | ---: | ---: | ---: | ---: | ---: | ---: |"]
+        for label, c in m["per_class"].items():
+            lines.append(f"| {label} | {c.get('threshold', 0.5):.3f} | {fmt(c['precision'])} | {fmt(c['recall'])} | "
+                         f"{fmt(c['f1'])} | {c['support']} | {c['predicted']} |")
+        return lines + [""]
+
+    def card_line(self) -> str:
+        return f"multi-label classification over {', '.join(self.labels)} (one threshold per label)"
+
+    def card_scores(self, name: str, m: dict[str, Any]) -> str:
+        return (f"- {name}: micro-F1 {m['micro_f1']:.4f}, macro-F1 {m['macro_f1']:.4f}, subset accuracy "
+                f"{m['subset_accuracy']:.4f} ({m['n']} texts)")
+
+    def _figure(self, name: str, m: dict[str, Any]) -> Any:
+        import matplotlib.pyplot as plt
+
+        from lstmtext.reports import plots  # noqa: F401  (Agg backend before pyplot)
+
+        labels = list(m["per_class"])
+        f1 = [m["per_class"][x]["f1"] for x in labels]
+        support = [m["per_class"][x]["support"] for x in labels]
+        fig, ax = plt.subplots(figsize=(max(5.0, 0.45 * len(labels) + 2), 3.8))
+        bars = ax.bar(range(len(labels)), f1, color="#4a7ab5")
+        for bar, n in zip(bars, support):
+            ax.text(bar.get_x() + bar.get_width() / 2, bar.get_height() + 0.01, str(n), ha="center", fontsize=8)
+        ax.set_xticks(range(len(labels)), labels, rotation=60, ha="right")
+        ax.set_ylim(0, 1.08)
+        ax.set_ylabel("F1 (numbers: support)")
+        ax.set_title(f"{name} split: micro-F1 {m['micro_f1']:.3f}, macro-F1 {m['macro_f1']:.3f}")
+        ax.grid(axis="y", alpha=0.3)
+        fig.tight_layout()
+        return fig
+
+    def plot_split(self, name: str, metrics: dict[str, Any], path: Path) -> Path:
+        import matplotlib.pyplot as plt
+
+        from lstmtext.utils.atomic import atomic_path
+
+        fig = self._figure(name, metrics)
+        with atomic_path(path) as tmp:
+            fig.savefig(tmp, dpi=100, format="png")
+        plt.close(fig)
+        return Path(path)
+
+    def html_metrics(self, metrics: dict[str, dict[str, Any]]) -> list[str]:
+        parts = ["<h2>Metrics</h2>", table(
+            ["split", "texts", "micro-F1", "macro-F1", "samples-F1", "subset accuracy", "Hamming loss"],
+            [[k, m["n"], m["micro_f1"], m["macro_f1"], m["samples_f1"], m["subset_accuracy"], m["hamming_loss"]]
+             for k, m in metrics.items()])]
+        for name, m in metrics.items():
+            rows = [[label, c.get("threshold", 0.5), c["precision"], c["recall"], c["f1"], c["support"]]
+                    for label, c in m["per_class"].items()]
+            parts += [f"<h3>{html.escape(name)} split</h3>",
+                      table(["label", "threshold", "precision", "recall", "F1", "support"], rows),
+                      image(figure_png(self._figure(name, m)), f"per-label F1, {name}")]
+        return parts

@@ -1,0 +1,84 @@
+"""The command line: exit codes, messages and outputs (Typer's CliRunner)."""
+
+import json
+
+from typer.testing import CliRunner
+
+from lstmtext.cli import app, main
+
+runner = CliRunner()
+
+
+def _invoke(args, monkeypatch=None):
+    return runner.invoke(app, args, catch_exceptions=True)
+
+
+def test_train_predict_evaluate(tiny_path, tmp_path):
+    out = tmp_path / "run"
+    result = runner.invoke(app, ["train", str(tiny_path), "--out", str(out), "--preset", "default", "--split-col", "split",
+                                 "--set", "train.epochs=2", "--set", "model.hidden_size=8", "--set", "model.embedding_dim=8",
+                                 "--quiet"])
+    assert result.exit_code == 0, result.output
+    assert "valid" in result.output and (out / "model" / "weights.safetensors").is_file()
+    result = runner.invoke(app, ["predict", str(out), "great flight!", "lost my bag", "--top-k", "2"])
+    assert result.exit_code == 0, result.output
+    lines = [json.loads(line) for line in result.output.strip().splitlines()]
+    assert len(lines) == 2 and len(lines[0]["top_k"]) == 2 and len(lines[0]["probabilities"]) == 3
+    assert lines[0]["label"] == lines[0]["top_k"][0]["label"] and lines[0]["score"] == lines[0]["top_k"][0]["score"]
+    result = runner.invoke(app, ["predict", str(out), "great flight!", "--format", "csv"])
+    assert result.output.splitlines()[0] == "text,label,score,top_k"
+    result = runner.invoke(app, ["evaluate", str(out), str(tiny_path)])
+    assert result.exit_code == 0 and "accuracy" in result.output
+
+
+def test_train_refuses_to_overwrite(tiny_path, tmp_path, capsys, monkeypatch):
+    (tmp_path / "run" / "model").mkdir(parents=True)
+    monkeypatch.setattr("sys.argv", ["lstmtext", "train", str(tiny_path), "--out", str(tmp_path / "run"), "--quiet"])
+    try:
+        main()
+    except SystemExit as exc:
+        assert exc.code == 1
+    err = capsys.readouterr().err
+    assert "a trained model is already there. Pass --overwrite" in err
+
+
+def test_user_error_is_one_line_exit_1(tiny_path, capsys, monkeypatch):
+    monkeypatch.setattr("sys.argv", ["lstmtext", "train", str(tiny_path), "--text-col", "tweet", "--quiet"])
+    try:
+        main()
+    except SystemExit as exc:
+        assert exc.code == 1
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("error:") and "no column 'tweet'" in err and "Traceback" not in err
+
+
+def test_init_config_writes_loadable_toml(tmp_path):
+    from lstmtext.config import build_config
+
+    path = tmp_path / "c.toml"
+    assert runner.invoke(app, ["init-config", str(path), "--preset", "seed001"]).exit_code == 0
+    text = path.read_text()
+    assert "hidden_size = 256" in text and "# " in text
+    assert build_config(None, path) == build_config("seed001")
+    assert runner.invoke(app, ["init-config", str(path)]).exit_code != 0
+
+
+def test_preprocess_preview(tiny_path):
+    result = runner.invoke(app, ["preprocess", "--text", "@VirginAmerica heyyyy guyyyys.. :/"])
+    assert result.exit_code == 0 and "hey guys perplexed" in result.output
+    result = runner.invoke(app, ["preprocess", str(tiny_path), "--n", "3"])
+    assert result.exit_code == 0 and "airline" not in result.output.split("after")[-1].lower().split("\n")[3]
+
+
+def test_presets_lists_architectures():
+    result = runner.invoke(app, ["presets"])
+    assert result.exit_code == 0 and "seed001" in result.output and "lstm" in result.output
+
+
+def test_bad_set_is_a_clear_error(tiny_path, capsys, monkeypatch):
+    monkeypatch.setattr("sys.argv", ["lstmtext", "train", str(tiny_path), "--set", "model.hiden_size=3"])
+    try:
+        main()
+    except SystemExit as exc:
+        assert exc.code == 1
+    assert "unknown key 'model.hiden_size'. Did you mean 'hidden_size'?" in capsys.readouterr().err

@@ -1,0 +1,143 @@
+"""Reading labelled data (a single-label file): formats, splits, and a one-line error for every bad input."""
+
+import json
+
+import pandas as pd
+import pytest
+
+from lstmtext.config import Config, DataConfig
+from lstmtext.data import load_bundled_airline
+from lstmtext.errors import DataError
+from lstmtext.tasks.classify import Classify
+
+
+def load_data(path, data_cfg: DataConfig, **kwargs):
+    """Read and split as a run does, then fit and check the label space."""
+    config = Config(data=data_cfg)
+    data = Classify.load(path, config, **kwargs)
+    Classify.from_data(data, config)
+    return data
+
+
+def _write(tmp_path, name, rows, header="text,label"):
+    path = tmp_path / name
+    path.write_text(header + "\n" + "\n".join(rows) + "\n", encoding="utf-8")
+    return path
+
+
+ROWS = [f"good {i},pos" for i in range(10)] + [f"bad {i},neg" for i in range(10)]
+
+
+def test_bundled_airline_canonical_split():
+    data = load_bundled_airline()
+    assert {k: len(v) for k, v in data.splits.items()} == {"train": 11588, "valid": 1448, "test": 1449}
+    assert Classify.from_data(data, Config()).labels == ["negative", "neutral", "positive"]
+
+
+@pytest.mark.parametrize("fmt", ["csv", "tsv", "jsonl", "parquet"])
+def test_formats_read_the_same(tmp_path, fmt):
+    frame = pd.DataFrame({"text": [f"t{i}" for i in range(20)], "label": ["a", "b"] * 10})
+    path = tmp_path / f"d.{fmt}"
+    if fmt == "csv":
+        frame.to_csv(path, index=False)
+    elif fmt == "tsv":
+        frame.to_csv(path, index=False, sep="\t")
+    elif fmt == "jsonl":
+        path.write_text("\n".join(json.dumps(r) for r in frame.to_dict("records")))
+    else:
+        frame.to_parquet(path)
+    data = load_data(path, DataConfig())
+    assert sum(len(s) for s in data.splits.values()) == 20
+    assert set(data.splits) == {"train", "valid", "test"}
+
+
+def test_stratified_split_keeps_proportions(tmp_path):
+    rows = [f"p{i},pos" for i in range(80)] + [f"n{i},neg" for i in range(20)]
+    data = load_data(_write(tmp_path, "d.csv", rows), DataConfig())
+    assert [len(data.splits[k]) for k in ("train", "valid", "test")] == [80, 10, 10]
+    assert data.splits["valid"].labels.count("neg") == 2
+
+
+def test_unknown_column_lists_existing(tmp_path):
+    path = _write(tmp_path, "d.csv", ROWS)
+    with pytest.raises(DataError, match=r"d.csv: no column 'txt' \(given by --text-col\). Columns in the file: text, label"):
+        load_data(path, DataConfig(text_col="txt"))
+
+
+def test_undecodable_bytes_name_the_line(tmp_path):
+    path = tmp_path / "d.csv"
+    path.write_bytes(b"text,label\nok,pos\ncaf\xe9,neg\n")
+    with pytest.raises(DataError, match=r"d.csv: line 3, byte 4 .* is not valid UTF-8"):
+        load_data(path, DataConfig())
+
+
+def test_empty_text_names_the_row(tmp_path):
+    path = _write(tmp_path, "d.csv", ROWS[:3] + [",pos", '"   ",neg'] + ROWS[3:])
+    with pytest.raises(DataError, match=r"d.csv:5: text in column 'text' is empty \(2 rows in all; first at lines 5, 6\)"):
+        load_data(path, DataConfig())
+
+
+def test_missing_label_names_the_row(tmp_path):
+    path = _write(tmp_path, "d.csv", ROWS[:4] + ["orphan,"] + ROWS[4:])
+    with pytest.raises(DataError, match=r"d.csv:6: label in column 'label' is empty. Fill or remove"):
+        load_data(path, DataConfig())
+
+
+def test_fewer_than_two_classes(tmp_path):
+    rows = [f"t{i},only,{'train' if i < 8 else 'valid'}" for i in range(10)]
+    path = _write(tmp_path, "d.csv", rows, header="text,label,split")
+    with pytest.raises(DataError, match=r"training split has 1 class \(\['only'\]\); a classifier needs at least two"):
+        load_data(path, DataConfig(split_col="split"))
+
+
+def test_class_absent_from_training(tmp_path):
+    rows = [f"a{i},a,train" for i in range(4)] + [f"b{i},b,train" for i in range(4)] + ["c0,c,valid", "a9,a,valid"]
+    path = _write(tmp_path, "d.csv", rows, header="text,label,split")
+    with pytest.raises(DataError, match=r"class 'c' appears in the valid split but not in the training split"):
+        load_data(path, DataConfig(split_col="split"))
+
+
+def test_bad_split_value(tmp_path):
+    rows = [f"a{i},a,train" for i in range(4)] + ["b,b,holdout"]
+    path = _write(tmp_path, "d.csv", rows, header="text,label,split")
+    with pytest.raises(DataError, match=r"d.csv:6: split value 'holdout'"):
+        load_data(path, DataConfig(split_col="split"))
+
+
+def test_duplicates_reported_and_dropped(tmp_path, caplog):
+    path = _write(tmp_path, "d.csv", ROWS + ROWS[:3])
+    kept = load_data(path, DataConfig())
+    assert kept.n_duplicates == 3 and sum(map(len, kept.splits.values())) == 23
+    assert "3 duplicate (text, label) rows kept" in caplog.text
+    dropped = load_data(path, DataConfig(drop_duplicates=True))
+    assert sum(map(len, dropped.splits.values())) == 20
+
+
+def test_separate_files(tmp_path):
+    train = _write(tmp_path, "train.csv", ROWS)
+    valid = _write(tmp_path, "valid.csv", ["good x,pos", "bad y,neg"])
+    test = _write(tmp_path, "test.csv", ["good z,pos", "bad z,neg"])
+    data = load_data(train, DataConfig(), valid_path=valid, test_path=test)
+    assert [len(data.splits[k]) for k in ("train", "valid", "test")] == [20, 2, 2]
+
+
+def test_missing_file(tmp_path):
+    with pytest.raises(DataError, match="nope.csv: file not found"):
+        load_data(tmp_path / "nope.csv", DataConfig())
+
+
+def test_headerless_tsv(tmp_path):
+    path = tmp_path / "d.tsv"
+    path.write_text("\n".join(f"text {i}\t{'a' if i % 2 else 'b'}" for i in range(20)))
+    data = load_data(path, DataConfig(), header=False)
+    assert sum(map(len, data.splits.values())) == 20
+
+
+def test_split_file_splits_any_task_s_rows(tmp_path):
+    path = _write(tmp_path, "d.csv", ROWS)
+    split = tmp_path / "split.csv"
+    split.write_text("row,split\n" + "\n".join(f"{i},{'valid' if i in (3, 13) else 'test' if i in (4, 14) else 'train'}"
+                                                for i in range(19)) + "\n")  # row 19 is not listed: left out
+    data = load_data(path, DataConfig(), split_file=split)
+    assert [len(data.splits[k]) for k in ("train", "valid", "test")] == [15, 2, 2]
+    assert data.splits["valid"].texts == ["good 3", "bad 3"] and "(split" in data.source

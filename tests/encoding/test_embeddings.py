@@ -1,0 +1,157 @@
+"""Initial embeddings: random, one-hot, word2vec on the training texts, pretrained files; and `lstmtext embed`."""
+
+import logging
+
+import numpy as np
+import pytest
+import torch
+
+from lstmtext.config import ModelConfig, build_config
+from lstmtext.encoding.embeddings import initial_embedding, read_vectors, train_word2vec
+from lstmtext.encoding.vocab import Vocab
+from lstmtext.errors import ConfigError, DataError
+from lstmtext.preprocess import Pipeline
+
+TEXTS = ["the cat sat on the mat", "the dog sat on the log", "a cat and a dog", "The Cat"] * 5
+PIPE = Pipeline(["lowercase", "normalize_whitespace"])
+VOCAB = Vocab.build([t.split() for t in PIPE.clean_many(TEXTS)])
+
+
+def _cfg(kind: str, dim: int = 3, **emb) -> ModelConfig:
+    return ModelConfig(embedding_dim=dim, embedding={"kind": kind, **emb})
+
+
+def test_random_returns_no_kwargs():
+    assert initial_embedding(_cfg("random"), VOCAB, TEXTS, PIPE) == {}
+
+
+def test_onehot_is_a_frozen_identity_with_zero_padding_and_sets_the_dim():
+    cfg = _cfg("onehot", dim=128)
+    out = initial_embedding(cfg, VOCAB, TEXTS, PIPE)
+    w = out["embedding_weights"]
+    assert cfg.embedding_dim == len(VOCAB) and w.shape == (len(VOCAB), len(VOCAB))
+    assert out["freeze_embedding"] is True
+    assert torch.equal(w[0], torch.zeros(len(VOCAB)))
+    assert torch.equal(w[1:], torch.eye(len(VOCAB))[1:])
+
+
+def test_onehot_refuses_a_large_vocabulary():
+    big = Vocab.build([[f"w{i}" for i in range(6000)]])
+    with pytest.raises(ConfigError, match=r"at most 5,000 words .* Got 6,002 instead. Lower vocab.num_words"):
+        initial_embedding(_cfg("onehot"), big, [], PIPE)
+
+
+def test_word2vec_is_seeded_and_covers_the_vocabulary(caplog):
+    cfg = _cfg("word2vec", dim=8, min_count=1, epochs=3)
+    torch.manual_seed(7)
+    with caplog.at_level(logging.INFO, logger="lstmtext.encoding.embeddings"):
+        first = initial_embedding(cfg, VOCAB, TEXTS, PIPE)["embedding_weights"]
+    torch.manual_seed(7)
+    again = initial_embedding(cfg, VOCAB, TEXTS, PIPE)["embedding_weights"]
+    assert first.shape == (len(VOCAB), 8) and torch.equal(first, again)
+    assert torch.equal(first[0], torch.zeros(8))
+    words = len(VOCAB) - 2
+    assert f"embedding coverage: {words} of {words} vocabulary words found in word2vec (cbow)" in caplog.text
+    skip = initial_embedding(_cfg("word2vec", dim=8, algo="skipgram", epochs=3), VOCAB, TEXTS, PIPE)
+    assert not torch.allclose(skip["embedding_weights"][2:], first[2:])
+
+
+def test_word2vec_vectors_match_gensim_directly():
+    sentences = [t.split() for t in PIPE.clean_many(TEXTS)]
+    a = train_word2vec(sentences, 5, "skipgram", 2, 1, 2, seed=3)
+    b = train_word2vec(sentences, 5, "skipgram", 2, 1, 2, seed=3)
+    assert set(a) == {"the", "cat", "sat", "on", "mat", "dog", "log", "a", "and"}
+    assert all(np.array_equal(a[w], b[w]) for w in a)
+
+
+def _write_vectors(path, header: bool):
+    rows = {"cat": [0.1, 0.2, 0.3], "dog": [1.0, 2.0, 3.0], "zebra": [9.0, 9.0, 9.0]}
+    lines = ([f"{len(rows)} 3"] if header else []) + [f"{w} " + " ".join(map(str, v)) for w, v in rows.items()]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+@pytest.mark.parametrize("name, header", [("glove.txt", False), ("w2v.txt", True), ("wiki.vec", True)])
+def test_pretrained_text_files_with_and_without_header(tmp_path, caplog, name, header):
+    path = tmp_path / name
+    _write_vectors(path, header)
+    cfg = _cfg("pretrained", path=str(path), freeze=True)
+    with caplog.at_level(logging.INFO, logger="lstmtext.encoding.embeddings"):
+        out = initial_embedding(cfg, VOCAB, TEXTS, PIPE)
+    w, itos = out["embedding_weights"], VOCAB.itos
+    assert out["freeze_embedding"] is True
+    assert torch.allclose(w[itos.index("cat")], torch.tensor([0.1, 0.2, 0.3]))
+    assert torch.allclose(w[itos.index("dog")], torch.tensor([1.0, 2.0, 3.0]))
+    assert w[itos.index("mat")].abs().max() <= 0.05  # not in the file: small random
+    assert f"2 of {len(VOCAB) - 2} vocabulary words found in pretrained vectors {path}" in caplog.text
+
+
+def test_cased_vocabulary_words_fall_back_to_lower_case_vectors():
+    from lstmtext.encoding.embeddings import embedding_matrix
+
+    vocab = Vocab(["<pad>", "<unk>", "Cat", "cat", "Dog"])
+    w = embedding_matrix(vocab, {"cat": np.ones(2, dtype=np.float32), "Dog": np.zeros(2, dtype=np.float32)}, 2, "x")
+    assert torch.equal(w[2], torch.ones(2)) and torch.equal(w[3], torch.ones(2)) and torch.equal(w[4], torch.zeros(2))
+
+
+def test_pretrained_binary_word2vec(tmp_path):
+    from gensim.models import KeyedVectors
+
+    kv = KeyedVectors(3)
+    kv.add_vectors(["cat", "sat"], np.array([[1, 0, 0], [0, 1, 0]], dtype=np.float32))
+    kv.save_word2vec_format(str(tmp_path / "v.bin"), binary=True)
+    vectors, dim = read_vectors(tmp_path / "v.bin")
+    assert dim == 3 and np.array_equal(vectors["sat"], [0, 1, 0])
+
+
+def test_pretrained_dimension_mismatch_says_how_to_fix(tmp_path):
+    _write_vectors(tmp_path / "g.txt", header=False)
+    with pytest.raises(ConfigError, match=r"model.embedding_dim is 8 but .*g.txt has 3-dimensional vectors. "
+                                          r"Set --set model.embedding_dim=3"):
+        initial_embedding(_cfg("pretrained", dim=8, path=str(tmp_path / "g.txt")), VOCAB, TEXTS, PIPE)
+
+
+def test_pretrained_missing_path_and_bad_rows(tmp_path):
+    with pytest.raises(ConfigError, match="model.embedding.path is not set"):
+        initial_embedding(_cfg("pretrained"), VOCAB, TEXTS, PIPE)
+    with pytest.raises(ConfigError, match="no file"):
+        initial_embedding(_cfg("pretrained", path=str(tmp_path / "nope.txt")), VOCAB, TEXTS, PIPE)
+    (tmp_path / "bad.txt").write_text("cat 1 2 3\ndog 1 2\n", encoding="utf-8")
+    with pytest.raises(DataError, match=r"bad.txt:2: 2 values where the file's vectors have 3"):
+        read_vectors(tmp_path / "bad.txt")
+
+
+@pytest.mark.parametrize("kind", ["onehot", "word2vec"])
+def test_models_train_and_reload_with_initial_embeddings(tiny_path, tmp_path, kind):
+    from conftest import TINY_OVERRIDES
+    from lstmtext.config import build_config as bc
+    from lstmtext.inference.predictor import Predictor
+    from lstmtext.pipeline import run
+
+    config = bc(None, overrides=[*TINY_OVERRIDES, "train.epochs=3", f'model.embedding.kind="{kind}"',
+                                 "model.embedding.epochs=2"])
+    result = run(config, tiny_path, tmp_path / "r", progress=False)
+    predictor = Predictor.from_bundle(tmp_path / "r")
+    assert predictor.bundle.config.model.embedding.kind == kind
+    if kind == "onehot":
+        vocab = len(predictor.bundle.encoder.vocab)
+        assert predictor.bundle.config.model.embedding_dim == vocab
+        assert torch.equal(predictor.bundle.model.embedding.weight[1:], torch.eye(vocab)[1:])  # frozen
+    assert result.metrics["valid"]["n"] == 6
+    assert len(predictor.predict(["thanks for the great flight"])) == 1
+
+
+def test_embed_command_writes_word2vec_text(tiny_path, tmp_path):
+    from typer.testing import CliRunner
+
+    from lstmtext.cli import app
+
+    out = tmp_path / "vec.txt"
+    res = CliRunner().invoke(app, ["embed", str(tiny_path), "--algo", "skipgram", "--dim", "4", "--epochs", "2",
+                                   "--out", str(out)])
+    assert res.exit_code == 0, res.output
+    header = out.read_text(encoding="utf-8").splitlines()[0].split()
+    vectors, dim = read_vectors(out)
+    assert dim == 4 and int(header[0]) == len(vectors) and "flight" in vectors
+    cfg = build_config(None, overrides=['model.embedding.kind="pretrained"', f'model.embedding.path="{out}"',
+                                        "model.embedding_dim=4"])
+    assert cfg.model.embedding.path == str(out)

@@ -1,0 +1,214 @@
+"""`compare`: configs per entry, one cleaning, mean ± std, the TF-IDF baseline, reports, row-numbered split files."""
+
+import json
+
+import pandas as pd
+import pytest
+
+from lstmtext.config import DataConfig
+from lstmtext.data import LabelledData, Split
+from lstmtext.errors import ConfigError, DataError
+from lstmtext.experiments.compare import clean_data, compare, model_config, report_markdown, summarize, write_report
+
+FAST = ["train.epochs=2", "model.embedding_dim=8", "model.hidden_size=8", "train.batch_size=8",
+        "model.options={}", "vocab.num_words=200"]
+
+
+@pytest.fixture(scope="module")
+def tiny_data(tiny_path):
+    from helpers import load_labelled as load_data
+
+    return load_data(tiny_path, DataConfig(split_col="split"))
+
+
+def test_model_config_uses_the_preset_or_the_default_with_the_architecture():
+    cfg = model_config("clstm", seed=2, threads=1)
+    assert cfg.model.name == "clstm" and cfg.train.seed == 2 and cfg.train.threads == 1
+    assert cfg.preprocess.steps == []  # texts arrive cleaned
+    plain = model_config("gru", seed=0, threads=2, overrides=["train.epochs=1"])
+    assert plain.model.name == "gru" and plain.train.epochs == 1
+    with pytest.raises(ConfigError, match="'transformer' is neither a model preset nor an architecture"):
+        model_config("transformer", 0, 1)
+    variant = model_config('bilstm:model.embedding.kind="random":train.lr=0.002', 1, 1, overrides=["train.lr=0.1"])
+    assert variant.model.name == "bilstm" and variant.model.embedding.kind == "random"
+    assert variant.train.lr == 0.002 and variant.train.seed == 1  # the entry's own overrides come last
+    from lstmtext.experiments.compare import _architecture
+
+    assert _architecture(model_config("cnn-bag-long", 0, 1)) == "cnn + n-gram bag"
+    assert _architecture(model_config("absa", 0, 1)) == "bilstm x 5" and _architecture(plain) == "gru"
+    with pytest.raises(ConfigError, match="is not key=value"):
+        model_config("bilstm:hidden", 0, 1)
+
+
+def test_clean_data_cleans_every_split_once(tiny_data):
+    cleaned = clean_data(tiny_data, "en-tweet")
+    assert cleaned.splits["test"].texts[0] == "your awful service worst today"
+    assert cleaned.splits["train"].labels == tiny_data.splits["train"].labels
+
+
+def test_clean_data_accepts_comma_separated_steps(tiny_data):
+    cleaned = clean_data(tiny_data, "lowercase,punctuation_to_space,normalize_whitespace")
+    assert cleaned.splits["test"].texts[0] == "airline your awful service worst today"
+    with pytest.raises(ConfigError, match="unknown cleaning step 'nope'"):
+        clean_data(tiny_data, "lowercase,nope")
+
+
+def test_summarize_means_and_sample_std():
+    runs = [{"model": "a", "architecture": "cnn", "accuracy": x, "macro_f1": x / 2, "valid_accuracy": 0.5,
+             "valid_macro_f1": 0.4, "n_parameters": 10, "train_seconds": 1.0, "texts_per_second": 100.0}
+            for x in (0.6, 0.8)]
+    (row,) = summarize(runs)
+    assert row["accuracy_mean"] == pytest.approx(0.7) and row["accuracy_std"] == pytest.approx(0.14142, abs=1e-5)
+    assert row["macro_f1_mean"] == pytest.approx(0.35) and row["runs"] == 2 and row["n_parameters_std"] == 0
+
+
+def test_compare_sequential_trains_each_model_per_seed_and_writes_reports(tiny_data, tmp_path):
+    report = compare(tiny_data, ["cnn", "bilstm_attn"], seeds=2, overrides=FAST, mode="sequential", workers=1)
+    assert report["eval_split"] == "test"
+    assert [(r["model"], r["seed"]) for r in report["runs"]] == [
+        ("cnn", 0), ("cnn", 1), ("bilstm_attn", 0), ("bilstm_attn", 1), ("tfidf_logreg", 0)]
+    assert all(0 <= r["accuracy"] <= 1 and r["n_parameters"] > 0 for r in report["runs"])
+    assert [s["model"] for s in report["summary"]] == ["cnn", "bilstm_attn", "tfidf_logreg"]
+    again = compare(tiny_data, ["cnn"], seeds=1, overrides=FAST, mode="sequential", workers=1, baseline=False)
+    assert again["runs"][0]["accuracy"] == report["runs"][0]["accuracy"]  # seeded: same run, same score
+    paths = write_report(report, tmp_path / "cmp")
+    assert json.loads(paths["json"].read_text())["seeds"] == 2
+    table = paths["markdown"].read_text()
+    assert "| cnn | cnn |" in table and " ± " in table and "scores on the **test** split" in table
+    assert paths["chart"].read_bytes()[:4] == b"\x89PNG"
+
+
+def test_valid_split_is_scored_when_there_is_no_test():
+    texts = ["good nice", "great good", "bad awful", "awful worse", "nice good", "worse bad"] * 2
+    labels = ["pos", "pos", "neg", "neg", "pos", "neg"] * 2
+    data = LabelledData({"train": Split(texts[:8], labels[:8]), "valid": Split(texts[8:], labels[8:])}, "mem")
+    report = compare(data, ["cnn"], seeds=1, preprocess="plain", overrides=FAST, mode="sequential", workers=1)
+    assert report["eval_split"] == "valid" and "valid accuracy" in report_markdown(report)
+    assert report["runs"][-1]["accuracy"] == 1.0  # tf-idf separates these words perfectly
+
+
+def test_tfidf_baseline_picks_c_on_valid(tiny_data):
+    from lstmtext.config import Config
+    from lstmtext.experiments.baselines import C_GRID, tfidf_logreg
+    from lstmtext.tasks.classify import Classify
+
+    cleaned = clean_data(tiny_data, "en-tweet")
+    out = tfidf_logreg(cleaned, Classify.from_data(cleaned, Config()), "test")
+    assert out["C"] in C_GRID and 0 <= out["metrics"]["macro_f1"] <= 1
+    assert out["n_parameters"] > 3 and out["metrics"]["n"] == 6
+
+
+def test_bad_settings_are_config_errors(tiny_data):
+    with pytest.raises(ConfigError, match="seeds and workers must be >= 1"):
+        compare(tiny_data, ["cnn"], seeds=0)
+
+
+def test_join_split_file_by_row_number(tmp_path):
+    from lstmtext.data.splits import join_split_file
+
+    frame = pd.DataFrame({"text": ["a", "b", "c"], "label": ["x", "y", "x"]})
+    (tmp_path / "s.csv").write_text("row,split\n2,test\n0,train\n1,dev\n", encoding="utf-8")
+    out = join_split_file(frame, tmp_path / "s.csv")
+    assert out["split"].tolist() == ["train", "valid", "test"] and out["text"].tolist() == ["a", "b", "c"]
+    (tmp_path / "far.csv").write_text("row,split\n0,train\n9,test\n", encoding="utf-8")
+    with pytest.raises(DataError, match="row 9 is outside the data"):
+        join_split_file(frame, tmp_path / "far.csv")
+    (tmp_path / "twice.csv").write_text("row,split\n0,train\n0,test\n", encoding="utf-8")
+    with pytest.raises(DataError, match="row 0 is listed twice"):
+        join_split_file(frame, tmp_path / "twice.csv")
+    (tmp_path / "odd.csv").write_text("row,split\n0,holdout\n", encoding="utf-8")
+    with pytest.raises(DataError, match="split value 'holdout'"):
+        join_split_file(frame, tmp_path / "odd.csv")
+
+
+def test_load_with_split_file(tmp_path):
+    rows = [("t good", "pos"), ("t bad", "neg"), ("t fine", "pos"), ("t awful", "neg"), ("t ok", "pos"), ("t no", "neg")]
+    pd.DataFrame(rows, columns=["title", "category"]).to_csv(tmp_path / "d.csv", index=False)
+    (tmp_path / "s.csv").write_text("row,split\n0,train\n1,train\n2,valid\n3,valid\n4,test\n5,test\n", encoding="utf-8")
+    from helpers import load_labelled
+
+    data = load_labelled(tmp_path / "d.csv", DataConfig(text_col="title", label_col="category"),
+                         split_file=tmp_path / "s.csv")
+    assert data.splits["train"].texts == ["t good", "t bad"] and data.splits["test"].labels == ["pos", "neg"]
+
+
+def test_compare_and_models_commands(tiny_path, tmp_path):
+    from typer.testing import CliRunner
+
+    from lstmtext.cli import app
+
+    runner = CliRunner()
+    res = runner.invoke(app, ["models"])
+    assert res.exit_code == 0 and "kernel_sizes" in res.output and "bilstm_attn" in res.output
+    args = ["compare", str(tiny_path), "--split-col", "split", "--models", "cnn", "--seeds", "1",
+            "--mode", "sequential", "--workers", "1", "--no-baseline", "--out", str(tmp_path / "c")]
+    res = runner.invoke(app, args + sum((["--set", o] for o in FAST), []))
+    assert res.exit_code == 0, res.output
+    assert (tmp_path / "c" / "compare.png").exists() and "cnn seed 0" in res.output
+
+
+@pytest.mark.slow
+def test_pool_gives_the_same_scores_as_sequential(tiny_data):
+    seq = compare(tiny_data, ["cnn", "lstm"], seeds=1, overrides=FAST, mode="sequential", workers=1, baseline=False)
+    pool = compare(tiny_data, ["cnn", "lstm"], seeds=1, overrides=FAST, mode="pool", workers=2, baseline=False)
+    assert [r["macro_f1"] for r in pool["runs"]] == [r["macro_f1"] for r in seq["runs"]]
+
+
+@pytest.fixture(scope="module")
+def aspect_data():
+
+    from helpers import ABSA_WIDE
+    from lstmtext.config import build_config
+    from lstmtext.tasks.absa.task import AspectSentiment
+
+    cfg = build_config("absa", extra={"task": "absa", "data": {"split_col": "split"}})
+    return AspectSentiment.load(ABSA_WIDE, cfg)
+
+
+def test_compare_takes_aspect_data_with_flattened_scores(aspect_data, tmp_path):
+
+    cleaned = clean_data(aspect_data, "lowercase,punctuation_to_space,normalize_whitespace")
+    assert cleaned.splits["train"].labels == aspect_data.splits["train"].labels
+    assert cleaned.splits["train"].texts[1] == "makanan enak sekali harga mahal sekali pelayan ramah cepat"
+    report = compare(aspect_data, ["bilstm"], seeds=1, preprocess="plain", base={"task": "absa"},
+                     overrides=[*FAST, "model.embedding.kind=\"random\""], mode="sequential", workers=1)
+    assert report["task"] == "absa"
+    run, base = report["runs"]
+    assert run["architecture"] == "bilstm" and base["model"] == "tfidf_logreg"
+    assert len(base["C"]) == 3  # one regression per aspect
+    assert 0 <= run["macro_f1"] <= 1 and 0 <= base["accuracy"] <= 1
+    assert "IndoNLU's flattened macro-F1" in report_markdown(report)
+
+
+def test_aspect_baseline_fits_one_regression_per_aspect():
+    from lstmtext.config import build_config
+    from lstmtext.experiments.baselines import tfidf_logreg
+    from lstmtext.tasks.absa.task import AspectSentiment
+
+    # food follows enak/basi, price follows murah/mahal: separable, so every aspect is predicted right
+    texts = ["enak murah", "enak mahal", "basi murah", "basi mahal"] * 3
+    labels = [("pos", "pos"), ("pos", "neg"), ("neg", "pos"), ("neg", "neg")] * 3
+    split = lambda a, b: Split(texts[a:b], labels[a:b], [str(i) for i in range(a, b)])  # noqa: E731
+    data = LabelledData({"train": split(0, 8), "valid": split(8, 12), "test": split(8, 12)}, "mem",
+                        info={"aspects": ["food", "price"], "not_mentioned": "none"})
+    cfg = build_config(None, extra={"task": "absa"})
+    out = tfidf_logreg(data, AspectSentiment.from_data(data, cfg), "test")
+    assert out["metrics"]["macro_f1"] == 1.0 and out["metrics"]["flat_macro_f1"] == 1.0
+    # 8 features (4 words, 4 bigrams); a binary regression per aspect: 8 weights + 1 intercept
+    assert out["n_parameters"] == 2 * (8 + 1) and len(out["C"]) == 2
+
+
+def test_compare_command_with_task_absa(tmp_path):
+    from typer.testing import CliRunner
+
+    from helpers import ABSA_WIDE as data
+    from lstmtext.cli import app
+
+    args = ["compare", str(data), "--task", "absa", "--split-col", "split", "--models", "cnn", "--seeds", "1",
+            "--preprocess", "plain", "--mode", "sequential", "--workers", "1", "--out", str(tmp_path / "c")]
+    res = CliRunner().invoke(app, args + sum((["--set", o] for o in FAST), []))
+    assert res.exit_code == 0, res.output
+    report = json.loads((tmp_path / "c" / "compare.json").read_text())
+    assert report["task"] == "absa" and [s["model"] for s in report["summary"]] == ["cnn", "tfidf_logreg"]
+    res = CliRunner().invoke(app, ["compare", str(data), "--aspects", "food"])
+    assert res.exit_code != 0 and "--aspects needs --task absa" in str(res.exception or res.output)

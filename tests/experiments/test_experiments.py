@@ -1,0 +1,238 @@
+"""Experiments: grid and TPE search with resume, learning-curve subsets, cross-validation, imbalance, CLI."""
+
+import json
+import logging
+from collections import Counter
+
+import pytest
+from typer.testing import CliRunner
+
+from helpers import TINY_OVERRIDES
+from helpers import load_labelled as load_data
+from lstmtext.cli import app
+from lstmtext.config import build_config
+from lstmtext.data import LabelledData, Split
+from lstmtext.errors import ConfigError, DataError
+from lstmtext.experiments import search as search_mod
+from lstmtext.experiments.cv import cross_validate, fold_rows
+from lstmtext.experiments.learning_curve import learning_curve, nested_subsets, stratified_order, write_learning_curve
+from lstmtext.experiments.pool import score_job
+from lstmtext.experiments.search import search, trial_records
+from lstmtext.experiments.search_report import write_search_report
+from lstmtext.experiments.space import parse_space
+
+FAST = [*TINY_OVERRIDES, "train.epochs=2"]
+GRID = ["train.batch_size=4,8", "train.lr=0.01,0.03"]
+
+
+@pytest.fixture(scope="module")
+def tiny_data(tiny_path):
+    return load_data(tiny_path, build_config(None, overrides=FAST).data)
+
+
+@pytest.fixture
+def base():
+    return build_config(None, overrides=FAST)
+
+
+def _study(out):
+    import optuna
+
+    return optuna.load_study(study_name="search", storage=f"sqlite:///{out / 'study.db'}")
+
+
+def test_tiny_grid_runs_end_to_end_and_writes_every_report(base, tiny_data, tmp_path):
+    space = parse_space(base, GRID)
+    summary = search(base, tiny_data, tmp_path, space, mode="sequential", workers=1)
+    assert summary["ran"] == 4 and summary["complete"] == 4 and summary["failed"] == 0
+    records = trial_records(_study(tmp_path))
+    points = {(r["params"]["train.batch_size"], r["params"]["train.lr"]) for r in records}
+    assert points == {(4, 0.01), (4, 0.03), (8, 0.01), (8, 0.03)}
+    assert all(0 <= r["value"] <= 1 and r["value"] == r["valid_macro_f1"] and "test_macro_f1" in r for r in records)
+    paths = write_search_report(tmp_path, records, space, "macro_f1", base, summary)
+    assert len(paths["csv"].read_text().strip().splitlines()) == 5
+    assert paths["markdown"].read_text().startswith("| trial | train.batch_size | train.lr | valid macro_f1")
+    best = build_config(None, paths["best"])  # the best config is a loadable TOML file
+    assert best.train.batch_size == summary["best"]["params"]["train.batch_size"]
+    assert best.train.lr == summary["best"]["params"]["train.lr"] and best.preprocess.preset == base.preprocess.preset
+    assert paths["heatmap"].read_bytes()[:4] == b"\x89PNG" and paths["trials"].is_file()
+    page = paths["html"].read_text()
+    assert page.count("data:image/png;base64,") == 2 and 'src="http' not in page
+
+
+def test_an_interrupted_grid_resumes_with_only_the_unfinished_trials(base, tiny_data, tmp_path, monkeypatch):
+    calls = []
+
+    def killed_on_third(job, data=None):
+        calls.append(job["key"])
+        if len(calls) == 3:
+            raise KeyboardInterrupt  # the process dies in the middle of trial 2
+        return score_job(job, data)
+
+    space = parse_space(base, GRID)
+    monkeypatch.setattr(search_mod, "score_job", killed_on_third)
+    with pytest.raises(KeyboardInterrupt):
+        search(base, tiny_data, tmp_path, space, mode="sequential", workers=1)
+    states = Counter(r["state"] for r in trial_records(_study(tmp_path)))
+    assert states == {"COMPLETE": 2, "RUNNING": 1}
+    calls.clear()
+    monkeypatch.setattr(search_mod, "score_job", lambda job, data=None: calls.append(job["key"]) or score_job(job, data))
+    summary = search(base, tiny_data, tmp_path, space, mode="sequential", workers=1)
+    assert len(calls) == 2 and summary["ran"] == 2  # the interrupted point and the one never started
+    records = trial_records(_study(tmp_path))
+    assert Counter(r["state"] for r in records) == {"COMPLETE": 4, "FAIL": 1}
+    done = {(r["params"]["train.batch_size"], r["params"]["train.lr"]) for r in records if r["state"] == "COMPLETE"}
+    assert len(done) == 4
+    calls.clear()
+    assert search(base, tiny_data, tmp_path, space, mode="sequential", workers=1)["ran"] == 0 and not calls
+
+
+def test_tpe_search_counts_complete_trials_towards_the_total(base, tiny_data, tmp_path):
+    space = parse_space(base, space=["train.lr=1e-3:1e-1:log", "model.hidden_size=8,16", "train.epochs=1:2"])
+    first = search(base, tiny_data, tmp_path, space, trials=2, mode="sequential", workers=1)
+    assert first["ran"] == 2
+    again = search(base, tiny_data, tmp_path, space, trials=3, mode="sequential", workers=1)
+    assert again["ran"] == 1 and again["complete"] == 3
+    params = [r["params"] for r in trial_records(_study(tmp_path))]
+    assert all(1e-3 <= p["train.lr"] <= 1e-1 and p["model.hidden_size"] in (8, 16) and p["train.epochs"] in (1, 2)
+               for p in params)
+
+
+@pytest.mark.slow  # two spawned workers each import torch: ~40 s on the loaded 2-core machine
+def test_search_in_a_pool_of_two_processes(base, tiny_data, tmp_path):
+    space = parse_space(base, ["train.lr=0.01,0.03"])
+    summary = search(base, tiny_data, tmp_path, space, mode="pool", workers=2)
+    assert summary["complete"] == 2
+
+
+def test_a_timeout_starts_no_new_trial(base, tiny_data, tmp_path):
+    summary = search(base, tiny_data, tmp_path, parse_space(base, GRID), timeout=0, mode="sequential", workers=1)
+    assert summary["ran"] == 0 and summary["stopped_by_timeout"]
+
+
+@pytest.mark.parametrize(("grid", "space", "message"), [
+    (["train.batchsize=16,32"], None, r"--grid 'train.batchsize': not a config key. Did you mean 'train.batch_size'\?"),
+    (["train.batch_size=0,16"], None, r"--grid train.batch_size=0: .*greater than or equal to 1"),
+    (["data.text_col=a,b"], None, r"--grid 'data.text_col': data.\* keys choose the rows"),
+    (["model=1,2"], None, r"--grid 'model': a section, not a key"),
+    (["train.lr"], None, r"--grid 'train.lr': expected key=values"),
+    (["train.lr=1e-3"], ["train.epochs=1:3"], "--grid and --space cannot be mixed"),
+    (None, ["train.lr=1e-2:1e-3"], r"--space train.lr='1e-2:1e-3': a range is low:high"),
+    (None, None, "give --grid key=a,b"),
+])
+def test_bad_search_options_are_one_line_config_errors(base, grid, space, message):
+    with pytest.raises(ConfigError, match=message):
+        parse_space(base, grid, space)
+
+
+def test_a_folder_holding_another_search_is_refused(base, tiny_data, tmp_path):
+    search(base, tiny_data, tmp_path, parse_space(base, ["train.lr=0.01"]), mode="sequential", workers=1)
+    with pytest.raises(ConfigError, match="holds another search"):
+        search(base, tiny_data, tmp_path, parse_space(base, ["train.lr=0.02"]), mode="sequential", workers=1)
+    with pytest.raises(ConfigError, match="--space needs --trials"):
+        search(base, tiny_data, tmp_path / "x", parse_space(base, space=["train.lr=0.01,0.02"]))
+
+
+LABELS = ["a"] * 100 + ["b"] * 50 + ["c"] * 30
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_learning_curve_subsets_are_nested_and_stratified(seed):
+    subsets = nested_subsets(LABELS, [18, 45, 90, 180], seed)
+    sizes = sorted(subsets)
+    for small, large in zip(sizes, sizes[1:]):
+        assert set(subsets[small]) <= set(subsets[large])
+    share = {c: n / len(LABELS) for c, n in Counter(LABELS).items()}
+    for size, rows in subsets.items():
+        assert len(rows) == len(set(rows)) == size
+        counts = Counter(LABELS[i] for i in rows)
+        assert all(abs(counts[c] - size * share[c]) < 1 + 1e-9 for c in share), (size, counts)
+
+
+def test_learning_curve_subsets_differ_between_seeds_and_check_sizes():
+    assert stratified_order(LABELS, 0) != stratified_order(LABELS, 1)
+    with pytest.raises(ConfigError, match="--sizes must be between 1 and the 180 training rows"):
+        nested_subsets(LABELS, [10, 181], 0)
+    with pytest.raises(DataError, match="leave out class"):
+        nested_subsets(["a"] * 98 + ["b"] * 2, [5], 0)
+
+
+def test_learning_curve_end_to_end_keeps_valid_and_test_whole_and_resumes(base, tiny_data, tmp_path):
+    report = learning_curve(base, tiny_data, [6, 12, 24], seeds=2, mode="sequential", workers=1, out_dir=tmp_path)
+    assert [(r["size"], r["seed"]) for r in report["runs"]] == [(6, 42), (6, 43), (12, 42), (12, 43), (24, 42), (24, 43)]
+    assert all(r["n_train"] == r["size"] for r in report["runs"])
+    assert [s["size"] for s in report["summary"]] == [6, 12, 24] and report["eval_split"] == "test"
+    assert report["summary"][0]["test_macro_f1_std"] >= 0 and report["summary"][0]["runs"] == 2
+    paths = write_learning_curve(report, tmp_path, reference={6: 0.5, 24: 0.9})
+    assert "| 6 |" in paths["markdown"].read_text() and " ± " in paths["markdown"].read_text()
+    assert paths["chart"].read_bytes()[:4] == b"\x89PNG" and "base64," in paths["html"].read_text()
+    again = learning_curve(base, tiny_data, [6, 12, 24], seeds=2, mode="sequential", workers=1, out_dir=tmp_path)
+    assert again["runs_reused"] == 6 and again["runs"] == report["runs"]
+
+
+def test_cross_validation_folds_are_stratified_disjoint_and_cover_every_row(base, tiny_data):
+    labels = tiny_data.splits["train"].labels + tiny_data.splits["valid"].labels
+    folds = fold_rows(labels, len(labels), 3, seed=0, valid_size=0.2)
+    held = [i for f in folds for i in f["heldout"]]
+    assert sorted(held) == list(range(len(labels)))
+    for f in folds:
+        assert not set(f["heldout"]) & (set(f["train"]) | set(f["valid"]))
+        counts = Counter(labels[i] for i in f["heldout"])
+        assert max(counts.values()) - min(counts.values()) <= 1
+    report = cross_validate(base, tiny_data, folds=3, mode="sequential", workers=1)
+    assert [r["fold"] for r in report["folds"]] == [0, 1, 2] and report["rows"] == 30
+    assert 0 <= report["mean"]["macro_f1"] <= 1 and report["std"]["macro_f1"] >= 0
+    with pytest.raises(DataError, match="fewer than --folds 20"):
+        fold_rows(labels, len(labels), 20, 0, 0.2)
+
+
+def _imbalanced(data):
+    train = data.splits["train"]
+    keep = [i for i, y in enumerate(train.labels) if y == "negative" or i % 4 == 0]
+    return LabelledData({**data.splits, "train": Split([train.texts[i] for i in keep], [train.labels[i] for i in keep])},
+                        data.source)
+
+
+def test_oversampling_only_touches_the_training_rows(tiny_data, caplog):
+    data = _imbalanced(tiny_data)
+    train_counts = Counter(data.splits["train"].labels)
+    config = build_config(None, overrides=[*FAST, 'train.oversample="random"'])
+    with caplog.at_level(logging.INFO, logger="lstmtext.tasks.sampling"):
+        result = score_job({"key": 0, "config": config.model_dump(mode="json")}, data)
+    logged = [r.getMessage() for r in caplog.records if "random oversampling" in r.getMessage()]
+    before = [train_counts[c] for c in sorted(train_counts)]
+    after = [max(before)] * len(before)
+    assert logged == [f"random oversampling: class counts {before} -> {after}"]
+    for split in ("valid", "test"):
+        m = result["metrics"][split]
+        assert m["n"] == len(data.splits[split])
+        assert {c: v["support"] for c, v in m["per_class"].items()} == Counter(data.splits[split].labels)
+
+
+def test_cli_search_learning_curve_and_cv(tiny_path, tmp_path):
+    runner = CliRunner()
+    common = ["--split-col", "split", "--mode", "sequential", "--workers", "1"] + \
+        [x for o in FAST if not o.startswith("data.") for x in ("--set", o)]
+    result = runner.invoke(app, ["search", str(tiny_path), "--grid", "train.lr=0.01,0.03", "--out",
+                                 str(tmp_path / "s"), "--class-weight", "balanced", *common])
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "s" / "best.toml").is_file() and (tmp_path / "s" / "report.html").is_file()
+    assert "2 trials ran" in result.output
+    result = runner.invoke(app, ["learning-curve", str(tiny_path), "--sizes", "12,24", "--seeds", "1", "--out",
+                                 str(tmp_path / "lc"), "--oversample", "random", *common])
+    assert result.exit_code == 0, result.output
+    assert json.loads((tmp_path / "lc" / "learning_curve.json").read_text())["summary"][1]["size"] == 24
+    result = runner.invoke(app, ["cv", str(tiny_path), "--folds", "2", "--out", str(tmp_path / "cv"), *common])
+    assert result.exit_code == 0, result.output
+    assert "over 2 folds" in result.output and (tmp_path / "cv" / "report.html").is_file()
+    result = runner.invoke(app, ["search", str(tiny_path), "--grid", "train.lrate=1", *common])
+    assert isinstance(result.exception, ConfigError) and "Did you mean 'train.lr'" in str(result.exception)
+
+
+def test_folds_without_strata_cover_every_row_once():
+    """Multi-label and aspect rows have no single class: plain shuffled folds."""
+    folds = fold_rows(None, 10, 3, seed=0, valid_size=0.2)
+    held = sorted(i for f in folds for i in f["heldout"])
+    assert held == list(range(10)) and [len(f["heldout"]) for f in folds] == [4, 3, 3]
+    with pytest.raises(DataError, match="2 rows cannot make 3 folds"):
+        fold_rows(None, 2, 3, seed=0, valid_size=0.2)

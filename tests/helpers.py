@@ -1,0 +1,59 @@
+"""Constants the tests share: the fixture files, a fast config, and where the shared data sets are.
+
+The shared data (real public data sets, for the slow end-to-end checks) is found through one setting, the
+environment variable ``LSTMTEXT_SHARED_DATA``; without it, ``../shared/data`` beside the repository.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+FIXTURES = Path(__file__).parent / "fixtures"
+TINY = FIXTURES / "tiny.csv"
+ABSA_WIDE, ABSA_LONG = FIXTURES / "absa_tiny.csv", FIXTURES / "absa_tiny_long.csv"
+MULTILABEL = FIXTURES / "multilabel_tiny.csv"
+SHARED_DATA = Path(os.environ.get("LSTMTEXT_SHARED_DATA", ROOT.parent / "shared" / "data"))
+
+TINY_OVERRIDES = [
+    "data.split_col=\"split\"",
+    "vocab.num_words=100",
+    "model.embedding_dim=16",
+    "model.hidden_size=16",
+    "model.embed_dropout=0.0",
+    "train.epochs=25",
+    "train.batch_size=8",
+    "train.lr=0.02",
+    "train.eval_batch_size=7",
+]
+
+
+def classify_objective(n_classes: int, class_weights=None):
+    """The objective of a single-label task with ``n_classes`` classes (what a run builds), for loop tests."""
+    from lstmtext.config import Config
+    from lstmtext.models import OutputLayout
+    from lstmtext.tasks.classify import Classify
+    from lstmtext.tasks.objective import LayoutObjective
+
+    task = Classify([str(i) for i in range(n_classes)], Config())
+    return LayoutObjective(OutputLayout((n_classes,)), [class_weights], task.monitor_scores)
+
+
+def classify_task(labels, config=None):
+    """A single-label task over ``labels`` (for saving bundles in tests)."""
+    from lstmtext.config import Config
+    from lstmtext.tasks.classify import Classify
+
+    return Classify(list(labels), config or Config())
+
+
+def load_labelled(path, data_cfg=None, **kwargs):
+    """Read, split and check a single-label file as a run does (``data_cfg``: its columns and split)."""
+    from lstmtext.config import Config, DataConfig
+    from lstmtext.tasks.classify import Classify
+
+    config = Config(data=data_cfg or DataConfig())
+    data = Classify.load(path, config, **kwargs)
+    Classify.from_data(data, config)
+    return data

@@ -1,0 +1,116 @@
+"""Bundles: JSON + safetensors, atomic writes, no silent overwrite, clear errors for mismatched files."""
+
+import json
+import shutil
+
+import pytest
+from safetensors.torch import load_file, save_file
+
+from lstmtext.errors import BundleError
+from lstmtext.inference.bundle import load_bundle
+from lstmtext.inference.predictor import Predictor
+
+
+def test_bundle_files_and_no_pickle(trained_run):
+    out, _ = trained_run
+    names = {p.name for p in (out / "model").iterdir()}
+    assert names == {"meta.json", "config.json", "encoder.json", "vocab.json", "labels.json",
+                     "weights.safetensors", "metrics.json", "model_card.md"}
+    for p in (out / "model").iterdir():
+        assert not p.read_bytes().startswith(b"\x80"), f"{p.name} looks pickled"
+    meta = json.loads((out / "model" / "meta.json").read_text())
+    assert meta["format_version"] == 1 and meta["architecture"] == "lstm"
+
+
+def test_run_outputs(trained_run):
+    out, result = trained_run
+    for name in ("metrics.json", "report.md", "history.json", "history.csv", "history.png", "confusion_valid.png",
+                 "confusion_test.png"):
+        assert (out / name).is_file(), name
+    metrics = json.loads((out / "metrics.json").read_text())
+    for split in ("valid", "test"):
+        m = metrics[split]
+        assert set(m) >= {"accuracy", "macro_f1", "weighted_f1", "per_class", "confusion_matrix"}
+        assert sum(map(sum, m["confusion_matrix"])) == m["n"] == 6
+        assert set(m["per_class"]["negative"]) == {"precision", "recall", "f1", "support"}
+    assert "| class | precision | recall | F1 | support |" in (out / "report.md").read_text()
+
+
+def test_format_version_mismatch(trained_run, tmp_path):
+    copy = tmp_path / "m"
+    shutil.copytree(trained_run[0] / "model", copy)
+    meta = json.loads((copy / "meta.json").read_text())
+    (copy / "meta.json").write_text(json.dumps({**meta, "format_version": 99}))
+    with pytest.raises(BundleError, match="bundle format_version 99, but this lstmtext .* reads format_version 1"):
+        load_bundle(copy)
+
+
+def test_shape_mismatch(trained_run, tmp_path):
+    copy = tmp_path / "m"
+    shutil.copytree(trained_run[0] / "model", copy)
+    weights = load_file(copy / "weights.safetensors")
+    weights["fc.weight"] = weights["fc.weight"][:2]
+    save_file(weights, copy / "weights.safetensors")
+    with pytest.raises(BundleError, match="weights.safetensors does not match the architecture in config.json"):
+        load_bundle(copy)
+
+
+def test_missing_file(trained_run, tmp_path):
+    copy = tmp_path / "m"
+    shutil.copytree(trained_run[0] / "model", copy)
+    (copy / "vocab.json").unlink()
+    with pytest.raises(BundleError, match="incomplete model folder, missing vocab.json"):
+        load_bundle(copy)
+
+
+def test_refuses_to_overwrite(trained_run, tmp_path):
+    from lstmtext.classifier import TextClassifier
+
+    clf = TextClassifier.load(trained_run[0])
+    clf.save(tmp_path / "m")
+    before = (tmp_path / "m" / "weights.safetensors").read_bytes()
+    with pytest.raises(BundleError, match="already saved there. Pass --overwrite"):
+        clf.save(tmp_path / "m")
+    assert (tmp_path / "m" / "weights.safetensors").read_bytes() == before
+    clf.save(tmp_path / "m", overwrite=True)
+
+
+def test_crash_mid_save_leaves_old_bundle(trained_run, tmp_path, monkeypatch):
+    from lstmtext.classifier import TextClassifier
+
+    clf = TextClassifier.load(trained_run[0])
+    clf.save(tmp_path / "m")
+
+    def boom(*a, **k):
+        raise OSError("disk full")
+
+    monkeypatch.setattr("lstmtext.inference.bundle.save_file", boom)
+    with pytest.raises(OSError):
+        clf.save(tmp_path / "m", overwrite=True)
+    assert load_bundle(tmp_path / "m").labels == list(clf.classes_)
+    assert [p.name for p in tmp_path.iterdir()] == ["m"]
+
+
+def test_predictor_matches_across_reload(trained_run, tiny_frame):
+    p1 = Predictor.from_bundle(trained_run[0])
+    p2 = Predictor.from_bundle(trained_run[0] / "model")
+    texts = tiny_frame["text"].tolist()
+    assert (p1.predict_proba(texts) == p2.predict_proba(texts)).all()
+    one_by_one = [p1.predict([t])[0].label for t in texts]
+    assert [p.label for p in p1.predict(texts)] == one_by_one
+
+
+def test_atomic_outputs_get_the_usual_permissions(tmp_path):
+    import os
+
+    from lstmtext.utils.atomic import atomic_dir, write_text
+
+    mask = os.umask(0o022)
+    try:
+        write_text(tmp_path / "a.txt", "x")
+        with atomic_dir(tmp_path / "d") as tmp:
+            (tmp / "f").write_text("y")
+    finally:
+        os.umask(mask)
+    assert (tmp_path / "a.txt").stat().st_mode & 0o777 == 0o644
+    assert (tmp_path / "d").stat().st_mode & 0o777 == 0o755

@@ -1,0 +1,169 @@
+"""ONNX export and the ONNX Runtime predictor: parity with the packed PyTorch model, files, errors and the CLI."""
+
+import json
+import shutil
+import warnings
+
+import numpy as np
+import onnx
+import onnxruntime as ort
+import pytest
+import torch
+from torch import nn
+from typer.testing import CliRunner
+
+from helpers import classify_task
+from lstmtext.cli import app
+from lstmtext.config import ModelConfig
+from lstmtext.encoding.batching import collate
+from lstmtext.errors import BundleError, ConfigError
+from lstmtext.inference.bundle import load_bundle
+from lstmtext.inference.engines import OnnxPredictor, load_predictor
+from lstmtext.inference.onnx import build_onnx, bundle_metadata, export_onnx
+from lstmtext.inference.predictor import Predictor
+from lstmtext.models import build_model
+from lstmtext.server import ServeSettings, create_app
+
+with warnings.catch_warnings():  # starlette warns that it prefers httpx2; the httpx client works the same here
+    warnings.simplefilter("ignore")
+    from fastapi.testclient import TestClient
+
+runner = CliRunner()
+LENGTHS = [5, 1, 9, 3, 9, 2, 7]
+
+
+def _run(proto, ids, lengths):
+    opts = ort.SessionOptions()
+    opts.log_severity_level = 3
+    session = ort.InferenceSession(proto.SerializeToString(), opts, providers=["CPUExecutionProvider"])
+    return session.run(None, {"ids": ids, "lengths": lengths})
+
+
+@pytest.fixture(scope="module")
+def sequences():
+    rng = np.random.default_rng(0)
+    return [rng.integers(1, 40, size=n).tolist() for n in LENGTHS]
+
+
+@pytest.mark.parametrize(("name", "extra"), [
+    ("lstm", {}),
+    ("bilstm", {}),
+    ("gru", {"bidirectional": True}),
+    ("rnn", {"bidirectional": True, "options": {"nonlinearity": "relu"}}),
+    ("lstm", {"num_layers": 2, "bidirectional": True, "pooling": "mean"}),
+    ("gru", {"num_layers": 2, "pooling": "max"}),
+    ("bilstm", {"pooling": "max"}),
+])
+def test_graph_matches_the_packed_model(name, extra, sequences):
+    torch.manual_seed(0)
+    model = build_model(ModelConfig(name=name, embedding_dim=8, hidden_size=6, **extra), 40, 3).eval()
+    batch = collate(sequences, np.arange(len(sequences)))  # post-padded to the longest (9)
+    with torch.no_grad():
+        logits = model(batch.ids, batch.lengths)
+    got_logits, got_proba = _run(build_onnx(model, classify_task(["a", "b", "c"])), batch.ids.numpy(), batch.lengths.numpy())
+    np.testing.assert_allclose(got_logits, logits.numpy(), atol=1e-5)
+    np.testing.assert_allclose(got_proba, torch.softmax(logits, 1).numpy(), atol=1e-6)
+    alone = collate(sequences[1:2], np.arange(1))  # the same text without padding: same output
+    np.testing.assert_allclose(_run(build_onnx(model, classify_task(["a", "b", "c"])), alone.ids.numpy(), alone.lengths.numpy())[0],
+                               got_logits[1:2], atol=1e-5)
+
+
+def test_padding_side_matters(sequences):
+    torch.manual_seed(0)
+    model = build_model(ModelConfig(name="bilstm", embedding_dim=8, hidden_size=6), 40, 3).eval()
+    post = collate(sequences, np.arange(len(sequences)))
+    pre = torch.stack([torch.roll(row, int(post.ids.shape[1] - n)) for row, n in zip(post.ids, post.lengths)])
+    proto = build_onnx(model, classify_task(["a", "b", "c"]))
+    right = _run(proto, post.ids.numpy(), post.lengths.numpy())[1]
+    wrong = _run(proto, pre.numpy(), post.lengths.numpy())[1]
+    full = post.lengths == post.ids.shape[1]  # rows without padding read the same either way
+    np.testing.assert_allclose(wrong[full.numpy()], right[full.numpy()], atol=1e-6)
+    assert np.abs(wrong[~full.numpy()] - right[~full.numpy()]).max() > 1e-3
+
+
+def test_graph_inputs_outputs_and_metadata():
+    model = build_model(ModelConfig(name="lstm", embedding_dim=4, hidden_size=3), 10, 2).eval()
+    proto = build_onnx(model, classify_task(["x", "y"]), {"bundle_created": "then"})
+    dims = lambda v: [d.dim_param or d.dim_value for d in v.type.tensor_type.shape.dim]  # noqa: E731
+    assert [(v.name, dims(v)) for v in proto.graph.input] == [("ids", ["batch", "time"]), ("lengths", ["batch"])]
+    assert [(v.name, dims(v)) for v in proto.graph.output] == [("logits", ["batch", 2]), ("probabilities", ["batch", 2])]
+    meta = {p.key: p.value for p in proto.metadata_props}
+    assert (meta["labels"], meta["padding"], meta["bundle_created"]) == ("x,y", "post", "then")
+
+
+def test_a_non_recurrent_model_is_refused():
+    with pytest.raises(BundleError, match="ONNX export supports the recurrent models .* got Linear. Serve this model"):
+        build_onnx(nn.Linear(2, 2), classify_task(["a", "b"]))
+
+
+@pytest.fixture(scope="module")
+def exported(trained_run, tmp_path_factory):
+    """A copy of the trained bundle with model.onnx and model.int8.onnx, written by the CLI."""
+    bundle = tmp_path_factory.mktemp("export") / "model"
+    shutil.copytree(trained_run[0] / "model", bundle)
+    result = runner.invoke(app, ["export", str(bundle), "--format", "onnx", "--quantize"])
+    assert result.exit_code == 0, result.output
+    return bundle, result.output
+
+
+def test_export_cli_writes_both_files_atomically(exported):
+    bundle, output = exported
+    assert f"wrote {bundle / 'model.onnx'} and {bundle / 'model.int8.onnx'}" in output.replace("\n", "")
+    assert "parity with PyTorch on random sequences: max |Δp|" in output and "same label 100.0%" in output
+    assert sorted(p.name for p in bundle.iterdir() if p.name.startswith(".")) == []  # no temporary files left
+    onnx.checker.check_model(str(bundle / "model.int8.onnx"))
+
+
+def test_onnx_predictor_parity_on_texts(exported, tiny_frame):
+    bundle, _ = exported
+    texts = tiny_frame["text"].tolist() + ["", "completely unseen words here"]
+    torch_p, onnx_p = Predictor.from_bundle(bundle), load_predictor(bundle, "onnx", batch_size=7)
+    expected, got = torch_p.predict_proba(texts), onnx_p.predict_proba(texts)
+    assert isinstance(onnx_p, OnnxPredictor) and np.abs(got - expected).max() < 1e-4
+    assert [p.label for p in onnx_p.predict(texts)] == [p.label for p in torch_p.predict(texts)]
+    int8 = load_predictor(bundle, "onnx-int8").predict_proba(texts)
+    assert np.abs(int8 - expected).max() < 0.05  # small weights quantise well; the airline figure is in docs/serving.md
+
+
+def test_onnx_built_in_memory_when_not_exported(trained_run):
+    bundle = trained_run[0] / "model"
+    texts = ["@airline great crew", "worst delay"]
+    got = load_predictor(bundle, "onnx").predict_proba(texts)
+    assert np.abs(got - Predictor.from_bundle(bundle).predict_proba(texts)).max() < 1e-4
+
+
+def test_a_file_from_another_bundle_is_refused(trained_run):
+    bundle = load_bundle(trained_run[0] / "model")
+    proto = build_onnx(bundle.model, bundle.task, {**bundle_metadata(bundle), "bundle_created": "1999-01-01"})
+    with pytest.raises(BundleError, match="exported from another model .* Re-export it: lstmtext export"):
+        OnnxPredictor(bundle, proto.SerializeToString())
+
+
+def test_engine_errors(trained_run, tmp_path):
+    bundle = trained_run[0] / "model"
+    with pytest.raises(ConfigError, match="--engine must be one of torch, onnx, onnx-int8. Got 'tf' instead."):
+        load_predictor(bundle, "tf")
+    with pytest.raises(BundleError, match="no such ONNX file. Write it with: lstmtext export"):
+        load_predictor(bundle, "onnx", onnx_path=tmp_path / "none.onnx")
+
+
+def test_export_to_a_given_path(trained_run, tmp_path):
+    target = export_onnx(trained_run[0] / "model", tmp_path / "sub" / "m.onnx")
+    assert target == tmp_path / "sub" / "m.onnx" and target.is_file()
+    assert not (trained_run[0] / "model" / "model.onnx").exists()
+
+
+def test_predict_cli_and_server_with_the_onnx_engine(exported):
+    bundle, _ = exported
+    texts = ["@airline thanks my crew flight service the great your!", "@airline your awful service worst today."]
+    result = runner.invoke(app, ["predict", str(bundle), *texts, "--engine", "onnx", "--top-k", "3"])
+    assert result.exit_code == 0, result.output
+    lines = [json.loads(line) for line in result.output.strip().splitlines()]
+    expected = Predictor.from_bundle(bundle).predict(texts, top_k=3)
+    assert [line["label"] for line in lines] == [p.label for p in expected]
+    with TestClient(create_app(ServeSettings(bundle=bundle, engine="onnx"))) as c:
+        assert c.get("/info").json()["engine"] == "onnx"
+        got = c.post("/predict", json={"texts": texts, "top_k": 3}).json()["predictions"]
+    assert [p["label"] for p in got] == [p.label for p in expected]
+    assert np.abs(np.array([[s["score"] for s in p["top_k"]] for p in got])
+                  - np.array([[s["score"] for s in p.top_k] for p in expected])).max() < 1e-4

@@ -1,0 +1,142 @@
+"""The linear n-gram bag (`model.ngram_bag = N`): its rows, its average, batch independence, save/reload."""
+
+import numpy as np
+import pytest
+import torch
+
+from helpers import TINY_OVERRIDES
+from lstmtext.config import ModelConfig, build_config
+from lstmtext.encoding.batching import predict_logits
+from lstmtext.errors import ConfigError
+from lstmtext.models import build_model
+from lstmtext.models.ngram_bag import NgramBagClassifier, ngram_ids
+
+
+def test_rows_are_unigram_ids_then_hashed_bigrams_inside_the_text():
+    ids, lengths = torch.tensor([[5, 6, 7, 0], [8, 0, 0, 0]]), torch.tensor([3, 1])
+    rows, mask = ngram_ids(ids, lengths, 2, vocab_size=10, buckets=1000)
+    assert rows.shape == mask.shape == (2, 4 + 3)
+    assert rows[:, :4].tolist() == ids.tolist()  # unigrams: the vocabulary ids
+    assert rows[0, 4].item() == 10 + (5 + 6 * 1_000_003) % 1000  # bigram (5, 6) after the vocabulary rows
+    assert mask.tolist() == [[True, True, True, False, True, True, False], [True, False, False, False, False, False, False]]
+    assert 10 <= rows[:, 4:].min() and rows[:, 4:].max() < 1010
+    # the order of the words matters, and a trigram gets rows of its own
+    flipped, _ = ngram_ids(torch.tensor([[6, 5]]), torch.tensor([2]), 2, 10, 1000)
+    assert flipped[0, 2] != rows[0, 4]
+    three, three_mask = ngram_ids(ids, lengths, 3, 10, 1000)
+    assert three.shape == (2, 4 + 3 + 2) and three_mask[0].tolist()[-2:] == [True, False]
+
+
+def test_bag_is_the_mean_of_its_rows_and_starts_silent():
+    torch.manual_seed(0)
+    model = build_model(ModelConfig(name="lstm", embedding_dim=4, hidden_size=3, ngram_bag=2, ngram_buckets=1024), 20, 2)
+    assert isinstance(model, NgramBagClassifier)
+    model.eval()
+    ids, lengths = torch.tensor([[3, 4, 5]]), torch.tensor([3])
+    with torch.no_grad():
+        assert torch.equal(model(ids, lengths), model.base(ids, lengths))  # zero weights: the base alone at first
+        torch.nn.init.normal_(model.bag.weight)
+        rows, _ = ngram_ids(ids, lengths, 2, 20, 1024)
+        expected = model.bag.weight[rows[0]].mean(0)  # 3 unigrams + 2 bigrams
+        assert torch.allclose(model.bag_logits(ids, lengths)[0], expected, atol=1e-6)
+        assert torch.allclose(model(ids, lengths), model.base(ids, lengths) + expected, atol=1e-6)
+
+
+def test_a_text_gets_the_same_output_whatever_its_batch():
+    torch.manual_seed(0)
+    model = build_model(ModelConfig(name="cnn", embedding_dim=6, hidden_size=5, ngram_bag=3, ngram_buckets=2048,
+                                    options={"kernel_sizes": [2], "num_filters": 4}), 30, 3).eval()
+    torch.nn.init.normal_(model.bag.weight)
+    seqs = [[2, 3, 4], [5], [6, 7, 8, 9, 10]]
+    together = predict_logits(model, seqs, batch_size=3)
+    alone = torch.cat([predict_logits(model, [s], batch_size=1) for s in seqs])
+    assert torch.allclose(together, alone, atol=1e-5)
+
+
+def test_bag_learns_at_its_own_rate_and_dropout_is_for_training_only():
+    model = build_model(ModelConfig(name="lstm", embedding_dim=4, hidden_size=3, ngram_bag=2, ngram_buckets=1024,
+                                    ngram_lr=5.0, ngram_dropout=0.5), 20, 2)
+    groups = model.param_groups(0.002)
+    assert [g["lr"] for g in groups] == [0.002, 0.01] and groups[1]["params"][0] is model.bag.weight
+    assert sum(p.numel() for g in groups for p in g["params"]) == sum(p.numel() for p in model.parameters())
+    torch.nn.init.normal_(model.bag.weight)
+    ids, lengths = torch.tensor([[3, 4, 5, 6, 7, 8]]), torch.tensor([6])
+    model.eval()
+    assert torch.equal(model.bag_logits(ids, lengths), model.bag_logits(ids, lengths))
+    model.train()
+    torch.manual_seed(1)
+    draws = {tuple(model.bag_logits(ids, lengths)[0].tolist()) for _ in range(5)}
+    assert len(draws) > 1
+
+
+def test_bag_alone_overfits_a_tiny_set():
+    """With the network's output layer at zero, the bag is logistic regression on n-grams and fits on its own."""
+    from helpers import classify_objective
+    from lstmtext.encoding.batching import EncodedSplit
+    from lstmtext.training.loop import fit
+
+    config = build_config(None, overrides=["model.name=\"lstm\"", "model.embedding_dim=4", "model.hidden_size=4",
+                                           "model.ngram_bag=2", "model.ngram_buckets=1024", "train.epochs=40",
+                                           "train.batch_size=2", "train.lr=0.01", "train.monitor=\"valid_loss\""])
+    torch.manual_seed(0)
+    model = build_model(config.model, 12, 2)
+    for p in model.base.parameters():
+        torch.nn.init.zeros_(p)
+        p.requires_grad_(False)
+    seqs, labels = [[2, 3], [3, 2], [4, 5, 2], [5, 4, 3]], [0, 1, 0, 1]  # (2, 3) vs (3, 2): only bigrams tell
+    split = EncodedSplit(seqs, np.array(labels))
+    result = fit(model, split, split, config.train, classify_objective(2), progress=False)
+    assert result.history[-1]["train_accuracy"] == 1.0
+    assert (predict_logits(model, seqs).argmax(1).numpy() == labels).all()
+
+
+def test_the_bag_adds_to_every_output_group_of_a_several_head_model():
+    from lstmtext.models import OutputLayout
+    from lstmtext.models.heads import MultiHeadClassifier
+
+    torch.manual_seed(0)
+    model = build_model(ModelConfig(name="bilstm", ngram_bag=2, embedding_dim=8, hidden_size=6), 20,
+                        OutputLayout((3, 2))).eval()
+    assert isinstance(model, NgramBagClassifier) and isinstance(model.base, MultiHeadClassifier)
+    ids, lengths = torch.tensor([[2, 3, 4], [5, 6, 0]]), torch.tensor([3, 2])
+    with torch.no_grad():
+        torch.nn.init.normal_(model.bag.weight)
+        assert torch.allclose(model(ids, lengths), model.base(ids, lengths) + model.bag_logits(ids, lengths))
+    assert model(ids, lengths).shape == (2, 5)
+    with pytest.raises(ConfigError, match="model.ngram_bag"):
+        build_config(None, overrides=["model.ngram_bag=4"])
+
+
+def test_run_with_a_bag_trains_saves_and_reloads_the_same(tiny_path, tmp_path):
+    from lstmtext.inference.predictor import Predictor
+    from lstmtext.pipeline import run
+
+    cfg = build_config(None, overrides=[*TINY_OVERRIDES, "model.name=\"bilstm\"", "model.ngram_bag=2",
+                                        "model.ngram_buckets=4096"])
+    result = run(cfg, tiny_path, tmp_path / "bag", progress=False)
+    assert result.metrics["valid"]["accuracy"] >= 0.5
+    predictor = Predictor.from_bundle(tmp_path / "bag")
+    assert isinstance(predictor.model, NgramBagClassifier)
+    assert predictor.model.bag.weight.abs().sum() > 0  # the bag was trained
+    texts = ["worst airline ever", "thank you so much", "lost my bag again"]
+    again = Predictor.from_bundle(tmp_path / "bag")
+    assert np.array_equal(predictor.predict_proba(texts), again.predict_proba(texts))
+    from lstmtext.pipeline.evaluate import evaluate_file
+
+    test_rows = [line for line in tiny_path.read_text().splitlines()[1:] if line.endswith(",test")]
+    (tmp_path / "test.csv").write_text("text,label,split\n" + "\n".join(test_rows) + "\n")
+    reloaded = evaluate_file(tmp_path / "bag", tmp_path / "test.csv")  # the saved model scores as trained
+    assert reloaded["macro_f1"] == pytest.approx(result.metrics["test"]["macro_f1"])
+    again_run = run(cfg, tiny_path, None, progress=False)  # the same seed, the same scores
+    assert again_run.metrics["valid"] == result.metrics["valid"]
+    from lstmtext.explain.bundle import check_explainable
+    from lstmtext.inference.bundle import load_bundle
+
+    with pytest.raises(ConfigError, match=r"adds a linear n-gram bag to its 'bilstm' model \(model.ngram_bag=2\)"):
+        check_explainable(load_bundle(tmp_path / "bag"))
+    from lstmtext.errors import BundleError
+    from lstmtext.inference.onnx import export_onnx
+
+    with pytest.raises(BundleError, match="got NgramBagClassifier. Serve this model with --engine torch"):
+        export_onnx(tmp_path / "bag", tmp_path / "bag.onnx")
+    assert not (tmp_path / "bag.onnx").exists()

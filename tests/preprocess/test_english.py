@@ -1,0 +1,97 @@
+"""The airline tutorial's cleaning examples and the edge cases of each English step."""
+
+import pytest
+
+from lstmtext.errors import ConfigError
+from lstmtext.preprocess import Pipeline, available_steps, make_step, preprocess_preset
+
+
+@pytest.fixture(scope="module")
+def tweet():
+    return Pipeline(**preprocess_preset("en-tweet"))
+
+
+@pytest.mark.parametrize(
+    "raw, clean",
+    [
+        ("@VirginAmerica What @dhepburn said.", "what said"),
+        ("@VirginAmerica I'm #elevategold for a good reason: you rock!!", "i am for a good reason you rock exclamationmark"),
+        ("@VirginAmerica Really missed a prime opportunity, there. https://t.co/mWpG7grEZP",
+         "really missed a prime opportunity there"),
+        ("@united I'd thank you - but you didn't help. taking 6 hours to reply isn't actually helpful",
+         "i would thank you but you did not help taking hours to reply is not actually helpful"),
+        ("@VirginAmerica heyyyy guyyyys.. :/", "hey guys perplexed"),
+        ("@SouthwestAir thanks! Very excited to see it :3", "thanks exclamationmark very excited to see it smiley"),
+        ("@united Thank you!! \U0001f60a", "thank you exclamationmark smiling face with smiling eyes"),
+    ],
+)
+def test_source_examples(tweet, raw, clean):
+    assert tweet(raw) == clean
+
+
+def test_no_url_left(tweet):
+    out = tweet("see https://t.co/abc and www.example.com/x now")
+    assert "http" not in out and "www" not in out and "tco" not in out
+    assert out == "see and now"
+
+
+def test_question_and_exclamation_are_separate_tokens(tweet):
+    assert tweet("why?? really!!!") == "why questionmark really exclamationmark"
+
+
+def test_emoticon_needs_whitespace_around_it(tweet):
+    assert tweet("at 10:30 :)") == "at smiley"
+
+
+def test_html_entities_and_symbols(tweet):
+    assert tweet("&amp; &lt;3 A-list $50") == "heart alist"
+
+
+@pytest.mark.parametrize("text", ["", "   ", "!!!???...", "\u0645\u0631\u062d\u0628\u0627 hello \u4f60\u597d"])
+def test_edge_cases_do_not_fail(tweet, text):
+    out = tweet(text)
+    assert out == out.strip() and "  " not in out
+
+
+def test_only_punctuation(tweet):
+    assert tweet(".,;:-") == ""
+    assert tweet("?!") == "questionmark exclamationmark"
+
+
+def test_mixed_scripts_keep_letters(tweet):
+    assert tweet("Café Ünïcode ОК") == "café ünïcode ок"
+
+
+def test_very_long_input(tweet):
+    text = "heyyyy @x #y http://a.b " * 5000
+    assert tweet(text).split() == ["hey"] * 5000
+
+
+def test_steps_are_pure_and_registered():
+    steps = available_steps()
+    for name in preprocess_preset("en-tweet")["steps"]:
+        assert name in steps
+        fn = make_step(name)
+        assert fn("Hello World") == fn("Hello World")
+
+
+def test_unknown_step_lists_available():
+    with pytest.raises(ConfigError, match="unknown cleaning step 'nope'. Available: .*lowercase"):
+        Pipeline(["nope"])
+
+
+def test_pipeline_round_trip_and_trace(tweet):
+    again = Pipeline.from_dict(tweet.to_dict())
+    assert again("Hi @x!!") == tweet("Hi @x!!") == "hi exclamationmark"
+    trace = tweet.trace("Hi @x!!")
+    assert trace[-1] == ("normalize_whitespace", "hi exclamationmark")
+
+
+def test_clean_many_in_parallel_matches_serial(tweet):
+    texts = [f"@a Text {i}!! :)" for i in range(50)]
+    assert tweet.clean_many(texts, n_jobs=2) == [tweet(t) for t in texts]
+
+
+def test_misspelt_step_option_is_a_config_error():
+    with pytest.raises(ConfigError, match="preprocess.options.normalize_slang: unknown option 'lexicn'"):
+        make_step("normalize_slang", {"lexicn": "x.csv"})

@@ -1,0 +1,38 @@
+"""report.html: one self-contained page per run (written by every run), and its building blocks."""
+
+import re
+
+from lstmtext.reports.html import page, table
+
+
+def test_every_run_writes_a_self_contained_report_html_beside_report_md(trained_run):
+    out, _ = trained_run
+    assert (out / "report.md").is_file()
+    html = (out / "report.html").read_text(encoding="utf-8")
+    assert html.startswith("<!DOCTYPE html>") and html.rstrip().endswith("</html>")
+    for heading in ("Metrics", "Training curves", "Data", "Most confident mistakes (test split)", "Config"):
+        assert f"<h2>{heading}</h2>" in html
+    # curves, the length histogram and one confusion matrix per scored split, all inline
+    assert html.count('src="data:image/png;base64,') == 4
+    assert not re.search(r'(src|href)="(https?:|//|/)', html) and "<script" not in html and "<link" not in html
+    assert "<th>class</th><th>train</th><th>valid</th><th>test</th>" in html  # class counts per split
+    assert "[model]" in html and "hidden_size = 16" in html  # the config, as TOML
+
+
+def test_confident_mistakes_are_wrong_and_sorted_by_confidence(trained_run, tiny_frame):
+    from lstmtext.inference.predictor import Predictor
+
+    out, _ = trained_run
+    predictor = Predictor.from_bundle(out)
+    texts = tiny_frame["text"].tolist()
+    gold = ["neutral" if y != "neutral" else "positive" for y in tiny_frame["label"]]  # mostly wrong on purpose
+    found = predictor.task.mistakes(texts, gold, predictor.predict_proba(texts), n=5)
+    assert len(found) == 5 and all(m["predicted"] != m["true"] for m in found)
+    probabilities = [m["probability"] for m in found]
+    assert probabilities == sorted(probabilities, reverse=True) and all(0 < p <= 1 for p in probabilities)
+
+
+def test_tables_escape_text_and_format_numbers():
+    html = table(["text", "p", "n"], [["<b>bad</b> & co", 0.123456, 12345]])
+    assert "&lt;b&gt;bad&lt;/b&gt; &amp; co" in html and ">0.1235<" in html and ">12,345<" in html
+    assert "<title>a &lt;b&gt;</title>" in page("a <b>", [html])

@@ -1,0 +1,276 @@
+"""The HTTP server: exact bodies and status codes with TestClient, then the same through a real uvicorn process."""
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+import warnings
+from pathlib import Path
+
+import httpx
+import numpy as np
+import pytest
+
+from lstmtext.errors import ConfigError
+from lstmtext.inference.predictor import Predictor
+from lstmtext.server import ServeSettings, create_app
+from lstmtext.server.app import get_predictor
+
+with warnings.catch_warnings():  # starlette warns that it prefers httpx2; the httpx client works the same here
+    warnings.simplefilter("ignore")
+    from fastapi.testclient import TestClient
+
+TEXTS = ["@airline thanks my crew flight service the great your!", "@airline your awful service worst today.", ""]
+LIMITS = {"max_texts": 4, "max_text_chars": 60, "max_body_bytes": 600}
+
+
+@pytest.fixture(scope="module")
+def bundle_dir(trained_run) -> Path:
+    return trained_run[0] / "model"
+
+
+@pytest.fixture(scope="module")
+def client(bundle_dir):
+    with TestClient(create_app(ServeSettings(bundle=bundle_dir, **LIMITS))) as c:
+        yield c
+
+
+def expected_item(labels, row, top_k):
+    order = np.argsort(-row, kind="stable")
+    best = [{"label": labels[i], "score": float(row[i])} for i in order[:top_k]]
+    return {"label": best[0]["label"], "score": best[0]["score"], "top_k": best,
+            "probabilities": {label: float(p) for label, p in zip(labels, row)}}
+
+
+def test_health(client):
+    r = client.get("/health")
+    assert (r.status_code, r.json()) == (200, {"status": "ok"})
+
+
+@pytest.mark.parametrize("top_k", [1, 2, 10])
+def test_predict_matches_the_predictor(client, bundle_dir, top_k):
+    predictor = Predictor.from_bundle(bundle_dir)
+    proba = predictor.predict_proba(TEXTS)
+    r = client.post("/predict", json={"texts": TEXTS, "top_k": top_k})
+    assert r.status_code == 200
+    assert r.json() == {"predictions": [expected_item(predictor.labels, row, top_k) for row in proba]}
+    assert len(r.json()["predictions"][0]["top_k"]) == min(top_k, 3)
+
+
+def test_info(client, bundle_dir):
+    predictor = Predictor.from_bundle(bundle_dir)
+    info = client.get("/info").json()
+    assert info["labels"] == ["negative", "neutral", "positive"] == predictor.labels
+    assert info["engine"] == "torch" and info["architecture"] == "lstm"
+    assert info["limits"] == LIMITS
+    assert info["preprocessing"] == predictor.encoder.to_dict()
+    assert info["metrics"] == predictor.bundle.metrics and "test" in info["metrics"]
+    assert info["model_card"] == (bundle_dir / "model_card.md").read_text(encoding="utf-8")
+    assert info["model"]["hidden_size"] == 16 and info["meta"]["format_version"] == 1
+
+
+@pytest.mark.parametrize(("body", "status", "detail"), [
+    ({"texts": ["a"] * 5}, 422,
+     "body.texts: List should have at most 4 items after validation, not 5. Split the texts over several requests "
+     "(limits: GET /info)."),
+    ({"texts": ["ok", "x" * 61]}, 422,
+     "body.texts.1: String should have at most 60 characters. Shorten the text (limits: GET /info)."),
+    ({"texts": []}, 422, "body.texts: List should have at least 1 item after validation, not 0. See the request schema at /docs."),
+    ({"texts": ["a"], "top_k": 0}, 422, "body.top_k: Input should be greater than or equal to 1. See the request schema at /docs."),
+    ({"texts": ["a"], "k": 2}, 422, "body.k: Extra inputs are not permitted. Only the keys texts and top_k are accepted."),
+    ({"texts": [3]}, 422, "body.texts.0: Input should be a valid string. See the request schema at /docs."),
+    ({"text": "a"}, 422, "body.texts: Field required. "
+     'Send a JSON object such as {"texts": ["..."], "top_k": 1} with Content-Type: application/json.'),
+    (["a"], 422, "body: Input should be a valid dictionary or object to extract fields from. "
+     'Send a JSON object such as {"texts": ["..."], "top_k": 1} with Content-Type: application/json.'),
+])
+def test_invalid_requests_get_422_with_a_message(client, body, status, detail):
+    r = client.post("/predict", json=body)
+    assert (r.status_code, r.json()["detail"]) == (status, detail)
+    assert r.json()["errors"][0]["msg"] in detail
+
+
+@pytest.mark.parametrize("raw", [b'{"texts": ["a"', b"\xff\xfe", b"", b"null"])
+def test_malformed_json_is_422_never_500(client, raw):
+    r = client.post("/predict", content=raw, headers={"content-type": "application/json"})
+    assert r.status_code == 422 and r.json()["detail"].startswith("body")
+
+
+def test_body_over_the_limit_is_413(client):
+    r = client.post("/predict", json={"texts": ["x" * 700]})
+    assert r.status_code == 413
+    assert r.json() == {"detail": f"request body of {len(r.request.content)} bytes is over the server's limit of 600 "
+                                  "bytes. Send fewer or shorter texts per request (or raise LSTMTEXT_MAX_BODY_BYTES)."}
+
+
+def test_streamed_body_over_the_limit_is_413(client):
+    chunks = iter([b'{"texts": ["', b"x" * 400, b"y" * 400, b'"]}'])
+    r = client.post("/predict", content=chunks, headers={"content-type": "application/json"})
+    assert r.status_code == 413 and "over the server's limit of 600 bytes" in r.json()["detail"]
+
+
+def test_page_and_openapi(client):
+    page = client.get("/")
+    assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
+    assert 'id="classify"' in page.text and 'id="text"' in page.text
+    assert "http://" not in page.text and "https://" not in page.text  # no CDN: works offline
+    spec = client.get("/openapi.json").json()
+    assert {"/predict", "/health", "/info"} <= set(spec["paths"])
+    texts = spec["components"]["schemas"]["PredictRequest"]["properties"]["texts"]
+    assert (texts["maxItems"], texts["items"]["maxLength"]) == (4, 60)
+    assert client.get("/docs").status_code == 200
+
+
+class FakePredictor:
+    """Fixed probabilities, to check the response format independently of a model."""
+
+    def __init__(self, labels, proba):
+        from helpers import classify_task
+        from lstmtext.config import build_config
+        from lstmtext.tasks.absa.task import AspectSentiment
+
+        if isinstance(labels, dict):  # an aspect model: the aspects' probabilities side by side
+            self.task = AspectSentiment(labels, build_config(None, extra={"task": "absa"}))
+            proba = np.concatenate([np.asarray(p) for p in proba.values()], 1)
+        else:
+            self.task = classify_task(labels)
+        self.labels, self.proba = labels, proba
+
+    def predict_proba(self, texts):
+        return np.asarray(self.proba[: len(texts)], dtype=np.float32)
+
+
+def test_response_format_with_an_overridden_predictor(client):
+    client.app.dependency_overrides[get_predictor] = lambda: FakePredictor(["a", "b", "c"], [[0.25, 0.5, 0.25]])
+    try:
+        r = client.post("/predict", json={"texts": ["t"], "top_k": 2})
+    finally:
+        client.app.dependency_overrides.clear()
+    assert r.json() == {"predictions": [{
+        "label": "b", "score": 0.5, "top_k": [{"label": "b", "score": 0.5}, {"label": "a", "score": 0.25}],
+        "probabilities": {"a": 0.25, "b": 0.5, "c": 0.25}}]}
+
+
+def test_aspect_output_is_passed_through(bundle_dir):
+    fake = FakePredictor({"food": ["neg", "pos"], "price": ["neg", "neu", "pos"]},
+                         {"food": [[0.75, 0.25]], "price": [[0.5, 0.25, 0.25]]})
+    with TestClient(create_app(ServeSettings(bundle=bundle_dir), predictor=fake)) as c:
+        r = c.post("/predict", json={"texts": ["t"]})
+    assert r.json() == {"predictions": [{"aspects": {
+        "food": {"label": "neg", "score": 0.75, "top_k": [{"label": "neg", "score": 0.75}],
+                 "probabilities": {"neg": 0.75, "pos": 0.25}},
+        "price": {"label": "neg", "score": 0.5, "top_k": [{"label": "neg", "score": 0.5}],
+                  "probabilities": {"neg": 0.5, "neu": 0.25, "pos": 0.25}}}}]}
+
+
+def test_a_failing_model_is_a_500_with_a_message(bundle_dir):
+    class Broken(FakePredictor):
+        def predict_proba(self, texts):
+            raise RuntimeError("boom")
+
+    app = create_app(ServeSettings(bundle=bundle_dir), predictor=Broken(["a"], []))
+    with TestClient(app, raise_server_exceptions=False) as c:
+        r = c.post("/predict", json={"texts": ["t"]})
+    assert (r.status_code, r.json()) == (500, {"detail": "internal error while predicting; see the server log."})
+
+
+def test_settings_from_env_and_arguments(tmp_path):
+    env = {"LSTMTEXT_BUNDLE": str(tmp_path), "LSTMTEXT_MAX_TEXTS": "7", "LSTMTEXT_PORT": "9000", "LSTMTEXT_ENGINE": ""}
+    s = ServeSettings.from_env(env, port=9001, host=None)
+    assert (s.bundle, s.max_texts, s.port, s.host, s.engine) == (tmp_path, 7, 9001, "127.0.0.1", "torch")
+    with pytest.raises(ConfigError, match=r"server setting max_texts \(env LSTMTEXT_MAX_TEXTS\): .*Got '0' instead"):
+        ServeSettings.from_env({"LSTMTEXT_MAX_TEXTS": "0"}, bundle=tmp_path)
+    with pytest.raises(ConfigError, match="no bundle to serve. Give BUNDLE on the command line or set LSTMTEXT_BUNDLE"):
+        ServeSettings.from_env({})
+
+
+def _run_cli(*args, timeout=60):
+    env = {**os.environ, "OMP_WAIT_POLICY": "PASSIVE"}
+    return subprocess.run([sys.executable, "-m", "lstmtext", *args], capture_output=True, text=True, timeout=timeout, env=env)
+
+
+def test_serve_stops_with_a_clear_message_when_the_bundle_does_not_load(tmp_path):
+    result = _run_cli("serve", str(tmp_path / "missing"))
+    assert result.returncode == 1
+    assert result.stderr.strip() == f"error: {tmp_path / 'missing'}: no such folder. Give the folder written by " \
+                                    "`lstmtext train --out`."
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_real_uvicorn_process(bundle_dir, tmp_path):
+    port = _free_port()
+    env = {**os.environ, "OMP_WAIT_POLICY": "PASSIVE", "LSTMTEXT_MAX_TEXTS": "4"}
+    cmd = [sys.executable, "-m", "lstmtext", "serve", str(bundle_dir), "--port", str(port), "--log-level", "warning",
+           "--no-access-log", "--threads", "1"]
+    log = tmp_path / "server.log"
+    with log.open("wb") as sink:
+        proc = subprocess.Popen(cmd, env=env, stdout=sink, stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            assert proc.poll() is None, log.read_text()
+            try:
+                if httpx.get(f"{base}/health", timeout=1).json() == {"status": "ok"}:
+                    break
+            except httpx.TransportError:
+                pass
+            assert time.monotonic() < deadline, "server did not answer /health within 60 s"
+            time.sleep(0.2)
+        r = httpx.post(f"{base}/predict", json={"texts": TEXTS, "top_k": 3}, timeout=10)
+        predictor = Predictor.from_bundle(bundle_dir)
+        proba = predictor.predict_proba(TEXTS)
+        got = r.json()["predictions"]
+        assert r.status_code == 200 and [p["label"] for p in got] == [p.label for p in predictor.predict(TEXTS)]
+        assert np.allclose([list(p["probabilities"].values()) for p in got], proba, atol=1e-6)
+        r = httpx.post(f"{base}/predict", content=b"{nope", headers={"content-type": "application/json"}, timeout=10)
+        assert r.status_code == 422 and r.json()["detail"].startswith("body (character 1): JSON decode error")
+        r = httpx.post(f"{base}/predict", json={"texts": ["a"] * 5}, timeout=10)
+        assert r.status_code == 422 and "at most 4 items" in r.json()["detail"]
+        r = httpx.post(f"{base}/predict", content=json.dumps({"texts": ["x" * 1_000_001]}), timeout=10)
+        assert r.status_code == 413 and "limit of 1000000 bytes" in r.json()["detail"]
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)
+
+
+def test_worker_batches_requests_that_wait_together():
+    import threading
+
+    from lstmtext.server.worker import InferenceWorker
+
+    gate, calls = threading.Event(), []
+
+    class Recording:
+        labels = ["a", "b"]
+
+        def predict_proba(self, texts):
+            gate.wait(10)  # the first call blocks until the others are queued
+            calls.append(list(texts))
+            return np.array([[len(t), 0.0] for t in texts])
+
+    worker, model, results = InferenceWorker(max_batch_texts=4), Recording(), {}
+    jobs = {"first": ["x"], "second": ["yy", "zzz"], "third": ["wwww", "v"], "fourth": ["uuuuuu"]}
+    threads = [threading.Thread(target=lambda k=k: results.__setitem__(k, worker.predict_proba(model, jobs[k])))
+               for k in jobs]
+    threads[0].start()
+    while worker._queue.qsize():  # the worker has taken the first job and is blocked in it
+        time.sleep(0.01)
+    for queued, t in enumerate(threads[1:], start=1):
+        t.start()
+        while worker._queue.qsize() < queued:  # keep the queue order: second, third, fourth
+            time.sleep(0.005)
+    gate.set()
+    for t in threads:
+        t.join(10)
+    worker.close()
+    assert calls == [["x"], ["yy", "zzz", "wwww", "v"], ["uuuuuu"]]  # at most 4 texts; a request is never split
+    assert {k: v[:, 0].tolist() for k, v in results.items()} == {
+        "first": [1], "second": [2, 3], "third": [4, 1], "fourth": [6]}

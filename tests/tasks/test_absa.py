@@ -1,0 +1,214 @@
+"""Aspect models: the several-head wrapper, the objective, the scores, oversampling, and a tiny run end to end."""
+
+import json
+
+import numpy as np
+import pytest
+import torch
+from typer.testing import CliRunner
+
+from helpers import ABSA_WIDE as WIDE
+from lstmtext.config import ModelConfig, build_config
+from lstmtext.encoding.batching import EncodedSplit, predict_logits
+from lstmtext.models import OutputLayout, build_model
+from lstmtext.models.heads import MultiHeadClassifier
+from lstmtext.tasks.absa.metrics import aspect_metrics, summary_scores
+from lstmtext.tasks.absa.task import AspectSentiment
+
+TINY = ['data.split_col="split"', 'preprocess.preset="plain"', "vocab.num_words=100", "model.embedding_dim=16",
+        "model.hidden_size=16", "model.embed_dropout=0.0", "train.epochs=30", "train.batch_size=4", "train.lr=0.03",
+        'train.monitor="valid_loss"', "train.eval_batch_size=5"]
+
+
+def _task(labels):
+    return AspectSentiment(labels, build_config(None, extra={"task": "absa"}))
+
+
+def test_several_output_groups_wrap_the_base_in_one_head_per_group():
+    torch.manual_seed(0)
+    model = build_model(ModelConfig(name="bilstm", embedding_dim=8, hidden_size=6), 30, OutputLayout((3, 4)),
+                        head_names=["a", "b"])
+    assert isinstance(model, MultiHeadClassifier) and model.head_names == ["a", "b"]
+    model.eval()
+    seqs = [[2, 3, 4], [5], [6, 7, 8, 9, 10], [3, 3]]
+    logits = predict_logits(model, seqs, batch_size=4)
+    assert tuple(logits.shape) == (4, 7)  # the heads side by side
+    alone = torch.cat([predict_logits(model, [s], batch_size=1) for s in seqs])
+    assert torch.allclose(logits, alone, atol=1e-5)  # padding never leaks into a text's prediction
+
+
+def test_objective_is_the_mean_of_the_aspects_cross_entropies():
+    task = _task({"a": ["neg", "pos"], "b": ["neg", "neut", "pos"]})
+    logits = torch.tensor([[2.0, 0.0, 0.0, 3.0, 0.0], [0.0, 1.0, 1.0, 0.0, 0.0]])
+    y = torch.tensor([[0, 1], [1, 2]])
+    ce = torch.nn.functional.cross_entropy
+    expected = (ce(logits[:, :2], y[:, 0]) + ce(logits[:, 2:], y[:, 1])) / 2
+    objective = task.objective(y.numpy(), build_config(None).train)
+    assert torch.isclose(objective.loss(logits, y), expected)
+    summary = objective.summarize(logits, y)
+    assert summary["accuracy"] == pytest.approx(0.75)  # 3 of the 4 aspect predictions are right
+    assert objective.correct(logits, y) == pytest.approx(1.5)  # rows right, averaged over the aspects
+
+
+def test_flat_and_mean_aspect_macro_f1_values():
+    labels = {"a": ["neg", "neut", "pos"], "b": ["neg", "neut", "pos"]}
+    y_true = np.array([[0, 1], [1, 1], [2, 1], [1, 0]])
+    y_pred = np.array([[0, 1], [1, 1], [1, 1], [1, 1]])
+    s = summary_scores(y_true, y_pred, labels)
+    # aspect a: neg 1, neut 4/5 (p 2/3, r 1), pos 0 -> 3/5; aspect b: neut 6/7 (p 3/4, r 1), neg 0 -> 3/7
+    assert s["mean_aspect_macro_f1"] == pytest.approx((3 / 5 + 3 / 7) / 2)
+    # flattened: neg (p 1, r 1/2) 2/3; neut (p 5/7, r 1) 5/6; pos 0 -> mean 1/2
+    assert s["flat_macro_f1"] == pytest.approx((2 / 3 + 5 / 6 + 0) / 3)
+    m = aspect_metrics(y_true, y_pred, labels)
+    assert m["macro_f1"] == s["flat_macro_f1"] and m["accuracy"] == pytest.approx(6 / 8)
+    assert m["exact_match"] == pytest.approx(2 / 4)
+    assert m["aspects"]["b"]["confusion_matrix"] == [[0, 1, 0], [0, 3, 0], [0, 0, 0]]
+
+
+def test_labels_absent_from_truth_and_predictions_do_not_count():
+    labels = {"a": ["neg", "neg_pos", "neut"]}  # neg_pos known from training, absent here
+    s = summary_scores(np.array([[0], [2]]), np.array([[0], [2]]), labels)
+    assert s["flat_macro_f1"] == 1.0 and s["mean_aspect_macro_f1"] == 1.0
+
+
+def test_oversampling_raises_every_pair_to_its_aspects_majority():
+    labels = np.array([[0, 0]] * 8 + [[1, 0], [1, 1], [2, 0], [0, 1]])  # a: 9/2/1, b: 10/2
+    split = EncodedSplit([[i + 2] for i in range(len(labels))], labels)
+    out = _task({"a": ["n", "x", "y"], "b": ["n", "x"]}).oversample(split, seed=0)
+    assert out.sequences[: len(labels)] == split.sequences  # originals first, then copies
+    a, b = np.bincount(out.targets[:, 0], minlength=3), np.bincount(out.targets[:, 1], minlength=2)
+    assert a[1] >= 9 and a[2] >= 9 and b[1] >= 10
+    copies = out.targets[len(labels):]
+    assert not ((copies[:, 0] == 0) & (copies[:, 1] == 0)).any()  # only rows with a rare pair are copied
+
+
+@pytest.fixture(scope="module")
+def tiny_run(tmp_path_factory):
+    from lstmtext.pipeline import run
+
+    out = tmp_path_factory.mktemp("absa") / "run"
+    cfg = build_config(None, overrides=TINY, extra={"task": "absa"})
+    return out, run(cfg, WIDE, out, progress=False)
+
+
+def test_tiny_run_overfits_saves_reloads_and_predicts_the_same(tiny_run):
+    from lstmtext.inference.predictor import Predictor
+
+    out, result = tiny_run
+    assert result.history[-1]["train_accuracy"] == 1.0 and result.history[-1]["train_loss"] < 0.05
+    cfg = build_config(None, overrides=TINY, extra={"task": "absa"})
+    train = AspectSentiment.load(WIDE, cfg).splits["train"]
+    predictor = Predictor.from_bundle(out)
+    assert predictor.task.aspects == ["food", "service", "price"]
+    proba = predictor.predict_proba(train.texts)
+    assert proba.shape == (len(train), 9)  # three aspects of three classes, side by side
+    pred = np.stack([proba[:, s].argmax(1) for s in predictor.task.layout.slices()], 1)
+    np.testing.assert_array_equal(pred, predictor.task.targets(train.labels))  # overfit: every aspect right
+    again = Predictor.from_bundle(out / "model")
+    np.testing.assert_allclose(again.predict_proba(train.texts), proba, atol=1e-6)
+    first = predictor.predict(train.texts[:2])[0]
+    assert list(first.aspects) == ["food", "service", "price"] and first.aspects["price"].label == "negative"
+    assert sum(first.aspects["food"].probabilities.values()) == pytest.approx(1.0, abs=1e-5)
+    only = predictor.predict(["harga mahal sekali"], only_mentioned=True)[0]
+    assert list(only.aspects) == ["price"]
+
+
+def test_tiny_run_writes_reports_and_scores(tiny_run):
+    out, result = tiny_run
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert set(metrics) == {"valid", "test", "summary"}
+    assert metrics["valid"]["flat_macro_f1"] == pytest.approx(result.metrics["valid"]["flat_macro_f1"])
+    assert set(metrics["test"]["aspects"]) == {"food", "service", "price"}
+    report = (out / "report.md").read_text()
+    assert "flat_macro_f1" in report and "mean_aspect_macro_f1" in report and "### test: price" in report
+    assert (out / "confusion_test.png").stat().st_size > 10_000
+    assert json.loads((out / "model" / "labels.json").read_text())["food"] == ["negative", "neutral", "positive"]
+
+
+def test_evaluate_file_dispatches_to_aspect_scores(tiny_run, tmp_path):
+    from lstmtext.pipeline.evaluate import evaluate_file
+
+    out, result = tiny_run
+    test_rows = [line for line in WIDE.read_text().splitlines()[1:] if line.endswith(",test")]
+    path = tmp_path / "test.csv"
+    path.write_text("text,food,service,price,split\n" + "\n".join(test_rows) + "\n")
+    metrics = evaluate_file(out, path, out=tmp_path / "eval")
+    assert metrics["flat_macro_f1"] == pytest.approx(result.metrics["test"]["flat_macro_f1"])
+    assert (tmp_path / "eval" / "confusion.png").is_file() and (tmp_path / "eval" / "report.md").is_file()
+
+
+def test_cli_predict_and_evaluate_an_aspect_model(tiny_run):
+    from lstmtext.cli import app
+
+    out, _ = tiny_run
+    runner = CliRunner()
+    result = runner.invoke(app, ["predict", str(out), "harga mahal sekali", "--only-mentioned"])
+    assert result.exit_code == 0, result.output
+    record = json.loads(result.output.strip())
+    assert list(record["aspects"]) == ["price"] and record["aspects"]["price"]["label"] == "negative"
+    assert len(record["aspects"]["price"]["top_k"]) == 3 and len(record["aspects"]["price"]["probabilities"]) == 3
+    result = runner.invoke(app, ["predict", str(out), "harga mahal sekali", "--format", "csv"])
+    assert result.output.splitlines()[0] == "text,food,food_score,service,service_score,price,price_score"
+    result = runner.invoke(app, ["evaluate", str(out), str(WIDE)])
+    assert result.exit_code == 0 and "flat_macro_f1" in result.output
+
+
+def test_cli_train_task_absa(tmp_path):
+    from lstmtext.cli import app
+
+    out = tmp_path / "cli"
+    args = ["train", str(WIDE), "--task", "absa", "--aspects", "food,price", "--out", str(out), "--split-col", "split",
+            "--quiet", "--set", 'model.embedding.kind="random"', "--set", "train.epochs=2",
+            "--set", "model.hidden_size=8", "--set", "model.embedding_dim=8"]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    assert "flat_macro_f1" in result.output
+    config = json.loads((out / "model" / "config.json").read_text())
+    assert config["task"] == "absa" and config["absa"]["aspects"] == ["food", "price"]
+    assert config["model"]["name"] == "bilstm"  # --task absa starts from the absa preset
+
+
+@pytest.mark.parametrize("name,pooling", [("bilstm", "max"), ("gru", "last"), ("bilstm_attn", "max")])
+def test_aspect_attention_heads_ignore_padding_and_weigh_real_steps(name, pooling):
+    torch.manual_seed(0)
+    cfg = ModelConfig(name=name, embedding_dim=8, hidden_size=6, pooling=pooling)
+    model = build_model(cfg, 30, OutputLayout((3, 2, 4)), head_names=["a", "b", "c"], head_attention=5).eval()
+    seqs = [[2, 3, 4], [5], [6, 7, 8, 9, 10], [3, 3]]
+    logits = predict_logits(model, seqs, batch_size=4)
+    assert tuple(logits.shape) == (4, 9)
+    alone = torch.cat([predict_logits(model, [s], batch_size=1) for s in seqs])
+    assert torch.allclose(logits, alone, atol=1e-5)
+    ids = torch.tensor([[2, 3, 4, 0, 0], [6, 7, 8, 9, 10]])
+    with torch.no_grad():
+        w = model.aspect_attention(ids, torch.tensor([3, 5]))  # (B, T, K)
+    assert w.shape == (2, 5, 3) and torch.allclose(w.sum(1), torch.ones(2, 3))
+    assert torch.equal(w[0, 3:], torch.zeros(2, 3))  # no weight on padding
+    assert not torch.allclose(w[1, :, 0], w[1, :, 1])  # each aspect its own query
+
+
+def test_aspect_attention_needs_a_recurrent_encoder():
+    from lstmtext.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="needs a recurrent architecture"):
+        build_model(ModelConfig(name="cnn", embedding_dim=8), 30, OutputLayout((3, 3)), head_attention=4)
+
+
+def test_attention_head_run_overfits_saves_and_reloads(tmp_path):
+    from lstmtext.inference.predictor import Predictor
+    from lstmtext.pipeline import run
+
+    cfg = build_config(None, overrides=[*TINY, 'absa.head="attention"', "absa.attention_size=8"],
+                       extra={"task": "absa"})
+    result = run(cfg, WIDE, tmp_path / "run", progress=False)
+    assert result.history[-1]["train_accuracy"] == 1.0
+    from lstmtext.pipeline.evaluate import evaluate_file
+
+    test_rows = [line for line in WIDE.read_text().splitlines()[1:] if line.endswith(",test")]
+    (tmp_path / "test.csv").write_text("text,food,service,price,split\n" + "\n".join(test_rows) + "\n")
+    reloaded = evaluate_file(tmp_path / "run", tmp_path / "test.csv")  # the saved model scores as trained
+    assert reloaded["flat_macro_f1"] == pytest.approx(result.metrics["test"]["flat_macro_f1"])
+    assert reloaded["accuracy"] == pytest.approx(result.metrics["test"]["accuracy"])
+    predictor = Predictor.from_bundle(tmp_path / "run")
+    proba = predictor.predict_proba(["harga mahal sekali"])
+    assert all(np.allclose(proba[:, s].sum(1), 1.0, atol=1e-5) for s in predictor.task.layout.slices())
+    assert json.loads((tmp_path / "run" / "model" / "config.json").read_text())["absa"]["head"] == "attention"

@@ -1,0 +1,132 @@
+"""Aspect data: wide and long layouts give the same model input; errors name file, line, aspect and fix."""
+
+import numpy as np
+import pytest
+
+from helpers import ABSA_LONG as LONG
+from helpers import ABSA_WIDE as WIDE
+from lstmtext.config import build_config
+from lstmtext.errors import DataError
+from lstmtext.tasks.absa.task import AspectSentiment
+
+
+def _cfg(*overrides, aspects=None):
+    extra = {"task": "absa", "absa": {"aspects": aspects}} if aspects else {"task": "absa"}
+    return build_config(None, overrides=['data.split_col="split"', *overrides], extra=extra)
+
+
+def load_aspect_data(path, cfg, **kwargs):
+    """The data and the task fitted on it, as a run reads them."""
+    data = AspectSentiment.load(path, cfg, **kwargs)
+    return data, AspectSentiment.from_data(data, cfg)
+
+
+def read_aspect_table(path, cfg):
+    return AspectSentiment.read_file(path, cfg)
+
+
+def test_wide_detects_aspects_and_labels():
+    data, task = load_aspect_data(WIDE, _cfg())
+    assert task.aspects == ["food", "service", "price"] == data.info["aspects"]
+    assert {k: len(v) for k, v in data.splits.items()} == {"train": 19, "valid": 4, "test": 4}
+    assert task.labels["food"] == ["negative", "neutral", "positive"]
+    assert task.not_mentioned == "neutral"
+    first = data.splits["train"]
+    assert first.texts[0] == "harga mahal sekali" and first.labels[0] == ("neutral", "neutral", "negative")
+    assert first.rows[0] == f"{WIDE}:2"
+    np.testing.assert_array_equal(task.targets(first.labels[:1]), [[1, 1, 0]])
+
+
+def test_wide_and_long_give_the_same_model_input():
+    wide, wide_task = load_aspect_data(WIDE, _cfg())
+    long, long_task = load_aspect_data(LONG, _cfg('absa.layout="long"', aspects=["food", "service", "price"]))
+    assert long_task.aspects == wide_task.aspects and long_task.labels == wide_task.labels
+    assert long.info["not_mentioned"] == "neutral"  # never written in the long file: the first of absa.not_mentioned
+    for name in ("train", "valid", "test"):
+        w, lg = wide.splits[name], long.splits[name]
+        assert lg.texts == w.texts
+        np.testing.assert_array_equal(long_task.targets(lg.labels), wide_task.targets(w.labels))
+    assert "kami menginap dua malam" in long.splits["train"].texts  # a row with no aspect keeps its text
+
+
+def test_long_detects_sorted_aspects_and_uses_a_present_not_mentioned_label(tmp_path):
+    path = tmp_path / "long.csv"
+    rows = "text,aspect,polarity\na b,price,neg\na b,food,pos\nc d,food,neut\ne f,price,pos\n"
+    path.write_text(rows, encoding="utf-8")
+    table = read_aspect_table(path, _cfg('absa.layout="long"', "data.split_col=\"none\""))
+    assert table.info == {"aspects": ["food", "price"], "not_mentioned": "neut"}
+    assert table.split.labels == [("pos", "neg"), ("neut", "neut"), ("neut", "pos")]
+
+
+def test_missing_aspect_column_is_a_clear_error():
+    with pytest.raises(DataError, match=r"absa_tiny\.csv: no column 'taste' for aspect 'taste'\. .*Fix --aspects"):
+        load_aspect_data(WIDE, _cfg(aspects=["food", "taste"]))
+
+
+def test_unknown_label_names_file_line_and_aspect(tmp_path):
+    bad = tmp_path / "valid.csv"
+    bad.write_text("text,food,service,price\nenak,positive,neutral,neutral\nmahal,neutral,neutral,postive\n",
+                   encoding="utf-8")
+    with pytest.raises(DataError, match=r"valid\.csv:3: aspect 'price' has label 'postive', which is not one of "
+                                        r"negative, neutral, positive .*Fix the label"):
+        load_aspect_data(WIDE, _cfg(aspects=["food", "service", "price"]), valid_path=bad)
+
+
+def test_empty_aspect_cell_names_line_and_aspect(tmp_path):
+    bad = tmp_path / "wide.csv"
+    bad.write_text("text,food,price\nenak,positive,neutral\nmahal,neutral,\n", encoding="utf-8")
+    with pytest.raises(DataError, match=r"wide\.csv:3: aspect 'price' is empty\. Fill it with a label"):
+        read_aspect_table(bad, _cfg("data.split_col=\"none\""))
+
+
+def test_long_conflicting_polarities_are_an_error(tmp_path):
+    bad = tmp_path / "long.csv"
+    bad.write_text("text,aspect,polarity\nenak,food,pos\nenak,food,neg\n", encoding="utf-8")
+    with pytest.raises(DataError, match=r"long\.csv:3: aspect 'food' of this text is 'neg' here but 'pos' at "
+                                        r".*long\.csv:2\. Keep one polarity"):
+        read_aspect_table(bad, _cfg('absa.layout="long"', "data.split_col=\"none\""))
+
+
+def test_long_unknown_aspect_is_an_error(tmp_path):
+    bad = tmp_path / "long.csv"
+    bad.write_text("text,aspect,polarity\nenak,food,pos\nmurah,prise,pos\n", encoding="utf-8")
+    with pytest.raises(DataError, match=r"long\.csv:3: aspect 'prise' is not one of the aspects \(food, price\)"):
+        read_aspect_table(bad, _cfg('absa.layout="long"', "data.split_col=\"none\"", aspects=["food", "price"]))
+
+
+def test_aspect_with_one_training_label_is_an_error(tmp_path):
+    path = tmp_path / "wide.csv"
+    path.write_text("text,food,price\n" + "".join(f"t{i},{'positive' if i % 2 else 'negative'},neutral\n"
+                                                 for i in range(10)), encoding="utf-8")
+    with pytest.raises(DataError, match=r"aspect 'price' has only the label 'neutral' in the training split"):
+        load_aspect_data(path, _cfg("data.split_col=\"none\""))
+
+
+def test_cli_absa_convert_writes_the_wide_layout(tmp_path):
+    from typer.testing import CliRunner
+
+    from lstmtext.cli import app
+
+    out = tmp_path / "wide.csv"
+    result = CliRunner().invoke(app, ["absa-convert", str(LONG), str(out), "--aspects", "food,service,price"])
+    assert result.exit_code == 0, result.output
+    lines = out.read_text(encoding="utf-8").splitlines()
+    assert lines[0] == "text,food,service,price" and lines[1] == "harga mahal sekali,neutral,neutral,negative"
+    assert len(lines) == 28  # 27 texts: the wide file's texts, each once
+
+
+def test_cli_absa_convert_writes_multilabel_data(tmp_path):
+    """--to multilabel: one label per mentioned aspect and polarity; a two-polarity label becomes both."""
+    from typer.testing import CliRunner
+
+    from lstmtext.cli import app
+
+    wide = tmp_path / "wide.csv"
+    wide.write_text("review,ac,wifi\nac dingin wifi lambat,pos,neg\nkamar bersih,neut,neut\nac bagus tapi bocor,neg_pos,neut\n",
+                    encoding="utf-8")
+    out = tmp_path / "ml.csv"
+    result = CliRunner().invoke(app, ["absa-convert", str(wide), str(out), "--layout", "wide", "--to", "multilabel",
+                                      "--text-col", "review"])
+    assert result.exit_code == 0, result.output
+    assert out.read_text(encoding="utf-8").splitlines() == [
+        "review,labels", "ac dingin wifi lambat,ac_pos|wifi_neg", "kamar bersih,", "ac bagus tapi bocor,ac_neg|ac_pos"]

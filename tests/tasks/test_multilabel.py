@@ -1,0 +1,216 @@
+"""Multi-label classification: the three input layouts, thresholds tuned on valid, scores, a run end to end, and
+one-line errors for bad files."""
+
+import json
+
+import numpy as np
+import pytest
+import torch
+from typer.testing import CliRunner
+
+from helpers import MULTILABEL
+from lstmtext.cli import app
+from lstmtext.config import build_config
+from lstmtext.errors import ConfigError, DataError
+from lstmtext.tasks.multilabel import MultiLabel, best_threshold, multilabel_metrics
+
+FAST = ['data.label_col="labels"', 'data.split_col="split"', 'preprocess.preset="plain"', "vocab.num_words=100",
+        "model.embedding_dim=16", "model.hidden_size=16", "model.embed_dropout=0.0", "train.epochs=40",
+        "train.batch_size=4", "train.lr=0.03", 'train.monitor="valid_loss"']
+
+
+def _cfg(*overrides, **sections):
+    return build_config(None, overrides=list(overrides), extra={"task": "multilabel", **sections})
+
+
+def _write(tmp_path, name, text):
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_delimited_labels_are_sets_and_an_empty_cell_is_none_of_them():
+    data = MultiLabel.load(MULTILABEL, _cfg(*FAST[:2]))
+    train = data.splits["train"]
+    assert {k: len(v) for k, v in data.splits.items()} == {"train": 22, "valid": 5, "test": 5}
+    assert train.labels[2] == ("billing", "staff") and () in train.labels
+    task = MultiLabel.from_data(data, _cfg(*FAST[:2]))
+    assert task.labels == ["billing", "late", "staff"]
+    np.testing.assert_array_equal(task.targets([("billing", "staff"), ()]), [[1, 0, 1], [0, 0, 0]])
+
+
+def test_jsonl_lists_and_01_columns_read_the_same_labels(tmp_path):
+    rows = [("late and rude", ["late", "staff"]), ("fine", []), ("fee", ["billing"]), ("late", ["late"])]
+    jsonl = _write(tmp_path, "d.jsonl", "\n".join(json.dumps({"text": t, "label": y}) for t, y in rows) + "\n")
+    from_lists = MultiLabel.read_file(jsonl, _cfg()).split.labels
+    wide = _write(tmp_path, "w.csv", "text,billing,late,staff\n" + "\n".join(
+        f"{t},{int('billing' in y)},{int('late' in y)},{int('staff' in y)}" for t, y in rows) + "\n")
+    table = MultiLabel.read_file(wide, _cfg(multilabel={"layout": "columns"}))
+    assert from_lists == table.split.labels == [("late", "staff"), (), ("billing",), ("late",)]
+    assert table.info["labels"] == ["billing", "late", "staff"]  # the columns, in file order
+
+
+@pytest.mark.parametrize("text,match", [
+    ("text,label\na,x|y\nb,\nc,z\n", None),  # fine: the control case
+    ("text,label\na,x;y\nb,y;z\nc,z\n", r"--label-sep '\|' splits no cell of column 'label', but ';' appears in 2 "
+                                        r"of them .* Pass --label-sep ';'"),
+    ("text,label\na,\nb,\n", r"no training text has a label \(column 'label' split by '\|'\)"),
+])
+def test_a_delimiter_that_splits_nothing_and_no_labels_at_all_are_errors(tmp_path, text, match):
+    path = _write(tmp_path, "d.csv", text)
+    cfg = _cfg('data.split_col="none"', "data.valid_size=0.34", "data.test_size=0.0")
+    if match is None:
+        assert MultiLabel.load(path, cfg)
+        return
+    with pytest.raises(DataError, match=match):
+        MultiLabel.from_data(MultiLabel.load(path, cfg), cfg)
+
+
+def test_mixed_layouts_and_bad_01_cells_name_the_row(tmp_path):
+    mixed = _write(tmp_path, "m.jsonl", '{"text": "a", "label": ["x"]}\n{"text": "b", "label": "x|y"}\n')
+    with pytest.raises(DataError, match=r"m\.jsonl:2: column 'label' mixes layouts: row .*m\.jsonl:1 holds a list"):
+        MultiLabel.read_file(mixed, _cfg())
+    bad = _write(tmp_path, "w.csv", "text,a,b\nt1,1,0\nt2,yes please,1\n")
+    with pytest.raises(DataError, match=r"w\.csv:3: column 'a' holds 'yes please'; the columns layout needs 0 or 1"):
+        MultiLabel.read_file(bad, _cfg(multilabel={"layout": "columns"}))
+
+
+def test_a_label_training_never_has_is_an_error_naming_the_row(tmp_path):
+    train = _write(tmp_path, "train.csv", "text,label\na,x\nb,y\nc,x|y\n")
+    valid = _write(tmp_path, "valid.csv", "text,label\nd,x\ne,y|z\n")
+    cfg = _cfg()
+    with pytest.raises(DataError, match=r"valid\.csv:3: label 'z' does not occur in the training split"):
+        MultiLabel.from_data(MultiLabel.load(train, cfg, valid_path=valid), cfg)
+    zeros = _write(tmp_path, "w.csv", "text,a,b,split\nt1,1,0,train\nt2,1,0,train\nt3,0,1,valid\n")
+    cols = _cfg('data.split_col="split"', multilabel={"layout": "columns"})
+    with pytest.raises(DataError, match=r"label 'b' never occurs in the training split"):
+        MultiLabel.from_data(MultiLabel.load(zeros, cols), cols)
+
+
+def test_best_threshold_maximises_the_labels_f1():
+    y = np.array([1, 1, 0, 1, 0, 0])
+    p = np.array([0.9, 0.8, 0.7, 0.6, 0.3, 0.1])
+    # cuts: top 1 F1 2/4, top 2 4/5, top 3 4/6, top 4 6/7 (best), top 5 6/8 ... -> between 0.6 and 0.3
+    assert best_threshold(y, p) == pytest.approx(0.45)
+    assert best_threshold(np.zeros(3), np.array([0.2, 0.4, 0.9])) == 0.5  # no positive: the default
+    # the best cut would split the two 0.7s (F1 1); a cut never falls between equal probabilities, so the best
+    # allowed one takes both (F1 2/3, against 1/2 for all three), half-way to the 0.2
+    assert best_threshold(np.array([1, 0, 0]), np.array([0.7, 0.7, 0.2])) == pytest.approx(0.45)
+
+
+def test_metrics_values():
+    y = np.array([[1, 0, 1], [0, 1, 0], [0, 0, 0], [1, 1, 0]])
+    pred = np.array([[1, 0, 0], [0, 1, 0], [0, 0, 0], [1, 0, 1]])
+    m = multilabel_metrics(y, pred, ["a", "b", "c"])
+    # label a: tp 2 -> F1 1; b: tp 1, fn 1 -> 2/3; c: tp 0, fn 1, fp 1 -> 0; micro: tp 3, fp 1, fn 2 -> 6/9
+    assert m["macro_f1"] == pytest.approx((1 + 2 / 3 + 0) / 3) and m["micro_f1"] == pytest.approx(6 / 9)
+    assert m["subset_accuracy"] == m["accuracy"] == pytest.approx(2 / 4)
+    assert m["hamming_loss"] == pytest.approx(3 / 12)
+    # samples: row 1 F1 2/3, row 2 1, row 3 (nothing true, nothing predicted) 1, row 4 1/2
+    assert m["samples_f1"] == pytest.approx((2 / 3 + 1 + 1 + 1 / 2) / 4)
+    assert m["per_class"]["b"] == {"precision": 1.0, "recall": 0.5, "f1": pytest.approx(2 / 3), "support": 2,
+                                   "predicted": 1}
+    assert m["texts_without_label"] == 1
+
+
+def test_objective_is_binary_cross_entropy_with_balanced_positive_weights():
+    task = MultiLabel(["a", "b"], _cfg())
+    targets = np.array([[1, 0], [0, 0], [1, 1], [0, 0]], dtype=np.float32)
+    plain = task.objective(targets, _cfg().train)
+    logits = torch.tensor([[2.0, -1.0], [0.5, 0.0], [-1.0, 1.0], [0.0, 3.0]])
+    y = torch.from_numpy(targets)
+    assert torch.isclose(plain.loss(logits, y), torch.nn.functional.binary_cross_entropy_with_logits(logits, y))
+    weighted = task.objective(targets, _cfg('train.class_weight="balanced"').train)
+    expected = torch.nn.functional.binary_cross_entropy_with_logits(logits, y, pos_weight=torch.tensor([1.0, 3.0]))
+    assert torch.isclose(weighted.loss(logits, y), expected)  # a: 2 negatives / 2 positives, b: 3 / 1
+
+
+def test_oversampling_is_refused_in_one_line(tmp_path):
+    from lstmtext.pipeline import run
+
+    with pytest.raises(ConfigError, match="train.oversample cannot be combined with --task multilabel"):
+        run(_cfg(*FAST, 'train.oversample="random"'), MULTILABEL, tmp_path / "o", progress=False)
+
+
+@pytest.fixture(scope="module")
+def tiny_run(tmp_path_factory):
+    from lstmtext.pipeline import run
+
+    out = tmp_path_factory.mktemp("ml") / "run"
+    return out, run(_cfg(*FAST), MULTILABEL, out, progress=False)
+
+
+def test_tiny_run_learns_tunes_thresholds_saves_and_reloads(tiny_run):
+    from lstmtext.inference.predictor import Predictor
+
+    out, result = tiny_run
+    assert result.history[-1]["train_accuracy"] == 1.0  # every label of every training text right
+    thresholds = json.loads((out / "model" / "task.json").read_text())["thresholds"]
+    assert len(thresholds) == 3 and all(0 < t < 1 for t in thresholds)
+    m = result.metrics["test"]
+    assert {"micro_f1", "macro_f1", "samples_f1", "subset_accuracy", "hamming_loss"} <= set(m)
+    assert [m["per_class"][x]["threshold"] for x in ("billing", "late", "staff")] == pytest.approx(thresholds)
+    predictor = Predictor.from_bundle(out)
+    texts = ["late again and the crew was rude", "a nice view"]
+    first = predictor.predict(texts)
+    assert first[0].labels == ["late", "staff"] and first[1].labels == []
+    assert predictor.predict(texts, top_k=1)[0].labels == [first[0].top_k[0]["label"]]
+    assert predictor.predict(texts, threshold=0.999)[1].labels == []
+    np.testing.assert_allclose(Predictor.from_bundle(out / "model").predict_proba(texts), predictor.predict_proba(texts))
+    assert (out / "per_label_test.png").stat().st_size > 5_000 and "per-label F1" in (out / "report.html").read_text()
+
+
+def test_cli_train_predict_evaluate_a_multilabel_model(tiny_run, tmp_path):
+    out, result = tiny_run
+    runner = CliRunner()
+    res = runner.invoke(app, ["predict", str(out), "late again and the crew was rude", "--format", "csv"])
+    assert res.exit_code == 0, res.output
+    assert res.output.splitlines()[0] == "text,labels,top_k" and "late|staff" in res.output.splitlines()[1]
+    res = runner.invoke(app, ["predict", str(out), "late again", "--only-mentioned"])
+    assert res.exit_code == 1 and "--only-mentioned does not apply to a 'multilabel' model" in str(res.exception)
+    res = runner.invoke(app, ["evaluate", str(out), str(MULTILABEL), "--label-col", "labels"])
+    assert res.exit_code == 0 and "micro_f1" in res.output
+    cli = tmp_path / "cli"
+    res = runner.invoke(app, ["train", str(MULTILABEL), "--task", "multilabel", "--label-col", "labels", "--label-sep",
+                              "|", "--split-col", "split", "--out", str(cli), "--quiet", "--set", "train.epochs=2",
+                              "--set", "model.embedding.kind=\"random\""])
+    assert res.exit_code == 0, res.output
+    assert json.loads((cli / "model" / "config.json").read_text())["task"] == "multilabel"
+    res = runner.invoke(app, ["train", str(MULTILABEL), "--label-sep", "|", "--out", str(tmp_path / "x")])
+    assert res.exit_code == 1 and "--label-sep needs --task multilabel" in str(res.exception)
+
+
+def test_streamed_multilabel_run_trains_as_in_memory(tmp_path):
+    from lstmtext.pipeline import run
+
+    cfg = _cfg(*FAST, "train.epochs=3")
+    memory = run(cfg, MULTILABEL, tmp_path / "m", progress=False)
+    streamed = run(cfg, MULTILABEL, tmp_path / "s", progress=False, stream=True, chunk_size=1000)
+    assert streamed.history == memory.history and streamed.metrics["test"] == memory.metrics["test"]
+
+
+def test_compare_with_the_one_vs_rest_baseline(tmp_path):
+    from lstmtext.experiments.compare import compare, report_markdown
+    from lstmtext.pipeline import load_data
+
+    data = load_data(_cfg(*FAST[:2]), MULTILABEL)
+    report = compare(data, ["lstm"], seeds=1, base={"task": "multilabel"}, preprocess="plain", mode="sequential",
+                     workers=1, overrides=["train.epochs=2", "model.embedding_dim=8", "model.hidden_size=8",
+                                           'model.embedding.kind="random"'])
+    model, baseline = report["runs"]
+    assert baseline["model"] == "tfidf_logreg" and len(baseline["C"]) == 3  # one regression per label
+    assert {"micro_f1", "valid_micro_f1"} <= set(model) and 0 <= baseline["micro_f1"] <= 1
+    assert "micro-F1" in report_markdown(report) and "one-vs-rest" in report_markdown(report)
+
+
+def test_cv_and_learning_curve_run_without_strata():
+    from lstmtext.experiments.cv import cross_validate
+    from lstmtext.experiments.learning_curve import learning_curve
+    from lstmtext.pipeline import load_data
+
+    cfg = _cfg(*FAST, "train.epochs=2")
+    data = load_data(cfg, MULTILABEL)
+    folds = cross_validate(cfg, data, folds=3, mode="sequential", workers=1)
+    assert [f["n_heldout"] for f in folds["folds"]] == [9, 9, 9]
+    curve = learning_curve(cfg, data, [10, 22], seeds=1, mode="sequential", workers=1)
+    assert [r["n_train"] for r in curve["runs"]] == [10, 22]

@@ -1,0 +1,109 @@
+"""Distributed training: rank shares of a batch, the torchrun command line, and 2 processes = 1 process.
+
+The end-to-end test runs 2 gloo processes on 127.0.0.1 (a free port) on the CPU. Dropout is off
+(``model.embed_dropout`` and ``model.rnn_input_dropout`` 0): each rank draws its own dropout masks for its own
+rows, so with dropout the 2-process run is a valid training run but not the 1-process one.
+"""
+
+import json
+
+import numpy as np
+import pytest
+import torch
+from safetensors.torch import load_file
+
+from helpers import TINY_OVERRIDES, classify_objective
+from lstmtext.config import build_config
+from lstmtext.encoding.batching import collate
+from lstmtext.errors import ConfigError
+from lstmtext.pipeline import run
+from lstmtext.pipeline.launch import LaunchOptions, launch, torchrun_command
+from lstmtext.training.ddp import Shard
+
+SEQUENCES = [[2, 3, 4], [5], [6, 7], [8, 9, 10, 11], [12]]
+LABELS = np.array([0, 1, 1, 0, 2])
+
+
+def _batch():
+    return collate(SEQUENCES, np.arange(5), LABELS)
+
+
+def test_shares_split_rows_and_sum_to_one():
+    parts = [Shard(rank, 2).select(_batch(), classify_objective(3)) for rank in range(2)]
+    assert [p[0].index.tolist() for p in parts] == [[0, 2, 4], [1, 3]]
+    assert [p[1] for p in parts] == [[0.6], [0.4]] and [p[2] for p in parts] == [0.6, 0.4]
+    first = parts[0][0]
+    assert first.ids.shape == (3, 3) and first.lengths.tolist() == [3, 2, 1]  # padding cut to the share's longest
+
+
+def test_class_weighted_shares_follow_the_weights():
+    objective = classify_objective(3, torch.tensor([1.0, 2.0, 4.0]))
+    shares = [Shard(rank, 2).select(_batch(), objective)[1][0] for rank in range(2)]
+    assert shares == pytest.approx([7 / 10, 3 / 10])  # row weights 1 2 2 1 4: ranks hold 1+2+4 and 2+1
+
+
+def test_rank_without_rows_gets_one_row_with_share_zero():
+    batch = collate(SEQUENCES, np.arange(2), LABELS)
+    local, shares, row_share = Shard(2, 3).select(batch, classify_objective(3))
+    assert shares == [0.0] and row_share == 0.0 and len(local.index) == 1
+
+
+def test_torchrun_command_single_and_multi_node(tmp_path):
+    one = torchrun_command(LaunchOptions(nproc=2, master_port=29555), tmp_path / "job.json")
+    assert "--nproc-per-node=2" in one and "--master-addr=127.0.0.1" in one and "--master-port=29555" in one
+    assert one[-3:] == ["-m", "lstmtext.pipeline.launch", str(tmp_path / "job.json")]
+    rdzv = torchrun_command(LaunchOptions(nproc=4, nnodes=2, rdzv_endpoint="10.0.0.1:29400"), tmp_path / "j")
+    assert "--nnodes=2" in rdzv and "--rdzv-backend=c10d" in rdzv and "--rdzv-endpoint=10.0.0.1:29400" in rdzv
+    with pytest.raises(ConfigError, match="needs --master-port"):
+        torchrun_command(LaunchOptions(nproc=2, nnodes=2, node_rank=1, master_addr="10.0.0.1"), tmp_path / "j")
+    with pytest.raises(ConfigError, match="0 <= node-rank < nnodes"):
+        torchrun_command(LaunchOptions(nproc=2, nnodes=2, node_rank=2, master_port=1), tmp_path / "j")
+
+
+def test_two_processes_match_one_process(tiny_path, tmp_path):
+    # 24 training rows in batches of 23: batches of 23 (ranks take 12 and 11 rows) and 1 (rank 1 takes none);
+    # balanced class weights make the shares weighted ones
+    overrides = TINY_OVERRIDES + ["train.epochs=5", "train.batch_size=23", "train.threads=1",
+                                  "train.class_weight=\"balanced\"", "model.embed_dropout=0.0",
+                                  "model.rnn_input_dropout=0.0"]
+    config = build_config(None, overrides=overrides)
+    code = launch(config, tiny_path, tmp_path / "two", {"progress": False}, LaunchOptions(nproc=2))
+    assert code == 0
+    run(config, tiny_path, tmp_path / "one", progress=False)
+    two = json.loads((tmp_path / "two" / "history.json").read_text())
+    one = json.loads((tmp_path / "one" / "history.json").read_text())
+    assert [h["epoch"] for h in two] == [1, 2, 3, 4, 5]
+    for key in ("train_loss", "train_accuracy", "valid_loss"):
+        assert [h[key] for h in two] == pytest.approx([h[key] for h in one], rel=1e-5), key
+    w_two = load_file(tmp_path / "two" / "model" / "weights.safetensors")
+    w_one = load_file(tmp_path / "one" / "model" / "weights.safetensors")
+    assert w_two.keys() == w_one.keys()
+    for name in w_one:  # relative to each tensor's norm: float error, not a lone tiny weight, sets the scale
+        assert float((w_two[name] - w_one[name]).norm() / w_one[name].norm()) < 1e-5, name
+    assert (tmp_path / "two" / "checkpoint" / "state.json").is_file()
+
+
+@pytest.mark.parametrize("layout,targets,weights", [
+    ((3,), [0, 1, 1, 0, 2], [[1.0, 2.0, 4.0]]),  # single label, class-weighted
+    ((2, 3), [[0, 2], [1, 0], [1, 1], [0, 2], [0, 0]], [[1.0, 3.0], [2.0, 1.0, 5.0]]),  # two aspects, weighted
+    ((2, 3), [[0, 2], [1, 0], [1, 1], [0, 2], [0, 0]], None),  # two aspects, unweighted
+    ((3,), [[1, 0, 1], [0, 0, 0], [1, 1, 0], [0, 1, 0], [1, 0, 0]], [[2.0, 0.5, 4.0]]),  # multi-label, pos weights
+])
+def test_ranks_losses_average_to_the_global_batch_loss(layout, targets, weights):
+    """DDP averages the ranks' gradients, so the ranks' shard losses must average to the global loss, every task."""
+    from lstmtext.models import OutputLayout
+    from lstmtext.tasks.objective import LayoutObjective
+
+    sigmoid = len(layout) == 1 and np.asarray(targets).ndim == 2
+    out = OutputLayout(layout, "sigmoid" if sigmoid else "softmax")
+    objective = LayoutObjective(out, [torch.tensor(w) for w in weights] if weights else None, lambda lg, y: {})
+    y = torch.tensor(targets, dtype=torch.float32 if sigmoid else torch.int64)
+    torch.manual_seed(0)
+    logits = torch.randn(5, out.total)
+    batch = collate(SEQUENCES, np.arange(5), y.numpy())
+    total = 0.0
+    for rank in range(2):
+        local, shares, _ = Shard(rank, 2).select(batch, objective)
+        rows = torch.from_numpy(local.index)
+        total += float(objective.shard_loss(logits[rows], local.targets, shares, 2)) / 2
+    assert total == pytest.approx(float(objective.loss(logits, y)), rel=1e-6)

@@ -1,0 +1,85 @@
+"""Training: reproducible with a seed, resumable to identical weights, early stopping restores the best."""
+
+import pytest
+import torch
+
+from helpers import TINY_OVERRIDES
+from lstmtext.config import build_config
+from lstmtext.encoding.batching import predict_logits
+from lstmtext.pipeline.prepare import load_data, prepare
+from lstmtext.pipeline.runner import fit_model
+
+
+class Interrupt(Exception):
+    pass
+
+
+def train_model(config, data, **kwargs):
+    """Prepare the data and fit as a run does: ``(model, train_result)``."""
+    return fit_model(config, prepare(config, data), **kwargs)
+
+
+def _data(tiny_path, config):
+    return load_data(config, tiny_path)
+
+
+def test_same_seed_same_weights_and_metrics(tiny_path):
+    config = build_config(None, overrides=TINY_OVERRIDES + ["train.epochs=4", "model.embed_dropout=0.3"])
+    runs = [train_model(config, _data(tiny_path, config), progress=False) for _ in range(2)]
+    (m1, r1), (m2, r2) = runs
+    assert r1.history == r2.history
+    for (k, a), (_, b) in zip(m1.state_dict().items(), m2.state_dict().items()):
+        assert torch.equal(a, b), k
+
+
+def test_resume_after_interruption_gives_identical_weights(tiny_path, tmp_path, monkeypatch):
+    config = build_config(None, overrides=TINY_OVERRIDES + ["train.epochs=6", "model.embed_dropout=0.3",
+                                                            "model.rnn_input_dropout=0.2"])
+    full, _ = train_model(config, _data(tiny_path, config), progress=False)
+
+    import lstmtext.training.loop as trainer
+
+    real_fit = trainer.fit
+
+    def interrupted_fit(*args, **kwargs):
+        def stop(record):
+            if record["epoch"] == 3:
+                raise Interrupt
+        return real_fit(*args, **{**kwargs, "on_epoch_end": stop})
+
+    monkeypatch.setattr("lstmtext.pipeline.runner.fit", interrupted_fit)
+    with pytest.raises(Interrupt):
+        train_model(config, _data(tiny_path, config), checkpoint_dir=tmp_path / "ckpt", progress=False)
+    monkeypatch.setattr("lstmtext.pipeline.runner.fit", real_fit)
+    torch.manual_seed(12345)  # a different global RNG state must not matter: the checkpoint restores it
+    resumed, result = train_model(config, _data(tiny_path, config), checkpoint_dir=tmp_path / "ckpt",
+                                      resume=True, progress=False)
+    assert [h["epoch"] for h in result.history] == [1, 2, 3, 4, 5, 6]
+    for (k, a), (_, b) in zip(full.state_dict().items(), resumed.state_dict().items()):
+        assert torch.allclose(a, b, atol=0, rtol=0), k
+
+
+def test_early_stopping_restores_the_best_epochs_weights(tiny_path):
+    config = build_config(None, overrides=TINY_OVERRIDES + ["train.epochs=40", "train.patience=2",
+                                                            "train.monitor=\"valid_loss\"", "train.lr=0.05"])
+    prepared = prepare(config, _data(tiny_path, config))
+    model, result = fit_model(config, prepared, progress=False)
+    best = min(result.history, key=lambda h: h["valid_loss"])
+    assert result.best_epoch == best["epoch"]
+    assert result.stopped_early and len(result.history) == result.best_epoch + 2 < 40
+    assert result.history[-1]["valid_loss"] != best["valid_loss"]  # the last epoch is worse ...
+    valid = prepared.splits["valid"]
+    objective = prepared.task.objective(valid.targets, config.train)
+    now = objective.summarize(predict_logits(model, valid.sequences), torch.from_numpy(valid.targets))
+    assert now["loss"] == pytest.approx(best["valid_loss"], abs=1e-6)  # ... and the model is the best epoch's
+
+
+def test_class_weights_and_oversampling_run(tiny_path, caplog):
+    import logging
+
+    caplog.set_level(logging.INFO)
+    config = build_config(None, overrides=TINY_OVERRIDES + ["train.epochs=1", "train.class_weight=\"balanced\"",
+                                                            "train.oversample=\"random\""])
+    train_model(config, _data(tiny_path, config), progress=False)
+    assert "random oversampling: class counts" in caplog.text
+    assert "class weights (balanced)" in caplog.text

@@ -1,0 +1,102 @@
+"""Streaming: chunked reading into token shards, the same vocabulary as in memory, and training from shards."""
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+from safetensors.torch import load_file
+from typer.testing import CliRunner
+
+from helpers import TINY_OVERRIDES
+from lstmtext.cli import app
+from lstmtext.config import build_config
+from lstmtext.encoding.encoder import TextEncoder
+from lstmtext.errors import ConfigError, DataError
+from lstmtext.pipeline import run
+from lstmtext.preprocess import build_pipeline
+from lstmtext.tasks.classify import Classify
+from lstmtext.training.shards import ShardedBatches, prepare_shards
+
+
+@pytest.fixture
+def config():
+    return build_config(None, overrides=TINY_OVERRIDES + ["train.epochs=3", "train.threads=1"])
+
+
+def _in_memory_vocab(tiny_frame, config):
+    texts = tiny_frame[tiny_frame["split"] == "train"]["text"].tolist()
+    return TextEncoder.fit(build_pipeline(config.preprocess), texts, config.vocab)
+
+
+def test_one_chunk_trains_exactly_as_in_memory(tiny_path, tmp_path, config):
+    memory = run(config, tiny_path, tmp_path / "memory", progress=False)
+    streamed = run(config, tiny_path, tmp_path / "stream", progress=False, stream=True, chunk_size=1000)
+    assert streamed.history == memory.history
+    a, b = (load_file(tmp_path / d / "model" / "weights.safetensors") for d in ("memory", "stream"))
+    assert all(torch.equal(a[k], b[k]) for k in a)
+    assert streamed.metrics["test"]["accuracy"] == memory.metrics["test"]["accuracy"]
+
+
+def test_many_chunks_give_the_in_memory_vocabulary_and_shards(tiny_path, tiny_frame, tmp_path, config):
+    folder = tmp_path / "shards"
+    meta = prepare_shards(config, Classify, tiny_path, folder, chunk_size=5)
+    encoder = _in_memory_vocab(tiny_frame, config)
+    assert meta["vocab"]["itos"] == encoder.vocab.itos and meta["encoder"]["max_len"] == encoder.max_len
+    assert {k: sum(v) for k, v in meta["rows"].items()} == {"train": 24, "valid": 6, "test": 6}
+    assert len(meta["shards"]["train"]) > 1 and not list(folder.glob("*.clean.json"))
+    tokens = np.load(folder / "train-00000.tokens.npy")
+    offsets = np.load(folder / "train-00000.offsets.npy")
+    assert tokens.dtype == np.int32 and offsets[0] == 0 and offsets[-1] == len(tokens)
+    train_texts = tiny_frame[tiny_frame["split"] == "train"]["text"].tolist()
+    assert tokens[offsets[0]:offsets[1]].tolist() == encoder.encode(train_texts[:1])[0]
+
+
+def test_epoch_order_is_seeded_and_covers_every_row(tiny_path, tmp_path, config):
+    meta = prepare_shards(config, Classify, tiny_path, tmp_path, chunk_size=5)
+    source = ShardedBatches(tmp_path, meta["shards"]["train"], meta["rows"]["train"], config.train)
+    first = [b.targets.tolist() for b in source.epoch_batches(1)]
+    assert first == [b.targets.tolist() for b in source.epoch_batches(1)]
+    assert first != [b.targets.tolist() for b in source.epoch_batches(2)]
+    assert len(first) == len(source) and sum(len(b) for b in first) == 24
+
+
+def test_jsonl_and_separate_valid_file(tiny_frame, tmp_path, config):
+    train = tiny_frame[tiny_frame["split"] != "valid"].drop(columns="split")
+    (tmp_path / "train.jsonl").write_text("\n".join(json.dumps(r) for r in train.to_dict("records")) + "\n\n")
+    tiny_frame[tiny_frame["split"] == "valid"].to_csv(tmp_path / "valid.csv", index=False)
+    config.data.split_col = None
+    meta = prepare_shards(config, Classify, tmp_path / "train.jsonl", tmp_path / "shards", chunk_size=7,
+                          valid_path=tmp_path / "valid.csv")
+    assert {k: sum(v) for k, v in meta["rows"].items()} == {"train": 30, "valid": 6, "test": 0}
+
+
+def test_needs_split_column_or_valid_file(tiny_path, tmp_path):
+    config = build_config(None, overrides=["train.epochs=1"])
+    with pytest.raises(DataError, match="--stream needs the validation rows marked: give --split-col"):
+        run(config, tiny_path, tmp_path, stream=True)
+
+
+def test_bad_cell_in_a_later_chunk_names_its_line(tiny_frame, tmp_path, config):
+    frame = tiny_frame.copy()
+    frame.loc[12, "text"] = ""
+    frame.to_csv(tmp_path / "bad.csv", index=False)
+    with pytest.raises(DataError, match=r"bad.csv:14: text in column 'text' is empty"):
+        prepare_shards(config, Classify, tmp_path / "bad.csv", tmp_path / "shards", chunk_size=5)
+
+
+def test_settings_that_need_every_row_are_refused(tiny_path, tmp_path):
+    config = build_config(None, overrides=TINY_OVERRIDES + ["data.drop_duplicates=true"])
+    with pytest.raises(ConfigError, match="data.drop_duplicates is not supported with --stream"):
+        run(config, tiny_path, tmp_path, stream=True)
+
+
+def test_cli_stream(tiny_path, tmp_path):
+    out = tmp_path / "run"
+    args = ["train", str(tiny_path), "--out", str(out), "--split-col", "split", "--stream", "--chunk-size", "10",
+            "--set", "train.epochs=1", "--set", "model.hidden_size=8", "--set", "model.embedding_dim=8", "--quiet"]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    assert (out / "shards" / "meta.json").is_file() and (out / "model" / "weights.safetensors").is_file()
+    assert "streamed" in pd.read_json(out / "metrics.json", typ="series")["summary"]["source"]
