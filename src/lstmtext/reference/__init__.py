@@ -7,11 +7,17 @@
   a trained LSTM's gates and class probabilities token by token.
 * :mod:`lstmtext.reference.tables`: the step-by-step records as ``rich`` tables.
 * :mod:`lstmtext.reference.weights_io`: the JSON weights file of ``lstmtext explain --weights``.
+* The aspect-sentiment thesis's chapter 2, in its notation and equation numbers:
+  :mod:`lstmtext.reference.bilstm` (BiLSTM with a softmax output per step: forward, BPTT, mini-batch
+  SGD, 2.16-2.46), :mod:`lstmtext.reference.cbow` (word2vec CBOW with one context word, 2.1-2.10),
+  :mod:`lstmtext.reference.onehot` (vocabulary and one-hot table, figures 2.8-2.9); their small cases
+  (:mod:`~lstmtext.reference.thesis_examples`), tables (:mod:`~lstmtext.reference.thesis_tables`) and
+  JSON files (:mod:`~lstmtext.reference.thesis_io`).
 
 Nothing here imports torch at import time.
 """
 
-from lstmtext.reference import lstm, rnn
+from lstmtext.reference import bilstm, cbow, lstm, onehot, rnn
 from lstmtext.reference.examples import (
     CaseRun,
     GatesRun,
@@ -23,6 +29,6 @@ from lstmtext.reference.examples import (
 )
 
 __all__ = [
-    "CaseRun", "GatesRun", "TokenTrace", "lstm", "rnn", "run_case", "run_gates_example", "run_slides_example",
-    "trace_tokens",
+    "CaseRun", "GatesRun", "TokenTrace", "bilstm", "cbow", "lstm", "onehot", "rnn", "run_case", "run_gates_example",
+    "run_slides_example", "trace_tokens",
 ]
