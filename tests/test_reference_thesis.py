@@ -385,3 +385,12 @@ def test_unreadable_files(tmp_path):
     bad.write_text('{"model": "bilstm",}')
     with pytest.raises(ConfigError, match="not valid JSON at line 1"):
         thesis_io.load_bilstm(bad)
+
+
+def test_documents_are_fresh_copies():
+    """Changing one document (as a caller building a bad file does) must not change the built-in case."""
+    doc = thesis_examples.bilstm_document()
+    doc["backward"]["U_i"] = [[1.0, 2.0]]
+    thesis_examples.cbow_document()["W"][0][0] = 9.0
+    assert thesis_examples.bilstm_document()["backward"]["U_i"] == 0.3
+    assert thesis_examples.cbow_document()["W"][0][0] == 0.2

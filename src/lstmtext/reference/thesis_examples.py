@@ -13,6 +13,7 @@ the built-in weights are ours: small enough to follow by hand.
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -62,8 +63,8 @@ CBOW_CONTEXT, CBOW_TARGET, CBOW_LR = "barang", "sesuai", 0.1
 
 
 def bilstm_document() -> dict:
-    """The built-in BiLSTM case as a weights document (what ``docs/examples/bilstm_small.json`` holds)."""
-    return {"model": "bilstm", **BILSTM_DIRECTIONS, "W_y": [list(r) for r in BILSTM_W_Y],
+    """The built-in BiLSTM case as a new weights document (what ``docs/examples/bilstm_small.json`` holds)."""
+    return {"model": "bilstm", **copy.deepcopy(BILSTM_DIRECTIONS), "W_y": [list(r) for r in BILSTM_W_Y],
             "inputs": [list(x) for x in BILSTM_INPUTS], "labels": list(BILSTM_LABELS), "lr": BILSTM_LR}
 
 

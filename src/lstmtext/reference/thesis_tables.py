@@ -130,22 +130,20 @@ def cbow_tables(step: cbow.CBOWStep, decimals: int = 5) -> list[Table]:
                       f"E = -u_j* + log {_SUM} exp(u_j') = {fmt(step.loss)} (2.4)",
                       ["j", "word", "v'_w_j (column j of W')", f"u_j = v'_w_j{_T}h (2.2)", "y_j (2.3)", "t_j",
                        "e_j = y_j - t_j (2.5)"], rows))
-    rows = [[str(j), mark(j, role(j)), fmt(step.e[j]), fmt(step.dW_prime[:, j]), fmt(step.W_prime[:, j]),
+    rows = [[str(j), mark(j, role(j)), fmt(step.dW_prime[:, j]), fmt(step.W_prime[:, j]),
              fmt(step.W_prime_new[:, j])] for j in range(len(words))]
     out.append(_table(f"Output vectors, SGD with \u03b7 = {step.lr:g} (2.6-2.7)",
-                      ["j", "word", "e_j", f"\u2202E/\u2202v'_w_j = e_j{_DOT}h (2.6)", "v'_w_j (lama)",
+                      ["j", "word", f"\u2202E/\u2202v'_w_j = e_j{_DOT}h (2.6)", "v'_w_j (lama)",
                        f"v'_w_j - \u03b7{_DOT}e_j{_DOT}h (2.7)"], rows))
     rows = [[str(j), mark(j, role(j)), fmt(step.dW[j]), fmt(step.W[j]), fmt(step.W_new[j])] for j in range(len(words))]
     out.append(_table(f"Input vectors (2.8-2.10): EH = {_SUM}_j e_j{_DOT}v'_w_j = {fmt(step.EH)} (2.8), "
                       "W' before (2.7)", ["k", "word", f"\u2202E/\u2202W = x{_OTIMES}EH, row k (2.9)", "v_w (lama)",
                                           f"v_w_I - \u03b7{_DOT}EH{_T} (2.10)"], rows))
     moved = cbow.movement(step)
-    rows = [[mark(j, role(j)), f"v'_w_j{_DOT}h", *(fmt(v) for v in moved["dot"][j]),
-             "cos(v'_w_j, v_w_I)", *(fmt(v) for v in moved["cos"][j])] for j in range(len(words))]
-    rows.append(["p(w_O|w_I) = y_j* after (2.7) and (2.10)", "", *(fmt(v) for v in moved["y_target"]), "", "", ""])
-    rows.append(["E (2.4) after (2.7) and (2.10)", "", *(fmt(v) for v in moved["loss"]), "", "", ""])
+    rows = [[mark(j, role(j)), *(fmt(v) for v in moved["dot"][j]), *(fmt(v) for v in moved["cos"][j])]
+            for j in range(len(words))]
     out.append(_table("What the step did, h = v_w_I fixed: v'_w_O moves towards h, the other v'_w_j away",
-                      ["word", "quantity", "before", "after (2.7)", "quantity", "before", "after (2.7)"], rows))
+                      ["word", f"v'_w_j{_DOT}h", "after (2.7)", "cos(v'_w_j, v_w_I)", "after (2.7)"], rows, left=1))
     return out
 
 
@@ -178,13 +176,14 @@ def thesis_report(run: ThesisRun, decimals: int = 5) -> list:
         s = run.cbow
         head = (f"CBOW with one context word (thesis 2.4.2): V = {len(s.vocabulary)} words, "
                 f"N = {s.W.shape[1]} hidden units, \u03b7 = {s.lr:g}")
-        tail = (f"loss E = {s.loss:.{decimals}f} before, {s.loss_after:.{decimals}f} after the step (2.4); "
-                f"p(w_O|w_I) = {s.y[s.target]:.{decimals}f} before")
+        y_target = cbow.movement(s)["y_target"]
+        tail = (f"loss E = {s.loss:.{decimals}f} before, {s.loss_after:.{decimals}f} after both updates (2.4); "
+                f"p(w_O|w_I) = y_j* {y_target[0]:.{decimals}f} \u2192 {y_target[1]:.{decimals}f}")
         return [escape(head), *cbow_tables(s, decimals), escape(tail)]
     r = run.bilstm
     hidden, classes = r.params["fw.b_f"].shape[0], r.params["W_y"].shape[0]
     head = (f"BiLSTM (thesis 2.7-2.8.3): D = {r.xs.shape[1]} inputs, H = {hidden} per direction, K = {classes} "
             f"classes, T = {len(r.xs)} steps, labels y_r = {np.asarray(r.labels).tolist()}")
-    tail = (f"loss E = {_SUM}_t LCE(y_rt, y_t) = {r.loss:.{decimals}f} (2.24); after the SGD step (2.46) with "
-            f"\u03b7 = {r.lr:g} on this one-sequence mini-batch: E = {r.loss_after:.{decimals}f}")
+    tail = (f"loss E = {_SUM}_t LCE(y_rt, y_t) = {r.loss:.{decimals}f} (2.24); after one SGD step (2.46), "
+            f"\u03b7 = {r.lr:g}: E = {r.loss_after:.{decimals}f}")
     return [head, *bilstm_tables(r, decimals), tail]
