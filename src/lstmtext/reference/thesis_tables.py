@@ -142,7 +142,7 @@ def cbow_tables(step: cbow.CBOWStep, decimals: int = 5) -> list[Table]:
     moved = cbow.movement(step)
     rows = [[mark(j, role(j)), *(fmt(v) for v in moved["dot"][j]), *(fmt(v) for v in moved["cos"][j])]
             for j in range(len(words))]
-    out.append(_table("What the step did, h = v_w_I fixed: v'_w_O moves towards h, the other v'_w_j away",
+    out.append(_table("What the step did (h = v_w_I fixed): v'_w_O moves towards h, the others away",
                       ["word", f"v'_w_j{_DOT}h", "after (2.7)", "cos(v'_w_j, v_w_I)", "after (2.7)"], rows, left=1))
     return out
 
