@@ -27,8 +27,9 @@ from lstmtext.reference.examples import (
     run_slides_example,
     trace_tokens,
 )
+from lstmtext.reference.thesis_examples import run_bilstm_example, run_cbow_example
 
 __all__ = [
-    "CaseRun", "GatesRun", "TokenTrace", "bilstm", "cbow", "lstm", "onehot", "rnn", "run_case", "run_gates_example",
-    "run_slides_example", "trace_tokens",
+    "CaseRun", "GatesRun", "TokenTrace", "bilstm", "cbow", "lstm", "onehot", "rnn", "run_bilstm_example", "run_case",
+    "run_cbow_example", "run_gates_example", "run_slides_example", "trace_tokens",
 ]
