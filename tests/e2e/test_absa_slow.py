@@ -8,10 +8,9 @@ measured seed 42: 0.8085) against the issue's 0.80 target; HoASA runs one member
 
 from pathlib import Path
 
-from helpers import SHARED_DATA
-
 import pytest
 
+from helpers import SHARED_DATA
 from lstmtext.config import build_config
 from lstmtext.inference.predictor import Predictor
 from lstmtext.pipeline import run

@@ -18,6 +18,7 @@ from lstmtext.cli.common import console
 from lstmtext.errors import ConfigError
 
 WORKED = ("lstm", "rnn")
+THESIS = ("bilstm", "cbow", "onehot")  # the thesis's worked cases: lstmtext.explain.reference.thesis_examples
 HEADERS = {"i": "input i", "f": "forget f", "a": "cand. g", "o": "output o"}  # gate -> table column
 EXAMPLES = {"slides": "the slides' two-step LSTM: forward, backward, gradients, SGD step",
             "gates": "the lecture's one-step gate arithmetic (3 decimals)"}
@@ -29,6 +30,9 @@ EPILOG = "\n\n".join([
     "lstmtext explain lstm --weights docs/examples/slides_lstm.json --inputs \"1,2; 0.5,3; 2,-1\" --targets \"0.5; 1.25; 0\"",
     "lstmtext explain rnn --weights docs/examples/rnn_small.json",
     "lstmtext explain rnn --weights docs/examples/rnn_small.json --inputs \"1,0; 0,1\" --targets \"0.5,0; 0,0.5\" --lr 0.5",
+    "lstmtext explain bilstm   |   lstmtext explain bilstm --weights docs/examples/bilstm_small.json --lr 0.5",
+    "lstmtext explain cbow   |   lstmtext explain cbow --weights docs/examples/cbow_small.json",
+    "lstmtext explain onehot \"bukalapak bagus barang sesuai pengiriman cepat\"",
     "lstmtext explain runs/demo \"@united thanks for nothing, my bag is lost again\" --out explain.png",
     "A weights file holds \"cell\", \"weights\" and optionally \"inputs\", \"targets\", \"lr\", \"h0\", \"c0\" "
     "(see docs/explain.md).",
@@ -36,8 +40,8 @@ EPILOG = "\n\n".join([
 
 
 def explain(
-    target: Annotated[str, typer.Argument(help="'lstm' or 'rnn' for a worked example, or a saved model folder.", show_default=False)],
-    text: Annotated[Optional[str], typer.Argument(help="With a model folder: the text to read token by token.", show_default=False)] = None,
+    target: Annotated[str, typer.Argument(help="'lstm' or 'rnn' for a worked example; 'bilstm', 'cbow' or 'onehot' for the thesis's; or a saved model folder.", show_default=False)],
+    text: Annotated[Optional[str], typer.Argument(help="With a model folder: the text to read token by token; with 'onehot': the sentence.", show_default=False)] = None,
     example: Annotated[Optional[str], typer.Option(help="Worked example: 'slides' (LSTM, two steps with BPTT) or 'gates' (one LSTM step).")] = None,
     weights: Annotated[Optional[Path], typer.Option(help="JSON weights file of a small case (see docs/examples/).")] = None,
     inputs: Annotated[Optional[str], typer.Option(help="Inputs, steps split by ';', e.g. \"1,2; 0.5,3\" (overrides the file's).")] = None,
@@ -53,8 +57,19 @@ def explain(
     pre-activation and activation, the state and the output per step, then (with targets) the backward
     pass, the gradients and the SGD update. `explain MODEL "some text"` shows, for an LSTM/BiLSTM model
     with pooling=last, each token's mean gate activations, the cell-state norm and the class
-    probabilities after each token (--out writes them as a PNG).
+    probabilities after each token (--out writes them as a PNG). `explain bilstm|cbow [--weights FILE.json]`
+    and `explain onehot "TEXT"` work through the thesis's BiLSTM training step, word2vec CBOW step and
+    one-hot table (docs/explain.md).
     """
+    if target in THESIS and not _is_bundle(target):  # self-contained: the logic is in lstmtext.explain.reference
+        from lstmtext.explain.reference.thesis_examples import run_thesis
+        from lstmtext.explain.reference.thesis_tables import thesis_report
+
+        given = [n for n, v in (("--example", example), ("--inputs", inputs), ("--targets", targets), ("--out", out),
+                                ("--units", units or None)) if v is not None]
+        for renderable in thesis_report(run_thesis(target, text, weights, lr, given), decimals):
+            console.print(renderable)
+        return
     if target in WORKED and not _is_bundle(target):
         if text is not None or out is not None or units:
             raise ConfigError(f"explain {target}: TEXT, --out and --units are for a model folder; "

@@ -195,6 +195,16 @@ def load_weights(path: str | Path) -> WeightsFile:
         ConfigError: The file is missing, not JSON, or not a valid weights document.
     """
     path = Path(path)
+    return parse_weights(read_document(path), str(path))
+
+
+def read_document(path: str | Path) -> object:
+    """The decoded JSON of a weights file (any of the ``explain`` commands).
+
+    Raises:
+        ConfigError: The file is missing or not JSON.
+    """
+    path = Path(path)
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
@@ -202,10 +212,9 @@ def load_weights(path: str | Path) -> WeightsFile:
             f"--weights {path}: cannot read the file ({exc.strerror}); give the path of a JSON weights file"
         ) from None
     try:
-        data = json.loads(text)
+        return json.loads(text)
     except json.JSONDecodeError as exc:
         raise ConfigError(f"{path}: not valid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}") from None
-    return parse_weights(data, str(path))
 
 
 def weights_to_json(params: Params, cell: str = "lstm", **extra) -> dict:
