@@ -11,17 +11,12 @@ from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
-from rich.markup import escape
-from rich.table import Table
 
 from lstmtext.cli.common import console
 from lstmtext.errors import ConfigError
 
 WORKED = ("lstm", "rnn")
 THESIS = ("bilstm", "cbow", "onehot")  # the thesis's worked cases: lstmtext.explain.reference.thesis_examples
-HEADERS = {"i": "input i", "f": "forget f", "a": "cand. g", "o": "output o"}  # gate -> table column
-EXAMPLES = {"slides": "the slides' two-step LSTM: forward, backward, gradients, SGD step",
-            "gates": "the lecture's one-step gate arithmetic (3 decimals)"}
 EPILOG = "\n\n".join([
     "Examples (run from the repository root):",
     "lstmtext explain lstm --example slides",
@@ -71,10 +66,13 @@ def explain(
             console.print(renderable)
         return
     if target in WORKED and not _is_bundle(target):
+        from lstmtext.explain.reference.worked import run_worked, worked_report
+
         if text is not None or out is not None or units:
             raise ConfigError(f"explain {target}: TEXT, --out and --units are for a model folder; "
                               "for a worked example give --example or --weights")
-        _worked(target, example, weights, inputs, targets, lr, decimals)
+        for renderable in worked_report(run_worked(target, example, weights, inputs, targets, lr), decimals, example):
+            console.print(renderable)
         return
     given = [name for name, value in (("--example", example), ("--weights", weights), ("--inputs", inputs),
                                       ("--targets", targets), ("--lr", lr)) if value is not None]
@@ -85,120 +83,14 @@ def explain(
         raise ConfigError(f"explain {target}: give the text to read, e.g. "
                           f"`lstmtext explain {target} \"my bag is lost\"` "
                           "(or 'lstm' / 'rnn' as the first argument for the worked examples)")
-    _bundle(target, text, out, units)
+    from lstmtext.explain.bundle import bundle_report, explain_bundle
+
+    for renderable in bundle_report(explain_bundle(target, text, out, units=units), target):
+        console.print(renderable)
+    console.print(f"wrote {out}" if out is not None else
+                  "add --out FILE.png for the gate / cell-state heatmaps and the probability plot")
 
 
 def _is_bundle(target: str) -> bool:
     """A folder named like a worked example ('lstm', 'rnn') is read as a model only when it holds one."""
     return (Path(target) / "meta.json").is_file() or (Path(target) / "model" / "meta.json").is_file()
-
-
-def _worked(cell: str, example: str | None, weights: Path | None, inputs: str | None, targets: str | None,
-            lr: float | None, decimals: int) -> None:
-    from lstmtext.explain.reference import examples, tables
-
-    if (example is None) == (weights is None):
-        choices = "--example slides|gates or --weights FILE.json" if cell == "lstm" else "--weights FILE.json"
-        raise ConfigError(f"explain {cell}: give one of {choices}; "
-                          "e.g. `lstmtext explain lstm --example slides`")
-    if example is not None:
-        if cell == "rnn":
-            raise ConfigError("explain rnn: the source material has no worked RNN example; run a small case with "
-                              "`lstmtext explain rnn --weights docs/examples/rnn_small.json`")
-        if example not in EXAMPLES:
-            raise ConfigError(f"explain lstm: --example must be one of {', '.join(EXAMPLES)}, got {example!r}")
-        extra = [n for n, v in (("--inputs", inputs), ("--targets", targets), ("--lr", lr)) if v is not None]
-        if extra:
-            raise ConfigError(f"explain lstm: {extra[0]} goes with --weights; the examples use their own values "
-                              "(docs/examples/slides_lstm.json is the slides' case as a weights file)")
-        console.print(f"[bold]{example}[/]: {EXAMPLES[example]}")
-        if example == "gates":
-            console.print(tables.gates_example_table(examples.run_gates_example()))
-            return
-        _print_case(examples.run_slides_example(), decimals)
-        return
-    _print_case(_case_from_file(cell, weights, inputs, targets, lr), decimals)
-
-
-def _case_from_file(cell: str, path: Path, inputs: str | None, targets: str | None, lr: float | None):
-    from lstmtext.explain.reference import examples, weights_io
-
-    wf = weights_io.load_weights(path)
-    if wf.cell != cell:
-        raise ConfigError(f"{path}: \"cell\" is {wf.cell!r}, but the command says {cell!r}; "
-                          f"run `lstmtext explain {wf.cell} --weights {path}`")
-    first_w = wf.params["W_a"] if cell == "lstm" else wf.params["W"]  # (H, D)
-    hidden, size = first_w.shape
-    xs = weights_io.parse_inputs(inputs, size, "--inputs") if inputs is not None else wf.inputs
-    if xs is None:
-        raise ConfigError(f"{path}: no \"inputs\" in the file; give them, e.g. --inputs \"{_sample(size)}\"")
-    ys = _parse_targets(targets, hidden) if targets is not None else wf.targets
-    if ys is not None and len(ys) != len(xs):
-        source = "--targets" if targets is not None else f"{path}: targets"
-        raise ConfigError(f"{source}: {len(ys)} steps of targets for {len(xs)} input steps; give one per step"
-                          + ("" if targets is not None else " (or pass --targets with --inputs)"))
-    if lr is not None and lr <= 0:
-        raise ConfigError(f"--lr must be positive, got {lr:g}")
-    return examples.run_case(wf.params, xs, ys, wf.lr if lr is None else lr, cell, wf.nonlinearity, wf.h0, wf.c0)
-
-
-def _parse_targets(value: str, hidden: int):
-    """Targets as (T, H); with H = 1 a plain list "0.5, 1.25" is one target per step."""
-    from lstmtext.explain.reference import weights_io
-
-    text = value.strip()
-    if hidden == 1 and ";" not in text and not text.startswith("["):
-        text = text.replace(",", ";")
-    return weights_io.parse_inputs(text, hidden, "--targets")
-
-
-def _sample(size: int) -> str:
-    return "; ".join(",".join(str(v) for v in range(step, step + size)) for step in (1, 2))
-
-
-def _print_case(run, decimals: int) -> None:
-    from lstmtext.explain.reference import tables
-
-    kind = "LSTM" if run.cell == "lstm" else f"Elman RNN ({run.nonlinearity})"
-    hidden, size = run.steps[0].h.shape[0], run.xs.shape[1]
-    console.print(f"{kind}: H = {hidden} hidden unit(s), D = {size} input(s), T = {len(run.xs)} step(s)")
-    for table in tables.case_tables(run, decimals):
-        console.print(table)
-    if run.loss is not None:
-        console.print(f"loss E = \u03a3_t 1/2 (out_t - target_t)\u00b2 = {run.loss:.{decimals}f}; "
-                      f"the update uses lr = {run.lr:g}")
-    else:
-        console.print("no targets: forward pass only "
-                      "(give --targets or \"targets\" in the file for BPTT and the update)")
-
-
-def _bundle(path: str, text: str, out: Path | None, units: bool) -> None:
-    from lstmtext.explain.bundle import GATE_ORDER, explain_bundle
-
-    ex = explain_bundle(path, text, out, units=units)
-    label, score = ex.predicted
-    console.print(f"[bold]{ex.kind}[/] (architecture {ex.architecture!r}) from {path}")
-    console.print(f"cleaned: {escape(repr(ex.cleaned))} \u2192 {len(ex.tokens)} token(s); "
-                  f"prediction: [bold]{escape(label)}[/] ({score:.3f})")
-    scope = "the hidden units of the last layer's forward direction" if ex.bidirectional or ex.num_layers > 1 \
-        else "the hidden units"
-    console.print(f"gates: mean activation over {scope}; P(class): the prediction after reading up to the token")
-    table = Table(title="Reading token by token", title_justify="left")
-    table.add_column("#", justify="right")
-    table.add_column("token")
-    for g in GATE_ORDER:
-        table.add_column(HEADERS[g], justify="right")
-    table.add_column("\u2016c_t\u2016", justify="right")
-    for name in ex.labels:
-        table.add_column(escape(f"P({name})"), justify="right")
-    means, probs = ex.gate_means, ex.trace.probs
-    for t, token in enumerate(ex.tokens):
-        best = int(probs[t].argmax())
-        cells = [f"[bold]{p:.3f}[/]" if k == best else f"{p:.3f}" for k, p in enumerate(probs[t])]
-        table.add_row(str(t), escape(token), *(f"{means[g][t]:.3f}" for g in GATE_ORDER),
-                      f"{ex.trace.cell_norm[t]:.3f}", *cells)
-    console.print(table)
-    if out is not None:
-        console.print(f"wrote {out}")
-    else:
-        console.print("add --out FILE.png for the gate / cell-state heatmaps and the probability plot")

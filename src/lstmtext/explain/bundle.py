@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import matplotlib
 
@@ -259,3 +260,36 @@ def explain_bundle(path: str | Path, text: str, out: str | Path | None = None, u
     if out is not None:
         plot_explanation(explanation, out, units=units)
     return explanation
+
+
+HEADERS = {"i": "input i", "f": "forget f", "a": "cand. g", "o": "output o"}  # gate -> table column
+
+
+def bundle_report(ex: TokenExplanation, source: str | Path) -> list[Any]:
+    """What ``lstmtext explain MODEL TEXT`` prints: what was read, the prediction, and a table token by token."""
+    from rich.markup import escape
+    from rich.table import Table
+
+    label, score = ex.predicted
+    scope = "the hidden units of the last layer's forward direction" if ex.bidirectional or ex.num_layers > 1 \
+        else "the hidden units"
+    lines: list[Any] = [
+        f"[bold]{ex.kind}[/] (architecture {ex.architecture!r}) from {source}",
+        f"cleaned: {escape(repr(ex.cleaned))} \u2192 {len(ex.tokens)} token(s); "
+        f"prediction: [bold]{escape(label)}[/] ({score:.3f})",
+        f"gates: mean activation over {scope}; P(class): the prediction after reading up to the token"]
+    table = Table(title="Reading token by token", title_justify="left")
+    table.add_column("#", justify="right")
+    table.add_column("token")
+    for g in GATE_ORDER:
+        table.add_column(HEADERS[g], justify="right")
+    table.add_column("\u2016c_t\u2016", justify="right")
+    for name in ex.labels:
+        table.add_column(escape(f"P({name})"), justify="right")
+    means, probs = ex.gate_means, ex.trace.probs
+    for t, token in enumerate(ex.tokens):
+        best = int(probs[t].argmax())
+        cells = [f"[bold]{p:.3f}[/]" if k == best else f"{p:.3f}" for k, p in enumerate(probs[t])]
+        table.add_row(str(t), escape(token), *(f"{means[g][t]:.3f}" for g in GATE_ORDER),
+                      f"{ex.trace.cell_norm[t]:.3f}", *cells)
+    return [*lines, table]
