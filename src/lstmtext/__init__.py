@@ -7,10 +7,13 @@ _os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 __version__ = "0.1.0"
 
-__all__ = ["TextClassifier", "Predictor", "Prediction", "build_config", "load_bundle", "run", "__version__"]
+__all__ = ["TextClassifier", "MultiLabelTextClassifier", "AspectClassifier", "Predictor", "Prediction", "build_config",
+           "load_bundle", "run", "__version__"]
 
 _LAZY = {
     "TextClassifier": "lstmtext.classifier",
+    "MultiLabelTextClassifier": "lstmtext.classifier",
+    "AspectClassifier": "lstmtext.classifier",
     "Predictor": "lstmtext.inference.predictor",
     "Prediction": "lstmtext.tasks",
     "build_config": "lstmtext.config",

@@ -1,12 +1,26 @@
-"""``TextClassifier``: the scikit-learn-style Python API (fit / predict / predict_proba / score / save / load)."""
+"""The Python API: scikit-learn estimators over :func:`lstmtext.pipeline.run` and the :class:`Predictor`.
+
+``TextClassifier`` (one label per text), ``MultiLabelTextClassifier`` (any number of labels; ``y`` is a 0/1
+indicator matrix or a list of label lists) and ``AspectClassifier`` (one label per aspect; ``y`` is a 2-D
+array, one column per aspect) are real scikit-learn estimators: their hyperparameters are explicit
+``__init__`` arguments (plus one ``overrides`` dict of dotted config keys), so ``get_params``/``set_params``/
+``clone``, ``cross_val_score``, ``GridSearchCV``, ``Pipeline`` and ``CalibratedClassifierCV(FrozenEstimator(clf))``
+work. ``X`` is a sequence of strings (a list, a 1-D array, a pandas Series, or one column of a 2-D array).
+
+Example:
+    >>> clf = TextClassifier("default", epochs=3).fit(texts, labels)
+    >>> clf.predict(["what a lovely flight"])
+"""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
+from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.exceptions import NotFittedError as _SklearnNotFitted
 
 from lstmtext.config import Config, build_config
 from lstmtext.data.dataset import LabelledData, Split, random_split
@@ -18,108 +32,316 @@ from lstmtext.pipeline.outputs import card
 from lstmtext.tasks import get_task
 
 
-class TextClassifier:
-    """Train and use an RNN/LSTM text classifier from Python.
+class EstimatorNotFitted(NotFittedError, _SklearnNotFitted):
+    """Raised by an estimator used before ``fit`` (both lstmtext's and scikit-learn's NotFittedError)."""
 
-    Args:
-        preset: A model preset (``default``, ``seed001``, ...); None: built-in defaults.
-        config: A :class:`~lstmtext.config.Config` or a TOML file path, applied after the preset.
-        progress: Show progress bars while fitting.
-        **params: Config overrides with ``__`` for the dot, e.g. ``model__hidden_size=64, train__epochs=5``.
 
-    Example:
-        >>> clf = TextClassifier(preset="default", train__epochs=3).fit(texts, labels)
-        >>> clf.predict(["what a lovely flight"])
-    """
+# explicit hyperparameter -> config key
+_KEYS = {"model": "model.name", "epochs": "train.epochs", "batch_size": "train.batch_size", "lr": "train.lr",
+         "embedding_dim": "model.embedding_dim", "hidden_size": "model.hidden_size", "max_len": "vocab.max_len",
+         "preprocess": "preprocess.preset", "class_weight": "train.class_weight", "valid_size": "data.valid_size"}
 
-    def __init__(self, preset: str | None = "default", config: Config | str | Path | None = None,
-                 progress: bool = False, **params: Any) -> None:
+
+class _TextEstimator(BaseEstimator):
+    """What the three estimators share: the hyperparameters, the config they resolve to, fit and predict."""
+
+    _task: ClassVar[str]
+
+    def __init__(self, preset: str | None = "default", *, model: str | None = None, epochs: int | None = None,
+                 batch_size: int | None = None, lr: float | None = None, embedding_dim: int | None = None,
+                 hidden_size: int | None = None, max_len: int | None = None, preprocess: str | None = None,
+                 class_weight: str | None = None, valid_size: float = 0.1, random_state: int | None = None,
+                 overrides: dict[str, Any] | None = None, config: str | Path | None = None,
+                 progress: bool = False) -> None:
         self.preset = preset
+        self.model = model
+        self.epochs = epochs
+        self.batch_size = batch_size
+        self.lr = lr
+        self.embedding_dim = embedding_dim
+        self.hidden_size = hidden_size
+        self.max_len = max_len
+        self.preprocess = preprocess
+        self.class_weight = class_weight
+        self.valid_size = valid_size
+        self.random_state = random_state
+        self.overrides = overrides
         self.config = config
         self.progress = progress
-        self.params = params
 
-    def _resolve_config(self) -> Config:
-        overrides = [f"{k.replace('__', '.')}={_toml(v)}" for k, v in self.params.items()]
-        if isinstance(self.config, Config):
-            extra = self.config.model_dump(mode="json")
-            return build_config(self.preset, extra=extra, overrides=overrides)
-        return build_config(self.preset, self.config, overrides)
+    def __sklearn_tags__(self):  # noqa: D105
+        tags = super().__sklearn_tags__()
+        tags.input_tags.one_d_array = True
+        tags.input_tags.two_d_array = False
+        tags.input_tags.string = True
+        tags.non_deterministic = self.random_state is None
+        return tags
 
-    def fit(self, texts: Sequence[str], labels: Sequence[str], valid_texts: Sequence[str] | None = None,
-            valid_labels: Sequence[str] | None = None) -> TextClassifier:
-        """Fit on ``texts``/``labels``; without a valid set, a stratified share is held out for early stopping.
+    def resolve_config(self) -> Config:
+        """The config this estimator trains with: the preset, the config file, then the hyperparameters."""
+        tree: dict[str, Any] = {"task": self._task}
+        settings = {key: getattr(self, name) for name, key in _KEYS.items() if getattr(self, name) is not None}
+        if self.random_state is not None:
+            settings.update({"train.seed": int(self.random_state), "data.split_seed": int(self.random_state)})
+        settings.update(self.overrides or {})
+        for key, value in settings.items():
+            node = tree
+            *parents, leaf = key.split(".")
+            for part in parents:
+                node = node.setdefault(part, {})
+            node[leaf] = value
+        return build_config(self.preset, self.config, extra=tree)
+
+    # ---- what differs between the estimators ------------------------------------------------------------
+    def _labels(self, y: Any, n: int) -> tuple[list[Any], dict[str, Any]]:
+        """``y`` as the task's labels, and what the task reader would have learnt (``LabelledData.info``)."""
+        raise NotImplementedError
+
+    def _outputs(self, proba: np.ndarray) -> Any:
+        """predict_proba's return value from the predictor's probabilities."""
+        raise NotImplementedError
+
+    def _decide(self, proba: np.ndarray) -> Any:
+        """predict's return value from the predictor's probabilities."""
+        raise NotImplementedError
+
+    # ---- fitting and predicting ----------------------------------------------------------------------------
+    def fit(self, X: Any, y: Any, *, valid_texts: Any = None, valid_labels: Any = None) -> _TextEstimator:
+        """Fit on ``X``/``y``; without a valid set, a ``valid_size`` share is held out for early stopping.
 
         Raises:
-            DataError: If lengths differ, a text is empty, or there are fewer than two classes.
+            DataError: If lengths differ, a text is empty or not a string, or a label is missing.
         """
-        config = self._resolve_config()
-        texts, labels = _check_xy(texts, labels, "texts/labels")
+        config = self.resolve_config()
+        texts = _texts(X, "X")
+        labels, info = self._labels(y, len(texts))
         if valid_texts is None:
             splits = random_split(Split(texts, labels), config.data, get_task(config.task).stratum(), test=False)
         else:
-            splits = {"train": Split(texts, labels), "valid": Split(*_check_xy(valid_texts, valid_labels, "valid"))}
-        result = run(config, LabelledData(splits, source="fit() arguments"), progress=self.progress)
-        self.config_, self.classes_, self.history_ = config, np.array(result.task.labels), result.history
-        self.summary_ = result.summary
+            valid = _texts(valid_texts, "valid_texts")
+            splits = {"train": Split(texts, labels), "valid": Split(valid, self._labels(valid_labels, len(valid))[0])}
+        result = run(config, LabelledData(splits, source="fit() arguments", info=info), progress=self.progress)
+        self.config_, self.history_, self.summary_ = config, result.history, result.summary
         self.bundle_ = Bundle(config, result.encoder, result.task, result.model.eval(), result.metrics, {})
-        self._predictor = Predictor(self.bundle_)
+        self.predictor_ = Predictor(self.bundle_)
+        self._fitted_from_labels()
         return self
 
-    def _check_fitted(self) -> Predictor:
-        if not hasattr(self, "_predictor"):
-            raise NotFittedError(
-                "This TextClassifier instance is not fitted yet. Call 'fit' or 'TextClassifier.load(path)' first."
-            )
-        return self._predictor
+    def _fitted_from_labels(self) -> None:
+        """Set ``classes_`` (and the like) from the fitted task."""
 
-    def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
-        """Class probabilities ``(n_texts, n_classes)``, columns in the order of ``classes_``."""
-        return self._check_fitted().predict_proba(list(texts))
+    def _predictor(self) -> Predictor:
+        if not hasattr(self, "predictor_"):
+            raise EstimatorNotFitted(f"This {type(self).__name__} instance is not fitted yet. Call 'fit' or "
+                                     f"'{type(self).__name__}.load(path)' first.")
+        return self.predictor_
 
-    def predict(self, texts: Sequence[str]) -> np.ndarray:
-        """The most probable label of each text."""
-        proba = self.predict_proba(texts)  # checks fitted before classes_ is read
-        return self.classes_[proba.argmax(1)]
+    def predict_proba(self, X: Any) -> Any:
+        """Probabilities of ``X``'s texts (see the class's doc for the shape)."""
+        predictor = self._predictor()
+        return self._outputs(predictor.predict_proba(_texts(X, "X")))
 
-    def score(self, texts: Sequence[str], labels: Sequence[str]) -> float:
-        """Accuracy on ``texts``/``labels``."""
-        return float((self.predict(texts) == np.asarray(labels)).mean())
+    def predict(self, X: Any) -> Any:
+        """The decision for each text (see the class's doc)."""
+        predictor = self._predictor()
+        return self._decide(predictor.predict_proba(_texts(X, "X")))
 
+    def records(self, X: Any, top_k: int | None = None, **options: Any) -> list[Any]:
+        """One :class:`~lstmtext.tasks.base.Prediction` record per text: what the CLI and the server answer."""
+        return self._predictor().predict(_texts(X, "X"), top_k, **options)
+
+    # ---- saving -----------------------------------------------------------------------------------------
     def save(self, path: str | Path, overwrite: bool = False) -> Path:
         """Save as a bundle folder (JSON + safetensors), atomically."""
-        predictor = self._check_fitted()
-        b = predictor.bundle
+        b = self._predictor().bundle
         text = card(self.summary_, b.task, b.metrics) if hasattr(self, "summary_") else ""
         return save_bundle(path, b.config, b.encoder, b.task, b.model, b.metrics, text, overwrite)
 
+    save_pretrained = save
+
     @classmethod
-    def load(cls, path: str | Path) -> TextClassifier:
-        """Load a bundle folder saved by :meth:`save` or ``lstmtext train``."""
+    def load(cls, path: str | Path) -> _TextEstimator:
+        """Load a bundle saved by :meth:`save` or ``lstmtext train``."""
         bundle = load_bundle(path)
-        clf = cls(preset=None, config=bundle.config)
-        clf.config_, clf.classes_, clf.bundle_ = bundle.config, np.array(bundle.labels), bundle
-        clf._predictor = Predictor(bundle)
-        return clf
+        if bundle.task.name != cls._task:
+            raise DataError(f"{path}: a {bundle.task.name!r} model; load it with the estimator of that task "
+                            f"(this one is for {cls._task!r}).")
+        est = cls(preset=None)
+        est.config_, est.bundle_, est.predictor_ = bundle.config, bundle, Predictor(bundle)
+        est._fitted_from_labels()
+        return est
+
+    from_pretrained = load
 
 
-def _toml(value: Any) -> str:
-    import json
+class TextClassifier(ClassifierMixin, _TextEstimator):
+    """One label per text. ``predict`` returns labels; ``predict_proba`` ``(n, n_classes)`` in ``classes_`` order.
 
-    if value is None:
-        return '"none"'
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return json.dumps(value)
+    Args:
+        preset: A model preset (``default``, ``bilstm``, ``cnn-bag-long``, ...); None: the built-in defaults.
+        model: The architecture (``model.name``).
+        epochs, batch_size, lr: Training (``train.*``).
+        embedding_dim, hidden_size: Sizes (``model.*``).
+        max_len: Longest text kept, in tokens (``vocab.max_len``).
+        preprocess: A cleaning preset (``preprocess.preset``).
+        class_weight: ``"balanced"``: weight the loss by inverse class frequency.
+        valid_size: Share held out for early stopping when ``fit`` gets no valid set.
+        random_state: Seed of training and of the held-out split (None: the config's).
+        overrides: Any other config keys, e.g. ``{"model.pooling": "max", "train.patience": 2}``.
+        config: A TOML config file applied after the preset.
+        progress: Show progress bars while fitting.
+    """
+
+    _task = "classify"
+
+    def _labels(self, y: Any, n: int) -> tuple[list[Any], dict[str, Any]]:
+        values = _column(y, n, "y")
+        self._label_values = {str(v): v for v in values}
+        return [str(v) for v in values], {}
+
+    def _fitted_from_labels(self) -> None:
+        names = list(self.predictor_.task.labels)
+        originals = getattr(self, "_label_values", {})
+        values = [originals.get(name, name) for name in names]
+        order = np.argsort(np.asarray(values), kind="stable")
+        self.classes_ = np.asarray(values)[order]
+        self._order = order  # task's column order -> classes_ order
+
+    def _outputs(self, proba: np.ndarray) -> np.ndarray:
+        return proba[:, self._order]
+
+    def _decide(self, proba: np.ndarray) -> np.ndarray:
+        return self.classes_[self._outputs(proba).argmax(1)]
 
 
-def _check_xy(texts: Sequence[str], labels: Sequence[str] | None, what: str) -> tuple[list[str], list[str]]:
-    texts, labels = list(texts), list(labels or [])
-    if len(texts) != len(labels):
-        raise DataError(f"{what}: {len(texts)} texts but {len(labels)} labels. Give one label per text.")
-    for i, (t, y) in enumerate(zip(texts, labels)):
+class MultiLabelTextClassifier(ClassifierMixin, _TextEstimator):
+    """Any number of labels per text: ``y`` is a 0/1 indicator matrix ``(n, L)`` (scikit-learn's multi-label form,
+    e.g. from ``MultiLabelBinarizer``) or a list of label lists. ``predict`` returns the indicator matrix at the
+    thresholds tuned on the valid split, ``predict_proba`` each label's probability ``(n, L)``, both in
+    ``classes_`` order. Same arguments as :class:`TextClassifier`.
+    """
+
+    _task = "multilabel"
+
+    def __sklearn_tags__(self):  # noqa: D105
+        tags = super().__sklearn_tags__()
+        tags.target_tags.multi_output = True
+        tags.target_tags.single_output = False
+        tags.classifier_tags.multi_label = True
+        return tags
+
+    def _labels(self, y: Any, n: int) -> tuple[list[Any], dict[str, Any]]:
+        if isinstance(y, np.ndarray) or (hasattr(y, "shape") and len(getattr(y, "shape", ())) == 2):
+            matrix = np.asarray(y)
+            if matrix.ndim != 2 or len(matrix) != n:
+                raise DataError(f"y: expected a 0/1 matrix of {n} rows (one per text). Got shape {matrix.shape}.")
+            if not np.isin(matrix, (0, 1)).all():
+                raise DataError("y: a multi-label indicator matrix holds only 0 and 1. Use MultiLabelBinarizer.")
+            names = [str(j) for j in range(matrix.shape[1])]
+            self._label_values = {name: j for j, name in enumerate(names)}
+            return [tuple(names[j] for j in np.flatnonzero(row)) for row in matrix], {"labels": names}
+        rows = list(y)
+        if len(rows) != n:
+            raise DataError(f"X/y: {n} texts but {len(rows)} label lists. Give one list of labels per text.")
+        self._label_values = {}
+        return [tuple(sorted({str(x) for x in row})) for row in rows], {}
+
+    def _fitted_from_labels(self) -> None:
+        names = list(self.predictor_.task.labels)
+        originals = getattr(self, "_label_values", {})
+        self.classes_ = np.asarray([originals.get(name, name) for name in names])
+
+    def _outputs(self, proba: np.ndarray) -> np.ndarray:
+        return proba
+
+    def _decide(self, proba: np.ndarray) -> np.ndarray:
+        return (proba >= self.predictor_.task.thresholds).astype(np.int64)
+
+
+class AspectClassifier(ClassifierMixin, _TextEstimator):
+    """One label per aspect: ``y`` is 2-D ``(n, A)`` (a DataFrame's columns name the aspects, else ``aspects``).
+    ``predict`` returns the labels ``(n, A)``; ``predict_proba`` a list of ``(n, C_j)`` arrays, one per aspect
+    (scikit-learn's multi-output form); ``score`` the share of texts with every aspect right.
+
+    Args:
+        aspects: Aspect names when ``y`` has none (default ``aspect0``, ``aspect1``, ...).
+        preset: Default ``absa`` (the aspect preset); the other arguments as :class:`TextClassifier`'s.
+    """
+
+    _task = "absa"
+
+    def __init__(self, preset: str | None = "absa", *, aspects: Sequence[str] | None = None, model: str | None = None,
+                 epochs: int | None = None, batch_size: int | None = None, lr: float | None = None,
+                 embedding_dim: int | None = None, hidden_size: int | None = None, max_len: int | None = None,
+                 preprocess: str | None = None, class_weight: str | None = None, valid_size: float = 0.1,
+                 random_state: int | None = None, overrides: dict[str, Any] | None = None,
+                 config: str | Path | None = None, progress: bool = False) -> None:
+        super().__init__(preset, model=model, epochs=epochs, batch_size=batch_size, lr=lr,
+                         embedding_dim=embedding_dim, hidden_size=hidden_size, max_len=max_len,
+                         preprocess=preprocess, class_weight=class_weight, valid_size=valid_size,
+                         random_state=random_state, overrides=overrides, config=config, progress=progress)
+        self.aspects = aspects
+
+    def __sklearn_tags__(self):  # noqa: D105
+        tags = super().__sklearn_tags__()
+        tags.target_tags.multi_output = True
+        tags.target_tags.single_output = False
+        return tags
+
+    def _labels(self, y: Any, n: int) -> tuple[list[Any], dict[str, Any]]:
+        names = [str(c) for c in y.columns] if hasattr(y, "columns") else None
+        matrix = np.asarray(y, dtype=object)
+        if matrix.ndim != 2 or len(matrix) != n:
+            raise DataError(f"y: expected one row of aspect labels per text ({n} rows, one column per aspect). "
+                            f"Got shape {matrix.shape}.")
+        aspects = list(self.aspects or names or [f"aspect{j}" for j in range(matrix.shape[1])])
+        if len(aspects) != matrix.shape[1]:
+            raise DataError(f"aspects: {len(aspects)} names for {matrix.shape[1]} columns of y. Give one per column.")
+        from lstmtext.tasks.absa.data import not_mentioned_label
+
+        labels = [tuple(str(v) for v in row) for row in matrix]
+        nm = not_mentioned_label({v for row in labels for v in row}, self.resolve_config().absa.not_mentioned)
+        return labels, {"aspects": aspects, "not_mentioned": nm}
+
+    def _fitted_from_labels(self) -> None:
+        self.classes_ = [np.asarray(v) for v in self.predictor_.task.labels.values()]
+        self.aspects_ = list(self.predictor_.task.labels)
+
+    def _outputs(self, proba: np.ndarray) -> list[np.ndarray]:
+        return [proba[:, s] for s in self.predictor_.task.layout.slices()]
+
+    def _decide(self, proba: np.ndarray) -> np.ndarray:
+        parts = self._outputs(proba)
+        return np.stack([c[p.argmax(1)] for c, p in zip(self.classes_, parts)], 1)
+
+    def score(self, X: Any, y: Any, sample_weight: Any = None) -> float:
+        """The share of texts whose every aspect is predicted right."""
+        right = (self.predict(X) == np.asarray(y, dtype=object).astype(str)).all(1)
+        return float(np.average(right, weights=sample_weight))
+
+
+def _texts(X: Any, what: str) -> list[str]:
+    """``X`` as a list of strings (a 2-D input must have one column)."""
+    arr = np.asarray(X, dtype=object)
+    if arr.ndim == 2 and arr.shape[1] == 1:
+        arr = arr[:, 0]
+    if arr.ndim != 1:
+        raise DataError(f"{what}: expected a sequence of texts (one string per sample). Got an array of shape "
+                        f"{arr.shape}; text estimators take one column of strings.")
+    out = arr.tolist()
+    for i, t in enumerate(out):
         if not isinstance(t, str) or not t.strip():
             raise DataError(f"{what}: text {i} is empty or not a string ({t!r}). Remove or fill it.")
-        if y is None or (isinstance(y, float) and np.isnan(y)) or str(y).strip() == "":
+    return out
+
+
+def _column(y: Any, n: int, what: str) -> list[Any]:
+    values = np.asarray(y, dtype=object)
+    if values.ndim == 2 and values.shape[1] == 1:
+        values = values[:, 0]
+    if values.ndim != 1 or len(values) != n:
+        raise DataError(f"X/{what}: {n} texts but {len(values)} labels. Give one label per text.")
+    for i, v in enumerate(values):
+        if v is None or (isinstance(v, float) and np.isnan(v)) or str(v).strip() == "":
             raise DataError(f"{what}: label {i} is missing. Give every text a label.")
-    return texts, [str(y) for y in labels]
+    return values.tolist()

@@ -1,35 +1,130 @@
-"""The scikit-learn-style API: fit / predict / predict_proba / score / save / load."""
+"""The Python API: real scikit-learn estimators (get/set_params, clone, cross_val_score, GridSearchCV, Pipeline,
+CalibratedClassifierCV) for one label, several labels and aspects; save/load; one-line errors.
+
+scikit-learn's own estimator checks generate numeric 2-D ``X``; for an estimator whose tags say "1-D strings"
+``parametrize_with_checks`` yields no check at all, so the checks that do not need numeric data are run here by
+name (``API_CHECKS``), and the data checks are written again with texts below (fit returns self, parameters
+untouched by fit, unfitted use raises NotFittedError, ``classes_`` order, probabilities sum to one, a fixed
+``random_state`` repeats). The numeric ones (NaN/inf handling, sparse input, ``n_features_in_``, dtype
+coercion, 2-D feature names) do not apply to text input.
+"""
 
 import numpy as np
 import pytest
+from sklearn.base import clone
+from sklearn.calibration import CalibratedClassifierCV
+from sklearn.frozen import FrozenEstimator
+from sklearn.model_selection import GridSearchCV, cross_val_score
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import FunctionTransformer, MultiLabelBinarizer
+from sklearn.utils import estimator_checks
 
-from lstmtext.classifier import TextClassifier
+from lstmtext.classifier import AspectClassifier, MultiLabelTextClassifier, TextClassifier
 from lstmtext.errors import DataError, NotFittedError
 
 TEXTS = ["great flight thanks", "lovely crew great", "thanks awesome", "best crew ever"] * 3 + \
         ["delayed again awful", "lost my bag", "rude staff worst", "cancelled again"] * 3
 LABELS = ["pos"] * 12 + ["neg"] * 12
+FAST = dict(hidden_size=16, embedding_dim=16, epochs=30, batch_size=8, lr=0.03, preprocess="plain",
+            overrides={"model.embed_dropout": 0.0, "train.monitor": "valid_loss"})
+API_CHECKS = ["check_estimator_cloneable", "check_estimator_repr", "check_no_attributes_set_in_init",
+              "check_do_not_raise_errors_in_init_or_set_params", "check_mixin_order", "check_valid_tag_types",
+              "check_get_params_invariance", "check_set_params", "check_parameters_default_constructible"]
+
+
+def _clf(**kw):
+    return TextClassifier(preset=None, random_state=0, **{**FAST, **kw})
+
+
+@pytest.mark.parametrize("estimator", [TextClassifier(), MultiLabelTextClassifier(), AspectClassifier()],
+                         ids=lambda e: type(e).__name__)
+@pytest.mark.parametrize("check", API_CHECKS)
+def test_scikit_learn_api_checks(estimator, check):
+    getattr(estimator_checks, check)(type(estimator).__name__, estimator)
 
 
 def test_fit_predict_save_load(tmp_path):
-    clf = TextClassifier(preset=None, model__hidden_size=16, model__embedding_dim=16, model__embed_dropout=0.0,
-                         train__epochs=30, train__batch_size=8, train__lr=0.03, train__monitor="valid_loss",
-                         preprocess__preset="plain")
-    clf.fit(TEXTS, LABELS, valid_texts=TEXTS, valid_labels=LABELS)
+    clf = _clf()
+    assert clf.fit(TEXTS, LABELS, valid_texts=TEXTS, valid_labels=LABELS) is clf
     assert list(clf.classes_) == ["neg", "pos"]
     assert clf.score(TEXTS, LABELS) == 1.0
     proba = clf.predict_proba(["great crew", "lost bag"])
     assert proba.shape == (2, 2) and np.allclose(proba.sum(1), 1)
+    assert clf.records(["great crew"])[0].label == "pos"
     clf.save(tmp_path / "m")
     again = TextClassifier.load(tmp_path / "m")
     assert np.array_equal(again.predict_proba(TEXTS), clf.predict_proba(TEXTS))
+    assert clf.get_params()["hidden_size"] == 16 and clf.epochs == 30  # fit leaves the parameters alone
+
+
+def test_integer_labels_keep_their_type_and_numeric_order():
+    y = [10] * 12 + [2] * 12  # sorted as numbers: 2 < 10 (as strings "10" < "2")
+    clf = _clf().fit(TEXTS, y)
+    assert clf.classes_.tolist() == [2, 10] and clf.predict(["lost my bag"]).tolist() == [2]
+    assert clf.predict_proba(["lost my bag"])[0].argmax() == 0
+
+
+def test_clone_cross_val_score_grid_search_pipeline_and_calibration():
+    clf = _clf(epochs=8)
+    fresh = clone(clf)
+    assert fresh.get_params() == clf.get_params() and not hasattr(fresh, "classes_")
+    assert fresh.set_params(epochs=3).epochs == 3
+    scores = cross_val_score(clf, TEXTS, LABELS, cv=3)
+    assert scores.shape == (3,) and (scores >= 0.5).all()
+    grid = GridSearchCV(clf, {"lr": [0.03, 0.001]}, cv=2).fit(TEXTS, LABELS)
+    assert grid.best_params_["lr"] in (0.03, 0.001) and grid.predict(["lost my bag"])[0] == "neg"
+    pipe = make_pipeline(FunctionTransformer(lambda xs: [x.upper() for x in xs]),
+                         _clf(epochs=8, preprocess="en-tweet")).fit(TEXTS, LABELS)
+    assert pipe.score(TEXTS, LABELS) >= 0.9
+    calibrated = CalibratedClassifierCV(FrozenEstimator(clf.fit(TEXTS, LABELS))).fit(TEXTS, LABELS)
+    proba = calibrated.predict_proba(["great crew", "lost bag"])
+    assert proba.shape == (2, 2) and np.allclose(proba.sum(1), 1)
+
+
+def test_a_fixed_random_state_repeats():
+    a, b = _clf(epochs=3).fit(TEXTS, LABELS), _clf(epochs=3).fit(TEXTS, LABELS)
+    np.testing.assert_array_equal(a.predict_proba(TEXTS), b.predict_proba(TEXTS))
+
+
+def test_multilabel_estimator_with_an_indicator_matrix():
+    sets = [["praise"]] * 12 + [["complaint", "baggage"] if "bag" in t else ["complaint"] for t in TEXTS[12:]]
+    binarizer = MultiLabelBinarizer()
+    y = binarizer.fit_transform(sets)
+    clf = MultiLabelTextClassifier(preset=None, random_state=0, **FAST).fit(TEXTS, y)
+    assert clf.classes_.tolist() == [0, 1, 2]  # the indicator columns
+    assert clf.predict(TEXTS).shape == y.shape and clf.score(TEXTS, y) == 1.0  # subset accuracy
+    assert binarizer.inverse_transform(clf.predict(["lost my bag"])) == [("baggage", "complaint")]
+    named = MultiLabelTextClassifier(preset=None, random_state=0, **FAST).fit(TEXTS, sets)
+    assert named.classes_.tolist() == ["baggage", "complaint", "praise"]
+
+
+def test_aspect_estimator_with_one_column_per_aspect():
+    import pandas as pd
+
+    y = pd.DataFrame({"crew": ["pos"] * 12 + ["neg"] * 12,
+                      "bag": ["none"] * 12 + ["neg" if "bag" in t else "none" for t in TEXTS[12:]]})
+    clf = AspectClassifier(preset=None, random_state=0, **FAST).fit(TEXTS, y)
+    assert clf.aspects_ == ["crew", "bag"] and [c.tolist() for c in clf.classes_] == [["neg", "pos"], ["neg", "none"]]
+    assert clf.predict(["lost my bag"]).tolist() == [["neg", "neg"]] and clf.score(TEXTS, y) == 1.0
+    proba = clf.predict_proba(["lost my bag"])
+    assert [p.shape for p in proba] == [(1, 2), (1, 2)]
 
 
 def test_not_fitted():
     with pytest.raises(NotFittedError, match="not fitted yet. Call 'fit'"):
         TextClassifier().predict(["x"])
+    from sklearn.exceptions import NotFittedError as SklearnNotFitted
+
+    with pytest.raises(SklearnNotFitted):
+        MultiLabelTextClassifier().predict_proba(["x"])
 
 
-def test_length_mismatch():
+def test_bad_input_is_one_line():
     with pytest.raises(DataError, match="3 texts but 2 labels"):
         TextClassifier().fit(["a", "b", "c"], ["x", "y"])
+    with pytest.raises(DataError, match="text 1 is empty or not a string"):
+        TextClassifier().fit(["a", 3], ["x", "y"])
+    with pytest.raises(DataError, match=r"expected a sequence of texts .* shape \(2, 2\)"):
+        TextClassifier().fit(np.zeros((2, 2)), ["x", "y"])
+    with pytest.raises(DataError, match="holds only 0 and 1"):
+        MultiLabelTextClassifier().fit(["a", "b"], np.array([[0, 2], [1, 0]]))
