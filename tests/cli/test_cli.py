@@ -19,7 +19,7 @@ def test_train_predict_evaluate(tiny_path, tmp_path):
                                  "--set", "train.epochs=2", "--set", "model.hidden_size=8", "--set", "model.embedding_dim=8",
                                  "--quiet"])
     assert result.exit_code == 0, result.output
-    assert "valid" in result.output and (out / "model" / "weights.safetensors").is_file()
+    assert "valid" in result.output and (out / "model" / "model.safetensors").is_file()
     result = runner.invoke(app, ["predict", str(out), "great flight!", "lost my bag", "--top-k", "2"])
     assert result.exit_code == 0, result.output
     lines = [json.loads(line) for line in result.output.strip().splitlines()]

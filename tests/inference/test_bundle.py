@@ -11,15 +11,38 @@ from lstmtext.inference.bundle import load_bundle
 from lstmtext.inference.predictor import Predictor
 
 
-def test_bundle_files_and_no_pickle(trained_run):
+def test_bundle_files_are_a_hugging_face_style_folder_without_pickle(trained_run):
     out, _ = trained_run
     names = {p.name for p in (out / "model").iterdir()}
-    assert names == {"meta.json", "config.json", "encoder.json", "vocab.json", "labels.json",
-                     "weights.safetensors", "metrics.json", "model_card.md"}
+    assert names == {"config.json", "model.safetensors", "README.md", "preprocessing.json", "vocab.json",
+                     "labels.json", "metrics.json"}
     for p in (out / "model").iterdir():
         assert not p.read_bytes().startswith(b"\x80"), f"{p.name} looks pickled"
-    meta = json.loads((out / "model" / "meta.json").read_text())
-    assert meta["format_version"] == 1 and meta["architecture"] == "lstm"
+    config = json.loads((out / "model" / "config.json").read_text())
+    assert config["format_version"] == 2 and config["architecture"] == "lstm" and config["model_type"] == "lstmtext"
+    assert config["id2label"] == {"0": "negative", "1": "neutral", "2": "positive"} and config["num_labels"] == 3
+    assert config["problem_type"] == "single_label_classification" and config["lstmtext"]["model"]["name"] == "lstm"
+
+
+def test_config_json_and_model_safetensors_read_with_plain_libraries(trained_run):
+    """Any tool reads the weights with plain safetensors and the labels from config.json, without lstmtext."""
+    import numpy as np
+    from safetensors import safe_open
+
+    folder = trained_run[0] / "model"
+    config = json.loads((folder / "config.json").read_text())
+    with safe_open(folder / "model.safetensors", framework="numpy") as f:
+        assert f.metadata()["library_name"] == "lstmtext"
+        fc = f.get_tensor("fc.weight")
+    assert fc.shape == (config["num_labels"], config["lstmtext"]["model"]["hidden_size"]) and fc.dtype == np.float32
+
+
+def test_the_model_card_opens_with_hub_metadata(trained_run):
+    card = (trained_run[0] / "model" / "README.md").read_text()
+    head, body = card.split("\n---\n", 1)
+    assert head.startswith("---\nlibrary_name: lstmtext\n") and "pipeline_tag: text-classification" in head
+    assert "license: other" in head and "- lstm\n" in head and "dataset: {name: \"tiny.csv\", split: test}" in head
+    assert "- {type: accuracy, value: " in head and "# Model card" in body
 
 
 def test_run_outputs(trained_run):
@@ -39,19 +62,19 @@ def test_run_outputs(trained_run):
 def test_format_version_mismatch(trained_run, tmp_path):
     copy = tmp_path / "m"
     shutil.copytree(trained_run[0] / "model", copy)
-    meta = json.loads((copy / "meta.json").read_text())
-    (copy / "meta.json").write_text(json.dumps({**meta, "format_version": 99}))
-    with pytest.raises(BundleError, match="bundle format_version 99, but this lstmtext .* reads format_version 1"):
+    meta = json.loads((copy / "config.json").read_text())
+    (copy / "config.json").write_text(json.dumps({**meta, "format_version": 99}))
+    with pytest.raises(BundleError, match="bundle format_version 99, but this lstmtext .* reads format_version 1, 2"):
         load_bundle(copy)
 
 
 def test_shape_mismatch(trained_run, tmp_path):
     copy = tmp_path / "m"
     shutil.copytree(trained_run[0] / "model", copy)
-    weights = load_file(copy / "weights.safetensors")
+    weights = load_file(copy / "model.safetensors")
     weights["fc.weight"] = weights["fc.weight"][:2]
-    save_file(weights, copy / "weights.safetensors")
-    with pytest.raises(BundleError, match="weights.safetensors does not match the architecture in config.json"):
+    save_file(weights, copy / "model.safetensors")
+    with pytest.raises(BundleError, match="model.safetensors does not match the architecture in config.json"):
         load_bundle(copy)
 
 
@@ -68,10 +91,10 @@ def test_refuses_to_overwrite(trained_run, tmp_path):
 
     clf = TextClassifier.load(trained_run[0])
     clf.save(tmp_path / "m")
-    before = (tmp_path / "m" / "weights.safetensors").read_bytes()
+    before = (tmp_path / "m" / "model.safetensors").read_bytes()
     with pytest.raises(BundleError, match="already saved there. Pass --overwrite"):
         clf.save(tmp_path / "m")
-    assert (tmp_path / "m" / "weights.safetensors").read_bytes() == before
+    assert (tmp_path / "m" / "model.safetensors").read_bytes() == before
     clf.save(tmp_path / "m", overwrite=True)
 
 

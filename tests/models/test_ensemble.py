@@ -87,7 +87,7 @@ def test_ensemble_run_trains_each_member_saves_and_reloads(tiny_path, tmp_path):
     (tmp_path / "test.csv").write_text("text,label,split\n" + "\n".join(test_rows) + "\n")
     reloaded = evaluate_file(tmp_path / "ens", tmp_path / "test.csv")  # the saved ensemble scores as trained
     assert reloaded["accuracy"] == pytest.approx(result.metrics["test"]["accuracy"])
-    config = json.loads((tmp_path / "ens" / "model" / "config.json").read_text())
+    config = json.loads((tmp_path / "ens" / "model" / "config.json").read_text())["lstmtext"]
     assert config["model"]["ensemble"] == 3
     # the same seed gives the same ensemble
     again = run(cfg, tiny_path, None, progress=False)

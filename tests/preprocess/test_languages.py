@@ -43,8 +43,7 @@ def test_vietnamese_bundle_segments_raw_text_like_the_segmented_form(tmp_path):
            "Món nướng ngon tuyệt, phục vụ nhanh", "Nhân viên thân thiện, đồ uống ngon"]
     neg = ["Đồ ăn dở tệ, phục vụ chậm chạp", "Giá đắt mà chất lượng kém, thất vọng",
            "Nhân viên thái độ khó chịu, không quay lại", "Quán bẩn, món ăn nguội và nhạt"]
-    clf = TextClassifier(preset=None, preprocess__preset="vi-review", model__hidden_size=8, model__embedding_dim=8,
-                         train__epochs=5, train__batch_size=4)
+    clf = TextClassifier(preset=None, preprocess="vi-review", hidden_size=8, embedding_dim=8, epochs=5, batch_size=4)
     clf.fit(pos + neg, ["pos"] * 4 + ["neg"] * 4, valid_texts=pos + neg, valid_labels=["pos"] * 4 + ["neg"] * 4)
     clf.save(tmp_path / "vi")
     again = TextClassifier.load(tmp_path / "vi")

@@ -67,8 +67,9 @@ def test_info(client, bundle_dir):
     assert info["limits"] == LIMITS
     assert info["preprocessing"] == predictor.encoder.to_dict()
     assert info["metrics"] == predictor.bundle.metrics and "test" in info["metrics"]
-    assert info["model_card"] == (bundle_dir / "model_card.md").read_text(encoding="utf-8")
-    assert info["model"]["hidden_size"] == 16 and info["meta"]["format_version"] == 1
+    assert info["model_card"] == (bundle_dir / "README.md").read_text(encoding="utf-8")
+    assert info["model"]["hidden_size"] == 16 and info["meta"]["format_version"] == 2
+    assert "lstmtext" not in info["meta"] and info["meta"]["id2label"]["0"] == "negative"
 
 
 @pytest.mark.parametrize(("body", "status", "detail"), [

@@ -163,7 +163,7 @@ def test_cli_train_task_absa(tmp_path):
     result = CliRunner().invoke(app, args)
     assert result.exit_code == 0, result.output
     assert "flat_macro_f1" in result.output
-    config = json.loads((out / "model" / "config.json").read_text())
+    config = json.loads((out / "model" / "config.json").read_text())["lstmtext"]
     assert config["task"] == "absa" and config["absa"]["aspects"] == ["food", "price"]
     assert config["model"]["name"] == "bilstm"  # --task absa starts from the absa preset
 
@@ -211,4 +211,4 @@ def test_attention_head_run_overfits_saves_and_reloads(tmp_path):
     predictor = Predictor.from_bundle(tmp_path / "run")
     proba = predictor.predict_proba(["harga mahal sekali"])
     assert all(np.allclose(proba[:, s].sum(1), 1.0, atol=1e-5) for s in predictor.task.layout.slices())
-    assert json.loads((tmp_path / "run" / "model" / "config.json").read_text())["absa"]["head"] == "attention"
+    assert json.loads((tmp_path / "run" / "model" / "config.json").read_text())["lstmtext"]["absa"]["head"] == "attention"

@@ -75,8 +75,8 @@ def test_two_processes_match_one_process(tiny_path, tmp_path):
     assert [h["epoch"] for h in two] == [1, 2, 3, 4, 5]
     for key in ("train_loss", "train_accuracy", "valid_loss"):
         assert [h[key] for h in two] == pytest.approx([h[key] for h in one], rel=1e-5), key
-    w_two = load_file(tmp_path / "two" / "model" / "weights.safetensors")
-    w_one = load_file(tmp_path / "one" / "model" / "weights.safetensors")
+    w_two = load_file(tmp_path / "two" / "model" / "model.safetensors")
+    w_one = load_file(tmp_path / "one" / "model" / "model.safetensors")
     assert w_two.keys() == w_one.keys()
     for name in w_one:  # relative to each tensor's norm: float error, not a lone tiny weight, sets the scale
         assert float((w_two[name] - w_one[name]).norm() / w_one[name].norm()) < 1e-5, name

@@ -34,7 +34,7 @@ def test_one_chunk_trains_exactly_as_in_memory(tiny_path, tmp_path, config):
     memory = run(config, tiny_path, tmp_path / "memory", progress=False)
     streamed = run(config, tiny_path, tmp_path / "stream", progress=False, stream=True, chunk_size=1000)
     assert streamed.history == memory.history
-    a, b = (load_file(tmp_path / d / "model" / "weights.safetensors") for d in ("memory", "stream"))
+    a, b = (load_file(tmp_path / d / "model" / "model.safetensors") for d in ("memory", "stream"))
     assert all(torch.equal(a[k], b[k]) for k in a)
     assert streamed.metrics["test"]["accuracy"] == memory.metrics["test"]["accuracy"]
 
@@ -98,5 +98,5 @@ def test_cli_stream(tiny_path, tmp_path):
             "--set", "train.epochs=1", "--set", "model.hidden_size=8", "--set", "model.embedding_dim=8", "--quiet"]
     result = CliRunner().invoke(app, args)
     assert result.exit_code == 0, result.output
-    assert (out / "shards" / "meta.json").is_file() and (out / "model" / "weights.safetensors").is_file()
+    assert (out / "shards" / "meta.json").is_file() and (out / "model" / "model.safetensors").is_file()
     assert "streamed" in pd.read_json(out / "metrics.json", typ="series")["summary"]["source"]

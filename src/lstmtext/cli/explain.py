@@ -93,4 +93,11 @@ def explain(
 
 def _is_bundle(target: str) -> bool:
     """A folder named like a worked example ('lstm', 'rnn') is read as a model only when it holds one."""
-    return (Path(target) / "meta.json").is_file() or (Path(target) / "model" / "meta.json").is_file()
+    from lstmtext.errors import BundleError
+    from lstmtext.inference.bundle import resolve_bundle_path
+
+    try:
+        resolve_bundle_path(target)
+    except BundleError:
+        return False
+    return True

@@ -32,4 +32,4 @@ def load_bundled_airline() -> LabelledData:
         for name, group in tweets.groupby("split", sort=False)
     }
     return LabelledData(splits={name: parts[name] for name in ("train", "valid", "test")},
-                        source=f"{path} (canonical split)")
+                        source=f"{path} (canonical split)", info={"license": "cc-by-nc-sa-4.0"})

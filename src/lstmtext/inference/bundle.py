@@ -1,10 +1,21 @@
-"""Saved models ("bundles"): a folder of JSON files plus ``weights.safetensors``; no pickle anywhere.
+"""Saved models ("bundles"): a folder of JSON files plus ``model.safetensors``, laid out as a Hugging Face model
+repository; no pickle anywhere.
 
-Layout: ``meta.json`` (format version, versions, architecture, task), ``config.json`` (the resolved config),
-``encoder.json`` (cleaning steps and sequence settings), ``vocab.json``, ``labels.json`` (the task's label
-space), ``task.json`` (what the task tuned after training, e.g. multi-label thresholds; absent when nothing),
-``weights.safetensors``, ``metrics.json`` and ``model_card.md``. The folder is written atomically, and
-loading checks the format version and that the weights fit the architecture the config describes.
+Layout (format 2):
+
+- ``config.json``: Hugging Face-style keys (``model_type``, ``architectures``, ``num_labels``, ``id2label``,
+  ``label2id``, ``problem_type``), the versions and creation time, the task, and the resolved lstmtext
+  config under ``"lstmtext"``;
+- ``model.safetensors``: the weights (readable with plain ``safetensors``);
+- ``README.md``: the model card, with YAML metadata (``library_name: lstmtext``, language, license, tags,
+  metrics with the data set they were measured on) that a model hub renders;
+- ``preprocessing.json`` (cleaning steps and sequence settings), ``vocab.json``, ``labels.json`` (the task's
+  label space), ``task.json`` (what the task tuned, e.g. multi-label thresholds; absent when nothing) and
+  ``metrics.json``.
+
+The folder is written atomically; loading checks the format version and that the weights fit the
+architecture. Bundles of format 1 (``meta.json``, ``weights.safetensors``, ``encoder.json``,
+``model_card.md``) still load.
 """
 
 from __future__ import annotations
@@ -29,8 +40,12 @@ from lstmtext.models import build_model
 from lstmtext.tasks import Task, get_task
 from lstmtext.utils.atomic import atomic_dir
 
-FORMAT_VERSION = 1
-REQUIRED = ("meta.json", "config.json", "encoder.json", "vocab.json", "labels.json", "weights.safetensors")
+FORMAT_VERSION = 2
+READABLE_VERSIONS = (1, 2)
+# format -> (meta file, weights file, encoder file, card file)
+FILES = {1: ("meta.json", "weights.safetensors", "encoder.json", "model_card.md"),
+         2: ("config.json", "model.safetensors", "preprocessing.json", "README.md")}
+_LANGUAGES = {"en-tweet": "en", "id-news": "id", "id-review": "id", "vi-review": "vi"}
 
 
 @dataclass
@@ -50,6 +65,55 @@ class Bundle:
         """The task's label space (``labels.json``): class names, or ``{aspect: class names}``."""
         return self.task.labels
 
+    @property
+    def card_path(self) -> Path | None:
+        """The model card's file."""
+        if self.path is None:
+            return None
+        return self.path / FILES[int(self.meta.get("format_version", FORMAT_VERSION))][3]
+
+
+def hub_config(config: Config, task: Task, model: nn.Module) -> dict[str, Any]:
+    """The ``config.json`` of a bundle: Hugging Face's keys, the versions, and lstmtext's own config tree."""
+    names = task.output_names()
+    problem = {"sigmoid": "multi_label_classification"}.get(task.layout.activation, "single_label_classification")
+    return {
+        "model_type": "lstmtext",
+        "library_name": "lstmtext",
+        "architectures": [type(model).__name__],
+        "architecture": config.model.name,
+        "task": task.name,
+        "problem_type": problem if len(task.layout.sizes) == 1 else "multi_head_classification",
+        "num_labels": len(names),
+        "id2label": {str(i): name for i, name in enumerate(names)},
+        "label2id": {name: i for i, name in enumerate(names)},
+        "format_version": FORMAT_VERSION,
+        "lstmtext_version": __version__,
+        "torch_version": torch.__version__,
+        "python_version": platform.python_version(),
+        "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+        "n_parameters": sum(p.numel() for p in model.parameters()),
+        "lstmtext": config.model_dump(mode="json"),
+    }
+
+
+def card_metadata(config: Config, task: Task, metrics: dict[str, Any], source: str = "", license: str = "other"
+                  ) -> str:
+    """The YAML block that opens ``README.md``: what a model hub shows and searches."""
+    language = _LANGUAGES.get(config.preprocess.preset) or config.preprocess.keep_language
+    split = "test" if "test" in metrics else "valid" if "valid" in metrics else None
+    lines = ["---", "library_name: lstmtext", "pipeline_tag: text-classification", f"license: {license}"]
+    if language:
+        lines.append(f"language: [{language}]")
+    lines += ["tags:", "- text-classification", f"- {task.name}", f"- {config.model.name}", "- lstmtext"]
+    if split is not None:
+        name = Path(source.split(" (")[0]).name or "training data"
+        lines += ["model-index:", f"- name: {config.model.name}-{task.name}", "  results:",
+                  "  - task: {type: text-classification}", f"    dataset: {{name: {json.dumps(name)}, split: {split}}}",
+                  "    metrics:"]
+        lines += [f"    - {{type: {k}, value: {v:.4f}}}" for k, v in task.headline(metrics[split]).items()]
+    return "\n".join(lines) + "\n---\n\n"
+
 
 def save_bundle(
     path: str | Path,
@@ -60,30 +124,22 @@ def save_bundle(
     metrics: dict[str, Any] | None = None,
     model_card: str = "",
     overwrite: bool = False,
+    source: str = "",
+    license: str = "other",
 ) -> Path:
-    """Write a bundle folder atomically.
+    """Write a bundle folder atomically (format 2, see the module doc).
 
     Raises:
         BundleError: If ``path`` exists and ``overwrite`` is False.
     """
     path = Path(path)
-    meta = {
-        "format_version": FORMAT_VERSION,
-        "lstmtext_version": __version__,
-        "torch_version": torch.__version__,
-        "python_version": platform.python_version(),
-        "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
-        "architecture": config.model.name,
-        "task": config.task,
-        "n_parameters": sum(p.numel() for p in model.parameters()),
-    }
+    metrics = metrics or {}
     files = {
-        "meta.json": meta,
-        "config.json": config.model_dump(mode="json"),
-        "encoder.json": encoder.to_dict(),
+        "config.json": hub_config(config, task, model),
+        "preprocessing.json": encoder.to_dict(),
         "vocab.json": encoder.vocab.to_dict(),
         "labels.json": task.labels,
-        "metrics.json": metrics or {},
+        "metrics.json": metrics,
     }
     if task.state:
         files["task.json"] = task.state
@@ -92,23 +148,29 @@ def save_bundle(
             for name, data in files.items():
                 (tmp / name).write_text(json.dumps(data, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
             state = {k: v.detach().contiguous() for k, v in model.state_dict().items()}
-            save_file(state, tmp / "weights.safetensors", metadata={"format_version": str(FORMAT_VERSION)})
-            (tmp / "model_card.md").write_text(model_card or "", encoding="utf-8")
+            save_file(state, tmp / "model.safetensors", metadata={"format_version": str(FORMAT_VERSION),
+                                                                  "library_name": "lstmtext"})
+            card = card_metadata(config, task, metrics, source, license) + (model_card or "")
+            (tmp / "README.md").write_text(card, encoding="utf-8")
     except FileExistsError:
         raise BundleError(f"{path}: a model is already saved there. Pass --overwrite to replace it, or choose another path.") from None
     return path
 
 
+def _is_bundle(path: Path) -> bool:
+    return (path / "meta.json").is_file() or ((path / "config.json").is_file() and (path / "model.safetensors").is_file())
+
+
 def resolve_bundle_path(path: str | Path) -> Path:
     """Accept a bundle folder or a training output folder holding ``model/``."""
     path = Path(path)
-    if (path / "meta.json").is_file():
+    if _is_bundle(path):
         return path
-    if (path / "model" / "meta.json").is_file():
+    if _is_bundle(path / "model"):
         return path / "model"
     if not path.exists():
         raise BundleError(f"{path}: no such folder. Give the folder written by `lstmtext train --out`.")
-    raise BundleError(f"{path}: not a saved model (no meta.json here or in {path / 'model'}).")
+    raise BundleError(f"{path}: not a saved model (no config.json + model.safetensors here or in {path / 'model'}).")
 
 
 def _read_json(path: Path) -> Any:
@@ -119,24 +181,31 @@ def _read_json(path: Path) -> Any:
 
 
 def load_bundle(path: str | Path) -> Bundle:
-    """Load a bundle and rebuild its model in eval mode.
+    """Load a bundle (format 2, or 1) and rebuild its model in eval mode.
 
     Raises:
-        BundleError: If files are missing, the format version differs, or the weights do not fit.
+        BundleError: If files are missing, the format version is unknown, or the weights do not fit.
     """
     path = resolve_bundle_path(path)
-    missing = [name for name in REQUIRED if not (path / name).is_file()]
+    version = 1 if (path / "meta.json").is_file() else 2
+    meta_file, weights_file, encoder_file, _ = FILES[version]
+    required = [meta_file, "config.json", encoder_file, "vocab.json", "labels.json", weights_file]
+    missing = [name for name in dict.fromkeys(required) if not (path / name).is_file()]
     if missing:
         raise BundleError(f"{path}: incomplete model folder, missing {', '.join(missing)}. Re-save or re-train it.")
-    meta = _read_json(path / "meta.json")
-    if meta.get("format_version") != FORMAT_VERSION:
+    meta = _read_json(path / meta_file)
+    if meta.get("format_version") not in READABLE_VERSIONS:
         raise BundleError(
             f"{path}: bundle format_version {meta.get('format_version')!r}, but this lstmtext "
-            f"({__version__}) reads format_version {FORMAT_VERSION}. Use a matching lstmtext or re-train."
+            f"({__version__}) reads format_version {', '.join(map(str, READABLE_VERSIONS))}. Use a matching lstmtext "
+            "or re-train."
         )
-    config = Config.model_validate(_read_json(path / "config.json"))
+    tree = _read_json(path / "config.json") if version == 1 else meta.get("lstmtext")
+    if not isinstance(tree, dict):
+        raise BundleError(f"{path / 'config.json'}: no \"lstmtext\" config in it. Re-save the model.")
+    config = Config.model_validate(tree)
     vocab = Vocab.from_dict(_read_json(path / "vocab.json"))
-    encoder = TextEncoder.from_dict(_read_json(path / "encoder.json"), vocab)
+    encoder = TextEncoder.from_dict(_read_json(path / encoder_file), vocab)
     try:
         task = get_task(str(meta.get("task") or config.task))(
             _read_json(path / "labels.json"), config,
@@ -146,17 +215,17 @@ def load_bundle(path: str | Path) -> Bundle:
         raise BundleError(f"{path}: labels.json, task.json or config.json do not describe a model of task "
                           f"{meta.get('task')!r} ({exc}). Re-save or re-train it.") from None
     try:
-        state = load_file(path / "weights.safetensors")
+        state = load_file(path / weights_file)
     except Exception as exc:  # safetensors raises its own error types for truncated files
-        raise BundleError(f"{path / 'weights.safetensors'}: unreadable ({exc}). Re-save the model.") from None
+        raise BundleError(f"{path / weights_file}: unreadable ({exc}). Re-save the model.") from None
     try:
         model.load_state_dict(state, strict=True)
     except RuntimeError as exc:
         detail = str(exc).split("\n")[1].strip() if "\n" in str(exc) else str(exc)
         raise BundleError(
-            f"{path}: weights.safetensors does not match the architecture in config.json ({detail}). "
+            f"{path}: {weights_file} does not match the architecture in config.json ({detail}). "
             "The files come from different models; re-save the bundle."
         ) from None
     model.eval()
     metrics = _read_json(path / "metrics.json") if (path / "metrics.json").is_file() else {}
-    return Bundle(config, encoder, task, model, metrics, meta, path)
+    return Bundle(config, encoder, task, model, metrics, {k: v for k, v in meta.items() if k != "lstmtext"}, path)

@@ -5,7 +5,7 @@ dropout masks, batch order and early stopping, all from its seed; :mod:`lstmtext
 ensemble predicts the mean of the members' probabilities. :class:`EnsembleClassifier` returns logits whose
 probabilities, read through the output layout, are exactly that mean (``log(mean softmax)`` per softmax
 group, ``logit(mean sigmoid)`` for sigmoid outputs), so everything downstream (prediction, metrics, the
-server) sees the averaged probabilities, and the bundle is still one ``weights.safetensors``
+server) sees the averaged probabilities, and the bundle is still one ``model.safetensors``
 (``members.<i>.*``).
 
 Small data sets gain most: on IndoNLU CASA (810 training texts) five members (a trial with seeds 42, 0,

@@ -24,7 +24,7 @@ from lstmtext.utils.atomic import write_json, write_text
 
 
 def card(summary: dict[str, Any], task: Any, metrics: dict[str, dict[str, Any]]) -> str:
-    """The bundle's ``model_card.md``."""
+    """The model card (the bundle's README.md after its hub metadata)."""
     return model_card(summary, task.card_line(), [task.card_scores(name, m) for name, m in metrics.items()],
                       task.card_limits())
 
@@ -34,7 +34,7 @@ def write_run(out: Path, config: Config, prepared: Prepared, model: torch.nn.Mod
     """Write the run's folder (see :func:`lstmtext.pipeline.runner.run`)."""
     task = prepared.task
     save_bundle(out / "model", config, prepared.encoder, task, model, metrics, card(summary, task, metrics),
-                overwrite=True)
+                overwrite=True, source=summary["source"], license=summary.get("license") or "other")
     write_json(out / "metrics.json", {**metrics, "summary": summary})
     sections = [line for name, m in metrics.items() for line in task.split_markdown(name, m)]
     write_text(out / "report.md", run_markdown(summary, task.report_lines(), sections))

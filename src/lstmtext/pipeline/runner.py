@@ -119,6 +119,7 @@ def summarize(config: Config, prepared: Prepared, model: torch.nn.Module, result
         "tokens_per_second": prepared.train_tokens * epochs / max(result.seconds, 1e-9),
         "split_sizes": prepared.split_sizes, "steps": encoder.pipeline.steps,
         "seed": config.train.seed, "lstmtext_version": __version__, "notes": prepared.notes,
+        "license": prepared.data.info.get("license") if prepared.data is not None else None,
     }
 
 

@@ -120,7 +120,7 @@ def create_app(settings: ServeSettings, predictor: Predictor | None = None) -> F
     def info(model: Predictor = Depends(get_predictor)) -> dict[str, Any]:
         """Labels, cleaning and sequence settings, training scores, model card, versions and request limits."""
         bundle = model.bundle
-        card = bundle.path / "model_card.md" if bundle.path else None
+        card = bundle.card_path
         return {
             "engine": settings.engine, "labels": bundle.labels, "architecture": str(bundle.meta.get("architecture", "")),
             "model": bundle.config.model.model_dump(mode="json"), "preprocessing": bundle.encoder.to_dict(),

@@ -69,7 +69,7 @@ class InfoResponse(BaseModel):
     model: dict[str, Any] = Field(description="the model section of the training config")
     preprocessing: dict[str, Any] = Field(description="cleaning pipeline and sequence settings (max_len, truncating)")
     metrics: dict[str, Any] = Field(description="scores measured at training time, per split")
-    model_card: str = Field(description="the bundle's model_card.md (Markdown)")
+    model_card: str = Field(description="the bundle's model card (README.md, Markdown with YAML metadata)")
     meta: dict[str, Any] = Field(description="format and library versions, creation time")
     limits: dict[str, int] = Field(description="max_texts, max_text_chars, max_body_bytes")
 

@@ -248,6 +248,10 @@ class Task(ABC):
     def layout(self) -> OutputLayout:
         """How the model's logits are read."""
 
+    def output_names(self) -> list[str]:
+        """A name for each of the model's outputs, in order (``id2label`` of the bundle's ``config.json``)."""
+        return [str(label) for label in self.labels]
+
     def model_kwargs(self) -> dict[str, Any]:
         """Extra :func:`lstmtext.models.build_model` arguments (head names, per-head attention)."""
         return {}

@@ -81,6 +81,9 @@ class AspectSentiment(Task):
     def layout(self) -> OutputLayout:
         return OutputLayout(tuple(len(v) for v in self.labels.values()))
 
+    def output_names(self) -> list[str]:
+        return [f"{aspect}:{label}" for aspect, labels in self.labels.items() for label in labels]
+
     def model_kwargs(self) -> dict[str, Any]:
         absa = self.config.absa
         return {"head_names": self.aspects, "head_attention": absa.attention_size if absa.head == "attention" else None}
