@@ -157,12 +157,23 @@ class _TextEstimator(BaseEstimator):
         text = card(self.summary_, b.task, b.metrics) if hasattr(self, "summary_") else ""
         return save_bundle(path, b.config, b.encoder, b.task, b.model, b.metrics, text, overwrite)
 
-    save_pretrained = save
+    def save_pretrained(self, path: str | Path, overwrite: bool = False, push_to_hub: bool = False,
+                        repo_id: str | None = None) -> Path:
+        """:meth:`save`, then with ``push_to_hub`` upload the folder to the Hub repo ``repo_id`` (``lstmtext[hub]``)."""
+        saved = self.save(path, overwrite)
+        if push_to_hub:
+            from lstmtext.inference.hub import push_to_hub as push
+
+            push(saved, repo_id or Path(path).name)
+        return saved
 
     @classmethod
-    def load(cls, path: str | Path) -> _TextEstimator:
-        """Load a bundle saved by :meth:`save` or ``lstmtext train``."""
-        bundle = load_bundle(path)
+    def load(cls, path: str | Path, revision: str | None = None) -> _TextEstimator:
+        """Load a bundle saved by :meth:`save` or ``lstmtext train``; a ``user/repo`` that is not a folder here is
+        downloaded from the Hugging Face Hub (only then; needs ``lstmtext[hub]``)."""
+        from lstmtext.inference.hub import local_or_hub
+
+        bundle = load_bundle(local_or_hub(path, revision))
         if bundle.task.name != cls._task:
             raise DataError(f"{path}: a {bundle.task.name!r} model; load it with the estimator of that task "
                             f"(this one is for {cls._task!r}).")

@@ -128,3 +128,23 @@ def test_bad_input_is_one_line():
         TextClassifier().fit(np.zeros((2, 2)), ["x", "y"])
     with pytest.raises(DataError, match="holds only 0 and 1"):
         MultiLabelTextClassifier().fit(["a", "b"], np.array([[0, 2], [1, 0]]))
+
+
+def test_from_pretrained_downloads_a_repo_id_only_when_it_is_no_local_folder(tmp_path, monkeypatch):
+    import sys
+    import types
+
+    saved = _clf(epochs=3).fit(TEXTS, LABELS).save_pretrained(tmp_path / "m")
+    asked = []
+    fake = types.ModuleType("huggingface_hub")
+    fake.snapshot_download = lambda repo_id, revision=None: asked.append((repo_id, revision)) or str(saved)
+    monkeypatch.setitem(sys.modules, "huggingface_hub", fake)
+    local = TextClassifier.from_pretrained(saved)
+    assert asked == [] and local.classes_.tolist() == ["neg", "pos"]  # a local folder never asks the hub
+    remote = TextClassifier.from_pretrained("someone/tweets", revision="v1")
+    assert asked == [("someone/tweets", "v1")] and remote.predict(["lost my bag"])[0] == "neg"
+    monkeypatch.setitem(sys.modules, "huggingface_hub", None)  # the extra is not installed
+    from lstmtext.errors import BundleError
+
+    with pytest.raises(BundleError, match=r"pip install 'lstmtext\[hub\]'"):
+        TextClassifier.from_pretrained("someone/other")

@@ -2,6 +2,7 @@
 
 import json
 
+import pytest
 from typer.testing import CliRunner
 
 from lstmtext.cli import app, main
@@ -34,20 +35,18 @@ def test_train_predict_evaluate(tiny_path, tmp_path):
 def test_train_refuses_to_overwrite(tiny_path, tmp_path, capsys, monkeypatch):
     (tmp_path / "run" / "model").mkdir(parents=True)
     monkeypatch.setattr("sys.argv", ["lstmtext", "train", str(tiny_path), "--out", str(tmp_path / "run"), "--quiet"])
-    try:
+    with pytest.raises(SystemExit) as exit_:
         main()
-    except SystemExit as exc:
-        assert exc.code == 1
+    assert exit_.value.code == 1
     err = capsys.readouterr().err
     assert "a trained model is already there. Pass --overwrite" in err
 
 
 def test_user_error_is_one_line_exit_1(tiny_path, capsys, monkeypatch):
     monkeypatch.setattr("sys.argv", ["lstmtext", "train", str(tiny_path), "--text-col", "tweet", "--quiet"])
-    try:
+    with pytest.raises(SystemExit) as exit_:
         main()
-    except SystemExit as exc:
-        assert exc.code == 1
+    assert exit_.value.code == 1
     err = capsys.readouterr().err.strip()
     assert err.startswith("error:") and "no column 'tweet'" in err and "Traceback" not in err
 
@@ -77,8 +76,22 @@ def test_presets_lists_architectures():
 
 def test_bad_set_is_a_clear_error(tiny_path, capsys, monkeypatch):
     monkeypatch.setattr("sys.argv", ["lstmtext", "train", str(tiny_path), "--set", "model.hiden_size=3"])
-    try:
+    with pytest.raises(SystemExit) as exit_:
         main()
-    except SystemExit as exc:
-        assert exc.code == 1
+    assert exit_.value.code == 1
     assert "unknown key 'model.hiden_size'. Did you mean 'hidden_size'?" in capsys.readouterr().err
+
+
+def test_version_and_verbose_after_the_command(monkeypatch, capsys, tiny_path):
+    from lstmtext import __version__
+    from lstmtext.cli.app import hoist_verbose
+
+    result = runner.invoke(app, ["--version"])
+    assert result.exit_code == 0 and result.output.startswith(f"lstmtext {__version__} (Python ")
+    assert hoist_verbose(["train", "d.csv", "-v", "--quiet"]) == ["-v", "train", "d.csv", "--quiet"]
+    assert hoist_verbose(["predict", "m", "--", "-v"]) == ["predict", "m", "--", "-v"]  # a text after --
+    monkeypatch.setattr("sys.argv", ["lstmtext", "train", str(tiny_path), "--text-col", "tweet", "--verbose"])
+    from lstmtext.errors import DataError
+
+    with pytest.raises(DataError, match="no column 'tweet'"):  # verbose: the error is raised, not one line
+        main()

@@ -27,7 +27,7 @@ def config():
 
 def _in_memory_vocab(tiny_frame, config):
     texts = tiny_frame[tiny_frame["split"] == "train"]["text"].tolist()
-    return TextEncoder.fit(build_pipeline(config.preprocess), texts, config.vocab)
+    return TextEncoder.fit(build_pipeline(config), texts, config.vocab)
 
 
 def test_one_chunk_trains_exactly_as_in_memory(tiny_path, tmp_path, config):

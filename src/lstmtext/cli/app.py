@@ -13,7 +13,7 @@ from typing import Annotated
 import typer
 
 from lstmtext.cli import data, experiments, explain, serving, train, zoo
-from lstmtext.cli.common import STATE, err_console
+from lstmtext.cli.common import STATE, console, err_console
 from lstmtext.errors import LstmTextError
 
 app = typer.Typer(
@@ -23,12 +23,25 @@ app = typer.Typer(
     "`lstmtext train my.csv --text-col review --label-col stars --out runs/mine` trains on your data.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
-    add_completion=False,
+    add_completion=True,
 )
 
 
+def _version(value: bool) -> None:
+    if value:
+        import platform
+
+        from lstmtext import __version__
+
+        console.print(f"lstmtext {__version__} (Python {platform.python_version()})", highlight=False)
+        raise typer.Exit()
+
+
 @app.callback()
-def _main(verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log details and show tracebacks.")] = False) -> None:
+def _main(
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log details and show tracebacks (also accepted after the command).")] = False,
+    version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit.")] = False,
+) -> None:
     STATE["verbose"] = verbose
     logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
 
@@ -40,10 +53,21 @@ for command in (train.train, train.evaluate, train.predict, data.preprocess, dat
 app.command(epilog=explain.EPILOG)(explain.explain)
 
 
+def hoist_verbose(args: list[str]) -> list[str]:
+    """Move ``-v``/``--verbose`` given after the command in front of it, where the app reads it."""
+    if "--" in args:
+        cut = args.index("--")
+        head, tail = args[:cut], args[cut:]
+    else:
+        head, tail = args, []
+    flags = [a for a in head if a in ("-v", "--verbose")]
+    return flags + [a for a in head if a not in ("-v", "--verbose")] + tail
+
+
 def main() -> None:
     """Entry point of the ``lstmtext`` script."""
     try:
-        app()
+        app(args=hoist_verbose(sys.argv[1:]))
     except LstmTextError as exc:
         if STATE["verbose"]:
             raise

@@ -65,6 +65,9 @@ class PreprocessConfig(_Section):
     languages: list[str] = Field(
         default_factory=lambda: ["en", "id", "vi"], description="candidate languages for keep_language"
     )
+    max_chars: int | None = Field(
+        100_000, ge=1, description="characters of a text read before cleaning (the side vocab.truncating keeps); "
+        "caps what one huge row can cost; none: no cap")
 
 
 class VocabConfig(_Section):
@@ -74,7 +77,8 @@ class VocabConfig(_Section):
         20000, ge=3, description="size of the index incl. <pad>=0 and <unk>=1; None: every word"
     )
     min_freq: int = Field(1, ge=1, description="words seen fewer times in training become <unk>")
-    max_len: int | None = Field(None, ge=1, description="truncate longer texts; None: longest training text")
+    max_len: int | None = Field(
+        None, ge=1, description="truncate longer texts; None: the longest training text, at most 2048 tokens")
     truncating: Literal["pre", "post"] = Field(
         "pre", description="cut long texts at the start (pre, as Keras) or the end"
     )

@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from lstmtext.config import ModelConfig
+from lstmtext.config import ModelConfig, PreprocessConfig
 from lstmtext.encoding.vocab import PAD_ID, Vocab
 from lstmtext.errors import ConfigError, DataError
 from lstmtext.preprocess import Pipeline
@@ -248,7 +248,8 @@ def embed_file(data: str | Path | None, out: str | Path, *, algo: str = "cbow", 
             frame = frame[frame["split"] == "train"]
         texts = frame[col].dropna().astype(str).tolist()
     spec = preprocess_preset(preprocess)
-    sentences = [t.split() for t in Pipeline(spec["steps"], spec["options"]).clean_many(texts)]
+    pipeline = Pipeline(spec["steps"], spec["options"], PreprocessConfig().max_chars, keep_end=True)
+    sentences = [t.split() for t in pipeline.clean_many(texts)]
     vectors = train_word2vec(sentences, dim, algo, window, min_count, epochs, seed)
     write_word2vec_text(out, vectors)
     return len(vectors), len(texts)

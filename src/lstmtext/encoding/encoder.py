@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from typing import Any
 
@@ -10,6 +11,23 @@ import numpy as np
 from lstmtext.config import VocabConfig
 from lstmtext.encoding.vocab import PAD_ID, UNK_ID, Vocab
 from lstmtext.preprocess import Pipeline
+
+log = logging.getLogger(__name__)
+
+
+#: ``vocab.max_len = None`` means the longest training text, but never more tokens than this: one huge row
+#: must not make every batch it lands in that wide.
+MAX_LEN_AUTO = 2048
+
+
+def auto_max_len(configured: int | None, longest: int) -> int:
+    """The sequence length kept: ``vocab.max_len``, else the longest training text capped at :data:`MAX_LEN_AUTO`."""
+    if configured:
+        return configured
+    if longest > MAX_LEN_AUTO:
+        log.warning("the longest training text has %d tokens; texts are cut to %d (set vocab.max_len to change it)",
+                    longest, MAX_LEN_AUTO)
+    return max(1, min(longest, MAX_LEN_AUTO))
 
 
 class TextEncoder:
@@ -41,8 +59,8 @@ class TextEncoder:
         """Build the vocabulary and maximum length from training texts."""
         tokens = [t.split() for t in pipeline.clean_many(texts)]
         vocab = Vocab.build(tokens, cfg.num_words, cfg.min_freq)
-        max_len = cfg.max_len or max((len(t) for t in tokens), default=1) or 1
-        return cls(pipeline, vocab, max_len, cfg.truncating, cfg.padding)
+        return cls(pipeline, vocab, auto_max_len(cfg.max_len, max((len(t) for t in tokens), default=1)),
+                   cfg.truncating, cfg.padding)
 
     def encode_tokens(self, tokens: Sequence[str]) -> list[int]:
         """Index and truncate already cleaned tokens."""

@@ -23,7 +23,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any, Literal
 
-from lstmtext.config import Config, build_config
+from lstmtext.config import Config, PreprocessConfig, build_config
 from lstmtext.data import LabelledData
 from lstmtext.errors import ConfigError
 from lstmtext.experiments.pool import process_pool, shared_data
@@ -77,7 +77,7 @@ def clean_data(data: LabelledData, preprocess: str) -> LabelledData:
         spec = preprocess_preset(preprocess)
     else:
         spec = {"steps": [s.strip() for s in preprocess.split(",") if s.strip()], "options": {}}
-    pipeline = Pipeline(spec["steps"], spec["options"])
+    pipeline = Pipeline(spec["steps"], spec["options"], PreprocessConfig().max_chars, keep_end=True)
     return replace(data, splits={name: replace(s, texts=pipeline.clean_many(s.texts)) for name, s in data.splits.items()})
 
 

@@ -120,7 +120,7 @@ def clean_once(config: Any, data: LabelledData, searched: Sequence[str] = ()) ->
         return config, data
     from lstmtext.preprocess import build_pipeline
 
-    pipeline = build_pipeline(config.preprocess)
+    pipeline = build_pipeline(config)
     splits = {name: replace(s, texts=pipeline.clean_many(s.texts)) for name, s in data.splits.items()}
     run_config = config.model_copy(deep=True)
     run_config.preprocess.preset, run_config.preprocess.steps = "none", []

@@ -75,7 +75,7 @@ def prepare(config: Config, data: LabelledData) -> Prepared:
     """Fit the task's label space and the encoder on the training split; encode every split."""
     task = get_task(config.task).from_data(data, config)
     train_split = data.splits["train"]
-    encoder = TextEncoder.fit(build_pipeline(config.preprocess), train_split.texts, config.vocab)
+    encoder = TextEncoder.fit(build_pipeline(config), train_split.texts, config.vocab)
     enc = {name: EncodedSplit(encoder.encode(s.texts), task.targets(s.labels)) for name, s in data.splits.items()}
     return Prepared(config, task, encoder, enc["train"], {k: v for k, v in enc.items() if k != "train"}, data.source,
                     {k: len(v) for k, v in data.splits.items()}, int(enc["train"].lengths.sum()), data,

@@ -6,12 +6,15 @@ JSON and rebuilt identically at prediction time. Large inputs are cleaned on a p
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Iterable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from typing import Any
 
 from lstmtext.preprocess.steps import Step, make_step
+
+log = logging.getLogger(__name__)
 
 #: Inputs at least this long are cleaned on a process pool when more than one core is available.
 PARALLEL_MIN_TEXTS = 20_000
@@ -23,15 +26,28 @@ class Pipeline:
     Args:
         steps: Registered step names, applied left to right.
         options: ``{step_name: {option: value}}`` for steps that take options (lexicon paths, ...).
+        max_chars: Characters of a text read before the first step (None: all): a huge text costs no more
+            than this to clean. The cut keeps the end when ``keep_end`` (as ``vocab.truncating = "pre"`` keeps
+            the last tokens), else the start.
+        keep_end: Which side of an over-long text is kept.
     """
 
-    def __init__(self, steps: Sequence[str], options: dict[str, dict[str, Any]] | None = None) -> None:
+    def __init__(self, steps: Sequence[str], options: dict[str, dict[str, Any]] | None = None,
+                 max_chars: int | None = None, keep_end: bool = False) -> None:
         self.steps = list(steps)
         self.options = {k: dict(v) for k, v in (options or {}).items()}
+        self.max_chars, self.keep_end = max_chars, keep_end
         self._fns: list[Step] = [make_step(name, self.options.get(name)) for name in self.steps]
+
+    def cap(self, text: str) -> str:
+        """``text`` cut to ``max_chars`` characters (on the kept side)."""
+        if self.max_chars is None or len(text) <= self.max_chars:
+            return text
+        return text[-self.max_chars:] if self.keep_end else text[: self.max_chars]
 
     def __call__(self, text: str) -> str:
         """Return the cleaned text."""
+        text = self.cap(text)
         for fn in self._fns:
             text = fn(text)
         return text
@@ -57,6 +73,11 @@ class Pipeline:
                 ``PARALLEL_MIN_TEXTS`` texts and one process below that.
         """
         texts = list(texts)
+        if self.max_chars is not None:
+            long = sum(len(t) > self.max_chars for t in texts)
+            if long:
+                log.warning("%d text(s) longer than %d characters were cut before cleaning (preprocess.max_chars)",
+                            long, self.max_chars)
         if n_jobs is None:
             n_jobs = (os.cpu_count() or 1) if len(texts) >= PARALLEL_MIN_TEXTS else 1
         if n_jobs <= 1 or len(texts) < 2:
@@ -66,13 +87,14 @@ class Pipeline:
             return list(pool.map(_clean_one, [(self.to_dict(), t) for t in texts], chunksize=chunk))
 
     def to_dict(self) -> dict[str, Any]:
-        """Return the JSON-ready description ``{"steps": [...], "options": {...}}``."""
-        return {"steps": list(self.steps), "options": self.options}
+        """Return the JSON-ready description ``{"steps", "options", "max_chars", "keep_end"}``."""
+        return {"steps": list(self.steps), "options": self.options, "max_chars": self.max_chars,
+                "keep_end": self.keep_end}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Pipeline:
-        """Rebuild a pipeline from :meth:`to_dict` output."""
-        return cls(data["steps"], data.get("options"))
+        """Rebuild a pipeline from :meth:`to_dict` output (older bundles have no character cap)."""
+        return cls(data["steps"], data.get("options"), data.get("max_chars"), bool(data.get("keep_end", False)))
 
     def __repr__(self) -> str:
         return f"Pipeline({self.steps!r})"

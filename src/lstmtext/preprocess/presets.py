@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from lstmtext.config import PreprocessConfig
+from lstmtext.config import Config
 from lstmtext.errors import ConfigError
 from lstmtext.preprocess.pipeline import Pipeline
 
@@ -109,9 +109,10 @@ def preprocess_preset(name: str) -> dict[str, Any]:
     return {"steps": list(preset["steps"]), "options": {k: dict(v) for k, v in preset["options"].items()}}
 
 
-def build_pipeline(cfg: PreprocessConfig) -> Pipeline:
-    """The cleaning pipeline a config's ``preprocess`` section describes (the preset, with ``steps``/``options``
-    overriding it)."""
+def build_pipeline(config: Config) -> Pipeline:
+    """The cleaning pipeline a config describes: the ``preprocess`` preset, with ``steps``/``options`` overriding
+    it, reading at most ``preprocess.max_chars`` characters of a text (on the side ``vocab.truncating`` keeps)."""
+    cfg = config.preprocess
     preset = preprocess_preset(cfg.preset)
     steps = cfg.steps if cfg.steps is not None else preset["steps"]
-    return Pipeline(steps, {**preset["options"], **cfg.options})
+    return Pipeline(steps, {**preset["options"], **cfg.options}, cfg.max_chars, config.vocab.truncating == "pre")

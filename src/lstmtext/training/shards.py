@@ -27,7 +27,7 @@ from lstmtext.config import Config, TrainConfig
 from lstmtext.data.dataset import SPLITS, RowRefs
 from lstmtext.data.io import detect_format, read_chunks
 from lstmtext.encoding.batching import Batch, EncodedSplit, iterate, train_batches
-from lstmtext.encoding.encoder import TextEncoder
+from lstmtext.encoding.encoder import TextEncoder, auto_max_len
 from lstmtext.encoding.vocab import Vocab
 from lstmtext.errors import DataError
 from lstmtext.preprocess import build_pipeline
@@ -79,7 +79,7 @@ def prepare_shards(config: Config, task_cls: type[Task], data: str | Path, folde
     if folder.exists():
         shutil.rmtree(folder)
     folder.mkdir(parents=True)
-    pipeline = build_pipeline(config.preprocess)
+    pipeline = build_pipeline(config)
     fixed = "train" if valid_path is not None or test_path is not None else None
     sources = [(Path(data), fixed), *((Path(p), s) for p, s in ((valid_path, "valid"), (test_path, "test")) if p)]
     tokens, labels, parts, max_len, info = _clean_pass(sources, config, task_cls, pipeline, folder, fmt, chunk_size,
@@ -94,7 +94,7 @@ def prepare_shards(config: Config, task_cls: type[Task], data: str | Path, folde
             if problem:
                 raise DataError(f"{data}: {problem}")
     vocab = Vocab.build([tokens], config.vocab.num_words, config.vocab.min_freq)  # a Counter adds its counts
-    encoder = TextEncoder(pipeline, vocab, config.vocab.max_len or max_len or 1, config.vocab.truncating,
+    encoder = TextEncoder(pipeline, vocab, auto_max_len(config.vocab.max_len, max_len), config.vocab.truncating,
                           config.vocab.padding)
     rows, train_tokens = _encode_pass(folder, parts, encoder, task)
     distinct = list(labels["train"])
