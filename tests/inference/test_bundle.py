@@ -15,7 +15,7 @@ def test_bundle_files_are_a_hugging_face_style_folder_without_pickle(trained_run
     out, _ = trained_run
     names = {p.name for p in (out / "model").iterdir()}
     assert names == {"config.json", "model.safetensors", "README.md", "preprocessing.json", "vocab.json",
-                     "labels.json", "metrics.json"}
+                     "labels.json", "task.json", "metrics.json"}
     for p in (out / "model").iterdir():
         assert not p.read_bytes().startswith(b"\x80"), f"{p.name} looks pickled"
     config = json.loads((out / "model" / "config.json").read_text())

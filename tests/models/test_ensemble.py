@@ -80,7 +80,9 @@ def test_ensemble_run_trains_each_member_saves_and_reloads(tiny_path, tmp_path):
     # the bundle's probabilities are the mean of its members' probabilities
     model, enc = predictor.model, predictor.encoder
     members = [predict_logits(m, enc.encode(texts)).softmax(1) for m in model.members]
-    assert np.allclose(proba, torch.stack(members).mean(0).numpy(), atol=1e-6)
+    temperature = predictor.task.state["temperatures"][0]  # calibrated on valid after training
+    expected = torch.softmax(torch.stack(members).mean(0).log() / temperature, 1)
+    assert np.allclose(proba, expected.numpy(), atol=1e-6)
     from lstmtext.pipeline.evaluate import evaluate_file
 
     test_rows = [line for line in tiny_path.read_text().splitlines()[1:] if line.endswith(",test")]

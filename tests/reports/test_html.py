@@ -12,8 +12,8 @@ def test_every_run_writes_a_self_contained_report_html_beside_report_md(trained_
     assert html.startswith("<!DOCTYPE html>") and html.rstrip().endswith("</html>")
     for heading in ("Metrics", "Training curves", "Data", "Most confident mistakes (test split)", "Config"):
         assert f"<h2>{heading}</h2>" in html
-    # curves, the length histogram and one confusion matrix per scored split, all inline
-    assert html.count('src="data:image/png;base64,') == 4
+    # curves, the length histogram, a confusion matrix and a calibration figure per scored split, all inline
+    assert html.count('src="data:image/png;base64,') == 6
     assert not re.search(r'(src|href)="(https?:|//|/)', html) and "<script" not in html and "<link" not in html
     assert "<th>class</th><th>train</th><th>valid</th><th>test</th>" in html  # class counts per split
     assert "[model]" in html and "hidden_size = 16" in html  # the config, as TOML

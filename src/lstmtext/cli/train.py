@@ -118,6 +118,7 @@ def predict(
     engine: Annotated[str, typer.Option(help="torch, onnx or onnx-int8 (ONNX Runtime; see `lstmtext export`).")] = "torch",
     threshold: Annotated[Optional[float], typer.Option(min=0.0, max=1.0, help="Multilabel: one decision threshold for every label (default: the tuned ones).")] = None,
     only_mentioned: Annotated[bool, typer.Option(help="Aspect models: leave out aspects predicted as not mentioned.")] = False,
+    min_confidence: Annotated[Optional[float], typer.Option(help="Answer 'unsure' (label null, abstained true; multilabel: the label goes to unsure) when the prediction's probability is below P, in (0, 1]. The report's accuracy-against-coverage table helps pick P.")] = None,
 ) -> None:
     """Predict for TEXTS or a --file; prints one record per text as JSON lines or CSV.
 
@@ -133,7 +134,7 @@ def predict(
         raise typer.BadParameter("give TEXTS or --file")
     predictor = load_predictor(bundle, engine)
     found = predictor.predict(items, top_k if top_k is not None else predictor.task.default_top_k,
-                              threshold=threshold, only_mentioned=only_mentioned)
+                              threshold=threshold, only_mentioned=only_mentioned, min_confidence=min_confidence)
     write_predictions(sys.stdout, items, found, predictor.task, output)
 
 

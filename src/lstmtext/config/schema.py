@@ -154,6 +154,8 @@ class TrainConfig(_Section):
         None, description="duplicate minority-class rows of the training split"
     )
     bucket: bool = Field(True, description="length-bucketed batches: similar lengths together, less padding")
+    calibrate: bool = Field(True, description="fit temperature scaling on the valid split after training, so "
+                            "probabilities mean what they say (argmax and ranking unchanged)")
     seed: int = 42
     threads: int | None = Field(None, ge=1, description="torch threads; None: every core")
     eval_batch_size: int = Field(1024, ge=1)

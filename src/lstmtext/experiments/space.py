@@ -8,6 +8,7 @@ Keys are dotted config keys (``train.lr``, ``model.options.num_filters``); value
 from __future__ import annotations
 
 import difflib
+import os
 import json
 from dataclasses import dataclass, field
 from typing import Any
@@ -73,7 +74,8 @@ def check_key(key: str, option: str) -> None:
         if part not in fields:
             prefix = ".".join(parts[:i])
             known = [f"{prefix}.{k}" if prefix else k for k in fields]
-            close = difflib.get_close_matches(key, known, n=1)
+            close = difflib.get_close_matches(key, known, n=3)
+            close.sort(key=lambda k: -len(os.path.commonprefix([k, key])))  # a typo keeps the start: lrate -> lr
             hint = f"Did you mean {close[0]!r}?" if close else f"Keys here: {', '.join(known)}."
             raise ConfigError(f"{option} {key!r}: not a config key. {hint} Keys are section.key as written by "
                               "`lstmtext init-config` (e.g. train.lr).")

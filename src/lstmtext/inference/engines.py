@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import torch
 
 from lstmtext.encoding.batching import collate, eval_batches
 from lstmtext.errors import BundleError, ConfigError
@@ -74,7 +75,8 @@ class OnnxPredictor(Predictor):
         for index in eval_batches(lengths, self.batch_size):
             batch = collate(sequences, index)  # post-padded, as the graph requires
             feeds = {"ids": batch.ids.numpy(), "lengths": batch.lengths.numpy()}
-            out[index] = self.session.run(["probabilities"], feeds)[0]
+            logits = torch.from_numpy(self.session.run(["logits"], feeds)[0])
+            out[index] = self.task.probabilities(logits)  # the task's calibration, as the torch engine applies it
         return out
 
 

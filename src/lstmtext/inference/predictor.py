@@ -68,6 +68,9 @@ class Predictor:
             ConfigError: For an option this model's task does not take.
         """
         given = {k: v for k, v in options.items() if v not in (None, False)}
+        if "min_confidence" in given and not 0 < given["min_confidence"] <= 1:
+            raise ConfigError(f"--min-confidence must be in (0, 1]; got {given['min_confidence']}. A text whose best "
+                              "probability is below it is answered as unsure.")
         extra = sorted(set(given) - set(self.task.prediction_options()))
         if extra:
             raise ConfigError(f"--{extra[0].replace('_', '-')} does not apply to a {self.task.name!r} model (it takes "

@@ -16,8 +16,16 @@ from lstmtext.config import Config
 from lstmtext.config.toml import config_to_toml
 from lstmtext.inference.bundle import save_bundle
 from lstmtext.pipeline.prepare import Prepared
-from lstmtext.reports.html import curves_section, data_section, mistakes_section, pre, run_facts, write_page
-from lstmtext.reports.markdown import model_card, run_markdown
+from lstmtext.reports.html import (
+    calibration_section,
+    curves_section,
+    data_section,
+    mistakes_section,
+    pre,
+    run_facts,
+    write_page,
+)
+from lstmtext.reports.markdown import calibration_lines, model_card, run_markdown
 from lstmtext.reports.plots import plot_history
 from lstmtext.training.loop import TrainResult
 from lstmtext.utils.atomic import write_json, write_text
@@ -37,6 +45,7 @@ def write_run(out: Path, config: Config, prepared: Prepared, model: torch.nn.Mod
                 overwrite=True, source=summary["source"], license=summary.get("license") or "other")
     write_json(out / "metrics.json", {**metrics, "summary": summary})
     sections = [line for name, m in metrics.items() for line in task.split_markdown(name, m)]
+    sections += calibration_lines(metrics)
     write_text(out / "report.md", run_markdown(summary, task.report_lines(), sections))
     write_json(out / "history.json", result.history)
     buf = io.StringIO()
@@ -47,7 +56,8 @@ def write_run(out: Path, config: Config, prepared: Prepared, model: torch.nn.Mod
     plot_history(result.history, out / "history.png")
     for name, m in metrics.items():
         task.plot_split(name, m, out / f"{task.figure_stem}_{name}.png")
-    parts = [*run_facts(summary), *task.html_metrics(metrics), *curves_section(result.history)]
+    parts = [*run_facts(summary), *task.html_metrics(metrics), *calibration_section(metrics),
+             *curves_section(result.history)]
     data = prepared.data
     if data is not None:  # in memory: the texts are here for the data section and the mistakes
         parts += data_section(data, {name: task.label_counts(split) for name, split in data.splits.items()})

@@ -87,9 +87,13 @@ def fit_model(config: Config, prepared: Prepared, checkpoint_dir: Path | None = 
         return model, result
 
     model, result = fit_members(config, task.layout, train_one, checkpoint_dir)
-    if task.tunes:  # e.g. multi-label thresholds, from the valid split's probabilities
+    if config.train.calibrate or task.tunes:  # fitted on the valid split: temperatures, then e.g. thresholds
         valid = prepared.splits["valid"]
-        task.tune(valid.targets, task.probabilities(predict_logits(model, valid.sequences, config.train.eval_batch_size)))
+        logits = predict_logits(model, valid.sequences, config.train.eval_batch_size)
+        if config.train.calibrate:
+            task.calibrate(logits, valid.targets)
+        if task.tunes:
+            task.tune(valid.targets, task.probabilities(logits))
     return model, result
 
 
@@ -97,11 +101,14 @@ def evaluate(model: torch.nn.Module, prepared: Prepared, batch_size: int = 1024
              ) -> tuple[dict[str, dict[str, Any]], dict[str, np.ndarray]]:
     """Scores and probabilities of every split except train (valid, then test when present)."""
     metrics, proba = {}, {}
+    task = prepared.task
     for name in ("valid", "test"):
         if name in prepared.splits:
             split = prepared.splits[name]
-            proba[name] = prepared.task.probabilities(predict_logits(model, split.sequences, batch_size))
-            metrics[name] = prepared.task.metrics(split.targets, proba[name])
+            logits = predict_logits(model, split.sequences, batch_size)
+            proba[name] = task.probabilities(logits)
+            metrics[name] = {**task.metrics(split.targets, proba[name]),
+                             "calibration": task.calibration(logits, split.targets)}
     return metrics, proba
 
 

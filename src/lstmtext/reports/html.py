@@ -146,3 +146,44 @@ def mistakes_section(found: Sequence[dict[str, Any]], split: str) -> list[str]:
 def curves_section(history: Sequence[dict[str, Any]]) -> list[str]:
     """The training curves (loss and the monitored scores, train against valid)."""
     return ["<h2>Training curves</h2>", image(_curves_png(history), "training curves")] if history else []
+
+
+def _calibration_png(name: str, cal: dict[str, Any]) -> bytes:
+    fig, (left, right) = plt.subplots(1, 2, figsize=(9.5, 3.6))
+    left.plot([0, 1], [0, 1], ":", color="grey", label="perfect")
+    for key, style, label in (("reliability_before", "s--", "before"), ("reliability_after", "o-", "calibrated")):
+        rel = cal[key]
+        left.plot(rel["confidence"], rel["accuracy"], style, label=f"{label} (ECE {cal['ece_' + key.split('_')[1]]:.3f})")
+    left.set_xlabel("confidence")
+    left.set_ylabel("accuracy")
+    left.set_title(f"{name}: reliability")
+    left.legend(loc="upper left", fontsize=8)
+    left.grid(alpha=0.3)
+    cov = cal["coverage"]
+    right.plot(cov["coverage"], cov["accuracy"], "o-", markersize=3)
+    right.set_xlabel("coverage (share answered, most confident first)")
+    right.set_ylabel("accuracy")
+    right.set_title(f"{name}: accuracy against coverage")
+    right.invert_xaxis()
+    right.grid(alpha=0.3)
+    fig.tight_layout()
+    return figure_png(fig)
+
+
+def calibration_section(metrics: dict[str, dict[str, Any]]) -> list[str]:
+    """Calibration of each split: ECE before and after, the reliability diagram, accuracy against coverage."""
+    splits = {name: m["calibration"] for name, m in metrics.items() if "calibration" in m}
+    if not splits:
+        return []
+    rows = []
+    for name, cal in splits.items():
+        rows.append([name, cal["decisions"], cal["ece_before"], cal["ece_after"], cal["mean_confidence"],
+                     cal["accuracy"], *(cal["coverage_table"][c]["accuracy"] for c in ("100%", "90%", "80%"))])
+    parts = ["<h2>Calibration and unsure answers</h2>",
+             "<p>Probabilities are temperature-scaled on the valid split. ECE: expected calibration error over 15 "
+             "confidence bins. Coverage: the share of decisions answered when the least confident are answered "
+             "as unsure (<code>predict --min-confidence</code>).</p>",
+             table(["split", "decisions", "ECE before", "ECE after", "mean confidence", "accuracy",
+                    "accuracy at 100%", "at 90%", "at 80%"], rows)]
+    parts += [image(_calibration_png(name, cal), f"calibration, {name}") for name, cal in splits.items()]
+    return parts

@@ -61,3 +61,19 @@ def model_card(summary: dict[str, Any], task_line: str, score_lines: Sequence[st
 {limits}
 Scores on the valid split were used for model selection and are optimistic; use the test split's.
 """
+
+
+def calibration_lines(metrics: dict[str, dict[str, Any]]) -> list[str]:
+    """``report.md`` lines on each split's calibration and unsure answers."""
+    rows = [(name, m["calibration"]) for name, m in metrics.items() if "calibration" in m]
+    if not rows:
+        return []
+    lines = ["## Calibration and unsure answers", "",
+             "| split | ECE before | ECE after | accuracy at 100% | at 90% (min confidence) | at 80% (min confidence) |",
+             "| --- | ---: | ---: | ---: | ---: | ---: |"]
+    for name, cal in rows:
+        t = cal["coverage_table"]
+        lines.append(f"| {name} | {fmt(cal['ece_before'])} | {fmt(cal['ece_after'])} | {fmt(t['100%']['accuracy'])} | "
+                     f"{fmt(t['90%']['accuracy'])} ({t['90%']['min_confidence']:.3f}) | {fmt(t['80%']['accuracy'])} "
+                     f"({t['80%']['min_confidence']:.3f}) |")
+    return lines + [""]

@@ -28,6 +28,7 @@ from lstmtext.data.splits import split_file_rows
 from lstmtext.encoding.batching import EncodedSplit
 from lstmtext.errors import ConfigError, DataError
 from lstmtext.models.heads import OutputLayout
+from lstmtext.tasks.calibration import calibration_report, fit_temperatures, scale
 from lstmtext.tasks.objective import LayoutObjective
 from lstmtext.tasks.sampling import balanced_weights, oversample_rows
 
@@ -51,27 +52,37 @@ class Prediction:
     top_k: list[dict[str, Any]] = field(default_factory=list)
     probabilities: dict[str, float] = field(default_factory=dict)
     aspects: dict[str, Prediction] | None = None
+    abstained: bool = False
+    unsure: list[str] | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        """The JSON-ready record; fields a task does not use are left out."""
+        """The JSON-ready record; fields a task does not use are left out. An abstention keeps ``label``
+        as None (with ``abstained: true``) and still lists ``score``, ``top_k`` and ``probabilities``."""
+        if self.aspects is not None:
+            return {"aspects": {name: p.to_dict() for name, p in self.aspects.items()}}
         out: dict[str, Any] = {}
-        if self.label is not None:
-            out.update(label=self.label, score=self.score)
         if self.labels is not None:
             out["labels"] = list(self.labels)
-        if self.aspects is not None:
-            out["aspects"] = {name: p.to_dict() for name, p in self.aspects.items()}
+            if self.unsure is not None:
+                out["unsure"] = list(self.unsure)
         else:
-            out.update(top_k=self.top_k, probabilities=self.probabilities)
+            out.update(label=self.label, score=self.score)
+            if self.abstained:
+                out["abstained"] = True
+        out.update(top_k=self.top_k, probabilities=self.probabilities)
         return out
 
 
-def class_prediction(names: Sequence[str], row: np.ndarray, top_k: int | None) -> Prediction:
-    """The single-label record of one probability row: best class, its score, the ``top_k`` best and all."""
+def class_prediction(names: Sequence[str], row: np.ndarray, top_k: int | None,
+                     min_confidence: float | None = None) -> Prediction:
+    """The single-label record of one probability row: best class, its score, the ``top_k`` best and all;
+    with ``min_confidence``, an abstention (``label`` None) when the best class's probability is below it."""
     order = np.argsort(-row, kind="stable")
     best = [{"label": names[i], "score": float(row[i])} for i in order[: top_k or None]]
-    return Prediction(label=names[int(order[0])], score=float(row[order[0]]), top_k=best,
-                      probabilities={name: float(p) for name, p in zip(names, row)})
+    score = float(row[order[0]])
+    unsure = min_confidence is not None and score < min_confidence
+    return Prediction(label=None if unsure else names[int(order[0])], score=score, top_k=best,
+                      probabilities={name: float(p) for name, p in zip(names, row)}, abstained=unsure)
 
 
 _TASKS: dict[str, type[Task]] = {}
@@ -280,11 +291,24 @@ class Task(ABC):
     def monitor_scores(self, logits: torch.Tensor, targets: torch.Tensor) -> dict[str, float]:
         """Scores watched while training (``accuracy``, ``macro_f1``, ...), besides the loss."""
 
-    def probabilities(self, logits: torch.Tensor) -> np.ndarray:
-        """``(N, K)`` probabilities of logits, float32."""
+    def probabilities(self, logits: torch.Tensor, calibrated: bool = True) -> np.ndarray:
+        """``(N, K)`` probabilities of logits, float32, through the calibration temperatures when there are."""
         if logits.numel() == 0:
             return np.zeros((logits.shape[0], self.layout.total), dtype=np.float32)
-        return self.layout.probabilities(logits.float()).numpy()
+        logits = logits.float()
+        if calibrated and self.state.get("temperatures"):
+            logits = scale(logits, self.state["temperatures"], self.layout)
+        return self.layout.probabilities(logits).numpy()
+
+    def calibrate(self, logits: torch.Tensor, targets: np.ndarray) -> None:
+        """Fit the temperature of every softmax group or sigmoid label on the valid split's logits; saved in
+        ``state`` and applied by :meth:`probabilities` from then on (see :mod:`lstmtext.tasks.calibration`)."""
+        self.state["temperatures"] = fit_temperatures(logits, torch.as_tensor(targets), self.layout)
+
+    def calibration(self, logits: torch.Tensor, targets: np.ndarray) -> dict[str, Any]:
+        """ECE before and after calibration, reliability diagrams and accuracy against coverage of one split."""
+        return calibration_report(self.probabilities(logits, calibrated=False), self.probabilities(logits), targets,
+                                  self.layout, self.state.get("temperatures"))
 
     def tune(self, targets: np.ndarray, proba: np.ndarray) -> None:
         """Fit decisions on the valid split after training (e.g. thresholds); saved in ``state``."""
@@ -305,7 +329,7 @@ class Task(ABC):
 
     def prediction_options(self) -> tuple[str, ...]:
         """The keyword options :meth:`predictions` accepts besides ``top_k``."""
-        return ()
+        return ("min_confidence",)
 
     def csv_header(self) -> list[str]:
         """The CSV columns of a prediction (after ``text``)."""

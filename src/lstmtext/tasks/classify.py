@@ -84,8 +84,9 @@ class Classify(Task):
     def metrics(self, targets: np.ndarray, proba: np.ndarray) -> dict[str, Any]:
         return classification_metrics(targets, proba.argmax(1), self.labels)
 
-    def predictions(self, proba: np.ndarray, top_k: int | None = None, **options: Any) -> list[Prediction]:
-        return [class_prediction(self.labels, row, top_k) for row in proba]
+    def predictions(self, proba: np.ndarray, top_k: int | None = None, min_confidence: float | None = None,
+                    **options: Any) -> list[Prediction]:
+        return [class_prediction(self.labels, row, top_k, min_confidence) for row in proba]
 
     def split_markdown(self, name: str, m: dict[str, Any]) -> list[str]:
         lines = [f"## {name} ({m['n']} texts)", "",
@@ -97,6 +98,9 @@ class Classify(Task):
         for label, row in zip(labels, m["confusion_matrix"]):
             lines.append(f"| **{label}** | " + " | ".join(str(v) for v in row) + " |")
         return lines + [""]
+
+    def decision(self, p: Prediction) -> tuple[str, float]:
+        return str(p.label if p.label is not None else "(unsure)"), float(p.score or 0.0)
 
     def card_line(self) -> str:
         return f"text classification into {', '.join(self.labels)}"

@@ -244,16 +244,23 @@ class MultiLabel(Task):
                 "samples_f1": metrics["samples_f1"]}
 
     def prediction_options(self) -> tuple[str, ...]:
-        return ("threshold",)
+        return ("threshold", "min_confidence")
 
     def predictions(self, proba: np.ndarray, top_k: int | None = None, threshold: float | None = None,
-                    **options: Any) -> list[Prediction]:
+                    min_confidence: float | None = None, **options: Any) -> list[Prediction]:
+        """Labels over their thresholds (or ``threshold``, or the ``top_k`` most probable); with
+        ``min_confidence``, a label whose decision is less sure than it (``max(p, 1 - p)``) goes to ``unsure``."""
         cut = np.full(len(self.labels), threshold) if threshold is not None else self.thresholds
         out = []
         for row in proba:
             order = np.argsort(-row, kind="stable")
             chosen = order[:top_k] if top_k is not None and threshold is None else [j for j in order if row[j] >= cut[j]]
-            out.append(Prediction(labels=[self.labels[j] for j in chosen],
+            unsure = None
+            if min_confidence is not None:
+                doubt = [j for j in order if max(row[j], 1 - row[j]) < min_confidence]
+                unsure = [self.labels[j] for j in doubt]
+                chosen = [j for j in chosen if j not in doubt]
+            out.append(Prediction(labels=[self.labels[j] for j in chosen], unsure=unsure,
                                   top_k=[{"label": self.labels[j], "score": float(row[j])} for j in order[: top_k or None]],
                                   probabilities={name: float(p) for name, p in zip(self.labels, row)}))
         return out

@@ -113,16 +113,16 @@ class AspectSentiment(Task):
                 "flat_macro_f1": metrics["flat_macro_f1"], "mean_aspect_macro_f1": metrics["mean_aspect_macro_f1"]}
 
     def prediction_options(self) -> tuple[str, ...]:
-        return ("only_mentioned",)
+        return ("only_mentioned", "min_confidence")
 
     def predictions(self, proba: np.ndarray, top_k: int | None = None, only_mentioned: bool = False,
-                    **options: Any) -> list[Prediction]:
+                    min_confidence: float | None = None, **options: Any) -> list[Prediction]:
         slices = self.layout.slices()
         out = []
         for row in proba:
             aspects = {}
             for (aspect, names), s in zip(self.labels.items(), slices):
-                p = class_prediction(names, row[s], top_k)
+                p = class_prediction(names, row[s], top_k, min_confidence)
                 if not (only_mentioned and p.label in self.config.absa.not_mentioned):
                     aspects[aspect] = p
             out.append(Prediction(aspects=aspects))
@@ -141,7 +141,7 @@ class AspectSentiment(Task):
         return ", ".join(said) or "(no aspect)"
 
     def decision(self, p: Prediction) -> tuple[str, float]:
-        said = [f"{a}={q.label}" for a, q in p.aspects.items() if q.label != self.not_mentioned]
+        said = [f"{a}={q.label or '?'}" for a, q in p.aspects.items() if q.label != self.not_mentioned]
         return ", ".join(said) or "(no aspect)", min(q.score for q in p.aspects.values())
 
     def label_counts(self, split) -> Counter:

@@ -1,0 +1,90 @@
+"""Calibration: temperatures recovered on known data, ECE and coverage values, unsure answers, and a run's report."""
+
+import json
+
+import numpy as np
+import pytest
+import torch
+from typer.testing import CliRunner
+
+from lstmtext.cli import app
+from lstmtext.models import OutputLayout
+from lstmtext.tasks.calibration import (accuracy_at, coverage_curve, decisions, expected_calibration_error,
+                                        fit_temperatures, scale)
+
+
+def test_temperatures_are_recovered_per_group_and_per_label():
+    """Labels drawn from softmax(z / T) with known T: the fitted temperature is T, for each group on its own."""
+    rng = np.random.default_rng(0)
+    n, true = 20_000, (2.5, 0.6)
+    z = torch.from_numpy(rng.normal(0, 2, size=(n, 5)))
+    layout = OutputLayout((3, 2))
+    y = np.stack([[rng.choice(3, p=torch.softmax(row[:3] / true[0], 0).numpy()) for row in z],
+                  [rng.choice(2, p=torch.softmax(row[3:] / true[1], 0).numpy()) for row in z]], 1)
+    temps = fit_temperatures(z, torch.from_numpy(y), layout)
+    assert temps == pytest.approx(true, rel=0.06)
+    scaled = scale(z, temps, layout)
+    assert torch.allclose(scaled[:, :3], z[:, :3] / temps[0]) and torch.allclose(scaled[:, 3:], z[:, 3:] / temps[1])
+    sig = OutputLayout((2,), "sigmoid")
+    y2 = (rng.random((n, 2)) < torch.sigmoid(z[:, :2] / torch.tensor([3.0, 0.5])).numpy()).astype(float)
+    assert fit_temperatures(z[:, :2], torch.from_numpy(y2), sig) == pytest.approx([3.0, 0.5], rel=0.08)
+
+
+def test_ece_reliability_and_coverage_values():
+    conf = np.array([0.95, 0.95, 0.55, 0.55, 0.75, 0.75, 0.75, 0.75])
+    right = np.array([1, 1, 0, 1, 1, 0, 1, 1], dtype=bool)
+    # bins: 0.95 -> acc 1 (|1-0.95| x 2/8); 0.55 -> acc 0.5 (0.05 x 2/8); 0.75 -> acc 0.75 (0)
+    assert expected_calibration_error(conf, right) == pytest.approx(0.05 * 2 / 8 + 0.05 * 2 / 8)
+    assert accuracy_at(conf, right, 1.0) == (0.75, 0.55) and accuracy_at(conf, right, 0.75) == (5 / 6, 0.75)
+    curve = coverage_curve(conf, right, points=4)
+    # most confident first: the 0.95s (right, right), then the 0.75s (right, wrong, right, right), then the 0.55s
+    assert curve["coverage"] == [0.25, 0.5, 0.75, 1.0] and curve["accuracy"] == [1.0, 0.75, 5 / 6, 0.75]
+
+
+def test_decisions_per_task_layout():
+    proba = np.array([[0.7, 0.2, 0.1, 0.4, 0.6], [0.1, 0.1, 0.8, 0.9, 0.1]])
+    conf, right = decisions(proba, np.array([[0, 1], [1, 0]]), OutputLayout((3, 2)))  # aspects: text x aspect
+    assert conf.tolist() == [0.7, 0.8, 0.6, 0.9] and right.tolist() == [True, False, True, True]
+    conf, right = decisions(np.array([[0.9, 0.2]]), np.array([[1.0, 1.0]]), OutputLayout((2,), "sigmoid"))
+    assert conf.tolist() == pytest.approx([0.9, 0.8]) and right.tolist() == [True, False]
+
+
+@pytest.fixture(scope="module")
+def run_dir(tmp_path_factory):
+    from helpers import TINY, TINY_OVERRIDES
+    from lstmtext.config import build_config
+    from lstmtext.pipeline import run
+
+    out = tmp_path_factory.mktemp("cal") / "run"
+    run(build_config(None, overrides=[*TINY_OVERRIDES, "train.epochs=8"]), TINY, out, progress=False)
+    return out
+
+
+def test_a_run_calibrates_on_valid_saves_the_temperature_and_reports_it(run_dir):
+    from lstmtext.inference.predictor import Predictor
+
+    state = json.loads((run_dir / "model" / "task.json").read_text())
+    metrics = json.loads((run_dir / "metrics.json").read_text())
+    cal = metrics["valid"]["calibration"]
+    assert len(state["temperatures"]) == 1 and state["temperatures"][0] == pytest.approx(cal["temperatures"][0])
+    assert cal["ece_after"] <= cal["ece_before"] + 1e-9  # fitted on valid: never worse there
+    assert set(cal["coverage_table"]) == {"100%", "90%", "80%"}
+    for report in ("report.md", "report.html"):
+        assert "Calibration and unsure answers" in (run_dir / report).read_text()
+    assert 'alt="calibration, test"' in (run_dir / "report.html").read_text()
+    predictor = Predictor.from_bundle(run_dir)
+    logits = torch.tensor([[2.0, 0.0, -1.0]])
+    np.testing.assert_allclose(predictor.task.probabilities(logits),
+                               torch.softmax(logits / state["temperatures"][0], 1).numpy(), rtol=1e-6)
+
+
+def test_min_confidence_answers_unsure(run_dir):
+    runner = CliRunner()
+    res = runner.invoke(app, ["predict", str(run_dir), "lost my bag", "--min-confidence", "1.0"])
+    record = json.loads(res.output)
+    assert res.exit_code == 0 and record["label"] is None and record["abstained"] is True
+    assert record["top_k"][0]["score"] == record["score"] < 1.0
+    res = runner.invoke(app, ["predict", str(run_dir), "lost my bag", "--min-confidence", "0.01"])
+    assert json.loads(res.output)["label"] is not None and "abstained" not in json.loads(res.output)
+    res = runner.invoke(app, ["predict", str(run_dir), "lost my bag", "--min-confidence", "1.5"])
+    assert res.exit_code == 1 and "--min-confidence must be in (0, 1]" in str(res.exception)
