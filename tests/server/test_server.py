@@ -13,6 +13,7 @@ import httpx
 import numpy as np
 import pytest
 
+from helpers import FakePredictor
 from lstmtext.errors import ConfigError
 from lstmtext.inference.predictor import Predictor
 from lstmtext.server import ServeSettings, create_app
@@ -123,25 +124,6 @@ def test_page_and_openapi(client):
     assert client.get("/docs").status_code == 200
 
 
-class FakePredictor:
-    """Fixed probabilities, to check the response format independently of a model."""
-
-    def __init__(self, labels, proba):
-        from helpers import classify_task
-        from lstmtext.config import build_config
-        from lstmtext.tasks.absa.task import AspectSentiment
-
-        if isinstance(labels, dict):  # an aspect model: the aspects' probabilities side by side
-            self.task = AspectSentiment(labels, build_config(None, extra={"task": "absa"}))
-            proba = np.concatenate([np.asarray(p) for p in proba.values()], 1)
-        else:
-            self.task = classify_task(labels)
-        self.labels, self.proba = labels, proba
-
-    def predict_proba(self, texts):
-        return np.asarray(self.proba[: len(texts)], dtype=np.float32)
-
-
 def test_response_format_with_an_overridden_predictor(client):
     client.app.dependency_overrides[get_predictor] = lambda: FakePredictor(["a", "b", "c"], [[0.25, 0.5, 0.25]])
     try:
@@ -163,6 +145,27 @@ def test_aspect_output_is_passed_through(bundle_dir):
                  "probabilities": {"neg": 0.75, "pos": 0.25}},
         "price": {"label": "neg", "score": 0.5, "top_k": [{"label": "neg", "score": 0.5}],
                   "probabilities": {"neg": 0.5, "neu": 0.25, "pos": 0.25}}}}]}
+
+
+@pytest.mark.parametrize("top_k", [1, 3])
+def test_multilabel_labels_are_those_over_their_thresholds_whatever_top_k(bundle_dir, top_k):
+    fake = FakePredictor(["delay", "food", "staff"], [[0.9, 0.6, 0.1]], thresholds=[0.5, 0.7, 0.05])
+    with TestClient(create_app(ServeSettings(bundle=bundle_dir), predictor=fake)) as c:
+        r = c.post("/predict", json={"texts": ["t"], "top_k": top_k})
+    ranked = [{"label": "delay", "score": 0.9}, {"label": "food", "score": 0.6}, {"label": "staff", "score": 0.1}]
+    got = r.json()["predictions"][0]
+    assert got["labels"] == ["delay", "staff"]  # food is under its 0.7 threshold, staff over its 0.05 one
+    assert [(x["label"], round(x["score"], 6)) for x in got["top_k"]] == [
+        (x["label"], x["score"]) for x in ranked[:top_k]]
+    assert set(got) == {"labels", "top_k", "probabilities"}
+
+
+def test_aspect_top_k_is_cut_per_aspect(bundle_dir):
+    fake = FakePredictor({"food": ["neg", "pos"], "price": ["neg", "neu", "pos"]},
+                         {"food": [[0.75, 0.25]], "price": [[0.25, 0.25, 0.5]]})
+    with TestClient(create_app(ServeSettings(bundle=bundle_dir), predictor=fake)) as c:
+        aspects = c.post("/predict", json={"texts": ["t"], "top_k": 2}).json()["predictions"][0]["aspects"]
+    assert [[x["label"] for x in a["top_k"]] for a in aspects.values()] == [["neg", "pos"], ["pos", "neg"]]
 
 
 def test_a_failing_model_is_a_500_with_a_message(bundle_dir):

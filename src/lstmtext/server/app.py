@@ -65,6 +65,17 @@ def _server_error(request: Request, exc: Exception) -> JSONResponse:
     return JSONResponse(status_code=500, content={"detail": "internal error while predicting; see the server log."})
 
 
+def _records(model: Predictor, proba: Any, top_k: int) -> list[dict[str, Any]]:
+    """The records of ``proba`` listing ``top_k`` classes. Multi-label ``labels`` stay those over their
+    thresholds: the task is asked for every class (a ``top_k`` would make it pick the k best) and lists are cut here."""
+    out = []
+    for p in model.task.predictions(proba, None):
+        for record in p.aspects.values() if p.aspects is not None else (p,):
+            record.top_k = record.top_k[:top_k]
+        out.append(p.to_dict())
+    return out
+
+
 def create_app(settings: ServeSettings, predictor: Predictor | None = None) -> FastAPI:
     """Build the application.
 
@@ -106,10 +117,10 @@ def create_app(settings: ServeSettings, predictor: Predictor | None = None) -> F
     def predict(body: request_model, request: Request,  # type: ignore[valid-type]
                 model: Predictor = Depends(get_predictor)) -> dict[str, Any]:
         """Classify texts: one prediction record per text (as ``lstmtext predict`` writes them): the best label and
-        its score (or the labels over their thresholds, or one prediction per aspect), the ``top_k`` best classes
-        and every class probability."""
+        its score (or the labels at or over their thresholds, or one prediction per aspect), the ``top_k`` best
+        classes and every class probability."""
         proba = request.app.state.worker.predict_proba(model, body.texts)
-        return {"predictions": [p.to_dict() for p in model.task.predictions(proba, body.top_k)]}
+        return {"predictions": _records(model, proba, body.top_k)}
 
     @app.get("/health", response_model=HealthResponse)
     def health(model: Predictor = Depends(get_predictor)) -> dict[str, str]:
