@@ -99,6 +99,22 @@ def test_malformed_json_is_422_never_500(client, raw):
     assert r.status_code == 422 and r.json()["detail"].startswith("body")
 
 
+@pytest.mark.parametrize(("raw", "offset", "byte", "reason"), [
+    (b'{"texts": ["caf\xe9"]}', 15, "e9", "invalid continuation byte"),  # Latin-1, not UTF-8
+    (b"\xff\xfe{}", 0, "ff", "invalid start byte"),
+    (b'{"texts": ["ok"]}\xe2\x82', 17, "e2", "unexpected end of data"),  # cut inside a character
+])
+def test_a_body_that_is_not_utf8_is_the_same_422_as_malformed_json(client, raw, offset, byte, reason):
+    r = client.post("/predict", content=raw, headers={"content-type": "application/json"})
+    msg = f"Not UTF-8: byte 0x{byte} cannot be decoded ({reason})"
+    assert (r.status_code, r.json()) == (422, {
+        "detail": f"body (byte {offset}): {msg}. Encode the body as UTF-8 (JSON's encoding, RFC 8259).",
+        "errors": [{"loc": ["body", offset], "msg": msg, "type": "json_invalid"}]})
+    assert "\n" not in r.json()["detail"]
+    r = client.post("/predict", content=raw, headers={"content-type": "text/plain"})  # whatever the content type
+    assert r.status_code == 422 and r.json()["detail"].startswith(f"body (byte {offset}): Not UTF-8")
+
+
 def test_body_over_the_limit_is_413(client):
     r = client.post("/predict", json={"texts": ["x" * 700]})
     assert r.status_code == 413
@@ -122,6 +138,21 @@ def test_page_and_openapi(client):
     texts = spec["components"]["schemas"]["PredictRequest"]["properties"]["texts"]
     assert (texts["maxItems"], texts["items"]["maxLength"]) == (4, 60)
     assert client.get("/docs").status_code == 200
+
+
+def test_openapi_lists_every_status_with_the_error_model(client):
+    spec = client.get("/openapi.json").json()
+    statuses = {path: {method: sorted(op["responses"]) for method, op in ops.items()} for path, ops in spec["paths"].items()}
+    assert statuses == {"/predict": {"post": ["200", "413", "422", "500"]}, "/health": {"get": ["200", "413", "500"]},
+                        "/info": {"get": ["200", "413", "500"]}}
+    for ops in spec["paths"].values():
+        for op in ops.values():
+            for status, answer in op["responses"].items():
+                if status != "200":
+                    assert answer["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/ErrorResponse"}
+                    assert answer["description"]
+            assert "security" not in op  # no key: nothing to declare
+    assert "securitySchemes" not in spec["components"]
 
 
 def test_response_format_with_an_overridden_predictor(client):
@@ -177,6 +208,9 @@ def test_a_failing_model_is_a_500_with_a_message(bundle_dir):
     with TestClient(app, raise_server_exceptions=False) as c:
         r = c.post("/predict", json={"texts": ["t"]})
     assert (r.status_code, r.json()) == (500, {"detail": "internal error while predicting; see the server log."})
+    with TestClient(app, raise_server_exceptions=False) as c:
+        r = c.get("/info")  # the fake has no bundle
+    assert (r.status_code, r.json()) == (500, {"detail": "internal error; see the server log."})
 
 
 def test_settings_from_env_and_arguments(tmp_path):
