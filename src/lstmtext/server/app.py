@@ -4,7 +4,8 @@ Handlers are plain ``def`` (FastAPI runs them on its thread pool); they hand the
 thread (:mod:`lstmtext.server.worker`), which batches requests that arrive together. Request limits come from
 :class:`~lstmtext.server.settings.ServeSettings`: a body over ``max_body_bytes`` gets 413, too many or
 too long texts, malformed JSON and bodies that are not UTF-8 get 422, each with a one-line ``detail`` that
-says how to fix it (:mod:`lstmtext.server.errors`).
+says how to fix it (:mod:`lstmtext.server.errors`). With an API key, requests without it get 401
+(:mod:`lstmtext.server.auth`).
 """
 
 # No `from __future__ import annotations` here: FastAPI reads the handlers' annotations at run time, and
@@ -16,11 +17,12 @@ from pathlib import Path
 from typing import Any
 
 from fastapi import Depends, FastAPI, Request
+from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse
 
 from lstmtext import __version__
 from lstmtext.inference.predictor import Predictor
-from lstmtext.server import errors
+from lstmtext.server import auth, errors
 from lstmtext.server.limits import BodySizeLimit
 from lstmtext.server.schemas import HealthResponse, InfoResponse, PredictResponse, predict_request_model
 from lstmtext.server.settings import ServeSettings
@@ -28,6 +30,10 @@ from lstmtext.server.worker import InferenceWorker
 
 log = logging.getLogger(__name__)
 STATIC = Path(__file__).parent / "static"
+# Swagger UI fetches /openapi.json itself: with a key, it sends the one the web page keeps in sessionStorage.
+_DOCS_KEY = ("SwaggerUIBundle({", "SwaggerUIBundle({\n        requestInterceptor: (req) => { const key = "
+             "sessionStorage.getItem('lstmtext-api-key'); if (key && !req.headers.Authorization) "
+             "req.headers.Authorization = 'Bearer ' + key; return req; },")
 
 
 def get_predictor(request: Request) -> Predictor:
@@ -50,7 +56,7 @@ def create_app(settings: ServeSettings, predictor: Predictor | None = None) -> F
     """Build the application.
 
     Args:
-        settings: What to load and the request limits.
+        settings: What to load, the request limits and the API key.
         predictor: An already loaded predictor (the CLI loads it first to fail fast); None loads
             ``settings.bundle`` with ``settings.engine`` at start-up.
 
@@ -68,22 +74,27 @@ def create_app(settings: ServeSettings, predictor: Predictor | None = None) -> F
         else:
             app.state.predictor = predictor
         app.state.worker = InferenceWorker(settings.max_texts)
-        log.info("serving %s with the %s engine", settings.bundle, settings.engine)
+        log.info("serving %s with the %s engine%s", settings.bundle, settings.engine,
+                 ", API key required" if key else "")
         yield
         app.state.worker.close()
 
-    app = FastAPI(title="lstmtext", version=__version__, lifespan=lifespan,
+    key = settings.key()
+    app = FastAPI(title="lstmtext", version=__version__, lifespan=lifespan, docs_url=None if key else "/docs",
                   description="Classify short texts with a trained lstmtext model. The web page is at /.")
     app.router.route_class = errors.Utf8BodyRoute
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    if key:  # added last, so it runs first: a request without the key is answered before its body is read
+        app.add_middleware(auth.ApiKeyAuth, key=key)
     errors.install(app)
     request_model = predict_request_model(settings.max_texts, settings.max_text_chars)
     page = (STATIC / "index.html").read_text(encoding="utf-8")
     limits = {"max_texts": settings.max_texts, "max_text_chars": settings.max_text_chars,
               "max_body_bytes": settings.max_body_bytes}
+    locked = (401,) if key else ()
 
     @app.post("/predict", response_model=PredictResponse, response_model_exclude_none=True,
-              responses=errors.error_responses((413, 422, 500)))
+              responses=errors.error_responses((*locked, 413, 422, 500)))
     def predict(body: request_model, request: Request,  # type: ignore[valid-type]
                 model: Predictor = Depends(get_predictor)) -> dict[str, Any]:
         """Classify texts: one prediction record per text (as ``lstmtext predict`` writes them): the best label and
@@ -94,10 +105,10 @@ def create_app(settings: ServeSettings, predictor: Predictor | None = None) -> F
 
     @app.get("/health", response_model=HealthResponse, responses=errors.error_responses((413, 500)))
     def health(model: Predictor = Depends(get_predictor)) -> dict[str, str]:
-        """Answers ``{"status": "ok"}`` once the model is loaded."""
+        """Answers ``{"status": "ok"}`` once the model is loaded (never needs the API key)."""
         return {"status": "ok"}
 
-    @app.get("/info", response_model=InfoResponse, responses=errors.error_responses((413, 500)))
+    @app.get("/info", response_model=InfoResponse, responses=errors.error_responses((*locked, 413, 500)))
     def info(model: Predictor = Depends(get_predictor)) -> dict[str, Any]:
         """Labels, cleaning and sequence settings, training scores, model card, versions and request limits."""
         bundle = model.bundle
@@ -111,7 +122,18 @@ def create_app(settings: ServeSettings, predictor: Predictor | None = None) -> F
 
     @app.get("/", response_class=HTMLResponse, include_in_schema=False)
     def index() -> HTMLResponse:
-        """The web page: a text box, a button and the class probabilities as bars."""
+        """The web page: an API key field, a text box, a button and the probabilities as bars."""
         return HTMLResponse(page)
 
+    if key:
+        docs = get_swagger_ui_html(openapi_url="openapi.json", title="lstmtext - Swagger UI").body.decode()
+        docs_page = HTMLResponse(docs.replace(*_DOCS_KEY, 1))
+
+        @app.get("/docs", response_class=HTMLResponse, include_in_schema=False)
+        def swagger() -> HTMLResponse:
+            """Swagger UI, sending the key the web page stored in this tab."""
+            return docs_page
+
+        plain_openapi = app.openapi
+        app.openapi = lambda: auth.declare(plain_openapi())  # type: ignore[method-assign]
     return app

@@ -33,6 +33,7 @@ _UTF8_HINT = "Encode the body as UTF-8 (JSON's encoding, RFC 8259)."
 
 #: What each status means, for the OpenAPI schema (docs/serving.md has the same table).
 STATUS_MEANING = {
+    401: "The server has an API key and the request did not send it (Authorization: Bearer KEY or X-API-Key: KEY).",
     413: "The request body is over max_body_bytes (see GET /info).",
     422: "The body is not valid JSON, not UTF-8, or breaks the request schema or limits; `errors` lists each field.",
     500: "Unexpected server error (the model failed); the server log has the traceback.",
