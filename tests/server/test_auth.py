@@ -57,7 +57,7 @@ def test_the_key_in_either_header_opens_every_endpoint(keyed, headers):
 def test_health_and_the_pages_stay_open(keyed):
     assert keyed.get("/health").json() == {"status": "ok"}
     page = keyed.get("/")
-    assert page.status_code == 200
+    assert page.status_code == 200 and 'id="key"' in page.text and "sessionStorage" in page.text
     docs = keyed.get("/docs")  # Swagger UI sends the key the web page stored in this tab
     assert docs.status_code == 200 and "requestInterceptor" in docs.text and "lstmtext-api-key" in docs.text
 
