@@ -35,8 +35,14 @@ def keyed(bundle_dir):
     ({}, MISSING),
     ({"Authorization": "Bearer wrong"}, WRONG),
     ({"X-API-Key": KEY[:-1]}, WRONG),
-    ({"Authorization": f"Basic {KEY}"}, MISSING),  # only the Bearer scheme carries the key
-    ({"Authorization": "Bearer"}, MISSING),
+    ({"Authorization": f"Basic {KEY}"}, WRONG),  # only the Bearer scheme carries the key
+    ({"Authorization": "Bearer"}, WRONG),
+    ({"Authorization": "", "X-API-Key": ""}, WRONG),
+    ({"Authorization": f"Basic {KEY}", "X-API-Key": KEY}, WRONG),  # fail closed: any other Authorization too
+    ({"Authorization": "Bearer wrong", "X-API-Key": KEY}, WRONG),  # fail closed: any wrong key is refused
+    ({"Authorization": f"Bearer {KEY}", "X-API-Key": "wrong"}, WRONG),
+    ({"Authorization": "Bearer", "X-API-Key": KEY}, WRONG),
+    ({"Authorization": "", "X-API-Key": KEY}, WRONG),
 ])
 def test_requests_without_the_key_get_401(keyed, method, path, headers, detail):
     r = keyed.request(method, path, headers=headers, json=BODY if method == "POST" else None)
@@ -46,7 +52,7 @@ def test_requests_without_the_key_get_401(keyed, method, path, headers, detail):
 
 
 @pytest.mark.parametrize("headers", [{"Authorization": f"Bearer {KEY}"}, {"authorization": f"bearer  {KEY} "},
-                                     {"X-API-Key": KEY}, {"Authorization": "Bearer wrong", "X-API-Key": KEY}])
+                                     {"X-API-Key": KEY}, {"Authorization": f"Bearer {KEY}", "X-API-Key": KEY}])
 def test_the_key_in_either_header_opens_every_endpoint(keyed, headers):
     r = keyed.post("/predict", json=BODY, headers=headers)
     assert r.status_code == 200 and r.json()["predictions"][0]["label"] in {"negative", "neutral", "positive"}

@@ -1,8 +1,9 @@
 """The optional API key: an ASGI middleware that answers 401 to requests without it, and its OpenAPI declaration.
 
 With a key set, every path but :data:`OPEN_PATHS` (``/health`` and the pages, which hold no data) needs the
-header ``Authorization: Bearer KEY`` or ``X-API-Key: KEY``, compared in constant time. The key is never
-logged and never repeated in an answer.
+header ``Authorization: Bearer KEY`` or ``X-API-Key: KEY``, compared in constant time. It fails closed: a
+wrong or empty key in either header, or an Authorization that is not Bearer, is a 401 even when the other
+header is right. The key is never logged and never repeated in an answer.
 """
 
 from __future__ import annotations
@@ -18,7 +19,8 @@ SCHEMES = {"bearer": {"type": "http", "scheme": "bearer", "description": "Author
            "apiKey": {"type": "apiKey", "in": "header", "name": "X-API-Key", "description": "X-API-Key: KEY"}}
 _HOW = "Send the server's key as the header Authorization: Bearer KEY (or X-API-Key: KEY)."
 MISSING = f"this server requires an API key and the request has none. {_HOW}"
-WRONG = f"the API key sent is not this server's. {_HOW}"
+WRONG = ("the API key sent is not this server's. Send only the server's key, as the header Authorization: Bearer "
+         "KEY or X-API-Key: KEY.")
 
 
 class ApiKeyAuth:
@@ -38,10 +40,10 @@ class ApiKeyAuth:
             await self.app(scope, receive, send)
             return
         headers = dict(scope.get("headers", ()))
-        candidates = (_bearer(headers.get(b"authorization")), headers.get(b"x-api-key"))
-        sent = [c.strip() for c in candidates if c is not None and c.strip()]
-        # compare_digest takes the same time wherever the bytes differ; every candidate is compared
-        if any([hmac.compare_digest(c, self.key) for c in sent]):
+        sent = [c.strip() for c in (_bearer(headers.get(b"authorization")), headers.get(b"x-api-key")) if c is not None]
+        # compare_digest takes the same time wherever the bytes differ. Fail closed: a request whose other key
+        # header is wrong, empty or another kind of Authorization is refused even if one holds the right key.
+        if sent and all([hmac.compare_digest(c, self.key) for c in sent]):
             await self.app(scope, receive, send)
             return
         payload = json.dumps({"detail": WRONG if sent else MISSING}).encode()
@@ -57,10 +59,11 @@ def _route_path(scope: dict[str, Any]) -> str:
 
 
 def _bearer(value: bytes | None) -> bytes | None:
+    """The token of an ``Authorization: Bearer`` header; empty (never the key) for any other Authorization."""
     if value is None:
         return None
     scheme, _, token = value.strip().partition(b" ")
-    return token if scheme.lower() == b"bearer" else None
+    return token if scheme.lower() == b"bearer" else b""
 
 
 def declare(schema: dict[str, Any]) -> dict[str, Any]:

@@ -96,5 +96,6 @@ class ServeSettings(BaseModel):
             name = str(err["loc"][0]) if err["loc"] else "settings"
             if err["type"] == "missing" and name == "bundle":
                 raise ConfigError("no bundle to serve. Give BUNDLE on the command line or set LSTMTEXT_BUNDLE.") from None
-            got = "" if name == "api_key" else f" Got {err.get('input')!r} instead."  # never echo a key
+            # never echo the key
+            got = "" if name == "api_key" else f" Got {err.get('input')!r} instead."
             raise ConfigError(f"server setting {name} (env {ENV_PREFIX}{name.upper()}): {err['msg']}.{got}") from None
