@@ -57,3 +57,35 @@ def load_labelled(path, data_cfg=None, **kwargs):
     data = Classify.load(path, config, **kwargs)
     Classify.from_data(data, config)
     return data
+
+
+class FakePredictor:
+    """Fixed probabilities behind a real task, to check the server's records independently of a model.
+
+    ``labels`` a list: a single-label model, or a multi-label one when ``thresholds`` are given (one per label);
+    ``labels`` a dict ``{aspect: [classes]}``: an aspect model, ``proba`` then ``{aspect: rows}``.
+    """
+
+    def __init__(self, labels, proba, thresholds=None):
+        import numpy as np
+
+        from lstmtext.config import build_config
+
+        if isinstance(labels, dict):  # an aspect model: the aspects' probabilities side by side
+            from lstmtext.tasks.absa.task import AspectSentiment
+
+            self.task = AspectSentiment(labels, build_config(None, extra={"task": "absa"}))
+            proba = np.concatenate([np.asarray(p) for p in proba.values()], 1)
+        elif thresholds is not None:
+            from lstmtext.tasks.multilabel import MultiLabel
+
+            self.task = MultiLabel(labels, build_config(None, extra={"task": "multilabel"}),
+                                   {"thresholds": list(thresholds)})
+        else:
+            self.task = classify_task(labels)
+        self.labels, self.proba = labels, proba
+
+    def predict_proba(self, texts):
+        import numpy as np
+
+        return np.asarray(self.proba[: len(texts)], dtype=np.float32)

@@ -9,9 +9,11 @@ import shutil
 import socket
 import threading
 import time
+from contextlib import contextmanager
 
 import pytest
 
+from helpers import FakePredictor
 from lstmtext.inference.predictor import Predictor
 from lstmtext.server import ServeSettings, create_app
 
@@ -21,18 +23,17 @@ CHROMIUM = os.environ.get("LSTMTEXT_CHROMIUM") or shutil.which("chromium") or sh
 FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
          "--disable-sync", "--no-first-run", "--disable-dev-shm-usage"]
 TEXT = "@airline thanks my crew flight service the great your!"
+KEY = "browser-test-key"
 
 
-@pytest.fixture(scope="module")
-def live_server(trained_run):
-    """A uvicorn server in a thread of this process, on a free port of 127.0.0.1."""
+@contextmanager
+def serving(app):
+    """Run ``app`` under uvicorn in a thread of this process, on a free port of 127.0.0.1; yield its URL."""
     import uvicorn
 
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    bundle = trained_run[0] / "model"
-    app = create_app(ServeSettings(bundle=bundle, max_text_chars=100))
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", access_log=False))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
@@ -40,9 +41,19 @@ def live_server(trained_run):
     while not server.started:
         assert thread.is_alive() and time.monotonic() < deadline, "server did not start within 30 s"
         time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}/", bundle
-    server.should_exit = True
-    thread.join(timeout=10)
+    try:
+        yield f"http://127.0.0.1:{port}/"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def live_server(trained_run):
+    """The tiny trained model behind a real server."""
+    bundle = trained_run[0] / "model"
+    with serving(create_app(ServeSettings(bundle=bundle, max_text_chars=100))) as url:
+        yield url, bundle
 
 
 @pytest.fixture(scope="module")
@@ -65,6 +76,7 @@ def test_page_shows_the_class_probabilities_as_bars(live_server, page):
     page.goto(url)
     page.wait_for_function("document.getElementById('model').textContent.includes('engine')")
     assert page.text_content("#model").startswith("lstm (torch engine, test accuracy ")
+    assert page.text_content("#error") == ""  # no key needed, none asked for
     page.fill("#text", TEXT)
     page.click("#classify")
     page.wait_for_selector("#results .row")
@@ -90,3 +102,64 @@ def test_page_shows_the_servers_message_on_an_error(live_server, page):
     assert page.text_content("#error") == (
         "Could not classify: body.texts.0: String should have at most 100 characters. Shorten the text (limits: GET /info).")
     assert page.eval_on_selector_all("#results .row", "rows => rows.length") == 0
+
+
+def _rows(page, scope="#results"):
+    return page.eval_on_selector_all(
+        f"{scope} .row", "rows => rows.map(r => [r.dataset.label, Number(r.dataset.score).toFixed(2),"
+        " r.classList.contains('best'), r.classList.contains('chosen')])")
+
+
+def test_page_asks_for_the_key_and_sends_it(trained_run, page):
+    bundle = trained_run[0] / "model"
+    with serving(create_app(ServeSettings(bundle=bundle, api_key=KEY))) as url:
+        page.goto(url)
+        page.wait_for_function("document.getElementById('error').textContent.length > 0")
+        missing = ("this server requires an API key and the request has none. Send the server's key as the header "
+                   "Authorization: Bearer KEY (or X-API-Key: KEY). Enter it in the API key field above.")
+        assert page.text_content("#error") == missing and page.text_content("#model") == "model description unavailable"
+        page.fill("#text", TEXT)
+        page.click("#classify")
+        page.wait_for_function("document.getElementById('error').textContent.startsWith('Could not classify')")
+        assert page.text_content("#error") == "Could not classify: " + missing
+        page.fill("#key", KEY)
+        page.dispatch_event("#key", "change")
+        page.wait_for_function("document.getElementById('model').textContent.includes('engine')")
+        assert page.evaluate("sessionStorage.getItem('lstmtext-api-key')") == KEY
+        page.click("#classify")
+        page.wait_for_selector("#results .row")
+        assert page.text_content("#error") == "" and len(_rows(page)) == 3
+        page.reload()  # the key stays for this tab
+        page.wait_for_function("document.getElementById('model').textContent.includes('engine')")
+        assert page.input_value("#key") == KEY
+        page.evaluate("sessionStorage.clear()")
+
+
+def test_page_marks_the_chosen_labels_of_a_multilabel_model(trained_run, page):
+    fake = FakePredictor(["delay", "food", "staff"], [[0.9, 0.6, 0.1]], thresholds=[0.5, 0.7, 0.05])
+    with serving(create_app(ServeSettings(bundle=trained_run[0] / "model"), predictor=fake)) as url:
+        page.goto(url)
+        page.fill("#text", "late again and rude staff")
+        page.click("#classify")
+        page.wait_for_selector("#results .row")
+        # every label has a bar; the chosen ones (over their thresholds) are marked, whatever their rank
+        assert _rows(page) == [["delay", "0.90", False, True], ["food", "0.60", False, False],
+                               ["staff", "0.10", False, True]]
+        notes = page.eval_on_selector_all("#results .note", "ps => ps.map(p => p.textContent)")
+    assert notes[0].startswith("Each label is scored on its own") and "threshold" in notes[0]
+    assert notes[1] == "Chosen: delay, staff."
+
+
+def test_page_shows_one_group_per_aspect(trained_run, page):
+    fake = FakePredictor({"food": ["neg", "pos"], "price": ["neg", "neu", "pos"]},
+                         {"food": [[0.25, 0.75]], "price": [[0.5, 0.25, 0.25]]})
+    with serving(create_app(ServeSettings(bundle=trained_run[0] / "model"), predictor=fake)) as url:
+        page.goto(url)
+        page.fill("#text", "tasty but pricey")
+        page.click("#classify")
+        page.wait_for_selector("#results .row")
+        titles = page.eval_on_selector_all("#results .group h2", "hs => hs.map(h => h.textContent)")
+        groups = [_rows(page, f"#results .group:nth-child({i + 1})") for i in range(2)]
+    assert titles == ["food", "price"]
+    assert groups == [[["pos", "0.75", True, False], ["neg", "0.25", False, False]],
+                      [["neg", "0.50", True, False], ["neu", "0.25", False, False], ["pos", "0.25", False, False]]]

@@ -13,6 +13,7 @@ import httpx
 import numpy as np
 import pytest
 
+from helpers import FakePredictor
 from lstmtext.errors import ConfigError
 from lstmtext.inference.predictor import Predictor
 from lstmtext.server import ServeSettings, create_app
@@ -99,6 +100,22 @@ def test_malformed_json_is_422_never_500(client, raw):
     assert r.status_code == 422 and r.json()["detail"].startswith("body")
 
 
+@pytest.mark.parametrize(("raw", "offset", "byte", "reason"), [
+    (b'{"texts": ["caf\xe9"]}', 15, "e9", "invalid continuation byte"),  # Latin-1, not UTF-8
+    (b"\xff\xfe{}", 0, "ff", "invalid start byte"),
+    (b'{"texts": ["ok"]}\xe2\x82', 17, "e2", "unexpected end of data"),  # cut inside a character
+])
+def test_a_body_that_is_not_utf8_is_the_same_422_as_malformed_json(client, raw, offset, byte, reason):
+    r = client.post("/predict", content=raw, headers={"content-type": "application/json"})
+    msg = f"Not UTF-8: byte 0x{byte} cannot be decoded ({reason})"
+    assert (r.status_code, r.json()) == (422, {
+        "detail": f"body (byte {offset}): {msg}. Encode the body as UTF-8 (JSON's encoding, RFC 8259).",
+        "errors": [{"loc": ["body", offset], "msg": msg, "type": "json_invalid"}]})
+    assert "\n" not in r.json()["detail"]
+    r = client.post("/predict", content=raw, headers={"content-type": "text/plain"})  # whatever the content type
+    assert r.status_code == 422 and r.json()["detail"].startswith(f"body (byte {offset}): Not UTF-8")
+
+
 def test_body_over_the_limit_is_413(client):
     r = client.post("/predict", json={"texts": ["x" * 700]})
     assert r.status_code == 413
@@ -124,23 +141,19 @@ def test_page_and_openapi(client):
     assert client.get("/docs").status_code == 200
 
 
-class FakePredictor:
-    """Fixed probabilities, to check the response format independently of a model."""
-
-    def __init__(self, labels, proba):
-        from helpers import classify_task
-        from lstmtext.config import build_config
-        from lstmtext.tasks.absa.task import AspectSentiment
-
-        if isinstance(labels, dict):  # an aspect model: the aspects' probabilities side by side
-            self.task = AspectSentiment(labels, build_config(None, extra={"task": "absa"}))
-            proba = np.concatenate([np.asarray(p) for p in proba.values()], 1)
-        else:
-            self.task = classify_task(labels)
-        self.labels, self.proba = labels, proba
-
-    def predict_proba(self, texts):
-        return np.asarray(self.proba[: len(texts)], dtype=np.float32)
+def test_openapi_lists_every_status_with_the_error_model(client):
+    spec = client.get("/openapi.json").json()
+    statuses = {path: {method: sorted(op["responses"]) for method, op in ops.items()} for path, ops in spec["paths"].items()}
+    assert statuses == {"/predict": {"post": ["200", "413", "422", "500"]}, "/health": {"get": ["200", "413", "500"]},
+                        "/info": {"get": ["200", "413", "500"]}}
+    for ops in spec["paths"].values():
+        for op in ops.values():
+            for status, answer in op["responses"].items():
+                if status != "200":
+                    assert answer["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/ErrorResponse"}
+                    assert answer["description"]
+            assert "security" not in op  # no key: nothing to declare
+    assert "securitySchemes" not in spec["components"]
 
 
 def test_response_format_with_an_overridden_predictor(client):
@@ -166,6 +179,27 @@ def test_aspect_output_is_passed_through(bundle_dir):
                   "probabilities": {"neg": 0.5, "neu": 0.25, "pos": 0.25}}}}]}
 
 
+@pytest.mark.parametrize("top_k", [1, 3])
+def test_multilabel_labels_are_those_over_their_thresholds_whatever_top_k(bundle_dir, top_k):
+    fake = FakePredictor(["delay", "food", "staff"], [[0.9, 0.6, 0.1]], thresholds=[0.5, 0.7, 0.05])
+    with TestClient(create_app(ServeSettings(bundle=bundle_dir), predictor=fake)) as c:
+        r = c.post("/predict", json={"texts": ["t"], "top_k": top_k})
+    ranked = [{"label": "delay", "score": 0.9}, {"label": "food", "score": 0.6}, {"label": "staff", "score": 0.1}]
+    got = r.json()["predictions"][0]
+    assert got["labels"] == ["delay", "staff"]  # food is under its 0.7 threshold, staff over its 0.05 one
+    assert [(x["label"], round(x["score"], 6)) for x in got["top_k"]] == [
+        (x["label"], x["score"]) for x in ranked[:top_k]]
+    assert set(got) == {"labels", "top_k", "probabilities"}
+
+
+def test_aspect_top_k_is_cut_per_aspect(bundle_dir):
+    fake = FakePredictor({"food": ["neg", "pos"], "price": ["neg", "neu", "pos"]},
+                         {"food": [[0.75, 0.25]], "price": [[0.25, 0.25, 0.5]]})
+    with TestClient(create_app(ServeSettings(bundle=bundle_dir), predictor=fake)) as c:
+        aspects = c.post("/predict", json={"texts": ["t"], "top_k": 2}).json()["predictions"][0]["aspects"]
+    assert [[x["label"] for x in a["top_k"]] for a in aspects.values()] == [["neg", "pos"], ["pos", "neg"]]
+
+
 def test_a_failing_model_is_a_500_with_a_message(bundle_dir):
     class Broken(FakePredictor):
         def predict_proba(self, texts):
@@ -175,6 +209,9 @@ def test_a_failing_model_is_a_500_with_a_message(bundle_dir):
     with TestClient(app, raise_server_exceptions=False) as c:
         r = c.post("/predict", json={"texts": ["t"]})
     assert (r.status_code, r.json()) == (500, {"detail": "internal error while predicting; see the server log."})
+    with TestClient(app, raise_server_exceptions=False) as c:
+        r = c.get("/info")  # the fake has no bundle
+    assert (r.status_code, r.json()) == (500, {"detail": "internal error; see the server log."})
 
 
 def test_settings_from_env_and_arguments(tmp_path):

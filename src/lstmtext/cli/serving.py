@@ -7,7 +7,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from lstmtext.cli.common import console
+from lstmtext.cli.common import console, err_console
 from lstmtext.errors import ConfigError
 
 EngineOpt = Annotated[Optional[str], typer.Option(help="torch, onnx or onnx-int8 (default torch; env LSTMTEXT_ENGINE).")]
@@ -25,6 +25,11 @@ def serve(
     max_body_bytes: Annotated[Optional[int], typer.Option(help="Request body size (default 1000000).")] = None,
     log_level: Annotated[str, typer.Option(help="uvicorn log level: debug, info, warning, error.")] = "info",
     access_log: Annotated[bool, typer.Option(help="Log every request.")] = True,
+    api_key: Annotated[Optional[str], typer.Option(
+        help="Require this key (Authorization: Bearer KEY or X-API-Key: KEY) on every endpoint but /health and the "
+             "pages. Other users of the machine can see it in the process list: prefer --api-key-file or env "
+             "LSTMTEXT_API_KEY.")] = None,
+    api_key_file: Annotated[Optional[Path], typer.Option(help="Read the API key from the first line of this file.")] = None,
 ) -> None:
     """Serve a model over HTTP: POST /predict, GET /health, GET /info, docs at /docs and a web page at /.
 
@@ -34,13 +39,18 @@ def serve(
 
     from lstmtext.inference.engines import load_predictor
     from lstmtext.server import ServeSettings, create_app
+    from lstmtext.server.auth import exposure_warning
 
     settings = ServeSettings.from_env(bundle=bundle, host=host, port=port, engine=engine, onnx_path=onnx,
                                       threads=threads, max_texts=max_texts, max_text_chars=max_text_chars,
-                                      max_body_bytes=max_body_bytes)
+                                      max_body_bytes=max_body_bytes, api_key=api_key, api_key_file=api_key_file)
     # Load before starting uvicorn: a bundle that does not load stops here with a one-line error.
     predictor = load_predictor(settings.bundle, settings.engine, settings.onnx_path, settings.batch_size, settings.threads)
-    console.print(f"serving {settings.bundle} ({settings.engine}) on http://{settings.host}:{settings.port}/")
+    warning = exposure_warning(settings.host, settings.api_key is not None)
+    if warning:
+        err_console.print(warning, style="yellow", markup=False, highlight=False, soft_wrap=True)
+    keyed = " (API key required)" if settings.api_key is not None else ""
+    console.print(f"serving {settings.bundle} ({settings.engine}) on http://{settings.host}:{settings.port}/{keyed}")
     uvicorn.run(create_app(settings, predictor), host=settings.host, port=settings.port, log_level=log_level,
                 access_log=access_log)
 

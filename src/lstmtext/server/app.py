@@ -3,7 +3,9 @@
 Handlers are plain ``def`` (FastAPI runs them on its thread pool); they hand their texts to one inference
 thread (:mod:`lstmtext.server.worker`), which batches requests that arrive together. Request limits come from
 :class:`~lstmtext.server.settings.ServeSettings`: a body over ``max_body_bytes`` gets 413, too many or
-too long texts and malformed JSON get 422, each with a one-line ``detail`` that says how to fix it.
+too long texts, malformed JSON and bodies that are not UTF-8 get 422, each with a one-line ``detail`` that
+says how to fix it (:mod:`lstmtext.server.errors`). With an API key, requests without it get 401
+(:mod:`lstmtext.server.auth`).
 """
 
 # No `from __future__ import annotations` here: FastAPI reads the handlers' annotations at run time, and
@@ -15,34 +17,23 @@ from pathlib import Path
 from typing import Any
 
 from fastapi import Depends, FastAPI, Request
-from fastapi.exceptions import RequestValidationError
-from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import HTMLResponse
 
 from lstmtext import __version__
 from lstmtext.inference.predictor import Predictor
+from lstmtext.server import auth, errors
 from lstmtext.server.limits import BodySizeLimit
-from lstmtext.server.schemas import (
-    ErrorResponse,
-    HealthResponse,
-    InfoResponse,
-    PredictResponse,
-    predict_request_model,
-)
+from lstmtext.server.schemas import HealthResponse, InfoResponse, PredictResponse, predict_request_model
 from lstmtext.server.settings import ServeSettings
 from lstmtext.server.worker import InferenceWorker
 
 log = logging.getLogger(__name__)
 STATIC = Path(__file__).parent / "static"
-
-_JSON_EXAMPLE = 'Send a JSON object such as {"texts": ["..."], "top_k": 1} with Content-Type: application/json.'
-_HINTS = {
-    "too_long": "Split the texts over several requests (limits: GET /info).",
-    "string_too_long": "Shorten the text (limits: GET /info).",
-    "json_invalid": _JSON_EXAMPLE,
-    "missing": _JSON_EXAMPLE,
-    "model_attributes_type": _JSON_EXAMPLE,
-    "extra_forbidden": "Only the keys texts and top_k are accepted.",
-}
+# Swagger UI fetches /openapi.json itself: with a key, it sends the one the web page keeps in sessionStorage.
+_DOCS_KEY = ("SwaggerUIBundle({", "SwaggerUIBundle({\n        requestInterceptor: (req) => { const key = "
+             "sessionStorage.getItem('lstmtext-api-key'); if (key && !req.headers.Authorization) "
+             "req.headers.Authorization = 'Bearer ' + key; return req; },")
 
 
 def get_predictor(request: Request) -> Predictor:
@@ -50,26 +41,22 @@ def get_predictor(request: Request) -> Predictor:
     return request.app.state.predictor
 
 
-def _validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
-    errors = [{"loc": list(e.get("loc", ())), "msg": e.get("msg", ""), "type": e.get("type", "")} for e in exc.errors()]
-    first = errors[0] if errors else {"loc": [], "msg": "invalid request", "type": ""}
-    where = ".".join(str(part) for part in first["loc"]) or "body"
-    if first["type"] == "json_invalid":  # its loc is ("body", character position)
-        where = f"body (character {first['loc'][-1]})" if len(first["loc"]) > 1 else "body"
-    hint = _HINTS.get(first["type"], "See the request schema at /docs.")
-    return JSONResponse(status_code=422, content={"detail": f"{where}: {first['msg']}. {hint}", "errors": errors})
-
-
-def _server_error(request: Request, exc: Exception) -> JSONResponse:
-    log.exception("unexpected error on %s %s", request.method, request.url.path)
-    return JSONResponse(status_code=500, content={"detail": "internal error while predicting; see the server log."})
+def _records(model: Predictor, proba: Any, top_k: int) -> list[dict[str, Any]]:
+    """The records of ``proba`` listing ``top_k`` classes. Multi-label ``labels`` stay those over their
+    thresholds: the task is asked for every class (a ``top_k`` would make it pick the k best) and lists are cut here."""
+    out = []
+    for p in model.task.predictions(proba, None):
+        for record in p.aspects.values() if p.aspects is not None else (p,):
+            record.top_k = record.top_k[:top_k]
+        out.append(p.to_dict())
+    return out
 
 
 def create_app(settings: ServeSettings, predictor: Predictor | None = None) -> FastAPI:
     """Build the application.
 
     Args:
-        settings: What to load and the request limits.
+        settings: What to load, the request limits and the API key.
         predictor: An already loaded predictor (the CLI loads it first to fail fast); None loads
             ``settings.bundle`` with ``settings.engine`` at start-up.
 
@@ -87,36 +74,41 @@ def create_app(settings: ServeSettings, predictor: Predictor | None = None) -> F
         else:
             app.state.predictor = predictor
         app.state.worker = InferenceWorker(settings.max_texts)
-        log.info("serving %s with the %s engine", settings.bundle, settings.engine)
+        log.info("serving %s with the %s engine%s", settings.bundle, settings.engine,
+                 ", API key required" if key else "")
         yield
         app.state.worker.close()
 
-    app = FastAPI(title="lstmtext", version=__version__, lifespan=lifespan,
+    key = settings.key()
+    app = FastAPI(title="lstmtext", version=__version__, lifespan=lifespan, docs_url=None if key else "/docs",
                   description="Classify short texts with a trained lstmtext model. The web page is at /.")
+    app.router.route_class = errors.Utf8BodyRoute
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
-    app.add_exception_handler(RequestValidationError, _validation_error)
-    app.add_exception_handler(Exception, _server_error)
+    if key:  # added last, so it runs first: a request without the key is answered before its body is read
+        app.add_middleware(auth.ApiKeyAuth, key=key)
+    errors.install(app)
     request_model = predict_request_model(settings.max_texts, settings.max_text_chars)
     page = (STATIC / "index.html").read_text(encoding="utf-8")
     limits = {"max_texts": settings.max_texts, "max_text_chars": settings.max_text_chars,
               "max_body_bytes": settings.max_body_bytes}
-    errors = {413: {"model": ErrorResponse}, 422: {"model": ErrorResponse}}
+    locked = (401,) if key else ()
 
-    @app.post("/predict", response_model=PredictResponse, response_model_exclude_none=True, responses=errors)
+    @app.post("/predict", response_model=PredictResponse, response_model_exclude_none=True,
+              responses=errors.error_responses((*locked, 413, 422, 500)))
     def predict(body: request_model, request: Request,  # type: ignore[valid-type]
                 model: Predictor = Depends(get_predictor)) -> dict[str, Any]:
         """Classify texts: one prediction record per text (as ``lstmtext predict`` writes them): the best label and
-        its score (or the labels over their thresholds, or one prediction per aspect), the ``top_k`` best classes
-        and every class probability."""
+        its score (or the labels at or over their thresholds, or one prediction per aspect), the ``top_k`` best
+        classes and every class probability."""
         proba = request.app.state.worker.predict_proba(model, body.texts)
-        return {"predictions": [p.to_dict() for p in model.task.predictions(proba, body.top_k)]}
+        return {"predictions": _records(model, proba, body.top_k)}
 
-    @app.get("/health", response_model=HealthResponse)
+    @app.get("/health", response_model=HealthResponse, responses=errors.error_responses((413, 500)))
     def health(model: Predictor = Depends(get_predictor)) -> dict[str, str]:
-        """Answers ``{"status": "ok"}`` once the model is loaded."""
+        """Answers ``{"status": "ok"}`` once the model is loaded (never needs the API key)."""
         return {"status": "ok"}
 
-    @app.get("/info", response_model=InfoResponse)
+    @app.get("/info", response_model=InfoResponse, responses=errors.error_responses((*locked, 413, 500)))
     def info(model: Predictor = Depends(get_predictor)) -> dict[str, Any]:
         """Labels, cleaning and sequence settings, training scores, model card, versions and request limits."""
         bundle = model.bundle
@@ -130,7 +122,18 @@ def create_app(settings: ServeSettings, predictor: Predictor | None = None) -> F
 
     @app.get("/", response_class=HTMLResponse, include_in_schema=False)
     def index() -> HTMLResponse:
-        """The web page: a text box, a button and the class probabilities as bars."""
+        """The web page: an API key field, a text box, a button and the probabilities as bars."""
         return HTMLResponse(page)
 
+    if key:
+        docs = get_swagger_ui_html(openapi_url="openapi.json", title="lstmtext - Swagger UI").body.decode()
+        docs_page = HTMLResponse(docs.replace(*_DOCS_KEY, 1))
+
+        @app.get("/docs", response_class=HTMLResponse, include_in_schema=False)
+        def swagger() -> HTMLResponse:
+            """Swagger UI, sending the key the web page stored in this tab."""
+            return docs_page
+
+        plain_openapi = app.openapi
+        app.openapi = lambda: auth.declare(plain_openapi())  # type: ignore[method-assign]
     return app

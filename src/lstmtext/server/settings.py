@@ -1,7 +1,8 @@
 """Server settings: one validated pydantic model, filled from arguments and ``LSTMTEXT_*`` environment variables.
 
 Every field ``name`` can be set with the variable ``LSTMTEXT_<NAME>`` (e.g. ``LSTMTEXT_BUNDLE``,
-``LSTMTEXT_MAX_TEXTS``); values passed in code or on the command line win over the environment.
+``LSTMTEXT_MAX_TEXTS``); values passed in code or on the command line win over the environment. The API key
+is a :class:`~pydantic.SecretStr`: the settings' repr and dumps show ``**********``, never the key.
 """
 
 from __future__ import annotations
@@ -11,11 +12,12 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
 
 from lstmtext.errors import ConfigError
 
 ENV_PREFIX = "LSTMTEXT_"
+KEY_SOURCES = ("api_key", "api_key_file")
 
 
 class ServeSettings(BaseModel):
@@ -33,6 +35,36 @@ class ServeSettings(BaseModel):
     max_body_bytes: int = Field(1_000_000, ge=1, description="size of a request body")
     threads: int | None = Field(None, ge=1, description="CPU threads for inference (default: every core)")
     batch_size: int | None = Field(None, ge=1, description="texts per forward pass (default: the engine's)")
+    api_key: SecretStr | None = Field(None, description="key every endpoint but /health and the pages requires")
+    api_key_file: Path | None = Field(None, description="file whose first line is the API key")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _read_key_file(cls, data: Any) -> Any:
+        """Fill ``api_key`` from the first line of ``api_key_file``; refuse an empty key or two key sources."""
+        if not isinstance(data, dict):
+            return data
+        key, path = data.get("api_key"), data.get("api_key_file")
+        if key is not None and path is not None:
+            raise ValueError("both an API key and an API key file are given. Give one of --api-key, --api-key-file "
+                             "(env LSTMTEXT_API_KEY, LSTMTEXT_API_KEY_FILE).")
+        if path is not None:
+            try:
+                lines = Path(path).read_text(encoding="utf-8").splitlines()
+            except (OSError, UnicodeDecodeError) as exc:
+                raise ValueError(f"API key file {path}: cannot read it ({type(exc).__name__}). Give a readable UTF-8 "
+                                 "file whose first line is the key.") from None
+            key = lines[0].strip() if lines else ""
+            if not key:
+                raise ValueError(f"API key file {path}: the first line is empty. Write the key on the first line.")
+            return {**data, "api_key": key}
+        if key is not None and not (key.get_secret_value() if isinstance(key, SecretStr) else str(key)).strip():
+            raise ValueError("the API key is empty. Give a non-empty --api-key (or LSTMTEXT_API_KEY), or none.")
+        return data
+
+    def key(self) -> str | None:
+        """The API key in clear (None: requests need no key)."""
+        return self.api_key.get_secret_value() if self.api_key is not None else None
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **values: Any) -> ServeSettings:
@@ -51,14 +83,19 @@ class ServeSettings(BaseModel):
             key = ENV_PREFIX + name.upper()
             if environ.get(key, "") != "":
                 data[name] = environ[key]
-        data.update({k: v for k, v in values.items() if v is not None})
+        given = {k: v for k, v in values.items() if v is not None}
+        if any(k in given for k in KEY_SOURCES):  # a key source from the command line replaces the environment's
+            data = {k: v for k, v in data.items() if k not in KEY_SOURCES}
+        data.update(given)
         try:
             return cls.model_validate(data)
         except ValidationError as exc:
             err = exc.errors()[0]
+            if err["type"] == "value_error":  # the key checks above: their message is the whole line
+                raise ConfigError(str(err["ctx"]["error"])) from None
             name = str(err["loc"][0]) if err["loc"] else "settings"
             if err["type"] == "missing" and name == "bundle":
                 raise ConfigError("no bundle to serve. Give BUNDLE on the command line or set LSTMTEXT_BUNDLE.") from None
-            raise ConfigError(
-                f"server setting {name} (env {ENV_PREFIX}{name.upper()}): {err['msg']}. Got {err.get('input')!r} instead."
-            ) from None
+            # never echo the key
+            got = "" if name == "api_key" else f" Got {err.get('input')!r} instead."
+            raise ConfigError(f"server setting {name} (env {ENV_PREFIX}{name.upper()}): {err['msg']}.{got}") from None

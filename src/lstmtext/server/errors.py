@@ -1,0 +1,97 @@
+"""Error answers: every one is JSON ``{"detail": one line saying what was wrong and how to fix it}``.
+
+:func:`error_responses` is what the OpenAPI schema lists per endpoint; :func:`install` registers the handlers
+that make the 422s and 500s; :class:`Utf8BodyRoute` turns a body that is not UTF-8 into the same 422 as
+malformed JSON (FastAPI alone answers an undocumented 400).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from fastapi.routing import APIRoute
+
+from lstmtext.server.schemas import ErrorResponse
+
+log = logging.getLogger(__name__)
+
+_JSON_EXAMPLE = 'Send a JSON object such as {"texts": ["..."], "top_k": 1} with Content-Type: application/json.'
+_HINTS = {
+    "too_long": "Split the texts over several requests (limits: GET /info).",
+    "string_too_long": "Shorten the text (limits: GET /info).",
+    "json_invalid": _JSON_EXAMPLE,
+    "missing": _JSON_EXAMPLE,
+    "model_attributes_type": _JSON_EXAMPLE,
+    "extra_forbidden": "Only the keys texts and top_k are accepted.",
+}
+_UTF8_HINT = "Encode the body as UTF-8 (JSON's encoding, RFC 8259)."
+
+#: What each status means, for the OpenAPI schema (docs/serving.md has the same table).
+STATUS_MEANING = {
+    401: "The server has an API key and the request did not send it (Authorization: Bearer KEY or X-API-Key: KEY).",
+    413: "The request body is over max_body_bytes (see GET /info).",
+    422: "The body is not valid JSON, not UTF-8, or breaks the request schema or limits; `errors` lists each field.",
+    500: "Unexpected server error (the model failed); the server log has the traceback.",
+}
+
+
+def error_responses(statuses: Iterable[int]) -> dict[int | str, dict[str, Any]]:
+    """The ``responses`` argument of a route: each status with the :class:`ErrorResponse` model and its meaning."""
+    return {status: {"model": ErrorResponse, "description": STATUS_MEANING[status]} for status in statuses}
+
+
+def _validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
+    errors = [{"loc": list(e.get("loc", ())), "msg": e.get("msg", ""), "type": e.get("type", "")} for e in exc.errors()]
+    first = errors[0] if errors else {"loc": [], "msg": "invalid request", "type": ""}
+    where = ".".join(str(part) for part in first["loc"]) or "body"
+    hint = _HINTS.get(first["type"], "See the request schema at /docs.")
+    if first["type"] == "json_invalid":  # its loc is ("body", position): a character, or a byte for UTF-8 errors
+        unit = (exc.errors()[0].get("ctx") or {}).get("unit", "character")
+        where = f"body ({unit} {first['loc'][-1]})" if len(first["loc"]) > 1 else "body"
+        hint = _UTF8_HINT if unit == "byte" else hint
+    return JSONResponse(status_code=422, content={"detail": f"{where}: {first['msg']}. {hint}", "errors": errors})
+
+
+def _server_error(request: Request, exc: Exception) -> JSONResponse:
+    log.exception("unexpected error on %s %s", request.method, request.url.path)
+    doing = " while predicting" if request.url.path.endswith("/predict") else ""
+    return JSONResponse(status_code=500, content={"detail": f"internal error{doing}; see the server log."})
+
+
+def install(app: FastAPI) -> None:
+    """Register the 422 and 500 handlers on ``app``."""
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(Exception, _server_error)
+
+
+def utf8_error(body: bytes) -> RequestValidationError | None:
+    """The 422 for a body that is not UTF-8 (None when it is): the first bad byte's offset and value."""
+    try:
+        body.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        msg = f"Not UTF-8: byte 0x{body[exc.start]:02x} cannot be decoded ({exc.reason})"
+        return RequestValidationError([{"type": "json_invalid", "loc": ("body", exc.start), "msg": msg, "input": {},
+                                        "ctx": {"unit": "byte"}}])
+    return None
+
+
+class Utf8BodyRoute(APIRoute):
+    """A route that checks its request body is UTF-8 before FastAPI parses it as JSON."""
+
+    def get_route_handler(self) -> Callable:
+        handler = super().get_route_handler()
+        if self.body_field is None:
+            return handler
+
+        async def route(request: Request) -> Any:
+            error = utf8_error(await request.body())  # the body is cached: the handler reads the same bytes
+            if error is not None:
+                raise error
+            return await handler(request)
+
+        return route
