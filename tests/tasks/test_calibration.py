@@ -9,8 +9,14 @@ from typer.testing import CliRunner
 
 from lstmtext.cli import app
 from lstmtext.models import OutputLayout
-from lstmtext.tasks.calibration import (accuracy_at, coverage_curve, decisions, expected_calibration_error,
-                                        fit_temperatures, scale)
+from lstmtext.tasks.calibration import (
+    accuracy_at,
+    coverage_curve,
+    decisions,
+    expected_calibration_error,
+    fit_temperatures,
+    scale,
+)
 
 
 def test_temperatures_are_recovered_per_group_and_per_label():

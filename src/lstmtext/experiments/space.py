@@ -8,8 +8,8 @@ Keys are dotted config keys (``train.lr``, ``model.options.num_filters``); value
 from __future__ import annotations
 
 import difflib
-import os
 import json
+import os
 from dataclasses import dataclass, field
 from typing import Any
 
