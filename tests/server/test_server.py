@@ -312,3 +312,12 @@ def test_worker_batches_requests_that_wait_together():
     assert calls == [["x"], ["yy", "zzz", "wwww", "v"], ["uuuuuu"]]  # at most 4 texts; a request is never split
     assert {k: v[:, 0].tolist() for k, v in results.items()} == {
         "first": [1], "second": [2, 3], "third": [4, 1], "fourth": [6]}
+
+
+def test_min_confidence_gives_unsure_answers(client):
+    sure = client.post("/predict", json={"texts": ["thanks"], "min_confidence": 0.01}).json()["predictions"][0]
+    unsure = client.post("/predict", json={"texts": ["thanks"], "min_confidence": 1.0}).json()["predictions"][0]
+    assert "label" in sure and "abstained" not in sure
+    assert unsure["abstained"] is True and "label" not in unsure and unsure["score"] == sure["score"]
+    bad = client.post("/predict", json={"texts": ["thanks"], "min_confidence": 0})
+    assert bad.status_code == 422 and "min_confidence" in bad.json()["detail"]

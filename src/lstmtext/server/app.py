@@ -41,11 +41,12 @@ def get_predictor(request: Request) -> Predictor:
     return request.app.state.predictor
 
 
-def _records(model: Predictor, proba: Any, top_k: int) -> list[dict[str, Any]]:
+def _records(model: Predictor, proba: Any, top_k: int, min_confidence: float | None = None) -> list[dict[str, Any]]:
     """The records of ``proba`` listing ``top_k`` classes. Multi-label ``labels`` stay those over their
     thresholds: the task is asked for every class (a ``top_k`` would make it pick the k best) and lists are cut here."""
     out = []
-    for p in model.task.predictions(proba, None):
+    options = {"min_confidence": min_confidence} if min_confidence is not None else {}
+    for p in model.task.predictions(proba, None, **options):
         for record in p.aspects.values() if p.aspects is not None else (p,):
             record.top_k = record.top_k[:top_k]
         out.append(p.to_dict())
@@ -101,7 +102,7 @@ def create_app(settings: ServeSettings, predictor: Predictor | None = None) -> F
         its score (or the labels at or over their thresholds, or one prediction per aspect), the ``top_k`` best
         classes and every class probability."""
         proba = request.app.state.worker.predict_proba(model, body.texts)
-        return {"predictions": _records(model, proba, body.top_k)}
+        return {"predictions": _records(model, proba, body.top_k, body.min_confidence)}
 
     @app.get("/health", response_model=HealthResponse, responses=errors.error_responses((413, 500)))
     def health(model: Predictor = Depends(get_predictor)) -> dict[str, str]:

@@ -27,7 +27,7 @@ _HINTS = {
     "json_invalid": _JSON_EXAMPLE,
     "missing": _JSON_EXAMPLE,
     "model_attributes_type": _JSON_EXAMPLE,
-    "extra_forbidden": "Only the keys texts and top_k are accepted.",
+    "extra_forbidden": "Only the keys texts, top_k and min_confidence are accepted.",
 }
 _UTF8_HINT = "Encode the body as UTF-8 (JSON's encoding, RFC 8259)."
 

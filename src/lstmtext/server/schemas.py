@@ -14,6 +14,10 @@ class PredictRequestBase(BaseModel):
         "examples": [{"texts": ["@united thanks for the quick rebooking, great crew!"], "top_k": 2}]})
 
     top_k: int = Field(1, ge=1, description="how many of the best classes go in `top_k` (all classes if larger)")
+    min_confidence: float | None = Field(
+        None, gt=0, le=1, description="answer unsure below this probability: a single-label (or aspect) record gets "
+        "`abstained: true` and no `label`; a multi-label one moves the labels decided with less confidence "
+        "(max(p, 1 - p)) to `unsure`")
 
 
 def predict_request_model(max_texts: int, max_text_chars: int) -> type[PredictRequestBase]:
@@ -43,6 +47,8 @@ class TextPrediction(BaseModel):
     label: str | None = Field(None, description="the most probable class (single-label models)")
     score: float | None = Field(None, description="its probability")
     labels: list[str] | None = Field(None, description="multi-label models: the labels at or over their thresholds")
+    abstained: bool | None = Field(None, description="true when the best probability is below `min_confidence`")
+    unsure: list[str] | None = Field(None, description="multi-label with `min_confidence`: labels not decided surely")
     top_k: list[ClassScore] | None = Field(None, description="the top_k most probable classes, best first")
     probabilities: dict[str, float] | None = Field(None, description="every class's probability, in label order")
     aspects: dict[str, "TextPrediction"] | None = Field(None, description="aspect models: one record per aspect")
