@@ -81,7 +81,7 @@ def test_info(client, bundle_dir):
      "body.texts.1: String should have at most 60 characters. Shorten the text (limits: GET /info)."),
     ({"texts": []}, 422, "body.texts: List should have at least 1 item after validation, not 0. See the request schema at /docs."),
     ({"texts": ["a"], "top_k": 0}, 422, "body.top_k: Input should be greater than or equal to 1. See the request schema at /docs."),
-    ({"texts": ["a"], "k": 2}, 422, "body.k: Extra inputs are not permitted. Only the keys texts and top_k are accepted."),
+    ({"texts": ["a"], "k": 2}, 422, "body.k: Extra inputs are not permitted. Only the keys texts, top_k and min_confidence are accepted."),
     ({"texts": [3]}, 422, "body.texts.0: Input should be a valid string. See the request schema at /docs."),
     ({"text": "a"}, 422, "body.texts: Field required. "
      'Send a JSON object such as {"texts": ["..."], "top_k": 1} with Content-Type: application/json.'),
