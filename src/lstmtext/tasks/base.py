@@ -327,6 +327,11 @@ class Task(ABC):
     def predictions(self, proba: np.ndarray, top_k: int | None = None, **options: Any) -> list[Prediction]:
         """One :class:`Prediction` per probability row."""
 
+    def explained_outputs(self, record: Prediction) -> list[tuple[str, int]]:
+        """What an explanation of ``record`` explains: ``(name, output column)`` of each predicted target."""
+        names = self.output_names()
+        return [(record.label, names.index(record.label))] if record.label in names else []
+
     def prediction_options(self) -> tuple[str, ...]:
         """The keyword options :meth:`predictions` accepts besides ``top_k``."""
         return ("min_confidence",)

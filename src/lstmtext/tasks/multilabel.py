@@ -265,6 +265,10 @@ class MultiLabel(Task):
                                   probabilities={name: float(p) for name, p in zip(self.labels, row)}))
         return out
 
+    def explained_outputs(self, record: Prediction) -> list[tuple[str, int]]:
+        chosen = record.labels or [record.top_k[0]["label"]]  # nothing chosen: explain the most probable label
+        return [(name, self._index[name]) for name in chosen]
+
     def csv_header(self) -> list[str]:
         return ["labels", "top_k"]
 

@@ -128,6 +128,12 @@ class AspectSentiment(Task):
             out.append(Prediction(aspects=aspects))
         return out
 
+    def explained_outputs(self, record: Prediction) -> list[tuple[str, int]]:
+        starts = [s.start for s in self.layout.slices()]
+        said = [(a, p) for a, p in record.aspects.items() if p.label != self.not_mentioned] or \
+            [max(record.aspects.items(), key=lambda ap: 1 - ap[1].probabilities.get(self.not_mentioned, 0.0))]
+        return [(f"{a}={p.label}", starts[self.aspects.index(a)] + self.labels[a].index(p.label)) for a, p in said]
+
     def csv_header(self) -> list[str]:
         return [f"{a}{suffix}" for a in self.aspects for suffix in ("", "_score")]
 

@@ -1,0 +1,93 @@
+"""Which words pushed a prediction, for every model: occlusion by deletion.
+
+For a text of T tokens the model reads the text and the T texts with one token left out, all in one batch;
+a token's score for a target (the predicted class, an aspect's predicted label, a chosen label) is the
+target's probability with the whole text minus its probability without that token. Positive: the token
+pushed towards the target; negative: against it.
+
+Why occlusion and not integrated gradients: it asks the model itself, so it is exact for every architecture,
+pooling, wrapper and head (the n-gram bag adds logits from discrete id lookups that gradients with respect to
+embeddings never see; an ensemble averages probabilities, not logits), it needs no baseline input, and its
+cost is T + 1 texts in one forward batch (measured in ``benchmarks/explain_speed.py``). Its limit: tokens
+that only matter together (a negation and its verb) share the effect less clearly than one at a time.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from lstmtext.encoding.batching import predict_logits
+from lstmtext.encoding.vocab import UNK_ID
+from lstmtext.errors import ConfigError
+from lstmtext.inference.bundle import Bundle
+
+METHOD = "occlusion"
+
+
+@dataclass
+class TargetScores:
+    """The scores of every token for one target: ``name`` (e.g. ``negative`` or ``service=neg``) and its probability."""
+
+    name: str
+    probability: float
+    scores: list[float]
+
+
+@dataclass
+class Explanation:
+    """A text, the tokens the model read, and per target each token's effect on the target's probability."""
+
+    text: str
+    cleaned: str
+    tokens: list[str]
+    targets: list[TargetScores] = field(default_factory=list)
+    method: str = METHOD
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON-ready form (what ``POST /explain`` answers)."""
+        return {"text": self.text, "cleaned": self.cleaned, "tokens": self.tokens, "method": self.method,
+                "targets": [{"target": t.name, "probability": t.probability, "scores": t.scores} for t in self.targets]}
+
+    def top(self, target: int = 0, n: int = 3) -> list[tuple[str, float]]:
+        """The ``n`` tokens that pushed target ``target`` most, with their scores."""
+        scores = self.targets[target].scores
+        order = np.argsort(-np.asarray(scores), kind="stable")[:n]
+        return [(self.tokens[i], scores[i]) for i in order if scores[i] > 0]
+
+
+def read_tokens(bundle: Bundle, text: str) -> tuple[str, list[str], list[int]]:
+    """The cleaned text, one display name per token the model reads, and their ids (as the encoder truncates)."""
+    encoder = bundle.encoder
+    cleaned = encoder.pipeline(text)
+    words = cleaned.split()
+    ids = encoder.encode_tokens(words)
+    if not words:  # an empty text is read as a single <unk>
+        return cleaned, ["<unk>"], ids
+    words = words[-len(ids):] if encoder.truncating == "pre" else words[: len(ids)]
+    return cleaned, [w if i != UNK_ID else f"{w} (unk)" for w, i in zip(words, ids)], ids
+
+
+def explain_texts(bundle: Bundle, texts: list[str], batch_size: int = 512) -> list[Explanation]:
+    """Occlusion scores of each text's predicted targets (see the module doc).
+
+    Raises:
+        ConfigError: For an empty text, or one that cleans to nothing.
+    """
+    out = []
+    for text in texts:
+        if not text or not text.strip():
+            raise ConfigError("explain: the text is empty. Give the text whose prediction to explain.")
+        cleaned, tokens, ids = read_tokens(bundle, text)
+        if not cleaned.split():
+            raise ConfigError(f"explain: {text!r} cleans to nothing with {', '.join(bundle.encoder.pipeline.steps)}; "
+                              "there are no words to weigh. Give a text with words the model reads.")
+        variants = [ids] + [ids[:i] + ids[i + 1:] or [UNK_ID] for i in range(len(ids))]
+        proba = bundle.task.probabilities(predict_logits(bundle.model, variants, batch_size))
+        record = bundle.task.predictions(proba[:1])[0]
+        out.append(Explanation(text, cleaned, tokens, [
+            TargetScores(name, float(proba[0, k]), [float(v) for v in proba[0, k] - proba[1:, k]])
+            for name, k in bundle.task.explained_outputs(record)]))
+    return out
