@@ -92,7 +92,7 @@ def test_graph_inputs_outputs_and_metadata():
 
 
 def test_a_non_recurrent_model_is_refused():
-    with pytest.raises(BundleError, match="ONNX export supports the recurrent models .* got Linear. Serve this model"):
+    with pytest.raises(BundleError, match=r"ONNX export supports the built-in models \(lstm, .*\); got Linear. Serve this model with --engine torch."):
         build_onnx(nn.Linear(2, 2), classify_task(["a", "b"]))
 
 
