@@ -32,7 +32,7 @@ def live_server(trained_run):
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     bundle = trained_run[0] / "model"
-    app = create_app(ServeSettings(bundle=bundle, max_text_chars=100))
+    app = create_app(ServeSettings(bundle=bundle, max_text_chars=100, engine="torch"))  # compared with PyTorch below
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", access_log=False))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()

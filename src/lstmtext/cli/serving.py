@@ -10,7 +10,9 @@ import typer
 from lstmtext.cli.common import console
 from lstmtext.errors import ConfigError
 
-EngineOpt = Annotated[Optional[str], typer.Option(help="torch, onnx or onnx-int8 (default torch; env LSTMTEXT_ENGINE).")]
+EngineOpt = Annotated[Optional[str], typer.Option(
+    help="auto, torch, onnx or onnx-int8 (default auto: the exported int8 file, else the float file, else a graph "
+         "built in memory, else torch; env LSTMTEXT_ENGINE).")]
 
 
 def serve(
@@ -40,7 +42,7 @@ def serve(
                                       max_body_bytes=max_body_bytes)
     # Load before starting uvicorn: a bundle that does not load stops here with a one-line error.
     predictor = load_predictor(settings.bundle, settings.engine, settings.onnx_path, settings.batch_size, settings.threads)
-    console.print(f"serving {settings.bundle} ({settings.engine}) on http://{settings.host}:{settings.port}/")
+    console.print(f"serving {settings.bundle} ({predictor.engine}) on http://{settings.host}:{settings.port}/")
     uvicorn.run(create_app(settings, predictor), host=settings.host, port=settings.port, log_level=log_level,
                 access_log=access_log)
 

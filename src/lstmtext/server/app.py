@@ -65,6 +65,11 @@ def _server_error(request: Request, exc: Exception) -> JSONResponse:
     return JSONResponse(status_code=500, content={"detail": "internal error while predicting; see the server log."})
 
 
+def _engine(predictor: Predictor, settings: ServeSettings) -> str:
+    """The engine that runs: the one ``auto`` resolved to (a stand-in predictor may not say: the setting)."""
+    return str(getattr(predictor, "engine", settings.engine))
+
+
 def create_app(settings: ServeSettings, predictor: Predictor | None = None) -> FastAPI:
     """Build the application.
 
@@ -87,7 +92,7 @@ def create_app(settings: ServeSettings, predictor: Predictor | None = None) -> F
         else:
             app.state.predictor = predictor
         app.state.worker = InferenceWorker(settings.max_texts)
-        log.info("serving %s with the %s engine", settings.bundle, settings.engine)
+        log.info("serving %s with the %s engine", settings.bundle, _engine(app.state.predictor, settings))
         yield
         app.state.worker.close()
 
@@ -122,7 +127,7 @@ def create_app(settings: ServeSettings, predictor: Predictor | None = None) -> F
         bundle = model.bundle
         card = bundle.card_path
         return {
-            "engine": settings.engine, "labels": bundle.labels, "architecture": str(bundle.meta.get("architecture", "")),
+            "engine": _engine(model, settings), "labels": bundle.labels, "architecture": str(bundle.meta.get("architecture", "")),
             "model": bundle.config.model.model_dump(mode="json"), "preprocessing": bundle.encoder.to_dict(),
             "metrics": bundle.metrics, "model_card": card.read_text(encoding="utf-8") if card and card.is_file() else "",
             "meta": bundle.meta, "limits": limits,
