@@ -92,7 +92,7 @@ def test_graph_inputs_outputs_and_metadata():
 
 
 def test_a_non_recurrent_model_is_refused():
-    with pytest.raises(BundleError, match="ONNX export supports the recurrent models .* got Linear. Serve this model"):
+    with pytest.raises(BundleError, match=r"ONNX export supports the built-in models \(lstm, .*\); got Linear. Serve this model with --engine torch."):
         build_onnx(nn.Linear(2, 2), classify_task(["a", "b"]))
 
 
@@ -141,7 +141,7 @@ def test_a_file_from_another_bundle_is_refused(trained_run):
 
 def test_engine_errors(trained_run, tmp_path):
     bundle = trained_run[0] / "model"
-    with pytest.raises(ConfigError, match="--engine must be one of torch, onnx, onnx-int8. Got 'tf' instead."):
+    with pytest.raises(ConfigError, match="--engine must be one of auto, torch, onnx, onnx-int8. Got 'tf' instead."):
         load_predictor(bundle, "tf")
     with pytest.raises(BundleError, match="no such ONNX file. Write it with: lstmtext export"):
         load_predictor(bundle, "onnx", onnx_path=tmp_path / "none.onnx")
@@ -167,3 +167,59 @@ def test_predict_cli_and_server_with_the_onnx_engine(exported):
     assert [p["label"] for p in got] == [p.label for p in expected]
     assert np.abs(np.array([[s["score"] for s in p["top_k"]] for p in got])
                   - np.array([[s["score"] for s in p.top_k] for p in expected])).max() < 1e-4
+
+
+def test_engine_auto_picks_the_fastest_the_bundle_has(exported, tmp_path, caplog):
+    bundle, _ = exported
+    texts = ["@airline great crew", "worst delay", ""]
+    expected = Predictor.from_bundle(bundle).predict_proba(texts)
+    p = load_predictor(bundle)  # the default: auto
+    assert (p.engine, p.engine_source) == ("onnx-int8", str(bundle / "model.int8.onnx"))
+    copy = tmp_path / "float-only"
+    shutil.copytree(bundle, copy)
+    (copy / "model.int8.onnx").unlink()
+    p = load_predictor(copy, "auto")
+    assert (p.engine, p.engine_source) == ("onnx", str(copy / "model.onnx"))
+    assert np.abs(p.predict_proba(texts) - expected).max() < 1e-4
+    (copy / "model.onnx").unlink()
+    with caplog.at_level("INFO", logger="lstmtext.inference.engines"):
+        p = load_predictor(copy, "auto")
+    assert (p.engine, p.engine_source) == ("onnx", "built in memory")  # int8 only when asked for
+    assert "engine auto: onnx (built in memory)" in caplog.text
+    assert np.abs(p.predict_proba(texts) - expected).max() < 1e-4
+    assert load_predictor(copy, "torch").engine == "torch"
+
+
+def test_engine_auto_skips_a_stale_file_and_falls_back_to_torch(trained_run, tmp_path, monkeypatch, caplog):
+    bundle = tmp_path / "model"
+    shutil.copytree(trained_run[0] / "model", bundle)
+    loaded = load_bundle(bundle)
+    stale = build_onnx(loaded.model, loaded.task, {**bundle_metadata(loaded), "bundle_created": "1999-01-01"})
+    onnx.save(stale, str(bundle / "model.onnx"))
+    with caplog.at_level("WARNING", logger="lstmtext.inference.engines"):
+        p = load_predictor(bundle)
+    assert (p.engine, p.engine_source) == ("onnx", "built in memory")
+    assert "engine auto: skipped model.onnx:" in caplog.text and "exported from another model" in caplog.text
+    (bundle / "model.onnx").unlink()
+
+    def refuse(*args, **kwargs):
+        raise BundleError("ONNX export supports the built-in models (...); got Mine. Serve this model with --engine torch.")
+
+    monkeypatch.setattr("lstmtext.inference.onnx.build_onnx", refuse)
+    caplog.clear()
+    with caplog.at_level("WARNING", logger="lstmtext.inference.engines"):
+        p = load_predictor(bundle)
+    assert type(p) is Predictor and p.engine == "torch"
+    assert "engine auto: ONNX export supports the built-in models (...); got Mine; using torch" in caplog.text
+    monkeypatch.setitem(__import__("sys").modules, "onnxruntime", None)  # ONNX Runtime not installed
+    caplog.clear()
+    with caplog.at_level("WARNING", logger="lstmtext.inference.engines"):
+        assert load_predictor(bundle).engine == "torch"
+    assert "ONNX Runtime is not installed (pip install 'lstmtext[export]'); using torch" in caplog.text
+
+
+def test_the_server_reports_the_engine_auto_chose(exported):
+    bundle, _ = exported
+    with TestClient(create_app(ServeSettings(bundle=bundle))) as c:
+        assert c.get("/info").json()["engine"] == "onnx-int8"
+        assert c.post("/predict", json={"texts": ["worst delay"]}).status_code == 200

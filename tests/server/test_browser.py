@@ -52,7 +52,7 @@ def serving(app):
 def live_server(trained_run):
     """The tiny trained model behind a real server."""
     bundle = trained_run[0] / "model"
-    with serving(create_app(ServeSettings(bundle=bundle, max_text_chars=100))) as url:
+    with serving(create_app(ServeSettings(bundle=bundle, max_text_chars=100, engine="torch"))) as url:
         yield url, bundle
 
 
@@ -113,7 +113,7 @@ def _rows(page, scope="#results"):
 
 def test_page_asks_for_the_key_and_sends_it(trained_run, page):
     bundle = trained_run[0] / "model"
-    with serving(create_app(ServeSettings(bundle=bundle, api_key=KEY))) as url:
+    with serving(create_app(ServeSettings(bundle=bundle, api_key=KEY, engine="torch"))) as url:
         page.goto(url)
         page.wait_for_function("document.getElementById('error').textContent.length > 0")
         missing = ("this server requires an API key and the request has none. Send the server's key as the header "

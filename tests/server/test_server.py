@@ -34,7 +34,8 @@ def bundle_dir(trained_run) -> Path:
 
 @pytest.fixture(scope="module")
 def client(bundle_dir):
-    with TestClient(create_app(ServeSettings(bundle=bundle_dir, **LIMITS))) as c:
+    # torch: these tests compare the answers with the PyTorch predictor exactly (auto is tested in test_onnx.py)
+    with TestClient(create_app(ServeSettings(bundle=bundle_dir, engine="torch", **LIMITS))) as c:
         yield c
 
 
@@ -217,7 +218,8 @@ def test_a_failing_model_is_a_500_with_a_message(bundle_dir):
 def test_settings_from_env_and_arguments(tmp_path):
     env = {"LSTMTEXT_BUNDLE": str(tmp_path), "LSTMTEXT_MAX_TEXTS": "7", "LSTMTEXT_PORT": "9000", "LSTMTEXT_ENGINE": ""}
     s = ServeSettings.from_env(env, port=9001, host=None)
-    assert (s.bundle, s.max_texts, s.port, s.host, s.engine) == (tmp_path, 7, 9001, "127.0.0.1", "torch")
+    assert (s.bundle, s.max_texts, s.port, s.host, s.engine) == (tmp_path, 7, 9001, "127.0.0.1", "auto")
+    assert ServeSettings.from_env({"LSTMTEXT_ENGINE": "onnx-int8"}, bundle=tmp_path).engine == "onnx-int8"
     with pytest.raises(ConfigError, match=r"server setting max_texts \(env LSTMTEXT_MAX_TEXTS\): .*Got '0' instead"):
         ServeSettings.from_env({"LSTMTEXT_MAX_TEXTS": "0"}, bundle=tmp_path)
     with pytest.raises(ConfigError, match="no bundle to serve. Give BUNDLE on the command line or set LSTMTEXT_BUNDLE"):

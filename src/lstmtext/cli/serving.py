@@ -10,7 +10,9 @@ import typer
 from lstmtext.cli.common import console, err_console
 from lstmtext.errors import ConfigError
 
-EngineOpt = Annotated[Optional[str], typer.Option(help="torch, onnx or onnx-int8 (default torch; env LSTMTEXT_ENGINE).")]
+EngineOpt = Annotated[Optional[str], typer.Option(
+    help="auto, torch, onnx or onnx-int8 (default auto: the exported int8 file, else the float file, else a graph "
+         "built in memory, else torch; env LSTMTEXT_ENGINE).")]
 
 
 def serve(
@@ -50,7 +52,7 @@ def serve(
     if warning:
         err_console.print(warning, style="yellow", markup=False, highlight=False, soft_wrap=True)
     keyed = " (API key required)" if settings.api_key is not None else ""
-    console.print(f"serving {settings.bundle} ({settings.engine}) on http://{settings.host}:{settings.port}/{keyed}")
+    console.print(f"serving {settings.bundle} ({predictor.engine}) on http://{settings.host}:{settings.port}/{keyed}")
     uvicorn.run(create_app(settings, predictor), host=settings.host, port=settings.port, log_level=log_level,
                 access_log=access_log)
 

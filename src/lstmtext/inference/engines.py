@@ -2,7 +2,10 @@
 
 :class:`OnnxPredictor` has the same ``predict`` / ``predict_proba`` / ``labels`` as ``Predictor`` (it is a
 subclass that swaps the forward pass), so the CLI and the server take either. ``load_predictor`` picks one
-by name: ``torch``, ``onnx`` (float) or ``onnx-int8`` (dynamically quantised weights).
+by name: ``torch``, ``onnx`` (float), ``onnx-int8`` (dynamically quantised weights) or ``auto`` (the default):
+the bundle's exported int8 file, else its exported float file, else the float graph built in memory, else
+(no ONNX Runtime, or a model without a graph writer) torch, with the reason logged. The predictor's
+``engine`` says which one runs and ``engine_source`` where its graph came from.
 """
 
 from __future__ import annotations
@@ -23,7 +26,7 @@ from lstmtext.inference.predictor import Predictor
 
 log = logging.getLogger(__name__)
 
-ENGINES = ("torch", "onnx", "onnx-int8")
+ENGINES = ("auto", "torch", "onnx", "onnx-int8")
 # Texts per forward pass. Batches of ~100 short texts keep the LSTM's gate activations in the L2 cache; on
 # the airline tweets 128 was 1.3x (onnx) to 2x (torch) faster than 1024 (docs/serving.md).
 DEFAULT_BATCH_SIZE = 128
@@ -50,14 +53,17 @@ class OnnxPredictor(Predictor):
         onnx_model: Path of the ``.onnx`` file, or the serialised model as bytes.
         batch_size: Texts per forward pass (texts are sorted by length first, so batches hold similar lengths).
         threads: ONNX Runtime intra-op threads (default: every core).
+        engine: The engine's name, as :func:`load_predictor` reports it (``onnx`` or ``onnx-int8``).
 
     Raises:
         BundleError: If the file was exported from another bundle.
     """
 
     def __init__(self, bundle: Bundle, onnx_model: str | Path | bytes, batch_size: int = DEFAULT_BATCH_SIZE,
-                 threads: int | None = None) -> None:
+                 threads: int | None = None, engine: str = "onnx") -> None:
         super().__init__(bundle, batch_size)
+        self.engine = engine
+        self.engine_source = "built in memory" if isinstance(onnx_model, bytes) else str(onnx_model)
         self.session = _session(onnx_model if isinstance(onnx_model, bytes) else str(onnx_model), threads)
         meta = self.session.get_modelmeta().custom_metadata_map
         created = str(bundle.meta.get("created", ""))
@@ -82,7 +88,7 @@ class OnnxPredictor(Predictor):
 
 def _onnx_model(bundle: Bundle, quantized: bool, onnx_path: str | Path | None) -> str | Path | bytes:
     """The exported file when there is one, else a graph built in memory (and quantised via a temp file)."""
-    from lstmtext.inference.onnx import INT8_NAME, ONNX_NAME, build_onnx, bundle_metadata, int8_path, quantize_onnx
+    from lstmtext.inference.onnx import INT8_NAME, ONNX_NAME, int8_path
 
     if onnx_path is not None:
         path = int8_path(onnx_path) if quantized else Path(onnx_path)
@@ -95,6 +101,13 @@ def _onnx_model(bundle: Bundle, quantized: bool, onnx_path: str | Path | None) -
         return path
     log.warning("%s: no exported %s; building it in memory (run `lstmtext export` to save start-up time)",
                 bundle.path, path.name if path else ONNX_NAME)
+    return _build_in_memory(bundle, quantized)
+
+
+def _build_in_memory(bundle: Bundle, quantized: bool) -> bytes:
+    """The bundle's graph, serialised (int8: quantised through a temporary folder)."""
+    from lstmtext.inference.onnx import build_onnx, bundle_metadata, quantize_onnx
+
     proto = build_onnx(bundle.model, bundle.task, bundle_metadata(bundle))
     if not quantized:
         return proto.SerializeToString()
@@ -107,15 +120,64 @@ def _onnx_model(bundle: Bundle, quantized: bool, onnx_path: str | Path | None) -
         return quantize_onnx(f"{tmp}/model.onnx", f"{tmp}/model.int8.onnx").read_bytes()
 
 
-def load_predictor(path: str | Path, engine: str = "torch", onnx_path: str | Path | None = None,
+def _auto(bundle: Bundle, onnx_path: str | Path | None, batch_size: int, threads: int | None) -> Predictor:
+    """The fastest engine the bundle has or can build: its int8 file, its float file, a float graph built in
+    memory; torch (with the reason logged) when ONNX Runtime is missing or the model has no graph writer."""
+    try:
+        import onnxruntime  # noqa: F401
+    except ImportError:
+        log.warning("engine auto: ONNX Runtime is not installed (pip install 'lstmtext[export]'); using torch")
+        return _torch(bundle, batch_size, threads)
+    from lstmtext.inference.onnx import ONNX_NAME, int8_path
+
+    float_path = Path(onnx_path) if onnx_path is not None else (bundle.path / ONNX_NAME if bundle.path else None)
+    if onnx_path is not None and not float_path.is_file() and not int8_path(float_path).is_file():
+        raise BundleError(f"{float_path}: no such ONNX file. Write it with: lstmtext export {bundle.path} --format onnx")
+    files = [] if float_path is None else [("onnx-int8", int8_path(float_path)), ("onnx", float_path)]
+    for engine, path in files:
+        if path.is_file():
+            try:
+                return _chosen(OnnxPredictor(bundle, path, batch_size, threads, engine=engine))
+            except Exception as exc:  # noqa: BLE001 - a stale or unreadable file: try the next way
+                log.warning("engine auto: skipped %s: %s", path.name, _reason(exc))
+    try:
+        model = _build_in_memory(bundle, quantized=False)  # float: quantising costs start-up time
+        return _chosen(OnnxPredictor(bundle, model, batch_size, threads, engine="onnx"))
+    except Exception as exc:  # noqa: BLE001 - whatever stops the graph, the default engine still serves
+        log.warning("engine auto: %s; using torch", _reason(exc))
+        return _torch(bundle, batch_size, threads)
+
+
+def _reason(exc: Exception) -> str:
+    """An exception as one line, without the advice to pick an engine (auto is picking one)."""
+    text = str(exc).split(". Serve this model with")[0]
+    return text if isinstance(exc, BundleError) else f"{type(exc).__name__}: {text}"
+
+
+def _chosen(predictor: Predictor) -> Predictor:
+    log.info("engine auto: %s (%s)", predictor.engine, predictor.engine_source)
+    return predictor
+
+
+def _torch(bundle: Bundle, batch_size: int, threads: int | None) -> Predictor:
+    if threads:
+        import torch
+
+        torch.set_num_threads(threads)
+    return Predictor(bundle, batch_size=batch_size)
+
+
+def load_predictor(path: str | Path, engine: str = "auto", onnx_path: str | Path | None = None,
                    batch_size: int | None = None, threads: int | None = None) -> Predictor:
     """Load a bundle for prediction with the named engine.
 
     Args:
         path: A bundle folder or a training output folder.
-        engine: ``torch``, ``onnx`` or ``onnx-int8``.
+        engine: ``auto`` (the fastest available: the exported int8 file, the exported float file, a float graph
+            built in memory, else torch), ``torch``, ``onnx`` or ``onnx-int8``. The predictor's ``engine``
+            attribute names the one chosen.
         onnx_path: The exported float ``.onnx`` file (default: ``model.onnx`` in the bundle, or built in memory).
-            For ``onnx-int8`` the ``.int8.onnx`` file beside it is used.
+            For ``onnx-int8`` (and ``auto``, when it is there) the ``.int8.onnx`` file beside it is used.
         batch_size: Texts per forward pass (default ``DEFAULT_BATCH_SIZE``).
         threads: CPU threads for the forward pass (default: every core).
 
@@ -129,12 +191,10 @@ def load_predictor(path: str | Path, engine: str = "torch", onnx_path: str | Pat
     if engine not in ENGINES:
         raise ConfigError(f"--engine must be one of {', '.join(ENGINES)}. Got {engine!r} instead.")
     bundle = load_bundle(path)
-    kwargs = {"batch_size": batch_size or DEFAULT_BATCH_SIZE}
+    batch_size = batch_size or DEFAULT_BATCH_SIZE
+    if engine == "auto":
+        return _auto(bundle, onnx_path, batch_size, threads)
     if engine == "torch":
-        if threads:
-            import torch
-
-            torch.set_num_threads(threads)
-        return Predictor(bundle, **kwargs)
+        return _torch(bundle, batch_size, threads)
     model = _onnx_model(bundle, engine == "onnx-int8", onnx_path)
-    return OnnxPredictor(bundle, model, threads=threads, **kwargs)
+    return OnnxPredictor(bundle, model, batch_size, threads, engine=engine)

@@ -27,6 +27,11 @@ class Predictor:
         batch_size: Texts per forward pass.
     """
 
+    #: The engine that runs the model (``torch``; ``onnx`` or ``onnx-int8`` for the ONNX Runtime predictor).
+    engine = "torch"
+    #: Where the engine's model came from (an ONNX file, "built in memory", or the bundle's weights).
+    engine_source = "model.safetensors"
+
     def __init__(self, bundle: Bundle, batch_size: int = 1024) -> None:
         self.bundle = bundle
         self.encoder = bundle.encoder

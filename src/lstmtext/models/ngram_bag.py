@@ -16,8 +16,8 @@ from torch import nn
 
 from lstmtext.models.layers import padding_mask
 
-# Multipliers of the n-gram hash (large odd numbers; each position gets its own).
-_HASH = (1, 1_000_003, 998_244_353)
+# Multipliers of the n-gram hash (large odd numbers; each position gets its own); the ONNX export reads them too.
+NGRAM_HASH = (1, 1_000_003, 998_244_353)
 
 
 def ngram_ids(ids: torch.Tensor, lengths: torch.Tensor, n: int, vocab_size: int, buckets: int
@@ -35,7 +35,7 @@ def ngram_ids(ids: torch.Tensor, lengths: torch.Tensor, n: int, vocab_size: int,
         span = steps - size + 1
         code = torch.zeros_like(ids[:, :span])
         for k in range(size):
-            code = code + ids[:, k : k + span] * _HASH[k]
+            code = code + ids[:, k : k + span] * NGRAM_HASH[k]
         rows.append(vocab_size + torch.remainder(code, buckets))
         masks.append(mask[:, size - 1 : size - 1 + span])  # real when its last word is real
     return torch.cat(rows, dim=1), torch.cat(masks, dim=1)

@@ -53,6 +53,11 @@ def _records(model: Predictor, proba: Any, top_k: int, min_confidence: float | N
     return out
 
 
+def _engine(predictor: Predictor, settings: ServeSettings) -> str:
+    """The engine that runs: the one ``auto`` resolved to (a stand-in predictor may not say: the setting)."""
+    return str(getattr(predictor, "engine", settings.engine))
+
+
 def create_app(settings: ServeSettings, predictor: Predictor | None = None) -> FastAPI:
     """Build the application.
 
@@ -75,7 +80,7 @@ def create_app(settings: ServeSettings, predictor: Predictor | None = None) -> F
         else:
             app.state.predictor = predictor
         app.state.worker = InferenceWorker(settings.max_texts)
-        log.info("serving %s with the %s engine%s", settings.bundle, settings.engine,
+        log.info("serving %s with the %s engine%s", settings.bundle, _engine(app.state.predictor, settings),
                  ", API key required" if key else "")
         yield
         app.state.worker.close()
@@ -115,7 +120,7 @@ def create_app(settings: ServeSettings, predictor: Predictor | None = None) -> F
         bundle = model.bundle
         card = bundle.card_path
         return {
-            "engine": settings.engine, "labels": bundle.labels, "architecture": str(bundle.meta.get("architecture", "")),
+            "engine": _engine(model, settings), "labels": bundle.labels, "architecture": str(bundle.meta.get("architecture", "")),
             "model": bundle.config.model.model_dump(mode="json"), "preprocessing": bundle.encoder.to_dict(),
             "metrics": bundle.metrics, "model_card": card.read_text(encoding="utf-8") if card and card.is_file() else "",
             "meta": bundle.meta, "limits": limits,

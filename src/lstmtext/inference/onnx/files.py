@@ -1,0 +1,142 @@
+"""Writing a bundle's ONNX files (atomically), int8 dynamic quantisation, and the parity check against PyTorch."""
+
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import onnx
+
+from lstmtext.inference.bundle import Bundle, load_bundle
+from lstmtext.inference.onnx.models import build_onnx
+from lstmtext.utils.atomic import atomic_path
+
+log = logging.getLogger(__name__)
+
+ONNX_NAME = "model.onnx"
+INT8_NAME = "model.int8.onnx"
+# What dynamic quantisation turns into int8 products; the embedding and n-gram lookups stay float.
+QUANTIZED_OPS = ["LSTM", "GRU", "RNN", "Gemm", "MatMul", "Conv"]
+
+
+def bundle_metadata(bundle: Bundle) -> dict[str, str]:
+    """What ties an exported file to its bundle: the bundle's creation time and architecture."""
+    return {"bundle_created": str(bundle.meta.get("created", "")), "architecture": str(bundle.meta.get("architecture", ""))}
+
+
+def export_onnx(bundle_path: str | Path, out: str | Path | None = None, quantize: bool = False) -> Path:
+    """Write ``model.onnx`` (and with ``quantize`` also ``model.int8.onnx``) for a bundle, atomically.
+
+    Args:
+        bundle_path: A bundle folder or a training output folder.
+        out: Where to write the float model; default ``<bundle>/model.onnx``. The int8 model goes beside it
+            with ``.int8.onnx`` in place of ``.onnx``.
+        quantize: Also write the dynamically quantised int8 model.
+
+    Returns:
+        The path of the float model.
+
+    Raises:
+        BundleError: If the bundle does not load or its model cannot be exported.
+    """
+    bundle = load_bundle(bundle_path)
+    proto = build_onnx(bundle.model, bundle.task, bundle_metadata(bundle))
+    target = Path(out) if out is not None else bundle.path / ONNX_NAME
+    with atomic_path(target) as tmp:
+        onnx.save(proto, str(tmp))
+        _readable(tmp)
+    log.info("wrote %s", target)
+    if quantize:
+        quantize_onnx(target, int8_path(target))
+    return target
+
+
+def _readable(path: Path) -> None:
+    """Give the temporary file (created 0600) the usual permissions of a new file under the umask."""
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(path, 0o666 & ~umask)
+
+
+def int8_path(float_path: str | Path) -> Path:
+    """The int8 file that goes with a float ONNX file: ``model.onnx`` -> ``model.int8.onnx``."""
+    float_path = Path(float_path)
+    stem = float_path.name[: -len(".onnx")] if float_path.name.endswith(".onnx") else float_path.name
+    return float_path.with_name(f"{stem}.int8.onnx")
+
+
+def _activation_products(path: str | Path) -> list[str]:
+    """Nodes multiplying two activations (attention weights by states): they stay float."""
+    model = onnx.load(str(path), load_external_data=False)
+    weights = {t.name for t in model.graph.initializer}
+    return [n.name for n in model.graph.node if n.op_type == "MatMul" and not weights.intersection(n.input)]
+
+
+def quantize_onnx(src: str | Path, dst: str | Path) -> Path:
+    """Quantise the weights of the recurrent, convolution and linear layers to int8 (dynamic quantisation).
+
+    Activations are quantised on the fly per batch; lookups (embedding, n-gram bag) and the products of two
+    activations (attention pooling) stay float.
+
+    Args:
+        src: A float model written by :func:`export_onnx`.
+        dst: Where to write the int8 model (atomically).
+
+    Returns:
+        ``dst``.
+    """
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    dst = Path(dst)
+    with atomic_path(dst) as tmp:
+        quantize_dynamic(str(src), str(tmp), op_types_to_quantize=QUANTIZED_OPS, weight_type=QuantType.QInt8,
+                         nodes_to_exclude=_activation_products(src))
+        _readable(tmp)
+    log.info("wrote %s", dst)
+    return dst
+
+
+def parity_sequences(vocab_size: int, max_len: int, n: int = 64, seed: int = 0) -> list[list[int]]:
+    """Random id sequences of lengths 1..``max_len``, the first ones of lengths 1, 2, 3 (shorter than a CNN's
+    widest window) and one of ``max_len``, so one batch mixes short and long texts."""
+    rng = np.random.default_rng(seed)
+    lengths = rng.integers(1, max(2, max_len + 1), size=n)
+    lengths[: min(n, 4)] = [1, 2, 3, max_len][: min(n, 4)]
+    return [rng.integers(2, max(3, vocab_size), size=int(k)).tolist() for k in lengths]
+
+
+def check_parity(bundle_path: str | Path, onnx_path: str | Path, n: int = 64, seed: int = 0) -> tuple[float, float]:
+    """Run the bundle's PyTorch model and an exported file on the same random sequences (one padded batch).
+
+    Args:
+        bundle_path: The bundle the file was exported from.
+        onnx_path: The ``.onnx`` file (float or int8).
+        n: Number of random sequences (lengths 1 to the encoder's ``max_len``).
+        seed: Seed of the sequences.
+
+    Returns:
+        ``(largest absolute difference of a probability, share of sequences with the same decision)``; the
+        decision is the task's (the label, the labels over their thresholds, or every aspect's label).
+    """
+    import onnxruntime as ort
+
+    from lstmtext.encoding.batching import collate, predict_logits
+
+    bundle = load_bundle(bundle_path)
+    sequences = parity_sequences(len(bundle.encoder.vocab), int(bundle.encoder.max_len), n, seed)
+    expected = bundle.task.probabilities(predict_logits(bundle.model, sequences))
+    batch = collate(sequences, np.arange(n))
+    opts = ort.SessionOptions()
+    opts.log_severity_level = 3
+    session = ort.InferenceSession(str(onnx_path), opts, providers=["CPUExecutionProvider"])
+    got = session.run(["probabilities"], {"ids": batch.ids.numpy(), "lengths": batch.lengths.numpy()})[0]
+    return float(np.abs(got - expected).max()), decision_agreement(bundle.task, expected, got)
+
+
+def decision_agreement(task: Any, expected: np.ndarray, got: np.ndarray) -> float:
+    """Share of rows whose task decision (label, labels over thresholds, or every aspect's label) is the same."""
+    same = [task.decision(a)[0] == task.decision(b)[0] for a, b in zip(task.predictions(expected), task.predictions(got))]
+    return float(np.mean(same)) if same else 1.0
