@@ -177,7 +177,7 @@ def _variant(bundle, **model_updates):
 
 @pytest.mark.parametrize("variant", ["trained", "bilstm", "two-layer"])
 def test_probabilities_after_the_last_token_equal_the_predictor(bundle, variant):
-    from lstmtext.explain.bundle import explain_text
+    from lstmtext.explain.gates import explain_text
     from lstmtext.inference.predictor import Predictor
 
     if variant == "bilstm":
@@ -211,20 +211,24 @@ def test_explain_bundle_prints_the_table_and_writes_the_png(trained_run, tmp_pat
     assert units.stat().st_size > 0
     result = _invoke(str(out_dir), "great flight!")
     assert result.exit_code == 0 and "add --out FILE.png" in result.output
+    assert "pushed by:" in result.output and "occlusion" in result.output
 
 
 @pytest.mark.parametrize(("updates", "shown"), [({"name": "gru"}, "'gru' model (pooling=last"),
                                                 ({"pooling": "mean"}, "'lstm' model (pooling=mean")])
-def test_non_lstm_bundle_is_a_clear_one_line_error(bundle, tmp_path, updates, shown):
-    from lstmtext.explain.bundle import explain_text
+def test_a_model_without_a_gate_view_is_explained_by_its_tokens(bundle, tmp_path, updates, shown):
+    from lstmtext.explain.gates import explain_text
     from lstmtext.inference.bundle import save_bundle
 
     other = _variant(bundle, **updates)
     with pytest.raises(ConfigError, match="explain supports lstm/bilstm bundles with pooling=last"):
-        explain_text(other, "great flight")
+        explain_text(other, "great flight")  # the gate view: LSTMs read with pooling=last only
     path = save_bundle(tmp_path / "other", other.config, other.encoder, other.task, other.model)
     result = _invoke(str(path), "great flight", "--out", str(tmp_path / "x.png"))
-    assert isinstance(result.exception, ConfigError), result.output
+    assert result.exit_code == 0, result.output
+    assert "pushed by:" in result.output and "Reading token by token" not in result.output
+    assert (tmp_path / "x.png").read_bytes()[:4] == b"\x89PNG"  # the attribution bars
+    result = _invoke(str(path), "great flight", "--units")
     message = str(result.exception)
-    assert shown in message and "explain supports lstm/bilstm bundles with pooling=last" in message
-    assert "\n" not in message and not (tmp_path / "x.png").exists()
+    assert isinstance(result.exception, ConfigError) and shown in message and message.startswith("explain --units")
+    assert "\n" not in message

@@ -94,7 +94,7 @@ def test_ensemble_run_trains_each_member_saves_and_reloads(tiny_path, tmp_path):
     # the same seed gives the same ensemble
     again = run(cfg, tiny_path, None, progress=False)
     assert again.metrics["valid"] == result.metrics["valid"]
-    from lstmtext.explain.bundle import check_explainable
+    from lstmtext.explain.gates import check_explainable
     from lstmtext.inference.bundle import load_bundle
 
     with pytest.raises(ConfigError, match="is an ensemble of 3 'lstm' models; explain reads one model"):

@@ -129,7 +129,7 @@ def test_run_with_a_bag_trains_saves_and_reloads_the_same(tiny_path, tmp_path):
     assert reloaded["macro_f1"] == pytest.approx(result.metrics["test"]["macro_f1"])
     again_run = run(cfg, tiny_path, None, progress=False)  # the same seed, the same scores
     assert again_run.metrics["valid"] == result.metrics["valid"]
-    from lstmtext.explain.bundle import check_explainable
+    from lstmtext.explain.gates import check_explainable
     from lstmtext.inference.bundle import load_bundle
 
     with pytest.raises(ConfigError, match=r"adds a linear n-gram bag to its 'bilstm' model \(model.ngram_bag=2\)"):

@@ -80,9 +80,11 @@ def test_openapi_declares_the_key(keyed):
         "apiKey": {"type": "apiKey", "in": "header", "name": "X-API-Key", "description": "X-API-Key: KEY"}}
     ops = {path: next(iter(o.values())) for path, o in spec["paths"].items()}
     assert {path: op.get("security") for path, op in ops.items()} == {
-        "/predict": [{"bearer": []}, {"apiKey": []}], "/info": [{"bearer": []}, {"apiKey": []}], "/health": None}
+        "/predict": [{"bearer": []}, {"apiKey": []}], "/explain": [{"bearer": []}, {"apiKey": []}],
+        "/info": [{"bearer": []}, {"apiKey": []}], "/health": None}
     assert {path: sorted(op["responses"]) for path, op in ops.items()} == {
-        "/predict": ["200", "401", "413", "422", "500"], "/info": ["200", "401", "413", "500"],
+        "/predict": ["200", "401", "413", "422", "500"], "/explain": ["200", "401", "413", "422", "500"],
+        "/info": ["200", "401", "413", "500"],
         "/health": ["200", "413", "500"]}
     assert ops["/info"]["responses"]["401"]["content"]["application/json"]["schema"] == {
         "$ref": "#/components/schemas/ErrorResponse"}

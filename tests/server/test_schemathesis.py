@@ -48,10 +48,11 @@ def _fuzz(trained_run, key=None, headers=None):
 
 def test_every_answer_is_documented(trained_run):
     assert _fuzz(trained_run) == [("GET", "/health", "positive"), ("GET", "/info", "positive"),
-                                        ("POST", "/predict", "negative"), ("POST", "/predict", "positive")]
+                                  ("POST", "/explain", "negative"), ("POST", "/explain", "positive"),
+                                  ("POST", "/predict", "negative"), ("POST", "/predict", "positive")]
 
 
 # With the key in one header, schemathesis also sends wrong, empty and odd values in the other one.
 @pytest.mark.parametrize("headers", [{"Authorization": f"Bearer {KEY}"}, {"X-API-Key": KEY}], ids=["bearer", "x-api-key"])
 def test_every_answer_is_documented_with_a_key(trained_run, headers):
-    assert len(_fuzz(trained_run, KEY, headers)) == 4
+    assert len(_fuzz(trained_run, KEY, headers)) == 6

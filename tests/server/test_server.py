@@ -145,7 +145,8 @@ def test_page_and_openapi(client):
 def test_openapi_lists_every_status_with_the_error_model(client):
     spec = client.get("/openapi.json").json()
     statuses = {path: {method: sorted(op["responses"]) for method, op in ops.items()} for path, ops in spec["paths"].items()}
-    assert statuses == {"/predict": {"post": ["200", "413", "422", "500"]}, "/health": {"get": ["200", "413", "500"]},
+    assert statuses == {"/predict": {"post": ["200", "413", "422", "500"]}, "/explain": {"post": ["200", "413", "422", "500"]},
+                        "/health": {"get": ["200", "413", "500"]},
                         "/info": {"get": ["200", "413", "500"]}}
     for ops in spec["paths"].values():
         for op in ops.values():
@@ -323,3 +324,19 @@ def test_min_confidence_gives_unsure_answers(client):
     assert unsure["abstained"] is True and "label" not in unsure and unsure["score"] == sure["score"]
     bad = client.post("/predict", json={"texts": ["thanks"], "min_confidence": 0})
     assert bad.status_code == 422 and "min_confidence" in bad.json()["detail"]
+
+
+def test_explain_names_the_tokens_that_pushed_the_prediction(client):
+    from lstmtext.explain.attributions import explain_texts
+
+    r = client.post("/explain", json={"text": "thanks for the great flight"})
+    assert r.status_code == 200, r.text
+    body = r.json()
+    predictor = client.app.state.predictor
+    expected = explain_texts(predictor.bundle, ["thanks for the great flight"])[0].to_dict()
+    assert body["tokens"] == expected["tokens"] and body["method"] == "occlusion"
+    assert body["targets"][0]["target"] == predictor.predict(["thanks for the great flight"])[0].label
+    assert body["targets"][0]["scores"] == pytest.approx(expected["targets"][0]["scores"], abs=1e-6)
+    empty = client.post("/explain", json={"text": "0.1.0 ..."})  # valid, but no word to weigh: answered, with why
+    assert empty.status_code == 200 and empty.json()["tokens"] == [] and "cleans to nothing" in empty.json()["note"]
+    assert client.post("/explain", json={"text": ""}).status_code == 422

@@ -1,8 +1,9 @@
-"""The ``lstmtext explain`` command: worked LSTM / RNN examples step by step, or a trained LSTM token by token.
+"""The ``lstmtext explain`` command: worked LSTM / RNN examples step by step, or a trained model's prediction.
 
 The first argument decides: ``lstm`` or ``rnn`` runs a worked example (``--example``) or any small case
-(``--weights FILE.json``) through the NumPy reference and prints its tables; anything else is a bundle
-path, and the command shows how that LSTM's gates, cell state and prediction evolve over a text.
+(``--weights FILE.json``) through the NumPy reference and prints its tables; ``bilstm``, ``cbow`` and ``onehot``
+the thesis's; anything else is a bundle path, and the command shows which tokens pushed the prediction (every
+model) and, for an LSTM with pooling=last, how its gates, cell state and prediction evolve over the text.
 """
 
 from __future__ import annotations
@@ -50,9 +51,10 @@ def explain(
 
     `explain lstm --example slides|gates` and `explain lstm|rnn --weights FILE.json` print each gate's
     pre-activation and activation, the state and the output per step, then (with targets) the backward
-    pass, the gradients and the SGD update. `explain MODEL "some text"` shows, for an LSTM/BiLSTM model
-    with pooling=last, each token's mean gate activations, the cell-state norm and the class
-    probabilities after each token (--out writes them as a PNG). `explain bilstm|cbow [--weights FILE.json]`
+    pass, the gradients and the SGD update. `explain MODEL "some text"` shows, for every model, how much
+    each token pushed each predicted class, aspect label or label (occlusion: the probability with the text
+    minus without the token); for an LSTM/BiLSTM model with pooling=last also each token's mean gate
+    activations, the cell-state norm and the class probabilities after each token (--out writes a PNG). `explain bilstm|cbow [--weights FILE.json]`
     and `explain onehot "TEXT"` work through the thesis's BiLSTM training step, word2vec CBOW step and
     one-hot table (docs/explain.md).
     """
@@ -83,12 +85,10 @@ def explain(
         raise ConfigError(f"explain {target}: give the text to read, e.g. "
                           f"`lstmtext explain {target} \"my bag is lost\"` "
                           "(or 'lstm' / 'rnn' as the first argument for the worked examples)")
-    from lstmtext.explain.bundle import bundle_report, explain_bundle
+    from lstmtext.explain.model import explain_model
 
-    for renderable in bundle_report(explain_bundle(target, text, out, units=units), target):
+    for renderable in explain_model(target, text, out, units=units):
         console.print(renderable)
-    console.print(f"wrote {out}" if out is not None else
-                  "add --out FILE.png for the gate / cell-state heatmaps and the probability plot")
 
 
 def _is_bundle(target: str) -> bool:

@@ -91,3 +91,56 @@ def explain_texts(bundle: Bundle, texts: list[str], batch_size: int = 512) -> li
             TargetScores(name, float(proba[0, k]), [float(v) for v in proba[0, k] - proba[1:, k]])
             for name, k in bundle.task.explained_outputs(record)]))
     return out
+
+
+def attribution_report(ex: Explanation, source: str) -> list[Any]:
+    """What ``lstmtext explain MODEL TEXT`` prints for any model: the prediction and each token's push."""
+    from rich.markup import escape
+    from rich.table import Table
+
+    def cell(v: float) -> str:
+        colour = "green" if v > 0.005 else "red" if v < -0.005 else "dim"
+        return f"[{colour}]{v:+.3f}[/]"
+
+    lines: list[Any] = [
+        f"[bold]{METHOD}[/] from {source}: each token's score is the target's probability with the text minus "
+        "without that token (+ pushed towards it, - against it)",
+        f"cleaned: {escape(repr(ex.cleaned))} \u2192 {len(ex.tokens)} token(s)"]
+    lines += [f"target [bold]{escape(t.name)}[/] ({t.probability:.3f}); pushed by: "
+              + (", ".join(f"{escape(w)} ({s:+.3f})" for w, s in ex.top(i)) or "no token on its own")
+              for i, t in enumerate(ex.targets)]
+    table = Table(title="Which tokens pushed the prediction", title_justify="left")
+    table.add_column("#", justify="right")
+    table.add_column("token")
+    for t in ex.targets:
+        table.add_column(escape(t.name), justify="right")
+    for i, token in enumerate(ex.tokens):
+        table.add_row(str(i), escape(token), *(cell(t.scores[i]) for t in ex.targets))
+    return [*lines, table]
+
+
+def plot_attributions(ex: Explanation, path: Any) -> Any:
+    """Horizontal bars of every token's score for each target, written atomically to a PNG."""
+    from pathlib import Path
+
+    import matplotlib.pyplot as plt
+
+    from lstmtext.reports import plots  # noqa: F401  (the Agg backend before pyplot)
+    from lstmtext.utils.atomic import atomic_path
+
+    n = len(ex.targets)
+    fig, axes = plt.subplots(1, n, figsize=(3.6 * n + 1.5, 0.32 * len(ex.tokens) + 1.4), squeeze=False, sharey=True)
+    for ax, t in zip(axes[0], ex.targets):
+        colours = ["#2a9d5b" if v > 0 else "#c8553d" for v in t.scores]
+        ax.barh(range(len(ex.tokens)), t.scores, color=colours)
+        ax.axvline(0, color="grey", lw=0.8)
+        ax.set_title(f"{t.name} ({t.probability:.2f})", fontsize=9)
+        ax.set_xlabel("p(with) - p(without)")
+    axes[0][0].set_yticks(range(len(ex.tokens)), ex.tokens)
+    axes[0][0].invert_yaxis()
+    fig.tight_layout()
+    path = Path(path)
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, dpi=110, format="png")
+    plt.close(fig)
+    return path

@@ -21,10 +21,19 @@ from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse
 
 from lstmtext import __version__
+from lstmtext.errors import ConfigError
+from lstmtext.explain.attributions import explain_texts
 from lstmtext.inference.predictor import Predictor
 from lstmtext.server import auth, errors
 from lstmtext.server.limits import BodySizeLimit
-from lstmtext.server.schemas import HealthResponse, InfoResponse, PredictResponse, predict_request_model
+from lstmtext.server.schemas import (
+    ExplainResponse,
+    HealthResponse,
+    InfoResponse,
+    PredictResponse,
+    explain_request_model,
+    predict_request_model,
+)
 from lstmtext.server.settings import ServeSettings
 from lstmtext.server.worker import InferenceWorker
 
@@ -94,6 +103,7 @@ def create_app(settings: ServeSettings, predictor: Predictor | None = None) -> F
         app.add_middleware(auth.ApiKeyAuth, key=key)
     errors.install(app)
     request_model = predict_request_model(settings.max_texts, settings.max_text_chars)
+    explain_model = explain_request_model(settings.max_text_chars)
     page = (STATIC / "index.html").read_text(encoding="utf-8")
     limits = {"max_texts": settings.max_texts, "max_text_chars": settings.max_text_chars,
               "max_body_bytes": settings.max_body_bytes}
@@ -108,6 +118,18 @@ def create_app(settings: ServeSettings, predictor: Predictor | None = None) -> F
         classes and every class probability."""
         proba = request.app.state.worker.predict_proba(model, body.texts)
         return {"predictions": _records(model, proba, body.top_k, body.min_confidence)}
+
+    @app.post("/explain", response_model=ExplainResponse, responses=errors.error_responses((*locked, 413, 422, 500)))
+    def explain(body: explain_model,  # type: ignore[valid-type]
+                model: Predictor = Depends(get_predictor)) -> dict[str, Any]:
+        """Which tokens pushed the prediction: for each predicted class (aspect label, or chosen label), each token's
+        score is the probability with the whole text minus the probability without that token. A text that cleans
+        to nothing has no token to weigh: no tokens, no targets, and a ``note`` saying so."""
+        try:
+            return explain_texts(model.bundle, [body.text])[0].to_dict()
+        except ConfigError as exc:  # a valid request whose text cleans to nothing: answered, with the reason
+            return {"text": body.text, "cleaned": model.bundle.encoder.pipeline(body.text), "tokens": [],
+                    "method": "occlusion", "targets": [], "note": str(exc)}
 
     @app.get("/health", response_model=HealthResponse, responses=errors.error_responses((413, 500)))
     def health(model: Predictor = Depends(get_predictor)) -> dict[str, str]:

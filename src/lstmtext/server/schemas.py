@@ -33,6 +33,33 @@ def predict_request_model(max_texts: int, max_text_chars: int) -> type[PredictRe
     return create_model("PredictRequest", __base__=PredictRequestBase, texts=(list[text], texts_field))
 
 
+def explain_request_model(max_text_chars: int) -> type[BaseModel]:
+    """The ``/explain`` body model: one text of at most ``max_text_chars`` characters."""
+    text = Annotated[str, StringConstraints(min_length=1, max_length=max_text_chars)]
+    return create_model("ExplainRequest", __config__=ConfigDict(extra="forbid"),
+                        text=(text, Field(description=f"the text whose prediction to explain (1 to {max_text_chars} "
+                                                       "characters)")))
+
+
+class TargetScores(BaseModel):
+    """One predicted target (a class, ``aspect=label``, or a chosen label) and each token's push towards it."""
+
+    target: str
+    probability: float = Field(description="the target's probability with the whole text")
+    scores: list[float] = Field(description="per token: the probability with the text minus without that token")
+
+
+class ExplainResponse(BaseModel):
+    """Which tokens pushed the prediction (occlusion by deletion; see docs/explain.md)."""
+
+    text: str
+    cleaned: str = Field(description="the text after the model's cleaning steps")
+    tokens: list[str] = Field(description="the tokens the model read ('(unk)' marks words it does not know)")
+    method: str
+    targets: list[TargetScores]
+    note: str | None = Field(None, description="why nothing is explained (a text that cleans to nothing)")
+
+
 class ClassScore(BaseModel):
     """One class and its probability."""
 

@@ -1,8 +1,9 @@
-"""What a trained LSTM bundle does while it reads one text: per-token gates, cell-state norm and probabilities.
+"""The gate view of a trained LSTM bundle: per-token gates, cell-state norm and probabilities as it reads a text.
 
-Library side of ``lstmtext explain BUNDLE "some text"``: :func:`explain_text` returns the data (through
-the NumPy reference, :func:`lstmtext.explain.reference.examples.trace_tokens`) and :func:`plot_explanation`
-writes the picture atomically. Nothing here prints.
+Part of ``lstmtext explain BUNDLE "some text"`` (with :mod:`lstmtext.explain.attributions`, which every model
+gets): :func:`explain_text` returns the data (through the NumPy reference,
+:func:`lstmtext.explain.reference.examples.trace_tokens`) and :func:`plot_explanation` writes the picture
+atomically. Nothing here prints.
 
 Only LSTM bundles (uni- or bidirectional, any depth) with ``pooling = "last"`` can be explained this way:
 their prediction after token t is exactly the classifier run on the text cut after t.
@@ -21,8 +22,8 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 from matplotlib.gridspec import GridSpec  # noqa: E402
 
-from lstmtext.encoding.vocab import UNK_ID  # noqa: E402
 from lstmtext.errors import ConfigError  # noqa: E402
+from lstmtext.explain.attributions import read_tokens  # noqa: E402
 from lstmtext.explain.reference.examples import TokenTrace, trace_tokens  # noqa: E402
 from lstmtext.inference.bundle import Bundle, load_bundle  # noqa: E402
 from lstmtext.utils.atomic import atomic_path  # noqa: E402
@@ -113,19 +114,6 @@ def check_explainable(bundle: Bundle) -> None:
         )
 
 
-def _tokens_of(bundle: Bundle, text: str) -> tuple[str, list[str], list[int]]:
-    """The cleaned text, one display name per token the model reads, and the ids (as the encoder truncates)."""
-    encoder = bundle.encoder
-    cleaned = encoder.pipeline(text)
-    words = cleaned.split()
-    ids = encoder.encode_tokens(words)
-    if not words:  # an empty text is read as a single <unk>
-        return cleaned, ["<unk>"], ids
-    words = words[-len(ids):] if encoder.truncating == "pre" else words[: len(ids)]
-    names = [w if i != UNK_ID else f"{w} (unk)" for w, i in zip(words, ids)]
-    return cleaned, names, ids
-
-
 def explain_text(bundle: Bundle, text: str) -> TokenExplanation:
     """Trace ``text`` through an LSTM bundle token by token.
 
@@ -138,14 +126,15 @@ def explain_text(bundle: Bundle, text: str) -> TokenExplanation:
     """
     check_explainable(bundle)
     model = bundle.model
-    cleaned, tokens, ids = _tokens_of(bundle, text)
+    cleaned, tokens, ids = read_tokens(bundle, text)
     table = model.embedding.weight.detach().cpu().double().numpy()  # (V, E)
+    temperature = float((bundle.task.state.get("temperatures") or [1.0])[0])  # logits / T: the calibrated softmax
     xs = table[np.asarray(ids)]  # (T, E); embedding dropout is off at inference
     trace = trace_tokens(
         model.rnn,
         xs,
-        model.fc.weight.detach().cpu().double().numpy(),  # (C, dirs * H)
-        model.fc.bias.detach().cpu().double().numpy(),  # (C,)
+        model.fc.weight.detach().cpu().double().numpy() / temperature,  # (C, dirs * H), calibrated as predicted
+        model.fc.bias.detach().cpu().double().numpy() / temperature,  # (C,)
     )
     return TokenExplanation(
         text=text,
