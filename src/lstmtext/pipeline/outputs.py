@@ -14,7 +14,8 @@ import torch
 
 from lstmtext.config import Config
 from lstmtext.config.toml import config_to_toml
-from lstmtext.inference.bundle import save_bundle
+from lstmtext.explain.attributions import explain_texts
+from lstmtext.inference.bundle import Bundle, save_bundle
 from lstmtext.pipeline.prepare import Prepared
 from lstmtext.reports.html import (
     calibration_section,
@@ -63,6 +64,10 @@ def write_run(out: Path, config: Config, prepared: Prepared, model: torch.nn.Mod
         parts += data_section(data, {name: task.label_counts(split) for name, split in data.splits.items()})
         split = "test" if "test" in proba else "valid"
         texts, labels = data.splits[split].texts, data.splits[split].labels
-        parts += mistakes_section(task.mistakes(texts, labels, proba[split], n_mistakes), split)
+        found = task.mistakes(texts, labels, proba[split], n_mistakes)
+        bundle = Bundle(config, prepared.encoder, task, model.eval(), metrics, {})
+        for record, ex in zip(found, explain_texts(bundle, [m["text"] for m in found])):
+            record["why"] = ", ".join(f"{w} ({v:+.2f})" for w, v in ex.top(0, 3))  # the tokens behind the mistake
+        parts += mistakes_section(found, split)
     parts += ["<h2>Config</h2>", pre(config_to_toml(config))]
     write_page(out / "report.html", f"lstmtext run: {config.model.name} on {prepared.source}", parts)

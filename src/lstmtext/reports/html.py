@@ -136,11 +136,14 @@ def run_facts(summary: dict[str, Any]) -> list[str]:
 
 
 def mistakes_section(found: Sequence[dict[str, Any]], split: str) -> list[str]:
-    """The most confident mistakes of ``split`` (records ``probability``, ``true``, ``predicted``, ``text``)."""
+    """The most confident mistakes of ``split`` (records ``probability``, ``true``, ``predicted``, ``text`` and,
+    when explained, ``why``: the tokens that pushed the wrong prediction)."""
+    why = any("why" in m for m in found)
+    head = ["probability", "true", "predicted", "text"] + (["pushed by (occlusion)"] if why else [])
+    rows = [[m["probability"], m["true"], m["predicted"], m["text"]] + ([m.get("why", "")] if why else [])
+            for m in found]
     return [f"<h2>Most confident mistakes ({html.escape(split)} split)</h2>",
-            table(["probability", "true", "predicted", "text"],
-                  [[m["probability"], m["true"], m["predicted"], m["text"]] for m in found])
-            if found else "<p>No mistakes.</p>"]
+            table(head, rows) if found else "<p>No mistakes.</p>"]
 
 
 def curves_section(history: Sequence[dict[str, Any]]) -> list[str]:

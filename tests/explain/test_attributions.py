@@ -1,0 +1,74 @@
+"""Occlusion attributions: the definition holds exactly, every architecture, wrapper and task is explained, and bad
+texts are one-line errors."""
+
+import numpy as np
+import pytest
+import torch
+
+from helpers import classify_task
+from lstmtext.config import ModelConfig, build_config
+from lstmtext.encoding.encoder import TextEncoder
+from lstmtext.encoding.vocab import Vocab
+from lstmtext.errors import ConfigError
+from lstmtext.explain.attributions import explain_texts
+from lstmtext.inference.bundle import Bundle
+from lstmtext.inference.predictor import Predictor
+from lstmtext.models import available_models, build_model
+from lstmtext.preprocess import Pipeline
+
+WORDS = "great flight thanks lost my bag rude staff delayed again".split()
+
+
+def _bundle(task, **model):
+    cfg = build_config(None, extra={"task": task.name, "model": {"embedding_dim": 8, "hidden_size": 6, **model}})
+    encoder = TextEncoder(Pipeline(["lowercase", "normalize_whitespace"]), Vocab.build([WORDS]), max_len=50)
+    torch.manual_seed(0)
+    net = build_model(cfg.model, len(encoder.vocab), task.layout, **task.model_kwargs()).eval()
+    return Bundle(cfg, encoder, task, net, {}, {})
+
+
+def test_a_tokens_score_is_the_probability_with_minus_without_it(trained_run):
+    predictor = Predictor.from_bundle(trained_run[0])
+    text = "thanks for the great flight"
+    ex = explain_texts(predictor.bundle, [text])[0]
+    target = ex.targets[0]
+    k = predictor.labels.index(target.name)
+    words = text.split()
+    assert ex.tokens[0] == "thanks" and target.probability == pytest.approx(predictor.predict_proba([text])[0, k])
+    for i in range(len(words)):  # leaving the word out of the raw text gives the same probability
+        without = " ".join(words[:i] + words[i + 1:])
+        assert target.scores[i] == pytest.approx(target.probability - predictor.predict_proba([without])[0, k],
+                                                 abs=1e-6)
+    assert ex.top(0, 1)[0][1] == max(target.scores) and ex.to_dict()["method"] == "occlusion"
+
+
+@pytest.mark.parametrize("name", sorted(available_models()))
+@pytest.mark.parametrize("wrap", [{}, {"ngram_bag": 2, "ngram_buckets": 1024}, {"ensemble": 2}],
+                         ids=["plain", "bag", "ensemble"])
+def test_every_architecture_and_wrapper_is_explained(name, wrap):
+    bundle = _bundle(classify_task(["neg", "pos"]), name=name, **wrap)
+    ex = explain_texts(bundle, ["lost my bag again", "great"])
+    assert [len(e.tokens) for e in ex] == [4, 1] and all(len(e.targets) == 1 for e in ex)
+    assert all(np.isfinite(e.targets[0].scores).all() for e in ex)
+
+
+def test_aspect_and_multilabel_targets():
+    from lstmtext.tasks.absa.task import AspectSentiment
+    from lstmtext.tasks.multilabel import MultiLabel
+
+    cfg = build_config(None, extra={"task": "absa"})
+    absa = _bundle(AspectSentiment({"crew": ["neg", "none", "pos"], "bag": ["neg", "none"]}, cfg), name="bilstm")
+    ex = explain_texts(absa, ["rude staff lost my bag"])[0]
+    assert all(t.name.split("=")[0] in ("crew", "bag") and len(t.scores) == 5 for t in ex.targets)
+    multi = _bundle(MultiLabel(["delay", "bag"], build_config(None, extra={"task": "multilabel"}),
+                               {"thresholds": [0.0, 0.0]}), name="cnn")
+    ex = explain_texts(multi, ["delayed again lost my bag"])[0]
+    assert [t.name for t in ex.targets] == ["delay", "bag"]  # thresholds 0: both labels are chosen
+
+
+def test_empty_texts_and_texts_that_clean_to_nothing_are_one_line_errors(trained_run):
+    bundle = Predictor.from_bundle(trained_run[0]).bundle
+    with pytest.raises(ConfigError, match="the text is empty"):
+        explain_texts(bundle, ["   "])
+    with pytest.raises(ConfigError, match=r"'2024 ...' cleans to nothing with .*Give a text with words"):
+        explain_texts(bundle, ["2024 ..."])
