@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from helpers import classify_task
-from lstmtext.config import ModelConfig, build_config
+from lstmtext.config import build_config
 from lstmtext.encoding.encoder import TextEncoder
 from lstmtext.encoding.vocab import Vocab
 from lstmtext.errors import ConfigError

@@ -181,3 +181,34 @@ def cv(
     console.print(paths["markdown"].read_text(encoding="utf-8"), soft_wrap=True)
     console.print(f"{metric} {report['mean'][metric]:.4f} ± {report['std'][metric]:.4f} over {folds} folds; "
                   f"wrote {paths['html']}")
+
+
+def audit(
+    data: DataArg = None,
+    folds: Annotated[int, typer.Option(help="K: each row is scored by a model trained on the other K-1 folds.")] = 5,
+    out: Annotated[Path, typer.Option(help="Folder: audit.csv (suspects, most likely wrong first), audit.json, report.html.")] = Path("runs/audit"),
+    preset: PresetOpt = None, config: ConfigOpt = None, set_: SetOpt = None, task: TaskOpt = None,
+    text_col: TextCol = None, label_col: LabelCol = None, split_col: SplitCol = None, split_file: SplitFile = None,
+    valid: ValidOpt = None, test: TestOpt = None, aspects: AspectsOpt = None, label_sep: LabelSepOpt = None,
+    mode: ModeOpt = "pool", workers: Workers = None,
+) -> None:
+    """Find likely label errors: out-of-fold probabilities (k folds over train + valid) and confident learning.
+
+    Writes every suspect row with its given and suggested label, most likely wrong first; fix them in the
+    data and train again. The test split, if any, is left alone.
+    """
+    from lstmtext.experiments.audit import audit as run_audit
+    from lstmtext.experiments.audit import write_audit
+
+    cfg, labelled = _setup(data, preset, config, set_, task, text_col, label_col, split_col, aspects, label_sep,
+                           None, None, valid, test, split_file)
+    _interrupt_on_sigterm()
+    report = run_audit(cfg, labelled, folds, workers=workers or os.cpu_count() or 1, mode=mode,
+                       on_result=lambda r: console.print(f"fold {r['fold']} scored ({r['train_seconds']:.0f} s)"))
+    paths = write_audit(report, out)
+    for k, issue in enumerate(report["issues"][:10], start=1):
+        field = f" [{issue['field']}]" if issue["field"] else ""
+        console.print(f"{k}. {issue['where']}{field}: {issue['given']} -> {issue['suggested']} "
+                      f"(p {issue['p_given']:.2f} -> {issue['p_suggested']:.2f}) {issue['text'][:80]}", highlight=False)
+    console.print(f"{len(report['issues']):,} suspect labels among {report['rows']:,} rows; wrote {paths['csv']} "
+                  f"and {paths['html']}")

@@ -152,9 +152,13 @@ def score_job(job: dict[str, Any], data: LabelledData | None = None) -> dict[str
 
     data = select_rows(data if data is not None else shared_data(), job.get("select"))
     result = run(Config.model_validate(job["config"]), data, progress=False)
-    return {"job": job.get("key"), "metrics": result.metrics, "epochs_run": len(result.history),
-            "best_epoch": result.train.best_epoch, "train_seconds": result.train.seconds,
-            "n_train": len(data.splits["train"])}
+    out = {"job": job.get("key"), "metrics": result.metrics, "epochs_run": len(result.history),
+           "best_epoch": result.train.best_epoch, "train_seconds": result.train.seconds,
+           "n_train": len(data.splits["train"])}
+    if job.get("proba"):  # the named split's probabilities, with the names of their columns
+        out["proba"] = result.probabilities[job["proba"]]
+        out["outputs"] = result.task.output_names()
+    return out
 
 
 def run_jobs(jobs: Sequence[dict[str, Any]], data: LabelledData, workers: int, mode: Mode,

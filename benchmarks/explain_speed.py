@@ -1,0 +1,80 @@
+"""How long one explanation takes: occlusion of one tweet and of one 256-token review, per preset's model.
+
+Occlusion reads the text and its T one-token-shorter copies in one batch (``lstmtext.explain.attributions``).
+Goals (issue 16): one tweet in <= 50 ms, one 256-token review in <= 500 ms on 2 cores. Next to each figure, the
+same model's plain prediction of the one text (the floor: one forward pass). Weights are untrained: the time
+does not depend on them. Median over repeats, after a warm-up; threads as given (default: every core).
+
+    python benchmarks/explain_speed.py [--presets default,bilstm,cnn-bag-long,absa] [--threads 2]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import time
+
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
+import torch  # noqa: E402
+
+from lstmtext.config import build_config  # noqa: E402
+from lstmtext.data import load_bundled_airline  # noqa: E402
+from lstmtext.encoding.encoder import TextEncoder  # noqa: E402
+from lstmtext.explain.attributions import explain_texts  # noqa: E402
+from lstmtext.inference.bundle import Bundle  # noqa: E402
+from lstmtext.inference.predictor import Predictor  # noqa: E402
+from lstmtext.models import build_model  # noqa: E402
+from lstmtext.preprocess import build_pipeline  # noqa: E402
+from lstmtext.tasks import get_task  # noqa: E402
+
+
+def _bundle(preset: str, texts: list[str], labels: list[str]) -> Bundle:
+    config = build_config(preset, overrides=['model.embedding.kind="random"', "vocab.max_len=256"])
+    encoder = TextEncoder.fit(build_pipeline(config), texts, config.vocab)
+    if config.task == "absa":  # the aspect preset: 6 aspects of 4 labels, as IndoNLU CASA
+        task = get_task("absa")({f"aspect{j}": ["negative", "neutral", "positive", "x"] for j in range(6)}, config)
+    else:
+        task = get_task("classify")(sorted(set(labels)), config)
+    torch.manual_seed(0)
+    model = build_model(config.model, len(encoder.vocab), task.layout, **task.model_kwargs()).eval()
+    return Bundle(config, encoder, task, model, {}, {})
+
+
+def _median_ms(fn, repeats: int) -> float:
+    fn()  # warm-up
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return 1000 * statistics.median(times)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--presets", default="default,bilstm,cnn-bag-long,absa")
+    parser.add_argument("--threads", type=int, default=None)
+    parser.add_argument("--repeats", type=int, default=30)
+    args = parser.parse_args()
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    train = load_bundled_airline().splits["train"]
+    tweet = "@united thanks for the quick rebooking, great crew! but my bag is still lost in denver"
+    review = " ".join((" ".join(train.texts[:80])).split()[:256])  # 256 words of tweets, read as one long text
+    print(f"torch threads {torch.get_num_threads()}; tweet {len(tweet.split())} words, review {len(review.split())} words")
+    print(f"{'preset':14} {'tweet explain ms':>17} {'tweet predict ms':>17} {'review explain ms':>18} {'review predict ms':>18}")
+    for preset in args.presets.split(","):
+        bundle = _bundle(preset, train.texts, train.labels)
+        predictor = Predictor(bundle)
+        cells = []
+        for text, repeats in ((tweet, args.repeats), (review, max(5, args.repeats // 5))):
+            cells.append(_median_ms(lambda t=text: explain_texts(bundle, [t]), repeats))
+            cells.append(_median_ms(lambda t=text: predictor.predict([t]), repeats))
+        print(f"{preset:14} {cells[0]:17.1f} {cells[1]:17.1f} {cells[2]:18.1f} {cells[3]:18.1f}")
+    print("goals: tweet <= 50 ms, 256-token review <= 500 ms")
+
+
+if __name__ == "__main__":
+    main()

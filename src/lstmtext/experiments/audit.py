@@ -1,0 +1,90 @@
+"""``lstmtext audit``: rank the rows most likely to be mislabelled, from out-of-fold probabilities.
+
+Train and valid are pooled and cut into k folds (stratified where the task has strata, as ``cv`` does);
+each fold is scored by a model trained on the others, so every row gets probabilities from a model that
+never saw it. :func:`lstmtext.tasks.quality.label_issues` then finds the suspects (confident learning) and
+ranks them; ``audit.csv`` and ``report.html`` list each with its given and suggested label.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from lstmtext.config import Config
+from lstmtext.data import LabelledData
+from lstmtext.experiments.cv import fold_rows, pooled
+from lstmtext.experiments.pool import Mode, check_parallel, clean_once, run_jobs
+from lstmtext.reports.html import table, write_page
+from lstmtext.tasks import get_task
+from lstmtext.tasks.quality import label_issues
+from lstmtext.utils.atomic import write_json, write_text
+
+
+def audit(config: Config, data: LabelledData, folds: int = 5, *, workers: int = 2, mode: Mode = "pool",
+          on_result: Callable[[dict[str, Any]], None] | None = None) -> dict[str, Any]:
+    """Out-of-fold probabilities of every train/valid row, and the suspect labels among them.
+
+    Raises:
+        DataError: If a class has fewer rows than ``folds``. ConfigError: For bad parallel settings.
+    """
+    threads = check_parallel(mode, workers)
+    run_config, cleaned = clean_once(config, pooled(data))
+    pool = cleaned.splits["pool"]
+    task = get_task(config.task).from_data(LabelledData({"train": pool}, data.source, info=data.info), config)
+    stratum = get_task(config.task).stratum()
+    rows = fold_rows([stratum(y) for y in pool.labels] if stratum else None, len(pool), folds, config.train.seed,
+                     config.data.valid_size)
+    cfg = run_config.model_copy(deep=True)
+    cfg.train.threads = threads
+    jobs = [{"key": k, "config": cfg.model_dump(mode="json"), "proba": "test",
+             "select": {"train": ["pool", r["train"]], "valid": ["pool", r["valid"]], "test": ["pool", r["heldout"]]}}
+            for k, r in enumerate(rows)]
+    names = task.output_names()
+    proba = np.zeros((len(pool), len(names)), dtype=np.float32)
+    start = time.perf_counter()
+
+    def record(result: dict[str, Any]) -> None:
+        columns = [names.index(n) for n in result["outputs"]]  # a fold's label space may lack a rare label
+        proba[np.ix_(rows[result["job"]]["heldout"], columns)] = result["proba"]
+        if on_result is not None:
+            on_result({"fold": result["job"], "train_seconds": result["train_seconds"]})
+
+    run_jobs(jobs, cleaned, workers, mode, record)
+    targets = task.targets(pool.labels)
+    issues = label_issues(proba, targets, task.layout, names, task.group_names())
+    original = pooled(data).splits["pool"]
+    for issue in issues:
+        i = issue["row"]
+        issue.update(text=original.texts[i], where=original.rows[i] if original.rows else f"row {i}")
+    return {"source": data.source, "rows": len(pool), "folds": folds, "model": config.model.name,
+            "task": config.task, "wall_seconds": time.perf_counter() - start, "issues": issues,
+            "proba": proba, "targets": targets}
+
+
+def write_audit(report: dict[str, Any], out_dir: str | Path) -> dict[str, Path]:
+    """Write ``audit.csv`` (every suspect, most likely wrong first), ``audit.json`` and ``report.html``."""
+    out = Path(out_dir)
+    keys = ["rank", "where", "field", "given", "suggested", "p_given", "p_suggested", "text"]
+    buf = io.StringIO()
+    writer = csv.writer(buf)
+    writer.writerow(keys)
+    rows = [[k + 1, r["where"], r["field"], r["given"], r["suggested"], round(r["p_given"], 4),
+             round(r["p_suggested"], 4), r["text"]] for k, r in enumerate(report["issues"])]
+    writer.writerows(rows)
+    summary = {k: report[k] for k in ("source", "rows", "folds", "model", "task", "wall_seconds")}
+    parts = ["<h2>Settings</h2>", table(["setting", "value"], [[k, str(v)] for k, v in summary.items()]),
+             f"<h2>{len(rows):,} suspect labels, most likely wrong first</h2>",
+             "<p>Each row was scored by a model trained on the other folds. A label is suspect when another label "
+             "reaches the mean probability the model gives that label on its own rows (confident learning); the "
+             "probability of the given label, lowest first, ranks them.</p>",
+             table(keys, rows[:500])]
+    return {"csv": write_text(out / "audit.csv", buf.getvalue()),
+            "json": write_json(out / "audit.json", {**summary, "issues": report["issues"]}),
+            "html": write_page(out / "report.html", f"lstmtext audit: {report['source']}", parts)}

@@ -1,0 +1,67 @@
+"""Label-error audit: confident learning on known probabilities, out-of-fold scores, the CLI, and bad input."""
+
+import json
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from lstmtext.cli import app
+from lstmtext.errors import DataError
+from lstmtext.models import OutputLayout
+from lstmtext.tasks.quality import label_issues
+
+
+def test_confident_learning_flags_the_rows_another_class_claims():
+    # class thresholds: a 0.8 (mean over rows labelled a), b 0.7; row 2 is labelled a but b is confident there
+    proba = np.array([[0.9, 0.1], [0.7, 0.3], [0.2, 0.8], [0.3, 0.7], [0.4, 0.6], [0.1, 0.9]])
+    given = np.array([0, 0, 0, 1, 1, 1])
+    issues = label_issues(proba, given, OutputLayout((2,)), ["a", "b"], ["classify"])
+    assert [(r["row"], r["given"], r["suggested"]) for r in issues] == [(2, "a", "b")]
+    # now thresholds a 0.6, b (0.7 + 0.35 + 0.9) / 3 = 0.65: row 4 (labelled b, p_b 0.35) is claimed by a (0.65)
+    proba[4] = [0.65, 0.35]
+    issues = label_issues(proba, given, OutputLayout((2,)), ["a", "b"], ["classify"])
+    # ranked by the given label's probability, lowest first: row 2 (0.2), then row 4 (0.35)
+    assert [(r["row"], r["suggested"], r["p_given"]) for r in issues] == [(2, "b", 0.2), (4, "a", 0.35)]
+
+
+def test_sigmoid_labels_are_audited_one_by_one():
+    proba = np.array([[0.9, 0.1], [0.95, 0.2], [0.05, 0.9], [0.1, 0.85]])
+    targets = np.array([[1, 0], [0, 0], [0, 1], [0, 1]], dtype=float)  # row 1 misses label x
+    issues = label_issues(proba, targets, OutputLayout((2,), "sigmoid"), ["x", "y"], ["x", "y"])
+    assert [(r["row"], r["field"], r["given"], r["suggested"]) for r in issues] == [(1, "x", "no", "yes")]
+
+
+def test_audit_finds_flipped_labels_out_of_fold(tmp_path):
+    """Two clearly separable classes with 3 flipped labels: the audit names exactly those rows first."""
+    tails = [f"{a}{b}" for a in "abcdefgh" for b in "xyzuv"]  # 40 different endings
+    pos = [f"great lovely flight {w}" for w in tails]
+    neg = [f"awful lost bag {w}" for w in tails]
+    rows = [(t, "pos") for t in pos] + [(t, "neg") for t in neg]
+    flipped = {3, 11, 57}
+    rows = [(t, ("neg" if y == "pos" else "pos") if i in flipped else y) for i, (t, y) in enumerate(rows)]
+    path = tmp_path / "d.csv"
+    path.write_text("text,label\n" + "\n".join(f"{t},{y}" for t, y in rows) + "\n")
+    out = tmp_path / "audit"
+    res = CliRunner().invoke(app, ["audit", str(path), "--folds", "4", "--mode", "sequential", "--workers", "1",
+                                   "--out", str(out), "--preset", "cnn", "--set", "train.epochs=15",
+                                   "--set", 'model.embedding.kind="random"', "--set", "vocab.min_freq=1",
+                                   "--set", 'preprocess.preset="plain"', "--set", "data.test_size=0.0"])
+    assert res.exit_code == 0, res.output
+    report = json.loads((out / "audit.json").read_text())
+    texts = {i: t for i, (t, _) in enumerate(rows)}
+    top = [r["text"] for r in report["issues"][:3]]
+    assert sorted(top) == sorted(texts[i] for i in flipped)
+    assert (out / "audit.csv").read_text().splitlines()[0].startswith("rank,where,field,given,suggested")
+
+
+def test_too_few_rows_per_class_for_the_folds_is_one_line(tmp_path):
+    from lstmtext.config import build_config
+    from lstmtext.experiments.audit import audit
+    from lstmtext.pipeline import load_data
+
+    path = tmp_path / "d.csv"
+    path.write_text("text,label\n" + "\n".join(f"t{i},{'a' if i < 12 else 'b'}" for i in range(15)) + "\n")
+    cfg = build_config(None, overrides=["data.test_size=0.0", "data.valid_size=0.2"])
+    with pytest.raises(DataError, match=r"class 'b' has \d rows, fewer than --folds 5"):
+        audit(cfg, load_data(cfg, path), folds=5, mode="sequential", workers=1)
