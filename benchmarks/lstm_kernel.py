@@ -5,7 +5,7 @@ Run from the repository root::
     OMP_WAIT_POLICY=PASSIVE .venv/bin/python benchmarks/lstm_kernel.py
 
 Batches of 512 tweets (D=32, H=256) get their lengths from the airline tweets' word counts (mentions and
-URLs left out, clipped to 1..38) when /work/shared/data/airline-tweets/Tweets.csv is there, else from a
+URLs left out, clipped to 1..38) (shipped with the package), else from a
 similar synthetic distribution. Each repetition runs every variant once over the same few batches, in a
 rotating order, so that noise from other processes on the machine hits all variants alike; the script
 prints medians of wall time and, because the machine is shared, of process CPU time / threads too (a
@@ -33,7 +33,7 @@ from torch.nn.utils.rnn import pack_padded_sequence  # noqa: E402
 
 from lstmtext.models.fused_lstm import FusedLSTM  # noqa: E402
 
-TWEETS = Path("/work/shared/data/airline-tweets/Tweets.csv")
+TWEETS = Path(__file__).resolve().parents[1] / "src" / "lstmtext" / "resources" / "data" / "airline-tweets" / "Tweets.csv"
 MAX_LEN = 38
 
 

@@ -4,7 +4,7 @@ Run from the repository root::
 
     OMP_WAIT_POLICY=PASSIVE .venv/bin/python benchmarks/preprocess_speed.py [--limit 4000]
 
-Data (read from ../shared/data, skipped when missing): en-tweet on the airline tweets, id-review on the
+Data (read from $LSTMTEXT_SHARED_DATA, default ../shared/data, laid out as docs/data.md says; skipped when missing): en-tweet on the airline tweets, id-review on the
 SmSA training texts, id-news on the detik news titles, vi-review on the NTC-SCV reviews as shipped
 (already segmented, so pyvi is skipped) and with their ``_`` joins undone ("unsegmented"). Each preset is
 built and run once on a few texts first, so loading pyvi's model or Sastrawi's dictionary is reported
@@ -32,7 +32,7 @@ from lstmtext.preprocess import (  # noqa: E402
     preprocess_preset,
 )
 
-DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+DATA = Path(os.environ.get("LSTMTEXT_SHARED_DATA", Path(__file__).resolve().parents[2] / "shared" / "data"))
 
 
 def _airline(path: Path) -> list[str]:

@@ -42,9 +42,12 @@ def run_config(preset: str | None = None, config: Path | None = None, set_: list
                task: str | None = None, text_col: str | None = None, label_col: str | None = None,
                split_col: str | None = None, aspects: str | None = None, label_sep: str | None = None,
                drop_duplicates: bool = False, oversample: str | None = None, class_weight: str | None = None,
-               bundled: bool = False) -> Any:
+               bundled: bool = False, init_from: Path | None = None, new_words: str | None = None,
+               new_classes: str | None = None) -> Any:
     """The run's config from a preset, a TOML file, the data flags and ``--set`` overrides (in that order).
 
+    With ``init_from`` and neither a preset nor a file, the saved model's config (all but its data columns)
+    takes the preset's place, so the warm start continues the same model, cleaning and training settings.
     This is the one place where a command-line flag becomes a config key.
     """
     from lstmtext.config import build_config
@@ -52,6 +55,13 @@ def run_config(preset: str | None = None, config: Path | None = None, set_: list
     from lstmtext.errors import ConfigError
     from lstmtext.tasks import get_task
 
+    base = None
+    if init_from is not None and preset is None and config is None:
+        from lstmtext.inference.bundle import load_bundle
+
+        base = load_bundle(init_from).config.model_dump(mode="json")
+        base.pop("data", None)
+        task = task or base["task"]
     sections = get_task(task or "classify").sections
     for flag, value, section in (("--aspects", aspects, "absa"), ("--label-sep", label_sep, "multilabel")):
         if value and section not in sections:
@@ -70,8 +80,13 @@ def run_config(preset: str | None = None, config: Path | None = None, set_: list
         extra["absa"] = {"aspects": [a.strip() for a in aspects.split(",") if a.strip()]}
     if label_sep:
         extra["multilabel"] = {"label_sep": label_sep}
-    if oversample or class_weight:
-        extra["train"] = {k: v for k, v in (("oversample", oversample), ("class_weight", class_weight)) if v}
+    train = {"oversample": oversample, "class_weight": class_weight, "new_words": new_words, "new_classes": new_classes,
+             "init_from": str(init_from) if init_from is not None else None}
+    if init_from is None and (new_words or new_classes):
+        raise ConfigError("--new-words and --new-classes say how --init-from grows a saved model; give --init-from too.")
+    extra["train"] = {k: v for k, v in train.items() if v}
+    if base is not None:
+        return build_config(None, None, list(set_ or []), extra=extra, base=base)
     return build_config(preset or task_preset(task), config, list(set_ or []), extra=extra)
 
 

@@ -59,6 +59,9 @@ def train(
     class_weight: ClassWeight = None,
     resume: Annotated[bool, typer.Option(help="Continue an interrupted run from OUT/checkpoint.")] = False,
     overwrite: Annotated[bool, typer.Option(help="Replace a model already saved in OUT.")] = False,
+    init_from: Annotated[Optional[Path], typer.Option(help="Continue a saved model on DATA (a warm start): same task, architecture, cleaning and vocabulary; its config replaces the preset unless --preset/--config is given (docs/active.md).")] = None,
+    new_words: Annotated[Optional[str], typer.Option(help="With --init-from: keep the saved vocabulary (new words read as <unk>; default) or add DATA's words (fresh embeddings).")] = None,
+    new_classes: Annotated[Optional[str], typer.Option(help="With --init-from: refuse labels the saved model lacks (default) or add outputs for them.")] = None,
     quiet: QuietOpt = False,
     stream: Annotated[bool, typer.Option(help="Read DATA in chunks into OUT/shards, for files larger than memory (docs/streaming.md).")] = False,
     chunk_size: Annotated[int, typer.Option(min=1, help="Rows per chunk with --stream.")] = 10000,
@@ -78,7 +81,7 @@ def train(
 
     cfg = run_config(preset, config, set_, task=task, text_col=text_col, label_col=label_col, split_col=split_col,
                      aspects=aspects, label_sep=label_sep, drop_duplicates=drop_duplicates, oversample=oversample,
-                     class_weight=class_weight)
+                     class_weight=class_weight, init_from=init_from, new_words=new_words, new_classes=new_classes)
     kwargs = dict(resume=resume, overwrite=overwrite, progress=not quiet, fmt=fmt, valid_path=valid, test_path=test,
                   header=not no_header, split_file=split_file, stream=stream, chunk_size=chunk_size)
     if nproc > 1 or nnodes > 1:  # one process per rank through torchrun; rank 0 writes OUT

@@ -157,6 +157,14 @@ class TrainConfig(_Section):
     calibrate: bool = Field(True, description="fit temperature scaling on the valid split after training, so "
                             "probabilities mean what they say (argmax and ranking unchanged)")
     seed: int = 42
+    init_from: str | None = Field(None, description="a saved model (bundle or training output folder) to continue "
+                                  "from: same task and architecture, its cleaning and vocabulary (docs/active.md)")
+    new_words: Literal["keep", "add"] = Field(
+        "keep", description="init_from: keep: the saved vocabulary as it is (new words read as <unk>); add: append "
+        "the new data's words (vocab.min_freq, up to vocab.num_words), their embeddings start fresh")
+    new_classes: Literal["error", "add"] = Field(
+        "error", description="init_from: error: refuse training labels the saved model lacks; add: new outputs for "
+        "them after the old ones (old outputs keep their weights)")
     threads: int | None = Field(None, ge=1, description="torch threads; None: every core")
     eval_batch_size: int = Field(1024, ge=1)
 
@@ -267,6 +275,7 @@ def build_config(
     config_file: str | Path | None = None,
     overrides: list[str] | None = None,
     extra: dict[str, Any] | None = None,
+    base: dict[str, Any] | None = None,
 ) -> Config:
     """Resolve a config from a preset, a TOML file, a dict and ``--set`` overrides (later wins).
 
@@ -275,13 +284,14 @@ def build_config(
         config_file: A TOML file in the layout written by ``lstmtext init-config``.
         overrides: ``section.key=value`` strings.
         extra: A nested dict applied after the file and before the overrides.
+        base: A config tree to start from instead of a preset (a saved model's, for a warm start).
 
     Raises:
         ConfigError: For unknown presets or keys, unreadable files and invalid values.
     """
     from lstmtext.config.presets import model_preset
 
-    tree: dict[str, Any] = model_preset(preset) if preset else {}
+    tree: dict[str, Any] = model_preset(preset) if preset else dict(base or {})
     source = f"preset {preset!r}" if preset else "config"
     if config_file is not None:
         path = Path(config_file)

@@ -68,7 +68,7 @@ def _onednn_linear_available() -> bool:
     try:
         y = torch.ops.mkldnn._linear_pointwise(torch.ones(2, 3), torch.ones(4, 3), None, "sigmoid", [], "")
         return bool(torch.allclose(y, torch.full((2, 4), 1 / (1 + math.exp(-3.0)))))
-    except (AttributeError, RuntimeError):
+    except Exception:  # a private op: missing, renamed or with a new signature in another torch
         return False
 
 
@@ -76,9 +76,17 @@ _ONEDNN = _onednn_linear_available()
 
 
 def _linear(x: Tensor, w: Tensor, bias: Tensor | None = None, sigmoid: bool = False) -> Tensor:
-    """``x @ w.T (+ bias)``, optionally followed by a sigmoid: (M, K) x (N, K) -> (M, N), a new tensor."""
+    """``x @ w.T (+ bias)``, optionally followed by a sigmoid: (M, K) x (N, K) -> (M, N), a new tensor.
+
+    Uses oneDNN's fused op when the start-up probe found it; if a call still fails (a torch whose private
+    op changed in a way the probe did not catch) it switches to the plain products for good.
+    """
+    global _ONEDNN
     if _ONEDNN and x.dtype == torch.float32 and x.device.type == "cpu":
-        return torch.ops.mkldnn._linear_pointwise(x, w, bias, "sigmoid" if sigmoid else "none", [], "")
+        try:
+            return torch.ops.mkldnn._linear_pointwise(x, w, bias, "sigmoid" if sigmoid else "none", [], "")
+        except Exception:
+            _ONEDNN = False
     y = torch.mm(x, w.t()) if bias is None else torch.addmm(bias, x, w.t())
     return y.sigmoid_() if sigmoid else y
 

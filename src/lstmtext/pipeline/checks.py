@@ -55,6 +55,9 @@ def check_run(config: Config, *, data: Any = None, out_dir: str | Path | None = 
     if config.train.oversample and not task.can_oversample:
         raise ConfigError(f"train.oversample cannot be combined with --task {config.task}: a text with several labels "
                           "has no single class to copy. Use --class-weight balanced instead.")
+    if config.train.init_from and (stream or shard is not None):
+        raise ConfigError(f"--init-from cannot be combined with {'--stream' if stream else '--nproc'} yet (the saved "
+                          "vocabulary and weights are read in one process, in memory). Drop one of them.")
     if shard is not None and config.model.ensemble > 1:
         raise ConfigError("model.ensemble > 1 cannot be combined with --nproc; train the ensemble in one process.")
     if not stream:

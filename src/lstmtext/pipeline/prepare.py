@@ -16,6 +16,8 @@ from lstmtext.data.bundled import load_bundled_airline
 from lstmtext.data.dataset import LabelledData
 from lstmtext.encoding.batching import EncodedSplit
 from lstmtext.encoding.encoder import TextEncoder
+from lstmtext.inference.bundle import Bundle
+from lstmtext.pipeline.warm_start import load_init, warm_encoder, warm_task
 from lstmtext.preprocess import build_pipeline
 from lstmtext.tasks import Task, get_task
 from lstmtext.training.ddp import Shard
@@ -40,6 +42,7 @@ class Prepared:
     data: LabelledData | None = None  # raw texts and labels, when the data is in memory
     notes: list[str] = field(default_factory=list)
     label_counts: tuple[np.ndarray, np.ndarray] | None = None  # streamed: distinct training targets and their rows
+    init: Bundle | None = None  # the saved model a warm start continues (train.init_from)
 
 
 def drop_other_languages(data: LabelledData, keep: str, languages: list[str]) -> None:
@@ -72,14 +75,29 @@ def load_data(config: Config, data: str | Path | LabelledData | None = None, **k
 
 
 def prepare(config: Config, data: LabelledData) -> Prepared:
-    """Fit the task's label space and the encoder on the training split; encode every split."""
-    task = get_task(config.task).from_data(data, config)
+    """Fit the task's label space and the encoder on the training split; encode every split.
+
+    A warm start (``train.init_from``) takes both from the saved model instead, grown as its policies say
+    (:mod:`lstmtext.pipeline.warm_start`).
+    """
     train_split = data.splits["train"]
-    encoder = TextEncoder.fit(build_pipeline(config), train_split.texts, config.vocab)
+    notes, init = list(data.notes), None
+    if config.train.init_from:
+        init = load_init(config)
+        task = warm_task(init, train_split.labels, config, data.source)
+        for name, split in data.splits.items():
+            task.check(split, data.source, name)
+        encoder = warm_encoder(init, train_split.texts, config)
+        notes.append(f"continued from {config.train.init_from} (new words: {config.train.new_words}, "
+                     f"{len(encoder.vocab) - len(init.encoder.vocab)} added; new classes: {config.train.new_classes}, "
+                     f"{task.layout.total - init.task.layout.total} added)")
+    else:
+        task = get_task(config.task).from_data(data, config)
+        encoder = TextEncoder.fit(build_pipeline(config), train_split.texts, config.vocab)
     enc = {name: EncodedSplit(encoder.encode(s.texts), task.targets(s.labels)) for name, s in data.splits.items()}
     return Prepared(config, task, encoder, enc["train"], {k: v for k, v in enc.items() if k != "train"}, data.source,
-                    {k: len(v) for k, v in data.splits.items()}, int(enc["train"].lengths.sum()), data,
-                    list(data.notes))
+                    {k: len(v) for k, v in data.splits.items()}, int(enc["train"].lengths.sum()), data, notes,
+                    init=init)
 
 
 def prepare_stream(config: Config, data: str | Path, out: Path, *, resume: bool, shard: Shard | None,

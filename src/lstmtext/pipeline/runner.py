@@ -30,6 +30,7 @@ from lstmtext.models import build_model
 from lstmtext.pipeline.checks import check_run, prepare_out
 from lstmtext.pipeline.outputs import write_run
 from lstmtext.pipeline.prepare import Prepared, load_data, prepare, prepare_stream
+from lstmtext.pipeline.warm_start import copy_weights
 from lstmtext.tasks import Task
 from lstmtext.training.ddp import Shard
 from lstmtext.training.loop import TrainResult, fit
@@ -80,8 +81,15 @@ def fit_model(config: Config, prepared: Prepared, checkpoint_dir: Path | None = 
             targets, counts = prepared.label_counts
             objective = task.objective(targets, cfg.train, counts)
         torch.manual_seed(cfg.train.seed)
-        embedding_kwargs = initial_embedding(cfg.model, encoder.vocab, train_texts, encoder.pipeline)
+        if prepared.init is None:
+            embedding_kwargs = initial_embedding(cfg.model, encoder.vocab, train_texts, encoder.pipeline)
+        elif cfg.model.embedding.kind == "onehot":  # the identity of the (maybe grown) vocabulary
+            embedding_kwargs = initial_embedding(cfg.model, encoder.vocab, [], encoder.pipeline)
+        else:  # the saved vectors are copied below; word2vec is not trained again
+            embedding_kwargs = {"freeze_embedding": cfg.model.embedding.kind != "random" and cfg.model.embedding.freeze}
         model = build_model(cfg.model, len(encoder.vocab), task.layout, **task.model_kwargs(), **embedding_kwargs)
+        if prepared.init is not None:
+            copy_weights(model, prepared.init.model, member=cfg.train.seed - config.train.seed)
         result = fit(shard.wrap(model) if shard is not None else model, train, prepared.splits["valid"], cfg.train,
                      objective, ckpt, resume, progress, shard=shard)
         return model, result

@@ -229,6 +229,18 @@ class Task(ABC):
     def fit(cls, counts: Counter, info: dict[str, Any], config: Config, source: str) -> Task:
         """The task for the training labels' ``counts`` (label -> rows); raise a DataError if they cannot train it."""
 
+    def new_label_names(self, labels: Sequence[Any]) -> list[str]:
+        """What the training ``labels`` of a warm start (``--init-from``) hold that this label space lacks."""
+        raise NotImplementedError(f"--task {self.name} cannot continue a saved model")
+
+    def add_labels(self, names: list[str]) -> Task:
+        """This label space with ``names`` appended (new outputs after the old ones), its fitted state reset.
+
+        Raises:
+            DataError: If the task cannot grow its outputs.
+        """
+        raise DataError(f"a {self.name!r} model cannot get new labels ({', '.join(names[:5])}); train a new model.")
+
     def check(self, split: Split, source: str, name: str) -> None:
         """Raise a DataError at the first row whose label the label space lacks (naming the row when known)."""
         for i, label in enumerate(split.labels):

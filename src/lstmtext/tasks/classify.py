@@ -59,6 +59,12 @@ class Classify(Task):
         super().__init__(list(labels), config, state)
         self._index = {label: i for i, label in enumerate(self.labels)}
 
+    def new_label_names(self, labels) -> list[str]:
+        return sorted({y for y in labels if y not in self._index})
+
+    def add_labels(self, names: list[str]) -> Classify:
+        return type(self)(self.labels + list(names), self.config)
+
     def unknown(self, label: Any, split_name: str) -> str | None:
         if label in self._index:
             return None

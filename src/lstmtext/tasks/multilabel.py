@@ -198,6 +198,12 @@ class MultiLabel(Task):
                             "learn it. Add training rows with it, or leave its column out (multilabel.labels).")
         return cls(names, config)
 
+    def new_label_names(self, labels) -> list[str]:
+        return sorted({name for names in labels for name in names if name not in self._index})
+
+    def add_labels(self, names: list[str]) -> MultiLabel:
+        return type(self)(self.labels + list(names), self.config)
+
     def unknown(self, label: Any, split_name: str) -> str | None:
         for name in label:
             if name not in self._index:

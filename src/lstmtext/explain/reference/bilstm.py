@@ -1,6 +1,6 @@
 """The thesis's BiLSTM classifier in plain NumPy: forward, BPTT and the mini-batch SGD step (sections 2.7-2.8.3).
 
-Written after the aspect-sentiment thesis (``/work/shared/sources/004_*.txt``, chapter 2), in its notation
+Written after the aspect-sentiment thesis (chapter 2, on aspect-based sentiment analysis with BiLSTM and word2vec CBOW), in its notation
 and with its equation numbers. One LSTM layer, run once forwards (→) and once backwards (←)::
 
     f_t  = sigma(W_f x_t + U_f h_{t-1} + b_f)             (2.16)  forget gate

@@ -1,6 +1,6 @@
 """word2vec CBOW with one context word, one SGD step, in plain NumPy (thesis section 2.4.2, equations 2.1-2.10).
 
-Written after the aspect-sentiment thesis (``/work/shared/sources/004_*.txt``), which follows Rong's
+Written after the aspect-sentiment thesis (chapter 2, on aspect-based sentiment analysis), which follows Rong's
 "word2vec parameter learning explained" ([24]). V words, N hidden units; the input word w_I is the
 one-hot x, the output (target) word is w_O with index j*::
 

@@ -1,6 +1,6 @@
 """The thesis's small worked cases as data, and the functions that run them (``lstmtext explain bilstm|cbow|onehot``).
 
-The thesis (``/work/shared/sources/004_*.txt``, chapter 2) derives the equations but prints no numbers, so
+The thesis (chapter 2, on aspect-based sentiment analysis with BiLSTM and word2vec CBOW) derives the equations but prints no numbers, so
 the built-in weights are ours: small enough to follow by hand.
 
 * BiLSTM (sections 2.7-2.8.3): D = 2 inputs, H = 1 unit per direction, K = 2 classes, three time steps

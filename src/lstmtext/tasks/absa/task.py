@@ -74,6 +74,10 @@ class AspectSentiment(Task):
                         "it has in training). Fix the label, or add training rows with it.")
         return None
 
+    def new_label_names(self, labels) -> list[str]:
+        return sorted({f"{a}:{label[j]}" for label in labels for j, a in enumerate(self.aspects)
+                       if label[j] not in self._index[j]})
+
     def reader_info(self) -> dict[str, Any]:
         return {"aspects": self.aspects, "not_mentioned": self.not_mentioned}
 

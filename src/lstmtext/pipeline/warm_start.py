@@ -1,0 +1,162 @@
+"""Continuing a saved model on new labelled data (``train --init-from BUNDLE``).
+
+The run keeps the saved model's task, architecture, cleaning and vocabulary, and starts from its weights;
+what the new data brings is handled by two explicit policies (``train.new_words``, ``train.new_classes``):
+
+* new words: ``keep`` reads them as ``<unk>`` (the saved vocabulary as it is); ``add`` appends the new
+  training texts' words (at least ``vocab.min_freq`` times, most frequent first, until ``vocab.num_words``)
+  after the old ones, whose ids do not change; their embedding rows start as a fresh model's would.
+* new classes (labels): ``error`` refuses training labels the saved model lacks, naming them; ``add`` gives
+  them outputs after the old ones (old outputs keep their weights, new ones start fresh). Aspect models
+  cannot grow. Old classes missing from the new data stay in the label space.
+
+Weights are copied tensor by tensor: a tensor of the same shape is copied whole; one that grew (the
+embedding's rows, the output layer's rows, a one-hot model's input columns) gets the old block copied into
+its leading corner. Temperatures and thresholds are fitted again on the new valid split.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from collections.abc import Sequence
+from typing import Any
+
+import torch
+from torch import nn
+
+from lstmtext.config import Config
+from lstmtext.encoding.encoder import TextEncoder
+from lstmtext.encoding.vocab import Vocab
+from lstmtext.errors import ConfigError, DataError
+from lstmtext.inference.bundle import Bundle, load_bundle
+from lstmtext.tasks import Task, get_task
+
+log = logging.getLogger(__name__)
+
+# model keys that only say how word2vec vectors were trained or where vectors were read: no effect on weights
+_IGNORED = {"embedding.path", "embedding.algo", "embedding.window", "embedding.min_count", "embedding.epochs"}
+
+
+def _flat(tree: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in tree.items():
+        if isinstance(value, dict):
+            out.update(_flat(value, f"{prefix}{key}."))
+        else:
+            out[f"{prefix}{key}"] = value
+    return out
+
+
+def _first_difference(ours: dict[str, Any], saved: dict[str, Any], ignore: set[str]) -> tuple[str, Any, Any] | None:
+    a, b = _flat(ours), _flat(saved)
+    for key in sorted(set(a) | set(b)):
+        if key not in ignore and a.get(key) != b.get(key):
+            return key, a.get(key), b.get(key)
+    return None
+
+
+def load_init(config: Config) -> Bundle:
+    """The saved model ``train.init_from`` names, after checking that this run can continue it.
+
+    Raises:
+        BundleError: If it cannot be loaded. ConfigError: For another task, architecture or cleaning.
+    """
+    path = config.train.init_from
+    bundle = load_bundle(path)
+    saved = bundle.config
+    if type(bundle.task) is not get_task(config.task):
+        raise ConfigError(f"--init-from {path}: a {saved.task!r} model, but this run is --task {config.task}. "
+                          f"Pass --task {saved.task}, or train a new model without --init-from.")
+    if saved.model.name != config.model.name:
+        raise ConfigError(f"--init-from {path}: a {saved.model.name!r} model, but this run asks for model.name "
+                          f"{config.model.name!r}. Drop --preset (the saved model's config is used), or train a new "
+                          "model without --init-from.")
+    ignore = set(_IGNORED)
+    if saved.model.embedding.kind == "onehot":
+        ignore.add("embedding_dim")  # the vocabulary's size, which new_words=add may change
+    sections = [("model", config.model.model_dump(mode="json"), saved.model.model_dump(mode="json")),
+                ("preprocess", config.preprocess.model_dump(mode="json"), saved.preprocess.model_dump(mode="json")),
+                ("absa", {k: getattr(config.absa, k) for k in ("head", "attention_size")},
+                 {k: getattr(saved.absa, k) for k in ("head", "attention_size")})]
+    for name, ours, theirs in sections:
+        diff = _first_difference(ours, theirs, ignore)
+        if diff is not None:
+            key, mine, old = diff
+            raise ConfigError(f"--init-from {path}: {name}.{key} is {old!r} in the saved model but {mine!r} in this run; "
+                              "a warm start continues the same model and cleaning. Drop the --preset/--set that "
+                              "changes it, or train a new model without --init-from.")
+    return bundle
+
+
+def warm_task(bundle: Bundle, train_labels: Sequence[Any], config: Config, source: str) -> Task:
+    """The saved label space, with the training split's new labels appended when ``train.new_classes = add``.
+
+    Raises:
+        DataError: For new labels under ``new_classes = error``, or a task that cannot grow.
+    """
+    saved = bundle.task
+    new = saved.new_label_names(train_labels)
+    if new and config.train.new_classes == "error":
+        shown = ", ".join(map(repr, new[:5])) + (f" and {len(new) - 5} more" if len(new) > 5 else "")
+        raise DataError(f"{source}: the training split has labels the model from --init-from does not know ({shown}). "
+                        "Pass --new-classes add to give them new outputs, or drop those rows.")
+    task = saved.add_labels(new) if new else type(saved)(saved.labels, config)
+    if new:
+        log.info("warm start: %d new label(s) get new outputs: %s", len(new), ", ".join(new))
+    missing = sorted(set(map(str, task.output_names())) - set(_seen_outputs(task, train_labels)))
+    if missing and task.layout.activation == "softmax" and len(task.layout.sizes) == 1:
+        log.warning("warm start: %d class(es) of the saved model have no training rows here (%s); the model "
+                    "keeps them but may unlearn them", len(missing), ", ".join(missing[:5]))
+    return task
+
+
+def _seen_outputs(task: Task, labels: Sequence[Any]) -> set[str]:
+    names = task.output_names()
+    targets = task.targets(list(labels))
+    if targets.ndim == 1:
+        return {str(names[i]) for i in set(targets.tolist())}
+    return set()
+
+
+def warm_encoder(bundle: Bundle, train_texts: Sequence[str], config: Config) -> TextEncoder:
+    """The saved encoder, with the new training texts' words appended when ``train.new_words = add``."""
+    saved = bundle.encoder
+    if config.train.new_words == "keep":
+        return saved
+    old = saved.vocab
+    cap = max(config.vocab.num_words or 0, len(old)) if config.vocab.num_words else None
+    counts: Counter[str] = Counter()
+    for text in saved.pipeline.clean_many(list(train_texts)):
+        counts.update(text.split())
+    ranked = [w for w, c in sorted(counts.items(), key=lambda kv: -kv[1])
+              if c >= config.vocab.min_freq and w not in old]
+    if cap is not None:
+        ranked = ranked[: max(0, cap - len(old))]
+    log.info("warm start: %d new word(s) added to the vocabulary of %d", len(ranked), len(old))
+    vocab = Vocab([*old.itos, *ranked], {**old.counts, **{w: counts[w] for w in ranked}})
+    return TextEncoder(saved.pipeline, vocab, saved.max_len, saved.truncating, saved.padding)
+
+
+def copy_weights(model: nn.Module, saved: nn.Module, member: int = 0) -> int:
+    """Copy the saved model's weights into ``model`` (member ``member`` of a saved seed ensemble); returns how many
+    tensors grew. Same names and ranks are required: the architecture is the same, only sizes may grow.
+    """
+    source = saved.members[member] if hasattr(saved, "members") else saved
+    old = source.state_dict()
+    grown = 0
+    with torch.no_grad():
+        for name, tensor in model.state_dict().items():
+            if name not in old or old[name].dim() != tensor.dim():
+                raise ConfigError(f"--init-from: the saved model has no weight {name!r} of this shape; it is not the "
+                                  "same architecture. Train a new model without --init-from.")
+            src = old[name]
+            if src.shape == tensor.shape:
+                tensor.copy_(src)
+                continue
+            if any(a < b for a, b in zip(tensor.shape, src.shape)):
+                raise ConfigError(f"--init-from: weight {name!r} is {tuple(src.shape)} in the saved model but "
+                                  f"{tuple(tensor.shape)} here, smaller. Train a new model without --init-from.")
+            tensor[tuple(slice(0, n) for n in src.shape)] = src
+            grown += 1
+    return grown

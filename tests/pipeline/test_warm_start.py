@@ -1,0 +1,171 @@
+"""train --init-from: a warm start keeps the saved model's weights, vocabulary and labels, grows them only as
+the policies say, and refuses another task, architecture or cleaning with one line."""
+
+from __future__ import annotations
+
+import csv
+
+import numpy as np
+import pytest
+import torch
+from typer.testing import CliRunner
+
+from helpers import ABSA_WIDE, TINY, TINY_OVERRIDES
+from lstmtext.cli import app
+from lstmtext.config import build_config
+from lstmtext.errors import ConfigError, DataError
+from lstmtext.inference.bundle import load_bundle
+from lstmtext.inference.predictor import Predictor
+from lstmtext.models import build_model
+from lstmtext.pipeline import run
+from lstmtext.pipeline.prepare import load_data, prepare
+from lstmtext.pipeline.warm_start import copy_weights, warm_encoder
+
+SHORT = [*TINY_OVERRIDES, "train.epochs=3"]
+
+
+@pytest.fixture(scope="module")
+def saved(tmp_path_factory):
+    out = tmp_path_factory.mktemp("warm") / "base"
+    run(build_config(None, overrides=SHORT), TINY, out, progress=False)
+    return out
+
+
+def _with_new_rows(path, rows):
+    """tiny.csv plus ``rows`` of (text, label, split)."""
+    with TINY.open(encoding="utf-8") as fh:
+        lines = list(csv.reader(fh))
+    with path.open("w", newline="", encoding="utf-8") as fh:
+        csv.writer(fh).writerows([*lines, *rows])
+    return path
+
+
+NEW_CLASS = [("@airline zebra quokka spectacular", "praise", "train"),
+             ("@airline quokka zebra spectacular spectacular", "praise", "train"),
+             ("@airline spectacular zebra", "praise", "valid")]
+
+
+def _warm(saved, **train):
+    return build_config(None, overrides=SHORT, extra={"train": {"init_from": str(saved), **train}})
+
+
+def test_copied_weights_predict_exactly_what_the_saved_model_does(saved):
+    bundle = load_bundle(saved)
+    cfg = _warm(saved)
+    prepared = prepare(cfg, load_data(cfg, TINY))
+    assert prepared.encoder is prepared.init.encoder and prepared.task.labels == bundle.task.labels
+    assert prepared.encoder.vocab.itos == bundle.encoder.vocab.itos
+    torch.manual_seed(123)  # a fresh model: different weights until copied
+    model = build_model(cfg.model, len(prepared.encoder.vocab), prepared.task.layout).eval()
+    assert copy_weights(model, bundle.model) == 0
+    ids = torch.tensor([[5, 6, 7, 8]])
+    torch.testing.assert_close(model(ids, torch.tensor([4])), bundle.model(ids, torch.tensor([4])))
+
+
+def test_new_words_keep_reads_them_as_unknown_and_add_appends_them(saved, tmp_path):
+    bundle = load_bundle(saved)
+    data = load_data(_warm(saved), _with_new_rows(tmp_path / "new.csv", [(t, "positive", s) for t, _, s in NEW_CLASS]))
+    texts = data.splits["train"].texts
+    assert warm_encoder(bundle, texts, _warm(saved, new_words="keep")) is bundle.encoder
+    grown = warm_encoder(bundle, texts, _warm(saved, new_words="add"))
+    old = bundle.encoder.vocab.itos
+    assert grown.vocab.itos[: len(old)] == old  # old ids unchanged
+    assert set(grown.vocab.itos[len(old):]) == {"zebra", "quokka", "spectacular"}
+    assert grown.vocab.itos[len(old)] == "spectacular"  # most frequent new word first
+
+    # the grown embedding keeps the old rows; the new rows are a fresh model's
+    cfg = _warm(saved, new_words="add")
+    model = build_model(cfg.model, len(grown.vocab), bundle.task.layout)
+    assert copy_weights(model, bundle.model) == 1  # only the embedding grew
+    old_rows = bundle.model.embedding.weight
+    torch.testing.assert_close(model.embedding.weight[: len(old)], old_rows)
+
+
+def test_a_new_class_is_refused_by_default_and_added_on_request(saved, tmp_path):
+    data_file = _with_new_rows(tmp_path / "new.csv", NEW_CLASS)
+    with pytest.raises(DataError, match=r"new\.csv: the training split has labels the model from --init-from does "
+                                        r"not know \('praise'\)\. Pass --new-classes add"):
+        run(_warm(saved), data_file, tmp_path / "refused", progress=False)
+    assert not (tmp_path / "refused" / "model").exists()
+
+    result = run(_warm(saved, new_classes="add", new_words="add"), data_file, tmp_path / "grown", progress=False)
+    old = load_bundle(saved).task.labels
+    assert result.task.labels == [*old, "praise"]  # the new output after the old ones
+    assert any("continued from" in note and "1 added)" in note for note in result.summary["notes"])
+    proba = Predictor.from_bundle(tmp_path / "grown").predict_proba(["zebra quokka spectacular"])
+    assert proba.shape == (1, len(old) + 1)
+    np.testing.assert_allclose(proba.sum(1), 1.0, rtol=1e-5)
+
+
+def test_warm_start_starts_from_the_saved_weights_not_from_scratch(saved, tmp_path):
+    """One epoch at a tiny learning rate barely moves the weights: the result stays next to the saved model."""
+    cfg = build_config(None, overrides=[*SHORT, "train.epochs=1", "train.lr=1e-6", "train.calibrate=false"],
+                       extra={"train": {"init_from": str(saved)}})
+    result = run(cfg, TINY, None, progress=False)
+    saved_model = load_bundle(saved).model
+    for name, tensor in result.model.state_dict().items():
+        torch.testing.assert_close(tensor, saved_model.state_dict()[name], atol=1e-4, rtol=0)
+
+
+@pytest.mark.parametrize("override, message", [
+    ("model.hidden_size=32", r"model\.hidden_size is 16 in the saved model but 32 in this run"),
+    ('model.name="cnn"', r"a 'lstm' model, but this run asks for model\.name 'cnn'"),
+    ('preprocess.steps=["lowercase"]', r"preprocess\.steps is None in the saved model but \['lowercase'\] in this run"),
+])
+def test_another_architecture_or_cleaning_is_refused(saved, override, message):
+    cfg = build_config(None, overrides=[*SHORT, override], extra={"train": {"init_from": str(saved)}})
+    with pytest.raises(ConfigError, match=message):
+        run(cfg, TINY, None, progress=False)
+
+
+def test_another_task_and_streaming_are_refused(saved, tmp_path):
+    cfg = build_config(None, overrides=SHORT, extra={"task": "multilabel", "train": {"init_from": str(saved)}})
+    with pytest.raises(ConfigError, match=r"a 'classify' model, but this run is --task multilabel\. Pass --task classify"):
+        run(cfg, TINY, None, progress=False)
+    with pytest.raises(ConfigError, match=r"--init-from cannot be combined with --stream"):
+        run(_warm(saved), TINY, tmp_path / "s", stream=True, progress=False)
+
+
+def test_an_aspect_model_cannot_grow_labels(tmp_path):
+    tiny = [*SHORT, "data.split_col=\"split\""]
+    base = tmp_path / "absa"
+    run(build_config(None, overrides=tiny, extra={"task": "absa"}), ABSA_WIDE, base, progress=False)
+    with ABSA_WIDE.open(encoding="utf-8") as fh:
+        lines = list(csv.reader(fh))
+    rows = [["harga gila", "neutral", "neutral", "outrageous", "train"]]
+    with (tmp_path / "new.csv").open("w", newline="", encoding="utf-8") as fh:
+        csv.writer(fh).writerows([*lines, *rows])
+    cfg = build_config(None, overrides=tiny, extra={"task": "absa",
+                                                  "train": {"init_from": str(base), "new_classes": "add"}})
+    with pytest.raises(DataError, match=r"a 'absa' model cannot get new labels \(price:outrageous\); train a new model"):
+        run(cfg, tmp_path / "new.csv", None, progress=False)
+
+
+def test_a_seed_ensemble_continues_member_by_member(tmp_path):
+    base = tmp_path / "ens"
+    run(build_config(None, overrides=[*SHORT, "model.ensemble=2"]), TINY, base, progress=False)
+    saved = load_bundle(base).model
+    cfg = build_config(None, overrides=[*SHORT, "model.ensemble=2"], extra={"train": {"init_from": str(base)}})
+    prepared = prepare(cfg, load_data(cfg, TINY))
+    member = build_model(cfg.model.model_copy(update={"ensemble": 1}), len(prepared.encoder.vocab),
+                         prepared.task.layout)
+    copy_weights(member, saved, member=1)
+    for name, tensor in member.state_dict().items():
+        assert torch.equal(tensor, saved.members[1].state_dict()[name])
+    assert not torch.equal(saved.members[0].state_dict()["fc.weight"], saved.members[1].state_dict()["fc.weight"])
+
+
+def test_cli_uses_the_saved_config_and_checks_the_flags(saved, tmp_path):
+    runner = CliRunner()
+    out = tmp_path / "cli"
+    res = runner.invoke(app, ["train", str(TINY), "--split-col", "split", "--init-from", str(saved), "--out", str(out),
+                              "--set", "train.epochs=1", "--quiet"])
+    assert res.exit_code == 0, res.output
+    config = load_bundle(out).config
+    assert config.model.hidden_size == 16 and config.train.init_from == str(saved)  # from the saved model, not a preset
+    res = runner.invoke(app, ["train", str(TINY), "--new-words", "add", "--out", str(tmp_path / "x")])
+    assert isinstance(res.exception, ConfigError) and "give --init-from too" in str(res.exception)
+    res = runner.invoke(app, ["train", str(TINY), "--init-from", str(saved), "--new-words", "all",
+                              "--out", str(tmp_path / "y")])
+    assert isinstance(res.exception, ConfigError) and "train.new_words" in str(res.exception)
+    assert not (tmp_path / "x").exists() and not (tmp_path / "y").exists()
