@@ -48,7 +48,7 @@ def _main(
 
 for command in (train.train, train.evaluate, train.predict, data.preprocess, data.init_config, data.presets,
                 train.demo, zoo.models, zoo.compare, zoo.embed, experiments.search, experiments.learning_curve,
-                experiments.cv, experiments.audit, serving.serve, serving.export, data.detect_lang, data.absa_convert):
+                experiments.cv, experiments.audit, experiments.suggest, serving.serve, serving.export, data.detect_lang, data.absa_convert):
     app.command()(command)  # the name is the function's, with dashes: init_config -> init-config
 app.command(epilog=explain.EPILOG)(explain.explain)
 

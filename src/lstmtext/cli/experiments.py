@@ -212,3 +212,35 @@ def audit(
                       f"(p {issue['p_given']:.2f} -> {issue['p_suggested']:.2f}) {issue['text'][:80]}", highlight=False)
     console.print(f"{len(report['issues']):,} suspect labels among {report['rows']:,} rows; wrote {paths['csv']} "
                   f"and {paths['html']}")
+
+
+def suggest(
+    bundle: Annotated[Path, typer.Argument(help="A saved model folder (or a training output folder).")],
+    texts: Annotated[Path, typer.Argument(help="Unlabelled texts: a table (CSV/TSV/JSONL/Parquet, --text-col) or one text per line; read in chunks, any size.")],
+    n: Annotated[int, typer.Option("--n", min=1, help="How many texts to suggest.")] = 200,
+    out: Annotated[Path, typer.Option(help="Folder: to_label.csv (texts + empty label columns, ready to fill in), suggest.csv, suggest.json.")] = Path("runs/suggest"),
+    text_col: TextCol = None,
+    strategy: Annotated[str, typer.Option(help="uncertainty (least sure first, with diversity) or random (the baseline).")] = "uncertainty",
+    diversity: Annotated[float, typer.Option(help="0: most uncertain first; higher: fewer near-duplicates (maximal marginal relevance over word counts); 1: most different first.")] = 0.3,
+    seed: Annotated[int, typer.Option(help="Seed of --strategy random.")] = 0,
+    engine: Annotated[str, typer.Option(help="auto, torch, onnx or onnx-int8 (see `lstmtext predict --help`).")] = "auto",
+) -> None:
+    """Choose which texts to label next: those the model is least sure about, not near-copies of each other.
+
+    Label to_label.csv, then continue the model on it: `lstmtext train to_label.csv --init-from BUNDLE`
+    (with the old training data added, or the new rows alone). docs/active.md shows a simulated labelling loop.
+    """
+    from lstmtext.data.texts import iter_texts
+    from lstmtext.experiments.suggest import suggest as run_suggest
+    from lstmtext.experiments.suggest import write_suggestions
+    from lstmtext.inference.engines import load_predictor
+
+    predictor = load_predictor(bundle, engine)
+    report = run_suggest(predictor, iter_texts(texts, text_col), n, strategy=strategy, diversity=diversity, seed=seed)
+    paths = write_suggestions(report, out, text_col or predictor.bundle.config.data.text_col,
+                              predictor.task.annotation_columns())
+    for row in report["suggested"][:10]:
+        console.print(f"{row['rank']}. ({row['uncertainty']:.2f}, model: {row['model_guess']}) {row['text'][:90]}",
+                      highlight=False)
+    console.print(f"{len(report['suggested'])} of {report['texts_read']:,} texts suggested ({report['skipped_duplicates']:,} "
+                  f"duplicates and {report['skipped_empty']:,} with no known word skipped); fill in {paths['to_label']}")

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
-from lstmtext.data.io import FORMATS, read_table
+from lstmtext.data.io import FORMATS, locate_bad_bytes, read_chunks, read_table, row_ref
 from lstmtext.errors import DataError
 
 
@@ -29,3 +30,51 @@ def sample_texts(path: Path, text_col: str | None = None, n: int = 8, seed: int 
         raise DataError(f"{path}: no column {col!r}. Columns: {', '.join(map(str, frame.columns))}. Use --text-col.")
     values = frame[col].dropna()
     return col, [str(v) for v in values.sample(min(n, len(values)), random_state=seed)]
+
+
+def iter_texts(path: Path, text_col: str | None = None, chunk_size: int = 10_000
+               ) -> Iterator[tuple[list[str], list[str]]]:
+    """``(where, texts)`` chunks of at most ``chunk_size`` texts, read without loading the whole file: ``where``
+    names each text's row (``file:line``, or ``file row i`` for Parquet) for what is written back to the user.
+
+    Raises:
+        DataError: For a missing file, a missing column, or bytes that are not UTF-8.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise DataError(f"{path}: file not found.")
+    suffix, col = path.suffix.lower(), text_col or "text"
+    if suffix == ".parquet":
+        import pyarrow.parquet as pq
+
+        parquet = pq.ParquetFile(path)
+        if col not in parquet.schema_arrow.names:
+            raise DataError(f"{path}: no column {col!r}. Columns: {', '.join(parquet.schema_arrow.names)}. Use --text-col.")
+        start = 0
+        for batch in parquet.iter_batches(batch_size=chunk_size, columns=[col]):
+            texts = ["" if t is None else str(t) for t in batch.column(0).to_pylist()]
+            yield [f"{path} row {start + i}" for i in range(len(texts))], texts
+            start += len(texts)
+        return
+    if suffix in FORMATS and suffix != ".txt":
+        fmt = FORMATS[suffix]
+        for frame in read_chunks(path, fmt, chunk_size):
+            if col not in frame.columns:
+                raise DataError(f"{path}: no column {col!r}. Columns: {', '.join(map(str, frame.columns))}. Use --text-col.")
+            yield [row_ref(path, int(i), fmt) for i in frame.index], frame[col].fillna("").astype(str).tolist()
+        return
+    where: list[str] = []
+    texts: list[str] = []
+    try:
+        with path.open(encoding="utf-8") as fh:
+            for lineno, line in enumerate(fh, start=1):
+                if line.strip():
+                    where.append(f"{path}:{lineno}")
+                    texts.append(line.rstrip("\n"))
+                if len(texts) == chunk_size:
+                    yield where, texts
+                    where, texts = [], []
+    except UnicodeDecodeError as exc:
+        raise DataError(f"{path}: {locate_bad_bytes(path, exc)} is not valid UTF-8. Re-save the file as UTF-8.") from None
+    if texts:
+        yield where, texts

@@ -229,6 +229,10 @@ class Task(ABC):
     def fit(cls, counts: Counter, info: dict[str, Any], config: Config, source: str) -> Task:
         """The task for the training labels' ``counts`` (label -> rows); raise a DataError if they cannot train it."""
 
+    def annotation_columns(self) -> list[str]:
+        """The label columns of a file for people to fill in (``lstmtext suggest``'s ``to_label.csv``)."""
+        return [self.config.data.label_col]
+
     def new_label_names(self, labels: Sequence[Any]) -> list[str]:
         """What the training ``labels`` of a warm start (``--init-from``) hold that this label space lacks."""
         raise NotImplementedError(f"--task {self.name} cannot continue a saved model")

@@ -198,6 +198,9 @@ class MultiLabel(Task):
                             "learn it. Add training rows with it, or leave its column out (multilabel.labels).")
         return cls(names, config)
 
+    def annotation_columns(self) -> list[str]:
+        return list(self.labels) if self.config.multilabel.layout == "columns" else [self.config.data.label_col]
+
     def new_label_names(self, labels) -> list[str]:
         return sorted({name for names in labels for name in names if name not in self._index})
 

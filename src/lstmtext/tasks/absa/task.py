@@ -74,6 +74,9 @@ class AspectSentiment(Task):
                         "it has in training). Fix the label, or add training rows with it.")
         return None
 
+    def annotation_columns(self) -> list[str]:
+        return list(self.aspects)  # the wide layout (one column per aspect), whatever the training file's was
+
     def new_label_names(self, labels) -> list[str]:
         return sorted({f"{a}:{label[j]}" for label in labels for j, a in enumerate(self.aspects)
                        if label[j] not in self._index[j]})

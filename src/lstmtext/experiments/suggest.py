@@ -1,0 +1,139 @@
+"""``lstmtext suggest``: which unlabelled texts to label next (active learning by uncertainty, with diversity).
+
+Every text is scored by a saved model; its *uncertainty* is one minus the confidence of its least sure
+decision (the top probability of a softmax group: the class, or an aspect's label; ``max(p, 1 - p)`` of a
+sigmoid label), on the calibrated probabilities the model gives. The ``pool_factor * n`` most uncertain
+texts are kept while the file streams past (memory does not grow with the file), texts that clean to the
+same tokens as one already kept are dropped, and ``n`` are then picked greedily by maximal marginal
+relevance: ``(1 - diversity) * uncertainty - diversity * (highest cosine similarity, over word counts, to a
+text already picked)``, so the batch does not spend the labeller's time on 200 near-copies of one
+confusing tweet. ``strategy = "random"`` draws ``n`` texts uniformly instead (reservoir sampling), the
+baseline any selection has to beat.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+from scipy import sparse
+
+from lstmtext.errors import ConfigError
+from lstmtext.models.heads import OutputLayout
+from lstmtext.utils.atomic import write_text
+
+Strategy = Literal["uncertainty", "random"]
+
+
+def uncertainty(proba: np.ndarray, layout: OutputLayout) -> np.ndarray:
+    """``(n,)``: one minus the confidence of each text's least sure decision."""
+    if layout.activation == "sigmoid":
+        confidence = np.maximum(proba, 1 - proba).min(axis=1)
+    else:
+        confidence = np.stack([proba[:, s].max(axis=1) for s in layout.slices()], axis=1).min(axis=1)
+    return (1.0 - confidence).astype(np.float64)
+
+
+def _bags(sequences: list[list[int]]) -> sparse.csr_matrix:
+    """Rows of L2-normalised word counts (``<unk>`` and padding left out)."""
+    rows, cols, vals = [], [], []
+    for i, ids in enumerate(sequences):
+        kept, counts = np.unique([t for t in ids if t > 1], return_counts=True)
+        if len(kept):
+            rows.extend([i] * len(kept))
+            cols.extend(kept.tolist())
+            vals.extend((counts / np.linalg.norm(counts)).tolist())
+    width = max(cols, default=0) + 1
+    return sparse.csr_matrix((vals, (rows, cols)), shape=(len(sequences), width))
+
+
+def pick_diverse(scores: np.ndarray, sequences: list[list[int]], n: int, diversity: float) -> list[int]:
+    """Indices of ``n`` items chosen greedily by maximal marginal relevance (see the module docstring)."""
+    bags = _bags(sequences)
+    closest = np.zeros(len(scores))
+    open_ = np.ones(len(scores), dtype=bool)
+    chosen: list[int] = []
+    for _ in range(min(n, len(scores))):
+        value = np.where(open_, (1 - diversity) * scores - diversity * closest, -np.inf)
+        j = int(np.argmax(value))
+        chosen.append(j)
+        open_[j] = False
+        closest = np.maximum(closest, (bags @ bags[j].T).toarray().ravel())
+    return chosen
+
+
+def suggest(predictor: Any, chunks: Iterable[tuple[list[str], list[str]]], n: int = 200, *,
+            strategy: Strategy = "uncertainty", diversity: float = 0.3, pool_factor: int = 10,
+            seed: int = 0) -> dict[str, Any]:
+    """The ``n`` texts of ``chunks`` (``(where, texts)`` pairs, see :func:`lstmtext.data.texts.iter_texts`) whose
+    labels would help ``predictor``'s model most, best first, each with its uncertainty and the model's guess.
+
+    Raises:
+        ConfigError: For ``n < 1``, ``diversity`` outside [0, 1] or an unknown strategy.
+    """
+    if n < 1:
+        raise ConfigError(f"--n must be at least 1; got {n}.")
+    if not 0 <= diversity <= 1:
+        raise ConfigError(f"--diversity must be in [0, 1] (0: most uncertain first, 1: most different first); got {diversity}.")
+    if strategy not in ("uncertainty", "random"):
+        raise ConfigError(f"--strategy must be 'uncertainty' or 'random'; got {strategy!r}.")
+    keep = n * (pool_factor if strategy == "uncertainty" else 1)
+    rng = np.random.default_rng(seed)
+    pool: dict[tuple[int, ...], dict[str, Any]] = {}  # cleaned tokens -> candidate: one per distinct text
+    seen = empty = duplicates = 0
+    layout = predictor.task.layout
+    for where, texts in chunks:
+        sequences = predictor.encoder.encode(texts)
+        useful = [i for i, ids in enumerate(sequences) if any(t > 1 for t in ids)]  # not empty, not all unknown
+        empty += len(texts) - len(useful)
+        proba = predictor.proba_from_ids([sequences[i] for i in useful])
+        scores = uncertainty(proba, layout) if strategy == "uncertainty" else rng.random(len(useful))
+        for k, i in enumerate(useful):
+            seen += 1
+            key = tuple(sequences[i])
+            if key in pool:
+                duplicates += 1
+                continue
+            pool[key] = {"where": where[i], "text": texts[i], "score": float(scores[k]), "proba": proba[k],
+                         "ids": sequences[i], "uncertainty": float(uncertainty(proba[k:k + 1], layout)[0])}
+        if len(pool) > 2 * keep:  # keep the best `keep` (random: the `keep` smallest random keys)
+            order = sorted(pool, key=lambda t: -pool[t]["score"])[:keep]
+            pool = {t: pool[t] for t in order}
+    candidates = sorted(pool.values(), key=lambda c: -c["score"])[:keep]
+    if strategy == "uncertainty" and diversity > 0:
+        picked = [candidates[j] for j in pick_diverse(np.array([c["score"] for c in candidates]),
+                                                       [c["ids"] for c in candidates], n, diversity)]
+    else:
+        picked = candidates[:n]
+    guesses = predictor.task.predictions(np.stack([c["proba"] for c in picked])) if picked else []
+    rows = [{"rank": r + 1, "where": c["where"], "uncertainty": round(c["uncertainty"], 4),
+             "model_guess": predictor.task.decision(g)[0], "text": c["text"]} for r, (c, g) in enumerate(zip(picked, guesses))]
+    return {"strategy": strategy, "diversity": diversity, "texts_read": seen + empty, "skipped_empty": empty,
+            "skipped_duplicates": duplicates, "suggested": rows,
+            "mean_uncertainty_suggested": float(np.mean([c["uncertainty"] for c in picked])) if picked else None}
+
+
+def write_suggestions(report: dict[str, Any], out_dir: str | Path, text_col: str, label_columns: list[str]) -> dict[str, Path]:
+    """Write ``to_label.csv`` (the texts with empty label columns, in the layout ``train`` reads, ready to fill
+    in), ``suggest.csv`` (rank, row, uncertainty, the model's guess, text) and ``suggest.json``."""
+    out = Path(out_dir)
+    rows = report["suggested"]
+    blank = io.StringIO()
+    writer = csv.writer(blank)
+    writer.writerow([text_col, *label_columns])
+    writer.writerows([[r["text"], *[""] * len(label_columns)] for r in rows])
+    detail = io.StringIO()
+    writer = csv.writer(detail)
+    keys = ["rank", "where", "uncertainty", "model_guess", "text"]
+    writer.writerow(keys)
+    writer.writerows([[r[k] for k in keys] for r in rows])
+    paths = {"to_label": out / "to_label.csv", "csv": out / "suggest.csv", "json": out / "suggest.json"}
+    write_text(paths["to_label"], blank.getvalue())
+    write_text(paths["csv"], detail.getvalue())
+    write_text(paths["json"], json.dumps(report, indent=2, ensure_ascii=False))
+    return paths

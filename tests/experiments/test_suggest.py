@@ -1,0 +1,122 @@
+"""lstmtext suggest: the least sure texts first, no near-copies, any file size; random as the baseline."""
+
+from __future__ import annotations
+
+import csv
+import json
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from helpers import TINY, TINY_OVERRIDES
+from lstmtext.cli import app
+from lstmtext.config import build_config
+from lstmtext.data.texts import iter_texts
+from lstmtext.errors import ConfigError
+from lstmtext.experiments.suggest import pick_diverse, suggest, uncertainty
+from lstmtext.inference.predictor import Predictor
+from lstmtext.models.heads import OutputLayout
+from lstmtext.pipeline import run
+
+
+def test_uncertainty_is_one_minus_the_least_sure_decision():
+    single = np.array([[0.7, 0.2, 0.1], [0.34, 0.33, 0.33]])
+    np.testing.assert_allclose(uncertainty(single, OutputLayout((3,))), [0.3, 0.66])
+    aspects = np.array([[0.9, 0.1, 0.6, 0.3, 0.1]])  # aspect 1 sure (0.9), aspect 2 less (0.6)
+    np.testing.assert_allclose(uncertainty(aspects, OutputLayout((2, 3))), [0.4])
+    labels = np.array([[0.95, 0.02, 0.55]])  # the third label is nearly a coin flip
+    np.testing.assert_allclose(uncertainty(labels, OutputLayout((3,), "sigmoid")), [0.45])
+
+
+def test_diversity_skips_a_near_copy_of_a_text_already_picked():
+    sequences = [[5, 6, 7], [5, 6, 7, 7], [8, 9]]  # 0 and 1 nearly the same words
+    scores = np.array([0.60, 0.59, 0.40])
+    assert pick_diverse(scores, sequences, 2, diversity=0.0) == [0, 1]
+    assert pick_diverse(scores, sequences, 2, diversity=0.3) == [0, 2]
+
+
+@pytest.fixture(scope="module")
+def model(tmp_path_factory):
+    out = tmp_path_factory.mktemp("suggest") / "m"
+    run(build_config(None, overrides=[*TINY_OVERRIDES, "train.epochs=3"]), TINY, out, progress=False)
+    return out
+
+
+def _pool(path):
+    with TINY.open(encoding="utf-8") as fh:
+        texts = [row["text"] for row in csv.DictReader(fh)]
+    texts += [texts[0], "http://t.co/x", texts[1] + "  "]  # a duplicate, one that cleans to nothing, a copy after cleaning
+    path.write_text("\n".join(texts) + "\n", encoding="utf-8")
+    return texts
+
+
+def test_suggest_ranks_by_uncertainty_and_skips_duplicates_and_empty_texts(model, tmp_path):
+    texts = _pool(tmp_path / "pool.txt")
+    predictor = Predictor.from_bundle(model)
+    report = suggest(predictor, iter_texts(tmp_path / "pool.txt"), n=5, diversity=0.0)
+    assert report["texts_read"] == len(texts) and report["skipped_empty"] == 1 and report["skipped_duplicates"] >= 2
+    distinct = {tuple(ids): t for ids, t in zip(predictor.encoder.encode(texts), texts) if any(i > 1 for i in ids)}
+    assert len(distinct) == len(texts) - 3
+    expected = np.sort(uncertainty(predictor.predict_proba(list(distinct.values())), predictor.task.layout))[::-1][:5]
+    got = [r["uncertainty"] for r in report["suggested"]]
+    np.testing.assert_allclose(got, expected, atol=1e-4)
+    assert [r["rank"] for r in report["suggested"]] == [1, 2, 3, 4, 5]
+    first = report["suggested"][0]
+    assert first["where"].startswith(f"{tmp_path / 'pool.txt'}:") and first["model_guess"] in predictor.task.labels
+
+    # reading in chunks of 4 picks the same texts as reading the file at once
+    chunked = suggest(predictor, iter_texts(tmp_path / "pool.txt", chunk_size=4), n=5, diversity=0.0)
+    assert [r["text"] for r in chunked["suggested"]] == [r["text"] for r in report["suggested"]]
+
+
+def test_random_strategy_is_seeded_and_distinct(model, tmp_path):
+    _pool(tmp_path / "pool.txt")
+    predictor = Predictor.from_bundle(model)
+    draw = [suggest(predictor, iter_texts(tmp_path / "pool.txt", chunk_size=5), n=6, strategy="random", seed=s)
+            for s in (1, 1, 2)]
+    texts = [[r["text"] for r in d["suggested"]] for d in draw]
+    assert texts[0] == texts[1] and texts[0] != texts[2]
+    assert len(set(texts[0])) == 6
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    ({"n": 0}, "--n must be at least 1"),
+    ({"diversity": 1.5}, r"--diversity must be in \[0, 1\]"),
+    ({"strategy": "entropy"}, "--strategy must be 'uncertainty' or 'random'"),
+])
+def test_bad_options_are_one_line_errors(model, kwargs, message):
+    with pytest.raises(ConfigError, match=message):
+        suggest(Predictor.from_bundle(model), [], **kwargs)
+
+
+def test_cli_writes_a_file_ready_to_label(model, tmp_path):
+    _pool(tmp_path / "pool.txt")
+    res = CliRunner().invoke(app, ["suggest", str(model), str(tmp_path / "pool.txt"), "--n", "4", "--out",
+                                   str(tmp_path / "s")])
+    assert res.exit_code == 0, res.output
+    with (tmp_path / "s" / "to_label.csv").open(encoding="utf-8") as fh:
+        rows = list(csv.reader(fh))
+    assert rows[0] == ["text", "label"] and len(rows) == 5 and all(r[1] == "" for r in rows[1:])
+    report = json.loads((tmp_path / "s" / "suggest.json").read_text())
+    assert [r["text"] for r in report["suggested"]] == [r[0] for r in rows[1:]]
+
+
+def test_annotation_columns_follow_the_task():
+    from lstmtext.tasks.absa.task import AspectSentiment
+    from lstmtext.tasks.multilabel import MultiLabel
+
+    absa = AspectSentiment({"food": ["neg", "pos"], "price": ["neg", "pos"]}, build_config(None, extra={"task": "absa"}))
+    assert absa.annotation_columns() == ["food", "price"]
+    ml = build_config(None, extra={"task": "multilabel", "multilabel": {"layout": "columns"}})
+    assert MultiLabel(["a", "b"], ml).annotation_columns() == ["a", "b"]
+    assert MultiLabel(["a", "b"], build_config(None, extra={"task": "multilabel"})).annotation_columns() == ["label"]
+
+
+def test_iter_texts_names_rows_and_reads_tables_in_chunks(tmp_path):
+    path = tmp_path / "t.csv"
+    path.write_text("id,text\n1,hello there\n2,\n3,bye\n", encoding="utf-8")
+    chunks = list(iter_texts(path, chunk_size=2))
+    assert chunks == [([f"{path}:2", f"{path}:3"], ["hello there", ""]), ([f"{path}:4"], ["bye"])]
+    with pytest.raises(Exception, match=r"no column 'body'"):
+        list(iter_texts(path, "body"))
