@@ -3,7 +3,8 @@
 Each is a :class:`~lstmtext.tasks.base.Task` registered by name; importing this package registers them.
 """
 
-from lstmtext.tasks.base import Prediction, Task, available_tasks, get_task, register_task
+from lstmtext.tasks.base import Task, available_tasks, get_task, register_task
+from lstmtext.tasks.prediction import Prediction
 
 # The built-in tasks register themselves on import.
 from lstmtext.tasks import classify, multilabel  # noqa: E402,F401  isort: skip

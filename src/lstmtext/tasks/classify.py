@@ -19,8 +19,9 @@ from lstmtext.models.heads import OutputLayout
 from lstmtext.reports.html import confusion_png, image, table
 from lstmtext.reports.markdown import fmt, per_class_table
 from lstmtext.reports.plots import plot_confusion
-from lstmtext.tasks.base import Prediction, Task, class_prediction, register_task
+from lstmtext.tasks.base import Task, register_task
 from lstmtext.tasks.metrics import classification_metrics
+from lstmtext.tasks.prediction import Prediction, class_prediction
 
 
 @register_task

@@ -34,7 +34,8 @@ from lstmtext.errors import DataError
 from lstmtext.models.heads import OutputLayout
 from lstmtext.reports.html import figure_png, image, table
 from lstmtext.reports.markdown import fmt
-from lstmtext.tasks.base import Prediction, Task, register_task
+from lstmtext.tasks.base import Task, register_task
+from lstmtext.tasks.prediction import Prediction
 
 #: Delimiters suggested when ``label_sep`` splits nothing.
 _OTHER_SEPARATORS = ("|", ";", ",", "/", " ")

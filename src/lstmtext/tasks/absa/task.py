@@ -24,7 +24,8 @@ from lstmtext.reports.html import image, table
 from lstmtext.tasks.absa.data import not_mentioned_label, read_long, read_wide
 from lstmtext.tasks.absa.metrics import aspect_metrics, summary_scores
 from lstmtext.tasks.absa.report import confusion_grid_png, plot_confusion_grid, split_markdown
-from lstmtext.tasks.base import Prediction, Task, class_prediction, register_task
+from lstmtext.tasks.base import Task, register_task
+from lstmtext.tasks.prediction import Prediction, class_prediction
 
 
 @register_task

@@ -1,0 +1,61 @@
+"""The prediction record every task hands out (:class:`Prediction`), and the single-label one built from a row."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+
+@dataclass
+class Prediction:
+    """One text's prediction: the same record from the CLI (JSON lines / CSV), the Python API and the server.
+
+    Attributes:
+        label: The predicted class (single-label), or None.
+        score: Its probability.
+        labels: The labels at or above their thresholds (multi-label), possibly empty.
+        top_k: The best classes, best first: ``[{"label", "score"}]``.
+        probabilities: Every class's probability, in the model's label order.
+        aspects: Aspect models: one prediction per aspect.
+    """
+
+    label: str | None = None
+    score: float | None = None
+    labels: list[str] | None = None
+    top_k: list[dict[str, Any]] = field(default_factory=list)
+    probabilities: dict[str, float] = field(default_factory=dict)
+    aspects: dict[str, Prediction] | None = None
+    abstained: bool = False
+    unsure: list[str] | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON-ready record; fields a task does not use are left out. An abstention keeps ``label``
+        as None (with ``abstained: true``) and still lists ``score``, ``top_k`` and ``probabilities``."""
+        if self.aspects is not None:
+            return {"aspects": {name: p.to_dict() for name, p in self.aspects.items()}}
+        out: dict[str, Any] = {}
+        if self.labels is not None:
+            out["labels"] = list(self.labels)
+            if self.unsure is not None:
+                out["unsure"] = list(self.unsure)
+        else:
+            out.update(label=self.label, score=self.score)
+            if self.abstained:
+                out["abstained"] = True
+        out.update(top_k=self.top_k, probabilities=self.probabilities)
+        return out
+
+
+def class_prediction(names: Sequence[str], row: np.ndarray, top_k: int | None,
+                     min_confidence: float | None = None) -> Prediction:
+    """The single-label record of one probability row: best class, its score, the ``top_k`` best and all;
+    with ``min_confidence``, an abstention (``label`` None) when the best class's probability is below it."""
+    order = np.argsort(-row, kind="stable")
+    best = [{"label": names[i], "score": float(row[i])} for i in order[: top_k or None]]
+    score = float(row[order[0]])
+    unsure = min_confidence is not None and score < min_confidence
+    return Prediction(label=None if unsure else names[int(order[0])], score=score, top_k=best,
+                      probabilities={name: float(p) for name, p in zip(names, row)}, abstained=unsure)
