@@ -28,6 +28,8 @@ TaskOpt = Annotated[Optional[str], typer.Option(help="classify (one label per te
                                                 "a JSON list or 0/1 columns; docs/multilabel.md) or absa (one label per "
                                                 "aspect; docs/absa.md). Each has a default preset.")]
 AspectsOpt = Annotated[Optional[str], typer.Option(help="absa: comma-separated aspect columns (wide) or values (long); default: detect.")]
+UnlabelledOpt = Annotated[Optional[Path], typer.Option(help="Raw texts without labels (a table with --unlabelled-col, or one text per line; streamed): their words join the vocabulary and train word2vec vectors (docs/embeddings.md).")]
+UnlabelledColOpt = Annotated[Optional[str], typer.Option(help="The --unlabelled table's text column (default: --text-col).")]
 LabelSepOpt = Annotated[Optional[str], typer.Option(help="multilabel: what separates a text's labels in the label column, e.g. '|'.")]
 PresetOpt = Annotated[Optional[str], typer.Option(help="Model preset (see `lstmtext presets`); default: the task's (default, or absa).")]
 ConfigOpt = Annotated[Optional[Path], typer.Option(help="TOML config (write one with `lstmtext init-config`).")]
@@ -43,7 +45,8 @@ def run_config(preset: str | None = None, config: Path | None = None, set_: list
                split_col: str | None = None, aspects: str | None = None, label_sep: str | None = None,
                drop_duplicates: bool = False, oversample: str | None = None, class_weight: str | None = None,
                bundled: bool = False, init_from: Path | None = None, new_words: str | None = None,
-               new_classes: str | None = None) -> Any:
+               new_classes: str | None = None, unlabelled: Path | None = None,
+               unlabelled_col: str | None = None) -> Any:
     """The run's config from a preset, a TOML file, the data flags and ``--set`` overrides (in that order).
 
     With ``init_from`` and neither a preset nor a file, the saved model's config (all but its data columns)
@@ -76,6 +79,7 @@ def run_config(preset: str | None = None, config: Path | None = None, set_: list
         extra["data"] = {"text_col": "text", "label_col": "airline_sentiment", "split_col": None}
     if drop_duplicates:
         extra["data"]["drop_duplicates"] = True
+    extra["data"].update(unlabelled_data(unlabelled, unlabelled_col))
     if aspects:
         extra["absa"] = {"aspects": [a.strip() for a in aspects.split(",") if a.strip()]}
     if label_sep:
@@ -88,6 +92,18 @@ def run_config(preset: str | None = None, config: Path | None = None, set_: list
     if base is not None:
         return build_config(None, None, list(set_ or []), extra=extra, base=base)
     return build_config(preset or task_preset(task), config, list(set_ or []), extra=extra)
+
+
+def unlabelled_data(unlabelled: Path | None, unlabelled_col: str | None) -> dict[str, str]:
+    """The ``data`` keys of ``--unlabelled`` and ``--unlabelled-col``."""
+    if unlabelled_col and unlabelled is None:
+        from lstmtext.errors import ConfigError
+
+        raise ConfigError("--unlabelled-col names the text column of --unlabelled FILE; give --unlabelled too.")
+    out = {"unlabelled": str(unlabelled)} if unlabelled is not None else {}
+    if unlabelled_col:
+        out["unlabelled_col"] = unlabelled_col
+    return out
 
 
 #: Score keys shown in tables, in this order, when a split's metrics have them.

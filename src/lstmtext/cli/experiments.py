@@ -30,6 +30,8 @@ from lstmtext.cli.common import (
     TaskOpt,
     TestOpt,
     TextCol,
+    UnlabelledColOpt,
+    UnlabelledOpt,
     ValidOpt,
     console,
     load_average,
@@ -44,13 +46,14 @@ Workers = Annotated[Optional[int], typer.Option(help="Processes (pool) or thread
 def _setup(data: Path | None, preset: str | None, config: Path | None, set_: list[str] | None, task: str | None,
            text_col: str | None, label_col: str | None, split_col: str | None, aspects: str | None,
            label_sep: str | None, oversample: str | None, class_weight: str | None, valid: Path | None,
-           test: Path | None, split_file: Path | None) -> tuple[Any, Any]:
+           test: Path | None, split_file: Path | None, unlabelled: Path | None = None,
+           unlabelled_col: str | None = None) -> tuple[Any, Any]:
     """The experiment's base config and its data, read as ``train`` reads them."""
     from lstmtext.pipeline import load_data
 
     cfg = run_config(preset, config, set_, task=task, text_col=text_col, label_col=label_col, split_col=split_col,
                      aspects=aspects, label_sep=label_sep, oversample=oversample, class_weight=class_weight,
-                     bundled=data is None)
+                     bundled=data is None, unlabelled=unlabelled, unlabelled_col=unlabelled_col)
     return cfg, load_data(cfg, data, valid_path=valid, test_path=test, split_file=split_file)
 
 
@@ -123,6 +126,7 @@ def learning_curve(
     text_col: TextCol = None, label_col: LabelCol = None, split_col: SplitCol = None, split_file: SplitFile = None,
     valid: ValidOpt = None, test: TestOpt = None, aspects: AspectsOpt = None, label_sep: LabelSepOpt = None,
     oversample: Oversample = None, class_weight: ClassWeight = None,
+    unlabelled: UnlabelledOpt = None, unlabelled_col: UnlabelledColOpt = None,
     mode: ModeOpt = "pool", workers: Workers = None,
 ) -> None:
     """Score against the number of training texts: nested stratified subsets, mean ± std over seeds.
@@ -139,7 +143,7 @@ def learning_curve(
     except ValueError:
         raise ConfigError(f"--sizes must be comma-separated whole numbers, e.g. 500,1000. Got {sizes!r} instead.") from None
     cfg, labelled = _setup(data, preset, config, set_, task, text_col, label_col, split_col, aspects, label_sep,
-                           oversample, class_weight, valid, test, split_file)
+                           oversample, class_weight, valid, test, split_file, unlabelled, unlabelled_col)
     _interrupt_on_sigterm()
     done = lambda r: console.print(f"{r['size']:,} texts, seed {r['seed']}: " + ", ".join(  # noqa: E731
         f"{k} {v:.4f}" for k, v in r.items() if k.endswith(metric)) + f" ({r['train_seconds']:.0f} s)")

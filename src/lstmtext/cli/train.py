@@ -27,6 +27,8 @@ from lstmtext.cli.common import (
     TaskOpt,
     TestOpt,
     TextCol,
+    UnlabelledColOpt,
+    UnlabelledOpt,
     ValidOpt,
     console,
     print_scores,
@@ -57,6 +59,8 @@ def train(
     drop_duplicates: DropDuplicates = False,
     oversample: Oversample = None,
     class_weight: ClassWeight = None,
+    unlabelled: UnlabelledOpt = None,
+    unlabelled_col: UnlabelledColOpt = None,
     resume: Annotated[bool, typer.Option(help="Continue an interrupted run from OUT/checkpoint.")] = False,
     overwrite: Annotated[bool, typer.Option(help="Replace a model already saved in OUT.")] = False,
     init_from: Annotated[Optional[Path], typer.Option(help="Continue a saved model on DATA (a warm start): same task, architecture, cleaning and vocabulary; its config replaces the preset unless --preset/--config is given (docs/active.md).")] = None,
@@ -81,7 +85,8 @@ def train(
 
     cfg = run_config(preset, config, set_, task=task, text_col=text_col, label_col=label_col, split_col=split_col,
                      aspects=aspects, label_sep=label_sep, drop_duplicates=drop_duplicates, oversample=oversample,
-                     class_weight=class_weight, init_from=init_from, new_words=new_words, new_classes=new_classes)
+                     class_weight=class_weight, init_from=init_from, new_words=new_words, new_classes=new_classes,
+                     unlabelled=unlabelled, unlabelled_col=unlabelled_col)
     kwargs = dict(resume=resume, overwrite=overwrite, progress=not quiet, fmt=fmt, valid_path=valid, test_path=test,
                   header=not no_header, split_file=split_file, stream=stream, chunk_size=chunk_size)
     if nproc > 1 or nnodes > 1:  # one process per rank through torchrun; rank 0 writes OUT

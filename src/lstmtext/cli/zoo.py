@@ -20,9 +20,12 @@ from lstmtext.cli.common import (
     TaskOpt,
     TestOpt,
     TextCol,
+    UnlabelledColOpt,
+    UnlabelledOpt,
     ValidOpt,
     console,
     run_config,
+    unlabelled_data,
 )
 
 
@@ -61,6 +64,8 @@ def compare(
     label_sep: LabelSepOpt = None,
     mode: Annotated[str, typer.Option(help="pool: processes with 1 thread each; sequential: one run with all threads.")] = "pool",
     workers: Annotated[int, typer.Option(help="Processes (pool) or threads (sequential).")] = 2,
+    unlabelled: UnlabelledOpt = None,
+    unlabelled_col: UnlabelledColOpt = None,
     baseline: Annotated[bool, typer.Option(help="Add the TF-IDF 1-2-gram + logistic regression baseline (one per aspect or label where the task has several).")] = True,
 ) -> None:
     """Train several models with several seeds on one split and cleaning; table, chart and JSON of mean ± std.
@@ -84,6 +89,8 @@ def compare(
         base["absa"] = {"aspects": list(labelled.info["aspects"])}
     if label_sep:
         base["multilabel"] = {"label_sep": label_sep}
+    if unlabelled is not None:
+        base["data"] = unlabelled_data(unlabelled, unlabelled_col)
     names = [m.strip() for m in models.split(",") if m.strip()]
     done = lambda r: console.print(f"{r['model']} seed {r['seed']}: accuracy {r['accuracy']:.4f}, "  # noqa: E731
                                    f"macro-F1 {r['macro_f1']:.4f} ({r['train_seconds']:.0f} s)")

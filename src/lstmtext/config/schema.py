@@ -49,6 +49,10 @@ class DataConfig(_Section):
     valid_size: float = Field(0.1, gt=0, lt=1, description="share of rows for the valid split when splitting here")
     test_size: float = Field(0.1, ge=0, lt=1, description="share of rows for the test split when splitting here")
     split_seed: int = Field(42, description="seed of the stratified split")
+    unlabelled: str | None = Field(
+        None, description="a file of raw texts without labels (table or one text per line, streamed): they widen "
+        "the vocabulary and train the word2vec vectors (docs/embeddings.md#unlabelled-text)")
+    unlabelled_col: str | None = Field(None, description="the unlabelled file's text column; None: text_col")
 
 
 class PreprocessConfig(_Section):

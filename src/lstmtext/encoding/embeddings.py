@@ -37,7 +37,8 @@ log = logging.getLogger(__name__)
 ONEHOT_MAX_WORDS = 5000
 
 
-def initial_embedding(cfg: ModelConfig, vocab: Vocab, train_texts: Sequence[str], pipeline: Pipeline) -> dict[str, Any]:
+def initial_embedding(cfg: ModelConfig, vocab: Vocab, train_texts: Sequence[str], pipeline: Pipeline,
+                      extra: Iterable[list[str]] | None = None) -> dict[str, Any]:
     """Return builder kwargs (``embedding_weights``, ``freeze_embedding``) for ``cfg.embedding``; {} for random.
 
     Args:
@@ -45,6 +46,8 @@ def initial_embedding(cfg: ModelConfig, vocab: Vocab, train_texts: Sequence[str]
         vocab: The word index the model will read.
         train_texts: Raw training texts (word2vec learns from them after ``pipeline``).
         pipeline: The cleaning pipeline of the encoder.
+        extra: More cleaned token lists for word2vec (unlabelled text; a restartable iterable, read once
+            per word2vec pass).
 
     Raises:
         ConfigError: For a one-hot vocabulary that is too large, a missing or unreadable vectors file, or
@@ -56,10 +59,11 @@ def initial_embedding(cfg: ModelConfig, vocab: Vocab, train_texts: Sequence[str]
     if emb.kind == "onehot":
         return {"embedding_weights": onehot_matrix(cfg, vocab), "freeze_embedding": True}
     if emb.kind == "word2vec":
-        sentences = [text.split() for text in pipeline.clean_many(train_texts)]
-        vectors = train_word2vec(sentences, cfg.embedding_dim, emb.algo, emb.window, emb.min_count, emb.epochs,
+        sentences = [s for s in (text.split() for text in pipeline.clean_many(train_texts)) if s]
+        corpus = sentences if extra is None else _Chained(sentences, extra)
+        vectors = train_word2vec(corpus, cfg.embedding_dim, emb.algo, emb.window, emb.min_count, emb.epochs,
                                  seed=torch.initial_seed() % (2**31))
-        source = f"word2vec ({emb.algo}) on {len(sentences)} training texts"
+        source = f"word2vec ({emb.algo}) on {len(sentences)} training texts" + (" and the unlabelled text" if extra else "")
     else:
         if not emb.path:
             raise ConfigError("model.embedding.path is not set; kind 'pretrained' needs a vectors file. "
@@ -111,7 +115,8 @@ def train_word2vec(sentences: Iterable[list[str]], dim: int, algo: str = "cbow",
     """
     from gensim.models import Word2Vec
 
-    sentences = [s for s in sentences if s]
+    if isinstance(sentences, list):
+        sentences = [s for s in sentences if s]
     try:
         model = Word2Vec(sentences=sentences, vector_size=dim, window=window, min_count=min_count,
                          sg=1 if algo == "skipgram" else 0, epochs=epochs, seed=seed, workers=1)
@@ -119,6 +124,18 @@ def train_word2vec(sentences: Iterable[list[str]], dim: int, algo: str = "cbow",
         raise ConfigError(f"model.embedding: word2vec found no word seen >= {min_count} times ({exc}). "
                           "Lower model.embedding.min_count or give more texts.") from None
     return {word: model.wv[word] for word in model.wv.index_to_key}
+
+
+class _Chained:
+    """Two token-list iterables read one after the other, again on every pass (gensim reads its corpus
+    once for the vocabulary and once per epoch)."""
+
+    def __init__(self, first: Iterable[list[str]], second: Iterable[list[str]]) -> None:
+        self.first, self.second = first, second
+
+    def __iter__(self):
+        yield from self.first
+        yield from self.second
 
 
 def _open_text(path: Path):

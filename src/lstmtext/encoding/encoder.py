@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import itertools
 import logging
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 import numpy as np
@@ -55,10 +56,13 @@ class TextEncoder:
         self.padding = padding
 
     @classmethod
-    def fit(cls, pipeline: Pipeline, texts: Sequence[str], cfg: VocabConfig) -> TextEncoder:
-        """Build the vocabulary and maximum length from training texts."""
+    def fit(cls, pipeline: Pipeline, texts: Sequence[str], cfg: VocabConfig,
+            extra: Iterable[list[str]] | None = None) -> TextEncoder:
+        """Build the vocabulary and maximum length from training texts; ``extra`` token lists (unlabelled
+        text) count towards the vocabulary too, not towards the length."""
         tokens = [t.split() for t in pipeline.clean_many(texts)]
-        vocab = Vocab.build(tokens, cfg.num_words, cfg.min_freq)
+        counted = tokens if extra is None else itertools.chain(tokens, extra)
+        vocab = Vocab.build(counted, cfg.num_words, cfg.min_freq)
         return cls(pipeline, vocab, auto_max_len(cfg.max_len, max((len(t) for t in tokens), default=1)),
                    cfg.truncating, cfg.padding)
 

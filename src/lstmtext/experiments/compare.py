@@ -13,11 +13,13 @@ was faster (docs/compare.md).
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import statistics
+import tempfile
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import as_completed
 from dataclasses import replace
 from pathlib import Path
@@ -71,14 +73,19 @@ def clean_data(data: LabelledData, preprocess: str) -> LabelledData:
     Raises:
         ConfigError: If ``preprocess`` is neither a preset nor a list of known steps.
     """
+    pipeline = _pipeline(preprocess)
+    return replace(data, splits={name: replace(s, texts=pipeline.clean_many(s.texts)) for name, s in data.splits.items()})
+
+
+def _pipeline(preprocess: str) -> Any:
+    """The cleaning chain ``preprocess`` names: a cleaning preset or comma-separated steps."""
     from lstmtext.preprocess import PREPROCESS_PRESETS, Pipeline, preprocess_preset
 
     if preprocess in PREPROCESS_PRESETS or "," not in preprocess:
         spec = preprocess_preset(preprocess)
     else:
         spec = {"steps": [s.strip() for s in preprocess.split(",") if s.strip()], "options": {}}
-    pipeline = Pipeline(spec["steps"], spec["options"], PreprocessConfig().max_chars, keep_end=True)
-    return replace(data, splits={name: replace(s, texts=pipeline.clean_many(s.texts)) for name, s in data.splits.items()})
+    return Pipeline(spec["steps"], spec["options"], PreprocessConfig().max_chars, keep_end=True)
 
 
 def train_and_score(config: Config, data: LabelledData, eval_split: str) -> dict[str, Any]:
@@ -156,6 +163,33 @@ def compare(
     if seeds < 1 or workers < 1 or mode not in ("pool", "sequential"):
         raise ConfigError(f"compare: seeds and workers must be >= 1 and mode pool or sequential. "
                           f"Got seeds={seeds}, workers={workers}, mode={mode!r} instead.")
+    with _cleaned_unlabelled(base, preprocess) as base:
+        return _compare(data, models, seeds, base, preprocess, overrides, mode, workers, baseline, on_result)
+
+
+@contextlib.contextmanager
+def _cleaned_unlabelled(base: dict[str, Any] | None, preprocess: str) -> Iterator[dict[str, Any] | None]:
+    """``base`` with its unlabelled file (``data.unlabelled``) cleaned once by ``preprocess`` into a temporary
+    file of one text per line, as the labelled texts are: every run then reads it with no cleaning."""
+    unlabelled = (base or {}).get("data", {}).get("unlabelled")
+    if not unlabelled:
+        yield base
+        return
+    from lstmtext.data.texts import iter_texts
+
+    pipeline = _pipeline(preprocess)
+    with tempfile.TemporaryDirectory(prefix="lstmtext-unlabelled-") as tmp:
+        path = Path(tmp) / "unlabelled.txt"
+        with path.open("w", encoding="utf-8") as fh:
+            for _, texts in iter_texts(Path(unlabelled), base["data"].get("unlabelled_col")):
+                fh.writelines(" ".join(t.split()) + "\n" for t in pipeline.clean_many(texts) if t.strip())
+        data = {**base["data"], "unlabelled": str(path), "unlabelled_col": None}
+        yield {**base, "data": data}
+
+
+def _compare(data: LabelledData, models: Sequence[str], seeds: int, base: dict[str, Any] | None, preprocess: str,
+             overrides: Sequence[str], mode: str, workers: int, baseline: bool,
+             on_result: Callable[[dict[str, Any]], None] | None) -> dict[str, Any]:
     eval_split = "test" if "test" in data.splits else "valid"
     threads = 1 if mode == "pool" else workers
     jobs = []

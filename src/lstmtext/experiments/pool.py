@@ -114,9 +114,10 @@ def clean_once(config: Any, data: LabelledData, searched: Sequence[str] = ()) ->
     """Clean every text once with the config's chain; return a config that cleans nothing, and the cleaned data.
 
     Runs that differ only in the model or the training then share one cleaning (stemming is slow). When a
-    ``preprocess.*`` key is among ``searched`` every run must clean for itself, so nothing changes.
+    ``preprocess.*`` key is among ``searched``, or the runs read unlabelled text (``data.unlabelled``, which
+    each run cleans as it streams), every run must clean for itself, so nothing changes.
     """
-    if any(key.startswith("preprocess.") for key in searched):
+    if any(key.startswith("preprocess.") for key in searched) or config.data.unlabelled:
         return config, data
     from lstmtext.preprocess import build_pipeline
 

@@ -20,6 +20,7 @@ _IN_MEMORY_ONLY = {
     "train.oversample": lambda c: c.train.oversample,
     "preprocess.keep_language": lambda c: c.preprocess.keep_language,
     "model.embedding.kind word2vec": lambda c: c.model.embedding.kind == "word2vec",
+    "data.unlabelled (--unlabelled)": lambda c: c.data.unlabelled,
 }
 
 
@@ -55,6 +56,9 @@ def check_run(config: Config, *, data: Any = None, out_dir: str | Path | None = 
     if config.train.oversample and not task.can_oversample:
         raise ConfigError(f"train.oversample cannot be combined with --task {config.task}: a text with several labels "
                           "has no single class to copy. Use --class-weight balanced instead.")
+    if config.train.init_from and config.data.unlabelled:
+        raise ConfigError("--unlabelled cannot be combined with --init-from: a warm start keeps the saved model's "
+                          "vocabulary and vectors. Drop one of them.")
     if config.train.init_from and (stream or shard is not None):
         raise ConfigError(f"--init-from cannot be combined with {'--stream' if stream else '--nproc'} yet (the saved "
                           "vocabulary and weights are read in one process, in memory). Drop one of them.")

@@ -15,6 +15,7 @@ from lstmtext.config import Config
 from lstmtext.data.bundled import load_bundled_airline
 from lstmtext.data.dataset import LabelledData
 from lstmtext.encoding.batching import EncodedSplit
+from lstmtext.encoding.corpus import UnlabelledCorpus
 from lstmtext.encoding.encoder import TextEncoder
 from lstmtext.inference.bundle import Bundle
 from lstmtext.pipeline.warm_start import load_init, warm_encoder, warm_task
@@ -43,6 +44,7 @@ class Prepared:
     notes: list[str] = field(default_factory=list)
     label_counts: tuple[np.ndarray, np.ndarray] | None = None  # streamed: distinct training targets and their rows
     init: Bundle | None = None  # the saved model a warm start continues (train.init_from)
+    unlabelled: UnlabelledCorpus | None = None  # data.unlabelled: more text for the vocabulary and word2vec
 
 
 def drop_other_languages(data: LabelledData, keep: str, languages: list[str]) -> None:
@@ -81,7 +83,7 @@ def prepare(config: Config, data: LabelledData) -> Prepared:
     (:mod:`lstmtext.pipeline.warm_start`).
     """
     train_split = data.splits["train"]
-    notes, init = list(data.notes), None
+    notes, init, unlabelled = list(data.notes), None, None
     if config.train.init_from:
         init = load_init(config)
         task = warm_task(init, train_split.labels, config, data.source)
@@ -93,11 +95,32 @@ def prepare(config: Config, data: LabelledData) -> Prepared:
                      f"{task.layout.total - init.task.layout.total} added)")
     else:
         task = get_task(config.task).from_data(data, config)
-        encoder = TextEncoder.fit(build_pipeline(config), train_split.texts, config.vocab)
+        pipeline = build_pipeline(config)
+        unlabelled = unlabelled_corpus(config, pipeline, notes)
+        encoder = TextEncoder.fit(pipeline, train_split.texts, config.vocab, extra=unlabelled)
     enc = {name: EncodedSplit(encoder.encode(s.texts), task.targets(s.labels)) for name, s in data.splits.items()}
     return Prepared(config, task, encoder, enc["train"], {k: v for k, v in enc.items() if k != "train"}, data.source,
                     {k: len(v) for k, v in data.splits.items()}, int(enc["train"].lengths.sum()), data, notes,
-                    init=init)
+                    init=init, unlabelled=unlabelled)
+
+
+def unlabelled_corpus(config: Config, pipeline: Any, notes: list[str]) -> UnlabelledCorpus | None:
+    """The run's unlabelled text (``data.unlabelled``), cleaned by ``pipeline``; None without one.
+
+    Its words join the vocabulary, and it trains the word vectors: a model whose embedding would start
+    random (``model.embedding.kind = "random"``) gets word2vec instead, or the extra vocabulary rows
+    would never learn anything (the change is logged and saved with the model's config).
+    """
+    if not config.data.unlabelled:
+        return None
+    corpus = UnlabelledCorpus(config.data.unlabelled, config.data.unlabelled_col or config.data.text_col, pipeline)
+    notes.append(corpus.describe())
+    if config.model.embedding.kind == "random":
+        config.model.embedding.kind = "word2vec"
+        notes.append("model.embedding.kind set from random to word2vec: vectors learnt from the labelled and "
+                     "unlabelled texts")
+    log.info(notes[-1])
+    return corpus
 
 
 def prepare_stream(config: Config, data: str | Path, out: Path, *, resume: bool, shard: Shard | None,

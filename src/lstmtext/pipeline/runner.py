@@ -82,7 +82,8 @@ def fit_model(config: Config, prepared: Prepared, checkpoint_dir: Path | None = 
             objective = task.objective(targets, cfg.train, counts)
         torch.manual_seed(cfg.train.seed)
         if prepared.init is None:
-            embedding_kwargs = initial_embedding(cfg.model, encoder.vocab, train_texts, encoder.pipeline)
+            embedding_kwargs = initial_embedding(cfg.model, encoder.vocab, train_texts, encoder.pipeline,
+                                                 prepared.unlabelled)
         elif cfg.model.embedding.kind == "onehot":  # the identity of the (maybe grown) vocabulary
             embedding_kwargs = initial_embedding(cfg.model, encoder.vocab, [], encoder.pipeline)
         else:  # the saved vectors are copied below; word2vec is not trained again

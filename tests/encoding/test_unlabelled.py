@@ -1,0 +1,96 @@
+"""--unlabelled: raw texts without labels widen the vocabulary and train the word2vec vectors, streamed."""
+
+from __future__ import annotations
+
+import pytest
+from typer.testing import CliRunner
+
+from helpers import TINY, TINY_OVERRIDES
+from lstmtext.cli import app
+from lstmtext.config import build_config
+from lstmtext.encoding import embeddings
+from lstmtext.encoding.corpus import UnlabelledCorpus
+from lstmtext.errors import ConfigError, DataError
+from lstmtext.experiments.compare import _cleaned_unlabelled
+from lstmtext.pipeline import run
+from lstmtext.preprocess import build_pipeline
+
+UNLABELLED = ["@airline the zebra lounge was superb", "", "http://t.co/x", "@airline zebra zebra quokka lounge",
+              "@airline superb quokka"]
+
+
+@pytest.fixture
+def unlabelled(tmp_path):
+    path = tmp_path / "raw.txt"
+    path.write_text("\n".join(UNLABELLED) + "\n", encoding="utf-8")
+    return path
+
+
+def test_corpus_streams_cleaned_tokens_and_can_be_read_again(unlabelled):
+    corpus = UnlabelledCorpus(unlabelled, None, build_pipeline(build_config(None)))
+    first = list(corpus)
+    assert first == list(corpus)  # restartable: word2vec reads it once per epoch
+    assert first[0] == ["the", "zebra", "lounge", "was", "superb"]
+    assert corpus.texts == 3 and corpus.tokens == sum(map(len, first))  # the blank line and the bare URL skipped
+
+
+def test_corpus_errors_name_the_file_and_the_fix(tmp_path):
+    pipeline = build_pipeline(build_config(None))
+    (tmp_path / "t.csv").write_text("body\nhello\n", encoding="utf-8")
+    with pytest.raises(DataError, match=r"t\.csv: no column 'text'.*--text-col"):
+        UnlabelledCorpus(tmp_path / "t.csv", None, pipeline)
+    (tmp_path / "urls.txt").write_text("http://a.b/c\n", encoding="utf-8")
+    with pytest.raises(DataError, match=r"urls\.txt: no unlabelled text is left after cleaning"):
+        UnlabelledCorpus(tmp_path / "urls.txt", None, pipeline)
+    with pytest.raises(DataError, match=r"missing\.txt: file not found"):
+        UnlabelledCorpus(tmp_path / "missing.txt", None, pipeline)
+
+
+def test_a_run_learns_vocabulary_and_vectors_from_unlabelled_text(unlabelled, monkeypatch):
+    seen = {}
+    real = embeddings.train_word2vec
+
+    def spy(sentences, *args, **kwargs):
+        seen["passes"] = [list(sentences), list(sentences)]
+        return real(sentences, *args, **kwargs)
+
+    monkeypatch.setattr(embeddings, "train_word2vec", spy)
+    cfg = build_config(None, overrides=[*TINY_OVERRIDES, "train.epochs=1", "model.embedding.min_count=1"],
+                       extra={"data": {"unlabelled": str(unlabelled)}})
+    result = run(cfg, TINY, None, progress=False)
+    assert {"zebra", "quokka", "lounge"} <= set(result.encoder.vocab.itos)  # words only the unlabelled text has
+    assert cfg.model.embedding.kind == "word2vec"  # a random embedding would never learn their rows
+    notes = result.summary["notes"]
+    assert any("unlabelled text from" in n and "3 texts" in n for n in notes)
+    assert any("set from random to word2vec" in n for n in notes)
+    corpus = seen["passes"][0]
+    assert ["zebra", "zebra", "quokka", "lounge"] in corpus and corpus == seen["passes"][1]
+
+
+def test_unlabelled_is_refused_with_stream_and_with_init_from(unlabelled, tmp_path):
+    cfg = build_config(None, overrides=TINY_OVERRIDES, extra={"data": {"unlabelled": str(unlabelled)}})
+    with pytest.raises(ConfigError, match=r"data\.unlabelled \(--unlabelled\) is not supported with --stream"):
+        run(cfg, TINY, tmp_path / "s", stream=True, progress=False)
+    cfg = build_config(None, overrides=TINY_OVERRIDES,
+                       extra={"data": {"unlabelled": str(unlabelled)}, "train": {"init_from": str(tmp_path)}})
+    with pytest.raises(ConfigError, match="--unlabelled cannot be combined with --init-from"):
+        run(cfg, TINY, None, progress=False)
+
+
+def test_compare_cleans_the_unlabelled_file_once(unlabelled):
+    base = {"task": "classify", "data": {"unlabelled": str(unlabelled)}}
+    with _cleaned_unlabelled(base, "en-tweet") as cleaned:
+        path = cleaned["data"]["unlabelled"]
+        from pathlib import Path
+
+        lines = Path(path).read_text(encoding="utf-8").splitlines()
+        assert lines == ["the zebra lounge was superb", "zebra zebra quokka lounge", "superb quokka"]
+        assert base["data"]["unlabelled"] == str(unlabelled)  # the caller's dict is left alone
+    assert not Path(path).exists()  # removed with its temporary folder
+    with _cleaned_unlabelled({"task": "classify"}, "en-tweet") as same:
+        assert same == {"task": "classify"}
+
+
+def test_cli_unlabelled_col_needs_unlabelled():
+    res = CliRunner().invoke(app, ["train", str(TINY), "--unlabelled-col", "body"])
+    assert isinstance(res.exception, ConfigError) and "give --unlabelled too" in str(res.exception)
