@@ -73,10 +73,21 @@ def train_batches(
     return batches
 
 
-def eval_batches(lengths: np.ndarray, batch_size: int) -> list[np.ndarray]:
-    """Return batches of row indices sorted by length (longest first); outputs are re-ordered by ``index``."""
+#: Padded positions (rows x longest row) one evaluation batch may hold: a batch of long texts gets fewer rows,
+#: so memory follows this budget, not ``batch_size`` x the longest text (1,024 tweets of 40 tokens fit whole).
+MAX_BATCH_TOKENS = 131_072
+
+
+def eval_batches(lengths: np.ndarray, batch_size: int, max_tokens: int = MAX_BATCH_TOKENS) -> list[np.ndarray]:
+    """Return batches of row indices sorted by length (longest first), each at most ``batch_size`` rows and
+    ``max_tokens`` padded positions (but at least one row); outputs are re-ordered by ``index``."""
     order = np.argsort(-lengths, kind="stable")
-    return [order[i : i + batch_size] for i in range(0, len(order), batch_size)]
+    batches, start = [], 0
+    while start < len(order):
+        rows = max(1, min(batch_size, max_tokens // max(1, int(lengths[order[start]]))))
+        batches.append(order[start : start + rows])
+        start += rows
+    return batches
 
 
 def iterate(

@@ -30,6 +30,9 @@ ENGINES = ("auto", "torch", "onnx", "onnx-int8")
 # Texts per forward pass. Batches of ~100 short texts keep the LSTM's gate activations in the L2 cache; on
 # the airline tweets 128 was 1.3x (onnx) to 2x (torch) faster than 1024 (docs/serving.md).
 DEFAULT_BATCH_SIZE = 128
+#: Padded positions per ONNX batch: the graph's recurrences compute every padded step (the torch engine
+#: does not), so one 2,048-token text in a batch of 64 would cost ~1 GB of activations; 128 tweets fit whole.
+ONNX_BATCH_TOKENS = 16_384
 
 
 def _session(model: str | bytes, threads: int | None) -> Any:
@@ -78,7 +81,7 @@ class OnnxPredictor(Predictor):
         n = len(sequences)
         out = np.zeros((n, self.task.layout.total), dtype=np.float32)
         lengths = np.fromiter((len(s) for s in sequences), dtype=np.int64, count=n)
-        for index in eval_batches(lengths, self.batch_size):
+        for index in eval_batches(lengths, self.batch_size, ONNX_BATCH_TOKENS):
             batch = collate(sequences, index)  # post-padded, as the graph requires
             feeds = {"ids": batch.ids.numpy(), "lengths": batch.lengths.numpy()}
             logits = torch.from_numpy(self.session.run(["logits"], feeds)[0])
