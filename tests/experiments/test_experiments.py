@@ -17,7 +17,7 @@ from lstmtext.experiments import search as search_mod
 from lstmtext.experiments.cv import cross_validate, fold_rows
 from lstmtext.experiments.learning_curve import learning_curve, nested_subsets, stratified_order, write_learning_curve
 from lstmtext.experiments.pool import score_job
-from lstmtext.experiments.search import search, trial_records
+from lstmtext.experiments.search import search, trial_records_of
 from lstmtext.experiments.search_report import write_search_report
 from lstmtext.experiments.space import parse_space
 
@@ -35,17 +35,11 @@ def base():
     return build_config(None, overrides=FAST)
 
 
-def _study(out):
-    import optuna
-
-    return optuna.load_study(study_name="search", storage=f"sqlite:///{out / 'study.db'}")
-
-
 def test_tiny_grid_runs_end_to_end_and_writes_every_report(base, tiny_data, tmp_path):
     space = parse_space(base, GRID)
     summary = search(base, tiny_data, tmp_path, space, mode="sequential", workers=1)
     assert summary["ran"] == 4 and summary["complete"] == 4 and summary["failed"] == 0
-    records = trial_records(_study(tmp_path))
+    records = trial_records_of(tmp_path)
     points = {(r["params"]["train.batch_size"], r["params"]["train.lr"]) for r in records}
     assert points == {(4, 0.01), (4, 0.03), (8, 0.01), (8, 0.03)}
     assert all(0 <= r["value"] <= 1 and r["value"] == r["valid_macro_f1"] and "test_macro_f1" in r for r in records)
@@ -73,13 +67,13 @@ def test_an_interrupted_grid_resumes_with_only_the_unfinished_trials(base, tiny_
     monkeypatch.setattr(search_mod, "score_job", killed_on_third)
     with pytest.raises(KeyboardInterrupt):
         search(base, tiny_data, tmp_path, space, mode="sequential", workers=1)
-    states = Counter(r["state"] for r in trial_records(_study(tmp_path)))
+    states = Counter(r["state"] for r in trial_records_of(tmp_path))
     assert states == {"COMPLETE": 2, "RUNNING": 1}
     calls.clear()
     monkeypatch.setattr(search_mod, "score_job", lambda job, data=None: calls.append(job["key"]) or score_job(job, data))
     summary = search(base, tiny_data, tmp_path, space, mode="sequential", workers=1)
     assert len(calls) == 2 and summary["ran"] == 2  # the interrupted point and the one never started
-    records = trial_records(_study(tmp_path))
+    records = trial_records_of(tmp_path)
     assert Counter(r["state"] for r in records) == {"COMPLETE": 4, "FAIL": 1}
     done = {(r["params"]["train.batch_size"], r["params"]["train.lr"]) for r in records if r["state"] == "COMPLETE"}
     assert len(done) == 4
@@ -93,7 +87,7 @@ def test_tpe_search_counts_complete_trials_towards_the_total(base, tiny_data, tm
     assert first["ran"] == 2
     again = search(base, tiny_data, tmp_path, space, trials=3, mode="sequential", workers=1)
     assert again["ran"] == 1 and again["complete"] == 3
-    params = [r["params"] for r in trial_records(_study(tmp_path))]
+    params = [r["params"] for r in trial_records_of(tmp_path)]
     assert all(1e-3 <= p["train.lr"] <= 1e-1 and p["model.hidden_size"] in (8, 16) and p["train.epochs"] in (1, 2)
                for p in params)
 

@@ -91,7 +91,7 @@ def search(
     complete (interrupted ones are run again).
     """
     from lstmtext.experiments.search import search as run_search
-    from lstmtext.experiments.search import trial_records
+    from lstmtext.experiments.search import trial_records_of
     from lstmtext.experiments.search_report import write_search_report
     from lstmtext.experiments.space import parse_space
 
@@ -104,12 +104,9 @@ def search(
         f"valid {metric} {r['value']:.4f} ({r['train_seconds']:.0f} s)" if r["state"] == "COMPLETE" else "FAILED"))
     summary = run_search(cfg, labelled, out, what, trials=trials, metric=metric, timeout=timeout,
                          workers=workers or os.cpu_count() or 1, mode=mode, seed=seed, on_result=done)
-    import optuna
-
-    study = optuna.load_study(study_name="search", storage=f"sqlite:///{out / 'study.db'}")
     settings = {"source": labelled.source, "model": cfg.model.name, "mode": mode,
                 "workers": workers or os.cpu_count(), "load_average": load_average()}
-    paths = write_search_report(out, trial_records(study), what, metric, cfg, {**settings, **summary})
+    paths = write_search_report(out, trial_records_of(out), what, metric, cfg, {**settings, **summary})
     console.print(paths["markdown"].read_text(encoding="utf-8"), soft_wrap=True)
     note = " (stopped by --timeout: run again to continue)" if summary["stopped_by_timeout"] else ""
     console.print(f"{summary['ran']} trials ran in {summary['wall_seconds']:.0f} s, {summary['complete']} complete"

@@ -10,10 +10,11 @@ folder: a second search in the same folder while one runs would mark the other's
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, wait
 from pathlib import Path
 from typing import Any
@@ -42,7 +43,30 @@ def _grid_sampler_class() -> type:
     return _Grid
 
 
-def open_study(out: Path, space: Space, metric: str, base: Config, seed: int, data_id: str = "") -> Any:
+@contextlib.contextmanager
+def study_storage(out: Path) -> Iterator[Any]:
+    """The storage of ``out/study.db``; its database connections are closed on exit (Python 3.13 warns
+    about sqlite connections left to the garbage collector)."""
+    import optuna
+
+    out.mkdir(parents=True, exist_ok=True)
+    storage = optuna.storages.RDBStorage(f"sqlite:///{out / 'study.db'}")
+    try:
+        yield storage
+    finally:
+        storage.engine.dispose()
+
+
+def trial_records_of(out: Path) -> list[dict[str, Any]]:
+    """Every trial stored in ``out/study.db``, as :func:`trial_records` reads them."""
+    import optuna
+
+    with study_storage(out) as storage:
+        return trial_records(optuna.load_study(study_name=STUDY, storage=storage))
+
+
+def open_study(out: Path, space: Space, metric: str, base: Config, seed: int, data_id: str = "",
+               storage: Any = None) -> Any:
     """Create ``out/study.db`` or load it, checking that it holds this same search.
 
     Raises:
@@ -54,7 +78,7 @@ def open_study(out: Path, space: Space, metric: str, base: Config, seed: int, da
     spec = json.dumps({"space": space.to_dict(), "metric": metric,
                        "base": base.model_dump(mode="json"), "data": data_id}, sort_keys=True)
     sampler = _grid_sampler_class()(space.grid, seed=seed) if space.grid else optuna.samplers.TPESampler(seed=seed)
-    study = optuna.create_study(storage=f"sqlite:///{out / 'study.db'}", study_name=STUDY, sampler=sampler,
+    study = optuna.create_study(storage=storage or f"sqlite:///{out / 'study.db'}", study_name=STUDY, sampler=sampler,
                                 direction="maximize", load_if_exists=True)
     stored = study.user_attrs.get("spec")
     if stored is None:
@@ -138,8 +162,16 @@ def search(
         raise ConfigError("--space needs --trials N (how many points to sample in all).")
     threads = check_parallel(mode, workers)
     out = Path(out_dir)
+    with study_storage(out) as storage:
+        return _search(config, data, out, space, trials, metric, timeout, workers, mode, seed, on_result, storage,
+                       threads)
+
+
+def _search(config: Config, data: LabelledData, out: Path, space: Space, trials: int | None, metric: str,
+            timeout: float | None, workers: int, mode: Mode, seed: int,
+            on_result: Callable[[dict[str, Any]], None] | None, storage: Any, threads: int) -> dict[str, Any]:
     data_id = f"{data.source} " + json.dumps({k: len(v) for k, v in data.splits.items()})
-    study = open_study(out, space, metric, config, seed, data_id)
+    study = open_study(out, space, metric, config, seed, data_id, storage)
     remaining = recover(study, space)
     complete = _count_complete(study)
     if space.grid:
