@@ -58,8 +58,18 @@ def remove_hashtags(text: str) -> str:
 @register_step("expand_contractions")
 def expand_contractions(text: str) -> str:
     """Expand English contractions (``I'd`` -> ``I would``, ``isn't`` -> ``is not``); slang is left alone."""
-    if "'" not in text and "\u2019" not in text:
-        return text
+    return expand_always(text) if has_apostrophe(text) else text
+
+
+def has_apostrophe(text: str) -> bool:
+    """Whether ``expand_contractions`` runs on ``text``: only a text with an apostrophe is expanded."""
+    return "'" in text or "\u2019" in text
+
+
+def expand_always(text: str) -> str:
+    """``expand_contractions`` without its apostrophe check. The check is on the whole text, and the
+    expansion also rewrites words without an apostrophe (``gonna``, ``thats``, ``jan.``): the compiled chain
+    cleans such a word this way when another word of its text holds an apostrophe."""
     return contractions.fix(text.replace("\u2019", "'"), slang=False)
 
 
