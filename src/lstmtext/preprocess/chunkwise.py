@@ -3,9 +3,9 @@
 The chunks are joined by newlines and each step runs once over the joined text: a chunk-wise step never
 lets a match cross the newline, so every line comes out as the chunk would alone. ASCII chunks form their own
 batch, where some steps run in an *ASCII form*, equal to the step on ASCII text and several times faster on
-a long text (``str.translate`` or numpy instead of a regex tried at every position). Chunks that may hold an
-emoji (or a variation selector) run one by one (few: 224 of 30,105 distinct in the airline tweets): the
-emoji package scans character by character, so it must see them alone rather than the whole batch.
+a long text (``str.translate`` or numpy instead of a regex tried at every position). The emoji step runs
+line by line on the lines that may hold an emoji (or a variation selector), few: the emoji package scans
+character by character, so it must not see the whole batch.
 """
 
 from __future__ import annotations
@@ -69,8 +69,9 @@ def squeeze_elongation_ascii(text: str) -> str:
     return codes[keep].tobytes().decode("ascii")
 
 
-#: Step function -> which chunks it must see alone, not in a batch (the emoji package's character-by-character
-#: scan would cover the whole batch: only chunks that may hold an emoji or a variation selector).
+#: Step function -> a test for the chunks it may change; it leaves every other chunk as it is, so a batch
+#: runs it on those chunks alone (the emoji package scans character by character: given the whole batch, it
+#: would scan every chunk).
 ALONE: dict[Callable[[str], str], Callable[[str], bool]] = {common.name_emoji: common.may_need_emoji_package}
 
 #: Step function -> its form for ASCII text (the same output, checked in tests/preprocess/test_compiled.py).
@@ -90,29 +91,17 @@ def run_chunks(steps: Sequence[Step], chunks: Sequence[str], probes: Sequence[Pr
     """
     plain = [c for c in chunks if c.isascii()]
     wide = [c for c in chunks if not c.isascii()]
-    alone = [test for fn, test in ALONE.items() if fn in steps]
-    rich = [c for c in wide if any(test(c) for test in alone)] if alone else []
-    if rich:
-        wide = [c for c in wide if not any(test(c) for test in alone)]
     cleaned, flags = _run_joined(steps, plain, probes, ascii_forms=True)
     more, more_flags = _run_joined(steps, wide, probes, ascii_forms=False)
-    cleaned += more
     for column, extra in zip(flags, more_flags):
         column += extra
-    for chunk in rich:
-        for at, fn in enumerate(steps):
-            for column, (where, test) in zip(flags, probes):
-                if where == at:
-                    column.append(test(chunk))
-            chunk = fn(chunk)
-        cleaned.append(chunk)
-    return plain + wide + rich, cleaned, flags
+    return plain + wide, cleaned + more, flags
 
 
 def _run_joined(steps: Sequence[Step], chunks: list[str], probes: Sequence[Probe], ascii_forms: bool
                 ) -> tuple[list[str], list[list[bool]]]:
     """``chunks`` through ``steps`` as one newline-joined text (ASCII chunks: ASCII forms where a step has
-    one), with the probes' flags."""
+    one; steps in :data:`ALONE` line by line), with the probes' flags."""
     flags: list[list[bool]] = [[] for _ in probes]
     if not chunks:
         return [], flags
@@ -121,7 +110,13 @@ def _run_joined(steps: Sequence[Step], chunks: list[str], probes: Sequence[Probe
         for column, (where, test) in zip(flags, probes):
             if where == at:
                 column.extend(map(test, joined.split("\n")))
-        joined = ASCII_FORMS.get(fn, fn)(joined) if ascii_forms else fn(joined)
+        if ascii_forms:
+            joined = ASCII_FORMS.get(fn, fn)(joined)
+        elif fn in ALONE:
+            changes = ALONE[fn]
+            joined = "\n".join([fn(line) if changes(line) else line for line in joined.split("\n")])
+        else:
+            joined = fn(joined)
     parts = joined.split("\n")
     if len(parts) != len(chunks):  # a step that is not chunk-wise after all: never misalign silently
         raise RuntimeError(f"a chunk-wise cleaning step added or removed a newline ({list(steps)})")
