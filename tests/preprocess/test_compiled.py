@@ -178,6 +178,8 @@ def test_ascii_forms_equal_their_steps():
     alphabet = "aaabbbzZZZ  \n\n''!!??..$$0123456789_-@#:)(xXDd\t\r"
     texts = ["".join(rng.choice(alphabet) for _ in range(rng.randint(0, 40))) for _ in range(3000)]
     texts += ["\n".join(t.split()) for t in tricky_texts(500, seed=4) if t.isascii()]
+    texts += ["\n".join(texts[i:i + 200]) for i in range(0, len(texts), 200)]  # long: the vectorised forms
+    assert max(map(len, texts)) > 2000
     for fn, fast in ASCII_FORMS.items():
         for text in texts:
             assert fast(text) == fn(text), (fn.__name__, text)

@@ -53,9 +53,9 @@ def squeeze_elongation_ascii(text: str) -> str:
     The regex ``([^\\W\\d_])\\1{2,}`` matches exactly such a run (A-Z, a-z in ASCII) from its first letter,
     greedily, so runs are found here in one vectorised pass instead.
     """
+    if len(text) < 1000:  # numpy's fixed cost per call exceeds the regex's on a short text
+        return english.squeeze_elongation(text)
     codes = np.frombuffer(text.encode("ascii"), dtype=np.uint8)
-    if codes.size < 3:
-        return text
     first = np.empty(codes.size, dtype=bool)  # first character of a run of equal characters
     first[0] = True
     np.not_equal(codes[1:], codes[:-1], out=first[1:])
