@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Sequence
+from itertools import filterfalse
 
 import numpy as np
 
@@ -89,8 +90,8 @@ def run_chunks(steps: Sequence[Step], chunks: Sequence[str], probes: Sequence[Pr
     Returns:
         The chunks (reordered: ASCII ones first), their cleaned forms, and per probe one flag per chunk.
     """
-    plain = [c for c in chunks if c.isascii()]
-    wide = [c for c in chunks if not c.isascii()]
+    plain = list(filter(str.isascii, chunks))
+    wide = list(filterfalse(str.isascii, chunks))
     cleaned, flags = _run_joined(steps, plain, probes, ascii_forms=True)
     more, more_flags = _run_joined(steps, wide, probes, ascii_forms=False)
     for column, extra in zip(flags, more_flags):

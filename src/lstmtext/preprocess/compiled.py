@@ -52,7 +52,7 @@ GATES = {
 }
 
 #: Chunks kept per cache before it starts afresh: bounds memory when new words never stop coming (a server).
-CACHE_LIMIT = 400_000
+CACHE_LIMIT = 200_000
 #: Texts cleaned per round: bounds the memory of the split texts of a huge input.
 BLOCK = 8192
 
@@ -165,7 +165,7 @@ class CompiledChain:
         """:meth:`_guess` for each text, one gate at a time (ints, not tuples: no garbage to collect)."""
         modes, opened = [0] * len(texts), [False] * len(texts)
         for k, (_, gate) in enumerate(self.gates):
-            opened = [was or gate.maybe(t) for was, t in zip(opened, texts)]
+            opened = [was or maybe for was, maybe in zip(opened, map(gate.maybe, texts))]
             modes = [mode | (is_open << k) for mode, is_open in zip(modes, opened)]
         return modes
 
