@@ -63,3 +63,11 @@ def test_encoder_round_trip():
     again = TextEncoder.from_dict(enc.to_dict(), Vocab.from_dict(enc.vocab.to_dict()))
     assert again.encode(["a b c d e"]) == enc.encode(["a b c d e"])
     assert isinstance(again.pad(again.encode(["a"])), np.ndarray)
+
+
+def test_encode_equals_encode_tokens_of_each_cleaned_text():
+    texts = ["A B C D", "", "   ", "b\tzzz a", "a " * 7, "e"]
+    for truncating in ("pre", "post"):
+        enc = _encoder(max_len=3, truncating=truncating)
+        expected = [enc.encode_tokens(enc.pipeline(t).split()) for t in texts]
+        assert enc.encode(texts) == expected

