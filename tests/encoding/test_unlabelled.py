@@ -94,3 +94,10 @@ def test_compare_cleans_the_unlabelled_file_once(unlabelled):
 def test_cli_unlabelled_col_needs_unlabelled():
     res = CliRunner().invoke(app, ["train", str(TINY), "--unlabelled-col", "body"])
     assert isinstance(res.exception, ConfigError) and "give --unlabelled too" in str(res.exception)
+
+
+def test_unlabelled_with_onehot_is_refused(unlabelled):
+    cfg = build_config(None, overrides=[*TINY_OVERRIDES, 'model.embedding.kind="onehot"'],
+                       extra={"data": {"unlabelled": str(unlabelled)}})
+    with pytest.raises(ConfigError, match="--unlabelled cannot be combined with model.embedding.kind onehot"):
+        run(cfg, TINY, None, progress=False)

@@ -169,3 +169,68 @@ def test_cli_uses_the_saved_config_and_checks_the_flags(saved, tmp_path):
                               "--out", str(tmp_path / "y")])
     assert isinstance(res.exception, ConfigError) and "train.new_words" in str(res.exception)
     assert not (tmp_path / "x").exists() and not (tmp_path / "y").exists()
+
+
+def test_ngram_bag_rows_stay_with_their_words_and_buckets_when_words_are_added(tmp_path):
+    """The bag table is word rows then hashed n-gram buckets: a grown vocabulary must not shift the buckets."""
+    base = tmp_path / "bag"
+    run(build_config(None, overrides=[*SHORT, "model.ngram_bag=2", "model.ngram_buckets=1024"]), TINY, base,
+        progress=False)
+    bundle = load_bundle(base)
+    data_file = _with_new_rows(tmp_path / "new.csv", [(t, "positive", s) for t, _, s in NEW_CLASS])
+    cfg = build_config(None, overrides=[*SHORT, "model.ngram_bag=2", "model.ngram_buckets=1024"],
+                       extra={"train": {"init_from": str(base), "new_words": "add"}})
+    prepared = prepare(cfg, load_data(cfg, data_file))
+    assert len(prepared.encoder.vocab) > len(bundle.encoder.vocab)
+    model = build_model(cfg.model, len(prepared.encoder.vocab), prepared.task.layout).eval()
+    copy_weights(model, bundle.model)
+    ids = torch.tensor(bundle.encoder.encode(["@airline thanks my crew flight service the great"]))
+    lengths = torch.tensor([ids.shape[1]])
+    torch.testing.assert_close(model.bag_logits(ids, lengths), bundle.model.bag_logits(ids, lengths))
+    torch.testing.assert_close(model(ids, lengths), bundle.model(ids, lengths))
+
+
+def test_ensemble_members_start_from_their_own_saved_member(tmp_path):
+    base = tmp_path / "ens"
+    over = [*SHORT, "model.ensemble=2", "train.calibrate=false"]
+    run(build_config(None, overrides=over), TINY, base, progress=False)
+    saved = load_bundle(base).model
+    cfg = build_config(None, overrides=[*over, "train.epochs=1", "train.lr=1e-7"],
+                       extra={"train": {"init_from": str(base)}})
+    result = run(cfg, TINY, None, progress=False)
+    for k in (0, 1):
+        for name, tensor in result.model.members[k].state_dict().items():
+            torch.testing.assert_close(tensor, saved.members[k].state_dict()[name], atol=1e-5, rtol=0)
+
+
+def test_aspects_in_another_order_are_refused(tmp_path):
+    tiny = [*SHORT, "data.split_col=\"split\""]
+    base = tmp_path / "absa"
+    run(build_config(None, overrides=tiny, extra={"task": "absa"}), ABSA_WIDE, base, progress=False)
+    cfg = build_config(None, overrides=tiny, extra={"task": "absa", "absa": {"aspects": ["service", "food", "price"]},
+                                                  "train": {"init_from": str(base)}})
+    with pytest.raises(DataError, match=r"aspects service, food, price differ from the saved model's \(food, service, "
+                                        r"price\).*--aspects food,service,price"):
+        run(cfg, ABSA_WIDE, None, progress=False)
+
+
+def test_added_labels_follow_this_runs_config(saved, tmp_path):
+    from lstmtext.pipeline.warm_start import warm_task
+
+    cfg = _warm(saved, new_classes="add")
+    task = warm_task(load_bundle(saved), ["praise", "negative"], cfg, "x.csv")
+    assert task.config is cfg and task.labels[-1] == "praise"
+
+
+def test_growth_policies_are_not_inherited_and_frozen_new_words_are_refused(saved, tmp_path):
+    from lstmtext.cli.common import run_config
+
+    grown = tmp_path / "grown"
+    run(_warm(saved, new_classes="add", new_words="add"), _with_new_rows(tmp_path / "n.csv", NEW_CLASS), grown,
+        progress=False)
+    cfg = run_config(init_from=grown)
+    assert (cfg.train.new_words, cfg.train.new_classes, cfg.train.init_from) == ("keep", "error", str(grown))
+    frozen = build_config(None, overrides=[*SHORT, 'model.embedding.kind="word2vec"', "model.embedding.freeze=true"],
+                          extra={"train": {"init_from": str(saved), "new_words": "add"}})
+    with pytest.raises(ConfigError, match="--new-words add with a frozen embedding"):
+        run(frozen, TINY, None, progress=False)

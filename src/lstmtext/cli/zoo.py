@@ -90,7 +90,7 @@ def compare(
     if label_sep:
         base["multilabel"] = {"label_sep": label_sep}
     if unlabelled is not None:
-        base["data"] = unlabelled_data(unlabelled, unlabelled_col)
+        base["data"] = unlabelled_data(unlabelled, unlabelled_col or text_col)
     names = [m.strip() for m in models.split(",") if m.strip()]
     done = lambda r: console.print(f"{r['model']} seed {r['seed']}: accuracy {r['accuracy']:.4f}, "  # noqa: E731
                                    f"macro-F1 {r['macro_f1']:.4f} ({r['train_seconds']:.0f} s)")

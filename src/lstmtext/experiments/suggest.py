@@ -99,8 +99,8 @@ def suggest(predictor: Any, chunks: Iterable[tuple[list[str], list[str]]], n: in
             if key in pool:
                 duplicates += 1
                 continue
-            pool[key] = {"where": where[i], "text": texts[i], "score": float(scores[k]), "proba": proba[k],
-                         "ids": sequences[i], "uncertainty": float(uncertainty(proba[k:k + 1], layout)[0])}
+            pool[key] = {"where": where[i], "text": texts[i], "score": float(scores[k]), "proba": proba[k].copy(),
+                         "ids": list(sequences[i]), "uncertainty": float(uncertainty(proba[k:k + 1], layout)[0])}
         if len(pool) > 2 * keep:  # keep the best `keep` (random: the `keep` smallest random keys)
             order = sorted(pool, key=lambda t: -pool[t]["score"])[:keep]
             pool = {t: pool[t] for t in order}

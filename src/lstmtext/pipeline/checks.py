@@ -56,6 +56,9 @@ def check_run(config: Config, *, data: Any = None, out_dir: str | Path | None = 
     if config.train.oversample and not task.can_oversample:
         raise ConfigError(f"train.oversample cannot be combined with --task {config.task}: a text with several labels "
                           "has no single class to copy. Use --class-weight balanced instead.")
+    if config.data.unlabelled and config.model.embedding.kind == "onehot":
+        raise ConfigError("--unlabelled cannot be combined with model.embedding.kind onehot: words only the "
+                          "unlabelled text has would get frozen inputs that never learn. Use word2vec or random.")
     if config.train.init_from and config.data.unlabelled:
         raise ConfigError("--unlabelled cannot be combined with --init-from: a warm start keeps the saved model's "
                           "vocabulary and vectors. Drop one of them.")

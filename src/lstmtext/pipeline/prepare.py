@@ -18,7 +18,7 @@ from lstmtext.encoding.batching import EncodedSplit
 from lstmtext.encoding.corpus import UnlabelledCorpus
 from lstmtext.encoding.encoder import TextEncoder
 from lstmtext.inference.bundle import Bundle
-from lstmtext.pipeline.warm_start import load_init, warm_encoder, warm_task
+from lstmtext.pipeline.warm_start import check_reader_info, load_init, warm_encoder, warm_task
 from lstmtext.preprocess import build_pipeline
 from lstmtext.tasks import Task, get_task
 from lstmtext.training.ddp import Shard
@@ -86,6 +86,7 @@ def prepare(config: Config, data: LabelledData) -> Prepared:
     notes, init, unlabelled = list(data.notes), None, None
     if config.train.init_from:
         init = load_init(config)
+        check_reader_info(init, data)
         task = warm_task(init, train_split.labels, config, data.source)
         for name, split in data.splits.items():
             task.check(split, data.source, name)

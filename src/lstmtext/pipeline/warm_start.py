@@ -22,6 +22,7 @@ from collections import Counter
 from collections.abc import Sequence
 from typing import Any
 
+import numpy as np
 import torch
 from torch import nn
 
@@ -79,6 +80,10 @@ def load_init(config: Config) -> Bundle:
                 ("preprocess", config.preprocess.model_dump(mode="json"), saved.preprocess.model_dump(mode="json")),
                 ("absa", {k: getattr(config.absa, k) for k in ("head", "attention_size")},
                  {k: getattr(saved.absa, k) for k in ("head", "attention_size")})]
+    if config.train.new_words == "add" and config.model.embedding.freeze and config.model.embedding.kind != "random":
+        raise ConfigError(f"--init-from {path}: --new-words add with a frozen embedding (model.embedding.freeze) would "
+                          "leave the new words' vectors random for good. Keep the vocabulary (--new-words keep) or "
+                          "unfreeze the embedding.")
     for name, ours, theirs in sections:
         diff = _first_difference(ours, theirs, ignore)
         if diff is not None:
@@ -89,6 +94,20 @@ def load_init(config: Config) -> Bundle:
     return bundle
 
 
+def check_reader_info(bundle: Bundle, data: Any) -> None:
+    """Refuse new data whose layout (e.g. its aspects, in order) is not the saved model's.
+
+    Raises:
+        DataError: Naming what differs and the flag that fixes it.
+    """
+    for key, saved in bundle.task.reader_info().items():
+        found = data.info.get(key)
+        if found is not None and list(found) != list(saved):
+            raise DataError(f"{data.source}: {key} {', '.join(map(str, found))} differ from the saved model's "
+                            f"({', '.join(map(str, saved))}); a warm start needs the same, in the same order. Give them so "
+                            f"(for aspects: --aspects {','.join(map(str, saved))}) or fix the file.")
+
+
 def warm_task(bundle: Bundle, train_labels: Sequence[Any], config: Config, source: str) -> Task:
     """The saved label space, with the training split's new labels appended when ``train.new_classes = add``.
 
@@ -97,15 +116,17 @@ def warm_task(bundle: Bundle, train_labels: Sequence[Any], config: Config, sourc
     """
     saved = bundle.task
     new = saved.new_label_names(train_labels)
+    if new and not saved.can_grow:
+        saved.add_labels(new, config)  # raises: this task's outputs cannot grow
     if new and config.train.new_classes == "error":
         shown = ", ".join(map(repr, new[:5])) + (f" and {len(new) - 5} more" if len(new) > 5 else "")
         raise DataError(f"{source}: the training split has labels the model from --init-from does not know ({shown}). "
                         "Pass --new-classes add to give them new outputs, or drop those rows.")
-    task = saved.add_labels(new) if new else type(saved)(saved.labels, config)
+    task = saved.add_labels(new, config) if new else type(saved)(saved.labels, config)
     if new:
         log.info("warm start: %d new label(s) get new outputs: %s", len(new), ", ".join(new))
     missing = sorted(set(map(str, task.output_names())) - set(_seen_outputs(task, train_labels)))
-    if missing and task.layout.activation == "softmax" and len(task.layout.sizes) == 1:
+    if missing and len(task.layout.sizes) == 1:
         log.warning("warm start: %d class(es) of the saved model have no training rows here (%s); the model "
                     "keeps them but may unlearn them", len(missing), ", ".join(missing[:5]))
     return task
@@ -116,7 +137,9 @@ def _seen_outputs(task: Task, labels: Sequence[Any]) -> set[str]:
     targets = task.targets(list(labels))
     if targets.ndim == 1:
         return {str(names[i]) for i in set(targets.tolist())}
-    return set()
+    if task.layout.activation == "sigmoid":  # (N, K) 0/1: a label is seen when some text has it
+        return {str(names[j]) for j in np.flatnonzero(targets.any(0))}
+    return set(map(str, names))  # several softmax groups (aspects): every label is reported by its group
 
 
 def warm_encoder(bundle: Bundle, train_texts: Sequence[str], config: Config) -> TextEncoder:
@@ -145,8 +168,13 @@ def copy_weights(model: nn.Module, saved: nn.Module, member: int = 0) -> int:
     source = saved.members[member] if hasattr(saved, "members") else saved
     old = source.state_dict()
     grown = 0
+    bags = _bag_tables(model, old)
     with torch.no_grad():
         for name, tensor in model.state_dict().items():
+            if name in bags and old[name].shape != tensor.shape:
+                _copy_bag(tensor, old[name], *bags[name])
+                grown += 1
+                continue
             if name not in old or old[name].dim() != tensor.dim():
                 raise ConfigError(f"--init-from: the saved model has no weight {name!r} of this shape; it is not the "
                                   "same architecture. Train a new model without --init-from.")
@@ -160,3 +188,25 @@ def copy_weights(model: nn.Module, saved: nn.Module, member: int = 0) -> int:
             tensor[tuple(slice(0, n) for n in src.shape)] = src
             grown += 1
     return grown
+
+
+def _bag_tables(model: nn.Module, old: dict[str, torch.Tensor]) -> dict[str, tuple[int, int]]:
+    """``{state name: (old vocab rows, new vocab rows)}`` of the n-gram bags in ``model``: their tables hold
+    the unigram rows (one per word) and then the hashed n-gram buckets, so a grown vocabulary moves the buckets."""
+    from lstmtext.models.ngram_bag import NgramBagClassifier
+
+    out = {}
+    for prefix, module in model.named_modules():
+        if isinstance(module, NgramBagClassifier):
+            name = f"{prefix}.bag.weight" if prefix else "bag.weight"
+            if name in old:
+                buckets = module.bag.weight.shape[0] - module.vocab_size
+                out[name] = (old[name].shape[0] - buckets, module.vocab_size)
+    return out
+
+
+def _copy_bag(tensor: torch.Tensor, src: torch.Tensor, old_vocab: int, new_vocab: int) -> None:
+    """Old word rows to the same rows, old bucket rows after the new vocabulary; classes copied in order."""
+    classes = src.shape[1]
+    tensor[:old_vocab, :classes] = src[:old_vocab]
+    tensor[new_vocab:, :classes] = src[old_vocab:]

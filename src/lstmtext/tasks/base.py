@@ -82,6 +82,8 @@ class Task(ABC):
     default_top_k: ClassVar[int | None] = None
     #: What a comparison table's accuracy and macro-F1 mean for this task (empty: the usual).
     scores_note: ClassVar[str] = ""
+    #: Whether a warm start may append outputs for new labels (:meth:`add_labels`).
+    can_grow: ClassVar[bool] = True
     #: The stem of each split's figure file (``<stem>_<split>.png``).
     figure_stem: ClassVar[str] = "confusion"
 
@@ -184,8 +186,9 @@ class Task(ABC):
         """What the training ``labels`` of a warm start (``--init-from``) hold that this label space lacks."""
         raise NotImplementedError(f"--task {self.name} cannot continue a saved model")
 
-    def add_labels(self, names: list[str]) -> Task:
-        """This label space with ``names`` appended (new outputs after the old ones), its fitted state reset.
+    def add_labels(self, names: list[str], config: Config) -> Task:
+        """This label space with ``names`` appended (new outputs after the old ones) for a run of ``config``,
+        its fitted state reset.
 
         Raises:
             DataError: If the task cannot grow its outputs.

@@ -63,8 +63,8 @@ class Classify(Task):
     def new_label_names(self, labels) -> list[str]:
         return sorted({y for y in labels if y not in self._index})
 
-    def add_labels(self, names: list[str]) -> Classify:
-        return type(self)(self.labels + list(names), self.config)
+    def add_labels(self, names: list[str], config: Config) -> Classify:
+        return type(self)(self.labels + list(names), config)
 
     def unknown(self, label: Any, split_name: str) -> str | None:
         if label in self._index:

@@ -205,8 +205,8 @@ class MultiLabel(Task):
     def new_label_names(self, labels) -> list[str]:
         return sorted({name for names in labels for name in names if name not in self._index})
 
-    def add_labels(self, names: list[str]) -> MultiLabel:
-        return type(self)(self.labels + list(names), self.config)
+    def add_labels(self, names: list[str], config: Config) -> MultiLabel:
+        return type(self)(self.labels + list(names), config)
 
     def unknown(self, label: Any, split_name: str) -> str | None:
         for name in label:

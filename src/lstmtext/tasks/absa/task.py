@@ -75,6 +75,8 @@ class AspectSentiment(Task):
                         "it has in training). Fix the label, or add training rows with it.")
         return None
 
+    can_grow = False  # one head per aspect, each over its own labels: not grown by a warm start
+
     def annotation_columns(self) -> list[str]:
         return list(self.aspects)  # the wide layout (one column per aspect), whatever the training file's was
 
