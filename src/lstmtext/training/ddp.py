@@ -9,6 +9,7 @@ files. The launcher (``lstmtext train --nproc N``) is :mod:`lstmtext.pipeline.la
 
 from __future__ import annotations
 
+import inspect
 import logging
 import os
 from dataclasses import dataclass
@@ -89,7 +90,9 @@ class Shard:
         Args:
             model: The network, the same on every rank (DDP copies rank 0's parameters to the others).
         """
-        return _DDP(model, forward_sync_buffers=False)
+        if "forward_sync_buffers" in inspect.signature(DistributedDataParallel.__init__).parameters:
+            return _DDP(model, forward_sync_buffers=False)
+        return _DDP(model, broadcast_buffers=False)  # older torch (2.5 has no forward_sync_buffers): the same behaviour
 
     def all_reduce_sum(self, values: list[float]) -> list[float]:
         """Return the element-wise sums of ``values`` over all ranks."""
