@@ -120,3 +120,11 @@ def test_iter_texts_names_rows_and_reads_tables_in_chunks(tmp_path):
     assert chunks == [([f"{path}:2", f"{path}:3"], ["hello there", ""]), ([f"{path}:4"], ["bye"])]
     with pytest.raises(Exception, match=r"no column 'body'"):
         list(iter_texts(path, "body"))
+
+
+def test_multilabel_uncertainty_is_measured_from_each_labels_threshold():
+    layout = OutputLayout((2,), "sigmoid")
+    proba = np.array([[0.30, 0.99], [0.60, 0.99]])
+    # label 0's threshold is 0.3: the first text sits on it (most unsure), the second is well above it
+    np.testing.assert_allclose(uncertainty(proba, layout, np.array([0.3, 0.5])), [0.5, 0.5 - 0.5 * 0.3 / 0.7])
+    np.testing.assert_allclose(uncertainty(proba, layout), [0.3, 0.4])  # no thresholds: max(p, 1 - p)

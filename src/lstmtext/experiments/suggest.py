@@ -1,9 +1,9 @@
 """``lstmtext suggest``: which unlabelled texts to label next (active learning by uncertainty, with diversity).
 
 Every text is scored by a saved model; its *uncertainty* is one minus the confidence of its least sure
-decision (the top probability of a softmax group: the class, or an aspect's label; ``max(p, 1 - p)`` of a
-sigmoid label), on the calibrated probabilities the model gives. The ``pool_factor * n`` most uncertain
-texts are kept while the file streams past (memory does not grow with the file), texts that clean to the
+decision (the top probability of a softmax group: the class, or an aspect's label; for a sigmoid label, how
+far its probability is from the label's tuned threshold, see :func:`uncertainty`), on the calibrated
+probabilities the model gives. The ``pool_factor * n`` most uncertain texts are kept while the file streams past (memory does not grow with the file), texts that clean to the
 same tokens as one already kept are dropped, and ``n`` are then picked greedily by maximal marginal
 relevance: ``(1 - diversity) * uncertainty - diversity * (highest cosine similarity, over word counts, to a
 text already picked)``, so the batch does not spend the labeller's time on 200 near-copies of one
@@ -30,10 +30,18 @@ from lstmtext.utils.atomic import write_text
 Strategy = Literal["uncertainty", "random"]
 
 
-def uncertainty(proba: np.ndarray, layout: OutputLayout) -> np.ndarray:
-    """``(n,)``: one minus the confidence of each text's least sure decision."""
+def uncertainty(proba: np.ndarray, layout: OutputLayout, cuts: np.ndarray | None = None) -> np.ndarray:
+    """``(n,)``: one minus the confidence of each text's least sure decision.
+
+    A sigmoid label with a decision threshold ``t`` (``cuts``) is least sure at ``p = t`` and sure at 0 or 1:
+    its confidence is ``0.5 + 0.5 (p - t) / (1 - t)`` above the threshold and ``0.5 + 0.5 (t - p) / t`` below
+    (``max(p, 1 - p)`` when ``t = 0.5``).
+    """
     if layout.activation == "sigmoid":
-        confidence = np.maximum(proba, 1 - proba).min(axis=1)
+        t = np.full(proba.shape[1], 0.5) if cuts is None else np.clip(np.asarray(cuts, dtype=np.float64), 1e-6, 1 - 1e-6)
+        above = 0.5 + 0.5 * (proba - t) / (1 - t)
+        below = 0.5 + 0.5 * (t - proba) / t
+        confidence = np.where(proba >= t, above, below).min(axis=1)
     else:
         confidence = np.stack([proba[:, s].max(axis=1) for s in layout.slices()], axis=1).min(axis=1)
     return (1.0 - confidence).astype(np.float64)
@@ -86,13 +94,13 @@ def suggest(predictor: Any, chunks: Iterable[tuple[list[str], list[str]]], n: in
     rng = np.random.default_rng(seed)
     pool: dict[tuple[int, ...], dict[str, Any]] = {}  # cleaned tokens -> candidate: one per distinct text
     seen = empty = duplicates = 0
-    layout = predictor.task.layout
+    layout, cuts = predictor.task.layout, predictor.task.decision_cuts()
     for where, texts in chunks:
         sequences = predictor.encoder.encode(texts)
         useful = [i for i, ids in enumerate(sequences) if any(t > 1 for t in ids)]  # not empty, not all unknown
         empty += len(texts) - len(useful)
         proba = predictor.proba_from_ids([sequences[i] for i in useful])
-        scores = uncertainty(proba, layout) if strategy == "uncertainty" else rng.random(len(useful))
+        scores = uncertainty(proba, layout, cuts) if strategy == "uncertainty" else rng.random(len(useful))
         for k, i in enumerate(useful):
             seen += 1
             key = tuple(sequences[i])
@@ -100,7 +108,7 @@ def suggest(predictor: Any, chunks: Iterable[tuple[list[str], list[str]]], n: in
                 duplicates += 1
                 continue
             pool[key] = {"where": where[i], "text": texts[i], "score": float(scores[k]), "proba": proba[k].copy(),
-                         "ids": list(sequences[i]), "uncertainty": float(uncertainty(proba[k:k + 1], layout)[0])}
+                         "ids": list(sequences[i]), "uncertainty": float(uncertainty(proba[k:k + 1], layout, cuts)[0])}
         if len(pool) > 2 * keep:  # keep the best `keep` (random: the `keep` smallest random keys)
             order = sorted(pool, key=lambda t: -pool[t]["score"])[:keep]
             pool = {t: pool[t] for t in order}

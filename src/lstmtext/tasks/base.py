@@ -178,6 +178,10 @@ class Task(ABC):
     def fit(cls, counts: Counter, info: dict[str, Any], config: Config, source: str) -> Task:
         """The task for the training labels' ``counts`` (label -> rows); raise a DataError if they cannot train it."""
 
+    def decision_cuts(self) -> np.ndarray | None:
+        """Sigmoid outputs: the probability at which each label flips (its threshold); None for softmax groups."""
+        return None
+
     def annotation_columns(self) -> list[str]:
         """The label columns of a file for people to fill in (``lstmtext suggest``'s ``to_label.csv``)."""
         return [self.config.data.label_col]

@@ -199,6 +199,9 @@ class MultiLabel(Task):
                             "learn it. Add training rows with it, or leave its column out (multilabel.labels).")
         return cls(names, config)
 
+    def decision_cuts(self) -> np.ndarray:
+        return self.thresholds
+
     def annotation_columns(self) -> list[str]:
         return list(self.labels) if self.config.multilabel.layout == "columns" else [self.config.data.label_col]
 
