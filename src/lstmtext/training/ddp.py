@@ -92,7 +92,12 @@ class Shard:
         """
         if "forward_sync_buffers" in inspect.signature(DistributedDataParallel.__init__).parameters:
             return _DDP(model, forward_sync_buffers=False)
-        return _DDP(model, broadcast_buffers=False)  # older torch (2.5 has no forward_sync_buffers): the same behaviour
+        # torch < 2.13 has no forward_sync_buffers. broadcast_buffers=False there would also skip syncing buffers from
+        # rank 0 at construction, which forward_sync_buffers=False still does; so construct with the default and turn
+        # off only the per-forward sync (the attribute forward() reads)
+        ddp = _DDP(model)
+        ddp.broadcast_buffers = False
+        return ddp
 
     def all_reduce_sum(self, values: list[float]) -> list[float]:
         """Return the element-wise sums of ``values`` over all ranks."""
