@@ -34,6 +34,24 @@ def test_corpus_streams_cleaned_tokens_and_can_be_read_again(unlabelled):
     assert corpus.texts == 3 and corpus.tokens == sum(map(len, first))  # the blank line and the bare URL skipped
 
 
+def test_corpus_cleans_the_file_once_and_removes_its_cleaned_copy(unlabelled, monkeypatch):
+    pipeline = build_pipeline(build_config(None))
+    calls = []
+    clean = pipeline.clean_many
+    monkeypatch.setattr(pipeline, "clean_many", lambda texts, **kw: calls.append(len(texts)) or clean(texts, **kw))
+    corpus = UnlabelledCorpus(unlabelled, None, pipeline)
+    unlabelled.unlink()  # later passes read the cleaned copy, not the source
+    assert list(corpus) == list(corpus) and len(list(corpus)) == 3
+    assert calls == [len(UNLABELLED) - 1]  # one cleaning pass over the non-blank lines
+    cleaned = corpus.cleaned
+    assert cleaned.is_file()
+    del corpus
+    import gc
+
+    gc.collect()
+    assert not cleaned.exists()
+
+
 def test_corpus_errors_name_the_file_and_the_fix(tmp_path):
     pipeline = build_pipeline(build_config(None))
     (tmp_path / "t.csv").write_text("body\nhello\n", encoding="utf-8")

@@ -49,8 +49,9 @@ def run_config(preset: str | None = None, config: Path | None = None, set_: list
                unlabelled_col: str | None = None) -> Any:
     """The run's config from a preset, a TOML file, the data flags and ``--set`` overrides (in that order).
 
-    With ``init_from`` and neither a preset nor a file, the saved model's config (all but its data columns)
-    takes the preset's place, so the warm start continues the same model, cleaning and training settings.
+    With ``init_from`` and neither a preset nor a file, the saved model's config takes the preset's place
+    (of its data section only the text and label column names; not its growth policies), so the warm start
+    continues the same model, cleaning and training settings.
     This is the one place where a command-line flag becomes a config key.
     """
     from lstmtext.config import build_config

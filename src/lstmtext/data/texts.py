@@ -11,15 +11,7 @@ from lstmtext.errors import DataError
 
 def read_texts(path: Path, text_col: str | None = None) -> list[str]:
     """Texts from a table's ``text_col`` (CSV/TSV/JSONL/Parquet) or, for other files, one per line."""
-    if path.suffix.lower() in FORMATS and path.suffix.lower() != ".txt":
-        frame = read_table(path)
-        col = text_col or "text"
-        if col not in frame.columns:
-            raise DataError(f"{path}: no column {col!r}. Columns: {', '.join(map(str, frame.columns))}. Use --text-col.")
-        return frame[col].fillna("").astype(str).tolist()
-    if not path.is_file():
-        raise DataError(f"{path}: file not found.")
-    return [line.rstrip("\n") for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    return [text for _, texts in iter_texts(path, text_col) for text in texts]
 
 
 def sample_texts(path: Path, text_col: str | None = None, n: int = 8, seed: int = 0) -> tuple[str, list[str]]:

@@ -1,9 +1,15 @@
-"""Unlabelled text as a stream of cleaned token lists (``data.unlabelled``): read in chunks on every pass, so a
-file larger than memory can widen the vocabulary and train word vectors.
+"""Unlabelled text as a stream of cleaned token lists (``data.unlabelled``), so a file larger than memory can
+widen the vocabulary and train word vectors.
+
+The file is read and cleaned once, in chunks, into a temporary file of cleaned texts (one per line); every
+pass after that (the vocabulary, then word2vec's vocabulary pass and one per epoch) reads the cleaned file,
+so a slow cleaning chain (stemming) runs once, not once per epoch.
 """
 
 from __future__ import annotations
 
+import tempfile
+import weakref
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -27,21 +33,27 @@ class UnlabelledCorpus:
     """
 
     def __init__(self, path: str | Path, text_col: str | None, pipeline: Pipeline) -> None:
-        self.path, self.text_col, self.pipeline = Path(path), text_col, pipeline
+        self.path = Path(path)
         self.texts = self.tokens = 0
-        for tokens in self:  # one pass: check it early, and count what it holds
-            self.texts += 1
-            self.tokens += len(tokens)
+        fd, name = tempfile.mkstemp(prefix="lstmtext-unlabelled-", suffix=".txt")
+        self.cleaned = Path(name)
+        weakref.finalize(self, self.cleaned.unlink, missing_ok=True)  # removed with this object
+        with open(fd, "w", encoding="utf-8") as fh:
+            for _, texts in iter_texts(self.path, text_col, CHUNK):
+                for text in pipeline.clean_many(texts):
+                    tokens = text.split()
+                    if tokens:
+                        fh.write(" ".join(tokens) + "\n")
+                        self.texts += 1
+                        self.tokens += len(tokens)
         if not self.texts:
             raise DataError(f"{self.path}: no unlabelled text is left after cleaning (--unlabelled). Check the file "
                             f"and --unlabelled-col ({text_col or 'text'!r}).")
 
     def __iter__(self) -> Iterator[list[str]]:
-        for _, texts in iter_texts(self.path, self.text_col, CHUNK):
-            for cleaned in self.pipeline.clean_many(texts):
-                tokens = cleaned.split()
-                if tokens:
-                    yield tokens
+        with self.cleaned.open(encoding="utf-8") as fh:
+            for line in fh:
+                yield line.split()
 
     def describe(self) -> str:
         """One line for the run's notes."""

@@ -69,9 +69,11 @@ class TextEncoder:
     def encode_tokens(self, tokens: Sequence[str]) -> list[int]:
         """Index and truncate already cleaned tokens."""
         ids = self.vocab.encode(tokens) or [UNK_ID]
-        if len(ids) > self.max_len:
-            ids = ids[-self.max_len :] if self.truncating == "pre" else ids[: self.max_len]
-        return ids
+        return ids if len(ids) <= self.max_len else self._cut(ids)
+
+    def _cut(self, ids: list[int]) -> list[int]:
+        """The ``max_len`` ids ``truncating`` keeps: the last (``pre``) or the first."""
+        return ids[-self.max_len :] if self.truncating == "pre" else ids[: self.max_len]
 
     def encode(self, texts: Sequence[str], n_jobs: int | None = None) -> list[list[int]]:
         """Return the id sequence of each raw text (as :meth:`encode_tokens` of its cleaned tokens)."""
@@ -79,9 +81,7 @@ class TextEncoder:
         # loop on the airline tweets (joining all texts into one split and one numpy pass was slower).
         get, unknown, limit = self.vocab.stoi.get, itertools.repeat(UNK_ID), self.max_len
         ids = [list(map(get, t.split(), unknown)) or [UNK_ID] for t in self.pipeline.clean_many(texts, n_jobs=n_jobs)]
-        if self.truncating == "pre":
-            return [seq if len(seq) <= limit else seq[-limit:] for seq in ids]
-        return [seq if len(seq) <= limit else seq[:limit] for seq in ids]
+        return [seq if len(seq) <= limit else self._cut(seq) for seq in ids]
 
     def pad(self, sequences: Sequence[Sequence[int]], length: int | None = None) -> np.ndarray:
         """Return an ``(n, length)`` int64 array padded with ``<pad>`` on the configured side."""

@@ -3,9 +3,9 @@
 Every text is scored by a saved model; its *uncertainty* is one minus the confidence of its least sure
 decision (the top probability of a softmax group: the class, or an aspect's label; for a sigmoid label, how
 far its probability is from the label's tuned threshold, see :func:`uncertainty`), on the calibrated
-probabilities the model gives. The ``pool_factor * n`` most uncertain texts are kept while the file streams past (memory does not grow with the file), texts that clean to the
-same tokens as one already kept are dropped, and ``n`` are then picked greedily by maximal marginal
-relevance: ``(1 - diversity) * uncertainty - diversity * (highest cosine similarity, over word counts, to a
+probabilities the model gives. The ``pool_factor * n`` most uncertain texts are kept while the file streams
+past (memory does not grow with the file), texts that clean to the same tokens as one already kept are
+dropped, and ``n`` are then picked greedily by maximal marginal relevance: ``(1 - diversity) * uncertainty - diversity * (highest cosine similarity, over word counts, to a
 text already picked)``, so the batch does not spend the labeller's time on 200 near-copies of one
 confusing tweet. ``strategy = "random"`` draws ``n`` texts uniformly instead (reservoir sampling), the
 baseline any selection has to beat.
@@ -100,7 +100,8 @@ def suggest(predictor: Any, chunks: Iterable[tuple[list[str], list[str]]], n: in
         useful = [i for i, ids in enumerate(sequences) if any(t > 1 for t in ids)]  # not empty, not all unknown
         empty += len(texts) - len(useful)
         proba = predictor.proba_from_ids([sequences[i] for i in useful])
-        scores = uncertainty(proba, layout, cuts) if strategy == "uncertainty" else rng.random(len(useful))
+        unsure = uncertainty(proba, layout, cuts)
+        scores = unsure if strategy == "uncertainty" else rng.random(len(useful))
         for k, i in enumerate(useful):
             seen += 1
             key = tuple(sequences[i])
@@ -108,7 +109,7 @@ def suggest(predictor: Any, chunks: Iterable[tuple[list[str], list[str]]], n: in
                 duplicates += 1
                 continue
             pool[key] = {"where": where[i], "text": texts[i], "score": float(scores[k]), "proba": proba[k].copy(),
-                         "ids": list(sequences[i]), "uncertainty": float(uncertainty(proba[k:k + 1], layout, cuts)[0])}
+                         "ids": list(sequences[i]), "uncertainty": float(unsure[k])}
         if len(pool) > 2 * keep:  # keep the best `keep` (random: the `keep` smallest random keys)
             order = sorted(pool, key=lambda t: -pool[t]["score"])[:keep]
             pool = {t: pool[t] for t in order}

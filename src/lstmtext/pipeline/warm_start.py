@@ -18,7 +18,6 @@ its leading corner. Temperatures and thresholds are fitted again on the new vali
 from __future__ import annotations
 
 import logging
-from collections import Counter
 from collections.abc import Sequence
 from typing import Any
 
@@ -149,15 +148,13 @@ def warm_encoder(bundle: Bundle, train_texts: Sequence[str], config: Config) -> 
         return saved
     old = saved.vocab
     cap = max(config.vocab.num_words or 0, len(old)) if config.vocab.num_words else None
-    counts: Counter[str] = Counter()
-    for text in saved.pipeline.clean_many(list(train_texts)):
-        counts.update(text.split())
-    ranked = [w for w, c in sorted(counts.items(), key=lambda kv: -kv[1])
-              if c >= config.vocab.min_freq and w not in old]
+    found = Vocab.build((text.split() for text in saved.pipeline.clean_many(list(train_texts))), None,
+                        config.vocab.min_freq)  # ranked as any vocabulary is
+    ranked = [w for w in found.itos[2:] if w not in old]
     if cap is not None:
         ranked = ranked[: max(0, cap - len(old))]
     log.info("warm start: %d new word(s) added to the vocabulary of %d", len(ranked), len(old))
-    vocab = Vocab([*old.itos, *ranked], {**old.counts, **{w: counts[w] for w in ranked}})
+    vocab = Vocab([*old.itos, *ranked], {**old.counts, **{w: found.counts[w] for w in ranked}})
     return TextEncoder(saved.pipeline, vocab, saved.max_len, saved.truncating, saved.padding)
 
 
