@@ -53,6 +53,7 @@ def sequences():
     ("lstm", {"num_layers": 2, "bidirectional": True, "pooling": "mean"}),
     ("gru", {"num_layers": 2, "pooling": "max"}),
     ("bilstm", {"pooling": "max"}),
+    ("bilstm", {"pooling": "concat", "options": {"weight_drop": 0.3}}),  # weight drop: training only
 ])
 def test_graph_matches_the_packed_model(name, extra, sequences):
     torch.manual_seed(0)

@@ -46,7 +46,7 @@ def _main(
     logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
 
 
-for command in (train.train, train.evaluate, train.predict, data.preprocess, data.init_config, data.presets,
+for command in (train.train, train.pretrain, train.evaluate, train.predict, data.preprocess, data.init_config, data.presets,
                 train.demo, zoo.models, zoo.compare, zoo.embed, experiments.search, experiments.learning_curve,
                 experiments.cv, experiments.audit, experiments.suggest, serving.serve, serving.export, data.detect_lang, data.absa_convert):
     app.command()(command)  # the name is the function's, with dashes: init_config -> init-config

@@ -30,6 +30,7 @@ TaskOpt = Annotated[Optional[str], typer.Option(help="classify (one label per te
 AspectsOpt = Annotated[Optional[str], typer.Option(help="absa: comma-separated aspect columns (wide) or values (long); default: detect.")]
 UnlabelledOpt = Annotated[Optional[Path], typer.Option(help="Raw texts without labels (a table with --unlabelled-col, or one text per line; streamed): their words join the vocabulary and train word2vec vectors (docs/embeddings.md).")]
 UnlabelledColOpt = Annotated[Optional[str], typer.Option(help="The --unlabelled table's text column (default: --text-col).")]
+PretrainedOpt = Annotated[Optional[Path], typer.Option(help="Start from a language model saved by `lstmtext pretrain` (or a training output folder holding lm/): its cleaning, vocabulary, embedding and LSTM; trained on for lm.finetune_epochs on DATA's texts and --unlabelled first (docs/pretrain.md).")]
 LabelSepOpt = Annotated[Optional[str], typer.Option(help="multilabel: what separates a text's labels in the label column, e.g. '|'.")]
 PresetOpt = Annotated[Optional[str], typer.Option(help="Model preset (see `lstmtext presets`); default: the task's (default, or absa).")]
 ConfigOpt = Annotated[Optional[Path], typer.Option(help="TOML config (write one with `lstmtext init-config`).")]
@@ -46,12 +47,14 @@ def run_config(preset: str | None = None, config: Path | None = None, set_: list
                drop_duplicates: bool = False, oversample: str | None = None, class_weight: str | None = None,
                bundled: bool = False, init_from: Path | None = None, new_words: str | None = None,
                new_classes: str | None = None, unlabelled: Path | None = None,
-               unlabelled_col: str | None = None) -> Any:
+               unlabelled_col: str | None = None, pretrained: Path | None = None) -> Any:
     """The run's config from a preset, a TOML file, the data flags and ``--set`` overrides (in that order).
 
     With ``init_from`` and neither a preset nor a file, the saved model's config takes the preset's place
     (of its data section only the text and label column names; not its growth policies), so the warm start
     continues the same model, cleaning and training settings.
+    With ``pretrained`` (a language model) the cleaning is the model's and the embedding starts from it; the
+    preset defaults to ``ulmfit`` for single-label runs.
     This is the one place where a command-line flag becomes a config key.
     """
     from lstmtext.config import build_config
@@ -94,6 +97,14 @@ def run_config(preset: str | None = None, config: Path | None = None, set_: list
     if init_from is None and (new_words or new_classes):
         raise ConfigError("--new-words and --new-classes say how --init-from grows a saved model; give --init-from too.")
     extra["train"] = {k: v for k, v in train.items() if v}
+    if pretrained is not None:
+        from lstmtext.training.lm_bundle import read_lm_meta
+
+        extra["train"]["pretrained"] = str(pretrained)
+        extra["preprocess"] = read_lm_meta(pretrained)["preprocess"]
+        extra.setdefault("model", {})["embedding"] = {"kind": "random"}
+        if preset is None and config is None and base is None and (task or "classify") == "classify":
+            preset = "ulmfit"
     if base is not None:
         return build_config(None, None, list(set_ or []), extra=extra, base=base)
     return build_config(preset or task_preset(task), config, list(set_ or []), extra=extra)

@@ -20,6 +20,7 @@ from lstmtext.cli.common import (
     NoHeader,
     Oversample,
     PresetOpt,
+    PretrainedOpt,
     QuietOpt,
     SetOpt,
     SplitCol,
@@ -61,6 +62,7 @@ def train(
     class_weight: ClassWeight = None,
     unlabelled: UnlabelledOpt = None,
     unlabelled_col: UnlabelledColOpt = None,
+    pretrained: PretrainedOpt = None,
     resume: Annotated[bool, typer.Option(help="Continue an interrupted run from OUT/checkpoint.")] = False,
     overwrite: Annotated[bool, typer.Option(help="Replace a model already saved in OUT.")] = False,
     init_from: Annotated[Optional[Path], typer.Option(help="Continue a saved model on DATA (a warm start): same task, architecture, cleaning and vocabulary; its config replaces the preset unless --preset/--config is given (docs/active.md).")] = None,
@@ -86,7 +88,7 @@ def train(
     cfg = run_config(preset, config, set_, task=task, text_col=text_col, label_col=label_col, split_col=split_col,
                      aspects=aspects, label_sep=label_sep, drop_duplicates=drop_duplicates, oversample=oversample,
                      class_weight=class_weight, init_from=init_from, new_words=new_words, new_classes=new_classes,
-                     unlabelled=unlabelled, unlabelled_col=unlabelled_col)
+                     unlabelled=unlabelled, unlabelled_col=unlabelled_col, pretrained=pretrained)
     kwargs = dict(resume=resume, overwrite=overwrite, progress=not quiet, fmt=fmt, valid_path=valid, test_path=test,
                   header=not no_header, split_file=split_file, stream=stream, chunk_size=chunk_size)
     if nproc > 1 or nnodes > 1:  # one process per rank through torchrun; rank 0 writes OUT
@@ -99,6 +101,39 @@ def train(
     result = run(cfg, data, out, **kwargs)
     print_scores(result.metrics)
     console.print(f"saved to [bold]{out}[/] (model/, report.md, report.html, metrics.json, history.png)")
+
+
+def pretrain(
+    texts: Annotated[Path, typer.Argument(help="Raw texts: a table (CSV/TSV/JSONL/Parquet, --text-col) or a file with one text per line. Streamed: it may be larger than memory.")],
+    out: Annotated[Path, typer.Option(help="The language-model folder to write (lm.json, vocab.json, model.safetensors).")] = Path("runs/lm"),
+    text_col: TextCol = None,
+    preset: Annotated[Optional[str], typer.Option(help="The preset whose cleaning, vocabulary, sizes and lm section are used (default: ulmfit).")] = None,
+    config: ConfigOpt = None,
+    set_: SetOpt = None,
+    resume: Annotated[bool, typer.Option(help="Continue an interrupted pretraining in OUT (to the same weights).")] = False,
+    overwrite: Annotated[bool, typer.Option(help="Replace what OUT holds.")] = False,
+    quiet: QuietOpt = False,
+) -> None:
+    """Pretrain an LSTM language model on raw texts, for classifiers to start from (`train --pretrained OUT`).
+
+    It learns to predict each next word (and, for a bidirectional model, each previous word) of TEXTS, so a
+    classifier trained on few labels starts from an embedding and an LSTM that already read the language.
+    Sizes, cleaning and the vocabulary come from the preset and --set (e.g. --set model.hidden_size=512
+    --set lm.epochs=5 --set preprocess.preset=id-review); validation perplexity is printed per epoch.
+
+    Example: lstmtext pretrain reviews.txt --out runs/lm --set preprocess.preset=vi-review
+    """
+    from lstmtext.config import build_config
+    from lstmtext.pipeline.language_model import pretrain as run_pretrain
+
+    cfg = build_config(preset or "ulmfit", config, list(set_ or []))
+    lm = run_pretrain(cfg, texts, out, text_col, resume=resume, overwrite=overwrite, progress=not quiet)
+    for rec in lm.info["history"]:
+        console.print(f"epoch {rec['epoch']}: train loss {rec['train_loss']:.3f}, valid perplexity "
+                      f"{rec['valid_perplexity']:.1f}, {rec['tokens_per_second']:,.0f} tokens/s", highlight=False)
+    corpus = lm.info["corpus"]
+    console.print(f"saved the language model to [bold]{out}[/] ({len(lm.vocab):,} words; {corpus['train']['tokens']:,} "
+                  f"training and {corpus['valid']['tokens']:,} held-out tokens). Next: lstmtext train DATA --pretrained {out}")
 
 
 def evaluate(

@@ -5,6 +5,7 @@ from lstmtext.config.schema import (
     Config,
     DataConfig,
     EmbeddingConfig,
+    LMConfig,
     ModelConfig,
     MultiLabelConfig,
     PreprocessConfig,
@@ -15,6 +16,6 @@ from lstmtext.config.schema import (
 )
 
 __all__ = [
-    "AbsaConfig", "Config", "DataConfig", "EmbeddingConfig", "ModelConfig", "MultiLabelConfig", "PreprocessConfig", "TrainConfig",
+    "AbsaConfig", "Config", "DataConfig", "EmbeddingConfig", "LMConfig", "ModelConfig", "MultiLabelConfig", "PreprocessConfig", "TrainConfig",
     "VocabConfig", "build_config", "parse_override",
 ]

@@ -161,3 +161,16 @@ MODEL_PRESETS["multilabel"] = {
     "model": {**MODEL_PRESETS["cnn"]["model"], "ensemble": 5},
     "train": {**MODEL_PRESETS["cnn"]["train"], "epochs": 30, "patience": 6, "monitor": "valid_micro_f1"},
 }
+
+# ULMFiT (Howard and Ruder 2018) on this project's pieces (docs/pretrain.md): a BiLSTM whose embedding and LSTM
+# start from a bidirectional language model trained on the training texts and --unlabelled ones (train.pretrain;
+# `train --pretrained LM` starts from a saved one instead), concat pooling, and ULMFiT's fine-tuning: learning
+# rates divided by 2.6 per layer group downwards, gradual unfreezing and a slanted triangular schedule.
+MODEL_PRESETS["ulmfit"] = {
+    "vocab": {"num_words": 30000, "min_freq": 2},
+    "model": {"name": "bilstm", "embedding_dim": 256, "hidden_size": 256, "pooling": "concat", "embed_dropout": 0.2,
+              "rnn_input_dropout": 0.2, "init": "keras", "options": {"weight_drop": 0.2}},
+    "train": {"epochs": 8, "batch_size": 32, "lr": 2e-3, "pretrain": True, "layer_lr_decay": 2.6,
+              "unfreeze": "gradual", "schedule": "slanted", "patience": None, "restore_best": True},
+    "lm": {"epochs": 10},
+}

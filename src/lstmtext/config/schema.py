@@ -118,8 +118,9 @@ class ModelConfig(_Section):
     rnn_input_dropout: float = Field(
         0.0, ge=0, lt=1, description="on the recurrent input, one mask per text (Keras' LSTM dropout)"
     )
-    pooling: Literal["last", "mean", "max"] = Field(
-        "last", description="how the sequence of states becomes one vector"
+    pooling: Literal["last", "mean", "max", "concat"] = Field(
+        "last", description="how the sequence of states becomes one vector (concat: last, max and mean side by side, "
+        "ULMFiT's concat pooling)"
     )
     init: Literal["keras", "torch"] = Field(
         "keras", description="keras: Glorot input, orthogonal recurrent, forget bias 1"
@@ -171,6 +172,39 @@ class TrainConfig(_Section):
         "them after the old ones (old outputs keep their weights)")
     threads: int | None = Field(None, ge=1, description="torch threads; None: every core")
     eval_batch_size: int = Field(1024, ge=1)
+    pretrained: str | None = Field(None, description="a language model saved by `lstmtext pretrain`: the run takes its "
+                                   "cleaning and vocabulary and starts the embedding and LSTM from it (docs/pretrain.md)")
+    pretrain: bool = Field(False, description="without `pretrained`: first pretrain a language model (the `lm` section) "
+                           "on the training texts and data.unlabelled, then start from it")
+    layer_lr_decay: float = Field(1.0, ge=1, description="discriminative learning rates: the LSTM learns at lr / d, the "
+                                  "embedding at lr / d^2 (ULMFiT: 2.6); 1: one rate for all")
+    unfreeze: Literal["all", "gradual"] = Field(
+        "all", description="gradual: epoch 1 trains the output layers only, epoch 2 adds the LSTM, epoch 3 on everything "
+        "(ULMFiT's gradual unfreezing)")
+    schedule: Literal["constant", "slanted"] = Field(
+        "constant", description="learning rate over the run: constant, or slanted triangular (a linear rise over the "
+        "first 10% of steps to lr, then a linear fall to lr / 32)")
+
+
+class LMConfig(_Section):
+    """Language-model pretraining (`lstmtext pretrain`, train.pretrain): sizes come from the model section."""
+
+    epochs: int = Field(10, ge=1, description="passes over the corpus")
+    finetune_epochs: int = Field(2, ge=0, description="train.pretrained: epochs of the language model on the run's "
+                                 "training and unlabelled texts before the classifier (0: none)")
+    batch_tokens: int = Field(4096, ge=16, description="tokens per batch")
+    bptt: int = Field(96, ge=2, description="longest piece of text one sequence holds; longer texts are cut")
+    lr: float = Field(3e-3, gt=0, description="peak Adam learning rate (slanted triangular schedule)")
+    sampled: int = Field(1024, ge=0, description="negatives of the sampled softmax; 0 or a vocabulary not larger "
+                         "than twice this: the full softmax")
+    embed_dropout: float = Field(0.1, ge=0, lt=1, description="share of word types dropped per batch")
+    input_dropout: float = Field(0.3, ge=0, lt=1, description="variational dropout on the LSTM's input")
+    output_dropout: float = Field(0.3, ge=0, lt=1, description="variational dropout on the LSTM's output")
+    weight_drop: float = Field(0.3, ge=0, lt=1, description="DropConnect on the recurrent matrices")
+    clip_grad_norm: float = Field(1.0, gt=0)
+    valid_every: int = Field(20, ge=2, description="every n-th text is held out to measure perplexity")
+    valid_tokens: int = Field(100_000, ge=1, description="held-out tokens scored per epoch (at most)")
+    seed: int = 42
 
 
 class AbsaConfig(_Section):
@@ -211,6 +245,7 @@ class Config(_Section):
     vocab: VocabConfig = Field(default_factory=VocabConfig)
     model: ModelConfig = Field(default_factory=ModelConfig)
     train: TrainConfig = Field(default_factory=TrainConfig)
+    lm: LMConfig = Field(default_factory=LMConfig)
     absa: AbsaConfig = Field(default_factory=AbsaConfig)
     multilabel: MultiLabelConfig = Field(default_factory=MultiLabelConfig)
 

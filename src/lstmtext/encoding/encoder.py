@@ -57,12 +57,14 @@ class TextEncoder:
 
     @classmethod
     def fit(cls, pipeline: Pipeline, texts: Sequence[str], cfg: VocabConfig,
-            extra: Iterable[list[str]] | None = None) -> TextEncoder:
+            extra: Iterable[list[str]] | None = None, vocab: Vocab | None = None) -> TextEncoder:
         """Build the vocabulary and maximum length from training texts; ``extra`` token lists (unlabelled
-        text) count towards the vocabulary too, not towards the length."""
+        text) count towards the vocabulary too, not towards the length. A given ``vocab`` (a pretrained
+        language model's) is kept as it is."""
         tokens = [t.split() for t in pipeline.clean_many(texts)]
-        counted = tokens if extra is None else itertools.chain(tokens, extra)
-        vocab = Vocab.build(counted, cfg.num_words, cfg.min_freq)
+        if vocab is None:
+            counted = tokens if extra is None else itertools.chain(tokens, extra)
+            vocab = Vocab.build(counted, cfg.num_words, cfg.min_freq)
         return cls(pipeline, vocab, auto_max_len(cfg.max_len, max((len(t) for t in tokens), default=1)),
                    cfg.truncating, cfg.padding)
 

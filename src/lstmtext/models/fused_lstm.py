@@ -19,7 +19,9 @@ rows still active at step t are a prefix of n_t rows (a PackedSequence's batch_s
   shapes; float64 and other devices use torch.mm.
 
 Gates are kept internally in the order (o, i, f, g) (so the gates multiplied by dc are one slice). The
-caller applies dropout to ``x`` before calling; there is no recurrent dropout. num_layers is 1.
+caller applies dropout to ``x`` before calling. Recurrent regularisation is DropConnect on the recurrent
+matrix (``weight_drop``, AWD-LSTM's weight drop): one mask on ``weight_hh`` per forward call while
+training, so every step of every row sees the same dropped weights. num_layers is 1.
 """
 
 from __future__ import annotations
@@ -251,6 +253,8 @@ class FusedLSTM(nn.Module):
         bias: Whether to have ``bias_ih_l0`` and ``bias_hh_l0``.
         batch_first: Whether ``x`` and the output are (B, T, ...) rather than (T, B, ...).
         bidirectional: Whether to add a reverse direction (``*_reverse`` parameters).
+        weight_drop: While training, the share of ``weight_hh`` entries zeroed (DropConnect, the kept ones
+            scaled by 1 / (1 - p)), one mask per forward call; 0 turns it off. Not saved in the state_dict.
     """
 
     def __init__(
@@ -260,8 +264,12 @@ class FusedLSTM(nn.Module):
         bias: bool = True,
         batch_first: bool = True,
         bidirectional: bool = False,
+        weight_drop: float = 0.0,
     ) -> None:
         super().__init__()
+        if not 0.0 <= weight_drop < 1.0:
+            raise ValueError(f"weight_drop must lie in [0, 1); got {weight_drop}")
+        self.weight_drop = weight_drop
         self.input_size, self.hidden_size, self.num_layers = input_size, hidden_size, 1
         self.bias, self.batch_first, self.bidirectional = bias, batch_first, bidirectional
         self._suffixes = ["_l0", "_l0_reverse"] if bidirectional else ["_l0"]
@@ -282,7 +290,7 @@ class FusedLSTM(nn.Module):
     def extra_repr(self) -> str:  # noqa: D102
         return (
             f"{self.input_size}, {self.hidden_size}, bias={self.bias}, batch_first={self.batch_first}, "
-            f"bidirectional={self.bidirectional}"
+            f"bidirectional={self.bidirectional}" + (f", weight_drop={self.weight_drop}" if self.weight_drop else "")
         )
 
     def _internal_weights(self, sfx: str) -> tuple[Tensor, Tensor, Tensor]:
@@ -292,6 +300,8 @@ class FusedLSTM(nn.Module):
         rows = rows.to(self.weight_ih_l0.device)
         w_ih = getattr(self, "weight_ih" + sfx).index_select(0, rows)  # (4H, D)
         w_hh = getattr(self, "weight_hh" + sfx).index_select(0, rows)  # (4H, H)
+        if self.training and self.weight_drop:
+            w_hh = nn.functional.dropout(w_hh, self.weight_drop)
         if self.bias:
             bias = (getattr(self, "bias_ih" + sfx) + getattr(self, "bias_hh" + sfx)).index_select(0, rows)
         else:

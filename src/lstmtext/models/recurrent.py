@@ -20,7 +20,7 @@ from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 from lstmtext.config import ModelConfig
 from lstmtext.errors import ConfigError
 from lstmtext.models.fused_lstm import FusedLSTM
-from lstmtext.models.layers import Option, embedding_kwargs, keras_init_rnn, padding_mask
+from lstmtext.models.layers import Option, embedding_kwargs, keras_init_rnn, padding_mask, rate, read_options
 from lstmtext.models.registry import register_model
 
 _CELLS = {"lstm": nn.LSTM, "gru": nn.GRU, "rnn": nn.RNN}
@@ -59,7 +59,9 @@ class RecurrentClassifier(nn.Module):
         if impl not in ("fused", "native"):
             raise ConfigError(f"model.options.impl must be 'fused' or 'native'. Got {impl!r} instead.")
         self.fused = cell == "lstm" and cfg.num_layers == 1 and impl == "fused"
-        self.rnn = FusedLSTM(cfg.embedding_dim, cfg.hidden_size, bidirectional=cfg.bidirectional) if self.fused else _CELLS[cell](
+        weight_drop = float(cfg.options.get("weight_drop", 0.0)) if self.fused else 0.0
+        self.rnn = FusedLSTM(cfg.embedding_dim, cfg.hidden_size, bidirectional=cfg.bidirectional,
+                             weight_drop=weight_drop) if self.fused else _CELLS[cell](
             cfg.embedding_dim,
             cfg.hidden_size,
             num_layers=cfg.num_layers,
@@ -68,7 +70,8 @@ class RecurrentClassifier(nn.Module):
             bidirectional=cfg.bidirectional,
             **kwargs,
         )
-        self.fc = nn.Linear(cfg.hidden_size * self.num_directions, num_classes)
+        pooled = cfg.hidden_size * self.num_directions * (3 if cfg.pooling == "concat" else 1)
+        self.fc = nn.Linear(pooled, num_classes)
         if cfg.init == "keras":
             self._keras_init()
         if embedding_weights is not None:
@@ -121,12 +124,15 @@ class RecurrentClassifier(nn.Module):
 
     def _pool(self, padded: torch.Tensor | None, h_n: torch.Tensor, mask: torch.Tensor | None,
               lengths: torch.Tensor) -> torch.Tensor:
+        last = torch.cat(list(h_n[-self.num_directions :]), dim=1)  # (B, dirs * H)
         if self.pooling == "last":
-            return torch.cat(list(h_n[-self.num_directions :]), dim=1)  # (B, dirs * H)
+            return last
         mask = mask.unsqueeze(-1)  # (B, T, 1)
+        mean = (padded * mask).sum(1) / lengths.to(padded.dtype).to(padded.device).unsqueeze(1)
         if self.pooling == "mean":
-            return (padded * mask).sum(1) / lengths.to(padded.dtype).to(padded.device).unsqueeze(1)
-        return padded.masked_fill(~mask, float("-inf")).max(1).values
+            return mean
+        top = padded.masked_fill(~mask, float("-inf")).max(1).values
+        return top if self.pooling == "max" else torch.cat([last, top, mean], 1)  # concat: (B, 3 * dirs * H)
 
     def encode(self, ids: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
         """Return one feature vector per text, ``(B, H * directions)``."""
@@ -140,18 +146,30 @@ class RecurrentClassifier(nn.Module):
         return self.fc(self.encode(ids, lengths))
 
 
+LSTM_OPTIONS = {
+    "impl": Option("fused", "fused (FusedLSTM, one layer: no compute on padding) or native (nn.LSTM)",
+                   lambda v: v in ("fused", "native"), "'fused' or 'native'"),
+    "weight_drop": rate(0.0, "fused: DropConnect on the recurrent matrices while training (AWD-LSTM's weight drop)"),
+}
+
+
 @register_model("lstm")
 def build_lstm(cfg: ModelConfig, vocab_size: int, num_classes: int, **kwargs) -> nn.Module:
     """LSTM (uni- or bidirectional, any depth) over packed sequences."""
+    read_options("lstm", cfg, LSTM_OPTIONS)
     return RecurrentClassifier(cfg, vocab_size, num_classes, "lstm", **embedding_kwargs(kwargs))
 
 
 @register_model("bilstm")
 def build_bilstm(cfg: ModelConfig, vocab_size: int, num_classes: int, **kwargs) -> nn.Module:
     """Bidirectional LSTM: the ``lstm`` model with ``bidirectional`` forced on."""
+    read_options("bilstm", cfg, LSTM_OPTIONS)
     return RecurrentClassifier(
         cfg.model_copy(update={"bidirectional": True}), vocab_size, num_classes, "lstm", **embedding_kwargs(kwargs)
     )
+
+
+build_lstm.options = build_bilstm.options = LSTM_OPTIONS  # type: ignore[attr-defined]
 
 
 @register_model("gru")

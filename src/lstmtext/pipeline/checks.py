@@ -65,6 +65,19 @@ def check_run(config: Config, *, data: Any = None, out_dir: str | Path | None = 
     if config.train.init_from and (stream or shard is not None):
         raise ConfigError(f"--init-from cannot be combined with {'--stream' if stream else '--nproc'} yet (the saved "
                           "vocabulary and weights are read in one process, in memory). Drop one of them.")
+    lm = "--pretrained" if config.train.pretrained else "train.pretrain" if config.train.pretrain else None
+    if lm and config.train.init_from:
+        raise ConfigError(f"{lm} cannot be combined with --init-from: a warm start continues a saved classifier's own "
+                          "weights. Drop one of them.")
+    if lm and (stream or shard is not None):
+        raise ConfigError(f"{lm} cannot be combined with {'--stream' if stream else '--nproc'} yet (the language "
+                          "model is trained and read in one process). Drop one of them.")
+    if lm and config.model.embedding.kind != "random":
+        raise ConfigError(f"{lm} starts the embedding from the language model; model.embedding.kind "
+                          f"{config.model.embedding.kind!r} would start it elsewhere. Set model.embedding.kind=\"random\".")
+    if shard is not None and config.train.unfreeze == "gradual":
+        raise ConfigError("train.unfreeze gradual cannot be combined with --nproc (DDP fixes the trained parameters at "
+                          "start). Use train.unfreeze=\"all\" or one process.")
     if shard is not None and config.model.ensemble > 1:
         raise ConfigError("model.ensemble > 1 cannot be combined with --nproc; train the ensemble in one process.")
     if not stream:

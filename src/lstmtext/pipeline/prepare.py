@@ -18,10 +18,12 @@ from lstmtext.encoding.batching import EncodedSplit
 from lstmtext.encoding.corpus import UnlabelledCorpus
 from lstmtext.encoding.encoder import TextEncoder
 from lstmtext.inference.bundle import Bundle
+from lstmtext.pipeline.language_model import load_pretrained, uses_lm
 from lstmtext.pipeline.warm_start import check_reader_info, load_init, warm_encoder, warm_task
 from lstmtext.preprocess import build_pipeline
 from lstmtext.tasks import Task, get_task
 from lstmtext.training.ddp import Shard
+from lstmtext.training.lm_bundle import LMBundle
 from lstmtext.training.loop import BatchSource
 from lstmtext.training.shards import DEFAULT_CHUNK_SIZE, open_shards, prepare_shards
 
@@ -44,7 +46,8 @@ class Prepared:
     notes: list[str] = field(default_factory=list)
     label_counts: tuple[np.ndarray, np.ndarray] | None = None  # streamed: distinct training targets and their rows
     init: Bundle | None = None  # the saved model a warm start continues (train.init_from)
-    unlabelled: UnlabelledCorpus | None = None  # data.unlabelled: more text for the vocabulary and word2vec
+    unlabelled: UnlabelledCorpus | None = None  # data.unlabelled: more text for the vocabulary, word2vec or the LM
+    lm: LMBundle | None = None  # train.pretrained: the language model the classifier starts from
 
 
 def drop_other_languages(data: LabelledData, keep: str, languages: list[str]) -> None:
@@ -83,7 +86,7 @@ def prepare(config: Config, data: LabelledData) -> Prepared:
     (:mod:`lstmtext.pipeline.warm_start`).
     """
     train_split = data.splits["train"]
-    notes, init, unlabelled = list(data.notes), None, None
+    notes, init, unlabelled, lm = list(data.notes), None, None, None
     if config.train.init_from:
         init = load_init(config)
         check_reader_info(init, data)
@@ -97,12 +100,16 @@ def prepare(config: Config, data: LabelledData) -> Prepared:
     else:
         task = get_task(config.task).from_data(data, config)
         pipeline = build_pipeline(config)
+        lm = load_pretrained(config, notes) if config.train.pretrained else None
         unlabelled = unlabelled_corpus(config, pipeline, notes)
-        encoder = TextEncoder.fit(pipeline, train_split.texts, config.vocab, extra=unlabelled)
+        if lm is not None:  # the language model's vocabulary, as it is
+            encoder = TextEncoder.fit(pipeline, train_split.texts, config.vocab, vocab=lm.vocab)
+        else:
+            encoder = TextEncoder.fit(pipeline, train_split.texts, config.vocab, extra=unlabelled)
     enc = {name: EncodedSplit(encoder.encode(s.texts), task.targets(s.labels)) for name, s in data.splits.items()}
     return Prepared(config, task, encoder, enc["train"], {k: v for k, v in enc.items() if k != "train"}, data.source,
                     {k: len(v) for k, v in data.splits.items()}, int(enc["train"].lengths.sum()), data, notes,
-                    init=init, unlabelled=unlabelled)
+                    init=init, unlabelled=unlabelled, lm=lm)
 
 
 def unlabelled_corpus(config: Config, pipeline: Any, notes: list[str]) -> UnlabelledCorpus | None:
@@ -110,13 +117,14 @@ def unlabelled_corpus(config: Config, pipeline: Any, notes: list[str]) -> Unlabe
 
     Its words join the vocabulary, and it trains the word vectors: a model whose embedding would start
     random (``model.embedding.kind = "random"``) gets word2vec instead, or the extra vocabulary rows
-    would never learn anything (the change is logged and saved with the model's config).
+    would never learn anything (the change is logged and saved with the model's config). A run that
+    starts from a language model (:mod:`lstmtext.pipeline.language_model`) trains that on it instead.
     """
     if not config.data.unlabelled:
         return None
     corpus = UnlabelledCorpus(config.data.unlabelled, config.data.unlabelled_col or config.data.text_col, pipeline)
     notes.append(corpus.describe())
-    if config.model.embedding.kind == "random":
+    if config.model.embedding.kind == "random" and not uses_lm(config):
         config.model.embedding.kind = "word2vec"
         notes.append("model.embedding.kind set from random to word2vec: vectors learnt from the labelled and "
                      "unlabelled texts")

@@ -28,6 +28,7 @@ from lstmtext.encoding.embeddings import initial_embedding
 from lstmtext.encoding.encoder import TextEncoder
 from lstmtext.models import build_model
 from lstmtext.pipeline.checks import check_run, prepare_out
+from lstmtext.pipeline.language_model import lm_note, run_lm, start_from_lm, uses_lm
 from lstmtext.pipeline.outputs import write_run
 from lstmtext.pipeline.prepare import Prepared, load_data, prepare, prepare_stream
 from lstmtext.pipeline.warm_start import copy_weights
@@ -70,6 +71,11 @@ def fit_model(config: Config, prepared: Prepared, checkpoint_dir: Path | None = 
     configure_threads(config.train.threads)
     task, encoder = prepared.task, prepared.encoder
     train_texts = prepared.data.splits["train"].texts if prepared.data is not None else []
+    lm = None
+    if uses_lm(config):  # ULMFiT's second stage: the language model on this run's texts
+        lm = run_lm(config, encoder.pipeline, encoder.vocab, train_texts, prepared.unlabelled, prepared.lm,
+                    checkpoint_dir.parent if checkpoint_dir is not None else None, resume, progress)
+        prepared.notes.append(lm_note(lm))
 
     def train_one(cfg: Config, ckpt: Path | None) -> tuple[torch.nn.Module, TrainResult]:
         train = prepared.train
@@ -91,6 +97,8 @@ def fit_model(config: Config, prepared: Prepared, checkpoint_dir: Path | None = 
         model = build_model(cfg.model, len(encoder.vocab), task.layout, **task.model_kwargs(), **embedding_kwargs)
         if prepared.init is not None:
             copy_weights(model, prepared.init.model, member=cfg.train.seed - config.train.seed)
+        if lm is not None:
+            start_from_lm(model, lm)
         result = fit(shard.wrap(model) if shard is not None else model, train, prepared.splits["valid"], cfg.train,
                      objective, ckpt, resume, progress, shard=shard)
         return model, result

@@ -23,6 +23,7 @@ from lstmtext.config import TrainConfig
 from lstmtext.encoding.batching import Batch, EncodedSplit, iterate, predict_logits, train_batches
 from lstmtext.errors import BundleError
 from lstmtext.training.checkpoint import load_checkpoint, load_optimizer, save_checkpoint
+from lstmtext.training.schedule import lr_factor, param_groups, unfreeze
 
 if TYPE_CHECKING:
     from lstmtext.training.ddp import Shard
@@ -101,10 +102,12 @@ def fit(
 
     start = time.perf_counter()
     params = [p for p in model.parameters() if p.requires_grad]
-    # A model may ask for its own learning rates per part (e.g. the n-gram bag's larger one).
+    # Learning rates per part: the model's own (e.g. the n-gram bag's larger one), then per layer group.
     inner = getattr(model, "module", model)  # under DDP, the wrapped model
-    groups = inner.param_groups(cfg.lr) if hasattr(inner, "param_groups") else params
+    groups = param_groups(inner, cfg)
     optimizer = torch.optim.Adam(groups, lr=cfg.lr, weight_decay=cfg.weight_decay)
+    for group in optimizer.param_groups:
+        group["base_lr"] = group["lr"]
     result, best_state, bad_epochs, first_epoch = TrainResult(), None, 0, 1
     if resume:
         if checkpoint_dir is None:
@@ -121,6 +124,7 @@ def fit(
         torch.manual_seed(cfg.seed)
     lengths = train.lengths if isinstance(train, EncodedSplit) else None
     for epoch in range(first_epoch, cfg.epochs + 1):
+        unfreeze(optimizer.param_groups, cfg, epoch)
         record = _run_epoch(model, train, lengths, cfg, objective, optimizer, params, epoch, progress, shard)
         valid_summary = objective.summarize(predict_logits(model, valid.sequences, cfg.eval_batch_size),
                                             torch.from_numpy(valid.targets))
@@ -171,7 +175,11 @@ def _run_epoch(
     total_loss, total_right, total_n = 0.0, 0.0, 0
     bar = tqdm(source, total=n_batches, disable=not progress,
                desc=f"epoch {epoch}/{cfg.epochs}", leave=False, dynamic_ncols=True)
-    for batch in bar:
+    for step, batch in enumerate(bar, start=(epoch - 1) * n_batches):
+        if cfg.schedule != "constant":
+            factor = lr_factor(cfg, min(step, cfg.epochs * n_batches - 1), cfg.epochs * n_batches)
+            for group in optimizer.param_groups:
+                group["lr"] = group["base_lr"] * factor
         n = len(batch.index)
         if shard is None:
             logits = model(batch.ids, batch.lengths)

@@ -124,15 +124,18 @@ def batch_first(g: Graph, x_tbf: str) -> str:
 
 
 def pool(g: Graph, pooling: str, states_btf: str, final: str) -> str:
-    """``last`` (the final states), ``mean`` or ``max`` over the real steps of ``states (B, T, F)``: ``(B, F)``."""
+    """``last`` (the final states), ``mean`` or ``max`` over the real steps of ``states (B, T, F)``: ``(B, F)``;
+    ``concat``: the three side by side, ``(B, 3F)``."""
     if pooling == "last":
         return final
+    summed = g.add("ReduceSum", [g.add("Mul", [states_btf, valid_float(g)]), g.const([1])], keepdims=0)
+    mean = g.add("Div", [summed, g.add("Cast", [lengths_b1(g)], to=TensorProto.FLOAT)])
     if pooling == "mean":
-        summed = g.add("ReduceSum", [g.add("Mul", [states_btf, valid_float(g)]), g.const([1])], keepdims=0)
-        return g.add("Div", [summed, g.add("Cast", [lengths_b1(g)], to=TensorProto.FLOAT)])
+        return mean
     valid = g.add("Unsqueeze", [valid_mask(g), g.const([2])])
     masked = g.add("Where", [valid, states_btf, g.const(-np.inf, np.float32)])
-    return g.add("ReduceMax", [masked], axes=[1], keepdims=0)
+    top = g.add("ReduceMax", [masked], axes=[1], keepdims=0)
+    return top if pooling == "max" else g.add("Concat", [final, top, mean], axis=1)  # concat: last, max, mean
 
 
 def attention_weights(g: Graph, scores_btk: str) -> str:

@@ -1,0 +1,218 @@
+"""Language models in a run: ``lstmtext pretrain`` (a file of raw texts -> an LM bundle), and a classifier that
+starts from one (``train.pretrained``, or ``train.pretrain`` to pretrain inside the run first).
+
+ULMFiT's three stages (Howard and Ruder 2018), on this project's pieces:
+
+1. a language model on general or in-domain raw text (:func:`pretrain`, streamed through a token file);
+2. the same model trained on for ``lm.finetune_epochs`` on the run's own training texts and unlabelled texts
+   (with ``train.pretrained``), or trained on them from scratch for ``lm.epochs`` (``train.pretrain``);
+3. the classifier: embedding and LSTM copied from the language model by name
+   (:func:`start_from_lm`), then fine-tuned with the train section's ``layer_lr_decay``, ``unfreeze`` and
+   ``schedule`` (:mod:`lstmtext.training.schedule`).
+
+The vocabulary and cleaning of a pretrained model are the run's: a run that asks for another cleaning is
+refused (one line), and the classifier's embedding and hidden sizes are taken from the model.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import logging
+import shutil
+import tempfile
+from collections.abc import Callable, Iterable, Sequence
+from pathlib import Path
+
+import torch
+
+from lstmtext.config import Config, LMConfig
+from lstmtext.encoding.corpus import UnlabelledCorpus
+from lstmtext.encoding.token_stream import write_token_stream
+from lstmtext.encoding.vocab import Vocab
+from lstmtext.errors import BundleError, ConfigError
+from lstmtext.models.language_model import LanguageModel
+from lstmtext.preprocess import Pipeline, build_pipeline
+from lstmtext.training.lm_bundle import LMBundle, is_lm_bundle, lm_folder, load_lm, save_lm
+from lstmtext.training.pretrain import LMResult, fit_lm
+
+log = logging.getLogger(__name__)
+
+
+def uses_lm(config: Config) -> bool:
+    """Whether the run's classifier starts from a language model."""
+    return bool(config.train.pretrained or config.train.pretrain)
+
+
+def new_lm(config: Config, vocab_size: int) -> LanguageModel:
+    """A fresh language model with the model section's sizes (bidirectional for ``bilstm``), seeded by ``lm.seed``."""
+    m, lm = config.model, config.lm
+    torch.manual_seed(lm.seed)
+    return LanguageModel(vocab_size, m.embedding_dim, m.hidden_size, m.bidirectional or m.name == "bilstm",
+                         lm.embed_dropout, lm.input_dropout, lm.output_dropout, lm.weight_drop)
+
+
+def _apply_dropouts(model: LanguageModel, lm: LMConfig) -> None:
+    """A loaded model trains on with this run's regularisation."""
+    model.embed_dropout, model.input_dropout, model.output_dropout = lm.embed_dropout, lm.input_dropout, lm.output_dropout
+    model.rnn.weight_drop = lm.weight_drop
+
+
+def train_lm(model: LanguageModel, token_lists: Callable[[], Iterable[Sequence[str]]], vocab: Vocab, work: Path,
+             cfg: LMConfig, epochs: int, resume: bool = False, progress: bool = True) -> tuple[dict, LMResult]:
+    """Encode ``token_lists()`` into ``work/corpus`` and train ``model`` on it for ``epochs``.
+
+    With ``resume``, token files that were completed are kept and training continues from the last epoch's
+    checkpoint when there is one.
+    """
+    corpus = work / "corpus"
+    if resume and (corpus / "meta.json").is_file():
+        counts = json.loads((corpus / "meta.json").read_text(encoding="utf-8"))
+    else:
+        counts = write_token_stream(token_lists(), vocab, corpus, cfg.valid_every)
+    log.info("language-model corpus: %s", counts)
+    resume = resume and (work / "checkpoint" / "state.json").is_file()
+    result = fit_lm(model, corpus, cfg, work / "checkpoint", resume, progress, epochs)
+    return counts, result
+
+
+def _info(counts: dict, result: LMResult) -> dict:
+    return {"corpus": counts, "history": result.history, "perplexity": result.best_perplexity,
+            "seconds": result.seconds}
+
+
+def pretrain(config: Config, texts: str | Path, out: str | Path, text_col: str | None = None, *, resume: bool = False,
+             overwrite: bool = False, progress: bool = True) -> LMBundle:
+    """``lstmtext pretrain``: clean ``texts`` once (streamed), build the vocabulary, train, save to ``out``.
+
+    While it trains, ``out`` holds the token files and a checkpoint after each epoch (``resume`` continues
+    from them to the same weights); at the end it holds only the bundle.
+
+    Raises:
+        BundleError: If ``out`` exists (without ``overwrite`` or ``resume``), or ``resume`` finds nothing to resume.
+        DataError: For a missing file or column, or no usable text.
+    """
+    out = Path(out)
+    state = out / "pretrain.json"
+    if resume:
+        if not state.is_file():
+            raise BundleError(f"{out}: nothing to resume (no pretrain.json). Start without --resume.")
+        saved = json.loads(state.read_text(encoding="utf-8"))
+        config = Config.model_validate(saved["config"])
+        vocab = Vocab.from_dict(json.loads((out / "vocab.json").read_text(encoding="utf-8")))
+    else:
+        if out.exists() and any(out.iterdir()):
+            if not overwrite:
+                raise BundleError(f"{out} exists and is not empty. Pass --overwrite to replace it, --resume to continue "
+                                  "an interrupted pretraining, or choose another --out.")
+            shutil.rmtree(out)
+        corpus = UnlabelledCorpus(texts, text_col, build_pipeline(config))
+        log.info(corpus.describe())
+        vocab = Vocab.build(corpus, config.vocab.num_words, config.vocab.min_freq)
+        out.mkdir(parents=True, exist_ok=True)
+        (out / "vocab.json").write_text(json.dumps(vocab.to_dict(), ensure_ascii=False), encoding="utf-8")
+        state.write_text(json.dumps({"config": config.model_dump(mode="json"), "texts": str(texts)}), encoding="utf-8")
+    def token_lists() -> Iterable[list[str]]:  # cleaned again only when a resume finds no complete token files
+        return corpus if not resume else UnlabelledCorpus(texts, text_col, build_pipeline(config))
+
+    model = new_lm(config, len(vocab))
+    counts, result = train_lm(model, token_lists, vocab, out, config.lm, config.lm.epochs, resume, progress)
+    bundle = LMBundle(model, vocab, config.preprocess, config.lm, _info(counts, result))
+    save_lm(bundle, out, overwrite=True)  # replaces the work folder in one rename
+    return bundle
+
+
+def check_lm(config: Config, lm: LMBundle) -> None:
+    """Refuse a run whose cleaning differs from the language model's (one line naming both and the fix)."""
+    ours, theirs = config.preprocess.model_dump(mode="json"), lm.preprocess.model_dump(mode="json")
+    if ours != theirs:
+        key = next(k for k in ours if ours[k] != theirs.get(k))
+        raise ConfigError(f"--pretrained {lm.path}: the language model was trained with preprocess.{key} = "
+                          f"{theirs.get(key)!r}, but this run asks for {ours[key]!r}. Use the model's cleaning "
+                          f"(--set preprocess.{key}={json.dumps(theirs.get(key))}) or pretrain one with this cleaning.")
+
+
+def adopt_sizes(config: Config, lm: LMBundle, notes: list[str]) -> None:
+    """Give the classifier the language model's embedding and hidden sizes (noted when they change)."""
+    sizes = {k: v for k, v in lm.sizes.items() if k != "bidirectional"}
+    changed = {k: v for k, v in sizes.items() if getattr(config.model, k) != v}
+    for key, value in changed.items():
+        setattr(config.model, key, value)
+    if changed:
+        notes.append("model sizes taken from the language model: " + ", ".join(f"{k} {v}" for k, v in changed.items()))
+
+
+def load_pretrained(config: Config, notes: list[str]) -> LMBundle:
+    """The language model ``train.pretrained`` names, checked against the run and with its sizes adopted."""
+    path = lm_folder(config.train.pretrained)
+    lm = load_lm(path)
+    check_lm(config, lm)
+    adopt_sizes(config, lm, notes)
+    notes.append(f"started from the language model {path} ({len(lm.vocab):,} words, valid perplexity "
+                 f"{lm.info.get('perplexity', float('nan')):.1f})")
+    return lm
+
+
+def run_lm(config: Config, pipeline: Pipeline, vocab: Vocab, train_texts: Sequence[str],
+           unlabelled: UnlabelledCorpus | None, start: LMBundle | None, out: Path | None, resume: bool,
+           progress: bool) -> LMBundle:
+    """Stage 2: the language model trained on the run's training texts and unlabelled texts, ready for the classifier.
+
+    From ``start`` (``train.pretrained``) for ``lm.finetune_epochs`` (none: ``start`` as it is), else from scratch
+    for ``lm.epochs``. With ``out`` the result is saved to ``out/lm`` (a run resumed later reads it back) and the
+    work goes to ``out/lm_work``; else to a temporary folder.
+    """
+    saved = out / "lm" if out is not None else None
+    if resume and saved is not None and is_lm_bundle(saved):
+        return load_lm(saved)
+    epochs = config.lm.finetune_epochs if start is not None else config.lm.epochs
+    if start is not None and not epochs:
+        return start
+    def token_lists() -> Iterable[list[str]]:
+        tokens = (t.split() for t in pipeline.clean_many(list(train_texts)))
+        return itertools.chain(tokens, unlabelled if unlabelled is not None else [])
+
+    if start is not None:
+        model = start.model
+        _apply_dropouts(model, config.lm)
+        torch.manual_seed(config.lm.seed)
+    else:
+        model = new_lm(config, len(vocab))
+    with tempfile.TemporaryDirectory(prefix="lstmtext-lm-") as tmp:
+        work = out / "lm_work" if out is not None else Path(tmp)
+        counts, result = train_lm(model, token_lists, vocab, work, config.lm, epochs, resume, progress)
+        bundle = LMBundle(model, vocab, config.preprocess, config.lm, _info(counts, result))
+        if saved is not None:
+            save_lm(bundle, saved, overwrite=True)
+            shutil.rmtree(work, ignore_errors=True)
+    return bundle
+
+
+def start_from_lm(model: torch.nn.Module, lm: LMBundle) -> list[str]:
+    """Copy the language model's embedding and LSTM into ``model`` wherever a tensor's name ends with theirs and
+    the shapes agree (every ensemble member, aspect or n-gram-bag wrapper); return the names copied.
+
+    Raises:
+        ConfigError: If nothing could be copied (an architecture without a matching embedding).
+    """
+    source = lm.model.encoder_state()
+    copied = []
+    with torch.no_grad():
+        for name, tensor in model.state_dict().items():
+            key = next((k for k in source if name == k or name.endswith("." + k)), None)
+            if key is not None and source[key].shape == tensor.shape:
+                tensor.copy_(source[key])
+                copied.append(name)
+    if not any(n.endswith("embedding.weight") for n in copied):
+        raise ConfigError(f"the language model {lm.path or ''} fits no embedding of this model (it has "
+                          f"{len(lm.vocab)} words x {lm.sizes['embedding_dim']}). Use an lstm or bilstm model with "
+                          "its sizes, e.g. --preset ulmfit.")
+    return copied
+
+
+def lm_note(lm: LMBundle) -> str:
+    """One line for the run's notes: what the language model read and how well it predicts held-out text."""
+    history, corpus = lm.info.get("history") or [{}], lm.info.get("corpus", {}).get("train", {})
+    speed = history[-1].get("tokens_per_second")
+    return (f"language model: {corpus.get('tokens', 0):,} training tokens, {len(history)} epochs, valid perplexity "
+            f"{lm.info.get('perplexity', float('nan')):.1f}" + (f", {speed:,.0f} tokens/s" if speed else ""))

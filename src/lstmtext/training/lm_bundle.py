@@ -1,0 +1,126 @@
+"""The saved language model (``lstmtext pretrain --out LM``): JSON + safetensors, written atomically.
+
+``LM/lm.json`` holds the format, the sizes, the cleaning chain (the ``preprocess`` config section and the
+resolved steps) and the training history; ``LM/vocab.json`` the vocabulary; ``LM/model.safetensors`` every
+weight of :class:`~lstmtext.models.language_model.LanguageModel`, so it can be trained further.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from safetensors import SafetensorError
+from safetensors.torch import load_file, save_file
+
+from lstmtext import __version__
+from lstmtext.config import LMConfig, PreprocessConfig
+from lstmtext.encoding.vocab import Vocab
+from lstmtext.errors import BundleError
+from lstmtext.models.language_model import LanguageModel
+from lstmtext.utils.atomic import atomic_dir
+
+FORMAT = "lstmtext-lm"
+FORMAT_VERSION = 1
+FILES = ("lm.json", "vocab.json", "model.safetensors")
+
+
+@dataclass
+class LMBundle:
+    """A language model with the vocabulary and cleaning it was trained with."""
+
+    model: LanguageModel
+    vocab: Vocab
+    preprocess: PreprocessConfig
+    lm: LMConfig
+    info: dict[str, Any]  # history, corpus sizes, perplexity
+    path: Path | None = None
+
+    @property
+    def sizes(self) -> dict[str, Any]:
+        """What a classifier must match to start from it."""
+        rnn = self.model.rnn
+        return {"embedding_dim": rnn.input_size, "hidden_size": rnn.hidden_size,
+                "bidirectional": rnn.bidirectional}
+
+
+def save_lm(bundle: LMBundle, path: Path, overwrite: bool = False) -> Path:
+    """Write ``bundle`` to the folder ``path`` (atomically; an existing one only with ``overwrite``)."""
+    meta = {"format": FORMAT, "format_version": FORMAT_VERSION, "lstmtext_version": __version__,
+            "vocab_size": len(bundle.vocab), **bundle.sizes,
+            "preprocess": bundle.preprocess.model_dump(mode="json"), "lm": bundle.lm.model_dump(mode="json"),
+            **bundle.info}
+    try:
+        with atomic_dir(path, overwrite=overwrite) as tmp:
+            save_file({k: v.contiguous() for k, v in bundle.model.state_dict().items()}, tmp / "model.safetensors",
+                      metadata={"format": FORMAT, "format_version": str(FORMAT_VERSION)})
+            (tmp / "vocab.json").write_text(json.dumps(bundle.vocab.to_dict(), ensure_ascii=False), encoding="utf-8")
+            (tmp / "lm.json").write_text(json.dumps(meta, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+    except FileExistsError:
+        raise BundleError(f"{path} exists. Pass --overwrite to replace it, or choose another --out.") from None
+    bundle.path = Path(path)
+    return Path(path)
+
+
+def is_lm_bundle(path: str | Path) -> bool:
+    """Whether ``path`` is a folder holding ``lm.json``."""
+    return (Path(path) / "lm.json").is_file()
+
+
+def lm_folder(path: str | Path) -> Path:
+    """The language model's folder: ``path``, or ``path/lm`` for a training output folder that pretrained one."""
+    path = Path(path)
+    return path / "lm" if not is_lm_bundle(path) and is_lm_bundle(path / "lm") else path
+
+
+def read_lm_meta(path: str | Path) -> dict[str, Any]:
+    """``lm.json`` of the language model at ``path`` (checked as :func:`load_lm` checks it, weights not read)."""
+    path = lm_folder(path)
+    if not path.is_dir():
+        raise BundleError(f"{path}: no such language-model folder. Train one with `lstmtext pretrain TEXTS --out {path}`.")
+    missing = [name for name in FILES if not (path / name).is_file()]
+    if missing:
+        hint = " (it looks like a classifier, not a language model)" if (path / "config.json").is_file() else ""
+        raise BundleError(f"{path}: not a language model saved by `lstmtext pretrain`{hint}: missing "
+                          f"{', '.join(missing)}.")
+    try:
+        meta = json.loads((path / "lm.json").read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise BundleError(f"{path}/lm.json is corrupt ({exc}). Train the language model again.") from None
+    if not isinstance(meta, dict) or meta.get("format") != FORMAT:
+        raise BundleError(f"{path}/lm.json: not a language model (format {meta.get('format') if isinstance(meta, dict) else None!r}, "
+                          f"expected {FORMAT!r}).")
+    if meta.get("format_version") != FORMAT_VERSION:
+        raise BundleError(f"{path}: language-model format_version {meta.get('format_version')!r}, but this lstmtext "
+                          f"({__version__}) reads {FORMAT_VERSION}. Use a matching lstmtext or pretrain again.")
+    return meta
+
+
+def load_lm(path: str | Path) -> LMBundle:
+    """Read a language model saved by :func:`save_lm`.
+
+    Raises:
+        BundleError: One line naming the problem: not an LM folder, a missing or corrupt file, another format
+            version, or weights that do not match the sizes.
+    """
+    path = lm_folder(path)
+    meta = read_lm_meta(path)
+    try:
+        vocab = Vocab.from_dict(json.loads((path / "vocab.json").read_text(encoding="utf-8")))
+    except (json.JSONDecodeError, UnicodeDecodeError, KeyError, ValueError, TypeError) as exc:
+        raise BundleError(f"{path}/vocab.json is corrupt ({exc}). Train the language model again.") from None
+    try:
+        lm_cfg, preprocess = LMConfig.model_validate(meta["lm"]), PreprocessConfig.model_validate(meta["preprocess"])
+        model = LanguageModel(len(vocab), meta["embedding_dim"], meta["hidden_size"], meta["bidirectional"],
+                              lm_cfg.embed_dropout, lm_cfg.input_dropout, lm_cfg.output_dropout, lm_cfg.weight_drop)
+        state = load_file(path / "model.safetensors")
+        model.load_state_dict(state)
+    except (SafetensorError, OSError) as exc:
+        raise BundleError(f"{path}/model.safetensors is corrupt ({exc}). Train the language model again.") from None
+    except (KeyError, ValueError, RuntimeError) as exc:
+        first = str(exc).strip().splitlines()[0]
+        raise BundleError(f"{path}: the weights do not match lm.json ({first}). Train the language model again.") from None
+    info = {k: meta[k] for k in ("history", "corpus", "perplexity", "seconds") if k in meta}
+    return LMBundle(model, vocab, preprocess, lm_cfg, info, path)

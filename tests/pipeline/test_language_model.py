@@ -1,0 +1,179 @@
+"""`lstmtext pretrain` and classifiers that start from a language model (train.pretrained, train.pretrain)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+from safetensors.torch import load_file
+from typer.testing import CliRunner
+
+from helpers import ABSA_WIDE, MULTILABEL, TINY, TINY_OVERRIDES
+from lstmtext.cli import app
+from lstmtext.config import build_config
+from lstmtext.errors import BundleError, ConfigError
+from lstmtext.inference.bundle import load_bundle
+from lstmtext.models import build_model
+from lstmtext.pipeline import language_model as lm_pipeline
+from lstmtext.pipeline import run
+from lstmtext.training.lm_bundle import load_lm
+
+LM_SETTINGS = ["model.embedding_dim=8", "model.hidden_size=8", "lm.epochs=2", "lm.batch_tokens=64",
+               "vocab.min_freq=1", "lm.sampled=0", "lm.valid_every=5"]
+WORDS = ["crew", "flight", "delayed", "great", "service", "bag", "lost", "thanks", "awful", "lounge"]
+
+
+def _texts(n: int = 80) -> list[str]:
+    return [" ".join(["@airline"] + [WORDS[(i * 3 + k * 7) % len(WORDS)] for k in range(3 + i % 5)]) for i in range(n)]
+
+
+@pytest.fixture(scope="module")
+def texts_file(tmp_path_factory):
+    path = tmp_path_factory.mktemp("raw") / "raw.txt"
+    path.write_text("\n".join(_texts()) + "\n", encoding="utf-8")
+    return path
+
+
+@pytest.fixture(scope="module")
+def lm_dir(tmp_path_factory, texts_file):
+    out = tmp_path_factory.mktemp("lm") / "lm"
+    result = CliRunner().invoke(app, ["pretrain", str(texts_file), "--out", str(out), "--quiet",
+                                      *[a for s in LM_SETTINGS for a in ("--set", s)]])
+    assert result.exit_code == 0, result.output
+    return out
+
+
+def _config(*extra):
+    return build_config("ulmfit", overrides=[*TINY_OVERRIDES, "model.embed_dropout=0.0", "train.epochs=1", *extra])
+
+
+def test_pretrain_writes_a_bundle_with_its_history(lm_dir):
+    assert sorted(p.name for p in lm_dir.iterdir()) == ["lm.json", "model.safetensors", "vocab.json"]
+    meta = json.loads((lm_dir / "lm.json").read_text())
+    assert meta["format"] == "lstmtext-lm" and meta["bidirectional"] is True and meta["embedding_dim"] == 8
+    assert [h["epoch"] for h in meta["history"]] == [1, 2]
+    assert meta["corpus"]["valid"]["texts"] == 16  # every 5th of 80 texts held out
+    ppl = [h["valid_perplexity"] for h in meta["history"]]
+    assert ppl[1] < ppl[0] < len(json.loads((lm_dir / "vocab.json").read_text())["itos"])  # learns; beats uniform
+    assert meta["perplexity"] == min(ppl)
+    lm = load_lm(lm_dir)
+    assert "crew" in lm.vocab and lm.preprocess.preset == "en-tweet"
+
+
+def test_an_interrupted_pretraining_resumes_to_the_same_weights(tmp_path, texts_file, monkeypatch):
+    cfg = build_config("ulmfit", overrides=LM_SETTINGS)
+    whole = lm_pipeline.pretrain(cfg, texts_file, tmp_path / "whole", progress=False)
+    real_fit = lm_pipeline.fit_lm
+
+    def killed_after_one_epoch(*args, **kwargs):
+        def stop(record):
+            raise KeyboardInterrupt
+
+        return real_fit(*args, **{**kwargs, "on_epoch_end": stop})
+
+    monkeypatch.setattr(lm_pipeline, "fit_lm", killed_after_one_epoch)
+    with pytest.raises(KeyboardInterrupt):
+        lm_pipeline.pretrain(cfg, texts_file, tmp_path / "cut", progress=False)
+    monkeypatch.setattr(lm_pipeline, "fit_lm", real_fit)
+    with pytest.raises(BundleError, match="not empty"):
+        lm_pipeline.pretrain(cfg, texts_file, tmp_path / "cut", progress=False)
+    resumed = lm_pipeline.pretrain(cfg, texts_file, tmp_path / "cut", resume=True, progress=False)
+    a, b = load_file(tmp_path / "whole" / "model.safetensors"), load_file(tmp_path / "cut" / "model.safetensors")
+    assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+    assert [h["valid_perplexity"] for h in resumed.info["history"]] == [h["valid_perplexity"] for h in whole.info["history"]]
+
+
+def test_a_classifier_starts_from_the_lm_and_gradual_unfreezing_keeps_it_for_one_epoch(lm_dir):
+    lm = load_lm(lm_dir)
+    config = _config(f"train.pretrained=\"{lm_dir}\"", "lm.finetune_epochs=0", "model.embedding_dim=32")
+    result = run(config, TINY, progress=False)
+    assert result.encoder.vocab.itos == lm.vocab.itos  # the language model's vocabulary, as it is
+    assert config.model.embedding_dim == 8  # sizes taken from the language model, and noted
+    assert any("embedding_dim 8" in n for n in result.summary["notes"])
+    state, source = result.model.state_dict(), lm.model.state_dict()
+    # epoch 1 of gradual unfreezing trains the output layer only: the embedding and LSTM are still the LM's
+    for name in ("embedding.weight", "rnn.weight_ih_l0", "rnn.weight_hh_l0_reverse"):
+        torch.testing.assert_close(state[name], source[name])
+    assert state["fc.weight"].shape == (3, 3 * 2 * 8)  # concat pooling: last, max and mean of both directions
+
+
+def test_layer_groups_learn_at_their_own_rates(lm_dir):
+    config = _config(f"train.pretrained=\"{lm_dir}\"", "lm.finetune_epochs=0", "train.unfreeze=\"all\"",
+                     "train.epochs=2", "train.schedule=\"constant\"")
+    result = run(config, TINY, progress=False)
+    lm = load_lm(lm_dir).model.state_dict()
+    moved = {k: float((result.model.state_dict()[k] - lm[k]).abs().mean()) for k in ("embedding.weight", "rnn.weight_ih_l0")}
+    assert moved["embedding.weight"] > 0 and moved["rnn.weight_ih_l0"] > 0  # everything trains from epoch 1
+
+
+def test_inline_pretraining_reads_the_unlabelled_text_and_saves_the_lm(tmp_path, texts_file):
+    config = _config("train.pretrain=true", *[s for s in LM_SETTINGS if not s.startswith("vocab.")],
+                     f"data.unlabelled=\"{texts_file}\"")
+    result = run(config, TINY, tmp_path / "run", progress=False)
+    assert config.model.embedding.kind == "random"  # the LM trains the embedding, not word2vec
+    lm = load_lm(tmp_path / "run")  # a training folder holding lm/ reads as its language model
+    assert lm.info["corpus"]["train"]["texts"] > 64  # the training texts and the 80 unlabelled ones, less held out
+    assert "lounge" in result.encoder.vocab  # a word only the unlabelled text has
+    assert any(n.startswith("language model:") for n in result.summary["notes"])
+    assert not (tmp_path / "run" / "lm_work").exists()
+
+
+@pytest.mark.parametrize(("task", "data", "extra"), [
+    ("absa", ABSA_WIDE, []),
+    ("multilabel", MULTILABEL, ["multilabel.label_sep=\"|\"", "data.label_col=\"labels\""]),
+])
+def test_aspect_and_multilabel_models_start_from_the_lm(lm_dir, task, data, extra):
+    args = ["train", str(data), "--task", task, "--pretrained", str(lm_dir), "--quiet", "--set", "train.epochs=1",
+            "--set", "lm.finetune_epochs=1", "--set", "model.ensemble=1", "--set", "vocab.num_words=100",
+            *[a for s in extra for a in ("--set", s)]]
+    result = CliRunner().invoke(app, [*args, "--out", str(lm_dir.parent / f"run-{task}")])
+    assert result.exit_code == 0, result.output
+    saved = load_bundle(lm_dir.parent / f"run-{task}").config
+    assert saved.train.pretrained == str(lm_dir) and saved.model.embedding_dim == 8
+    assert saved.model.embedding.kind == "random" and saved.preprocess.preset == "en-tweet"  # the LM's cleaning
+
+
+def test_a_run_with_another_cleaning_is_refused_in_one_line(lm_dir):
+    config = _config(f"train.pretrained=\"{lm_dir}\"", "preprocess.preset=\"plain\"")
+    with pytest.raises(ConfigError, match=r"preprocess\.preset = 'en-tweet', but this run asks for 'plain'") as err:
+        run(config, TINY, progress=False)
+    assert "\n" not in str(err.value)
+
+
+def test_bad_lm_bundles_are_refused_in_one_line(tmp_path, lm_dir):
+    import shutil
+
+    bad = tmp_path / "bad"
+    shutil.copytree(lm_dir, bad)
+    meta = json.loads((bad / "lm.json").read_text())
+    (bad / "lm.json").write_text(json.dumps({**meta, "format_version": 99}))
+    with pytest.raises(BundleError, match="format_version 99"):
+        load_lm(bad)
+    (bad / "lm.json").write_text(json.dumps(meta))
+    (bad / "model.safetensors").write_bytes(b"not safetensors")
+    with pytest.raises(BundleError, match="corrupt"):
+        load_lm(bad)
+    (bad / "model.safetensors").unlink()
+    with pytest.raises(BundleError, match="missing model.safetensors"):
+        load_lm(bad)
+    with pytest.raises(BundleError, match="no such language-model folder"):
+        load_lm(tmp_path / "nowhere")
+
+
+def test_features_that_cannot_start_from_an_lm_are_refused(lm_dir):
+    with pytest.raises(ConfigError, match="--init-from"):
+        run(_config(f"train.pretrained=\"{lm_dir}\"", f"train.init_from=\"{lm_dir}\""), TINY, progress=False)
+    with pytest.raises(ConfigError, match="model.embedding.kind"):
+        run(_config("train.pretrain=true", "model.embedding.kind=\"word2vec\""), TINY, progress=False)
+
+
+def test_a_model_without_a_matching_embedding_is_refused(lm_dir):
+    lm = load_lm(lm_dir)
+    model = build_model(build_config("cnn", overrides=["model.embedding_dim=4"]).model, len(lm.vocab), 3)
+    with pytest.raises(ConfigError, match="fits no embedding"):
+        lm_pipeline.start_from_lm(model, lm)
+    wide = build_model(build_config("ulmfit", overrides=["model.embedding_dim=8", "model.hidden_size=8",
+                                                         "model.ensemble=2"]).model, len(lm.vocab), 3)
+    copied = lm_pipeline.start_from_lm(wide, lm)
+    assert {n.split(".")[0] for n in copied} == {"members"} and len(copied) == 2 * 9  # both members, embedding + LSTM
