@@ -27,7 +27,9 @@ def run_markdown(summary: dict[str, Any], task_lines: Sequence[str], sections: S
         task_lines: Bullet lines the task adds at the top (labels, aspects, thresholds).
         sections: The task's lines for each split's metrics.
     """
-    speed = f" ({summary['tokens_per_second']:,.0f} real tokens/s)" if summary.get("tokens_per_second") else ""
+    speed = f"{summary['tokens_per_second']:,.0f} real tokens/s" if summary.get("tokens_per_second") else ""
+    speed = ", ".join(s for s in (speed, summary.get("precision")) if s)
+    speed = f" ({speed})" if speed else ""
     lines = [
         f"# lstmtext run: {summary['architecture']} on {summary['source']}",
         "",
