@@ -117,6 +117,7 @@ def test_a_bf16_run_records_its_precision(tmp_path, tiny_path, cpu, monkeypatch)
     assert result.summary["precision"] == "bf16" == result.train.precision
     assert json.loads((tmp_path / "bf16" / "metrics.json").read_text())["summary"]["precision"] == "bf16"
     assert "bf16" in (tmp_path / "bf16" / "report.md").read_text()
+    assert "bf16 precision" in (tmp_path / "bf16" / "model" / "README.md").read_text()  # the bundle's model card
     saved = json.loads((tmp_path / "bf16" / "model" / "config.json").read_text())
     assert "bf16" in json.dumps(saved)  # the requested precision travels with the bundle's config
     assert all(m.precision == "fp32" for m in result.model.modules() if isinstance(m, FusedLSTM))
