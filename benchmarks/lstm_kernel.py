@@ -12,7 +12,10 @@ prints medians of wall time and, because the machine is shared, of process CPU t
 lower bound on the wall time of a quiet machine) and the load average. Training time is forward +
 backward of a loss on h_n, as in a classifier reading the last state (gradients for x and the weights,
 as when an embedding feeds the LSTM); inference time is the forward under no_grad. Variant (e) is
-FusedLSTM told not to build the padded per-token output, which such a classifier does not read.
+FusedLSTM told not to build the padded per-token output, which such a classifier does not read; (f) is
+(e) with ``precision = "bf16"`` (bfloat16 products in training; its inference row is float32, as (e)).
+``--products`` also times the layer's single products at these shapes in float32 and bfloat16, and a big
+square product as the machine's rate (GFLOP/s) in each.
 """
 
 from __future__ import annotations
@@ -66,6 +69,8 @@ def main() -> None:
     parser.add_argument("--reps", type=int, default=7, help="interleaved repetitions (medians reported)")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--bidirectional", action="store_true")
+    parser.add_argument("--fused-only", action="store_true", help="only the FusedLSTM variants (d)-(f): quicker")
+    parser.add_argument("--products", action="store_true", help="also time single products, fp32 vs bf16")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     gen = torch.Generator().manual_seed(0)
@@ -75,6 +80,9 @@ def main() -> None:
     ref = nn.LSTM(args.input_size, args.hidden_size, batch_first=True, bidirectional=args.bidirectional)
     fused = FusedLSTM(args.input_size, args.hidden_size, batch_first=True, bidirectional=args.bidirectional)
     fused.load_state_dict(ref.state_dict())
+    fused_bf16 = FusedLSTM(args.input_size, args.hidden_size, batch_first=True, bidirectional=args.bidirectional)
+    fused_bf16.load_state_dict(ref.state_dict())
+    fused_bf16.precision = "bf16"
     batches = []
     for _ in range(args.batches):
         lengths = pool[torch.randint(len(pool), (args.batch_size,), generator=gen)]
@@ -98,7 +106,10 @@ def main() -> None:
         "(c) nn.LSTM packed": nn_packed,
         "(d) FusedLSTM": fused,
         "(e) FusedLSTM, need_output=False": lambda x, n: fused(x, n, need_output=False),
+        "(f) (e) with precision bf16": lambda x, n: fused_bf16(x, n, need_output=False),
     }
+    if args.fused_only:
+        variants = {k: v for k, v in variants.items() if "Fused" in k or "bf16" in k}
 
     def run(fn, train: bool) -> tuple[float, float]:
         start, cpu_start = time.perf_counter(), time.process_time()
@@ -126,6 +137,7 @@ def main() -> None:
                 times[name, train].append(run(variants[name], train))
     ref.zero_grad(set_to_none=True)
     fused.zero_grad(set_to_none=True)
+    fused_bf16.zero_grad(set_to_none=True)
 
     print(f"{cpu_name()}; torch {torch.__version__}, threads {torch.get_num_threads()}, "
           f"OMP_WAIT_POLICY={os.environ.get('OMP_WAIT_POLICY')}; "
@@ -139,15 +151,65 @@ def main() -> None:
         return tuple(statistics.median(sample[k] for sample in times[name, train]) for k in (0, 1))
 
     tokens = real_tokens / args.batches
+    base = f"(b) nn.LSTM padded to {MAX_LEN}" if f"(b) nn.LSTM padded to {MAX_LEN}" in names else names[0]
     for train, label in ((True, "training: forward + backward"), (False, "inference: forward under no_grad")):
-        base_wall, base_cpu = medians(names[1], train)
+        base_wall, base_cpu = medians(base, train)
+        vs = f"x vs {base[:3]}"
         print(f"\n{label} (medians; wall | CPU time / threads)")
-        print(f"{'variant':34s} {'ms/batch':>9s} {'real tok/s':>11s} {'x vs (b)':>9s} | "
-              f"{'ms/batch':>9s} {'real tok/s':>11s} {'x vs (b)':>9s}")
+        print(f"{'variant':34s} {'ms/batch':>9s} {'real tok/s':>11s} {vs:>9s} | "
+              f"{'ms/batch':>9s} {'real tok/s':>11s} {vs:>9s}")
         for name in names:
             wall, cpu = medians(name, train)
             print(f"{name:34s} {wall * 1e3:9.1f} {tokens / wall:11.0f} {base_wall / wall:9.2f} | "
                   f"{cpu * 1e3:9.1f} {tokens / cpu:11.0f} {base_cpu / cpu:9.2f}")
+    if args.products:
+        product_table(args, tokens)
+
+
+def product_table(args, tokens: float) -> None:
+    """Median ms of each of FusedLSTM's products at these shapes, float32 against bfloat16 (+ conversions)."""
+    from lstmtext.models.fused_lstm import _linear
+
+    n, d, h = args.batch_size, args.input_size, args.hidden_size
+    n_tok = int(tokens)
+    g = torch.Generator().manual_seed(1)
+    xh, w, b = torch.randn(n, d + h, generator=g), torch.randn(4 * h, d + h, generator=g), torch.randn(4 * h)
+    dg, w_hh = torch.randn(n, 4 * h, generator=g), torch.randn(h, 4 * h, generator=g)
+    d_all, xh_all = torch.randn(n_tok, 4 * h, generator=g), torch.randn(n_tok, d + h, generator=g)
+    w_ih = torch.randn(d, 4 * h, generator=g)
+    bf = torch.bfloat16
+    xh_b, w_b, w_hh_b = xh.to(bf), w.to(bf), w_hh.to(bf)
+    d_all_b, xh_all_b, w_ih_b = d_all.to(bf), xh_all.to(bf), w_ih.to(bf)
+    d_t = torch.empty(4 * h, n_tok)
+    size = 2048
+    sq, sq_b = torch.randn(size, size, generator=g), torch.randn(size, size, generator=g).to(bf)
+    rows = [  # (name, flops, fp32 call, bf16 call)
+        ("forward step [x|h] W^T + sigmoid", 2 * n * (d + h) * 4 * h, lambda: _linear(xh, w, b, True),
+         lambda: _linear(xh_b, w_b, b, True).float()),
+        ("backward step dG W_hh (+ dG to bf16)", 2 * n * 4 * h * h, lambda: _linear(dg, w_hh),
+         lambda: _linear(dg.to(bf), w_hh_b)),
+        ("dX = dG W_ih, all tokens", 2 * n_tok * 4 * h * d, lambda: _linear(d_all, w_ih),
+         lambda: _linear(d_all_b, w_ih_b).float()),
+        ("dW = dG^T [X|H], all tokens (+ fp32 transpose)", 2 * n_tok * 4 * h * (d + h),
+         lambda: _linear(d_t.copy_(d_all.t()), xh_all.t()), lambda: torch.mm(d_all_b.t(), xh_all_b).float()),
+        (f"square {size} x {size} (machine rate)", 2 * size**3, lambda: _linear(sq, sq), lambda: _linear(sq_b, sq_b)),
+    ]
+
+    def timed(fn) -> float:
+        fn()
+        samples = []
+        for _ in range(max(3, args.reps)):
+            start = time.perf_counter()
+            fn()
+            samples.append(time.perf_counter() - start)
+        return statistics.median(samples)
+
+    print(f"\nsingle products ({n} rows per step, {n_tok} tokens per batch; medians; bf16 includes its conversions)")
+    print(f"{'product':48s} {'fp32 ms':>8s} {'bf16 ms':>8s} {'ratio':>6s} {'fp32 GFLOP/s':>13s} {'bf16 GFLOP/s':>13s}")
+    for name, flops, f32, b16 in rows:
+        t32, t16 = timed(f32), timed(b16)
+        print(f"{name:48s} {t32 * 1e3:8.2f} {t16 * 1e3:8.2f} {t32 / t16:6.2f} {flops / t32 / 1e9:13.0f} "
+              f"{flops / t16 / 1e9:13.0f}")
 
 
 if __name__ == "__main__":

@@ -1,18 +1,26 @@
-"""Training speed of the seed001 model: lstmtext (length buckets + packed/fused LSTM) vs a plain padded loop.
+"""Training speed of the seed001 model: lstmtext in fp32 and bf16 (length buckets + FusedLSTM) vs a plain padded loop.
 
-Both train the same model (Embedding(1024, 32) -> Dropout 0.5 -> LSTM 256 -> Linear 3, Keras init,
-Adam 1e-3, batch 512) on the airline train split, in the same process and run. The plain loop pads every
-batch to max_len (pre-padding, as Keras) and reads the last position. Throughput counts real (unpadded)
-tokens for both, so the ratio is the speed-up at the same work.
+All train the same model (Embedding(1024, 32) -> Dropout 0.5 -> LSTM 256 -> Linear 3, Keras init, Adam 1e-3,
+batch 512) on the airline train split, in the same process and run: lstmtext with ``train.precision`` fp32,
+then bf16 (on a CPU without bf16 instructions the second falls back to fp32, and says so), and the plain loop,
+which pads every batch to max_len (pre-padding, as Keras) and reads the last position. Throughput counts real
+(unpadded) tokens for all, so the ratios are speed-ups at the same work.
 
-    OMP_WAIT_POLICY=PASSIVE .venv/bin/python benchmarks/train_speed.py [--epochs 10] [--threads 2]
+To show how close to the machine's limit this runs, the script also measures the machine's product rate
+(GFLOP/s of one big square matrix product through oneDNN, fp32 and bf16) and prints each run's LSTM product
+rate: the FLOPs of the LSTM's products (24 H (D + H) per token computed: forward, dh, dX, dW) per second of
+the whole training time (which also holds the elementwise gate math, the embedding, Adam and validation).
 
-The last line is ``ratio_vs_padded: X``.
+    OMP_WAIT_POLICY=PASSIVE .venv/bin/python benchmarks/train_speed.py [--epochs 3] [--threads 2] [--no-padded]
+
+The default of 3 epochs keeps it to a few minutes on 2 cores; the README's table used ``--epochs 10``.
+The last lines are ``ratio_vs_padded: X`` (fp32) and ``bf16_vs_fp32: Y``.
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import os
 import time
 
@@ -23,9 +31,15 @@ import torch  # noqa: E402
 from torch import nn  # noqa: E402
 
 from lstmtext.config import build_config  # noqa: E402
-from lstmtext.data import load_bundled_airline  # noqa: E402
-from lstmtext.pipeline.runner import evaluate_splits, train_model  # noqa: E402
+from lstmtext.data.bundled import AIRLINE_COLUMNS  # noqa: E402
+from lstmtext.models.fused_lstm import _linear  # noqa: E402
+from lstmtext.pipeline.prepare import load_data, prepare  # noqa: E402
+from lstmtext.pipeline.runner import evaluate, fit_model  # noqa: E402
 from lstmtext.tasks.metrics import classification_metrics  # noqa: E402
+from lstmtext.training.precision import cpu_flags, cpu_has_bf16  # noqa: E402
+
+D, H = 32, 256
+FLOPS_PER_TOKEN = 24 * H * (D + H)  # forward 8H(D+H), dh 8H^2, dX 8HD, dW 8H(D+H)
 
 
 class PaddedLSTM(nn.Module):
@@ -33,31 +47,31 @@ class PaddedLSTM(nn.Module):
 
     def __init__(self, vocab: int, classes: int) -> None:
         super().__init__()
-        self.embedding = nn.Embedding(vocab, 32)
+        self.embedding = nn.Embedding(vocab, D)
         self.drop = nn.Dropout(0.5)
-        self.rnn = nn.LSTM(32, 256, batch_first=True)
-        self.fc = nn.Linear(256, classes)
+        self.rnn = nn.LSTM(D, H, batch_first=True)
+        self.fc = nn.Linear(H, classes)
         nn.init.uniform_(self.embedding.weight, -0.05, 0.05)
         nn.init.xavier_uniform_(self.rnn.weight_ih_l0)
         nn.init.orthogonal_(self.rnn.weight_hh_l0)
         nn.init.zeros_(self.rnn.bias_ih_l0)
         nn.init.zeros_(self.rnn.bias_hh_l0)
-        self.rnn.bias_ih_l0.data[256:512] = 1.0
+        self.rnn.bias_ih_l0.data[H : 2 * H] = 1.0
         nn.init.xavier_uniform_(self.fc.weight)
         nn.init.zeros_(self.fc.bias)
 
     def forward(self, ids: torch.Tensor) -> torch.Tensor:
         x = self.drop(self.embedding(ids))  # (B, T, 32)
-        keep = torch.bernoulli(x.new_full((x.shape[0], 1, 32), 0.8)) / 0.8 if self.training else 1.0
+        keep = torch.bernoulli(x.new_full((x.shape[0], 1, D), 0.8)) / 0.8 if self.training else 1.0
         out, _ = self.rnn(x * keep)  # (B, T, 256)
         return self.fc(out[:, -1])
 
 
-def padded_loop(encoder, data, labels, epochs: int, seed: int) -> tuple[float, dict]:
+def padded_loop(prepared, epochs: int, seed: int) -> tuple[float, dict]:
     """Train the plain padded model; return (seconds, test metrics)."""
-    label_id = {y: i for i, y in enumerate(labels)}
-    x = torch.from_numpy(encoder.pad(encoder.encode(data.splits["train"].texts)))
-    y = torch.tensor([label_id[v] for v in data.splits["train"].labels])
+    encoder, labels = prepared.encoder, prepared.task.labels
+    x = torch.from_numpy(encoder.pad(prepared.train.sequences))
+    y = torch.from_numpy(prepared.train.targets).long()
     torch.manual_seed(seed)
     model = PaddedLSTM(len(encoder.vocab), len(labels))
     opt = torch.optim.Adam(model.parameters(), lr=1e-3)
@@ -74,36 +88,76 @@ def padded_loop(encoder, data, labels, epochs: int, seed: int) -> tuple[float, d
             opt.step()
     seconds = time.perf_counter() - start
     model.eval()
-    xt = torch.from_numpy(encoder.pad(encoder.encode(data.splits["test"].texts)))
+    test = prepared.splits["test"]
     with torch.no_grad():
-        pred = model(xt).argmax(1).numpy()
-    return seconds, classification_metrics([label_id[v] for v in data.splits["test"].labels], pred, labels)
+        pred = model(torch.from_numpy(encoder.pad(test.sequences))).argmax(1).numpy()
+    return seconds, classification_metrics(test.targets, pred, labels)
+
+
+def machine_rate(size: int = 2048, reps: int = 5) -> dict[str, float]:
+    """GFLOP/s of a (size x size) @ (size x size) product through the same oneDNN op, fp32 and bf16."""
+    rates = {}
+    for name, dtype in (("fp32", torch.float32), ("bf16", torch.bfloat16)):
+        a = torch.randn(size, size).to(dtype)
+        _linear(a, a)
+        samples = []
+        for _ in range(reps):
+            start = time.perf_counter()
+            _linear(a, a)
+            samples.append(time.perf_counter() - start)
+        rates[name] = 2 * size**3 / min(samples) / 1e9
+    return rates
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--epochs", type=int, default=10)
+    parser.add_argument("--epochs", type=int, default=3)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument("--no-padded", action="store_true", help="skip the padded loop (the slowest part)")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
-    data = load_bundled_airline()
     cfg = build_config("seed001", overrides=[f"train.epochs={args.epochs}", f"train.threads={args.threads}",
                                              f"train.seed={args.seed}"])
-    model, encoder, labels, result = train_model(cfg, data, progress=False)
-    ours = evaluate_splits(model, encoder, labels, data)["test"]
-    real_tokens = sum(len(s) for s in encoder.encode(data.splits["train"].texts)) * args.epochs
-    padded_tokens = len(data.splits["train"]) * encoder.max_len * args.epochs
-    base_s, base = padded_loop(encoder, data, labels, args.epochs, args.seed)
+    cfg = cfg.model_copy(update={"data": cfg.data.model_copy(update=AIRLINE_COLUMNS)}, deep=True)
+    prepared = prepare(cfg, load_data(cfg))
+    real_tokens = prepared.train_tokens * args.epochs
+    padded_tokens = len(prepared.train.sequences) * prepared.encoder.max_len * args.epochs
+    load = [os.getloadavg()[0]]
+    rates = machine_rate()
+    # Untimed warm-up in both precisions (oneDNN's kernels for each shape, the allocator): without it the
+    # first run measured up to 1.2x slower than the same run second.
+    small = dataclasses.replace(prepared, train=prepared.train.take(np.arange(2048)))
+    for precision in ("fp32", "bf16"):
+        fit_model(cfg.model_copy(update={"train": cfg.train.model_copy(update={"precision": precision, "epochs": 1})},
+                                 deep=True), small, progress=False)
+    rows, seconds = [], {}  # rows: (name, seconds, test metrics, tokens computed)
+    for precision in ("fp32", "bf16"):
+        run_cfg = cfg.model_copy(update={"train": cfg.train.model_copy(update={"precision": precision})}, deep=True)
+        model, result = fit_model(run_cfg, prepared, progress=False)
+        seconds[precision] = result.seconds
+        rows.append((f"lstmtext {result.precision}", result.seconds, evaluate(model, prepared)[0]["test"], real_tokens))
+    if not args.no_padded:
+        base_s, base = padded_loop(prepared, args.epochs, args.seed)
+        rows.insert(0, ("padded loop fp32", base_s, base, padded_tokens))
+    rates_after = machine_rate()
+    load.append(os.getloadavg()[0])
+    bf16 = [f for f in ("avx512_bf16", "amx_bf16") if f in cpu_flags()]
     print(f"threads {torch.get_num_threads()}, OMP_WAIT_POLICY={os.environ.get('OMP_WAIT_POLICY')}, "
-          f"epochs {args.epochs}, max_len {encoder.max_len}, real tokens/epoch {real_tokens // args.epochs:,} "
-          f"(padded loop computes {padded_tokens // args.epochs:,})")
-    for name, secs, m in (("padded loop", base_s, base), ("lstmtext", result.seconds, ours)):
-        print(f"{name:12s} {secs:7.1f} s  {secs / args.epochs:6.2f} s/epoch  {real_tokens / secs:9,.0f} real tokens/s  "
+          f"torch {torch.__version__}, bf16 instructions: {', '.join(bf16) or 'none'} "
+          f"(bf16 used: {cpu_has_bf16()}); 1-min load average {load[0]:.1f} before, {load[1]:.1f} after")
+    print(f"epochs {args.epochs}, max_len {prepared.encoder.max_len}, real tokens/epoch "
+          f"{real_tokens // args.epochs:,} (padded loop computes {padded_tokens // args.epochs:,})")
+    print("machine product rate (2048^3 oneDNN product, best of 5, before | after the runs): "
+          + ", ".join(f"{k} {rates[k]:.0f} | {rates_after[k]:.0f} GFLOP/s" for k in rates))
+    for name, secs, m, computed in rows:
+        print(f"{name:17s} {secs:7.1f} s  {secs / args.epochs:6.2f} s/epoch  {real_tokens / secs:9,.0f} real tokens/s  "
+              f"LSTM products {computed * FLOPS_PER_TOKEN / secs / 1e9:5.1f} GFLOP/s  "
               f"test acc {m['accuracy']:.4f}  macro-F1 {m['macro_f1']:.4f}")
     print("(lstmtext's time includes validation every epoch; the padded loop validates never)")
-    print(f"ratio_vs_padded: {base_s / result.seconds:.2f}")
-
+    if not args.no_padded:
+        print(f"ratio_vs_padded: {base_s / seconds['fp32']:.2f}")
+    print(f"bf16_vs_fp32: {seconds['fp32'] / seconds['bf16']:.2f}")
 
 if __name__ == "__main__":
     main()

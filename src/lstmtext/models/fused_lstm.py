@@ -18,6 +18,17 @@ rows still active at step t are a prefix of n_t rows (a PackedSequence's batch_s
   fp32 products use MKL, which runs its AVX2 code on AMD CPUs and measured 1.7-2.7x slower at these
   shapes; float64 and other devices use torch.mm.
 
+bf16 (``precision = "bf16"``, set from ``train.precision`` by :mod:`lstmtext.training.precision`; used only
+while training with gradients, in float32, on the CPU): the products read bfloat16 copies of [x|h] and of
+the weights and oneDNN accumulates in float32; its bfloat16 result is converted back, so gates, cells, h and
+the master weights stay float32. The backward copies each step's gate gradients to bfloat16 for the dh, dX
+and dW products (dW as one torch.mm reading dG transposed in place, no transpose copy); the bias gradient
+sums the float32 ones. Measured at the seed-001 shapes (512 rows, D 32, H 256, 2 threads, AVX512_BF16, no
+AMX; ``benchmarks/lstm_kernel.py --products``), float32 -> bfloat16 with the conversions: forward step 3.2
+-> 1.8 ms, dh step 2.6 -> 1.4, dX 7.3 -> 3.7, dW 60 -> 28 (incl. float32's transpose copy); every product
+pays, so none stays float32. The layer's training step went 202 -> 126 ms (1.6x): the elementwise passes
+are unchanged. Results differ from float32 by ~0.5% (relative norm) in h and the gradients.
+
 Gates are kept internally in the order (o, i, f, g) (so the gates multiplied by dc are one slice). The
 caller applies dropout to ``x`` before calling. Recurrent regularisation is DropConnect on the recurrent
 matrix (``weight_drop``, AWD-LSTM's weight drop): one mask on ``weight_hh`` per forward call while
@@ -80,16 +91,18 @@ _ONEDNN = _onednn_linear_available()
 def _linear(x: Tensor, w: Tensor, bias: Tensor | None = None, sigmoid: bool = False) -> Tensor:
     """``x @ w.T (+ bias)``, optionally followed by a sigmoid: (M, K) x (N, K) -> (M, N), a new tensor.
 
+    bfloat16 ``x`` and ``w`` give a bfloat16 result (oneDNN accumulates in float32; ``bias`` may be float32).
+
     Uses oneDNN's fused op when the start-up probe found it; if a call still fails (a torch whose private
     op changed in a way the probe did not catch) it switches to the plain products for good.
     """
     global _ONEDNN
-    if _ONEDNN and x.dtype == torch.float32 and x.device.type == "cpu":
+    if _ONEDNN and x.dtype in (torch.float32, torch.bfloat16) and x.device.type == "cpu":
         try:
             return torch.ops.mkldnn._linear_pointwise(x, w, bias, "sigmoid" if sigmoid else "none", [], "")
-        except Exception:
-            _ONEDNN = False
-    y = torch.mm(x, w.t()) if bias is None else torch.addmm(bias, x, w.t())
+        except Exception:  # a bfloat16 failure (a CPU oneDNN lacks it for) leaves the float32 path alone
+            _ONEDNN = _ONEDNN and x.dtype == torch.bfloat16
+    y = torch.mm(x, w.t()) if bias is None else torch.addmm(bias.to(x.dtype), x, w.t())
     return y.sigmoid_() if sigmoid else y
 
 
@@ -130,19 +143,23 @@ _FORWARD_SCALE = (1.0, 1.0, 1.0, 2.0)
 _KAPPA = (1.0, -1.0, 0.5, 4.0)
 
 
-def _recurrence(xp: Tensor, w_ih: Tensor, w_hh: Tensor, bias: Tensor, plan: _Plan, keep: bool):
+def _recurrence(xp: Tensor, w_ih: Tensor, w_hh: Tensor, bias: Tensor, plan: _Plan, keep: bool, bf16: bool = False):
     """Run one direction over packed inputs xp (N, D); weights (4H, D), (4H, H), (4H,) in (o, i, f, g) order.
+
+    With ``bf16`` the products read bfloat16 copies of [x_t | h_{t-1}] and of the weights; the gates come
+    back in bfloat16 and everything after them (cells, h, what is kept) is float32.
 
     Returns:
         (hp, saved): packed outputs (N, H); with ``keep``, what backward needs: (xh, sigmoids, cells2,
-        tanh_cells), i.e. [x_t | h_{t-1}] per row (N, D + H), each step's four gate sigmoids (n_t, 4H),
-        the doubled cells and tanh(cells), both (N, H); else None.
+        tanh_cells), i.e. [x_t | h_{t-1}] per row (N, D + H) (bfloat16 with ``bf16``), each step's four
+        gate sigmoids (n_t, 4H), the doubled cells and tanh(cells), both (N, H); else None.
     """
     n_tok, dim, hid = xp.shape[0], xp.shape[1], w_hh.shape[1]
     scale = _gate_scale(hid, _FORWARD_SCALE, w_ih)
     w_cat, b_fwd = torch.cat([w_ih, w_hh], 1) * scale, bias * scale.squeeze(1)  # (4H, D + H), (4H,)
+    w_cat = w_cat.to(torch.bfloat16) if bf16 else w_cat
     # Each step's product reads [x_t | h_{t-1}] in one go; the h part is filled as the loop goes.
-    xh = xp.new_empty(n_tok, dim + hid)  # (N, D + H)
+    xh = xp.new_empty(n_tok, dim + hid, dtype=w_cat.dtype)  # (N, D + H)
     xh[:, :dim] = xp
     xh[: plan.batch_sizes[0], dim:] = 0  # h_{-1}
     hp = xp.new_empty(n_tok, hid)  # (N, H)
@@ -155,7 +172,9 @@ def _recurrence(xp: Tensor, w_ih: Tensor, w_hh: Tensor, bias: Tensor, plan: _Pla
         if t:
             sig = _linear(xh[off : off + n], w_cat, b_fwd, sigmoid=True)  # (n, 4H)
         else:  # h_{-1} = 0: skip its product
-            sig = _linear(xp[:n], w_cat[:, :dim].contiguous(), b_fwd, sigmoid=True)
+            sig = _linear(xh[:n, :dim] if bf16 else xp[:n], w_cat[:, :dim].contiguous(), b_fwd, sigmoid=True)
+        if bf16:
+            sig = sig.float()
         o, i, f, s = sig[:, :hid], sig[:, hid : 2 * hid], sig[:, 2 * hid : 3 * hid], sig[:, 3 * hid :]
         if keep:
             sigmoids.append(sig)
@@ -182,8 +201,8 @@ class _FusedLSTMFunction(torch.autograd.Function):
     """One direction of the LSTM over packed rows: (xp, w_ih, w_hh, bias) -> hp (N, H)."""
 
     @staticmethod
-    def forward(ctx, xp, w_ih, w_hh, bias, plan):  # noqa: D102
-        hp, saved = _recurrence(xp, w_ih, w_hh, bias, plan, keep=True)
+    def forward(ctx, xp, w_ih, w_hh, bias, plan, bf16=False):  # noqa: D102
+        hp, saved = _recurrence(xp, w_ih, w_hh, bias, plan, keep=True, bf16=bf16)
         ctx.save_for_backward(w_ih, w_hh, hp)
         # Internal buffers, not inputs or outputs: nothing else can modify them in place.
         ctx.buffers = saved
@@ -196,10 +215,13 @@ class _FusedLSTMFunction(torch.autograd.Function):
         w_ih, w_hh, hp = ctx.saved_tensors
         xh, sigmoids, cells2, tanh_cells = ctx.buffers
         plan, hid, dim = ctx.plan, w_hh.shape[1], w_ih.shape[1]
+        low = xh.dtype != grad_hp.dtype  # the forward ran its products in bfloat16: so do these
         kappa = _gate_scale(hid, _KAPPA, w_ih)  # true gate gradient = kappa * d_gates
-        w_hh_k = (w_hh * kappa).t().contiguous()  # (H, 4H): dh_{t-1} = dG_t @ W_hh as a linear
+        w_hh_k = (w_hh * kappa).t().contiguous().to(xh.dtype)  # (H, 4H): dh_{t-1} = dG_t @ W_hh as a linear
         dhp = grad_hp.clone(memory_format=torch.contiguous_format)  # (N, H): gets the recurrent dh added
         d_gates = _workspace("d_gates", xh.shape[0], 4 * hid, grad_hp)  # (N, 4H), scaled by 1 / kappa
+        # bfloat16: each step's gate gradients are copied for the products (the dh one needs them anyway)
+        d_low = _workspace("d_gates", xh.shape[0], 4 * hid, xh) if low else d_gates
         dc_run = grad_hp.new_zeros(plan.batch_sizes[0], hid)  # dL/dc of the rows still being read
         q_run = grad_hp.new_empty(plan.batch_sizes[0], hid)
         steps = list(zip(plan.batch_sizes, plan.offsets))
@@ -222,23 +244,28 @@ class _FusedLSTMFunction(torch.autograd.Function):
                 d_f.zero_()  # c_{-1} = 0
             d_g.mul_(i)
             dg[:, hid:].view(n, 3, hid).mul_(dc.unsqueeze(1))
+            if low:
+                dg = d_low[off : off + n].copy_(dg)
             if t:
                 dc.mul_(f)
                 dhp[prev : prev + n].add_(_linear(dg, w_hh_k))
 
         # Everything that is not recurrent: a few big products over all steps.
-        grad_x = _linear(d_gates, (w_ih * kappa).t().contiguous()) if ctx.needs_input_grad[0] else None
+        w_ih_k = (w_ih * kappa).t().contiguous().to(xh.dtype)  # (D, 4H)
+        grad_x = _linear(d_low, w_ih_k).to(grad_hp.dtype) if ctx.needs_input_grad[0] else None
         grad_w_ih = grad_w_hh = d_grad_t = None
         if ctx.needs_input_grad[1] or ctx.needs_input_grad[2]:
-            # oneDNN wants the summed-over token axis contiguous: transpose once, reuse for the bias.
-            d_grad_t = _workspace("d_gates_t", 4 * hid, xh.shape[0], grad_hp).copy_(d_gates.t())  # (4H, N)
-            grad_w = _linear(d_grad_t, xh.t()) * kappa  # (4H, D + H) = dG^T [X | H_prev]
+            if low:  # torch's bfloat16 mm (oneDNN) reads the transposed operand in place: no copy
+                grad_w = torch.mm(d_low.t(), xh).to(grad_hp.dtype) * kappa  # (4H, D + H)
+            else:  # oneDNN wants the summed-over token axis contiguous: transpose once, reuse for the bias
+                d_grad_t = _workspace("d_gates_t", 4 * hid, xh.shape[0], grad_hp).copy_(d_gates.t())  # (4H, N)
+                grad_w = _linear(d_grad_t, xh.t()) * kappa  # (4H, D + H) = dG^T [X | H_prev]
             grad_w_ih, grad_w_hh = grad_w[:, :dim], grad_w[:, dim:]
         grad_bias = None
-        if ctx.needs_input_grad[3]:
+        if ctx.needs_input_grad[3]:  # from the float32 gate gradients
             grad_bias = d_gates.sum(0) if d_grad_t is None else d_grad_t.sum(1)
             grad_bias *= kappa.squeeze(1)
-        return grad_x, grad_w_ih, grad_w_hh, grad_bias, None
+        return grad_x, grad_w_ih, grad_w_hh, grad_bias, None, None
 
 
 class FusedLSTM(nn.Module):
@@ -273,6 +300,7 @@ class FusedLSTM(nn.Module):
         self.input_size, self.hidden_size, self.num_layers = input_size, hidden_size, 1
         self.bias, self.batch_first, self.bidirectional = bias, batch_first, bidirectional
         self._suffixes = ["_l0", "_l0_reverse"] if bidirectional else ["_l0"]
+        self.precision = "fp32"  # "bf16": see the module docstring; lstmtext.training.precision sets it
         shapes = {"weight_ih": (4 * hidden_size, input_size), "weight_hh": (4 * hidden_size, hidden_size)}
         if bias:
             shapes.update(bias_ih=(4 * hidden_size,), bias_hh=(4 * hidden_size,))
@@ -340,12 +368,13 @@ class FusedLSTM(nn.Module):
         xp = x.reshape(batch * total_len, self.input_size).index_select(0, plan.pad_idx)  # (N, D)
         # The autograd Function saves what backward needs; skip it when no gradient can flow.
         tracked = torch.is_grad_enabled() and (x.requires_grad or any(p.requires_grad for p in self.parameters()))
+        bf16 = tracked and self.training and self.precision == "bf16" and x.dtype == torch.float32 and x.is_cpu
         packed, finals = [], []
         for k, sfx in enumerate(self._suffixes):
             xd = xp if k == 0 else xp.index_select(0, plan.rev_perm)  # reverse: token len-1-t at step t
             w_ih, w_hh, bias = self._internal_weights(sfx)
             if tracked:
-                hp = _FusedLSTMFunction.apply(xd, w_ih, w_hh, bias, plan)
+                hp = _FusedLSTMFunction.apply(xd, w_ih, w_hh, bias, plan, bf16)
             else:
                 hp = _recurrence(xd.detach(), w_ih.detach(), w_hh.detach(), bias.detach(), plan, keep=False)[0]
             finals.append(hp.index_select(0, plan.last_idx))  # (B, H)

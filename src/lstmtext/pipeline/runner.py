@@ -139,7 +139,7 @@ def summarize(config: Config, prepared: Prepared, model: torch.nn.Module, result
         "n_parameters": sum(p.numel() for p in model.parameters()), "vocab_size": len(encoder.vocab),
         "max_len": encoder.max_len, "epochs_run": len(result.history), "best_epoch": result.best_epoch,
         "ensemble": config.model.ensemble, "members": result.members, "monitor": config.train.monitor,
-        "train_seconds": result.seconds,
+        "train_seconds": result.seconds, "precision": result.precision,
         "tokens_per_second": prepared.train_tokens * epochs / max(result.seconds, 1e-9),
         "split_sizes": prepared.split_sizes, "steps": encoder.pipeline.steps,
         "seed": config.train.seed, "lstmtext_version": __version__, "notes": prepared.notes,

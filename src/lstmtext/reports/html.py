@@ -131,7 +131,8 @@ def run_facts(summary: dict[str, Any]) -> list[str]:
     facts = [["task", summary.get("task")], ["architecture", summary.get("architecture")],
              ["parameters", summary.get("n_parameters")], ["vocabulary", summary.get("vocab_size")],
              ["epochs run", summary.get("epochs_run")], ["best epoch", summary.get("best_epoch")],
-             ["train seconds", summary.get("train_seconds")], ["seed", summary.get("seed")]]
+             ["train seconds", summary.get("train_seconds")], ["precision", summary.get("precision")],
+             ["seed", summary.get("seed")]]
     return ["<h2>Run</h2>", table(["", "value"], [f for f in facts if f[1] is not None])]
 
 

@@ -27,7 +27,9 @@ def run_markdown(summary: dict[str, Any], task_lines: Sequence[str], sections: S
         task_lines: Bullet lines the task adds at the top (labels, aspects, thresholds).
         sections: The task's lines for each split's metrics.
     """
-    speed = f" ({summary['tokens_per_second']:,.0f} real tokens/s)" if summary.get("tokens_per_second") else ""
+    speed = f"{summary['tokens_per_second']:,.0f} real tokens/s" if summary.get("tokens_per_second") else ""
+    speed = ", ".join(s for s in (speed, summary.get("precision")) if s)
+    speed = f" ({speed})" if speed else ""
     lines = [
         f"# lstmtext run: {summary['architecture']} on {summary['source']}",
         "",
@@ -46,13 +48,14 @@ def model_card(summary: dict[str, Any], task_line: str, score_lines: Sequence[st
     """A short model card: what the model is, what it was trained on, how well it does, and its limits."""
     limits = limits or ("Trained only on the data above: texts of another domain, language or period may be "
                         "classified worse.")
+    precision = f", {summary['precision']} precision" if summary.get("precision") else ""
     return f"""# Model card
 
 - **Architecture**: `{summary['architecture']}`, {summary['n_parameters']:,} parameters
 - **Task**: {task_line}
 - **Training data**: {summary['source']} ({', '.join(f"{k} {v}" for k, v in summary['split_sizes'].items())})
 - **Preprocessing**: {', '.join(summary['steps']) or '(none)'}; the same steps run at prediction time.
-- **Trained with**: lstmtext {summary['lstmtext_version']}, seed {summary['seed']}
+- **Trained with**: lstmtext {summary['lstmtext_version']}, seed {summary['seed']}{precision}
 
 ## Scores
 {chr(10).join(score_lines)}

@@ -23,6 +23,7 @@ from lstmtext.config import TrainConfig
 from lstmtext.encoding.batching import Batch, EncodedSplit, iterate, predict_logits, train_batches
 from lstmtext.errors import BundleError
 from lstmtext.training.checkpoint import load_checkpoint, load_optimizer, save_checkpoint
+from lstmtext.training.precision import apply_precision, set_precision
 from lstmtext.training.schedule import lr_factor, param_groups, unfreeze
 
 if TYPE_CHECKING:
@@ -64,6 +65,7 @@ class TrainResult:
     stopped_early: bool = False
     seconds: float = 0.0
     members: list[dict[str, Any]] = field(default_factory=list)  # seed ensembles: one record per member
+    precision: str = "fp32"  # what training ran in (lstmtext.training.precision)
 
 
 def _score(summary: dict[str, float], monitor: str) -> float:
@@ -122,6 +124,8 @@ def fit(
         log.info("resuming after epoch %d of %d", st["epoch"], cfg.epochs)
     else:
         torch.manual_seed(cfg.seed)
+    result.precision = apply_precision(model, cfg.precision)
+    log.info("training in %s", result.precision)
     lengths = train.lengths if isinstance(train, EncodedSplit) else None
     for epoch in range(first_epoch, cfg.epochs + 1):
         unfreeze(optimizer.param_groups, cfg, epoch)
@@ -148,6 +152,7 @@ def fit(
             result.stopped_early = True
             log.info("early stop after epoch %d: no better %s for %d epochs", epoch, cfg.monitor, cfg.patience)
             break
+    set_precision(model, "fp32")  # the precision is the training's: the trained model predicts in fp32
     if cfg.restore_best and best_state is not None:
         model.load_state_dict(best_state)
     result.seconds = time.perf_counter() - start

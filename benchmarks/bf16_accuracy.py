@@ -1,0 +1,88 @@
+"""Does bf16 training move accuracy? Test accuracy and macro-F1 of fp32 vs bf16 runs, mean over seeds.
+
+Trains a preset (default ``seed001``) on the bundled airline tweets (canonical split) once per seed and
+precision (``train.precision`` fp32, then bf16, same seed, same data order) and compares the test scores.
+The acceptance bar of issue #17 is a mean difference within 0.005 for both accuracy and macro-F1 over 3
+seeds at the preset's full epochs:
+
+    OMP_WAIT_POLICY=PASSIVE .venv/bin/python benchmarks/bf16_accuracy.py [--preset seed001] [--seeds 3]
+        [--epochs N] [--threads 2] [--out bf16_accuracy.json]
+
+That is 6 full trainings (about 2 x 3 x 1 minute for seed001 on 2 cores); ``--seeds 1 --epochs 2`` checks
+the script in well under a minute but says little about accuracy. The last line is ``verdict: ...``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import time
+
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
+import torch  # noqa: E402
+
+from lstmtext.config import build_config  # noqa: E402
+from lstmtext.data.bundled import AIRLINE_COLUMNS  # noqa: E402
+from lstmtext.pipeline.prepare import load_data, prepare  # noqa: E402
+from lstmtext.pipeline.runner import evaluate, fit_model  # noqa: E402
+from lstmtext.training.precision import cpu_has_bf16  # noqa: E402
+
+TOLERANCE = 0.005
+SCORES = ("accuracy", "macro_f1")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--preset", default="seed001")
+    parser.add_argument("--seeds", type=int, default=3, help="seeds 42, 43, ...")
+    parser.add_argument("--epochs", type=int, default=None, help="default: the preset's")
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--out", default=None, help="also write every run's record to this JSON file")
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+    overrides = [f"train.threads={args.threads}"] + ([f"train.epochs={args.epochs}"] if args.epochs else [])
+    cfg = build_config(args.preset, overrides=overrides)
+    cfg = cfg.model_copy(update={"data": cfg.data.model_copy(update=AIRLINE_COLUMNS)}, deep=True)
+    if not cpu_has_bf16():
+        print("this CPU has no bf16 instructions (or torch no oneDNN op): the bf16 runs will train in fp32")
+    prepared = prepare(cfg, load_data(cfg))
+    records = []
+    for seed in range(42, 42 + args.seeds):
+        for precision in ("fp32", "bf16"):
+            train = cfg.train.model_copy(update={"seed": seed, "precision": precision})
+            start = time.perf_counter()
+            model, result = fit_model(cfg.model_copy(update={"train": train}, deep=True), prepared, progress=False)
+            test = evaluate(model, prepared, cfg.train.eval_batch_size)[0]["test"]
+            records.append({"seed": seed, "asked": precision, "precision": result.precision,
+                            "epochs": len(result.history), "train_seconds": round(result.seconds, 2),
+                            "wall_seconds": round(time.perf_counter() - start, 2),
+                            **{k: round(float(test[k]), 5) for k in SCORES}})
+            r = records[-1]
+            print(f"seed {seed} {r['precision']:4s}: {r['epochs']} epochs in {r['train_seconds']:6.1f} s, "
+                  f"test accuracy {r['accuracy']:.4f}, macro-F1 {r['macro_f1']:.4f}", flush=True)
+
+    def mean(precision: str, key: str) -> float:
+        return statistics.fmean(r[key] for r in records if r["asked"] == precision)
+
+    print(f"\nmeans over {args.seeds} seed(s), preset {args.preset}, test split ({prepared.split_sizes['test']} rows):")
+    ok = True
+    for key in (*SCORES, "train_seconds"):
+        fp32, bf16 = mean("fp32", key), mean("bf16", key)
+        line = f"  {key:13s} fp32 {fp32:9.4f}  bf16 {bf16:9.4f}  bf16 - fp32 {bf16 - fp32:+.4f}"
+        if key in SCORES:
+            ok &= abs(bf16 - fp32) <= TOLERANCE
+        else:
+            line += f"  (fp32 / bf16 time: {fp32 / bf16:.2f}x)"
+        print(line)
+    if args.out:
+        with open(args.out, "w", encoding="utf-8") as fh:
+            json.dump({"preset": args.preset, "seeds": args.seeds, "records": records}, fh, indent=2)
+    few = " (fewer than 3 seeds: not the issue's study)" if args.seeds < 3 else ""
+    print(f"verdict: {'within' if ok else 'NOT within'} {TOLERANCE} of fp32 on accuracy and macro-F1{few}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,87 @@
+"""Which precision a training run uses (``train.precision``): the one place that decides it, per model.
+
+``bf16`` is mixed precision inside :class:`~lstmtext.models.fused_lstm.FusedLSTM`: its matrix products read
+bfloat16 copies of the inputs and weights and oneDNN accumulates them in float32; the master weights, Adam's
+state, the gates' elementwise math, the cell state and the loss stay float32, and so does everything outside
+that layer (embedding, heads) and all inference (validation, evaluation, prediction, explanations).
+
+Why only there: on the 2-core AMD EPYC with AVX512_BF16 (no AMX) ``torch.autocast`` made the CNN about 3x
+slower and left the GRU and attention models unchanged, while FusedLSTM's own products ran 1.8x faster in
+bfloat16 (``benchmarks/lstm_kernel.py``). So:
+
+* ``auto``: bf16 when the CPU has bf16 instructions (``avx512_bf16`` or ``amx_bf16`` in /proc/cpuinfo, and
+  torch's oneDNN op) and the model has a float32 FusedLSTM layer; fp32 otherwise.
+* ``bf16``: the same, but asking for it where it cannot apply (no such CPU, no FusedLSTM layer) logs one
+  warning and trains in fp32; autocast is not used, since it only ever measured slower or equal.
+* ``fp32``: never bf16.
+
+The precision actually used is returned by :func:`apply_precision`, kept in ``TrainResult.precision`` and
+written to the run summary (``metrics.json``, the reports).
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+
+import torch
+from torch import nn
+
+from lstmtext.models import fused_lstm
+from lstmtext.models.fused_lstm import FusedLSTM
+
+log = logging.getLogger(__name__)
+
+BF16_FLAGS = ("avx512_bf16", "amx_bf16")
+
+
+@functools.lru_cache(maxsize=1)
+def cpu_flags() -> frozenset[str]:
+    """The CPU's feature flags from /proc/cpuinfo (empty where there is none, e.g. macOS)."""
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as fh:
+            for line in fh:
+                if line.startswith("flags"):
+                    return frozenset(line.split(":", 1)[1].split())
+    except OSError:
+        pass
+    return frozenset()
+
+
+def cpu_has_bf16() -> bool:
+    """Whether this CPU has bfloat16 instructions and torch's oneDNN product op runs here."""
+    return any(flag in cpu_flags() for flag in BF16_FLAGS) and fused_lstm._ONEDNN
+
+
+def resolve_precision(requested: str, model: nn.Module) -> str:
+    """The precision ``model`` trains in here when ``requested`` (``auto``, ``fp32`` or ``bf16``) is asked for."""
+    if requested not in ("auto", "fp32", "bf16"):
+        raise ValueError(f"train.precision must be 'auto', 'fp32' or 'bf16'. Got {requested!r} instead.")
+    if requested == "fp32":
+        return "fp32"
+    layers = [m for m in model.modules() if isinstance(m, FusedLSTM) and m.weight_ih_l0.dtype == torch.float32]
+    if not layers:
+        if requested == "bf16":
+            log.warning("train.precision = bf16 applies to one-layer LSTMs (FusedLSTM) only, which this model has "
+                        "not: training in fp32")
+        return "fp32"
+    if not cpu_has_bf16():
+        if requested == "bf16":
+            log.warning("train.precision = bf16: this CPU has no bf16 instructions (%s): training in fp32",
+                        " / ".join(BF16_FLAGS))
+        return "fp32"
+    return "bf16"
+
+
+def apply_precision(model: nn.Module, requested: str) -> str:
+    """Set every FusedLSTM layer of ``model`` to the precision :func:`resolve_precision` picks; return it."""
+    precision = resolve_precision(requested, model)
+    set_precision(model, precision)
+    return precision
+
+
+def set_precision(model: nn.Module, precision: str) -> None:
+    """Set every FusedLSTM layer of ``model`` to ``precision`` (``fp32`` after training, for inference)."""
+    for module in model.modules():
+        if isinstance(module, FusedLSTM):
+            module.precision = precision

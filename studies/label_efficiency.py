@@ -1,0 +1,190 @@
+"""Label efficiency: test macro-F1 against the share of training labels, with and without a pretrained language model.
+
+For each data set, one language model is pretrained (`lstmtext pretrain`, the `ulmfit` preset's settings) on
+every training text, read as unlabelled text: no label, no valid or test text. Then, for each share of the
+training labels (a stratified sample per seed; the rest of the training texts are the unlabelled ones the
+language model already read), four models are trained on the labelled share, picked on the canonical valid
+split and scored once on test:
+
+* `default` preset from scratch (lstmtext's tuned short-text BiLSTM);
+* `ulmfit` preset started from the language model (`--pretrained LM`, no further LM epochs);
+* TF-IDF word 1-2-grams + logistic regression (C chosen on valid from a small grid);
+* fastText supervised (bigrams, dim 50, 25 epochs, lr 0.5; `fasttext-numpy2`), one thread.
+
+Results go to OUT/results.jsonl (one line per model, share and seed; a rerun skips what is there), OUT/table.md
+and OUT/label_efficiency.png.
+
+    OMP_WAIT_POLICY=PASSIVE .venv/bin/python studies/label_efficiency.py --out runs/study-label-efficiency \\
+        --datasets airline,smsa --shares 0.1,1.0 --seeds 0,1,2
+
+The data sets are read from $LSTMTEXT_SHARED_DATA (default ../shared/data; docs/data.md names their sources).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import tempfile
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from sklearn.metrics import f1_score
+from sklearn.model_selection import train_test_split
+
+from lstmtext.config import build_config
+from lstmtext.data import LabelledData, load_bundled_airline
+from lstmtext.experiments.baselines import tfidf_logreg
+from lstmtext.pipeline import run
+from lstmtext.pipeline.language_model import pretrain
+from lstmtext.pipeline.prepare import load_data
+from lstmtext.preprocess import build_pipeline
+from lstmtext.tasks import get_task
+
+ROOT = Path(__file__).resolve().parents[1]
+DATA = Path(os.environ.get("LSTMTEXT_SHARED_DATA", ROOT.parent / "shared" / "data"))
+
+# name: (cleaning and length settings for every model, loader)
+SETTINGS = {
+    "airline": ['preprocess.preset="en-tweet"'],
+    "smsa": ['preprocess.preset="id-review"', "vocab.max_len=128"],
+    "news": ['preprocess.preset="id-news"', "vocab.min_freq=1"],
+    "ntc": ['preprocess.preset="vi-review"', "vocab.max_len=256"],
+}
+
+
+def load(name: str, out: Path) -> LabelledData:
+    """The data set's train / valid / test splits (canonical where the data set has them)."""
+    if name == "airline":
+        return load_bundled_airline()
+    if name == "smsa":
+        folder, parts = DATA / "indonlu-smsa", []
+        for split in ("train", "valid", "test"):
+            frame = pd.read_csv(folder / f"{split}_preprocess.tsv", sep="\t", header=None, names=["text", "label"],
+                                quoting=3)
+            parts.append(frame.assign(split=split))
+        path = out / "smsa.csv"
+        pd.concat(parts).to_csv(path, index=False)
+        return load_data(build_config(None, extra={"data": {"split_col": "split"}}), path)
+    if name == "news":
+        folder = DATA / "indonesian-news-title"
+        cfg = build_config(None, extra={"data": {"text_col": "title", "label_col": "category"}})
+        return load_data(cfg, folder / "detik-news-title-balanced.csv", split_file=folder / "split.csv")
+    if name == "ntc":
+        cfg = build_config(None, extra={"data": {"text_col": "text", "label_col": "label", "split_col": "split"}})
+        return load_data(cfg, DATA / "ntc-scv" / "reviews.csv")
+    raise SystemExit(f"unknown data set {name!r}: choose from {', '.join(SETTINGS)}")
+
+
+def fasttext_f1(train_texts, train_labels, test_texts, test_labels, seed: int) -> float:
+    import fasttext
+
+    with tempfile.NamedTemporaryFile("w", suffix=".txt", delete=False, encoding="utf-8") as fh:
+        for text, label in zip(train_texts, train_labels):
+            fh.write(f"__label__{str(label).replace(' ', '_')} {text}\n")
+    model = fasttext.train_supervised(fh.name, epoch=25, lr=0.5, wordNgrams=2, dim=50, minCount=1, thread=1,
+                                      seed=seed, verbose=0)
+    os.unlink(fh.name)
+    pred = [model.predict(t.replace("\n", " "))[0][0].removeprefix("__label__") for t in test_texts]
+    return float(f1_score([str(y).replace(" ", "_") for y in test_labels], pred, average="macro"))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--out", type=Path, default=ROOT / "runs" / "study-label-efficiency")
+    parser.add_argument("--datasets", default="airline,smsa,news,ntc")
+    parser.add_argument("--shares", default="0.01,0.05,0.1,0.25,1.0")
+    parser.add_argument("--seeds", default="0,1,2")
+    parser.add_argument("--models", default="default,ulmfit,tfidf_logreg,fasttext")
+    parser.add_argument("--lm-set", action="append", default=[], help="extra --set for the language model")
+    args = parser.parse_args()
+    args.out.mkdir(parents=True, exist_ok=True)
+    log = args.out / "results.jsonl"
+    done = {(r["dataset"], r["model"], r["share"], r["seed"]) for r in map(json.loads, log.open())} if log.exists() else set()
+    for name in args.datasets.split(","):
+        data, settings = load(name, args.out), SETTINGS[name]
+        folder = args.out / name
+        folder.mkdir(exist_ok=True)
+        lm = folder / "lm"
+        if "ulmfit" in args.models and not (lm / "lm.json").exists():
+            texts = folder / "train_texts.txt"
+            texts.write_text("\n".join(" ".join(t.split()) for t in data.splits["train"].texts) + "\n", encoding="utf-8")
+            pretrain(build_config("ulmfit", overrides=[*settings, *args.lm_set]), texts, lm, overwrite=True)
+        clean = build_pipeline(build_config(None, overrides=settings)).clean_many
+        train = data.splits["train"]
+        for share in [float(s) for s in args.shares.split(",")]:
+            for seed in [int(s) for s in args.seeds.split(",")]:
+                if share < 1:
+                    keep, _ = train_test_split(np.arange(len(train)), train_size=share, stratify=train.labels,
+                                               random_state=seed)
+                    part = replace(data, splits={**data.splits, "train": train.take(sorted(keep.tolist()))})
+                else:
+                    part = data
+                for model in args.models.split(","):
+                    if (name, model, share, seed) in done:
+                        continue
+                    record = {"dataset": name, "model": model, "share": share, "seed": seed,
+                              "labels": len(part.splits["train"])}
+                    if model in ("default", "ulmfit"):
+                        extra = [*settings, f"train.seed={seed}"]
+                        if model == "ulmfit":
+                            extra += [f'train.pretrained="{lm}"', "lm.finetune_epochs=0"]
+                        result = run(build_config(model, overrides=extra), part, None, progress=False)
+                        record.update(valid=result.metrics["valid"]["macro_f1"], test=result.metrics["test"]["macro_f1"],
+                                      seconds=result.summary["train_seconds"])
+                    else:
+                        cleaned = replace(part, splits={k: replace(v, texts=clean(v.texts)) for k, v in part.splits.items()})
+                        if model == "tfidf_logreg":
+                            task = get_task("classify").from_data(cleaned, build_config(None))
+                            found = tfidf_logreg(cleaned, task, seed=seed)
+                            record.update(valid=found["valid_macro_f1"], test=found["metrics"]["macro_f1"])
+                        else:
+                            s = cleaned.splits
+                            record.update(test=fasttext_f1(s["train"].texts, s["train"].labels, s["test"].texts,
+                                                           s["test"].labels, seed))
+                    print(json.dumps(record), flush=True)
+                    with log.open("a") as fh:
+                        fh.write(json.dumps(record) + "\n")
+    report(log, args.out)
+
+
+def report(log: Path, out: Path) -> None:
+    """A table of mean +- std test macro-F1 per data set, share and model, and one plot per data set."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    rows = [json.loads(line) for line in log.open()]
+    groups: dict[tuple, list[float]] = {}
+    for r in rows:
+        groups.setdefault((r["dataset"], r["share"], r["model"]), []).append(r["test"])
+    lines = ["| data set | labels | model | test macro-F1 | seeds |", "| --- | ---: | --- | ---: | ---: |"]
+    for (ds, share, model), values in sorted(groups.items()):
+        spread = f" ± {statistics.stdev(values):.4f}" if len(values) > 1 else ""
+        lines.append(f"| {ds} | {share:.0%} | {model} | {statistics.mean(values):.4f}{spread} | {len(values)} |")
+    (out / "table.md").write_text("\n".join(lines) + "\n")
+    print("\n".join(lines))
+    datasets = sorted({r["dataset"] for r in rows})
+    fig, axes = plt.subplots(1, len(datasets), figsize=(5 * len(datasets), 4), squeeze=False)
+    for ax, ds in zip(axes[0], datasets):
+        for model in sorted({m for d, _, m in groups if d == ds}):
+            points = sorted((s, statistics.mean(v), statistics.stdev(v) if len(v) > 1 else 0.0)
+                            for (d, s, m), v in groups.items() if d == ds and m == model)
+            xs, ys, es = zip(*points)
+            ax.errorbar(xs, ys, yerr=es, marker="o", capsize=3, label=model)
+        ax.set_xscale("log")
+        ax.set_xlabel("share of training labels")
+        ax.set_ylabel("test macro-F1")
+        ax.set_title(ds)
+        ax.grid(alpha=0.3)
+        ax.legend()
+    fig.tight_layout()
+    fig.savefig(out / "label_efficiency.png", dpi=120)
+
+
+if __name__ == "__main__":
+    main()
