@@ -164,13 +164,13 @@ MODEL_PRESETS["multilabel"] = {
 
 # ULMFiT (Howard and Ruder 2018) on this project's pieces (docs/pretrain.md): a BiLSTM whose embedding and LSTM
 # start from a bidirectional language model trained on the training texts and --unlabelled ones (train.pretrain;
-# `train --pretrained LM` starts from a saved one instead), concat pooling, and ULMFiT's fine-tuning: learning
-# rates divided by 2.6 per layer group downwards, gradual unfreezing and a slanted triangular schedule.
+# `train --pretrained LM` starts from a saved one instead), with concat pooling. Tuned on the airline valid split
+# with 10% of the labels (3 seeds, LM on the training texts): 0.697 against 0.665 for `default`; ULMFiT's own
+# fine-tuning (learning rates / 2.6 per layer group, gradual unfreezing, slanted triangular) gave 0.689, a
+# slanted schedule alone 0.695, so the plain one is kept: the switches stay (train.layer_lr_decay, unfreeze, schedule).
 MODEL_PRESETS["ulmfit"] = {
     "vocab": {"num_words": 30000, "min_freq": 2},
-    "model": {"name": "bilstm", "embedding_dim": 256, "hidden_size": 256, "pooling": "concat", "embed_dropout": 0.2,
-              "rnn_input_dropout": 0.2, "init": "keras", "options": {"weight_drop": 0.2}},
-    "train": {"epochs": 8, "batch_size": 32, "lr": 2e-3, "pretrain": True, "layer_lr_decay": 2.6,
-              "unfreeze": "gradual", "schedule": "slanted", "patience": None, "restore_best": True},
-    "lm": {"epochs": 10},
+    "model": {"name": "bilstm", "embedding_dim": 256, "hidden_size": 256, "pooling": "concat", "embed_dropout": 0.5,
+              "rnn_input_dropout": 0.3, "init": "keras", "options": {"weight_drop": 0.2}},
+    "train": {"epochs": 12, "batch_size": 32, "lr": 1e-3, "pretrain": True, "patience": None, "restore_best": True},
 }

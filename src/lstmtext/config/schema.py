@@ -192,18 +192,18 @@ class TrainConfig(_Section):
 class LMConfig(_Section):
     """Language-model pretraining (`lstmtext pretrain`, train.pretrain): sizes come from the model section."""
 
-    epochs: int = Field(10, ge=1, description="passes over the corpus")
+    epochs: int = Field(16, ge=1, description="passes over the corpus")
     finetune_epochs: int = Field(2, ge=0, description="train.pretrained: epochs of the language model on the run's "
                                  "training and unlabelled texts before the classifier (0: none)")
-    batch_tokens: int = Field(4096, ge=16, description="tokens per batch")
+    batch_tokens: int = Field(2048, ge=16, description="tokens per batch")
     bptt: int = Field(96, ge=2, description="longest piece of text one sequence holds; longer texts are cut")
     lr: float = Field(3e-3, gt=0, description="peak Adam learning rate (slanted triangular schedule)")
     sampled: int = Field(1024, ge=0, description="negatives of the sampled softmax; 0 or a vocabulary not larger "
                          "than twice this: the full softmax")
-    embed_dropout: float = Field(0.1, ge=0, lt=1, description="share of word types dropped per batch")
-    input_dropout: float = Field(0.3, ge=0, lt=1, description="variational dropout on the LSTM's input")
-    output_dropout: float = Field(0.3, ge=0, lt=1, description="variational dropout on the LSTM's output")
-    weight_drop: float = Field(0.3, ge=0, lt=1, description="DropConnect on the recurrent matrices")
+    embed_dropout: float = Field(0.05, ge=0, lt=1, description="share of word types dropped per batch")
+    input_dropout: float = Field(0.1, ge=0, lt=1, description="variational dropout on the LSTM's input")
+    output_dropout: float = Field(0.2, ge=0, lt=1, description="variational dropout on the LSTM's output")
+    weight_drop: float = Field(0.2, ge=0, lt=1, description="DropConnect on the recurrent matrices")
     clip_grad_norm: float = Field(1.0, gt=0)
     valid_every: int = Field(20, ge=2, description="every n-th text is held out to measure perplexity")
     valid_tokens: int = Field(100_000, ge=1, description="held-out tokens scored per epoch (at most)")

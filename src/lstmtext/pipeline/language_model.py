@@ -59,7 +59,8 @@ def _apply_dropouts(model: LanguageModel, lm: LMConfig) -> None:
 
 
 def train_lm(model: LanguageModel, token_lists: Callable[[], Iterable[Sequence[str]]], vocab: Vocab, work: Path,
-             cfg: LMConfig, epochs: int, resume: bool = False, progress: bool = True) -> tuple[dict, LMResult]:
+             cfg: LMConfig, epochs: int, resume: bool = False, progress: bool = True, precision: str = "auto"
+             ) -> tuple[dict, LMResult]:
     """Encode ``token_lists()`` into ``work/corpus`` and train ``model`` on it for ``epochs``.
 
     With ``resume``, token files that were completed are kept and training continues from the last epoch's
@@ -72,13 +73,13 @@ def train_lm(model: LanguageModel, token_lists: Callable[[], Iterable[Sequence[s
         counts = write_token_stream(token_lists(), vocab, corpus, cfg.valid_every)
     log.info("language-model corpus: %s", counts)
     resume = resume and (work / "checkpoint" / "state.json").is_file()
-    result = fit_lm(model, corpus, cfg, work / "checkpoint", resume, progress, epochs)
+    result = fit_lm(model, corpus, cfg, work / "checkpoint", resume, progress, epochs, precision=precision)
     return counts, result
 
 
 def _info(counts: dict, result: LMResult) -> dict:
     return {"corpus": counts, "history": result.history, "perplexity": result.best_perplexity,
-            "seconds": result.seconds}
+            "seconds": result.seconds, "precision": result.precision}
 
 
 def pretrain(config: Config, texts: str | Path, out: str | Path, text_col: str | None = None, *, resume: bool = False,
@@ -116,7 +117,8 @@ def pretrain(config: Config, texts: str | Path, out: str | Path, text_col: str |
         return corpus if not resume else UnlabelledCorpus(texts, text_col, build_pipeline(config))
 
     model = new_lm(config, len(vocab))
-    counts, result = train_lm(model, token_lists, vocab, out, config.lm, config.lm.epochs, resume, progress)
+    counts, result = train_lm(model, token_lists, vocab, out, config.lm, config.lm.epochs, resume, progress,
+                              config.train.precision)
     bundle = LMBundle(model, vocab, config.preprocess, config.lm, _info(counts, result))
     save_lm(bundle, out, overwrite=True)  # replaces the work folder in one rename
     return bundle
@@ -180,7 +182,8 @@ def run_lm(config: Config, pipeline: Pipeline, vocab: Vocab, train_texts: Sequen
         model = new_lm(config, len(vocab))
     with tempfile.TemporaryDirectory(prefix="lstmtext-lm-") as tmp:
         work = out / "lm_work" if out is not None else Path(tmp)
-        counts, result = train_lm(model, token_lists, vocab, work, config.lm, epochs, resume, progress)
+        counts, result = train_lm(model, token_lists, vocab, work, config.lm, epochs, resume, progress,
+                                  config.train.precision)
         bundle = LMBundle(model, vocab, config.preprocess, config.lm, _info(counts, result))
         if saved is not None:
             save_lm(bundle, saved, overwrite=True)

@@ -122,5 +122,5 @@ def load_lm(path: str | Path) -> LMBundle:
     except (KeyError, ValueError, RuntimeError) as exc:
         first = str(exc).strip().splitlines()[0]
         raise BundleError(f"{path}: the weights do not match lm.json ({first}). Train the language model again.") from None
-    info = {k: meta[k] for k in ("history", "corpus", "perplexity", "seconds") if k in meta}
+    info = {k: meta[k] for k in ("history", "corpus", "perplexity", "seconds", "precision") if k in meta}
     return LMBundle(model, vocab, preprocess, lm_cfg, info, path)

@@ -22,6 +22,7 @@ from lstmtext.config import LMConfig
 from lstmtext.encoding.token_stream import TokenStream
 from lstmtext.models.language_model import LanguageModel
 from lstmtext.training.checkpoint import load_checkpoint, load_optimizer, save_checkpoint
+from lstmtext.training.precision import apply_precision, set_precision
 from lstmtext.training.schedule import slanted_triangular
 
 log = logging.getLogger(__name__)
@@ -35,6 +36,7 @@ class LMResult:
     best_epoch: int = 0
     best_perplexity: float = math.inf
     seconds: float = 0.0
+    precision: str = "fp32"  # what training ran in
 
 
 def perplexity(model: LanguageModel, stream: TokenStream, cfg: LMConfig) -> list[float]:
@@ -51,7 +53,7 @@ def perplexity(model: LanguageModel, stream: TokenStream, cfg: LMConfig) -> list
 
 def fit_lm(model: LanguageModel, corpus: Path, cfg: LMConfig, checkpoint_dir: Path | None = None,
            resume: bool = False, progress: bool = True, epochs: int | None = None,
-           on_epoch_end: Callable[[dict[str, Any]], None] | None = None) -> LMResult:
+           on_epoch_end: Callable[[dict[str, Any]], None] | None = None, precision: str = "auto") -> LMResult:
     """Train ``model`` on the token stream in ``corpus``; end with the weights of the best valid epoch.
 
     Args:
@@ -63,6 +65,8 @@ def fit_lm(model: LanguageModel, corpus: Path, cfg: LMConfig, checkpoint_dir: Pa
         progress: Show a progress bar per epoch.
         epochs: Passes over the corpus (default ``cfg.epochs``).
         on_epoch_end: Called with each epoch's record (raise to interrupt).
+        precision: ``train.precision`` (:mod:`lstmtext.training.precision`): bf16 products in the LSTM where
+            the CPU has them.
     """
     epochs = epochs or cfg.epochs
     train, valid = TokenStream(corpus, "train"), TokenStream(corpus, "valid")
@@ -75,6 +79,7 @@ def fit_lm(model: LanguageModel, corpus: Path, cfg: LMConfig, checkpoint_dir: Pa
     total_steps = per_epoch * epochs
     result, first, step, best = LMResult(), 1, 0, None
     start = time.perf_counter()
+    result.precision = apply_precision(model, precision)
     if resume and checkpoint_dir is not None:
         ckpt = load_checkpoint(checkpoint_dir)
         model.load_state_dict(ckpt["model"])
@@ -122,6 +127,7 @@ def fit_lm(model: LanguageModel, corpus: Path, cfg: LMConfig, checkpoint_dir: Pa
                              "best_score": result.best_perplexity, "bad_epochs": 0})
         if on_epoch_end is not None:
             on_epoch_end(record)
+    set_precision(model, "fp32")
     if best is not None:
         model.load_state_dict(best)
     result.seconds = time.perf_counter() - start
