@@ -86,7 +86,8 @@ def test_an_interrupted_pretraining_resumes_to_the_same_weights(tmp_path, texts_
 
 def test_a_classifier_starts_from_the_lm_and_gradual_unfreezing_keeps_it_for_one_epoch(lm_dir):
     lm = load_lm(lm_dir)
-    config = _config(f"train.pretrained=\"{lm_dir}\"", "lm.finetune_epochs=0", "model.embedding_dim=32")
+    config = _config(f"train.pretrained=\"{lm_dir}\"", "lm.finetune_epochs=0", "model.embedding_dim=32",
+                     "train.unfreeze=\"gradual\"")
     result = run(config, TINY, progress=False)
     assert result.encoder.vocab.itos == lm.vocab.itos  # the language model's vocabulary, as it is
     assert config.model.embedding_dim == 8  # sizes taken from the language model, and noted

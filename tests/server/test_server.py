@@ -324,6 +324,9 @@ def test_min_confidence_gives_unsure_answers(client):
     assert unsure["abstained"] is True and "label" not in unsure and unsure["score"] == sure["score"]
     bad = client.post("/predict", json={"texts": ["thanks"], "min_confidence": 0})
     assert bad.status_code == 422 and "min_confidence" in bad.json()["detail"]
+    for key in ("min_confidence", "top_k"):  # JSON true is not the number 1 (schemathesis found it accepted)
+        bad = client.post("/predict", json={"texts": ["thanks"], key: True})
+        assert bad.status_code == 422 and f"body.{key}" in bad.json()["detail"] and "true" in bad.json()["detail"]
 
 
 def test_explain_names_the_tokens_that_pushed_the_prediction(client):

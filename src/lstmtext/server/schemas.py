@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, create_model
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, create_model, field_validator
 
 
 class PredictRequestBase(BaseModel):
@@ -18,6 +18,15 @@ class PredictRequestBase(BaseModel):
         None, gt=0, le=1, description="answer unsure below this probability: a single-label (or aspect) record gets "
         "`abstained: true` and no `label`; a multi-label one moves the labels decided with less confidence "
         "(max(p, 1 - p)) to `unsure`")
+
+
+    @field_validator("top_k", "min_confidence", mode="before")
+    @classmethod
+    def _not_a_boolean(cls, value: Any) -> Any:
+        """JSON true/false are not numbers (pydantic would read them as 1 and 0)."""
+        if isinstance(value, bool):
+            raise ValueError("must be a number, not true or false")
+        return value
 
 
 def predict_request_model(max_texts: int, max_text_chars: int) -> type[PredictRequestBase]:
