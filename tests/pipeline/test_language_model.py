@@ -41,6 +41,7 @@ def lm_dir(tmp_path_factory, texts_file):
     result = CliRunner().invoke(app, ["pretrain", str(texts_file), "--out", str(out), "--quiet",
                                       *[a for s in LM_SETTINGS for a in ("--set", s)]])
     assert result.exit_code == 0, result.output
+    assert "epoch 2: train loss" in result.output and "valid perplexity" in result.output  # a line per epoch
     return out
 
 

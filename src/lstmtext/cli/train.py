@@ -127,10 +127,12 @@ def pretrain(
     from lstmtext.pipeline.language_model import pretrain as run_pretrain
 
     cfg = build_config(preset or "ulmfit", config, list(set_ or []))
-    lm = run_pretrain(cfg, texts, out, text_col, resume=resume, overwrite=overwrite, progress=not quiet)
-    for rec in lm.info["history"]:
+    def show(rec: dict) -> None:
         console.print(f"epoch {rec['epoch']}: train loss {rec['train_loss']:.3f}, valid perplexity "
                       f"{rec['valid_perplexity']:.1f}, {rec['tokens_per_second']:,.0f} tokens/s", highlight=False)
+
+    lm = run_pretrain(cfg, texts, out, text_col, resume=resume, overwrite=overwrite, progress=not quiet,
+                      on_epoch_end=show)
     corpus = lm.info["corpus"]
     console.print(f"saved the language model to [bold]{out}[/] ({len(lm.vocab):,} words; {corpus['train']['tokens']:,} "
                   f"training and {corpus['valid']['tokens']:,} held-out tokens). Next: lstmtext train DATA --pretrained {out}")

@@ -59,8 +59,8 @@ def _apply_dropouts(model: LanguageModel, lm: LMConfig) -> None:
 
 
 def train_lm(model: LanguageModel, token_lists: Callable[[], Iterable[Sequence[str]]], vocab: Vocab, work: Path,
-             cfg: LMConfig, epochs: int, resume: bool = False, progress: bool = True, precision: str = "auto"
-             ) -> tuple[dict, LMResult]:
+             cfg: LMConfig, epochs: int, resume: bool = False, progress: bool = True, precision: str = "auto",
+             on_epoch_end: Callable[[dict], None] | None = None) -> tuple[dict, LMResult]:
     """Encode ``token_lists()`` into ``work/corpus`` and train ``model`` on it for ``epochs``.
 
     With ``resume``, token files that were completed are kept and training continues from the last epoch's
@@ -73,7 +73,8 @@ def train_lm(model: LanguageModel, token_lists: Callable[[], Iterable[Sequence[s
         counts = write_token_stream(token_lists(), vocab, corpus, cfg.valid_every)
     log.info("language-model corpus: %s", counts)
     resume = resume and (work / "checkpoint" / "state.json").is_file()
-    result = fit_lm(model, corpus, cfg, work / "checkpoint", resume, progress, epochs, precision=precision)
+    result = fit_lm(model, corpus, cfg, work / "checkpoint", resume, progress, epochs, on_epoch_end=on_epoch_end,
+                    precision=precision)
     return counts, result
 
 
@@ -83,7 +84,8 @@ def _info(counts: dict, result: LMResult) -> dict:
 
 
 def pretrain(config: Config, texts: str | Path, out: str | Path, text_col: str | None = None, *, resume: bool = False,
-             overwrite: bool = False, progress: bool = True) -> LMBundle:
+             overwrite: bool = False, progress: bool = True,
+             on_epoch_end: Callable[[dict], None] | None = None) -> LMBundle:
     """``lstmtext pretrain``: clean ``texts`` once (streamed), build the vocabulary, train, save to ``out``.
 
     While it trains, ``out`` holds the token files and a checkpoint after each epoch (``resume`` continues
@@ -118,7 +120,7 @@ def pretrain(config: Config, texts: str | Path, out: str | Path, text_col: str |
 
     model = new_lm(config, len(vocab))
     counts, result = train_lm(model, token_lists, vocab, out, config.lm, config.lm.epochs, resume, progress,
-                              config.train.precision)
+                              config.train.precision, on_epoch_end)
     bundle = LMBundle(model, vocab, config.preprocess, config.lm, _info(counts, result))
     save_lm(bundle, out, overwrite=True)  # replaces the work folder in one rename
     return bundle

@@ -1,0 +1,99 @@
+"""Language-model pretraining throughput (real tokens/s), fp32 and bf16, next to the machine's limit.
+
+Trains :class:`~lstmtext.models.language_model.LanguageModel` for a fixed number of batches on the airline
+training tweets (bundled), in two shapes: the issue's 1-layer 512-unit forward model (E = 512) and the
+``ulmfit`` preset's bidirectional 256-unit model (E = 256), each with a sampled softmax of 1024 negatives
+(the classifiers' own figures are in ``train_speed.py``). Each row prints the LSTM's product rate (24 H (E + H) FLOPs per token and direction: forward, dh, dX, dW) against the machine's
+measured fp32 and bf16 product rate, so a reader sees how far from the limit it runs.
+
+    OMP_WAIT_POLICY=PASSIVE .venv/bin/python benchmarks/lm_speed.py [--batches 30] [--threads 2]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import tempfile
+import time
+from pathlib import Path
+
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
+import torch  # noqa: E402
+
+from lstmtext.config import build_config  # noqa: E402
+from lstmtext.data import load_bundled_airline  # noqa: E402
+from lstmtext.encoding.token_stream import TokenStream, write_token_stream  # noqa: E402
+from lstmtext.encoding.vocab import Vocab  # noqa: E402
+from lstmtext.models.fused_lstm import _linear  # noqa: E402
+from lstmtext.models.language_model import LanguageModel  # noqa: E402
+from lstmtext.preprocess import build_pipeline  # noqa: E402
+from lstmtext.training.precision import apply_precision  # noqa: E402
+
+
+def machine_rate(size: int = 2048, reps: int = 5) -> dict[str, float]:
+    """GFLOP/s of a (size x size) @ (size x size) product through FusedLSTM's oneDNN op, fp32 and bf16."""
+    rates = {}
+    for name, dtype in (("fp32", torch.float32), ("bf16", torch.bfloat16)):
+        a = torch.randn(size, size).to(dtype)
+        _linear(a, a)
+        best = min(_timed(lambda: _linear(a, a)) for _ in range(reps))
+        rates[name] = 2 * size**3 / best / 1e9
+    return rates
+
+
+def _timed(fn) -> float:
+    start = time.perf_counter()
+    fn()
+    return time.perf_counter() - start
+
+
+def lm_rate(stream: TokenStream, vocab: int, emb: int, hid: int, bi: bool, precision: str, batches: int) -> dict:
+    torch.manual_seed(0)
+    model = LanguageModel(vocab, emb, hid, bidirectional=bi)
+    used = apply_precision(model, precision)
+    opt = torch.optim.Adam(model.parameters(), 1e-3)
+    data = list(stream.batches(2048, 96, seed=0, epoch=1))
+    data = (data * (1 + batches // max(1, len(data))))[: batches + 3]
+    tokens, seconds = 0, 0.0
+    for k, (ids, lengths) in enumerate(data):
+        start = time.perf_counter()
+        loss = model.loss(ids, lengths, 1024)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        if k >= 3:  # the first batches warm up oneDNN and the allocator
+            seconds += time.perf_counter() - start
+            tokens += int(lengths.sum())
+    dirs = 2 if bi else 1
+    return {"precision": used, "tokens_per_s": tokens / seconds,
+            "lstm_gflops": 24 * hid * (emb + hid) * dirs * tokens / seconds / 1e9}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--batches", type=int, default=30, help="timed batches of ~2,048 tokens per row")
+    parser.add_argument("--threads", type=int, default=None)
+    args = parser.parse_args()
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    texts = load_bundled_airline().splits["train"].texts
+    tokens = [t.split() for t in build_pipeline(build_config("ulmfit")).clean_many(texts)]
+    vocab = Vocab.build(tokens, 30000, 2)
+    rates = machine_rate()
+    print(f"machine: {torch.get_num_threads()} threads; product rate fp32 {rates['fp32']:.0f} GFLOP/s, "
+          f"bf16 {rates['bf16']:.0f} GFLOP/s")
+    with tempfile.TemporaryDirectory() as tmp:
+        counts = write_token_stream(tokens, vocab, Path(tmp))
+        stream = TokenStream(Path(tmp))
+        print(f"corpus: {counts['train']['tokens']:,} training tokens, vocabulary {len(vocab):,}")
+        print("| model | precision | tokens/s | LSTM GFLOP/s |")
+        print("| --- | --- | ---: | ---: |")
+        for name, emb, hid, bi in (("LM 1 x 512, forward", 512, 512, False), ("LM ulmfit, BiLSTM 256", 256, 256, True)):
+            for precision in ("fp32", "bf16"):
+                r = lm_rate(stream, len(vocab), emb, hid, bi, precision, args.batches)
+                print(f"| {name} | {r['precision']} | {r['tokens_per_s']:,.0f} | {r['lstm_gflops']:.0f} |", flush=True)
+
+
+if __name__ == "__main__":
+    main()
