@@ -179,3 +179,16 @@ def test_a_model_without_a_matching_embedding_is_refused(lm_dir):
                                                          "model.ensemble=2"]).model, len(lm.vocab), 3)
     copied = lm_pipeline.start_from_lm(wide, lm)
     assert {n.split(".")[0] for n in copied} == {"members"} and len(copied) == 2 * 9  # both members, embedding + LSTM
+
+
+def test_the_python_api_starts_from_an_lm(lm_dir):
+    import pandas as pd
+
+    from lstmtext import TextClassifier
+
+    frame = pd.read_csv(TINY)
+    clf = TextClassifier("ulmfit", epochs=2, overrides={"train.pretrained": str(lm_dir), "lm.finetune_epochs": 0,
+                                                         "train.batch_size": 8, "vocab.num_words": 100})
+    clf.fit(frame["text"].tolist(), frame["label"].tolist())
+    assert clf.predict(["@airline thanks great crew"]).shape == (1,)
+    assert clf.bundle_.model.embedding.weight.shape == (len(load_lm(lm_dir).vocab), 8)  # the LM's words and sizes
