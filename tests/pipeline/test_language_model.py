@@ -80,6 +80,11 @@ def test_an_interrupted_pretraining_resumes_to_the_same_weights(tmp_path, texts_
     with pytest.raises(BundleError, match="not empty"):
         lm_pipeline.pretrain(cfg, texts_file, tmp_path / "cut", progress=False)
     resumed = lm_pipeline.pretrain(cfg, texts_file, tmp_path / "cut", resume=True, progress=False)
+    (tmp_path / "mine").mkdir()
+    (tmp_path / "mine" / "notes.txt").write_text("keep me")
+    with pytest.raises(BundleError, match="holds no language model"):  # --overwrite never deletes a user's folder
+        lm_pipeline.pretrain(cfg, texts_file, tmp_path / "mine", overwrite=True, progress=False)
+    assert (tmp_path / "mine" / "notes.txt").read_text() == "keep me"
     a, b = load_file(tmp_path / "whole" / "model.safetensors"), load_file(tmp_path / "cut" / "model.safetensors")
     assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
     assert [h["valid_perplexity"] for h in resumed.info["history"]] == [h["valid_perplexity"] for h in whole.info["history"]]

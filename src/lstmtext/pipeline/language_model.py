@@ -105,9 +105,12 @@ def pretrain(config: Config, texts: str | Path, out: str | Path, text_col: str |
         vocab = Vocab.from_dict(json.loads((out / "vocab.json").read_text(encoding="utf-8")))
     else:
         if out.exists() and any(out.iterdir()):
-            if not overwrite:
-                raise BundleError(f"{out} exists and is not empty. Pass --overwrite to replace it, --resume to continue "
-                                  "an interrupted pretraining, or choose another --out.")
+            ours = is_lm_bundle(out) or state.is_file()  # a language model, or an interrupted pretraining
+            if not overwrite or not ours:
+                raise BundleError(f"{out} exists and is not empty" + (
+                    ". Pass --overwrite to replace it, --resume to continue an interrupted pretraining, or choose "
+                    "another --out." if ours else " and holds no language model: choose another --out (nothing in "
+                    "it is deleted)."))
             shutil.rmtree(out)
         corpus = UnlabelledCorpus(texts, text_col, build_pipeline(config))
         log.info(corpus.describe())
