@@ -22,7 +22,6 @@ import numpy as np
 
 from lstmtext.config import build_config
 from lstmtext.data import load_bundled_airline
-from lstmtext.data.dataset import Split
 from lstmtext.experiments.suggest import suggest
 from lstmtext.inference.predictor import Predictor
 from lstmtext.pipeline import run
