@@ -148,6 +148,15 @@ def test_a_run_with_another_cleaning_is_refused_in_one_line(lm_dir):
     assert "\n" not in str(err.value)
 
 
+def test_pretraining_on_texts_that_clean_to_nothing_is_refused_in_one_line(tmp_path):
+    path = tmp_path / "urls.txt"
+    path.write_text("http://t.co/x\n\n", encoding="utf-8")
+    result = CliRunner().invoke(app, ["pretrain", str(path), "--out", str(tmp_path / "lm")])
+    assert str(result.exception).endswith("urls.txt: no unlabelled text is left after cleaning (lstmtext pretrain "
+                                          "TEXTS). Check the file and --text-col ('text').")
+    assert not (tmp_path / "lm").exists()  # nothing written
+
+
 def test_bad_lm_bundles_are_refused_in_one_line(tmp_path, lm_dir):
     import shutil
 

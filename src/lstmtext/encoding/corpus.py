@@ -27,12 +27,14 @@ class UnlabelledCorpus:
         path: A table (CSV/TSV/JSONL/Parquet, ``text_col``) or a file with one text per line.
         text_col: The table's text column.
         pipeline: The run's cleaning chain.
+        flags: The command-line options that name the file and its column, for the error message.
 
     Raises:
         DataError: When created, if the file is missing, has no such column, or no text survives cleaning.
     """
 
-    def __init__(self, path: str | Path, text_col: str | None, pipeline: Pipeline) -> None:
+    def __init__(self, path: str | Path, text_col: str | None, pipeline: Pipeline,
+                 flags: tuple[str, str] = ("--unlabelled", "--unlabelled-col")) -> None:
         self.path = Path(path)
         self.texts = self.tokens = 0
         fd, name = tempfile.mkstemp(prefix="lstmtext-unlabelled-", suffix=".txt")
@@ -47,8 +49,8 @@ class UnlabelledCorpus:
                         self.texts += 1
                         self.tokens += len(tokens)
         if not self.texts:
-            raise DataError(f"{self.path}: no unlabelled text is left after cleaning (--unlabelled). Check the file "
-                            f"and --unlabelled-col ({text_col or 'text'!r}).")
+            raise DataError(f"{self.path}: no unlabelled text is left after cleaning ({flags[0]}). Check the file "
+                            f"and {flags[1]} ({text_col or 'text'!r}).")
 
     def __iter__(self) -> Iterator[list[str]]:
         with self.cleaned.open(encoding="utf-8") as fh:

@@ -112,14 +112,15 @@ def pretrain(config: Config, texts: str | Path, out: str | Path, text_col: str |
                     "another --out." if ours else " and holds no language model: choose another --out (nothing in "
                     "it is deleted)."))
             shutil.rmtree(out)
-        corpus = UnlabelledCorpus(texts, text_col, build_pipeline(config))
+        corpus = UnlabelledCorpus(texts, text_col, build_pipeline(config), ("lstmtext pretrain TEXTS", "--text-col"))
         log.info(corpus.describe())
         vocab = Vocab.build(corpus, config.vocab.num_words, config.vocab.min_freq)
         out.mkdir(parents=True, exist_ok=True)
         (out / "vocab.json").write_text(json.dumps(vocab.to_dict(), ensure_ascii=False), encoding="utf-8")
         state.write_text(json.dumps({"config": config.model_dump(mode="json"), "texts": str(texts)}), encoding="utf-8")
     def token_lists() -> Iterable[list[str]]:  # cleaned again only when a resume finds no complete token files
-        return corpus if not resume else UnlabelledCorpus(texts, text_col, build_pipeline(config))
+        return corpus if not resume else UnlabelledCorpus(texts, text_col, build_pipeline(config),
+                                                          ("lstmtext pretrain TEXTS", "--text-col"))
 
     model = new_lm(config, len(vocab))
     counts, result = train_lm(model, token_lists, vocab, out, config.lm, config.lm.epochs, resume, progress,
