@@ -21,7 +21,7 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 import torch  # noqa: E402
 
-from lstmtext.config import build_config  # noqa: E402
+from lstmtext.config import LMConfig, build_config  # noqa: E402
 from lstmtext.data import load_bundled_airline  # noqa: E402
 from lstmtext.encoding.token_stream import TokenStream, write_token_stream  # noqa: E402
 from lstmtext.encoding.vocab import Vocab  # noqa: E402
@@ -50,7 +50,7 @@ def _timed(fn) -> float:
 
 def lm_rate(stream: TokenStream, vocab: int, emb: int, hid: int, bi: bool, precision: str, batches: int) -> dict:
     torch.manual_seed(0)
-    model = LanguageModel(vocab, emb, hid, bidirectional=bi)
+    model = LanguageModel(vocab, emb, hid, bidirectional=bi).configure(LMConfig())  # the lm section's dropouts
     used = apply_precision(model, precision)
     opt = torch.optim.Adam(model.parameters(), 1e-3)
     data = list(stream.batches(2048, 96, seed=0, epoch=1))

@@ -31,7 +31,6 @@ from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 from sklearn.metrics import f1_score
 from sklearn.model_selection import train_test_split
 
@@ -61,13 +60,11 @@ def load(name: str, out: Path) -> LabelledData:
     if name == "airline":
         return load_bundled_airline()
     if name == "smsa":
-        folder, parts = DATA / "indonlu-smsa", []
-        for split in ("train", "valid", "test"):
-            frame = pd.read_csv(folder / f"{split}_preprocess.tsv", sep="\t", header=None, names=["text", "label"],
-                                quoting=3)
-            parts.append(frame.assign(split=split))
-        path = out / "smsa.csv"
-        pd.concat(parts).to_csv(path, index=False)
+        from calibration import smsa_csv  # the study beside this one: SmSA's three files as one CSV with a split column
+
+        path = smsa_csv(out)
+        if path is None:
+            raise SystemExit("SmSA is missing (see above)")
         return load_data(build_config(None, extra={"data": {"split_col": "split"}}), path)
     if name == "news":
         folder = DATA / "indonesian-news-title"

@@ -105,7 +105,7 @@ def test_a_classifier_starts_from_the_lm_and_gradual_unfreezing_keeps_it_for_one
     assert state["fc.weight"].shape == (3, 3 * 2 * 8)  # concat pooling: last, max and mean of both directions
 
 
-def test_layer_groups_learn_at_their_own_rates(lm_dir):
+def test_without_gradual_unfreezing_every_group_trains_from_epoch_1(lm_dir):
     config = _config(f"train.pretrained=\"{lm_dir}\"", "lm.finetune_epochs=0", "train.unfreeze=\"all\"",
                      "train.epochs=2", "train.schedule=\"constant\"")
     result = run(config, TINY, progress=False)

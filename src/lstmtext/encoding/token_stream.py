@@ -150,6 +150,6 @@ class TokenStream:
             ids[row, : b - a] = self.ids[a:b]
         return torch.from_numpy(ids), torch.from_numpy(lengths)
 
-    def count_batches(self, batch_tokens: int, bptt: int) -> int:
+    def count_batches(self, batch_tokens: int) -> int:
         """An estimate of the batches per epoch (for progress bars): real tokens over the batch budget."""
         return max(1, int(np.ceil(self.tokens / max(1, batch_tokens * 0.9))))

@@ -31,6 +31,7 @@ import torch
 from torch import Tensor, nn
 from torch.nn import functional as F
 
+from lstmtext.config import LMConfig
 from lstmtext.models.fused_lstm import FusedLSTM
 
 
@@ -42,12 +43,13 @@ class LanguageModel(nn.Module):
         embedding_dim: E.
         hidden_size: H, per direction.
         bidirectional: Train a reverse language model too (for a BiLSTM classifier).
-        embed_dropout, input_dropout, output_dropout, weight_drop: See the module docstring.
+        embed_dropout, input_dropout, output_dropout, weight_drop: See the module docstring (0: none; a run
+            sets them from its ``lm`` section with :meth:`configure`).
     """
 
     def __init__(self, vocab_size: int, embedding_dim: int, hidden_size: int, bidirectional: bool = True,
-                 embed_dropout: float = 0.1, input_dropout: float = 0.3, output_dropout: float = 0.3,
-                 weight_drop: float = 0.3) -> None:
+                 embed_dropout: float = 0.0, input_dropout: float = 0.0, output_dropout: float = 0.0,
+                 weight_drop: float = 0.0) -> None:
         super().__init__()
         self.vocab_size, self.hidden_size = vocab_size, hidden_size
         self.directions = 2 if bidirectional else 1
@@ -59,6 +61,12 @@ class LanguageModel(nn.Module):
         nn.init.uniform_(self.embedding.weight, -0.1, 0.1)
         with torch.no_grad():
             self.embedding.weight[0].zero_()
+
+    def configure(self, cfg: LMConfig) -> LanguageModel:
+        """Train with the regularisation of the ``lm`` section ``cfg`` (a loaded model takes the run's); returns self."""
+        self.embed_dropout, self.input_dropout, self.output_dropout = cfg.embed_dropout, cfg.input_dropout, cfg.output_dropout
+        self.rnn.weight_drop = cfg.weight_drop
+        return self
 
     def _embed(self, ids: Tensor) -> Tensor:
         """Embedding with word-type dropout and a per-text input mask while training: ``(B, T, E)``."""

@@ -48,14 +48,7 @@ def new_lm(config: Config, vocab_size: int) -> LanguageModel:
     """A fresh language model with the model section's sizes (bidirectional for ``bilstm``), seeded by ``lm.seed``."""
     m, lm = config.model, config.lm
     torch.manual_seed(lm.seed)
-    return LanguageModel(vocab_size, m.embedding_dim, m.hidden_size, m.bidirectional or m.name == "bilstm",
-                         lm.embed_dropout, lm.input_dropout, lm.output_dropout, lm.weight_drop)
-
-
-def _apply_dropouts(model: LanguageModel, lm: LMConfig) -> None:
-    """A loaded model trains on with this run's regularisation."""
-    model.embed_dropout, model.input_dropout, model.output_dropout = lm.embed_dropout, lm.input_dropout, lm.output_dropout
-    model.rnn.weight_drop = lm.weight_drop
+    return LanguageModel(vocab_size, m.embedding_dim, m.hidden_size, m.bidirectional or m.name == "bilstm").configure(lm)
 
 
 def train_lm(model: LanguageModel, token_lists: Callable[[], Iterable[Sequence[str]]], vocab: Vocab, work: Path,
@@ -118,6 +111,7 @@ def pretrain(config: Config, texts: str | Path, out: str | Path, text_col: str |
         out.mkdir(parents=True, exist_ok=True)
         (out / "vocab.json").write_text(json.dumps(vocab.to_dict(), ensure_ascii=False), encoding="utf-8")
         state.write_text(json.dumps({"config": config.model_dump(mode="json"), "texts": str(texts)}), encoding="utf-8")
+
     def token_lists() -> Iterable[list[str]]:  # cleaned again only when a resume finds no complete token files
         return corpus if not resume else UnlabelledCorpus(texts, text_col, build_pipeline(config),
                                                           ("lstmtext pretrain TEXTS", "--text-col"))
@@ -181,8 +175,7 @@ def run_lm(config: Config, pipeline: Pipeline, vocab: Vocab, train_texts: Sequen
         return itertools.chain(tokens, unlabelled if unlabelled is not None else [])
 
     if start is not None:
-        model = start.model
-        _apply_dropouts(model, config.lm)
+        model = start.model.configure(config.lm)
         torch.manual_seed(config.lm.seed)
     else:
         model = new_lm(config, len(vocab))

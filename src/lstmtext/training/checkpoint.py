@@ -58,6 +58,21 @@ def save_checkpoint(
         (tmp / "state.json").write_text(json.dumps({**trainer_state, "optimizer": opt_meta}, indent=1))
 
 
+def restore_checkpoint(folder: Path, model: torch.nn.Module, optimizer: torch.optim.Optimizer
+                       ) -> tuple[dict[str, Any], dict[str, torch.Tensor] | None]:
+    """Put the last epoch's weights, optimizer state and RNG state of ``folder`` back; return the trainer's
+    state (epoch, history, ...) and the best weights so far, for the loop to continue exactly where it stopped.
+
+    Raises:
+        BundleError: If the folder is missing or incomplete.
+    """
+    ckpt = load_checkpoint(folder)
+    model.load_state_dict(ckpt["model"])
+    load_optimizer(optimizer, ckpt["optimizer"], ckpt["trainer_state"]["optimizer"])
+    torch.set_rng_state(ckpt["rng"])
+    return ckpt["trainer_state"], ckpt["best"]
+
+
 def load_checkpoint(folder: Path) -> dict[str, Any]:
     """Read a checkpoint folder written by :func:`save_checkpoint`.
 

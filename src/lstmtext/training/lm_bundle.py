@@ -113,8 +113,7 @@ def load_lm(path: str | Path) -> LMBundle:
         raise BundleError(f"{path}/vocab.json is corrupt ({exc}). Train the language model again.") from None
     try:
         lm_cfg, preprocess = LMConfig.model_validate(meta["lm"]), PreprocessConfig.model_validate(meta["preprocess"])
-        model = LanguageModel(len(vocab), meta["embedding_dim"], meta["hidden_size"], meta["bidirectional"],
-                              lm_cfg.embed_dropout, lm_cfg.input_dropout, lm_cfg.output_dropout, lm_cfg.weight_drop)
+        model = LanguageModel(len(vocab), meta["embedding_dim"], meta["hidden_size"], meta["bidirectional"]).configure(lm_cfg)
         state = load_file(path / "model.safetensors")
         model.load_state_dict(state)
     except (SafetensorError, OSError) as exc:

@@ -22,7 +22,7 @@ from tqdm.auto import tqdm
 from lstmtext.config import TrainConfig
 from lstmtext.encoding.batching import Batch, EncodedSplit, iterate, predict_logits, train_batches
 from lstmtext.errors import BundleError
-from lstmtext.training.checkpoint import load_checkpoint, load_optimizer, save_checkpoint
+from lstmtext.training.checkpoint import restore_checkpoint, save_checkpoint
 from lstmtext.training.precision import apply_precision, set_precision
 from lstmtext.training.schedule import lr_factor, param_groups, unfreeze
 
@@ -114,13 +114,9 @@ def fit(
     if resume:
         if checkpoint_dir is None:
             raise BundleError("--resume needs the output folder of the interrupted run (its checkpoint/ folder).")
-        ckpt = load_checkpoint(checkpoint_dir)
-        model.load_state_dict(ckpt["model"])
-        load_optimizer(optimizer, ckpt["optimizer"], ckpt["trainer_state"]["optimizer"])
-        torch.set_rng_state(ckpt["rng"])
-        st = ckpt["trainer_state"]
+        st, best_state = restore_checkpoint(checkpoint_dir, model, optimizer)
         result.history, result.best_epoch, result.best_score = st["history"], st["best_epoch"], st["best_score"]
-        best_state, bad_epochs, first_epoch = ckpt["best"], st["bad_epochs"], st["epoch"] + 1
+        bad_epochs, first_epoch = st["bad_epochs"], st["epoch"] + 1
         log.info("resuming after epoch %d of %d", st["epoch"], cfg.epochs)
     else:
         torch.manual_seed(cfg.seed)

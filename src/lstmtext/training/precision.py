@@ -6,8 +6,8 @@ state, the gates' elementwise math, the cell state and the loss stay float32, an
 that layer (embedding, heads) and all inference (validation, evaluation, prediction, explanations).
 
 Why only there: on the 2-core AMD EPYC with AVX512_BF16 (no AMX) ``torch.autocast`` made the CNN about 3x
-slower and left the GRU and attention models unchanged, while FusedLSTM's own products ran 1.8x faster in
-bfloat16 (``benchmarks/lstm_kernel.py``). So:
+slower and left the GRU and attention models unchanged, while FusedLSTM's own products ran 1.6-2.6x faster
+in bfloat16 and its training step 1.45x (``benchmarks/lstm_kernel.py --products``). So:
 
 * ``auto``: bf16 when the CPU has bf16 instructions (``avx512_bf16`` or ``amx_bf16`` in /proc/cpuinfo, and
   torch's oneDNN op) and the model has a float32 FusedLSTM layer; fp32 otherwise.

@@ -1,8 +1,9 @@
 """The language-model training loop: Adam on a slanted triangular schedule, valid perplexity every epoch,
 a checkpoint after every epoch, and a resume that ends with the same weights as an uninterrupted run.
 
-Batches come from a :class:`~lstmtext.encoding.token_stream.TokenStream` (memory-mapped), so memory does
-not grow with the corpus. The progress bar shows the loss, tokens/s and the epoch's ETA.
+Batches come from a :class:`~lstmtext.encoding.token_stream.TokenStream` (memory-mapped), so the corpus is
+never held in memory (the process still grows while it trains: docs/pretrain.md, Speed). The progress bar
+shows the loss, tokens/s and the epoch's ETA.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from tqdm.auto import tqdm
 from lstmtext.config import LMConfig
 from lstmtext.encoding.token_stream import TokenStream
 from lstmtext.models.language_model import LanguageModel
-from lstmtext.training.checkpoint import load_checkpoint, load_optimizer, save_checkpoint
+from lstmtext.training.checkpoint import restore_checkpoint, save_checkpoint
 from lstmtext.training.precision import apply_precision, set_precision
 from lstmtext.training.schedule import slanted_triangular
 
@@ -75,19 +76,15 @@ def fit_lm(model: LanguageModel, corpus: Path, cfg: LMConfig, checkpoint_dir: Pa
         valid = train
     sampled = cfg.sampled if cfg.sampled and model.vocab_size > 2 * cfg.sampled else 0
     optimizer = torch.optim.Adam(model.parameters(), lr=cfg.lr, betas=(0.8, 0.99))
-    per_epoch = train.count_batches(cfg.batch_tokens, cfg.bptt)
+    per_epoch = train.count_batches(cfg.batch_tokens)
     total_steps = per_epoch * epochs
     result, first, step, best = LMResult(), 1, 0, None
     start = time.perf_counter()
     result.precision = apply_precision(model, precision)
     if resume and checkpoint_dir is not None:
-        ckpt = load_checkpoint(checkpoint_dir)
-        model.load_state_dict(ckpt["model"])
-        load_optimizer(optimizer, ckpt["optimizer"], ckpt["trainer_state"]["optimizer"])
-        torch.set_rng_state(ckpt["rng"])
-        st = ckpt["trainer_state"]
+        st, best = restore_checkpoint(checkpoint_dir, model, optimizer)
         result.history, result.best_epoch, result.best_perplexity = st["history"], st["best_epoch"], st["best_score"]
-        first, step, best = st["epoch"] + 1, st["step"], ckpt["best"]
+        first, step = st["epoch"] + 1, st["step"]
         log.info("resuming the language model after epoch %d of %d", st["epoch"], epochs)
     else:
         torch.manual_seed(cfg.seed)
