@@ -3,10 +3,15 @@
 Trains a preset (default ``seed001``) on the bundled airline tweets (canonical split) once per seed and
 precision (``train.precision`` fp32, then bf16, same seed, same data order) and compares the test scores.
 The acceptance bar of issue #17 is a mean difference within 0.005 for both accuracy and macro-F1 over 3
-seeds at the preset's full epochs:
+seeds at the preset's full epochs, on the airline tweets and on one Indonesian data set:
 
     OMP_WAIT_POLICY=PASSIVE .venv/bin/python benchmarks/bf16_accuracy.py [--preset seed001] [--seeds 3]
         [--epochs N] [--threads 2] [--out bf16_accuracy.json]
+
+    # any labelled file with a split column, e.g. IndoNLU SmSA's three files as one CSV
+    # (studies/calibration.py writes it as smsa.csv with columns text, label, split):
+    OMP_WAIT_POLICY=PASSIVE .venv/bin/python benchmarks/bf16_accuracy.py --preset default \
+        --data runs/study-calibration/smsa.csv --set data.split_col=split --set preprocess.preset=id-review
 
 That is 6 full trainings (about 2 x 3 x 1 minute for seed001 on 2 cores); ``--seeds 1 --epochs 2`` checks
 the script in well under a minute but says little about accuracy. The last line is ``verdict: ...``.
@@ -41,14 +46,18 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=None, help="default: the preset's")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--out", default=None, help="also write every run's record to this JSON file")
+    parser.add_argument("--data", default=None, help="a labelled file (default: the bundled airline tweets)")
+    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                        help="a config override, as lstmtext train's --set (repeatable)")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
-    overrides = [f"train.threads={args.threads}"] + ([f"train.epochs={args.epochs}"] if args.epochs else [])
+    overrides = [f"train.threads={args.threads}", *args.set] + ([f"train.epochs={args.epochs}"] if args.epochs else [])
     cfg = build_config(args.preset, overrides=overrides)
-    cfg = cfg.model_copy(update={"data": cfg.data.model_copy(update=AIRLINE_COLUMNS)}, deep=True)
+    if args.data is None:
+        cfg = cfg.model_copy(update={"data": cfg.data.model_copy(update=AIRLINE_COLUMNS)}, deep=True)
     if not cpu_has_bf16():
         print("this CPU has no bf16 instructions (or torch no oneDNN op): the bf16 runs will train in fp32")
-    prepared = prepare(cfg, load_data(cfg))
+    prepared = prepare(cfg, load_data(cfg, args.data))
     records = []
     for seed in range(42, 42 + args.seeds):
         for precision in ("fp32", "bf16"):
@@ -67,7 +76,7 @@ def main() -> None:
     def mean(precision: str, key: str) -> float:
         return statistics.fmean(r[key] for r in records if r["asked"] == precision)
 
-    print(f"\nmeans over {args.seeds} seed(s), preset {args.preset}, test split ({prepared.split_sizes['test']} rows):")
+    print(f"\nmeans over {args.seeds} seed(s), preset {args.preset}, data {args.data or 'airline tweets'}, test split ({prepared.split_sizes['test']} rows):")
     ok = True
     for key in (*SCORES, "train_seconds"):
         fp32, bf16 = mean("fp32", key), mean("bf16", key)
@@ -79,7 +88,8 @@ def main() -> None:
         print(line)
     if args.out:
         with open(args.out, "w", encoding="utf-8") as fh:
-            json.dump({"preset": args.preset, "seeds": args.seeds, "records": records}, fh, indent=2)
+            json.dump({"preset": args.preset, "data": args.data, "set": args.set, "seeds": args.seeds,
+                       "records": records}, fh, indent=2)
     few = " (fewer than 3 seeds: not the issue's study)" if args.seeds < 3 else ""
     print(f"verdict: {'within' if ok else 'NOT within'} {TOLERANCE} of fp32 on accuracy and macro-F1{few}")
 

@@ -4,10 +4,17 @@ Run from the repository root (the bundle from e.g. ``lstmtext train --preset def
 
     OMP_WAIT_POLICY=PASSIVE .venv/bin/python benchmarks/infer_speed.py runs/demo [--threads 2]
 
-Engines: ``padded loop`` (plain PyTorch: every batch padded to the encoder's max_len, in input order, the
+Engines: ``auto`` (what ``load_predictor(bundle)``, ``predict`` and ``serve`` pick by default), ``padded loop`` (plain PyTorch: every batch padded to the encoder's max_len, in input order, the
 LSTM run over the padding, as a Keras-style loop does), ``torch`` (the library's Predictor: batches sorted
 by length, packed sequences), ``onnx`` and ``onnx-int8`` (ONNX Runtime; the graphs are built in memory
 from the bundle when it holds no exported file).
+
+The baseline in the same run is fastText (``fasttext-numpy2``; supervised, word bigrams, dim 50, 25 epochs,
+trained here on the bundled tweets' training split) behind a regex cleaning (lower case, URLs and
+@mentions dropped, punctuation split off): its model-only and end-to-end texts/s, its single-text latency and
+its test accuracy are printed in the same table, and each engine's end-to-end figure as a ratio of
+fastText's (the goal of issue #17 is >= 1.0x for the default engine). The machine's measured fp32 and bf16
+product rate is printed first.
 
 Batch throughput is for the model on already encoded texts (all 14,485 bundled tweets), each engine run
 ``--repeats`` times in a rotating order so that load from other processes hits all alike; medians are
@@ -25,12 +32,15 @@ import os
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # before torch loads OpenMP
 
 import argparse  # noqa: E402
+import re  # noqa: E402
 import statistics  # noqa: E402
+import tempfile  # noqa: E402
 import time  # noqa: E402
 from collections.abc import Callable, Sequence  # noqa: E402
 
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
+from machine import machine_rate, rate_line  # noqa: E402  (benchmarks/machine.py)
 from torch import nn  # noqa: E402
 
 from lstmtext.data import load_bundled_airline  # noqa: E402
@@ -63,11 +73,50 @@ def padded_loop(predictor, batch_size: int) -> Proba:
     return run
 
 
+_URL = re.compile(r"https?://\S+|www\.\S+")
+_MENTION = re.compile(r"@\w+")
+_PUNCT = re.compile(r"([^\w\s'])")
+_SPACE = re.compile(r"\s+")
+
+
+def fasttext_clean(text: str) -> str:
+    """The baseline's cleaning: one regex pass each for URLs, @mentions, punctuation and white space."""
+    return _SPACE.sub(" ", _PUNCT.sub(r" \1 ", _MENTION.sub(" ", _URL.sub(" ", text.lower())))).strip()
+
+
+class FastTextBaseline:
+    """fastText supervised on the training split, with ``fasttext_clean`` in front; labels are class indices."""
+
+    def __init__(self, train_texts: Sequence[str], train_labels: Sequence[str], labels: list[str], threads: int):
+        import fasttext
+
+        with tempfile.NamedTemporaryFile("w", suffix=".txt", delete=False, encoding="utf-8") as fh:
+            for text, label in zip(train_texts, train_labels):
+                fh.write(f"__label__{labels.index(label)} {fasttext_clean(text)}\n")
+        self.model = fasttext.train_supervised(fh.name, epoch=25, lr=0.5, wordNgrams=2, dim=50, minCount=1,
+                                               thread=threads, seed=0, verbose=0)
+        os.unlink(fh.name)
+        self.classes = len(labels)
+
+    def predict_clean(self, cleaned: list[str]) -> np.ndarray:
+        """Class indices of already cleaned texts (one batched call into fastText's C++)."""
+        found, _ = self.model.predict(cleaned, k=1)
+        return np.array([int(f[0].removeprefix("__label__")) for f in found])
+
+    def predict(self, texts: Sequence[str]) -> np.ndarray:
+        return self.predict_clean([fasttext_clean(t) for t in texts])
+
+
 def engines(bundle: str, batch_size: int, threads: int, names: list[str]) -> dict[str, tuple[Proba, Callable]]:
     """``{name: (probabilities of encoded texts, probabilities of raw texts)}`` for each engine."""
     out = {}
     torch_p = load_predictor(bundle, "torch", batch_size=batch_size, threads=threads)
     batch_size = torch_p.batch_size
+    if "auto" in names:
+        auto = load_predictor(bundle, batch_size=batch_size, threads=threads)
+        ids = auto.proba_from_ids if hasattr(auto, "proba_from_ids") else (
+            lambda seqs: torch.softmax(predict_logits(auto.model, seqs, batch_size), 1).numpy())
+        out[f"auto ({auto.engine})"] = (ids, auto.predict_proba)
     if "padded" in names:
         loop = padded_loop(torch_p, batch_size)
         out["padded loop"] = (loop, lambda texts: loop(torch_p.encoder.encode(texts)))
@@ -88,13 +137,15 @@ def main() -> None:
     parser.add_argument("--batch-size", type=int, default=None, help="texts per forward pass (default: the engines')")
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--latency-n", type=int, default=300)
-    parser.add_argument("--engines", default="padded,torch,onnx,onnx-int8")
+    parser.add_argument("--engines", default="auto,padded,torch,onnx,onnx-int8")
+    parser.add_argument("--no-fasttext", action="store_true", help="skip the fastText baseline")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     data = load_bundled_airline()
     texts = [t for split in data.splits.values() for t in split.texts]
     test = data.splits["test"]
     load_before = os.getloadavg()
+    rates = machine_rate()
     runs = engines(args.bundle, args.batch_size, args.threads, args.engines.split(","))
     encoder = load_predictor(args.bundle, "torch").encoder
     start = time.perf_counter()
@@ -115,10 +166,9 @@ def main() -> None:
     sample = [texts[i] for i in rng.choice(len(texts), size=args.latency_n, replace=False)]
     print(f"bundle {args.bundle}; {len(texts)} tweets; threads {args.threads}; batch {args.batch_size or DEFAULT_BATCH_SIZE}; "
           f"OMP_WAIT_POLICY={os.environ.get('OMP_WAIT_POLICY')}; load average before {load_before[0]:.2f}")
+    print(f"machine product rate (2048^3 oneDNN product, best of 5): {rate_line(rates)}")
     print(f"cleaning + encoding: {len(texts) / t_encode:,.0f} texts/s (one process)")
-    header = (f"{'engine':<12} {'model texts/s':>14} {'per CPU-s':>10} {'end-to-end texts/s':>19} {'p50 ms':>7} "
-              f"{'p99 ms':>7} {'test acc':>9}")
-    print(header + "\n" + "-" * len(header))
+    rows = [] if args.no_fasttext else [fasttext_row(data, texts, test, sample, args.threads, args.repeats)]
     for name in names:
         batch_s = statistics.median(times[name])
         latencies = []
@@ -128,10 +178,43 @@ def main() -> None:
             latencies.append(time.perf_counter() - start)
         acc = float(np.mean(np.array(encoder_labels(args.bundle))[runs[name][1](test.texts).argmax(1)] == np.array(test.labels)))
         p50, p99 = np.percentile(latencies, [50, 99]) * 1000
-        print(f"{name:<12} {len(texts) / batch_s:>14,.0f} {len(texts) / statistics.median(cpu[name]):>10,.0f} "
-              f"{len(texts) / (batch_s + t_encode):>19,.0f} "
-              f"{p50:>7.2f} {p99:>7.2f} {acc:>9.4f}")
+        rows.append((name, len(texts) / batch_s, len(texts) / statistics.median(cpu[name]),
+                     len(texts) / (batch_s + t_encode), p50, p99, acc))
+    base = rows[0][3] if not args.no_fasttext else None
+    header = (f"{'engine':<20} {'model texts/s':>14} {'per CPU-s':>10} {'end-to-end texts/s':>19} "
+              f"{'vs fastText':>11} {'p50 ms':>7} {'p99 ms':>7} {'test acc':>9}")
+    print(header + "\n" + "-" * len(header))
+    for name, model_rate, cpu_rate, e2e, p50, p99, acc in rows:
+        ratio = f"{e2e / base:>10.2f}x" if base else f"{'-':>11}"
+        print(f"{name:<20} {model_rate:>14,.0f} {cpu_rate:>10,.0f} {e2e:>19,.0f} {ratio} {p50:>7.3f} {p99:>7.3f} "
+              f"{acc:>9.4f}")
     print(f"load average after {os.getloadavg()[0]:.2f}")
+
+
+def fasttext_row(data, texts: list[str], test, sample: list[str], threads: int, repeats: int) -> tuple:
+    """fastText's row, timed as the engines are: model only on cleaned texts, end to end on raw ones."""
+    labels = sorted(set(data.splits["train"].labels))
+    ft = FastTextBaseline(data.splits["train"].texts, data.splits["train"].labels, labels, threads)
+    ft.predict(texts[:1024])  # warm-up
+    model_s, e2e_s, cpu_s = [], [], []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        cleaned = [fasttext_clean(t) for t in texts]
+        mid, mid_cpu = time.perf_counter(), time.process_time()
+        ft.predict_clean(cleaned)
+        model_s.append(time.perf_counter() - mid)
+        cpu_s.append(time.process_time() - mid_cpu)
+        e2e_s.append(time.perf_counter() - start)
+    latencies = []
+    for text in sample:
+        start = time.perf_counter()
+        ft.predict([text])
+        latencies.append(time.perf_counter() - start)
+    acc = float(np.mean(np.array(labels)[ft.predict(test.texts)] == np.array(test.labels)))
+    p50, p99 = np.percentile(latencies, [50, 99]) * 1000
+    n = len(texts)
+    return ("fastText (baseline)", n / statistics.median(model_s), n / statistics.median(cpu_s),
+            n / statistics.median(e2e_s), p50, p99, acc)
 
 
 def encoder_labels(bundle: str) -> list[str]:

@@ -20,26 +20,15 @@ from pathlib import Path
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 import torch  # noqa: E402
+from machine import machine_rate  # noqa: E402  (benchmarks/machine.py)
 
 from lstmtext.config import LMConfig, build_config  # noqa: E402
 from lstmtext.data import load_bundled_airline  # noqa: E402
 from lstmtext.encoding.token_stream import TokenStream, write_token_stream  # noqa: E402
 from lstmtext.encoding.vocab import Vocab  # noqa: E402
-from lstmtext.models.fused_lstm import _linear  # noqa: E402
 from lstmtext.models.language_model import LanguageModel  # noqa: E402
 from lstmtext.preprocess import build_pipeline  # noqa: E402
 from lstmtext.training.precision import apply_precision  # noqa: E402
-
-
-def machine_rate(size: int = 2048, reps: int = 5) -> dict[str, float]:
-    """GFLOP/s of a (size x size) @ (size x size) product through FusedLSTM's oneDNN op, fp32 and bf16."""
-    rates = {}
-    for name, dtype in (("fp32", torch.float32), ("bf16", torch.bfloat16)):
-        a = torch.randn(size, size).to(dtype)
-        _linear(a, a)
-        best = min(_timed(lambda: _linear(a, a)) for _ in range(reps))
-        rates[name] = 2 * size**3 / best / 1e9
-    return rates
 
 
 def _timed(fn) -> float:

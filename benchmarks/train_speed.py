@@ -28,11 +28,11 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
+from machine import machine_rate  # noqa: E402  (benchmarks/machine.py)
 from torch import nn  # noqa: E402
 
 from lstmtext.config import build_config  # noqa: E402
 from lstmtext.data.bundled import AIRLINE_COLUMNS  # noqa: E402
-from lstmtext.models.fused_lstm import _linear  # noqa: E402
 from lstmtext.pipeline.prepare import load_data, prepare  # noqa: E402
 from lstmtext.pipeline.runner import evaluate, fit_model  # noqa: E402
 from lstmtext.tasks.metrics import classification_metrics  # noqa: E402
@@ -92,21 +92,6 @@ def padded_loop(prepared, epochs: int, seed: int) -> tuple[float, dict]:
     with torch.no_grad():
         pred = model(torch.from_numpy(encoder.pad(test.sequences))).argmax(1).numpy()
     return seconds, classification_metrics(test.targets, pred, labels)
-
-
-def machine_rate(size: int = 2048, reps: int = 5) -> dict[str, float]:
-    """GFLOP/s of a (size x size) @ (size x size) product through the same oneDNN op, fp32 and bf16."""
-    rates = {}
-    for name, dtype in (("fp32", torch.float32), ("bf16", torch.bfloat16)):
-        a = torch.randn(size, size).to(dtype)
-        _linear(a, a)
-        samples = []
-        for _ in range(reps):
-            start = time.perf_counter()
-            _linear(a, a)
-            samples.append(time.perf_counter() - start)
-        rates[name] = 2 * size**3 / min(samples) / 1e9
-    return rates
 
 
 def main() -> None:

@@ -71,7 +71,8 @@ def load(name: str, out: Path) -> LabelledData:
         cfg = build_config(None, extra={"data": {"text_col": "title", "label_col": "category"}})
         return load_data(cfg, folder / "detik-news-title-balanced.csv", split_file=folder / "split.csv")
     if name == "ntc":
-        cfg = build_config(None, extra={"data": {"text_col": "text", "label_col": "label", "split_col": "split"}})
+        # no split column: lstmtext's own seeded stratified 80/10/10 split (data.split_seed 42), as in docs/compare.md
+        cfg = build_config(None, extra={"data": {"text_col": "text", "label_col": "label"}})
         return load_data(cfg, DATA / "ntc-scv" / "reviews.csv")
     raise SystemExit(f"unknown data set {name!r}: choose from {', '.join(SETTINGS)}")
 
