@@ -103,6 +103,9 @@ def test_token_stream_splits_cuts_and_batches_every_token_once(tmp_path):
     first = [ids.tolist() for ids, _ in train.batches(24, 4, seed=1, epoch=1)]
     assert first == [ids.tolist() for ids, _ in train.batches(24, 4, seed=1, epoch=1)]  # reproducible
     assert first != [ids.tolist() for ids, _ in train.batches(24, 4, seed=1, epoch=2)]  # reshuffled each epoch
+    # the progress bar's total: exact for an unshuffled epoch, within a few batches of a shuffled one
+    assert train.count_batches(24, 4) == sum(1 for _ in train.batches(24, 4, shuffle=False))
+    assert abs(train.count_batches(24, 4) - len(first)) <= 2
 
 
 def test_token_stream_refuses_a_corpus_without_text(tmp_path):

@@ -131,15 +131,7 @@ class TokenStream:
 
     def _window_batches(self, window: list[tuple[int, int]], batch_tokens: int, rng: np.random.Generator | None
                         ) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
-        window.sort(key=lambda p: p[1] - p[0])
-        groups, current, width = [], [], 0
-        for piece in window:
-            width = max(width, piece[1] - piece[0])
-            if current and width * (len(current) + 1) > batch_tokens:
-                groups.append(current)
-                current, width = [], piece[1] - piece[0]
-            current.append(piece)
-        groups.append(current)
+        groups = _groups(window, batch_tokens)
         for k in (rng.permutation(len(groups)) if rng is not None else range(len(groups))):
             yield self._collate(groups[k])
 
@@ -150,6 +142,27 @@ class TokenStream:
             ids[row, : b - a] = self.ids[a:b]
         return torch.from_numpy(ids), torch.from_numpy(lengths)
 
-    def count_batches(self, batch_tokens: int) -> int:
-        """An estimate of the batches per epoch (for progress bars): real tokens over the batch budget."""
-        return max(1, int(np.ceil(self.tokens / max(1, batch_tokens * 0.9))))
+    def count_batches(self, batch_tokens: int, bptt: int) -> int:
+        """The batches of an unshuffled epoch: what a progress bar's total needs (a shuffled epoch groups other
+        pieces into its windows and may differ by a few). A pass over the offsets; no token is read."""
+        count, window = 0, []
+        for piece in self._pieces(range(len(self)), bptt):
+            window.append(piece)
+            if len(window) * bptt >= batch_tokens * WINDOW:
+                count, window = count + len(_groups(window, batch_tokens)), []
+        return max(1, count + (len(_groups(window, batch_tokens)) if window else 0))
+
+
+def _groups(window: list[tuple[int, int]], batch_tokens: int) -> list[list[tuple[int, int]]]:
+    """The window's pieces sorted by length and cut into batches whose padded size (rows x longest) stays
+    within ``batch_tokens`` (a piece longer than that is a batch of its own)."""
+    window.sort(key=lambda p: p[1] - p[0])
+    groups, current, width = [], [], 0
+    for piece in window:
+        width = max(width, piece[1] - piece[0])
+        if current and width * (len(current) + 1) > batch_tokens:
+            groups.append(current)
+            current, width = [], piece[1] - piece[0]
+        current.append(piece)
+    groups.append(current)
+    return groups

@@ -76,7 +76,7 @@ def fit_lm(model: LanguageModel, corpus: Path, cfg: LMConfig, checkpoint_dir: Pa
         valid = train
     sampled = cfg.sampled if cfg.sampled and model.vocab_size > 2 * cfg.sampled else 0
     optimizer = torch.optim.Adam(model.parameters(), lr=cfg.lr, betas=(0.8, 0.99))
-    per_epoch = train.count_batches(cfg.batch_tokens)
+    per_epoch = train.count_batches(cfg.batch_tokens, cfg.bptt)
     total_steps = per_epoch * epochs
     result, first, step, best = LMResult(), 1, 0, None
     start = time.perf_counter()
