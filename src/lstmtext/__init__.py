@@ -4,6 +4,13 @@ import os as _os
 
 # OpenMP busy-waiting made an LSTM step ~5x slower on a 2-core machine under load; must be set before torch loads.
 _os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+# oneDNN and ideep (torch's wrapper of it) each keep up to 1,024 compiled products, one per shape, with their
+# scratch memory; batches of varying length make new shapes all along, so a language model's pretraining grew
+# from 920 to 1,744 MiB between 1 and 32 copies of a corpus (benchmarks/lm_memory.py). With 16 entries each it
+# stayed at 668-773 MiB, at the same speed (seed001 training and the LM step measured side by side). Read
+# when the first product is built, so this holds even if torch was imported first; an explicit setting wins.
+for _name in ("ONEDNN_PRIMITIVE_CACHE_CAPACITY", "LRU_CACHE_CAPACITY"):
+    _os.environ.setdefault(_name, "16")
 
 __version__ = "0.1.0"
 
