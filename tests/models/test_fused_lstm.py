@@ -228,3 +228,38 @@ def test_a_failing_onednn_call_falls_back_for_good(monkeypatch: pytest.MonkeyPat
     _float32_matches_nn_lstm()
     assert calls == [6]  # tried once, then never again
     assert fused_lstm._ONEDNN is False
+
+
+@pytest.mark.parametrize("bidirectional", [False, True])
+@pytest.mark.parametrize("bias", [True, False])
+def test_unpadded_inference_uses_one_kernel_call_and_agrees_with_the_loop(bidirectional: bool, bias: bool,
+                                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    ref, fused = _pair(bidirectional, bias=bias)
+    fused.eval()
+    x, lengths = _inputs([6, 6, 6])  # no padding: one torch.lstm call, no step loop
+    calls = []
+    monkeypatch.setattr("lstmtext.models.fused_lstm._make_plan", lambda *a: calls.append(a))
+    with torch.no_grad():
+        out, h_n = fused(x, lengths)
+        none, h_only = fused(x, lengths, need_output=False)
+    assert calls == [] and none is None
+    out_r, h_r = _reference(ref, x, lengths)
+    torch.testing.assert_close(out, out_r, **TOL)
+    torch.testing.assert_close(h_n, h_r, **TOL)
+    torch.testing.assert_close(h_only, h_r, **TOL)
+    monkeypatch.undo()
+    # one text alone (the whole-sequence kernel) = the same text in a mixed batch (the packed loop)
+    mixed, mixed_lengths = _inputs([6, 2, 4])
+    mixed[0] = x[0]
+    with torch.no_grad():
+        out_mixed, h_mixed = fused(mixed, mixed_lengths)
+        out_one, h_one = fused(x[:1], lengths[:1])
+    torch.testing.assert_close(h_one[:, 0], h_mixed[:, 0], **TOL)
+    torch.testing.assert_close(out_one[0], out_mixed[0], **TOL)
+    # time-major layout comes back time-major
+    tm = FusedLSTM(D, H, batch_first=False, bidirectional=bidirectional, bias=bias).double().eval()
+    tm.load_state_dict(fused.state_dict())
+    with torch.no_grad():
+        out_tm, h_tm = tm(x.transpose(0, 1), lengths)
+    torch.testing.assert_close(out_tm.transpose(0, 1), out_r, **TOL)
+    torch.testing.assert_close(h_tm, h_r, **TOL)

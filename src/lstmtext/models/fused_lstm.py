@@ -18,17 +18,13 @@ rows still active at step t are a prefix of n_t rows (a PackedSequence's batch_s
   fp32 products use MKL, which runs its AVX2 code on AMD CPUs and measured 1.7-2.7x slower at these
   shapes; float64 and other devices use torch.mm.
 
-bf16 (``precision = "bf16"``, set from ``train.precision`` by :mod:`lstmtext.training.precision`; used only
-while training with gradients, in float32, on the CPU): the products read bfloat16 copies of [x|h] and of
-the weights and oneDNN accumulates in float32; its bfloat16 result is converted back, so gates, cells, h and
-the master weights stay float32. The backward copies each step's gate gradients to bfloat16 for the dh, dX
-and dW products (dW as one torch.mm reading dG transposed in place, no transpose copy); the bias gradient
-sums the float32 ones. Measured at the seed-001 shapes (512 rows, D 32, H 256, 2 threads, AVX512_BF16, no
-AMX, load average 1; ``benchmarks/lstm_kernel.py --products``), float32 -> bfloat16 with the conversions:
-forward step 1.87 -> 1.12 ms, dh step 1.38 -> 0.87, dX 4.93 -> 1.93, dW 41.1 -> 16.0 (incl. float32's
-transpose copy); every product pays, so none stays float32. The layer's training step went 150.6 -> 104.0
-ms (1.45x): the elementwise passes are unchanged. h and the gradients stay within 2% (relative norm) of
-float32 (tests/models/test_fused_lstm_bf16.py).
+bf16 (``precision = "bf16"``, set by :mod:`lstmtext.training.precision`; only while training with gradients,
+in float32, on the CPU): products read bfloat16 copies of [x|h], the weights and (backward) each step's gate
+gradients; oneDNN accumulates in float32, and gates, cells, h and the master weights stay float32 (dW is
+one torch.mm reading dG transposed in place). Seed-001 shapes (512 rows, D 32, H 256, 2 threads, AVX512_BF16;
+``benchmarks/lstm_kernel.py --products``), fp32 -> bf16: forward step 1.87 -> 1.12 ms, dh step 1.38 -> 0.87,
+dX 4.93 -> 1.93, dW 41.1 -> 16.0; the layer's training step 150.6 -> 104.0 ms (1.45x). h and the gradients
+stay within 2% (relative norm) of float32 (tests/models/test_fused_lstm_bf16.py).
 
 Gates are kept internally in the order (o, i, f, g) (so the gates multiplied by dc are one slice). The
 caller applies dropout to ``x`` before calling. Recurrent regularisation is DropConnect on the recurrent
@@ -337,6 +333,16 @@ class FusedLSTM(nn.Module):
             bias = w_ih.new_zeros(4 * hid)
         return w_ih, w_hh, bias
 
+    def _unpadded(self, x: Tensor, need_output: bool) -> tuple[Tensor | None, Tensor]:
+        """Inference on (B, T, D) rows without padding (e.g. one text): torch's whole-sequence kernel, one call
+        instead of a loop over steps (a 20-token BiLSTM 128: 0.37 against 8.2 ms, busy machine), same numbers."""
+        zeros = x.new_zeros(len(self._suffixes), x.shape[0], self.hidden_size)
+        out, h_n, _ = torch.lstm(x, (zeros, zeros), list(self.parameters()), self.bias, 1, 0.0, False,
+                                 self.bidirectional, True)
+        if not need_output:
+            return None, h_n
+        return (out if self.batch_first else out.transpose(0, 1)), h_n
+
     def forward(self, x: Tensor, lengths: Tensor, *, need_output: bool = True) -> tuple[Tensor | None, Tensor]:
         """Run the LSTM over the first ``lengths[b]`` tokens of each row, from a zero state.
 
@@ -365,10 +371,12 @@ class FusedLSTM(nn.Module):
             raise ValueError(f"lengths must be ({batch},); got {tuple(lengths.shape)}")
         if batch == 0 or int(lengths.min()) < 1 or int(lengths.max()) > total_len:
             raise ValueError(f"lengths must lie in [1, {total_len}] and the batch must not be empty")
+        tracked = torch.is_grad_enabled() and (x.requires_grad or any(p.requires_grad for p in self.parameters()))
+        if not tracked and not self.training and bool((lengths == total_len).all()):
+            return self._unpadded(x, need_output)
         plan = _make_plan(lengths, total_len, x.device)
         xp = x.reshape(batch * total_len, self.input_size).index_select(0, plan.pad_idx)  # (N, D)
         # The autograd Function saves what backward needs; skip it when no gradient can flow.
-        tracked = torch.is_grad_enabled() and (x.requires_grad or any(p.requires_grad for p in self.parameters()))
         bf16 = tracked and self.training and self.precision == "bf16" and x.dtype == torch.float32 and x.is_cpu
         packed, finals = [], []
         for k, sfx in enumerate(self._suffixes):
