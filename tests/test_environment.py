@@ -16,7 +16,7 @@ def _after_import(env: dict[str, str]) -> dict[str, str | None]:
 
 def test_import_bounds_onednn_caches_and_makes_openmp_passive():
     env = {k: v for k, v in os.environ.items() if k not in NAMES}
-    assert _after_import(env) == {"OMP_WAIT_POLICY": "PASSIVE", "ONEDNN_PRIMITIVE_CACHE_CAPACITY": "16",
+    assert _after_import(env) == {"OMP_WAIT_POLICY": "PASSIVE", "ONEDNN_PRIMITIVE_CACHE_CAPACITY": "64",
                                   "LRU_CACHE_CAPACITY": "16"}
 
 
