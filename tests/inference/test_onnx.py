@@ -126,6 +126,19 @@ def test_onnx_predictor_parity_on_texts(exported, tiny_frame):
     assert np.abs(int8 - expected).max() < 0.05  # small weights quantise well; the airline figure is in docs/serving.md
 
 
+def test_one_or_two_texts_run_on_a_one_thread_session_with_the_same_answers(exported, tiny_frame):
+    bundle, _ = exported
+    texts = tiny_frame["text"].tolist()[:9]
+    p = load_predictor(bundle, "onnx", threads=2)
+    batch = p.predict_proba(texts)  # 9 texts: the session with every thread
+    assert p._one_thread is None
+    one_by_one = np.concatenate([p.predict_proba([t]) for t in texts])
+    pairs = p.predict_proba(texts[:2])
+    assert p._one_thread is not None and p._one_thread is not p.session
+    assert p._one_thread.get_session_options().intra_op_num_threads == 1
+    assert np.abs(one_by_one - batch).max() < 1e-5 and np.abs(pairs - batch[:2]).max() < 1e-5
+
+
 def test_onnx_built_in_memory_when_not_exported(trained_run):
     bundle = trained_run[0] / "model"
     texts = ["@airline great crew", "worst delay"]

@@ -78,15 +78,20 @@ def train_batches(
 MAX_BATCH_TOKENS = 131_072
 
 
-def eval_batches(lengths: np.ndarray, batch_size: int, max_tokens: int = MAX_BATCH_TOKENS) -> list[np.ndarray]:
+def eval_batches(lengths: np.ndarray, batch_size: int, max_tokens: int = MAX_BATCH_TOKENS,
+                 same_length: bool = False) -> list[np.ndarray]:
     """Return batches of row indices sorted by length (longest first), each at most ``batch_size`` rows and
-    ``max_tokens`` padded positions (but at least one row); outputs are re-ordered by ``index``."""
+    ``max_tokens`` padded positions (but at least one row); outputs are re-ordered by ``index``. With
+    ``same_length`` a batch also ends where the length changes: no batch holds padding."""
     order = np.argsort(-lengths, kind="stable")
     batches, start = [], 0
     while start < len(order):
-        rows = max(1, min(batch_size, max_tokens // max(1, int(lengths[order[start]]))))
-        batches.append(order[start : start + rows])
-        start += rows
+        longest = int(lengths[order[start]])
+        stop = start + max(1, min(batch_size, max_tokens // max(1, longest)))
+        if same_length:  # the rows of this length among the next ones (sorted, so a prefix)
+            stop = start + int(np.searchsorted(-lengths[order[start:stop]], -longest, side="right"))
+        batches.append(order[start:stop])
+        start = stop
     return batches
 
 
@@ -98,13 +103,15 @@ def iterate(
         yield collate(sequences, index, targets)
 
 
-def predict_logits(model: nn.Module, sequences: Sequence[Sequence[int]], batch_size: int = 1024) -> torch.Tensor:
-    """Run the model in eval mode without gradients over length-sorted batches; logits ``(N, K)`` in input order."""
+def predict_logits(model: nn.Module, sequences: Sequence[Sequence[int]], batch_size: int = 1024,
+                   same_length: bool = False) -> torch.Tensor:
+    """Run the model in eval mode without gradients over length-sorted batches; logits ``(N, K)`` in input order.
+    ``same_length``: batches of one length only (see :func:`eval_batches`)."""
     model.eval()
     lengths = np.fromiter((len(s) for s in sequences), dtype=np.int64, count=len(sequences))
     parts, order = [], []
     with torch.no_grad():
-        for batch in iterate(sequences, eval_batches(lengths, batch_size)):
+        for batch in iterate(sequences, eval_batches(lengths, batch_size, same_length=same_length)):
             parts.append(model(batch.ids, batch.lengths))
             order.append(batch.index)
     if not parts:

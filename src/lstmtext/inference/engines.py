@@ -33,6 +33,10 @@ DEFAULT_BATCH_SIZE = 128
 #: Padded positions per ONNX batch: the graph's recurrences compute every padded step (the torch engine
 #: does not), so one 2,048-token text in a batch of 64 would cost ~1 GB of activations; 128 tweets fit whole.
 ONNX_BATCH_TOKENS = 16_384
+#: Batches of at most this many texts run on a one-thread session: waking a second thread cost more than it
+#: saved (airline default model, model only, p50: 1 text 0.283 ms on one thread against 0.364 on two; 2 texts
+#: 0.452 / 0.491; 4 texts 0.727 / 0.574).
+SMALL_BATCH = 2
 
 
 def _session(model: str | bytes, threads: int | None) -> Any:
@@ -67,7 +71,9 @@ class OnnxPredictor(Predictor):
         super().__init__(bundle, batch_size)
         self.engine = engine
         self.engine_source = "built in memory" if isinstance(onnx_model, bytes) else str(onnx_model)
-        self.session = _session(onnx_model if isinstance(onnx_model, bytes) else str(onnx_model), threads)
+        self._source = onnx_model if isinstance(onnx_model, bytes) else str(onnx_model)
+        self.session = _session(self._source, threads)
+        self._one_thread = self.session if (threads or os.cpu_count() or 1) == 1 else None  # built on first use
         meta = self.session.get_modelmeta().custom_metadata_map
         created = str(bundle.meta.get("created", ""))
         if meta.get("bundle_created", created) != created:
@@ -84,9 +90,19 @@ class OnnxPredictor(Predictor):
         for index in eval_batches(lengths, self.batch_size, ONNX_BATCH_TOKENS):
             batch = collate(sequences, index)  # post-padded, as the graph requires
             feeds = {"ids": batch.ids.numpy(), "lengths": batch.lengths.numpy()}
-            logits = torch.from_numpy(self.session.run(["logits"], feeds)[0])
+            logits = torch.from_numpy(self._session_for(len(index)).run(["logits"], feeds)[0])
             out[index] = self.task.probabilities(logits)  # the task's calibration, as the torch engine applies it
         return out
+
+
+    def _session_for(self, rows: int) -> Any:
+        """The session for a batch of ``rows`` texts: one thread for at most :data:`SMALL_BATCH` (one request's
+        text answers sooner), every thread otherwise."""
+        if rows > SMALL_BATCH:
+            return self.session
+        if self._one_thread is None:
+            self._one_thread = _session(self._source, 1)
+        return self._one_thread
 
 
 def _onnx_model(bundle: Bundle, quantized: bool, onnx_path: str | Path | None) -> str | Path | bytes:

@@ -63,6 +63,8 @@ def _minimise(nll) -> float:
 
 def scale(logits: torch.Tensor, temperatures: Sequence[float], layout: OutputLayout) -> torch.Tensor:
     """The logits divided by their group's (or label's) temperature."""
+    if len(temperatures) == 1 and layout.activation != "sigmoid":  # one softmax group: one number
+        return logits / float(temperatures[0])
     t = torch.as_tensor(temperatures, dtype=logits.dtype, device=logits.device)
     if layout.activation == "sigmoid":
         return logits / t
