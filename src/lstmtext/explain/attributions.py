@@ -85,7 +85,7 @@ def explain_texts(bundle: Bundle, texts: list[str], batch_size: int = 512) -> li
             raise ConfigError(f"explain: {text!r} cleans to nothing with {', '.join(bundle.encoder.pipeline.steps)}; "
                               "there are no words to weigh. Give a text with words the model reads.")
         variants = [ids] + [ids[:i] + ids[i + 1:] or [UNK_ID] for i in range(len(ids))]
-        proba = bundle.task.probabilities(predict_logits(bundle.model, variants, batch_size))
+        proba = bundle.task.probabilities(predict_logits(bundle.model, variants, batch_size, same_length=True))
         record = bundle.task.predictions(proba[:1])[0]
         out.append(Explanation(text, cleaned, tokens, [
             TargetScores(name, float(proba[0, k]), [float(v) for v in proba[0, k] - proba[1:, k]])
