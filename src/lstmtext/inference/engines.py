@@ -94,7 +94,6 @@ class OnnxPredictor(Predictor):
             out[index] = self.task.probabilities(logits)  # the task's calibration, as the torch engine applies it
         return out
 
-
     def _session_for(self, rows: int) -> Any:
         """The session for a batch of ``rows`` texts: one thread for at most :data:`SMALL_BATCH` (one request's
         text answers sooner), every thread otherwise."""
