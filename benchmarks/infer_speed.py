@@ -4,14 +4,14 @@ Run from the repository root (the bundle from e.g. ``lstmtext train --preset def
 
     OMP_WAIT_POLICY=PASSIVE .venv/bin/python benchmarks/infer_speed.py runs/demo [--threads 2]
 
-Engines: ``auto`` (what ``load_predictor(bundle)``, ``predict`` and ``serve`` pick by default), ``padded loop`` (plain PyTorch: every batch padded to the encoder's max_len, in input order, the
-LSTM run over the padding, as a Keras-style loop does), ``torch`` (the library's Predictor: batches sorted
+Engines: ``auto`` (what ``load_predictor(bundle)``, ``predict`` and ``serve`` pick by default), ``padded
+loop`` (plain PyTorch: every batch padded to the encoder's max_len, in input order, the LSTM run over the padding, as a Keras-style loop does), ``torch`` (the library's Predictor: batches sorted
 by length, packed sequences), ``onnx`` and ``onnx-int8`` (ONNX Runtime; the graphs are built in memory
 from the bundle when it holds no exported file).
 
-The baseline in the same run is fastText (``fasttext-numpy2``; supervised, word bigrams, dim 50, 25 epochs,
-trained here on the bundled tweets' training split) behind a regex cleaning (lower case, URLs and
-@mentions dropped, punctuation split off): its model-only and end-to-end texts/s, its single-text latency and
+The baseline in the same run is fastText (``lstmtext.experiments.baselines.fasttext_supervised``: word
+bigrams, dim 50, 25 epochs, one training thread; trained here on the bundled tweets' training split) behind
+a regex cleaning (lower case, URLs and @mentions dropped, punctuation split off): its model-only and end-to-end texts/s, its single-text latency and
 its test accuracy are printed in the same table, and each engine's end-to-end figure as a ratio of
 fastText's (the goal of issue #17 is >= 1.0x for the default engine). The machine's measured fp32 and bf16
 product rate is printed first.
@@ -34,7 +34,6 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # before torch loads OpenMP
 import argparse  # noqa: E402
 import re  # noqa: E402
 import statistics  # noqa: E402
-import tempfile  # noqa: E402
 import time  # noqa: E402
 from collections.abc import Callable, Sequence  # noqa: E402
 
@@ -44,6 +43,7 @@ from machine import machine_rate, rate_line  # noqa: E402  (benchmarks/machine.p
 from torch import nn  # noqa: E402
 
 from lstmtext.data import load_bundled_airline  # noqa: E402
+from lstmtext.experiments.baselines import fasttext_supervised  # noqa: E402
 from lstmtext.inference.engines import DEFAULT_BATCH_SIZE, load_predictor  # noqa: E402
 from lstmtext.training.loop import predict_logits  # noqa: E402
 
@@ -84,30 +84,6 @@ def fasttext_clean(text: str) -> str:
     return _SPACE.sub(" ", _PUNCT.sub(r" \1 ", _MENTION.sub(" ", _URL.sub(" ", text.lower())))).strip()
 
 
-class FastTextBaseline:
-    """fastText supervised on the training split, with ``fasttext_clean`` in front; labels are class indices."""
-
-    def __init__(self, train_texts: Sequence[str], train_labels: Sequence[str], labels: list[str]):
-        import fasttext
-
-        with tempfile.NamedTemporaryFile("w", suffix=".txt", delete=False, encoding="utf-8") as fh:
-            for text, label in zip(train_texts, train_labels):
-                fh.write(f"__label__{labels.index(label)} {fasttext_clean(text)}\n")
-        # one training thread: fastText's threads race on the weights, and the baseline should be the same twice
-        self.model = fasttext.train_supervised(fh.name, epoch=25, lr=0.5, wordNgrams=2, dim=50, minCount=1,
-                                               thread=1, seed=0, verbose=0)
-        os.unlink(fh.name)
-        self.classes = len(labels)
-
-    def predict_clean(self, cleaned: list[str]) -> np.ndarray:
-        """Class indices of already cleaned texts (one batched call into fastText's C++)."""
-        found, _ = self.model.predict(cleaned, k=1)
-        return np.array([int(f[0].removeprefix("__label__")) for f in found])
-
-    def predict(self, texts: Sequence[str]) -> np.ndarray:
-        return self.predict_clean([fasttext_clean(t) for t in texts])
-
-
 def engines(bundle: str, batch_size: int, threads: int, names: list[str]) -> dict[str, tuple[Proba, Callable]]:
     """``{name: (probabilities of encoded texts, probabilities of raw texts)}`` for each engine."""
     out = {}
@@ -115,9 +91,7 @@ def engines(bundle: str, batch_size: int, threads: int, names: list[str]) -> dic
     batch_size = torch_p.batch_size
     if "auto" in names:
         auto = load_predictor(bundle, batch_size=batch_size, threads=threads)
-        ids = auto.proba_from_ids if hasattr(auto, "proba_from_ids") else (
-            lambda seqs: torch.softmax(predict_logits(auto.model, seqs, batch_size), 1).numpy())
-        out[f"auto ({auto.engine})"] = (ids, auto.predict_proba)
+        out[f"auto ({auto.engine})"] = (auto.proba_from_ids, auto.predict_proba)
     if "padded" in names:
         loop = padded_loop(torch_p, batch_size)
         out["padded loop"] = (loop, lambda texts: loop(torch_p.encoder.encode(texts)))
@@ -194,24 +168,24 @@ def main() -> None:
 
 def fasttext_row(data, texts: list[str], test, sample: list[str], repeats: int) -> tuple:
     """fastText's row, timed as the engines are: model only on cleaned texts, end to end on raw ones."""
-    labels = sorted(set(data.splits["train"].labels))
-    ft = FastTextBaseline(data.splits["train"].texts, data.splits["train"].labels, labels)
-    ft.predict(texts[:1024])  # warm-up
+    train = data.splits["train"]
+    predict = fasttext_supervised([fasttext_clean(t) for t in train.texts], train.labels)
+    predict([fasttext_clean(t) for t in texts[:1024]])  # warm-up
     model_s, e2e_s, cpu_s = [], [], []
     for _ in range(repeats):
         start = time.perf_counter()
         cleaned = [fasttext_clean(t) for t in texts]
         mid, mid_cpu = time.perf_counter(), time.process_time()
-        ft.predict_clean(cleaned)
+        predict(cleaned)
         model_s.append(time.perf_counter() - mid)
         cpu_s.append(time.process_time() - mid_cpu)
         e2e_s.append(time.perf_counter() - start)
     latencies = []
     for text in sample:
         start = time.perf_counter()
-        ft.predict([text])
+        predict([fasttext_clean(text)])
         latencies.append(time.perf_counter() - start)
-    acc = float(np.mean(np.array(labels)[ft.predict(test.texts)] == np.array(test.labels)))
+    acc = float(np.mean(predict([fasttext_clean(t) for t in test.texts]) == np.array(test.labels, dtype=object)))
     p50, p99 = np.percentile(latencies, [50, 99]) * 1000
     n = len(texts)
     return ("fastText (baseline)", n / statistics.median(model_s), n / statistics.median(cpu_s),

@@ -52,7 +52,7 @@ def main() -> None:
         if status != 0:
             raise SystemExit(f"{' '.join(cmd)} failed with status {status}")
         meta = json.loads((out / "lm.json").read_text())
-        corpus = meta.get("corpus", {}).get("train", {})
+        corpus = meta["corpus"]["train"]
         rate = meta["history"][-1]["tokens_per_second"]
         print(f"| {copies} | {corpus['texts']:,} | {corpus['tokens']:,} | {usage.ru_maxrss / 1024:,.0f} | {rate:,.0f} | "
               f"{seconds:.0f} |", flush=True)

@@ -31,12 +31,6 @@ from lstmtext.preprocess import build_pipeline  # noqa: E402
 from lstmtext.training.precision import apply_precision  # noqa: E402
 
 
-def _timed(fn) -> float:
-    start = time.perf_counter()
-    fn()
-    return time.perf_counter() - start
-
-
 def lm_rate(stream: TokenStream, vocab: int, emb: int, hid: int, bi: bool, precision: str, batches: int) -> dict:
     torch.manual_seed(0)
     model = LanguageModel(vocab, emb, hid, bidirectional=bi).configure(LMConfig())  # the lm section's dropouts

@@ -9,7 +9,8 @@ split and scored once on test:
 * `default` preset from scratch (lstmtext's tuned short-text BiLSTM);
 * `ulmfit` preset started from the language model (`--pretrained LM`, no further LM epochs);
 * TF-IDF word 1-2-grams + logistic regression (C chosen on valid from a small grid);
-* fastText supervised (bigrams, dim 50, 25 epochs, lr 0.5; `fasttext-numpy2`), one thread.
+* fastText supervised (``lstmtext.experiments.baselines.fasttext_supervised``: bigrams, dim 50, 25 epochs, lr
+  0.5, one thread; `fasttext-numpy2`).
 
 Results go to OUT/results.jsonl (one line per model, share and seed; a rerun skips what is there), OUT/table.md
 and OUT/label_efficiency.png.
@@ -26,7 +27,6 @@ import argparse
 import json
 import os
 import statistics
-import tempfile
 from dataclasses import replace
 from pathlib import Path
 
@@ -36,7 +36,7 @@ from sklearn.model_selection import train_test_split
 
 from lstmtext.config import build_config
 from lstmtext.data import LabelledData, load_bundled_airline
-from lstmtext.experiments.baselines import tfidf_logreg
+from lstmtext.experiments.baselines import fasttext_supervised, tfidf_logreg
 from lstmtext.pipeline import run
 from lstmtext.pipeline.language_model import pretrain
 from lstmtext.pipeline.prepare import load_data
@@ -79,19 +79,6 @@ def load(name: str, out: Path) -> LabelledData:
         cfg = build_config(None, extra={"data": {"text_col": "text", "label_col": "label"}})
         return load_data(cfg, DATA / "ntc-scv" / "reviews.csv")
     raise SystemExit(f"unknown data set {name!r}: choose from {', '.join(SETTINGS)}")
-
-
-def fasttext_f1(train_texts, train_labels, test_texts, test_labels, seed: int) -> float:
-    import fasttext
-
-    with tempfile.NamedTemporaryFile("w", suffix=".txt", delete=False, encoding="utf-8") as fh:
-        for text, label in zip(train_texts, train_labels):
-            fh.write(f"__label__{str(label).replace(' ', '_')} {text}\n")
-    model = fasttext.train_supervised(fh.name, epoch=25, lr=0.5, wordNgrams=2, dim=50, minCount=1, thread=1,
-                                      seed=seed, verbose=0)
-    os.unlink(fh.name)
-    pred = [model.predict(t.replace("\n", " "))[0][0].removeprefix("__label__") for t in test_texts]
-    return float(f1_score([str(y).replace(" ", "_") for y in test_labels], pred, average="macro"))
 
 
 def main() -> None:
@@ -145,8 +132,9 @@ def main() -> None:
                             record.update(valid=found["valid_macro_f1"], test=found["metrics"]["macro_f1"])
                         else:
                             s = cleaned.splits
-                            record.update(test=fasttext_f1(s["train"].texts, s["train"].labels, s["test"].texts,
-                                                           s["test"].labels, seed))
+                            predict = fasttext_supervised(s["train"].texts, s["train"].labels, seed)
+                            record.update(test=float(f1_score(list(s["test"].labels), list(predict(s["test"].texts)),
+                                                              average="macro")))
                     print(json.dumps(record), flush=True)
                     with log.open("a") as fh:
                         fh.write(json.dumps(record) + "\n")

@@ -212,3 +212,16 @@ def test_compare_command_with_task_absa(tmp_path):
     assert report["task"] == "absa" and [s["model"] for s in report["summary"]] == ["cnn", "tfidf_logreg"]
     res = CliRunner().invoke(app, ["compare", str(data), "--aspects", "food"])
     assert res.exit_code != 0 and "--aspects needs --task absa" in str(res.exception or res.output)
+
+
+def test_fasttext_baseline_learns_labels_and_is_the_same_twice():
+    from lstmtext.experiments.baselines import fasttext_supervised
+
+    texts = [f"great lovely flight {i}" for i in range(30)] + [f"awful late bag lost {i}" for i in range(30)]
+    labels = ["positive sentiment"] * 30 + ["negative"] * 30  # a label with a space, as CSV files have them
+    first = fasttext_supervised(texts, labels, seed=0)
+    tests = ["a lovely great crew", "bag lost again,\nso late"]
+    assert list(first(tests)) == ["positive sentiment", "negative"]
+    second = fasttext_supervised(texts, labels, seed=0)
+    many = [f"{w} {i}" for i, w in enumerate(["great", "awful", "lost", "lovely"] * 10)]
+    assert list(first(many)) == list(second(many))
