@@ -7,8 +7,9 @@ _os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 # oneDNN and ideep (torch's wrapper of it) each keep up to 1,024 compiled products, one per shape, with their
 # scratch memory; batches of varying length make new shapes all along, so a language model's pretraining grew
 # from 920 to 1,744 MiB between 1 and 32 copies of a corpus (benchmarks/lm_memory.py). Capped (oneDNN 64,
-# ideep 16) it stays flat, at the same training speed; oneDNN keeps 64 because building a whole-sequence LSTM
-# kernel costs ~3 ms and inference on one text builds one per length (p50 4.1 ms for a tweet at 16, 0.8 at 64).
+# ideep 16) it stays at 648-786 MiB; with both at 16, training ran as fast as uncapped. oneDNN keeps 64 as
+# building a whole-sequence LSTM kernel costs ~3 ms and one-text inference builds one per text length (p50
+# 4.1 ms for a tweet at 16, 0.8 at 64).
 # Read when torch loads, so only before `import torch`; an explicit setting wins.
 _os.environ.setdefault("ONEDNN_PRIMITIVE_CACHE_CAPACITY", "64")
 _os.environ.setdefault("LRU_CACHE_CAPACITY", "16")

@@ -90,6 +90,10 @@ def pretrain(config: Config, texts: str | Path, out: str | Path, text_col: str |
     """
     out = Path(out)
     state = out / "pretrain.json"
+
+    def read() -> UnlabelledCorpus:  # the run's cleaning (a resume's saved config), errors naming pretrain's options
+        return UnlabelledCorpus(texts, text_col, build_pipeline(config), ("lstmtext pretrain TEXTS", "--text-col"))
+
     if resume:
         if not state.is_file():
             raise BundleError(f"{out}: nothing to resume (no pretrain.json). Start without --resume.")
@@ -105,7 +109,7 @@ def pretrain(config: Config, texts: str | Path, out: str | Path, text_col: str |
                     "another --out." if ours else " and holds no language model: choose another --out (nothing in "
                     "it is deleted)."))
             shutil.rmtree(out)
-        corpus = UnlabelledCorpus(texts, text_col, build_pipeline(config), ("lstmtext pretrain TEXTS", "--text-col"))
+        corpus = read()
         log.info(corpus.describe())
         vocab = Vocab.build(corpus, config.vocab.num_words, config.vocab.min_freq)
         out.mkdir(parents=True, exist_ok=True)
@@ -113,8 +117,7 @@ def pretrain(config: Config, texts: str | Path, out: str | Path, text_col: str |
         state.write_text(json.dumps({"config": config.model_dump(mode="json"), "texts": str(texts)}), encoding="utf-8")
 
     def token_lists() -> Iterable[list[str]]:  # cleaned again only when a resume finds no complete token files
-        return corpus if not resume else UnlabelledCorpus(texts, text_col, build_pipeline(config),
-                                                          ("lstmtext pretrain TEXTS", "--text-col"))
+        return corpus if not resume else read()
 
     model = new_lm(config, len(vocab))
     counts, result = train_lm(model, token_lists, vocab, out, config.lm, config.lm.epochs, resume, progress,

@@ -2,8 +2,8 @@
 a checkpoint after every epoch, and a resume that ends with the same weights as an uninterrupted run.
 
 Batches come from a :class:`~lstmtext.encoding.token_stream.TokenStream` (memory-mapped), so the corpus is
-never held in memory (the process still grows while it trains: docs/pretrain.md, Speed). The progress bar
-shows the loss, tokens/s and the epoch's ETA.
+never held in memory and peak memory stays flat in its size (the per-shape product caches that grew are
+capped by ``import lstmtext``; docs/pretrain.md). The progress bar shows the loss, tokens/s and the epoch's ETA.
 """
 
 from __future__ import annotations
