@@ -24,7 +24,7 @@ from lstmtext.encoding.batching import Batch, EncodedSplit, iterate, predict_log
 from lstmtext.errors import BundleError
 from lstmtext.training.checkpoint import restore_checkpoint, save_checkpoint
 from lstmtext.training.precision import apply_precision, set_precision
-from lstmtext.training.schedule import lr_factor, param_groups, unfreeze
+from lstmtext.training.schedule import adam, lr_factor, param_groups, unfreeze
 
 if TYPE_CHECKING:
     from lstmtext.training.ddp import Shard
@@ -107,7 +107,7 @@ def fit(
     # Learning rates per part: the model's own (e.g. the n-gram bag's larger one), then per layer group.
     inner = getattr(model, "module", model)  # under DDP, the wrapped model
     groups = param_groups(inner, cfg)
-    optimizer = torch.optim.Adam(groups, lr=cfg.lr, weight_decay=cfg.weight_decay)
+    optimizer = adam(groups, lr=cfg.lr, weight_decay=cfg.weight_decay)
     for group in optimizer.param_groups:
         group["base_lr"] = group["lr"]
     result, best_state, bad_epochs, first_epoch = TrainResult(), None, 0, 1

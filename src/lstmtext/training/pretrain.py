@@ -24,7 +24,7 @@ from lstmtext.encoding.token_stream import TokenStream
 from lstmtext.models.language_model import LanguageModel
 from lstmtext.training.checkpoint import restore_checkpoint, save_checkpoint
 from lstmtext.training.precision import apply_precision, set_precision
-from lstmtext.training.schedule import slanted_triangular
+from lstmtext.training.schedule import adam, slanted_triangular
 
 log = logging.getLogger(__name__)
 
@@ -75,7 +75,7 @@ def fit_lm(model: LanguageModel, corpus: Path, cfg: LMConfig, checkpoint_dir: Pa
         log.warning("%s: no held-out texts; perplexity is measured on training texts", corpus)
         valid = train
     sampled = cfg.sampled if cfg.sampled and model.vocab_size > 2 * cfg.sampled else 0
-    optimizer = torch.optim.Adam(model.parameters(), lr=cfg.lr, betas=(0.8, 0.99))
+    optimizer = adam(model.parameters(), lr=cfg.lr, betas=(0.8, 0.99))
     per_epoch = train.count_batches(cfg.batch_tokens, cfg.bptt)
     total_steps = per_epoch * epochs
     result, first, step, best = LMResult(), 1, 0, None

