@@ -4,7 +4,6 @@ PY ?= python3.11
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
-export OMP_WAIT_POLICY := PASSIVE
 
 .PHONY: venv demo test test-fast bench clean browser-deps
 

@@ -5,12 +5,12 @@ precision (``train.precision`` fp32, then bf16, same seed, same data order) and 
 The acceptance bar of issue #17 is a mean difference within 0.005 for both accuracy and macro-F1 over 3
 seeds at the preset's full epochs, on the airline tweets and on one Indonesian data set:
 
-    OMP_WAIT_POLICY=PASSIVE .venv/bin/python benchmarks/bf16_accuracy.py [--preset seed001] [--seeds 3]
+    .venv/bin/python benchmarks/bf16_accuracy.py [--preset seed001] [--seeds 3]
         [--epochs N] [--threads 2] [--out bf16_accuracy.json]
 
     # any labelled file with a split column, e.g. IndoNLU SmSA's three files as one CSV
     # (studies/calibration.py writes it as smsa.csv with columns text, label, split):
-    OMP_WAIT_POLICY=PASSIVE .venv/bin/python benchmarks/bf16_accuracy.py --preset default \
+    .venv/bin/python benchmarks/bf16_accuracy.py --preset default \
         --data runs/study-calibration/smsa.csv --set data.split_col=split --set preprocess.preset=id-review
 
 That is 6 full trainings (about 2 x 3 x 1 minute for seed001 on 2 cores); ``--seeds 1 --epochs 2`` checks
@@ -21,11 +21,14 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import statistics
 import time
 
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+# isort: off
+
+import lstmtext  # noqa: E402,F401  (first: its OpenMP and oneDNN defaults are read when torch loads)
+
+# isort: on
 
 import torch  # noqa: E402
 

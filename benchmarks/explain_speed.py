@@ -11,11 +11,14 @@ does not depend on them. Median over repeats, after a warm-up; threads as given 
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
 import time
 
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+# isort: off
+
+import lstmtext  # noqa: E402,F401  (first: its OpenMP and oneDNN defaults are read when torch loads)
+
+# isort: on
 
 import torch  # noqa: E402
 

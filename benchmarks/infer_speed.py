@@ -2,7 +2,7 @@
 
 Run from the repository root (the bundle from e.g. ``lstmtext train --preset default --out runs/demo``)::
 
-    OMP_WAIT_POLICY=PASSIVE .venv/bin/python benchmarks/infer_speed.py runs/demo [--threads 2]
+    .venv/bin/python benchmarks/infer_speed.py runs/demo [--threads 2]
 
 Engines: ``auto`` (what ``load_predictor(bundle)``, ``predict`` and ``serve`` pick by default), ``padded
 loop`` (plain PyTorch: every batch padded to the encoder's max_len, in input order, the LSTM run over the padding, as a Keras-style loop does), ``torch`` (the library's Predictor: batches sorted
@@ -29,7 +29,11 @@ from __future__ import annotations
 
 import os
 
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # before torch loads OpenMP
+# isort: off
+
+import lstmtext  # noqa: E402,F401  (first: its OpenMP and oneDNN defaults are read when torch loads)
+
+# isort: on
 
 import argparse  # noqa: E402
 import re  # noqa: E402
@@ -140,7 +144,7 @@ def main() -> None:
     rng = np.random.default_rng(0)
     sample = [texts[i] for i in rng.choice(len(texts), size=args.latency_n, replace=False)]
     print(f"bundle {args.bundle}; {len(texts)} tweets; threads {args.threads}; batch {args.batch_size or DEFAULT_BATCH_SIZE}; "
-          f"OMP_WAIT_POLICY={os.environ.get('OMP_WAIT_POLICY')}; load average before {load_before[0]:.2f}")
+          f"OMP_WAIT_POLICY={os.environ.get('OMP_WAIT_POLICY')}, GOMP_SPINCOUNT={os.environ.get('GOMP_SPINCOUNT')}; load average before {load_before[0]:.2f}")
     print(f"machine product rate (2048^3 oneDNN product, best of 5): {rate_line(rates)}")
     print(f"cleaning + encoding: {len(texts) / t_encode:,.0f} texts/s (one process)")
     rows = [] if args.no_fasttext else [fasttext_row(data, texts, test, sample, args.repeats)]

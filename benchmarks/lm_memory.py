@@ -5,7 +5,7 @@ then runs ``lstmtext pretrain`` on each in a separate process (one epoch, a smal
 model's own memory is small and what grows is the run's) and prints each child's peak resident set (from
 ``os.wait4``), its tokens/s and its seconds. Flat means the peak does not grow with the copies.
 
-    OMP_WAIT_POLICY=PASSIVE .venv/bin/python benchmarks/lm_memory.py [--copies 1,8,32] [--work /tmp/lstmtext-lm-mem]
+    .venv/bin/python benchmarks/lm_memory.py [--copies 1,8,32] [--work /tmp/lstmtext-lm-mem]
         [--env MALLOC_ARENA_MAX=1 ...]   # environment for the children, to compare allocator settings
 
 Memory is not time: the figures hold on a busy machine (the seconds do not).

@@ -6,18 +6,21 @@ training tweets (bundled), in two shapes: the issue's 1-layer 512-unit forward m
 (the classifiers' own figures are in ``train_speed.py``). Each row prints the LSTM's product rate (24 H (E + H) FLOPs per token and direction: forward, dh, dX, dW) against the machine's
 measured fp32 and bf16 product rate, so a reader sees how far from the limit it runs.
 
-    OMP_WAIT_POLICY=PASSIVE .venv/bin/python benchmarks/lm_speed.py [--batches 30] [--threads 2]
+    .venv/bin/python benchmarks/lm_speed.py [--batches 30] [--threads 2]
 """
 
 from __future__ import annotations
 
 import argparse
-import os
 import tempfile
 import time
 from pathlib import Path
 
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+# isort: off
+
+import lstmtext  # noqa: E402,F401  (first: its OpenMP and oneDNN defaults are read when torch loads)
+
+# isort: on
 
 import torch  # noqa: E402
 from machine import machine_rate  # noqa: E402  (benchmarks/machine.py)

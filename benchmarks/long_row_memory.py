@@ -14,7 +14,6 @@ Each command runs in its own process; its peak resident memory is the child's `r
 from __future__ import annotations
 
 import argparse
-import os
 import random
 import subprocess
 import sys
@@ -43,7 +42,6 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=3000, help="training tweets (from the bundled airline train split)")
     parser.add_argument("--mb", type=float, default=1.0, help="size of the long row in MB")
     args = parser.parse_args()
-    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     from lstmtext.data import load_bundled_airline
 
     data = load_bundled_airline()

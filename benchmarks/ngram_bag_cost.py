@@ -5,7 +5,7 @@ Same process, same synthetic batches: review-like lengths (log-normal, median ab
 sizes. Each model trains the same batches (forward, backward, Adam step) and then predicts them under
 ``torch.no_grad()``. Throughput counts real tokens.
 
-    OMP_WAIT_POLICY=PASSIVE .venv/bin/python benchmarks/ngram_bag_cost.py [--model cnn] [--batches 60] [--threads 2] [--repeats 3]
+    .venv/bin/python benchmarks/ngram_bag_cost.py [--model cnn] [--batches 60] [--threads 2] [--repeats 3]
 
 The last lines are ``train_ratio_vs_no_bag: X`` and ``infer_ratio_vs_no_bag: Y`` (above 1: the bag is slower).
 """
@@ -13,10 +13,13 @@ The last lines are ``train_ratio_vs_no_bag: X`` and ``infer_ratio_vs_no_bag: Y``
 from __future__ import annotations
 
 import argparse
-import os
 import time
 
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+# isort: off
+
+import lstmtext  # noqa: E402,F401  (first: its OpenMP and oneDNN defaults are read when torch loads)
+
+# isort: on
 
 import numpy as np  # noqa: E402
 import torch  # noqa: E402

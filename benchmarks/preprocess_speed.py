@@ -2,7 +2,7 @@
 
 Run from the repository root::
 
-    OMP_WAIT_POLICY=PASSIVE .venv/bin/python benchmarks/preprocess_speed.py [--limit 4000] [--repeats 3]
+    .venv/bin/python benchmarks/preprocess_speed.py [--limit 4000] [--repeats 3]
 
 Data: en-tweet on the 14,640 bundled airline tweets (all of them unless ``--limit`` is given); the others
 read from $LSTMTEXT_SHARED_DATA (default ../shared/data, laid out as docs/data.md says; skipped when
@@ -26,7 +26,11 @@ from __future__ import annotations
 
 import os
 
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+# isort: off
+
+import lstmtext  # noqa: E402,F401  (first: its OpenMP and oneDNN defaults are read when torch loads)
+
+# isort: on
 
 import argparse  # noqa: E402
 import time  # noqa: E402
@@ -138,7 +142,7 @@ def main() -> None:
     args = parser.parse_args()
 
     print(f"load average before {os.getloadavg()[0]:.2f}; {os.cpu_count()} cores; "
-          f"OMP_WAIT_POLICY={os.environ.get('OMP_WAIT_POLICY')}; best of {args.repeats}")
+          f"OMP_WAIT_POLICY={os.environ.get('OMP_WAIT_POLICY')}, GOMP_SPINCOUNT={os.environ.get('GOMP_SPINCOUNT')}; best of {args.repeats}")
     print(f"{'preset':<10} {'texts':>6} {'load s':>7} {'step/s':>9} {'cold/s':>9} {'warm/s':>9} "
           f"{f'{args.jobs} jobs/s':>9} {'cold/step':>9}  notes")
     for preset, path, read, default_limit in CASES:

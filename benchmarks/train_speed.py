@@ -11,7 +11,7 @@ To show how close to the machine's limit this runs, the script also measures the
 rate: the FLOPs of the LSTM's products (24 H (D + H) per token computed: forward, dh, dX, dW) per second of
 the whole training time (which also holds the elementwise gate math, the embedding, Adam and validation).
 
-    OMP_WAIT_POLICY=PASSIVE .venv/bin/python benchmarks/train_speed.py [--epochs 3] [--threads 2] [--no-padded]
+    .venv/bin/python benchmarks/train_speed.py [--epochs 3] [--threads 2] [--no-padded]
 
 The default of 3 epochs keeps it to a few minutes on 2 cores; the README's table used ``--epochs 10``.
 The last lines are ``ratio_vs_padded: X`` (fp32) and ``bf16_vs_fp32: Y``.
@@ -24,7 +24,11 @@ import dataclasses
 import os
 import time
 
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+# isort: off
+
+import lstmtext  # noqa: E402,F401  (first: its OpenMP and oneDNN defaults are read when torch loads)
+
+# isort: on
 
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
@@ -128,7 +132,7 @@ def main() -> None:
     rates_after = machine_rate()
     load.append(os.getloadavg()[0])
     bf16 = [f for f in ("avx512_bf16", "amx_bf16") if f in cpu_flags()]
-    print(f"threads {torch.get_num_threads()}, OMP_WAIT_POLICY={os.environ.get('OMP_WAIT_POLICY')}, "
+    print(f"threads {torch.get_num_threads()}, OMP_WAIT_POLICY={os.environ.get('OMP_WAIT_POLICY')}, GOMP_SPINCOUNT={os.environ.get('GOMP_SPINCOUNT')}, "
           f"torch {torch.__version__}, bf16 instructions: {', '.join(bf16) or 'none'} "
           f"(bf16 used: {cpu_has_bf16()}); 1-min load average {load[0]:.1f} before, {load[1]:.1f} after")
     print(f"epochs {args.epochs}, max_len {prepared.encoder.max_len}, real tokens/epoch "

@@ -6,7 +6,7 @@ suspects, and with k = the number of flipped rows this prints precision@k (the s
 flipped), recall of all suspects, and the same for the flipped rows that the audit could see. The test
 split is never read.
 
-    OMP_WAIT_POLICY=PASSIVE .venv/bin/python studies/audit_flipped.py [--preset default] [--share 0.05]
+    .venv/bin/python studies/audit_flipped.py [--preset default] [--share 0.05]
 """
 
 from __future__ import annotations

@@ -5,7 +5,7 @@ Trains the `default` preset (seed 42) on the bundled airline tweets (canonical s
 for each test split: expected calibration error (15 bins) before and after, and accuracy when answering
 all, the 90% and the 80% most confident texts. Nothing here is tuned on test.
 
-    OMP_WAIT_POLICY=PASSIVE .venv/bin/python studies/calibration.py --out runs/study-calibration
+    .venv/bin/python studies/calibration.py --out runs/study-calibration
 
 SmSA is read from $LSTMTEXT_SHARED_DATA/indonlu-smsa (docs/data.md), skipped when missing.
 """

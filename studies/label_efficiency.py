@@ -15,7 +15,7 @@ split and scored once on test:
 Results go to OUT/results.jsonl (one line per model, share and seed; a rerun skips what is there), OUT/table.md
 and OUT/label_efficiency.png.
 
-    OMP_WAIT_POLICY=PASSIVE .venv/bin/python studies/label_efficiency.py --out runs/study-label-efficiency \\
+    .venv/bin/python studies/label_efficiency.py --out runs/study-label-efficiency \\
         --datasets airline,smsa --shares 0.1,1.0 --seeds 0,1,2
 
 The data sets are read from $LSTMTEXT_SHARED_DATA (default ../shared/data; docs/data.md names their sources).

@@ -7,7 +7,7 @@ draws uniformly; `suggest+warm` picks like `suggest` but continues the previous 
 (``--init-from``) instead of training from scratch. Every model uses the valid split for early stopping and
 calibration; the test split's macro-F1 after each round is what the plot shows (nothing is chosen on it).
 
-    OMP_WAIT_POLICY=PASSIVE .venv/bin/python studies/labelling_loop.py --out runs/study-loop \
+    .venv/bin/python studies/labelling_loop.py --out runs/study-loop \
         [--preset default] [--seeds 0,1] [--strategies random,suggest,suggest+warm]
 """
 

@@ -5,7 +5,7 @@ training texts become the unlabelled file (`--unlabelled`). Canonical valid (ear
 and test (the figures, read once per run). Models: the `default` and `bilstm` presets without and with the
 unlabelled text, and TF-IDF 1-2-grams + logistic regression with 10% and with 100% of the labels.
 
-    OMP_WAIT_POLICY=PASSIVE .venv/bin/python studies/unlabelled.py --out runs/study-unlabelled [--seeds 0,1,2]
+    .venv/bin/python studies/unlabelled.py --out runs/study-unlabelled [--seeds 0,1,2]
 """
 
 from __future__ import annotations

@@ -2,8 +2,18 @@
 
 import os as _os
 
-# OpenMP busy-waiting made an LSTM step ~5x slower on a 2-core machine under load; must be set before torch loads.
-_os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+# OpenMP threads that finish a parallel region: GNU OpenMP's default spins ~3 ms before sleeping, which made an
+# LSTM step ~5x slower on a loaded 2-core machine; sleeping at once (PASSIVE) costs a ~40 us wake-up on every
+# parallel op instead, and an RNN's training runs thousands of small ops (a (64, 1024) multiply: 47 us against
+# 5). A short spin (GOMP_SPINCOUNT=1000, ~10 us) keeps the threads awake between back-to-back ops and sleeps
+# when work stops: quiet 2-core machine, zoo presets 1 epoch fp32, passive -> short spin: bilstm 9.0 -> 6.9 s,
+# gru 9.8 -> 6.1, clstm 29.8 -> 12.0, seed001 bf16 3 epochs 7.8 -> 5.6 s. With another process busy on one
+# of the 2 cores it costs 1.2-1.6x against passive, where one thread (train.threads=1) beats both (README).
+# PASSIVE stays for other OpenMP runtimes (LLVM's, on macOS), which ignore GOMP_SPINCOUNT. A user's own
+# OMP_WAIT_POLICY or GOMP_SPINCOUNT wins. Read when torch loads, so only before `import torch`.
+if "OMP_WAIT_POLICY" not in _os.environ and "GOMP_SPINCOUNT" not in _os.environ:
+    _os.environ["OMP_WAIT_POLICY"] = "PASSIVE"
+    _os.environ["GOMP_SPINCOUNT"] = "1000"  # GNU OpenMP (torch's Linux wheels) reads it over the wait policy
 # oneDNN and ideep (torch's wrapper of it) each keep up to 1,024 compiled products, one per shape, with their
 # scratch memory; batches of varying length make new shapes all along, so a language model's pretraining grew
 # from 920 to 1,744 MiB between 1 and 32 copies of a corpus (benchmarks/lm_memory.py). Capped (oneDNN 64,
