@@ -185,36 +185,37 @@ def test_float32_gradients_and_reused_workspace() -> None:
 
 
 def _float32_matches_nn_lstm() -> None:
-    torch.manual_seed(0)
-    ref = nn.LSTM(D, H, batch_first=True, bidirectional=True)
-    fused = FusedLSTM(D, H, batch_first=True, bidirectional=True)
-    fused.load_state_dict(ref.state_dict())
-    x, lengths = _inputs([4, 2, 6])
-    x = x.float()
-    out_r, h_r = _reference(ref, x, lengths)
-    out_f, h_f = fused(x, lengths)
-    torch.testing.assert_close(out_f, out_r, rtol=1e-5, atol=1e-5)
-    torch.testing.assert_close(h_f, h_r, rtol=1e-5, atol=1e-5)
+    for bidirectional in (False, True):  # one direction runs oneDNN's linear, two run batched products
+        torch.manual_seed(0)
+        ref = nn.LSTM(D, H, batch_first=True, bidirectional=bidirectional)
+        fused = FusedLSTM(D, H, batch_first=True, bidirectional=bidirectional)
+        fused.load_state_dict(ref.state_dict())
+        x, lengths = _inputs([4, 2, 6])
+        x = x.float()
+        out_r, h_r = _reference(ref, x, lengths)
+        out_f, h_f = fused(x, lengths)
+        torch.testing.assert_close(out_f, out_r, rtol=1e-5, atol=1e-5)
+        torch.testing.assert_close(h_f, h_r, rtol=1e-5, atol=1e-5)
 
 
 def test_probe_reports_a_missing_onednn_op(monkeypatch: pytest.MonkeyPatch) -> None:
     """A torch without (or with a changed) private oneDNN op: the probe says no instead of raising."""
-    from lstmtext.models import fused_lstm
+    from lstmtext.models import onednn
 
     class NoOps:
         def __getattr__(self, name):
             raise AttributeError(name)
 
-    monkeypatch.setattr(fused_lstm.torch.ops, "mkldnn", NoOps())
-    assert fused_lstm._onednn_linear_available() is False
+    monkeypatch.setattr(onednn.torch.ops, "mkldnn", NoOps())
+    assert onednn.onednn_linear_available() is False
 
-    monkeypatch.setattr(fused_lstm, "_ONEDNN", False)
+    monkeypatch.setattr(onednn, "ONEDNN", False)
     _float32_matches_nn_lstm()
 
 
 def test_a_failing_onednn_call_falls_back_for_good(monkeypatch: pytest.MonkeyPatch) -> None:
     """The op was there at start-up but a call fails (new signature): plain products take over, same result."""
-    from lstmtext.models import fused_lstm
+    from lstmtext.models import onednn
 
     calls = []
 
@@ -223,11 +224,11 @@ def test_a_failing_onednn_call_falls_back_for_good(monkeypatch: pytest.MonkeyPat
             calls.append(len(args))
             raise TypeError("_linear_pointwise() takes 5 positional arguments")
 
-    monkeypatch.setattr(fused_lstm.torch.ops, "mkldnn", ChangedOps())
-    monkeypatch.setattr(fused_lstm, "_ONEDNN", True)
+    monkeypatch.setattr(onednn.torch.ops, "mkldnn", ChangedOps())
+    monkeypatch.setattr(onednn, "ONEDNN", True)
     _float32_matches_nn_lstm()
     assert calls == [6]  # tried once, then never again
-    assert fused_lstm._ONEDNN is False
+    assert onednn.ONEDNN is False
 
 
 @pytest.mark.parametrize("bidirectional", [False, True])

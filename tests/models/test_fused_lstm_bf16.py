@@ -47,13 +47,16 @@ def _run_both(ref, fused, x, lengths):
 
 def _spy(monkeypatch) -> list[torch.dtype]:
     """Record the dtype of every product FusedLSTM runs."""
-    seen, real = [], fused_lstm._linear
+    seen = []
 
-    def spy(x, *args, **kwargs):
-        seen.append(x.dtype)
-        return real(x, *args, **kwargs)
+    def spy(real):
+        def product(x, *args, **kwargs):
+            seen.append(x.dtype)
+            return real(x, *args, **kwargs)
+        return product
 
-    monkeypatch.setattr(fused_lstm, "_linear", spy)
+    for name in ("_linear", "_bmm"):  # one direction's products, and both directions' at once
+        monkeypatch.setattr(fused_lstm, name, spy(getattr(fused_lstm, name)))
     return seen
 
 

@@ -11,7 +11,7 @@ import torch
 from helpers import TINY_OVERRIDES
 from lstmtext.config import build_config
 from lstmtext.errors import ConfigError
-from lstmtext.models import build_model, fused_lstm
+from lstmtext.models import build_model, fused_lstm, onednn
 from lstmtext.models.fused_lstm import FusedLSTM
 from lstmtext.training import precision
 
@@ -21,7 +21,7 @@ def cpu(monkeypatch):
     """Pretend the CPU has the given flags (and torch's oneDNN op)."""
     def set_flags(*flags: str) -> None:
         monkeypatch.setattr(precision, "cpu_flags", lambda: frozenset(("avx512f", *flags)))
-        monkeypatch.setattr(fused_lstm, "_ONEDNN", True)
+        monkeypatch.setattr(onednn, "ONEDNN", True)
     return set_flags
 
 
@@ -59,7 +59,7 @@ def test_auto_is_fp32_without_bf16_instructions_or_without_a_fused_lstm(cpu):
 
 def test_no_onednn_op_means_no_bf16(cpu, monkeypatch):
     cpu("amx_bf16")
-    monkeypatch.setattr(fused_lstm, "_ONEDNN", False)
+    monkeypatch.setattr(onednn, "ONEDNN", False)
     assert precision.resolve_precision("auto", _model()) == "fp32"
 
 

@@ -27,7 +27,7 @@ import logging
 import torch
 from torch import nn
 
-from lstmtext.models import fused_lstm
+from lstmtext.models import onednn
 from lstmtext.models.fused_lstm import FusedLSTM
 
 log = logging.getLogger(__name__)
@@ -50,7 +50,7 @@ def cpu_flags() -> frozenset[str]:
 
 def cpu_has_bf16() -> bool:
     """Whether this CPU has bfloat16 instructions and torch's oneDNN product op runs here."""
-    return any(flag in cpu_flags() for flag in BF16_FLAGS) and fused_lstm._ONEDNN
+    return any(flag in cpu_flags() for flag in BF16_FLAGS) and onednn.ONEDNN
 
 
 def resolve_precision(requested: str, model: nn.Module) -> str:
