@@ -239,7 +239,7 @@ def test_unpadded_inference_uses_one_kernel_call_and_agrees_with_the_loop(bidire
     fused.eval()
     x, lengths = _inputs([6, 6, 6])  # no padding: one torch.lstm call, no step loop
     calls = []
-    monkeypatch.setattr("lstmtext.models.fused_lstm._make_plan", lambda *a: calls.append(a))
+    monkeypatch.setattr("lstmtext.models.packed.make_plan", lambda *a: calls.append(a))
     with torch.no_grad():
         out, h_n = fused(x, lengths)
         none, h_only = fused(x, lengths, need_output=False)
@@ -264,3 +264,48 @@ def test_unpadded_inference_uses_one_kernel_call_and_agrees_with_the_loop(bidire
         out_tm, h_tm = tm(x.transpose(0, 1), lengths)
     torch.testing.assert_close(out_tm.transpose(0, 1), out_r, **TOL)
     torch.testing.assert_close(h_tm, h_r, **TOL)
+
+
+@pytest.mark.parametrize("bidirectional", [False, True])
+def test_stacked_layers_match_nn_lstm_forward_gradients_and_unpadded(bidirectional: bool) -> None:
+    """Three layers read each other in the packed layout: same outputs, h_n and gradients as nn.LSTM(num_layers=3)."""
+    torch.manual_seed(0)
+    ref = nn.LSTM(D, H, num_layers=3, batch_first=True, bidirectional=bidirectional).double()
+    fused = FusedLSTM(D, H, batch_first=True, bidirectional=bidirectional, num_layers=3).double()
+    fused.load_state_dict(ref.state_dict())  # same keys (weight_ih_l1 reads H * dirs features), same layout
+    assert [n for n, _ in fused.named_parameters()] == [n for n, _ in ref.named_parameters()]
+    x, lengths = _inputs(LENGTH_CASES["random-unsorted"])
+    x_ref, x_fused = x.clone().requires_grad_(), x.clone().requires_grad_()
+    out_r, h_r = _reference(ref, x_ref, lengths)
+    out_f, h_f = fused(x_fused, lengths)
+    assert h_f.shape == (3 * (2 if bidirectional else 1), len(lengths), H)
+    torch.testing.assert_close(out_f, out_r, **TOL)
+    torch.testing.assert_close(h_f, h_r, **TOL)
+    gen = torch.Generator().manual_seed(2)
+    w_out, w_h = torch.randn(out_r.shape, generator=gen, dtype=x.dtype), torch.randn(h_r.shape, generator=gen,
+                                                                                     dtype=x.dtype)
+    ((out_r * w_out).sum() + (h_r * w_h).sum()).backward()
+    ((out_f * w_out).sum() + (h_f * w_h).sum()).backward()
+    torch.testing.assert_close(x_fused.grad, x_ref.grad, **TOL)
+    ref_params = dict(ref.named_parameters())
+    for name, p in fused.named_parameters():
+        torch.testing.assert_close(p.grad, ref_params[name].grad, **TOL, msg=name)
+    fused.eval()
+    with torch.no_grad():  # rows without padding: torch's whole-sequence kernel, all layers in one call
+        x_full, full = _inputs([6, 6])
+        torch.testing.assert_close(fused(x_full, full)[1], _reference(ref, x_full, full)[1], **TOL)
+
+
+def test_dropout_between_layers_only_while_training() -> None:
+    torch.manual_seed(0)
+    fused = FusedLSTM(D, H, batch_first=True, num_layers=2, dropout=0.5).double()
+    plain = FusedLSTM(D, H, batch_first=True, num_layers=2).double()
+    plain.load_state_dict(fused.state_dict())
+    x, lengths = _inputs([3, 5, 2])
+    with torch.no_grad():
+        assert not torch.equal(fused(x, lengths)[0], plain(x, lengths)[0])  # training: the layer-1 input is dropped
+        fused.eval()
+        plain.eval()
+        torch.testing.assert_close(fused(x, lengths)[0], plain(x, lengths)[0], rtol=0, atol=0)
+    with pytest.raises(ValueError, match="num_layers"):
+        FusedLSTM(D, H, num_layers=0)

@@ -44,6 +44,7 @@ def test_auto_is_bf16_for_a_fused_lstm_on_a_bf16_cpu(cpu, flag):
     assert precision.cpu_has_bf16()
     assert precision.resolve_precision("auto", _model()) == "bf16"
     assert precision.resolve_precision("auto", _model("bilstm")) == "bf16"
+    assert precision.resolve_precision("auto", _model(num_layers=2)) == "bf16"  # stacked FusedLSTM layers
     assert precision.resolve_precision("fp32", _model()) == "fp32"
 
 
@@ -52,7 +53,7 @@ def test_auto_is_fp32_without_bf16_instructions_or_without_a_fused_lstm(cpu):
     assert not precision.cpu_has_bf16()
     assert precision.resolve_precision("auto", _model()) == "fp32"
     cpu("avx512_bf16")
-    for model in (_model("cnn"), _model("gru"), _model(num_layers=2), _model(options={"impl": "native"}),
+    for model in (_model("cnn"), _model("gru"), _model(options={"impl": "native"}),
                   _model().double()):
         assert precision.resolve_precision("auto", model) == "fp32"
 

@@ -1,7 +1,7 @@
-"""A single-layer LSTM for CPU training that computes only on real (unpadded) tokens.
+"""An LSTM for CPU training that computes only on real (unpadded) tokens.
 
-``FusedLSTM`` is a drop-in for a one-layer ``torch.nn.LSTM`` fed with ``pack_padded_sequence``: same
-constructor arguments, same parameter names and layout (``weight_ih_l0``, ..., gate order i, f, g, o),
+``FusedLSTM`` is a drop-in for ``torch.nn.LSTM`` fed with ``pack_padded_sequence``: same constructor
+arguments, same parameter names and layout (``weight_ih_l0``, ..., gate order i, f, g, o),
 so a state_dict saved from one loads into the other, and the same numbers to rounding (tested to 1e-6
 in float64, forward and gradients).
 
@@ -32,50 +32,21 @@ stay within 2% (relative norm) of float32 (tests/models/test_fused_lstm_bf16.py)
 Gates are kept internally in the order (o, i, f, g) (so the gates multiplied by dc are one slice). The
 caller applies dropout to ``x`` before calling. Recurrent regularisation is DropConnect on the recurrent
 matrix (``weight_drop``, AWD-LSTM's weight drop): one mask on ``weight_hh`` per forward call while
-training, so every step of every row sees the same dropped weights. num_layers is 1.
+training, so every step of every row sees the same dropped weights. With ``num_layers`` > 1 each layer reads
+the one below in the packed layout (no padding in between), with ``dropout`` on its input as nn.LSTM does.
 """
 
 from __future__ import annotations
-
-import math
-from typing import NamedTuple
 
 import torch
 from torch import Tensor, nn
 
 from lstmtext.models.onednn import linear as _linear
 from lstmtext.models.onednn import workspace as _workspace
+from lstmtext.models.packed import PackedRNN, Plan, bmm
 
 # nn.LSTM's gate blocks are (i, f, g, o); ours are (o, i, f, g).
 _GATE_ORDER = (3, 0, 1, 2)
-
-
-class _Plan(NamedTuple):
-    """Index bookkeeping shared by both directions of one forward call (all int64 on x's device)."""
-
-    batch_sizes: list[int]  # n_t: rows active at step t (non-increasing)
-    offsets: list[int]  # first packed row of step t
-    pad_idx: Tensor  # (N,) flat index into (B*T) of each packed row, original row order
-    rev_perm: Tensor  # (N,) packed row holding the same sequence's token len-1-t (an involution)
-    last_idx: Tensor  # (B,) packed row of each sequence's last step, original row order
-
-
-def _make_plan(lengths: Tensor, total_len: int, device: torch.device) -> _Plan:
-    """Sort rows by length (descending) and build the packed layout's indices."""
-    lengths = lengths.to("cpu", torch.int64)
-    sorted_len, order = torch.sort(lengths, descending=True, stable=True)
-    batch_sizes_t = (sorted_len.unsqueeze(0) > torch.arange(int(sorted_len[0])).unsqueeze(1)).sum(1)  # (T_max,)
-    offsets_t = torch.cumsum(batch_sizes_t, 0) - batch_sizes_t  # (T_max,)
-    # nonzero() walks the (step, sorted row) grid row-major: exactly the packed order.
-    t_idx, j_idx = (torch.arange(len(lengths)).unsqueeze(0) < batch_sizes_t.unsqueeze(1)).nonzero().unbind(1)
-    pad_idx = order[j_idx] * total_len + t_idx
-    rev_perm = offsets_t[sorted_len[j_idx] - 1 - t_idx] + j_idx
-    inv_order = torch.empty_like(order)
-    inv_order[order] = torch.arange(len(order))
-    last_idx = (offsets_t[sorted_len - 1] + torch.arange(len(order)))[inv_order]
-    return _Plan(
-        batch_sizes_t.tolist(), offsets_t.tolist(), pad_idx.to(device), rev_perm.to(device), last_idx.to(device)
-    )
 
 
 def _gate_scale(hid: int, values: tuple[float, float, float, float], like: Tensor) -> Tensor:
@@ -93,29 +64,15 @@ _FORWARD_SCALE = (1.0, 1.0, 1.0, 2.0)
 _KAPPA = (1.0, -1.0, 0.5, 4.0)
 
 
-def _bmm(x: Tensor, w_t: Tensor, bias: Tensor | None = None) -> Tensor:
-    """Every direction's product at once: (nd, n, K) @ (nd, K, M) (+ (nd, M)) -> (nd, n, M).
-
-    bfloat16 ``x`` with a float32 ``bias`` gives float32 (the product in bfloat16, the bias added in float32).
-    Two directions' step products in one call measured faster than two oneDNN calls (64 rows, H 128:
-    ~220 against ~300 us fp32, ~145 against ~280 bf16) and let every elementwise pass cover both directions.
-    """
-    if bias is None:
-        return torch.bmm(x, w_t)
-    if bias.dtype == x.dtype:
-        return torch.baddbmm(bias.unsqueeze(1), x, w_t)
-    return torch.add(bias.unsqueeze(1), torch.bmm(x, w_t))
-
-
 def _gates(x: Tensor, w: Tensor, w_t: Tensor, bias: Tensor, dtype: torch.dtype) -> Tensor:
     """sigmoid(x @ w^T + bias) for each direction: x (nd, n, K), w (nd, 4H, K), w_t its transpose, contiguous
     (only read with two directions); returns ``dtype`` (nd, n, 4H). One direction: oneDNN's fused product."""
     if x.shape[0] == 1:
         return _linear(x[0], w[0], bias[0], sigmoid=True).unsqueeze(0).to(dtype)
-    return _bmm(x, w_t, bias).sigmoid_().to(dtype)
+    return bmm(x, w_t, bias).sigmoid_().to(dtype)
 
 
-def _recurrence(xp: Tensor, w_ih: Tensor, w_hh: Tensor, bias: Tensor, plan: _Plan, keep: bool, bf16: bool = False):
+def _recurrence(xp: Tensor, w_ih: Tensor, w_hh: Tensor, bias: Tensor, plan: Plan, keep: bool, bf16: bool = False):
     """Run nd directions over packed inputs xp (nd, N, D), all at once; weights (nd, 4H, D), (nd, 4H, H),
     (nd, 4H) in (o, i, f, g) order. Every direction has the same rows active at each step (the reverse one reads
     each text back to front), so one product and one set of elementwise passes serve all of them.
@@ -225,7 +182,7 @@ class _FusedLSTMFunction(torch.autograd.Function):
             if t:
                 dc.mul_(f)
                 target = dhp[:, prev : prev + n]
-                target.add_(_linear(dg[0], w_hh_k1).unsqueeze(0) if nd == 1 else _bmm(dg, w_hh_k))
+                target.add_(_linear(dg[0], w_hh_k1).unsqueeze(0) if nd == 1 else bmm(dg, w_hh_k))
 
         # Everything that is not recurrent: a few big products over all steps, one direction at a time.
         w_ih_k = (w_ih * kappa).transpose(1, 2).contiguous().to(xh.dtype)  # (nd, D, 4H)
@@ -248,11 +205,11 @@ class _FusedLSTMFunction(torch.autograd.Function):
         return grad_x, grad_w_ih, grad_w_hh, grad_bias, None, None
 
 
-class FusedLSTM(nn.Module):
-    """Single-layer LSTM over padded batches with explicit lengths; no compute on padding.
+class FusedLSTM(PackedRNN):
+    """LSTM over padded batches with explicit lengths; no compute on padding.
 
     Parameters have nn.LSTM's names and layout (gate order i, f, g, o), so state_dicts are
-    interchangeable with ``nn.LSTM(input_size, hidden_size, num_layers=1, ...)``.
+    interchangeable with ``nn.LSTM(input_size, hidden_size, num_layers, ...)``.
 
     Args:
         input_size: Features per token (D).
@@ -262,7 +219,11 @@ class FusedLSTM(nn.Module):
         bidirectional: Whether to add a reverse direction (``*_reverse`` parameters).
         weight_drop: While training, the share of ``weight_hh`` entries zeroed (DropConnect, the kept ones
             scaled by 1 / (1 - p)), one mask per forward call; 0 turns it off. Not saved in the state_dict.
+        num_layers: Stacked layers; layer k > 0 reads layer k - 1's outputs (H * directions features).
+        dropout: While training, dropout on the outputs of every layer but the last (nn.LSTM's ``dropout``).
     """
+
+    gates = 4
 
     def __init__(
         self,
@@ -272,34 +233,17 @@ class FusedLSTM(nn.Module):
         batch_first: bool = True,
         bidirectional: bool = False,
         weight_drop: float = 0.0,
+        num_layers: int = 1,
+        dropout: float = 0.0,
     ) -> None:
-        super().__init__()
         if not 0.0 <= weight_drop < 1.0:
             raise ValueError(f"weight_drop must lie in [0, 1); got {weight_drop}")
+        super().__init__(input_size, hidden_size, bias, batch_first, bidirectional, num_layers, dropout)
         self.weight_drop = weight_drop
-        self.input_size, self.hidden_size, self.num_layers = input_size, hidden_size, 1
-        self.bias, self.batch_first, self.bidirectional = bias, batch_first, bidirectional
-        self._suffixes = ["_l0", "_l0_reverse"] if bidirectional else ["_l0"]
         self.precision = "fp32"  # "bf16": see the module docstring; lstmtext.training.precision sets it
-        shapes = {"weight_ih": (4 * hidden_size, input_size), "weight_hh": (4 * hidden_size, hidden_size)}
-        if bias:
-            shapes.update(bias_ih=(4 * hidden_size,), bias_hh=(4 * hidden_size,))
-        for sfx in self._suffixes:  # nn.LSTM's registration order, so state_dict keys come out alike
-            for name, shape in shapes.items():
-                self.register_parameter(name + sfx, nn.Parameter(torch.empty(shape)))
-        self.reset_parameters()
-
-    def reset_parameters(self) -> None:
-        """nn.LSTM's default: every parameter uniform in +-1/sqrt(hidden_size)."""
-        bound = 1.0 / math.sqrt(self.hidden_size)
-        for p in self.parameters():
-            nn.init.uniform_(p, -bound, bound)
 
     def extra_repr(self) -> str:  # noqa: D102
-        return (
-            f"{self.input_size}, {self.hidden_size}, bias={self.bias}, batch_first={self.batch_first}, "
-            f"bidirectional={self.bidirectional}" + (f", weight_drop={self.weight_drop}" if self.weight_drop else "")
-        )
+        return super().extra_repr() + (f", weight_drop={self.weight_drop}" if self.weight_drop else "")
 
     def _internal_weights(self, sfx: str) -> tuple[Tensor, Tensor, Tensor]:
         """This direction's weights with gates reordered to (o, i, f, g) and the biases summed."""
@@ -319,62 +263,18 @@ class FusedLSTM(nn.Module):
     def _unpadded(self, x: Tensor, need_output: bool) -> tuple[Tensor | None, Tensor]:
         """Inference on (B, T, D) rows without padding (e.g. one text): torch's whole-sequence kernel, one call
         instead of a loop over steps (a 20-token BiLSTM 128: 0.37 against 8.2 ms, busy machine), same numbers."""
-        zeros = x.new_zeros(len(self._suffixes), x.shape[0], self.hidden_size)
-        out, h_n, _ = torch.lstm(x, (zeros, zeros), list(self.parameters()), self.bias, 1, 0.0, False,
+        zeros = x.new_zeros(self.num_layers * len(self._layers[0]), x.shape[0], self.hidden_size)
+        out, h_n, _ = torch.lstm(x, (zeros, zeros), list(self.parameters()), self.bias, self.num_layers, 0.0, False,
                                  self.bidirectional, True)
         if not need_output:
             return None, h_n
         return (out if self.batch_first else out.transpose(0, 1)), h_n
 
-    def forward(self, x: Tensor, lengths: Tensor, *, need_output: bool = True) -> tuple[Tensor | None, Tensor]:
-        """Run the LSTM over the first ``lengths[b]`` tokens of each row, from a zero state.
-
-        Args:
-            x: Padded inputs, (B, T, D) (or (T, B, D) when not ``batch_first``); rows in any order.
-            lengths: (B,) real lengths, each in [1, T]; any integer dtype, best on the CPU.
-            need_output: Build the padded per-token output; a classifier that reads only ``h_n`` can
-                pass False to skip that scatter (and its backward).
-
-        Returns:
-            ``(output, h_n)``: output (B, T, H * dirs), zero at padded positions (the reverse half at
-            position t is the state after reading tokens len-1 down to t), or None when not
-            ``need_output``; h_n (dirs, B, H), the forward state after each row's last real token and
-            the reverse state after its first.
-
-        Raises:
-            ValueError: On a bad shape or a length outside [1, T].
-        """
-        if not self.batch_first:
-            x = x.transpose(0, 1)
-        if x.dim() != 3 or x.shape[2] != self.input_size:
-            raise ValueError(f"x must be (B, T, {self.input_size}); got {tuple(x.shape)}")
-        batch, total_len, _ = x.shape
-        lengths = torch.as_tensor(lengths).to("cpu", torch.int64)
-        if lengths.shape != (batch,):
-            raise ValueError(f"lengths must be ({batch},); got {tuple(lengths.shape)}")
-        if batch == 0 or int(lengths.min()) < 1 or int(lengths.max()) > total_len:
-            raise ValueError(f"lengths must lie in [1, {total_len}] and the batch must not be empty")
-        tracked = torch.is_grad_enabled() and (x.requires_grad or any(p.requires_grad for p in self.parameters()))
-        if not tracked and not self.training and bool((lengths == total_len).all()):
-            return self._unpadded(x, need_output)
-        plan = _make_plan(lengths, total_len, x.device)
-        xp = x.reshape(batch * total_len, self.input_size).index_select(0, plan.pad_idx)  # (N, D)
-        # The autograd Function saves what backward needs; skip it when no gradient can flow.
-        bf16 = tracked and self.training and self.precision == "bf16" and x.dtype == torch.float32 and x.is_cpu
-        # Directions stacked (the reverse one reads token len-1-t at step t): one loop runs both.
-        xd = torch.stack([xp, xp.index_select(0, plan.rev_perm)]) if self.bidirectional else xp.unsqueeze(0)
-        w_ih, w_hh, bias = (torch.stack(w) for w in zip(*map(self._internal_weights, self._suffixes)))
+    def _layer(self, xp: Tensor, suffixes: list[str], plan: Plan, tracked: bool, bf16: bool) -> Tensor:
+        """One layer, all its directions in one loop (the reverse one reads token len-1-t at step t): packed
+        inputs (N, D_k) -> packed states (nd, N, H)."""
+        xd = torch.stack([xp, xp.index_select(0, plan.rev_perm)]) if len(suffixes) > 1 else xp.unsqueeze(0)
+        w_ih, w_hh, bias = (torch.stack(w) for w in zip(*map(self._internal_weights, suffixes)))
         if tracked:
-            hp = _FusedLSTMFunction.apply(xd, w_ih, w_hh, bias, plan, bf16)  # (nd, N, H)
-        else:
-            hp = _recurrence(xd.detach(), w_ih.detach(), w_hh.detach(), bias.detach(), plan, keep=False)[0]
-        h_n = hp.index_select(1, plan.last_idx)  # (nd, B, H)
-        if not need_output:
-            return None, h_n
-        # (N, H * dirs), the reverse direction's rows back at their tokens' positions
-        hp_all = hp[0] if len(hp) == 1 else torch.cat([hp[0], hp[1].index_select(0, plan.rev_perm)], 1)
-        out = hp_all.new_zeros(batch * total_len, hp_all.shape[1]).index_copy_(0, plan.pad_idx, hp_all)
-        out = out.view(batch, total_len, -1)  # (B, T, H * dirs)
-        if not self.batch_first:
-            out = out.transpose(0, 1)
-        return out, h_n
+            return _FusedLSTMFunction.apply(xd, w_ih, w_hh, bias, plan, bf16)
+        return _recurrence(xd.detach(), w_ih.detach(), w_hh.detach(), bias.detach(), plan, keep=False)[0]

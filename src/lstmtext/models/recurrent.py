@@ -6,9 +6,10 @@ Embedding -> Dropout -> recurrent layers (packed: padding is never computed) -> 
 orthogonal recurrent weights, forget-gate bias 1, embeddings uniform in +-0.05), which trained markedly
 better than PyTorch's defaults on the airline tweets.
 
-A one-layer LSTM runs on :class:`~lstmtext.models.fused_lstm.FusedLSTM` (the same parameters as
-``nn.LSTM``, so bundles load either way; ``model.options.impl = "native"`` selects ``nn.LSTM``): on the
-2-core machine packed ``nn.LSTM`` was slower than padding, and the fused layer computes only real tokens.
+LSTMs and GRUs (any depth, either direction) run on :class:`~lstmtext.models.fused_lstm.FusedLSTM` and
+:class:`~lstmtext.models.fused_gru.FusedGRU` (the same parameters as ``nn.LSTM`` / ``nn.GRU``, so bundles load
+either way; ``model.options.impl = "native"`` selects torch's): on the 2-core machine packed ``nn.LSTM`` was
+slower than padding, and the fused layers compute only real tokens.
 """
 
 from __future__ import annotations
@@ -19,11 +20,13 @@ from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 from lstmtext.config import ModelConfig
 from lstmtext.errors import ConfigError
+from lstmtext.models.fused_gru import FusedGRU
 from lstmtext.models.fused_lstm import FusedLSTM
 from lstmtext.models.layers import Option, embedding_kwargs, keras_init_rnn, padding_mask, rate, read_options
 from lstmtext.models.registry import register_model
 
 _CELLS = {"lstm": nn.LSTM, "gru": nn.GRU, "rnn": nn.RNN}
+_FUSED = {"lstm": FusedLSTM, "gru": FusedGRU}  # the same parameters, stepping through real tokens only
 
 
 class RecurrentClassifier(nn.Module):
@@ -58,10 +61,10 @@ class RecurrentClassifier(nn.Module):
         impl = cfg.options.get("impl", "fused")
         if impl not in ("fused", "native"):
             raise ConfigError(f"model.options.impl must be 'fused' or 'native'. Got {impl!r} instead.")
-        self.fused = cell == "lstm" and cfg.num_layers == 1 and impl == "fused"
-        weight_drop = float(cfg.options.get("weight_drop", 0.0)) if self.fused else 0.0
-        self.rnn = FusedLSTM(cfg.embedding_dim, cfg.hidden_size, bidirectional=cfg.bidirectional,
-                             weight_drop=weight_drop) if self.fused else _CELLS[cell](
+        self.fused = cell in _FUSED and impl == "fused"
+        if cell == "lstm" and self.fused:
+            kwargs["weight_drop"] = float(cfg.options.get("weight_drop", 0.0))
+        self.rnn = (_FUSED[cell] if self.fused else _CELLS[cell])(
             cfg.embedding_dim,
             cfg.hidden_size,
             num_layers=cfg.num_layers,
@@ -147,7 +150,7 @@ class RecurrentClassifier(nn.Module):
 
 
 LSTM_OPTIONS = {
-    "impl": Option("fused", "fused (FusedLSTM, one layer: no compute on padding) or native (nn.LSTM)",
+    "impl": Option("fused", "fused (FusedLSTM: no compute on padding) or native (nn.LSTM)",
                    lambda v: v in ("fused", "native"), "'fused' or 'native'"),
     "weight_drop": rate(0.0, "fused: DropConnect on the recurrent matrices while training (AWD-LSTM's weight drop)"),
 }
@@ -172,10 +175,18 @@ def build_bilstm(cfg: ModelConfig, vocab_size: int, num_classes: int, **kwargs) 
 build_lstm.options = build_bilstm.options = LSTM_OPTIONS  # type: ignore[attr-defined]
 
 
+GRU_OPTIONS = {"impl": Option("fused", "fused (FusedGRU: no compute on padding) or native (nn.GRU)",
+                              lambda v: v in ("fused", "native"), "'fused' or 'native'")}
+
+
 @register_model("gru")
 def build_gru(cfg: ModelConfig, vocab_size: int, num_classes: int, **kwargs) -> nn.Module:
     """GRU (uni- or bidirectional, any depth) over packed sequences."""
+    read_options("gru", cfg, GRU_OPTIONS)
     return RecurrentClassifier(cfg, vocab_size, num_classes, "gru", **embedding_kwargs(kwargs))
+
+
+build_gru.options = GRU_OPTIONS  # type: ignore[attr-defined]
 
 
 @register_model("rnn")

@@ -62,7 +62,7 @@ def resolve_precision(requested: str, model: nn.Module) -> str:
     layers = [m for m in model.modules() if isinstance(m, FusedLSTM) and m.weight_ih_l0.dtype == torch.float32]
     if not layers:
         if requested == "bf16":
-            log.warning("train.precision = bf16 applies to one-layer LSTMs (FusedLSTM) only, which this model has "
+            log.warning("train.precision = bf16 applies to LSTMs (FusedLSTM) only, which this model has "
                         "not: training in fp32")
         return "fp32"
     if not cpu_has_bf16():
