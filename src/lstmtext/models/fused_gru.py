@@ -20,7 +20,7 @@ import torch
 from torch import Tensor
 
 from lstmtext.models.onednn import linear as _linear
-from lstmtext.models.packed import PackedRNN, Plan, bmm
+from lstmtext.models.packed import PackedRNN, Plan, bmm, prev_rows
 
 
 def _recurrent_product(h: Tensor, w_hh: Tensor, w_t: Tensor | None, b_hh: Tensor) -> Tensor:
@@ -113,15 +113,9 @@ class _FusedGRUFunction(torch.autograd.Function):
                 target.add_(_linear(dgh[0], w_hh1).unsqueeze(0) if nd == 1 else torch.bmm(dgh, w_hh))
 
         # The recurrent weights' gradient: dG_h^T [h_{t-1}] over all steps (step 0 reads h_{-1} = 0).
-        n0, prev_rows = plan.batch_sizes[0], plan_prev_rows(plan).to(hp.device)  # (N - n0,)
-        grad_w_hh = torch.stack([d_gh[k, n0:].t() @ hp[k].index_select(0, prev_rows) for k in range(nd)])
+        n0, rows = plan.batch_sizes[0], prev_rows(plan).to(hp.device)  # (N - n0,)
+        grad_w_hh = torch.stack([d_gh[k, n0:].t() @ hp[k].index_select(0, rows) for k in range(nd)])
         return d_gi, grad_w_hh, d_gh.sum(1), None
-
-
-def plan_prev_rows(plan: Plan) -> Tensor:
-    """For every packed row after the first step, the packed row of the same text one step earlier."""
-    rows = [torch.arange(plan.offsets[t - 1], plan.offsets[t - 1] + n) for t, n in enumerate(plan.batch_sizes) if t]
-    return torch.cat(rows) if rows else torch.zeros(0, dtype=torch.int64)
 
 
 class FusedGRU(PackedRNN):

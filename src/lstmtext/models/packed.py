@@ -43,6 +43,12 @@ def make_plan(lengths: Tensor, total_len: int, device: torch.device) -> Plan:
     )
 
 
+def prev_rows(plan: Plan) -> Tensor:
+    """For every packed row after the first step, the packed row of the same text one step earlier."""
+    rows = [torch.arange(plan.offsets[t - 1], plan.offsets[t - 1] + n) for t, n in enumerate(plan.batch_sizes) if t]
+    return torch.cat(rows) if rows else torch.zeros(0, dtype=torch.int64)
+
+
 def bmm(x: Tensor, w_t: Tensor, bias: Tensor | None = None) -> Tensor:
     """Every direction's product at once: (nd, n, K) @ (nd, K, M) (+ (nd, M)) -> (nd, n, M).
 

@@ -6,9 +6,9 @@ Embedding -> Dropout -> recurrent layers (packed: padding is never computed) -> 
 orthogonal recurrent weights, forget-gate bias 1, embeddings uniform in +-0.05), which trained markedly
 better than PyTorch's defaults on the airline tweets.
 
-LSTMs and GRUs (any depth, either direction) run on :class:`~lstmtext.models.fused_lstm.FusedLSTM` and
-:class:`~lstmtext.models.fused_gru.FusedGRU` (the same parameters as ``nn.LSTM`` / ``nn.GRU``, so bundles load
-either way; ``model.options.impl = "native"`` selects torch's): on the 2-core machine packed ``nn.LSTM`` was
+LSTMs, GRUs and Elman RNNs (any depth, either direction) run on :class:`~lstmtext.models.fused_lstm.FusedLSTM`,
+:class:`~lstmtext.models.fused_gru.FusedGRU` and :class:`~lstmtext.models.fused_rnn.FusedRNN` (the same
+parameters as torch's ``nn.LSTM`` / ``nn.GRU`` / ``nn.RNN``, so bundles load either way; ``model.options.impl = "native"`` selects torch's): on the 2-core machine packed ``nn.LSTM`` was
 slower than padding, and the fused layers compute only real tokens.
 """
 
@@ -22,11 +22,12 @@ from lstmtext.config import ModelConfig
 from lstmtext.errors import ConfigError
 from lstmtext.models.fused_gru import FusedGRU
 from lstmtext.models.fused_lstm import FusedLSTM
+from lstmtext.models.fused_rnn import FusedRNN
 from lstmtext.models.layers import Option, embedding_kwargs, keras_init_rnn, padding_mask, rate, read_options
 from lstmtext.models.registry import register_model
 
 _CELLS = {"lstm": nn.LSTM, "gru": nn.GRU, "rnn": nn.RNN}
-_FUSED = {"lstm": FusedLSTM, "gru": FusedGRU}  # the same parameters, stepping through real tokens only
+_FUSED = {"lstm": FusedLSTM, "gru": FusedGRU, "rnn": FusedRNN}  # the same parameters, stepping through real tokens only
 
 
 class RecurrentClassifier(nn.Module):
@@ -177,6 +178,9 @@ build_lstm.options = build_bilstm.options = LSTM_OPTIONS  # type: ignore[attr-de
 
 GRU_OPTIONS = {"impl": Option("fused", "fused (FusedGRU: no compute on padding) or native (nn.GRU)",
                               lambda v: v in ("fused", "native"), "'fused' or 'native'")}
+RNN_OPTIONS = {"impl": Option("fused", "fused (FusedRNN: no compute on padding) or native (nn.RNN)",
+                              lambda v: v in ("fused", "native"), "'fused' or 'native'"),
+               "nonlinearity": Option("tanh", "tanh or relu", lambda v: v in ("tanh", "relu"), "'tanh' or 'relu'")}
 
 
 @register_model("gru")
@@ -192,12 +196,8 @@ build_gru.options = GRU_OPTIONS  # type: ignore[attr-defined]
 @register_model("rnn")
 def build_rnn(cfg: ModelConfig, vocab_size: int, num_classes: int, **kwargs) -> nn.Module:
     """Elman RNN; ``model.options.nonlinearity`` is ``tanh`` (default) or ``relu``."""
-    if cfg.options.get("nonlinearity", "tanh") not in ("tanh", "relu"):
-        raise ConfigError(
-            f"model.options.nonlinearity must be 'tanh' or 'relu'. Got {cfg.options['nonlinearity']!r} instead."
-        )
+    read_options("rnn", cfg, RNN_OPTIONS)
     return RecurrentClassifier(cfg, vocab_size, num_classes, "rnn", **embedding_kwargs(kwargs))
 
 
-build_rnn.options = {"nonlinearity": Option("tanh", "tanh or relu", lambda v: v in ("tanh", "relu"),  # type: ignore[attr-defined]
-                                            "'tanh' or 'relu'")}
+build_rnn.options = RNN_OPTIONS  # type: ignore[attr-defined]
