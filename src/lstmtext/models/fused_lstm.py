@@ -27,8 +27,7 @@ gradients; oneDNN accumulates in float32, and gates, cells, h and the master wei
 one torch.mm reading dG transposed in place). Seed-001 shapes (512 rows, D 32, H 256, 2 threads, AVX512_BF16;
 ``benchmarks/lstm_kernel.py --products``), fp32 -> bf16: forward step 1.87 -> 1.12 ms, dh step 1.38 -> 0.87,
 dX 4.93 -> 1.93, dW 41.1 -> 16.0; the layer's training step 150.6 -> 104.0 ms (1.45x). h and the gradients
-stay within 2% (relative norm) of float32 (tests/models/test_fused_lstm_bf16.py). Two directions step in float32
-and use bfloat16 for backward's big products only (see ``_recurrence``).
+stay within 2% (relative norm) of float32 (tests/models/test_fused_lstm_bf16.py).
 
 Gates are kept internally in the order (o, i, f, g) (so the gates multiplied by dc are one slice). The
 caller applies dropout to ``x`` before calling. Recurrent regularisation is DropConnect on the recurrent
@@ -78,10 +77,8 @@ def _recurrence(xp: Tensor, w_ih: Tensor, w_hh: Tensor, bias: Tensor, plan: Plan
     (nd, 4H) in (o, i, f, g) order. Every direction has the same rows active at each step (the reverse one reads
     each text back to front), so one product and one set of elementwise passes serve all of them.
 
-    With ``bf16`` and one direction the step products read bfloat16 copies of [x_t | h_{t-1}] and of the
-    weights; everything after them (gates, cells, h, what is kept) is float32. Two directions step in float32
-    (torch's batched bfloat16 product built a oneDNN kernel per row count: the BiLSTM 128 layer's training step
-    took 815 against 617 ms for 20 batches) and leave bfloat16 to backward's big products.
+    With ``bf16`` the products read bfloat16 copies of [x_t | h_{t-1}] and of the weights; everything after
+    them (gates, cells, h, what is kept) is float32.
 
     Returns:
         (hp, saved): packed outputs (nd, N, H); with ``keep``, what backward needs: (xh, sigmoids, cells2,
@@ -92,7 +89,6 @@ def _recurrence(xp: Tensor, w_ih: Tensor, w_hh: Tensor, bias: Tensor, plan: Plan
     hid = w_hh.shape[2]
     scale = _gate_scale(hid, _FORWARD_SCALE, w_ih)
     w_cat, b_fwd = torch.cat([w_ih, w_hh], 2) * scale, bias * scale.squeeze(1)  # (nd, 4H, D + H), (nd, 4H)
-    bf16 = bf16 and nd == 1  # the step products' precision (see above)
     w_cat = w_cat.to(torch.bfloat16) if bf16 else w_cat
     w_x = w_cat[:, :, :dim].contiguous()  # the first step's (h_{-1} = 0: its product is skipped)
     w_t, w_x_t = (w_cat.transpose(1, 2).contiguous(), w_x.transpose(1, 2).contiguous()) if nd > 1 else (None, None)
@@ -139,7 +135,6 @@ class _FusedLSTMFunction(torch.autograd.Function):
     @staticmethod
     def forward(ctx, xp, w_ih, w_hh, bias, plan, bf16=False):  # noqa: D102
         hp, saved = _recurrence(xp, w_ih, w_hh, bias, plan, keep=True, bf16=bf16)
-        ctx.bf16 = bf16  # backward's big products in bfloat16 (its steps follow the forward's, from xh's dtype)
         ctx.save_for_backward(w_ih, w_hh, hp)
         # Internal buffers, not inputs or outputs: nothing else can modify them in place.
         ctx.buffers = saved
@@ -191,10 +186,6 @@ class _FusedLSTMFunction(torch.autograd.Function):
 
         # Everything that is not recurrent: a few big products over all steps, one direction at a time.
         w_ih_k = (w_ih * kappa).transpose(1, 2).contiguous().to(xh.dtype)  # (nd, D, 4H)
-        if ctx.bf16 and not low:  # the steps ran in float32: one bfloat16 copy each for the big products
-            d_low = _workspace("d_gates_low", nd * n_tok, 4 * hid, w_ih_k.new_empty(0, dtype=torch.bfloat16))
-            d_low, xh, w_ih_k = d_low.view_as(d_gates).copy_(d_gates), xh.to(torch.bfloat16), w_ih_k.to(torch.bfloat16)
-            low = True
         grad_x = torch.stack([_linear(d_low[k], w_ih_k[k]) for k in range(nd)]).to(grad_hp.dtype) \
             if ctx.needs_input_grad[0] else None
         grad_w_ih = grad_w_hh = grad_bias = None
