@@ -62,7 +62,8 @@ def test_forward_and_gradients_match_torch(cell: str, bidirectional: bool, layer
     with torch.no_grad():  # no gradient: the untracked loop; rows without padding: torch's whole-sequence kernel
         torch.testing.assert_close(fused(x, lengths)[0], out_r.detach(), **TOL)
         full = torch.tensor([4, 4])
-        torch.testing.assert_close(fused(x[:2, :4], full)[1], _reference(ref, x[:2, :4], full)[1], **TOL)
+        for got, want in zip(fused(x[:2, :4], full), _reference(ref, x[:2, :4], full)):  # outputs and h_n
+            torch.testing.assert_close(got, want, **TOL)
 
 
 @pytest.mark.parametrize("name", ["gru", "rnn"])
@@ -81,3 +82,16 @@ def test_the_zoo_model_runs_on_the_fused_layer_unless_asked_for_torchs(name: str
     fused.eval()
     with torch.no_grad():
         torch.testing.assert_close(fused(ids, lengths), model(ids, lengths), rtol=1e-5, atol=1e-5)
+
+
+def test_old_options_still_load_and_bad_values_are_refused() -> None:
+    """gru and rnn took any model.options before they had their own: bundles saved then must still build."""
+    from lstmtext.errors import ConfigError
+
+    cfg = build_config("gru", overrides=["model.embedding.kind=random"]).model
+    assert isinstance(build_model(cfg.model_copy(update={"options": {"weight_drop": 0.2}}), 50, 3).rnn, FusedGRU)
+    rnn = build_config("rnn", overrides=["model.embedding.kind=random"]).model
+    with pytest.raises(ConfigError, match="model.options.nonlinearity must be 'tanh' or 'relu'"):
+        build_model(rnn.model_copy(update={"options": {"nonlinearity": "sigmoid"}}), 50, 3)
+    with pytest.raises(ConfigError, match="model.options.impl"):
+        build_model(cfg.model_copy(update={"options": {"impl": "cuda"}}), 50, 3)

@@ -122,7 +122,8 @@ class FusedGRU(PackedRNN):
     """GRU over padded batches with explicit lengths; no compute on padding.
 
     Parameters have nn.GRU's names and layout (gate order r, z, n), so state_dicts are interchangeable with
-    ``nn.GRU(input_size, hidden_size, num_layers, ...)``. Arguments as :class:`~lstmtext.models.packed.PackedRNN`.
+    ``nn.GRU(input_size, hidden_size, num_layers=..., ...)``. Arguments as :class:`~lstmtext.models.packed.PackedRNN`
+    (keywords after the sizes; ``batch_first`` defaults to True).
     """
 
     gates = 3

@@ -1,7 +1,7 @@
 """An LSTM for CPU training that computes only on real (unpadded) tokens.
 
-``FusedLSTM`` is a drop-in for ``torch.nn.LSTM`` fed with ``pack_padded_sequence``: same constructor
-arguments, same parameter names and layout (``weight_ih_l0``, ..., gate order i, f, g, o),
+``FusedLSTM`` is a drop-in for ``torch.nn.LSTM`` fed with ``pack_padded_sequence``: the same sizes and options
+(as keywords; ``batch_first`` defaults to True), parameter names and layout (``weight_ih_l0``, ..., gate order i, f, g, o),
 so a state_dict saved from one loads into the other, and the same numbers to rounding (tested to 1e-6
 in float64, forward and gradients).
 
@@ -9,8 +9,8 @@ Why it is faster: ``nn.LSTM`` on a PackedSequence runs torch's generic per-step 
 ``nn.LSTM`` (oneDNN) computes every padding position. Here rows are sorted by length, descending, so the
 rows still active at step t are a prefix of n_t rows (a PackedSequence's batch_sizes), and
 
-* forward: each step is one product ``[x_t | h_{t-1}] @ [W_ih | W_hh]^T + b`` on its n_t rows with the
-  sigmoid fused in (no (N, 4H) input-projection buffer, no separate add), then a few in-place
+* forward: each step is one product ``[x_t | h_{t-1}] @ [W_ih | W_hh]^T + b`` on its n_t rows (one direction:
+  with the sigmoid fused in) (no (N, 4H) input-projection buffer, no separate add), then a few in-place
   elementwise passes; the gates' activations, the cells and tanh(cells) are kept for backward;
 * backward: the loop over time only carries dh and dc (``dh_{t-1} += dG_t @ W_hh``); dW_ih, dW_hh, the
   bias gradient and dX are then a few big products over all steps at once;
@@ -229,6 +229,7 @@ class FusedLSTM(PackedRNN):
         self,
         input_size: int,
         hidden_size: int,
+        *,
         bias: bool = True,
         batch_first: bool = True,
         bidirectional: bool = False,
@@ -238,7 +239,8 @@ class FusedLSTM(PackedRNN):
     ) -> None:
         if not 0.0 <= weight_drop < 1.0:
             raise ValueError(f"weight_drop must lie in [0, 1); got {weight_drop}")
-        super().__init__(input_size, hidden_size, bias, batch_first, bidirectional, num_layers, dropout)
+        super().__init__(input_size, hidden_size, bias=bias, batch_first=batch_first, bidirectional=bidirectional,
+                         num_layers=num_layers, dropout=dropout)
         self.weight_drop = weight_drop
         self.precision = "fp32"  # "bf16": see the module docstring; lstmtext.training.precision sets it
 

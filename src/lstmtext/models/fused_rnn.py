@@ -74,11 +74,11 @@ class FusedRNN(PackedRNN):
 
     gates = 1
 
-    def __init__(self, input_size: int, hidden_size: int, *args, nonlinearity: str = "tanh", **kwargs) -> None:
+    def __init__(self, input_size: int, hidden_size: int, *, nonlinearity: str = "tanh", **kwargs) -> None:
         if nonlinearity not in ("tanh", "relu"):
             raise ValueError(f"nonlinearity must be 'tanh' or 'relu'; got {nonlinearity!r}")
         self.nonlinearity = nonlinearity
-        super().__init__(input_size, hidden_size, *args, **kwargs)
+        super().__init__(input_size, hidden_size, **kwargs)
 
     def _layer(self, xp: Tensor, suffixes: list[str], plan: Plan, tracked: bool, bf16: bool) -> Tensor:
         """One layer, all its directions in one loop: packed inputs (N, D_k) -> packed states (nd, N, H)."""

@@ -85,6 +85,7 @@ class PackedRNN(nn.Module):
         self,
         input_size: int,
         hidden_size: int,
+        *,
         bias: bool = True,
         batch_first: bool = True,
         bidirectional: bool = False,

@@ -183,10 +183,18 @@ RNN_OPTIONS = {"impl": Option("fused", "fused (FusedRNN: no compute on padding) 
                "nonlinearity": Option("tanh", "tanh or relu", lambda v: v in ("tanh", "relu"), "'tanh' or 'relu'")}
 
 
+def _check_known(cfg: ModelConfig, spec: dict[str, Option]) -> None:
+    """Check the values of the options ``spec`` lists and leave other keys alone: gru and rnn took any options
+    before they had these, so bundles saved then (e.g. a preset's ``weight_drop``) must still load."""
+    for key, opt in spec.items():
+        if key in cfg.options and not opt.check(cfg.options[key]):
+            raise ConfigError(f"model.options.{key} must be {opt.expected}. Got {cfg.options[key]!r} instead.")
+
+
 @register_model("gru")
 def build_gru(cfg: ModelConfig, vocab_size: int, num_classes: int, **kwargs) -> nn.Module:
     """GRU (uni- or bidirectional, any depth) over packed sequences."""
-    read_options("gru", cfg, GRU_OPTIONS)
+    _check_known(cfg, GRU_OPTIONS)
     return RecurrentClassifier(cfg, vocab_size, num_classes, "gru", **embedding_kwargs(kwargs))
 
 
@@ -196,7 +204,7 @@ build_gru.options = GRU_OPTIONS  # type: ignore[attr-defined]
 @register_model("rnn")
 def build_rnn(cfg: ModelConfig, vocab_size: int, num_classes: int, **kwargs) -> nn.Module:
     """Elman RNN; ``model.options.nonlinearity`` is ``tanh`` (default) or ``relu``."""
-    read_options("rnn", cfg, RNN_OPTIONS)
+    _check_known(cfg, RNN_OPTIONS)
     return RecurrentClassifier(cfg, vocab_size, num_classes, "rnn", **embedding_kwargs(kwargs))
 
 

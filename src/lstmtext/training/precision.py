@@ -1,7 +1,7 @@
 """Which precision a training run uses (``train.precision``): the one place that decides it, per model.
 
-``bf16`` is mixed precision inside :class:`~lstmtext.models.fused_lstm.FusedLSTM`: its matrix products read
-bfloat16 copies of the inputs and weights and oneDNN accumulates them in float32; the master weights, Adam's
+``bf16`` is mixed precision inside :class:`~lstmtext.models.fused_lstm.FusedLSTM` (any depth, either direction):
+its matrix products read bfloat16 copies of the inputs and weights and accumulate them in float32; the master weights, Adam's
 state, the gates' elementwise math, the cell state and the loss stay float32, and so does everything outside
 that layer (embedding, heads) and all inference (validation, evaluation, prediction, explanations).
 
