@@ -89,3 +89,26 @@ class FakePredictor:
         import numpy as np
 
         return np.asarray(self.proba[: len(texts)], dtype=np.float32)
+
+
+def assert_matches_torch(ref, fused, reference, x, lengths, tol: dict):
+    """``fused(x, lengths)`` gives torch's layer ``ref``'s outputs and h_n (``reference(ref, x, lengths)`` runs it
+    on packed rows) and the same gradients for ``x`` and every parameter, under a loss that uses both outputs
+    with weights so every element's gradient differs. Returns torch's outputs."""
+    import torch
+
+    x_ref, x_fused = x.clone().requires_grad_(), x.clone().requires_grad_()
+    out_r, h_r = reference(ref, x_ref, lengths)
+    out_f, h_f = fused(x_fused, lengths)
+    torch.testing.assert_close(out_f, out_r, **tol)
+    torch.testing.assert_close(h_f, h_r, **tol)
+    gen = torch.Generator().manual_seed(2)
+    w_out = torch.randn(out_r.shape, generator=gen, dtype=x.dtype)
+    w_h = torch.randn(h_r.shape, generator=gen, dtype=x.dtype)
+    ((out_r * w_out).sum() + (h_r * w_h).sum()).backward()
+    ((out_f * w_out).sum() + (h_f * w_h).sum()).backward()
+    torch.testing.assert_close(x_fused.grad, x_ref.grad, **tol)
+    ref_params = dict(ref.named_parameters())
+    for name, p in fused.named_parameters():
+        torch.testing.assert_close(p.grad, ref_params[name].grad, **tol, msg=f"gradient of {name}")
+    return out_r.detach()

@@ -7,6 +7,7 @@ import torch
 from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
+from helpers import assert_matches_torch
 from lstmtext.config import build_config
 from lstmtext.models import build_model
 from lstmtext.models.fused_gru import FusedGRU
@@ -45,22 +46,10 @@ def test_forward_and_gradients_match_torch(cell: str, bidirectional: bool, layer
     gen = torch.Generator().manual_seed(1)
     lengths = torch.tensor(LENGTHS)
     x = torch.randn(len(LENGTHS), max(LENGTHS), D, generator=gen, dtype=torch.float64)
-    x_ref, x_fused = x.clone().requires_grad_(), x.clone().requires_grad_()
-    out_r, h_r = _reference(ref, x_ref, lengths)
-    out_f, h_f = fused(x_fused, lengths)
-    torch.testing.assert_close(out_f, out_r, **TOL)
-    torch.testing.assert_close(h_f, h_r, **TOL)
-    w_out = torch.randn(out_r.shape, generator=gen, dtype=x.dtype)  # every element's gradient differs
-    w_h = torch.randn(h_r.shape, generator=gen, dtype=x.dtype)
-    ((out_r * w_out).sum() + (h_r * w_h).sum()).backward()
-    ((out_f * w_out).sum() + (h_f * w_h).sum()).backward()
-    torch.testing.assert_close(x_fused.grad, x_ref.grad, **TOL)
-    ref_params = dict(ref.named_parameters())
-    for name, p in fused.named_parameters():
-        torch.testing.assert_close(p.grad, ref_params[name].grad, **TOL, msg=name)
+    out_r = assert_matches_torch(ref, fused, _reference, x, lengths, TOL)
     fused.eval()
     with torch.no_grad():  # no gradient: the untracked loop; rows without padding: torch's whole-sequence kernel
-        torch.testing.assert_close(fused(x, lengths)[0], out_r.detach(), **TOL)
+        torch.testing.assert_close(fused(x, lengths)[0], out_r, **TOL)
         full = torch.tensor([4, 4])
         for got, want in zip(fused(x[:2, :4], full), _reference(ref, x[:2, :4], full)):  # outputs and h_n
             torch.testing.assert_close(got, want, **TOL)

@@ -7,6 +7,7 @@ import torch
 from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
+from helpers import assert_matches_torch
 from lstmtext.models.fused_lstm import FusedLSTM
 
 D, H = 5, 7
@@ -51,22 +52,7 @@ LENGTH_CASES = {
 def test_forward_and_gradients_match_nn_lstm(bidirectional: bool, case: str) -> None:
     ref, fused = _pair(bidirectional)
     x, lengths = _inputs(LENGTH_CASES[case])
-    x_ref, x_fused = x.clone().requires_grad_(), x.clone().requires_grad_()
-    out_r, h_r = _reference(ref, x_ref, lengths)
-    out_f, h_f = fused(x_fused, lengths)
-    torch.testing.assert_close(out_f, out_r, **TOL)
-    torch.testing.assert_close(h_f, h_r, **TOL)
-
-    # A loss that uses both outputs, with weights so every element's gradient differs.
-    gen = torch.Generator().manual_seed(2)
-    w_out = torch.randn(out_r.shape, generator=gen, dtype=torch.float64)
-    w_h = torch.randn(h_r.shape, generator=gen, dtype=torch.float64)
-    ((out_r * w_out).sum() + (h_r * w_h).sum()).backward()
-    ((out_f * w_out).sum() + (h_f * w_h).sum()).backward()
-    torch.testing.assert_close(x_fused.grad, x_ref.grad, **TOL)
-    ref_params = dict(ref.named_parameters())
-    for name, p in fused.named_parameters():
-        torch.testing.assert_close(p.grad, ref_params[name].grad, **TOL, msg=f"gradient of {name}")
+    assert_matches_torch(ref, fused, _reference, x, lengths, TOL)
 
 
 def test_h_n_only_loss_and_no_bias() -> None:
@@ -275,21 +261,8 @@ def test_stacked_layers_match_nn_lstm_forward_gradients_and_unpadded(bidirection
     fused.load_state_dict(ref.state_dict())  # same keys (weight_ih_l1 reads H * dirs features), same layout
     assert [n for n, _ in fused.named_parameters()] == [n for n, _ in ref.named_parameters()]
     x, lengths = _inputs(LENGTH_CASES["random-unsorted"])
-    x_ref, x_fused = x.clone().requires_grad_(), x.clone().requires_grad_()
-    out_r, h_r = _reference(ref, x_ref, lengths)
-    out_f, h_f = fused(x_fused, lengths)
-    assert h_f.shape == (3 * (2 if bidirectional else 1), len(lengths), H)
-    torch.testing.assert_close(out_f, out_r, **TOL)
-    torch.testing.assert_close(h_f, h_r, **TOL)
-    gen = torch.Generator().manual_seed(2)
-    w_out, w_h = torch.randn(out_r.shape, generator=gen, dtype=x.dtype), torch.randn(h_r.shape, generator=gen,
-                                                                                     dtype=x.dtype)
-    ((out_r * w_out).sum() + (h_r * w_h).sum()).backward()
-    ((out_f * w_out).sum() + (h_f * w_h).sum()).backward()
-    torch.testing.assert_close(x_fused.grad, x_ref.grad, **TOL)
-    ref_params = dict(ref.named_parameters())
-    for name, p in fused.named_parameters():
-        torch.testing.assert_close(p.grad, ref_params[name].grad, **TOL, msg=name)
+    assert fused(x, lengths)[1].shape == (3 * (2 if bidirectional else 1), len(lengths), H)
+    assert_matches_torch(ref, fused, _reference, x, lengths, TOL)
     fused.eval()
     with torch.no_grad():  # rows without padding: torch's whole-sequence kernel, all layers in one call
         x_full, full = _inputs([6, 6])

@@ -7,7 +7,7 @@ import torch
 from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
-from lstmtext.models import fused_lstm
+from lstmtext.models import fused_lstm, packed
 from lstmtext.models.fused_lstm import FusedLSTM
 
 D, H = 24, 48
@@ -55,8 +55,9 @@ def _spy(monkeypatch) -> list[torch.dtype]:
             return real(x, *args, **kwargs)
         return product
 
-    for name in ("_linear", "bmm"):  # one direction's products, and both directions' at once
-        monkeypatch.setattr(fused_lstm, name, spy(getattr(fused_lstm, name)))
+    # the steps' products (one direction: oneDNN's linear; both at once: bmm) and backward's big ones
+    for module, name in ((packed, "linear"), (packed, "bmm"), (fused_lstm, "_linear")):
+        monkeypatch.setattr(module, name, spy(getattr(module, name)))
     return seen
 
 

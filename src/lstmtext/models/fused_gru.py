@@ -19,15 +19,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
-from lstmtext.models.onednn import linear as _linear
-from lstmtext.models.packed import PackedRNN, Plan, bmm, prev_rows
-
-
-def _recurrent_product(h: Tensor, w_hh: Tensor, w_t: Tensor | None, b_hh: Tensor) -> Tensor:
-    """h (nd, n, H) @ W_hh^T + b_hh for every direction -> (nd, n, 3H); one direction: oneDNN's product."""
-    if h.shape[0] == 1:
-        return _linear(h[0], w_hh[0], b_hh[0]).unsqueeze(0)
-    return bmm(h, w_t, b_hh)
+from lstmtext.models.packed import PackedRNN, Plan, prev_rows, step_product, step_weight
 
 
 def _recurrence(gi: Tensor, w_hh: Tensor, b_hh: Tensor, plan: Plan, keep: bool):
@@ -38,7 +30,7 @@ def _recurrence(gi: Tensor, w_hh: Tensor, b_hh: Tensor, plan: Plan, keep: bool):
         (nd, n_t, 2H), and the candidates n and the recurrent parts W_hn h + b_hn, both (nd, N, H); else None.
     """
     nd, n_tok, hid = gi.shape[0], gi.shape[1], w_hh.shape[2]
-    w_t = w_hh.transpose(1, 2).contiguous() if nd > 1 else None  # (nd, H, 3H)
+    w_step = step_weight(w_hh)  # h (nd, n, H) @ W_hh^T
     hp = gi.new_empty(nd, n_tok, hid)
     if keep:
         gates_rz, cands, rec_n = [], gi.new_empty(nd, n_tok, hid), gi.new_empty(nd, n_tok, hid)
@@ -47,7 +39,7 @@ def _recurrence(gi: Tensor, w_hh: Tensor, b_hh: Tensor, plan: Plan, keep: bool):
         g = gi[:, off : off + n]  # (nd, n, 3H)
         if t:
             h_prev = hp[:, steps[t - 1][1] : steps[t - 1][1] + n]
-            gh = _recurrent_product(h_prev, w_hh, w_t, b_hh)  # (nd, n, 3H)
+            gh = step_product(h_prev, w_step, b_hh)  # (nd, n, 3H)
         else:  # h_{-1} = 0
             gh = b_hh.unsqueeze(1).expand(nd, n, 3 * hid)
         rz = torch.add(g[..., : 2 * hid], gh[..., : 2 * hid]).sigmoid_()  # (nd, n, 2H)
@@ -83,7 +75,7 @@ class _FusedGRUFunction(torch.autograd.Function):
         w_hh, hp = ctx.saved_tensors
         gates_rz, cands, rec_n = ctx.buffers
         plan, (nd, n_tok, hid) = ctx.plan, hp.shape
-        w_hh1 = w_hh[0].t().contiguous() if nd == 1 else None  # (H, 3H): dh = dG @ W_hh as oneDNN's linear
+        w_dh = step_weight(w_hh.transpose(1, 2))  # dh = dG @ W_hh
         dhp = grad_hp.clone(memory_format=torch.contiguous_format)  # (nd, N, H): gets the recurrent dh added
         d_gi = grad_hp.new_empty(nd, n_tok, 3 * hid)  # gradients of the input projections (r, z, n)
         d_gh = grad_hp.new_empty(nd, n_tok, 3 * hid)  # ... and of the recurrent ones (r, z the same)
@@ -110,7 +102,7 @@ class _FusedGRUFunction(torch.autograd.Function):
             if t:
                 target = dhp[:, prev : prev + n]
                 target.addcmul_(dh, z)  # h' = ... + z h
-                target.add_(_linear(dgh[0], w_hh1).unsqueeze(0) if nd == 1 else torch.bmm(dgh, w_hh))
+                target.add_(step_product(dgh, w_dh))
 
         # The recurrent weights' gradient: dG_h^T [h_{t-1}] over all steps (step 0 reads h_{-1} = 0).
         n0, rows = plan.batch_sizes[0], prev_rows(plan).to(hp.device)  # (N - n0,)
@@ -128,12 +120,11 @@ class FusedGRU(PackedRNN):
 
     gates = 3
 
-    def _layer(self, xp: Tensor, suffixes: list[str], plan: Plan, tracked: bool, bf16: bool) -> Tensor:
-        """One layer, all its directions in one loop: packed inputs (N, D_k) -> packed states (nd, N, H)."""
-        xd = torch.stack([xp, xp.index_select(0, plan.rev_perm)]) if len(suffixes) > 1 else xp.unsqueeze(0)
-        w_ih, w_hh = (torch.stack([getattr(self, name + sfx) for sfx in suffixes]) for name in ("weight_ih", "weight_hh"))
+    def _layer(self, xd: Tensor, suffixes: list[str], plan: Plan, tracked: bool, bf16: bool) -> Tensor:
+        """One layer, all its directions in one loop: packed inputs (nd, N, D_k) -> packed states (nd, N, H)."""
+        w_ih, w_hh = self._stacked("weight_ih", suffixes), self._stacked("weight_hh", suffixes)
         if self.bias:
-            b_ih, b_hh = (torch.stack([getattr(self, name + sfx) for sfx in suffixes]) for name in ("bias_ih", "bias_hh"))
+            b_ih, b_hh = self._stacked("bias_ih", suffixes), self._stacked("bias_hh", suffixes)
             gi = torch.baddbmm(b_ih.unsqueeze(1), xd, w_ih.transpose(1, 2))  # (nd, N, 3H): every token at once
         else:
             gi, b_hh = torch.bmm(xd, w_ih.transpose(1, 2)), w_hh.new_zeros(w_hh.shape[:2])
@@ -141,9 +132,5 @@ class FusedGRU(PackedRNN):
             return _FusedGRUFunction.apply(gi, w_hh, b_hh, plan)
         return _recurrence(gi.detach(), w_hh.detach(), b_hh.detach(), plan, keep=False)[0]
 
-    def _unpadded(self, x: Tensor, need_output: bool) -> tuple[Tensor | None, Tensor]:
-        """Inference on rows without padding: torch's whole-sequence GRU kernel, one call, same numbers."""
-        zeros = x.new_zeros(self.num_layers * len(self._layers[0]), x.shape[0], self.hidden_size)
-        out, h_n = torch.gru(x, zeros, list(self.parameters()), self.bias, self.num_layers, 0.0, False,
-                             self.bidirectional, True)
-        return (None if not need_output else out if self.batch_first else out.transpose(0, 1)), h_n
+    def _whole_sequence(self, x: Tensor, h0: Tensor, args: tuple) -> tuple[Tensor, Tensor]:  # noqa: D102
+        return torch.gru(x, h0, *args)

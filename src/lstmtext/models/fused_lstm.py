@@ -43,7 +43,7 @@ from torch import Tensor, nn
 
 from lstmtext.models.onednn import linear as _linear
 from lstmtext.models.onednn import workspace as _workspace
-from lstmtext.models.packed import PackedRNN, Plan, bmm
+from lstmtext.models.packed import PackedRNN, Plan, step_product, step_weight
 
 # nn.LSTM's gate blocks are (i, f, g, o); ours are (o, i, f, g).
 _GATE_ORDER = (3, 0, 1, 2)
@@ -64,14 +64,6 @@ _FORWARD_SCALE = (1.0, 1.0, 1.0, 2.0)
 _KAPPA = (1.0, -1.0, 0.5, 4.0)
 
 
-def _gates(x: Tensor, w: Tensor, w_t: Tensor, bias: Tensor, dtype: torch.dtype) -> Tensor:
-    """sigmoid(x @ w^T + bias) for each direction: x (nd, n, K), w (nd, 4H, K), w_t its transpose, contiguous
-    (only read with two directions); returns ``dtype`` (nd, n, 4H). One direction: oneDNN's fused product."""
-    if x.shape[0] == 1:
-        return _linear(x[0], w[0], bias[0], sigmoid=True).unsqueeze(0).to(dtype)
-    return bmm(x, w_t, bias).sigmoid_().to(dtype)
-
-
 def _recurrence(xp: Tensor, w_ih: Tensor, w_hh: Tensor, bias: Tensor, plan: Plan, keep: bool, bf16: bool = False):
     """Run nd directions over packed inputs xp (nd, N, D), all at once; weights (nd, 4H, D), (nd, 4H, H),
     (nd, 4H) in (o, i, f, g) order. Every direction has the same rows active at each step (the reverse one reads
@@ -90,8 +82,8 @@ def _recurrence(xp: Tensor, w_ih: Tensor, w_hh: Tensor, bias: Tensor, plan: Plan
     scale = _gate_scale(hid, _FORWARD_SCALE, w_ih)
     w_cat, b_fwd = torch.cat([w_ih, w_hh], 2) * scale, bias * scale.squeeze(1)  # (nd, 4H, D + H), (nd, 4H)
     w_cat = w_cat.to(torch.bfloat16) if bf16 else w_cat
-    w_x = w_cat[:, :, :dim].contiguous()  # the first step's (h_{-1} = 0: its product is skipped)
-    w_t, w_x_t = (w_cat.transpose(1, 2).contiguous(), w_x.transpose(1, 2).contiguous()) if nd > 1 else (None, None)
+    # The steps' weights, and the first step's x part alone (h_{-1} = 0: its product is skipped).
+    w_step, w_x = step_weight(w_cat), step_weight(w_cat[:, :, :dim])
     # Each step's product reads [x_t | h_{t-1}] in one go; the h part is filled as the loop goes.
     xh = xp.new_empty(nd, n_tok, dim + hid, dtype=w_cat.dtype)  # (nd, N, D + H)
     xh[:, :, :dim] = xp
@@ -104,9 +96,9 @@ def _recurrence(xp: Tensor, w_ih: Tensor, w_hh: Tensor, bias: Tensor, plan: Plan
     steps = list(zip(plan.batch_sizes, plan.offsets))
     for t, (n, off) in enumerate(steps):
         if t:
-            sig = _gates(xh[:, off : off + n], w_cat, w_t, b_fwd, xp.dtype)  # (nd, n, 4H)
+            sig = step_product(xh[:, off : off + n], w_step, b_fwd, sigmoid=True).to(xp.dtype)  # (nd, n, 4H)
         else:
-            sig = _gates(xh[:, :n, :dim] if bf16 else xp[:, :n], w_x, w_x_t, b_fwd, xp.dtype)
+            sig = step_product(xh[:, :n, :dim] if bf16 else xp[:, :n], w_x, b_fwd, sigmoid=True).to(xp.dtype)
         o, i, f, s = sig[..., :hid], sig[..., hid : 2 * hid], sig[..., 2 * hid : 3 * hid], sig[..., 3 * hid :]
         if keep:
             sigmoids.append(sig)
@@ -149,8 +141,7 @@ class _FusedLSTMFunction(torch.autograd.Function):
         plan, (nd, n_tok, hid), dim = ctx.plan, hp.shape, w_ih.shape[2]
         low = xh.dtype != grad_hp.dtype  # the forward ran its products in bfloat16: so do these
         kappa = _gate_scale(hid, _KAPPA, w_ih)  # true gate gradient = kappa * d_gates
-        w_hh_k = (w_hh * kappa).to(xh.dtype)  # (nd, 4H, H): dh_{t-1} = dG_t @ W_hh
-        w_hh_k1 = w_hh_k[0].t().contiguous() if nd == 1 else None  # (H, 4H) for oneDNN's linear
+        w_dh = step_weight((w_hh * kappa).transpose(1, 2).to(xh.dtype))  # dh_{t-1} = dG_t @ W_hh
         dhp = grad_hp.clone(memory_format=torch.contiguous_format)  # (nd, N, H): gets the recurrent dh added
         d_gates = _workspace("d_gates", nd * n_tok, 4 * hid, grad_hp).view(nd, n_tok, 4 * hid)  # scaled by 1/kappa
         # bfloat16: each step's gate gradients are copied for the products (the dh one needs them anyway)
@@ -182,7 +173,7 @@ class _FusedLSTMFunction(torch.autograd.Function):
             if t:
                 dc.mul_(f)
                 target = dhp[:, prev : prev + n]
-                target.add_(_linear(dg[0], w_hh_k1).unsqueeze(0) if nd == 1 else bmm(dg, w_hh_k))
+                target.add_(step_product(dg, w_dh))
 
         # Everything that is not recurrent: a few big products over all steps, one direction at a time.
         w_ih_k = (w_ih * kappa).transpose(1, 2).contiguous().to(xh.dtype)  # (nd, D, 4H)
@@ -212,35 +203,18 @@ class FusedLSTM(PackedRNN):
     interchangeable with ``nn.LSTM(input_size, hidden_size, num_layers, ...)``.
 
     Args:
-        input_size: Features per token (D).
-        hidden_size: Hidden units per direction (H).
-        bias: Whether to have ``bias_ih_l0`` and ``bias_hh_l0``.
-        batch_first: Whether ``x`` and the output are (B, T, ...) rather than (T, B, ...).
-        bidirectional: Whether to add a reverse direction (``*_reverse`` parameters).
         weight_drop: While training, the share of ``weight_hh`` entries zeroed (DropConnect, the kept ones
             scaled by 1 / (1 - p)), one mask per forward call; 0 turns it off. Not saved in the state_dict.
-        num_layers: Stacked layers; layer k > 0 reads layer k - 1's outputs (H * directions features).
-        dropout: While training, dropout on the outputs of every layer but the last (nn.LSTM's ``dropout``).
+        **kwargs: The sizes and options of :class:`~lstmtext.models.packed.PackedRNN` (``bias``, ``batch_first``,
+            ``bidirectional``, ``num_layers``, ``dropout``).
     """
 
     gates = 4
 
-    def __init__(
-        self,
-        input_size: int,
-        hidden_size: int,
-        *,
-        bias: bool = True,
-        batch_first: bool = True,
-        bidirectional: bool = False,
-        weight_drop: float = 0.0,
-        num_layers: int = 1,
-        dropout: float = 0.0,
-    ) -> None:
+    def __init__(self, input_size: int, hidden_size: int, *, weight_drop: float = 0.0, **kwargs) -> None:
         if not 0.0 <= weight_drop < 1.0:
             raise ValueError(f"weight_drop must lie in [0, 1); got {weight_drop}")
-        super().__init__(input_size, hidden_size, bias=bias, batch_first=batch_first, bidirectional=bidirectional,
-                         num_layers=num_layers, dropout=dropout)
+        super().__init__(input_size, hidden_size, **kwargs)
         self.weight_drop = weight_drop
         self.precision = "fp32"  # "bf16": see the module docstring; lstmtext.training.precision sets it
 
@@ -262,20 +236,12 @@ class FusedLSTM(PackedRNN):
             bias = w_ih.new_zeros(4 * hid)
         return w_ih, w_hh, bias
 
-    def _unpadded(self, x: Tensor, need_output: bool) -> tuple[Tensor | None, Tensor]:
-        """Inference on (B, T, D) rows without padding (e.g. one text): torch's whole-sequence kernel, one call
-        instead of a loop over steps (a 20-token BiLSTM 128: 0.37 against 8.2 ms, busy machine), same numbers."""
-        zeros = x.new_zeros(self.num_layers * len(self._layers[0]), x.shape[0], self.hidden_size)
-        out, h_n, _ = torch.lstm(x, (zeros, zeros), list(self.parameters()), self.bias, self.num_layers, 0.0, False,
-                                 self.bidirectional, True)
-        if not need_output:
-            return None, h_n
-        return (out if self.batch_first else out.transpose(0, 1)), h_n
+    def _whole_sequence(self, x: Tensor, h0: Tensor, args: tuple) -> tuple[Tensor, Tensor]:  # noqa: D102
+        out, h_n, _ = torch.lstm(x, (h0, h0), *args)
+        return out, h_n
 
-    def _layer(self, xp: Tensor, suffixes: list[str], plan: Plan, tracked: bool, bf16: bool) -> Tensor:
-        """One layer, all its directions in one loop (the reverse one reads token len-1-t at step t): packed
-        inputs (N, D_k) -> packed states (nd, N, H)."""
-        xd = torch.stack([xp, xp.index_select(0, plan.rev_perm)]) if len(suffixes) > 1 else xp.unsqueeze(0)
+    def _layer(self, xd: Tensor, suffixes: list[str], plan: Plan, tracked: bool, bf16: bool) -> Tensor:
+        """One layer, all its directions in one loop: packed inputs (nd, N, D_k) -> packed states (nd, N, H)."""
         w_ih, w_hh, bias = (torch.stack(w) for w in zip(*map(self._internal_weights, suffixes)))
         if tracked:
             return _FusedLSTMFunction.apply(xd, w_ih, w_hh, bias, plan, bf16)

@@ -12,15 +12,13 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
-from lstmtext.models.onednn import linear as _linear
-from lstmtext.models.packed import PackedRNN, Plan, prev_rows
+from lstmtext.models.packed import PackedRNN, Plan, prev_rows, step_product, step_weight
 
 
 def _recurrence(gi: Tensor, w_hh: Tensor, plan: Plan, relu: bool) -> Tensor:
     """Run nd directions over packed pre-activations gi (nd, N, H) (input part and biases); W_hh (nd, H, H).
     Returns the packed states (nd, N, H)."""
-    nd = gi.shape[0]
-    w_t = w_hh.transpose(1, 2).contiguous() if nd > 1 else None
+    w_step = step_weight(w_hh)  # h (nd, n, H) @ W_hh^T
     act = (lambda z, out: torch.clamp(z, min=0, out=out)) if relu else torch.tanh  # torch.relu has no out=
     hp = torch.empty_like(gi)
     steps = list(zip(plan.batch_sizes, plan.offsets))
@@ -28,7 +26,7 @@ def _recurrence(gi: Tensor, w_hh: Tensor, plan: Plan, relu: bool) -> Tensor:
         pre = gi[:, off : off + n]
         if t:
             h_prev = hp[:, steps[t - 1][1] : steps[t - 1][1] + n]
-            pre = pre + (_linear(h_prev[0], w_hh[0]).unsqueeze(0) if nd == 1 else torch.bmm(h_prev, w_t))
+            pre = pre + step_product(h_prev, w_step)
         act(pre, out=hp[:, off : off + n])
     return hp
 
@@ -48,7 +46,7 @@ class _FusedRNNFunction(torch.autograd.Function):
     def backward(ctx, grad_hp):  # noqa: D102
         w_hh, hp = ctx.saved_tensors
         plan, nd = ctx.plan, hp.shape[0]
-        w_hh1 = w_hh[0].t().contiguous() if nd == 1 else None  # dh = dpre @ W_hh as oneDNN's linear
+        w_dh = step_weight(w_hh.transpose(1, 2))  # dh = dpre @ W_hh
         # The activation's derivative, read from its output: tanh 1 - h^2, relu [h > 0].
         deriv = (hp > 0).to(hp.dtype) if ctx.relu else torch.addcmul(torch.ones_like(hp), hp, hp, value=-1)
         d_pre = grad_hp.clone(memory_format=torch.contiguous_format)  # (nd, N, H): dh, then dL/d(pre-activation)
@@ -58,7 +56,7 @@ class _FusedRNNFunction(torch.autograd.Function):
             dp = d_pre[:, off : off + n].mul_(deriv[:, off : off + n])
             if t:
                 prev = steps[t - 1][1]
-                d_pre[:, prev : prev + n].add_(_linear(dp[0], w_hh1).unsqueeze(0) if nd == 1 else torch.bmm(dp, w_hh))
+                d_pre[:, prev : prev + n].add_(step_product(dp, w_dh))
         n0, rows = plan.batch_sizes[0], prev_rows(plan).to(hp.device)  # step 0 read h_{-1} = 0
         grad_w_hh = torch.stack([d_pre[k, n0:].t() @ hp[k].index_select(0, rows) for k in range(nd)])
         return d_pre, grad_w_hh, None, None
@@ -80,22 +78,16 @@ class FusedRNN(PackedRNN):
         self.nonlinearity = nonlinearity
         super().__init__(input_size, hidden_size, **kwargs)
 
-    def _layer(self, xp: Tensor, suffixes: list[str], plan: Plan, tracked: bool, bf16: bool) -> Tensor:
-        """One layer, all its directions in one loop: packed inputs (N, D_k) -> packed states (nd, N, H)."""
-        xd = torch.stack([xp, xp.index_select(0, plan.rev_perm)]) if len(suffixes) > 1 else xp.unsqueeze(0)
-        w_ih, w_hh = (torch.stack([getattr(self, name + sfx) for sfx in suffixes]) for name in ("weight_ih", "weight_hh"))
+    def _layer(self, xd: Tensor, suffixes: list[str], plan: Plan, tracked: bool, bf16: bool) -> Tensor:
+        """One layer, all its directions in one loop: packed inputs (nd, N, D_k) -> packed states (nd, N, H)."""
+        w_ih, w_hh = self._stacked("weight_ih", suffixes), self._stacked("weight_hh", suffixes)
         gi = torch.bmm(xd, w_ih.transpose(1, 2))  # (nd, N, H): every token's input part at once
         if self.bias:
-            gi = gi + torch.stack([getattr(self, "bias_ih" + s) + getattr(self, "bias_hh" + s) for s in suffixes])[:, None]
+            gi = gi + (self._stacked("bias_ih", suffixes) + self._stacked("bias_hh", suffixes)).unsqueeze(1)
         relu = self.nonlinearity == "relu"
         if tracked:
             return _FusedRNNFunction.apply(gi, w_hh, plan, relu)
         return _recurrence(gi.detach(), w_hh.detach(), plan, relu)
 
-    def _unpadded(self, x: Tensor, need_output: bool) -> tuple[Tensor | None, Tensor]:
-        """Inference on rows without padding: torch's whole-sequence kernel, one call, same numbers."""
-        zeros = x.new_zeros(self.num_layers * len(self._layers[0]), x.shape[0], self.hidden_size)
-        run = torch.rnn_relu if self.nonlinearity == "relu" else torch.rnn_tanh
-        out, h_n = run(x, zeros, list(self.parameters()), self.bias, self.num_layers, 0.0, False,
-                       self.bidirectional, True)
-        return (None if not need_output else out if self.batch_first else out.transpose(0, 1)), h_n
+    def _whole_sequence(self, x: Tensor, h0: Tensor, args: tuple) -> tuple[Tensor, Tensor]:  # noqa: D102
+        return (torch.rnn_relu if self.nonlinearity == "relu" else torch.rnn_tanh)(x, h0, *args)
