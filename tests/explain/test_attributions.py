@@ -27,10 +27,15 @@ def _bundle(task, **model):
     return Bundle(cfg, encoder, task, net, {}, {})
 
 
-def test_a_tokens_score_is_the_probability_with_minus_without_it(trained_run):
+def test_a_tokens_score_is_the_probability_with_minus_without_it(trained_run, monkeypatch):
     predictor = Predictor.from_bundle(trained_run[0])
     text = "thanks for the great flight"
+    shared = []
+    original = type(predictor.bundle.model).deletion_logits
+    monkeypatch.setattr(type(predictor.bundle.model), "deletion_logits",
+                        lambda self, ids: shared.append(len(ids)) or original(self, ids))
     ex = explain_texts(predictor.bundle, [text])[0]
+    assert shared == [5]  # the default model's BiLSTM took the shared-prefix path
     target = ex.targets[0]
     k = predictor.labels.index(target.name)
     words = text.split()

@@ -8,7 +8,9 @@ pushed towards the target; negative: against it.
 Why occlusion and not integrated gradients: it asks the model itself, so it is exact for every architecture,
 pooling, wrapper and head (the n-gram bag adds logits from discrete id lookups that gradients with respect to
 embeddings never see; an ensemble averages probabilities, not logits), it needs no baseline input, and its
-cost is T + 1 texts in one forward batch (measured in ``benchmarks/explain_speed.py``). Its limit: tokens
+cost is T + 1 texts in one forward batch, and for single-layer LSTMs about half of that, as the copies share
+the text's states before (forward) and after (reverse) the left-out token (:func:`deletion_logits`; measured
+in ``benchmarks/explain_speed.py``). Its limit: tokens
 that only matter together (a negation and its verb) share the effect less clearly than one at a time.
 """
 
@@ -18,6 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+import torch
 
 from lstmtext.encoding.batching import predict_logits
 from lstmtext.encoding.vocab import UNK_ID
@@ -70,6 +73,24 @@ def read_tokens(bundle: Bundle, text: str) -> tuple[str, list[str], list[int]]:
     return cleaned, [w if i != UNK_ID else f"{w} (unk)" for w, i in zip(words, ids)], ids
 
 
+def deletion_logits(model: torch.nn.Module, ids: list[int], batch_size: int = 512) -> torch.Tensor:
+    """Logits ``(T + 1, K)`` of the text ``ids`` (row 0) and of each copy without token i (row i + 1).
+
+    A model with ``deletion_logits`` (single-layer LSTMs, their aspect heads and seed ensembles) shares the copies'
+    unchanged prefixes (:mod:`lstmtext.models.deletions`: 1/2 the recurrent steps and 1/T of the input
+    products); any other reads the T + 1 texts in same-length batches. Both give the same numbers to rounding.
+    """
+    shared = getattr(model, "deletion_logits", None)
+    if shared is not None and len(ids) > 1:
+        model.eval()
+        with torch.no_grad():
+            logits = shared(torch.tensor(ids, dtype=torch.int64))
+        if logits is not None:
+            return logits
+    variants = [ids] + [ids[:i] + ids[i + 1:] or [UNK_ID] for i in range(len(ids))]
+    return predict_logits(model, variants, batch_size, same_length=True)
+
+
 def explain_texts(bundle: Bundle, texts: list[str], batch_size: int = 512) -> list[Explanation]:
     """Occlusion scores of each text's predicted targets (see the module doc).
 
@@ -84,8 +105,7 @@ def explain_texts(bundle: Bundle, texts: list[str], batch_size: int = 512) -> li
         if not cleaned.split():
             raise ConfigError(f"explain: {text!r} cleans to nothing with {', '.join(bundle.encoder.pipeline.steps)}; "
                               "there are no words to weigh. Give a text with words the model reads.")
-        variants = [ids] + [ids[:i] + ids[i + 1:] or [UNK_ID] for i in range(len(ids))]
-        proba = bundle.task.probabilities(predict_logits(bundle.model, variants, batch_size, same_length=True))
+        proba = bundle.task.probabilities(deletion_logits(bundle.model, ids, batch_size))
         record = bundle.task.predictions(proba[:1])[0]
         out.append(Explanation(text, cleaned, tokens, [
             TargetScores(name, float(proba[0, k]), [float(v) for v in proba[0, k] - proba[1:, k]])

@@ -58,12 +58,10 @@ class AttentionClassifier(RecurrentClassifier):
         weights = self._weights(states, mask)
         return nn.functional.pad(weights, (0, ids.shape[1] - weights.shape[1]))
 
-    def encode_with_states(self, ids: torch.Tensor, lengths: torch.Tensor
-                           ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """Return the attention-pooled states ``(B, 2H)``, the states ``(B, T, 2H)`` and the real-step mask."""
-        states, mask = self.token_states(ids, lengths)  # (B, T, 2H), (B, T)
-        weights = self._weights(states, mask)  # (B, T)
-        return self.head_dropout(torch.bmm(weights.unsqueeze(1), states).squeeze(1)), states, mask  # (B, 2H)
+    def _pool(self, padded: torch.Tensor, h_n: torch.Tensor, mask: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        """The attention-pooled states ``(B, 2H)`` (what :meth:`encode_with_states` returns first)."""
+        weights = self._weights(padded, mask)  # (B, T)
+        return self.head_dropout(torch.bmm(weights.unsqueeze(1), padded).squeeze(1))  # (B, 2H)
 
     def encode(self, ids: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
         """Return the attention-pooled states ``(B, 2H)``."""

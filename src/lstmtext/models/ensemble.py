@@ -46,3 +46,14 @@ class EnsembleClassifier(nn.Module):
     def forward(self, ids: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
         """Return logits ``(B, K)`` whose probabilities are the members' mean probabilities."""
         return self.layout.mean_logits([member(ids, lengths) for member in self.members])
+
+    def deletion_logits(self, ids: torch.Tensor) -> torch.Tensor | None:
+        """The mean over members of the logits of the text ``ids (T,)`` and its T one-token deletions, when every
+        member shares their prefixes (``deletion_logits``); None otherwise."""
+        parts = []
+        for member in self.members:
+            logits = member.deletion_logits(ids) if hasattr(member, "deletion_logits") else None
+            if logits is None:
+                return None
+            parts.append(logits)
+        return self.layout.mean_logits(parts)

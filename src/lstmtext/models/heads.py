@@ -153,11 +153,22 @@ class MultiHeadClassifier(nn.Module):
         """Return each aspect's weights over time ``(B, T', K)``: summing to 1 over the real steps, 0 on padding."""
         return self._aspect_weights(*self.base.token_states(ids, lengths))
 
+    def _head_logits(self, features: torch.Tensor, states: torch.Tensor | None, mask: torch.Tensor | None
+                     ) -> torch.Tensor:
+        """The heads' logits side by side from the shared features (and, with attention, the states and mask)."""
+        if self.attention_size is None:
+            return torch.cat([head(features) for head in self.heads], 1)
+        pooled = torch.einsum("btk,bts->bks", self._aspect_weights(states, mask), states)  # (B, K, S)
+        return torch.cat([head(torch.cat([features, pooled[:, j]], 1)) for j, head in enumerate(self.heads)], 1)
+
     def forward(self, ids: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
         """Return the heads' logits side by side, ``(B, sum_j C_j)`` in head order."""
         if self.attention_size is None:
-            features = self.encode(ids, lengths)  # (B, F)
-            return torch.cat([head(features) for head in self.heads], 1)
-        features, states, mask = self.base.encode_with_states(ids, lengths)  # one pass over the text
-        pooled = torch.einsum("btk,bts->bks", self._aspect_weights(states, mask), states)  # (B, K, S)
-        return torch.cat([head(torch.cat([features, pooled[:, j]], 1)) for j, head in enumerate(self.heads)], 1)
+            return self._head_logits(self.encode(ids, lengths), None, None)
+        return self._head_logits(*self.base.encode_with_states(ids, lengths))  # one pass over the text
+
+    def deletion_logits(self, ids: torch.Tensor) -> torch.Tensor | None:
+        """Logits of the text ``ids (T,)`` and its T one-token deletions, when the base shares their prefixes
+        (``deletion_encode``); None otherwise."""
+        found = self.base.deletion_encode(ids) if hasattr(self.base, "deletion_encode") else None
+        return None if found is None else self._head_logits(*found)

@@ -20,6 +20,7 @@ from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 from lstmtext.config import ModelConfig
 from lstmtext.errors import ConfigError
+from lstmtext.models.deletions import deletion_states
 from lstmtext.models.fused_gru import FusedGRU
 from lstmtext.models.fused_lstm import FusedLSTM
 from lstmtext.models.fused_rnn import FusedRNN
@@ -125,6 +126,23 @@ class RecurrentClassifier(nn.Module):
         padded, h_n = self.sequence_states(self._embed(ids), lengths)
         mask = padding_mask(lengths.to(padded.device), padded.shape[1])
         return self._pool(padded, h_n, mask, lengths), padded, mask
+
+    def deletion_encode(self, ids: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor] | None:
+        """What :meth:`encode_with_states` gives for the text ``ids (T,)`` (row 0) and each copy without token i
+        (row i + 1; its states keep the text's positions, the mask is False at i), sharing every unchanged prefix
+        (:mod:`lstmtext.models.deletions`). None in training mode or when the layer has no such path."""
+        if self.training:
+            return None
+        found = deletion_states(self.rnn, self._embed(ids.unsqueeze(0))[0])
+        if found is None:
+            return None
+        states, h_n, mask = found
+        return self._pool(states, h_n, mask, mask.sum(1)), states, mask
+
+    def deletion_logits(self, ids: torch.Tensor) -> torch.Tensor | None:
+        """Logits ``(T + 1, C)`` of the text ``ids (T,)`` and its T one-token deletions (see :meth:`deletion_encode`)."""
+        found = self.deletion_encode(ids)
+        return None if found is None else self.fc(found[0])
 
     def _pool(self, padded: torch.Tensor | None, h_n: torch.Tensor, mask: torch.Tensor | None,
               lengths: torch.Tensor) -> torch.Tensor:
