@@ -18,15 +18,19 @@ def bundled_airline_path() -> Path:
     return Path(str(resources.files("lstmtext.resources").joinpath("data/airline-tweets/Tweets.csv")))
 
 
-def load_bundled_airline() -> LabelledData:
-    """Load the bundled airline tweets with their canonical split.
-
-    As the split was made: repeated ``tweet_id`` rows are dropped (first kept), then joined on ``tweet_id``.
-    """
+def bundled_airline_frame() -> pd.DataFrame:
+    """Every column of the bundled tweets with a ``split`` column, as the split was made: repeated ``tweet_id`` rows
+    are dropped (first kept), then joined on ``tweet_id``; rows in file order."""
     path = bundled_airline_path()
     tweets = pd.read_csv(path, dtype={"tweet_id": str}, keep_default_na=False)
     split = pd.read_csv(path.with_name("split.csv"), dtype={"tweet_id": str})
-    tweets = tweets.drop_duplicates(subset="tweet_id", keep="first").merge(split, on="tweet_id", how="inner")
+    return tweets.drop_duplicates(subset="tweet_id", keep="first").merge(split, on="tweet_id", how="inner")
+
+
+def load_bundled_airline() -> LabelledData:
+    """Load the bundled airline tweets with their canonical split (:func:`bundled_airline_frame`)."""
+    path = bundled_airline_path()
+    tweets = bundled_airline_frame()
     parts = {
         name: Split(group["text"].tolist(), group["airline_sentiment"].tolist())
         for name, group in tweets.groupby("split", sort=False)
