@@ -34,9 +34,14 @@ class InferenceWorker:
 
     def predict_proba(self, predictor: Any, texts: list[str]) -> Any:
         """Probabilities of ``texts`` (as ``predictor.predict_proba`` gives them), computed on the worker thread."""
+        return self.submit(predictor, texts).result()
+
+    def submit(self, predictor: Any, texts: list[str]) -> Future:
+        """Queue ``texts`` and return the future of their probabilities (an async handler awaits it without
+        holding a thread: ``await asyncio.wrap_future(worker.submit(...))``)."""
         future: Future = Future()
         self._queue.put((predictor, texts, future))
-        return future.result()
+        return future
 
     def close(self) -> None:
         """Finish the queued work and stop the thread."""
