@@ -58,7 +58,8 @@ class AttentionClassifier(RecurrentClassifier):
         weights = self._weights(states, mask)
         return nn.functional.pad(weights, (0, ids.shape[1] - weights.shape[1]))
 
-    def _pool(self, padded: torch.Tensor, h_n: torch.Tensor, mask: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+    def _pool(self, padded: torch.Tensor, h_n: torch.Tensor, mask: torch.Tensor, lengths: torch.Tensor,
+              max_reads_all: bool = False) -> torch.Tensor:
         """The attention-pooled states ``(B, 2H)`` (what :meth:`encode_with_states` returns first)."""
         weights = self._weights(padded, mask)  # (B, T)
         return self.head_dropout(torch.bmm(weights.unsqueeze(1), padded).squeeze(1))  # (B, 2H)

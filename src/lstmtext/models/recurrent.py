@@ -137,7 +137,8 @@ class RecurrentClassifier(nn.Module):
         if found is None:
             return None
         states, h_n, mask = found
-        return self._pool(states, h_n, mask, mask.sum(1)), states, mask
+        # each deleted slot repeats a real state of its row: a max may read every position (no masked copy)
+        return self._pool(states, h_n, mask, mask.sum(1), max_reads_all=True), states, mask
 
     def deletion_logits(self, ids: torch.Tensor) -> torch.Tensor | None:
         """Logits ``(T + 1, C)`` of the text ``ids (T,)`` and its T one-token deletions (see :meth:`deletion_encode`)."""
@@ -145,16 +146,19 @@ class RecurrentClassifier(nn.Module):
         return None if found is None else self.fc(found[0])
 
     def _pool(self, padded: torch.Tensor | None, h_n: torch.Tensor, mask: torch.Tensor | None,
-              lengths: torch.Tensor) -> torch.Tensor:
+              lengths: torch.Tensor, max_reads_all: bool = False) -> torch.Tensor:
+        """The pooled features of ``self.pooling``; ``max_reads_all``: the max may read masked positions too (they
+        repeat real states), which spares a masked copy of the states."""
         last = torch.cat(list(h_n[-self.num_directions :]), dim=1)  # (B, dirs * H)
         if self.pooling == "last":
             return last
-        mask = mask.unsqueeze(-1)  # (B, T, 1)
-        mean = (padded * mask).sum(1) / lengths.to(padded.dtype).to(padded.device).unsqueeze(1)
-        if self.pooling == "mean":
-            return mean
-        top = padded.masked_fill(~mask, float("-inf")).max(1).values
-        return top if self.pooling == "max" else torch.cat([last, top, mean], 1)  # concat: (B, 3 * dirs * H)
+        parts = []
+        if self.pooling in ("max", "concat"):
+            parts.append(padded.amax(1) if max_reads_all else
+                         padded.masked_fill(~mask.unsqueeze(-1), float("-inf")).amax(1))
+        if self.pooling in ("mean", "concat"):
+            parts.append((padded * mask.unsqueeze(-1)).sum(1) / lengths.to(padded.dtype).to(padded.device).unsqueeze(1))
+        return parts[0] if len(parts) == 1 else torch.cat([last, *parts], 1)  # concat: (B, 3 * dirs * H)
 
     def encode(self, ids: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
         """Return one feature vector per text, ``(B, H * directions)``."""
