@@ -11,9 +11,9 @@ says how to fix it (:mod:`lstmtext.server.errors`). With an API key, requests wi
 # No `from __future__ import annotations` here: FastAPI reads the handlers' annotations at run time, and
 # the request model is built per app (it carries the limits), so it is not a module-level name.
 
-import logging
 import asyncio
 import gc
+import logging
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
