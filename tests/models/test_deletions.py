@@ -86,3 +86,19 @@ def test_models_without_the_path_say_so():
     assert _model(task, name="lstm", num_layers=2).deletion_logits(torch.tensor([1, 2, 3])) is None
     assert _model(task, name="gru").deletion_logits(torch.tensor([1, 2, 3])) is None
     assert _model(task, name="bilstm", ensemble=2).train().deletion_logits(torch.tensor([1, 2, 3])) is None
+
+
+@pytest.mark.parametrize("steps", [6, 7, 12])  # the widest kernel is 5: a copy of 5 tokens is the shortest taken
+@pytest.mark.parametrize("wrap", [{}, {"ensemble": 2}], ids=["plain", "ensemble"])
+def test_cnn_windows_across_the_deleted_token_match_the_batched_copies(steps, wrap):
+    net = _model(classify_task(["neg", "neutral", "pos"]), name="cnn", **wrap)
+    ids = [(7 * j) % 29 + 1 for j in range(steps)]
+    copies = [ids] + [ids[:i] + ids[i + 1:] for i in range(len(ids))]
+    with torch.no_grad():
+        got = net.deletion_logits(torch.tensor(ids))
+    torch.testing.assert_close(got, predict_logits(net, copies, same_length=True), atol=1e-5, rtol=1e-5)
+
+
+def test_cnn_copies_shorter_than_the_widest_kernel_are_read_as_texts():
+    net = _model(classify_task(["neg", "pos"]), name="cnn")
+    assert net.deletion_logits(torch.tensor([1, 2, 3, 4, 5])) is None  # copies of 4 tokens < kernel 5

@@ -92,3 +92,17 @@ def test_config_type_is_saved_with_bundle(tmp_path):
     model = build_model(_cfg("lstm"), len(enc.vocab), 2)
     save_bundle(tmp_path / "b", Config(model=_cfg("lstm")), enc, classify_task(["a", "b"]), model)
     assert load_bundle(tmp_path / "b").config.model.name == "lstm"
+
+
+def test_tanh_is_torchs_with_and_without_autograd():
+    from lstmtext.models.layers import tanh_
+
+    x = torch.linspace(-30, 30, 2001, dtype=torch.float64)
+    with torch.no_grad():
+        temporary = x.clone()
+        fast = tanh_(temporary)  # in place: 2 sigmoid(2 x) - 1
+    assert fast.data_ptr() == temporary.data_ptr()
+    torch.testing.assert_close(fast, torch.tanh(x), atol=1e-12, rtol=0)
+    leaf = x.clone().requires_grad_()
+    tanh_(leaf).sum().backward()  # with autograd: torch's own, so the gradient is tanh's
+    torch.testing.assert_close(leaf.grad, 1 - torch.tanh(x) ** 2)

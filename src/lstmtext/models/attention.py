@@ -12,7 +12,7 @@ import torch
 from torch import nn
 
 from lstmtext.config import ModelConfig
-from lstmtext.models.layers import embedding_kwargs, positive_int, rate, read_options
+from lstmtext.models.layers import embedding_kwargs, positive_int, rate, read_options, tanh_
 from lstmtext.models.recurrent import RecurrentClassifier
 from lstmtext.models.registry import register_model
 
@@ -49,7 +49,7 @@ class AttentionClassifier(RecurrentClassifier):
             nn.init.xavier_uniform_(self.attn_score.weight)
 
     def _weights(self, states: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-        scores = self.attn_score(torch.tanh(self.attn_proj(states))).squeeze(-1)  # (B, T)
+        scores = self.attn_score(tanh_(self.attn_proj(states))).squeeze(-1)  # (B, T)
         return torch.softmax(scores.masked_fill(~mask, float("-inf")), dim=1)  # 0 on padding
 
     def attention_weights(self, ids: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:

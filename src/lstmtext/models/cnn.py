@@ -76,6 +76,43 @@ class TextCNN(nn.Module):
         """Return logits ``(B, C)`` for post-padded ``ids (B, T)`` with true ``lengths (B,)``."""
         return self.fc(self.encode(ids, lengths))
 
+    def deletion_encode(self, ids: torch.Tensor, found: None = None) -> tuple[torch.Tensor, None, None] | None:
+        """The pooled features of the text ``ids (T,)`` (row 0) and of each copy without token i (row i + 1),
+        computing only the windows that cross a deleted token: in copy i every other window is one of the text's,
+        so its max is the text's windows' max before i (a running max), after i (a running max from the end) and
+        over the k - 1 new windows (a batch of T spliced snippets of 2k - 2 tokens). T x (k - 1) windows per width
+        instead of T x T. None in training mode or when a copy is shorter than the widest kernel (then the
+        model zero-extends it: read the copies as texts)."""
+        steps = len(ids)
+        if self.training or steps - 1 < self.max_kernel:
+            return None
+        x = self.embedding(ids)  # (T, E); eval: no dropout, no padding
+        padded = torch.cat([x, x.new_zeros(1, x.shape[1])])  # row T: zeros, for snippet positions off the text
+        pooled = []
+        for k, conv in zip(self.kernel_sizes, self.convs):
+            h = torch.relu(conv(x.t().unsqueeze(0)))[0]  # (F, W): the text's W = T - k + 1 windows
+            floor = h.new_zeros(h.shape[0], 1)  # ReLU outputs are >= 0: 0 is the max of no window
+            before = torch.cat([floor, h.cummax(1).values], 1)  # (F, W + 1): max of windows 0..j-1
+            after = torch.cat([h.flip(1).cummax(1).values.flip(1), floor], 1)  # (F, W + 1): max of windows j..W-1
+            i = torch.arange(steps)
+            kept_before = before[:, torch.clamp(i - k + 1, 0, h.shape[1])]  # windows ending before i: starts <= i-k
+            kept_after = after[:, torch.clamp(i + 1, max=h.shape[1])]  # windows starting after i (shifted by one)
+            offsets = torch.cat([torch.arange(-k + 1, 0), torch.arange(1, k)])  # (2k - 2,) around the deleted token
+            where = i.unsqueeze(1) + offsets  # (T, 2k - 2) text positions of each copy's snippet
+            snippets = padded[torch.where((where >= 0) & (where < steps), where, steps)]  # (T, 2k - 2, E)
+            new = torch.relu(conv(snippets.transpose(1, 2)))  # (T, F, k - 1): copy starts i - k + 1 .. i - 1
+            start = i.unsqueeze(1) + torch.arange(-k + 1, 0)  # (T, k - 1) in the copy's positions
+            valid = (start >= 0) & (start <= steps - 1 - k)  # windows that start and end inside the copy
+            new = new.masked_fill(~valid.unsqueeze(1), 0.0).amax(2)  # (T, F)
+            copies = torch.maximum(torch.maximum(kept_before, kept_after).t(), new)  # (T, F)
+            pooled.append(torch.cat([h.amax(1, keepdim=True).t(), copies]))  # (T + 1, F)
+        return self.head_dropout(torch.cat(pooled, 1)), None, None
+
+    def deletion_logits(self, ids: torch.Tensor, found: None = None) -> torch.Tensor | None:
+        """Logits ``(T + 1, C)`` of the text ``ids (T,)`` and its T one-token deletions (see :meth:`deletion_encode`)."""
+        encoded = self.deletion_encode(ids)
+        return None if encoded is None else self.fc(encoded[0])
+
 
 @register_model("cnn")
 def build_cnn(cfg: ModelConfig, vocab_size: int, num_classes: int, **kwargs) -> nn.Module:

@@ -20,6 +20,7 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
+from lstmtext.models.deletions import deletion_states_many
 from lstmtext.models.heads import OutputLayout
 
 
@@ -49,11 +50,13 @@ class EnsembleClassifier(nn.Module):
 
     def deletion_logits(self, ids: torch.Tensor) -> torch.Tensor | None:
         """The mean over members of the logits of the text ``ids (T,)`` and its T one-token deletions, when every
-        member shares their prefixes (``deletion_logits``); None otherwise."""
-        parts = []
-        for member in self.members:
-            logits = member.deletion_logits(ids) if hasattr(member, "deletion_logits") else None
-            if logits is None:
-                return None
-            parts.append(logits)
-        return self.layout.mean_logits(parts)
+        member has that path (``deletion_logits``); members with recurrent layers run in one loop
+        (``deletion_states_many``). None otherwise."""
+        pairs = [member.deletion_input(ids) if hasattr(member, "deletion_input") else None for member in self.members]
+        found = None if any(p is None for p in pairs) else deletion_states_many(pairs)
+        if found is not None:
+            parts = [member.deletion_logits(ids, states) for member, states in zip(self.members, found)]
+        else:
+            parts = [member.deletion_logits(ids) if hasattr(member, "deletion_logits") else None
+                     for member in self.members]
+        return None if any(p is None for p in parts) else self.layout.mean_logits(parts)

@@ -29,6 +29,8 @@ from typing import Literal
 import torch
 from torch import nn
 
+from lstmtext.models.layers import tanh_
+
 
 @dataclass(frozen=True)
 class OutputLayout:
@@ -146,7 +148,7 @@ class MultiHeadClassifier(nn.Module):
         return self.base.encode(ids, lengths)
 
     def _aspect_weights(self, states: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-        scores = torch.tanh(self.attn_proj(states)) @ self.attn_queries.T  # (B, T', K)
+        scores = tanh_(self.attn_proj(states)) @ self.attn_queries.T  # (B, T', K)
         return torch.softmax(scores.masked_fill(~mask.unsqueeze(-1), float("-inf")), dim=1)
 
     def aspect_attention(self, ids: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
@@ -167,8 +169,13 @@ class MultiHeadClassifier(nn.Module):
             return self._head_logits(self.encode(ids, lengths), None, None)
         return self._head_logits(*self.base.encode_with_states(ids, lengths))  # one pass over the text
 
-    def deletion_logits(self, ids: torch.Tensor) -> torch.Tensor | None:
+    def deletion_input(self, ids: torch.Tensor) -> tuple[nn.Module, torch.Tensor] | None:
+        """The base's ``deletion_input`` (what :mod:`lstmtext.models.deletions` reads), or None."""
+        return self.base.deletion_input(ids) if hasattr(self.base, "deletion_input") else None
+
+    def deletion_logits(self, ids: torch.Tensor, found: tuple[torch.Tensor, torch.Tensor, torch.Tensor] | None = None
+                        ) -> torch.Tensor | None:
         """Logits of the text ``ids (T,)`` and its T one-token deletions, when the base shares their prefixes
-        (``deletion_encode``); None otherwise."""
-        found = self.base.deletion_encode(ids) if hasattr(self.base, "deletion_encode") else None
-        return None if found is None else self._head_logits(*found)
+        (``deletion_encode``; ``found``: the deletion states, already computed); None otherwise."""
+        encoded = self.base.deletion_encode(ids, found) if hasattr(self.base, "deletion_encode") else None
+        return None if encoded is None else self._head_logits(*encoded)

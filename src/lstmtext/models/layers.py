@@ -126,3 +126,12 @@ def keras_init_rnn(rnn: nn.Module, cell: str) -> None:
 def embedding_kwargs(kwargs: dict) -> dict:
     """Keep the builder kwargs every model accepts (initial weights, freezing)."""
     return {k: kwargs[k] for k in ("embedding_weights", "freeze_embedding") if k in kwargs}
+
+
+def tanh_(x: torch.Tensor) -> torch.Tensor:
+    """``x.tanh_()`` for a temporary ``x``; without autograd computed in place as 2 sigmoid(2 x) - 1, as torch's
+    CPU tanh is the slower of the two (the aspect attention over a 256-token review's 257 deletion copies:
+    8.3 ms a member with tanh). With autograd: ``torch.tanh(x)``, a new tensor."""
+    if torch.is_grad_enabled() and x.requires_grad:
+        return torch.tanh(x)
+    return x.mul_(2).sigmoid_().mul_(2).sub_(1)

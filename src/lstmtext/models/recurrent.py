@@ -20,7 +20,7 @@ from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 from lstmtext.config import ModelConfig
 from lstmtext.errors import ConfigError
-from lstmtext.models.deletions import deletion_states
+from lstmtext.models.deletions import deletion_states, supports_deletions
 from lstmtext.models.fused_gru import FusedGRU
 from lstmtext.models.fused_lstm import FusedLSTM
 from lstmtext.models.fused_rnn import FusedRNN
@@ -127,23 +127,33 @@ class RecurrentClassifier(nn.Module):
         mask = padding_mask(lengths.to(padded.device), padded.shape[1])
         return self._pool(padded, h_n, mask, lengths), padded, mask
 
-    def deletion_encode(self, ids: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor] | None:
+    def deletion_input(self, ids: torch.Tensor) -> tuple[nn.Module, torch.Tensor] | None:
+        """The recurrent layer and the embedded text ``ids (T,)`` that :mod:`lstmtext.models.deletions` reads, or
+        None (training mode, or a layer without that path)."""
+        if self.training or not supports_deletions(self.rnn):
+            return None
+        return self.rnn, self._embed(ids.unsqueeze(0))[0]
+
+    def deletion_encode(self, ids: torch.Tensor, found: tuple[torch.Tensor, torch.Tensor, torch.Tensor] | None = None
+                        ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor] | None:
         """What :meth:`encode_with_states` gives for the text ``ids (T,)`` (row 0) and each copy without token i
         (row i + 1; its states keep the text's positions, the mask is False at i), sharing every unchanged prefix
-        (:mod:`lstmtext.models.deletions`). None in training mode or when the layer has no such path."""
-        if self.training:
-            return None
-        found = deletion_states(self.rnn, self._embed(ids.unsqueeze(0))[0])
+        (:mod:`lstmtext.models.deletions`; ``found``: its result for :meth:`deletion_input`, already computed).
+        None when :meth:`deletion_input` is."""
         if found is None:
-            return None
+            pair = self.deletion_input(ids)
+            found = None if pair is None else deletion_states(*pair)
+            if found is None:
+                return None
         states, h_n, mask = found
         # each deleted slot repeats a real state of its row: a max may read every position (no masked copy)
         return self._pool(states, h_n, mask, mask.sum(1), max_reads_all=True), states, mask
 
-    def deletion_logits(self, ids: torch.Tensor) -> torch.Tensor | None:
+    def deletion_logits(self, ids: torch.Tensor, found: tuple[torch.Tensor, torch.Tensor, torch.Tensor] | None = None
+                        ) -> torch.Tensor | None:
         """Logits ``(T + 1, C)`` of the text ``ids (T,)`` and its T one-token deletions (see :meth:`deletion_encode`)."""
-        found = self.deletion_encode(ids)
-        return None if found is None else self.fc(found[0])
+        encoded = self.deletion_encode(ids, found)
+        return None if encoded is None else self.fc(encoded[0])
 
     def _pool(self, padded: torch.Tensor | None, h_n: torch.Tensor, mask: torch.Tensor | None,
               lengths: torch.Tensor, max_reads_all: bool = False) -> torch.Tensor:
