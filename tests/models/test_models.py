@@ -106,21 +106,3 @@ def test_tanh_is_torchs_with_and_without_autograd():
     leaf = x.clone().requires_grad_()
     tanh_(leaf).sum().backward()  # with autograd: torch's own, so the gradient is tanh's
     torch.testing.assert_close(leaf.grad, 1 - torch.tanh(x) ** 2)
-
-
-def test_dropout_keeps_each_entry_with_probability_1_minus_p_and_rescales():
-    from lstmtext.models.layers import Dropout, dropout
-
-    torch.manual_seed(0)
-    x = torch.ones(200_000, requires_grad=True)
-    y = dropout(x, 0.3)
-    kept = y != 0
-    assert abs(kept.float().mean().item() - 0.7) < 0.005 and torch.allclose(y[kept], torch.tensor(1 / 0.7))
-    y.sum().backward()
-    assert torch.equal(x.grad, y.detach())  # the gradient goes through the kept entries, scaled alike
-    layer = Dropout(0.3)
-    assert torch.equal(layer.eval()(x), x) and dropout(x, 0.0) is x and not dropout(x, 1.0).any()
-    torch.manual_seed(1)
-    a = layer.train()(x)
-    torch.manual_seed(1)
-    assert torch.equal(a, layer(x))  # the seed decides the mask

@@ -24,7 +24,7 @@ from lstmtext.models.deletions import deletion_states, supports_deletions
 from lstmtext.models.fused_gru import FusedGRU
 from lstmtext.models.fused_lstm import FusedLSTM
 from lstmtext.models.fused_rnn import FusedRNN
-from lstmtext.models.layers import Dropout, Option, embedding_kwargs, keras_init_rnn, padding_mask, rate, read_options
+from lstmtext.models.layers import Option, embedding_kwargs, keras_init_rnn, padding_mask, rate, read_options
 from lstmtext.models.registry import register_model
 
 _CELLS = {"lstm": nn.LSTM, "gru": nn.GRU, "rnn": nn.RNN}
@@ -57,7 +57,7 @@ class RecurrentClassifier(nn.Module):
         self.pooling = cfg.pooling
         self.num_directions = 2 if cfg.bidirectional else 1
         self.embedding = nn.Embedding(vocab_size, cfg.embedding_dim, padding_idx=0)
-        self.embed_dropout = Dropout(cfg.embed_dropout)
+        self.embed_dropout = nn.Dropout(cfg.embed_dropout)
         self.rnn_input_dropout = cfg.rnn_input_dropout
         kwargs = {"nonlinearity": cfg.options.get("nonlinearity", "tanh")} if cell == "rnn" else {}
         impl = cfg.options.get("impl", "fused")
