@@ -345,6 +345,21 @@ def test_explain_names_the_tokens_that_pushed_the_prediction(client):
     assert client.post("/explain", json={"text": ""}).status_code == 422
 
 
+def test_explanations_run_on_one_thread(client, monkeypatch):
+    import threading
+
+    import lstmtext.server.app as app_module
+
+    threads = []
+    real = app_module.explain_texts
+    monkeypatch.setattr(app_module, "explain_texts",
+                        lambda *a: threads.append(threading.current_thread().name) or real(*a))
+    for text in ("thanks for the great flight", "lost my bag", "rude staff"):
+        assert client.post("/explain", json={"text": text}).status_code == 200
+    # one thread holds the scratch buffers of every explanation, whichever request thread asked
+    assert len(threads) == 3 and len(set(threads)) == 1 and threads[0].startswith("lstmtext-explain")
+
+
 def test_start_up_freezes_the_loaded_model_out_of_the_garbage_collector(bundle_dir):
     import gc
 

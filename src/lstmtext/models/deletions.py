@@ -38,7 +38,7 @@ def _direction_weights(rnn: nn.Module, sfx: str) -> tuple[Tensor, Tensor, Tensor
     hid = rnn.hidden_size
     scale = torch.ones(4 * hid, dtype=rnn.weight_ih_l0.dtype)
     scale[2 * hid: 3 * hid] = 2.0  # nn.LSTM's gate blocks are (i, f, g, o)
-    bias = (getattr(rnn, "bias_ih" + sfx) + getattr(rnn, "bias_hh" + sfx)) if rnn.bias else torch.zeros(4 * hid)
+    bias = (getattr(rnn, "bias_ih" + sfx) + getattr(rnn, "bias_hh" + sfx)) if rnn.bias else rnn.weight_ih_l0.new_zeros(4 * hid)
     return (getattr(rnn, "weight_ih" + sfx) * scale[:, None], getattr(rnn, "weight_hh" + sfx) * scale[:, None],
             bias * scale)
 
