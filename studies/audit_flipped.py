@@ -10,7 +10,7 @@ The tweets carry their own label errors: each label has the annotators' agreemen
 (``airline_sentiment_confidence``), below 0.7 for about a quarter of the rows. The study also prints how many of
 the top k rows that were not flipped are such disputed tweets, and precision@k counting them as errors too.
 
-    .venv/bin/python studies/audit_flipped.py [--preset default] [--share 0.05]
+    .venv/bin/python studies/audit_flipped.py [--preset default] [--share 0.05] [--set model.ensemble=3]
 """
 
 from __future__ import annotations
@@ -38,6 +38,8 @@ def main() -> None:
     parser.add_argument("--folds", type=int, default=5)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", type=Path, default=Path("runs/study-audit"))
+    parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                        help="a config override, as lstmtext train --set takes it (e.g. model.ensemble=3)")
     args = parser.parse_args()
 
     data = load_bundled_airline()
@@ -51,7 +53,7 @@ def main() -> None:
     noisy = replace(data, splits={"train": Split(train.texts, [str(y) for y in labels], rows),
                                   "valid": Split(valid.texts, valid.labels, [f"valid row {i}" for i in range(len(valid))]),
                                   "test": data.splits["test"]})
-    config = build_config(args.preset)
+    config = build_config(args.preset, overrides=args.overrides)
     start = time.perf_counter()
     report = audit(config, noisy, args.folds, workers=os.cpu_count() or 1)
     wall = time.perf_counter() - start
@@ -68,7 +70,7 @@ def main() -> None:
                                 for name in ("train", "valid")])  # pooled order: train rows, then valid rows
     disputed = [bool(agreement[issue["row"]] < 0.7) for issue in report["issues"][:k]]
     unflipped = [d for h, d in zip(top, disputed) if not h]
-    result = {"preset": args.preset, "share": args.share, "flipped": k, "train_rows": len(train),
+    result = {"preset": args.preset, "overrides": args.overrides, "share": args.share, "flipped": k, "train_rows": len(train),
               "audited_rows": report["rows"], "suspects": len(report["issues"]),
               "precision_at_k": sum(top) / k, "hits_in_top_k": sum(top),
               "recall_all_suspects": sum(hit) / k,
