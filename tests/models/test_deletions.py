@@ -102,3 +102,14 @@ def test_cnn_windows_across_the_deleted_token_match_the_batched_copies(steps, wr
 def test_cnn_copies_shorter_than_the_widest_kernel_are_read_as_texts():
     net = _model(classify_task(["neg", "pos"]), name="cnn")
     assert net.deletion_logits(torch.tensor([1, 2, 3, 4, 5])) is None  # copies of 4 tokens < kernel 5
+
+
+def test_texts_whose_states_exceed_the_memory_budget_are_read_as_texts(monkeypatch):
+    import lstmtext.models.deletions as deletions
+
+    rnn, x = nn.LSTM(5, 4, batch_first=True, bidirectional=True), torch.randn(9, 5)
+    need = 2 * 2 * 9 * 10 * 4 * 4  # (1 layer + its assembled states) x 2 directions x T x (T + 1) x H x 4 bytes
+    monkeypatch.setattr(deletions, "MAX_BYTES", need)
+    assert deletion_states(rnn, x) is not None
+    monkeypatch.setattr(deletions, "MAX_BYTES", need - 1)
+    assert deletion_states(rnn, x) is None  # the caller then reads the copies in bounded batches

@@ -23,6 +23,11 @@ from torch import Tensor, nn
 
 from lstmtext.models.onednn import workspace
 
+#: Most bytes the states of the text and its copies may take (every layer's steps plus one layer's assembled
+#: states): a 256-token review through a 5-member BiLSTM ensemble (H 128) needs about 400 MB; a longer text or a
+#: bigger model falls back to reading the copies as texts, whose batches hold a bounded number of tokens.
+MAX_BYTES = 768 * 2**20
+
 
 def supports_deletions(rnn: nn.Module) -> bool:
     """Whether :func:`deletion_states` can run ``rnn``: a one-layer LSTM with nn.LSTM's parameters, batch-first."""
@@ -65,7 +70,7 @@ def deletion_states_many(pairs: list[tuple[nn.Module, Tensor]]) -> Iterator[tupl
     Returns:
         An iterator of each layer's ``(states, h_n, mask)``, in order: each ``states`` is the scratch buffer that
         the next one overwrites. None when a layer is not supported, the layers differ in size or directions,
-        or the text has fewer than 2 tokens.
+        the text has fewer than 2 tokens, or its states would take more than :data:`MAX_BYTES`.
     """
     if not pairs or any(not supports_deletions(rnn) for rnn, _ in pairs):
         return None
@@ -77,11 +82,14 @@ def deletion_states_many(pairs: list[tuple[nn.Module, Tensor]]) -> Iterator[tupl
     hid, rows = first.hidden_size, steps + 1
     suffixes = ["_l0", "_l0_reverse"][: 2 if first.bidirectional else 1]
     per = len(suffixes)  # directions per layer
-    weights = [_direction_weights(rnn, sfx) for rnn, _ in pairs for sfx in suffixes]
-    w_ih, w_hh, bias = (torch.stack(w) for w in zip(*weights))
-    inputs = torch.stack([v for _, x in pairs for v in (x, x.flip(0))[:per]])  # reverse directions: back to front
-    proj = torch.baddbmm(bias.unsqueeze(1), inputs, w_ih.transpose(1, 2))  # (nd, T, 4H): T projections each
-    buf = _steps(proj, w_hh.transpose(1, 2).contiguous(), rows)
+    if (len(pairs) + 1) * per * steps * rows * hid * pairs[0][1].element_size() > MAX_BYTES:
+        return None  # the buffers grow with T^2: a long text is read as T + 1 texts, in batches of bounded size
+    with torch.no_grad():  # inference only: no autograd graph (and the steps write into buffers in place)
+        weights = [_direction_weights(rnn, sfx) for rnn, _ in pairs for sfx in suffixes]
+        w_ih, w_hh, bias = (torch.stack(w) for w in zip(*weights))
+        inputs = torch.stack([v for _, x in pairs for v in (x, x.flip(0))[:per]])  # reverse: back to front
+        proj = torch.baddbmm(bias.unsqueeze(1), inputs, w_ih.transpose(1, 2))  # (nd, T, 4H): T projections each
+        buf = _steps(proj, w_hh.transpose(1, 2).contiguous(), rows)
     return (_assemble(buf[k * per: (k + 1) * per], steps, hid, x) for k, (_, x) in enumerate(pairs))
 
 
@@ -116,6 +124,7 @@ def _steps(proj: Tensor, w_step: Tensor, rows: int) -> Tensor:
     return buf
 
 
+@torch.no_grad()
 def _assemble(buf: Tensor, steps: int, hid: int, like: Tensor) -> tuple[Tensor, Tensor, Tensor]:
     """One layer's ``(states, h_n, mask)`` from its directions' ``buf (dirs, T, T + 1, H)`` (see :func:`_steps`)."""
     rows, nd = steps + 1, buf.shape[0]
