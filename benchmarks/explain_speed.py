@@ -5,7 +5,7 @@ Goals (issue 16): one tweet in <= 50 ms, one 256-token review in <= 500 ms on 2 
 same model's plain prediction of the one text (the floor: one forward pass). Weights are untrained: the time
 does not depend on them. Median over repeats, after a warm-up; threads as given (default: every core).
 
-    python benchmarks/explain_speed.py [--presets default,bilstm,cnn-bag-long,absa] [--threads 2]
+    python benchmarks/explain_speed.py [--presets default,absa] [--repeats 10] [--threads 2]    # default: every preset
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ import lstmtext  # noqa: E402,F401  (first: its OpenMP and oneDNN defaults are r
 import torch  # noqa: E402
 
 from lstmtext.config import build_config  # noqa: E402
+from lstmtext.config.presets import available_presets  # noqa: E402
 from lstmtext.data import load_bundled_airline  # noqa: E402
 from lstmtext.encoding.encoder import TextEncoder  # noqa: E402
 from lstmtext.explain.attributions import explain_texts  # noqa: E402
@@ -57,7 +58,7 @@ def _median_ms(fn, repeats: int) -> float:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--presets", default="default,bilstm,cnn-bag-long,absa")
+    parser.add_argument("--presets", default=None, help="comma-separated presets (default: every preset)")
     parser.add_argument("--threads", type=int, default=None)
     parser.add_argument("--repeats", type=int, default=30)
     args = parser.parse_args()
@@ -68,7 +69,7 @@ def main() -> None:
     review = " ".join((" ".join(train.texts[:80])).split()[:256])  # 256 words of tweets, read as one long text
     print(f"torch threads {torch.get_num_threads()}; tweet {len(tweet.split())} words, review {len(review.split())} words")
     print(f"{'preset':14} {'tweet explain ms':>17} {'tweet predict ms':>17} {'review explain ms':>18} {'review predict ms':>18}")
-    for preset in args.presets.split(","):
+    for preset in args.presets.split(",") if args.presets else available_presets():
         bundle = _bundle(preset, train.texts, train.labels)
         predictor = Predictor(bundle)
         cells = []
