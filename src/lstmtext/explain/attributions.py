@@ -8,10 +8,10 @@ pushed towards the target; negative: against it.
 Why occlusion and not integrated gradients: it asks the model itself, so it is exact for every architecture,
 pooling, wrapper and head (the n-gram bag adds logits from discrete id lookups that gradients with respect to
 embeddings never see; an ensemble averages probabilities, not logits), it needs no baseline input, and its
-cost is T + 1 texts in one forward batch, and for single-layer LSTMs about half of that, as the copies share
-the text's states before (forward) and after (reverse) the left-out token (:func:`deletion_logits`; measured
-in ``benchmarks/explain_speed.py``). Its limit: tokens
-that only matter together (a negation and its verb) share the effect less clearly than one at a time.
+cost is T + 1 texts in one forward batch, less where the copies share what the left-out token cannot change
+(single-layer LSTMs: the states before it forward and after it in reverse; TextCNNs: every window not across
+it; :func:`deletion_logits`, measured in ``benchmarks/explain_speed.py``). Its limit: tokens that only matter
+together (a negation and its verb) share the effect less clearly than one at a time.
 """
 
 from __future__ import annotations
@@ -76,9 +76,10 @@ def read_tokens(bundle: Bundle, text: str) -> tuple[str, list[str], list[int]]:
 def deletion_logits(model: torch.nn.Module, ids: list[int], batch_size: int = 512) -> torch.Tensor:
     """Logits ``(T + 1, K)`` of the text ``ids`` (row 0) and of each copy without token i (row i + 1).
 
-    A model with ``deletion_logits`` (single-layer LSTMs, their aspect heads and seed ensembles) shares the copies'
-    unchanged prefixes (:mod:`lstmtext.models.deletions`: 1/2 the recurrent steps and 1/T of the input
-    products); any other reads the T + 1 texts in same-length batches. Both give the same numbers to rounding.
+    A model with ``deletion_logits`` (single-layer LSTMs and TextCNNs, their aspect heads and seed ensembles)
+    computes only what a left-out token changes (:mod:`lstmtext.models.deletions`,
+    :meth:`~lstmtext.models.cnn.TextCNN.deletion_encode`); any other, or one that declines (a text too long for
+    the memory budget), reads the T + 1 texts in same-length batches. Both give the same numbers to rounding.
     """
     shared = getattr(model, "deletion_logits", None)
     if shared is not None and len(ids) > 1:

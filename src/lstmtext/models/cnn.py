@@ -108,7 +108,7 @@ class TextCNN(nn.Module):
             pooled.append(torch.cat([h.amax(1, keepdim=True).t(), copies]))  # (T + 1, F)
         return self.head_dropout(torch.cat(pooled, 1)), None, None
 
-    def deletion_logits(self, ids: torch.Tensor, found: None = None) -> torch.Tensor | None:
+    def deletion_logits(self, ids: torch.Tensor) -> torch.Tensor | None:
         """Logits ``(T + 1, C)`` of the text ``ids (T,)`` and its T one-token deletions (see :meth:`deletion_encode`)."""
         encoded = self.deletion_encode(ids)
         return None if encoded is None else self.fc(encoded[0])

@@ -182,9 +182,14 @@ class RecurrentClassifier(nn.Module):
         return self.fc(self.encode(ids, lengths))
 
 
+def _impl(cell: str) -> Option:
+    """The ``impl`` option of a cell: torch's layer or the fused one that computes real tokens only."""
+    return Option("fused", f"fused ({_FUSED[cell].__name__}: no compute on padding) or native "
+                           f"(nn.{_CELLS[cell].__name__})", lambda v: v in ("fused", "native"), "'fused' or 'native'")
+
+
 LSTM_OPTIONS = {
-    "impl": Option("fused", "fused (FusedLSTM: no compute on padding) or native (nn.LSTM)",
-                   lambda v: v in ("fused", "native"), "'fused' or 'native'"),
+    "impl": _impl("lstm"),
     "weight_drop": rate(0.0, "fused: DropConnect on the recurrent matrices while training (AWD-LSTM's weight drop)"),
 }
 
@@ -208,10 +213,8 @@ def build_bilstm(cfg: ModelConfig, vocab_size: int, num_classes: int, **kwargs) 
 build_lstm.options = build_bilstm.options = LSTM_OPTIONS  # type: ignore[attr-defined]
 
 
-GRU_OPTIONS = {"impl": Option("fused", "fused (FusedGRU: no compute on padding) or native (nn.GRU)",
-                              lambda v: v in ("fused", "native"), "'fused' or 'native'")}
-RNN_OPTIONS = {"impl": Option("fused", "fused (FusedRNN: no compute on padding) or native (nn.RNN)",
-                              lambda v: v in ("fused", "native"), "'fused' or 'native'"),
+GRU_OPTIONS = {"impl": _impl("gru")}
+RNN_OPTIONS = {"impl": _impl("rnn"),
                "nonlinearity": Option("tanh", "tanh or relu", lambda v: v in ("tanh", "relu"), "'tanh' or 'relu'")}
 
 
