@@ -133,7 +133,20 @@ def test_atomic_outputs_get_the_usual_permissions(tmp_path):
         write_text(tmp_path / "a.txt", "x")
         with atomic_dir(tmp_path / "d") as tmp:
             (tmp / "f").write_text("y")
+            (tmp / "sub").mkdir(mode=0o700)
+            private = os.open(tmp / "sub" / "model.safetensors", os.O_CREAT | os.O_WRONLY, 0o600)  # as save_file
+            os.close(private)
     finally:
         os.umask(mask)
     assert (tmp_path / "a.txt").stat().st_mode & 0o777 == 0o644
     assert (tmp_path / "d").stat().st_mode & 0o777 == 0o755
+    assert (tmp_path / "d" / "sub").stat().st_mode & 0o777 == 0o755
+    assert (tmp_path / "d" / "sub" / "model.safetensors").stat().st_mode & 0o777 == 0o644
+
+
+def test_saved_weights_are_readable_by_others(trained_run):
+    out, _ = trained_run
+    weights = [out / "model" / "model.safetensors", *(out / "checkpoint").rglob("*.safetensors")]
+    assert len(weights) > 1
+    for path in weights:
+        assert path.stat().st_mode & 0o044 == 0o044, path

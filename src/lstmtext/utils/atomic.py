@@ -69,7 +69,9 @@ def atomic_dir(path: str | Path, overwrite: bool = False) -> Iterator[Path]:
     tmp = Path(tempfile.mkdtemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp"))
     try:
         yield tmp
-        _usual_mode(tmp, directory=True)
+        for inner in [tmp, *tmp.rglob("*")]:  # safetensors' save_file also makes its files private
+            if not inner.is_symlink():
+                _usual_mode(inner, directory=inner.is_dir())
         old = None
         if path.exists():
             old = Path(tempfile.mkdtemp(dir=path.parent, prefix=f".{path.name}.", suffix=".old"))
