@@ -92,5 +92,6 @@ def test_min_confidence_answers_unsure(run_dir):
     assert record["top_k"][0]["score"] == record["score"] < 1.0
     res = runner.invoke(app, ["predict", str(run_dir), "lost my bag", "--min-confidence", "0.01"])
     assert json.loads(res.output)["label"] is not None and "abstained" not in json.loads(res.output)
-    res = runner.invoke(app, ["predict", str(run_dir), "lost my bag", "--min-confidence", "1.5"])
-    assert res.exit_code == 1 and "--min-confidence must be in (0, 1]" in str(res.exception)
+    for bad in ("1.5", "0"):  # 0 is a value outside (0, 1], not "no minimum"
+        res = runner.invoke(app, ["predict", str(run_dir), "lost my bag", "--min-confidence", bad])
+        assert res.exit_code == 1 and "--min-confidence must be in (0, 1]" in str(res.exception)

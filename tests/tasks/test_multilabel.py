@@ -157,6 +157,7 @@ def test_tiny_run_learns_tunes_thresholds_saves_and_reloads(tiny_run):
     assert first[0].labels == ["late", "staff"] and first[1].labels == []
     assert predictor.predict(texts, top_k=1)[0].labels == [first[0].top_k[0]["label"]]
     assert predictor.predict(texts, threshold=0.999)[1].labels == []
+    assert sorted(predictor.predict(texts, threshold=0.0)[1].labels) == sorted(predictor.labels)  # a cut at 0: all
     np.testing.assert_allclose(Predictor.from_bundle(out / "model").predict_proba(texts), predictor.predict_proba(texts))
     assert (out / "per_label_test.png").stat().st_size > 5_000 and "per-label F1" in (out / "report.html").read_text()
 

@@ -102,7 +102,7 @@ class Predictor:
         Raises:
             ConfigError: For an option this model's task does not take.
         """
-        given = {k: v for k, v in options.items() if v not in (None, False)}
+        given = {k: v for k, v in options.items() if v is not None and v is not False}  # 0 is a value, not 'unset'
         if "min_confidence" in given and not 0 < given["min_confidence"] <= 1:
             raise ConfigError(f"--min-confidence must be in (0, 1]; got {given['min_confidence']}. A text whose best "
                               "probability is below it is answered as unsure.")
