@@ -157,6 +157,14 @@ def test_pretraining_on_texts_that_clean_to_nothing_is_refused_in_one_line(tmp_p
     assert not (tmp_path / "lm").exists()  # nothing written
 
 
+def test_pretraining_on_one_word_texts_names_the_file_and_writes_nothing(tmp_path):
+    path = tmp_path / "words.txt"
+    path.write_text("@united\n#tag http://t.co/x\nhello\n", encoding="utf-8")
+    result = CliRunner().invoke(app, ["pretrain", str(path), "--out", str(tmp_path / "lm")])
+    assert str(result.exception).startswith(f"{path}: no text of two tokens or more is left after cleaning (")
+    assert "\n" not in str(result.exception) and not (tmp_path / "lm").exists()
+
+
 def test_bad_lm_bundles_are_refused_in_one_line(tmp_path, lm_dir):
     import shutil
 

@@ -83,9 +83,12 @@ def read_table(path: str | Path, fmt: str | None = None, header: bool = True) ->
             f"{path}: {locate_bad_bytes(path, exc)} is not valid UTF-8. "
             "Re-save the file as UTF-8 (e.g. `iconv -f latin1 -t utf-8`)."
         ) from None
-    except (pd.errors.ParserError, ValueError) as exc:
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise DataError(f"{path}: cannot parse as {fmt}: {first}. Check quoting and the delimiter.") from None
+    except pd.errors.EmptyDataError:
+        raise DataError(f"{path}: the file is empty. Give a file with a header row and data rows.") from None
+    except (pd.errors.ParserError, ValueError, OSError) as exc:
+        if fmt == "jsonl":
+            _check_jsonl_lines(path)  # names the first bad line
+        raise DataError(f"{path}: cannot parse as {fmt}: {_first_line(exc)}. {_FIX[fmt]}") from None
     if frame.empty:
         raise DataError(f"{path}: the file has no data rows.")
     return frame
@@ -125,9 +128,34 @@ def read_chunks(path: str | Path, fmt: str | None, chunk_size: int, header: bool
     except UnicodeDecodeError as exc:
         raise DataError(f"{path}: {locate_bad_bytes(path, exc)} is not valid UTF-8. Re-save the file as UTF-8 "
                         "(e.g. `iconv -f latin1 -t utf-8`).") from None
+    except pd.errors.EmptyDataError:
+        raise DataError(f"{path}: the file is empty. Give a file with a header row and data rows.") from None
     except pd.errors.ParserError as exc:
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise DataError(f"{path}: cannot parse as {fmt}: {first}. Check quoting and the delimiter.") from None
+        raise DataError(f"{path}: cannot parse as {fmt}: {_first_line(exc)}. {_FIX[fmt]}") from None
+
+
+_FIX = {"csv": "Check quoting and the delimiter (a comma).", "tsv": "Check quoting and the delimiter (a tab).",
+        "jsonl": "Write one JSON object per line.",
+        "parquet": "The file is not a complete Parquet file: write it again (e.g. pandas' to_parquet)."}
+
+
+def _first_line(exc: Exception) -> str:
+    return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+
+
+def _check_jsonl_lines(path: Path) -> None:
+    """Raise a DataError naming the first line of ``path`` that is not a JSON object (do nothing if none is)."""
+    with path.open(encoding="utf-8") as fh:
+        for lineno, line in enumerate(fh, start=1):
+            if not line.strip():
+                continue
+            try:
+                record = json.loads(line)
+            except json.JSONDecodeError as exc:
+                raise DataError(f"{path}:{lineno}: not a JSON object ({exc.msg}). Write one object per line.") from None
+            if not isinstance(record, dict):
+                raise DataError(f"{path}:{lineno}: not a JSON object (a {type(record).__name__}). Write one object "
+                                "per line.") from None
 
 
 def _jsonl_chunks(path: Path, chunk_size: int) -> Iterator[pd.DataFrame]:

@@ -32,7 +32,15 @@ def iter_texts(path: Path, text_col: str | None = None, chunk_size: int = 10_000
     Raises:
         DataError: For a missing file, a missing column, or bytes that are not UTF-8.
     """
-    path = Path(path)
+    found = 0
+    for where, texts in _iter_texts(Path(path), text_col, chunk_size):
+        found += len(texts)
+        yield where, texts
+    if not found:
+        raise DataError(f"{path}: no texts to read (the file has no data rows, or only blank lines). Check the file.")
+
+
+def _iter_texts(path: Path, text_col: str | None, chunk_size: int) -> Iterator[tuple[list[str], list[str]]]:
     if not path.is_file():
         raise DataError(f"{path}: file not found.")
     suffix, col = path.suffix.lower(), text_col or "text"

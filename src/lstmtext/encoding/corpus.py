@@ -36,7 +36,7 @@ class UnlabelledCorpus:
     def __init__(self, path: str | Path, text_col: str | None, pipeline: Pipeline,
                  flags: tuple[str, str] = ("--unlabelled", "--unlabelled-col")) -> None:
         self.path = Path(path)
-        self.texts = self.tokens = 0
+        self.texts = self.tokens = self.usable = 0  # usable: texts of two tokens or more (a language model's)
         fd, name = tempfile.mkstemp(prefix="lstmtext-unlabelled-", suffix=".txt")
         self.cleaned = Path(name)
         weakref.finalize(self, self.cleaned.unlink, missing_ok=True)  # removed with this object
@@ -48,6 +48,7 @@ class UnlabelledCorpus:
                         fh.write(" ".join(tokens) + "\n")
                         self.texts += 1
                         self.tokens += len(tokens)
+                        self.usable += len(tokens) > 1
         if not self.texts:
             raise DataError(f"{self.path}: no unlabelled text is left after cleaning ({flags[0]}). Check the file "
                             f"and {flags[1]} ({text_col or 'text'!r}).")

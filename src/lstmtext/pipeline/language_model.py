@@ -30,7 +30,7 @@ from lstmtext.config import Config, LMConfig
 from lstmtext.encoding.corpus import UnlabelledCorpus
 from lstmtext.encoding.token_stream import write_token_stream
 from lstmtext.encoding.vocab import Vocab
-from lstmtext.errors import BundleError, ConfigError
+from lstmtext.errors import BundleError, ConfigError, DataError
 from lstmtext.models.language_model import LanguageModel
 from lstmtext.preprocess import Pipeline, build_pipeline
 from lstmtext.training.lm_bundle import LMBundle, is_lm_bundle, lm_folder, load_lm, save_lm
@@ -110,6 +110,10 @@ def pretrain(config: Config, texts: str | Path, out: str | Path, text_col: str |
                     "it is deleted)."))
             shutil.rmtree(out)
         corpus = read()
+        if not corpus.usable:  # checked before anything is written to out
+            raise DataError(f"{texts}: no text of two tokens or more is left after cleaning ({corpus.texts:,} texts of "
+                            "one token): a language model learns from the next word. Check the file, --text-col and "
+                            "the cleaning preset (--set preprocess.preset=...).")
         log.info(corpus.describe())
         vocab = Vocab.build(corpus, config.vocab.num_words, config.vocab.min_freq)
         out.mkdir(parents=True, exist_ok=True)

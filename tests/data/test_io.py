@@ -1,0 +1,66 @@
+"""The table and text readers: one-line errors that name the file, the line and the fix."""
+
+from __future__ import annotations
+
+import pytest
+from typer.testing import CliRunner
+
+from lstmtext.cli import app
+from lstmtext.data.io import read_chunks, read_table
+from lstmtext.data.texts import iter_texts, read_texts
+from lstmtext.errors import DataError
+
+
+def test_an_empty_file_is_named_by_every_reader(tmp_path):
+    path = tmp_path / "empty.csv"
+    path.write_text("")
+    for read in (lambda: read_table(path), lambda: list(read_chunks(path, None, 10)), lambda: read_texts(path)):
+        with pytest.raises(DataError, match=r"empty\.csv: the file is empty\. Give a file with a header row"):
+            read()
+
+
+def test_a_file_without_texts_says_so(tmp_path):
+    header_only, blank = tmp_path / "header.csv", tmp_path / "blank.txt"
+    header_only.write_text("text,label\n")
+    blank.write_text("\n  \n")
+    for path in (header_only, blank):
+        with pytest.raises(DataError, match=rf"{path.name}: no texts to read \(the file has no data rows"):
+            list(iter_texts(path))
+
+
+def test_texts_are_read_with_their_rows(tmp_path):
+    path = tmp_path / "t.csv"
+    path.write_text("text\nfirst\nsecond\n")
+    assert list(iter_texts(path)) == [([f"{path}:2", f"{path}:3"], ["first", "second"])]
+
+
+def test_a_bad_jsonl_line_is_named(tmp_path):
+    path = tmp_path / "d.jsonl"
+    path.write_text('{"text": "a", "label": "x"}\n{"text": "b", "label": "y"}\n{"text": "c", label: "z"}\n')
+    with pytest.raises(DataError, match=r"d\.jsonl:3: not a JSON object \(.*\)\. Write one object per line\.$"):
+        read_table(path)
+    path.write_text('{"text": "a", "label": "x"}\n["b", "y"]\n')
+    with pytest.raises(DataError, match=r"d\.jsonl:2: not a JSON object \(a list\)"):
+        read_table(path)
+
+
+def test_a_truncated_parquet_file_gets_parquet_advice(tmp_path):
+    import pandas as pd
+
+    path = tmp_path / "d.parquet"
+    pd.DataFrame({"text": ["a", "b"], "label": ["x", "y"]}).to_parquet(path)
+    path.write_bytes(path.read_bytes()[:40])
+    with pytest.raises(DataError, match=r"d\.parquet: cannot parse as parquet: .*not a complete Parquet file") as err:
+        read_table(path)
+    assert "\n" not in str(err.value) and "delimiter" not in str(err.value)
+
+
+def test_predict_on_an_empty_file_names_the_file(trained_run, tmp_path):
+    out, _ = trained_run
+    empty, header_only = tmp_path / "empty.csv", tmp_path / "header.csv"
+    empty.write_text("")
+    header_only.write_text("text\n")
+    for path, message in ((empty, "the file is empty"), (header_only, "no texts to read")):
+        result = CliRunner().invoke(app, ["predict", str(out / "model"), "--file", str(path)])
+        assert result.exit_code == 1 and isinstance(result.exception, DataError), result.output
+        assert str(result.exception).startswith(f"{path}: {message}")
