@@ -23,5 +23,9 @@ class BundleError(LstmTextError):
     """A saved model directory is missing files, has another format version, or does not match itself."""
 
 
+class OutputExistsError(LstmTextError, FileExistsError):
+    """An output file or folder is already there and replacing it was not asked for (``--overwrite``)."""
+
+
 class NotFittedError(LstmTextError, AttributeError):
     """A model was used before ``fit`` or ``load``."""

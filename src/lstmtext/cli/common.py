@@ -39,6 +39,7 @@ Oversample = Annotated[Optional[str], typer.Option(help="'random': oversample mi
 ClassWeight = Annotated[Optional[str], typer.Option(help="'balanced': weight the loss by inverse class frequency (multilabel: positive-class weights).")]
 DropDuplicates = Annotated[bool, typer.Option(help="Drop repeated (text, label) rows before splitting.")]
 QuietOpt = Annotated[bool, typer.Option(help="No progress bars.")]
+OverwriteOpt = Annotated[bool, typer.Option(help="Replace the results of an earlier run in OUT (refused without it).")]
 
 
 def run_config(preset: str | None = None, config: Path | None = None, set_: list[str] | None = None, *,

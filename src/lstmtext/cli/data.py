@@ -125,11 +125,14 @@ def absa_convert(
     polarity_col: Annotated[str, typer.Option(help="Long layout: column with the aspect's label.")] = "polarity",
     aspects: Annotated[Optional[str], typer.Option(help="Aspects in column order, comma-separated.")] = None,
     label_sep: Annotated[str, typer.Option(help="--to multilabel: what separates the labels.")] = "|",
+    overwrite: Annotated[bool, typer.Option(help="Replace OUT if it is already there (refused without it).")] = False,
 ) -> None:
     """Rewrite an aspect file: the long layout as the wide one training reads, or any aspect file as multi-label data."""
     from lstmtext.config import build_config
     from lstmtext.tasks.absa.convert import convert_aspect_file
+    from lstmtext.utils.outputs import check_out_file
 
+    check_out_file(out, overwrite, [data])
     if layout not in ("long", "wide") or to not in ("wide", "multilabel"):
         raise ConfigError(f"--layout must be long or wide and --to wide or multilabel. Got {layout!r}, {to!r} instead.")
     absa = {"layout": layout, "aspect_col": aspect_col, "polarity_col": polarity_col}

@@ -23,6 +23,7 @@ from lstmtext.cli.common import (
     LabelCol,
     LabelSepOpt,
     Oversample,
+    OverwriteOpt,
     PresetOpt,
     SetOpt,
     SplitCol,
@@ -37,6 +38,7 @@ from lstmtext.cli.common import (
     load_average,
     run_config,
 )
+from lstmtext.utils.outputs import check_out
 
 Metric = Annotated[str, typer.Option(help="Score: macro_f1, accuracy or weighted_f1.")]
 ModeOpt = Annotated[str, typer.Option(help="pool: processes with 1 torch thread each; sequential: one run at a time.")]
@@ -162,7 +164,7 @@ def cv(
     text_col: TextCol = None, label_col: LabelCol = None, split_col: SplitCol = None, split_file: SplitFile = None,
     valid: ValidOpt = None, test: TestOpt = None, aspects: AspectsOpt = None, label_sep: LabelSepOpt = None,
     oversample: Oversample = None, class_weight: ClassWeight = None,
-    mode: ModeOpt = "pool", workers: Workers = None,
+    mode: ModeOpt = "pool", workers: Workers = None, overwrite: OverwriteOpt = False,
 ) -> None:
     """K-fold cross-validation for small data: train and valid pooled, one model per fold, mean ± std.
 
@@ -171,6 +173,7 @@ def cv(
     """
     from lstmtext.experiments.cv import cross_validate, write_cv
 
+    check_out(out, "cv", overwrite)
     cfg, labelled = _setup(data, preset, config, set_, task, text_col, label_col, split_col, aspects, label_sep,
                            oversample, class_weight, valid, test, split_file)
     _interrupt_on_sigterm()
@@ -191,7 +194,7 @@ def audit(
     preset: PresetOpt = None, config: ConfigOpt = None, set_: SetOpt = None, task: TaskOpt = None,
     text_col: TextCol = None, label_col: LabelCol = None, split_col: SplitCol = None, split_file: SplitFile = None,
     valid: ValidOpt = None, test: TestOpt = None, aspects: AspectsOpt = None, label_sep: LabelSepOpt = None,
-    mode: ModeOpt = "pool", workers: Workers = None,
+    mode: ModeOpt = "pool", workers: Workers = None, overwrite: OverwriteOpt = False,
 ) -> None:
     """Find likely label errors: out-of-fold probabilities (k folds over train + valid) and confident learning.
 
@@ -201,6 +204,7 @@ def audit(
     from lstmtext.experiments.audit import audit as run_audit
     from lstmtext.experiments.audit import write_audit
 
+    check_out(out, "audit", overwrite)
     cfg, labelled = _setup(data, preset, config, set_, task, text_col, label_col, split_col, aspects, label_sep,
                            None, None, valid, test, split_file)
     _interrupt_on_sigterm()
@@ -225,6 +229,7 @@ def suggest(
     diversity: Annotated[float, typer.Option(help="0: most uncertain first; higher: fewer near-duplicates (maximal marginal relevance over word counts); 1: most different first.")] = 0.3,
     seed: Annotated[int, typer.Option(help="Seed of --strategy random.")] = 0,
     engine: Annotated[str, typer.Option(help="auto, torch, onnx or onnx-int8 (see `lstmtext predict --help`).")] = "auto",
+    overwrite: OverwriteOpt = False,
 ) -> None:
     """Choose which texts to label next: those the model is least sure about, not near-copies of each other.
 
@@ -236,6 +241,7 @@ def suggest(
     from lstmtext.experiments.suggest import write_suggestions
     from lstmtext.inference.engines import load_predictor
 
+    check_out(out, "suggest", overwrite)
     predictor = load_predictor(bundle, engine)
     report = run_suggest(predictor, iter_texts(texts, text_col), n, strategy=strategy, diversity=diversity, seed=seed)
     paths = write_suggestions(report, out, text_col or predictor.bundle.config.data.text_col,

@@ -19,6 +19,7 @@ from lstmtext.cli.common import (
     LabelSepOpt,
     NoHeader,
     Oversample,
+    OverwriteOpt,
     PresetOpt,
     PretrainedOpt,
     QuietOpt,
@@ -145,10 +146,15 @@ def evaluate(
     label_col: LabelCol = None,
     fmt: FormatOpt = None,
     no_header: NoHeader = False,
-    out: Annotated[Optional[Path], typer.Option(help="Write metrics.json, report.md and the figure here.")] = None,
+    out: Annotated[Optional[Path], typer.Option(help="Write metrics.json, report.md and the figure here (a new folder: a training run's own metrics are kept).")] = None,
+    overwrite: OverwriteOpt = False,
 ) -> None:
     """Score a saved model on a labelled file: the task's scores per class (or label, or aspect) and its figure."""
     from lstmtext.pipeline.evaluate import evaluate_file
+    from lstmtext.utils.outputs import check_out
+
+    if out is not None:
+        check_out(out, "evaluate", overwrite)
 
     print_scores({"data": evaluate_file(bundle, data, text_col, label_col, fmt, not no_header, out)})
 

@@ -14,6 +14,7 @@ from lstmtext.cli.common import (
     DataArg,
     LabelCol,
     LabelSepOpt,
+    OverwriteOpt,
     SetOpt,
     SplitCol,
     SplitFile,
@@ -27,6 +28,7 @@ from lstmtext.cli.common import (
     run_config,
     unlabelled_data,
 )
+from lstmtext.utils.outputs import check_out, check_out_file
 
 
 def models() -> None:
@@ -67,6 +69,7 @@ def compare(
     unlabelled: UnlabelledOpt = None,
     unlabelled_col: UnlabelledColOpt = None,
     baseline: Annotated[bool, typer.Option(help="Add the TF-IDF 1-2-gram + logistic regression baseline (one per aspect or label where the task has several).")] = True,
+    overwrite: OverwriteOpt = False,
 ) -> None:
     """Train several models with several seeds on one split and cleaning; table, chart and JSON of mean ± std.
 
@@ -81,6 +84,7 @@ def compare(
     from lstmtext.experiments.compare import write_report
     from lstmtext.pipeline import load_data
 
+    check_out(out, "compare", overwrite)
     cfg = run_config(None, None, None, task=task, text_col=text_col, label_col=label_col, split_col=split_col,
                      aspects=aspects, label_sep=label_sep)
     labelled = load_data(cfg, data, valid_path=valid, test_path=test, split_file=split_file)
@@ -113,6 +117,7 @@ def embed(
     preprocess: Annotated[str, typer.Option(help="Cleaning preset applied before training (use the model's).")] = "en-tweet",
     text_col: TextCol = None,
     split_file: Annotated[Optional[Path], typer.Option(help="row,split file: learn from the train rows only.")] = None,
+    overwrite: Annotated[bool, typer.Option(help="Replace OUT if it is already there (refused without it).")] = False,
 ) -> None:
     """Train word2vec (CBOW or skip-gram) on the texts of DATA and write the vectors in word2vec text format.
 
@@ -121,6 +126,7 @@ def embed(
     """
     from lstmtext.encoding.embeddings import embed_file
 
+    check_out_file(out, overwrite, [p for p in (data, split_file) if p is not None])
     n_vectors, n_texts = embed_file(data, out, algo=algo, dim=dim, window=window, min_count=min_count, epochs=epochs,
                                     seed=seed, preprocess=preprocess, text_col=text_col, split_file=split_file)
     console.print(f"wrote {n_vectors:,} {dim}-dimensional {algo} vectors from {n_texts:,} texts to {out}")

@@ -13,6 +13,7 @@ from lstmtext.config import Config
 from lstmtext.data.dataset import LabelledData
 from lstmtext.errors import BundleError, ConfigError, DataError
 from lstmtext.tasks import get_task
+from lstmtext.utils.outputs import check_out
 
 # What --stream cannot do, because it needs every row in memory at once.
 _IN_MEMORY_ONLY = {
@@ -29,12 +30,13 @@ def prepare_out(out_dir: str | Path | None, *, overwrite: bool, resume: bool) ->
 
     Raises:
         BundleError: If ``out_dir/model`` exists and neither ``overwrite`` nor ``resume`` is set.
+        OutputExistsError: If another command's results there would be replaced (its report, metrics).
     """
     out = Path(out_dir) if out_dir is not None else None
     if out is not None and (out / "model").exists() and not (overwrite or resume):
         raise BundleError(f"{out / 'model'}: a trained model is already there. Pass --overwrite to replace it, "
                           "or another --out.")
-    return out
+    return out if out is None else check_out(out, "train", overwrite or resume)  # e.g. an audit's report.html
 
 
 def check_run(config: Config, *, data: Any = None, out_dir: str | Path | None = None, stream: bool = False,

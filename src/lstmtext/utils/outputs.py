@@ -1,0 +1,48 @@
+"""Nothing a user had is replaced without being asked: the one check every command runs on its outputs before
+it starts its work (so a long audit or comparison is not run only to be refused at the end)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+from lstmtext.errors import OutputExistsError
+
+# What each command writes into its --out folder; a name already there means an earlier run's result.
+WRITES = {
+    "train": ("model", "metrics.json", "report.md", "report.html"),
+    "evaluate": ("metrics.json", "report.md"),
+    "compare": ("compare.json", "compare.md", "compare.png"),
+    "cv": ("cv.json", "cv.md", "report.html"),
+    "audit": ("audit.csv", "audit.json", "report.html"),
+    "suggest": ("to_label.csv", "suggest.csv", "suggest.json"),
+}
+
+
+def check_out(out: str | Path, command: str, overwrite: bool) -> Path:
+    """Return ``out`` as a Path, after checking that it holds nothing ``command`` would replace (unless ``overwrite``).
+
+    Raises:
+        OutputExistsError: Naming what is there, with the fix.
+    """
+    out = Path(out)
+    found = [name for name in WRITES[command] if (out / name).exists()]
+    if found and not overwrite:
+        raise OutputExistsError(f"{out}: {', '.join(found)} already there (an earlier run's). Pass --overwrite to "
+                                f"replace {'it' if len(found) == 1 else 'them'}, or choose another --out.")
+    return out
+
+
+def check_out_file(path: str | Path, overwrite: bool, inputs: Sequence[str | Path] = ()) -> Path:
+    """Return ``path``, a file a command writes, after checking it is none of its ``inputs`` and (unless
+    ``overwrite``) not already there.
+
+    Raises:
+        OutputExistsError: Naming the file, with the fix.
+    """
+    path = Path(path)
+    if path.exists() and any(path.resolve() == Path(i).resolve() for i in inputs):
+        raise OutputExistsError(f"{path}: this is also the input file. Write to another file.")
+    if path.exists() and not overwrite:
+        raise OutputExistsError(f"{path} is already there. Pass --overwrite to replace it, or choose another file.")
+    return path

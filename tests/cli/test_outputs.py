@@ -1,0 +1,91 @@
+"""Nothing a user had is replaced without --overwrite: every command checks its outputs before its work starts."""
+
+from __future__ import annotations
+
+import pytest
+from typer.testing import CliRunner
+
+from lstmtext.cli import app
+from lstmtext.errors import OutputExistsError
+from lstmtext.utils.outputs import check_out, check_out_file
+
+runner = CliRunner()
+
+
+def _refused(result, *names):
+    assert result.exit_code == 1 and isinstance(result.exception, OutputExistsError), result.output
+    message = str(result.exception)
+    assert all(n in message for n in names) and "--overwrite" in message and "\n" not in message
+    return message
+
+
+def test_check_out_names_what_is_there(tmp_path):
+    assert check_out(tmp_path / "new", "audit", overwrite=False) == tmp_path / "new"
+    (tmp_path / "audit.csv").write_text("rank\n")
+    (tmp_path / "notes.txt").write_text("mine")  # not the command's: never in the way
+    with pytest.raises(OutputExistsError, match=r": audit\.csv already there \(an earlier run's\)\. Pass --overwrite"):
+        check_out(tmp_path, "audit", overwrite=False)
+    assert check_out(tmp_path, "audit", overwrite=True) == tmp_path
+    assert check_out(tmp_path, "cv", overwrite=False) == tmp_path
+
+
+def test_check_out_file_refuses_the_input_even_with_overwrite(tmp_path):
+    data = tmp_path / "d.csv"
+    data.write_text("text\n")
+    with pytest.raises(OutputExistsError, match="also the input file"):
+        check_out_file(data, overwrite=True, inputs=[tmp_path / "." / "d.csv"])
+    with pytest.raises(OutputExistsError, match=r"d\.csv is already there\. Pass --overwrite"):
+        check_out_file(data, overwrite=False)
+    assert check_out_file(tmp_path / "v.txt", overwrite=False) == tmp_path / "v.txt"
+
+
+def test_evaluate_keeps_a_training_runs_metrics(trained_run, tiny_path, tmp_path):
+    out, _ = trained_run
+    before = (out / "metrics.json").read_bytes()
+    _refused(runner.invoke(app, ["evaluate", str(out), str(tiny_path), "--out", str(out)]), "metrics.json", "report.md")
+    assert (out / "metrics.json").read_bytes() == before
+    elsewhere = tmp_path / "eval"
+    assert runner.invoke(app, ["evaluate", str(out), str(tiny_path), "--out", str(elsewhere)]).exit_code == 0
+    _refused(runner.invoke(app, ["evaluate", str(out), str(tiny_path), "--out", str(elsewhere)]), "metrics.json")
+    result = runner.invoke(app, ["evaluate", str(out), str(tiny_path), "--out", str(elsewhere), "--overwrite"])
+    assert result.exit_code == 0, result.output
+
+
+def test_suggest_twice_keeps_the_file_being_labelled(trained_run, tiny_path, tmp_path):
+    out, _ = trained_run
+    folder = tmp_path / "sug"
+    args = ["suggest", str(out), str(tiny_path), "--n", "3", "--out", str(folder)]
+    assert runner.invoke(app, args).exit_code == 0
+    (folder / "to_label.csv").write_text("my labels so far\n")
+    _refused(runner.invoke(app, args), "to_label.csv")
+    assert (folder / "to_label.csv").read_text() == "my labels so far\n"
+    assert runner.invoke(app, [*args, "--overwrite"]).exit_code == 0
+    assert (folder / "to_label.csv").read_text() != "my labels so far\n"
+
+
+@pytest.mark.parametrize("command", [["audit", "--folds", "2"], ["cv", "--folds", "2"], ["compare", "--seeds", "1"]])
+def test_experiments_refuse_before_training(command, tiny_path, tmp_path):
+    name = {"audit": "audit.json", "cv": "cv.json", "compare": "compare.json"}[command[0]]
+    (tmp_path / name).write_text("{}")
+    result = runner.invoke(app, [command[0], str(tiny_path), *command[1:], "--out", str(tmp_path)])
+    _refused(result, name)  # at once: no fold or model was trained to get here
+    assert (tmp_path / name).read_text() == "{}"
+
+
+def test_train_keeps_another_commands_report(tiny_path, tmp_path):
+    (tmp_path / "report.html").write_text("the audit's report")
+    result = runner.invoke(app, ["train", str(tiny_path), "--out", str(tmp_path), "--set", "train.epochs=1", "--quiet"])
+    _refused(result, "report.html")
+    assert (tmp_path / "report.html").read_text() == "the audit's report" and not (tmp_path / "model").exists()
+
+
+def test_file_writers_refuse_to_replace(tmp_path):
+    data = tmp_path / "aspects.csv"
+    data.write_text("text,food\nenak,positive\n")
+    result = runner.invoke(app, ["absa-convert", str(data), str(data), "--layout", "wide", "--overwrite"])
+    assert isinstance(result.exception, OutputExistsError) and "also the input file" in str(result.exception)
+    assert data.read_text() == "text,food\nenak,positive\n"
+    vectors = tmp_path / "vectors.txt"
+    vectors.write_text("1 1\nx 0.5\n")
+    _refused(runner.invoke(app, ["embed", "--out", str(vectors)]), "vectors.txt")
+    assert vectors.read_text() == "1 1\nx 0.5\n"
