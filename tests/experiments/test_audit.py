@@ -52,6 +52,9 @@ def test_audit_finds_flipped_labels_out_of_fold(tmp_path):
     texts = {i: t for i, (t, _) in enumerate(rows)}
     top = [r["text"] for r in report["issues"][:3]]
     assert sorted(top) == sorted(texts[i] for i in flipped)
+    for issue in report["issues"]:  # each suspect names its line of the file (row i is line i + 2)
+        line = int(issue["where"].rsplit(":", 1)[1])
+        assert issue["where"] == f"{path}:{line}" and texts[line - 2] == issue["text"]
     assert (out / "audit.csv").read_text().splitlines()[0].startswith("rank,where,field,given,suggested")
 
 

@@ -40,7 +40,8 @@ class Classify(Task):
                                     "--split-col": cfg.split_col})
         check_cells(frame, cfg.text_col, "text in column", refs)
         check_cells(frame, cfg.label_col, "label in column", refs)
-        split = Split(frame[cfg.text_col].astype(str).tolist(), frame[cfg.label_col].astype(str).str.strip().tolist())
+        split = Split(frame[cfg.text_col].astype(str).tolist(), frame[cfg.label_col].astype(str).str.strip().tolist(),
+                      refs.all(len(frame)))
         values = split_values(frame, cfg.split_col, refs) if cfg.split_col is not None else None
         return Table(split, values, info)
 
