@@ -141,3 +141,35 @@ def test_split_file_splits_any_task_s_rows(tmp_path):
     data = load_data(path, DataConfig(), split_file=split)
     assert [len(data.splits[k]) for k in ("train", "valid", "test")] == [15, 2, 2]
     assert data.splits["valid"].texts == ["good 3", "bad 3"] and "(split" in data.source
+
+
+def test_a_class_too_small_to_stratify_is_named_with_the_file(tmp_path):
+    path = _write(tmp_path, "d.csv", ROWS + ["odd one,rare"])
+    with pytest.raises(DataError, match=r"d\.csv: class 'rare' has 1 rows, too few for a stratified split \(10% valid, "
+                                        r"10% test\)\. Add rows of it, merge it") as err:
+        load_data(path, DataConfig())
+    assert "\n" not in str(err.value) and "least populated" not in str(err.value)
+
+
+def test_a_class_missing_from_a_split_is_reported_and_left_out_of_macro_f1(tmp_path, caplog):
+    from lstmtext.tasks.metrics import classification_metrics
+
+    rows = [f"p{i},pos" for i in range(8)] + [f"n{i},neg" for i in range(8)] + ["r0,rare", "r1,rare"]  # all to train
+    data = load_data(_write(tmp_path, "d.csv", rows), DataConfig())
+    assert "rare" in data.splits["train"].labels
+    missing = [n for n in ("valid", "test") if "rare" not in data.splits[n].labels]
+    assert missing and all(any(f"no {n} row of class 'rare'" in note for note in data.notes) for n in missing)
+    assert any("left out of the macro averages" in r.getMessage() for r in caplog.records)
+    # a split without the class, where the model never predicts it: the mean F1 of the two classes it has
+    m = classification_metrics([0, 0, 1, 1], [0, 1, 1, 1], ["neg", "pos", "rare"])
+    assert m["macro_f1"] == pytest.approx((2 / 3 + 0.8) / 2) and m["per_class"]["rare"]["support"] == 0
+    # predicted but absent, it counts (F1 0): the model was wrong about it
+    assert classification_metrics([0, 0, 1, 1], [0, 2, 1, 1], ["neg", "pos", "rare"])["macro_f1"] == pytest.approx(
+        (2 / 3 + 1.0 + 0.0) / 3)
+
+
+def test_a_bad_label_in_the_valid_file_names_that_file_and_line(tmp_path):
+    train = _write(tmp_path, "train.csv", ROWS)
+    valid = _write(tmp_path, "valid.csv", ["fine,pos", "meh,meh"])
+    with pytest.raises(DataError, match=rf"^{valid}:3: class 'meh' appears in the valid split"):
+        load_data(train, DataConfig(), valid_path=valid)

@@ -138,14 +138,15 @@ def report_duplicates(split: Split, drop: bool, source: str, notes: list[str]) -
 
 
 def random_split(split: Split, cfg: DataConfig, stratify: Callable[[Any], Hashable] | None,
-                 test: bool = True) -> dict[str, Split]:
+                 test: bool = True, source: str = "the data", notes: list[str] | None = None) -> dict[str, Split]:
     """Split at random into train / valid (/ test) with ``cfg.valid_size``, ``cfg.test_size`` and ``cfg.split_seed``.
 
     With ``stratify`` (a function from a label to its stratum) each split keeps the strata's shares and
-    the rows come in the order the split drew them; without, the rows keep their file order.
+    the rows come in the order the split drew them; without, the rows keep their file order. A stratum too
+    small to reach every split is logged (and added to ``notes``): its scores there are empty.
 
     Raises:
-        DataError: If a stratum has too few rows to be stratified.
+        DataError: If a stratum has too few rows to be stratified, naming ``source`` and the stratum.
     """
     test_size = cfg.test_size if test else 0.0
     held = cfg.valid_size + test_size
@@ -162,12 +163,26 @@ def random_split(split: Split, cfg: DataConfig, stratify: Callable[[Any], Hashab
                                              random_state=cfg.split_seed)
             parts = {"train": train, "valid": valid, "test": tested}
     except ValueError as exc:
-        counts = pd.Series(keys).value_counts() if keys is not None else pd.Series(dtype=int)
-        smallest = f" Smallest class: {counts.index[-1]!r} with {counts.iloc[-1]} rows." if len(counts) else ""
-        raise DataError(f"cannot make a stratified split ({exc}).{smallest} Add rows, merge rare classes, or give "
-                        "a split column (--split-col).") from None
+        if keys is None:
+            raise DataError(f"{source}: cannot split {len(split)} rows into train, valid and test ({exc}). Add rows "
+                            "or give a split column (--split-col).") from None
+        counts = pd.Series(keys).value_counts()
+        shares = f"{cfg.valid_size:.0%} valid" + (f", {test_size:.0%} test" if test_size else "")
+        raise DataError(f"{source}: class {counts.index[-1]!r} has {counts.iloc[-1]} rows, too few for a stratified "
+                        f"split ({shares}). Add rows of it, merge it into another class, or give a split column "
+                        "(--split-col).") from None
     if keys is None:
         parts = {name: np.sort(index) for name, index in parts.items()}
+    else:
+        everywhere = set(keys)
+        for name, index in parts.items():
+            missing = sorted(map(str, everywhere - {keys[i] for i in index}))
+            if missing:
+                msg = (f"{source}: no {name} row of class {', '.join(map(repr, missing))} (too few rows to reach every "
+                       f"split): its {name} scores are empty and left out of the macro averages")
+                log.warning(msg)
+                if notes is not None:
+                    notes.append(msg)
     return {name: split.take(index) for name, index in parts.items()}
 
 

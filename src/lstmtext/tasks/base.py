@@ -153,12 +153,12 @@ class Task(ABC):
                 if extra is not None:
                     parts[name] = cls.read_file(extra, no_split_col, fmt, header, table.info).split
             if "valid" not in parts:
-                parts.update(random_split(split, config.data, cls.stratum(), test=False))
+                parts.update(random_split(split, config.data, cls.stratum(), test=False, source=str(path), notes=notes))
         elif values is not None:
             what = "the split file" if split_file is not None else f"column {config.data.split_col!r}"
             parts = partition(split, values, str(split_file or path), what)
         else:
-            parts = random_split(split, config.data, cls.stratum())
+            parts = random_split(split, config.data, cls.stratum(), source=str(path), notes=notes)
         return LabelledData(parts, source, n_dup, notes, table.info)
 
     @classmethod

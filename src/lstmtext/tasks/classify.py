@@ -10,7 +10,6 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import torch
-from sklearn.metrics import f1_score
 
 from lstmtext.config import Config
 from lstmtext.data.dataset import RowRefs, Split, Table, check_cells, check_columns, split_values
@@ -20,7 +19,7 @@ from lstmtext.reports.html import confusion_png, image, table
 from lstmtext.reports.markdown import fmt, per_class_table
 from lstmtext.reports.plots import plot_confusion
 from lstmtext.tasks.base import Task, register_task
-from lstmtext.tasks.metrics import classification_metrics
+from lstmtext.tasks.metrics import classification_metrics, macro_f1
 from lstmtext.tasks.prediction import Prediction, class_prediction
 
 
@@ -86,8 +85,7 @@ class Classify(Task):
         pred = logits.argmax(1).numpy()
         y = targets.numpy()
         return {"accuracy": float((pred == y).mean()),
-                "macro_f1": float(f1_score(y, pred, labels=list(range(len(self.labels))), average="macro",
-                                           zero_division=0))}
+                "macro_f1": macro_f1(y, pred)}
 
     def metrics(self, targets: np.ndarray, proba: np.ndarray) -> dict[str, Any]:
         return classification_metrics(targets, proba.argmax(1), self.labels)

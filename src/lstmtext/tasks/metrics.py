@@ -9,6 +9,13 @@ import numpy as np
 from sklearn.metrics import accuracy_score, confusion_matrix, f1_score, precision_recall_fscore_support
 
 
+def macro_f1(y_true: Sequence[int] | np.ndarray, y_pred: Sequence[int] | np.ndarray) -> float:
+    """Mean F1 over the classes the split holds or the model predicts (scikit-learn's own default): a class with
+    no text in a split and never predicted there has no F1 to count, rather than an F1 of 0."""
+    present = np.union1d(np.asarray(y_true), np.asarray(y_pred))
+    return float(f1_score(y_true, y_pred, labels=present, average="macro", zero_division=0)) if len(present) else 0.0
+
+
 def classification_metrics(y_true: Sequence[int], y_pred: Sequence[int], labels: Sequence[str]) -> dict[str, Any]:
     """Return accuracy, macro/weighted F1, per-class precision/recall/F1/support and the confusion matrix.
 
@@ -27,7 +34,7 @@ def classification_metrics(y_true: Sequence[int], y_pred: Sequence[int], labels:
     return {
         "n": int(len(y_true)),
         "accuracy": float(accuracy_score(y_true, y_pred)),
-        "macro_f1": float(f1_score(y_true, y_pred, labels=ids, average="macro", zero_division=0)),
+        "macro_f1": macro_f1(y_true, y_pred),
         "weighted_f1": float(f1_score(y_true, y_pred, labels=ids, average="weighted", zero_division=0)),
         "per_class": {
             label: {"precision": float(p[i]), "recall": float(r[i]), "f1": float(f[i]), "support": int(s[i])}
