@@ -64,3 +64,32 @@ def test_predict_on_an_empty_file_names_the_file(trained_run, tmp_path):
         result = CliRunner().invoke(app, ["predict", str(out / "model"), "--file", str(path)])
         assert result.exit_code == 1 and isinstance(result.exception, DataError), result.output
         assert str(result.exception).startswith(f"{path}: {message}")
+
+
+def test_the_text_column_defaults_to_the_first_one_a_table_has(tmp_path):
+    review, text, neither = tmp_path / "r.csv", tmp_path / "t.jsonl", tmp_path / "n.csv"
+    review.write_text("review,stars\ngood,5\n")
+    text.write_text('{"text": "fine"}\n')
+    neither.write_text("body\nx\n")
+    assert read_texts(review, defaults=("review", "text")) == ["good"]
+    assert read_texts(text, defaults=("review", "text")) == ["fine"]
+    assert read_texts(review, "stars", defaults=("review", "text")) == ["5"]
+    with pytest.raises(DataError, match=r"n\.csv: no column 'review'\. Columns: body\. Use --text-col"):
+        read_texts(neither, defaults=("review", "text"))
+
+
+def test_predict_reads_the_column_the_model_was_trained_on(trained_run, tmp_path):
+    import json
+    import shutil
+
+    out, _ = trained_run
+    bundle = tmp_path / "model"
+    shutil.copytree(out / "model", bundle)
+    config = json.loads((bundle / "config.json").read_text())
+    config["lstmtext"]["data"]["text_col"] = "review"
+    (bundle / "config.json").write_text(json.dumps(config))
+    reviews = tmp_path / "reviews.csv"
+    reviews.write_text("review,stars\nlost my bag,1\ngreat crew,5\n")
+    result = CliRunner().invoke(app, ["predict", str(bundle), "--file", str(reviews)])
+    assert result.exit_code == 0, result.output
+    assert [json.loads(line)["text"] for line in result.output.splitlines()] == ["lost my bag", "great crew"]

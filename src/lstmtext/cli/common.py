@@ -17,6 +17,7 @@ STATE = {"verbose": False}
 
 DataArg = Annotated[Optional[Path], typer.Argument(help="CSV/TSV/JSONL/Parquet file. Omit to use the bundled airline tweets.")]
 TextCol = Annotated[Optional[str], typer.Option(help="Column with the text (default: 'text').")]
+ModelTextCol = Annotated[Optional[str], typer.Option("--text-col", help="Column with the text (default: the column the model was trained on, else 'text').")]
 LabelCol = Annotated[Optional[str], typer.Option(help="Column with the label(s) (default: 'label').")]
 SplitCol = Annotated[Optional[str], typer.Option(help="Column saying train / valid / test for each row.")]
 SplitFile = Annotated[Optional[Path], typer.Option(help="A row,split file (0-based rows), e.g. the news titles' split.csv.")]

@@ -22,6 +22,7 @@ from lstmtext.cli.common import (
     DataArg,
     LabelCol,
     LabelSepOpt,
+    ModelTextCol,
     Oversample,
     OverwriteOpt,
     PresetOpt,
@@ -224,7 +225,7 @@ def suggest(
     texts: Annotated[Path, typer.Argument(help="Unlabelled texts: a table (CSV/TSV/JSONL/Parquet, --text-col) or one text per line; read in chunks, any size.")],
     n: Annotated[int, typer.Option("--n", min=1, help="How many texts to suggest.")] = 200,
     out: Annotated[Path, typer.Option(help="Folder: to_label.csv (texts + empty label columns, ready to fill in), suggest.csv, suggest.json.")] = Path("runs/suggest"),
-    text_col: TextCol = None,
+    text_col: ModelTextCol = None,
     strategy: Annotated[str, typer.Option(help="uncertainty (least sure first, with diversity) or random (the baseline).")] = "uncertainty",
     diversity: Annotated[float, typer.Option(help="0: most uncertain first; higher: fewer near-duplicates (maximal marginal relevance over word counts); 1: most different first.")] = 0.3,
     seed: Annotated[int, typer.Option(help="Seed of --strategy random.")] = 0,
@@ -243,7 +244,8 @@ def suggest(
 
     check_out(out, "suggest", overwrite)
     predictor = load_predictor(bundle, engine)
-    report = run_suggest(predictor, iter_texts(texts, text_col), n, strategy=strategy, diversity=diversity, seed=seed)
+    columns = (predictor.bundle.config.data.text_col, "text")  # a table's text column: the model's, else 'text'
+    report = run_suggest(predictor, iter_texts(texts, text_col, defaults=columns), n, strategy=strategy, diversity=diversity, seed=seed)
     paths = write_suggestions(report, out, text_col or predictor.bundle.config.data.text_col,
                               predictor.task.annotation_columns())
     for row in report["suggested"][:10]:

@@ -17,6 +17,7 @@ from lstmtext.cli.common import (
     FormatOpt,
     LabelCol,
     LabelSepOpt,
+    ModelTextCol,
     NoHeader,
     Oversample,
     OverwriteOpt,
@@ -142,8 +143,8 @@ def pretrain(
 def evaluate(
     bundle: BundleArg,
     data: Annotated[Path, typer.Argument(help="Labelled data file, in the layout the model was trained on.")],
-    text_col: TextCol = None,
-    label_col: LabelCol = None,
+    text_col: Annotated[Optional[str], typer.Option(help="Column with the text (default: the model's, as it was trained).")] = None,
+    label_col: Annotated[Optional[str], typer.Option(help="Column with the label(s) (default: the model's, as it was trained).")] = None,
     fmt: FormatOpt = None,
     no_header: NoHeader = False,
     out: Annotated[Optional[Path], typer.Option(help="Write metrics.json, report.md and the figure here (a new folder: a training run's own metrics are kept).")] = None,
@@ -163,7 +164,7 @@ def predict(
     bundle: BundleArg,
     texts: Annotated[Optional[list[str]], typer.Argument(help="Texts to classify.")] = None,
     file: Annotated[Optional[Path], typer.Option(help="Read texts from a file (one per line, or a table with --text-col).")] = None,
-    text_col: TextCol = None,
+    text_col: ModelTextCol = None,
     top_k: Annotated[Optional[int], typer.Option(min=1, help="How many of the best classes each record lists (default: 1 for single-label models, all otherwise); multilabel: answer the K most probable labels.")] = None,
     output: Annotated[str, typer.Option("--format", help="json (JSON lines) or csv.")] = "json",
     engine: Annotated[str, typer.Option(help="auto, torch, onnx or onnx-int8 (default auto: the exported int8 file, else the float file, else a graph built in memory, else torch; see `lstmtext export`).")] = "auto",
@@ -180,10 +181,11 @@ def predict(
     from lstmtext.inference.engines import load_predictor
     from lstmtext.inference.records import write_predictions
 
-    items = list(texts or []) + (read_texts(file, text_col) if file else [])
-    if not items:
+    if not texts and file is None:
         raise typer.BadParameter("give TEXTS or --file")
     predictor = load_predictor(bundle, engine)
+    columns = (predictor.bundle.config.data.text_col, "text")  # a table's text column: the model's, else 'text'
+    items = list(texts or []) + (read_texts(file, text_col, columns) if file else [])
     found = predictor.predict(items, top_k if top_k is not None else predictor.task.default_top_k,
                               threshold=threshold, only_mentioned=only_mentioned, min_confidence=min_confidence)
     write_predictions(sys.stdout, items, found, predictor.task, output)

@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 from lstmtext.data.io import FORMATS, locate_bad_bytes, read_chunks, read_table, row_ref
 from lstmtext.errors import DataError
 
 
-def read_texts(path: Path, text_col: str | None = None) -> list[str]:
+def read_texts(path: Path, text_col: str | None = None, defaults: Sequence[str] = ("text",)) -> list[str]:
     """Texts from a table's ``text_col`` (CSV/TSV/JSONL/Parquet) or, for other files, one per line."""
-    return [text for _, texts in iter_texts(path, text_col) for text in texts]
+    return [text for _, texts in iter_texts(path, text_col, defaults=defaults) for text in texts]
 
 
 def sample_texts(path: Path, text_col: str | None = None, n: int = 8, seed: int = 0) -> tuple[str, list[str]]:
@@ -24,30 +24,39 @@ def sample_texts(path: Path, text_col: str | None = None, n: int = 8, seed: int 
     return col, [str(v) for v in values.sample(min(n, len(values)), random_state=seed)]
 
 
-def iter_texts(path: Path, text_col: str | None = None, chunk_size: int = 10_000
+def iter_texts(path: Path, text_col: str | None = None, chunk_size: int = 10_000, defaults: Sequence[str] = ("text",)
                ) -> Iterator[tuple[list[str], list[str]]]:
     """``(where, texts)`` chunks of at most ``chunk_size`` texts, read without loading the whole file: ``where``
     names each text's row (``file:line``, or ``file row i`` for Parquet) for what is written back to the user.
+    Without ``text_col`` a table's text column is the first of ``defaults`` it has (e.g. the column a model was
+    trained on, then ``text``).
 
     Raises:
         DataError: For a missing file, a missing column, or bytes that are not UTF-8.
     """
     found = 0
-    for where, texts in _iter_texts(Path(path), text_col, chunk_size):
+    for where, texts in _iter_texts(Path(path), text_col, chunk_size, list(dict.fromkeys(defaults))):
         found += len(texts)
         yield where, texts
     if not found:
         raise DataError(f"{path}: no texts to read (the file has no data rows, or only blank lines). Check the file.")
 
 
-def _iter_texts(path: Path, text_col: str | None, chunk_size: int) -> Iterator[tuple[list[str], list[str]]]:
+def _column(columns: Sequence[str], text_col: str | None, defaults: list[str]) -> str:
+    """``text_col``, or the first of ``defaults`` among ``columns`` (the first default when none is)."""
+    return text_col or next((c for c in defaults if c in columns), defaults[0])
+
+
+def _iter_texts(path: Path, text_col: str | None, chunk_size: int, defaults: list[str]
+                ) -> Iterator[tuple[list[str], list[str]]]:
     if not path.is_file():
         raise DataError(f"{path}: file not found.")
-    suffix, col = path.suffix.lower(), text_col or "text"
+    suffix = path.suffix.lower()
     if suffix == ".parquet":
         import pyarrow.parquet as pq
 
         parquet = pq.ParquetFile(path)
+        col = _column(parquet.schema_arrow.names, text_col, defaults)
         if col not in parquet.schema_arrow.names:
             raise DataError(f"{path}: no column {col!r}. Columns: {', '.join(parquet.schema_arrow.names)}. Use --text-col.")
         start = 0
@@ -59,6 +68,7 @@ def _iter_texts(path: Path, text_col: str | None, chunk_size: int) -> Iterator[t
     if suffix in FORMATS and suffix != ".txt":
         fmt = FORMATS[suffix]
         for frame in read_chunks(path, fmt, chunk_size):
+            col = _column(list(map(str, frame.columns)), text_col, defaults)
             if col not in frame.columns:
                 raise DataError(f"{path}: no column {col!r}. Columns: {', '.join(map(str, frame.columns))}. Use --text-col.")
             yield [row_ref(path, int(i), fmt) for i in frame.index], frame[col].fillna("").astype(str).tolist()
