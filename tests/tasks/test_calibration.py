@@ -95,3 +95,13 @@ def test_min_confidence_answers_unsure(run_dir):
     for bad in ("1.5", "0"):  # 0 is a value outside (0, 1], not "no minimum"
         res = runner.invoke(app, ["predict", str(run_dir), "lost my bag", "--min-confidence", bad])
         assert res.exit_code == 1 and "--min-confidence must be in (0, 1]" in str(res.exception)
+
+
+def test_predict_warns_about_texts_with_no_known_word(run_dir):
+    runner = CliRunner()
+    res = runner.invoke(app, ["predict", str(run_dir), "lost my bag", "", "zzqx qqzx"])
+    records = [json.loads(line) for line in res.stdout.splitlines()]
+    assert res.exit_code == 0 and len(records) == 3 and all(r["label"] for r in records)
+    assert "warning: 2 of 3 texts have no word the model knows after cleaning (the first is record 2)" in res.stderr
+    res = runner.invoke(app, ["predict", str(run_dir), "lost my bag"])
+    assert res.exit_code == 0 and "warning" not in res.stderr

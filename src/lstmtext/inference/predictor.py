@@ -102,6 +102,17 @@ class Predictor:
         Raises:
             ConfigError: For an option this model's task does not take.
         """
+        given = self._options(options)  # checked before any work
+        return self.task.predictions(self.predict_proba(texts), top_k, **given)
+
+    def predict_ids(self, sequences: Sequence[Sequence[int]], top_k: int | None = None, **options: Any
+                    ) -> list[Prediction]:
+        """:meth:`predict` for texts already encoded (``self.encoder.encode``), e.g. to look at their ids too."""
+        given = self._options(options)
+        return self.task.predictions(self.proba_from_ids(sequences), top_k, **given)
+
+    def _options(self, options: dict[str, Any]) -> dict[str, Any]:
+        """The prediction options given (None and False dropped), checked against this model's task."""
         given = {k: v for k, v in options.items() if v is not None and v is not False}  # 0 is a value, not 'unset'
         if "min_confidence" in given and not 0 < given["min_confidence"] <= 1:
             raise ConfigError(f"--min-confidence must be in (0, 1]; got {given['min_confidence']}. A text whose best "
@@ -110,4 +121,4 @@ class Predictor:
         if extra:
             raise ConfigError(f"--{extra[0].replace('_', '-')} does not apply to a {self.task.name!r} model (it takes "
                               f"{', '.join(self.task.prediction_options()) or 'no options'}). Drop it.")
-        return self.task.predictions(self.predict_proba(texts), top_k, **given)
+        return given
