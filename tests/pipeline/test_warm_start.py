@@ -83,8 +83,8 @@ def test_new_words_keep_reads_them_as_unknown_and_add_appends_them(saved, tmp_pa
 
 def test_a_new_class_is_refused_by_default_and_added_on_request(saved, tmp_path):
     data_file = _with_new_rows(tmp_path / "new.csv", NEW_CLASS)
-    with pytest.raises(DataError, match=r"new\.csv: the training split has labels the model from --init-from does "
-                                        r"not know \('praise'\)\. Pass --new-classes add"):
+    with pytest.raises(DataError, match=r"new\.csv: the training split has labels the model from --init-from \(a "
+                                        r"'classify' model\) does not know \('praise'\)\. Pass --new-classes add"):
         run(_warm(saved), data_file, tmp_path / "refused", progress=False)
     assert not (tmp_path / "refused" / "model").exists()
 
@@ -234,3 +234,11 @@ def test_growth_policies_are_not_inherited_and_frozen_new_words_are_refused(save
                           extra={"train": {"init_from": str(saved), "new_words": "add"}})
     with pytest.raises(ConfigError, match="--new-words add with a frozen embedding"):
         run(frozen, TINY, None, progress=False)
+
+
+def test_a_file_that_does_not_fit_the_saved_model_says_how_it_was_read(saved, tmp_path):
+    other = tmp_path / "reviews.csv"
+    other.write_text("review,stars\n" + "\n".join(f"ok {i},{i % 2}" for i in range(20)) + "\n")
+    with pytest.raises(DataError, match=r"reviews\.csv: no column 'text'.*\(read as the --init-from model's data: task "
+                                        r"'classify', text column 'text', label column 'label'; pass --task, --text-col"):
+        load_data(_warm(saved), other)

@@ -17,6 +17,7 @@ from lstmtext.data.dataset import LabelledData
 from lstmtext.encoding.batching import EncodedSplit
 from lstmtext.encoding.corpus import UnlabelledCorpus
 from lstmtext.encoding.encoder import TextEncoder
+from lstmtext.errors import DataError
 from lstmtext.inference.bundle import Bundle
 from lstmtext.pipeline.language_model import load_pretrained, uses_lm
 from lstmtext.pipeline.warm_start import check_reader_info, load_init, warm_encoder, warm_task
@@ -73,7 +74,15 @@ def load_data(config: Config, data: str | Path | LabelledData | None = None, **k
     """
     if isinstance(data, LabelledData):
         return data
-    labelled = load_bundled_airline() if data is None else get_task(config.task).load(data, config, **kwargs)
+    try:
+        labelled = load_bundled_airline() if data is None else get_task(config.task).load(data, config, **kwargs)
+    except DataError as exc:
+        if not config.train.init_from:
+            raise
+        d = config.data  # a warm start reads the file as the saved model's data unless told otherwise: say so
+        raise DataError(f"{exc} (read as the --init-from model's data: task {config.task!r}, text column "
+                        f"{d.text_col!r}, label column {d.label_col!r}; pass --task, --text-col or --label-col to "
+                        "read it otherwise)") from None
     if config.preprocess.keep_language:
         drop_other_languages(labelled, config.preprocess.keep_language, config.preprocess.languages)
     return labelled

@@ -119,8 +119,10 @@ def warm_task(bundle: Bundle, train_labels: Sequence[Any], config: Config, sourc
         saved.add_labels(new, config)  # raises: this task's outputs cannot grow
     if new and config.train.new_classes == "error":
         shown = ", ".join(map(repr, new[:5])) + (f" and {len(new) - 5} more" if len(new) > 5 else "")
-        raise DataError(f"{source}: the training split has labels the model from --init-from does not know ({shown}). "
-                        "Pass --new-classes add to give them new outputs, or drop those rows.")
+        raise DataError(f"{source}: the training split has labels the model from --init-from (a {saved.name!r} model) "
+                        f"does not know ({shown}). Pass --new-classes add to give them new outputs, or drop those rows"
+                        + ("" if saved.name == "classify" else f"; if this is not {saved.name} data, train a new model "
+                           "without --init-from") + ".")
     task = saved.add_labels(new, config) if new else type(saved)(saved.labels, config)
     if new:
         log.info("warm start: %d new label(s) get new outputs: %s", len(new), ", ".join(new))
