@@ -46,9 +46,10 @@ def test_audit_finds_flipped_labels_out_of_fold(tmp_path):
     res = CliRunner().invoke(app, ["audit", str(path), "--folds", "4", "--mode", "sequential", "--workers", "1",
                                    "--out", str(out), "--preset", "cnn", "--set", "train.epochs=15",
                                    "--set", 'model.embedding.kind="random"', "--set", "vocab.min_freq=1",
-                                   "--set", 'preprocess.preset="plain"', "--set", "data.test_size=0.0"])
+                                   "--set", 'preprocess.preset="plain"'])
     assert res.exit_code == 0, res.output
     report = json.loads((out / "audit.json").read_text())
+    assert report["rows"] == len(rows)  # a file without a split is audited whole: no test rows held out
     texts = {i: t for i, (t, _) in enumerate(rows)}
     top = [r["text"] for r in report["issues"][:3]]
     assert sorted(top) == sorted(texts[i] for i in flipped)

@@ -200,14 +200,17 @@ def audit(
     """Find likely label errors: out-of-fold probabilities (k folds over train + valid) and confident learning.
 
     Writes every suspect row with its given and suggested label, most likely wrong first; fix them in the
-    data and train again. The test split, if any, is left alone.
+    data and train again. A file without a split is audited whole; a test split (--split-col, --split-file,
+    --test) is left alone.
     """
     from lstmtext.experiments.audit import audit as run_audit
     from lstmtext.experiments.audit import write_audit
 
     check_out(out, "audit", overwrite)
-    cfg, labelled = _setup(data, preset, config, set_, task, text_col, label_col, split_col, aspects, label_sep,
-                           None, None, valid, test, split_file)
+    # A file without a split is audited whole: no test rows are held out (the folds pool train and valid anyway).
+    unsplit = data is not None and not (split_col or split_file or test)
+    cfg, labelled = _setup(data, preset, config, ["data.test_size=0.0", *(set_ or [])] if unsplit else set_, task,
+                           text_col, label_col, split_col, aspects, label_sep, None, None, valid, test, split_file)
     _interrupt_on_sigterm()
     report = run_audit(cfg, labelled, folds, workers=workers or os.cpu_count() or 1, mode=mode,
                        on_result=lambda r: console.print(f"fold {r['fold']} scored ({r['train_seconds']:.0f} s)"))
