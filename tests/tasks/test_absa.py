@@ -111,6 +111,9 @@ def test_tiny_run_overfits_saves_reloads_and_predicts_the_same(tiny_run):
     assert sum(first.aspects["food"].probabilities.values()) == pytest.approx(1.0, abs=1e-5)
     only = predictor.predict(["harga mahal sekali"], only_mentioned=True)[0]
     assert list(only.aspects) == ["price"]
+    # unsure answers for every aspect: those whose best guess is 'not mentioned' still stay out
+    unsure = predictor.predict(["harga mahal sekali"], only_mentioned=True, min_confidence=1.0)[0]
+    assert list(unsure.aspects) == ["price"] and unsure.aspects["price"].abstained
 
 
 def test_tiny_run_writes_reports_and_scores(tiny_run):

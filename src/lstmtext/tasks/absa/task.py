@@ -133,7 +133,8 @@ class AspectSentiment(Task):
             aspects = {}
             for (aspect, names), s in zip(self.labels.items(), slices):
                 p = class_prediction(names, row[s], top_k, min_confidence)
-                if not (only_mentioned and p.label in self.config.absa.not_mentioned):
+                best = names[int(np.argmax(row[s]))]  # the model's guess, unsure or not
+                if not (only_mentioned and best in self.config.absa.not_mentioned):
                     aspects[aspect] = p
             out.append(Prediction(aspects=aspects))
         return out
