@@ -242,3 +242,16 @@ def test_a_file_that_does_not_fit_the_saved_model_says_how_it_was_read(saved, tm
     with pytest.raises(DataError, match=r"reviews\.csv: no column 'text'.*\(read as the --init-from model's data: task "
                                         r"'classify', text column 'text', label column 'label'; pass --task, --text-col"):
         load_data(_warm(saved), other)
+
+
+def test_a_handful_of_new_rows_warns_that_valid_and_test_scores_mean_little(saved, tmp_path, caplog):
+    few = tmp_path / "few.csv"
+    split = ["train"] * 8 + ["valid", "valid", "test", "test"]
+    few.write_text("text,label,split\n" + "\n".join(f"@airline row {i} {'great' if i % 2 else 'awful'},"
+                                                    f"{'positive' if i % 2 else 'negative'},{split[i]}"
+                                                    for i in range(12)) + "\n")
+    cfg = _warm(saved)
+    prepared = prepare(cfg, load_data(cfg, few))
+    for name in ("valid", "test"):
+        n = len(prepared.data.splits[name])
+        assert any(f"the {name} split holds {n} text" in note and "mostly chance" in note for note in prepared.notes)

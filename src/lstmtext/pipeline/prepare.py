@@ -30,6 +30,8 @@ from lstmtext.training.shards import DEFAULT_CHUNK_SIZE, open_shards, prepare_sh
 
 log = logging.getLogger(__name__)
 
+FEW_TEXTS = 20  # a valid or test split smaller than this gets a warning: one text moves a score by 5 points or more
+
 
 @dataclass
 class Prepared:
@@ -96,6 +98,14 @@ def prepare(config: Config, data: LabelledData) -> Prepared:
     """
     train_split = data.splits["train"]
     notes, init, unlabelled, lm = list(data.notes), None, None, None
+    for name in ("valid", "test"):
+        n = len(data.splits.get(name, ()))
+        if 0 < n < FEW_TEXTS:
+            msg = (f"{data.source}: the {name} split holds {n} text{'s' if n > 1 else ''}: its scores"
+                   + (", and the epoch chosen on them," if name == "valid" else "") + " are mostly chance. Give more "
+                   f"rows, or a {name} file (--{name})")
+            log.warning(msg)
+            notes.append(msg)
     if config.train.init_from:
         init = load_init(config)
         check_reader_info(init, data)
