@@ -158,6 +158,11 @@ def test_tiny_run_learns_tunes_thresholds_saves_and_reloads(tiny_run):
     assert predictor.predict(texts, top_k=1)[0].labels == [first[0].top_k[0]["label"]]
     assert predictor.predict(texts, threshold=0.999)[1].labels == []
     assert sorted(predictor.predict(texts, threshold=0.0)[1].labels) == sorted(predictor.labels)  # a cut at 0: all
+    # min_confidence judges a chosen label by p, a left-out one by 1 - p
+    row = np.array([[0.04, 0.95, 0.005]])  # billing, late, staff
+    record = predictor.task.predictions(row, threshold=0.01, min_confidence=0.9)[0]
+    assert record.labels == ["late"] and record.unsure == ["billing"]
+    assert predictor.task.predictions(row, threshold=0.5, min_confidence=0.9)[0].unsure == []
     np.testing.assert_allclose(Predictor.from_bundle(out / "model").predict_proba(texts), predictor.predict_proba(texts))
     assert (out / "per_label_test.png").stat().st_size > 5_000 and "per-label F1" in (out / "report.html").read_text()
 

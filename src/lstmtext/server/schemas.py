@@ -17,7 +17,7 @@ class PredictRequestBase(BaseModel):
     min_confidence: float | None = Field(
         None, gt=0, le=1, description="answer unsure below this probability: a single-label (or aspect) record gets "
         "`abstained: true` and no `label`; a multi-label one moves the labels decided with less confidence "
-        "(max(p, 1 - p)) to `unsure`")
+        "(p for a label over its threshold, 1 - p for one under it) to `unsure`")
 
 
     @field_validator("top_k", "min_confidence", mode="before")

@@ -262,7 +262,9 @@ class MultiLabel(Task):
     def predictions(self, proba: np.ndarray, top_k: int | None = None, threshold: float | None = None,
                     min_confidence: float | None = None, **options: Any) -> list[Prediction]:
         """Labels over their thresholds (or ``threshold``, or the ``top_k`` most probable); with
-        ``min_confidence``, a label whose decision is less sure than it (``max(p, 1 - p)``) goes to ``unsure``."""
+        ``min_confidence``, a label whose decision is less sure than it goes to ``unsure``: the probability that the
+        label applies (p) for a label chosen, that it does not (1 - p) for one left out. A label chosen at p = 0.04,
+        over a tuned threshold of 0.01, is unsure at any min_confidence above 0.04."""
         cut = np.full(len(self.labels), threshold) if threshold is not None else self.thresholds
         out = []
         for row in proba:
@@ -270,7 +272,8 @@ class MultiLabel(Task):
             chosen = order[:top_k] if top_k is not None and threshold is None else [j for j in order if row[j] >= cut[j]]
             unsure = None
             if min_confidence is not None:
-                doubt = [j for j in order if max(row[j], 1 - row[j]) < min_confidence]
+                picked = set(chosen)
+                doubt = [j for j in order if (row[j] if j in picked else 1 - row[j]) < min_confidence]
                 unsure = [self.labels[j] for j in doubt]
                 chosen = [j for j in chosen if j not in doubt]
             out.append(Prediction(labels=[self.labels[j] for j in chosen], unsure=unsure,
