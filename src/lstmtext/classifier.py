@@ -14,6 +14,7 @@ Example:
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, ClassVar
@@ -30,10 +31,38 @@ from lstmtext.inference.predictor import Predictor
 from lstmtext.pipeline import run
 from lstmtext.pipeline.outputs import card
 from lstmtext.tasks import get_task
+from lstmtext.utils.atomic import write_json
 
 
 class EstimatorNotFitted(NotFittedError, _SklearnNotFitted):
     """Raised by an estimator used before ``fit`` (both lstmtext's and scikit-learn's NotFittedError)."""
+
+
+ESTIMATOR_FILE = "estimator.json"  # what only the Python estimators need: the original types of the labels
+
+
+def _json_values(values: dict[str, Any]) -> list[list[Any]]:
+    """``[[name, value], ...]`` for labels whose values are JSON numbers or booleans (numpy's included); [] when
+    every value is its own string name."""
+    out = [[name, v.item() if isinstance(v, np.generic) else v] for name, v in values.items()]
+    keep = all(isinstance(v, (bool, int, float, str)) for _, v in out)
+    return out if keep and any(not isinstance(v, str) for _, v in out) else []
+
+
+def _flat(tree: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    flat: dict[str, Any] = {}
+    for key, value in tree.items():
+        if isinstance(value, dict) and value:
+            flat.update(_flat(value, f"{prefix}{key}."))
+        else:
+            flat[f"{prefix}{key}"] = value
+    return flat
+
+
+def config_overrides(config: Config) -> dict[str, Any]:
+    """The dotted keys where ``config`` differs from its task's built-in defaults: a loaded model's ``overrides``."""
+    base = _flat(build_config(None, extra={"task": config.task}).model_dump(mode="json"))
+    return {k: v for k, v in _flat(config.model_dump(mode="json")).items() if k != "task" and base.get(k) != v}
 
 
 # explicit hyperparameter -> config key
@@ -112,14 +141,20 @@ class _TextEstimator(BaseEstimator):
         Raises:
             DataError: If lengths differ, a text is empty or not a string, or a label is missing.
         """
+        if (valid_texts is None) != (valid_labels is None):
+            raise DataError("fit(): give valid_texts and valid_labels together (one label per valid text), or neither "
+                            "to hold out a valid_size share of X.")
         config = self.resolve_config()
         texts = _texts(X, "X")
         labels, info = self._labels(y, len(texts))
         if valid_texts is None:
-            splits = random_split(Split(texts, labels), config.data, get_task(config.task).stratum(), test=False)
+            splits = random_split(Split(texts, labels), config.data, get_task(config.task).stratum(), test=False,
+                                  source="fit() arguments")
         else:
             valid = _texts(valid_texts, "valid_texts")
+            kept = dict(getattr(self, "_label_values", {}))  # the valid labels' values must not replace y's
             splits = {"train": Split(texts, labels), "valid": Split(valid, self._labels(valid_labels, len(valid))[0])}
+            self._label_values = kept
         result = run(config, LabelledData(splits, source="fit() arguments", info=info), progress=self.progress)
         self.config_, self.history_, self.summary_ = config, result.history, result.summary
         self.bundle_ = Bundle(config, result.encoder, result.task, result.model.eval(), result.metrics, {})
@@ -155,7 +190,11 @@ class _TextEstimator(BaseEstimator):
         """Save as a bundle folder (JSON + safetensors), atomically."""
         b = self._predictor().bundle
         text = card(self.summary_, b.task, b.metrics) if hasattr(self, "summary_") else ""
-        return save_bundle(path, b.config, b.encoder, b.task, b.model, b.metrics, text, overwrite)
+        saved = save_bundle(path, b.config, b.encoder, b.task, b.model, b.metrics, text, overwrite)
+        values = _json_values(getattr(self, "_label_values", {}))
+        if values:  # labels given as numbers (or booleans) come back as numbers after load
+            write_json(saved / ESTIMATOR_FILE, {"label_values": values})
+        return saved
 
     def save_pretrained(self, path: str | Path, overwrite: bool = False, push_to_hub: bool = False,
                         repo_id: str | None = None) -> Path:
@@ -177,8 +216,11 @@ class _TextEstimator(BaseEstimator):
         if bundle.task.name != cls._task:
             raise DataError(f"{path}: a {bundle.task.name!r} model; load it with the estimator of that task "
                             f"(this one is for {cls._task!r}).")
-        est = cls(preset=None)
+        est = cls(preset=None, overrides=config_overrides(bundle.config))  # so clone() and fit() train this model again
         est.config_, est.bundle_, est.predictor_ = bundle.config, bundle, Predictor(bundle)
+        extra = Path(bundle.path) / ESTIMATOR_FILE if getattr(bundle, "path", None) else None
+        if extra is not None and extra.is_file():
+            est._label_values = {name: value for name, value in json.loads(extra.read_text())["label_values"]}
         est._fitted_from_labels()
         return est
 

@@ -64,6 +64,30 @@ def test_integer_labels_keep_their_type_and_numeric_order():
     assert clf.predict_proba(["lost my bag"])[0].argmax() == 0
 
 
+def test_integer_labels_survive_a_valid_set_and_save_load(tmp_path):
+    y = [10] * 12 + [2] * 12
+    clf = _clf().fit(TEXTS, y, valid_texts=TEXTS[:4] + TEXTS[-4:], valid_labels=[10] * 4 + [2] * 4)
+    assert clf.classes_.tolist() == [2, 10]
+    loaded = TextClassifier.load(clf.save(tmp_path / "m"))
+    assert loaded.classes_.tolist() == [2, 10] and isinstance(loaded.classes_[0].item(), int)
+    assert loaded.predict(["lost my bag"]).tolist() == [2] and loaded.score(TEXTS, y) == clf.score(TEXTS, y)
+
+
+def test_a_loaded_model_keeps_its_hyperparameters_for_clone_and_refit(tmp_path):
+    clf = _clf(epochs=2).fit(TEXTS, LABELS)
+    loaded = TextClassifier.load(clf.save(tmp_path / "m"))
+    params = loaded.get_params()
+    assert params["preset"] is None and params["overrides"]["model.hidden_size"] == 16
+    again = clone(loaded).resolve_config()
+    assert again.model.hidden_size == 16 and again.train.epochs == 2 and again.train.lr == 0.03
+    assert again.model.model_dump() == clf.config_.model.model_dump()
+
+
+def test_valid_texts_without_labels_is_one_line():
+    with pytest.raises(DataError, match=r"give valid_texts and valid_labels together"):
+        _clf().fit(TEXTS, LABELS, valid_texts=TEXTS[:4])
+
+
 def test_clone_cross_val_score_grid_search_pipeline_and_calibration():
     clf = _clf(epochs=8)
     fresh = clone(clf)
