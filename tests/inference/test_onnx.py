@@ -164,7 +164,18 @@ def test_engine_errors(trained_run, tmp_path):
 def test_export_to_a_given_path(trained_run, tmp_path):
     target = export_onnx(trained_run[0] / "model", tmp_path / "sub" / "m.onnx")
     assert target == tmp_path / "sub" / "m.onnx" and target.is_file()
+    assert target.stat().st_mode & 0o044 == 0o044  # readable by others, as any new file
     assert not (trained_run[0] / "model" / "model.onnx").exists()
+    (tmp_path / "folder").mkdir()
+    assert export_onnx(trained_run[0] / "model", tmp_path / "folder") == tmp_path / "folder" / "model.onnx"
+
+
+def test_an_unreadable_onnx_file_is_one_line(trained_run, tmp_path):
+    broken = tmp_path / "broken.onnx"
+    broken.write_text("garbage")
+    with pytest.raises(BundleError, match=r"broken\.onnx: ONNX Runtime cannot load it \(.*\)\. Re-export it: ") as err:
+        load_predictor(trained_run[0] / "model", "onnx", onnx_path=broken)
+    assert "\n" not in str(err.value)
 
 
 def test_predict_cli_and_server_with_the_onnx_engine(exported):

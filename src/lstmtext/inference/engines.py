@@ -71,7 +71,12 @@ class OnnxPredictor(Predictor):
         self.engine = engine
         self.engine_source = "built in memory" if isinstance(onnx_model, bytes) else str(onnx_model)
         self._source = onnx_model if isinstance(onnx_model, bytes) else str(onnx_model)
-        self.session = _session(self._source, threads)
+        try:
+            self.session = _session(self._source, threads)
+        except Exception as exc:  # noqa: BLE001 - onnxruntime raises its own types for a corrupt or truncated file
+            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise BundleError(f"{self.engine_source}: ONNX Runtime cannot load it ({first[:200]}). Re-export it: "
+                              f"lstmtext export {bundle.path} --format onnx") from None
         self._one_thread = self.session if (threads or os.cpu_count() or 1) == 1 else None  # built on first use
         meta = self.session.get_modelmeta().custom_metadata_map
         created = str(bundle.meta.get("created", ""))

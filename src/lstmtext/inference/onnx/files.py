@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import os
 from pathlib import Path
 from typing import Any
 
@@ -32,8 +31,8 @@ def export_onnx(bundle_path: str | Path, out: str | Path | None = None, quantize
 
     Args:
         bundle_path: A bundle folder or a training output folder.
-        out: Where to write the float model; default ``<bundle>/model.onnx``. The int8 model goes beside it
-            with ``.int8.onnx`` in place of ``.onnx``.
+        out: Where to write the float model (a folder: ``<folder>/model.onnx``); default ``<bundle>/model.onnx``.
+            The int8 model goes beside it with ``.int8.onnx`` in place of ``.onnx``.
         quantize: Also write the dynamically quantised int8 model.
 
     Returns:
@@ -45,20 +44,14 @@ def export_onnx(bundle_path: str | Path, out: str | Path | None = None, quantize
     bundle = load_bundle(bundle_path)
     proto = build_onnx(bundle.model, bundle.task, bundle_metadata(bundle))
     target = Path(out) if out is not None else bundle.path / ONNX_NAME
-    with atomic_path(target) as tmp:
+    if target.is_dir():
+        target = target / ONNX_NAME
+    with atomic_path(target) as tmp:  # which also gives the file the usual mode
         onnx.save(proto, str(tmp))
-        _readable(tmp)
     log.info("wrote %s", target)
     if quantize:
         quantize_onnx(target, int8_path(target))
     return target
-
-
-def _readable(path: Path) -> None:
-    """Give the temporary file (created 0600) the usual permissions of a new file under the umask."""
-    umask = os.umask(0)
-    os.umask(umask)
-    os.chmod(path, 0o666 & ~umask)
 
 
 def int8_path(float_path: str | Path) -> Path:
@@ -94,7 +87,6 @@ def quantize_onnx(src: str | Path, dst: str | Path) -> Path:
     with atomic_path(dst) as tmp:
         quantize_dynamic(str(src), str(tmp), op_types_to_quantize=QUANTIZED_OPS, weight_type=QuantType.QInt8,
                          nodes_to_exclude=_activation_products(src))
-        _readable(tmp)
     log.info("wrote %s", dst)
     return dst
 
