@@ -103,6 +103,10 @@ def test_page_shows_the_servers_message_on_an_error(live_server, page):
     assert page.text_content("#error") == (
         "Could not classify: body.texts.0: String should have at most 100 characters. Shorten the text (limits: GET /info).")
     assert page.eval_on_selector_all("#results .row", "rows => rows.length") == 0
+    page.fill("#text", "   ")
+    page.click("#classify")
+    page.wait_for_function("document.getElementById('error').textContent.startsWith('Type')")
+    assert page.text_content("#error") == "Type a text to classify."
 
 
 def _rows(page, scope="#results"):

@@ -23,7 +23,7 @@ with warnings.catch_warnings():  # starlette warns that it prefers httpx2; the h
     warnings.simplefilter("ignore")
     from fastapi.testclient import TestClient
 
-TEXTS = ["@airline thanks my crew flight service the great your!", "@airline your awful service worst today.", ""]
+TEXTS = ["@airline thanks my crew flight service the great your!", "@airline your awful service worst today.", "..."]
 LIMITS = {"max_texts": 4, "max_text_chars": 60, "max_body_bytes": 600}
 
 
@@ -88,6 +88,12 @@ def test_info(client, bundle_dir):
      'Send a JSON object such as {"texts": ["..."], "top_k": 1} with Content-Type: application/json.'),
     (["a"], 422, "body: Input should be a valid dictionary or object to extract fields from. "
      'Send a JSON object such as {"texts": ["..."], "top_k": 1} with Content-Type: application/json.'),
+    ({"texts": ["ok", "  "]}, 422, "body.texts.1: String should match pattern '\\S'. The text is empty or blank: "
+     "there is nothing to classify. Leave it out."),
+    ({"texts": ["a"], "top_k": "2"}, 422, "body.top_k: Value error, must be a number, not a string. See the request "
+     "schema at /docs."),
+    ({"texts": ["a"], "min_confidence": "0.5"}, 422,
+     "body.min_confidence: Value error, must be a number, not a string. See the request schema at /docs."),
 ])
 def test_invalid_requests_get_422_with_a_message(client, body, status, detail):
     r = client.post("/predict", json=body)
@@ -343,6 +349,8 @@ def test_explain_names_the_tokens_that_pushed_the_prediction(client):
     empty = client.post("/explain", json={"text": "0.1.0 ..."})  # valid, but no word to weigh: answered, with why
     assert empty.status_code == 200 and empty.json()["tokens"] == [] and "cleans to nothing" in empty.json()["note"]
     assert client.post("/explain", json={"text": ""}).status_code == 422
+    wrong = client.post("/explain", json={"texts": ["hi"]}).json()["detail"]  # the /predict body: /explain's is shown
+    assert wrong.endswith('Send a JSON object such as {"text": "..."} with Content-Type: application/json.'), wrong
 
 
 def test_explanations_run_on_one_thread(client, monkeypatch):

@@ -33,7 +33,7 @@ def serve(
              "LSTMTEXT_API_KEY.")] = None,
     api_key_file: Annotated[Optional[Path], typer.Option(help="Read the API key from the first line of this file.")] = None,
 ) -> None:
-    """Serve a model over HTTP: POST /predict, GET /health, GET /info, docs at /docs and a web page at /.
+    """Serve a model over HTTP: POST /predict, POST /explain, GET /health, GET /info, docs at /docs and a web page at /.
 
     Every option can also be set as an LSTMTEXT_<OPTION> environment variable (e.g. LSTMTEXT_MAX_TEXTS).
     """

@@ -20,15 +20,24 @@ from lstmtext.server.schemas import ErrorResponse
 
 log = logging.getLogger(__name__)
 
-_JSON_EXAMPLE = 'Send a JSON object such as {"texts": ["..."], "top_k": 1} with Content-Type: application/json.'
+# Each endpoint's body, for the hints: an example and the keys it takes.
+_BODIES = {"/predict": ('{"texts": ["..."], "top_k": 1}', "texts, top_k and min_confidence"),
+           "/explain": ('{"text": "..."}', "text")}
 _HINTS = {
     "too_long": "Split the texts over several requests (limits: GET /info).",
     "string_too_long": "Shorten the text (limits: GET /info).",
-    "json_invalid": _JSON_EXAMPLE,
-    "missing": _JSON_EXAMPLE,
-    "model_attributes_type": _JSON_EXAMPLE,
-    "extra_forbidden": "Only the keys texts, top_k and min_confidence are accepted.",
+    "string_pattern_mismatch": "The text is empty or blank: there is nothing to classify. Leave it out.",
 }
+
+
+def _hint(kind: str, path: str) -> str:
+    """What to do about a validation error of ``kind`` on the endpoint at ``path``."""
+    example, keys = next((body for end, body in _BODIES.items() if path.endswith(end)), _BODIES["/predict"])
+    if kind in ("json_invalid", "missing", "model_attributes_type"):
+        return f"Send a JSON object such as {example} with Content-Type: application/json."
+    if kind == "extra_forbidden":
+        return f"Only the keys {keys} are accepted."
+    return _HINTS.get(kind, "See the request schema at /docs.")
 _UTF8_HINT = "Encode the body as UTF-8 (JSON's encoding, RFC 8259)."
 
 #: What each status means, for the OpenAPI schema (docs/serving.md has the same table).
@@ -49,7 +58,7 @@ def _validation_error(request: Request, exc: RequestValidationError) -> JSONResp
     errors = [{"loc": list(e.get("loc", ())), "msg": e.get("msg", ""), "type": e.get("type", "")} for e in exc.errors()]
     first = errors[0] if errors else {"loc": [], "msg": "invalid request", "type": ""}
     where = ".".join(str(part) for part in first["loc"]) or "body"
-    hint = _HINTS.get(first["type"], "See the request schema at /docs.")
+    hint = _hint(first["type"], request.url.path)
     if first["type"] == "json_invalid":  # its loc is ("body", position): a character, or a byte for UTF-8 errors
         unit = (exc.errors()[0].get("ctx") or {}).get("unit", "character")
         where = f"body ({unit} {first['loc'][-1]})" if len(first["loc"]) > 1 else "body"

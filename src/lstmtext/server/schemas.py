@@ -7,13 +7,17 @@ from typing import Annotated, Any
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, create_model, field_validator
 
 
+NOT_BLANK = r"\S"  # a text holds at least one character that is not white space
+
+
 class PredictRequestBase(BaseModel):
     """Texts to classify and how many of the best classes to list for each."""
 
     model_config = ConfigDict(extra="forbid", json_schema_extra={
         "examples": [{"texts": ["@united thanks for the quick rebooking, great crew!"], "top_k": 2}]})
 
-    top_k: int = Field(1, ge=1, description="how many of the best classes go in `top_k` (all classes if larger)")
+    top_k: int = Field(1, ge=1, description="how many of the best classes go in `top_k` (all classes if "
+                       "larger)")
     min_confidence: float | None = Field(
         None, gt=0, le=1, description="answer unsure below this probability: a single-label (or aspect) record gets "
         "`abstained: true` and no `label`; a multi-label one moves the labels decided with less confidence "
@@ -22,10 +26,10 @@ class PredictRequestBase(BaseModel):
 
     @field_validator("top_k", "min_confidence", mode="before")
     @classmethod
-    def _not_a_boolean(cls, value: Any) -> Any:
-        """JSON true/false are not numbers (pydantic would read them as 1 and 0)."""
-        if isinstance(value, bool):
-            raise ValueError("must be a number, not true or false")
+    def _a_json_number(cls, value: Any) -> Any:
+        """JSON true/false and strings are not numbers (pydantic would read true as 1 and "2" as 2)."""
+        if isinstance(value, (bool, str)):
+            raise ValueError(f"must be a number, not {'true or false' if isinstance(value, bool) else 'a string'}")
         return value
 
 
@@ -36,15 +40,16 @@ def predict_request_model(max_texts: int, max_text_chars: int) -> type[PredictRe
         max_texts: Most texts in one request.
         max_text_chars: Most characters in one text.
     """
-    text = Annotated[str, StringConstraints(max_length=max_text_chars)]
+    # not blank: an empty text has nothing to classify (its answer would be the model's prior, given as a label)
+    text = Annotated[str, StringConstraints(max_length=max_text_chars, pattern=NOT_BLANK)]
     texts_field = Field(min_length=1, max_length=max_texts,
-                        description=f"1 to {max_texts} texts of at most {max_text_chars} characters each")
+                        description=f"1 to {max_texts} texts of 1 to {max_text_chars} characters each, not blank")
     return create_model("PredictRequest", __base__=PredictRequestBase, texts=(list[text], texts_field))
 
 
 def explain_request_model(max_text_chars: int) -> type[BaseModel]:
     """The ``/explain`` body model: one text of at most ``max_text_chars`` characters."""
-    text = Annotated[str, StringConstraints(min_length=1, max_length=max_text_chars)]
+    text = Annotated[str, StringConstraints(min_length=1, max_length=max_text_chars, pattern=NOT_BLANK)]
     return create_model("ExplainRequest", __config__=ConfigDict(extra="forbid"),
                         text=(text, Field(description=f"the text whose prediction to explain (1 to {max_text_chars} "
                                                        "characters)")))
