@@ -230,3 +230,14 @@ def test_folds_without_strata_cover_every_row_once():
     assert held == list(range(10)) and [len(f["heldout"]) for f in folds] == [4, 3, 3]
     with pytest.raises(DataError, match="2 rows cannot make 3 folds"):
         fold_rows(None, 2, 3, seed=0, valid_size=0.2)
+
+
+def test_cv_folds_a_file_without_a_split_whole(tmp_path):
+    path = tmp_path / "d.csv"
+    path.write_text("text,label\n" + "\n".join(f"{'great' if i % 2 else 'awful'} flight {i},"
+                                               f"{'pos' if i % 2 else 'neg'}" for i in range(40)) + "\n")
+    common = ["--mode", "sequential", "--workers", "1"] + \
+        [x for o in FAST if not o.startswith("data.") for x in ("--set", o)]
+    result = CliRunner().invoke(app, ["cv", str(path), "--folds", "2", "--out", str(tmp_path / "cv"), *common])
+    assert result.exit_code == 0, result.output
+    assert json.loads((tmp_path / "cv" / "cv.json").read_text())["rows"] == 40  # not 36: no test rows held out

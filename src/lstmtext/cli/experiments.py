@@ -46,6 +46,14 @@ ModeOpt = Annotated[str, typer.Option(help="pool: processes with 1 torch thread 
 Workers = Annotated[Optional[int], typer.Option(help="Processes (pool) or threads (sequential); default: every core.")]
 
 
+def _whole(data: Path | None, split_col: str | None, split_file: Path | None, test: Path | None,
+           set_: list[str] | None) -> list[str]:
+    """``--set`` for cv and audit, whose folds pool train and valid: a file without a split is read whole, no test
+    rows held out that nothing would read (``--set data.test_size=...`` still wins)."""
+    unsplit = data is not None and not (split_col or split_file or test)
+    return ["data.test_size=0.0", *(set_ or [])] if unsplit else list(set_ or [])
+
+
 def _setup(data: Path | None, preset: str | None, config: Path | None, set_: list[str] | None, task: str | None,
            text_col: str | None, label_col: str | None, split_col: str | None, aspects: str | None,
            label_sep: str | None, oversample: str | None, class_weight: str | None, valid: Path | None,
@@ -169,14 +177,14 @@ def cv(
 ) -> None:
     """K-fold cross-validation for small data: train and valid pooled, one model per fold, mean ± std.
 
-    Each fold's model stops early on a slice of its own training rows, never on the held-out fold; the
-    test split, if any, is not used.
+    Each fold's model stops early on a slice of its own training rows, never on the held-out fold. A file
+    without a split is folded whole; a test split (--split-col, --split-file, --test) is not used.
     """
     from lstmtext.experiments.cv import cross_validate, write_cv
 
     check_out(out, "cv", overwrite)
-    cfg, labelled = _setup(data, preset, config, set_, task, text_col, label_col, split_col, aspects, label_sep,
-                           oversample, class_weight, valid, test, split_file)
+    cfg, labelled = _setup(data, preset, config, _whole(data, split_col, split_file, test, set_), task, text_col,
+                           label_col, split_col, aspects, label_sep, oversample, class_weight, valid, test, split_file)
     _interrupt_on_sigterm()
     done = lambda r: console.print(f"fold {r['fold']}: {metric} {r[metric]:.4f} ({r['train_seconds']:.0f} s)")  # noqa: E731
     report = cross_validate(cfg, labelled, folds, metric=metric, workers=workers or os.cpu_count() or 1,
@@ -207,9 +215,7 @@ def audit(
     from lstmtext.experiments.audit import write_audit
 
     check_out(out, "audit", overwrite)
-    # A file without a split is audited whole: no test rows are held out (the folds pool train and valid anyway).
-    unsplit = data is not None and not (split_col or split_file or test)
-    cfg, labelled = _setup(data, preset, config, ["data.test_size=0.0", *(set_ or [])] if unsplit else set_, task,
+    cfg, labelled = _setup(data, preset, config, _whole(data, split_col, split_file, test, set_), task,
                            text_col, label_col, split_col, aspects, label_sep, None, None, valid, test, split_file)
     _interrupt_on_sigterm()
     report = run_audit(cfg, labelled, folds, workers=workers or os.cpu_count() or 1, mode=mode,

@@ -6,7 +6,6 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, create_model, field_validator
 
-
 NOT_BLANK = r"\S"  # a text holds at least one character that is not white space
 
 
