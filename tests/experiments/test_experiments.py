@@ -162,6 +162,14 @@ def test_learning_curve_end_to_end_keeps_valid_and_test_whole_and_resumes(base, 
     assert paths["chart"].read_bytes()[:4] == b"\x89PNG" and "base64," in paths["html"].read_text()
     again = learning_curve(base, tiny_data, [6, 12, 24], seeds=2, mode="sequential", workers=1, out_dir=tmp_path)
     assert again["runs_reused"] == 6 and again["runs"] == report["runs"]
+    other = base.model_copy(deep=True)
+    other.train.epochs += 1  # another config: its curve would silently replace this one's runs
+    with pytest.raises(ConfigError, match=r"learning_curve\.json: this folder holds another learning curve .*6 runs.*"
+                                          r"--overwrite"):
+        learning_curve(other, tiny_data, [6], seeds=1, mode="sequential", workers=1, out_dir=tmp_path)
+    fresh = learning_curve(other, tiny_data, [6], seeds=1, mode="sequential", workers=1, out_dir=tmp_path,
+                           overwrite=True)
+    assert fresh["runs_reused"] == 0 and len(fresh["runs"]) == 1
 
 
 def test_cross_validation_folds_are_stratified_disjoint_and_cover_every_row(base, tiny_data):

@@ -136,6 +136,7 @@ def learning_curve(
     oversample: Oversample = None, class_weight: ClassWeight = None,
     unlabelled: UnlabelledOpt = None, unlabelled_col: UnlabelledColOpt = None,
     mode: ModeOpt = "pool", workers: Workers = None,
+    overwrite: Annotated[bool, typer.Option(help="Replace a curve of another config or data in OUT (refused without it; the same settings resume).")] = False,
 ) -> None:
     """Score against the number of training texts: nested stratified subsets, mean ± std over seeds.
 
@@ -156,7 +157,7 @@ def learning_curve(
     done = lambda r: console.print(f"{r['size']:,} texts, seed {r['seed']}: " + ", ".join(  # noqa: E731
         f"{k} {v:.4f}" for k, v in r.items() if k.endswith(metric)) + f" ({r['train_seconds']:.0f} s)")
     report = run_curve(cfg, labelled, size_list, seeds, metric=metric, workers=workers or os.cpu_count() or 1,
-                       mode=mode, out_dir=out, on_result=done)
+                       mode=mode, out_dir=out, on_result=done, overwrite=overwrite)
     report["load_average"] = load_average()
     paths = write_learning_curve(report, out)
     console.print(paths["markdown"].read_text(encoding="utf-8"), soft_wrap=True)

@@ -80,6 +80,7 @@ def learning_curve(
     mode: Mode = "pool",
     out_dir: str | Path | None = None,
     on_result: Callable[[dict[str, Any]], None] | None = None,
+    overwrite: bool = False,
 ) -> dict[str, Any]:
     """Train on nested stratified subsets of the training split (``seeds`` per size); return the report.
 
@@ -93,6 +94,7 @@ def learning_curve(
         mode: ``pool`` (one thread per process) or ``sequential``.
         out_dir: Where partial results are saved as they come (``learning_curve.json``) and reused on a re-run.
         on_result: Called with each finished run's record.
+        overwrite: Start afresh in an ``out_dir`` that holds a curve of another config or data (else refused).
 
     Returns:
         ``{"runs": [...], "summary": [{"size", "<split>_<metric>_mean", ..._std}], "eval_split", settings, timing}``.
@@ -112,7 +114,7 @@ def learning_curve(
     spec = {"config": config.model_dump(mode="json"), "source": data.source,
             "split_sizes": {k: len(v) for k, v in data.splits.items()}}
     partial = Path(out_dir) / "learning_curve.json" if out_dir is not None else None
-    runs = _reusable(partial, spec)
+    runs = _reusable(partial, spec, overwrite)
     reused = len(runs)
     jobs = []
     for i in range(seeds):
@@ -147,11 +149,21 @@ def learning_curve(
             "split_sizes": spec["split_sizes"], "summary": summarize(wanted), "runs": wanted, "spec": spec}
 
 
-def _reusable(path: Path | None, spec: dict[str, Any]) -> list[dict[str, Any]]:
+def _reusable(path: Path | None, spec: dict[str, Any], overwrite: bool) -> list[dict[str, Any]]:
+    """The runs saved at ``path`` for this ``spec`` (none when there is no file, or with ``overwrite``).
+
+    Raises:
+        ConfigError: If the file holds a curve of another config or data and ``overwrite`` is not set.
+    """
     if path is None or not path.exists():
         return []
     saved = json.loads(path.read_text(encoding="utf-8"))
-    return list(saved["runs"]) if saved.get("spec") == json.loads(json.dumps(spec)) else []
+    if saved.get("spec") == json.loads(json.dumps(spec)):
+        return list(saved["runs"])
+    if not overwrite:
+        raise ConfigError(f"{path}: this folder holds another learning curve (other config or data; "
+                          f"{len(saved.get('runs', []))} runs). Give another --out, or pass --overwrite to replace it.")
+    return []
 
 
 def summarize(runs: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
