@@ -36,3 +36,14 @@ def test_tables_escape_text_and_format_numbers():
     html = table(["text", "p", "n"], [["<b>bad</b> & co", 0.123456, 12345]])
     assert "&lt;b&gt;bad&lt;/b&gt; &amp; co" in html and ">0.1235<" in html and ">12,345<" in html
     assert "<title>a &lt;b&gt;</title>" in page("a <b>", [html])
+
+
+def test_markdown_tables_become_html_tables():
+    from lstmtext.reports.html import markdown_table
+
+    md = "| fold | macro-F1 |\n|---:|---:|\n| 1 | 0.5000 |\n| **mean ± std** | **0.5 ± 0.1** |\n\nnote <b>\n"
+    out = markdown_table(md)
+    assert out.startswith("<table><thead><tr><th>fold</th><th>macro-F1</th></tr></thead>")
+    assert '<td class="n">1</td><td class="n">0.5000</td>' in out and "<td><b>mean ± std</b></td>" in out
+    assert '<td class="n"><b>0.5 ± 0.1</b></td>' in out and "---" not in out and "**" not in out
+    assert out.endswith("<p>note &lt;b&gt;</p>")

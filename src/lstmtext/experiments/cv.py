@@ -149,13 +149,13 @@ def cv_markdown(report: dict[str, Any]) -> str:
 
 def write_cv(report: dict[str, Any], out_dir: str | Path) -> dict[str, Path]:
     """Write cv.json, cv.md and report.html to ``out_dir``."""
-    from lstmtext.reports.html import pre, table, write_page
+    from lstmtext.reports.html import markdown_table, table, write_page
     from lstmtext.utils.atomic import write_json, write_text
 
     out = Path(out_dir)
     markdown = cv_markdown(report)
-    settings = [[k, str(report[k])] for k in ("source", "rows", "k", "model", "metric", "mode", "workers",
-                                               "wall_seconds")]
-    parts = ["<h2>Settings</h2>", table(["setting", "value"], settings), "<h2>Folds</h2>", pre(markdown)]
+    settings = [[k, report[k]] for k in ("source", "rows", "k", "model", "metric", "mode", "workers")]
+    settings.append(["wall seconds", f"{report['wall_seconds']:.1f}"])
+    parts = ["<h2>Settings</h2>", table(["setting", "value"], settings), "<h2>Folds</h2>", markdown_table(markdown)]
     return {"json": write_json(out / "cv.json", report), "markdown": write_text(out / "cv.md", markdown),
             "html": write_page(out / "report.html", f"lstmtext {report['k']}-fold cross-validation", parts)}

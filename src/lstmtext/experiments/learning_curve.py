@@ -230,7 +230,7 @@ def write_learning_curve(report: dict[str, Any], out_dir: str | Path,
     import csv
     import io
 
-    from lstmtext.reports.html import image, pre, table, write_page
+    from lstmtext.reports.html import image, markdown_table, table, write_page
     from lstmtext.utils.atomic import atomic_path, write_text
 
     out = Path(out_dir)
@@ -242,11 +242,12 @@ def write_learning_curve(report: dict[str, Any], out_dir: str | Path,
     writer.writeheader()
     writer.writerows(report["runs"])
     markdown = curve_markdown(report, reference)
-    settings = [[k, str(report[k])] for k in ("source", "model", "eval_split", "metric", "sizes", "seeds", "mode",
-                                               "workers", "wall_seconds", "runs_reused")]
+    settings = [[k, report[k] if isinstance(report[k], (int, str)) else str(report[k])]
+                for k in ("source", "model", "eval_split", "metric", "sizes", "seeds", "mode", "workers", "runs_reused")]
+    settings.append(["wall seconds", f"{report['wall_seconds']:.1f}"])
     keys = list(report["runs"][0])
     parts = ["<h2>Settings</h2>", table(["setting", "value"], settings), "<h2>Curve</h2>", image(png, "learning curve"),
-             "<h2>Summary</h2>", pre(markdown), "<h2>Every run</h2>",
+             "<h2>Summary</h2>", markdown_table(markdown), "<h2>Every run</h2>",
              table(keys, [[r[k] for k in keys] for r in report["runs"]])]
     return {"json": write_json(out / "learning_curve.json", {"spec": report["spec"], "runs": report["runs"],
                                                              "summary": report["summary"]}),

@@ -58,6 +58,39 @@ def table(header: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
     return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
 
+def markdown_table(text: str) -> str:
+    """The pipe tables of ``text`` (the Markdown an experiment writes to its ``.md``) as HTML tables, ``**bold**``
+    cells in bold; other lines as paragraphs. One source for both files, so they never disagree."""
+    parts, rows = [], []
+
+    def cell(tag: str, raw: str) -> str:
+        raw = raw.strip()
+        bold = raw.startswith("**") and raw.endswith("**") and len(raw) > 3
+        shown = html.escape(raw[2:-2] if bold else raw)
+        numeric = ' class="n"' if tag == "td" and shown[:1].isdigit() else ""
+        return f"<{tag}{numeric}>{'<b>' + shown + '</b>' if bold else shown}</{tag}>"
+
+    def flush() -> None:
+        if rows:
+            head = "".join(cell("th", c) for c in rows[0])
+            body = "".join("<tr>" + "".join(cell("td", c) for c in row) + "</tr>" for row in rows[1:])
+            parts.append(f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>")
+            rows.clear()
+
+    for line in text.splitlines():
+        line = line.strip()
+        if line.startswith("|") and line.endswith("|"):
+            cells = line[1:-1].split("|")
+            if not all(set(c.strip()) <= set(":-") and c.strip() for c in cells):  # not the |---| line
+                rows.append(cells)
+            continue
+        flush()
+        if line:
+            parts.append(f"<p>{html.escape(line)}</p>")
+    flush()
+    return "\n".join(parts)
+
+
 def pre(text: str) -> str:
     """Preformatted, escaped text (configs, logs)."""
     return f"<pre>{html.escape(text)}</pre>"
