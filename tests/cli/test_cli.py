@@ -95,3 +95,11 @@ def test_version_and_verbose_after_the_command(monkeypatch, capsys, tiny_path):
 
     with pytest.raises(DataError, match="no column 'tweet'"):  # verbose: the error is raised, not one line
         main()
+
+
+def test_piped_output_is_not_cut_at_80_columns(monkeypatch):
+    monkeypatch.delenv("COLUMNS", raising=False)
+    long_token = "supercalifragilisticexpialidocious"
+    result = runner.invoke(app, ["explain", "onehot", f"{long_token} is a word, {long_token} again"])
+    assert result.exit_code == 0, result.output
+    assert long_token in result.output and "…" not in result.output

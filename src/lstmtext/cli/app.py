@@ -13,7 +13,7 @@ from typing import Annotated
 import typer
 
 from lstmtext.cli import data, experiments, explain, serving, train, zoo
-from lstmtext.cli.common import STATE, console, err_console
+from lstmtext.cli.common import STATE, console, err_console, fit_console_width
 from lstmtext.errors import LstmTextError
 
 app = typer.Typer(
@@ -43,6 +43,7 @@ def _main(
     version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit.")] = False,
 ) -> None:
     STATE["verbose"] = verbose
+    fit_console_width()
     logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
 
 

@@ -5,6 +5,8 @@ score table. Commands import from here, never from each other.
 from __future__ import annotations
 
 import json
+import os
+import sys
 from pathlib import Path
 from typing import Annotated, Any, Optional
 
@@ -13,6 +15,13 @@ from rich.console import Console
 
 console = Console()
 err_console = Console(stderr=True)
+PIPED_WIDTH = 160
+
+
+def fit_console_width() -> None:
+    """Piped output (a file, another program) is not cut at 80 columns, rich's default without a terminal: tables
+    of tokens and scores would lose their words. A terminal, or COLUMNS, sets the width as usual."""
+    console.width = None if sys.stdout.isatty() or "COLUMNS" in os.environ else PIPED_WIDTH  # type: ignore[assignment]
 STATE = {"verbose": False}
 
 DataArg = Annotated[Optional[Path], typer.Argument(help="CSV/TSV/JSONL/Parquet file. Omit to use the bundled airline tweets.")]
