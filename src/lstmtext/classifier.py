@@ -119,7 +119,8 @@ class _TextEstimator(BaseEstimator):
             for part in parents:
                 node = node.setdefault(part, {})
             node[leaf] = value
-        return build_config(self.preset, self.config, extra=tree)
+        return build_config(self.preset, self.config, extra=tree,
+                            extra_source=f"{type(self).__name__}(...) arguments (overrides and hyperparameters)")
 
     # ---- what differs between the estimators ------------------------------------------------------------
     def _labels(self, y: Any, n: int) -> tuple[list[Any], dict[str, Any]]:

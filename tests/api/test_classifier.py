@@ -20,7 +20,7 @@ from sklearn.preprocessing import FunctionTransformer, MultiLabelBinarizer
 from sklearn.utils import estimator_checks
 
 from lstmtext.classifier import AspectClassifier, MultiLabelTextClassifier, TextClassifier
-from lstmtext.errors import DataError, NotFittedError
+from lstmtext.errors import ConfigError, DataError, NotFittedError
 
 TEXTS = ["great flight thanks", "lovely crew great", "thanks awesome", "best crew ever"] * 3 + \
         ["delayed again awful", "lost my bag", "rude staff worst", "cancelled again"] * 3
@@ -152,6 +152,8 @@ def test_bad_input_is_one_line():
         TextClassifier().fit(np.zeros((2, 2)), ["x", "y"])
     with pytest.raises(DataError, match="holds only 0 and 1"):
         MultiLabelTextClassifier().fit(["a", "b"], np.array([[0, 2], [1, 0]]))
+    with pytest.raises(ConfigError, match=r"^TextClassifier\(\.\.\.\) arguments .*unknown key 'train\.epoch'"):
+        TextClassifier(overrides={"train.epoch": 1}).fit(TEXTS, LABELS)  # named as the argument, not the preset
 
 
 def test_from_pretrained_downloads_a_repo_id_only_when_it_is_no_local_folder(tmp_path, monkeypatch):

@@ -318,6 +318,7 @@ def build_config(
     overrides: list[str] | None = None,
     extra: dict[str, Any] | None = None,
     base: dict[str, Any] | None = None,
+    extra_source: str | None = None,
 ) -> Config:
     """Resolve a config from a preset, a TOML file, a dict and ``--set`` overrides (later wins).
 
@@ -327,6 +328,7 @@ def build_config(
         overrides: ``section.key=value`` strings.
         extra: A nested dict applied after the file and before the overrides.
         base: A config tree to start from instead of a preset (a saved model's, for a warm start).
+        extra_source: What ``extra`` came from, for error messages (e.g. an estimator's arguments).
 
     Raises:
         ConfigError: For unknown presets or keys, unreadable files and invalid values.
@@ -348,6 +350,7 @@ def build_config(
         source = str(path)
     if extra:
         tree = _deep_merge(tree, extra)
+        source = extra_source or source
     for item in overrides or []:
         path_parts, value = parse_override(item)
         _set_path(tree, path_parts, value)
