@@ -89,3 +89,10 @@ def test_file_writers_refuse_to_replace(tmp_path):
     vectors.write_text("1 1\nx 0.5\n")
     _refused(runner.invoke(app, ["embed", "--out", str(vectors)]), "vectors.txt")
     assert vectors.read_text() == "1 1\nx 0.5\n"
+
+
+def test_train_again_after_an_interrupted_run_asks_for_resume_or_overwrite(tiny_path, tmp_path):
+    (tmp_path / "checkpoint").mkdir()  # what an interrupted run leaves
+    result = runner.invoke(app, ["train", str(tiny_path), "--out", str(tmp_path), "--set", "train.epochs=1", "--quiet"])
+    message = _refused(result, "checkpoint")
+    assert "Pass --resume to continue an interrupted training" in message

@@ -5,6 +5,7 @@ import torch
 
 from helpers import TINY_OVERRIDES
 from lstmtext.config import build_config
+from lstmtext.errors import BundleError
 from lstmtext.encoding.batching import predict_logits
 from lstmtext.pipeline.prepare import load_data, prepare
 from lstmtext.pipeline.runner import fit_model
@@ -57,6 +58,11 @@ def test_resume_after_interruption_gives_identical_weights(tiny_path, tmp_path, 
     assert [h["epoch"] for h in result.history] == [1, 2, 3, 4, 5, 6]
     for (k, a), (_, b) in zip(full.state_dict().items(), resumed.state_dict().items()):
         assert torch.allclose(a, b, atol=0, rtol=0), k
+    bigger = build_config(None, overrides=TINY_OVERRIDES + ["train.epochs=6", "model.hidden_size=24"])
+    with pytest.raises(BundleError, match=r"ckpt: this checkpoint is from a run with another model or data \(.*size "
+                                          r"mismatch.*\)\. Resume with the same command") as err:
+        train_model(bigger, _data(tiny_path, bigger), checkpoint_dir=tmp_path / "ckpt", resume=True, progress=False)
+    assert "\n" not in str(err.value)
 
 
 def test_early_stopping_restores_the_best_epochs_weights(tiny_path):

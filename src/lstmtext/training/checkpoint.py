@@ -67,7 +67,13 @@ def restore_checkpoint(folder: Path, model: torch.nn.Module, optimizer: torch.op
         BundleError: If the folder is missing or incomplete.
     """
     ckpt = load_checkpoint(folder)
-    model.load_state_dict(ckpt["model"])
+    try:
+        model.load_state_dict(ckpt["model"])
+    except RuntimeError as exc:  # another architecture, size or vocabulary than the run that wrote it
+        first = next((line.strip() for line in str(exc).splitlines() if "size mismatch" in line or "Missing" in line
+                      or "Unexpected" in line), str(exc).splitlines()[0])
+        raise BundleError(f"{folder}: this checkpoint is from a run with another model or data ({first.rstrip('.')}). "
+                          "Resume with the same command, config and data, or start again with --overwrite.") from None
     load_optimizer(optimizer, ckpt["optimizer"], ckpt["trainer_state"]["optimizer"])
     torch.set_rng_state(ckpt["rng"])
     return ckpt["trainer_state"], ckpt["best"]

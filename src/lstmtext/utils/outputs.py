@@ -10,7 +10,7 @@ from lstmtext.errors import OutputExistsError
 
 # What each command writes into its --out folder; a name already there means an earlier run's result.
 WRITES = {
-    "train": ("model", "metrics.json", "report.md", "report.html"),
+    "train": ("model", "checkpoint", "metrics.json", "report.md", "report.html"),
     "evaluate": ("metrics.json", "report.md"),
     "compare": ("compare.json", "compare.md", "compare.png"),
     "cv": ("cv.json", "cv.md", "report.html"),
@@ -28,8 +28,9 @@ def check_out(out: str | Path, command: str, overwrite: bool) -> Path:
     out = Path(out)
     found = [name for name in WRITES[command] if (out / name).exists()]
     if found and not overwrite:
-        raise OutputExistsError(f"{out}: {', '.join(found)} already there (an earlier run's). Pass --overwrite to "
-                                f"replace {'it' if len(found) == 1 else 'them'}, or choose another --out.")
+        resume = " Pass --resume to continue an interrupted training," if found == ["checkpoint"] else ""
+        raise OutputExistsError(f"{out}: {', '.join(found)} already there (an earlier run's).{resume} Pass "
+                                f"--overwrite to replace {'it' if len(found) == 1 else 'them'}, or choose another --out.")
     return out
 
 
