@@ -141,6 +141,7 @@ def test_split_file_splits_any_task_s_rows(tmp_path):
     data = load_data(path, DataConfig(), split_file=split)
     assert [len(data.splits[k]) for k in ("train", "valid", "test")] == [15, 2, 2]
     assert data.splits["valid"].texts == ["good 3", "bad 3"] and "(split" in data.source
+    assert f"{split} lists 19 of the 20 rows of {path}: the other 1 are left out" in data.notes
 
 
 def test_a_class_too_small_to_stratify_is_named_with_the_file(tmp_path):

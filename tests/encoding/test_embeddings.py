@@ -155,3 +155,15 @@ def test_embed_command_writes_word2vec_text(tiny_path, tmp_path):
     cfg = build_config(None, overrides=['model.embedding.kind="pretrained"', f'model.embedding.path="{out}"',
                                         "model.embedding_dim=4"])
     assert cfg.model.embedding.path == str(out)
+
+
+@pytest.mark.parametrize("flag", ["--window", "--dim", "--epochs", "--min-count"])
+def test_embed_refuses_sizes_below_one(tiny_path, tmp_path, flag):
+    from typer.testing import CliRunner
+
+    from lstmtext.cli import app
+    from lstmtext.errors import ConfigError
+
+    res = CliRunner().invoke(app, ["embed", str(tiny_path), flag, "0", "--out", str(tmp_path / "v.txt")])
+    assert isinstance(res.exception, ConfigError) and str(res.exception) == f"{flag} must be at least 1. Got 0 instead."
+    assert not (tmp_path / "v.txt").exists()

@@ -55,7 +55,7 @@ def test_corpus_cleans_the_file_once_and_removes_its_cleaned_copy(unlabelled, mo
 def test_corpus_errors_name_the_file_and_the_fix(tmp_path):
     pipeline = build_pipeline(build_config(None))
     (tmp_path / "t.csv").write_text("body\nhello\n", encoding="utf-8")
-    with pytest.raises(DataError, match=r"t\.csv: no column 'text'.*--text-col"):
+    with pytest.raises(DataError, match=r"t\.csv: no column 'text'.*Use --unlabelled-col\."):  # the flag for this file
         UnlabelledCorpus(tmp_path / "t.csv", None, pipeline)
     (tmp_path / "urls.txt").write_text("http://a.b/c\n", encoding="utf-8")
     with pytest.raises(DataError, match=r"urls\.txt: no unlabelled text is left after cleaning"):
@@ -119,3 +119,4 @@ def test_unlabelled_with_onehot_is_refused(unlabelled):
                        extra={"data": {"unlabelled": str(unlabelled)}})
     with pytest.raises(ConfigError, match="--unlabelled cannot be combined with model.embedding.kind onehot"):
         run(cfg, TINY, None, progress=False)
+

@@ -255,3 +255,16 @@ def test_a_handful_of_new_rows_warns_that_valid_and_test_scores_mean_little(save
     for name in ("valid", "test"):
         n = len(prepared.data.splits[name])
         assert any(f"the {name} split holds {n} text" in note and "mostly chance" in note for note in prepared.notes)
+
+
+def test_a_split_whose_labels_are_all_the_same_is_flagged(tmp_path):
+    rows = [f"@airline good {i},positive,train" for i in range(20)] + \
+        [f"@airline bad {i},negative,train" for i in range(20)] + \
+        [f"@airline ok {i},{'positive' if i % 2 else 'negative'},valid" for i in range(20)] + \
+        [f"@airline masked {i},negative,test" for i in range(20)]  # a masked test file: one label everywhere
+    path = tmp_path / "d.csv"
+    path.write_text("text,label,split\n" + "\n".join(rows) + "\n")
+    cfg = build_config(None, overrides=SHORT)
+    notes = prepare(cfg, load_data(cfg, path)).notes
+    assert any("every test text has the same label ('negative')" in n and "masked" in n for n in notes)
+    assert not any("every valid text" in n for n in notes)

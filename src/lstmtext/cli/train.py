@@ -112,7 +112,7 @@ def pretrain(
     text_col: TextCol = None,
     preset: Annotated[Optional[str], typer.Option(help="The preset whose cleaning, vocabulary, sizes and lm section are used (default: ulmfit).")] = None,
     config: ConfigOpt = None,
-    set_: SetOpt = None,
+    set_: Annotated[Optional[list[str]], typer.Option("--set", help="Override a config key, e.g. --set lm.epochs=5 (repeatable). The lm section (epochs, lr, dropouts, softmax), vocab, model sizes, preprocess and train.precision apply; other train.* keys do not (their lm.* twins do).")] = None,
     resume: Annotated[bool, typer.Option(help="Continue an interrupted pretraining in OUT (to the same weights).")] = False,
     overwrite: Annotated[bool, typer.Option(help="Replace what OUT holds.")] = False,
     quiet: QuietOpt = False,

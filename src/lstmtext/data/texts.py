@@ -24,18 +24,18 @@ def sample_texts(path: Path, text_col: str | None = None, n: int = 8, seed: int 
     return col, [str(v) for v in values.sample(min(n, len(values)), random_state=seed)]
 
 
-def iter_texts(path: Path, text_col: str | None = None, chunk_size: int = 10_000, defaults: Sequence[str] = ("text",)
-               ) -> Iterator[tuple[list[str], list[str]]]:
+def iter_texts(path: Path, text_col: str | None = None, chunk_size: int = 10_000, defaults: Sequence[str] = ("text",),
+               flag: str = "--text-col") -> Iterator[tuple[list[str], list[str]]]:
     """``(where, texts)`` chunks of at most ``chunk_size`` texts, read without loading the whole file: ``where``
     names each text's row (``file:line``, or ``file row i`` for Parquet) for what is written back to the user.
     Without ``text_col`` a table's text column is the first of ``defaults`` it has (e.g. the column a model was
-    trained on, then ``text``).
+    trained on, then ``text``). ``flag`` is the option that names the column, for the error.
 
     Raises:
         DataError: For a missing file, a missing column, or bytes that are not UTF-8.
     """
     found = 0
-    for where, texts in _iter_texts(Path(path), text_col, chunk_size, list(dict.fromkeys(defaults))):
+    for where, texts in _iter_texts(Path(path), text_col, chunk_size, list(dict.fromkeys(defaults)), flag):
         found += len(texts)
         yield where, texts
     if not found:
@@ -47,7 +47,7 @@ def _column(columns: Sequence[str], text_col: str | None, defaults: list[str]) -
     return text_col or next((c for c in defaults if c in columns), defaults[0])
 
 
-def _iter_texts(path: Path, text_col: str | None, chunk_size: int, defaults: list[str]
+def _iter_texts(path: Path, text_col: str | None, chunk_size: int, defaults: list[str], flag: str
                 ) -> Iterator[tuple[list[str], list[str]]]:
     if not path.is_file():
         raise DataError(f"{path}: file not found.")
@@ -58,7 +58,7 @@ def _iter_texts(path: Path, text_col: str | None, chunk_size: int, defaults: lis
         parquet = pq.ParquetFile(path)
         col = _column(parquet.schema_arrow.names, text_col, defaults)
         if col not in parquet.schema_arrow.names:
-            raise DataError(f"{path}: no column {col!r}. Columns: {', '.join(parquet.schema_arrow.names)}. Use --text-col.")
+            raise DataError(f"{path}: no column {col!r}. Columns: {', '.join(parquet.schema_arrow.names)}. Use {flag}.")
         start = 0
         for batch in parquet.iter_batches(batch_size=chunk_size, columns=[col]):
             texts = ["" if t is None else str(t) for t in batch.column(0).to_pylist()]
@@ -70,7 +70,7 @@ def _iter_texts(path: Path, text_col: str | None, chunk_size: int, defaults: lis
         for frame in read_chunks(path, fmt, chunk_size):
             col = _column(list(map(str, frame.columns)), text_col, defaults)
             if col not in frame.columns:
-                raise DataError(f"{path}: no column {col!r}. Columns: {', '.join(map(str, frame.columns))}. Use --text-col.")
+                raise DataError(f"{path}: no column {col!r}. Columns: {', '.join(map(str, frame.columns))}. Use {flag}.")
             yield [row_ref(path, int(i), fmt) for i in frame.index], frame[col].fillna("").astype(str).tolist()
         return
     where: list[str] = []

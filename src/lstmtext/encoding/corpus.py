@@ -41,7 +41,7 @@ class UnlabelledCorpus:
         self.cleaned = Path(name)
         weakref.finalize(self, self.cleaned.unlink, missing_ok=True)  # removed with this object
         with open(fd, "w", encoding="utf-8") as fh:
-            for _, texts in iter_texts(self.path, text_col, CHUNK):
+            for _, texts in iter_texts(self.path, text_col, CHUNK, flag=flags[1]):
                 for text in pipeline.clean_many(texts):
                     tokens = text.split()
                     if tokens:

@@ -244,7 +244,7 @@ def embed_file(data: str | Path | None, out: str | Path, *, algo: str = "cbow", 
         ``(vectors written, texts read)``.
 
     Raises:
-        ConfigError: For an unknown algorithm. DataError: For a missing column or bad split file.
+        ConfigError: For an unknown algorithm or a size below 1. DataError: For a missing column or bad split file.
     """
     from lstmtext.data.bundled import load_bundled_airline
     from lstmtext.data.io import read_table
@@ -253,6 +253,9 @@ def embed_file(data: str | Path | None, out: str | Path, *, algo: str = "cbow", 
 
     if algo not in ("cbow", "skipgram"):
         raise ConfigError(f"--algo must be cbow or skipgram. Got {algo!r} instead.")
+    for flag, value in (("--dim", dim), ("--window", window), ("--min-count", min_count), ("--epochs", epochs)):
+        if value < 1:  # gensim hangs on a window of 0 and fails with its own traceback on the others
+            raise ConfigError(f"{flag} must be at least 1. Got {value} instead.")
     if data is None:
         texts = load_bundled_airline().splits["train"].texts
     else:

@@ -106,6 +106,12 @@ def prepare(config: Config, data: LabelledData) -> Prepared:
                    f"rows, or a {name} file (--{name})")
             log.warning(msg)
             notes.append(msg)
+        split = data.splits.get(name)
+        if n >= FEW_TEXTS and len(set(split.labels)) == 1 and len(set(train_split.labels)) > 1:
+            msg = (f"{data.source}: every {name} text has the same label ({split.labels[0]!r}): a file with masked "
+                   f"labels (as IndoNLU's test_preprocess_masked_label)? Its {name} scores say nothing")
+            log.warning(msg)
+            notes.append(msg)
     if config.train.init_from:
         init = load_init(config)
         check_reader_info(init, data)

@@ -10,6 +10,7 @@ layout the model is built for, the objective, metrics, report sections, the mode
 
 from __future__ import annotations
 
+import logging
 from abc import ABC, abstractmethod
 from collections import Counter
 from collections.abc import Callable, Hashable, Sequence
@@ -31,6 +32,8 @@ from lstmtext.tasks.calibration import calibration_report, fit_temperatures, sca
 from lstmtext.tasks.objective import LayoutObjective
 from lstmtext.tasks.prediction import Prediction
 from lstmtext.tasks.sampling import balanced_weights, oversample_rows
+
+log = logging.getLogger(__name__)
 
 _TASKS: dict[str, type[Task]] = {}
 
@@ -141,6 +144,11 @@ class Task(ABC):
         source = str(path) if split_file is None else f"{path} (split {split_file})"
         if split_file is not None:
             rows, values = split_file_rows(split_file, len(split))
+            if len(rows) < len(split):
+                msg = (f"{split_file} lists {len(rows):,} of the {len(split):,} rows of {path}: the other "
+                       f"{len(split) - len(rows):,} are left out")
+                log.warning(msg)
+                notes.append(msg)
             split = split.take(rows)
         drop = config.data.drop_duplicates and split_file is None  # dropping would shift a split file's rows
         keep, n_dup = report_duplicates(split, drop, str(path), notes)
