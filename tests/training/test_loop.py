@@ -5,8 +5,8 @@ import torch
 
 from helpers import TINY_OVERRIDES
 from lstmtext.config import build_config
-from lstmtext.errors import BundleError
 from lstmtext.encoding.batching import predict_logits
+from lstmtext.errors import BundleError
 from lstmtext.pipeline.prepare import load_data, prepare
 from lstmtext.pipeline.runner import fit_model
 
