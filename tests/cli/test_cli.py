@@ -103,3 +103,12 @@ def test_piped_output_is_not_cut_at_80_columns(monkeypatch):
     result = runner.invoke(app, ["explain", "onehot", f"{long_token} is a word, {long_token} again"])
     assert result.exit_code == 0, result.output
     assert long_token in result.output and "…" not in result.output
+
+
+def test_a_check_across_keys_does_not_print_the_whole_config():
+    from lstmtext.config import build_config
+    from lstmtext.errors import ConfigError
+
+    with pytest.raises(ConfigError) as err:
+        build_config(None, overrides=["data.test_size=0.95"])
+    assert str(err.value) == "--set data.test_size=0.95: value error, data.valid_size + data.test_size must be < 1."

@@ -309,6 +309,8 @@ def _explain(exc: ValidationError, source: str) -> ConfigError:
         hint = f" Did you mean {close[0]!r}?" if close else f" Known keys: {', '.join(known)}."
         return ConfigError(f"{source}: unknown key {loc!r}.{hint}")
     got = err.get("input")
+    if isinstance(got, dict):  # a check across keys (the whole section or config as its input): the message says it
+        return ConfigError(f"{source}: {(loc + ' ') if loc else ''}{err['msg'].lower()}.")
     return ConfigError(f"{source}: {loc} {err['msg'].lower()}. Got {got!r} instead.")
 
 
