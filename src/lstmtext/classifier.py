@@ -24,6 +24,7 @@ from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.exceptions import NotFittedError as _SklearnNotFitted
 
 from lstmtext.config import Config, build_config
+from lstmtext.config.diff import config_overrides
 from lstmtext.data.dataset import LabelledData, Split, random_split
 from lstmtext.errors import DataError, NotFittedError
 from lstmtext.inference.bundle import Bundle, load_bundle, save_bundle
@@ -47,22 +48,6 @@ def _json_values(values: dict[str, Any]) -> list[list[Any]]:
     out = [[name, v.item() if isinstance(v, np.generic) else v] for name, v in values.items()]
     keep = all(isinstance(v, (bool, int, float, str)) for _, v in out)
     return out if keep and any(not isinstance(v, str) for _, v in out) else []
-
-
-def _flat(tree: dict[str, Any], prefix: str = "") -> dict[str, Any]:
-    flat: dict[str, Any] = {}
-    for key, value in tree.items():
-        if isinstance(value, dict) and value:
-            flat.update(_flat(value, f"{prefix}{key}."))
-        else:
-            flat[f"{prefix}{key}"] = value
-    return flat
-
-
-def config_overrides(config: Config) -> dict[str, Any]:
-    """The dotted keys where ``config`` differs from its task's built-in defaults: a loaded model's ``overrides``."""
-    base = _flat(build_config(None, extra={"task": config.task}).model_dump(mode="json"))
-    return {k: v for k, v in _flat(config.model_dump(mode="json")).items() if k != "task" and base.get(k) != v}
 
 
 # explicit hyperparameter -> config key
