@@ -14,22 +14,16 @@ split's dict repeat the flattened figures for tools written for single-label run
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
-from sklearn.metrics import f1_score
 
-from lstmtext.tasks.metrics import classification_metrics
+from lstmtext.tasks.metrics import classification_metrics, macro_f1
 
 
 def _names(ids: np.ndarray, label_sets: dict[str, list[str]]) -> np.ndarray:
     """Class ids ``(N, A)`` -> label names ``(N, A)``."""
     return np.stack([np.asarray(labels, dtype=object)[ids[:, j]] for j, labels in enumerate(label_sets.values())], 1)
-
-
-def _macro(y_true: Sequence[Any], y_pred: Sequence[Any]) -> float:
-    return float(f1_score(y_true, y_pred, average="macro", zero_division=0))
 
 
 def summary_scores(y_true: np.ndarray, y_pred: np.ndarray, label_sets: dict[str, list[str]]) -> dict[str, float]:
@@ -43,8 +37,8 @@ def summary_scores(y_true: np.ndarray, y_pred: np.ndarray, label_sets: dict[str,
     true_names, pred_names = _names(y_true, label_sets), _names(y_pred, label_sets)
     return {
         "accuracy": float((y_true == y_pred).mean()),
-        "flat_macro_f1": _macro(true_names.ravel().tolist(), pred_names.ravel().tolist()),
-        "mean_aspect_macro_f1": float(np.mean([_macro(y_true[:, j], y_pred[:, j]) for j in range(y_true.shape[1])])),
+        "flat_macro_f1": macro_f1(true_names.ravel(), pred_names.ravel()),
+        "mean_aspect_macro_f1": float(np.mean([macro_f1(y_true[:, j], y_pred[:, j]) for j in range(y_true.shape[1])])),
     }
 
 
@@ -64,14 +58,11 @@ def aspect_metrics(y_true: np.ndarray, y_pred: np.ndarray, label_sets: dict[str,
     y_true, y_pred = np.asarray(y_true), np.asarray(y_pred)
     aspects = {}
     for j, (aspect, labels) in enumerate(label_sets.items()):
-        m = classification_metrics(y_true[:, j], y_pred[:, j], labels)
-        m["macro_f1"] = _macro(y_true[:, j], y_pred[:, j])
-        aspects[aspect] = m
+        aspects[aspect] = classification_metrics(y_true[:, j], y_pred[:, j], labels)  # macro-F1 over present classes
     true_names, pred_names = _names(y_true, label_sets).ravel(), _names(y_pred, label_sets).ravel()
     flat_labels = sorted({label for labels in label_sets.values() for label in labels})
     index = {label: i for i, label in enumerate(flat_labels)}
     flat = classification_metrics([index[v] for v in true_names], [index[v] for v in pred_names], flat_labels)
-    flat["macro_f1"] = _macro(true_names.tolist(), pred_names.tolist())
     summary = summary_scores(y_true, y_pred, label_sets)
     return {
         "n": int(y_true.shape[0]),
