@@ -204,7 +204,7 @@ class _TextEstimator(BaseEstimator):
                             f"(this one is for {cls._task!r}).")
         est = cls(preset=None, overrides=config_overrides(bundle.config))  # so clone() and fit() train this model again
         est.config_, est.bundle_, est.predictor_ = bundle.config, bundle, Predictor(bundle)
-        extra = Path(bundle.path) / ESTIMATOR_FILE if getattr(bundle, "path", None) else None
+        extra = bundle.path / ESTIMATOR_FILE if bundle.path is not None else None
         if extra is not None and extra.is_file():
             est._label_values = {name: value for name, value in json.loads(extra.read_text())["label_values"]}
         est._fitted_from_labels()

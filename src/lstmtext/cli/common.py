@@ -22,6 +22,13 @@ def fit_console_width() -> None:
     """Piped output (a file, another program) is not cut at 80 columns, rich's default without a terminal: tables
     of tokens and scores would lose their words. A terminal, or COLUMNS, sets the width as usual."""
     console.width = None if sys.stdout.isatty() or "COLUMNS" in os.environ else PIPED_WIDTH  # type: ignore[assignment]
+
+
+def model_text_columns(predictor: Any) -> tuple[str, str]:
+    """Where to find the texts in a table given to a saved model: the column it was trained on, else ``text``."""
+    return predictor.bundle.config.data.text_col, "text"
+
+
 STATE = {"verbose": False}
 
 DataArg = Annotated[Optional[Path], typer.Argument(help="CSV/TSV/JSONL/Parquet file. Omit to use the bundled airline tweets.")]
@@ -50,6 +57,7 @@ ClassWeight = Annotated[Optional[str], typer.Option(help="'balanced': weight the
 DropDuplicates = Annotated[bool, typer.Option(help="Drop repeated (text, label) rows before splitting.")]
 QuietOpt = Annotated[bool, typer.Option(help="No progress bars.")]
 OverwriteOpt = Annotated[bool, typer.Option(help="Replace the results of an earlier run in OUT (refused without it).")]
+OverwriteFileOpt = Annotated[bool, typer.Option(help="Replace OUT if it is already there (refused without it).")]
 
 
 def run_config(preset: str | None = None, config: Path | None = None, set_: list[str] | None = None, *,

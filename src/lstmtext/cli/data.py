@@ -10,7 +10,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from lstmtext.cli.common import TextCol, console
+from lstmtext.cli.common import OverwriteFileOpt, TextCol, console
 from lstmtext.errors import ConfigError, LstmTextError
 
 
@@ -125,7 +125,7 @@ def absa_convert(
     polarity_col: Annotated[str, typer.Option(help="Long layout: column with the aspect's label.")] = "polarity",
     aspects: Annotated[Optional[str], typer.Option(help="Aspects in column order, comma-separated.")] = None,
     label_sep: Annotated[str, typer.Option(help="--to multilabel: what separates the labels.")] = "|",
-    overwrite: Annotated[bool, typer.Option(help="Replace OUT if it is already there (refused without it).")] = False,
+    overwrite: OverwriteFileOpt = False,
 ) -> None:
     """Rewrite an aspect file: the long layout as the wide one training reads, or any aspect file as multi-label data."""
     from lstmtext.config import build_config

@@ -37,6 +37,7 @@ from lstmtext.cli.common import (
     ValidOpt,
     console,
     load_average,
+    model_text_columns,
     run_config,
 )
 from lstmtext.utils.outputs import check_out
@@ -254,9 +255,9 @@ def suggest(
 
     check_out(out, "suggest", overwrite)
     predictor = load_predictor(bundle, engine)
-    columns = (predictor.bundle.config.data.text_col, "text")  # a table's text column: the model's, else 'text'
-    report = run_suggest(predictor, iter_texts(texts, text_col, defaults=columns), n, strategy=strategy, diversity=diversity, seed=seed)
-    paths = write_suggestions(report, out, text_col or predictor.bundle.config.data.text_col,
+    chunks = iter_texts(texts, text_col, defaults=model_text_columns(predictor))
+    report = run_suggest(predictor, chunks, n, strategy=strategy, diversity=diversity, seed=seed)
+    paths = write_suggestions(report, out, text_col or model_text_columns(predictor)[0],
                               predictor.task.annotation_columns())
     for row in report["suggested"][:10]:
         console.print(f"{row['rank']}. ({row['uncertainty']:.2f}, model: {row['model_guess']}) {row['text'][:90]}",

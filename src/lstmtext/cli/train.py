@@ -35,6 +35,7 @@ from lstmtext.cli.common import (
     ValidOpt,
     console,
     err_console,
+    model_text_columns,
     print_scores,
     read_metrics,
     run_config,
@@ -179,20 +180,19 @@ def predict(
     aspect), the top-k classes and every class's probability: the same record the server answers.
     """
     from lstmtext.data.texts import read_texts
-    from lstmtext.encoding.vocab import UNK_ID
+    from lstmtext.encoding.vocab import knows_a_word
     from lstmtext.inference.engines import load_predictor
     from lstmtext.inference.records import write_predictions
 
     if not texts and file is None:
         raise typer.BadParameter("give TEXTS or --file")
     predictor = load_predictor(bundle, engine)
-    columns = (predictor.bundle.config.data.text_col, "text")  # a table's text column: the model's, else 'text'
-    items = list(texts or []) + (read_texts(file, text_col, columns) if file else [])
+    items = list(texts or []) + (read_texts(file, text_col, model_text_columns(predictor)) if file else [])
     sequences = predictor.encoder.encode(items)
     found = predictor.predict_ids(sequences, top_k if top_k is not None else predictor.task.default_top_k,
                                   threshold=threshold, only_mentioned=only_mentioned, min_confidence=min_confidence)
     write_predictions(sys.stdout, items, found, predictor.task, output)
-    unread = [i for i, ids in enumerate(sequences) if all(t <= UNK_ID for t in ids)]  # empty, or no known word
+    unread = [i for i, ids in enumerate(sequences) if not knows_a_word(ids)]
     if unread:
         err_console.print(f"warning: {len(unread):,} of {len(items):,} texts have no word the model knows after "
                           f"cleaning (the first is record {unread[0] + 1}); their answers are the model's guess for an "

@@ -14,6 +14,7 @@ from lstmtext.cli.common import (
     DataArg,
     LabelCol,
     LabelSepOpt,
+    OverwriteFileOpt,
     OverwriteOpt,
     SetOpt,
     SplitCol,
@@ -117,7 +118,7 @@ def embed(
     preprocess: Annotated[str, typer.Option(help="Cleaning preset applied before training (use the model's).")] = "en-tweet",
     text_col: TextCol = None,
     split_file: Annotated[Optional[Path], typer.Option(help="row,split file: learn from the train rows only.")] = None,
-    overwrite: Annotated[bool, typer.Option(help="Replace OUT if it is already there (refused without it).")] = False,
+    overwrite: OverwriteFileOpt = False,
 ) -> None:
     """Train word2vec (CBOW or skip-gram) on the texts of DATA and write the vectors in word2vec text format.
 

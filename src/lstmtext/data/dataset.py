@@ -115,6 +115,13 @@ def split_values(frame: pd.DataFrame, col: str, refs: RowRefs) -> list[str]:
     return raw.map(SPLIT_ALIASES).tolist()
 
 
+def warn(notes: list[str] | None, msg: str) -> None:
+    """Log ``msg`` and keep it in the run's ``notes`` (they go to metrics.json and the reports)."""
+    log.warning(msg)
+    if notes is not None:
+        notes.append(msg)
+
+
 def report_duplicates(split: Split, drop: bool, source: str, notes: list[str]) -> tuple[list[int] | None, int]:
     """Report repeated (text, label) rows in ``notes`` and the log.
 
@@ -131,9 +138,7 @@ def report_duplicates(split: Split, drop: bool, source: str, notes: list[str]) -
     n = len(split) - len(keep)
     if n:
         action = "dropped" if drop else "kept (use --drop-duplicates to drop them before splitting)"
-        msg = f"{source}: {n} duplicate (text, label) rows {action}"
-        log.warning(msg)
-        notes.append(msg)
+        warn(notes, f"{source}: {n} duplicate (text, label) rows {action}")
     return (keep if drop and n else None), n
 
 
@@ -178,11 +183,8 @@ def random_split(split: Split, cfg: DataConfig, stratify: Callable[[Any], Hashab
         for name, index in parts.items():
             missing = sorted(map(str, everywhere - {keys[i] for i in index}))
             if missing:
-                msg = (f"{source}: no {name} row of class {', '.join(map(repr, missing))} (too few rows to reach every "
-                       f"split): its {name} scores are empty and left out of the macro averages")
-                log.warning(msg)
-                if notes is not None:
-                    notes.append(msg)
+                warn(notes, f"{source}: no {name} row of class {', '.join(map(repr, missing))} (too few rows to reach "
+                            f"every split): its {name} scores are empty and left out of the macro averages")
     return {name: split.take(index) for name, index in parts.items()}
 
 

@@ -84,7 +84,7 @@ def read_table(path: str | Path, fmt: str | None = None, header: bool = True) ->
             "Re-save the file as UTF-8 (e.g. `iconv -f latin1 -t utf-8`)."
         ) from None
     except pd.errors.EmptyDataError:
-        raise DataError(f"{path}: the file is empty. Give a file with a header row and data rows.") from None
+        raise DataError(f"{path}: {_EMPTY}") from None
     except (pd.errors.ParserError, ValueError, OSError) as exc:
         if fmt == "jsonl":
             _check_jsonl_lines(path)  # names the first bad line
@@ -129,11 +129,12 @@ def read_chunks(path: str | Path, fmt: str | None, chunk_size: int, header: bool
         raise DataError(f"{path}: {locate_bad_bytes(path, exc)} is not valid UTF-8. Re-save the file as UTF-8 "
                         "(e.g. `iconv -f latin1 -t utf-8`).") from None
     except pd.errors.EmptyDataError:
-        raise DataError(f"{path}: the file is empty. Give a file with a header row and data rows.") from None
+        raise DataError(f"{path}: {_EMPTY}") from None
     except pd.errors.ParserError as exc:
         raise DataError(f"{path}: cannot parse as {fmt}: {_first_line(exc)}. {_FIX[fmt]}") from None
 
 
+_EMPTY = "the file is empty. Give a file with a header row and data rows."
 _FIX = {"csv": "Check quoting and the delimiter (a comma).", "tsv": "Check quoting and the delimiter (a tab).",
         "jsonl": "Write one JSON object per line.",
         "parquet": "The file is not a complete Parquet file: write it again (e.g. pandas' to_parquet)."}

@@ -10,6 +10,11 @@ PAD, UNK = "<pad>", "<unk>"
 PAD_ID, UNK_ID = 0, 1
 
 
+def knows_a_word(ids: Iterable[int]) -> bool:
+    """Whether an encoded text holds a word of the vocabulary (not empty, not only ``<unk>``)."""
+    return any(t > UNK_ID for t in ids)
+
+
 class Vocab:
     """Map tokens to ids and back.
 

@@ -23,6 +23,7 @@ from typing import Any, Literal
 import numpy as np
 from scipy import sparse
 
+from lstmtext.encoding.vocab import knows_a_word
 from lstmtext.errors import ConfigError
 from lstmtext.models.heads import OutputLayout
 from lstmtext.utils.atomic import write_text
@@ -97,7 +98,7 @@ def suggest(predictor: Any, chunks: Iterable[tuple[list[str], list[str]]], n: in
     layout, cuts = predictor.task.layout, predictor.task.decision_cuts()
     for where, texts in chunks:
         sequences = predictor.encoder.encode(texts)
-        useful = [i for i, ids in enumerate(sequences) if any(t > 1 for t in ids)]  # not empty, not all unknown
+        useful = [i for i, ids in enumerate(sequences) if knows_a_word(ids)]
         empty += len(texts) - len(useful)
         proba = predictor.proba_from_ids([sequences[i] for i in useful])
         unsure = uncertainty(proba, layout, cuts)

@@ -13,7 +13,7 @@ import numpy as np
 
 from lstmtext.config import Config
 from lstmtext.data.bundled import load_bundled_airline
-from lstmtext.data.dataset import LabelledData
+from lstmtext.data.dataset import LabelledData, warn
 from lstmtext.encoding.batching import EncodedSplit
 from lstmtext.encoding.corpus import UnlabelledCorpus
 from lstmtext.encoding.encoder import TextEncoder
@@ -90,6 +90,21 @@ def load_data(config: Config, data: str | Path | LabelledData | None = None, **k
     return labelled
 
 
+def check_held_out(data: LabelledData, notes: list[str]) -> None:
+    """Warn (log and ``notes``) about a valid or test split whose scores would mean little: fewer than
+    :data:`FEW_TEXTS` texts, or one label on every text (a file with masked labels)."""
+    for name in ("valid", "test"):
+        split = data.splits.get(name)
+        n = len(split) if split is not None else 0
+        if 0 < n < FEW_TEXTS:
+            warn(notes, f"{data.source}: the {name} split holds {n} text{'s' if n > 1 else ''}: its scores"
+                        + (", and the epoch chosen on them," if name == "valid" else "") + " are mostly chance. Give "
+                        f"more rows, or a {name} file (--{name})")
+        elif n and len(set(split.labels)) == 1 and len(set(data.splits["train"].labels)) > 1:
+            warn(notes, f"{data.source}: every {name} text has the same label ({split.labels[0]!r}): a file with "
+                        f"masked labels (as IndoNLU's test_preprocess_masked_label)? Its {name} scores say nothing")
+
+
 def prepare(config: Config, data: LabelledData) -> Prepared:
     """Fit the task's label space and the encoder on the training split; encode every split.
 
@@ -98,20 +113,7 @@ def prepare(config: Config, data: LabelledData) -> Prepared:
     """
     train_split = data.splits["train"]
     notes, init, unlabelled, lm = list(data.notes), None, None, None
-    for name in ("valid", "test"):
-        n = len(data.splits.get(name, ()))
-        if 0 < n < FEW_TEXTS:
-            msg = (f"{data.source}: the {name} split holds {n} text{'s' if n > 1 else ''}: its scores"
-                   + (", and the epoch chosen on them," if name == "valid" else "") + " are mostly chance. Give more "
-                   f"rows, or a {name} file (--{name})")
-            log.warning(msg)
-            notes.append(msg)
-        split = data.splits.get(name)
-        if n >= FEW_TEXTS and len(set(split.labels)) == 1 and len(set(train_split.labels)) > 1:
-            msg = (f"{data.source}: every {name} text has the same label ({split.labels[0]!r}): a file with masked "
-                   f"labels (as IndoNLU's test_preprocess_masked_label)? Its {name} scores say nothing")
-            log.warning(msg)
-            notes.append(msg)
+    check_held_out(data, notes)
     if config.train.init_from:
         init = load_init(config)
         check_reader_info(init, data)

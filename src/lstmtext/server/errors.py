@@ -38,6 +38,8 @@ def _hint(kind: str, path: str) -> str:
     if kind == "extra_forbidden":
         return f"Only the keys {keys} are accepted."
     return _HINTS.get(kind, "See the request schema at /docs.")
+
+
 _UTF8_HINT = "Encode the body as UTF-8 (JSON's encoding, RFC 8259)."
 
 #: What each status means, for the OpenAPI schema (docs/serving.md has the same table).

@@ -15,8 +15,7 @@ class PredictRequestBase(BaseModel):
     model_config = ConfigDict(extra="forbid", json_schema_extra={
         "examples": [{"texts": ["@united thanks for the quick rebooking, great crew!"], "top_k": 2}]})
 
-    top_k: int = Field(1, ge=1, description="how many of the best classes go in `top_k` (all classes if "
-                       "larger)")
+    top_k: int = Field(1, ge=1, description="how many of the best classes go in `top_k` (all classes if larger)")
     min_confidence: float | None = Field(
         None, gt=0, le=1, description="answer unsure below this probability: a single-label (or aspect) record gets "
         "`abstained: true` and no `label`; a multi-label one moves the labels decided with less confidence "

@@ -10,7 +10,6 @@ layout the model is built for, the objective, metrics, report sections, the mode
 
 from __future__ import annotations
 
-import logging
 from abc import ABC, abstractmethod
 from collections import Counter
 from collections.abc import Callable, Hashable, Sequence
@@ -22,7 +21,7 @@ import pandas as pd
 import torch
 
 from lstmtext.config import Config, TrainConfig
-from lstmtext.data.dataset import LabelledData, RowRefs, Split, Table, partition, random_split, report_duplicates
+from lstmtext.data.dataset import LabelledData, RowRefs, Split, Table, partition, random_split, report_duplicates, warn
 from lstmtext.data.io import detect_format, read_table
 from lstmtext.data.splits import split_file_rows
 from lstmtext.encoding.batching import EncodedSplit
@@ -32,8 +31,6 @@ from lstmtext.tasks.calibration import calibration_report, fit_temperatures, sca
 from lstmtext.tasks.objective import LayoutObjective
 from lstmtext.tasks.prediction import Prediction
 from lstmtext.tasks.sampling import balanced_weights, oversample_rows
-
-log = logging.getLogger(__name__)
 
 _TASKS: dict[str, type[Task]] = {}
 
@@ -145,10 +142,8 @@ class Task(ABC):
         if split_file is not None:
             rows, values = split_file_rows(split_file, len(split))
             if len(rows) < len(split):
-                msg = (f"{split_file} lists {len(rows):,} of the {len(split):,} rows of {path}: the other "
-                       f"{len(split) - len(rows):,} are left out")
-                log.warning(msg)
-                notes.append(msg)
+                warn(notes, f"{split_file} lists {len(rows):,} of the {len(split):,} rows of {path}: the other "
+                            f"{len(split) - len(rows):,} are left out")
             split = split.take(rows)
         drop = config.data.drop_duplicates and split_file is None  # dropping would shift a split file's rows
         keep, n_dup = report_duplicates(split, drop, str(path), notes)
