@@ -150,3 +150,23 @@ def test_saved_weights_are_readable_by_others(trained_run):
     assert len(weights) > 1
     for path in weights:
         assert path.stat().st_mode & 0o044 == 0o044, path
+
+
+def test_a_bundle_carries_the_lexicon_its_cleaning_reads(trained_run, tmp_path):
+    """A model trained with the user's own slang lexicon cleans the same way once that file is gone or edited,
+    wherever the folder is moved."""
+    from lstmtext.inference.bundle import save_bundle
+    from lstmtext.preprocess.pipeline import Pipeline
+
+    saved = load_bundle(trained_run[0])
+    lexicon = tmp_path / "my-slang.tsv"
+    lexicon.write_text("slang\tformal\ngk\ttidak\nbgt\tbanget\n", encoding="utf-8")
+    saved.encoder.pipeline = Pipeline(["lowercase", "normalize_slang"],
+                                      {"normalize_slang": {"lexicon": str(lexicon), "overrides": ""}})
+    save_bundle(tmp_path / "m", saved.config, saved.encoder, saved.task, saved.model)
+    lexicon.write_text("slang\tformal\ngk\tenggak\n", encoding="utf-8")  # edited after training
+    (tmp_path / "m").rename(tmp_path / "moved")
+    spec = json.loads((tmp_path / "moved" / "preprocessing.json").read_text())["pipeline"]
+    assert spec["options"]["normalize_slang"] == {"lexicon": "resources/normalize_slang.lexicon.tsv", "overrides": ""}
+    lexicon.unlink()
+    assert load_bundle(tmp_path / "moved").encoder.pipeline.clean_many(["Gk enak BGT"]) == ["tidak enak banget"]

@@ -11,7 +11,9 @@ Layout (format 2):
   metrics with the data set they were measured on) that a model hub renders;
 - ``preprocessing.json`` (cleaning steps and sequence settings), ``vocab.json``, ``labels.json`` (the task's
   label space), ``task.json`` (what the task tuned, e.g. multi-label thresholds; absent when nothing) and
-  ``metrics.json``.
+  ``metrics.json``;
+- ``resources/``: copies of the files the cleaning reads (a slang lexicon, a stopword list given in
+  ``preprocess.options``), named in ``preprocessing.json`` relative to the folder; absent when none.
 
 The folder is written atomically; loading checks the format version and that the weights fit the
 architecture. Bundles of format 1 (``meta.json``, ``weights.safetensors``, ``encoder.json``,
@@ -37,6 +39,7 @@ from lstmtext.encoding.encoder import TextEncoder
 from lstmtext.encoding.vocab import Vocab
 from lstmtext.errors import BundleError, LstmTextError
 from lstmtext.models import build_model
+from lstmtext.preprocess.pipeline import pack_files, unpack_files
 from lstmtext.tasks import Task, get_task
 from lstmtext.utils.atomic import atomic_dir
 
@@ -136,7 +139,7 @@ def save_bundle(
     metrics = metrics or {}
     files = {
         "config.json": hub_config(config, task, model),
-        "preprocessing.json": encoder.to_dict(),
+        "preprocessing.json": encoder.to_dict(),  # its lexicon and word-list paths are packed below
         "vocab.json": encoder.vocab.to_dict(),
         "labels.json": task.labels,
         "metrics.json": metrics,
@@ -145,6 +148,7 @@ def save_bundle(
         files["task.json"] = task.state
     try:
         with atomic_dir(path, overwrite=overwrite) as tmp:
+            files["preprocessing.json"]["pipeline"] = pack_files(files["preprocessing.json"]["pipeline"], tmp)
             for name, data in files.items():
                 (tmp / name).write_text(json.dumps(data, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
             state = {k: v.detach().contiguous() for k, v in model.state_dict().items()}
@@ -205,7 +209,9 @@ def load_bundle(path: str | Path) -> Bundle:
         raise BundleError(f"{path / 'config.json'}: no \"lstmtext\" config in it. Re-save the model.")
     config = Config.model_validate(tree)
     vocab = Vocab.from_dict(_read_json(path / "vocab.json"))
-    encoder = TextEncoder.from_dict(_read_json(path / encoder_file), vocab)
+    preprocessing = _read_json(path / encoder_file)
+    preprocessing["pipeline"] = unpack_files(preprocessing["pipeline"], path)
+    encoder = TextEncoder.from_dict(preprocessing, vocab)
     try:
         task = get_task(str(meta.get("task") or config.task))(
             _read_json(path / "labels.json"), config,

@@ -154,7 +154,7 @@ def _load_lexicon(path: str | None, default: str, option: str) -> dict[str, str]
     return _cached_lexicon(label, _mtime(source), source)
 
 
-@register_step("normalize_slang", factory=True)
+@register_step("normalize_slang", factory=True, files=("lexicon", "overrides"))
 def normalize_slang(lexicon: str | None = None, overrides: str | None = None) -> Step:
     """Replace colloquial Indonesian words by their formal form (``gk`` -> ``tidak``, ``disini`` -> ``di sini``).
 
@@ -243,7 +243,7 @@ def _cached_stopwords(label: str, mtime_ns: int, source: Any) -> frozenset[str]:
     return frozenset(w for w in words if w and not w.startswith("#"))
 
 
-@register_step("remove_stopwords_id", factory=True)
+@register_step("remove_stopwords_id", factory=True, files=("stopwords",))
 def remove_stopwords_id(stopwords: str | None = None, keep: Iterable[str] | None = None) -> Step:
     """Drop Indonesian stopwords, keeping negations and intensifiers by default (``keep``).
 

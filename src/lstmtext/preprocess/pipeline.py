@@ -10,12 +10,15 @@ from __future__ import annotations
 
 import logging
 import os
+import shutil
 from collections.abc import Iterable, Sequence
 from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
 from typing import Any
 
+from lstmtext.errors import ConfigError
 from lstmtext.preprocess.compiled import compile_chain
-from lstmtext.preprocess.steps import Step, make_step
+from lstmtext.preprocess.steps import Step, file_options, make_step
 
 log = logging.getLogger(__name__)
 
@@ -124,6 +127,50 @@ class Pipeline:
 
     def __repr__(self) -> str:
         return f"Pipeline({self.steps!r})"
+
+
+#: The folder of a saved model that holds copies of the files its cleaning reads (lexicons, word lists).
+RESOURCES_DIR = "resources"
+
+
+def _file_values(spec: dict[str, Any]) -> Iterable[tuple[str, str, str]]:
+    """``(step, option, path)`` for every file a pipeline description names (empty strings name none)."""
+    for step, options in (spec.get("options") or {}).items():
+        for option in file_options(step):
+            value = (options or {}).get(option)
+            if isinstance(value, str) and value:
+                yield step, option, value
+
+
+def pack_files(spec: dict[str, Any], folder: Path) -> dict[str, Any]:
+    """Copy the files a pipeline description names into ``folder/resources`` and point it at the copies.
+
+    A saved model then cleans with the lexicon it was trained with wherever it is loaded, and a later edit of
+    the user's file does not change it. The returned description names each copy relative to ``folder``.
+
+    Raises:
+        ConfigError: If a named file no longer exists.
+    """
+    packed = {**spec, "options": {step: dict(opts) for step, opts in (spec.get("options") or {}).items()}}
+    for step, option, value in _file_values(spec):
+        source = Path(value).expanduser()
+        if not source.is_file():
+            raise ConfigError(f"preprocess.options.{step}.{option}: file {value!r} not found while saving the model; "
+                              "it was read at training start. Put it back and save again.")
+        name = f"{RESOURCES_DIR}/{step}.{option}{''.join(source.suffixes[-1:])}"
+        (folder / RESOURCES_DIR).mkdir(exist_ok=True)
+        shutil.copyfile(source, folder / name)
+        packed["options"][step][option] = name
+    return packed
+
+
+def unpack_files(spec: dict[str, Any], folder: Path) -> dict[str, Any]:
+    """Resolve the copies :func:`pack_files` made against the model's ``folder`` (other paths stay as written)."""
+    unpacked = {**spec, "options": {step: dict(opts) for step, opts in (spec.get("options") or {}).items()}}
+    for step, option, value in _file_values(spec):
+        if value.startswith(f"{RESOURCES_DIR}/") and (folder / value).is_file():
+            unpacked["options"][step][option] = str(folder / value)
+    return unpacked
 
 
 _WORKER_CACHE: dict[str, Pipeline] = {}

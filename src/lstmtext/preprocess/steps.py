@@ -21,15 +21,18 @@ StepFactory = Callable[..., Step]
 
 _STEPS: dict[str, StepFactory] = {}
 _DOCS: dict[str, str] = {}
+_FILES: dict[str, tuple[str, ...]] = {}
 
 
-def register_step(name: str, *, factory: bool = False) -> Callable[[Callable], Callable]:
+def register_step(name: str, *, factory: bool = False, files: tuple[str, ...] = ()) -> Callable[[Callable], Callable]:
     """Register a cleaning step under ``name``.
 
     Args:
         name: The stable name used in configs and saved bundles.
         factory: If True the decorated function takes keyword options and returns the step;
             otherwise it is the step itself.
+        files: The options that name a file (a lexicon, a word list): a saved model carries a copy of each
+            (see :func:`lstmtext.preprocess.pipeline.pack_files`), so it cleans the same way elsewhere.
 
     Returns:
         A decorator that registers the function and returns it unchanged.
@@ -40,6 +43,7 @@ def register_step(name: str, *, factory: bool = False) -> Callable[[Callable], C
             raise RuntimeError(f"cleaning step {name!r} is registered twice")
         _STEPS[name] = fn if factory else (lambda **_: fn)
         _DOCS[name] = (fn.__doc__ or "").strip().splitlines()[0] if fn.__doc__ else ""
+        _FILES[name] = tuple(files)
         return fn
 
     return decorator
@@ -49,6 +53,12 @@ def available_steps() -> dict[str, str]:
     """Return ``{name: one-line description}`` of every registered step, sorted by name."""
     _load_builtin_steps()
     return {name: _DOCS[name] for name in sorted(_STEPS)}
+
+
+def file_options(name: str) -> tuple[str, ...]:
+    """The options of step ``name`` that name a file (empty for unknown steps and steps without files)."""
+    _load_builtin_steps()
+    return _FILES.get(name, ())
 
 
 def make_step(name: str, options: dict[str, Any] | None = None) -> Step:
