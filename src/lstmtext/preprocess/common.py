@@ -158,6 +158,34 @@ def name_emoji(text: str) -> str:
     return _NAMED.sub(lambda m: m.group(1).replace("_", " "), named)
 
 
+# Invisible format characters that split or disguise a word without showing: zero-width space and non-joiner,
+# word joiner, byte-order mark, soft hyphen, left-to-right/right-to-left marks and embeddings/isolates.
+_INVISIBLE = "\u00ad\u200b\u200c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2060\u2061\u2062\u2063\u2064" \
+             "\u2066\u2067\u2068\u2069\ufeff"
+# Spaces other than the ASCII one that str.split() does not split at: narrow no-break space, figure space...
+# (no-break space and the U+2000 block do split, but are mapped too, so the text reads plainly).
+_ODD_SPACES = "\u00a0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a\u202f\u205f\u3000"
+_UNICODE_TABLE = str.maketrans({**dict.fromkeys(_INVISIBLE, None), **dict.fromkeys(_ODD_SPACES, " ")})
+# A zero-width joiner inside a word (not between emoji, where it builds one emoji from several).
+_WORD_JOINER = re.compile(r"(?<=\w)\u200d|\u200d(?=\w)")
+
+
+@register_step("normalize_unicode")
+def normalize_unicode(text: str) -> str:
+    """Compose to Unicode NFC and drop invisible characters (zero-width spaces, soft hyphens, direction marks).
+
+    ``cafe`` + a combining accent and the one-character ``é`` become the same word, and so do ``ba\u200bgus``
+    and ``bagus``: text copied from web pages, PDFs and other keyboards would otherwise give a word the
+    vocabulary does not know. Unusual spaces become plain ones; a zero-width joiner stays only between emoji.
+    """
+    if text.isascii():
+        return text
+    if not unicodedata.is_normalized("NFC", text):
+        text = unicodedata.normalize("NFC", text)
+    text = text.translate(_UNICODE_TABLE)
+    return _WORD_JOINER.sub("", text) if "\u200d" in text else text
+
+
 @register_step("lowercase")
 def lowercase(text: str) -> str:
     """Lower-case the text (case folding)."""

@@ -2,7 +2,9 @@
 
 ``en-tweet`` is the airline tutorial's chain. The language presets (``id-news``, ``id-review``,
 ``vi-review``) follow the Indonesian news paper, the aspect-sentiment thesis and the Vietnamese lecture.
-Every preset can be overridden step by step in the config (``preprocess.steps``).
+Every preset except ``none`` starts by composing Unicode (NFC) and dropping invisible characters
+(``normalize_unicode``; ``vi-review`` first re-attaches split-off tone marks). Every preset can be
+overridden step by step in the config (``preprocess.steps``).
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from lstmtext.preprocess.pipeline import Pipeline
 PREPROCESS_PRESETS: dict[str, dict[str, Any]] = {
     "en-tweet": {
         "steps": [
+            "normalize_unicode",
             "remove_urls",
             "html_entities",
             "strip_html_tags",
@@ -40,6 +43,7 @@ PREPROCESS_PRESETS: dict[str, dict[str, Any]] = {
     # paper removes the whole list (no keep list: negation matters little for topics). Digits are kept.
     "id-news": {
         "steps": [
+            "normalize_unicode",
             "remove_urls",
             "lowercase",
             "punctuation_to_space",
@@ -56,6 +60,7 @@ PREPROCESS_PRESETS: dict[str, dict[str, Any]] = {
     # 2.77% higher accuracy without it on marketplace reviews, and it merges words sentiment tells apart.
     "id-review": {
         "steps": [
+            "normalize_unicode",
             "lowercase",
             "remove_urls",
             "remove_emoji",
@@ -68,6 +73,23 @@ PREPROCESS_PRESETS: dict[str, dict[str, Any]] = {
         ],
         "options": {},
     },
+    # id-review without stopword removal, for aspect sentiment (the absa model preset): the stopword list drops
+    # tapi, cuma, kecil, lama, masih, ..., which carry an aspect's polarity (HoASA valid flat macro-F1 0.81 ->
+    # 0.85 with them kept, docs/absa.md).
+    "id-aspect": {
+        "steps": [
+            "normalize_unicode",
+            "lowercase",
+            "remove_urls",
+            "remove_emoji",
+            "punctuation_to_space",
+            "remove_digits",
+            "remove_single_chars",
+            "normalize_slang",
+            "join_negation",
+        ],
+        "options": {},
+    },
     # The Vietnamese lecture's chain for NTC-SCV reviews, after re-attaching tone marks that the data set's
     # tokeniser split off (4% of reviews): URLs and HTML tags, emoji and text emoticons (before
     # punctuation, which they are made of), punctuation (keeping "_") and digits, whitespace, then word
@@ -75,7 +97,8 @@ PREPROCESS_PRESETS: dict[str, dict[str, Any]] = {
     # vs 83.1% agreement with NTC-SCV's own segmentation on 300 reviews).
     "vi-review": {
         "steps": [
-            "fix_vi_diacritics",
+            "fix_vi_diacritics_v2",
+            "normalize_unicode",
             "remove_urls",
             "html_entities",
             "strip_html_tags",
@@ -90,7 +113,7 @@ PREPROCESS_PRESETS: dict[str, dict[str, Any]] = {
         ],
         "options": {},
     },
-    "plain": {"steps": ["lowercase", "normalize_whitespace"], "options": {}},
+    "plain": {"steps": ["normalize_unicode", "lowercase", "normalize_whitespace"], "options": {}},
     "none": {"steps": [], "options": {}},
 }
 

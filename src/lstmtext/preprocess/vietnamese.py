@@ -63,6 +63,17 @@ def fix_vi_diacritics(text: str) -> str:
     return unicodedata.normalize("NFC", text)
 
 
+@register_step("fix_vi_diacritics_v2")
+def fix_vi_diacritics_v2(text: str) -> str:
+    """``fix_vi_diacritics``, but text typed with decomposed accents (a Mac keyboard: no space before any mark)
+    is only composed: version 1 joined ``đồ ăn`` into ``đồăn`` there, taking the next word's ``a`` for the
+    end of a split syllable. Only a text with a space before a mark is in the split-off form it repairs.
+    """
+    if _SPACE_BEFORE_MARK.search(text) is None:
+        return text if unicodedata.is_normalized("NFC", text) else unicodedata.normalize("NFC", text)
+    return fix_vi_diacritics(text)
+
+
 @register_step("strip_spaced_html_tags")
 def strip_spaced_html_tags(text: str) -> str:
     """Remove common HTML tags even with spaces inside (``< a class = ' x ' href = ... >``), as in NTC-SCV.
