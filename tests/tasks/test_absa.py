@@ -176,6 +176,17 @@ def test_cli_train_task_absa(tmp_path):
     assert config["model"]["name"] == "bilstm"  # --task absa starts from the absa preset
 
 
+def test_the_absa_preset_cleans_with_id_aspect_unless_another_cleaning_is_asked_for():
+    from lstmtext.config.presets import task_preset
+    from lstmtext.preprocess import preprocess_preset
+    from lstmtext.preprocess.presets import build_pipeline
+
+    steps = build_pipeline(build_config(task_preset("absa"))).steps
+    assert steps == preprocess_preset("id-aspect")["steps"] and "remove_stopwords_id" not in steps
+    chosen = build_config(task_preset("absa"), overrides=['preprocess.preset="en-tweet"'])
+    assert build_pipeline(chosen).steps == preprocess_preset("en-tweet")["steps"]
+
+
 @pytest.mark.parametrize("name,pooling", [("bilstm", "max"), ("gru", "last"), ("bilstm_attn", "max")])
 def test_aspect_attention_heads_ignore_padding_and_weigh_real_steps(name, pooling):
     torch.manual_seed(0)

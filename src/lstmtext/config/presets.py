@@ -57,11 +57,7 @@ MODEL_PRESETS: dict[str, dict[str, Any]] = {
         # each aspect attends over the BiLSTM states with its own query, next to the shared max-pooled
         # vector: valid flat macro-F1 (seeds 0-2) CASA 0.785 -> 0.802, HoASA 0.853 -> 0.888 (docs/absa.md)
         "absa": {"head": "attention", "attention_size": 64},
-        "preprocess": {
-            "preset": "id-review",
-            "steps": ["lowercase", "remove_urls", "remove_emoji", "punctuation_to_space", "remove_digits",
-                      "remove_single_chars", "normalize_slang", "join_negation"],
-        },
+        "preprocess": {"preset": "id-aspect"},  # id-review keeping the stopwords; any other preset may replace it
         "vocab": {"num_words": 20000, "min_freq": 1},
         "model": {
             "name": "bilstm",
