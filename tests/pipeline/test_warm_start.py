@@ -268,3 +268,18 @@ def test_a_split_whose_labels_are_all_the_same_is_flagged(tmp_path):
     notes = prepare(cfg, load_data(cfg, path)).notes
     assert any("every test text has the same label ('negative')" in n and "masked" in n for n in notes)
     assert not any("every valid text" in n for n in notes)
+
+
+def test_training_texts_that_clean_to_nothing_are_counted_with_the_first_row(tmp_path):
+    rows = [f"good food {i},positive,train" for i in range(20)] + [f"bad food {i},negative,train" for i in range(20)] + \
+        ["@someone,negative,train", "https://t.co/x,positive,train"] + \
+        [f"ok {i},{'positive' if i % 2 else 'negative'},{'valid' if i < 20 else 'test'}" for i in range(40)]
+    path = tmp_path / "d.csv"
+    path.write_text("text,label,split\n" + "\n".join(rows) + "\n")
+    cfg = build_config(None, overrides=SHORT)
+    prepared = prepare(cfg, load_data(cfg, path))
+    assert [n for n in prepared.notes if "clean to nothing" in n] == [
+        f"{path}: 2 training texts (4.8%) clean to nothing (first: {path}:42: '@someone'); each is read as one unknown "
+        "word."]
+    assert prepared.train.sequences[40] == prepared.train.sequences[41] == [1]  # <unk>
+    assert prepared.train.sequences[:40] == prepared.encoder.encode([r.split(",")[0] for r in rows[:40]])

@@ -13,7 +13,7 @@ import numpy as np
 
 from lstmtext.config import Config
 from lstmtext.data.bundled import load_bundled_airline
-from lstmtext.data.dataset import LabelledData, warn
+from lstmtext.data.dataset import LabelledData, Split, warn
 from lstmtext.encoding.batching import EncodedSplit
 from lstmtext.encoding.corpus import UnlabelledCorpus
 from lstmtext.encoding.encoder import TextEncoder
@@ -105,6 +105,20 @@ def check_held_out(data: LabelledData, notes: list[str]) -> None:
                         f"masked labels (as IndoNLU's test_preprocess_masked_label)? Its {name} scores say nothing")
 
 
+def check_cleaned(cleaned: list[str], split: Split, source: str, notes: list[str]) -> None:
+    """Note the training texts that the cleaning leaves empty: the model learns nothing from them but their
+    label's frequency, and a chain that empties many texts is usually the wrong one for the data."""
+    empty = [i for i, text in enumerate(cleaned) if not text.strip()]
+    if not empty:
+        return
+    where = split.rows[empty[0]] if split.rows else f"text {empty[0] + 1}"
+    share = len(empty) / max(len(cleaned), 1)
+    hint = (" Is preprocess.preset right for this language? `lstmtext preprocess FILE` shows what it keeps."
+            if share >= 0.05 else "")
+    warn(notes, f"{source}: {len(empty)} training text{'s' if len(empty) > 1 else ''} ({share:.1%}) clean to nothing "
+                f"(first: {where}: {split.texts[empty[0]][:60]!r}); each is read as one unknown word.{hint}")
+
+
 def prepare(config: Config, data: LabelledData) -> Prepared:
     """Fit the task's label space and the encoder on the training split; encode every split.
 
@@ -112,7 +126,7 @@ def prepare(config: Config, data: LabelledData) -> Prepared:
     (:mod:`lstmtext.pipeline.warm_start`).
     """
     train_split = data.splits["train"]
-    notes, init, unlabelled, lm = list(data.notes), None, None, None
+    notes, init, unlabelled, lm, cleaned = list(data.notes), None, None, None, None
     check_held_out(data, notes)
     if config.train.init_from:
         init = load_init(config)
@@ -129,11 +143,14 @@ def prepare(config: Config, data: LabelledData) -> Prepared:
         pipeline = build_pipeline(config)
         lm = load_pretrained(config, notes) if config.train.pretrained else None
         unlabelled = unlabelled_corpus(config, pipeline, notes)
-        if lm is not None:  # the language model's vocabulary, as it is
-            encoder = TextEncoder.fit(pipeline, train_split.texts, config.vocab, vocab=lm.vocab)
-        else:
-            encoder = TextEncoder.fit(pipeline, train_split.texts, config.vocab, extra=unlabelled)
-    enc = {name: EncodedSplit(encoder.encode(s.texts), task.targets(s.labels)) for name, s in data.splits.items()}
+        cleaned = pipeline.clean_many(train_split.texts)
+        check_cleaned(cleaned, train_split, data.source, notes)
+        # a pretrained language model's vocabulary is taken as it is
+        encoder = TextEncoder.fit(pipeline, train_split.texts, config.vocab, extra=None if lm else unlabelled,
+                                  vocab=lm.vocab if lm else None, cleaned=cleaned)
+    enc = {name: EncodedSplit(encoder.encode_cleaned(cleaned) if name == "train" and cleaned is not None
+                              else encoder.encode(s.texts), task.targets(s.labels))
+           for name, s in data.splits.items()}
     return Prepared(config, task, encoder, enc["train"], {k: v for k, v in enc.items() if k != "train"}, data.source,
                     {k: len(v) for k, v in data.splits.items()}, int(enc["train"].lengths.sum()), data, notes,
                     init=init, unlabelled=unlabelled, lm=lm)
