@@ -32,6 +32,25 @@ def test_train_predict_evaluate(tiny_path, tmp_path):
     assert result.exit_code == 0 and "accuracy" in result.output
 
 
+def test_piped_training_writes_one_line_per_epoch_and_no_bar_redraws(tiny_path, tmp_path):
+    result = runner.invoke(app, ["train", str(tiny_path), "--out", str(tmp_path / "run"), "--split-col", "split",
+                                 "--set", "train.epochs=2", "--set", "model.hidden_size=8", "--set", "model.embedding_dim=8"])
+    assert result.exit_code == 0, result.output
+    epochs = [line for line in result.output.splitlines() if line.startswith("epoch ")]
+    assert [line.split(":")[0] for line in epochs] == ["epoch 1/2", "epoch 2/2"]
+    assert "train_loss" in epochs[0] and "valid_macro_f1" in epochs[0] and "\r" not in result.output
+
+
+def test_progress_bars_draw_on_a_terminal_only(monkeypatch):
+    from lstmtext.utils import progress
+
+    monkeypatch.setattr(progress, "on_terminal", lambda: False)
+    assert progress.progress_bar(range(3), 3, "x", True).disable
+    monkeypatch.setattr(progress, "on_terminal", lambda: True)
+    assert not progress.progress_bar(range(3), 3, "x", True).disable
+    assert progress.progress_bar(range(3), 3, "x", False).disable
+
+
 def test_train_refuses_to_overwrite(tiny_path, tmp_path, capsys, monkeypatch):
     (tmp_path / "run" / "model").mkdir(parents=True)
     monkeypatch.setattr("sys.argv", ["lstmtext", "train", str(tiny_path), "--out", str(tmp_path / "run"), "--quiet"])

@@ -17,7 +17,6 @@ from typing import TYPE_CHECKING, Any, Protocol
 import numpy as np
 import torch
 from torch import nn
-from tqdm.auto import tqdm
 
 from lstmtext.config import TrainConfig
 from lstmtext.encoding.batching import Batch, EncodedSplit, iterate, predict_logits, train_batches
@@ -25,6 +24,7 @@ from lstmtext.errors import BundleError
 from lstmtext.training.checkpoint import restore_checkpoint, save_checkpoint
 from lstmtext.training.precision import apply_precision, set_precision
 from lstmtext.training.schedule import adam, lr_factor, param_groups, unfreeze
+from lstmtext.utils.progress import epoch_line, progress_bar
 
 if TYPE_CHECKING:
     from lstmtext.training.ddp import Shard
@@ -136,7 +136,8 @@ def fit(
             best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
         else:
             bad_epochs += 1
-        log.info("epoch %d: %s", epoch, ", ".join(f"{k} {v:.4f}" for k, v in record.items() if k != "epoch"))
+        epoch_line(f"epoch {epoch}/{cfg.epochs}: " + ", ".join(f"{k} {v:.4f}" for k, v in record.items() if k != "epoch")
+                   + (" (best)" if result.best_epoch == epoch else ""), progress and (shard is None or shard.rank == 0))
         stop = cfg.patience is not None and bad_epochs >= cfg.patience
         if checkpoint_dir is not None and (shard is None or shard.rank == 0):
             state = {"epoch": epoch, "history": result.history, "best_epoch": result.best_epoch,
@@ -174,8 +175,7 @@ def _run_epoch(
     else:
         source, n_batches = train.epoch_batches(epoch), len(train)
     total_loss, total_right, total_n = 0.0, 0.0, 0
-    bar = tqdm(source, total=n_batches, disable=not progress,
-               desc=f"epoch {epoch}/{cfg.epochs}", leave=False, dynamic_ncols=True)
+    bar = progress_bar(source, n_batches, f"epoch {epoch}/{cfg.epochs}", progress)
     for step, batch in enumerate(bar, start=(epoch - 1) * n_batches):
         if cfg.schedule != "constant":
             factor = lr_factor(cfg, min(step, cfg.epochs * n_batches - 1), cfg.epochs * n_batches)
@@ -202,7 +202,7 @@ def _run_epoch(
         total_loss += loss.item() * n
         total_n += n
         total_right += objective.correct(logits, batch.targets) if n else 0.0
-        if progress:
+        if not bar.disable:
             bar.set_postfix(loss=f"{total_loss / total_n:.4f}", acc=f"{total_right / total_n:.4f}")
     if shard is not None:  # the epoch's totals over all ranks
         total_loss, total_right, total_n = shard.all_reduce_sum([total_loss, total_right, total_n])

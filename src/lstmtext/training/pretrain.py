@@ -17,7 +17,6 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from tqdm.auto import tqdm
 
 from lstmtext.config import LMConfig
 from lstmtext.encoding.token_stream import TokenStream
@@ -25,6 +24,7 @@ from lstmtext.models.language_model import LanguageModel
 from lstmtext.training.checkpoint import restore_checkpoint, save_checkpoint
 from lstmtext.training.precision import apply_precision, set_precision
 from lstmtext.training.schedule import adam, slanted_triangular
+from lstmtext.utils.progress import epoch_line, progress_bar
 
 log = logging.getLogger(__name__)
 
@@ -91,8 +91,8 @@ def fit_lm(model: LanguageModel, corpus: Path, cfg: LMConfig, checkpoint_dir: Pa
     for epoch in range(first, epochs + 1):
         model.train()
         t0, tokens, loss_sum, n_batches = time.perf_counter(), 0, 0.0, 0
-        bar = tqdm(train.batches(cfg.batch_tokens, cfg.bptt, cfg.seed, epoch), total=per_epoch, disable=not progress,
-                   desc=f"LM epoch {epoch}/{epochs}", unit="batch", leave=False, dynamic_ncols=True)
+        bar = progress_bar(train.batches(cfg.batch_tokens, cfg.bptt, cfg.seed, epoch), per_epoch,
+                           f"LM epoch {epoch}/{epochs}", progress, unit="batch")
         for ids, lengths in bar:
             for group in optimizer.param_groups:
                 group["lr"] = cfg.lr * slanted_triangular(min(step, total_steps - 1), total_steps)
@@ -105,7 +105,7 @@ def fit_lm(model: LanguageModel, corpus: Path, cfg: LMConfig, checkpoint_dir: Pa
             n_batches += 1
             loss_sum += loss.item()
             tokens += int(lengths.sum())
-            if progress:
+            if not bar.disable:
                 bar.set_postfix(loss=f"{loss_sum / n_batches:.3f}", tok_s=f"{tokens / (time.perf_counter() - t0):,.0f}")
         seconds = time.perf_counter() - t0
         ppl = perplexity(model, valid, cfg)
@@ -116,8 +116,8 @@ def fit_lm(model: LanguageModel, corpus: Path, cfg: LMConfig, checkpoint_dir: Pa
         if record["valid_perplexity"] < result.best_perplexity:
             result.best_perplexity, result.best_epoch = record["valid_perplexity"], epoch
             best = {k: v.detach().clone() for k, v in model.state_dict().items()}
-        log.info("LM epoch %d: train loss %.4f, valid perplexity %.2f, %.0f tokens/s", epoch, record["train_loss"],
-                 record["valid_perplexity"], record["tokens_per_second"])
+        epoch_line(f"LM epoch {epoch}/{epochs}: train loss {record['train_loss']:.4f}, valid perplexity "
+                   f"{record['valid_perplexity']:.2f}, {record['tokens_per_second']:,.0f} tokens/s", progress)
         if checkpoint_dir is not None:
             save_checkpoint(checkpoint_dir, model.state_dict(), best, optimizer,
                             {"epoch": epoch, "step": step, "history": result.history, "best_epoch": result.best_epoch,

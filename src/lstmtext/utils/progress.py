@@ -1,0 +1,35 @@
+"""Progress on long work: a bar on a terminal, one line per epoch wherever the output goes.
+
+A bar redraws itself with carriage returns; written to a file or a pipe (a job log, ``| tee``) every redraw
+becomes text, so there the bar is left out and only the epoch lines are written.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from collections.abc import Iterable
+from typing import Any
+
+from tqdm.auto import tqdm
+
+log = logging.getLogger("lstmtext.training")
+
+
+def on_terminal() -> bool:
+    """Whether standard error is a terminal (where a redrawn bar reads as one line)."""
+    return bool(getattr(sys.stderr, "isatty", lambda: False)())
+
+
+def progress_bar(iterable: Iterable[Any], total: int, desc: str, enabled: bool, **kwargs: Any) -> tqdm:
+    """A tqdm bar over ``iterable``, cleared when done; silent when not ``enabled`` or not on a terminal."""
+    return tqdm(iterable, total=total, desc=desc, disable=not (enabled and on_terminal()), leave=False,
+                dynamic_ncols=True, **kwargs)
+
+
+def epoch_line(message: str, enabled: bool) -> None:
+    """Show one epoch's summary: above the bars when ``enabled`` (standard error), else in the log only."""
+    if enabled:
+        tqdm.write(message, file=sys.stderr)
+    else:
+        log.info(message)
