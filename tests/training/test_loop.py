@@ -1,5 +1,7 @@
 """Training: reproducible with a seed, resumable to identical weights, early stopping restores the best."""
 
+import json
+
 import pytest
 import torch
 
@@ -52,10 +54,12 @@ def test_resume_after_interruption_gives_identical_weights(tiny_path, tmp_path, 
     with pytest.raises(Interrupt):
         train_model(config, _data(tiny_path, config), checkpoint_dir=tmp_path / "ckpt", progress=False)
     monkeypatch.setattr("lstmtext.pipeline.runner.fit", real_fit)
+    first_part = json.loads((tmp_path / "ckpt" / "state.json").read_text())["seconds"]
     torch.manual_seed(12345)  # a different global RNG state must not matter: the checkpoint restores it
     resumed, result = train_model(config, _data(tiny_path, config), checkpoint_dir=tmp_path / "ckpt",
                                       resume=True, progress=False)
     assert [h["epoch"] for h in result.history] == [1, 2, 3, 4, 5, 6]
+    assert result.seconds > first_part > 0  # the training time counts both parts
     for (k, a), (_, b) in zip(full.state_dict().items(), resumed.state_dict().items()):
         assert torch.allclose(a, b, atol=0, rtol=0), k
     bigger = build_config(None, overrides=TINY_OVERRIDES + ["train.epochs=6", "model.hidden_size=24"])

@@ -110,13 +110,14 @@ def fit(
     optimizer = adam(groups, lr=cfg.lr, weight_decay=cfg.weight_decay)
     for group in optimizer.param_groups:
         group["base_lr"] = group["lr"]
-    result, best_state, bad_epochs, first_epoch = TrainResult(), None, 0, 1
+    result, best_state, bad_epochs, first_epoch, earlier = TrainResult(), None, 0, 1, 0.0
     if resume:
         if checkpoint_dir is None:
             raise BundleError("--resume needs the output folder of the interrupted run (its checkpoint/ folder).")
         st, best_state = restore_checkpoint(checkpoint_dir, model, optimizer)
         result.history, result.best_epoch, result.best_score = st["history"], st["best_epoch"], st["best_score"]
         bad_epochs, first_epoch = st["bad_epochs"], st["epoch"] + 1
+        earlier = st.get("seconds", 0.0)  # the interrupted run's training time (absent in older checkpoints)
         log.info("resuming after epoch %d of %d", st["epoch"], cfg.epochs)
     else:
         torch.manual_seed(cfg.seed)
@@ -141,7 +142,8 @@ def fit(
         stop = cfg.patience is not None and bad_epochs >= cfg.patience
         if checkpoint_dir is not None and (shard is None or shard.rank == 0):
             state = {"epoch": epoch, "history": result.history, "best_epoch": result.best_epoch,
-                     "best_score": result.best_score, "bad_epochs": bad_epochs}
+                     "best_score": result.best_score, "bad_epochs": bad_epochs,
+                     "seconds": earlier + time.perf_counter() - start}
             save_checkpoint(checkpoint_dir, model.state_dict(), best_state, optimizer, state)
         if on_epoch_end is not None:
             on_epoch_end(record)
@@ -152,7 +154,7 @@ def fit(
     set_precision(model, "fp32")  # the precision is the training's: the trained model predicts in fp32
     if cfg.restore_best and best_state is not None:
         model.load_state_dict(best_state)
-    result.seconds = time.perf_counter() - start
+    result.seconds = earlier + time.perf_counter() - start
     return result
 
 

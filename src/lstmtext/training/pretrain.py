@@ -85,6 +85,7 @@ def fit_lm(model: LanguageModel, corpus: Path, cfg: LMConfig, checkpoint_dir: Pa
         st, best = restore_checkpoint(checkpoint_dir, model, optimizer)
         result.history, result.best_epoch, result.best_perplexity = st["history"], st["best_epoch"], st["best_score"]
         first, step = st["epoch"] + 1, st["step"]
+        start -= st.get("seconds", 0.0)  # the interrupted run's time counts too
         log.info("resuming the language model after epoch %d of %d", st["epoch"], epochs)
     else:
         torch.manual_seed(cfg.seed)
@@ -121,7 +122,8 @@ def fit_lm(model: LanguageModel, corpus: Path, cfg: LMConfig, checkpoint_dir: Pa
         if checkpoint_dir is not None:
             save_checkpoint(checkpoint_dir, model.state_dict(), best, optimizer,
                             {"epoch": epoch, "step": step, "history": result.history, "best_epoch": result.best_epoch,
-                             "best_score": result.best_perplexity, "bad_epochs": 0})
+                             "best_score": result.best_perplexity, "bad_epochs": 0,
+                             "seconds": time.perf_counter() - start})
         if on_epoch_end is not None:
             on_epoch_end(record)
     set_precision(model, "fp32")
