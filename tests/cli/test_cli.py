@@ -88,9 +88,18 @@ def test_preprocess_preview(tiny_path):
     assert result.exit_code == 0 and "airline" not in result.output.split("after")[-1].lower().split("\n")[3]
 
 
-def test_presets_lists_architectures():
-    result = runner.invoke(app, ["presets"])
-    assert result.exit_code == 0 and "seed001" in result.output and "lstm" in result.output
+def test_presets_describes_every_preset_and_architecture():
+    from lstmtext.config.presets import CLEANING_DESCRIPTIONS, PRESET_DESCRIPTIONS, available_presets
+    from lstmtext.preprocess import PREPROCESS_PRESETS
+
+    assert sorted(PRESET_DESCRIPTIONS) == sorted(available_presets())
+    assert sorted(CLEANING_DESCRIPTIONS) == sorted(PREPROCESS_PRESETS)
+    result = runner.invoke(app, ["presets"], env={"COLUMNS": "250"})
+    assert result.exit_code == 0
+    rows = {line.split("│")[1].strip(): line.split("│")[2].strip() for line in result.output.splitlines()
+            if line.count("│") == 3}
+    assert rows["cnn-bag-long"] == PRESET_DESCRIPTIONS["cnn-bag-long"] and rows["id-aspect"].startswith("id-review")
+    assert rows["ulmfit-long"] == "ulmfit for reviews: texts cut at 256 tokens" and "seed001" in rows
 
 
 def test_bad_set_is_a_clear_error(tiny_path, capsys, monkeypatch):
@@ -99,6 +108,22 @@ def test_bad_set_is_a_clear_error(tiny_path, capsys, monkeypatch):
         main()
     assert exit_.value.code == 1
     assert "unknown key 'model.hiden_size'. Did you mean 'hidden_size'?" in capsys.readouterr().err
+
+
+def test_a_json_table_in_set_says_how_to_write_it():
+    from lstmtext.config import build_config
+    from lstmtext.errors import ConfigError
+
+    with pytest.raises(ConfigError, match=r"preprocess.options input should be a valid dictionary\. Got '\{\"a\": 1\}' "
+                                          r"instead\. Set one key at a time \(--set preprocess\.options\.KEY=VALUE"):
+        build_config(None, overrides=['preprocess.options={"a": 1}'])
+    tree = build_config(None, overrides=['preprocess.options={normalize_slang = {overrides = ""}}'])
+    assert tree.preprocess.options == {"normalize_slang": {"overrides": ""}}
+
+
+def test_preprocess_refuses_a_negative_sample_size(tiny_path):
+    result = runner.invoke(app, ["preprocess", str(tiny_path), "--n", "-3"])
+    assert result.exit_code == 2 and "greater than or equal to 1" in " ".join(result.output.split())
 
 
 def test_version_and_verbose_after_the_command(monkeypatch, capsys, tiny_path):

@@ -71,6 +71,14 @@ def test_undecodable_bytes_name_the_line(tmp_path):
         load_data(path, DataConfig())
 
 
+def test_a_utf16_file_is_named_as_such_with_the_command_that_converts_it(tmp_path):
+    path = tmp_path / "excel.csv"
+    path.write_bytes("text,label\nok,pos\n".encode("utf-16"))
+    with pytest.raises(DataError, match=r"excel.csv: the file is UTF-16 .*Convert it: `iconv -f utf-16 -t utf-8 .*excel.csv "
+                                        r"> excel-utf8.csv`\.$"):
+        load_data(path, DataConfig())
+
+
 def test_empty_text_names_the_row(tmp_path):
     path = _write(tmp_path, "d.csv", ROWS[:3] + [",pos", '"   ",neg'] + ROWS[3:])
     with pytest.raises(DataError, match=r"d.csv:5: text in column 'text' is empty \(2 rows in all; first at lines 5, 6\)"):

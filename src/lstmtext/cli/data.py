@@ -16,11 +16,12 @@ from lstmtext.errors import ConfigError, LstmTextError
 
 def preprocess(
     file: Annotated[Optional[Path], typer.Argument(help="Data file to preview (omit to use --text).")] = None,
-    preset: Annotated[str, typer.Option(help="Cleaning preset: en-tweet, id-news, id-review, vi-review, plain.")] = "en-tweet",
+    preset: Annotated[str, typer.Option(help="Cleaning preset: en-tweet, id-review, id-aspect, id-news, vi-review, plain, "
+                                             "none (`lstmtext presets` says what each is for).")] = "en-tweet",
     steps: Annotated[Optional[str], typer.Option(help="Comma-separated step names instead of the preset's.")] = None,
     text: Annotated[Optional[str], typer.Option(help="Clean this one text, step by step.")] = None,
     text_col: TextCol = None,
-    n: Annotated[int, typer.Option(help="Sample rows to show.")] = 8,
+    n: Annotated[int, typer.Option(min=1, help="Sample rows to show.")] = 8,
     seed: Annotated[int, typer.Option(help="Seed of the row sample.")] = 0,
 ) -> None:
     """Show what a cleaning chain does: before/after for sample rows, or every step for one --text."""
@@ -65,14 +66,20 @@ def init_config(
 
 def presets() -> None:
     """List tasks, model presets, cleaning presets, architectures and cleaning steps."""
-    from lstmtext.config.presets import available_presets
+    from lstmtext.config.presets import CLEANING_DESCRIPTIONS, PRESET_DESCRIPTIONS, available_presets
     from lstmtext.models import available_models
     from lstmtext.preprocess import PREPROCESS_PRESETS, available_steps
     from lstmtext.tasks import available_tasks
 
     console.print("[bold]tasks[/] (--task): " + "; ".join(f"{k}: {v}" for k, v in available_tasks().items()))
-    console.print("[bold]model presets[/]: " + ", ".join(available_presets()))
-    console.print("[bold]cleaning presets[/]: " + ", ".join(sorted(PREPROCESS_PRESETS)))
+    table = Table("model preset (--preset)", "what it is")
+    for name in available_presets():
+        table.add_row(name, PRESET_DESCRIPTIONS[name])
+    console.print(table)
+    table = Table("cleaning preset (--set preprocess.preset=...)", "for")
+    for name in sorted(PREPROCESS_PRESETS):
+        table.add_row(name, CLEANING_DESCRIPTIONS[name])
+    console.print(table)
     table = Table("architecture", "what it is")
     for name, doc in available_models().items():
         table.add_row(name, doc)

@@ -175,3 +175,36 @@ MODEL_PRESETS["ulmfit"] = {
 # tokens. Valid macro-F1 there, 3 seeds: with 10% of the labels 0.847 (`default` 0.756, TF-IDF + LR
 # 0.829); with every label 0.873 (TF-IDF + LR 0.890: with all 4,000 labels the linear model stays ahead).
 MODEL_PRESETS["ulmfit-long"] = {**MODEL_PRESETS["ulmfit"], "vocab": {**MODEL_PRESETS["ulmfit"]["vocab"], "max_len": 256}}
+
+#: One line per model preset for ``lstmtext presets`` (a test holds every preset to one).
+PRESET_DESCRIPTIONS: dict[str, str] = {
+    "default": "BiLSTM 128 over random embeddings, en-tweet cleaning: the tuned tweet model (docs/tuning.md)",
+    "seed001": "the airline tutorial's model: LSTM 256 over the 1,024 most frequent words, batch 512, 10 epochs",
+    "bilstm": "BiLSTM 128, max pooling, skip-gram vectors from the training texts (the zoo's shared settings)",
+    "lstm": "one-directional LSTM 128, otherwise as bilstm",
+    "gru": "BiGRU 128, otherwise as bilstm",
+    "rnn": "bidirectional Elman RNN 128, otherwise as bilstm: the fastest recurrent preset",
+    "bilstm_attn": "BiLSTM 128 with additive attention pooling",
+    "cnn": "TextCNN, widths 3-5, 200 filters each, max over time",
+    "clstm": "C-LSTM (Indonesian news paper): convolution, then an LSTM 128, batch 16",
+    "bilstm-long": "bilstm for reviews: texts cut at 256 tokens, up to 30 epochs",
+    "bilstm_attn-long": "bilstm_attn for reviews: texts cut at 256 tokens, up to 30 epochs",
+    "cnn-long": "cnn for reviews: texts cut at 256 tokens, up to 30 epochs",
+    "clstm-long": "clstm for reviews: texts cut at 256 tokens, up to 30 epochs",
+    "cnn-bag-long": "cnn-long plus a linear bag of word 1-2-grams: reviews with a few thousand labels",
+    "multilabel": "--task multilabel: 5 cnn members averaged, the epoch chosen by micro-F1",
+    "absa": "--task absa: 5 BiLSTMs over CBOW vectors, a softmax and an attention per aspect, id-aspect cleaning",
+    "ulmfit": "BiLSTM 256 started from a language model of the training (+ --unlabelled) texts: few labels",
+    "ulmfit-long": "ulmfit for reviews: texts cut at 256 tokens",
+}
+
+#: One line per cleaning preset (the steps are in lstmtext.preprocess.presets).
+CLEANING_DESCRIPTIONS: dict[str, str] = {
+    "en-tweet": "English tweets: URLs, emoji and emoticons to words, mentions, contractions, punctuation marks",
+    "id-review": "Indonesian reviews (the aspect thesis): filtering, slang lexicon, negation joining, stopwords",
+    "id-aspect": "id-review keeping the stopwords (they carry an aspect's polarity)",
+    "id-news": "Indonesian news titles (the C-LSTM paper): stopwords and Sastrawi stemming",
+    "vi-review": "Vietnamese reviews (NTC-SCV): diacritic repair, emoticons, pyvi word segmentation",
+    "plain": "Unicode clean-up, lower case and whitespace only",
+    "none": "no cleaning: the text split on whitespace",
+}

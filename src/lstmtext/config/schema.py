@@ -311,7 +311,11 @@ def _explain(exc: ValidationError, source: str) -> ConfigError:
     got = err.get("input")
     if isinstance(got, dict):  # a check across keys (the whole section or config as its input): the message says it
         return ConfigError(f"{source}: {(loc + ' ') if loc else ''}{err['msg'].lower()}.")
-    return ConfigError(f"{source}: {loc} {err['msg'].lower()}. Got {got!r} instead.")
+    hint = ""
+    if err["type"] == "dict_type" and isinstance(got, str):  # JSON, or a TOML table in the wrong syntax
+        hint = (f" Set one key at a time (--set {loc}.KEY=VALUE, e.g. preprocess.options.normalize_slang.lexicon="
+                "\"my.csv\") or give a TOML inline table ({KEY = VALUE}), not JSON.")
+    return ConfigError(f"{source}: {loc} {err['msg'].lower()}. Got {got!r} instead.{hint}")
 
 
 def build_config(

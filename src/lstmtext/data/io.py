@@ -44,6 +44,18 @@ def locate_bad_bytes(path: Path, exc: UnicodeDecodeError) -> str:
     return f"byte {exc.start}"
 
 
+def not_utf8(path: Path, exc: UnicodeDecodeError) -> str:
+    """The one-line error for a file that is not UTF-8: where, and how to convert it (UTF-16, as Excel's
+    "Unicode Text" saves, is recognised by its byte-order mark)."""
+    with path.open("rb") as fh:
+        head = fh.read(2)
+    if head in (b"\xff\xfe", b"\xfe\xff"):
+        return (f"{path}: the file is UTF-16 (it starts with a UTF-16 byte-order mark, as Excel's \"Unicode Text\" "
+                f"saves); lstmtext reads UTF-8. Convert it: `iconv -f utf-16 -t utf-8 {path} > {path.stem}-utf8{path.suffix}`.")
+    return (f"{path}: {locate_bad_bytes(path, exc)} is not valid UTF-8. Re-save the file as UTF-8 (from Windows "
+            f"Excel files usually: `iconv -f cp1252 -t utf-8 {path} > {path.stem}-utf8{path.suffix}`).")
+
+
 def read_table(path: str | Path, fmt: str | None = None, header: bool = True) -> pd.DataFrame:
     """Read a data file into a DataFrame of strings (missing cells stay NaN).
 
@@ -79,10 +91,7 @@ def read_table(path: str | Path, fmt: str | None = None, header: bool = True) ->
         else:
             frame = pd.read_parquet(path)
     except UnicodeDecodeError as exc:
-        raise DataError(
-            f"{path}: {locate_bad_bytes(path, exc)} is not valid UTF-8. "
-            "Re-save the file as UTF-8 (e.g. `iconv -f latin1 -t utf-8`)."
-        ) from None
+        raise DataError(not_utf8(path, exc)) from None
     except pd.errors.EmptyDataError:
         raise DataError(f"{path}: {_EMPTY}") from None
     except (pd.errors.ParserError, ValueError, OSError) as exc:
@@ -126,8 +135,7 @@ def read_chunks(path: str | Path, fmt: str | None, chunk_size: int, header: bool
                     chunk.columns = ["text", "label"][: chunk.shape[1]] + [f"col{i}" for i in range(2, chunk.shape[1])]
                 yield chunk
     except UnicodeDecodeError as exc:
-        raise DataError(f"{path}: {locate_bad_bytes(path, exc)} is not valid UTF-8. Re-save the file as UTF-8 "
-                        "(e.g. `iconv -f latin1 -t utf-8`).") from None
+        raise DataError(not_utf8(path, exc)) from None
     except pd.errors.EmptyDataError:
         raise DataError(f"{path}: {_EMPTY}") from None
     except pd.errors.ParserError as exc:

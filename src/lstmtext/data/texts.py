@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
-from lstmtext.data.io import FORMATS, locate_bad_bytes, read_chunks, read_table, row_ref
+from lstmtext.data.io import FORMATS, not_utf8, read_chunks, read_table, row_ref
 from lstmtext.errors import DataError
 
 
@@ -85,6 +85,6 @@ def _iter_texts(path: Path, text_col: str | None, chunk_size: int, defaults: lis
                     yield where, texts
                     where, texts = [], []
     except UnicodeDecodeError as exc:
-        raise DataError(f"{path}: {locate_bad_bytes(path, exc)} is not valid UTF-8. Re-save the file as UTF-8.") from None
+        raise DataError(not_utf8(Path(path), exc)) from None
     if texts:
         yield where, texts
