@@ -121,6 +121,20 @@ def test_a_json_table_in_set_says_how_to_write_it():
     assert tree.preprocess.options == {"normalize_slang": {"overrides": ""}}
 
 
+def test_a_config_error_names_the_flag_or_setting_that_gave_the_value(tmp_path):
+    from lstmtext.cli.common import run_config
+    from lstmtext.errors import ConfigError
+
+    with pytest.raises(ConfigError, match=r"^--oversample: train.oversample input should be 'random'\. Got 'yes'"):
+        run_config(None, None, ["train.lr=0.01", "model.hidden_size=8"], oversample="yes")
+    with pytest.raises(ConfigError, match=r"^--set train.lr=-1: train.lr input should be greater than 0"):
+        run_config("cnn", None, ["train.lr=-1", "model.hidden_size=8"], class_weight="balanced")
+    toml = tmp_path / "c.toml"
+    toml.write_text("[model]\nhidden_size = 0\n")
+    with pytest.raises(ConfigError, match=rf"^{toml}: model.hidden_size input should be greater than or equal to 1"):
+        run_config(None, toml, ["train.lr=0.01"])
+
+
 def test_preprocess_refuses_a_negative_sample_size(tiny_path):
     result = runner.invoke(app, ["preprocess", str(tiny_path), "--n", "-3"])
     assert result.exit_code == 2 and "greater than or equal to 1" in " ".join(result.output.split())

@@ -125,8 +125,18 @@ def run_config(preset: str | None = None, config: Path | None = None, set_: list
         if preset is None and config is None and base is None and (task or "classify") == "classify":
             preset = "ulmfit"
     if base is not None:
-        return build_config(None, None, list(set_ or []), extra=extra, base=base)
-    return build_config(preset or task_preset(task), config, list(set_ or []), extra=extra)
+        return build_config(None, None, list(set_ or []), extra=extra, base=base, extra_source=FLAG_KEYS)
+    return build_config(preset or task_preset(task), config, list(set_ or []), extra=extra, extra_source=FLAG_KEYS)
+
+
+#: The config key each flag of :func:`run_config` sets (what an error in that key names).
+FLAG_KEYS = {"task": "--task", "data.text_col": "--text-col", "data.label_col": "--label-col",
+             "data.split_col": "--split-col", "data.drop_duplicates": "--drop-duplicates",
+             "data.unlabelled": "--unlabelled", "data.unlabelled_col": "--unlabelled-col", "absa.aspects": "--aspects",
+             "multilabel.label_sep": "--label-sep", "train.oversample": "--oversample",
+             "train.class_weight": "--class-weight", "train.new_words": "--new-words",
+             "train.new_classes": "--new-classes", "train.init_from": "--init-from", "train.pretrained": "--pretrained",
+             "preprocess": "--pretrained (the language model's cleaning)", "model.embedding": "--pretrained"}
 
 
 def unlabelled_data(unlabelled: Path | None, unlabelled_col: str | None) -> dict[str, str]:

@@ -324,7 +324,7 @@ def build_config(
     overrides: list[str] | None = None,
     extra: dict[str, Any] | None = None,
     base: dict[str, Any] | None = None,
-    extra_source: str | None = None,
+    extra_source: str | dict[str, str] | None = None,
 ) -> Config:
     """Resolve a config from a preset, a TOML file, a dict and ``--set`` overrides (later wins).
 
@@ -334,7 +334,8 @@ def build_config(
         overrides: ``section.key=value`` strings.
         extra: A nested dict applied after the file and before the overrides.
         base: A config tree to start from instead of a preset (a saved model's, for a warm start).
-        extra_source: What ``extra`` came from, for error messages (e.g. an estimator's arguments).
+        extra_source: What ``extra`` came from, for error messages (e.g. an estimator's arguments), or a map
+            from its dotted keys to what set each (a command's flags).
 
     Raises:
         ConfigError: For unknown presets or keys, unreadable files and invalid values.
@@ -342,7 +343,7 @@ def build_config(
     from lstmtext.config.presets import model_preset
 
     tree: dict[str, Any] = model_preset(preset) if preset else dict(base or {})
-    source = f"preset {preset!r}" if preset else "config"
+    layers: list[tuple[str | dict[str, str], dict[str, Any]]] = [(f"preset {preset!r}" if preset else "config", tree)]
     if config_file is not None:
         path = Path(config_file)
         try:
@@ -353,15 +354,40 @@ def build_config(
             raise ConfigError(f"{path}: not valid TOML ({exc}). Fix the syntax or regenerate it with init-config.") from None
         file_tree.pop("format_version", None)
         tree = _deep_merge(tree, file_tree)
-        source = str(path)
+        layers.append((str(path), file_tree))
     if extra:
         tree = _deep_merge(tree, extra)
-        source = extra_source or source
+        layers.append((extra_source or "the command's options", extra))
     for item in overrides or []:
         path_parts, value = parse_override(item)
         _set_path(tree, path_parts, value)
-        source = f"--set {item}" if len(overrides or []) == 1 else "--set overrides"
+        single: dict[str, Any] = {}
+        _set_path(single, path_parts, value)
+        layers.append((f"--set {item}", single))
     try:
         return Config.model_validate(tree)
     except ValidationError as exc:
-        raise _explain(exc, source) from None
+        raise _explain(exc, _source_of(exc.errors()[0]["loc"], layers)) from None
+
+
+def _source_of(loc: tuple[Any, ...], layers: list[tuple[str | dict[str, str], dict[str, Any]]]) -> str:
+    """Which layer (preset, file, options, a --set) set the value at ``loc`` last: the one an error names.
+
+    A layer's name may be a map from dotted keys to what set them (a command's flags: ``train.oversample``
+    -> ``--oversample``).
+    """
+    parts = [str(p) for p in loc]
+    for name, tree in reversed(layers):
+        node: Any = tree
+        for depth, part in enumerate(parts):
+            if not isinstance(node, dict) or part not in node:
+                break
+            node = node[part]
+        else:
+            depth = len(parts)
+        if depth == len(parts) or (depth and not isinstance(node, dict)):
+            if isinstance(name, dict):  # the longest key of the map that holds the value
+                keys = (".".join(parts[:n]) for n in range(depth, 0, -1))
+                return next((name[k] for k in keys if k in name), "the command's options")
+            return name
+    return str(layers[-1][0]) if not isinstance(layers[-1][0], dict) else "config"
