@@ -51,6 +51,24 @@ def test_jsonl_lists_and_01_columns_read_the_same_labels(tmp_path):
     assert table.info["labels"] == ["billing", "late", "staff"]  # the columns, in file order
 
 
+def test_json_lists_in_csv_cells_and_label_col_naming_01_columns_read_the_same_labels(tmp_path):
+    from lstmtext.cli.common import run_config
+
+    rows = [("late and rude", ["late", "staff"]), ("fine", []), ("fee", ["billing"]), ("late", ["late"])]
+    cells = _write(tmp_path, "c.csv", "text,label\n" + "\n".join(
+        f'{t},"{json.dumps(y).replace(chr(34), 2 * chr(34))}"' for t, y in rows) + "\n")
+    assert MultiLabel.read_file(cells, _cfg()).split.labels == [("late", "staff"), (), ("billing",), ("late",)]
+    wide = _write(tmp_path, "w.csv", "text,billing,late,staff,stars\n" + "\n".join(
+        f"{t},{int('billing' in y)},{int('late' in y)},{int('staff' in y)},5" for t, y in rows) + "\n")
+    config = run_config(None, None, [], task="multilabel", label_col="late, billing")
+    assert config.multilabel.layout == "columns" and config.multilabel.labels == ["late", "billing"]
+    assert MultiLabel.read_file(wide, config).split.labels == [("late",), (), ("billing",), ("late",)]
+    bad = _write(tmp_path, "b.csv", "text,label\nok,\"['late']\"\n")
+    with pytest.raises(DataError, match=r"b.csv:2: column 'label' holds \"\['late'\]\", which looks like a JSON list but is "
+                                        r"not one \(.*\)\. Write it as \[\"a\", \"b\"\], with double quotes\."):
+        MultiLabel.read_file(bad, _cfg())
+
+
 @pytest.mark.parametrize("text,match", [
     ("text,label\na,x|y\nb,\nc,z\n", None),  # fine: the control case
     ("text,label\na,x;y\nb,y;z\nc,z\n", r"--label-sep '\|' splits no cell of column 'label', but ';' appears in 2 "

@@ -34,7 +34,8 @@ STATE = {"verbose": False}
 DataArg = Annotated[Optional[Path], typer.Argument(help="CSV/TSV/JSONL/Parquet file. Omit to use the bundled airline tweets.")]
 TextCol = Annotated[Optional[str], typer.Option(help="Column with the text (default: 'text').")]
 ModelTextCol = Annotated[Optional[str], typer.Option("--text-col", help="Column with the text (default: the column the model was trained on, else 'text').")]
-LabelCol = Annotated[Optional[str], typer.Option(help="Column with the label(s) (default: 'label').")]
+LabelCol = Annotated[Optional[str], typer.Option(help="Column with the label(s) (default: 'label'); with --task "
+                                                      "multilabel, a,b,c names one 0/1 column per label.")]
 SplitCol = Annotated[Optional[str], typer.Option(help="Column saying train / valid / test for each row.")]
 SplitFile = Annotated[Optional[Path], typer.Option(help="A row,split file (0-based rows), e.g. the news titles' split.csv.")]
 ValidOpt = Annotated[Optional[Path], typer.Option(help="Separate validation file (same columns).")]
@@ -100,6 +101,10 @@ def run_config(preset: str | None = None, config: Path | None = None, set_: list
     extra: dict[str, Any] = {}
     if task:
         extra["task"] = task
+    if label_col and "," in label_col and (task or (base or {}).get("task")) == "multilabel":
+        # --label-col a,b,c: one 0/1 column per label
+        extra["multilabel"] = {"layout": "columns", "labels": [c.strip() for c in label_col.split(",") if c.strip()]}
+        label_col = None
     columns = {"text_col": text_col, "label_col": label_col, "split_col": split_col}
     extra["data"] = {k: v for k, v in columns.items() if v is not None}
     if bundled:  # the bundled tweets: record their real columns in the configs written
@@ -110,7 +115,7 @@ def run_config(preset: str | None = None, config: Path | None = None, set_: list
     if aspects:
         extra["absa"] = {"aspects": [a.strip() for a in aspects.split(",") if a.strip()]}
     if label_sep:
-        extra["multilabel"] = {"label_sep": label_sep}
+        extra.setdefault("multilabel", {})["label_sep"] = label_sep
     train = {"oversample": oversample, "class_weight": class_weight, "new_words": new_words, "new_classes": new_classes,
              "init_from": str(init_from) if init_from is not None else None}
     if init_from is None and (new_words or new_classes):
@@ -133,7 +138,8 @@ def run_config(preset: str | None = None, config: Path | None = None, set_: list
 FLAG_KEYS = {"task": "--task", "data.text_col": "--text-col", "data.label_col": "--label-col",
              "data.split_col": "--split-col", "data.drop_duplicates": "--drop-duplicates",
              "data.unlabelled": "--unlabelled", "data.unlabelled_col": "--unlabelled-col", "absa.aspects": "--aspects",
-             "multilabel.label_sep": "--label-sep", "train.oversample": "--oversample",
+             "multilabel.label_sep": "--label-sep", "multilabel.labels": "--label-col",
+             "multilabel.layout": "--label-col", "train.oversample": "--oversample",
              "train.class_weight": "--class-weight", "train.new_words": "--new-words",
              "train.new_classes": "--new-classes", "train.init_from": "--init-from", "train.pretrained": "--pretrained",
              "preprocess": "--pretrained (the language model's cleaning)", "model.embedding": "--pretrained"}

@@ -42,14 +42,31 @@ _OTHER_SEPARATORS = ("|", ";", ",", "/", " ")
 _TRUE, _FALSE = {"1", "1.0", "true", "yes"}, {"0", "0.0", "false", "no"}
 
 
+def _json_list(cell: Any, where: str, col: str) -> list[Any] | tuple[Any, ...] | None:
+    """The labels of a cell holding a list: a JSONL list, or the JSON text of one in a CSV cell (``["a", "b"]``)."""
+    if isinstance(cell, (list, tuple)):
+        return cell
+    if not isinstance(cell, str) or not (cell.strip().startswith("[") and cell.strip().endswith("]")):
+        return None
+    try:
+        value = json.loads(cell)
+    except json.JSONDecodeError as exc:
+        raise DataError(f"{where}: column {col!r} holds {cell[:60]!r}, which looks like a JSON list but is not one "
+                        f"({exc.msg}). Write it as [\"a\", \"b\"], with double quotes.") from None
+    if not isinstance(value, list) or any(isinstance(x, (list, dict)) for x in value):
+        raise DataError(f"{where}: column {col!r} holds {cell[:60]!r}: a list of label names was expected.")
+    return value
+
+
 def _parse_delimited(frame: pd.DataFrame, refs: RowRefs, path: Path, config: Config) -> list[tuple[str, ...]]:
     col, sep = config.data.label_col, config.multilabel.label_sep
     cells = frame[col].tolist()
     kinds = {}
     labels = []
     for i, cell in enumerate(cells):
-        if isinstance(cell, (list, tuple)):
-            kind, parts = "list", [str(x).strip() for x in cell]
+        listed = _json_list(cell, refs(i), col)
+        if listed is not None:
+            kind, parts = "list", [str(x).strip() for x in listed]
         elif cell is None or (isinstance(cell, float) and np.isnan(cell)) or str(cell).strip() == "":
             labels.append(())
             continue
@@ -62,7 +79,7 @@ def _parse_delimited(frame: pd.DataFrame, refs: RowRefs, path: Path, config: Con
                             f"labels, this row a {other[0]}. Write every row the same way (a JSON list, or labels "
                             f"separated by {sep!r}).")
         labels.append(tuple(sorted({p for p in parts if p})))
-    text_cells = [str(c) for c in cells if isinstance(c, str) and c.strip()]
+    text_cells = [str(c) for c in cells if isinstance(c, str) and c.strip()] if "text" in kinds else []
     if text_cells and not any(sep in c for c in text_cells):
         for other in _OTHER_SEPARATORS:
             if other != sep and sum(other in c for c in text_cells) >= max(1, len(text_cells) // 20):
