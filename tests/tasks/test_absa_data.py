@@ -58,6 +58,12 @@ def test_long_detects_sorted_aspects_and_uses_a_present_not_mentioned_label(tmp_
     assert table.split.labels == [("pos", "neg"), ("neut", "neut"), ("neut", "pos")]
 
 
+def test_a_long_file_read_as_wide_says_which_layout_it_looks_like():
+    with pytest.raises(DataError, match=r"absa_tiny_long\.csv: columns 'aspect' and 'polarity' look like the long layout "
+                                        r".*Pass --set absa.layout=\"long\", or name the aspect columns with --aspects\."):
+        load_aspect_data(LONG, _cfg())
+
+
 def test_missing_aspect_column_is_a_clear_error():
     with pytest.raises(DataError, match=r"absa_tiny\.csv: no column 'taste' for aspect 'taste'\. .*Fix --aspects"):
         load_aspect_data(WIDE, _cfg(aspects=["food", "taste"]))
@@ -112,6 +118,9 @@ def test_cli_absa_convert_writes_the_wide_layout(tmp_path):
     assert result.exit_code == 0, result.output
     lines = out.read_text(encoding="utf-8").splitlines()
     assert lines[0] == "text,food,service,price" and lines[1] == "harga mahal sekali,neutral,neutral,negative"
+    result = CliRunner().invoke(app, ["absa-convert", str(WIDE), str(tmp_path / "w2.csv")])  # wide, read as long
+    assert result.exit_code == 1 and "no column 'aspect' of the long layout" in str(result.exception)
+    assert "absa-convert --layout wide" in str(result.exception)
     assert len(lines) == 28  # 27 texts: the wide file's texts, each once
 
 

@@ -47,6 +47,10 @@ def read_wide(raw: pd.DataFrame, refs: RowRefs, path: Path, cfg: Config, aspects
     check_columns(raw, path, {"--text-col": text_col, "--split-col": split_col})
     rows = refs.all(len(raw))
     names = aspects or cfg.absa.aspects or [str(c) for c in raw.columns if c not in (text_col, split_col)]
+    if not (aspects or cfg.absa.aspects) and {cfg.absa.aspect_col, cfg.absa.polarity_col} <= set(names):
+        raise DataError(f"{path}: columns {cfg.absa.aspect_col!r} and {cfg.absa.polarity_col!r} look like the long "
+                        "layout (one row per text and aspect), but the wide one (a column per aspect) was asked for. "
+                        "Pass --set absa.layout=\"long\", or name the aspect columns with --aspects.")
     if not names:
         raise DataError(f"{path}: no aspect columns besides the text column {text_col!r}. Add one label column "
                         "per aspect, or use the long layout with --set absa.layout=\"long\".")
@@ -75,8 +79,13 @@ def read_long(raw: pd.DataFrame, refs: RowRefs, path: Path, cfg: Config, aspects
     """Read the long layout: one row per (text, aspect, polarity), grouped by text (see the module doc)."""
     text_col, split_col = cfg.data.text_col, cfg.data.split_col
     a_col, p_col = cfg.absa.aspect_col, cfg.absa.polarity_col
-    check_columns(raw, path, {"--text-col": text_col, "absa.aspect_col": a_col, "absa.polarity_col": p_col,
-                              "--split-col": split_col})
+    check_columns(raw, path, {"--text-col": text_col, "--split-col": split_col})
+    missing = [c for c in (a_col, p_col) if c not in raw.columns]
+    if missing:
+        raise DataError(f"{path}: no column {missing[0]!r} of the long layout (one row per text, aspect and polarity). "
+                        f"Columns in the file: {', '.join(map(str, raw.columns))[:300]}. A file with a column per "
+                        "aspect is the wide layout (absa.layout=\"wide\"; absa-convert --layout wide); otherwise name "
+                        "the columns (absa.aspect_col / absa.polarity_col; absa-convert --aspect-col / --polarity-col).")
     at = refs.all(len(raw))
     _first_empty([t.strip() if not pd.isna(t) else "" for t in raw[text_col]], at, f"text in column {text_col!r}",
                  "Fill or remove these rows.")
