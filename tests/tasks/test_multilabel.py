@@ -235,7 +235,16 @@ def test_cv_and_learning_curve_run_without_strata():
 
     cfg = _cfg(*FAST, "train.epochs=2")
     data = load_data(cfg, MULTILABEL)
-    folds = cross_validate(cfg, data, folds=3, mode="sequential", workers=1)
+    folds = cross_validate(cfg, data, folds=3, mode="sequential", workers=1, metric="micro_f1")
     assert [f["n_heldout"] for f in folds["folds"]] == [9, 9, 9]
-    curve = learning_curve(cfg, data, [10, 22], seeds=1, mode="sequential", workers=1)
-    assert [r["n_train"] for r in curve["runs"]] == [10, 22]
+    assert list(folds["mean"]) == ["micro_f1", "macro_f1", "samples_f1", "accuracy", "weighted_f1"]
+    from lstmtext.experiments.cv import cv_markdown
+
+    head, _, *rows = cv_markdown(folds).splitlines()
+    assert head.startswith("| fold | held-out texts | micro-F1 | macro-F1 | samples-F1 | accuracy |")
+    assert rows[0].split(" | ")[2] == f"{folds['folds'][0]['micro_f1']:.4f}"
+    curve = learning_curve(cfg, data, [10, 22], seeds=1, mode="sequential", workers=1, metric="samples_f1")
+    assert [r["n_train"] for r in curve["runs"]] == [10, 22] and "test_samples_f1" in curve["runs"][0]
+    with pytest.raises(ConfigError, match=r"--metric 'micro_f1': not a score of --task classify\. Choose one of "
+                                          r"macro_f1, accuracy, weighted_f1\."):
+        cross_validate(build_config(None), data, folds=3, metric="micro_f1")

@@ -42,7 +42,8 @@ from lstmtext.cli.common import (
 )
 from lstmtext.utils.outputs import check_out
 
-Metric = Annotated[str, typer.Option(help="Score: macro_f1, accuracy or weighted_f1.")]
+Metric = Annotated[str, typer.Option(help="Score: macro_f1, accuracy or weighted_f1; --task multilabel adds micro_f1 "
+                                          "and samples_f1, --task absa flat_macro_f1 and mean_aspect_macro_f1.")]
 ModeOpt = Annotated[str, typer.Option(help="pool: processes with 1 torch thread each; sequential: one run at a time.")]
 Workers = Annotated[Optional[int], typer.Option(help="Processes (pool) or threads (sequential); default: every core.")]
 

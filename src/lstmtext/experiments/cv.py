@@ -18,10 +18,8 @@ from typing import Any
 from lstmtext.config import Config
 from lstmtext.data import LabelledData, Split
 from lstmtext.errors import ConfigError, DataError
-from lstmtext.experiments.pool import Mode, check_parallel, clean_once, run_jobs
+from lstmtext.experiments.pool import Mode, check_parallel, clean_once, run_jobs, score_name, task_scores
 from lstmtext.tasks import get_task
-
-METRICS = ("macro_f1", "accuracy", "weighted_f1")
 
 
 def pooled(data: LabelledData) -> LabelledData:
@@ -88,7 +86,7 @@ def cross_validate(
         config: The config of every fold's model (``train.seed`` also seeds the folds).
         data: The split data (raw texts); train and valid are pooled.
         folds: K.
-        metric: The headline score: macro_f1, accuracy or weighted_f1 (all are recorded).
+        metric: The headline score, one of the task's ``scores`` (all of them are recorded).
         workers: Processes (pool) or torch threads (sequential).
         mode: ``pool`` (one thread per process) or ``sequential``.
         on_result: Called with each finished fold's record.
@@ -100,8 +98,7 @@ def cross_validate(
         ConfigError: For a bad metric, fold count or parallel settings.
         DataError: If a class is too small for ``folds`` folds.
     """
-    if metric not in METRICS:
-        raise ConfigError(f"--metric must be one of {', '.join(METRICS)}. Got {metric!r} instead.")
+    scores = task_scores(config.task, metric)
     threads = check_parallel(mode, workers)
     run_config, cleaned = clean_once(config, pooled(data))
     pool = cleaned.splits["pool"]
@@ -120,7 +117,7 @@ def cross_validate(
         records.append({"fold": result["job"], "n_train": result["n_train"], "n_heldout": held["n"],
                         "epochs_run": result["epochs_run"], "best_epoch": result["best_epoch"],
                         "train_seconds": round(result["train_seconds"], 2),
-                        **{k: held[k] for k in METRICS},
+                        **{k: held[k] for k in scores},
                         "per_class_recall": {c: v["recall"] for c, v in held.get("per_class", {}).items()}})
         if on_result is not None:
             on_result(records[-1])
@@ -128,8 +125,8 @@ def cross_validate(
     start = time.perf_counter()
     run_jobs(jobs, cleaned, workers, mode, record)
     records.sort(key=lambda r: r["fold"])
-    mean = {k: statistics.fmean(r[k] for r in records) for k in METRICS}
-    std = {k: statistics.stdev([r[k] for r in records]) for k in METRICS}
+    mean = {k: statistics.fmean(r[k] for r in records) for k in scores}
+    std = {k: statistics.stdev([r[k] for r in records]) for k in scores}
     return {"source": data.source, "rows": len(cleaned.splits["pool"]), "k": folds, "metric": metric,
             "model": config.model.name, "mode": mode, "workers": workers, "wall_seconds": time.perf_counter() - start,
             "mean": mean, "std": std, "folds": records}
@@ -137,13 +134,15 @@ def cross_validate(
 
 def cv_markdown(report: dict[str, Any]) -> str:
     """One row per fold, then mean ± std."""
-    lines = ["| fold | held-out texts | macro-F1 | accuracy | weighted-F1 | epochs (best) |", "|---:|---:|---:|---:|---:|---:|"]
+    keys = list(report["mean"])  # the metric first, then the task's other scores
+    lines = ["| fold | held-out texts | " + " | ".join(score_name(k) for k in keys) + " | epochs (best) |",
+             "|---:|---:|" + "---:|" * len(keys) + "---:|"]
     for r in report["folds"]:
-        lines.append(f"| {r['fold']} | {r['n_heldout']:,} | {r['macro_f1']:.4f} | {r['accuracy']:.4f} | "
-                     f"{r['weighted_f1']:.4f} | {r['epochs_run']} ({r['best_epoch']}) |")
+        lines.append(f"| {r['fold']} | {r['n_heldout']:,} | " + " | ".join(f"{r[k]:.4f}" for k in keys)
+                     + f" | {r['epochs_run']} ({r['best_epoch']}) |")
     m, s = report["mean"], report["std"]
-    lines.append(f"| **mean ± std** | | **{m['macro_f1']:.4f} ± {s['macro_f1']:.4f}** | {m['accuracy']:.4f} ± "
-                 f"{s['accuracy']:.4f} | {m['weighted_f1']:.4f} ± {s['weighted_f1']:.4f} | |")
+    cells = [f"{m[k]:.4f} ± {s[k]:.4f}" for k in keys]
+    lines.append(f"| **mean ± std** | | **{cells[0]}** | " + " | ".join(cells[1:]) + " | |")
     return "\n".join(lines) + "\n"
 
 

@@ -20,11 +20,9 @@ import numpy as np
 from lstmtext.config import Config
 from lstmtext.data import LabelledData
 from lstmtext.errors import ConfigError, DataError
-from lstmtext.experiments.pool import Mode, check_parallel, clean_once, run_jobs
+from lstmtext.experiments.pool import Mode, check_parallel, clean_once, run_jobs, task_scores
 from lstmtext.tasks import get_task
 from lstmtext.utils.atomic import write_json
-
-METRICS = ("macro_f1", "accuracy", "weighted_f1")
 
 
 def stratified_order(labels: Sequence[Any], seed: int) -> list[int]:
@@ -89,7 +87,7 @@ def learning_curve(
         data: The split data (raw texts); valid and test are used whole.
         sizes: Training-set sizes.
         seeds: Runs per size.
-        metric: Score to summarise: macro_f1, accuracy or weighted_f1 (all are recorded).
+        metric: Score to summarise, one of the task's ``scores`` (macro_f1 by default; all are recorded).
         workers: Processes (pool) or torch threads (sequential).
         mode: ``pool`` (one thread per process) or ``sequential``.
         out_dir: Where partial results are saved as they come (``learning_curve.json``) and reused on a re-run.
@@ -102,9 +100,9 @@ def learning_curve(
     Raises:
         ConfigError: For bad sizes, seeds, metric or parallel settings.
     """
-    if metric not in METRICS or seeds < 1:
-        raise ConfigError(f"learning-curve: --metric must be one of {', '.join(METRICS)} and --seeds >= 1. "
-                          f"Got metric={metric!r}, seeds={seeds} instead.")
+    scores = task_scores(config.task, metric)
+    if seeds < 1:
+        raise ConfigError(f"learning-curve: --seeds must be at least 1. Got {seeds} instead.")
     threads = check_parallel(mode, workers)
     eval_split = "test" if "test" in data.splits else "valid"
     run_config, cleaned = clean_once(config, data)
@@ -133,7 +131,7 @@ def learning_curve(
         size, seed = result["job"]
         runs.append({"size": size, "seed": seed, "n_train": result["n_train"], "epochs_run": result["epochs_run"],
                      "best_epoch": result["best_epoch"], "train_seconds": round(result["train_seconds"], 2),
-                     **{f"{s}_{k}": m[k] for s, m in result["metrics"].items() for k in METRICS}})
+                     **{f"{s}_{k}": m[k] for s, m in result["metrics"].items() for k in scores}})
         if partial is not None:
             write_json(partial, {"spec": spec, "runs": runs})
         if on_result is not None:

@@ -145,7 +145,7 @@ def score_job(job: dict[str, Any], data: LabelledData | None = None) -> dict[str
     """Train ``job["config"]`` on the rows ``job["select"]`` names; return the metrics of valid and test.
 
     Returns:
-        ``{"metrics": {split: classification metrics}, "epochs_run", "best_epoch", "train_seconds",
+        ``{"metrics": {split: the task's metrics}, "task", "epochs_run", "best_epoch", "train_seconds",
         "n_train", "job": job["key"]}``.
     """
     from lstmtext.config import Config
@@ -153,7 +153,7 @@ def score_job(job: dict[str, Any], data: LabelledData | None = None) -> dict[str
 
     data = select_rows(data if data is not None else shared_data(), job.get("select"))
     result = run(Config.model_validate(job["config"]), data, progress=False)
-    out = {"job": job.get("key"), "metrics": result.metrics, "epochs_run": len(result.history),
+    out = {"job": job.get("key"), "task": result.task.name, "metrics": result.metrics, "epochs_run": len(result.history),
            "best_epoch": result.train.best_epoch, "train_seconds": result.train.seconds,
            "n_train": len(data.splits["train"])}
     if job.get("proba"):  # the named split's probabilities, with the names of their columns
@@ -190,3 +190,22 @@ def _inline(runner: JobRunner, jobs: Sequence[dict[str, Any]], futures: dict[Fut
         future = runner.submit(job)
         futures[future] = i
         yield future
+
+
+def task_scores(task: str, metric: str) -> tuple[str, ...]:
+    """The scores an experiment on ``task`` records, ``metric`` first (it ranks or summarises by it).
+
+    Raises:
+        ConfigError: If the task has no score ``metric``.
+    """
+    from lstmtext.tasks import get_task
+
+    scores = get_task(task).scores
+    if metric not in scores:
+        raise ConfigError(f"--metric {metric!r}: not a score of --task {task}. Choose one of {', '.join(scores)}.")
+    return (metric, *(k for k in scores if k != metric))
+
+
+def score_name(key: str) -> str:
+    """A score's column heading: ``macro_f1`` -> ``macro-F1``, ``mean_aspect_macro_f1`` -> ``mean aspect macro-F1``."""
+    return key.replace("_f1", "-F1").replace("_", " ")

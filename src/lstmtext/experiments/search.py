@@ -22,12 +22,11 @@ from typing import Any
 from lstmtext.config import Config
 from lstmtext.data import LabelledData
 from lstmtext.errors import ConfigError
-from lstmtext.experiments.pool import JobRunner, Mode, check_parallel, clean_once, score_job
+from lstmtext.experiments.pool import JobRunner, Mode, check_parallel, clean_once, score_job, task_scores
 from lstmtext.experiments.space import Space, apply, suggest
 
 log = logging.getLogger(__name__)
 
-METRICS = ("macro_f1", "accuracy", "weighted_f1")
 STUDY = "search"
 
 
@@ -143,7 +142,7 @@ def search(
         out_dir: Folder for ``study.db`` and the reports.
         space: What to vary (see :func:`lstmtext.experiments.space.parse_space`).
         trials: Trials in all for a sampled search (required); for a grid, at most this many points.
-        metric: Valid-split score to maximise: macro_f1, accuracy or weighted_f1.
+        metric: Valid-split score to maximise, one of the task's ``scores`` (macro_f1, accuracy, weighted_f1, ...).
         timeout: Seconds after which no new trial starts (running ones finish); None: no limit.
         workers: Processes (pool) or torch threads (sequential).
         mode: ``pool`` (one thread per process) or ``sequential``.
@@ -156,8 +155,7 @@ def search(
     Raises:
         ConfigError: For an unknown metric, a missing ``trials``, bad parallel settings or another study in the folder.
     """
-    if metric not in METRICS:
-        raise ConfigError(f"--metric must be one of {', '.join(METRICS)}. Got {metric!r} instead.")
+    task_scores(config.task, metric)
     if not space.grid and not trials:
         raise ConfigError("--space needs --trials N (how many points to sample in all).")
     threads = check_parallel(mode, workers)
@@ -221,7 +219,7 @@ def _finish(study: Any, trial: Any, params: dict[str, Any], future: Future, metr
     attrs = {"epochs_run": result["epochs_run"], "best_epoch": result["best_epoch"],
              "train_seconds": round(result["train_seconds"], 2)}
     for split, m in result["metrics"].items():
-        for key in METRICS:
+        for key in task_scores(result["task"], metric):
             attrs[f"{split}_{key}"] = m[key]
     for key, value in attrs.items():
         trial.set_user_attr(key, value)

@@ -86,6 +86,8 @@ class Task(ABC):
     can_grow: ClassVar[bool] = True
     #: The stem of each split's figure file (``<stem>_<split>.png``).
     figure_stem: ClassVar[str] = "confusion"
+    #: The scores of :meth:`metrics` that experiments (search, cv, learning-curve) may rank or summarise by.
+    scores: ClassVar[tuple[str, ...]] = ("macro_f1", "accuracy", "weighted_f1")
 
     def __init__(self, labels: Any, config: Config, state: dict[str, Any] | None = None) -> None:
         self.labels = labels

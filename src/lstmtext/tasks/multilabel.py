@@ -173,6 +173,7 @@ class MultiLabel(Task):
     tunes = True
     can_oversample = False
     figure_stem = "per_label"
+    scores = ("macro_f1", "micro_f1", "samples_f1", "accuracy", "weighted_f1")
     scores_note = ("Multi-label: accuracy is subset accuracy (every label of a text right), macro-F1 averages the "
                    "labels' F1 and micro-F1 pools every (text, label) decision, all at the thresholds tuned on valid; "
                    "the baseline is one logistic regression per label (one-vs-rest), its thresholds tuned the same "

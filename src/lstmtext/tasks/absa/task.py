@@ -33,6 +33,7 @@ class AspectSentiment(Task):
     """One label per aspect; the aspects are the file's columns (wide) or aspect values (long)."""
 
     name = "absa"
+    scores = ("macro_f1", "flat_macro_f1", "mean_aspect_macro_f1", "accuracy", "weighted_f1")
     sections = ("absa",)
     help = "aspect-based sentiment: one label per aspect (wide columns or long rows)"
     scores_note = ("Aspect sentiment: accuracy is over every text-aspect prediction and macro-F1 is IndoNLU's "
