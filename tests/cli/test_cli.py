@@ -28,8 +28,14 @@ def test_train_predict_evaluate(tiny_path, tmp_path):
     assert lines[0]["label"] == lines[0]["top_k"][0]["label"] and lines[0]["score"] == lines[0]["top_k"][0]["score"]
     result = runner.invoke(app, ["predict", str(out), "great flight!", "--format", "csv"])
     assert result.output.splitlines()[0] == "text,label,score,top_k"
-    result = runner.invoke(app, ["evaluate", str(out), str(tiny_path)])
+    result = runner.invoke(app, ["evaluate", str(out), str(tiny_path)], env={"COLUMNS": "200"})
     assert result.exit_code == 0 and "accuracy" in result.output
+    rows = [[c.strip() for c in line.split("│")[1:-1]] for line in result.output.splitlines() if line.startswith("│")]
+    per_class, matrix = rows[:3], rows[3:]
+    assert [r[0] for r in per_class] == [r[0] for r in matrix] == ["negative", "neutral", "positive"]
+    n = len(tiny_path.read_text().splitlines()) - 1
+    assert sum(int(r[4]) for r in per_class) == n == sum(int(v) for r in matrix for v in r[1:])
+    assert [int(r[4]) for r in per_class] == [sum(int(v) for v in r[1:]) for r in matrix]  # support = row sums
 
 
 def test_piped_training_writes_one_line_per_epoch_and_no_bar_redraws(tiny_path, tmp_path):

@@ -158,7 +158,7 @@ def test_cli_predict_and_evaluate_an_aspect_model(tiny_run):
     result = runner.invoke(app, ["predict", str(out), "harga mahal sekali", "--format", "csv"])
     assert result.output.splitlines()[0] == "text,food,food_score,service,service_score,price,price_score"
     result = runner.invoke(app, ["evaluate", str(out), str(WIDE)])
-    assert result.exit_code == 0 and "flat_macro_f1" in result.output
+    assert result.exit_code == 0 and "flat_macro_f1" in result.output and "per aspect" in result.output
 
 
 def test_cli_train_task_absa(tmp_path):

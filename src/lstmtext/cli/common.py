@@ -169,6 +169,31 @@ def print_scores(metrics: dict[str, dict[str, Any]]) -> None:
         console.print(f"[bold]{name}[/] ({m['n']:,} texts): {scores}", highlight=False)
 
 
+def print_breakdown(m: dict[str, Any]) -> None:
+    """Scores per class (or label, or aspect) and, for a few classes, the confusion matrix, as tables: what
+    scikit-learn's classification_report shows."""
+    from rich.table import Table
+
+    if "aspects" in m:  # aspect sentiment: one row per aspect
+        table = Table("aspect", "accuracy", "macro-F1", "texts", title="per aspect", title_justify="left")
+        for aspect, a in m["aspects"].items():
+            table.add_row(aspect, f"{a['accuracy']:.4f}", f"{a['macro_f1']:.4f}", f"{a['n']:,}")
+        console.print(table)
+        return
+    if "per_class" in m:
+        label = "label" if "micro_f1" in m else "class"
+        table = Table(label, "precision", "recall", "F1", "support", title=f"per {label}", title_justify="left")
+        for name, c in m["per_class"].items():
+            table.add_row(str(name), f"{c['precision']:.4f}", f"{c['recall']:.4f}", f"{c['f1']:.4f}", f"{c['support']:,}")
+        console.print(table)
+    labels, matrix = m.get("labels"), m.get("confusion_matrix")
+    if matrix and labels and len(labels) <= 12:
+        table = Table("true \\ predicted", *map(str, labels), title="confusion matrix", title_justify="left")
+        for name, row in zip(labels, matrix):
+            table.add_row(str(name), *(f"{v:,}" for v in row))
+        console.print(table)
+
+
 def read_metrics(path: Path) -> dict[str, dict[str, Any]]:
     """The split scores of a run's ``metrics.json`` (its summary left out)."""
     return {k: v for k, v in json.loads(path.read_text()).items() if k != "summary"}

@@ -36,6 +36,7 @@ from lstmtext.cli.common import (
     console,
     err_console,
     model_text_columns,
+    print_breakdown,
     print_scores,
     read_metrics,
     run_config,
@@ -159,7 +160,9 @@ def evaluate(
     if out is not None:
         check_out(out, "evaluate", overwrite)
 
-    print_scores({"data": evaluate_file(bundle, data, text_col, label_col, fmt, not no_header, out)})
+    metrics = evaluate_file(bundle, data, text_col, label_col, fmt, not no_header, out)
+    print_scores({"data": metrics})
+    print_breakdown(metrics)
 
 
 def predict(
