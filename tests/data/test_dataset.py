@@ -71,6 +71,31 @@ def test_undecodable_bytes_name_the_line(tmp_path):
         load_data(path, DataConfig())
 
 
+@pytest.mark.parametrize("name,content,fix", [
+    ("raw.tsv", "warung ini dimiliki oleh pengusaha pabrik tahu\tpositive\nmakanan enak\tpositive\n",
+     r"Columns in the file: warung ini dimiliki oleh pengusaha pa\.\.\., positive\. The first line looks like data, not "
+     r"a header: pass --no-header \(the columns are then text, label, col2, \.\.\.\)\."),
+    ("commas.txt", "text,label\nok,pos\n", r"Columns in the file: text,label\. It was read as TSV \(from its "
+                                             r"extension\) but looks like CSV: pass --format csv\."),
+    ("wide.csv", "text2," + ",".join(f"c{i}" for i in range(30)) + "\n" + ",".join(["1"] * 31) + "\n",
+     r"Columns in the file: text2, c0, c1, .*, c10, \.\.\. \(31 columns\)\. Pass the right name with --text-col\."),
+])
+def test_a_missing_column_error_gives_the_likely_fix(tmp_path, name, content, fix):
+    path = tmp_path / name
+    path.write_text(content, encoding="utf-8")
+    with pytest.raises(DataError, match=rf"{name}: no column 'text' \(given by --text-col\)\. {fix}$"):
+        load_data(path, DataConfig())
+
+
+def test_a_json_array_of_records_and_an_upper_case_format_read_as_their_lines(tmp_path):
+    rows = [{"text": f"t {i}", "label": "pos" if i % 2 else "neg"} for i in range(40)]
+    array, lines = tmp_path / "d.json", tmp_path / "l.jsonl"
+    array.write_text(json.dumps(rows), encoding="utf-8")
+    lines.write_text("\n".join(json.dumps(r) for r in rows) + "\n", encoding="utf-8")
+    a, b = load_data(array, DataConfig()), load_data(lines, DataConfig(), fmt="JSONL")
+    assert a.splits["train"].texts == b.splits["train"].texts and len(a.splits["train"]) > 20
+
+
 def test_a_utf16_file_is_named_as_such_with_the_command_that_converts_it(tmp_path):
     path = tmp_path / "excel.csv"
     path.write_bytes("text,label\nok,pos\n".encode("utf-16"))

@@ -82,6 +82,14 @@ def run_config(preset: str | None = None, config: Path | None = None, set_: list
     from lstmtext.errors import ConfigError
     from lstmtext.tasks import get_task
 
+    from lstmtext.preprocess.presets import PREPROCESS_PRESETS
+
+    if preset in PREPROCESS_PRESETS:
+        from lstmtext.config.presets import MODEL_PRESETS
+
+        if preset not in MODEL_PRESETS:
+            raise ConfigError(f"--preset {preset!r}: that is a cleaning preset; choose it with --set "
+                              f"preprocess.preset={preset} (--preset names a model preset: {', '.join(sorted(MODEL_PRESETS))}).")
     base = None
     if init_from is not None and preset is None and config is None:
         from lstmtext.inference.bundle import load_bundle

@@ -87,10 +87,24 @@ def check_columns(frame: pd.DataFrame, path: Path, cols: dict[str, str | None]) 
     """Raise a DataError naming the option whose column the file lacks, and the file's columns."""
     for option, col in cols.items():
         if col is not None and col not in frame.columns:
-            raise DataError(
-                f"{path}: no column {col!r} (given by {option}). "
-                f"Columns in the file: {', '.join(map(str, frame.columns))}. Pass the right name with {option}."
-            )
+            names = [str(c) for c in frame.columns]
+            shown = ", ".join(n if len(n) <= 40 else n[:37] + "..." for n in names[:12])
+            shown += f", ... ({len(names)} columns)" if len(names) > 12 else ""
+            raise DataError(f"{path}: no column {col!r} (given by {option}). Columns in the file: {shown}. "
+                            f"{_column_fix(names, path, option)}")
+
+
+def _column_fix(names: list[str], path: Path, option: str) -> str:
+    """The likeliest fix for a missing column: another format, no header line, or another column name."""
+    fmt = "TSV" if path.suffix.lower() in (".tsv", ".txt") else "CSV" if path.suffix.lower() == ".csv" else ""
+    if len(names) == 1 and fmt:
+        other = "csv" if fmt == "TSV" and "," in names[0] else "tsv" if fmt == "CSV" and "\t" in names[0] else None
+        if other:
+            return f"It was read as {fmt} (from its extension) but looks like {other.upper()}: pass --format {other}."
+    if any(len(n) > 40 or n.count(" ") >= 4 for n in names):
+        return ("The first line looks like data, not a header: pass --no-header (the columns are then text, label, "
+                "col2, ...).")
+    return f"Pass the right name with {option}."
 
 
 def check_cells(frame: pd.DataFrame, col: str, what: str, refs: RowRefs) -> None:

@@ -21,6 +21,7 @@ def detect_format(path: Path, fmt: str | None = None) -> str:
         DataError: If the format cannot be told.
     """
     if fmt:
+        fmt = fmt.lower()
         if fmt not in set(FORMATS.values()):
             raise DataError(f"{path}: unknown format {fmt!r}. Use one of csv, tsv, jsonl, parquet.")
         return fmt
@@ -42,6 +43,12 @@ def locate_bad_bytes(path: Path, exc: UnicodeDecodeError) -> str:
             except UnicodeDecodeError as line_exc:
                 return f"line {lineno}, byte {line_exc.start + 1} ({raw[line_exc.start:line_exc.start + 1]!r})"
     return f"byte {exc.start}"
+
+
+def _starts_with(path: Path, prefix: bytes) -> bool:
+    """Whether the file's first non-blank bytes are ``prefix``."""
+    with path.open("rb") as fh:
+        return fh.read(4096).lstrip().startswith(prefix)
 
 
 def not_utf8(path: Path, exc: UnicodeDecodeError) -> str:
@@ -87,7 +94,8 @@ def read_table(path: str | Path, fmt: str | None = None, header: bool = True) ->
                     f"col{i}" for i in range(2, frame.shape[1])
                 ]
         elif fmt == "jsonl":
-            frame = pd.read_json(path, lines=True, dtype=False, encoding="utf-8")
+            # a .json file may hold one JSON array of records (pandas' to_json(orient="records")) instead of lines
+            frame = pd.read_json(path, lines=not _starts_with(path, b"["), dtype=False, encoding="utf-8")
         else:
             frame = pd.read_parquet(path)
     except UnicodeDecodeError as exc:
