@@ -80,9 +80,8 @@ def run_config(preset: str | None = None, config: Path | None = None, set_: list
     from lstmtext.config import build_config
     from lstmtext.config.presets import task_preset
     from lstmtext.errors import ConfigError
-    from lstmtext.tasks import get_task
-
     from lstmtext.preprocess.presets import PREPROCESS_PRESETS
+    from lstmtext.tasks import get_task
 
     if preset in PREPROCESS_PRESETS:
         from lstmtext.config.presets import MODEL_PRESETS
