@@ -241,10 +241,10 @@ def test_folds_without_strata_cover_every_row_once():
 
 
 def test_cv_folds_a_file_without_a_split_whole(tmp_path):
-    path = tmp_path / "d.csv"
-    path.write_text("text,label\n" + "\n".join(f"{'great' if i % 2 else 'awful'} flight {i},"
-                                               f"{'pos' if i % 2 else 'neg'}" for i in range(40)) + "\n")
-    common = ["--mode", "sequential", "--workers", "1"] + \
+    path = tmp_path / "d.tsv"  # without a header row, as IndoNLU's files come
+    path.write_text("\n".join(f"{'great' if i % 2 else 'awful'} flight {i}\t{'pos' if i % 2 else 'neg'}"
+                              for i in range(40)) + "\n")
+    common = ["--mode", "sequential", "--workers", "1", "--no-header"] + \
         [x for o in FAST if not o.startswith("data.") for x in ("--set", o)]
     result = CliRunner().invoke(app, ["cv", str(path), "--folds", "2", "--out", str(tmp_path / "cv"), *common])
     assert result.exit_code == 0, result.output

@@ -23,6 +23,7 @@ from lstmtext.cli.common import (
     LabelCol,
     LabelSepOpt,
     ModelTextCol,
+    NoHeader,
     Oversample,
     OverwriteOpt,
     PresetOpt,
@@ -60,14 +61,14 @@ def _setup(data: Path | None, preset: str | None, config: Path | None, set_: lis
            text_col: str | None, label_col: str | None, split_col: str | None, aspects: str | None,
            label_sep: str | None, oversample: str | None, class_weight: str | None, valid: Path | None,
            test: Path | None, split_file: Path | None, unlabelled: Path | None = None,
-           unlabelled_col: str | None = None) -> tuple[Any, Any]:
+           unlabelled_col: str | None = None, header: bool = True) -> tuple[Any, Any]:
     """The experiment's base config and its data, read as ``train`` reads them."""
     from lstmtext.pipeline import load_data
 
     cfg = run_config(preset, config, set_, task=task, text_col=text_col, label_col=label_col, split_col=split_col,
                      aspects=aspects, label_sep=label_sep, oversample=oversample, class_weight=class_weight,
                      bundled=data is None, unlabelled=unlabelled, unlabelled_col=unlabelled_col)
-    return cfg, load_data(cfg, data, valid_path=valid, test_path=test, split_file=split_file)
+    return cfg, load_data(cfg, data, valid_path=valid, test_path=test, split_file=split_file, header=header)
 
 
 def _interrupt_on_sigterm() -> None:
@@ -93,6 +94,7 @@ def search(
     out: Annotated[Path, typer.Option(help="Folder: study.db, results.csv/.md, best.toml, plots, report.html.")] = Path("runs/search"),
     preset: PresetOpt = None, config: ConfigOpt = None, set_: SetOpt = None, task: TaskOpt = None,
     text_col: TextCol = None, label_col: LabelCol = None, split_col: SplitCol = None, split_file: SplitFile = None,
+    no_header: NoHeader = False,
     valid: ValidOpt = None, test: TestOpt = None, aspects: AspectsOpt = None, label_sep: LabelSepOpt = None,
     oversample: Oversample = None, class_weight: ClassWeight = None,
     mode: ModeOpt = "pool", workers: Workers = None,
@@ -110,7 +112,7 @@ def search(
 
     _quiet_optuna()
     cfg, labelled = _setup(data, preset, config, set_, task, text_col, label_col, split_col, aspects, label_sep,
-                           oversample, class_weight, valid, test, split_file)
+                           oversample, class_weight, valid, test, split_file, header=not no_header)
     what = parse_space(cfg, grid, space)
     _interrupt_on_sigterm()
     done = lambda r: console.print(f"trial {r['trial']} {r['params']}: " + (  # noqa: E731
@@ -134,6 +136,7 @@ def learning_curve(
     out: Annotated[Path, typer.Option(help="Folder: learning_curve.json/.md/.csv/.png, report.html.")] = Path("runs/learning-curve"),
     preset: PresetOpt = None, config: ConfigOpt = None, set_: SetOpt = None, task: TaskOpt = None,
     text_col: TextCol = None, label_col: LabelCol = None, split_col: SplitCol = None, split_file: SplitFile = None,
+    no_header: NoHeader = False,
     valid: ValidOpt = None, test: TestOpt = None, aspects: AspectsOpt = None, label_sep: LabelSepOpt = None,
     oversample: Oversample = None, class_weight: ClassWeight = None,
     unlabelled: UnlabelledOpt = None, unlabelled_col: UnlabelledColOpt = None,
@@ -154,7 +157,8 @@ def learning_curve(
     except ValueError:
         raise ConfigError(f"--sizes must be comma-separated whole numbers, e.g. 500,1000. Got {sizes!r} instead.") from None
     cfg, labelled = _setup(data, preset, config, set_, task, text_col, label_col, split_col, aspects, label_sep,
-                           oversample, class_weight, valid, test, split_file, unlabelled, unlabelled_col)
+                           oversample, class_weight, valid, test, split_file, unlabelled, unlabelled_col,
+                           header=not no_header)
     _interrupt_on_sigterm()
     done = lambda r: console.print(f"{r['size']:,} texts, seed {r['seed']}: " + ", ".join(  # noqa: E731
         f"{k} {v:.4f}" for k, v in r.items() if k.endswith(metric)) + f" ({r['train_seconds']:.0f} s)")
@@ -174,6 +178,7 @@ def cv(
     out: Annotated[Path, typer.Option(help="Folder: cv.json, cv.md, report.html.")] = Path("runs/cv"),
     preset: PresetOpt = None, config: ConfigOpt = None, set_: SetOpt = None, task: TaskOpt = None,
     text_col: TextCol = None, label_col: LabelCol = None, split_col: SplitCol = None, split_file: SplitFile = None,
+    no_header: NoHeader = False,
     valid: ValidOpt = None, test: TestOpt = None, aspects: AspectsOpt = None, label_sep: LabelSepOpt = None,
     oversample: Oversample = None, class_weight: ClassWeight = None,
     mode: ModeOpt = "pool", workers: Workers = None, overwrite: OverwriteOpt = False,
@@ -187,7 +192,8 @@ def cv(
 
     check_out(out, "cv", overwrite)
     cfg, labelled = _setup(data, preset, config, _whole(data, split_col, split_file, test, set_), task, text_col,
-                           label_col, split_col, aspects, label_sep, oversample, class_weight, valid, test, split_file)
+                           label_col, split_col, aspects, label_sep, oversample, class_weight, valid, test, split_file,
+                           header=not no_header)
     _interrupt_on_sigterm()
     done = lambda r: console.print(f"fold {r['fold']}: {metric} {r[metric]:.4f} ({r['train_seconds']:.0f} s)")  # noqa: E731
     report = cross_validate(cfg, labelled, folds, metric=metric, workers=workers or os.cpu_count() or 1,
@@ -205,6 +211,7 @@ def audit(
     out: Annotated[Path, typer.Option(help="Folder: audit.csv (suspects, most likely wrong first), audit.json, report.html.")] = Path("runs/audit"),
     preset: PresetOpt = None, config: ConfigOpt = None, set_: SetOpt = None, task: TaskOpt = None,
     text_col: TextCol = None, label_col: LabelCol = None, split_col: SplitCol = None, split_file: SplitFile = None,
+    no_header: NoHeader = False,
     valid: ValidOpt = None, test: TestOpt = None, aspects: AspectsOpt = None, label_sep: LabelSepOpt = None,
     mode: ModeOpt = "pool", workers: Workers = None, overwrite: OverwriteOpt = False,
 ) -> None:
@@ -219,7 +226,8 @@ def audit(
 
     check_out(out, "audit", overwrite)
     cfg, labelled = _setup(data, preset, config, _whole(data, split_col, split_file, test, set_), task,
-                           text_col, label_col, split_col, aspects, label_sep, None, None, valid, test, split_file)
+                           text_col, label_col, split_col, aspects, label_sep, None, None, valid, test, split_file,
+                           header=not no_header)
     _interrupt_on_sigterm()
     report = run_audit(cfg, labelled, folds, workers=workers or os.cpu_count() or 1, mode=mode,
                        on_result=lambda r: console.print(f"fold {r['fold']} scored ({r['train_seconds']:.0f} s)"))

@@ -14,6 +14,7 @@ from lstmtext.cli.common import (
     DataArg,
     LabelCol,
     LabelSepOpt,
+    NoHeader,
     OverwriteFileOpt,
     OverwriteOpt,
     SetOpt,
@@ -63,6 +64,7 @@ def compare(
     split_file: SplitFile = None,
     valid: ValidOpt = None,
     test: TestOpt = None,
+    no_header: NoHeader = False,
     aspects: AspectsOpt = None,
     label_sep: LabelSepOpt = None,
     mode: Annotated[str, typer.Option(help="pool: processes with 1 thread each; sequential: one run with all threads.")] = "pool",
@@ -88,7 +90,7 @@ def compare(
     check_out(out, "compare", overwrite)
     cfg = run_config(None, None, None, task=task, text_col=text_col, label_col=label_col, split_col=split_col,
                      aspects=aspects, label_sep=label_sep)
-    labelled = load_data(cfg, data, valid_path=valid, test_path=test, split_file=split_file)
+    labelled = load_data(cfg, data, valid_path=valid, test_path=test, split_file=split_file, header=not no_header)
     base: dict = {"task": cfg.task}  # what every model shares beyond its preset: the task, how its labels were read
     if "aspects" in labelled.info:
         base["absa"] = {"aspects": list(labelled.info["aspects"])}
