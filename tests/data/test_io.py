@@ -93,3 +93,24 @@ def test_predict_reads_the_column_the_model_was_trained_on(trained_run, tmp_path
     result = CliRunner().invoke(app, ["predict", str(bundle), "--file", str(reviews)])
     assert result.exit_code == 0, result.output
     assert [json.loads(line)["text"] for line in result.output.splitlines()] == ["lost my bag", "great crew"]
+
+
+def test_predict_reads_standard_input_and_writes_a_big_file_chunk_by_chunk(trained_run, tmp_path, monkeypatch):
+    import csv
+    import io
+    import json
+
+    model = trained_run[0] / "model"
+    result = CliRunner().invoke(app, ["predict", str(model), "--file", "-"], input="lost my bag\n\ngreat crew\n")
+    assert result.exit_code == 0, result.output
+    assert [json.loads(line)["text"] for line in result.output.splitlines()] == ["lost my bag", "great crew"]
+    monkeypatch.setattr("lstmtext.data.texts.CHUNK_SIZE", 4)
+    lines = [f"flight {i} was {'great' if i % 2 else 'late'}" for i in range(11)]
+    path = tmp_path / "t.txt"
+    path.write_text("\n".join(lines) + "\n")
+    chunked = CliRunner().invoke(app, ["predict", str(model), "--file", str(path), "--format", "csv"])
+    rows = list(csv.reader(io.StringIO(chunked.output)))
+    assert rows[0][:2] == ["text", "label"] and [r[0] for r in rows[1:]] == lines  # one header, every text in order
+    monkeypatch.setattr("lstmtext.data.texts.CHUNK_SIZE", 10_000)
+    whole = CliRunner().invoke(app, ["predict", str(model), "--file", str(path), "--format", "csv"])
+    assert whole.output == chunked.output

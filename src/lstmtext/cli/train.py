@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import sys
 from pathlib import Path
 from typing import Annotated, Optional
@@ -168,7 +169,7 @@ def evaluate(
 def predict(
     bundle: BundleArg,
     texts: Annotated[Optional[list[str]], typer.Argument(help="Texts to classify.")] = None,
-    file: Annotated[Optional[Path], typer.Option(help="Read texts from a file (one per line, or a table with --text-col).")] = None,
+    file: Annotated[Optional[Path], typer.Option(help="Read texts from a file (one per line, or a table with --text-col; - reads standard input), a chunk at a time.")] = None,
     text_col: ModelTextCol = None,
     top_k: Annotated[Optional[int], typer.Option(min=1, help="How many of the best classes each record lists (default: 1 for single-label models, all otherwise); multilabel: answer the K most probable labels.")] = None,
     output: Annotated[str, typer.Option("--format", help="json (JSON lines) or csv.")] = "json",
@@ -182,22 +183,28 @@ def predict(
     A record holds the label and its score (multilabel: the labels over their thresholds; absa: one record per
     aspect), the top-k classes and every class's probability: the same record the server answers.
     """
-    from lstmtext.data.texts import read_texts
+    from lstmtext.data.texts import iter_texts
     from lstmtext.encoding.vocab import knows_a_word
     from lstmtext.inference.engines import load_predictor
     from lstmtext.inference.records import write_predictions
 
     if not texts and file is None:
         raise typer.BadParameter("give TEXTS or --file")
+    if output not in ("json", "csv"):
+        raise typer.BadParameter(f"--format {output!r}: use json or csv.")
     predictor = load_predictor(bundle, engine)
-    items = list(texts or []) + (read_texts(file, text_col, model_text_columns(predictor)) if file else [])
-    sequences = predictor.encoder.encode(items)
-    found = predictor.predict_ids(sequences, top_k if top_k is not None else predictor.task.default_top_k,
-                                  threshold=threshold, only_mentioned=only_mentioned, min_confidence=min_confidence)
-    write_predictions(sys.stdout, items, found, predictor.task, output)
-    unread = [i for i, ids in enumerate(sequences) if not knows_a_word(ids)]
+    chunks = itertools.chain([(None, list(texts))] if texts else [],
+                             iter_texts(file, text_col, defaults=model_text_columns(predictor)) if file else [])
+    done, unread = 0, []
+    for _, items in chunks:  # a file is read, predicted and written a chunk at a time: any size fits in memory
+        sequences = predictor.encoder.encode(items)
+        found = predictor.predict_ids(sequences, top_k if top_k is not None else predictor.task.default_top_k,
+                                      threshold=threshold, only_mentioned=only_mentioned, min_confidence=min_confidence)
+        write_predictions(sys.stdout, items, found, predictor.task, output, header=not done)
+        unread += [done + i for i, ids in enumerate(sequences) if not knows_a_word(ids)]
+        done += len(items)
     if unread:
-        err_console.print(f"warning: {len(unread):,} of {len(items):,} texts have no word the model knows after "
+        err_console.print(f"warning: {len(unread):,} of {done:,} texts have no word the model knows after "
                           f"cleaning (the first is record {unread[0] + 1}); their answers are the model's guess for an "
                           "empty text.", highlight=False, soft_wrap=True)
 

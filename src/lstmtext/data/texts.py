@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+import sys
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 
 from lstmtext.data.io import FORMATS, not_utf8, read_chunks, read_table, row_ref
@@ -24,7 +25,11 @@ def sample_texts(path: Path, text_col: str | None = None, n: int = 8, seed: int 
     return col, [str(v) for v in values.sample(min(n, len(values)), random_state=seed)]
 
 
-def iter_texts(path: Path, text_col: str | None = None, chunk_size: int = 10_000, defaults: Sequence[str] = ("text",),
+#: Texts per chunk of :func:`iter_texts` (what prediction holds in memory at once).
+CHUNK_SIZE = 10_000
+
+
+def iter_texts(path: Path, text_col: str | None = None, chunk_size: int | None = None, defaults: Sequence[str] = ("text",),
                flag: str = "--text-col") -> Iterator[tuple[list[str], list[str]]]:
     """``(where, texts)`` chunks of at most ``chunk_size`` texts, read without loading the whole file: ``where``
     names each text's row (``file:line``, or ``file row i`` for Parquet) for what is written back to the user.
@@ -35,7 +40,7 @@ def iter_texts(path: Path, text_col: str | None = None, chunk_size: int = 10_000
         DataError: For a missing file, a missing column, or bytes that are not UTF-8.
     """
     found = 0
-    for where, texts in _iter_texts(Path(path), text_col, chunk_size, list(dict.fromkeys(defaults)), flag):
+    for where, texts in _iter_texts(Path(path), text_col, chunk_size or CHUNK_SIZE, list(dict.fromkeys(defaults)), flag):
         found += len(texts)
         yield where, texts
     if not found:
@@ -49,6 +54,12 @@ def _column(columns: Sequence[str], text_col: str | None, defaults: list[str]) -
 
 def _iter_texts(path: Path, text_col: str | None, chunk_size: int, defaults: list[str], flag: str
                 ) -> Iterator[tuple[list[str], list[str]]]:
+    if str(path) == "-":  # standard input: one text a line
+        try:
+            yield from _lines(sys.stdin, "stdin", chunk_size)
+        except UnicodeDecodeError as exc:
+            raise DataError(f"stdin: byte {exc.start} is not valid UTF-8. Send UTF-8 text.") from None
+        return
     if not path.is_file():
         raise DataError(f"{path}: file not found.")
     suffix = path.suffix.lower()
@@ -73,18 +84,23 @@ def _iter_texts(path: Path, text_col: str | None, chunk_size: int, defaults: lis
                 raise DataError(f"{path}: no column {col!r}. Columns: {', '.join(map(str, frame.columns))}. Use {flag}.")
             yield [row_ref(path, int(i), fmt) for i in frame.index], frame[col].fillna("").astype(str).tolist()
         return
-    where: list[str] = []
-    texts: list[str] = []
     try:
         with path.open(encoding="utf-8") as fh:
-            for lineno, line in enumerate(fh, start=1):
-                if line.strip():
-                    where.append(f"{path}:{lineno}")
-                    texts.append(line.rstrip("\n"))
-                if len(texts) == chunk_size:
-                    yield where, texts
-                    where, texts = [], []
+            yield from _lines(fh, str(path), chunk_size)
     except UnicodeDecodeError as exc:
         raise DataError(not_utf8(Path(path), exc)) from None
+
+
+def _lines(fh: Iterable[str], name: str, chunk_size: int) -> Iterator[tuple[list[str], list[str]]]:
+    """``(where, texts)`` chunks of the non-blank lines of ``fh``, each named ``name:line``."""
+    where: list[str] = []
+    texts: list[str] = []
+    for lineno, line in enumerate(fh, start=1):
+        if line.strip():
+            where.append(f"{name}:{lineno}")
+            texts.append(line.rstrip("\r\n"))
+        if len(texts) == chunk_size:
+            yield where, texts
+            where, texts = [], []
     if texts:
         yield where, texts

@@ -12,8 +12,9 @@ from lstmtext.tasks import Prediction, Task
 
 
 def write_predictions(out: IO[str], texts: Sequence[str], predictions: Sequence[Prediction], task: Task,
-                      fmt: str) -> None:
-    """Write one record per text in ``fmt`` (``json``: JSON lines; ``csv``: a header, then one row per text).
+                      fmt: str, header: bool = True) -> None:
+    """Write one record per text in ``fmt`` (``json``: JSON lines; ``csv``: a header unless not ``header``, as for
+    a later chunk of the same output, then one row per text).
 
     Raises:
         DataError: If ``fmt`` is neither json nor csv.
@@ -23,7 +24,8 @@ def write_predictions(out: IO[str], texts: Sequence[str], predictions: Sequence[
             out.write(json.dumps({"text": text, **p.to_dict()}, ensure_ascii=False) + "\n")
     elif fmt == "csv":
         writer = csv.writer(out)
-        writer.writerow(["text", *task.csv_header()])
+        if header:
+            writer.writerow(["text", *task.csv_header()])
         for text, p in zip(texts, predictions):
             writer.writerow([text, *task.csv_row(p)])
     else:
