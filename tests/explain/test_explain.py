@@ -205,6 +205,11 @@ def test_explain_bundle_prints_the_table_and_writes_the_png(trained_run, tmp_pat
     assert "Reading token by token" in result.output and f"wrote {png}" in result.output
     assert "forget" in result.output and "P(" in result.output and "prediction:" in result.output
     assert not list(png.parent.glob(".*.tmp"))  # written atomically, nothing left behind
+    before = png.read_bytes()
+    again = _invoke(str(out_dir), "lost my bag", "--out", str(png))
+    assert again.exit_code == 1 and "explain.png is already there. Pass --overwrite" in str(again.exception)
+    assert png.read_bytes() == before
+    assert _invoke(str(out_dir), "lost my bag", "--out", str(png), "--overwrite").exit_code == 0
     units = tmp_path / "units.png"
     result = _invoke(str(out_dir), "great flight!", "--out", str(units), "--units")
     assert result.exit_code == 0, result.output

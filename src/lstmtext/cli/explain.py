@@ -13,7 +13,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from lstmtext.cli.common import console
+from lstmtext.cli.common import OverwriteFileOpt, console
 from lstmtext.errors import ConfigError
 
 WORKED = ("lstm", "rnn")
@@ -46,6 +46,7 @@ def explain(
     decimals: Annotated[int, typer.Option(min=1, max=12, help="Decimals in the worked tables.")] = 5,
     out: Annotated[Optional[Path], typer.Option(help="With a model folder: write the heatmaps and probability plot to this PNG.")] = None,
     units: Annotated[bool, typer.Option(help="With --out: one heatmap per gate over hidden units instead of the means.")] = False,
+    overwrite: OverwriteFileOpt = False,
 ) -> None:
     """Explain an LSTM: the source material's worked examples step by step, or a trained model token by token.
 
@@ -86,7 +87,10 @@ def explain(
                           f"`lstmtext explain {target} \"my bag is lost\"` "
                           "(or 'lstm' / 'rnn' as the first argument for the worked examples)")
     from lstmtext.explain.model import explain_model
+    from lstmtext.utils.outputs import check_out_file
 
+    if out is not None:
+        check_out_file(out, overwrite)
     for renderable in explain_model(target, text, out, units=units):
         console.print(renderable)
 
