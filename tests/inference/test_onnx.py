@@ -248,3 +248,14 @@ def test_the_server_reports_the_engine_auto_chose(exported):
     with TestClient(create_app(ServeSettings(bundle=bundle))) as c:
         assert c.get("/info").json()["engine"] == "onnx-int8"
         assert c.post("/predict", json={"texts": ["worst delay"]}).status_code == 200
+
+
+def test_quantizing_does_not_pass_on_onnxruntimes_advice_to_its_developers(exported, tmp_path, caplog):
+    from lstmtext.inference.onnx.files import quantize_onnx
+
+    bundle, output = exported
+    assert "pre-processing" not in output
+    with caplog.at_level("INFO"):
+        quantize_onnx(bundle / "model.onnx", tmp_path / "q.onnx")
+    assert (tmp_path / "q.onnx").stat().st_size > 0
+    assert not [r for r in caplog.records if "pre-processing" in r.getMessage()]

@@ -84,11 +84,29 @@ def quantize_onnx(src: str | Path, dst: str | Path) -> Path:
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
     dst = Path(dst)
+    # onnxruntime's quantizer logs advice for its own developers on the root logger ("consider to run
+    # pre-processing"): the graphs here are already shape-complete, and the user can do nothing with it
+    advice = _DropMessage("pre-processing before quantization")
+    logging.getLogger().addFilter(advice)
     with atomic_path(dst) as tmp:
-        quantize_dynamic(str(src), str(tmp), op_types_to_quantize=QUANTIZED_OPS, weight_type=QuantType.QInt8,
-                         nodes_to_exclude=_activation_products(src))
+        try:
+            quantize_dynamic(str(src), str(tmp), op_types_to_quantize=QUANTIZED_OPS, weight_type=QuantType.QInt8,
+                             nodes_to_exclude=_activation_products(src))
+        finally:
+            logging.getLogger().removeFilter(advice)
     log.info("wrote %s", dst)
     return dst
+
+
+class _DropMessage(logging.Filter):
+    """Drop log records whose message contains ``text``."""
+
+    def __init__(self, text: str) -> None:
+        super().__init__()
+        self.text = text
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return self.text not in record.getMessage()
 
 
 def parity_sequences(vocab_size: int, max_len: int, n: int = 64, seed: int = 0) -> list[list[int]]:
