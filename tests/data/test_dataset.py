@@ -179,7 +179,7 @@ def test_split_file_splits_any_task_s_rows(tmp_path):
 
 def test_a_class_too_small_to_stratify_is_named_with_the_file(tmp_path):
     path = _write(tmp_path, "d.csv", ROWS + ["odd one,rare"])
-    with pytest.raises(DataError, match=r"d\.csv: class 'rare' has 1 rows, too few for a stratified split \(10% valid, "
+    with pytest.raises(DataError, match=r"d\.csv: class 'rare' has 1 row, too few for a stratified split \(10% valid, "
                                         r"10% test\)\. Add rows of it, merge it") as err:
         load_data(path, DataConfig())
     assert "\n" not in str(err.value) and "least populated" not in str(err.value)

@@ -45,6 +45,7 @@ def test_audit_finds_flipped_labels_out_of_fold(tmp_path):
     out = tmp_path / "audit"
     res = CliRunner().invoke(app, ["audit", str(path), "--folds", "4", "--mode", "sequential", "--workers", "1",
                                    "--out", str(out), "--preset", "cnn", "--set", "train.epochs=15",
+                                   "--set", "train.batch_size=8",  # ~100 steps per fold, not 15
                                    "--set", 'model.embedding.kind="random"', "--set", "vocab.min_freq=1",
                                    "--set", 'preprocess.preset="plain"'])
     assert res.exit_code == 0, res.output

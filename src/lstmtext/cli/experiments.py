@@ -49,26 +49,22 @@ ModeOpt = Annotated[str, typer.Option(help="pool: processes with 1 torch thread 
 Workers = Annotated[Optional[int], typer.Option(help="Processes (pool) or threads (sequential); default: every core.")]
 
 
-def _whole(data: Path | None, split_col: str | None, split_file: Path | None, test: Path | None,
-           set_: list[str] | None) -> list[str]:
-    """``--set`` for cv and audit, whose folds pool train and valid: a file without a split is read whole, no test
-    rows held out that nothing would read (``--set data.test_size=...`` still wins)."""
-    unsplit = data is not None and not (split_col or split_file or test)
-    return ["data.test_size=0.0", *(set_ or [])] if unsplit else list(set_ or [])
 
 
 def _setup(data: Path | None, preset: str | None, config: Path | None, set_: list[str] | None, task: str | None,
            text_col: str | None, label_col: str | None, split_col: str | None, aspects: str | None,
            label_sep: str | None, oversample: str | None, class_weight: str | None, valid: Path | None,
            test: Path | None, split_file: Path | None, unlabelled: Path | None = None,
-           unlabelled_col: str | None = None, header: bool = True) -> tuple[Any, Any]:
-    """The experiment's base config and its data, read as ``train`` reads them."""
+           unlabelled_col: str | None = None, header: bool = True, whole: bool = False) -> tuple[Any, Any]:
+    """The experiment's base config and its data, read as ``train`` reads them (``whole``: a file that gives no
+    split is read whole, for cv and audit, whose folds pool train and valid)."""
     from lstmtext.pipeline import load_data
 
     cfg = run_config(preset, config, set_, task=task, text_col=text_col, label_col=label_col, split_col=split_col,
                      aspects=aspects, label_sep=label_sep, oversample=oversample, class_weight=class_weight,
                      bundled=data is None, unlabelled=unlabelled, unlabelled_col=unlabelled_col)
-    return cfg, load_data(cfg, data, valid_path=valid, test_path=test, split_file=split_file, header=header)
+    return cfg, load_data(cfg, data, valid_path=valid, test_path=test, split_file=split_file, header=header,
+                          **({"whole": True} if whole and data is not None else {}))
 
 
 def _interrupt_on_sigterm() -> None:
@@ -191,9 +187,9 @@ def cv(
     from lstmtext.experiments.cv import cross_validate, write_cv
 
     check_out(out, "cv", overwrite)
-    cfg, labelled = _setup(data, preset, config, _whole(data, split_col, split_file, test, set_), task, text_col,
+    cfg, labelled = _setup(data, preset, config, set_, task, text_col,
                            label_col, split_col, aspects, label_sep, oversample, class_weight, valid, test, split_file,
-                           header=not no_header)
+                           header=not no_header, whole=True)
     _interrupt_on_sigterm()
     done = lambda r: console.print(f"fold {r['fold']}: {metric} {r[metric]:.4f} ({r['train_seconds']:.0f} s)")  # noqa: E731
     report = cross_validate(cfg, labelled, folds, metric=metric, workers=workers or os.cpu_count() or 1,
@@ -225,9 +221,9 @@ def audit(
     from lstmtext.experiments.audit import write_audit
 
     check_out(out, "audit", overwrite)
-    cfg, labelled = _setup(data, preset, config, _whole(data, split_col, split_file, test, set_), task,
+    cfg, labelled = _setup(data, preset, config, set_, task,
                            text_col, label_col, split_col, aspects, label_sep, None, None, valid, test, split_file,
-                           header=not no_header)
+                           header=not no_header, whole=True)
     _interrupt_on_sigterm()
     report = run_audit(cfg, labelled, folds, workers=workers or os.cpu_count() or 1, mode=mode,
                        on_result=lambda r: console.print(f"fold {r['fold']} scored ({r['train_seconds']:.0f} s)"))

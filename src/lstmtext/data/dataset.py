@@ -187,7 +187,8 @@ def random_split(split: Split, cfg: DataConfig, stratify: Callable[[Any], Hashab
                             "or give a split column (--split-col).") from None
         counts = pd.Series(keys).value_counts()
         shares = f"{cfg.valid_size:.0%} valid" + (f", {test_size:.0%} test" if test_size else "")
-        raise DataError(f"{source}: class {counts.index[-1]!r} has {counts.iloc[-1]} rows, too few for a stratified "
+        n = counts.iloc[-1]
+        raise DataError(f"{source}: class {counts.index[-1]!r} has {n} row{'s' if n != 1 else ''}, too few for a stratified "
                         f"split ({shares}). Add rows of it, merge it into another class, or give a split column "
                         "(--split-col).") from None
     if keys is None:

@@ -52,7 +52,8 @@ def fold_rows(keys: list[Any] | None, n: int, folds: int, seed: int, valid_size:
         counts = {c: keys.count(c) for c in set(keys)}
         rare = min(counts, key=counts.get)
         if counts[rare] < folds:
-            raise DataError(f"class {rare!r} has {counts[rare]} rows, fewer than --folds {folds}. Use --folds "
+            raise DataError(f"class {rare!r} has {counts[rare]} row{'s' if counts[rare] != 1 else ''}, fewer than "
+                            f"--folds {folds}. Use --folds "
                             f"{max(2, counts[rare])} or fewer, or merge rare classes.")
     elif n < folds:
         raise DataError(f"{n} rows cannot make {folds} folds. Use --folds {max(2, n)} or fewer.")

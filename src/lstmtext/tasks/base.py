@@ -126,13 +126,15 @@ class Task(ABC):
     @classmethod
     def load(cls, path: str | Path, config: Config, *, fmt: str | None = None, valid_path: str | Path | None = None,
              test_path: str | Path | None = None, header: bool = True,
-             split_file: str | Path | None = None) -> LabelledData:
+             split_file: str | Path | None = None, whole: bool = False) -> LabelledData:
         """Read, check and split a labelled data set.
 
         Splits come from, in order of preference: separate ``valid_path``/``test_path`` files, a ``row,split``
         ``split_file``, the ``data.split_col`` column, or a random split made here (``data.valid_size``,
-        ``data.test_size``, ``data.split_seed``; stratified where the task has strata). Repeated (text,
-        label) rows are reported, and dropped before splitting with ``data.drop_duplicates``.
+        ``data.test_size``, ``data.split_seed``; stratified where the task has strata). With ``whole`` a file
+        that gives no split is not split either: every row is training data, for commands that make their
+        own folds (cv, audit). Repeated (text, label) rows are reported, and dropped before splitting with
+        ``data.drop_duplicates``.
 
         Raises:
             DataError: For unreadable files, bad cells, bad splits, and labels the training split lacks.
@@ -162,6 +164,8 @@ class Task(ABC):
         elif values is not None:
             what = "the split file" if split_file is not None else f"column {config.data.split_col!r}"
             parts = partition(split, values, str(split_file or path), what)
+        elif whole:
+            parts = {"train": split, "valid": Split([], [], [])}
         else:
             parts = random_split(split, config.data, cls.stratum(), source=str(path), notes=notes)
         return LabelledData(parts, source, n_dup, notes, table.info)
