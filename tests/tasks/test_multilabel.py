@@ -248,3 +248,18 @@ def test_cv_and_learning_curve_run_without_strata():
     with pytest.raises(ConfigError, match=r"--metric 'micro_f1': not a score of --task classify\. Choose one of "
                                           r"macro_f1, accuracy, weighted_f1\."):
         cross_validate(build_config(None), data, folds=3, metric="micro_f1")
+
+
+def test_cv_folds_keep_the_whole_label_space_when_a_folds_training_rows_lack_a_rare_label(tmp_path):
+    """Plain folds (no strata) can leave a rare label out of a fold's training rows: the fold then learns it as
+    absent instead of stopping the cross-validation."""
+    from lstmtext.experiments.cv import cross_validate
+    from lstmtext.pipeline import load_data
+
+    rows = [f"late again {i},late" for i in range(12)] + [f"rude staff {i},staff" for i in range(12)] + \
+        ["wifi was down,wifi"]  # one row only: whichever fold holds it out trains without it
+    path = _write(tmp_path, "d.csv", "text,labels\n" + "\n".join(rows) + "\n")
+    cfg = _cfg(*FAST[:1], *FAST[2:], "train.epochs=2", "data.split_col=\"none\"")
+    folds = cross_validate(cfg, load_data(cfg, path, whole=True), folds=3, mode="sequential", workers=1)
+    assert sum(f["n_heldout"] for f in folds["folds"]) == 25
+    assert all(set(f["per_class_recall"]) == {"late", "staff", "wifi"} for f in folds["folds"])

@@ -36,8 +36,9 @@ def audit(config: Config, data: LabelledData, folds: int = 5, *, workers: int = 
     """
     threads = check_parallel(mode, workers)
     run_config, cleaned = clean_once(config, pooled(data))
+    cleaned = get_task(config.task).pin_label_space(cleaned, config, "pool")  # every fold: the pool's outputs
     pool = cleaned.splits["pool"]
-    task = get_task(config.task).from_data(LabelledData({"train": pool}, data.source, info=data.info), config)
+    task = get_task(config.task).from_data(LabelledData({"train": pool}, data.source, info=cleaned.info), config)
     stratum = get_task(config.task).stratum()
     rows = fold_rows([stratum(y) for y in pool.labels] if stratum else None, len(pool), folds, config.train.seed,
                      config.data.valid_size)

@@ -102,6 +102,7 @@ def cross_validate(
     scores = task_scores(config.task, metric)
     threads = check_parallel(mode, workers)
     run_config, cleaned = clean_once(config, pooled(data))
+    cleaned = get_task(config.task).pin_label_space(cleaned, config, "pool")  # every fold: the pool's outputs
     pool = cleaned.splits["pool"]
     stratum = get_task(config.task).stratum()
     keys = [stratum(y) for y in pool.labels] if stratum is not None else None

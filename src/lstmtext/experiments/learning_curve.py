@@ -106,6 +106,7 @@ def learning_curve(
     threads = check_parallel(mode, workers)
     eval_split = "test" if "test" in data.splits else "valid"
     run_config, cleaned = clean_once(config, data)
+    cleaned = get_task(config.task).pin_label_space(cleaned, config, "train")  # every size: the same outputs
     stratum = get_task(config.task).stratum()
     train = cleaned.splits["train"]
     strata = [stratum(y) for y in train.labels] if stratum is not None else None

@@ -13,6 +13,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections import Counter
 from collections.abc import Callable, Hashable, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -171,13 +172,26 @@ class Task(ABC):
         return LabelledData(parts, source, n_dup, notes, table.info)
 
     @classmethod
+    def pin_label_space(cls, data: LabelledData, config: Config, split: str) -> LabelledData:
+        """``data`` with the label space fitted on its ``split`` (all of the rows an experiment draws its
+        training parts from) recorded for :meth:`from_data`."""
+        space = cls.fit(Counter(data.splits[split].labels), data.info, config, data.source).labels
+        return replace(data, info={**data.info, "label_space": space})
+
+    @classmethod
     def from_data(cls, data: LabelledData, config: Config) -> Task:
         """Fit the label space on ``data``'s training split and check every split against it.
+
+        An experiment that trains on parts of a data set (cv's folds, learning-curve's subsets) pins the
+        space of the whole (``data.info["label_space"]``, see :func:`pin_label_space`): every run then has the
+        same outputs, and a label that a part's training rows happen to lack is learnt as absent there.
 
         Raises:
             DataError: If the training split cannot train this task, or another split has labels it lacks.
         """
-        task = cls.fit(Counter(data.splits["train"].labels), data.info, config, data.source)
+        space = data.info.get("label_space")
+        task = cls(space, config) if space is not None else \
+            cls.fit(Counter(data.splits["train"].labels), data.info, config, data.source)
         for name, split in data.splits.items():
             task.check(split, data.source, name)
         return task
