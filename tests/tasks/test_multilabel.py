@@ -12,7 +12,7 @@ from helpers import MULTILABEL
 from lstmtext.cli import app
 from lstmtext.config import build_config
 from lstmtext.errors import ConfigError, DataError
-from lstmtext.tasks.multilabel import MultiLabel, best_threshold, multilabel_metrics
+from lstmtext.tasks.multilabel import MultiLabel, best_threshold, micro_thresholds, multilabel_metrics
 
 FAST = ['data.label_col="labels"', 'data.split_col="split"', 'preprocess.preset="plain"', "vocab.num_words=100",
         "model.embedding_dim=16", "model.hidden_size=16", "model.embed_dropout=0.0", "train.epochs=40",
@@ -115,6 +115,41 @@ def test_best_threshold_maximises_the_labels_f1():
     # the best cut would split the two 0.7s (F1 1); a cut never falls between equal probabilities, so the best
     # allowed one takes both (F1 2/3, against 1/2 for all three), half-way to the 0.2
     assert best_threshold(np.array([1, 0, 0]), np.array([0.7, 0.7, 0.2])) == pytest.approx(0.45)
+
+
+def test_micro_thresholds_reach_the_best_pooled_f1_and_keep_a_badly_ranked_rare_label_out():
+    import itertools
+
+    rng = np.random.default_rng(0)
+    y = np.zeros((12, 3))
+    y[:6, 0] = 1  # a common label, well ranked
+    y[[0, 3, 7, 9], 1] = 1
+    y[11, 2] = 1  # a rare label whose one text the model ranks last but one
+    p = np.column_stack([np.r_[rng.uniform(0.6, 0.9, 6), rng.uniform(0.1, 0.5, 6)],
+                         np.round(rng.uniform(0, 1, 12), 2), np.r_[np.linspace(0.3, 0.05, 11), 0.04]])
+    p[10, 2] = 0.03
+
+    def micro(t):
+        d = p >= np.asarray(t)
+        tp = (y * d).sum()
+        return 2 * tp / (2 * tp + (d & (y == 0)).sum() + ((~d) & (y == 1)).sum())
+
+    tuned = micro_thresholds(y, p)
+    grid = [sorted({1.0, *((a + b) / 2 for a, b in zip(np.sort(p[:, j])[::-1], np.r_[np.sort(p[:, j])[::-1][1:], 0]))})
+            for j in range(3)]
+    assert micro(tuned) == pytest.approx(max(micro(t) for t in itertools.product(*grid)))  # the best of every cut
+    assert (p[:, 2] >= tuned[2]).sum() == 0  # the rare label is predicted for no text
+    assert (p[:, 2] >= best_threshold(y[:, 2], p[:, 2])).sum() == 11  # its own F1 would predict it for 11 of 12
+
+
+def test_the_monitor_scores_the_decisions_the_run_would_tune():
+    """A model that ranks well but under 0.5 (early epochs, rare labels) scores what its tuned cut gives, not 0."""
+    task = MultiLabel(["a", "b"], _cfg())
+    targets = torch.tensor([[1, 0], [0, 1], [0, 0], [1, 1]], dtype=torch.float32)
+    logits = torch.where(targets > 0, -1.0, -3.0)  # every p under 0.5, the labelled ones higher
+    assert task.monitor_scores(logits, targets) == {"accuracy": 1.0, "macro_f1": 1.0, "micro_f1": 1.0}
+    fixed = MultiLabel(["a", "b"], _cfg("multilabel.threshold=0.5"))
+    assert fixed.monitor_scores(logits, targets)["micro_f1"] == 0.0
 
 
 def test_metrics_values():

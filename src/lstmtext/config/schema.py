@@ -236,7 +236,11 @@ class MultiLabelConfig(_Section):
     labels: list[str] | None = Field(None, description="columns layout: the label columns; None: every column but the "
                                      "text and split columns")
     threshold: float | None = Field(None, gt=0, lt=1, description="one decision threshold for every label; None: "
-                                    "each label's own, tuned on the valid split for its F1")
+                                    "each label's own, tuned on the valid split (see tune)")
+    tune: Literal["micro_f1", "label_f1"] = Field(
+        "micro_f1", description="what the tuned thresholds maximise on the valid split: micro_f1 (every text-label "
+        "decision pooled: the headline) or label_f1 (each label its own F1: higher macro-F1, but a rare label is "
+        "then predicted for many texts that lack it)")
 
 
 class Config(_Section):

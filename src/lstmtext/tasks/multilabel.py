@@ -133,6 +133,49 @@ def best_threshold(y: np.ndarray, p: np.ndarray) -> float:
     return float(np.clip((ps[i] + below) / 2, 1e-6, 1 - 1e-6))
 
 
+def _cuts(y: np.ndarray, p: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Every cut of one label's probabilities, as ``(thresholds, tp, predicted)``: predicting the label for the
+    texts with p at or over each threshold (highest first; the last threshold, above every p, predicts none)."""
+    order = np.argsort(-p, kind="stable")
+    ps, ys = p[order], y[order]
+    last = np.r_[ps[:-1] > ps[1:], True]  # a cut may only fall between distinct probabilities
+    below = np.r_[ps[1:], 0.0]
+    thresholds = np.r_[np.clip((ps + below) / 2, 1e-6, 1 - 1e-6)[last], 1.0]
+    tp, k = np.cumsum(ys)[last], np.arange(1, len(ps) + 1)[last]
+    return thresholds, np.r_[tp, 0.0], np.r_[k, 0]
+
+
+def micro_thresholds(y: np.ndarray, p: np.ndarray, sweeps: int = 3) -> list[float]:
+    """Per-label thresholds that maximise micro-F1 (every text-label decision pooled) on ``(N, L)`` valid targets
+    and probabilities: starting from 0.5, each label's cut in turn is the best given the others' (a few sweeps).
+
+    Tuning each label for its own F1 instead lowers a rare label's cut until it is predicted for many texts
+    that lack it: on the HoASA valid split as 20 labels (one CNN; thresholds tuned on one half and scored on the
+    other, 20 random halvings), micro-F1 0.7956 per label against 0.8224 at 0.5 and 0.8222 here, macro-F1
+    0.6049, 0.5472 and 0.5805.
+    """
+    y, p = np.asarray(y, dtype=np.float64), np.asarray(p, dtype=np.float64)
+    n_labels = y.shape[1]
+    t = np.full(n_labels, 0.5)
+    positives = y.sum(0)
+    d = p >= t
+    tp_now = (y * d).sum(0)  # each label's true positives and errors (fp + fn) at its current cut
+    wrong_now = d.sum(0) - tp_now + positives - tp_now
+    cuts = [_cuts(y[:, j], p[:, j]) for j in range(n_labels)]
+    for _ in range(sweeps):
+        changed = False
+        for j, (thresholds, tp, k) in enumerate(cuts):
+            rest_tp, rest_wrong = tp_now.sum() - tp_now[j], wrong_now.sum() - wrong_now[j]
+            wrong = (k - tp) + (positives[j] - tp)
+            f1 = 2 * (rest_tp + tp) / np.maximum(2 * (rest_tp + tp) + rest_wrong + wrong, 1e-12)
+            i = int(np.argmax(f1))
+            if f1[i] > 2 * (rest_tp + tp_now[j]) / max(2 * (rest_tp + tp_now[j]) + rest_wrong + wrong_now[j], 1e-12):
+                t[j], tp_now[j], wrong_now[j], changed = thresholds[i], tp[i], wrong[i], True
+        if not changed:
+            break
+    return t.tolist()
+
+
 def multilabel_metrics(y_true: np.ndarray, y_pred: np.ndarray, labels: list[str],
                        thresholds: list[float] | None = None) -> dict[str, Any]:
     """Micro, macro and samples F1, subset accuracy, Hamming loss and per-label scores of 0/1 matrices ``(N, L)``.
@@ -251,7 +294,11 @@ class MultiLabel(Task):
         return out
 
     def monitor_scores(self, logits: torch.Tensor, targets: torch.Tensor) -> dict[str, float]:
-        pred, y = (logits > 0).numpy().astype(np.int64), targets.numpy().astype(np.int64)
+        # at the thresholds the run would tune now: at 0.5, a model that ranks rare labels well but under 0.5
+        # scores 0 for the first epochs, and the best epoch (the first, on a tie) was the worst one
+        y = targets.numpy().astype(np.int64)
+        proba = torch.sigmoid(logits.float()).numpy()
+        pred = (proba >= self._thresholds_for(y, proba)).astype(np.int64)
         return {"accuracy": float((pred == y).all(1).mean()),
                 "macro_f1": float(f1_score(y, pred, average="macro", zero_division=0)),
                 "micro_f1": float(f1_score(y, pred, average="micro", zero_division=0))}
@@ -264,7 +311,15 @@ class MultiLabel(Task):
         return np.asarray(self.state.get("thresholds", [0.5] * len(self.labels)), dtype=np.float64)
 
     def tune(self, targets: np.ndarray, proba: np.ndarray) -> None:
-        self.state["thresholds"] = [best_threshold(targets[:, j], proba[:, j]) for j in range(len(self.labels))]
+        self.state["thresholds"] = [float(t) for t in self._thresholds_for(targets, proba)]
+
+    def _thresholds_for(self, targets: np.ndarray, proba: np.ndarray) -> np.ndarray:
+        """The thresholds ``multilabel.threshold`` or ``multilabel.tune`` gives for these valid targets."""
+        if self.config.multilabel.threshold is not None:
+            return np.full(len(self.labels), self.config.multilabel.threshold)
+        if self.config.multilabel.tune == "micro_f1":
+            return np.asarray(micro_thresholds(targets, proba))
+        return np.asarray([best_threshold(targets[:, j], proba[:, j]) for j in range(len(self.labels))])
 
     def metrics(self, targets: np.ndarray, proba: np.ndarray) -> dict[str, Any]:
         thresholds = self.thresholds
