@@ -79,6 +79,10 @@ def test_an_interrupted_pretraining_resumes_to_the_same_weights(tmp_path, texts_
     monkeypatch.setattr(lm_pipeline, "fit_lm", real_fit)
     with pytest.raises(BundleError, match="not empty"):
         lm_pipeline.pretrain(cfg, texts_file, tmp_path / "cut", progress=False)
+    bigger = build_config("ulmfit", overrides=[*LM_SETTINGS, "model.hidden_size=24"])
+    with pytest.raises(BundleError, match=r"cut: --resume continues the pretraining saved there, but this command sets "
+                                          r"model.hidden_size = 24 \(the saved run: \d+\)\. Resume with the same"):
+        lm_pipeline.pretrain(bigger, texts_file, tmp_path / "cut", resume=True, progress=False)
     resumed = lm_pipeline.pretrain(cfg, texts_file, tmp_path / "cut", resume=True, progress=False)
     (tmp_path / "mine").mkdir()
     (tmp_path / "mine" / "notes.txt").write_text("keep me")

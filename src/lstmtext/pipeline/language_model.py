@@ -76,6 +76,24 @@ def _info(counts: dict, result: LMResult) -> dict:
             "seconds": result.seconds, "precision": result.precision}
 
 
+def _resumed_config(given: Config, saved: Config, state: Path) -> Config:
+    """The interrupted run's config, unless this command asks for other settings (keys it sets away from the
+    built-in defaults that differ from the saved run's): then a one-line refusal naming the first of them."""
+    from lstmtext.config import build_config
+    from lstmtext.config.diff import flatten
+
+    default = flatten(build_config(None, extra={"task": given.task}).model_dump(mode="json"))
+    now, before = flatten(given.model_dump(mode="json")), flatten(saved.model_dump(mode="json"))
+    asked = [k for k, v in now.items() if v != default.get(k) and v != before.get(k)]
+    if asked:
+        key = asked[0]
+        raise BundleError(f"{state.parent}: --resume continues the pretraining saved there, but this command sets "
+                          f"{key} = {now[key]!r} (the saved run: {before.get(key)!r}"
+                          + (f"; {len(asked) - 1} more setting{'s' if len(asked) > 2 else ''} differ" if len(asked) > 1 else "")
+                          + "). Resume with the same settings, or start afresh with --overwrite.")
+    return saved
+
+
 def pretrain(config: Config, texts: str | Path, out: str | Path, text_col: str | None = None, *, resume: bool = False,
              overwrite: bool = False, progress: bool = True,
              on_epoch_end: Callable[[dict], None] | None = None) -> LMBundle:
@@ -98,7 +116,7 @@ def pretrain(config: Config, texts: str | Path, out: str | Path, text_col: str |
         if not state.is_file():
             raise BundleError(f"{out}: nothing to resume (no pretrain.json). Start without --resume.")
         saved = json.loads(state.read_text(encoding="utf-8"))
-        config = Config.model_validate(saved["config"])
+        config = _resumed_config(config, Config.model_validate(saved["config"]), state)
         vocab = Vocab.from_dict(json.loads((out / "vocab.json").read_text(encoding="utf-8")))
     else:
         if out.exists() and any(out.iterdir()):
