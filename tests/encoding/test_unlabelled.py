@@ -85,6 +85,21 @@ def test_a_run_learns_vocabulary_and_vectors_from_unlabelled_text(unlabelled, mo
     assert ["zebra", "zebra", "quokka", "lounge"] in corpus and corpus == seen["passes"][1]
 
 
+def test_unlabelled_texts_that_are_also_valid_or_test_texts_are_counted(tmp_path):
+    import pandas as pd
+
+    frame = pd.read_csv(TINY)
+    held_out = frame[frame["split"] != "train"]["text"].tolist()
+    path = tmp_path / "raw.txt"
+    path.write_text("\n".join(["@airline the zebra lounge was superb", held_out[0], "  " + held_out[1].upper(),
+                               "@airline zebra quokka"]) + "\n", encoding="utf-8")
+    cfg = build_config(None, overrides=[*TINY_OVERRIDES, "train.epochs=1", "model.embedding.min_count=1"],
+                       extra={"data": {"unlabelled": str(path)}})
+    notes = run(cfg, TINY, None, progress=False).summary["notes"]
+    leaks = [n for n in notes if "also in the valid or test split" in n]
+    assert len(leaks) == 1 and leaks[0].startswith(f"{path}: 2 unlabelled texts are also in the valid or test split")
+
+
 def test_unlabelled_is_refused_with_stream_and_with_init_from(unlabelled, tmp_path):
     cfg = build_config(None, overrides=TINY_OVERRIDES, extra={"data": {"unlabelled": str(unlabelled)}})
     with pytest.raises(ConfigError, match=r"data\.unlabelled \(--unlabelled\) is not supported with --stream"):

@@ -28,15 +28,19 @@ class UnlabelledCorpus:
         text_col: The table's text column.
         pipeline: The run's cleaning chain.
         flags: The command-line options that name the file and its column, for the error message.
+        held_out: Cleaned texts the model will be scored on (valid, test): ``overlap`` counts the unlabelled
+            texts among them.
 
     Raises:
         DataError: When created, if the file is missing, has no such column, or no text survives cleaning.
     """
 
     def __init__(self, path: str | Path, text_col: str | None, pipeline: Pipeline,
-                 flags: tuple[str, str] = ("--unlabelled", "--unlabelled-col")) -> None:
+                 flags: tuple[str, str] = ("--unlabelled", "--unlabelled-col"),
+                 held_out: frozenset[str] = frozenset()) -> None:
         self.path = Path(path)
         self.texts = self.tokens = self.usable = 0  # usable: texts of two tokens or more (a language model's)
+        self.overlap = 0
         fd, name = tempfile.mkstemp(prefix="lstmtext-unlabelled-", suffix=".txt")
         self.cleaned = Path(name)
         weakref.finalize(self, self.cleaned.unlink, missing_ok=True)  # removed with this object
@@ -45,7 +49,9 @@ class UnlabelledCorpus:
                 for text in pipeline.clean_many(texts):
                     tokens = text.split()
                     if tokens:
-                        fh.write(" ".join(tokens) + "\n")
+                        line = " ".join(tokens)
+                        self.overlap += line in held_out
+                        fh.write(line + "\n")
                         self.texts += 1
                         self.tokens += len(tokens)
                         self.usable += len(tokens) > 1

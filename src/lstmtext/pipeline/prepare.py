@@ -5,6 +5,7 @@ the task's label space, the fitted encoder and the encoded splits.
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -142,7 +143,8 @@ def prepare(config: Config, data: LabelledData) -> Prepared:
         task = get_task(config.task).from_data(data, config)
         pipeline = build_pipeline(config)
         lm = load_pretrained(config, notes) if config.train.pretrained else None
-        unlabelled = unlabelled_corpus(config, pipeline, notes)
+        unlabelled = unlabelled_corpus(config, pipeline, notes, [t for name, s in data.splits.items()
+                                                                  if name != "train" for t in s.texts])
         cleaned = pipeline.clean_many(train_split.texts)
         check_cleaned(cleaned, train_split, data.source, notes)
         # a pretrained language model's vocabulary is taken as it is
@@ -156,7 +158,8 @@ def prepare(config: Config, data: LabelledData) -> Prepared:
                     init=init, unlabelled=unlabelled, lm=lm)
 
 
-def unlabelled_corpus(config: Config, pipeline: Any, notes: list[str]) -> UnlabelledCorpus | None:
+def unlabelled_corpus(config: Config, pipeline: Any, notes: list[str], held_out: Sequence[str] = ()
+                      ) -> UnlabelledCorpus | None:
     """The run's unlabelled text (``data.unlabelled``), cleaned by ``pipeline``; None without one.
 
     Its words join the vocabulary, and it trains the word vectors: a model whose embedding would start
@@ -166,7 +169,14 @@ def unlabelled_corpus(config: Config, pipeline: Any, notes: list[str]) -> Unlabe
     """
     if not config.data.unlabelled:
         return None
-    corpus = UnlabelledCorpus(config.data.unlabelled, config.data.unlabelled_col or config.data.text_col, pipeline)
+    scored = frozenset(" ".join(t.split()) for t in pipeline.clean_many(list(held_out))) - {""}
+    corpus = UnlabelledCorpus(config.data.unlabelled, config.data.unlabelled_col or config.data.text_col, pipeline,
+                              held_out=scored)
+    if corpus.overlap:
+        warn(notes, f"{config.data.unlabelled}: {corpus.overlap:,} unlabelled text{'s are' if corpus.overlap > 1 else ' is'} "
+                    "also in the valid or test split (after "
+                    "cleaning): the word vectors or language model learn from texts the model is then scored on, so "
+                    "those scores come out optimistic. Leave them out of the unlabelled file.")
     notes.append(corpus.describe())
     if config.model.embedding.kind == "random" and not uses_lm(config):
         config.model.embedding.kind = "word2vec"
