@@ -179,6 +179,13 @@ def test_bad_lm_bundles_are_refused_in_one_line(tmp_path, lm_dir):
     with pytest.raises(BundleError, match="format_version 99"):
         load_lm(bad)
     (bad / "lm.json").write_text(json.dumps(meta))
+    weights = bytearray((bad / "model.safetensors").read_bytes())
+    weights[-4000:-3000] = bytes(1000)  # zeroed inside the tensor data: still a readable safetensors file
+    (bad / "model.safetensors").write_bytes(bytes(weights))
+    with pytest.raises(BundleError, match=r"model.safetensors: its bytes do not match the checksum recorded in lm.json: "
+                                          r"the file is corrupt or was replaced\. Train the language model again\."):
+        load_lm(bad)
+    (bad / "lm.json").write_text(json.dumps({k: v for k, v in meta.items() if k != "weights_sha256"}))  # older saves
     (bad / "model.safetensors").write_bytes(b"not safetensors")
     with pytest.raises(BundleError, match="corrupt"):
         load_lm(bad)

@@ -4,8 +4,9 @@ repository; no pickle anywhere.
 Layout (format 2):
 
 - ``config.json``: Hugging Face-style keys (``model_type``, ``architectures``, ``num_labels``, ``id2label``,
-  ``label2id``, ``problem_type``), the versions and creation time, the task, and the resolved lstmtext
-  config under ``"lstmtext"``;
+  ``label2id``, ``problem_type``), the versions and creation time, the task, the SHA-256 of the weights
+  file (``weights_sha256``: loading refuses a corrupt or replaced file) and the resolved lstmtext config under
+  ``"lstmtext"``;
 - ``model.safetensors``: the weights (readable with plain ``safetensors``);
 - ``README.md``: the model card, with YAML metadata (``library_name: lstmtext``, language, license, tags,
   metrics with the data set they were measured on) that a model hub renders;
@@ -41,7 +42,7 @@ from lstmtext.errors import BundleError, LstmTextError
 from lstmtext.models import build_model
 from lstmtext.preprocess.pipeline import pack_files, unpack_files
 from lstmtext.tasks import Task, get_task
-from lstmtext.utils.atomic import atomic_dir
+from lstmtext.utils.atomic import atomic_dir, check_sha256, file_sha256
 
 FORMAT_VERSION = 2
 READABLE_VERSIONS = (1, 2)
@@ -149,11 +150,12 @@ def save_bundle(
     try:
         with atomic_dir(path, overwrite=overwrite) as tmp:
             files["preprocessing.json"]["pipeline"] = pack_files(files["preprocessing.json"]["pipeline"], tmp)
-            for name, data in files.items():
-                (tmp / name).write_text(json.dumps(data, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
             state = {k: v.detach().contiguous() for k, v in model.state_dict().items()}
             save_file(state, tmp / "model.safetensors", metadata={"format_version": str(FORMAT_VERSION),
                                                                   "library_name": "lstmtext"})
+            files["config.json"]["weights_sha256"] = file_sha256(tmp / "model.safetensors")
+            for name, data in files.items():
+                (tmp / name).write_text(json.dumps(data, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
             card = card_metadata(config, task, metrics, source, license) + (model_card or "")
             (tmp / "README.md").write_text(card, encoding="utf-8")
     except FileExistsError:
@@ -220,6 +222,7 @@ def load_bundle(path: str | Path) -> Bundle:
     except (LstmTextError, KeyError, TypeError, ValueError) as exc:
         raise BundleError(f"{path}: labels.json, task.json or config.json do not describe a model of task "
                           f"{meta.get('task')!r} ({exc}). Re-save or re-train it.") from None
+    check_sha256(path / weights_file, meta.get("weights_sha256"), meta_file, "Re-save or re-train the model.")
     try:
         state = load_file(path / weights_file)
     except Exception as exc:  # safetensors raises its own error types for truncated files

@@ -20,7 +20,7 @@ from lstmtext.config import LMConfig, PreprocessConfig
 from lstmtext.encoding.vocab import Vocab
 from lstmtext.errors import BundleError
 from lstmtext.models.language_model import LanguageModel
-from lstmtext.utils.atomic import atomic_dir
+from lstmtext.utils.atomic import atomic_dir, check_sha256, file_sha256
 
 FORMAT = "lstmtext-lm"
 FORMAT_VERSION = 1
@@ -56,6 +56,7 @@ def save_lm(bundle: LMBundle, path: Path, overwrite: bool = False) -> Path:
         with atomic_dir(path, overwrite=overwrite) as tmp:
             save_file({k: v.contiguous() for k, v in bundle.model.state_dict().items()}, tmp / "model.safetensors",
                       metadata={"format": FORMAT, "format_version": str(FORMAT_VERSION)})
+            meta["weights_sha256"] = file_sha256(tmp / "model.safetensors")
             (tmp / "vocab.json").write_text(json.dumps(bundle.vocab.to_dict(), ensure_ascii=False), encoding="utf-8")
             (tmp / "lm.json").write_text(json.dumps(meta, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
     except FileExistsError:
@@ -114,6 +115,7 @@ def load_lm(path: str | Path) -> LMBundle:
     try:
         lm_cfg, preprocess = LMConfig.model_validate(meta["lm"]), PreprocessConfig.model_validate(meta["preprocess"])
         model = LanguageModel(len(vocab), meta["embedding_dim"], meta["hidden_size"], meta["bidirectional"]).configure(lm_cfg)
+        check_sha256(path / "model.safetensors", meta.get("weights_sha256"), "lm.json", "Train the language model again.")
         state = load_file(path / "model.safetensors")
         model.load_state_dict(state)
     except (SafetensorError, OSError) as exc:

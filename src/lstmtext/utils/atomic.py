@@ -83,3 +83,25 @@ def atomic_dir(path: str | Path, overwrite: bool = False) -> Iterator[Path]:
     finally:
         if tmp.exists():
             shutil.rmtree(tmp, ignore_errors=True)
+
+
+def file_sha256(path: str | Path) -> str:
+    """The SHA-256 of a file's bytes, read in 1 MiB blocks (saved models record their weights' checksum)."""
+    import hashlib
+
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def check_sha256(path: Path, expected: str | None, where: str, fix: str) -> None:
+    """Raise ``BundleError`` when ``path``'s checksum is not ``expected`` (None: nothing recorded, as in older saves)."""
+    if expected is None:
+        return
+    if file_sha256(path) != expected:
+        from lstmtext.errors import BundleError
+
+        raise BundleError(f"{path}: its bytes do not match the checksum recorded in {where}: the file is corrupt or "
+                          f"was replaced. {fix}")
