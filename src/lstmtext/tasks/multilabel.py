@@ -359,10 +359,11 @@ class MultiLabel(Task):
         return [(name, self._index[name]) for name in chosen]
 
     def csv_header(self) -> list[str]:
-        return ["labels", "top_k"]
+        return ["labels", "unsure", "top_k"]
 
     def csv_row(self, p: Prediction) -> list[str]:
-        return [self.config.multilabel.label_sep.join(p.labels or []), json.dumps(p.top_k, ensure_ascii=False)]
+        sep = self.config.multilabel.label_sep
+        return [sep.join(p.labels or []), sep.join(p.unsure or []), json.dumps(p.top_k, ensure_ascii=False)]
 
     def describe(self, label: Any) -> str:
         return self.config.multilabel.label_sep.join(label) or "(none)"
