@@ -51,6 +51,8 @@ def test_audit_finds_flipped_labels_out_of_fold(tmp_path):
     assert res.exit_code == 0, res.output
     report = json.loads((out / "audit.json").read_text())
     assert report["rows"] == len(rows)  # a file without a split is audited whole: no test rows held out
+    assert report["out_of_fold"]["accuracy"] == pytest.approx(1 - 3 / 80)  # wrong exactly on the 3 flipped rows
+    assert report["majority"]["accuracy"] == pytest.approx(41 / 80)  # the flips leave 41 neg and "out-of-fold model: accuracy 0.9625" in res.output
     texts = {i: t for i, (t, _) in enumerate(rows)}
     top = [r["text"] for r in report["issues"][:3]]
     assert sorted(top) == sorted(texts[i] for i in flipped)
@@ -70,3 +72,11 @@ def test_too_few_rows_per_class_for_the_folds_is_one_line(tmp_path):
     cfg = build_config(None, overrides=["data.test_size=0.0", "data.valid_size=0.2"])
     with pytest.raises(DataError, match=r"class 'b' has \d rows, fewer than --folds 5"):
         audit(cfg, load_data(cfg, path), folds=5, mode="sequential", workers=1)
+
+
+def test_a_weak_out_of_fold_model_is_flagged():
+    from lstmtext.experiments.audit import weak_model
+
+    assert weak_model({"out_of_fold": {"macro_f1": 0.80}, "majority": {"macro_f1": 0.30}}) is None
+    warning = weak_model({"out_of_fold": {"macro_f1": 0.33}, "majority": {"macro_f1": 0.30}})
+    assert warning.startswith("the out-of-fold model scores macro-F1 0.3300, hardly above 0.3000")

@@ -37,6 +37,7 @@ from lstmtext.cli.common import (
     UnlabelledOpt,
     ValidOpt,
     console,
+    err_console,
     load_average,
     model_text_columns,
     run_config,
@@ -218,7 +219,7 @@ def audit(
     --test) is left alone.
     """
     from lstmtext.experiments.audit import audit as run_audit
-    from lstmtext.experiments.audit import write_audit
+    from lstmtext.experiments.audit import weak_model, write_audit
 
     check_out(out, "audit", overwrite)
     cfg, labelled = _setup(data, preset, config, set_, task,
@@ -234,6 +235,12 @@ def audit(
                       f"(p {issue['p_given']:.2f} -> {issue['p_suggested']:.2f}) {issue['text'][:80]}", highlight=False)
     console.print(f"{len(report['issues']):,} suspect labels among {report['rows']:,} rows; wrote {paths['csv']} "
                   f"and {paths['html']}")
+    scores, floor = report["out_of_fold"], report["majority"]
+    console.print("out-of-fold model: " + ", ".join(f"{k} {v:.4f}" for k, v in scores.items())
+                  + f" (always the most frequent label: macro_f1 {floor['macro_f1']:.4f})", highlight=False)
+    weak = weak_model(report)
+    if weak:
+        err_console.print(f"warning: {weak}", highlight=False, soft_wrap=True)
 
 
 def suggest(

@@ -9,6 +9,7 @@ ranks them; ``audit.csv`` and ``report.html`` list each with its given and sugge
 from __future__ import annotations
 
 import csv
+import html
 import io
 import time
 from collections.abc import Callable
@@ -60,13 +61,35 @@ def audit(config: Config, data: LabelledData, folds: int = 5, *, workers: int = 
     run_jobs(jobs, cleaned, workers, mode, record)
     targets = task.targets(pool.labels)
     issues = label_issues(proba, targets, task.layout, names, task.group_names())
+    scores = task.headline(task.metrics(targets, proba))  # how good the out-of-fold model is: its suspects mean
+    majority = task.headline(task.metrics(targets, _majority(targets, proba, task)))  # as much as it beats this
     original = pooled(data).splits["pool"]
     for issue in issues:
         i = issue["row"]
         issue.update(text=original.texts[i], where=original.rows[i] if original.rows else f"row {i}")
     return {"source": data.source, "rows": len(pool), "folds": folds, "model": config.model.name,
             "task": config.task, "wall_seconds": time.perf_counter() - start, "issues": issues,
-            "proba": proba, "targets": targets}
+            "out_of_fold": scores, "majority": majority, "proba": proba, "targets": targets}
+
+
+def _majority(targets: np.ndarray, proba: np.ndarray, task: Any) -> np.ndarray:
+    """Probabilities that always answer each output's most frequent training value (the floor a model must beat)."""
+    if task.layout.activation == "sigmoid":
+        return np.broadcast_to((targets.mean(0) >= 0.5).astype(np.float32), proba.shape).copy()
+    out = np.zeros_like(proba)
+    columns = targets.reshape(len(targets), -1)
+    for j, s in enumerate(task.layout.slices()):
+        out[:, s.start + int(np.bincount(columns[:, j].astype(int), minlength=s.stop - s.start).argmax())] = 1.0
+    return out
+
+
+def weak_model(report: dict[str, Any]) -> str | None:
+    """A warning when the out-of-fold model's macro-F1 is within 0.05 of always answering the majority."""
+    got, floor = report["out_of_fold"]["macro_f1"], report["majority"]["macro_f1"]
+    if got - floor >= 0.05:
+        return None
+    return (f"the out-of-fold model scores macro-F1 {got:.4f}, hardly above {floor:.4f} for always answering the most "
+            "frequent label: its suspects are mostly its own mistakes. Train it longer or with a stronger preset.")
 
 
 def write_audit(report: dict[str, Any], out_dir: str | Path) -> dict[str, Path]:
@@ -79,8 +102,11 @@ def write_audit(report: dict[str, Any], out_dir: str | Path) -> dict[str, Path]:
     rows = [[k + 1, r["where"], r["field"], r["given"], r["suggested"], round(r["p_given"], 4),
              round(r["p_suggested"], 4), r["text"]] for k, r in enumerate(report["issues"])]
     writer.writerows(rows)
-    summary = {k: report[k] for k in ("source", "rows", "folds", "model", "task", "wall_seconds")}
+    summary = {k: report[k] for k in ("source", "rows", "folds", "model", "task", "wall_seconds", "out_of_fold",
+                                      "majority")}
+    weak = weak_model(report)
     parts = ["<h2>Settings</h2>", table(["setting", "value"], [[k, str(v)] for k, v in summary.items()]),
+             *([f"<p><b>Warning:</b> {html.escape(weak)}</p>"] if weak else []),
              f"<h2>{len(rows):,} suspect labels, most likely wrong first</h2>",
              "<p>Each row was scored by a model trained on the other folds. A label is suspect when another label "
              "reaches the mean probability the model gives that label on its own rows (confident learning); the "
