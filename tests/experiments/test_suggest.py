@@ -25,8 +25,9 @@ def test_uncertainty_is_one_minus_the_least_sure_decision():
     np.testing.assert_allclose(uncertainty(single, OutputLayout((3,))), [0.3, 0.66])
     aspects = np.array([[0.9, 0.1, 0.6, 0.3, 0.1]])  # aspect 1 sure (0.9), aspect 2 less (0.6)
     np.testing.assert_allclose(uncertainty(aspects, OutputLayout((2, 3))), [0.4])
-    labels = np.array([[0.95, 0.02, 0.55]])  # the third label is nearly a coin flip
-    np.testing.assert_allclose(uncertainty(labels, OutputLayout((3,), "sigmoid")), [0.45])
+    labels = np.array([[0.95, 0.02, 0.55], [0.95, 0.45, 0.55]])  # one label nearly a coin flip; then two
+    # multi-label: the mean over labels of one minus each decision's confidence (0.95, 0.98, 0.55 -> 0.1733)
+    np.testing.assert_allclose(uncertainty(labels, OutputLayout((3,), "sigmoid")), [0.52 / 3, 0.95 / 3])
 
 
 def test_diversity_skips_a_near_copy_of_a_text_already_picked():
@@ -125,6 +126,8 @@ def test_iter_texts_names_rows_and_reads_tables_in_chunks(tmp_path):
 def test_multilabel_uncertainty_is_measured_from_each_labels_threshold():
     layout = OutputLayout((2,), "sigmoid")
     proba = np.array([[0.30, 0.99], [0.60, 0.99]])
-    # label 0's threshold is 0.3: the first text sits on it (most unsure), the second is well above it
-    np.testing.assert_allclose(uncertainty(proba, layout, np.array([0.3, 0.5])), [0.5, 0.5 - 0.5 * 0.3 / 0.7])
-    np.testing.assert_allclose(uncertainty(proba, layout), [0.3, 0.4])  # no thresholds: max(p, 1 - p)
+    # label 0's threshold is 0.3: the first text sits on it (most unsure), the second is well above it; label 1
+    # is sure (0.99 over 0.5: uncertainty 0.01); a text's uncertainty is the mean of its labels'
+    np.testing.assert_allclose(uncertainty(proba, layout, np.array([0.3, 0.5])),
+                               [(0.5 + 0.01) / 2, (0.5 - 0.5 * 0.3 / 0.7 + 0.01) / 2])
+    np.testing.assert_allclose(uncertainty(proba, layout), [(0.3 + 0.01) / 2, (0.4 + 0.01) / 2])  # max(p, 1 - p)
