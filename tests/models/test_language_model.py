@@ -113,3 +113,27 @@ def test_token_stream_refuses_a_corpus_without_text(tmp_path):
         write_token_stream([["a"], []], Vocab.build([["a"]], None), tmp_path)
     with pytest.raises(DataError, match="no train token stream"):
         TokenStream(tmp_path / "missing")
+
+
+def test_the_sampled_softmax_gradients_are_the_same_on_every_run():
+    """The rows of the output embedding are picked so that their gradients add up in one order: with several
+    threads, weight[idx]'s backward added repeated rows in a thread-dependent order (runs differed by ~1e-6)."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(2)
+    torch.manual_seed(0)
+    model = LanguageModel(3000, 32, 32, bidirectional=True).train()
+    ids = torch.randint(1, 60, (64, 40))  # few distinct words: each row of the embedding is picked many times
+    lengths = torch.full((64,), 40)
+
+    def grads():
+        model.zero_grad()
+        torch.manual_seed(1)  # the same dropout masks and negatives
+        model.loss(ids, lengths, sampled=512).backward()
+        return [p.grad.clone() for p in model.parameters()]
+
+    try:
+        first = grads()
+        for _ in range(3):
+            assert all(torch.equal(a, b) for a, b in zip(first, grads()))
+    finally:
+        torch.set_num_threads(threads)

@@ -105,10 +105,12 @@ class LanguageModel(nn.Module):
         return torch.stack(losses).mean()
 
     def _sampled_loss(self, features: Tensor, targets: Tensor, neg: Tensor, neg_log_q: Tensor) -> Tensor:
+        # rows picked with embedding/index_select, not weight[idx]: the backward of advanced indexing adds the
+        # gradients of repeated rows in a thread-dependent order on the CPU, so two runs differed (by ~1e-6)
         weight, bias = self.embedding.weight, self.decoder_bias
-        true = (features * weight[targets]).sum(1) + bias[targets] - _log_expected(targets, self.vocab_size,
-                                                                                    len(neg))
-        other = F.linear(features, weight[neg], bias[neg] - neg_log_q)  # (M, S)
+        true = (features * F.embedding(targets, weight)).sum(1) + bias.index_select(0, targets) \
+            - _log_expected(targets, self.vocab_size, len(neg))
+        other = F.linear(features, F.embedding(neg, weight), bias.index_select(0, neg) - neg_log_q)  # (M, S)
         other = other.masked_fill(targets.unsqueeze(1) == neg.unsqueeze(0), float("-inf"))  # accidental hits
         logits = torch.cat([true.unsqueeze(1), other], 1)
         return F.cross_entropy(logits, targets.new_zeros(len(targets)))

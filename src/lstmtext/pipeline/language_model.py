@@ -35,6 +35,7 @@ from lstmtext.models.language_model import LanguageModel
 from lstmtext.preprocess import Pipeline, build_pipeline
 from lstmtext.training.lm_bundle import LMBundle, is_lm_bundle, lm_folder, load_lm, save_lm
 from lstmtext.training.pretrain import LMResult, fit_lm
+from lstmtext.training.threads import configure_threads
 
 log = logging.getLogger(__name__)
 
@@ -108,6 +109,7 @@ def pretrain(config: Config, texts: str | Path, out: str | Path, text_col: str |
     """
     out = Path(out)
     state = out / "pretrain.json"
+    configure_threads(config.train.threads)
 
     def read() -> UnlabelledCorpus:  # the run's cleaning (a resume's saved config), errors naming pretrain's options
         return UnlabelledCorpus(texts, text_col, build_pipeline(config), ("lstmtext pretrain TEXTS", "--text-col"))

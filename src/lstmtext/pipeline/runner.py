@@ -11,7 +11,6 @@ on the valid split, scores valid and test, and (with an output folder) writes th
 from __future__ import annotations
 
 import logging
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -36,6 +35,7 @@ from lstmtext.tasks import Task
 from lstmtext.training.ddp import Shard
 from lstmtext.training.loop import TrainResult, fit
 from lstmtext.training.members import fit_members
+from lstmtext.training.threads import configure_threads
 
 log = logging.getLogger(__name__)
 
@@ -53,13 +53,6 @@ class RunResult:
     encoder: TextEncoder | None = None
     task: Task | None = None
     probabilities: dict[str, np.ndarray] = field(default_factory=dict)
-
-
-def configure_threads(threads: int | None) -> int:
-    """Use ``threads`` torch threads (default: every core); returns the number set."""
-    n = threads or os.cpu_count() or 1
-    torch.set_num_threads(n)
-    return n
 
 
 def fit_model(config: Config, prepared: Prepared, checkpoint_dir: Path | None = None, resume: bool = False,
