@@ -144,6 +144,17 @@ def test_a_config_error_names_the_flag_or_setting_that_gave_the_value(tmp_path):
         run_config(None, toml, ["train.lr=0.01"])
 
 
+def test_ctrl_c_says_what_was_kept_and_how_to_go_on(tiny_path, tmp_path, monkeypatch):
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr("lstmtext.pipeline.run", interrupted)
+    result = runner.invoke(app, ["train", str(tiny_path), "--out", str(tmp_path / "r")])
+    assert result.exit_code == 130
+    assert f"interrupted: the last finished epoch is saved in {tmp_path / 'r'}/checkpoint: run the same command " \
+           "with --resume to go on." in " ".join(result.output.split())
+
+
 def test_preprocess_refuses_a_negative_sample_size(tiny_path):
     result = runner.invoke(app, ["preprocess", str(tiny_path), "--n", "-3"])
     assert result.exit_code == 2 and "greater than or equal to 1" in " ".join(result.output.split())

@@ -4,9 +4,11 @@ score table. Commands import from here, never from each other.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any, Optional
 
@@ -214,3 +216,24 @@ def load_average() -> list[float] | None:
         return [round(x, 2) for x in os.getloadavg()]
     except OSError:
         return None
+
+
+def interruptible(hint: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Wrap a long command: Ctrl-C (or SIGTERM, where the command turns it into one) prints one line saying
+    what was kept and how to go on (``hint``, where ``OUT`` stands for the command's --out), instead of a
+    traceback, and exits with status 130."""
+
+    def wrap(command: Callable[..., Any]) -> Callable[..., Any]:
+        @functools.wraps(command)
+        def run_command(*args: Any, **kwargs: Any) -> Any:
+            try:
+                return command(*args, **kwargs)
+            except KeyboardInterrupt:
+                err_console.print(f"interrupted: {hint.replace('OUT', str(kwargs.get('out', 'OUT')))}", highlight=False,
+                                  soft_wrap=True)
+                raise typer.Exit(130) from None
+
+        return run_command
+
+    return wrap
+

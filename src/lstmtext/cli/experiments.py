@@ -38,6 +38,7 @@ from lstmtext.cli.common import (
     ValidOpt,
     console,
     err_console,
+    interruptible,
     load_average,
     model_text_columns,
     run_config,
@@ -81,6 +82,7 @@ def _quiet_optuna() -> None:
     optuna.logging.set_verbosity(optuna.logging.INFO if STATE["verbose"] else optuna.logging.WARNING)
 
 
+@interruptible("the finished trials are kept in OUT/study.db: run the same command again to go on.")
 def search(
     data: DataArg = None,
     grid: Annotated[Optional[list[str]], typer.Option(help="key=a,b,c: try every combination (repeatable), e.g. --grid train.lr=1e-3,1e-4.")] = None,
@@ -125,6 +127,7 @@ def search(
                   f"{note}; best config in {paths.get('best', '(none yet)')}; report {paths['html']}")
 
 
+@interruptible("the finished runs are kept in OUT/learning_curve.json: run the same command again to go on.")
 def learning_curve(
     data: DataArg = None,
     sizes: Annotated[str, typer.Option(help="Comma-separated training-set sizes, e.g. 500,1000,2000.")] = "500,1000,2000,4000",
@@ -168,6 +171,7 @@ def learning_curve(
                   f"wrote {paths['chart']} and {paths['html']}")
 
 
+@interruptible("nothing is kept: cross-validation starts over when run again.")
 def cv(
     data: DataArg = None,
     folds: Annotated[int, typer.Option(help="K: stratified folds over train + valid.")] = 5,
@@ -202,6 +206,7 @@ def cv(
                   f"wrote {paths['html']}")
 
 
+@interruptible("nothing is kept: the audit starts over when run again.")
 def audit(
     data: DataArg = None,
     folds: Annotated[int, typer.Option(help="K: each row is scored by a model trained on the other K-1 folds.")] = 5,

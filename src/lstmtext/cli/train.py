@@ -36,6 +36,7 @@ from lstmtext.cli.common import (
     ValidOpt,
     console,
     err_console,
+    interruptible,
     model_text_columns,
     print_breakdown,
     print_scores,
@@ -46,6 +47,7 @@ from lstmtext.cli.common import (
 BundleArg = Annotated[Path, typer.Argument(help="A saved model folder (or a training output folder).")]
 
 
+@interruptible("the last finished epoch is saved in OUT/checkpoint: run the same command with --resume to go on.")
 def train(
     data: DataArg = None,
     out: Annotated[Path, typer.Option(help="Output folder: model/, metrics.json, report.md/.html, plots, checkpoint/.")] = Path("runs/latest"),
@@ -109,6 +111,7 @@ def train(
     console.print(f"saved to [bold]{out}[/] (model/, report.md, report.html, metrics.json, history.png)")
 
 
+@interruptible("the last finished epoch is saved in OUT: run the same command with --resume to go on.")
 def pretrain(
     texts: Annotated[Path, typer.Argument(help="Raw texts: a table (CSV/TSV/JSONL/Parquet, --text-col) or a file with one text per line. Streamed: it may be larger than memory.")],
     out: Annotated[Path, typer.Option(help="The language-model folder to write (lm.json, vocab.json, model.safetensors).")] = Path("runs/lm"),

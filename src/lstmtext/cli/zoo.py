@@ -27,6 +27,7 @@ from lstmtext.cli.common import (
     UnlabelledOpt,
     ValidOpt,
     console,
+    interruptible,
     run_config,
     unlabelled_data,
 )
@@ -50,6 +51,7 @@ def models() -> None:
     console.print("Set an option with e.g. --set 'model.options.kernel_sizes=[2,3,4]'.")
 
 
+@interruptible("nothing is kept: the comparison starts over when run again.")
 def compare(
     data: DataArg = None,
     models: Annotated[str, typer.Option(help="Comma-separated model presets or architectures; PRESET:key=value:key=value for a variant, e.g. bilstm:model.embedding.kind=random.")] = "cnn,lstm,clstm,bilstm",
