@@ -42,9 +42,9 @@ SplitCol = Annotated[Optional[str], typer.Option(help="Column saying train / val
 SplitFile = Annotated[Optional[Path], typer.Option(help="A row,split file (0-based rows), e.g. the news titles' split.csv.")]
 ValidOpt = Annotated[Optional[Path], typer.Option(help="Separate validation file (same columns).")]
 TestOpt = Annotated[Optional[Path], typer.Option(help="Separate test file (same columns).")]
-FormatOpt = Annotated[Optional[str], typer.Option("--format", help="csv, tsv, jsonl or parquet (default: from the extension).")]
+FormatOpt = Annotated[Optional[str], typer.Option("--format", metavar="[csv|tsv|jsonl|parquet]", help="The file's format (default: from the extension).")]
 NoHeader = Annotated[bool, typer.Option("--no-header", help="CSV/TSV without a header row: columns are text, label.")]
-TaskOpt = Annotated[Optional[str], typer.Option(help="classify (one label per text), multilabel (any number: --label-sep, "
+TaskOpt = Annotated[Optional[str], typer.Option(metavar="[classify|multilabel|absa]", help="classify (one label per text), multilabel (any number: --label-sep, "
                                                 "a JSON list or 0/1 columns; docs/multilabel.md) or absa (one label per "
                                                 "aspect; docs/absa.md). Each has a default preset.")]
 AspectsOpt = Annotated[Optional[str], typer.Option(help="absa: comma-separated aspect columns (wide) or values (long); default: detect.")]
@@ -52,11 +52,11 @@ UnlabelledOpt = Annotated[Optional[Path], typer.Option(help="Raw texts without l
 UnlabelledColOpt = Annotated[Optional[str], typer.Option(help="The --unlabelled table's text column (default: --text-col).")]
 PretrainedOpt = Annotated[Optional[Path], typer.Option(help="Start from a language model saved by `lstmtext pretrain` (or a training output folder holding lm/): its cleaning, vocabulary, embedding and LSTM; trained on for lm.finetune_epochs on DATA's texts and --unlabelled first (docs/pretrain.md).")]
 LabelSepOpt = Annotated[Optional[str], typer.Option(help="multilabel: what separates a text's labels in the label column, e.g. '|'.")]
-PresetOpt = Annotated[Optional[str], typer.Option(help="Model preset (see `lstmtext presets`); default: the task's (default, or absa).")]
+PresetOpt = Annotated[Optional[str], typer.Option(help="Model preset (`lstmtext presets` lists and describes them); default: the task's (default, multilabel or absa).")]
 ConfigOpt = Annotated[Optional[Path], typer.Option(help="TOML config (write one with `lstmtext init-config`).")]
 SetOpt = Annotated[Optional[list[str]], typer.Option("--set", help="Override a config key, e.g. --set train.epochs=5 (repeatable).")]
-Oversample = Annotated[Optional[str], typer.Option(help="'random': oversample minority classes in the training split.")]
-ClassWeight = Annotated[Optional[str], typer.Option(help="'balanced': weight the loss by inverse class frequency (multilabel: positive-class weights).")]
+Oversample = Annotated[Optional[str], typer.Option(metavar="[random]", help="Oversample minority classes in the training split (default: no).")]
+ClassWeight = Annotated[Optional[str], typer.Option(metavar="[balanced]", help="Weight the loss by inverse class frequency (multilabel: positive-class weights; default: no).")]
 DropDuplicates = Annotated[bool, typer.Option(help="Drop repeated (text, label) rows before splitting.")]
 QuietOpt = Annotated[bool, typer.Option(help="No progress bars.")]
 OverwriteOpt = Annotated[bool, typer.Option(help="Replace the results of an earlier run in OUT (refused without it).")]

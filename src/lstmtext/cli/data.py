@@ -50,7 +50,7 @@ def preprocess(
 def init_config(
     path: Annotated[Path, typer.Argument(help="Where to write the TOML file.")] = Path("lstmtext.toml"),
     preset: Annotated[str, typer.Option(help="Start from this preset.")] = "default",
-    force: Annotated[bool, typer.Option(help="Replace an existing file.")] = False,
+    force: Annotated[bool, typer.Option("--overwrite", "--force", help="Replace an existing file.")] = False,
 ) -> None:
     """Write a complete config file with every key and its meaning commented."""
     from lstmtext.config import build_config
@@ -58,7 +58,7 @@ def init_config(
     from lstmtext.utils.atomic import write_text
 
     if path.exists() and not force:
-        raise LstmTextError(f"{path}: file exists. Pass --force to replace it.")
+        raise LstmTextError(f"{path}: file exists. Pass --overwrite to replace it.")
     write_text(path, config_to_toml(build_config(preset), header=f"lstmtext config (preset {preset!r}).\n"
                                     f"Use it with: lstmtext train DATA --config {path}"))
     console.print(f"wrote {path}")

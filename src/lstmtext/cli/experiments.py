@@ -98,11 +98,15 @@ def search(
     oversample: Oversample = None, class_weight: ClassWeight = None,
     mode: ModeOpt = "pool", workers: Workers = None,
     seed: Annotated[int, typer.Option(help="Seed of the sampler (runs use train.seed).")] = 0,
+    overwrite: Annotated[bool, typer.Option(help="Start afresh: drop the trials of an earlier search in OUT.")] = False,
 ) -> None:
     """Search hyperparameters: a grid or TPE trials, scored on the valid split; run it again to resume.
 
     Trials are saved in OUT/study.db as they finish: the same command again runs only the trials not yet
-    complete (interrupted ones are run again).
+    complete (interrupted ones are run again). A trial's score depends a little on its threads (pool: one per
+    run; sequential: every core), as float sums do: compare trials of one mode.
+
+    Example: lstmtext search data.csv --grid train.lr=1e-3,3e-3 --grid train.batch_size=32,64 --out runs/s
     """
     from lstmtext.experiments.search import search as run_search
     from lstmtext.experiments.search import trial_records_of
@@ -113,13 +117,16 @@ def search(
     cfg, labelled = _setup(data, preset, config, set_, task, text_col, label_col, split_col, aspects, label_sep,
                            oversample, class_weight, valid, test, split_file, header=not no_header)
     what = parse_space(cfg, grid, space)
+    if overwrite:
+        (out / "study.db").unlink(missing_ok=True)
     _interrupt_on_sigterm()
     done = lambda r: console.print(f"trial {r['trial']} {r['params']}: " + (  # noqa: E731
         f"valid {metric} {r['value']:.4f} ({r['train_seconds']:.0f} s)" if r["state"] == "COMPLETE" else "FAILED"))
     summary = run_search(cfg, labelled, out, what, trials=trials, metric=metric, timeout=timeout,
                          workers=workers or os.cpu_count() or 1, mode=mode, seed=seed, on_result=done)
     settings = {"source": labelled.source, "model": cfg.model.name, "mode": mode,
-                "workers": workers or os.cpu_count(), "load_average": load_average()}
+                "workers": workers or os.cpu_count(), "threads_per_run": 1 if mode == "pool" else workers or os.cpu_count(),
+                "load_average": load_average()}
     paths = write_search_report(out, trial_records_of(out), what, metric, cfg, {**settings, **summary})
     console.print(paths["markdown"].read_text(encoding="utf-8"), soft_wrap=True)
     note = " (stopped by --timeout: run again to continue)" if summary["stopped_by_timeout"] else ""

@@ -74,8 +74,8 @@ def train(
     resume: Annotated[bool, typer.Option(help="Continue an interrupted run from OUT/checkpoint.")] = False,
     overwrite: Annotated[bool, typer.Option(help="Replace a model already saved in OUT.")] = False,
     init_from: Annotated[Optional[Path], typer.Option(help="Continue a saved model on DATA (a warm start): same task, architecture, cleaning and vocabulary; its config replaces the preset unless --preset/--config is given (docs/active.md).")] = None,
-    new_words: Annotated[Optional[str], typer.Option(help="With --init-from: keep the saved vocabulary (new words read as <unk>; default) or add DATA's words (fresh embeddings).")] = None,
-    new_classes: Annotated[Optional[str], typer.Option(help="With --init-from: refuse labels the saved model lacks (default) or add outputs for them.")] = None,
+    new_words: Annotated[Optional[str], typer.Option(metavar="[keep|add]", help="With --init-from: keep the saved vocabulary (new words read as <unk>; default) or add DATA's words (fresh embeddings).")] = None,
+    new_classes: Annotated[Optional[str], typer.Option(metavar="[error|add]", help="With --init-from: refuse labels the saved model lacks (default) or add outputs for them.")] = None,
     quiet: QuietOpt = False,
     stream: Annotated[bool, typer.Option(help="Read DATA in chunks into OUT/shards, for files larger than memory (docs/streaming.md).")] = False,
     chunk_size: Annotated[int, typer.Option(min=1, help="Rows per chunk with --stream.")] = 10000,
@@ -90,6 +90,8 @@ def train(
 
     Without DATA it trains on the bundled airline tweets with their canonical split. --task multilabel reads
     any number of labels per text, --task absa one label per aspect.
+
+    Example: lstmtext train reviews.csv --text-col review --label-col stars --preset bilstm --out runs/reviews
     """
     from lstmtext.pipeline import run
 
@@ -179,7 +181,7 @@ def predict(
     engine: Annotated[str, typer.Option(help="auto, torch, onnx or onnx-int8 (default auto: the exported int8 file, else the float file, else a graph built in memory, else torch; see `lstmtext export`).")] = "auto",
     threshold: Annotated[Optional[float], typer.Option(min=0.0, max=1.0, help="Multilabel: one decision threshold for every label (default: the tuned ones).")] = None,
     only_mentioned: Annotated[bool, typer.Option(help="Aspect models: leave out aspects predicted as not mentioned.")] = False,
-    min_confidence: Annotated[Optional[float], typer.Option(help="Answer 'unsure' (label null, abstained true; multilabel: the label goes to unsure) when the prediction's probability is below P, in (0, 1]. The report's accuracy-against-coverage table helps pick P.")] = None,
+    min_confidence: Annotated[Optional[float], typer.Option(metavar="P in (0, 1]", help="Answer 'unsure' (label null, abstained true; multilabel: the label goes to unsure) when the prediction's probability is below P, in (0, 1]. The report's accuracy-against-coverage table helps pick P.")] = None,
 ) -> None:
     """Predict for TEXTS or a --file; prints one record per text as JSON lines or CSV.
 
@@ -215,14 +217,18 @@ def predict(
 def demo(
     out: Annotated[Path, typer.Option(help="Output folder.")] = Path("runs/demo"),
     preset: Annotated[str, typer.Option(help="Model preset.")] = "default",
+    set_: SetOpt = None,
     quiet: QuietOpt = False,
 ) -> None:
-    """Train the default model on the bundled airline tweets, print the report and three predictions."""
+    """Train the default model on the bundled airline tweets, print the report and three predictions.
+
+    Example (a quick try): lstmtext demo --set train.epochs=2
+    """
     from lstmtext.config import build_config
     from lstmtext.inference.predictor import Predictor
     from lstmtext.pipeline import run
 
-    run(build_config(preset), None, out, overwrite=True, progress=not quiet)
+    run(build_config(preset, overrides=list(set_ or [])), None, out, overwrite=True, progress=not quiet)
     console.print((out / "report.md").read_text(encoding="utf-8"))
     examples = ["@united thanks for the quick rebooking, great crew!",
                 "@AmericanAir my flight is delayed again and nobody answers the phone",
