@@ -207,3 +207,11 @@ def test_a_bad_label_in_the_valid_file_names_that_file_and_line(tmp_path):
     valid = _write(tmp_path, "valid.csv", ["fine,pos", "meh,meh"])
     with pytest.raises(DataError, match=rf"^{valid}:3: class 'meh' appears in the valid split"):
         load_data(train, DataConfig(), valid_path=valid)
+
+
+def test_a_rare_class_named_like_several_labels_points_to_multilabel(tmp_path):
+    path = _write(tmp_path, "d.csv", ROWS + ["late and rude,late|staff"])
+    with pytest.raises(DataError, match=r"class 'late\|staff' has 1 row, too few .* Its name looks like several labels: "
+                                        r"for texts with any number of labels, pass --task multilabel --label-sep '\|'\.$"):
+        load_data(path, DataConfig())
+

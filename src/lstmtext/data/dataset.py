@@ -187,10 +187,13 @@ def random_split(split: Split, cfg: DataConfig, stratify: Callable[[Any], Hashab
                             "or give a split column (--split-col).") from None
         counts = pd.Series(keys).value_counts()
         shares = f"{cfg.valid_size:.0%} valid" + (f", {test_size:.0%} test" if test_size else "")
-        n = counts.iloc[-1]
-        raise DataError(f"{source}: class {counts.index[-1]!r} has {n} row{'s' if n != 1 else ''}, too few for a stratified "
+        n, rare = counts.iloc[-1], str(counts.index[-1])
+        several = next((sep for sep in ("|", ";", ",") if sep in rare), None)
+        hint = (f" Its name looks like several labels: for texts with any number of labels, pass --task multilabel "
+                f"--label-sep '{several}'." if several else "")
+        raise DataError(f"{source}: class {rare!r} has {n} row{'s' if n != 1 else ''}, too few for a stratified "
                         f"split ({shares}). Add rows of it, merge it into another class, or give a split column "
-                        "(--split-col).") from None
+                        f"(--split-col).{hint}") from None
     if keys is None:
         parts = {name: np.sort(index) for name, index in parts.items()}
     else:

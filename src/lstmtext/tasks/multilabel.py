@@ -276,7 +276,8 @@ class MultiLabel(Task):
         for name in label:
             if name not in self._index:
                 return (f"label {name!r} does not occur in the training split, so the model cannot learn it. Move "
-                        "some of its rows into training, or drop the label from these rows.")
+                        "some of its rows into training (for a split lstmtext made: another data.split_seed, or your "
+                        "own with --split-col or --valid/--test), or drop the label from these rows.")
         return None
 
     def reader_info(self) -> dict[str, Any]:
