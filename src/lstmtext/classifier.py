@@ -26,7 +26,7 @@ from sklearn.exceptions import NotFittedError as _SklearnNotFitted
 from lstmtext.config import Config, build_config
 from lstmtext.config.diff import config_overrides
 from lstmtext.data.dataset import LabelledData, Split, random_split
-from lstmtext.errors import DataError, NotFittedError
+from lstmtext.errors import DataError, NotFittedError, python_terms
 from lstmtext.inference.bundle import Bundle, load_bundle, save_bundle
 from lstmtext.inference.predictor import Predictor
 from lstmtext.pipeline import run
@@ -121,6 +121,7 @@ class _TextEstimator(BaseEstimator):
         raise NotImplementedError
 
     # ---- fitting and predicting ----------------------------------------------------------------------------
+    @python_terms
     def fit(self, X: Any, y: Any, *, valid_texts: Any = None, valid_labels: Any = None) -> _TextEstimator:
         """Fit on ``X``/``y``; without a valid set, a ``valid_size`` share is held out for early stopping.
 
@@ -172,6 +173,7 @@ class _TextEstimator(BaseEstimator):
         return self._predictor().predict(_texts(X, "X"), top_k, **options)
 
     # ---- saving -----------------------------------------------------------------------------------------
+    @python_terms
     def save(self, path: str | Path, overwrite: bool = False) -> Path:
         """Save as a bundle folder (JSON + safetensors), atomically."""
         b = self._predictor().bundle
@@ -182,6 +184,7 @@ class _TextEstimator(BaseEstimator):
             write_json(saved / ESTIMATOR_FILE, {"label_values": values})
         return saved
 
+    @python_terms
     def save_pretrained(self, path: str | Path, overwrite: bool = False, push_to_hub: bool = False,
                         repo_id: str | None = None) -> Path:
         """:meth:`save`, then with ``push_to_hub`` upload the folder to the Hub repo ``repo_id`` (``lstmtext[hub]``)."""
@@ -193,6 +196,7 @@ class _TextEstimator(BaseEstimator):
         return saved
 
     @classmethod
+    @python_terms
     def load(cls, path: str | Path, revision: str | None = None) -> _TextEstimator:
         """Load a bundle saved by :meth:`save` or ``lstmtext train``; a ``user/repo`` that is not a folder here is
         downloaded from the Hugging Face Hub (only then; needs ``lstmtext[hub]``)."""

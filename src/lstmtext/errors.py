@@ -6,6 +6,10 @@ The CLI catches ``LstmTextError`` once and prints the message without a tracebac
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
+from typing import Any
+
 
 class LstmTextError(Exception):
     """Base class of the errors a user can cause and fix."""
@@ -29,3 +33,37 @@ class OutputExistsError(LstmTextError, FileExistsError):
 
 class NotFittedError(LstmTextError, AttributeError):
     """A model was used before ``fit`` or ``load``."""
+
+
+#: Command-line options that error messages name, as the Python API (``TextClassifier`` and friends) calls them.
+PYTHON_NAMES = {
+    "--overwrite": "overwrite=True",
+    "--set preprocess.preset=": "preprocess=",
+    "--preset ": "preset=",
+    "--label-col": "the labels (y)",
+    "--text-col": "the texts (X)",
+    "--valid FILE": "valid_texts= and valid_labels=",
+    "(--valid)": "(valid_texts= and valid_labels=)",
+}
+
+
+def in_python_terms(exc: LstmTextError) -> LstmTextError:
+    """The same error, its message naming the Python API's arguments instead of the command-line options."""
+    message = str(exc)
+    for option, name in PYTHON_NAMES.items():
+        message = message.replace(option, name)
+    return type(exc)(message)
+
+
+def python_terms(method: Callable[..., Any]) -> Callable[..., Any]:
+    """Wrap a Python API method: the errors raised inside it name its arguments (:func:`in_python_terms`)."""
+
+    @functools.wraps(method)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return method(*args, **kwargs)
+        except LstmTextError as exc:
+            raise in_python_terms(exc) from None
+
+    return wrapper
+

@@ -156,6 +156,18 @@ def test_bad_input_is_one_line():
         TextClassifier(overrides={"train.epoch": 1}).fit(TEXTS, LABELS)  # named as the argument, not the preset
 
 
+def test_api_errors_name_the_arguments_not_the_command_line_options(tmp_path):
+    with pytest.raises(ConfigError, match=r"^preset='defualt': no such preset\."):
+        TextClassifier("defualt").fit(TEXTS, LABELS)
+    with pytest.raises(DataError, match=r"a classifier needs at least two\. Check the labels \(y\)\.$"):
+        TextClassifier(**FAST).fit(TEXTS, ["x"] * len(TEXTS))
+    clf = TextClassifier(**{**FAST, "epochs": 1}).fit(TEXTS, LABELS)
+    clf.save(tmp_path / "m")
+    with pytest.raises(Exception, match=r"Pass overwrite=True to replace it") as err:
+        clf.save(tmp_path / "m")
+    assert "--" not in str(err.value)
+
+
 def test_from_pretrained_downloads_a_repo_id_only_when_it_is_no_local_folder(tmp_path, monkeypatch):
     import sys
     import types
