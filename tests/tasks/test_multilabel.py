@@ -302,3 +302,13 @@ def test_cv_folds_keep_the_whole_label_space_when_a_folds_training_rows_lack_a_r
     folds = cross_validate(cfg, load_data(cfg, path, whole=True), folds=3, mode="sequential", workers=1)
     assert sum(f["n_heldout"] for f in folds["folds"]) == 25
     assert all(set(f["per_class_recall"]) == {"late", "staff", "wifi"} for f in folds["folds"])
+
+
+def test_an_explanation_covers_at_most_the_six_most_probable_chosen_labels():
+    from lstmtext.tasks.prediction import Prediction
+
+    names = [f"l{i}" for i in range(10)]
+    task = MultiLabel(names, _cfg())
+    record = Prediction(labels=names, probabilities={n: 0.5 + i / 100 for i, n in enumerate(names)})
+    assert [name for name, _ in task.explained_outputs(record)] == ["l9", "l8", "l7", "l6", "l5", "l4"]
+

@@ -357,6 +357,8 @@ class MultiLabel(Task):
 
     def explained_outputs(self, record: Prediction) -> list[tuple[str, int]]:
         chosen = record.labels or [record.top_k[0]["label"]]  # nothing chosen: explain the most probable label
+        # at most the 6 most probable of them: a column each must stay readable in a terminal
+        chosen = sorted(chosen, key=lambda name: -record.probabilities[name])[:6]
         return [(name, self._index[name]) for name in chosen]
 
     def csv_header(self) -> list[str]:
