@@ -16,6 +16,7 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
+from matplotlib.ticker import MaxNLocator  # noqa: E402
 
 from lstmtext.config import Config  # noqa: E402
 from lstmtext.experiments.space import Space, apply  # noqa: E402
@@ -72,8 +73,9 @@ def plot_trials(records: list[dict[str, Any]], metric: str) -> bytes:
     ax.step([*xs, xs[-1] + 0.5], [*best, best[-1]], where="post", label="best so far")
     ax.set_xlabel("trial")
     ax.set_ylabel(f"valid {metric}")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # trials are numbered, not measured: no 0.5 ticks
     ax.grid(alpha=0.3)
-    ax.legend(loc="lower right")
+    ax.legend(loc="best")  # wherever it covers the fewest points
     fig.tight_layout()
     return figure_png(fig, dpi=110)
 
