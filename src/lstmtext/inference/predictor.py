@@ -115,8 +115,8 @@ class Predictor:
         """The prediction options given (None and False dropped), checked against this model's task."""
         given = {k: v for k, v in options.items() if v is not None and v is not False}  # 0 is a value, not 'unset'
         if "min_confidence" in given and not 0 < given["min_confidence"] <= 1:
-            raise ConfigError(f"--min-confidence must be in (0, 1]; got {given['min_confidence']}. A text whose best "
-                              "probability is below it is answered as unsure.")
+            raise ConfigError(f"--min-confidence must be in (0, 1]; got {given['min_confidence']}. A decision less sure "
+                              "than it (a text's best class, an aspect's, or a label's p or 1 - p) is answered as unsure.")
         extra = sorted(set(given) - set(self.task.prediction_options()))
         if extra:
             raise ConfigError(f"--{extra[0].replace('_', '-')} does not apply to a {self.task.name!r} model (it takes "
