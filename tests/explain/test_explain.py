@@ -16,7 +16,7 @@ from lstmtext.errors import ConfigError
 runner = CliRunner()
 from helpers import ROOT  # noqa: E402
 
-EXAMPLES_DIR = ROOT / "docs" / "examples"
+EXAMPLES_DIR = ROOT / "src" / "lstmtext" / "resources" / "examples"
 TOL = 5e-5  # the slides round as they go, so a few of their numbers differ from ours in the 5th decimal
 
 # Every number of the slides' example listed in issue 7, as the slides print them.
@@ -73,6 +73,15 @@ def test_slides_weights_file_prints_the_same_tables_as_the_example():
     from_file = _invoke("lstm", "--weights", str(EXAMPLES_DIR / "slides_lstm.json"))
     assert from_file.exit_code == 0, from_file.output
     assert from_file.output == example.split("\n", 1)[1]  # all but the example's one-line title
+
+
+def test_a_shipped_weights_file_is_found_by_its_name_from_any_folder(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # not the repository: a pip user's folder
+    by_name = _invoke("lstm", "--weights", "slides_lstm")
+    assert by_name.exit_code == 0, by_name.output
+    assert by_name.output == _invoke("lstm", "--weights", str(EXAMPLES_DIR / "slides_lstm.json")).output
+    missing = _invoke("lstm", "--weights", "slides_lstmm")
+    assert "one of the shipped examples (slides_lstm, rnn_small, bilstm_small, cbow_small)" in str(missing.exception)
 
 
 def test_rnn_weights_file_with_inputs_targets_and_lr_from_the_command_line(tmp_path):
@@ -145,7 +154,7 @@ def _slides_weights() -> dict:
 def test_help_shows_the_example_files():
     result = runner.invoke(app, ["explain", "--help"], env={"COLUMNS": "220"})
     assert result.exit_code == 0
-    for name in ("slides_lstm.json", "rnn_small.json", "--example slides", "--example gates"):
+    for name in ("--weights slides_lstm", "--weights rnn_small", "--example slides", "--example gates"):
         assert name in result.output, name
     assert (EXAMPLES_DIR / "slides_lstm.json").is_file() and (EXAMPLES_DIR / "rnn_small.json").is_file()
 

@@ -16,7 +16,7 @@ from lstmtext.explain.reference.tables import format_value
 
 runner = CliRunner()
 ROOT = Path(__file__).resolve().parents[2]
-EXAMPLES_DIR = ROOT / "docs" / "examples"
+EXAMPLES_DIR = ROOT / "src" / "lstmtext" / "resources" / "examples"
 
 
 def _invoke(*args: str):
@@ -134,7 +134,7 @@ def test_bad_weights_file_exits_with_one_line(tmp_path, monkeypatch, capsys):
 def test_help_and_docs_show_the_thesis_commands():
     result = runner.invoke(app, ["explain", "--help"], env={"COLUMNS": "240"})
     assert result.exit_code == 0
-    for text in ("bilstm_small.json", "cbow_small.json", "explain onehot"):
+    for text in ("--weights bilstm_small", "--weights cbow_small", "explain onehot"):
         assert text in result.output, text
     docs = (ROOT / "docs" / "explain.md").read_text()
     for line in ("lstmtext explain bilstm", "lstmtext explain cbow", "lstmtext explain onehot"):

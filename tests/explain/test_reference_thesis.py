@@ -280,7 +280,7 @@ def test_tables_print_every_intermediate_value(example, step):
 def test_example_files_are_the_built_in_cases():
     from pathlib import Path
 
-    root = Path(__file__).resolve().parents[2] / "docs" / "examples"
+    root = Path(__file__).resolve().parents[2] / "src" / "lstmtext" / "resources" / "examples"
     assert json.loads((root / "bilstm_small.json").read_text()) == thesis_examples.bilstm_document()
     assert json.loads((root / "cbow_small.json").read_text()) == thesis_examples.cbow_document()
     case = thesis_io.load_bilstm(root / "bilstm_small.json")

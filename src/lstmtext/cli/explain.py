@@ -19,15 +19,16 @@ from lstmtext.errors import ConfigError
 WORKED = ("lstm", "rnn")
 THESIS = ("bilstm", "cbow", "onehot")  # the thesis's worked cases: lstmtext.explain.reference.thesis_examples
 EPILOG = "\n\n".join([
-    "Examples (run from the repository root):",
+    "Examples (slides_lstm, rnn_small, bilstm_small and cbow_small are weights files shipped with lstmtext; give your "
+    "own FILE.json in their format):",
     "lstmtext explain lstm --example slides",
     "lstmtext explain lstm --example gates",
-    "lstmtext explain lstm --weights docs/examples/slides_lstm.json",
-    "lstmtext explain lstm --weights docs/examples/slides_lstm.json --inputs \"1,2; 0.5,3; 2,-1\" --targets \"0.5; 1.25; 0\"",
-    "lstmtext explain rnn --weights docs/examples/rnn_small.json",
-    "lstmtext explain rnn --weights docs/examples/rnn_small.json --inputs \"1,0; 0,1\" --targets \"0.5,0; 0,0.5\" --lr 0.5",
-    "lstmtext explain bilstm   |   lstmtext explain bilstm --weights docs/examples/bilstm_small.json --lr 0.5",
-    "lstmtext explain cbow   |   lstmtext explain cbow --weights docs/examples/cbow_small.json",
+    "lstmtext explain lstm --weights slides_lstm",
+    "lstmtext explain lstm --weights slides_lstm --inputs \"1,2; 0.5,3; 2,-1\" --targets \"0.5; 1.25; 0\"",
+    "lstmtext explain rnn --weights rnn_small",
+    "lstmtext explain rnn --weights rnn_small --inputs \"1,0; 0,1\" --targets \"0.5,0; 0,0.5\" --lr 0.5",
+    "lstmtext explain bilstm   |   lstmtext explain bilstm --weights bilstm_small --lr 0.5",
+    "lstmtext explain cbow   |   lstmtext explain cbow --weights cbow_small",
     "lstmtext explain onehot \"bukalapak bagus barang sesuai pengiriman cepat\"",
     "lstmtext explain runs/demo \"@united thanks for nothing, my bag is lost again\" --out explain.png",
     "A weights file holds \"cell\", \"weights\" and optionally \"inputs\", \"targets\", \"lr\", \"h0\", \"c0\" "

@@ -4,10 +4,10 @@ The thesis (chapter 2, on aspect-based sentiment analysis with BiLSTM and word2v
 the built-in weights are ours: small enough to follow by hand.
 
 * BiLSTM (sections 2.7-2.8.3): D = 2 inputs, H = 1 unit per direction, K = 2 classes, three time steps
-  with one label each, learning rate 0.1; ``docs/examples/bilstm_small.json`` is the same case as a file.
+  with one label each, learning rate 0.1; ``bilstm_small`` is the same case as a file.
 * CBOW with one context word (section 2.4.2): the first five words of the thesis's sentence (figure 2.9)
   as the vocabulary, N = 3, context "barang", target "sesuai" ("barang sesuai": the goods are as
-  described); ``docs/examples/cbow_small.json``.
+  described); ``cbow_small``.
 * The one-hot table of figure 2.9 for any sentence.
 """
 
@@ -63,13 +63,13 @@ CBOW_CONTEXT, CBOW_TARGET, CBOW_LR = "barang", "sesuai", 0.1
 
 
 def bilstm_document() -> dict:
-    """The built-in BiLSTM case as a new weights document (what ``docs/examples/bilstm_small.json`` holds)."""
+    """The built-in BiLSTM case as a new weights document (what ``bilstm_small`` holds)."""
     return {"model": "bilstm", **copy.deepcopy(BILSTM_DIRECTIONS), "W_y": [list(r) for r in BILSTM_W_Y],
             "inputs": [list(x) for x in BILSTM_INPUTS], "labels": list(BILSTM_LABELS), "lr": BILSTM_LR}
 
 
 def cbow_document() -> dict:
-    """The built-in CBOW case as a weights document (what ``docs/examples/cbow_small.json`` holds)."""
+    """The built-in CBOW case as a weights document (what ``cbow_small`` holds)."""
     return {"model": "cbow", "vocabulary": list(CBOW_VOCABULARY), "W": [list(r) for r in CBOW_W],
             "W_prime": [list(r) for r in CBOW_W_PRIME], "context": CBOW_CONTEXT, "target": CBOW_TARGET,
             "lr": CBOW_LR}

@@ -198,18 +198,29 @@ def load_weights(path: str | Path) -> WeightsFile:
     return parse_weights(read_document(path), str(path))
 
 
+#: The weights files shipped with lstmtext (``--weights slides_lstm`` reads ``resources/examples/slides_lstm.json``).
+SHIPPED = ("slides_lstm", "rnn_small", "bilstm_small", "cbow_small")
+
+
 def read_document(path: str | Path) -> object:
-    """The decoded JSON of a weights file (any of the ``explain`` commands).
+    """The decoded JSON of a weights file (any of the ``explain`` commands): a path, or the name of a shipped
+    example (:data:`SHIPPED`, with or without ``.json``) when no such file is there.
 
     Raises:
         ConfigError: The file is missing or not JSON.
     """
     path = Path(path)
+    if not path.exists() and path.name.removesuffix(".json") in SHIPPED and len(path.parts) == 1:
+        from importlib import resources
+
+        path = Path(str(resources.files("lstmtext.resources").joinpath("examples", path.name.removesuffix(".json")
+                                                                        + ".json")))
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise ConfigError(
-            f"--weights {path}: cannot read the file ({exc.strerror}); give the path of a JSON weights file"
+            f"--weights {path}: cannot read the file ({exc.strerror}); give the path of a JSON weights file, or "
+            f"one of the shipped examples ({', '.join(SHIPPED)})"
         ) from None
     try:
         return json.loads(text)

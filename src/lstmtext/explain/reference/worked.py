@@ -30,13 +30,13 @@ def run_worked(cell: str, example: str | None, weights: Path | None, inputs: str
     if example is not None:
         if cell == "rnn":
             raise ConfigError("explain rnn: the source material has no worked RNN example; run a small case with "
-                              "`lstmtext explain rnn --weights docs/examples/rnn_small.json`")
+                              "`lstmtext explain rnn --weights rnn_small`")
         if example not in EXAMPLES:
             raise ConfigError(f"explain lstm: --example must be one of {', '.join(EXAMPLES)}, got {example!r}")
         extra = [n for n, v in (("--inputs", inputs), ("--targets", targets), ("--lr", lr)) if v is not None]
         if extra:
             raise ConfigError(f"explain lstm: {extra[0]} goes with --weights; the examples use their own values "
-                              "(docs/examples/slides_lstm.json is the slides' case as a weights file)")
+                              "(slides_lstm is the slides' case as a weights file)")
         return examples.run_gates_example() if example == "gates" else examples.run_slides_example()
     return _case_from_file(cell, weights, inputs, targets, lr)
 
