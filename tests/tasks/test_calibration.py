@@ -105,3 +105,15 @@ def test_predict_warns_about_texts_with_no_known_word(run_dir):
     assert "warning: 2 of 3 texts have no word the model knows after cleaning (the first is record 2)" in res.stderr
     res = runner.invoke(app, ["predict", str(run_dir), "lost my bag"])
     assert res.exit_code == 0 and "warning" not in res.stderr
+
+
+def test_multilabel_coverage_judges_the_decisions_at_their_thresholds():
+    from lstmtext.tasks.calibration import calibration_report
+
+    proba = np.array([[0.30, 0.9], [0.20, 0.1], [0.05, 0.8]])  # label 0 cut at 0.25: chosen for text 0 only
+    targets = np.array([[1, 1], [0, 0], [0, 1]], dtype=float)
+    layout = OutputLayout((2,), "sigmoid")
+    report = calibration_report(proba, proba, targets, layout, None, np.array([0.25, 0.5]))
+    assert report["accuracy"] == 1.0  # every decision right at the thresholds (at 0.5 text 0's label 0 is wrong)
+    assert report["coverage_table"]["100%"]["min_confidence"] == pytest.approx(0.3)  # chosen label 0: as sure as p
+    assert calibration_report(proba, proba, targets, layout, None)["accuracy"] == pytest.approx(5 / 6)

@@ -301,7 +301,7 @@ class Task(ABC):
     def calibration(self, logits: torch.Tensor, targets: np.ndarray) -> dict[str, Any]:
         """ECE before and after calibration, reliability diagrams and accuracy against coverage of one split."""
         return calibration_report(self.probabilities(logits, calibrated=False), self.probabilities(logits), targets,
-                                  self.layout, self.state.get("temperatures"))
+                                  self.layout, self.state.get("temperatures"), self.decision_cuts())
 
     def tune(self, targets: np.ndarray, proba: np.ndarray) -> None:
         """Fit decisions on the valid split after training (e.g. thresholds); saved in ``state``."""

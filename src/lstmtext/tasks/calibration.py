@@ -10,7 +10,8 @@ without overfitting (Platt scaling or isotonic regression per label would fit tw
 **Expected calibration error** (15 equal-width confidence bins) and the **accuracy against coverage** curve (the
 share of decisions answered, most confident first) are computed over the task's decisions: texts for one
 label, (text, aspect) pairs for aspects, (text, label) pairs for multi-label, where a label's confidence is
-``max(p, 1 - p)``.
+``max(p, 1 - p)`` for the calibration and, for the coverage, p when the label is chosen at its tuned threshold
+and 1 - p when it is left out (what ``--min-confidence`` judges).
 """
 
 from __future__ import annotations
@@ -130,17 +131,26 @@ def accuracy_at(conf: np.ndarray, right: np.ndarray, coverage: float) -> tuple[f
 
 
 def calibration_report(raw: np.ndarray, calibrated: np.ndarray, targets: np.ndarray, layout: OutputLayout,
-                       temperatures: Sequence[float] | None) -> dict[str, Any]:
-    """ECE before and after, the reliability diagrams, and accuracy against coverage, for one split."""
+                       temperatures: Sequence[float] | None, cuts: np.ndarray | None = None) -> dict[str, Any]:
+    """ECE before and after, the reliability diagrams, and accuracy against coverage, for one split.
+
+    ``cuts``: the sigmoid labels' decision thresholds. The calibration (ECE, reliability) judges each label's
+    probability at 0.5, as it should; the accuracy against coverage judges the decisions ``predict`` makes:
+    a label chosen at its threshold is as sure as p, one left out as 1 - p (``--min-confidence``'s rule).
+    """
     conf_raw, right_raw = decisions(raw, targets, layout)
-    conf, right = decisions(calibrated, targets, layout)
+    conf_cal, right_cal = decisions(calibrated, targets, layout)
+    conf, right = conf_cal, right_cal
+    if cuts is not None and layout.activation == "sigmoid":
+        chosen = calibrated >= np.asarray(cuts)
+        conf, right = np.where(chosen, calibrated, 1 - calibrated).ravel(), (chosen == (targets > 0.5)).ravel()
     table = {f"{c:.0%}": dict(zip(("accuracy", "min_confidence"), accuracy_at(conf, right, c))) for c in COVERAGES}
     return {
         "decisions": int(len(conf)),
         "ece_before": expected_calibration_error(conf_raw, right_raw),
-        "ece_after": expected_calibration_error(conf, right),
-        "mean_confidence": float(conf.mean()), "accuracy": float(right.mean()),
+        "ece_after": expected_calibration_error(conf_cal, right_cal),
+        "mean_confidence": float(conf_cal.mean()), "accuracy": float(right.mean()),
         "temperatures": [round(float(t), 4) for t in temperatures] if temperatures else None,
-        "reliability_before": reliability(conf_raw, right_raw), "reliability_after": reliability(conf, right),
+        "reliability_before": reliability(conf_raw, right_raw), "reliability_after": reliability(conf_cal, right_cal),
         "coverage": coverage_curve(conf, right), "coverage_table": table,
     }
