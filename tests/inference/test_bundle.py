@@ -96,7 +96,7 @@ def test_refuses_to_overwrite(trained_run, tmp_path):
     clf = TextClassifier.load(trained_run[0])
     clf.save(tmp_path / "m")
     before = (tmp_path / "m" / "model.safetensors").read_bytes()
-    with pytest.raises(BundleError, match="already saved there. Pass --overwrite"):
+    with pytest.raises(BundleError, match="already saved there. Pass overwrite=True"):
         clf.save(tmp_path / "m")
     assert (tmp_path / "m" / "model.safetensors").read_bytes() == before
     clf.save(tmp_path / "m", overwrite=True)

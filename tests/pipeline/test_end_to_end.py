@@ -22,7 +22,9 @@ def test_default_preset_beats_the_baselines(tmp_path):
     out = tmp_path / "default"
     result = run(build_config("default"), None, out, progress=False)
     test = result.metrics["test"]
-    assert test["accuracy"] >= 0.81 and test["macro_f1"] >= 0.75
+    # TF-IDF + logistic regression on this split (the data notes): 0.806 / 0.736. One seed's figures move by about
+    # 0.01 with any change of the vocabulary's order (docs/tuning.md), so the bar is the baseline, not a past run
+    assert test["accuracy"] >= 0.806 and test["macro_f1"] >= 0.736
     preds = Predictor.from_bundle(out).predict(["@united thank you so much, great crew!",
                                                  "@AmericanAir lost my bag again, worst service ever"])
     assert [p.label for p in preds] == ["positive", "negative"]
