@@ -142,6 +142,17 @@ def test_micro_thresholds_reach_the_best_pooled_f1_and_keep_a_badly_ranked_rare_
     assert (p[:, 2] >= best_threshold(y[:, 2], p[:, 2])).sum() == 11  # its own F1 would predict it for 11 of 12
 
 
+def test_micro_thresholds_keep_unseen_labels_at_half_and_their_extreme_cuts_mean_all_or_none():
+    y = np.array([[1, 0], [0, 0], [1, 0], [0, 0]])
+    p = np.array([[0.9, 0.6], [0.1, 0.2], [0.8, 0.1], [0.2, 0.3]])
+    assert micro_thresholds(y, p)[1] == 0.5  # no valid text has label 1: it is not switched off for good
+    y, p = np.array([[0], [0], [1], [0]]), np.array([[1.0], [1.0], [0.0], [0.0]])  # saturated sigmoids
+    t = micro_thresholds(y, p)[0]
+    d = p[:, 0] >= t
+    tp = (d & (y[:, 0] == 1)).sum()
+    assert 2 * tp / (2 * tp + (d & (y[:, 0] == 0)).sum() + ((~d) & (y[:, 0] == 1)).sum()) == pytest.approx(0.4)
+
+
 def test_the_monitor_scores_the_decisions_the_run_would_tune():
     """A model that ranks well but under 0.5 (early epochs, rare labels) scores what its tuned cut gives, not 0."""
     task = MultiLabel(["a", "b"], _cfg())
