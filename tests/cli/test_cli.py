@@ -113,7 +113,7 @@ def test_bad_set_is_a_clear_error(tiny_path, capsys, monkeypatch):
     with pytest.raises(SystemExit) as exit_:
         main()
     assert exit_.value.code == 1
-    assert "unknown key 'model.hiden_size'. Did you mean 'hidden_size'?" in capsys.readouterr().err
+    assert "unknown key 'model.hiden_size'. Did you mean 'model.hidden_size'?" in capsys.readouterr().err
 
 
 def test_a_json_table_in_set_says_how_to_write_it():
@@ -141,6 +141,9 @@ def test_a_config_error_names_the_flag_or_setting_that_gave_the_value(tmp_path):
     toml = tmp_path / "c.toml"
     toml.write_text("[model]\nhidden_size = 0\n")
     with pytest.raises(ConfigError, match=rf"^{toml}: model.hidden_size input should be greater than or equal to 1"):
+        run_config(None, toml, ["train.lr=0.01"])
+    toml.write_text("[data]\nvalid_size = 0.6\ntest_size = 0.5\n")  # a check across keys names no location
+    with pytest.raises(ConfigError, match=rf"^{toml}: value error, data.valid_size \+ data.test_size must be < 1"):
         run_config(None, toml, ["train.lr=0.01"])
 
 

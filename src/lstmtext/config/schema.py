@@ -8,7 +8,6 @@ silently ignored setting. The resolved config is saved with each model.
 from __future__ import annotations
 
 import copy
-import difflib
 import tomllib
 import typing
 from pathlib import Path
@@ -16,6 +15,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from lstmtext.config.messages import explain
 from lstmtext.errors import ConfigError
 
 
@@ -301,27 +301,6 @@ def _set_path(tree: dict[str, Any], path: list[str], value: Any) -> None:
     node[path[-1]] = value
 
 
-def _explain(exc: ValidationError, source: str) -> ConfigError:
-    err = exc.errors()[0]
-    loc = ".".join(str(p) for p in err["loc"])
-    if err["type"] == "extra_forbidden":
-        section = Config
-        for part in err["loc"][:-1]:
-            section = section.model_fields[str(part)].annotation if str(part) in section.model_fields else section
-        known = list(getattr(section, "model_fields", {}))
-        close = difflib.get_close_matches(str(err["loc"][-1]), known, n=1)
-        hint = f" Did you mean {close[0]!r}?" if close else f" Known keys: {', '.join(known)}."
-        return ConfigError(f"{source}: unknown key {loc!r}.{hint}")
-    got = err.get("input")
-    if isinstance(got, dict):  # a check across keys (the whole section or config as its input): the message says it
-        return ConfigError(f"{source}: {(loc + ' ') if loc else ''}{err['msg'].lower()}.")
-    hint = ""
-    if err["type"] == "dict_type" and isinstance(got, str):  # JSON, or a TOML table in the wrong syntax
-        hint = (f" Set one key at a time (--set {loc}.KEY=VALUE, e.g. preprocess.options.normalize_slang.lexicon="
-                "\"my.csv\") or give a TOML inline table ({KEY = VALUE}), not JSON.")
-    return ConfigError(f"{source}: {loc} {err['msg'].lower()}. Got {got!r} instead.{hint}")
-
-
 def build_config(
     preset: str | None = None,
     config_file: str | Path | None = None,
@@ -371,27 +350,4 @@ def build_config(
     try:
         return Config.model_validate(tree)
     except ValidationError as exc:
-        raise _explain(exc, _source_of(exc.errors()[0]["loc"], layers)) from None
-
-
-def _source_of(loc: tuple[Any, ...], layers: list[tuple[str | dict[str, str], dict[str, Any]]]) -> str:
-    """Which layer (preset, file, options, a --set) set the value at ``loc`` last: the one an error names.
-
-    A layer's name may be a map from dotted keys to what set them (a command's flags: ``train.oversample``
-    -> ``--oversample``).
-    """
-    parts = [str(p) for p in loc]
-    for name, tree in reversed(layers):
-        node: Any = tree
-        for depth, part in enumerate(parts):
-            if not isinstance(node, dict) or part not in node:
-                break
-            node = node[part]
-        else:
-            depth = len(parts)
-        if depth == len(parts) or (depth and not isinstance(node, dict)):
-            if isinstance(name, dict):  # the longest key of the map that holds the value
-                keys = (".".join(parts[:n]) for n in range(depth, 0, -1))
-                return next((name[k] for k in keys if k in name), "the command's options")
-            return name
-    return str(layers[-1][0]) if not isinstance(layers[-1][0], dict) else "config"
+        raise explain(exc, Config, layers) from None

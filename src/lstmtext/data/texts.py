@@ -25,8 +25,9 @@ def sample_texts(path: Path, text_col: str | None = None, n: int = 8, seed: int 
     return col, [str(v) for v in values.sample(min(n, len(values)), random_state=seed)]
 
 
-#: Texts per chunk of :func:`iter_texts` (what prediction holds in memory at once).
-CHUNK_SIZE = 10_000
+#: Texts per chunk of :func:`iter_texts` (what prediction holds in memory at once): above the pipeline's
+#: PARALLEL_MIN_TEXTS, so a chain that is not compiled still cleans a big file on every core.
+CHUNK_SIZE = 50_000
 
 
 def iter_texts(path: Path, text_col: str | None = None, chunk_size: int | None = None, defaults: Sequence[str] = ("text",),
