@@ -153,9 +153,13 @@ def test_ctrl_c_says_what_was_kept_and_how_to_go_on(tiny_path, tmp_path, monkeyp
 
     monkeypatch.setattr("lstmtext.pipeline.run", interrupted)
     result = runner.invoke(app, ["train", str(tiny_path), "--out", str(tmp_path / "r")])
-    assert result.exit_code == 130
+    assert result.exit_code == 130  # interrupted before the first epoch ended: no checkpoint to resume from
+    assert "interrupted: nothing was saved yet: run the same command to start again." in " ".join(result.output.split())
+    (tmp_path / "r" / "checkpoint").mkdir(parents=True)
+    (tmp_path / "r" / "checkpoint" / "state.json").write_text("{}")
+    result = runner.invoke(app, ["train", str(tiny_path), "--out", str(tmp_path / "r"), "--overwrite"])
     assert f"interrupted: the last finished epoch is saved in {tmp_path / 'r'}/checkpoint: run the same command " \
-           "with --resume to go on." in " ".join(result.output.split())
+           "with --resume to go on. Leave out --overwrite, or it starts over." in " ".join(result.output.split())
 
 
 def test_preprocess_refuses_a_negative_sample_size(tiny_path):

@@ -218,10 +218,10 @@ def load_average() -> list[float] | None:
         return None
 
 
-def interruptible(hint: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+def interruptible(hint: str, kept: str | None = None) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Wrap a long command: Ctrl-C (or SIGTERM, where the command turns it into one) prints one line saying
     what was kept and how to go on (``hint``, where ``OUT`` stands for the command's --out), instead of a
-    traceback, and exits with status 130."""
+    traceback, and exits with status 130. ``kept``: the file (under OUT) without which nothing was kept yet."""
 
     def wrap(command: Callable[..., Any]) -> Callable[..., Any]:
         @functools.wraps(command)
@@ -229,8 +229,12 @@ def interruptible(hint: str) -> Callable[[Callable[..., Any]], Callable[..., Any
             try:
                 return command(*args, **kwargs)
             except KeyboardInterrupt:
-                err_console.print(f"interrupted: {hint.replace('OUT', str(kwargs.get('out', 'OUT')))}", highlight=False,
-                                  soft_wrap=True)
+                out = Path(str(kwargs.get("out", "OUT")))
+                said = hint if kept is None or (out / kept).is_file() else \
+                    "nothing was saved yet: run the same command to start again."
+                if kwargs.get("overwrite") and "run the same command" in said:
+                    said += " Leave out --overwrite, or it starts over."
+                err_console.print(f"interrupted: {said.replace('OUT', str(out))}", highlight=False, soft_wrap=True)
                 raise typer.Exit(130) from None
 
         return run_command

@@ -117,8 +117,9 @@ def search(
     cfg, labelled = _setup(data, preset, config, set_, task, text_col, label_col, split_col, aspects, label_sep,
                            oversample, class_weight, valid, test, split_file, header=not no_header)
     what = parse_space(cfg, grid, space)
-    if overwrite:
-        (out / "study.db").unlink(missing_ok=True)
+    if overwrite:  # with SQLite's journal files: a stale journal would be replayed into the new study
+        for name in ("study.db", "study.db-journal", "study.db-wal", "study.db-shm"):
+            (out / name).unlink(missing_ok=True)
     _interrupt_on_sigterm()
     done = lambda r: console.print(f"trial {r['trial']} {r['params']}: " + (  # noqa: E731
         f"valid {metric} {r['value']:.4f} ({r['train_seconds']:.0f} s)" if r["state"] == "COMPLETE" else "FAILED"))

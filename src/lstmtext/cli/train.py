@@ -47,7 +47,8 @@ from lstmtext.cli.common import (
 BundleArg = Annotated[Path, typer.Argument(help="A saved model folder (or a training output folder).")]
 
 
-@interruptible("the last finished epoch is saved in OUT/checkpoint: run the same command with --resume to go on.")
+@interruptible("the last finished epoch is saved in OUT/checkpoint: run the same command with --resume to go on.",
+               kept="checkpoint/state.json")
 def train(
     data: DataArg = None,
     out: Annotated[Path, typer.Option(help="Output folder: model/, metrics.json, report.md/.html, plots, checkpoint/.")] = Path("runs/latest"),
@@ -113,7 +114,8 @@ def train(
     console.print(f"saved to [bold]{out}[/] (model/, report.md, report.html, metrics.json, history.png)")
 
 
-@interruptible("the last finished epoch is saved in OUT: run the same command with --resume to go on.")
+@interruptible("the cleaned texts and the last finished epoch are kept in OUT: run the same command with --resume "
+               "to go on.", kept="pretrain.json")
 def pretrain(
     texts: Annotated[Path, typer.Argument(help="Raw texts: a table (CSV/TSV/JSONL/Parquet, --text-col) or a file with one text per line. Streamed: it may be larger than memory.")],
     out: Annotated[Path, typer.Option(help="The language-model folder to write (lm.json, vocab.json, model.safetensors).")] = Path("runs/lm"),
