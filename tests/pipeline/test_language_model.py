@@ -83,7 +83,8 @@ def test_an_interrupted_pretraining_resumes_to_the_same_weights(tmp_path, texts_
     with pytest.raises(BundleError, match=r"cut: --resume continues the pretraining saved there, but this command sets "
                                           r"model.hidden_size = 24 \(the saved run: \d+\)\. Resume with the same"):
         lm_pipeline.pretrain(bigger, texts_file, tmp_path / "cut", resume=True, progress=False)
-    resumed = lm_pipeline.pretrain(cfg, texts_file, tmp_path / "cut", resume=True, progress=False)
+    bare = build_config("ulmfit")  # `pretrain TEXTS --out cut --resume` alone: the saved settings are used
+    resumed = lm_pipeline.pretrain(bare, texts_file, tmp_path / "cut", resume=True, progress=False)
     (tmp_path / "mine").mkdir()
     (tmp_path / "mine" / "notes.txt").write_text("keep me")
     with pytest.raises(BundleError, match="holds no language model"):  # --overwrite never deletes a user's folder

@@ -78,14 +78,15 @@ def _info(counts: dict, result: LMResult) -> dict:
 
 
 def _resumed_config(given: Config, saved: Config, state: Path) -> Config:
-    """The interrupted run's config, unless this command asks for other settings (keys it sets away from the
-    built-in defaults that differ from the saved run's): then a one-line refusal naming the first of them."""
+    """The interrupted run's config, unless this command asks for other settings (keys it sets away from both the
+    built-in defaults and the ``ulmfit`` preset, ``lstmtext pretrain``'s own default, that differ from the saved
+    run's): then a one-line refusal naming the first of them."""
     from lstmtext.config import build_config
     from lstmtext.config.diff import flatten
 
-    default = flatten(build_config(None, extra={"task": given.task}).model_dump(mode="json"))
+    defaults = [flatten(build_config(p, extra={"task": given.task}).model_dump(mode="json")) for p in (None, "ulmfit")]
     now, before = flatten(given.model_dump(mode="json")), flatten(saved.model_dump(mode="json"))
-    asked = [k for k, v in now.items() if v != default.get(k) and v != before.get(k)]
+    asked = [k for k, v in now.items() if v != before.get(k) and all(v != d.get(k) for d in defaults)]
     if asked:
         key = asked[0]
         raise BundleError(f"{state.parent}: --resume continues the pretraining saved there, but this command sets "
