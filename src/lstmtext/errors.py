@@ -35,23 +35,25 @@ class NotFittedError(LstmTextError, AttributeError):
     """A model was used before ``fit`` or ``load``."""
 
 
-#: Command-line options that error messages name, as the Python API (``TextClassifier`` and friends) calls them.
-PYTHON_NAMES = {
-    "--overwrite": "overwrite=True",
-    "--set preprocess.preset=": "preprocess=",
-    "--preset ": "preset=",
-    "--label-col": "the labels (y)",
-    "--text-col": "the texts (X)",
-    "--valid FILE": "valid_texts= and valid_labels=",
-    "(--valid)": "(valid_texts= and valid_labels=)",
-}
+#: Command-line options that error messages name, as the Python API (``TextClassifier`` and friends) calls them:
+#: (pattern, replacement), each pattern a whole phrase so that other text is left alone.
+PYTHON_NAMES = (
+    (r"Pass --overwrite\b", "Pass overwrite=True"),
+    (r"--set preprocess\.preset=", "preprocess="),
+    (r"(?<![\w-])--preset '", "preset='"),
+    (r"Check --label-col\.", "Check the labels (y)."),
+    (r"\(--valid\)", "(valid_texts= and valid_labels=)"),
+    (r"--valid FILE\b", "valid_texts= and valid_labels="),
+)
 
 
 def in_python_terms(exc: LstmTextError) -> LstmTextError:
     """The same error, its message naming the Python API's arguments instead of the command-line options."""
+    import re
+
     message = str(exc)
-    for option, name in PYTHON_NAMES.items():
-        message = message.replace(option, name)
+    for pattern, name in PYTHON_NAMES:
+        message = re.sub(pattern, name, message)
     return type(exc)(message)
 
 

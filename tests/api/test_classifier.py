@@ -159,6 +159,12 @@ def test_bad_input_is_one_line():
 def test_api_errors_name_the_arguments_not_the_command_line_options(tmp_path):
     with pytest.raises(ConfigError, match=r"^preset='defualt': no such preset\."):
         TextClassifier("defualt").fit(TEXTS, LABELS)
+    from lstmtext.errors import in_python_terms
+
+    said = in_python_terms(ConfigError("x: Drop --preset (the saved model's config is used); pass --task, --text-col "
+                                       "or --label-col to read it otherwise."))
+    assert str(said) == "x: Drop --preset (the saved model's config is used); pass --task, --text-col or --label-col " \
+                        "to read it otherwise."  # options the API has no argument for are left as they are
     with pytest.raises(DataError, match=r"a classifier needs at least two\. Check the labels \(y\)\.$"):
         TextClassifier(**FAST).fit(TEXTS, ["x"] * len(TEXTS))
     clf = TextClassifier(**{**FAST, "epochs": 1}).fit(TEXTS, LABELS)

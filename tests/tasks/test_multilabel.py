@@ -62,6 +62,8 @@ def test_json_lists_in_csv_cells_and_label_col_naming_01_columns_read_the_same_l
         f"{t},{int('billing' in y)},{int('late' in y)},{int('staff' in y)},5" for t, y in rows) + "\n")
     config = run_config(None, None, [], task="multilabel", label_col="late, billing")
     assert config.multilabel.layout == "columns" and config.multilabel.labels == ["late", "billing"]
+    by_preset = run_config("multilabel", None, [], label_col="late,billing")  # the task from the preset, not --task
+    assert by_preset.multilabel.layout == "columns" and by_preset.multilabel.labels == ["late", "billing"]
     assert MultiLabel.read_file(wide, config).split.labels == [("late",), (), ("billing",), ("late",)]
     bad = _write(tmp_path, "b.csv", "text,label\nok,\"['late']\"\n")
     with pytest.raises(DataError, match=r"b.csv:2: column 'label' holds \"\['late'\]\", which looks like a JSON list but is "

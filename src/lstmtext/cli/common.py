@@ -110,10 +110,6 @@ def run_config(preset: str | None = None, config: Path | None = None, set_: list
     extra: dict[str, Any] = {}
     if task:
         extra["task"] = task
-    if label_col and "," in label_col and (task or (base or {}).get("task")) == "multilabel":
-        # --label-col a,b,c: one 0/1 column per label
-        extra["multilabel"] = {"layout": "columns", "labels": [c.strip() for c in label_col.split(",") if c.strip()]}
-        label_col = None
     columns = {"text_col": text_col, "label_col": label_col, "split_col": split_col}
     extra["data"] = {k: v for k, v in columns.items() if v is not None}
     if bundled:  # the bundled tweets: record their real columns in the configs written
@@ -139,8 +135,14 @@ def run_config(preset: str | None = None, config: Path | None = None, set_: list
         if preset is None and config is None and base is None and (task or "classify") == "classify":
             preset = "ulmfit"
     if base is not None:
-        return build_config(None, None, list(set_ or []), extra=extra, base=base, extra_source=FLAG_KEYS)
-    return build_config(preset or task_preset(task), config, list(set_ or []), extra=extra, extra_source=FLAG_KEYS)
+        built = build_config(None, None, list(set_ or []), extra=extra, base=base, extra_source=FLAG_KEYS)
+    else:
+        built = build_config(preset or task_preset(task), config, list(set_ or []), extra=extra, extra_source=FLAG_KEYS)
+    if label_col and "," in label_col and built.task == "multilabel":  # --label-col a,b,c: a 0/1 column per label
+        built.multilabel.layout = "columns"
+        built.multilabel.labels = [c.strip() for c in label_col.split(",") if c.strip()]
+        built.data.label_col = "label"
+    return built
 
 
 #: The config key each flag of :func:`run_config` sets (what an error in that key names).
