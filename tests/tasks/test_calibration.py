@@ -114,6 +114,9 @@ def test_multilabel_coverage_judges_the_decisions_at_their_thresholds():
     targets = np.array([[1, 1], [0, 0], [0, 1]], dtype=float)
     layout = OutputLayout((2,), "sigmoid")
     report = calibration_report(proba, proba, targets, layout, None, np.array([0.25, 0.5]))
-    assert report["accuracy"] == 1.0  # every decision right at the thresholds (at 0.5 text 0's label 0 is wrong)
+    # every decision right at the thresholds (at 0.5, text 0's label 0 is wrong): the coverage judges those
+    assert report["coverage_table"]["100%"]["accuracy"] == 1.0
     assert report["coverage_table"]["100%"]["min_confidence"] == pytest.approx(0.3)  # chosen label 0: as sure as p
-    assert calibration_report(proba, proba, targets, layout, None)["accuracy"] == pytest.approx(5 / 6)
+    assert report["accuracy"] == pytest.approx(5 / 6)  # beside mean_confidence: the probabilities judged at 0.5
+    assert calibration_report(proba, proba, targets, layout, None)["coverage_table"]["100%"]["accuracy"] == \
+        pytest.approx(5 / 6)

@@ -149,7 +149,7 @@ def calibration_report(raw: np.ndarray, calibrated: np.ndarray, targets: np.ndar
         "decisions": int(len(conf)),
         "ece_before": expected_calibration_error(conf_raw, right_raw),
         "ece_after": expected_calibration_error(conf_cal, right_cal),
-        "mean_confidence": float(conf_cal.mean()), "accuracy": float(right.mean()),
+        "mean_confidence": float(conf_cal.mean()), "accuracy": float(right_cal.mean()),  # the same decisions
         "temperatures": [round(float(t), 4) for t in temperatures] if temperatures else None,
         "reliability_before": reliability(conf_raw, right_raw), "reliability_after": reliability(conf_cal, right_cal),
         "coverage": coverage_curve(conf, right), "coverage_table": table,
