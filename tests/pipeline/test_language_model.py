@@ -226,3 +226,19 @@ def test_the_python_api_starts_from_an_lm(lm_dir):
     clf.fit(frame["text"].tolist(), frame["label"].tolist())
     assert clf.predict(["@airline thanks great crew"]).shape == (1,)
     assert clf.bundle_.model.embedding.weight.shape == (len(load_lm(lm_dir).vocab), 8)  # the LM's words and sizes
+
+
+def test_a_language_model_writes_its_cleaning_out_and_carries_its_lexicon(tmp_path, texts_file):
+    from lstmtext.preprocess import preprocess_preset
+
+    lexicon = tmp_path / "slang.tsv"
+    lexicon.write_text("slang\tformal\nbgt\tbanget\n", encoding="utf-8")
+    cfg = build_config("ulmfit", overrides=[*LM_SETTINGS, 'preprocess.preset="id-review"',
+                                            f'preprocess.options.normalize_slang.lexicon="{lexicon}"'])
+    lm_pipeline.pretrain(cfg, texts_file, tmp_path / "lm", progress=False)
+    saved = json.loads((tmp_path / "lm" / "lm.json").read_text())["preprocess"]
+    assert saved["steps"] == preprocess_preset("id-review")["steps"]  # a later change of the preset cannot move it
+    assert saved["options"]["normalize_slang"]["lexicon"] == "resources/normalize_slang.lexicon.tsv"
+    lexicon.unlink()  # the user's file is gone: the language model's copy is read
+    assert load_lm(tmp_path / "lm").preprocess.options["normalize_slang"]["lexicon"] == \
+        str(tmp_path / "lm" / "resources" / "normalize_slang.lexicon.tsv")

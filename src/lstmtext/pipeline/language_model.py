@@ -33,6 +33,7 @@ from lstmtext.encoding.vocab import Vocab
 from lstmtext.errors import BundleError, ConfigError, DataError
 from lstmtext.models.language_model import LanguageModel
 from lstmtext.preprocess import Pipeline, build_pipeline
+from lstmtext.preprocess.presets import resolved_preprocess
 from lstmtext.training.lm_bundle import LMBundle, is_lm_bundle, lm_folder, load_lm, save_lm
 from lstmtext.training.pretrain import LMResult, fit_lm
 from lstmtext.training.threads import configure_threads
@@ -154,9 +155,10 @@ def pretrain(config: Config, texts: str | Path, out: str | Path, text_col: str |
 
 def check_lm(config: Config, lm: LMBundle) -> None:
     """Refuse a run whose cleaning differs from the language model's (one line naming both and the fix)."""
-    ours, theirs = config.preprocess.model_dump(mode="json"), lm.preprocess.model_dump(mode="json")
-    if ours != theirs:
-        key = next(k for k in ours if ours[k] != theirs.get(k))
+    # the chains written out: a preset name and the steps it stands for are the same cleaning
+    ours, theirs = (resolved_preprocess(c.model_dump(mode="json")) for c in (config.preprocess, lm.preprocess))
+    if {**ours, "preset": None} != {**theirs, "preset": None}:
+        key = "preset" if ours["preset"] != theirs["preset"] else next(k for k in ours if ours[k] != theirs.get(k))
         raise ConfigError(f"--pretrained {lm.path}: the language model was trained with preprocess.{key} = "
                           f"{theirs.get(key)!r}, but this run asks for {ours[key]!r}. Use the model's cleaning "
                           f"(--set preprocess.{key}={json.dumps(theirs.get(key))}) or pretrain one with this cleaning.")

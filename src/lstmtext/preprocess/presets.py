@@ -135,7 +135,13 @@ def preprocess_preset(name: str) -> dict[str, Any]:
 def build_pipeline(config: Config) -> Pipeline:
     """The cleaning pipeline a config describes: the ``preprocess`` preset, with ``steps``/``options`` overriding
     it, reading at most ``preprocess.max_chars`` characters of a text (on the side ``vocab.truncating`` keeps)."""
-    cfg = config.preprocess
-    preset = preprocess_preset(cfg.preset)
-    steps = cfg.steps if cfg.steps is not None else preset["steps"]
-    return Pipeline(steps, {**preset["options"], **cfg.options}, cfg.max_chars, config.vocab.truncating == "pre")
+    cfg = resolved_preprocess(config.preprocess.model_dump(mode="json"))
+    return Pipeline(cfg["steps"], cfg["options"], cfg["max_chars"], config.vocab.truncating == "pre")
+
+
+def resolved_preprocess(cfg: dict[str, Any]) -> dict[str, Any]:
+    """A ``preprocess`` section (as a dict) with the steps and options its preset stands for written out, so
+    that it means the same chain after a preset changes (a language model saves it so)."""
+    preset = preprocess_preset(cfg.get("preset", "en-tweet"))
+    steps = cfg["steps"] if cfg.get("steps") is not None else preset["steps"]
+    return {**cfg, "steps": list(steps), "options": {**preset["options"], **(cfg.get("options") or {})}}

@@ -20,6 +20,8 @@ from lstmtext.config import LMConfig, PreprocessConfig
 from lstmtext.encoding.vocab import Vocab
 from lstmtext.errors import BundleError
 from lstmtext.models.language_model import LanguageModel
+from lstmtext.preprocess.pipeline import pack_files, unpack_files
+from lstmtext.preprocess.presets import resolved_preprocess
 from lstmtext.utils.atomic import atomic_dir, check_sha256, file_sha256
 
 FORMAT = "lstmtext-lm"
@@ -50,10 +52,12 @@ def save_lm(bundle: LMBundle, path: Path, overwrite: bool = False) -> Path:
     """Write ``bundle`` to the folder ``path`` (atomically; an existing one only with ``overwrite``)."""
     meta = {"format": FORMAT, "format_version": FORMAT_VERSION, "lstmtext_version": __version__,
             "vocab_size": len(bundle.vocab), **bundle.sizes,
-            "preprocess": bundle.preprocess.model_dump(mode="json"), "lm": bundle.lm.model_dump(mode="json"),
-            **bundle.info}
+            # the chain written out (its preset may change later) with its lexicon files copied in (packed below)
+            "preprocess": resolved_preprocess(bundle.preprocess.model_dump(mode="json")),
+            "lm": bundle.lm.model_dump(mode="json"), **bundle.info}
     try:
         with atomic_dir(path, overwrite=overwrite) as tmp:
+            meta["preprocess"] = pack_files(meta["preprocess"], tmp)
             save_file({k: v.contiguous() for k, v in bundle.model.state_dict().items()}, tmp / "model.safetensors",
                       metadata={"format": FORMAT, "format_version": str(FORMAT_VERSION)})
             meta["weights_sha256"] = file_sha256(tmp / "model.safetensors")
@@ -96,6 +100,8 @@ def read_lm_meta(path: str | Path) -> dict[str, Any]:
     if meta.get("format_version") != FORMAT_VERSION:
         raise BundleError(f"{path}: language-model format_version {meta.get('format_version')!r}, but this lstmtext "
                           f"({__version__}) reads {FORMAT_VERSION}. Use a matching lstmtext or pretrain again.")
+    if isinstance(meta.get("preprocess"), dict):
+        meta["preprocess"] = unpack_files(meta["preprocess"], path)  # its own copies of the lexicon files
     return meta
 
 
