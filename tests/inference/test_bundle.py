@@ -174,3 +174,7 @@ def test_a_bundle_carries_the_lexicon_its_cleaning_reads(trained_run, tmp_path):
     assert spec["options"]["normalize_slang"] == {"lexicon": "resources/normalize_slang.lexicon.tsv", "overrides": ""}
     lexicon.unlink()
     assert load_bundle(tmp_path / "moved").encoder.pipeline.clean_many(["Gk enak BGT"]) == ["tidak enak banget"]
+    (tmp_path / "moved" / "resources" / "normalize_slang.lexicon.tsv").unlink()  # a partial copy of the folder
+    with pytest.raises(BundleError, match=r"moved: resources/normalize_slang.lexicon.tsv is missing \(the model's copy "
+                                          r"of preprocess.options.normalize_slang.lexicon"):
+        load_bundle(tmp_path / "moved")

@@ -40,7 +40,7 @@ def explain(
     target: Annotated[str, typer.Argument(help="'lstm' or 'rnn' for a worked example; 'bilstm', 'cbow' or 'onehot' for the thesis's; or a saved model folder.", show_default=False)],
     text: Annotated[Optional[str], typer.Argument(help="With a model folder: the text to read token by token; with 'onehot': the sentence.", show_default=False)] = None,
     example: Annotated[Optional[str], typer.Option(help="Worked example: 'slides' (LSTM, two steps with BPTT) or 'gates' (one LSTM step).")] = None,
-    weights: Annotated[Optional[Path], typer.Option(help="JSON weights file of a small case (see docs/examples/).")] = None,
+    weights: Annotated[Optional[Path], typer.Option(help="JSON weights file of a small case, or a shipped one: slides_lstm, rnn_small, bilstm_small, cbow_small.")] = None,
     inputs: Annotated[Optional[str], typer.Option(help="Inputs, steps split by ';', e.g. \"1,2; 0.5,3\" (overrides the file's).")] = None,
     targets: Annotated[Optional[str], typer.Option(help="Per-step targets, e.g. \"0.5; 1.25\" (overrides the file's); none: forward only.")] = None,
     lr: Annotated[Optional[float], typer.Option(help="Learning rate of the SGD step (default: the file's, else 0.1).")] = None,

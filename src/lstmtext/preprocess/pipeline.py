@@ -16,7 +16,7 @@ from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from lstmtext.errors import ConfigError
+from lstmtext.errors import BundleError, ConfigError
 from lstmtext.preprocess.compiled import compile_chain
 from lstmtext.preprocess.steps import Step, file_options, make_step
 
@@ -165,10 +165,17 @@ def pack_files(spec: dict[str, Any], folder: Path) -> dict[str, Any]:
 
 
 def unpack_files(spec: dict[str, Any], folder: Path) -> dict[str, Any]:
-    """Resolve the copies :func:`pack_files` made against the model's ``folder`` (other paths stay as written)."""
+    """Resolve the copies :func:`pack_files` made against the model's ``folder`` (other paths stay as written).
+
+    Raises:
+        BundleError: If a copy is missing from the folder (a partial copy or upload of it).
+    """
     unpacked = {**spec, "options": {step: dict(opts) for step, opts in (spec.get("options") or {}).items()}}
     for step, option, value in _file_values(spec):
-        if value.startswith(f"{RESOURCES_DIR}/") and (folder / value).is_file():
+        if value.startswith(f"{RESOURCES_DIR}/"):
+            if not (folder / value).is_file():
+                raise BundleError(f"{folder}: {value} is missing (the model's copy of preprocess.options.{step}."
+                                  f"{option}, read by its cleaning). Copy the whole model folder, or save it again.")
             unpacked["options"][step][option] = str(folder / value)
     return unpacked
 
