@@ -138,10 +138,8 @@ def run_config(preset: str | None = None, config: Path | None = None, set_: list
         built = build_config(None, None, list(set_ or []), extra=extra, base=base, extra_source=FLAG_KEYS)
     else:
         built = build_config(preset or task_preset(task), config, list(set_ or []), extra=extra, extra_source=FLAG_KEYS)
-    if label_col and "," in label_col and built.task == "multilabel":  # --label-col a,b,c: a 0/1 column per label
-        built.multilabel.layout = "columns"
-        built.multilabel.labels = [c.strip() for c in label_col.split(",") if c.strip()]
-        built.data.label_col = "label"
+    if label_col and "," in label_col:  # --label-col a,b,c: a task may read several label columns
+        get_task(built.task).several_label_columns(built, [c.strip() for c in label_col.split(",") if c.strip()])
     return built
 
 

@@ -172,9 +172,12 @@ class Task(ABC):
         return LabelledData(parts, source, n_dup, notes, table.info)
 
     @classmethod
+    def several_label_columns(cls, config: Config, columns: list[str]) -> None:
+        """Read ``--label-col a,b,c`` into ``config`` (tasks with one label column: the missing column is reported)."""
+
+    @classmethod
     def pin_label_space(cls, data: LabelledData, config: Config, split: str) -> LabelledData:
-        """``data`` with the label space fitted on its ``split`` (all of the rows an experiment draws its
-        training parts from) recorded for :meth:`from_data`."""
+        """``data`` with the label space fitted on its ``split`` (the rows an experiment draws from), for :meth:`from_data`."""
         space = cls.fit(Counter(data.splits[split].labels), data.info, config, data.source).labels
         return replace(data, info={**data.info, "label_space": space})
 
@@ -182,9 +185,8 @@ class Task(ABC):
     def from_data(cls, data: LabelledData, config: Config) -> Task:
         """Fit the label space on ``data``'s training split and check every split against it.
 
-        An experiment that trains on parts of a data set (cv's folds, learning-curve's subsets) pins the
-        space of the whole (``data.info["label_space"]``, see :func:`pin_label_space`): every run then has the
-        same outputs, and a label that a part's training rows happen to lack is learnt as absent there.
+        Experiments that train on parts of a data set pin the space of the whole (:meth:`pin_label_space`):
+        every part's run has the same outputs, a label its training rows lack learnt as absent.
 
         Raises:
             DataError: If the training split cannot train this task, or another split has labels it lacks.

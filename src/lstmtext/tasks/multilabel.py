@@ -199,6 +199,10 @@ class MultiLabel(Task):
                             "learn it. Add training rows with it, or leave its column out (multilabel.labels).")
         return cls(names, config)
 
+    @classmethod
+    def several_label_columns(cls, config: Config, columns: list[str]) -> None:
+        config.multilabel.layout, config.multilabel.labels, config.data.label_col = "columns", columns, "label"
+
     def decision_cuts(self) -> np.ndarray:
         return self.thresholds
 
