@@ -32,7 +32,7 @@ def test_sigmoid_labels_are_audited_one_by_one():
     assert [(r["row"], r["field"], r["given"], r["suggested"]) for r in issues] == [(1, "x", "no", "yes")]
 
 
-def test_audit_finds_flipped_labels_out_of_fold(tmp_path):
+def test_audit_finds_flipped_labels_out_of_fold(tmp_path, caplog):
     """Two clearly separable classes with 3 flipped labels: the audit names exactly those rows first."""
     tails = [f"{a}{b}" for a in "abcdefgh" for b in "xyzuv"]  # 40 different endings
     pos = [f"great lovely flight {w}" for w in tails]
@@ -54,6 +54,8 @@ def test_audit_finds_flipped_labels_out_of_fold(tmp_path):
     assert report["out_of_fold"]["accuracy"] == pytest.approx(1 - 3 / 80)  # wrong exactly on the 3 flipped rows
     assert report["majority"]["accuracy"] == pytest.approx(41 / 80)  # the flips leave 41 neg
     assert "out-of-fold model: accuracy 0.9625" in res.output
+    said = [r for r in caplog.records if "the valid split holds" in r.getMessage()]
+    assert len(said) == 1  # each fold's tiny valid split: said once, not once per fold
     texts = {i: t for i, (t, _) in enumerate(rows)}
     top = [r["text"] for r in report["issues"][:3]]
     assert sorted(top) == sorted(texts[i] for i in flipped)

@@ -9,7 +9,9 @@ threads on one small-batch run gain little, and under load they lose time waitin
 
 from __future__ import annotations
 
+import logging
 import os
+import re
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from contextlib import contextmanager
@@ -141,6 +143,29 @@ def select_rows(data: LabelledData, select: dict[str, Sequence[Any]] | None) -> 
     return replace(data, splits=splits)
 
 
+class _OncePerKind(logging.Filter):
+    """Let a data warning through once per process: a fold's or trial's notes repeat for every job ("the valid
+    split holds 6 texts"), differing only in their numbers."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.seen: set[str] = set()
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        kind = re.sub(r"\d[\d,.]*", "#", record.getMessage())
+        new = kind not in self.seen
+        self.seen.add(kind)
+        return new
+
+
+_DATA_WARNINGS = _OncePerKind()
+
+
+def warn_afresh() -> None:
+    """Start an experiment: its jobs' data warnings are shown once each (pool workers are new processes anyway)."""
+    _DATA_WARNINGS.seen.clear()
+
+
 def score_job(job: dict[str, Any], data: LabelledData | None = None) -> dict[str, Any]:
     """Train ``job["config"]`` on the rows ``job["select"]`` names; return the metrics of valid and test.
 
@@ -152,7 +177,12 @@ def score_job(job: dict[str, Any], data: LabelledData | None = None) -> dict[str
     from lstmtext.pipeline import run
 
     data = select_rows(data if data is not None else shared_data(), job.get("select"))
-    result = run(Config.model_validate(job["config"]), data, progress=False)
+    logger = logging.getLogger("lstmtext.data.dataset")
+    logger.addFilter(_DATA_WARNINGS)  # only while the job runs: other runs of this process warn as ever
+    try:
+        result = run(Config.model_validate(job["config"]), data, progress=False)
+    finally:
+        logger.removeFilter(_DATA_WARNINGS)
     out = {"job": job.get("key"), "task": result.task.name, "metrics": result.metrics, "epochs_run": len(result.history),
            "best_epoch": result.train.best_epoch, "train_seconds": result.train.seconds,
            "n_train": len(data.splits["train"])}
@@ -169,6 +199,8 @@ def run_jobs(jobs: Sequence[dict[str, Any]], data: LabelledData, workers: int, m
     ``on_result`` is called with each result as it arrives (saving partial results is its business).
     """
     from concurrent.futures import as_completed
+
+    warn_afresh()
 
     with JobRunner(score_job, data, workers, mode) as runner:
         futures = {}

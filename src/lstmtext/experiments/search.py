@@ -22,7 +22,7 @@ from typing import Any
 from lstmtext.config import Config
 from lstmtext.data import LabelledData
 from lstmtext.errors import ConfigError
-from lstmtext.experiments.pool import JobRunner, Mode, check_parallel, clean_once, score_job, task_scores
+from lstmtext.experiments.pool import JobRunner, Mode, check_parallel, clean_once, score_job, task_scores, warn_afresh
 from lstmtext.experiments.space import Space, apply, suggest
 
 log = logging.getLogger(__name__)
@@ -179,6 +179,7 @@ def _search(config: Config, data: LabelledData, out: Path, space: Space, trials:
     log.info("search: %d trials complete, %d to run", complete, remaining)
     run_config, cleaned = clean_once(config, data, searched=space.keys)
     start, ran, stopped = time.perf_counter(), 0, False
+    warn_afresh()
     with JobRunner(score_job, cleaned, workers, mode) as runner:
         running: dict[Future, Any] = {}
         while remaining > 0 or running:
