@@ -7,6 +7,7 @@ The CLI catches ``LstmTextError`` once and prints the message without a tracebac
 from __future__ import annotations
 
 import functools
+import logging
 from collections.abc import Callable
 from typing import Any
 
@@ -47,14 +48,26 @@ PYTHON_NAMES = (
 )
 
 
-def in_python_terms(exc: LstmTextError) -> LstmTextError:
-    """The same error, its message naming the Python API's arguments instead of the command-line options."""
+def python_wording(message: str) -> str:
+    """``message`` naming the Python API's arguments instead of the command-line options."""
     import re
 
-    message = str(exc)
     for pattern, name in PYTHON_NAMES:
         message = re.sub(pattern, name, message)
-    return type(exc)(message)
+    return message
+
+
+def in_python_terms(exc: LstmTextError) -> LstmTextError:
+    """The same error, its message naming the Python API's arguments instead of the command-line options."""
+    return type(exc)(python_wording(str(exc)))
+
+
+class _PythonWording(logging.Filter):
+    """Reword the data warnings a Python API call logs (they name command-line options)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.msg, record.args = python_wording(record.getMessage()), None
+        return True
 
 
 def python_terms(method: Callable[..., Any]) -> Callable[..., Any]:
@@ -62,10 +75,14 @@ def python_terms(method: Callable[..., Any]) -> Callable[..., Any]:
 
     @functools.wraps(method)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
+        data_log, wording = logging.getLogger("lstmtext.data.dataset"), _PythonWording()
+        data_log.addFilter(wording)
         try:
             return method(*args, **kwargs)
         except LstmTextError as exc:
             raise in_python_terms(exc) from None
+        finally:
+            data_log.removeFilter(wording)
 
     return wrapper
 

@@ -156,7 +156,7 @@ def test_bad_input_is_one_line():
         TextClassifier(overrides={"train.epoch": 1}).fit(TEXTS, LABELS)  # named as the argument, not the preset
 
 
-def test_api_errors_name_the_arguments_not_the_command_line_options(tmp_path):
+def test_api_errors_name_the_arguments_not_the_command_line_options(tmp_path, caplog):
     with pytest.raises(ConfigError, match=r"^preset='defualt': no such preset\."):
         TextClassifier("defualt").fit(TEXTS, LABELS)
     from lstmtext.errors import in_python_terms
@@ -168,6 +168,8 @@ def test_api_errors_name_the_arguments_not_the_command_line_options(tmp_path):
     with pytest.raises(DataError, match=r"a classifier needs at least two\. Check the labels \(y\)\.$"):
         TextClassifier(**FAST).fit(TEXTS, ["x"] * len(TEXTS))
     clf = TextClassifier(**{**FAST, "epochs": 1}).fit(TEXTS, LABELS)
+    small = [r.getMessage() for r in caplog.records if "the valid split holds" in r.getMessage()]
+    assert small and all(m.endswith("or a valid file (valid_texts= and valid_labels=)") for m in small)
     clf.save(tmp_path / "m")
     with pytest.raises(Exception, match=r"Pass overwrite=True to replace it") as err:
         clf.save(tmp_path / "m")
