@@ -162,6 +162,18 @@ def test_ctrl_c_says_what_was_kept_and_how_to_go_on(tiny_path, tmp_path, monkeyp
            "with --resume to go on. Leave out --overwrite, or it starts over." in " ".join(result.output.split())
 
 
+def test_the_preprocess_option_sets_a_cleaning_preset_or_steps(tiny_path, tmp_path):
+    from lstmtext.cli.common import run_config
+
+    assert run_config("cnn", preprocess="id-review").preprocess.preset == "id-review"
+    assert run_config(None, preprocess="lowercase, normalize_whitespace").preprocess.steps == ["lowercase",
+                                                                                              "normalize_whitespace"]
+    result = runner.invoke(app, ["cv", str(tiny_path), "--split-col", "split", "--folds", "2", "--preprocess", "plain",
+                                 "--mode", "sequential", "--workers", "1", "--out", str(tmp_path / "cv"),
+                                 "--set", "train.epochs=1", "--set", "model.hidden_size=4", "--set", "model.embedding_dim=4"])
+    assert result.exit_code == 0, result.output
+
+
 def test_preprocess_refuses_a_negative_sample_size(tiny_path):
     result = runner.invoke(app, ["preprocess", str(tiny_path), "--n", "-3"])
     assert result.exit_code == 2 and "greater than or equal to 1" in " ".join(result.output.split())

@@ -59,6 +59,7 @@ Oversample = Annotated[Optional[str], typer.Option(metavar="[random]", help="Ove
 ClassWeight = Annotated[Optional[str], typer.Option(metavar="[balanced]", help="Weight the loss by inverse class frequency (multilabel: positive-class weights; default: no).")]
 DropDuplicates = Annotated[bool, typer.Option(help="Drop repeated (text, label) rows before splitting.")]
 QuietOpt = Annotated[bool, typer.Option(help="No progress bars.")]
+PreprocessOpt = Annotated[Optional[str], typer.Option(help="The cleaning: a preset (en-tweet, id-review, id-aspect, id-news, vi-review, plain, none) or comma-separated step names (`lstmtext presets` lists both); default: the model preset's.")]
 OverwriteOpt = Annotated[bool, typer.Option(help="Replace the results of an earlier run in OUT (refused without it).")]
 OverwriteFileOpt = Annotated[bool, typer.Option(help="Replace OUT if it is already there (refused without it).")]
 
@@ -69,7 +70,7 @@ def run_config(preset: str | None = None, config: Path | None = None, set_: list
                drop_duplicates: bool = False, oversample: str | None = None, class_weight: str | None = None,
                bundled: bool = False, init_from: Path | None = None, new_words: str | None = None,
                new_classes: str | None = None, unlabelled: Path | None = None,
-               unlabelled_col: str | None = None, pretrained: Path | None = None) -> Any:
+               unlabelled_col: str | None = None, pretrained: Path | None = None, preprocess: str | None = None) -> Any:
     """The run's config from a preset, a TOML file, the data flags and ``--set`` overrides (in that order).
 
     With ``init_from`` and neither a preset nor a file, the saved model's config takes the preset's place
@@ -117,6 +118,9 @@ def run_config(preset: str | None = None, config: Path | None = None, set_: list
     if drop_duplicates:
         extra["data"]["drop_duplicates"] = True
     extra["data"].update(unlabelled_data(unlabelled, unlabelled_col))
+    if preprocess:  # a cleaning preset, or comma-separated step names
+        steps = [s.strip() for s in preprocess.split(",") if s.strip()]
+        extra["preprocess"] = {"steps": steps} if "," in preprocess else {"preset": preprocess}
     if aspects:
         extra["absa"] = {"aspects": [a.strip() for a in aspects.split(",") if a.strip()]}
     if label_sep:
@@ -151,7 +155,8 @@ FLAG_KEYS = {"task": "--task", "data.text_col": "--text-col", "data.label_col": 
              "multilabel.layout": "--label-col", "train.oversample": "--oversample",
              "train.class_weight": "--class-weight", "train.new_words": "--new-words",
              "train.new_classes": "--new-classes", "train.init_from": "--init-from", "train.pretrained": "--pretrained",
-             "preprocess": "--pretrained (the language model's cleaning)", "model.embedding": "--pretrained"}
+             "preprocess": "--pretrained (the language model's cleaning)", "model.embedding": "--pretrained",
+             "preprocess.preset": "--preprocess", "preprocess.steps": "--preprocess"}
 
 
 def unlabelled_data(unlabelled: Path | None, unlabelled_col: str | None) -> dict[str, str]:

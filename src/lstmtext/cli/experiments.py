@@ -26,6 +26,7 @@ from lstmtext.cli.common import (
     NoHeader,
     Oversample,
     OverwriteOpt,
+    PreprocessOpt,
     PresetOpt,
     SetOpt,
     SplitCol,
@@ -57,14 +58,15 @@ def _setup(data: Path | None, preset: str | None, config: Path | None, set_: lis
            text_col: str | None, label_col: str | None, split_col: str | None, aspects: str | None,
            label_sep: str | None, oversample: str | None, class_weight: str | None, valid: Path | None,
            test: Path | None, split_file: Path | None, unlabelled: Path | None = None,
-           unlabelled_col: str | None = None, header: bool = True, whole: bool = False) -> tuple[Any, Any]:
+           unlabelled_col: str | None = None, header: bool = True, whole: bool = False,
+           preprocess: str | None = None) -> tuple[Any, Any]:
     """The experiment's base config and its data, read as ``train`` reads them (``whole``: a file that gives no
     split is read whole, for cv and audit, whose folds pool train and valid)."""
     from lstmtext.pipeline import load_data
 
     cfg = run_config(preset, config, set_, task=task, text_col=text_col, label_col=label_col, split_col=split_col,
                      aspects=aspects, label_sep=label_sep, oversample=oversample, class_weight=class_weight,
-                     bundled=data is None, unlabelled=unlabelled, unlabelled_col=unlabelled_col)
+                     bundled=data is None, unlabelled=unlabelled, unlabelled_col=unlabelled_col, preprocess=preprocess)
     return cfg, load_data(cfg, data, valid_path=valid, test_path=test, split_file=split_file, header=header,
                           **({"whole": True} if whole and data is not None else {}))
 
@@ -93,7 +95,7 @@ def search(
     out: Annotated[Path, typer.Option(help="Folder: study.db, results.csv/.md, best.toml, plots, report.html.")] = Path("runs/search"),
     preset: PresetOpt = None, config: ConfigOpt = None, set_: SetOpt = None, task: TaskOpt = None,
     text_col: TextCol = None, label_col: LabelCol = None, split_col: SplitCol = None, split_file: SplitFile = None,
-    no_header: NoHeader = False,
+    no_header: NoHeader = False, preprocess: PreprocessOpt = None,
     valid: ValidOpt = None, test: TestOpt = None, aspects: AspectsOpt = None, label_sep: LabelSepOpt = None,
     oversample: Oversample = None, class_weight: ClassWeight = None,
     mode: ModeOpt = "pool", workers: Workers = None,
@@ -115,7 +117,7 @@ def search(
 
     _quiet_optuna()
     cfg, labelled = _setup(data, preset, config, set_, task, text_col, label_col, split_col, aspects, label_sep,
-                           oversample, class_weight, valid, test, split_file, header=not no_header)
+                           oversample, class_weight, valid, test, split_file, header=not no_header, preprocess=preprocess)
     what = parse_space(cfg, grid, space)
     if overwrite:  # with SQLite's journal files: a stale journal would be replayed into the new study
         for name in ("study.db", "study.db-journal", "study.db-wal", "study.db-shm"):
@@ -144,7 +146,7 @@ def learning_curve(
     out: Annotated[Path, typer.Option(help="Folder: learning_curve.json/.md/.csv/.png, report.html.")] = Path("runs/learning-curve"),
     preset: PresetOpt = None, config: ConfigOpt = None, set_: SetOpt = None, task: TaskOpt = None,
     text_col: TextCol = None, label_col: LabelCol = None, split_col: SplitCol = None, split_file: SplitFile = None,
-    no_header: NoHeader = False,
+    no_header: NoHeader = False, preprocess: PreprocessOpt = None,
     valid: ValidOpt = None, test: TestOpt = None, aspects: AspectsOpt = None, label_sep: LabelSepOpt = None,
     oversample: Oversample = None, class_weight: ClassWeight = None,
     unlabelled: UnlabelledOpt = None, unlabelled_col: UnlabelledColOpt = None,
@@ -166,7 +168,7 @@ def learning_curve(
         raise ConfigError(f"--sizes must be comma-separated whole numbers, e.g. 500,1000. Got {sizes!r} instead.") from None
     cfg, labelled = _setup(data, preset, config, set_, task, text_col, label_col, split_col, aspects, label_sep,
                            oversample, class_weight, valid, test, split_file, unlabelled, unlabelled_col,
-                           header=not no_header)
+                           header=not no_header, preprocess=preprocess)
     _interrupt_on_sigterm()
     done = lambda r: console.print(f"{r['size']:,} texts, seed {r['seed']}: " + ", ".join(  # noqa: E731
         f"{k} {v:.4f}" for k, v in r.items() if k.endswith(metric)) + f" ({r['train_seconds']:.0f} s)")
@@ -187,7 +189,7 @@ def cv(
     out: Annotated[Path, typer.Option(help="Folder: cv.json, cv.md, report.html.")] = Path("runs/cv"),
     preset: PresetOpt = None, config: ConfigOpt = None, set_: SetOpt = None, task: TaskOpt = None,
     text_col: TextCol = None, label_col: LabelCol = None, split_col: SplitCol = None, split_file: SplitFile = None,
-    no_header: NoHeader = False,
+    no_header: NoHeader = False, preprocess: PreprocessOpt = None,
     valid: ValidOpt = None, test: TestOpt = None, aspects: AspectsOpt = None, label_sep: LabelSepOpt = None,
     oversample: Oversample = None, class_weight: ClassWeight = None,
     mode: ModeOpt = "pool", workers: Workers = None, overwrite: OverwriteOpt = False,
@@ -202,7 +204,7 @@ def cv(
     check_out(out, "cv", overwrite)
     cfg, labelled = _setup(data, preset, config, set_, task, text_col,
                            label_col, split_col, aspects, label_sep, oversample, class_weight, valid, test, split_file,
-                           header=not no_header, whole=True)
+                           header=not no_header, preprocess=preprocess, whole=True)
     _interrupt_on_sigterm()
     done = lambda r: console.print(f"fold {r['fold']}: {metric} {r[metric]:.4f} ({r['train_seconds']:.0f} s)")  # noqa: E731
     report = cross_validate(cfg, labelled, folds, metric=metric, workers=workers or os.cpu_count() or 1,
@@ -221,7 +223,7 @@ def audit(
     out: Annotated[Path, typer.Option(help="Folder: audit.csv (suspects, most likely wrong first), audit.json, report.html.")] = Path("runs/audit"),
     preset: PresetOpt = None, config: ConfigOpt = None, set_: SetOpt = None, task: TaskOpt = None,
     text_col: TextCol = None, label_col: LabelCol = None, split_col: SplitCol = None, split_file: SplitFile = None,
-    no_header: NoHeader = False,
+    no_header: NoHeader = False, preprocess: PreprocessOpt = None,
     valid: ValidOpt = None, test: TestOpt = None, aspects: AspectsOpt = None, label_sep: LabelSepOpt = None,
     mode: ModeOpt = "pool", workers: Workers = None, overwrite: OverwriteOpt = False,
 ) -> None:
@@ -237,7 +239,7 @@ def audit(
     check_out(out, "audit", overwrite)
     cfg, labelled = _setup(data, preset, config, set_, task,
                            text_col, label_col, split_col, aspects, label_sep, None, None, valid, test, split_file,
-                           header=not no_header, whole=True)
+                           header=not no_header, preprocess=preprocess, whole=True)
     _interrupt_on_sigterm()
     report = run_audit(cfg, labelled, folds, workers=workers or os.cpu_count() or 1, mode=mode,
                        on_result=lambda r: console.print(f"fold {r['fold']} scored ({r['train_seconds']:.0f} s)"))

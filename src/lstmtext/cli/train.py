@@ -22,6 +22,7 @@ from lstmtext.cli.common import (
     NoHeader,
     Oversample,
     OverwriteOpt,
+    PreprocessOpt,
     PresetOpt,
     PretrainedOpt,
     QuietOpt,
@@ -55,6 +56,7 @@ def train(
     preset: PresetOpt = None,
     config: ConfigOpt = None,
     set_: SetOpt = None,
+    preprocess: PreprocessOpt = None,
     task: TaskOpt = None,
     text_col: TextCol = None,
     label_col: LabelCol = None,
@@ -99,7 +101,7 @@ def train(
     cfg = run_config(preset, config, set_, task=task, text_col=text_col, label_col=label_col, split_col=split_col,
                      aspects=aspects, label_sep=label_sep, drop_duplicates=drop_duplicates, oversample=oversample,
                      class_weight=class_weight, init_from=init_from, new_words=new_words, new_classes=new_classes,
-                     unlabelled=unlabelled, unlabelled_col=unlabelled_col, pretrained=pretrained)
+                     unlabelled=unlabelled, unlabelled_col=unlabelled_col, pretrained=pretrained, preprocess=preprocess)
     kwargs = dict(resume=resume, overwrite=overwrite, progress=not quiet, fmt=fmt, valid_path=valid, test_path=test,
                   header=not no_header, split_file=split_file, stream=stream, chunk_size=chunk_size)
     if nproc > 1 or nnodes > 1:  # one process per rank through torchrun; rank 0 writes OUT
