@@ -80,6 +80,29 @@ def test_compare_sequential_trains_each_model_per_seed_and_writes_reports(tiny_d
     assert paths["chart"].read_bytes()[:4] == b"\x89PNG"
 
 
+def test_an_interrupted_comparison_goes_on_with_the_runs_it_has_not_finished(tiny_data, tmp_path, monkeypatch):
+    import lstmtext.experiments.compare as module
+
+    settings = dict(seeds=2, overrides=FAST, mode="sequential", workers=1, baseline=False)
+    whole = compare(tiny_data, ["cnn"], **settings)
+    partial = tmp_path / "compare.partial.json"
+
+    def stop(record):
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        compare(tiny_data, ["cnn"], **settings, partial=partial, on_result=stop)  # killed after its first run
+    trained = []
+    real = module.train_and_score
+    monkeypatch.setattr(module, "train_and_score", lambda *a, **k: trained.append(1) or real(*a, **k))
+    again = compare(tiny_data, ["cnn"], **settings, partial=partial)
+    assert len(trained) == 1 and again["runs_reused"] == 1  # only seed 1: seed 0 was kept
+    assert [r["accuracy"] for r in again["runs"]] == [r["accuracy"] for r in whole["runs"]]
+    other = compare(tiny_data, ["cnn"], **{**settings, "seeds": 1, "overrides": [*FAST, "train.epochs=1"]},
+                    partial=partial)  # another config: nothing reused
+    assert len(trained) == 2 and other["runs"][0]["epochs_run"] == 1
+
+
 def test_valid_split_is_scored_when_there_is_no_test():
     texts = ["good nice", "great good", "bad awful", "awful worse", "nice good", "worse bad"] * 2
     labels = ["pos", "pos", "neg", "neg", "pos", "neg"] * 2

@@ -51,7 +51,7 @@ def models() -> None:
     console.print("Set an option with e.g. --set 'model.options.kernel_sizes=[2,3,4]'.")
 
 
-@interruptible("nothing is kept: the comparison starts over when run again.")
+@interruptible("the finished runs are kept in OUT/compare.partial.json: run the same command again to go on.")
 def compare(
     data: DataArg = None,
     models: Annotated[str, typer.Option(help="Comma-separated model presets or architectures; PRESET:key=value:key=value for a variant, e.g. bilstm:model.embedding.kind=random.")] = "cnn,lstm,clstm,bilstm",
@@ -80,7 +80,8 @@ def compare(
 
     Without DATA it uses the bundled airline tweets with their canonical split. With --task absa or
     multilabel, DATA is read in that task's layout and every model gets its outputs; the scores are the
-    task's (flattened for aspects; subset accuracy and micro-F1 for multi-label).
+    task's (flattened for aspects; subset accuracy and micro-F1 for multi-label). Finished runs are kept in
+    OUT/compare.partial.json until the report is written: the same command again goes on where it stopped.
 
     Example: lstmtext compare news.csv --split-file split.csv --text-col title --label-col category
     --models bilstm,cnn,clstm --preprocess id-news --seeds 3
@@ -103,11 +104,15 @@ def compare(
     names = [m.strip() for m in models.split(",") if m.strip()]
     done = lambda r: console.print(f"{r['model']} seed {r['seed']}: accuracy {r['accuracy']:.4f}, "  # noqa: E731
                                    f"macro-F1 {r['macro_f1']:.4f} ({r['train_seconds']:.0f} s)")
+    out.mkdir(parents=True, exist_ok=True)
+    partial = out / "compare.partial.json"  # each finished run, so that an interrupted comparison goes on
     report = run_compare(labelled, names, seeds, base=base, preprocess=preprocess, overrides=list(set_ or []),
-                         mode=mode, workers=workers, baseline=baseline, on_result=done)
+                         mode=mode, workers=workers, baseline=baseline, on_result=done, partial=partial)
     paths = write_report(report, out)
+    partial.unlink(missing_ok=True)
     console.print(paths["markdown"].read_text(encoding="utf-8"), soft_wrap=True)
-    console.print(f"wrote {paths['markdown']}, {paths['chart']} and {paths['json']}")
+    reused = f" ({report['runs_reused']} finished runs reused from an interrupted comparison)" if report["runs_reused"] else ""
+    console.print(f"wrote {paths['markdown']}, {paths['chart']} and {paths['json']}{reused}")
 
 
 def embed(

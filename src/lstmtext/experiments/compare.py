@@ -14,6 +14,7 @@ was faster (docs/compare.md).
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
 import os
 import statistics
@@ -30,6 +31,7 @@ from lstmtext.data import LabelledData
 from lstmtext.errors import ConfigError
 from lstmtext.experiments.pool import process_pool, shared_data
 from lstmtext.tasks import get_task
+from lstmtext.utils.atomic import write_json
 
 log = logging.getLogger(__name__)
 
@@ -135,6 +137,7 @@ def compare(
     workers: int = 2,
     baseline: bool = True,
     on_result: Callable[[dict[str, Any]], None] | None = None,
+    partial: Path | None = None,
 ) -> dict[str, Any]:
     """Train every model with seeds ``0 .. seeds-1`` on the same split and cleaning; return the report.
 
@@ -152,6 +155,8 @@ def compare(
         workers: Processes (pool) or torch threads (sequential).
         baseline: Add the TF-IDF 1-2-gram + logistic regression baseline.
         on_result: Called with each finished run's record.
+        partial: A JSON file where each finished run is kept as it comes: a run of the same data, cleaning and
+            config found there is not trained again (an interrupted comparison goes on where it stopped).
 
     Returns:
         A JSON-ready dict: ``runs`` (one record per run), ``summary`` (mean and std per model), timing and
@@ -164,7 +169,7 @@ def compare(
         raise ConfigError(f"compare: seeds and workers must be >= 1 and mode pool or sequential. "
                           f"Got seeds={seeds}, workers={workers}, mode={mode!r} instead.")
     with _cleaned_unlabelled(base, preprocess) as base:
-        return _compare(data, models, seeds, base, preprocess, overrides, mode, workers, baseline, on_result)
+        return _compare(data, models, seeds, base, preprocess, overrides, mode, workers, baseline, on_result, partial)
 
 
 @contextlib.contextmanager
@@ -189,7 +194,7 @@ def _cleaned_unlabelled(base: dict[str, Any] | None, preprocess: str) -> Iterato
 
 def _compare(data: LabelledData, models: Sequence[str], seeds: int, base: dict[str, Any] | None, preprocess: str,
              overrides: Sequence[str], mode: str, workers: int, baseline: bool,
-             on_result: Callable[[dict[str, Any]], None] | None) -> dict[str, Any]:
+             on_result: Callable[[dict[str, Any]], None] | None, partial: Path | None = None) -> dict[str, Any]:
     eval_split = "test" if "test" in data.splits else "valid"
     threads = 1 if mode == "pool" else workers
     jobs = []
@@ -203,17 +208,30 @@ def _compare(data: LabelledData, models: Sequence[str], seeds: int, base: dict[s
         jobs.append({"model": BASELINE, "seed": 0, "eval_split": eval_split, "architecture": "tf-idf + logreg",
                      "config": plain.model_dump(mode="json")})
     start = time.perf_counter()
-    cleaned = clean_data(data, preprocess)
-    records = []
+    spec = {"source": data.source, "split_sizes": {k: len(v) for k, v in data.splits.items()}, "preprocess": preprocess}
+    kept = _kept_runs(partial, spec)
+    records = [kept[_job_key(job)] for job in jobs if _job_key(job) in kept]
+    jobs, reused = [job for job in jobs if _job_key(job) not in kept], len(records)
+    if records:
+        log.info("%d finished runs reused from %s", len(records), partial)
+
+    def keep(record: dict[str, Any], job: dict[str, Any]) -> None:
+        kept[_job_key(job)] = record
+        if partial is not None:
+            write_json(partial, {"spec": spec, "runs": [{"key": k, "record": r} for k, r in kept.items()]})
+
+    cleaned = clean_data(data, preprocess) if jobs else data
     if mode == "pool":
         with process_pool(workers, cleaned) as pool:  # one process per worker, the data sent once to each
-            futures = [pool.submit(_run_job, job) for job in jobs]
+            futures = {pool.submit(_run_job, job): job for job in jobs}
             for future in as_completed(futures):
                 records.append(future.result())
+                keep(records[-1], futures[future])
                 _report(records[-1], on_result)
     else:
         for job in jobs:
             records.append(_run_job(job, cleaned))
+            keep(records[-1], job)
             _report(records[-1], on_result)
     order = {m: i for i, m in enumerate([*models, BASELINE])}
     records.sort(key=lambda r: (order[r["model"]], r["seed"]))
@@ -221,6 +239,7 @@ def _compare(data: LabelledData, models: Sequence[str], seeds: int, base: dict[s
         "source": data.source, "task": plain.task, "scores_note": get_task(plain.task).scores_note, "eval_split": eval_split, "split_sizes": {k: len(v) for k, v in data.splits.items()},
         "preprocess": preprocess, "overrides": list(overrides), "seeds": seeds, "mode": mode, "workers": workers,
         "wall_seconds": time.perf_counter() - start, "load_average": _load(), "cpu_count": os.cpu_count(),
+        "runs_reused": reused,
         "summary": summarize(records), "runs": records,
     }
 
@@ -231,6 +250,22 @@ def _architecture(config: Config) -> str:
     if config.model.ngram_bag:
         name += " + n-gram bag"
     return f"{name} x {config.model.ensemble}" if config.model.ensemble > 1 else name
+
+
+def _job_key(job: dict[str, Any]) -> str:
+    """What makes a run the same run: its model name, seed and whole config."""
+    return json.dumps([job["model"], job["seed"], job["config"]], sort_keys=True)
+
+
+def _kept_runs(partial: Path | None, spec: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """The finished runs ``partial`` holds for this data and cleaning (none when it is another comparison's)."""
+    if partial is None or not partial.is_file():
+        return {}
+    try:
+        saved = json.loads(partial.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError):
+        return {}
+    return {r["key"]: r["record"] for r in saved.get("runs", [])} if saved.get("spec") == spec else {}
 
 
 def _report(record: dict[str, Any], on_result: Callable[[dict[str, Any]], None] | None) -> None:
