@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -50,8 +51,6 @@ PYTHON_NAMES = (
 
 def python_wording(message: str) -> str:
     """``message`` naming the Python API's arguments instead of the command-line options."""
-    import re
-
     for pattern, name in PYTHON_NAMES:
         message = re.sub(pattern, name, message)
     return message

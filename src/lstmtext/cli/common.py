@@ -119,8 +119,9 @@ def run_config(preset: str | None = None, config: Path | None = None, set_: list
         extra["data"]["drop_duplicates"] = True
     extra["data"].update(unlabelled_data(unlabelled, unlabelled_col))
     if preprocess:  # a cleaning preset, or comma-separated step names
-        steps = [s.strip() for s in preprocess.split(",") if s.strip()]
-        extra["preprocess"] = {"steps": steps} if "," in preprocess else {"preset": preprocess}
+        from lstmtext.preprocess.presets import cleaning_choice
+
+        extra["preprocess"] = cleaning_choice(preprocess)
     if aspects:
         extra["absa"] = {"aspects": [a.strip() for a in aspects.split(",") if a.strip()]}
     if label_sep:

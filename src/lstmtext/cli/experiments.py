@@ -68,7 +68,7 @@ def _setup(data: Path | None, preset: str | None, config: Path | None, set_: lis
                      aspects=aspects, label_sep=label_sep, oversample=oversample, class_weight=class_weight,
                      bundled=data is None, unlabelled=unlabelled, unlabelled_col=unlabelled_col, preprocess=preprocess)
     return cfg, load_data(cfg, data, valid_path=valid, test_path=test, split_file=split_file, header=header,
-                          **({"whole": True} if whole and data is not None else {}))
+                          whole=whole)
 
 
 def _interrupt_on_sigterm() -> None:

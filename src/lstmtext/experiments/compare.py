@@ -81,12 +81,10 @@ def clean_data(data: LabelledData, preprocess: str) -> LabelledData:
 
 def _pipeline(preprocess: str) -> Any:
     """The cleaning chain ``preprocess`` names: a cleaning preset or comma-separated steps."""
-    from lstmtext.preprocess import PREPROCESS_PRESETS, Pipeline, preprocess_preset
+    from lstmtext.preprocess import Pipeline
+    from lstmtext.preprocess.presets import cleaning_choice, resolved_preprocess
 
-    if preprocess in PREPROCESS_PRESETS or "," not in preprocess:
-        spec = preprocess_preset(preprocess)
-    else:
-        spec = {"steps": [s.strip() for s in preprocess.split(",") if s.strip()], "options": {}}
+    spec = resolved_preprocess(cleaning_choice(preprocess))
     return Pipeline(spec["steps"], spec["options"], PreprocessConfig().max_chars, keep_end=True)
 
 

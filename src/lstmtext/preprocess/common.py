@@ -162,8 +162,8 @@ def name_emoji(text: str) -> str:
 # word joiner, byte-order mark, soft hyphen, left-to-right/right-to-left marks and embeddings/isolates.
 _INVISIBLE = "\u00ad\u200b\u200c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2060\u2061\u2062\u2063\u2064" \
              "\u2066\u2067\u2068\u2069\ufeff"
-# Spaces other than the ASCII one that str.split() does not split at: narrow no-break space, figure space...
-# (no-break space and the U+2000 block do split, but are mapped too, so the text reads plainly).
+# Spaces other than the ASCII one (no-break, narrow no-break, ideographic, the U+2000 block): str.split() splits at
+# them already; they become plain spaces so that the cleaned text, and steps matching " ", see one kind of space.
 _ODD_SPACES = "\u00a0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a\u202f\u205f\u3000"
 _UNICODE_TABLE = str.maketrans({**dict.fromkeys(_INVISIBLE, None), **dict.fromkeys(_ODD_SPACES, " ")})
 # A zero-width joiner inside a word (not between emoji, where it builds one emoji from several).
