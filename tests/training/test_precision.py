@@ -43,9 +43,15 @@ def test_auto_is_bf16_for_a_fused_lstm_on_a_bf16_cpu(cpu, flag):
     cpu(flag)
     assert precision.cpu_has_bf16()
     assert precision.resolve_precision("auto", _model()) == "bf16"
-    assert precision.resolve_precision("auto", _model("bilstm")) == "bf16"
     assert precision.resolve_precision("auto", _model(num_layers=2)) == "bf16"  # stacked FusedLSTM layers
     assert precision.resolve_precision("fp32", _model()) == "fp32"
+
+
+def test_auto_keeps_bidirectional_lstms_in_fp32_but_bf16_can_be_asked_for(cpu):
+    cpu("amx_bf16")
+    for model in (_model("bilstm"), _model(bidirectional=True), _model("bilstm_attn")):  # default: lstm, both ways
+        assert precision.resolve_precision("auto", model) == "fp32"
+        assert precision.resolve_precision("bf16", model) == "bf16"
 
 
 def test_auto_is_fp32_without_bf16_instructions_or_without_a_fused_lstm(cpu):
@@ -83,7 +89,7 @@ def test_bf16_asked_where_it_cannot_apply_logs_and_trains_fp32(cpu, caplog):
 def test_apply_and_reset_set_every_fused_layer(cpu):
     cpu("avx512_bf16")
     model = _model("bilstm")
-    assert precision.apply_precision(model, "auto") == "bf16"
+    assert precision.apply_precision(model, "bf16") == "bf16"
     layers = [m for m in model.modules() if isinstance(m, FusedLSTM)]
     assert layers and all(m.precision == "bf16" for m in layers)
     precision.set_precision(model, "fp32")
