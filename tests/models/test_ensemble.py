@@ -141,3 +141,35 @@ def test_ensemble_checkpoints_each_member_and_resumes(tiny_path, tmp_path):
     again = run(cfg, tiny_path, tmp_path / "r", progress=False, resume=True)
     assert [m["best_epoch"] for m in again.summary["members"]] == [m["best_epoch"] for m in first.summary["members"]]
     assert np.allclose(Predictor.from_bundle(tmp_path / "r").predict_proba(texts), before, atol=1e-6)
+
+
+def test_ensemble_resumes_when_interrupted_before_its_last_member_started(tiny_path, tmp_path, monkeypatch):
+    from lstmtext.inference.predictor import Predictor
+    from lstmtext.pipeline import run
+
+    cfg = build_config(None, overrides=[*TINY_OVERRIDES, "model.ensemble=2", "train.epochs=3"])
+    whole = run(cfg, tiny_path, tmp_path / "whole", progress=False)
+    import lstmtext.training.loop as trainer
+
+    real_fit = trainer.fit
+
+    class Interrupt(Exception):
+        pass
+
+    def stop_in_member0(*args, **kwargs):
+        def stop(record):
+            if record["epoch"] == 2:
+                raise Interrupt
+        return real_fit(*args, **{**kwargs, "on_epoch_end": stop})
+
+    monkeypatch.setattr("lstmtext.pipeline.runner.fit", stop_in_member0)
+    with pytest.raises(Interrupt):
+        run(cfg, tiny_path, tmp_path / "r", progress=False)
+    monkeypatch.setattr("lstmtext.pipeline.runner.fit", real_fit)
+    assert sorted(p.name for p in (tmp_path / "r" / "checkpoint").iterdir()) == ["member0"]
+    again = run(cfg, tiny_path, tmp_path / "r", progress=False, resume=True)
+    assert again.summary["members"] == [{**m, "seconds": a["seconds"]} for m, a in
+                                        zip(whole.summary["members"], again.summary["members"])]
+    texts = ["worst airline ever", "thank you so much"]
+    assert np.array_equal(Predictor.from_bundle(tmp_path / "r").predict_proba(texts),
+                          Predictor.from_bundle(tmp_path / "whole").predict_proba(texts))

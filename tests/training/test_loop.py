@@ -69,6 +69,56 @@ def test_resume_after_interruption_gives_identical_weights(tiny_path, tmp_path, 
     assert "\n" not in str(err.value)
 
 
+def _interrupting(monkeypatch, when):
+    """Make the runner's fit raise Interrupt after the epoch record for which ``when(record)`` is true."""
+    import lstmtext.training.loop as trainer
+
+    real_fit = trainer.fit
+
+    def interrupted_fit(*args, **kwargs):
+        def stop(record):
+            if when(record):
+                raise Interrupt
+        return real_fit(*args, **{**kwargs, "on_epoch_end": stop})
+
+    monkeypatch.setattr("lstmtext.pipeline.runner.fit", interrupted_fit)
+    return lambda: monkeypatch.setattr("lstmtext.pipeline.runner.fit", real_fit)
+
+
+def test_resume_refuses_other_settings_but_allows_more_epochs(tiny_path, tmp_path, monkeypatch):
+    config = build_config(None, overrides=TINY_OVERRIDES + ["train.epochs=4"])
+    restore = _interrupting(monkeypatch, lambda record: record["epoch"] == 2)
+    with pytest.raises(Interrupt):
+        train_model(config, _data(tiny_path, config), checkpoint_dir=tmp_path / "ckpt", progress=False)
+    restore()
+    faster = build_config(None, overrides=TINY_OVERRIDES + ["train.epochs=4", "train.lr=0.5", "train.batch_size=3"])
+    with pytest.raises(BundleError, match=r"ckpt: --resume continues the run saved there, but this command sets "
+                                          r"train\.batch_size = 3 \(the saved run: \d+; 1 more setting differ\)") as err:
+        train_model(faster, _data(tiny_path, faster), checkpoint_dir=tmp_path / "ckpt", resume=True, progress=False)
+    assert "\n" not in str(err.value)
+    longer = build_config(None, overrides=TINY_OVERRIDES + ["train.epochs=5"])
+    _, result = train_model(longer, _data(tiny_path, longer), checkpoint_dir=tmp_path / "ckpt", resume=True,
+                            progress=False)
+    assert [h["epoch"] for h in result.history] == [1, 2, 3, 4, 5]
+
+
+def test_resuming_a_run_that_stopped_early_trains_no_more(tiny_path, tmp_path, monkeypatch):
+    config = build_config(None, overrides=TINY_OVERRIDES + ["train.epochs=40", "train.patience=2",
+                                                            "train.monitor=\"valid_loss\"", "train.lr=0.05"])
+    full, done = train_model(config, _data(tiny_path, config), progress=False)
+    assert done.stopped_early
+    last = done.history[-1]["epoch"]
+    restore = _interrupting(monkeypatch, lambda record: record["epoch"] == last)  # killed after its last checkpoint
+    with pytest.raises(Interrupt):
+        train_model(config, _data(tiny_path, config), checkpoint_dir=tmp_path / "ckpt", progress=False)
+    restore()
+    resumed, result = train_model(config, _data(tiny_path, config), checkpoint_dir=tmp_path / "ckpt", resume=True,
+                                  progress=False)
+    assert result.history == done.history and result.stopped_early and result.best_epoch == done.best_epoch
+    for (k, a), (_, b) in zip(full.state_dict().items(), resumed.state_dict().items()):
+        assert torch.equal(a, b), k
+
+
 def test_early_stopping_restores_the_best_epochs_weights(tiny_path):
     config = build_config(None, overrides=TINY_OVERRIDES + ["train.epochs=40", "train.patience=2",
                                                             "train.monitor=\"valid_loss\"", "train.lr=0.05"])

@@ -92,8 +92,10 @@ def fit_model(config: Config, prepared: Prepared, checkpoint_dir: Path | None = 
             copy_weights(model, prepared.init.model, member=cfg.train.seed - config.train.seed)
         if lm is not None:
             start_from_lm(model, lm)
+        # an ensemble member the interrupted run never reached has no checkpoint yet: it starts afresh
+        member_resume = resume and not (config.model.ensemble > 1 and ckpt is not None and not ckpt.exists())
         result = fit(shard.wrap(model) if shard is not None else model, train, prepared.splits["valid"], cfg.train,
-                     objective, ckpt, resume, progress, shard=shard)
+                     objective, ckpt, member_resume, progress, shard=shard, settings=cfg.model_dump(mode="json"))
         return model, result
 
     model, result = fit_members(config, task.layout, train_one, checkpoint_dir)

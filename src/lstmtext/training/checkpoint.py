@@ -12,6 +12,7 @@ from typing import Any
 import torch
 from safetensors.torch import load_file, save_file
 
+from lstmtext.config.diff import flatten
 from lstmtext.errors import BundleError
 from lstmtext.utils.atomic import atomic_dir
 
@@ -77,6 +78,27 @@ def restore_checkpoint(folder: Path, model: torch.nn.Module, optimizer: torch.op
     load_optimizer(optimizer, ckpt["optimizer"], ckpt["trainer_state"]["optimizer"])
     torch.set_rng_state(ckpt["rng"])
     return ckpt["trainer_state"], ckpt["best"]
+
+
+#: Settings a resumed run may change: they do not change what it trains (more epochs continue it).
+RESUMABLE_CHANGES = ("train.epochs", "train.threads", "train.eval_batch_size", "train.calibrate")
+
+
+def check_resumed_settings(folder: Path, saved: dict[str, Any] | None, given: dict[str, Any] | None) -> None:
+    """Refuse, in one line naming the first such key, to resume with other settings than the checkpoint's run.
+
+    A checkpoint written before settings were kept (``saved`` None) is resumed as before.
+    """
+    if saved is None or given is None:
+        return
+    before, now = flatten(saved), flatten(given)
+    changed = [k for k in now if now[k] != before.get(k) and k not in RESUMABLE_CHANGES]
+    if changed:
+        key, more = changed[0], len(changed) - 1
+        raise BundleError(
+            f"{folder}: --resume continues the run saved there, but this command sets {key} = {now[key]!r} (the saved "
+            f"run: {before.get(key)!r}" + (f"; {more} more setting{'s' if more > 1 else ''} differ" if more else "")
+            + "). Resume with the same command and config, or start again with --overwrite.")
 
 
 def load_checkpoint(folder: Path) -> dict[str, Any]:

@@ -21,7 +21,7 @@ from torch import nn
 from lstmtext.config import TrainConfig
 from lstmtext.encoding.batching import Batch, EncodedSplit, iterate, predict_logits, train_batches
 from lstmtext.errors import BundleError
-from lstmtext.training.checkpoint import restore_checkpoint, save_checkpoint
+from lstmtext.training.checkpoint import check_resumed_settings, restore_checkpoint, save_checkpoint
 from lstmtext.training.precision import apply_precision, set_precision
 from lstmtext.training.schedule import adam, lr_factor, param_groups, unfreeze
 from lstmtext.utils.progress import epoch_line, progress_bar
@@ -84,6 +84,7 @@ def fit(
     progress: bool = True,
     on_epoch_end: Callable[[dict[str, Any]], None] | None = None,
     shard: Shard | None = None,
+    settings: dict[str, Any] | None = None,
 ) -> TrainResult:
     """Train ``model`` in place; return the history. Ends with the best weights when ``cfg.restore_best``.
 
@@ -99,6 +100,8 @@ def fit(
         on_epoch_end: Called with each epoch's history record (raise to interrupt).
         shard: Distributed training (:mod:`lstmtext.training.ddp`; ``model`` is then DDP-wrapped): each rank
             trains on its share of every batch and only rank 0 writes checkpoints. None: one process.
+        settings: The run's whole config (``Config.model_dump(mode="json")``), kept in each checkpoint so that
+            ``resume`` refuses a command that asks for other settings (:func:`check_resumed_settings`).
     """
     import time
 
@@ -115,10 +118,15 @@ def fit(
         if checkpoint_dir is None:
             raise BundleError("--resume needs the output folder of the interrupted run (its checkpoint/ folder).")
         st, best_state = restore_checkpoint(checkpoint_dir, model, optimizer)
+        check_resumed_settings(checkpoint_dir, st.get("settings"), settings)
         result.history, result.best_epoch, result.best_score = st["history"], st["best_epoch"], st["best_score"]
         bad_epochs, first_epoch = st["bad_epochs"], st["epoch"] + 1
         earlier = st.get("seconds", 0.0)  # the interrupted run's training time (absent in older checkpoints)
-        log.info("resuming after epoch %d of %d", st["epoch"], cfg.epochs)
+        if cfg.patience is not None and bad_epochs >= cfg.patience:  # it had stopped early: nothing is left to train
+            result.stopped_early, first_epoch = True, cfg.epochs + 1
+            log.info("resuming a run that had stopped early after epoch %d", st["epoch"])
+        else:
+            log.info("resuming after epoch %d of %d", st["epoch"], cfg.epochs)
     else:
         torch.manual_seed(cfg.seed)
     result.precision = apply_precision(model, cfg.precision)
@@ -143,7 +151,7 @@ def fit(
         if checkpoint_dir is not None and (shard is None or shard.rank == 0):
             state = {"epoch": epoch, "history": result.history, "best_epoch": result.best_epoch,
                      "best_score": result.best_score, "bad_epochs": bad_epochs,
-                     "seconds": earlier + time.perf_counter() - start}
+                     "seconds": earlier + time.perf_counter() - start, "settings": settings}
             save_checkpoint(checkpoint_dir, model.state_dict(), best_state, optimizer, state)
         if on_epoch_end is not None:
             on_epoch_end(record)
