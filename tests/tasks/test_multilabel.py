@@ -180,6 +180,19 @@ def test_metrics_values():
     assert m["texts_without_label"] == 1
 
 
+def test_macro_f1_leaves_out_a_label_the_split_lacks_and_nothing_predicts():
+    # label c: no text has it, nothing predicts it: no F1 to count (single-label macro-F1 leaves such a class out)
+    y = np.array([[1, 0, 0], [0, 1, 0], [1, 1, 0]])
+    m = multilabel_metrics(y, y.copy(), ["a", "b", "c"])
+    assert m["macro_f1"] == 1.0 and m["per_class"]["c"]["support"] == 0
+    wrong = y.copy()
+    wrong[0, 2] = 1  # predicted once, never true: F1 0, and it counts
+    assert multilabel_metrics(y, wrong, ["a", "b", "c"])["macro_f1"] == pytest.approx(2 / 3)
+    task = MultiLabel(["a", "b", "c"], _cfg())
+    logits = torch.tensor(np.where(y == 1, 5.0, -5.0), dtype=torch.float32)
+    assert task.monitor_scores(logits, torch.tensor(y, dtype=torch.float32))["macro_f1"] == 1.0
+
+
 def test_objective_is_binary_cross_entropy_with_balanced_positive_weights():
     task = MultiLabel(["a", "b"], _cfg())
     targets = np.array([[1, 0], [0, 0], [1, 1], [0, 0]], dtype=np.float32)

@@ -16,6 +16,15 @@ def macro_f1(y_true: Sequence[int] | np.ndarray, y_pred: Sequence[int] | np.ndar
     return float(f1_score(y_true, y_pred, labels=present, average="macro", zero_division=0)) if len(present) else 0.0
 
 
+def label_macro_f1(y_true: np.ndarray, y_pred: np.ndarray) -> float:
+    """Mean F1 over the labels of 0/1 matrices ``(N, L)`` that a split holds or the model predicts there, as
+    :func:`macro_f1` counts classes: a label no text has and nothing predicts has no F1, rather than an F1 of 0."""
+    present = np.flatnonzero((np.asarray(y_true).sum(0) > 0) | (np.asarray(y_pred).sum(0) > 0))
+    if not len(present):
+        return 0.0
+    return float(f1_score(y_true, y_pred, labels=present, average="macro", zero_division=0))
+
+
 def classification_metrics(y_true: Sequence[int], y_pred: Sequence[int], labels: Sequence[str]) -> dict[str, Any]:
     """Return accuracy, macro/weighted F1, per-class precision/recall/F1/support and the confusion matrix.
 

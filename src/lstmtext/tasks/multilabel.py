@@ -35,6 +35,7 @@ from lstmtext.models.heads import OutputLayout
 from lstmtext.reports.html import figure_png, image, table
 from lstmtext.reports.markdown import fmt
 from lstmtext.tasks.base import Task, register_task
+from lstmtext.tasks.metrics import label_macro_f1
 from lstmtext.tasks.prediction import Prediction
 from lstmtext.tasks.thresholds import best_threshold, micro_thresholds
 
@@ -135,7 +136,7 @@ def multilabel_metrics(y_true: np.ndarray, y_pred: np.ndarray, labels: list[str]
         "subset_accuracy": float((y_true == y_pred).all(1).mean()) if len(y_true) else 0.0,
         "hamming_loss": float((y_true != y_pred).mean()) if y_true.size else 0.0,
         "micro_f1": float(f1_score(y_true, y_pred, average="micro", zero_division=0)),
-        "macro_f1": float(f1_score(y_true, y_pred, average="macro", zero_division=0)),
+        "macro_f1": label_macro_f1(y_true, y_pred),
         "weighted_f1": float(f1_score(y_true, y_pred, average="weighted", zero_division=0)),
         "samples_f1": float(f1_score(y_true, y_pred, average="samples", zero_division=1.0)),
         "per_class": per,
@@ -244,7 +245,7 @@ class MultiLabel(Task):
         proba = torch.sigmoid(logits.float()).numpy()
         pred = (proba >= self._thresholds_for(y, proba)).astype(np.int64)
         return {"accuracy": float((pred == y).all(1).mean()),
-                "macro_f1": float(f1_score(y, pred, average="macro", zero_division=0)),
+                "macro_f1": label_macro_f1(y, pred),
                 "micro_f1": float(f1_score(y, pred, average="micro", zero_division=0))}
 
     @property
