@@ -124,6 +124,23 @@ def test_cli_absa_convert_writes_the_wide_layout(tmp_path):
     assert len(lines) == 28  # 27 texts: the wide file's texts, each once
 
 
+def test_cli_absa_convert_keeps_the_split_column_when_asked_and_says_so_when_not(tmp_path):
+    from typer.testing import CliRunner
+
+    from lstmtext.cli import app
+
+    result = CliRunner().invoke(app, ["absa-convert", str(LONG), str(tmp_path / "w.csv")])
+    assert result.exit_code == 0 and "pass --split-col split to keep it" in result.output
+    out = tmp_path / "wide.csv"
+    result = CliRunner().invoke(app, ["absa-convert", str(LONG), str(out), "--split-col", "split"])
+    assert result.exit_code == 0 and "split column 'split' kept" in result.output
+    converted, _ = load_aspect_data(out, _cfg())  # wide, --split-col split
+    original, _ = load_aspect_data(LONG, _cfg("absa.layout=\"long\""))
+    for name in ("train", "valid", "test"):  # the same texts in the same splits, with the same labels
+        assert converted.splits[name].texts == original.splits[name].texts
+        assert converted.splits[name].labels == original.splits[name].labels
+
+
 def test_cli_absa_convert_writes_multilabel_data(tmp_path):
     """--to multilabel: one label per mentioned aspect and polarity; a two-polarity label becomes both."""
     from typer.testing import CliRunner

@@ -126,6 +126,7 @@ def absa_convert(
     data: Annotated[Path, typer.Argument(help="Aspect file: long layout (one row per text, aspect, polarity), or wide with --layout wide.")],
     out: Annotated[Path, typer.Argument(help="CSV to write: the text column, then one column per aspect (--to wide) or a labels column (--to multilabel).")],
     text_col: TextCol = None,
+    split_col: Annotated[Optional[str], typer.Option(help="Column saying train / valid / test for each row: written to the output (one value per text), so training on it with --split-col keeps the split.")] = None,
     layout: Annotated[str, typer.Option(help="The input's layout: long or wide.")] = "long",
     to: Annotated[str, typer.Option(help="wide: one column per aspect; multilabel: one label per mentioned aspect and polarity (e.g. kebersihan_neg|ac_pos).")] = "wide",
     aspect_col: Annotated[str, typer.Option(help="Long layout: column naming the aspect.")] = "aspect",
@@ -136,6 +137,7 @@ def absa_convert(
 ) -> None:
     """Rewrite an aspect file: the long layout as the wide one training reads, or any aspect file as multi-label data."""
     from lstmtext.config import build_config
+    from lstmtext.data.io import read_chunks
     from lstmtext.tasks.absa.convert import convert_aspect_file
     from lstmtext.utils.outputs import check_out_file
 
@@ -145,8 +147,11 @@ def absa_convert(
     absa = {"layout": layout, "aspect_col": aspect_col, "polarity_col": polarity_col}
     if aspects:
         absa["aspects"] = [a.strip() for a in aspects.split(",") if a.strip()]
-    cfg = build_config(None, extra={"task": "absa", "data": {"text_col": text_col or "text"}, "absa": absa})
+    cfg = build_config(None, extra={"task": "absa", "data": {"text_col": text_col or "text", "split_col": split_col},
+                                    "absa": absa})
     n, names, nm = convert_aspect_file(data, out, cfg, to, label_sep)  # type: ignore[arg-type]
     what = f"{len(names)} aspects; absent aspects got {nm!r}" if to == "wide" else \
         f"labels <aspect>_<polarity> for the aspects not {nm!r}"
-    console.print(f"wrote {out}: {n} texts, {what}")
+    console.print(f"wrote {out}: {n} texts, {what}" + (f"; split column {split_col!r} kept" if split_col else ""))
+    if not split_col and "split" in next(iter(read_chunks(data, None, 1))).columns:
+        console.print("the input's column 'split' was not written: pass --split-col split to keep it")

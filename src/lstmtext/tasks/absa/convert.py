@@ -37,6 +37,9 @@ def convert_aspect_file(path: str | Path, out: str | Path, config: Config,
                         to: Literal["wide", "multilabel"] = "wide", label_sep: str = "|") -> tuple[int, list[str], str]:
     """Write an aspect file (``config.absa`` says its layout) as a wide CSV or as multi-label CSV (text, labels).
 
+    With ``config.data.split_col`` set, that column (one split per text) is written after the text column, so
+    training on the output keeps the file's train / valid / test assignment.
+
     Returns:
         ``(texts written, aspects, the not-mentioned label)``.
     """
@@ -49,6 +52,8 @@ def convert_aspect_file(path: str | Path, out: str | Path, config: Config,
         singles = {label for row in table.split.labels for label in row if "_" not in label} - {nm}
         frame = pd.DataFrame({"labels": [label_sep.join(multilabel_labels(aspects, row, nm, singles))
                                          for row in table.split.labels]})
+    if table.split_values is not None:
+        frame.insert(0, config.data.split_col, table.split_values)
     frame.insert(0, text_col, table.split.texts)
     write_text(out, frame.to_csv(index=False))
     return len(frame), aspects, nm
