@@ -23,7 +23,9 @@ rows still active at step t are a prefix of n_t rows (a PackedSequence's batch_s
 
 bf16 (``precision = "bf16"``, set by :mod:`lstmtext.training.precision`; only while training with gradients,
 in float32, on the CPU): products read bfloat16 copies of [x|h], the weights and (backward) each step's gate
-gradients; oneDNN accumulates in float32, and gates, cells, h and the master weights stay float32 (dW is
+gradients; oneDNN accumulates in float32 and rounds each step's output to bfloat16 once (the gates after the
+fused sigmoid; with two directions the pre-activations); the elementwise math on them, cells, h and the master
+weights stay float32 (dW is
 one torch.mm reading dG transposed in place). Seed-001 shapes (512 rows, D 32, H 256, 2 threads, AVX512_BF16;
 ``benchmarks/lstm_kernel.py --products``), fp32 -> bf16: forward step 1.87 -> 1.12 ms, dh step 1.38 -> 0.87,
 dX 4.93 -> 1.93, dW 41.1 -> 16.0; the layer's training step 150.6 -> 104.0 ms (1.45x). h and the gradients
@@ -69,8 +71,8 @@ def _recurrence(xp: Tensor, w_ih: Tensor, w_hh: Tensor, bias: Tensor, plan: Plan
     (nd, 4H) in (o, i, f, g) order. Every direction has the same rows active at each step (the reverse one reads
     each text back to front), so one product and one set of elementwise passes serve all of them.
 
-    With ``bf16`` the products read bfloat16 copies of [x_t | h_{t-1}] and of the weights; everything after
-    them (gates, cells, h, what is kept) is float32.
+    With ``bf16`` the products read bfloat16 copies of [x_t | h_{t-1}] and of the weights, and their outputs are
+    rounded to bfloat16 once; everything after them (gate and cell math, h, what is kept) is float32.
 
     Returns:
         (hp, saved): packed outputs (nd, N, H); with ``keep``, what backward needs: (xh, sigmoids, cells2,

@@ -1,8 +1,10 @@
 """Which precision a training run uses (``train.precision``): the one place that decides it, per model.
 
 ``bf16`` is mixed precision inside :class:`~lstmtext.models.fused_lstm.FusedLSTM` (any depth, either direction):
-its matrix products read bfloat16 copies of the inputs and weights and accumulate them in float32; the master weights, Adam's
-state, the gates' elementwise math, the cell state and the loss stay float32, and so does everything outside
+its matrix products read bfloat16 copies of the inputs and weights and accumulate them in float32, and each step's
+product comes out rounded to bfloat16 once (one direction: the gates, after oneDNN's fused sigmoid; two: the gates'
+pre-activations, before the float32 bias); the master weights, Adam's state, the elementwise math that follows,
+the cell state and the loss stay float32, and so does everything outside
 that layer (embedding, heads) and all inference (validation, evaluation, prediction, explanations).
 
 Why only there: on the 2-core AMD EPYC with AVX512_BF16 (no AMX) ``torch.autocast`` made the CNN about 3x
