@@ -58,6 +58,14 @@ def test_empty_text_is_one_unknown_token():
     assert enc.encode(["", "zzz"]) == [[UNK_ID], [UNK_ID]]
 
 
+def test_a_literal_pad_token_in_a_text_is_unknown_not_padding():
+    enc = _encoder()
+    vocab = enc.vocab
+    assert vocab.encode(["<pad>", "a", "<unk>"]) == [UNK_ID, vocab.stoi["a"], UNK_ID]
+    assert enc.encode_cleaned(["<pad> a"]) == [[UNK_ID, vocab.stoi["a"]]]
+    assert "<pad>" not in vocab and vocab.itos[PAD_ID] == "<pad>"
+
+
 def test_encoder_round_trip():
     enc = _encoder(max_len=3)
     again = TextEncoder.from_dict(enc.to_dict(), Vocab.from_dict(enc.vocab.to_dict()))

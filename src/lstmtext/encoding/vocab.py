@@ -29,7 +29,8 @@ class Vocab:
         if list(itos[:2]) != [PAD, UNK]:
             raise ValueError("a vocabulary starts with <pad>, <unk>")
         self.itos = list(itos)
-        self.stoi = {tok: i for i, tok in enumerate(self.itos)}
+        # a text's literal "<pad>" is an unknown word, never padding (id 0 is masked and its row frozen)
+        self.stoi = {tok: i for i, tok in enumerate(self.itos) if i != PAD_ID}
         self.counts = dict(counts or {})
 
     @classmethod
