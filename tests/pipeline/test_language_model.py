@@ -153,6 +153,16 @@ def test_a_run_with_another_cleaning_is_refused_in_one_line(lm_dir):
     assert "\n" not in str(err.value)
 
 
+def test_the_cli_refuses_a_preprocess_flag_that_differs_from_the_lm_rather_than_ignoring_it(lm_dir, tmp_path):
+    args = ["train", str(TINY), "--pretrained", str(lm_dir), "--quiet", "--set", "train.epochs=1",
+            "--set", "lm.finetune_epochs=0", "--set", "vocab.num_words=100"]
+    result = CliRunner().invoke(app, [*args, "--preprocess", "plain", "--out", str(tmp_path / "plain")])
+    assert result.exit_code == 1 and "preprocess.preset = 'en-tweet', but this run asks for 'plain'" in str(result.exception)
+    assert not (tmp_path / "plain" / "model").exists()
+    result = CliRunner().invoke(app, [*args, "--preprocess", "en-tweet", "--out", str(tmp_path / "same")])
+    assert result.exit_code == 0, result.output  # the language model's own cleaning, named again
+
+
 def test_pretraining_on_texts_that_clean_to_nothing_is_refused_in_one_line(tmp_path):
     path = tmp_path / "urls.txt"
     path.write_text("http://t.co/x\n\n", encoding="utf-8")

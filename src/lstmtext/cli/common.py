@@ -135,7 +135,8 @@ def run_config(preset: str | None = None, config: Path | None = None, set_: list
         from lstmtext.training.lm_bundle import read_lm_meta
 
         extra["train"]["pretrained"] = str(pretrained)
-        extra["preprocess"] = read_lm_meta(pretrained)["preprocess"]
+        if not preprocess:  # else the asked-for cleaning stays, and a mismatch is refused when the model loads
+            extra["preprocess"] = read_lm_meta(pretrained)["preprocess"]
         extra.setdefault("model", {})["embedding"] = {"kind": "random"}
         if preset is None and config is None and base is None and (task or "classify") == "classify":
             preset = "ulmfit"
