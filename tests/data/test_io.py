@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
@@ -114,3 +115,21 @@ def test_predict_reads_standard_input_and_writes_a_big_file_chunk_by_chunk(train
     monkeypatch.setattr("lstmtext.data.texts.CHUNK_SIZE", 10_000)
     whole = CliRunner().invoke(app, ["predict", str(model), "--file", str(path), "--format", "csv"])
     assert whole.output == chunked.output
+
+
+def test_a_tsv_text_that_starts_with_a_quote_keeps_every_row(tmp_path):
+    """TSV has no quoting: '"so late' must not swallow the tabs and lines up to the next quote."""
+    path = tmp_path / "q.tsv"
+    path.write_text('text\tlabel\n"great flight" said no one\tnegative\n"so late\tnegative\nlost my bag\tnegative\n'
+                    'thanks "crew"\tpositive\n', encoding="utf-8")
+    rows = [['"great flight" said no one', "negative"], ['"so late', "negative"], ["lost my bag", "negative"],
+            ['thanks "crew"', "positive"]]
+    assert read_table(path).values.tolist() == rows
+    assert [r for chunk in read_chunks(path, None, 3) for r in chunk.values.tolist()] == rows  # streamed: the same
+
+
+def test_a_tsv_written_with_quoting_is_unquoted(tmp_path):
+    path = tmp_path / "pandas.tsv"
+    pd.DataFrame({"text": ['a "b" c', "plain"], "label": ["neg", "pos"]}).to_csv(path, sep="\t", index=False)
+    assert '"a ""b"" c"' in path.read_text(encoding="utf-8")
+    assert read_table(path).values.tolist() == [['a "b" c', "neg"], ["plain", "pos"]]
