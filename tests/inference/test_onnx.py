@@ -16,7 +16,7 @@ from helpers import classify_task
 from lstmtext.cli import app
 from lstmtext.config import ModelConfig
 from lstmtext.encoding.batching import collate
-from lstmtext.errors import BundleError, ConfigError
+from lstmtext.errors import BundleError, ConfigError, OutputExistsError
 from lstmtext.inference.bundle import load_bundle
 from lstmtext.inference.engines import OnnxPredictor, load_predictor
 from lstmtext.inference.onnx import build_onnx, bundle_metadata, export_onnx
@@ -168,6 +168,26 @@ def test_export_to_a_given_path(trained_run, tmp_path):
     assert not (trained_run[0] / "model" / "model.onnx").exists()
     (tmp_path / "folder").mkdir()
     assert export_onnx(trained_run[0] / "model", tmp_path / "folder") == tmp_path / "folder" / "model.onnx"
+
+
+def test_export_never_replaces_a_file_unasked(trained_run, tmp_path):
+    from typer.testing import CliRunner
+
+    from lstmtext.cli import app
+
+    precious = tmp_path / "notes.txt"
+    precious.write_text("mine", encoding="utf-8")
+    result = CliRunner().invoke(app, ["export", str(trained_run[0] / "model"), "--out", str(precious), "--no-check"])
+    assert result.exit_code == 1 and str(result.exception) == (
+        f"{precious} is already there. Pass --overwrite to replace it, or choose another file.")
+    assert precious.read_text(encoding="utf-8") == "mine"
+    target = tmp_path / "m.onnx"
+    (tmp_path / "m.int8.onnx").write_text("older int8", encoding="utf-8")
+    with pytest.raises(OutputExistsError, match="m.int8.onnx is already there"):  # checked before anything is written
+        export_onnx(trained_run[0] / "model", target, quantize=True)
+    assert not target.exists()
+    assert export_onnx(trained_run[0] / "model", target, quantize=True, overwrite=True) == target
+    assert (tmp_path / "m.int8.onnx").read_bytes() != b"older int8"
 
 
 def test_an_unreadable_onnx_file_is_one_line(trained_run, tmp_path):

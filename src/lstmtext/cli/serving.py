@@ -63,13 +63,14 @@ def export(
     out: Annotated[Optional[Path], typer.Option(help="Where to write the .onnx file, or a folder to write model.onnx into (default: BUNDLE/model.onnx).")] = None,
     quantize: Annotated[bool, typer.Option(help="Also write an int8 model (dynamic quantisation) beside it.")] = False,
     check: Annotated[bool, typer.Option(help="Compare the ONNX model with PyTorch on random sequences.")] = True,
+    overwrite: Annotated[bool, typer.Option(help="Replace the .onnx files if they are already there (refused without it).")] = False,
 ) -> None:
     """Export a model to ONNX: inputs ids (batch, time; post-padded) and lengths (batch), outputs logits and probabilities."""
     from lstmtext.inference.onnx import check_parity, export_onnx, int8_path
 
     if fmt != "onnx":
         raise ConfigError(f"--format must be onnx. Got {fmt!r} instead.")
-    path = export_onnx(bundle, out, quantize=quantize)
+    path = export_onnx(bundle, out, quantize=quantize, overwrite=overwrite)
     console.print(f"wrote {path}" + (f" and {int8_path(path)}" if quantize else ""))
     if check:
         diff, agree = check_parity(bundle, path)

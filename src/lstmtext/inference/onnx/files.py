@@ -12,6 +12,7 @@ import onnx
 from lstmtext.inference.bundle import Bundle, load_bundle
 from lstmtext.inference.onnx.models import build_onnx
 from lstmtext.utils.atomic import atomic_path
+from lstmtext.utils.outputs import check_out_file
 
 log = logging.getLogger(__name__)
 
@@ -26,7 +27,8 @@ def bundle_metadata(bundle: Bundle) -> dict[str, str]:
     return {"bundle_created": str(bundle.meta.get("created", "")), "architecture": str(bundle.meta.get("architecture", ""))}
 
 
-def export_onnx(bundle_path: str | Path, out: str | Path | None = None, quantize: bool = False) -> Path:
+def export_onnx(bundle_path: str | Path, out: str | Path | None = None, quantize: bool = False,
+                overwrite: bool = False) -> Path:
     """Write ``model.onnx`` (and with ``quantize`` also ``model.int8.onnx``) for a bundle, atomically.
 
     Args:
@@ -34,18 +36,22 @@ def export_onnx(bundle_path: str | Path, out: str | Path | None = None, quantize
         out: Where to write the float model (a folder: ``<folder>/model.onnx``); default ``<bundle>/model.onnx``.
             The int8 model goes beside it with ``.int8.onnx`` in place of ``.onnx``.
         quantize: Also write the dynamically quantised int8 model.
+        overwrite: Replace files that are already there (refused without it).
 
     Returns:
         The path of the float model.
 
     Raises:
         BundleError: If the bundle does not load or its model cannot be exported.
+        OutputExistsError: If a file to write is already there and ``overwrite`` is not set.
     """
     bundle = load_bundle(bundle_path)
-    proto = build_onnx(bundle.model, bundle.task, bundle_metadata(bundle))
     target = Path(out) if out is not None else bundle.path / ONNX_NAME
     if target.is_dir():
         target = target / ONNX_NAME
+    for path in (target, int8_path(target)) if quantize else (target,):
+        check_out_file(path, overwrite)
+    proto = build_onnx(bundle.model, bundle.task, bundle_metadata(bundle))
     with atomic_path(target) as tmp:  # which also gives the file the usual mode
         onnx.save(proto, str(tmp))
     log.info("wrote %s", target)
