@@ -104,7 +104,14 @@ def test_predict_reads_standard_input_and_writes_a_big_file_chunk_by_chunk(train
     model = trained_run[0] / "model"
     result = CliRunner().invoke(app, ["predict", str(model), "--file", "-"], input="lost my bag\n\ngreat crew\n")
     assert result.exit_code == 0, result.output
-    assert [json.loads(line)["text"] for line in result.output.splitlines()] == ["lost my bag", "great crew"]
+    # a blank line is answered too (as an empty text, with a warning), so the n-th answer is the n-th line's
+    assert [json.loads(line)["text"] for line in result.stdout.splitlines()] == ["lost my bag", "", "great crew"]
+    assert "(the first is record 2)" in result.stderr
+    bad = CliRunner().invoke(app, ["predict", str(model), "--file", "-"], input=b"caf\xe9\n")
+    assert bad.exit_code == 1 and str(bad.exception) == "stdin: byte 3 of a line is not valid UTF-8. Send UTF-8 text."
+    table = CliRunner().invoke(app, ["predict", str(model), "--file", "-", "--text-col", "text"], input="text\nhi\n")
+    assert table.exit_code == 1 and "standard input is read as one text a line, so --text-col does not apply" in \
+        str(table.exception)
     monkeypatch.setattr("lstmtext.data.texts.CHUNK_SIZE", 4)
     lines = [f"flight {i} was {'great' if i % 2 else 'late'}" for i in range(11)]
     path = tmp_path / "t.txt"

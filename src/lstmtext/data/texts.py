@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import sys
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
@@ -40,9 +41,9 @@ def iter_texts(path: Path, text_col: str | None = None, chunk_size: int | None =
     Raises:
         DataError: For a missing file, a missing column, or bytes that are not UTF-8.
     """
-    found = 0
+    found = False
     for where, texts in _iter_texts(Path(path), text_col, chunk_size or CHUNK_SIZE, list(dict.fromkeys(defaults)), flag):
-        found += len(texts)
+        found = found or any(t.strip() for t in texts)
         yield where, texts
     if not found:
         raise DataError(f"{path}: no texts to read (the file has no data rows, or only blank lines). Check the file.")
@@ -55,11 +56,17 @@ def _column(columns: Sequence[str], text_col: str | None, defaults: list[str]) -
 
 def _iter_texts(path: Path, text_col: str | None, chunk_size: int, defaults: list[str], flag: str
                 ) -> Iterator[tuple[list[str], list[str]]]:
-    if str(path) == "-":  # standard input: one text a line
+    plain = str(path) == "-" or path.suffix.lower() not in FORMATS or path.suffix.lower() == ".txt"
+    if plain and text_col is not None:
+        raise DataError(f"{path}: {'standard input' if str(path) == '-' else 'a plain text file'} is read as one text "
+                        f"a line, so {flag} does not apply. Drop {flag}, or give a .csv, .tsv, .jsonl or .parquet file.")
+    if str(path) == "-":  # standard input: one text a line, decoded strictly (Python's own stdin may let bad bytes by)
+        stream = io.TextIOWrapper(sys.stdin.buffer, encoding="utf-8", errors="strict", newline=None) \
+            if hasattr(sys.stdin, "buffer") else sys.stdin
         try:
-            yield from _lines(sys.stdin, "stdin", chunk_size)
+            yield from _lines(stream, "stdin", chunk_size)
         except UnicodeDecodeError as exc:
-            raise DataError(f"stdin: byte {exc.start} is not valid UTF-8. Send UTF-8 text.") from None
+            raise DataError(f"stdin: byte {exc.start} of a line is not valid UTF-8. Send UTF-8 text.") from None
         return
     if not path.is_file():
         raise DataError(f"{path}: file not found.")
@@ -93,13 +100,13 @@ def _iter_texts(path: Path, text_col: str | None, chunk_size: int, defaults: lis
 
 
 def _lines(fh: Iterable[str], name: str, chunk_size: int) -> Iterator[tuple[list[str], list[str]]]:
-    """``(where, texts)`` chunks of the non-blank lines of ``fh``, each named ``name:line``."""
+    """``(where, texts)`` chunks of the lines of ``fh``, each named ``name:line``. A blank line is a text too (an
+    empty one), so that the n-th answer is the n-th line's."""
     where: list[str] = []
     texts: list[str] = []
     for lineno, line in enumerate(fh, start=1):
-        if line.strip():
-            where.append(f"{name}:{lineno}")
-            texts.append(line.rstrip("\r\n"))
+        where.append(f"{name}:{lineno}")
+        texts.append(line.rstrip("\r\n"))
         if len(texts) == chunk_size:
             yield where, texts
             where, texts = [], []
