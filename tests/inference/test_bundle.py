@@ -178,3 +178,19 @@ def test_a_bundle_carries_the_lexicon_its_cleaning_reads(trained_run, tmp_path):
     with pytest.raises(BundleError, match=r"moved: resources/normalize_slang.lexicon.tsv is missing \(the model's copy "
                                           r"of preprocess.options.normalize_slang.lexicon"):
         load_bundle(tmp_path / "moved")
+
+
+def test_predictor_refuses_one_string_and_a_top_k_below_one(trained_run):
+    import numpy as np
+
+    from lstmtext.errors import ConfigError, DataError
+
+    predictor = Predictor.from_bundle(trained_run[0] / "model")
+    with pytest.raises(DataError, match=r"expected a list of texts, got one string \('lost my bag'\): pass \[text\]"):
+        predictor.predict("lost my bag")  # a string is a sequence: 11 one-letter texts, silently
+    with pytest.raises(DataError, match="got one string"):
+        predictor.predict_proba("lost my bag")
+    for bad in (0, -1, 1.5, True):
+        with pytest.raises(ConfigError, match=r"top_k must be a whole number of 1 or more"):
+            predictor.predict(["lost my bag"], top_k=bad)
+    assert len(predictor.predict(["lost my bag"], top_k=np.int64(2))[0].top_k) == 2

@@ -7,6 +7,7 @@ aspect), which the CLI, the Python API and the server all hand out.
 
 from __future__ import annotations
 
+import numbers
 import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -17,7 +18,7 @@ import numpy as np
 import torch
 
 from lstmtext.encoding.batching import predict_logits
-from lstmtext.errors import ConfigError
+from lstmtext.errors import ConfigError, DataError
 from lstmtext.inference.bundle import Bundle, load_bundle
 from lstmtext.tasks import Prediction
 
@@ -86,7 +87,14 @@ class Predictor:
         return self.task.probabilities(logits)
 
     def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
-        """Probabilities ``(n_texts, K)``: one column per class (per aspect's class, or per label) in label order."""
+        """Probabilities ``(n_texts, K)``: one column per class (per aspect's class, or per label) in label order.
+
+        Raises:
+            DataError: If ``texts`` is one string rather than a sequence of them.
+        """
+        if isinstance(texts, (str, bytes)):
+            raise DataError(f"expected a list of texts, got one string ({texts[:40]!r}): pass [text] (a string is "
+                            "a sequence of characters, each of which would be predicted).")
         return self.proba_from_ids(self.encoder.encode(list(texts)))
 
     def predict(self, texts: Sequence[str], top_k: int | None = None, **options: Any) -> list[Prediction]:
@@ -100,20 +108,23 @@ class Predictor:
                 aspect models); None values are ignored.
 
         Raises:
-            ConfigError: For an option this model's task does not take.
+            ConfigError: For an option this model's task does not take, or a ``top_k`` below 1.
+            DataError: If ``texts`` is one string rather than a sequence of them.
         """
-        given = self._options(options)  # checked before any work
+        given = self._options(options, top_k)  # checked before any work
         return self.task.predictions(self.predict_proba(texts), top_k, **given)
 
     def predict_ids(self, sequences: Sequence[Sequence[int]], top_k: int | None = None, **options: Any
                     ) -> list[Prediction]:
         """:meth:`predict` for texts already encoded (``self.encoder.encode``), e.g. to look at their ids too."""
-        given = self._options(options)
+        given = self._options(options, top_k)
         return self.task.predictions(self.proba_from_ids(sequences), top_k, **given)
 
-    def _options(self, options: dict[str, Any]) -> dict[str, Any]:
+    def _options(self, options: dict[str, Any], top_k: int | None = None) -> dict[str, Any]:
         """The prediction options given (None and False dropped), checked against this model's task."""
         given = {k: v for k, v in options.items() if v is not None and v is not False}  # 0 is a value, not 'unset'
+        if top_k is not None and (isinstance(top_k, bool) or not isinstance(top_k, numbers.Integral) or top_k < 1):
+            raise ConfigError(f"top_k must be a whole number of 1 or more (None: every class); got {top_k!r}.")
         if "min_confidence" in given and not 0 < given["min_confidence"] <= 1:
             raise ConfigError(f"--min-confidence must be in (0, 1]; got {given['min_confidence']}. A decision less sure "
                               "than it (a text's best class, an aspect's, or a label's p or 1 - p) is answered as unsure.")
