@@ -25,11 +25,12 @@ class UnlabelledCorpus:
 
     Args:
         path: A table (CSV/TSV/JSONL/Parquet, ``text_col``) or a file with one text per line.
-        text_col: The table's text column.
+        text_col: The table's text column (as the user named it: a plain text file refuses one).
         pipeline: The run's cleaning chain.
         flags: The command-line options that name the file and its column, for the error message.
         held_out: Cleaned texts the model will be scored on (valid, test): ``overlap`` counts the unlabelled
             texts among them.
+        default_col: A table's text column when ``text_col`` is None (e.g. the labelled data's).
 
     Raises:
         DataError: When created, if the file is missing, has no such column, or no text survives cleaning.
@@ -37,7 +38,7 @@ class UnlabelledCorpus:
 
     def __init__(self, path: str | Path, text_col: str | None, pipeline: Pipeline,
                  flags: tuple[str, str] = ("--unlabelled", "--unlabelled-col"),
-                 held_out: frozenset[str] = frozenset()) -> None:
+                 held_out: frozenset[str] = frozenset(), default_col: str = "text") -> None:
         self.path = Path(path)
         self.texts = self.tokens = self.usable = 0  # usable: texts of two tokens or more (a language model's)
         self.overlap = 0
@@ -45,7 +46,7 @@ class UnlabelledCorpus:
         self.cleaned = Path(name)
         weakref.finalize(self, self.cleaned.unlink, missing_ok=True)  # removed with this object
         with open(fd, "w", encoding="utf-8") as fh:
-            for _, texts in iter_texts(self.path, text_col, CHUNK, flag=flags[1]):
+            for _, texts in iter_texts(self.path, text_col, CHUNK, defaults=(default_col,), flag=flags[1]):
                 for text in pipeline.clean_many(texts):
                     tokens = text.split()
                     if tokens:
@@ -57,7 +58,7 @@ class UnlabelledCorpus:
                         self.usable += len(tokens) > 1
         if not self.texts:
             raise DataError(f"{self.path}: no unlabelled text is left after cleaning ({flags[0]}). Check the file "
-                            f"and {flags[1]} ({text_col or 'text'!r}).")
+                            f"and {flags[1]} ({text_col or default_col!r}).")
 
     def __iter__(self) -> Iterator[list[str]]:
         with self.cleaned.open(encoding="utf-8") as fh:
