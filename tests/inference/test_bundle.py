@@ -194,3 +194,26 @@ def test_predictor_refuses_one_string_and_a_top_k_below_one(trained_run):
         with pytest.raises(ConfigError, match=r"top_k must be a whole number of 1 or more"):
             predictor.predict(["lost my bag"], top_k=bad)
     assert len(predictor.predict(["lost my bag"], top_k=np.int64(2))[0].top_k) == 2
+
+
+@pytest.mark.parametrize(("name", "content", "message"), [
+    ("task.json", None, r"missing task\.json \(the model's temperatures\)"),
+    ("task.json", '{"temperatures": [1, 2]}', r"temperatures: 1 expected \(one per output group\), got \[1, 2\]"),
+    ("task.json", '{"temperatures": [0]}', r"temperatures must be finite numbers above 0, got \[0\]"),
+    ("vocab.json", "{}", r"vocab\.json or preprocessing\.json is not what lstmtext wrote \(KeyError: 'itos'\)"),
+    ("preprocessing.json", "{}", r"vocab\.json or preprocessing\.json is not what lstmtext wrote"),
+    ("labels.json", None, r"labels\.json does not match config\.json's id2label"),
+])
+def test_an_edited_bundle_file_is_refused_in_one_line(trained_run, tmp_path, name, content, message):
+    bundle = tmp_path / "model"
+    shutil.copytree(trained_run[0] / "model", bundle)
+    assert json.loads((bundle / "config.json").read_text())["task_state"] == ["temperatures"]
+    if name == "labels.json":  # the same classes in another order: every answer would be misnamed
+        content = json.dumps(list(reversed(json.loads((bundle / name).read_text()))))
+    if content is None:
+        (bundle / name).unlink()
+    else:
+        (bundle / name).write_text(content)
+    with pytest.raises(BundleError, match=message) as err:
+        load_bundle(bundle)
+    assert "\n" not in str(err.value)

@@ -42,6 +42,7 @@ from lstmtext.errors import BundleError, LstmTextError
 from lstmtext.models import build_model
 from lstmtext.preprocess.pipeline import pack_files, unpack_files
 from lstmtext.tasks import Task, get_task
+from lstmtext.tasks.state import check_state
 from lstmtext.utils.atomic import atomic_dir, check_sha256, file_sha256
 
 FORMAT_VERSION = 2
@@ -90,6 +91,7 @@ def hub_config(config: Config, task: Task, model: nn.Module) -> dict[str, Any]:
         "problem_type": problem if len(task.layout.sizes) == 1 else "multi_head_classification",
         "num_labels": len(names),
         "id2label": {str(i): name for i, name in enumerate(names)},
+        "task_state": sorted(task.state),  # what task.json holds: loading refuses a bundle that lost it
         "label2id": {name: i for i, name in enumerate(names)},
         "format_version": FORMAT_VERSION,
         "lstmtext_version": __version__,
@@ -200,6 +202,9 @@ def load_bundle(path: str | Path) -> Bundle:
     if missing:
         raise BundleError(f"{path}: incomplete model folder, missing {', '.join(missing)}. Re-save or re-train it.")
     meta = _read_json(path / meta_file)
+    if meta.get("task_state") and not (path / "task.json").is_file():  # its calibration or thresholds, silently gone
+        raise BundleError(f"{path}: incomplete model folder, missing task.json (the model's "
+                          f"{' and '.join(meta['task_state'])}). Re-save or re-train it.")
     if meta.get("format_version") not in READABLE_VERSIONS:
         raise BundleError(
             f"{path}: bundle format_version {meta.get('format_version')!r}, but this lstmtext "
@@ -210,18 +215,27 @@ def load_bundle(path: str | Path) -> Bundle:
     if not isinstance(tree, dict):
         raise BundleError(f"{path / 'config.json'}: no \"lstmtext\" config in it. Re-save the model.")
     config = Config.model_validate(tree)
-    vocab = Vocab.from_dict(_read_json(path / "vocab.json"))
-    preprocessing = _read_json(path / encoder_file)
-    preprocessing["pipeline"] = unpack_files(preprocessing["pipeline"], path)
-    encoder = TextEncoder.from_dict(preprocessing, vocab)
+    try:
+        vocab = Vocab.from_dict(_read_json(path / "vocab.json"))
+        preprocessing = _read_json(path / encoder_file)
+        preprocessing["pipeline"] = unpack_files(preprocessing["pipeline"], path)
+        encoder = TextEncoder.from_dict(preprocessing, vocab)
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        raise BundleError(f"{path}: vocab.json or {encoder_file} is not what lstmtext wrote ({type(exc).__name__}: "
+                          f"{exc}). Re-save or re-train the model.") from None
     try:
         task = get_task(str(meta.get("task") or config.task))(
             _read_json(path / "labels.json"), config,
             _read_json(path / "task.json") if (path / "task.json").is_file() else None)
+        check_state(task.state, task.layout)
         model = build_model(config.model, len(vocab), task.layout, **task.model_kwargs())
     except (LstmTextError, KeyError, TypeError, ValueError) as exc:
         raise BundleError(f"{path}: labels.json, task.json or config.json do not describe a model of task "
                           f"{meta.get('task')!r} ({exc}). Re-save or re-train it.") from None
+    saved_names = meta.get("id2label")
+    if saved_names is not None and saved_names != {str(i): n for i, n in enumerate(task.output_names())}:
+        raise BundleError(f"{path}: labels.json does not match config.json's id2label (the outputs would be named "
+                          "wrongly). Re-save or re-train the model.")
     check_sha256(path / weights_file, meta.get("weights_sha256"), meta_file, "Re-save or re-train the model.")
     try:
         state = load_file(path / weights_file)
