@@ -118,7 +118,7 @@ def create_app(settings: ServeSettings, predictor: Predictor | None = None) -> F
               "max_body_bytes": settings.max_body_bytes}
     locked = (401,) if key else ()
 
-    @app.post("/predict", response_model=PredictResponse, response_model_exclude_none=True,
+    @app.post("/predict", response_model=PredictResponse, response_model_exclude_unset=True,
               responses=errors.error_responses((*locked, 413, 422, 500)))
     async def predict(body: request_model, request: Request,  # type: ignore[valid-type]
                       model: Predictor = Depends(get_predictor)) -> dict[str, Any]:
