@@ -300,6 +300,16 @@ class MultiLabelTextClassifier(ClassifierMixin, _TextEstimator):
     def _decide(self, proba: np.ndarray) -> np.ndarray:
         return (proba >= self.predictor_.task.thresholds).astype(np.int64)
 
+    def score(self, X: Any, y: Any, sample_weight: Any = None) -> float:
+        """Subset accuracy (every label of a text right), for ``y`` in either form ``fit`` takes."""
+        if not (isinstance(y, np.ndarray) or len(getattr(y, "shape", ())) == 2):  # label lists: as a 0/1 matrix
+            names = [str(c) for c in self.classes_]
+            unknown = sorted({str(x) for row in y for x in row} - set(names))
+            if unknown:
+                raise DataError(f"y: label {unknown[0]!r} is not one the model learned ({', '.join(names)}).")
+            y = np.array([[int(name in {str(x) for x in row}) for name in names] for row in y])
+        return float(np.average((self.predict(X) == np.asarray(y)).all(1), weights=sample_weight))
+
 
 class AspectClassifier(ClassifierMixin, _TextEstimator):
     """One label per aspect: ``y`` is 2-D ``(n, A)`` (a DataFrame's columns name the aspects, else ``aspects``).

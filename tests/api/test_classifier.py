@@ -120,6 +120,10 @@ def test_multilabel_estimator_with_an_indicator_matrix():
     assert binarizer.inverse_transform(clf.predict(["lost my bag"])) == [("baggage", "complaint")]
     named = MultiLabelTextClassifier(preset=None, random_state=0, **FAST).fit(TEXTS, sets)
     assert named.classes_.tolist() == ["baggage", "complaint", "praise"]
+    assert named.score(TEXTS, sets) == clf.score(TEXTS, y) == 1.0  # the label lists fit took score too
+    assert named.score(TEXTS[:2], [["praise"], ["complaint"]]) == 0.5
+    with pytest.raises(DataError, match=r"y: label 'refund' is not one the model learned \(baggage, complaint, praise\)"):
+        named.score(TEXTS[:1], [["refund"]])
 
 
 def test_aspect_estimator_with_one_column_per_aspect():
