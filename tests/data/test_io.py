@@ -140,3 +140,12 @@ def test_a_tsv_written_with_quoting_is_unquoted(tmp_path):
     pd.DataFrame({"text": ['a "b" c', "plain"], "label": ["neg", "pos"]}).to_csv(path, sep="\t", index=False)
     assert '"a ""b"" c"' in path.read_text(encoding="utf-8")
     assert read_table(path).values.tolist() == [['a "b" c', "neg"], ["plain", "pos"]]
+
+
+def test_a_json_array_file_is_read_in_chunks_as_whole(tmp_path):
+    path = tmp_path / "records.jsonl"
+    path.write_text('[{"text": "a b", "label": "x"}, {"text": "lost bag", "label": "y"}, {"text": "c", "label": "x"}]')
+    assert read_table(path)["text"].tolist() == ["a b", "lost bag", "c"]
+    chunks = list(read_chunks(path, None, 2))  # predict --file and --stream read it too, not only evaluate
+    assert [c["text"].tolist() for c in chunks] == [["a b", "lost bag"], ["c"]]
+    assert [i for c in chunks for i in c.index] == [0, 1, 2]

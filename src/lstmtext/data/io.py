@@ -207,6 +207,11 @@ def _check_jsonl_lines(path: Path) -> None:
 
 
 def _jsonl_chunks(path: Path, chunk_size: int) -> Iterator[pd.DataFrame]:
+    if _starts_with(path, b"["):  # one JSON array of records, as read_table takes it: not streamable, read whole
+        frame = read_table(path, "jsonl")
+        for start in range(0, len(frame), chunk_size):
+            yield frame.iloc[start : start + chunk_size]
+        return
     records: list[dict[str, Any]] = []
     lines: list[int] = []
     with path.open(encoding="utf-8") as fh:
