@@ -149,3 +149,10 @@ def test_a_json_array_file_is_read_in_chunks_as_whole(tmp_path):
     chunks = list(read_chunks(path, None, 2))  # predict --file and --stream read it too, not only evaluate
     assert [c["text"].tolist() for c in chunks] == [["a b", "lost bag"], ["c"]]
     assert [i for c in chunks for i in c.index] == [0, 1, 2]
+
+
+def test_a_folder_given_as_data_is_named_as_a_folder(tmp_path):
+    for read in (lambda: read_table(tmp_path), lambda: list(read_chunks(tmp_path, "csv", 10)),
+                 lambda: read_texts(tmp_path)):
+        with pytest.raises(DataError, match=r": is a folder, not a data file\. Give a \.csv"):
+            read()

@@ -21,6 +21,8 @@ def detect_format(path: Path, fmt: str | None = None) -> str:
     Raises:
         DataError: If the format cannot be told.
     """
+    if path.is_dir():
+        raise DataError(missing_file(path))
     if fmt:
         fmt = fmt.lower()
         if fmt not in set(FORMATS.values()):
@@ -50,6 +52,13 @@ def _starts_with(path: Path, prefix: bytes) -> bool:
     """Whether the file's first non-blank bytes are ``prefix``."""
     with path.open("rb") as fh:
         return fh.read(4096).lstrip().startswith(prefix)
+
+
+def missing_file(path: Path) -> str:
+    """The one-line error for a data path that is not a file: a folder, or nothing there."""
+    if path.is_dir():
+        return f"{path}: is a folder, not a data file. Give a .csv, .tsv, .jsonl, .parquet or text file inside it."
+    return f"{path}: file not found. Check the path (relative paths start at {Path.cwd()})."
 
 
 def not_utf8(path: Path, exc: UnicodeDecodeError) -> str:
@@ -107,7 +116,7 @@ def read_table(path: str | Path, fmt: str | None = None, header: bool = True) ->
     """
     path = Path(path)
     if not path.is_file():
-        raise DataError(f"{path}: file not found. Check the path (relative paths start at {Path.cwd()}).")
+        raise DataError(missing_file(path))
     fmt = detect_format(path, fmt)
     try:
         if fmt in ("csv", "tsv"):
@@ -159,7 +168,7 @@ def read_chunks(path: str | Path, fmt: str | None, chunk_size: int, header: bool
     """
     path = Path(path)
     if not path.is_file():
-        raise DataError(f"{path}: file not found. Check the path (relative paths start at {Path.cwd()}).")
+        raise DataError(missing_file(path))
     fmt = detect_format(path, fmt)
     if fmt == "parquet":
         raise DataError(f"{path}: --stream reads csv, tsv and jsonl files, not parquet. Convert the file or drop --stream.")

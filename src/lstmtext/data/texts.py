@@ -7,7 +7,7 @@ import sys
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 
-from lstmtext.data.io import FORMATS, not_utf8, read_chunks, read_table, row_ref
+from lstmtext.data.io import FORMATS, missing_file, not_utf8, read_chunks, read_table, row_ref
 from lstmtext.errors import DataError
 
 
@@ -69,7 +69,7 @@ def _iter_texts(path: Path, text_col: str | None, chunk_size: int, defaults: lis
             raise DataError(f"stdin: byte {exc.start} of a line is not valid UTF-8. Send UTF-8 text.") from None
         return
     if not path.is_file():
-        raise DataError(f"{path}: file not found.")
+        raise DataError(missing_file(path))
     suffix = path.suffix.lower()
     if suffix == ".parquet":
         import pyarrow.parquet as pq
