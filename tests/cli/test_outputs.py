@@ -42,7 +42,12 @@ def test_check_out_file_refuses_the_input_even_with_overwrite(tmp_path):
 def test_evaluate_keeps_a_training_runs_metrics(trained_run, tiny_path, tmp_path):
     out, _ = trained_run
     before = (out / "metrics.json").read_bytes()
-    _refused(runner.invoke(app, ["evaluate", str(out), str(tiny_path), "--out", str(out)]), "metrics.json", "report.md")
+    for target in (out, out / "model"):  # a training run or a bundle: refused even with --overwrite
+        for extra in ([], ["--overwrite"]):
+            result = runner.invoke(app, ["evaluate", str(out), str(tiny_path), "--out", str(target), *extra])
+            assert result.exit_code == 1 and isinstance(result.exception, OutputExistsError)
+            assert str(result.exception) == (f"{target} holds a trained model, whose own metrics.json the evaluation "
+                                              "would replace. Write it to another folder.")
     assert (out / "metrics.json").read_bytes() == before
     elsewhere = tmp_path / "eval"
     assert runner.invoke(app, ["evaluate", str(out), str(tiny_path), "--out", str(elsewhere)]).exit_code == 0

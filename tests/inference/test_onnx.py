@@ -279,3 +279,18 @@ def test_quantizing_does_not_pass_on_onnxruntimes_advice_to_its_developers(expor
         quantize_onnx(bundle / "model.onnx", tmp_path / "q.onnx")
     assert (tmp_path / "q.onnx").stat().st_size > 0
     assert not [r for r in caplog.records if "pre-processing" in r.getMessage()]
+
+
+def test_evaluate_scores_with_the_engine_predict_and_serve_use(trained_run, tiny_path, tmp_path):
+    import shutil
+
+    from lstmtext.inference.engines import load_predictor
+    from lstmtext.pipeline.evaluate import evaluate_file
+
+    bundle = tmp_path / "model"
+    shutil.copytree(trained_run[0] / "model", bundle)
+    export_onnx(bundle, quantize=True)
+    assert evaluate_file(bundle, tiny_path)["engine"] == "torch"  # the library's default: the model as trained
+    auto = evaluate_file(bundle, tiny_path, engine="auto")
+    assert auto["engine"] == load_predictor(bundle).engine == "onnx-int8"  # what predict and serve would run
+    assert evaluate_file(bundle, tiny_path, engine="onnx-int8")["accuracy"] == auto["accuracy"]

@@ -162,15 +162,24 @@ def evaluate(
     no_header: NoHeader = False,
     out: Annotated[Optional[Path], typer.Option(help="Write metrics.json, report.md and the figure here (a new folder: a training run's own metrics are kept).")] = None,
     overwrite: OverwriteOpt = False,
+    engine: Annotated[str, typer.Option(help="auto, torch, onnx or onnx-int8, as `lstmtext predict` and `serve` pick it (default auto: the exported int8 file if there is one), so the scores are the served model's.")] = "auto",
 ) -> None:
     """Score a saved model on a labelled file: the task's scores per class (or label, or aspect) and its figure."""
+    from lstmtext.errors import OutputExistsError
+    from lstmtext.inference.bundle import holds_model
     from lstmtext.pipeline.evaluate import evaluate_file
     from lstmtext.utils.outputs import check_out
 
     if out is not None:
+        if holds_model(out):  # its metrics.json is the training run's (and /info serves a bundle's)
+            raise OutputExistsError(f"{out} holds a trained model, whose own metrics.json the evaluation would "
+                                    "replace. Write it to another folder.")
         check_out(out, "evaluate", overwrite)
 
-    metrics = evaluate_file(bundle, data, text_col, label_col, fmt, not no_header, out)
+    metrics = evaluate_file(bundle, data, text_col, label_col, fmt, not no_header, out, engine=engine)
+    if metrics["engine"] != "torch":
+        console.print(f"scored with the {metrics['engine']} engine (as predict and serve run it; --engine torch for the "
+                      "PyTorch model)")
     print_scores({"data": metrics})
     print_breakdown(metrics)
 

@@ -169,6 +169,12 @@ def _is_bundle(path: Path) -> bool:
     return (path / "meta.json").is_file() or ((path / "config.json").is_file() and (path / "model.safetensors").is_file())
 
 
+def holds_model(path: str | Path) -> bool:
+    """Whether ``path`` is a saved model or a training output folder (``model/`` or ``checkpoint/`` in it)."""
+    path = Path(path)
+    return _is_bundle(path) or _is_bundle(path / "model") or (path / "checkpoint").is_dir()
+
+
 def resolve_bundle_path(path: str | Path) -> Path:
     """Accept a bundle folder or a training output folder holding ``model/``."""
     path = Path(path)

@@ -5,27 +5,29 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from lstmtext.inference.bundle import load_bundle
-from lstmtext.inference.predictor import Predictor
+from lstmtext.inference.engines import load_predictor
 from lstmtext.utils.atomic import write_json, write_text
 
 
 def evaluate_file(bundle_path: str | Path, data: str | Path, text_col: str | None = None, label_col: str | None = None,
-                  fmt: str | None = None, header: bool = True, out: str | Path | None = None) -> dict[str, Any]:
+                  fmt: str | None = None, header: bool = True, out: str | Path | None = None,
+                  engine: str = "torch") -> dict[str, Any]:
     """Return (and with ``out`` write ``metrics.json``, ``report.md`` and the split's figure) the scores of a bundle
-    on a labelled file in its task's layout.
+    on a labelled file in its task's layout, predicted with ``engine`` (see
+    :func:`lstmtext.inference.engines.load_predictor`).
 
     Raises:
         DataError: If the file lacks a column or has labels the model does not know.
     """
-    bundle = load_bundle(bundle_path)
+    predictor = load_predictor(bundle_path, engine)
+    bundle = predictor.bundle
     data_cfg = bundle.config.data.model_copy(update={k: v for k, v in (("text_col", text_col), ("label_col", label_col))
                                                      if v is not None})
     config = bundle.config.model_copy(update={"data": data_cfg})
     task = bundle.task
     split = task.read_labelled(data, fmt, header, config)
-    proba = Predictor(bundle).predict_proba(split.texts)
-    metrics = task.metrics(task.targets(split.labels), proba)
+    proba = predictor.predict_proba(split.texts)
+    metrics = {**task.metrics(task.targets(split.labels), proba), "engine": predictor.engine}
     if out is not None:
         out = Path(out)
         write_json(out / "metrics.json", metrics)
