@@ -156,3 +156,18 @@ def test_a_folder_given_as_data_is_named_as_a_folder(tmp_path):
                  lambda: read_texts(tmp_path)):
         with pytest.raises(DataError, match=r": is a folder, not a data file\. Give a \.csv"):
             read()
+
+
+def test_predict_reads_a_file_without_a_header_row(trained_run, tmp_path):
+    import csv
+    import io
+
+    path = tmp_path / "smsa-like.tsv"
+    path.write_text("lost my bag\tnegative\ngreat crew\tpositive\n", encoding="utf-8")
+    model = trained_run[0] / "model"
+    result = CliRunner().invoke(app, ["predict", str(model), "--file", str(path), "--no-header", "--format", "csv"])
+    assert result.exit_code == 0, result.output
+    assert [r[0] for r in csv.reader(io.StringIO(result.stdout))] == ["text", "lost my bag", "great crew"]
+    headed = CliRunner().invoke(app, ["predict", str(model), "--file", str(path)])
+    assert "no column 'text'" in str(headed.exception) and "or --no-header for a file without a header row" in \
+        str(headed.exception)

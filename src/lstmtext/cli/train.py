@@ -195,6 +195,7 @@ def predict(
     threshold: Annotated[Optional[float], typer.Option(min=0.0, max=1.0, help="Multilabel: one decision threshold for every label (default: the tuned ones).")] = None,
     only_mentioned: Annotated[bool, typer.Option(help="Aspect models: leave out aspects predicted as not mentioned.")] = False,
     min_confidence: Annotated[Optional[float], typer.Option(metavar="P in (0, 1]", help="Answer 'unsure' (label null, abstained true; multilabel: the label goes to unsure) when the prediction's probability is below P, in (0, 1]. The report's accuracy-against-coverage table helps pick P.")] = None,
+    no_header: NoHeader = False,
 ) -> None:
     """Predict for TEXTS or a --file; prints one record per text as JSON lines or CSV.
 
@@ -212,7 +213,8 @@ def predict(
         raise typer.BadParameter(f"--format {output!r}: use json or csv.")
     predictor = load_predictor(bundle, engine)
     chunks = itertools.chain([(None, list(texts))] if texts else [],
-                             iter_texts(file, text_col, defaults=model_text_columns(predictor)) if file else [])
+                             iter_texts(file, text_col, defaults=model_text_columns(predictor), header=not no_header)
+                             if file else [])
     done, unread = 0, []
     for _, items in chunks:  # a file is read, predicted and written a chunk at a time: any size fits in memory
         sequences = predictor.encoder.encode(items)

@@ -32,17 +32,19 @@ CHUNK_SIZE = 50_000
 
 
 def iter_texts(path: Path, text_col: str | None = None, chunk_size: int | None = None, defaults: Sequence[str] = ("text",),
-               flag: str = "--text-col") -> Iterator[tuple[list[str], list[str]]]:
+               flag: str = "--text-col", header: bool = True) -> Iterator[tuple[list[str], list[str]]]:
     """``(where, texts)`` chunks of at most ``chunk_size`` texts, read without loading the whole file: ``where``
     names each text's row (``file:line``, or ``file row i`` for Parquet) for what is written back to the user.
     Without ``text_col`` a table's text column is the first of ``defaults`` it has (e.g. the column a model was
-    trained on, then ``text``). ``flag`` is the option that names the column, for the error.
+    trained on, then ``text``). ``flag`` is the option that names the column, for the error. A CSV/TSV file without
+    a ``header`` row has the columns ``text``, ``label``, ...
 
     Raises:
         DataError: For a missing file, a missing column, or bytes that are not UTF-8.
     """
     found = False
-    for where, texts in _iter_texts(Path(path), text_col, chunk_size or CHUNK_SIZE, list(dict.fromkeys(defaults)), flag):
+    for where, texts in _iter_texts(Path(path), text_col, chunk_size or CHUNK_SIZE, list(dict.fromkeys(defaults)), flag,
+                                    header):
         found = found or any(t.strip() for t in texts)
         yield where, texts
     if not found:
@@ -54,7 +56,7 @@ def _column(columns: Sequence[str], text_col: str | None, defaults: list[str]) -
     return text_col or next((c for c in defaults if c in columns), defaults[0])
 
 
-def _iter_texts(path: Path, text_col: str | None, chunk_size: int, defaults: list[str], flag: str
+def _iter_texts(path: Path, text_col: str | None, chunk_size: int, defaults: list[str], flag: str, header: bool
                 ) -> Iterator[tuple[list[str], list[str]]]:
     plain = str(path) == "-" or path.suffix.lower() not in FORMATS or path.suffix.lower() == ".txt"
     if plain and text_col is not None:
@@ -86,11 +88,12 @@ def _iter_texts(path: Path, text_col: str | None, chunk_size: int, defaults: lis
         return
     if suffix in FORMATS and suffix != ".txt":
         fmt = FORMATS[suffix]
-        for frame in read_chunks(path, fmt, chunk_size):
-            col = _column(list(map(str, frame.columns)), text_col, defaults)
+        for frame in read_chunks(path, fmt, chunk_size, header):
+            col = _column(list(map(str, frame.columns)), text_col, ["text"] if not header else defaults)
             if col not in frame.columns:
-                raise DataError(f"{path}: no column {col!r}. Columns: {', '.join(map(str, frame.columns))}. Use {flag}.")
-            yield [row_ref(path, int(i), fmt) for i in frame.index], frame[col].fillna("").astype(str).tolist()
+                raise DataError(f"{path}: no column {col!r}. Columns: {', '.join(map(str, frame.columns))[:200]}. Use "
+                                f"{flag}" + (", or --no-header for a file without a header row." if fmt != "jsonl" else "."))
+            yield [row_ref(path, int(i), fmt, header) for i in frame.index], frame[col].fillna("").astype(str).tolist()
         return
     try:
         with path.open(encoding="utf-8") as fh:
