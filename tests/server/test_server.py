@@ -229,6 +229,8 @@ def test_settings_from_env_and_arguments(tmp_path):
     assert ServeSettings.from_env({"LSTMTEXT_ENGINE": "onnx-int8"}, bundle=tmp_path).engine == "onnx-int8"
     with pytest.raises(ConfigError, match=r"server setting max_texts \(env LSTMTEXT_MAX_TEXTS\): .*Got '0' instead"):
         ServeSettings.from_env({"LSTMTEXT_MAX_TEXTS": "0"}, bundle=tmp_path)
+    with pytest.raises(ConfigError, match=r"server setting port \(--port\): .*Got 99999 instead"):  # the option's value
+        ServeSettings.from_env({"LSTMTEXT_PORT": "9000"}, bundle=tmp_path, port=99999)
     with pytest.raises(ConfigError, match="no bundle to serve. Give BUNDLE on the command line or set LSTMTEXT_BUNDLE"):
         ServeSettings.from_env({})
 

@@ -22,6 +22,7 @@ def serve(
     engine: EngineOpt = None,
     onnx: Annotated[Optional[Path], typer.Option(help="Exported .onnx file (default: the bundle's model.onnx).")] = None,
     threads: Annotated[Optional[int], typer.Option(help="CPU threads for inference (default: every core).")] = None,
+    batch_size: Annotated[Optional[int], typer.Option(help="Texts per forward pass (default: the engine's, 128).")] = None,
     max_texts: Annotated[Optional[int], typer.Option(help="Texts per request (default 256).")] = None,
     max_text_chars: Annotated[Optional[int], typer.Option(help="Characters per text (default 5000).")] = None,
     max_body_bytes: Annotated[Optional[int], typer.Option(help="Request body size (default 1000000).")] = None,
@@ -44,7 +45,7 @@ def serve(
     from lstmtext.server.auth import exposure_warning
 
     settings = ServeSettings.from_env(bundle=bundle, host=host, port=port, engine=engine, onnx_path=onnx,
-                                      threads=threads, max_texts=max_texts, max_text_chars=max_text_chars,
+                                      threads=threads, batch_size=batch_size, max_texts=max_texts, max_text_chars=max_text_chars,
                                       max_body_bytes=max_body_bytes, api_key=api_key, api_key_file=api_key_file)
     # Load before starting uvicorn: a bundle that does not load stops here with a one-line error.
     predictor = load_predictor(settings.bundle, settings.engine, settings.onnx_path, settings.batch_size, settings.threads)

@@ -100,4 +100,5 @@ class ServeSettings(BaseModel):
                 raise ConfigError("no bundle to serve. Give BUNDLE on the command line or set LSTMTEXT_BUNDLE.") from None
             # never echo the key
             got = "" if name == "api_key" else f" Got {err.get('input')!r} instead."
-            raise ConfigError(f"server setting {name} (env {ENV_PREFIX}{name.upper()}): {err['msg']}.{got}") from None
+            source = f"--{name.replace('_', '-')}" if name in given else f"env {ENV_PREFIX}{name.upper()}"
+            raise ConfigError(f"server setting {name} ({source}): {err['msg']}.{got}") from None
