@@ -338,3 +338,10 @@ def test_an_explanation_covers_at_most_the_six_most_probable_chosen_labels():
     record = Prediction(labels=names, probabilities={n: 0.5 + i / 100 for i, n in enumerate(names)})
     assert [name for name, _ in task.explained_outputs(record)] == ["l9", "l8", "l7", "l6", "l5", "l4"]
 
+
+
+def test_an_unknown_label_in_an_evaluated_file_is_named_as_unknown_to_the_model():
+    task = MultiLabel(["a", "b"], _cfg())
+    assert task.unknown(("a", "z"), "evaluated") == "label 'z' is not one the model knows (a, b). Check --label-col."
+    assert "does not occur in the training split" in task.unknown(("z",), "valid")
+    assert task.unknown(("a", "b"), "evaluated") is None

@@ -218,6 +218,8 @@ class MultiLabel(Task):
 
     def unknown(self, label: Any, split_name: str) -> str | None:
         for name in label:
+            if name not in self._index and split_name == "evaluated":
+                return f"label {name!r} is not one the model knows ({', '.join(self.labels)}). Check --label-col."
             if name not in self._index:
                 return (f"label {name!r} does not occur in the training split, so the model cannot learn it. Move "
                         "some of its rows into training (for a split lstmtext made: another data.split_seed, or your "

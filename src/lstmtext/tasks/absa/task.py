@@ -73,7 +73,8 @@ class AspectSentiment(Task):
         for j, (aspect, known) in enumerate(self.labels.items()):
             if label[j] not in self._index[j]:
                 return (f"aspect {aspect!r} has label {label[j]!r}, which is not one of {', '.join(known)} (the labels "
-                        "it has in training). Fix the label, or add training rows with it.")
+                        + ("the model knows for it). Check the file's aspect columns." if split_name == "evaluated" else
+                           "it has in training). Fix the label, or add training rows with it."))
         return None
 
     can_grow = False  # one head per aspect, each over its own labels: not grown by a warm start
