@@ -7,7 +7,6 @@ shared cores it beat one run with two threads; see docs/experiments.md).
 
 from __future__ import annotations
 
-import os
 import signal
 from pathlib import Path
 from typing import Annotated, Any, Optional
@@ -44,6 +43,7 @@ from lstmtext.cli.common import (
     model_text_columns,
     run_config,
 )
+from lstmtext.utils.cores import usable_cores
 from lstmtext.utils.outputs import check_out
 
 Metric = Annotated[str, typer.Option(help="Score: macro_f1, accuracy or weighted_f1; --task multilabel adds micro_f1 "
@@ -126,9 +126,9 @@ def search(
     done = lambda r: console.print(f"trial {r['trial']} {r['params']}: " + (  # noqa: E731
         f"valid {metric} {r['value']:.4f} ({r['train_seconds']:.0f} s)" if r["state"] == "COMPLETE" else "FAILED"))
     summary = run_search(cfg, labelled, out, what, trials=trials, metric=metric, timeout=timeout,
-                         workers=workers or os.cpu_count() or 1, mode=mode, seed=seed, on_result=done)
+                         workers=workers or usable_cores(), mode=mode, seed=seed, on_result=done)
     settings = {"source": labelled.source, "model": cfg.model.name, "mode": mode,
-                "workers": workers or os.cpu_count(), "threads_per_run": 1 if mode == "pool" else workers or os.cpu_count(),
+                "workers": workers or usable_cores(), "threads_per_run": 1 if mode == "pool" else workers or usable_cores(),
                 "load_average": load_average()}
     paths = write_search_report(out, trial_records_of(out), what, metric, cfg, {**settings, **summary})
     console.print(paths["markdown"].read_text(encoding="utf-8"), soft_wrap=True)
@@ -172,7 +172,7 @@ def learning_curve(
     _interrupt_on_sigterm()
     done = lambda r: console.print(f"{r['size']:,} texts, seed {r['seed']}: " + ", ".join(  # noqa: E731
         f"{k} {v:.4f}" for k, v in r.items() if k.endswith(metric)) + f" ({r['train_seconds']:.0f} s)")
-    report = run_curve(cfg, labelled, size_list, seeds, metric=metric, workers=workers or os.cpu_count() or 1,
+    report = run_curve(cfg, labelled, size_list, seeds, metric=metric, workers=workers or usable_cores(),
                        mode=mode, out_dir=out, on_result=done, overwrite=overwrite)
     report["load_average"] = load_average()
     paths = write_learning_curve(report, out)
@@ -207,7 +207,7 @@ def cv(
                            header=not no_header, preprocess=preprocess, whole=True)
     _interrupt_on_sigterm()
     done = lambda r: console.print(f"fold {r['fold']}: {metric} {r[metric]:.4f} ({r['train_seconds']:.0f} s)")  # noqa: E731
-    report = cross_validate(cfg, labelled, folds, metric=metric, workers=workers or os.cpu_count() or 1,
+    report = cross_validate(cfg, labelled, folds, metric=metric, workers=workers or usable_cores(),
                             mode=mode, on_result=done)
     report["load_average"] = load_average()
     paths = write_cv(report, out)
@@ -241,7 +241,7 @@ def audit(
                            text_col, label_col, split_col, aspects, label_sep, None, None, valid, test, split_file,
                            header=not no_header, preprocess=preprocess, whole=True)
     _interrupt_on_sigterm()
-    report = run_audit(cfg, labelled, folds, workers=workers or os.cpu_count() or 1, mode=mode,
+    report = run_audit(cfg, labelled, folds, workers=workers or usable_cores(), mode=mode,
                        on_result=lambda r: console.print(f"fold {r['fold']} scored ({r['train_seconds']:.0f} s)"))
     paths = write_audit(report, out)
     for k, issue in enumerate(report["issues"][:10], start=1):

@@ -32,6 +32,7 @@ from lstmtext.errors import ConfigError
 from lstmtext.experiments.pool import process_pool, shared_data
 from lstmtext.tasks import get_task
 from lstmtext.utils.atomic import write_json
+from lstmtext.utils.cores import usable_cores
 
 log = logging.getLogger(__name__)
 
@@ -236,7 +237,7 @@ def _compare(data: LabelledData, models: Sequence[str], seeds: int, base: dict[s
     return {
         "source": data.source, "task": plain.task, "scores_note": get_task(plain.task).scores_note, "eval_split": eval_split, "split_sizes": {k: len(v) for k, v in data.splits.items()},
         "preprocess": preprocess, "overrides": list(overrides), "seeds": seeds, "mode": mode, "workers": workers,
-        "wall_seconds": time.perf_counter() - start, "load_average": _load(), "cpu_count": os.cpu_count(),
+        "wall_seconds": time.perf_counter() - start, "load_average": _load(), "cpu_count": usable_cores(),
         "runs_reused": reused,
         "summary": summarize(records), "runs": records,
     }

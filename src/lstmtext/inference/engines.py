@@ -11,7 +11,6 @@ the bundle's exported int8 file, else its exported float file, else the float gr
 from __future__ import annotations
 
 import logging
-import os
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -22,6 +21,7 @@ from lstmtext.encoding.batching import collate, eval_batches
 from lstmtext.errors import BundleError, ConfigError
 from lstmtext.inference.bundle import Bundle, load_bundle
 from lstmtext.inference.predictor import Predictor
+from lstmtext.utils.cores import usable_cores
 
 log = logging.getLogger(__name__)
 
@@ -42,7 +42,7 @@ def _session(model: str | bytes, threads: int | None) -> Any:
     import onnxruntime as ort
 
     opts = ort.SessionOptions()
-    opts.intra_op_num_threads = threads or os.cpu_count() or 1
+    opts.intra_op_num_threads = threads or usable_cores()
     opts.inter_op_num_threads = 1
     opts.log_severity_level = 3  # warnings about folded initializers are noise to users
     # Spinning threads burn the cores other processes (and the server's I/O) need between batches.
@@ -77,7 +77,7 @@ class OnnxPredictor(Predictor):
             first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
             raise BundleError(f"{self.engine_source}: ONNX Runtime cannot load it ({first[:200]}). Re-export it: "
                               f"lstmtext export {bundle.path} --format onnx") from None
-        self._one_thread = self.session if (threads or os.cpu_count() or 1) == 1 else None  # built on first use
+        self._one_thread = self.session if (threads or usable_cores()) == 1 else None  # built on first use
         meta = self.session.get_modelmeta().custom_metadata_map
         created = str(bundle.meta.get("created", ""))
         if meta.get("bundle_created", created) != created:

@@ -9,7 +9,6 @@ form stays available as :meth:`Pipeline.step_by_step`. Large inputs are cleaned 
 from __future__ import annotations
 
 import logging
-import os
 import shutil
 from collections.abc import Iterable, Sequence
 from concurrent.futures import ProcessPoolExecutor
@@ -19,6 +18,7 @@ from typing import Any
 from lstmtext.errors import BundleError, ConfigError
 from lstmtext.preprocess.compiled import compile_chain
 from lstmtext.preprocess.steps import Step, file_options, make_step
+from lstmtext.utils.cores import usable_cores
 
 log = logging.getLogger(__name__)
 
@@ -98,7 +98,7 @@ class Pipeline:
                             long, self.max_chars)
         if n_jobs is None:
             large = len(texts) >= PARALLEL_MIN_TEXTS and self._compiled is None
-            n_jobs = (os.cpu_count() or 1) if large else 1
+            n_jobs = usable_cores() if large else 1
         if n_jobs <= 1 or len(texts) < 2:
             return self._clean_serial(texts)
         size = max(1, -(-len(texts) // (n_jobs * 4)))

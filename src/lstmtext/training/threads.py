@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import os
-
 import torch
+
+from lstmtext.utils.cores import usable_cores
 
 
 def configure_threads(threads: int | None) -> int:
     """Use ``threads`` torch threads (default: every core); returns the number set."""
-    n = threads or os.cpu_count() or 1
+    n = threads or usable_cores()
     torch.set_num_threads(n)
     return n
