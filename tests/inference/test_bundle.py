@@ -148,6 +148,33 @@ def test_atomic_outputs_get_the_usual_permissions(tmp_path):
     assert (tmp_path / "d" / "sub" / "model.safetensors").stat().st_mode & 0o777 == 0o644
 
 
+def test_a_crash_between_the_two_renames_is_recovered(tmp_path, monkeypatch):
+    import os
+
+    from lstmtext.training.checkpoint import load_checkpoint
+    from lstmtext.utils import atomic
+
+    with atomic.atomic_dir(tmp_path / "ckpt") as tmp:
+        (tmp / "state.json").write_text("first")
+    real_replace, calls = os.replace, []
+
+    def crash_on_second(src, dst):  # the old folder is moved aside, then the process dies
+        calls.append(dst)
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+        real_replace(src, dst)
+
+    monkeypatch.setattr(atomic.os, "replace", crash_on_second)
+    with pytest.raises(KeyboardInterrupt):
+        with atomic.atomic_dir(tmp_path / "ckpt", overwrite=True) as tmp:
+            (tmp / "state.json").write_text("second")
+    monkeypatch.setattr(atomic.os, "replace", real_replace)
+    assert not (tmp_path / "ckpt").exists() and len(list(tmp_path.glob(".ckpt.*.old"))) == 1
+    with pytest.raises(BundleError, match="missing last.safetensors"):  # put back, then read as it was
+        load_checkpoint(tmp_path / "ckpt")
+    assert (tmp_path / "ckpt" / "state.json").read_text() == "first" and not list(tmp_path.glob(".ckpt.*"))
+
+
 def test_saved_weights_are_readable_by_others(trained_run):
     out, _ = trained_run
     weights = [out / "model" / "model.safetensors", *(out / "checkpoint").rglob("*.safetensors")]

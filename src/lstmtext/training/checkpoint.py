@@ -14,7 +14,7 @@ from safetensors.torch import load_file, save_file
 
 from lstmtext.config.diff import flatten
 from lstmtext.errors import BundleError
-from lstmtext.utils.atomic import atomic_dir
+from lstmtext.utils.atomic import atomic_dir, recover_dir
 
 
 def optimizer_tensors(optimizer: torch.optim.Optimizer) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
@@ -107,6 +107,7 @@ def load_checkpoint(folder: Path) -> dict[str, Any]:
     Raises:
         BundleError: If the folder is missing or incomplete.
     """
+    recover_dir(folder)  # a crash between atomic_dir's two renames left it beside its place
     needed = ["state.json", "last.safetensors", "optimizer.safetensors", "rng.safetensors"]
     missing = [name for name in needed if not (folder / name).is_file()]
     if missing:

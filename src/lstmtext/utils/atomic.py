@@ -54,6 +54,19 @@ def write_json(path: str | Path, data: Any) -> Path:
     return write_text(path, json.dumps(data, indent=2, ensure_ascii=False) + "\n")
 
 
+def recover_dir(path: str | Path) -> bool:
+    """Put back the folder :func:`atomic_dir` had moved aside when a crash came between its two renames (``path``
+    gone, ``.<name>.*.old`` beside it); returns whether it did. The newest such folder is the last complete one."""
+    path = Path(path)
+    if path.exists() or not path.parent.is_dir():
+        return False
+    olds = sorted(path.parent.glob(f".{path.name}.*.old"), key=lambda p: p.stat().st_mtime)
+    if not olds:
+        return False
+    os.replace(olds[-1], path)
+    return True
+
+
 @contextmanager
 def atomic_dir(path: str | Path, overwrite: bool = False) -> Iterator[Path]:
     """Yield a temporary folder beside ``path``; on success it becomes ``path``.
@@ -63,6 +76,7 @@ def atomic_dir(path: str | Path, overwrite: bool = False) -> Iterator[Path]:
     and only then the old one deleted, so a crash never leaves a half-written folder at ``path``.
     """
     path = Path(path)
+    recover_dir(path)
     if path.exists() and not overwrite:
         raise FileExistsError(path)
     path.parent.mkdir(parents=True, exist_ok=True)
