@@ -84,6 +84,24 @@ def test_two_processes_match_one_process(tiny_path, tmp_path):
     assert (tmp_path / "two" / "checkpoint" / "state.json").is_file()
 
 
+def test_a_resumed_two_process_run_draws_each_ranks_own_dropout_masks(tiny_path, tmp_path):
+    """Each rank's RNG state is in the checkpoint: a resumed run ends with the uninterrupted run's weights (batches
+    of 7 give the ranks 4 and 3 rows, so their dropout draws, and RNG states, part)."""
+    overrides = TINY_OVERRIDES + ["train.batch_size=7", "model.embed_dropout=0.3", "model.rnn_input_dropout=0.3",
+                                  "train.precision=\"fp32\""]
+    whole = build_config(None, overrides=overrides + ["train.epochs=4"])
+    assert launch(whole, tiny_path, tmp_path / "whole", {"progress": False}, LaunchOptions(nproc=2)) == 0
+    first = build_config(None, overrides=overrides + ["train.epochs=2"])  # stopped after 2, then continued to 4
+    assert launch(first, tiny_path, tmp_path / "parts", {"progress": False}, LaunchOptions(nproc=2)) == 0
+    rng = load_file(tmp_path / "parts" / "checkpoint" / "rng.safetensors")
+    assert sorted(rng) == ["torch", "torch_rank0", "torch_rank1"] and not torch.equal(rng["torch_rank0"], rng["torch_rank1"])
+    assert launch(whole, tiny_path, tmp_path / "parts", {"progress": False, "resume": True}, LaunchOptions(nproc=2)) == 0
+    a = load_file(tmp_path / "whole" / "checkpoint" / "last.safetensors")
+    b = load_file(tmp_path / "parts" / "checkpoint" / "last.safetensors")
+    for name in a:
+        assert torch.equal(a[name], b[name]), name
+
+
 @pytest.mark.parametrize("layout,targets,weights", [
     ((3,), [0, 1, 1, 0, 2], [[1.0, 2.0, 4.0]]),  # single label, class-weighted
     ((2, 3), [[0, 2], [1, 0], [1, 1], [0, 2], [0, 0]], [[1.0, 3.0], [2.0, 1.0, 5.0]]),  # two aspects, weighted

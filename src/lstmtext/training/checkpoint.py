@@ -47,19 +47,22 @@ def save_checkpoint(
     best_state: dict[str, torch.Tensor] | None,
     optimizer: torch.optim.Optimizer,
     trainer_state: dict[str, Any],
+    rank_rng: list[torch.Tensor] | None = None,
 ) -> None:
-    """Write one checkpoint folder atomically (replacing the previous one)."""
+    """Write one checkpoint folder atomically (replacing the previous one); ``rank_rng``: every rank's RNG state
+    in a distributed run, each restored to its own rank."""
     opt_tensors, opt_meta = optimizer_tensors(optimizer)
     with atomic_dir(folder, overwrite=True) as tmp:
         save_file({k: v.contiguous() for k, v in model_state.items()}, tmp / "last.safetensors")
         if best_state is not None:
             save_file({k: v.contiguous() for k, v in best_state.items()}, tmp / "best.safetensors")
         save_file(opt_tensors or {"_empty": torch.zeros(0)}, tmp / "optimizer.safetensors")
-        save_file({"torch": torch.get_rng_state()}, tmp / "rng.safetensors")
+        ranks = {f"torch_rank{r}": state for r, state in enumerate(rank_rng or [])}
+        save_file({"torch": torch.get_rng_state(), **ranks}, tmp / "rng.safetensors")
         (tmp / "state.json").write_text(json.dumps({**trainer_state, "optimizer": opt_meta}, indent=1))
 
 
-def restore_checkpoint(folder: Path, model: torch.nn.Module, optimizer: torch.optim.Optimizer
+def restore_checkpoint(folder: Path, model: torch.nn.Module, optimizer: torch.optim.Optimizer, rank: int = 0
                        ) -> tuple[dict[str, Any], dict[str, torch.Tensor] | None]:
     """Put the last epoch's weights, optimizer state and RNG state of ``folder`` back; return the trainer's
     state (epoch, history, ...) and the best weights so far, for the loop to continue exactly where it stopped.
@@ -76,7 +79,7 @@ def restore_checkpoint(folder: Path, model: torch.nn.Module, optimizer: torch.op
         raise BundleError(f"{folder}: this checkpoint is from a run with another model or data ({first.rstrip('.')}). "
                           "Resume with the same command, config and data, or start again with --overwrite.") from None
     load_optimizer(optimizer, ckpt["optimizer"], ckpt["trainer_state"]["optimizer"])
-    torch.set_rng_state(ckpt["rng"])
+    torch.set_rng_state(ckpt["rng"].get(f"torch_rank{rank}", ckpt["rng"]["torch"]))
     return ckpt["trainer_state"], ckpt["best"]
 
 
@@ -122,5 +125,5 @@ def load_checkpoint(folder: Path) -> dict[str, Any]:
         "model": load_file(folder / "last.safetensors"),
         "best": load_file(folder / "best.safetensors") if (folder / "best.safetensors").is_file() else None,
         "optimizer": opt,
-        "rng": load_file(folder / "rng.safetensors")["torch"],
+        "rng": load_file(folder / "rng.safetensors"),  # "torch", and "torch_rank<r>" per rank of a distributed run
     }

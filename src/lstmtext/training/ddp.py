@@ -105,6 +105,13 @@ class Shard:
         dist.all_reduce(tensor, op=dist.ReduceOp.SUM)
         return tensor.tolist()
 
+    def rng_states(self) -> list[torch.Tensor]:
+        """Every rank's torch RNG state, in rank order (each rank draws its own dropout masks, so they differ)."""
+        state = torch.get_rng_state()
+        states = [torch.empty_like(state) for _ in range(self.world_size)]
+        dist.all_gather(states, state)
+        return states
+
     def barrier(self) -> None:
         """Wait until every rank gets here (e.g. while rank 0 writes the data shards)."""
         dist.barrier()

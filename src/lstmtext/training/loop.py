@@ -117,7 +117,7 @@ def fit(
     if resume:
         if checkpoint_dir is None:
             raise BundleError("--resume needs the output folder of the interrupted run (its checkpoint/ folder).")
-        st, best_state = restore_checkpoint(checkpoint_dir, model, optimizer)
+        st, best_state = restore_checkpoint(checkpoint_dir, model, optimizer, shard.rank if shard is not None else 0)
         check_resumed_settings(checkpoint_dir, st.get("settings"), settings)
         result.history, result.best_epoch, result.best_score = st["history"], st["best_epoch"], st["best_score"]
         bad_epochs, first_epoch = st["bad_epochs"], st["epoch"] + 1
@@ -148,11 +148,12 @@ def fit(
         epoch_line(f"epoch {epoch}/{cfg.epochs}: " + ", ".join(f"{k} {v:.4f}" for k, v in record.items() if k != "epoch")
                    + (" (best)" if result.best_epoch == epoch else ""), progress and (shard is None or shard.rank == 0))
         stop = cfg.patience is not None and bad_epochs >= cfg.patience
+        rank_rng = shard.rng_states() if checkpoint_dir is not None and shard is not None else None  # every rank
         if checkpoint_dir is not None and (shard is None or shard.rank == 0):
             state = {"epoch": epoch, "history": result.history, "best_epoch": result.best_epoch,
                      "best_score": result.best_score, "bad_epochs": bad_epochs,
                      "seconds": earlier + time.perf_counter() - start, "settings": settings}
-            save_checkpoint(checkpoint_dir, model.state_dict(), best_state, optimizer, state)
+            save_checkpoint(checkpoint_dir, model.state_dict(), best_state, optimizer, state, rank_rng)
         if on_epoch_end is not None:
             on_epoch_end(record)
         if stop:
