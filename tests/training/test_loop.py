@@ -143,3 +143,12 @@ def test_class_weights_and_oversampling_run(tiny_path, caplog):
     train_model(config, _data(tiny_path, config), progress=False)
     assert "random oversampling: class counts" in caplog.text
     assert "class weights (balanced)" in caplog.text
+
+
+def test_training_frees_the_backward_scratch_buffers(tiny_path):
+    from lstmtext.models import onednn
+
+    config = build_config(None, overrides=TINY_OVERRIDES + ["train.epochs=1"])
+    onednn.workspace("probe", 4, 4, torch.zeros(1))
+    train_model(config, _data(tiny_path, config), progress=False)
+    assert "buffers" not in onednn._WORKSPACE.__dict__  # a notebook or server process does not keep them

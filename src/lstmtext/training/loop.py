@@ -21,6 +21,7 @@ from torch import nn
 from lstmtext.config import TrainConfig
 from lstmtext.encoding.batching import Batch, EncodedSplit, iterate, predict_logits, train_batches
 from lstmtext.errors import BundleError
+from lstmtext.models.onednn import release_workspace
 from lstmtext.training.checkpoint import check_resumed_settings, restore_checkpoint, save_checkpoint
 from lstmtext.training.precision import apply_precision, set_precision
 from lstmtext.training.schedule import adam, lr_factor, param_groups, unfreeze
@@ -161,6 +162,7 @@ def fit(
             log.info("early stop after epoch %d: no better %s for %d epochs", epoch, cfg.monitor, cfg.patience)
             break
     set_precision(model, "fp32")  # the precision is the training's: the trained model predicts in fp32
+    release_workspace()  # the backward's scratch buffers (about 35 MB each at seed001's shapes) are not kept
     if cfg.restore_best and best_state is not None:
         model.load_state_dict(best_state)
     result.seconds = earlier + time.perf_counter() - start
