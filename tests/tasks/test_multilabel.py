@@ -345,3 +345,12 @@ def test_an_unknown_label_in_an_evaluated_file_is_named_as_unknown_to_the_model(
     assert task.unknown(("a", "z"), "evaluated") == "label 'z' is not one the model knows (a, b). Check --label-col."
     assert "does not occur in the training split" in task.unknown(("z",), "valid")
     assert task.unknown(("a", "b"), "evaluated") is None
+
+
+def test_top_k_and_a_threshold_together_are_refused():
+    task = MultiLabel(["a", "b", "c"], _cfg())
+    proba = np.array([[0.9, 0.6, 0.1]])
+    assert task.predictions(proba, top_k=1)[0].labels == ["a"]
+    assert task.predictions(proba, threshold=0.5)[0].labels == ["a", "b"]
+    with pytest.raises(ConfigError, match="--top-k and --threshold both choose a multi-label model's labels"):
+        task.predictions(proba, top_k=1, threshold=0.5)  # one of them was silently ignored

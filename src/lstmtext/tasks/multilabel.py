@@ -30,7 +30,7 @@ from sklearn.metrics import f1_score, precision_recall_fscore_support
 
 from lstmtext.config import Config
 from lstmtext.data.dataset import RowRefs, Split, Table, check_cells, check_columns, split_values
-from lstmtext.errors import DataError
+from lstmtext.errors import ConfigError, DataError
 from lstmtext.models.heads import OutputLayout
 from lstmtext.reports.html import figure_png, image, table
 from lstmtext.reports.markdown import fmt
@@ -285,11 +285,14 @@ class MultiLabel(Task):
         ``min_confidence``, a label whose decision is less sure than it goes to ``unsure``: the probability that the
         label applies (p) for a label chosen, that it does not (1 - p) for one left out. A label chosen at p = 0.04,
         over a tuned threshold of 0.01, is unsure at any min_confidence above 0.04."""
+        if top_k is not None and threshold is not None:  # two ways of choosing the labels: one would silently lose
+            raise ConfigError("--top-k and --threshold both choose a multi-label model's labels (the K most probable, "
+                              "or those at or over the threshold). Give one of them.")
         cut = np.full(len(self.labels), threshold) if threshold is not None else self.thresholds
         out = []
         for row in proba:
             order = np.argsort(-row, kind="stable")
-            chosen = order[:top_k] if top_k is not None and threshold is None else [j for j in order if row[j] >= cut[j]]
+            chosen = order[:top_k] if top_k is not None else [j for j in order if row[j] >= cut[j]]
             unsure = None
             if min_confidence is not None:
                 picked = set(chosen)
