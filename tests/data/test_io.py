@@ -137,9 +137,11 @@ def test_a_tsv_text_that_starts_with_a_quote_keeps_every_row(tmp_path):
 
 def test_a_tsv_written_with_quoting_is_unquoted(tmp_path):
     path = tmp_path / "pandas.tsv"
-    pd.DataFrame({"text": ['a "b" c', "plain"], "label": ["neg", "pos"]}).to_csv(path, sep="\t", index=False)
-    assert '"a ""b"" c"' in path.read_text(encoding="utf-8")
-    assert read_table(path).values.tolist() == [['a "b" c', "neg"], ["plain", "pos"]]
+    rows = [['a "b" c', "neg"], ["great crew\nthanks!", "pos"], ["late\tagain", "neg"], ["plain", "pos"]]
+    pd.DataFrame(rows, columns=["text", "label"]).to_csv(path, sep="\t", index=False)
+    assert '"a ""b"" c"' in path.read_text(encoding="utf-8")  # quotes doubled, line breaks and tabs inside quotes
+    assert read_table(path).values.tolist() == rows
+    assert [r for chunk in read_chunks(path, None, 3) for r in chunk.values.tolist()] == rows
 
 
 def test_a_json_array_file_is_read_in_chunks_as_whole(tmp_path):

@@ -73,29 +73,45 @@ def not_utf8(path: Path, exc: UnicodeDecodeError) -> str:
             f"Excel files usually: `iconv -f cp1252 -t utf-8 {path} > {path.stem}-utf8{path.suffix}`).")
 
 
-#: How much of a TSV file :func:`tsv_quoting` reads to decide.
-QUOTING_SCAN_BYTES = 64 << 20
-
-
 def tsv_quoting(path: Path) -> int:
-    """``csv.QUOTE_MINIMAL`` when every field of the TSV file that starts with ``"`` is quoted whole on its line
-    (``"a ""b"" c"``, as pandas and spreadsheets write one), else ``csv.QUOTE_NONE``: quotes are then text.
+    """``csv.QUOTE_MINIMAL`` when the TSV file's quotes are CSV-style quoting (as pandas and spreadsheets write it:
+    a field that starts with ``"`` ends with ``"`` before a tab or the line end, ``""`` inside, tabs and line breaks
+    allowed within), else ``csv.QUOTE_NONE``: quotes are then text.
 
     TSV has no quoting of its own (IANA's text/tab-separated-values; IndoNLU's files), and a text such as
     ``"so late`` read with quote handling swallowed the tabs and line breaks up to the next quote: five rows
-    became three, silently. Reads at most :data:`QUOTING_SCAN_BYTES`.
+    became three, silently. The whole file is scanned; lines without a quote cost one search.
     """
-    quoted = False
+    quoted = inside = False  # inside: within a quoted field that spans lines
     with open(path, "rb") as fh:
-        for line in fh.readlines(QUOTING_SCAN_BYTES):
-            if b'"' not in line:
+        for line in fh:
+            if not inside and b'"' not in line:
                 continue
-            for field in line.rstrip(b"\r\n").split(b"\t"):
-                if field.startswith(b'"'):
-                    inner = field[1:-1] if len(field) > 1 and field.endswith(b'"') else None
-                    if inner is None or inner.replace(b'""', b"").count(b'"'):
-                        return csv.QUOTE_NONE
-                    quoted = True
+            body = line.rstrip(b"\r\n")
+            pos = 0
+            while True:
+                if inside:  # look for the closing quote: "" is a quote within
+                    end = body.find(b'"', pos)
+                    if end < 0:
+                        break  # the field goes on in the next line
+                    if body[end + 1 : end + 2] == b'"':
+                        pos = end + 2
+                        continue
+                    if end + 1 < len(body) and body[end + 1 : end + 2] != b"\t":
+                        return csv.QUOTE_NONE  # text after the closing quote: '"great flight" said no one'
+                    inside, pos = False, end + 2
+                    if pos > len(body):
+                        break
+                elif body[pos : pos + 1] == b'"':  # a field that starts with a quote
+                    quoted = inside = True
+                    pos += 1
+                else:  # an unquoted field: its quotes are text; go to the next field
+                    tab = body.find(b"\t", pos)
+                    if tab < 0:
+                        break
+                    pos = tab + 1
+    if inside:
+        return csv.QUOTE_NONE  # a quote that never closes would swallow the rest of the file
     return csv.QUOTE_MINIMAL if quoted else csv.QUOTE_NONE
 
 
