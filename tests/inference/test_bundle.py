@@ -244,3 +244,16 @@ def test_an_edited_bundle_file_is_refused_in_one_line(trained_run, tmp_path, nam
     with pytest.raises(BundleError, match=message) as err:
         load_bundle(bundle)
     assert "\n" not in str(err.value)
+
+
+def test_tuned_thresholds_just_over_one_load_but_not_nan():
+    import math
+
+    from lstmtext.models.heads import OutputLayout
+    from lstmtext.tasks.state import check_state
+
+    layout = OutputLayout((2,), activation="sigmoid")
+    never = math.nextafter(1.0, math.inf)  # micro_thresholds' "choose it for no text" when a probability is 1.0
+    check_state({"thresholds": [0.5, never], "temperatures": [1.0, 0.05]}, layout)
+    with pytest.raises(ValueError, match="thresholds must be finite numbers"):
+        check_state({"thresholds": [0.5, float("nan")]}, layout)

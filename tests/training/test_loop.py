@@ -63,6 +63,9 @@ def test_resume_after_interruption_gives_identical_weights(tiny_path, tmp_path, 
     for (k, a), (_, b) in zip(full.state_dict().items(), resumed.state_dict().items()):
         assert torch.allclose(a, b, atol=0, rtol=0), k
     bigger = build_config(None, overrides=TINY_OVERRIDES + ["train.epochs=6", "model.hidden_size=24"])
+    state = json.loads((tmp_path / "ckpt" / "state.json").read_text())
+    del state["settings"]  # as a checkpoint written before runs kept their settings: the weights' shapes tell
+    (tmp_path / "ckpt" / "state.json").write_text(json.dumps(state))
     with pytest.raises(BundleError, match=r"ckpt: this checkpoint is from a run with another model or data \(.*size "
                                           r"mismatch.*\)\. Resume with the same command") as err:
         train_model(bigger, _data(tiny_path, bigger), checkpoint_dir=tmp_path / "ckpt", resume=True, progress=False)
@@ -93,13 +96,27 @@ def test_resume_refuses_other_settings_but_allows_more_epochs(tiny_path, tmp_pat
     restore()
     faster = build_config(None, overrides=TINY_OVERRIDES + ["train.epochs=4", "train.lr=0.5", "train.batch_size=3"])
     with pytest.raises(BundleError, match=r"ckpt: --resume continues the run saved there, but this command sets "
-                                          r"train\.batch_size = 3 \(the saved run: \d+; 1 more setting differ\)") as err:
+                                          r"train\.batch_size = 3 \(the saved run: \d+; 1 more setting differs\)") as err:
         train_model(faster, _data(tiny_path, faster), checkpoint_dir=tmp_path / "ckpt", resume=True, progress=False)
     assert "\n" not in str(err.value)
-    longer = build_config(None, overrides=TINY_OVERRIDES + ["train.epochs=5"])
-    _, result = train_model(longer, _data(tiny_path, longer), checkpoint_dir=tmp_path / "ckpt", resume=True,
+    wider = build_config(None, overrides=TINY_OVERRIDES + ["train.epochs=4", "model.hidden_size=24"])
+    with pytest.raises(BundleError, match=r"this command sets model\.hidden_size = 24 \(the saved run: \d+\)\."):
+        train_model(wider, _data(tiny_path, wider), checkpoint_dir=tmp_path / "ckpt", resume=True, progress=False)
+    slanted = build_config(None, overrides=TINY_OVERRIDES + ["train.epochs=5"])
+    assert slanted.train.schedule == "constant"  # more epochs continue a constant learning rate as it was
+    _, result = train_model(slanted, _data(tiny_path, slanted), checkpoint_dir=tmp_path / "ckpt", resume=True,
                             progress=False)
     assert [h["epoch"] for h in result.history] == [1, 2, 3, 4, 5]
+
+
+def test_a_slanted_schedule_is_not_resumed_with_more_epochs(tmp_path):
+    from lstmtext.training.checkpoint import check_resumed_settings
+
+    saved = build_config(None, overrides=["train.schedule=\"slanted\"", "train.epochs=4"]).model_dump(mode="json")
+    longer = build_config(None, overrides=["train.schedule=\"slanted\"", "train.epochs=6"]).model_dump(mode="json")
+    with pytest.raises(BundleError, match=r"sets train\.epochs = 6 \(the saved run: 4\)"):  # the ramp's length moved
+        check_resumed_settings(tmp_path, saved, longer)
+    check_resumed_settings(tmp_path, saved, {**saved, "train": {**saved["train"], "threads": 1}})
 
 
 def test_resuming_a_run_that_stopped_early_trains_no_more(tiny_path, tmp_path, monkeypatch):

@@ -92,7 +92,7 @@ def _resumed_config(given: Config, saved: Config, state: Path) -> Config:
         key = asked[0]
         raise BundleError(f"{state.parent}: --resume continues the pretraining saved there, but this command sets "
                           f"{key} = {now[key]!r} (the saved run: {before.get(key)!r}"
-                          + (f"; {len(asked) - 1} more setting{'s' if len(asked) > 2 else ''} differ" if len(asked) > 1 else "")
+                          + (f"; {len(asked) - 1} more setting{'s differ' if len(asked) > 2 else ' differs'}" if len(asked) > 1 else "")
                           + "). Resume with the same settings, or start afresh with --overwrite.")
     return saved
 

@@ -12,7 +12,8 @@ def check_state(state: dict[str, Any], layout: OutputLayout) -> None:
     """Raise ``ValueError`` (one line) when ``state``'s temperatures or thresholds do not fit ``layout``.
 
     Temperatures: one per softmax group (one per sigmoid output), each finite and above 0 (dividing the logits
-    by 0 gave NaN scores). Thresholds: one per sigmoid output, each in [0, 1].
+    by 0 gave NaN scores). Thresholds: one per sigmoid output, each a finite number (tuning may set one just above
+    1, the next float after a probability of 1, for "never").
     """
     groups = layout.total if layout.activation == "sigmoid" else len(layout.sizes)
     temperatures = state.get("temperatures")
@@ -26,5 +27,5 @@ def check_state(state: dict[str, Any], layout: OutputLayout) -> None:
     if thresholds is not None:
         if not isinstance(thresholds, list) or len(thresholds) != layout.total:
             raise ValueError(f"thresholds: {layout.total} expected (one per label), got {thresholds!r}")
-        if not all(isinstance(t, (int, float)) and 0 <= t <= 1 for t in thresholds):
-            raise ValueError(f"thresholds must be numbers in [0, 1], got {thresholds!r}")
+        if not all(isinstance(t, (int, float)) and math.isfinite(t) for t in thresholds):
+            raise ValueError(f"thresholds must be finite numbers, got {thresholds!r}")

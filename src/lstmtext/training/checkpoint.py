@@ -62,8 +62,8 @@ def save_checkpoint(
         (tmp / "state.json").write_text(json.dumps({**trainer_state, "optimizer": opt_meta}, indent=1))
 
 
-def restore_checkpoint(folder: Path, model: torch.nn.Module, optimizer: torch.optim.Optimizer, rank: int = 0
-                       ) -> tuple[dict[str, Any], dict[str, torch.Tensor] | None]:
+def restore_checkpoint(folder: Path, model: torch.nn.Module, optimizer: torch.optim.Optimizer, rank: int = 0,
+                       settings: dict[str, Any] | None = None) -> tuple[dict[str, Any], dict[str, torch.Tensor] | None]:
     """Put the last epoch's weights, optimizer state and RNG state of ``folder`` back; return the trainer's
     state (epoch, history, ...) and the best weights so far, for the loop to continue exactly where it stopped.
 
@@ -71,6 +71,7 @@ def restore_checkpoint(folder: Path, model: torch.nn.Module, optimizer: torch.op
         BundleError: If the folder is missing or incomplete.
     """
     ckpt = load_checkpoint(folder)
+    check_resumed_settings(folder, ckpt["trainer_state"].get("settings"), settings)  # before shapes: names the key
     try:
         model.load_state_dict(ckpt["model"])
     except RuntimeError as exc:  # another architecture, size or vocabulary than the run that wrote it
@@ -83,8 +84,9 @@ def restore_checkpoint(folder: Path, model: torch.nn.Module, optimizer: torch.op
     return ckpt["trainer_state"], ckpt["best"]
 
 
-#: Settings a resumed run may change: they do not change what it trains (more epochs continue it).
-RESUMABLE_CHANGES = ("train.epochs", "train.threads", "train.eval_batch_size", "train.calibrate")
+#: Settings a resumed run may change: they do not change what it trains. ``train.epochs`` too, where the learning
+#: rate does not follow a schedule over all epochs (``train.schedule = "constant"``): more epochs continue the run.
+RESUMABLE_CHANGES = ("train.threads", "train.eval_batch_size", "train.calibrate")
 
 
 def check_resumed_settings(folder: Path, saved: dict[str, Any] | None, given: dict[str, Any] | None) -> None:
@@ -95,12 +97,13 @@ def check_resumed_settings(folder: Path, saved: dict[str, Any] | None, given: di
     if saved is None or given is None:
         return
     before, now = flatten(saved), flatten(given)
-    changed = [k for k in now if now[k] != before.get(k) and k not in RESUMABLE_CHANGES]
+    free = RESUMABLE_CHANGES + (("train.epochs",) if before.get("train.schedule") == "constant" else ())
+    changed = [k for k in now if now[k] != before.get(k) and k not in free]
     if changed:
         key, more = changed[0], len(changed) - 1
         raise BundleError(
             f"{folder}: --resume continues the run saved there, but this command sets {key} = {now[key]!r} (the saved "
-            f"run: {before.get(key)!r}" + (f"; {more} more setting{'s' if more > 1 else ''} differ" if more else "")
+            f"run: {before.get(key)!r}" + (f"; {more} more setting{'s differ' if more > 1 else ' differs'}" if more else "")
             + "). Resume with the same command and config, or start again with --overwrite.")
 
 

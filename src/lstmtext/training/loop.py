@@ -22,7 +22,7 @@ from lstmtext.config import TrainConfig
 from lstmtext.encoding.batching import Batch, EncodedSplit, iterate, predict_logits, train_batches
 from lstmtext.errors import BundleError
 from lstmtext.models.onednn import release_workspace
-from lstmtext.training.checkpoint import check_resumed_settings, restore_checkpoint, save_checkpoint
+from lstmtext.training.checkpoint import restore_checkpoint, save_checkpoint
 from lstmtext.training.precision import apply_precision, set_precision
 from lstmtext.training.schedule import adam, lr_factor, param_groups, unfreeze
 from lstmtext.utils.progress import epoch_line, progress_bar
@@ -102,7 +102,7 @@ def fit(
         shard: Distributed training (:mod:`lstmtext.training.ddp`; ``model`` is then DDP-wrapped): each rank
             trains on its share of every batch and only rank 0 writes checkpoints. None: one process.
         settings: The run's whole config (``Config.model_dump(mode="json")``), kept in each checkpoint so that
-            ``resume`` refuses a command that asks for other settings (:func:`check_resumed_settings`).
+            ``resume`` refuses a command that asks for other settings (``checkpoint.check_resumed_settings``).
     """
     import time
 
@@ -118,8 +118,8 @@ def fit(
     if resume:
         if checkpoint_dir is None:
             raise BundleError("--resume needs the output folder of the interrupted run (its checkpoint/ folder).")
-        st, best_state = restore_checkpoint(checkpoint_dir, model, optimizer, shard.rank if shard is not None else 0)
-        check_resumed_settings(checkpoint_dir, st.get("settings"), settings)
+        st, best_state = restore_checkpoint(checkpoint_dir, model, optimizer, shard.rank if shard is not None else 0,
+                                            settings)
         result.history, result.best_epoch, result.best_score = st["history"], st["best_epoch"], st["best_score"]
         bad_epochs, first_epoch = st["bad_epochs"], st["epoch"] + 1
         earlier = st.get("seconds", 0.0)  # the interrupted run's training time (absent in older checkpoints)
