@@ -109,6 +109,10 @@ def test_predict_reads_standard_input_and_writes_a_big_file_chunk_by_chunk(train
     assert "(the first is record 2)" in result.stderr
     bad = CliRunner().invoke(app, ["predict", str(model), "--file", "-"], input=b"caf\xe9\n")
     assert bad.exit_code == 1 and str(bad.exception) == "stdin: byte 3 of a line is not valid UTF-8. Send UTF-8 text."
+    blank = tmp_path / "blank.txt"
+    blank.write_text("\n  \n\n", encoding="utf-8")
+    nothing = CliRunner().invoke(app, ["predict", str(model), "--file", str(blank)])
+    assert nothing.exit_code == 1 and nothing.stdout == "" and "no texts to read" in str(nothing.exception)
     table = CliRunner().invoke(app, ["predict", str(model), "--file", "-", "--text-col", "text"], input="text\nhi\n")
     assert table.exit_code == 1 and "standard input is read as one text a line, so --text-col does not apply" in \
         str(table.exception)
@@ -173,3 +177,23 @@ def test_predict_reads_a_file_without_a_header_row(trained_run, tmp_path):
     headed = CliRunner().invoke(app, ["predict", str(model), "--file", str(path)])
     assert "no column 'text'" in str(headed.exception) and "or --no-header for a file without a header row" in \
         str(headed.exception)
+
+
+def test_reading_standard_input_leaves_it_open(monkeypatch):
+    import io
+    import sys
+
+    stdin = io.TextIOWrapper(io.BytesIO(b"one\n\ntwo\n"), encoding="utf-8")
+    monkeypatch.setattr(sys, "stdin", stdin)
+    assert read_texts("-") == ["one", "two"]  # blank lines skipped where nothing lines up with them
+    assert not sys.stdin.buffer.closed  # a notebook or server process keeps its stdin
+
+
+def test_detect_lang_reads_a_plain_text_file(tmp_path):
+    path = tmp_path / "notes.txt"
+    path.write_text("the flight was late and the crew was rude to everyone\n\n", encoding="utf-8")
+    result = CliRunner().invoke(app, ["detect-lang", str(path), "--json"])
+    assert result.exit_code == 0, result.output
+    import json
+
+    assert json.loads(result.stdout)["total"] == 1  # the blank line is no row

@@ -107,7 +107,7 @@ def detect_lang(
     from lstmtext.preprocess.langid_step import language_summary
 
     langs = None if languages == "all" else [x.strip() for x in languages.split(",") if x.strip()]
-    summary = language_summary(read_texts(file, text_col or "text"), keep, langs, max_examples=examples)
+    summary = language_summary(read_texts(file, text_col), keep, langs, max_examples=examples)
     if as_json:
         console.print_json(json.dumps(summary.to_dict(), ensure_ascii=False))
         return

@@ -213,7 +213,8 @@ def predict(
         raise typer.BadParameter(f"--format {output!r}: use json or csv.")
     predictor = load_predictor(bundle, engine)
     chunks = itertools.chain([(None, list(texts))] if texts else [],
-                             iter_texts(file, text_col, defaults=model_text_columns(predictor), header=not no_header)
+                             iter_texts(file, text_col, defaults=model_text_columns(predictor), header=not no_header,
+                                        keep_blank=True, header_flag="--no-header")
                              if file else [])
     done, unread = 0, []
     for _, items in chunks:  # a file is read, predicted and written a chunk at a time: any size fits in memory

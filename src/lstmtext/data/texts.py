@@ -32,22 +32,32 @@ CHUNK_SIZE = 50_000
 
 
 def iter_texts(path: Path, text_col: str | None = None, chunk_size: int | None = None, defaults: Sequence[str] = ("text",),
-               flag: str = "--text-col", header: bool = True) -> Iterator[tuple[list[str], list[str]]]:
+               flag: str = "--text-col", header: bool = True, keep_blank: bool = False,
+               header_flag: str | None = None) -> Iterator[tuple[list[str], list[str]]]:
     """``(where, texts)`` chunks of at most ``chunk_size`` texts, read without loading the whole file: ``where``
     names each text's row (``file:line``, or ``file row i`` for Parquet) for what is written back to the user.
     Without ``text_col`` a table's text column is the first of ``defaults`` it has (e.g. the column a model was
     trained on, then ``text``). ``flag`` is the option that names the column, for the error. A CSV/TSV file without
-    a ``header`` row has the columns ``text``, ``label``, ...
+    a ``header`` row has the columns ``text``, ``label``, ... A plain text file's blank lines are skipped, or with
+    ``keep_blank`` read as empty texts (so that answers line up with lines, as ``predict`` writes them).
+    ``header_flag``: the caller's option for a file without a header row, named in the missing-column error.
 
     Raises:
-        DataError: For a missing file, a missing column, or bytes that are not UTF-8.
+        DataError: For a missing file, a missing column, bytes that are not UTF-8, or no text at all (raised
+            before the first chunk is yielded: nothing has been answered yet).
     """
-    found = False
+    held: list[tuple[list[str], list[str]]] | None = []  # the chunks before the first text: yielded once one is found
     for where, texts in _iter_texts(Path(path), text_col, chunk_size or CHUNK_SIZE, list(dict.fromkeys(defaults)), flag,
-                                    header):
-        found = found or any(t.strip() for t in texts)
+                                    header, keep_blank, header_flag):
+        if held is not None:
+            held.append((where, texts))
+            if not any(t.strip() for t in texts):
+                continue
+            yield from held
+            held = None
+            continue
         yield where, texts
-    if not found:
+    if held is not None:
         raise DataError(f"{path}: no texts to read (the file has no data rows, or only blank lines). Check the file.")
 
 
@@ -56,19 +66,23 @@ def _column(columns: Sequence[str], text_col: str | None, defaults: list[str]) -
     return text_col or next((c for c in defaults if c in columns), defaults[0])
 
 
-def _iter_texts(path: Path, text_col: str | None, chunk_size: int, defaults: list[str], flag: str, header: bool
-                ) -> Iterator[tuple[list[str], list[str]]]:
+def _iter_texts(path: Path, text_col: str | None, chunk_size: int, defaults: list[str], flag: str, header: bool,
+                keep_blank: bool, header_flag: str | None) -> Iterator[tuple[list[str], list[str]]]:
     plain = str(path) == "-" or path.suffix.lower() not in FORMATS or path.suffix.lower() == ".txt"
     if plain and text_col is not None:
         raise DataError(f"{path}: {'standard input' if str(path) == '-' else 'a plain text file'} is read as one text "
                         f"a line, so {flag} does not apply. Drop {flag}, or give a .csv, .tsv, .jsonl or .parquet file.")
     if str(path) == "-":  # standard input: one text a line, decoded strictly (Python's own stdin may let bad bytes by)
-        stream = io.TextIOWrapper(sys.stdin.buffer, encoding="utf-8", errors="strict", newline=None) \
-            if hasattr(sys.stdin, "buffer") else sys.stdin
+        wrapped = hasattr(sys.stdin, "buffer")
+        stream = io.TextIOWrapper(sys.stdin.buffer, encoding="utf-8", errors="strict", newline=None) if wrapped \
+            else sys.stdin
         try:
-            yield from _lines(stream, "stdin", chunk_size)
+            yield from _lines(stream, "stdin", chunk_size, keep_blank)
         except UnicodeDecodeError as exc:
             raise DataError(f"stdin: byte {exc.start} of a line is not valid UTF-8. Send UTF-8 text.") from None
+        finally:
+            if wrapped:
+                stream.detach()  # the wrapper would close the process's stdin when collected
         return
     if not path.is_file():
         raise DataError(missing_file(path))
@@ -92,22 +106,25 @@ def _iter_texts(path: Path, text_col: str | None, chunk_size: int, defaults: lis
             col = _column(list(map(str, frame.columns)), text_col, ["text"] if not header else defaults)
             if col not in frame.columns:
                 raise DataError(f"{path}: no column {col!r}. Columns: {', '.join(map(str, frame.columns))[:200]}. Use "
-                                f"{flag}" + (", or --no-header for a file without a header row." if fmt != "jsonl" else "."))
+                                f"{flag}" + (f", or {header_flag} for a file without a header row." if header_flag
+                                             and fmt != "jsonl" else "."))
             yield [row_ref(path, int(i), fmt, header) for i in frame.index], frame[col].fillna("").astype(str).tolist()
         return
     try:
         with path.open(encoding="utf-8") as fh:
-            yield from _lines(fh, str(path), chunk_size)
+            yield from _lines(fh, str(path), chunk_size, keep_blank)
     except UnicodeDecodeError as exc:
         raise DataError(not_utf8(Path(path), exc)) from None
 
 
-def _lines(fh: Iterable[str], name: str, chunk_size: int) -> Iterator[tuple[list[str], list[str]]]:
-    """``(where, texts)`` chunks of the lines of ``fh``, each named ``name:line``. A blank line is a text too (an
-    empty one), so that the n-th answer is the n-th line's."""
+def _lines(fh: Iterable[str], name: str, chunk_size: int, keep_blank: bool) -> Iterator[tuple[list[str], list[str]]]:
+    """``(where, texts)`` chunks of the lines of ``fh``, each named ``name:line``; blank ones only with
+    ``keep_blank`` (as empty texts)."""
     where: list[str] = []
     texts: list[str] = []
     for lineno, line in enumerate(fh, start=1):
+        if not keep_blank and not line.strip():
+            continue
         where.append(f"{name}:{lineno}")
         texts.append(line.rstrip("\r\n"))
         if len(texts) == chunk_size:

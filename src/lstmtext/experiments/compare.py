@@ -185,7 +185,8 @@ def _cleaned_unlabelled(base: dict[str, Any] | None, preprocess: str) -> Iterato
     with tempfile.TemporaryDirectory(prefix="lstmtext-unlabelled-") as tmp:
         path = Path(tmp) / "unlabelled.txt"
         with path.open("w", encoding="utf-8") as fh:
-            for _, texts in iter_texts(Path(unlabelled), base["data"].get("unlabelled_col")):
+            for _, texts in iter_texts(Path(unlabelled), base["data"].get("unlabelled_col"),  # as train reads it
+                                       defaults=(base["data"].get("text_col") or "text",)):
                 fh.writelines(" ".join(t.split()) + "\n" for t in pipeline.clean_many(texts) if t.strip())
         data = {**base["data"], "unlabelled": str(path), "unlabelled_col": None}
         yield {**base, "data": data}
