@@ -257,3 +257,19 @@ def test_tuned_thresholds_just_over_one_load_but_not_nan():
     check_state({"thresholds": [0.5, never], "temperatures": [1.0, 0.05]}, layout)
     with pytest.raises(ValueError, match="thresholds must be finite numbers"):
         check_state({"thresholds": [0.5, float("nan")]}, layout)
+
+
+def test_recovering_a_folder_another_rank_put_back_is_quiet(tmp_path, monkeypatch):
+    import os
+
+    from lstmtext.utils import atomic
+
+    aside = tmp_path / ".ckpt.abc.old"
+    aside.mkdir()
+
+    def lose_the_race(src, dst):  # between this rank's listing and its rename, another rank moved it back
+        os.rename(aside, tmp_path / "ckpt")
+        raise FileNotFoundError(src)
+
+    monkeypatch.setattr(atomic.os, "replace", lose_the_race)
+    assert atomic.recover_dir(tmp_path / "ckpt") and (tmp_path / "ckpt").is_dir()

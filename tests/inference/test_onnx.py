@@ -149,7 +149,7 @@ def test_onnx_built_in_memory_when_not_exported(trained_run):
 def test_a_file_from_another_bundle_is_refused(trained_run):
     bundle = load_bundle(trained_run[0] / "model")
     proto = build_onnx(bundle.model, bundle.task, {**bundle_metadata(bundle), "bundle_created": "1999-01-01"})
-    with pytest.raises(BundleError, match="exported from another model .* Re-export it: lstmtext export"):
+    with pytest.raises(BundleError, match="exported from another model .* Re-export it: lstmtext export .* --format onnx --overwrite"):
         OnnxPredictor(bundle, proto.SerializeToString())
 
 

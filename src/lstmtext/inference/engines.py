@@ -76,14 +76,14 @@ class OnnxPredictor(Predictor):
         except Exception as exc:  # noqa: BLE001 - onnxruntime raises its own types for a corrupt or truncated file
             first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
             raise BundleError(f"{self.engine_source}: ONNX Runtime cannot load it ({first[:200]}). Re-export it: "
-                              f"lstmtext export {bundle.path} --format onnx") from None
+                              f"lstmtext export {bundle.path} --format onnx --overwrite") from None
         self._one_thread = self.session if (threads or usable_cores()) == 1 else None  # built on first use
         meta = self.session.get_modelmeta().custom_metadata_map
         created = str(bundle.meta.get("created", ""))
         if meta.get("bundle_created", created) != created:
             raise BundleError(
                 f"{onnx_model}: exported from another model (created {meta['bundle_created']}, this bundle {created}). "
-                f"Re-export it: lstmtext export {bundle.path} --format onnx"
+                f"Re-export it: lstmtext export {bundle.path} --format onnx --overwrite"
             )
 
     def proba_from_ids(self, sequences: Sequence[Sequence[int]]) -> np.ndarray:

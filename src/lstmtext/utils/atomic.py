@@ -60,10 +60,13 @@ def recover_dir(path: str | Path) -> bool:
     path = Path(path)
     if path.exists() or not path.parent.is_dir():
         return False
-    olds = sorted(path.parent.glob(f".{path.name}.*.old"), key=lambda p: p.stat().st_mtime)
-    if not olds:
-        return False
-    os.replace(olds[-1], path)
+    try:
+        olds = sorted(path.parent.glob(f".{path.name}.*.old"), key=lambda p: p.stat().st_mtime)
+        if not olds:
+            return False
+        os.replace(olds[-1], path)
+    except OSError:  # another process (a rank of the same run) put it back first
+        return path.exists()
     return True
 
 
