@@ -134,6 +134,12 @@ def test_cli_absa_convert_keeps_the_split_column_when_asked_and_says_so_when_not
     out = tmp_path / "wide.csv"
     result = CliRunner().invoke(app, ["absa-convert", str(LONG), str(out), "--split-col", "split"])
     assert result.exit_code == 0 and "split column 'split' kept" in result.output
+    import pandas as pd
+
+    parquet = tmp_path / "long.parquet"
+    pd.read_csv(LONG).to_parquet(parquet)
+    result = CliRunner().invoke(app, ["absa-convert", str(parquet), str(tmp_path / "p.csv")])
+    assert result.exit_code == 0 and "pass --split-col split to keep it" in result.output  # Parquet input too
     converted, _ = load_aspect_data(out, _cfg())  # wide, --split-col split
     original, _ = load_aspect_data(LONG, _cfg("absa.layout=\"long\""))
     for name in ("train", "valid", "test"):  # the same texts in the same splits, with the same labels

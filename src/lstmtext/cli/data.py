@@ -137,7 +137,7 @@ def absa_convert(
 ) -> None:
     """Rewrite an aspect file: the long layout as the wide one training reads, or any aspect file as multi-label data."""
     from lstmtext.config import build_config
-    from lstmtext.data.io import read_chunks
+    from lstmtext.data.io import table_columns
     from lstmtext.tasks.absa.convert import convert_aspect_file
     from lstmtext.utils.outputs import check_out_file
 
@@ -153,5 +153,5 @@ def absa_convert(
     what = f"{len(names)} aspects; absent aspects got {nm!r}" if to == "wide" else \
         f"labels <aspect>_<polarity> for the aspects not {nm!r}"
     console.print(f"wrote {out}: {n} texts, {what}" + (f"; split column {split_col!r} kept" if split_col else ""))
-    if not split_col and "split" in next(iter(read_chunks(data, None, 1))).columns:
+    if not split_col and "split" in table_columns(data):
         console.print("the input's column 'split' was not written: pass --split-col split to keep it")

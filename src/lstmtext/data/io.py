@@ -176,6 +176,16 @@ def row_ref(path: str | Path, index: int, fmt: str, header: bool = True) -> str:
     return f"{path} row {index}"
 
 
+def table_columns(path: str | Path, fmt: str | None = None) -> list[str]:
+    """The column names of a data file, read from its first row (Parquet: its schema)."""
+    path = Path(path)
+    if detect_format(path, fmt) == "parquet":
+        import pyarrow.parquet as pq
+
+        return list(pq.read_schema(path).names)
+    return [str(c) for c in next(iter(read_chunks(path, fmt, 1))).columns]
+
+
 def read_chunks(path: str | Path, fmt: str | None, chunk_size: int, header: bool = True) -> Iterator[pd.DataFrame]:
     """Yield frames of at most ``chunk_size`` rows of strings, indexed by 0-based data row (for ``file:line`` errors).
 
