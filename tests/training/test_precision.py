@@ -52,6 +52,10 @@ def test_auto_keeps_bidirectional_lstms_in_fp32_but_bf16_can_be_asked_for(cpu):
     for model in (_model("bilstm"), _model(bidirectional=True), _model("bilstm_attn")):  # default: lstm, both ways
         assert precision.resolve_precision("auto", model) == "fp32"
         assert precision.resolve_precision("bf16", model) == "bf16"
+    from lstmtext.models.language_model import LanguageModel
+
+    lm = LanguageModel(100, 16, 16, bidirectional=True)  # the ulmfit language model measured faster in bf16
+    assert precision.resolve_precision("auto", lm) == "bf16"
 
 
 def test_auto_is_fp32_without_bf16_instructions_or_without_a_fused_lstm(cpu):

@@ -12,13 +12,15 @@ slower and left the GRU and attention models unchanged, while FusedLSTM's own pr
 in bfloat16 and its training step 1.45x (``benchmarks/lstm_kernel.py --products``). So:
 
 * ``auto``: bf16 when the CPU has bf16 instructions (``avx512_bf16`` or ``amx_bf16`` in /proc/cpuinfo, and
-  torch's oneDNN op) and the model's float32 FusedLSTM layers all run one direction; fp32 otherwise. A
-  bidirectional layer steps both directions with one ``torch.bmm``, and there bfloat16 never paid: one epoch of
-  the BiLSTM presets tied with fp32 on the AMD EPYC (``default`` 4.6-5.3 s against 4.7-5.4) and was 1.3-1.4x
-  slower on a 2-core Intel Xeon with AMX (``default`` 7.7 s against 5.6, ``bilstm`` 8.2 against 5.8,
-  ``bilstm_attn`` 8.3 against 6.3): its batched bfloat16 product, and adding the float32 bias to its bfloat16
-  result, cost more there than float32's one ``baddbmm``. One direction (oneDNN's product, sigmoid fused)
-  gained on both (``seed001`` 1.32x and 1.33x, a 1 x 512 language model 1.25x and 1.55x).
+  torch's oneDNN op) and the model has a float32 FusedLSTM layer, except a classifier whose FusedLSTM layers
+  run both directions; fp32 otherwise. A bidirectional layer steps both directions with one ``torch.bmm``, and
+  for the classifier presets bfloat16 never paid there: one epoch of the BiLSTM presets tied with fp32 on the AMD
+  EPYC (``default`` 4.6-5.3 s against 4.7-5.4) and was 1.3-1.4x slower on a 2-core Intel Xeon with AMX
+  (``default`` 7.7 s against 5.6, ``bilstm`` 8.2 against 5.8, ``bilstm_attn`` 8.3 against 6.3): its batched
+  bfloat16 product, and adding the float32 bias to its bfloat16 result, cost more there than float32's one
+  ``baddbmm``. The ``ulmfit`` BiLSTM language model (256 units) did gain on the EPYC (8,389 -> 10,292 tokens/s)
+  and tied on the Xeon (12,301 -> 12,565), so language models keep bf16. One direction (oneDNN's product,
+  sigmoid fused) gained on both (``seed001`` 1.32x and 1.33x, a 1 x 512 language model 1.25x and 1.55x).
 * ``bf16``: the same, but asking for it where it cannot apply (no such CPU, no FusedLSTM layer) logs one
   warning and trains in fp32; autocast is not used, since it only ever measured slower or equal.
 * ``fp32``: never bf16.
@@ -37,6 +39,7 @@ from torch import nn
 
 from lstmtext.models import onednn
 from lstmtext.models.fused_lstm import FusedLSTM
+from lstmtext.models.language_model import LanguageModel
 
 log = logging.getLogger(__name__)
 
@@ -68,8 +71,8 @@ def resolve_precision(requested: str, model: nn.Module) -> str:
     if requested == "fp32":
         return "fp32"
     layers = [m for m in model.modules() if isinstance(m, FusedLSTM) and m.weight_ih_l0.dtype == torch.float32]
-    if requested == "auto" and any(m.bidirectional for m in layers):
-        return "fp32"  # measured no faster, or slower, in bf16 (module docstring)
+    if requested == "auto" and any(m.bidirectional for m in layers) and not isinstance(model, LanguageModel):
+        return "fp32"  # a classifier's BiLSTM: measured no faster, or slower, in bf16 (module docstring)
     if not layers:
         if requested == "bf16":
             log.warning("train.precision = bf16 applies to LSTMs (FusedLSTM) only, which this model has "
