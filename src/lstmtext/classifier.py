@@ -273,8 +273,12 @@ class MultiLabelTextClassifier(ClassifierMixin, _TextEstimator):
         tags.classifier_tags.multi_label = True
         return tags
 
+    @staticmethod
+    def _is_matrix(y: Any) -> bool:  # the indicator matrix, not a list of label lists
+        return isinstance(y, np.ndarray) or len(getattr(y, "shape", ())) == 2
+
     def _labels(self, y: Any, n: int) -> tuple[list[Any], dict[str, Any]]:
-        if isinstance(y, np.ndarray) or (hasattr(y, "shape") and len(getattr(y, "shape", ())) == 2):
+        if self._is_matrix(y):
             matrix = np.asarray(y)
             if matrix.ndim != 2 or len(matrix) != n:
                 raise DataError(f"y: expected a 0/1 matrix of {n} rows (one per text). Got shape {matrix.shape}.")
@@ -290,9 +294,8 @@ class MultiLabelTextClassifier(ClassifierMixin, _TextEstimator):
         return [tuple(sorted({str(x) for x in row})) for row in rows], {}
 
     def _fitted_from_labels(self) -> None:
-        names = list(self.predictor_.task.labels)
         originals = getattr(self, "_label_values", {})
-        self.classes_ = np.asarray([originals.get(name, name) for name in names])
+        self.classes_ = np.asarray([originals.get(name, name) for name in self.predictor_.task.labels])
 
     def _outputs(self, proba: np.ndarray) -> np.ndarray:
         return proba
@@ -302,7 +305,7 @@ class MultiLabelTextClassifier(ClassifierMixin, _TextEstimator):
 
     def score(self, X: Any, y: Any, sample_weight: Any = None) -> float:
         """Subset accuracy (every label of a text right), for ``y`` in either form ``fit`` takes."""
-        if not (isinstance(y, np.ndarray) or len(getattr(y, "shape", ())) == 2):  # label lists: as a 0/1 matrix
+        if not self._is_matrix(y):  # label lists: as a 0/1 matrix
             names = [str(c) for c in self.classes_]
             unknown = sorted({str(x) for row in y for x in row} - set(names))
             if unknown:

@@ -100,5 +100,6 @@ class ServeSettings(BaseModel):
                 raise ConfigError("no bundle to serve. Give BUNDLE on the command line or set LSTMTEXT_BUNDLE.") from None
             # never echo the key
             got = "" if name == "api_key" else f" Got {err.get('input')!r} instead."
-            source = f"--{name.replace('_', '-')}" if name in given else f"env {ENV_PREFIX}{name.upper()}"
+            option = {"bundle": "BUNDLE", "onnx_path": "--onnx"}.get(name, f"--{name.replace('_', '-')}")
+            source = option if name in given else f"env {ENV_PREFIX}{name.upper()}"
             raise ConfigError(f"server setting {name} ({source}): {err['msg']}.{got}") from None
