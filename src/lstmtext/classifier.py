@@ -14,6 +14,7 @@ Example:
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Sequence
 from pathlib import Path
@@ -98,12 +99,9 @@ class _TextEstimator(BaseEstimator):
         if self.random_state is not None:
             settings.update({"train.seed": int(self.random_state), "data.split_seed": int(self.random_state)})
         settings.update(self.overrides or {})
-        for key, value in settings.items():
-            node = tree
+        for key, value in settings.items():  # "train.lr" -> tree["train"]["lr"]
             *parents, leaf = key.split(".")
-            for part in parents:
-                node = node.setdefault(part, {})
-            node[leaf] = value
+            functools.reduce(lambda node, part: node.setdefault(part, {}), parents, tree)[leaf] = value
         return build_config(self.preset, self.config, extra=tree,
                             extra_source=f"{type(self).__name__}(...) arguments (overrides and hyperparameters)")
 
@@ -273,9 +271,7 @@ class MultiLabelTextClassifier(ClassifierMixin, _TextEstimator):
         tags.classifier_tags.multi_label = True
         return tags
 
-    @staticmethod
-    def _is_matrix(y: Any) -> bool:  # the indicator matrix, not a list of label lists
-        return isinstance(y, np.ndarray) or len(getattr(y, "shape", ())) == 2
+    _is_matrix = staticmethod(lambda y: isinstance(y, np.ndarray) or len(getattr(y, "shape", ())) == 2)  # not lists
 
     def _labels(self, y: Any, n: int) -> tuple[list[Any], dict[str, Any]]:
         if self._is_matrix(y):
