@@ -34,6 +34,7 @@ from lstmtext.errors import BundleError, ConfigError, DataError
 from lstmtext.models.language_model import LanguageModel
 from lstmtext.preprocess import Pipeline, build_pipeline
 from lstmtext.preprocess.presets import resolved_preprocess
+from lstmtext.training.checkpoint import changed_settings
 from lstmtext.training.lm_bundle import LMBundle, is_lm_bundle, lm_folder, load_lm, save_lm
 from lstmtext.training.pretrain import LMResult, fit_lm
 from lstmtext.training.threads import configure_threads
@@ -89,11 +90,7 @@ def _resumed_config(given: Config, saved: Config, state: Path) -> Config:
     now, before = flatten(given.model_dump(mode="json")), flatten(saved.model_dump(mode="json"))
     asked = [k for k, v in now.items() if v != before.get(k) and all(v != d.get(k) for d in defaults)]
     if asked:
-        key = asked[0]
-        raise BundleError(f"{state.parent}: --resume continues the pretraining saved there, but this command sets "
-                          f"{key} = {now[key]!r} (the saved run: {before.get(key)!r}"
-                          + (f"; {len(asked) - 1} more setting{'s differ' if len(asked) > 2 else ' differs'}" if len(asked) > 1 else "")
-                          + "). Resume with the same settings, or start afresh with --overwrite.")
+        raise changed_settings(state.parent, "pretraining", asked, now, before)
     return saved
 
 

@@ -100,11 +100,17 @@ def check_resumed_settings(folder: Path, saved: dict[str, Any] | None, given: di
     free = RESUMABLE_CHANGES + (("train.epochs",) if before.get("train.schedule") == "constant" else ())
     changed = [k for k in now if now[k] != before.get(k) and k not in free]
     if changed:
-        key, more = changed[0], len(changed) - 1
-        raise BundleError(
-            f"{folder}: --resume continues the run saved there, but this command sets {key} = {now[key]!r} (the saved "
-            f"run: {before.get(key)!r}" + (f"; {more} more setting{'s differ' if more > 1 else ' differs'}" if more else "")
-            + "). Resume with the same command and config, or start again with --overwrite.")
+        raise changed_settings(folder, "run", changed, now, before)
+
+
+def changed_settings(folder: Path, what: str, changed: list[str], now: dict[str, Any], before: dict[str, Any]
+                     ) -> BundleError:
+    """The one-line refusal of a ``--resume`` that sets ``changed`` (flattened keys) away from the saved ``what``'s."""
+    key, more = changed[0], len(changed) - 1
+    return BundleError(
+        f"{folder}: --resume continues the {what} saved there, but this command sets {key} = {now[key]!r} (the saved "
+        f"run: {before.get(key)!r}" + (f"; {more} more setting{'s differ' if more > 1 else ' differs'}" if more else "")
+        + "). Resume with the same command and config, or start again with --overwrite.")
 
 
 def load_checkpoint(folder: Path) -> dict[str, Any]:
