@@ -236,7 +236,7 @@ def _compare(data: LabelledData, models: Sequence[str], seeds: int, base: dict[s
     order = {m: i for i, m in enumerate([*models, BASELINE])}
     records.sort(key=lambda r: (order[r["model"]], r["seed"]))
     return {
-        "source": data.source, "task": plain.task, "scores_note": get_task(plain.task).scores_note, "eval_split": eval_split, "split_sizes": {k: len(v) for k, v in data.splits.items()},
+        "source": data.source, "task": plain.task, "scores_note": get_task(plain.task).scores_note, "eval_split": eval_split, "split_sizes": spec["split_sizes"],
         "preprocess": preprocess, "overrides": list(overrides), "seeds": seeds, "mode": mode, "workers": workers,
         "wall_seconds": time.perf_counter() - start, "load_average": _load(), "cpu_count": usable_cores(),
         "runs_reused": reused,

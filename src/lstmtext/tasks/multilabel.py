@@ -217,13 +217,12 @@ class MultiLabel(Task):
         return type(self)(self.labels + list(names), config)
 
     def unknown(self, label: Any, split_name: str) -> str | None:
-        for name in label:
-            if name not in self._index and split_name == "evaluated":
+        for name in (n for n in label if n not in self._index):
+            if split_name == "evaluated":
                 return f"label {name!r} is not one the model knows ({', '.join(self.labels)}). Check --label-col."
-            if name not in self._index:
-                return (f"label {name!r} does not occur in the training split, so the model cannot learn it. Move "
-                        "some of its rows into training (for a split lstmtext made: another data.split_seed, or your "
-                        "own with --split-col or --valid/--test), or drop the label from these rows.")
+            return (f"label {name!r} does not occur in the training split, so the model cannot learn it. Move "
+                    "some of its rows into training (for a split lstmtext made: another data.split_seed, or your "
+                    "own with --split-col or --valid/--test), or drop the label from these rows.")
         return None
 
     def reader_info(self) -> dict[str, Any]:
