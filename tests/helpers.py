@@ -112,3 +112,24 @@ def assert_matches_torch(ref, fused, reference, x, lengths, tol: dict):
     for name, p in fused.named_parameters():
         torch.testing.assert_close(p.grad, ref_params[name].grad, **tol, msg=f"gradient of {name}")
     return out_r.detach()
+
+
+class Interrupt(Exception):
+    """What :func:`interrupting` raises, as a kill after an epoch would stop a run."""
+
+
+def interrupting(monkeypatch, when):
+    """Make the runner's ``fit`` raise :class:`Interrupt` after the epoch record for which ``when(record)`` is true
+    (its checkpoint already written); returns a function that puts the real ``fit`` back."""
+    import lstmtext.training.loop as trainer
+
+    real_fit = trainer.fit
+
+    def interrupted_fit(*args, **kwargs):
+        def stop(record):
+            if when(record):
+                raise Interrupt
+        return real_fit(*args, **{**kwargs, "on_epoch_end": stop})
+
+    monkeypatch.setattr("lstmtext.pipeline.runner.fit", interrupted_fit)
+    return lambda: monkeypatch.setattr("lstmtext.pipeline.runner.fit", real_fit)

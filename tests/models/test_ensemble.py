@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from helpers import ABSA_WIDE as ABSA_TINY
-from helpers import TINY_OVERRIDES
+from helpers import TINY_OVERRIDES, Interrupt, interrupting
 from lstmtext.config import ModelConfig, build_config
 from lstmtext.encoding.batching import predict_logits
 from lstmtext.errors import ConfigError
@@ -149,23 +149,10 @@ def test_ensemble_resumes_when_interrupted_before_its_last_member_started(tiny_p
 
     cfg = build_config(None, overrides=[*TINY_OVERRIDES, "model.ensemble=2", "train.epochs=3"])
     whole = run(cfg, tiny_path, tmp_path / "whole", progress=False)
-    import lstmtext.training.loop as trainer
-
-    real_fit = trainer.fit
-
-    class Interrupt(Exception):
-        pass
-
-    def stop_in_member0(*args, **kwargs):
-        def stop(record):
-            if record["epoch"] == 2:
-                raise Interrupt
-        return real_fit(*args, **{**kwargs, "on_epoch_end": stop})
-
-    monkeypatch.setattr("lstmtext.pipeline.runner.fit", stop_in_member0)
+    restore = interrupting(monkeypatch, lambda record: record["epoch"] == 2)  # in member 0
     with pytest.raises(Interrupt):
         run(cfg, tiny_path, tmp_path / "r", progress=False)
-    monkeypatch.setattr("lstmtext.pipeline.runner.fit", real_fit)
+    restore()
     assert sorted(p.name for p in (tmp_path / "r" / "checkpoint").iterdir()) == ["member0"]
     again = run(cfg, tiny_path, tmp_path / "r", progress=False, resume=True)
     assert again.summary["members"] == [{**m, "seconds": a["seconds"]} for m, a in

@@ -5,16 +5,12 @@ import json
 import pytest
 import torch
 
-from helpers import TINY_OVERRIDES
+from helpers import TINY_OVERRIDES, Interrupt, interrupting
 from lstmtext.config import build_config
 from lstmtext.encoding.batching import predict_logits
 from lstmtext.errors import BundleError
 from lstmtext.pipeline.prepare import load_data, prepare
 from lstmtext.pipeline.runner import fit_model
-
-
-class Interrupt(Exception):
-    pass
 
 
 def train_model(config, data, **kwargs):
@@ -40,20 +36,10 @@ def test_resume_after_interruption_gives_identical_weights(tiny_path, tmp_path, 
                                                             "model.rnn_input_dropout=0.2"])
     full, _ = train_model(config, _data(tiny_path, config), progress=False)
 
-    import lstmtext.training.loop as trainer
-
-    real_fit = trainer.fit
-
-    def interrupted_fit(*args, **kwargs):
-        def stop(record):
-            if record["epoch"] == 3:
-                raise Interrupt
-        return real_fit(*args, **{**kwargs, "on_epoch_end": stop})
-
-    monkeypatch.setattr("lstmtext.pipeline.runner.fit", interrupted_fit)
+    restore = interrupting(monkeypatch, lambda record: record["epoch"] == 3)
     with pytest.raises(Interrupt):
         train_model(config, _data(tiny_path, config), checkpoint_dir=tmp_path / "ckpt", progress=False)
-    monkeypatch.setattr("lstmtext.pipeline.runner.fit", real_fit)
+    restore()
     first_part = json.loads((tmp_path / "ckpt" / "state.json").read_text())["seconds"]
     torch.manual_seed(12345)  # a different global RNG state must not matter: the checkpoint restores it
     resumed, result = train_model(config, _data(tiny_path, config), checkpoint_dir=tmp_path / "ckpt",
@@ -72,25 +58,9 @@ def test_resume_after_interruption_gives_identical_weights(tiny_path, tmp_path, 
     assert "\n" not in str(err.value)
 
 
-def _interrupting(monkeypatch, when):
-    """Make the runner's fit raise Interrupt after the epoch record for which ``when(record)`` is true."""
-    import lstmtext.training.loop as trainer
-
-    real_fit = trainer.fit
-
-    def interrupted_fit(*args, **kwargs):
-        def stop(record):
-            if when(record):
-                raise Interrupt
-        return real_fit(*args, **{**kwargs, "on_epoch_end": stop})
-
-    monkeypatch.setattr("lstmtext.pipeline.runner.fit", interrupted_fit)
-    return lambda: monkeypatch.setattr("lstmtext.pipeline.runner.fit", real_fit)
-
-
 def test_resume_refuses_other_settings_but_allows_more_epochs(tiny_path, tmp_path, monkeypatch):
     config = build_config(None, overrides=TINY_OVERRIDES + ["train.epochs=4"])
-    restore = _interrupting(monkeypatch, lambda record: record["epoch"] == 2)
+    restore = interrupting(monkeypatch, lambda record: record["epoch"] == 2)
     with pytest.raises(Interrupt):
         train_model(config, _data(tiny_path, config), checkpoint_dir=tmp_path / "ckpt", progress=False)
     restore()
@@ -125,7 +95,7 @@ def test_resuming_a_run_that_stopped_early_trains_no_more(tiny_path, tmp_path, m
     full, done = train_model(config, _data(tiny_path, config), progress=False)
     assert done.stopped_early
     last = done.history[-1]["epoch"]
-    restore = _interrupting(monkeypatch, lambda record: record["epoch"] == last)  # killed after its last checkpoint
+    restore = interrupting(monkeypatch, lambda record: record["epoch"] == last)  # killed after its last checkpoint
     with pytest.raises(Interrupt):
         train_model(config, _data(tiny_path, config), checkpoint_dir=tmp_path / "ckpt", progress=False)
     restore()
