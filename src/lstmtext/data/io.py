@@ -177,12 +177,15 @@ def row_ref(path: str | Path, index: int, fmt: str, header: bool = True) -> str:
 
 
 def table_columns(path: str | Path, fmt: str | None = None) -> list[str]:
-    """The column names of a data file, read from its first row (Parquet: its schema)."""
+    """The column names of a data file, read from its header row (Parquet: its schema; JSON: its first record)."""
     path = Path(path)
-    if detect_format(path, fmt) == "parquet":
+    fmt = detect_format(path, fmt)
+    if fmt == "parquet":
         import pyarrow.parquet as pq
 
         return list(pq.read_schema(path).names)
+    if fmt in ("csv", "tsv"):  # the header alone (read_chunks would first scan a TSV whole for its quoting)
+        return [str(c) for c in pd.read_csv(path, sep="," if fmt == "csv" else "\t", nrows=0, encoding="utf-8").columns]
     return [str(c) for c in next(iter(read_chunks(path, fmt, 1))).columns]
 
 
