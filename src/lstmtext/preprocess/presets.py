@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from lstmtext.config import Config
+from lstmtext.config import Config, PreprocessConfig
 from lstmtext.errors import ConfigError
 from lstmtext.preprocess.pipeline import Pipeline
 
@@ -134,7 +134,7 @@ def build_pipeline(config: Config) -> Pipeline:
 def resolved_preprocess(cfg: dict[str, Any]) -> dict[str, Any]:
     """A ``preprocess`` section (as a dict) with the steps and options its preset stands for written out, so
     that it means the same chain after a preset changes (a language model saves it so)."""
-    preset = preprocess_preset(cfg.get("preset", "en-tweet"))
+    preset = preprocess_preset(cfg.get("preset", PreprocessConfig.model_fields["preset"].default))
     steps = cfg["steps"] if cfg.get("steps") is not None else preset["steps"]
     return {**cfg, "steps": list(steps), "options": {**preset["options"], **(cfg.get("options") or {})}}
 
