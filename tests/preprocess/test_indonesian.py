@@ -69,6 +69,15 @@ def test_review_preset_runs_the_thesis_chain():
     )
 
 
+def test_review_presets_do_not_join_a_negation_to_the_next_sentence():
+    raw = "Pelayanannya kurang. Karena lama, gk enak!"
+    assert Pipeline(**preprocess_preset("id-review"))(raw) == "pelayanannya kurang tidak_enak"
+    assert Pipeline(**preprocess_preset("id-aspect"))(raw) == "pelayanannya kurang karena lama tidak_enak"
+    # A model saved before the option existed stored options without it: it keeps cleaning as it was trained.
+    saved = Pipeline(preprocess_preset("id-review")["steps"], {})
+    assert saved(raw) == "pelayanannya kurang_karena tidak_enak"
+
+
 def test_news_preset_removes_all_stopwords_and_stems():
     news = Pipeline(**preprocess_preset("id-news"))
     assert news("Iuran Naik, BPJS Tawarkan 4 Layanan Baru") == "iur bpjs tawar 4 layan"
@@ -152,6 +161,7 @@ def test_normalize_long_input(normalize):
         ("tidak ! bagus", "tidak ! bagus"),
         ("tanpa masalah kurang enak", "tanpa_masalah kurang_enak"),
         ("tidak_pernah datang", "tidak_pernah datang"),
+        ("bukan tidak\nmungkin  kurang\n\nenak", "bukan_tidak mungkin kurang enak"),  # a line ends a sentence
     ],
 )
 def test_negation_cases(negation, text, joined):

@@ -9,7 +9,8 @@ import unicodedata
 
 import emoji
 
-from lstmtext.preprocess.steps import register_step
+from lstmtext.errors import ConfigError
+from lstmtext.preprocess.steps import Step, register_step
 
 # r"(?:https?://|ftp://|www\.)\S+" ignoring case, spelled out (s also matches the long s, as it does ignoring
 # case) so that it starts with a character class: the regex engine then skips to candidate characters
@@ -101,10 +102,30 @@ def remove_punctuation_keep_underscore(text: str) -> str:
     return text.translate(_KEEP_UNDERSCORE)
 
 
-@register_step("punctuation_to_space")
-def punctuation_to_space(text: str) -> str:
-    """Replace punctuation (but not ``_``) by a space, so ``baik,murah`` becomes two words."""
-    return text.translate(_TO_SPACE)  # one C pass; the table learns each character once
+#: Marks that end a sentence when whitespace or the end of the text follows them (``bagus. Tapi``, ``lho!``).
+_SENTENCE_END = re.compile(r"[.!?\u2026\u3002\uff01\uff1f]+(?=\s|$)")
+
+
+@register_step("punctuation_to_space", factory=True)
+def punctuation_to_space(sentence_ends: bool = False) -> Step:
+    """Replace punctuation (but not ``_``) by a space, so ``baik,murah`` becomes two words.
+
+    Args:
+        sentence_ends: Replace the marks that end a sentence (``.``, ``!``, ``?``, ``…`` followed by whitespace
+            or the end of the text) by a line break instead, so that the steps that read line by line
+            (``remove_single_chars``, ``join_negation``) never join a word to the next sentence's first one.
+    """
+    if not isinstance(sentence_ends, bool):
+        raise ConfigError(f"preprocess.options.punctuation_to_space.sentence_ends: expected true or false, "
+                          f"got {sentence_ends!r}.")
+
+    def step(text: str) -> str:
+        return text.translate(_TO_SPACE)  # one C pass; the table learns each character once
+
+    def step_with_breaks(text: str) -> str:
+        return _SENTENCE_END.sub("\n", text).translate(_TO_SPACE)
+
+    return step_with_breaks if sentence_ends else step
 
 
 @register_step("remove_digits")
@@ -200,5 +221,11 @@ def normalize_whitespace(text: str) -> str:
 
 @register_step("remove_single_chars")
 def remove_single_chars(text: str) -> str:
-    """Drop one-character words (left over from filtering, such as a lone ``s`` or ``d``)."""
+    """Drop one-character words (left over from filtering, such as a lone ``s`` or ``d``).
+
+    Words are re-joined with single spaces, line by line: a line break (a sentence end that
+    ``punctuation_to_space`` kept) stays.
+    """
+    if "\n" in text:
+        return "\n".join(" ".join(w for w in line.split() if len(w) > 1) for line in text.split("\n"))
     return " ".join(w for w in text.split() if len(w) > 1)

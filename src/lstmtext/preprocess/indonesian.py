@@ -209,9 +209,11 @@ def _string_list(value: Any, option: str) -> list[str]:
 def join_negation(negations: Iterable[str] | None = None) -> Step:
     """Join a negation word to the next word with ``_`` (``tidak pernah`` -> ``tidak_pernah``).
 
-    Consecutive negations chain (``bukan tidak mungkin`` -> ``bukan_tidak_mungkin``); a negation at the end,
-    or followed by a token without letters or digits, stays alone. Tokens are split on whitespace and
-    re-joined with single spaces. Matching ignores case.
+    Consecutive negations chain (``bukan tidak mungkin`` -> ``bukan_tidak_mungkin``); a negation at the end of
+    a line, or followed by a token without letters or digits, stays alone: a line break ends a sentence
+    (``punctuation_to_space`` with ``sentence_ends`` puts one where ``.``, ``!`` or ``?`` ended it), so
+    ``tidak. Bagus`` keeps ``tidak`` and ``bagus`` apart. Tokens are split on whitespace and re-joined with
+    single spaces, the lines too. Matching ignores case.
 
     Args:
         negations: The negation words; default :data:`DEFAULT_NEGATIONS`.
@@ -221,9 +223,7 @@ def join_negation(negations: Iterable[str] | None = None) -> Step:
     """
     neg = frozenset(_string_list(DEFAULT_NEGATIONS if negations is None else negations, "join_negation.negations"))
 
-    def step(text: str) -> str:
-        tokens = text.split()
-        out: list[str] = []
+    def join(tokens: list[str], out: list[str]) -> None:
         i = 0
         while i < len(tokens):
             j = i
@@ -231,6 +231,11 @@ def join_negation(negations: Iterable[str] | None = None) -> Step:
                 j += 1
             out.append("_".join(tokens[i : j + 1]))
             i = j + 1
+
+    def step(text: str) -> str:
+        out: list[str] = []
+        for line in text.split("\n") if "\n" in text else (text,):
+            join(line.split(), out)
         return " ".join(out)
 
     return step

@@ -71,7 +71,8 @@ PREPROCESS_PRESETS: dict[str, dict[str, Any]] = {
             "join_negation",
             "remove_stopwords_id",
         ],
-        "options": {},
+        # A sentence end becomes a line break, which join_negation does not cross (``tidak. Bagus``).
+        "options": {"punctuation_to_space": {"sentence_ends": True}},
     },
     # The Vietnamese lecture's chain for NTC-SCV reviews, after re-attaching tone marks that the data set's
     # tokeniser split off (4% of reviews): URLs and HTML tags, emoji and text emoticons (before
@@ -106,7 +107,7 @@ PREPROCESS_PRESETS: dict[str, dict[str, Any]] = {
 # them kept, docs/absa.md).
 PREPROCESS_PRESETS["id-aspect"] = {
     "steps": [step for step in PREPROCESS_PRESETS["id-review"]["steps"] if step != "remove_stopwords_id"],
-    "options": {},
+    "options": PREPROCESS_PRESETS["id-review"]["options"],
 }
 
 
