@@ -3,6 +3,7 @@
 import json
 
 import pytest
+import typer
 from typer.testing import CliRunner
 
 from lstmtext.cli import app, main
@@ -158,8 +159,29 @@ def test_ctrl_c_says_what_was_kept_and_how_to_go_on(tiny_path, tmp_path, monkeyp
     (tmp_path / "r" / "checkpoint").mkdir(parents=True)
     (tmp_path / "r" / "checkpoint" / "state.json").write_text("{}")
     result = runner.invoke(app, ["train", str(tiny_path), "--out", str(tmp_path / "r"), "--overwrite"])
-    assert f"interrupted: the last finished epoch is saved in {tmp_path / 'r'}/checkpoint: run the same command " \
-           "with --resume to go on. Leave out --overwrite, or it starts over." in " ".join(result.output.split())
+    said = " ".join(result.output.split())  # --resume goes on even beside --overwrite: nothing more to say
+    assert said.endswith(f"interrupted: the last finished epoch is saved in {tmp_path / 'r'}/checkpoint: run the same "
+                         "command with --resume to go on.")
+
+
+def test_kill_stops_a_long_command_as_ctrl_c_does_and_overwrite_is_named_where_it_restarts(tmp_path, capsys):
+    import os
+    import signal
+
+    from lstmtext.cli.common import interruptible
+
+    def killed(out, overwrite=False):
+        os.kill(os.getpid(), signal.SIGTERM)  # `kill PID`: a pool's workers are stopped on the way out
+
+    before = signal.getsignal(signal.SIGTERM)
+    for restarts, extra in ((False, ""), (True, " Leave out --overwrite, or it starts over.")):
+        command = interruptible("kept in OUT/study.db: run the same command again to go on.",
+                                overwrite_restarts=restarts)(killed)
+        with pytest.raises(typer.Exit) as stopped:
+            command(out=tmp_path, overwrite=True)
+        assert stopped.value.exit_code == 130 and signal.getsignal(signal.SIGTERM) is before
+        said = " ".join(capsys.readouterr().err.split())
+        assert said == f"interrupted: kept in {tmp_path}/study.db: run the same command again to go on.{extra}"
 
 
 def test_the_preprocess_option_sets_a_cleaning_preset_or_steps(tiny_path, tmp_path):

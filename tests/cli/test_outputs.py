@@ -77,6 +77,16 @@ def test_experiments_refuse_before_training(command, tiny_path, tmp_path):
     assert (tmp_path / name).read_text() == "{}"
 
 
+@pytest.mark.parametrize("command, own", [(["search", "--grid", "train.lr=1e-3"], "study.db"),
+                                          (["learning-curve", "--sizes", "20", "--seeds", "1"], "learning_curve.json")])
+def test_search_and_learning_curve_keep_another_commands_report(command, own, tiny_path, tmp_path):
+    (tmp_path / "report.html").write_text("the training run's report")
+    _refused(runner.invoke(app, [command[0], str(tiny_path), *command[1:], "--out", str(tmp_path)]), "report.html")
+    assert (tmp_path / "report.html").read_text() == "the training run's report"
+    (tmp_path / own).write_text("")  # its own earlier work: the command goes on from it (resume checks the settings)
+    assert check_out(tmp_path, command[0], overwrite=False) == tmp_path
+
+
 def test_train_keeps_another_commands_report(tiny_path, tmp_path):
     (tmp_path / "report.html").write_text("the audit's report")
     result = runner.invoke(app, ["train", str(tiny_path), "--out", str(tmp_path), "--set", "train.epochs=1", "--quiet"])

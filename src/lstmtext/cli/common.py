@@ -7,7 +7,9 @@ from __future__ import annotations
 import functools
 import json
 import os
+import signal
 import sys
+import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any, Optional
@@ -225,24 +227,36 @@ def load_average() -> list[float] | None:
         return None
 
 
-def interruptible(hint: str, kept: str | None = None) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-    """Wrap a long command: Ctrl-C (or SIGTERM, where the command turns it into one) prints one line saying
-    what was kept and how to go on (``hint``, where ``OUT`` stands for the command's --out), instead of a
-    traceback, and exits with status 130. ``kept``: the file (under OUT) without which nothing was kept yet."""
+def _raise_interrupt(signum: int, frame: Any) -> None:
+    raise KeyboardInterrupt
+
+
+def interruptible(hint: str, kept: str | None = None, overwrite_restarts: bool = False
+                  ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Wrap a long command: Ctrl-C or SIGTERM (``kill PID``, which the command turns into a Ctrl-C, so that a pool
+    stops its workers too) prints one line saying what was kept and how to go on (``hint``, where ``OUT`` stands
+    for the command's --out), instead of a traceback, and exits with status 130. ``kept``: the file (under OUT)
+    without which nothing was kept yet. ``overwrite_restarts``: --overwrite throws away what was kept (the hint
+    then says to leave it out)."""
 
     def wrap(command: Callable[..., Any]) -> Callable[..., Any]:
         @functools.wraps(command)
         def run_command(*args: Any, **kwargs: Any) -> Any:
+            main_thread = threading.current_thread() is threading.main_thread()  # signals go to the main thread only
+            before = signal.signal(signal.SIGTERM, _raise_interrupt) if main_thread else None
             try:
                 return command(*args, **kwargs)
             except KeyboardInterrupt:
                 out = Path(str(kwargs.get("out", "OUT")))
                 said = hint if kept is None or (out / kept).is_file() else \
                     "nothing was saved yet: run the same command to start again."
-                if kwargs.get("overwrite") and "run the same command" in said:
+                if overwrite_restarts and kwargs.get("overwrite") and "run the same command" in said:
                     said += " Leave out --overwrite, or it starts over."
                 err_console.print(f"interrupted: {said.replace('OUT', str(out))}", highlight=False, soft_wrap=True)
                 raise typer.Exit(130) from None
+            finally:
+                if main_thread:
+                    signal.signal(signal.SIGTERM, before)
 
         return run_command
 

@@ -7,7 +7,6 @@ shared cores it beat one run with two threads; see docs/experiments.md).
 
 from __future__ import annotations
 
-import signal
 from pathlib import Path
 from typing import Annotated, Any, Optional
 
@@ -71,20 +70,14 @@ def _setup(data: Path | None, preset: str | None, config: Path | None, set_: lis
                           whole=whole)
 
 
-def _interrupt_on_sigterm() -> None:
-    def handler(signum: int, frame: Any) -> None:
-        raise KeyboardInterrupt
-
-    signal.signal(signal.SIGTERM, handler)  # so `kill PID` stops the pool's workers too, not only this process
-
-
 def _quiet_optuna() -> None:
     import optuna
 
     optuna.logging.set_verbosity(optuna.logging.INFO if STATE["verbose"] else optuna.logging.WARNING)
 
 
-@interruptible("the finished trials are kept in OUT/study.db: run the same command again to go on.")
+@interruptible("the finished trials are kept in OUT/study.db: run the same command again to go on.",
+               overwrite_restarts=True)
 def search(
     data: DataArg = None,
     grid: Annotated[Optional[list[str]], typer.Option(help="key=a,b,c: try every combination (repeatable), e.g. --grid train.lr=1e-3,1e-4.")] = None,
@@ -116,13 +109,13 @@ def search(
     from lstmtext.experiments.space import parse_space
 
     _quiet_optuna()
+    check_out(out, "search", overwrite)
     cfg, labelled = _setup(data, preset, config, set_, task, text_col, label_col, split_col, aspects, label_sep,
                            oversample, class_weight, valid, test, split_file, header=not no_header, preprocess=preprocess)
     what = parse_space(cfg, grid, space)
     if overwrite:  # with SQLite's journal files: a stale journal would be replayed into the new study
         for name in ("study.db", "study.db-journal", "study.db-wal", "study.db-shm"):
             (out / name).unlink(missing_ok=True)
-    _interrupt_on_sigterm()
     done = lambda r: console.print(f"trial {r['trial']} {r['params']}: " + (  # noqa: E731
         f"valid {metric} {r['value']:.4f} ({r['train_seconds']:.0f} s)" if r["state"] == "COMPLETE" else "FAILED"))
     summary = run_search(cfg, labelled, out, what, trials=trials, metric=metric, timeout=timeout,
@@ -166,10 +159,10 @@ def learning_curve(
         size_list = [int(s.replace("_", "")) for s in sizes.split(",") if s.strip()]
     except ValueError:
         raise ConfigError(f"--sizes must be comma-separated whole numbers, e.g. 500,1000. Got {sizes!r} instead.") from None
+    check_out(out, "learning-curve", overwrite)
     cfg, labelled = _setup(data, preset, config, set_, task, text_col, label_col, split_col, aspects, label_sep,
                            oversample, class_weight, valid, test, split_file, unlabelled, unlabelled_col,
                            header=not no_header, preprocess=preprocess)
-    _interrupt_on_sigterm()
     done = lambda r: console.print(f"{r['size']:,} texts, seed {r['seed']}: " + ", ".join(  # noqa: E731
         f"{k} {v:.4f}" for k, v in r.items() if k.endswith(metric)) + f" ({r['train_seconds']:.0f} s)")
     report = run_curve(cfg, labelled, size_list, seeds, metric=metric, workers=workers or usable_cores(),
@@ -205,7 +198,6 @@ def cv(
     cfg, labelled = _setup(data, preset, config, set_, task, text_col,
                            label_col, split_col, aspects, label_sep, oversample, class_weight, valid, test, split_file,
                            header=not no_header, preprocess=preprocess, whole=True)
-    _interrupt_on_sigterm()
     done = lambda r: console.print(f"fold {r['fold']}: {metric} {r[metric]:.4f} ({r['train_seconds']:.0f} s)")  # noqa: E731
     report = cross_validate(cfg, labelled, folds, metric=metric, workers=workers or usable_cores(),
                             mode=mode, on_result=done)
@@ -240,7 +232,6 @@ def audit(
     cfg, labelled = _setup(data, preset, config, set_, task,
                            text_col, label_col, split_col, aspects, label_sep, None, None, valid, test, split_file,
                            header=not no_header, preprocess=preprocess, whole=True)
-    _interrupt_on_sigterm()
     report = run_audit(cfg, labelled, folds, workers=workers or usable_cores(), mode=mode,
                        on_result=lambda r: console.print(f"fold {r['fold']} scored ({r['train_seconds']:.0f} s)"))
     paths = write_audit(report, out)

@@ -16,16 +16,23 @@ WRITES = {
     "cv": ("cv.json", "cv.md", "report.html"),
     "audit": ("audit.csv", "audit.json", "report.html"),
     "suggest": ("to_label.csv", "suggest.csv", "suggest.json"),
+    "search": ("results.csv", "results.md", "best.toml", "report.html"),
+    "learning-curve": ("learning_curve.md", "learning_curve.csv", "learning_curve.png", "report.html"),
 }
+#: The file a command goes on from when run again: with it in OUT, OUT holds this command's own work.
+RESUMES_FROM = {"search": "study.db", "learning-curve": "learning_curve.json"}
 
 
 def check_out(out: str | Path, command: str, overwrite: bool) -> Path:
-    """Return ``out`` as a Path, after checking that it holds nothing ``command`` would replace (unless ``overwrite``).
+    """Return ``out`` as a Path, after checking that it holds nothing ``command`` would replace (unless ``overwrite``);
+    a folder holding the file a command resumes from (:data:`RESUMES_FROM`) is its own, and passes.
 
     Raises:
         OutputExistsError: Naming what is there, with the fix.
     """
     out = Path(out)
+    if command in RESUMES_FROM and (out / RESUMES_FROM[command]).exists():
+        return out  # its own earlier run: the command checks that the settings match and goes on
     found = [name for name in WRITES[command] if (out / name).exists()]
     if found and not overwrite:
         resume = " Pass --resume to continue an interrupted training," if found == ["checkpoint"] else ""
