@@ -83,6 +83,14 @@ def test_an_interrupted_pretraining_resumes_to_the_same_weights(tmp_path, texts_
     with pytest.raises(BundleError, match=r"cut: --resume continues the pretraining saved there, but this command sets "
                                           r"model.hidden_size = 24 \(the saved run: \d+\)\. Resume with the same"):
         lm_pipeline.pretrain(bigger, texts_file, tmp_path / "cut", resume=True, progress=False)
+    default_epochs = build_config("ulmfit")  # --set lm.epochs=16 names a key even though 16 is the default
+    with pytest.raises(BundleError, match=r"sets lm.epochs = 16 \(the saved run: 2\)"):
+        lm_pipeline.pretrain(default_epochs, texts_file, tmp_path / "cut", resume=True, progress=False,
+                             asked=["lm.epochs"])
+    other = tmp_path / "other.txt"
+    other.write_text("other texts here\n" * 20)
+    with pytest.raises(BundleError, match=f"continues the pretraining on {texts_file}, not {other}"):
+        lm_pipeline.pretrain(cfg, other, tmp_path / "cut", resume=True, progress=False)
     bare = build_config("ulmfit")  # `pretrain TEXTS --out cut --resume` alone: the saved settings are used
     resumed = lm_pipeline.pretrain(bare, texts_file, tmp_path / "cut", resume=True, progress=False)
     (tmp_path / "mine").mkdir()
@@ -93,6 +101,20 @@ def test_an_interrupted_pretraining_resumes_to_the_same_weights(tmp_path, texts_
     a, b = load_file(tmp_path / "whole" / "model.safetensors"), load_file(tmp_path / "cut" / "model.safetensors")
     assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
     assert [h["valid_perplexity"] for h in resumed.info["history"]] == [h["valid_perplexity"] for h in whole.info["history"]]
+
+
+def test_overwrite_keeps_the_old_language_model_until_the_new_texts_are_read(lm_dir, tmp_path):
+    keep = tmp_path / "lm"
+    keep.mkdir()
+    for f in lm_dir.iterdir():
+        (keep / f.name).write_bytes(f.read_bytes())
+    table = tmp_path / "t.csv"
+    table.write_text("kalimat,label\nfoo bar,a\n")
+    result = CliRunner().invoke(app, ["pretrain", str(table), "--out", str(keep), "--overwrite"])
+    assert result.exit_code == 1 and "no column 'text'" in str(result.exception)  # a typo loses nothing
+    assert load_lm(keep).vocab.itos == load_lm(lm_dir).vocab.itos
+    with pytest.raises(BundleError, match=f"--out {table} is a file; a language model is a folder"):
+        lm_pipeline.pretrain(build_config("ulmfit"), table, table, progress=False)
 
 
 def test_a_classifier_starts_from_the_lm_and_gradual_unfreezing_keeps_it_for_one_epoch(lm_dir):

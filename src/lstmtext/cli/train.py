@@ -146,8 +146,9 @@ def pretrain(
         console.print(f"epoch {rec['epoch']}: train loss {rec['train_loss']:.3f}, valid perplexity "
                       f"{rec['valid_perplexity']:.1f}, {rec['tokens_per_second']:,.0f} tokens/s", highlight=False)
 
+    asked = [item.split("=", 1)[0].strip() for item in set_ or []]  # a resume refuses to change these
     lm = run_pretrain(cfg, texts, out, text_col, resume=resume, overwrite=overwrite, progress=not quiet,
-                      on_epoch_end=show)
+                      on_epoch_end=show, asked=asked)
     corpus = lm.info["corpus"]
     console.print(f"saved the language model to [bold]{out}[/] ({len(lm.vocab):,} words; {corpus['train']['tokens']:,} "
                   f"training and {corpus['valid']['tokens']:,} held-out tokens). Next: lstmtext train DATA --pretrained {out}")

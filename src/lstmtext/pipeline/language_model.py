@@ -21,7 +21,7 @@ import json
 import logging
 import shutil
 import tempfile
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from pathlib import Path
 
 import torch
@@ -79,31 +79,40 @@ def _info(counts: dict, result: LMResult) -> dict:
             "seconds": result.seconds, "precision": result.precision}
 
 
-def _resumed_config(given: Config, saved: Config, state: Path) -> Config:
-    """The interrupted run's config, unless this command asks for other settings (keys it sets away from both the
-    built-in defaults and the ``ulmfit`` preset, ``lstmtext pretrain``'s own default, that differ from the saved
-    run's): then a one-line refusal naming the first of them."""
+def _resumed_config(given: Config, saved: Config, state: Path, asked: Collection[str] = ()) -> Config:
+    """The interrupted run's config, unless this command asks for other settings that differ from the saved run's:
+    the keys in ``asked`` (what --set named, a key or a section), and any key set away from both the built-in
+    defaults and the ``ulmfit`` preset (``lstmtext pretrain``'s own default), so that ``--resume`` need not repeat
+    the first command's --set. Then a one-line refusal naming the first of them."""
     from lstmtext.config import build_config
     from lstmtext.config.diff import flatten
 
     defaults = [flatten(build_config(p, extra={"task": given.task}).model_dump(mode="json")) for p in (None, "ulmfit")]
     now, before = flatten(given.model_dump(mode="json")), flatten(saved.model_dump(mode="json"))
-    asked = [k for k, v in now.items() if v != before.get(k) and all(v != d.get(k) for d in defaults)]
-    if asked:
-        raise changed_settings(state.parent, "pretraining", asked, now, before)
+    named = lambda k: any(k == a or k.startswith(a + ".") for a in asked)  # noqa: E731
+    changed = [k for k, v in now.items() if v != before.get(k) and (named(k) or all(v != d.get(k) for d in defaults))]
+    if changed:
+        raise changed_settings(state.parent, "pretraining", changed, now, before)
     return saved
+
+
+def _same_texts(given: str | Path, saved: str) -> bool:
+    return str(given) == saved or Path(given).resolve() == Path(saved).resolve()
 
 
 def pretrain(config: Config, texts: str | Path, out: str | Path, text_col: str | None = None, *, resume: bool = False,
              overwrite: bool = False, progress: bool = True,
-             on_epoch_end: Callable[[dict], None] | None = None) -> LMBundle:
+             on_epoch_end: Callable[[dict], None] | None = None, asked: Collection[str] = ()) -> LMBundle:
     """``lstmtext pretrain``: clean ``texts`` once (streamed), build the vocabulary, train, save to ``out``.
 
     While it trains, ``out`` holds the token files and a checkpoint after each epoch (``resume`` continues
-    from them to the same weights); at the end it holds only the bundle.
+    from them to the same weights); at the end it holds only the bundle. With ``overwrite``, a language model
+    already in ``out`` is deleted only once the new texts are read and found usable. ``asked``: the config keys
+    the command line set (a resume that changes one of them is refused).
 
     Raises:
-        BundleError: If ``out`` exists (without ``overwrite`` or ``resume``), or ``resume`` finds nothing to resume.
+        BundleError: If ``out`` is a file, or exists (without ``overwrite`` or ``resume``), or ``resume`` finds
+            nothing to resume or was started on other texts.
         DataError: For a missing file or column, or no usable text.
     """
     out = Path(out)
@@ -113,11 +122,16 @@ def pretrain(config: Config, texts: str | Path, out: str | Path, text_col: str |
     def read() -> UnlabelledCorpus:  # the run's cleaning (a resume's saved config), errors naming pretrain's options
         return UnlabelledCorpus(texts, text_col, build_pipeline(config), ("lstmtext pretrain TEXTS", "--text-col"))
 
+    if out.exists() and not out.is_dir():
+        raise BundleError(f"--out {out} is a file; a language model is a folder. Choose a folder's name.")
     if resume:
         if not state.is_file():
             raise BundleError(f"{out}: nothing to resume (no pretrain.json). Start without --resume.")
         saved = json.loads(state.read_text(encoding="utf-8"))
-        config = _resumed_config(config, Config.model_validate(saved["config"]), state)
+        if not _same_texts(texts, saved["texts"]):
+            raise BundleError(f"{out}: --resume continues the pretraining on {saved['texts']}, not {texts}. Resume with "
+                              "the same TEXTS, or start again with --overwrite.")
+        config = _resumed_config(config, Config.model_validate(saved["config"]), state, asked)
         vocab = Vocab.from_dict(json.loads((out / "vocab.json").read_text(encoding="utf-8")))
     else:
         if out.exists() and any(out.iterdir()):
@@ -127,14 +141,15 @@ def pretrain(config: Config, texts: str | Path, out: str | Path, text_col: str |
                     ". Pass --overwrite to replace it, --resume to continue an interrupted pretraining, or choose "
                     "another --out." if ours else " and holds no language model: choose another --out (nothing in "
                     "it is deleted)."))
-            shutil.rmtree(out)
         corpus = read()
-        if not corpus.usable:  # checked before anything is written to out
+        if not corpus.usable:  # checked before anything in out is deleted or written
             raise DataError(f"{texts}: no text of two tokens or more is left after cleaning ({corpus.texts:,} texts of "
                             "one token): a language model learns from the next word. Check the file, --text-col and "
                             "the cleaning preset (--set preprocess.preset=...).")
         log.info(corpus.describe())
         vocab = Vocab.build(corpus, config.vocab.num_words, config.vocab.min_freq)
+        if out.exists():  # --overwrite of a language model (checked above): the new texts are read, so now
+            shutil.rmtree(out)
         out.mkdir(parents=True, exist_ok=True)
         (out / "vocab.json").write_text(json.dumps(vocab.to_dict(), ensure_ascii=False), encoding="utf-8")
         state.write_text(json.dumps({"config": config.model_dump(mode="json"), "texts": str(texts)}), encoding="utf-8")
