@@ -162,6 +162,10 @@ def test_learning_curve_end_to_end_keeps_valid_and_test_whole_and_resumes(base, 
     assert paths["chart"].read_bytes()[:4] == b"\x89PNG" and "base64," in paths["html"].read_text()
     again = learning_curve(base, tiny_data, [6, 12, 24], seeds=2, mode="sequential", workers=1, out_dir=tmp_path)
     assert again["runs_reused"] == 6 and again["runs"] == report["runs"]
+    part = learning_curve(base, tiny_data, [6], seeds=1, mode="sequential", workers=1, out_dir=tmp_path)
+    assert part["runs_reused"] == 1 and part["runs"] == report["runs"][:1]  # what it used, not what was saved
+    write_learning_curve(part, tmp_path)  # the curve of one size keeps the other sizes' runs for later
+    assert len(json.loads((tmp_path / "learning_curve.json").read_text())["runs"]) == 6
     other = base.model_copy(deep=True)
     other.train.epochs += 1  # another config: its curve would silently replace this one's runs
     with pytest.raises(ConfigError, match=r"learning_curve\.json: this folder holds another learning curve .*6 runs.*"

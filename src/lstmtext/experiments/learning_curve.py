@@ -113,8 +113,8 @@ def learning_curve(
     spec = {"config": config.model_dump(mode="json"), "source": data.source,
             "split_sizes": {k: len(v) for k, v in data.splits.items()}}
     partial = Path(out_dir) / "learning_curve.json" if out_dir is not None else None
-    runs = _reusable(partial, spec, overwrite)
-    reused = len(runs)
+    runs = _reusable(partial, spec, overwrite)  # every saved run is kept, also those of sizes or seeds not asked now
+    saved = {(r["size"], r["seed"]) for r in runs}
     jobs = []
     for i in range(seeds):
         seed = config.train.seed + i
@@ -144,8 +144,10 @@ def learning_curve(
     wanted = [r for r in runs if r["size"] in set(sizes) and r["seed"] in seed_range]
     return {"source": data.source, "eval_split": eval_split, "metric": metric, "sizes": sorted(set(sizes)),
             "seeds": seeds, "model": config.model.name, "mode": mode, "workers": workers,
-            "wall_seconds": time.perf_counter() - start, "runs_reused": reused,
-            "split_sizes": spec["split_sizes"], "summary": summarize(wanted), "runs": wanted, "spec": spec}
+            "wall_seconds": time.perf_counter() - start,
+            "runs_reused": sum((r["size"], r["seed"]) in saved for r in wanted),
+            "split_sizes": spec["split_sizes"], "summary": summarize(wanted), "runs": wanted, "spec": spec,
+            "saved_runs": runs}
 
 
 def _reusable(path: Path | None, spec: dict[str, Any], overwrite: bool) -> list[dict[str, Any]]:
@@ -248,7 +250,8 @@ def write_learning_curve(report: dict[str, Any], out_dir: str | Path,
     parts = ["<h2>Settings</h2>", table(["setting", "value"], settings), "<h2>Curve</h2>", image(png, "learning curve"),
              "<h2>Summary</h2>", markdown_table(markdown), "<h2>Every run</h2>",
              table(keys, [[r[k] for k in keys] for r in report["runs"]])]
-    return {"json": write_json(out / "learning_curve.json", {"spec": report["spec"], "runs": report["runs"],
+    kept = report.get("saved_runs", report["runs"])  # the runs of other sizes or seeds too, for a later command
+    return {"json": write_json(out / "learning_curve.json", {"spec": report["spec"], "runs": kept,
                                                              "summary": report["summary"]}),
             "markdown": write_text(out / "learning_curve.md", markdown), "csv": write_text(out / "learning_curve.csv",
                                                                                         buf.getvalue()),
