@@ -38,6 +38,8 @@ def test_model_config_uses_the_preset_or_the_default_with_the_architecture():
     assert _architecture(model_config("absa", 0, 1)) == "bilstm x 5" and _architecture(plain) == "gru"
     with pytest.raises(ConfigError, match="is not key=value"):
         model_config("bilstm:hidden", 0, 1)
+    # runs of a 5-member ensemble share no member: run k trains seeds 5k .. 5k + 4
+    assert [model_config("absa", k, 1).train.seed for k in range(3)] == [0, 5, 10]
 
 
 def test_clean_data_cleans_every_split_once(tiny_data):
@@ -126,6 +128,14 @@ def test_tfidf_baseline_picks_c_on_valid(tiny_data):
 def test_bad_settings_are_config_errors(tiny_data):
     with pytest.raises(ConfigError, match="seeds and workers must be >= 1"):
         compare(tiny_data, ["cnn"], seeds=0)
+    with pytest.raises(ConfigError, match="--models: no model named"):
+        compare(tiny_data, [], seeds=1)
+    with pytest.raises(ConfigError, match="--models names lstm more than once"):
+        compare(tiny_data, ["lstm", "cnn", "lstm"], seeds=1)
+    with pytest.raises(ConfigError, match=r"--set train.seed: compare sets it for every run; use --seeds"):
+        compare(tiny_data, ["cnn"], seeds=1, overrides=["train.seed=3"])
+    with pytest.raises(ConfigError, match=r"--set preprocess.preset: compare sets it for every run; use --preprocess"):
+        compare(tiny_data, ["cnn"], seeds=1, overrides=['preprocess.preset="id-news"'])
 
 
 def test_join_split_file_by_row_number(tmp_path):
@@ -170,6 +180,13 @@ def test_compare_and_models_commands(tiny_path, tmp_path):
     res = runner.invoke(app, args + sum((["--set", o] for o in FAST), []))
     assert res.exit_code == 0, res.output
     assert (tmp_path / "c" / "compare.png").exists() and "cnn seed 0" in res.output
+    # --set data.* says how the file is split, as it does for train (it had been ignored)
+    res = runner.invoke(app, ["compare", str(tiny_path), "--models", "cnn", "--seeds", "1", "--mode", "sequential",
+                              "--workers", "1", "--no-baseline", "--out", str(tmp_path / "d"), "--set",
+                              "data.test_size=0.5", *sum((["--set", o] for o in FAST), [])])
+    assert res.exit_code == 0, res.output
+    sizes = json.loads((tmp_path / "d" / "compare.json").read_text())["split_sizes"]
+    assert sizes["test"] >= sum(sizes.values()) * 0.45
 
 
 @pytest.mark.slow

@@ -176,6 +176,20 @@ def test_learning_curve_end_to_end_keeps_valid_and_test_whole_and_resumes(base, 
     assert fresh["runs_reused"] == 0 and len(fresh["runs"]) == 1
 
 
+def test_learning_curve_runs_of_an_ensemble_share_no_member(base, tiny_data, monkeypatch):
+    seen = []
+
+    def no_training(jobs, *args):
+        seen.extend(job["config"]["train"]["seed"] for job in jobs)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr("lstmtext.experiments.learning_curve.run_jobs", no_training)
+    base.model.ensemble = 3
+    with pytest.raises(KeyboardInterrupt):
+        learning_curve(base, tiny_data, [6], seeds=3, mode="sequential", workers=1)
+    assert seen == [42, 45, 48]  # members 42-44, 45-47, 48-50
+
+
 def test_cross_validation_folds_are_stratified_disjoint_and_cover_every_row(base, tiny_data):
     labels = tiny_data.splits["train"].labels + tiny_data.splits["valid"].labels
     folds = fold_rows(labels, len(labels), 3, seed=0, valid_size=0.2)

@@ -134,7 +134,7 @@ def search(
 def learning_curve(
     data: DataArg = None,
     sizes: Annotated[str, typer.Option(help="Comma-separated training-set sizes, e.g. 500,1000,2000.")] = "500,1000,2000,4000",
-    seeds: Annotated[int, typer.Option(help="Runs per size (seeds train.seed .. +N-1).")] = 3,
+    seeds: Annotated[int, typer.Option(help="Runs per size (seeds train.seed .. +N-1; with an ensemble of n members every n-th seed, so that no two runs share a member).")] = 3,
     metric: Metric = "macro_f1",
     out: Annotated[Path, typer.Option(help="Folder: learning_curve.json/.md/.csv/.png, report.html.")] = Path("runs/learning-curve"),
     preset: PresetOpt = None, config: ConfigOpt = None, set_: SetOpt = None, task: TaskOpt = None,

@@ -55,7 +55,7 @@ def models() -> None:
 def compare(
     data: DataArg = None,
     models: Annotated[str, typer.Option(help="Comma-separated model presets or architectures; PRESET:key=value:key=value for a variant, e.g. bilstm:model.embedding.kind=random.")] = "cnn,lstm,clstm,bilstm",
-    seeds: Annotated[int, typer.Option(help="Runs per model (seeds 0..N-1).")] = 3,
+    seeds: Annotated[int, typer.Option(help="Runs per model (seeds 0..N-1; run k of an ensemble of n members starts at seed k*n, so that no two runs share a member).")] = 3,
     out: Annotated[Path, typer.Option(help="Folder for compare.json, compare.md and compare.png.")] = Path("runs/compare"),
     preprocess: Annotated[str, typer.Option(help="The one cleaning for every model: a preset (en-tweet, id-news, ...) or comma-separated steps.")] = "en-tweet",
     set_: SetOpt = None,
@@ -91,7 +91,8 @@ def compare(
     from lstmtext.pipeline import load_data
 
     check_out(out, "compare", overwrite)
-    cfg = run_config(None, None, None, task=task, text_col=text_col, label_col=label_col, split_col=split_col,
+    reading = [item for item in set_ or [] if item.strip().startswith("data.")]  # how the data is read and split
+    cfg = run_config(None, None, reading, task=task, text_col=text_col, label_col=label_col, split_col=split_col,
                      aspects=aspects, label_sep=label_sep)
     labelled = load_data(cfg, data, valid_path=valid, test_path=test, split_file=split_file, header=not no_header)
     base: dict = {"task": cfg.task}  # what every model shares beyond its preset: the task, how its labels were read

@@ -63,11 +63,20 @@ def model_config(entry: str, seed: int, threads: int, overrides: Sequence[str] =
             raise ConfigError(f"--models: {entry!r}: {item!r} is not key=value. Write PRESET:section.key=value, e.g. "
                               "bilstm:model.hidden_size=64.")
     if name in MODEL_PRESETS:
-        return build_config(name, overrides=[*fixed, *overrides, *own], extra=extra)
+        return _spaced_seeds(build_config(name, overrides=[*fixed, *overrides, *own], extra=extra), seed)
     if name in available_models():
-        return build_config("default", overrides=[f'model.name="{name}"', *fixed, *overrides, *own], extra=extra)
+        return _spaced_seeds(build_config("default", overrides=[f'model.name="{name}"', *fixed, *overrides, *own],
+                                          extra=extra), seed)
     raise ConfigError(f"--models: {name!r} is neither a model preset nor an architecture. Presets: "
                       f"{', '.join(sorted(MODEL_PRESETS))}; architectures: {', '.join(available_models())}.")
+
+
+def _spaced_seeds(config: Config, seed: int) -> Config:
+    """Run ``seed`` of an ensemble of n members starts at seed ``seed * n``: its members (seeds s .. s + n - 1)
+    then share none with another run's, and the spread over runs is not understated."""
+    if config.model.ensemble > 1 and config.train.seed == seed:
+        config.train.seed = seed * config.model.ensemble
+    return config
 
 
 def clean_data(data: LabelledData, preprocess: str) -> LabelledData:
@@ -167,6 +176,17 @@ def compare(
     if seeds < 1 or workers < 1 or mode not in ("pool", "sequential"):
         raise ConfigError(f"compare: seeds and workers must be >= 1 and mode pool or sequential. "
                           f"Got seeds={seeds}, workers={workers}, mode={mode!r} instead.")
+    if not models:
+        raise ConfigError("--models: no model named. Give comma-separated presets or architectures, e.g. "
+                          "--models bilstm,cnn.")
+    twice = sorted({m for m in models if list(models).count(m) > 1})
+    if twice:
+        raise ConfigError(f"--models names {', '.join(twice)} more than once: a run counted twice would shrink its "
+                          "± std. Name each model once (--seeds sets the runs per model).")
+    for key in (item.split("=", 1)[0].strip() for item in overrides):
+        if key == "train.seed" or key.startswith("preprocess."):
+            flag = "--seeds (runs get seeds 0 .. N-1)" if key == "train.seed" else "--preprocess (the one cleaning)"
+            raise ConfigError(f"--set {key}: compare sets it for every run; use {flag}.")
     with _cleaned_unlabelled(base, preprocess) as base:
         return _compare(data, models, seeds, base, preprocess, overrides, mode, workers, baseline, on_result, partial)
 

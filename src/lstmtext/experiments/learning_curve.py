@@ -117,7 +117,7 @@ def learning_curve(
     saved = {(r["size"], r["seed"]) for r in runs}
     jobs = []
     for i in range(seeds):
-        seed = config.train.seed + i
+        seed = config.train.seed + i * config.model.ensemble  # an ensemble's members: seed .. seed + n - 1, apart
         subsets = nested_subsets(strata, sizes, seed, len(train))
         cfg = run_config.model_copy(deep=True)
         cfg.train.seed, cfg.train.threads = seed, threads
@@ -140,7 +140,7 @@ def learning_curve(
 
     run_jobs(jobs, cleaned, workers, mode, record)
     runs.sort(key=lambda r: (r["size"], r["seed"]))
-    seed_range = range(config.train.seed, config.train.seed + seeds)
+    seed_range = range(config.train.seed, config.train.seed + seeds * config.model.ensemble, config.model.ensemble)
     wanted = [r for r in runs if r["size"] in set(sizes) and r["seed"] in seed_range]
     return {"source": data.source, "eval_split": eval_split, "metric": metric, "sizes": sorted(set(sizes)),
             "seeds": seeds, "model": config.model.name, "mode": mode, "workers": workers,
