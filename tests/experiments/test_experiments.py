@@ -112,6 +112,8 @@ def test_a_timeout_starts_no_new_trial(base, tiny_data, tmp_path):
     (["train.lr"], None, r"--grid 'train.lr': expected key=values"),
     (["train.lr=1e-3"], ["train.epochs=1:3"], "--grid and --space cannot be mixed"),
     (None, ["train.lr=1e-2:1e-3"], r"--space train.lr='1e-2:1e-3': a range is low:high"),
+    (None, ["model.hidden_size=8.0:32"], r"--space model.hidden_size='8.0:32': the setting takes whole numbers.*"
+                                         r"model.hidden_size=8:32\."),
     (None, None, "give --grid key=a,b"),
 ])
 def test_bad_search_options_are_one_line_config_errors(base, grid, space, message):
@@ -204,6 +206,8 @@ def test_cross_validation_folds_are_stratified_disjoint_and_cover_every_row(base
     assert 0 <= report["mean"]["macro_f1"] <= 1 and report["std"]["macro_f1"] >= 0
     with pytest.raises(DataError, match="fewer than --folds 20"):
         fold_rows(labels, len(labels), 20, 0, 0.2)
+    with pytest.raises(DataError, match="class 'rare' has 1 row: stratified folds need at least 2 of each class"):
+        fold_rows([*labels, "rare"], len(labels) + 1, 2, 0, 0.2)  # no --folds value could help: not suggested
 
 
 def _imbalanced(data):

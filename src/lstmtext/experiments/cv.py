@@ -51,10 +51,12 @@ def fold_rows(keys: list[Any] | None, n: int, folds: int, seed: int, valid_size:
     if keys is not None:
         counts = {c: keys.count(c) for c in set(keys)}
         rare = min(counts, key=counts.get)
+        if counts[rare] < 2:  # no number of folds can hold it out and train on it
+            raise DataError(f"class {rare!r} has 1 row: stratified folds need at least 2 of each class. Add rows of "
+                            "it, merge it into another class, or remove it.")
         if counts[rare] < folds:
-            raise DataError(f"class {rare!r} has {counts[rare]} row{'s' if counts[rare] != 1 else ''}, fewer than "
-                            f"--folds {folds}. Use --folds "
-                            f"{max(2, counts[rare])} or fewer, or merge rare classes.")
+            raise DataError(f"class {rare!r} has {counts[rare]} rows, fewer than --folds {folds}. Use --folds "
+                            f"{counts[rare]} or fewer, or merge rare classes.")
     elif n < folds:
         raise DataError(f"{n} rows cannot make {folds} folds. Use --folds {max(2, n)} or fewer.")
     y = np.asarray(keys, dtype=object) if keys is not None else None

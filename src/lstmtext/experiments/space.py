@@ -156,6 +156,13 @@ def parse_space(base: Config, grid: list[str] | None = None, space: list[str] | 
                 raise ConfigError(f"--space {key}={raw!r}: a range is low:high or low:high:log with numbers "
                                   "low < high (and low > 0 for log), e.g. train.lr=1e-4:1e-2:log.")
             _check_values(base, key, [low, high], "--space")
+            if not (isinstance(low, int) and isinstance(high, int)):  # TPE will draw fractions between them
+                try:
+                    _check_values(base, key, [low + (high - low) * 0.37], "--space")
+                except ConfigError:
+                    raise ConfigError(f"--space {key}={raw!r}: the setting takes whole numbers, and a range with a "
+                                      f"decimal bound draws fractions; write whole-number bounds, e.g. "
+                                      f"{key}={int(low)}:{int(high)}.") from None
             out.ranges[key] = (low, high, log)
         else:
             values = [_value(key, v, "--space") for v in _split_values(raw)]
