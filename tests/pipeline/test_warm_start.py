@@ -107,10 +107,20 @@ def test_warm_start_starts_from_the_saved_weights_not_from_scratch(saved, tmp_pa
         torch.testing.assert_close(tensor, saved_model.state_dict()[name], atol=1e-4, rtol=0)
 
 
+def test_a_new_max_len_applies_and_an_unset_one_keeps_the_saved_length(saved):
+    bundle = load_bundle(saved)
+    assert warm_encoder(bundle, [], _warm(saved)) is bundle.encoder
+    shorter = build_config(None, overrides=[*SHORT, "vocab.max_len=3"], extra={"train": {"init_from": str(saved)}})
+    assert bundle.encoder.max_len > 3 and warm_encoder(bundle, [], shorter).max_len == 3  # it had been ignored
+    grown = warm_encoder(bundle, ["@airline zebra quokka"], _warm(saved, new_words="add"))
+    assert grown.max_len == bundle.encoder.max_len and "zebra" in grown.vocab
+
+
 @pytest.mark.parametrize("override, message", [
     ("model.hidden_size=32", r"model\.hidden_size is 16 in the saved model but 32 in this run"),
     ('model.name="cnn"', r"a 'lstm' model, but this run asks for model\.name 'cnn'"),
     ('preprocess.steps=["lowercase"]', r"preprocess\.steps is None in the saved model but \['lowercase'\] in this run"),
+    ('vocab.truncating="post"', r"vocab\.truncating is 'pre' in the saved model but 'post' in this run"),
 ])
 def test_another_architecture_or_cleaning_is_refused(saved, override, message):
     cfg = build_config(None, overrides=[*SHORT, override], extra={"train": {"init_from": str(saved)}})

@@ -78,7 +78,9 @@ def load_init(config: Config) -> Bundle:
     sections = [("model", config.model.model_dump(mode="json"), saved.model.model_dump(mode="json")),
                 ("preprocess", config.preprocess.model_dump(mode="json"), saved.preprocess.model_dump(mode="json")),
                 ("absa", {k: getattr(config.absa, k) for k in ("head", "attention_size")},
-                 {k: getattr(saved.absa, k) for k in ("head", "attention_size")})]
+                 {k: getattr(saved.absa, k) for k in ("head", "attention_size")}),
+                ("vocab", {k: getattr(config.vocab, k) for k in ("truncating", "padding")},
+                 {k: getattr(saved.vocab, k) for k in ("truncating", "padding")})]  # vocab.max_len may change
     if config.train.new_words == "add" and config.model.embedding.freeze and config.model.embedding.kind != "random":
         raise ConfigError(f"--init-from {path}: --new-words add with a frozen embedding (model.embedding.freeze) would "
                           "leave the new words' vectors random for good. Keep the vocabulary (--new-words keep) or "
@@ -144,10 +146,14 @@ def _seen_outputs(task: Task, labels: Sequence[Any]) -> set[str]:
 
 
 def warm_encoder(bundle: Bundle, train_texts: Sequence[str], config: Config) -> TextEncoder:
-    """The saved encoder, with the new training texts' words appended when ``train.new_words = add``."""
+    """The saved encoder, with the new training texts' words appended when ``train.new_words = add``, and the
+    run's ``vocab.max_len`` where it sets one other than the saved model's."""
     saved = bundle.encoder
+    asked = config.vocab.max_len
+    max_len = asked if asked is not None and asked != bundle.config.vocab.max_len else saved.max_len
     if config.train.new_words == "keep":
-        return saved
+        return saved if max_len == saved.max_len else \
+            TextEncoder(saved.pipeline, saved.vocab, max_len, saved.truncating, saved.padding)
     old = saved.vocab
     cap = max(config.vocab.num_words or 0, len(old)) if config.vocab.num_words else None
     found = Vocab.build((text.split() for text in saved.pipeline.clean_many(list(train_texts))), None,
@@ -157,7 +163,7 @@ def warm_encoder(bundle: Bundle, train_texts: Sequence[str], config: Config) -> 
         ranked = ranked[: max(0, cap - len(old))]
     log.info("warm start: %d new word(s) added to the vocabulary of %d", len(ranked), len(old))
     vocab = Vocab([*old.itos, *ranked], {**old.counts, **{w: found.counts[w] for w in ranked}})
-    return TextEncoder(saved.pipeline, vocab, saved.max_len, saved.truncating, saved.padding)
+    return TextEncoder(saved.pipeline, vocab, max_len, saved.truncating, saved.padding)
 
 
 def copy_weights(model: nn.Module, saved: nn.Module, member: int = 0) -> int:
