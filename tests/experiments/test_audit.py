@@ -53,6 +53,7 @@ def test_audit_finds_flipped_labels_out_of_fold(tmp_path, caplog):
     assert report["rows"] == len(rows)  # a file without a split is audited whole: no test rows held out
     assert report["out_of_fold"]["accuracy"] == pytest.approx(1 - 3 / 80)  # wrong exactly on the 3 flipped rows
     assert report["majority"]["accuracy"] == pytest.approx(41 / 80)  # the flips leave 41 neg
+    assert 0.3 < report["chance"]["accuracy"] < 0.7  # guessing a shuffled label: about 41² + 39² over 80² = 0.50
     assert "out-of-fold model: accuracy 0.9625" in res.output
     said = [r for r in caplog.records if "the valid split holds" in r.getMessage()]
     assert len(said) == 1  # each fold's tiny valid split: said once, not once per fold
@@ -82,4 +83,9 @@ def test_a_weak_out_of_fold_model_is_flagged():
 
     assert weak_model({"out_of_fold": {"macro_f1": 0.80}, "majority": {"macro_f1": 0.30}}) is None
     warning = weak_model({"out_of_fold": {"macro_f1": 0.33}, "majority": {"macro_f1": 0.30}})
-    assert warning.startswith("the out-of-fold model scores macro-F1 0.3300, hardly above 0.3000")
+    assert warning.startswith("the out-of-fold model scores macro-F1 0.3300, hardly above 0.3000 for always answering")
+    # 3 balanced classes: the majority scores 1/6, guessing 1/3; a model at 0.35 is at chance, and is flagged
+    chance = weak_model({"out_of_fold": {"macro_f1": 0.35}, "majority": {"macro_f1": 0.1667},
+                         "chance": {"macro_f1": 0.3333}})
+    assert chance.startswith("the out-of-fold model scores macro-F1 0.3500, hardly above 0.3333 for guessing with the "
+                             "labels' frequencies")

@@ -241,9 +241,10 @@ def audit(
                       f"(p {issue['p_given']:.2f} -> {issue['p_suggested']:.2f}) {issue['text'][:80]}", highlight=False)
     console.print(f"{len(report['issues']):,} suspect labels among {report['rows']:,} rows; wrote {paths['csv']} "
                   f"and {paths['html']}")
-    scores, floor = report["out_of_fold"], report["majority"]
+    scores, floor, chance = report["out_of_fold"], report["majority"], report["chance"]
     console.print("out-of-fold model: " + ", ".join(f"{k} {v:.4f}" for k, v in scores.items())
-                  + f" (always the most frequent label: macro_f1 {floor['macro_f1']:.4f})", highlight=False)
+                  + f" (always the most frequent label: macro_f1 {floor['macro_f1']:.4f}; guessing with the labels' "
+                  f"frequencies: {chance['macro_f1']:.4f})", highlight=False)
     weak = weak_model(report)
     if weak:
         err_console.print(f"warning: {weak}", highlight=False, soft_wrap=True)

@@ -63,13 +63,14 @@ def audit(config: Config, data: LabelledData, folds: int = 5, *, workers: int = 
     issues = label_issues(proba, targets, task.layout, names, task.group_names())
     scores = task.headline(task.metrics(targets, proba))  # how good the out-of-fold model is: its suspects mean
     majority = task.headline(task.metrics(targets, _majority(targets, proba, task)))  # as much as it beats this
+    chance = task.headline(task.metrics(targets, _shuffled(targets, proba, task)))  # and guessing with the priors
     original = pooled(data).splits["pool"]
     for issue in issues:
         i = issue["row"]
         issue.update(text=original.texts[i], where=original.rows[i] if original.rows else f"row {i}")
     return {"source": data.source, "rows": len(pool), "folds": folds, "model": config.model.name,
             "task": config.task, "wall_seconds": time.perf_counter() - start, "issues": issues,
-            "out_of_fold": scores, "majority": majority, "proba": proba, "targets": targets}
+            "out_of_fold": scores, "majority": majority, "chance": chance, "proba": proba, "targets": targets}
 
 
 def _majority(targets: np.ndarray, proba: np.ndarray, task: Any) -> np.ndarray:
@@ -83,13 +84,30 @@ def _majority(targets: np.ndarray, proba: np.ndarray, task: Any) -> np.ndarray:
     return out
 
 
+def _shuffled(targets: np.ndarray, proba: np.ndarray, task: Any) -> np.ndarray:
+    """Probabilities that answer another row's label (a fixed shuffle): guessing with the label frequencies, the
+    chance level (on k balanced classes it scores macro-F1 near 1/k; always the majority scores 2 / (k (k + 1)))."""
+    rows = np.random.default_rng(0).permutation(len(targets))
+    if task.layout.activation == "sigmoid":
+        return targets[rows].astype(np.float32)
+    out = np.zeros_like(proba)
+    columns = targets.reshape(len(targets), -1)[rows].astype(int)
+    for j, s in enumerate(task.layout.slices()):
+        out[np.arange(len(targets)), s.start + columns[:, j]] = 1.0
+    return out
+
+
 def weak_model(report: dict[str, Any]) -> str | None:
-    """A warning when the out-of-fold model's macro-F1 is within 0.05 of always answering the majority."""
-    got, floor = report["out_of_fold"]["macro_f1"], report["majority"]["macro_f1"]
+    """A warning when the out-of-fold model's macro-F1 is within 0.05 of always answering the majority or of
+    guessing with the label frequencies, whichever scores higher."""
+    got = report["out_of_fold"]["macro_f1"]
+    floors = {"always answering the most frequent label": report["majority"]["macro_f1"],
+              "guessing with the labels' frequencies": report.get("chance", {}).get("macro_f1", 0.0)}
+    what, floor = max(floors.items(), key=lambda item: item[1])
     if got - floor >= 0.05:
         return None
-    return (f"the out-of-fold model scores macro-F1 {got:.4f}, hardly above {floor:.4f} for always answering the most "
-            "frequent label: its suspects are mostly its own mistakes. Train it longer or with a stronger preset.")
+    return (f"the out-of-fold model scores macro-F1 {got:.4f}, hardly above {floor:.4f} for {what}: its suspects are "
+            "mostly its own mistakes. Train it longer or with a stronger preset.")
 
 
 def write_audit(report: dict[str, Any], out_dir: str | Path) -> dict[str, Path]:
@@ -103,7 +121,7 @@ def write_audit(report: dict[str, Any], out_dir: str | Path) -> dict[str, Path]:
              round(r["p_suggested"], 4), r["text"]] for k, r in enumerate(report["issues"])]
     writer.writerows(rows)
     summary = {k: report[k] for k in ("source", "rows", "folds", "model", "task", "wall_seconds", "out_of_fold",
-                                      "majority")}
+                                      "majority", "chance") if k in report}
     weak = weak_model(report)
     parts = ["<h2>Settings</h2>", table(["setting", "value"], [[k, str(v)] for k, v in summary.items()]),
              *([f"<p><b>Warning:</b> {html.escape(weak)}</p>"] if weak else []),
