@@ -197,3 +197,17 @@ def test_detect_lang_reads_a_plain_text_file(tmp_path):
     import json
 
     assert json.loads(result.stdout)["total"] == 1  # the blank line is no row
+
+
+def test_a_row_is_named_by_the_line_it_starts_on_past_quoted_line_breaks_and_blank_lines(tmp_path):
+    from lstmtext.data.io import row_ref
+
+    path = tmp_path / "d.csv"
+    path.write_text('text,label\n"two\nlines",a\n\nthird row,b\n"x ""q""\n\n!",c\nlast,d\n', encoding="utf-8")
+    assert read_table(path)["text"].tolist() == ["two\nlines", "third row", 'x "q"\n\n!', "last"]
+    assert [row_ref(path, i, "csv") for i in range(4)] == [f"{path}:{n}" for n in (2, 5, 6, 9)]
+    tsv = tmp_path / "d.tsv"  # IndoNLU's layout: no header, quotes are text
+    tsv.write_text('"so late\tneg\nfine\tpos\n', encoding="utf-8")
+    assert [row_ref(tsv, i, "tsv", header=False) for i in range(2)] == [f"{tsv}:1", f"{tsv}:2"]
+    path.write_text("text,label\nshort,a\nrows,b\n", encoding="utf-8")  # the file changed: counted again
+    assert row_ref(path, 1, "csv") == f"{path}:3"

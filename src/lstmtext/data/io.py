@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import csv
+import functools
 import json
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from lstmtext.errors import DataError
@@ -168,12 +171,51 @@ def read_table(path: str | Path, fmt: str | None = None, header: bool = True) ->
 
 
 def row_ref(path: str | Path, index: int, fmt: str, header: bool = True) -> str:
-    """Return ``file:line N`` for a 0-based data row (counting the header line of CSV/TSV)."""
+    """Return ``file:line N`` for a 0-based data row of CSV/TSV: the line where the row starts, counting the header,
+    line breaks inside quoted texts and blank lines (:func:`record_lines`); for a file over
+    :data:`EXACT_LINES_MAX_BYTES` the row's number plus the header line, which is right for a file without them."""
     if fmt in ("csv", "tsv"):
+        starts = record_lines(Path(path), fmt, header)
+        if starts is not None and index < len(starts):
+            return f"{path}:{starts[index]}"
         return f"{path}:{index + (2 if header else 1)}"
     if fmt == "jsonl":
         return f"{path}:{index + 1}"
     return f"{path} row {index}"
+
+
+#: The largest file whose rows' first lines are counted: the counts (8 bytes a row) stay far below the file's size.
+EXACT_LINES_MAX_BYTES = 256 * 2**20
+
+
+def record_lines(path: Path, fmt: str, header: bool = True) -> np.ndarray | None:
+    """The 1-based line on which each data row of a CSV/TSV file starts, as :func:`read_table` reads it (blank lines
+    skipped, line breaks inside quotes kept within their row): one pass, kept while the file is unchanged. None for
+    a file that cannot be read so or is over :data:`EXACT_LINES_MAX_BYTES`."""
+    try:
+        stat = path.stat()
+    except OSError:
+        return None
+    if stat.st_size > EXACT_LINES_MAX_BYTES:
+        return None
+    return _record_lines(str(path), stat.st_mtime_ns, stat.st_size, fmt, header)
+
+
+@functools.lru_cache(maxsize=4)
+def _record_lines(path: str, mtime_ns: int, size: int, fmt: str, header: bool) -> np.ndarray | None:
+    options = _csv_options(Path(path), fmt)
+    csv.field_size_limit(sys.maxsize)  # a long text is one field: the csv module's default cap is 131,072 characters
+    starts, end = [], 0
+    try:
+        with open(path, newline="", encoding="utf-8") as fh:
+            reader = csv.reader(fh, delimiter=options["sep"], quoting=options["quoting"])
+            for record in reader:
+                start, end = end + 1, reader.line_num
+                if record:
+                    starts.append(start)
+    except (csv.Error, UnicodeDecodeError, OSError):
+        return None
+    return np.asarray(starts[1:] if header else starts, dtype=np.int64)
 
 
 def table_columns(path: str | Path, fmt: str | None = None) -> list[str]:
