@@ -103,6 +103,23 @@ def test_an_interrupted_comparison_goes_on_with_the_runs_it_has_not_finished(tin
     other = compare(tiny_data, ["cnn"], **{**settings, "seeds": 1, "overrides": [*FAST, "train.epochs=1"]},
                     partial=partial)  # another config: nothing reused
     assert len(trained) == 2 and other["runs"][0]["epochs_run"] == 1
+    partial = tmp_path / "edited.partial.json"
+    with pytest.raises(KeyboardInterrupt):
+        compare(tiny_data, ["cnn"], **settings, partial=partial, on_result=stop)
+    train = tiny_data.splits["train"]
+    flipped = LabelledData({**tiny_data.splits, "train": Split(train.texts, train.labels[::-1], train.rows)},
+                           tiny_data.source)  # the same file, edited: same path and sizes, other labels
+    edited = compare(flipped, ["cnn"], **settings, partial=partial)
+    assert len(trained) == 5 and edited["runs_reused"] == 0  # 1 before the interruption, both seeds again
+
+
+def test_the_data_fingerprint_follows_texts_and_labels_in_order():
+    from lstmtext.data.dataset import fingerprint
+
+    one = {"train": Split(["a", "b"], ["x", "y"]), "valid": Split(["c"], [["p", "q"]])}
+    assert fingerprint(one) == fingerprint({k: Split(list(v.texts), list(v.labels)) for k, v in one.items()})
+    assert fingerprint(one) != fingerprint({**one, "train": Split(["a", "b"], ["y", "x"])})
+    assert fingerprint(one) != fingerprint({**one, "train": Split(["ab", ""], ["x", "y"])})  # not joined ambiguously
 
 
 def test_valid_split_is_scored_when_there_is_no_test():

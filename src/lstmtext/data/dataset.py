@@ -8,6 +8,8 @@ here: a class name, or a tuple of names (one per aspect, or the set of a text's 
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
 from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass, field
@@ -43,6 +45,18 @@ class Split:
         """Return the rows at ``index``, in that order."""
         rows = [self.rows[i] for i in index] if self.rows is not None else None
         return Split([self.texts[i] for i in index], [self.labels[i] for i in index], rows)
+
+
+def fingerprint(splits: dict[str, Split]) -> str:
+    """A short hash of every split's texts and labels, in order: an experiment resumed in a folder checks it, so
+    runs on other data (the same file edited, the same sizes) are not reused."""
+    digest = hashlib.sha256()
+    for name in sorted(splits):
+        digest.update(f"\x00split {name}\x00".encode())
+        for text, label in zip(splits[name].texts, splits[name].labels):
+            digest.update(text.encode("utf-8", "surrogatepass") + b"\x1f")
+            digest.update(json.dumps(label, sort_keys=True, default=str).encode() + b"\x1e")
+    return digest.hexdigest()[:16]
 
 
 @dataclass

@@ -28,6 +28,7 @@ from typing import Any, Literal
 
 from lstmtext.config import Config, PreprocessConfig, build_config
 from lstmtext.data import LabelledData
+from lstmtext.data.dataset import fingerprint
 from lstmtext.errors import ConfigError
 from lstmtext.experiments.pool import process_pool, shared_data
 from lstmtext.tasks import get_task
@@ -228,7 +229,8 @@ def _compare(data: LabelledData, models: Sequence[str], seeds: int, base: dict[s
         jobs.append({"model": BASELINE, "seed": 0, "eval_split": eval_split, "architecture": "tf-idf + logreg",
                      "config": plain.model_dump(mode="json")})
     start = time.perf_counter()
-    spec = {"source": data.source, "split_sizes": {k: len(v) for k, v in data.splits.items()}, "preprocess": preprocess}
+    spec = {"source": data.source, "split_sizes": {k: len(v) for k, v in data.splits.items()}, "preprocess": preprocess,
+            "data": fingerprint(data.splits)}
     kept = _kept_runs(partial, spec)
     records = [kept[_job_key(job)] for job in jobs if _job_key(job) in kept]
     jobs, reused = [job for job in jobs if _job_key(job) not in kept], len(records)

@@ -19,6 +19,7 @@ import numpy as np
 
 from lstmtext.config import Config
 from lstmtext.data import LabelledData
+from lstmtext.data.dataset import fingerprint
 from lstmtext.errors import ConfigError, DataError
 from lstmtext.experiments.pool import Mode, check_parallel, clean_once, run_jobs, task_scores
 from lstmtext.tasks import get_task
@@ -110,7 +111,7 @@ def learning_curve(
     stratum = get_task(config.task).stratum()
     train = cleaned.splits["train"]
     strata = [stratum(y) for y in train.labels] if stratum is not None else None
-    spec = {"config": config.model_dump(mode="json"), "source": data.source,
+    spec = {"config": config.model_dump(mode="json"), "source": data.source, "data": fingerprint(data.splits),
             "split_sizes": {k: len(v) for k, v in data.splits.items()}}
     partial = Path(out_dir) / "learning_curve.json" if out_dir is not None else None
     runs = _reusable(partial, spec, overwrite)  # every saved run is kept, also those of sizes or seeds not asked now

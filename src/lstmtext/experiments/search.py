@@ -21,6 +21,7 @@ from typing import Any
 
 from lstmtext.config import Config
 from lstmtext.data import LabelledData
+from lstmtext.data.dataset import fingerprint
 from lstmtext.errors import ConfigError
 from lstmtext.experiments.pool import JobRunner, Mode, check_parallel, clean_once, score_job, task_scores, warn_afresh
 from lstmtext.experiments.space import Space, apply, suggest
@@ -168,7 +169,7 @@ def search(
 def _search(config: Config, data: LabelledData, out: Path, space: Space, trials: int | None, metric: str,
             timeout: float | None, workers: int, mode: Mode, seed: int,
             on_result: Callable[[dict[str, Any]], None] | None, storage: Any, threads: int) -> dict[str, Any]:
-    data_id = f"{data.source} " + json.dumps({k: len(v) for k, v in data.splits.items()})
+    data_id = f"{data.source} " + json.dumps({k: len(v) for k, v in data.splits.items()}) + " " + fingerprint(data.splits)
     study = open_study(out, space, metric, config, seed, data_id, storage)
     remaining = recover(study, space)
     complete = _count_complete(study)
