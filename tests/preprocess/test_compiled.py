@@ -4,7 +4,7 @@
 was compiled (lstmtext at commit 470e49c): 175 airline tweets chosen for emoji, curly apostrophes, entities,
 URLs, elongation, emoticons and newlines, and texts from ``tricky_texts`` for en-tweet and the other presets.
 The presets then had no ``normalize_unicode`` step and no ``punctuation_to_space`` option (``id-review`` now keeps
-sentence ends); the golden test runs them without either. One ``id-review`` row changed since: ``join_negation``
+clause ends); the golden test runs them without either. One ``id-review`` row changed since: ``join_negation``
 no longer joins a negation ending a line to the next line's first word (``JAN.\n...2nd``: ``jangan indak``).
 """
 

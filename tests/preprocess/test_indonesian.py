@@ -69,13 +69,14 @@ def test_review_preset_runs_the_thesis_chain():
     )
 
 
-def test_review_presets_do_not_join_a_negation_to_the_next_sentence():
-    raw = "Pelayanannya kurang. Karena lama, gk enak!"
-    assert Pipeline(**preprocess_preset("id-review"))(raw) == "pelayanannya kurang tidak_enak"
-    assert Pipeline(**preprocess_preset("id-aspect"))(raw) == "pelayanannya kurang karena lama tidak_enak"
+def test_review_presets_do_not_join_a_negation_to_the_next_sentence_or_clause():
+    raw = "Pelayanannya kurang. Karena lama, gk enak! Kebersihan kurang, berisik"
+    assert Pipeline(**preprocess_preset("id-review"))(raw) == "pelayanannya kurang tidak_enak kebersihan kurang berisik"
+    assert Pipeline(**preprocess_preset("id-aspect"))(raw) == \
+        "pelayanannya kurang karena lama tidak_enak kebersihan kurang berisik"
     # A model saved before the option existed stored options without it: it keeps cleaning as it was trained.
     saved = Pipeline(preprocess_preset("id-review")["steps"], {})
-    assert saved(raw) == "pelayanannya kurang_karena tidak_enak"
+    assert saved(raw) == "pelayanannya kurang_karena tidak_enak kebersihan kurang_berisik"
 
 
 def test_news_preset_removes_all_stopwords_and_stems():

@@ -102,30 +102,32 @@ def remove_punctuation_keep_underscore(text: str) -> str:
     return text.translate(_KEEP_UNDERSCORE)
 
 
-#: Marks that end a sentence when whitespace or the end of the text follows them (``bagus. Tapi``, ``lho!``).
-_SENTENCE_END = re.compile(r"[.!?\u2026\u3002\uff01\uff1f]+(?=\s|$)")
+#: Where a clause ends: ``.``, ``!``, ``?``, ``…`` before whitespace or the end of the text (``bagus. Tapi``; not
+#: ``3.5``), and every ``,``, ``;`` or ``:`` (``kurang, berisik``; ``baik,murah``).
+_CLAUSE_END = re.compile(r"[.!?\u2026\u3002\uff01\uff1f]+(?=\s|$)|[,;:\uff0c\uff1b\u3001]")
 
 
 @register_step("punctuation_to_space", factory=True)
-def punctuation_to_space(sentence_ends: bool = False) -> Step:
+def punctuation_to_space(clause_ends: bool = False) -> Step:
     """Replace punctuation (but not ``_``) by a space, so ``baik,murah`` becomes two words.
 
     Args:
-        sentence_ends: Replace the marks that end a sentence (``.``, ``!``, ``?``, ``…`` followed by whitespace
-            or the end of the text) by a line break instead, so that the steps that read line by line
-            (``remove_single_chars``, ``join_negation``) never join a word to the next sentence's first one.
+        clause_ends: Replace the marks that end a sentence or clause (``.``, ``!``, ``?``, ``…`` followed by
+            whitespace or the end of the text; ``,``, ``;``, ``:``) by a line break instead, so that the steps
+            that read line by line (``remove_single_chars``, ``join_negation``) never join a word to the first
+            word of the next clause (``kurang, berisik`` stays two words).
     """
-    if not isinstance(sentence_ends, bool):
-        raise ConfigError(f"preprocess.options.punctuation_to_space.sentence_ends: expected true or false, "
-                          f"got {sentence_ends!r}.")
+    if not isinstance(clause_ends, bool):
+        raise ConfigError(f"preprocess.options.punctuation_to_space.clause_ends: expected true or false, "
+                          f"got {clause_ends!r}.")
 
     def step(text: str) -> str:
         return text.translate(_TO_SPACE)  # one C pass; the table learns each character once
 
     def step_with_breaks(text: str) -> str:
-        return _SENTENCE_END.sub("\n", text).translate(_TO_SPACE)
+        return _CLAUSE_END.sub("\n", text).translate(_TO_SPACE)
 
-    return step_with_breaks if sentence_ends else step
+    return step_with_breaks if clause_ends else step
 
 
 @register_step("remove_digits")
@@ -223,7 +225,7 @@ def normalize_whitespace(text: str) -> str:
 def remove_single_chars(text: str) -> str:
     """Drop one-character words (left over from filtering, such as a lone ``s`` or ``d``).
 
-    Words are re-joined with single spaces, line by line: a line break (a sentence end that
+    Words are re-joined with single spaces, line by line: a line break (a clause end that
     ``punctuation_to_space`` kept) stays.
     """
     if "\n" in text:

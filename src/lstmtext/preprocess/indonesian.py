@@ -210,10 +210,10 @@ def join_negation(negations: Iterable[str] | None = None) -> Step:
     """Join a negation word to the next word with ``_`` (``tidak pernah`` -> ``tidak_pernah``).
 
     Consecutive negations chain (``bukan tidak mungkin`` -> ``bukan_tidak_mungkin``); a negation at the end of
-    a line, or followed by a token without letters or digits, stays alone: a line break ends a sentence
-    (``punctuation_to_space`` with ``sentence_ends`` puts one where ``.``, ``!`` or ``?`` ended it), so
-    ``tidak. Bagus`` keeps ``tidak`` and ``bagus`` apart. Tokens are split on whitespace and re-joined with
-    single spaces, the lines too. Matching ignores case.
+    a line, or followed by a token without letters or digits, stays alone: a line break ends a clause
+    (``punctuation_to_space`` with ``clause_ends`` puts one where ``.``, ``!``, ``?``, ``,``, ``;`` or ``:``
+    ended it), so ``tidak. Bagus`` and ``kurang, berisik`` keep their words apart. Tokens are split on
+    whitespace and re-joined with single spaces, the lines too. Matching ignores case.
 
     Args:
         negations: The negation words; default :data:`DEFAULT_NEGATIONS`.

@@ -71,8 +71,9 @@ PREPROCESS_PRESETS: dict[str, dict[str, Any]] = {
             "join_negation",
             "remove_stopwords_id",
         ],
-        # A sentence end becomes a line break, which join_negation does not cross (``tidak. Bagus``).
-        "options": {"punctuation_to_space": {"sentence_ends": True}},
+        # A sentence or clause end becomes a line break, which join_negation does not cross (``kurang. Bagus``,
+        # ``kurang, berisik``).
+        "options": {"punctuation_to_space": {"clause_ends": True}},
     },
     # The Vietnamese lecture's chain for NTC-SCV reviews, after re-attaching tone marks that the data set's
     # tokeniser split off (4% of reviews): URLs and HTML tags, emoji and text emoticons (before
