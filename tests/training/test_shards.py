@@ -100,3 +100,22 @@ def test_cli_stream(tiny_path, tmp_path):
     assert result.exit_code == 0, result.output
     assert (out / "shards" / "meta.json").is_file() and (out / "model" / "model.safetensors").is_file()
     assert "streamed" in pd.read_json(out / "metrics.json", typ="series")["summary"]["source"]
+
+
+def test_a_resume_reads_the_shards_only_of_the_same_files_and_chunk_size(tiny_frame, tmp_path, config):
+    from lstmtext.pipeline.prepare import prepare_stream
+
+    data = tmp_path / "d.csv"
+    tiny_frame.to_csv(data, index=False)
+    out = tmp_path / "run"
+    prepare_stream(config, data, out, resume=False, shard=None, chunk_size=10)  # an interrupted run left these
+    assert prepare_stream(config, data, out, resume=True, shard=None, chunk_size=10).task.labels
+    with pytest.raises(DataError, match=r"chunks of 10 rows, but this command asks for 20\. Resume with --chunk-size 10"):
+        prepare_stream(config, data, out, resume=True, shard=None, chunk_size=20)
+    half = tmp_path / "half.csv"
+    tiny_frame.head(20).to_csv(half, index=False)
+    with pytest.raises(DataError, match=f"shards were built from DATA {data}, but this command gives {half}\\. "):
+        prepare_stream(config, half, out, resume=True, shard=None, chunk_size=10)
+    tiny_frame.head(25).to_csv(data, index=False)  # the same file, edited
+    with pytest.raises(DataError, match=r"\(changed since\)\. Resume with the same files, or start again with --overwrite"):
+        prepare_stream(config, data, out, resume=True, shard=None, chunk_size=10)

@@ -4,6 +4,7 @@ the task's label space, the fitted encoder and the encoded splits.
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -27,7 +28,7 @@ from lstmtext.tasks import Task, get_task
 from lstmtext.training.ddp import Shard
 from lstmtext.training.lm_bundle import LMBundle
 from lstmtext.training.loop import BatchSource
-from lstmtext.training.shards import DEFAULT_CHUNK_SIZE, open_shards, prepare_shards
+from lstmtext.training.shards import DEFAULT_CHUNK_SIZE, check_resumed_shards, open_shards, prepare_shards, shard_inputs
 
 log = logging.getLogger(__name__)
 
@@ -192,8 +193,12 @@ def prepare_stream(config: Config, data: str | Path, out: Path, *, resume: bool,
     """Read ``data`` in chunks into ``out/shards`` (rank 0 only; kept on ``resume``) and open them."""
     task_cls = get_task(config.task)
     folder = out / "shards"
-    if (shard is None or shard.rank == 0) and not (resume and (folder / "meta.json").is_file()):
-        prepare_shards(config, task_cls, data, folder, chunk_size=chunk_size or DEFAULT_CHUNK_SIZE, fmt=fmt,
+    chunk_size = chunk_size or DEFAULT_CHUNK_SIZE
+    if resume and (folder / "meta.json").is_file():
+        check_resumed_shards(folder, json.loads((folder / "meta.json").read_text(encoding="utf-8")),
+                             shard_inputs(data, valid_path, test_path), chunk_size)
+    elif shard is None or shard.rank == 0:
+        prepare_shards(config, task_cls, data, folder, chunk_size=chunk_size, fmt=fmt,
                        valid_path=valid_path, test_path=test_path, header=header)
     if shard is not None:
         shard.barrier()

@@ -68,6 +68,44 @@ def _label(value: Any) -> Any:
     return tuple(value) if isinstance(value, list) else value
 
 
+def shard_inputs(data: str | Path, valid_path: str | Path | None, test_path: str | Path | None
+                 ) -> dict[str, list[Any]]:
+    """What the shards were built from: each file's path, size and modification time (a resume compares them)."""
+    out = {}
+    for role, path in (("data", data), ("valid", valid_path), ("test", test_path)):
+        if path is not None:
+            try:
+                stat = Path(path).stat()
+                out[role] = [str(Path(path).resolve()), stat.st_size, stat.st_mtime_ns]
+            except OSError:  # a missing file: it differs from the one the shards were built from
+                out[role] = [str(Path(path).resolve()), None, None]
+    return out
+
+
+def check_resumed_shards(folder: Path, meta: dict[str, Any], inputs: dict[str, list[Any]], chunk_size: int) -> None:
+    """Refuse a ``--resume`` whose files or ``--chunk-size`` are not those the saved shards were built from.
+
+    Raises:
+        DataError: Naming the first difference and the fix.
+    """
+    saved = meta.get("inputs")
+    if saved is None:  # shards written before their inputs were recorded
+        return
+    for role in sorted(set(saved) | set(inputs)):
+        before, now = saved.get(role), inputs.get(role)
+        if before != now:
+            what = ("DATA" if role == "data" else f"--{role}")
+            said = "none" if before is None else before[0]
+            raise DataError(f"{folder}: --resume continues a run whose shards were built from {what} {said}, but "
+                            f"this command gives {'none' if now is None else now[0]}"
+                            f"{' (changed since)' if before and now and before[0] == now[0] else ''}. Resume with the "
+                            "same files, or start again with --overwrite.")
+    if meta.get("chunk_size") != chunk_size:
+        raise DataError(f"{folder}: --resume continues a run streamed in chunks of {meta.get('chunk_size')} rows, but "
+                        f"this command asks for {chunk_size}. Resume with --chunk-size {meta.get('chunk_size')}, or "
+                        "start again with --overwrite.")
+
+
 def prepare_shards(config: Config, task_cls: type[Task], data: str | Path, folder: Path, *,
                    chunk_size: int = DEFAULT_CHUNK_SIZE, fmt: str | None = None, valid_path: str | Path | None = None,
                    test_path: str | Path | None = None, header: bool = True) -> dict[str, Any]:
@@ -98,7 +136,8 @@ def prepare_shards(config: Config, task_cls: type[Task], data: str | Path, folde
                           config.vocab.padding)
     rows, train_tokens = _encode_pass(folder, parts, encoder, task)
     distinct = list(labels["train"])
-    meta = {"source": str(data), "chunk_size": chunk_size, "task": task.name, "labels": task.labels, "info": info,
+    meta = {"source": str(data), "chunk_size": chunk_size, "inputs": shard_inputs(data, valid_path, test_path),
+            "task": task.name, "labels": task.labels, "info": info,
             "shards": parts, "rows": rows, "train_labels": distinct,
             "train_label_counts": [labels["train"][y] for y in distinct], "train_tokens": train_tokens,
             "encoder": encoder.to_dict(), "vocab": vocab.to_dict()}
