@@ -88,11 +88,15 @@ def test_init_config_writes_loadable_toml(tmp_path):
     assert runner.invoke(app, ["init-config", str(path)]).exit_code != 0
 
 
-def test_preprocess_preview(tiny_path):
+def test_preprocess_preview(tiny_path, tmp_path):
     result = runner.invoke(app, ["preprocess", "--text", "@VirginAmerica heyyyy guyyyys.. :/"])
     assert result.exit_code == 0 and "hey guys perplexed" in result.output
     result = runner.invoke(app, ["preprocess", str(tiny_path), "--n", "3"])
     assert result.exit_code == 0 and "airline" not in result.output.split("after")[-1].lower().split("\n")[3]
+    lines = tmp_path / "lines.txt"
+    lines.write_text("first line Here\n", encoding="utf-8")  # a plain text file: its first line is a text
+    result = runner.invoke(app, ["preprocess", str(lines), "--preset", "plain"])
+    assert result.exit_code == 0 and "first line here" in result.output and "[line]" in result.output
 
 
 def test_presets_describes_every_preset_and_architecture():

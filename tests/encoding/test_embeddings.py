@@ -157,6 +157,17 @@ def test_embed_command_writes_word2vec_text(tiny_path, tmp_path):
     assert cfg.model.embedding.path == str(out)
 
 
+def test_embed_reads_a_plain_text_file_line_by_line_and_cleaning_steps(tmp_path):
+    from lstmtext.encoding.embeddings import embed_file
+
+    raw = tmp_path / "raw.txt"  # a corpus of one text a line: no header row to lose
+    raw.write_text("Zebra Quokka flight\n\nzebra crew\n", encoding="utf-8")
+    n_vectors, n_texts = embed_file(raw, tmp_path / "v.txt", dim=3, epochs=1, min_count=1,
+                                    preprocess="lowercase,normalize_whitespace")
+    vectors, _ = read_vectors(tmp_path / "v.txt")
+    assert n_texts == 2 and set(vectors) == {"zebra", "quokka", "flight", "crew"}
+
+
 @pytest.mark.parametrize("flag", ["--window", "--dim", "--epochs", "--min-count"])
 def test_embed_refuses_sizes_below_one(tiny_path, tmp_path, flag):
     from typer.testing import CliRunner

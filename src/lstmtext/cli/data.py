@@ -25,6 +25,8 @@ def preprocess(
     seed: Annotated[int, typer.Option(help="Seed of the row sample.")] = 0,
 ) -> None:
     """Show what a cleaning chain does: before/after for sample rows, or every step for one --text."""
+    from rich.markup import escape
+
     from lstmtext.data.texts import sample_texts
     from lstmtext.preprocess import Pipeline, available_steps, preprocess_preset
 
@@ -41,7 +43,7 @@ def preprocess(
         console.print("steps: " + ", ".join(available_steps()))
         raise typer.BadParameter("give FILE or --text")
     col, sample = sample_texts(file, text_col, n, seed)
-    table = Table("before", "after", title=f"{file} [{col}] with {preset}", show_lines=True)
+    table = Table("before", "after", title=escape(f"{file} [{col}] with {preset}"), show_lines=True)
     for raw in sample:
         table.add_row(raw, pipeline(raw))
     console.print(table)

@@ -125,7 +125,7 @@ def embed(
     min_count: Annotated[int, typer.Option(help="Ignore words seen fewer times.")] = 1,
     epochs: Annotated[int, typer.Option(help="Passes over the texts.")] = 10,
     seed: Annotated[int, typer.Option(help="Seed (one worker, so runs repeat exactly).")] = 42,
-    preprocess: Annotated[str, typer.Option(help="Cleaning preset applied before training (use the model's).")] = "en-tweet",
+    preprocess: Annotated[str, typer.Option(help="Cleaning applied before training: a preset or comma-separated steps (use the model's).")] = "en-tweet",
     text_col: TextCol = None,
     split_file: Annotated[Optional[Path], typer.Option(help="row,split file: learn from the train rows only.")] = None,
     overwrite: OverwriteFileOpt = False,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import random
 import sys
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
@@ -17,7 +18,18 @@ def read_texts(path: Path, text_col: str | None = None, defaults: Sequence[str] 
 
 
 def sample_texts(path: Path, text_col: str | None = None, n: int = 8, seed: int = 0) -> tuple[str, list[str]]:
-    """``(column, up to n texts)`` drawn at random (seeded) from a table's text column (default: ``text``, else the first)."""
+    """``(column, up to n texts)`` drawn at random (seeded) from a table's text column (default: ``text``, else the
+    first), or from a plain text file's lines (column ``line``)."""
+    if Path(path).suffix.lower() not in FORMATS or Path(path).suffix.lower() == ".txt":
+        rng, kept, seen = random.Random(seed), [], 0
+        for _, texts in iter_texts(Path(path)):  # reservoir sampling: one pass, n texts held
+            for text in texts:
+                seen += 1
+                if len(kept) < n:
+                    kept.append(text)
+                elif (k := rng.randrange(seen)) < n:
+                    kept[k] = text
+        return "line", kept
     frame = read_table(path)
     col = text_col or ("text" if "text" in frame.columns else str(frame.columns[0]))
     if col not in frame.columns:

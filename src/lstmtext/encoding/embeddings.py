@@ -228,7 +228,8 @@ def embed_file(data: str | Path | None, out: str | Path, *, algo: str = "cbow", 
     """Train word2vec on the texts of ``data`` (or the bundled tweets' training split) and write the vectors.
 
     Args:
-        data: A table with a text column; None: the bundled airline tweets' training split.
+        data: A table with a text column, or a plain text file with one text a line; None: the bundled airline
+            tweets' training split.
         out: The vectors file (word2vec text format).
         algo: ``cbow`` or ``skipgram``.
         dim: Vector size.
@@ -236,7 +237,7 @@ def embed_file(data: str | Path | None, out: str | Path, *, algo: str = "cbow", 
         min_count: Ignore rarer words.
         epochs: Passes over the texts.
         seed: Seed (one worker, so runs repeat exactly).
-        preprocess: The cleaning preset applied first (use the model's).
+        preprocess: The cleaning applied first, a preset or comma-separated steps (use the model's).
         text_col: The text column (default ``text``).
         split_file: A ``row,split`` file: learn from its train rows only.
 
@@ -249,7 +250,8 @@ def embed_file(data: str | Path | None, out: str | Path, *, algo: str = "cbow", 
     from lstmtext.data.bundled import load_bundled_airline
     from lstmtext.data.io import read_table
     from lstmtext.data.splits import join_split_file
-    from lstmtext.preprocess import preprocess_preset
+    from lstmtext.data.texts import read_texts
+    from lstmtext.preprocess.presets import cleaning_choice, resolved_preprocess
 
     if algo not in ("cbow", "skipgram"):
         raise ConfigError(f"--algo must be cbow or skipgram. Got {algo!r} instead.")
@@ -258,6 +260,8 @@ def embed_file(data: str | Path | None, out: str | Path, *, algo: str = "cbow", 
             raise ConfigError(f"{flag} must be at least 1. Got {value} instead.")
     if data is None:
         texts = load_bundled_airline().splits["train"].texts
+    elif split_file is None:  # a table's column, or a plain text file's lines (a large unlabelled corpus)
+        texts = read_texts(Path(data), text_col)
     else:
         frame = read_table(data)
         col = text_col or "text"
@@ -267,7 +271,7 @@ def embed_file(data: str | Path | None, out: str | Path, *, algo: str = "cbow", 
             frame = join_split_file(frame, split_file)
             frame = frame[frame["split"] == "train"]
         texts = frame[col].dropna().astype(str).tolist()
-    spec = preprocess_preset(preprocess)
+    spec = resolved_preprocess(cleaning_choice(preprocess))  # a cleaning preset, or comma-separated steps
     pipeline = Pipeline(spec["steps"], spec["options"], PreprocessConfig().max_chars, keep_end=True)
     sentences = [t.split() for t in pipeline.clean_many(texts)]
     vectors = train_word2vec(sentences, dim, algo, window, min_count, epochs, seed)
