@@ -88,8 +88,12 @@ def test_bad_cell_in_a_later_chunk_names_its_line(tiny_frame, tmp_path, config):
 
 def test_settings_that_need_every_row_are_refused(tiny_path, tmp_path):
     config = build_config(None, overrides=TINY_OVERRIDES + ["data.drop_duplicates=true"])
-    with pytest.raises(ConfigError, match="data.drop_duplicates is not supported with --stream"):
+    with pytest.raises(ConfigError, match=r"data.drop_duplicates is not supported with --stream .* Unset it "
+                                          r"\(--set data.drop_duplicates=false\)"):
         run(config, tiny_path, tmp_path, stream=True)
+    preset = build_config("bilstm")  # the preset starts from word2vec: the message says what to --set
+    with pytest.raises(ConfigError, match=r"model.embedding.kind word2vec .* \(--set model.embedding.kind=random"):
+        run(preset, tiny_path, tmp_path, stream=True)
 
 
 def test_cli_stream(tiny_path, tmp_path):

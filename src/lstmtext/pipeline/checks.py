@@ -16,12 +16,15 @@ from lstmtext.tasks import get_task
 from lstmtext.utils.outputs import check_out
 
 # What --stream cannot do, because it needs every row in memory at once.
+#: What --stream cannot do (it needs every row at once): when it is set, and the --set that unsets it.
 _IN_MEMORY_ONLY = {
-    "data.drop_duplicates": lambda c: c.data.drop_duplicates,
-    "train.oversample": lambda c: c.train.oversample,
-    "preprocess.keep_language": lambda c: c.preprocess.keep_language,
-    "model.embedding.kind word2vec": lambda c: c.model.embedding.kind == "word2vec",
-    "data.unlabelled (--unlabelled)": lambda c: c.data.unlabelled,
+    "data.drop_duplicates": (lambda c: c.data.drop_duplicates, "--set data.drop_duplicates=false"),
+    "train.oversample": (lambda c: c.train.oversample, "--set train.oversample=false"),
+    "preprocess.keep_language": (lambda c: c.preprocess.keep_language, "--set preprocess.keep_language=none"),
+    "model.embedding.kind word2vec": (lambda c: c.model.embedding.kind == "word2vec",
+                                      "--set model.embedding.kind=random (the preset's word2vec start learns from "
+                                      "every training text at once)"),
+    "data.unlabelled (--unlabelled)": (lambda c: c.data.unlabelled, "leave out --unlabelled"),
 }
 
 
@@ -88,14 +91,15 @@ def check_run(config: Config, *, data: Any = None, out_dir: str | Path | None = 
         raise ConfigError("--stream needs a DATA file and --out (the shards go to OUT/shards). Give both, or drop "
                           "--stream.")
     if config.model.ensemble > 1:
-        raise ConfigError("model.ensemble > 1 cannot be combined with --stream; train the ensemble in memory.")
+        raise ConfigError("model.ensemble > 1 cannot be combined with --stream; train the ensemble in memory, or one "
+                          "model with --set model.ensemble=1 (the absa and multilabel presets have several).")
     if split_file is not None:
         raise ConfigError("--split-file cannot be combined with --stream (it numbers the rows of the whole file); give "
                           "the split as a column (--split-col) or drop --stream.")
-    for key, is_set in _IN_MEMORY_ONLY.items():
+    for key, (is_set, unset) in _IN_MEMORY_ONLY.items():
         if is_set(config):
-            raise ConfigError(f"{key} is not supported with --stream (it needs every row in memory). Unset it or "
-                              "drop --stream.")
+            raise ConfigError(f"{key} is not supported with --stream (it needs every row in memory). Unset it "
+                              f"({unset}) or drop --stream.")
     reason = task.cannot_stream(config)
     if reason:
         raise ConfigError(f"--stream cannot read this --task {config.task} data: {reason}. Drop --stream.")
