@@ -123,3 +123,12 @@ def test_a_resume_reads_the_shards_only_of_the_same_files_and_chunk_size(tiny_fr
     tiny_frame.head(25).to_csv(data, index=False)  # the same file, edited
     with pytest.raises(DataError, match=r"\(changed since\)\. Resume with the same files, or start again with --overwrite"):
         prepare_stream(config, data, out, resume=True, shard=None, chunk_size=10)
+
+
+def test_a_split_column_that_is_not_there_is_refused_beside_a_valid_file(tiny_frame, tmp_path, config):
+    train, valid = tmp_path / "train.csv", tmp_path / "valid.csv"
+    tiny_frame.drop(columns="split").to_csv(train, index=False)
+    tiny_frame.drop(columns="split").head(10).to_csv(valid, index=False)
+    config.data.split_col = "nosuch"  # refused in memory too: a typo must not pass silently
+    with pytest.raises(DataError, match=r"no column 'nosuch' \(given by --split-col\)"):
+        prepare_shards(config, Classify, train, tmp_path / "shards", valid_path=valid)

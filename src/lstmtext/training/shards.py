@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 
 from lstmtext.config import Config, TrainConfig
-from lstmtext.data.dataset import SPLITS, RowRefs
+from lstmtext.data.dataset import SPLITS, RowRefs, check_columns
 from lstmtext.data.io import detect_format, read_chunks
 from lstmtext.encoding.batching import Batch, EncodedSplit, iterate, train_batches
 from lstmtext.encoding.encoder import TextEncoder, auto_max_len
@@ -165,6 +165,8 @@ def _clean_pass(sources: list[tuple[Path, str | None]], config: Config, task_cls
         cfg = config if fixed is None else config.model_copy(
             update={"data": config.data.model_copy(update={"split_col": None})})
         for chunk in read_chunks(path, fmt, chunk_size, header):
+            if fixed == "train" and config.data.split_col is not None:  # --valid gives the split, yet a named
+                check_columns(chunk, path, {"--split-col": config.data.split_col})  # column must be there
             table = task_cls.parse(chunk.reset_index(drop=True), RowRefs(path, path_fmt, header, chunk.index.to_numpy()),
                                    path, cfg, info)
             info = table.info
