@@ -69,6 +69,24 @@ def test_missing_aspect_column_is_a_clear_error():
         load_aspect_data(WIDE, _cfg(aspects=["food", "taste"]))
 
 
+def test_an_aspect_name_with_a_comma_and_an_id_column_get_their_fixes(tmp_path):
+    import pandas as pd
+
+    path = tmp_path / "w.csv"
+    pd.DataFrame({"text": ["a", "b", "c"], "price, value": ["positive", "neutral", "negative"],
+                  "food": ["positive", "positive", "neutral"]}).to_csv(path, index=False)
+    with pytest.raises(DataError, match=r"no column 'price' for aspect 'price'\. Columns in the file: 'text', 'price, "
+                                        r"value', 'food'\. .* --aspects splits at commas: name a column such as "
+                                        r"'price, value' with --set 'absa.aspects=\[\"price, value\"\]'"):
+        load_aspect_data(path, build_config(None, overrides=['absa.aspects=["price", " value"]'], extra={"task": "absa"}))
+    rows = 30
+    pd.DataFrame({"id": range(rows), "text": ["a"] * rows, "food": ["positive", "negative"] * (rows // 2)}).to_csv(
+        path, index=False)
+    with pytest.raises(DataError, match=r"column 'id' has 30 different values in 30 rows: it looks like an identifier "
+                                        r"or a text, not an aspect's labels\. Name the aspect columns with --aspects"):
+        load_aspect_data(path, build_config(None, extra={"task": "absa"}))
+
+
 def test_unknown_label_names_file_line_and_aspect(tmp_path):
     bad = tmp_path / "valid.csv"
     bad.write_text("text,food,service,price\nenak,positive,neutral,neutral\nmahal,neutral,neutral,postive\n",

@@ -15,6 +15,7 @@ Every error is one line naming the file, the line and the aspect, and saying how
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pandas as pd
@@ -56,14 +57,23 @@ def read_wide(raw: pd.DataFrame, refs: RowRefs, path: Path, cfg: Config, aspects
                         "per aspect, or use the long layout with --set absa.layout=\"long\".")
     for aspect in names:
         if aspect not in raw.columns:
+            commas = [str(c) for c in raw.columns if "," in str(c)]
+            hint = (f" --aspects splits at commas: name a column such as {commas[0]!r} with --set "
+                    f"'absa.aspects={json.dumps([commas[0]])}'." if commas else "")
             raise DataError(f"{path}: no column {aspect!r} for aspect {aspect!r}. Columns in the file: "
-                            f"{', '.join(map(str, raw.columns))}. Fix --aspects (absa.aspects) or add the column.")
+                            f"{', '.join(repr(str(c)) for c in raw.columns)}. Fix --aspects (absa.aspects) or add the "
+                            f"column.{hint}")
     texts = [str(t) for t in raw[text_col]]
     _first_empty([t.strip() if not pd.isna(t) else "" for t in raw[text_col]], rows, f"text in column {text_col!r}",
                  "Fill or remove these rows.")
-    columns = []
+    columns, detected = [], not (aspects or cfg.absa.aspects)
     for aspect in names:
         values = _cells(raw, aspect)
+        distinct = len(set(values))
+        if detected and distinct > max(20, len(values) // 2):  # a row id or a second text, not an aspect's labels
+            raise DataError(f"{path}: column {aspect!r} has {distinct:,} different values in {len(values):,} rows: it "
+                            "looks like an identifier or a text, not an aspect's labels. Name the aspect columns with "
+                            "--aspects a,b,c (every column but the text is read as an aspect otherwise).")
         hint = f"e.g. {not_mentioned!r} " if not_mentioned else ""
         _first_empty(values, rows, f"aspect {aspect!r}", f"Fill it with a label ({hint}when the text does not "
                      "mention the aspect) or remove the row.")
