@@ -1,7 +1,7 @@
 """Learning curves: the score against the number of training texts, on nested stratified subsets, mean ± std over seeds.
 
 For each seed the training rows are put in one stratified order (every prefix holds each class in
-proportion, to within one text) and a subset of size n is the first n rows of that order, so the
+proportion, to within a text or two) and a subset of size n is the first n rows of that order, so the
 500 subset lies inside the 1,000 one. Valid and test stay whole and the same for every run. Results
 are saved after each run (``learning_curve.json``); the same call again skips the runs already there.
 """
@@ -27,7 +27,8 @@ from lstmtext.utils.atomic import write_json
 
 
 def stratified_order(labels: Sequence[Any], seed: int) -> list[int]:
-    """Row numbers in an order whose every prefix is stratified (each class within one row of its share).
+    """Row numbers in an order whose every prefix is stratified (each class within a row or two of its share: a
+    prefix ends at a key, where each class is within one row of the key's rate, which is near its share).
 
     Each class's rows are shuffled; the i-th of a class with ``n_c`` rows gets the key ``(i + u) / n_c``
     (``u`` uniform in [0, 1)) and rows are sorted by key, so the classes are interleaved at their rates.
