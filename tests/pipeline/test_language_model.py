@@ -274,3 +274,17 @@ def test_a_language_model_writes_its_cleaning_out_and_carries_its_lexicon(tmp_pa
     lexicon.unlink()  # the user's file is gone: the language model's copy is read
     assert load_lm(tmp_path / "lm").preprocess.options["normalize_slang"]["lexicon"] == \
         str(tmp_path / "lm" / "resources" / "normalize_slang.lexicon.tsv")
+
+
+def test_a_language_model_saved_before_a_preset_gained_an_option_keeps_its_cleaning():
+    from types import SimpleNamespace
+
+    from lstmtext.config.schema import PreprocessConfig
+    from lstmtext.preprocess.presets import preprocess_preset, resolved_preprocess
+
+    written = {"preset": "id-review", "steps": preprocess_preset("id-review")["steps"], "options": {}}
+    assert resolved_preprocess(written)["options"] == {}  # written out in full: the preset's options stay out
+    old_lm = SimpleNamespace(preprocess=PreprocessConfig(**written), path="lm")
+    with pytest.raises(ConfigError, match=r"preprocess.options = \{\}, but this run asks for \{'punctuation_to_space'"):
+        lm_pipeline.check_lm(build_config(None, overrides=['preprocess.preset="id-review"']), old_lm)
+    lm_pipeline.check_lm(build_config(None, extra={"preprocess": written}), old_lm)  # its own chain: accepted

@@ -3,9 +3,8 @@
 ``fixtures/clean_golden.jsonl`` holds texts and what the step-by-step chain made of them before the chain
 was compiled (lstmtext at commit 470e49c): 175 airline tweets chosen for emoji, curly apostrophes, entities,
 URLs, elongation, emoticons and newlines, and texts from ``tricky_texts`` for en-tweet and the other presets.
-The presets then had no ``normalize_unicode`` step and no ``punctuation_to_space`` option (``id-review`` now keeps
-clause ends); the golden test runs them without either. One ``id-review`` row changed since: ``join_negation``
-no longer joins a negation ending a line to the next line's first word (``JAN.\n...2nd``: ``jangan indak``).
+The presets then had no ``normalize_unicode`` step and no ``punctuation_to_space`` option (``id-review`` now marks
+clause ends); the golden test runs them without either, so a model saved then cleans as it did.
 """
 
 from __future__ import annotations

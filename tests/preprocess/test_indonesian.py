@@ -162,7 +162,8 @@ def test_normalize_long_input(normalize):
         ("tidak ! bagus", "tidak ! bagus"),
         ("tanpa masalah kurang enak", "tanpa_masalah kurang_enak"),
         ("tidak_pernah datang", "tidak_pernah datang"),
-        ("bukan tidak\nmungkin  kurang\n\nenak", "bukan_tidak mungkin kurang enak"),  # a line ends a sentence
+        ("bukan tidak\x1dmungkin  kurang \x1d \x1d enak", "bukan_tidak mungkin kurang enak"),  # clause breaks
+        ("Kamarnya tidak\nbersih", "Kamarnya tidak_bersih"),  # a raw line break is whitespace, as it always was
     ],
 )
 def test_negation_cases(negation, text, joined):

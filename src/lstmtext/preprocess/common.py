@@ -10,7 +10,7 @@ import unicodedata
 import emoji
 
 from lstmtext.errors import ConfigError
-from lstmtext.preprocess.steps import Step, register_step
+from lstmtext.preprocess.steps import CLAUSE_BREAK, Step, register_step
 
 # r"(?:https?://|ftp://|www\.)\S+" ignoring case, spelled out (s also matches the long s, as it does ignoring
 # case) so that it starts with a character class: the regex engine then skips to candidate characters
@@ -113,9 +113,9 @@ def punctuation_to_space(clause_ends: bool = False) -> Step:
 
     Args:
         clause_ends: Replace the marks that end a sentence or clause (``.``, ``!``, ``?``, ``…`` followed by
-            whitespace or the end of the text; ``,``, ``;``, ``:``) by a line break instead, so that the steps
-            that read line by line (``remove_single_chars``, ``join_negation``) never join a word to the first
-            word of the next clause (``kurang, berisik`` stays two words).
+            whitespace or the end of the text; ``,``, ``;``, ``:``) by :data:`~lstmtext.preprocess.steps.CLAUSE_BREAK`
+            instead, so that ``remove_single_chars`` and ``join_negation`` never join a word to the first word
+            of the next clause (``kurang, berisik`` stays two words).
     """
     if not isinstance(clause_ends, bool):
         raise ConfigError(f"preprocess.options.punctuation_to_space.clause_ends: expected true or false, "
@@ -125,7 +125,7 @@ def punctuation_to_space(clause_ends: bool = False) -> Step:
         return text.translate(_TO_SPACE)  # one C pass; the table learns each character once
 
     def step_with_breaks(text: str) -> str:
-        return _CLAUSE_END.sub("\n", text).translate(_TO_SPACE)
+        return _CLAUSE_END.sub(f" {CLAUSE_BREAK} ", text).translate(_TO_SPACE)
 
     return step_with_breaks if clause_ends else step
 
@@ -225,9 +225,8 @@ def normalize_whitespace(text: str) -> str:
 def remove_single_chars(text: str) -> str:
     """Drop one-character words (left over from filtering, such as a lone ``s`` or ``d``).
 
-    Words are re-joined with single spaces, line by line: a line break (a clause end that
-    ``punctuation_to_space`` kept) stays.
+    Words are re-joined with single spaces; clause breaks (:data:`~lstmtext.preprocess.steps.CLAUSE_BREAK`) stay.
     """
-    if "\n" in text:
-        return "\n".join(" ".join(w for w in line.split() if len(w) > 1) for line in text.split("\n"))
+    if CLAUSE_BREAK in text:
+        return CLAUSE_BREAK.join(" ".join(w for w in part.split() if len(w) > 1) for part in text.split(CLAUSE_BREAK))
     return " ".join(w for w in text.split() if len(w) > 1)

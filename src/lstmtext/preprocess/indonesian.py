@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from lstmtext.errors import ConfigError, DataError
-from lstmtext.preprocess.steps import Step, register_step
+from lstmtext.preprocess.steps import CLAUSE_BREAK, Step, register_step
 
 logger = logging.getLogger(__name__)
 
@@ -209,11 +209,12 @@ def _string_list(value: Any, option: str) -> list[str]:
 def join_negation(negations: Iterable[str] | None = None) -> Step:
     """Join a negation word to the next word with ``_`` (``tidak pernah`` -> ``tidak_pernah``).
 
-    Consecutive negations chain (``bukan tidak mungkin`` -> ``bukan_tidak_mungkin``); a negation at the end of
-    a line, or followed by a token without letters or digits, stays alone: a line break ends a clause
-    (``punctuation_to_space`` with ``clause_ends`` puts one where ``.``, ``!``, ``?``, ``,``, ``;`` or ``:``
-    ended it), so ``tidak. Bagus`` and ``kurang, berisik`` keep their words apart. Tokens are split on
-    whitespace and re-joined with single spaces, the lines too. Matching ignores case.
+    Consecutive negations chain (``bukan tidak mungkin`` -> ``bukan_tidak_mungkin``); a negation at the end, or
+    followed by a token without letters or digits, stays alone, and so does one before a clause break
+    (:data:`~lstmtext.preprocess.steps.CLAUSE_BREAK`, which ``punctuation_to_space`` with ``clause_ends`` puts
+    where ``.``, ``!``, ``?``, ``,``, ``;`` or ``:`` ended a clause): ``tidak. Bagus`` and ``kurang, berisik``
+    keep their words apart. Tokens are split on whitespace and re-joined with single spaces (a clause break
+    becomes one). Matching ignores case.
 
     Args:
         negations: The negation words; default :data:`DEFAULT_NEGATIONS`.
@@ -234,8 +235,8 @@ def join_negation(negations: Iterable[str] | None = None) -> Step:
 
     def step(text: str) -> str:
         out: list[str] = []
-        for line in text.split("\n") if "\n" in text else (text,):
-            join(line.split(), out)
+        for part in text.split(CLAUSE_BREAK) if CLAUSE_BREAK in text else (text,):
+            join(part.split(), out)
         return " ".join(out)
 
     return step

@@ -135,10 +135,15 @@ def build_pipeline(config: Config) -> Pipeline:
 
 def resolved_preprocess(cfg: dict[str, Any]) -> dict[str, Any]:
     """A ``preprocess`` section (as a dict) with the steps and options its preset stands for written out, so
-    that it means the same chain after a preset changes (a language model saves it so)."""
+    that it means the same chain after a preset changes (a language model saves it so).
+
+    A section that names its own ``steps`` is a chain written out: its ``options`` are all it has, and the
+    preset's do not join them (a language model saved before a preset gained an option keeps its cleaning).
+    """
     preset = preprocess_preset(cfg.get("preset", PreprocessConfig.model_fields["preset"].default))
-    steps = cfg["steps"] if cfg.get("steps") is not None else preset["steps"]
-    return {**cfg, "steps": list(steps), "options": {**preset["options"], **(cfg.get("options") or {})}}
+    if cfg.get("steps") is not None:
+        return {**cfg, "steps": list(cfg["steps"]), "options": dict(cfg.get("options") or {})}
+    return {**cfg, "steps": list(preset["steps"]), "options": {**preset["options"], **(cfg.get("options") or {})}}
 
 
 def cleaning_choice(value: str) -> dict[str, Any]:

@@ -19,6 +19,12 @@ from lstmtext.errors import ConfigError
 Step = Callable[[str], str]
 StepFactory = Callable[..., Step]
 
+#: Where a clause ended, once its punctuation is gone: ``punctuation_to_space`` with ``clause_ends`` writes it
+#: (ASCII's group separator, whitespace to ``str.split``, so every step that splits on whitespace drops it) and
+#: the steps that must not reach across a clause (``remove_single_chars``, ``join_negation``) work between two
+#: of them. A text without one (every text of a chain that does not ask for clause ends) is cleaned as before.
+CLAUSE_BREAK = "\x1d"
+
 _STEPS: dict[str, StepFactory] = {}
 _DOCS: dict[str, str] = {}
 _FILES: dict[str, tuple[str, ...]] = {}
