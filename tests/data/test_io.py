@@ -211,3 +211,6 @@ def test_a_row_is_named_by_the_line_it_starts_on_past_quoted_line_breaks_and_bla
     assert [row_ref(tsv, i, "tsv", header=False) for i in range(2)] == [f"{tsv}:1", f"{tsv}:2"]
     path.write_text("text,label\nshort,a\nrows,b\n", encoding="utf-8")  # the file changed: counted again
     assert row_ref(path, 1, "csv") == f"{path}:3"
+    path.write_text("\ufeff\ntext,label\r\nhello,a\r\n   \r\nworld,b\r\n", encoding="utf-8")  # BOM, CRLF, spaces
+    assert read_table(path)["text"].tolist() == ["hello", "world"]
+    assert [row_ref(path, i, "csv") for i in range(2)] == [f"{path}:3", f"{path}:5"]

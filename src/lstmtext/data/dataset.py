@@ -21,7 +21,7 @@ import pandas as pd
 from sklearn.model_selection import train_test_split
 
 from lstmtext.config import DataConfig
-from lstmtext.data.io import row_ref
+from lstmtext.data.io import row_ref, row_refs
 from lstmtext.errors import DataError
 
 log = logging.getLogger(__name__)
@@ -94,7 +94,7 @@ class RowRefs:
 
     def all(self, n: int) -> list[str]:
         """The references of the first ``n`` rows."""
-        return [self(i) for i in range(n)]
+        return row_refs(self.path, self.index[:n] if self.index is not None else range(n), self.fmt, self.header)
 
 
 def check_columns(frame: pd.DataFrame, path: Path, cols: dict[str, str | None]) -> None:

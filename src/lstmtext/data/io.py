@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import array
 import csv
 import functools
 import json
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -171,27 +172,36 @@ def read_table(path: str | Path, fmt: str | None = None, header: bool = True) ->
 
 
 def row_ref(path: str | Path, index: int, fmt: str, header: bool = True) -> str:
-    """Return ``file:line N`` for a 0-based data row of CSV/TSV: the line where the row starts, counting the header,
-    line breaks inside quoted texts and blank lines (:func:`record_lines`); for a file over
-    :data:`EXACT_LINES_MAX_BYTES` the row's number plus the header line, which is right for a file without them."""
+    """Return ``file:line N`` for a 0-based data row (see :func:`row_refs`)."""
+    return row_refs(path, [index], fmt, header)[0]
+
+
+def row_refs(path: str | Path, indices: Iterable[int], fmt: str, header: bool = True) -> list[str]:
+    """``file:line N`` for 0-based data rows: for CSV/TSV the line where each row starts, counting the header, line
+    breaks inside quoted texts and blank lines (:func:`record_lines`; for a file over :data:`EXACT_LINES_MAX_BYTES`
+    the row's number plus the header line, right for a file without them); JSONL: the row's line; Parquet: ``row i``."""
+    rows = np.fromiter(indices, dtype=np.int64)
     if fmt in ("csv", "tsv"):
+        lines = rows + (2 if header else 1)
         starts = record_lines(Path(path), fmt, header)
-        if starts is not None and index < len(starts):
-            return f"{path}:{starts[index]}"
-        return f"{path}:{index + (2 if header else 1)}"
+        if starts is not None:
+            known = rows < len(starts)
+            lines[known] = starts[rows[known]]
+        return [f"{path}:{n}" for n in lines.tolist()]
     if fmt == "jsonl":
-        return f"{path}:{index + 1}"
-    return f"{path} row {index}"
+        return [f"{path}:{n}" for n in (rows + 1).tolist()]
+    return [f"{path} row {n}" for n in rows.tolist()]
 
 
-#: The largest file whose rows' first lines are counted: the counts (8 bytes a row) stay far below the file's size.
+#: The largest file whose rows' first lines are counted (8 bytes a row, held while the file is in use).
 EXACT_LINES_MAX_BYTES = 256 * 2**20
 
 
 def record_lines(path: Path, fmt: str, header: bool = True) -> np.ndarray | None:
-    """The 1-based line on which each data row of a CSV/TSV file starts, as :func:`read_table` reads it (blank lines
-    skipped, line breaks inside quotes kept within their row): one pass, kept while the file is unchanged. None for
-    a file that cannot be read so or is over :data:`EXACT_LINES_MAX_BYTES`."""
+    """The 1-based line on which each data row of a CSV/TSV file starts, as :func:`read_table` reads it (blank and
+    whitespace-only lines skipped, line breaks inside quotes kept within their row, a byte-order mark ignored): one
+    pass, kept while the file is unchanged. None for a file that cannot be read so or is over
+    :data:`EXACT_LINES_MAX_BYTES`."""
     try:
         stat = path.stat()
     except OSError:
@@ -205,17 +215,18 @@ def record_lines(path: Path, fmt: str, header: bool = True) -> np.ndarray | None
 def _record_lines(path: str, mtime_ns: int, size: int, fmt: str, header: bool) -> np.ndarray | None:
     options = _csv_options(Path(path), fmt)
     csv.field_size_limit(sys.maxsize)  # a long text is one field: the csv module's default cap is 131,072 characters
-    starts, end = [], 0
+    starts, end = array.array("q"), 0  # 8 bytes a row while counting, not a Python int each
     try:
-        with open(path, newline="", encoding="utf-8") as fh:
+        with open(path, newline="", encoding="utf-8-sig") as fh:
             reader = csv.reader(fh, delimiter=options["sep"], quoting=options["quoting"])
             for record in reader:
                 start, end = end + 1, reader.line_num
-                if record:
+                if record and (len(record) > 1 or record[0].strip()):  # pandas skips blank lines
                     starts.append(start)
     except (csv.Error, UnicodeDecodeError, OSError):
         return None
-    return np.asarray(starts[1:] if header else starts, dtype=np.int64)
+    lines = np.frombuffer(starts, dtype=np.int64) if starts else np.zeros(0, dtype=np.int64)
+    return lines[1:] if header else lines
 
 
 def table_columns(path: str | Path, fmt: str | None = None) -> list[str]:

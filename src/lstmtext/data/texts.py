@@ -8,7 +8,7 @@ import sys
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 
-from lstmtext.data.io import FORMATS, missing_file, not_utf8, read_chunks, read_table, row_ref
+from lstmtext.data.io import FORMATS, missing_file, not_utf8, read_chunks, read_table, row_refs
 from lstmtext.errors import DataError
 
 
@@ -120,7 +120,7 @@ def _iter_texts(path: Path, text_col: str | None, chunk_size: int, defaults: lis
                 raise DataError(f"{path}: no column {col!r}. Columns: {', '.join(map(str, frame.columns))[:200]}. Use "
                                 f"{flag}" + (f", or {header_flag} for a file without a header row." if header_flag
                                              and fmt != "jsonl" else "."))
-            yield [row_ref(path, int(i), fmt, header) for i in frame.index], frame[col].fillna("").astype(str).tolist()
+            yield row_refs(path, frame.index, fmt, header), frame[col].fillna("").astype(str).tolist()
         return
     try:
         with path.open(encoding="utf-8") as fh:
