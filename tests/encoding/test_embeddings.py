@@ -166,6 +166,9 @@ def test_embed_reads_a_plain_text_file_line_by_line_and_cleaning_steps(tmp_path)
                                     preprocess="lowercase,normalize_whitespace")
     vectors, _ = read_vectors(tmp_path / "v.txt")
     assert n_texts == 2 and set(vectors) == {"zebra", "quokka", "flight", "crew"}
+    table = tmp_path / "e.csv"
+    table.write_text('text\nzebra crew\n""\nquokka\n', encoding="utf-8")  # an empty cell is no text
+    assert embed_file(table, tmp_path / "w.txt", dim=3, epochs=1, min_count=1)[1] == 2
 
 
 @pytest.mark.parametrize("flag", ["--window", "--dim", "--epochs", "--min-count"])

@@ -91,6 +91,12 @@ def test_an_interrupted_pretraining_resumes_to_the_same_weights(tmp_path, texts_
     other.write_text("other texts here\n" * 20)
     with pytest.raises(BundleError, match=f"continues the pretraining on {texts_file}, not {other}"):
         lm_pipeline.pretrain(cfg, other, tmp_path / "cut", resume=True, progress=False)
+    state = tmp_path / "cut" / "pretrain.json"
+    saved = json.loads(state.read_text())
+    state.write_text(json.dumps({**saved, "texts_id": [saved["texts_id"][0], 1, 2]}))  # as if the file was edited
+    with pytest.raises(BundleError, match=r"\(changed since it started\)\. Resume with the same unchanged TEXTS"):
+        lm_pipeline.pretrain(cfg, texts_file, tmp_path / "cut", resume=True, progress=False)
+    state.write_text(json.dumps(saved))
     bare = build_config("ulmfit")  # `pretrain TEXTS --out cut --resume` alone: the saved settings are used
     resumed = lm_pipeline.pretrain(bare, texts_file, tmp_path / "cut", resume=True, progress=False)
     (tmp_path / "mine").mkdir()

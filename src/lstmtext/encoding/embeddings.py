@@ -261,7 +261,7 @@ def embed_file(data: str | Path | None, out: str | Path, *, algo: str = "cbow", 
     if data is None:
         texts = load_bundled_airline().splits["train"].texts
     elif split_file is None:  # a table's column, or a plain text file's lines (a large unlabelled corpus)
-        texts = read_texts(Path(data), text_col)
+        texts = [t for t in read_texts(Path(data), text_col) if t.strip()]
     else:
         frame = read_table(data)
         col = text_col or "text"

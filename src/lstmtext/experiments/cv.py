@@ -57,8 +57,10 @@ def fold_rows(keys: list[Any] | None, n: int, folds: int, seed: int, valid_size:
         if counts[rare] < folds:
             raise DataError(f"class {rare!r} has {counts[rare]} rows, fewer than --folds {folds}. Use --folds "
                             f"{counts[rare]} or fewer, or merge rare classes.")
+    elif n < 2:
+        raise DataError(f"{n} row{'s' if n != 1 else ''} cannot make folds: k-fold needs at least 2 rows. Add rows.")
     elif n < folds:
-        raise DataError(f"{n} rows cannot make {folds} folds. Use --folds {max(2, n)} or fewer.")
+        raise DataError(f"{n} rows cannot make {folds} folds. Use --folds {n} or fewer.")
     y = np.asarray(keys, dtype=object) if keys is not None else None
     out = []
     splitter = (StratifiedKFold if keys is not None else KFold)(n_splits=folds, shuffle=True, random_state=seed)

@@ -23,6 +23,7 @@ import shutil
 import tempfile
 from collections.abc import Callable, Collection, Iterable, Sequence
 from pathlib import Path
+from typing import Any
 
 import torch
 
@@ -96,8 +97,13 @@ def _resumed_config(given: Config, saved: Config, state: Path, asked: Collection
     return saved
 
 
-def _same_texts(given: str | Path, saved: str) -> bool:
-    return str(given) == saved or Path(given).resolve() == Path(saved).resolve()
+def _texts_id(texts: str | Path) -> list[Any]:
+    """What a resume compares: the file's absolute path, size and modification time."""
+    try:
+        stat = Path(texts).stat()
+        return [str(Path(texts).resolve()), stat.st_size, stat.st_mtime_ns]
+    except OSError:
+        return [str(Path(texts).resolve()), None, None]
 
 
 def pretrain(config: Config, texts: str | Path, out: str | Path, text_col: str | None = None, *, resume: bool = False,
@@ -128,9 +134,11 @@ def pretrain(config: Config, texts: str | Path, out: str | Path, text_col: str |
         if not state.is_file():
             raise BundleError(f"{out}: nothing to resume (no pretrain.json). Start without --resume.")
         saved = json.loads(state.read_text(encoding="utf-8"))
-        if not _same_texts(texts, saved["texts"]):
-            raise BundleError(f"{out}: --resume continues the pretraining on {saved['texts']}, not {texts}. Resume with "
-                              "the same TEXTS, or start again with --overwrite.")
+        before, now = saved.get("texts_id"), _texts_id(texts)
+        if before is not None and before != now:  # pretrain.json files written before this check hold no id
+            changed = " (changed since it started)" if before[0] == now[0] else f", not {texts}"
+            raise BundleError(f"{out}: --resume continues the pretraining on {saved['texts']}{changed}. Resume with "
+                              "the same unchanged TEXTS, or start again with --overwrite.")
         config = _resumed_config(config, Config.model_validate(saved["config"]), state, asked)
         vocab = Vocab.from_dict(json.loads((out / "vocab.json").read_text(encoding="utf-8")))
     else:
@@ -152,7 +160,8 @@ def pretrain(config: Config, texts: str | Path, out: str | Path, text_col: str |
             shutil.rmtree(out)
         out.mkdir(parents=True, exist_ok=True)
         (out / "vocab.json").write_text(json.dumps(vocab.to_dict(), ensure_ascii=False), encoding="utf-8")
-        state.write_text(json.dumps({"config": config.model_dump(mode="json"), "texts": str(texts)}), encoding="utf-8")
+        state.write_text(json.dumps({"config": config.model_dump(mode="json"), "texts": str(texts),
+                                     "texts_id": _texts_id(texts)}), encoding="utf-8")
 
     def token_lists() -> Iterable[list[str]]:  # cleaned again only when a resume finds no complete token files
         return corpus if not resume else read()
