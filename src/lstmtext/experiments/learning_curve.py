@@ -164,7 +164,8 @@ def _reusable(path: Path | None, spec: dict[str, Any], overwrite: bool) -> list[
     if saved.get("spec") == json.loads(json.dumps(spec)):
         return list(saved["runs"])
     if not overwrite:
-        raise ConfigError(f"{path}: this folder holds another learning curve (other config or data; "
+        raise ConfigError(f"{path}: this folder holds another learning curve (other config or data contents, or one "
+                          "saved by an older lstmtext; "
                           f"{len(saved.get('runs', []))} runs). Give another --out, or pass --overwrite to replace it.")
     return []
 

@@ -85,7 +85,8 @@ def open_study(out: Path, space: Space, metric: str, base: Config, seed: int, da
         study.set_user_attr("spec", spec)
     elif stored != spec:
         raise ConfigError(f"{out / 'study.db'}: this folder holds another search (other keys, values, metric, "
-                          "base config or data). Give another --out, or pass --overwrite to start over.")
+                          "base config or data contents, or one started by an older lstmtext). Give another --out, or "
+                          "pass --overwrite to start over.")
     return study
 
 
