@@ -25,3 +25,19 @@ def test_remove_single_chars_keeps_clause_breaks_and_treats_line_breaks_as_befor
     assert step(f" a tidak  x {CLAUSE_BREAK} b bagus {CLAUSE_BREAK}") == f"tidak{CLAUSE_BREAK}bagus{CLAUSE_BREAK}"
     assert step("a  tidak x\nb bagus\n") == "tidak bagus"  # what a model saved before clause breaks was trained on
     assert f"a {CLAUSE_BREAK} b".split() == ["a", "b"]  # whitespace to every step that splits
+
+
+def test_remove_single_chars_keeps_the_letters_asked_for_and_checks_them():
+    step = make_step("remove_single_chars", {"keep": ["g"]})
+    assert step(f"kamar G dingin x g{CLAUSE_BREAK}d ada") == f"kamar G dingin g{CLAUSE_BREAK}ada"
+    assert make_step("remove_single_chars") is make_step("remove_single_chars", {"keep": []})  # the plain step
+    for bad in ("g", ["gk"], None):
+        with pytest.raises(ConfigError, match="remove_single_chars.keep: expected a list of one-character words"):
+            make_step("remove_single_chars", {"keep": bad})
+
+
+def test_remove_digits_can_take_a_unit_letter_with_its_digits():
+    assert make_step("remove_digits")("4g 200g 2x anak2 3 g") == "g g x anak  g"
+    assert make_step("remove_digits", {"units": True})("4g 200g 2x anak2 3 g") == "   anak  g"
+    with pytest.raises(ConfigError, match="remove_digits.units: expected true or false"):
+        make_step("remove_digits", {"units": "yes"})

@@ -74,6 +74,11 @@ def test_review_presets_do_not_join_a_negation_to_the_next_sentence_or_clause():
     assert Pipeline(**preprocess_preset("id-review"))(raw) == "pelayanannya kurang tidak_enak kebersihan kurang berisik"
     assert Pipeline(**preprocess_preset("id-aspect"))(raw) == \
         "pelayanannya kurang karena lama tidak_enak kebersihan kurang berisik"
+    # "g" is slang for tidak: filtering single letters had dropped it ("g dingin" read as "dingin", cold); a unit
+    # such as 4G or 200g goes whole, so that it leaves no g to read as a negation
+    aspect = Pipeline(**preprocess_preset("id-aspect"))
+    assert aspect("ac g dingin, air g ada") == "ac tidak_dingin air tidak_ada"
+    assert aspect("sinyal 4G kencang, porsi 200g cukup") == "sinyal kencang porsi cukup"
     # A model saved before the option existed stored options without it: it keeps cleaning as it was trained.
     saved = Pipeline(preprocess_preset("id-review")["steps"], {})
     assert saved(raw) == "pelayanannya kurang_karena tidak_enak kebersihan kurang_berisik"

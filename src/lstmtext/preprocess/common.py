@@ -6,6 +6,7 @@ import html
 import re
 import string
 import unicodedata
+from collections.abc import Iterable
 
 import emoji
 
@@ -130,10 +131,26 @@ def punctuation_to_space(clause_ends: bool = False) -> Step:
     return step_with_breaks if clause_ends else step
 
 
-@register_step("remove_digits")
 def remove_digits(text: str) -> str:
     """Delete every digit (Unicode ``\\d``)."""
     return _DIGIT.sub("", text)
+
+
+#: A word of digits and then one letter: a unit or a count (``4g``, ``200g``, ``2x``), not a word with a digit.
+_DIGITS_AND_UNIT = re.compile(r"(?<!\S)\d+[^\W\d_](?!\S)")
+
+
+@register_step("remove_digits", factory=True)
+def remove_digits_step(units: bool = False) -> Step:
+    """Delete every digit (Unicode ``\\d``).
+
+    Args:
+        units: Also delete the letter of a word made of digits and one letter (``4g``, ``200g``, ``2x``): digit
+            removal would leave a lone letter that later steps may read as a word (``g`` is slang for *tidak*).
+    """
+    if not isinstance(units, bool):
+        raise ConfigError(f"preprocess.options.remove_digits.units: expected true or false, got {units!r}.")
+    return (lambda text: remove_digits(_DIGITS_AND_UNIT.sub("", text))) if units else remove_digits
 
 
 @register_step("remove_dollar")
@@ -221,7 +238,6 @@ def normalize_whitespace(text: str) -> str:
     return _WHITESPACE.sub(" ", text).strip()
 
 
-@register_step("remove_single_chars")
 def remove_single_chars(text: str) -> str:
     """Drop one-character words (left over from filtering, such as a lone ``s`` or ``d``).
 
@@ -230,3 +246,30 @@ def remove_single_chars(text: str) -> str:
     if CLAUSE_BREAK in text:
         return CLAUSE_BREAK.join(" ".join(w for w in part.split() if len(w) > 1) for part in text.split(CLAUSE_BREAK))
     return " ".join(w for w in text.split() if len(w) > 1)
+
+
+@register_step("remove_single_chars", factory=True)
+def remove_single_chars_step(keep: Iterable[str] = ()) -> Step:
+    """Drop one-character words (left over from filtering, such as a lone ``s`` or ``d``).
+
+    Words are re-joined with single spaces; clause breaks (:data:`~lstmtext.preprocess.steps.CLAUSE_BREAK`) stay.
+
+    Args:
+        keep: One-character words to keep (either case), e.g. ``["g"]``, Indonesian slang for *tidak* (not), which
+            ``normalize_slang`` maps later: dropped, ``g bagus`` reads as ``bagus``. Pair it with
+            ``remove_digits`` ``units``, so that ``4g`` does not leave a ``g`` behind.
+    """
+    if keep is None or isinstance(keep, str) or not all(isinstance(w, str) and len(w) == 1 for w in keep):
+        raise ConfigError(f"preprocess.options.remove_single_chars.keep: expected a list of one-character words, "
+                          f"e.g. [\"g\"]; got {keep!r}.")
+    if not keep:
+        return remove_single_chars
+    kept = frozenset(w.lower() for w in keep) | frozenset(w.upper() for w in keep)
+
+    def words(part: str) -> str:
+        return " ".join(w for w in part.split() if len(w) > 1 or w in kept)
+
+    def step(text: str) -> str:
+        return CLAUSE_BREAK.join(map(words, text.split(CLAUSE_BREAK))) if CLAUSE_BREAK in text else words(text)
+
+    return step

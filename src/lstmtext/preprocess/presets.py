@@ -71,9 +71,11 @@ PREPROCESS_PRESETS: dict[str, dict[str, Any]] = {
             "join_negation",
             "remove_stopwords_id",
         ],
-        # A sentence or clause end becomes a line break, which join_negation does not cross (``kurang. Bagus``,
-        # ``kurang, berisik``).
-        "options": {"punctuation_to_space": {"clause_ends": True}},
+        # A sentence or clause end is marked, and join_negation does not cross it (``kurang. Bagus``, ``kurang,
+        # berisik``). The slang g (tidak: "g ada air panas") is kept for normalize_slang, and a unit such as 4g or
+        # 200g is removed whole so that it leaves no g behind.
+        "options": {"punctuation_to_space": {"clause_ends": True}, "remove_digits": {"units": True},
+                    "remove_single_chars": {"keep": ["g"]}},
     },
     # The Vietnamese lecture's chain for NTC-SCV reviews, after re-attaching tone marks that the data set's
     # tokeniser split off (4% of reviews): URLs and HTML tags, emoji and text emoticons (before
