@@ -214,18 +214,17 @@ def test_predict_cli_and_server_with_the_onnx_engine(exported):
                   - np.array([[s["score"] for s in p.top_k] for p in expected])).max() < 1e-4
 
 
-def test_engine_auto_picks_the_fastest_the_bundle_has(exported, tmp_path, caplog):
+def test_engine_auto_picks_the_fastest_float_graph_and_never_int8(exported, tmp_path, caplog):
     bundle, _ = exported
     texts = ["@airline great crew", "worst delay", ""]
     expected = Predictor.from_bundle(bundle).predict_proba(texts)
-    p = load_predictor(bundle)  # the default: auto
-    assert (p.engine, p.engine_source) == ("onnx-int8", str(bundle / "model.int8.onnx"))
+    p = load_predictor(bundle)  # the default: auto, beside model.int8.onnx too (its answers depend on the batch)
+    assert (p.engine, p.engine_source) == ("onnx", str(bundle / "model.onnx"))
+    assert np.abs(p.predict_proba(texts) - expected).max() < 1e-4
+    alone = np.concatenate([p.predict_proba([t]) for t in texts])
+    assert np.abs(alone - p.predict_proba(texts)).max() < 1e-5  # the float graph: not on its batch-mates
     copy = tmp_path / "float-only"
     shutil.copytree(bundle, copy)
-    (copy / "model.int8.onnx").unlink()
-    p = load_predictor(copy, "auto")
-    assert (p.engine, p.engine_source) == ("onnx", str(copy / "model.onnx"))
-    assert np.abs(p.predict_proba(texts) - expected).max() < 1e-4
     (copy / "model.onnx").unlink()
     with caplog.at_level("INFO", logger="lstmtext.inference.engines"):
         p = load_predictor(copy, "auto")
@@ -266,7 +265,7 @@ def test_engine_auto_skips_a_stale_file_and_falls_back_to_torch(trained_run, tmp
 def test_the_server_reports_the_engine_auto_chose(exported):
     bundle, _ = exported
     with TestClient(create_app(ServeSettings(bundle=bundle))) as c:
-        assert c.get("/info").json()["engine"] == "onnx-int8"
+        assert c.get("/info").json()["engine"] == "onnx"
         assert c.post("/predict", json={"texts": ["worst delay"]}).status_code == 200
 
 
@@ -292,5 +291,5 @@ def test_evaluate_scores_with_the_engine_predict_and_serve_use(trained_run, tiny
     export_onnx(bundle, quantize=True)
     assert evaluate_file(bundle, tiny_path)["engine"] == "torch"  # the library's default: the model as trained
     auto = evaluate_file(bundle, tiny_path, engine="auto")
-    assert auto["engine"] == load_predictor(bundle).engine == "onnx-int8"  # what predict and serve would run
-    assert evaluate_file(bundle, tiny_path, engine="onnx-int8")["accuracy"] == auto["accuracy"]
+    assert auto["engine"] == load_predictor(bundle).engine == "onnx"  # what predict and serve would run
+    assert evaluate_file(bundle, tiny_path, engine="onnx")["accuracy"] == auto["accuracy"]

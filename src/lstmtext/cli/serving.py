@@ -11,8 +11,8 @@ from lstmtext.cli.common import console, err_console
 from lstmtext.errors import ConfigError
 
 EngineOpt = Annotated[Optional[str], typer.Option(
-    help="auto, torch, onnx or onnx-int8 (default auto: the exported int8 file, else the float file, else a graph "
-         "built in memory, else torch; env LSTMTEXT_ENGINE).")]
+    help="auto, torch, onnx or onnx-int8 (default auto: the exported float file, else a graph built in memory, "
+         "else torch; int8 only when named: its answers depend on the batch; env LSTMTEXT_ENGINE).")]
 
 
 def serve(

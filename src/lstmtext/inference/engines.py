@@ -3,8 +3,10 @@
 :class:`OnnxPredictor` has the same ``predict`` / ``predict_proba`` / ``labels`` as ``Predictor`` (it is a
 subclass that swaps the forward pass), so the CLI and the server take either. ``load_predictor`` picks one
 by name: ``torch``, ``onnx`` (float), ``onnx-int8`` (dynamically quantised weights) or ``auto`` (the default):
-the bundle's exported int8 file, else its exported float file, else the float graph built in memory, else
-(no ONNX Runtime, or a model without a graph writer) torch, with the reason logged. The predictor's
+the bundle's exported float file, else the float graph built in memory, else (no ONNX Runtime, or a model
+without a graph writer) torch, with the reason logged. ``auto`` never picks int8: dynamic quantisation scales
+each product's inputs by the batch's range, so a text's probabilities (measured: up to 1e-2, a label flipped)
+depend on the texts batched with it, which a server's concurrent requests decide. The predictor's
 ``engine`` says which one runs and ``engine_source`` where its graph came from.
 """
 
@@ -147,8 +149,9 @@ def _build_in_memory(bundle: Bundle, quantized: bool) -> bytes:
 
 
 def _auto(bundle: Bundle, onnx_path: str | Path | None, batch_size: int, threads: int | None) -> Predictor:
-    """The fastest engine the bundle has or can build: its int8 file, its float file, a float graph built in
-    memory; torch (with the reason logged) when ONNX Runtime is missing or the model has no graph writer."""
+    """The fastest engine whose answers do not depend on a text's batch-mates: the bundle's float file, else a
+    float graph built in memory; torch (with the reason logged) when ONNX Runtime is missing or the model has no
+    graph writer. An int8 file is used only when asked for (``onnx-int8``)."""
     try:
         import onnxruntime  # noqa: F401
     except ImportError:
@@ -159,13 +162,11 @@ def _auto(bundle: Bundle, onnx_path: str | Path | None, batch_size: int, threads
     float_path = Path(onnx_path) if onnx_path is not None else (bundle.path / ONNX_NAME if bundle.path else None)
     if onnx_path is not None and not float_path.is_file() and not int8_path(float_path).is_file():
         raise BundleError(f"{float_path}: no such ONNX file. Write it with: lstmtext export {bundle.path} --format onnx")
-    files = [] if float_path is None else [("onnx-int8", int8_path(float_path)), ("onnx", float_path)]
-    for engine, path in files:
-        if path.is_file():
-            try:
-                return _chosen(OnnxPredictor(bundle, path, batch_size, threads, engine=engine))
-            except Exception as exc:  # noqa: BLE001 - a stale or unreadable file: try the next way
-                log.warning("engine auto: skipped %s: %s", path.name, _reason(exc))
+    if float_path is not None and float_path.is_file():
+        try:
+            return _chosen(OnnxPredictor(bundle, float_path, batch_size, threads, engine="onnx"))
+        except Exception as exc:  # noqa: BLE001 - a stale or unreadable file: try the next way
+            log.warning("engine auto: skipped %s: %s", float_path.name, _reason(exc))
     try:
         model = _build_in_memory(bundle, quantized=False)  # float: quantising costs start-up time
         return _chosen(OnnxPredictor(bundle, model, batch_size, threads, engine="onnx"))
@@ -199,11 +200,11 @@ def load_predictor(path: str | Path, engine: str = "auto", onnx_path: str | Path
 
     Args:
         path: A bundle folder or a training output folder.
-        engine: ``auto`` (the fastest available: the exported int8 file, the exported float file, a float graph
-            built in memory, else torch), ``torch``, ``onnx`` or ``onnx-int8``. The predictor's ``engine``
+        engine: ``auto`` (the exported float file, else a float graph built in memory, else torch; never int8,
+            whose answers depend on the batch), ``torch``, ``onnx`` or ``onnx-int8``. The predictor's ``engine``
             attribute names the one chosen.
         onnx_path: The exported float ``.onnx`` file (default: ``model.onnx`` in the bundle, or built in memory).
-            For ``onnx-int8`` (and ``auto``, when it is there) the ``.int8.onnx`` file beside it is used.
+            For ``onnx-int8`` the ``.int8.onnx`` file beside it is used.
         batch_size: Texts per forward pass (default ``DEFAULT_BATCH_SIZE``).
         threads: CPU threads for the forward pass (default: every core).
 
