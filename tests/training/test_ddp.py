@@ -126,3 +126,16 @@ def test_ranks_losses_average_to_the_global_batch_loss(layout, targets, weights)
         rows = torch.from_numpy(local.index)
         total += float(objective.shard_loss(logits[rows], local.targets, shares, 2)) / 2
     assert total == pytest.approx(float(objective.loss(logits, y)), rel=1e-6)
+
+
+def test_an_aspect_model_is_refused_in_one_line_before_any_process_starts():
+    from types import SimpleNamespace
+
+    from lstmtext.pipeline.checks import check_run
+
+    config = build_config("absa", overrides=["model.ensemble=1"])
+    with pytest.raises(ConfigError, match=r"--nproc cannot train --task absa: the aspect heads .* Train it in one "
+                                          r"process \(leave out --nproc\)\."):
+        check_run(config, data="aspects.csv", shard=SimpleNamespace(rank=0, world_size=2))
+    check_run(build_config("multilabel", overrides=["model.ensemble=1"]), data="labels.csv",
+              shard=SimpleNamespace(rank=0, world_size=2))

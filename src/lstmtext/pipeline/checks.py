@@ -83,6 +83,9 @@ def check_run(config: Config, *, data: Any = None, out_dir: str | Path | None = 
     if shard is not None and config.train.unfreeze == "gradual":
         raise ConfigError("train.unfreeze gradual cannot be combined with --nproc (DDP fixes the trained parameters at "
                           "start). Use train.unfreeze=\"all\" or one process.")
+    if shard is not None and task.cannot_distribute:
+        raise ConfigError(f"--nproc cannot train --task {config.task}: {task.cannot_distribute}. Train it in one "
+                          "process (leave out --nproc).")
     if shard is not None and config.model.ensemble > 1:
         raise ConfigError("model.ensemble > 1 cannot be combined with --nproc; train the ensemble in one process.")
     if not stream:

@@ -77,6 +77,7 @@ class Task(ABC):
     reads_bundled: ClassVar[bool] = False
     #: Whether ``train.oversample = "random"`` applies (a text has one class per output group).
     can_oversample: ClassVar[bool] = True
+    cannot_distribute: ClassVar[str | None] = None  # why --nproc (DDP) cannot train this task; None: it can
     #: The config sections (besides the shared ones) this task reads, e.g. ``("absa",)``.
     sections: ClassVar[tuple[str, ...]] = ()
     #: How many classes ``lstmtext predict`` lists per record when ``--top-k`` is not given (None: all).

@@ -35,6 +35,8 @@ class AspectSentiment(Task):
     name = "absa"
     scores = ("macro_f1", "flat_macro_f1", "mean_aspect_macro_f1", "accuracy", "weighted_f1")
     sections = ("absa",)
+    cannot_distribute = ("the aspect heads read the base model's pooled vector and leave its own output layer "
+                         "without a gradient, which DDP's reduction needs from every parameter")
     help = "aspect-based sentiment: one label per aspect (wide columns or long rows)"
     scores_note = ("Aspect sentiment: accuracy is over every text-aspect prediction and macro-F1 is IndoNLU's "
                    "flattened macro-F1 (all aspects' predictions in one list); the baseline is one logistic "
