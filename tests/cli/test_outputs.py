@@ -37,6 +37,9 @@ def test_check_out_file_refuses_the_input_even_with_overwrite(tmp_path):
     with pytest.raises(OutputExistsError, match=r"d\.csv is already there\. Pass --overwrite"):
         check_out_file(data, overwrite=False)
     assert check_out_file(tmp_path / "v.txt", overwrite=False) == tmp_path / "v.txt"
+    (tmp_path / "folder").mkdir()
+    with pytest.raises(OutputExistsError, match=r"folder is a folder: give the path of a file to write"):
+        check_out_file(tmp_path / "folder", overwrite=True)  # --overwrite cannot make it a file
 
 
 def test_evaluate_keeps_a_training_runs_metrics(trained_run, tiny_path, tmp_path):

@@ -168,6 +168,9 @@ def test_export_to_a_given_path(trained_run, tmp_path):
     assert not (trained_run[0] / "model" / "model.onnx").exists()
     (tmp_path / "folder").mkdir()
     assert export_onnx(trained_run[0] / "model", tmp_path / "folder") == tmp_path / "folder" / "model.onnx"
+    # a folder not made yet: written with a trailing slash, or a new name without a suffix (it had become a file)
+    assert export_onnx(trained_run[0] / "model", f"{tmp_path}/new/") == tmp_path / "new" / "model.onnx"
+    assert export_onnx(trained_run[0] / "model", tmp_path / "exports") == tmp_path / "exports" / "model.onnx"
 
 
 def test_export_never_replaces_a_file_unasked(trained_run, tmp_path):

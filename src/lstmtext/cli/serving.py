@@ -61,7 +61,7 @@ def serve(
 def export(
     bundle: Annotated[Path, typer.Argument(help="A saved model folder (or a training output folder).")],
     fmt: Annotated[str, typer.Option("--format", help="Export format: onnx.")] = "onnx",
-    out: Annotated[Optional[Path], typer.Option(help="Where to write the .onnx file, or a folder to write model.onnx into (default: BUNDLE/model.onnx).")] = None,
+    out: Annotated[Optional[Path], typer.Option(help="Where to write the .onnx file, or a folder to write model.onnx into (one that is there, ends in /, or is a new name without a suffix; default: BUNDLE/model.onnx).")] = None,
     quantize: Annotated[bool, typer.Option(help="Also write an int8 model (dynamic quantisation) beside it.")] = False,
     check: Annotated[bool, typer.Option(help="Compare the ONNX model with PyTorch on random sequences.")] = True,
     overwrite: Annotated[bool, typer.Option(help="Replace the .onnx files if they are already there (refused without it).")] = False,

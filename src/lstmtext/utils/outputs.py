@@ -49,6 +49,8 @@ def check_out_file(path: str | Path, overwrite: bool, inputs: Sequence[str | Pat
         OutputExistsError: Naming the file, with the fix.
     """
     path = Path(path)
+    if path.is_dir():
+        raise OutputExistsError(f"{path} is a folder: give the path of a file to write (in it or elsewhere).")
     if path.exists() and any(path.resolve() == Path(i).resolve() for i in inputs):
         raise OutputExistsError(f"{path}: this is also the input file. Write to another file.")
     if path.exists() and not overwrite:

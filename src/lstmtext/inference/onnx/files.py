@@ -47,7 +47,8 @@ def export_onnx(bundle_path: str | Path, out: str | Path | None = None, quantize
     """
     bundle = load_bundle(bundle_path)
     target = Path(out) if out is not None else bundle.path / ONNX_NAME
-    if target.is_dir():
+    # a folder: one that is there, one written with a trailing slash, or a new name without a suffix
+    if target.is_dir() or str(out).endswith(("/", "\\")) or (not target.exists() and not target.suffix):
         target = target / ONNX_NAME
     for path in (target, int8_path(target)) if quantize else (target,):
         check_out_file(path, overwrite)
