@@ -77,3 +77,13 @@ def test_empty_texts_and_texts_that_clean_to_nothing_are_one_line_errors(trained
         explain_texts(bundle, ["   "])
     with pytest.raises(ConfigError, match=r"'2024 ...' cleans to nothing with .*Give a text with words"):
         explain_texts(bundle, ["2024 ..."])
+
+
+def test_the_shown_text_is_cut_and_says_how_much_the_model_read():
+    from lstmtext.explain.attributions import read_as
+
+    assert read_as("my bag is lost", 4) == "'my bag is lost' \u2192 4 token(s)"
+    long = " ".join(["word"] * 2000)
+    shown = read_as(long, 30)
+    assert shown.endswith("\u2192 30 of its 2,000 words read (vocab.max_len; the others have no score)")
+    assert len(shown) < 420  # not the whole text twice over

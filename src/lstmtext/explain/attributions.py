@@ -16,6 +16,7 @@ together (a negation and its verb) share the effect less clearly than one at a t
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -59,6 +60,16 @@ class Explanation:
         scores = self.targets[target].scores
         order = np.argsort(-np.asarray(scores), kind="stable")[:n]
         return [(self.tokens[i], scores[i]) for i in order if scores[i] > 0]
+
+
+def read_as(cleaned: str, n_tokens: int, escape: Callable[[str], str] = str) -> str:
+    """The cleaned text as ``explain`` shows it: cut at 300 characters, and saying when the model read only
+    ``n_tokens`` of its words (a text longer than ``vocab.max_len``): the words it never saw have no score."""
+    words = len(cleaned.split())
+    shown = cleaned if len(cleaned) <= 300 else cleaned[:300] + "\u2026"
+    read = f"{n_tokens} token(s)" if words <= n_tokens else \
+        f"{n_tokens} of its {words:,} words read (vocab.max_len; the others have no score)"
+    return f"{escape(repr(shown))} \u2192 {read}"
 
 
 def read_tokens(bundle: Bundle, text: str) -> tuple[str, list[str], list[int]]:
@@ -126,7 +137,7 @@ def attribution_report(ex: Explanation, source: str) -> list[Any]:
     lines: list[Any] = [
         f"[bold]{METHOD}[/] from {source}: each token's score is the target's probability with the text minus "
         "without that token (+ pushed towards it, - against it)",
-        f"cleaned: {escape(repr(ex.cleaned))} \u2192 {len(ex.tokens)} token(s)"]
+        f"cleaned: {read_as(ex.cleaned, len(ex.tokens), escape)}"]
     lines += [f"target [bold]{escape(t.name)}[/] ({t.probability:.3f}); pushed by: "
               + (", ".join(f"{escape(w)} ({s:+.3f})" for w, s in ex.top(i)) or "no token on its own")
               for i, t in enumerate(ex.targets)]

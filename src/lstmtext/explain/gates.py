@@ -23,7 +23,7 @@ import numpy as np  # noqa: E402
 from matplotlib.gridspec import GridSpec  # noqa: E402
 
 from lstmtext.errors import ConfigError  # noqa: E402
-from lstmtext.explain.attributions import read_tokens  # noqa: E402
+from lstmtext.explain.attributions import read_as, read_tokens  # noqa: E402
 from lstmtext.explain.reference.examples import TokenTrace, trace_tokens  # noqa: E402
 from lstmtext.inference.bundle import Bundle, load_bundle  # noqa: E402
 from lstmtext.utils.atomic import atomic_path  # noqa: E402
@@ -264,7 +264,7 @@ def bundle_report(ex: TokenExplanation, source: str | Path) -> list[Any]:
         else "the hidden units"
     lines: list[Any] = [
         f"[bold]{ex.kind}[/] (architecture {ex.architecture!r}) from {source}",
-        f"cleaned: {escape(repr(ex.cleaned))} \u2192 {len(ex.tokens)} token(s); "
+        f"cleaned: {read_as(ex.cleaned, len(ex.tokens), escape)}; "
         f"prediction: [bold]{escape(label)}[/] ({score:.3f})",
         f"gates: mean activation over {scope}; P(class): the prediction after reading up to the token"]
     table = Table(title="Reading token by token", title_justify="left")

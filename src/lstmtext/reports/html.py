@@ -214,13 +214,16 @@ def calibration_section(metrics: dict[str, dict[str, Any]]) -> list[str]:
         return []
     rows = []
     for name, cal in splits.items():
+        t = cal["coverage_table"]
         rows.append([name, cal["decisions"], cal["ece_before"], cal["ece_after"], cal["mean_confidence"],
-                     cal["accuracy"], *(cal["coverage_table"][c]["accuracy"] for c in ("100%", "90%", "80%"))])
+                     cal["accuracy"], t["100%"]["accuracy"],
+                     *(f"{t[c]['accuracy']:.4f} (P {t[c]['min_confidence']:.3f})" for c in ("90%", "80%"))])
     parts = ["<h2>Calibration and unsure answers</h2>",
              "<p>Probabilities are temperature-scaled on the valid split. ECE: expected calibration error over 15 "
              "confidence bins. Coverage: the share of decisions answered when the least confident are answered "
-             "as unsure (<code>predict --min-confidence</code>).</p>",
+             "as unsure (<code>predict --min-confidence P</code>, P in brackets). Accuracy is at 0.5 per label for "
+             "multi-label models; the coverage columns use the tuned thresholds.</p>",
              table(["split", "decisions", "ECE before", "ECE after", "mean confidence", "accuracy",
-                    "accuracy at 100%", "at 90%", "at 80%"], rows)]
+                    "accuracy at 100%", "at 90% (P)", "at 80% (P)"], rows)]
     parts += [image(_calibration_png(name, cal), f"calibration, {name}") for name, cal in splits.items()]
     return parts
