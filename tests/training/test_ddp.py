@@ -84,6 +84,19 @@ def test_two_processes_match_one_process(tiny_path, tmp_path):
     assert (tmp_path / "two" / "checkpoint" / "state.json").is_file()
 
 
+def test_a_users_error_in_the_ranks_comes_back_as_one_line_and_torchrun_adds_no_traceback(tiny_path, tmp_path,
+                                                                                        capfd):
+    from lstmtext.errors import LstmTextError
+
+    (tmp_path / "out").mkdir()
+    (tmp_path / "out" / "report.html").write_text("another run's")  # refused in every rank, before training
+    config = build_config(None, overrides=TINY_OVERRIDES + ["train.threads=1"])
+    with pytest.raises(LstmTextError, match=r"report\.html already there .* Pass --overwrite"):
+        launch(config, tiny_path, tmp_path / "out", {"progress": False}, LaunchOptions(nproc=2))
+    assert "ChildFailedError" not in capfd.readouterr().err
+    assert not list(__import__("pathlib").Path(__import__("tempfile").gettempdir()).glob("lstmtext-job-*.error.*"))
+
+
 def test_a_resumed_two_process_run_draws_each_ranks_own_dropout_masks(tiny_path, tmp_path):
     """Each rank's RNG state is in the checkpoint: a resumed run ends with the uninterrupted run's weights (batches
     of 7 give the ranks 4 and 3 rows, so their dropout draws, and RNG states, part)."""

@@ -82,7 +82,7 @@ def train(
     quiet: QuietOpt = False,
     stream: Annotated[bool, typer.Option(help="Read DATA in chunks into OUT/shards, for files larger than memory (docs/streaming.md).")] = False,
     chunk_size: Annotated[int, typer.Option(min=1, help="Rows per chunk with --stream.")] = 10000,
-    nproc: Annotated[int, typer.Option(help="Processes (DDP ranks) on this node; > 1 re-launches the run through torchrun (docs/distributed.md).")] = 1,
+    nproc: Annotated[int, typer.Option(min=1, help="Processes (DDP ranks) on this node; > 1 re-launches the run through torchrun (docs/distributed.md).")] = 1,
     nnodes: Annotated[int, typer.Option(help="Nodes of a multi-node run; every node runs this command with its own --node-rank.")] = 1,
     node_rank: Annotated[int, typer.Option(help="This node's number, 0 .. nnodes-1 (node 0 writes OUT).")] = 0,
     master_addr: Annotated[str, typer.Option(help="Address of node 0, reachable from every node.")] = "127.0.0.1",
@@ -110,6 +110,7 @@ def train(
         code = launch(cfg, data, out, kwargs, LaunchOptions(nproc, nnodes, node_rank, master_addr, master_port, rdzv_endpoint))
         if code == 0 and (out / "metrics.json").is_file():
             print_scores(read_metrics(out / "metrics.json"))
+            console.print(f"saved to [bold]{out}[/] (model/, report.md, report.html, metrics.json, history.png)")
         raise typer.Exit(code)
     result = run(cfg, data, out, **kwargs)
     print_scores(result.metrics)

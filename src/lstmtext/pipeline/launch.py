@@ -98,14 +98,20 @@ def launch(config: Any, data: str | Path | None, out_dir: str | Path, run_kwargs
         # one node: gloo must not pick an interface from the host name, which may not route to itself
         env.setdefault("GLOO_SOCKET_IFNAME", "lo0" if sys.platform == "darwin" else "lo")
     fd, name = tempfile.mkstemp(prefix="lstmtext-job-", suffix=".json")
-    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+    job["errors"] = name + ".error"  # a rank whose run fails with a user's error writes it here and exits 0,
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:  # so that torchrun adds no traceback of its own
         json.dump(job, fh)
     try:
         cmd = torchrun_command(opts, Path(name))
         log.info("launching: %s", " ".join(cmd))
-        return subprocess.run(cmd, env=env, check=False).returncode
+        code = subprocess.run(cmd, env=env, check=False).returncode
+        failed = sorted(Path(name).parent.glob(Path(name).name + ".error.*"))
+        if failed:
+            raise LstmTextError(failed[0].read_text(encoding="utf-8"))
+        return code
     finally:
-        os.unlink(name)
+        for path in [Path(name), *Path(name).parent.glob(Path(name).name + ".error.*")]:
+            path.unlink(missing_ok=True)
 
 
 def worker(job_file: str | Path) -> int:
@@ -120,10 +126,11 @@ def worker(job_file: str | Path) -> int:
     kwargs["progress"] = kwargs.get("progress", True) and shard.rank == 0
     try:
         run(config, job["data"], job["out"], shard=shard, **kwargs)
-    except LstmTextError as exc:
-        if shard.rank == 0:
+    except LstmTextError as exc:  # the launcher prints it as one line (an older job file has no "errors")
+        if "errors" not in job:
             log.error("%s", exc)
-        return 1
+            return 1
+        Path(f"{job['errors']}.{shard.rank}").write_text(str(exc), encoding="utf-8")
     finally:
         teardown()
     return 0
