@@ -226,6 +226,10 @@ def test_explain_bundle_prints_the_table_and_writes_the_png(trained_run, tmp_pat
     result = _invoke(str(out_dir), "great flight!")
     assert result.exit_code == 0 and "add --out FILE.png" in result.output
     assert "pushed by:" in result.output and "occlusion" in result.output
+    svg = _invoke(str(out_dir), "great flight!", "--out", str(tmp_path / "x.svg"))  # had written PNG bytes
+    assert svg.exit_code == 1 and "give a path ending in .png" in str(svg.exception)
+    alone = _invoke(str(out_dir), "great flight!", "--units")  # had been ignored without --out
+    assert alone.exit_code == 1 and "--units draws one heatmap per gate into the --out PNG" in str(alone.exception)
 
 
 @pytest.mark.parametrize(("updates", "shown"), [({"name": "gru"}, "'gru' model (pooling=last"),

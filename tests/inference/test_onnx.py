@@ -171,6 +171,8 @@ def test_export_to_a_given_path(trained_run, tmp_path):
     # a folder not made yet: written with a trailing slash, or a new name without a suffix (it had become a file)
     assert export_onnx(trained_run[0] / "model", f"{tmp_path}/new/") == tmp_path / "new" / "model.onnx"
     assert export_onnx(trained_run[0] / "model", tmp_path / "exports") == tmp_path / "exports" / "model.onnx"
+    with pytest.raises(ConfigError, match=r"name the float file .* written beside it as model\.int8\.onnx"):
+        export_onnx(trained_run[0] / "model", tmp_path / "b.int8.onnx", quantize=True)  # had written b.int8.int8.onnx
 
 
 def test_export_never_replaces_a_file_unasked(trained_run, tmp_path):

@@ -90,7 +90,11 @@ def explain(
     from lstmtext.explain.model import explain_model
     from lstmtext.utils.outputs import check_out_file
 
+    if units and out is None:
+        raise ConfigError("--units draws one heatmap per gate into the --out PNG; give --out FILE.png too.")
     if out is not None:
+        if out.suffix.lower() != ".png":
+            raise ConfigError(f"--out {out}: the figure is written as PNG; give a path ending in .png.")
         check_out_file(out, overwrite)
     for renderable in explain_model(target, text, out, units=units):
         console.print(renderable)

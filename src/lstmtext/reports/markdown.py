@@ -11,11 +11,16 @@ def fmt(x: float) -> str:
     return f"{x:.4f}"
 
 
+def md_cell(text: Any) -> str:
+    """A name (a class, label or aspect) as a markdown table cell: ``|`` escaped, on one line."""
+    return " ".join(str(text).split()).replace("|", "\\|")
+
+
 def per_class_table(per_class: dict[str, dict[str, Any]]) -> list[str]:
     """Markdown rows of per-class precision, recall, F1 and support."""
     lines = ["| class | precision | recall | F1 | support |", "| --- | ---: | ---: | ---: | ---: |"]
     for label, c in per_class.items():
-        lines.append(f"| {label} | {fmt(c['precision'])} | {fmt(c['recall'])} | {fmt(c['f1'])} | {c['support']} |")
+        lines.append(f"| {md_cell(label)} | {fmt(c['precision'])} | {fmt(c['recall'])} | {fmt(c['f1'])} | {c['support']} |")
     return lines
 
 

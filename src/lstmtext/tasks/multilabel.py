@@ -33,7 +33,7 @@ from lstmtext.data.dataset import RowRefs, Split, Table, check_cells, check_colu
 from lstmtext.errors import ConfigError, DataError
 from lstmtext.models.heads import OutputLayout
 from lstmtext.reports.html import figure_png, image, table
-from lstmtext.reports.markdown import fmt
+from lstmtext.reports.markdown import fmt, md_cell
 from lstmtext.tasks.base import Task, register_task
 from lstmtext.tasks.metrics import label_macro_f1
 from lstmtext.tasks.prediction import Prediction
@@ -341,7 +341,7 @@ class MultiLabel(Task):
                  "| label | threshold | precision | recall | F1 | support | predicted |",
                  "| --- | ---: | ---: | ---: | ---: | ---: | ---: |"]
         for label, c in m["per_class"].items():
-            lines.append(f"| {label} | {c.get('threshold', 0.5):.3f} | {fmt(c['precision'])} | {fmt(c['recall'])} | "
+            lines.append(f"| {md_cell(label)} | {c.get('threshold', 0.5):.3f} | {fmt(c['precision'])} | {fmt(c['recall'])} | "
                          f"{fmt(c['f1'])} | {c['support']} | {c['predicted']} |")
         return lines + [""]
 

@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 import onnx
 
+from lstmtext.errors import ConfigError
 from lstmtext.inference.bundle import Bundle, load_bundle
 from lstmtext.inference.onnx.models import build_onnx
 from lstmtext.utils.atomic import atomic_path
@@ -50,6 +51,9 @@ def export_onnx(bundle_path: str | Path, out: str | Path | None = None, quantize
     # a folder: one that is there, one written with a trailing slash, or a new name without a suffix
     if target.is_dir() or str(out).endswith(("/", "\\")) or (not target.exists() and not target.suffix):
         target = target / ONNX_NAME
+    if target.name.lower().endswith(".int8.onnx"):
+        raise ConfigError(f"--out {target}: name the float file (e.g. model.onnx); its int8 copy is written beside it "
+                          "as model.int8.onnx with --quantize.")
     for path in (target, int8_path(target)) if quantize else (target,):
         check_out_file(path, overwrite)
     proto = build_onnx(bundle.model, bundle.task, bundle_metadata(bundle))

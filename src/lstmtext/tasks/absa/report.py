@@ -6,6 +6,7 @@ import math
 from pathlib import Path
 from typing import Any
 
+from lstmtext.reports.markdown import md_cell
 from lstmtext.utils.atomic import atomic_path
 
 
@@ -36,12 +37,12 @@ def split_markdown(name: str, m: dict[str, Any]) -> list[str]:
     ]
     for aspect, a in m["aspects"].items():
         cells = [_cell(a, label) for label in m["flat"]["labels"]]
-        lines.append(f"| {aspect} | {_f(a['accuracy'])} | {_f(a['macro_f1'])} | " + " | ".join(cells) + " |")
+        lines.append(f"| {md_cell(aspect)} | {_f(a['accuracy'])} | {_f(a['macro_f1'])} | " + " | ".join(cells) + " |")
     for aspect, a in [("all aspects (flattened)", m["flat"]), *m["aspects"].items()]:
         lines += ["", f"### {name}: {aspect}", "", "| class | precision | recall | F1 | support |",
                   "| --- | ---: | ---: | ---: | ---: |"]
         for label, c in a["per_class"].items():
-            lines.append(f"| {label} | {_f(c['precision'])} | {_f(c['recall'])} | {_f(c['f1'])} | {c['support']} |")
+            lines.append(f"| {md_cell(label)} | {_f(c['precision'])} | {_f(c['recall'])} | {_f(c['f1'])} | {c['support']} |")
         lines += ["", "Confusion (rows true, columns predicted): " + "; ".join(
             f"{label}: " + " ".join(str(v) for v in row) for label, row in zip(a["labels"], a["confusion_matrix"]))]
     return lines + [""]
