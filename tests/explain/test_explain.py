@@ -246,7 +246,7 @@ def test_a_model_without_a_gate_view_is_explained_by_its_tokens(bundle, tmp_path
     assert result.exit_code == 0, result.output
     assert "pushed by:" in result.output and "Reading token by token" not in result.output
     assert (tmp_path / "x.png").read_bytes()[:4] == b"\x89PNG"  # the attribution bars
-    result = _invoke(str(path), "great flight", "--units")
+    result = _invoke(str(path), "great flight", "--units", "--out", str(tmp_path / "units.png"))
     message = str(result.exception)
     assert isinstance(result.exception, ConfigError) and shown in message and message.startswith("explain --units")
     assert "\n" not in message
