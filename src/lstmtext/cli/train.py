@@ -139,7 +139,7 @@ def pretrain(
 
     Example: lstmtext pretrain reviews.txt --out runs/lm --set preprocess.preset=vi-review
     """
-    from lstmtext.config import build_config
+    from lstmtext.config import build_config, parse_override
     from lstmtext.pipeline.language_model import pretrain as run_pretrain
 
     cfg = build_config(preset or "ulmfit", config, list(set_ or []))
@@ -147,7 +147,7 @@ def pretrain(
         console.print(f"epoch {rec['epoch']}: train loss {rec['train_loss']:.3f}, valid perplexity "
                       f"{rec['valid_perplexity']:.1f}, {rec['tokens_per_second']:,.0f} tokens/s", highlight=False)
 
-    asked = [item.split("=", 1)[0].strip() for item in set_ or []]  # a resume refuses to change these
+    asked = [".".join(parse_override(item)[0]) for item in set_ or []]  # a resume refuses to change these
     lm = run_pretrain(cfg, texts, out, text_col, resume=resume, overwrite=overwrite, progress=not quiet,
                       on_epoch_end=show, asked=asked)
     corpus = lm.info["corpus"]

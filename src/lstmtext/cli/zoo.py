@@ -86,12 +86,13 @@ def compare(
     Example: lstmtext compare news.csv --split-file split.csv --text-col title --label-col category
     --models bilstm,cnn,clstm --preprocess id-news --seeds 3
     """
+    from lstmtext.config import parse_override
     from lstmtext.experiments.compare import compare as run_compare
     from lstmtext.experiments.compare import write_report
     from lstmtext.pipeline import load_data
 
     check_out(out, "compare", overwrite)
-    reading = [item for item in set_ or [] if item.strip().startswith("data.")]  # how the data is read and split
+    reading = [item for item in set_ or [] if parse_override(item)[0][0] == "data"]  # how the data is read and split
     cfg = run_config(None, None, reading, task=task, text_col=text_col, label_col=label_col, split_col=split_col,
                      aspects=aspects, label_sep=label_sep)
     labelled = load_data(cfg, data, valid_path=valid, test_path=test, split_file=split_file, header=not no_header)

@@ -77,6 +77,17 @@ def not_utf8(path: Path, exc: UnicodeDecodeError) -> str:
             f"Excel files usually: `iconv -f cp1252 -t utf-8 {path} > {path.stem}-utf8{path.suffix}`).")
 
 
+def file_identity(path: str | Path) -> list[Any]:
+    """``[absolute path, size, modification time]`` of a file (sizes None when it is not there): what a resume
+    compares to tell that its input is the one it started from."""
+    path = Path(path)
+    try:
+        stat = path.stat()
+        return [str(path.resolve()), stat.st_size, stat.st_mtime_ns]
+    except OSError:
+        return [str(path.resolve()), None, None]
+
+
 def tsv_quoting(path: Path) -> int:
     """``csv.QUOTE_MINIMAL`` when the TSV file's quotes are CSV-style quoting (as pandas and spreadsheets write it:
     a field that starts with ``"`` ends with ``"`` before a tab or the line end, ``""`` inside, tabs and line breaks
@@ -84,8 +95,15 @@ def tsv_quoting(path: Path) -> int:
 
     TSV has no quoting of its own (IANA's text/tab-separated-values; IndoNLU's files), and a text such as
     ``"so late`` read with quote handling swallowed the tabs and line breaks up to the next quote: five rows
-    became three, silently. The whole file is scanned; lines without a quote cost one search.
+    became three, silently. The whole file is scanned once while it is unchanged (reading it and naming its rows
+    both ask); lines without a quote cost one search.
     """
+    stat = path.stat()
+    return _tsv_quoting(str(path), stat.st_mtime_ns, stat.st_size)
+
+
+@functools.lru_cache(maxsize=8)
+def _tsv_quoting(path: str, mtime_ns: int, size: int) -> int:
     quoted = inside = False  # inside: within a quoted field that spans lines
     with open(path, "rb") as fh:
         for line in fh:

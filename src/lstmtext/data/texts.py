@@ -17,10 +17,15 @@ def read_texts(path: Path, text_col: str | None = None, defaults: Sequence[str] 
     return [text for _, texts in iter_texts(path, text_col, defaults=defaults) for text in texts]
 
 
+def is_plain_text(path: Path) -> bool:
+    """Whether ``path`` is read as one text a line (standard input, ``.txt``, any suffix that names no table)."""
+    return str(path) == "-" or path.suffix.lower() not in FORMATS or path.suffix.lower() == ".txt"
+
+
 def sample_texts(path: Path, text_col: str | None = None, n: int = 8, seed: int = 0) -> tuple[str, list[str]]:
     """``(column, up to n texts)`` drawn at random (seeded) from a table's text column (default: ``text``, else the
     first), or from a plain text file's lines (column ``line``)."""
-    if Path(path).suffix.lower() not in FORMATS or Path(path).suffix.lower() == ".txt":
+    if is_plain_text(Path(path)):
         rng, kept, seen = random.Random(seed), [], 0
         for _, texts in iter_texts(Path(path)):  # reservoir sampling: one pass, n texts held
             for text in texts:
@@ -80,8 +85,7 @@ def _column(columns: Sequence[str], text_col: str | None, defaults: list[str]) -
 
 def _iter_texts(path: Path, text_col: str | None, chunk_size: int, defaults: list[str], flag: str, header: bool,
                 keep_blank: bool, header_flag: str | None) -> Iterator[tuple[list[str], list[str]]]:
-    plain = str(path) == "-" or path.suffix.lower() not in FORMATS or path.suffix.lower() == ".txt"
-    if plain and text_col is not None:
+    if is_plain_text(path) and text_col is not None:
         raise DataError(f"{path}: {'standard input' if str(path) == '-' else 'a plain text file'} is read as one text "
                         f"a line, so {flag} does not apply. Drop {flag}, or give a .csv, .tsv, .jsonl or .parquet file.")
     if str(path) == "-":  # standard input: one text a line, decoded strictly (Python's own stdin may let bad bytes by)
@@ -112,7 +116,7 @@ def _iter_texts(path: Path, text_col: str | None, chunk_size: int, defaults: lis
             yield [f"{path} row {start + i}" for i in range(len(texts))], texts
             start += len(texts)
         return
-    if suffix in FORMATS and suffix != ".txt":
+    if not is_plain_text(path):
         fmt = FORMATS[suffix]
         for frame in read_chunks(path, fmt, chunk_size, header):
             col = _column(list(map(str, frame.columns)), text_col, ["text"] if not header else defaults)

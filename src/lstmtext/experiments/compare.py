@@ -26,7 +26,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any, Literal
 
-from lstmtext.config import Config, PreprocessConfig, build_config
+from lstmtext.config import Config, PreprocessConfig, build_config, parse_override
 from lstmtext.data import LabelledData
 from lstmtext.data.dataset import fingerprint
 from lstmtext.errors import ConfigError
@@ -184,7 +184,7 @@ def compare(
     if twice:
         raise ConfigError(f"--models names {', '.join(twice)} more than once: a run counted twice would shrink its "
                           "± std. Name each model once (--seeds sets the runs per model).")
-    for key in (item.split("=", 1)[0].strip() for item in overrides):
+    for key in (".".join(parse_override(item)[0]) for item in overrides):
         if key == "train.seed" or key.startswith("preprocess."):
             flag = "--seeds (runs get seeds 0 .. N-1)" if key == "train.seed" else "--preprocess (the one cleaning)"
             raise ConfigError(f"--set {key}: compare sets it for every run; use {flag}.")

@@ -23,11 +23,11 @@ import shutil
 import tempfile
 from collections.abc import Callable, Collection, Iterable, Sequence
 from pathlib import Path
-from typing import Any
 
 import torch
 
 from lstmtext.config import Config, LMConfig
+from lstmtext.data.io import file_identity
 from lstmtext.encoding.corpus import UnlabelledCorpus
 from lstmtext.encoding.token_stream import write_token_stream
 from lstmtext.encoding.vocab import Vocab
@@ -97,15 +97,6 @@ def _resumed_config(given: Config, saved: Config, state: Path, asked: Collection
     return saved
 
 
-def _texts_id(texts: str | Path) -> list[Any]:
-    """What a resume compares: the file's absolute path, size and modification time."""
-    try:
-        stat = Path(texts).stat()
-        return [str(Path(texts).resolve()), stat.st_size, stat.st_mtime_ns]
-    except OSError:
-        return [str(Path(texts).resolve()), None, None]
-
-
 def pretrain(config: Config, texts: str | Path, out: str | Path, text_col: str | None = None, *, resume: bool = False,
              overwrite: bool = False, progress: bool = True,
              on_epoch_end: Callable[[dict], None] | None = None, asked: Collection[str] = ()) -> LMBundle:
@@ -134,7 +125,7 @@ def pretrain(config: Config, texts: str | Path, out: str | Path, text_col: str |
         if not state.is_file():
             raise BundleError(f"{out}: nothing to resume (no pretrain.json). Start without --resume.")
         saved = json.loads(state.read_text(encoding="utf-8"))
-        before, now = saved.get("texts_id"), _texts_id(texts)
+        before, now = saved.get("texts_id"), file_identity(texts)
         if before is not None and before != now:  # pretrain.json files written before this check hold no id
             changed = " (changed since it started)" if before[0] == now[0] else f", not {texts}"
             raise BundleError(f"{out}: --resume continues the pretraining on {saved['texts']}{changed}. Resume with "
@@ -161,7 +152,7 @@ def pretrain(config: Config, texts: str | Path, out: str | Path, text_col: str |
         out.mkdir(parents=True, exist_ok=True)
         (out / "vocab.json").write_text(json.dumps(vocab.to_dict(), ensure_ascii=False), encoding="utf-8")
         state.write_text(json.dumps({"config": config.model_dump(mode="json"), "texts": str(texts),
-                                     "texts_id": _texts_id(texts)}), encoding="utf-8")
+                                     "texts_id": file_identity(texts)}), encoding="utf-8")
 
     def token_lists() -> Iterable[list[str]]:  # cleaned again only when a resume finds no complete token files
         return corpus if not resume else read()

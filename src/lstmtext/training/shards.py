@@ -25,7 +25,7 @@ import numpy as np
 
 from lstmtext.config import Config, TrainConfig
 from lstmtext.data.dataset import SPLITS, RowRefs, check_columns
-from lstmtext.data.io import detect_format, read_chunks
+from lstmtext.data.io import detect_format, file_identity, read_chunks
 from lstmtext.encoding.batching import Batch, EncodedSplit, iterate, train_batches
 from lstmtext.encoding.encoder import TextEncoder, auto_max_len
 from lstmtext.encoding.vocab import Vocab
@@ -71,15 +71,8 @@ def _label(value: Any) -> Any:
 def shard_inputs(data: str | Path, valid_path: str | Path | None, test_path: str | Path | None
                  ) -> dict[str, list[Any]]:
     """What the shards were built from: each file's path, size and modification time (a resume compares them)."""
-    out = {}
-    for role, path in (("data", data), ("valid", valid_path), ("test", test_path)):
-        if path is not None:
-            try:
-                stat = Path(path).stat()
-                out[role] = [str(Path(path).resolve()), stat.st_size, stat.st_mtime_ns]
-            except OSError:  # a missing file: it differs from the one the shards were built from
-                out[role] = [str(Path(path).resolve()), None, None]
-    return out
+    return {role: file_identity(path) for role, path in (("data", data), ("valid", valid_path), ("test", test_path))
+            if path is not None}
 
 
 def check_resumed_shards(folder: Path, meta: dict[str, Any], inputs: dict[str, list[Any]], chunk_size: int) -> None:
