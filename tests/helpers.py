@@ -90,6 +90,11 @@ class FakePredictor:
 
         return np.asarray(self.proba[: len(texts)], dtype=np.float32)
 
+    def proba_and_known(self, texts):
+        import numpy as np
+
+        return self.predict_proba(texts), np.ones(len(texts), dtype=bool)
+
 
 def assert_matches_torch(ref, fused, reference, x, lengths, tol: dict):
     """``fused(x, lengths)`` gives torch's layer ``ref``'s outputs and h_n (``reference(ref, x, lengths)`` runs it

@@ -95,6 +95,17 @@ def test_page_shows_the_class_probabilities_as_bars(live_server, page):
     assert page.text_content("#error") == ""
 
 
+def test_page_says_when_the_model_knows_no_word_of_the_text(live_server, page):
+    page.goto(live_server[0])
+    page.fill("#text", "zzqx qqzx")
+    page.click("#classify")
+    page.wait_for_selector("#results .row")
+    assert page.text_content("#results .note").startswith("The model knows no word of this text after cleaning")
+    page.fill("#text", TEXT)
+    page.click("#classify")
+    page.wait_for_function("!document.querySelector('#results .note')")  # a known text: bars only
+
+
 def test_page_shows_the_servers_message_on_an_error(live_server, page):
     page.goto(live_server[0])
     page.fill("#text", "x" * 101)

@@ -39,11 +39,12 @@ def client(bundle_dir):
         yield c
 
 
-def expected_item(labels, row, top_k):
+def expected_item(labels, row, top_k, known=True):
     order = np.argsort(-row, kind="stable")
     best = [{"label": labels[i], "score": float(row[i])} for i in order[:top_k]]
     return {"label": best[0]["label"], "score": best[0]["score"], "top_k": best,
-            "probabilities": {label: float(p) for label, p in zip(labels, row)}}
+            "probabilities": {label: float(p) for label, p in zip(labels, row)},
+            **({} if known else {"no_known_word": True})}
 
 
 def test_health(client):
@@ -54,11 +55,18 @@ def test_health(client):
 @pytest.mark.parametrize("top_k", [1, 2, 10])
 def test_predict_matches_the_predictor(client, bundle_dir, top_k):
     predictor = Predictor.from_bundle(bundle_dir)
-    proba = predictor.predict_proba(TEXTS)
+    proba, known = predictor.proba_and_known(TEXTS)
+    assert known.tolist() == [True, True, False]  # "..." cleans to nothing
     r = client.post("/predict", json={"texts": TEXTS, "top_k": top_k})
     assert r.status_code == 200
-    assert r.json() == {"predictions": [expected_item(predictor.labels, row, top_k) for row in proba]}
+    assert r.json() == {"predictions": [expected_item(predictor.labels, row, top_k, k) for row, k in zip(proba, known)]}
     assert len(r.json()["predictions"][0]["top_k"]) == min(top_k, 3)
+
+
+def test_a_text_with_no_known_word_is_flagged(client):
+    got = client.post("/predict", json={"texts": ["zzqx qqzx", "thanks"]}).json()["predictions"]
+    assert got[0]["no_known_word"] is True and got[0]["label"]  # answered, but said to be a guess
+    assert "no_known_word" not in got[1]
 
 
 def test_info(client, bundle_dir):
@@ -210,7 +218,7 @@ def test_aspect_top_k_is_cut_per_aspect(bundle_dir):
 
 def test_a_failing_model_is_a_500_with_a_message(bundle_dir):
     class Broken(FakePredictor):
-        def predict_proba(self, texts):
+        def proba_and_known(self, texts):
             raise RuntimeError("boom")
 
     app = create_app(ServeSettings(bundle=bundle_dir), predictor=Broken(["a"], []))
@@ -300,14 +308,14 @@ def test_worker_batches_requests_that_wait_together():
     class Recording:
         labels = ["a", "b"]
 
-        def predict_proba(self, texts):
+        def proba_and_known(self, texts):
             gate.wait(10)  # the first call blocks until the others are queued
             calls.append(list(texts))
-            return np.array([[len(t), 0.0] for t in texts])
+            return np.array([[len(t), 0.0] for t in texts]), np.array([len(t) % 2 == 1 for t in texts])
 
     worker, model, results = InferenceWorker(max_batch_texts=4), Recording(), {}
     jobs = {"first": ["x"], "second": ["yy", "zzz"], "third": ["wwww", "v"], "fourth": ["uuuuuu"]}
-    threads = [threading.Thread(target=lambda k=k: results.__setitem__(k, worker.predict_proba(model, jobs[k])))
+    threads = [threading.Thread(target=lambda k=k: results.__setitem__(k, worker.proba_and_known(model, jobs[k])))
                for k in jobs]
     threads[0].start()
     while worker._queue.qsize():  # the worker has taken the first job and is blocked in it
@@ -321,8 +329,10 @@ def test_worker_batches_requests_that_wait_together():
         t.join(10)
     worker.close()
     assert calls == [["x"], ["yy", "zzz", "wwww", "v"], ["uuuuuu"]]  # at most 4 texts; a request is never split
-    assert {k: v[:, 0].tolist() for k, v in results.items()} == {
+    assert {k: v[:, 0].tolist() for k, (v, _) in results.items()} == {
         "first": [1], "second": [2, 3], "third": [4, 1], "fourth": [6]}
+    assert {k: known.tolist() for k, (_, known) in results.items()} == {  # each request gets its own rows' flags
+        "first": [True], "second": [False, True], "third": [False, True], "fourth": [False]}
 
 
 def test_min_confidence_gives_unsure_answers(client):

@@ -102,9 +102,21 @@ def test_predict_warns_about_texts_with_no_known_word(run_dir):
     res = runner.invoke(app, ["predict", str(run_dir), "lost my bag", "", "zzqx qqzx"])
     records = [json.loads(line) for line in res.stdout.splitlines()]
     assert res.exit_code == 0 and len(records) == 3 and all(r["label"] for r in records)
+    assert [r.get("no_known_word", False) for r in records] == [False, True, True]  # the record says it too
     assert "warning: 2 of 3 texts have no word the model knows after cleaning (the first is record 2)" in res.stderr
     res = runner.invoke(app, ["predict", str(run_dir), "lost my bag"])
     assert res.exit_code == 0 and "warning" not in res.stderr
+
+
+def test_the_python_api_flags_texts_with_no_known_word(run_dir):
+    from lstmtext.inference.predictor import Predictor
+
+    predictor = Predictor.from_bundle(run_dir)
+    found = predictor.predict(["lost my bag", "zzqx qqzx", ""])
+    assert [p.no_known_word for p in found] == [False, True, True]
+    assert found[1].to_dict()["no_known_word"] is True and "no_known_word" not in found[0].to_dict()
+    proba, known = predictor.proba_and_known(["lost my bag", "zzqx qqzx"])
+    assert known.tolist() == [True, False] and np.allclose(proba, predictor.predict_proba(["lost my bag", "zzqx qqzx"]))
 
 
 def test_multilabel_coverage_judges_the_decisions_at_their_thresholds():

@@ -205,7 +205,6 @@ def predict(
     aspect), the top-k classes and every class's probability: the same record the server answers.
     """
     from lstmtext.data.texts import iter_texts
-    from lstmtext.encoding.vocab import knows_a_word
     from lstmtext.inference.engines import load_predictor
     from lstmtext.inference.records import write_predictions
 
@@ -224,7 +223,7 @@ def predict(
         found = predictor.predict_ids(sequences, top_k if top_k is not None else predictor.task.default_top_k,
                                       threshold=threshold, only_mentioned=only_mentioned, min_confidence=min_confidence)
         write_predictions(sys.stdout, items, found, predictor.task, output, header=not done)
-        unread += [done + i for i, ids in enumerate(sequences) if not knows_a_word(ids)]
+        unread += [done + i for i, p in enumerate(found) if p.no_known_word]
         done += len(items)
     if unread:
         err_console.print(f"warning: {len(unread):,} of {done:,} texts have no word the model knows after "

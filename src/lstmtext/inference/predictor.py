@@ -18,6 +18,7 @@ import numpy as np
 import torch
 
 from lstmtext.encoding.batching import predict_logits
+from lstmtext.encoding.vocab import knows_a_word
 from lstmtext.errors import ConfigError, DataError
 from lstmtext.inference.bundle import Bundle, load_bundle
 from lstmtext.tasks import Prediction
@@ -44,6 +45,18 @@ def one_thread() -> Iterator[None]:
             yield
         finally:
             torch.set_num_threads(threads)
+
+
+def known_words(sequences: Sequence[Sequence[int]]) -> np.ndarray:
+    """Per encoded text, whether it holds a word of the vocabulary (not empty, not only ``<unk>``)."""
+    return np.fromiter((knows_a_word(ids) for ids in sequences), dtype=bool, count=len(sequences))
+
+
+def flag_unknown(predictions: list[Prediction], known: np.ndarray) -> list[Prediction]:
+    """Mark the records of texts with no known word (``no_known_word``), in place; returns them."""
+    for prediction, knows in zip(predictions, known):
+        prediction.no_known_word = not knows
+    return predictions
 
 
 class Predictor:
@@ -92,10 +105,20 @@ class Predictor:
         Raises:
             DataError: If ``texts`` is one string rather than a sequence of them.
         """
+        return self.proba_and_known(texts)[0]
+
+    def proba_and_known(self, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+        """:meth:`predict_proba` and, per text, whether it holds a word the model knows after cleaning (False: its
+        row is the model's guess for an empty text). One encoding serves both, as the server needs.
+
+        Raises:
+            DataError: If ``texts`` is one string rather than a sequence of them.
+        """
         if isinstance(texts, (str, bytes)):
             raise DataError(f"expected a list of texts, got one string ({texts[:40]!r}): pass [text] (a string is "
                             "a sequence of characters, each of which would be predicted).")
-        return self.proba_from_ids(self.encoder.encode(list(texts)))
+        sequences = self.encoder.encode(list(texts))
+        return self.proba_from_ids(sequences), known_words(sequences)
 
     def predict(self, texts: Sequence[str], top_k: int | None = None, **options: Any) -> list[Prediction]:
         """Return one :class:`~lstmtext.tasks.base.Prediction` per text.
@@ -112,13 +135,15 @@ class Predictor:
             DataError: If ``texts`` is one string rather than a sequence of them.
         """
         given = self._options(options, top_k)  # checked before any work
-        return self.task.predictions(self.predict_proba(texts), top_k, **given)
+        proba, known = self.proba_and_known(texts)
+        return flag_unknown(self.task.predictions(proba, top_k, **given), known)
 
     def predict_ids(self, sequences: Sequence[Sequence[int]], top_k: int | None = None, **options: Any
                     ) -> list[Prediction]:
         """:meth:`predict` for texts already encoded (``self.encoder.encode``), e.g. to look at their ids too."""
         given = self._options(options, top_k)
-        return self.task.predictions(self.proba_from_ids(sequences), top_k, **given)
+        return flag_unknown(self.task.predictions(self.proba_from_ids(sequences), top_k, **given),
+                            known_words(sequences))
 
     def _options(self, options: dict[str, Any], top_k: int | None = None) -> dict[str, Any]:
         """The prediction options given (None and False dropped), checked against this model's task."""

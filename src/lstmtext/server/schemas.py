@@ -91,6 +91,8 @@ class TextPrediction(BaseModel):
     top_k: list[ClassScore] | None = Field(None, description="the top_k most probable classes, best first")
     probabilities: dict[str, float] | None = Field(None, description="every class's probability, in label order")
     aspects: dict[str, "TextPrediction"] | None = Field(None, description="aspect models: one record per aspect")
+    no_known_word: bool | None = Field(None, description="true when the text holds no word the model knows after "
+                                       "cleaning: the answer is the model's guess for an empty text")
 
 
 class PredictResponse(BaseModel):

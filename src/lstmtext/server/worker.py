@@ -3,7 +3,7 @@
 Request handlers run on FastAPI's thread pool. If each called the model itself, every pool thread would
 start its own OpenMP team (dozens of threads on two cores) and 32 concurrent one-text requests would make
 32 forward passes. Here handlers queue their texts and wait; the single worker thread takes everything
-queued (up to ``max_batch_texts`` texts), runs one ``predict_proba``, and hands each request its rows.
+queued (up to ``max_batch_texts`` texts), runs one ``proba_and_known``, and hands each request its rows.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ log = logging.getLogger(__name__)
 
 
 class InferenceWorker:
-    """Run ``predictor.predict_proba`` on one thread, batching the requests queued at the same time.
+    """Run ``predictor.proba_and_known`` on one thread, batching the requests queued at the same time.
 
     Args:
         max_batch_texts: Most texts merged into one forward pass (one request is never split).
@@ -32,12 +32,13 @@ class InferenceWorker:
         self._thread = threading.Thread(target=self._loop, name="lstmtext-inference", daemon=True)
         self._thread.start()
 
-    def predict_proba(self, predictor: Any, texts: list[str]) -> Any:
-        """Probabilities of ``texts`` (as ``predictor.predict_proba`` gives them), computed on the worker thread."""
+    def proba_and_known(self, predictor: Any, texts: list[str]) -> tuple[Any, Any]:
+        """``predictor.proba_and_known(texts)`` (probabilities, and whether each text holds a known word), computed
+        on the worker thread."""
         return self.submit(predictor, texts).result()
 
     def submit(self, predictor: Any, texts: list[str]) -> Future:
-        """Queue ``texts`` and return the future of their probabilities (an async handler awaits it without
+        """Queue ``texts`` and return the future of their ``(probabilities, known)`` (an async handler awaits it without
         holding a thread: ``await asyncio.wrap_future(worker.submit(...))``)."""
         future: Future = Future()
         self._queue.put((predictor, texts, future))
@@ -70,11 +71,11 @@ class InferenceWorker:
     @staticmethod
     def _run(jobs: list[tuple]) -> None:
         try:
-            proba = jobs[0][0].predict_proba([t for _, texts, _ in jobs for t in texts])
+            proba, known = jobs[0][0].proba_and_known([t for _, texts, _ in jobs for t in texts])
         except Exception as exc:  # handed to every waiting request, which answers 500
             for _, _, future in jobs:
                 future.set_exception(exc)
             return
         offsets = np.cumsum([0] + [len(texts) for _, texts, _ in jobs])
         for (_, _, future), start, stop in zip(jobs, offsets[:-1], offsets[1:]):
-            future.set_result(proba[int(start):int(stop)])
+            future.set_result((proba[int(start):int(stop)], known[int(start):int(stop)]))

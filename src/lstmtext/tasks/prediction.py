@@ -20,6 +20,10 @@ class Prediction:
         top_k: The best classes, best first: ``[{"label", "score"}]``.
         probabilities: Every class's probability, in the model's label order.
         aspects: Aspect models: one prediction per aspect.
+        abstained: True when the best class's probability is below the asked ``min_confidence``.
+        unsure: Multi-label with ``min_confidence``: the labels not decided surely enough.
+        no_known_word: True when the text holds no word the model knows after cleaning: the answer is then the
+            model's guess for an empty text, not a reading of this one.
     """
 
     label: str | None = None
@@ -30,12 +34,15 @@ class Prediction:
     aspects: dict[str, Prediction] | None = None
     abstained: bool = False
     unsure: list[str] | None = None
+    no_known_word: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON-ready record; fields a task does not use are left out. An abstention keeps ``label``
-        as None (with ``abstained: true``) and still lists ``score``, ``top_k`` and ``probabilities``."""
+        as None (with ``abstained: true``) and still lists ``score``, ``top_k`` and ``probabilities``; a text with no
+        known word gets ``no_known_word: true``."""
+        flag = {"no_known_word": True} if self.no_known_word else {}
         if self.aspects is not None:
-            return {"aspects": {name: p.to_dict() for name, p in self.aspects.items()}}
+            return {"aspects": {name: p.to_dict() for name, p in self.aspects.items()}, **flag}
         out: dict[str, Any] = {}
         if self.labels is not None:
             out["labels"] = list(self.labels)
@@ -45,7 +52,7 @@ class Prediction:
             out.update(label=self.label, score=self.score)
             if self.abstained:
                 out["abstained"] = True
-        out.update(top_k=self.top_k, probabilities=self.probabilities)
+        out.update(top_k=self.top_k, probabilities=self.probabilities, **flag)
         return out
 
 
