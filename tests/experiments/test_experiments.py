@@ -111,6 +111,7 @@ def test_a_timeout_starts_no_new_trial(base, tiny_data, tmp_path):
     (["model=1,2"], None, r"--grid 'model': a section, not a key"),
     (["train.lr"], None, r"--grid 'train.lr': expected key=values"),
     (["train.lr=1e-3"], ["train.epochs=1:3"], "--grid and --space cannot be mixed"),
+    (["train.lr=1e-3,0.01,0.001"], None, r"--grid train.lr: 0.001 is listed twice"),
     (None, ["train.lr=1e-2:1e-3"], r"--space train.lr='1e-2:1e-3': a range is low:high"),
     (None, ["model.hidden_size=8.0:32"], r"--space model.hidden_size='8.0:32': the setting takes whole numbers.*"
                                          r"model.hidden_size=8:32\."),
@@ -125,6 +126,12 @@ def test_a_folder_holding_another_search_is_refused(base, tiny_data, tmp_path):
     search(base, tiny_data, tmp_path, parse_space(base, ["train.lr=0.01"]), mode="sequential", workers=1)
     with pytest.raises(ConfigError, match="holds another search"):
         search(base, tiny_data, tmp_path, parse_space(base, ["train.lr=0.02"]), mode="sequential", workers=1)
+    again = search(base, tiny_data, tmp_path / "y", parse_space(base, ["train.lr=0.01,0.02"]), mode="sequential",
+                   workers=1)
+    # the same grid listed in another order is the same search: resumed, nothing to run
+    same = search(base, tiny_data, tmp_path / "y", parse_space(base, ["train.lr=0.02,0.01"]), mode="sequential",
+                  workers=1)
+    assert (again["ran"], same["ran"], same["complete"]) == (2, 0, 2)
     with pytest.raises(ConfigError, match="--space needs --trials"):
         search(base, tiny_data, tmp_path / "x", parse_space(base, space=["train.lr=0.01,0.02"]))
 

@@ -83,11 +83,18 @@ def open_study(out: Path, space: Space, metric: str, base: Config, seed: int, da
     stored = study.user_attrs.get("spec")
     if stored is None:
         study.set_user_attr("spec", spec)
-    elif stored != spec:
+    elif _same_points(json.loads(stored)) != _same_points(json.loads(spec)):
         raise ConfigError(f"{out / 'study.db'}: this folder holds another search (other keys, values, metric, "
                           "base config or data contents, or one started by an older lstmtext). Give another --out, or "
                           "pass --overwrite to start over.")
     return study
+
+
+def _same_points(spec: dict[str, Any]) -> dict[str, Any]:
+    """``spec`` with each grid key's values in one order: a grid's points do not depend on the order they were
+    listed in (a sampled space's choices stay as given: Optuna's categorical distribution is ordered)."""
+    grid = spec["space"]["grid"]
+    return {**spec, "space": {**spec["space"], "grid": {k: sorted(v, key=json.dumps) for k, v in grid.items()}}}
 
 
 def recover(study: Any, space: Space) -> int:

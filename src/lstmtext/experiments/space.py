@@ -144,6 +144,10 @@ def parse_space(base: Config, grid: list[str] | None = None, space: list[str] | 
         values = [_value(key, v, "--grid") for v in _split_values(raw)]
         if not values:
             raise ConfigError(f"--grid {key!r}: no values. Write --grid {key}=a,b,c.")
+        twice = [v for i, v in enumerate(values) if any(v == w and type(v) is type(w) for w in values[:i])]
+        if twice:
+            raise ConfigError(f"--grid {key}: {twice[0]!r} is listed twice (its grid points would run twice). List "
+                              "each value once.")
         _check_values(base, key, values, "--grid")
         out.grid[key] = values
     for key, raw in _pairs(list(space or []), "--space"):
