@@ -97,6 +97,17 @@ def test_a_users_error_in_the_ranks_comes_back_as_one_line_and_torchrun_adds_no_
     assert not list(__import__("pathlib").Path(__import__("tempfile").gettempdir()).glob("lstmtext-job-*.error.*"))
 
 
+def test_a_data_warning_is_printed_once_not_once_per_rank(tiny_frame, tmp_path, capfd):
+    path = tmp_path / "dup.csv"
+    import pandas as pd
+
+    pd.concat([tiny_frame, tiny_frame.iloc[:1]]).to_csv(path, index=False)  # one repeated row: warned about
+    config = build_config(None, overrides=TINY_OVERRIDES + ["train.threads=1", "train.epochs=1"])
+    assert launch(config, path, tmp_path / "out", {"progress": False}, LaunchOptions(nproc=2)) == 0
+    err = capfd.readouterr().err
+    assert err.count("1 duplicate (text, label) rows") == 1 and err.count("the valid split holds") == 1, err
+
+
 def test_a_resumed_two_process_run_draws_each_ranks_own_dropout_masks(tiny_path, tmp_path):
     """Each rank's RNG state is in the checkpoint: a resumed run ends with the uninterrupted run's weights (batches
     of 7 give the ranks 4 and 3 rows, so their dropout draws, and RNG states, part)."""

@@ -122,6 +122,8 @@ def worker(job_file: str | Path) -> int:
     if config.train.threads is None:  # N processes share the cores: one thread each unless asked otherwise
         config.train.threads = 1
     shard = setup()
+    if shard.rank:  # every rank reads the same data and settings: their warnings are printed once, by rank 0
+        logging.getLogger().setLevel(logging.ERROR)
     kwargs = dict(job["run"])
     kwargs["progress"] = kwargs.get("progress", True) and shard.rank == 0
     try:
