@@ -343,6 +343,9 @@ def test_min_confidence_gives_unsure_answers(client):
     assert unsure["abstained"] is True and unsure["label"] is None and unsure["score"] == sure["score"]
     bad = client.post("/predict", json={"texts": ["thanks"], "min_confidence": 0})
     assert bad.status_code == 422 and "min_confidence" in bad.json()["detail"]
+    nan = client.post("/predict", content=b'{"texts": ["thanks"], "min_confidence": NaN}',  # Python's json writes it
+                      headers={"content-type": "application/json"})
+    assert nan.status_code == 422 and nan.json()["detail"].startswith("body.min_confidence: Input should be a finite number")
     for key in ("min_confidence", "top_k"):  # JSON true is not the number 1 (schemathesis found it accepted)
         bad = client.post("/predict", json={"texts": ["thanks"], key: True})
         assert bad.status_code == 422 and f"body.{key}" in bad.json()["detail"] and "true" in bad.json()["detail"]

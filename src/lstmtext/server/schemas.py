@@ -17,7 +17,7 @@ class PredictRequestBase(BaseModel):
 
     top_k: int = Field(1, ge=1, description="how many of the best classes go in `top_k` (all classes if larger)")
     min_confidence: float | None = Field(
-        None, gt=0, le=1, description="answer unsure below this probability: a single-label (or aspect) record gets "
+        None, gt=0, le=1, allow_inf_nan=False, description="answer unsure below this probability: a single-label (or aspect) record gets "
         "`abstained: true` and `label: null`; a multi-label one moves the labels decided with less confidence "
         "(p for a label over its threshold, 1 - p for one under it) to `unsure`")
 
