@@ -21,12 +21,13 @@ def test_every_run_writes_a_self_contained_report_html_beside_report_md(trained_
 
 def test_confident_mistakes_are_wrong_and_sorted_by_confidence(trained_run, tiny_frame):
     from lstmtext.inference.predictor import Predictor
+    from lstmtext.tasks.mistakes import confident_mistakes
 
     out, _ = trained_run
     predictor = Predictor.from_bundle(out)
     texts = tiny_frame["text"].tolist()
     gold = ["neutral" if y != "neutral" else "positive" for y in tiny_frame["label"]]  # mostly wrong on purpose
-    found = predictor.task.mistakes(texts, gold, predictor.predict_proba(texts), n=5)
+    found = confident_mistakes(predictor.task, texts, gold, predictor.predict_proba(texts), n=5)
     assert len(found) == 5 and all(m["predicted"] != m["true"] for m in found)
     probabilities = [m["probability"] for m in found]
     assert probabilities == sorted(probabilities, reverse=True) and all(0 < p <= 1 for p in probabilities)
@@ -47,3 +48,19 @@ def test_markdown_tables_become_html_tables():
     assert '<td class="n">1</td><td class="n">0.5000</td>' in out and "<td><b>mean ± std</b></td>" in out
     assert '<td class="n"><b>0.5 ± 0.1</b></td>' in out and "---" not in out and "**" not in out
     assert out.endswith("<p>note &lt;b&gt;</p>")
+
+
+def test_a_test_text_that_cleans_to_nothing_does_not_stop_the_report(tiny_frame, tmp_path):
+    import pandas as pd
+
+    from helpers import TINY_OVERRIDES
+    from lstmtext.config import build_config
+    from lstmtext.pipeline import run
+
+    labels = sorted(tiny_frame["label"].unique())[:2]  # the same empty text under two labels: one is a mistake
+    empty = pd.DataFrame({"text": ["@united http://t.co/abc"] * 2, "label": labels, "split": ["test"] * 2})
+    path = tmp_path / "data.csv"
+    pd.concat([tiny_frame, empty]).to_csv(path, index=False)
+    run(build_config(None, overrides=[*TINY_OVERRIDES, "train.epochs=2"]), path, tmp_path / "out", progress=False)
+    html = (tmp_path / "out" / "report.html").read_text(encoding="utf-8")
+    assert "(no word left after cleaning)" in html  # its row says why it has no words; the page is written

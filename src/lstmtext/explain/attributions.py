@@ -103,14 +103,16 @@ def deletion_logits(model: torch.nn.Module, ids: list[int], batch_size: int = 51
     return predict_logits(model, variants, batch_size, same_length=True)
 
 
-def explain_texts(bundle: Bundle, texts: list[str], batch_size: int = 512) -> list[Explanation]:
-    """Occlusion scores of each text's predicted targets (see the module doc).
+def explain_texts(bundle: Bundle, texts: list[str], batch_size: int = 512,
+                  outputs: list[list[tuple[str, int]]] | None = None) -> list[Explanation]:
+    """Occlusion scores of each text's predicted targets (see the module doc), or with ``outputs`` of the given
+    ``(name, output column)`` targets of each text (e.g. a label the model missed).
 
     Raises:
         ConfigError: For an empty text, or one that cleans to nothing.
     """
     out = []
-    for text in texts:
+    for n, text in enumerate(texts):
         if not text or not text.strip():
             raise ConfigError("explain: the text is empty. Give the text whose prediction to explain.")
         cleaned, tokens, ids = read_tokens(bundle, text)
@@ -118,10 +120,11 @@ def explain_texts(bundle: Bundle, texts: list[str], batch_size: int = 512) -> li
             raise ConfigError(f"explain: {text!r} cleans to nothing with {', '.join(bundle.encoder.pipeline.steps)}; "
                               "there are no words to weigh. Give a text with words the model reads.")
         proba = bundle.task.probabilities(deletion_logits(bundle.model, ids, batch_size))
-        record = bundle.task.predictions(proba[:1])[0]
+        targets = outputs[n] if outputs is not None else \
+            bundle.task.explained_outputs(bundle.task.predictions(proba[:1])[0])
         out.append(Explanation(text, cleaned, tokens, [
             TargetScores(name, float(proba[0, k]), [float(v) for v in proba[0, k] - proba[1:, k]])
-            for name, k in bundle.task.explained_outputs(record)]))
+            for name, k in targets]))
     return out
 
 

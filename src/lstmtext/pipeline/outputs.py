@@ -14,6 +14,7 @@ import torch
 
 from lstmtext.config import Config
 from lstmtext.config.toml import config_to_toml
+from lstmtext.errors import ConfigError
 from lstmtext.explain.attributions import explain_texts
 from lstmtext.inference.bundle import Bundle, save_bundle
 from lstmtext.pipeline.prepare import Prepared
@@ -28,6 +29,7 @@ from lstmtext.reports.html import (
 )
 from lstmtext.reports.markdown import calibration_lines, model_card, run_markdown
 from lstmtext.reports.plots import plot_history
+from lstmtext.tasks.mistakes import confident_mistakes
 from lstmtext.training.loop import TrainResult
 from lstmtext.utils.atomic import write_json, write_text
 
@@ -64,10 +66,16 @@ def write_run(out: Path, config: Config, prepared: Prepared, model: torch.nn.Mod
         parts += data_section(data, {name: task.label_counts(split) for name, split in data.splits.items()})
         split = "test" if "test" in proba else "valid"
         texts, labels = data.splits[split].texts, data.splits[split].labels
-        found = task.mistakes(texts, labels, proba[split], n_mistakes)
+        found = confident_mistakes(task, texts, labels, proba[split], n_mistakes)
         bundle = Bundle(config, prepared.encoder, task, model.eval(), metrics, {})
-        for record, ex in zip(found, explain_texts(bundle, [m["text"] for m in found])):
-            record["why"] = ", ".join(f"{w} ({v:+.2f})" for w, v in ex.top(0, 3))  # the tokens behind the mistake
+        for record in found:  # the tokens behind the wrong decision (a missed label: those that pushed it down)
+            try:
+                ex = explain_texts(bundle, [record["text"]], outputs=[[(record["predicted"], record["output"])]])[0]
+            except ConfigError:  # it cleans to nothing: no word to weigh
+                record["why"] = "(no word left after cleaning)"
+                continue
+            pushed = sorted(((v * record["sign"], w) for w, v in zip(ex.tokens, ex.targets[0].scores)), reverse=True)
+            record["why"] = ", ".join(f"{w} ({v:+.2f})" for v, w in pushed[:3] if v > 0)
         parts += mistakes_section(found, split)
     parts += ["<h2>Config</h2>", pre(config_to_toml(config))]
     write_page(out / "report.html", f"lstmtext run: {config.model.name} on {prepared.source}", parts)

@@ -346,17 +346,6 @@ class Task(ABC):
         """A label as short text (report tables)."""
         return str(label)
 
-    def mistakes(self, texts: Sequence[str], labels: Sequence[Any], proba: np.ndarray, n: int) -> list[dict[str, Any]]:
-        """The ``n`` wrong predictions the model was surest of: ``{"text", "true", "predicted", "probability"}``."""
-        found = []
-        for i, p in enumerate(self.predictions(proba)):
-            predicted, confidence = self.decision(p)
-            if predicted != self.describe(labels[i]):
-                found.append({"text": texts[i], "true": self.describe(labels[i]), "predicted": predicted,
-                              "probability": confidence})
-        found.sort(key=lambda r: -r["probability"])
-        return found[:n]
-
     def decision(self, p: Prediction) -> tuple[str, float]:
         """A prediction as the text :meth:`describe` gives labels, and how sure it was."""
         return str(p.label), float(p.score or 0.0)
