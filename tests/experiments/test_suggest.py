@@ -13,7 +13,7 @@ from helpers import TINY, TINY_OVERRIDES
 from lstmtext.cli import app
 from lstmtext.config import build_config
 from lstmtext.data.texts import iter_texts
-from lstmtext.errors import ConfigError
+from lstmtext.errors import ConfigError, DataError
 from lstmtext.experiments.suggest import pick_diverse, suggest, uncertainty
 from lstmtext.inference.predictor import Predictor
 from lstmtext.models.heads import OutputLayout
@@ -112,6 +112,25 @@ def test_annotation_columns_follow_the_task():
     ml = build_config(None, extra={"task": "multilabel", "multilabel": {"layout": "columns"}})
     assert MultiLabel(["a", "b"], ml).annotation_columns() == ["a", "b"]
     assert MultiLabel(["a", "b"], build_config(None, extra={"task": "multilabel"})).annotation_columns() == ["label"]
+    assert MultiLabel(["a", "b"], ml).annotation_placeholder == "" == absa.annotation_placeholder  # blank: refused
+
+
+def test_an_unfilled_multilabel_to_label_file_is_refused_not_read_as_no_labels(tmp_path):
+    from lstmtext.experiments.suggest import write_suggestions
+    from lstmtext.tasks.multilabel import MultiLabel
+
+    config = build_config(None, extra={"task": "multilabel"})
+    task = MultiLabel(["a", "b"], config)
+    report = {"suggested": [{"text": t, "rank": r, "where": f"x.txt:{r}", "uncertainty": 0.5, "model_guess": "a"}
+                            for r, t in ((1, "first text"), (2, "second"))]}
+    write_suggestions(report, tmp_path, "text", task.annotation_columns(), task.annotation_placeholder)
+    path = tmp_path / "to_label.csv"
+    assert path.read_text().splitlines() == ["text,label", "first text,?", "second,?"]
+    with pytest.raises(DataError, match=r"to_label\.csv:2: column 'label' holds '\?', which lstmtext suggest writes for "
+                                        r"a text not labelled yet\. Replace it .* or empty the cell for a text with no label"):
+        MultiLabel.load(path, config, whole=True)
+    path.write_text("text,label\nfirst text,a|b\nsecond,\n")  # filled in: labels, and none for the second
+    assert MultiLabel.load(path, config, whole=True).splits["train"].labels == [("a", "b"), ()]
 
 
 def test_iter_texts_names_rows_and_reads_tables_in_chunks(tmp_path):

@@ -277,7 +277,7 @@ def suggest(
     chunks = iter_texts(texts, text_col, defaults=model_text_columns(predictor))
     report = run_suggest(predictor, chunks, n, strategy=strategy, diversity=diversity, seed=seed)
     paths = write_suggestions(report, out, text_col or model_text_columns(predictor)[0],
-                              predictor.task.annotation_columns())
+                              predictor.task.annotation_columns(), predictor.task.annotation_placeholder)
     for row in report["suggested"][:10]:
         console.print(f"{row['rank']}. ({row['uncertainty']:.2f}, model: {row['model_guess']}) {row['text'][:90]}",
                       highlight=False)

@@ -130,15 +130,16 @@ def suggest(predictor: Any, chunks: Iterable[tuple[list[str], list[str]]], n: in
             "mean_uncertainty_suggested": float(np.mean([c["uncertainty"] for c in picked])) if picked else None}
 
 
-def write_suggestions(report: dict[str, Any], out_dir: str | Path, text_col: str, label_columns: list[str]) -> dict[str, Path]:
-    """Write ``to_label.csv`` (the texts with empty label columns, in the layout ``train`` reads, ready to fill
-    in), ``suggest.csv`` (rank, row, uncertainty, the model's guess, text) and ``suggest.json``."""
+def write_suggestions(report: dict[str, Any], out_dir: str | Path, text_col: str, label_columns: list[str],
+                      placeholder: str = "") -> dict[str, Path]:
+    """Write ``to_label.csv`` (the texts with label columns holding ``placeholder``, in the layout ``train`` reads,
+    ready to fill in), ``suggest.csv`` (rank, row, uncertainty, the model's guess, text) and ``suggest.json``."""
     out = Path(out_dir)
     rows = report["suggested"]
     blank = io.StringIO()
     writer = csv.writer(blank)
     writer.writerow([text_col, *label_columns])
-    writer.writerows([[r["text"], *[""] * len(label_columns)] for r in rows])
+    writer.writerows([[r["text"], *[placeholder] * len(label_columns)] for r in rows])
     detail = io.StringIO()
     writer = csv.writer(detail)
     keys = ["rank", "where", "uncertainty", "model_guess", "text"]

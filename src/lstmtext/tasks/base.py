@@ -212,6 +212,9 @@ class Task(ABC):
         """The label columns of a file for people to fill in (``lstmtext suggest``'s ``to_label.csv``)."""
         return [self.config.data.label_col]
 
+    #: What ``to_label.csv``'s label cells hold until filled in: empty, which training refuses as a missing label.
+    annotation_placeholder = ""
+
     def new_label_names(self, labels: Sequence[Any]) -> list[str]:
         """What the training ``labels`` of a warm start (``--init-from``) hold that this label space lacks."""
         raise NotImplementedError(f"--task {self.name} cannot continue a saved model")

@@ -42,6 +42,8 @@ from lstmtext.tasks.thresholds import best_threshold, micro_thresholds
 #: Delimiters suggested when ``label_sep`` splits nothing.
 _OTHER_SEPARATORS = ("|", ";", ",", "/", " ")
 _TRUE, _FALSE = {"1", "1.0", "true", "yes"}, {"0", "0.0", "false", "no"}
+#: ``lstmtext suggest`` writes this in a label-names cell of ``to_label.csv``; training refuses it until replaced.
+NOT_LABELLED = "?"
 
 
 def _json_list(cell: Any, where: str, col: str) -> list[Any] | tuple[Any, ...] | None:
@@ -66,6 +68,10 @@ def _parse_delimited(frame: pd.DataFrame, refs: RowRefs, path: Path, config: Con
     kinds = {}
     labels = []
     for i, cell in enumerate(cells):
+        if isinstance(cell, str) and cell.strip() == NOT_LABELLED:
+            raise DataError(f"{refs(i)}: column {col!r} holds {NOT_LABELLED!r}, which lstmtext suggest writes for a text "
+                            f"not labelled yet. Replace it with the text's labels (separated by {sep!r}), or empty the "
+                            "cell for a text with no label.")
         listed = _json_list(cell, refs(i), col)
         if listed is not None:
             kind, parts = "list", [str(x).strip() for x in listed]
@@ -209,6 +215,11 @@ class MultiLabel(Task):
 
     def annotation_columns(self) -> list[str]:
         return list(self.labels) if self.config.multilabel.layout == "columns" else [self.config.data.label_col]
+
+    @property
+    def annotation_placeholder(self) -> str:  # type: ignore[override]
+        # an empty cell of label names means "no label": a text not labelled yet must look otherwise
+        return NOT_LABELLED if self.config.multilabel.layout != "columns" else ""
 
     def new_label_names(self, labels) -> list[str]:
         return sorted({name for names in labels for name in names if name not in self._index})
