@@ -87,3 +87,9 @@ def test_the_shown_text_is_cut_and_says_how_much_the_model_read():
     shown = read_as(long, 30)
     assert shown.endswith("\u2192 30 of its 2,000 words read (vocab.max_len; the others have no score)")
     assert len(shown) < 420  # not the whole text twice over
+    from lstmtext.explain.attributions import Explanation
+
+    # the server's /explain answer (and so the web page) says it too
+    partial = Explanation(long, long, ["word"] * 30).to_dict()
+    assert partial["note"] == "the model read 30 of the text's 2,000 words (vocab.max_len); the others have no score"
+    assert "note" not in Explanation("my bag", "my bag", ["my", "bag"]).to_dict()

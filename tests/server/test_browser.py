@@ -75,7 +75,7 @@ def test_page_shows_the_class_probabilities_as_bars(live_server, page):
     url, bundle = live_server
     page.goto(url)
     page.wait_for_function("document.getElementById('model').textContent.includes('engine')")
-    assert page.text_content("#model").startswith("lstm (torch engine, test accuracy ")
+    assert page.text_content("#model").startswith("lstm (torch engine, test macro-F1 ")
     assert page.text_content("#error") == ""  # no key needed, none asked for
     page.fill("#text", TEXT)
     page.click("#classify")
@@ -179,3 +179,32 @@ def test_page_shows_one_group_per_aspect(trained_run, page):
     assert titles == ["food", "price"]
     assert groups == [[["pos", "0.75", True, False], ["neg", "0.25", False, False]],
                       [["neg", "0.50", True, False], ["neu", "0.25", False, False], ["pos", "0.25", False, False]]]
+
+
+def test_page_colours_the_words_of_every_explained_target(live_server, page):
+    import json
+
+    answer = {"text": "tasty but pricey", "cleaned": "tasty but pricey", "tokens": ["tasty", "but", "pricey"],
+              "method": "occlusion", "targets": [
+                  {"target": "food=pos", "probability": 0.9, "scores": [0.5, 0.0, -0.1]},
+                  {"target": "price=neg", "probability": 0.8, "scores": [-0.05, 0.01, 0.6]}]}
+    page.route("**/explain", lambda route: route.fulfill(status=200, content_type="application/json",
+                                                          body=json.dumps(answer)))
+    try:
+        page.goto(live_server[0])
+        page.fill("#text", "tasty but pricey")
+        page.click("#classify")
+        page.wait_for_selector("#why .why")
+        lines = page.eval_on_selector_all(
+            "#why .why", "ps => ps.map(p => [p.dataset.target, [...p.querySelectorAll('.tok')].map(t => "
+            "[t.textContent, Number(t.dataset.score)]), p.querySelector('.tok').style.background])")
+        assert [(t, toks) for t, toks, _ in lines] == [
+            ("food=pos", [["tasty", 0.5], ["but", 0.0], ["pricey", -0.1]]),
+            ("price=neg", [["tasty", -0.05], ["but", 0.01], ["pricey", 0.6]])]
+        assert lines[0][2] == "rgb(42, 157, 91)"  # the strongest push of its target: full green (alpha 1)
+        page.fill("#text", "  ")
+        page.click("#classify")
+        page.wait_for_function("document.getElementById('error').textContent.startsWith('Type')")
+        assert page.eval_on_selector_all("#why .why, #results .row", "xs => xs.length") == 0  # the old answer went
+    finally:
+        page.unroute("**/explain")

@@ -362,6 +362,7 @@ def test_explain_names_the_tokens_that_pushed_the_prediction(client):
     assert body["tokens"] == expected["tokens"] and body["method"] == "occlusion"
     assert body["targets"][0]["target"] == predictor.predict(["thanks for the great flight"])[0].label
     assert body["targets"][0]["scores"] == pytest.approx(expected["targets"][0]["scores"], abs=1e-6)
+    assert body["note"] is None  # every word read
     empty = client.post("/explain", json={"text": "0.1.0 ..."})  # valid, but no word to weigh: answered, with why
     assert empty.status_code == 200 and empty.json()["tokens"] == [] and "cleans to nothing" in empty.json()["note"]
     assert client.post("/explain", json={"text": ""}).status_code == 422

@@ -51,9 +51,14 @@ class Explanation:
     method: str = METHOD
 
     def to_dict(self) -> dict[str, Any]:
-        """The JSON-ready form (what ``POST /explain`` answers)."""
+        """The JSON-ready form (what ``POST /explain`` answers); a ``note`` says when the model read only part of
+        the text (longer than ``vocab.max_len``)."""
+        words = len(self.cleaned.split())
+        note = {"note": f"the model read {len(self.tokens)} of the text's {words:,} words (vocab.max_len); the others "
+                        "have no score"} if words > len(self.tokens) else {}
         return {"text": self.text, "cleaned": self.cleaned, "tokens": self.tokens, "method": self.method,
-                "targets": [{"target": t.name, "probability": t.probability, "scores": t.scores} for t in self.targets]}
+                "targets": [{"target": t.name, "probability": t.probability, "scores": t.scores} for t in self.targets],
+                **note}
 
     def top(self, target: int = 0, n: int = 3) -> list[tuple[str, float]]:
         """The ``n`` tokens that pushed target ``target`` most, with their scores."""

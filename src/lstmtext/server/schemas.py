@@ -69,7 +69,8 @@ class ExplainResponse(BaseModel):
     tokens: list[str] = Field(description="the tokens the model read ('(unk)' marks words it does not know)")
     method: str
     targets: list[TargetScores]
-    note: str | None = Field(None, description="why nothing is explained (a text that cleans to nothing)")
+    note: str | None = Field(None, description="why nothing is explained (a text that cleans to nothing), or that "
+                                  "only part of a long text was read (vocab.max_len)")
 
 
 class ClassScore(BaseModel):
