@@ -112,6 +112,8 @@ def test_a_timeout_starts_no_new_trial(base, tiny_data, tmp_path):
     (["train.lr"], None, r"--grid 'train.lr': expected key=values"),
     (["train.lr=1e-3"], ["train.epochs=1:3"], "--grid and --space cannot be mixed"),
     (["train.lr=1e-3,0.01,0.001"], None, r"--grid train.lr: 0.001 is listed twice"),
+    (["model.dropout=0.0,0.5"], None, r"--grid model.dropout=0.5 does nothing with model.num_layers=1: .*"
+                                      r"Use model.rnn_input_dropout"),
     (None, ["train.lr=1e-2:1e-3"], r"--space train.lr='1e-2:1e-3': a range is low:high"),
     (None, ["model.hidden_size=8.0:32"], r"--space model.hidden_size='8.0:32': the setting takes whole numbers.*"
                                          r"model.hidden_size=8:32\."),
@@ -120,6 +122,10 @@ def test_a_timeout_starts_no_new_trial(base, tiny_data, tmp_path):
 def test_bad_search_options_are_one_line_config_errors(base, grid, space, message):
     with pytest.raises(ConfigError, match=message):
         parse_space(base, grid, space)
+
+
+def test_dropout_between_layers_is_searchable_with_two_layers(base):
+    assert parse_space(build_config(None, overrides=[*FAST, "model.num_layers=2"]), ["model.dropout=0.0,0.5"]).grid
 
 
 def test_a_folder_holding_another_search_is_refused(base, tiny_data, tmp_path):

@@ -139,3 +139,11 @@ def test_training_frees_the_backward_scratch_buffers(tiny_path):
     onednn.workspace("probe", 4, 4, torch.zeros(1))
     train_model(config, _data(tiny_path, config), progress=False)
     assert "buffers" not in onednn._WORKSPACE.__dict__  # a notebook or server process does not keep them
+
+
+def test_a_setting_that_cannot_act_is_warned_about(tiny_path):
+    config = build_config(None, overrides=[*TINY_OVERRIDES, "model.dropout=0.3"])  # one layer: nothing between
+    notes = prepare(config, _data(tiny_path, config)).notes
+    assert any(n.startswith("model.dropout=0.3 does nothing with model.num_layers=1") for n in notes)
+    two = build_config(None, overrides=[*TINY_OVERRIDES, "model.dropout=0.3", "model.num_layers=2"])
+    assert not any("does nothing" in n for n in prepare(two, _data(tiny_path, two)).notes)

@@ -140,6 +140,13 @@ class ModelConfig(_Section):
         1, ge=1, le=50, description="N > 1: train N copies (seeds seed..seed+N-1) and average their probabilities"
     )
 
+    def ineffective(self) -> list[str]:
+        """Settings given a value that cannot act with the others (a warning for train, an error for search)."""
+        if self.dropout and self.num_layers == 1:
+            return [f"model.dropout={self.dropout} does nothing with model.num_layers=1: it drops between stacked "
+                    "recurrent layers. Use model.rnn_input_dropout or model.embed_dropout, or model.num_layers=2"]
+        return []
+
 
 class TrainConfig(_Section):
     """Optimisation, early stopping and reproducibility."""

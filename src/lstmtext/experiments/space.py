@@ -109,10 +109,13 @@ def _check_values(base: Config, key: str, values: list[Scalar], option: str) -> 
     tree = base.model_dump(mode="json")
     for value in values:
         try:
-            build_config(None, extra=tree, overrides=[override(key, value)])
+            built = build_config(None, extra=tree, overrides=[override(key, value)])
         except ConfigError as exc:
             reason = str(exc).split(": ", 1)[-1]
             raise ConfigError(f"{option} {key}={value!r}: {reason}") from None
+        idle = [msg for msg in built.model.ineffective() if msg.startswith(f"{key}=")]
+        if idle:  # its trials would differ in name only, and one be called best
+            raise ConfigError(f"{option} {idle[0]}.")
 
 
 def _pairs(items: list[str], option: str) -> list[tuple[str, str]]:
