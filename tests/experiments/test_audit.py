@@ -25,6 +25,16 @@ def test_confident_learning_flags_the_rows_another_class_claims():
     assert [(r["row"], r["suggested"], r["p_given"]) for r in issues] == [(2, "b", 0.2), (4, "a", 0.35)]
 
 
+def test_confident_learning_counts_the_suspects_and_the_least_probable_given_labels_are_listed():
+    # thresholds a 0.575, b 0.65, c 0.85: only row 2 (labelled a) is claimed by another class (b 0.7), so one
+    # suspect; row 3 (labelled a too) is claimed by none, but its given label is less probable (0.2 against 0.3)
+    proba = np.array([[0.9, 0.05, 0.05], [0.9, 0.05, 0.05], [0.3, 0.7, 0.0], [0.2, 0.4, 0.4],
+                      [0.4, 0.6, 0.0], [0.3, 0.7, 0.0], [0.1, 0.1, 0.8], [0.0, 0.1, 0.9]])
+    given = np.array([0, 0, 0, 0, 1, 1, 2, 2])
+    issues = label_issues(proba, given, OutputLayout((3,)), ["a", "b", "c"], ["classify"])
+    assert [(r["row"], r["given"], r["suggested"], r["p_given"]) for r in issues] == [(3, "a", "b", 0.2)]
+
+
 def test_sigmoid_labels_are_audited_one_by_one():
     proba = np.array([[0.9, 0.1], [0.95, 0.2], [0.05, 0.9], [0.1, 0.85]])
     targets = np.array([[1, 0], [0, 0], [0, 1], [0, 1]], dtype=float)  # row 1 misses label x
@@ -54,7 +64,9 @@ def test_audit_finds_flipped_labels_out_of_fold(tmp_path, caplog):
     assert report["out_of_fold"]["accuracy"] == pytest.approx(1 - 3 / 80)  # wrong exactly on the 3 flipped rows
     assert report["majority"]["accuracy"] == pytest.approx(41 / 80)  # the flips leave 41 neg
     assert 0.3 < report["chance"]["accuracy"] < 0.7  # guessing a shuffled label: about 41² + 39² over 80² = 0.50
-    assert "out-of-fold model: accuracy 0.9625" in res.output
+    assert "out-of-fold cnn + tfidf_logreg (mean): accuracy 0.9625" in res.output
+    assert report["scored_by"] == "cnn + tfidf_logreg (mean)" and set(report["out_of_fold_alone"]) == {"cnn", "tfidf_logreg"}
+    assert report["out_of_fold_alone"]["tfidf_logreg"]["accuracy"] == pytest.approx(1 - 3 / 80)  # it errs there too
     said = [r for r in caplog.records if "the valid split holds" in r.getMessage()]
     assert len(said) == 1  # each fold's tiny valid split: said once, not once per fold
     texts = {i: t for i, (t, _) in enumerate(rows)}
@@ -64,6 +76,26 @@ def test_audit_finds_flipped_labels_out_of_fold(tmp_path, caplog):
         line = int(issue["where"].rsplit(":", 1)[1])
         assert issue["where"] == f"{path}:{line}" and texts[line - 2] == issue["text"]
     assert (out / "audit.csv").read_text().splitlines()[0].startswith("rank,where,field,given,suggested")
+
+
+def test_the_tfidf_member_is_fitted_on_each_folds_rows_and_scores_only_its_held_out_ones():
+    from lstmtext.config import build_config
+    from lstmtext.data import Split
+    from lstmtext.experiments.audit import _tfidf_out_of_fold
+    from lstmtext.tasks.classify import Classify
+
+    # "red" always means a, "blue" b; the held-out rows of fold 0 are scored by a model that never saw them
+    texts = [f"red w{i}" for i in range(10)] + [f"blue w{i}" for i in range(10)]
+    pool = Split(texts, ["a"] * 10 + ["b"] * 10)
+    task = Classify(["a", "b"], build_config(None))
+    rows = [{"train": list(range(2, 8)) + list(range(12, 18)), "valid": [8, 9, 18, 19], "heldout": [0, 1, 10, 11]},
+            {"train": list(range(0, 6)) + list(range(10, 16)), "valid": [6, 7, 16, 17],
+             "heldout": [8, 9, 18, 19, 2, 3, 4, 5, 12, 13, 14, 15]}]  # two folds cover every row but 6, 7, 16, 17
+    proba = _tfidf_out_of_fold(pool, task, rows, seed=0)
+    assert proba.shape == (20, 2) and np.allclose(proba[[6, 7, 16, 17]], 0)  # rows no fold held out: untouched
+    held = [0, 1, 10, 11, 8, 9, 18, 19, 2, 3, 4, 5, 12, 13, 14, 15]
+    assert (proba[held].argmax(1) == np.array([0 if i < 10 else 1 for i in held])).all()
+    assert np.allclose(proba[held].sum(1), 1)
 
 
 def test_too_few_rows_per_class_for_the_folds_is_one_line(tmp_path):

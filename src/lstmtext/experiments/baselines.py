@@ -9,7 +9,7 @@ neural presets were tuned on valid splits; the chosen value is reported.
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
@@ -102,6 +102,37 @@ def _binary(x: dict[str, Any], y_train: np.ndarray, y_valid: np.ndarray, c_grid:
     return best[1], best[2]
 
 
+def fit_tfidf_logreg(data: LabelledData, task: Any, c_grid: Sequence[float] = C_GRID, seed: int = 0
+                     ) -> tuple[Callable[[Sequence[str]], np.ndarray], list[Any], list[Any]]:
+    """Fit TF-IDF + logistic regression on ``data``'s train split, ``C`` chosen on its valid split (see
+    :func:`tfidf_logreg`); return ``(proba(texts) -> (n, K) in the task's output order, chosen Cs, models)``."""
+    layout = task.layout
+    y = {name: task.targets(data.splits[name].labels) for name in ("train", "valid")}
+    vectorizer = _vectorizer().fit(data.splits["train"].texts)
+    x = {name: vectorizer.transform(data.splits[name].texts) for name in ("train", "valid")}
+    chosen, models = [], []
+    if layout.activation == "sigmoid":
+        for j in range(layout.total):
+            c, clf = _binary(x, y["train"][:, j].astype(int), y["valid"][:, j].astype(int), c_grid, seed)
+            chosen.append(c)
+            models.append(clf)
+    else:
+        for j in range(len(layout.sizes)):
+            train, valid = (y["train"], y["valid"]) if y["train"].ndim == 1 else (y["train"][:, j], y["valid"][:, j])
+            _, c, clf, _, _ = _best_c(x["train"], train, x["valid"], valid, c_grid, seed)
+            chosen.append(c)
+            models.append(clf)
+
+    def proba(texts: Sequence[str]) -> np.ndarray:
+        features = vectorizer.transform(texts)
+        if layout.activation == "sigmoid":
+            return np.stack([m.predict_proba(features)[:, 1] if not isinstance(m, float) else
+                             np.full(features.shape[0], m) for m in models], 1)
+        return np.concatenate([_full_proba(m, features, size) for m, size in zip(models, layout.sizes)], 1)
+
+    return proba, chosen, models
+
+
 def tfidf_logreg(data: LabelledData, task: Any, eval_split: str = "test", c_grid: Sequence[float] = C_GRID,
                  seed: int = 0) -> dict[str, Any]:
     """Fit TF-IDF (1-2-grams, sublinear tf) + logistic regression (saga) for any task; ``C`` chosen on valid.
@@ -124,37 +155,16 @@ def tfidf_logreg(data: LabelledData, task: Any, eval_split: str = "test", c_grid
     """
     import copy
 
-    layout = task.layout
     y = {name: task.targets(split.labels) for name, split in data.splits.items()}
     start = time.perf_counter()
-    vectorizer = _vectorizer().fit(data.splits["train"].texts)
-    x = {name: vectorizer.transform(split.texts) for name, split in data.splits.items()}
-    chosen, models = [], []
-    if layout.activation == "sigmoid":
-        for j in range(layout.total):
-            c, clf = _binary(x, y["train"][:, j].astype(int), y["valid"][:, j].astype(int), c_grid, seed)
-            chosen.append(c)
-            models.append(clf)
-    else:
-        for j in range(len(layout.sizes)):
-            train, valid = (y["train"], y["valid"]) if y["train"].ndim == 1 else (y["train"][:, j], y["valid"][:, j])
-            _, c, clf, _, _ = _best_c(x["train"], train, x["valid"], valid, c_grid, seed)
-            chosen.append(c)
-            models.append(clf)
+    proba, chosen, models = fit_tfidf_logreg(data, task, c_grid, seed)
     seconds = time.perf_counter() - start
-
-    def proba(features: Any) -> np.ndarray:
-        if layout.activation == "sigmoid":
-            return np.stack([m.predict_proba(features)[:, 1] if not isinstance(m, float) else
-                             np.full(features.shape[0], m) for m in models], 1)
-        return np.concatenate([_full_proba(m, features, size) for m, size in zip(models, layout.sizes)], 1)
-
     scored = copy.deepcopy(task)
-    valid_proba = proba(x["valid"])
+    valid_proba = proba(data.splits["valid"].texts)
     if scored.tunes:
         scored.tune(y["valid"], valid_proba)
     start = time.perf_counter()
-    eval_proba = proba(vectorizer.transform(data.splits[eval_split].texts))
+    eval_proba = proba(data.splits[eval_split].texts)
     rate = len(data.splits[eval_split]) / max(time.perf_counter() - start, 1e-9)
     valid_metrics = scored.metrics(y["valid"], valid_proba)
     return {
