@@ -64,3 +64,12 @@ def test_a_test_text_that_cleans_to_nothing_does_not_stop_the_report(tiny_frame,
     run(build_config(None, overrides=[*TINY_OVERRIDES, "train.epochs=2"]), path, tmp_path / "out", progress=False)
     html = (tmp_path / "out" / "report.html").read_text(encoding="utf-8")
     assert "(no word left after cleaning)" in html  # its row says why it has no words; the page is written
+
+
+def test_the_coverage_tables_cut_is_rounded_down_so_that_it_answers_what_it_promises():
+    from lstmtext.reports.markdown import calibration_lines, p_cut
+
+    assert (p_cut(0.49075), p_cut(0.5), p_cut(0.9999)) == ("0.490", "0.500", "0.999")
+    table = {c: {"accuracy": 0.9, "min_confidence": 0.49075} for c in ("100%", "90%", "80%")}
+    lines = calibration_lines({"valid": {"calibration": {"ece_before": 0.05, "ece_after": 0.02, "coverage_table": table}}})
+    assert "0.9000 (0.490)" in lines[4] and "0.491" not in lines[4]

@@ -20,6 +20,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
+from lstmtext.reports.markdown import p_cut  # noqa: E402
 from lstmtext.utils.atomic import write_text  # noqa: E402
 
 _CSS = """body{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;color:#222}
@@ -217,7 +218,7 @@ def calibration_section(metrics: dict[str, dict[str, Any]]) -> list[str]:
         t = cal["coverage_table"]
         rows.append([name, cal["decisions"], cal["ece_before"], cal["ece_after"], cal["mean_confidence"],
                      cal["accuracy"], t["100%"]["accuracy"],
-                     *(f"{t[c]['accuracy']:.4f} (P {t[c]['min_confidence']:.3f})" for c in ("90%", "80%"))])
+                     *(f"{t[c]['accuracy']:.4f} (P {p_cut(t[c]['min_confidence'])})" for c in ("90%", "80%"))])
     parts = ["<h2>Calibration and unsure answers</h2>",
              "<p>Probabilities are temperature-scaled on the valid split. ECE: expected calibration error over 15 "
              "confidence bins. Coverage: the share of decisions answered when the least confident are answered "
