@@ -71,6 +71,15 @@ def test_suggest_ranks_by_uncertainty_and_skips_duplicates_and_empty_texts(model
     assert [r["text"] for r in chunked["suggested"]] == [r["text"] for r in report["suggested"]]
 
 
+def test_texts_that_differ_only_in_unknown_words_are_not_duplicates(model):
+    predictor = Predictor.from_bundle(model)
+    known = next(w for w in predictor.encoder.vocab.stoi if predictor.encoder.vocab.stoi[w] > 1)
+    texts = [f"zzqx {known}", f"qqzx {known}", f"zzqx {known}"]  # the first two encode alike, the third is a copy
+    assert predictor.encoder.encode(texts[:1]) == predictor.encoder.encode(texts[1:2])
+    report = suggest(predictor, [(["a:1", "a:2", "a:3"], texts)], n=5, diversity=0.0)
+    assert sorted(r["text"] for r in report["suggested"]) == sorted(texts[:2]) and report["skipped_duplicates"] == 1
+
+
 def test_random_strategy_is_seeded_and_distinct(model, tmp_path):
     _pool(tmp_path / "pool.txt")
     predictor = Predictor.from_bundle(model)

@@ -99,7 +99,12 @@ def test_unknown_label_names_file_line_and_aspect(tmp_path):
 def test_empty_aspect_cell_names_line_and_aspect(tmp_path):
     bad = tmp_path / "wide.csv"
     bad.write_text("text,food,price\nenak,positive,neutral\nmahal,neutral,\n", encoding="utf-8")
-    with pytest.raises(DataError, match=r"wide\.csv:3: aspect 'price' is empty\. Fill it with a label"):
+    with pytest.raises(DataError, match=r"wide\.csv:3: aspect 'price' is empty\. Fill it with a label \(e\.g\. "
+                                        r"'neutral' when the text does not mention the aspect\)"):
+        read_aspect_table(bad, _cfg("data.split_col=\"none\""))
+    bad.write_text("text,food,price\nenak,positive,\nmahal,neutral,\n", encoding="utf-8")  # to_label.csv, unfilled
+    with pytest.raises(DataError, match=r"wide\.csv:2: aspect 'price' is empty \(2 rows in all\)\. Fill it with a "
+                                        r"label \(one of 'neutral', 'neut', 'none' \(absa.not_mentioned\) when"):
         read_aspect_table(bad, _cfg("data.split_col=\"none\""))
 
 

@@ -95,11 +95,13 @@ def suggest(predictor: Any, chunks: Iterable[tuple[list[str], list[str]]], n: in
         raise ConfigError(f"--strategy must be 'uncertainty' or 'random'; got {strategy!r}.")
     keep = n * (pool_factor if strategy == "uncertainty" else 1)
     rng = np.random.default_rng(seed)
-    pool: dict[tuple[int, ...], dict[str, Any]] = {}  # cleaned tokens -> candidate: one per distinct text
+    pool: dict[str, dict[str, Any]] = {}  # cleaned text -> candidate: one per distinct text (ids would merge
+    # texts whose different words are all unknown, and texts cut to the same last max_len words)
     seen = empty = duplicates = 0
     layout, cuts = predictor.task.layout, predictor.task.decision_cuts()
     for where, texts in chunks:
-        sequences = predictor.encoder.encode(texts)
+        cleaned = predictor.encoder.pipeline.clean_many(texts)
+        sequences = predictor.encoder.encode_cleaned(cleaned)
         useful = [i for i, ids in enumerate(sequences) if knows_a_word(ids)]
         empty += len(texts) - len(useful)
         proba = predictor.proba_from_ids([sequences[i] for i in useful])
@@ -107,7 +109,7 @@ def suggest(predictor: Any, chunks: Iterable[tuple[list[str], list[str]]], n: in
         scores = unsure if strategy == "uncertainty" else rng.random(len(useful))
         for k, i in enumerate(useful):
             seen += 1
-            key = tuple(sequences[i])
+            key = " ".join(cleaned[i].split())
             if key in pool:
                 duplicates += 1
                 continue

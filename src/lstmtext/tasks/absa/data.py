@@ -74,7 +74,8 @@ def read_wide(raw: pd.DataFrame, refs: RowRefs, path: Path, cfg: Config, aspects
             raise DataError(f"{path}: column {aspect!r} has {distinct:,} different values in {len(values):,} rows: it "
                             "looks like an identifier or a text, not an aspect's labels. Name the aspect columns with "
                             "--aspects a,b,c (every column but the text is read as an aspect otherwise).")
-        hint = f"e.g. {not_mentioned!r} " if not_mentioned else ""
+        nm = not_mentioned or next((c for c in cfg.absa.not_mentioned if c in values), None)
+        hint = f"e.g. {nm!r} " if nm else f"one of {', '.join(map(repr, cfg.absa.not_mentioned))} (absa.not_mentioned) "
         _first_empty(values, rows, f"aspect {aspect!r}", f"Fill it with a label ({hint}when the text does not "
                      "mention the aspect) or remove the row.")
         columns.append(values)
