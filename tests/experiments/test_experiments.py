@@ -286,3 +286,27 @@ def test_cv_folds_a_file_without_a_split_whole(tmp_path):
     result = CliRunner().invoke(app, ["cv", str(path), "--folds", "2", "--out", str(tmp_path / "cv"), *common])
     assert result.exit_code == 0, result.output
     assert json.loads((tmp_path / "cv" / "cv.json").read_text())["rows"] == 40  # not 36: no test rows held out
+
+
+def test_search_reports_show_the_searched_metric_failed_trials_and_every_session(base, tmp_path):
+    from lstmtext.experiments.search_report import with_sessions
+
+    space = parse_space(base, ["train.lr=0.01,0.03,0.1"])
+    scores = {"valid_micro_f1": 0.7, "valid_macro_f1": 0.5, "valid_accuracy": 0.4, "test_micro_f1": 0.65,
+              "test_macro_f1": 0.45, "test_accuracy": 0.35, "epochs_run": 2, "best_epoch": 1, "train_seconds": 3.0}
+    records = [{"trial": 0, "state": "COMPLETE", "params": {"train.lr": 0.01}, "value": 0.7, **scores},
+               {"trial": 1, "state": "FAIL", "params": {"train.lr": 0.03}, "value": None, "error": "boom"}]
+    first = with_sessions(tmp_path, {"ran": 2, "wall_seconds": 10.0, "complete": 1, "failed": 1, "best": records[0],
+                                     "stopped_by_timeout": False, "mode": "pool", "load_average": 1.0})
+    paths = write_search_report(tmp_path, records, space, "micro_f1", base, first)
+    header = paths["csv"].read_text().splitlines()[0].split(",")
+    assert header[header.index("value") + 1:header.index("value") + 4] == ["valid_micro_f1", "valid_macro_f1",
+                                                                          "valid_accuracy"]
+    assert "test_micro_f1" in header and header[-1] == "error" and paths["csv"].read_text().rstrip().endswith("boom")
+    md = paths["markdown"].read_text()
+    assert md.startswith("| trial | train.lr | valid micro_f1 | valid macro_f1 | test micro_f1 | test macro_f1 |")
+    assert "- trial 1 failed {'train.lr': 0.03}: boom" in md
+    assert "<h2>Failed trials</h2>" in paths["html"].read_text()
+    again = with_sessions(tmp_path, {"ran": 0, "wall_seconds": 0.01, "complete": 1, "failed": 1, "mode": "pool",
+                                     "stopped_by_timeout": False, "load_average": 3.0})  # a resume with nothing to run
+    assert (again["ran"], again["wall_seconds"], [s["load_average"] for s in again["sessions"]]) == (2, 10.01, [1.0, 3.0])

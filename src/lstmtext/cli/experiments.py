@@ -105,7 +105,7 @@ def search(
     """
     from lstmtext.experiments.search import search as run_search
     from lstmtext.experiments.search import trial_records_of
-    from lstmtext.experiments.search_report import write_search_report
+    from lstmtext.experiments.search_report import with_sessions, write_search_report
     from lstmtext.experiments.space import parse_space
 
     _quiet_optuna()
@@ -114,7 +114,7 @@ def search(
                            oversample, class_weight, valid, test, split_file, header=not no_header, preprocess=preprocess)
     what = parse_space(cfg, grid, space)
     if overwrite:  # with SQLite's journal files: a stale journal would be replayed into the new study
-        for name in ("study.db", "study.db-journal", "study.db-wal", "study.db-shm"):
+        for name in ("study.db", "study.db-journal", "study.db-wal", "study.db-shm", "search.json"):
             (out / name).unlink(missing_ok=True)
     done = lambda r: console.print(f"trial {r['trial']} {r['params']}: " + (  # noqa: E731
         f"valid {metric} {r['value']:.4f} ({r['train_seconds']:.0f} s)" if r["state"] == "COMPLETE" else "FAILED"))
@@ -123,7 +123,8 @@ def search(
     settings = {"source": labelled.source, "model": cfg.model.name, "mode": mode,
                 "workers": workers or usable_cores(), "threads_per_run": 1 if mode == "pool" else workers or usable_cores(),
                 "load_average": load_average()}
-    paths = write_search_report(out, trial_records_of(out), what, metric, cfg, {**settings, **summary})
+    this_call = {**settings, **summary}
+    paths = write_search_report(out, trial_records_of(out), what, metric, cfg, with_sessions(out, this_call))
     console.print(paths["markdown"].read_text(encoding="utf-8"), soft_wrap=True)
     note = " (stopped by --timeout: run again to continue)" if summary["stopped_by_timeout"] else ""
     console.print(f"{summary['ran']} trials ran in {summary['wall_seconds']:.0f} s, {summary['complete']} complete"

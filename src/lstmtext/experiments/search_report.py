@@ -23,8 +23,20 @@ from lstmtext.experiments.space import Space, apply  # noqa: E402
 from lstmtext.reports.html import figure_png, image, pre, table, write_page  # noqa: E402
 from lstmtext.utils.atomic import atomic_path, write_json, write_text  # noqa: E402
 
-SCORES = ("valid_macro_f1", "valid_accuracy", "test_macro_f1", "test_accuracy", "epochs_run", "best_epoch",
-          "train_seconds")
+RUN = ("epochs_run", "best_epoch", "train_seconds")
+#: What one call of ``lstmtext search`` adds to the folder's record (a resume is another session).
+SESSION = ("ran", "wall_seconds", "stopped_by_timeout", "mode", "workers", "threads_per_run", "load_average")
+
+
+def score_columns(records: list[dict[str, Any]], metric: str) -> list[str]:
+    """The recorded scores, valid before test and ``metric`` first in each (``valid_macro_f1``, ...)."""
+    seen = list(dict.fromkeys(k for r in records for k in r if k.startswith(("valid_", "test_"))))
+    return sorted(seen, key=lambda k: (k.startswith("test_"), k.split("_", 1)[1] != metric, seen.index(k)))
+
+
+def shown_scores(metric: str) -> list[str]:
+    """The two scores the tables show: the searched metric, and macro-F1 (accuracy when macro-F1 is the metric)."""
+    return [metric, "accuracy" if metric == "macro_f1" else "macro_f1"]
 
 
 def _fmt(value: Any) -> str:
@@ -33,34 +45,36 @@ def _fmt(value: Any) -> str:
     return "" if value is None else str(value)
 
 
-def results_csv(records: list[dict[str, Any]], keys: list[str]) -> str:
-    """Every trial, one row each: number, state, the searched keys, the metric value and the scores."""
+def results_csv(records: list[dict[str, Any]], keys: list[str], metric: str = "macro_f1") -> str:
+    """Every trial, one row each: number, state, the searched keys, the metric value, every recorded score (valid
+    and test), the epochs and time, and a failed trial's error."""
+    scores = score_columns(records, metric)
     buf = io.StringIO()
     writer = csv.writer(buf)
-    writer.writerow(["trial", "state", *keys, "value", *SCORES])
+    writer.writerow(["trial", "state", *keys, "value", *scores, *RUN, "error"])
     for r in records:
         writer.writerow([r["trial"], r["state"], *(r["params"].get(k) for k in keys), r["value"],
-                         *(r.get(s) for s in SCORES)])
+                         *(r.get(s) for s in (*scores, *RUN)), r.get("error", "")])
     return buf.getvalue()
 
 
 def results_markdown(records: list[dict[str, Any]], keys: list[str], metric: str) -> str:
     """COMPLETE trials, best first, as a Markdown table (the best row in bold)."""
     done = sorted((r for r in records if r["state"] == "COMPLETE"), key=lambda r: (-r["value"], r["trial"]))
-    has_test = any("test_macro_f1" in r for r in done)
-    head = ["trial", *keys, f"valid {metric}", "valid accuracy"] + (["test macro-F1", "test accuracy"] if has_test
-                                                                    else []) + ["epochs (best)", "train s"]
+    shown = shown_scores(metric)
+    splits = ["valid", "test"] if any(f"test_{metric}" in r for r in done) else ["valid"]
+    columns = [f"{split}_{score}" for split in splits for score in shown]
+    head = ["trial", *keys, *(c.replace("_", " ", 1) for c in columns), "epochs (best)", "train s"]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for i, r in enumerate(done):
-        cells = [str(r["trial"]), *(_fmt(r["params"].get(k)) for k in keys), _fmt(r["value"]),
-                 _fmt(r.get("valid_accuracy"))]
-        if has_test:
-            cells += [_fmt(r.get("test_macro_f1")), _fmt(r.get("test_accuracy"))]
-        cells += [f"{r.get('epochs_run')} ({r.get('best_epoch')})", f"{r.get('train_seconds', 0):.0f}"]
+        cells = [str(r["trial"]), *(_fmt(r["params"].get(k)) for k in keys), *(_fmt(r.get(c)) for c in columns),
+                 f"{r.get('epochs_run')} ({r.get('best_epoch')})", f"{r.get('train_seconds', 0):.0f}"]
         if i == 0:
             cells = [f"**{c}**" for c in cells]
         lines.append("| " + " | ".join(cells) + " |")
-    return "\n".join(lines) + "\n"
+    failed = [r for r in records if r["state"] == "FAIL"]
+    lines += [""] + [f"- trial {r['trial']} failed {r['params']}: {r.get('error', 'interrupted')}" for r in failed]
+    return "\n".join(lines).rstrip() + "\n"
 
 
 def plot_trials(records: list[dict[str, Any]], metric: str) -> bytes:
@@ -106,6 +120,21 @@ def plot_heatmap(records: list[dict[str, Any]], space: Space, metric: str) -> by
     return figure_png(fig, dpi=110)
 
 
+def with_sessions(out_dir: str | Path, summary: dict[str, Any]) -> dict[str, Any]:
+    """``summary`` of this call with the folder's earlier calls: ``sessions`` lists each call's facts (``SESSION``)
+    and ``ran`` and ``wall_seconds`` become totals, so a resume that runs nothing keeps the first run's figures."""
+    import json
+
+    path = Path(out_dir) / "search.json"
+    earlier: list[dict[str, Any]] = []
+    if path.is_file():
+        before = json.loads(path.read_text(encoding="utf-8"))
+        earlier = before.get("sessions") or [{k: before[k] for k in SESSION if k in before}]
+    sessions = [*earlier, {k: summary[k] for k in SESSION if k in summary}]
+    return {**summary, "sessions": sessions, "ran": sum(x.get("ran", 0) for x in sessions),
+            "wall_seconds": round(sum(x.get("wall_seconds", 0.0) for x in sessions), 2)}
+
+
 def write_search_report(out_dir: str | Path, records: list[dict[str, Any]], space: Space, metric: str,
                         config: Config, summary: dict[str, Any]) -> dict[str, Path]:
     """Write results.csv/.md, best.toml (the base config with the best trial's values), the plots and report.html.
@@ -125,12 +154,15 @@ def write_search_report(out_dir: str | Path, records: list[dict[str, Any]], spac
 
     out = Path(out_dir)
     keys = space.keys
-    paths = {"csv": write_text(out / "results.csv", results_csv(records, keys)),
+    paths = {"csv": write_text(out / "results.csv", results_csv(records, keys, metric)),
              "markdown": write_text(out / "results.md", results_markdown(records, keys, metric)),
              "json": write_json(out / "search.json", {**summary, "metric": metric, "space": space.to_dict(),
                                                        "trials": records})}
     parts = ["<h2>Settings</h2>", table(["setting", "value"], [[k, str(v)] for k, v in summary.items()
-                                                                 if k not in ("best", "trials")])]
+                                                                 if k not in ("best", "trials", "sessions")])]
+    if len(summary.get("sessions", [])) > 1:  # resumed: what each call ran, where and how long
+        parts += ["<h2>Sessions</h2>", table(list(SESSION), [[str(x.get(k, "")) for k in SESSION]
+                                                              for x in summary["sessions"]])]
     best = summary.get("best")
     if best:
         best_config = apply(config, best["params"])
@@ -150,9 +182,13 @@ def write_search_report(out_dir: str | Path, records: list[dict[str, Any]], spac
         parts.append(image(png, f"search {name}"))
     done = sorted((r for r in records if r["state"] == "COMPLETE"), key=lambda r: (-r["value"], r["trial"]))
     parts += ["<h2>Trials (best first)</h2>",
-              table(["trial", *keys, f"valid {metric}", "test macro-F1", "epochs", "train s"],
-                    [[r["trial"], *(str(r["params"].get(k)) for k in keys), r["value"], r.get("test_macro_f1", ""),
+              table(["trial", *keys, f"valid {metric}", f"test {metric}", "epochs", "train s"],
+                    [[r["trial"], *(str(r["params"].get(k)) for k in keys), r["value"], r.get(f"test_{metric}", ""),
                       r.get("epochs_run"), r.get("train_seconds")] for r in done])]
+    failed = [r for r in records if r["state"] == "FAIL"]
+    if failed:
+        parts += ["<h2>Failed trials</h2>", table(["trial", *keys, "error"], [
+            [r["trial"], *(str(r["params"].get(k)) for k in keys), r.get("error", "interrupted")] for r in failed])]
     if best:
         parts += ["<h2>Best config</h2>", pre(paths["best"].read_text(encoding="utf-8"))]
     paths["html"] = write_page(out / "report.html", f"lstmtext search ({len(done)} trials)", parts)
