@@ -101,7 +101,7 @@ def check_held_out(data: LabelledData, notes: list[str]) -> None:
         if 0 < n < FEW_TEXTS:
             warn(notes, f"{data.source}: the {name} split holds {n} text{'s' if n > 1 else ''}: its scores"
                         + (", and the epoch chosen on them," if name == "valid" else "") + " are mostly chance. Give "
-                        f"it more rows (more data, or a larger --{name} file)")
+                        f"it more rows: more data, or a larger {name} file (--{name})")
         elif n and len(set(split.labels)) == 1 and len(set(data.splits["train"].labels)) > 1:
             warn(notes, f"{data.source}: every {name} text has the same label ({split.labels[0]!r}): a file with "
                         f"masked labels (as IndoNLU's test_preprocess_masked_label)? Its {name} scores say nothing")
