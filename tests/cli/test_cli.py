@@ -68,6 +68,14 @@ def test_train_refuses_to_overwrite(tiny_path, tmp_path, capsys, monkeypatch):
     assert "a trained model is already there. Pass --overwrite" in err
 
 
+def test_demo_refuses_to_replace_a_model_too(tmp_path, capsys, monkeypatch):
+    (tmp_path / "run" / "model").mkdir(parents=True)  # someone's trained model, not the demo's
+    monkeypatch.setattr("sys.argv", ["lstmtext", "demo", "--out", str(tmp_path / "run"), "--quiet"])
+    with pytest.raises(SystemExit) as exit_:
+        main()
+    assert exit_.value.code == 1 and "a trained model is already there. Pass --overwrite" in capsys.readouterr().err
+
+
 def test_user_error_is_one_line_exit_1(tiny_path, capsys, monkeypatch):
     monkeypatch.setattr("sys.argv", ["lstmtext", "train", str(tiny_path), "--text-col", "tweet", "--quiet"])
     with pytest.raises(SystemExit) as exit_:

@@ -236,6 +236,7 @@ def demo(
     preset: Annotated[str, typer.Option(help="Model preset.")] = "default",
     set_: SetOpt = None,
     quiet: QuietOpt = False,
+    overwrite: OverwriteOpt = False,
 ) -> None:
     """Train the default model on the bundled airline tweets, print the report and three predictions.
 
@@ -245,7 +246,7 @@ def demo(
     from lstmtext.inference.predictor import Predictor
     from lstmtext.pipeline import run
 
-    run(build_config(preset, overrides=list(set_ or [])), None, out, overwrite=True, progress=not quiet)
+    run(build_config(preset, overrides=list(set_ or [])), None, out, overwrite=overwrite, progress=not quiet)
     console.print((out / "report.md").read_text(encoding="utf-8"))
     examples = ["@united thanks for the quick rebooking, great crew!",
                 "@AmericanAir my flight is delayed again and nobody answers the phone",
