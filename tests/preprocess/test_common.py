@@ -40,3 +40,17 @@ def test_remove_digits_can_take_a_unit_letter_with_its_digits():
     assert make_step("remove_digits", {"units": True})("4g 200g 2x anak2 3 g") == "   anak  g"
     with pytest.raises(ConfigError, match="remove_digits.units: expected true or false"):
         make_step("remove_digits", {"units": "yes"})
+
+
+def test_options_of_a_step_the_chain_does_not_run_are_refused():
+    from lstmtext.config import build_config
+    from lstmtext.errors import ConfigError
+    from lstmtext.preprocess.presets import build_pipeline
+
+    with pytest.raises(ConfigError, match=r"preprocess.options.normalize_slang: the cleaning chain has no step "
+                                          r"'normalize_slang' \(normalize_unicode, .*\), so its options would do nothing"):
+        build_pipeline(build_config(None, overrides=["preprocess.options.normalize_slang.lexicon='x.csv'"]))  # en-tweet
+    with pytest.raises(ConfigError, match=r"Did you mean 'normalize_slang'\?"):
+        build_pipeline(build_config(None, overrides=["preprocess.preset='id-review'",
+                                                     "preprocess.options.normalise_slang.lexicon='x.csv'"]))
+    assert build_pipeline(build_config(None, overrides=["preprocess.preset='id-review'"])).steps  # presets' own: fine

@@ -132,7 +132,28 @@ def build_pipeline(config: Config) -> Pipeline:
     """The cleaning pipeline a config describes: the ``preprocess`` preset, with ``steps``/``options`` overriding
     it, reading at most ``preprocess.max_chars`` characters of a text (on the side ``vocab.truncating`` keeps)."""
     cfg = resolved_preprocess(config.preprocess.model_dump(mode="json"))
+    check_options_have_steps(cfg["steps"], cfg["options"])
     return Pipeline(cfg["steps"], cfg["options"], cfg["max_chars"], config.vocab.truncating == "pre")
+
+
+def check_options_have_steps(steps: list[str], options: dict[str, Any]) -> None:
+    """Refuse options of a step the chain does not run: they would do nothing (a lexicon never read).
+
+    Raises:
+        ConfigError: Naming the option's step, the chain, and the closest step name.
+    """
+    import difflib
+
+    from lstmtext.preprocess.steps import available_steps
+
+    for step in options:
+        if step in steps:
+            continue
+        close = difflib.get_close_matches(step, [*steps, *available_steps()], n=1)
+        hint = f" Did you mean {close[0]!r}?" if close and close[0] != step else ""
+        raise ConfigError(f"preprocess.options.{step}: the cleaning chain has no step {step!r} "
+                          f"({', '.join(steps) or 'no steps'}), so its options would do nothing.{hint} Add the step to "
+                          "preprocess.steps, pick a preset that has it, or drop the option.")
 
 
 def resolved_preprocess(cfg: dict[str, Any]) -> dict[str, Any]:
