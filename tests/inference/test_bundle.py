@@ -246,6 +246,21 @@ def test_an_edited_bundle_file_is_refused_in_one_line(trained_run, tmp_path, nam
     assert "\n" not in str(err.value)
 
 
+@pytest.mark.parametrize(("edit", "message"), [
+    (lambda c: c["model"].update(hiden_size=c["model"].pop("hidden_size")), r"model\.hiden_size: Extra inputs"),
+    (lambda c: c["train"].update(epochs="two"), r"train\.epochs: Input should be a valid integer"),
+])
+def test_a_config_this_lstmtext_cannot_read_is_one_line(trained_run, tmp_path, edit, message):
+    bundle = tmp_path / "model"
+    shutil.copytree(trained_run[0] / "model", bundle)
+    meta = json.loads((bundle / "config.json").read_text())
+    edit(meta["lstmtext"])
+    (bundle / "config.json").write_text(json.dumps(meta))
+    with pytest.raises(BundleError, match=r"config\.json: its lstmtext config does not load here: " + message) as err:
+        load_bundle(bundle)
+    assert "\n" not in str(err.value) and "newer one" in str(err.value)
+
+
 def test_tuned_thresholds_just_over_one_load_but_not_nan():
     import math
 

@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 import torch
+from pydantic import ValidationError
 from safetensors.torch import load_file, save_file
 from torch import nn
 
@@ -220,7 +221,14 @@ def load_bundle(path: str | Path) -> Bundle:
     tree = _read_json(path / "config.json") if version == 1 else meta.get("lstmtext")
     if not isinstance(tree, dict):
         raise BundleError(f"{path / 'config.json'}: no \"lstmtext\" config in it. Re-save the model.")
-    config = Config.model_validate(tree)
+    try:
+        config = Config.model_validate(tree)
+    except ValidationError as exc:  # edited by hand, or written by a newer lstmtext with settings this one lacks
+        err = exc.errors()[0]
+        where = ".".join(str(p) for p in err["loc"])
+        raise BundleError(f"{path / 'config.json'}: its lstmtext config does not load here: {where}: {err['msg']} (this "
+                          f"lstmtext is {__version__}; a model saved by a newer one, or an edited file?). Use the lstmtext "
+                          "that saved it, or re-train.") from None
     try:
         vocab = Vocab.from_dict(_read_json(path / "vocab.json"))
         preprocessing = _read_json(path / encoder_file)
