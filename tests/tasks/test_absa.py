@@ -141,8 +141,23 @@ def test_evaluate_file_dispatches_to_aspect_scores(tiny_run, tmp_path):
     path = tmp_path / "test.csv"
     path.write_text("text,food,service,price,split\n" + "\n".join(test_rows) + "\n")
     metrics = evaluate_file(out, path, out=tmp_path / "eval")
-    assert metrics["flat_macro_f1"] == pytest.approx(result.metrics["test"]["flat_macro_f1"])
+    assert metrics["flat_macro_f1"] == pytest.approx(result.metrics["test"]["flat_macro_f1"]) and "notes" not in metrics
     assert (tmp_path / "eval" / "confusion.png").is_file() and (tmp_path / "eval" / "report.md").is_file()
+
+
+def test_evaluating_a_file_of_masked_labels_warns(tiny_run, tmp_path, caplog):
+    from lstmtext.pipeline.evaluate import evaluate_file
+
+    out, _ = tiny_run
+    import pandas as pd
+
+    texts = pd.read_csv(WIDE)["text"].tolist()[:5]
+    path = tmp_path / "masked.csv"  # IndoNLU's test_preprocess_masked_label: one placeholder label everywhere
+    pd.DataFrame({"text": texts, "food": "neutral", "service": "neutral", "price": "neutral"}).to_csv(path, index=False)
+    metrics = evaluate_file(out, path)
+    assert metrics["notes"][0].endswith("every text has the same label ('(no aspect)'): a file with masked labels (as "
+                                        "IndoNLU's test_preprocess_masked_label)? Its scores say nothing")
+    assert any("masked labels" in r.getMessage() for r in caplog.records)
 
 
 def test_cli_predict_and_evaluate_an_aspect_model(tiny_run):

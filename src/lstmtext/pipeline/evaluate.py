@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from lstmtext.data.dataset import warn
 from lstmtext.inference.engines import load_predictor
 from lstmtext.utils.atomic import write_json, write_text
 
@@ -26,8 +27,13 @@ def evaluate_file(bundle_path: str | Path, data: str | Path, text_col: str | Non
     config = bundle.config.model_copy(update={"data": data_cfg})
     task = bundle.task
     split = task.read_labelled(data, fmt, header, config)
+    notes: list[str] = []
+    if len(split) > 1 and len({repr(label) for label in split.labels}) == 1:
+        warn(notes, f"{data}: every text has the same label ({task.describe(split.labels[0])!r}): a file with masked "
+                    "labels (as IndoNLU's test_preprocess_masked_label)? Its scores say nothing")
     proba = predictor.predict_proba(split.texts)
-    metrics = {**task.metrics(task.targets(split.labels), proba), "engine": predictor.engine}
+    metrics = {**task.metrics(task.targets(split.labels), proba), "engine": predictor.engine,
+               **({"notes": notes} if notes else {})}
     if out is not None:
         out = Path(out)
         write_json(out / "metrics.json", metrics)
