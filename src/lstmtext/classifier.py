@@ -65,7 +65,7 @@ class _TextEstimator(BaseEstimator):
     def __init__(self, preset: str | None = "default", *, model: str | None = None, epochs: int | None = None,
                  batch_size: int | None = None, lr: float | None = None, embedding_dim: int | None = None,
                  hidden_size: int | None = None, max_len: int | None = None, preprocess: str | None = None,
-                 class_weight: str | None = None, valid_size: float = 0.1, random_state: int | None = None,
+                 class_weight: str | None = None, valid_size: float | None = None, random_state: int | None = None,
                  overrides: dict[str, Any] | None = None, config: str | Path | None = None,
                  progress: bool = False) -> None:
         self.preset = preset
@@ -226,7 +226,8 @@ class TextClassifier(ClassifierMixin, _TextEstimator):
         max_len: Longest text kept, in tokens (``vocab.max_len``).
         preprocess: A cleaning preset (``preprocess.preset``).
         class_weight: ``"balanced"``: weight the loss by inverse class frequency.
-        valid_size: Share held out for early stopping when ``fit`` gets no valid set.
+        valid_size: Share held out for early stopping when ``fit`` gets no valid set (None: the config's
+            ``data.valid_size``, 0.1 unless a preset or config file says otherwise).
         random_state: Seed of training and of the held-out split (None: the config's).
         overrides: Any other config keys, e.g. ``{"model.pooling": "max", "train.patience": 2}``.
         config: A TOML config file applied after the preset.
@@ -325,7 +326,7 @@ class AspectClassifier(ClassifierMixin, _TextEstimator):
     def __init__(self, preset: str | None = "absa", *, aspects: Sequence[str] | None = None, model: str | None = None,
                  epochs: int | None = None, batch_size: int | None = None, lr: float | None = None,
                  embedding_dim: int | None = None, hidden_size: int | None = None, max_len: int | None = None,
-                 preprocess: str | None = None, class_weight: str | None = None, valid_size: float = 0.1,
+                 preprocess: str | None = None, class_weight: str | None = None, valid_size: float | None = None,
                  random_state: int | None = None, overrides: dict[str, Any] | None = None,
                  config: str | Path | None = None, progress: bool = False) -> None:
         super().__init__(preset, model=model, epochs=epochs, batch_size=batch_size, lr=lr,

@@ -198,3 +198,14 @@ def test_from_pretrained_downloads_a_repo_id_only_when_it_is_no_local_folder(tmp
 
     with pytest.raises(BundleError, match=r"pip install 'lstmtext\[hub\]'"):
         TextClassifier.from_pretrained("someone/other")
+
+
+def test_a_config_files_valid_size_is_kept_unless_the_argument_is_given(tmp_path):
+    from lstmtext import TextClassifier
+
+    path = tmp_path / "c.toml"
+    path.write_text("[data]\nvalid_size = 0.3\nsplit_seed = 7\n[train]\nepochs = 3\n")
+    cfg = TextClassifier(config=path).resolve_config()
+    assert (cfg.data.valid_size, cfg.data.split_seed, cfg.train.epochs) == (0.3, 7, 3)
+    assert TextClassifier(config=path, valid_size=0.2).resolve_config().data.valid_size == 0.2
+    assert TextClassifier().resolve_config().data.valid_size == 0.1
