@@ -147,6 +147,25 @@ def test_cli_absa_convert_writes_the_wide_layout(tmp_path):
     assert len(lines) == 28  # 27 texts: the wide file's texts, each once
 
 
+def test_cli_absa_convert_writes_the_format_its_output_is_named_after(tmp_path):
+    from typer.testing import CliRunner
+
+    from lstmtext.cli import app
+    from lstmtext.tasks.absa.task import AspectSentiment
+
+    args = ["--aspects", "food,service,price"]
+    for name in ("wide.tsv", "wide.jsonl"):
+        result = CliRunner().invoke(app, ["absa-convert", str(LONG), str(tmp_path / name), *args])
+        assert result.exit_code == 0, result.output
+        table = AspectSentiment.read_file(tmp_path / name, _cfg('data.split_col="none"', 'absa.layout="wide"',
+                                                                  aspects=["food", "service", "price"]))
+        assert len(table.split) == 27 and table.split.texts[0] == "harga mahal sekali"  # train reads it back
+    assert (tmp_path / "wide.tsv").read_text().splitlines()[0] == "text\tfood\tservice\tprice"
+    result = CliRunner().invoke(app, ["absa-convert", str(LONG), str(tmp_path / "wide.parquet"), *args])
+    assert result.exit_code == 1 and "absa-convert writes .csv, .tsv, .jsonl files" in str(result.exception)
+    assert not (tmp_path / "wide.parquet").exists()
+
+
 def test_cli_absa_convert_keeps_the_split_column_when_asked_and_says_so_when_not(tmp_path):
     from typer.testing import CliRunner
 

@@ -126,7 +126,7 @@ def detect_lang(
 
 def absa_convert(
     data: Annotated[Path, typer.Argument(help="Aspect file: long layout (one row per text, aspect, polarity), or wide with --layout wide.")],
-    out: Annotated[Path, typer.Argument(help="CSV to write: the text column, then one column per aspect (--to wide) or a labels column (--to multilabel).")],
+    out: Annotated[Path, typer.Argument(help="File to write, .csv, .tsv or .jsonl: the text column, then one column per aspect (--to wide) or a labels column (--to multilabel).")],
     text_col: TextCol = None,
     split_col: Annotated[Optional[str], typer.Option(help="Column saying train / valid / test for each row: written to the output (one value per text), so training on it with --split-col keeps the split.")] = None,
     layout: Annotated[str, typer.Option(help="The input's layout: long or wide.")] = "long",
@@ -140,10 +140,11 @@ def absa_convert(
     """Rewrite an aspect file: the long layout as the wide one training reads, or any aspect file as multi-label data."""
     from lstmtext.config import build_config
     from lstmtext.data.io import table_columns
-    from lstmtext.tasks.absa.convert import convert_aspect_file
+    from lstmtext.tasks.absa.convert import check_output_name, convert_aspect_file
     from lstmtext.utils.outputs import check_out_file
 
     check_out_file(out, overwrite, [data])
+    check_output_name(out)
     if layout not in ("long", "wide") or to not in ("wide", "multilabel"):
         raise ConfigError(f"--layout must be long or wide and --to wide or multilabel. Got {layout!r}, {to!r} instead.")
     absa = {"layout": layout, "aspect_col": aspect_col, "polarity_col": polarity_col}

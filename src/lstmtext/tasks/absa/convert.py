@@ -14,6 +14,7 @@ from typing import Literal
 import pandas as pd
 
 from lstmtext.config import Config
+from lstmtext.errors import ConfigError
 from lstmtext.tasks.absa.task import AspectSentiment
 from lstmtext.utils.atomic import write_text
 
@@ -55,5 +56,23 @@ def convert_aspect_file(path: str | Path, out: str | Path, config: Config,
     if table.split_values is not None:
         frame.insert(0, config.data.split_col, table.split_values)
     frame.insert(0, text_col, table.split.texts)
-    write_text(out, frame.to_csv(index=False))
+    write_text(out, _as_text(frame, Path(out)))
     return len(frame), aspects, nm
+
+
+#: The output formats absa-convert writes, by file extension (all read back by train as they are named).
+WRITES = (".csv", ".tsv", ".jsonl")
+
+
+def check_output_name(out: Path) -> None:
+    """Refuse an output name whose extension names a format :func:`convert_aspect_file` does not write."""
+    if out.suffix.lower() not in WRITES:
+        raise ConfigError(f"{out}: absa-convert writes {', '.join(WRITES)} files (by the name's extension); name the "
+                          f"output e.g. {out.with_suffix('.csv')}.")
+
+
+def _as_text(frame: pd.DataFrame, out: Path) -> str:
+    suffix = out.suffix.lower()
+    if suffix == ".jsonl":
+        return frame.to_json(orient="records", lines=True, force_ascii=False)
+    return frame.to_csv(index=False, sep="\t" if suffix == ".tsv" else ",")
