@@ -94,7 +94,7 @@ def test_min_confidence_answers_unsure(run_dir):
     assert json.loads(res.output)["label"] is not None and "abstained" not in json.loads(res.output)
     for bad in ("1.5", "0"):  # 0 is a value outside (0, 1], not "no minimum"
         res = runner.invoke(app, ["predict", str(run_dir), "lost my bag", "--min-confidence", bad])
-        assert res.exit_code == 1 and "--min-confidence must be in (0, 1]" in str(res.exception)
+        assert res.exit_code == 1 and "--min-confidence (min_confidence) must be in (0, 1]" in str(res.exception)
 
 
 def test_predict_warns_about_texts_with_no_known_word(run_dir):
@@ -117,6 +117,20 @@ def test_the_python_api_flags_texts_with_no_known_word(run_dir):
     assert found[1].to_dict()["no_known_word"] is True and "no_known_word" not in found[0].to_dict()
     proba, known = predictor.proba_and_known(["lost my bag", "zzqx qqzx"])
     assert known.tolist() == [True, False] and np.allclose(proba, predictor.predict_proba(["lost my bag", "zzqx qqzx"]))
+
+
+def test_the_python_predictor_refuses_a_non_string_text_and_takes_an_engine(run_dir):
+    from lstmtext.errors import DataError
+    from lstmtext.inference.predictor import Predictor
+
+    predictor = Predictor.from_bundle(run_dir)
+    with pytest.raises(DataError, match=r"texts\[1\] is nan, not a string: give every text as a string"):
+        predictor.predict(["good flight", float("nan")])
+    with pytest.raises(DataError, match=r"texts\[0\] is None, not a string"):
+        predictor.predict_proba([None])
+    onnx = Predictor.from_bundle(run_dir, engine="onnx")
+    assert onnx.engine == "onnx" and np.allclose(onnx.predict_proba(["good flight"]),
+                                                 predictor.predict_proba(["good flight"]), atol=1e-5)
 
 
 def test_multilabel_coverage_judges_the_decisions_at_their_thresholds():

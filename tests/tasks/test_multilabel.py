@@ -257,7 +257,7 @@ def test_cli_train_predict_evaluate_a_multilabel_model(tiny_run, tmp_path):
     row = runner.invoke(app, ["predict", str(out), text, "--format", "csv", *sure]).output.splitlines()[1].split(",")
     assert record["unsure"] and row[1:3] == ["|".join(record["labels"]), "|".join(record["unsure"])]
     res = runner.invoke(app, ["predict", str(out), "late again", "--only-mentioned"])
-    assert res.exit_code == 1 and "--only-mentioned does not apply to a 'multilabel' model" in str(res.exception)
+    assert res.exit_code == 1 and "--only-mentioned (only_mentioned) does not apply to a 'multilabel' model" in str(res.exception)
     res = runner.invoke(app, ["evaluate", str(out), str(MULTILABEL), "--label-col", "labels"])
     assert res.exit_code == 0 and "micro_f1" in res.output
     cli = tmp_path / "cli"

@@ -85,8 +85,19 @@ class Predictor:
         return self.task.labels
 
     @classmethod
-    def from_bundle(cls, path: str | Path, **kwargs: Any) -> Predictor:
-        """Load the bundle at ``path`` (a bundle folder or a training output folder)."""
+    def from_bundle(cls, path: str | Path, engine: str | None = None, **kwargs: Any) -> Predictor:
+        """Load the bundle at ``path`` (a bundle folder or a training output folder).
+
+        Args:
+            engine: None: PyTorch (this class). ``auto``, ``torch``, ``onnx`` or ``onnx-int8``: the engine
+                ``lstmtext predict --engine`` names (``auto``, the CLI's default, serves the exported float ONNX
+                file, else a float graph built in memory); see :func:`lstmtext.inference.engines.load_predictor`.
+            **kwargs: ``batch_size`` (and with ``engine``, ``onnx_path`` and ``threads``).
+        """
+        if engine is not None:
+            from lstmtext.inference.engines import load_predictor
+
+            return load_predictor(path, engine, **kwargs)
         return cls(load_bundle(path), **kwargs)
 
     def proba_from_ids(self, sequences: Sequence[Sequence[int]]) -> np.ndarray:
@@ -117,7 +128,12 @@ class Predictor:
         if isinstance(texts, (str, bytes)):
             raise DataError(f"expected a list of texts, got one string ({texts[:40]!r}): pass [text] (a string is "
                             "a sequence of characters, each of which would be predicted).")
-        sequences = self.encoder.encode(list(texts))
+        texts = list(texts)
+        bad = next((i for i, t in enumerate(texts) if not isinstance(t, str)), None)
+        if bad is not None:
+            raise DataError(f"texts[{bad}] is {texts[bad]!r}, not a string: give every text as a string ('' for an "
+                            "empty one; a missing value in a table column is NaN or None).")
+        sequences = self.encoder.encode(texts)
         return self.proba_from_ids(sequences), known_words(sequences)
 
     def predict(self, texts: Sequence[str], top_k: int | None = None, **options: Any) -> list[Prediction]:
@@ -151,10 +167,11 @@ class Predictor:
         if top_k is not None and (isinstance(top_k, bool) or not isinstance(top_k, numbers.Integral) or top_k < 1):
             raise ConfigError(f"top_k must be a whole number of 1 or more (None: every class); got {top_k!r}.")
         if "min_confidence" in given and not 0 < given["min_confidence"] <= 1:
-            raise ConfigError(f"--min-confidence must be in (0, 1]; got {given['min_confidence']}. A decision less sure "
-                              "than it (a text's best class, an aspect's, or a label's p or 1 - p) is answered as unsure.")
+            raise ConfigError(f"--min-confidence (min_confidence) must be in (0, 1]; got {given['min_confidence']}. A "
+                              "decision less sure than it (a text's best class, an aspect's, or a label's p or 1 - p) is "
+                              "answered as unsure.")
         extra = sorted(set(given) - set(self.task.prediction_options()))
         if extra:
-            raise ConfigError(f"--{extra[0].replace('_', '-')} does not apply to a {self.task.name!r} model (it takes "
-                              f"{', '.join(self.task.prediction_options()) or 'no options'}). Drop it.")
+            raise ConfigError(f"--{extra[0].replace('_', '-')} ({extra[0]}) does not apply to a {self.task.name!r} "
+                              f"model (it takes {', '.join(self.task.prediction_options()) or 'no options'}). Drop it.")
         return given
