@@ -298,3 +298,21 @@ def test_evaluate_scores_with_the_engine_predict_and_serve_use(trained_run, tiny
     auto = evaluate_file(bundle, tiny_path, engine="auto")
     assert auto["engine"] == load_predictor(bundle).engine == "onnx"  # what predict and serve would run
     assert evaluate_file(bundle, tiny_path, engine="onnx")["accuracy"] == auto["accuracy"]
+
+
+def test_evaluate_no_header_reads_the_columns_as_text_and_label(trained_run, tiny_frame, tmp_path):
+    import json
+    import shutil
+
+    from lstmtext.pipeline.evaluate import evaluate_file
+
+    bundle = tmp_path / "model"  # a model trained on columns tweet and sentiment
+    shutil.copytree(trained_run[0] / "model", bundle)
+    meta = json.loads((bundle / "config.json").read_text())
+    meta["lstmtext"]["data"].update(text_col="tweet", label_col="sentiment")
+    (bundle / "config.json").write_text(json.dumps(meta))
+    with_header, without = tmp_path / "h.csv", tmp_path / "n.csv"
+    tiny_frame[["text", "label"]].rename(columns={"text": "tweet", "label": "sentiment"}).to_csv(with_header, index=False)
+    tiny_frame[["text", "label"]].to_csv(without, index=False, header=False)
+    named = evaluate_file(bundle, with_header)  # the model's own column names
+    assert evaluate_file(bundle, without, header=False)["accuracy"] == named["accuracy"]

@@ -22,6 +22,10 @@ def evaluate_file(bundle_path: str | Path, data: str | Path, text_col: str | Non
     """
     predictor = load_predictor(bundle_path, engine)
     bundle = predictor.bundle
+    if not header:  # a file without a header row has its columns named text, label (--no-header)
+        text_col = text_col or "text"
+        if bundle.task.annotation_columns() == [bundle.config.data.label_col]:
+            label_col = label_col or "label"
     data_cfg = bundle.config.data.model_copy(update={k: v for k, v in (("text_col", text_col), ("label_col", label_col))
                                                      if v is not None})
     config = bundle.config.model_copy(update={"data": data_cfg})
