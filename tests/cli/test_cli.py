@@ -96,6 +96,24 @@ def test_init_config_writes_loadable_toml(tmp_path):
     assert runner.invoke(app, ["init-config", str(path)]).exit_code != 0
 
 
+def test_a_saved_models_config_json_or_folder_is_a_config_file(trained_run, tmp_path, caplog):
+    import json
+
+    from lstmtext.config import build_config
+    from lstmtext.errors import ConfigError
+
+    out = trained_run[0]
+    saved = json.loads((out / "model" / "config.json").read_text())["lstmtext"]
+    for given in (out / "model" / "config.json", out / "model", out):  # the file, the model folder, the run folder
+        assert build_config(None, given).model_dump(mode="json") == saved
+    assert not caplog.records
+    cnn = build_config("cnn", out)  # every key set by the file: the preset is replaced, and a warning says so
+    assert cnn.model.name == saved["model"]["name"] and "replacing 'cnn' of the preset cnn" in caplog.text
+    (tmp_path / "bad.json").write_text("{")
+    with pytest.raises(ConfigError, match=r"bad\.json: not valid JSON"):
+        build_config(None, tmp_path / "bad.json")
+
+
 def test_preprocess_preview(tiny_path, tmp_path):
     result = runner.invoke(app, ["preprocess", "--text", "@VirginAmerica heyyyy guyyyys.. :/"])
     assert result.exit_code == 0 and "hey guys perplexed" in result.output

@@ -55,7 +55,7 @@ UnlabelledColOpt = Annotated[Optional[str], typer.Option(help="The --unlabelled 
 PretrainedOpt = Annotated[Optional[Path], typer.Option(help="Start from a language model saved by `lstmtext pretrain` (or a training output folder holding lm/): its cleaning, vocabulary, embedding and LSTM; trained on for lm.finetune_epochs on DATA's texts and --unlabelled first (docs/pretrain.md).")]
 LabelSepOpt = Annotated[Optional[str], typer.Option(help="multilabel: what separates a text's labels in the label column, e.g. '|'.")]
 PresetOpt = Annotated[Optional[str], typer.Option(help="Model preset (`lstmtext presets` lists and describes them); default: the task's (default, multilabel or absa).")]
-ConfigOpt = Annotated[Optional[Path], typer.Option(help="TOML config (write one with `lstmtext init-config`).")]
+ConfigOpt = Annotated[Optional[Path], typer.Option(help="TOML config (write one with `lstmtext init-config`; a search's best.toml), or a saved model's config.json or folder: train again with its whole config.")]
 SetOpt = Annotated[Optional[list[str]], typer.Option("--set", help="Override a config key, e.g. --set train.epochs=5 (repeatable).")]
 Oversample = Annotated[Optional[str], typer.Option(metavar="[random]", help="Oversample minority classes in the training split (default: no).")]
 ClassWeight = Annotated[Optional[str], typer.Option(metavar="[balanced]", help="Weight the loss by inverse class frequency (multilabel: positive-class weights; default: no).")]

@@ -309,6 +309,34 @@ def _set_path(tree: dict[str, Any], path: list[str], value: Any) -> None:
     node[path[-1]] = value
 
 
+def _read_config_file(path: Path) -> dict[str, Any]:
+    """A config file's tree: TOML (init-config, a search's best.toml), or JSON: a saved model's ``config.json``
+    (its ``lstmtext`` config), or a folder holding one (a model folder or a training output folder)."""
+    import json
+
+    if path.is_dir():
+        path = next((p for p in (path / "config.json", path / "model" / "config.json") if p.is_file()), path / "config.json")
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: config file not found. Write one with `lstmtext init-config {path}`.") from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{path}: not a text file ({exc}). Give a TOML config or a saved model's config.json.") from None
+    if path.suffix.lower() == ".json":
+        try:
+            tree = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise ConfigError(f"{path}: not valid JSON ({exc}). Give a saved model's config.json or a TOML config.") from None
+        tree = tree.get("lstmtext", tree) if isinstance(tree, dict) else tree
+        if not isinstance(tree, dict):
+            raise ConfigError(f"{path}: holds no config (a JSON object with sections such as model and train).")
+        return copy.deepcopy(tree)
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML ({exc}). Fix the syntax or regenerate it with init-config.") from None
+
+
 def build_config(
     preset: str | None = None,
     config_file: str | Path | None = None,
@@ -321,7 +349,8 @@ def build_config(
 
     Args:
         preset: A model preset name (see :mod:`lstmtext.config.presets`); None: the built-in defaults.
-        config_file: A TOML file in the layout written by ``lstmtext init-config``.
+        config_file: A TOML file in the layout written by ``lstmtext init-config``, or a saved model's
+            ``config.json`` (or its folder): train again with a model's whole config.
         overrides: ``section.key=value`` strings.
         extra: A nested dict applied after the file and before the overrides.
         base: A config tree to start from instead of a preset (a saved model's, for a warm start).
@@ -337,13 +366,16 @@ def build_config(
     layers: list[tuple[str | dict[str, str], dict[str, Any]]] = [(f"preset {preset!r}" if preset else "config", tree)]
     if config_file is not None:
         path = Path(config_file)
-        try:
-            file_tree = tomllib.loads(path.read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            raise ConfigError(f"{path}: config file not found. Write one with `lstmtext init-config {path}`.") from None
-        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-            raise ConfigError(f"{path}: not valid TOML ({exc}). Fix the syntax or regenerate it with init-config.") from None
+        file_tree = _read_config_file(path)
         file_tree.pop("format_version", None)
+        named = file_tree.get("model", {}).get("name") if isinstance(file_tree.get("model"), dict) else None
+        if preset and named is not None and named != tree.get("model", {}).get("name"):
+            import logging
+
+            logging.getLogger(__name__).warning(
+                "%s sets model.name = %r, replacing %r of the preset %s: the file's settings win wherever both set "
+                "one (a file from init-config or a saved model sets every key). Drop the preset, or the file's "
+                "[model] section.", path, named, tree.get("model", {}).get("name"), preset)
         tree = _deep_merge(tree, file_tree)
         layers.append((str(path), file_tree))
     if extra:
