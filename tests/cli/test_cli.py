@@ -96,6 +96,16 @@ def test_init_config_writes_loadable_toml(tmp_path):
     assert runner.invoke(app, ["init-config", str(path)]).exit_code != 0
 
 
+def test_a_sections_key_given_at_the_top_level_is_pointed_to_its_section(tmp_path):
+    from lstmtext.config import build_config
+    from lstmtext.errors import ConfigError
+
+    path = tmp_path / "c.toml"
+    path.write_text("epochs = 3\n")
+    with pytest.raises(ConfigError, match=r"c\.toml: unknown key 'epochs'\. Did you mean 'train\.epochs'\?"):
+        build_config(None, path)
+
+
 def test_a_saved_models_config_json_or_folder_is_a_config_file(trained_run, tmp_path, caplog):
     import json
 

@@ -31,6 +31,7 @@ from lstmtext.cli.common import (
     run_config,
     unlabelled_data,
 )
+from lstmtext.utils.cores import usable_cores
 from lstmtext.utils.outputs import check_out, check_out_file
 
 
@@ -70,7 +71,7 @@ def compare(
     aspects: AspectsOpt = None,
     label_sep: LabelSepOpt = None,
     mode: Annotated[str, typer.Option(help="pool: processes with 1 thread each; sequential: one run with all threads.")] = "pool",
-    workers: Annotated[int, typer.Option(help="Processes (pool) or threads (sequential).")] = 2,
+    workers: Annotated[Optional[int], typer.Option(help="Processes (pool) or threads (sequential); default: every core.")] = None,
     unlabelled: UnlabelledOpt = None,
     unlabelled_col: UnlabelledColOpt = None,
     baseline: Annotated[bool, typer.Option(help="Add the TF-IDF 1-2-gram + logistic regression baseline (one per aspect or label where the task has several).")] = True,
@@ -109,7 +110,7 @@ def compare(
     out.mkdir(parents=True, exist_ok=True)
     partial = out / "compare.partial.json"  # each finished run, so that an interrupted comparison goes on
     report = run_compare(labelled, names, seeds, base=base, preprocess=preprocess, overrides=list(set_ or []),
-                         mode=mode, workers=workers, baseline=baseline, on_result=done, partial=partial)
+                         mode=mode, workers=workers or usable_cores(), baseline=baseline, on_result=done, partial=partial)
     paths = write_report(report, out)
     partial.unlink(missing_ok=True)
     console.print(paths["markdown"].read_text(encoding="utf-8"), soft_wrap=True)

@@ -30,9 +30,13 @@ def _explain(exc: ValidationError, source: str, config_class: Any) -> ConfigErro
         for part in err["loc"][:-1]:
             section = section.model_fields[str(part)].annotation if str(part) in section.model_fields else section
         known = list(getattr(section, "model_fields", {}))
-        close = difflib.get_close_matches(str(err["loc"][-1]), known, n=1)
+        leaf = str(err["loc"][-1])
         prefix = "".join(f"{p}." for p in err["loc"][:-1])
-        hint = f" Did you mean {prefix + close[0]!r}?" if close else f" Known keys: {', '.join(known)}."
+        # a key of a section given one level up (epochs for train.epochs): name its section
+        inner = [f"{prefix}{name}.{leaf}" for name in known
+                 if leaf in getattr(getattr(section.model_fields[name], "annotation", None), "model_fields", {})]
+        close = inner or [prefix + c for c in difflib.get_close_matches(leaf, known, n=1)]
+        hint = f" Did you mean {close[0]!r}?" if close else f" Known keys: {', '.join(known)}."
         return ConfigError(f"{source}: unknown key {loc!r}.{hint}")
     got = err.get("input")
     if isinstance(got, dict):  # a check across keys (the whole section or config as its input): the message says it

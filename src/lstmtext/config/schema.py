@@ -58,7 +58,7 @@ class DataConfig(_Section):
 class PreprocessConfig(_Section):
     """The cleaning chain: a preset name, optionally replaced step by step."""
 
-    preset: str = Field("en-tweet", description="en-tweet, plain, none, id-news, id-review, vi-review")
+    preset: str = Field("en-tweet", description="en-tweet, plain, none, id-news, id-review, id-aspect, vi-review")
     steps: list[str] | None = Field(None, description="explicit step names (then only these options apply, not the "
                                     "preset's); None: the preset's steps and options")
     options: dict[str, dict[str, Any]] = Field(
