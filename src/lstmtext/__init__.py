@@ -27,7 +27,7 @@ _os.environ.setdefault("LRU_CACHE_CAPACITY", "16")
 __version__ = "0.1.0"
 
 __all__ = ["TextClassifier", "MultiLabelTextClassifier", "AspectClassifier", "Predictor", "Prediction", "build_config",
-           "load_bundle", "run", "__version__"]
+           "load_bundle", "load_predictor", "run", "__version__"]
 
 _LAZY = {
     "TextClassifier": "lstmtext.classifier",
@@ -37,6 +37,7 @@ _LAZY = {
     "Prediction": "lstmtext.tasks",
     "build_config": "lstmtext.config",
     "load_bundle": "lstmtext.inference.bundle",
+    "load_predictor": "lstmtext.inference.engines",
     "run": "lstmtext.pipeline",
 }
 

@@ -119,7 +119,7 @@ def test_the_python_api_flags_texts_with_no_known_word(run_dir):
     assert known.tolist() == [True, False] and np.allclose(proba, predictor.predict_proba(["lost my bag", "zzqx qqzx"]))
 
 
-def test_the_python_predictor_refuses_a_non_string_text_and_takes_an_engine(run_dir):
+def test_the_python_predictor_refuses_a_non_string_text_and_names_the_engine_loader(run_dir):
     from lstmtext.errors import DataError
     from lstmtext.inference.predictor import Predictor
 
@@ -128,7 +128,12 @@ def test_the_python_predictor_refuses_a_non_string_text_and_takes_an_engine(run_
         predictor.predict(["good flight", float("nan")])
     with pytest.raises(DataError, match=r"texts\[0\] is None, not a string"):
         predictor.predict_proba([None])
-    onnx = Predictor.from_bundle(run_dir, engine="onnx")
+    from lstmtext import load_predictor
+    from lstmtext.errors import ConfigError
+
+    with pytest.raises(ConfigError, match=r"for engine='onnx' call lstmtext\.load_predictor\(path, 'onnx'\)"):
+        Predictor.from_bundle(run_dir, engine="onnx")
+    onnx = load_predictor(run_dir, "onnx")
     assert onnx.engine == "onnx" and np.allclose(onnx.predict_proba(["good flight"]),
                                                  predictor.predict_proba(["good flight"]), atol=1e-5)
 

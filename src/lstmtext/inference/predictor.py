@@ -85,19 +85,18 @@ class Predictor:
         return self.task.labels
 
     @classmethod
-    def from_bundle(cls, path: str | Path, engine: str | None = None, **kwargs: Any) -> Predictor:
-        """Load the bundle at ``path`` (a bundle folder or a training output folder).
+    def from_bundle(cls, path: str | Path, **kwargs: Any) -> Predictor:
+        """Load the bundle at ``path`` (a bundle folder or a training output folder) with PyTorch.
 
-        Args:
-            engine: None: PyTorch (this class). ``auto``, ``torch``, ``onnx`` or ``onnx-int8``: the engine
-                ``lstmtext predict --engine`` names (``auto``, the CLI's default, serves the exported float ONNX
-                file, else a float graph built in memory); see :func:`lstmtext.inference.engines.load_predictor`.
-            **kwargs: ``batch_size`` (and with ``engine``, ``onnx_path`` and ``threads``).
+        Another engine (``lstmtext predict --engine``'s ``auto``, ``onnx``, ``onnx-int8``) comes from
+        :func:`lstmtext.inference.engines.load_predictor` (``lstmtext.load_predictor``).
+
+        Raises:
+            ConfigError: For ``engine=`` (see above).
         """
-        if engine is not None:
-            from lstmtext.inference.engines import load_predictor
-
-            return load_predictor(path, engine, **kwargs)
+        if "engine" in kwargs:
+            raise ConfigError(f"Predictor.from_bundle loads the PyTorch model; for engine={kwargs['engine']!r} call "
+                              f"lstmtext.load_predictor(path, {kwargs['engine']!r}) (what lstmtext predict --engine does).")
         return cls(load_bundle(path), **kwargs)
 
     def proba_from_ids(self, sequences: Sequence[Sequence[int]]) -> np.ndarray:
