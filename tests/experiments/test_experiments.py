@@ -124,6 +124,16 @@ def test_bad_search_options_are_one_line_config_errors(base, grid, space, messag
         parse_space(base, grid, space)
 
 
+def test_a_key_the_architecture_does_not_read_is_refused_unless_the_architecture_varies_too(base):
+    cnn = build_config("cnn", overrides=FAST)
+    with pytest.raises(ConfigError, match=r"--grid model.hidden_size: the 'cnn' architecture does not read it"):
+        parse_space(cnn, ["model.hidden_size=16,64"])
+    with pytest.raises(ConfigError, match=r"--space model.bidirectional: the 'bilstm' architecture does not read it"):
+        parse_space(build_config("bilstm", overrides=FAST), space=["model.bidirectional=true,false"])
+    assert parse_space(cnn, ["model.hidden_size=16,64", "model.name=cnn,lstm"]).grid  # lstm reads it
+    assert parse_space(base, ["model.hidden_size=16,64"]).grid  # the lstm default
+
+
 def test_dropout_between_layers_is_searchable_with_two_layers(base):
     assert parse_space(build_config(None, overrides=[*FAST, "model.num_layers=2"]), ["model.dropout=0.0,0.5"]).grid
 

@@ -118,6 +118,17 @@ def _check_values(base: Config, key: str, values: list[Scalar], option: str) -> 
             raise ConfigError(f"{option} {idle[0]}.")
 
 
+def _check_read(base: Config, key: str, option: str) -> None:
+    """Refuse a ``model.*`` key the searched architecture does not read (``hidden_size`` of a TextCNN)."""
+    from lstmtext.models import ignored_settings
+
+    leaf = key.removeprefix("model.")
+    if leaf in ignored_settings(base.model.name):
+        raise ConfigError(f"{option} {key}: the {base.model.name!r} architecture does not read it, so its trials would "
+                          "differ in name only. Search keys it reads (lstmtext models lists its options), or vary "
+                          "model.name as well.")
+
+
 def _pairs(items: list[str], option: str) -> list[tuple[str, str]]:
     out = []
     for item in items:
@@ -175,6 +186,9 @@ def parse_space(base: Config, grid: list[str] | None = None, space: list[str] | 
             values = [_value(key, v, "--space") for v in _split_values(raw)]
             _check_values(base, key, values, "--space")
             out.choices[key] = values
+    if "model.name" not in out.keys:  # one architecture: each key must be one it reads
+        for key in out.keys:
+            _check_read(base, key, "--grid" if key in out.grid else "--space")
     return out
 
 

@@ -75,4 +75,7 @@ def build_bilstm_attn(cfg: ModelConfig, vocab_size: int, num_classes: int, **kwa
     return AttentionClassifier(cfg, vocab_size, num_classes, **embedding_kwargs(kwargs))
 
 
+build_bilstm_attn.ignores = ("bidirectional", "pooling")  # type: ignore[attr-defined]
+
+
 build_bilstm_attn.options = ATTENTION_OPTIONS  # type: ignore[attr-defined]

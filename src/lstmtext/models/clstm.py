@@ -144,4 +144,7 @@ def build_clstm(cfg: ModelConfig, vocab_size: int, num_classes: int, **kwargs) -
     return CLSTM(cfg, vocab_size, num_classes, **embedding_kwargs(kwargs))
 
 
+build_clstm.ignores = ("bidirectional",)  # type: ignore[attr-defined]
+
+
 build_clstm.options = CLSTM_OPTIONS  # type: ignore[attr-defined]

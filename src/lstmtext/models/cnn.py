@@ -121,3 +121,5 @@ def build_cnn(cfg: ModelConfig, vocab_size: int, num_classes: int, **kwargs) -> 
 
 
 build_cnn.options = CNN_OPTIONS  # type: ignore[attr-defined]
+build_cnn.ignores = ("hidden_size", "num_layers", "bidirectional", "pooling", "dropout",  # type: ignore[attr-defined]
+                     "rnn_input_dropout")

@@ -43,6 +43,12 @@ def available_models() -> dict[str, str]:
     return {k: _DOCS[k] for k in sorted(_MODELS)}
 
 
+def ignored_settings(name: str) -> tuple[str, ...]:
+    """The ``model.*`` settings architecture ``name`` does not read (a builder's ``ignores``): ``hidden_size`` for
+    a TextCNN, ``bidirectional`` for the models that force it."""
+    return tuple(getattr(_MODELS.get(name), "ignores", ()))
+
+
 def model_options(name: str) -> dict[str, Any]:
     """Return the ``model.options`` specs (:class:`~lstmtext.models.layers.Option`) of architecture ``name``."""
     return dict(getattr(_MODELS[name], "options", {}))
