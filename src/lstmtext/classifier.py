@@ -32,6 +32,7 @@ from lstmtext.inference.bundle import Bundle, load_bundle, save_bundle
 from lstmtext.inference.predictor import Predictor
 from lstmtext.pipeline import run
 from lstmtext.pipeline.outputs import card
+from lstmtext.preprocess.presets import check_model_preset
 from lstmtext.tasks import get_task
 from lstmtext.utils.atomic import write_json
 
@@ -94,6 +95,7 @@ class _TextEstimator(BaseEstimator):
 
     def resolve_config(self) -> Config:
         """The config this estimator trains with: the preset, the config file, then the hyperparameters."""
+        check_model_preset(self.preset)
         tree: dict[str, Any] = {"task": self._task}
         settings = {key: getattr(self, name) for name, key in _KEYS.items() if getattr(self, name) is not None}
         if self.random_state is not None:

@@ -177,8 +177,13 @@ def test_a_config_error_names_the_flag_or_setting_that_gave_the_value(tmp_path):
     with pytest.raises(ConfigError, match=r"^--set train.lr=-1: train.lr input should be greater than 0"):
         run_config("cnn", None, ["train.lr=-1", "model.hidden_size=8"], class_weight="balanced")
     with pytest.raises(ConfigError, match=r"^--preset 'vi-review': that is a cleaning preset; choose it with --set "
-                                          r"preprocess.preset=vi-review \(--preset names a model preset: absa, bilstm"):
+                                          r"preprocess.preset=vi-review \(the model presets: absa, bilstm"):
         run_config("vi-review")
+    from lstmtext import TextClassifier
+
+    with pytest.raises(ConfigError, match=r"^preset='en-tweet': that is a cleaning preset; choose it with "
+                                          r"preprocess=en-tweet \(the model presets: absa"):  # the Python API's terms
+        TextClassifier("en-tweet").fit(["a good one", "a bad one"] * 5, ["p", "n"] * 5)
     toml = tmp_path / "c.toml"
     toml.write_text("[model]\nhidden_size = 0\n")
     with pytest.raises(ConfigError, match=rf"^{toml}: model.hidden_size input should be greater than or equal to 1"):

@@ -85,15 +85,10 @@ def run_config(preset: str | None = None, config: Path | None = None, set_: list
     from lstmtext.config import build_config
     from lstmtext.config.presets import task_preset
     from lstmtext.errors import ConfigError
-    from lstmtext.preprocess.presets import PREPROCESS_PRESETS
+    from lstmtext.preprocess.presets import check_model_preset
     from lstmtext.tasks import get_task
 
-    if preset in PREPROCESS_PRESETS:
-        from lstmtext.config.presets import MODEL_PRESETS
-
-        if preset not in MODEL_PRESETS:
-            raise ConfigError(f"--preset {preset!r}: that is a cleaning preset; choose it with --set "
-                              f"preprocess.preset={preset} (--preset names a model preset: {', '.join(sorted(MODEL_PRESETS))}).")
+    check_model_preset(preset)
     base = None
     if init_from is not None and preset is None and config is None:
         from lstmtext.inference.bundle import load_bundle

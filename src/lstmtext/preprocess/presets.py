@@ -128,6 +128,19 @@ def preprocess_preset(name: str) -> dict[str, Any]:
     return {"steps": list(preset["steps"]), "options": {k: dict(v) for k, v in preset["options"].items()}}
 
 
+def check_model_preset(name: str | None) -> None:
+    """Refuse a cleaning preset's name where a model preset is asked for, saying where it goes instead.
+
+    Raises:
+        ConfigError: If ``name`` names a cleaning preset and no model preset.
+    """
+    from lstmtext.config.presets import MODEL_PRESETS
+
+    if name in PREPROCESS_PRESETS and name not in MODEL_PRESETS:
+        raise ConfigError(f"--preset {name!r}: that is a cleaning preset; choose it with --set "
+                          f"preprocess.preset={name} (the model presets: {', '.join(sorted(MODEL_PRESETS))}).")
+
+
 def build_pipeline(config: Config) -> Pipeline:
     """The cleaning pipeline a config describes: the ``preprocess`` preset, with ``steps``/``options`` overriding
     it, reading at most ``preprocess.max_chars`` characters of a text (on the side ``vocab.truncating`` keeps)."""
