@@ -104,6 +104,9 @@ def test_a_sections_key_given_at_the_top_level_is_pointed_to_its_section(tmp_pat
     path.write_text("epochs = 3\n")
     with pytest.raises(ConfigError, match=r"c\.toml: unknown key 'epochs'\. Did you mean 'train\.epochs'\?"):
         build_config(None, path)
+    path.write_text("[train]\nepochs = true\n")  # TOML's true is not the number 1
+    with pytest.raises(ConfigError, match=r"c\.toml: train value error, epochs must be a number, not true"):
+        build_config(None, path)
 
 
 def test_a_saved_models_config_json_or_folder_is_a_config_file(trained_run, tmp_path, caplog):

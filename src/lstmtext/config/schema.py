@@ -19,6 +19,12 @@ from lstmtext.config.messages import explain
 from lstmtext.errors import ConfigError
 
 
+def _numeric(annotation: Any) -> bool:
+    """Whether a field takes a number and not a boolean (``int``, ``float``, or either or None)."""
+    kinds = set(typing.get_args(annotation)) or {annotation}
+    return bool(kinds & {int, float}) and bool not in kinds
+
+
 class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid", validate_assignment=True)
 
@@ -34,6 +40,8 @@ class _Section(BaseModel):
             if field is not None and isinstance(value, str) and value.lower() == "none":
                 if type(None) in typing.get_args(field.annotation):
                     out[key] = None
+            if field is not None and isinstance(value, bool) and _numeric(field.annotation):
+                raise ValueError(f"{key} must be a number, not {str(value).lower()} (pydantic would read true as 1)")
         return out
 
 
