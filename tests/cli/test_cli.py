@@ -136,6 +136,12 @@ def test_preprocess_preview(tiny_path, tmp_path):
     lines.write_text("first line Here\n", encoding="utf-8")  # a plain text file: its first line is a text
     result = runner.invoke(app, ["preprocess", str(lines), "--preset", "plain"])
     assert result.exit_code == 0 and "first line here" in result.output and "[line]" in result.output
+    headless = tmp_path / "smsa.tsv"  # IndoNLU's TSV files have no header row: the first review is a text
+    headless.write_text("Kamarnya Bersih sekali\tpositive\n", encoding="utf-8")
+    result = runner.invoke(app, ["preprocess", str(headless), "--preset", "plain", "--no-header"])
+    assert result.exit_code == 0 and "kamarnya bersih sekali" in result.output and "[text]" in result.output
+    result = runner.invoke(app, ["preprocess"])
+    assert result.exit_code == 1 and "give a FILE to preview or --text" in str(result.exception)
 
 
 def test_presets_describes_every_preset_and_architecture():

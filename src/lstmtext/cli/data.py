@@ -10,7 +10,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from lstmtext.cli.common import OverwriteFileOpt, TextCol, console
+from lstmtext.cli.common import NoHeader, OverwriteFileOpt, TextCol, console
 from lstmtext.errors import ConfigError, LstmTextError
 
 
@@ -23,6 +23,7 @@ def preprocess(
     text_col: TextCol = None,
     n: Annotated[int, typer.Option(min=1, help="Sample rows to show.")] = 8,
     seed: Annotated[int, typer.Option(help="Seed of the row sample.")] = 0,
+    no_header: NoHeader = False,
 ) -> None:
     """Show what a cleaning chain does: before/after for sample rows, or every step for one --text."""
     from rich.markup import escape
@@ -40,9 +41,9 @@ def preprocess(
         console.print(table)
         return
     if file is None:
-        console.print("steps: " + ", ".join(available_steps()))
-        raise typer.BadParameter("give FILE or --text")
-    col, sample = sample_texts(file, text_col, n, seed)
+        raise ConfigError("preprocess: give a FILE to preview or --text 'a text' to trace step by step. Steps: "
+                          + ", ".join(available_steps()) + ".")
+    col, sample = sample_texts(file, text_col, n, seed, header=not no_header)
     table = Table("before", "after", title=escape(f"{file} [{col}] with {preset}"), show_lines=True)
     for raw in sample:
         table.add_row(raw, pipeline(raw))

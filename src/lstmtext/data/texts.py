@@ -22,9 +22,10 @@ def is_plain_text(path: Path) -> bool:
     return str(path) == "-" or path.suffix.lower() not in FORMATS or path.suffix.lower() == ".txt"
 
 
-def sample_texts(path: Path, text_col: str | None = None, n: int = 8, seed: int = 0) -> tuple[str, list[str]]:
+def sample_texts(path: Path, text_col: str | None = None, n: int = 8, seed: int = 0,
+                 header: bool = True) -> tuple[str, list[str]]:
     """``(column, up to n texts)`` drawn at random (seeded) from a table's text column (default: ``text``, else the
-    first), or from a plain text file's lines (column ``line``)."""
+    first; without ``header`` the columns are text, label), or from a plain text file's lines (column ``line``)."""
     if is_plain_text(Path(path)):
         rng, kept, seen = random.Random(seed), [], 0
         for _, texts in iter_texts(Path(path)):  # reservoir sampling: one pass, n texts held
@@ -35,7 +36,7 @@ def sample_texts(path: Path, text_col: str | None = None, n: int = 8, seed: int 
                 elif (k := rng.randrange(seen)) < n:
                     kept[k] = text
         return "line", kept
-    frame = read_table(path)
+    frame = read_table(path, header=header)
     col = text_col or ("text" if "text" in frame.columns else str(frame.columns[0]))
     if col not in frame.columns:
         raise DataError(f"{path}: no column {col!r}. Columns: {', '.join(map(str, frame.columns))}. Use --text-col.")
