@@ -76,6 +76,17 @@ def test_demo_refuses_to_replace_a_model_too(tmp_path, capsys, monkeypatch):
     assert exit_.value.code == 1 and "a trained model is already there. Pass --overwrite" in capsys.readouterr().err
 
 
+def test_train_warns_about_a_setting_its_architecture_does_not_read(tmp_path, capsys, monkeypatch):
+    missing = tmp_path / "none.csv"  # the run stops at reading the data: the warning comes first
+    monkeypatch.setattr("sys.argv", ["lstmtext", "train", str(missing), "--preset", "cnn", "--set", "model.hidden_size=512",
+                                     "--set", "model.embedding_dim=32", "--out", str(tmp_path / "o"), "--quiet"])
+    with pytest.raises(SystemExit):
+        main()
+    err = capsys.readouterr().err
+    assert "warning: --set model.hidden_size=512: the 'cnn' architecture does not read model.hidden_size" in err
+    assert "embedding_dim" not in err.split("error:")[0]  # a setting it reads: no warning
+
+
 def test_user_error_is_one_line_exit_1(tiny_path, capsys, monkeypatch):
     monkeypatch.setattr("sys.argv", ["lstmtext", "train", str(tiny_path), "--text-col", "tweet", "--quiet"])
     with pytest.raises(SystemExit) as exit_:

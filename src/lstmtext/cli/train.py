@@ -5,7 +5,7 @@ from __future__ import annotations
 import itertools
 import sys
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated, Any, Optional
 
 import typer
 
@@ -102,6 +102,7 @@ def train(
                      aspects=aspects, label_sep=label_sep, drop_duplicates=drop_duplicates, oversample=oversample,
                      class_weight=class_weight, init_from=init_from, new_words=new_words, new_classes=new_classes,
                      unlabelled=unlabelled, unlabelled_col=unlabelled_col, pretrained=pretrained, preprocess=preprocess)
+    warn_unread_settings(cfg, set_)
     kwargs = dict(resume=resume, overwrite=overwrite, progress=not quiet, fmt=fmt, valid_path=valid, test_path=test,
                   header=not no_header, split_file=split_file, stream=stream, chunk_size=chunk_size)
     if nproc > 1 or nnodes > 1:  # one process per rank through torchrun; rank 0 writes OUT
@@ -153,6 +154,19 @@ def pretrain(
     corpus = lm.info["corpus"]
     console.print(f"saved the language model to [bold]{out}[/] ({len(lm.vocab):,} words; {corpus['train']['tokens']:,} "
                   f"training and {corpus['valid']['tokens']:,} held-out tokens). Next: lstmtext train DATA --pretrained {out}")
+
+
+def warn_unread_settings(cfg: Any, set_: list[str] | None) -> None:
+    """Warn about a ``--set model.KEY`` that the chosen architecture does not read (a TextCNN's hidden_size)."""
+    from lstmtext.config import parse_override
+    from lstmtext.models import ignored_settings
+
+    ignored = ignored_settings(cfg.model.name)
+    for item in set_ or []:
+        key = ".".join(parse_override(item)[0])
+        if key.startswith("model.") and key.removeprefix("model.") in ignored:
+            err_console.print(f"warning: --set {item}: the {cfg.model.name!r} architecture does not read {key}, so it "
+                              "changes nothing.", highlight=False, soft_wrap=True)
 
 
 def evaluate(
