@@ -52,6 +52,19 @@ def _json_values(values: dict[str, Any]) -> list[list[Any]]:
     return out if keep and any(not isinstance(v, str) for _, v in out) else []
 
 
+def _loaded_card(bundle: Bundle) -> tuple[str, str, str]:
+    """A loaded model's card body (its README.md after the metadata block), licence and data set name, kept when
+    it is saved again (a fitted estimator writes its own)."""
+    import re
+
+    path = bundle.card_path
+    text = path.read_text(encoding="utf-8") if path is not None and path.is_file() else ""
+    head, _, body = text.partition("\n---\n") if text.startswith("---\n") else ("", "", text)
+    license = next((line.split(":", 1)[1].strip() for line in head.splitlines() if line.startswith("license:")), "other")
+    named = re.search(r'dataset: \{name: "([^"]*)"', head)
+    return body.lstrip("\n"), license, named.group(1) if named else ""
+
+
 # explicit hyperparameter -> config key
 _KEYS = {"model": "model.name", "epochs": "train.epochs", "batch_size": "train.batch_size", "lr": "train.lr",
          "embedding_dim": "model.embedding_dim", "hidden_size": "model.hidden_size", "max_len": "vocab.max_len",
@@ -177,8 +190,10 @@ class _TextEstimator(BaseEstimator):
     def save(self, path: str | Path, overwrite: bool = False) -> Path:
         """Save as a bundle folder (JSON + safetensors), atomically."""
         b = self._predictor().bundle
-        text = card(self.summary_, b.task, b.metrics) if hasattr(self, "summary_") else ""
-        saved = save_bundle(path, b.config, b.encoder, b.task, b.model, b.metrics, text, overwrite)
+        text, license, source = (card(self.summary_, b.task, b.metrics), "other", "") if hasattr(self, "summary_") \
+            else _loaded_card(b)
+        saved = save_bundle(path, b.config, b.encoder, b.task, b.model, b.metrics, text, overwrite, source=source,
+                            license=license)
         values = _json_values(getattr(self, "_label_values", {}))
         if values:  # labels given as numbers (or booleans) come back as numbers after load
             write_json(saved / ESTIMATOR_FILE, {"label_values": values})

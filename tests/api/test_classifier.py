@@ -209,3 +209,12 @@ def test_a_config_files_valid_size_is_kept_unless_the_argument_is_given(tmp_path
     assert (cfg.data.valid_size, cfg.data.split_seed, cfg.train.epochs) == (0.3, 7, 3)
     assert TextClassifier(config=path, valid_size=0.2).resolve_config().data.valid_size == 0.2
     assert TextClassifier().resolve_config().data.valid_size == 0.1
+
+
+def test_a_loaded_model_saved_again_keeps_its_model_card(trained_run, tmp_path):
+    from lstmtext import TextClassifier
+
+    card = (trained_run[0] / "model" / "README.md").read_text(encoding="utf-8")
+    assert card.count("\n") > 20  # metadata and a body
+    saved = TextClassifier.load(trained_run[0]).save(tmp_path / "again")
+    assert (saved / "README.md").read_text(encoding="utf-8") == card
