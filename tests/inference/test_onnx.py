@@ -316,3 +316,15 @@ def test_evaluate_no_header_reads_the_columns_as_text_and_label(trained_run, tin
     tiny_frame[["text", "label"]].to_csv(without, index=False, header=False)
     named = evaluate_file(bundle, with_header)  # the model's own column names
     assert evaluate_file(bundle, without, header=False)["accuracy"] == named["accuracy"]
+
+
+def test_an_onnx_predictor_pickles_and_rebuilds_its_session(trained_run):
+    import pickle
+
+    from lstmtext.inference.engines import load_predictor
+
+    predictor = load_predictor(trained_run[0], "onnx")  # a graph built in memory: its bytes travel
+    again = pickle.loads(pickle.dumps(predictor))
+    assert again.engine == "onnx" and again.session is not predictor.session
+    texts = ["lost my bag", "great crew thanks"]
+    assert np.array_equal(again.predict_proba(texts), predictor.predict_proba(texts))

@@ -80,6 +80,7 @@ class OnnxPredictor(Predictor):
             first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
             raise BundleError(f"{self.engine_source}: ONNX Runtime cannot load it ({first[:200]}). Re-export it: "
                               f"lstmtext export {bundle.path} --format onnx --overwrite") from None
+        self._threads = threads
         self._one_thread = self.session if (threads or usable_cores()) == 1 else None  # built on first use
         meta = self.session.get_modelmeta().custom_metadata_map
         created = str(bundle.meta.get("created", ""))
@@ -88,6 +89,16 @@ class OnnxPredictor(Predictor):
                 f"{onnx_model}: exported from another model (created {meta['bundle_created']}, this bundle {created}). "
                 f"Re-export it: lstmtext export {bundle.path} --format onnx --overwrite"
             )
+
+    def __getstate__(self) -> dict[str, Any]:
+        """Pickled without its ONNX Runtime sessions (they cannot be), which :meth:`__setstate__` builds again from
+        the graph (the file's path, or the bytes of a graph built in memory)."""
+        return {k: v for k, v in self.__dict__.items() if k not in ("session", "_one_thread")}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:  # noqa: D105
+        self.__dict__.update(state)
+        self.session = _session(self._source, self._threads)
+        self._one_thread = self.session if (self._threads or usable_cores()) == 1 else None
 
     def proba_from_ids(self, sequences: Sequence[Sequence[int]]) -> np.ndarray:
         """Class probabilities of already encoded texts (unpadded id lists), in input order."""
