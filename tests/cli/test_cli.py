@@ -296,3 +296,11 @@ def test_a_check_across_keys_does_not_print_the_whole_config():
     with pytest.raises(ConfigError) as err:
         build_config(None, overrides=["data.test_size=0.95"])
     assert str(err.value) == "--set data.test_size=0.95: value error, data.valid_size + data.test_size must be < 1."
+
+
+def test_pretrain_warns_about_the_classifiers_training_keys(tmp_path):
+    res = runner.invoke(app, ["pretrain", str(tmp_path / "none.txt"), "--out", str(tmp_path / "lm"), "--set",
+                              "train.lr=0.5", "--set", "train.precision=\"fp32\"", "--set", "train.patience=2"])
+    assert "warning: --set train.lr: pretrain does not read it (it is the classifier's); set lm.lr." in res.output
+    assert "warning: --set train.patience: pretrain does not read it (it is the classifier's)." in res.output
+    assert "train.precision" not in res.output  # pretraining runs in that precision

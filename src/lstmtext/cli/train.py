@@ -149,6 +149,12 @@ def pretrain(
                       f"{rec['valid_perplexity']:.1f}, {rec['tokens_per_second']:,.0f} tokens/s", highlight=False)
 
     asked = [".".join(parse_override(item)[0]) for item in set_ or []]  # a resume refuses to change these
+    for key in asked:  # the classifier's training keys: pretraining reads its own (lm.*)
+        if key.startswith("train.") and key not in ("train.precision", "train.threads"):
+            twin = f"lm.{key.removeprefix('train.')}"
+            hint = f"; set {twin}" if twin.removeprefix("lm.") in type(cfg.lm).model_fields else ""
+            err_console.print(f"warning: --set {key}: pretrain does not read it (it is the classifier's){hint}.",
+                              highlight=False, soft_wrap=True)
     lm = run_pretrain(cfg, texts, out, text_col, resume=resume, overwrite=overwrite, progress=not quiet,
                       on_epoch_end=show, asked=asked)
     corpus = lm.info["corpus"]
