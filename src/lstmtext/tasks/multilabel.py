@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import torch
-from sklearn.metrics import f1_score, precision_recall_fscore_support
+from sklearn.metrics import f1_score
 
 from lstmtext.config import Config
 from lstmtext.data.dataset import RowRefs, Split, Table, check_cells, check_columns, split_values
@@ -35,7 +35,7 @@ from lstmtext.models.heads import OutputLayout
 from lstmtext.reports.html import figure_png, image, table
 from lstmtext.reports.markdown import fmt, md_cell
 from lstmtext.tasks.base import Task, register_task
-from lstmtext.tasks.metrics import label_macro_f1
+from lstmtext.tasks.metrics import label_macro_f1, multilabel_metrics
 from lstmtext.tasks.prediction import Prediction
 from lstmtext.tasks.thresholds import best_threshold, micro_thresholds
 
@@ -120,35 +120,6 @@ def _parse_columns(frame: pd.DataFrame, refs: RowRefs, path: Path, config: Confi
                                 "column of label names.")
         flags.append(column)
     return [tuple(n for n, on in zip(names, row) if on) for row in zip(*flags)], list(names)
-
-
-def multilabel_metrics(y_true: np.ndarray, y_pred: np.ndarray, labels: list[str],
-                       thresholds: list[float] | None = None) -> dict[str, Any]:
-    """Micro, macro and samples F1, subset accuracy, Hamming loss and per-label scores of 0/1 matrices ``(N, L)``.
-
-    ``accuracy`` is the subset accuracy (every label of a text right); ``macro_f1`` averages the labels' F1.
-    """
-    y_true, y_pred = np.asarray(y_true, dtype=np.int64), np.asarray(y_pred, dtype=np.int64)
-    p, r, f, s = precision_recall_fscore_support(y_true, y_pred, average=None, zero_division=0,
-                                                 labels=list(range(len(labels))))
-    per = {label: {"precision": float(p[j]), "recall": float(r[j]), "f1": float(f[j]), "support": int(s[j]),
-                   "predicted": int(y_pred[:, j].sum())} for j, label in enumerate(labels)}
-    if thresholds is not None:
-        for label, t in zip(labels, thresholds):
-            per[label]["threshold"] = float(t)
-    return {
-        "n": int(len(y_true)),
-        "accuracy": float((y_true == y_pred).all(1).mean()) if len(y_true) else 0.0,
-        "subset_accuracy": float((y_true == y_pred).all(1).mean()) if len(y_true) else 0.0,
-        "hamming_loss": float((y_true != y_pred).mean()) if y_true.size else 0.0,
-        "micro_f1": float(f1_score(y_true, y_pred, average="micro", zero_division=0)),
-        "macro_f1": label_macro_f1(y_true, y_pred),
-        "weighted_f1": float(f1_score(y_true, y_pred, average="weighted", zero_division=0)),
-        "samples_f1": float(f1_score(y_true, y_pred, average="samples", zero_division=1.0)),
-        "per_class": per,
-        "labels": list(labels),
-        "texts_without_label": int((y_true.sum(1) == 0).sum()),
-    }
 
 
 @register_task
