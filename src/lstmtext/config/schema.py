@@ -15,6 +15,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from lstmtext.config.files import read_config_file
 from lstmtext.config.messages import explain
 from lstmtext.errors import ConfigError
 
@@ -317,34 +318,6 @@ def _set_path(tree: dict[str, Any], path: list[str], value: Any) -> None:
     node[path[-1]] = value
 
 
-def _read_config_file(path: Path) -> dict[str, Any]:
-    """A config file's tree: TOML (init-config, a search's best.toml), or JSON: a saved model's ``config.json``
-    (its ``lstmtext`` config), or a folder holding one (a model folder or a training output folder)."""
-    import json
-
-    if path.is_dir():
-        path = next((p for p in (path / "config.json", path / "model" / "config.json") if p.is_file()), path / "config.json")
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ConfigError(f"{path}: config file not found. Write one with `lstmtext init-config {path}`.") from None
-    except UnicodeDecodeError as exc:
-        raise ConfigError(f"{path}: not a text file ({exc}). Give a TOML config or a saved model's config.json.") from None
-    if path.suffix.lower() == ".json":
-        try:
-            tree = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise ConfigError(f"{path}: not valid JSON ({exc}). Give a saved model's config.json or a TOML config.") from None
-        tree = tree.get("lstmtext", tree) if isinstance(tree, dict) else tree
-        if not isinstance(tree, dict):
-            raise ConfigError(f"{path}: holds no config (a JSON object with sections such as model and train).")
-        return copy.deepcopy(tree)
-    try:
-        return tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{path}: not valid TOML ({exc}). Fix the syntax or regenerate it with init-config.") from None
-
-
 def build_config(
     preset: str | None = None,
     config_file: str | Path | None = None,
@@ -374,7 +347,7 @@ def build_config(
     layers: list[tuple[str | dict[str, str], dict[str, Any]]] = [(f"preset {preset!r}" if preset else "config", tree)]
     if config_file is not None:
         path = Path(config_file)
-        file_tree = _read_config_file(path)
+        file_tree = read_config_file(path)
         file_tree.pop("format_version", None)
         named = file_tree.get("model", {}).get("name") if isinstance(file_tree.get("model"), dict) else None
         if preset and named is not None and named != tree.get("model", {}).get("name"):
