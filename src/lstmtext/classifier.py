@@ -28,7 +28,7 @@ from lstmtext.config import Config, build_config
 from lstmtext.config.diff import config_overrides
 from lstmtext.data.dataset import LabelledData, Split, random_split
 from lstmtext.errors import DataError, NotFittedError, python_terms
-from lstmtext.inference.bundle import Bundle, load_bundle, save_bundle
+from lstmtext.inference.bundle import Bundle, load_bundle, read_card, save_bundle
 from lstmtext.inference.predictor import Predictor
 from lstmtext.pipeline import run
 from lstmtext.pipeline.outputs import card
@@ -50,19 +50,6 @@ def _json_values(values: dict[str, Any]) -> list[list[Any]]:
     out = [[name, v.item() if isinstance(v, np.generic) else v] for name, v in values.items()]
     keep = all(isinstance(v, (bool, int, float, str)) for _, v in out)
     return out if keep and any(not isinstance(v, str) for _, v in out) else []
-
-
-def _loaded_card(bundle: Bundle) -> tuple[str, str, str]:
-    """A loaded model's card body (its README.md after the metadata block), licence and data set name, kept when
-    it is saved again (a fitted estimator writes its own)."""
-    import re
-
-    path = bundle.card_path
-    text = path.read_text(encoding="utf-8") if path is not None and path.is_file() else ""
-    head, _, body = text.partition("\n---\n") if text.startswith("---\n") else ("", "", text)
-    license = next((line.split(":", 1)[1].strip() for line in head.splitlines() if line.startswith("license:")), "other")
-    named = re.search(r'dataset: \{name: "([^"]*)"', head)
-    return body.lstrip("\n"), license, named.group(1) if named else ""
 
 
 # explicit hyperparameter -> config key
@@ -191,7 +178,7 @@ class _TextEstimator(BaseEstimator):
         """Save as a bundle folder (JSON + safetensors), atomically."""
         b = self._predictor().bundle
         text, license, source = (card(self.summary_, b.task, b.metrics), "other", "") if hasattr(self, "summary_") \
-            else _loaded_card(b)
+            else read_card(b)
         saved = save_bundle(path, b.config, b.encoder, b.task, b.model, b.metrics, text, overwrite, source=source,
                             license=license)
         values = _json_values(getattr(self, "_label_values", {}))

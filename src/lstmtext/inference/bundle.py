@@ -26,6 +26,7 @@ from __future__ import annotations
 import datetime as _dt
 import json
 import platform
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -120,6 +121,17 @@ def card_metadata(config: Config, task: Task, metrics: dict[str, Any], source: s
                   "    metrics:"]
         lines += [f"    - {{type: {k}, value: {v:.4f}}}" for k, v in task.headline(metrics[split]).items()]
     return "\n".join(lines) + "\n---\n\n"
+
+
+def read_card(bundle: Bundle) -> tuple[str, str, str]:
+    """A loaded model's card body (its README.md after the metadata block), licence and data set name, kept when
+    it is saved again (a fitted estimator writes its own)."""
+    path = bundle.card_path
+    text = path.read_text(encoding="utf-8") if path is not None and path.is_file() else ""
+    head, _, body = text.partition("\n---\n") if text.startswith("---\n") else ("", "", text)
+    license = next((line.split(":", 1)[1].strip() for line in head.splitlines() if line.startswith("license:")), "other")
+    named = re.search(r'dataset: \{name: "([^"]*)"', head)
+    return body.lstrip("\n"), license, named.group(1) if named else ""
 
 
 def save_bundle(
