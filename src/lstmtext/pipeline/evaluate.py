@@ -7,6 +7,7 @@ from typing import Any
 
 from lstmtext.data.dataset import warn
 from lstmtext.inference.engines import load_predictor
+from lstmtext.pipeline.prepare import masked_labels
 from lstmtext.utils.atomic import write_json, write_text
 
 
@@ -32,9 +33,9 @@ def evaluate_file(bundle_path: str | Path, data: str | Path, text_col: str | Non
     task = bundle.task
     split = task.read_labelled(data, fmt, header, config)
     notes: list[str] = []
-    if len(split) > 1 and len({repr(label) for label in split.labels}) == 1:
-        warn(notes, f"{data}: every text has the same label ({task.describe(split.labels[0])!r}): a file with masked "
-                    "labels (as IndoNLU's test_preprocess_masked_label)? Its scores say nothing")
+    note = masked_labels(data, "", split, lambda label: repr(task.describe(label)))
+    if note:
+        warn(notes, note)
     proba = predictor.predict_proba(split.texts)
     metrics = {**task.metrics(task.targets(split.labels), proba), "engine": predictor.engine,
                **({"notes": notes} if notes else {})}

@@ -92,6 +92,15 @@ def load_data(config: Config, data: str | Path | LabelledData | None = None, **k
     return labelled
 
 
+def masked_labels(source: Any, name: str, split: Split, shown: Any = repr) -> str | None:
+    """The warning for a scored split whose every text has the same label (a file with masked labels), or None."""
+    if len(split) < 2 or len({repr(label) for label in split.labels}) > 1:
+        return None
+    which = f"{name} " if name else ""
+    return (f"{source}: every {which}text has the same label ({shown(split.labels[0])}): a file with masked labels (as "
+            f"IndoNLU's test_preprocess_masked_label)? Its {which}scores say nothing")
+
+
 def check_held_out(data: LabelledData, notes: list[str]) -> None:
     """Warn (log and ``notes``) about a valid or test split whose scores would mean little: fewer than
     :data:`FEW_TEXTS` texts, or one label on every text (a file with masked labels)."""
@@ -102,9 +111,8 @@ def check_held_out(data: LabelledData, notes: list[str]) -> None:
             warn(notes, f"{data.source}: the {name} split holds {n} text{'s' if n > 1 else ''}: its scores"
                         + (", and the epoch chosen on them," if name == "valid" else "") + " are mostly chance. Give "
                         f"it more rows: more data, or a larger {name} file (--{name})")
-        elif n and len(set(split.labels)) == 1 and len(set(data.splits["train"].labels)) > 1:
-            warn(notes, f"{data.source}: every {name} text has the same label ({split.labels[0]!r}): a file with "
-                        f"masked labels (as IndoNLU's test_preprocess_masked_label)? Its {name} scores say nothing")
+        elif n and len(set(data.splits["train"].labels)) > 1 and (note := masked_labels(data.source, name, split)):
+            warn(notes, note)
 
 
 def check_cleaned(cleaned: list[str], split: Split, source: str, notes: list[str]) -> None:
