@@ -283,3 +283,62 @@ def test_dropout_between_layers_only_while_training() -> None:
         torch.testing.assert_close(fused(x, lengths)[0], plain(x, lengths)[0], rtol=0, atol=0)
     with pytest.raises(ValueError, match="num_layers"):
         FusedLSTM(D, H, num_layers=0)
+
+
+def _train_step(fused: FusedLSTM, x: torch.Tensor, lengths: torch.Tensor) -> list[torch.Tensor]:
+    """One weighted loss on outputs and h_n, backward: [output, h_n, grad x, every parameter's grad]."""
+    fused.zero_grad()
+    x = x.clone().requires_grad_()
+    out, h_n = fused(x, lengths)
+    gen = torch.Generator().manual_seed(3)
+    ((out * torch.randn(out.shape, generator=gen)).sum() + (h_n * torch.randn(h_n.shape, generator=gen)).sum()).backward()
+    return [out.detach(), h_n.detach(), x.grad] + [p.grad.clone() for p in fused.parameters()]
+
+
+@pytest.mark.parametrize(("bidirectional", "layers"), [(False, 1), (True, 1), (True, 2)])
+def test_a_training_batch_without_padding_runs_torchs_kernel_with_the_same_numbers(
+        bidirectional: bool, layers: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    """float32 rows of one length train through torch's whole-sequence LSTM (oneDNN's fused kernel): the same
+    outputs and gradients as stepping through packed rows; a batch with padding still steps."""
+    torch.manual_seed(0)
+    fused = FusedLSTM(D, H, bidirectional=bidirectional, num_layers=layers).train()
+    calls = []
+    real = FusedLSTM._whole_sequence
+    monkeypatch.setattr(FusedLSTM, "_whole_sequence", lambda self, *a: calls.append(1) or real(self, *a))
+    x = torch.randn(6, 8, D, generator=torch.Generator().manual_seed(1))
+    dense = _train_step(fused, x, torch.full((6,), 8))
+    assert calls == [1]
+    fused.dense_training = False  # the packed loop, on the same batch
+    for got, want in zip(dense, _train_step(fused, x, torch.full((6,), 8))):
+        torch.testing.assert_close(got, want, rtol=1e-4, atol=1e-5)
+    fused.dense_training = True
+    _train_step(fused, x, torch.tensor([8, 8, 8, 8, 8, 7]))
+    assert calls == [1]  # padding: packed rows
+
+
+def test_weight_drop_applies_to_a_batch_without_padding_too() -> None:
+    torch.manual_seed(0)
+    fused = FusedLSTM(D, H, weight_drop=0.5).train()
+    x, lengths = torch.randn(4, 6, D), torch.full((4,), 6)
+    torch.manual_seed(5)
+    out, _ = fused(x, lengths)
+    torch.manual_seed(5)  # the same mask, drawn by hand: only weight_hh is dropped, once per call
+    dropped = nn.functional.dropout(fused.weight_hh_l0, 0.5).detach()
+    ref = nn.LSTM(D, H, batch_first=True)
+    ref.load_state_dict(fused.state_dict())
+    with torch.no_grad():
+        ref.weight_hh_l0.copy_(dropped)
+        torch.testing.assert_close(out.detach(), ref(x)[0], rtol=1e-5, atol=1e-6)
+        assert not torch.allclose(out, fused.eval()(x, lengths)[0], atol=1e-3)  # it did drop something
+
+
+def test_a_bf16_batch_without_padding_stays_close_to_float32_and_repeats() -> None:
+    torch.manual_seed(0)
+    fused = FusedLSTM(24, 48, bidirectional=True).train()
+    x, lengths = torch.randn(16, 10, 24), torch.full((16,), 10)
+    want = _train_step(fused, x, lengths)
+    fused.precision = "bf16"
+    got, again = _train_step(fused, x, lengths), _train_step(fused, x, lengths)
+    for a, b, c in zip(got, want, again):
+        assert a.dtype == torch.float32 and torch.equal(a, c)  # float32 out, the same on every run
+        assert 0 < float((a - b).norm() / b.norm()) < 2e-2  # bfloat16 products, close to float32

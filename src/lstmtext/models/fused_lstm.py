@@ -212,6 +212,7 @@ class FusedLSTM(PackedRNN):
     """
 
     gates = 4
+    dense_training = True
 
     def __init__(self, input_size: int, hidden_size: int, *, weight_drop: float = 0.0, **kwargs) -> None:
         if not 0.0 <= weight_drop < 1.0:
@@ -237,6 +238,11 @@ class FusedLSTM(PackedRNN):
         else:
             bias = w_ih.new_zeros(4 * hid)
         return w_ih, w_hh, bias
+
+    def _training_weights(self) -> list[Tensor]:
+        """The parameters in nn.LSTM's order, ``weight_hh_*`` with the weight drop's one mask per call applied."""
+        return [nn.functional.dropout(p, self.weight_drop) if self.weight_drop and name.startswith("weight_hh") else p
+                for name, p in self.named_parameters()]
 
     def _whole_sequence(self, x: Tensor, h0: Tensor, args: tuple) -> tuple[Tensor, Tensor]:  # noqa: D102
         out, h_n, _ = torch.lstm(x, (h0, h0), *args)

@@ -27,6 +27,12 @@ def onednn_linear_available() -> bool:
 ONEDNN = onednn_linear_available()
 
 
+def rnn_available() -> bool:
+    """Whether torch's whole-sequence LSTM runs on oneDNN here (its fused kernel; torch's own one is slower than
+    stepping through packed rows)."""
+    return torch.backends.mkldnn.is_available() and bool(torch.backends.mkldnn.enabled)
+
+
 def linear(x: Tensor, w: Tensor, bias: Tensor | None = None, sigmoid: bool = False) -> Tensor:
     """``x @ w.T (+ bias)``, optionally followed by a sigmoid: (M, K) x (N, K) -> (M, N), a new tensor.
 

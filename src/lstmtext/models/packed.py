@@ -14,6 +14,7 @@ from typing import NamedTuple
 import torch
 from torch import Tensor, nn
 
+from lstmtext.models import onednn
 from lstmtext.models.onednn import linear
 
 
@@ -122,6 +123,7 @@ class PackedRNN(nn.Module):
     """
 
     gates = 1
+    dense_training = False  # whether torch's whole-sequence kernel also trains (FusedLSTM: oneDNN's fused LSTM)
 
     def __init__(
         self,
@@ -175,6 +177,10 @@ class PackedRNN(nn.Module):
         """torch's kernel (``torch.lstm``, ``torch.gru``, ...) on ``x`` from ``h0``: ``(output, h_n)``."""
         raise NotImplementedError
 
+    def _training_weights(self) -> list[Tensor]:
+        """The flat weights, in registration order, that :meth:`_dense` hands torch's kernel while training."""
+        return list(self.parameters())
+
     def _stacked(self, name: str, suffixes: list[str]) -> Tensor:
         """Parameter ``name`` of every direction in ``suffixes``, stacked: (nd, ...)."""
         return torch.stack([getattr(self, name + sfx) for sfx in suffixes])
@@ -185,6 +191,19 @@ class PackedRNN(nn.Module):
         zeros = x.new_zeros(self.num_layers * len(self._layers[0]), x.shape[0], self.hidden_size)
         args = (list(self.parameters()), self.bias, self.num_layers, 0.0, False, self.bidirectional, True)
         out, h_n = self._whole_sequence(x, zeros, args)
+        return (None if not need_output else out if self.batch_first else out.transpose(0, 1)), h_n
+
+    def _dense(self, x: Tensor, bf16: bool, need_output: bool) -> tuple[Tensor | None, Tensor]:
+        """Training on (B, T, D) float32 rows without padding: torch's whole-sequence kernel, which on the CPU is
+        oneDNN's fused LSTM (forward and backward), with nn.LSTM's dropout between layers; with ``bf16`` under
+        autocast (bfloat16 products, float32 master weights and gradients). Batches of equal-length texts (the
+        language model's) trained 1.2-1.7x faster this way than stepping through packed rows (module docstring
+        of :mod:`lstmtext.models.fused_lstm`)."""
+        zeros = x.new_zeros(self.num_layers * len(self._layers[0]), x.shape[0], self.hidden_size)
+        args = (self._training_weights(), self.bias, self.num_layers, self.dropout, True, self.bidirectional, True)
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
+            out, h_n = self._whole_sequence(x, zeros, args)
+        out, h_n = out.float(), h_n.float()
         return (None if not need_output else out if self.batch_first else out.transpose(0, 1)), h_n
 
     def forward(self, x: Tensor, lengths: Tensor | None = None, *, need_output: bool = True
@@ -217,13 +236,17 @@ class PackedRNN(nn.Module):
         if batch == 0 or int(lengths.min()) < 1 or int(lengths.max()) > total_len:
             raise ValueError(f"lengths must lie in [1, {total_len}] and the batch must not be empty")
         tracked = torch.is_grad_enabled() and (x.requires_grad or any(p.requires_grad for p in self.parameters()))
-        if not tracked and not self.training and bool((lengths == total_len).all()):
+        dense = bool((lengths == total_len).all())
+        if not tracked and not self.training and dense:
             return self._unpadded(x, need_output)
+        bf16 = tracked and self.training and getattr(self, "precision", "fp32") == "bf16" and x.dtype == torch.float32 \
+            and x.is_cpu
+        if dense and tracked and self.training and self.dense_training and x.dtype == torch.float32 and x.is_cpu \
+                and onednn.rnn_available():
+            return self._dense(x, bf16, need_output)
         plan = make_plan(lengths, total_len, x.device)
         xp = x.reshape(batch * total_len, self.input_size).index_select(0, plan.pad_idx)  # (N, D)
         # The autograd Function saves what backward needs; skip it when no gradient can flow.
-        bf16 = tracked and self.training and getattr(self, "precision", "fp32") == "bf16" and x.dtype == torch.float32 \
-            and x.is_cpu
         finals = []
         for k, suffixes in enumerate(self._layers):
             if k and self.dropout and self.training:  # nn.LSTM's dropout between layers
