@@ -32,13 +32,14 @@ from lstmtext.encoding.vocab import Vocab  # noqa: E402
 from lstmtext.models.language_model import LanguageModel  # noqa: E402
 from lstmtext.preprocess import build_pipeline  # noqa: E402
 from lstmtext.training.precision import apply_precision  # noqa: E402
+from lstmtext.training.schedule import adam  # noqa: E402
 
 
 def lm_rate(stream: TokenStream, vocab: int, emb: int, hid: int, bi: bool, precision: str, batches: int) -> dict:
     torch.manual_seed(0)
     model = LanguageModel(vocab, emb, hid, bidirectional=bi).configure(LMConfig())  # the lm section's dropouts
     used = apply_precision(model, precision)
-    opt = torch.optim.Adam(model.parameters(), 1e-3)
+    opt = adam(model.parameters(), lr=1e-3, betas=(0.8, 0.99))  # pretraining's own optimizer and clipping
     data = list(stream.batches(2048, 96, seed=0, epoch=1))
     data = (data * (1 + batches // max(1, len(data))))[: batches + 3]
     tokens, seconds = 0, 0.0
@@ -47,6 +48,7 @@ def lm_rate(stream: TokenStream, vocab: int, emb: int, hid: int, bi: bool, preci
         loss = model.loss(ids, lengths, 1024)
         opt.zero_grad(set_to_none=True)
         loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), LMConfig().clip_grad_norm)
         opt.step()
         if k >= 3:  # the first batches warm up oneDNN and the allocator
             seconds += time.perf_counter() - start

@@ -137,3 +137,14 @@ def test_the_sampled_softmax_gradients_are_the_same_on_every_run():
             assert all(torch.equal(a, b) for a, b in zip(first, grads()))
     finally:
         torch.set_num_threads(threads)
+
+
+def test_token_stream_batches_are_mostly_of_one_length(tmp_path):
+    """A window holds many batches' worth of pieces, sorted by length: most batches then have no padding at all,
+    and the LSTM trains those with torch's fused kernel."""
+    vocab = Vocab.build([WORDS], None)
+    write_token_stream([WORDS[: 2 + i % 4] for i in range(400)], vocab, tmp_path, valid_every=None)  # 2-5 tokens
+    batches = [lengths.tolist() for _, lengths in TokenStream(tmp_path).batches(24, 8, seed=0, epoch=1)]
+    mixed = [row for row in batches if len(set(row)) > 1]
+    assert len(mixed) <= 3  # only where one length ends and the next begins
+    assert sorted(n for row in batches for n in row) == sorted(2 + i % 4 for i in range(400))
