@@ -147,3 +147,21 @@ def test_a_setting_that_cannot_act_is_warned_about(tiny_path):
     assert any(n.startswith("model.dropout=0.3 does nothing with model.num_layers=1") for n in notes)
     two = build_config(None, overrides=[*TINY_OVERRIDES, "model.dropout=0.3", "model.num_layers=2"])
     assert not any("does nothing" in n for n in prepare(two, _data(tiny_path, two)).notes)
+
+
+def test_batches_of_one_length_train_through_the_fused_kernel_reproducibly(tiny_path, monkeypatch):
+    """train.bucket_chunks reaches the batcher; with 256 most batches have no padding and take the fused
+    LSTM kernel, and the same seed still gives the same weights."""
+    from lstmtext.models.packed import PackedRNN
+    from lstmtext.training import loop
+
+    chunks, dense = [], []
+    real_batches, real_dense = loop.train_batches, PackedRNN._dense
+    monkeypatch.setattr(loop, "train_batches", lambda *a: chunks.append(a[-1]) or real_batches(*a))
+    monkeypatch.setattr(PackedRNN, "_dense", lambda self, *a: dense.append(1) or real_dense(self, *a))
+    config = build_config(None, overrides=TINY_OVERRIDES + ["train.epochs=2", "train.batch_size=4",
+                                                            "train.bucket_chunks=256", "model.name=lstm"])
+    (m1, r1), (m2, r2) = [train_model(config, _data(tiny_path, config), progress=False) for _ in range(2)]
+    assert set(chunks) == {256} and len(dense) > 0
+    assert r1.history == r2.history
+    assert all(torch.equal(a, b) for a, b in zip(m1.state_dict().values(), m2.state_dict().values()))

@@ -19,7 +19,13 @@ rows still active at step t are a prefix of n_t rows (a PackedSequence's batch_s
   two products are one batched product (``torch.bmm``) and every elementwise pass covers both (zoo
   ``bilstm``/``default`` presets trained 1.2-1.4x faster than with a loop per direction);
 * one direction's products go through oneDNN (:mod:`lstmtext.models.onednn`) when it is there, with the
-  sigmoid fused in.
+  sigmoid fused in;
+* a float32 training batch whose rows all have its length (no padding: the language model's batches mostly,
+  the classifiers' often) skips all of this and runs torch's whole-sequence LSTM, oneDNN's fused kernel on the
+  CPU (``bf16``: under autocast). Measured on a 2-core Xeon with AMX against the step loop on the same dense
+  batches, forward and backward: 1.2-2.5x faster in float32, 1.6-5x in bf16 (1 x 512 units, 204 rows of 10
+  tokens: 38,130 against 21,479 tokens/s in bf16; a BiLSTM 128, 64 rows of 20: 61,098 against 24,172 in
+  float32), the same numbers to 2e-6 in float32.
 
 bf16 (``precision = "bf16"``, set by :mod:`lstmtext.training.precision`; only while training with gradients,
 in float32, on the CPU): products read bfloat16 copies of [x|h], the weights and (backward) each step's gate

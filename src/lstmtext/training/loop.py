@@ -183,7 +183,7 @@ def _run_epoch(
 ) -> dict[str, Any]:
     model.train()
     if isinstance(train, EncodedSplit):
-        batches = train_batches(lengths, cfg.batch_size, cfg.seed, epoch, cfg.bucket)
+        batches = train_batches(lengths, cfg.batch_size, cfg.seed, epoch, cfg.bucket, cfg.bucket_chunks)
         source, n_batches = iterate(train.sequences, batches, train.targets), len(batches)
     else:
         source, n_batches = train.epoch_batches(epoch), len(train)

@@ -262,5 +262,6 @@ class ShardedBatches:
         for k in order:
             sequences = ShardSequences(self.folder, [self.names[k]])
             targets = np.load(self.folder / f"{self.names[k]}.targets.npy")
-            batches = train_batches(sequences.lengths, self.cfg.batch_size, self.cfg.seed + int(k), epoch, self.cfg.bucket)
+            batches = train_batches(sequences.lengths, self.cfg.batch_size, self.cfg.seed + int(k), epoch,
+                                    self.cfg.bucket, self.cfg.bucket_chunks)
             yield from iterate(sequences, batches, targets)
