@@ -6,6 +6,8 @@ resumes with the same batches. With chunks of 256 batches (``train.bucket_chunks
 most data sets) most batches hold texts of one length, and an LSTM trains a batch without padding through
 torch's fused kernel (:class:`~lstmtext.models.fused_lstm.FusedLSTM`): 1.5-1.7x faster for the LSTM presets
 (``lstmtext.config.presets`` has the runs), at a valid score that held for some presets and not others.
+Evaluation batches are sorted by length and their outputs put back in order (:func:`predict_logits`, the one
+forward pass without gradients that evaluation, prediction and reports use).
 """
 
 from __future__ import annotations

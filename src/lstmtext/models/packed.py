@@ -196,9 +196,8 @@ class PackedRNN(nn.Module):
     def _dense(self, x: Tensor, bf16: bool, need_output: bool) -> tuple[Tensor | None, Tensor]:
         """Training on (B, T, D) float32 rows without padding: torch's whole-sequence kernel, which on the CPU is
         oneDNN's fused LSTM (forward and backward), with nn.LSTM's dropout between layers; with ``bf16`` under
-        autocast (bfloat16 products, float32 master weights and gradients). Batches of equal-length texts (the
-        language model's) trained 1.2-1.7x faster this way than stepping through packed rows (module docstring
-        of :mod:`lstmtext.models.fused_lstm`)."""
+        autocast (bfloat16 products, float32 master weights and gradients). Faster than stepping through packed
+        rows at every shape measured (module docstring of :mod:`lstmtext.models.fused_lstm`)."""
         zeros = x.new_zeros(self.num_layers * len(self._layers[0]), x.shape[0], self.hidden_size)
         args = (self._training_weights(), self.bias, self.num_layers, self.dropout, True, self.bidirectional, True)
         with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
