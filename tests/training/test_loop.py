@@ -165,3 +165,22 @@ def test_batches_of_one_length_train_through_the_fused_kernel_reproducibly(tiny_
     assert set(chunks) == {256} and len(dense) > 0
     assert r1.history == r2.history
     assert all(torch.equal(a, b) for a, b in zip(m1.state_dict().values(), m2.state_dict().values()))
+
+
+def test_a_checkpoint_from_before_a_setting_existed_resumes_with_its_default(tiny_path, tmp_path, monkeypatch):
+    """A run saved before train.bucket_chunks existed trained with what is now its default (8): resuming with that
+    works, and a preset that sets 256 is refused naming the saved 8, not None."""
+    config = build_config(None, overrides=TINY_OVERRIDES + ["train.epochs=3"])
+    restore = interrupting(monkeypatch, lambda record: record["epoch"] == 1)
+    with pytest.raises(Interrupt):
+        train_model(config, _data(tiny_path, config), checkpoint_dir=tmp_path / "ckpt", progress=False)
+    restore()
+    state = json.loads((tmp_path / "ckpt" / "state.json").read_text())
+    del state["settings"]["train"]["bucket_chunks"]  # as the older version wrote it
+    (tmp_path / "ckpt" / "state.json").write_text(json.dumps(state))
+    other = build_config(None, overrides=TINY_OVERRIDES + ["train.epochs=3", "train.bucket_chunks=256"])
+    with pytest.raises(BundleError, match=r"sets train\.bucket_chunks = 256 \(the saved run: 8\)"):
+        train_model(other, _data(tiny_path, other), checkpoint_dir=tmp_path / "ckpt", resume=True, progress=False)
+    _, result = train_model(config, _data(tiny_path, config), checkpoint_dir=tmp_path / "ckpt", resume=True,
+                            progress=False)
+    assert [h["epoch"] for h in result.history] == [1, 2, 3]
