@@ -133,6 +133,9 @@ def test_a_saved_models_config_json_or_folder_is_a_config_file(trained_run, tmp_
     assert not caplog.records
     cnn = build_config("cnn", out)  # every key set by the file: the preset is replaced, and a warning says so
     assert cnn.model.name == saved["model"]["name"] and "replacing 'cnn' of the preset cnn" in caplog.text
+    del saved["train"]["bucket_chunks"]  # as a model saved before the key existed: it trained with today's default
+    (tmp_path / "old.json").write_text(json.dumps({"lstmtext": saved}))
+    assert build_config("default", tmp_path / "old.json").train.bucket_chunks == 8  # not the default preset's 256
     (tmp_path / "bad.json").write_text("{")
     with pytest.raises(ConfigError, match=r"bad\.json: not valid JSON"):
         build_config(None, tmp_path / "bad.json")

@@ -35,3 +35,9 @@ def read_config_file(path: Path) -> dict[str, Any]:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: not valid TOML ({exc}). Fix the syntax or regenerate it with init-config.") from None
+
+
+def is_saved_model_config(path: Path) -> bool:
+    """Whether ``path`` is a saved model's config (its ``config.json`` or a folder holding one): every key of its
+    day, so that a key added to lstmtext since reads as the built-in default, as that run trained, not a preset's."""
+    return path.is_dir() or path.suffix.lower() == ".json"

@@ -15,7 +15,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from lstmtext.config.files import read_config_file
+from lstmtext.config.files import is_saved_model_config, read_config_file
 from lstmtext.config.messages import explain
 from lstmtext.errors import ConfigError
 
@@ -352,6 +352,9 @@ def build_config(
         path = Path(config_file)
         file_tree = read_config_file(path)
         file_tree.pop("format_version", None)
+        if is_saved_model_config(path) and file_tree.get("task", "classify") in ("classify", "absa", "multilabel"):
+            # a key added since (train.bucket_chunks) as that run had it: the built-in default, not the preset's
+            file_tree = _deep_merge(Config(task=file_tree.get("task", "classify")).model_dump(mode="json"), file_tree)
         named = file_tree.get("model", {}).get("name") if isinstance(file_tree.get("model"), dict) else None
         if preset and named is not None and named != tree.get("model", {}).get("name"):
             import logging
