@@ -10,8 +10,9 @@ Batches (:meth:`TokenStream.batches`) are made from *pieces*: a text longer than
 into pieces of at most ``bptt``. The order is shuffled in two levels (blocks of consecutive texts, then
 texts within a block) so the shuffle needs memory in proportion to one block, not to the corpus; within
 a window of pieces, similar lengths are batched together, and each batch holds about ``batch_tokens``
-tokens. A window spans :data:`WINDOW` batches, enough that most batches hold pieces of one length (73% of
-the airline tweets' tokens, against 7% with 64 batches): a batch without padding trains through torch's fused
+tokens. A window spans :data:`WINDOW` batches, enough that most batches hold pieces of one length (the
+bundled airline training split, 11,588 tweets, 2,048-token batches, first epoch: 73% of the tokens, against 7%
+with 64 batches; all 14,640 tweets: about 64%): a batch without padding trains through torch's fused
 LSTM kernel (:meth:`~lstmtext.models.packed.PackedRNN.forward`), which made pretraining 1.4x faster at the same
 valid perplexity.
 """

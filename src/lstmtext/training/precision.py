@@ -22,7 +22,9 @@ in bfloat16 and its training step 1.45x (``benchmarks/lstm_kernel.py --products`
   and tied on the Xeon (12,301 -> 12,565), so language models keep bf16. One direction (oneDNN's product,
   sigmoid fused) gained on both (``seed001`` 1.32x and 1.33x, a 1 x 512 language model 1.25x and 1.55x).
 * ``bf16``: the same, but asking for it where it cannot apply (no such CPU, no FusedLSTM layer) logs one
-  warning and trains in fp32; autocast is not used, since it only ever measured slower or equal.
+  warning and trains in fp32. Autocast is used only around FusedLSTM's whole-sequence kernel for batches
+  without padding (oneDNN's fused LSTM); around the CNN, GRU, attention and a language model's softmax it only
+  ever measured slower or equal.
 * ``fp32``: never bf16.
 
 The precision actually used is returned by :func:`apply_precision`, kept in ``TrainResult.precision`` and
