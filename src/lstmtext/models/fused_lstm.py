@@ -50,7 +50,7 @@ the one below in the packed layout (no padding in between), with ``dropout`` on 
 from __future__ import annotations
 
 import torch
-from torch import Tensor, nn
+from torch import Tensor
 
 from lstmtext.models.onednn import linear as _linear
 from lstmtext.models.onednn import workspace as _workspace
