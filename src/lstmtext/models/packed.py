@@ -178,31 +178,29 @@ class PackedRNN(nn.Module):
         raise NotImplementedError
 
     def _training_weights(self) -> list[Tensor]:
-        """The flat weights, in registration order, that :meth:`_dense` hands torch's kernel while training."""
+        """The flat weights, in registration order, that :meth:`_unpadded` hands torch's kernel while training."""
         return list(self.parameters())
 
     def _stacked(self, name: str, suffixes: list[str]) -> Tensor:
         """Parameter ``name`` of every direction in ``suffixes``, stacked: (nd, ...)."""
         return torch.stack([getattr(self, name + sfx) for sfx in suffixes])
 
-    def _unpadded(self, x: Tensor, need_output: bool) -> tuple[Tensor | None, Tensor]:
-        """Inference on (B, T, D) rows without padding (e.g. one text): torch's whole-sequence kernel, one call
-        instead of a loop over steps (a 20-token BiLSTM 128: 0.37 against 8.2 ms, busy machine), same numbers."""
-        zeros = x.new_zeros(self.num_layers * len(self._layers[0]), x.shape[0], self.hidden_size)
-        args = (list(self.parameters()), self.bias, self.num_layers, 0.0, False, self.bidirectional, True)
-        out, h_n = self._whole_sequence(x, zeros, args)
-        return (None if not need_output else out if self.batch_first else out.transpose(0, 1)), h_n
+    def _unpadded(self, x: Tensor, need_output: bool, train: bool = False, bf16: bool = False
+                  ) -> tuple[Tensor | None, Tensor]:
+        """(B, T, D) rows without padding through torch's whole-sequence kernel, one call instead of a loop over steps.
 
-    def _dense(self, x: Tensor, bf16: bool, need_output: bool) -> tuple[Tensor | None, Tensor]:
-        """Training on (B, T, D) float32 rows without padding: torch's whole-sequence kernel, which on the CPU is
-        oneDNN's fused LSTM (forward and backward), with nn.LSTM's dropout between layers; with ``bf16`` under
-        autocast (bfloat16 products, float32 master weights and gradients). Faster than stepping through packed
-        rows at every shape measured (module docstring of :mod:`lstmtext.models.fused_lstm`)."""
+        Inference (e.g. one text; a 20-token BiLSTM 128: 0.37 against 8.2 ms, busy machine), same numbers. With
+        ``train`` (float32 rows, gradients tracked): oneDNN's fused LSTM on the CPU, forward and backward, with
+        :meth:`_training_weights` and nn.LSTM's dropout between layers; with ``bf16`` under autocast (bfloat16
+        products, float32 master weights and gradients). Faster than stepping through packed rows at every shape
+        measured (module docstring of :mod:`lstmtext.models.fused_lstm`)."""
         zeros = x.new_zeros(self.num_layers * len(self._layers[0]), x.shape[0], self.hidden_size)
-        args = (self._training_weights(), self.bias, self.num_layers, self.dropout, True, self.bidirectional, True)
+        weights = self._training_weights() if train else list(self.parameters())
+        args = (weights, self.bias, self.num_layers, self.dropout if train else 0.0, train, self.bidirectional, True)
         with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
             out, h_n = self._whole_sequence(x, zeros, args)
-        out, h_n = out.float(), h_n.float()
+        if bf16:
+            out, h_n = out.float(), h_n.float()
         return (None if not need_output else out if self.batch_first else out.transpose(0, 1)), h_n
 
     def forward(self, x: Tensor, lengths: Tensor | None = None, *, need_output: bool = True
@@ -242,7 +240,7 @@ class PackedRNN(nn.Module):
             and x.is_cpu
         if dense and tracked and self.training and self.dense_training and x.dtype == torch.float32 and x.is_cpu \
                 and onednn.rnn_available():
-            return self._dense(x, bf16, need_output)
+            return self._unpadded(x, need_output, train=True, bf16=bf16)
         plan = make_plan(lengths, total_len, x.device)
         xp = x.reshape(batch * total_len, self.input_size).index_select(0, plan.pad_idx)  # (N, D)
         # The autograd Function saves what backward needs; skip it when no gradient can flow.
