@@ -178,7 +178,7 @@ class TrainConfig(_Section):
     bucket: bool = Field(True, description="length-bucketed batches: similar lengths together, less padding")
     bucket_chunks: int = Field(8, ge=1, description="bucket: batches' worth of shuffled rows sorted by length together; "
                                "256: most batches hold one length, which an LSTM trains without padding (oneDNN's "
-                               "fused kernel: LSTMs only, 1.5-1.7x faster; the default and lstm presets use it)")
+                               "fused kernel: LSTMs only, 1.4-1.7x faster; the default and lstm presets use it)")
     calibrate: bool = Field(True, description="fit temperature scaling on the valid split after training, so "
                             "probabilities mean what they say (argmax and ranking unchanged)")
     seed: int = 42

@@ -4,7 +4,7 @@ Training batches: shuffle, cut into chunks of ``bucket_chunks`` batches, sort ea
 into batches, shuffle the batch order. The shuffle depends only on (seed, epoch), so an interrupted run
 resumes with the same batches. With chunks of 256 batches (``train.bucket_chunks``; the whole epoch, for
 most data sets) most batches hold texts of one length, and an LSTM trains a batch without padding through
-torch's fused kernel (:class:`~lstmtext.models.fused_lstm.FusedLSTM`): 1.5-1.7x faster for the LSTM presets
+torch's fused kernel (:class:`~lstmtext.models.fused_lstm.FusedLSTM`): 1.4-1.7x faster for the LSTM presets
 (``lstmtext.config.presets`` has the runs), at a valid score that held for some presets and not others.
 Evaluation batches are sorted by length and their outputs put back in order (:func:`predict_logits`, the one
 forward pass without gradients that evaluation, prediction and reports use).
