@@ -8,7 +8,8 @@ from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 from helpers import assert_matches_torch
-from lstmtext.models.fused_lstm import FusedLSTM, drop_connect
+from lstmtext.models.dropout import dropout
+from lstmtext.models.fused_lstm import FusedLSTM
 
 D, H = 5, 7
 TOL = dict(rtol=1e-6, atol=1e-6)
@@ -323,7 +324,7 @@ def test_weight_drop_applies_to_a_batch_without_padding_too() -> None:
     torch.manual_seed(5)
     out, _ = fused(x, lengths)
     torch.manual_seed(5)  # the same mask, drawn by hand: only weight_hh is dropped, once per call
-    dropped = drop_connect(fused.weight_hh_l0, 0.5).detach()
+    dropped = dropout(fused.weight_hh_l0, 0.5).detach()
     ref = nn.LSTM(D, H, batch_first=True)
     ref.load_state_dict(fused.state_dict())
     with torch.no_grad():
@@ -342,13 +343,3 @@ def test_a_bf16_batch_without_padding_stays_close_to_float32_and_repeats() -> No
     for a, b, c in zip(got, want, again):
         assert a.dtype == torch.float32 and torch.equal(a, c)  # float32 out, the same on every run
         assert 0 < float((a - b).norm() / b.norm()) < 2e-2  # bfloat16 products, close to float32
-
-
-def test_drop_connect_zeroes_a_share_p_and_scales_the_rest():
-    torch.manual_seed(0)
-    w = torch.randn(400, 500)
-    for p in (0.1, 0.5):
-        out = drop_connect(w, p)
-        kept = out != 0
-        assert abs(1 - kept.float().mean().item() - p) < 0.01  # 200,000 entries: within 0.01 of p
-        torch.testing.assert_close(out[kept], w[kept] / (1 - p))

@@ -12,6 +12,7 @@ import torch
 from torch import nn
 
 from lstmtext.config import ModelConfig
+from lstmtext.models.dropout import Dropout
 from lstmtext.models.layers import embedding_kwargs, positive_int, rate, read_options, tanh_
 from lstmtext.models.recurrent import RecurrentClassifier
 from lstmtext.models.registry import register_model
@@ -42,7 +43,7 @@ class AttentionClassifier(RecurrentClassifier):
         features = 2 * cfg.hidden_size
         self.attn_proj = nn.Linear(features, opts["attention_size"] or cfg.hidden_size)
         self.attn_score = nn.Linear(self.attn_proj.out_features, 1, bias=False)
-        self.head_dropout = nn.Dropout(opts["head_dropout"])
+        self.head_dropout = Dropout(opts["head_dropout"])
         if cfg.init == "keras":
             nn.init.xavier_uniform_(self.attn_proj.weight)
             nn.init.zeros_(self.attn_proj.bias)

@@ -23,6 +23,7 @@ from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 from lstmtext.config import ModelConfig
+from lstmtext.models.dropout import Dropout
 from lstmtext.models.layers import (
     embedding_kwargs,
     keras_init,
@@ -81,7 +82,7 @@ class CLSTM(nn.Module):
         self.max_norm, self.l2, self.pooling = opts["max_norm"], float(opts["l2"]), cfg.pooling
         k = opts["kernel_size"]
         self.pad = ((k - 1) // 2, k // 2)  # "same" width for odd and even kernels
-        self.embed_dropout = nn.Dropout(cfg.embed_dropout)
+        self.embed_dropout = Dropout(cfg.embed_dropout)
         self.conv = nn.Conv1d(cfg.embedding_dim, opts["num_filters"], k)
         self.rnn_input_dropout = cfg.rnn_input_dropout
         # torch's packed LSTM, not FusedLSTM: at this preset's batch of 16, FusedLSTM's Python step loop measured
@@ -89,7 +90,7 @@ class CLSTM(nn.Module):
         self.rnn = nn.LSTM(opts["num_filters"], cfg.hidden_size, num_layers=cfg.num_layers, batch_first=True,
                            dropout=cfg.dropout if cfg.num_layers > 1 else 0.0)
         self.dense = nn.Linear(cfg.hidden_size, opts["dense_size"])
-        self.head_dropout = nn.Dropout(opts["head_dropout"])
+        self.head_dropout = Dropout(opts["head_dropout"])
         self.fc = nn.Linear(opts["dense_size"], num_classes)
         if cfg.init == "keras":
             keras_init(self.conv, self.dense, self.fc)

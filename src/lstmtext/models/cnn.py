@@ -12,6 +12,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from lstmtext.config import ModelConfig
+from lstmtext.models.dropout import Dropout
 from lstmtext.models.layers import (
     embedding_kwargs,
     int_list,
@@ -48,9 +49,9 @@ class TextCNN(nn.Module):
         opts = read_options("cnn", cfg, CNN_OPTIONS)
         self.kernel_sizes = list(opts["kernel_sizes"])
         self.max_kernel = max(self.kernel_sizes)
-        self.embed_dropout = nn.Dropout(cfg.embed_dropout)
+        self.embed_dropout = Dropout(cfg.embed_dropout)
         self.convs = nn.ModuleList(nn.Conv1d(cfg.embedding_dim, opts["num_filters"], k) for k in self.kernel_sizes)
-        self.head_dropout = nn.Dropout(opts["head_dropout"])
+        self.head_dropout = Dropout(opts["head_dropout"])
         self.fc = nn.Linear(opts["num_filters"] * len(self.kernel_sizes), num_classes)
         if cfg.init == "keras":
             keras_init(*self.convs, self.fc)

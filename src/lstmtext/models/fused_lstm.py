@@ -52,6 +52,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
+from lstmtext.models.dropout import dropout
 from lstmtext.models.onednn import linear as _linear
 from lstmtext.models.onednn import workspace as _workspace
 from lstmtext.models.packed import PackedRNN, Plan, step_product, step_weight
@@ -207,14 +208,6 @@ class _FusedLSTMFunction(torch.autograd.Function):
         return grad_x, grad_w_ih, grad_w_hh, grad_bias, None, None
 
 
-def drop_connect(w: Tensor, p: float) -> Tensor:
-    """``w`` with a share ``p`` of its entries zeroed and the rest scaled by 1 / (1 - p), as ``nn.functional.dropout``
-    in training, from a ``torch.rand`` mask: on a 2048 x 512 matrix, forward and backward took 5.95 ms against 14.84
-    for dropout (its ``bernoulli_`` draws slowly on the CPU). Language models' training steps, interleaved in one
-    process: 13,856 -> 14,192 tokens/s (1 x 512) and 16,827 -> 17,377 (``ulmfit``'s BiLSTM 256)."""
-    return w * (torch.rand_like(w) >= p).to(w.dtype).mul_(1 / (1 - p))
-
-
 class FusedLSTM(PackedRNN):
     """LSTM over padded batches with explicit lengths; no compute on padding.
 
@@ -249,7 +242,7 @@ class FusedLSTM(PackedRNN):
         w_ih = getattr(self, "weight_ih" + sfx).index_select(0, rows)  # (4H, D)
         w_hh = getattr(self, "weight_hh" + sfx).index_select(0, rows)  # (4H, H)
         if self.training and self.weight_drop:
-            w_hh = drop_connect(w_hh, self.weight_drop)
+            w_hh = dropout(w_hh, self.weight_drop)
         if self.bias:
             bias = (getattr(self, "bias_ih" + sfx) + getattr(self, "bias_hh" + sfx)).index_select(0, rows)
         else:
@@ -258,7 +251,7 @@ class FusedLSTM(PackedRNN):
 
     def _training_weights(self) -> list[Tensor]:
         """The parameters in nn.LSTM's order, ``weight_hh_*`` with the weight drop's one mask per call applied."""
-        return [drop_connect(p, self.weight_drop) if self.weight_drop and name.startswith("weight_hh") else p
+        return [dropout(p, self.weight_drop) if self.weight_drop and name.startswith("weight_hh") else p
                 for name, p in self.named_parameters()]
 
     def _whole_sequence(self, x: Tensor, h0: Tensor, args: tuple) -> tuple[Tensor, Tensor]:  # noqa: D102

@@ -15,6 +15,7 @@ import torch
 from torch import Tensor, nn
 
 from lstmtext.models import onednn
+from lstmtext.models.dropout import dropout
 from lstmtext.models.onednn import linear
 
 
@@ -247,7 +248,7 @@ class PackedRNN(nn.Module):
         finals = []
         for k, suffixes in enumerate(self._layers):
             if k and self.dropout and self.training:  # nn.LSTM's dropout between layers
-                xp = nn.functional.dropout(xp, self.dropout)
+                xp = dropout(xp, self.dropout)
             xd = torch.stack([xp, xp.index_select(0, plan.rev_perm)]) if len(suffixes) > 1 else xp.unsqueeze(0)
             hp = self._layer(xd, suffixes, plan, tracked, bf16)  # (nd, N, H)
             finals.append(hp.index_select(1, plan.last_idx))  # (nd, B, H)

@@ -21,6 +21,7 @@ from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 from lstmtext.config import ModelConfig
 from lstmtext.errors import ConfigError
 from lstmtext.models.deletions import deletion_states, supports_deletions
+from lstmtext.models.dropout import Dropout
 from lstmtext.models.fused_gru import FusedGRU
 from lstmtext.models.fused_lstm import FusedLSTM
 from lstmtext.models.fused_rnn import FusedRNN
@@ -57,7 +58,7 @@ class RecurrentClassifier(nn.Module):
         self.pooling = cfg.pooling
         self.num_directions = 2 if cfg.bidirectional else 1
         self.embedding = nn.Embedding(vocab_size, cfg.embedding_dim, padding_idx=0)
-        self.embed_dropout = nn.Dropout(cfg.embed_dropout)
+        self.embed_dropout = Dropout(cfg.embed_dropout)
         self.rnn_input_dropout = cfg.rnn_input_dropout
         kwargs = {"nonlinearity": cfg.options.get("nonlinearity", "tanh")} if cell == "rnn" else {}
         impl = cfg.options.get("impl", "fused")
