@@ -13,9 +13,10 @@ from lstmtext.config.schema import (
     VocabConfig,
     build_config,
     parse_override,
+    with_defaults,
 )
 
 __all__ = [
     "AbsaConfig", "Config", "DataConfig", "EmbeddingConfig", "LMConfig", "ModelConfig", "MultiLabelConfig", "PreprocessConfig", "TrainConfig",
-    "VocabConfig", "build_config", "parse_override",
+    "VocabConfig", "build_config", "parse_override", "with_defaults",
 ]

@@ -293,6 +293,17 @@ def _deep_merge(base: dict[str, Any], update: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+def with_defaults(saved: dict[str, Any]) -> dict[str, Any]:
+    """A saved run's settings (a model's ``config.json``, a checkpoint's) with every key added to lstmtext since at
+    its built-in default, which is how that run trained (``train.bucket_chunks``: 8): so it reads neither as a
+    change on ``--resume`` nor as a preset's value. Settings of no known task come back as they are."""
+    try:
+        defaults = Config(task=saved.get("task", "classify")).model_dump(mode="json")
+    except ValidationError:  # the error that names it comes when the settings themselves are validated
+        return saved
+    return _deep_merge(defaults, saved)
+
+
 def parse_override(item: str) -> tuple[list[str], Any]:
     """Parse ``section.key=value``; the value is read as TOML (``1e-3``, ``true``, ``[3,4]``) or else as a string.
 
@@ -352,9 +363,8 @@ def build_config(
         path = Path(config_file)
         file_tree = read_config_file(path)
         file_tree.pop("format_version", None)
-        if is_saved_model_config(path) and file_tree.get("task", "classify") in ("classify", "absa", "multilabel"):
-            # a key added since (train.bucket_chunks) as that run had it: the built-in default, not the preset's
-            file_tree = _deep_merge(Config(task=file_tree.get("task", "classify")).model_dump(mode="json"), file_tree)
+        if is_saved_model_config(path):  # a key added since as that run had it: the built-in default, not the preset's
+            file_tree = with_defaults(file_tree)
         named = file_tree.get("model", {}).get("name") if isinstance(file_tree.get("model"), dict) else None
         if preset and named is not None and named != tree.get("model", {}).get("name"):
             import logging

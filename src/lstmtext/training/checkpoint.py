@@ -12,7 +12,7 @@ from typing import Any
 import torch
 from safetensors.torch import load_file, save_file
 
-from lstmtext.config import Config
+from lstmtext.config import with_defaults
 from lstmtext.config.diff import flatten
 from lstmtext.errors import BundleError
 from lstmtext.utils.atomic import atomic_dir, recover_dir
@@ -97,20 +97,11 @@ def check_resumed_settings(folder: Path, saved: dict[str, Any] | None, given: di
     """
     if saved is None or given is None:
         return
-    before, now = flatten(_with_defaults(saved)), flatten(given)
+    before, now = flatten(with_defaults(saved)), flatten(given)
     free = RESUMABLE_CHANGES + (("train.epochs",) if before.get("train.schedule") == "constant" else ())
     changed = [k for k in now if now[k] != before.get(k) and k not in free]
     if changed:
         raise changed_settings(folder, "run", changed, now, before)
-
-
-def _with_defaults(saved: dict[str, Any]) -> dict[str, Any]:
-    """The saved run's settings read as today's config: a key added since (``train.bucket_chunks``) takes its
-    default, which is how that run trained, rather than reading as a change."""
-    try:
-        return Config.model_validate(saved).model_dump(mode="json")
-    except ValueError:  # a key since removed or renamed: compare as saved, and name it
-        return saved
 
 
 def changed_settings(folder: Path, what: str, changed: list[str], now: dict[str, Any], before: dict[str, Any]
