@@ -124,3 +124,42 @@ def test_bf16_is_deterministic():
         h.square().sum().backward()
         grads.append([p.grad.clone() for p in fused.parameters()])
     assert all(torch.equal(a, b) for a, b in zip(*grads))
+
+
+@pytest.mark.parametrize("bidirectional", [False, True])
+def test_bf16_inference_reads_rows_without_padding_in_bfloat16(bidirectional):
+    _, fused = _pair(bidirectional)
+    fused.precision = "fp32"
+    fused.eval()
+    x = _inputs(batch=12, total_len=9)[0]
+    lengths = torch.full((12,), 9)
+    with torch.no_grad():
+        out_32, h_32 = fused(x, lengths)
+        with packed.bf16_inference():
+            out_16, h_16 = fused(x, lengths)
+            mixed = fused(x, torch.tensor([9, 3, 5, 9, 1, 2, 8, 9, 4, 6, 7, 9]))[1]
+        assert out_16.dtype == torch.float32 and out_16.shape == out_32.shape
+        for got, want in ((out_16, out_32), (h_16, h_32)):
+            rel = float((got - want).norm() / want.norm())
+            assert 0 < rel < 1e-2, rel  # bfloat16 really ran, close to float32
+            # bfloat16 outputs: every value one of bfloat16's
+            assert torch.equal(got, got.bfloat16().float())
+        assert not torch.equal(mixed, mixed.bfloat16().float())  # padded rows: the float32 step loop, as before
+        # after the block: float32 again
+        assert torch.equal(fused(x, lengths)[1], h_32)
+
+
+def test_bf16_inference_weights_follow_a_changed_model():
+    _, fused = _pair(bidirectional=True)
+    fused.eval()
+    x = _inputs(batch=6, total_len=5)[0]
+    with torch.no_grad(), packed.bf16_inference():
+        before = fused(x)[1]
+        assert fused(x)[1].equal(before)  # the kept bfloat16 weights, same answer
+        fused.weight_hh_l0.mul_(0.5)  # an in-place change (an optimizer step, load_state_dict)
+        after = fused(x)[1]
+    fused.precision = "fp32"
+    with torch.no_grad():
+        want = fused(x)[1]
+    assert not after.equal(before)
+    assert float((after - want).norm() / want.norm()) < 1e-2

@@ -9,6 +9,9 @@ at every step: the directions of a layer are stacked on a leading axis and stepp
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import NamedTuple
 
 import torch
@@ -17,6 +20,21 @@ from torch import Tensor, nn
 from lstmtext.models import onednn
 from lstmtext.models.dropout import dropout
 from lstmtext.models.onednn import linear
+
+_BF16_INFERENCE: ContextVar[bool] = ContextVar("lstmtext_bf16_inference", default=False)
+
+
+@contextmanager
+def bf16_inference() -> Iterator[None]:
+    """Inside the block (this thread or task), layers whose whole-sequence kernel is oneDNN's LSTM
+    (``bf16_kernel``) read batches without padding in bfloat16 when not training: bfloat16 copies of the
+    weights (made once, kept until a weight changes) and inputs, float32 accumulation and cell state inside
+    oneDNN, outputs rounded to bfloat16 and returned as float32. Everything else stays float32."""
+    token = _BF16_INFERENCE.set(True)
+    try:
+        yield
+    finally:
+        _BF16_INFERENCE.reset(token)
 
 
 class Plan(NamedTuple):
@@ -125,6 +143,7 @@ class PackedRNN(nn.Module):
 
     gates = 1
     dense_training = False  # whether torch's whole-sequence kernel also trains (FusedLSTM: oneDNN's fused LSTM)
+    bf16_kernel = False  # whether that kernel runs in bfloat16 inside bf16_inference() (FusedLSTM: oneDNN's)
 
     def __init__(
         self,
@@ -186,6 +205,16 @@ class PackedRNN(nn.Module):
         """Parameter ``name`` of every direction in ``suffixes``, stacked: (nd, ...)."""
         return torch.stack([getattr(self, name + sfx) for sfx in suffixes])
 
+    def _bf16_weights(self) -> list[Tensor]:
+        """bfloat16 copies of the parameters, made again only when one has changed (its version or storage)."""
+        params = list(self.parameters())
+        key = tuple((p.data_ptr(), p._version) for p in params)
+        cached = self.__dict__.get("_bf16_cache")
+        if cached is None or cached[0] != key:
+            cached = (key, [p.detach().to(torch.bfloat16) for p in params])
+            self.__dict__["_bf16_cache"] = cached
+        return cached[1]
+
     def _unpadded(self, x: Tensor, need_output: bool, train: bool = False, bf16: bool = False
                   ) -> tuple[Tensor | None, Tensor]:
         """(B, T, D) rows without padding through torch's whole-sequence kernel, one call instead of a loop over steps.
@@ -196,6 +225,11 @@ class PackedRNN(nn.Module):
         products, float32 master weights and gradients). Faster than stepping through packed rows at every shape
         measured (module docstring of :mod:`lstmtext.models.fused_lstm`)."""
         zeros = x.new_zeros(self.num_layers * len(self._layers[0]), x.shape[0], self.hidden_size)
+        if not train and bf16:  # inference in bf16_inference(): bfloat16 weights kept, no autocast per call
+            args = (self._bf16_weights(), self.bias, self.num_layers, 0.0, False, self.bidirectional, True)
+            out, h_n = self._whole_sequence(x.to(torch.bfloat16), zeros.to(torch.bfloat16), args)
+            out, h_n = out.float(), h_n.float()
+            return (None if not need_output else out if self.batch_first else out.transpose(0, 1)), h_n
         weights = self._training_weights() if train else list(self.parameters())
         args = (weights, self.bias, self.num_layers, self.dropout if train else 0.0, train, self.bidirectional, True)
         with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
@@ -236,7 +270,8 @@ class PackedRNN(nn.Module):
         tracked = torch.is_grad_enabled() and (x.requires_grad or any(p.requires_grad for p in self.parameters()))
         dense = bool((lengths == total_len).all())
         if not tracked and not self.training and dense:
-            return self._unpadded(x, need_output)
+            return self._unpadded(x, need_output, bf16=self.bf16_kernel and _BF16_INFERENCE.get()
+                                  and x.dtype == torch.float32 and x.is_cpu and onednn.rnn_available())
         bf16 = tracked and self.training and getattr(self, "precision", "fp32") == "bf16" and x.dtype == torch.float32 \
             and x.is_cpu
         if dense and tracked and self.training and self.dense_training and x.dtype == torch.float32 and x.is_cpu \
