@@ -6,7 +6,8 @@ Run from the repository root (the bundle from e.g. ``lstmtext train --preset def
 
 Engines: ``auto`` (what ``load_predictor(bundle)``, ``predict`` and ``serve`` pick by default), ``padded
 loop`` (plain PyTorch: every batch padded to the encoder's max_len, in input order, the LSTM run over the padding, as a Keras-style loop does), ``torch`` (the library's Predictor: batches sorted
-by length, packed sequences), ``onnx`` and ``onnx-int8`` (ONNX Runtime; the graphs are built in memory
+by length, packed sequences), ``torch-bf16`` (the same, batches of one length each, LSTM layers in bfloat16 on
+a CPU with bf16 instructions), ``onnx`` and ``onnx-int8`` (ONNX Runtime; the graphs are built in memory
 from the bundle when it holds no exported file).
 
 The baseline in the same run is fastText (``lstmtext.experiments.baselines.fasttext_supervised``: word
@@ -102,6 +103,9 @@ def engines(bundle: str, batch_size: int, threads: int, names: list[str]) -> dic
     if "torch" in names:
         out["torch"] = (lambda seqs: torch.softmax(predict_logits(torch_p.model, seqs, batch_size), 1).numpy(),
                         torch_p.predict_proba)
+    if "torch-bf16" in names:
+        p = load_predictor(bundle, "torch-bf16", batch_size=batch_size, threads=threads)
+        out[p.engine if p.engine == "torch-bf16" else "torch-bf16 (ran float32)"] = (p.proba_from_ids, p.predict_proba)
     for name in ("onnx", "onnx-int8"):
         if name in names:
             p = load_predictor(bundle, name, batch_size=batch_size, threads=threads)
@@ -116,7 +120,7 @@ def main() -> None:
     parser.add_argument("--batch-size", type=int, default=None, help="texts per forward pass (default: the engines')")
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--latency-n", type=int, default=300)
-    parser.add_argument("--engines", default="auto,padded,torch,onnx,onnx-int8")
+    parser.add_argument("--engines", default="auto,padded,torch,torch-bf16,onnx,onnx-int8")
     parser.add_argument("--no-fasttext", action="store_true", help="skip the fastText baseline")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)

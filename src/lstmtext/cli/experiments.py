@@ -18,6 +18,7 @@ from lstmtext.cli.common import (
     ClassWeight,
     ConfigOpt,
     DataArg,
+    EngineOpt,
     LabelCol,
     LabelSepOpt,
     ModelTextCol,
@@ -263,7 +264,7 @@ def suggest(
     strategy: Annotated[str, typer.Option(help="uncertainty (least sure first, with diversity) or random (the baseline).")] = "uncertainty",
     diversity: Annotated[float, typer.Option(help="0: most uncertain first; higher: fewer near-duplicates (maximal marginal relevance over word counts); 1: most different first.")] = 0.3,
     seed: Annotated[int, typer.Option(help="Seed of --strategy random.")] = 0,
-    engine: Annotated[str, typer.Option(help="auto, torch, onnx or onnx-int8 (see `lstmtext predict --help`).")] = "auto",
+    engine: EngineOpt = "auto",
     overwrite: OverwriteOpt = False,
 ) -> None:
     """Choose which texts to label next: those the model is least sure about, not near-copies of each other.

@@ -7,19 +7,15 @@ from typing import Annotated, Optional
 
 import typer
 
-from lstmtext.cli.common import console, err_console
+from lstmtext.cli.common import ENGINE_HELP, console, err_console
 from lstmtext.errors import ConfigError
-
-EngineOpt = Annotated[Optional[str], typer.Option(
-    help="auto, torch, onnx or onnx-int8 (default auto: the exported float file, else a graph built in memory, "
-         "else torch; int8 only when named: its answers depend on the batch; env LSTMTEXT_ENGINE).")]
 
 
 def serve(
     bundle: Annotated[Optional[Path], typer.Argument(help="Model folder to serve (default: env LSTMTEXT_BUNDLE).")] = None,
     host: Annotated[Optional[str], typer.Option(help="Interface to listen on (default 127.0.0.1).")] = None,
     port: Annotated[Optional[int], typer.Option(help="TCP port (default 8000).")] = None,
-    engine: EngineOpt = None,
+    engine: Annotated[Optional[str], typer.Option(help=ENGINE_HELP + " Env LSTMTEXT_ENGINE.")] = None,
     onnx: Annotated[Optional[Path], typer.Option(help="Exported .onnx file (default: the bundle's model.onnx).")] = None,
     threads: Annotated[Optional[int], typer.Option(help="CPU threads for inference (default: every core).")] = None,
     batch_size: Annotated[Optional[int], typer.Option(help="Texts per forward pass (default: the engine's, 128).")] = None,

@@ -15,6 +15,7 @@ from lstmtext.cli.common import (
     ConfigOpt,
     DataArg,
     DropDuplicates,
+    EngineOpt,
     FormatOpt,
     LabelCol,
     LabelSepOpt,
@@ -184,7 +185,7 @@ def evaluate(
     no_header: NoHeader = False,
     out: Annotated[Optional[Path], typer.Option(help="Write metrics.json, report.md and the figure here (a new folder: a training run's own metrics are kept).")] = None,
     overwrite: OverwriteOpt = False,
-    engine: Annotated[str, typer.Option(help="auto, torch, onnx or onnx-int8, as `lstmtext predict` and `serve` pick it (default auto: the exported float file, else a graph built in memory), so the scores are the served model's.")] = "auto",
+    engine: EngineOpt = "auto",
 ) -> None:
     """Score a saved model on a labelled file: the task's scores per class (or label, or aspect) and its figure."""
     from lstmtext.errors import OutputExistsError
@@ -213,7 +214,7 @@ def predict(
     text_col: ModelTextCol = None,
     top_k: Annotated[Optional[int], typer.Option(min=1, help="How many of the best classes each record lists (default: 1 for single-label models, all otherwise); multilabel: answer the K most probable labels.")] = None,
     output: Annotated[str, typer.Option("--format", help="json (JSON lines) or csv.")] = "json",
-    engine: Annotated[str, typer.Option(help="auto, torch, onnx or onnx-int8 (default auto: the exported float file, else a graph built in memory, else torch; int8 only when named, as its answers depend on the batch; see `lstmtext export`).")] = "auto",
+    engine: EngineOpt = "auto",
     threshold: Annotated[Optional[float], typer.Option(min=0.0, max=1.0, help="Multilabel: one decision threshold for every label (default: the tuned ones).")] = None,
     only_mentioned: Annotated[bool, typer.Option(help="Aspect models: leave out aspects predicted as not mentioned.")] = False,
     min_confidence: Annotated[Optional[float], typer.Option(metavar="P in (0, 1]", help="Answer 'unsure' (label null, abstained true; multilabel: the label goes to unsure) when the prediction's probability is below P, in (0, 1]. The report's accuracy-against-coverage table helps pick P.")] = None,

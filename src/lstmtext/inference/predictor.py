@@ -10,7 +10,7 @@ from __future__ import annotations
 import numbers
 import threading
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +21,7 @@ from lstmtext.encoding.batching import predict_logits
 from lstmtext.encoding.vocab import knows_a_word
 from lstmtext.errors import ConfigError, DataError
 from lstmtext.inference.bundle import Bundle, load_bundle
+from lstmtext.models.packed import bf16_inference
 from lstmtext.tasks import Prediction
 
 #: Requests of at most this many texts run on one thread: waking idle threads cost more than they saved.
@@ -65,19 +66,26 @@ class Predictor:
     Args:
         bundle: A loaded bundle (see :func:`lstmtext.inference.bundle.load_bundle`).
         batch_size: Texts per forward pass.
+        bf16: Run the model's oneDNN LSTM layers in bfloat16 (:func:`~lstmtext.models.packed.bf16_inference`) on
+            batches of one length each; everything else stays float32. Only where the CPU has bfloat16
+            instructions: :func:`lstmtext.inference.engines.load_predictor`'s ``torch-bf16`` checks that.
     """
 
-    #: The engine that runs the model (``torch``; ``onnx`` or ``onnx-int8`` for the ONNX Runtime predictor).
+    #: The engine that runs the model (``torch`` or ``torch-bf16``; ``onnx`` or ``onnx-int8`` for the ONNX
+    #: Runtime predictor).
     engine = "torch"
     #: Where the engine's model came from (an ONNX file, "built in memory", or the bundle's weights).
     engine_source = "model.safetensors"
 
-    def __init__(self, bundle: Bundle, batch_size: int = 1024) -> None:
+    def __init__(self, bundle: Bundle, batch_size: int = 1024, bf16: bool = False) -> None:
         self.bundle = bundle
         self.encoder = bundle.encoder
         self.model = bundle.model.eval()
         self.task = bundle.task
         self.batch_size = batch_size
+        self.bf16 = bf16
+        if bf16:
+            self.engine = "torch-bf16"
 
     @property
     def labels(self) -> Any:
@@ -103,10 +111,14 @@ class Predictor:
         """Probabilities ``(n, K)`` of already encoded texts (unpadded id lists), in input order."""
         if len(sequences) == 0:
             return np.zeros((0, self.task.layout.total), dtype=np.float32)
-        if len(sequences) > SMALL_REQUEST:
-            return self.task.probabilities(predict_logits(self.model, sequences, self.batch_size))
-        with one_thread():
-            logits = predict_logits(self.model, sequences, self.batch_size, same_length=len(sequences) <= SAME_LENGTH)
+        # bf16: every batch of one length, so that each runs oneDNN's whole-sequence LSTM (bfloat16 there only).
+        with bf16_inference() if self.bf16 else nullcontext():
+            if len(sequences) > SMALL_REQUEST:
+                logits = predict_logits(self.model, sequences, self.batch_size, same_length=self.bf16)
+            else:
+                with one_thread():
+                    logits = predict_logits(self.model, sequences, self.batch_size,
+                                            same_length=self.bf16 or len(sequences) <= SAME_LENGTH)
         return self.task.probabilities(logits)
 
     def predict_proba(self, texts: Sequence[str]) -> np.ndarray:

@@ -26,9 +26,9 @@ class ServeSettings(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     bundle: Path = Field(description="bundle folder (or training output folder) to serve")
-    engine: Literal["auto", "torch", "onnx", "onnx-int8"] = Field(
+    engine: Literal["auto", "torch", "torch-bf16", "onnx", "onnx-int8"] = Field(
         "auto", description="inference engine; auto: the exported float file, a graph built in memory, else torch "
-        "(int8 only when named: its answers depend on the batch)")
+        "(torch-bf16 and onnx-int8 only when named: their answers depend a little on the batch)")
     onnx_path: Path | None = Field(None, description="exported .onnx file (default: the bundle's model.onnx)")
     host: str = Field("127.0.0.1", description="interface to listen on")
     port: int = Field(8000, ge=0, le=65535, description="TCP port")
