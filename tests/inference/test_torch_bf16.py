@@ -10,7 +10,7 @@ import torch
 
 from lstmtext.inference import engines
 from lstmtext.inference.engines import load_predictor
-from lstmtext.models.packed import _BF16_INFERENCE
+from lstmtext.models.packed import _BF16_INFERENCE, PackedRNN
 from lstmtext.server import create_app
 from lstmtext.server.settings import ServeSettings
 from lstmtext.training import precision
@@ -42,11 +42,11 @@ def test_torch_bf16_answers_close_to_float32_and_runs_bfloat16(trained_run, bf16
         inside.clear()
         got = p.predict_proba(texts)
         assert inside and all(inside)  # every batch through oneDNN's LSTM in bfloat16
-        assert np.abs(got - want[: len(texts)]).max() < 2e-2
+        assert np.abs(got - want[: len(texts)]).max() < 5e-3
         assert (got.argmax(1) == want[: len(texts)].argmax(1)).all()
     assert not _BF16_INFERENCE.get()  # nothing left switched on for the float32 engines
     alone = np.concatenate([p.predict_proba([t]) for t in TEXTS])
-    assert np.abs(alone - p.predict_proba(TEXTS)).max() < 2e-3  # batch-mates move answers only at bf16 rounding
+    assert np.abs(alone - p.predict_proba(TEXTS)).max() < 5e-4  # batch-mates move answers only at bf16 rounding
 
 
 def test_torch_bf16_falls_back_to_float32_with_a_warning(trained_run, monkeypatch, caplog):
@@ -64,10 +64,14 @@ def test_torch_bf16_falls_back_to_float32_with_a_warning(trained_run, monkeypatc
     assert "this model has no LSTM layer" in caplog.text
 
 
-def test_the_server_runs_torch_bf16(trained_run, bf16_cpu):
+def test_the_server_runs_torch_bf16(trained_run, bf16_cpu, monkeypatch):
     bundle = trained_run[0] / "model"
+    seen = []
+    real = PackedRNN._unpadded
+    monkeypatch.setattr(PackedRNN, "_unpadded", lambda self, *a, **k: seen.append(k.get("bf16")) or real(self, *a, **k))
     with TestClient(create_app(ServeSettings(bundle=bundle, engine="torch-bf16"))) as c:
         assert c.get("/info").json()["engine"] == "torch-bf16"
         got = c.post("/predict", json={"texts": TEXTS[:2]}).json()["predictions"]
+    assert seen and all(seen)  # the server's inference thread ran the LSTM in bfloat16
     want = load_predictor(bundle, "torch").predict(TEXTS[:2])
     assert [g["label"] for g in got] == [w.label for w in want]

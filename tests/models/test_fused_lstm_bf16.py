@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import copy
+import pickle
+
 import pytest
 import torch
 from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
-from lstmtext.models import fused_lstm, packed
+from lstmtext.models import fused_lstm, onednn, packed
 from lstmtext.models.fused_lstm import FusedLSTM
 
 D, H = 24, 48
@@ -126,6 +129,7 @@ def test_bf16_is_deterministic():
     assert all(torch.equal(a, b) for a, b in zip(*grads))
 
 
+@pytest.mark.skipif(not onednn.rnn_available(), reason="torch without oneDNN: no bfloat16 LSTM kernel")
 @pytest.mark.parametrize("bidirectional", [False, True])
 def test_bf16_inference_reads_rows_without_padding_in_bfloat16(bidirectional):
     _, fused = _pair(bidirectional)
@@ -153,13 +157,21 @@ def test_bf16_inference_weights_follow_a_changed_model():
     _, fused = _pair(bidirectional=True)
     fused.eval()
     x = _inputs(batch=6, total_len=5)[0]
+    kept = fused._bf16_weights()
+    assert fused._bf16_weights()[0] is kept[0]  # made once, kept while nothing changes
     with torch.no_grad(), packed.bf16_inference():
         before = fused(x)[1]
-        assert fused(x)[1].equal(before)  # the kept bfloat16 weights, same answer
-        fused.weight_hh_l0.mul_(0.5)  # an in-place change (an optimizer step, load_state_dict)
+        fused.weight_hh_l0.mul_(0.5)  # an in-place change (an optimizer step)
         after = fused(x)[1]
+    assert fused._bf16_weights()[0] is not kept[0]
     fused.precision = "fp32"
     with torch.no_grad():
         want = fused(x)[1]
     assert not after.equal(before)
     assert float((after - want).norm() / want.norm()) < 1e-2
+    other = _pair(bidirectional=True)[0].state_dict()
+    other = {k: v * 0.9 for k, v in other.items()}
+    fused.load_state_dict(other)  # copies into the same tensors: their versions move
+    torch.testing.assert_close(fused._bf16_weights()[2].float(), other["bias_ih_l0"], rtol=1e-2, atol=1e-3)
+    assert "_bf16_cache" not in copy.deepcopy(fused).__dict__  # copies and pickles leave the cache behind
+    assert "_bf16_cache" not in pickle.loads(pickle.dumps(fused)).__dict__

@@ -10,6 +10,7 @@ from typing import Annotated, Any, Optional
 import typer
 
 from lstmtext.cli.common import (
+    ENGINE_HELP,
     AspectsOpt,
     ClassWeight,
     ConfigOpt,
@@ -185,7 +186,7 @@ def evaluate(
     no_header: NoHeader = False,
     out: Annotated[Optional[Path], typer.Option(help="Write metrics.json, report.md and the figure here (a new folder: a training run's own metrics are kept).")] = None,
     overwrite: OverwriteOpt = False,
-    engine: EngineOpt = "auto",
+    engine: Annotated[str, typer.Option(help=ENGINE_HELP + " Pick the one predict and serve run, so the scores are the served model's.")] = "auto",
 ) -> None:
     """Score a saved model on a labelled file: the task's scores per class (or label, or aspect) and its figure."""
     from lstmtext.errors import OutputExistsError

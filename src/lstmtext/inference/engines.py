@@ -8,12 +8,13 @@ bundle's exported float file, else the float graph built in memory, else (no ONN
 graph writer) torch, with the reason logged. ``auto`` never picks int8 or bf16, whose answers move with the texts
 batched alongside: dynamic quantisation scales each product's inputs by the batch's range (the demo model, 400
 tweets alone and in one batch: up to 3.9e-3 apart in probability; the float graph: 0), and oneDNN's bfloat16 LSTM
-gives a text slightly different outputs with other batch-mates (the demo model, 300 tweets alone and in batches:
-up to 4.9e-5 apart, float32 3.3e-7; against float32 up to 1.7e-3, 5 of 14,485 airline tweets labelled otherwise),
-and a server's concurrent requests decide the batch. On a CPU with AMX ``torch-bf16`` ran the demo model 1.8x as
-fast as ``torch``, as fast as ``onnx`` and with 1.4x more texts per CPU-second (2 threads, model only: 22,632
-texts/s and 16,680 per CPU-second, against 12,540 for ``torch``, 21,424 and 11,940 for ``onnx``; ``onnx-int8``
-33,978; docs/serving.md). The predictor's ``engine`` says which one runs and ``engine_source`` where its graph came from.
+gives a text slightly different outputs with other batch-mates (the demo model, 300 tweets alone and in a batch
+of 2,000: up to 4.9e-5 apart, float32 3.3e-7; against float32 up to 1.7e-3, 5 of 14,485 airline tweets labelled
+otherwise), and a server's concurrent requests decide the batch. On a CPU with AMX ``torch-bf16`` ran the demo
+model 1.8x as fast as ``torch`` (batches of one length alone: 1.1x), as fast as ``onnx`` and with 1.4x as many
+texts per CPU-second as ``onnx`` (2 threads, model only: 22,632 texts/s and 16,680 per CPU-second, against 12,540
+for ``torch``, 21,424 and 11,940 for ``onnx``; ``onnx-int8`` 33,978; docs/serving.md). The predictor's ``engine``
+says which one runs and ``engine_source`` where its graph came from.
 """
 
 from __future__ import annotations

@@ -96,7 +96,7 @@ class Predictor:
     def from_bundle(cls, path: str | Path, **kwargs: Any) -> Predictor:
         """Load the bundle at ``path`` (a bundle folder or a training output folder) with PyTorch.
 
-        Another engine (``lstmtext predict --engine``'s ``auto``, ``onnx``, ``onnx-int8``) comes from
+        Another engine (``lstmtext predict --engine``'s ``auto``, ``torch-bf16``, ``onnx``, ``onnx-int8``) comes from
         :func:`lstmtext.inference.engines.load_predictor` (``lstmtext.load_predictor``).
 
         Raises:

@@ -206,14 +206,29 @@ class PackedRNN(nn.Module):
         return torch.stack([getattr(self, name + sfx) for sfx in suffixes])
 
     def _bf16_weights(self) -> list[Tensor]:
-        """bfloat16 copies of the parameters, made again only when one has changed (its version or storage)."""
+        """bfloat16 copies of the parameters, made again when one has changed: an in-place write (an optimizer step,
+        ``load_state_dict``) bumps its version, a new tensor has new storage. The cache holds detached views of the
+        float32 parameters (same version counter, storage kept alive, so an address cannot come back for another
+        tensor). Writes through ``.data`` bypass the version counter and are not seen."""
         params = list(self.parameters())
-        key = tuple((p.data_ptr(), p._version) for p in params)
-        cached = self.__dict__.get("_bf16_cache")
-        if cached is None or cached[0] != key:
-            cached = (key, [p.detach().to(torch.bfloat16) for p in params])
-            self.__dict__["_bf16_cache"] = cached
-        return cached[1]
+        cached = self.__dict__.get("_bf16_cache")  # (float32 views, their versions then, bfloat16 copies)
+        try:
+            if cached is not None and len(cached[0]) == len(params) and all(
+                    src.data_ptr() == p.data_ptr() and version == p._version
+                    for src, version, p in zip(cached[0], cached[1], params)):
+                return cached[2]
+            sources = [p.detach() for p in params]
+            versions = [p._version for p in params]  # tensors made under torch.inference_mode() have none
+        except RuntimeError:
+            return [p.detach().to(torch.bfloat16) for p in params]  # then no cache: copied every call
+        self.__dict__["_bf16_cache"] = (sources, versions, [src.to(torch.bfloat16) for src in sources])
+        return self.__dict__["_bf16_cache"][2]
+
+    def __getstate__(self) -> dict:
+        """Pickled and deep-copied without the bfloat16 copies (made again on first use)."""
+        state = self.__dict__.copy()
+        state.pop("_bf16_cache", None)
+        return state
 
     def _unpadded(self, x: Tensor, need_output: bool, train: bool = False, bf16: bool = False
                   ) -> tuple[Tensor | None, Tensor]:
