@@ -309,10 +309,10 @@ def test_a_training_batch_without_padding_runs_torchs_kernel_with_the_same_numbe
     x = torch.randn(6, 8, D, generator=torch.Generator().manual_seed(1))
     dense = _train_step(fused, x, torch.full((6,), 8))
     assert calls == [1]
-    fused.dense_training = False  # the packed loop, on the same batch
+    fused.onednn_kernel = False  # the packed loop, on the same batch
     for got, want in zip(dense, _train_step(fused, x, torch.full((6,), 8))):
         torch.testing.assert_close(got, want, rtol=1e-4, atol=1e-5)
-    fused.dense_training = True
+    fused.onednn_kernel = True
     _train_step(fused, x, torch.tensor([8, 8, 8, 8, 8, 7]))
     assert calls == [1]  # padding: packed rows
 

@@ -223,7 +223,7 @@ def _bf16_applies(bundle: Bundle) -> bool:
         log.warning("engine torch-bf16: this CPU has no bf16 instructions (%s) or torch no oneDNN; running float32 "
                     "(engine torch)", " / ".join(BF16_FLAGS))
         return False
-    if not any(isinstance(m, PackedRNN) and m.bf16_kernel for m in bundle.model.modules()):
+    if not any(isinstance(m, PackedRNN) and m.onednn_kernel for m in bundle.model.modules()):
         log.warning("engine torch-bf16: this model has no LSTM layer, the only one that runs in bf16; running "
                     "float32 (engine torch)")
         return False

@@ -222,8 +222,7 @@ class FusedLSTM(PackedRNN):
     """
 
     gates = 4
-    dense_training = True
-    bf16_kernel = True
+    onednn_kernel = True
 
     def __init__(self, input_size: int, hidden_size: int, *, weight_drop: float = 0.0, **kwargs) -> None:
         if not 0.0 <= weight_drop < 1.0:

@@ -27,7 +27,7 @@ _BF16_INFERENCE: ContextVar[bool] = ContextVar("lstmtext_bf16_inference", defaul
 @contextmanager
 def bf16_inference() -> Iterator[None]:
     """Inside the block (this thread or task), layers whose whole-sequence kernel is oneDNN's LSTM
-    (``bf16_kernel``) read batches without padding in bfloat16 when not training: bfloat16 copies of the
+    (``onednn_kernel``) read batches without padding in bfloat16 when not training: bfloat16 copies of the
     weights (made once, kept until a weight changes) and inputs, float32 accumulation and cell state inside
     oneDNN, outputs rounded to bfloat16 and returned as float32. Everything else stays float32."""
     token = _BF16_INFERENCE.set(True)
@@ -142,8 +142,9 @@ class PackedRNN(nn.Module):
     """
 
     gates = 1
-    dense_training = False  # whether torch's whole-sequence kernel also trains (FusedLSTM: oneDNN's fused LSTM)
-    bf16_kernel = False  # whether that kernel runs in bfloat16 inside bf16_inference() (FusedLSTM: oneDNN's)
+    #: Whether torch's whole-sequence kernel is oneDNN's fused one (FusedLSTM): then it also trains rows without
+    #: padding, and reads them in bfloat16 inside bf16_inference().
+    onednn_kernel = False
 
     def __init__(
         self,
@@ -285,11 +286,11 @@ class PackedRNN(nn.Module):
         tracked = torch.is_grad_enabled() and (x.requires_grad or any(p.requires_grad for p in self.parameters()))
         dense = bool((lengths == total_len).all())
         if not tracked and not self.training and dense:
-            return self._unpadded(x, need_output, bf16=self.bf16_kernel and _BF16_INFERENCE.get()
+            return self._unpadded(x, need_output, bf16=self.onednn_kernel and _BF16_INFERENCE.get()
                                   and x.dtype == torch.float32 and x.is_cpu and onednn.rnn_available())
         bf16 = tracked and self.training and getattr(self, "precision", "fp32") == "bf16" and x.dtype == torch.float32 \
             and x.is_cpu
-        if dense and tracked and self.training and self.dense_training and x.dtype == torch.float32 and x.is_cpu \
+        if dense and tracked and self.training and self.onednn_kernel and x.dtype == torch.float32 and x.is_cpu \
                 and onednn.rnn_available():
             return self._unpadded(x, need_output, train=True, bf16=bf16)
         plan = make_plan(lengths, total_len, x.device)
