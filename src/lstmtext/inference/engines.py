@@ -224,8 +224,8 @@ def _bf16_applies(bundle: Bundle) -> bool:
                     "(engine torch)", " / ".join(BF16_FLAGS))
         return False
     if not any(isinstance(m, PackedRNN) and m.onednn_kernel for m in bundle.model.modules()):
-        log.warning("engine torch-bf16: this model has no LSTM layer, the only one that runs in bf16; running "
-                    "float32 (engine torch)")
+        log.warning("engine torch-bf16: this model has no LSTM layer that runs in bf16 (FusedLSTM; GRU, RNN, CNN "
+                    "and the clstm preset's torch LSTM do not); running float32 (engine torch)")
         return False
     return True
 
