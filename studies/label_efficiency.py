@@ -8,6 +8,8 @@ split and scored once on test:
 
 * `default` preset from scratch (lstmtext's tuned short-text BiLSTM);
 * `ulmfit` preset started from the language model (`--pretrained LM`, no further LM epochs);
+* `ulmfit_tfidf`: the same with a TF-IDF + logistic regression path fitted after the network and blended with
+  it on valid (`model.ngram_bag=2`, `model.ngram_fit="after"`; not in the default `--models`);
 * TF-IDF word 1-2-grams + logistic regression (C chosen on valid from a small grid);
 * fastText supervised (``lstmtext.experiments.baselines.fasttext_supervised``: bigrams, dim 50, 25 epochs, lr
   0.5, one thread; `fasttext-numpy2`).
@@ -117,13 +119,22 @@ def main() -> None:
                         continue
                     record = {"dataset": name, "model": model, "share": share, "seed": seed,
                               "labels": len(part.splits["train"])}
-                    if model in ("default", "ulmfit"):
+                    if model in ("default", "ulmfit", "ulmfit_tfidf"):
                         extra = [*settings, f"train.seed={seed}"]
-                        if model == "ulmfit":
+                        if model.startswith("ulmfit"):
                             extra += [f'train.pretrained="{lm}"', "lm.finetune_epochs=0"]
-                        result = run(build_config(model, overrides=extra), part, None, progress=False)
+                        if model == "ulmfit_tfidf":
+                            extra += ["model.ngram_bag=2", 'model.ngram_fit="after"']
+                        result = run(build_config(model.split("_")[0], overrides=extra), part, None, progress=False)
                         record.update(valid=result.metrics["valid"]["macro_f1"], test=result.metrics["test"]["macro_f1"],
                                       seconds=result.summary["train_seconds"])
+                        for split in ("valid", "test"):  # trust (#16): accuracy gain on the 90% most confident, ECE
+                            cal = result.metrics[split]["calibration"]
+                            record[f"{split}_gain90"] = cal["coverage_table"]["90%"]["accuracy"] - cal["accuracy"]
+                            record[f"{split}_ece"] = cal["ece_after"]
+                        if "ngram_fit" in result.summary:  # the network's own valid score, before the blend
+                            record.update(valid_network=result.summary["ngram_fit"]["valid_scores"]["0.0"],
+                                          blend=result.summary["ngram_fit"]["blend"])
                     else:
                         cleaned = replace(part, splits={k: replace(v, texts=clean(v.texts)) for k, v in part.splits.items()})
                         if model == "tfidf_logreg":

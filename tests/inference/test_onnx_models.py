@@ -65,6 +65,10 @@ def _model(cfg, task, seed=0, vocab=VOCAB):
     for module in model.modules():
         if isinstance(module, NgramBagClassifier):  # the bag starts at zero: give it weights that matter
             nn.init.normal_(module.bag.weight, std=0.5)
+            if module.weighting == "tfidf":  # idf as a fitted bag has it: 0 for rows no training text had
+                with torch.no_grad():
+                    module.idf.uniform_(1.0, 4.0).mul_(torch.rand_like(module.idf) > 0.2)
+                nn.init.normal_(module.bias)
     return model
 
 
@@ -99,6 +103,9 @@ def parity(model, task, tmp_path=None, n=48, max_len=MAX_LEN, seed=0, vocab=VOCA
     (ATTN, "classify"),
     ({"name": "bilstm", "ngram_bag": 2, "ngram_buckets": 1024}, "classify"),
     ({**CNN, "ngram_bag": 3, "ngram_buckets": 1024}, "classify"),
+    ({"name": "bilstm", "ngram_bag": 2, "ngram_buckets": 1024, "ngram_fit": "after"}, "classify"),
+    ({**ATTN, "ngram_bag": 2, "ngram_buckets": 1024, "ngram_fit": "after"}, "absa-attention"),
+    ({**CNN, "ngram_bag": 3, "ngram_buckets": 1024, "ngram_fit": "after"}, "multilabel"),
     ({"name": "gru", "ensemble": 3}, "classify"),
     ({**CNN, "ensemble": 2, "ngram_bag": 2, "ngram_buckets": 1024}, "classify"),
     ({**CNN}, "absa"),

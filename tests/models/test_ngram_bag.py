@@ -139,3 +139,125 @@ def test_run_with_a_bag_trains_saves_and_reloads_the_same(tiny_path, tmp_path):
     path = export_onnx(tmp_path / "bag", tmp_path / "bag.onnx")  # the trained bag exports like any model
     diff, agree = check_parity(tmp_path / "bag", path)
     assert diff < 1e-4 and agree == 1.0
+
+
+def _tfidf_bag(vocab=20, classes=2, n=2):
+    torch.manual_seed(0)
+    model = build_model(ModelConfig(name="lstm", embedding_dim=4, hidden_size=3, ngram_bag=n, ngram_buckets=1024,
+                                    ngram_fit="after"), vocab, classes)
+    assert isinstance(model, NgramBagClassifier) and model.weighting == "tfidf"
+    return model.eval()
+
+
+def test_tfidf_features_are_scikit_learns_and_the_forward_reads_them():
+    """Counts x smoothed idf over the L2 norm: TfidfVectorizer's matrix (no repeated n-gram here); the bag's
+    forward is those features times its weights plus its bias, so a fitted regression carries over exactly."""
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    from lstmtext.training.ngram_fit import counts, features, idf_of
+
+    model = _tfidf_bag()
+    seqs = [[2, 3, 4], [3, 2], [4, 5, 6, 7], [2, 3], [9]]
+    train_counts = counts(model, seqs)
+    idf = idf_of(train_counts)
+    x = features(train_counts, idf).toarray()
+    grams = [[f"u{a}" for a in s] + [f"b{a}_{b}" for a, b in zip(s, s[1:])] for s in seqs]
+    vec = TfidfVectorizer(analyzer=lambda g: g)
+    expected = vec.fit_transform(grams).toarray()
+    assert np.allclose(np.sort(x, 1)[:, -expected.shape[1]:], np.sort(expected, 1), atol=1e-12)
+    assert np.allclose(sorted(idf[idf > 0]), sorted(vec.idf_))
+    assert (idf[[0, 1, 8, 10, 11]] == 0).all()  # rows no training text has (padding, unknown, unused words)
+    with torch.no_grad():
+        model.idf.copy_(torch.as_tensor(idf))
+        torch.nn.init.normal_(model.bag.weight)
+        torch.nn.init.normal_(model.bias)
+        got = predict_logits(model, seqs) - predict_logits(model.base, seqs)
+    want = x @ model.bag.weight.double().numpy() + model.bias.double().numpy()
+    assert np.allclose(got.numpy(), want, atol=1e-5)
+
+
+def test_a_tfidf_bag_is_outside_the_optimizer_and_silent_until_fitted():
+    model = _tfidf_bag()
+    groups = model.param_groups(0.01)
+    assert len(groups) == 1 and all(p is not model.bag.weight and p is not model.bias for p in groups[0]["params"])
+    assert not model.bag.weight.requires_grad and not model.bias.requires_grad
+    ids, lengths = torch.tensor([[3, 4, 5]]), torch.tensor([3])
+    with torch.no_grad():
+        assert torch.equal(model(ids, lengths), model.base(ids, lengths))
+
+
+def _bigram_split():
+    from lstmtext.encoding.batching import EncodedSplit
+
+    rng = np.random.default_rng(0)
+    seqs, labels = [], []
+    for _ in range(120):  # the class is which of two words comes first; every text holds both
+        a, b = (2, 3) if rng.random() < 0.5 else (3, 2)
+        noise = rng.integers(4, 12, size=3).tolist()
+        seqs.append(noise[:1] + [a, b] + noise[1:])
+        labels.append(int(a == 3))
+    return EncodedSplit(seqs[:80], np.array(labels[:80])), EncodedSplit(seqs[80:], np.array(labels[80:]))
+
+
+def test_fit_after_blends_in_a_linear_model_that_reads_what_the_network_missed():
+    from lstmtext.models import OutputLayout
+    from lstmtext.training.ngram_fit import fit_after
+
+    model = _tfidf_bag(vocab=12)
+    for p in model.base.parameters():  # a network that learnt nothing: every text gets the same logits
+        torch.nn.init.zeros_(p)
+    train, valid = _bigram_split()
+    y = torch.as_tensor(valid.targets)
+    found = fit_after(model, OutputLayout((2,)), train, valid, lambda: predict_logits(model, valid.sequences),
+                      lambda logits: float((logits.argmax(1) == y).float().mean()))
+    assert found["valid_scores"]["0.0"] == pytest.approx(float((y == 0).float().mean()))  # the network alone
+    assert found["blend"] > 0 and found["valid_scores"][str(found["blend"])] == 1.0
+    assert (predict_logits(model, valid.sequences).argmax(1) == y).all()
+    assert model.idf[2] > 0 and model.idf[0] == 0  # fitted on the training texts' n-grams only
+
+
+def test_fit_after_keeps_the_network_alone_when_the_linear_model_only_hurts():
+    from lstmtext.models import OutputLayout
+    from lstmtext.training.ngram_fit import fit_after
+
+    model = _tfidf_bag(vocab=12)
+    train, valid = _bigram_split()
+    shuffled = type(train)(train.sequences, np.random.default_rng(1).permutation(train.targets))  # labels as noise
+    before = predict_logits(model, valid.sequences)
+    found = fit_after(model, OutputLayout((2,)), shuffled, valid, lambda: predict_logits(model, valid.sequences),
+                      lambda logits: -float(torch.nn.functional.cross_entropy(logits, torch.as_tensor(valid.targets))))
+    assert found["blend"] == 0.0
+    assert torch.equal(predict_logits(model, valid.sequences), before)  # alpha 0: the bag adds nothing
+
+
+@pytest.mark.parametrize("task", ["classify", "absa", "multilabel"])
+def test_run_with_ngram_fit_after_for_every_task_reloads_the_same(task, tiny_path, tmp_path):
+    from helpers import ABSA_WIDE, MULTILABEL
+    from lstmtext.inference.predictor import Predictor
+    from lstmtext.pipeline import run
+
+    data = {"classify": tiny_path, "absa": ABSA_WIDE, "multilabel": MULTILABEL}[task]
+    extra = ['data.label_col="labels"', 'preprocess.preset="plain"'] if task == "multilabel" else []
+    cfg = build_config(None, overrides=[*TINY_OVERRIDES, *extra, "train.epochs=3", "model.name=\"bilstm\"",
+                                        "model.ngram_bag=2", "model.ngram_buckets=4096", "model.ngram_fit=\"after\""],
+                       extra={"task": task})
+    result = run(cfg, data, tmp_path / task, progress=False)
+    assert any("TF-IDF + logistic regression" in note for note in result.summary["notes"])
+    predictor = Predictor.from_bundle(tmp_path / task)
+    bag = predictor.model
+    assert isinstance(bag, NgramBagClassifier) and bag.weighting == "tfidf" and bag.idf.max() > 0
+    texts = ["the crew was great", "harga mahal sekali", ""]
+    assert np.allclose(predictor.predict_proba(texts), Predictor.from_bundle(tmp_path / task).predict_proba(texts))
+
+
+def test_ngram_fit_after_is_refused_where_it_cannot_work():
+    from lstmtext.pipeline.checks import check_run
+
+    after = ["model.ngram_bag=2", "model.ngram_fit=\"after\""]
+    with pytest.raises(ConfigError, match="model.ensemble"):
+        check_run(build_config(None, overrides=[*after, "model.ensemble=2"]))
+    with pytest.raises(ConfigError, match="--nproc"):
+        check_run(build_config(None, overrides=after), shard=object())
+    with pytest.raises(ConfigError, match="--stream"):
+        check_run(build_config(None, overrides=after), data="x.csv", out_dir="out", stream=True)
+    assert "model.ngram_bag=0" in build_config(None, overrides=["model.ngram_fit=\"after\""]).model.ineffective()[0]

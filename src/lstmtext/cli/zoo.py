@@ -47,7 +47,8 @@ def models() -> None:
     console.print(table)
     console.print("Shared keys: model.embedding_dim, hidden_size, num_layers, dropout, embed_dropout, "
                   "rnn_input_dropout, pooling, init, embedding.*, ensemble (N seeds averaged), ngram_bag (N: a "
-                  "linear bag of word 1..N-grams added to the logits; ngram_buckets, ngram_dropout, ngram_lr). "
+                  "linear bag of word 1..N-grams added to the logits; ngram_buckets, ngram_dropout, ngram_lr; ngram_fit "
+                  "after: fitted once the network is trained, as TF-IDF + logistic regression blended on valid). "
                   "Presets: " + ", ".join(available_presets()))
     console.print("Set an option with e.g. --set 'model.options.kernel_sizes=[2,3,4]'.")
 

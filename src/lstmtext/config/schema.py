@@ -143,6 +143,10 @@ class ModelConfig(_Section):
         0, ge=0, le=3, description="N > 0: add a linear bag of the text's word 1..N-grams to the logits (wide and deep)"
     )
     ngram_buckets: int = Field(2**18, ge=1024, description="hash rows for the bag's 2..N-grams")
+    ngram_fit: Literal["joint", "after"] = Field(
+        "joint", description="joint: the bag trains with the network; after: once the network is trained, the bag "
+        "is fitted alone as TF-IDF + logistic regression (C chosen on valid) and added to the network's logits "
+        "with a weight chosen on valid (late fusion)")
     ngram_dropout: float = Field(0.0, ge=0, lt=1, description="share of each text's n-grams dropped while training")
     ngram_lr: float = Field(10.0, gt=0, description="the bag's learning rate as a multiple of train.lr")
     ensemble: int = Field(
@@ -151,10 +155,14 @@ class ModelConfig(_Section):
 
     def ineffective(self) -> list[str]:
         """Settings given a value that cannot act with the others (a warning for train, an error for search)."""
+        found = []
         if self.dropout and self.num_layers == 1:
-            return [f"model.dropout={self.dropout} does nothing with model.num_layers=1: it drops between stacked "
-                    "recurrent layers. Use model.rnn_input_dropout or model.embed_dropout, or model.num_layers=2"]
-        return []
+            found.append(f"model.dropout={self.dropout} does nothing with model.num_layers=1: it drops between stacked "
+                         "recurrent layers. Use model.rnn_input_dropout or model.embed_dropout, or model.num_layers=2")
+        if self.ngram_fit == "after" and not self.ngram_bag:
+            found.append('model.ngram_fit=after does nothing with model.ngram_bag=0: set model.ngram_bag=2 for a word '
+                         "1-2-gram TF-IDF path")
+        return found
 
 
 class TrainConfig(_Section):

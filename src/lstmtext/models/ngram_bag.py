@@ -7,6 +7,11 @@ the network's logits and both are trained together. The bag carries what TF-IDF 
 carries (exact phrases such as ``không tốt``), the network what a linear model cannot (order, context), which
 helps where labelled texts are few. Padding never enters the average, so a text's output does not depend on
 its batch, as the registry requires.
+
+``weighting="tfidf"`` (``model.ngram_fit = "after"``) makes the path a TF-IDF + logistic regression model: each
+n-gram counts with its inverse document frequency (the ``idf`` buffer; 0 for n-grams never seen in training),
+the weighted sum is divided by the text's L2 norm, and a bias is added. Its weights are not trained with the
+network but fitted afterwards (:mod:`lstmtext.training.ngram_fit`).
 """
 
 from __future__ import annotations
@@ -57,16 +62,27 @@ class NgramBagClassifier(nn.Module):
     """
 
     def __init__(self, base: nn.Module, vocab_size: int, num_classes: int, n: int = 2, buckets: int = 2**18,
-                 dropout: float = 0.0, lr_scale: float = 10.0) -> None:
+                 dropout: float = 0.0, lr_scale: float = 10.0, weighting: str = "mean") -> None:
         super().__init__()
         self.base, self.n, self.vocab_size, self.buckets, self.dropout = base, n, vocab_size, buckets, dropout
-        self.lr_scale = lr_scale
+        self.lr_scale, self.weighting = lr_scale, weighting
         self.bag = nn.Embedding(vocab_size + (buckets if n > 1 else 0), num_classes)
         nn.init.zeros_(self.bag.weight)  # the bag starts silent: at step 0 the model is its base
+        if weighting == "tfidf":  # fitted after the network, never by its optimizer
+            self.register_buffer("idf", torch.zeros(self.bag.weight.shape[0]))
+            self.bias = nn.Parameter(torch.zeros(num_classes))
+            self.bag.weight.requires_grad_(False)
+            self.bias.requires_grad_(False)
+        elif weighting != "mean":
+            raise ValueError(f"weighting must be 'mean' or 'tfidf', not {weighting!r}")
 
     def bag_logits(self, ids: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
         """The linear path alone: ``(B, C)``."""
         rows, mask = ngram_ids(ids, lengths, self.n, self.vocab_size, self.buckets)
+        if self.weighting == "tfidf":
+            weight = self.idf[rows] * mask.to(self.idf.dtype)  # (B, K): idf of each real n-gram, 0 for padding
+            total = (self.bag(rows) * weight.unsqueeze(-1)).sum(1)
+            return total / weight.square().sum(1, keepdim=True).sqrt().clamp(min=1e-12) + self.bias
         keep = mask.to(self.bag.weight.dtype)
         if self.training and self.dropout > 0:
             keep = keep * torch.bernoulli(torch.full_like(keep, 1.0 - self.dropout))
@@ -74,8 +90,11 @@ class NgramBagClassifier(nn.Module):
         return total / keep.sum(1, keepdim=True).clamp(min=1.0)
 
     def param_groups(self, lr: float) -> list[dict]:
-        """Optimizer groups: the base's trainable parameters at ``lr``, the bag at ``lr * lr_scale``."""
+        """Optimizer groups: the base's trainable parameters at ``lr``, the bag at ``lr * lr_scale`` (no group for
+        a TF-IDF bag: it is fitted after training)."""
         base = [p for p in self.base.parameters() if p.requires_grad]
+        if self.weighting == "tfidf":
+            return [{"params": base, "lr": lr}]
         return [{"params": base, "lr": lr}, {"params": [self.bag.weight], "lr": lr * self.lr_scale}]
 
     def apply_constraints(self) -> None:  # noqa: D102 - the base's (e.g. clstm's max-norm), if it has any

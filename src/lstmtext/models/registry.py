@@ -94,5 +94,6 @@ def build_model(cfg: ModelConfig, vocab_size: int, outputs: OutputLayout | int, 
         from lstmtext.models.ngram_bag import NgramBagClassifier
 
         model = NgramBagClassifier(model, vocab_size, layout.total, n=cfg.ngram_bag, buckets=cfg.ngram_buckets,
-                                   dropout=cfg.ngram_dropout, lr_scale=cfg.ngram_lr)
+                                   dropout=cfg.ngram_dropout, lr_scale=cfg.ngram_lr,
+                                   weighting="tfidf" if cfg.ngram_fit == "after" else "mean")
     return model

@@ -99,6 +99,8 @@ def fit_model(config: Config, prepared: Prepared, checkpoint_dir: Path | None = 
         return model, result
 
     model, result = fit_members(config, task.layout, train_one, checkpoint_dir)
+    if config.model.ngram_fit == "after" and config.model.ngram_bag:  # the linear path, fitted on the trained network
+        result.ngram_fit = fit_bag_after(config, prepared, model)
     if config.train.calibrate or task.tunes:  # fitted on the valid split: temperatures, then e.g. thresholds
         valid = prepared.splits["valid"]
         logits = predict_logits(model, valid.sequences, config.train.eval_batch_size)
@@ -107,6 +109,26 @@ def fit_model(config: Config, prepared: Prepared, checkpoint_dir: Path | None = 
         if task.tunes:
             task.tune(valid.targets, task.probabilities(logits))
     return model, result
+
+
+def fit_bag_after(config: Config, prepared: Prepared, model: torch.nn.Module) -> dict[str, Any] | None:
+    """``model.ngram_fit = "after"``: fit the TF-IDF bag and its blend weight (:mod:`lstmtext.training.ngram_fit`)."""
+    from lstmtext.training.loop import monitored
+    from lstmtext.training.ngram_fit import fit_after
+
+    train, valid, task = prepared.train, prepared.splits["valid"], prepared.task
+    objective = task.objective(train.targets, config.train)
+    targets = torch.as_tensor(valid.targets)
+    found = fit_after(model, task.layout, train, valid,
+                      lambda: predict_logits(model, valid.sequences, config.train.eval_batch_size),
+                      lambda logits: monitored(objective.summarize(logits, targets), config.train.monitor),
+                      seed=config.train.seed, class_weight=config.train.class_weight)
+    if found is not None:
+        prepared.notes.append(f"n-gram bag fitted after training as TF-IDF + logistic regression (C {found['C']}), "
+                              f"blended with the network at a linear share of {found['blend']} chosen on valid "
+                              f"({config.train.monitor} {found['valid_scores'][str(found['blend'])]}, network alone "
+                              f"{found['valid_scores']['0.0']})")
+    return found
 
 
 def evaluate(model: torch.nn.Module, prepared: Prepared, batch_size: int = 1024
@@ -139,6 +161,7 @@ def summarize(config: Config, prepared: Prepared, model: torch.nn.Module, result
         "split_sizes": prepared.split_sizes, "steps": encoder.pipeline.steps,
         "seed": config.train.seed, "lstmtext_version": __version__, "notes": prepared.notes,
         "license": prepared.data.info.get("license") if prepared.data is not None else None,
+        **({"ngram_fit": result.ngram_fit} if result.ngram_fit else {}),
     }
 
 

@@ -67,9 +67,11 @@ class TrainResult:
     seconds: float = 0.0
     members: list[dict[str, Any]] = field(default_factory=list)  # seed ensembles: one record per member
     precision: str = "fp32"  # what training ran in (lstmtext.training.precision)
+    ngram_fit: dict[str, Any] | None = None  # model.ngram_fit = "after": the C and blend chosen on valid
 
 
-def _score(summary: dict[str, float], monitor: str) -> float:
+def monitored(summary: dict[str, float], monitor: str) -> float:
+    """The value of ``train.monitor`` in a valid summary, higher is better (the loss negated)."""
     key = monitor.removeprefix("valid_")
     return -summary["loss"] if key == "loss" else summary[key]
 
@@ -140,7 +142,7 @@ def fit(
                                             torch.from_numpy(valid.targets))
         record.update({f"valid_{k}": v for k, v in valid_summary.items()})
         result.history.append(record)
-        score = _score(valid_summary, cfg.monitor)
+        score = monitored(valid_summary, cfg.monitor)
         if score > result.best_score:
             result.best_score, result.best_epoch, bad_epochs = score, epoch, 0
             best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}

@@ -103,8 +103,14 @@ def _ngram_bag(g: Graph, model: NgramBagClassifier, prefix: str) -> str:
     rows_all = g.add("Concat", rows, axis=1)  # (B, N)
     keep = g.add("Concat", masks, axis=1)  # (B, N)
     looked_up = g.add("Gather", [g.weight(f"{prefix}bag.weight", model.bag.weight), rows_all], axis=0)  # (B, N, C)
+    if model.weighting == "tfidf":  # idf-weighted sum over the text's L2 norm, plus the bias
+        keep = g.add("Mul", [keep, g.add("Gather", [g.weight(f"{prefix}idf", model.idf), rows_all], axis=0)])
     total = g.add("ReduceSum", [g.add("Mul", [looked_up, g.add("Unsqueeze", [keep, g.const([2])])]), g.const([1])],
                   keepdims=0)
+    if model.weighting == "tfidf":
+        norm = g.add("Sqrt", [g.add("ReduceSum", [g.add("Mul", [keep, keep]), g.const([1])], keepdims=1)])
+        scaled = g.add("Div", [total, g.add("Max", [norm, g.const(1e-12, np.float32)])])
+        return g.add("Add", [scaled, g.weight(f"{prefix}bias", model.bias)], name=f"{prefix}bag_logits")
     count = g.add("Max", [g.add("ReduceSum", [keep, g.const([1])], keepdims=1), g.const(1.0, np.float32)])
     return g.add("Div", [total, count], name=f"{prefix}bag_logits")
 
