@@ -133,8 +133,9 @@ def main() -> None:
                             record[f"{split}_gain90"] = cal["coverage_table"]["90%"]["accuracy"] - cal["accuracy"]
                             record[f"{split}_ece"] = cal["ece_after"]
                         if "ngram_fit" in result.summary:  # the network's own valid score, before the blend
-                            record.update(valid_network=result.summary["ngram_fit"]["valid_scores"]["0.0"],
-                                          blend=result.summary["ngram_fit"]["blend"])
+                            first = result.summary["ngram_fit"]["members"][0]
+                            record.update(valid_network=first["valid_scores"]["0.0"], blend=first["blend"],
+                                          linear_seconds=result.summary["ngram_fit"]["seconds"])
                     else:
                         cleaned = replace(part, splits={k: replace(v, texts=clean(v.texts)) for k, v in part.splits.items()})
                         if model == "tfidf_logreg":

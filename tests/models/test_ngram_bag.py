@@ -208,10 +208,11 @@ def test_fit_after_blends_in_a_linear_model_that_reads_what_the_network_missed()
         torch.nn.init.zeros_(p)
     train, valid = _bigram_split()
     y = torch.as_tensor(valid.targets)
-    found = fit_after(model, OutputLayout((2,)), train, valid, lambda: predict_logits(model, valid.sequences),
+    found = fit_after(model, OutputLayout((2,)), train, valid, lambda m: predict_logits(m, valid.sequences),
                       lambda logits: float((logits.argmax(1) == y).float().mean()))
-    assert found["valid_scores"]["0.0"] == pytest.approx(float((y == 0).float().mean()))  # the network alone
-    assert found["blend"] > 0 and found["valid_scores"][str(found["blend"])] == 1.0
+    (member,) = found["members"]
+    assert member["valid_scores"]["0.0"] == pytest.approx(float((y == 0).float().mean()))  # the network alone
+    assert member["blend"] > 0 and member["valid_scores"][str(member["blend"])] == 1.0
     assert (predict_logits(model, valid.sequences).argmax(1) == y).all()
     assert model.idf[2] > 0 and model.idf[0] == 0  # fitted on the training texts' n-grams only
 
@@ -224,9 +225,9 @@ def test_fit_after_keeps_the_network_alone_when_the_linear_model_only_hurts():
     train, valid = _bigram_split()
     shuffled = type(train)(train.sequences, np.random.default_rng(1).permutation(train.targets))  # labels as noise
     before = predict_logits(model, valid.sequences)
-    found = fit_after(model, OutputLayout((2,)), shuffled, valid, lambda: predict_logits(model, valid.sequences),
+    found = fit_after(model, OutputLayout((2,)), shuffled, valid, lambda m: predict_logits(m, valid.sequences),
                       lambda logits: -float(torch.nn.functional.cross_entropy(logits, torch.as_tensor(valid.targets))))
-    assert found["blend"] == 0.0
+    assert found["members"][0]["blend"] == 0.0
     assert torch.equal(predict_logits(model, valid.sequences), before)  # alpha 0: the bag adds nothing
 
 
@@ -254,10 +255,48 @@ def test_ngram_fit_after_is_refused_where_it_cannot_work():
     from lstmtext.pipeline.checks import check_run
 
     after = ["model.ngram_bag=2", "model.ngram_fit=\"after\""]
-    with pytest.raises(ConfigError, match="model.ensemble"):
-        check_run(build_config(None, overrides=[*after, "model.ensemble=2"]))
     with pytest.raises(ConfigError, match="--nproc"):
         check_run(build_config(None, overrides=after), shard=object())
     with pytest.raises(ConfigError, match="--stream"):
         check_run(build_config(None, overrides=after), data="x.csv", out_dir="out", stream=True)
     assert "model.ngram_bag=0" in build_config(None, overrides=["model.ngram_fit=\"after\""]).model.ineffective()[0]
+
+
+def test_each_member_of_a_seed_ensemble_gets_the_regression_and_its_own_blend():
+    from lstmtext.models import OutputLayout
+    from lstmtext.models.ensemble import EnsembleClassifier
+    from lstmtext.training.ngram_fit import fit_after
+
+    members = [_tfidf_bag(vocab=12), _tfidf_bag(vocab=12)]
+    for p in members[0].base.parameters():  # member 0 learnt nothing; member 1 keeps its random weights
+        torch.nn.init.zeros_(p)
+    model = EnsembleClassifier(members, OutputLayout((2,))).eval()
+    train, valid = _bigram_split()
+    y = torch.as_tensor(valid.targets)
+    seen = []
+    found = fit_after(model, OutputLayout((2,)), train, valid,
+                      lambda m: seen.append(m) or predict_logits(m, valid.sequences),
+                      lambda logits: float((logits.argmax(1) == y).float().mean()))
+    assert len(found["members"]) == 2 and len(found["C"]) == 1
+    assert [id(m) for m in seen] == [id(members[0])] * 2 + [id(members[1])] * 2  # each member's own logits
+    assert found["members"][0]["valid_scores"] != found["members"][1]["valid_scores"]
+    assert torch.equal(members[0].idf, members[1].idf) and members[0].idf.max() > 0  # one regression
+    for member, record in zip(members, found["members"]):
+        assert record["blend"] > 0
+        assert (predict_logits(member, valid.sequences).argmax(1) == y).all()
+
+
+def test_a_seed_ensemble_with_ngram_fit_after_trains_saves_and_reloads(tiny_path, tmp_path):
+    from lstmtext.inference.predictor import Predictor
+    from lstmtext.models.ensemble import EnsembleClassifier
+    from lstmtext.pipeline import run
+
+    cfg = build_config(None, overrides=[*TINY_OVERRIDES, "train.epochs=2", "model.ensemble=2", "model.ngram_bag=2",
+                                        "model.ngram_buckets=4096", "model.ngram_fit=\"after\""])
+    result = run(cfg, tiny_path, tmp_path / "ens", progress=False)
+    assert len(result.summary["ngram_fit"]["members"]) == 2
+    predictor = Predictor.from_bundle(tmp_path / "ens")
+    assert isinstance(predictor.model, EnsembleClassifier)
+    assert all(m.idf.max() > 0 for m in predictor.model.members)
+    texts = ["the crew was great", "lost my bag", ""]
+    assert np.allclose(predictor.predict_proba(texts), Predictor.from_bundle(tmp_path / "ens").predict_proba(texts))

@@ -90,13 +90,9 @@ def check_run(config: Config, *, data: Any = None, out_dir: str | Path | None = 
                           "process (leave out --nproc).")
     if shard is not None and config.model.ensemble > 1:
         raise ConfigError("model.ensemble > 1 cannot be combined with --nproc; train the ensemble in one process.")
-    if config.model.ngram_bag and config.model.ngram_fit == "after":
-        if config.model.ensemble > 1:
-            raise ConfigError("model.ngram_fit=after cannot be combined with model.ensemble > 1 yet (one blend weight "
-                              "is chosen for one network). Use --set model.ensemble=1 or model.ngram_fit=joint.")
-        if shard is not None:
-            raise ConfigError("model.ngram_fit=after cannot be combined with --nproc (the linear fit reads every "
-                              "training text in one process). Train in one process or use model.ngram_fit=joint.")
+    if shard is not None and config.model.ngram_bag and config.model.ngram_fit == "after":
+        raise ConfigError("model.ngram_fit=after cannot be combined with --nproc (the linear fit reads every training "
+                          "text in one process). Train in one process or use --set model.ngram_fit=joint.")
     if not stream:
         return
     if data is None or out_dir is None or isinstance(data, LabelledData):

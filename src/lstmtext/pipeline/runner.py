@@ -120,14 +120,14 @@ def fit_bag_after(config: Config, prepared: Prepared, model: torch.nn.Module) ->
     objective = task.objective(train.targets, config.train)
     targets = torch.as_tensor(valid.targets)
     found = fit_after(model, task.layout, train, valid,
-                      lambda: predict_logits(model, valid.sequences, config.train.eval_batch_size),
+                      lambda m: predict_logits(m, valid.sequences, config.train.eval_batch_size),
                       lambda logits: monitored(objective.summarize(logits, targets), config.train.monitor),
                       seed=config.train.seed, class_weight=config.train.class_weight)
     if found is not None:
+        shares = ", ".join(f"{m['blend']} ({config.train.monitor} {m['valid_scores'][str(m['blend'])]}, network alone "
+                           f"{m['valid_scores']['0.0']})" for m in found["members"])
         prepared.notes.append(f"n-gram bag fitted after training as TF-IDF + logistic regression (C {found['C']}), "
-                              f"blended with the network at a linear share of {found['blend']} chosen on valid "
-                              f"({config.train.monitor} {found['valid_scores'][str(found['blend'])]}, network alone "
-                              f"{found['valid_scores']['0.0']})")
+                              f"blended with the network at a linear share chosen on valid: {shares}")
     return found
 
 

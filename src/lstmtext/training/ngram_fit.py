@@ -7,7 +7,8 @@ hashed; counts times idf, divided by the text's L2 norm): one multinomial regres
 binary regression per label for sigmoid outputs, each with ``C`` chosen on the valid split by the group's
 macro-F1. Last, the weight ``w`` of the blend ``(1 - w) * network + w * linear`` (in logits) is chosen on the
 valid split by the run's monitored score, and folded into the bag (``alpha = w / (1 - w)``), so the saved model
-is an ordinary :class:`~lstmtext.models.ngram_bag.NgramBagClassifier` that every engine reads.
+is an ordinary :class:`~lstmtext.models.ngram_bag.NgramBagClassifier` that every engine reads. In a seed
+ensemble each member has its own bag: the regression is fitted once and each member's blend chosen on its own.
 
 Why after and not together: trained with the network, the bag sees the network's learning rate, dropout and
 early stopping; fitted alone it is the convex, regularised model that TF-IDF + LR is, and the two err on
@@ -17,6 +18,7 @@ different texts. Temperature scaling and the task's thresholds are fitted after 
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -24,6 +26,7 @@ import numpy as np
 import torch
 
 from lstmtext.encoding.batching import eval_batches, iterate
+from lstmtext.models.ensemble import EnsembleClassifier
 from lstmtext.models.ngram_bag import NgramBagClassifier, ngram_ids
 
 log = logging.getLogger(__name__)
@@ -127,39 +130,49 @@ def fit_linear(bag: NgramBagClassifier, layout: Any, train: Any, valid: Any, see
 
 
 def fit_after(model: torch.nn.Module, layout: Any, train: Any, valid: Any,
-              logits_of: Callable[[], torch.Tensor], score: Callable[[torch.Tensor], float], seed: int = 0,
-              class_weight: str | None = None) -> dict[str, Any] | None:
-    """Fit ``model``'s TF-IDF bag (if it has one) and the blend weight; return what was chosen, for the notes.
+              logits_of: Callable[[torch.nn.Module], torch.Tensor], score: Callable[[torch.Tensor], float],
+              seed: int = 0, class_weight: str | None = None) -> dict[str, Any] | None:
+    """Fit the TF-IDF bag of ``model`` (or of each member of a seed ensemble) and its blend weight.
+
+    The regression is fitted once (every member has the same vocabulary and n-gram rows); each member's blend
+    weight is chosen on its own valid logits.
 
     Args:
-        model: The trained model; its bag is written in place.
+        model: The trained model; its bags are written in place.
         layout: The task's output layout.
         train, valid: Encoded splits (``sequences``, ``targets``).
-        logits_of: The model's valid logits, ``(N, K)``, computed now.
+        logits_of: A model's (or member's) valid logits, ``(N, K)``, computed now.
         score: The run's monitored valid score of fused logits (higher is better).
         seed: The solver's seed.
         class_weight: ``"balanced"`` to weight the regression's rows as ``train.class_weight`` does the loss.
+
+    Returns:
+        None without a TF-IDF bag; else ``{"C": [...], "members": [{"blend", "valid_scores"}, ...], "seconds"}``.
     """
-    bag = find_bag(model)
-    if bag is None:
+    members = list(model.members) if isinstance(model, EnsembleClassifier) else [model]
+    if find_bag(members[0]) is None:
         return None
-    with torch.no_grad():
-        bag.bag.weight.zero_()
-        bag.bias.zero_()
-    network = logits_of()  # the bag is silent: the network's own logits
-    idf, coef, intercept, chosen = fit_linear(bag, layout, train, valid, seed, class_weight)
-    with torch.no_grad():
-        bag.idf.copy_(torch.as_tensor(idf, dtype=bag.idf.dtype))
-        bag.bag.weight.copy_(torch.as_tensor(coef, dtype=bag.bag.weight.dtype))
-        bag.bias.copy_(torch.as_tensor(intercept, dtype=bag.bias.dtype))
-    linear = logits_of() - network  # the bag's logits on valid
-    scores = {w: score((1 - w) * network + w * linear) for w in BLEND_GRID}
-    best = max(BLEND_GRID, key=lambda w: (scores[w], -w))  # ties: the smaller linear share
-    alpha = best / (1 - best)
-    with torch.no_grad():
-        bag.bag.weight.mul_(alpha)
-        bag.bias.mul_(alpha)
-    found = {"C": chosen, "blend": best, "valid_scores": {str(w): round(v, 4) for w, v in scores.items()}}
-    log.info("n-gram bag fitted after training: C %s, linear share %.1f (valid %.4f, network alone %.4f)",
-             chosen, best, scores[best], scores[0.0])
-    return found
+    start, fitted, records = time.perf_counter(), None, []
+    for member in members:
+        bag = find_bag(member)
+        with torch.no_grad():
+            bag.bag.weight.zero_()
+            bag.bias.zero_()
+        network = logits_of(member)  # the bag is silent: the network's own logits
+        if fitted is None:
+            fitted = fit_linear(bag, layout, train, valid, seed, class_weight)
+        idf, coef, intercept, chosen = fitted
+        with torch.no_grad():
+            bag.idf.copy_(torch.as_tensor(idf, dtype=bag.idf.dtype))
+            bag.bag.weight.copy_(torch.as_tensor(coef, dtype=bag.bag.weight.dtype))
+            bag.bias.copy_(torch.as_tensor(intercept, dtype=bag.bias.dtype))
+        linear = logits_of(member) - network  # the bag's logits on valid
+        scores = {w: score((1 - w) * network + w * linear) for w in BLEND_GRID}
+        best = max(BLEND_GRID, key=lambda w: (scores[w], -w))  # ties: the smaller linear share
+        with torch.no_grad():
+            bag.bag.weight.mul_(best / (1 - best))
+            bag.bias.mul_(best / (1 - best))
+        records.append({"blend": best, "valid_scores": {str(w): round(v, 4) for w, v in scores.items()}})
+        log.info("n-gram bag fitted after training: C %s, linear share %.1f (valid %.4f, network alone %.4f)",
+                 chosen, best, scores[best], scores[0.0])
+    return {"C": fitted[3], "members": records, "seconds": round(time.perf_counter() - start, 2)}
