@@ -293,3 +293,26 @@ def test_training_texts_that_clean_to_nothing_are_counted_with_the_first_row(tmp
         "word."]
     assert prepared.train.sequences[40] == prepared.train.sequences[41] == [1]  # <unk>
     assert prepared.train.sequences[:40] == prepared.encoder.encode([r.split(",")[0] for r in rows[:40]])
+
+
+def test_a_fitted_tfidf_bag_is_silent_while_the_warm_started_network_trains_and_fitted_again(tmp_path, monkeypatch):
+    import lstmtext.pipeline.runner as runner
+    from lstmtext.training import ngram_fit
+
+    after = [*SHORT, "model.ngram_bag=2", "model.ngram_buckets=4096", "model.ngram_fit=\"after\""]
+    with monkeypatch.context() as patch:
+        patch.setattr(ngram_fit, "BLEND_GRID", (0.5,))  # the saved model blends in its bag, whatever valid says
+        run(build_config(None, overrides=after), TINY, tmp_path / "base", progress=False)
+    assert load_bundle(tmp_path / "base").model.bias.abs().sum() > 0  # a fitted bag is saved
+    at_start = []
+    real_fit = runner.fit
+
+    def spy(model, *args, **kwargs):
+        at_start.append((float(model.bag.weight.abs().sum()), float(model.bias.abs().sum())))
+        return real_fit(model, *args, **kwargs)
+
+    monkeypatch.setattr(runner, "fit", spy)
+    cfg = build_config(None, overrides=after, extra={"train": {"init_from": str(tmp_path / "base")}})
+    result = run(cfg, TINY, tmp_path / "warm", progress=False)
+    assert at_start == [(0.0, 0.0)]  # the network continued alone, as it first trained
+    assert result.summary["ngram_fit"]["members"][0]["valid_scores"]["0.0"] > 0  # then the bag was fitted again

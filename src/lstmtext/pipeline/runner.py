@@ -33,8 +33,9 @@ from lstmtext.pipeline.prepare import Prepared, load_data, prepare, prepare_stre
 from lstmtext.pipeline.warm_start import copy_weights
 from lstmtext.tasks import Task
 from lstmtext.training.ddp import Shard
-from lstmtext.training.loop import TrainResult, fit
+from lstmtext.training.loop import TrainResult, fit, monitored
 from lstmtext.training.members import fit_members
+from lstmtext.training.ngram_fit import fit_after, silence
 from lstmtext.training.threads import configure_threads
 
 log = logging.getLogger(__name__)
@@ -90,6 +91,7 @@ def fit_model(config: Config, prepared: Prepared, checkpoint_dir: Path | None = 
         model = build_model(cfg.model, len(encoder.vocab), task.layout, **task.model_kwargs(), **embedding_kwargs)
         if prepared.init is not None:
             copy_weights(model, prepared.init.model, member=cfg.train.seed - config.train.seed)
+            silence(model)  # a saved TF-IDF bag is fitted again after training (model.ngram_fit = "after")
         if lm is not None:
             start_from_lm(model, lm)
         # an ensemble member the interrupted run never reached has no checkpoint yet: it starts afresh
@@ -113,9 +115,6 @@ def fit_model(config: Config, prepared: Prepared, checkpoint_dir: Path | None = 
 
 def fit_bag_after(config: Config, prepared: Prepared, model: torch.nn.Module) -> dict[str, Any] | None:
     """``model.ngram_fit = "after"``: fit the TF-IDF bag and its blend weight (:mod:`lstmtext.training.ngram_fit`)."""
-    from lstmtext.training.loop import monitored
-    from lstmtext.training.ngram_fit import fit_after
-
     train, valid, task = prepared.train, prepared.splits["valid"], prepared.task
     objective = task.objective(train.targets, config.train)
     targets = torch.as_tensor(valid.targets)

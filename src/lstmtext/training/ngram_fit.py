@@ -41,6 +41,15 @@ def find_bag(model: torch.nn.Module) -> NgramBagClassifier | None:
     return model if isinstance(model, NgramBagClassifier) and model.weighting == "tfidf" else None
 
 
+def silence(model: torch.nn.Module) -> None:
+    """Zero every TF-IDF bag in ``model`` (a warm start copies a fitted one): the network trains alone."""
+    for module in model.modules():
+        if find_bag(module) is not None:
+            with torch.no_grad():
+                module.bag.weight.zero_()
+                module.bias.zero_()
+
+
 def counts(bag: NgramBagClassifier, sequences: Sequence[Sequence[int]], batch_size: int = 1024) -> Any:
     """``(N, rows)`` sparse counts of each text's n-gram rows, read through the bag's own :func:`ngram_ids`."""
     from scipy import sparse
@@ -155,9 +164,7 @@ def fit_after(model: torch.nn.Module, layout: Any, train: Any, valid: Any,
     start, fitted, records = time.perf_counter(), None, []
     for member in members:
         bag = find_bag(member)
-        with torch.no_grad():
-            bag.bag.weight.zero_()
-            bag.bias.zero_()
+        silence(bag)
         network = logits_of(member)  # the bag is silent: the network's own logits
         if fitted is None:
             fitted = fit_linear(bag, layout, train, valid, seed, class_weight)
@@ -167,7 +174,7 @@ def fit_after(model: torch.nn.Module, layout: Any, train: Any, valid: Any,
             bag.bag.weight.copy_(torch.as_tensor(coef, dtype=bag.bag.weight.dtype))
             bag.bias.copy_(torch.as_tensor(intercept, dtype=bag.bias.dtype))
         linear = logits_of(member) - network  # the bag's logits on valid
-        scores = {w: score((1 - w) * network + w * linear) for w in BLEND_GRID}
+        scores = {w: score((1 - w) * network + w * linear) for w in sorted({0.0, *BLEND_GRID})}  # 0: network alone
         best = max(BLEND_GRID, key=lambda w: (scores[w], -w))  # ties: the smaller linear share
         with torch.no_grad():
             bag.bag.weight.mul_(best / (1 - best))
