@@ -134,8 +134,9 @@ def test_a_classifier_starts_from_the_lm_and_gradual_unfreezing_keeps_it_for_one
     state, source = result.model.state_dict(), lm.model.state_dict()
     # epoch 1 of gradual unfreezing trains the output layer only: the embedding and LSTM are still the LM's
     for name in ("embedding.weight", "rnn.weight_ih_l0", "rnn.weight_hh_l0_reverse"):
-        torch.testing.assert_close(state[name], source[name])
-    assert state["fc.weight"].shape == (3, 3 * 2 * 8)  # concat pooling: last, max and mean of both directions
+        torch.testing.assert_close(state[f"base.{name}"], source[name])  # the network beside the preset's TF-IDF bag
+    assert state["base.fc.weight"].shape == (3, 3 * 2 * 8)  # concat pooling: last, max and mean of both directions
+    assert state["idf"].max() > 0 and len(result.summary["ngram_fit"]["members"]) == 1  # the bag fitted after
 
 
 def test_without_gradual_unfreezing_every_group_trains_from_epoch_1(lm_dir):
@@ -143,7 +144,8 @@ def test_without_gradual_unfreezing_every_group_trains_from_epoch_1(lm_dir):
                      "train.epochs=2", "train.schedule=\"constant\"")
     result = run(config, TINY, progress=False)
     lm = load_lm(lm_dir).model.state_dict()
-    moved = {k: float((result.model.state_dict()[k] - lm[k]).abs().mean()) for k in ("embedding.weight", "rnn.weight_ih_l0")}
+    moved = {k: float((result.model.state_dict()[f"base.{k}"] - lm[k]).abs().mean())
+             for k in ("embedding.weight", "rnn.weight_ih_l0")}
     assert moved["embedding.weight"] > 0 and moved["rnn.weight_ih_l0"] > 0  # everything trains from epoch 1
 
 
@@ -263,7 +265,7 @@ def test_the_python_api_starts_from_an_lm(lm_dir):
                                                          "train.batch_size": 8, "vocab.num_words": 100})
     clf.fit(frame["text"].tolist(), frame["label"].tolist())
     assert clf.predict(["@airline thanks great crew"]).shape == (1,)
-    assert clf.bundle_.model.embedding.weight.shape == (len(load_lm(lm_dir).vocab), 8)  # the LM's words and sizes
+    assert clf.bundle_.model.base.embedding.weight.shape == (len(load_lm(lm_dir).vocab), 8)  # the LM's words and sizes
 
 
 def test_a_language_model_writes_its_cleaning_out_and_carries_its_lexicon(tmp_path, texts_file):
