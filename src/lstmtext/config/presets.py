@@ -212,7 +212,8 @@ PRESET_DESCRIPTIONS: dict[str, str] = {
     "cnn-bag-long": "cnn-long plus a linear bag of word 1-2-grams: reviews with a few thousand labels",
     "multilabel": "--task multilabel: 5 cnn members averaged, the epoch chosen by micro-F1",
     "absa": "--task absa: 5 BiLSTMs over CBOW vectors, a softmax and an attention per aspect, id-aspect cleaning",
-    "ulmfit": "BiLSTM 256 started from a language model of the training (+ --unlabelled) texts: few labels",
+    "ulmfit": "BiLSTM 256 started from a language model of the training (+ --unlabelled) texts, blended with "
+              "TF-IDF + logistic regression on valid",
     "ulmfit-long": "ulmfit for reviews: texts cut at 256 tokens",
 }
 
