@@ -248,7 +248,8 @@ def test_run_with_ngram_fit_after_for_every_task_reloads_the_same(task, tiny_pat
     bag = predictor.model
     assert isinstance(bag, NgramBagClassifier) and bag.weighting == "tfidf" and bag.idf.max() > 0
     texts = ["the crew was great", "harga mahal sekali", ""]
-    assert np.allclose(predictor.predict_proba(texts), Predictor.from_bundle(tmp_path / task).predict_proba(texts))
+    trained = result.task.probabilities(predict_logits(result.model, result.encoder.encode(texts)))
+    assert np.allclose(predictor.predict_proba(texts), trained, atol=1e-6)  # the saved model is the fitted one
 
 
 def test_ngram_fit_after_is_refused_where_it_cannot_work():
@@ -278,7 +279,7 @@ def test_each_member_of_a_seed_ensemble_gets_the_regression_and_its_own_blend():
                       lambda m: seen.append(m) or predict_logits(m, valid.sequences),
                       lambda logits: float((logits.argmax(1) == y).float().mean()))
     assert len(found["members"]) == 2 and len(found["C"]) == 1
-    assert [id(m) for m in seen] == [id(members[0])] * 2 + [id(members[1])] * 2  # each member's own logits
+    assert [id(m) for m in seen] == [id(members[0]), id(members[1])]  # each member's own logits, one pass each
     assert found["members"][0]["valid_scores"] != found["members"][1]["valid_scores"]
     assert torch.equal(members[0].idf, members[1].idf) and members[0].idf.max() > 0  # one regression
     for member, record in zip(members, found["members"]):
@@ -299,4 +300,5 @@ def test_a_seed_ensemble_with_ngram_fit_after_trains_saves_and_reloads(tiny_path
     assert isinstance(predictor.model, EnsembleClassifier)
     assert all(m.idf.max() > 0 for m in predictor.model.members)
     texts = ["the crew was great", "lost my bag", ""]
-    assert np.allclose(predictor.predict_proba(texts), Predictor.from_bundle(tmp_path / "ens").predict_proba(texts))
+    trained = result.task.probabilities(predict_logits(result.model, result.encoder.encode(texts)))
+    assert np.allclose(predictor.predict_proba(texts), trained, atol=1e-6)  # the saved model is the fitted one

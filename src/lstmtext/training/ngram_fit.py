@@ -111,9 +111,9 @@ def _fit_group(x: dict[str, Any], y: dict[str, np.ndarray], size: int, seed: int
 
 
 def fit_linear(bag: NgramBagClassifier, layout: Any, train: Any, valid: Any, seed: int = 0,
-               class_weight: str | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[float]]:
-    """TF-IDF + logistic regression on the bag's features: ``(idf, coef (rows, K), intercept (K,), chosen Cs)``;
-    ``class_weight="balanced"`` as the network's ``train.class_weight``."""
+               class_weight: str | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[float], torch.Tensor]:
+    """TF-IDF + logistic regression on the bag's features: ``(idf, coef (rows, K), intercept (K,), chosen Cs,
+    valid logits (N, K))``; ``class_weight="balanced"`` as the network's ``train.class_weight``."""
     train_counts = counts(bag, train.sequences)
     idf = idf_of(train_counts)
     x = {"train": features(train_counts, idf), "valid": features(counts(bag, valid.sequences), idf)}
@@ -135,7 +135,8 @@ def fit_linear(bag: NgramBagClassifier, layout: Any, train: Any, valid: Any, see
             coef[used, start : start + size], intercept[start : start + size] = w, b
             chosen.append(c)
             start += size
-    return idf, coef, intercept, chosen
+    valid_logits = torch.as_tensor(x["valid"] @ coef[used] + intercept, dtype=torch.float32)
+    return idf, coef, intercept, chosen, valid_logits
 
 
 def fit_after(model: torch.nn.Module, layout: Any, train: Any, valid: Any,
@@ -168,12 +169,11 @@ def fit_after(model: torch.nn.Module, layout: Any, train: Any, valid: Any,
         network = logits_of(member)  # the bag is silent: the network's own logits
         if fitted is None:
             fitted = fit_linear(bag, layout, train, valid, seed, class_weight)
-        idf, coef, intercept, chosen = fitted
+        idf, coef, intercept, chosen, linear = fitted  # linear: the bag's valid logits, as its forward gives them
         with torch.no_grad():
             bag.idf.copy_(torch.as_tensor(idf, dtype=bag.idf.dtype))
             bag.bag.weight.copy_(torch.as_tensor(coef, dtype=bag.bag.weight.dtype))
             bag.bias.copy_(torch.as_tensor(intercept, dtype=bag.bias.dtype))
-        linear = logits_of(member) - network  # the bag's logits on valid
         scores = {w: score((1 - w) * network + w * linear) for w in sorted({0.0, *BLEND_GRID})}  # 0: network alone
         best = max(BLEND_GRID, key=lambda w: (scores[w], -w))  # ties: the smaller linear share
         with torch.no_grad():
