@@ -50,7 +50,7 @@ TaskOpt = Annotated[Optional[str], typer.Option(metavar="[classify|multilabel|ab
                                                 "a JSON list or 0/1 columns; docs/multilabel.md) or absa (one label per "
                                                 "aspect; docs/absa.md). Each has a default preset.")]
 AspectsOpt = Annotated[Optional[str], typer.Option(help="absa: comma-separated aspect columns (wide) or values (long); default: detect.")]
-UnlabelledOpt = Annotated[Optional[Path], typer.Option(help="Raw texts without labels (a table with --unlabelled-col, or one text per line; streamed): their words join the vocabulary and train word2vec vectors, or the language model with --preset ulmfit / --pretrained (docs/embeddings.md, docs/pretrain.md).")]
+UnlabelledOpt = Annotated[Optional[Path], typer.Option(help="Raw texts without labels (a table with --unlabelled-col, or one text per line; streamed): their words join the vocabulary and train word2vec vectors, or the language model with --preset ulmfit / --pretrained; with --set train.self_training=0.5 the trained model also labels them for a second one (docs/embeddings.md, docs/pretrain.md).")]
 UnlabelledColOpt = Annotated[Optional[str], typer.Option(help="The --unlabelled table's text column (default: --text-col).")]
 PretrainedOpt = Annotated[Optional[Path], typer.Option(help="Start from a language model saved by `lstmtext pretrain` (or a training output folder holding lm/): its cleaning, vocabulary, embedding and LSTM; trained on for lm.finetune_epochs on DATA's texts and --unlabelled first (docs/pretrain.md).")]
 LabelSepOpt = Annotated[Optional[str], typer.Option(help="multilabel: what separates a text's labels in the label column, e.g. '|'.")]

@@ -187,6 +187,9 @@ class TrainConfig(_Section):
     bucket_chunks: int = Field(8, ge=1, description="bucket: batches' worth of shuffled rows sorted by length together; "
                                "256: most batches hold one length, which an LSTM trains without padding (oneDNN's "
                                "fused kernel: LSTMs only, 1.4-1.7x faster; the default and lstm presets use it)")
+    self_training: float = Field(0.0, ge=0, le=1, description="share of each answer's unlabelled texts "
+                                 "(--unlabelled) that a second model trains on, with the first one's answers as labels "
+                                 "(the surest first; kept only if it scores at least as well on valid); 0: off")
     calibrate: bool = Field(True, description="fit temperature scaling on the valid split after training, so "
                             "probabilities mean what they say (argmax and ranking unchanged)")
     seed: int = 42

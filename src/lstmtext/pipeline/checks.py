@@ -90,6 +90,9 @@ def check_run(config: Config, *, data: Any = None, out_dir: str | Path | None = 
                           "process (leave out --nproc).")
     if shard is not None and config.model.ensemble > 1:
         raise ConfigError("model.ensemble > 1 cannot be combined with --nproc; train the ensemble in one process.")
+    if shard is not None and config.train.self_training and config.data.unlabelled:
+        raise ConfigError("train.self_training cannot be combined with --nproc (the teacher answers the unlabelled "
+                          "texts in one process). Train in one process or set train.self_training=0.")
     if shard is not None and config.model.ngram_bag and config.model.ngram_fit == "after":
         raise ConfigError("model.ngram_fit=after cannot be combined with --nproc (the linear fit reads every training "
                           "text in one process). Train in one process or use --set model.ngram_fit=joint.")

@@ -140,6 +140,9 @@ def prepare(config: Config, data: LabelledData) -> Prepared:
     check_held_out(data, notes)
     for msg in config.model.ineffective():
         warn(notes, msg)
+    if config.train.self_training and not config.data.unlabelled:
+        warn(notes, "train.self_training learns from the model's answers on unlabelled texts and none were given, so "
+                    "one model was trained: give them with --unlabelled FILE.")
     if config.train.init_from:
         init = load_init(config)
         check_reader_info(init, data)

@@ -10,7 +10,10 @@ on the valid split, scores valid and test, and (with an output folder) writes th
 
 from __future__ import annotations
 
+import copy
 import logging
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -33,9 +36,10 @@ from lstmtext.pipeline.prepare import Prepared, load_data, prepare, prepare_stre
 from lstmtext.pipeline.warm_start import copy_weights
 from lstmtext.tasks import Task
 from lstmtext.training.ddp import Shard
-from lstmtext.training.loop import TrainResult, fit, monitored
+from lstmtext.training.loop import BatchSource, TrainResult, fit, monitored
 from lstmtext.training.members import fit_members
 from lstmtext.training.ngram_fit import fit_after, silence
+from lstmtext.training.self_training import joined, pseudo_labelled
 from lstmtext.training.threads import configure_threads
 
 log = logging.getLogger(__name__)
@@ -71,51 +75,90 @@ def fit_model(config: Config, prepared: Prepared, checkpoint_dir: Path | None = 
                     checkpoint_dir.parent if checkpoint_dir is not None else None, resume, progress)
         prepared.notes.append(lm_note(lm))
 
-    def train_one(cfg: Config, ckpt: Path | None) -> tuple[torch.nn.Module, TrainResult]:
-        train = prepared.train
-        if cfg.train.oversample == "random":
-            train = task.oversample(train, cfg.train.seed)
-        if isinstance(train, EncodedSplit):
-            objective = task.objective(train.targets, cfg.train)
-        else:  # streamed: class weights from the distinct targets and their row counts
-            targets, counts = prepared.label_counts
-            objective = task.objective(targets, cfg.train, counts)
-        torch.manual_seed(cfg.train.seed)
-        if prepared.init is None:
-            embedding_kwargs = initial_embedding(cfg.model, encoder.vocab, train_texts, encoder.pipeline,
-                                                 prepared.unlabelled)
-        elif cfg.model.embedding.kind == "onehot":  # the identity of the (maybe grown) vocabulary
-            embedding_kwargs = initial_embedding(cfg.model, encoder.vocab, [], encoder.pipeline)
-        else:  # the saved vectors are copied below; word2vec is not trained again
-            embedding_kwargs = {"freeze_embedding": cfg.model.embedding.kind != "random" and cfg.model.embedding.freeze}
-        model = build_model(cfg.model, len(encoder.vocab), task.layout, **task.model_kwargs(), **embedding_kwargs)
-        if prepared.init is not None:
-            copy_weights(model, prepared.init.model, member=cfg.train.seed - config.train.seed)
-            silence(model)  # a saved TF-IDF bag is fitted again after training (model.ngram_fit = "after")
-        if lm is not None:
-            start_from_lm(model, lm)
-        # an ensemble member the interrupted run never reached has no checkpoint yet: it starts afresh
-        member_resume = resume and not (config.model.ensemble > 1 and ckpt is not None and not ckpt.exists())
-        result = fit(shard.wrap(model) if shard is not None else model, train, prepared.splits["valid"], cfg.train,
-                     objective, ckpt, member_resume, progress, shard=shard, settings=cfg.model_dump(mode="json"))
+    def fit_on(train: EncodedSplit | BatchSource, ckpt_dir: Path | None) -> tuple[torch.nn.Module, TrainResult]:
+        def train_one(cfg: Config, ckpt: Path | None) -> tuple[torch.nn.Module, TrainResult]:
+            rows = task.oversample(train, cfg.train.seed) if cfg.train.oversample == "random" else train
+            if isinstance(rows, EncodedSplit):
+                objective = task.objective(rows.targets, cfg.train)
+            else:  # streamed: class weights from the distinct targets and their row counts
+                targets, counts = prepared.label_counts
+                objective = task.objective(targets, cfg.train, counts)
+            torch.manual_seed(cfg.train.seed)
+            if prepared.init is None:
+                embedding_kwargs = initial_embedding(cfg.model, encoder.vocab, train_texts, encoder.pipeline,
+                                                     prepared.unlabelled)
+            elif cfg.model.embedding.kind == "onehot":  # the identity of the (maybe grown) vocabulary
+                embedding_kwargs = initial_embedding(cfg.model, encoder.vocab, [], encoder.pipeline)
+            else:  # the saved vectors are copied below; word2vec is not trained again
+                embedding_kwargs = {"freeze_embedding": cfg.model.embedding.kind != "random" and cfg.model.embedding.freeze}
+            model = build_model(cfg.model, len(encoder.vocab), task.layout, **task.model_kwargs(), **embedding_kwargs)
+            if prepared.init is not None:
+                copy_weights(model, prepared.init.model, member=cfg.train.seed - config.train.seed)
+                silence(model)  # a saved TF-IDF bag is fitted again after training (model.ngram_fit = "after")
+            if lm is not None:
+                start_from_lm(model, lm)
+            # an ensemble member the interrupted run never reached has no checkpoint yet: it starts afresh
+            member_resume = resume and not (config.model.ensemble > 1 and ckpt is not None and not ckpt.exists())
+            result = fit(shard.wrap(model) if shard is not None else model, rows, prepared.splits["valid"], cfg.train,
+                         objective, ckpt, member_resume, progress, shard=shard, settings=cfg.model_dump(mode="json"))
+            return model, result
+
+        model, result = fit_members(config, task.layout, train_one, ckpt_dir)
+        if config.model.ngram_fit == "after" and config.model.ngram_bag:  # the linear path, fitted on the trained network
+            result.ngram_fit = fit_bag_after(config, prepared, model, train)
+        if config.train.calibrate or task.tunes:  # fitted on the valid split: temperatures, then e.g. thresholds
+            valid = prepared.splits["valid"]
+            logits = predict_logits(model, valid.sequences, config.train.eval_batch_size)
+            if config.train.calibrate:
+                task.calibrate(logits, valid.targets)
+            if task.tunes:
+                task.tune(valid.targets, task.probabilities(logits))
         return model, result
 
-    model, result = fit_members(config, task.layout, train_one, checkpoint_dir)
-    if config.model.ngram_fit == "after" and config.model.ngram_bag:  # the linear path, fitted on the trained network
-        result.ngram_fit = fit_bag_after(config, prepared, model)
-    if config.train.calibrate or task.tunes:  # fitted on the valid split: temperatures, then e.g. thresholds
-        valid = prepared.splits["valid"]
-        logits = predict_logits(model, valid.sequences, config.train.eval_batch_size)
-        if config.train.calibrate:
-            task.calibrate(logits, valid.targets)
-        if task.tunes:
-            task.tune(valid.targets, task.probabilities(logits))
+    model, result = fit_on(prepared.train, checkpoint_dir)
+    if config.train.self_training and prepared.unlabelled is not None:  # a student trained on the labels and the teacher's surest answers
+        model, result = self_train(config, prepared, model, result, fit_on, checkpoint_dir)
     return model, result
 
 
-def fit_bag_after(config: Config, prepared: Prepared, model: torch.nn.Module) -> dict[str, Any] | None:
+def self_train(config: Config, prepared: Prepared, teacher: torch.nn.Module, taught: TrainResult,
+               fit_on: Callable[[EncodedSplit, Path | None], tuple[torch.nn.Module, TrainResult]],
+               checkpoint_dir: Path | None) -> tuple[torch.nn.Module, TrainResult]:
+    """``train.self_training``: the student (:mod:`lstmtext.training.self_training`), kept if it scores at least
+    the teacher's ``train.monitor`` on valid; the teacher's state (temperatures, thresholds) goes with the teacher."""
+    task, valid = prepared.task, prepared.splits["valid"]
+    targets = torch.as_tensor(valid.targets)
+    objective = task.objective(prepared.train.targets, config.train)
+
+    def score(model: torch.nn.Module) -> float:
+        logits = predict_logits(model, valid.sequences, config.train.eval_batch_size)
+        return round(monitored(objective.summarize(logits, targets), config.train.monitor), 4)
+
+    start = time.perf_counter()
+    teacher_state, teacher_score = copy.deepcopy(task.state), score(teacher)
+    added, info = pseudo_labelled(teacher, task, prepared.encoder, prepared.unlabelled, config.train.self_training,
+                                  config.train.seed, config.train.eval_batch_size)
+    student, learnt = fit_on(joined(prepared.train, added), checkpoint_dir / "student" if checkpoint_dir else None)
+    student_score = score(student)
+    kept = "student" if student_score >= teacher_score else "teacher"
+    info.update(teacher=teacher_score, student=student_score, kept=kept, seconds=round(time.perf_counter() - start, 1))
+    prepared.notes.append(
+        f"self-training: the model answered {info['answered']:,} unlabelled texts; the surest "
+        f"{config.train.self_training:.0%} of each answer ({info['added']:,}) joined the {len(prepared.train.targets):,} "
+        f"labelled rows; {config.train.monitor}: teacher {teacher_score}, student {student_score}, kept the {kept}")
+    log.info(prepared.notes[-1])
+    seconds = taught.seconds + learnt.seconds  # the run trained both
+    if kept == "teacher":
+        task.state = teacher_state
+        learnt, student = taught, teacher
+    learnt.self_training, learnt.seconds = info, seconds
+    return student, learnt
+
+
+def fit_bag_after(config: Config, prepared: Prepared, model: torch.nn.Module, train: EncodedSplit
+                  ) -> dict[str, Any] | None:
     """``model.ngram_fit = "after"``: fit the TF-IDF bag and its blend weight (:mod:`lstmtext.training.ngram_fit`)."""
-    train, valid, task = prepared.train, prepared.splits["valid"], prepared.task
+    valid, task = prepared.splits["valid"], prepared.task
     objective = task.objective(train.targets, config.train)
     targets = torch.as_tensor(valid.targets)
     found = fit_after(model, task.layout, train, valid,
@@ -161,6 +204,7 @@ def summarize(config: Config, prepared: Prepared, model: torch.nn.Module, result
         "seed": config.train.seed, "lstmtext_version": __version__, "notes": prepared.notes,
         "license": prepared.data.info.get("license") if prepared.data is not None else None,
         **({"ngram_fit": result.ngram_fit} if result.ngram_fit else {}),
+        **({"self_training": result.self_training} if result.self_training else {}),
     }
 
 

@@ -312,6 +312,20 @@ class Task(ABC):
     def tune(self, targets: np.ndarray, proba: np.ndarray) -> None:
         """Fit decisions on the valid split after training (e.g. thresholds); saved in ``state``."""
 
+    def answers(self, proba: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The model's own answers as training targets (the form :meth:`targets` gives) and how sure it is of
+        each row: the probability of its least sure decision (a group's chosen class, or a label's yes or no
+        at its threshold). Self-training (:mod:`lstmtext.training.self_training`) learns from them."""
+        layout = self.layout
+        if layout.activation == "sigmoid":
+            cuts = self.decision_cuts()
+            yes = proba >= (0.5 if cuts is None else cuts)
+            sure = np.where(yes, proba, 1.0 - proba).min(1)
+            return yes.astype(np.float32), sure.astype(np.float32)
+        ids = np.stack([proba[:, s].argmax(1) for s in layout.slices()], 1)
+        sure = np.stack([proba[:, s].max(1) for s in layout.slices()], 1).min(1).astype(np.float32)
+        return (ids[:, 0] if len(layout.sizes) == 1 else ids).astype(np.int64), sure
+
     # ---- scores ------------------------------------------------------------------------------------------
     @abstractmethod
     def metrics(self, targets: np.ndarray, proba: np.ndarray) -> dict[str, Any]:

@@ -68,6 +68,7 @@ class TrainResult:
     members: list[dict[str, Any]] = field(default_factory=list)  # seed ensembles: one record per member
     precision: str = "fp32"  # what training ran in (lstmtext.training.precision)
     ngram_fit: dict[str, Any] | None = None  # model.ngram_fit = "after": the C and blend chosen on valid
+    self_training: dict[str, Any] | None = None  # train.self_training: what the teacher added, which model was kept
 
 
 def monitored(summary: dict[str, float], monitor: str) -> float:
