@@ -10,6 +10,10 @@ split and scored once on test:
 * `ulmfit` preset started from the language model (`--pretrained LM`, no further LM epochs);
 * `ulmfit_tfidf`: the same with a TF-IDF + logistic regression path fitted after the network and blended with
   it on valid (`model.ngram_bag=2`, `model.ngram_fit="after"`; not in the default `--models`);
+* `ulmfit_self`: `ulmfit_tfidf` with self-training (`train.self_training=0.5`): the rest of the training texts
+  are given as `--unlabelled`, the trained model answers them, and the surest half of each answer trains a second
+  model with the labelled share (kept if it scores at least as well on valid; shares below 100% only; not in
+  the default `--models`);
 * TF-IDF word 1-2-grams + logistic regression (C chosen on valid from a small grid);
 * fastText supervised (``lstmtext.experiments.baselines.fasttext_supervised``: bigrams, dim 50, 25 epochs, lr
   0.5, one thread; `fasttext-numpy2`).
@@ -115,16 +119,21 @@ def main() -> None:
                 else:
                     part = data
                 for model in args.models.split(","):
-                    if (name, model, share, seed) in done:
+                    if (name, model, share, seed) in done or (model == "ulmfit_self" and share == 1):
                         continue
                     record = {"dataset": name, "model": model, "share": share, "seed": seed,
                               "labels": len(part.splits["train"])}
-                    if model in ("default", "ulmfit", "ulmfit_tfidf"):
+                    if model in ("default", "ulmfit", "ulmfit_tfidf", "ulmfit_self"):
                         extra = [*settings, f"train.seed={seed}"]
                         if model.startswith("ulmfit"):
                             extra += [f'train.pretrained="{lm}"', "lm.finetune_epochs=0"]
-                        if model == "ulmfit_tfidf":
+                        if model in ("ulmfit_tfidf", "ulmfit_self"):
                             extra += ["model.ngram_bag=2", 'model.ngram_fit="after"']
+                        if model == "ulmfit_self":  # the training texts without their labels, as --unlabelled
+                            rest, labelled = folder / f"unlabelled_{share}_{seed}.txt", set(keep.tolist())
+                            rest.write_text("\n".join(" ".join(t.split()) for i, t in enumerate(train.texts)
+                                                      if i not in labelled) + "\n", encoding="utf-8")
+                            extra += ["train.self_training=0.5", f'data.unlabelled="{rest}"']
                         result = run(build_config(model.split("_")[0], overrides=extra), part, None, progress=False)
                         record.update(valid=result.metrics["valid"]["macro_f1"], test=result.metrics["test"]["macro_f1"],
                                       seconds=result.summary["train_seconds"])
@@ -132,6 +141,10 @@ def main() -> None:
                             cal = result.metrics[split]["calibration"]
                             record[f"{split}_gain90"] = cal["coverage_table"]["90%"]["accuracy"] - cal["accuracy"]
                             record[f"{split}_ece"] = cal["ece_after"]
+                        if "self_training" in result.summary:  # the teacher's and the student's valid scores
+                            st = result.summary["self_training"]
+                            record.update(teacher=st["teacher"], student=st["student"], kept=st["kept"],
+                                          pseudo=st["added"])
                         if "ngram_fit" in result.summary:  # the network's own valid score, before the blend
                             first = result.summary["ngram_fit"]["members"][0]
                             record.update(valid_network=first["valid_scores"]["0.0"], blend=first["blend"],
