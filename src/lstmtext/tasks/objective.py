@@ -40,7 +40,7 @@ class LayoutObjective:
         if self.layout.activation == "sigmoid":
             return [F.binary_cross_entropy_with_logits(logits, targets.to(logits.dtype), pos_weight=self.weights[0])]
         if len(self.slices) == 1:
-            return [F.cross_entropy(logits, targets, weight=self.weights[0])]
+            return [F.cross_entropy(logits, targets.reshape(-1), weight=self.weights[0])]  # (B,) or one aspect's (B, 1)
         return [F.cross_entropy(logits[:, s], targets[:, j], weight=self.weights[j]) for j, s in enumerate(self.slices)]
 
     def loss(self, logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
