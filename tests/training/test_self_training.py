@@ -23,12 +23,13 @@ SHORT = [*TINY_OVERRIDES, "train.epochs=4"]
 def test_most_sure_keeps_the_surest_share_of_each_answer():
     answers = np.array([0, 0, 0, 0, 1, 1, 2])
     sure = np.array([0.9, 0.5, 0.7, 0.6, 0.8, 0.3, 0.4])
-    assert most_sure(answers, sure, 0.5).tolist() == [0, 2, 4]  # class 2's one row rounds to none
+    assert most_sure(answers, sure, 0.5).tolist() == [0, 2, 4, 6]  # rounded up: class 2's one row too
+    assert most_sure(answers, sure, 0.25).tolist() == [0, 4, 6]
     assert most_sure(answers, sure, 1.0).tolist() == list(range(7))
     # aspect answers: a row's whole combination is its answer
     combos = np.array([[0, 1], [0, 1], [1, 1], [0, 0]])
-    assert most_sure(combos, np.array([0.2, 0.9, 0.5, 0.6]), 0.5).tolist() == [1]
-    assert most_sure(combos, np.array([0.2, 0.9, 0.5, 0.6]), 0.6).tolist() == [1, 2, 3]
+    assert most_sure(combos, np.array([0.2, 0.9, 0.5, 0.6]), 0.5).tolist() == [1, 2, 3]
+    assert most_sure(combos, np.array([0.2, 0.9, 0.5, 0.6]), 0.6).tolist() == [0, 1, 2, 3]
 
 
 def test_sample_rows_is_uniform_seeded_and_none_under_the_limit():
@@ -58,10 +59,11 @@ def test_each_task_answers_with_its_targets_and_its_least_sure_decision():
 
 @pytest.fixture(scope="module")
 def unlabelled(tmp_path_factory):
-    """The tiny training texts, three times, as an unlabelled file."""
+    """The tiny training texts, three times, and the valid texts (which self-training must not answer)."""
     frame = pd.read_csv(TINY)
     path = tmp_path_factory.mktemp("unlabelled") / "texts.txt"
-    path.write_text("\n".join(frame[frame.split == "train"].text.tolist() * 3) + "\n", encoding="utf-8")
+    texts = frame[frame.split == "train"].text.tolist() * 3 + frame[frame.split == "valid"].text.tolist()
+    path.write_text("\n".join(texts) + "\n", encoding="utf-8")
     return path
 
 
@@ -78,12 +80,15 @@ def test_the_student_trains_on_the_labels_and_the_surest_half_of_each_answer(unl
                         or real_fit(model, train, *a, **k))
     result = run(_config(unlabelled, "train.self_training=0.5"), TINY, None, progress=False)
     info = result.summary["self_training"]
-    assert info["answered"] == info["unlabelled_texts"] == 72
+    valid = result.summary["split_sizes"]["valid"]
+    assert info["unlabelled_texts"] == 72 + valid and info["answered"] == 72  # the valid texts are not answered
     labelled = result.summary["split_sizes"]["train"]
     assert rows == [labelled, labelled + info["added"]]
     # of each answer, half its rows: at most one lost to rounding per class
     assert 36 - len(result.task.labels) <= info["added"] <= 36 + len(result.task.labels)
     assert info["kept"] in ("student", "teacher") and (info["kept"] == "student") == (info["student"] >= info["teacher"])
+    kept_seconds = info["student_seconds"] if info["kept"] == "student" else info["teacher_seconds"]
+    assert result.summary["train_seconds"] == pytest.approx(kept_seconds, abs=0.05)  # the kept model's own history
     assert any(n.startswith("self-training: the model answered 72 unlabelled texts") for n in result.summary["notes"])
 
 
@@ -122,17 +127,35 @@ def test_self_training_with_unlabelled_texts_is_refused_with_nproc(unlabelled):
 ])
 def test_aspect_and_multilabel_runs_self_train(tmp_path, task, data, extra):
     texts = tmp_path / "texts.txt"
-    texts.write_text("\n".join(pd.read_csv(data).text.tolist() * 2) + "\n", encoding="utf-8")
+    frame = pd.read_csv(data)
+    train = frame[frame.split == "train"].text.tolist()
+    texts.write_text("\n".join(train * 2) + "\n", encoding="utf-8")
     cfg = build_config(None, overrides=[*SHORT, *extra, "model.ensemble=1", "train.self_training=0.5"],
                        extra={"task": task, "data": {"unlabelled": str(texts)}})
     result = run(cfg, data, None, progress=False)
     info = result.summary["self_training"]
-    assert info["answered"] == 2 * len(pd.read_csv(data)) and 0 < info["added"] <= info["answered"]
+    assert info["answered"] == 2 * len(train) and 0 < info["added"] <= info["answered"]
 
 
-def test_a_resumed_self_training_run_ends_with_the_same_model(unlabelled, tmp_path):
-    config = _config(unlabelled, "train.self_training=0.5")
-    first = run(config, TINY, tmp_path / "run", progress=False)
+def test_a_run_stopped_before_its_student_resumes_and_ends_with_the_same_model(unlabelled, tmp_path):
+    import shutil
+
+    first = run(_config(unlabelled, "train.self_training=0.5"), TINY, tmp_path / "run", progress=False)
+    assert (tmp_path / "run" / "checkpoint_student" / "state.json").is_file()
+    shutil.rmtree(tmp_path / "run" / "checkpoint_student")  # as if killed before the student's first epoch ended
     again = run(_config(unlabelled, "train.self_training=0.5"), TINY, tmp_path / "run", resume=True, progress=False)
     assert again.summary["self_training"]["added"] == first.summary["self_training"]["added"]
     np.testing.assert_array_equal(again.probabilities["valid"], first.probabilities["valid"])
+    done = run(_config(unlabelled, "train.self_training=0.5"), TINY, tmp_path / "run", resume=True, progress=False)
+    np.testing.assert_array_equal(done.probabilities["valid"], first.probabilities["valid"])  # both from checkpoints
+
+
+def test_a_one_aspect_model_answers_with_one_column_per_aspect(tmp_path):
+    frame = pd.read_csv(ABSA_WIDE)[["text", "food", "split"]]
+    frame.to_csv(tmp_path / "food.csv", index=False)
+    texts = tmp_path / "texts.txt"
+    texts.write_text("\n".join(frame.text.tolist()) + "\n", encoding="utf-8")
+    cfg = build_config(None, overrides=[*SHORT, "model.ensemble=1", "train.self_training=1.0"],
+                       extra={"task": "absa", "data": {"unlabelled": str(texts)}})
+    result = run(cfg, tmp_path / "food.csv", None, progress=False)
+    assert result.summary["self_training"]["added"] == result.summary["self_training"]["answered"] > 0

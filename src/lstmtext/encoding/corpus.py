@@ -40,6 +40,7 @@ class UnlabelledCorpus:
                  flags: tuple[str, str] = ("--unlabelled", "--unlabelled-col"),
                  held_out: frozenset[str] = frozenset(), default_col: str = "text") -> None:
         self.path = Path(path)
+        self.held_out = held_out
         self.texts = self.tokens = self.usable = 0  # usable: texts of two tokens or more (a language model's)
         self.overlap = 0
         fd, name = tempfile.mkstemp(prefix="lstmtext-unlabelled-", suffix=".txt")

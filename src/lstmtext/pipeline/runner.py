@@ -75,7 +75,8 @@ def fit_model(config: Config, prepared: Prepared, checkpoint_dir: Path | None = 
                     checkpoint_dir.parent if checkpoint_dir is not None else None, resume, progress)
         prepared.notes.append(lm_note(lm))
 
-    def fit_on(train: EncodedSplit | BatchSource, ckpt_dir: Path | None) -> tuple[torch.nn.Module, TrainResult]:
+    def fit_on(train: EncodedSplit | BatchSource, ckpt_dir: Path | None, resume: bool = resume
+               ) -> tuple[torch.nn.Module, TrainResult]:
         def train_one(cfg: Config, ckpt: Path | None) -> tuple[torch.nn.Module, TrainResult]:
             rows = task.oversample(train, cfg.train.seed) if cfg.train.oversample == "random" else train
             if isinstance(rows, EncodedSplit):
@@ -115,17 +116,19 @@ def fit_model(config: Config, prepared: Prepared, checkpoint_dir: Path | None = 
                 task.tune(valid.targets, task.probabilities(logits))
         return model, result
 
+    mark = len(prepared.notes)
     model, result = fit_on(prepared.train, checkpoint_dir)
-    if config.train.self_training and prepared.unlabelled is not None:  # a student trained on the labels and the teacher's surest answers
-        model, result = self_train(config, prepared, model, result, fit_on, checkpoint_dir)
+    if config.train.self_training and prepared.unlabelled is not None:  # a student on the teacher's surest answers
+        model, result = self_train(config, prepared, model, result, fit_on, checkpoint_dir, resume, mark)
     return model, result
 
 
 def self_train(config: Config, prepared: Prepared, teacher: torch.nn.Module, taught: TrainResult,
-               fit_on: Callable[[EncodedSplit, Path | None], tuple[torch.nn.Module, TrainResult]],
-               checkpoint_dir: Path | None) -> tuple[torch.nn.Module, TrainResult]:
+               fit_on: Callable[[EncodedSplit, Path | None, bool], tuple[torch.nn.Module, TrainResult]],
+               checkpoint_dir: Path | None, resume: bool, mark: int) -> tuple[torch.nn.Module, TrainResult]:
     """``train.self_training``: the student (:mod:`lstmtext.training.self_training`), kept if it scores at least
-    the teacher's ``train.monitor`` on valid; the teacher's state (temperatures, thresholds) goes with the teacher."""
+    the teacher's ``train.monitor`` on valid; the teacher's state (temperatures, thresholds) goes with the teacher.
+    The notes keep the kept model's (from ``mark`` on: the teacher's) and one line on both."""
     task, valid = prepared.task, prepared.splits["valid"]
     targets = torch.as_tensor(valid.targets)
     objective = task.objective(prepared.train.targets, config.train)
@@ -138,20 +141,32 @@ def self_train(config: Config, prepared: Prepared, teacher: torch.nn.Module, tau
     teacher_state, teacher_score = copy.deepcopy(task.state), score(teacher)
     added, info = pseudo_labelled(teacher, task, prepared.encoder, prepared.unlabelled, config.train.self_training,
                                   config.train.seed, config.train.eval_batch_size)
-    student, learnt = fit_on(joined(prepared.train, added), checkpoint_dir / "student" if checkpoint_dir else None)
-    student_score = score(student)
-    kept = "student" if student_score >= teacher_score else "teacher"
-    info.update(teacher=teacher_score, student=student_score, kept=kept, seconds=round(time.perf_counter() - start, 1))
-    prepared.notes.append(
-        f"self-training: the model answered {info['answered']:,} unlabelled texts; the surest "
-        f"{config.train.self_training:.0%} of each answer ({info['added']:,}) joined the {len(prepared.train.targets):,} "
-        f"labelled rows; {config.train.monitor}: teacher {teacher_score}, student {student_score}, kept the {kept}")
-    log.info(prepared.notes[-1])
-    seconds = taught.seconds + learnt.seconds  # the run trained both
+    info.update(answer_seconds=round(time.perf_counter() - start, 1), teacher=teacher_score,
+                teacher_seconds=round(taught.seconds, 1))
+    student_notes = len(prepared.notes)
+    if info["added"]:
+        # the student's checkpoint sits beside the teacher's: saving the teacher replaces its whole folder
+        ckpt = checkpoint_dir.with_name(f"{checkpoint_dir.name}_student") if checkpoint_dir is not None else None
+        student, learnt = fit_on(joined(prepared.train, added), ckpt, resume and ckpt is not None and ckpt.exists())
+        info.update(student=score(student), student_seconds=round(learnt.seconds, 1))
+    kept = "student" if info["added"] and info["student"] >= teacher_score else "teacher"
+    info["kept"] = kept
     if kept == "teacher":
         task.state = teacher_state
+        del prepared.notes[student_notes:]
         learnt, student = taught, teacher
-    learnt.self_training, learnt.seconds = info, seconds
+    else:
+        del prepared.notes[mark:student_notes]
+    if info["added"]:
+        outcome = f"{config.train.monitor}: teacher {teacher_score}, student {info['student']}, kept the {kept}"
+    else:
+        outcome = "no answer had a text to add, so no second model was trained"
+    prepared.notes.append(
+        f"self-training: the model answered {info['answered']:,} unlabelled texts; the surest "
+        f"{config.train.self_training:.0%} of each answer ({info['added']:,}) joined the "
+        f"{len(prepared.train.targets):,} labelled rows; {outcome}")
+    log.info(prepared.notes[-1])
+    learnt.self_training = info
     return student, learnt
 
 
@@ -188,6 +203,12 @@ def evaluate(model: torch.nn.Module, prepared: Prepared, batch_size: int = 1024
     return metrics, proba
 
 
+def _added_tokens(result: TrainResult) -> int:
+    """Tokens of the rows self-training added to the kept student's training split (0 otherwise)."""
+    info = result.self_training
+    return info["added_tokens"] if info and info["kept"] == "student" else 0
+
+
 def summarize(config: Config, prepared: Prepared, model: torch.nn.Module, result: TrainResult) -> dict[str, Any]:
     """The run summary written to ``metrics.json``, the reports and the model card."""
     epochs = sum(m["epochs_run"] for m in result.members) or len(result.history)  # every member's epochs
@@ -199,7 +220,7 @@ def summarize(config: Config, prepared: Prepared, model: torch.nn.Module, result
         "max_len": encoder.max_len, "epochs_run": len(result.history), "best_epoch": result.best_epoch,
         "ensemble": config.model.ensemble, "members": result.members, "monitor": config.train.monitor,
         "train_seconds": result.seconds, "precision": result.precision,
-        "tokens_per_second": prepared.train_tokens * epochs / max(result.seconds, 1e-9),
+        "tokens_per_second": (prepared.train_tokens + _added_tokens(result)) * epochs / max(result.seconds, 1e-9),
         "split_sizes": prepared.split_sizes, "steps": encoder.pipeline.steps,
         "seed": config.train.seed, "lstmtext_version": __version__, "notes": prepared.notes,
         "license": prepared.data.info.get("license") if prepared.data is not None else None,

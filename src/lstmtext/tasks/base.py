@@ -324,7 +324,7 @@ class Task(ABC):
             return yes.astype(np.float32), sure.astype(np.float32)
         ids = np.stack([proba[:, s].argmax(1) for s in layout.slices()], 1)
         sure = np.stack([proba[:, s].max(1) for s in layout.slices()], 1).min(1).astype(np.float32)
-        return (ids[:, 0] if len(layout.sizes) == 1 else ids).astype(np.int64), sure
+        return ids.reshape(len(ids), *self.targets([]).shape[1:]).astype(np.int64), sure
 
     # ---- scores ------------------------------------------------------------------------------------------
     @abstractmethod

@@ -10,7 +10,8 @@ and the student gained nothing on valid; the surest half of each answer gained 1
 runner keeps the student only if its valid score is at least the teacher's.
 
 The unlabelled texts are held as token ids: at most :data:`MAX_TEXTS` of them, a seeded uniform sample of a
-larger file.
+larger file. Texts that are also in the valid or test split (after cleaning) are not answered: the student would
+learn the teacher's answers on the texts that decide whether it is kept.
 """
 
 from __future__ import annotations
@@ -55,15 +56,14 @@ def _lines(corpus: UnlabelledCorpus, rows: np.ndarray | None) -> Iterator[str]:
 
 
 def most_sure(answers: np.ndarray, sure: np.ndarray, share: float) -> np.ndarray:
-    """Sorted rows: of each distinct answer, the ``share`` (rounded) of its rows with the highest ``sure``."""
+    """Sorted rows: of each distinct answer, the ``share`` of its rows (rounded up) with the highest ``sure``."""
     _, group = np.unique(answers.reshape(len(answers), -1), axis=0, return_inverse=True)
     group = group.reshape(-1)
-    keep = []
-    for g in np.unique(group):
-        rows = np.flatnonzero(group == g)
-        rows = rows[np.argsort(-sure[rows], kind="stable")]
-        keep.append(rows[: int(round(share * len(rows)))])
-    return np.sort(np.concatenate(keep)) if keep else np.zeros(0, dtype=np.int64)
+    order = np.lexsort((-sure, group))  # by answer, the surest first within each
+    counts = np.bincount(group)
+    starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
+    rank = np.arange(len(order)) - starts[group[order]]  # place within its answer
+    return np.sort(order[rank < np.ceil(share * counts[group[order]])])
 
 
 def pseudo_labelled(model: torch.nn.Module, task: Task, encoder: TextEncoder, corpus: UnlabelledCorpus,
@@ -72,17 +72,21 @@ def pseudo_labelled(model: torch.nn.Module, task: Task, encoder: TextEncoder, co
     rows = sample_rows(corpus.texts, MAX_TEXTS, seed)
     sequences: list[np.ndarray] = []
     answers, sure = [], []
-    lines = _lines(corpus, rows)
+    lines = (line for line in _lines(corpus, rows) if line not in corpus.held_out)  # never a valid or test text
     while chunk := list(itertools.islice(lines, CHUNK)):
         ids = encoder.encode_cleaned(chunk)
         a, s = task.answers(task.probabilities(predict_logits(model, ids, batch_size)))
         answers.append(a)
         sure.append(s)
         sequences.extend(np.asarray(seq, dtype=np.int32) for seq in ids)
+    if not sequences:  # every text read was a valid or test text
+        return EncodedSplit([], np.zeros((0,), dtype=np.int64)), {"share": share, "answered": 0, "added": 0,
+                                                                     "unlabelled_texts": corpus.texts, "added_tokens": 0}
     all_answers, all_sure = np.concatenate(answers), np.concatenate(sure)
     keep = most_sure(all_answers, all_sure, share)
     split = EncodedSplit([sequences[i].tolist() for i in keep], all_answers[keep])
     info = {"share": share, "answered": len(sequences), "unlabelled_texts": corpus.texts, "added": len(keep),
+            "added_tokens": int(sum(len(sequences[i]) for i in keep)),
             "mean_confidence": round(float(all_sure[keep].mean()), 4) if len(keep) else None}
     return split, info
 
