@@ -143,8 +143,8 @@ def main() -> None:
                             record[f"{split}_ece"] = cal["ece_after"]
                         if "self_training" in result.summary:  # the teacher's and the student's valid scores
                             st = result.summary["self_training"]
-                            record.update(teacher=st["teacher"], student=st["student"], kept=st["kept"],
-                                          pseudo=st["added"])
+                            record.update(teacher=st["teacher"], student=st.get("student"), kept=st["kept"],
+                                          pseudo=st["added"], seconds=st["teacher_seconds"] + st.get("student_seconds", 0))
                         if "ngram_fit" in result.summary:  # the network's own valid score, before the blend
                             first = result.summary["ngram_fit"]["members"][0]
                             record.update(valid_network=first["valid_scores"]["0.0"], blend=first["blend"],
