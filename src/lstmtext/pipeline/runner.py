@@ -129,13 +129,11 @@ def self_train(config: Config, prepared: Prepared, teacher: torch.nn.Module, tau
     """``train.self_training``: the student (:mod:`lstmtext.training.self_training`), kept if it scores at least
     the teacher's ``train.monitor`` on valid; the teacher's state (temperatures, thresholds) goes with the teacher.
     The notes keep the kept model's (from ``mark`` on: the teacher's) and one line on both."""
-    task, valid = prepared.task, prepared.splits["valid"]
-    targets = torch.as_tensor(valid.targets)
-    objective = task.objective(prepared.train.targets, config.train)
+    task = prepared.task
+    logits_of, score_of = valid_scoring(config, prepared, prepared.train.targets)
 
     def score(model: torch.nn.Module) -> float:
-        logits = predict_logits(model, valid.sequences, config.train.eval_batch_size)
-        return round(monitored(objective.summarize(logits, targets), config.train.monitor), 4)
+        return round(score_of(logits_of(model)), 4)
 
     start = time.perf_counter()
     teacher_state, teacher_score = copy.deepcopy(task.state), score(teacher)
@@ -170,15 +168,21 @@ def self_train(config: Config, prepared: Prepared, teacher: torch.nn.Module, tau
     return student, learnt
 
 
+def valid_scoring(config: Config, prepared: Prepared, train_targets: np.ndarray
+                  ) -> tuple[Callable[[torch.nn.Module], torch.Tensor], Callable[[torch.Tensor], float]]:
+    """A model's valid logits, and the run's monitored score of valid logits (higher is better; the loss with the
+    class weights of ``train_targets``)."""
+    valid = prepared.splits["valid"]
+    objective, targets = prepared.task.objective(train_targets, config.train), torch.as_tensor(valid.targets)
+    return (lambda model: predict_logits(model, valid.sequences, config.train.eval_batch_size),
+            lambda logits: monitored(objective.summarize(logits, targets), config.train.monitor))
+
+
 def fit_bag_after(config: Config, prepared: Prepared, model: torch.nn.Module, train: EncodedSplit
                   ) -> dict[str, Any] | None:
     """``model.ngram_fit = "after"``: fit the TF-IDF bag and its blend weight (:mod:`lstmtext.training.ngram_fit`)."""
-    valid, task = prepared.splits["valid"], prepared.task
-    objective = task.objective(train.targets, config.train)
-    targets = torch.as_tensor(valid.targets)
-    found = fit_after(model, task.layout, train, valid,
-                      lambda m: predict_logits(m, valid.sequences, config.train.eval_batch_size),
-                      lambda logits: monitored(objective.summarize(logits, targets), config.train.monitor),
+    logits_of, score_of = valid_scoring(config, prepared, train.targets)
+    found = fit_after(model, prepared.task.layout, train, prepared.splits["valid"], logits_of, score_of,
                       seed=config.train.seed, class_weight=config.train.class_weight)
     if found is not None:
         shares = ", ".join(f"{m['blend']} ({config.train.monitor} {m['valid_scores'][str(m['blend'])]}, network alone "
