@@ -114,3 +114,25 @@ def test_train_again_after_an_interrupted_run_asks_for_resume_or_overwrite(tiny_
     result = runner.invoke(app, ["train", str(tiny_path), "--out", str(tmp_path), "--set", "train.epochs=1", "--quiet"])
     message = _refused(result, "checkpoint")
     assert "Pass --resume to continue an interrupted training" in message
+
+
+def test_out_must_be_a_folder_and_not_a_saved_models_own(trained_run, tiny_path, tmp_path):
+    out, _ = trained_run
+    data = tmp_path / "data.csv"
+    data.write_bytes(tiny_path.read_bytes())
+    before = {p.name: p.read_bytes() for p in (out / "model").iterdir() if p.is_file()}
+    with pytest.raises(OutputExistsError, match=r"data\.csv is a file: --out takes a folder \(made if missing\)\."):
+        check_out(data, "audit", overwrite=True)
+    # before any training: refused at once, the file untouched
+    result = runner.invoke(app, ["train", str(tiny_path), "--out", str(data), "--set", "train.epochs=1", "--quiet"])
+    assert isinstance(result.exception, OutputExistsError) and str(result.exception).startswith(f"{data} is a file")
+    assert data.read_bytes() == tiny_path.read_bytes()
+    # a run written into a saved model's folder would put a second model in model/ and replace the first's
+    # metrics.json, while predict went on reading the first: refused, even with --overwrite
+    result = runner.invoke(app, ["train", str(tiny_path), "--out", str(out / "model"), "--overwrite",
+                                 "--set", "train.epochs=1", "--quiet"])
+    assert isinstance(result.exception, OutputExistsError) and result.exit_code == 1
+    assert str(result.exception) == (f"{out / 'model'} is a saved model's own folder. Give a new folder as --out "
+                                     "(a training run writes its model to OUT/model).")
+    assert not (out / "model" / "model").exists()
+    assert {p.name: p.read_bytes() for p in (out / "model").iterdir() if p.is_file()} == before

@@ -88,6 +88,9 @@ def test_missing_file(trained_run, tmp_path):
     (copy / "vocab.json").unlink()
     with pytest.raises(BundleError, match="incomplete model folder, missing vocab.json"):
         load_bundle(copy)
+    (copy / "model.safetensors").unlink()  # half of what marks a saved model: named, not "not a saved model"
+    with pytest.raises(BundleError, match=r"m: model\.safetensors is missing, so this saved model cannot be loaded\."):
+        load_bundle(copy)
 
 
 def test_refuses_to_overwrite(trained_run, tmp_path):

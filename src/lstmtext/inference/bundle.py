@@ -46,6 +46,7 @@ from lstmtext.preprocess.pipeline import pack_files, unpack_files
 from lstmtext.tasks import Task, get_task
 from lstmtext.tasks.state import check_state
 from lstmtext.utils.atomic import atomic_dir, check_sha256, file_sha256
+from lstmtext.utils.outputs import is_saved_model
 
 FORMAT_VERSION = 2
 READABLE_VERSIONS = (1, 2)
@@ -178,25 +179,26 @@ def save_bundle(
     return path
 
 
-def _is_bundle(path: Path) -> bool:
-    return (path / "meta.json").is_file() or ((path / "config.json").is_file() and (path / "model.safetensors").is_file())
-
-
 def holds_model(path: str | Path) -> bool:
     """Whether ``path`` is a saved model or a training output folder (``model/`` or ``checkpoint/`` in it)."""
     path = Path(path)
-    return _is_bundle(path) or _is_bundle(path / "model") or (path / "checkpoint").is_dir()
+    return is_saved_model(path) or is_saved_model(path / "model") or (path / "checkpoint").is_dir()
 
 
 def resolve_bundle_path(path: str | Path) -> Path:
     """Accept a bundle folder or a training output folder holding ``model/``."""
     path = Path(path)
-    if _is_bundle(path):
+    if is_saved_model(path):
         return path
-    if _is_bundle(path / "model"):
+    if is_saved_model(path / "model"):
         return path / "model"
     if not path.exists():
         raise BundleError(f"{path}: no such folder. Give the folder written by `lstmtext train --out`.")
+    for folder in (path, path / "model"):
+        missing = [name for name in ("config.json", "model.safetensors") if not (folder / name).is_file()]
+        if len(missing) == 1:  # one of the pair is there: the other was lost
+            raise BundleError(f"{folder}: {missing[0]} is missing, so this saved model cannot be loaded. Copy the whole "
+                              "folder again, or re-train it.")
     raise BundleError(f"{path}: not a saved model (no config.json + model.safetensors here or in {path / 'model'}).")
 
 

@@ -23,14 +23,26 @@ WRITES = {
 RESUMES_FROM = {"search": "study.db", "learning-curve": "learning_curve.json"}
 
 
+def is_saved_model(path: str | Path) -> bool:
+    """Whether ``path`` is a saved model's own folder (``config.json`` + ``model.safetensors``; format 1: ``meta.json``)."""
+    path = Path(path)
+    return (path / "meta.json").is_file() or ((path / "config.json").is_file() and (path / "model.safetensors").is_file())
+
+
 def check_out(out: str | Path, command: str, overwrite: bool) -> Path:
-    """Return ``out`` as a Path, after checking that it holds nothing ``command`` would replace (unless ``overwrite``);
-    a folder holding the file a command resumes from (:data:`RESUMES_FROM`) is its own, and passes.
+    """Return ``out`` as a Path, after checking that it is a folder (or not there yet), not a saved model's own
+    folder, and holds nothing ``command`` would replace (unless ``overwrite``); a folder holding the file a command
+    resumes from (:data:`RESUMES_FROM`) is its own, and passes.
 
     Raises:
         OutputExistsError: Naming what is there, with the fix.
     """
     out = Path(out)
+    if out.exists() and not out.is_dir():
+        raise OutputExistsError(f"{out} is a file: --out takes a folder (made if missing). Choose another --out.")
+    if is_saved_model(out):  # --overwrite would put a second model in model/ beside the first, and mix their files
+        raise OutputExistsError(f"{out} is a saved model's own folder. Give a new folder as --out (a training run "
+                                f"writes its model to OUT/model).")
     if command in RESUMES_FROM and (out / RESUMES_FROM[command]).exists():
         return out  # its own earlier run: the command checks that the settings match and goes on
     found = [name for name in WRITES[command] if (out / name).exists()]
