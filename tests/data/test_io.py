@@ -43,6 +43,11 @@ def test_a_bad_jsonl_line_is_named(tmp_path):
     path.write_text('{"text": "a", "label": "x"}\n["b", "y"]\n')
     with pytest.raises(DataError, match=r"d\.jsonl:2: not a JSON object \(a list\)"):
         read_table(path)
+    path.write_text('{"text": "a", "label": "x"}\n{"text": "b", "label": "y"}\n[1, 2]\n')  # pandas: a TypeError
+    with pytest.raises(DataError, match=r"d\.jsonl:3: not a JSON object \(a list\)\. Write one object per line\.$"):
+        read_table(path)
+    with pytest.raises(DataError, match=r"d\.jsonl:3: not a JSON object \(a list\)"):  # streamed: the same line
+        list(read_chunks(path, "jsonl", 2))
 
 
 def test_a_truncated_parquet_file_gets_parquet_advice(tmp_path):

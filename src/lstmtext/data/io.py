@@ -180,7 +180,7 @@ def read_table(path: str | Path, fmt: str | None = None, header: bool = True) ->
         raise DataError(not_utf8(path, exc)) from None
     except pd.errors.EmptyDataError:
         raise DataError(f"{path}: {_EMPTY}") from None
-    except (pd.errors.ParserError, ValueError, OSError) as exc:
+    except (pd.errors.ParserError, ValueError, TypeError, OSError) as exc:  # TypeError: a JSONL line of a list
         if fmt == "jsonl":
             _check_jsonl_lines(path)  # names the first bad line
         raise DataError(f"{path}: cannot parse as {fmt}: {_first_line(exc)}. {_FIX[fmt]}") from None
@@ -300,19 +300,23 @@ def _first_line(exc: Exception) -> str:
     return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
 
 
+def _json_object(path: Path, lineno: int, line: str) -> dict[str, Any]:
+    """Line ``lineno`` (1-based) of a JSONL file as a dict, or a DataError naming it."""
+    try:
+        record = json.loads(line)
+    except json.JSONDecodeError as exc:
+        raise DataError(f"{path}:{lineno}: not a JSON object ({exc.msg}). Write one object per line.") from None
+    if not isinstance(record, dict):
+        raise DataError(f"{path}:{lineno}: not a JSON object (a {type(record).__name__}). Write one object per line.")
+    return record
+
+
 def _check_jsonl_lines(path: Path) -> None:
     """Raise a DataError naming the first line of ``path`` that is not a JSON object (do nothing if none is)."""
     with path.open(encoding="utf-8") as fh:
         for lineno, line in enumerate(fh, start=1):
-            if not line.strip():
-                continue
-            try:
-                record = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise DataError(f"{path}:{lineno}: not a JSON object ({exc.msg}). Write one object per line.") from None
-            if not isinstance(record, dict):
-                raise DataError(f"{path}:{lineno}: not a JSON object (a {type(record).__name__}). Write one object "
-                                "per line.") from None
+            if line.strip():
+                _json_object(path, lineno, line)
 
 
 def _jsonl_chunks(path: Path, chunk_size: int) -> Iterator[pd.DataFrame]:
@@ -327,10 +331,7 @@ def _jsonl_chunks(path: Path, chunk_size: int) -> Iterator[pd.DataFrame]:
         for lineno, line in enumerate(fh):
             if not line.strip():
                 continue
-            try:
-                records.append(json.loads(line))
-            except json.JSONDecodeError as exc:
-                raise DataError(f"{path}:{lineno + 1}: not a JSON object ({exc.msg}). Write one object per line.") from None
+            records.append(_json_object(path, lineno + 1, line))
             lines.append(lineno)
             if len(records) == chunk_size:
                 yield pd.DataFrame.from_records(records, index=lines)
