@@ -158,6 +158,33 @@ def test_preprocess_preview(tiny_path, tmp_path):
     assert result.exit_code == 1 and "give a FILE to preview or --text" in str(result.exception)
 
 
+
+def test_every_command_reading_texts_takes_no_header(trained_run, tmp_path):
+    """IndoNLU's TSV files have no header row: detect-lang, embed, pretrain and suggest read them as train does."""
+    headless = tmp_path / "smsa.tsv"
+    rows = ["kamarnya bersih sekali dan nyaman\tpositive", "makanannya enak tapi pelayanannya lambat\tneutral",
+            "kecewa sekali dengan kamarnya\tnegative"] * 10
+    headless.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    model = trained_run[0]
+    commands = {
+        "detect-lang": ["detect-lang", str(headless), "--json"],
+        "embed": ["embed", str(headless), "--out", str(tmp_path / "v.txt"), "--dim", "8", "--epochs", "1"],
+        "pretrain": ["pretrain", str(headless), "--out", str(tmp_path / "lm"), "--quiet", "--set", "lm.epochs=1",
+                     "--set", "model.embedding_dim=8", "--set", "model.hidden_size=8"],
+        "suggest": ["suggest", str(model), str(headless), "--n", "2", "--out", str(tmp_path / "s")],
+    }
+    for name, args in commands.items():
+        refused = runner.invoke(app, args)  # the first review read as a header: its column names the fix
+        assert refused.exit_code == 1, (name, refused.output)
+        assert "no column" in str(refused.exception) and "or --no-header for a file without a header row" in \
+            str(refused.exception), name
+        result = runner.invoke(app, [*args, "--no-header"])
+        assert result.exit_code == 0, (name, result.output)
+    assert json.loads(runner.invoke(app, [*commands["detect-lang"], "--no-header"]).output)["total"] == 30
+    assert "from 30 texts" in runner.invoke(app, [*commands["embed"], "--no-header", "--overwrite"]).output
+    assert json.loads((tmp_path / "s" / "suggest.json").read_text())["texts_read"] == 30
+
+
 def test_presets_describes_every_preset_and_architecture():
     from lstmtext.config.presets import CLEANING_DESCRIPTIONS, PRESET_DESCRIPTIONS, available_presets
     from lstmtext.preprocess import PREPROCESS_PRESETS

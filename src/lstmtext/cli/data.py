@@ -96,6 +96,7 @@ def presets() -> None:
 def detect_lang(
     file: Annotated[Path, typer.Argument(help="Data file (CSV/TSV/JSONL/Parquet).")],
     text_col: TextCol = None,
+    no_header: NoHeader = False,
     keep: Annotated[Optional[str], typer.Option(help="Language to keep, e.g. vi: show the rows that would be dropped.")] = None,
     languages: Annotated[str, typer.Option(help="Candidate languages, comma-separated; 'all' for every language langid knows.")] = "en,id,vi",
     examples: Annotated[int, typer.Option(help="Dropped rows to show.")] = 5,
@@ -110,7 +111,7 @@ def detect_lang(
     from lstmtext.preprocess.langid_step import language_summary
 
     langs = None if languages == "all" else [x.strip() for x in languages.split(",") if x.strip()]
-    summary = language_summary(read_texts(file, text_col), keep, langs, max_examples=examples)
+    summary = language_summary(read_texts(file, text_col, header=not no_header), keep, langs, max_examples=examples)
     if as_json:
         console.print_json(json.dumps(summary.to_dict(), ensure_ascii=False))
         return

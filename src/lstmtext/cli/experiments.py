@@ -261,6 +261,7 @@ def suggest(
     n: Annotated[int, typer.Option("--n", min=1, help="How many texts to suggest.")] = 200,
     out: Annotated[Path, typer.Option(help="Folder: to_label.csv (texts + empty label columns, ready to fill in), suggest.csv, suggest.json.")] = Path("runs/suggest"),
     text_col: ModelTextCol = None,
+    no_header: NoHeader = False,
     strategy: Annotated[str, typer.Option(help="uncertainty (least sure first, with diversity) or random (the baseline).")] = "uncertainty",
     diversity: Annotated[float, typer.Option(help="0: most uncertain first; higher: fewer near-duplicates (maximal marginal relevance over word counts); 1: most different first.")] = 0.3,
     seed: Annotated[int, typer.Option(help="Seed of --strategy random.")] = 0,
@@ -279,7 +280,8 @@ def suggest(
 
     check_out(out, "suggest", overwrite)
     predictor = load_predictor(bundle, engine)
-    chunks = iter_texts(texts, text_col, defaults=model_text_columns(predictor))
+    chunks = iter_texts(texts, text_col, defaults=model_text_columns(predictor), header=not no_header,
+                        header_flag="--no-header")
     report = run_suggest(predictor, chunks, n, strategy=strategy, diversity=diversity, seed=seed)
     paths = write_suggestions(report, out, text_col or model_text_columns(predictor)[0],
                               predictor.task.annotation_columns(), predictor.task.annotation_placeholder)

@@ -126,6 +126,7 @@ def pretrain(
     texts: Annotated[Path, typer.Argument(help="Raw texts: a table (CSV/TSV/JSONL/Parquet, --text-col) or a file with one text per line. Streamed: it may be larger than memory.")],
     out: Annotated[Path, typer.Option(help="The language-model folder to write (lm.json, vocab.json, model.safetensors).")] = Path("runs/lm"),
     text_col: TextCol = None,
+    no_header: NoHeader = False,
     preset: Annotated[Optional[str], typer.Option(help="The preset whose cleaning, vocabulary, sizes and lm section are used (default: ulmfit).")] = None,
     config: ConfigOpt = None,
     set_: Annotated[Optional[list[str]], typer.Option("--set", help="Override a config key, e.g. --set lm.epochs=5 (repeatable). The lm section (epochs, lr, dropouts, softmax), vocab, model sizes, preprocess and train.precision apply; other train.* keys do not (their lm.* twins do).")] = None,
@@ -157,7 +158,7 @@ def pretrain(
             hint = f"; set {twin}" if twin.removeprefix("lm.") in type(cfg.lm).model_fields else ""
             err_console.print(f"warning: --set {key}: pretrain does not read it (it is the classifier's){hint}.",
                               highlight=False, soft_wrap=True)
-    lm = run_pretrain(cfg, texts, out, text_col, resume=resume, overwrite=overwrite, progress=not quiet,
+    lm = run_pretrain(cfg, texts, out, text_col, resume=resume, overwrite=overwrite, progress=not quiet, header=not no_header,
                       on_epoch_end=show, asked=asked)
     corpus = lm.info["corpus"]
     console.print(f"saved the language model to [bold]{out}[/] ({len(lm.vocab):,} words; {corpus['train']['tokens']:,} "

@@ -12,9 +12,12 @@ from lstmtext.data.io import FORMATS, missing_file, not_utf8, read_chunks, read_
 from lstmtext.errors import DataError
 
 
-def read_texts(path: Path, text_col: str | None = None, defaults: Sequence[str] = ("text",)) -> list[str]:
-    """Texts from a table's ``text_col`` (CSV/TSV/JSONL/Parquet) or, for other files, one per line."""
-    return [text for _, texts in iter_texts(path, text_col, defaults=defaults) for text in texts]
+def read_texts(path: Path, text_col: str | None = None, defaults: Sequence[str] = ("text",), header: bool = True
+               ) -> list[str]:
+    """Texts from a table's ``text_col`` (CSV/TSV/JSONL/Parquet; without a ``header`` row the columns are text,
+    label, ...) or, for other files, one per line."""
+    return [text for _, texts in iter_texts(path, text_col, defaults=defaults, header=header, header_flag="--no-header")
+            for text in texts]
 
 
 def is_plain_text(path: Path) -> bool:

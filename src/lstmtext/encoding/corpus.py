@@ -31,6 +31,8 @@ class UnlabelledCorpus:
         held_out: Cleaned texts the model will be scored on (valid, test): ``overlap`` counts the unlabelled
             texts among them.
         default_col: A table's text column when ``text_col`` is None (e.g. the labelled data's).
+        header: Whether a CSV/TSV file has a header row (without one its columns are text, label, ...).
+        header_flag: The caller's option for a file without a header row, named in the missing-column error.
 
     Raises:
         DataError: When created, if the file is missing, has no such column, or no text survives cleaning.
@@ -38,7 +40,8 @@ class UnlabelledCorpus:
 
     def __init__(self, path: str | Path, text_col: str | None, pipeline: Pipeline,
                  flags: tuple[str, str] = ("--unlabelled", "--unlabelled-col"),
-                 held_out: frozenset[str] = frozenset(), default_col: str = "text") -> None:
+                 held_out: frozenset[str] = frozenset(), default_col: str = "text", header: bool = True,
+                 header_flag: str | None = None) -> None:
         self.path = Path(path)
         self.held_out = held_out
         self.texts = self.tokens = self.usable = 0  # usable: texts of two tokens or more (a language model's)
@@ -47,7 +50,8 @@ class UnlabelledCorpus:
         self.cleaned = Path(name)
         weakref.finalize(self, self.cleaned.unlink, missing_ok=True)  # removed with this object
         with open(fd, "w", encoding="utf-8") as fh:
-            for _, texts in iter_texts(self.path, text_col, CHUNK, defaults=(default_col,), flag=flags[1]):
+            for _, texts in iter_texts(self.path, text_col, CHUNK, defaults=(default_col,), flag=flags[1], header=header,
+                                        header_flag=header_flag):
                 for text in pipeline.clean_many(texts):
                     tokens = text.split()
                     if tokens:

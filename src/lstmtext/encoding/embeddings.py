@@ -224,7 +224,7 @@ def write_word2vec_text(path: str | Path, vectors: dict[str, np.ndarray]) -> Pat
 
 def embed_file(data: str | Path | None, out: str | Path, *, algo: str = "cbow", dim: int = 128, window: int = 5,
                min_count: int = 1, epochs: int = 10, seed: int = 42, preprocess: str = "en-tweet",
-               text_col: str | None = None, split_file: str | Path | None = None) -> tuple[int, int]:
+               text_col: str | None = None, split_file: str | Path | None = None, header: bool = True) -> tuple[int, int]:
     """Train word2vec on the texts of ``data`` (or the bundled tweets' training split) and write the vectors.
 
     Args:
@@ -240,6 +240,7 @@ def embed_file(data: str | Path | None, out: str | Path, *, algo: str = "cbow", 
         preprocess: The cleaning applied first, a preset or comma-separated steps (use the model's).
         text_col: The text column (default ``text``).
         split_file: A ``row,split`` file: learn from its train rows only.
+        header: Whether a CSV/TSV file has a header row (without one its columns are text, label, ...).
 
     Returns:
         ``(vectors written, texts read)``.
@@ -261,9 +262,9 @@ def embed_file(data: str | Path | None, out: str | Path, *, algo: str = "cbow", 
     if data is None:
         texts = load_bundled_airline().splits["train"].texts
     elif split_file is None:  # a table's column, or a plain text file's lines (a large unlabelled corpus)
-        texts = [t for t in read_texts(Path(data), text_col) if t.strip()]
+        texts = [t for t in read_texts(Path(data), text_col, header=header) if t.strip()]
     else:
-        frame = read_table(data)
+        frame = read_table(data, header=header)
         col = text_col or "text"
         if col not in frame.columns:
             raise DataError(f"{data}: no column {col!r}. Columns: {', '.join(map(str, frame.columns))}. Pass --text-col.")

@@ -98,14 +98,15 @@ def _resumed_config(given: Config, saved: Config, state: Path, asked: Collection
 
 
 def pretrain(config: Config, texts: str | Path, out: str | Path, text_col: str | None = None, *, resume: bool = False,
-             overwrite: bool = False, progress: bool = True,
+             overwrite: bool = False, progress: bool = True, header: bool = True,
              on_epoch_end: Callable[[dict], None] | None = None, asked: Collection[str] = ()) -> LMBundle:
     """``lstmtext pretrain``: clean ``texts`` once (streamed), build the vocabulary, train, save to ``out``.
 
     While it trains, ``out`` holds the token files and a checkpoint after each epoch (``resume`` continues
     from them to the same weights); at the end it holds only the bundle. With ``overwrite``, a language model
     already in ``out`` is deleted only once the new texts are read and found usable. ``asked``: the config keys
-    the command line set (a resume that changes one of them is refused).
+    the command line set (a resume that changes one of them is refused). ``header``: whether a CSV/TSV file of
+    ``texts`` has a header row (without one its columns are text, label, ...).
 
     Raises:
         BundleError: If ``out`` is a file, or exists (without ``overwrite`` or ``resume``), or ``resume`` finds
@@ -117,7 +118,8 @@ def pretrain(config: Config, texts: str | Path, out: str | Path, text_col: str |
     configure_threads(config.train.threads)
 
     def read() -> UnlabelledCorpus:  # the run's cleaning (a resume's saved config), errors naming pretrain's options
-        return UnlabelledCorpus(texts, text_col, build_pipeline(config), ("lstmtext pretrain TEXTS", "--text-col"))
+        return UnlabelledCorpus(texts, text_col, build_pipeline(config), ("lstmtext pretrain TEXTS", "--text-col"),
+                                header=header, header_flag="--no-header")
 
     if out.exists() and not out.is_dir():
         raise BundleError(f"--out {out} is a file; a language model is a folder. Choose a folder's name.")
