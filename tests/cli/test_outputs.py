@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from typer.testing import CliRunner
 
@@ -136,3 +138,18 @@ def test_out_must_be_a_folder_and_not_a_saved_models_own(trained_run, tiny_path,
                                      "(a training run writes its model to OUT/model).")
     assert not (out / "model" / "model").exists()
     assert {p.name: p.read_bytes() for p in (out / "model").iterdir() if p.is_file()} == before
+
+
+def test_overwrite_leaves_no_figure_of_the_earlier_run(trained_run, tiny_path, tmp_path):
+    import shutil
+
+    run = tmp_path / "run"
+    shutil.copytree(trained_run[0], run)
+    (run / "mine.png").write_bytes(b"not lstmtext's")
+    assert (run / "confusion_test.png").exists()
+    result = runner.invoke(app, ["train", str(tiny_path), "--out", str(run), "--overwrite", "--quiet",
+                                 "--set", "train.epochs=1", "--set", "data.test_size=0"])
+    assert result.exit_code == 0, result.output
+    assert "test" not in json.loads((run / "metrics.json").read_text())
+    assert not (run / "confusion_test.png").exists()  # it showed the earlier run's test split
+    assert (run / "confusion_valid.png").exists() and (run / "mine.png").read_bytes() == b"not lstmtext's"

@@ -29,6 +29,7 @@ from lstmtext.reports.html import (
 )
 from lstmtext.reports.markdown import calibration_lines, model_card, run_markdown
 from lstmtext.reports.plots import plot_history
+from lstmtext.tasks import available_tasks, get_task
 from lstmtext.tasks.mistakes import confident_mistakes
 from lstmtext.training.loop import TrainResult
 from lstmtext.utils.atomic import write_json, write_text
@@ -38,6 +39,15 @@ def card(summary: dict[str, Any], task: Any, metrics: dict[str, dict[str, Any]])
     """The model card (the bundle's README.md after its hub metadata)."""
     return model_card(summary, task.card_line(), [task.card_scores(name, m) for name, m in metrics.items()],
                       task.card_limits())
+
+
+def _remove_stale_figures(out: Path, written: set[str]) -> None:
+    """Delete the split figures an earlier run (``--overwrite``) left in ``out`` that this run did not write (a test
+    split it no longer has, another task's figure), so no figure sits beside a metrics.json that does not hold it."""
+    stems = {get_task(name).figure_stem for name in available_tasks()}
+    for name in (f"{stem}_{split}.png" for stem in stems for split in ("train", "valid", "test")):
+        if name not in written:
+            (out / name).unlink(missing_ok=True)
 
 
 def write_run(out: Path, config: Config, prepared: Prepared, model: torch.nn.Module, metrics: dict[str, Any],
@@ -59,6 +69,7 @@ def write_run(out: Path, config: Config, prepared: Prepared, model: torch.nn.Mod
     plot_history(result.history, out / "history.png")
     for name, m in metrics.items():
         task.plot_split(name, m, out / f"{task.figure_stem}_{name}.png")
+    _remove_stale_figures(out, {f"{task.figure_stem}_{name}.png" for name in metrics})
     parts = [*run_facts(summary), *task.html_metrics(metrics), *calibration_section(metrics),
              *curves_section(result.history)]
     data = prepared.data
