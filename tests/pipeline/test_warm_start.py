@@ -280,6 +280,19 @@ def test_a_split_whose_labels_are_all_the_same_is_flagged(tmp_path):
     assert not any("every valid text" in n for n in notes)
 
 
+
+def test_valid_or_test_texts_that_are_training_texts_are_counted(tmp_path):
+    train = [f"good food {i},positive" for i in range(20)] + [f"bad food {i},negative" for i in range(20)]
+    path, valid, test = tmp_path / "train.csv", tmp_path / "valid.csv", tmp_path / "test.csv"  # no split column
+    path.write_text("text,label\n" + "\n".join(train) + "\n")
+    valid.write_text("text,label\n" + "\n".join(train) + "\n")  # the training file given again
+    test.write_text("text,label\n" + "\n".join(train[:1] + [f"new {i},positive" for i in range(39)]) + "\n")  # 1 of 40
+    cfg = build_config(None, overrides=[o for o in SHORT if not o.startswith("data.split_col")])
+    notes = prepare(cfg, load_data(cfg, path, valid_path=valid, test_path=test)).notes
+    assert f"{path}: 40 of the 40 valid texts are also training texts, so the valid scores overstate how the model " \
+           "does on new texts. Give a valid split without them." in notes
+    assert not any("test texts are also training texts" in n for n in notes)  # 2.5%: canonical splits share a few
+
 def test_training_texts_that_clean_to_nothing_are_counted_with_the_first_row(tmp_path):
     rows = [f"good food {i},positive,train" for i in range(20)] + [f"bad food {i},negative,train" for i in range(20)] + \
         ["@someone,negative,train", "https://t.co/x,positive,train"] + \

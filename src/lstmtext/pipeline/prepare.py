@@ -33,6 +33,9 @@ from lstmtext.training.shards import DEFAULT_CHUNK_SIZE, check_resumed_shards, o
 log = logging.getLogger(__name__)
 
 FEW_TEXTS = 20  # a valid or test split smaller than this gets a warning: one text moves a score by 5 points or more
+#: The share of a valid or test split's texts that are also training texts from which a run warns: a file given
+#: twice, or overlapping exports. (Canonical splits share a few: 12 of the airline tweets' 1,448 valid texts.)
+OVERLAP_WARN = 0.05
 
 
 @dataclass
@@ -103,10 +106,16 @@ def masked_labels(source: Any, name: str, split: Split, shown: Any = repr) -> st
 
 def check_held_out(data: LabelledData, notes: list[str]) -> None:
     """Warn (log and ``notes``) about a valid or test split whose scores would mean little: fewer than
-    :data:`FEW_TEXTS` texts, or one label on every text (a file with masked labels)."""
+    :data:`FEW_TEXTS` texts, one label on every text (a file with masked labels), or at least
+    :data:`OVERLAP_WARN` of its texts also training texts (the training file given as --valid, say)."""
+    seen = set(data.splits["train"].texts)
     for name in ("valid", "test"):
         split = data.splits.get(name)
         n = len(split) if split is not None else 0
+        shared = sum(text in seen for text in split.texts) if n else 0
+        if n and shared >= OVERLAP_WARN * n:
+            warn(notes, f"{data.source}: {shared:,} of the {n:,} {name} texts are also training texts, so the {name} "
+                        f"scores overstate how the model does on new texts. Give a {name} split without them.")
         if 0 < n < FEW_TEXTS:
             warn(notes, f"{data.source}: the {name} split holds {n} text{'s' if n > 1 else ''}: its scores"
                         + (", and the epoch chosen on them," if name == "valid" else "") + " are mostly chance. Give "
