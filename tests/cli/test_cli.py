@@ -185,6 +185,16 @@ def test_every_command_reading_texts_takes_no_header(trained_run, tmp_path):
     assert json.loads((tmp_path / "s" / "suggest.json").read_text())["texts_read"] == 30
 
 
+
+def test_help_is_wrapped_not_cut_at_80_columns():
+    """Rich ellipsises a word wider than the help column: choice lists and --no-X twins once left it 12 characters."""
+    commands = [c.name or c.callback.__name__.replace("_", "-") for c in app.registered_commands]
+    assert "train" in commands and len(commands) > 15
+    for name in ["", *commands]:
+        result = runner.invoke(app, [name, "--help"] if name else ["--help"], env={"COLUMNS": "80"})
+        assert result.exit_code == 0, name
+        assert "…" not in result.output, (name, [line for line in result.output.splitlines() if "…" in line])
+
 def test_presets_describes_every_preset_and_architecture():
     from lstmtext.config.presets import CLEANING_DESCRIPTIONS, PRESET_DESCRIPTIONS, available_presets
     from lstmtext.preprocess import PREPROCESS_PRESETS

@@ -44,9 +44,9 @@ SplitCol = Annotated[Optional[str], typer.Option(help="Column saying train / val
 SplitFile = Annotated[Optional[Path], typer.Option(help="A row,split file (0-based rows), e.g. the news titles' split.csv.")]
 ValidOpt = Annotated[Optional[Path], typer.Option(help="Separate validation file (same columns).")]
 TestOpt = Annotated[Optional[Path], typer.Option(help="Separate test file (same columns).")]
-FormatOpt = Annotated[Optional[str], typer.Option("--format", metavar="[csv|tsv|jsonl|parquet]", help="The file's format (default: from the extension).")]
+FormatOpt = Annotated[Optional[str], typer.Option("--format", metavar="FORMAT", help="csv, tsv, jsonl or parquet (default: from the file's extension).")]
 NoHeader = Annotated[bool, typer.Option("--no-header", help="CSV/TSV without a header row: columns are text, label.")]
-TaskOpt = Annotated[Optional[str], typer.Option(metavar="[classify|multilabel|absa]", help="classify (one label per text), multilabel (any number: --label-sep, "
+TaskOpt = Annotated[Optional[str], typer.Option(metavar="TASK", help="classify (one label per text), multilabel (any number: --label-sep, "
                                                 "a JSON list or 0/1 columns; docs/multilabel.md) or absa (one label per "
                                                 "aspect; docs/absa.md). Each has a default preset.")]
 AspectsOpt = Annotated[Optional[str], typer.Option(help="absa: comma-separated aspect columns (wide) or values (long); default: detect.")]
@@ -63,11 +63,11 @@ EngineOpt = Annotated[str, typer.Option(help=ENGINE_HELP)]
 SetOpt = Annotated[Optional[list[str]], typer.Option("--set", help="Override a config key, e.g. --set train.epochs=5 (repeatable).")]
 Oversample = Annotated[Optional[str], typer.Option(metavar="[random]", help="Oversample minority classes in the training split (default: no).")]
 ClassWeight = Annotated[Optional[str], typer.Option(metavar="[balanced]", help="Weight the loss by inverse class frequency (multilabel: positive-class weights; default: no).")]
-DropDuplicates = Annotated[bool, typer.Option(help="Drop repeated (text, label) rows before splitting.")]
-QuietOpt = Annotated[bool, typer.Option(help="No progress bars.")]
+DropDuplicates = Annotated[bool, typer.Option("--drop-duplicates", help="Drop repeated (text, label) rows before splitting.")]
+QuietOpt = Annotated[bool, typer.Option("--quiet", help="No progress bars.")]
 PreprocessOpt = Annotated[Optional[str], typer.Option(help="The cleaning: a preset (en-tweet, id-review, id-aspect, id-news, vi-review, plain, none) or comma-separated step names (`lstmtext presets` lists both); default: the model preset's.")]
-OverwriteOpt = Annotated[bool, typer.Option(help="Replace the results of an earlier run in OUT (refused without it).")]
-OverwriteFileOpt = Annotated[bool, typer.Option(help="Replace OUT if it is already there (refused without it).")]
+OverwriteOpt = Annotated[bool, typer.Option("--overwrite", help="Replace the results of an earlier run in OUT (refused without it).")]
+OverwriteFileOpt = Annotated[bool, typer.Option("--overwrite", help="Replace OUT if it is already there (refused without it).")]
 
 
 def run_config(preset: str | None = None, config: Path | None = None, set_: list[str] | None = None, *,

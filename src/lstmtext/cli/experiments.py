@@ -94,7 +94,7 @@ def search(
     oversample: Oversample = None, class_weight: ClassWeight = None,
     mode: ModeOpt = "pool", workers: Workers = None,
     seed: Annotated[int, typer.Option(help="Seed of the sampler (runs use train.seed).")] = 0,
-    overwrite: Annotated[bool, typer.Option(help="Start afresh: drop the trials of an earlier search in OUT.")] = False,
+    overwrite: Annotated[bool, typer.Option("--overwrite", help="Start afresh: drop the trials of an earlier search in OUT.")] = False,
 ) -> None:
     """Search hyperparameters: a grid or TPE trials, scored on the valid split; run it again to resume.
 
@@ -146,7 +146,7 @@ def learning_curve(
     oversample: Oversample = None, class_weight: ClassWeight = None,
     unlabelled: UnlabelledOpt = None, unlabelled_col: UnlabelledColOpt = None,
     mode: ModeOpt = "pool", workers: Workers = None,
-    overwrite: Annotated[bool, typer.Option(help="Replace a curve of another config or data in OUT (refused without it; the same settings resume).")] = False,
+    overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace a curve of another config or data in OUT (refused without it; the same settings resume).")] = False,
 ) -> None:
     """Score against the number of training texts: nested stratified subsets, mean ± std over seeds.
 

@@ -46,7 +46,7 @@ def explain(
     lr: Annotated[Optional[float], typer.Option(help="Learning rate of the SGD step (default: the file's, else 0.1).")] = None,
     decimals: Annotated[int, typer.Option(min=1, max=12, help="Decimals in the worked tables.")] = 5,
     out: Annotated[Optional[Path], typer.Option(help="With a model folder: write the heatmaps and probability plot to this PNG.")] = None,
-    units: Annotated[bool, typer.Option(help="With --out: one heatmap per gate over hidden units instead of the means.")] = False,
+    units: Annotated[bool, typer.Option("--units", help="With --out: one heatmap per gate over hidden units instead of the means.")] = False,
     overwrite: OverwriteFileOpt = False,
 ) -> None:
     """Explain an LSTM: the source material's worked examples step by step, or a trained model token by token.

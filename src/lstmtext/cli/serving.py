@@ -58,9 +58,9 @@ def export(
     bundle: Annotated[Path, typer.Argument(help="A saved model folder (or a training output folder).")],
     fmt: Annotated[str, typer.Option("--format", help="Export format: onnx.")] = "onnx",
     out: Annotated[Optional[Path], typer.Option(help="Where to write the .onnx file, or a folder to write model.onnx into (one that is there, ends in /, or is a new name without a suffix; default: BUNDLE/model.onnx).")] = None,
-    quantize: Annotated[bool, typer.Option(help="Also write an int8 model (dynamic quantisation) beside it.")] = False,
+    quantize: Annotated[bool, typer.Option("--quantize", help="Also write an int8 model (dynamic quantisation) beside it.")] = False,
     check: Annotated[bool, typer.Option(help="Compare the ONNX model with PyTorch on random sequences.")] = True,
-    overwrite: Annotated[bool, typer.Option(help="Replace the .onnx files if they are already there (refused without it).")] = False,
+    overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace the .onnx files if they are already there (refused without it).")] = False,
 ) -> None:
     """Export a model to ONNX: inputs ids (batch, time; post-padded) and lengths (batch), outputs logits and probabilities."""
     from lstmtext.inference.onnx import check_parity, export_onnx, int8_path

@@ -56,7 +56,7 @@ def models() -> None:
 @interruptible("the finished runs are kept in OUT/compare.partial.json: run the same command again to go on.")
 def compare(
     data: DataArg = None,
-    models: Annotated[str, typer.Option(help="Comma-separated model presets or architectures; PRESET:key=value:key=value for a variant, e.g. bilstm:model.embedding.kind=random.")] = "cnn,lstm,clstm,bilstm",
+    models: Annotated[str, typer.Option(help="Comma-separated model presets or architectures; PRESET:key=value:key=value for a variant, e.g. bilstm:model.pooling=last.")] = "cnn,lstm,clstm,bilstm",
     seeds: Annotated[int, typer.Option(help="Runs per model (seeds 0..N-1; run k of an ensemble of n members starts at seed k*n, so that no two runs share a member).")] = 3,
     out: Annotated[Path, typer.Option(help="Folder for compare.json, compare.md and compare.png.")] = Path("runs/compare"),
     preprocess: Annotated[str, typer.Option(help="The one cleaning for every model: a preset (en-tweet, id-news, ...) or comma-separated steps.")] = "en-tweet",
