@@ -233,6 +233,10 @@ def test_predictor_refuses_one_string_and_a_top_k_below_one(trained_run):
     ("vocab.json", "{}", r"vocab\.json or preprocessing\.json is not what lstmtext wrote \(KeyError: 'itos'\)"),
     ("preprocessing.json", "{}", r"vocab\.json or preprocessing\.json is not what lstmtext wrote"),
     ("labels.json", None, r"labels\.json does not match config\.json's id2label"),
+    ("preprocessing.json", "max_len=-3", r"preprocessing\.json is not what lstmtext wrote \(ValueError: max_len must be a "
+                                         r"whole number of at least 1, got -3\)\. Re-save or re-train the model\.$"),
+    ("preprocessing.json", "truncating=middle", r"\(ValueError: truncating must be 'pre' or 'post', got 'middle'\)"),
+    ("task.json", "{not json", r"task\.json: corrupt JSON \(.*\)\. Re-save the model\.$"),  # not wrapped in another
 ])
 def test_an_edited_bundle_file_is_refused_in_one_line(trained_run, tmp_path, name, content, message):
     bundle = tmp_path / "model"
@@ -242,6 +246,11 @@ def test_an_edited_bundle_file_is_refused_in_one_line(trained_run, tmp_path, nam
         content = json.dumps(list(reversed(json.loads((bundle / name).read_text()))))
     if content is None:
         (bundle / name).unlink()
+    elif "=" in content and not content.startswith("{"):  # one key of the saved file changed
+        key, value = content.split("=")
+        saved = json.loads((bundle / name).read_text())
+        saved[key] = int(value) if value.lstrip("-").isdigit() else value
+        (bundle / name).write_text(json.dumps(saved))
     else:
         (bundle / name).write_text(content)
     with pytest.raises(BundleError, match=message) as err:

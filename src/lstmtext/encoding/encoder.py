@@ -113,5 +113,15 @@ class TextEncoder:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any], vocab: Vocab) -> TextEncoder:
-        """Rebuild from :meth:`to_dict` output and a vocabulary."""
-        return cls(Pipeline.from_dict(data["pipeline"]), vocab, data["max_len"], data["truncating"], data["padding"])
+        """Rebuild from :meth:`to_dict` output and a vocabulary.
+
+        Raises:
+            ValueError: For a ``max_len`` that is not a whole number of at least 1, or a side other than pre/post.
+        """
+        max_len = data["max_len"]
+        if isinstance(max_len, bool) or not isinstance(max_len, int) or max_len < 1:
+            raise ValueError(f"max_len must be a whole number of at least 1, got {max_len!r}")
+        for key in ("truncating", "padding"):
+            if data[key] not in ("pre", "post"):
+                raise ValueError(f"{key} must be 'pre' or 'post', got {data[key]!r}")
+        return cls(Pipeline.from_dict(data["pipeline"]), vocab, max_len, data["truncating"], data["padding"])

@@ -257,6 +257,8 @@ def load_bundle(path: str | Path) -> Bundle:
             _read_json(path / "task.json") if (path / "task.json").is_file() else None)
         check_state(task.state, task.layout)
         model = build_model(config.model, len(vocab), task.layout, **task.model_kwargs())
+    except BundleError:  # a file that is not JSON at all: named on its own
+        raise
     except (LstmTextError, KeyError, TypeError, ValueError) as exc:
         raise BundleError(f"{path}: labels.json, task.json or config.json do not describe a model of task "
                           f"{meta.get('task')!r} ({exc}). Re-save or re-train it.") from None
