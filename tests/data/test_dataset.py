@@ -135,6 +135,9 @@ def test_bad_split_value(tmp_path):
     path = _write(tmp_path, "d.csv", rows, header="text,label,split")
     with pytest.raises(DataError, match=r"d.csv:6: split value 'holdout'"):
         load_data(path, DataConfig(split_col="split"))
+    path = _write(tmp_path, "e.csv", [f"a{i},a,train" for i in range(4)] + ["b,b,"], header="text,label,split")
+    with pytest.raises(DataError, match=r"e.csv:6: split value empty in column 'split' is not one of train"):
+        load_data(path, DataConfig(split_col="split"))
 
 
 def test_duplicates_reported_and_dropped(tmp_path, caplog):

@@ -181,3 +181,10 @@ def test_embed_refuses_sizes_below_one(tiny_path, tmp_path, flag):
     res = CliRunner().invoke(app, ["embed", str(tiny_path), flag, "0", "--out", str(tmp_path / "v.txt")])
     assert isinstance(res.exception, ConfigError) and str(res.exception) == f"{flag} must be at least 1. Got 0 instead."
     assert not (tmp_path / "v.txt").exists()
+
+
+def test_word2vec_with_no_frequent_enough_word_names_both_settings():
+    with pytest.raises(ConfigError) as err:
+        train_word2vec([["a", "b"], ["c"]], dim=4, min_count=5)
+    assert str(err.value) == ("word2vec found no word seen >= 5 times in the texts. Lower the count (`lstmtext embed "
+                              "--min-count`; in training, model.embedding.min_count) or give more texts.")

@@ -138,7 +138,8 @@ def split_values(frame: pd.DataFrame, col: str, refs: RowRefs) -> list[str]:
     bad = ~raw.isin(list(SPLIT_ALIASES))
     if bad.any():
         first = int(np.flatnonzero(bad.to_numpy())[0])
-        raise DataError(f"{refs(first)}: split value {raw.iloc[first]!r} in column {col!r} is not one of train, "
+        value = "empty" if pd.isna(frame[col].iloc[first]) else f"{raw.iloc[first]!r}"  # not 'nan'
+        raise DataError(f"{refs(first)}: split value {value} in column {col!r} is not one of train, "
                         "valid (dev, validation), test. Fix the value or drop --split-col.")
     return raw.map(SPLIT_ALIASES).tolist()
 

@@ -120,9 +120,9 @@ def train_word2vec(sentences: Iterable[list[str]], dim: int, algo: str = "cbow",
     try:
         model = Word2Vec(sentences=sentences, vector_size=dim, window=window, min_count=min_count,
                          sg=1 if algo == "skipgram" else 0, epochs=epochs, seed=seed, workers=1)
-    except RuntimeError as exc:  # gensim: "you must first build vocabulary before training the model"
-        raise ConfigError(f"model.embedding: word2vec found no word seen >= {min_count} times ({exc}). "
-                          "Lower model.embedding.min_count or give more texts.") from None
+    except RuntimeError:  # gensim: "you must first build vocabulary before training the model"
+        raise ConfigError(f"word2vec found no word seen >= {min_count} times in the texts. Lower the count (`lstmtext "
+                          "embed --min-count`; in training, model.embedding.min_count) or give more texts.") from None
     return {word: model.wv[word] for word in model.wv.index_to_key}
 
 
