@@ -219,3 +219,15 @@ def test_a_row_is_named_by_the_line_it_starts_on_past_quoted_line_breaks_and_bla
     path.write_text("\ufeff\ntext,label\r\nhello,a\r\n   \r\nworld,b\r\n", encoding="utf-8")  # BOM, CRLF, spaces
     assert read_table(path)["text"].tolist() == ["hello", "world"]
     assert [row_ref(path, i, "csv") for i in range(2)] == [f"{path}:3", f"{path}:5"]
+
+
+def test_a_semicolon_separated_csv_is_pointed_at_its_delimiter(tmp_path):
+    path = tmp_path / "export.csv"  # a spreadsheet's export where the decimal mark is a comma
+    path.write_text("text;label\ngood;positive\nfine, really;neutral\n", encoding="utf-8")
+    with pytest.raises(DataError) as err:
+        read_table(path)
+    assert str(err.value).startswith(f"{path}: cannot parse as csv: ")
+    assert str(err.value).endswith("Its first line is separated by semicolons: save the file with commas, or as TSV "
+                                   "(tabs).")
+    with pytest.raises(DataError, match=r"separated by semicolons"):  # read in chunks: the same advice
+        list(read_chunks(path, "csv", 1))

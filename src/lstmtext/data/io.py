@@ -183,7 +183,7 @@ def read_table(path: str | Path, fmt: str | None = None, header: bool = True) ->
     except (pd.errors.ParserError, ValueError, TypeError, OSError) as exc:  # TypeError: a JSONL line of a list
         if fmt == "jsonl":
             _check_jsonl_lines(path)  # names the first bad line
-        raise DataError(f"{path}: cannot parse as {fmt}: {_first_line(exc)}. {_FIX[fmt]}") from None
+        raise DataError(f"{path}: cannot parse as {fmt}: {_first_line(exc)}. {_fix(path, fmt)}") from None
     if frame.empty:
         raise DataError(f"{path}: the file has no data rows.")
     return frame
@@ -287,13 +287,24 @@ def read_chunks(path: str | Path, fmt: str | None, chunk_size: int, header: bool
     except pd.errors.EmptyDataError:
         raise DataError(f"{path}: {_EMPTY}") from None
     except pd.errors.ParserError as exc:
-        raise DataError(f"{path}: cannot parse as {fmt}: {_first_line(exc)}. {_FIX[fmt]}") from None
+        raise DataError(f"{path}: cannot parse as {fmt}: {_first_line(exc)}. {_fix(path, fmt)}") from None
 
 
 _EMPTY = "the file is empty. Give a file with a header row and data rows."
 _FIX = {"csv": "Check quoting and the delimiter (a comma).", "tsv": "Check quoting and the delimiter (a tab).",
         "jsonl": "Write one JSON object per line.",
         "parquet": "The file is not a complete Parquet file: write it again (e.g. pandas' to_parquet)."}
+
+
+def _fix(path: Path, fmt: str) -> str:
+    """What to check in a file that did not parse as ``fmt``: for a CSV whose first line has semicolons and no
+    comma (a spreadsheet's export in many locales), that delimiter."""
+    if fmt == "csv":
+        with path.open(encoding="utf-8", errors="replace") as fh:
+            first = fh.readline()
+        if ";" in first and "," not in first:
+            return "Its first line is separated by semicolons: save the file with commas, or as TSV (tabs)."
+    return _FIX[fmt]
 
 
 def _first_line(exc: Exception) -> str:
