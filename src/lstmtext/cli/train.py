@@ -222,7 +222,7 @@ def predict(
     min_confidence: Annotated[Optional[float], typer.Option(metavar="P in (0, 1]", help="Answer 'unsure' (label null, abstained true; multilabel: the label goes to unsure) when the prediction's probability is below P, in (0, 1]. The report's accuracy-against-coverage table helps pick P.")] = None,
     no_header: NoHeader = False,
 ) -> None:
-    """Predict for TEXTS or a --file; prints one record per text as JSON lines or CSV.
+    """Predict for TEXTS and/or a --file (TEXTS first); prints one record per text as JSON lines or CSV.
 
     A record holds the label and its score (multilabel: the labels over their thresholds; absa: one record per
     aspect), the top-k classes and every class's probability: the same record the server answers.
