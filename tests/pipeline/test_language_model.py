@@ -167,8 +167,7 @@ def test_inline_pretraining_reads_the_unlabelled_text_and_saves_the_lm(tmp_path,
 ])
 def test_aspect_and_multilabel_models_start_from_the_lm(lm_dir, task, data, extra):
     args = ["train", str(data), "--task", task, "--pretrained", str(lm_dir), "--quiet", "--set", "train.epochs=1",
-            "--set", "lm.finetune_epochs=1", "--set", "model.ensemble=1", "--set", "vocab.num_words=100",
-            *[a for s in extra for a in ("--set", s)]]
+            "--set", "lm.finetune_epochs=1", "--set", "model.ensemble=1", *[a for s in extra for a in ("--set", s)]]
     result = CliRunner().invoke(app, [*args, "--out", str(lm_dir.parent / f"run-{task}")])
     assert result.exit_code == 0, result.output
     saved = load_bundle(lm_dir.parent / f"run-{task}").config
@@ -185,12 +184,20 @@ def test_a_run_with_another_cleaning_is_refused_in_one_line(lm_dir):
 
 def test_the_cli_refuses_a_preprocess_flag_that_differs_from_the_lm_rather_than_ignoring_it(lm_dir, tmp_path):
     args = ["train", str(TINY), "--pretrained", str(lm_dir), "--quiet", "--set", "train.epochs=1",
-            "--set", "lm.finetune_epochs=0", "--set", "vocab.num_words=100"]
+            "--set", "lm.finetune_epochs=0"]
     result = CliRunner().invoke(app, [*args, "--preprocess", "plain", "--out", str(tmp_path / "plain")])
     assert result.exit_code == 1 and "preprocess.preset = 'en-tweet', but this run asks for 'plain'" in str(result.exception)
     assert not (tmp_path / "plain" / "model").exists()
     result = CliRunner().invoke(app, [*args, "--preprocess", "en-tweet", "--out", str(tmp_path / "same")])
     assert result.exit_code == 0, result.output  # the language model's own cleaning, named again
+    # the same through --set: the run had taken the model's cleaning and dropped the --set, while its saved config
+    # named the --set's preset; sizes and the vocabulary's words are the model's too
+    for item in ("preprocess.preset=\"plain\"", "vocab.num_words=100", "model.hidden_size=64"):
+        result = CliRunner().invoke(app, [*args, "--set", item, "--out", str(tmp_path / "set")])
+        assert result.exit_code == 1 and str(result.exception).startswith(
+            f"--set {item}: with --pretrained the cleaning, the vocabulary's words and the embedding and hidden sizes "
+            "are the language model's. Leave it out"), item
+    assert not (tmp_path / "set").exists()
 
 
 def test_pretraining_on_texts_that_clean_to_nothing_is_refused_in_one_line(tmp_path):

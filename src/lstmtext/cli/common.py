@@ -133,8 +133,15 @@ def run_config(preset: str | None = None, config: Path | None = None, set_: list
         raise ConfigError("--new-words and --new-classes say how --init-from grows a saved model; give --init-from too.")
     extra["train"] = {k: v for k, v in train.items() if v}
     if pretrained is not None:
+        from lstmtext.config import parse_override
         from lstmtext.training.lm_bundle import read_lm_meta
 
+        for item in set_ or []:  # the language model's: a --set would be dropped, or contradict the saved model
+            key = ".".join(parse_override(item)[0])
+            if key.startswith(LM_OWNS):
+                raise ConfigError(f"--set {item}: with --pretrained the cleaning, the vocabulary's words and the "
+                                  "embedding and hidden sizes are the language model's. Leave it out, or pretrain a "
+                                  "language model with it (lstmtext pretrain ... --set " + key + "=...).")
         extra["train"]["pretrained"] = str(pretrained)
         if not preprocess:  # else the asked-for cleaning stays, and a mismatch is refused when the model loads
             extra["preprocess"] = read_lm_meta(pretrained)["preprocess"]
@@ -148,6 +155,12 @@ def run_config(preset: str | None = None, config: Path | None = None, set_: list
     if label_col and "," in label_col:  # --label-col a,b,c: a task may read several label columns
         get_task(built.task).several_label_columns(built, [c.strip() for c in label_col.split(",") if c.strip()])
     return built
+
+
+#: Config keys a language model fixes for the runs that start from it (``--pretrained``): an explicit ``--set`` of one
+#: is refused (``vocab.max_len``, where texts are cut, stays the run's).
+LM_OWNS = ("preprocess.", "vocab.num_words", "vocab.min_freq", "model.embedding_dim", "model.hidden_size",
+           "model.bidirectional")
 
 
 #: The config key each flag of :func:`run_config` sets (what an error in that key names).
