@@ -118,6 +118,7 @@ def test_a_timeout_starts_no_new_trial(base, tiny_data, tmp_path):
     (None, ["model.hidden_size=8.0:32"], r"--space model.hidden_size='8.0:32': the setting takes whole numbers.*"
                                          r"model.hidden_size=8:32\."),
     (None, None, "give --grid key=a,b"),
+    (["model.name=lstm,nosuch"], None, r"--grid model.name='nosuch': unknown architecture 'nosuch'\. Available: .*lstm"),
 ])
 def test_bad_search_options_are_one_line_config_errors(base, grid, space, message):
     with pytest.raises(ConfigError, match=message):

@@ -106,10 +106,14 @@ def override(key: str, value: Scalar) -> str:
 
 
 def _check_values(base: Config, key: str, values: list[Scalar], option: str) -> None:
+    from lstmtext.models.registry import check_name
+
     tree = base.model_dump(mode="json")
     for value in values:
         try:
             built = build_config(None, extra=tree, overrides=[override(key, value)])
+            if key == "model.name":  # else only that value's trials would fail, once the search runs
+                check_name(str(value))
         except ConfigError as exc:
             reason = str(exc).split(": ", 1)[-1]
             raise ConfigError(f"{option} {key}={value!r}: {reason}") from None

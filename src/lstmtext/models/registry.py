@@ -38,6 +38,12 @@ def register_model(name: str) -> Callable[[Builder], Builder]:
     return decorator
 
 
+def check_name(name: str) -> None:
+    """Raise a ConfigError (one line, the names there are) unless an architecture is registered as ``name``."""
+    if name not in _MODELS:
+        raise ConfigError(f"model.name: unknown architecture {name!r}. Available: {', '.join(sorted(_MODELS))}.")
+
+
 def available_models() -> dict[str, str]:
     """Return ``{name: one-line description}`` of every registered architecture."""
     return {k: _DOCS[k] for k in sorted(_MODELS)}
@@ -71,8 +77,7 @@ def build_model(cfg: ModelConfig, vocab_size: int, outputs: OutputLayout | int, 
         ConfigError: If no architecture has that name, or it cannot give per-head attention.
     """
     layout = outputs if isinstance(outputs, OutputLayout) else OutputLayout((int(outputs),))
-    if cfg.name not in _MODELS:
-        raise ConfigError(f"model.name: unknown architecture {cfg.name!r}. Available: {', '.join(sorted(_MODELS))}.")
+    check_name(cfg.name)
     if cfg.ensemble > 1:  # a seed ensemble: members of the same architecture, probabilities averaged
         from lstmtext.models.ensemble import EnsembleClassifier
 
