@@ -121,3 +121,6 @@ def test_a_weak_out_of_fold_model_is_flagged():
                          "chance": {"macro_f1": 0.3333}})
     assert chance.startswith("the out-of-fold model scores macro-F1 0.3500, hardly above 0.3333 for guessing with the "
                              "labels' frequencies")
+    worse = weak_model({"out_of_fold": {"macro_f1": 0.2474}, "majority": {"macro_f1": 0.25},
+                        "chance": {"macro_f1": 0.3833}})  # not "hardly above" a floor it is under
+    assert worse.startswith("the out-of-fold model scores macro-F1 0.2474, below 0.3833 for guessing")

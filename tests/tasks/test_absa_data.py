@@ -60,7 +60,7 @@ def test_long_detects_sorted_aspects_and_uses_a_present_not_mentioned_label(tmp_
 
 def test_a_long_file_read_as_wide_says_which_layout_it_looks_like():
     with pytest.raises(DataError, match=r"absa_tiny_long\.csv: columns 'aspect' and 'polarity' look like the long layout "
-                                        r".*Pass --set absa.layout=\"long\", or name the aspect columns with --aspects\."):
+                                        r".*Pass --set absa.layout=\"long\" \(absa-convert: --layout long\), or name the aspect columns with --aspects\."):
         load_aspect_data(LONG, _cfg())
 
 
@@ -204,3 +204,9 @@ def test_cli_absa_convert_writes_multilabel_data(tmp_path):
     assert result.exit_code == 0, result.output
     assert out.read_text(encoding="utf-8").splitlines() == [
         "review,labels", "ac dingin wifi lambat,ac_pos|wifi_neg", "kamar bersih,", "ac bagus tapi bocor,ac_neg|ac_pos"]
+    for sep in ("_", "a"):  # in every label (aspect_polarity), or in an aspect's name: the file would not read back
+        bad = tmp_path / f"bad{sep}.csv"
+        result = CliRunner().invoke(app, ["absa-convert", str(wide), str(bad), "--layout", "wide", "--to",
+                                          "multilabel", "--text-col", "review", "--label-sep", sep])
+        assert result.exit_code == 1 and str(result.exception).startswith(f"--label-sep {sep!r} occurs in the label ")
+        assert not bad.exists()

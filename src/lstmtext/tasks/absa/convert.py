@@ -43,6 +43,9 @@ def convert_aspect_file(path: str | Path, out: str | Path, config: Config,
 
     Returns:
         ``(texts written, aspects, the not-mentioned label)``.
+
+    Raises:
+        ConfigError: For a ``label_sep`` that occurs in a multi-label label (nothing is written).
     """
     table = AspectSentiment.read_file(path, config)
     aspects, nm = table.info["aspects"], table.info["not_mentioned"]
@@ -51,8 +54,12 @@ def convert_aspect_file(path: str | Path, out: str | Path, config: Config,
         frame = pd.DataFrame(table.split.labels, columns=aspects)
     else:
         singles = {label for row in table.split.labels for label in row if "_" not in label} - {nm}
-        frame = pd.DataFrame({"labels": [label_sep.join(multilabel_labels(aspects, row, nm, singles))
-                                         for row in table.split.labels]})
+        rows = [multilabel_labels(aspects, row, nm, singles) for row in table.split.labels]
+        clash = next((label for labels in rows for label in labels if label_sep in label), None)
+        if clash is not None:  # the file would not read back: the label would split in two
+            raise ConfigError(f"--label-sep {label_sep!r} occurs in the label {clash!r} (aspect_polarity). Choose a "
+                              "separator that no aspect or polarity name holds, e.g. '|' or ';'.")
+        frame = pd.DataFrame({"labels": [label_sep.join(labels) for labels in rows]})
     if table.split_values is not None:
         frame.insert(0, config.data.split_col, table.split_values)
     frame.insert(0, text_col, table.split.texts)

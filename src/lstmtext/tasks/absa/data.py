@@ -51,10 +51,10 @@ def read_wide(raw: pd.DataFrame, refs: RowRefs, path: Path, cfg: Config, aspects
     if not (aspects or cfg.absa.aspects) and {cfg.absa.aspect_col, cfg.absa.polarity_col} <= set(names):
         raise DataError(f"{path}: columns {cfg.absa.aspect_col!r} and {cfg.absa.polarity_col!r} look like the long "
                         "layout (one row per text and aspect), but the wide one (a column per aspect) was asked for. "
-                        "Pass --set absa.layout=\"long\", or name the aspect columns with --aspects.")
+                        "Pass --set absa.layout=\"long\" (absa-convert: --layout long), or name the aspect columns with --aspects.")
     if not names:
         raise DataError(f"{path}: no aspect columns besides the text column {text_col!r}. Add one label column "
-                        "per aspect, or use the long layout with --set absa.layout=\"long\".")
+                        "per aspect, or use the long layout with --set absa.layout=\"long\" (absa-convert: --layout long).")
     for aspect in names:
         if aspect not in raw.columns:
             commas = [str(c) for c in raw.columns if "," in str(c)]
