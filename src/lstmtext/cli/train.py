@@ -120,6 +120,10 @@ def train(
     console.print(f"saved to [bold]{out}[/] (model/, report.md, report.html, metrics.json, history.png)")
 
 
+#: Training tokens below which ``pretrain`` warns that the language model will have learnt little.
+FEW_LM_TOKENS = 10_000
+
+
 @interruptible("the cleaned texts and the last finished epoch are kept in OUT: run the same command with --resume "
                "to go on.", kept="pretrain.json")
 def pretrain(
@@ -163,6 +167,13 @@ def pretrain(
     corpus = lm.info["corpus"]
     console.print(f"saved the language model to [bold]{out}[/] ({len(lm.vocab):,} words; {corpus['train']['tokens']:,} "
                   f"training and {corpus['valid']['tokens']:,} held-out tokens). Next: lstmtext train DATA --pretrained {out}")
+    if not corpus["valid"]["tokens"]:
+        err_console.print("warning: no text was held out, so the perplexity above was measured on the training texts.",
+                          highlight=False, soft_wrap=True)
+    if corpus["train"]["tokens"] < FEW_LM_TOKENS:
+        err_console.print(f"warning: {corpus['train']['tokens']:,} training tokens are too few for a language model to "
+                          f"learn a language from (the bundled airline tweets hold about 190,000): give more texts.",
+                          highlight=False, soft_wrap=True)
 
 
 def warn_unread_settings(cfg: Any, set_: list[str] | None) -> None:
