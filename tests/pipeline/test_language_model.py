@@ -79,6 +79,9 @@ def test_an_interrupted_pretraining_resumes_to_the_same_weights(tmp_path, texts_
     monkeypatch.setattr(lm_pipeline, "fit_lm", real_fit)
     with pytest.raises(BundleError, match="not empty"):
         lm_pipeline.pretrain(cfg, texts_file, tmp_path / "cut", progress=False)
+    with pytest.raises(BundleError, match=r"cut: a pretraining that did not finish \(no language model saved yet\)\. "
+                                          r"Finish it with `lstmtext pretrain TEXTS --out .*cut --resume`"):
+        lm_pipeline.load_pretrained(build_config("ulmfit", overrides=[f'train.pretrained="{tmp_path / "cut"}"']), [])
     bigger = build_config("ulmfit", overrides=[*LM_SETTINGS, "model.hidden_size=24"])
     with pytest.raises(BundleError, match=r"cut: --resume continues the pretraining saved there, but this command sets "
                                           r"model.hidden_size = 24 \(the saved run: \d+\)\. Resume with the same"):
@@ -99,6 +102,8 @@ def test_an_interrupted_pretraining_resumes_to_the_same_weights(tmp_path, texts_
     state.write_text(json.dumps(saved))
     bare = build_config("ulmfit")  # `pretrain TEXTS --out cut --resume` alone: the saved settings are used
     resumed = lm_pipeline.pretrain(bare, texts_file, tmp_path / "cut", resume=True, progress=False)
+    with pytest.raises(BundleError, match=r"cut holds a finished language model: nothing to resume\. Use it with "):
+        lm_pipeline.pretrain(bare, texts_file, tmp_path / "cut", resume=True, progress=False)
     (tmp_path / "mine").mkdir()
     (tmp_path / "mine" / "notes.txt").write_text("keep me")
     with pytest.raises(BundleError, match="holds no language model"):  # --overwrite never deletes a user's folder

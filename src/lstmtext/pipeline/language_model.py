@@ -124,8 +124,11 @@ def pretrain(config: Config, texts: str | Path, out: str | Path, text_col: str |
     if out.exists() and not out.is_dir():
         raise BundleError(f"--out {out} is a file; a language model is a folder. Choose a folder's name.")
     if resume:
+        if not state.is_file() and is_lm_bundle(out):
+            raise BundleError(f"{out} holds a finished language model: nothing to resume. Use it with `lstmtext train "
+                              f"DATA --pretrained {out}`, or start again with --overwrite.")
         if not state.is_file():
-            raise BundleError(f"{out}: nothing to resume (no pretrain.json). Start without --resume.")
+            raise BundleError(f"{out}: nothing to resume (no pretraining was started there). Start without --resume.")
         saved = json.loads(state.read_text(encoding="utf-8"))
         before, now = saved.get("texts_id"), file_identity(texts)
         if before is not None and before != now:  # pretrain.json files written before this check hold no id

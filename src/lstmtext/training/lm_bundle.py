@@ -87,6 +87,9 @@ def read_lm_meta(path: str | Path) -> dict[str, Any]:
         raise BundleError(f"{path}: no such language-model folder. Train one with `lstmtext pretrain TEXTS --out {path}`.")
     missing = [name for name in FILES if not (path / name).is_file()]
     if missing:
+        if (path / "pretrain.json").is_file():  # the work folder of a pretraining that did not finish
+            raise BundleError(f"{path}: a pretraining that did not finish (no language model saved yet). Finish it with "
+                              f"`lstmtext pretrain TEXTS --out {path} --resume`, the same TEXTS as before.")
         hint = " (it looks like a classifier, not a language model)" if (path / "config.json").is_file() else ""
         raise BundleError(f"{path}: not a language model saved by `lstmtext pretrain`{hint}: missing "
                           f"{', '.join(missing)}.")
