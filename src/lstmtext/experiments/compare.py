@@ -59,17 +59,24 @@ def model_config(entry: str, seed: int, threads: int, overrides: Sequence[str] =
 
     fixed = ['preprocess.preset="none"', "preprocess.steps=[]", f"train.seed={seed}", f"train.threads={threads}"]
     name, *own = entry.split(":")
+    keys = []
     for item in own:
         if "=" not in item:
             raise ConfigError(f"--models: {entry!r}: {item!r} is not key=value. Write PRESET:section.key=value, e.g. "
                               "bilstm:model.hidden_size=64.")
-    if name in MODEL_PRESETS:
-        return _spaced_seeds(build_config(name, overrides=[*fixed, *overrides, *own], extra=extra), seed)
-    if name in available_models():
-        return _spaced_seeds(build_config("default", overrides=[f'model.name="{name}"', *fixed, *overrides, *own],
-                                          extra=extra), seed)
-    raise ConfigError(f"--models: {name!r} is neither a model preset nor an architecture. Presets: "
-                      f"{', '.join(sorted(MODEL_PRESETS))}; architectures: {', '.join(available_models())}.")
+        keys.append(item.split("=", 1)[0].strip())
+    twice = next((key for key in keys if keys.count(key) > 1), None)
+    if twice is not None:  # the last would win, and the run's name say both
+        raise ConfigError(f"--models: {entry!r} sets {twice} twice. Give each key once per variant.")
+    if name not in MODEL_PRESETS and name not in available_models():
+        raise ConfigError(f"--models: {name!r} is neither a model preset nor an architecture. Presets: "
+                          f"{', '.join(sorted(MODEL_PRESETS))}; architectures: {', '.join(available_models())}.")
+    preset, first = (name, []) if name in MODEL_PRESETS else ("default", [f'model.name="{name}"'])
+    built = build_config(preset, overrides=[*first, *fixed, *overrides], extra=extra)
+    try:
+        return _spaced_seeds(build_config(None, overrides=own, extra=built.model_dump(mode="json")), seed)
+    except ConfigError as exc:  # name the entry: its own key=value pairs are not --set ones
+        raise ConfigError(f"--models {entry!r}: {str(exc).replace('--set ', '', 1)}") from None
 
 
 def _spaced_seeds(config: Config, seed: int) -> Config:
