@@ -37,6 +37,9 @@ def test_train_predict_evaluate(tiny_path, tmp_path):
     n = len(tiny_path.read_text().splitlines()) - 1
     assert sum(int(r[4]) for r in per_class) == n == sum(int(v) for r in matrix for v in r[1:])
     assert [int(r[4]) for r in per_class] == [sum(int(v) for v in r[1:]) for r in matrix]  # support = row sums
+    result = runner.invoke(app, ["evaluate", str(out), str(tiny_path), "--label-sep", "|"])
+    assert result.exit_code == 1 and str(result.exception) == ("--label-sep and a,b,c in --label-col read multi-label "
+                                                                "files; this model's task is 'classify'.")
 
 
 def test_piped_training_writes_one_line_per_epoch_and_no_bar_redraws(tiny_path, tmp_path):

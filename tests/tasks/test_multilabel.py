@@ -261,6 +261,19 @@ def test_cli_train_predict_evaluate_a_multilabel_model(tiny_run, tmp_path):
     assert res.exit_code == 1 and "--only-mentioned (only_mentioned) does not apply to a 'multilabel' model" in str(res.exception)
     res = runner.invoke(app, ["evaluate", str(out), str(MULTILABEL), "--label-col", "labels"])
     assert res.exit_code == 0 and "micro_f1" in res.output
+    # the same rows written another way: labels joined by ';', or one 0/1 column per label
+    import pandas as pd
+
+    frame = pd.read_csv(MULTILABEL, keep_default_na=False)
+    semi, wide = tmp_path / "semi.csv", tmp_path / "wide.csv"
+    frame.assign(labels=frame["labels"].str.replace("|", ";")).to_csv(semi, index=False)
+    names = sorted({n for cell in frame["labels"] for n in cell.split("|") if n})
+    frame.assign(**{n: [int(n in cell.split("|")) for cell in frame["labels"]] for n in names}).drop(
+        columns="labels").to_csv(wide, index=False)
+    expected = runner.invoke(app, ["evaluate", str(out), str(MULTILABEL), "--label-col", "labels"]).output
+    assert runner.invoke(app, ["evaluate", str(out), str(semi), "--label-col", "labels", "--label-sep", ";"]).output \
+        == expected
+    assert runner.invoke(app, ["evaluate", str(out), str(wide), "--label-col", ",".join(names)]).output == expected
     cli = tmp_path / "cli"
     res = runner.invoke(app, ["train", str(MULTILABEL), "--task", "multilabel", "--label-col", "labels", "--label-sep",
                               "|", "--split-col", "split", "--out", str(cli), "--quiet", "--set", "train.epochs=2",

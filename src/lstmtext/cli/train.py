@@ -196,6 +196,7 @@ def evaluate(
     label_col: Annotated[Optional[str], typer.Option(help="Column with the label(s) (default: the model's, as it was trained).")] = None,
     fmt: FormatOpt = None,
     no_header: NoHeader = False,
+    label_sep: LabelSepOpt = None,
     out: Annotated[Optional[Path], typer.Option(help="Write metrics.json, report.md and the figure here (a new folder: a training run's own metrics are kept).")] = None,
     overwrite: OverwriteOpt = False,
     engine: Annotated[str, typer.Option(help=ENGINE_HELP + " Pick the one predict and serve run, so the scores are the served model's.")] = "auto",
@@ -212,7 +213,7 @@ def evaluate(
                                     "replace. Write it to another folder.")
         check_out(out, "evaluate", overwrite)
 
-    metrics = evaluate_file(bundle, data, text_col, label_col, fmt, not no_header, out, engine=engine)
+    metrics = evaluate_file(bundle, data, text_col, label_col, fmt, not no_header, out, engine=engine, label_sep=label_sep)
     if metrics["engine"] != "torch":
         console.print(f"scored with the {metrics['engine']} engine (as predict and serve run it; --engine torch for the "
                       "PyTorch model)")

@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from lstmtext.data.dataset import warn
+from lstmtext.errors import ConfigError
 from lstmtext.inference.engines import load_predictor
 from lstmtext.pipeline.prepare import masked_labels
 from lstmtext.utils.atomic import write_json, write_text
@@ -13,12 +14,14 @@ from lstmtext.utils.atomic import write_json, write_text
 
 def evaluate_file(bundle_path: str | Path, data: str | Path, text_col: str | None = None, label_col: str | None = None,
                   fmt: str | None = None, header: bool = True, out: str | Path | None = None,
-                  engine: str = "torch") -> dict[str, Any]:
+                  engine: str = "torch", label_sep: str | None = None) -> dict[str, Any]:
     """Return (and with ``out`` write ``metrics.json``, ``report.md`` and the split's figure) the scores of a bundle
     on a labelled file in its task's layout, predicted with ``engine`` (see
-    :func:`lstmtext.inference.engines.load_predictor`).
+    :func:`lstmtext.inference.engines.load_predictor`). ``label_col`` may name several 0/1 columns (``a,b,c``) and
+    ``label_sep`` what separates a text's labels, for multi-label models (the file's own, not the training file's).
 
     Raises:
+        ConfigError: For ``label_sep`` or several label columns with a task that reads neither.
         DataError: If the file lacks a column or has labels the model does not know.
     """
     predictor = load_predictor(bundle_path, engine)
@@ -29,8 +32,16 @@ def evaluate_file(bundle_path: str | Path, data: str | Path, text_col: str | Non
             label_col = label_col or "label"
     data_cfg = bundle.config.data.model_copy(update={k: v for k, v in (("text_col", text_col), ("label_col", label_col))
                                                      if v is not None})
-    config = bundle.config.model_copy(update={"data": data_cfg})
+    config = bundle.config.model_copy(update={"data": data_cfg}, deep=True)
     task = bundle.task
+    if label_sep is not None or (label_col and "," in label_col):
+        if "multilabel" not in task.sections:
+            raise ConfigError(f"--label-sep and a,b,c in --label-col read multi-label files; this model's task is "
+                              f"{task.name!r}.")
+        if label_sep is not None:
+            config.multilabel.label_sep = label_sep
+        if label_col and "," in label_col:
+            task.several_label_columns(config, [c.strip() for c in label_col.split(",") if c.strip()])
     split = task.read_labelled(data, fmt, header, config)
     notes: list[str] = []
     note = masked_labels(data, "", split, lambda label: repr(task.describe(label)))
