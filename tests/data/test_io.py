@@ -231,3 +231,10 @@ def test_a_semicolon_separated_csv_is_pointed_at_its_delimiter(tmp_path):
                                    "(tabs).")
     with pytest.raises(DataError, match=r"separated by semicolons"):  # read in chunks: the same advice
         list(read_chunks(path, "csv", 1))
+    path.write_text("text;label\ngood;positive\nfine;neutral\n", encoding="utf-8")  # parses, as one column
+    from lstmtext.config import build_config
+    from lstmtext.pipeline.prepare import load_data
+
+    with pytest.raises(DataError, match=r"no column 'text' .*Columns in the file: text;label\. Its first line is "
+                                        r"separated by semicolons"):
+        load_data(build_config(None), path)

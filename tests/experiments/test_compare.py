@@ -153,7 +153,7 @@ def test_bad_settings_are_config_errors(tiny_data):
         compare(tiny_data, ["cnn"], seeds=1, overrides=["train.seed=3"])
     with pytest.raises(ConfigError, match=r"--set preprocess.preset: compare sets it for every run; use --preprocess"):
         compare(tiny_data, ["cnn"], seeds=1, overrides=['preprocess.preset="id-news"'])
-    with pytest.raises(ConfigError, match=r"^--models 'lstm:train.nosuch=1': train.nosuch=1: unknown key"):
+    with pytest.raises(ConfigError, match=r"^--models: 'lstm:train.nosuch=1': train.nosuch=1: unknown key"):
         compare(tiny_data, ["lstm:train.nosuch=1"], seeds=1)  # the entry named, not a --set it is not
     with pytest.raises(ConfigError, match=r"--models: 'lstm:train.lr=1e-3:train.lr=2e-3' sets train.lr twice\."):
         compare(tiny_data, ["lstm:train.lr=1e-3:train.lr=2e-3"], seeds=1)

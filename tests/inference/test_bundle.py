@@ -91,6 +91,15 @@ def test_missing_file(trained_run, tmp_path):
     (copy / "model.safetensors").unlink()  # half of what marks a saved model: named, not "not a saved model"
     with pytest.raises(BundleError, match=r"m: model\.safetensors is missing, so this saved model cannot be loaded\."):
         load_bundle(copy)
+    stray = tmp_path / "stray"
+    stray.mkdir()
+    (stray / "config.json").write_text('{"model_type": "bert"}')  # another tool's config alone: not half of ours
+    with pytest.raises(BundleError, match=r"stray: not a saved model \(no config\.json \+ model\.safetensors"):
+        load_bundle(stray)
+    (stray / "lm.json").write_text("{}")  # what lstmtext pretrain writes
+    with pytest.raises(BundleError, match=r"stray: a language model \(lstmtext pretrain\), not a classifier\. Train "
+                                          r"one from it with `lstmtext train DATA --pretrained .*stray`\."):
+        load_bundle(stray)
 
 
 def test_refuses_to_overwrite(trained_run, tmp_path):

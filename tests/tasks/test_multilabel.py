@@ -274,6 +274,19 @@ def test_cli_train_predict_evaluate_a_multilabel_model(tiny_run, tmp_path):
     assert runner.invoke(app, ["evaluate", str(out), str(semi), "--label-col", "labels", "--label-sep", ";"]).output \
         == expected
     assert runner.invoke(app, ["evaluate", str(out), str(wide), "--label-col", ",".join(names)]).output == expected
+    # a model trained on 0/1 columns scores the delimited file too, and an empty separator is one line
+    columns = tmp_path / "columns"
+    res = runner.invoke(app, ["train", str(wide), "--task", "multilabel", "--label-col", ",".join(names), "--split-col",
+                              "split", "--out", str(columns), "--quiet", "--set", "train.epochs=1",
+                              "--set", "model.embedding.kind=\"random\""])
+    assert res.exit_code == 0, res.output
+    on_columns = runner.invoke(app, ["evaluate", str(columns), str(wide)])
+    on_labels = runner.invoke(app, ["evaluate", str(columns), str(MULTILABEL), "--label-col", "labels", "--label-sep", "|"])
+    assert on_columns.exit_code == 0 and on_labels.exit_code == 0, on_labels.output
+    assert on_labels.output.replace(MULTILABEL.name, "F") == on_columns.output.replace(wide.name, "F")
+    res = runner.invoke(app, ["evaluate", str(out), str(MULTILABEL), "--label-col", "labels", "--label-sep", ""])
+    assert res.exit_code == 1 and str(res.exception) == ("--label-sep must not be empty: give what separates a "
+                                                         "text's labels, e.g. '|'.")
     cli = tmp_path / "cli"
     res = runner.invoke(app, ["train", str(MULTILABEL), "--task", "multilabel", "--label-col", "labels", "--label-sep",
                               "|", "--split-col", "split", "--out", str(cli), "--quiet", "--set", "train.epochs=2",

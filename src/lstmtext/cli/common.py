@@ -159,8 +159,7 @@ def run_config(preset: str | None = None, config: Path | None = None, set_: list
 
 #: Config keys a language model fixes for the runs that start from it (``--pretrained``): an explicit ``--set`` of one
 #: is refused (``vocab.max_len``, where texts are cut, stays the run's).
-LM_OWNS = ("preprocess.", "vocab.num_words", "vocab.min_freq", "model.embedding_dim", "model.hidden_size",
-           "model.bidirectional")
+LM_OWNS = ("preprocess.", "vocab.num_words", "vocab.min_freq", "model.embedding_dim", "model.hidden_size")
 
 
 #: The config key each flag of :func:`run_config` sets (what an error in that key names).

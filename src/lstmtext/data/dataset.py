@@ -21,7 +21,7 @@ import pandas as pd
 from sklearn.model_selection import train_test_split
 
 from lstmtext.config import DataConfig
-from lstmtext.data.io import row_ref, row_refs
+from lstmtext.data.io import SEMICOLONS, row_ref, row_refs
 from lstmtext.errors import DataError
 
 log = logging.getLogger(__name__)
@@ -115,6 +115,8 @@ def _column_fix(names: list[str], path: Path, option: str) -> str:
         other = "csv" if fmt == "TSV" and "," in names[0] else "tsv" if fmt == "CSV" and "\t" in names[0] else None
         if other:
             return f"It was read as {fmt} (from its extension) but looks like {other.upper()}: pass --format {other}."
+        if fmt == "CSV" and ";" in names[0]:
+            return SEMICOLONS
     if any(len(n) > 40 or n.count(" ") >= 4 for n in names):
         return ("The first line looks like data, not a header: pass --no-header (the columns are then text, label, "
                 "col2, ...).")

@@ -296,14 +296,21 @@ _FIX = {"csv": "Check quoting and the delimiter (a comma).", "tsv": "Check quoti
         "parquet": "The file is not a complete Parquet file: write it again (e.g. pandas' to_parquet)."}
 
 
+#: The advice for a CSV file whose fields are separated by semicolons (a spreadsheet's export in many locales).
+SEMICOLONS = "Its first line is separated by semicolons: save the file with commas, or as TSV (tabs)."
+
+
 def _fix(path: Path, fmt: str) -> str:
     """What to check in a file that did not parse as ``fmt``: for a CSV whose first line has semicolons and no
     comma (a spreadsheet's export in many locales), that delimiter."""
     if fmt == "csv":
-        with path.open(encoding="utf-8", errors="replace") as fh:
-            first = fh.readline()
+        try:
+            with path.open(encoding="utf-8", errors="replace") as fh:
+                first = fh.readline()
+        except OSError:  # unreadable: the error being reported says why
+            first = ""
         if ";" in first and "," not in first:
-            return "Its first line is separated by semicolons: save the file with commas, or as TSV (tabs)."
+            return SEMICOLONS
     return _FIX[fmt]
 
 

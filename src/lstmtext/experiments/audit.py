@@ -130,7 +130,8 @@ def weak_model(report: dict[str, Any]) -> str | None:
     what, floor = max(floors.items(), key=lambda item: item[1])
     if got - floor >= 0.05:
         return None
-    than = "hardly above" if got > floor else "not above" if got == floor else "below"
+    shown, at = round(got, 4), round(floor, 4)  # as printed: never "0.3333, below 0.3333"
+    than = "hardly above" if shown > at else "not above" if shown == at else "below"
     return (f"the out-of-fold model scores macro-F1 {got:.4f}, {than} {floor:.4f} for {what}: its suspects are "
             "mostly its own mistakes. Train it longer or with a stronger preset.")
 

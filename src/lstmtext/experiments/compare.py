@@ -76,7 +76,7 @@ def model_config(entry: str, seed: int, threads: int, overrides: Sequence[str] =
     try:
         return _spaced_seeds(build_config(None, overrides=own, extra=built.model_dump(mode="json")), seed)
     except ConfigError as exc:  # name the entry: its own key=value pairs are not --set ones
-        raise ConfigError(f"--models {entry!r}: {str(exc).replace('--set ', '', 1)}") from None
+        raise ConfigError(f"--models: {entry!r}: {str(exc).replace('--set ', '', 1)}") from None
 
 
 def _spaced_seeds(config: Config, seed: int) -> Config:

@@ -195,9 +195,14 @@ def resolve_bundle_path(path: str | Path) -> Path:
     if not path.exists():
         raise BundleError(f"{path}: no such folder. Give the folder written by `lstmtext train --out`.")
     for folder in (path, path / "model"):
-        missing = [name for name in ("config.json", "model.safetensors") if not (folder / name).is_file()]
-        if len(missing) == 1:  # one of the pair is there: the other was lost
-            raise BundleError(f"{folder}: {missing[0]} is missing, so this saved model cannot be loaded. Copy the whole "
+        if (folder / "lm.json").is_file():
+            raise BundleError(f"{folder}: a language model (lstmtext pretrain), not a classifier. Train one from it with "
+                              f"`lstmtext train DATA --pretrained {folder}`.")
+        weights, config = (folder / "model.safetensors").is_file(), (folder / "config.json").is_file()
+        ours = config and "lstmtext" in (folder / "config.json").read_text(encoding="utf-8", errors="replace")
+        if weights != config and (weights or ours):  # one of lstmtext's pair is there: the other was lost
+            missing = "config.json" if weights else "model.safetensors"
+            raise BundleError(f"{folder}: {missing} is missing, so this saved model cannot be loaded. Copy the whole "
                               "folder again, or re-train it.")
     raise BundleError(f"{path}: not a saved model (no config.json + model.safetensors here or in {path / 'model'}).")
 

@@ -38,8 +38,10 @@ def evaluate_file(bundle_path: str | Path, data: str | Path, text_col: str | Non
         if "multilabel" not in task.sections:
             raise ConfigError(f"--label-sep and a,b,c in --label-col read multi-label files; this model's task is "
                               f"{task.name!r}.")
-        if label_sep is not None:
-            config.multilabel.label_sep = label_sep
+        if label_sep is not None:  # the file's labels are in one column, whatever layout the model was trained on
+            if not label_sep:
+                raise ConfigError("--label-sep must not be empty: give what separates a text's labels, e.g. '|'.")
+            config.multilabel.layout, config.multilabel.labels, config.multilabel.label_sep = "delimited", None, label_sep
         if label_col and "," in label_col:
             task.several_label_columns(config, [c.strip() for c in label_col.split(",") if c.strip()])
     split = task.read_labelled(data, fmt, header, config)

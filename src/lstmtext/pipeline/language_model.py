@@ -177,8 +177,8 @@ def check_lm(config: Config, lm: LMBundle) -> None:
     if {**ours, "preset": None} != {**theirs, "preset": None}:
         key = "preset" if ours["preset"] != theirs["preset"] else next(k for k in ours if ours[k] != theirs.get(k))
         raise ConfigError(f"--pretrained {lm.path}: the language model was trained with preprocess.{key} = "
-                          f"{theirs.get(key)!r}, but this run asks for {ours[key]!r}. Use the model's cleaning "
-                          f"(--set preprocess.{key}={json.dumps(theirs.get(key))}) or pretrain one with this cleaning.")
+                          f"{theirs.get(key)!r}, but this run asks for {ours[key]!r}. Leave the cleaning out (the "
+                          "model's is used) or pretrain a language model with this cleaning.")
 
 
 def adopt_sizes(config: Config, lm: LMBundle, notes: list[str]) -> None:

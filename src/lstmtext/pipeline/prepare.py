@@ -112,10 +112,11 @@ def check_held_out(data: LabelledData, notes: list[str]) -> None:
     for name in ("valid", "test"):
         split = data.splits.get(name)
         n = len(split) if split is not None else 0
-        shared = sum(text in seen for text in split.texts) if n else 0
-        if n and shared >= OVERLAP_WARN * n:
+        shared = sum(text in seen for text in split.texts) if n >= FEW_TEXTS else 0  # smaller: warned below
+        if shared >= max(2, OVERLAP_WARN * n):
             warn(notes, f"{data.source}: {shared:,} of the {n:,} {name} texts are also training texts, so the {name} "
-                        f"scores overstate how the model does on new texts. Give a {name} split without them.")
+                        f"scores overstate how the model does on new texts. Give a {name} split without them (a split "
+                        "lstmtext makes: --drop-duplicates).")
         if 0 < n < FEW_TEXTS:
             warn(notes, f"{data.source}: the {name} split holds {n} text{'s' if n > 1 else ''}: its scores"
                         + (", and the epoch chosen on them," if name == "valid" else "") + " are mostly chance. Give "

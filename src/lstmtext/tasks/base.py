@@ -244,12 +244,13 @@ class Task(ABC):
         """Read a whole labelled file in this task's layout and check its labels (``lstmtext evaluate``)."""
         cfg = config or self.config
         cfg = cfg.model_copy(update={"data": cfg.data.model_copy(update={"split_col": None})})
-        split = type(self).read_file(path, cfg, fmt, header, self.reader_info()).split
+        split = type(self).read_file(path, cfg, fmt, header, self.reader_info(cfg)).split
         self.check(split, str(path), "evaluated")
         return split
 
-    def reader_info(self) -> dict[str, Any]:
-        """What reading another file of this task needs to know (the ``info`` for :meth:`parse`)."""
+    def reader_info(self, config: Config | None = None) -> dict[str, Any]:
+        """What reading another file of this task under ``config`` (default: the model's) needs to know (the ``info``
+        for :meth:`parse`)."""
         return {}
 
     # ---- the model's outputs and the objective ------------------------------------------------------------

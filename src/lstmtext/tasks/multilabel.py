@@ -207,8 +207,11 @@ class MultiLabel(Task):
                     "own with --split-col or --valid/--test), or drop the label from these rows.")
         return None
 
-    def reader_info(self) -> dict[str, Any]:
-        return {"labels": self.labels} if self.config.multilabel.layout == "columns" else {}
+    def reader_info(self, config: Config | None = None) -> dict[str, Any]:
+        if config is None:
+            return {"labels": self.labels} if self.config.multilabel.layout == "columns" else {}
+        ml = config.multilabel  # label columns named for this file (evaluate's --label-col a,b,c) are the ones read
+        return {"labels": self.labels} if ml.layout == "columns" and not ml.labels else {}
 
     @property
     def layout(self) -> OutputLayout:

@@ -88,7 +88,7 @@ class AspectSentiment(Task):
         return sorted({f"{a}:{label[j]}" for label in labels for j, a in enumerate(self.aspects)
                        if label[j] not in self._index[j]})
 
-    def reader_info(self) -> dict[str, Any]:
+    def reader_info(self, config: Config | None = None) -> dict[str, Any]:
         return {"aspects": self.aspects, "not_mentioned": self.not_mentioned}
 
     @property
