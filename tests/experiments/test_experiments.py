@@ -230,8 +230,8 @@ def test_cross_validation_folds_are_stratified_disjoint_and_cover_every_row(base
     assert 0 <= report["mean"]["macro_f1"] <= 1 and report["std"]["macro_f1"] >= 0
     with pytest.raises(DataError, match="fewer than --folds 20"):
         fold_rows(labels, len(labels), 20, 0, 0.2)
-    with pytest.raises(DataError, match="class 'rare' has 1 row: stratified folds need at least 2 of each class"):
-        fold_rows([*labels, "rare"], len(labels) + 1, 2, 0, 0.2)  # no --folds value could help: not suggested
+    with pytest.raises(DataError, match="^d.csv: class 'rare' has 1 row: stratified folds need at least 2 of each"):
+        fold_rows([*labels, "rare"], len(labels) + 1, 2, 0, 0.2, "d.csv")  # no --folds value could help
     with pytest.raises(DataError, match="1 row cannot make folds: k-fold needs at least 2 rows"):
         fold_rows(None, 1, 2, 0, 0.2)
 

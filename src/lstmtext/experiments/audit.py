@@ -47,7 +47,7 @@ def audit(config: Config, data: LabelledData, folds: int = 5, *, workers: int = 
     task = get_task(config.task).from_data(LabelledData({"train": pool}, data.source, info=cleaned.info), config)
     stratum = get_task(config.task).stratum()
     rows = fold_rows([stratum(y) for y in pool.labels] if stratum else None, len(pool), folds, config.train.seed,
-                     config.data.valid_size)
+                     config.data.valid_size, data.source)
     cfg = run_config.model_copy(deep=True)
     cfg.train.threads = threads
     jobs = [{"key": k, "config": cfg.model_dump(mode="json"), "proba": "test",

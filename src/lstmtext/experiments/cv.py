@@ -29,7 +29,8 @@ def pooled(data: LabelledData) -> LabelledData:
     return replace(data, splits={"pool": Split(train.texts + valid.texts, train.labels + valid.labels, rows)})
 
 
-def fold_rows(keys: list[Any] | None, n: int, folds: int, seed: int, valid_size: float) -> list[dict[str, list[int]]]:
+def fold_rows(keys: list[Any] | None, n: int, folds: int, seed: int, valid_size: float,
+              source: str | None = None) -> list[dict[str, list[int]]]:
     """Row numbers per fold: ``{"train", "valid", "heldout"}``, stratified by ``keys`` (each row's stratum).
 
     Args:
@@ -38,6 +39,7 @@ def fold_rows(keys: list[Any] | None, n: int, folds: int, seed: int, valid_size:
         folds: K.
         seed: Seed of the shuffles.
         valid_size: Share of each fold's training rows kept aside for early stopping.
+        source: The data's name (its file), which the errors start with.
 
     Raises:
         ConfigError: If ``folds`` < 2.
@@ -48,19 +50,20 @@ def fold_rows(keys: list[Any] | None, n: int, folds: int, seed: int, valid_size:
 
     if folds < 2:
         raise ConfigError(f"--folds must be >= 2. Got {folds} instead.")
+    where = f"{source}: " if source else ""
     if keys is not None:
         counts = {c: keys.count(c) for c in set(keys)}
         rare = min(counts, key=counts.get)
         if counts[rare] < 2:  # no number of folds can hold it out and train on it
-            raise DataError(f"class {rare!r} has 1 row: stratified folds need at least 2 of each class. Add rows of "
+            raise DataError(f"{where}class {rare!r} has 1 row: stratified folds need at least 2 of each class. Add rows of "
                             "it, merge it into another class, or remove it.")
         if counts[rare] < folds:
-            raise DataError(f"class {rare!r} has {counts[rare]} rows, fewer than --folds {folds}. Use --folds "
+            raise DataError(f"{where}class {rare!r} has {counts[rare]} rows, fewer than --folds {folds}. Use --folds "
                             f"{counts[rare]} or fewer, or merge rare classes.")
     elif n < 2:
-        raise DataError(f"{n} row{'s' if n != 1 else ''} cannot make folds: k-fold needs at least 2 rows. Add rows.")
+        raise DataError(f"{where}{n} row{'s' if n != 1 else ''} cannot make folds: k-fold needs at least 2 rows. Add rows.")
     elif n < folds:
-        raise DataError(f"{n} rows cannot make {folds} folds. Use --folds {n} or fewer.")
+        raise DataError(f"{where}{n} rows cannot make {folds} folds. Use --folds {n} or fewer.")
     y = np.asarray(keys, dtype=object) if keys is not None else None
     out = []
     splitter = (StratifiedKFold if keys is not None else KFold)(n_splits=folds, shuffle=True, random_state=seed)
@@ -110,7 +113,7 @@ def cross_validate(
     pool = cleaned.splits["pool"]
     stratum = get_task(config.task).stratum()
     keys = [stratum(y) for y in pool.labels] if stratum is not None else None
-    rows = fold_rows(keys, len(pool), folds, config.train.seed, config.data.valid_size)
+    rows = fold_rows(keys, len(pool), folds, config.train.seed, config.data.valid_size, data.source)
     cfg = run_config.model_copy(deep=True)
     cfg.train.threads = threads
     jobs = [{"key": k, "config": cfg.model_dump(mode="json"),
