@@ -174,7 +174,8 @@ class MultiLabel(Task):
         never = [name for name in names if not seen[name]]
         if never:
             raise DataError(f"{source}: label {never[0]!r} never occurs in the training split, so the model cannot "
-                            "learn it. Add training rows with it, or leave its column out (multilabel.labels).")
+                            "learn it. Add training rows with it, or leave its column out of --label-col a,b,c "
+                            "(multilabel.labels).")
         return cls(names, config)
 
     @classmethod
