@@ -167,9 +167,6 @@ def pretrain(
     corpus = lm.info["corpus"]
     console.print(f"saved the language model to [bold]{out}[/] ({len(lm.vocab):,} words; {corpus['train']['tokens']:,} "
                   f"training and {corpus['valid']['tokens']:,} held-out tokens). Next: lstmtext train DATA --pretrained {out}")
-    if not corpus["valid"]["tokens"]:  # the log says so too, but a pretrain without -v does not show it
-        err_console.print("warning: no text was held out, so the perplexity above was measured on the training texts.",
-                          highlight=False, soft_wrap=True)
     if corpus["train"]["tokens"] < FEW_LM_TOKENS:
         err_console.print(f"warning: {corpus['train']['tokens']:,} training tokens are too few for a language model to "
                           f"learn a language from (the bundled airline tweets hold about 190,000): give more texts.",
