@@ -5,7 +5,8 @@ Run from the repository root (the bundle from e.g. ``lstmtext train --preset def
     .venv/bin/python benchmarks/infer_speed.py runs/demo [--threads 2]
 
 Engines: ``auto`` (what ``load_predictor(bundle)``, ``predict`` and ``serve`` pick by default), ``padded
-loop`` (plain PyTorch: every batch padded to the encoder's max_len, in input order, the LSTM run over the padding, as a Keras-style loop does), ``torch`` (the library's Predictor: batches sorted
+loop`` (plain PyTorch: every batch padded to the encoder's max_len, in input order, torch's nn.LSTM run over the
+padding as a Keras-style loop does; each direction ends on real tokens, so it answers as the model does), ``torch`` (the library's Predictor: batches sorted
 by length, packed sequences), ``torch-bf16`` (the same, batches of one length each, LSTM layers in bfloat16 on
 a CPU with bf16 instructions), ``onnx`` and ``onnx-int8`` (ONNX Runtime; the graphs are built in memory
 from the bundle when it holds no exported file).
@@ -57,23 +58,46 @@ Proba = Callable[[Sequence[Sequence[int]]], np.ndarray]
 
 
 def padded_loop(predictor, batch_size: int) -> Proba:
-    """The baseline: fixed-width padding (the encoder's side and max_len), no sorting, no packing."""
+    """The baseline: every batch padded to the encoder's max_len in input order (no sorting, no packing) and
+    torch's ``nn.LSTM`` run over all of it, padding included; the reverse direction reads a back-to-front copy
+    of each text, so both directions end on real tokens and the answers are the model's own (to rounding).
+    One-layer recurrent models (the zoo's LSTM, GRU and RNN presets)."""
     model, encoder = predictor.model, predictor.encoder
-    dirs = 2 if model.rnn.bidirectional else 1
     rnn = model.rnn
-    if not isinstance(rnn, (nn.LSTM, nn.GRU, nn.RNN)):  # FusedLSTM: the plain loop uses nn.LSTM, same weights
-        rnn = nn.LSTM(rnn.input_size, rnn.hidden_size, batch_first=True, bidirectional=rnn.bidirectional)
-        rnn.load_state_dict(model.rnn.state_dict())
-        rnn.eval()
+    if rnn.num_layers != 1 or not hasattr(model, "cell"):
+        raise SystemExit("the padded loop takes a one-layer recurrent model; leave it out with --engines")
+    layer_cls = {"lstm": nn.LSTM, "gru": nn.GRU, "rnn": nn.RNN}[model.cell]
+    directions = []
+    for sfx in ("", "_reverse")[: 2 if rnn.bidirectional else 1]:
+        layer = layer_cls(rnn.input_size, rnn.hidden_size, batch_first=True, bias=rnn.bias).eval()
+        layer.load_state_dict({name[:-len(sfx)] if sfx else name: p for name, p in rnn.state_dict().items()
+                               if name.endswith("_l0" + sfx)})
+        directions.append(layer)
+    width = encoder.max_len
 
     def run(sequences):
         parts = []
+        steps = torch.arange(width)
         with torch.no_grad():
             for start in range(0, len(sequences), batch_size):
-                ids = torch.from_numpy(encoder.pad(sequences[start : start + batch_size]))  # (B, max_len)
-                _, state = rnn(model.embedding(ids))
-                h_n = state[0] if isinstance(state, tuple) else state  # (layers * dirs, B, H)
-                parts.append(torch.softmax(model.fc(torch.cat(list(h_n[-dirs:]), dim=1)), dim=1))
+                rows = [list(s)[-width:] if encoder.truncating == "pre" else list(s)[:width]
+                        for s in sequences[start : start + batch_size]]
+                ids = torch.zeros(len(rows), width, dtype=torch.int64)
+                for i, r in enumerate(rows):
+                    ids[i, : len(r)] = torch.tensor(r, dtype=torch.int64)
+                lengths = torch.tensor([max(1, len(r)) for r in rows])
+                mask = steps < lengths.unsqueeze(1)  # (B, T)
+                back = (lengths.unsqueeze(1) - 1 - steps).clamp(min=0)  # position read at step t, back to front
+                states, finals = [], []
+                for k, layer in enumerate(directions):
+                    order = back if k else steps.expand_as(back)
+                    out, _ = layer(model._embed(ids.gather(1, order) * mask))  # (B, T, H): every step computed
+                    finals.append(out[torch.arange(len(rows)), lengths - 1])
+                    # back in text order (a reverse state at step t belongs to position length - 1 - t)
+                    states.append(out.gather(1, order.unsqueeze(-1).expand_as(out)) if k else out)
+                padded = torch.cat(states, 2) * mask.unsqueeze(-1)
+                logits = model.fc(model._pool(padded, torch.stack(finals), mask, lengths))
+                parts.append(torch.softmax(logits, dim=1))
         return torch.cat(parts).numpy()
 
     return run
