@@ -83,7 +83,12 @@ def test_bad_cell_in_a_later_chunk_names_its_line(tiny_frame, tmp_path, config):
     frame.loc[12, "text"] = ""
     frame.to_csv(tmp_path / "bad.csv", index=False)
     with pytest.raises(DataError, match=r"bad.csv:14: text in column 'text' is empty"):
-        prepare_shards(config, Classify, tmp_path / "bad.csv", tmp_path / "shards", chunk_size=5)
+        prepare_shards(config, Classify, tmp_path / "bad.csv", tmp_path / "run" / "shards", chunk_size=5)
+    assert not (tmp_path / "run").exists()  # the first two chunks' shards went with the error, and the run folder
+    (tmp_path / "kept").mkdir()  # a folder that was there stays
+    with pytest.raises(DataError, match=r"bad.csv:14"):
+        prepare_shards(config, Classify, tmp_path / "bad.csv", tmp_path / "kept" / "shards", chunk_size=5)
+    assert (tmp_path / "kept").is_dir() and not (tmp_path / "kept" / "shards").exists()
 
 
 def test_settings_that_need_every_row_are_refused(tiny_path, tmp_path):

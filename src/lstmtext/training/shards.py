@@ -109,7 +109,21 @@ def prepare_shards(config: Config, task_cls: type[Task], data: str | Path, folde
     """
     if folder.exists():
         shutil.rmtree(folder)
+    made = [p for p in (folder, *folder.parents) if not p.exists()]  # deepest first
     folder.mkdir(parents=True)
+    try:
+        return _prepare(config, task_cls, data, folder, chunk_size, fmt, valid_path, test_path, header)
+    except BaseException:  # a half-written folder serves nothing, not even --resume: leave no shards behind,
+        shutil.rmtree(folder, ignore_errors=True)  # nor the empty run folder made for them
+        for parent in made[1:]:
+            if parent.is_dir() and not any(parent.iterdir()):
+                parent.rmdir()
+        raise
+
+
+def _prepare(config: Config, task_cls: type[Task], data: str | Path, folder: Path, chunk_size: int, fmt: str | None,
+             valid_path: str | Path | None, test_path: str | Path | None, header: bool) -> dict[str, Any]:
+    """:func:`prepare_shards` into the empty ``folder``."""
     pipeline = build_pipeline(config)
     fixed = "train" if valid_path is not None or test_path is not None else None
     sources = [(Path(data), fixed), *((Path(p), s) for p, s in ((valid_path, "valid"), (test_path, "test")) if p)]
