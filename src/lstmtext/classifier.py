@@ -27,7 +27,7 @@ from sklearn.exceptions import NotFittedError as _SklearnNotFitted
 from lstmtext.config import Config, build_config
 from lstmtext.config.diff import config_overrides
 from lstmtext.data.dataset import LabelledData, Split, random_split
-from lstmtext.errors import DataError, NotFittedError, python_terms
+from lstmtext.errors import ConfigError, DataError, NotFittedError, python_terms
 from lstmtext.inference.bundle import Bundle, load_bundle, read_card, save_bundle
 from lstmtext.inference.predictor import Predictor
 from lstmtext.pipeline import run
@@ -97,9 +97,18 @@ class _TextEstimator(BaseEstimator):
         """The config this estimator trains with: the preset, the config file, then the hyperparameters."""
         check_model_preset(self.preset)
         tree: dict[str, Any] = {"task": self._task}
-        settings = {key: getattr(self, name) for name, key in _KEYS.items() if getattr(self, name) is not None}
+        given = {name: key for name, key in _KEYS.items() if getattr(self, name) is not None}
         if self.random_state is not None:
-            settings.update({"train.seed": int(self.random_state), "data.split_seed": int(self.random_state)})
+            given["random_state"] = ("train.seed", "data.split_seed")
+        for name, keys in given.items():  # one key set twice: which one wins would be a silent choice
+            clash = next((k for k in ([keys] if isinstance(keys, str) else keys) if k in (self.overrides or {})), None)
+            if clash:
+                raise ConfigError(f"{type(self).__name__}: {name}={getattr(self, name)!r} and overrides[{clash!r}]="
+                                  f"{self.overrides[clash]!r} both set {clash}. Give it once: as {name}, or in overrides.")
+        settings = {key: getattr(self, name) for name, key in given.items() if name != "random_state"}
+        if self.random_state is not None:
+            seed = _seed(self.random_state)
+            settings.update({"train.seed": seed, "data.split_seed": seed})
         settings.update(self.overrides or {})
         for key, value in settings.items():  # "train.lr" -> tree["train"]["lr"]
             *parents, leaf = key.split(".")
@@ -208,7 +217,7 @@ class _TextEstimator(BaseEstimator):
         if bundle.task.name != cls._task:
             raise DataError(f"{path}: a {bundle.task.name!r} model; load it with the estimator of that task "
                             f"(this one is for {cls._task!r}).")
-        est = cls(preset=None, overrides=config_overrides(bundle.config))  # so clone() and fit() train this model again
+        est = cls(preset=None, **_arguments(bundle.config))  # so clone() and fit() train this model again
         est.config_, est.bundle_, est.predictor_ = bundle.config, bundle, Predictor(bundle)
         extra = bundle.path / ESTIMATOR_FILE if bundle.path is not None else None
         if extra is not None and extra.is_file():
@@ -232,7 +241,8 @@ class TextClassifier(ClassifierMixin, _TextEstimator):
         class_weight: ``"balanced"``: weight the loss by inverse class frequency.
         valid_size: Share held out for early stopping when ``fit`` gets no valid set (None: the config's
             ``data.valid_size``, 0.1 unless a preset or config file says otherwise).
-        random_state: Seed of training and of the held-out split (None: the config's).
+        random_state: Seed of training and of the held-out split: an int, or a numpy RandomState to draw one from
+            (None: the config's).
         overrides: Any other config keys, e.g. ``{"model.pooling": "max", "train.patience": 2}``.
         config: A TOML config file applied after the preset.
         progress: Show progress bars while fitting.
@@ -375,6 +385,27 @@ class AspectClassifier(ClassifierMixin, _TextEstimator):
         """The share of texts whose every aspect is predicted right."""
         right = (self.predict(X) == np.asarray(y, dtype=object).astype(str)).all(1)
         return float(np.average(right, weights=sample_weight))
+
+
+def _arguments(config: Config) -> dict[str, Any]:
+    """The estimator arguments that give ``config``: the keys with an argument of their own as that argument
+    (so ``set_params(lr=...)`` on a loaded model changes what it trains), the rest in ``overrides``."""
+    overrides = config_overrides(config)
+    args = {name: overrides.pop(key) for name, key in _KEYS.items() if overrides.get(key) is not None}
+    seed = config.train.seed
+    if seed == config.data.split_seed:
+        overrides.pop("train.seed", None), overrides.pop("data.split_seed", None)
+        args["random_state"] = seed
+    return {**args, "overrides": overrides}
+
+
+def _seed(random_state: Any) -> int:
+    """``random_state`` as the int seed of the config: an int, or one drawn from a numpy ``RandomState``."""
+    if isinstance(random_state, np.random.RandomState):
+        return int(random_state.randint(np.iinfo(np.int32).max))
+    if isinstance(random_state, (int, np.integer)) and not isinstance(random_state, bool):
+        return int(random_state)
+    raise ConfigError(f"random_state: an int, a numpy RandomState or None. Got {random_state!r}.")
 
 
 def _texts(X: Any, what: str) -> list[str]:

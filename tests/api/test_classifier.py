@@ -77,10 +77,29 @@ def test_a_loaded_model_keeps_its_hyperparameters_for_clone_and_refit(tmp_path):
     clf = _clf(epochs=2).fit(TEXTS, LABELS)
     loaded = TextClassifier.load(clf.save(tmp_path / "m"))
     params = loaded.get_params()
-    assert params["preset"] is None and params["overrides"]["model.hidden_size"] == 16
+    assert params["preset"] is None and (params["hidden_size"], params["epochs"], params["random_state"]) == (16, 2, 0)
+    assert "model.hidden_size" not in params["overrides"] and params["overrides"]["train.monitor"] == "valid_loss"
     again = clone(loaded).resolve_config()
     assert again.model.hidden_size == 16 and again.train.epochs == 2 and again.train.lr == 0.03
     assert again.model.model_dump() == clf.config_.model.model_dump()
+    # the arguments are the loaded model's own, so set_params changes what a refit trains (a grid search on it)
+    changed = clone(loaded).set_params(lr=0.01, epochs=3, random_state=5).resolve_config()
+    assert (changed.train.lr, changed.train.epochs, changed.train.seed, changed.data.split_seed) == (0.01, 3, 5, 5)
+
+
+def test_an_argument_and_an_override_of_the_same_key_are_refused():
+    with pytest.raises(ConfigError, match=r"^TextClassifier: lr=0\.01 and overrides\['train\.lr'\]=0\.002 both set "
+                                          r"train\.lr\. Give it once"):
+        TextClassifier(lr=0.01, overrides={"train.lr": 0.002}).resolve_config()
+    with pytest.raises(ConfigError, match=r"random_state=3 and overrides\['train\.seed'\]=1 both set train\.seed"):
+        TextClassifier(random_state=3, overrides={"train.seed": 1}).resolve_config()
+
+
+def test_random_state_takes_a_numpy_random_state():
+    cfg = TextClassifier(random_state=np.random.RandomState(0)).resolve_config()
+    assert cfg.train.seed == cfg.data.split_seed == np.random.RandomState(0).randint(np.iinfo(np.int32).max)
+    with pytest.raises(ConfigError, match=r"random_state: an int, a numpy RandomState or None\. Got 'x'\."):
+        TextClassifier(random_state="x").resolve_config()
 
 
 def test_valid_texts_without_labels_is_one_line():
