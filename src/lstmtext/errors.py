@@ -41,6 +41,7 @@ class NotFittedError(LstmTextError, AttributeError):
 #: (pattern, replacement), each pattern a whole phrase so that other text is left alone.
 PYTHON_NAMES = (
     (r"Pass --overwrite\b", "Pass overwrite=True"),
+    (r"even with --overwrite\b", "even with overwrite=True"),
     (r"--set preprocess\.preset=", "preprocess="),
     (r"(?<![\w-])--preset '", "preset='"),
     (r"Check --label-col\.", "Check the labels (y)."),

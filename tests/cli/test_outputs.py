@@ -31,6 +31,16 @@ def test_check_out_names_what_is_there(tmp_path):
     assert check_out(tmp_path, "cv", overwrite=False) == tmp_path
 
 
+def test_train_refuses_a_model_folder_that_is_not_a_saved_model_before_training(tmp_path):
+    (tmp_path / "model").mkdir()
+    assert check_out(tmp_path, "train", overwrite=True) == tmp_path  # empty: nothing to lose
+    (tmp_path / "model" / "notes.txt").write_text("mine")
+    with pytest.raises(OutputExistsError, match=r"model is there and is not a saved model; the run would save its "
+                                                r"model there\. Move it away, or choose another --out\."):
+        check_out(tmp_path, "train", overwrite=True)
+    assert check_out(tmp_path, "audit", overwrite=True) == tmp_path  # audit writes no model/
+
+
 def test_check_out_file_refuses_the_input_even_with_overwrite(tmp_path):
     data = tmp_path / "d.csv"
     data.write_text("text\n")

@@ -114,6 +114,29 @@ def test_refuses_to_overwrite(trained_run, tmp_path):
     clf.save(tmp_path / "m", overwrite=True)
 
 
+def test_overwrite_replaces_only_a_saved_model(trained_run, tmp_path):
+    from lstmtext.classifier import TextClassifier
+
+    clf = TextClassifier.load(trained_run[0])
+    notes = tmp_path / "notes"
+    notes.mkdir()
+    (notes / "notes.txt").write_text("mine")
+    data = tmp_path / "data.csv"
+    data.write_text("text,label\n")
+    for target, what in ((notes, "a folder of other files, not a saved model"),
+                         (data, "a file: a model is saved as a folder"),
+                         (trained_run[0], "a training run's folder \\(its model is in model/\\), not a saved model")):
+        with pytest.raises(BundleError, match=f"is {what}\\. Saving there would replace it, so it is refused even "
+                                              "with overwrite=True. Choose a new or empty folder."):
+            clf.save(target, overwrite=True)
+    assert (notes / "notes.txt").read_text() == "mine" and data.read_text() == "text,label\n"
+    assert (trained_run[0] / "metrics.json").is_file()
+    with pytest.raises(BundleError, match=r"data.csv is a file, so no folder can be made in it for .*data.csv/m\."):
+        clf.save(data / "m")
+    (tmp_path / "empty").mkdir()
+    assert load_bundle(clf.save(tmp_path / "empty")).labels == list(clf.classes_)  # an empty folder loses nothing
+
+
 def test_crash_mid_save_leaves_old_bundle(trained_run, tmp_path, monkeypatch):
     from lstmtext.classifier import TextClassifier
 

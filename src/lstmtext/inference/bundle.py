@@ -150,9 +150,12 @@ def save_bundle(
     """Write a bundle folder atomically (format 2, see the module doc).
 
     Raises:
-        BundleError: If ``path`` exists and ``overwrite`` is False.
+        BundleError: If ``path`` holds a model and ``overwrite`` is False, or holds anything else (a file, a
+            training run, other files: ``overwrite`` replaces only a saved model).
     """
     path = Path(path)
+    _check_target(path)
+    overwrite = overwrite or (path.is_dir() and not any(path.iterdir()))  # an empty folder loses nothing
     metrics = metrics or {}
     files = {
         "config.json": hub_config(config, task, model),
@@ -177,6 +180,20 @@ def save_bundle(
     except FileExistsError:
         raise BundleError(f"{path}: a model is already saved there. Pass --overwrite to replace it, or choose another path.") from None
     return path
+
+
+def _check_target(path: Path) -> None:
+    """Refuse a path whose contents a save would replace although they are not a saved model."""
+    parent = next((p for p in path.parents if p.exists()), None)
+    if parent is not None and not parent.is_dir():
+        raise BundleError(f"{parent} is a file, so no folder can be made in it for {path}. Choose another path.")
+    if not path.exists() or is_saved_model(path) or (path.is_dir() and not any(path.iterdir())):
+        return
+    what = ("a file: a model is saved as a folder" if not path.is_dir() else
+            "a training run's folder (its model is in model/), not a saved model" if holds_model(path) else
+            "a folder of other files, not a saved model")
+    raise BundleError(f"{path} is {what}. Saving there would replace it, so it is refused even with --overwrite. "
+                      "Choose a new or empty folder.")
 
 
 def holds_model(path: str | Path) -> bool:

@@ -45,6 +45,11 @@ def check_out(out: str | Path, command: str, overwrite: bool) -> Path:
                                 f"writes its model to OUT/model).")
     if command in RESUMES_FROM and (out / RESUMES_FROM[command]).exists():
         return out  # its own earlier run: the command checks that the settings match and goes on
+    model = out / "model"
+    if "model" in WRITES[command] and model.exists() and not is_saved_model(model) \
+            and not (model.is_dir() and not any(model.iterdir())):  # --overwrite replaces only a saved model there
+        raise OutputExistsError(f"{model} is there and is not a saved model; the run would save its model there. "
+                                "Move it away, or choose another --out.")
     found = [name for name in WRITES[command] if (out / name).exists()]
     if found and not overwrite:
         resume = " Pass --resume to continue an interrupted training," if found == ["checkpoint"] else ""
