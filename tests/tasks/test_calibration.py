@@ -8,6 +8,7 @@ import torch
 from typer.testing import CliRunner
 
 from lstmtext.cli import app
+from lstmtext.errors import ConfigError
 from lstmtext.models import OutputLayout
 from lstmtext.tasks.calibration import (
     accuracy_at,
@@ -95,6 +96,12 @@ def test_min_confidence_answers_unsure(run_dir):
     for bad in ("1.5", "0"):  # 0 is a value outside (0, 1], not "no minimum"
         res = runner.invoke(app, ["predict", str(run_dir), "lost my bag", "--min-confidence", bad])
         assert res.exit_code == 1 and "--min-confidence (min_confidence) must be in (0, 1]" in str(res.exception)
+    from lstmtext.inference.predictor import Predictor
+
+    predictor = Predictor.from_bundle(run_dir)
+    for bad in ("0.5", True):  # from Python: a string was a TypeError, True was taken as 1.0 (every text unsure)
+        with pytest.raises(ConfigError, match=rf"^--min-confidence \(min_confidence\) must be a number; got {bad!r}\.$"):
+            predictor.predict(["lost my bag"], min_confidence=bad)
 
 
 def test_predict_warns_about_texts_with_no_known_word(run_dir):

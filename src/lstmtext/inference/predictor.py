@@ -177,6 +177,9 @@ class Predictor:
         given = {k: v for k, v in options.items() if v is not None and v is not False}  # 0 is a value, not 'unset'
         if top_k is not None and (isinstance(top_k, bool) or not isinstance(top_k, numbers.Integral) or top_k < 1):
             raise ConfigError(f"top_k must be a whole number of 1 or more (None: every class); got {top_k!r}.")
+        for name in ("min_confidence", "threshold"):  # from Python these can be anything: True would mean 1.0
+            if name in given and (isinstance(given[name], bool) or not isinstance(given[name], numbers.Real)):
+                raise ConfigError(f"--{name.replace('_', '-')} ({name}) must be a number; got {given[name]!r}.")
         if "min_confidence" in given and not 0 < given["min_confidence"] <= 1:
             raise ConfigError(f"--min-confidence (min_confidence) must be in (0, 1]; got {given['min_confidence']}. A "
                               "decision less sure than it (a text's best class, an aspect's, or a label's p or 1 - p) is "
