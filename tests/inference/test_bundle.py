@@ -269,6 +269,12 @@ def test_predictor_refuses_one_string_and_a_top_k_below_one(trained_run):
                                          r"whole number of at least 1, got -3\)\. Re-save or re-train the model\.$"),
     ("preprocessing.json", "truncating=middle", r"\(ValueError: truncating must be 'pre' or 'post', got 'middle'\)"),
     ("task.json", "{not json", r"task\.json: corrupt JSON \(.*\)\. Re-save the model\.$"),  # not wrapped in another
+    # emptied: it loaded, and every probability silently lost its calibration
+    ("task.json", "{}", r"task\.json: the model's temperatures are not in it, though config\.json says they were saved"),
+    ("task.json", "null", r"task\.json: the model's temperatures are not in it"),
+    ("task.json", '{"temperatures": null}', r"task\.json: the model's temperatures are not in it"),
+    ("config.json", "[]", r"config\.json: not what lstmtext wrote \(a JSON list, not an object\)"),
+    ("config.json", b'{"format_version": 2, "x": "\xff\xfe"}', r"config\.json: corrupt JSON \(.*can't decode byte 0xff"),
 ])
 def test_an_edited_bundle_file_is_refused_in_one_line(trained_run, tmp_path, name, content, message):
     bundle = tmp_path / "model"
@@ -278,6 +284,8 @@ def test_an_edited_bundle_file_is_refused_in_one_line(trained_run, tmp_path, nam
         content = json.dumps(list(reversed(json.loads((bundle / name).read_text()))))
     if content is None:
         (bundle / name).unlink()
+    elif isinstance(content, bytes):
+        (bundle / name).write_bytes(content)
     elif "=" in content and not content.startswith("{"):  # one key of the saved file changed
         key, value = content.split("=")
         saved = json.loads((bundle / name).read_text())

@@ -227,7 +227,7 @@ def resolve_bundle_path(path: str | Path) -> Path:
 def _read_json(path: Path) -> Any:
     try:
         return json.loads(path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as exc:
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise BundleError(f"{path}: corrupt JSON ({exc}). Re-save the model.") from None
 
 
@@ -245,9 +245,19 @@ def load_bundle(path: str | Path) -> Bundle:
     if missing:
         raise BundleError(f"{path}: incomplete model folder, missing {', '.join(missing)}. Re-save or re-train it.")
     meta = _read_json(path / meta_file)
-    if meta.get("task_state") and not (path / "task.json").is_file():  # its calibration or thresholds, silently gone
+    if not isinstance(meta, dict):
+        raise BundleError(f"{path / meta_file}: not what lstmtext wrote (a JSON {type(meta).__name__}, not an object). "
+                          "Re-save or re-train the model.")
+    kept = meta.get("task_state") or []  # its calibration or thresholds: silently gone, they change every answer
+    if kept and not (path / "task.json").is_file():
         raise BundleError(f"{path}: incomplete model folder, missing task.json (the model's "
-                          f"{' and '.join(meta['task_state'])}). Re-save or re-train it.")
+                          f"{' and '.join(kept)}). Re-save or re-train it.")
+    if kept:
+        state = _read_json(path / "task.json")
+        lost = [k for k in kept if not isinstance(state, dict) or state.get(k) is None]
+        if lost:
+            raise BundleError(f"{path / 'task.json'}: the model's {' and '.join(lost)} are not in it, though "
+                              f"{meta_file} says they were saved. Restore the file, or re-save or re-train the model.")
     if meta.get("format_version") not in READABLE_VERSIONS:
         raise BundleError(
             f"{path}: bundle format_version {meta.get('format_version')!r}, but this lstmtext "
