@@ -170,16 +170,16 @@ class _TextEstimator(BaseEstimator):
     def predict_proba(self, X: Any) -> Any:
         """Probabilities of ``X``'s texts (see the class's doc for the shape)."""
         predictor = self._predictor()
-        return self._outputs(predictor.predict_proba(_texts(X, "X")))
+        return self._outputs(predictor.predict_proba(_texts(X, "X", blank=True)))
 
     def predict(self, X: Any) -> Any:
         """The decision for each text (see the class's doc)."""
         predictor = self._predictor()
-        return self._decide(predictor.predict_proba(_texts(X, "X")))
+        return self._decide(predictor.predict_proba(_texts(X, "X", blank=True)))
 
     def records(self, X: Any, top_k: int | None = None, **options: Any) -> list[Any]:
         """One :class:`~lstmtext.tasks.base.Prediction` record per text: what the CLI and the server answer."""
-        return self._predictor().predict(_texts(X, "X"), top_k, **options)
+        return self._predictor().predict(_texts(X, "X", blank=True), top_k, **options)
 
     # ---- saving -----------------------------------------------------------------------------------------
     @python_terms
@@ -408,8 +408,10 @@ def _seed(random_state: Any) -> int:
     raise ConfigError(f"random_state: an int, a numpy RandomState or None. Got {random_state!r}.")
 
 
-def _texts(X: Any, what: str) -> list[str]:
-    """``X`` as a list of strings (a 2-D input must have one column)."""
+def _texts(X: Any, what: str, blank: bool = False) -> list[str]:
+    """``X`` as a list of strings (a 2-D input must have one column); ``blank``: empty strings pass (prediction
+    answers them as :class:`~lstmtext.inference.predictor.Predictor` does, flagged; training has nothing to learn
+    from them)."""
     arr = np.asarray(X, dtype=object)
     if arr.ndim == 2 and arr.shape[1] == 1:
         arr = arr[:, 0]
@@ -418,8 +420,9 @@ def _texts(X: Any, what: str) -> list[str]:
                         f"{arr.shape}; text estimators take one column of strings.")
     out = arr.tolist()
     for i, t in enumerate(out):
-        if not isinstance(t, str) or not t.strip():
-            raise DataError(f"{what}: text {i} is empty or not a string ({t!r}). Remove or fill it.")
+        if not isinstance(t, str) or not (blank or t.strip()):
+            raise DataError(f"{what}: text {i} is {'not a string' if blank else 'empty or not a string'} ({t!r}). "
+                            "Remove or fill it.")
     return out
 
 

@@ -171,6 +171,17 @@ def test_bad_input_is_one_line():
         TextClassifier().fit(["a", "b", "c"], ["x", "y"])
     with pytest.raises(DataError, match="text 1 is empty or not a string"):
         TextClassifier().fit(["a", 3], ["x", "y"])
+    with pytest.raises(DataError, match=r"text 1 is empty or not a string \(' '\)"):
+        TextClassifier().fit(["a", " "], ["x", "y"])
+
+
+def test_a_blank_text_is_answered_as_the_predictor_answers_it():
+    clf = _clf(epochs=2).fit(TEXTS, LABELS)
+    proba = clf.predict_proba(["lost my bag", "", "  "])  # one blank text no longer fails the whole batch
+    np.testing.assert_allclose(proba[1:], clf.predictor_.predict_proba(["", "  "]))
+    assert [r.no_known_word for r in clf.records(["lost my bag", ""])] == [False, True]
+    with pytest.raises(DataError, match=r"^X: text 1 is not a string \(None\)\. Remove or fill it\.$"):
+        clf.predict(["ok", None])
     with pytest.raises(DataError, match=r"expected a sequence of texts .* shape \(2, 2\)"):
         TextClassifier().fit(np.zeros((2, 2)), ["x", "y"])
     with pytest.raises(DataError, match="holds only 0 and 1"):
