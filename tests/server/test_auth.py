@@ -149,6 +149,7 @@ def test_serve_prints_the_warning_and_never_the_key(bundle_dir, tmp_path, monkey
 
     started = []
     monkeypatch.setattr("uvicorn.run", lambda asgi, **kw: started.append(kw))
+    monkeypatch.setattr("lstmtext.cli.serving._check_port", lambda host, port: None)  # whatever listens on 8000 here
     monkeypatch.delenv("LSTMTEXT_API_KEY", raising=False)
     monkeypatch.delenv("LSTMTEXT_API_KEY_FILE", raising=False)
     runner = CliRunner()

@@ -255,6 +255,19 @@ def test_serve_stops_with_a_clear_message_when_the_bundle_does_not_load(tmp_path
                                     "`lstmtext train --out`."
 
 
+def test_serve_on_a_port_in_use_is_one_line(bundle_dir):
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = _run_cli("serve", str(bundle_dir), "--port", str(port))  # uvicorn logged it and exited with 3
+    assert result.returncode == 1
+    assert result.stderr.strip() == f"error: --port {port} on 127.0.0.1 is in use (another server?). Choose another " \
+                                    "--port, or stop what listens there."
+    result = _run_cli("serve", str(bundle_dir), "--host", "no-such-host.invalid")
+    assert result.returncode == 1 and result.stderr.startswith("error: --host no-such-host.invalid: not an address")
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

@@ -43,6 +43,7 @@ def serve(
     settings = ServeSettings.from_env(bundle=bundle, host=host, port=port, engine=engine, onnx_path=onnx,
                                       threads=threads, batch_size=batch_size, max_texts=max_texts, max_text_chars=max_text_chars,
                                       max_body_bytes=max_body_bytes, api_key=api_key, api_key_file=api_key_file)
+    _check_port(settings.host, settings.port)
     # Load before starting uvicorn: a bundle that does not load stops here with a one-line error.
     predictor = load_predictor(settings.bundle, settings.engine, settings.onnx_path, settings.batch_size, settings.threads)
     warning = exposure_warning(settings.host, settings.api_key is not None)
@@ -52,6 +53,28 @@ def serve(
     console.print(f"serving {settings.bundle} ({predictor.engine}) on http://{settings.host}:{settings.port}/{keyed}")
     uvicorn.run(create_app(settings, predictor), host=settings.host, port=settings.port, log_level=log_level,
                 access_log=access_log)
+
+
+def _check_port(host: str, port: int) -> None:
+    """Refuse a port this process cannot listen on, in one line (uvicorn logs the error and exits with status 3)."""
+    import errno
+    import socket
+
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    except socket.gaierror as exc:
+        raise ConfigError(f"--host {host}: not an address of this machine ({exc.strerror}). Give an IP address or "
+                          "a name that resolves here, e.g. 127.0.0.1.") from None
+    family, kind, proto, _, address = infos[0]
+    with socket.socket(family, kind, proto) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn binds: a closed server's port is free
+        try:
+            sock.bind(address)
+        except OSError as exc:
+            why = {errno.EADDRINUSE: "is in use (another server?)",
+                   errno.EACCES: "needs more rights than this user has (ports below 1024 do)",
+                   errno.EADDRNOTAVAIL: "is on an address this machine does not have"}.get(exc.errno, f"cannot be used ({exc.strerror})")
+            raise ConfigError(f"--port {port} on {host} {why}. Choose another --port, or stop what listens there.") from None
 
 
 def export(
