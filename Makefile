@@ -26,7 +26,7 @@ test: $(STAMP)
 test-fast: $(STAMP)
 	$(BIN)/python -m pytest -q -m "not slow and not browser"
 
-# The browser test (tests/test_browser.py, marker `browser`) drives Debian's chromium through playwright
+# The browser test (tests/server/test_browser.py, marker `browser`) drives Debian's chromium through playwright
 # (installed with the dev extra); playwright's own browser download is not used. Needs root or sudo for apt.
 browser-deps: $(STAMP)
 	@command -v chromium >/dev/null 2>&1 || { SUDO=$$([ "$$(id -u)" = 0 ] || echo sudo); \
