@@ -24,3 +24,15 @@ def test_relative_links_resolve(page):
 def test_no_machine_paths(page):
     text = page.read_text(encoding="utf-8")
     assert re.findall(r"/work/|\.\./shared", text) == []
+
+
+TEST_PATH = re.compile(r"\b(tests/[\w/]+\.py)(?:::(\w+))?")
+
+
+@pytest.mark.parametrize("page", PAGES, ids=lambda p: p.name)
+def test_named_tests_exist(page):
+    """A test file (and test) the docs point a reader to is there: one that moved left a dead pointer behind."""
+    text = page.read_text(encoding="utf-8")
+    missing = [f"{path}::{name}" if name else path for path, name in TEST_PATH.findall(text)
+               if not (ROOT / path).is_file() or (name and f"def {name}(" not in (ROOT / path).read_text(encoding="utf-8"))]
+    assert missing == []
