@@ -90,6 +90,22 @@ def test_train_warns_about_a_setting_its_architecture_does_not_read(tmp_path, ca
     assert "embedding_dim" not in err.split("error:")[0]  # a setting it reads: no warning
 
 
+def test_brackets_in_what_is_printed_are_data_not_markup(tiny_path, capsys, monkeypatch):
+    """rich reads '[fuel]' as a style tag and drops it: an aspect, a label or a column name vanished from the output."""
+    monkeypatch.setattr("sys.argv", ["lstmtext", "train", str(tiny_path), "--text-col", "[tweet]", "--quiet"])
+    with pytest.raises(SystemExit):
+        main()
+    assert "no column '[tweet]'" in capsys.readouterr().err
+    from lstmtext.cli.common import print_breakdown, print_scores
+
+    print_scores({"[valid]": {"n": 3, "accuracy": 1.0}})
+    print_breakdown({"aspects": {"[fuel]": {"accuracy": 1.0, "macro_f1": 1.0, "n": 3}}})
+    print_breakdown({"per_class": {"[pos]": {"precision": 1.0, "recall": 1.0, "f1": 1.0, "support": 3}},
+                     "labels": ["[pos]"], "confusion_matrix": [[3]]})
+    out = capsys.readouterr().out
+    assert "[valid] (3 texts)" in out and "[fuel]" in out and out.count("[pos]") == 3
+
+
 def test_user_error_is_one_line_exit_1(tiny_path, capsys, monkeypatch):
     monkeypatch.setattr("sys.argv", ["lstmtext", "train", str(tiny_path), "--text-col", "tweet", "--quiet"])
     with pytest.raises(SystemExit) as exit_:

@@ -11,6 +11,7 @@ import sys
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 
 from lstmtext.cli import data, experiments, explain, serving, train, zoo
 from lstmtext.cli.common import STATE, console, err_console, fit_console_width
@@ -72,7 +73,7 @@ def main() -> None:
     except LstmTextError as exc:
         if STATE["verbose"]:
             raise
-        err_console.print(f"[red]error:[/] {exc}", highlight=False, soft_wrap=True)
+        err_console.print(f"[red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)  # '[x]' in it is data
         sys.exit(1)
 
 

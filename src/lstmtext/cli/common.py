@@ -16,6 +16,7 @@ from typing import Annotated, Any, Optional
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 console = Console()
 err_console = Console(stderr=True)
@@ -195,7 +196,7 @@ def print_scores(metrics: dict[str, dict[str, Any]]) -> None:
     """One line per split: its size and headline scores (whichever of :data:`SCORE_KEYS` the task reports)."""
     for name, m in metrics.items():
         scores = ", ".join(f"{k} {m[k]:.4f}" for k in SCORE_KEYS if k in m)
-        console.print(f"[bold]{name}[/] ({m['n']:,} texts): {scores}", highlight=False)
+        console.print(f"[bold]{escape(name)}[/] ({m['n']:,} texts): {scores}", highlight=False)
 
 
 def print_breakdown(m: dict[str, Any]) -> None:
@@ -203,23 +204,23 @@ def print_breakdown(m: dict[str, Any]) -> None:
     scikit-learn's classification_report shows."""
     from rich.table import Table
 
-    if "aspects" in m:  # aspect sentiment: one row per aspect
+    if "aspects" in m:  # names are data: escaped, or rich reads '[x]' as markup and drops it  # aspect sentiment: one row per aspect
         table = Table("aspect", "accuracy", "macro-F1", "texts", title="per aspect", title_justify="left")
         for aspect, a in m["aspects"].items():
-            table.add_row(aspect, f"{a['accuracy']:.4f}", f"{a['macro_f1']:.4f}", f"{a['n']:,}")
+            table.add_row(escape(aspect), f"{a['accuracy']:.4f}", f"{a['macro_f1']:.4f}", f"{a['n']:,}")
         console.print(table)
         return
     if "per_class" in m:
         label = "label" if "micro_f1" in m else "class"
         table = Table(label, "precision", "recall", "F1", "support", title=f"per {label}", title_justify="left")
         for name, c in m["per_class"].items():
-            table.add_row(str(name), f"{c['precision']:.4f}", f"{c['recall']:.4f}", f"{c['f1']:.4f}", f"{c['support']:,}")
+            table.add_row(escape(str(name)), f"{c['precision']:.4f}", f"{c['recall']:.4f}", f"{c['f1']:.4f}", f"{c['support']:,}")
         console.print(table)
     labels, matrix = m.get("labels"), m.get("confusion_matrix")
     if matrix and labels and len(labels) <= 12:
-        table = Table("true \\ predicted", *map(str, labels), title="confusion matrix", title_justify="left")
+        table = Table("true \\ predicted", *(escape(str(x)) for x in labels), title="confusion matrix", title_justify="left")
         for name, row in zip(labels, matrix):
-            table.add_row(str(name), *(f"{v:,}" for v in row))
+            table.add_row(escape(str(name)), *(f"{v:,}" for v in row))
         console.print(table)
 
 

@@ -118,7 +118,8 @@ def search(
         for name in ("study.db", "study.db-journal", "study.db-wal", "study.db-shm", "search.json"):
             (out / name).unlink(missing_ok=True)
     done = lambda r: console.print(f"trial {r['trial']} {r['params']}: " + (  # noqa: E731
-        f"valid {metric} {r['value']:.4f} ({r['train_seconds']:.0f} s)" if r["state"] == "COMPLETE" else "FAILED"))
+        f"valid {metric} {r['value']:.4f} ({r['train_seconds']:.0f} s)" if r["state"] == "COMPLETE" else "FAILED"),
+        markup=False)
     summary = run_search(cfg, labelled, out, what, trials=trials, metric=metric, timeout=timeout,
                          workers=workers or usable_cores(), mode=mode, seed=seed, on_result=done)
     settings = {"source": labelled.source, "model": cfg.model.name, "mode": mode,
@@ -126,7 +127,7 @@ def search(
                 "load_average": load_average()}
     this_call = {**settings, **summary}
     paths = write_search_report(out, trial_records_of(out), what, metric, cfg, with_sessions(out, this_call))
-    console.print(paths["markdown"].read_text(encoding="utf-8"), soft_wrap=True)
+    console.print(paths["markdown"].read_text(encoding="utf-8"), soft_wrap=True, markup=False)
     note = " (stopped by --timeout: run again to continue)" if summary["stopped_by_timeout"] else ""
     console.print(f"{summary['ran']} trials ran in {summary['wall_seconds']:.0f} s, {summary['complete']} complete"
                   f"{note}; best config in {paths.get('best', '(none yet)')}; report {paths['html']}")
@@ -171,7 +172,7 @@ def learning_curve(
                        mode=mode, out_dir=out, on_result=done, overwrite=overwrite)
     report["load_average"] = load_average()
     paths = write_learning_curve(report, out)
-    console.print(paths["markdown"].read_text(encoding="utf-8"), soft_wrap=True)
+    console.print(paths["markdown"].read_text(encoding="utf-8"), soft_wrap=True, markup=False)
     console.print(f"{len(report['runs'])} runs ({report['runs_reused']} reused) in {report['wall_seconds']:.0f} s; "
                   f"wrote {paths['chart']} and {paths['html']}")
 
@@ -205,7 +206,7 @@ def cv(
                             mode=mode, on_result=done)
     report["load_average"] = load_average()
     paths = write_cv(report, out)
-    console.print(paths["markdown"].read_text(encoding="utf-8"), soft_wrap=True)
+    console.print(paths["markdown"].read_text(encoding="utf-8"), soft_wrap=True, markup=False)
     console.print(f"{metric} {report['mean'][metric]:.4f} ± {report['std'][metric]:.4f} over {folds} folds; "
                   f"wrote {paths['html']}")
 
@@ -241,7 +242,8 @@ def audit(
     for k, issue in enumerate(report["issues"][:10], start=1):
         field = f" [{issue['field']}]" if issue["field"] else ""
         console.print(f"{k}. {issue['where']}{field}: {issue['given']} -> {issue['suggested']} "
-                      f"(p {issue['p_given']:.2f} -> {issue['p_suggested']:.2f}) {issue['text'][:80]}", highlight=False)
+                      f"(p {issue['p_given']:.2f} -> {issue['p_suggested']:.2f}) {issue['text'][:80]}", highlight=False,
+                      markup=False)  # '[fuel]', or a text's own brackets, are not rich's markup
     console.print(f"{len(report['issues']):,} suspect labels among {report['rows']:,} rows; wrote {paths['csv']} "
                   f"and {paths['html']}")
     scores, floor, chance = report["out_of_fold"], report["majority"], report["chance"]
@@ -287,6 +289,6 @@ def suggest(
                               predictor.task.annotation_columns(), predictor.task.annotation_placeholder)
     for row in report["suggested"][:10]:
         console.print(f"{row['rank']}. ({row['uncertainty']:.2f}, model: {row['model_guess']}) {row['text'][:90]}",
-                      highlight=False)
+                      highlight=False, markup=False)
     console.print(f"{len(report['suggested'])} of {report['texts_read']:,} texts suggested ({report['skipped_duplicates']:,} "
                   f"duplicates and {report['skipped_empty']:,} with no known word skipped); fill in {paths['to_label']}")

@@ -279,7 +279,7 @@ def demo(
     from lstmtext.pipeline import run
 
     run(build_config(preset, overrides=list(set_ or [])), None, out, overwrite=overwrite, progress=not quiet)
-    console.print((out / "report.md").read_text(encoding="utf-8"))
+    console.print((out / "report.md").read_text(encoding="utf-8"), markup=False)  # tweets in it hold brackets
     examples = ["@united thanks for the quick rebooking, great crew!",
                 "@AmericanAir my flight is delayed again and nobody answers the phone",
                 "@JetBlue what time does the boarding start for flight 123?"]

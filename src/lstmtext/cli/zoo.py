@@ -114,7 +114,7 @@ def compare(
                          mode=mode, workers=workers or usable_cores(), baseline=baseline, on_result=done, partial=partial)
     paths = write_report(report, out)
     partial.unlink(missing_ok=True)
-    console.print(paths["markdown"].read_text(encoding="utf-8"), soft_wrap=True)
+    console.print(paths["markdown"].read_text(encoding="utf-8"), soft_wrap=True, markup=False)
     reused = f" ({report['runs_reused']} finished runs reused from an interrupted comparison)" if report["runs_reused"] else ""
     console.print(f"wrote {paths['markdown']}, {paths['chart']} and {paths['json']}{reused}")
 
