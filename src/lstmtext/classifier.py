@@ -301,6 +301,10 @@ class MultiLabelTextClassifier(ClassifierMixin, _TextEstimator):
         rows = list(y)
         if len(rows) != n:
             raise DataError(f"X/y: {n} texts but {len(rows)} label lists. Give one list of labels per text.")
+        text = next((i for i, row in enumerate(rows) if isinstance(row, str) or not np.iterable(row)), None)
+        if text is not None:  # a string is iterable too: its characters would become the labels
+            raise DataError(f"y: row {text} is {rows[text]!r}, not a list of labels. Give each text a list (a column of "
+                            "delimited names: y.str.split('|')), or a 0/1 indicator matrix.")
         self._label_values = {}
         return [tuple(sorted({str(x) for x in row})) for row in rows], {}
 

@@ -186,6 +186,8 @@ def test_a_blank_text_is_answered_as_the_predictor_answers_it():
         TextClassifier().fit(np.zeros((2, 2)), ["x", "y"])
     with pytest.raises(DataError, match="holds only 0 and 1"):
         MultiLabelTextClassifier().fit(["a", "b"], np.array([[0, 2], [1, 0]]))
+    with pytest.raises(DataError, match=r"^y: row 0 is 'ac_neg\|wifi_pos', not a list of labels\. .*y\.str\.split"):
+        MultiLabelTextClassifier().fit(["a", "b"], ["ac_neg|wifi_pos", "ac_pos"])  # trained on its characters before
     with pytest.raises(ConfigError, match=r"^TextClassifier\(\.\.\.\) arguments .*unknown key 'train\.epoch'"):
         TextClassifier(overrides={"train.epoch": 1}).fit(TEXTS, LABELS)  # named as the argument, not the preset
 
