@@ -125,6 +125,10 @@ class _TextEstimator(BaseEstimator):
         """predict_proba's return value from the predictor's probabilities."""
         raise NotImplementedError
 
+    def _aligned(self, y: Any, info: dict[str, Any]) -> Any:
+        """Labels ``y`` put in the order of the training labels' columns ``info`` describes (aspects: by name)."""
+        return y
+
     def _decide(self, proba: np.ndarray) -> Any:
         """predict's return value from the predictor's probabilities."""
         raise NotImplementedError
@@ -149,7 +153,8 @@ class _TextEstimator(BaseEstimator):
         else:
             valid = _texts(valid_texts, "valid_texts")
             kept = dict(getattr(self, "_label_values", {}))  # the valid labels' values must not replace y's
-            splits = {"train": Split(texts, labels), "valid": Split(valid, self._labels(valid_labels, len(valid))[0])}
+            valid_y = self._aligned(valid_labels, info)
+            splits = {"train": Split(texts, labels), "valid": Split(valid, self._labels(valid_y, len(valid))[0])}
             self._label_values = kept
         result = run(config, LabelledData(splits, source="fit() arguments", info=info), progress=self.progress)
         self.config_, self.history_, self.summary_ = config, result.history, result.summary
@@ -385,8 +390,22 @@ class AspectClassifier(ClassifierMixin, _TextEstimator):
         parts = self._outputs(proba)
         return np.stack([c[p.argmax(1)] for c, p in zip(self.classes_, parts)], 1)
 
+    def _aligned(self, y: Any, info: dict[str, Any]) -> Any:
+        """A DataFrame's columns in the order of ``info["aspects"]``, matched by name (a column order of its own
+        would score or stop early on the wrong aspects)."""
+        if not hasattr(y, "columns"):
+            return y
+        names, aspects = [str(c) for c in y.columns], list(info["aspects"])
+        if names != aspects:
+            if sorted(names) != sorted(aspects):
+                raise DataError(f"y: columns {names} are not the model's aspects {aspects}. Give one column per aspect, "
+                                "named as in training.")
+            y = y[[y.columns[names.index(a)] for a in aspects]]
+        return y
+
     def score(self, X: Any, y: Any, sample_weight: Any = None) -> float:
-        """The share of texts whose every aspect is predicted right."""
+        """The share of texts whose every aspect is predicted right (a DataFrame's columns matched by name)."""
+        y = self._aligned(y, {"aspects": self.aspects_})
         right = (self.predict(X) == np.asarray(y, dtype=object).astype(str)).all(1)
         return float(np.average(right, weights=sample_weight))
 

@@ -155,6 +155,12 @@ def test_aspect_estimator_with_one_column_per_aspect():
     assert clf.predict(["lost my bag"]).tolist() == [["neg", "neg"]] and clf.score(TEXTS, y) == 1.0
     proba = clf.predict_proba(["lost my bag"])
     assert [p.shape for p in proba] == [(1, 2), (1, 2)]
+    flipped = y[["bag", "crew"]]  # a DataFrame's columns are matched by name, in score and in fit's valid labels
+    assert clf.score(TEXTS, flipped) == 1.0
+    again = AspectClassifier(preset=None, random_state=0, **FAST).fit(TEXTS, y, valid_texts=TEXTS, valid_labels=flipped)
+    assert again.score(TEXTS, y) == 1.0 and again.bundle_.metrics["valid"]["flat_macro_f1"] == 1.0
+    with pytest.raises(DataError, match=r"y: columns \['crew', 'seat'\] are not the model's aspects \['crew', 'bag'\]"):
+        clf.score(TEXTS, y.rename(columns={"bag": "seat"}))
 
 
 def test_not_fitted():
