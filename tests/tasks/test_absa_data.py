@@ -87,6 +87,17 @@ def test_an_aspect_name_with_a_comma_and_an_id_column_get_their_fixes(tmp_path):
         load_aspect_data(path, build_config(None, extra={"task": "absa"}))
 
 
+def test_a_split_column_read_as_an_aspect_is_refused(tmp_path):
+    import pandas as pd
+
+    path = tmp_path / "w.csv"  # what absa-convert --split-col split writes, trained without --split-col
+    pd.DataFrame({"text": ["a", "b", "c", "d"], "food": ["positive", "negative"] * 2,
+                  "split": ["train", "train", "valid", "test"]}).to_csv(path, index=False)
+    with pytest.raises(DataError, match=r"column 'split' holds only test, train, valid: a split column, not an aspect's "
+                                        r"labels\. Pass --split-col split to use it, or name the aspect columns"):
+        load_aspect_data(path, build_config(None, extra={"task": "absa"}))
+
+
 def test_unknown_label_names_file_line_and_aspect(tmp_path):
     bad = tmp_path / "valid.csv"
     bad.write_text("text,food,service,price\nenak,positive,neutral,neutral\nmahal,neutral,neutral,postive\n",

@@ -41,6 +41,10 @@ def _first_empty(values: list[str], refs: list[str], what: str, fix: str) -> Non
         raise DataError(f"{refs[empty[0]]}: {what} is empty{more}. {fix}")
 
 
+#: What a split column holds (``data.split_col``): a detected aspect column of only these is one.
+_SPLIT_NAMES = {"train", "valid", "validation", "dev", "test"}
+
+
 def read_wide(raw: pd.DataFrame, refs: RowRefs, path: Path, cfg: Config, aspects: list[str] | None,
               not_mentioned: str | None) -> Table:
     """Read the wide layout: a text column and one label column per aspect (see the module doc)."""
@@ -70,6 +74,10 @@ def read_wide(raw: pd.DataFrame, refs: RowRefs, path: Path, cfg: Config, aspects
     for aspect in names:
         values = _cells(raw, aspect)
         distinct = len(set(values))
+        if detected and set(values) <= _SPLIT_NAMES:  # absa-convert --split-col writes one: it is not an aspect
+            raise DataError(f"{path}: column {aspect!r} holds only {', '.join(sorted(set(values)))}: a split column, not "
+                            f"an aspect's labels. Pass --split-col {aspect} to use it, or name the aspect columns with "
+                            "--aspects a,b,c.")
         if detected and distinct > max(20, len(values) // 2):  # a row id or a second text, not an aspect's labels
             raise DataError(f"{path}: column {aspect!r} has {distinct:,} different values in {len(values):,} rows: it "
                             "looks like an identifier or a text, not an aspect's labels. Name the aspect columns with "
