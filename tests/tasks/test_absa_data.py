@@ -102,8 +102,10 @@ def test_unknown_label_names_file_line_and_aspect(tmp_path):
     bad = tmp_path / "valid.csv"
     bad.write_text("text,food,service,price\nenak,positive,neutral,neutral\nmahal,neutral,neutral,postive\n",
                    encoding="utf-8")
-    with pytest.raises(DataError, match=r"valid\.csv:3: aspect 'price' has label 'postive', which is not one of "
-                                        r"negative, neutral, positive .*Fix the label"):
+    with pytest.raises(DataError, match=r"valid\.csv:3: aspect 'price' has label 'postive' in the valid split, but its "
+                                        r"training rows have only negative, neutral, positive, so its head cannot learn "
+                                        r"it\. Move some of its rows into training \(for a split lstmtext made: another "
+                                        r"data\.split_seed, .*or fix the label\."):
         load_aspect_data(WIDE, _cfg(aspects=["food", "service", "price"]), valid_path=bad)
 
 

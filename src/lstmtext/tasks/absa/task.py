@@ -74,9 +74,13 @@ class AspectSentiment(Task):
     def unknown(self, label: Any, split_name: str) -> str | None:
         for j, (aspect, known) in enumerate(self.labels.items()):
             if label[j] not in self._index[j]:
-                return (f"aspect {aspect!r} has label {label[j]!r}, which is not one of {', '.join(known)} (the labels "
-                        + ("the model knows for it). Check the file's aspect columns." if split_name == "evaluated" else
-                           "it has in training). Fix the label, or add training rows with it."))
+                if split_name == "evaluated":
+                    return (f"aspect {aspect!r} has label {label[j]!r}, which is not one of {', '.join(known)} (the "
+                            "labels the model knows for it). Check the file's aspect columns.")
+                return (f"aspect {aspect!r} has label {label[j]!r} in the {split_name} split, but its training rows have "
+                        f"only {', '.join(known)}, so its head cannot learn it. Move some of its rows into training (for "
+                        "a split lstmtext made: another data.split_seed, or your own with --split-col or --valid/--test), "
+                        "or fix the label.")
         return None
 
     can_grow = False  # one head per aspect, each over its own labels: not grown by a warm start
