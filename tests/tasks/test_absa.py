@@ -7,6 +7,7 @@ import pytest
 import torch
 from typer.testing import CliRunner
 
+from helpers import ABSA_LONG
 from helpers import ABSA_WIDE as WIDE
 from lstmtext.config import ModelConfig, build_config
 from lstmtext.encoding.batching import EncodedSplit, predict_logits
@@ -143,6 +144,18 @@ def test_evaluate_file_dispatches_to_aspect_scores(tiny_run, tmp_path):
     metrics = evaluate_file(out, path, out=tmp_path / "eval")
     assert metrics["flat_macro_f1"] == pytest.approx(result.metrics["test"]["flat_macro_f1"]) and "notes" not in metrics
     assert (tmp_path / "eval" / "confusion.png").is_file() and (tmp_path / "eval" / "report.md").is_file()
+
+
+def test_evaluate_reads_a_file_in_the_other_layout(tiny_run, tmp_path):
+    from lstmtext.pipeline.evaluate import evaluate_file
+
+    out, result = tiny_run  # trained on the wide file
+    long_test = [line for line in ABSA_LONG.read_text().splitlines()[1:] if line.endswith(",test")]
+    path = tmp_path / "test_long.csv"
+    path.write_text("text,aspect,polarity,split\n" + "\n".join(long_test) + "\n")
+    metrics = evaluate_file(out, path)  # it said: no column 'food' for aspect 'food' ... Fix --aspects
+    assert metrics["flat_macro_f1"] == pytest.approx(result.metrics["test"]["flat_macro_f1"])
+    assert metrics["n"] == result.metrics["test"]["n"]
 
 
 def test_evaluating_a_file_of_masked_labels_warns(tiny_run, tmp_path, caplog):

@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from lstmtext.data.dataset import warn
+from lstmtext.data.io import table_columns
 from lstmtext.errors import ConfigError
 from lstmtext.inference.engines import load_predictor
 from lstmtext.pipeline.prepare import masked_labels
@@ -44,6 +45,8 @@ def evaluate_file(bundle_path: str | Path, data: str | Path, text_col: str | Non
             config.multilabel.layout, config.multilabel.labels, config.multilabel.label_sep = "delimited", None, label_sep
         if label_col and "," in label_col:
             task.several_label_columns(config, [c.strip() for c in label_col.split(",") if c.strip()])
+    if "absa" in task.sections and header:  # the file's own layout (wide or long), not the training file's
+        task.match_layout(config, table_columns(data, fmt))
     split = task.read_labelled(data, fmt, header, config)
     notes: list[str] = []
     note = masked_labels(data, "", split, lambda label: repr(task.describe(label)))

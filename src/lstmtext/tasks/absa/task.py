@@ -54,6 +54,14 @@ class AspectSentiment(Task):
         reader = read_long if config.absa.layout == "long" else read_wide
         return reader(frame, refs, path, config, info.get("aspects"), info.get("not_mentioned"))
 
+    def match_layout(self, config: Config, columns: list[str]) -> None:
+        """Set ``config.absa.layout`` to the one a file with these ``columns`` is in, when it is plainly the other
+        layout than the model's: a file of the model's aspects is scored whichever layout the model trained on."""
+        a, have = config.absa, set(columns)
+        long_cols, wide_cols = {a.aspect_col, a.polarity_col} <= have, set(self.aspects) <= have
+        if long_cols != wide_cols:
+            a.layout = "long" if long_cols else "wide"
+
     @classmethod
     def cannot_stream(cls, config: Config) -> str | None:
         if config.absa.layout == "long":
