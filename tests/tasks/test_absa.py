@@ -146,6 +146,17 @@ def test_evaluate_file_dispatches_to_aspect_scores(tiny_run, tmp_path):
     assert (tmp_path / "eval" / "confusion.png").is_file() and (tmp_path / "eval" / "report.md").is_file()
 
 
+def test_explain_units_says_aspect_models_have_no_gate_view(tiny_run):
+    from lstmtext.errors import ConfigError
+    from lstmtext.explain.model import explain_model
+
+    out, _ = tiny_run  # the advice was to train with model.name=lstm and pooling=last, which this model is
+    with pytest.raises(ConfigError, match=r"^explain --units: .* is an aspect model \(3 softmax outputs\); the gate view "
+                                          r"reads single-label models only\. Leave out --units"):
+        explain_model(out, "harga mahal", units=True)
+    assert any("pushed by" in str(part) for part in explain_model(out, "harga mahal"))  # the attributions
+
+
 def test_evaluate_reads_a_file_in_the_other_layout(tiny_run, tmp_path):
     from lstmtext.pipeline.evaluate import evaluate_file
 

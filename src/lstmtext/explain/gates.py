@@ -105,10 +105,16 @@ def check_explainable(bundle: Bundle) -> None:
     layout = bundle.task.layout
     one_softmax = layout.activation == "softmax" and len(layout.sizes) == 1
     fits = cell == "lstm" and pooling == "last" and hasattr(rnn, "weight_ih_l0") and hasattr(model, "fc")
-    if not fits or not one_softmax:
-        heads = "" if one_softmax else f", {len(layout.sizes)} {layout.activation} output group(s)"
+    if not one_softmax:  # no architecture setting changes this: the task gives several output groups
+        what = "an aspect" if len(layout.sizes) > 1 else "a multi-label"
         raise ConfigError(
-            f"explain: {bundle.path or 'the bundle'} is a {name!r} model (pooling={pooling}{heads}); explain supports "
+            f"explain: {bundle.path or 'the bundle'} is {what} model ({len(layout.sizes) if len(layout.sizes) > 1 else layout.total} "
+            f"{layout.activation} outputs); the gate view reads single-label models only. Leave out --units: the "
+            "word attributions cover every task."
+        )
+    if not fits:
+        raise ConfigError(
+            f"explain: {bundle.path or 'the bundle'} is a {name!r} model (pooling={pooling}); explain supports "
             "lstm/bilstm bundles with pooling=last and one label set. Train one with --set model.name=\"lstm\" "
             "--set model.pooling=\"last\""
         )

@@ -26,7 +26,7 @@ def explain_model(path: str | Path, text: str, out: str | Path | None = None, un
         gates = explain_text(bundle, text)
     except ConfigError as exc:
         if units:
-            raise ConfigError(f"explain --units: {exc}") from None
+            raise ConfigError(f"explain --units: {str(exc).removeprefix('explain: ')}") from None
         gates = None
     if gates is not None:
         parts += bundle_report(gates, str(path))
