@@ -275,6 +275,10 @@ def test_cli_train_predict_evaluate_a_multilabel_model(tiny_run, tmp_path):
     assert runner.invoke(app, ["evaluate", str(out), str(semi), "--label-col", "labels", "--label-sep", ";"]).output \
         == expected
     assert runner.invoke(app, ["evaluate", str(out), str(wide), "--label-col", ",".join(names)]).output == expected
+    res = runner.invoke(app, ["evaluate", str(out), str(wide), "--label-col", ",".join(names[1:])])  # one left out
+    assert res.exit_code == 1 and str(res.exception) == (
+        f"--label-col names {len(names) - 1} of the model's {len(names)} labels, not {names[0]!r}. Name a column for "
+        "every label (0 in every row for a label no text has).")
     # a model trained on 0/1 columns scores the delimited file too, and an empty separator is one line
     columns = tmp_path / "columns"
     res = runner.invoke(app, ["train", str(wide), "--task", "multilabel", "--label-col", ",".join(names), "--split-col",

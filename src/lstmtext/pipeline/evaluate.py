@@ -44,7 +44,13 @@ def evaluate_file(bundle_path: str | Path, data: str | Path, text_col: str | Non
                 raise ConfigError("--label-sep must not be empty: give what separates a text's labels, e.g. '|'.")
             config.multilabel.layout, config.multilabel.labels, config.multilabel.label_sep = "delimited", None, label_sep
         if label_col and "," in label_col:
-            task.several_label_columns(config, [c.strip() for c in label_col.split(",") if c.strip()])
+            columns = [c.strip() for c in label_col.split(",") if c.strip()]
+            missing = [name for name in task.labels if name not in columns]
+            if missing:  # read as absent from every text: its scores, and micro-F1, would be made up
+                raise ConfigError(f"--label-col names {len(columns)} of the model's {len(task.labels)} labels, not "
+                                  f"{', '.join(map(repr, missing[:5]))}{' ...' if len(missing) > 5 else ''}. Name a "
+                                  "column for every label (0 in every row for a label no text has).")
+            task.several_label_columns(config, columns)
     if "absa" in task.sections and header:  # the file's own layout (wide or long), not the training file's
         task.match_layout(config, table_columns(data, fmt))
     split = task.read_labelled(data, fmt, header, config)
