@@ -158,6 +158,11 @@ def test_cli_absa_convert_writes_the_wide_layout(tmp_path):
     assert result.exit_code == 1 and "no column 'aspect' of the long layout" in str(result.exception)
     assert "absa-convert --layout wide" in str(result.exception)
     assert len(lines) == 28  # 27 texts: the wide file's texts, each once
+    named = tmp_path / "named.csv"  # HoASA-style long data has no neut: a wide file to match IndoNLU's says which
+    result = CliRunner().invoke(app, ["absa-convert", str(LONG), str(named), "--aspects", "food,service,price",
+                                      "--not-mentioned", "none"])
+    assert result.exit_code == 0 and "absent aspects got 'none'" in result.output
+    assert named.read_text(encoding="utf-8").splitlines()[1] == "harga mahal sekali,none,none,negative"
 
 
 def test_cli_absa_convert_writes_the_format_its_output_is_named_after(tmp_path):

@@ -137,6 +137,10 @@ def absa_convert(
     polarity_col: Annotated[str, typer.Option(help="Long layout: column with the aspect's label.")] = "polarity",
     aspects: Annotated[Optional[str], typer.Option(help="Aspects in column order, comma-separated.")] = None,
     label_sep: Annotated[str, typer.Option(help="--to multilabel: what separates the labels.")] = "|",
+    not_mentioned: Annotated[Optional[str], typer.Option(
+        help="Long layout: the label of an aspect a text has no row for (default: the first of neutral, neut, none "
+             "among the file's polarities, else neutral). Name the one your other files use (IndoNLU HoASA: neut); "
+             "where neutral is a real polarity, pick another (none), or the two are merged.")] = None,
     overwrite: OverwriteFileOpt = False,
 ) -> None:
     """Rewrite an aspect file: the long layout as the wide one training reads, or any aspect file as multi-label data."""
@@ -152,6 +156,10 @@ def absa_convert(
     absa = {"layout": layout, "aspect_col": aspect_col, "polarity_col": polarity_col}
     if aspects:
         absa["aspects"] = [a.strip() for a in aspects.split(",") if a.strip()]
+    if not_mentioned is not None:
+        if not not_mentioned.strip():
+            raise ConfigError("--not-mentioned must not be empty: give the label of an aspect a text does not mention.")
+        absa["not_mentioned"] = [not_mentioned.strip()]
     cfg = build_config(None, extra={"task": "absa", "data": {"text_col": text_col or "text", "split_col": split_col},
                                     "absa": absa})
     n, names, nm = convert_aspect_file(data, out, cfg, to, label_sep)  # type: ignore[arg-type]
