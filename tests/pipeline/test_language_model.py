@@ -167,7 +167,7 @@ def test_inline_pretraining_reads_the_unlabelled_text_and_saves_the_lm(tmp_path,
 
 
 @pytest.mark.parametrize(("task", "data", "extra"), [
-    ("absa", ABSA_WIDE, []),
+    ("absa", ABSA_WIDE, ["data.split_col=\"split\""]),  # without it 'split' was read as a fourth aspect
     ("multilabel", MULTILABEL, ["multilabel.label_sep=\"|\"", "data.label_col=\"labels\""]),
 ])
 def test_aspect_and_multilabel_models_start_from_the_lm(lm_dir, task, data, extra):
