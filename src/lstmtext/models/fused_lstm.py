@@ -55,7 +55,7 @@ from torch import Tensor
 from lstmtext.models.dropout import dropout
 from lstmtext.models.onednn import linear as _linear
 from lstmtext.models.onednn import workspace as _workspace
-from lstmtext.models.packed import PackedRNN, Plan, step_product, step_weight
+from lstmtext.models.packed import PackedRNN, Plan, batch_rows, step_product, step_weight
 
 # nn.LSTM's gate blocks are (i, f, g, o); ours are (o, i, f, g).
 _GATE_ORDER = (3, 0, 1, 2)
@@ -96,9 +96,12 @@ def _recurrence(xp: Tensor, w_ih: Tensor, w_hh: Tensor, bias: Tensor, plan: Plan
     w_cat = w_cat.to(torch.bfloat16) if bf16 else w_cat
     # The steps' weights, and the first step's x part alone (h_{-1} = 0: its product is skipped).
     w_step, w_x = step_weight(w_cat), step_weight(w_cat[:, :, :dim])
-    # Each step's product reads [x_t | h_{t-1}] in one go; the h part is filled as the loop goes.
-    xh = xp.new_empty(nd, n_tok, dim + hid, dtype=w_cat.dtype)  # (nd, N, D + H)
-    xh[:, :, :dim] = xp
+    # Each step's product reads [x_t | h_{t-1}] in one go; the h part is filled as the loop goes. Kept for backward,
+    # whose products over the whole batch read it with zero rows after the N real ones (batch_rows).
+    rows = batch_rows(n_tok) if keep else n_tok
+    xh = xp.new_empty(nd, rows, dim + hid, dtype=w_cat.dtype)  # (nd, N', D + H)
+    xh[:, :n_tok, :dim] = xp
+    xh[:, n_tok:] = 0
     xh[:, : plan.batch_sizes[0], dim:] = 0  # h_{-1}
     hp = xp.new_empty(nd, n_tok, hid)  # (nd, N, H)
     if keep:
@@ -155,9 +158,12 @@ class _FusedLSTMFunction(torch.autograd.Function):
         kappa = _gate_scale(hid, _KAPPA, w_ih)  # true gate gradient = kappa * d_gates
         w_dh = step_weight((w_hh * kappa).transpose(1, 2).to(xh.dtype))  # dh_{t-1} = dG_t @ W_hh
         dhp = grad_hp.clone(memory_format=torch.contiguous_format)  # (nd, N, H): gets the recurrent dh added
-        d_gates = _workspace("d_gates", nd * n_tok, 4 * hid, grad_hp).view(nd, n_tok, 4 * hid)  # scaled by 1/kappa
+        rows = xh.shape[1]  # the whole-batch products' rows: N, then zero rows (batch_rows)
+        d_gates = _workspace("d_gates", nd * rows, 4 * hid, grad_hp).view(nd, rows, 4 * hid)  # scaled by 1/kappa
         # bfloat16: each step's gate gradients are copied for the products (the dh one needs them anyway)
-        d_low = _workspace("d_gates", nd * n_tok, 4 * hid, xh).view(nd, n_tok, 4 * hid) if low else d_gates
+        d_low = _workspace("d_gates", nd * rows, 4 * hid, xh).view(nd, rows, 4 * hid) if low else d_gates
+        d_gates[:, n_tok:] = 0
+        d_low[:, n_tok:] = 0
         dc_run = grad_hp.new_zeros(nd, plan.batch_sizes[0], hid)  # dL/dc of the rows still being read
         q_run = grad_hp.new_empty(nd, plan.batch_sizes[0], hid)
         steps = list(zip(plan.batch_sizes, plan.offsets))
@@ -189,7 +195,7 @@ class _FusedLSTMFunction(torch.autograd.Function):
 
         # Everything that is not recurrent: a few big products over all steps, one direction at a time.
         w_ih_k = (w_ih * kappa).transpose(1, 2).contiguous().to(xh.dtype)  # (nd, D, 4H)
-        grad_x = torch.stack([_linear(d_low[k], w_ih_k[k]) for k in range(nd)]).to(grad_hp.dtype) \
+        grad_x = torch.stack([_linear(d_low[k], w_ih_k[k])[:n_tok] for k in range(nd)]).to(grad_hp.dtype) \
             if ctx.needs_input_grad[0] else None
         grad_w_ih = grad_w_hh = grad_bias = None
         if any(ctx.needs_input_grad[1:4]):
@@ -199,7 +205,7 @@ class _FusedLSTMFunction(torch.autograd.Function):
                     grad_w.append(torch.mm(d_low[k].t(), xh[k]).to(grad_hp.dtype) * kappa)  # (4H, D + H)
                     grad_b.append(d_gates[k].sum(0))  # from the float32 gate gradients
                 else:  # oneDNN wants the summed-over token axis contiguous: transpose once, reuse for the bias
-                    d_grad_t = _workspace("d_gates_t", 4 * hid, n_tok, grad_hp).copy_(d_gates[k].t())  # (4H, N)
+                    d_grad_t = _workspace("d_gates_t", 4 * hid, rows, grad_hp).copy_(d_gates[k].t())  # (4H, N)
                     grad_w.append(_linear(d_grad_t, xh[k].t()) * kappa)  # (4H, D + H) = dG^T [X | H_prev]
                     grad_b.append(d_grad_t.sum(1))
             grad_w = torch.stack(grad_w)
