@@ -391,20 +391,19 @@ class AspectClassifier(ClassifierMixin, _TextEstimator):
         return np.stack([c[p.argmax(1)] for c, p in zip(self.classes_, parts)], 1)
 
     def _aligned(self, y: Any, info: dict[str, Any]) -> Any:
-        """A DataFrame's columns in the order of ``info["aspects"]``, matched by name (a column order of its own
-        would score or stop early on the wrong aspects)."""
+        """A DataFrame whose columns are the aspects by name, in another order, put in the order of
+        ``info["aspects"]`` (read by position, it would score or stop early on the wrong aspects); any other ``y``
+        is read by position, as ``fit`` reads columns its ``aspects=`` argument renames."""
         if not hasattr(y, "columns"):
             return y
         names, aspects = [str(c) for c in y.columns], list(info["aspects"])
-        if names != aspects:
-            if sorted(names) != sorted(aspects):
-                raise DataError(f"y: columns {names} are not the model's aspects {aspects}. Give one column per aspect, "
-                                "named as in training.")
+        if names != aspects and sorted(names) == sorted(aspects) and len(set(names)) == len(names):
             y = y[[y.columns[names.index(a)] for a in aspects]]
         return y
 
     def score(self, X: Any, y: Any, sample_weight: Any = None) -> float:
         """The share of texts whose every aspect is predicted right (a DataFrame's columns matched by name)."""
+        self._predictor()  # not fitted: scikit-learn's NotFittedError, before aspects_ is read
         y = self._aligned(y, {"aspects": self.aspects_})
         right = (self.predict(X) == np.asarray(y, dtype=object).astype(str)).all(1)
         return float(np.average(right, weights=sample_weight))
