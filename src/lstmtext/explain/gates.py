@@ -106,11 +106,11 @@ def check_explainable(bundle: Bundle) -> None:
     one_softmax = layout.activation == "softmax" and len(layout.sizes) == 1
     fits = cell == "lstm" and pooling == "last" and hasattr(rnn, "weight_ih_l0") and hasattr(model, "fc")
     if not one_softmax:  # no architecture setting changes this: the task gives several output groups
-        what = "an aspect" if len(layout.sizes) > 1 else "a multi-label"
+        what = (f"an aspect model ({len(layout.sizes)} softmax output groups)" if len(layout.sizes) > 1 else
+                f"a multi-label model ({layout.total} sigmoid outputs)")
         raise ConfigError(
-            f"explain: {bundle.path or 'the bundle'} is {what} model ({len(layout.sizes) if len(layout.sizes) > 1 else layout.total} "
-            f"{layout.activation} outputs); the gate view reads single-label models only. Leave out --units: the "
-            "word attributions cover every task."
+            f"explain: {bundle.path or 'the bundle'} is {what}; the gate view reads single-label models only. Its "
+            "word attributions cover every task: `lstmtext explain MODEL TEXT` without --units."
         )
     if not fits:
         raise ConfigError(

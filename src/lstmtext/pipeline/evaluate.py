@@ -47,7 +47,8 @@ def evaluate_file(bundle_path: str | Path, data: str | Path, text_col: str | Non
             columns = [c.strip() for c in label_col.split(",") if c.strip()]
             missing = [name for name in task.labels if name not in columns]
             if missing:  # read as absent from every text: its scores, and micro-F1, would be made up
-                raise ConfigError(f"--label-col names {len(columns)} of the model's {len(task.labels)} labels, not "
+                named = len(set(columns) & set(task.labels))
+                raise ConfigError(f"--label-col names {named} of the model's {len(task.labels)} labels, not "
                                   f"{', '.join(map(repr, missing[:5]))}{' ...' if len(missing) > 5 else ''}. Name a "
                                   "column for every label (0 in every row for a label no text has).")
             task.several_label_columns(config, columns)
