@@ -58,6 +58,7 @@ def serve(
 def _check_port(host: str, port: int) -> None:
     """Refuse a port this process cannot listen on, in one line (uvicorn logs the error and exits with status 3)."""
     import errno
+    import os
     import socket
 
     try:
@@ -65,16 +66,21 @@ def _check_port(host: str, port: int) -> None:
     except socket.gaierror as exc:
         raise ConfigError(f"--host {host}: not an address of this machine ({exc.strerror}). Give an IP address or "
                           "a name that resolves here, e.g. 127.0.0.1.") from None
-    family, kind, proto, _, address = infos[0]
-    with socket.socket(family, kind, proto) as sock:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn binds: a closed server's port is free
-        try:
-            sock.bind(address)
-        except OSError as exc:
-            why = {errno.EADDRINUSE: "is in use (another server?)",
-                   errno.EACCES: "needs more rights than this user has (ports below 1024 do)",
-                   errno.EADDRNOTAVAIL: "is on an address this machine does not have"}.get(exc.errno, f"cannot be used ({exc.strerror})")
-            raise ConfigError(f"--port {port} on {host} {why}. Choose another --port, or stop what listens there.") from None
+    failures = []  # uvicorn binds every address the host resolves to, skipping one this machine does not have
+    for family, kind, proto, _, address in infos:
+        with socket.socket(family, kind, proto) as sock:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn: a closed server's port is free
+            try:
+                sock.bind(address)
+            except OSError as exc:
+                failures.append(exc.errno)
+    real = [e for e in failures if e != errno.EADDRNOTAVAIL]
+    if real or (failures and len(failures) == len(infos)):
+        code = real[0] if real else errno.EADDRNOTAVAIL
+        why = {errno.EADDRINUSE: "is in use (another server?)",
+               errno.EACCES: "needs more rights than this user has (ports below 1024 do)",
+               errno.EADDRNOTAVAIL: "is on an address this machine does not have"}.get(code, f"cannot be used ({os.strerror(code)})")
+        raise ConfigError(f"--port {port} on {host} {why}. Choose another --port, or stop what listens there.")
 
 
 def export(
