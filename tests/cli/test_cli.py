@@ -61,8 +61,14 @@ def test_progress_bars_draw_on_a_terminal_only(monkeypatch):
     assert progress.progress_bar(range(3), 3, "x", False).disable
 
 
+def _a_saved_model(folder):
+    folder.mkdir(parents=True)
+    for name in ("config.json", "model.safetensors"):  # what makes a folder a saved model's
+        (folder / name).write_text("{}")
+
+
 def test_train_refuses_to_overwrite(tiny_path, tmp_path, capsys, monkeypatch):
-    (tmp_path / "run" / "model").mkdir(parents=True)
+    _a_saved_model(tmp_path / "run" / "model")
     monkeypatch.setattr("sys.argv", ["lstmtext", "train", str(tiny_path), "--out", str(tmp_path / "run"), "--quiet"])
     with pytest.raises(SystemExit) as exit_:
         main()
@@ -72,7 +78,7 @@ def test_train_refuses_to_overwrite(tiny_path, tmp_path, capsys, monkeypatch):
 
 
 def test_demo_refuses_to_replace_a_model_too(tmp_path, capsys, monkeypatch):
-    (tmp_path / "run" / "model").mkdir(parents=True)  # someone's trained model, not the demo's
+    _a_saved_model(tmp_path / "run" / "model")  # someone's trained model, not the demo's
     monkeypatch.setattr("sys.argv", ["lstmtext", "demo", "--out", str(tmp_path / "run"), "--quiet"])
     with pytest.raises(SystemExit) as exit_:
         main()

@@ -31,6 +31,13 @@ def test_check_out_names_what_is_there(tmp_path):
     assert check_out(tmp_path, "cv", overwrite=False) == tmp_path
 
 
+def test_train_names_a_model_folder_that_is_not_a_saved_model(tiny_path, tmp_path):
+    (tmp_path / "model").mkdir()
+    (tmp_path / "model" / "notes.txt").write_text("mine")  # it said "a trained model is already there"
+    result = runner.invoke(app, ["train", str(tiny_path), "--out", str(tmp_path), "--quiet"])
+    assert result.exit_code == 1 and "model is there and is not a saved model" in str(result.exception)
+
+
 def test_train_refuses_a_model_folder_that_is_not_a_saved_model_before_training(tmp_path):
     (tmp_path / "model").mkdir()
     assert check_out(tmp_path, "train", overwrite=True) == tmp_path  # empty: nothing to lose
@@ -122,7 +129,8 @@ def test_file_writers_refuse_to_replace(tmp_path):
 
 
 def test_train_again_after_an_interrupted_run_asks_for_resume_or_overwrite(tiny_path, tmp_path):
-    (tmp_path / "checkpoint").mkdir()  # what an interrupted run leaves
+    (tmp_path / "checkpoint").mkdir()  # what an interrupted run leaves (an empty folder would hold nothing to lose)
+    (tmp_path / "checkpoint" / "state.json").write_text("{}")
     result = runner.invoke(app, ["train", str(tiny_path), "--out", str(tmp_path), "--set", "train.epochs=1", "--quiet"])
     message = _refused(result, "checkpoint")
     assert "Pass --resume to continue an interrupted training" in message

@@ -135,6 +135,17 @@ def test_overwrite_replaces_only_a_saved_model(trained_run, tmp_path):
         clf.save(data / "m")
     (tmp_path / "empty").mkdir()
     assert load_bundle(clf.save(tmp_path / "empty")).labels == list(clf.classes_)  # an empty folder loses nothing
+    (tmp_path / "empty" / ".git").mkdir()  # a cloned model repository: the model may go, its .git may not
+    with pytest.raises(BundleError, match=r"empty is a saved model that also holds \.git, which lstmtext did not write\. "
+                                          r"Saving there would delete them, so it is refused even with overwrite=True"):
+        clf.save(tmp_path / "empty", overwrite=True)
+    assert (tmp_path / "empty" / ".git").is_dir()
+    (tmp_path / "elsewhere").mkdir()
+    (tmp_path / "link").symlink_to(tmp_path / "elsewhere")  # saved through a link: into the folder, the link kept
+    clf.save(tmp_path / "link")
+    clf.save(tmp_path / "link", overwrite=True)
+    assert (tmp_path / "link").is_symlink() and load_bundle(tmp_path / "elsewhere").labels == list(clf.classes_)
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".")) == []  # nothing left aside
 
 
 def test_crash_mid_save_leaves_old_bundle(trained_run, tmp_path, monkeypatch):

@@ -154,8 +154,9 @@ def save_bundle(
             training run, other files: ``overwrite`` replaces only a saved model).
     """
     path = Path(path)
-    _check_target(path)
-    overwrite = overwrite or (path.is_dir() and not any(path.iterdir()))  # an empty folder loses nothing
+    target = path.resolve() if path.is_symlink() else path  # a link to a folder: the folder is replaced, the link kept
+    _check_target(target)
+    overwrite = overwrite or (target.is_dir() and not any(target.iterdir()))  # an empty folder loses nothing
     metrics = metrics or {}
     files = {
         "config.json": hub_config(config, task, model),
@@ -167,7 +168,7 @@ def save_bundle(
     if task.state:
         files["task.json"] = task.state
     try:
-        with atomic_dir(path, overwrite=overwrite) as tmp:
+        with atomic_dir(target, overwrite=overwrite) as tmp:
             files["preprocessing.json"]["pipeline"] = pack_files(files["preprocessing.json"]["pipeline"], tmp)
             state = {k: v.detach().contiguous() for k, v in model.state_dict().items()}
             save_file(state, tmp / "model.safetensors", metadata={"format_version": str(FORMAT_VERSION),
@@ -182,12 +183,25 @@ def save_bundle(
     return path
 
 
+#: What lstmtext writes into a saved model's folder (either format), and so may replace there.
+_BUNDLE_NAMES = {*(name for names in FILES.values() for name in names), "vocab.json", "labels.json", "metrics.json",
+                 "task.json", "estimator.json", "model.onnx", "model.int8.onnx", "resources"}
+
+
 def _check_target(path: Path) -> None:
     """Refuse a path whose contents a save would replace although they are not a saved model."""
     parent = next((p for p in path.parents if p.exists()), None)
     if parent is not None and not parent.is_dir():
         raise BundleError(f"{parent} is a file, so no folder can be made in it for {path}. Choose another path.")
-    if not path.exists() or is_saved_model(path) or (path.is_dir() and not any(path.iterdir())):
+    if not path.exists() or (path.is_dir() and not any(path.iterdir())):
+        return
+    if is_saved_model(path):
+        others = sorted(p.name for p in path.iterdir() if p.name not in _BUNDLE_NAMES)
+        if others:  # e.g. the .git of a cloned model repository: not the model's to replace
+            raise BundleError(f"{path} is a saved model that also holds {', '.join(others[:5])}"
+                              f"{' ...' if len(others) > 5 else ''}, which lstmtext did not write. Saving there would "
+                              "delete them, so it is refused even with --overwrite. Move them away, or choose a new "
+                              "or empty folder.")
         return
     what = ("a file: a model is saved as a folder" if not path.is_dir() else
             "a training run's folder (its model is in model/), not a saved model" if holds_model(path) else

@@ -205,7 +205,7 @@ class _FusedLSTMFunction(torch.autograd.Function):
                     grad_w.append(torch.mm(d_low[k].t(), xh[k]).to(grad_hp.dtype) * kappa)  # (4H, D + H)
                     grad_b.append(d_gates[k].sum(0))  # from the float32 gate gradients
                 else:  # oneDNN wants the summed-over token axis contiguous: transpose once, reuse for the bias
-                    d_grad_t = _workspace("d_gates_t", 4 * hid, rows, grad_hp).copy_(d_gates[k].t())  # (4H, N)
+                    d_grad_t = _workspace("d_gates_t", 4 * hid, rows, grad_hp).copy_(d_gates[k].t())  # (4H, N')
                     grad_w.append(_linear(d_grad_t, xh[k].t()) * kappa)  # (4H, D + H) = dG^T [X | H_prev]
                     grad_b.append(d_grad_t.sum(1))
             grad_w = torch.stack(grad_w)

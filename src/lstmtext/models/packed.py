@@ -92,8 +92,8 @@ def step_weight(w: Tensor) -> Tensor:
 
 
 def step_rows(n: int) -> int:
-    """The rows a step's product computes for ``n`` active ones: ``n`` rounded up to a multiple of 16, or of an
-    eighth of the power of two below it when that is larger (at most 25% more rows, about 10% on tweets).
+    """The rows a step's product computes for ``n`` active ones: ``n`` rounded up to a multiple of 16, or of a
+    quarter of the power of two below it when that is larger (at most 25% more rows, about 10% on tweets).
 
     oneDNN builds a product for every shape it meets (JIT-compiled: ~3 ms for an AMX bfloat16 one, ~0.8 ms in
     float32), and keeps ``ONEDNN_PRIMITIVE_CACHE_CAPACITY`` of them. Packed steps shrink row by row, so a batch
@@ -106,8 +106,8 @@ def step_rows(n: int) -> int:
 
 
 def batch_rows(n: int) -> int:
-    """The rows of the backward's products over a whole batch (dX, dW) for ``n`` tokens: ``n`` rounded up to a
-    sixteenth of the power of two below it (at most 6.25% more rows, zero ones), so that their shapes repeat.
+    """The rows of the backward's products over a whole batch (dX, dW) for ``n`` tokens: ``n`` rounded up to an
+    eighth of the power of two below it (at most 12.5% more rows, zero ones), so that their shapes repeat.
 
     A batch's token count is new almost every batch, and oneDNN builds a product for every shape it meets (see
     :func:`step_rows`). Measured on a 2-core Xeon with AMX, 40 token counts: seed-001 shapes in bfloat16 (about

@@ -13,7 +13,7 @@ from lstmtext.config import Config
 from lstmtext.data.dataset import LabelledData
 from lstmtext.errors import BundleError, ConfigError, DataError
 from lstmtext.tasks import get_task
-from lstmtext.utils.outputs import check_out
+from lstmtext.utils.outputs import check_out, is_saved_model
 
 # What --stream cannot do, because it needs every row in memory at once.
 #: What --stream cannot do (it needs every row at once): when it is set, and the --set that unsets it.
@@ -38,7 +38,7 @@ def prepare_out(out_dir: str | Path | None, *, overwrite: bool, resume: bool) ->
         OutputExistsError: If another command's results there would be replaced (its report, metrics).
     """
     out = Path(out_dir) if out_dir is not None else None
-    if out is not None and (out / "model").exists() and not (overwrite or resume):
+    if out is not None and is_saved_model(out / "model") and not (overwrite or resume):  # else check_out names it
         raise BundleError(f"{out / 'model'}: a trained model is already there. Pass --overwrite to replace it, "
                           "or another --out.")
     return out if out is None else check_out(out, "train", overwrite or resume)  # e.g. an audit's report.html
