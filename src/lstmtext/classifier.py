@@ -148,8 +148,9 @@ class _TextEstimator(BaseEstimator):
         texts = _texts(X, "X")
         labels, info = self._labels(y, len(texts))
         if valid_texts is None:
-            splits = random_split(Split(texts, labels), config.data, get_task(config.task).stratum(), test=False,
-                                  source="fit() arguments")
+            task_cls = get_task(config.task)
+            splits = random_split(Split(texts, labels), config.data, task_cls.stratum(), test=False,
+                                  source="fit() arguments", needs=task_cls.needs())
         else:
             valid = _texts(valid_texts, "valid_texts")
             kept = dict(getattr(self, "_label_values", {}))  # the valid labels' values must not replace y's

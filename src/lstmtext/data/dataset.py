@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-from collections.abc import Callable, Hashable, Sequence
+from collections.abc import Callable, Hashable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -174,12 +174,15 @@ def report_duplicates(split: Split, drop: bool, source: str, notes: list[str]) -
 
 
 def random_split(split: Split, cfg: DataConfig, stratify: Callable[[Any], Hashable] | None,
-                 test: bool = True, source: str = "the data", notes: list[str] | None = None) -> dict[str, Split]:
+                 test: bool = True, source: str = "the data", notes: list[str] | None = None,
+                 needs: Callable[[Any], Iterable[Hashable]] | None = None) -> dict[str, Split]:
     """Split at random into train / valid (/ test) with ``cfg.valid_size``, ``cfg.test_size`` and ``cfg.split_seed``.
 
     With ``stratify`` (a function from a label to its stratum) each split keeps the strata's shares and
     the rows come in the order the split drew them; without, the rows keep their file order. A stratum too
-    small to reach every split is logged (and added to ``notes``): its scores there are empty.
+    small to reach every split is logged (and added to ``notes``): its scores there are empty. ``needs`` (a
+    label's parts the training rows must hold for the model to learn them: an aspect's label, a multi-label
+    label) moves into training one held-out row for each part the draw left out of it, and says so.
 
     Raises:
         DataError: If a stratum has too few rows to be stratified, naming ``source`` and the stratum.
@@ -212,6 +215,7 @@ def random_split(split: Split, cfg: DataConfig, stratify: Callable[[Any], Hashab
                         f"split ({shares}). Add rows of it, merge it into another class, or give a split column "
                         f"(--split-col).{hint}") from None
     if keys is None:
+        parts = _train_holds_every_part(split, parts, needs, source, notes) if needs is not None else parts
         parts = {name: np.sort(index) for name, index in parts.items()}
     else:
         everywhere = set(keys)
@@ -221,6 +225,30 @@ def random_split(split: Split, cfg: DataConfig, stratify: Callable[[Any], Hashab
                 warn(notes, f"{source}: no {name} row of class {', '.join(map(repr, missing))} (too few rows to reach "
                             f"every split): its {name} scores are empty and left out of the macro averages")
     return {name: split.take(index) for name, index in parts.items()}
+
+
+def _train_holds_every_part(split: Split, parts: dict[str, np.ndarray], needs: Callable[[Any], Iterable[Hashable]],
+                            source: str, notes: list[str] | None) -> dict[str, np.ndarray]:
+    """``parts`` with one valid or test row moved into training for each part of a label (``needs``) that no
+    training row has: left where the draw put it, the run stops, as the model cannot learn it (IndoNLU HoASA's rare
+    ``neg_pos``: 6 of 9 split seeds)."""
+    seen = {part for i in parts["train"] for part in needs(split.labels[i])}
+    moved: dict[str, list[int]] = {name: [] for name in parts if name != "train"}
+    for name, rows in moved.items():
+        for i in parts[name]:
+            new = {part for part in needs(split.labels[i]) if part not in seen}
+            if new:
+                rows.append(int(i))
+                seen |= new
+    n = sum(map(len, moved.values()))
+    if not n:
+        return parts
+    out = {"train": np.concatenate([parts["train"], *(np.asarray(rows, dtype=np.int64) for rows in moved.values())])}
+    out.update({name: np.setdiff1d(parts[name], rows) for name, rows in moved.items()})
+    where = " and ".join(f"{len(rows)} {name}" for name, rows in moved.items() if rows)
+    warn(notes, f"{source}: {where} row{'s' if n > 1 else ''} moved into training: {'each holds' if n > 1 else 'it holds'}"
+                " a label the random split had left out of training, which the model could not learn otherwise")
+    return out
 
 
 def partition(split: Split, values: Sequence[str], source: str, what: str) -> dict[str, Split]:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections import Counter
-from collections.abc import Callable, Hashable, Sequence
+from collections.abc import Callable, Hashable, Iterable, Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import Any, ClassVar
@@ -112,6 +112,11 @@ class Task(ABC):
         return None
 
     @classmethod
+    def needs(cls) -> Callable[[Any], Iterable[Hashable]] | None:
+        """For a split without strata: a label's parts the training rows must hold (see :func:`random_split`)."""
+        return None
+
+    @classmethod
     def cannot_stream(cls, config: Config) -> str | None:
         """Why this task's files cannot be read chunk by chunk under ``config`` (None: they can)."""
         return None
@@ -162,14 +167,15 @@ class Task(ABC):
                 if extra is not None:
                     parts[name] = cls.read_file(extra, no_split_col, fmt, header, table.info).split
             if "valid" not in parts:
-                parts.update(random_split(split, config.data, cls.stratum(), test=False, source=str(path), notes=notes))
+                parts.update(random_split(split, config.data, cls.stratum(), test=False, source=str(path), notes=notes,
+                                          needs=cls.needs()))
         elif values is not None:
             what = "the split file" if split_file is not None else f"column {config.data.split_col!r}"
             parts = partition(split, values, str(split_file or path), what)
         elif whole:
             parts = {"train": split, "valid": Split([], [], [])}
         else:
-            parts = random_split(split, config.data, cls.stratum(), source=str(path), notes=notes)
+            parts = random_split(split, config.data, cls.stratum(), source=str(path), notes=notes, needs=cls.needs())
         return LabelledData(parts, source, n_dup, notes, table.info)
 
     @classmethod

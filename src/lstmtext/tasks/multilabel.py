@@ -179,6 +179,10 @@ class MultiLabel(Task):
         return cls(names, config)
 
     @classmethod
+    def needs(cls):
+        return lambda label: label  # its label names: one the training rows lack cannot be learnt
+
+    @classmethod
     def several_label_columns(cls, config: Config, columns: list[str]) -> None:
         config.multilabel.layout, config.multilabel.labels, config.data.label_col = "columns", columns, "label"
 

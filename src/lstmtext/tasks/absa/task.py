@@ -63,6 +63,10 @@ class AspectSentiment(Task):
             a.layout = "long" if long_cols else "wide"
 
     @classmethod
+    def needs(cls):
+        return lambda label: enumerate(label)  # (aspect index, its label): each head learns only what training holds
+
+    @classmethod
     def cannot_stream(cls, config: Config) -> str | None:
         if config.absa.layout == "long":
             return "absa.layout = \"long\" groups rows by text over the whole file"
