@@ -47,6 +47,9 @@ PYTHON_NAMES = (
     (r"Check --label-col\.", "Check the labels (y)."),
     (r"\(--valid\)", "(valid_texts= and valid_labels=)"),
     (r"--valid FILE\b", "valid_texts= and valid_labels="),
+    (r"another data\.split_seed, or your own with --split-col or --valid/--test",
+     "another random_state, or your own with valid_texts= and valid_labels="),
+    (r"Leave it out of --aspects\b", "Leave its column out of y"),
 )
 
 

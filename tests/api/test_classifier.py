@@ -206,6 +206,10 @@ def test_api_errors_name_the_arguments_not_the_command_line_options(tmp_path, ca
         TextClassifier("defualt").fit(TEXTS, LABELS)
     from lstmtext.errors import in_python_terms
 
+    said = in_python_terms(DataError("a split lstmtext made: another data.split_seed, or your own with --split-col or "
+                                     "--valid/--test), or fix it. Leave it out of --aspects or add rows"))
+    assert str(said) == ("a split lstmtext made: another random_state, or your own with valid_texts= and valid_labels=), "
+                         "or fix it. Leave its column out of y or add rows")
     said = in_python_terms(ConfigError("x: Drop --preset (the saved model's config is used); pass --task, --text-col "
                                        "or --label-col to read it otherwise."))
     assert str(said) == "x: Drop --preset (the saved model's config is used); pass --task, --text-col or --label-col " \
