@@ -96,8 +96,10 @@ def test_info(client, bundle_dir):
      'Send a JSON object such as {"texts": ["..."], "top_k": 1} with Content-Type: application/json.'),
     (["a"], 422, "body: Input should be a valid dictionary or object to extract fields from. "
      'Send a JSON object such as {"texts": ["..."], "top_k": 1} with Content-Type: application/json.'),
-    ({"texts": ["ok", "  "]}, 422, "body.texts.1: String should match pattern '\\S'. The text is empty or blank: "
-     "there is nothing to classify. Leave it out."),
+    ({"texts": ["ok", "  "]}, 422, "body.texts.1: The text is empty or blank (white space or invisible characters "
+     "only). There is nothing to classify. Leave it out."),
+    ({"texts": ["\u200b\ufeff "]}, 422, "body.texts.0: The text is empty or blank (white space or invisible characters "
+     "only). There is nothing to classify. Leave it out."),  # zero-width space and BOM: it was answered
     ({"texts": ["a"], "top_k": "2"}, 422, "body.top_k: Value error, must be a number, not a string. See the request "
      "schema at /docs."),
     ({"texts": ["a"], "min_confidence": "0.5"}, 422,

@@ -26,7 +26,7 @@ _BODIES = {"/predict": ('{"texts": ["..."], "top_k": 1}', "texts, top_k and min_
 _HINTS = {
     "too_long": "Split the texts over several requests (limits: GET /info).",
     "string_too_long": "Shorten the text (limits: GET /info).",
-    "string_pattern_mismatch": "The text is empty or blank: there is nothing to classify. Leave it out.",
+    "string_pattern_mismatch": "There is nothing to classify. Leave it out.",
 }
 
 
@@ -39,6 +39,9 @@ def _hint(kind: str, path: str) -> str:
         return f"Only the keys {keys} are accepted."
     return _HINTS.get(kind, "See the request schema at /docs.")
 
+
+#: The one pattern a text must match is "not blank" (NOT_BLANK), whose regex would say nothing to a reader.
+_BLANK = "The text is empty or blank (white space or invisible characters only)"
 
 _UTF8_HINT = "Encode the body as UTF-8 (JSON's encoding, RFC 8259)."
 
@@ -57,7 +60,8 @@ def error_responses(statuses: Iterable[int]) -> dict[int | str, dict[str, Any]]:
 
 
 def _validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
-    errors = [{"loc": list(e.get("loc", ())), "msg": e.get("msg", ""), "type": e.get("type", "")} for e in exc.errors()]
+    errors = [{"loc": list(e.get("loc", ())), "msg": _BLANK if e.get("type") == "string_pattern_mismatch" else e.get("msg", ""),
+               "type": e.get("type", "")} for e in exc.errors()]
     first = errors[0] if errors else {"loc": [], "msg": "invalid request", "type": ""}
     where = ".".join(str(part) for part in first["loc"]) or "body"
     hint = _hint(first["type"], request.url.path)

@@ -6,7 +6,8 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, create_model, field_validator
 
-NOT_BLANK = r"\S"  # a text holds at least one character that is not white space
+# a text holds at least one character that is not white space, nor a zero-width space, joiner or BOM (invisible)
+NOT_BLANK = "[^\\s\u200b\u200c\u200d\u2060\ufeff]"
 
 
 class PredictRequestBase(BaseModel):
