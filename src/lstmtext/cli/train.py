@@ -163,7 +163,7 @@ def pretrain(
             err_console.print(f"warning: --set {key}: pretrain does not read it (it is the classifier's){hint}.",
                               highlight=False, soft_wrap=True)
     lm = run_pretrain(cfg, texts, out, text_col, resume=resume, overwrite=overwrite, progress=not quiet, header=not no_header,
-                      on_epoch_end=show, asked=asked)
+                      on_epoch_end=show if quiet else None, asked=asked)  # the bars' epoch line says it otherwise
     corpus = lm.info["corpus"]
     console.print(f"saved the language model to [bold]{out}[/] ({len(lm.vocab):,} words; {corpus['train']['tokens']:,} "
                   f"training and {corpus['valid']['tokens']:,} held-out tokens). Next: lstmtext train DATA --pretrained {out}")
