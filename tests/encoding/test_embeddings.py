@@ -188,3 +188,5 @@ def test_word2vec_with_no_frequent_enough_word_names_both_settings():
         train_word2vec([["a", "b"], ["c"]], dim=4, min_count=5)
     assert str(err.value) == ("word2vec found no word seen >= 5 times in the texts. Lower the count (`lstmtext embed "
                               "--min-count`; in training, model.embedding.min_count) or give more texts.")
+    with pytest.raises(ConfigError, match=r"^word2vec: no text is left after cleaning\."):  # no count would help
+        train_word2vec([[], []], dim=4, min_count=1)

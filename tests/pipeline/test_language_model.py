@@ -252,6 +252,9 @@ def test_bad_lm_bundles_are_refused_in_one_line(tmp_path, lm_dir):
         load_lm(bad)
     with pytest.raises(BundleError, match="no such language-model folder"):
         load_lm(tmp_path / "nowhere")
+    (tmp_path / "texts.txt").write_text("some text\n")
+    with pytest.raises(BundleError, match=r"texts\.txt is a file, not a language model .* `lstmtext pretrain .*texts\.txt"):
+        load_lm(tmp_path / "texts.txt")
 
 
 def test_features_that_cannot_start_from_an_lm_are_refused(lm_dir):

@@ -278,6 +278,10 @@ def test_a_split_whose_labels_are_all_the_same_is_flagged(tmp_path):
     notes = prepare(cfg, load_data(cfg, path)).notes
     assert any("every test text has the same label ('negative')" in n and "masked" in n for n in notes)
     assert not any("every valid text" in n for n in notes)
+    test = tmp_path / "test.csv"  # a --test file: the warning names it, not the training file
+    test.write_text("text,label\n" + "\n".join(f"@airline masked {i},negative" for i in range(20)) + "\n")
+    notes = prepare(cfg, load_data(cfg, path, test_path=str(test))).notes
+    assert any(n.startswith(f"{test}: every test text has the same label") for n in notes), notes
 
 
 

@@ -117,6 +117,9 @@ def train_word2vec(sentences: Iterable[list[str]], dim: int, algo: str = "cbow",
 
     if isinstance(sentences, list):
         sentences = [s for s in sentences if s]
+        if not sentences:  # every text cleaned to nothing: no count would help
+            raise ConfigError("word2vec: no text is left after cleaning. Check the text column and the cleaning "
+                              "(--preprocess / preprocess.preset).")
     try:
         model = Word2Vec(sentences=sentences, vector_size=dim, window=window, min_count=min_count,
                          sg=1 if algo == "skipgram" else 0, epochs=epochs, seed=seed, workers=1)

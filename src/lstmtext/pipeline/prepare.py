@@ -104,6 +104,14 @@ def masked_labels(source: Any, name: str, split: Split, shown: Any = repr) -> st
             f"IndoNLU's test_preprocess_masked_label)? Its {which}scores say nothing")
 
 
+def _file_of(split: Split, default: str) -> str:
+    """The file ``split``'s rows come from (a --test file, say), from its first row's ``file:line``."""
+    if not split.rows:
+        return default
+    ref = str(split.rows[0])
+    return ref.split(" row ")[0] if " row " in ref else ref.rsplit(":", 1)[0]
+
+
 def check_held_out(data: LabelledData, notes: list[str]) -> None:
     """Warn (log and ``notes``) about a valid or test split whose scores would mean little: fewer than
     :data:`FEW_TEXTS` texts, one label on every text (a file with masked labels), or at least
@@ -121,7 +129,8 @@ def check_held_out(data: LabelledData, notes: list[str]) -> None:
             warn(notes, f"{data.source}: the {name} split holds {n} text{'s' if n > 1 else ''}: its scores"
                         + (", and the epoch chosen on them," if name == "valid" else "") + " are mostly chance. Give "
                         f"it more rows: more data, or a larger {name} file (--{name})")
-        elif n and len(set(data.splits["train"].labels)) > 1 and (note := masked_labels(data.source, name, split)):
+        elif n and len(set(data.splits["train"].labels)) > 1 and (note := masked_labels(_file_of(split, data.source),
+                                                                                        name, split)):
             warn(notes, note)
 
 

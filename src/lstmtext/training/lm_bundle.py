@@ -83,6 +83,9 @@ def lm_folder(path: str | Path) -> Path:
 def read_lm_meta(path: str | Path) -> dict[str, Any]:
     """``lm.json`` of the language model at ``path`` (checked as :func:`load_lm` checks it, weights not read)."""
     path = lm_folder(path)
+    if path.is_file():
+        raise BundleError(f"{path} is a file, not a language model (a folder written by `lstmtext pretrain`). To pretrain "
+                          f"on its texts: `lstmtext pretrain {path} --out LM`, then --pretrained LM.")
     if not path.is_dir():
         raise BundleError(f"{path}: no such language-model folder. Train one with `lstmtext pretrain TEXTS --out {path}`.")
     missing = [name for name in FILES if not (path / name).is_file()]
