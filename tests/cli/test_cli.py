@@ -290,8 +290,13 @@ def test_ctrl_c_says_what_was_kept_and_how_to_go_on(tiny_path, tmp_path, monkeyp
     (tmp_path / "r" / "checkpoint" / "state.json").write_text("{}")
     result = runner.invoke(app, ["train", str(tiny_path), "--out", str(tmp_path / "r"), "--overwrite"])
     said = " ".join(result.output.split())  # --resume goes on even beside --overwrite: nothing more to say
-    assert said.endswith(f"interrupted: the last finished epoch is saved in {tmp_path / 'r'}/checkpoint: run the same "
-                         "command with --resume to go on.")
+    assert said.endswith(f"interrupted: the last finished epoch is saved in {tmp_path / 'r'}: run the same command "
+                         "with --resume to go on.")
+    (tmp_path / "r" / "checkpoint" / "state.json").unlink()  # stopped in the language-model stage: its epoch is kept
+    (tmp_path / "r" / "lm_work" / "checkpoint").mkdir(parents=True)
+    (tmp_path / "r" / "lm_work" / "checkpoint" / "state.json").write_text("{}")
+    result = runner.invoke(app, ["train", str(tiny_path), "--out", str(tmp_path / "r")])
+    assert " ".join(result.output.split()).endswith("with --resume to go on.")
 
 
 def test_kill_stops_a_long_command_as_ctrl_c_does_and_overwrite_is_named_where_it_restarts(tmp_path, capsys):

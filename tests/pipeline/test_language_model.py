@@ -164,6 +164,14 @@ def test_inline_pretraining_reads_the_unlabelled_text_and_saves_the_lm(tmp_path,
     assert "lounge" in result.encoder.vocab  # a word only the unlabelled text has
     assert any(n.startswith("language model:") for n in result.summary["notes"])
     assert not (tmp_path / "run" / "lm_work").exists()
+    import shutil
+
+    # stopped after the language-model stage, before the classifier's first epoch: --resume reads the saved LM
+    # and starts the classifier (it said "no usable checkpoint ... Start without --resume", retraining the LM)
+    for name in ("checkpoint", "model"):
+        shutil.rmtree(tmp_path / "run" / name, ignore_errors=True)
+    again = run(config, TINY, tmp_path / "run", resume=True, progress=False)
+    assert again.metrics["valid"]["accuracy"] == result.metrics["valid"]["accuracy"]
 
 
 @pytest.mark.parametrize(("task", "data", "extra"), [

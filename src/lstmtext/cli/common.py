@@ -243,12 +243,12 @@ def _raise_interrupt(signum: int, frame: Any) -> None:
     raise KeyboardInterrupt
 
 
-def interruptible(hint: str, kept: str | None = None, overwrite_restarts: bool = False
+def interruptible(hint: str, kept: str | tuple[str, ...] | None = None, overwrite_restarts: bool = False
                   ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Wrap a long command: Ctrl-C or SIGTERM (``kill PID``, which the command turns into a Ctrl-C, so that a pool
     stops its workers too) prints one line saying what was kept and how to go on (``hint``, where ``OUT`` stands
-    for the command's --out), instead of a traceback, and exits with status 130. ``kept``: the file (under OUT)
-    without which nothing was kept yet. ``overwrite_restarts``: --overwrite throws away what was kept (the hint
+    for the command's --out), instead of a traceback, and exits with status 130. ``kept``: the file (or files, any
+    one will do; under OUT) without which nothing was kept yet. ``overwrite_restarts``: --overwrite throws away what was kept (the hint
     then says to leave it out)."""
 
     def wrap(command: Callable[..., Any]) -> Callable[..., Any]:
@@ -260,7 +260,8 @@ def interruptible(hint: str, kept: str | None = None, overwrite_restarts: bool =
                 return command(*args, **kwargs)
             except KeyboardInterrupt:
                 out = Path(str(kwargs.get("out", "OUT")))
-                said = hint if kept is None or (out / kept).is_file() else \
+                files = (kept,) if isinstance(kept, str) else kept
+                said = hint if files is None or any((out / f).is_file() for f in files) else \
                     "nothing was saved yet: run the same command to start again."
                 if overwrite_restarts and kwargs.get("overwrite") and "run the same command" in said:
                     said += " Leave out --overwrite, or it starts over."

@@ -98,8 +98,10 @@ def fit_model(config: Config, prepared: Prepared, checkpoint_dir: Path | None = 
                 silence(model)  # a saved TF-IDF bag is fitted again after training (model.ngram_fit = "after")
             if lm is not None:
                 start_from_lm(model, lm)
-            # an ensemble member the interrupted run never reached has no checkpoint yet: it starts afresh
-            member_resume = resume and not (config.model.ensemble > 1 and ckpt is not None and not ckpt.exists())
+            # an ensemble member the interrupted run never reached has no checkpoint yet: it starts afresh, as does
+            # the classifier of a run stopped in its language-model stage (that stage resumed above)
+            member_resume = resume and not ((config.model.ensemble > 1 or lm is not None) and ckpt is not None
+                                            and not ckpt.exists())
             result = fit(shard.wrap(model) if shard is not None else model, rows, prepared.splits["valid"], cfg.train,
                          objective, ckpt, member_resume, progress, shard=shard, settings=cfg.model_dump(mode="json"))
             return model, result
