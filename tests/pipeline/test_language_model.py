@@ -164,6 +164,9 @@ def test_inline_pretraining_reads_the_unlabelled_text_and_saves_the_lm(tmp_path,
     assert "lounge" in result.encoder.vocab  # a word only the unlabelled text has
     assert any(n.startswith("language model:") for n in result.summary["notes"])
     assert not (tmp_path / "run" / "lm_work").exists()
+    summary = result.summary  # the run's time counts its language-model stage (it read as the classifier's alone)
+    assert 0 < summary["lm_seconds"] and summary["train_seconds"] == result.train.seconds + summary["lm_seconds"]
+    assert f"(the language model {summary['lm_seconds']:.1f} s of it)" in (tmp_path / "run" / "report.md").read_text()
     import shutil
 
     # stopped after the language-model stage, before the classifier's first epoch: --resume reads the saved LM

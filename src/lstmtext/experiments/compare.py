@@ -120,7 +120,7 @@ def train_and_score(config: Config, data: LabelledData, eval_split: str) -> dict
     return {
         **headline, **{f"valid_{k}": v for k, v in result.task.headline(result.metrics["valid"]).items()},
         "n_parameters": sum(p.numel() for p in result.model.parameters()),
-        "train_seconds": result.train.seconds, "texts_per_second": rate,
+        "train_seconds": result.train.total_seconds, "texts_per_second": rate,
         "epochs_run": len(result.history), "best_epoch": result.train.best_epoch,
     }
 

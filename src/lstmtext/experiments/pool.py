@@ -184,7 +184,7 @@ def score_job(job: dict[str, Any], data: LabelledData | None = None) -> dict[str
     finally:
         logger.removeFilter(_DATA_WARNINGS)
     out = {"job": job.get("key"), "task": result.task.name, "metrics": result.metrics, "epochs_run": len(result.history),
-           "best_epoch": result.train.best_epoch, "train_seconds": result.train.seconds,
+           "best_epoch": result.train.best_epoch, "train_seconds": result.train.total_seconds,
            "n_train": len(data.splits["train"])}
     if job.get("proba"):  # the named split's probabilities, with the names of their columns
         out["proba"] = result.probabilities[job["proba"]]

@@ -69,10 +69,12 @@ def fit_model(config: Config, prepared: Prepared, checkpoint_dir: Path | None = 
     configure_threads(config.train.threads)
     task, encoder = prepared.task, prepared.encoder
     train_texts = prepared.data.splits["train"].texts if prepared.data is not None else []
-    lm = None
+    lm, lm_seconds = None, 0.0
     if uses_lm(config):  # ULMFiT's second stage: the language model on this run's texts
+        start = time.perf_counter()
         lm = run_lm(config, encoder.pipeline, encoder.vocab, train_texts, prepared.unlabelled, prepared.lm,
                     checkpoint_dir.parent if checkpoint_dir is not None else None, resume, progress)
+        lm_seconds = time.perf_counter() - start
         prepared.notes.append(lm_note(lm))
 
     def fit_on(train: EncodedSplit | BatchSource, ckpt_dir: Path | None, resume: bool = resume
@@ -122,6 +124,7 @@ def fit_model(config: Config, prepared: Prepared, checkpoint_dir: Path | None = 
     model, result = fit_on(prepared.train, checkpoint_dir)
     if config.train.self_training and prepared.unlabelled is not None:  # a student on the teacher's surest answers
         model, result = self_train(config, prepared, model, result, fit_on, checkpoint_dir, resume, mark)
+    result.lm_seconds = lm_seconds
     return model, result
 
 
@@ -225,7 +228,8 @@ def summarize(config: Config, prepared: Prepared, model: torch.nn.Module, result
         "n_parameters": sum(p.numel() for p in model.parameters()), "vocab_size": len(encoder.vocab),
         "max_len": encoder.max_len, "epochs_run": len(result.history), "best_epoch": result.best_epoch,
         "ensemble": config.model.ensemble, "members": result.members, "monitor": config.train.monitor,
-        "train_seconds": result.seconds, "precision": result.precision,
+        "train_seconds": result.total_seconds, "precision": result.precision,
+        **({"lm_seconds": result.lm_seconds} if result.lm_seconds else {}),
         "tokens_per_second": (prepared.train_tokens + _added_tokens(result)) * epochs / max(result.seconds, 1e-9),
         "split_sizes": prepared.split_sizes, "steps": encoder.pipeline.steps,
         "seed": config.train.seed, "lstmtext_version": __version__, "notes": prepared.notes,

@@ -47,7 +47,9 @@ def run_markdown(summary: dict[str, Any], task_lines: Sequence[str], sections: S
         "",
         *task_lines,
         f"- parameters: {summary['n_parameters']:,}; vocabulary {summary['vocab_size']:,}; max_len {summary['max_len']}",
-        f"- training: {summary['epochs_run']} epochs in {summary['train_seconds']:.1f} s{speed}; best epoch "
+        f"- training: {summary['epochs_run']} epochs in {summary['train_seconds']:.1f} s{speed}"
+        + (f" (the language model {summary['lm_seconds']:.1f} s of it)" if summary.get("lm_seconds") else "")
+        + "; best epoch "
         f"{summary['best_epoch']} (by {summary['monitor']})",
         "- splits: " + ", ".join(f"{k} {v}" for k, v in summary["split_sizes"].items()),
         f"- cleaning: {', '.join(summary['steps']) or '(none)'}",

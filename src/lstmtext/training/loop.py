@@ -64,11 +64,17 @@ class TrainResult:
     best_epoch: int = 0
     best_score: float = -math.inf
     stopped_early: bool = False
-    seconds: float = 0.0
+    seconds: float = 0.0  # the classifier's training
+    lm_seconds: float = 0.0  # the language-model stage before it, in this process (ULMFiT's second stage)
     members: list[dict[str, Any]] = field(default_factory=list)  # seed ensembles: one record per member
     precision: str = "fp32"  # what training ran in (lstmtext.training.precision)
     ngram_fit: dict[str, Any] | None = None  # model.ngram_fit = "after": the C and blend chosen on valid
     self_training: dict[str, Any] | None = None  # train.self_training: what the teacher added, which model was kept
+
+    @property
+    def total_seconds(self) -> float:
+        """What the run cost: the language-model stage and the classifier (what compare, cv and reports show)."""
+        return self.seconds + self.lm_seconds
 
 
 def monitored(summary: dict[str, float], monitor: str) -> float:
