@@ -38,9 +38,8 @@ def test_lecture_examples(review, raw, clean):
 
 
 def test_review_raw_text_is_segmented(review):
-    # the price goes whole: a lone "k" left by digit removal is the reviews' slang for "không" (not)
-    assert review("Nhân viên dễ thương, giá 30k :))) <br/> sẽ quay lại =))") == "nhân_viên dễ_thương giá sẽ quay lại"
-    assert review("k ngon, giá 50k") == "k ngon giá"
+    # the k of 30k stays (a known defect: k is also the slang for "không"; remove_digits' units option removes it)
+    assert review("Nhân viên dễ thương, giá 30k :))) <br/> sẽ quay lại =))") == "nhân_viên dễ_thương giá k sẽ quay lại"
 
 
 def test_review_ntc_quirks(review):
