@@ -204,7 +204,8 @@ def print_breakdown(m: dict[str, Any]) -> None:
     scikit-learn's classification_report shows."""
     from rich.table import Table
 
-    if "aspects" in m:  # names are data: escaped, or rich reads '[x]' as markup and drops it  # aspect sentiment: one row per aspect
+    # names are data: escaped, or rich reads '[x]' as markup and drops it
+    if "aspects" in m:  # aspect sentiment: one row per aspect
         table = Table("aspect", "accuracy", "macro-F1", "texts", title="per aspect", title_justify="left")
         for aspect, a in m["aspects"].items():
             table.add_row(escape(aspect), f"{a['accuracy']:.4f}", f"{a['macro_f1']:.4f}", f"{a['n']:,}")

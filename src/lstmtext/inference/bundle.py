@@ -46,7 +46,7 @@ from lstmtext.preprocess.pipeline import pack_files, unpack_files
 from lstmtext.tasks import Task, get_task
 from lstmtext.tasks.state import check_state
 from lstmtext.utils.atomic import atomic_dir, check_sha256, file_sha256
-from lstmtext.utils.outputs import is_saved_model
+from lstmtext.utils.outputs import is_empty_dir, is_saved_model
 
 FORMAT_VERSION = 2
 READABLE_VERSIONS = (1, 2)
@@ -156,7 +156,7 @@ def save_bundle(
     path = Path(path)
     target = path.resolve() if path.is_symlink() else path  # a link to a folder: the folder is replaced, the link kept
     _check_target(target)
-    overwrite = overwrite or (target.is_dir() and not any(target.iterdir()))  # an empty folder loses nothing
+    overwrite = overwrite or is_empty_dir(target)  # an empty folder loses nothing
     metrics = metrics or {}
     files = {
         "config.json": hub_config(config, task, model),
@@ -193,7 +193,7 @@ def _check_target(path: Path) -> None:
     parent = next((p for p in path.parents if p.exists()), None)
     if parent is not None and not parent.is_dir():
         raise BundleError(f"{parent} is a file, so no folder can be made in it for {path}. Choose another path.")
-    if not path.exists() or (path.is_dir() and not any(path.iterdir())):
+    if not path.exists() or is_empty_dir(path):
         return
     if is_saved_model(path):
         others = sorted(p.name for p in path.iterdir() if p.name not in _BUNDLE_NAMES)

@@ -33,6 +33,7 @@ from lstmtext.errors import DataError
 from lstmtext.preprocess import build_pipeline
 from lstmtext.tasks.base import Task
 from lstmtext.utils.atomic import write_json
+from lstmtext.utils.outputs import is_empty_dir
 
 log = logging.getLogger(__name__)
 
@@ -116,7 +117,7 @@ def prepare_shards(config: Config, task_cls: type[Task], data: str | Path, folde
     except BaseException:  # a half-written folder serves nothing, not even --resume: leave no shards behind,
         shutil.rmtree(folder, ignore_errors=True)  # nor the empty run folder made for them
         for parent in made[1:]:
-            if parent.is_dir() and not any(parent.iterdir()):
+            if is_empty_dir(parent):
                 parent.rmdir()
         raise
 

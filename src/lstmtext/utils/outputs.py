@@ -29,7 +29,7 @@ def is_saved_model(path: str | Path) -> bool:
     return (path / "meta.json").is_file() or ((path / "config.json").is_file() and (path / "model.safetensors").is_file())
 
 
-def _empty_dir(path: Path) -> bool:
+def is_empty_dir(path: Path) -> bool:
     """An empty folder: nothing in it to lose."""
     return path.is_dir() and not any(path.iterdir())
 
@@ -52,10 +52,10 @@ def check_out(out: str | Path, command: str, overwrite: bool) -> Path:
         return out  # its own earlier run: the command checks that the settings match and goes on
     model = out / "model"
     if "model" in WRITES[command] and model.exists() and not is_saved_model(model) \
-            and not _empty_dir(model):  # --overwrite replaces only a saved model there
+            and not is_empty_dir(model):  # --overwrite replaces only a saved model there
         raise OutputExistsError(f"{model} is there and is not a saved model; the run would save its model there. "
                                 "Move it away, or choose another --out.")
-    found = [name for name in WRITES[command] if (out / name).exists() and not _empty_dir(out / name)]
+    found = [name for name in WRITES[command] if (out / name).exists() and not is_empty_dir(out / name)]
     if found and not overwrite:
         resume = " Pass --resume to continue an interrupted training," if found == ["checkpoint"] else ""
         raise OutputExistsError(f"{out}: {', '.join(found)} already there (an earlier run's).{resume} Pass "
