@@ -26,6 +26,7 @@ from sklearn.exceptions import NotFittedError as _SklearnNotFitted
 
 from lstmtext.config import Config, build_config
 from lstmtext.config.diff import config_overrides
+from lstmtext.config.files import read_config_file
 from lstmtext.data.dataset import LabelledData, Split, random_split
 from lstmtext.errors import ConfigError, DataError, NotFittedError, python_terms
 from lstmtext.inference.bundle import Bundle, load_bundle, read_card, save_bundle
@@ -34,6 +35,7 @@ from lstmtext.pipeline import run
 from lstmtext.pipeline.outputs import card
 from lstmtext.preprocess.presets import check_model_preset
 from lstmtext.tasks import get_task
+from lstmtext.training.lm_bundle import lm_settings
 from lstmtext.utils.atomic import write_json
 
 
@@ -110,6 +112,11 @@ class _TextEstimator(BaseEstimator):
             seed = _seed(self.random_state)
             settings.update({"train.seed": seed, "data.split_seed": seed})
         settings.update(self.overrides or {})
+        pretrained = settings.get("train.pretrained")
+        if pretrained:  # the language model's cleaning, unless this estimator names one (then it must match)
+            named = any(key.startswith("preprocess.") for key in settings) or (
+                self.config is not None and "preprocess" in read_config_file(Path(self.config)))
+            tree.update(lm_settings(pretrained, cleaning=not named))
         for key, value in settings.items():  # "train.lr" -> tree["train"]["lr"]
             *parents, leaf = key.split(".")
             functools.reduce(lambda node, part: node.setdefault(part, {}), parents, tree)[leaf] = value

@@ -193,7 +193,7 @@ def test_aspect_and_multilabel_models_start_from_the_lm(lm_dir, task, data, extr
 
 def test_a_run_with_another_cleaning_is_refused_in_one_line(lm_dir):
     config = _config(f"train.pretrained=\"{lm_dir}\"", "preprocess.preset=\"plain\"")
-    with pytest.raises(ConfigError, match=r"preprocess\.preset = 'en-tweet', but this run asks for 'plain'") as err:
+    with pytest.raises(ConfigError, match=r"trained with the cleaning en-tweet, but this run's is plain\. Leave") as err:
         run(config, TINY, progress=False)
     assert "\n" not in str(err.value)
 
@@ -202,7 +202,7 @@ def test_the_cli_refuses_a_preprocess_flag_that_differs_from_the_lm_rather_than_
     args = ["train", str(TINY), "--pretrained", str(lm_dir), "--quiet", "--set", "train.epochs=1",
             "--set", "lm.finetune_epochs=0"]
     result = CliRunner().invoke(app, [*args, "--preprocess", "plain", "--out", str(tmp_path / "plain")])
-    assert result.exit_code == 1 and "preprocess.preset = 'en-tweet', but this run asks for 'plain'" in str(result.exception)
+    assert result.exit_code == 1 and "the cleaning en-tweet, but this run's is plain" in str(result.exception)
     assert not (tmp_path / "plain" / "model").exists()
     result = CliRunner().invoke(app, [*args, "--preprocess", "en-tweet", "--out", str(tmp_path / "same")])
     assert result.exit_code == 0, result.output  # the language model's own cleaning, named again
@@ -219,6 +219,67 @@ def test_the_cli_refuses_a_preprocess_flag_that_differs_from_the_lm_rather_than_
     # the direction stays the run's choice: adopt_sizes leaves it, so --set may set it
     assert run_config(None, None, ["model.bidirectional=false", "vocab.max_len=20"], pretrained=lm_dir).model.bidirectional \
         is False
+
+
+@pytest.fixture(scope="module")
+def plain_lm(tmp_path_factory, texts_file):
+    """A language model whose cleaning (plain) is not the presets' en-tweet."""
+    out = tmp_path_factory.mktemp("plain") / "lm"
+    result = CliRunner().invoke(app, ["pretrain", str(texts_file), "--out", str(out), "--quiet", "--preprocess", "plain",
+                                      *[a for s in LM_SETTINGS for a in ("--set", s)]])
+    assert result.exit_code == 0, result.output
+    return out
+
+
+def test_every_way_of_naming_a_language_model_takes_its_cleaning_unless_the_run_names_one(plain_lm, tmp_path):
+    import pandas as pd
+
+    from lstmtext import TextClassifier
+    from lstmtext.cli.common import run_config
+
+    # --set train.pretrained is --pretrained: the model's cleaning and the ulmfit preset, not the default's en-tweet
+    built = run_config(None, None, [f'train.pretrained="{plain_lm}"'])
+    assert (built.preprocess.preset, built.model.pooling, built.model.embedding.kind) == ("plain", "concat", "random")
+    # a config file that names a cleaning keeps it (it was silently replaced), and the mismatch is refused in one line
+    toml = tmp_path / "run.toml"
+    toml.write_text('[preprocess]\npreset = "en-tweet"\n', encoding="utf-8")
+    built = run_config(None, toml, [], pretrained=plain_lm)
+    assert built.preprocess.preset == "en-tweet"
+    with pytest.raises(ConfigError, match=r"^--pretrained .*lm: the language model was trained with the cleaning plain, "
+                                          r"but this run's is en-tweet\. Leave the cleaning out \(--preprocess, a config "
+                                          r"file's \[preprocess\] section; the model's is then used\)"):
+        lm_pipeline.check_lm(built, load_lm(plain_lm))
+    # the Python API: the preset's cleaning gives way to the model's; one the estimator names is checked
+    frame = pd.read_csv(TINY)
+    settings = {"train.pretrained": str(plain_lm), "lm.finetune_epochs": 0, "train.batch_size": 8}
+    clf = TextClassifier("default", epochs=1, overrides=settings).fit(frame["text"].tolist(), frame["label"].tolist())
+    assert clf.config_.preprocess.steps == load_lm(plain_lm).preprocess.steps
+    with pytest.raises(ConfigError, match="trained with the cleaning plain, but this run's is en-tweet"):
+        TextClassifier("default", epochs=1, preprocess="en-tweet", overrides=settings).fit(
+            frame["text"].tolist(), frame["label"].tolist())
+
+
+def test_a_cleaning_of_steps_is_named_by_its_steps_not_a_preset(lm_dir):
+    config = build_config("ulmfit", overrides=['preprocess.steps=["lowercase", "normalize_whitespace"]'])
+    with pytest.raises(ConfigError, match="trained with the cleaning en-tweet, but this run's is steps "
+                                          "lowercase,normalize_whitespace. Leave"):
+        lm_pipeline.check_lm(config, load_lm(lm_dir))
+
+
+def test_compare_checks_its_one_cleaning_against_the_language_model(lm_dir):
+    from helpers import load_labelled
+    from lstmtext.config import DataConfig
+    from lstmtext.experiments.compare import compare
+
+    data = load_labelled(TINY, DataConfig(split_col="split"))
+    settings = [*TINY_OVERRIDES, f'train.pretrained="{lm_dir}"', "lm.finetune_epochs=0", "train.epochs=1"]
+    # every model reads texts compare cleaned, with an empty chain of its own: that was refused as 'none'
+    report = compare(data, ["ulmfit"], seeds=1, overrides=settings, mode="sequential", workers=1, baseline=False)
+    assert [r["model"] for r in report["runs"]] == ["ulmfit"] and 0 <= report["runs"][0]["accuracy"] <= 1
+    with pytest.raises(ConfigError, match=r"the cleaning en-tweet, but this run's is plain\. Give --preprocess "
+                                          r"en-tweet \(the model's cleaning\)"):
+        compare(data, ["ulmfit"], seeds=1, preprocess="plain", overrides=settings, mode="sequential", workers=1,
+                baseline=False)
 
 
 def test_pretraining_on_texts_that_clean_to_nothing_is_refused_in_one_line(tmp_path):

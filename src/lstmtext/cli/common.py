@@ -87,7 +87,7 @@ def run_config(preset: str | None = None, config: Path | None = None, set_: list
     preset defaults to ``ulmfit`` for single-label runs.
     This is the one place where a command-line flag becomes a config key.
     """
-    from lstmtext.config import build_config
+    from lstmtext.config import build_config, deep_merge, parse_override
     from lstmtext.config.presets import task_preset
     from lstmtext.errors import ConfigError
     from lstmtext.preprocess.presets import check_model_preset
@@ -133,20 +133,22 @@ def run_config(preset: str | None = None, config: Path | None = None, set_: list
     if init_from is None and (new_words or new_classes):
         raise ConfigError("--new-words and --new-classes say how --init-from grows a saved model; give --init-from too.")
     extra["train"] = {k: v for k, v in train.items() if v}
+    given = {item: (".".join(path), value) for item in set_ or [] for path, value in [parse_override(item)]}
+    lm_set = next((value for key, value in given.values() if key == "train.pretrained" and value), None)
+    if pretrained is None and lm_set:  # --set train.pretrained=LM is --pretrained LM
+        pretrained = Path(str(lm_set))
     if pretrained is not None:
-        from lstmtext.config import parse_override
-        from lstmtext.training.lm_bundle import read_lm_meta
+        from lstmtext.config.files import read_config_file
+        from lstmtext.training.lm_bundle import lm_settings
 
-        for item in set_ or []:  # the language model's: a --set would be dropped, or contradict the saved model
-            key = ".".join(parse_override(item)[0])
+        for item, (key, _) in given.items():  # the language model's: a --set would be dropped, or contradict it
             if key.startswith(LM_OWNS):
                 raise ConfigError(f"--set {item}: with --pretrained the cleaning, the vocabulary's words and the "
                                   "embedding and hidden sizes are the language model's. Leave it out, or pretrain a "
                                   "language model with it (lstmtext pretrain ... --set " + key + "=...).")
-        extra["train"]["pretrained"] = str(pretrained)
-        if not preprocess:  # else the asked-for cleaning stays, and a mismatch is refused when the model loads
-            extra["preprocess"] = read_lm_meta(pretrained)["preprocess"]
-        extra.setdefault("model", {})["embedding"] = {"kind": "random"}
+        # a cleaning the run names (--preprocess, the config file's) stays, and a mismatch is refused when it loads
+        named = bool(preprocess) or (config is not None and "preprocess" in read_config_file(config))
+        extra = deep_merge(extra, lm_settings(pretrained, cleaning=not named))
         if preset is None and config is None and base is None and (task or "classify") == "classify":
             preset = "ulmfit"
     if base is not None:

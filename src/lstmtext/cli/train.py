@@ -133,6 +133,7 @@ def pretrain(
     no_header: NoHeader = False,
     preset: Annotated[Optional[str], typer.Option(help="The preset whose cleaning, vocabulary, sizes and lm section are used (default: ulmfit).")] = None,
     config: ConfigOpt = None,
+    preprocess: PreprocessOpt = None,
     set_: Annotated[Optional[list[str]], typer.Option("--set", help="Override a config key, e.g. --set lm.epochs=5 (repeatable). The lm section (epochs, lr, dropouts, softmax), vocab, model sizes, preprocess and train.precision apply; other train.* keys do not (their lm.* twins do).")] = None,
     resume: Annotated[bool, typer.Option("--resume", help="Continue an interrupted pretraining in OUT (to the same weights).")] = False,
     overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace what OUT holds.")] = False,
@@ -142,20 +143,25 @@ def pretrain(
 
     It learns to predict each next word (and, for a bidirectional model, each previous word) of TEXTS, so a
     classifier trained on few labels starts from an embedding and an LSTM that already read the language.
-    Sizes, cleaning and the vocabulary come from the preset and --set (e.g. --set model.hidden_size=512
-    --set lm.epochs=5 --set preprocess.preset=id-review); validation perplexity is printed per epoch.
+    Sizes, cleaning and the vocabulary come from the preset, --preprocess and --set (e.g. --set
+    model.hidden_size=512 --set lm.epochs=5); validation perplexity is printed per epoch. The classifiers that
+    start from it take its cleaning.
 
-    Example: lstmtext pretrain reviews.txt --out runs/lm --set preprocess.preset=vi-review
+    Example: lstmtext pretrain reviews.txt --out runs/lm --preprocess vi-review
     """
     from lstmtext.config import build_config, parse_override
     from lstmtext.pipeline.language_model import pretrain as run_pretrain
+    from lstmtext.preprocess.presets import cleaning_choice
 
-    cfg = build_config(preset or "ulmfit", config, list(set_ or []))
+    extra = {"preprocess": cleaning_choice(preprocess)} if preprocess else None
+    cfg = build_config(preset or "ulmfit", config, list(set_ or []), extra=extra,
+                       extra_source={"preprocess.preset": "--preprocess", "preprocess.steps": "--preprocess"})
     def show(rec: dict) -> None:
         console.print(f"epoch {rec['epoch']}: train loss {rec['train_loss']:.3f}, valid perplexity "
                       f"{rec['valid_perplexity']:.1f}, {rec['tokens_per_second']:,.0f} tokens/s", highlight=False)
 
     asked = [".".join(parse_override(item)[0]) for item in set_ or []]  # a resume refuses to change these
+    asked += ["preprocess"] if preprocess else []
     for key in asked:  # the classifier's training keys: pretraining reads its own (lm.*)
         if key.startswith("train.") and key not in ("train.precision", "train.threads"):
             twin = f"lm.{key.removeprefix('train.')}"

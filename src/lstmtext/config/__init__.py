@@ -12,11 +12,12 @@ from lstmtext.config.schema import (
     TrainConfig,
     VocabConfig,
     build_config,
+    deep_merge,
     parse_override,
     with_defaults,
 )
 
 __all__ = [
     "AbsaConfig", "Config", "DataConfig", "EmbeddingConfig", "LMConfig", "ModelConfig", "MultiLabelConfig", "PreprocessConfig", "TrainConfig",
-    "VocabConfig", "build_config", "parse_override", "with_defaults",
+    "VocabConfig", "build_config", "deep_merge", "parse_override", "with_defaults",
 ]

@@ -294,11 +294,12 @@ class Config(_Section):
         return self
 
 
-def _deep_merge(base: dict[str, Any], update: dict[str, Any]) -> dict[str, Any]:
+def deep_merge(base: dict[str, Any], update: dict[str, Any]) -> dict[str, Any]:
+    """``base`` with ``update``'s keys over it, section by section (a step's ``options`` are replaced whole)."""
     out = copy.deepcopy(base)
     for key, value in update.items():
         if isinstance(value, dict) and isinstance(out.get(key), dict) and key != "options":
-            out[key] = _deep_merge(out[key], value)
+            out[key] = deep_merge(out[key], value)
         else:
             out[key] = copy.deepcopy(value)
     return out
@@ -312,7 +313,7 @@ def with_defaults(saved: dict[str, Any]) -> dict[str, Any]:
         defaults = Config(task=saved.get("task", "classify")).model_dump(mode="json")
     except ValidationError:  # the error that names it comes when the settings themselves are validated
         return saved
-    return _deep_merge(defaults, saved)
+    return deep_merge(defaults, saved)
 
 
 def parse_override(item: str) -> tuple[list[str], Any]:
@@ -384,10 +385,10 @@ def build_config(
                 "%s sets model.name = %r, replacing %r of the preset %s: the file's settings win wherever both set "
                 "one (a file from init-config or a saved model sets every key). Drop the preset, or the file's "
                 "[model] section.", path, named, tree.get("model", {}).get("name"), preset)
-        tree = _deep_merge(tree, file_tree)
+        tree = deep_merge(tree, file_tree)
         layers.append((str(path), file_tree))
     if extra:
-        tree = _deep_merge(tree, extra)
+        tree = deep_merge(tree, extra)
         layers.append((extra_source or "the command's options", extra))
     for item in overrides or []:
         path_parts, value = parse_override(item)

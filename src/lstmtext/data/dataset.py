@@ -64,7 +64,8 @@ class LabelledData:
     """Train / valid (/ test) splits, where they came from, and what was learnt while reading them.
 
     ``info`` holds what a task's reader found in the file and needs again (the aspects of an aspect file,
-    the label names of a multi-label file).
+    the label names of a multi-label file). ``cleaned`` is the ``preprocess`` section the texts were already
+    cleaned with (``compare`` cleans them once for every model); None: they are the file's.
     """
 
     splits: dict[str, Split]
@@ -72,6 +73,7 @@ class LabelledData:
     n_duplicates: int = 0
     notes: list[str] = field(default_factory=list)
     info: dict[str, Any] = field(default_factory=dict)
+    cleaned: dict[str, Any] | None = None
 
 
 @dataclass

@@ -93,8 +93,11 @@ def clean_data(data: LabelledData, preprocess: str) -> LabelledData:
     Raises:
         ConfigError: If ``preprocess`` is neither a preset nor a list of known steps.
     """
+    from lstmtext.preprocess.presets import cleaning_choice
+
     pipeline = _pipeline(preprocess)
-    return replace(data, splits={name: replace(s, texts=pipeline.clean_many(s.texts)) for name, s in data.splits.items()})
+    return replace(data, splits={name: replace(s, texts=pipeline.clean_many(s.texts)) for name, s in data.splits.items()},
+                   cleaned=PreprocessConfig(**cleaning_choice(preprocess)).model_dump(mode="json"))
 
 
 def _pipeline(preprocess: str) -> Any:

@@ -23,6 +23,7 @@ import shutil
 import tempfile
 from collections.abc import Callable, Collection, Iterable, Sequence
 from pathlib import Path
+from typing import Any
 
 import torch
 
@@ -170,15 +171,34 @@ def pretrain(config: Config, texts: str | Path, out: str | Path, text_col: str |
     return bundle
 
 
-def check_lm(config: Config, lm: LMBundle) -> None:
-    """Refuse a run whose cleaning differs from the language model's (one line naming both and the fix)."""
+def check_lm(config: Config, lm: LMBundle, cleaned: dict[str, Any] | None = None) -> None:
+    """Refuse a run whose cleaning differs from the language model's (one line naming both and the fix).
+
+    ``cleaned``: the ``preprocess`` section the run's texts were already cleaned with (``compare`` cleans once for
+    every model, whose own chain is then empty); None: the run cleans them with ``config.preprocess``.
+    """
     # the chains written out: a preset name and the steps it stands for are the same cleaning
-    ours, theirs = (resolved_preprocess(c.model_dump(mode="json")) for c in (config.preprocess, lm.preprocess))
-    if {**ours, "preset": None} != {**theirs, "preset": None}:
-        key = "preset" if ours["preset"] != theirs["preset"] else next(k for k in ours if ours[k] != theirs.get(k))
-        raise ConfigError(f"--pretrained {lm.path}: the language model was trained with preprocess.{key} = "
-                          f"{theirs.get(key)!r}, but this run asks for {ours[key]!r}. Leave the cleaning out (the "
-                          "model's is used) or pretrain a language model with this cleaning.")
+    ours = resolved_preprocess(cleaned if cleaned is not None else config.preprocess.model_dump(mode="json"))
+    theirs = resolved_preprocess(lm.preprocess.model_dump(mode="json"))
+    if {**ours, "preset": None} == {**theirs, "preset": None}:
+        return
+    key = next(k for k in ("steps", "options", *ours) if k != "preset" and ours.get(k) != theirs.get(k))
+    if key == "steps":  # a preset's name, or the steps themselves when they are not one
+        detail = f"the cleaning {_cleaning_name(theirs)}, but this run's is {_cleaning_name(ours)}"
+    else:
+        detail = f"preprocess.{key} = {theirs.get(key)!r}, but this run asks for {ours.get(key)!r}"
+    fix = (f"Give --preprocess {_cleaning_name(theirs, flag=True)} (the model's cleaning)" if cleaned is not None else
+           "Leave the cleaning out (--preprocess, a config file's [preprocess] section; the model's is then used)")
+    raise ConfigError(f"--pretrained {lm.path}: the language model was trained with {detail}. {fix} or pretrain a "
+                      "language model with this cleaning.")
+
+
+def _cleaning_name(spec: dict[str, Any], flag: bool = False) -> str:
+    """A written-out cleaning in words: its preset's name when it is that preset's chain, else its steps."""
+    if spec.get("steps") == resolved_preprocess({"preset": spec.get("preset") or "none"})["steps"]:
+        return spec["preset"]
+    steps = ",".join(spec.get("steps") or [])
+    return steps if flag else f"steps {steps or '(none)'}"
 
 
 def adopt_sizes(config: Config, lm: LMBundle, notes: list[str]) -> None:
@@ -191,11 +211,12 @@ def adopt_sizes(config: Config, lm: LMBundle, notes: list[str]) -> None:
         notes.append("model sizes taken from the language model: " + ", ".join(f"{k} {v}" for k, v in changed.items()))
 
 
-def load_pretrained(config: Config, notes: list[str]) -> LMBundle:
-    """The language model ``train.pretrained`` names, checked against the run and with its sizes adopted."""
+def load_pretrained(config: Config, notes: list[str], cleaned: dict[str, Any] | None = None) -> LMBundle:
+    """The language model ``train.pretrained`` names, checked against the run (``cleaned``: see :func:`check_lm`)
+    and with its sizes adopted."""
     path = lm_folder(config.train.pretrained)
     lm = load_lm(path)
-    check_lm(config, lm)
+    check_lm(config, lm, cleaned)
     adopt_sizes(config, lm, notes)
     notes.append(f"started from the language model {path} ({len(lm.vocab):,} words, valid perplexity "
                  f"{lm.info.get('perplexity', float('nan')):.1f})")

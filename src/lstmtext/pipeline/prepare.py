@@ -175,7 +175,7 @@ def prepare(config: Config, data: LabelledData) -> Prepared:
     else:
         task = get_task(config.task).from_data(data, config)
         pipeline = build_pipeline(config)
-        lm = load_pretrained(config, notes) if config.train.pretrained else None
+        lm = load_pretrained(config, notes, data.cleaned) if config.train.pretrained else None
         unlabelled = unlabelled_corpus(config, pipeline, notes, [t for name, s in data.splits.items()
                                                                   if name != "train" for t in s.texts])
         cleaned = pipeline.clean_many(train_split.texts)

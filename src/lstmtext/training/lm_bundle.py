@@ -111,6 +111,18 @@ def read_lm_meta(path: str | Path) -> dict[str, Any]:
     return meta
 
 
+def lm_settings(path: str | Path, cleaning: bool = True) -> dict[str, Any]:
+    """The config a run that starts from the language model at ``path`` takes from it, as a nested dict for the
+    run's settings to go over: ``train.pretrained``, an embedding that starts random (the model's weights replace
+    it) and, with ``cleaning``, the model's cleaning. Without it (the run names its own: an option, a config file's
+    [preprocess] section) the run's is checked against the model's when the model loads.
+    """
+    out: dict[str, Any] = {"train": {"pretrained": str(path)}, "model": {"embedding": {"kind": "random"}}}
+    if cleaning:
+        out["preprocess"] = read_lm_meta(path)["preprocess"]
+    return out
+
+
 def load_lm(path: str | Path) -> LMBundle:
     """Read a language model saved by :func:`save_lm`.
 
