@@ -183,6 +183,22 @@ def test_preprocess_preview(tiny_path, tmp_path):
     assert result.exit_code == 1 and "give a FILE to preview or --text" in str(result.exception)
 
 
+def test_preprocess_shows_the_text_as_it_is_and_marks_clause_breaks(tmp_path):
+    result = runner.invoke(app, ["preprocess", "--text", "Bagus, tapi [b]mahal[/b]", "--preset", "id-review"],
+                           terminal_width=200)
+    assert result.exit_code == 0 and "[b]mahal[/b]" in result.output  # rich read it as markup and dropped it
+    assert "\x1d" not in result.output and "bagus ‖  tapi" in result.output and "‖ marks a clause break" in result.output
+    result = runner.invoke(app, ["preprocess", "--text", "Bagus, Tapi", "--steps", "lowercase, normalize_whitespace"],
+                           terminal_width=200)
+    assert result.exit_code == 0 and "steps lowercase,normalize_whitespace: step by" in result.output
+    assert "bagus, tapi" in result.output and "clause break" not in result.output
+    rows = tmp_path / "rows.txt"
+    rows.write_text("[i]Enak[/i]. Murah\n", encoding="utf-8")
+    result = runner.invoke(app, ["preprocess", str(rows), "--preset", "id-review", "--steps", "punctuation_to_space"],
+                           terminal_width=200)  # the preset's options (clause_ends) with these steps
+    assert result.exit_code == 0 and "[i]Enak[/i]. Murah" in result.output and "Enak  i  ‖  Murah" in result.output
+
+
 
 def test_every_command_reading_texts_takes_no_header(trained_run, tmp_path):
     """IndoNLU's TSV files have no header row: detect-lang, embed, pretrain and suggest read them as train does."""

@@ -30,23 +30,36 @@ def preprocess(
 
     from lstmtext.data.texts import sample_texts
     from lstmtext.preprocess import Pipeline, available_steps, preprocess_preset
+    from lstmtext.preprocess.steps import CLAUSE_BREAK
 
     spec = preprocess_preset(preset)
-    pipeline = Pipeline(steps.split(",") if steps else spec["steps"], spec["options"])
+    chain = [step.strip() for step in steps.split(",") if step.strip()] if steps else spec["steps"]
+    pipeline = Pipeline(chain, spec["options"])
+    name = f"steps {','.join(chain)}" if steps else preset
+
+    def shown(value: str) -> str:  # the text as it is (no rich markup read from it), clause breaks made visible
+        return escape(value).replace(CLAUSE_BREAK, "‖")
+
     if text is not None:
-        table = Table("step", "text after the step", title=f"{preset}: step by step")
-        table.add_row("(input)", text)
-        for name, after in pipeline.trace(text):
-            table.add_row(name, after)
-        console.print(table)
-        return
-    if file is None:
-        raise ConfigError("preprocess: give a FILE to preview or --text 'a text' to trace step by step. Steps: "
-                          + ", ".join(available_steps()) + ".")
-    col, sample = sample_texts(file, text_col, n, seed, header=not no_header)
-    table = Table("before", "after", title=escape(f"{file} [{col}] with {preset}"), show_lines=True)
-    for raw in sample:
-        table.add_row(raw, pipeline(raw))
+        table = Table("step", "text after the step", title=escape(f"{name}: step by step"))
+        table.add_row("(input)", shown(text))
+        trace = pipeline.trace(text)
+        for step, after in trace:
+            table.add_row(step, shown(after))
+        marks = any(CLAUSE_BREAK in after for _, after in trace)
+    else:
+        if file is None:
+            raise ConfigError("preprocess: give a FILE to preview or --text 'a text' to trace step by step. Steps: "
+                              + ", ".join(available_steps()) + ".")
+        col, sample = sample_texts(file, text_col, n, seed, header=not no_header)
+        table = Table("before", "after", title=escape(f"{file} [{col}] with {name}"), show_lines=True)
+        cleaned = [pipeline(raw) for raw in sample]
+        for raw, after in zip(sample, cleaned):
+            table.add_row(shown(raw), shown(after))
+        marks = any(CLAUSE_BREAK in after for after in cleaned)
+    if marks:
+        table.caption = ("‖ marks a clause break (punctuation_to_space with clause_ends): remove_single_chars and "
+                         "join_negation never join words across it")
     console.print(table)
 
 
