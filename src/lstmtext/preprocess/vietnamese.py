@@ -125,3 +125,27 @@ def segment_vi(text: str) -> str:
     if not words:
         return text
     return _tokenizer().tokenize(" ".join(words))
+
+
+# Vietnamese written without its marks is still made of Vietnamese syllables: an onset, a vowel group of the
+# language and an optional final consonant. English and Indonesian words mostly are not (w, f, z, clusters, two or
+# more syllables). Over the shared data: 94% of NTC-SCV reviews have >= 80% such words; 1 airline tweet in 14,640
+# and no IndoNLU SmSA text do.
+_NUCLEI = ("a e i o u y ai ao au ay eo eu ia iu oa oe oi oo ua ue ui uo uu uy ye ie ieu oai oao oay oeo uai uay uoi "
+           "uou uya uye uyu yeu").split()
+_ASCII_SYLLABLE = re.compile(r"(?:ngh|ng|nh|ch|gh|gi|kh|ph|qu|th|tr|[bcdghklmnprstvx])?(?:%s)(?:ch|ng|nh|[cmnpt])?"
+                             % "|".join(sorted(_NUCLEI, key=len, reverse=True)))
+_LETTER_RUN = re.compile(r"[^\W\d_]+")
+
+
+def syllable_share(text: str) -> tuple[float, int]:
+    """The share of ``text``'s words that are Vietnamese syllables once their marks are removed, and its word count.
+
+    For Vietnamese typed without diacritics (``quan nay ngon``), which langid reads as English: such a text scores
+    near 1, English and Indonesian near 0.25 and below. Words split at ``_`` (``nhan_vien``) and digits.
+    """
+    plain = unicodedata.normalize("NFD", text.lower().replace("đ", "d"))
+    words = _LETTER_RUN.findall("".join(c for c in plain if not unicodedata.combining(c)))
+    if not words:
+        return 0.0, 0
+    return sum(1 for w in words if _ASCII_SYLLABLE.fullmatch(w)) / len(words), len(words)
