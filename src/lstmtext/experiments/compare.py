@@ -335,18 +335,20 @@ def report_markdown(report: dict[str, Any]) -> str:
     """The summary as a Markdown table (mean +- std over seeds), with the settings underneath."""
     split = report["eval_split"]
     micro = all("micro_f1_mean" in s for s in report["summary"])
-    head = f"{split} micro-F1 | valid micro-F1 | " if micro else ""
-    lines = [f"| model | architecture | {split} accuracy | {split} macro-F1 | valid macro-F1 | {head}parameters | "
-             "train s | inference texts/s |", "|---|---|---|---|---|---|---|---|" + ("---|---|" if micro else "")]
+    also_valid = split != "valid"  # scored on valid (no test split): its columns would be shown twice
+    scores = ["accuracy", "macro_f1", *(["micro_f1"] if micro else [])]
+    names = {"accuracy": "accuracy", "macro_f1": "macro-F1", "micro_f1": "micro-F1"}
+    head = [f"{split} {names[k]}" for k in scores] + [f"valid {names[k]}" for k in scores[1:] if also_valid]
+    head = ["model", "architecture", *head, "parameters", "train s", "inference texts/s"]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for s in report["summary"]:
         def pm(key: str, s: dict = s) -> str:  # one run (a deterministic baseline): no spread to show
             return f"{s[key + '_mean']:.4f}" + (f" ± {s[key + '_std']:.4f}" if s["runs"] > 1 else "")
 
-        extra = f"{pm('micro_f1')} | {s['valid_micro_f1_mean']:.4f} | " if micro else ""
-        lines.append(
-            f"| {s['model']} | {s['architecture']} | {pm('accuracy')} | "
-            f"{pm('macro_f1')} | {s['valid_macro_f1_mean']:.4f} | {extra}"
-            f"{s['n_parameters_mean']:,.0f} | {s['train_seconds_mean']:.1f} | {s['texts_per_second_mean']:,.0f} |")
+        cells = [s["model"], s["architecture"], *map(pm, scores),
+                 *(f"{s[f'valid_{k}_mean']:.4f}" for k in scores[1:] if also_valid),
+                 f"{s['n_parameters_mean']:,.0f}", f"{s['train_seconds_mean']:.1f}", f"{s['texts_per_second_mean']:,.0f}"]
+        lines.append("| " + " | ".join(cells) + " |")
     sizes = ", ".join(f"{k} {v:,}" for k, v in report["split_sizes"].items())
     lines += ["", f"Data: {report['source']} ({sizes}); scores on the **{split}** split; cleaning "
               f"`{report['preprocess']}`; {report['seeds']} seed(s) per model; mode {report['mode']} with "
