@@ -101,8 +101,7 @@ def step_rows(n: int) -> int:
     bfloat16: 4.1 ms a step, 0.45 once built). Rounded, a layer meets at most 4 shapes an octave, which stay built:
     ``benchmarks/train_speed.py --epochs 10`` on a 2-core Xeon with AMX, seed001 in bfloat16 29.5 -> 25.4 s.
     """
-    block = max(16, 1 << max(0, n.bit_length() - 3))
-    return -(-n // block) * block
+    return _rounded(n, parts=4)
 
 
 def batch_rows(n: int) -> int:
@@ -115,7 +114,13 @@ def batch_rows(n: int) -> int:
     dW 4.4 and 3.5 ms, dX 2.8 and 2.1 ms. Whole trainings, old and new code alternately: seed001 in bfloat16,
     10 epochs, 28.1 / 28.4 -> 27.4 / 27.6 s; the bilstm preset, 3 epochs, 27.8 -> 26.5 s (mean of 4 each).
     """
-    block = max(16, 1 << max(0, n.bit_length() - 4))
+    return _rounded(n, parts=8)
+
+
+def _rounded(n: int, parts: int) -> int:
+    """``n`` rounded up to a multiple of 16, or of 1/``parts`` of the power of two below it when that is larger
+    (``parts`` a power of two)."""
+    block = max(16, (1 << max(0, n.bit_length() - 1)) // parts)
     return -(-n // block) * block
 
 
