@@ -398,5 +398,10 @@ def test_pretraining_on_a_handful_of_texts_warns_that_it_learnt_little(tmp_path,
     assert result.exit_code == 0, result.output
     assert "0 held-out tokens)" in result.output
     assert "no held-out texts; perplexity is measured on training texts" in caplog.text  # logged, once
+    # each epoch's line says what its perplexity is on (it said "valid")
+    assert "epoch 2: train loss" in result.output and "valid perplexity" not in result.output
+    assert result.output.count("perplexity on the training texts (none held out)") == 2
+    assert lm_pipeline.lm_note(load_lm(tmp_path / "lm")).startswith(
+        "language model: 6 training tokens, 2 epochs, perplexity on the training texts (none held out) ")
     assert "training tokens are too few for a language model to learn a language from (the bundled airline tweets " \
            "hold about 190,000): give more texts." in " ".join(result.output.split())

@@ -152,12 +152,13 @@ def pretrain(
     from lstmtext.config import build_config, parse_override
     from lstmtext.pipeline.language_model import pretrain as run_pretrain
     from lstmtext.preprocess.presets import cleaning_choice
+    from lstmtext.training.pretrain import perplexity_name
 
     extra = {"preprocess": cleaning_choice(preprocess)} if preprocess else None
     cfg = build_config(preset or "ulmfit", config, list(set_ or []), extra=extra,
                        extra_source={"preprocess.preset": "--preprocess", "preprocess.steps": "--preprocess"})
     def show(rec: dict) -> None:
-        console.print(f"epoch {rec['epoch']}: train loss {rec['train_loss']:.3f}, valid perplexity "
+        console.print(f"epoch {rec['epoch']}: train loss {rec['train_loss']:.3f}, {perplexity_name(rec['held_out'])} "
                       f"{rec['valid_perplexity']:.1f}, {rec['tokens_per_second']:,.0f} tokens/s", highlight=False)
 
     asked = [".".join(parse_override(item)[0]) for item in set_ or []]  # a resume refuses to change these

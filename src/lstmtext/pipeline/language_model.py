@@ -38,7 +38,7 @@ from lstmtext.preprocess import Pipeline, build_pipeline
 from lstmtext.preprocess.presets import resolved_preprocess
 from lstmtext.training.checkpoint import changed_settings
 from lstmtext.training.lm_bundle import LMBundle, is_lm_bundle, lm_folder, load_lm, save_lm
-from lstmtext.training.pretrain import LMResult, fit_lm
+from lstmtext.training.pretrain import LMResult, fit_lm, perplexity_name
 from lstmtext.training.threads import configure_threads
 
 log = logging.getLogger(__name__)
@@ -218,7 +218,7 @@ def load_pretrained(config: Config, notes: list[str], cleaned: dict[str, Any] | 
     lm = load_lm(path)
     check_lm(config, lm, cleaned)
     adopt_sizes(config, lm, notes)
-    notes.append(f"started from the language model {path} ({len(lm.vocab):,} words, valid perplexity "
+    notes.append(f"started from the language model {path} ({len(lm.vocab):,} words, {perplexity_name(_held_out(lm))} "
                  f"{lm.info.get('perplexity', float('nan')):.1f})")
     return lm
 
@@ -284,5 +284,11 @@ def lm_note(lm: LMBundle) -> str:
     """One line for the run's notes: what the language model read and how well it predicts held-out text."""
     history, corpus = lm.info.get("history") or [{}], lm.info.get("corpus", {}).get("train", {})
     speed = history[-1].get("tokens_per_second")
-    return (f"language model: {corpus.get('tokens', 0):,} training tokens, {len(history)} epochs, valid perplexity "
-            f"{lm.info.get('perplexity', float('nan')):.1f}" + (f", {speed:,.0f} tokens/s" if speed else ""))
+    return (f"language model: {corpus.get('tokens', 0):,} training tokens, {len(history)} epochs, "
+            f"{perplexity_name(_held_out(lm))} {lm.info.get('perplexity', float('nan')):.1f}"
+            + (f", {speed:,.0f} tokens/s" if speed else ""))
+
+
+def _held_out(lm: LMBundle) -> bool:
+    """Whether the language model's perplexity is on held-out texts (a corpus too small held none out)."""
+    return lm.info.get("corpus", {}).get("valid", {}).get("tokens", 1) > 0

@@ -52,6 +52,12 @@ def perplexity(model: LanguageModel, stream: TokenStream, cfg: LMConfig) -> list
     return [math.exp(s / max(count, 1)) for s in sums]
 
 
+def perplexity_name(held_out: bool) -> str:
+    """What a language model's perplexity was measured on, for the lines that print it: ``valid_perplexity`` is on
+    the training texts when the corpus was too small to hold any out."""
+    return "valid perplexity" if held_out else "perplexity on the training texts (none held out)"
+
+
 def fit_lm(model: LanguageModel, corpus: Path, cfg: LMConfig, checkpoint_dir: Path | None = None,
            resume: bool = False, progress: bool = True, epochs: int | None = None,
            on_epoch_end: Callable[[dict[str, Any]], None] | None = None, precision: str = "auto") -> LMResult:
@@ -71,7 +77,8 @@ def fit_lm(model: LanguageModel, corpus: Path, cfg: LMConfig, checkpoint_dir: Pa
     """
     epochs = epochs or cfg.epochs
     train, valid = TokenStream(corpus, "train"), TokenStream(corpus, "valid")
-    if not len(valid):  # a corpus too small to hold texts out: score on the training texts, and say so
+    held_out = bool(len(valid))
+    if not held_out:  # a corpus too small to hold texts out: score on the training texts, and say so
         log.warning("%s: no held-out texts; perplexity is measured on training texts", corpus)
         valid = train
     sampled = cfg.sampled if cfg.sampled and model.vocab_size > 2 * cfg.sampled else 0
@@ -112,12 +119,12 @@ def fit_lm(model: LanguageModel, corpus: Path, cfg: LMConfig, checkpoint_dir: Pa
         ppl = perplexity(model, valid, cfg)
         record = {"epoch": epoch, "train_loss": loss_sum / max(n_batches, 1), "valid_perplexity": sum(ppl) / len(ppl),
                   **{f"valid_perplexity_{d}": p for d, p in zip(("forward", "backward"), ppl)},
-                  "tokens_per_second": tokens / max(seconds, 1e-9), "seconds": seconds}
+                  "tokens_per_second": tokens / max(seconds, 1e-9), "seconds": seconds, "held_out": held_out}
         result.history.append(record)
         if record["valid_perplexity"] < result.best_perplexity:
             result.best_perplexity, result.best_epoch = record["valid_perplexity"], epoch
             best = {k: v.detach().clone() for k, v in model.state_dict().items()}
-        epoch_line(f"LM epoch {epoch}/{epochs}: train loss {record['train_loss']:.4f}, valid perplexity "
+        epoch_line(f"LM epoch {epoch}/{epochs}: train loss {record['train_loss']:.4f}, {perplexity_name(held_out)} "
                    f"{record['valid_perplexity']:.2f}, {record['tokens_per_second']:,.0f} tokens/s", progress)
         if checkpoint_dir is not None:
             save_checkpoint(checkpoint_dir, model.state_dict(), best, optimizer,
