@@ -85,6 +85,23 @@ def test_a_run_calibrates_on_valid_saves_the_temperature_and_reports_it(run_dir)
                                torch.softmax(logits / state["temperatures"][0], 1).numpy(), rtol=1e-6)
 
 
+def test_a_valid_split_too_small_to_fit_a_temperature_keeps_the_models_probabilities(run_dir, tmp_path):
+    from helpers import TINY
+
+    # a warm start from a calibrated model, on a valid split of 6 texts: its temperature would fit their noise, and the
+    # saved one was fitted to the model before this training
+    assert json.loads((run_dir / "model" / "task.json").read_text())["temperatures"]
+    res = CliRunner().invoke(app, ["train", str(TINY), "--init-from", str(run_dir), "--split-col", "split",
+                                   "--set", "train.epochs=1", "--set", "train.calibrate_min_texts=100",  # the default
+                                   "--out", str(tmp_path / "warm"), "--quiet"])
+    assert res.exit_code == 0, res.output
+    assert not (tmp_path / "warm" / "model" / "task.json").exists()  # no temperature saved
+    metrics = json.loads((tmp_path / "warm" / "metrics.json").read_text())
+    assert metrics["valid"]["calibration"]["ece_after"] == metrics["valid"]["calibration"]["ece_before"]
+    assert any(note.startswith("train.calibrate: the valid split holds 6 texts, too few to fit a temperature on "
+                               "(train.calibrate_min_texts = 100)") for note in metrics["summary"]["notes"])
+
+
 def test_min_confidence_answers_unsure(run_dir):
     runner = CliRunner()
     res = runner.invoke(app, ["predict", str(run_dir), "lost my bag", "--min-confidence", "1.0"])

@@ -192,6 +192,8 @@ class TrainConfig(_Section):
                                  "(the surest first; kept only if it scores at least as well on valid); 0: off")
     calibrate: bool = Field(True, description="fit temperature scaling on the valid split after training, so "
                             "probabilities mean what they say (argmax and ranking unchanged)")
+    calibrate_min_texts: int = Field(100, ge=1, description="calibrate: valid texts needed to fit the temperatures; "
+                                     "on fewer they would fit noise, and the model's own probabilities are kept")
     seed: int = 42
     init_from: str | None = Field(None, description="a saved model (bundle or training output folder) to continue "
                                   "from: same task and architecture, its cleaning and vocabulary (docs/active.md)")

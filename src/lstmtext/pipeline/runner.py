@@ -24,7 +24,7 @@ import torch
 from lstmtext import __version__
 from lstmtext.config import Config
 from lstmtext.data.bundled import AIRLINE_COLUMNS
-from lstmtext.data.dataset import LabelledData
+from lstmtext.data.dataset import LabelledData, warn
 from lstmtext.encoding.batching import EncodedSplit, predict_logits
 from lstmtext.encoding.embeddings import initial_embedding
 from lstmtext.encoding.encoder import TextEncoder
@@ -115,7 +115,7 @@ def fit_model(config: Config, prepared: Prepared, checkpoint_dir: Path | None = 
             valid = prepared.splits["valid"]
             logits = predict_logits(model, valid.sequences, config.train.eval_batch_size)
             if config.train.calibrate:
-                task.calibrate(logits, valid.targets)
+                calibrate(task, logits, valid.targets, config, prepared.notes)
             if task.tunes:
                 task.tune(valid.targets, task.probabilities(logits))
         return model, result
@@ -126,6 +126,20 @@ def fit_model(config: Config, prepared: Prepared, checkpoint_dir: Path | None = 
         model, result = self_train(config, prepared, model, result, fit_on, checkpoint_dir, resume, mark)
     result.lm_seconds = lm_seconds
     return model, result
+
+
+def calibrate(task: Task, logits: torch.Tensor, targets: np.ndarray, config: Config, notes: list[str]) -> None:
+    """Fit the task's temperatures on the valid split (``train.calibrate``), unless it holds fewer than
+    ``train.calibrate_min_texts`` texts: fitted on those, a temperature fits their noise (a warm start on 100 new
+    labels, 10 of them valid: T = 0.29, valid ECE 0.11 -> 0.38, test 0.07 -> 0.21). The model's own probabilities
+    are kept then (a warm start's saved temperatures were fitted to another model), and the run's notes say so."""
+    if len(targets) >= config.train.calibrate_min_texts:
+        task.calibrate(logits, targets)
+        return
+    task.state.pop("temperatures", None)
+    warn(notes, f"train.calibrate: the valid split holds {len(targets)} texts, too few to fit a temperature on "
+                f"(train.calibrate_min_texts = {config.train.calibrate_min_texts}), so the probabilities are the "
+                "model's own, uncalibrated. Give a larger valid split (--valid FILE) to calibrate them.")
 
 
 def self_train(config: Config, prepared: Prepared, teacher: torch.nn.Module, taught: TrainResult,

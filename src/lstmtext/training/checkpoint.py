@@ -87,7 +87,7 @@ def restore_checkpoint(folder: Path, model: torch.nn.Module, optimizer: torch.op
 
 #: Settings a resumed run may change: they do not change what it trains. ``train.epochs`` too, where the learning
 #: rate does not follow a schedule over all epochs (``train.schedule = "constant"``): more epochs continue the run.
-RESUMABLE_CHANGES = ("train.threads", "train.eval_batch_size", "train.calibrate")
+RESUMABLE_CHANGES = ("train.threads", "train.eval_batch_size", "train.calibrate", "train.calibrate_min_texts")
 
 
 def check_resumed_settings(folder: Path, saved: dict[str, Any] | None, given: dict[str, Any] | None) -> None:
