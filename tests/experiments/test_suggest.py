@@ -112,6 +112,25 @@ def test_cli_writes_a_file_ready_to_label(model, tmp_path):
     assert [r["text"] for r in report["suggested"]] == [r[0] for r in rows[1:]]
 
 
+def test_texts_already_labelled_are_not_suggested_again(model, tmp_path):
+    _pool(tmp_path / "pool.txt")
+    first = CliRunner().invoke(app, ["suggest", str(model), str(tmp_path / "pool.txt"), "--n", "4", "--out",
+                                     str(tmp_path / "s1")])
+    assert first.exit_code == 0, first.output
+    with (tmp_path / "s1" / "to_label.csv").open(encoding="utf-8") as fh:
+        done = [row["text"] for row in csv.DictReader(fh)]
+    # round 2 with round 1's file (its texts, labelled or not): none of them comes back (33 of 100 did)
+    res = CliRunner().invoke(app, ["suggest", str(model), str(tmp_path / "pool.txt"), "--n", "4", "--out",
+                                   str(tmp_path / "s2"), "--exclude", str(tmp_path / "s1" / "to_label.csv")])
+    assert res.exit_code == 0, res.output
+    again = json.loads((tmp_path / "s2" / "suggest.json").read_text())
+    assert len(again["suggested"]) == 4 and not {r["text"] for r in again["suggested"]} & set(done)
+    assert again["skipped_labelled"] >= 4 and "already labelled" in res.output
+    # a text is the same one after cleaning: case and spacing do not hide it
+    report = suggest(Predictor.from_bundle(model), [(["a:1"], [done[0].upper() + "  "])], 4, labelled=[done[0]])
+    assert report["suggested"] == [] and report["skipped_labelled"] == 1
+
+
 def test_annotation_columns_follow_the_task():
     from lstmtext.tasks.absa.task import AspectSentiment
     from lstmtext.tasks.multilabel import MultiLabel

@@ -268,12 +268,14 @@ def suggest(
     diversity: Annotated[float, typer.Option(help="0: most uncertain first; higher: fewer near-duplicates (maximal marginal relevance over word counts); 1: most different first.")] = 0.3,
     seed: Annotated[int, typer.Option(help="Seed of --strategy random.")] = 0,
     engine: EngineOpt = "auto",
+    exclude: Annotated[Optional[list[Path]], typer.Option("--exclude", help="Texts already labelled (the model's training file, an earlier to_label.csv; repeatable; the same --text-col, else the model's text column or 'text'): never suggested again.")] = None,
     overwrite: OverwriteOpt = False,
 ) -> None:
     """Choose which texts to label next: those the model is least sure about, not near-copies of each other.
 
     Label to_label.csv, then continue the model on it: `lstmtext train to_label.csv --init-from BUNDLE`
-    (with the old training data added, or the new rows alone). docs/active.md shows a simulated labelling loop.
+    (with the old training data added, or the new rows alone). In the next round, give the labelled files as
+    --exclude so that their texts are not suggested again. docs/active.md shows a simulated labelling loop.
     """
     from lstmtext.data.texts import iter_texts
     from lstmtext.experiments.suggest import suggest as run_suggest
@@ -284,11 +286,15 @@ def suggest(
     predictor = load_predictor(bundle, engine)
     chunks = iter_texts(texts, text_col, defaults=model_text_columns(predictor), header=not no_header,
                         header_flag="--no-header")
-    report = run_suggest(predictor, chunks, n, strategy=strategy, diversity=diversity, seed=seed)
+    labelled = (text for path in exclude or [] for _, part in iter_texts(
+        path, text_col, defaults=model_text_columns(predictor), header=not no_header, header_flag="--no-header")
+        for text in part)
+    report = run_suggest(predictor, chunks, n, strategy=strategy, diversity=diversity, seed=seed, labelled=labelled)
     paths = write_suggestions(report, out, text_col or model_text_columns(predictor)[0],
                               predictor.task.annotation_columns(), predictor.task.annotation_placeholder)
     for row in report["suggested"][:10]:
         console.print(f"{row['rank']}. ({row['uncertainty']:.2f}, model: {row['model_guess']}) {row['text'][:90]}",
                       highlight=False, markup=False)
+    done = f", {report['skipped_labelled']:,} already labelled" if exclude else ""
     console.print(f"{len(report['suggested'])} of {report['texts_read']:,} texts suggested ({report['skipped_duplicates']:,} "
-                  f"duplicates and {report['skipped_empty']:,} with no known word skipped); fill in {paths['to_label']}")
+                  f"duplicates{done} and {report['skipped_empty']:,} with no known word skipped); fill in {paths['to_label']}")
