@@ -134,6 +134,11 @@ def test_another_task_and_streaming_are_refused(saved, tmp_path):
         run(cfg, TINY, None, progress=False)
     with pytest.raises(ConfigError, match=r"--init-from cannot be combined with --stream"):
         run(_warm(saved), TINY, tmp_path / "s", stream=True, progress=False)
+    # the command line says so before reading the data as the saved model's task (its columns were the error)
+    from lstmtext.cli.common import run_config
+
+    with pytest.raises(ConfigError, match=r"a 'classify' model, but this run is --task absa\. Pass --task classify"):
+        run_config(None, None, [], task="absa", init_from=saved)
 
 
 def test_an_aspect_model_cannot_grow_labels(tmp_path):
@@ -147,7 +152,9 @@ def test_an_aspect_model_cannot_grow_labels(tmp_path):
         csv.writer(fh).writerows([*lines, *rows])
     cfg = build_config(None, overrides=tiny, extra={"task": "absa",
                                                   "train": {"init_from": str(base), "new_classes": "add"}})
-    with pytest.raises(DataError, match=r"a 'absa' model cannot get new labels \(price:outrageous\); train a new model"):
+    with pytest.raises(DataError, match=r"new\.csv: the training split has labels the model from --init-from does not "
+                                        r"know \('price:outrageous'\), and a 'absa' model cannot get new outputs\. Use its "
+                                        r"labels \('food:negative', .*'price:positive'\), or train a new model without"):
         run(cfg, tmp_path / "new.csv", None, progress=False)
 
 
@@ -219,7 +226,7 @@ def test_aspects_in_another_order_are_refused(tmp_path):
     run(build_config(None, overrides=tiny, extra={"task": "absa"}), ABSA_WIDE, base, progress=False)
     cfg = build_config(None, overrides=tiny, extra={"task": "absa", "absa": {"aspects": ["service", "food", "price"]},
                                                   "train": {"init_from": str(base)}})
-    with pytest.raises(DataError, match=r"aspects service, food, price differ from the saved model's \(food, service, "
+    with pytest.raises(DataError, match=r"its aspects \(service, food, price\) differ from the saved model's \(food, service, "
                                         r"price\).*--aspects food,service,price"):
         run(cfg, ABSA_WIDE, None, progress=False)
 

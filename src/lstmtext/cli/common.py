@@ -99,6 +99,10 @@ def run_config(preset: str | None = None, config: Path | None = None, set_: list
         from lstmtext.inference.bundle import load_bundle
 
         base = load_bundle(init_from).config.model_dump(mode="json")
+        if task and task != base["task"]:  # before its data is read as the saved model's task's
+            from lstmtext.pipeline.warm_start import other_task
+
+            raise other_task(init_from, base["task"], task)
         # the saved column names stay (suggest's to_label.csv uses them), not how that file was split or what
         # else was read; nor the growth policies of the run that made it: those are this run's flags
         base["data"] = {k: v for k, v in base["data"].items() if k in ("text_col", "label_col")}

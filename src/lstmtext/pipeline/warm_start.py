@@ -56,6 +56,12 @@ def _first_difference(ours: dict[str, Any], saved: dict[str, Any], ignore: set[s
     return None
 
 
+def other_task(path: Any, saved: str, task: str) -> ConfigError:
+    """The refusal of a warm start from a model of another task."""
+    return ConfigError(f"--init-from {path}: a {saved!r} model, but this run is --task {task}. Pass --task {saved}, "
+                       "or train a new model without --init-from.")
+
+
 def load_init(config: Config) -> Bundle:
     """The saved model ``train.init_from`` names, after checking that this run can continue it.
 
@@ -66,8 +72,7 @@ def load_init(config: Config) -> Bundle:
     bundle = load_bundle(path)
     saved = bundle.config
     if type(bundle.task) is not get_task(config.task):
-        raise ConfigError(f"--init-from {path}: a {saved.task!r} model, but this run is --task {config.task}. "
-                          f"Pass --task {saved.task}, or train a new model without --init-from.")
+        raise other_task(path, saved.task, config.task)
     if saved.model.name != config.model.name:
         raise ConfigError(f"--init-from {path}: a {saved.model.name!r} model, but this run asks for model.name "
                           f"{config.model.name!r}. Drop --preset (the saved model's config is used), or train a new "
@@ -104,7 +109,7 @@ def check_reader_info(bundle: Bundle, data: Any) -> None:
     for key, saved in bundle.task.reader_info().items():
         found = data.info.get(key)
         if found is not None and list(found) != list(saved):
-            raise DataError(f"{data.source}: {key} {', '.join(map(str, found))} differ from the saved model's "
+            raise DataError(f"{data.source}: its {key} ({', '.join(map(str, found))}) differ from the saved model's "
                             f"({', '.join(map(str, saved))}); a warm start needs the same, in the same order. Give them so "
                             f"(for aspects: --aspects {','.join(map(str, saved))}) or fix the file.")
 
@@ -117,10 +122,13 @@ def warm_task(bundle: Bundle, train_labels: Sequence[Any], config: Config, sourc
     """
     saved = bundle.task
     new = saved.new_label_names(train_labels)
-    if new and not saved.can_grow:
-        saved.add_labels(new, config)  # raises: this task's outputs cannot grow
+    shown = ", ".join(map(repr, new[:5])) + (f" and {len(new) - 5} more" if len(new) > 5 else "")
+    if new and not saved.can_grow:  # its outputs cannot grow: say which labels it has
+        known = ", ".join(map(repr, dict.fromkeys(map(str, saved.output_names()))))
+        raise DataError(f"{source}: the training split has labels the model from --init-from does not know ({shown}), "
+                        f"and a {saved.name!r} model cannot get new outputs. Use its labels ({known}), or train a new "
+                        "model without --init-from.")
     if new and config.train.new_classes == "error":
-        shown = ", ".join(map(repr, new[:5])) + (f" and {len(new) - 5} more" if len(new) > 5 else "")
         raise DataError(f"{source}: the training split has labels the model from --init-from (a {saved.name!r} model) "
                         f"does not know ({shown}). Pass --new-classes add to give them new outputs, or drop those rows"
                         + ("" if saved.name == "classify" else f"; if this is not {saved.name} data, train a new model "
