@@ -42,14 +42,16 @@ def test_sigmoid_labels_are_audited_one_by_one():
     assert [(r["row"], r["field"], r["given"], r["suggested"]) for r in issues] == [(1, "x", "no", "yes")]
 
 
-def test_audit_finds_flipped_labels_out_of_fold(tmp_path, caplog):
-    """Two clearly separable classes with 3 flipped labels: the audit names exactly those rows first."""
+FLIPPED = {3, 11, 57}
+
+
+def _flipped(tmp_path, *settings):
+    """Two clearly separable classes with 3 flipped labels, audited by cnn + TF-IDF: (rows, the run, its folder)."""
     tails = [f"{a}{b}" for a in "abcdefgh" for b in "xyzuv"]  # 40 different endings
     pos = [f"great lovely flight {w}" for w in tails]
     neg = [f"awful lost bag {w}" for w in tails]
     rows = [(t, "pos") for t in pos] + [(t, "neg") for t in neg]
-    flipped = {3, 11, 57}
-    rows = [(t, ("neg" if y == "pos" else "pos") if i in flipped else y) for i, (t, y) in enumerate(rows)]
+    rows = [(t, ("neg" if y == "pos" else "pos") if i in FLIPPED else y) for i, (t, y) in enumerate(rows)]
     path = tmp_path / "d.csv"
     path.write_text("text,label\n" + "\n".join(f"{t},{y}" for t, y in rows) + "\n")
     out = tmp_path / "audit"
@@ -57,7 +59,27 @@ def test_audit_finds_flipped_labels_out_of_fold(tmp_path, caplog):
                                    "--out", str(out), "--preset", "cnn", "--set", "train.epochs=15",
                                    "--set", "train.batch_size=8",  # ~100 steps per fold, not 15
                                    "--set", 'model.embedding.kind="random"', "--set", "vocab.min_freq=1",
-                                   "--set", 'preprocess.preset="plain"'])
+                                   "--set", 'preprocess.preset="plain"',
+                                   "--set", "train.calibrate_min_texts=1",  # each fold's 6 valid texts calibrate
+                                   *[a for s in settings for a in ("--set", s)]])
+    return rows, path, res, out
+
+
+def test_a_member_that_learnt_nothing_is_left_out_of_the_mean(tmp_path):
+    _, _, res, out = _flipped(tmp_path, "train.lr=1e-9", "train.epochs=1")
+    assert res.exit_code == 0, res.output
+    report = json.loads((out / "audit.json").read_text())
+    # the network at chance: averaged in, it blurred TF-IDF's ranking (tweets: 0.414 against 0.499 alone)
+    assert report["out_of_fold_alone"]["cnn"]["macro_f1"] < report["chance"]["macro_f1"] + 0.05
+    assert (report["scored_by"], report["left_out"]) == ("tfidf_logreg", ["cnn"])
+    assert report["out_of_fold"] == report["out_of_fold_alone"]["tfidf_logreg"]
+    assert report["warnings"][0].startswith("cnn alone scores macro-F1 ") and "so it was left out" in res.output
+
+
+def test_audit_finds_flipped_labels_out_of_fold(tmp_path, caplog):
+    """Two clearly separable classes with 3 flipped labels: the audit names exactly those rows first."""
+    rows, path, res, out = _flipped(tmp_path)
+    flipped = FLIPPED
     assert res.exit_code == 0, res.output
     report = json.loads((out / "audit.json").read_text())
     assert report["rows"] == len(rows)  # a file without a split is audited whole: no test rows held out
@@ -113,14 +135,21 @@ def test_too_few_rows_per_class_for_the_folds_is_one_line(tmp_path):
 def test_a_weak_out_of_fold_model_is_flagged():
     from lstmtext.experiments.audit import weak_model
 
-    assert weak_model({"out_of_fold": {"macro_f1": 0.80}, "majority": {"macro_f1": 0.30}}) is None
-    warning = weak_model({"out_of_fold": {"macro_f1": 0.33}, "majority": {"macro_f1": 0.30}})
+    assert weak_model({"out_of_fold": {"macro_f1": 0.80}, "majority": {"macro_f1": 0.30}}) == []
+    [warning] = weak_model({"out_of_fold": {"macro_f1": 0.33}, "majority": {"macro_f1": 0.30}})
     assert warning.startswith("the out-of-fold model scores macro-F1 0.3300, hardly above 0.3000 for always answering")
     # 3 balanced classes: the majority scores 1/6, guessing 1/3; a model at 0.35 is at chance, and is flagged
-    chance = weak_model({"out_of_fold": {"macro_f1": 0.35}, "majority": {"macro_f1": 0.1667},
-                         "chance": {"macro_f1": 0.3333}})
+    [chance] = weak_model({"out_of_fold": {"macro_f1": 0.35}, "majority": {"macro_f1": 0.1667},
+                           "chance": {"macro_f1": 0.3333}})
     assert chance.startswith("the out-of-fold model scores macro-F1 0.3500, hardly above 0.3333 for guessing with the "
                              "labels' frequencies")
-    worse = weak_model({"out_of_fold": {"macro_f1": 0.2474}, "majority": {"macro_f1": 0.25},
-                        "chance": {"macro_f1": 0.3833}})  # not "hardly above" a floor it is under
+    [worse] = weak_model({"out_of_fold": {"macro_f1": 0.2474}, "majority": {"macro_f1": 0.25},
+                          "chance": {"macro_f1": 0.3833}})  # not "hardly above" a floor it is under
     assert worse.startswith("the out-of-fold model scores macro-F1 0.2474, below 0.3833 for guessing")
+    # a member at the floor was left out of the mean: said, while the rest scores well
+    [left] = weak_model({"out_of_fold": {"macro_f1": 0.50}, "majority": {"macro_f1": 0.2587}, "left_out": ["lstm"],
+                         "out_of_fold_alone": {"lstm": {"macro_f1": 0.2587}, "tfidf_logreg": {"macro_f1": 0.50}},
+                         "scored_by": "tfidf_logreg"})
+    assert left == ("lstm alone scores macro-F1 0.2587, not above 0.2587 for always answering the most frequent label, "
+                    "so it was left out of the mean (the suspects are tfidf_logreg's). Train it longer or with a "
+                    "stronger preset.")

@@ -252,9 +252,8 @@ def audit(
                   + (f" ({alone})" if alone else "")
                   + f" (always the most frequent label: macro_f1 {floor['macro_f1']:.4f}; guessing with the labels' "
                   f"frequencies: {chance['macro_f1']:.4f})", highlight=False)
-    weak = weak_model(report)
-    if weak:
-        err_console.print(f"warning: {weak}", highlight=False, soft_wrap=True)
+    for warning in weak_model(report):
+        err_console.print(f"warning: {warning}", highlight=False, soft_wrap=True)
 
 
 def suggest(
