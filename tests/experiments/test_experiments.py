@@ -90,6 +90,9 @@ def test_tpe_search_counts_complete_trials_towards_the_total(base, tiny_data, tm
     params = [r["params"] for r in trial_records_of(tmp_path)]
     assert all(1e-3 <= p["train.lr"] <= 1e-1 and p["model.hidden_size"] in (8, 16) and p["train.epochs"] in (1, 2)
                for p in params)
+    # the resumed session draws new points: the sampler's seed again had it repeat the first session's trials
+    assert params[2] not in params[:2]
+    assert len({p["train.lr"] for p in params}) == 3
 
 
 @pytest.mark.slow  # two spawned workers each import torch: ~40 s on the loaded 2-core machine

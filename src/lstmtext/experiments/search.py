@@ -80,6 +80,9 @@ def open_study(out: Path, space: Space, metric: str, base: Config, seed: int, da
     sampler = _grid_sampler_class()(space.grid, seed=seed) if space.grid else optuna.samplers.TPESampler(seed=seed)
     study = optuna.create_study(storage=storage or f"sqlite:///{out / 'study.db'}", study_name=STUDY, sampler=sampler,
                                 direction="maximize", load_if_exists=True)
+    if not space.grid and study.get_trials(deepcopy=False):  # a resumed sampled search: the same seed would draw
+        # the first session's points again (its startup trials are random), so it goes on from a seed of its own
+        study.sampler = optuna.samplers.TPESampler(seed=seed + len(study.get_trials(deepcopy=False)))
     stored = study.user_attrs.get("spec")
     if stored is None:
         study.set_user_attr("spec", spec)
