@@ -28,7 +28,15 @@ def test_train_predict_evaluate(tiny_path, tmp_path):
     assert len(lines) == 2 and len(lines[0]["top_k"]) == 2 and len(lines[0]["probabilities"]) == 3
     assert lines[0]["label"] == lines[0]["top_k"][0]["label"] and lines[0]["score"] == lines[0]["top_k"][0]["score"]
     result = runner.invoke(app, ["predict", str(out), "great flight!", "--format", "csv"])
-    assert result.output.splitlines()[0] == "text,label,score,top_k"
+    assert result.output.splitlines()[0] == "text,label,score,abstained,top_k,probabilities,no_known_word"
+    # an abstention is said, not only an empty label (the JSON record said it; the CSV did not)
+    import csv as csv_module
+    import io
+
+    result = runner.invoke(app, ["predict", str(out), "great flight!", "zzqx", "--format", "csv", "--min-confidence", "1"])
+    rows = list(csv_module.DictReader(io.StringIO(result.stdout)))
+    assert [(r["label"], r["abstained"], r["no_known_word"]) for r in rows] == [("", "true", "false"), ("", "true", "true")]
+    assert json.loads(rows[0]["probabilities"]).keys() == {"negative", "neutral", "positive"}
     result = runner.invoke(app, ["evaluate", str(out), str(tiny_path)], env={"COLUMNS": "200"})
     assert result.exit_code == 0 and "accuracy" in result.output
     rows = [[c.strip() for c in line.split("│")[1:-1]] for line in result.output.splitlines() if line.startswith("│")]

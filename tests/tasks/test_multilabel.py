@@ -253,7 +253,7 @@ def test_cli_train_predict_evaluate_a_multilabel_model(tiny_run, tmp_path):
     runner = CliRunner()
     res = runner.invoke(app, ["predict", str(out), "late again and the crew was rude", "--format", "csv"])
     assert res.exit_code == 0, res.output
-    assert res.output.splitlines()[0] == "text,labels,unsure,top_k" and "late|staff" in res.output.splitlines()[1]
+    assert res.output.splitlines()[0] == "text,labels,unsure,top_k,no_known_word" and "late|staff" in res.output.splitlines()[1]
     text, sure = "late again and the crew was rude", ["--min-confidence", "1"]  # only p = 1.0 is sure enough
     record = json.loads(runner.invoke(app, ["predict", str(out), text, *sure]).output)
     row = runner.invoke(app, ["predict", str(out), text, "--format", "csv", *sure]).output.splitlines()[1].split(",")

@@ -1,4 +1,5 @@
-"""Writing prediction records: JSON lines (``{"text", ...record}``) or CSV (text, then the task's columns)."""
+"""Writing prediction records: JSON lines (``{"text", ...record}``) or CSV (text, the task's columns, then
+``no_known_word``: true for a text with no word the model knows, whose answer is the model's prior)."""
 
 from __future__ import annotations
 
@@ -25,8 +26,8 @@ def write_predictions(out: IO[str], texts: Sequence[str], predictions: Sequence[
     elif fmt == "csv":
         writer = csv.writer(out)
         if header:
-            writer.writerow(["text", *task.csv_header()])
+            writer.writerow(["text", *task.csv_header(), "no_known_word"])
         for text, p in zip(texts, predictions):
-            writer.writerow([text, *task.csv_row(p)])
+            writer.writerow([text, *task.csv_row(p), str(p.no_known_word).lower()])
     else:
         raise DataError(f"--format {fmt!r}: use json or csv.")

@@ -357,14 +357,16 @@ class Task(ABC):
         return ("min_confidence",)
 
     def csv_header(self) -> list[str]:
-        """The CSV columns of a prediction (after ``text``)."""
-        return ["label", "score", "top_k"]
+        """The CSV columns of a prediction (after ``text``; :func:`~lstmtext.inference.records.write_predictions`
+        adds ``no_known_word``). An abstention has an empty ``label`` and ``abstained`` true."""
+        return ["label", "score", "abstained", "top_k", "probabilities"]
 
     def csv_row(self, p: Prediction) -> list[str]:
         """One prediction as CSV cells matching :meth:`csv_header`."""
         import json
 
-        return [p.label or "", f"{p.score:.6f}" if p.score is not None else "", json.dumps(p.top_k, ensure_ascii=False)]
+        return [p.label or "", f"{p.score:.6f}" if p.score is not None else "", str(p.abstained).lower(),
+                json.dumps(p.top_k, ensure_ascii=False), json.dumps(p.probabilities, ensure_ascii=False)]
 
     def describe(self, label: Any) -> str:
         """A label as short text (report tables)."""
