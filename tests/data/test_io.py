@@ -50,6 +50,21 @@ def test_a_bad_jsonl_line_is_named(tmp_path):
         list(read_chunks(path, "jsonl", 2))
 
 
+def test_a_json_object_or_list_where_a_text_goes_is_named_not_read_as_its_repr(tmp_path):
+    from lstmtext.config import build_config
+    from lstmtext.pipeline import load_data
+
+    path = tmp_path / "d.jsonl"
+    path.write_text('{"text": "lost bag", "label": "neg"}\n{"text": {"a": 1}, "label": "pos"}\n')
+    with pytest.raises(DataError, match=r"d\.jsonl:2: 'text' holds a JSON object, not a text\. Give it a string\.$"):
+        list(iter_texts(path))  # predict, suggest, pretrain: it was the text "{'a': 1}"
+    with pytest.raises(DataError, match=r"d\.jsonl:2: text in column 'text' holds a JSON object, not a string"):
+        load_data(build_config(None), path)
+    path.write_text('{"text": "lost bag", "label": ["neg", "pos"]}\n')  # a label, too (multi-label reads lists itself)
+    with pytest.raises(DataError, match=r"d\.jsonl:1: label in column 'label' holds a JSON list, not a string"):
+        load_data(build_config(None), path)
+
+
 def test_a_truncated_parquet_file_gets_parquet_advice(tmp_path):
     import pandas as pd
 

@@ -125,9 +125,20 @@ def _column_fix(names: list[str], path: Path, option: str) -> str:
     return f"Pass the right name with {option}."
 
 
+def nested_cell(values: Any) -> tuple[int, str] | None:
+    """The first cell of ``values`` that holds a JSON object or list (a JSON-lines file's), and which of the two: its
+    Python repr would pass for a text or a label."""
+    if values.dtype != object:
+        return None
+    return next(((i, "object" if isinstance(v, dict) else "list") for i, v in enumerate(values)
+                 if isinstance(v, (dict, list))), None)
+
+
 def check_cells(frame: pd.DataFrame, col: str, what: str, refs: RowRefs) -> None:
-    """Raise a DataError naming the first rows whose cell in ``col`` is missing or blank."""
+    """Raise a DataError naming the first rows whose cell in ``col`` is missing, blank, or a JSON object or list."""
     values = frame[col]
+    if (odd := nested_cell(values)) is not None:
+        raise DataError(f"{refs(odd[0])}: {what} {col!r} holds a JSON {odd[1]}, not a string. Give it a string.")
     bad = (values.isna() | (values.astype(str).str.strip() == "")).to_numpy()
     if bad.any():
         where = np.flatnonzero(bad)

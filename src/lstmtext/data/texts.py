@@ -8,6 +8,7 @@ import sys
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 
+from lstmtext.data.dataset import nested_cell
 from lstmtext.data.io import FORMATS, missing_file, not_utf8, read_chunks, read_table, row_refs
 from lstmtext.errors import DataError
 
@@ -128,7 +129,10 @@ def _iter_texts(path: Path, text_col: str | None, chunk_size: int, defaults: lis
                 raise DataError(f"{path}: no column {col!r}. Columns: {', '.join(map(str, frame.columns))[:200]}. Use "
                                 f"{flag}" + (f", or {header_flag} for a file without a header row." if header_flag
                                              and fmt != "jsonl" else "."))
-            yield row_refs(path, frame.index, fmt, header), frame[col].fillna("").astype(str).tolist()
+            refs = row_refs(path, frame.index, fmt, header)
+            if (odd := nested_cell(frame[col])) is not None:  # its Python repr is no text
+                raise DataError(f"{refs[odd[0]]}: {col!r} holds a JSON {odd[1]}, not a text. Give it a string.")
+            yield refs, frame[col].fillna("").astype(str).tolist()
         return
     try:
         with path.open(encoding="utf-8") as fh:
