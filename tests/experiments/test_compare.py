@@ -109,6 +109,11 @@ def test_an_interrupted_comparison_goes_on_with_the_runs_it_has_not_finished(tin
     train = tiny_data.splits["train"]
     flipped = LabelledData({**tiny_data.splits, "train": Split(train.texts, train.labels[::-1], train.rows)},
                            tiny_data.source)  # the same file, edited: same path and sizes, other labels
+    # its runs are not thrown away without a word (as search and learning-curve refuse another search's folder)
+    with pytest.raises(ConfigError, match=r"edited\.partial\.json: this folder holds an interrupted comparison of other "
+                                          r"data or another cleaning \(1 finished run\)\. .* pass --overwrite to start over"):
+        compare(flipped, ["cnn"], **settings, partial=partial)
+    partial.unlink()  # what --overwrite does
     edited = compare(flipped, ["cnn"], **settings, partial=partial)
     assert len(trained) == 5 and edited["runs_reused"] == 0  # 1 before the interruption, both seeds again
 
@@ -158,6 +163,16 @@ def test_bad_settings_are_config_errors(tiny_data):
         compare(tiny_data, ["cnn"], seeds=1, overrides=['preprocess.preset="id-news"'])
     with pytest.raises(ConfigError, match=r"^--models: 'lstm:train.nosuch=1': train.nosuch=1: unknown key"):
         compare(tiny_data, ["lstm:train.nosuch=1"], seeds=1)  # the entry named, not a --set it is not
+    # a variant's key that compare sets for every run, or that the architecture never reads: the row was named after
+    # it while the run used en-tweet, or was the preset itself
+    for entry, message in [('bilstm:preprocess.preset="id-news"', "sets preprocess.preset, which compare sets for every "
+                            "run: use --preprocess"), ('bilstm:data.text_col="foo"', "sets data.text_col, which compare "
+                            "sets for every run"), ("cnn:train.seed=4", "sets train.seed, which compare sets for every run: use --seeds"),
+                           ("cnn:model.hidden_size=64", "sets model.hidden_size, which the 'cnn' architecture does not "
+                            "read: the variant would be the same model")]:
+        with pytest.raises(ConfigError, match=f"^--models: '{entry}' {message}"):
+            compare(tiny_data, [entry], seeds=1)
+    model_config('cnn:model.name="lstm":model.hidden_size=64', 0, 1)  # another architecture: it reads it
     with pytest.raises(ConfigError, match=r"--models: 'lstm:train.lr=1e-3:train.lr=2e-3' sets train.lr twice\."):
         compare(tiny_data, ["lstm:train.lr=1e-3:train.lr=2e-3"], seeds=1)
 

@@ -52,6 +52,14 @@ def test_tiny_grid_runs_end_to_end_and_writes_every_report(base, tiny_data, tmp_
     assert paths["heatmap"].read_bytes()[:4] == b"\x89PNG" and paths["trials"].is_file()
     page = paths["html"].read_text()
     assert page.count("data:image/png;base64,") == 2 and 'src="http' not in page
+    # another search's report in the same folder (after --overwrite): a one-key grid has no heat map, and the
+    # earlier one is not left beside it
+    one_key = parse_space(base, ["train.lr=0.03,0.01"])
+    assert "heatmap" not in write_search_report(tmp_path, records, one_key, "macro_f1", base, summary)
+    assert not (tmp_path / "search_heatmap.png").exists()
+    from lstmtext.experiments.search_report import _ordered
+
+    assert _ordered([0.01, 0.001, 0.003]) == [0.001, 0.003, 0.01] and _ordered(["b", 1]) == ["b", 1]  # axes in order
 
 
 def test_an_interrupted_grid_resumes_with_only_the_unfinished_trials(base, tiny_data, tmp_path, monkeypatch):

@@ -108,8 +108,9 @@ def compare(
     names = [m.strip() for m in models.split(",") if m.strip()]
     done = lambda r: console.print(f"{r['model']} seed {r['seed']}: accuracy {r['accuracy']:.4f}, "  # noqa: E731
                                    f"macro-F1 {r['macro_f1']:.4f} ({r['train_seconds']:.0f} s)")
-    out.mkdir(parents=True, exist_ok=True)
     partial = out / "compare.partial.json"  # each finished run, so that an interrupted comparison goes on
+    if overwrite:  # started over: an interrupted comparison's runs are not reused
+        partial.unlink(missing_ok=True)
     report = run_compare(labelled, names, seeds, base=base, preprocess=preprocess, overrides=list(set_ or []),
                          mode=mode, workers=workers or usable_cores(), baseline=baseline, on_result=done, partial=partial)
     paths = write_report(report, out)

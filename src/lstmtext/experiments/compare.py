@@ -68,15 +68,32 @@ def model_config(entry: str, seed: int, threads: int, overrides: Sequence[str] =
     twice = next((key for key in keys if keys.count(key) > 1), None)
     if twice is not None:  # the last would win, and the run's name say both
         raise ConfigError(f"--models: {entry!r} sets {twice} twice. Give each key once per variant.")
+    for key in keys:  # compare decides these for every run: a variant's would be dropped, its name still saying it
+        owned = _COMPARE_OWNS.get(next((k for k in _COMPARE_OWNS if key == k or key.startswith(k + ".")), ""))
+        if owned:
+            raise ConfigError(f"--models: {entry!r} sets {key}, which compare sets for every run: {owned}.")
     if name not in MODEL_PRESETS and name not in available_models():
         raise ConfigError(f"--models: {name!r} is neither a model preset nor an architecture. Presets: "
                           f"{', '.join(sorted(MODEL_PRESETS))}; architectures: {', '.join(available_models())}.")
     preset, first = (name, []) if name in MODEL_PRESETS else ("default", [f'model.name="{name}"'])
     built = build_config(preset, overrides=[*first, *fixed, *overrides], extra=extra)
     try:
-        return _spaced_seeds(build_config(None, overrides=own, extra=built.model_dump(mode="json")), seed)
+        config = _spaced_seeds(build_config(None, overrides=own, extra=built.model_dump(mode="json")), seed)
     except ConfigError as exc:  # name the entry: its own key=value pairs are not --set ones
         raise ConfigError(f"--models: {entry!r}: {str(exc).replace('--set ', '', 1)}") from None
+    from lstmtext.models import ignored_settings
+
+    idle = next((key for key in keys if key.startswith("model.") and "model.name" not in keys
+                 and key.removeprefix("model.").split(".")[0] in ignored_settings(config.model.name)), None)
+    if idle:  # the variant would be the preset under another name
+        raise ConfigError(f"--models: {entry!r} sets {idle}, which the {config.model.name!r} architecture does not read: "
+                          "the variant would be the same model. Vary a key it reads (lstmtext models lists them).")
+    return config
+
+
+#: Config keys (and sections) compare sets for every run, with the option that sets them.
+_COMPARE_OWNS = {"preprocess": "use --preprocess (the one cleaning)", "data": "the data is read once, with the data flags (--text-col, --label-col, --split-col, --set data.*)",
+                 "train.seed": "use --seeds (runs get seeds 0 .. N-1)", "task": "use --task"}
 
 
 def _spaced_seeds(config: Config, seed: int) -> Config:
@@ -249,7 +266,8 @@ def _compare(data: LabelledData, models: Sequence[str], seeds: int, base: dict[s
 
     def keep(record: dict[str, Any], job: dict[str, Any]) -> None:
         kept[_job_key(job)] = record
-        if partial is not None:
+        if partial is not None:  # its folder made now: a comparison refused before its first run leaves none
+            partial.parent.mkdir(parents=True, exist_ok=True)
             write_json(partial, {"spec": spec, "runs": [{"key": k, "record": r} for k, r in kept.items()]})
 
     cleaned = clean_data(data, preprocess) if jobs else data
@@ -290,14 +308,24 @@ def _job_key(job: dict[str, Any]) -> str:
 
 
 def _kept_runs(partial: Path | None, spec: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    """The finished runs ``partial`` holds for this data and cleaning (none when it is another comparison's)."""
+    """The finished runs ``partial`` holds for this data and cleaning.
+
+    Raises:
+        ConfigError: If it holds an interrupted comparison of other data or another cleaning: its runs would be
+            lost without a word (the caller deletes it for ``--overwrite``).
+    """
     if partial is None or not partial.is_file():
         return {}
     try:
         saved = json.loads(partial.read_text(encoding="utf-8"))
     except (OSError, json.JSONDecodeError):
         return {}
-    return {r["key"]: r["record"] for r in saved.get("runs", [])} if saved.get("spec") == spec else {}
+    if saved.get("spec") != spec:
+        done = len(saved.get("runs", []))
+        raise ConfigError(f"{partial}: this folder holds an interrupted comparison of other data or another cleaning "
+                          f"({done} finished run{'s' if done != 1 else ''}). Run that comparison again to finish it, give "
+                          "another --out, or pass --overwrite to start over.")
+    return {r["key"]: r["record"] for r in saved.get("runs", [])}
 
 
 def _report(record: dict[str, Any], on_result: Callable[[dict[str, Any]], None] | None) -> None:
@@ -396,5 +424,6 @@ def write_report(report: dict[str, Any], out_dir: str | Path) -> dict[str, Path]
     from lstmtext.utils.atomic import write_json, write_text
 
     out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
     return {"json": write_json(out / "compare.json", report), "markdown": write_text(out / "compare.md",
             report_markdown(report)), "chart": plot_report(report, out / "compare.png")}

@@ -98,7 +98,7 @@ def plot_heatmap(records: list[dict[str, Any]], space: Space, metric: str) -> by
     """For a two-key grid: the valid metric per cell (mean of repeats); None for other searches."""
     if len(space.grid) != 2:
         return None
-    (row_key, rows), (col_key, cols) = space.grid.items()
+    (row_key, rows), (col_key, cols) = ((key, _ordered(values)) for key, values in space.grid.items())
     cells: dict[tuple[Any, Any], list[float]] = {}
     for r in records:
         if r["state"] == "COMPLETE":
@@ -118,6 +118,14 @@ def plot_heatmap(records: list[dict[str, Any]], space: Space, metric: str) -> by
     ax.set_title(f"valid {metric} per grid cell")
     fig.tight_layout()
     return figure_png(fig, dpi=110)
+
+
+def _ordered(values: list[Any]) -> list[Any]:
+    """A grid key's values in their own order (0.001, 0.003, 0.01), not as listed; as listed when they do not compare."""
+    try:
+        return sorted(values)
+    except TypeError:
+        return list(values)
 
 
 def with_sessions(out_dir: str | Path, summary: dict[str, Any]) -> dict[str, Any]:
@@ -174,6 +182,8 @@ def write_search_report(out_dir: str | Path, records: list[dict[str, Any]], spac
     heat = plot_heatmap(records, space, metric) if pngs else None
     if heat is not None:
         pngs["heatmap"] = heat
+    for name in {"trials", "heatmap"} - set(pngs):  # an earlier search's figure must not stand beside these results
+        (out / f"search_{name}.png").unlink(missing_ok=True)
     for name, png in pngs.items():
         path = out / f"search_{name}.png"
         with atomic_path(path) as tmp:
