@@ -136,6 +136,19 @@ def test_bad_search_options_are_one_line_config_errors(base, grid, space, messag
         parse_space(base, grid, space)
 
 
+def test_bad_counts_are_refused_before_any_trial(base, tiny_data, tmp_path, tiny_path):
+    space = parse_space(base, ["train.lr=1e-3"])
+    for kwargs, message in [({"trials": 0}, "--trials must be at least 1"), ({"timeout": -5}, "--timeout above 0")]:
+        with pytest.raises(ConfigError, match=message):  # 0 trials ran one; a negative timeout none, with a report
+            search(base, tiny_data, tmp_path / "s", space, mode="sequential", workers=1, **kwargs)
+    assert not (tmp_path / "s").exists()
+    for command in ("search", "cv", "learning-curve", "compare", "audit"):  # --workers 0 read as "every core"
+        extra = ["--grid", "train.lr=1e-3"] if command == "search" else []
+        res = CliRunner().invoke(app, [command, str(tiny_path), "--workers", "0", "--out", str(tmp_path / command), *extra])
+        assert res.exit_code == 1 and str(res.exception) == "--workers must be at least 1 (or left out: every core); " \
+            "got 0.", (command, res.output)
+
+
 def test_a_key_the_architecture_does_not_read_is_refused_unless_the_architecture_varies_too(base):
     cnn = build_config("cnn", overrides=FAST)
     with pytest.raises(ConfigError, match=r"--grid model.hidden_size: the 'cnn' architecture does not read it"):

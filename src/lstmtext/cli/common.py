@@ -181,6 +181,16 @@ FLAG_KEYS = {"task": "--task", "data.text_col": "--text-col", "data.label_col": 
              "preprocess.preset": "--preprocess", "preprocess.steps": "--preprocess"}
 
 
+def workers_or_cores(workers: int | None) -> int:
+    """``--workers``, or every usable core when it is not given (0 is refused, not read as "not given")."""
+    from lstmtext.errors import ConfigError
+    from lstmtext.utils.cores import usable_cores
+
+    if workers is not None and workers < 1:
+        raise ConfigError(f"--workers must be at least 1 (or left out: every core); got {workers}.")
+    return workers if workers is not None else usable_cores()
+
+
 def unlabelled_data(unlabelled: Path | None, unlabelled_col: str | None) -> dict[str, str]:
     """The ``data`` keys of ``--unlabelled`` and ``--unlabelled-col``."""
     if unlabelled_col and unlabelled is None:

@@ -42,8 +42,8 @@ from lstmtext.cli.common import (
     load_average,
     model_text_columns,
     run_config,
+    workers_or_cores,
 )
-from lstmtext.utils.cores import usable_cores
 from lstmtext.utils.outputs import check_out
 
 Metric = Annotated[str, typer.Option(help="Score: macro_f1, accuracy or weighted_f1; --task multilabel adds micro_f1 "
@@ -121,9 +121,9 @@ def search(
         f"valid {metric} {r['value']:.4f} ({r['train_seconds']:.0f} s)" if r["state"] == "COMPLETE" else "FAILED"),
         markup=False)
     summary = run_search(cfg, labelled, out, what, trials=trials, metric=metric, timeout=timeout,
-                         workers=workers or usable_cores(), mode=mode, seed=seed, on_result=done)
+                         workers=workers_or_cores(workers), mode=mode, seed=seed, on_result=done)
     settings = {"source": labelled.source, "model": cfg.model.name, "mode": mode,
-                "workers": workers or usable_cores(), "threads_per_run": 1 if mode == "pool" else workers or usable_cores(),
+                "workers": workers_or_cores(workers), "threads_per_run": 1 if mode == "pool" else workers_or_cores(workers),
                 "load_average": load_average()}
     this_call = {**settings, **summary}
     paths = write_search_report(out, trial_records_of(out), what, metric, cfg, with_sessions(out, this_call))
@@ -168,7 +168,7 @@ def learning_curve(
                            header=not no_header, preprocess=preprocess)
     done = lambda r: console.print(f"{r['size']:,} texts, seed {r['seed']}: " + ", ".join(  # noqa: E731
         f"{k} {v:.4f}" for k, v in r.items() if k.endswith(metric)) + f" ({r['train_seconds']:.0f} s)")
-    report = run_curve(cfg, labelled, size_list, seeds, metric=metric, workers=workers or usable_cores(),
+    report = run_curve(cfg, labelled, size_list, seeds, metric=metric, workers=workers_or_cores(workers),
                        mode=mode, out_dir=out, on_result=done, overwrite=overwrite)
     report["load_average"] = load_average()
     paths = write_learning_curve(report, out)
@@ -202,7 +202,7 @@ def cv(
                            label_col, split_col, aspects, label_sep, oversample, class_weight, valid, test, split_file,
                            header=not no_header, preprocess=preprocess, whole=True)
     done = lambda r: console.print(f"fold {r['fold']}: {metric} {r[metric]:.4f} ({r['train_seconds']:.0f} s)")  # noqa: E731
-    report = cross_validate(cfg, labelled, folds, metric=metric, workers=workers or usable_cores(),
+    report = cross_validate(cfg, labelled, folds, metric=metric, workers=workers_or_cores(workers),
                             mode=mode, on_result=done)
     report["load_average"] = load_average()
     paths = write_cv(report, out)
@@ -236,7 +236,7 @@ def audit(
     cfg, labelled = _setup(data, preset, config, set_, task,
                            text_col, label_col, split_col, aspects, label_sep, None, None, valid, test, split_file,
                            header=not no_header, preprocess=preprocess, whole=True)
-    report = run_audit(cfg, labelled, folds, workers=workers or usable_cores(), mode=mode, tfidf=tfidf,
+    report = run_audit(cfg, labelled, folds, workers=workers_or_cores(workers), mode=mode, tfidf=tfidf,
                        on_result=lambda r: console.print(f"fold {r['fold']} scored ({r['train_seconds']:.0f} s)"))
     paths = write_audit(report, out)
     for k, issue in enumerate(report["issues"][:10], start=1):

@@ -30,8 +30,8 @@ from lstmtext.cli.common import (
     interruptible,
     run_config,
     unlabelled_data,
+    workers_or_cores,
 )
-from lstmtext.utils.cores import usable_cores
 from lstmtext.utils.outputs import check_out, check_out_file
 
 
@@ -112,7 +112,7 @@ def compare(
     if overwrite:  # started over: an interrupted comparison's runs are not reused
         partial.unlink(missing_ok=True)
     report = run_compare(labelled, names, seeds, base=base, preprocess=preprocess, overrides=list(set_ or []),
-                         mode=mode, workers=workers or usable_cores(), baseline=baseline, on_result=done, partial=partial)
+                         mode=mode, workers=workers_or_cores(workers), baseline=baseline, on_result=done, partial=partial)
     paths = write_report(report, out)
     partial.unlink(missing_ok=True)
     console.print(paths["markdown"].read_text(encoding="utf-8"), soft_wrap=True, markup=False)

@@ -168,6 +168,9 @@ def search(
         ConfigError: For an unknown metric, a missing ``trials``, bad parallel settings or another study in the folder.
     """
     task_scores(config.task, metric)
+    if trials is not None and trials < 1 or timeout is not None and timeout <= 0:
+        raise ConfigError(f"--trials must be at least 1 and --timeout above 0 seconds (or left out); got trials={trials}, "
+                          f"timeout={timeout}.")
     if not space.grid and not trials:
         raise ConfigError("--space needs --trials N (how many points to sample in all).")
     threads = check_parallel(mode, workers)

@@ -124,11 +124,12 @@ def check_held_out(data: LabelledData, notes: list[str]) -> None:
         if shared >= max(2, OVERLAP_WARN * n):
             warn(notes, f"{data.source}: {shared:,} of the {n:,} {name} texts are also training texts, so the {name} "
                         f"scores overstate how the model does on new texts. Give a {name} split without them (a split "
-                        "lstmtext makes: --drop-duplicates).")
+                        "lstmtext makes: --drop-duplicates, or --set data.drop_duplicates=true).")
         if 0 < n < FEW_TEXTS:
             warn(notes, f"{data.source}: the {name} split holds {n} text{'s' if n > 1 else ''}: its scores"
                         + (", and the epoch chosen on them," if name == "valid" else "") + " are mostly chance. Give "
-                        f"it more rows: more data, or a larger {name} file (--{name})")
+                        f"it more rows: more data, a larger {name} file (--{name}), or a larger data.{name}_size where "
+                        "lstmtext makes the split")
         elif n and len(set(data.splits["train"].labels)) > 1 and (note := masked_labels(_file_of(split, data.source),
                                                                                         name, split)):
             warn(notes, note)
