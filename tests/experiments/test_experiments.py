@@ -111,7 +111,7 @@ def test_search_in_a_pool_of_two_processes(base, tiny_data, tmp_path):
 
 
 def test_a_timeout_starts_no_new_trial(base, tiny_data, tmp_path):
-    summary = search(base, tiny_data, tmp_path, parse_space(base, GRID), timeout=0, mode="sequential", workers=1)
+    summary = search(base, tiny_data, tmp_path, parse_space(base, GRID), timeout=1e-9, mode="sequential", workers=1)
     assert summary["ran"] == 0 and summary["stopped_by_timeout"]
 
 
@@ -299,6 +299,13 @@ def test_cli_search_learning_curve_and_cv(tiny_path, tmp_path):
     result = runner.invoke(app, ["cv", str(tiny_path), "--folds", "2", "--out", str(tmp_path / "cv"), *common])
     assert result.exit_code == 0, result.output
     assert "over 2 folds" in result.output and (tmp_path / "cv" / "report.html").is_file()
+    # what ran is recorded: the default preset's BiLSTM (it was "lstm", the one-directional preset's name), the
+    # cleaning and the settings
+    report = json.loads((tmp_path / "cv" / "cv.json").read_text())
+    assert (report["model"], report["cleaning"]) == ("lstm (bidirectional)", "en-tweet")
+    assert report["config"]["train.epochs"] == 2 and report["config"]["model.hidden_size"] == 16
+    assert "model.hidden_size=16" in (tmp_path / "cv" / "report.html").read_text()
+    assert json.loads((tmp_path / "lc" / "learning_curve.json").read_text())["model"] == "lstm (bidirectional)"
     result = runner.invoke(app, ["search", str(tiny_path), "--grid", "train.lrate=1", *common])
     assert isinstance(result.exception, ConfigError) and "Did you mean 'train.lr'" in str(result.exception)
 

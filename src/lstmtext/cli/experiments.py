@@ -122,7 +122,9 @@ def search(
         markup=False)
     summary = run_search(cfg, labelled, out, what, trials=trials, metric=metric, timeout=timeout,
                          workers=workers_or_cores(workers), mode=mode, seed=seed, on_result=done)
-    settings = {"source": labelled.source, "model": cfg.model.name, "mode": mode,
+    from lstmtext.experiments.pool import run_facts
+
+    settings = {"source": labelled.source, **run_facts(cfg), "mode": mode,
                 "workers": workers_or_cores(workers), "threads_per_run": 1 if mode == "pool" else workers_or_cores(workers),
                 "load_average": load_average()}
     this_call = {**settings, **summary}

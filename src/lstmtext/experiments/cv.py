@@ -18,7 +18,7 @@ from typing import Any
 from lstmtext.config import Config
 from lstmtext.data import LabelledData, Split
 from lstmtext.errors import ConfigError, DataError
-from lstmtext.experiments.pool import Mode, check_parallel, clean_once, run_jobs, score_name, task_scores
+from lstmtext.experiments.pool import Mode, check_parallel, clean_once, run_facts, run_jobs, score_name, task_scores
 from lstmtext.tasks import get_task
 
 
@@ -137,13 +137,14 @@ def cross_validate(
     mean = {k: statistics.fmean(r[k] for r in records) for k in scores}
     std = {k: statistics.stdev([r[k] for r in records]) for k in scores}
     return {"source": data.source, "rows": len(cleaned.splits["pool"]), "k": folds, "metric": metric,
-            "model": config.model.name, "mode": mode, "workers": workers, "wall_seconds": time.perf_counter() - start,
+            **run_facts(config), "mode": mode, "workers": workers, "wall_seconds": time.perf_counter() - start,
             "mean": mean, "std": std, "folds": records}
 
 
 def cv_markdown(report: dict[str, Any]) -> str:
     """One row per fold, then mean ± std."""
-    keys = list(report["mean"])  # the metric first, then the task's other scores
+    keys = list(report["mean"])  # the metric first, then the task's other scores (aspects' macro_f1 is the flat one)
+    keys = [k for k in keys if not (k == "flat_macro_f1" and report["mean"].get("macro_f1") == report["mean"][k])]
     lines = ["| fold | held-out texts | " + " | ".join(score_name(k) for k in keys) + " | epochs (best) |",
              "|---:|---:|" + "---:|" * len(keys) + "---:|"]
     for r in report["folds"]:
@@ -162,7 +163,10 @@ def write_cv(report: dict[str, Any], out_dir: str | Path) -> dict[str, Path]:
 
     out = Path(out_dir)
     markdown = cv_markdown(report)
-    settings = [[k, report[k]] for k in ("source", "rows", "k", "model", "metric", "mode", "workers")]
+    settings = [[k, report[k]] for k in ("source", "rows", "k", "model", "cleaning", "metric", "mode", "workers")
+                if k in report]
+    settings.append(["config (set away from the defaults)", ", ".join(f"{k}={v}" for k, v in
+                                                                     report.get("config", {}).items()) or "none"])
     settings.append(["wall seconds", f"{report['wall_seconds']:.1f}"])
     parts = ["<h2>Settings</h2>", table(["setting", "value"], settings), "<h2>Folds</h2>", markdown_table(markdown)]
     return {"json": write_json(out / "cv.json", report), "markdown": write_text(out / "cv.md", markdown),

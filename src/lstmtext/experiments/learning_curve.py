@@ -21,7 +21,7 @@ from lstmtext.config import Config
 from lstmtext.data import LabelledData
 from lstmtext.data.dataset import fingerprint
 from lstmtext.errors import ConfigError, DataError
-from lstmtext.experiments.pool import Mode, check_parallel, clean_once, run_jobs, task_scores
+from lstmtext.experiments.pool import Mode, check_parallel, clean_once, run_facts, run_jobs, task_scores
 from lstmtext.tasks import get_task
 from lstmtext.utils.atomic import write_json
 
@@ -145,7 +145,7 @@ def learning_curve(
     seed_range = range(config.train.seed, config.train.seed + seeds * config.model.ensemble, config.model.ensemble)
     wanted = [r for r in runs if r["size"] in set(sizes) and r["seed"] in seed_range]
     return {"source": data.source, "eval_split": eval_split, "metric": metric, "sizes": sorted(set(sizes)),
-            "seeds": seeds, "model": config.model.name, "mode": mode, "workers": workers,
+            "seeds": seeds, **run_facts(config), "mode": mode, "workers": workers,
             "wall_seconds": time.perf_counter() - start,
             "runs_reused": sum((r["size"], r["seed"]) in saved for r in wanted),
             "split_sizes": spec["split_sizes"], "summary": summarize(wanted), "runs": wanted, "spec": spec,
@@ -188,13 +188,14 @@ def summarize(runs: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
 def curve_markdown(report: dict[str, Any], reference: dict[int, float] | None = None) -> str:
     """The curve as a Markdown table like the paper's (size, then mean ± std), optionally beside reference values."""
     split, metric = report["eval_split"], report["metric"]
-    head = ["training texts", f"{split} {metric} (mean ± std)", f"valid {metric}", f"{split} accuracy", "runs",
-            "train s (mean)"] + (["reference"] if reference else [])
+    also_valid = split != "valid"  # scored on valid (no test split): its column would be shown twice
+    head = ["training texts", f"{split} {metric} (mean ± std)", *([f"valid {metric}"] if also_valid else []),
+            f"{split} accuracy", "runs", "train s (mean)"] + (["reference"] if reference else [])
     lines = ["| " + " | ".join(head) + " |", "|" + "---:|" * len(head)]
     for s in report["summary"]:
         cells = [f"{s['size']:,}", f"{s[f'{split}_{metric}_mean']:.4f} ± {s[f'{split}_{metric}_std']:.4f}",
-                 f"{s[f'valid_{metric}_mean']:.4f}", f"{s[f'{split}_accuracy_mean']:.4f}", str(s["runs"]),
-                 f"{s['train_seconds_mean']:.0f}"]
+                 *([f"{s[f'valid_{metric}_mean']:.4f}"] if also_valid else []), f"{s[f'{split}_accuracy_mean']:.4f}",
+                 str(s["runs"]), f"{s['train_seconds_mean']:.0f}"]
         if reference:
             cells.append(f"{reference[s['size']]:.4f}" if s["size"] in reference else "")
         lines.append("| " + " | ".join(cells) + " |")
@@ -247,14 +248,18 @@ def write_learning_curve(report: dict[str, Any], out_dir: str | Path,
     writer.writerows(report["runs"])
     markdown = curve_markdown(report, reference)
     settings = [[k, report[k] if isinstance(report[k], (int, str)) else str(report[k])]
-                for k in ("source", "model", "eval_split", "metric", "sizes", "seeds", "mode", "workers", "runs_reused")]
+                for k in ("source", "model", "cleaning", "eval_split", "metric", "sizes", "seeds", "mode", "workers",
+                          "runs_reused") if k in report]
+    settings.append(["config (set away from the defaults)", ", ".join(f"{k}={v}" for k, v in
+                                                                     report.get("config", {}).items()) or "none"])
     settings.append(["wall seconds", f"{report['wall_seconds']:.1f}"])
     keys = list(report["runs"][0])
     parts = ["<h2>Settings</h2>", table(["setting", "value"], settings), "<h2>Curve</h2>", image(png, "learning curve"),
              "<h2>Summary</h2>", markdown_table(markdown), "<h2>Every run</h2>",
              table(keys, [[r[k] for k in keys] for r in report["runs"]])]
     kept = report.get("saved_runs", report["runs"])  # the runs of other sizes or seeds too, for a later command
-    return {"json": write_json(out / "learning_curve.json", {"spec": report["spec"], "runs": kept,
+    facts = {k: report[k] for k in ("model", "cleaning", "config") if k in report}
+    return {"json": write_json(out / "learning_curve.json", {"spec": report["spec"], **facts, "runs": kept,
                                                              "summary": report["summary"]}),
             "markdown": write_text(out / "learning_curve.md", markdown), "csv": write_text(out / "learning_curve.csv",
                                                                                         buf.getvalue()),

@@ -19,6 +19,7 @@ from dataclasses import replace
 from multiprocessing import active_children, get_context
 from typing import Any, Literal
 
+from lstmtext.config import Config
 from lstmtext.data import LabelledData
 from lstmtext.errors import ConfigError
 
@@ -56,6 +57,19 @@ def process_pool(workers: int, data: Any) -> Iterator[ProcessPoolExecutor]:
         pool.shutdown(wait=False, cancel_futures=True)
         raise
     pool.shutdown(wait=True)
+
+
+def run_facts(config: Config) -> dict[str, Any]:
+    """What an experiment's report says it ran: the architecture (``lstm`` alone read as the one-directional
+    preset for the ``default`` preset's BiLSTM), the cleaning, and the config keys set away from the defaults."""
+    from lstmtext.config.diff import config_overrides
+
+    m, p = config.model, config.preprocess
+    model = m.name + (" (bidirectional)" if m.bidirectional and m.name in ("lstm", "gru") else "") + \
+        (f", {m.num_layers} layers" if m.num_layers > 1 else "") + (f" x {m.ensemble}" if m.ensemble > 1 else "")
+    cleaning = p.preset if p.steps is None else "steps " + ",".join(p.steps)
+    return {"model": model, "cleaning": cleaning, "config": {k: v for k, v in config_overrides(config).items()
+                                                               if not k.startswith(("train.threads", "train.seed"))}}
 
 
 def check_parallel(mode: str, workers: int) -> int:
