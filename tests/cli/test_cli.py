@@ -314,8 +314,8 @@ def test_ctrl_c_says_what_was_kept_and_how_to_go_on(tiny_path, tmp_path, monkeyp
     (tmp_path / "r" / "checkpoint" / "state.json").write_text("{}")
     result = runner.invoke(app, ["train", str(tiny_path), "--out", str(tmp_path / "r"), "--overwrite"])
     said = " ".join(result.output.split())  # --resume goes on even beside --overwrite: nothing more to say
-    assert said.endswith(f"interrupted: the last finished epoch is saved in {tmp_path / 'r'}: run the same command "
-                         "with --resume to go on.")
+    assert said.endswith(f"interrupted: what was done is kept in {tmp_path / 'r'} (the last finished epoch, or "
+                         "--stream's shards): run the same command with --resume to go on.")
     (tmp_path / "r" / "checkpoint" / "state.json").unlink()  # stopped in the language-model stage: its epoch is kept
     (tmp_path / "r" / "lm_work" / "checkpoint").mkdir(parents=True)
     (tmp_path / "r" / "lm_work" / "checkpoint" / "state.json").write_text("{}")

@@ -130,6 +130,19 @@ def test_a_resume_reads_the_shards_only_of_the_same_files_and_chunk_size(tiny_fr
         prepare_stream(config, data, out, resume=True, shard=None, chunk_size=10)
 
 
+def test_a_run_interrupted_after_its_shards_resumes_on_them(tiny_path, tmp_path, config):
+    from lstmtext.pipeline.prepare import prepare_stream
+
+    out = tmp_path / "run"
+    prepare_stream(config, tiny_path, out, resume=False, shard=None, chunk_size=10)  # killed before an epoch ended
+    written = {p.name: p.stat().st_mtime_ns for p in (out / "shards").iterdir()}
+    # --resume refused ("no usable checkpoint") and the run without it read the whole file again
+    resumed = run(config, tiny_path, out, progress=False, stream=True, chunk_size=10, resume=True)
+    assert {p.name: p.stat().st_mtime_ns for p in (out / "shards").iterdir()} == written
+    whole = run(config, tiny_path, tmp_path / "whole", progress=False, stream=True, chunk_size=10)
+    assert resumed.history == whole.history  # from the first epoch, as if never stopped
+
+
 def test_a_split_column_that_is_not_there_is_refused_beside_a_valid_file(tiny_frame, tmp_path, config):
     train, valid = tmp_path / "train.csv", tmp_path / "valid.csv"
     tiny_frame.drop(columns="split").to_csv(train, index=False)

@@ -50,8 +50,10 @@ from lstmtext.cli.common import (
 BundleArg = Annotated[Path, typer.Argument(help="A saved model folder (or a training output folder).")]
 
 
-@interruptible("the last finished epoch is saved in OUT: run the same command with --resume to go on.",
-               kept=("checkpoint/state.json", "lm_work/checkpoint/state.json", "lm/lm.json"))  # the LM stage's too
+@interruptible("what was done is kept in OUT (the last finished epoch, or --stream's shards): run the same command "
+               "with --resume to go on.",
+               kept=("checkpoint/state.json", "lm_work/checkpoint/state.json", "lm/lm.json",  # the LM stage's too
+                     "shards/meta.json"))  # --stream: the shards written, the file's costly reading
 def train(
     data: DataArg = None,
     out: Annotated[Path, typer.Option(help="Output folder: model/, metrics.json, report.md/.html, plots, checkpoint/.")] = Path("runs/latest"),

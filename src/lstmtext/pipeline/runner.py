@@ -294,6 +294,11 @@ def run(config: Config, data: str | Path | LabelledData | None = None, out_dir: 
         labelled = load_data(config, data, fmt=fmt, valid_path=valid_path, test_path=test_path, header=header,
                              split_file=split_file)
         prepared = prepare(config, labelled)
+    if stream and resume and out is not None and not (out / "checkpoint").exists():
+        # interrupted after its shards were written, before an epoch ended: the shards are kept, training starts
+        log.info("%s: no epoch was finished before the interruption; training starts from the first epoch on the "
+                 "shards already written", out)
+        resume = False
     model, result = fit_model(config, prepared, out / "checkpoint" if out is not None else None, resume, progress,
                               shard)
     if shard is not None and shard.rank != 0:  # ranks > 0 only train: rank 0 evaluates and writes
