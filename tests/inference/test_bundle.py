@@ -351,3 +351,26 @@ def test_recovering_a_folder_another_rank_put_back_is_quiet(tmp_path, monkeypatc
 
     monkeypatch.setattr(atomic.os, "replace", lose_the_race)
     assert atomic.recover_dir(tmp_path / "ckpt") and (tmp_path / "ckpt").is_dir()
+
+
+def test_a_training_run_checks_its_model_folder_before_it_trains(trained_run, tmp_path, monkeypatch):
+    import shutil
+
+    from helpers import TINY, TINY_OVERRIDES
+    from lstmtext.config import build_config
+    from lstmtext.pipeline import run
+
+    out = tmp_path / "run"
+    shutil.copytree(trained_run[0], out)
+    (out / "model" / "notes.txt").write_text("mine")
+    trained = []
+    monkeypatch.setattr("lstmtext.pipeline.runner.fit_model", lambda *a, **k: trained.append(1) / 0)
+    with pytest.raises(BundleError, match=r"model is a saved model that also holds notes\.txt, which lstmtext did not "
+                                          r"write"):
+        run(build_config(None, overrides=TINY_OVERRIDES), TINY, out, overwrite=True, progress=False)
+    assert trained == []  # refused before the training, not after it (the epochs were spent, then nothing saved)
+    (out / "model" / "notes.txt").unlink()
+    (out / "model" / "other.onnx").write_bytes(b"an exported graph")  # export --out into the folder: the old model's
+    monkeypatch.undo()
+    run(build_config(None, overrides=[*TINY_OVERRIDES, "train.epochs=1"]), TINY, out, overwrite=True, progress=False)
+    assert not (out / "model" / "other.onnx").exists() and load_bundle(out).config.train.epochs == 1

@@ -155,7 +155,7 @@ def save_bundle(
     """
     path = Path(path)
     target = path.resolve() if path.is_symlink() else path  # a link to a folder: the folder is replaced, the link kept
-    _check_target(target)
+    check_save_target(target)
     overwrite = overwrite or is_empty_dir(target)  # an empty folder loses nothing
     metrics = metrics or {}
     files = {
@@ -188,15 +188,16 @@ _BUNDLE_NAMES = {*(name for names in FILES.values() for name in names), "vocab.j
                  "task.json", "estimator.json", "model.onnx", "model.int8.onnx", "resources"}
 
 
-def _check_target(path: Path) -> None:
-    """Refuse a path whose contents a save would replace although they are not a saved model."""
+def check_save_target(path: Path) -> None:
+    """Refuse a path whose contents a save would replace although they are not a saved model's (a training run checks
+    its OUT/model so before it trains). Graphs exported into the folder (``*.onnx``) are the old model's: replaced."""
     parent = next((p for p in path.parents if p.exists()), None)
     if parent is not None and not parent.is_dir():
         raise BundleError(f"{parent} is a file, so no folder can be made in it for {path}. Choose another path.")
     if not path.exists() or is_empty_dir(path):
         return
     if is_saved_model(path):
-        others = sorted(p.name for p in path.iterdir() if p.name not in _BUNDLE_NAMES)
+        others = sorted(p.name for p in path.iterdir() if p.name not in _BUNDLE_NAMES and p.suffix != ".onnx")
         if others:  # e.g. the .git of a cloned model repository: not the model's to replace
             raise BundleError(f"{path} is a saved model that also holds {', '.join(others[:5])}"
                               f"{' ...' if len(others) > 5 else ''}, which lstmtext did not write. Saving there would "

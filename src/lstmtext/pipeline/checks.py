@@ -12,6 +12,7 @@ from typing import Any
 from lstmtext.config import Config
 from lstmtext.data.dataset import LabelledData
 from lstmtext.errors import BundleError, ConfigError, DataError
+from lstmtext.inference.bundle import check_save_target
 from lstmtext.tasks import get_task
 from lstmtext.utils.outputs import check_out, is_saved_model
 
@@ -41,6 +42,8 @@ def prepare_out(out_dir: str | Path | None, *, overwrite: bool, resume: bool) ->
     if out is not None and is_saved_model(out / "model") and not (overwrite or resume):  # else check_out names it
         raise BundleError(f"{out / 'model'}: a trained model is already there. Pass --overwrite to replace it, "
                           "or another --out.")
+    if out is not None and is_saved_model(out / "model"):  # what saving would refuse, refused before the training
+        check_save_target(out / "model")
     return out if out is None else check_out(out, "train", overwrite or resume)  # e.g. an audit's report.html
 
 
