@@ -50,6 +50,8 @@ PYTHON_NAMES = (
     (r"another data\.split_seed, or your own with --split-col or --valid/--test",
      "another random_state, or your own with valid_texts= and valid_labels="),
     (r"Leave it out of --aspects\b", "Leave its column out of y"),
+    (r"a --valid file\b", "valid_texts= and valid_labels="),
+    (r"a larger data\.valid_size where lstmtext makes the split", "a larger valid_size="),
 )
 
 

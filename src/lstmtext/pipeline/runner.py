@@ -140,7 +140,7 @@ def calibrate(task: Task, logits: torch.Tensor, targets: np.ndarray, config: Con
     warn(notes, f"train.calibrate: the valid split holds {len(targets)} texts, too few to fit a temperature on "
                 f"(train.calibrate_min_texts = {config.train.calibrate_min_texts}), so the probabilities are the "
                 "model's own, uncalibrated. To calibrate them, give a larger valid split: a --valid file, or a larger "
-                "data.valid_size where lstmtext makes it.")
+                "data.valid_size where lstmtext makes the split.")
 
 
 def self_train(config: Config, prepared: Prepared, teacher: torch.nn.Module, taught: TrainResult,
