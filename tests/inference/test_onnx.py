@@ -149,7 +149,8 @@ def test_onnx_built_in_memory_when_not_exported(trained_run):
 def test_a_file_from_another_bundle_is_refused(trained_run):
     bundle = load_bundle(trained_run[0] / "model")
     proto = build_onnx(bundle.model, bundle.task, {**bundle_metadata(bundle), "bundle_created": "1999-01-01"})
-    with pytest.raises(BundleError, match="exported from another model .* Re-export it: lstmtext export .* --format onnx --overwrite"):
+    with pytest.raises(BundleError, match=r"^the ONNX graph: exported from another model .* Re-export it: lstmtext "
+                                          r"export .*model --overwrite$"):
         OnnxPredictor(bundle, proto.SerializeToString())
 
 
@@ -180,7 +181,7 @@ def test_export_never_replaces_a_file_unasked(trained_run, tmp_path):
 
     from lstmtext.cli import app
 
-    precious = tmp_path / "notes.txt"
+    precious = tmp_path / "notes.onnx"
     precious.write_text("mine", encoding="utf-8")
     result = CliRunner().invoke(app, ["export", str(trained_run[0] / "model"), "--out", str(precious), "--no-check"])
     assert result.exit_code == 1 and str(result.exception) == (
@@ -193,6 +194,31 @@ def test_export_never_replaces_a_file_unasked(trained_run, tmp_path):
     assert not target.exists()
     assert export_onnx(trained_run[0] / "model", target, quantize=True, overwrite=True) == target
     assert (tmp_path / "m.int8.onnx").read_bytes() != b"older int8"
+    # replaced without --quantize: the int8 copy of the graph it replaces goes too (it was left, another model's)
+    assert export_onnx(trained_run[0] / "model", target, overwrite=True) == target
+    assert not (tmp_path / "m.int8.onnx").exists()
+
+
+def test_export_refuses_a_name_without_onnx_and_another_models_folder(trained_run, tmp_path):
+    import shutil
+
+    from lstmtext.inference.onnx import check_parity
+
+    with pytest.raises(ConfigError, match=r"--out .*v1\.2: an ONNX file's name ends in \.onnx \(v1\.2\.onnx\)"):
+        export_onnx(trained_run[0] / "model", tmp_path / "v1.2")  # was written as the file "v1.2"
+    other = tmp_path / "other"
+    shutil.copytree(trained_run[0], other)
+    meta = json.loads((other / "model" / "config.json").read_text())
+    for target in (other / "model" / "model.onnx", other / "x.onnx"):  # its engines would skip it as another model's
+        with pytest.raises(ConfigError, match=r"is another saved model's folder"):
+            export_onnx(trained_run[0] / "model", target)
+    assert json.loads((other / "model" / "config.json").read_text()) == meta
+    # the parity check compares a graph only with the model it was exported from (it had printed 0.036, 100%)
+    graph = export_onnx(trained_run[0] / "model", tmp_path / "g.onnx")
+    (other / "model" / "config.json").write_text(json.dumps({**meta, "created": "1999-01-01T00:00:00"}))
+    with pytest.raises(BundleError, match=r"g\.onnx: exported from another model .* Re-export it: lstmtext export "
+                                          r".*other.* --out .*g\.onnx --overwrite"):
+        check_parity(other, graph)
 
 
 def test_an_unreadable_onnx_file_is_one_line(trained_run, tmp_path):

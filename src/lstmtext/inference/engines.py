@@ -76,6 +76,8 @@ class OnnxPredictor(Predictor):
 
     def __init__(self, bundle: Bundle, onnx_model: str | Path | bytes, batch_size: int = DEFAULT_BATCH_SIZE,
                  threads: int | None = None, engine: str = "onnx") -> None:
+        from lstmtext.inference.onnx.files import check_exported_from, reexport
+
         super().__init__(bundle, batch_size)
         self.engine = engine
         self.engine_source = "built in memory" if isinstance(onnx_model, bytes) else str(onnx_model)
@@ -85,16 +87,11 @@ class OnnxPredictor(Predictor):
         except Exception as exc:  # noqa: BLE001 - onnxruntime raises its own types for a corrupt or truncated file
             first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
             raise BundleError(f"{self.engine_source}: ONNX Runtime cannot load it ({first[:200]}). Re-export it: "
-                              f"lstmtext export {bundle.path} --format onnx --overwrite") from None
+                              + reexport(bundle, None if isinstance(onnx_model, bytes) else onnx_model)) from None
         self._threads = threads
         self._one_thread = self.session if (threads or usable_cores()) == 1 else None  # built on first use
-        meta = self.session.get_modelmeta().custom_metadata_map
-        created = str(bundle.meta.get("created", ""))
-        if meta.get("bundle_created", created) != created:
-            raise BundleError(
-                f"{onnx_model}: exported from another model (created {meta['bundle_created']}, this bundle {created}). "
-                f"Re-export it: lstmtext export {bundle.path} --format onnx --overwrite"
-            )
+        check_exported_from(bundle, self.session.get_modelmeta().custom_metadata_map,
+                            None if isinstance(onnx_model, bytes) else onnx_model)
 
     def __getstate__(self) -> dict[str, Any]:
         """Pickled without its ONNX Runtime sessions (they cannot be), which :meth:`__setstate__` builds again from

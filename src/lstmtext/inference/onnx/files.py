@@ -9,11 +9,11 @@ from typing import Any
 import numpy as np
 import onnx
 
-from lstmtext.errors import ConfigError
+from lstmtext.errors import BundleError, ConfigError
 from lstmtext.inference.bundle import Bundle, load_bundle
 from lstmtext.inference.onnx.models import build_onnx
 from lstmtext.utils.atomic import atomic_path
-from lstmtext.utils.outputs import check_out_file
+from lstmtext.utils.outputs import check_out_file, is_saved_model
 
 log = logging.getLogger(__name__)
 
@@ -26,6 +26,30 @@ QUANTIZED_OPS = ["LSTM", "GRU", "RNN", "Gemm", "MatMul", "Conv"]
 def bundle_metadata(bundle: Bundle) -> dict[str, str]:
     """What ties an exported file to its bundle: the bundle's creation time and architecture."""
     return {"bundle_created": str(bundle.meta.get("created", "")), "architecture": str(bundle.meta.get("architecture", ""))}
+
+
+def reexport(bundle: Bundle, onnx_path: str | Path | None) -> str:
+    """The command that writes ``onnx_path`` again from ``bundle`` (an int8 file: its float file, quantised; None:
+    the bundle's own ``model.onnx``)."""
+    if onnx_path is None:
+        return f"lstmtext export {bundle.path} --overwrite"
+    path = Path(onnx_path)
+    int8 = path.name.endswith(".int8.onnx")
+    target = path.with_name(path.name[: -len(".int8.onnx")] + ".onnx") if int8 else path
+    return f"lstmtext export {bundle.path} --out {target}{' --quantize' if int8 else ''} --overwrite"
+
+
+def check_exported_from(bundle: Bundle, meta: dict[str, str], onnx_path: str | Path | None) -> None:
+    """Refuse a graph exported from another model than ``bundle`` (``meta``: the graph's metadata; ``onnx_path``:
+    its file, None for one in memory).
+
+    Raises:
+        BundleError: Naming both creation times and the command that exports this model there.
+    """
+    created = str(bundle.meta.get("created", ""))
+    if meta.get("bundle_created", created) != created:
+        raise BundleError(f"{onnx_path or 'the ONNX graph'}: exported from another model (created {meta['bundle_created']}, this bundle "
+                          f"{created}). Re-export it: {reexport(bundle, onnx_path)}")
 
 
 def export_onnx(bundle_path: str | Path, out: str | Path | None = None, quantize: bool = False,
@@ -54,8 +78,20 @@ def export_onnx(bundle_path: str | Path, out: str | Path | None = None, quantize
     if target.name.lower().endswith(".int8.onnx"):
         raise ConfigError(f"--out {target}: name the float file (e.g. model.onnx); its int8 copy is written beside it "
                           "as model.int8.onnx with --quantize.")
+    if target.suffix.lower() != ".onnx":  # "v1.2" was written as it is, a file no tool takes for a graph
+        raise ConfigError(f"--out {target}: an ONNX file's name ends in .onnx ({target.name}.onnx), and a folder's "
+                          "in / when it is new.")
+    home = target.parent / "model" if (target.parent / "model" / "config.json").is_file() else target.parent
+    if is_saved_model(home) and home.resolve() != Path(bundle.path).resolve():  # that model's engines skip it
+        raise ConfigError(f"--out {target}: {home} is another saved model's folder; a graph of {bundle.path} there "
+                          "would sit beside that model's files. Write it into this model's folder or elsewhere.")
     for path in (target, int8_path(target)) if quantize else (target,):
         check_out_file(path, overwrite)
+    stale = int8_path(target)
+    if not quantize and stale.exists() and target.exists():  # the replaced float file's int8 copy: not this model's
+        check_out_file(stale, overwrite)
+        stale.unlink()
+        log.warning("removed %s: the int8 copy of the graph replaced (export --quantize writes this one's)", stale)
     proto = build_onnx(bundle.model, bundle.task, bundle_metadata(bundle))
     with atomic_path(target) as tmp:  # which also gives the file the usual mode
         onnx.save(proto, str(tmp))
@@ -153,6 +189,7 @@ def check_parity(bundle_path: str | Path, onnx_path: str | Path, n: int = 64, se
     opts = ort.SessionOptions()
     opts.log_severity_level = 3
     session = ort.InferenceSession(str(onnx_path), opts, providers=["CPUExecutionProvider"])
+    check_exported_from(bundle, session.get_modelmeta().custom_metadata_map, onnx_path)  # else it compares two models
     got = session.run(["probabilities"], {"ids": batch.ids.numpy(), "lengths": batch.lengths.numpy()})[0]
     return float(np.abs(got - expected).max()), decision_agreement(bundle.task, expected, got)
 
