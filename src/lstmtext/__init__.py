@@ -49,3 +49,8 @@ def __getattr__(name: str):
 
         return getattr(importlib.import_module(_LAZY[name]), name)
     raise AttributeError(f"module 'lstmtext' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    """The module's names with the lazily imported public ones (tab completion, ``help(lstmtext)``)."""
+    return sorted({*globals(), *_LAZY})

@@ -50,6 +50,13 @@ def expected_item(labels, row, top_k, known=True):
 def test_health(client):
     r = client.get("/health")
     assert (r.status_code, r.json()) == (200, {"status": "ok"})
+    assert client.head("/health").status_code == 200  # load balancers' HEAD checks got 405
+
+
+def test_the_package_lists_its_public_names():
+    import lstmtext
+
+    assert {"TextClassifier", "load_predictor", "Predictor", "run"} <= set(dir(lstmtext))  # lazy: dir() was empty
 
 
 @pytest.mark.parametrize("top_k", [1, 2, 10])

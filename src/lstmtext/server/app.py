@@ -148,6 +148,10 @@ def create_app(settings: ServeSettings, predictor: Predictor | None = None) -> F
         """Answers ``{"status": "ok"}`` once the model is loaded (never needs the API key)."""
         return {"status": "ok"}
 
+    @app.head("/health", include_in_schema=False)  # load balancers' checks: the same answer, without a body
+    def health_head(model: Predictor = Depends(get_predictor)) -> None:
+        return None
+
     @app.get("/info", response_model=InfoResponse, responses=errors.error_responses((*locked, 413, 500)))
     def info(model: Predictor = Depends(get_predictor)) -> dict[str, Any]:
         """Labels, cleaning and sequence settings, training scores, model card, versions and request limits."""
