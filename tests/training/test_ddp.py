@@ -97,6 +97,20 @@ def test_a_users_error_in_the_ranks_comes_back_as_one_line_and_torchrun_adds_no_
     assert not list(__import__("pathlib").Path(__import__("tempfile").gettempdir()).glob("lstmtext-job-*.error.*"))
 
 
+def test_a_bad_row_found_by_the_rank_that_writes_the_shards_is_one_line(tiny_frame, tmp_path, capfd):
+    from lstmtext.errors import DataError
+
+    path = tmp_path / "bad.csv"
+    bad = tiny_frame.copy()
+    bad.loc[len(bad) - 1, "text"] = ""
+    bad.to_csv(path, index=False)
+    config = build_config(None, overrides=TINY_OVERRIDES + ["train.threads=1"])
+    with pytest.raises(DataError, match=r"bad\.csv:\d+: text in column 'text' is empty"):
+        launch(config, path, tmp_path / "out", {"progress": False, "stream": True}, LaunchOptions(nproc=2))
+    err = capfd.readouterr().err  # rank 1, waiting for the shards, lost rank 0: 55 lines of tracebacks
+    assert "Traceback" not in err and "ChildFailedError" not in err, err
+
+
 def test_a_data_warning_is_printed_once_not_once_per_rank(tiny_frame, tmp_path, capfd):
     path = tmp_path / "dup.csv"
     import pandas as pd

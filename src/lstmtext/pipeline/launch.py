@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -16,6 +17,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from lstmtext import errors
 from lstmtext.config import Config
 from lstmtext.errors import ConfigError, LstmTextError
 from lstmtext.pipeline.runner import run
@@ -104,14 +106,40 @@ def launch(config: Any, data: str | Path | None, out_dir: str | Path, run_kwargs
     try:
         cmd = torchrun_command(opts, Path(name))
         log.info("launching: %s", " ".join(cmd))
-        code = subprocess.run(cmd, env=env, check=False).returncode
-        failed = sorted(Path(name).parent.glob(Path(name).name + ".error.*"))
-        if failed:
-            raise LstmTextError(failed[0].read_text(encoding="utf-8"))
+        # torchrun in a session of its own: a Ctrl-C in the terminal reaches this process alone, which passes it on
+        # to the ranks; torchrun, had it got the signal too, would print a traceback of its own for it
+        with subprocess.Popen(cmd, env=env, start_new_session=True) as proc:
+            try:
+                code = proc.wait()
+            except KeyboardInterrupt:  # (or SIGTERM, which the command turns into one): stop the ranks, say it once
+                Path(name + ".error.interrupted").touch()  # a rank that loses its peer to it then stops quietly
+                _interrupt_ranks(proc.pid)
+                proc.wait()
+                raise
+        failed = sorted(p for p in Path(name).parent.glob(Path(name).name + ".error.*") if p.suffix != ".interrupted")
+        if failed:  # "DataError: message": raised again as the rank raised it
+            kind, _, message = failed[0].read_text(encoding="utf-8").partition(": ")
+            error = getattr(errors, kind, None)
+            raise (error if isinstance(error, type) and issubclass(error, LstmTextError) else LstmTextError)(message)
         return code
     finally:
         for path in [Path(name), *Path(name).parent.glob(Path(name).name + ".error.*")]:
             path.unlink(missing_ok=True)
+
+
+def _interrupt_ranks(launcher: int) -> None:
+    """Send SIGINT to torchrun's children, the ranks (Linux lists them in /proc); elsewhere to its whole process group."""
+    try:
+        ranks = [int(pid) for pid in Path(f"/proc/{launcher}/task/{launcher}/children").read_text().split()]
+    except (OSError, ValueError):
+        ranks = []
+    try:
+        for pid in ranks:
+            os.kill(pid, signal.SIGINT)
+        if not ranks:
+            os.killpg(launcher, signal.SIGINT)
+    except ProcessLookupError:  # already gone
+        pass
 
 
 def worker(job_file: str | Path) -> int:
@@ -134,7 +162,13 @@ def worker(job_file: str | Path) -> int:
         if "errors" not in job:
             log.error("%s", exc)
             return 1
-        Path(f"{job['errors']}.{shard.rank}").write_text(str(exc), encoding="utf-8")
+        Path(f"{job['errors']}.{shard.rank}").write_text(f"{type(exc).__name__}: {exc}", encoding="utf-8")
+    except KeyboardInterrupt:  # passed on by the launcher, which says once what was kept: torchrun says nothing
+        return 0
+    except Exception:
+        if "errors" in job and any(Path(job["errors"]).parent.glob(Path(job["errors"]).name + ".*")):
+            return 0  # another rank stopped on the user's error (it is printed): this one lost its connection to it
+        raise
     finally:
         teardown()
     return 0

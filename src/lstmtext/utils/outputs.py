@@ -57,9 +57,9 @@ def check_out(out: str | Path, command: str, overwrite: bool) -> Path:
                                 "Move it away, or choose another --out.")
     found = [name for name in WRITES[command] if (out / name).exists() and not is_empty_dir(out / name)]
     if found and not overwrite:
-        resume = " Pass --resume to continue an interrupted training," if found == ["checkpoint"] else ""
-        raise OutputExistsError(f"{out}: {', '.join(found)} already there (an earlier run's).{resume} Pass "
-                                f"--overwrite to replace {'it' if len(found) == 1 else 'them'}, or choose another --out.")
+        resume = "--resume to continue an interrupted training, " if found == ["checkpoint"] else ""
+        raise OutputExistsError(f"{out}: {', '.join(found)} already there (an earlier run's). Pass {resume}--overwrite "
+                                f"to replace {'it' if len(found) == 1 else 'them'}, or choose another --out.")
     return out
 
 
