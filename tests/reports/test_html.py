@@ -66,6 +66,14 @@ def test_a_test_text_that_cleans_to_nothing_does_not_stop_the_report(tiny_frame,
     assert "(no word left after cleaning)" in html  # its row says why it has no words; the page is written
 
 
+def test_a_missed_labels_pushes_keep_their_digits():
+    from lstmtext.pipeline.outputs import pushed_by
+
+    # a label at p 0.0012 that the model left out: its words pushed it down by thousandths (all "+0.00" before)
+    assert pushed_by(["panas", "air", "kotor"], [-0.00081, 0.0002, -0.0031], sign=-1) == "kotor (+0.0031), panas (+0.00081)"
+    assert pushed_by(["late", "again"], [0.4321, -0.1]) == "late (+0.43)"
+
+
 def test_the_coverage_tables_cut_is_rounded_down_so_that_it_answers_what_it_promises():
     from lstmtext.reports.markdown import calibration_lines, p_cut
 

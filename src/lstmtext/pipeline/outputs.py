@@ -85,8 +85,15 @@ def write_run(out: Path, config: Config, prepared: Prepared, model: torch.nn.Mod
             except ConfigError:  # it cleans to nothing: no word to weigh
                 record["why"] = "(no word left after cleaning)"
                 continue
-            pushed = sorted(((v * record["sign"], w) for w, v in zip(ex.tokens, ex.targets[0].scores)), reverse=True)
-            record["why"] = ", ".join(f"{w} ({v:+.2f})" for v, w in pushed[:3] if v > 0)
+            record["why"] = pushed_by(ex.tokens, ex.targets[0].scores, record["sign"])
         parts += mistakes_section(found, split)
     parts += ["<h2>Config</h2>", pre(config_to_toml(config))]
     write_page(out / "report.html", f"lstmtext run: {config.model.name} on {prepared.source}", parts)
+
+
+def pushed_by(tokens: list[str], scores: list[float], sign: int = 1, n: int = 3) -> str:
+    """The ``n`` tokens that pushed a wrong decision most (``sign`` -1: a missed label, pushed down), each with its
+    push to two significant digits: a missed label's probability is near 0, and so are its pushes (+0.00 said
+    nothing)."""
+    pushed = sorted(((v * sign, w) for w, v in zip(tokens, scores)), reverse=True)
+    return ", ".join(f"{w} ({v:+.2g})" for v, w in pushed[:n] if v > 0)
