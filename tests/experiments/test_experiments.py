@@ -330,6 +330,29 @@ def test_cv_folds_a_file_without_a_split_whole(tmp_path):
     assert json.loads((tmp_path / "cv" / "cv.json").read_text())["rows"] == 40  # not 36: no test rows held out
 
 
+def test_an_interrupted_search_session_counts_in_the_totals(tiny_path, tmp_path, monkeypatch):
+    import lstmtext.experiments.search as module
+
+    real, calls = module.score_job, []
+
+    def stop_at_the_second(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(module, "score_job", stop_at_the_second)
+    args = ["search", str(tiny_path), "--grid", "train.lr=0.01,0.03,0.1", "--out", str(tmp_path / "s"), "--split-col",
+            "split", "--mode", "sequential", "--workers", "1", *[x for o in FAST if not o.startswith("data.")
+                                                                 for x in ("--set", o)]]
+    assert CliRunner().invoke(app, args).exit_code == 130
+    monkeypatch.setattr(module, "score_job", real)
+    assert CliRunner().invoke(app, args).exit_code == 0
+    summary = json.loads((tmp_path / "s" / "search.json").read_text())
+    # 1 trial in the interrupted session, 2 in the resumed one: the total said 2 (the first session was lost)
+    assert [s["ran"] for s in summary["sessions"]] == [1, 2] and summary["ran"] == 3 and summary["complete"] == 3
+
+
 def test_search_reports_show_the_searched_metric_failed_trials_and_every_session(base, tmp_path):
     from lstmtext.experiments.search_report import with_sessions
 

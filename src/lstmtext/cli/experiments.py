@@ -7,6 +7,7 @@ shared cores it beat one run with two threads; see docs/experiments.md).
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import Annotated, Any, Optional
 
@@ -117,16 +118,29 @@ def search(
     if overwrite:  # with SQLite's journal files: a stale journal would be replayed into the new study
         for name in ("study.db", "study.db-journal", "study.db-wal", "study.db-shm", "search.json"):
             (out / name).unlink(missing_ok=True)
-    done = lambda r: console.print(f"trial {r['trial']} {r['params']}: " + (  # noqa: E731
-        f"valid {metric} {r['value']:.4f} ({r['train_seconds']:.0f} s)" if r["state"] == "COMPLETE" else "FAILED"),
-        markup=False)
-    summary = run_search(cfg, labelled, out, what, trials=trials, metric=metric, timeout=timeout,
-                         workers=workers_or_cores(workers), mode=mode, seed=seed, on_result=done)
     from lstmtext.experiments.pool import run_facts
+    from lstmtext.utils.atomic import write_json
+
+    finished: list[dict[str, Any]] = []
+
+    def done(r: dict[str, Any]) -> None:
+        finished.append(r)
+        console.print(f"trial {r['trial']} {r['params']}: " + (f"valid {metric} {r['value']:.4f} "
+                      f"({r['train_seconds']:.0f} s)" if r["state"] == "COMPLETE" else "FAILED"), markup=False)
 
     settings = {"source": labelled.source, **run_facts(cfg), "mode": mode,
-                "workers": workers_or_cores(workers), "threads_per_run": 1 if mode == "pool" else workers_or_cores(workers),
-                "load_average": load_average()}
+                "workers": workers_or_cores(workers), "threads_per_run": 1 if mode == "pool" else workers_or_cores(workers)}
+    start = time.perf_counter()
+    try:
+        summary = run_search(cfg, labelled, out, what, trials=trials, metric=metric, timeout=timeout,
+                             workers=workers_or_cores(workers), mode=mode, seed=seed, on_result=done)
+    except KeyboardInterrupt:  # this session counts in the totals too: its finished trials and its time
+        if (out / "study.db").is_file():
+            write_json(out / "search.json", with_sessions(out, {
+                **settings, "ran": len(finished), "wall_seconds": round(time.perf_counter() - start, 2),
+                "stopped_by_timeout": False, "load_average": load_average()}))
+        raise
+    settings["load_average"] = load_average()
     this_call = {**settings, **summary}
     paths = write_search_report(out, trial_records_of(out), what, metric, cfg, with_sessions(out, this_call))
     console.print(paths["markdown"].read_text(encoding="utf-8"), soft_wrap=True, markup=False)
