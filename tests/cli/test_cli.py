@@ -398,3 +398,33 @@ def test_pretrain_warns_about_the_classifiers_training_keys(tmp_path):
     assert "warning: --set train.lr: pretrain does not read it (it is the classifier's); set lm.lr." in res.output
     assert "warning: --set train.patience: pretrain does not read it (it is the classifier's)." in res.output
     assert "train.precision" not in res.output  # pretraining runs in that precision
+
+
+@pytest.mark.parametrize("argv, code, said", [
+    (["predict", "m", "hi", "--min-confidence", "abc"], 2, "error: Invalid value for '--min-confidence': Input should be "
+     "a valid number, unable to parse string as a number. See lstmtext predict --help."),
+    (["predict", "m", "hi", "--nosuch"], 2, "error: No such option: --nosuch. See lstmtext predict --help."),
+    (["nosuchcommand"], 2, "error: No such command 'nosuchcommand'. See lstmtext --help."),
+    (["predict", "/nonexistent/model", "hi"], 1, "error: /nonexistent/model: no such folder."),
+])
+def test_the_script_says_a_usage_error_in_one_line_like_its_own(argv, code, said, monkeypatch, capsys):
+    """The `lstmtext` script (main()), not the app: typer framed a bad option value in a 5-line panel."""
+    from lstmtext.cli.app import main
+
+    monkeypatch.setattr("sys.argv", ["lstmtext", *argv])
+    monkeypatch.setenv("COLUMNS", "300")
+    with pytest.raises(SystemExit) as done:
+        main()
+    err = capsys.readouterr().err.strip()
+    assert done.value.code == code and err.startswith(said) and "\n" not in err, err
+
+
+def test_the_script_exits_0_after_help_and_a_prediction(trained_run, monkeypatch, capsys):
+    from lstmtext.cli.app import main
+
+    for argv in (["predict", "--help"], ["predict", str(trained_run[0]), "great crew"]):
+        monkeypatch.setattr("sys.argv", ["lstmtext", *argv])
+        with pytest.raises(SystemExit) as done:
+            main()
+        assert done.value.code == 0
+    assert '"label"' in capsys.readouterr().out

@@ -68,13 +68,30 @@ def hoist_verbose(args: list[str]) -> list[str]:
 
 def main() -> None:
     """Entry point of the ``lstmtext`` script."""
+    from typer.exceptions import TyperException  # typer's own click: its usage errors derive from it
+
+    args = hoist_verbose(sys.argv[1:])
+    if not args:  # no command: the overview, as typer shows it
+        app(args=args)
+        return
     try:
-        app(args=hoist_verbose(sys.argv[1:]))
+        code = app(args=args, prog_name="lstmtext", standalone_mode=False)
     except LstmTextError as exc:
         if STATE["verbose"]:
             raise
         err_console.print(f"[red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)  # '[x]' in it is data
         sys.exit(1)
+    except TyperException as exc:  # a bad option value, an unknown option or command: one line, not a framed panel
+        if not hasattr(exc, "format_message"):
+            raise
+        ctx = getattr(exc, "ctx", None)
+        said = exc.format_message().rstrip(".") + "."
+        hint = f" See {ctx.command_path} --help." if ctx is not None else ""
+        err_console.print(f"[red]error:[/] {escape(said + hint)}", highlight=False, soft_wrap=True)
+        sys.exit(getattr(exc, "exit_code", 2))
+    except typer.Abort:
+        sys.exit(1)
+    sys.exit(code if isinstance(code, int) else 0)
 
 
 if __name__ == "__main__":
