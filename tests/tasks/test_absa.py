@@ -271,3 +271,14 @@ def test_attention_head_run_overfits_saves_and_reloads(tmp_path):
     proba = predictor.predict_proba(["harga mahal sekali"])
     assert all(np.allclose(proba[:, s].sum(1), 1.0, atol=1e-5) for s in predictor.task.layout.slices())
     assert json.loads((tmp_path / "run" / "model" / "config.json").read_text())["lstmtext"]["absa"]["head"] == "attention"
+
+
+def test_a_text_with_no_aspect_mentioned_is_explained_by_the_closest_and_says_so():
+    task = AspectSentiment({"food": ["negative", "neutral", "positive"], "price": ["negative", "neutral", "positive"]},
+                           build_config(None, extra={"task": "absa"}))
+    proba = np.array([[0.2, 0.7, 0.1, 0.05, 0.9, 0.05]])  # both aspects "neutral", the not-mentioned label
+    [record] = task.predictions(proba)
+    # it read "food=neutral" as if the model had said food is mentioned and neutral
+    assert task.explained_outputs(record) == [("food=neutral (no aspect is mentioned; the closest one)", 1)]
+    [said] = task.predictions(np.array([[0.2, 0.7, 0.1, 0.8, 0.1, 0.1]]))
+    assert task.explained_outputs(said) == [("price=negative", 3)]

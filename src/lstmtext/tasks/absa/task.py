@@ -161,9 +161,11 @@ class AspectSentiment(Task):
 
     def explained_outputs(self, record: Prediction) -> list[tuple[str, int]]:
         starts = [s.start for s in self.layout.slices()]
-        said = [(a, p) for a, p in record.aspects.items() if p.label != self.not_mentioned] or \
-            [max(record.aspects.items(), key=lambda ap: 1 - ap[1].probabilities.get(self.not_mentioned, 0.0))]
-        return [(f"{a}={p.label}", starts[self.aspects.index(a)] + self.labels[a].index(p.label)) for a, p in said]
+        said = [(a, p) for a, p in record.aspects.items() if p.label != self.not_mentioned]
+        # no aspect said to be mentioned: the one closest to it, and the name says why that one
+        why = "" if said else " (no aspect is mentioned; the closest one)"
+        said = said or [max(record.aspects.items(), key=lambda ap: 1 - ap[1].probabilities.get(self.not_mentioned, 0.0))]
+        return [(f"{a}={p.label}{why}", starts[self.aspects.index(a)] + self.labels[a].index(p.label)) for a, p in said]
 
     def csv_header(self) -> list[str]:
         return [f"{a}{suffix}" for a in self.aspects for suffix in ("", "_score")]
