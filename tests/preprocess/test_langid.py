@@ -68,9 +68,12 @@ def test_vietnamese_without_its_marks_is_told_by_its_syllables():
     # langid alone: English at 0.99 and more (9 of NTC-SCV's 5,000 reviews were dropped so, 0 after)
     assert detect_languages([VI_NO_DIACRITICS], languages=("en", "id"))[0][0] == "en"
     assert detect_languages([VI_NO_DIACRITICS]) == [("vi", 15 / 16)]  # "k" is no syllable
-    assert syllable_share("Phuc vu vo cung te, nhan_vien dot nhien quay") == (1.0, 10)
+    assert syllable_share("Phuc vu vo cung te, nhan_vien dot nhien quay") == (1.0, 0.5, 10)
     assert syllable_share("I went there for fun but the water is dirty")[0] == 0.3  # i, but, the
     assert syllable_share("saya paling senang belanja online di sini selama tahun")[0] == 1 / 9  # di
+    # English of short words is all syllables, but none with a Vietnamese onset or vowel group: it stays English
+    assert syllable_share("so i can not go to the top at noon") == (1.0, 0.0, 10)
+    assert detect_languages(["so i can not go to the top at noon"])[0][0] == "en"
     short = "Quan nay ngon lam , gia re"  # 6 words: too few to tell by syllables, so langid's answer stands
     assert detect_languages([short]) == detect_languages([short], languages=("vi", "en", "id"))
     assert detect_languages([short])[0][0] != "vi"

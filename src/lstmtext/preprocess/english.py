@@ -89,7 +89,7 @@ DOUBLED_WORDS = frozenset("""
     arrive arrived terrible horrible occurred correct success access address excellent
     hmm aww grr shh umm mmm
 """.split())
-_ELONGATED_WORD = re.compile(r"[^\W\d_]*?([^\W\d_])\1{2,}[^\W\d_]*")
+_WORD = re.compile(r"[^\W\d_]+")
 
 
 def _squeezed(match: re.Match[str]) -> str:
@@ -114,7 +114,9 @@ def _squeezed(match: re.Match[str]) -> str:
 def squeeze_elongation(text: str) -> str:
     """Squeeze a letter repeated three or more times to one (``heyyyy guyyyys`` -> ``hey guys``), or to two in
     a common word spelt so (:data:`DOUBLED_WORDS`: ``gooood`` -> ``good``, not ``god``)."""
-    return _ELONGATED_WORD.sub(_squeezed, text)
+    if not _ELONGATION.search(text):  # linear scans: a word is looked at only when the text has a run
+        return text
+    return _WORD.sub(lambda m: _squeezed(m) if _ELONGATION.search(m.group(0)) else m.group(0), text)
 
 
 @register_step("mark_question")

@@ -10,7 +10,8 @@ default) once URLs and HTML tags are removed, and a judged row is dropped only w
 with probability at least ``min_confidence`` (0.9). Everything else is kept. Vietnamese typed without
 diacritics (``quan nay ngon``), which langid reads as English with high confidence, is recognised by its
 syllables (:func:`~lstmtext.preprocess.vietnamese.syllable_share`): a text of at least :data:`MIN_WORDS_VI`
-words, :data:`VI_SYLLABLES` or more of them Vietnamese syllables, is Vietnamese when ``vi`` is a candidate.
+words, :data:`VI_SYLLABLES` or more of them Vietnamese syllables (and :data:`VI_CUES` with a Vietnamese onset or
+vowel group), is Vietnamese when ``vi`` is a candidate.
 """
 
 from __future__ import annotations
@@ -36,9 +37,11 @@ MIN_LETTERS = 20
 MIN_CONFIDENCE = 0.9
 #: The language code given to rows without any letter (ISO 639 "undetermined").
 UNDETERMINED = "und"
-#: A text of at least MIN_WORDS_VI words, at least this share of them Vietnamese syllables, is Vietnamese (typed
-#: without its marks; NTC-SCV: 9 of the 40 reviews langid gave another language, none of its 31 English ones).
+#: A text of at least MIN_WORDS_VI words, at least VI_SYLLABLES of them Vietnamese syllables and VI_CUES syllables
+#: with a Vietnamese onset or vowel group, is Vietnamese (typed without its marks; NTC-SCV: 9 of the 40 reviews
+#: langid gave another language, none of its 31 English ones; "so i can not go to the top at noon" is no cue).
 VI_SYLLABLES = 0.8
+VI_CUES = 0.1
 MIN_WORDS_VI = 8
 
 
@@ -182,9 +185,9 @@ def _classify(identifier: Any, judged: str) -> tuple[str, float]:
     """langid's answer for ``judged``, except that unmarked Vietnamese is Vietnamese (see the module's doc)."""
     language, confidence = identifier.classify(judged)
     if language != "vi" and "vi" in identifier.nb_classes:
-        share, words = syllable_share(judged)
-        if words >= MIN_WORDS_VI and share >= VI_SYLLABLES:
-            return "vi", share
+        share, cues, words = syllable_share(judged)
+        if words >= MIN_WORDS_VI and share >= VI_SYLLABLES and cues >= VI_CUES:
+            return "vi", share  # its confidence: the share of its words that are Vietnamese syllables
     return str(language), float(confidence)
 
 

@@ -136,16 +136,22 @@ _NUCLEI = ("a e i o u y ai ao au ay eo eu ia iu oa oe oi oo ua ue ui uo uu uy ye
 _ASCII_SYLLABLE = re.compile(r"(?:ngh|ng|nh|ch|gh|gi|kh|ph|qu|th|tr|[bcdghklmnprstvx])?(?:%s)(?:ch|ng|nh|[cmnpt])?"
                              % "|".join(sorted(_NUCLEI, key=len, reverse=True)))
 _LETTER_RUN = re.compile(r"[^\W\d_]+")
+# What English short words lack: Vietnamese onsets and vowel groups ("so i can not go to the top" is all syllables,
+# none of them these). Among the NTC-SCV reviews with >= 80% syllables, at least 14% of the words have one.
+_VIETNAMESE_CUE = re.compile(r"(?:ngh|ng|nh|kh|ph|tr|gi|qu)\w*|\w*(?:uo|uye|ie|oa|oe|uy|ua|ue|ay|au|ao|oi|ui|eo|eu|iu)\w*")
 
 
-def syllable_share(text: str) -> tuple[float, int]:
-    """The share of ``text``'s words that are Vietnamese syllables once their marks are removed, and its word count.
+def syllable_share(text: str) -> tuple[float, float, int]:
+    """The share of ``text``'s words that are Vietnamese syllables once their marks are removed, the share that are
+    such syllables with an onset or a vowel group English short words lack, and its word count.
 
     For Vietnamese typed without diacritics (``quan nay ngon``), which langid reads as English: such a text scores
-    near 1, English and Indonesian near 0.25 and below. Words split at ``_`` (``nhan_vien``) and digits.
+    near 1 and 0.4, English and Indonesian near 0.25 and below and 0. Words split at ``_`` (``nhan_vien``) and digits.
     """
     plain = unicodedata.normalize("NFD", text.lower().replace("đ", "d"))
     words = _LETTER_RUN.findall("".join(c for c in plain if not unicodedata.combining(c)))
     if not words:
-        return 0.0, 0
-    return sum(1 for w in words if _ASCII_SYLLABLE.fullmatch(w)) / len(words), len(words)
+        return 0.0, 0.0, 0
+    syllables = [w for w in words if _ASCII_SYLLABLE.fullmatch(w)]
+    cues = sum(1 for w in syllables if _VIETNAMESE_CUE.fullmatch(w))
+    return len(syllables) / len(words), cues / len(words), len(words)
