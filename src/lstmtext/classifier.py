@@ -26,7 +26,6 @@ from sklearn.exceptions import NotFittedError as _SklearnNotFitted
 
 from lstmtext.config import Config, build_config
 from lstmtext.config.diff import config_overrides
-from lstmtext.config.files import read_config_file
 from lstmtext.data.dataset import LabelledData, Split, random_split
 from lstmtext.errors import ConfigError, DataError, NotFittedError, python_terms
 from lstmtext.inference.bundle import Bundle, load_bundle, read_card, save_bundle
@@ -35,7 +34,7 @@ from lstmtext.pipeline import run
 from lstmtext.pipeline.outputs import card
 from lstmtext.preprocess.presets import check_model_preset
 from lstmtext.tasks import get_task
-from lstmtext.training.lm_bundle import lm_settings
+from lstmtext.training.lm_bundle import pretrained_settings
 from lstmtext.utils.atomic import write_json
 
 
@@ -112,11 +111,9 @@ class _TextEstimator(BaseEstimator):
             seed = _seed(self.random_state)
             settings.update({"train.seed": seed, "data.split_seed": seed})
         settings.update(self.overrides or {})
-        pretrained = settings.get("train.pretrained")
-        if pretrained:  # the language model's cleaning, unless this estimator names one (then it must match)
-            named = any(key.startswith("preprocess.") for key in settings) or (
-                self.config is not None and "preprocess" in read_config_file(Path(self.config)))
-            tree.update(lm_settings(pretrained, cleaning=not named))
+        # a language model's cleaning, unless this estimator names one (then it must match)
+        tree.update(pretrained_settings(settings.get("train.pretrained"), self.config,
+                                        cleaning_named=any(key.startswith("preprocess.") for key in settings))[1])
         for key, value in settings.items():  # "train.lr" -> tree["train"]["lr"]
             *parents, leaf = key.split(".")
             functools.reduce(lambda node, part: node.setdefault(part, {}), parents, tree)[leaf] = value

@@ -173,6 +173,8 @@ def test_bad_settings_are_config_errors(tiny_data):
         with pytest.raises(ConfigError, match=f"^--models: '{entry}' {message}"):
             compare(tiny_data, [entry], seeds=1)
     model_config('cnn:model.name="lstm":model.hidden_size=64', 0, 1)  # another architecture: it reads it
+    with pytest.raises(ConfigError, match="which the 'cnn' architecture does not read"):  # and the other way round
+        model_config('bilstm:model.name="cnn":model.hidden_size=64', 0, 1)
     with pytest.raises(ConfigError, match=r"--models: 'lstm:train.lr=1e-3:train.lr=2e-3' sets train.lr twice\."):
         compare(tiny_data, ["lstm:train.lr=1e-3:train.lr=2e-3"], seeds=1)
 

@@ -241,6 +241,10 @@ def test_every_way_of_naming_a_language_model_takes_its_cleaning_unless_the_run_
     built = run_config(None, None, [f'train.pretrained="{plain_lm}"'])
     assert (built.preprocess.preset, built.model.pooling, built.model.embedding.kind) == ("plain", "concat", "random")
     # a config file that names a cleaning keeps it (it was silently replaced), and the mismatch is refused in one line
+    # a config file's train.pretrained is --pretrained too (it took the preset's cleaning)
+    named_in_file = tmp_path / "lm.toml"
+    named_in_file.write_text(f'[train]\npretrained = "{plain_lm}"\n', encoding="utf-8")
+    assert run_config(None, named_in_file, []).preprocess.preset == "plain"
     toml = tmp_path / "run.toml"
     toml.write_text('[preprocess]\npreset = "en-tweet"\n', encoding="utf-8")
     built = run_config(None, toml, [], pretrained=plain_lm)
@@ -274,8 +278,9 @@ def test_compare_checks_its_one_cleaning_against_the_language_model(lm_dir):
     data = load_labelled(TINY, DataConfig(split_col="split"))
     settings = [*TINY_OVERRIDES, f'train.pretrained="{lm_dir}"', "lm.finetune_epochs=0", "train.epochs=1"]
     # every model reads texts compare cleaned, with an empty chain of its own: that was refused as 'none'
-    report = compare(data, ["ulmfit"], seeds=1, overrides=settings, mode="sequential", workers=1, baseline=False)
-    assert [r["model"] for r in report["runs"]] == ["ulmfit"] and 0 <= report["runs"][0]["accuracy"] <= 1
+    report = compare(data, ["ulmfit", "bilstm"], seeds=1, overrides=settings, mode="sequential", workers=1,
+                     baseline=False)  # bilstm's word2vec embedding gives way to the model's, as with train --pretrained
+    assert [r["model"] for r in report["runs"]] == ["ulmfit", "bilstm"] and 0 <= report["runs"][0]["accuracy"] <= 1
     with pytest.raises(ConfigError, match=r"the cleaning en-tweet, but this run's is plain\. Give --preprocess "
                                           r"en-tweet \(the model's cleaning\)"):
         compare(data, ["ulmfit"], seeds=1, preprocess="plain", overrides=settings, mode="sequential", workers=1,

@@ -139,20 +139,17 @@ def run_config(preset: str | None = None, config: Path | None = None, set_: list
     extra["train"] = {k: v for k, v in train.items() if v}
     given = {item: (".".join(path), value) for item in set_ or [] for path, value in [parse_override(item)]}
     lm_set = next((value for key, value in given.values() if key == "train.pretrained" and value), None)
-    if pretrained is None and lm_set:  # --set train.pretrained=LM is --pretrained LM
-        pretrained = Path(str(lm_set))
-    if pretrained is not None:
-        from lstmtext.config.files import read_config_file
-        from lstmtext.training.lm_bundle import lm_settings
+    from lstmtext.training.lm_bundle import pretrained_settings
 
+    # --set train.pretrained=LM is --pretrained LM, and so is a config file's train.pretrained
+    lm, settings = pretrained_settings(pretrained or lm_set, config, cleaning_named=bool(preprocess))
+    if lm is not None:
         for item, (key, _) in given.items():  # the language model's: a --set would be dropped, or contradict it
             if key.startswith(LM_OWNS):
                 raise ConfigError(f"--set {item}: with --pretrained the cleaning, the vocabulary's words and the "
                                   "embedding and hidden sizes are the language model's. Leave it out, or pretrain a "
                                   "language model with it (lstmtext pretrain ... --set " + key + "=...).")
-        # a cleaning the run names (--preprocess, the config file's) stays, and a mismatch is refused when it loads
-        named = bool(preprocess) or (config is not None and "preprocess" in read_config_file(config))
-        extra = deep_merge(extra, lm_settings(pretrained, cleaning=not named))
+        extra = deep_merge(extra, settings)
         if preset is None and config is None and base is None and (task or "classify") == "classify":
             preset = "ulmfit"
     if base is not None:

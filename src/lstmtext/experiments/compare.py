@@ -83,11 +83,14 @@ def model_config(entry: str, seed: int, threads: int, overrides: Sequence[str] =
         raise ConfigError(f"--models: {entry!r}: {str(exc).replace('--set ', '', 1)}") from None
     from lstmtext.models import ignored_settings
 
-    idle = next((key for key in keys if key.startswith("model.") and "model.name" not in keys
+    idle = next((key for key in keys if key.startswith("model.")
                  and key.removeprefix("model.").split(".")[0] in ignored_settings(config.model.name)), None)
     if idle:  # the variant would be the preset under another name
         raise ConfigError(f"--models: {entry!r} sets {idle}, which the {config.model.name!r} architecture does not read: "
                           "the variant would be the same model. Vary a key it reads (lstmtext models lists them).")
+    named = {".".join(parse_override(item)[0]) for item in overrides} | set(keys)
+    if config.train.pretrained and not any(k == "model.embedding" or k.startswith("model.embedding.") for k in named):
+        config.model.embedding.kind = "random"  # as train --pretrained: the language model's weights replace it
     return config
 
 

@@ -187,8 +187,9 @@ def check_lm(config: Config, lm: LMBundle, cleaned: dict[str, Any] | None = None
         detail = f"the cleaning {_cleaning_name(theirs)}, but this run's is {_cleaning_name(ours)}"
     else:
         detail = f"preprocess.{key} = {theirs.get(key)!r}, but this run asks for {ours.get(key)!r}"
-    fix = (f"Give --preprocess {_cleaning_name(theirs, flag=True)} (the model's cleaning)" if cleaned is not None else
-           "Leave the cleaning out (--preprocess, a config file's [preprocess] section; the model's is then used)")
+    fix = ("Leave the cleaning out (--preprocess, a config file's [preprocess] section; the model's is then used)"
+           if cleaned is None else f"Give --preprocess {_cleaning_name(theirs, flag=True)} (the model's cleaning)"
+           if key == "steps" else "Clean with the model's own settings")
     raise ConfigError(f"--pretrained {lm.path}: the language model was trained with {detail}. {fix} or pretrain a "
                       "language model with this cleaning.")
 

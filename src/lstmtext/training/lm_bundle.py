@@ -111,6 +111,26 @@ def read_lm_meta(path: str | Path) -> dict[str, Any]:
     return meta
 
 
+def pretrained_settings(pretrained: str | Path | None, config_file: str | Path | None, cleaning_named: bool
+                        ) -> tuple[str | None, dict[str, Any]]:
+    """The language model a run starts from and the config it takes from it (:func:`lm_settings`), for a command or
+    an estimator: ``pretrained`` (its option or argument), else its config file's ``train.pretrained``. The cleaning
+    is the model's unless the run names one: ``cleaning_named`` (an option, ``preprocess=``), or a ``[preprocess]``
+    section in the config file; that one is then checked against the model's when the model loads.
+
+    Returns:
+        ``(the language model's path or None, the nested settings; {} without one)``.
+    """
+    from lstmtext.config.files import read_config_file
+
+    tree = read_config_file(Path(config_file)) if config_file is not None else {}
+    train = tree.get("train") if isinstance(tree.get("train"), dict) else {}
+    path = pretrained or train.get("pretrained")
+    if not path:
+        return None, {}
+    return str(path), lm_settings(path, cleaning=not (cleaning_named or "preprocess" in tree))
+
+
 def lm_settings(path: str | Path, cleaning: bool = True) -> dict[str, Any]:
     """The config a run that starts from the language model at ``path`` takes from it, as a nested dict for the
     run's settings to go over: ``train.pretrained``, an embedding that starts random (the model's weights replace
