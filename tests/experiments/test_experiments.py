@@ -351,6 +351,18 @@ def test_an_interrupted_search_session_counts_in_the_totals(tiny_path, tmp_path,
     summary = json.loads((tmp_path / "s" / "search.json").read_text())
     # 1 trial in the interrupted session, 2 in the resumed one: the total said 2 (the first session was lost)
     assert [s["ran"] for s in summary["sessions"]] == [1, 2] and summary["ran"] == 3 and summary["complete"] == 3
+    # a sampled search: 2 trials, then a session asked for 4 and interrupted at its second: the first session's
+    # summary (best, complete) stays in search.json beside the sessions (it was replaced by a stub)
+    sampled = ["search", str(tiny_path), "--space", "train.lr=1e-3:1e-1:log", "--out", str(tmp_path / "t"),
+               *args[args.index("--split-col"):]]
+    monkeypatch.setattr(module, "score_job", real)
+    assert CliRunner().invoke(app, [*sampled, "--trials", "2"]).exit_code == 0
+    first = json.loads((tmp_path / "t" / "search.json").read_text())
+    calls.clear()
+    monkeypatch.setattr(module, "score_job", stop_at_the_second)
+    assert CliRunner().invoke(app, [*sampled, "--trials", "4"]).exit_code == 130
+    after = json.loads((tmp_path / "t" / "search.json").read_text())
+    assert after["best"] == first["best"] and [s["ran"] for s in after["sessions"]] == [2, 1] and after["ran"] == 3
 
 
 def test_search_reports_show_the_searched_metric_failed_trials_and_every_session(base, tmp_path):

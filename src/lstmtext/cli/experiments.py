@@ -136,9 +136,13 @@ def search(
                              workers=workers_or_cores(workers), mode=mode, seed=seed, on_result=done)
     except KeyboardInterrupt:  # this session counts in the totals too: its finished trials and its time
         if (out / "study.db").is_file():
-            write_json(out / "search.json", with_sessions(out, {
+            import json
+
+            kept = out / "search.json"  # the earlier sessions' summary (best, trials, ...) stays; sessions grow
+            earlier = json.loads(kept.read_text(encoding="utf-8")) if kept.is_file() else {}
+            write_json(kept, {**earlier, **with_sessions(out, {
                 **settings, "ran": len(finished), "wall_seconds": round(time.perf_counter() - start, 2),
-                "stopped_by_timeout": False, "load_average": load_average()}))
+                "stopped_by_timeout": False, "load_average": load_average()})})
         raise
     settings["load_average"] = load_average()
     this_call = {**settings, **summary}
