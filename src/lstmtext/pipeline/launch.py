@@ -5,6 +5,7 @@ docs/distributed.md.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -13,6 +14,8 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -108,13 +111,16 @@ def launch(config: Any, data: str | Path | None, out_dir: str | Path, run_kwargs
         log.info("launching: %s", " ".join(cmd))
         # torchrun in a session of its own: a Ctrl-C in the terminal reaches this process alone, which passes it on
         # to the ranks; torchrun, had it got the signal too, would print a traceback of its own for it
-        with subprocess.Popen(cmd, env=env, start_new_session=True) as proc:
+        with subprocess.Popen(cmd, env=env, start_new_session=True) as proc, _hangup_interrupts():
             try:
                 code = proc.wait()
-            except KeyboardInterrupt:  # (or SIGTERM, which the command turns into one): stop the ranks, say it once
+            except KeyboardInterrupt:  # (or SIGTERM, SIGHUP): stop the ranks, say it once
                 Path(name + ".error.interrupted").touch()  # a rank that loses its peer to it then stops quietly
                 _interrupt_ranks(proc.pid)
-                proc.wait()
+                try:
+                    proc.wait()
+                except KeyboardInterrupt:  # asked again while they stop: end them now, none left behind
+                    _end_group(proc)
                 raise
         failed = sorted(p for p in Path(name).parent.glob(Path(name).name + ".error.*") if p.suffix != ".interrupted")
         if failed:  # "DataError: message": raised again as the rank raised it
@@ -128,7 +134,8 @@ def launch(config: Any, data: str | Path | None, out_dir: str | Path, run_kwargs
 
 
 def _interrupt_ranks(launcher: int) -> None:
-    """Send SIGINT to torchrun's children, the ranks (Linux lists them in /proc); elsewhere to its whole process group."""
+    """Send SIGINT to torchrun's children, the ranks (Linux lists them in /proc); elsewhere to its whole process group
+    (torchrun then prints a traceback of its own), or to torchrun alone where there are no process groups."""
     try:
         ranks = [int(pid) for pid in Path(f"/proc/{launcher}/task/{launcher}/children").read_text().split()]
     except (OSError, ValueError):
@@ -137,9 +144,44 @@ def _interrupt_ranks(launcher: int) -> None:
         for pid in ranks:
             os.kill(pid, signal.SIGINT)
         if not ranks:
-            os.killpg(launcher, signal.SIGINT)
+            (os.killpg if hasattr(os, "killpg") else os.kill)(launcher, signal.SIGINT)
     except ProcessLookupError:  # already gone
         pass
+
+
+def _end_group(proc: subprocess.Popen) -> None:
+    """Terminate torchrun and the ranks (its session's process group), then kill what is left after 10 s."""
+    def send(sig: int) -> None:
+        try:
+            os.killpg(proc.pid, sig) if hasattr(os, "killpg") else proc.send_signal(sig)
+        except ProcessLookupError:
+            pass
+
+    send(signal.SIGTERM)
+    try:
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        send(getattr(signal, "SIGKILL", signal.SIGTERM))
+        proc.wait()
+
+
+@contextlib.contextmanager
+def _hangup_interrupts() -> Iterator[None]:
+    """While the ranks run: a closed terminal (SIGHUP) stops them as Ctrl-C does. torchrun runs in a session of its
+    own, so the hang-up reaches this process alone, which would otherwise die and leave them training."""
+    hup = getattr(signal, "SIGHUP", None)
+    if hup is None or threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    before = signal.signal(hup, _raise_interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(hup, before)
+
+
+def _raise_interrupt(signum: int, frame: Any) -> None:
+    raise KeyboardInterrupt
 
 
 def worker(job_file: str | Path) -> int:
