@@ -63,6 +63,9 @@ def test_a_json_object_or_list_where_a_text_goes_is_named_not_read_as_its_repr(t
     path.write_text('{"text": "lost bag", "label": ["neg", "pos"]}\n')  # a label, too (multi-label reads lists itself)
     with pytest.raises(DataError, match=r"d\.jsonl:1: label in column 'label' holds a JSON list, not a string"):
         load_data(build_config(None), path)
+    path.write_text('{"text": "harga mahal", "food": "neutral", "price": {"p": "negative"}}\n')  # an aspect's cell
+    with pytest.raises(DataError, match=r"d\.jsonl:1: column 'price' holds a JSON object, not a string"):
+        load_data(build_config(None, extra={"task": "absa"}), path)  # was a traceback from pd.isna
 
 
 def test_a_truncated_parquet_file_gets_parquet_advice(tmp_path):

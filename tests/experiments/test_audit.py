@@ -153,3 +153,8 @@ def test_a_weak_out_of_fold_model_is_flagged():
     assert left == ("lstm alone scores macro-F1 0.2587, not above 0.2587 for always answering the most frequent label, "
                     "so it was left out of the mean (the suspects are tfidf_logreg's). Train it longer or with a "
                     "stronger preset.")
+    [tfidf] = weak_model({"out_of_fold": {"macro_f1": 0.50}, "majority": {"macro_f1": 0.2587}, "left_out": ["tfidf_logreg"],
+                          "out_of_fold_alone": {"lstm": {"macro_f1": 0.5}, "tfidf_logreg": {"macro_f1": 0.26}},
+                          "scored_by": "lstm"})
+    assert tfidf.endswith("(the suspects are lstm's). It needs more labelled rows; --no-tfidf leaves it out from the "
+                          "start.")  # not "train it longer": it has no epochs

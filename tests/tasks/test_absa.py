@@ -196,7 +196,11 @@ def test_cli_predict_and_evaluate_an_aspect_model(tiny_run):
     assert list(record["aspects"]) == ["price"] and record["aspects"]["price"]["label"] == "negative"
     assert len(record["aspects"]["price"]["top_k"]) == 3 and len(record["aspects"]["price"]["probabilities"]) == 3
     result = runner.invoke(app, ["predict", str(out), "harga mahal sekali", "--format", "csv"])
-    assert result.output.splitlines()[0] == "text,food,food_score,service,service_score,price,price_score,no_known_word"
+    assert result.output.splitlines()[0] == ("text,food,food_score,service,service_score,price,price_score,abstained,"
+                                            "no_known_word")
+    unsure = runner.invoke(app, ["predict", str(out), "harga mahal sekali", "--format", "csv", "--min-confidence", "1"])
+    row = unsure.stdout.splitlines()[1].split(",")  # every aspect unsure at 1.0: said, not only empty cells
+    assert row[1] == row[3] == row[5] == "" and row[7] == "food|service|price"
     result = runner.invoke(app, ["evaluate", str(out), str(WIDE)])
     assert result.exit_code == 0 and "flat_macro_f1" in result.output and "per aspect" in result.output
 

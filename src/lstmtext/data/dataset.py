@@ -134,6 +134,14 @@ def nested_cell(values: Any) -> tuple[int, str] | None:
                  if isinstance(v, (dict, list))), None)
 
 
+def check_strings(frame: pd.DataFrame, columns: Sequence[str], refs: Sequence[str]) -> None:
+    """Raise a DataError at the first cell of ``columns`` that holds a JSON object or list (``refs``: each row's
+    ``file:line``)."""
+    for col in columns:
+        if col in frame.columns and (odd := nested_cell(frame[col])) is not None:
+            raise DataError(f"{refs[odd[0]]}: column {col!r} holds a JSON {odd[1]}, not a string. Give it a string.")
+
+
 def check_cells(frame: pd.DataFrame, col: str, what: str, refs: RowRefs) -> None:
     """Raise a DataError naming the first rows whose cell in ``col`` is missing, blank, or a JSON object or list."""
     values = frame[col]

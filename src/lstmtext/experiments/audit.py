@@ -145,9 +145,10 @@ def weak_model(report: dict[str, Any]) -> list[str]:
         word = "hardly above" if shown > at else "not above" if shown == at else "below"
         return f"macro-F1 {got:.4f}, {word} {floor:.4f} for {what}"
 
+    fix = {"tfidf_logreg": "It needs more labelled rows; --no-tfidf leaves it out from the start."}
     out = [f"{name} alone scores {than(report['out_of_fold_alone'][name]['macro_f1'])}, so it was left out of the mean "
-           f"(the suspects are {report['scored_by']}'s). Train it longer or with a stronger preset."
-           for name in report.get("left_out") or []]
+           f"(the suspects are {report['scored_by']}'s). "
+           + fix.get(name, "Train it longer or with a stronger preset.") for name in report.get("left_out") or []]
     got = report["out_of_fold"]["macro_f1"]
     if got - floor < WEAK_MARGIN:
         out.append(f"the out-of-fold model scores {than(got)}: its suspects are mostly its own mistakes. Train it longer "

@@ -41,6 +41,7 @@ from lstmtext.training.members import fit_members
 from lstmtext.training.ngram_fit import fit_after, silence
 from lstmtext.training.self_training import joined, pseudo_labelled
 from lstmtext.training.threads import configure_threads
+from lstmtext.utils.atomic import recover_dir
 
 log = logging.getLogger(__name__)
 
@@ -294,7 +295,8 @@ def run(config: Config, data: str | Path | LabelledData | None = None, out_dir: 
         labelled = load_data(config, data, fmt=fmt, valid_path=valid_path, test_path=test_path, header=header,
                              split_file=split_file)
         prepared = prepare(config, labelled)
-    if stream and resume and out is not None and not (out / "checkpoint").exists():
+    if stream and resume and out is not None and not recover_dir(out / "checkpoint") \
+            and not (out / "checkpoint").exists():  # (a checkpoint a crash left beside its place is put back first)
         # interrupted after its shards were written, before an epoch ended: the shards are kept, training starts
         log.info("%s: no epoch was finished before the interruption; training starts from the first epoch on the "
                  "shards already written", out)

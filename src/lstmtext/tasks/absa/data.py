@@ -21,7 +21,7 @@ from pathlib import Path
 import pandas as pd
 
 from lstmtext.config import Config
-from lstmtext.data.dataset import RowRefs, Split, Table, check_columns, split_values
+from lstmtext.data.dataset import RowRefs, Split, Table, check_columns, check_strings, split_values
 from lstmtext.errors import DataError
 
 
@@ -51,6 +51,7 @@ def read_wide(raw: pd.DataFrame, refs: RowRefs, path: Path, cfg: Config, aspects
     text_col, split_col = cfg.data.text_col, cfg.data.split_col
     check_columns(raw, path, {"--text-col": text_col, "--split-col": split_col})
     rows = refs.all(len(raw))
+    check_strings(raw, list(raw.columns), rows)
     names = aspects or cfg.absa.aspects or [str(c) for c in raw.columns if c not in (text_col, split_col)]
     if not (aspects or cfg.absa.aspects) and {cfg.absa.aspect_col, cfg.absa.polarity_col} <= set(names):
         raise DataError(f"{path}: columns {cfg.absa.aspect_col!r} and {cfg.absa.polarity_col!r} look like the long "
@@ -106,6 +107,7 @@ def read_long(raw: pd.DataFrame, refs: RowRefs, path: Path, cfg: Config, aspects
                         "aspect is the wide layout (absa.layout=\"wide\"; absa-convert --layout wide); otherwise name "
                         "the columns (absa.aspect_col / absa.polarity_col; absa-convert --aspect-col / --polarity-col).")
     at = refs.all(len(raw))
+    check_strings(raw, [text_col, a_col, p_col], at)
     _first_empty([t.strip() if not pd.isna(t) else "" for t in raw[text_col]], at, f"text in column {text_col!r}",
                  "Fill or remove these rows.")
     asp, pol = _cells(raw, a_col), _cells(raw, p_col)

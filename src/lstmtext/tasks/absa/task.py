@@ -167,13 +167,14 @@ class AspectSentiment(Task):
         said = said or [max(record.aspects.items(), key=lambda ap: 1 - ap[1].probabilities.get(self.not_mentioned, 0.0))]
         return [(f"{a}={p.label}{why}", starts[self.aspects.index(a)] + self.labels[a].index(p.label)) for a, p in said]
 
-    def csv_header(self) -> list[str]:
-        return [f"{a}{suffix}" for a in self.aspects for suffix in ("", "_score")]
+    def csv_header(self) -> list[str]:  # "abstained": the aspects answered unsure (their label cells are empty)
+        return [*(f"{a}{suffix}" for a in self.aspects for suffix in ("", "_score")), "abstained"]
 
     def csv_row(self, p: Prediction) -> list[str]:
-        cells = [[p.aspects[a].label, f"{p.aspects[a].score:.6f}"] if a in p.aspects else ["", ""]
+        cells = [[p.aspects[a].label or "", f"{p.aspects[a].score:.6f}"] if a in p.aspects else ["", ""]
                  for a in self.aspects]
-        return [c for pair in cells for c in pair]
+        unsure = "|".join(a for a in self.aspects if a in p.aspects and p.aspects[a].abstained)
+        return [*(c for pair in cells for c in pair), unsure]
 
     def describe(self, label: Any) -> str:
         said = [f"{a}={v}" for a, v in zip(self.aspects, label) if v != self.not_mentioned]
