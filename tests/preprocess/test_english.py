@@ -110,18 +110,3 @@ def test_fast_step_forms_equal_their_regexes():
         assert english.mark_question(text) == re.sub(r"\?+", " questionmark ", text)
         assert english.mark_exclamation(text) == re.sub(r"!+", " exclamationmark ", text)
         assert [m.span() for m in pattern.finditer(text)] == [m.span() for m in plain.finditer(text)]
-
-
-@pytest.mark.parametrize("raw, clean", [
-    ("gooood GOOOOD", "good GOOD"),  # it was "god": a word of its own
-    ("tooooo soooo nooooo", "too so no"),  # a doubled form only where that is a word
-    ("wellll Helllllooooo yaaaasss", "well Hello yas"),
-    ("pleeeease coooool", "please cool"),
-])
-def test_an_elongated_word_keeps_the_doubled_letter_it_is_spelt_with(raw, clean):
-    from lstmtext.preprocess.chunkwise import squeeze_elongation_ascii
-
-    step = make_step("squeeze_elongation")
-    assert step(raw) == clean
-    long = " ".join([raw] * 100)  # over 1,000 characters: the vectorised path, the same answer
-    assert len(long) > 1000 and squeeze_elongation_ascii(long) == " ".join([clean] * 100)

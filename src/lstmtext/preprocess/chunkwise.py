@@ -49,8 +49,11 @@ def remove_digits_ascii(text: str) -> str:
 
 
 def squeeze_elongation_ascii(text: str) -> str:
-    """``squeeze_elongation`` for ASCII text: a long text without a run of three or more of the same letter (the
-    regex ``([^\\W\\d_])\\1{2,}``, A-Z, a-z in ASCII) is found so in one vectorised pass and returned as it is."""
+    """``squeeze_elongation`` for ASCII text: every run of three or more of the same letter becomes one.
+
+    The regex ``([^\\W\\d_])\\1{2,}`` matches exactly such a run (A-Z, a-z in ASCII) from its first letter,
+    greedily, so runs are found here in one vectorised pass instead.
+    """
     if len(text) < 1000:  # numpy's fixed cost per call exceeds the regex's on a short text
         return english.squeeze_elongation(text)
     codes = np.frombuffer(text.encode("ascii"), dtype=np.uint8)
@@ -60,9 +63,11 @@ def squeeze_elongation_ascii(text: str) -> str:
     starts = np.flatnonzero(first)
     lengths = np.diff(np.append(starts, codes.size))
     folded = codes[starts] | 0x20  # A-Z onto a-z; no other byte lands in a-z
-    if not ((lengths >= 3) & (folded >= ord("a")) & (folded <= ord("z"))).any():
+    squeeze = (lengths >= 3) & (folded >= ord("a")) & (folded <= ord("z"))
+    if not squeeze.any():
         return text
-    return english.squeeze_elongation(text)
+    keep = first | ~np.repeat(squeeze, lengths)
+    return codes[keep].tobytes().decode("ascii")
 
 
 #: Step function -> a test for the chunks it may change; it leaves every other chunk as it is, so a batch

@@ -8,7 +8,6 @@ rather than ``rockexclamationmark``), so the word before them keeps its vocabula
 from __future__ import annotations
 
 import csv
-import itertools
 import re
 from functools import lru_cache
 from importlib import resources
@@ -74,49 +73,10 @@ def expand_always(text: str) -> str:
     return contractions.fix(text.replace("\u2019", "'"), slang=False)
 
 
-#: Common words spelt with a doubled letter. Elongated, they keep it (``gooood`` -> ``good``, not ``god``; ``tooo``
-#: -> ``too``; ``wellll`` -> ``well``); every other run of three or more letters becomes one (``sooo`` -> ``so``).
-DOUBLED_WORDS = frozenset("""
-    good food mood cool fool pool school too zoo boo soon moon noon spoon look book took cook hook foot boot shoot
-    room zoom boom door floor poor roof proof choose loose goose wood hood stood blood flood
-    see seen been need needs feel feels feeling free three tree agree sweet street tweet meet feet week weekend seem
-    seems keep sleep deep speed green screen between queen cheese coffee fee knee wheel wheels beer
-    all ball call called calls fall hall mall small tall wall well tell bell hell hello sell smell will kill still
-    till fill bill full pull dull silly really totally finally actually usually literally
-    off staff stuff cuff tiff less miss missed kiss pass passed class boss loss mess press dress stress
-    sorry worry hurry happy funny yummy sunny silly pretty better letter little bitter butter
-    apple appreciate apparently baggage luggage attendant attendants cancelled connection account
-    arrive arrived terrible horrible occurred correct success access address excellent
-    hmm aww grr shh umm mmm
-""".split())
-_WORD = re.compile(r"[^\W\d_]+")
-
-
-def _squeezed(match: re.Match[str]) -> str:
-    """One word with runs of three or more letters: its doubled form where that is a word of DOUBLED_WORDS
-    (fewest doubled runs first), else every run squeezed to one letter."""
-    word = match.group(0)
-    runs = [(m.start(), m.end()) for m in _ELONGATION.finditer(word)]
-    choices = sorted(itertools.product((1, 2), repeat=len(runs)), key=sum)[1:] if len(runs) <= 3 else []
-    for keep in [*choices, (1,) * len(runs)]:
-        out, last = [], 0
-        for (start, end), n in zip(runs, keep):
-            out += [word[last:start], word[start] * n]
-            last = end
-        out.append(word[last:])
-        squeezed = "".join(out)
-        if squeezed.lower() in DOUBLED_WORDS or max(keep) == 1:
-            return squeezed
-    return squeezed  # unreachable: the all-ones form ends the loop
-
-
 @register_step("squeeze_elongation")
 def squeeze_elongation(text: str) -> str:
-    """Squeeze a letter repeated three or more times to one (``heyyyy guyyyys`` -> ``hey guys``), or to two in
-    a common word spelt so (:data:`DOUBLED_WORDS`: ``gooood`` -> ``good``, not ``god``)."""
-    if not _ELONGATION.search(text):  # linear scans: a word is looked at only when the text has a run
-        return text
-    return _WORD.sub(lambda m: _squeezed(m) if _ELONGATION.search(m.group(0)) else m.group(0), text)
+    """Squeeze a letter repeated three or more times to one (``heyyyy guyyyys`` -> ``hey guys``)."""
+    return _ELONGATION.sub(r"\1", text)
 
 
 @register_step("mark_question")
