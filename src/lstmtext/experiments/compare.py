@@ -69,7 +69,7 @@ def model_config(entry: str, seed: int, threads: int, overrides: Sequence[str] =
     if twice is not None:  # the last would win, and the run's name say both
         raise ConfigError(f"--models: {entry!r} sets {twice} twice. Give each key once per variant.")
     for key in keys:  # compare decides these for every run: a variant's would be dropped, its name still saying it
-        owned = _COMPARE_OWNS.get(next((k for k in _COMPARE_OWNS if key == k or key.startswith(k + ".")), ""))
+        owned = _owner(key)
         if owned:
             raise ConfigError(f"--models: {entry!r} sets {key}, which compare sets for every run: {owned}.")
     if name not in MODEL_PRESETS and name not in available_models():
@@ -94,9 +94,18 @@ def model_config(entry: str, seed: int, threads: int, overrides: Sequence[str] =
     return config
 
 
+def _owner(key: str) -> str | None:
+    """What sets ``key`` for every run of a comparison (a key of :data:`_COMPARE_OWNS`' sections), or None."""
+    return next((owner for k, owner in _COMPARE_OWNS.items() if key == k or key.startswith(k + ".")), None)
+
+
 #: Config keys (and sections) compare sets for every run, with the option that sets them.
-_COMPARE_OWNS = {"preprocess": "use --preprocess (the one cleaning)", "data": "the data is read once, with the data flags (--text-col, --label-col, --split-col, --set data.*)",
-                 "train.seed": "use --seeds (runs get seeds 0 .. N-1)", "task": "use --task"}
+_COMPARE_OWNS = {
+    "preprocess": "use --preprocess (the one cleaning)",
+    "data": "the data is read once, with the data flags (--text-col, --label-col, --split-col, --set data.*)",
+    "train.seed": "use --seeds (runs get seeds 0 .. N-1)",
+    "task": "use --task",
+}
 
 
 def _spaced_seeds(config: Config, seed: int) -> Config:
@@ -215,9 +224,9 @@ def compare(
         raise ConfigError(f"--models names {', '.join(twice)} more than once: a run counted twice would shrink its "
                           "± std. Name each model once (--seeds sets the runs per model).")
     for key in (".".join(parse_override(item)[0]) for item in overrides):
-        if key == "train.seed" or key.startswith("preprocess."):
-            flag = "--seeds (runs get seeds 0 .. N-1)" if key == "train.seed" else "--preprocess (the one cleaning)"
-            raise ConfigError(f"--set {key}: compare sets it for every run; use {flag}.")
+        owned = _owner(key)
+        if owned and not key.startswith("data."):  # --set data.* is how the one data set is read
+            raise ConfigError(f"--set {key}: compare sets it for every run; {owned}.")
     with _cleaned_unlabelled(base, preprocess) as base:
         return _compare(data, models, seeds, base, preprocess, overrides, mode, workers, baseline, on_result, partial)
 
