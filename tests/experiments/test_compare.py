@@ -8,7 +8,8 @@ import pytest
 from lstmtext.config import DataConfig
 from lstmtext.data import LabelledData, Split
 from lstmtext.errors import ConfigError, DataError
-from lstmtext.experiments.compare import clean_data, compare, model_config, report_markdown, summarize, write_report
+from lstmtext.experiments.compare import clean_data, compare, model_config, summarize
+from lstmtext.experiments.compare_report import report_markdown, write_report
 
 FAST = ["train.epochs=2", "model.embedding_dim=8", "model.hidden_size=8", "train.batch_size=8",
         "model.options={}", "vocab.num_words=200"]

@@ -312,7 +312,8 @@ def test_streamed_multilabel_run_trains_as_in_memory(tmp_path):
 
 
 def test_compare_with_the_one_vs_rest_baseline(tmp_path):
-    from lstmtext.experiments.compare import compare, report_markdown
+    from lstmtext.experiments.compare import compare
+    from lstmtext.experiments.compare_report import report_markdown
     from lstmtext.pipeline import load_data
 
     data = load_data(_cfg(*FAST[:2]), MULTILABEL)

@@ -90,7 +90,7 @@ def compare(
     """
     from lstmtext.config import parse_override
     from lstmtext.experiments.compare import compare as run_compare
-    from lstmtext.experiments.compare import write_report
+    from lstmtext.experiments.compare_report import write_report
     from lstmtext.pipeline import load_data
 
     check_out(out, "compare", overwrite)

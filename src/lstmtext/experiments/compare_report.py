@@ -1,0 +1,77 @@
+"""``compare``'s report: the summary as a Markdown table, a chart of mean ± std per model, and the files written
+(the runs themselves: :mod:`lstmtext.experiments.compare`)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+
+def report_markdown(report: dict[str, Any]) -> str:
+    """The summary as a Markdown table (mean +- std over seeds), with the settings underneath."""
+    split = report["eval_split"]
+    micro = all("micro_f1_mean" in s for s in report["summary"])
+    also_valid = split != "valid"  # scored on valid (no test split): its columns would be shown twice
+    scores = ["accuracy", "macro_f1", *(["micro_f1"] if micro else [])]
+    names = {"accuracy": "accuracy", "macro_f1": "macro-F1", "micro_f1": "micro-F1"}
+    head = [f"{split} {names[k]}" for k in scores] + [f"valid {names[k]}" for k in scores[1:] if also_valid]
+    head = ["model", "architecture", *head, "parameters", "train s", "inference texts/s"]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for s in report["summary"]:
+        def pm(key: str, s: dict = s) -> str:  # one run (a deterministic baseline): no spread to show
+            return f"{s[key + '_mean']:.4f}" + (f" ± {s[key + '_std']:.4f}" if s["runs"] > 1 else "")
+
+        cells = [s["model"], s["architecture"], *map(pm, scores),
+                 *(f"{s[f'valid_{k}_mean']:.4f}" for k in scores[1:] if also_valid),
+                 f"{s['n_parameters_mean']:,.0f}", f"{s['train_seconds_mean']:.1f}", f"{s['texts_per_second_mean']:,.0f}"]
+        lines.append("| " + " | ".join(cells) + " |")
+    sizes = ", ".join(f"{k} {v:,}" for k, v in report["split_sizes"].items())
+    lines += ["", f"Data: {report['source']} ({sizes}); scores on the **{split}** split; cleaning "
+              f"`{report['preprocess']}`; {report['seeds']} seed(s) per model; mode {report['mode']} with "
+              f"{report['workers']} worker(s); wall time {report['wall_seconds']:.0f} s; load average at the end "
+              f"{report['load_average']} on {report['cpu_count']} CPUs."]
+    if report.get("scores_note"):
+        lines.append(report["scores_note"])
+    return "\n".join(lines) + "\n"
+
+
+def plot_report(report: dict[str, Any], path: str | Path) -> Path:
+    """Accuracy and macro-F1 per model: dots at the mean, the std over seeds as error bars (dots, not bars, since
+    the axis does not start at 0: the differences are what a reader compares)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from lstmtext.utils.atomic import atomic_path
+
+    summary = report["summary"]
+    x = range(len(summary))
+    fig, ax = plt.subplots(figsize=(1.6 + 1.3 * len(summary), 3.8))
+    for offset, key, label, marker in ((-0.12, "accuracy", "accuracy", "o"), (0.12, "macro_f1", "macro-F1", "s")):
+        ax.errorbar([i + offset for i in x], [s[f"{key}_mean"] for s in summary],
+                    yerr=[s[f"{key}_std"] for s in summary], fmt=marker, capsize=4, label=label)
+    low = min(min(s["accuracy_mean"] - s["accuracy_std"], s["macro_f1_mean"] - s["macro_f1_std"]) for s in summary)
+    ax.set_ylim(max(0.0, low - 0.05), 1.0)
+    ax.set_xlim(-0.6, len(summary) - 0.4)
+    ax.set_xticks(list(x), [s["model"] for s in summary], rotation=20)
+    once = [s["model"] for s in summary if s["runs"] == 1 and report["seeds"] > 1]
+    ax.set_title(f"{report['eval_split']} split, mean ± std over {report['seeds']} seed(s)"
+                 + (f"; {', '.join(once)} once (deterministic)" if once else ""), fontsize=10)
+    ax.grid(axis="y", alpha=0.3)
+    ax.legend(loc="upper right")
+    fig.tight_layout()
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, dpi=110, format="png")
+    plt.close(fig)
+    return Path(path)
+
+
+def write_report(report: dict[str, Any], out_dir: str | Path) -> dict[str, Path]:
+    """Write ``compare.json``, ``compare.md`` and ``compare.png`` to ``out_dir`` (each atomically)."""
+    from lstmtext.utils.atomic import write_json, write_text
+
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    return {"json": write_json(out / "compare.json", report), "markdown": write_text(out / "compare.md",
+            report_markdown(report)), "chart": plot_report(report, out / "compare.png")}
