@@ -100,11 +100,17 @@ def test_bad_options_are_one_line_errors(model, kwargs, message):
         suggest(Predictor.from_bundle(model), [], **kwargs)
 
 
-def test_cli_writes_a_file_ready_to_label(model, tmp_path):
+def _suggest_cli(model, tmp_path, out: str, *extra: str):
+    """``lstmtext suggest MODEL pool.txt --n 4 --out tmp_path/out`` (the pool written first), checked to succeed."""
     _pool(tmp_path / "pool.txt")
     res = CliRunner().invoke(app, ["suggest", str(model), str(tmp_path / "pool.txt"), "--n", "4", "--out",
-                                   str(tmp_path / "s")])
+                                   str(tmp_path / out), *extra])
     assert res.exit_code == 0, res.output
+    return res
+
+
+def test_cli_writes_a_file_ready_to_label(model, tmp_path):
+    _suggest_cli(model, tmp_path, "s")
     with (tmp_path / "s" / "to_label.csv").open(encoding="utf-8") as fh:
         rows = list(csv.reader(fh))
     assert rows[0] == ["text", "label"] and len(rows) == 5 and all(r[1] == "" for r in rows[1:])
@@ -113,16 +119,11 @@ def test_cli_writes_a_file_ready_to_label(model, tmp_path):
 
 
 def test_texts_already_labelled_are_not_suggested_again(model, tmp_path):
-    _pool(tmp_path / "pool.txt")
-    first = CliRunner().invoke(app, ["suggest", str(model), str(tmp_path / "pool.txt"), "--n", "4", "--out",
-                                     str(tmp_path / "s1")])
-    assert first.exit_code == 0, first.output
+    _suggest_cli(model, tmp_path, "s1")
     with (tmp_path / "s1" / "to_label.csv").open(encoding="utf-8") as fh:
         done = [row["text"] for row in csv.DictReader(fh)]
     # round 2 with round 1's file (its texts, labelled or not): none of them comes back (33 of 100 did)
-    res = CliRunner().invoke(app, ["suggest", str(model), str(tmp_path / "pool.txt"), "--n", "4", "--out",
-                                   str(tmp_path / "s2"), "--exclude", str(tmp_path / "s1" / "to_label.csv")])
-    assert res.exit_code == 0, res.output
+    res = _suggest_cli(model, tmp_path, "s2", "--exclude", str(tmp_path / "s1" / "to_label.csv"))
     again = json.loads((tmp_path / "s2" / "suggest.json").read_text())
     assert len(again["suggested"]) == 4 and not {r["text"] for r in again["suggested"]} & set(done)
     assert again["skipped_labelled"] >= 4 and "already labelled" in res.output
