@@ -7,9 +7,7 @@ from __future__ import annotations
 import functools
 import json
 import os
-import signal
 import sys
-import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any, Optional
@@ -17,6 +15,8 @@ from typing import Annotated, Any, Optional
 import typer
 from rich.console import Console
 from rich.markup import escape
+
+from lstmtext.utils.interrupts import interrupting
 
 console = Console()
 err_console = Console(stderr=True)
@@ -253,10 +253,6 @@ def load_average() -> list[float] | None:
         return None
 
 
-def _raise_interrupt(signum: int, frame: Any) -> None:
-    raise KeyboardInterrupt
-
-
 def interruptible(hint: str, kept: str | tuple[str, ...] | None = None, overwrite_restarts: bool = False
                   ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Wrap a long command: Ctrl-C or SIGTERM (``kill PID``, which the command turns into a Ctrl-C, so that a pool
@@ -268,10 +264,9 @@ def interruptible(hint: str, kept: str | tuple[str, ...] | None = None, overwrit
     def wrap(command: Callable[..., Any]) -> Callable[..., Any]:
         @functools.wraps(command)
         def run_command(*args: Any, **kwargs: Any) -> Any:
-            main_thread = threading.current_thread() is threading.main_thread()  # signals go to the main thread only
-            before = signal.signal(signal.SIGTERM, _raise_interrupt) if main_thread else None
             try:
-                return command(*args, **kwargs)
+                with interrupting("SIGTERM"):
+                    return command(*args, **kwargs)
             except KeyboardInterrupt:
                 out = Path(str(kwargs.get("out", "OUT")))
                 files = (kept,) if isinstance(kept, str) else kept
@@ -281,9 +276,6 @@ def interruptible(hint: str, kept: str | tuple[str, ...] | None = None, overwrit
                     said += " Leave out --overwrite, or it starts over."
                 err_console.print(f"interrupted: {said.replace('OUT', str(out))}", highlight=False, soft_wrap=True)
                 raise typer.Exit(130) from None
-            finally:
-                if main_thread:
-                    signal.signal(signal.SIGTERM, before)
 
         return run_command
 

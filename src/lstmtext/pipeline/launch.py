@@ -5,7 +5,6 @@ docs/distributed.md.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import logging
 import os
@@ -14,8 +13,6 @@ import socket
 import subprocess
 import sys
 import tempfile
-import threading
-from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -25,6 +22,7 @@ from lstmtext.config import Config
 from lstmtext.errors import ConfigError, LstmTextError
 from lstmtext.pipeline.runner import run
 from lstmtext.training.ddp import setup, teardown
+from lstmtext.utils.interrupts import interrupting
 
 log = logging.getLogger(__name__)
 
@@ -110,8 +108,9 @@ def launch(config: Any, data: str | Path | None, out_dir: str | Path, run_kwargs
         cmd = torchrun_command(opts, Path(name))
         log.info("launching: %s", " ".join(cmd))
         # torchrun in a session of its own: a Ctrl-C in the terminal reaches this process alone, which passes it on
-        # to the ranks; torchrun, had it got the signal too, would print a traceback of its own for it
-        with subprocess.Popen(cmd, env=env, start_new_session=True) as proc, _hangup_interrupts():
+        # to the ranks; torchrun, had it got the signal too, would print a traceback of its own for it. A closed
+        # terminal (SIGHUP) stops them too: this process would otherwise die and leave them training
+        with subprocess.Popen(cmd, env=env, start_new_session=True) as proc, interrupting("SIGHUP"):
             try:
                 code = proc.wait()
             except KeyboardInterrupt:  # (or SIGTERM, SIGHUP): stop the ranks, say it once
@@ -165,23 +164,7 @@ def _end_group(proc: subprocess.Popen) -> None:
         proc.wait()
 
 
-@contextlib.contextmanager
-def _hangup_interrupts() -> Iterator[None]:
-    """While the ranks run: a closed terminal (SIGHUP) stops them as Ctrl-C does. torchrun runs in a session of its
-    own, so the hang-up reaches this process alone, which would otherwise die and leave them training."""
-    hup = getattr(signal, "SIGHUP", None)
-    if hup is None or threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    before = signal.signal(hup, _raise_interrupt)
-    try:
-        yield
-    finally:
-        signal.signal(hup, before)
 
-
-def _raise_interrupt(signum: int, frame: Any) -> None:
-    raise KeyboardInterrupt
 
 
 def worker(job_file: str | Path) -> int:
