@@ -371,6 +371,9 @@ def test_min_confidence_gives_unsure_answers(client):
     for key in ("min_confidence", "top_k"):  # JSON true is not the number 1 (schemathesis found it accepted)
         bad = client.post("/predict", json={"texts": ["thanks"], key: True})
         assert bad.status_code == 422 and f"body.{key}" in bad.json()["detail"] and "true" in bad.json()["detail"]
+    # null is each key's default: a client that always sends both keys gets the plain answer
+    nulls = client.post("/predict", json={"texts": ["thanks"], "top_k": None, "min_confidence": None})
+    assert nulls.status_code == 200 and nulls.json() == client.post("/predict", json={"texts": ["thanks"]}).json()
 
 
 def test_explain_names_the_tokens_that_pushed_the_prediction(client):

@@ -22,13 +22,15 @@ class PredictRequestBase(BaseModel):
         "`abstained: true` and `label: null`; a multi-label one moves the labels decided with less confidence "
         "(p for a label over its threshold, 1 - p for one under it) to `unsure`")
 
-
     @field_validator("top_k", "min_confidence", mode="before")
     @classmethod
-    def _a_json_number(cls, value: Any) -> Any:
-        """JSON true/false and strings are not numbers (pydantic would read true as 1 and "2" as 2)."""
+    def _a_json_number(cls, value: Any, info: Any) -> Any:
+        """JSON true/false and strings are not numbers (pydantic would read true as 1 and "2" as 2); ``null`` is
+        the default, for ``top_k`` as for ``min_confidence`` (a client that always sends both keys)."""
         if isinstance(value, (bool, str)):
             raise ValueError(f"must be a number, not {'true or false' if isinstance(value, bool) else 'a string'}")
+        if value is None and info.field_name == "top_k":
+            return 1
         return value
 
 
