@@ -103,11 +103,31 @@ def test_tpe_search_counts_complete_trials_towards_the_total(base, tiny_data, tm
     assert len({p["train.lr"] for p in params}) == 3
 
 
+UNCALIBRATED = [*FAST, "train.calibrate_min_texts=100000"]  # every run's valid split is too small: each one warns
+
+
+def _said(caplog) -> list[str]:
+    return [r.getMessage() for r in caplog.records if "too few to fit a temperature on" in r.getMessage()]
+
+
+def test_a_note_every_trial_makes_is_shown_once(tiny_data, tmp_path, caplog):
+    base = build_config(None, overrides=UNCALIBRATED)
+    with caplog.at_level(logging.WARNING):
+        summary = search(base, tiny_data, tmp_path, parse_space(base, ["train.lr=0.01,0.03"]), mode="sequential",
+                         workers=1)
+    assert summary["complete"] == 2 and len(_said(caplog)) == 1
+    result = score_job({"key": 0, "config": base.model_dump(mode="json")}, tiny_data)
+    assert [m for m in result["warnings"] if "too few to fit a temperature on" in m] == _said(caplog)
+
+
 @pytest.mark.slow  # two spawned workers each import torch: ~40 s on the loaded 2-core machine
-def test_search_in_a_pool_of_two_processes(base, tiny_data, tmp_path):
+def test_search_in_a_pool_of_two_processes(tiny_data, tmp_path, caplog):
+    base = build_config(None, overrides=UNCALIBRATED)
     space = parse_space(base, ["train.lr=0.01,0.03"])
-    summary = search(base, tiny_data, tmp_path, space, mode="pool", workers=2)
+    with caplog.at_level(logging.WARNING):
+        summary = search(base, tiny_data, tmp_path, space, mode="pool", workers=2)
     assert summary["complete"] == 2
+    assert len(_said(caplog)) == 1  # each worker had printed its own copy, in its bare format
 
 
 def test_a_timeout_starts_no_new_trial(base, tiny_data, tmp_path):

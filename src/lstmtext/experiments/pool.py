@@ -23,6 +23,7 @@ from lstmtext.config import Config
 from lstmtext.data import LabelledData
 from lstmtext.errors import ConfigError
 
+log = logging.getLogger(__name__)
 Mode = Literal["pool", "sequential"]
 DEFAULT_MODE: Mode = "pool"
 _WORKER_DATA: dict[str, Any] = {}
@@ -157,27 +158,59 @@ def select_rows(data: LabelledData, select: dict[str, Sequence[Any]] | None) -> 
     return replace(data, splits=splits)
 
 
-class _OncePerKind(logging.Filter):
-    """Let a data warning through once per process: a fold's or trial's notes repeat for every job ("the valid
-    split holds 6 texts"), differing only in their numbers."""
+class _HeldBack(logging.Handler):
+    """Hold the warnings a job logs back: they go to the parent with its result (:func:`show_warnings`), which
+    shows each kind once per experiment. Printed where they arise, every pool worker showed its own copy of the
+    same note ("the valid split holds 39 texts ...", once per worker), in a worker's bare format. Records below
+    WARNING go on to the root logger's handlers as ever."""
 
     def __init__(self) -> None:
         super().__init__()
-        self.seen: set[str] = set()
+        self.held: list[str] = []
 
-    def filter(self, record: logging.LogRecord) -> bool:
-        kind = re.sub(r"\d[\d,.]*", "#", record.getMessage())
-        new = kind not in self.seen
-        self.seen.add(kind)
-        return new
+    def emit(self, record: logging.LogRecord) -> None:
+        if record.levelno >= logging.WARNING:
+            self.held.append(record.getMessage())
+        else:
+            logging.getLogger().handle(record)
 
 
-_DATA_WARNINGS = _OncePerKind()
+@contextmanager
+def _holding_warnings() -> Iterator[_HeldBack]:
+    """While a job runs, the ``lstmtext`` loggers' warnings are held back (see :class:`_HeldBack`); a job that
+    fails shows them at once, as they may say why."""
+    package, held = logging.getLogger("lstmtext"), _HeldBack()
+    propagate = package.propagate
+    package.addHandler(held)
+    package.propagate = False
+    try:
+        yield held
+    except BaseException:
+        package.removeHandler(held)
+        package.propagate = propagate
+        show_warnings({"warnings": held.held})
+        raise
+    finally:
+        package.removeHandler(held)
+        package.propagate = propagate
+
+
+_SHOWN: set[str] = set()  # the kinds of data warning this experiment has shown (numbers left out)
 
 
 def warn_afresh() -> None:
-    """Start an experiment: its jobs' data warnings are shown once each (pool workers are new processes anyway)."""
-    _DATA_WARNINGS.seen.clear()
+    """Start an experiment: each kind of data warning its jobs raise is shown once."""
+    _SHOWN.clear()
+
+
+def show_warnings(result: dict[str, Any]) -> None:
+    """Log the data warnings a job held back (``result["warnings"]``), each kind once per experiment: a fold's or
+    trial's notes repeat for every job, differing only in their numbers."""
+    for message in result.get("warnings", ()):
+        kind = re.sub(r"\d[\d,.]*", "#", message)
+        if kind not in _SHOWN:
+            _SHOWN.add(kind)
+            log.warning("%s", message)
 
 
 def score_job(job: dict[str, Any], data: LabelledData | None = None) -> dict[str, Any]:
@@ -191,15 +224,11 @@ def score_job(job: dict[str, Any], data: LabelledData | None = None) -> dict[str
     from lstmtext.pipeline import run
 
     data = select_rows(data if data is not None else shared_data(), job.get("select"))
-    logger = logging.getLogger("lstmtext.data.dataset")
-    logger.addFilter(_DATA_WARNINGS)  # only while the job runs: other runs of this process warn as ever
-    try:
+    with _holding_warnings() as held:  # only while the job runs: other runs of this process warn as ever
         result = run(Config.model_validate(job["config"]), data, progress=False)
-    finally:
-        logger.removeFilter(_DATA_WARNINGS)
     out = {"job": job.get("key"), "task": result.task.name, "metrics": result.metrics, "epochs_run": len(result.history),
            "best_epoch": result.train.best_epoch, "train_seconds": result.train.total_seconds,
-           "n_train": len(data.splits["train"])}
+           "n_train": len(data.splits["train"]), "warnings": held.held}
     if job.get("proba"):  # the named split's probabilities, with the names of their columns
         out["proba"] = result.probabilities[job["proba"]]
         out["outputs"] = result.task.output_names()
@@ -226,6 +255,7 @@ def run_jobs(jobs: Sequence[dict[str, Any]], data: LabelledData, workers: int, m
         results: list[Any] = [None] * len(jobs)
         for future in done:
             results[futures[future]] = future.result()
+            show_warnings(results[futures[future]])
             if on_result is not None:
                 on_result(results[futures[future]])
     return results

@@ -23,7 +23,16 @@ from lstmtext.config import Config
 from lstmtext.data import LabelledData
 from lstmtext.data.dataset import fingerprint
 from lstmtext.errors import ConfigError
-from lstmtext.experiments.pool import JobRunner, Mode, check_parallel, clean_once, score_job, task_scores, warn_afresh
+from lstmtext.experiments.pool import (
+    JobRunner,
+    Mode,
+    check_parallel,
+    clean_once,
+    score_job,
+    show_warnings,
+    task_scores,
+    warn_afresh,
+)
 from lstmtext.experiments.space import Space, apply, suggest
 
 log = logging.getLogger(__name__)
@@ -232,6 +241,7 @@ def _finish(study: Any, trial: Any, params: dict[str, Any], future: Future, metr
         trial.set_user_attr("error", str(exc)[:500])
         study.tell(trial, state=TrialState.FAIL)
         return {"trial": trial.number, "params": params, "state": "FAIL", "error": str(exc)}
+    show_warnings(result)
     attrs = {"epochs_run": result["epochs_run"], "best_epoch": result["best_epoch"],
              "train_seconds": round(result["train_seconds"], 2)}
     for split, m in result["metrics"].items():
