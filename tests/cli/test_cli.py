@@ -243,6 +243,14 @@ def test_help_is_wrapped_not_cut_at_80_columns():
         result = runner.invoke(app, [name, "--help"] if name else ["--help"], env={"COLUMNS": "80"})
         assert result.exit_code == 0, name
         assert "…" not in result.output, (name, [line for line in result.output.splitlines() if "…" in line])
+        description = result.output.split("╭")[0].splitlines()
+        for line, after in zip(description, description[1:]):  # a sentence goes on only where the line was full
+            line, after = line.strip(), after.strip()
+            if line and after[:1].islower():
+                assert len(line) + 1 + len(after.split()[0]) > 78, (name, line, after)
+    serve = runner.invoke(app, ["serve", "--help"], env={"COLUMNS": "80"}).output
+    assert "LSTMTEXT_<OPTION> environment variable" in serve  # not read as an HTML tag
+
 
 def test_presets_describes_every_preset_and_architecture():
     from lstmtext.config.presets import CLEANING_DESCRIPTIONS, PRESET_DESCRIPTIONS, available_presets

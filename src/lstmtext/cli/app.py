@@ -24,6 +24,7 @@ app = typer.Typer(
     "`lstmtext train my.csv --text-col review --label-col stars --out runs/mine` trains on your data.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
+    rich_markup_mode="markdown",
     add_completion=True,
 )
 

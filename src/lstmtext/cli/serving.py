@@ -32,7 +32,7 @@ def serve(
 ) -> None:
     """Serve a model over HTTP: POST /predict, POST /explain, GET /health, GET /info, docs at /docs and a web page at /.
 
-    Every option can also be set as an LSTMTEXT_<OPTION> environment variable (e.g. LSTMTEXT_MAX_TEXTS).
+    Every option can also be set as an `LSTMTEXT_<OPTION>` environment variable (e.g. LSTMTEXT_MAX_TEXTS).
     """
     import uvicorn
 

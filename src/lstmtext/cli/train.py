@@ -81,7 +81,7 @@ def train(
     resume: Annotated[bool, typer.Option("--resume", help="Continue an interrupted run from OUT/checkpoint.")] = False,
     overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace a model already saved in OUT.")] = False,
     init_from: Annotated[Optional[Path], typer.Option(help="Continue a saved model on DATA (a warm start): same task, architecture, cleaning and vocabulary; its config replaces the preset unless --preset/--config is given (docs/active.md).")] = None,
-    new_words: Annotated[Optional[str], typer.Option(metavar="[keep|add]", help="With --init-from: keep the saved vocabulary (new words read as <unk>; default) or add DATA's words (fresh embeddings).")] = None,
+    new_words: Annotated[Optional[str], typer.Option(metavar="[keep|add]", help="With --init-from: keep the saved vocabulary (new words read as `<unk>`; default) or add DATA's words (fresh embeddings).")] = None,
     new_classes: Annotated[Optional[str], typer.Option(metavar="[error|add]", help="With --init-from: refuse labels the saved model lacks (default) or add outputs for them.")] = None,
     quiet: QuietOpt = False,
     stream: Annotated[bool, typer.Option("--stream", help="Read DATA in chunks into OUT/shards, for files larger than memory (docs/streaming.md).")] = False,
