@@ -6,6 +6,7 @@ import os
 
 import torch
 
+from lstmtext.training import threads
 from lstmtext.training.threads import configure_threads
 from lstmtext.utils import cores
 
@@ -24,3 +25,29 @@ def test_usable_cores_follow_the_cpu_affinity(monkeypatch):
     monkeypatch.setattr(os, "process_cpu_count", lambda: 2, raising=False)  # Python 3.13+ asks it
     assert cores.usable_cores() == 2
 
+
+
+def test_omp_num_threads_is_the_default_when_set(monkeypatch):
+    monkeypatch.setattr(cores, "usable_cores", lambda: 8)
+    monkeypatch.setattr(threads, "usable_cores", lambda: 8)
+    for value, expected in (("1", 1), ("3", 3), ("", 8), ("0", 8), ("auto", 8)):
+        monkeypatch.setenv("OMP_NUM_THREADS", value)
+        assert threads.default_threads() == expected, value
+    monkeypatch.delenv("OMP_NUM_THREADS")
+    assert threads.default_threads() == 8
+
+
+def test_a_training_gives_the_callers_thread_count_back(tiny_path):
+    """fit() inside a notebook or a cross_val_score worker must not leave the process on train.threads."""
+    from helpers import TINY_OVERRIDES
+    from lstmtext.config import build_config
+    from lstmtext.pipeline import run
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        run(build_config(None, overrides=[*TINY_OVERRIDES, "train.epochs=1", "train.threads=2"]), tiny_path,
+            progress=False)
+        assert torch.get_num_threads() == 1
+    finally:
+        torch.set_num_threads(before)

@@ -203,7 +203,7 @@ class TrainConfig(_Section):
     new_classes: Literal["error", "add"] = Field(
         "error", description="init_from: error: refuse training labels the saved model lacks; add: new outputs for "
         "them after the old ones (old outputs keep their weights)")
-    threads: int | None = Field(None, ge=1, description="torch threads; None: every core")
+    threads: int | None = Field(None, ge=1, description="torch threads; None: OMP_NUM_THREADS when set, else every core")
     precision: Literal["auto", "fp32", "bf16"] = Field(
         "auto", description="bf16: the LSTM layers' products in bfloat16 (float32 accumulation, weights and "
         "cells), on CPUs with bf16 instructions; auto: bf16 where that applies, else fp32 (README: Speed)")

@@ -39,7 +39,7 @@ from lstmtext.preprocess.presets import resolved_preprocess
 from lstmtext.training.checkpoint import changed_settings
 from lstmtext.training.lm_bundle import LMBundle, is_lm_bundle, lm_folder, load_lm, save_lm
 from lstmtext.training.pretrain import LMResult, fit_lm, perplexity_name
-from lstmtext.training.threads import configure_threads
+from lstmtext.training.threads import configure_threads, keeps_thread_count
 
 log = logging.getLogger(__name__)
 
@@ -98,6 +98,7 @@ def _resumed_config(given: Config, saved: Config, state: Path, asked: Collection
     return saved
 
 
+@keeps_thread_count
 def pretrain(config: Config, texts: str | Path, out: str | Path, text_col: str | None = None, *, resume: bool = False,
              overwrite: bool = False, progress: bool = True, header: bool = True,
              on_epoch_end: Callable[[dict], None] | None = None, asked: Collection[str] = ()) -> LMBundle:

@@ -40,7 +40,7 @@ from lstmtext.training.loop import BatchSource, TrainResult, fit, monitored
 from lstmtext.training.members import fit_members
 from lstmtext.training.ngram_fit import fit_after, silence
 from lstmtext.training.self_training import joined, pseudo_labelled
-from lstmtext.training.threads import configure_threads
+from lstmtext.training.threads import configure_threads, keeps_thread_count
 from lstmtext.utils.atomic import recover_dir
 
 log = logging.getLogger(__name__)
@@ -255,6 +255,7 @@ def summarize(config: Config, prepared: Prepared, model: torch.nn.Module, result
     }
 
 
+@keeps_thread_count
 def run(config: Config, data: str | Path | LabelledData | None = None, out_dir: str | Path | None = None, *,
         resume: bool = False, overwrite: bool = False, progress: bool = True, stream: bool = False,
         chunk_size: int | None = None, shard: Shard | None = None, fmt: str | None = None,
