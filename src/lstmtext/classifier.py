@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import functools
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -97,6 +97,9 @@ class _TextEstimator(BaseEstimator):
     def resolve_config(self) -> Config:
         """The config this estimator trains with: the preset, the config file, then the hyperparameters."""
         check_model_preset(self.preset)
+        if self.overrides is not None and not isinstance(self.overrides, Mapping):
+            raise ConfigError(f"overrides: a dict of config keys, e.g. {{'model.pooling': 'max'}}. Got "
+                              f"{type(self.overrides).__name__} {self.overrides!r}.")
         tree: dict[str, Any] = {"task": self._task}
         given = {name: key for name, key in _KEYS.items() if getattr(self, name) is not None}
         if self.random_state is not None:
@@ -150,6 +153,8 @@ class _TextEstimator(BaseEstimator):
                             "to hold out a valid_size share of X.")
         config = self.resolve_config()
         texts = _texts(X, "X")
+        if not texts:
+            raise DataError("fit(): X holds no texts. Give the texts to learn from, one label each in y.")
         labels, info = self._labels(y, len(texts))
         if valid_texts is None:
             task_cls = get_task(config.task)
@@ -315,7 +320,11 @@ class MultiLabelTextClassifier(ClassifierMixin, _TextEstimator):
         if text is not None:  # a string is iterable too: its characters would become the labels
             raise DataError(f"y: row {text} is {rows[text]!r}, not a list of labels. Give each text a list (a column of "
                             "delimited names: y.str.split('|')), or a 0/1 indicator matrix.")
-        self._label_values = {}
+        gap = next(((i, x) for i, row in enumerate(rows) for x in row if _missing(x)), None)
+        if gap is not None:
+            raise DataError(f"y: row {gap[0]} holds a missing label ({gap[1]!r}). Drop it from the list (a text with no "
+                            "label is an empty list).")
+        self._label_values = {str(x): x for row in rows for x in row}  # 0, 1, 2 come back as ints, not '0'
         return [tuple(sorted({str(x) for x in row})) for row in rows], {}
 
     def _fitted_from_labels(self) -> None:
@@ -380,6 +389,10 @@ class AspectClassifier(ClassifierMixin, _TextEstimator):
             raise DataError(f"aspects: {len(aspects)} names for {matrix.shape[1]} columns of y. Give one per column.")
         from lstmtext.tasks.absa.data import not_mentioned_label
 
+        gap = next(((i, j) for i, row in enumerate(matrix) for j, v in enumerate(row) if _missing(v)), None)
+        if gap is not None:
+            raise DataError(f"y: row {gap[0]}, aspect {aspects[gap[1]]!r} is missing. Give every aspect a label (the "
+                            "label of an aspect a text does not mention, e.g. 'neutral', where it has none).")
         labels = [tuple(str(v) for v in row) for row in matrix]
         nm = not_mentioned_label({v for row in labels for v in row}, self.resolve_config().absa.not_mentioned)
         return labels, {"aspects": aspects, "not_mentioned": nm}
@@ -453,13 +466,24 @@ def _texts(X: Any, what: str, blank: bool = False) -> list[str]:
     return out
 
 
+def _missing(value: Any) -> bool:
+    """None, NaN or a blank string: no label (read as a class named 'nan' or 'None', it would be learnt)."""
+    return value is None or (isinstance(value, float) and np.isnan(value)) or str(value).strip() == ""
+
+
 def _column(y: Any, n: int, what: str) -> list[Any]:
     values = np.asarray(y, dtype=object)
     if values.ndim == 2 and values.shape[1] == 1:
         values = values[:, 0]
-    if values.ndim != 1 or len(values) != n:
+    if values.ndim == 0:
+        raise DataError(f"{what}: one value ({y!r}), not one label per text. Give a list, array or Series of {n} labels.")
+    if values.ndim != 1:
+        raise DataError(f"{what}: shape {values.shape}, but a TextClassifier takes one label per text ({n},). For "
+                        "several labels per text use MultiLabelTextClassifier; for one label per aspect, "
+                        "AspectClassifier.")
+    if len(values) != n:
         raise DataError(f"X/{what}: {n} texts but {len(values)} labels. Give one label per text.")
     for i, v in enumerate(values):
-        if v is None or (isinstance(v, float) and np.isnan(v)) or str(v).strip() == "":
+        if _missing(v):
             raise DataError(f"{what}: label {i} is missing. Give every text a label.")
     return values.tolist()

@@ -10,6 +10,7 @@ coercion, 2-D feature names) do not apply to text input.
 """
 
 import numpy as np
+import pandas as pd
 import pytest
 from sklearn.base import clone
 from sklearn.calibration import CalibratedClassifierCV
@@ -139,6 +140,8 @@ def test_multilabel_estimator_with_an_indicator_matrix():
     assert binarizer.inverse_transform(clf.predict(["lost my bag"])) == [("baggage", "complaint")]
     named = MultiLabelTextClassifier(preset=None, random_state=0, **FAST).fit(TEXTS, sets)
     assert named.classes_.tolist() == ["baggage", "complaint", "praise"]
+    numbered = MultiLabelTextClassifier(preset=None, random_state=0, **FAST).fit(TEXTS, [[len(s)] for s in sets])
+    assert numbered.classes_.tolist() == [1, 2]  # int labels stay ints, as TextClassifier's and MultiLabelBinarizer's
     assert named.score(TEXTS, sets) == clf.score(TEXTS, y) == 1.0  # the label lists fit took score too
     assert named.score(TEXTS[:2], [["praise"], ["complaint"]]) == 0.5
     with pytest.raises(DataError, match=r"y: label 'refund' is not one the model learned \(baggage, complaint, praise\)"):
@@ -146,7 +149,6 @@ def test_multilabel_estimator_with_an_indicator_matrix():
 
 
 def test_aspect_estimator_with_one_column_per_aspect():
-    import pandas as pd
 
     y = pd.DataFrame({"crew": ["pos"] * 12 + ["neg"] * 12,
                       "bag": ["none"] * 12 + ["neg" if "bag" in t else "none" for t in TEXTS[12:]]})
@@ -182,6 +184,19 @@ def test_bad_input_is_one_line():
         TextClassifier().fit(["a", 3], ["x", "y"])
     with pytest.raises(DataError, match=r"text 1 is empty or not a string \(' '\)"):
         TextClassifier().fit(["a", " "], ["x", "y"])
+    with pytest.raises(DataError, match=r"^fit\(\): X holds no texts\."):
+        TextClassifier().fit([], [])
+    with pytest.raises(DataError, match=r"^y: one value \('pos'\), not one label per text\. .* of 2 labels\.$"):
+        TextClassifier().fit(["a", "b"], "pos")
+    with pytest.raises(DataError, match=r"^y: shape \(2, 2\), .*use MultiLabelTextClassifier.*AspectClassifier\.$"):
+        TextClassifier().fit(["a", "b"], np.array([["x", "x"], ["y", "y"]]))  # it said "2 texts but 2 labels"
+    with pytest.raises(ConfigError, match=r"^overrides: a dict of config keys, .*Got list \['model.pooling=max'\]"):
+        TextClassifier(overrides=["model.pooling=max"]).fit(["a", "b"], ["x", "y"])
+    # a missing label is no class: multi-label and aspect labels had learnt 'None' and 'nan' as ones
+    with pytest.raises(DataError, match=r"^y: row 1 holds a missing label \(nan\)\. Drop it from the list"):
+        MultiLabelTextClassifier().fit(["a", "b"], [["x"], ["y", float("nan")]])
+    with pytest.raises(DataError, match=r"^y: row 1, aspect 'bag' is missing\. Give every aspect a label"):
+        AspectClassifier().fit(["a", "b"], pd.DataFrame({"crew": ["pos", "neg"], "bag": ["neg", None]}))
 
 
 def test_a_blank_text_is_answered_as_the_predictor_answers_it():
