@@ -149,7 +149,6 @@ def test_multilabel_estimator_with_an_indicator_matrix():
 
 
 def test_aspect_estimator_with_one_column_per_aspect():
-
     y = pd.DataFrame({"crew": ["pos"] * 12 + ["neg"] * 12,
                       "bag": ["none"] * 12 + ["neg" if "bag" in t else "none" for t in TEXTS[12:]]})
     clf = AspectClassifier(preset=None, random_state=0, **FAST).fit(TEXTS, y)
