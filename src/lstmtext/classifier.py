@@ -223,12 +223,22 @@ class _TextEstimator(BaseEstimator):
 
     @classmethod
     @python_terms
-    def load(cls, path: str | Path, revision: str | None = None) -> _TextEstimator:
-        """Load a bundle saved by :meth:`save` or ``lstmtext train``; a ``user/repo`` that is not a folder here is
-        downloaded from the Hugging Face Hub (only then; needs ``lstmtext[hub]``)."""
+    def load(cls, path: str | Path) -> _TextEstimator:
+        """Load a bundle folder saved by :meth:`save` or ``lstmtext train`` (never the network: a mistyped path is
+        "no such folder"; :meth:`from_pretrained` also reads Hugging Face Hub repos)."""
+        return cls._from_bundle(load_bundle(path), path)
+
+    @classmethod
+    @python_terms
+    def from_pretrained(cls, name_or_path: str | Path, revision: str | None = None) -> _TextEstimator:
+        """:meth:`load` a local folder; a ``user/repo`` that is no folder here is downloaded from the Hugging Face Hub
+        (only then; needs ``lstmtext[hub]``), at ``revision`` (a branch, tag or commit) if given."""
         from lstmtext.inference.hub import local_or_hub
 
-        bundle = load_bundle(local_or_hub(path, revision))
+        return cls._from_bundle(load_bundle(local_or_hub(name_or_path, revision)), name_or_path)
+
+    @classmethod
+    def _from_bundle(cls, bundle: Bundle, path: str | Path) -> _TextEstimator:
         if bundle.task.name != cls._task:
             raise DataError(f"{path}: a {bundle.task.name!r} model; load it with the estimator of that task "
                             f"(this one is for {cls._task!r}).")
@@ -239,8 +249,6 @@ class _TextEstimator(BaseEstimator):
             est._label_values = {name: value for name, value in json.loads(extra.read_text())["label_values"]}
         est._fitted_from_labels()
         return est
-
-    from_pretrained = load
 
 
 class TextClassifier(ClassifierMixin, _TextEstimator):

@@ -52,6 +52,7 @@ PYTHON_NAMES = (
     (r"Leave it out of --aspects\b", "Leave its column out of y"),
     (r"a --valid file\b", "valid_texts= and valid_labels="),
     (r"a larger data\.valid_size where lstmtext makes the split", "a larger valid_size="),
+    (r"Give the folder written by `lstmtext train --out`\.", "Give a folder written by save() or `lstmtext train --out`."),
 )
 
 

@@ -257,8 +257,17 @@ def test_from_pretrained_downloads_a_repo_id_only_when_it_is_no_local_folder(tmp
     monkeypatch.setitem(sys.modules, "huggingface_hub", None)  # the extra is not installed
     from lstmtext.errors import BundleError
 
-    with pytest.raises(BundleError, match=r"pip install 'lstmtext\[hub\]'"):
+    with pytest.raises(BundleError, match=r"^someone/other: no such folder here; read as a Hugging Face Hub repo id, it "
+                                          r"needs the optional extra: pip install 'lstmtext\[hub\]'\.$"):
         TextClassifier.from_pretrained("someone/other")
+    monkeypatch.setitem(sys.modules, "huggingface_hub", fake)
+    with pytest.raises(BundleError, match=r"^models/tweets: no such folder\. Give a folder written by save\(\)"):
+        TextClassifier.load("models/tweets")  # load never asks the hub: a mistyped path is not someone's repo
+    assert asked == [("someone/tweets", "v1")]
+    from lstmtext import Predictor
+
+    with pytest.raises(TypeError, match=r"Predictor.from_bundle\(path\) or lstmtext.load_predictor\(path\)"):
+        Predictor(str(saved))
 
 
 def test_a_config_files_valid_size_is_kept_unless_the_argument_is_given(tmp_path):

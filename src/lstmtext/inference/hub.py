@@ -30,7 +30,11 @@ def local_or_hub(name_or_path: str | Path, revision: str | None = None) -> Path:
     path = Path(name_or_path)
     if path.exists() or not _REPO_ID.match(str(name_or_path)):
         return path
-    hub = _hub()
+    try:
+        hub = _hub()
+    except BundleError:  # most often a mistyped or relative local path: say so first
+        raise BundleError(f"{name_or_path}: no such folder here; read as a Hugging Face Hub repo id, it needs the "
+                          "optional extra: pip install 'lstmtext[hub]'.") from None
     return Path(hub.snapshot_download(repo_id=str(name_or_path), revision=revision))
 
 
