@@ -288,3 +288,15 @@ def test_a_loaded_model_saved_again_keeps_its_model_card(trained_run, tmp_path):
     assert card.count("\n") > 20  # metadata and a body
     saved = TextClassifier.load(trained_run[0]).save(tmp_path / "again")
     assert (saved / "README.md").read_text(encoding="utf-8") == card
+
+
+def test_build_config_takes_overrides_as_strings_or_a_dict():
+    from lstmtext import build_config
+
+    as_dict = build_config("default", overrides={"train.epochs": 1, "model.pooling": "max"})
+    assert as_dict == build_config("default", overrides=["train.epochs=1", "model.pooling=max"])
+    assert (as_dict.train.epochs, as_dict.model.pooling) == (1, "max")
+    with pytest.raises(ConfigError, match=r"^overrides\['train.epochz'\]: unknown key 'train.epochz'. Did you mean"):
+        build_config("default", overrides={"train.epochz": 1})
+    with pytest.raises(ConfigError, match=r"^overrides: a list of 'section.key=value' strings or a dict, not the string"):
+        build_config("default", overrides="train.epochs=1")  # was read character by character: "--set 't'"

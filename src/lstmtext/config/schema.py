@@ -349,7 +349,7 @@ def _set_path(tree: dict[str, Any], path: list[str], value: Any) -> None:
 def build_config(
     preset: str | None = None,
     config_file: str | Path | None = None,
-    overrides: list[str] | None = None,
+    overrides: list[str] | dict[str, Any] | None = None,
     extra: dict[str, Any] | None = None,
     base: dict[str, Any] | None = None,
     extra_source: str | dict[str, str] | None = None,
@@ -360,7 +360,7 @@ def build_config(
         preset: A model preset name (see :mod:`lstmtext.config.presets`); None: the built-in defaults.
         config_file: A TOML file in the layout written by ``lstmtext init-config``, or a saved model's
             ``config.json`` (or its folder): train again with a model's whole config.
-        overrides: ``section.key=value`` strings.
+        overrides: ``section.key=value`` strings (``--set``'s), or a dict ``{"section.key": value}``.
         extra: A nested dict applied after the file and before the overrides.
         base: A config tree to start from instead of a preset (a saved model's, for a warm start).
         extra_source: What ``extra`` came from, for error messages (e.g. an estimator's arguments), or a map
@@ -392,12 +392,15 @@ def build_config(
     if extra:
         tree = deep_merge(tree, extra)
         layers.append((extra_source or "the command's options", extra))
-    for item in overrides or []:
-        path_parts, value = parse_override(item)
+    if isinstance(overrides, str):  # its characters would be read as overrides
+        raise ConfigError(f"overrides: a list of 'section.key=value' strings or a dict, not the string {overrides!r}.")
+    items = [(f"overrides[{k!r}]", (str(k).split("."), v)) for k, v in overrides.items()] if isinstance(overrides, dict) \
+        else [(f"--set {item}", parse_override(item)) for item in overrides or []]
+    for item, (path_parts, value) in items:
         _set_path(tree, path_parts, value)
         single: dict[str, Any] = {}
         _set_path(single, path_parts, value)
-        layers.append((f"--set {item}", single))
+        layers.append((item, single))
     try:
         return Config.model_validate(tree)
     except ValidationError as exc:
