@@ -156,7 +156,7 @@ def test_a_file_from_another_bundle_is_refused(trained_run):
 
 def test_engine_errors(trained_run, tmp_path):
     bundle = trained_run[0] / "model"
-    with pytest.raises(ConfigError, match="--engine must be one of auto, torch, torch-bf16, onnx, onnx-int8. Got 'tf' instead."):
+    with pytest.raises(ConfigError, match="--engine \\(engine\\) must be one of auto, torch, torch-bf16, onnx, onnx-int8. Got 'tf' instead."):
         load_predictor(bundle, "tf")
     with pytest.raises(BundleError, match="no such ONNX file. Write it with: lstmtext export"):
         load_predictor(bundle, "onnx", onnx_path=tmp_path / "none.onnx")

@@ -250,7 +250,7 @@ def load_predictor(path: str | Path, engine: str = "auto", onnx_path: str | Path
         BundleError: If the bundle or the ONNX file does not load.
     """
     if engine not in ENGINES:
-        raise ConfigError(f"--engine must be one of {', '.join(ENGINES)}. Got {engine!r} instead.")
+        raise ConfigError(f"--engine (engine) must be one of {', '.join(ENGINES)}. Got {engine!r} instead.")
     bundle = load_bundle(path)
     batch_size = batch_size or DEFAULT_BATCH_SIZE
     if engine == "auto":
