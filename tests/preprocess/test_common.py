@@ -54,3 +54,17 @@ def test_options_of_a_step_the_chain_does_not_run_are_refused():
         build_pipeline(build_config(None, overrides=["preprocess.preset='id-review'",
                                                      "preprocess.options.normalise_slang.lexicon='x.csv'"]))
     assert build_pipeline(build_config(None, overrides=["preprocess.preset='id-review'"])).steps  # presets' own: fine
+
+
+def test_a_cleaning_preset_by_name_is_the_configs_chain():
+    from lstmtext.config import build_config
+    from lstmtext.errors import ConfigError
+    from lstmtext.preprocess import build_pipeline
+
+    by_name = build_pipeline("id-review")  # the Python user's way: no Config to build first
+    by_config = build_pipeline(build_config(None, overrides=["preprocess.preset='id-review'"]))
+    assert by_name.steps == by_config.steps and "normalize_slang" in by_name.steps
+    text = "Barangnya gak bagus, pengiriman lama bgt"
+    assert by_name(text) == by_config(text) and by_name.clean_many([text]) == [by_config(text)]
+    with pytest.raises(ConfigError, match=r"unknown preset 'en-twet'\. Available: en-tweet, "):
+        build_pipeline("en-twet")

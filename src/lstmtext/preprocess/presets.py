@@ -145,9 +145,14 @@ def check_model_preset(name: str | None) -> None:
                           f"preprocess.preset={name} (the model presets: {', '.join(sorted(MODEL_PRESETS))}).")
 
 
-def build_pipeline(config: Config) -> Pipeline:
+def build_pipeline(config: Config | str) -> Pipeline:
     """The cleaning pipeline a config describes: the ``preprocess`` preset, with ``steps``/``options`` overriding
-    it, reading at most ``preprocess.max_chars`` characters of a text (on the side ``vocab.truncating`` keeps)."""
+    it, reading at most ``preprocess.max_chars`` characters of a text (on the side ``vocab.truncating`` keeps).
+    ``config`` may also be a cleaning preset's name: ``build_pipeline("en-tweet")("@united thx!!")``."""
+    if isinstance(config, str):
+        from lstmtext.config import build_config
+
+        config = build_config(None, overrides={"preprocess.preset": config})
     cfg = resolved_preprocess(config.preprocess.model_dump(mode="json"))
     check_options_have_steps(cfg["steps"], cfg["options"])
     return Pipeline(cfg["steps"], cfg["options"], cfg["max_chars"], config.vocab.truncating == "pre")
