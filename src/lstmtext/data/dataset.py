@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+from collections import Counter
 from collections.abc import Callable, Hashable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,6 +23,7 @@ from sklearn.model_selection import train_test_split
 
 from lstmtext.config import DataConfig
 from lstmtext.data.io import SEMICOLONS, row_ref, row_refs
+from lstmtext.data.look_alikes import look_alike_hint
 from lstmtext.errors import DataError
 
 log = logging.getLogger(__name__)
@@ -231,7 +233,7 @@ def random_split(split: Split, cfg: DataConfig, stratify: Callable[[Any], Hashab
         n, rare = counts.iloc[-1], str(counts.index[-1])
         several = next((sep for sep in ("|", ";", ",") if sep in rare), None)
         hint = (f" Its name looks like several labels: for texts with any number of labels, pass --task multilabel "
-                f"--label-sep '{several}'." if several else "")
+                f"--label-sep '{several}'." if several else look_alike_hint(rare, Counter(map(str, keys))))
         raise DataError(f"{source}: class {rare!r} has {n} row{'s' if n != 1 else ''}, too few for a stratified "
                         f"split ({shares}). Add rows of it, merge it into another class, or give a split column "
                         f"(--split-col).{hint}") from None

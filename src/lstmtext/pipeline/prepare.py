@@ -16,6 +16,7 @@ import numpy as np
 from lstmtext.config import Config
 from lstmtext.data.bundled import load_bundled_airline
 from lstmtext.data.dataset import LabelledData, Split, warn
+from lstmtext.data.look_alikes import look_alike_notes
 from lstmtext.encoding.batching import EncodedSplit
 from lstmtext.encoding.corpus import UnlabelledCorpus
 from lstmtext.encoding.encoder import TextEncoder
@@ -158,6 +159,9 @@ def prepare(config: Config, data: LabelledData) -> Prepared:
     train_split = data.splits["train"]
     notes, init, unlabelled, lm, cleaned = list(data.notes), None, None, None, None
     check_held_out(data, notes)
+    for msg in look_alike_notes(train_split.labels, train_split.rows, get_task(config.task).label_names(data.info),
+                                data.source):
+        warn(notes, msg)
     for msg in config.model.ineffective():
         warn(notes, msg)
     if config.train.self_training and not config.data.unlabelled:

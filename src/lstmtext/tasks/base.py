@@ -117,6 +117,12 @@ class Task(ABC):
         return None
 
     @classmethod
+    def label_names(cls, info: dict[str, Any]) -> Callable[[Any], Iterable[tuple[str, str]]]:
+        """A training label's ``(group, name)`` pairs, the names each group must write one way
+        (:mod:`lstmtext.data.look_alikes`): a class is one name of one group."""
+        return lambda label: [("", label)]
+
+    @classmethod
     def cannot_stream(cls, config: Config) -> str | None:
         """Why this task's files cannot be read chunk by chunk under ``config`` (None: they can)."""
         return None

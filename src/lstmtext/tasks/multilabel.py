@@ -183,6 +183,10 @@ class MultiLabel(Task):
         return lambda label: label  # its label names: one the training rows lack cannot be learnt
 
     @classmethod
+    def label_names(cls, info):
+        return lambda label: [("", name) for name in label]
+
+    @classmethod
     def several_label_columns(cls, config: Config, columns: list[str]) -> None:
         config.multilabel.layout, config.multilabel.labels, config.data.label_col = "columns", columns, "label"
 

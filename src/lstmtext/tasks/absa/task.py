@@ -67,6 +67,13 @@ class AspectSentiment(Task):
         return lambda label: enumerate(label)  # (aspect index, its label): each head learns only what training holds
 
     @classmethod
+    def label_names(cls, info):
+        """Each aspect's labels, and the aspects a text mentions (a long file's ``Fuel`` beside ``fuel``)."""
+        aspects, silent = info["aspects"], info.get("not_mentioned")
+        return lambda label: [*((f"aspect {a!r}", v) for a, v in zip(aspects, label)),
+                              *(("aspects", a) for a, v in zip(aspects, label) if v != silent)]
+
+    @classmethod
     def cannot_stream(cls, config: Config) -> str | None:
         if config.absa.layout == "long":
             return "absa.layout = \"long\" groups rows by text over the whole file"

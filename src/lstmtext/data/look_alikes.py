@@ -1,0 +1,101 @@
+"""Label names that look like variants of one another: ``Positive`` beside ``positive``, ``postive`` beside it.
+
+Each distinct name is learnt as its own class, so a case variant or a typo in a few rows silently becomes an
+extra class (and a random split even moves a test row into training to keep it). Two rules, per group of names
+that share a decision (a classifier's classes, a multi-label file's labels, one aspect's labels, an aspect file's
+aspects):
+
+- the same name once case, spaces, ``-`` and ``_`` are ignored (``Positive``, ``positive ``, ``very-good`` /
+  ``very_good``): always reported;
+- a rare name (at most a twentieth of the other's rows) that differs from it in one word, one edit away for a
+  word of 5 to 7 characters or two for a longer one (``postive``, ``neutal``, ``very_postive``): reported as a
+  likely misspelling. Short words (``pos``, ``neu``, ``general_neg`` / ``general_neut``, ``1``) and whole other
+  words (``room_negative`` / ``room_positive``: three edits) are left alone.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any
+
+
+def _folded(name: str) -> str:
+    """The name without case, and with spaces, ``-`` and ``_`` as one space between its words."""
+    return re.sub(r"[\s_-]+", " ", str(name)).strip().casefold()
+
+
+def _edits(a: str, b: str, most: int) -> int:
+    """Levenshtein distance of ``a`` and ``b``, or ``most + 1`` once it is known to exceed ``most``."""
+    if abs(len(a) - len(b)) > most:
+        return most + 1
+    previous = list(range(len(b) + 1))
+    for i, ca in enumerate(a, 1):
+        current = [i]
+        for j, cb in enumerate(b, 1):
+            current.append(min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (ca != cb)))
+        if min(current) > most:
+            return most + 1
+        previous = current
+    return previous[-1]
+
+
+def _typo(a: str, b: str) -> bool:
+    """Whether folded names ``a`` and ``b`` differ in one word only, both words of 5 characters or more, by one
+    edit (two for words of 8 or more): ``postive`` / ``positive``, but not ``general_neg`` / ``general_neut``."""
+    wa, wb = a.split(), b.split()
+    if len(wa) != len(wb):
+        return False
+    differ = [(x, y) for x, y in zip(wa, wb) if x != y]
+    if len(differ) != 1 or min(map(len, differ[0])) < 5:
+        return False
+    most = 1 if min(map(len, differ[0])) < 8 else 2
+    return _edits(*differ[0], most) <= most
+
+
+def look_alikes(counts: Counter) -> list[tuple[str, str, str]]:
+    """``(variant, name, why)`` for each name of ``counts`` (name -> rows) that looks like a variant of another
+    (see the module docstring); ``why`` is ``"case"`` or ``"spelling"``. The variant is the rarer of the two."""
+    names = sorted(counts, key=lambda n: (-counts[n], n))  # most rows first: the variant is the later one
+    found, seen = [], {}
+    for name in names:
+        key = _folded(name)
+        if key in seen:
+            found.append((name, seen[key], "case"))
+            continue
+        seen[key] = name
+        typo = next((o for o in names if counts[o] >= 20 * counts[name] and _typo(key, _folded(o))), None)
+        if typo is not None:
+            found.append((name, typo, "spelling"))
+    return found
+
+
+def look_alike_notes(labels: Sequence[Any], rows: Sequence[str] | None, names: Callable[[Any], Iterable[tuple[str, str]]],
+                     source: str) -> list[str]:
+    """One line for each look-alike among ``labels`` (a split's training labels; ``rows``: their ``file:line``);
+    ``names(label)`` gives a row's ``(group, name)`` pairs (group ``""`` for a task with one group of names)."""
+    counts: dict[str, Counter] = {}
+    first: dict[tuple[str, str], int] = {}
+    for i, label in enumerate(labels):
+        for group, name in names(label):
+            counts.setdefault(group, Counter())[name] += 1
+            first.setdefault((group, name), i)
+    notes = []
+    for group, group_counts in counts.items():
+        for variant, name, why in look_alikes(group_counts):
+            i = first[(group, variant)]
+            n, m = group_counts[variant], group_counts[name]
+            notes.append(f"{source}: {group + ': ' if group else ''}{variant!r} ({n:,} row{'s' if n > 1 else ''}, first "
+                         f"{rows[i] if rows else f'row {i}'}) {_KINDS[why]} {name!r} ({m:,} row{'s' if m > 1 else ''}); "
+                         "each is learnt as a label of its own. If they are one, write it one way in the file.")
+    return notes
+
+
+def look_alike_hint(name: str, counts: Counter) -> str:
+    """`` It looks like a misspelling of 'x'.`` when ``name`` is a look-alike among ``counts``, else ``""``."""
+    other = next(((o, why) for v, o, why in look_alikes(counts) if v == name), None)
+    return f" {name!r} {_KINDS[other[1]]} {other[0]!r}." if other else ""
+
+
+_KINDS = {"case": "differs only in case or spacing from", "spelling": "looks like a misspelling of"}

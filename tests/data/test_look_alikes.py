@@ -1,0 +1,58 @@
+"""Label names that look like variants of one another are reported: each would be learnt as a class of its own."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import pandas as pd
+import pytest
+
+from helpers import ABSA_WIDE, TINY
+from lstmtext.data.look_alikes import look_alikes
+
+
+def test_case_variants_and_rare_misspellings_are_found_and_real_labels_are_not():
+    counts = Counter({"positive": 100, "Positive ": 3, "postive": 1, "neutral": 50, "neutal": 2, "neu": 1,
+                      "very_postive": 1, "very-positive": 40, "room_negative": 1, "room_positive": 60})
+    assert sorted(look_alikes(counts)) == [("Positive ", "positive", "case"), ("neutal", "neutral", "spelling"),
+                                          ("postive", "positive", "spelling"),
+                                          ("very_postive", "very-positive", "spelling")]
+    # IndoNLU HoASA as multi-label names: 'general_neg' (rare) is no typo of 'general_neut', nor is a common name
+    assert look_alikes(Counter({"general_neg": 1, "general_neut": 300, "sunrise_meal_neg": 5,
+                                "sunrise_meal_neut": 200})) == []
+    assert look_alikes(Counter({"positive": 100, "postive": 10})) == []  # a tenth of the rows: maybe a real class
+
+
+def test_training_warns_about_each_look_alike_with_its_first_row(tmp_path, caplog):
+    from lstmtext.config import build_config
+    from lstmtext.pipeline import run
+
+    frame = pd.read_csv(ABSA_WIDE)
+    first = frame.index[(frame.split == "train") & (frame.food == "positive")][0]
+    frame.loc[first, "food"] = "Positive"
+    path = tmp_path / "absa.csv"
+    frame.to_csv(path, index=False)
+    config = build_config(None, overrides=['data.split_col="split"', 'preprocess.preset="plain"', "train.epochs=1",
+                                           "model.embedding_dim=8", "model.hidden_size=8"], extra={"task": "absa"})
+    with caplog.at_level("WARNING"):
+        result = run(config, path, progress=False)
+    positive = ((frame.split == "train") & (frame.food == "positive")).sum()
+    expected = (f"{path}: aspect 'food': 'Positive' (1 row, first {path}:{first + 2}) differs only in case or spacing "
+                f"from 'positive' ({positive} rows); each is learnt as a label of its own. If they are one, write it one "
+                "way in the file.")
+    assert [n for n in result.summary["notes"] if "'Positive'" in n] == [expected]
+    assert expected in [r.getMessage() for r in caplog.records]
+
+def test_a_one_row_class_that_a_split_refuses_is_named_as_a_likely_misspelling(tmp_path):
+    from lstmtext.config import build_config
+    from lstmtext.errors import DataError
+    from lstmtext.pipeline import run
+
+    frame = pd.read_csv(TINY).drop(columns="split")
+    frame = pd.concat([frame] * 10, ignore_index=True)
+    frame.loc[3, "label"] = "neutal"
+    path = tmp_path / "typo.csv"
+    frame.to_csv(path, index=False)
+    with pytest.raises(DataError, match=r"class 'neutal' has 1 row, too few for a stratified split .* 'neutal' looks "
+                                        r"like a misspelling of 'neutral'\.$"):
+        run(build_config(None, overrides=["train.epochs=1"]), path, progress=False)
