@@ -286,3 +286,28 @@ def test_a_text_with_no_aspect_mentioned_is_explained_by_the_closest_and_says_so
     assert task.explained_outputs(record) == [("food=neutral (no aspect is mentioned; the closest one)", 1)]
     [said] = task.predictions(np.array([[0.2, 0.7, 0.1, 0.8, 0.1, 0.1]]))
     assert task.explained_outputs(said) == [("price=negative", 3)]
+
+
+def test_the_not_mentioned_label_is_found_whatever_its_case(tmp_path):
+    """A file of Neutral/Positive/Negative: 'Neutral' is its not-mentioned label (it was 'neutral', no label of the
+    model, so --only-mentioned listed every aspect and absa-convert wrote fuel_Neutral for every text)."""
+    import pandas as pd
+
+    from lstmtext.tasks.absa.data import find_not_mentioned
+
+    assert find_not_mentioned({"Negative", "Neutral", "Positive"}, ["neutral", "neut", "none"]) == "Neutral"
+    assert find_not_mentioned({"negative", "positive"}, ["neutral", "neut", "none"]) is None
+    frame = pd.read_csv(WIDE)
+    for aspect in ("food", "service", "price"):
+        frame[aspect] = frame[aspect].str.capitalize()
+    path = tmp_path / "cap.csv"
+    frame.to_csv(path, index=False)
+    task = AspectSentiment.from_data(AspectSentiment.load(path, build_config(None, overrides=TINY,
+                                                                              extra={"task": "absa"})),
+                                     build_config(None, extra={"task": "absa"}))
+    assert task.not_mentioned == "Neutral"
+    row = np.zeros(task.layout.total)
+    for (aspect, names), part in zip(task.labels.items(), task.layout.slices()):
+        row[part] = [0.8 if n == ("Negative" if aspect == "price" else "Neutral") else 0.2 / (len(names) - 1)
+                     for n in names]
+    assert list(task.predictions(row[None], only_mentioned=True)[0].aspects) == ["price"]

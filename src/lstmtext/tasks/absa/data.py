@@ -6,8 +6,8 @@ columns, in file order.
 
 Long layout: one row per (text, aspect, polarity). Rows are grouped by their exact text (first appearance
 gives the order and the split). An aspect that has no row for a text gets the *not-mentioned* label: the
-first entry of ``absa.not_mentioned`` that occurs among the training file's labels, or the first entry
-when none does. A row whose aspect and polarity are both empty keeps a text that mentions no aspect. The
+first entry of ``absa.not_mentioned`` that occurs among the training file's labels (case ignored, spelt as
+the file spells it), or the first entry when none does. A row whose aspect and polarity are both empty keeps a text that mentions no aspect. The
 aspects, unless named, are the sorted distinct values of the aspect column.
 
 Every error is one line naming the file, the line and the aspect, and saying how to fix it.
@@ -25,9 +25,16 @@ from lstmtext.data.dataset import RowRefs, Split, Table, check_columns, check_st
 from lstmtext.errors import DataError
 
 
+def find_not_mentioned(labels: set[str], candidates: list[str]) -> str | None:
+    """The first of ``candidates`` among ``labels``, case and spaces ignored, as ``labels`` write it (a file of
+    ``Neutral``, ``Positive``, ``Negative`` has the not-mentioned label ``Neutral``); None if none is."""
+    written = {label.strip().casefold(): label for label in sorted(labels, reverse=True)}
+    return next((written[c.strip().casefold()] for c in candidates if c.strip().casefold() in written), None)
+
+
 def not_mentioned_label(labels: set[str], candidates: list[str]) -> str:
-    """Return the first of ``candidates`` found in ``labels``, else the first candidate."""
-    return next((c for c in candidates if c in labels), candidates[0] if candidates else "none")
+    """:func:`find_not_mentioned`, else the first candidate."""
+    return find_not_mentioned(labels, candidates) or (candidates[0] if candidates else "none")
 
 
 def _cells(frame: pd.DataFrame, col: str) -> list[str]:
@@ -83,7 +90,7 @@ def read_wide(raw: pd.DataFrame, refs: RowRefs, path: Path, cfg: Config, aspects
             raise DataError(f"{path}: column {aspect!r} has {distinct:,} different values in {len(values):,} rows: it "
                             "looks like an identifier or a text, not an aspect's labels. Name the aspect columns with "
                             "--aspects a,b,c (every column but the text is read as an aspect otherwise).")
-        nm = not_mentioned or next((c for c in cfg.absa.not_mentioned if c in values), None)
+        nm = not_mentioned or find_not_mentioned(set(values), cfg.absa.not_mentioned)
         hint = f"e.g. {nm!r} " if nm else f"one of {', '.join(map(repr, cfg.absa.not_mentioned))} (absa.not_mentioned) "
         _first_empty(values, rows, f"aspect {aspect!r}", f"Fill it with a label ({hint}when the text does not "
                      "mention the aspect) or remove the row.")

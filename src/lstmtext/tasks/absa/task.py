@@ -161,7 +161,8 @@ class AspectSentiment(Task):
             for (aspect, names), s in zip(self.labels.items(), slices):
                 p = class_prediction(names, row[s], top_k, min_confidence)
                 best = names[int(np.argmax(row[s]))]  # the model's guess, unsure or not
-                if not (only_mentioned and best in self.config.absa.not_mentioned):
+                # the model's not-mentioned label, not every candidate: 'neutral' is a polarity where 'none' is that
+                if not (only_mentioned and best == self.not_mentioned):
                     aspects[aspect] = p
             out.append(Prediction(aspects=aspects))
         return out
