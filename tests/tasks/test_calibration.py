@@ -1,5 +1,6 @@
 """Calibration: temperatures recovered on known data, ECE and coverage values, unsure answers, and a run's report."""
 
+import html
 import json
 
 import numpy as np
@@ -98,8 +99,12 @@ def test_a_valid_split_too_small_to_fit_a_temperature_keeps_the_models_probabili
     assert not (tmp_path / "warm" / "model" / "task.json").exists()  # no temperature saved
     metrics = json.loads((tmp_path / "warm" / "metrics.json").read_text())
     assert metrics["valid"]["calibration"]["ece_after"] == metrics["valid"]["calibration"]["ece_before"]
-    assert any(note.startswith("train.calibrate: the valid split holds 6 texts, too few to fit a temperature on "
-                               "(train.calibrate_min_texts = 100)") for note in metrics["summary"]["notes"])
+    said = [n for n in metrics["summary"]["notes"] if n.startswith("train.calibrate: the valid split holds 6 texts, "
+                                                                    "too few to fit a temperature on (train.calibrate_min_texts = 100)")]
+    page = (tmp_path / "warm" / "report.html").read_text()
+    assert len(said) == 1 and html.escape(said[0]) in page  # the page said "temperature-scaled" and kept no note
+    assert "no temperature was fitted" in page and "temperature-scaled" not in page
+    assert "temperature-scaled on the valid split" in (run_dir / "report.html").read_text()
 
 
 def test_min_confidence_answers_unsure(run_dir):

@@ -155,8 +155,7 @@ def data_section(data: Any, counts: dict[str, Counter]) -> list[str]:
     classes = sorted(set().union(*counts.values())) if counts else []
     rows = [[c, *(counts[name].get(c, 0) for name in counts)] for c in classes]
     rows.append(["all", *(len(split) for split in data.splits.values())])
-    notes = "".join(f"<li>{html.escape(n)}</li>" for n in data.notes)
-    return ["<h2>Data</h2>", f"<p>{html.escape(str(data.source))}</p>", f"<ul>{notes}</ul>" if notes else "",
+    return ["<h2>Data</h2>", f"<p>{html.escape(str(data.source))}</p>",  # its notes are among the run's (run_facts)
             table(["class", *counts], rows), image(_lengths_png(data), "text length histogram")]
 
 
@@ -167,7 +166,9 @@ def run_facts(summary: dict[str, Any]) -> list[str]:
              ["epochs run", summary.get("epochs_run")], ["best epoch", summary.get("best_epoch")],
              ["train seconds", summary.get("train_seconds")], ["precision", summary.get("precision")],
              ["seed", summary.get("seed")]]
-    return ["<h2>Run</h2>", table(["", "value"], [f for f in facts if f[1] is not None])]
+    notes = "".join(f"<li>{html.escape(n)}</li>" for n in summary.get("notes", []))
+    return ["<h2>Run</h2>", table(["", "value"], [f for f in facts if f[1] is not None]),
+            f"<h3>Notes</h3><ul>{notes}</ul>" if notes else ""]
 
 
 def mistakes_section(found: Sequence[dict[str, Any]], split: str) -> list[str]:
@@ -219,8 +220,11 @@ def calibration_section(metrics: dict[str, dict[str, Any]]) -> list[str]:
         rows.append([name, cal["decisions"], cal["ece_before"], cal["ece_after"], cal["mean_confidence"],
                      cal["accuracy"], t["100%"]["accuracy"],
                      *(f"{t[c]['accuracy']:.4f} (P {p_cut(t[c]['min_confidence'])})" for c in ("90%", "80%"))])
+    fitted = any(cal.get("temperatures") for cal in splits.values())
+    how = ("Probabilities are temperature-scaled on the valid split." if fitted else "Probabilities are the model's "
+           "own: no temperature was fitted (the run's notes say why), so ECE before and after are the same.")
     parts = ["<h2>Calibration and unsure answers</h2>",
-             "<p>Probabilities are temperature-scaled on the valid split. ECE: expected calibration error over 15 "
+             f"<p>{how} ECE: expected calibration error over 15 "
              "confidence bins. Coverage: the share of decisions answered when the least confident are answered "
              "as unsure (<code>predict --min-confidence P</code>, P in brackets). Accuracy is at 0.5 per label for "
              "multi-label models; the coverage columns use the tuned thresholds.</p>",
