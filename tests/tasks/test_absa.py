@@ -311,3 +311,18 @@ def test_the_not_mentioned_label_is_found_whatever_its_case(tmp_path):
         row[part] = [0.8 if n == ("Negative" if aspect == "price" else "Neutral") else 0.2 / (len(names) - 1)
                      for n in names]
     assert list(task.predictions(row[None], only_mentioned=True)[0].aspects) == ["price"]
+
+
+def test_a_valid_file_in_the_other_layout_names_the_layouts_and_the_conversion(tmp_path):
+    from lstmtext.errors import DataError
+
+    wide = build_config(None, overrides=["preprocess.preset=\"plain\"", "data.split_col=\"split\""], extra={"task": "absa"})
+    long_ = build_config(None, overrides=["preprocess.preset=\"plain\"", "data.split_col=\"split\"", 'absa.layout="long"'],
+                         extra={"task": "absa"})
+    with pytest.raises(DataError, match=r"its columns 'aspect' and 'polarity' are the long layout .* training file is "
+                                        r"in the wide one .* `lstmtext absa-convert .*absa_tiny_long.csv OUT --text-col "
+                                        r"text` rewrites it as wide\.$"):
+        AspectSentiment.load(WIDE, wide, valid_path=ABSA_LONG)  # it said "no column 'food'. Fix --aspects"
+    with pytest.raises(DataError, match=r"absa_tiny.csv: a column per aspect \(food, price, service\) is the wide "
+                                        r"layout, but the training file is in the long one"):
+        AspectSentiment.load(ABSA_LONG, long_, valid_path=WIDE)  # it advised absa.layout="wide", for both files

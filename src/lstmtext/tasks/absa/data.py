@@ -68,6 +68,11 @@ def read_wide(raw: pd.DataFrame, refs: RowRefs, path: Path, cfg: Config, aspects
         raise DataError(f"{path}: no aspect columns besides the text column {text_col!r}. Add one label column "
                         "per aspect, or use the long layout with --set absa.layout=\"long\" (absa-convert: --layout long).")
     for aspect in names:
+        if aspect not in raw.columns and aspects and {cfg.absa.aspect_col, cfg.absa.polarity_col} <= set(raw.columns):
+            raise DataError(f"{path}: its columns {cfg.absa.aspect_col!r} and {cfg.absa.polarity_col!r} are the long "
+                            "layout (one row per text, aspect and polarity), but the training file is in the wide one "
+                            f"(a column per aspect). Give every file in one layout: `lstmtext absa-convert {path} OUT "
+                            f"--text-col {text_col}` rewrites it as wide.")
         if aspect not in raw.columns:
             commas = [str(c) for c in raw.columns if "," in str(c)]
             hint = (f" --aspects splits at commas: name a column such as {commas[0]!r} with --set "
@@ -108,6 +113,10 @@ def read_long(raw: pd.DataFrame, refs: RowRefs, path: Path, cfg: Config, aspects
     a_col, p_col = cfg.absa.aspect_col, cfg.absa.polarity_col
     check_columns(raw, path, {"--text-col": text_col, "--split-col": split_col})
     missing = [c for c in (a_col, p_col) if c not in raw.columns]
+    if missing and aspects and set(aspects) <= set(map(str, raw.columns)):  # read beside a training file
+        raise DataError(f"{path}: a column per aspect ({', '.join(aspects)}) is the wide layout, but the training file "
+                        f"is in the long one (one row per text, aspect and polarity). Give every file in one layout: "
+                        f"`lstmtext absa-convert TRAIN OUT --text-col {text_col}` rewrites the training file as wide.")
     if missing:
         raise DataError(f"{path}: no column {missing[0]!r} of the long layout (one row per text, aspect and polarity). "
                         f"Columns in the file: {', '.join(map(str, raw.columns))[:300]}. A file with a column per "
