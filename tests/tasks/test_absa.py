@@ -326,3 +326,21 @@ def test_a_valid_file_in_the_other_layout_names_the_layouts_and_the_conversion(t
     with pytest.raises(DataError, match=r"absa_tiny.csv: a column per aspect \(food, price, service\) is the wide "
                                         r"layout, but the training file is in the long one"):
         AspectSentiment.load(ABSA_LONG, long_, valid_path=WIDE)  # it advised absa.layout="wide", for both files
+
+
+def test_a_detected_column_that_shares_no_label_with_the_aspects_is_refused(tmp_path):
+    import pandas as pd
+
+    from lstmtext.errors import DataError
+
+    frame = pd.read_csv(WIDE)
+    frame["source"] = ["web", "app"] * (len(frame) // 2) + ["web"] * (len(frame) % 2)
+    path = tmp_path / "src.csv"
+    frame.to_csv(path, index=False)
+    config = build_config(None, overrides=['data.split_col="split"'], extra={"task": "absa"})
+    with pytest.raises(DataError, match=r"column 'source' shares no label with the other aspects \(it holds app, web\)"
+                                        r".* --aspects a,b,c"):
+        AspectSentiment.load(path, config)  # it trained a fourth aspect 'source' [app, web], into flat macro-F1
+    named = build_config(None, overrides=['data.split_col="split"', 'absa.aspects=["food", "service", "price"]'],
+                         extra={"task": "absa"})
+    assert AspectSentiment.load(path, named).info["aspects"] == ["food", "service", "price"]

@@ -100,6 +100,14 @@ def read_wide(raw: pd.DataFrame, refs: RowRefs, path: Path, cfg: Config, aspects
         _first_empty(values, rows, f"aspect {aspect!r}", f"Fill it with a label ({hint}when the text does not "
                      "mention the aspect) or remove the row.")
         columns.append(values)
+    if detected and len(columns) > 2:  # a metadata column (source: web, app) read as one more aspect
+        for j, aspect in enumerate(names):
+            others = {v for k, col in enumerate(columns) if k != j for v in col}
+            if not set(columns[j]) & others:
+                raise DataError(f"{path}: column {aspect!r} shares no label with the other aspects (it holds "
+                                f"{', '.join(sorted(set(columns[j]))[:5])}): it looks like another kind of column, not "
+                                "an aspect's labels. Name the aspect columns with --aspects a,b,c (every column but "
+                                "the text is read as an aspect otherwise).")
     labels = [tuple(row) for row in zip(*columns)]
     nm = not_mentioned or not_mentioned_label({v for col in columns for v in col}, cfg.absa.not_mentioned)
     splits = split_values(raw, split_col, refs) if split_col else None
