@@ -64,6 +64,15 @@ def test_unknown_column_lists_existing(tmp_path):
         load_data(path, DataConfig(text_col="txt"))
 
 
+def test_a_file_of_several_label_columns_without_label_names_the_aspect_and_multilabel_tasks(tmp_path):
+    path = _write(tmp_path, "aspects.csv", ["irit,positive,neutral"], header="text,fuel,price")
+    with pytest.raises(DataError, match=r"no column 'label' \(given by --label-col\)\. Columns in the file: text, fuel, "
+                                        r"price\. Pass the right name with --label-col; a file with a label column per "
+                                        r"aspect is read with --task absa, one with a 0/1 column per label with --task "
+                                        r"multilabel --label-col a,b,c\.$"):
+        load_data(path, DataConfig())
+
+
 def test_undecodable_bytes_name_the_line(tmp_path):
     path = tmp_path / "d.csv"
     path.write_bytes(b"text,label\nok,pos\ncaf\xe9,neg\n")

@@ -124,6 +124,9 @@ def _column_fix(names: list[str], path: Path, option: str) -> str:
     if any(len(n) > 40 or n.count(" ") >= 4 for n in names):
         return ("The first line looks like data, not a header: pass --no-header (the columns are then text, label, "
                 "col2, ...).")
+    if option == "--label-col" and len(names) >= 3:  # the text and several label columns: an aspect file, likely
+        return (f"Pass the right name with {option}; a file with a label column per aspect is read with --task absa, "
+                "one with a 0/1 column per label with --task multilabel --label-col a,b,c.")
     return f"Pass the right name with {option}."
 
 
