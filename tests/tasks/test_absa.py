@@ -168,6 +168,13 @@ def test_evaluate_reads_a_file_in_the_other_layout(tiny_run, tmp_path):
     metrics = evaluate_file(out, path)  # it said: no column 'food' for aspect 'food' ... Fix --aspects
     assert metrics["flat_macro_f1"] == pytest.approx(result.metrics["test"]["flat_macro_f1"])
     assert metrics["n"] == result.metrics["test"]["n"]
+    other = tmp_path / "other.csv"  # another data set's aspects: evaluate has no --aspects to fix it with
+    other.write_text("text,ac,wifi\nkamar dingin,positive,neutral\nwifi lambat,neutral,negative\n")
+    from lstmtext.errors import DataError
+
+    with pytest.raises(DataError, match=r"other.csv: no column 'food', an aspect of the training data or model \(food, "
+                                        r"service, price\)\. Columns in the file: 'text', 'ac', 'wifi'\. Give a file"):
+        evaluate_file(out, other)
 
 
 def test_evaluating_a_file_of_masked_labels_warns(tiny_run, tmp_path, caplog):

@@ -73,6 +73,10 @@ def read_wide(raw: pd.DataFrame, refs: RowRefs, path: Path, cfg: Config, aspects
                             "layout (one row per text, aspect and polarity), but the training file is in the wide one "
                             f"(a column per aspect). Give every file in one layout: `lstmtext absa-convert {path} OUT "
                             f"--text-col {text_col}` rewrites it as wide.")
+        if aspect not in raw.columns and aspects:  # the aspects of the training file, or of a saved model
+            raise DataError(f"{path}: no column {aspect!r}, an aspect of the training data or model ({', '.join(aspects)})"
+                            f". Columns in the file: {', '.join(repr(str(c)) for c in raw.columns)}. Give a file with "
+                            "a column per aspect of the model (or rename its columns to them).")
         if aspect not in raw.columns:
             commas = [str(c) for c in raw.columns if "," in str(c)]
             hint = (f" --aspects splits at commas: name a column such as {commas[0]!r} with --set "
