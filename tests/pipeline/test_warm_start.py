@@ -156,6 +156,11 @@ def test_an_aspect_model_cannot_grow_labels(tmp_path):
                                         r"know \('price:outrageous'\), and a 'absa' model cannot get new outputs\. Use its "
                                         r"labels \('food:negative', .*'price:positive'\), or train a new model without"):
         run(cfg, tmp_path / "new.csv", None, progress=False)
+    (tmp_path / "blank.csv").write_text("text,food,service,price,split\nharga gila,neutral,,negative,train\n")
+    with pytest.raises(DataError, match=r"blank\.csv:2: aspect 'service' is empty\..*\(read as the --init-from model's "
+                                        r"data: task 'absa', text column 'text'; pass --task or --text-col to read it "
+                                        r"otherwise\)$"):  # no label column to name: it said "label column 'label'"
+        load_data(cfg, tmp_path / "blank.csv")
 
 
 def test_a_seed_ensemble_continues_member_by_member(tmp_path):

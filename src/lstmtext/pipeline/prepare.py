@@ -88,8 +88,10 @@ def load_data(config: Config, data: str | Path | LabelledData | None = None, **k
         if not config.train.init_from:
             raise
         d = config.data  # a warm start reads the file as the saved model's data unless told otherwise: say so
-        raise DataError(f"{exc} (read as the --init-from model's data: task {config.task!r}, text column "
-                        f"{d.text_col!r}, label column {d.label_col!r}; pass --task, --text-col or --label-col to "
+        aspects = config.task == "absa"  # an aspect file's labels are its aspect columns: no --label-col
+        read = f"text column {d.text_col!r}" + ("" if aspects else f", label column {d.label_col!r}")
+        flags = "--task or --text-col" if aspects else "--task, --text-col or --label-col"
+        raise DataError(f"{exc} (read as the --init-from model's data: task {config.task!r}, {read}; pass {flags} to "
                         "read it otherwise)") from None
     if config.preprocess.keep_language:
         drop_other_languages(labelled, config.preprocess.keep_language, config.preprocess.languages)
