@@ -161,6 +161,11 @@ def test_an_aspect_model_cannot_grow_labels(tmp_path):
                                         r"data: task 'absa', text column 'text'; pass --task or --text-col to read it "
                                         r"otherwise\)$"):  # no label column to name: it said "label column 'label'"
         load_data(cfg, tmp_path / "blank.csv")
+    from lstmtext.cli.common import run_config
+
+    warm = run_config(None, None, ['data.split_col="split"'], init_from=base)  # as `train --init-from` builds it
+    with pytest.raises(DataError, match=r"Fill it with a label \('neutral' \(absa\.not_mentioned\) when the text does not "):
+        load_data(warm, tmp_path / "blank.csv")  # not 'neut' or 'none': labels the model would then refuse
 
 
 def test_a_seed_ensemble_continues_member_by_member(tmp_path):

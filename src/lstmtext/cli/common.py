@@ -98,7 +98,10 @@ def run_config(preset: str | None = None, config: Path | None = None, set_: list
     if init_from is not None and preset is None and config is None:
         from lstmtext.inference.bundle import load_bundle
 
-        base = load_bundle(init_from).config.model_dump(mode="json")
+        saved = load_bundle(init_from)
+        base = saved.config.model_dump(mode="json")
+        if getattr(saved.task, "not_mentioned", None):  # an aspect model: its own not-mentioned label, not the
+            base["absa"]["not_mentioned"] = [saved.task.not_mentioned]  # candidates (an empty cell's hint named them)
         if task and task != base["task"]:  # before its data is read as the saved model's task's
             from lstmtext.pipeline.warm_start import other_task
 

@@ -100,7 +100,9 @@ def read_wide(raw: pd.DataFrame, refs: RowRefs, path: Path, cfg: Config, aspects
                             "looks like an identifier or a text, not an aspect's labels. Name the aspect columns with "
                             "--aspects a,b,c (every column but the text is read as an aspect otherwise).")
         nm = not_mentioned or find_not_mentioned(set(values), cfg.absa.not_mentioned)
-        hint = f"e.g. {nm!r} " if nm else f"one of {', '.join(map(repr, cfg.absa.not_mentioned))} (absa.not_mentioned) "
+        candidates = ", ".join(map(repr, cfg.absa.not_mentioned))
+        hint = f"e.g. {nm!r} " if nm else (f"one of {candidates}" if len(cfg.absa.not_mentioned) > 1 else candidates) + \
+            " (absa.not_mentioned) "
         _first_empty(values, rows, f"aspect {aspect!r}", f"Fill it with a label ({hint}when the text does not "
                      "mention the aspect) or remove the row.")
         columns.append(values)
