@@ -217,6 +217,25 @@ def test_fit_after_blends_in_a_linear_model_that_reads_what_the_network_missed()
     assert model.idf[2] > 0 and model.idf[0] == 0  # fitted on the training texts' n-grams only
 
 
+def test_the_saved_model_gives_the_blend_it_was_scored_as():
+    """(1 - w) * network + w * linear, not that times 1 / (1 - w): ten times the logits at w = 0.9 had made
+    every probability 1.0 where no temperature was fitted after (a valid split under 100 texts)."""
+    from lstmtext.models import OutputLayout
+    from lstmtext.training.ngram_fit import fit_after
+
+    model = _tfidf_bag(vocab=12)
+    train, valid = _bigram_split()
+    y = torch.as_tensor(valid.targets)
+    network = predict_logits(model, valid.sequences)  # the bag is silent: the network alone
+    nll = lambda logits: -float(torch.nn.functional.cross_entropy(logits, y))  # noqa: E731 - a scale-sensitive score
+    found = fit_after(model, OutputLayout((2,)), train, valid, lambda m: predict_logits(m, valid.sequences), nll)
+    w = found["members"][0]["blend"]
+    assert w >= 0.5  # the linear model reads the word order the network missed
+    saved = predict_logits(model, valid.sequences)
+    assert nll(saved) == pytest.approx(found["members"][0]["valid_scores"][str(w)], abs=1e-4)
+    torch.testing.assert_close(predict_logits(model.base, valid.sequences), (1 - w) * network)
+
+
 def test_fit_after_keeps_the_network_alone_when_the_linear_model_only_hurts():
     from lstmtext.models import OutputLayout
     from lstmtext.training.ngram_fit import fit_after

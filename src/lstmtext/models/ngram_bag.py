@@ -46,6 +46,21 @@ def ngram_ids(ids: torch.Tensor, lengths: torch.Tensor, n: int, vocab_size: int,
     return torch.cat(rows, dim=1), torch.cat(masks, dim=1)
 
 
+def output_layers(model: nn.Module) -> list[nn.Linear]:
+    """The linear layers whose outputs are ``model``'s logits, side by side: an aspect or multi-head model's
+    ``heads``, any other registered model's ``fc``. Scaling them scales its logits.
+
+    Raises:
+        TypeError: For a model with neither.
+    """
+    heads = getattr(model, "heads", None)
+    if isinstance(heads, nn.ModuleList) and all(isinstance(h, nn.Linear) for h in heads):
+        return list(heads)
+    if isinstance(getattr(model, "fc", None), nn.Linear):
+        return [model.fc]
+    raise TypeError(f"{type(model).__name__} has no output layer ('fc' or 'heads') to blend with an n-gram bag.")
+
+
 class NgramBagClassifier(nn.Module):
     """``base(ids, lengths) + mean over the text's n-grams of W[n-gram]``.
 
@@ -96,6 +111,21 @@ class NgramBagClassifier(nn.Module):
         if self.weighting == "tfidf":
             return [{"params": base, "lr": lr}]
         return [{"params": base, "lr": lr}, {"params": [self.bag.weight], "lr": lr * self.lr_scale}]
+
+    @torch.no_grad()
+    def blend(self, share: float) -> None:
+        """Make this model's logits ``(1 - share) * base + share * bag`` by scaling, in place, the base's output
+        layers and the bag (a TF-IDF bag fitted after the network): the saved model is the blend itself, which
+        every engine reads as an ordinary model. (Scaling the bag alone by ``share / (1 - share)`` gave the blend
+        times ``1 / (1 - share)``: ten times the logits at 0.9, probabilities of 1.0 wherever no temperature
+        was fitted after.)"""
+        for layer in output_layers(self.base):
+            layer.weight.mul_(1.0 - share)
+            if layer.bias is not None:
+                layer.bias.mul_(1.0 - share)
+        self.bag.weight.mul_(share)
+        if self.weighting == "tfidf":
+            self.bias.mul_(share)
 
     def apply_constraints(self) -> None:  # noqa: D102 - the base's (e.g. clstm's max-norm), if it has any
         if hasattr(self.base, "apply_constraints"):

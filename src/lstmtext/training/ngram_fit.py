@@ -6,7 +6,8 @@ text's word 1..N-grams, exactly the features its forward computes (unigrams by v
 hashed; counts times idf, divided by the text's L2 norm): one multinomial regression per softmax group, one
 binary regression per label for sigmoid outputs, each with ``C`` chosen on the valid split by the group's
 macro-F1. Last, the weight ``w`` of the blend ``(1 - w) * network + w * linear`` (in logits) is chosen on the
-valid split by the run's monitored score, and folded into the bag (``alpha = w / (1 - w)``), so the saved model
+valid split by the run's monitored score, and folded into the weights (the network's output layers times
+``1 - w``, the bag's times ``w``: :meth:`~lstmtext.models.ngram_bag.NgramBagClassifier.blend`), so the saved model
 is an ordinary :class:`~lstmtext.models.ngram_bag.NgramBagClassifier` that every engine reads. In a seed
 ensemble each member has its own bag: the regression is fitted once and each member's blend chosen on its own.
 
@@ -176,9 +177,7 @@ def fit_after(model: torch.nn.Module, layout: Any, train: Any, valid: Any,
             bag.bias.copy_(torch.as_tensor(intercept, dtype=bag.bias.dtype))
         scores = {w: score((1 - w) * network + w * linear) for w in sorted({0.0, *BLEND_GRID})}  # 0: network alone
         best = max(BLEND_GRID, key=lambda w: (scores[w], -w))  # ties: the smaller linear share
-        with torch.no_grad():
-            bag.bag.weight.mul_(best / (1 - best))
-            bag.bias.mul_(best / (1 - best))
+        bag.blend(best)
         records.append({"blend": best, "valid_scores": {str(w): round(v, 4) for w, v in scores.items()}})
         log.info("n-gram bag fitted after training: C %s, linear share %.1f (valid %.4f, network alone %.4f)",
                  chosen, best, scores[best], scores[0.0])
