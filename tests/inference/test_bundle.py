@@ -157,7 +157,7 @@ def test_crash_mid_save_leaves_old_bundle(trained_run, tmp_path, monkeypatch):
     def boom(*a, **k):
         raise OSError("disk full")
 
-    monkeypatch.setattr("lstmtext.inference.bundle.save_file", boom)
+    monkeypatch.setattr("lstmtext.inference.bundle.save_tensors", boom)
     with pytest.raises(OSError):
         clf.save(tmp_path / "m", overwrite=True)
     assert load_bundle(tmp_path / "m").labels == list(clf.classes_)

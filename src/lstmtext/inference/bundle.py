@@ -33,7 +33,7 @@ from typing import Any
 
 import torch
 from pydantic import ValidationError
-from safetensors.torch import load_file, save_file
+from safetensors.torch import load_file
 from torch import nn
 
 from lstmtext import __version__
@@ -47,6 +47,7 @@ from lstmtext.tasks import Task, get_task
 from lstmtext.tasks.state import check_state
 from lstmtext.utils.atomic import atomic_dir, check_sha256, file_sha256
 from lstmtext.utils.outputs import is_empty_dir, is_saved_model
+from lstmtext.utils.safetensors_file import save_tensors
 
 FORMAT_VERSION = 2
 READABLE_VERSIONS = (1, 2)
@@ -171,7 +172,7 @@ def save_bundle(
         with atomic_dir(target, overwrite=overwrite) as tmp:
             files["preprocessing.json"]["pipeline"] = pack_files(files["preprocessing.json"]["pipeline"], tmp)
             state = {k: v.detach().contiguous() for k, v in model.state_dict().items()}
-            save_file(state, tmp / "model.safetensors", metadata={"format_version": str(FORMAT_VERSION),
+            save_tensors(state, tmp / "model.safetensors", metadata={"format_version": str(FORMAT_VERSION),
                                                                   "library_name": "lstmtext"})
             files["config.json"]["weights_sha256"] = file_sha256(tmp / "model.safetensors")
             for name, data in files.items():

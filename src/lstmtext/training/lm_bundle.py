@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from safetensors import SafetensorError
-from safetensors.torch import load_file, save_file
+from safetensors.torch import load_file
 
 from lstmtext import __version__
 from lstmtext.config import LMConfig, PreprocessConfig
@@ -23,6 +23,7 @@ from lstmtext.models.language_model import LanguageModel
 from lstmtext.preprocess.pipeline import pack_files, unpack_files
 from lstmtext.preprocess.presets import resolved_preprocess
 from lstmtext.utils.atomic import atomic_dir, check_sha256, file_sha256
+from lstmtext.utils.safetensors_file import save_tensors
 
 FORMAT = "lstmtext-lm"
 FORMAT_VERSION = 1
@@ -58,7 +59,7 @@ def save_lm(bundle: LMBundle, path: Path, overwrite: bool = False) -> Path:
     try:
         with atomic_dir(path, overwrite=overwrite) as tmp:
             meta["preprocess"] = pack_files(meta["preprocess"], tmp)
-            save_file({k: v.contiguous() for k, v in bundle.model.state_dict().items()}, tmp / "model.safetensors",
+            save_tensors({k: v.contiguous() for k, v in bundle.model.state_dict().items()}, tmp / "model.safetensors",
                       metadata={"format": FORMAT, "format_version": str(FORMAT_VERSION)})
             meta["weights_sha256"] = file_sha256(tmp / "model.safetensors")
             (tmp / "vocab.json").write_text(json.dumps(bundle.vocab.to_dict(), ensure_ascii=False), encoding="utf-8")
