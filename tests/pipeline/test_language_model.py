@@ -128,6 +128,24 @@ def test_overwrite_keeps_the_old_language_model_until_the_new_texts_are_read(lm_
         lm_pipeline.pretrain(build_config("ulmfit"), table, table, progress=False)
 
 
+
+def test_a_language_models_folder_and_a_training_runs_never_mix(lm_dir, texts_file, tmp_path):
+    keep = tmp_path / "lm"
+    keep.mkdir()
+    for f in lm_dir.iterdir():
+        (keep / f.name).write_bytes(f.read_bytes())
+    result = CliRunner().invoke(app, ["train", str(TINY), "--pretrained", str(keep), "--out", str(keep)])
+    assert result.exit_code == 1 and str(result.exception) == (f"{keep} is a language model's folder (lstmtext "
+                                                               "pretrain). Give a new folder as --out.")
+    (keep / "model").mkdir()  # a run's files put there by hand (or by an older lstmtext)
+    (keep / "metrics.json").write_text("{}")
+    result = CliRunner().invoke(app, ["pretrain", str(texts_file), "--out", str(keep), "--overwrite"])
+    assert result.exit_code == 1 and str(result.exception).startswith(
+        f"{keep} holds a language model and also metrics.json, model, which pretrain did not write: --overwrite "
+        "would delete them.")
+    assert (keep / "metrics.json").is_file() and load_lm(keep).vocab.itos == load_lm(lm_dir).vocab.itos
+
+
 def test_a_classifier_starts_from_the_lm_and_gradual_unfreezing_keeps_it_for_one_epoch(lm_dir):
     lm = load_lm(lm_dir)
     config = _config(f"train.pretrained=\"{lm_dir}\"", "lm.finetune_epochs=0", "model.embedding_dim=32",

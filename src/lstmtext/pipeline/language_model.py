@@ -98,6 +98,10 @@ def _resumed_config(given: Config, saved: Config, state: Path, asked: Collection
     return saved
 
 
+#: What a language model's folder holds (the bundle, and an interrupted pretraining's state and work files).
+LM_FOLDER_NAMES = frozenset({"lm.json", "vocab.json", "model.safetensors", "pretrain.json", "corpus", "checkpoint"})
+
+
 @keeps_thread_count
 def pretrain(config: Config, texts: str | Path, out: str | Path, text_col: str | None = None, *, resume: bool = False,
              overwrite: bool = False, progress: bool = True, header: bool = True,
@@ -142,6 +146,11 @@ def pretrain(config: Config, texts: str | Path, out: str | Path, text_col: str |
     else:
         if out.exists() and any(out.iterdir()):
             ours = is_lm_bundle(out) or state.is_file()  # a language model, or an interrupted pretraining
+            others = sorted(p.name for p in out.iterdir() if p.name not in LM_FOLDER_NAMES)
+            if ours and overwrite and others:  # --overwrite deletes the folder: never what lstmtext pretrain did not write
+                raise BundleError(f"{out} holds a language model and also {', '.join(others[:5])}"
+                                  f"{' ...' if len(others) > 5 else ''}, which pretrain did not write: --overwrite would "
+                                  "delete them. Move them away, or choose another --out.")
             if not overwrite or not ours:
                 raise BundleError(f"{out} exists and is not empty" + (
                     ". Pass --overwrite to replace it, --resume to continue an interrupted pretraining, or choose "

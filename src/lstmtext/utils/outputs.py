@@ -48,6 +48,9 @@ def check_out(out: str | Path, command: str, overwrite: bool) -> Path:
     if is_saved_model(out):  # --overwrite would put a second model in model/ beside the first, and mix their files
         raise OutputExistsError(f"{out} is a saved model's own folder. Give a new folder as --out (a training run "
                                 f"writes its model to OUT/model).")
+    if (out / "lm.json").is_file():  # a language model's folder: a run's files would mix with it, and a later
+        # `pretrain --overwrite` of it would delete them
+        raise OutputExistsError(f"{out} is a language model's folder (lstmtext pretrain). Give a new folder as --out.")
     if command in RESUMES_FROM and (out / RESUMES_FROM[command]).exists():
         return out  # its own earlier run: the command checks that the settings match and goes on
     model = out / "model"
