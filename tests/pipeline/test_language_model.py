@@ -428,3 +428,17 @@ def test_pretraining_on_a_handful_of_texts_warns_that_it_learnt_little(tmp_path,
         "language model: 6 training tokens, 2 epochs, perplexity on the training texts (none held out) ")
     assert "training tokens are too few for a language model to learn a language from (the bundled airline tweets " \
            "hold about 190,000): give more texts." in " ".join(result.output.split())
+
+
+def test_a_language_model_that_knows_few_of_the_words_or_read_few_tokens_is_warned_about(lm_dir):
+    from lstmtext.pipeline.language_model import lm_warnings, vocabulary_coverage
+
+    lm = load_lm(lm_dir)  # an English model given Vietnamese reviews had read 94% of their words as <unk>, silently
+    assert vocabulary_coverage(lm, [[5, 6, 1], [7]]) is None
+    assert vocabulary_coverage(lm, [[1, 1, 1, 5], [1, 1]]) == (
+        f"--pretrained {lm.path}: only 16.7% of the training texts' words (1 of 6) are in the language model's "
+        "vocabulary; the rest are read as one unknown word. Was it pretrained on texts of this language and kind? "
+        "Pretrain one on texts like these (lstmtext pretrain).")
+    tokens = lm.info["corpus"]["train"]["tokens"]
+    assert tokens < 10_000 and lm_warnings(lm, pretrained=True) == []  # given with --pretrained: pretrain warned
+    assert lm_warnings(lm, pretrained=False)[0].startswith(f"the language model read {tokens:,} training tokens")

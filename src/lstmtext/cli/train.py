@@ -122,10 +122,6 @@ def train(
     console.print(f"saved to [bold]{out}[/] (model/, report.md, report.html, metrics.json, history.png)")
 
 
-#: Training tokens below which ``pretrain`` warns that the language model will have learnt little.
-FEW_LM_TOKENS = 10_000
-
-
 @interruptible("the cleaned texts and the last finished epoch are kept in OUT: run the same command with --resume "
                "to go on.", kept="pretrain.json")
 def pretrain(
@@ -152,6 +148,7 @@ def pretrain(
     Example: lstmtext pretrain reviews.txt --out runs/lm --preprocess vi-review
     """
     from lstmtext.config import build_config, parse_override
+    from lstmtext.pipeline.language_model import FEW_LM_TOKENS
     from lstmtext.pipeline.language_model import pretrain as run_pretrain
     from lstmtext.preprocess.presets import cleaning_choice
     from lstmtext.training.pretrain import perplexity_name

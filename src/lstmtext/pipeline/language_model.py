@@ -98,6 +98,9 @@ def _resumed_config(given: Config, saved: Config, state: Path, asked: Collection
     return saved
 
 
+#: Fewer training tokens than this and a language model learns next to nothing (the airline tweets hold ~190,000).
+FEW_LM_TOKENS = 10_000
+
 #: What a language model's folder holds (the bundle, and an interrupted pretraining's state and work files).
 LM_FOLDER_NAMES = frozenset({"lm.json", "vocab.json", "model.safetensors", "pretrain.json", "corpus", "checkpoint"})
 
@@ -289,6 +292,29 @@ def start_from_lm(model: torch.nn.Module, lm: LMBundle) -> list[str]:
                           f"{len(lm.vocab)} words x {lm.sizes['embedding_dim']}). Use an lstm or bilstm model with "
                           "its sizes, e.g. --preset ulmfit.")
     return copied
+
+
+def lm_warnings(lm: LMBundle, pretrained: bool) -> list[str]:
+    """What the run's notes should warn about the language model it trained (``pretrained``: from one given with
+    --pretrained, which read its own texts)."""
+    tokens = lm.info.get("corpus", {}).get("train", {}).get("tokens", 0)
+    if pretrained or tokens >= FEW_LM_TOKENS:
+        return []
+    return [f"the language model read {tokens:,} training tokens (the training texts and any --unlabelled ones), too "
+            "few to learn a language from (the bundled airline tweets hold about 190,000): give more unlabelled texts "
+            "with --unlabelled FILE, or start from a language model pretrained on many (--pretrained LM)."]
+
+
+def vocabulary_coverage(lm: LMBundle, sequences: Sequence[Sequence[int]]) -> str | None:
+    """A warning when the language model's vocabulary holds under half of the training texts' words (``sequences``:
+    them encoded with it), e.g. a model of another language or cleaning; else None."""
+    total = sum(len(s) for s in sequences)
+    known = sum(1 for s in sequences for t in s if t > 1)  # 0: padding, 1: <unk>
+    if not total or known >= total / 2:
+        return None
+    return (f"--pretrained {lm.path}: only {known / total:.1%} of the training texts' words ({known:,} of {total:,}) "
+            "are in the language model's vocabulary; the rest are read as one unknown word. Was it pretrained on texts "
+            "of this language and kind? Pretrain one on texts like these (lstmtext pretrain).")
 
 
 def lm_note(lm: LMBundle) -> str:

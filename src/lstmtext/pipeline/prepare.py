@@ -22,7 +22,7 @@ from lstmtext.encoding.corpus import UnlabelledCorpus
 from lstmtext.encoding.encoder import TextEncoder
 from lstmtext.errors import DataError
 from lstmtext.inference.bundle import Bundle
-from lstmtext.pipeline.language_model import load_pretrained, uses_lm
+from lstmtext.pipeline.language_model import load_pretrained, uses_lm, vocabulary_coverage
 from lstmtext.pipeline.warm_start import check_reader_info, load_init, warm_encoder, warm_task
 from lstmtext.preprocess import build_pipeline
 from lstmtext.tasks import Task, get_task
@@ -193,6 +193,8 @@ def prepare(config: Config, data: LabelledData) -> Prepared:
     enc = {name: EncodedSplit(encoder.encode_cleaned(cleaned) if name == "train" and cleaned is not None
                               else encoder.encode(s.texts), task.targets(s.labels))
            for name, s in data.splits.items()}
+    if lm is not None and (low := vocabulary_coverage(lm, enc["train"].sequences)):
+        warn(notes, low)
     return Prepared(config, task, encoder, enc["train"], {k: v for k, v in enc.items() if k != "train"}, data.source,
                     {k: len(v) for k, v in data.splits.items()}, int(enc["train"].lengths.sum()), data, notes,
                     init=init, unlabelled=unlabelled, lm=lm)

@@ -30,7 +30,7 @@ from lstmtext.encoding.embeddings import initial_embedding
 from lstmtext.encoding.encoder import TextEncoder
 from lstmtext.models import build_model
 from lstmtext.pipeline.checks import check_run, prepare_out
-from lstmtext.pipeline.language_model import lm_note, run_lm, start_from_lm, uses_lm
+from lstmtext.pipeline.language_model import lm_note, lm_warnings, run_lm, start_from_lm, uses_lm
 from lstmtext.pipeline.outputs import write_run
 from lstmtext.pipeline.prepare import Prepared, load_data, prepare, prepare_stream
 from lstmtext.pipeline.warm_start import copy_weights
@@ -77,6 +77,8 @@ def fit_model(config: Config, prepared: Prepared, checkpoint_dir: Path | None = 
                     checkpoint_dir.parent if checkpoint_dir is not None else None, resume, progress)
         lm_seconds = time.perf_counter() - start
         prepared.notes.append(lm_note(lm))
+        for msg in lm_warnings(lm, pretrained=prepared.lm is not None):
+            warn(prepared.notes, msg)
 
     def fit_on(train: EncodedSplit | BatchSource, ckpt_dir: Path | None, resume: bool = resume
                ) -> tuple[torch.nn.Module, TrainResult]:
