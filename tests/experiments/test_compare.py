@@ -309,3 +309,28 @@ def test_fasttext_baseline_learns_labels_and_is_the_same_twice():
     second = fasttext_supervised(texts, labels, seed=0)
     many = [f"{w} {i}" for i, w in enumerate(["great", "awful", "lost", "lovely"] * 10)]
     assert list(first(many)) == list(second(many))
+
+
+def test_unlabelled_text_is_named_as_the_user_gave_it(tiny_path, tiny_data, tmp_path, caplog):
+    """compare cleans the --unlabelled file once into a temporary copy: its errors and the runs' warnings had
+    named that copy (/tmp/lstmtext-unlabelled-.../unlabelled.txt), and a missing column said --text-col."""
+    import logging
+
+    import pandas as pd
+
+    texts = pd.read_csv(tiny_path)
+    raw = tmp_path / "raw.csv"
+    pd.DataFrame({"body": texts["text"]}).to_csv(raw, index=False)
+    base = {"data": {"unlabelled": str(raw)}}
+    with pytest.raises(DataError, match=r"raw\.csv: no column 'text'\. Columns: body\. Use --unlabelled-col\.$"):
+        compare(tiny_data, ["cnn"], seeds=1, base=base, overrides=FAST, mode="sequential", workers=1, baseline=False)
+    junk = tmp_path / "junk.txt"
+    junk.write_text("@bob\nhttp://a.com\n")  # nothing left once en-tweet drops mentions and links
+    with pytest.raises(DataError, match=rf"^{junk}: no unlabelled text is left after cleaning \(--unlabelled\)"):
+        compare(tiny_data, ["cnn"], seeds=1, base={"data": {"unlabelled": str(junk)}}, overrides=FAST,
+                mode="sequential", workers=1, baseline=False)
+    base["data"]["unlabelled_col"] = "body"  # every text is also in valid or test: the runs warn about it
+    with caplog.at_level(logging.WARNING):
+        compare(tiny_data, ["cnn"], seeds=1, base=base, overrides=FAST, mode="sequential", workers=1, baseline=False)
+    said = [r.getMessage() for r in caplog.records if "also in the valid or test split" in r.getMessage()]
+    assert len(said) == 1 and said[0].startswith(f"{raw}: ")

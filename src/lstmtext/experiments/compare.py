@@ -29,8 +29,8 @@ from typing import Any, Literal
 from lstmtext.config import Config, PreprocessConfig, build_config, parse_override
 from lstmtext.data import LabelledData
 from lstmtext.data.dataset import fingerprint
-from lstmtext.errors import ConfigError
-from lstmtext.experiments.pool import process_pool, shared_data
+from lstmtext.errors import ConfigError, DataError
+from lstmtext.experiments.pool import holding_warnings, process_pool, shared_data, show_warnings, warn_afresh
 from lstmtext.tasks import get_task
 from lstmtext.utils.atomic import write_json
 from lstmtext.utils.cores import usable_cores
@@ -169,7 +169,9 @@ def _run_job(job: dict[str, Any], data: LabelledData | None = None) -> dict[str,
         out.update(task.headline(scores["metrics"]), **{f"valid_{k}": v for k, v in
                                                         task.headline(scores["valid_metrics"]).items()}, C=scores["C"])
     else:
-        out = train_and_score(Config.model_validate(job["config"]), data, job["eval_split"])
+        with holding_warnings() as held:  # shown once each by the parent (show_warnings)
+            out = train_and_score(Config.model_validate(job["config"]), data, job["eval_split"])
+        out["warnings"] = held.held
     return {"model": job["model"], "architecture": job["architecture"], "seed": job["seed"], **out}
 
 
@@ -227,34 +229,48 @@ def compare(
         owned = _owner(key)
         if owned and not key.startswith("data."):  # --set data.* is how the one data set is read
             raise ConfigError(f"--set {key}: compare sets it for every run; {owned}.")
-    with _cleaned_unlabelled(base, preprocess) as base:
-        return _compare(data, models, seeds, base, preprocess, overrides, mode, workers, baseline, on_result, partial)
+    with _cleaned_unlabelled(base, preprocess) as (base, names):
+        return _compare(data, models, seeds, base, preprocess, overrides, mode, workers, baseline, on_result, partial,
+                        names)
 
 
 @contextlib.contextmanager
-def _cleaned_unlabelled(base: dict[str, Any] | None, preprocess: str) -> Iterator[dict[str, Any] | None]:
+def _cleaned_unlabelled(base: dict[str, Any] | None, preprocess: str
+                        ) -> Iterator[tuple[dict[str, Any] | None, dict[str, str]]]:
     """``base`` with its unlabelled file (``data.unlabelled``) cleaned once by ``preprocess`` into a temporary
-    file of one text per line, as the labelled texts are: every run then reads it with no cleaning."""
+    file of one text per line, as the labelled texts are: every run then reads it with no cleaning. Also the
+    name the runs' warnings should give that copy: the user's file.
+
+    Raises:
+        DataError: For a missing column (named by --unlabelled-col), or no text left after cleaning.
+    """
     unlabelled = (base or {}).get("data", {}).get("unlabelled")
     if not unlabelled:
-        yield base
+        yield base, {}
         return
     from lstmtext.data.texts import iter_texts
 
     pipeline = _pipeline(preprocess)
+    column = base["data"].get("unlabelled_col")
     with tempfile.TemporaryDirectory(prefix="lstmtext-unlabelled-") as tmp:
-        path = Path(tmp) / "unlabelled.txt"
+        path, written = Path(tmp) / "unlabelled.txt", 0
         with path.open("w", encoding="utf-8") as fh:
-            for _, texts in iter_texts(Path(unlabelled), base["data"].get("unlabelled_col"),  # as train reads it
+            for _, texts in iter_texts(Path(unlabelled), column, flag="--unlabelled-col",  # as train reads it
                                        defaults=(base["data"].get("text_col") or "text",)):
-                fh.writelines(" ".join(t.split()) + "\n" for t in pipeline.clean_many(texts) if t.strip())
+                lines = [" ".join(t.split()) + "\n" for t in pipeline.clean_many(texts) if t.strip()]
+                fh.writelines(lines)
+                written += len(lines)
+        if not written:
+            raise DataError(f"{unlabelled}: no unlabelled text is left after cleaning (--unlabelled). Check the file "
+                            f"and --unlabelled-col ({column or base['data'].get('text_col') or 'text'!r}).")
         data = {**base["data"], "unlabelled": str(path), "unlabelled_col": None}
-        yield {**base, "data": data}
+        yield {**base, "data": data}, {str(path): str(unlabelled)}
 
 
 def _compare(data: LabelledData, models: Sequence[str], seeds: int, base: dict[str, Any] | None, preprocess: str,
              overrides: Sequence[str], mode: str, workers: int, baseline: bool,
-             on_result: Callable[[dict[str, Any]], None] | None, partial: Path | None = None) -> dict[str, Any]:
+             on_result: Callable[[dict[str, Any]], None] | None, partial: Path | None = None,
+             names: dict[str, str] | None = None) -> dict[str, Any]:
     eval_split = "test" if "test" in data.splits else "valid"
     threads = 1 if mode == "pool" else workers
     jobs = []
@@ -282,19 +298,23 @@ def _compare(data: LabelledData, models: Sequence[str], seeds: int, base: dict[s
             partial.parent.mkdir(parents=True, exist_ok=True)
             write_json(partial, {"spec": spec, "runs": [{"key": k, "record": r} for k, r in kept.items()]})
 
+    def finished(record: dict[str, Any], job: dict[str, Any]) -> None:
+        show_warnings(record, names)
+        record.pop("warnings", None)
+        records.append(record)
+        keep(record, job)
+        _report(record, on_result)
+
+    warn_afresh()
     cleaned = clean_data(data, preprocess) if jobs else data
     if mode == "pool":
         with process_pool(workers, cleaned) as pool:  # one process per worker, the data sent once to each
             futures = {pool.submit(_run_job, job): job for job in jobs}
             for future in as_completed(futures):
-                records.append(future.result())
-                keep(records[-1], futures[future])
-                _report(records[-1], on_result)
+                finished(future.result(), futures[future])
     else:
         for job in jobs:
-            records.append(_run_job(job, cleaned))
-            keep(records[-1], job)
-            _report(records[-1], on_result)
+            finished(_run_job(job, cleaned), job)
     order = {m: i for i, m in enumerate([*models, BASELINE])}
     records.sort(key=lambda r: (order[r["model"]], r["seed"]))
     return {

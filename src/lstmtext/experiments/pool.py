@@ -176,7 +176,7 @@ class _HeldBack(logging.Handler):
 
 
 @contextmanager
-def _holding_warnings() -> Iterator[_HeldBack]:
+def holding_warnings() -> Iterator[_HeldBack]:
     """While a job runs, the ``lstmtext`` loggers' warnings are held back (see :class:`_HeldBack`); a job that
     fails shows them at once, as they may say why."""
     package, held = logging.getLogger("lstmtext"), _HeldBack()
@@ -203,10 +203,13 @@ def warn_afresh() -> None:
     _SHOWN.clear()
 
 
-def show_warnings(result: dict[str, Any]) -> None:
+def show_warnings(result: dict[str, Any], names: dict[str, str] | None = None) -> None:
     """Log the data warnings a job held back (``result["warnings"]``), each kind once per experiment: a fold's or
-    trial's notes repeat for every job, differing only in their numbers."""
+    trial's notes repeat for every job, differing only in their numbers. ``names``: paths the jobs read that the
+    user knows by another name (a cleaned copy of their file), written as that name."""
     for message in result.get("warnings", ()):
+        for path, name in (names or {}).items():
+            message = message.replace(path, name)
         kind = re.sub(r"\d[\d,.]*", "#", message)
         if kind not in _SHOWN:
             _SHOWN.add(kind)
@@ -224,7 +227,7 @@ def score_job(job: dict[str, Any], data: LabelledData | None = None) -> dict[str
     from lstmtext.pipeline import run
 
     data = select_rows(data if data is not None else shared_data(), job.get("select"))
-    with _holding_warnings() as held:  # only while the job runs: other runs of this process warn as ever
+    with holding_warnings() as held:  # only while the job runs: other runs of this process warn as ever
         result = run(Config.model_validate(job["config"]), data, progress=False)
     out = {"job": job.get("key"), "task": result.task.name, "metrics": result.metrics, "epochs_run": len(result.history),
            "best_epoch": result.train.best_epoch, "train_seconds": result.train.total_seconds,
