@@ -115,8 +115,12 @@ class _TextEstimator(BaseEstimator):
             settings.update({"train.seed": seed, "data.split_seed": seed})
         settings.update(self.overrides or {})
         # a language model's cleaning, unless this estimator names one (then it must match)
+        argument = {key: name for name, key in _KEYS.items() if isinstance(key, str)}  # "model.hidden_size" -> name
+        given = {key: (value, f"overrides[{key!r}]" if key in (self.overrides or {}) else
+                       f"{argument.get(key, key)}={value!r}") for key, value in settings.items()}
         tree.update(pretrained_settings(settings.get("train.pretrained"), self.config,
-                                        cleaning_named=any(key.startswith("preprocess.") for key in settings))[1])
+                                        cleaning_named=any(key.startswith("preprocess.") for key in settings),
+                                        given=given)[1])
         for key, value in settings.items():  # "train.lr" -> tree["train"]["lr"]
             *parents, leaf = key.split(".")
             functools.reduce(lambda node, part: node.setdefault(part, {}), parents, tree)[leaf] = value

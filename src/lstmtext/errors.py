@@ -52,6 +52,9 @@ PYTHON_NAMES = (
     (r"Leave it out of --aspects\b", "Leave its column out of y"),
     (r"a --valid file\b", "valid_texts= and valid_labels="),
     (r"a larger data\.valid_size where lstmtext makes the split", "a larger valid_size="),
+    (r"Leave the cleaning out \(--preprocess, a config file's \[preprocess\] section; the model's is then used\)",
+     "Leave the cleaning out (preprocess= and overrides' preprocess.* keys; the model's is then used)"),
+    (r"^--pretrained (?=\S+: the language model was trained with)", "train.pretrained "),
     (r"Give the folder written by `lstmtext train --out`\.", "Give a folder written by save() or `lstmtext train --out`."),
 )
 

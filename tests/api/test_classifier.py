@@ -228,6 +228,12 @@ def test_api_errors_name_the_arguments_not_the_command_line_options(tmp_path, ca
                                        "or --label-col to read it otherwise."))
     assert str(said) == "x: Drop --preset (the saved model's config is used); pass --task, --text-col or --label-col " \
                         "to read it otherwise."  # options the API has no argument for are left as they are
+    said = in_python_terms(ConfigError("--pretrained lm: the language model was trained with the cleaning en-tweet, but "
+                                       "this run's is plain. Leave the cleaning out (--preprocess, a config file's "
+                                       "[preprocess] section; the model's is then used) or pretrain one."))
+    assert str(said) == ("train.pretrained lm: the language model was trained with the cleaning en-tweet, but this run's "
+                         "is plain. Leave the cleaning out (preprocess= and overrides' preprocess.* keys; the model's is "
+                         "then used) or pretrain one.")
     with pytest.raises(DataError, match=r"a classifier needs at least two\. Check the labels \(y\)\.$"):
         TextClassifier(**FAST).fit(TEXTS, ["x"] * len(TEXTS))
     clf = TextClassifier(**{**FAST, "epochs": 1}).fit(TEXTS, LABELS)

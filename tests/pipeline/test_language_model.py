@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 import torch
@@ -226,12 +227,24 @@ def test_the_cli_refuses_a_preprocess_flag_that_differs_from_the_lm_rather_than_
     assert result.exit_code == 0, result.output  # the language model's own cleaning, named again
     # the same through --set: the run had taken the model's cleaning and dropped the --set, while its saved config
     # named the --set's preset; sizes and the vocabulary's words are the model's too
-    for item in ("preprocess.preset=\"plain\"", "vocab.num_words=100", "model.hidden_size=64"):
+    said = {"preprocess.preset=\"plain\"": "with --pretrained the cleaning is the language model's. Leave it out",
+            "vocab.num_words=100": f"a run that starts from the language model {lm_dir} takes its vocabulary's words "
+                                   "and its embedding and hidden sizes (8 and 8). Leave it out",
+            "model.hidden_size=64": "takes its vocabulary's words and its embedding and hidden sizes (8 and 8)."}
+    for item, message in said.items():
         result = CliRunner().invoke(app, [*args, "--set", item, "--out", str(tmp_path / "set")])
-        assert result.exit_code == 1 and str(result.exception).startswith(
-            f"--set {item}: with --pretrained the cleaning, the vocabulary's words and the embedding and hidden sizes "
-            "are the language model's. Leave it out"), item
+        assert result.exit_code == 1 and str(result.exception).startswith(f"--set {item}: "), item
+        assert message in str(result.exception), item
     assert not (tmp_path / "set").exists()
+    from lstmtext.classifier import TextClassifier
+
+    # the same from the Python API (they were dropped silently), named as its arguments
+    for kw, source in ((dict(hidden_size=64), "hidden_size=64"),
+                       (dict(overrides={"vocab.num_words": 100}), "overrides['vocab.num_words']")):
+        clf = TextClassifier("ulmfit", **{**kw, "overrides": {"train.pretrained": str(lm_dir), **kw.get("overrides", {})}})
+        with pytest.raises(ConfigError, match=rf"^{re.escape(source)}: a run that starts from the language model"):
+            clf.resolve_config()
+    assert TextClassifier("ulmfit", hidden_size=8, overrides={"train.pretrained": str(lm_dir)}).resolve_config()
     from lstmtext.cli.common import run_config
 
     # the direction stays the run's choice: adopt_sizes leaves it, so --set may set it
@@ -377,7 +390,7 @@ def test_the_python_api_starts_from_an_lm(lm_dir):
 
     frame = pd.read_csv(TINY)
     clf = TextClassifier("ulmfit", epochs=2, overrides={"train.pretrained": str(lm_dir), "lm.finetune_epochs": 0,
-                                                         "train.batch_size": 8, "vocab.num_words": 100})
+                                                         "train.batch_size": 8})
     clf.fit(frame["text"].tolist(), frame["label"].tolist())
     assert clf.predict(["@airline thanks great crew"]).shape == (1,)
     assert clf.bundle_.model.base.embedding.weight.shape == (len(load_lm(lm_dir).vocab), 8)  # the LM's words and sizes

@@ -145,13 +145,13 @@ def run_config(preset: str | None = None, config: Path | None = None, set_: list
     from lstmtext.training.lm_bundle import pretrained_settings
 
     # --set train.pretrained=LM is --pretrained LM, and so is a config file's train.pretrained
-    lm, settings = pretrained_settings(pretrained or lm_set, config, cleaning_named=bool(preprocess))
+    lm, settings = pretrained_settings(pretrained or lm_set, config, cleaning_named=bool(preprocess),
+                                       given={key: (value, f"--set {item}") for item, (key, value) in given.items()})
     if lm is not None:
-        for item, (key, _) in given.items():  # the language model's: a --set would be dropped, or contradict it
-            if key.startswith(LM_OWNS):
-                raise ConfigError(f"--set {item}: with --pretrained the cleaning, the vocabulary's words and the "
-                                  "embedding and hidden sizes are the language model's. Leave it out, or pretrain a "
-                                  "language model with it (lstmtext pretrain ... --set " + key + "=...).")
+        for item, (key, _) in given.items():  # the language model's cleaning: a --set would be dropped or contradict it
+            if key.startswith("preprocess."):
+                raise ConfigError(f"--set {item}: with --pretrained the cleaning is the language model's. Leave it "
+                                  "out, or pretrain a language model with it (lstmtext pretrain ... --set " + key + "=...).")
         extra = deep_merge(extra, settings)
         if preset is None and config is None and base is None and (task or "classify") == "classify":
             preset = "ulmfit"
@@ -162,11 +162,6 @@ def run_config(preset: str | None = None, config: Path | None = None, set_: list
     if label_col and "," in label_col:  # --label-col a,b,c: a task may read several label columns
         get_task(built.task).several_label_columns(built, [c.strip() for c in label_col.split(",") if c.strip()])
     return built
-
-
-#: Config keys a language model fixes for the runs that start from it (``--pretrained``): an explicit ``--set`` of one
-#: is refused (``vocab.max_len``, where texts are cut, stays the run's).
-LM_OWNS = ("preprocess.", "vocab.num_words", "vocab.min_freq", "model.embedding_dim", "model.hidden_size")
 
 
 #: The config key each flag of :func:`run_config` sets (what an error in that key names).

@@ -8,6 +8,7 @@ weight of :class:`~lstmtext.models.language_model.LanguageModel`, so it can be t
 from __future__ import annotations
 
 import json
+import logging
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -18,12 +19,14 @@ from safetensors.torch import load_file
 from lstmtext import __version__
 from lstmtext.config import LMConfig, PreprocessConfig
 from lstmtext.encoding.vocab import Vocab
-from lstmtext.errors import BundleError
+from lstmtext.errors import BundleError, ConfigError
 from lstmtext.models.language_model import LanguageModel
 from lstmtext.preprocess.pipeline import pack_files, unpack_files
 from lstmtext.preprocess.presets import resolved_preprocess
 from lstmtext.utils.atomic import atomic_dir, check_sha256, file_sha256
 from lstmtext.utils.safetensors_file import save_tensors
+
+log = logging.getLogger(__name__)
 
 FORMAT = "lstmtext-lm"
 FORMAT_VERSION = 1
@@ -112,23 +115,49 @@ def read_lm_meta(path: str | Path) -> dict[str, Any]:
     return meta
 
 
-def pretrained_settings(pretrained: str | Path | None, config_file: str | Path | None, cleaning_named: bool
-                        ) -> tuple[str | None, dict[str, Any]]:
+#: Config keys a language model fixes for the runs that start from it: its vocabulary's words and its sizes
+#: (``vocab.max_len``, where texts are cut, stays the run's).
+LM_OWNS = ("vocab.num_words", "vocab.min_freq", "model.embedding_dim", "model.hidden_size")
+
+
+def pretrained_settings(pretrained: str | Path | None, config_file: str | Path | None, cleaning_named: bool,
+                        given: dict[str, tuple[Any, str]] | None = None) -> tuple[str | None, dict[str, Any]]:
     """The language model a run starts from and the config it takes from it (:func:`lm_settings`), for a command or
     an estimator: ``pretrained`` (its option or argument), else its config file's ``train.pretrained``. The cleaning
     is the model's unless the run names one: ``cleaning_named`` (an option, ``preprocess=``), or a ``[preprocess]``
     section in the config file; that one is then checked against the model's when the model loads.
 
+    ``given``: the keys the run sets itself (dotted key -> (value, what set it: ``--set k=v``, ``hidden_size=64``));
+    one the model fixes (:data:`LM_OWNS`) is refused. A config file's size that is not the model's is logged.
+
     Returns:
         ``(the language model's path or None, the nested settings; {} without one)``.
+
+    Raises:
+        ConfigError: For a setting the language model fixes, naming what set it.
     """
-    from lstmtext.config.files import read_config_file
+    from lstmtext.config.files import is_saved_model_config, read_config_file
 
     tree = read_config_file(Path(config_file)) if config_file is not None else {}
     train = tree.get("train") if isinstance(tree.get("train"), dict) else {}
     path = pretrained or train.get("pretrained")
     if not path:
         return None, {}
+    meta = read_lm_meta(path)
+    sizes = {"model.embedding_dim": meta.get("embedding_dim"), "model.hidden_size": meta.get("hidden_size")}
+    if config_file is not None and not is_saved_model_config(Path(config_file)):  # a file may set every key (one
+        for key in sizes:  # from init-config): its other size is said, not refused, and its vocabulary keys pass
+            section, leaf = key.split(".")
+            value = tree.get(section, {}).get(leaf) if isinstance(tree.get(section), dict) else None
+            if value is not None and value != sizes[key] and key not in (given or {}):
+                log.warning("%s sets %s = %s, but the language model %s has %s: the model's is used.", config_file,
+                            key, value, path, sizes[key])
+    for key, (value, source) in (given or {}).items():
+        if key.startswith(LM_OWNS) and not (key in sizes and value == sizes[key]):
+            raise ConfigError(f"{source}: a run that starts from the language model {path} takes its vocabulary's "
+                              f"words and its embedding and hidden sizes ({sizes['model.embedding_dim']} and "
+                              f"{sizes['model.hidden_size']}). Leave it out, or pretrain a language model with it "
+                              f"(lstmtext pretrain ... --set {key}=...).")
     return str(path), lm_settings(path, cleaning=not (cleaning_named or "preprocess" in tree))
 
 
