@@ -363,6 +363,24 @@ def test_bad_lm_bundles_are_refused_in_one_line(tmp_path, lm_dir):
     (tmp_path / "texts.txt").write_text("some text\n")
     with pytest.raises(BundleError, match=r"texts\.txt is a file, not a language model .* `lstmtext pretrain .*texts\.txt"):
         load_lm(tmp_path / "texts.txt")
+    # what else users give: the weights file, a classifier, a vocabulary cut by hand
+    with pytest.raises(BundleError, match=rf"^{lm_dir}/model.safetensors is a file of the language model {lm_dir}: give "
+                                          rf"the folder, --pretrained {lm_dir}\.$"):  # it said: pretrain on it as text
+        load_lm(lm_dir / "model.safetensors")
+    classifier = tmp_path / "run"
+    run(build_config(None, overrides=[*TINY_OVERRIDES, "train.epochs=1"]), TINY, classifier, progress=False)
+    with pytest.raises(BundleError, match=r"missing lm.json, vocab.json, model.safetensors\)\. It is a classifier "
+                                          rf"\(lstmtext train\): to continue training it on new labels use --init-from "
+                                          rf"{classifier};"):
+        load_lm(classifier)
+    cut = tmp_path / "cut"
+    shutil.copytree(lm_dir, cut)
+    vocab = json.loads((cut / "vocab.json").read_text())
+    vocab["itos"] = vocab["itos"][:10]
+    (cut / "vocab.json").write_text(json.dumps(vocab))
+    with pytest.raises(BundleError, match=r"^.*cut: its files do not agree \(model.safetensors, vocab.json: 10 words, "
+                                          r"and lm.json\): size mismatch for .*One of them was edited or replaced"):
+        load_lm(cut)
 
 
 def test_features_that_cannot_start_from_an_lm_are_refused(lm_dir):

@@ -87,6 +87,12 @@ def lm_folder(path: str | Path) -> Path:
 def read_lm_meta(path: str | Path) -> dict[str, Any]:
     """``lm.json`` of the language model at ``path`` (checked as :func:`load_lm` checks it, weights not read)."""
     path = lm_folder(path)
+    if path.is_file() and is_lm_bundle(path.parent):  # a file of a language model's folder: the folder is meant
+        raise BundleError(f"{path} is a file of the language model {path.parent}: give the folder, --pretrained "
+                          f"{path.parent}.")
+    if path.is_file() and path.suffix in (".safetensors", ".json", ".onnx"):
+        raise BundleError(f"{path} is a model file, not a language model (a folder written by `lstmtext pretrain`). "
+                          "Give the folder `lstmtext pretrain --out` wrote.")
     if path.is_file():
         raise BundleError(f"{path} is a file, not a language model (a folder written by `lstmtext pretrain`). To pretrain "
                           f"on its texts: `lstmtext pretrain {path} --out LM`, then --pretrained LM.")
@@ -97,9 +103,12 @@ def read_lm_meta(path: str | Path) -> dict[str, Any]:
         if (path / "pretrain.json").is_file():  # the work folder of a pretraining that did not finish
             raise BundleError(f"{path}: a pretraining that did not finish (no language model saved yet). Finish it with "
                               f"`lstmtext pretrain TEXTS --out {path} --resume`, the same TEXTS as before.")
-        hint = " (it looks like a classifier, not a language model)" if (path / "config.json").is_file() else ""
-        raise BundleError(f"{path}: not a language model saved by `lstmtext pretrain`{hint}: missing "
-                          f"{', '.join(missing)}.")
+        classifier = (path / "config.json").is_file() or (path / "model" / "config.json").is_file()
+        hint = (" It is a classifier (lstmtext train): to continue training it on new labels use --init-from "
+                f"{path}; to start one from a language model, pretrain one (lstmtext pretrain TEXTS --out LM)."
+                if classifier else " Give the folder `lstmtext pretrain --out` wrote.")
+        raise BundleError(f"{path}: not a language model saved by `lstmtext pretrain` (missing "
+                          f"{', '.join(missing)}).{hint}")
     try:
         meta = json.loads((path / "lm.json").read_text(encoding="utf-8"))
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
@@ -195,7 +204,10 @@ def load_lm(path: str | Path) -> LMBundle:
     except (SafetensorError, OSError) as exc:
         raise BundleError(f"{path}/model.safetensors is corrupt ({exc}). Train the language model again.") from None
     except (KeyError, ValueError, RuntimeError) as exc:
-        first = str(exc).strip().splitlines()[0]
-        raise BundleError(f"{path}: the weights do not match lm.json ({first}). Train the language model again.") from None
+        lines = [line.strip() for line in str(exc).strip().splitlines() if line.strip()]
+        detail = lines[1] if len(lines) > 1 and lines[0].endswith(":") else lines[0] if lines else type(exc).__name__
+        raise BundleError(f"{path}: its files do not agree (model.safetensors, vocab.json: {len(vocab):,} words, and "
+                          f"lm.json): {detail.rstrip('.')}. One of them was edited or replaced: train the language model "
+                          "again.") from None
     info = {k: meta[k] for k in ("history", "corpus", "perplexity", "seconds", "precision") if k in meta}
     return LMBundle(model, vocab, preprocess, lm_cfg, info, path)
