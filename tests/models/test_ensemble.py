@@ -65,7 +65,7 @@ def test_built_ensemble_has_independent_members_and_ignores_padding():
     assert torch.allclose(together, alone, atol=1e-5)
 
 
-def test_ensemble_run_trains_each_member_saves_and_reloads(tiny_path, tmp_path):
+def test_ensemble_run_trains_each_member_saves_and_reloads(tiny_path, tmp_path, capsys):
     from lstmtext.inference.predictor import Predictor
     from lstmtext.pipeline import run
 
@@ -91,9 +91,11 @@ def test_ensemble_run_trains_each_member_saves_and_reloads(tiny_path, tmp_path):
     assert reloaded["accuracy"] == pytest.approx(result.metrics["test"]["accuracy"])
     config = json.loads((tmp_path / "ens" / "model" / "config.json").read_text())["lstmtext"]
     assert config["model"]["ensemble"] == 3
-    # the same seed gives the same ensemble
-    again = run(cfg, tiny_path, None, progress=False)
+    # the same seed gives the same ensemble; with progress shown each member's epoch lines are headed by it
+    again = run(cfg, tiny_path, None, progress=True)
     assert again.metrics["valid"] == result.metrics["valid"]
+    said = [line for line in capsys.readouterr().err.splitlines() if line.startswith("ensemble member")]
+    assert said == ["ensemble member 1 of 3 (seed 5)", "ensemble member 2 of 3 (seed 6)", "ensemble member 3 of 3 (seed 7)"]
     from lstmtext.explain.gates import check_explainable
     from lstmtext.inference.bundle import load_bundle
 

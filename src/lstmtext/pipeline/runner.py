@@ -42,6 +42,7 @@ from lstmtext.training.ngram_fit import fit_after, silence
 from lstmtext.training.self_training import joined, pseudo_labelled
 from lstmtext.training.threads import configure_threads, keeps_thread_count
 from lstmtext.utils.atomic import recover_dir
+from lstmtext.utils.progress import epoch_line
 
 log = logging.getLogger(__name__)
 
@@ -107,6 +108,9 @@ def fit_model(config: Config, prepared: Prepared, checkpoint_dir: Path | None = 
             # the classifier of a run stopped in its language-model stage (that stage resumed above)
             member_resume = resume and not ((config.model.ensemble > 1 or lm is not None) and ckpt is not None
                                             and not ckpt.exists())
+            if config.model.ensemble > 1:  # its epoch lines would read as the first member's, repeated
+                epoch_line(f"ensemble member {cfg.train.seed - config.train.seed + 1} of {config.model.ensemble} (seed "
+                           f"{cfg.train.seed})", progress and (shard is None or shard.rank == 0))
             result = fit(shard.wrap(model) if shard is not None else model, rows, prepared.splits["valid"], cfg.train,
                          objective, ckpt, member_resume, progress, shard=shard, settings=cfg.model_dump(mode="json"))
             return model, result
