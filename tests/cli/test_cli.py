@@ -138,6 +138,14 @@ def test_init_config_writes_loadable_toml(tmp_path):
     assert "hidden_size = 256" in text and "# " in text
     assert build_config(None, path) == build_config("seed001")
     assert runner.invoke(app, ["init-config", str(path)]).exit_code != 0
+    from lstmtext.classifier import TextClassifier
+    from lstmtext.cli.common import run_config
+
+    # as `train --config` and the estimators read it: its `pretrained = "none"` (TOML's null) had been taken for a
+    # language model's folder named none
+    assert 'pretrained = "none"' in text
+    assert run_config(None, path, []) == build_config("seed001")
+    assert TextClassifier(None, config=path).resolve_config() == build_config("seed001")
 
 
 def test_a_sections_key_given_at_the_top_level_is_pointed_to_its_section(tmp_path):

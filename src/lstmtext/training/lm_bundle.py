@@ -150,7 +150,7 @@ def pretrained_settings(pretrained: str | Path | None, config_file: str | Path |
     tree = read_config_file(Path(config_file)) if config_file is not None else {}
     train = tree.get("train") if isinstance(tree.get("train"), dict) else {}
     path = pretrained or train.get("pretrained")
-    if not path:
+    if not path or (isinstance(path, str) and path.strip().lower() == "none"):  # TOML's null (init-config writes it)
         return None, {}
     meta = read_lm_meta(path)
     sizes = {"model.embedding_dim": meta.get("embedding_dim"), "model.hidden_size": meta.get("hidden_size")}
