@@ -190,3 +190,17 @@ def test_word2vec_with_no_frequent_enough_word_names_both_settings():
                               "--min-count`; in training, model.embedding.min_count) or give more texts.")
     with pytest.raises(ConfigError, match=r"^word2vec: no text is left after cleaning\."):  # no count would help
         train_word2vec([[], []], dim=4, min_count=1)
+
+
+
+def test_embed_on_texts_that_clean_to_nothing_names_the_file(tmp_path):
+    from typer.testing import CliRunner
+
+    from lstmtext.cli import app
+    from lstmtext.errors import DataError
+
+    junk = tmp_path / "junk.csv"
+    junk.write_text('text\n"http://a.com"\n@bob\n')
+    res = CliRunner().invoke(app, ["embed", str(junk), "--out", str(tmp_path / "v.txt")])
+    assert isinstance(res.exception, DataError) and str(res.exception) == (
+        f"{junk}: no text is left after cleaning (2 read). Check the file, --text-col and --preprocess (en-tweet).")

@@ -459,6 +459,11 @@ def test_pretraining_on_a_handful_of_texts_warns_that_it_learnt_little(tmp_path,
         "language model: 6 training tokens, 2 epochs, perplexity on the training texts (none held out) ")
     assert "training tokens are too few for a language model to learn a language from (the bundled airline tweets " \
            "hold about 190,000): give more texts." in " ".join(result.output.split())
+    assert "is not read" not in result.output
+    cnn = CliRunner().invoke(app, ["pretrain", str(path), "--out", str(tmp_path / "cnn"), "--quiet", "--preset", "cnn",
+                                   *[a for s in LM_SETTINGS for a in ("--set", s)]])
+    assert cnn.exit_code == 0 and "warning: the language model is an LSTM; model.name = 'cnn' (from the preset 'cnn') " \
+        "is not read" in " ".join(cnn.output.split())
 
 
 def test_a_language_model_that_knows_few_of_the_words_or_read_few_tokens_is_warned_about(lm_dir):

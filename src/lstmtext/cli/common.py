@@ -46,7 +46,7 @@ SplitFile = Annotated[Optional[Path], typer.Option(help="A row,split file (0-bas
 ValidOpt = Annotated[Optional[Path], typer.Option(help="Separate validation file (same columns).")]
 TestOpt = Annotated[Optional[Path], typer.Option(help="Separate test file (same columns).")]
 FormatOpt = Annotated[Optional[str], typer.Option("--format", metavar="FORMAT", help="csv, tsv, jsonl or parquet (default: from the file's extension).")]
-NoHeader = Annotated[bool, typer.Option("--no-header", help="CSV/TSV without a header row: columns are text, label.")]
+NoHeader = Annotated[bool, typer.Option("--no-header", help="CSV/TSV without a header row: its columns are read as text, label, col2, ... (the first is the text).")]
 TaskOpt = Annotated[Optional[str], typer.Option(metavar="TASK", help="classify (one label per text), multilabel (any number: --label-sep, "
                                                 "a JSON list or 0/1 columns; docs/multilabel.md) or absa (one label per "
                                                 "aspect; docs/absa.md). Each has a default preset.")]

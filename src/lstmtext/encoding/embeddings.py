@@ -278,6 +278,9 @@ def embed_file(data: str | Path | None, out: str | Path, *, algo: str = "cbow", 
     spec = resolved_preprocess(cleaning_choice(preprocess))  # a cleaning preset, or comma-separated steps
     pipeline = Pipeline(spec["steps"], spec["options"], PreprocessConfig().max_chars, keep_end=True)
     sentences = [t.split() for t in pipeline.clean_many(texts)]
+    if not any(sentences):
+        raise DataError(f"{data if data is not None else 'the bundled tweets'}: no text is left after cleaning "
+                        f"({len(texts):,} read). Check the file, --text-col and --preprocess ({preprocess}).")
     vectors = train_word2vec(sentences, dim, algo, window, min_count, epochs, seed)
     write_word2vec_text(out, vectors)
     return len(vectors), len(texts)
