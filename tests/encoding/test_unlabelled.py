@@ -112,8 +112,9 @@ def test_unlabelled_is_refused_with_stream_and_with_init_from(unlabelled, tmp_pa
 
 def test_compare_cleans_the_unlabelled_file_once(unlabelled):
     base = {"task": "classify", "data": {"unlabelled": str(unlabelled)}}
-    with _cleaned_unlabelled(base, "en-tweet") as cleaned:
+    with _cleaned_unlabelled(base, "en-tweet") as (cleaned, names):
         path = cleaned["data"]["unlabelled"]
+        assert names == {path: str(unlabelled)}  # how the runs' warnings name the copy: the user's file
         from pathlib import Path
 
         lines = Path(path).read_text(encoding="utf-8").splitlines()
@@ -121,7 +122,7 @@ def test_compare_cleans_the_unlabelled_file_once(unlabelled):
         assert base["data"]["unlabelled"] == str(unlabelled)  # the caller's dict is left alone
     assert not Path(path).exists()  # removed with its temporary folder
     with _cleaned_unlabelled({"task": "classify"}, "en-tweet") as same:
-        assert same == {"task": "classify"}
+        assert same == ({"task": "classify"}, {})
 
 
 def test_cli_unlabelled_col_needs_unlabelled():

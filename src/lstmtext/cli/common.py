@@ -100,8 +100,7 @@ def run_config(preset: str | None = None, config: Path | None = None, set_: list
 
         saved = load_bundle(init_from)
         base = saved.config.model_dump(mode="json")
-        if getattr(saved.task, "not_mentioned", None):  # an aspect model: its own not-mentioned label, not the
-            base["absa"]["not_mentioned"] = [saved.task.not_mentioned]  # candidates (an empty cell's hint named them)
+        base = deep_merge(base, saved.task.warm_settings())  # e.g. an aspect model's own not-mentioned label
         if task and task != base["task"]:  # before its data is read as the saved model's task's
             from lstmtext.pipeline.warm_start import other_task
 

@@ -88,9 +88,9 @@ def load_data(config: Config, data: str | Path | LabelledData | None = None, **k
         if not config.train.init_from:
             raise
         d = config.data  # a warm start reads the file as the saved model's data unless told otherwise: say so
-        aspects = config.task == "absa"  # an aspect file's labels are its aspect columns: no --label-col
-        read = f"text column {d.text_col!r}" + ("" if aspects else f", label column {d.label_col!r}")
-        flags = "--task or --text-col" if aspects else "--task, --text-col or --label-col"
+        label_col = get_task(config.task).reads_label_col  # an aspect file's labels are its aspect columns
+        read = f"text column {d.text_col!r}" + (f", label column {d.label_col!r}" if label_col else "")
+        flags = "--task, --text-col or --label-col" if label_col else "--task or --text-col"
         raise DataError(f"{exc} (read as the --init-from model's data: task {config.task!r}, {read}; pass {flags} to "
                         "read it otherwise)") from None
     if config.preprocess.keep_language:

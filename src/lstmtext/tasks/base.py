@@ -90,6 +90,8 @@ class Task(ABC):
     figure_stem: ClassVar[str] = "confusion"
     #: The scores of :meth:`metrics` that experiments (search, cv, learning-curve) may rank or summarise by.
     scores: ClassVar[tuple[str, ...]] = ("macro_f1", "accuracy", "weighted_f1")
+    #: Whether its labels come from ``data.label_col`` (an aspect file's come from its aspect columns).
+    reads_label_col: ClassVar[bool] = True
 
     def __init__(self, labels: Any, config: Config, state: dict[str, Any] | None = None) -> None:
         self.labels = labels
@@ -263,6 +265,11 @@ class Task(ABC):
     def reader_info(self, config: Config | None = None) -> dict[str, Any]:
         """What reading another file of this task under ``config`` (default: the model's) needs to know (the ``info``
         for :meth:`parse`)."""
+        return {}
+
+    def warm_settings(self) -> dict[str, Any]:
+        """Config settings (nested) a warm start from this saved task reads its new files with: what the task
+        learnt from its training file that the config alone does not say (an aspect model's not-mentioned label)."""
         return {}
 
     # ---- the model's outputs and the objective ------------------------------------------------------------

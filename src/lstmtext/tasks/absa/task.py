@@ -35,6 +35,7 @@ class AspectSentiment(Task):
     name = "absa"
     scores = ("macro_f1", "flat_macro_f1", "mean_aspect_macro_f1", "accuracy", "weighted_f1")
     sections = ("absa",)
+    reads_label_col = False  # its labels are its aspect columns
     cannot_distribute = ("the aspect heads read the base model's pooled vector and leave its own output layer "
                          "without a gradient, which DDP's reduction needs from every parameter")
     help = "aspect-based sentiment: one label per aspect (wide columns or long rows)"
@@ -113,6 +114,9 @@ class AspectSentiment(Task):
 
     def reader_info(self, config: Config | None = None) -> dict[str, Any]:
         return {"aspects": self.aspects, "not_mentioned": self.not_mentioned}
+
+    def warm_settings(self) -> dict[str, Any]:
+        return {"absa": {"not_mentioned": [self.not_mentioned]}}  # not the candidates: 'neut', 'none' it would refuse
 
     @property
     def layout(self) -> OutputLayout:
