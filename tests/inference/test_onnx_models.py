@@ -68,6 +68,7 @@ def _model(cfg, task, seed=0, vocab=VOCAB):
             if module.weighting == "tfidf":  # idf as a fitted bag has it: 0 for rows no training text had
                 with torch.no_grad():
                     module.idf.uniform_(1.0, 4.0).mul_(torch.rand_like(module.idf) > 0.2)
+                    module.base_scale.fill_(0.3)  # a blend's share of the network (the graph must read it)
                 nn.init.normal_(module.bias)
     return model
 

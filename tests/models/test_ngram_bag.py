@@ -221,7 +221,7 @@ def test_the_saved_model_gives_the_blend_it_was_scored_as():
     """(1 - w) * network + w * linear, not that times 1 / (1 - w): ten times the logits at w = 0.9 had made
     every probability 1.0 where no temperature was fitted after (a valid split under 100 texts)."""
     from lstmtext.models import OutputLayout
-    from lstmtext.training.ngram_fit import fit_after
+    from lstmtext.training.ngram_fit import fit_after, silence
 
     model = _tfidf_bag(vocab=12)
     train, valid = _bigram_split()
@@ -233,7 +233,14 @@ def test_the_saved_model_gives_the_blend_it_was_scored_as():
     assert w >= 0.5  # the linear model reads the word order the network missed
     saved = predict_logits(model, valid.sequences)
     assert nll(saved) == pytest.approx(found["members"][0]["valid_scores"][str(w)], abs=1e-4)
-    torch.testing.assert_close(predict_logits(model.base, valid.sequences), (1 - w) * network)
+    assert float(model.base_scale) == pytest.approx(1 - w)  # the network's own weights are kept as they trained
+    torch.testing.assert_close(predict_logits(model.base, valid.sequences), network)
+    state = {k: v for k, v in model.state_dict().items() if k != "base_scale"}  # a bundle saved before base_scale
+    older = _tfidf_bag(vocab=12)
+    older.load_state_dict(state)
+    assert float(older.base_scale) == 1.0
+    silence(model)  # a warm start continues the network alone, at its whole share (it began at 0.1x at w = 0.9)
+    torch.testing.assert_close(predict_logits(model, valid.sequences), network)
 
 
 def test_fit_after_keeps_the_network_alone_when_the_linear_model_only_hurts():

@@ -46,21 +46,6 @@ def ngram_ids(ids: torch.Tensor, lengths: torch.Tensor, n: int, vocab_size: int,
     return torch.cat(rows, dim=1), torch.cat(masks, dim=1)
 
 
-def output_layers(model: nn.Module) -> list[nn.Linear]:
-    """The linear layers whose outputs are ``model``'s logits, side by side: an aspect or multi-head model's
-    ``heads``, any other registered model's ``fc``. Scaling them scales its logits.
-
-    Raises:
-        TypeError: For a model with neither.
-    """
-    heads = getattr(model, "heads", None)
-    if isinstance(heads, nn.ModuleList) and all(isinstance(h, nn.Linear) for h in heads):
-        return list(heads)
-    if isinstance(getattr(model, "fc", None), nn.Linear):
-        return [model.fc]
-    raise TypeError(f"{type(model).__name__} has no output layer ('fc' or 'heads') to blend with an n-gram bag.")
-
-
 class NgramBagClassifier(nn.Module):
     """``base(ids, lengths) + mean over the text's n-grams of W[n-gram]``.
 
@@ -85,6 +70,7 @@ class NgramBagClassifier(nn.Module):
         nn.init.zeros_(self.bag.weight)  # the bag starts silent: at step 0 the model is its base
         if weighting == "tfidf":  # fitted after the network, never by its optimizer
             self.register_buffer("idf", torch.zeros(self.bag.weight.shape[0]))
+            self.register_buffer("base_scale", torch.ones(()))  # the network's share of the blend (blend())
             self.bias = nn.Parameter(torch.zeros(num_classes))
             self.bag.weight.requires_grad_(False)
             self.bias.requires_grad_(False)
@@ -114,23 +100,37 @@ class NgramBagClassifier(nn.Module):
 
     @torch.no_grad()
     def blend(self, share: float) -> None:
-        """Make this model's logits ``(1 - share) * base + share * bag`` by scaling, in place, the base's output
-        layers and the bag (a TF-IDF bag fitted after the network): the saved model is the blend itself, which
-        every engine reads as an ordinary model. (Scaling the bag alone by ``share / (1 - share)`` gave the blend
-        times ``1 / (1 - share)``: ten times the logits at 0.9, probabilities of 1.0 wherever no temperature
-        was fitted after.)"""
-        for layer in output_layers(self.base):
-            layer.weight.mul_(1.0 - share)
-            if layer.bias is not None:
-                layer.bias.mul_(1.0 - share)
+        """Make this model's logits ``(1 - share) * base + share * bag`` (a TF-IDF bag fitted after the network):
+        the bag is scaled in place and the base's share kept in ``base_scale``, so the saved model is the blend
+        itself, which every engine reads. (Scaling the bag alone by ``share / (1 - share)`` gave the blend times
+        ``1 / (1 - share)``: ten times the logits at 0.9, probabilities of 1.0 wherever no temperature was fitted
+        after.) :meth:`silence` undoes it: a warm start continues the network as it trained."""
+        if self.weighting != "tfidf":
+            raise ValueError("blend() is for a TF-IDF bag fitted after the network (weighting='tfidf')")
+        self.base_scale.fill_(1.0 - share)
         self.bag.weight.mul_(share)
+        self.bias.mul_(share)
+
+    @torch.no_grad()
+    def silence(self) -> None:
+        """The network alone: the bag zeroed and the base at its whole share (a TF-IDF bag before it is fitted)."""
+        self.bag.weight.zero_()
         if self.weighting == "tfidf":
-            self.bias.mul_(share)
+            self.bias.zero_()
+            self.base_scale.fill_(1.0)
+
+    def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs):  # noqa: ANN001, D105 - torch's hook
+        if self.weighting == "tfidf":  # saved before base_scale existed: the network at its whole share
+            state_dict.setdefault(prefix + "base_scale", torch.ones(()))
+        super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
 
     def apply_constraints(self) -> None:  # noqa: D102 - the base's (e.g. clstm's max-norm), if it has any
         if hasattr(self.base, "apply_constraints"):
             self.base.apply_constraints()
 
     def forward(self, ids: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
-        """Return the base's logits plus the bag's, ``(B, C)``."""
-        return self.base(ids, lengths) + self.bag_logits(ids, lengths)
+        """Return the base's logits (times its share of a blend) plus the bag's, ``(B, C)``."""
+        base = self.base(ids, lengths)
+        if self.weighting == "tfidf":
+            base = base * self.base_scale
+        return base + self.bag_logits(ids, lengths)

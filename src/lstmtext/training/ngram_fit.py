@@ -6,9 +6,9 @@ text's word 1..N-grams, exactly the features its forward computes (unigrams by v
 hashed; counts times idf, divided by the text's L2 norm): one multinomial regression per softmax group, one
 binary regression per label for sigmoid outputs, each with ``C`` chosen on the valid split by the group's
 macro-F1. Last, the weight ``w`` of the blend ``(1 - w) * network + w * linear`` (in logits) is chosen on the
-valid split by the run's monitored score, and folded into the weights (the network's output layers times
-``1 - w``, the bag's times ``w``: :meth:`~lstmtext.models.ngram_bag.NgramBagClassifier.blend`), so the saved model
-is an ordinary :class:`~lstmtext.models.ngram_bag.NgramBagClassifier` that every engine reads. In a seed
+valid split by the run's monitored score, and folded into the model (the bag's weights times ``w``, the network's
+logits times ``1 - w``: :meth:`~lstmtext.models.ngram_bag.NgramBagClassifier.blend`), so the saved model is an
+ordinary :class:`~lstmtext.models.ngram_bag.NgramBagClassifier` that every engine reads. In a seed
 ensemble each member has its own bag: the regression is fitted once and each member's blend chosen on its own.
 
 Why after and not together: trained with the network, the bag sees the network's learning rate, dropout and
@@ -43,12 +43,11 @@ def find_bag(model: torch.nn.Module) -> NgramBagClassifier | None:
 
 
 def silence(model: torch.nn.Module) -> None:
-    """Zero every TF-IDF bag in ``model`` (a warm start copies a fitted one): the network trains alone."""
+    """Silence every TF-IDF bag in ``model`` (a warm start copies a fitted one): the network trains alone, at its
+    whole share of the logits."""
     for module in model.modules():
         if find_bag(module) is not None:
-            with torch.no_grad():
-                module.bag.weight.zero_()
-                module.bias.zero_()
+            module.silence()
 
 
 def counts(bag: NgramBagClassifier, sequences: Sequence[Sequence[int]], batch_size: int = 1024) -> Any:

@@ -149,7 +149,10 @@ def write_logits(g: Graph, model: nn.Module, prefix: str = "") -> str:
     if type(model) is EnsembleClassifier:
         return _ensemble(g, model, prefix)
     if type(model) is NgramBagClassifier:
-        return g.add("Add", [write_logits(g, model.base, f"{prefix}base."), _ngram_bag(g, model, prefix)])
+        base = write_logits(g, model.base, f"{prefix}base.")
+        if model.weighting == "tfidf":  # the network's share of the blend
+            base = g.add("Mul", [base, g.weight(f"{prefix}base_scale", model.base_scale.reshape(1))])
+        return g.add("Add", [base, _ngram_bag(g, model, prefix)])
     if type(model) is MultiHeadClassifier:
         return _multi_head(g, model, prefix)
     if type(model) in (RecurrentClassifier, AttentionClassifier, TextCNN, CLSTM):
