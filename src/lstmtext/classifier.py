@@ -34,7 +34,7 @@ from lstmtext.pipeline import run
 from lstmtext.pipeline.outputs import card
 from lstmtext.preprocess.presets import check_model_preset
 from lstmtext.tasks import get_task
-from lstmtext.training.lm_bundle import pretrained_settings
+from lstmtext.training.lm_bundle import LM_OWNS, pretrained_settings
 from lstmtext.utils.atomic import write_json
 
 
@@ -443,6 +443,8 @@ def _arguments(config: Config) -> dict[str, Any]:
     """The estimator arguments that give ``config``: the keys with an argument of their own as that argument
     (so ``set_params(lr=...)`` on a loaded model changes what it trains), the rest in ``overrides``."""
     overrides = config_overrides(config)
+    if config.train.pretrained:  # the language model's vocabulary and sizes come from it again, not as settings
+        overrides = {k: v for k, v in overrides.items() if not k.startswith(LM_OWNS)}
     args = {name: overrides.pop(key) for name, key in _KEYS.items() if overrides.get(key) is not None}
     seed = config.train.seed
     if seed == config.data.split_seed:

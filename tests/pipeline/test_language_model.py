@@ -145,6 +145,13 @@ def test_a_language_models_folder_and_a_training_runs_never_mix(lm_dir, texts_fi
         f"{keep} holds a language model and also metrics.json, model, which pretrain did not write: --overwrite "
         "would delete them.")
     assert (keep / "metrics.json").is_file() and load_lm(keep).vocab.itos == load_lm(lm_dir).vocab.itos
+    (keep / "model").rmdir()
+    (keep / "metrics.json").unlink()
+    (keep / "resources").mkdir()  # what a cleaning with a lexicon saves beside the model: pretrain's own
+    (keep / "resources" / "lexicon.csv").write_text("slang,formal\n")
+    result = CliRunner().invoke(app, ["pretrain", str(texts_file), "--out", str(keep), "--overwrite", "--quiet",
+                                      *[a for s in LM_SETTINGS for a in ("--set", s)]])
+    assert result.exit_code == 0, result.output
 
 
 def test_a_classifier_starts_from_the_lm_and_gradual_unfreezing_keeps_it_for_one_epoch(lm_dir):
@@ -401,7 +408,7 @@ def test_a_model_without_a_matching_embedding_is_refused(lm_dir):
     assert {n.split(".")[0] for n in copied} == {"members"} and len(copied) == 2 * 9  # both members, embedding + LSTM
 
 
-def test_the_python_api_starts_from_an_lm(lm_dir):
+def test_the_python_api_starts_from_an_lm(lm_dir, tmp_path):
     import pandas as pd
 
     from lstmtext import TextClassifier
@@ -412,6 +419,14 @@ def test_the_python_api_starts_from_an_lm(lm_dir):
     clf.fit(frame["text"].tolist(), frame["label"].tolist())
     assert clf.predict(["@airline thanks great crew"]).shape == (1,)
     assert clf.bundle_.model.base.embedding.weight.shape == (len(load_lm(lm_dir).vocab), 8)  # the LM's words and sizes
+    from sklearn.base import clone
+
+    # a loaded model trains again from the same language model: its saved vocabulary and sizes are the model's,
+    # not settings (the ulmfit preset's vocab.num_words had come back as an override, which the LM refuses)
+    clf.save(tmp_path / "m")
+    again = clone(TextClassifier.load(tmp_path / "m"))
+    assert not any(k.startswith(("vocab.num_words", "vocab.min_freq", "model.hidden_size")) for k in again.overrides)
+    assert again.resolve_config().train.pretrained == str(lm_dir)
 
 
 def test_a_language_model_writes_its_cleaning_out_and_carries_its_lexicon(tmp_path, texts_file):

@@ -304,6 +304,7 @@ def test_the_not_mentioned_label_is_found_whatever_its_case(tmp_path):
 
     assert find_not_mentioned({"Negative", "Neutral", "Positive"}, ["neutral", "neut", "none"]) == "Neutral"
     assert find_not_mentioned({"negative", "positive"}, ["neutral", "neut", "none"]) is None
+    assert find_not_mentioned({"neutral", "Neutral", "positive"}, ["neutral", "neut", "none"]) == "neutral"  # exact first
     frame = pd.read_csv(WIDE)
     for aspect in ("food", "service", "price"):
         frame[aspect] = frame[aspect].str.capitalize()

@@ -35,6 +35,7 @@ from lstmtext.encoding.vocab import Vocab
 from lstmtext.errors import BundleError, ConfigError, DataError
 from lstmtext.models.language_model import LanguageModel
 from lstmtext.preprocess import Pipeline, build_pipeline
+from lstmtext.preprocess.pipeline import RESOURCES_DIR
 from lstmtext.preprocess.presets import resolved_preprocess
 from lstmtext.training.checkpoint import changed_settings
 from lstmtext.training.lm_bundle import LMBundle, is_lm_bundle, lm_folder, load_lm, save_lm
@@ -102,7 +103,8 @@ def _resumed_config(given: Config, saved: Config, state: Path, asked: Collection
 FEW_LM_TOKENS = 10_000
 
 #: What a language model's folder holds (the bundle, and an interrupted pretraining's state and work files).
-LM_FOLDER_NAMES = frozenset({"lm.json", "vocab.json", "model.safetensors", "pretrain.json", "corpus", "checkpoint"})
+LM_FOLDER_NAMES = frozenset({"lm.json", "vocab.json", "model.safetensors", RESOURCES_DIR, "pretrain.json", "corpus",
+                             "checkpoint"})
 
 
 @keeps_thread_count

@@ -28,6 +28,9 @@ from lstmtext.errors import DataError
 def find_not_mentioned(labels: set[str], candidates: list[str]) -> str | None:
     """The first of ``candidates`` among ``labels``, case and spaces ignored, as ``labels`` write it (a file of
     ``Neutral``, ``Positive``, ``Negative`` has the not-mentioned label ``Neutral``); None if none is."""
+    exact = next((c for c in candidates if c in labels), None)  # 'neutral' beside a stray 'Neutral': 'neutral'
+    if exact is not None:
+        return exact
     written = {label.strip().casefold(): label for label in sorted(labels, reverse=True)}
     return next((written[c.strip().casefold()] for c in candidates if c.strip().casefold() in written), None)
 
