@@ -329,10 +329,12 @@ def test_a_valid_file_in_the_other_layout_names_the_layouts_and_the_conversion(t
                          extra={"task": "absa"})
     with pytest.raises(DataError, match=r"its columns 'aspect' and 'polarity' are the long layout .* training file is "
                                         r"in the wide one .* `lstmtext absa-convert .*absa_tiny_long.csv OUT --text-col "
-                                        r"text` rewrites it as wide\.$"):
+                                        r"text --aspects food,service,price --not-mentioned neutral` rewrites it as "
+                                        r"wide, with the training file's aspects and not-mentioned label\.$"):
         AspectSentiment.load(WIDE, wide, valid_path=ABSA_LONG)  # it said "no column 'food'. Fix --aspects"
     with pytest.raises(DataError, match=r"absa_tiny.csv: a column per aspect \(food, price, service\) is the wide "
-                                        r"layout, but the training file is in the long one"):
+                                        r"layout, but the training file is in the long one .* then train on OUT without "
+                                        r"absa.layout=\"long\"\.$"):
         AspectSentiment.load(ABSA_LONG, long_, valid_path=WIDE)  # it advised absa.layout="wide", for both files
 
 

@@ -40,6 +40,14 @@ def not_mentioned_label(labels: set[str], candidates: list[str]) -> str:
     return find_not_mentioned(labels, candidates) or (candidates[0] if candidates else "none")
 
 
+def _columns_flags(cfg: Config) -> str:
+    """absa-convert's flags for a long layout's aspect and polarity columns, where they are not its defaults."""
+    defaults = type(cfg.absa).model_fields
+    return "".join(f" --{flag} {value}" for flag, key, value in (("aspect-col", "aspect_col", cfg.absa.aspect_col),
+                                                                  ("polarity-col", "polarity_col", cfg.absa.polarity_col))
+                   if value != defaults[key].default)
+
+
 def _cells(frame: pd.DataFrame, col: str) -> list[str]:
     return ["" if pd.isna(v) else str(v).strip() for v in frame[col]]
 
@@ -72,10 +80,12 @@ def read_wide(raw: pd.DataFrame, refs: RowRefs, path: Path, cfg: Config, aspects
                         "per aspect, or use the long layout with --set absa.layout=\"long\" (absa-convert: --layout long).")
     for aspect in names:
         if aspect not in raw.columns and aspects and {cfg.absa.aspect_col, cfg.absa.polarity_col} <= set(raw.columns):
+            nm = f" --not-mentioned {not_mentioned}" if not_mentioned else ""
             raise DataError(f"{path}: its columns {cfg.absa.aspect_col!r} and {cfg.absa.polarity_col!r} are the long "
                             "layout (one row per text, aspect and polarity), but the training file is in the wide one "
                             f"(a column per aspect). Give every file in one layout: `lstmtext absa-convert {path} OUT "
-                            f"--text-col {text_col}` rewrites it as wide.")
+                            f"--text-col {text_col} --aspects {','.join(aspects)}{_columns_flags(cfg)}{nm}` rewrites it "
+                            "as wide, with the training file's aspects and not-mentioned label.")
         if aspect not in raw.columns and aspects:  # the aspects of the training file, or of a saved model
             raise DataError(f"{path}: no column {aspect!r}, an aspect of the training data or model ({', '.join(aspects)})"
                             f". Columns in the file: {', '.join(repr(str(c)) for c in raw.columns)}. Give a file with "
@@ -133,7 +143,8 @@ def read_long(raw: pd.DataFrame, refs: RowRefs, path: Path, cfg: Config, aspects
     if missing and aspects and set(aspects) <= set(map(str, raw.columns)):  # read beside a training file
         raise DataError(f"{path}: a column per aspect ({', '.join(aspects)}) is the wide layout, but the training file "
                         f"is in the long one (one row per text, aspect and polarity). Give every file in one layout: "
-                        f"`lstmtext absa-convert TRAIN OUT --text-col {text_col}` rewrites the training file as wide.")
+                        f"`lstmtext absa-convert TRAIN OUT --text-col {text_col}{_columns_flags(cfg)}` rewrites the "
+                        "training file as wide; then train on OUT without absa.layout=\"long\".")
     if missing:
         raise DataError(f"{path}: no column {missing[0]!r} of the long layout (one row per text, aspect and polarity). "
                         f"Columns in the file: {', '.join(map(str, raw.columns))[:300]}. A file with a column per "
