@@ -326,7 +326,8 @@ def test_unlabelled_text_is_named_as_the_user_gave_it(tiny_path, tiny_data, tmp_
         compare(tiny_data, ["cnn"], seeds=1, base=base, overrides=FAST, mode="sequential", workers=1, baseline=False)
     junk = tmp_path / "junk.txt"
     junk.write_text("@bob\nhttp://a.com\n")  # nothing left once en-tweet drops mentions and links
-    with pytest.raises(DataError, match=rf"^{junk}: no unlabelled text is left after cleaning \(--unlabelled\)"):
+    with pytest.raises(DataError, match=rf"^{junk}: no unlabelled text is left after cleaning \(--unlabelled\)\. Check "
+                                        r"the file and the cleaning \(--preprocess en-tweet\)\.$"):  # a .txt: no column
         compare(tiny_data, ["cnn"], seeds=1, base={"data": {"unlabelled": str(junk)}}, overrides=FAST,
                 mode="sequential", workers=1, baseline=False)
     base["data"]["unlabelled_col"] = "body"  # every text is also in valid or test: the runs warn about it

@@ -170,7 +170,7 @@ def pretrain(
                               highlight=False, soft_wrap=True)
     if cfg.model.name not in ("lstm", "bilstm"):  # the language model is an LSTM whatever the preset's classifier is
         err_console.print(f"warning: the language model is an LSTM; model.name = {cfg.model.name!r} (from "
-                          f"{'--set' if 'model.name' in asked else 'the preset ' + repr(preset or 'ulmfit')}) is not read, only the "
+                          f"{'--set' if 'model.name' in asked else config if config is not None else 'the preset ' + repr(preset or 'ulmfit')}) is not read, only the "
                           "sizes, cleaning, vocabulary and lm section.", highlight=False, soft_wrap=True)
     lm = run_pretrain(cfg, texts, out, text_col, resume=resume, overwrite=overwrite, progress=not quiet, header=not no_header,
                       on_epoch_end=show if quiet else None, asked=asked)  # the bars' epoch line says it otherwise

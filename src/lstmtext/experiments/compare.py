@@ -248,7 +248,7 @@ def _cleaned_unlabelled(base: dict[str, Any] | None, preprocess: str
     if not unlabelled:
         yield base, {}
         return
-    from lstmtext.data.texts import iter_texts
+    from lstmtext.data.texts import is_plain_text, iter_texts
 
     pipeline = _pipeline(preprocess)
     column = base["data"].get("unlabelled_col")
@@ -261,8 +261,10 @@ def _cleaned_unlabelled(base: dict[str, Any] | None, preprocess: str
                 fh.writelines(lines)
                 written += len(lines)
         if not written:
-            raise DataError(f"{unlabelled}: no unlabelled text is left after cleaning (--unlabelled). Check the file "
-                            f"and --unlabelled-col ({column or base['data'].get('text_col') or 'text'!r}).")
+            named = "" if is_plain_text(Path(unlabelled)) else \
+                f" and --unlabelled-col ({column or base['data'].get('text_col') or 'text'!r})"
+            raise DataError(f"{unlabelled}: no unlabelled text is left after cleaning (--unlabelled). Check the "
+                            f"file{named} and the cleaning (--preprocess {preprocess}).")
         data = {**base["data"], "unlabelled": str(path), "unlabelled_col": None}
         yield {**base, "data": data}, {str(path): str(unlabelled)}
 

@@ -30,7 +30,7 @@ class PredictRequestBase(BaseModel):
         if isinstance(value, (bool, str)):
             raise ValueError(f"must be a number, not {'true or false' if isinstance(value, bool) else 'a string'}")
         if value is None and info.field_name == "top_k":
-            return 1
+            return cls.model_fields["top_k"].default
         return value
 
 
