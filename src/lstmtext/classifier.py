@@ -26,6 +26,7 @@ from sklearn.exceptions import NotFittedError as _SklearnNotFitted
 
 from lstmtext.config import Config, build_config
 from lstmtext.config.diff import config_overrides
+from lstmtext.data.arrays import is_missing, labels_of, texts_of
 from lstmtext.data.dataset import LabelledData, Split, random_split
 from lstmtext.errors import ConfigError, DataError, NotFittedError, python_terms
 from lstmtext.inference.bundle import Bundle, load_bundle, read_card, save_bundle
@@ -156,7 +157,7 @@ class _TextEstimator(BaseEstimator):
             raise DataError("fit(): give valid_texts and valid_labels together (one label per valid text), or neither "
                             "to hold out a valid_size share of X.")
         config = self.resolve_config()
-        texts = _texts(X, "X")
+        texts = texts_of(X, "X")
         if not texts:
             raise DataError("fit(): X holds no texts. Give the texts to learn from, one label each in y.")
         labels, info = self._labels(y, len(texts))
@@ -165,7 +166,7 @@ class _TextEstimator(BaseEstimator):
             splits = random_split(Split(texts, labels), config.data, task_cls.stratum(), test=False,
                                   source="fit() arguments", needs=task_cls.needs())
         else:
-            valid = _texts(valid_texts, "valid_texts")
+            valid = texts_of(valid_texts, "valid_texts")
             kept = dict(getattr(self, "_label_values", {}))  # the valid labels' values must not replace y's
             valid_y = self._aligned(valid_labels, info)
             splits = {"train": Split(texts, labels), "valid": Split(valid, self._labels(valid_y, len(valid))[0])}
@@ -189,16 +190,16 @@ class _TextEstimator(BaseEstimator):
     def predict_proba(self, X: Any) -> Any:
         """Probabilities of ``X``'s texts (see the class's doc for the shape)."""
         predictor = self._predictor()
-        return self._outputs(predictor.predict_proba(_texts(X, "X", blank=True)))
+        return self._outputs(predictor.predict_proba(texts_of(X, "X", blank=True)))
 
     def predict(self, X: Any) -> Any:
         """The decision for each text (see the class's doc)."""
         predictor = self._predictor()
-        return self._decide(predictor.predict_proba(_texts(X, "X", blank=True)))
+        return self._decide(predictor.predict_proba(texts_of(X, "X", blank=True)))
 
     def records(self, X: Any, top_k: int | None = None, **options: Any) -> list[Any]:
         """One :class:`~lstmtext.tasks.base.Prediction` record per text: what the CLI and the server answer."""
-        return self._predictor().predict(_texts(X, "X", blank=True), top_k, **options)
+        return self._predictor().predict(texts_of(X, "X", blank=True), top_k, **options)
 
     # ---- saving -----------------------------------------------------------------------------------------
     @python_terms
@@ -278,7 +279,7 @@ class TextClassifier(ClassifierMixin, _TextEstimator):
     _task = "classify"
 
     def _labels(self, y: Any, n: int) -> tuple[list[Any], dict[str, Any]]:
-        values = _column(y, n, "y")
+        values = labels_of(y, n, "y")
         self._label_values = {str(v): v for v in values}
         return [str(v) for v in values], {}
 
@@ -332,7 +333,7 @@ class MultiLabelTextClassifier(ClassifierMixin, _TextEstimator):
         if text is not None:  # a string is iterable too: its characters would become the labels
             raise DataError(f"y: row {text} is {rows[text]!r}, not a list of labels. Give each text a list (a column of "
                             "delimited names: y.str.split('|')), or a 0/1 indicator matrix.")
-        gap = next(((i, x) for i, row in enumerate(rows) for x in row if _missing(x)), None)
+        gap = next(((i, x) for i, row in enumerate(rows) for x in row if is_missing(x)), None)
         if gap is not None:
             raise DataError(f"y: row {gap[0]} holds a missing label ({gap[1]!r}). Drop it from the list (a text with no "
                             "label is an empty list).")
@@ -401,7 +402,7 @@ class AspectClassifier(ClassifierMixin, _TextEstimator):
             raise DataError(f"aspects: {len(aspects)} names for {matrix.shape[1]} columns of y. Give one per column.")
         from lstmtext.tasks.absa.data import not_mentioned_label
 
-        gap = next(((i, j) for i, row in enumerate(matrix) for j, v in enumerate(row) if _missing(v)), None)
+        gap = next(((i, j) for i, row in enumerate(matrix) for j, v in enumerate(row) if is_missing(v)), None)
         if gap is not None:
             raise DataError(f"y: row {gap[0]}, aspect {aspects[gap[1]]!r} is missing. Give every aspect a label (the "
                             "label of an aspect a text does not mention, e.g. 'neutral', where it has none).")
@@ -460,44 +461,3 @@ def _seed(random_state: Any) -> int:
     if isinstance(random_state, (int, np.integer)) and not isinstance(random_state, bool):
         return int(random_state)
     raise ConfigError(f"random_state: an int, a numpy RandomState or None. Got {random_state!r}.")
-
-
-def _texts(X: Any, what: str, blank: bool = False) -> list[str]:
-    """``X`` as a list of strings (a 2-D input must have one column); ``blank``: empty strings pass (prediction
-    answers them as :class:`~lstmtext.inference.predictor.Predictor` does, flagged; training has nothing to learn
-    from them)."""
-    arr = np.asarray(X, dtype=object)
-    if arr.ndim == 2 and arr.shape[1] == 1:
-        arr = arr[:, 0]
-    if arr.ndim != 1:
-        raise DataError(f"{what}: expected a sequence of texts (one string per sample). Got an array of shape "
-                        f"{arr.shape}; text estimators take one column of strings.")
-    out = arr.tolist()
-    for i, t in enumerate(out):
-        if not isinstance(t, str) or not (blank or t.strip()):
-            raise DataError(f"{what}: text {i} is {'not a string' if blank else 'empty or not a string'} ({t!r}). "
-                            "Remove or fill it.")
-    return out
-
-
-def _missing(value: Any) -> bool:
-    """None, NaN or a blank string: no label (read as a class named 'nan' or 'None', it would be learnt)."""
-    return value is None or (isinstance(value, float) and np.isnan(value)) or str(value).strip() == ""
-
-
-def _column(y: Any, n: int, what: str) -> list[Any]:
-    values = np.asarray(y, dtype=object)
-    if values.ndim == 2 and values.shape[1] == 1:
-        values = values[:, 0]
-    if values.ndim == 0:
-        raise DataError(f"{what}: one value ({y!r}), not one label per text. Give a list, array or Series of {n} labels.")
-    if values.ndim != 1:
-        raise DataError(f"{what}: shape {values.shape}, but a TextClassifier takes one label per text ({n},). For "
-                        "several labels per text use MultiLabelTextClassifier; for one label per aspect, "
-                        "AspectClassifier.")
-    if len(values) != n:
-        raise DataError(f"X/{what}: {n} texts but {len(values)} labels. Give one label per text.")
-    for i, v in enumerate(values):
-        if _missing(v):
-            raise DataError(f"{what}: label {i} is missing. Give every text a label.")
-    return values.tolist()
