@@ -110,3 +110,11 @@ def test_fast_step_forms_equal_their_regexes():
         assert english.mark_question(text) == re.sub(r"\?+", " questionmark ", text)
         assert english.mark_exclamation(text) == re.sub(r"!+", " exclamationmark ", text)
         assert [m.span() for m in pattern.finditer(text)] == [m.span() for m in plain.finditer(text)]
+
+
+def test_hashtags_to_words_keeps_the_tags_words():
+    keep = make_step("hashtags_to_words")
+    assert keep("so #BadService today #fail #thankYou! #2015") == "so Bad Service today fail thank You! 2015"
+    assert make_step("remove_hashtags")("so #BadService today") == "so   today"  # the tutorial's step drops them
+    chain = Pipeline([*(s if s != "remove_hashtags" else "hashtags_to_words" for s in preprocess_preset("en-tweet")["steps"])])
+    assert chain("@united #neveragain #BadService") == "neveragain bad service"

@@ -55,6 +55,16 @@ def remove_hashtags(text: str) -> str:
     return _HASHTAG.sub(" ", text)
 
 
+_CAMEL = re.compile(r"(?<=[a-z])(?=[A-Z])")
+
+
+@register_step("hashtags_to_words")
+def hashtags_to_words(text: str) -> str:
+    """Keep a #hashtag's words without the ``#`` (``#BadService`` -> ``Bad Service``, ``#fail`` -> ``fail``): the
+    tags carry sentiment (``#fail``, ``#thankyou``) that ``remove_hashtags`` deletes."""
+    return _HASHTAG.sub(lambda m: _CAMEL.sub(" ", m.group(0)[1:]), text)
+
+
 @register_step("expand_contractions")
 def expand_contractions(text: str) -> str:
     """Expand English contractions (``I'd`` -> ``I would``, ``isn't`` -> ``is not``); slang is left alone."""
