@@ -71,7 +71,10 @@ def test_review_preset_runs_the_thesis_chain():
 
 def test_review_presets_do_not_join_a_negation_to_the_next_sentence_or_clause():
     raw = "Pelayanannya kurang. Karena lama, gk enak! Kebersihan kurang, berisik"
-    assert Pipeline(**preprocess_preset("id-review"))(raw) == "pelayanannya kurang tidak_enak kebersihan kurang berisik"
+    # "lama" (slow) is a stopword the review preset keeps, as it keeps biasa saja, tapi, kecil (REVIEW_KEEP)
+    assert Pipeline(**preprocess_preset("id-review"))(raw) == "pelayanannya kurang lama tidak_enak kebersihan kurang berisik"
+    assert Pipeline(**preprocess_preset("id-review"))("rasanya biasa saja, pelayanan lama tapi murah") == \
+        "biasa saja pelayanan lama tapi murah"  # the stopword list alone had left "pelayanan murah"
     assert Pipeline(**preprocess_preset("id-aspect"))(raw) == \
         "pelayanannya kurang karena lama tidak_enak kebersihan kurang berisik"
     # "g" is slang for tidak: filtering single letters had dropped it ("g dingin" read as "dingin", cold); a unit

@@ -13,6 +13,7 @@ from typing import Any
 
 from lstmtext.config import Config, PreprocessConfig
 from lstmtext.errors import ConfigError
+from lstmtext.preprocess.indonesian import REVIEW_KEEP
 from lstmtext.preprocess.pipeline import Pipeline
 
 PREPROCESS_PRESETS: dict[str, dict[str, Any]] = {
@@ -73,9 +74,10 @@ PREPROCESS_PRESETS: dict[str, dict[str, Any]] = {
         ],
         # A sentence or clause end is marked, and join_negation does not cross it (``kurang. Bagus``, ``kurang,
         # berisik``). The slang g (tidak: "g ada air panas") is kept for normalize_slang, and a unit such as 4g or
-        # 200g is removed whole so that it leaves no g behind.
+        # 200g is removed whole so that it leaves no g behind. The stopword step keeps the words that carry a
+        # review's polarity (REVIEW_KEEP: biasa saja, lama, tapi, ...).
         "options": {"punctuation_to_space": {"clause_ends": True}, "remove_digits": {"units": True},
-                    "remove_single_chars": {"keep": ["g"]}},
+                    "remove_single_chars": {"keep": ["g"]}, "remove_stopwords_id": {"keep": list(REVIEW_KEEP)}},
     },
     # The Vietnamese lecture's chain for NTC-SCV reviews, after re-attaching tone marks that the data set's
     # tokeniser split off (4% of reviews): URLs and HTML tags, emoji and text emoticons (before
@@ -114,7 +116,7 @@ PREPROCESS_PRESETS: dict[str, dict[str, Any]] = {
 # them kept, docs/absa.md).
 PREPROCESS_PRESETS["id-aspect"] = {
     "steps": [step for step in PREPROCESS_PRESETS["id-review"]["steps"] if step != "remove_stopwords_id"],
-    "options": PREPROCESS_PRESETS["id-review"]["options"],
+    "options": {k: v for k, v in PREPROCESS_PRESETS["id-review"]["options"].items() if k != "remove_stopwords_id"},
 }
 
 
