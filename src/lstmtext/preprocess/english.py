@@ -60,8 +60,10 @@ _CAMEL = re.compile(r"(?<=[a-z])(?=[A-Z])")
 
 @register_step("hashtags_to_words")
 def hashtags_to_words(text: str) -> str:
-    """Keep a #hashtag's words without the ``#`` (``#BadService`` -> ``Bad Service``, ``#fail`` -> ``fail``): the
-    tags carry sentiment (``#fail``, ``#thankyou``) that ``remove_hashtags`` deletes."""
+    """Keep a #hashtag's words without the ``#`` (``#BadService`` -> ``Bad Service``, ``#fail`` -> ``fail``).
+
+    The tags carry sentiment (``#fail``, ``#thankyou``) that ``remove_hashtags`` deletes with them.
+    """
     return _HASHTAG.sub(lambda m: _CAMEL.sub(" ", m.group(0)[1:]), text)
 
 
