@@ -196,6 +196,15 @@ def test_negation_custom_list():
         make_step("join_negation", {"negations": ["tidak ada"]})
 
 
+def test_a_degree_word_passes_the_negation_on_when_asked():
+    through = make_step("join_negation", {"through": ["terlalu", "begitu", "sangat"]})
+    assert through("makanan tidak terlalu berat") == "makanan tidak_terlalu_berat"  # not "tidak_terlalu berat"
+    assert through("terlalu berat tapi tidak begitu mahal") == "terlalu berat tapi tidak_begitu_mahal"  # only after one
+    assert make_step("join_negation")("tidak terlalu berat") == "tidak_terlalu berat"  # the default: as it was
+    with pytest.raises(ConfigError, match="join_negation.through"):
+        make_step("join_negation", {"through": "terlalu"})
+
+
 def test_negation_long_input(negation):
     text = "tidak bagus sekali " * 6000
     out = negation(text)

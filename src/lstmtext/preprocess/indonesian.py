@@ -217,7 +217,7 @@ def _string_list(value: Any, option: str) -> list[str]:
 
 
 @register_step("join_negation", factory=True)
-def join_negation(negations: Iterable[str] | None = None) -> Step:
+def join_negation(negations: Iterable[str] | None = None, through: Iterable[str] | None = None) -> Step:
     """Join a negation word to the next word with ``_`` (``tidak pernah`` -> ``tidak_pernah``).
 
     Consecutive negations chain (``bukan tidak mungkin`` -> ``bukan_tidak_mungkin``); a negation at the end, or
@@ -229,17 +229,21 @@ def join_negation(negations: Iterable[str] | None = None) -> Step:
 
     Args:
         negations: The negation words; default :data:`DEFAULT_NEGATIONS`.
+        through: Words that pass a negation on to the word after them (degree words: ``tidak terlalu berat`` ->
+            ``tidak_terlalu_berat``, not ``tidak_terlalu berat``); default none.
 
     Raises:
-        ConfigError: If ``negations`` is not a list of single words.
+        ConfigError: If ``negations`` or ``through`` is not a list of single words.
     """
     neg = frozenset(_string_list(DEFAULT_NEGATIONS if negations is None else negations, "join_negation.negations"))
+    passes = frozenset(_string_list(through or [], "join_negation.through"))
 
     def join(tokens: list[str], out: list[str]) -> None:
         i = 0
         while i < len(tokens):
             j = i
-            while j + 1 < len(tokens) and tokens[j].lower() in neg and any(c.isalnum() for c in tokens[j + 1]):
+            while j + 1 < len(tokens) and (tokens[j].lower() in neg or (j > i and tokens[j].lower() in passes)) \
+                    and any(c.isalnum() for c in tokens[j + 1]):
                 j += 1
             out.append("_".join(tokens[i : j + 1]))
             i = j + 1
