@@ -180,19 +180,17 @@ def holding_warnings() -> Iterator[_HeldBack]:
     """While a job runs, the ``lstmtext`` loggers' warnings are held back (see :class:`_HeldBack`); a job that
     fails shows them at once, as they may say why."""
     package, held = logging.getLogger("lstmtext"), _HeldBack()
-    propagate = package.propagate
+    propagate, finished = package.propagate, False
     package.addHandler(held)
     package.propagate = False
     try:
         yield held
-    except BaseException:
-        package.removeHandler(held)
-        package.propagate = propagate
-        show_warnings({"warnings": held.held})
-        raise
+        finished = True
     finally:
         package.removeHandler(held)
         package.propagate = propagate
+        if not finished:
+            show_warnings({"warnings": held.held})
 
 
 _SHOWN: set[str] = set()  # the kinds of data warning this experiment has shown (numbers left out)

@@ -31,7 +31,7 @@ from lstmtext.config import Config, LMConfig
 from lstmtext.data.io import file_identity
 from lstmtext.encoding.corpus import UnlabelledCorpus
 from lstmtext.encoding.token_stream import write_token_stream
-from lstmtext.encoding.vocab import Vocab
+from lstmtext.encoding.vocab import UNK_ID, Vocab
 from lstmtext.errors import BundleError, ConfigError, DataError
 from lstmtext.models.language_model import LanguageModel
 from lstmtext.preprocess import Pipeline, build_pipeline
@@ -311,7 +311,7 @@ def vocabulary_coverage(lm: LMBundle, sequences: Sequence[Sequence[int]]) -> str
     """A warning when the language model's vocabulary holds under half of the training texts' words (``sequences``:
     them encoded with it), e.g. a model of another language or cleaning; else None."""
     total = sum(len(s) for s in sequences)
-    known = sum(1 for s in sequences for t in s if t > 1)  # 0: padding, 1: <unk>
+    known = sum(1 for s in sequences for t in s if t > UNK_ID)
     if not total or known >= total / 2:
         return None
     return (f"--pretrained {lm.path}: only {known / total:.1%} of the training texts' words ({known:,} of {total:,}) "

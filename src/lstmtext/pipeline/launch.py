@@ -164,9 +164,6 @@ def _end_group(proc: subprocess.Popen) -> None:
         proc.wait()
 
 
-
-
-
 def worker(job_file: str | Path) -> int:
     """Entry point of one rank: join the group, run the job with this rank's shard, leave; return an exit code."""
 

@@ -167,18 +167,18 @@ def pretrained_settings(pretrained: str | Path | None, config_file: str | Path |
                               f"words and its embedding and hidden sizes ({sizes['model.embedding_dim']} and "
                               f"{sizes['model.hidden_size']}). Leave it out, or pretrain a language model with it "
                               f"(lstmtext pretrain ... --set {key}=...).")
-    return str(path), lm_settings(path, cleaning=not (cleaning_named or "preprocess" in tree))
+    return str(path), lm_settings(path, meta, cleaning=not (cleaning_named or "preprocess" in tree))
 
 
-def lm_settings(path: str | Path, cleaning: bool = True) -> dict[str, Any]:
-    """The config a run that starts from the language model at ``path`` takes from it, as a nested dict for the
-    run's settings to go over: ``train.pretrained``, an embedding that starts random (the model's weights replace
-    it) and, with ``cleaning``, the model's cleaning. Without it (the run names its own: an option, a config file's
-    [preprocess] section) the run's is checked against the model's when the model loads.
+def lm_settings(path: str | Path, meta: dict[str, Any], cleaning: bool = True) -> dict[str, Any]:
+    """The config a run that starts from the language model at ``path`` (its ``lm.json``: ``meta``) takes from it, as
+    a nested dict for the run's settings to go over: ``train.pretrained``, an embedding that starts random (the
+    model's weights replace it) and, with ``cleaning``, the model's cleaning. Without it (the run names its own: an
+    option, a config file's [preprocess] section) the run's is checked against the model's when the model loads.
     """
     out: dict[str, Any] = {"train": {"pretrained": str(path)}, "model": {"embedding": {"kind": "random"}}}
     if cleaning:
-        out["preprocess"] = read_lm_meta(path)["preprocess"]
+        out["preprocess"] = meta["preprocess"]
     return out
 
 

@@ -120,11 +120,11 @@ def read_wide(raw: pd.DataFrame, refs: RowRefs, path: Path, cfg: Config, aspects
                      "mention the aspect) or remove the row.")
         columns.append(values)
     if detected and len(columns) > 2:  # a metadata column (source: web, app) read as one more aspect
+        label_sets = [set(col) for col in columns]
         for j, aspect in enumerate(names):
-            others = {v for k, col in enumerate(columns) if k != j for v in col}
-            if not set(columns[j]) & others:
+            if not label_sets[j] & set().union(*(s for k, s in enumerate(label_sets) if k != j)):
                 raise DataError(f"{path}: column {aspect!r} shares no label with the other aspects (it holds "
-                                f"{', '.join(sorted(set(columns[j]))[:5])}): it looks like another kind of column, not "
+                                f"{', '.join(sorted(label_sets[j])[:5])}): it looks like another kind of column, not "
                                 "an aspect's labels. Name the aspect columns with --aspects a,b,c (every column but "
                                 "the text is read as an aspect otherwise).")
     labels = [tuple(row) for row in zip(*columns)]
