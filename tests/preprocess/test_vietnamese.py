@@ -4,6 +4,7 @@ import unicodedata
 
 import pytest
 
+from lstmtext.errors import ConfigError
 from lstmtext.preprocess import Pipeline, available_steps, make_step, preprocess_preset
 
 # The lecture's NTC-SCV examples (slide "Preprocessing").
@@ -132,6 +133,73 @@ def test_emoticons_long_input():
     step = make_step("remove_text_emoticons")
     text = "ngon :))) 10:30 " * 7000
     assert step(text) == "ngon   10:30 " * 7000
+
+
+# text_emoticons_to_words, normalize_slang_vi, unify_vi_tone_marks -----------------------------------------
+
+
+@pytest.mark.parametrize(
+    "text, out",
+    [
+        ("ngon : ) ) )", "ngon  smiley "),
+        ("=)) vui", " smiley  vui"),
+        ("dở : ( và :'(", "dở  frown  và  crying "),
+        ("ngon:D quá", "ngon laughing  quá"),
+        ("^ ^ và -_- và T_ T", " happy  và  annoyed  và  crying "),
+        ("<3 </3", " heart   brokenheart "),
+        (": v :P xD ;)", " pacman   tongue   laughing   wink "),
+        ("lưu ý:dễ, mở 10:30, http://foody.vn, x = 3 và giá < 30k", "lưu ý:dễ, mở 10:30, http://foody.vn, x = 3 và giá < 30k"),
+    ],
+)
+def test_emoticons_to_words(text, out):
+    assert make_step("text_emoticons_to_words")(text) == out
+
+
+def test_emoticons_to_words_finds_what_removal_removes():
+    text = "ngon :))) ^^ -_- <3 :v 10:30 " * 50
+    words = make_step("text_emoticons_to_words")(text).split()
+    assert make_step("remove_text_emoticons")(text).split() == [w for w in words if w not in
+                                                                  {"smiley", "happy", "annoyed", "heart", "pacman"}]
+
+
+@pytest.mark.parametrize(
+    "text, out",
+    [
+        ("Ko ngon, k có j, hok thích", "không ngon, không có gì, không thích"),
+        ("ko_gian đẹp, đc lắm, DC", "không_gian đẹp, được lắm, được"),
+        ("giá 50k, 3k, kk, koo, kong", "giá 50k, 3k, kk, koo, kong"),  # a price's k, and words that are not the table's
+        ("lẩu 290 k, 3 ko ngon, bên hông bàn", "lẩu 290 k, 3 không ngon, bên hông bàn"),  # 290 k had become 290 không
+        ("vs bạn, mn ơi", "với bạn, mọi người ơi"),
+    ],
+)
+def test_normalize_slang_vi(text, out):
+    assert make_step("normalize_slang_vi")(text) == out
+
+
+def test_normalize_slang_vi_overrides():
+    step = make_step("normalize_slang_vi", {"overrides": {"k": "k", "ngonn": "ngon"}})
+    assert step("k ngonn, ko") == "k ngon, không"
+    for bad in (["ko"], {"ko": 1}, {" ": "x"}, {"ko ngon": "ngon"}, {"k3": "không"}):  # two words, a digit: never met
+        with pytest.raises(ConfigError, match="normalize_slang_vi.overrides"):
+            make_step("normalize_slang_vi", {"overrides": bad})
+
+
+@pytest.mark.parametrize(
+    "text, out",
+    [
+        ("hoà thuỷ khoẻ toà tuỳ", "hòa thủy khỏe tòa tùy"),
+        ("Hoà HOÀ Oà", "Hòa HÒA Òa"),
+        ("hòa quý quỳ hoàn ngoài quà thuyền khuya", "hòa quý quỳ hoàn ngoài quà thuyền khuya"),  # one place only
+    ],
+)
+def test_unify_tone_marks(text, out):
+    assert make_step("unify_vi_tone_marks")(text) == out
+
+
+@pytest.mark.parametrize("name", ["text_emoticons_to_words", "normalize_slang_vi", "unify_vi_tone_marks"])
+@pytest.mark.parametrize("text", EDGE_TEXTS)
+def test_new_vi_steps_edge_cases(name, text):
+    assert make_step(name)(text) == text
 
 
 # strip_spaced_html_tags and fix_vi_diacritics ----------------------------------------------------------
