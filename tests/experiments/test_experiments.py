@@ -2,6 +2,7 @@
 
 import json
 import logging
+import pickle
 from collections import Counter
 
 import pytest
@@ -16,7 +17,7 @@ from lstmtext.errors import ConfigError, DataError
 from lstmtext.experiments import search as search_mod
 from lstmtext.experiments.cv import cross_validate, fold_rows
 from lstmtext.experiments.learning_curve import learning_curve, nested_subsets, stratified_order, write_learning_curve
-from lstmtext.experiments.pool import score_job
+from lstmtext.experiments.pool import failed_job_warnings, holding_warnings, score_job, warn_afresh
 from lstmtext.experiments.search import search, trial_records_of
 from lstmtext.experiments.search_report import write_search_report
 from lstmtext.experiments.space import parse_space
@@ -118,6 +119,20 @@ def test_a_note_every_trial_makes_is_shown_once(tiny_data, tmp_path, caplog):
     assert summary["complete"] == 2 and len(_said(caplog)) == 1
     result = score_job({"key": 0, "config": base.model_dump(mode="json")}, tiny_data)
     assert [m for m in result["warnings"] if "too few to fit a temperature on" in m] == _said(caplog)
+
+
+def test_a_failed_jobs_warnings_go_with_its_error_to_the_parent(caplog):
+    warn_afresh()
+    with caplog.at_level(logging.WARNING), pytest.raises(RuntimeError) as info:
+        with holding_warnings():
+            logging.getLogger("lstmtext.tasks").warning("the valid split holds 3 texts")
+            raise RuntimeError("no rows left")
+    assert not caplog.records  # not shown in the job (a pool worker's process and format)
+    error = pickle.loads(pickle.dumps(info.value))  # as a process pool sends it back
+    assert error.held_warnings == ["the valid split holds 3 texts"]
+    with caplog.at_level(logging.WARNING):
+        failed_job_warnings(error)
+    assert [(r.name, r.getMessage()) for r in caplog.records] == [("lstmtext.experiments.pool", "the valid split holds 3 texts")]
 
 
 @pytest.mark.slow  # two spawned workers each import torch: ~40 s on the loaded 2-core machine

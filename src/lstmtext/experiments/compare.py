@@ -30,7 +30,14 @@ from lstmtext.config import Config, PreprocessConfig, build_config, parse_overri
 from lstmtext.data import LabelledData
 from lstmtext.data.dataset import fingerprint
 from lstmtext.errors import ConfigError, DataError
-from lstmtext.experiments.pool import holding_warnings, process_pool, shared_data, show_warnings, warn_afresh
+from lstmtext.experiments.pool import (
+    failed_job_warnings,
+    holding_warnings,
+    process_pool,
+    shared_data,
+    show_warnings,
+    warn_afresh,
+)
 from lstmtext.tasks import get_task
 from lstmtext.utils.atomic import write_json
 from lstmtext.utils.cores import usable_cores
@@ -309,14 +316,18 @@ def _compare(data: LabelledData, models: Sequence[str], seeds: int, base: dict[s
 
     warn_afresh()
     cleaned = clean_data(data, preprocess) if jobs else data
-    if mode == "pool":
-        with process_pool(workers, cleaned) as pool:  # one process per worker, the data sent once to each
-            futures = {pool.submit(_run_job, job): job for job in jobs}
-            for future in as_completed(futures):
-                finished(future.result(), futures[future])
-    else:
-        for job in jobs:
-            finished(_run_job(job, cleaned), job)
+    try:
+        if mode == "pool":
+            with process_pool(workers, cleaned) as pool:  # one process per worker, the data sent once to each
+                futures = {pool.submit(_run_job, job): job for job in jobs}
+                for future in as_completed(futures):
+                    finished(future.result(), futures[future])
+        else:
+            for job in jobs:
+                finished(_run_job(job, cleaned), job)
+    except Exception as error:
+        failed_job_warnings(error, names)
+        raise
     order = {m: i for i, m in enumerate([*models, BASELINE])}
     records.sort(key=lambda r: (order[r["model"]], r["seed"]))
     return {

@@ -177,20 +177,27 @@ class _HeldBack(logging.Handler):
 
 @contextmanager
 def holding_warnings() -> Iterator[_HeldBack]:
-    """While a job runs, the ``lstmtext`` loggers' warnings are held back (see :class:`_HeldBack`); a job that
-    fails shows them at once, as they may say why."""
+    """While a job runs, the ``lstmtext`` loggers' warnings are held back (see :class:`_HeldBack`). A job that
+    fails takes them along on its error (``held_warnings``, which crosses a process pool with it): they may say
+    why, and the parent shows them (:func:`failed_job_warnings`) in its own format, not a pool worker's."""
     package, held = logging.getLogger("lstmtext"), _HeldBack()
-    propagate, finished = package.propagate, False
+    propagate = package.propagate
     package.addHandler(held)
     package.propagate = False
     try:
         yield held
-        finished = True
+    except Exception as error:
+        error.held_warnings = held.held  # type: ignore[attr-defined]
+        raise
     finally:
         package.removeHandler(held)
         package.propagate = propagate
-        if not finished:
-            show_warnings({"warnings": held.held})
+
+
+def failed_job_warnings(error: BaseException, names: dict[str, str] | None = None) -> None:
+    """Show the warnings a failed job held back (see :func:`holding_warnings`), before its error is reported;
+    ``names`` as for :func:`show_warnings`."""
+    show_warnings({"warnings": getattr(error, "held_warnings", ())}, names)
 
 
 _SHOWN: set[str] = set()  # the kinds of data warning this experiment has shown (numbers left out)
@@ -255,7 +262,11 @@ def run_jobs(jobs: Sequence[dict[str, Any]], data: LabelledData, workers: int, m
             done = _inline(runner, jobs, futures)
         results: list[Any] = [None] * len(jobs)
         for future in done:
-            results[futures[future]] = future.result()
+            try:
+                results[futures[future]] = future.result()
+            except Exception as error:
+                failed_job_warnings(error)
+                raise
             show_warnings(results[futures[future]])
             if on_result is not None:
                 on_result(results[futures[future]])

@@ -28,6 +28,7 @@ from lstmtext.experiments.pool import (
     Mode,
     check_parallel,
     clean_once,
+    failed_job_warnings,
     score_job,
     show_warnings,
     task_scores,
@@ -237,6 +238,7 @@ def _finish(study: Any, trial: Any, params: dict[str, Any], future: Future, metr
     try:
         result = future.result()
     except Exception as exc:  # noqa: BLE001 - one failed trial must not end the search; it is recorded
+        failed_job_warnings(exc)
         log.warning("trial %d failed: %s", trial.number, exc)
         trial.set_user_attr("error", str(exc)[:500])
         study.tell(trial, state=TrialState.FAIL)
