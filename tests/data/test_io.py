@@ -180,6 +180,30 @@ def test_a_json_array_file_is_read_in_chunks_as_whole(tmp_path):
     assert [i for c in chunks for i in c.index] == [0, 1, 2]
 
 
+@pytest.mark.parametrize("content", ['{"text": 123, "label": 1}\n{"text": null, "label": 2}\n\n{"id": 3, "label": 1}\n',
+                                     '[{"text": 123, "label": 1}, {"text": null, "label": 2}, {"id": 3, "label": 1}]'])
+def test_json_numbers_are_read_as_written_beside_a_null(tmp_path, content):
+    path = tmp_path / "rows.jsonl"
+    path.write_text(content)
+    # pandas reads a column of numbers with a null as floats: 123 came back as "123.0", labels 1 and 2 as 1.0, 2.0
+    assert [text for _, texts in iter_texts(path) for text in texts] == ["123", "", ""]
+    frame = read_table(path)
+    assert frame["label"].astype(str).tolist() == ["1", "2", "1"] and frame.index.tolist() == [0, 1, 2]
+    assert [c["label"].astype(str).tolist() for c in read_chunks(path, None, 2)] == [["1", "2"], ["1"]]
+
+
+def test_a_bad_json_array_file_is_named_where_it_goes_wrong(tmp_path):
+    broken, numbers = tmp_path / "broken.json", tmp_path / "numbers.json"
+    broken.write_text('[\n{"text": "a", "label": "x"},\n{"text": b}\n]')
+    numbers.write_text('[{"text": "a", "label": "x"}, 2]')
+    for read in (lambda p: read_table(p, "jsonl"), lambda p: list(read_chunks(p, "jsonl", 5))):  # train and predict
+        with pytest.raises(DataError, match=r"broken\.json:3: not valid JSON \(Expecting value, column 10\)\. Write an "
+                                            r"array of objects, or one object per line\.$"):
+            read(broken)  # training had named line 1, with the advice for JSON lines
+        with pytest.raises(DataError, match=r"numbers\.json: item 2 of the JSON array is not an object\."):
+            read(numbers)
+
+
 def test_a_folder_given_as_data_is_named_as_a_folder(tmp_path):
     for read in (lambda: read_table(tmp_path), lambda: list(read_chunks(tmp_path, "csv", 10)),
                  lambda: read_texts(tmp_path)):

@@ -172,14 +172,16 @@ def read_table(path: str | Path, fmt: str | None = None, header: bool = True) ->
                     f"col{i}" for i in range(2, frame.shape[1])
                 ]
         elif fmt == "jsonl":
-            # a .json file may hold one JSON array of records (pandas' to_json(orient="records")) instead of lines
-            frame = pd.read_json(path, lines=not _starts_with(path, b"["), dtype=False, encoding="utf-8")
+            frames = list(_jsonl_chunks(path, sys.maxsize))  # numbered by data row, as before (blank lines skipped)
+            frame = pd.concat(frames).reset_index(drop=True) if frames else pd.DataFrame()
         else:
             frame = pd.read_parquet(path)
     except UnicodeDecodeError as exc:
         raise DataError(not_utf8(path, exc)) from None
     except pd.errors.EmptyDataError:
         raise DataError(f"{path}: {_EMPTY}") from None
+    except DataError:  # the JSON reader's own, naming the line: a ValueError too
+        raise
     except (pd.errors.ParserError, ValueError, TypeError, OSError) as exc:  # TypeError: a JSONL line of a list
         if fmt == "jsonl":
             _check_jsonl_lines(path)  # names the first bad line
@@ -337,11 +339,27 @@ def _check_jsonl_lines(path: Path) -> None:
                 _json_object(path, lineno, line)
 
 
+def _records_frame(records: list[dict[str, Any]], index: list[int]) -> pd.DataFrame:
+    """A frame of JSON records with each value as it was written: a column of numbers with a null in it would
+    otherwise turn 123 into ``123.0`` (pandas' float column), a text or label the user did not write."""
+    return pd.DataFrame(records, index=index, dtype=object)
+
+
 def _jsonl_chunks(path: Path, chunk_size: int) -> Iterator[pd.DataFrame]:
-    if _starts_with(path, b"["):  # one JSON array of records, as read_table takes it: not streamable, read whole
-        frame = read_table(path, "jsonl")
-        for start in range(0, len(frame), chunk_size):
-            yield frame.iloc[start : start + chunk_size]
+    if _starts_with(path, b"["):  # a .json file may hold one JSON array of records (pandas' to_json(orient="records"))
+        with path.open(encoding="utf-8") as fh:  # not streamable: read whole
+            try:
+                records = json.load(fh)
+            except json.JSONDecodeError as exc:
+                raise DataError(f"{path}:{exc.lineno}: not valid JSON ({exc.msg}, column {exc.colno}). Write an array "
+                                "of objects, or one object per line.") from None
+        odd = next((i for i, r in enumerate(records) if not isinstance(r, dict)), None) if isinstance(records, list) else 0
+        if odd is not None:
+            raise DataError(f"{path}: item {odd + 1} of the JSON array is not an object. Write an array of objects "
+                            '(e.g. [{"text": "...", "label": "..."}]), or one object per line.')
+        for start in range(0, len(records), chunk_size):
+            yield _records_frame(records[start : start + chunk_size], list(range(start, min(start + chunk_size,
+                                                                                               len(records)))))
         return
     records: list[dict[str, Any]] = []
     lines: list[int] = []
@@ -352,7 +370,7 @@ def _jsonl_chunks(path: Path, chunk_size: int) -> Iterator[pd.DataFrame]:
             records.append(_json_object(path, lineno + 1, line))
             lines.append(lineno)
             if len(records) == chunk_size:
-                yield pd.DataFrame.from_records(records, index=lines)
+                yield _records_frame(records, lines)
                 records, lines = [], []
     if records:
-        yield pd.DataFrame.from_records(records, index=lines)
+        yield _records_frame(records, lines)
