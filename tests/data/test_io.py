@@ -192,6 +192,16 @@ def test_json_numbers_are_read_as_written_beside_a_null(tmp_path, content):
     assert [c["label"].astype(str).tolist() for c in read_chunks(path, None, 2)] == [["1", "2"], ["1"]]
 
 
+def test_a_one_column_files_blank_line_is_an_empty_text_for_predict(tmp_path):
+    one, two = tmp_path / "one.csv", tmp_path / "two.csv"
+    one.write_text('text\n10\n\n"a\nb"\n007\n')  # a spreadsheet writes an empty cell of one column so
+    two.write_text("text,id\n10,1\n\n007,2\n")
+    assert list(iter_texts(one, keep_blank=True)) == [([f"{one}:2", f"{one}:3", f"{one}:4", f"{one}:6"],
+                                                       ["10", "", "a\nb", "007"])]  # answers line up with its rows
+    assert list(iter_texts(one)) == [([f"{one}:2", f"{one}:4", f"{one}:6"], ["10", "a\nb", "007"])]
+    assert list(iter_texts(two, keep_blank=True)) == [([f"{two}:2", f"{two}:4"], ["10", "007"])]
+
+
 def test_a_bad_json_array_file_is_named_where_it_goes_wrong(tmp_path):
     broken, numbers = tmp_path / "broken.json", tmp_path / "numbers.json"
     broken.write_text('[\n{"text": "a", "label": "x"},\n{"text": b}\n]')

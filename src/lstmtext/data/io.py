@@ -196,14 +196,16 @@ def row_ref(path: str | Path, index: int, fmt: str, header: bool = True) -> str:
     return row_refs(path, [index], fmt, header)[0]
 
 
-def row_refs(path: str | Path, indices: Iterable[int], fmt: str, header: bool = True) -> list[str]:
+def row_refs(path: str | Path, indices: Iterable[int], fmt: str, header: bool = True, blank_rows: bool = False
+             ) -> list[str]:
     """``file:line N`` for 0-based data rows: for CSV/TSV the line where each row starts, counting the header, line
     breaks inside quoted texts and blank lines (:func:`record_lines`; for a file over :data:`EXACT_LINES_MAX_BYTES`
-    the row's number plus the header line, right for a file without them); JSONL: the row's line; Parquet: ``row i``."""
+    the row's number plus the header line, right for a file without them); JSONL: the row's line; Parquet: ``row i``.
+    ``blank_rows``: the rows were read with blank lines as rows (:func:`read_chunks`)."""
     rows = np.fromiter(indices, dtype=np.int64)
     if fmt in ("csv", "tsv"):
         lines = rows + (2 if header else 1)
-        starts = record_lines(Path(path), fmt, header)
+        starts = record_lines(Path(path), fmt, header, blank_rows)
         if starts is not None:
             known = rows < len(starts)
             lines[known] = starts[rows[known]]
@@ -217,22 +219,23 @@ def row_refs(path: str | Path, indices: Iterable[int], fmt: str, header: bool = 
 EXACT_LINES_MAX_BYTES = 256 * 2**20
 
 
-def record_lines(path: Path, fmt: str, header: bool = True) -> np.ndarray | None:
+def record_lines(path: Path, fmt: str, header: bool = True, blank_rows: bool = False) -> np.ndarray | None:
     """The 1-based line on which each data row of a CSV/TSV file starts, as :func:`read_table` reads it (blank and
-    whitespace-only lines skipped, line breaks inside quotes kept within their row, a byte-order mark ignored): one
-    pass, kept while the file is unchanged. None for a file that cannot be read so or is over
-    :data:`EXACT_LINES_MAX_BYTES`."""
+    whitespace-only lines skipped unless ``blank_rows``, line breaks inside quotes kept within their row, a
+    byte-order mark ignored): one pass, kept while the file is unchanged. None for a file that cannot be read so or
+    is over :data:`EXACT_LINES_MAX_BYTES`."""
     try:
         stat = path.stat()
     except OSError:
         return None
     if stat.st_size > EXACT_LINES_MAX_BYTES:
         return None
-    return _record_lines(str(path), stat.st_mtime_ns, stat.st_size, fmt, header)
+    return _record_lines(str(path), stat.st_mtime_ns, stat.st_size, fmt, header, blank_rows)
 
 
 @functools.lru_cache(maxsize=4)
-def _record_lines(path: str, mtime_ns: int, size: int, fmt: str, header: bool) -> np.ndarray | None:
+def _record_lines(path: str, mtime_ns: int, size: int, fmt: str, header: bool, blank_rows: bool
+                  ) -> np.ndarray | None:
     options = _csv_options(Path(path), fmt)
     csv.field_size_limit(sys.maxsize)  # a long text is one field: the csv module's default cap is 131,072 characters
     starts, end = array.array("q"), 0  # 8 bytes a row while counting, not a Python int each
@@ -241,12 +244,23 @@ def _record_lines(path: str, mtime_ns: int, size: int, fmt: str, header: bool) -
             reader = csv.reader(fh, delimiter=options["sep"], quoting=options["quoting"])
             for record in reader:
                 start, end = end + 1, reader.line_num
-                if record and (len(record) > 1 or record[0].strip()):  # pandas skips blank lines
+                if blank_rows or (record and (len(record) > 1 or record[0].strip())):  # pandas skips blank lines
                     starts.append(start)
     except (csv.Error, UnicodeDecodeError, OSError):
         return None
     lines = np.frombuffer(starts, dtype=np.int64) if starts else np.zeros(0, dtype=np.int64)
     return lines[1:] if header else lines
+
+
+def one_column(path: Path, fmt: str) -> bool:
+    """Whether a CSV/TSV file's first line holds one field: in such a file a blank line is a row whose text is empty
+    (how a spreadsheet writes an empty cell), not a line between rows."""
+    try:
+        with path.open(newline="", encoding="utf-8-sig") as fh:
+            first = next(csv.reader(fh, delimiter=_csv_options(path, fmt)["sep"]), [])
+    except (csv.Error, UnicodeDecodeError, OSError):  # the reader that follows says what is wrong
+        return False
+    return len(first) == 1
 
 
 def table_columns(path: str | Path, fmt: str | None = None) -> list[str]:
@@ -262,8 +276,10 @@ def table_columns(path: str | Path, fmt: str | None = None) -> list[str]:
     return [str(c) for c in next(iter(read_chunks(path, fmt, 1))).columns]
 
 
-def read_chunks(path: str | Path, fmt: str | None, chunk_size: int, header: bool = True) -> Iterator[pd.DataFrame]:
+def read_chunks(path: str | Path, fmt: str | None, chunk_size: int, header: bool = True, blank_rows: bool = False
+                ) -> Iterator[pd.DataFrame]:
     """Yield frames of at most ``chunk_size`` rows of strings, indexed by 0-based data row (for ``file:line`` errors).
+    ``blank_rows``: a CSV/TSV file's blank lines are rows (of empty cells), not skipped.
 
     Raises:
         DataError: If the file is missing, Parquet, not UTF-8 or not parseable.
@@ -279,7 +295,8 @@ def read_chunks(path: str | Path, fmt: str | None, chunk_size: int, header: bool
             yield from _jsonl_chunks(path, chunk_size)
             return
         with pd.read_csv(path, **_csv_options(path, fmt), dtype=str, keep_default_na=False, na_values=[""],
-                         encoding="utf-8", header=0 if header else None, chunksize=chunk_size) as reader:
+                         encoding="utf-8", header=0 if header else None, chunksize=chunk_size,
+                         skip_blank_lines=not blank_rows) as reader:
             for chunk in reader:  # the index runs on from chunk to chunk
                 if not header:
                     chunk.columns = ["text", "label"][: chunk.shape[1]] + [f"col{i}" for i in range(2, chunk.shape[1])]

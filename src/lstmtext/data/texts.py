@@ -9,7 +9,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 
 from lstmtext.data.dataset import nested_cell
-from lstmtext.data.io import FORMATS, missing_file, not_utf8, read_chunks, read_table, row_refs
+from lstmtext.data.io import FORMATS, missing_file, not_utf8, one_column, read_chunks, read_table, row_refs
 from lstmtext.errors import DataError
 
 
@@ -61,7 +61,8 @@ def iter_texts(path: Path, text_col: str | None = None, chunk_size: int | None =
     Without ``text_col`` a table's text column is the first of ``defaults`` it has (e.g. the column a model was
     trained on, then ``text``). ``flag`` is the option that names the column, for the error. A CSV/TSV file without
     a ``header`` row has the columns ``text``, ``label``, ... A plain text file's blank lines are skipped, or with
-    ``keep_blank`` read as empty texts (so that answers line up with lines, as ``predict`` writes them).
+    ``keep_blank`` read as empty texts (so that answers line up with lines, as ``predict`` writes them); so are a
+    one-column CSV/TSV file's (a spreadsheet's empty cell), while a table of several columns skips blank lines.
     ``header_flag``: the caller's option for a file without a header row, named in the missing-column error.
 
     Raises:
@@ -123,13 +124,15 @@ def _iter_texts(path: Path, text_col: str | None, chunk_size: int, defaults: lis
         return
     if not is_plain_text(path):
         fmt = FORMATS[suffix]
-        for frame in read_chunks(path, fmt, chunk_size, header):
+        # with keep_blank a one-column file's blank lines are answered as empty texts, as a plain text file's are
+        blank_rows = keep_blank and fmt in ("csv", "tsv") and one_column(path, fmt)
+        for frame in read_chunks(path, fmt, chunk_size, header, blank_rows):
             col = _column(list(map(str, frame.columns)), text_col, ["text"] if not header else defaults)
             if col not in frame.columns:
                 raise DataError(f"{path}: no column {col!r}. Columns: {', '.join(map(str, frame.columns))[:200]}. Use "
                                 f"{flag}" + (f", or {header_flag} for a file without a header row." if header_flag
                                              and fmt != "jsonl" else "."))
-            refs = row_refs(path, frame.index, fmt, header)
+            refs = row_refs(path, frame.index, fmt, header, blank_rows)
             if (odd := nested_cell(frame[col])) is not None:  # its Python repr is no text
                 raise DataError(f"{refs[odd[0]]}: {col!r} holds a JSON {odd[1]}, not a text. Give it a string.")
             yield refs, frame[col].fillna("").astype(str).tolist()
