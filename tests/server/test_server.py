@@ -124,6 +124,25 @@ def test_malformed_json_is_422_never_500(client, raw):
     assert r.status_code == 422 and r.json()["detail"].startswith("body")
 
 
+def test_json_nested_past_the_parsers_depth_is_the_same_422(bundle_dir):
+    with TestClient(create_app(ServeSettings(bundle=bundle_dir, engine="torch"))) as big:  # the default body limit
+        for path, key in (("/predict", "texts"), ("/explain", "text")):
+            r = big.post(path, content=f'{{"{key}": {"[" * 5000}{"]" * 5000}}}', headers={"content-type": "application/json"})
+            assert r.status_code == 422 and r.json()["detail"].startswith(
+                "body: The body could not be parsed as JSON (nested too deeply?). Send a JSON object such as {")
+            # FastAPI alone: {"detail": "There was an error parsing the body"}, a 400 the docs do not list
+
+
+@pytest.mark.parametrize(("method", "path", "status", "start"), [
+    ("get", "/batch", 404, "no endpoint /batch. The endpoints: POST /predict, POST /explain, GET /health, GET /info, "
+                            "GET /openapi.json, GET /docs"),
+    ("get", "/predict", 405, "/predict does not take GET; it takes POST. The endpoints: POST /predict"),
+])
+def test_an_unknown_endpoint_or_method_names_the_endpoints(client, method, path, status, start):
+    r = getattr(client, method)(path)
+    assert r.status_code == status and r.json()["detail"].startswith(start) and list(r.json()) == ["detail"]
+
+
 @pytest.mark.parametrize(("raw", "offset", "byte", "reason"), [
     (b'{"texts": ["caf\xe9"]}', 15, "e9", "invalid continuation byte"),  # Latin-1, not UTF-8
     (b"\xff\xfe{}", 0, "ff", "invalid start byte"),

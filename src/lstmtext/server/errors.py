@@ -1,8 +1,8 @@
 """Error answers: every one is JSON ``{"detail": one line saying what was wrong and how to fix it}``.
 
 :func:`error_responses` is what the OpenAPI schema lists per endpoint; :func:`install` registers the handlers
-that make the 422s and 500s; :class:`Utf8BodyRoute` turns a body that is not UTF-8 into the same 422 as
-malformed JSON (FastAPI alone answers an undocumented 400).
+that make the 404s and 405s, 422s and 500s; :class:`Utf8BodyRoute` turns a body that is not UTF-8, or one FastAPI
+cannot parse, into the same 422 as malformed JSON (FastAPI alone answers an undocumented 400).
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from lstmtext.server.schemas import ErrorResponse
 
@@ -78,8 +79,33 @@ def _server_error(request: Request, exc: Exception) -> JSONResponse:
     return JSONResponse(status_code=500, content={"detail": f"internal error{doing}; see the server log."})
 
 
+def endpoints(app: Any) -> str:
+    """The app's endpoints as ``METHOD /path``, for a 404's or 405's answer: the API's first (those in its schema),
+    then the pages (``/``, ``/docs``, ...); HEAD and the docs' OAuth helper left out."""
+    api, pages = [], []
+    for route in app.routes:
+        if route.path.endswith("/oauth2-redirect"):
+            continue
+        found = api if getattr(route, "include_in_schema", False) and isinstance(route, APIRoute) else pages
+        found += [f"{method} {route.path}" for method in sorted(getattr(route, "methods", None) or ()) if method != "HEAD"]
+    return ", ".join(api + pages)
+
+
+def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+    """A 404 or 405 says which endpoints there are (Starlette's own answer is "Not Found"); others pass as raised."""
+    detail = exc.detail
+    if exc.status_code == 404:
+        detail = f"no endpoint {request.url.path}. The endpoints: {endpoints(request.app)}."
+    elif exc.status_code == 405:
+        allowed = exc.headers.get("Allow", "") if exc.headers else ""
+        detail = f"{request.url.path} does not take {request.method}" + (f"; it takes {allowed}" if allowed else "") + \
+            f". The endpoints: {endpoints(request.app)}."
+    return JSONResponse(status_code=exc.status_code, content={"detail": detail}, headers=exc.headers)
+
+
 def install(app: FastAPI) -> None:
-    """Register the 422 and 500 handlers on ``app``."""
+    """Register the 404/405, 422 and 500 handlers on ``app``."""
+    app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(Exception, _server_error)
 
@@ -107,6 +133,14 @@ class Utf8BodyRoute(APIRoute):
             error = utf8_error(await request.body())  # the body is cached: the handler reads the same bytes
             if error is not None:
                 raise error
-            return await handler(request)
+            try:
+                return await handler(request)
+            except StarletteHTTPException as exc:
+                if exc.status_code != 400:
+                    raise
+                # FastAPI could not parse the body at all (JSON nested past Python's recursion limit): its bare 400
+                raise RequestValidationError([{"type": "json_invalid", "loc": ("body",), "input": {},
+                                               "msg": "The body could not be parsed as JSON (nested too deeply?)"}]
+                                             ) from None
 
         return route
