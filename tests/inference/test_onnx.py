@@ -1,6 +1,7 @@
 """ONNX export and the ONNX Runtime predictor: parity with the packed PyTorch model, files, errors and the CLI."""
 
 import json
+import logging
 import shutil
 import warnings
 
@@ -219,6 +220,23 @@ def test_export_refuses_a_name_without_onnx_and_another_models_folder(trained_ru
     with pytest.raises(BundleError, match=r"g\.onnx: exported from another model .* Re-export it: lstmtext export "
                                           r".*other.* --out .*g\.onnx --overwrite"):
         check_parity(other, graph)
+
+
+def test_another_models_graph_is_not_to_be_written_over_and_onnx_options_are_checked(trained_run, tmp_path, caplog):
+    other = tmp_path / "other"
+    shutil.copytree(trained_run[0], other)
+    meta = json.loads((other / "model" / "config.json").read_text())
+    (other / "model" / "config.json").write_text(json.dumps({**meta, "created": "1999-01-01T00:00:00"}))
+    graph = export_onnx(other / "model")  # that model's own graph, in its folder
+    with pytest.raises(BundleError, match=r"exported from another model .* It is the graph of the model in .*other/model: "
+                                          r"leave --onnx out, or write this model's own with lstmtext export "):
+        load_predictor(trained_run[0] / "model", "onnx", onnx_path=graph)  # it had advised export --out <that file>
+    with caplog.at_level(logging.WARNING):
+        assert load_predictor(trained_run[0] / "model", "torch", onnx_path=graph).engine == "torch"
+    assert f"{graph}: not read: the torch engine reads no ONNX graph" in caplog.text  # it was ignored without a word
+    folder = tmp_path / "exported"
+    export_onnx(trained_run[0] / "model", f"{folder}/")  # export --out takes a folder: so does --onnx
+    assert load_predictor(trained_run[0] / "model", "onnx", onnx_path=folder).engine_source == str(folder / "model.onnx")
 
 
 def test_an_unreadable_onnx_file_is_one_line(trained_run, tmp_path):

@@ -86,7 +86,7 @@ class OnnxPredictor(Predictor):
             self.session = _session(self._source, threads)
         except Exception as exc:  # noqa: BLE001 - onnxruntime raises its own types for a corrupt or truncated file
             first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-            raise BundleError(f"{self.engine_source}: ONNX Runtime cannot load it ({first[:200]}). Re-export it: "
+            raise BundleError(f"{self.engine_source}: ONNX Runtime cannot load it ({first[:200]}). "
                               + reexport(bundle, None if isinstance(onnx_model, bytes) else onnx_model)) from None
         self._threads = threads
         self._one_thread = self.session if (threads or usable_cores()) == 1 else None  # built on first use
@@ -251,6 +251,14 @@ def load_predictor(path: str | Path, engine: str = "auto", onnx_path: str | Path
     """
     if engine not in ENGINES:
         raise ConfigError(f"--engine (engine) must be one of {', '.join(ENGINES)}. Got {engine!r} instead.")
+    if onnx_path is not None and engine in ("torch", "torch-bf16"):  # a warning: a server's environment may set both
+        log.warning("%s: not read: the %s engine reads no ONNX graph (choose the onnx or auto engine to serve it)",
+                    onnx_path, engine)
+        onnx_path = None
+    if onnx_path is not None and Path(onnx_path).is_dir():  # the folder export --out wrote into
+        from lstmtext.inference.onnx import ONNX_NAME
+
+        onnx_path = Path(onnx_path) / ONNX_NAME
     bundle = load_bundle(path)
     batch_size = batch_size or DEFAULT_BATCH_SIZE
     if engine == "auto":

@@ -29,7 +29,7 @@ class ServeSettings(BaseModel):
     engine: Literal["auto", "torch", "torch-bf16", "onnx", "onnx-int8"] = Field(
         "auto", description="inference engine; auto: the exported float file, a graph built in memory, else torch "
         "(torch-bf16 and onnx-int8 only when named: their answers depend a little on the batch)")
-    onnx_path: Path | None = Field(None, description="exported .onnx file (default: the bundle's model.onnx)")
+    onnx_path: Path | None = Field(None, description="exported .onnx file, or the folder export wrote it into (default: the bundle's model.onnx)")
     host: str = Field("127.0.0.1", description="interface to listen on")
     port: int = Field(8000, ge=0, le=65535, description="TCP port")
     max_texts: int = Field(256, ge=1, description="texts per /predict request")

@@ -28,15 +28,26 @@ def bundle_metadata(bundle: Bundle) -> dict[str, str]:
     return {"bundle_created": str(bundle.meta.get("created", "")), "architecture": str(bundle.meta.get("architecture", ""))}
 
 
+def other_models_folder(target: Path, bundle: Bundle) -> Path | None:
+    """The saved model's folder that ``target`` (a graph file) sits in, when it is not ``bundle``'s (None otherwise):
+    a file there is that model's, and its engines would skip a graph of ``bundle``."""
+    home = target.parent / "model" if (target.parent / "model" / "config.json").is_file() else target.parent
+    return home if is_saved_model(home) and home.resolve() != Path(bundle.path).resolve() else None
+
+
 def reexport(bundle: Bundle, onnx_path: str | Path | None) -> str:
-    """The command that writes ``onnx_path`` again from ``bundle`` (an int8 file: its float file, quantised; None:
-    the bundle's own ``model.onnx``)."""
+    """What to do about a graph at ``onnx_path`` that ``bundle`` cannot use: the command that writes it again from
+    ``bundle`` (an int8 file: its float file, quantised; None: the bundle's own ``model.onnx``). A file in another
+    saved model's folder is that model's graph, not to be written over: give this model's own, or none."""
     if onnx_path is None:
-        return f"lstmtext export {bundle.path} --overwrite"
+        return f"Re-export it: lstmtext export {bundle.path} --overwrite"
     path = Path(onnx_path)
+    if (home := other_models_folder(path, bundle)) is not None:
+        return (f"It is the graph of the model in {home}: leave --onnx out, or write this model's own with lstmtext "
+                f"export {bundle.path} --overwrite (into its folder, where it is found without --onnx).")
     int8 = path.name.endswith(".int8.onnx")
     target = path.with_name(path.name[: -len(".int8.onnx")] + ".onnx") if int8 else path
-    return f"lstmtext export {bundle.path} --out {target}{' --quantize' if int8 else ''} --overwrite"
+    return f"Re-export it: lstmtext export {bundle.path} --out {target}{' --quantize' if int8 else ''} --overwrite"
 
 
 def check_exported_from(bundle: Bundle, meta: dict[str, str], onnx_path: str | Path | None) -> None:
@@ -49,7 +60,7 @@ def check_exported_from(bundle: Bundle, meta: dict[str, str], onnx_path: str | P
     created = str(bundle.meta.get("created", ""))
     if meta.get("bundle_created", created) != created:
         raise BundleError(f"{onnx_path or 'the ONNX graph'}: exported from another model (created {meta['bundle_created']}, this bundle "
-                          f"{created}). Re-export it: {reexport(bundle, onnx_path)}")
+                          f"{created}). {reexport(bundle, onnx_path)}")
 
 
 def export_onnx(bundle_path: str | Path, out: str | Path | None = None, quantize: bool = False,
@@ -81,8 +92,7 @@ def export_onnx(bundle_path: str | Path, out: str | Path | None = None, quantize
     if target.suffix.lower() != ".onnx":  # "v1.2" was written as it is, a file no tool takes for a graph
         raise ConfigError(f"--out {target}: an ONNX file's name ends in .onnx ({target.name}.onnx), and a folder's "
                           "in / when it is new.")
-    home = target.parent / "model" if (target.parent / "model" / "config.json").is_file() else target.parent
-    if is_saved_model(home) and home.resolve() != Path(bundle.path).resolve():  # that model's engines skip it
+    if (home := other_models_folder(target, bundle)) is not None:
         raise ConfigError(f"--out {target}: {home} is another saved model's folder; a graph of {bundle.path} there "
                           "would sit beside that model's files. Write it into this model's folder or elsewhere.")
     for path in (target, int8_path(target)) if quantize else (target,):
