@@ -145,6 +145,15 @@ def test_search_in_a_pool_of_two_processes(tiny_data, tmp_path, caplog):
     assert len(_said(caplog)) == 1  # each worker had printed its own copy, in its bare format
 
 
+def test_a_data_error_stops_a_search_before_its_trials(base, tiny_data, tmp_path):
+    test = tiny_data.splits["test"]
+    odd = LabelledData({**tiny_data.splits, "test": Split(test.texts, ["testonly", *test.labels[1:]])},
+                       tiny_data.source, tiny_data.info)
+    with pytest.raises(DataError, match="'testonly' appears in the test split but not in the training split"):
+        search(base, odd, tmp_path, parse_space(base, GRID), mode="sequential", workers=1)  # each trial had failed
+    assert not trial_records_of(tmp_path)
+
+
 def test_a_timeout_starts_no_new_trial(base, tiny_data, tmp_path):
     summary = search(base, tiny_data, tmp_path, parse_space(base, GRID), timeout=1e-9, mode="sequential", workers=1)
     assert summary["ran"] == 0 and summary["stopped_by_timeout"]
@@ -316,6 +325,19 @@ def test_oversampling_only_touches_the_training_rows(tiny_data, caplog):
         m = result["metrics"][split]
         assert m["n"] == len(data.splits[split])
         assert {c: v["support"] for c, v in m["per_class"].items()} == Counter(data.splits[split].labels)
+
+
+def test_cli_search_exits_1_when_no_trial_completes(tiny_path, tmp_path, monkeypatch):
+    def fails(job, data=None):
+        raise RuntimeError("out of memory")
+
+    monkeypatch.setattr(search_mod, "score_job", fails)
+    common = ["--split-col", "split", "--mode", "sequential", "--workers", "1"] + \
+        [x for o in FAST if not o.startswith("data.") for x in ("--set", o)]
+    result = CliRunner().invoke(app, ["search", str(tiny_path), "--grid", "train.lr=0.01,0.03", "--out",
+                                      str(tmp_path / "s"), *common])
+    assert result.exit_code == 1 and "2 trials ran" in result.output  # it had exited 0, a search that learnt nothing
+    assert str(result.exception) == f"no trial completed: each one's error is above and in {tmp_path / 's' / 'results.md'}."
 
 
 def test_cli_search_learning_curve_and_cv(tiny_path, tmp_path):

@@ -45,6 +45,7 @@ from lstmtext.cli.common import (
     run_config,
     workers_or_cores,
 )
+from lstmtext.errors import LstmTextError
 from lstmtext.utils.outputs import check_out
 
 Metric = Annotated[str, typer.Option(help="Score: macro_f1, accuracy or weighted_f1; --task multilabel adds micro_f1 "
@@ -151,6 +152,8 @@ def search(
     note = " (stopped by --timeout: run again to continue)" if summary["stopped_by_timeout"] else ""
     console.print(f"{summary['ran']} trials ran in {summary['wall_seconds']:.0f} s, {summary['complete']} complete"
                   f"{note}; best config in {paths.get('best', '(none yet)')}; report {paths['html']}")
+    if summary["ran"] and not summary["complete"]:  # a script must not read a search that learnt nothing as done
+        raise LstmTextError(f"no trial completed: each one's error is above and in {paths['markdown']}.")
 
 
 @interruptible("the finished runs are kept in OUT/learning_curve.json: run the same command again to go on.")

@@ -35,6 +35,7 @@ from lstmtext.experiments.pool import (
     warn_afresh,
 )
 from lstmtext.experiments.space import Space, apply, suggest
+from lstmtext.tasks import get_task
 
 log = logging.getLogger(__name__)
 
@@ -203,6 +204,7 @@ def _search(config: Config, data: LabelledData, out: Path, space: Space, trials:
         remaining = max(0, trials - complete)
     log.info("search: %d trials complete, %d to run", complete, remaining)
     run_config, cleaned = clean_once(config, data, searched=space.keys)
+    get_task(run_config.task).from_data(cleaned, run_config)  # a data error stops here, not as every trial's failure
     start, ran, stopped = time.perf_counter(), 0, False
     warn_afresh()
     with JobRunner(score_job, cleaned, workers, mode) as runner:
