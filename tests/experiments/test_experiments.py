@@ -16,7 +16,13 @@ from lstmtext.data import LabelledData, Split
 from lstmtext.errors import ConfigError, DataError
 from lstmtext.experiments import search as search_mod
 from lstmtext.experiments.cv import cross_validate, fold_rows
-from lstmtext.experiments.learning_curve import learning_curve, nested_subsets, stratified_order, write_learning_curve
+from lstmtext.experiments.learning_curve import (
+    fewest_rows,
+    learning_curve,
+    nested_subsets,
+    stratified_order,
+    write_learning_curve,
+)
 from lstmtext.experiments.pool import failed_job_warnings, holding_warnings, score_job, warn_afresh
 from lstmtext.experiments.search import search, trial_records_of
 from lstmtext.experiments.search_report import write_search_report
@@ -241,8 +247,19 @@ def test_learning_curve_subsets_differ_between_seeds_and_check_sizes():
     assert stratified_order(LABELS, 0) != stratified_order(LABELS, 1)
     with pytest.raises(ConfigError, match="--sizes must be between 1 and the 180 training rows"):
         nested_subsets(LABELS, [10, 181], 0)
-    with pytest.raises(DataError, match="leave out class"):
-        nested_subsets(["a"] * 98 + ["b"] * 2, [5], 0)
+    rare = ["a"] * 98 + ["b"] * 2
+    with pytest.raises(DataError, match="leave out class 'b'") as err:
+        nested_subsets(rare, [5], 0)
+    advised = int(str(err.value).split("Start the sizes at ")[1].split()[0])  # it had advised 20, leaving b out too
+    assert nested_subsets(rare, [advised], 0)  # the fewest rows that hold b
+    with pytest.raises(DataError, match="leave out class 'b'"):
+        nested_subsets(rare, [advised - 1], 0)
+    seeds = [1, 2, 3, 5]  # a curve's seeds: the advice holds for each of them, not only the one that failed
+    with pytest.raises(DataError) as err:
+        nested_subsets(rare, [5], 1, seeds=seeds)
+    advised = int(str(err.value).split("Start the sizes at ")[1].split()[0])
+    assert all(nested_subsets(rare, [advised], seed, seeds=seeds) for seed in seeds)
+    assert advised == max(fewest_rows(rare, seed) for seed in seeds) > fewest_rows(rare, 1)
 
 
 def test_learning_curve_end_to_end_keeps_valid_and_test_whole_and_resumes(base, tiny_data, tmp_path):
@@ -325,6 +342,18 @@ def test_oversampling_only_touches_the_training_rows(tiny_data, caplog):
         m = result["metrics"][split]
         assert m["n"] == len(data.splits[split])
         assert {c: v["support"] for c, v in m["per_class"].items()} == Counter(data.splits[split].labels)
+
+
+def test_cv_names_its_folds_in_the_overlap_warning(base, tiny_data, caplog):
+    train = tiny_data.splits["train"]
+    thrice = LabelledData({**tiny_data.splits, "train": Split(train.texts * 3, train.labels * 3)}, tiny_data.source,
+                          tiny_data.info)
+    with caplog.at_level(logging.WARNING):
+        cross_validate(base, thrice, folds=3, mode="sequential", workers=1)
+    said = [r.getMessage() for r in caplog.records if "are also training texts" in r.getMessage()]
+    assert said and all("held-out fold texts are also training texts, so the held-out fold scores overstate" in m and
+                        m.endswith("--set data.drop_duplicates=true drops repeated rows before the folds are made.")
+                        for m in said)  # it had said "test texts" and "Give a test split without them"
 
 
 def test_cli_search_exits_1_when_no_trial_completes(tiny_path, tmp_path, monkeypatch):

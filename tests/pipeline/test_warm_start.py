@@ -311,8 +311,8 @@ def test_valid_or_test_texts_that_are_training_texts_are_counted(tmp_path):
     cfg = build_config(None, overrides=[o for o in SHORT if not o.startswith("data.split_col")])
     notes = prepare(cfg, load_data(cfg, path, valid_path=valid, test_path=test)).notes
     assert f"{path}: 40 of the 40 valid texts are also training texts, so the valid scores overstate how the model " \
-           "does on new texts. Give a valid split without them (a split lstmtext makes: --drop-duplicates, or --set " \
-           "data.drop_duplicates=true)." in notes
+           "does on new texts. Give a valid split without them (a split lstmtext makes: --set data.drop_duplicates=true " \
+           "drops repeated rows before splitting)." in notes
     assert not any("test texts are also training texts" in n for n in notes)  # 2.5%: canonical splits share a few
 
 def test_training_texts_that_clean_to_nothing_are_counted_with_the_first_row(tmp_path):

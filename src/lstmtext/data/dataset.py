@@ -194,7 +194,7 @@ def report_duplicates(split: Split, drop: bool, source: str, notes: list[str]) -
             keep.append(i)
     n = len(split) - len(keep)
     if n:
-        action = "dropped" if drop else "kept (--drop-duplicates, or --set data.drop_duplicates=true, drops them before splitting)"
+        action = "dropped" if drop else "kept (--set data.drop_duplicates=true, or train's --drop-duplicates, drops them before splitting)"
         warn(notes, f"{source}: {n} duplicate (text, label) rows {action}")
     return (keep if drop and n else None), n
 

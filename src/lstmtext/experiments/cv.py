@@ -110,6 +110,7 @@ def cross_validate(
     threads = check_parallel(mode, workers)
     run_config, cleaned = clean_once(config, pooled(data))
     cleaned = get_task(config.task).pin_label_space(cleaned, config, "pool")  # every fold: the pool's outputs
+    cleaned = replace(cleaned, info={**cleaned.info, "split_names": {"valid": "fold's valid", "test": "held-out fold"}})
     pool = cleaned.splits["pool"]
     stratum = get_task(config.task).stratum()
     keys = [stratum(y) for y in pool.labels] if stratum is not None else None

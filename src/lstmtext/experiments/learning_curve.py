@@ -42,11 +42,20 @@ def stratified_order(labels: Sequence[Any], seed: int) -> list[int]:
     return [int(i) for i in np.argsort(keys, kind="stable")]
 
 
-def nested_subsets(labels: Sequence[Any] | None, sizes: Sequence[int], seed: int, n: int | None = None
-                   ) -> dict[int, list[int]]:
+def fewest_rows(labels: Sequence[Any], seed: int) -> int:
+    """The smallest size whose :func:`stratified_order` rows hold every class of ``labels``."""
+    first: dict[Any, int] = {}  # each class's first place in the order
+    for place, i in enumerate(stratified_order(labels, seed)):
+        first.setdefault(labels[i], place)
+    return max(first.values()) + 1
+
+
+def nested_subsets(labels: Sequence[Any] | None, sizes: Sequence[int], seed: int, n: int | None = None,
+                   seeds: Sequence[int] = ()) -> dict[int, list[int]]:
     """``{size: row numbers}``: the first ``size`` rows of :func:`stratified_order` (so each lies in the next).
 
-    ``labels`` are each row's stratum; None (``n`` rows without strata) orders the rows at random.
+    ``labels`` are each row's stratum; None (``n`` rows without strata) orders the rows at random. ``seeds``: every
+    seed of the curve, so that the size advised when the smallest leaves a class out holds every class in each.
 
     Raises:
         ConfigError: If a size is below 1 or above the number of rows.
@@ -64,8 +73,10 @@ def nested_subsets(labels: Sequence[Any] | None, sizes: Sequence[int], seed: int
     smallest = min(subsets)
     missing = classes - {labels[i] for i in subsets[smallest]}
     if missing:
+        fewest = max(fewest_rows(labels, s) for s in {seed, *seeds})  # enough for every seed's order, not this one's
         raise DataError(f"--sizes {smallest}: the first {smallest} training rows leave out class "
-                        f"{sorted(missing)[0]!r}. Start the sizes higher (e.g. {10 * len(classes)}).")
+                        f"{sorted(missing)[0]!r}. Start the sizes at {fewest} or more, the fewest rows that hold every "
+                        "class for each seed.")
     return subsets
 
 
@@ -118,9 +129,9 @@ def learning_curve(
     runs = _reusable(partial, spec, overwrite)  # every saved run is kept, also those of sizes or seeds not asked now
     saved = {(r["size"], r["seed"]) for r in runs}
     jobs = []
-    for i in range(seeds):
-        seed = config.train.seed + i * config.model.ensemble  # an ensemble's members: seed .. seed + n - 1, apart
-        subsets = nested_subsets(strata, sizes, seed, len(train))
+    every_seed = [config.train.seed + i * config.model.ensemble for i in range(seeds)]  # an ensemble's: n apart
+    for seed in every_seed:
+        subsets = nested_subsets(strata, sizes, seed, len(train), every_seed)
         cfg = run_config.model_copy(deep=True)
         cfg.train.seed, cfg.train.threads = seed, threads
         for size, rows in subsets.items():

@@ -120,14 +120,18 @@ def check_held_out(data: LabelledData, notes: list[str]) -> None:
     :data:`FEW_TEXTS` texts, one label on every text (a file with masked labels), or at least
     :data:`OVERLAP_WARN` of its texts also training texts (the training file given as --valid, say)."""
     seen = set(data.splits["train"].texts)
+    folds = data.info.get("split_names", {})  # cross-validation's: its held-out fold is the run's test split
     for name in ("valid", "test"):
         split = data.splits.get(name)
         n = len(split) if split is not None else 0
         shared = sum(text in seen for text in split.texts) if n >= FEW_TEXTS else 0  # smaller: warned below
         if shared >= max(2, OVERLAP_WARN * n):
-            warn(notes, f"{data.source}: {shared:,} of the {n:,} {name} texts are also training texts, so the {name} "
-                        f"scores overstate how the model does on new texts. Give a {name} split without them (a split "
-                        "lstmtext makes: --drop-duplicates, or --set data.drop_duplicates=true).")
+            shown = folds.get(name, name)
+            fix = ("--set data.drop_duplicates=true drops repeated rows before the folds are made" if name in folds else
+                   f"Give a {name} split without them (a split lstmtext makes: --set data.drop_duplicates=true drops "
+                   "repeated rows before splitting)")
+            warn(notes, f"{data.source}: {shared:,} of the {n:,} {shown} texts are also training texts, so the {shown} "
+                        f"scores overstate how the model does on new texts. {fix}.")
         if 0 < n < FEW_TEXTS:
             warn(notes, f"{data.source}: the {name} split holds {n} text{'s' if n > 1 else ''}: its scores"
                         + (", and the epoch chosen on them," if name == "valid" else "") + " are mostly chance. Give "
