@@ -344,6 +344,17 @@ def test_evaluate_scores_with_the_engine_predict_and_serve_use(trained_run, tiny
     assert evaluate_file(bundle, tiny_path, engine="onnx")["accuracy"] == auto["accuracy"]
 
 
+def test_evaluate_warns_when_the_file_is_the_training_file(trained_run, tiny_path, tiny_frame, tmp_path):
+    from lstmtext.pipeline.evaluate import evaluate_file
+
+    notes = evaluate_file(trained_run[0] / "model", tiny_path)["notes"]  # the file the model was trained on
+    train_rows = int((tiny_frame["split"] == "train").sum())
+    assert [n for n in notes if f"{train_rows} of its rows are training rows by the split column 'split' the model" in n]
+    held_out = tmp_path / "test.csv"
+    tiny_frame[tiny_frame["split"] == "test"].to_csv(held_out, index=False)  # its split column says test alone
+    assert not [n for n in evaluate_file(trained_run[0] / "model", held_out).get("notes", []) if "split column" in n]
+
+
 def test_evaluate_no_header_reads_the_columns_as_text_and_label(trained_run, tiny_frame, tmp_path):
     import json
     import shutil

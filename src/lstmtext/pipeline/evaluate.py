@@ -5,8 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from lstmtext.data.dataset import warn
-from lstmtext.data.io import table_columns
+from lstmtext.data.dataset import SPLIT_ALIASES, warn
+from lstmtext.data.io import read_table, table_columns
 from lstmtext.errors import ConfigError
 from lstmtext.inference.engines import load_predictor
 from lstmtext.pipeline.prepare import masked_labels
@@ -56,6 +56,12 @@ def evaluate_file(bundle_path: str | Path, data: str | Path, text_col: str | Non
         task.match_layout(config, table_columns(data, fmt))
     split = task.read_labelled(data, fmt, header, config)
     notes: list[str] = []
+    trained = _training_rows(data, fmt, header, bundle.config.data.split_col)
+    if trained:  # the training file itself, most likely
+        warn(notes, f"{data}: {trained:,} of its rows are training rows by the split column "
+                    f"{bundle.config.data.split_col!r} the model was trained with, and evaluate scores every row, so the "
+                    "scores overstate how the model does on new texts. Give a file of the held-out rows alone (those "
+                    "whose split is test), or read the training run's own test scores (its metrics.json).")
     note = masked_labels(data, "", split, lambda label: repr(task.describe(label)))
     if note:
         warn(notes, note)
@@ -68,3 +74,11 @@ def evaluate_file(bundle_path: str | Path, data: str | Path, text_col: str | Non
         write_text(out / "report.md", "\n".join(task.split_markdown(str(data), metrics)))
         task.plot_split(Path(data).name, metrics, out / f"{task.figure_stem}.png")
     return metrics
+
+
+def _training_rows(data: str | Path, fmt: str | None, header: bool, split_col: str | None) -> int:
+    """How many rows of ``data`` its ``split_col`` (the model's training split column) marks as training rows."""
+    if not split_col or not header or split_col not in table_columns(data, fmt):
+        return 0
+    values = read_table(data, fmt)[split_col].astype(str).str.strip().str.lower()
+    return int(values.map(SPLIT_ALIASES).eq("train").sum())
