@@ -239,7 +239,7 @@ def test_a_model_without_a_gate_view_is_explained_by_its_tokens(bundle, tmp_path
     from lstmtext.inference.bundle import save_bundle
 
     other = _variant(bundle, **updates)
-    with pytest.raises(ConfigError, match="explain supports lstm/bilstm bundles with pooling=last"):
+    with pytest.raises(ConfigError, match="the gate view reads lstm/bilstm models with pooling=last"):
         explain_text(other, "great flight")  # the gate view: LSTMs read with pooling=last only
     path = save_bundle(tmp_path / "other", other.config, other.encoder, other.task, other.model)
     result = _invoke(str(path), "great flight", "--out", str(tmp_path / "x.png"))

@@ -99,7 +99,7 @@ def test_ensemble_run_trains_each_member_saves_and_reloads(tiny_path, tmp_path, 
     from lstmtext.explain.gates import check_explainable
     from lstmtext.inference.bundle import load_bundle
 
-    with pytest.raises(ConfigError, match="is an ensemble of 3 'lstm' models; explain reads one model"):
+    with pytest.raises(ConfigError, match="is an ensemble of 3 'lstm' models; the gate view reads one LSTM .*without --units"):
         check_explainable(load_bundle(tmp_path / "ens"))
 
 

@@ -409,7 +409,11 @@ def test_explain_names_the_tokens_that_pushed_the_prediction(client):
     assert body["note"] is None  # every word read
     empty = client.post("/explain", json={"text": "0.1.0 ..."})  # valid, but no word to weigh: answered, with why
     assert empty.status_code == 200 and empty.json()["tokens"] == [] and "cleans to nothing" in empty.json()["note"]
-    assert client.post("/explain", json={"text": ""}).status_code == 422
+    for blank in ("", "  "):  # one message for both, as /predict gives ("" had pydantic's "at least 1 character")
+        r = client.post("/explain", json={"text": blank})
+        assert (r.status_code, r.json()["detail"]) == (422, "body.text: The text is empty or blank (white space or "
+                                                            "invisible characters only). There is nothing to classify. "
+                                                            "Leave it out.")
     wrong = client.post("/explain", json={"texts": ["hi"]}).json()["detail"]  # the /predict body: /explain's is shown
     assert wrong.endswith('Send a JSON object such as {"text": "..."} with Content-Type: application/json.'), wrong
 

@@ -153,7 +153,7 @@ def test_explain_units_says_aspect_models_have_no_gate_view(tiny_run):
     out, _ = tiny_run  # the advice was to train with model.name=lstm and pooling=last, which this model is
     with pytest.raises(ConfigError, match=r"^explain --units: .* is an aspect model \(3 softmax output groups\); the gate "
                                           r"view reads single-label models only\. Its word attributions cover every "
-                                          r"task: `lstmtext explain MODEL TEXT` without --units\.$"):
+                                          r"model and task: `lstmtext explain MODEL TEXT` without --units\.$"):
         explain_model(out, "harga mahal", units=True)
     assert any("pushed by" in str(part) for part in explain_model(out, "harga mahal"))  # the attributions
 

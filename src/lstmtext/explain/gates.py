@@ -87,37 +87,28 @@ def check_explainable(bundle: Bundle) -> None:
     Raises:
         ConfigError: One line naming the bundle's architecture and pooling.
     """
-    model, name = bundle.model, bundle.config.model.name
-    if bundle.config.model.ensemble > 1:
-        raise ConfigError(
-            f"explain: {bundle.path or 'the bundle'} is an ensemble of {bundle.config.model.ensemble} {name!r} models; "
-            "explain reads one model. Train one with --set model.ensemble=1."
-        )
-    if bundle.config.model.ngram_bag:
-        raise ConfigError(
-            f"explain: {bundle.path or 'the bundle'} adds a linear n-gram bag to its {name!r} model "
-            f"(model.ngram_bag={bundle.config.model.ngram_bag}); explain reads the recurrent path alone, which is "
-            "not the whole prediction. Train one with --set model.ngram_bag=0."
-        )
-    pooling = getattr(model, "pooling", bundle.config.model.pooling)
-    cell = getattr(model, "cell", None)
-    rnn = getattr(model, "rnn", None)
+    model, name, where = bundle.model, bundle.config.model.name, bundle.path or "the bundle"
+    instead = "Its word attributions cover every model and task: `lstmtext explain MODEL TEXT` without --units."
     layout = bundle.task.layout
-    one_softmax = layout.activation == "softmax" and len(layout.sizes) == 1
-    fits = cell == "lstm" and pooling == "last" and hasattr(rnn, "weight_ih_l0") and hasattr(model, "fc")
-    if not one_softmax:  # no architecture setting changes this: the task gives several output groups
+    if not (layout.activation == "softmax" and len(layout.sizes) == 1):  # no setting changes this: it is the task's
         what = (f"an aspect model ({len(layout.sizes)} softmax output groups)" if len(layout.sizes) > 1 else
                 f"a multi-label model ({layout.total} sigmoid outputs)")
-        raise ConfigError(
-            f"explain: {bundle.path or 'the bundle'} is {what}; the gate view reads single-label models only. Its "
-            "word attributions cover every task: `lstmtext explain MODEL TEXT` without --units."
-        )
-    if not fits:
-        raise ConfigError(
-            f"explain: {bundle.path or 'the bundle'} is a {name!r} model (pooling={pooling}); explain supports "
-            "lstm/bilstm bundles with pooling=last and one label set. Train one with --set model.name=\"lstm\" "
-            "--set model.pooling=\"last\""
-        )
+        raise ConfigError(f"explain: {where} is {what}; the gate view reads single-label models only. {instead}")
+    if bundle.config.model.ensemble > 1:
+        raise ConfigError(f"explain: {where} is an ensemble of {bundle.config.model.ensemble} {name!r} models; the gate "
+                          f"view reads one LSTM (--set model.ensemble=1 trains one). {instead}")
+    if bundle.config.model.ngram_bag:
+        raise ConfigError(f"explain: {where} adds a linear n-gram bag to its {name!r} model "
+                          f"(model.ngram_bag={bundle.config.model.ngram_bag}); the gate view reads the recurrent path "
+                          f"alone, which is not the whole prediction (--set model.ngram_bag=0 trains one without). "
+                          f"{instead}")
+    pooling = getattr(model, "pooling", bundle.config.model.pooling)
+    rnn = getattr(model, "rnn", None)
+    if not (getattr(model, "cell", None) == "lstm" and pooling == "last" and hasattr(rnn, "weight_ih_l0")
+            and hasattr(model, "fc")):
+        raise ConfigError(f"explain: {where} is a {name!r} model (pooling={pooling}); the gate view reads lstm/bilstm "
+                          "models with pooling=last (--set model.name=\"lstm\" --set model.pooling=\"last\" trains "
+                          f"one). {instead}")
 
 
 def explain_text(bundle: Bundle, text: str) -> TokenExplanation:

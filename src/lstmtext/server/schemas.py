@@ -50,7 +50,7 @@ def predict_request_model(max_texts: int, max_text_chars: int) -> type[PredictRe
 
 def explain_request_model(max_text_chars: int) -> type[BaseModel]:
     """The ``/explain`` body model: one text of at most ``max_text_chars`` characters."""
-    text = Annotated[str, StringConstraints(min_length=1, max_length=max_text_chars, pattern=NOT_BLANK)]
+    text = Annotated[str, StringConstraints(max_length=max_text_chars, pattern=NOT_BLANK)]  # "" fails the pattern too
     return create_model("ExplainRequest", __config__=ConfigDict(extra="forbid"),
                         text=(text, Field(description=f"the text whose prediction to explain (1 to {max_text_chars} "
                                                        "characters)")))
