@@ -276,6 +276,8 @@ def test_learning_curve_end_to_end_keeps_valid_and_test_whole_and_resumes(base, 
     part = learning_curve(base, tiny_data, [6], seeds=1, mode="sequential", workers=1, out_dir=tmp_path)
     assert part["runs_reused"] == 1 and part["runs"] == report["runs"][:1]  # what it used, not what was saved
     write_learning_curve(part, tmp_path)  # the curve of one size keeps the other sizes' runs for later
+    row = next(line for line in (tmp_path / "learning_curve.md").read_text().splitlines() if line.startswith("| 6 |"))
+    assert " ± " not in row  # one run per size: no spread to show (it had printed ± 0.0000)
     assert len(json.loads((tmp_path / "learning_curve.json").read_text())["runs"]) == 6
     other = base.model_copy(deep=True)
     other.train.epochs += 1  # another config: its curve would silently replace this one's runs

@@ -267,7 +267,9 @@ def audit(
         console.print(f"{k}. {issue['where']}{field}: {issue['given']} -> {issue['suggested']} "
                       f"(p {issue['p_given']:.2f} -> {issue['p_suggested']:.2f}) {issue['text'][:80]}", highlight=False,
                       markup=False)  # '[fuel]', or a text's own brackets, are not rich's markup
-    console.print(f"{len(report['issues']):,} suspect labels among {report['rows']:,} rows; wrote {paths['csv']} "
+    per_field = any(issue["field"] for issue in report["issues"])  # aspects or labels: a row may have several
+    console.print(f"{len(report['issues']):,} suspect labels among {report['rows']:,} rows"
+                  f"{' (one per row and aspect or label that looks wrong)' if per_field else ''}; wrote {paths['csv']} "
                   f"and {paths['html']}")
     scores, floor, chance = report["out_of_fold"], report["majority"], report["chance"]
     alone = "; ".join(f"{name} alone: macro_f1 {s['macro_f1']:.4f}" for name, s in (report["out_of_fold_alone"] or {}).items())

@@ -204,7 +204,8 @@ def curve_markdown(report: dict[str, Any], reference: dict[int, float] | None = 
             f"{split} accuracy", "runs", "train s (mean)"] + (["reference"] if reference else [])
     lines = ["| " + " | ".join(head) + " |", "|" + "---:|" * len(head)]
     for s in report["summary"]:
-        cells = [f"{s['size']:,}", f"{s[f'{split}_{metric}_mean']:.4f} ± {s[f'{split}_{metric}_std']:.4f}",
+        spread = f" ± {s[f'{split}_{metric}_std']:.4f}" if s["runs"] > 1 else ""  # one run has no spread to show
+        cells = [f"{s['size']:,}", f"{s[f'{split}_{metric}_mean']:.4f}{spread}",
                  *([f"{s[f'valid_{metric}_mean']:.4f}"] if also_valid else []), f"{s[f'{split}_accuracy_mean']:.4f}",
                  str(s["runs"]), f"{s['train_seconds_mean']:.0f}"]
         if reference:
