@@ -95,8 +95,8 @@ def load_init(config: Config) -> Bundle:
         if diff is not None:
             key, mine, old = diff
             raise ConfigError(f"--init-from {path}: {name}.{key} is {old!r} in the saved model but {mine!r} in this run; "
-                              "a warm start continues the same model and cleaning. Drop the --preset/--set that "
-                              "changes it, or train a new model without --init-from.")
+                              "a warm start continues the same model and cleaning. Drop the option that changes it "
+                              "(--preset, --preprocess, --set, --config), or train a new model without --init-from.")
     return bundle
 
 
