@@ -130,8 +130,11 @@ def test_predict_reads_standard_input_and_writes_a_big_file_chunk_by_chunk(train
     # a blank line is answered too (as an empty text, with a warning), so the n-th answer is the n-th line's
     assert [json.loads(line)["text"] for line in result.stdout.splitlines()] == ["lost my bag", "", "great crew"]
     assert "(the first is record 2)" in result.stderr
-    bad = CliRunner().invoke(app, ["predict", str(model), "--file", "-"], input=b"caf\xe9\n")
-    assert bad.exit_code == 1 and str(bad.exception) == "stdin: byte 3 of a line is not valid UTF-8. Send UTF-8 text."
+    bad = CliRunner().invoke(app, ["predict", str(model), "--file", "-"], input=b"good\r\ncaf\xe9\n")
+    assert bad.exit_code == 1 and str(bad.exception) == (  # it had said "byte 9 of a line", counted from the start
+        "stdin: line 2, byte 4 (b'\\xe9') is not valid UTF-8. Send UTF-8 text (e.g. through `iconv -f cp1252 -t utf-8`).")
+    old_mac = CliRunner().invoke(app, ["predict", str(model), "--file", "-"], input=b"lost my bag\rgreat crew\r")
+    assert [json.loads(line)["text"] for line in old_mac.stdout.splitlines()] == ["lost my bag", "great crew"]
     blank = tmp_path / "blank.txt"
     blank.write_text("\n  \n\n", encoding="utf-8")
     nothing = CliRunner().invoke(app, ["predict", str(model), "--file", str(blank)])

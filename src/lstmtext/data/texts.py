@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import io
 import random
+import re
 import sys
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
@@ -95,16 +95,8 @@ def _iter_texts(path: Path, text_col: str | None, chunk_size: int, defaults: lis
         raise DataError(f"{path}: {'standard input' if str(path) == '-' else 'a plain text file'} is read as one text "
                         f"a line, so {flag} does not apply. Drop {flag}, or give a .csv, .tsv, .jsonl or .parquet file.")
     if str(path) == "-":  # standard input: one text a line, decoded strictly (Python's own stdin may let bad bytes by)
-        wrapped = hasattr(sys.stdin, "buffer")
-        stream = io.TextIOWrapper(sys.stdin.buffer, encoding="utf-8", errors="strict", newline=None) if wrapped \
-            else sys.stdin
-        try:
-            yield from _lines(stream, "stdin", chunk_size, keep_blank)
-        except UnicodeDecodeError as exc:
-            raise DataError(f"stdin: byte {exc.start} of a line is not valid UTF-8. Send UTF-8 text.") from None
-        finally:
-            if wrapped:
-                stream.detach()  # the wrapper would close the process's stdin when collected
+        stream = _decoded_lines(sys.stdin.buffer) if hasattr(sys.stdin, "buffer") else sys.stdin
+        yield from _lines(stream, "stdin", chunk_size, keep_blank)
         return
     if not path.is_file():
         raise DataError(missing_file(path))
@@ -142,6 +134,27 @@ def _iter_texts(path: Path, text_col: str | None, chunk_size: int, defaults: lis
             yield from _lines(fh, str(path), chunk_size, keep_blank)
     except UnicodeDecodeError as exc:
         raise DataError(not_utf8(Path(path), exc)) from None
+
+
+_LINE_END = re.compile(r"(?<=\r)")  # split after each \r, keeping it (the line's end, as \n is kept)
+
+
+def _decoded_lines(raw: Iterable[bytes]) -> Iterator[str]:
+    """The lines of a byte stream (standard input), each decoded as UTF-8 on its own, so that an error names its line.
+
+    Raises:
+        DataError: For a line that is not UTF-8: its number, and the first bad byte's place in it and value.
+    """
+    for lineno, line in enumerate(raw, start=1):
+        try:
+            text = line.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise DataError(f"stdin: line {lineno}, byte {exc.start + 1} ({line[exc.start:exc.start + 1]!r}) is not "
+                            "valid UTF-8. Send UTF-8 text (e.g. through `iconv -f cp1252 -t utf-8`).") from None
+        if "\r" in text:  # a lone \r ends a line too (old Mac files), as Python's text mode reads it
+            yield from (part for part in _LINE_END.split(text.replace("\r\n", "\n")) if part)
+        else:
+            yield text
 
 
 def _lines(fh: Iterable[str], name: str, chunk_size: int, keep_blank: bool) -> Iterator[tuple[list[str], list[str]]]:
