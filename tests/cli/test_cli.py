@@ -444,3 +444,17 @@ def test_the_script_exits_0_after_help_and_a_prediction(trained_run, monkeypatch
             main()
         assert done.value.code == 0
     assert '"label"' in capsys.readouterr().out
+
+
+def test_log_records_read_like_the_clis_own_warnings():
+    import logging
+
+    from lstmtext.utils.logs import CliFormatter
+
+    def shown(level: int) -> str:
+        return CliFormatter().format(logging.LogRecord("lstmtext.data.dataset", level, __file__, 1, "3 rows %s", ("kept",),
+                                                       None))
+
+    # it had printed "WARNING lstmtext.data.dataset: ..." beside the CLI's "warning: ..." lines
+    assert shown(logging.WARNING) == "warning: 3 rows kept" and shown(logging.ERROR) == "error: 3 rows kept"
+    assert shown(logging.INFO) == "INFO lstmtext.data.dataset: 3 rows kept"  # --verbose: the source helps

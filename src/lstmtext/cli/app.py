@@ -16,6 +16,7 @@ from rich.markup import escape
 from lstmtext.cli import data, experiments, explain, serving, train, zoo
 from lstmtext.cli.common import STATE, console, err_console, fit_console_width
 from lstmtext.errors import LstmTextError
+from lstmtext.utils.logs import log_to_stderr
 
 app = typer.Typer(
     name="lstmtext",
@@ -46,7 +47,7 @@ def _main(
 ) -> None:
     STATE["verbose"] = verbose
     fit_console_width()
-    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    log_to_stderr(logging.INFO if verbose else logging.WARNING)
 
 
 for command in (train.train, train.pretrain, train.evaluate, train.predict, data.preprocess, data.init_config, data.presets,

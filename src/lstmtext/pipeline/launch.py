@@ -197,5 +197,7 @@ def worker(job_file: str | Path) -> int:
 
 
 if __name__ == "__main__":
-    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    from lstmtext.utils.logs import log_to_stderr
+
+    log_to_stderr(logging.WARNING)
     sys.exit(worker(sys.argv[1]))
