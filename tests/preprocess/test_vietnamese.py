@@ -7,12 +7,13 @@ import pytest
 from lstmtext.errors import ConfigError
 from lstmtext.preprocess import Pipeline, available_steps, make_step, preprocess_preset
 
-# The lecture's NTC-SCV examples (slide "Preprocessing").
+# The lecture's NTC-SCV examples (slide "Preprocessing"). The lecture deletes the emoji; vi-review names them.
 LECTURE = [
     (
         "Quán này thấy khá nhiều người bảo mình nên mình đã đi ăn thử , nhưng thực_sự ăn xong thấy không "
         "được ngon. 👍 👍",
-        "quán này thấy khá nhiều người bảo mình nên mình đã đi ăn thử nhưng thực_sự ăn xong thấy không được ngon",
+        "quán này thấy khá nhiều người bảo mình nên mình đã đi ăn thử nhưng thực_sự ăn xong thấy không được ngon "
+        "thumbs up thumbs up",
     ),
     (
         "Mình được 1 cô bạn giới_thiệu đến đây, tìm địa_chỉ khá dễ. Menu nước uống chất khỏi nói. https://foody.com",
@@ -39,8 +40,9 @@ def test_lecture_examples(review, raw, clean):
 
 
 def test_review_raw_text_is_segmented(review):
-    # the k of 30k stays (a known defect: k is also the slang for "không"; remove_digits' units option removes it)
-    assert review("Nhân viên dễ thương, giá 30k :))) <br/> sẽ quay lại =))") == "nhân_viên dễ_thương giá k sẽ quay lại"
+    # a price's k goes with its digits (k is also the slang for "không"), emoticons become words
+    assert review("Nhân viên dễ thương, giá 30k :))) <br/> sẽ quay lại =))") == "nhân_viên dễ_thương giá smiley sẽ quay lại smiley"
+    assert review("Ko ngon, k thích, đc cái hoà bình") == "không ngon không thích được cái hòa_bình"  # one word now
 
 
 def test_review_ntc_quirks(review):
@@ -48,12 +50,12 @@ def test_review_ntc_quirks(review):
         "đi thử cho bit thế_nào là < a class = ' hashtag-link ' href = ' / ho-chi-minh/hashtag/kem-up-nguoc-1868 ' "
         "> # kem úp ngược </a> nên T_T ^ ^ : v"
     )
-    assert review(spaced_tag) == "đi thử cho bit thế_nào là kem úp ngược nên"
-    assert review("Go ̣ i 1 set dimsum , dimsum ăn bi ̀ nh thươ ̀ ng : |") == "gọi set dimsum dimsum ăn bình_thường"
+    assert review(spaced_tag) == "đi thử cho bit thế_nào là kem úp ngược nên crying happy pacman"
+    assert review("Go ̣ i 1 set dimsum , dimsum ăn bi ̀ nh thươ ̀ ng : |") == "gọi set dimsum dimsum ăn bình_thường straightface"
 
 
 @pytest.mark.parametrize(
-    "text, clean", [("", ""), ("   ", ""), ("!!! ... :)", ""), ("Quán ăn 好吃 очень", "quán ăn 好吃 очень")]
+    "text, clean", [("", ""), ("   ", ""), ("!!! ... :)", "smiley"), ("!!! ...", ""), ("Quán ăn 好吃 очень", "quán ăn 好吃 очень")]
 )
 def test_review_edge_cases(review, text, clean):
     assert review(text) == clean

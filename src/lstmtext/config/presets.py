@@ -223,7 +223,7 @@ CLEANING_DESCRIPTIONS: dict[str, str] = {
     "id-review": "Indonesian reviews (the aspect thesis): filtering, slang lexicon, negation joining, stopwords",
     "id-aspect": "id-review keeping the stopwords (they carry an aspect's polarity)",
     "id-news": "Indonesian news titles (the C-LSTM paper): stopwords and Sastrawi stemming",
-    "vi-review": "Vietnamese reviews (NTC-SCV): diacritic repair, emoticons, pyvi word segmentation",
+    "vi-review": "Vietnamese reviews (NTC-SCV): diacritic repair, one tone-mark placement, emoji and emoticons to words, ko/k -> không, pyvi word segmentation",
     "plain": "Unicode clean-up, lower case and whitespace only",
     "none": "no cleaning: the text split on whitespace",
 }
