@@ -1,6 +1,8 @@
 """Multi-label classification: the three input layouts, thresholds tuned on valid, scores, a run end to end, and
 one-line errors for bad files."""
 
+import csv
+import io
 import json
 
 import numpy as np
@@ -253,7 +255,10 @@ def test_cli_train_predict_evaluate_a_multilabel_model(tiny_run, tmp_path):
     runner = CliRunner()
     res = runner.invoke(app, ["predict", str(out), "late again and the crew was rude", "--format", "csv"])
     assert res.exit_code == 0, res.output
-    assert res.output.splitlines()[0] == "text,labels,unsure,top_k,no_known_word" and "late|staff" in res.output.splitlines()[1]
+    assert res.output.splitlines()[0] == "text,labels,unsure,top_k,probabilities,no_known_word"
+    assert "late|staff" in res.output.splitlines()[1]
+    row = next(csv.DictReader(io.StringIO(res.output)))  # every label's probability, as a single-label CSV has it
+    assert set(json.loads(row["probabilities"])) == set(json.loads((tiny_run[0] / "model" / "labels.json").read_text()))
     text, sure = "late again and the crew was rude", ["--min-confidence", "1"]  # only p = 1.0 is sure enough
     record = json.loads(runner.invoke(app, ["predict", str(out), text, *sure]).output)
     row = runner.invoke(app, ["predict", str(out), text, "--format", "csv", *sure]).output.splitlines()[1].split(",")

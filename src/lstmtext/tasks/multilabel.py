@@ -303,12 +303,13 @@ class MultiLabel(Task):
         chosen = sorted(chosen, key=lambda name: -record.probabilities[name])[:6]
         return [(name, self._index[name]) for name in chosen]
 
-    def csv_header(self) -> list[str]:
-        return ["labels", "unsure", "top_k"]
+    def csv_header(self) -> list[str]:  # probabilities: every label's, as a single-label model's CSV has them
+        return ["labels", "unsure", "top_k", "probabilities"]
 
     def csv_row(self, p: Prediction) -> list[str]:
         sep = self.config.multilabel.label_sep
-        return [sep.join(p.labels or []), sep.join(p.unsure or []), json.dumps(p.top_k, ensure_ascii=False)]
+        return [sep.join(p.labels or []), sep.join(p.unsure or []), json.dumps(p.top_k, ensure_ascii=False),
+                json.dumps(p.probabilities, ensure_ascii=False)]
 
     def describe(self, label: Any) -> str:
         return self.config.multilabel.label_sep.join(label) or "(none)"
