@@ -283,6 +283,22 @@ def test_serve_stops_with_a_clear_message_when_the_bundle_does_not_load(tmp_path
                                     "`lstmtext train --out`."
 
 
+def test_the_uvicorn_factory_loads_first_and_stops_in_one_line(bundle_dir, tmp_path, monkeypatch):
+    from lstmtext.server import app_from_env
+
+    monkeypatch.setenv("LSTMTEXT_BUNDLE", str(bundle_dir))
+    monkeypatch.setenv("LSTMTEXT_ENGINE", "torch")
+    with TestClient(app_from_env()) as c:  # the model loaded by the factory is the one that answers
+        got = c.post("/predict", json={"texts": TEXTS[:1]}).json()["predictions"][0]["label"]
+    assert got == Predictor.from_bundle(bundle_dir).predict(TEXTS[:1])[0].label
+    env = {**os.environ, "OMP_WAIT_POLICY": "PASSIVE", "LSTMTEXT_BUNDLE": str(tmp_path / "missing")}
+    result = subprocess.run([sys.executable, "-m", "uvicorn", "--factory", "lstmtext.server:app_from_env",
+                             "--port", str(_free_port())], capture_output=True, text=True, timeout=60, env=env)
+    assert result.returncode == 1  # was a traceback of Starlette's start-up, then "Application startup failed"
+    assert result.stderr.strip() == f"error: {tmp_path / 'missing'}: no such folder. Give the folder written by " \
+                                    "`lstmtext train --out`."
+
+
 def test_serve_on_a_port_in_use_is_one_line(bundle_dir):
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
