@@ -3,6 +3,7 @@
 import json
 import logging
 import pickle
+import re
 from collections import Counter
 
 import pytest
@@ -380,6 +381,8 @@ def test_cli_search_learning_curve_and_cv(tiny_path, tmp_path):
     assert result.exit_code == 0, result.output
     assert (tmp_path / "s" / "best.toml").is_file() and (tmp_path / "s" / "report.html").is_file()
     assert "2 trials ran" in result.output
+    # a tiny trial's seconds read as such, not "(0 s)"
+    assert re.search(r"\(\d\.\d s\)", result.output) and "(0 s)" not in result.output, result.output
     result = runner.invoke(app, ["learning-curve", str(tiny_path), "--sizes", "12,24", "--seeds", "1", "--out",
                                  str(tmp_path / "lc"), "--oversample", "random", *common])
     assert result.exit_code == 0, result.output

@@ -47,6 +47,7 @@ from lstmtext.cli.common import (
 )
 from lstmtext.errors import LstmTextError
 from lstmtext.utils.outputs import check_out
+from lstmtext.utils.progress import seconds
 
 Metric = Annotated[str, typer.Option(help="Score: macro_f1, accuracy or weighted_f1; --task multilabel adds micro_f1 "
                                           "and samples_f1, --task absa flat_macro_f1 and mean_aspect_macro_f1.")]
@@ -127,7 +128,7 @@ def search(
     def done(r: dict[str, Any]) -> None:
         finished.append(r)
         console.print(f"trial {r['trial']} {r['params']}: " + (f"valid {metric} {r['value']:.4f} "
-                      f"({r['train_seconds']:.0f} s)" if r["state"] == "COMPLETE" else "FAILED"), markup=False)
+                      f"({seconds(r['train_seconds'])})" if r["state"] == "COMPLETE" else "FAILED"), markup=False)
 
     settings = {"source": labelled.source, **run_facts(cfg), "mode": mode,
                 "workers": workers_or_cores(workers), "threads_per_run": 1 if mode == "pool" else workers_or_cores(workers)}
@@ -150,7 +151,7 @@ def search(
     paths = write_search_report(out, trial_records_of(out), what, metric, cfg, with_sessions(out, this_call))
     console.print(paths["markdown"].read_text(encoding="utf-8"), soft_wrap=True, markup=False)
     note = " (stopped by --timeout: run again to continue)" if summary["stopped_by_timeout"] else ""
-    console.print(f"{summary['ran']} trials ran in {summary['wall_seconds']:.0f} s, {summary['complete']} complete"
+    console.print(f"{summary['ran']} trials ran in {seconds(summary['wall_seconds'])}, {summary['complete']} complete"
                   f"{note}; best config in {paths.get('best', '(none yet)')}; report {paths['html']}")
     if summary["ran"] and not summary["complete"]:  # a script must not read a search that learnt nothing as done
         raise LstmTextError(f"no trial completed: each one's error is above and in {paths['markdown']}.")
@@ -190,13 +191,13 @@ def learning_curve(
                            oversample, class_weight, valid, test, split_file, unlabelled, unlabelled_col,
                            header=not no_header, preprocess=preprocess)
     done = lambda r: console.print(f"{r['size']:,} texts, seed {r['seed']}: " + ", ".join(  # noqa: E731
-        f"{k} {v:.4f}" for k, v in r.items() if k.endswith(metric)) + f" ({r['train_seconds']:.0f} s)")
+        f"{k} {v:.4f}" for k, v in r.items() if k.endswith(metric)) + f" ({seconds(r['train_seconds'])})")
     report = run_curve(cfg, labelled, size_list, seeds, metric=metric, workers=workers_or_cores(workers),
                        mode=mode, out_dir=out, on_result=done, overwrite=overwrite)
     report["load_average"] = load_average()
     paths = write_learning_curve(report, out)
     console.print(paths["markdown"].read_text(encoding="utf-8"), soft_wrap=True, markup=False)
-    console.print(f"{len(report['runs'])} runs ({report['runs_reused']} reused) in {report['wall_seconds']:.0f} s; "
+    console.print(f"{len(report['runs'])} runs ({report['runs_reused']} reused) in {seconds(report['wall_seconds'])}; "
                   f"wrote {paths['chart']} and {paths['html']}")
 
 
@@ -224,7 +225,7 @@ def cv(
     cfg, labelled = _setup(data, preset, config, set_, task, text_col,
                            label_col, split_col, aspects, label_sep, oversample, class_weight, valid, test, split_file,
                            header=not no_header, preprocess=preprocess, whole=True)
-    done = lambda r: console.print(f"fold {r['fold']}: {metric} {r[metric]:.4f} ({r['train_seconds']:.0f} s)")  # noqa: E731
+    done = lambda r: console.print(f"fold {r['fold']}: {metric} {r[metric]:.4f} ({seconds(r['train_seconds'])})")  # noqa: E731
     report = cross_validate(cfg, labelled, folds, metric=metric, workers=workers_or_cores(workers),
                             mode=mode, on_result=done)
     report["load_average"] = load_average()
@@ -260,7 +261,7 @@ def audit(
                            text_col, label_col, split_col, aspects, label_sep, None, None, valid, test, split_file,
                            header=not no_header, preprocess=preprocess, whole=True)
     report = run_audit(cfg, labelled, folds, workers=workers_or_cores(workers), mode=mode, tfidf=tfidf,
-                       on_result=lambda r: console.print(f"fold {r['fold']} scored ({r['train_seconds']:.0f} s)"))
+                       on_result=lambda r: console.print(f"fold {r['fold']} scored ({seconds(r['train_seconds'])})"))
     paths = write_audit(report, out)
     for k, issue in enumerate(report["issues"][:10], start=1):
         field = f" [{issue['field']}]" if issue["field"] else ""

@@ -33,6 +33,7 @@ from lstmtext.cli.common import (
     workers_or_cores,
 )
 from lstmtext.utils.outputs import check_out, check_out_file
+from lstmtext.utils.progress import seconds
 
 
 def models() -> None:
@@ -107,7 +108,7 @@ def compare(
         base["data"] = unlabelled_data(unlabelled, unlabelled_col or text_col)
     names = [m.strip() for m in models.split(",") if m.strip()]
     done = lambda r: console.print(f"{r['model']} seed {r['seed']}: accuracy {r['accuracy']:.4f}, "  # noqa: E731
-                                   f"macro-F1 {r['macro_f1']:.4f} ({r['train_seconds']:.0f} s)")
+                                   f"macro-F1 {r['macro_f1']:.4f} ({seconds(r['train_seconds'])})")
     partial = out / "compare.partial.json"  # each finished run, so that an interrupted comparison goes on
     if overwrite:  # started over: an interrupted comparison's runs are not reused
         partial.unlink(missing_ok=True)

@@ -6,6 +6,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from lstmtext.utils.progress import seconds
+
 
 def report_markdown(report: dict[str, Any]) -> str:
     """The summary as a Markdown table (mean +- std over seeds), with the settings underneath."""
@@ -28,7 +30,7 @@ def report_markdown(report: dict[str, Any]) -> str:
     sizes = ", ".join(f"{k} {v:,}" for k, v in report["split_sizes"].items())
     lines += ["", f"Data: {report['source']} ({sizes}); scores on the **{split}** split; cleaning "
               f"`{report['preprocess']}`; {report['seeds']} seed(s) per model; mode {report['mode']} with "
-              f"{report['workers']} worker(s); wall time {report['wall_seconds']:.0f} s; load average at the end "
+              f"{report['workers']} worker(s); wall time {seconds(report['wall_seconds'])}; load average at the end "
               f"{report['load_average']} on {report['cpu_count']} CPUs."]
     if report.get("scores_note"):
         lines.append(report["scores_note"])

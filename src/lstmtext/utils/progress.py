@@ -16,6 +16,11 @@ from tqdm.auto import tqdm
 log = logging.getLogger("lstmtext.training")
 
 
+def seconds(value: float) -> str:
+    """A duration for a person: ``"0.4 s"`` under 10 seconds (a tiny run was ``"0 s"``), ``"93 s"`` above."""
+    return f"{value:.1f} s" if value < 9.95 else f"{value:.0f} s"
+
+
 def on_terminal() -> bool:
     """Whether standard error is a terminal (where a redrawn bar reads as one line)."""
     return bool(getattr(sys.stderr, "isatty", lambda: False)())
