@@ -458,3 +458,20 @@ def test_log_records_read_like_the_clis_own_warnings():
     # it had printed "WARNING lstmtext.data.dataset: ..." beside the CLI's "warning: ..." lines
     assert shown(logging.WARNING) == "warning: 3 rows kept" and shown(logging.ERROR) == "error: 3 rows kept"
     assert shown(logging.INFO) == "INFO lstmtext.data.dataset: 3 rows kept"  # --verbose: the source helps
+
+
+def test_a_text_that_names_a_file_is_classified_with_a_hint(trained_run, tmp_path, monkeypatch, capsys):
+    (tmp_path / "reviews.txt").write_text("great crew\nlost my bag\n", encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr("sys.argv", ["lstmtext", "predict", str(trained_run[0]), "reviews.txt", "great crew", "x" * 5000])
+    with pytest.raises(SystemExit) as done:
+        main()
+    got = capsys.readouterr()
+    assert done.value.code == 0 and [json.loads(line)["text"] for line in got.out.splitlines()] == \
+        ["reviews.txt", "great crew", "x" * 5000]  # as asked, and a name too long for a path is just a text
+    assert "warning: the text 'reviews.txt' is classified as it is written, and it is also a file's name: to " \
+           "classify the texts in the file, give --file reviews.txt." in got.err
+    monkeypatch.setattr("sys.argv", ["lstmtext", "predict", str(trained_run[0]), "great crew"])
+    with pytest.raises(SystemExit):
+        main()
+    assert "--file" not in capsys.readouterr().err

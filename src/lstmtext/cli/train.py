@@ -254,6 +254,11 @@ def predict(
         raise typer.BadParameter("give TEXTS or --file")
     if output not in ("json", "csv"):
         raise typer.BadParameter(f"--format {output!r}: use json or csv.")
+    named = next((t for t in texts or [] if _names_a_file(t)), None)
+    if named is not None:  # `predict model reviews.txt` classified the words "reviews.txt"
+        err_console.print(f"warning: the text {named!r} is classified as it is written, and it is also a file's "
+                          f"name: to classify the texts in the file, give --file {named}.", highlight=False,
+                          soft_wrap=True, markup=False)
     predictor = load_predictor(bundle, engine)
     chunks = itertools.chain([(None, list(texts))] if texts else [],
                              iter_texts(file, text_col, defaults=model_text_columns(predictor), header=not no_header,
@@ -271,6 +276,16 @@ def predict(
         err_console.print(f"warning: {len(unread):,} of {done:,} texts have no word the model knows after "
                           f"cleaning (the first is record {unread[0] + 1}); their answers are the model's guess for an "
                           "empty text.", highlight=False, soft_wrap=True)
+
+
+def _names_a_file(text: str) -> bool:
+    """Whether a TEXTS argument is the path of a file (one word, a file there), not a sentence."""
+    if not text or len(text) > 1024 or any(c.isspace() for c in text):
+        return False
+    try:
+        return Path(text).is_file()
+    except (OSError, ValueError):  # a name too long for the file system, a NUL in it
+        return False
 
 
 def demo(
