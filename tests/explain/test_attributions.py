@@ -93,3 +93,11 @@ def test_the_shown_text_is_cut_and_says_how_much_the_model_read():
     partial = Explanation(long, long, ["word"] * 30).to_dict()
     assert partial["note"] == "the model read 30 of the text's 2,000 words (vocab.max_len); the others have no score"
     assert "note" not in Explanation("my bag", "my bag", ["my", "bag"]).to_dict()
+
+
+def test_a_long_panel_title_is_wrapped_not_cut():
+    from lstmtext.explain.attributions import plot_title
+
+    title = plot_title("kebersihan=neut (no aspect is mentioned; the closest one)", 0.571)
+    assert title == "kebersihan=neut (no aspect is mentioned;\nthe closest one) (0.57)"
+    assert plot_title("positive", 0.9) == "positive (0.90)"

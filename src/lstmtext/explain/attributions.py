@@ -159,11 +159,20 @@ def attribution_report(ex: Explanation, source: str) -> list[Any]:
     return [*lines, table]
 
 
+def plot_title(name: str, probability: float, width: int = 40) -> str:
+    """A target's panel title, wrapped to the panel's width: an aspect's "(no aspect is mentioned; the closest
+    one)" ran past the panel into the next one's title."""
+    import textwrap
+
+    return "\n".join(textwrap.wrap(f"{name} ({probability:.2f})", width, break_long_words=False))
+
+
 def plot_attributions(ex: Explanation, path: Any) -> Any:
     """Horizontal bars of every token's score for each target, written atomically to a PNG."""
     from pathlib import Path
 
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import MaxNLocator
 
     from lstmtext.reports import plots  # noqa: F401  (the Agg backend before pyplot)
     from lstmtext.utils.atomic import atomic_path
@@ -174,8 +183,9 @@ def plot_attributions(ex: Explanation, path: Any) -> Any:
         colours = ["#2a9d5b" if v > 0 else "#c8553d" for v in t.scores]
         ax.barh(range(len(ex.tokens)), t.scores, color=colours)
         ax.axvline(0, color="grey", lw=0.8)
-        ax.set_title(f"{t.name} ({t.probability:.2f})", fontsize=9)
+        ax.set_title(plot_title(t.name, t.probability), fontsize=9)
         ax.set_xlabel("p(with) - p(without)")
+        ax.xaxis.set_major_locator(MaxNLocator(nbins=4))  # 7 ticks like -0.025 ran into each other in 3.6 inches
     axes[0][0].set_yticks(range(len(ex.tokens)), ex.tokens)
     axes[0][0].invert_yaxis()
     fig.tight_layout()
