@@ -354,7 +354,8 @@ def test_cv_names_its_folds_in_the_overlap_warning(base, tiny_data, caplog):
     with caplog.at_level(logging.WARNING):
         cross_validate(base, thrice, folds=3, mode="sequential", workers=1)
     said = [r.getMessage() for r in caplog.records if "are also training texts" in r.getMessage()]
-    assert said and all("held-out fold texts are also training texts, so the held-out fold scores overstate" in m and
+    assert said and all("held-out fold texts are also training texts (after cleaning), so the held-out fold scores "
+                        "overstate" in m and
                         m.endswith("--set data.drop_duplicates=true drops repeated rows before the folds are made.")
                         for m in said)  # it had said "test texts" and "Give a test split without them"
 

@@ -306,11 +306,13 @@ def test_valid_or_test_texts_that_are_training_texts_are_counted(tmp_path):
     train = [f"good food {i},positive" for i in range(20)] + [f"bad food {i},negative" for i in range(20)]
     path, valid, test = tmp_path / "train.csv", tmp_path / "valid.csv", tmp_path / "test.csv"  # no split column
     path.write_text("text,label\n" + "\n".join(train) + "\n")
-    valid.write_text("text,label\n" + "\n".join(train) + "\n")  # the training file given again
+    # the training file given again, in capitals: the same texts once cleaned (counted on the raw texts, 0)
+    valid.write_text("text,label\n" + "\n".join(t.upper().replace("POSITIVE", "positive").replace("NEGATIVE", "negative")
+                                               for t in train) + "\n")
     test.write_text("text,label\n" + "\n".join(train[:1] + [f"new {i},positive" for i in range(39)]) + "\n")  # 1 of 40
     cfg = build_config(None, overrides=[o for o in SHORT if not o.startswith("data.split_col")])
     notes = prepare(cfg, load_data(cfg, path, valid_path=valid, test_path=test)).notes
-    assert f"{path}: 40 of the 40 valid texts are also training texts, so the valid scores overstate how the model " \
+    assert f"{path}: 40 of the 40 valid texts are also training texts (after cleaning), so the valid scores overstate how the model " \
            "does on new texts. Give a valid split without them (a split lstmtext makes: --set data.drop_duplicates=true " \
            "drops repeated rows before splitting)." in notes
     assert not any("test texts are also training texts" in n for n in notes)  # 2.5%: canonical splits share a few

@@ -115,23 +115,29 @@ def _file_of(split: Split, default: str) -> str:
     return ref.split(" row ")[0] if " row " in ref else ref.rsplit(":", 1)[0]
 
 
-def check_held_out(data: LabelledData, notes: list[str]) -> None:
+def check_held_out(data: LabelledData, notes: list[str], cleaned: dict[str, list[str]] | None = None) -> None:
     """Warn (log and ``notes``) about a valid or test split whose scores would mean little: fewer than
     :data:`FEW_TEXTS` texts, one label on every text (a file with masked labels), or at least
-    :data:`OVERLAP_WARN` of its texts also training texts (the training file given as --valid, say)."""
-    seen = set(data.splits["train"].texts)
+    :data:`OVERLAP_WARN` of its texts also training texts (the training file given as --valid, say).
+
+    ``cleaned`` holds each split's texts as the model reads them: the overlap is counted on those (texts that
+    differ only in what the cleaning removes are the same text to the model; ``compare``, whose texts arrive
+    cleaned, counted 53 where ``train`` counted 51 on the raw ones). None: the texts as they are.
+    """
+    texts = cleaned or {name: split.texts for name, split in data.splits.items()}
+    seen = set(texts["train"])
     folds = data.info.get("split_names", {})  # cross-validation's: its held-out fold is the run's test split
     for name in ("valid", "test"):
         split = data.splits.get(name)
         n = len(split) if split is not None else 0
-        shared = sum(text in seen for text in split.texts) if n >= FEW_TEXTS else 0  # smaller: warned below
+        shared = sum(text in seen for text in texts[name]) if n >= FEW_TEXTS else 0  # smaller: warned below
         if shared >= max(2, OVERLAP_WARN * n):
             shown = folds.get(name, name)
             fix = ("--set data.drop_duplicates=true drops repeated rows before the folds are made" if name in folds else
                    f"Give a {name} split without them (a split lstmtext makes: --set data.drop_duplicates=true drops "
                    "repeated rows before splitting)")
-            warn(notes, f"{data.source}: {shared:,} of the {n:,} {shown} texts are also training texts, so the {shown} "
-                        f"scores overstate how the model does on new texts. {fix}.")
+            warn(notes, f"{data.source}: {shared:,} of the {n:,} {shown} texts are also training texts (after cleaning), "
+                        f"so the {shown} scores overstate how the model does on new texts. {fix}.")
         if 0 < n < FEW_TEXTS:
             warn(notes, f"{data.source}: the {name} split holds {n} text{'s' if n > 1 else ''}: its scores"
                         + (", and the epoch chosen on them," if name == "valid" else "") + " are mostly chance. Give "
@@ -163,8 +169,7 @@ def prepare(config: Config, data: LabelledData) -> Prepared:
     (:mod:`lstmtext.pipeline.warm_start`).
     """
     train_split = data.splits["train"]
-    notes, init, unlabelled, lm, cleaned = list(data.notes), None, None, None, None
-    check_held_out(data, notes)
+    notes, init, unlabelled, lm = list(data.notes), None, None, None
     for msg in look_alike_notes(train_split.labels, train_split.rows, get_task(config.task).label_names(data.info),
                                 data.source):
         warn(notes, msg)
@@ -180,22 +185,24 @@ def prepare(config: Config, data: LabelledData) -> Prepared:
         for name, split in data.splits.items():
             task.check(split, data.source, name)
         encoder = warm_encoder(init, train_split.texts, config)
+        cleaned = {name: encoder.pipeline.clean_many(s.texts) for name, s in data.splits.items()}
+        check_held_out(data, notes, cleaned)
         notes.append(f"continued from {config.train.init_from} (new words: {config.train.new_words}, "
                      f"{len(encoder.vocab) - len(init.encoder.vocab)} added; new classes: {config.train.new_classes}, "
                      f"{task.layout.total - init.task.layout.total} added)")
     else:
         task = get_task(config.task).from_data(data, config)
         pipeline = build_pipeline(config)
+        cleaned = {name: pipeline.clean_many(s.texts) for name, s in data.splits.items()}  # once, for all below
+        check_held_out(data, notes, cleaned)
         lm = load_pretrained(config, notes, data.cleaned) if config.train.pretrained else None
-        unlabelled = unlabelled_corpus(config, pipeline, notes, [t for name, s in data.splits.items()
-                                                                  if name != "train" for t in s.texts])
-        cleaned = pipeline.clean_many(train_split.texts)
-        check_cleaned(cleaned, train_split, data.source, notes)
+        unlabelled = unlabelled_corpus(config, pipeline, notes, [t for name, c in cleaned.items()
+                                                                  if name != "train" for t in c])
+        check_cleaned(cleaned["train"], train_split, data.source, notes)
         # a pretrained language model's vocabulary is taken as it is
         encoder = TextEncoder.fit(pipeline, train_split.texts, config.vocab, extra=None if lm else unlabelled,
-                                  vocab=lm.vocab if lm else None, cleaned=cleaned)
-    enc = {name: EncodedSplit(encoder.encode_cleaned(cleaned) if name == "train" and cleaned is not None
-                              else encoder.encode(s.texts), task.targets(s.labels))
+                                  vocab=lm.vocab if lm else None, cleaned=cleaned["train"])
+    enc = {name: EncodedSplit(encoder.encode_cleaned(cleaned[name]), task.targets(s.labels))
            for name, s in data.splits.items()}
     if lm is not None and (low := vocabulary_coverage(lm, enc["train"].sequences)):
         warn(notes, low)
@@ -206,7 +213,8 @@ def prepare(config: Config, data: LabelledData) -> Prepared:
 
 def unlabelled_corpus(config: Config, pipeline: Any, notes: list[str], held_out: Sequence[str] = ()
                       ) -> UnlabelledCorpus | None:
-    """The run's unlabelled text (``data.unlabelled``), cleaned by ``pipeline``; None without one.
+    """The run's unlabelled text (``data.unlabelled``), cleaned by ``pipeline``; None without one. ``held_out``:
+    the valid and test texts, already cleaned, that it is checked against.
 
     Its words join the vocabulary, and it trains the word vectors: a model whose embedding would start
     random (``model.embedding.kind = "random"``) gets word2vec instead, or the extra vocabulary rows
@@ -215,7 +223,7 @@ def unlabelled_corpus(config: Config, pipeline: Any, notes: list[str], held_out:
     """
     if not config.data.unlabelled:
         return None
-    scored = frozenset(" ".join(t.split()) for t in pipeline.clean_many(list(held_out))) - {""}
+    scored = frozenset(" ".join(t.split()) for t in held_out) - {""}
     corpus = UnlabelledCorpus(config.data.unlabelled, config.data.unlabelled_col, pipeline, held_out=scored,
                               default_col=config.data.text_col,  # no option reads it headerless: say what does
                               header_flag="a plain .txt file of one text a line (cut -f1 FILE > texts.txt)")
