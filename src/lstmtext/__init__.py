@@ -47,7 +47,12 @@ def __getattr__(name: str):
     if name in _LAZY:
         import importlib
 
-        return getattr(importlib.import_module(_LAZY[name]), name)
+        found = getattr(importlib.import_module(_LAZY[name]), name)
+        if name == "run":  # from Python its errors name its arguments (overwrite=True), not the CLI's options
+            from lstmtext.errors import python_terms
+
+            found = python_terms(found)
+        return found
     raise AttributeError(f"module 'lstmtext' has no attribute {name!r}")
 
 

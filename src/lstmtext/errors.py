@@ -56,7 +56,16 @@ PYTHON_NAMES = (
      "Leave the cleaning out (preprocess= and overrides' preprocess.* keys; the model's is then used)"),
     (r"^--pretrained (?=\S+: the language model was trained with)", "train.pretrained "),
     (r"Give the folder written by `lstmtext train --out`\.", "Give a folder written by save() or `lstmtext train --out`."),
+    (r"give a split column \(--split-col\)", "give the valid set yourself (valid_texts= and valid_labels=)"),
+    (r"--set data\.drop_duplicates=true, or train's --drop-duplicates, drops",
+     "overrides={'data.drop_duplicates': True} drops"),
+    (r"--set data\.drop_duplicates=true", "overrides={'data.drop_duplicates': True}"),
+    (r"Check --label-col and --label-sep \(or multilabel\.layout\)\.", "Check the labels (y)."),
+    (r"leave its column out of --label-col a,b,c \(multilabel\.labels\)", "leave it out of y"),
 )
+
+#: The loggers whose warnings a Python API call rewords (:func:`python_terms`): the data checks.
+PYTHON_WORDED_LOGS = ("lstmtext.data.dataset", "lstmtext.pipeline.prepare")
 
 
 def python_wording(message: str) -> str:
@@ -84,14 +93,16 @@ def python_terms(method: Callable[..., Any]) -> Callable[..., Any]:
 
     @functools.wraps(method)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        data_log, wording = logging.getLogger("lstmtext.data.dataset"), _PythonWording()
-        data_log.addFilter(wording)
+        logs, wording = [logging.getLogger(name) for name in PYTHON_WORDED_LOGS], _PythonWording()
+        for data_log in logs:
+            data_log.addFilter(wording)
         try:
             return method(*args, **kwargs)
         except LstmTextError as exc:
             raise in_python_terms(exc) from None
         finally:
-            data_log.removeFilter(wording)
+            for data_log in logs:
+                data_log.removeFilter(wording)
 
     return wrapper
 

@@ -40,7 +40,7 @@ from lstmtext import __version__
 from lstmtext.config import Config
 from lstmtext.encoding.encoder import TextEncoder
 from lstmtext.encoding.vocab import Vocab
-from lstmtext.errors import BundleError, LstmTextError
+from lstmtext.errors import BundleError, LstmTextError, OutputExistsError
 from lstmtext.models import build_model
 from lstmtext.preprocess.pipeline import pack_files, unpack_files
 from lstmtext.tasks import Task, get_task
@@ -151,8 +151,9 @@ def save_bundle(
     """Write a bundle folder atomically (format 2, see the module doc).
 
     Raises:
-        BundleError: If ``path`` holds a model and ``overwrite`` is False, or holds anything else (a file, a
-            training run, other files: ``overwrite`` replaces only a saved model).
+        OutputExistsError: If ``path`` holds a model and ``overwrite`` is False.
+        BundleError: If ``path`` holds anything else (a file, a training run, other files: ``overwrite`` replaces
+            only a saved model).
     """
     path = Path(path)
     target = path.resolve() if path.is_symlink() else path  # a link to a folder: the folder is replaced, the link kept
@@ -180,7 +181,8 @@ def save_bundle(
             card = card_metadata(config, task, metrics, source, license) + (model_card or "")
             (tmp / "README.md").write_text(card, encoding="utf-8")
     except FileExistsError:
-        raise BundleError(f"{path}: a model is already saved there. Pass --overwrite to replace it, or choose another path.") from None
+        raise OutputExistsError(f"{path}: a model is already saved there. Pass --overwrite to replace it, or choose another "
+                                "path.") from None
     return path
 
 

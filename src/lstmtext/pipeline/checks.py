@@ -11,7 +11,7 @@ from typing import Any
 
 from lstmtext.config import Config
 from lstmtext.data.dataset import LabelledData
-from lstmtext.errors import BundleError, ConfigError, DataError
+from lstmtext.errors import ConfigError, DataError, OutputExistsError
 from lstmtext.inference.bundle import check_save_target
 from lstmtext.tasks import get_task
 from lstmtext.utils.outputs import check_out, is_saved_model
@@ -35,12 +35,12 @@ def prepare_out(out_dir: str | Path | None, *, overwrite: bool, resume: bool) ->
     """The output folder as a Path, after checking that a saved model there may be replaced.
 
     Raises:
-        BundleError: If ``out_dir/model`` exists and neither ``overwrite`` nor ``resume`` is set.
-        OutputExistsError: If another command's results there would be replaced (its report, metrics).
+        OutputExistsError: If ``out_dir/model`` exists and neither ``overwrite`` nor ``resume`` is set, or another
+            command's results there would be replaced (its report, metrics).
     """
     out = Path(out_dir) if out_dir is not None else None
     if out is not None and is_saved_model(out / "model") and not (overwrite or resume):  # else check_out names it
-        raise BundleError(f"{out / 'model'}: a trained model is already there. Pass --overwrite to replace it, "
+        raise OutputExistsError(f"{out / 'model'}: a trained model is already there. Pass --overwrite to replace it, "
                           "or another --out.")
     if out is not None and is_saved_model(out / "model"):  # what saving would refuse, refused before the training
         check_save_target(out / "model")
