@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import functools
 import json
+import logging
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, ClassVar
@@ -26,7 +27,7 @@ from sklearn.exceptions import NotFittedError as _SklearnNotFitted
 
 from lstmtext.config import Config, build_config
 from lstmtext.config.diff import config_overrides
-from lstmtext.data.arrays import is_missing, labels_of, texts_of
+from lstmtext.data.arrays import class_labels, is_missing, labels_of, texts_of
 from lstmtext.data.dataset import LabelledData, Split, random_split
 from lstmtext.errors import ConfigError, DataError, NotFittedError, python_terms
 from lstmtext.inference.bundle import Bundle, load_bundle, read_card, save_bundle
@@ -37,6 +38,8 @@ from lstmtext.preprocess.presets import check_model_preset
 from lstmtext.tasks import get_task
 from lstmtext.training.lm_bundle import LM_OWNS, pretrained_settings
 from lstmtext.utils.atomic import write_json
+
+log = logging.getLogger(__name__)
 
 
 class EstimatorNotFitted(NotFittedError, _SklearnNotFitted):
@@ -171,7 +174,10 @@ class _TextEstimator(BaseEstimator):
             valid_y = self._aligned(valid_labels, info)
             splits = {"train": Split(texts, labels), "valid": Split(valid, self._labels(valid_y, len(valid))[0])}
             self._label_values = kept
-        result = run(config, LabelledData(splits, source="fit() arguments", info=info), progress=self.progress)
+        import torch
+
+        with torch.random.fork_rng(devices=[]):  # training seeds torch from random_state: the caller's stream is left as it was
+            result = run(config, LabelledData(splits, source="fit() arguments", info=info), progress=self.progress)
         self.config_, self.history_, self.summary_ = config, result.history, result.summary
         self.bundle_ = Bundle(config, result.encoder, result.task, result.model.eval(), result.metrics, {})
         self.predictor_ = Predictor(self.bundle_)
@@ -279,7 +285,7 @@ class TextClassifier(ClassifierMixin, _TextEstimator):
     _task = "classify"
 
     def _labels(self, y: Any, n: int) -> tuple[list[Any], dict[str, Any]]:
-        values = labels_of(y, n, "y")
+        values = class_labels(labels_of(y, n, "y"), "y")
         self._label_values = {str(v): v for v in values}
         return [str(v) for v in values], {}
 
@@ -318,14 +324,21 @@ class MultiLabelTextClassifier(ClassifierMixin, _TextEstimator):
 
     def _labels(self, y: Any, n: int) -> tuple[list[Any], dict[str, Any]]:
         if self._is_matrix(y):
-            matrix = np.asarray(y)
+            matrix = y.toarray() if hasattr(y, "toarray") else np.asarray(y)  # MultiLabelBinarizer(sparse_output=True)
             if matrix.ndim != 2 or len(matrix) != n:
                 raise DataError(f"y: expected a 0/1 matrix of {n} rows (one per text). Got shape {matrix.shape}.")
             if not np.isin(matrix, (0, 1)).all():
                 raise DataError("y: a multi-label indicator matrix holds only 0 and 1. Use MultiLabelBinarizer.")
             names = [str(j) for j in range(matrix.shape[1])]
             self._label_values = {name: j for j, name in enumerate(names)}
-            return [tuple(names[j] for j in np.flatnonzero(row)) for row in matrix], {"labels": names}
+            never = np.flatnonzero(matrix.sum(0) == 0)
+            if len(never):  # a fold of cross_val_score, say: the columns are the label space all the same
+                log.warning("y: column %d has no text with its label, so the model learns it as absent (it answers it "
+                            "for no text)%s.", never[0], f"; {len(never) - 1} more such" if len(never) > 1 else "")
+            # the columns are the label space: a label the training rows lack (once the valid share is held out,
+            # or in a cross-validation fold) is learnt as absent, as cv does, not refused
+            return [tuple(names[j] for j in np.flatnonzero(row)) for row in matrix], {"labels": names,
+                                                                                      "label_space": names}
         rows = list(y)
         if len(rows) != n:
             raise DataError(f"X/y: {n} texts but {len(rows)} label lists. Give one list of labels per text.")
@@ -406,12 +419,16 @@ class AspectClassifier(ClassifierMixin, _TextEstimator):
         if gap is not None:
             raise DataError(f"y: row {gap[0]}, aspect {aspects[gap[1]]!r} is missing. Give every aspect a label (the "
                             "label of an aspect a text does not mention, e.g. 'neutral', where it has none).")
+        for j, aspect in enumerate(aspects):  # one kind per aspect: 1 and '1' are not two classes
+            class_labels(matrix[:, j].tolist(), f"y (aspect {aspect!r})")
+        self._label_values = {str(v): v for v in matrix.ravel().tolist()}  # -1, 0, 1 come back as ints, not '-1'
         labels = [tuple(str(v) for v in row) for row in matrix]
         nm = not_mentioned_label({v for row in labels for v in row}, self.resolve_config().absa.not_mentioned)
         return labels, {"aspects": aspects, "not_mentioned": nm}
 
     def _fitted_from_labels(self) -> None:
-        self.classes_ = [np.asarray(v) for v in self.predictor_.task.labels.values()]
+        originals = getattr(self, "_label_values", {})
+        self.classes_ = [np.asarray([originals.get(name, name) for name in v]) for v in self.predictor_.task.labels.values()]
         self.aspects_ = list(self.predictor_.task.labels)
 
     def _outputs(self, proba: np.ndarray) -> list[np.ndarray]:
@@ -436,7 +453,7 @@ class AspectClassifier(ClassifierMixin, _TextEstimator):
         """The share of texts whose every aspect is predicted right (a DataFrame's columns matched by name)."""
         self._predictor()  # not fitted: scikit-learn's NotFittedError, before aspects_ is read
         y = self._aligned(y, {"aspects": self.aspects_})
-        right = (self.predict(X) == np.asarray(y, dtype=object).astype(str)).all(1)
+        right = (np.asarray(self.predict(X), dtype=object).astype(str) == np.asarray(y, dtype=object).astype(str)).all(1)
         return float(np.average(right, weights=sample_weight))
 
 

@@ -306,3 +306,94 @@ def test_build_config_takes_overrides_as_strings_or_a_dict():
         build_config("default", overrides={"train.epochz": 1})
     with pytest.raises(ConfigError, match=r"^overrides: a list of 'section.key=value' strings or a dict, not the string"):
         build_config("default", overrides="train.epochs=1")  # was read character by character: "--set 't'"
+
+
+def test_labels_are_checked_as_scikit_learn_checks_them():
+    with pytest.raises(DataError, match=r"^y: label 2 is missing\. Give every text a label\.$"):  # trained on '<NA>'
+        TextClassifier().fit(["a", "b", "c"], pd.Series(["x", "y", pd.NA], dtype="string"))
+    with pytest.raises(DataError, match=r"^y: labels mix numbers and strings \(label 0 is 1, label 1 is '1'\)\. "):
+        TextClassifier().fit(["a", "b"], [1, "1"])  # one class before, '1'
+    with pytest.raises(DataError, match=r"^y: label 1 is 1\.5: continuous values are a regression target"):
+        TextClassifier().fit(["a", "b"], [0.0, 1.5])  # trained, then score() failed
+    with pytest.raises(DataError, match=r"^y \(aspect 'bag'\): labels mix numbers and strings"):
+        AspectClassifier().fit(["a", "b"], pd.DataFrame({"crew": [1, 0], "bag": [1, "0"]}))
+    clf = _clf(epochs=2).fit(TEXTS, [1] * 12 + [2.0] * 12)  # 1 and 1.0 are one class, as numpy's
+    assert clf.classes_.tolist() == [1.0, 2.0] and clf.predict_proba(TEXTS[:1]).shape == (1, 2)
+
+
+def test_aspect_labels_come_back_as_given():
+    y = pd.DataFrame({"crew": [1] * 12 + [-1] * 12, "bag": [0] * 12 + [-1 if "bag" in t else 0 for t in TEXTS[12:]]})
+    clf = AspectClassifier(preset=None, random_state=0, **FAST).fit(TEXTS, y)
+    assert [c.tolist() for c in clf.classes_] == [[-1, 1], [-1, 0]]  # were '-1', '1'
+    from sklearn.metrics import accuracy_score
+
+    assert clf.predict(["lost my bag"]).tolist() == [[-1, -1]]
+    assert accuracy_score(y["crew"], clf.predict(TEXTS)[:, 0]) == 1.0  # "Mix of label input types" before
+    assert clf.score(TEXTS, y) == 1.0
+
+
+def test_the_predictor_reads_tables_and_iterators_as_the_estimators_do():
+    clf = _clf(epochs=2).fit(TEXTS, LABELS)
+    predictor, texts = clf.predictor_, TEXTS[:3]
+    want = predictor.predict_proba(texts)
+    for given in (lambda: pd.DataFrame({"t": texts}), lambda: np.array(texts, dtype=object)[:, None],
+                  lambda: (t for t in texts), lambda: pd.Series(texts, index=[5, 9, 2])):
+        np.testing.assert_array_equal(predictor.predict_proba(given()), want)  # a DataFrame gave 1 row, for "t"
+        np.testing.assert_array_equal(clf.predict_proba(given()), clf.predict_proba(texts))
+    with pytest.raises(DataError, match=r"^texts: a dict, whose keys would be read as the texts\."):
+        predictor.predict_proba({"a": "dog"})
+    with pytest.raises(DataError, match=r"^texts: expected a sequence of texts .* DataFrame of shape \(3, 2\) \(columns t, u\)"):
+        predictor.predict_proba(pd.DataFrame({"t": texts, "u": texts}))
+    with pytest.raises(DataError, match=r"^X: one string \('great flight'\), not a sequence of texts: pass \[text\]"):
+        clf.predict("great flight")  # it said "an array of shape ()"
+    from lstmtext.inference.predictor import Predictor
+
+    for bad in (0, -1, "8", True):
+        with pytest.raises(ConfigError, match=r"^batch_size: a whole number of texts per forward pass, at least 1\."):
+            Predictor(clf.bundle_, batch_size=bad)
+
+
+def test_fit_leaves_torchs_random_stream_as_it_was():
+    import torch
+
+    torch.manual_seed(123)
+    expected = torch.rand(3)
+    torch.manual_seed(123)
+    _clf(epochs=1).fit(TEXTS, LABELS)
+    assert torch.equal(torch.rand(3), expected)  # fit had reseeded it from random_state
+
+
+def test_a_multilabel_column_with_no_text_is_learnt_as_absent(caplog):
+    from scipy.sparse import csr_matrix
+
+    sets = [["praise"]] * 12 + [["complaint"]] * 12
+    y = MultiLabelBinarizer(classes=["praise", "complaint", "refund"]).fit_transform(sets)  # 'refund' on no text
+    clf = MultiLabelTextClassifier(preset=None, random_state=0, **FAST).fit(TEXTS, csr_matrix(y))  # sparse too
+    assert clf.classes_.tolist() == [0, 1, 2] and clf.predict(TEXTS)[:, 2].sum() == 0  # refused before
+    assert clf.score(TEXTS, y) == 1.0
+    assert any(r.getMessage() == "y: column 2 has no text with its label, so the model learns it as absent (it answers "
+               "it for no text)." for r in caplog.records)
+    scores = cross_val_score(MultiLabelTextClassifier(preset=None, random_state=0, **{**FAST, "epochs": 2}),
+                             TEXTS, np.c_[y[:, :2], np.eye(24, dtype=int)[:, :1]], cv=2)  # label 2 in one fold only
+    assert len(scores) == 2 and np.isfinite(scores).all()
+
+
+def test_python_wording_of_the_split_and_multilabel_messages(tmp_path):
+    with pytest.raises(DataError, match=r"too few for a stratified split .* or give the valid set yourself "
+                                        r"\(valid_texts= and valid_labels=\)\.$"):
+        TextClassifier().fit(TEXTS[:6], ["a"] * 3 + ["b"] * 3)
+    from lstmtext.errors import OutputExistsError, in_python_terms
+
+    said = in_python_terms(DataError("d: 3 duplicate (text, label) rows kept (--set data.drop_duplicates=true, or "
+                                     "train's --drop-duplicates, drops them before splitting)"))
+    assert str(said) == "d: 3 duplicate (text, label) rows kept (overrides={'data.drop_duplicates': True} drops them " \
+                        "before splitting)"
+    import lstmtext
+
+    cfg = lstmtext.build_config(None, overrides=["train.epochs=1", "model.hidden_size=8", "model.embedding_dim=8"])
+    data = TEXTS, LABELS
+    csv = tmp_path / "d.csv"
+    pd.DataFrame({"text": data[0], "label": data[1]}).to_csv(csv, index=False)
+    lstmtext.run(cfg, csv, tmp_path / "run", progress=False)
+    with pytest.raises(OutputExistsError, match=r"a trained model is already there\. Pass overwrite=True to replace"):
+        lstmtext.run(cfg, csv, tmp_path / "run", progress=False)

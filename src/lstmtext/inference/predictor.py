@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from lstmtext.data.arrays import text_list
 from lstmtext.encoding.batching import predict_logits
 from lstmtext.encoding.vocab import knows_a_word
 from lstmtext.errors import ConfigError, DataError
@@ -85,7 +86,9 @@ class Predictor:
         self.encoder = bundle.encoder
         self.model = bundle.model.eval()
         self.task = bundle.task
-        self.batch_size = batch_size
+        if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
+            raise ConfigError(f"batch_size: a whole number of texts per forward pass, at least 1. Got {batch_size!r}.")
+        self.batch_size = int(batch_size)
         self.bf16 = bf16
         if bf16:
             self.engine = "torch-bf16"
@@ -139,10 +142,7 @@ class Predictor:
         Raises:
             DataError: If ``texts`` is one string rather than a sequence of them.
         """
-        if isinstance(texts, (str, bytes)):
-            raise DataError(f"expected a list of texts, got one string ({texts[:40]!r}): pass [text] (a string is "
-                            "a sequence of characters, each of which would be predicted).")
-        texts = list(texts)
+        texts = text_list(texts, "texts")  # one string, a dict or a table of several columns refused in one line
         bad = next((i for i, t in enumerate(texts) if not isinstance(t, str)), None)
         if bad is not None:
             raise DataError(f"texts[{bad}] is {texts[bad]!r}, not a string: give every text as a string ('' for an "
