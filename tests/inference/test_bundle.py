@@ -102,6 +102,21 @@ def test_missing_file(trained_run, tmp_path):
         load_bundle(stray)
 
 
+def test_a_save_killed_between_its_renames_loads_and_leaves_no_temporary_folder(trained_run, tmp_path):
+    from lstmtext.classifier import TextClassifier
+
+    clf = TextClassifier.load(trained_run[0])
+    run = tmp_path / "run"
+    clf.save(run / "model")
+    (run / "model").rename(run / ".model.abc123.old")  # killed after moving the old model aside
+    assert load_bundle(run).path == run / "model" and (run / "model" / "config.json").is_file()  # "not a saved model"
+    stale = run / ".model.ucopbfth.tmp"  # killed while writing the new one
+    (stale / "x").parent.mkdir()
+    (stale / "x").write_bytes(b"0" * 1000)
+    clf.save(run / "model", overwrite=True)
+    assert not stale.exists() and sorted(p.name for p in run.iterdir()) == ["model"]
+
+
 def test_refuses_to_overwrite(trained_run, tmp_path):
     from lstmtext.classifier import TextClassifier
 

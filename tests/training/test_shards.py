@@ -143,6 +143,42 @@ def test_a_run_interrupted_after_its_shards_resumes_on_them(tiny_path, tmp_path,
     assert resumed.history == whole.history  # from the first epoch, as if never stopped
 
 
+def test_a_resume_refuses_other_cleaning_or_vocabulary_than_the_shards(tiny_path, tmp_path, config):
+    from lstmtext.pipeline.prepare import prepare_stream
+
+    out = tmp_path / "run"
+    prepare_stream(config, tiny_path, out, resume=False, shard=None, chunk_size=10)  # killed before an epoch ended
+    other = build_config(None, overrides=TINY_OVERRIDES + ["train.epochs=3", "train.threads=1", "vocab.num_words=50"])
+    # there is no checkpoint to compare with: the model had been saved with num_words 50 and the shards' vocabulary
+    with pytest.raises(DataError, match=r"shards were made with vocab\.num_words = 100, but this command sets 50\. "
+                                        r"Resume with the same command and config, or start again with --overwrite\.$"):
+        run(other, tiny_path, out, progress=False, stream=True, chunk_size=10, resume=True)
+
+
+def test_a_run_resumed_with_or_without_stream_is_refused(tiny_path, tmp_path, config):
+    from lstmtext.errors import BundleError
+
+    config.train.epochs = 1
+    run(config, tiny_path, tmp_path / "run", progress=False, stream=True, chunk_size=10)  # its checkpoint stays
+    config.train.epochs = 2
+    with pytest.raises(BundleError, match=r"continues a run trained with --stream, and this command is without it: "):
+        run(config, tiny_path, tmp_path / "run", progress=False, resume=True)  # it went on with other batches
+
+
+def test_stream_never_deletes_a_shards_folder_it_did_not_write(tiny_path, tmp_path, config):
+    from lstmtext.errors import OutputExistsError
+
+    mine = tmp_path / "run" / "shards" / "part-0001.csv"
+    mine.parent.mkdir(parents=True)
+    mine.write_text("data")
+    with pytest.raises(OutputExistsError, match=r"shards holds files lstmtext did not write \(part-0001\.csv\): "):
+        run(config, tiny_path, tmp_path / "run", progress=False, stream=True, chunk_size=10)
+    assert mine.read_text() == "data"  # it was deleted without a word
+    mine.unlink()
+    run(config, tiny_path, tmp_path / "run", progress=False, stream=True, chunk_size=10)  # its own are made again
+    run(config, tiny_path, tmp_path / "run", progress=False, stream=True, chunk_size=10, overwrite=True)
+
+
 def test_a_split_column_that_is_not_there_is_refused_beside_a_valid_file(tiny_frame, tmp_path, config):
     train, valid = tmp_path / "train.csv", tmp_path / "valid.csv"
     tiny_frame.drop(columns="split").to_csv(train, index=False)

@@ -250,7 +250,7 @@ def prepare_stream(config: Config, data: str | Path, out: Path, *, resume: bool,
     chunk_size = chunk_size or DEFAULT_CHUNK_SIZE
     if resume and (folder / "meta.json").is_file():
         check_resumed_shards(folder, json.loads((folder / "meta.json").read_text(encoding="utf-8")),
-                             shard_inputs(data, valid_path, test_path), chunk_size)
+                             shard_inputs(data, valid_path, test_path), chunk_size, config)
     elif shard is None or shard.rank == 0:
         prepare_shards(config, task_cls, data, folder, chunk_size=chunk_size, fmt=fmt,
                        valid_path=valid_path, test_path=test_path, header=header)

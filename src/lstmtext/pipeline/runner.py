@@ -112,7 +112,8 @@ def fit_model(config: Config, prepared: Prepared, checkpoint_dir: Path | None = 
                 epoch_line(f"ensemble member {cfg.train.seed - config.train.seed + 1} of {config.model.ensemble} (seed "
                            f"{cfg.train.seed})", progress and (shard is None or shard.rank == 0))
             result = fit(shard.wrap(model) if shard is not None else model, rows, prepared.splits["valid"], cfg.train,
-                         objective, ckpt, member_resume, progress, shard=shard, settings=cfg.model_dump(mode="json"))
+                         objective, ckpt, member_resume, progress, shard=shard,
+                         settings={**cfg.model_dump(mode="json"), "streamed": prepared.label_counts is not None})
             return model, result
 
         model, result = fit_members(config, task.layout, train_one, ckpt_dir)

@@ -98,6 +98,10 @@ def check_resumed_settings(folder: Path, saved: dict[str, Any] | None, given: di
     if saved is None or given is None:
         return
     before, now = flatten(with_defaults(saved)), flatten(given)
+    if "streamed" in now and before.setdefault("streamed", now["streamed"]) != now["streamed"]:  # (older: not kept)
+        was, asked = ("with", "without") if before["streamed"] else ("without", "with")
+        raise BundleError(f"{folder}: --resume continues a run trained {was} --stream, and this command is {asked} it: "
+                          "its batches would differ. Resume with the same command, or start again with --overwrite.")
     free = RESUMABLE_CHANGES + (("train.epochs",) if before.get("train.schedule") == "constant" else ())
     changed = [k for k in now if now[k] != before.get(k) and k not in free]
     if changed:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import shutil
 from collections import Counter
 from collections.abc import Iterator, Sequence
@@ -24,12 +25,13 @@ from typing import Any
 import numpy as np
 
 from lstmtext.config import Config, TrainConfig
+from lstmtext.config.diff import flatten
 from lstmtext.data.dataset import SPLITS, RowRefs, check_columns
 from lstmtext.data.io import detect_format, file_identity, read_chunks
 from lstmtext.encoding.batching import Batch, EncodedSplit, iterate, train_batches
 from lstmtext.encoding.encoder import TextEncoder, auto_max_len
 from lstmtext.encoding.vocab import Vocab
-from lstmtext.errors import DataError
+from lstmtext.errors import DataError, OutputExistsError
 from lstmtext.preprocess import build_pipeline
 from lstmtext.tasks.base import Task
 from lstmtext.utils.atomic import write_json
@@ -76,12 +78,28 @@ def shard_inputs(data: str | Path, valid_path: str | Path | None, test_path: str
             if path is not None}
 
 
-def check_resumed_shards(folder: Path, meta: dict[str, Any], inputs: dict[str, list[Any]], chunk_size: int) -> None:
-    """Refuse a ``--resume`` whose files or ``--chunk-size`` are not those the saved shards were built from.
+def shard_settings(config: Config) -> dict[str, Any]:
+    """The settings that decide what the shards hold (cleaning, vocabulary, columns and splits, labels), flattened."""
+    dumped = config.model_dump(mode="json")
+    return flatten({k: dumped[k] for k in ("task", "data", "preprocess", "vocab", "multilabel", "absa") if k in dumped})
+
+
+def check_resumed_shards(folder: Path, meta: dict[str, Any], inputs: dict[str, list[Any]], chunk_size: int,
+                         config: Config | None = None) -> None:
+    """Refuse a ``--resume`` whose files, ``--chunk-size`` or cleaning, vocabulary and data settings are not those
+    the saved shards were built from (interrupted before an epoch ended, a run has no checkpoint to compare with).
 
     Raises:
         DataError: Naming the first difference and the fix.
     """
+    if config is not None and "settings" in meta:
+        before, now = meta["settings"], shard_settings(config)
+        changed = [k for k in now if now[k] != before.get(k, now[k])]
+        if changed:
+            key = changed[0]
+            raise DataError(f"{folder}: --resume continues a run whose shards were made with {key} = {before[key]!r}, "
+                            f"but this command sets {now[key]!r}. Resume with the same command and config, or start "
+                            "again with --overwrite.")
     saved = meta.get("inputs")
     if saved is None:  # shards written before their inputs were recorded
         return
@@ -108,7 +126,12 @@ def prepare_shards(config: Config, task_cls: type[Task], data: str | Path, folde
     Raises:
         DataError: For unreadable files, bad cells or splits, and labels missing from training.
     """
-    if folder.exists():
+    if folder.exists():  # an earlier run's shards (a cache of the data): made again; anything else is not ours to delete
+        foreign = sorted(p.name for p in folder.iterdir() if not _written_here(p))
+        if foreign:
+            raise OutputExistsError(f"{folder} holds files lstmtext did not write ({', '.join(foreign[:3])}): --stream "
+                                    "writes its token shards there and would delete them. Move them away, or choose "
+                                    "another --out.")
         shutil.rmtree(folder)
     made = [p for p in (folder, *folder.parents) if not p.exists()]  # deepest first
     folder.mkdir(parents=True)
@@ -120,6 +143,17 @@ def prepare_shards(config: Config, task_cls: type[Task], data: str | Path, folde
             if is_empty_dir(parent):
                 parent.rmdir()
         raise
+
+
+#: The files :func:`prepare_shards` writes: the shards, the cleaned chunks between its passes, meta.json and the
+#: temporary file it is written through.
+WRITTEN_HERE = re.compile(r"(train|valid|test)-\d{5}\.(tokens\.npy|offsets\.npy|targets\.npy|clean\.json)|meta\.json|"
+                          r"\.meta\.json\..*\.tmp")
+
+
+def _written_here(path: Path) -> bool:
+    """Whether ``path`` in a shards folder is one :func:`prepare_shards` writes (:data:`WRITTEN_HERE`)."""
+    return path.is_file() and WRITTEN_HERE.fullmatch(path.name) is not None
 
 
 def _prepare(config: Config, task_cls: type[Task], data: str | Path, folder: Path, chunk_size: int, fmt: str | None,
@@ -145,6 +179,7 @@ def _prepare(config: Config, task_cls: type[Task], data: str | Path, folder: Pat
     rows, train_tokens = _encode_pass(folder, parts, encoder, task)
     distinct = list(labels["train"])
     meta = {"source": str(data), "chunk_size": chunk_size, "inputs": shard_inputs(data, valid_path, test_path),
+            "settings": shard_settings(config),
             "task": task.name, "labels": task.labels, "info": info,
             "shards": parts, "rows": rows, "train_labels": distinct,
             "train_label_counts": [labels["train"][y] for y in distinct], "train_tokens": train_tokens,
