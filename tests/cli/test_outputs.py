@@ -171,3 +171,55 @@ def test_overwrite_leaves_no_figure_of_the_earlier_run(trained_run, tiny_path, t
     assert "test" not in json.loads((run / "metrics.json").read_text())
     assert not (run / "confusion_test.png").exists()  # it showed the earlier run's test split
     assert (run / "confusion_valid.png").exists() and (run / "mine.png").read_bytes() == b"not lstmtext's"
+
+
+def test_a_folder_that_cannot_be_written_is_refused_before_the_work(tmp_path, monkeypatch, capsys):
+    import os
+
+    from lstmtext.cli.app import main
+
+    real = os.access
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    monkeypatch.setattr(os, "access", lambda p, mode: False if str(p) == str(locked) else real(p, mode))
+    with pytest.raises(OutputExistsError, match=r"locked/run/x: cannot write in .*locked \(no permission to write "
+                                                r"there\)\. Choose another --out\.$"):
+        check_out(locked / "run" / "x", "train", overwrite=False)  # the nearest folder that is there decides
+    with pytest.raises(OutputExistsError, match=r"cannot write in .*locked .* Choose another path\.$"):
+        check_out_file(locked / "p.csv", overwrite=False)
+    # it had trained an epoch, then failed with a traceback of the checkpoint's save
+    monkeypatch.setattr("sys.argv", ["lstmtext", "train", "--out", str(locked / "run"), "--set", "train.epochs=1"])
+    with pytest.raises(SystemExit) as done:
+        main()
+    assert done.value.code == 1 and "cannot write in" in capsys.readouterr().err
+
+
+def test_a_full_disk_is_one_line(monkeypatch, capsys, tmp_path):
+    import errno
+
+    from lstmtext.cli.app import main
+
+    def full(*args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device", str(tmp_path / "run" / "model"))
+
+    monkeypatch.setattr("lstmtext.pipeline.run", full)  # the command imports it when it runs
+    monkeypatch.setattr("sys.argv", ["lstmtext", "train", "--out", str(tmp_path / "run"), "--set", "train.epochs=1"])
+    with pytest.raises(SystemExit) as done:
+        main()
+    err = capsys.readouterr().err.strip()
+    assert done.value.code == 1 and err == f"error: {tmp_path / 'run' / 'model'}: No space left on device. Free " \
+                                           "some space, or choose another --out on another disk."
+
+
+def test_train_never_replaces_a_file_of_the_name_it_writes(tmp_path):
+    from lstmtext.tasks import available_tasks, get_task
+    from lstmtext.utils.outputs import WRITES
+
+    stems = {get_task(name).figure_stem for name in available_tasks()}
+    assert {f"{stem}_{split}.png" for stem in stems for split in ("train", "valid", "test")} <= set(WRITES["train"])
+    for name in ("history.csv", "confusion_valid.png", "history.png"):  # a user's own: replaced in silence before
+        folder = tmp_path / name
+        (folder / name).parent.mkdir()
+        (folder / name).write_text("mine")
+        with pytest.raises(OutputExistsError, match=f"{name} already there"):
+            check_out(folder, "train", overwrite=False)

@@ -6,6 +6,7 @@ traceback); usage errors exit with 2.
 
 from __future__ import annotations
 
+import errno
 import logging
 import sys
 from typing import Annotated
@@ -68,6 +69,14 @@ def hoist_verbose(args: list[str]) -> list[str]:
     return flags + [a for a in head if a not in ("-v", "--verbose")] + tail
 
 
+#: Errors of writing a user can fix, and how: shown in one line (``-v``: with the traceback).
+WRITE_ERRORS = {errno.ENOSPC: "Free some space, or choose another --out on another disk.",
+                errno.EDQUOT: "Free some space, or choose another --out on another disk.",
+                errno.EROFS: "Choose another --out: this file system is read-only.",
+                errno.EACCES: "Choose another --out, or get permission to write there.",
+                errno.EPERM: "Choose another --out, or get permission to write there."}
+
+
 def main() -> None:
     """Entry point of the ``lstmtext`` script."""
     from typer.exceptions import TyperException  # typer's own click: its usage errors derive from it
@@ -91,6 +100,13 @@ def main() -> None:
         hint = f" See {ctx.command_path} --help." if ctx is not None else ""
         err_console.print(f"[red]error:[/] {escape(said + hint)}", highlight=False, soft_wrap=True)
         sys.exit(getattr(exc, "exit_code", 2))
+    except OSError as exc:  # what no check can see coming: a full disk, a folder made read-only mid-run
+        if STATE["verbose"] or exc.errno not in WRITE_ERRORS:
+            raise
+        where = f"{exc.filename}: " if exc.filename else ""
+        err_console.print(f"[red]error:[/] {escape(where + (exc.strerror or str(exc)))}. {WRITE_ERRORS[exc.errno]}",
+                          highlight=False, soft_wrap=True)
+        sys.exit(1)
     except typer.Abort:
         sys.exit(1)
     sys.exit(code if isinstance(code, int) else 0)

@@ -46,7 +46,7 @@ from lstmtext.preprocess.pipeline import pack_files, unpack_files
 from lstmtext.tasks import Task, get_task
 from lstmtext.tasks.state import check_state
 from lstmtext.utils.atomic import atomic_dir, check_sha256, file_sha256, recover_dir
-from lstmtext.utils.outputs import is_empty_dir, is_saved_model
+from lstmtext.utils.outputs import check_writable, is_empty_dir, is_saved_model
 from lstmtext.utils.safetensors_file import save_tensors
 
 FORMAT_VERSION = 2
@@ -197,6 +197,7 @@ def check_save_target(path: Path) -> None:
     parent = next((p for p in path.parents if p.exists()), None)
     if parent is not None and not parent.is_dir():
         raise BundleError(f"{parent} is a file, so no folder can be made in it for {path}. Choose another path.")
+    check_writable(path.parent, "path")
     if not path.exists() or is_empty_dir(path):
         return
     if is_saved_model(path):

@@ -3,6 +3,7 @@ it starts its work (so a long audit or comparison is not run only to be refused 
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -10,7 +11,10 @@ from lstmtext.errors import OutputExistsError
 
 # What each command writes into its --out folder; a name already there means an earlier run's result.
 WRITES = {
-    "train": ("model", "checkpoint", "metrics.json", "report.md", "report.html"),
+    # the split figures' stems are the tasks' figure_stem (tests check that each is here)
+    "train": ("model", "checkpoint", "metrics.json", "report.md", "report.html", "history.json", "history.csv",
+              "history.png", *(f"{stem}_{split}.png" for stem in ("confusion", "per_label")
+                               for split in ("train", "valid", "test"))),
     "evaluate": ("metrics.json", "report.md"),
     "compare": ("compare.json", "compare.md", "compare.png"),
     "cv": ("cv.json", "cv.md", "report.html"),
@@ -34,6 +38,29 @@ def is_empty_dir(path: Path) -> bool:
     return path.is_dir() and not any(path.iterdir())
 
 
+def check_writable(path: str | Path, option: str = "--out") -> None:
+    """Refuse, before any work, a path whose folder (or the nearest that exists above it) cannot be written: a
+    read-only file system, another user's folder. (A full disk shows only when writing.)
+
+    Raises:
+        OutputExistsError: Naming the folder and the fix.
+    """
+    path = Path(path)
+    folder = next((p for p in (path, *path.parents) if p.exists()), None)
+    if folder is None or not folder.is_dir():
+        return  # a file in the way is reported by the caller, which knows what it meant to write
+    if not os.access(folder, os.W_OK | os.X_OK):
+        why = "a read-only file system" if _read_only(folder) else "no permission to write there"
+        raise OutputExistsError(f"{path}: cannot write in {folder} ({why}). Choose another {option}.")
+
+
+def _read_only(folder: Path) -> bool:
+    try:
+        return bool(os.statvfs(folder).f_flag & os.ST_RDONLY)
+    except (OSError, AttributeError):  # no statvfs (Windows)
+        return False
+
+
 def check_out(out: str | Path, command: str, overwrite: bool) -> Path:
     """Return ``out`` as a Path, after checking that it is a folder (or not there yet), not a saved model's own
     folder, and holds nothing ``command`` would replace (unless ``overwrite``); a folder holding the file a command
@@ -45,6 +72,7 @@ def check_out(out: str | Path, command: str, overwrite: bool) -> Path:
     out = Path(out)
     if out.exists() and not out.is_dir():
         raise OutputExistsError(f"{out} is a file: --out takes a folder (made if missing). Choose another --out.")
+    check_writable(out)
     if is_saved_model(out):  # --overwrite would put a second model in model/ beside the first, and mix their files
         raise OutputExistsError(f"{out} is a saved model's own folder. Give a new folder as --out (a training run "
                                 f"writes its model to OUT/model).")
@@ -80,4 +108,5 @@ def check_out_file(path: str | Path, overwrite: bool, inputs: Sequence[str | Pat
         raise OutputExistsError(f"{path}: this is also the input file. Write to another file.")
     if path.exists() and not overwrite:
         raise OutputExistsError(f"{path} is already there. Pass --overwrite to replace it, or choose another file.")
+    check_writable(path.parent, "path")
     return path
