@@ -91,6 +91,28 @@ def test_bad_cell_in_a_later_chunk_names_its_line(tiny_frame, tmp_path, config):
     assert (tmp_path / "kept").is_dir() and not (tmp_path / "kept" / "shards").exists()
 
 
+def test_each_fix_the_stream_refusal_names_is_accepted_and_unsets_it():
+    import re
+
+    from lstmtext.pipeline.checks import _IN_MEMORY_ONLY
+
+    for key, (is_set, unset) in _IN_MEMORY_ONLY.items():
+        given = re.search(r"--set (\S+=\S+)", unset)
+        if given is None:  # "leave out --unlabelled"
+            continue
+        # train.oversample's said "=false", which the setting refuses ("input should be 'random'")
+        assert not is_set(build_config(None, overrides=[given.group(1)])), key
+
+
+def test_a_plain_cleaning_step_refuses_options():
+    from lstmtext.preprocess.steps import make_step
+
+    with pytest.raises(ConfigError, match=r"^preprocess\.options\.remove_urls: unknown option 'foo'\. 'remove_urls' takes "
+                                          r"no options: leave preprocess\.options\.remove_urls out\.$"):
+        make_step("remove_urls", {"foo": 1})  # accepted and ignored before
+    assert make_step("remove_urls")("see https://x.org now") == make_step("remove_urls", {})("see https://x.org now")
+
+
 def test_settings_that_need_every_row_are_refused(tiny_path, tmp_path):
     config = build_config(None, overrides=TINY_OVERRIDES + ["data.drop_duplicates=true"])
     with pytest.raises(ConfigError, match=r"data.drop_duplicates is not supported with --stream .* Unset it "

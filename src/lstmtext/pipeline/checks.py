@@ -20,7 +20,7 @@ from lstmtext.utils.outputs import check_out, is_saved_model
 #: What --stream cannot do (it needs every row at once): when it is set, and the --set that unsets it.
 _IN_MEMORY_ONLY = {
     "data.drop_duplicates": (lambda c: c.data.drop_duplicates, "--set data.drop_duplicates=false"),
-    "train.oversample": (lambda c: c.train.oversample, "--set train.oversample=false"),
+    "train.oversample": (lambda c: c.train.oversample, "--set train.oversample=none"),
     "preprocess.keep_language": (lambda c: c.preprocess.keep_language, "--set preprocess.keep_language=none"),
     "model.embedding.kind word2vec": (lambda c: c.model.embedding.kind == "word2vec",
                                       "--set model.embedding.kind=random (the preset's word2vec start learns from "

@@ -47,7 +47,7 @@ def register_step(name: str, *, factory: bool = False, files: tuple[str, ...] = 
     def decorator(fn: Callable) -> Callable:
         if name in _STEPS:
             raise RuntimeError(f"cleaning step {name!r} is registered twice")
-        _STEPS[name] = fn if factory else (lambda **_: fn)
+        _STEPS[name] = fn if factory else (lambda: fn)  # a plain step takes no options: any given is refused
         _DOCS[name] = (fn.__doc__ or "").strip().splitlines()[0] if fn.__doc__ else ""
         _FILES[name] = tuple(files)
         return fn
@@ -72,7 +72,7 @@ def make_step(name: str, options: dict[str, Any] | None = None) -> Step:
 
     Args:
         name: A registered step name.
-        options: Keyword options for steps registered with ``factory=True`` (ignored by plain steps).
+        options: Keyword options for steps registered with ``factory=True`` (plain steps take none).
 
     Raises:
         ConfigError: If no step has that name.
@@ -88,10 +88,9 @@ def make_step(name: str, options: dict[str, Any] | None = None) -> Step:
     if not any(p.kind is inspect.Parameter.VAR_KEYWORD for p in accepted.values()):
         unknown = sorted(set(options) - set(accepted))
         if unknown:
-            known = ", ".join(accepted) or "none"
-            raise ConfigError(
-                f"preprocess.options.{name}: unknown option {unknown[0]!r}. Options of {name!r}: {known}."
-            )
+            known = f"Options of {name!r}: {', '.join(accepted)}" if accepted else f"{name!r} takes no options: leave " \
+                    f"preprocess.options.{name} out"
+            raise ConfigError(f"preprocess.options.{name}: unknown option {unknown[0]!r}. {known}.")
     return factory(**options)
 
 
