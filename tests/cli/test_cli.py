@@ -138,6 +138,12 @@ def test_init_config_writes_loadable_toml(tmp_path):
     assert "hidden_size = 256" in text and "# " in text
     assert build_config(None, path) == build_config("seed001")
     assert runner.invoke(app, ["init-config", str(path)]).exit_code != 0
+    (tmp_path / "folder").mkdir()  # --overwrite over a folder was a traceback (IsADirectoryError)
+    said = runner.invoke(app, ["init-config", str(tmp_path / "folder"), "--overwrite"])
+    assert said.exit_code == 1 and "is a folder: give the path of a file" in str(said.exception)
+    said = runner.invoke(app, ["init-config", str(tmp_path / "c.json")])  # TOML in a .json: --config read it as JSON
+    assert said.exit_code == 1 and str(said.exception).endswith("name the file c.toml.")
+    assert not (tmp_path / "c.json").exists()
     from lstmtext.classifier import TextClassifier
     from lstmtext.cli.common import run_config
 

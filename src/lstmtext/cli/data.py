@@ -72,9 +72,12 @@ def init_config(
     from lstmtext.config import build_config
     from lstmtext.config.toml import config_to_toml
     from lstmtext.utils.atomic import write_text
+    from lstmtext.utils.outputs import check_out_file
 
-    if path.exists() and not force:
-        raise LstmTextError(f"{path}: file exists. Pass --overwrite to replace it.")
+    check_out_file(path, force)  # a folder there, an existing file, a folder that cannot be written
+    if path.suffix.lower() == ".json":  # --config reads a .json file as JSON: this TOML would not load
+        raise LstmTextError(f"{path}: init-config writes TOML (with every key's meaning as a comment); name the file "
+                            f"{path.with_suffix('.toml').name}.")
     write_text(path, config_to_toml(build_config(preset), header=f"lstmtext config (preset {preset!r}).\n"
                                     f"Use it with: lstmtext train DATA --config {path}"))
     console.print(f"wrote {path}")
