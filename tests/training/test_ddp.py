@@ -58,6 +58,54 @@ def test_torchrun_command_single_and_multi_node(tmp_path):
         torchrun_command(LaunchOptions(nproc=2, nnodes=2, node_rank=1, master_addr="10.0.0.1"), tmp_path / "j")
     with pytest.raises(ConfigError, match="0 <= node-rank < nnodes"):
         torchrun_command(LaunchOptions(nproc=2, nnodes=2, node_rank=2, master_port=1), tmp_path / "j")
+    import socket
+
+    with socket.socket() as taken:  # torchrun's store failed on it with ~40 lines ending in EADDRINUSE
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        with pytest.raises(ConfigError, match=rf"^--master-port {port} on 127\.0\.0\.1: .*Choose another --master-port"):
+            torchrun_command(LaunchOptions(nproc=2, master_port=port), tmp_path / "j")
+
+
+@pytest.mark.slow
+def test_ranks_stop_when_the_launcher_is_killed(tiny_path, tmp_path):
+    """A SIGKILL of `train --nproc 2` (an out-of-memory kill, a scheduler's) left torchrun and both ranks training."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+    from pathlib import Path
+
+    cmd = [sys.executable, "-m", "lstmtext", "train", str(tiny_path), "--nproc", "2", "--out", str(tmp_path / "run"),
+           "--quiet", *[x for o in TINY_OVERRIDES + ["train.epochs=100000", "train.patience=none", "train.threads=1"]
+                        for x in ("--set", o)]]
+    launcher = subprocess.Popen(cmd, env={**os.environ, "OMP_WAIT_POLICY": "PASSIVE"}, stderr=subprocess.DEVNULL)
+    children = Path(f"/proc/{launcher.pid}/task/{launcher.pid}/children")
+    deadline = time.monotonic() + 60
+    while not (children.exists() and children.read_text().split()):  # torchrun has started
+        assert time.monotonic() < deadline and launcher.poll() is None
+        time.sleep(0.2)
+    torchrun = int(children.read_text().split()[0])
+    time.sleep(3)  # the ranks are up
+    ranks = [int(p) for p in Path(f"/proc/{torchrun}/task/{torchrun}/children").read_text().split()]
+    launcher.send_signal(signal.SIGKILL)
+    launcher.wait()
+    deadline = time.monotonic() + 30
+    try:
+        while Path(f"/proc/{torchrun}").exists() and Path(f"/proc/{torchrun}/stat").read_text().split()[2] != "Z":
+            assert time.monotonic() < deadline, "torchrun and its ranks outlived the launcher (100,000 epochs to go)"
+            time.sleep(0.5)
+    finally:
+        for pid in (torchrun, *ranks):  # none left behind by a failure (each rank has a session of its own)
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+    assert ranks and not any(Path(f"/proc/{pid}").exists() and Path(f"/proc/{pid}/stat").read_text().split()[2] != "Z"
+                             for pid in ranks)
+    assert not (tmp_path / "run" / "model").exists()
 
 
 def test_two_processes_match_one_process(tiny_path, tmp_path):

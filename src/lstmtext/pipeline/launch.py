@@ -5,6 +5,7 @@ docs/distributed.md.
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import os
@@ -57,6 +58,35 @@ def free_port(host: str = "127.0.0.1") -> int:
         return int(sock.getsockname()[1])
 
 
+def check_port_free(host: str, port: int) -> None:
+    """Refuse a --master-port another program listens on, in one line (torchrun's store failed with a traceback of
+    ~40 lines, ``EADDRINUSE``).
+
+    Raises:
+        ConfigError: Naming the port and the fix.
+    """
+    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM) as sock:
+        try:
+            sock.bind((host, port))
+        except OSError as exc:
+            raise ConfigError(f"--master-port {port} on {host}: {exc.strerror or exc} (another run or server?). Choose "
+                              "another --master-port, or leave it out on one node (a free one is picked).") from None
+
+
+def die_with_parent(parent: int) -> None:
+    """In torchrun's process before it starts (Linux): be sent SIGTERM when ``parent``, this launcher, dies, even
+    by SIGKILL, which nothing can catch; torchrun then stops the ranks. (Killed so, the launcher left torchrun and
+    its ranks training on, orphaned, writing into OUT.)"""
+    try:
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        return
+    if os.getppid() != parent:  # it died before the line above
+        os.kill(os.getpid(), signal.SIGTERM)
+
+
 def torchrun_command(opts: LaunchOptions, job_file: Path) -> list[str]:
     """Return the ``torchrun`` command line (as ``python -m torch.distributed.run``) that starts every rank.
 
@@ -72,6 +102,8 @@ def torchrun_command(opts: LaunchOptions, job_file: Path) -> list[str]:
     else:
         if opts.master_port is None and opts.nnodes > 1:
             raise ConfigError("--nnodes > 1 needs --master-port (the same free port on every node) or --rdzv-endpoint.")
+        if opts.master_port is not None and opts.node_rank == 0 and opts.master_addr in LOOPBACK:
+            check_port_free(opts.master_addr, opts.master_port)
         port = opts.master_port if opts.master_port is not None else free_port(opts.master_addr)
         cmd += [f"--node-rank={opts.node_rank}", f"--master-addr={opts.master_addr}", f"--master-port={port}"]
     return cmd + ["-m", "lstmtext.pipeline.launch", str(job_file)]
@@ -110,7 +142,8 @@ def launch(config: Any, data: str | Path | None, out_dir: str | Path, run_kwargs
         # torchrun in a session of its own: a Ctrl-C in the terminal reaches this process alone, which passes it on
         # to the ranks; torchrun, had it got the signal too, would print a traceback of its own for it. A closed
         # terminal (SIGHUP) stops them too: this process would otherwise die and leave them training
-        with subprocess.Popen(cmd, env=env, start_new_session=True) as proc, interrupting("SIGHUP"):
+        linux = {"preexec_fn": functools.partial(die_with_parent, os.getpid())} if sys.platform.startswith("linux") else {}
+        with subprocess.Popen(cmd, env=env, start_new_session=True, **linux) as proc, interrupting("SIGHUP"):
             try:
                 code = proc.wait()
             except KeyboardInterrupt:  # (or SIGTERM, SIGHUP): stop the ranks, say it once
