@@ -79,6 +79,23 @@ def test_unknown_architecture_lists_available():
         build_model(ModelConfig(name="transformer"), 10, 2)
 
 
+def test_a_misspelt_architecture_or_option_stops_a_run_before_its_data_is_read(tmp_path):
+    from lstmtext.config import build_config
+    from lstmtext.config.presets import MODEL_PRESETS
+    from lstmtext.errors import ConfigError
+    from lstmtext.models import check_model
+    from lstmtext.pipeline import run
+
+    for preset in MODEL_PRESETS:  # what every preset sets passes
+        check_model(build_config(preset).model)
+    missing = tmp_path / "not-read-yet.csv"  # read, it would be "no such file"
+    with pytest.raises(ConfigError, match=r"^model\.name: unknown architecture 'lsmt'\."):
+        run(build_config(None, overrides=["model.name=lsmt"]), missing, tmp_path / "out", stream=True)
+    with pytest.raises(ConfigError, match=r"^model\.options\.foo: not an option of architecture 'cnn'\."):
+        run(build_config("cnn", overrides=["model.options.foo=1"]), missing, tmp_path / "out")
+    assert not (tmp_path / "out").exists()
+
+
 def test_keras_init_sets_forget_bias_and_embedding_range():
     model = build_model(ModelConfig(hidden_size=8, init="keras"), 30, 2)
     assert torch.equal(model.rnn.bias_ih_l0[8:16], torch.ones(8))

@@ -3,9 +3,17 @@ layers, multi-group heads, seed ensembles and the n-gram bag. Importing this pac
 """
 
 from lstmtext.models.heads import OutputLayout
-from lstmtext.models.registry import available_models, build_model, ignored_settings, model_options, register_model
+from lstmtext.models.registry import (
+    available_models,
+    build_model,
+    check_model,
+    ignored_settings,
+    model_options,
+    register_model,
+)
 
 # The built-in architectures register themselves on import.
 from lstmtext.models import attention, clstm, cnn, recurrent  # noqa: E402,F401  isort: skip
 
-__all__ = ["OutputLayout", "available_models", "build_model", "ignored_settings", "model_options", "register_model"]
+__all__ = ["OutputLayout", "available_models", "build_model", "check_model", "ignored_settings", "model_options",
+           "register_model"]

@@ -44,6 +44,16 @@ def check_name(name: str) -> None:
         raise ConfigError(f"model.name: unknown architecture {name!r}. Available: {', '.join(sorted(_MODELS))}.")
 
 
+def check_model(cfg: ModelConfig) -> None:
+    """Raise the one-line ConfigError that building ``cfg`` would: an unknown architecture, an option it does not
+    have or a value of the wrong kind. A run checks this before it reads its data (a misspelt name was reported
+    only after the whole file had been read and sharded)."""
+    from lstmtext.models.layers import read_options
+
+    check_name(cfg.name)
+    read_options(cfg.name, cfg, model_options(cfg.name))
+
+
 def available_models() -> dict[str, str]:
     """Return ``{name: one-line description}`` of every registered architecture."""
     return {k: _DOCS[k] for k in sorted(_MODELS)}

@@ -13,6 +13,7 @@ from lstmtext.config import Config
 from lstmtext.data.dataset import LabelledData
 from lstmtext.errors import ConfigError, DataError, OutputExistsError
 from lstmtext.inference.bundle import check_save_target
+from lstmtext.models import check_model
 from lstmtext.tasks import get_task
 from lstmtext.utils.outputs import check_out, is_saved_model
 
@@ -57,6 +58,7 @@ def check_run(config: Config, *, data: Any = None, out_dir: str | Path | None = 
         DataError: For a streamed file whose validation rows are not marked.
     """
     task = get_task(config.task)
+    check_model(config.model)  # before the data is read: a misspelt model.name or option
     if data is None and not task.reads_bundled:
         raise ConfigError(f"--task {config.task} needs a DATA file with its labels (the bundled airline tweets have "
                           "one label per text); see docs/absa.md and docs/multilabel.md for the layouts.")
