@@ -129,6 +129,18 @@ def test_user_error_is_one_line_exit_1(tiny_path, capsys, monkeypatch):
     assert err.startswith("error:") and "no column 'tweet'" in err and "Traceback" not in err
 
 
+def test_a_config_files_model_options_join_the_presets(tmp_path):
+    from lstmtext.config import build_config
+
+    (tmp_path / "o.toml").write_text("[model.options]\nhead_dropout = 0.2\n")
+    # the file had replaced them whole: num_filters fell back from the preset's 200 to 100
+    assert build_config("cnn", tmp_path / "o.toml").model.options == \
+        build_config("cnn", overrides=["model.options.head_dropout=0.2"]).model.options == \
+        {"kernel_sizes": [3, 4, 5], "num_filters": 200, "head_dropout": 0.2}
+    (tmp_path / "l.toml").write_text('[model]\nname = "lstm"\n[model.options]\nimpl = "fused"\n')
+    assert build_config("cnn", tmp_path / "l.toml").model.options == {"impl": "fused"}  # another architecture's
+
+
 def test_init_config_writes_loadable_toml(tmp_path):
     from lstmtext.config import build_config
 

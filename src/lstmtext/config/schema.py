@@ -307,6 +307,17 @@ def deep_merge(base: dict[str, Any], update: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+def _merge_model_options(merged: dict[str, Any], before: dict[str, Any], layer: dict[str, Any]) -> None:
+    """A config file's ``[model.options]`` joins the preset's options when the file keeps the preset's
+    architecture, as ``--set model.options.x=...`` does (the preset's ``num_filters = 200`` had fallen back to 100
+    beside a file's ``head_dropout``); a file that names another architecture replaces them whole."""
+    model = layer.get("model")
+    options = model.get("options") if isinstance(model, dict) else None
+    old = before.get("model", {}) if isinstance(before.get("model"), dict) else {}
+    if isinstance(options, dict) and model.get("name", old.get("name")) == old.get("name"):
+        merged["model"]["options"] = {**(old.get("options") or {}), **options}
+
+
 def with_defaults(saved: dict[str, Any]) -> dict[str, Any]:
     """A saved run's settings (a model's ``config.json``, a checkpoint's) with every key added to lstmtext since at
     its built-in default, which is how that run trained (``train.bucket_chunks``: 8): so it reads neither as a
@@ -387,7 +398,10 @@ def build_config(
                 "%s sets model.name = %r, replacing %r of the preset %s: the file's settings win wherever both set "
                 "one (a file from init-config or a saved model sets every key). Drop the preset, or the file's "
                 "[model] section.", path, named, tree.get("model", {}).get("name"), preset)
-        tree = deep_merge(tree, file_tree)
+        merged = deep_merge(tree, file_tree)
+        if not is_saved_model_config(path):  # (a saved model's config is whole: its options are all of them)
+            _merge_model_options(merged, tree, file_tree)
+        tree = merged
         layers.append((str(path), file_tree))
     if extra:
         tree = deep_merge(tree, extra)
