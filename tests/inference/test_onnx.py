@@ -347,9 +347,11 @@ def test_evaluate_scores_with_the_engine_predict_and_serve_use(trained_run, tiny
 def test_evaluate_warns_when_the_file_is_the_training_file(trained_run, tiny_path, tiny_frame, tmp_path):
     from lstmtext.pipeline.evaluate import evaluate_file
 
-    notes = evaluate_file(trained_run[0] / "model", tiny_path)["notes"]  # the file the model was trained on
+    notes = evaluate_file(trained_run[0] / "model", tiny_path, out=tmp_path / "ev")["notes"]  # the training file
     train_rows = int((tiny_frame["split"] == "train").sum())
     assert [n for n in notes if f"{train_rows} of its rows are training rows by the split column 'split' the model" in n]
+    report = (tmp_path / "ev" / "report.md").read_text()  # it held the scores alone, as if they meant something
+    assert report.startswith(f"- note: {tiny_path}: {train_rows} of its rows are training rows")
     held_out = tmp_path / "test.csv"
     tiny_frame[tiny_frame["split"] == "test"].to_csv(held_out, index=False)  # its split column says test alone
     assert not [n for n in evaluate_file(trained_run[0] / "model", held_out).get("notes", []) if "split column" in n]

@@ -71,7 +71,9 @@ def evaluate_file(bundle_path: str | Path, data: str | Path, text_col: str | Non
     if out is not None:
         out = Path(out)
         write_json(out / "metrics.json", metrics)
-        write_text(out / "report.md", "\n".join(task.split_markdown(str(data), metrics)))
+        # the warnings first, as a training run's report has them: a masked-label file's scores say nothing
+        said = [f"- note: {note}" for note in notes] + ([""] if notes else [])
+        write_text(out / "report.md", "\n".join([*said, *task.split_markdown(str(data), metrics)]))
         task.plot_split(Path(data).name, metrics, out / f"{task.figure_stem}.png")
     return metrics
 
