@@ -107,6 +107,37 @@ def test_a_valid_split_too_small_to_fit_a_temperature_keeps_the_models_probabili
     assert "temperature-scaled on the valid split" in (run_dir / "report.html").read_text()
 
 
+def test_calibration_turned_off_is_said_in_the_notes_and_both_reports(tmp_path):
+    from helpers import TINY
+
+    res = CliRunner().invoke(app, ["train", str(TINY), "--split-col", "split", "--set", "train.epochs=1", "--set",
+                                   "train.calibrate=false", "--set", "model.hidden_size=8", "--out", str(tmp_path / "r"),
+                                   "--quiet"])
+    assert res.exit_code == 0, res.output
+    notes = json.loads((tmp_path / "r" / "metrics.json").read_text())["summary"]["notes"]
+    # the page said "the run's notes say why" and no note did
+    assert "train.calibrate = false: no temperature was fitted, so the probabilities are the model's own, " \
+           "uncalibrated" in notes
+    assert "No temperature was fitted (the notes say why)" in (tmp_path / "r" / "report.md").read_text()
+
+
+def test_cv_advises_what_gives_its_folds_more_valid_rows(tiny_path, caplog):
+    import logging
+
+    from lstmtext.config import build_config
+    from lstmtext.experiments.cv import cross_validate
+    from lstmtext.pipeline.prepare import load_data
+
+    config = build_config(None, overrides=["train.epochs=1", "model.hidden_size=8", "data.split_col=split",
+                                           "train.threads=1"])
+    with caplog.at_level(logging.WARNING):
+        cross_validate(config, load_data(config, tiny_path), folds=2, mode="sequential", workers=1)
+    said = [r.getMessage() for r in caplog.records if "too few to fit a temperature" in r.getMessage()]
+    assert said and all(m.endswith("give a larger valid split: more rows, or a larger data.valid_size (cv and audit "
+                                   "cut each fold's valid rows from the pooled data: a --valid file is pooled).")
+                        for m in said)  # it said "a --valid file", which cv pools into the folds
+
+
 def test_min_confidence_answers_unsure(run_dir):
     runner = CliRunner()
     res = runner.invoke(app, ["predict", str(run_dir), "lost my bag", "--min-confidence", "1.0"])

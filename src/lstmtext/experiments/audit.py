@@ -13,6 +13,7 @@ import html
 import io
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -43,6 +44,7 @@ def audit(config: Config, data: LabelledData, folds: int = 5, *, workers: int = 
     threads = check_parallel(mode, workers)
     run_config, cleaned = clean_once(config, pooled(data))
     cleaned = get_task(config.task).pin_label_space(cleaned, config, "pool")  # every fold: the pool's outputs
+    cleaned = replace(cleaned, info={**cleaned.info, "split_names": {"valid": "fold's valid", "test": "held-out fold"}})
     pool = cleaned.splits["pool"]
     task = get_task(config.task).from_data(LabelledData({"train": pool}, data.source, info=cleaned.info), config)
     stratum = get_task(config.task).stratum()

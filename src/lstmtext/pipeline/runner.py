@@ -123,11 +123,15 @@ def fit_model(config: Config, prepared: Prepared, checkpoint_dir: Path | None = 
             valid = prepared.splits["valid"]
             logits = predict_logits(model, valid.sequences, config.train.eval_batch_size)
             if config.train.calibrate:
-                calibrate(task, logits, valid.targets, config, prepared.notes)
+                calibrate(task, logits, valid.targets, config, prepared.notes,
+                          in_folds=prepared.data is not None and "split_names" in prepared.data.info)
             if task.tunes:
                 task.tune(valid.targets, task.probabilities(logits))
         return model, result
 
+    if not config.train.calibrate:  # the reports say that no temperature was fitted and "the notes say why"
+        prepared.notes.append("train.calibrate = false: no temperature was fitted, so the probabilities are the "
+                              "model's own, uncalibrated")
     mark = len(prepared.notes)
     model, result = fit_on(prepared.train, checkpoint_dir)
     if config.train.self_training and prepared.unlabelled is not None:  # a student on the teacher's surest answers
@@ -136,7 +140,8 @@ def fit_model(config: Config, prepared: Prepared, checkpoint_dir: Path | None = 
     return model, result
 
 
-def calibrate(task: Task, logits: torch.Tensor, targets: np.ndarray, config: Config, notes: list[str]) -> None:
+def calibrate(task: Task, logits: torch.Tensor, targets: np.ndarray, config: Config, notes: list[str],
+              in_folds: bool = False) -> None:
     """Fit the task's temperatures on the valid split (``train.calibrate``), unless it holds fewer than
     ``train.calibrate_min_texts`` texts: fitted on those, a temperature fits their noise (a warm start on 100 new
     labels, 10 of them valid: T = 0.29, valid ECE 0.11 -> 0.38, test 0.07 -> 0.21). The model's own probabilities
@@ -145,10 +150,12 @@ def calibrate(task: Task, logits: torch.Tensor, targets: np.ndarray, config: Con
         task.calibrate(logits, targets)
         return
     task.state.pop("temperatures", None)
+    more = ("more rows, or a larger data.valid_size (cv and audit cut each fold's valid rows from the pooled data: "
+            "a --valid file is pooled)" if in_folds else
+            "a --valid file, or a larger data.valid_size where lstmtext makes the split")
     warn(notes, f"train.calibrate: the valid split holds {len(targets)} texts, too few to fit a temperature on "
                 f"(train.calibrate_min_texts = {config.train.calibrate_min_texts}), so the probabilities are the "
-                "model's own, uncalibrated. To calibrate them, give a larger valid split: a --valid file, or a larger "
-                "data.valid_size where lstmtext makes the split.")
+                f"model's own, uncalibrated. To calibrate them, give a larger valid split: {more}.")
 
 
 def self_train(config: Config, prepared: Prepared, teacher: torch.nn.Module, taught: TrainResult,

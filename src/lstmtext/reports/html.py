@@ -190,13 +190,16 @@ def curves_section(history: Sequence[dict[str, Any]]) -> list[str]:
 def _calibration_png(name: str, cal: dict[str, Any]) -> bytes:
     fig, (left, right) = plt.subplots(1, 2, figsize=(9.5, 3.6))
     left.plot([0, 1], [0, 1], ":", color="grey", label="perfect")
-    for key, style, label in (("reliability_before", "s--", "before"), ("reliability_after", "o-", "calibrated")):
+    # without a fitted temperature the two curves are one: drawn once, not labelled "calibrated"
+    lines = (("reliability_before", "s--", "before"), ("reliability_after", "o-", "calibrated")) \
+        if cal.get("temperatures") else (("reliability_before", "o-", "model's own, not calibrated"),)
+    for key, style, label in lines:
         rel = cal[key]
         left.plot(rel["confidence"], rel["accuracy"], style, label=f"{label} (ECE {cal['ece_' + key.split('_')[1]]:.3f})")
     left.set_xlabel("confidence")
     left.set_ylabel("accuracy")
     left.set_title(f"{name}: reliability")
-    left.legend(loc="upper left", fontsize=8)
+    left.legend(loc="best", fontsize=8)  # upper left hid the low-confidence bins that came out right
     left.grid(alpha=0.3)
     cov = cal["coverage"]
     right.plot(cov["coverage"], cov["accuracy"], "o-", markersize=3)

@@ -93,4 +93,7 @@ def calibration_lines(metrics: dict[str, dict[str, Any]]) -> list[str]:
         lines.append(f"| {name} | {fmt(cal['ece_before'])} | {fmt(cal['ece_after'])} | {fmt(t['100%']['accuracy'])} | "
                      f"{fmt(t['90%']['accuracy'])} ({p_cut(t['90%']['min_confidence'])}) | {fmt(t['80%']['accuracy'])} "
                      f"({p_cut(t['80%']['min_confidence'])}) |")
+    if not any(cal.get("temperatures") for _, cal in rows):
+        lines += ["", "No temperature was fitted (the notes say why): the probabilities are the model's own, so ECE "
+                      "before and after are the same."]
     return lines + [""]
