@@ -81,3 +81,15 @@ def test_the_coverage_tables_cut_is_rounded_down_so_that_it_answers_what_it_prom
     table = {c: {"accuracy": 0.9, "min_confidence": 0.49075} for c in ("100%", "90%", "80%")}
     lines = calibration_lines({"valid": {"calibration": {"ece_before": 0.05, "ece_after": 0.02, "coverage_table": table}}})
     assert "0.9000 (0.490)" in lines[4] and "0.491" not in lines[4]
+
+
+def test_the_curves_draw_every_score_the_history_holds():
+    from lstmtext.reports.plots import curves_figure
+
+    history = [{"epoch": e, "train_loss": 1.0 / e, "valid_loss": 1.2 / e, "train_accuracy": 0.5, "valid_accuracy": 0.4,
+                "train_macro_f1": 0.3, "valid_macro_f1": 0.2, "valid_micro_f1": 0.6} for e in (1, 2)]
+    fig = curves_figure(history)  # a multi-label run's: its epoch is picked by valid micro-F1, which was left out
+    assert [ax.get_title() for ax in fig.axes] == ["loss", "accuracy", "macro-f1", "micro-f1"]
+    assert [line.get_label() for line in fig.axes[3].get_lines()] == ["valid"]
+    fig = curves_figure([{k: v for k, v in h.items() if "micro" not in k} for h in history])
+    assert [ax.get_title() for ax in fig.axes] == ["loss", "accuracy", "macro-f1"]  # history.png had no macro-F1

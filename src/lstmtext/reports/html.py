@@ -21,6 +21,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
 from lstmtext.reports.markdown import p_cut  # noqa: E402
+from lstmtext.reports.plots import curves_figure  # noqa: E402
 from lstmtext.utils.atomic import write_text  # noqa: E402
 
 _CSS = """body{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;color:#222}
@@ -112,19 +113,7 @@ def write_page(path: str | Path, title: str, parts: Sequence[str]) -> Path:
 
 
 def _curves_png(history: Sequence[dict[str, Any]]) -> bytes:
-    keys = [k for k in ("loss", "accuracy", "macro_f1") if f"valid_{k}" in history[0]]
-    fig, axes = plt.subplots(1, len(keys), figsize=(4.2 * len(keys), 3.3), squeeze=False)
-    epochs = [h["epoch"] for h in history]
-    for ax, key in zip(axes[0], keys):
-        for split in ("train", "valid"):
-            if f"{split}_{key}" in history[0]:
-                ax.plot(epochs, [h[f"{split}_{key}"] for h in history], marker="o", label=split)
-        ax.set_title(key.replace("_", "-"))
-        ax.set_xlabel("epoch")
-        ax.grid(alpha=0.3)
-        ax.legend()
-    fig.tight_layout()
-    return figure_png(fig)
+    return figure_png(curves_figure(history))
 
 
 def _lengths_png(data: Any) -> bytes:

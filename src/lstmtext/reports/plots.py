@@ -14,20 +14,31 @@ import numpy as np  # noqa: E402
 
 from lstmtext.utils.atomic import atomic_path  # noqa: E402
 
+#: The scores a training history can hold, in the order they are drawn: a multi-label run's micro-F1 (the score
+#: that picks its epoch) was missing from the report's curves.
+CURVES = ("loss", "accuracy", "macro_f1", "micro_f1")
 
-def plot_history(history: Sequence[dict[str, Any]], path: str | Path) -> Path:
-    """Plot loss and accuracy per epoch, train against valid, to a PNG."""
+
+def curves_figure(history: Sequence[dict[str, Any]]) -> Any:
+    """Loss and every score the history holds per epoch (:data:`CURVES`), train against valid, one panel each."""
+    keys = [k for k in CURVES if f"valid_{k}" in history[0] or f"train_{k}" in history[0]]
+    fig, axes = plt.subplots(1, len(keys), figsize=(4.2 * len(keys), 3.4), squeeze=False)
     epochs = [h["epoch"] for h in history]
-    fig, axes = plt.subplots(1, 2, figsize=(10, 3.8))
-    for ax, key in zip(axes, ("loss", "accuracy")):
-        ax.plot(epochs, [h[f"train_{key}"] for h in history], marker="o", label="train")
-        ax.plot(epochs, [h[f"valid_{key}"] for h in history], marker="o", label="valid")
+    for ax, key in zip(axes[0], keys):
+        for split in ("train", "valid"):
+            if f"{split}_{key}" in history[0]:
+                ax.plot(epochs, [h[f"{split}_{key}"] for h in history], marker="o", label=split)
+        ax.set_title(key.replace("_", "-"))
         ax.set_xlabel("epoch")
-        ax.set_title(key)
         ax.grid(alpha=0.3)
         ax.legend()
     fig.tight_layout()
-    return _save(fig, path)
+    return fig
+
+
+def plot_history(history: Sequence[dict[str, Any]], path: str | Path) -> Path:
+    """:func:`curves_figure` to a PNG."""
+    return _save(curves_figure(history), path)
 
 
 def draw_confusion(ax: Any, matrix: Sequence[Sequence[int]], labels: Sequence[str], title: str = "") -> None:
