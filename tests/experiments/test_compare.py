@@ -335,3 +335,23 @@ def test_unlabelled_text_is_named_as_the_user_gave_it(tiny_path, tiny_data, tmp_
         compare(tiny_data, ["cnn"], seeds=1, base=base, overrides=FAST, mode="sequential", workers=1, baseline=False)
     said = [r.getMessage() for r in caplog.records if "also in the valid or test split" in r.getMessage()]
     assert len(said) == 1 and said[0].startswith(f"{raw}: ")
+
+
+def test_the_compare_chart_shows_what_compare_md_shows_and_hides_no_dot():
+    from lstmtext.experiments.compare_report import compare_figure
+
+    def row(model, runs):
+        return {"model": model, "runs": runs, **{f"{k}_{s}": v for k in ("accuracy", "macro_f1", "micro_f1")
+                                               for s, v in (("mean", 0.88), ("std", 0.01))}}
+
+    report = {"summary": [row("cnn", 2), row("tfidf_logreg", 1)], "seeds": 2, "eval_split": "test"}
+    fig = compare_figure(report)
+    ax = fig.axes[0]
+    legend = ax.get_legend()
+    assert [t.get_text() for t in legend.get_texts()] == ["accuracy", "macro-F1", "micro-F1"]  # micro-F1 was left out
+    fig.canvas.draw()
+    box, axes_box = legend.get_window_extent(), ax.get_window_extent()
+    assert box.x0 >= axes_box.x1  # beside the axes: inside, it sat on tfidf_logreg's accuracy dot
+    title = ax.get_title()  # it ran past both sides of a 2-model figure
+    assert title.replace("\n", " ") == "test split, mean ± std over 2 seed(s); tfidf_logreg once (deterministic)"
+    assert max(len(line) for line in title.splitlines()) <= int(fig.get_figwidth() * 11)

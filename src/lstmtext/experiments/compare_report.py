@@ -37,34 +37,50 @@ def report_markdown(report: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def plot_report(report: dict[str, Any], path: str | Path) -> Path:
-    """Accuracy and macro-F1 per model: dots at the mean, the std over seeds as error bars (dots, not bars, since
-    the axis does not start at 0: the differences are what a reader compares)."""
+def compare_figure(report: dict[str, Any]) -> Any:
+    """The scores compare.md shows per model (accuracy, macro-F1, and micro-F1 for multi-label runs): dots at the
+    mean, the std over seeds as error bars (dots, not bars, since the axis does not start at 0: the differences are
+    what a reader compares); the legend beside the axes, where it hides no dot."""
+    import textwrap
+
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from lstmtext.utils.atomic import atomic_path
-
     summary = report["summary"]
     x = range(len(summary))
-    fig, ax = plt.subplots(figsize=(1.6 + 1.3 * len(summary), 3.8))
-    for offset, key, label, marker in ((-0.12, "accuracy", "accuracy", "o"), (0.12, "macro_f1", "macro-F1", "s")):
-        ax.errorbar([i + offset for i in x], [s[f"{key}_mean"] for s in summary],
+    scores = [("accuracy", "accuracy", "o"), ("macro_f1", "macro-F1", "s")] + \
+        ([("micro_f1", "micro-F1", "^")] if all("micro_f1_mean" in s for s in summary) else [])
+    width = 1.6 + 1.3 * len(summary)
+    fig, ax = plt.subplots(figsize=(width, 3.8))
+    step = 0.24 / max(1, len(scores) - 1)
+    for j, (key, label, marker) in enumerate(scores):
+        ax.errorbar([i - 0.12 + j * step for i in x], [s[f"{key}_mean"] for s in summary],
                     yerr=[s[f"{key}_std"] for s in summary], fmt=marker, capsize=4, label=label)
-    low = min(min(s["accuracy_mean"] - s["accuracy_std"], s["macro_f1_mean"] - s["macro_f1_std"]) for s in summary)
+    low = min(s[f"{key}_mean"] - s[f"{key}_std"] for s in summary for key, _, _ in scores)
     ax.set_ylim(max(0.0, low - 0.05), 1.0)
     ax.set_xlim(-0.6, len(summary) - 0.4)
     ax.set_xticks(list(x), [s["model"] for s in summary], rotation=20)
     once = [s["model"] for s in summary if s["runs"] == 1 and report["seeds"] > 1]
-    ax.set_title(f"{report['eval_split']} split, mean ± std over {report['seeds']} seed(s)"
-                 + (f"; {', '.join(once)} once (deterministic)" if once else ""), fontsize=10)
+    title = f"{report['eval_split']} split, mean ± std over {report['seeds']} seed(s)" + \
+        (f"; {', '.join(once)} once (deterministic)" if once else "")
+    ax.set_title("\n".join(textwrap.wrap(title, int(width * 11))), fontsize=10)  # one line ran past a narrow figure
     ax.grid(axis="y", alpha=0.3)
-    ax.legend(loc="upper right")
+    ax.legend(loc="center left", bbox_to_anchor=(1.01, 0.5), fontsize=9)  # inside, it hid a model's dots
     fig.tight_layout()
+    return fig
+
+
+def plot_report(report: dict[str, Any], path: str | Path) -> Path:
+    """:func:`compare_figure` to a PNG, atomically."""
+    import matplotlib.pyplot as plt
+
+    from lstmtext.utils.atomic import atomic_path
+
+    fig = compare_figure(report)
     with atomic_path(path) as tmp:
-        fig.savefig(tmp, dpi=110, format="png")
+        fig.savefig(tmp, dpi=110, format="png", bbox_inches="tight")
     plt.close(fig)
     return Path(path)
 
