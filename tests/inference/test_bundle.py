@@ -55,7 +55,7 @@ def test_run_outputs(trained_run):
         m = metrics[split]
         assert set(m) >= {"accuracy", "macro_f1", "weighted_f1", "per_class", "confusion_matrix"}
         assert sum(map(sum, m["confusion_matrix"])) == m["n"] == 6
-        assert set(m["per_class"]["negative"]) == {"precision", "recall", "f1", "support"}
+        assert set(m["per_class"]["negative"]) == {"precision", "recall", "f1", "support", "predicted"}
     assert "| class | precision | recall | F1 | support |" in (out / "report.md").read_text()
 
 

@@ -1,5 +1,7 @@
 """report.md tables: a class, label or aspect name never breaks its row."""
 
+import pytest
+
 from lstmtext.reports.markdown import md_cell, per_class_table
 
 
@@ -7,3 +9,26 @@ def test_a_name_with_a_pipe_or_line_break_stays_in_its_cell():
     assert md_cell("neu|tral\nx") == "neu\\|tral x"
     row = per_class_table({"neu|tral": {"precision": 1.0, "recall": 0.5, "f1": 0.6667, "support": 3}})[-1]
     assert row == "| neu\\|tral | 1.0000 | 0.5000 | 0.6667 | 3 |"
+
+
+def test_a_class_the_macro_f1_leaves_out_shows_no_zero_scores():
+    from lstmtext.reports.markdown import LEFT_OUT, per_class_table
+    from lstmtext.tasks.metrics import classification_metrics
+
+    m = classification_metrics([0, 0, 1], [0, 1, 1], ["neg", "neu|tral", "pos"])  # no 'pos' text, none predicted
+    assert m["per_class"]["pos"] == {"precision": 0.0, "recall": 0.0, "f1": 0.0, "support": 0, "predicted": 0}
+    assert m["macro_f1"] == pytest.approx((2 / 3 + 2 / 3) / 2)  # over neg and neu|tral alone
+    lines = per_class_table(m["per_class"])
+    assert "| pos | - | - | - | 0 |" in lines and lines[-1] == LEFT_OUT  # it read 0.0000, as if counted
+    assert "| neu\\|tral | 0.5000 | 1.0000 | 0.6667 | 1 |" in lines
+    assert LEFT_OUT not in per_class_table(classification_metrics([0, 1], [0, 1], ["a", "b"])["per_class"])
+
+
+def test_the_confusion_matrix_escapes_a_bar_in_a_class_name():
+    from lstmtext.config import build_config
+    from lstmtext.tasks.classify import Classify
+    from lstmtext.tasks.metrics import classification_metrics
+
+    m = classification_metrics([0, 1], [0, 1], ["neg|bad", "pos"])
+    lines = Classify(["neg|bad", "pos"], build_config(None)).split_markdown("test", m)
+    assert "| | neg\\|bad | pos |" in lines and "| **neg\\|bad** | 1 | 0 |" in lines  # it added a column

@@ -23,12 +23,28 @@ def md_cell(text: Any) -> str:
     return " ".join(str(text).split()).replace("|", "\\|")
 
 
+#: What a "-" in a per-class table means (a class the macro-F1 leaves out, rather than a 0 that looks counted).
+LEFT_OUT = ("-: no text here has it and none was predicted as it, so it has no precision, recall or F1, and "
+            "macro-F1 leaves it out.")
+
+
+def left_out(c: dict[str, Any]) -> bool:
+    """Whether a per-class row has no score to show: no text of it and none predicted as it (older metrics, without
+    ``predicted``, show their zeros as they are)."""
+    return c.get("support") == 0 and c.get("predicted") == 0
+
+
+def score_cells(c: dict[str, Any]) -> list[str]:
+    """A per-class row's precision, recall and F1, or "-" each where :func:`left_out`."""
+    return ["-"] * 3 if left_out(c) else [fmt(c["precision"]), fmt(c["recall"]), fmt(c["f1"])]
+
+
 def per_class_table(per_class: dict[str, dict[str, Any]]) -> list[str]:
-    """Markdown rows of per-class precision, recall, F1 and support."""
+    """Markdown rows of per-class precision, recall, F1 and support (with what a "-" means, when one is there)."""
     lines = ["| class | precision | recall | F1 | support |", "| --- | ---: | ---: | ---: | ---: |"]
     for label, c in per_class.items():
-        lines.append(f"| {md_cell(label)} | {fmt(c['precision'])} | {fmt(c['recall'])} | {fmt(c['f1'])} | {c['support']} |")
-    return lines
+        lines.append(f"| {md_cell(label)} | " + " | ".join(score_cells(c)) + f" | {c['support']} |")
+    return lines + (["", LEFT_OUT] if any(map(left_out, per_class.values())) else [])
 
 
 def run_markdown(summary: dict[str, Any], task_lines: Sequence[str], sections: Sequence[str]) -> str:

@@ -16,7 +16,7 @@ from lstmtext.data.dataset import RowRefs, Split, Table, check_cells, check_colu
 from lstmtext.errors import DataError
 from lstmtext.models.heads import OutputLayout
 from lstmtext.reports.html import confusion_png, image, table
-from lstmtext.reports.markdown import fmt, per_class_table
+from lstmtext.reports.markdown import LEFT_OUT, fmt, left_out, md_cell, per_class_table
 from lstmtext.reports.plots import plot_confusion
 from lstmtext.tasks.base import Task, register_task
 from lstmtext.tasks.metrics import classification_metrics, macro_f1
@@ -99,10 +99,10 @@ class Classify(Task):
                  f"accuracy **{fmt(m['accuracy'])}**, macro-F1 **{fmt(m['macro_f1'])}**, weighted-F1 "
                  f"{fmt(m['weighted_f1'])}", "", *per_class_table(m["per_class"])]
         labels = m["labels"]
-        lines += ["", "Confusion matrix (rows: true, columns: predicted)", "", "| | " + " | ".join(labels) + " |",
-                  "| --- |" + " ---: |" * len(labels)]
-        for label, row in zip(labels, m["confusion_matrix"]):
-            lines.append(f"| **{label}** | " + " | ".join(str(v) for v in row) + " |")
+        lines += ["", "Confusion matrix (rows: true, columns: predicted)", "",
+                  "| | " + " | ".join(map(md_cell, labels)) + " |", "| --- |" + " ---: |" * len(labels)]
+        for label, row in zip(labels, m["confusion_matrix"]):  # a '|' in a name had added a column
+            lines.append(f"| **{md_cell(label)}** | " + " | ".join(str(v) for v in row) + " |")
         return lines + [""]
 
     def decision(self, p: Prediction) -> tuple[str, float]:
@@ -119,8 +119,10 @@ class Classify(Task):
                                            [[k, m["n"], m["accuracy"], m["macro_f1"], m["weighted_f1"]]
                                             for k, m in metrics.items()])]
         for name, m in metrics.items():
-            rows = [[label, c["precision"], c["recall"], c["f1"], c["support"]] for label, c in m["per_class"].items()]
+            rows = [[label, *(["-"] * 3 if left_out(c) else [c["precision"], c["recall"], c["f1"]]), c["support"]]
+                    for label, c in m["per_class"].items()]
             parts += [f"<h3>{html.escape(name)} split</h3>",
                       table(["class", "precision", "recall", "F1", "support"], rows),
+                      *([f"<p>{html.escape(LEFT_OUT)}</p>"] if any(map(left_out, m["per_class"].values())) else []),
                       image(confusion_png(m, f"{name} split (rows: true)"), f"confusion matrix, {name}")]
         return parts

@@ -34,19 +34,22 @@ def classification_metrics(y_true: Sequence[int], y_pred: Sequence[int], labels:
         labels: Class names by id.
 
     Returns:
-        ``{"accuracy", "macro_f1", "weighted_f1", "per_class": {label: {...}}, "confusion_matrix", "labels", "n"}``;
+        ``{"accuracy", "macro_f1", "weighted_f1", "per_class": {label: {...}}, "confusion_matrix", "labels", "n"}``
+        (each class: precision, recall, F1, support and how many texts were predicted as it);
         ``confusion_matrix[i][j]`` counts texts of class ``labels[i]`` predicted as ``labels[j]``.
     """
     ids = list(range(len(labels)))
     y_true, y_pred = np.asarray(y_true), np.asarray(y_pred)
     p, r, f, s = precision_recall_fscore_support(y_true, y_pred, labels=ids, zero_division=0)
+    predicted = np.bincount(y_pred.astype(np.int64), minlength=len(labels)) if len(y_pred) else np.zeros(len(labels), int)
     return {
         "n": int(len(y_true)),
         "accuracy": float(accuracy_score(y_true, y_pred)),
         "macro_f1": macro_f1(y_true, y_pred),
         "weighted_f1": float(f1_score(y_true, y_pred, labels=ids, average="weighted", zero_division=0)),
         "per_class": {
-            label: {"precision": float(p[i]), "recall": float(r[i]), "f1": float(f[i]), "support": int(s[i])}
+            label: {"precision": float(p[i]), "recall": float(r[i]), "f1": float(f[i]), "support": int(s[i]),
+                    "predicted": int(predicted[i])}
             for i, label in enumerate(labels)
         },
         "confusion_matrix": confusion_matrix(y_true, y_pred, labels=ids).tolist(),

@@ -33,7 +33,7 @@ from lstmtext.data.dataset import RowRefs, Split, Table, check_cells, check_colu
 from lstmtext.errors import ConfigError, DataError
 from lstmtext.models.heads import OutputLayout
 from lstmtext.reports.html import figure_png, image, table
-from lstmtext.reports.markdown import fmt, md_cell
+from lstmtext.reports.markdown import LEFT_OUT, fmt, left_out, md_cell, score_cells
 from lstmtext.tasks.base import Task, register_task
 from lstmtext.tasks.metrics import label_macro_f1, multilabel_metrics
 from lstmtext.tasks.prediction import Prediction
@@ -336,9 +336,9 @@ class MultiLabel(Task):
                  "| label | threshold | precision | recall | F1 | support | predicted |",
                  "| --- | ---: | ---: | ---: | ---: | ---: | ---: |"]
         for label, c in m["per_class"].items():
-            lines.append(f"| {md_cell(label)} | {c.get('threshold', 0.5):.3f} | {fmt(c['precision'])} | {fmt(c['recall'])} | "
-                         f"{fmt(c['f1'])} | {c['support']} | {c['predicted']} |")
-        return lines + [""]
+            lines.append(f"| {md_cell(label)} | {c.get('threshold', 0.5):.3f} | " + " | ".join(score_cells(c))
+                         + f" | {c['support']} | {c['predicted']} |")
+        return lines + (["", LEFT_OUT] if any(map(left_out, m["per_class"].values())) else []) + [""]
 
     def card_line(self) -> str:
         return f"multi-label classification over {', '.join(self.labels)} (one threshold per label)"
@@ -384,9 +384,11 @@ class MultiLabel(Task):
             [[k, m["n"], m["micro_f1"], m["macro_f1"], m["samples_f1"], m["subset_accuracy"], m["hamming_loss"]]
              for k, m in metrics.items()])]
         for name, m in metrics.items():
-            rows = [[label, c.get("threshold", 0.5), c["precision"], c["recall"], c["f1"], c["support"]]
-                    for label, c in m["per_class"].items()]
+            rows = [[label, f"{c.get('threshold', 0.5):.3f}",
+                     *(["-"] * 3 if left_out(c) else [c["precision"], c["recall"], c["f1"]]), c["support"], c["predicted"]]
+                    for label, c in m["per_class"].items()]  # as report.md has them: "predicted" too
             parts += [f"<h3>{html.escape(name)} split</h3>",
-                      table(["label", "threshold", "precision", "recall", "F1", "support"], rows),
+                      table(["label", "threshold", "precision", "recall", "F1", "support", "predicted"], rows),
+                      *([f"<p>{html.escape(LEFT_OUT)}</p>"] if any(map(left_out, m["per_class"].values())) else []),
                       image(figure_png(self._figure(name, m)), f"per-label F1, {name}")]
         return parts

@@ -6,7 +6,7 @@ import math
 from pathlib import Path
 from typing import Any
 
-from lstmtext.reports.markdown import md_cell
+from lstmtext.reports.markdown import md_cell, per_class_table
 from lstmtext.utils.atomic import atomic_path
 
 
@@ -32,17 +32,16 @@ def split_markdown(name: str, m: dict[str, Any]) -> list[str]:
         f"- mean_aspect_macro_f1 (each aspect's macro-F1, averaged): **{_f(m['mean_aspect_macro_f1'])}**",
         f"- accuracy over aspect predictions {_f(m['accuracy'])}; texts with every aspect right {_f(m['exact_match'])}",
         "",
-        "| aspect | accuracy | macro-F1 | " + " | ".join(f"F1 {label}" for label in m["flat"]["labels"]) + " |",
+        "| aspect | accuracy | macro-F1 | " + " | ".join(f"F1 {md_cell(label)}" for label in m["flat"]["labels"]) + " |",
         "| --- | ---: | ---: |" + " ---: |" * len(m["flat"]["labels"]),
     ]
     for aspect, a in m["aspects"].items():
         cells = [_cell(a, label) for label in m["flat"]["labels"]]
         lines.append(f"| {md_cell(aspect)} | {_f(a['accuracy'])} | {_f(a['macro_f1'])} | " + " | ".join(cells) + " |")
+    lines += ["", "In the F1 columns, - marks a label that no text has for the aspect and none was predicted as (the "
+                  "aspect's macro-F1 leaves it out); a blank, a label the aspect does not have."]
     for aspect, a in [("all aspects (flattened)", m["flat"]), *m["aspects"].items()]:
-        lines += ["", f"### {name}: {aspect}", "", "| class | precision | recall | F1 | support |",
-                  "| --- | ---: | ---: | ---: | ---: |"]
-        for label, c in a["per_class"].items():
-            lines.append(f"| {md_cell(label)} | {_f(c['precision'])} | {_f(c['recall'])} | {_f(c['f1'])} | {c['support']} |")
+        lines += ["", f"### {name}: {aspect}", "", *per_class_table(a["per_class"])]
         lines += ["", "Confusion (rows true, columns predicted): " + "; ".join(
             f"{label}: " + " ".join(str(v) for v in row) for label, row in zip(a["labels"], a["confusion_matrix"]))]
     return lines + [""]
