@@ -32,3 +32,24 @@ def test_the_confusion_matrix_escapes_a_bar_in_a_class_name():
     m = classification_metrics([0, 1], [0, 1], ["neg|bad", "pos"])
     lines = Classify(["neg|bad", "pos"], build_config(None)).split_markdown("test", m)
     assert "| | neg\\|bad | pos |" in lines and "| **neg\\|bad** | 1 | 0 |" in lines  # it added a column
+
+
+def test_a_run_that_stopped_early_says_so():
+    from lstmtext.reports.markdown import stopped_early
+
+    summary = {"stopped_early": True, "epochs_asked": 8, "monitor": "valid_macro_f1", "patience": 3}
+    assert stopped_early(summary) == " of 8 (stopped early: no better valid_macro_f1 for 3 epochs)"
+    assert stopped_early({**summary, "stopped_early": False}) == "" and stopped_early({}) == ""
+
+
+def test_the_data_table_follows_the_labels_order_not_the_alphabet():
+    from lstmtext.config import build_config
+    from lstmtext.data.dataset import Split
+    from lstmtext.tasks import get_task
+
+    absa = get_task("absa")({"service": ["pos", "neg"], "fuel": ["neg", "pos"]}, build_config("absa"))
+    counts = absa.label_counts(Split(["a", "b"], [("neg", "pos"), ("pos", "neg")]))
+    assert list(counts) == ["service=pos", "service=neg", "fuel=neg", "fuel=pos"]  # aspects as the file has them
+    classify = get_task("classify")(["negative", "neutral", "positive"], build_config(None))
+    assert list(classify.label_counts(Split(["a", "b", "c"], ["positive", "negative", "neutral"]))) == \
+        ["negative", "neutral", "positive"]

@@ -267,6 +267,8 @@ def test_cli_train_predict_evaluate_a_multilabel_model(tiny_run, tmp_path):
     assert res.exit_code == 1 and "--only-mentioned (only_mentioned) does not apply to a 'multilabel' model" in str(res.exception)
     res = runner.invoke(app, ["evaluate", str(out), str(MULTILABEL), "--label-col", "labels"])
     assert res.exit_code == 0 and "micro_f1" in res.output
+    # a multi-label model's accuracy is its subset accuracy: named so, as report.md names it
+    assert "subset_accuracy " in res.output and "accuracy" not in res.output.replace("subset_accuracy", "")
     # the same rows written another way: labels joined by ';', or one 0/1 column per label
     import pandas as pd
 

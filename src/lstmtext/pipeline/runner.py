@@ -257,6 +257,8 @@ def summarize(config: Config, prepared: Prepared, model: torch.nn.Module, result
         "architecture": config.model.name, "source": prepared.source,
         "n_parameters": sum(p.numel() for p in model.parameters()), "vocab_size": len(encoder.vocab),
         "max_len": encoder.max_len, "epochs_run": len(result.history), "best_epoch": result.best_epoch,
+        "epochs_asked": config.train.epochs, "stopped_early": result.stopped_early,
+        "patience": config.train.patience,
         "ensemble": config.model.ensemble, "members": result.members, "monitor": config.train.monitor,
         "train_seconds": result.total_seconds, "precision": result.precision,
         **({"lm_seconds": result.lm_seconds} if result.lm_seconds else {}),

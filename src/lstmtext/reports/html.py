@@ -20,7 +20,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
-from lstmtext.reports.markdown import p_cut  # noqa: E402
+from lstmtext.reports.markdown import p_cut, stopped_early  # noqa: E402
 from lstmtext.reports.plots import curves_figure  # noqa: E402
 from lstmtext.utils.atomic import write_text  # noqa: E402
 
@@ -141,7 +141,8 @@ def confusion_png(m: dict[str, Any], title: str) -> bytes:
 
 def data_section(data: Any, counts: dict[str, Counter]) -> list[str]:
     """Split sizes, class counts per split (``counts``: split -> class -> rows) and the length histogram."""
-    classes = sorted(set().union(*counts.values())) if counts else []
+    seen = [c for split in counts.values() for c in split]  # in the order the task counts them (aspects: the file's)
+    classes = list(dict.fromkeys(seen))
     rows = [[c, *(counts[name].get(c, 0) for name in counts)] for c in classes]
     rows.append(["all", *(len(split) for split in data.splits.values())])
     return ["<h2>Data</h2>", f"<p>{html.escape(str(data.source))}</p>",  # its notes are among the run's (run_facts)
@@ -152,7 +153,8 @@ def run_facts(summary: dict[str, Any]) -> list[str]:
     """The run's facts (architecture, parameters, epochs, seconds, seed) as a table."""
     facts = [["task", summary.get("task")], ["architecture", summary.get("architecture")],
              ["parameters", summary.get("n_parameters")], ["vocabulary", summary.get("vocab_size")],
-             ["epochs run", summary.get("epochs_run")], ["best epoch", summary.get("best_epoch")],
+             ["epochs run", f"{summary.get('epochs_run')}{stopped_early(summary)}"],
+             ["best epoch", summary.get("best_epoch")],
              ["train seconds", summary.get("train_seconds")], ["precision", summary.get("precision")],
              ["seed", summary.get("seed")]]
     notes = "".join(f"<li>{html.escape(n)}</li>" for n in summary.get("notes", []))

@@ -47,6 +47,14 @@ def per_class_table(per_class: dict[str, dict[str, Any]]) -> list[str]:
     return lines + (["", LEFT_OUT] if any(map(left_out, per_class.values())) else [])
 
 
+def stopped_early(summary: dict[str, Any]) -> str:
+    """`` of 8 (stopped early: no better valid score for 3 epochs)`` where the run stopped before its epochs, else ""."""
+    if not summary.get("stopped_early"):
+        return ""
+    return (f" of {summary['epochs_asked']} (stopped early: no better {summary['monitor']} for {summary['patience']} "
+            "epochs)")
+
+
 def run_markdown(summary: dict[str, Any], task_lines: Sequence[str], sections: Sequence[str]) -> str:
     """The whole ``report.md`` of a training run.
 
@@ -63,7 +71,7 @@ def run_markdown(summary: dict[str, Any], task_lines: Sequence[str], sections: S
         "",
         *task_lines,
         f"- parameters: {summary['n_parameters']:,}; vocabulary {summary['vocab_size']:,}; max_len {summary['max_len']}",
-        f"- training: {summary['epochs_run']} epochs in {summary['train_seconds']:.1f} s{speed}"
+        f"- training: {summary['epochs_run']} epochs{stopped_early(summary)} in {summary['train_seconds']:.1f} s{speed}"
         + (f" (the language model {summary['lm_seconds']:.1f} s of it)" if summary.get("lm_seconds") else "")
         + "; best epoch "
         f"{summary['best_epoch']} (by {summary['monitor']})",

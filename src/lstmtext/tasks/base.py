@@ -424,5 +424,11 @@ class Task(ABC):
         """HTML fragments of the metrics section of ``report.html``."""
 
     def label_counts(self, split: Split) -> Counter:
-        """Rows per class (what the report's data section counts)."""
-        return Counter(self.describe(y) for y in split.labels)
+        """Rows per class (what the report's data section counts), in the task's label order."""
+        return in_order(Counter(self.describe(y) for y in split.labels), [self.describe(y) for y in self.labels])
+
+
+def in_order(counts: Counter, order: Sequence[Any]) -> Counter:
+    """``counts`` with the keys of ``order`` first, in that order (the report's tables follow the labels' order, an
+    aspect file's columns, not the alphabet), then any others as counted."""
+    return Counter({**{k: counts[k] for k in order if k in counts}, **counts})

@@ -34,7 +34,7 @@ from lstmtext.errors import ConfigError, DataError
 from lstmtext.models.heads import OutputLayout
 from lstmtext.reports.html import figure_png, image, table
 from lstmtext.reports.markdown import LEFT_OUT, fmt, left_out, md_cell, score_cells
-from lstmtext.tasks.base import Task, register_task
+from lstmtext.tasks.base import Task, in_order, register_task
 from lstmtext.tasks.metrics import label_macro_f1, multilabel_metrics
 from lstmtext.tasks.prediction import Prediction
 from lstmtext.tasks.thresholds import best_threshold, micro_thresholds
@@ -319,7 +319,7 @@ class MultiLabel(Task):
         return self.config.multilabel.label_sep.join(p.labels or []) or "(none)", sure
 
     def label_counts(self, split: Split) -> Counter:
-        return Counter(name for label in split.labels for name in (label or ("(none)",)))
+        return in_order(Counter(name for label in split.labels for name in (label or ("(none)",))), self.labels)
 
     def summary(self) -> dict[str, Any]:
         return {"task": self.name, "labels": self.labels, "thresholds": [round(float(t), 4) for t in self.thresholds]}

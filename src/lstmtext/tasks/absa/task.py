@@ -24,7 +24,7 @@ from lstmtext.reports.html import image, table
 from lstmtext.tasks.absa.data import not_mentioned_label, read_long, read_wide
 from lstmtext.tasks.absa.metrics import aspect_metrics, summary_scores
 from lstmtext.tasks.absa.report import confusion_grid_png, plot_confusion_grid, split_markdown
-from lstmtext.tasks.base import Task, register_task
+from lstmtext.tasks.base import Task, in_order, register_task
 from lstmtext.tasks.prediction import Prediction, class_prediction
 
 
@@ -197,7 +197,8 @@ class AspectSentiment(Task):
         return ", ".join(said) or "(no aspect)", min(q.score for q in p.aspects.values())
 
     def label_counts(self, split) -> Counter:
-        return Counter(f"{a}={v}" for label in split.labels for a, v in zip(self.aspects, label))
+        return in_order(Counter(f"{a}={v}" for label in split.labels for a, v in zip(self.aspects, label)),
+                        [f"{a}={v}" for a, values in self.labels.items() for v in values])
 
     def summary(self) -> dict[str, Any]:
         return {"task": self.name, "labels": self.labels, "aspects": self.aspects, "not_mentioned": self.not_mentioned}
