@@ -49,9 +49,9 @@ def __getattr__(name: str):
 
         found = getattr(importlib.import_module(_LAZY[name]), name)
         if name == "run":  # from Python its errors name its arguments (overwrite=True), not the CLI's options
-            from lstmtext.errors import python_terms
+            from lstmtext.errors import RUN_NAMES, python_terms
 
-            found = python_terms(found)
+            found = python_terms(found, RUN_NAMES)
         return found
     raise AttributeError(f"module 'lstmtext' has no attribute {name!r}")
 

@@ -365,6 +365,7 @@ class MultiLabelTextClassifier(ClassifierMixin, _TextEstimator):
 
     def score(self, X: Any, y: Any, sample_weight: Any = None) -> float:
         """Subset accuracy (every label of a text right), for ``y`` in either form ``fit`` takes."""
+        y = y.toarray() if hasattr(y, "toarray") else y  # sparse, as fit takes it
         if not self._is_matrix(y):  # label lists: as a 0/1 matrix
             names = [str(c) for c in self.classes_]
             unknown = sorted({str(x) for row in y for x in row} - set(names))
@@ -419,8 +420,9 @@ class AspectClassifier(ClassifierMixin, _TextEstimator):
         if gap is not None:
             raise DataError(f"y: row {gap[0]}, aspect {aspects[gap[1]]!r} is missing. Give every aspect a label (the "
                             "label of an aspect a text does not mention, e.g. 'neutral', where it has none).")
-        for j, aspect in enumerate(aspects):  # one kind per aspect: 1 and '1' are not two classes
-            class_labels(matrix[:, j].tolist(), f"y (aspect {aspect!r})")
+        matrix = matrix.copy()
+        for j, aspect in enumerate(aspects):  # one kind per aspect: 1 and '1' refused, 1 and 1.0 one class
+            matrix[:, j] = class_labels(matrix[:, j].tolist(), f"y (aspect {aspect!r})")
         self._label_values = {str(v): v for v in matrix.ravel().tolist()}  # -1, 0, 1 come back as ints, not '-1'
         labels = [tuple(str(v) for v in row) for row in matrix]
         nm = not_mentioned_label({v for row in labels for v in row}, self.resolve_config().absa.not_mentioned)

@@ -33,6 +33,10 @@ class OutputExistsError(LstmTextError, FileExistsError):
     """An output file or folder is already there and replacing it was not asked for (``--overwrite``)."""
 
 
+class NotWritableError(LstmTextError, PermissionError):
+    """An output path lies on a read-only file system or in a folder this user cannot write."""
+
+
 class NotFittedError(LstmTextError, AttributeError):
     """A model was used before ``fit`` or ``load``."""
 
@@ -68,38 +72,53 @@ PYTHON_NAMES = (
 PYTHON_WORDED_LOGS = ("lstmtext.data.dataset", "lstmtext.pipeline.prepare")
 
 
-def python_wording(message: str) -> str:
+#: ``lstmtext.run``'s: it takes ``overwrite=`` and ``resume=`` as the CLI's flags, and files and config keys as
+#: the CLI does (valid_path=, data.split_col), so only those two are reworded.
+RUN_NAMES = (
+    (r"Pass --overwrite\b", "Pass overwrite=True"),
+    (r"even with --overwrite\b", "even with overwrite=True"),
+    (r"start again with --overwrite\b", "start again with overwrite=True"),
+    (r"Pass --resume\b", "Pass resume=True"),
+)
+
+
+def python_wording(message: str, names: tuple[tuple[str, str], ...] = PYTHON_NAMES) -> str:
     """``message`` naming the Python API's arguments instead of the command-line options."""
-    for pattern, name in PYTHON_NAMES:
+    for pattern, name in names:
         message = re.sub(pattern, name, message)
     return message
 
 
-def in_python_terms(exc: LstmTextError) -> LstmTextError:
+def in_python_terms(exc: LstmTextError, names: tuple[tuple[str, str], ...] = PYTHON_NAMES) -> LstmTextError:
     """The same error, its message naming the Python API's arguments instead of the command-line options."""
-    return type(exc)(python_wording(str(exc)))
+    return type(exc)(python_wording(str(exc), names))
 
 
 class _PythonWording(logging.Filter):
     """Reword the data warnings a Python API call logs (they name command-line options)."""
 
+    def __init__(self, names: tuple[tuple[str, str], ...]) -> None:
+        super().__init__()
+        self.names = names
+
     def filter(self, record: logging.LogRecord) -> bool:
-        record.msg, record.args = python_wording(record.getMessage()), None
+        record.msg, record.args = python_wording(record.getMessage(), self.names), None
         return True
 
 
-def python_terms(method: Callable[..., Any]) -> Callable[..., Any]:
-    """Wrap a Python API method: the errors raised inside it name its arguments (:func:`in_python_terms`)."""
+def python_terms(method: Callable[..., Any], names: tuple[tuple[str, str], ...] = PYTHON_NAMES) -> Callable[..., Any]:
+    """Wrap a Python API method: the errors raised inside it name its arguments (:func:`in_python_terms`), by the
+    ``names`` table (the estimators': :data:`PYTHON_NAMES`; ``lstmtext.run``'s: :data:`RUN_NAMES`)."""
 
     @functools.wraps(method)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        logs, wording = [logging.getLogger(name) for name in PYTHON_WORDED_LOGS], _PythonWording()
+        logs, wording = [logging.getLogger(name) for name in PYTHON_WORDED_LOGS], _PythonWording(names)
         for data_log in logs:
             data_log.addFilter(wording)
         try:
             return method(*args, **kwargs)
         except LstmTextError as exc:
-            raise in_python_terms(exc) from None
+            raise in_python_terms(exc, names) from None
         finally:
             for data_log in logs:
                 data_log.removeFilter(wording)

@@ -319,6 +319,8 @@ def test_labels_are_checked_as_scikit_learn_checks_them():
         AspectClassifier().fit(["a", "b"], pd.DataFrame({"crew": [1, 0], "bag": [1, "0"]}))
     clf = _clf(epochs=2).fit(TEXTS, [1] * 12 + [2.0] * 12)  # 1 and 1.0 are one class, as numpy's
     assert clf.classes_.tolist() == [1.0, 2.0] and clf.predict_proba(TEXTS[:1]).shape == (1, 2)
+    labels, _ = AspectClassifier()._labels(pd.DataFrame({"crew": pd.Series([1, 1.0, -1, -1], dtype=object)}), 4)
+    assert labels == [("1.0",), ("1.0",), ("-1.0",), ("-1.0",)]  # one class, as TextClassifier makes them
 
 
 def test_aspect_labels_come_back_as_given():
@@ -344,6 +346,8 @@ def test_the_predictor_reads_tables_and_iterators_as_the_estimators_do():
         predictor.predict_proba({"a": "dog"})
     with pytest.raises(DataError, match=r"^texts: expected a sequence of texts .* DataFrame of shape \(3, 2\) \(columns t, u\)"):
         predictor.predict_proba(pd.DataFrame({"t": texts, "u": texts}))
+    np.testing.assert_array_equal(predictor.predict_proba({t: 0 for t in texts}.keys()), want)  # views, sets: read
+    np.testing.assert_array_equal(clf.predict_proba([[t] for t in texts]), clf.predict_proba(texts))  # rows of one
     with pytest.raises(DataError, match=r"^X: one string \('great flight'\), not a sequence of texts: pass \[text\]"):
         clf.predict("great flight")  # it said "an array of shape ()"
     from lstmtext.inference.predictor import Predictor
@@ -370,7 +374,7 @@ def test_a_multilabel_column_with_no_text_is_learnt_as_absent(caplog):
     y = MultiLabelBinarizer(classes=["praise", "complaint", "refund"]).fit_transform(sets)  # 'refund' on no text
     clf = MultiLabelTextClassifier(preset=None, random_state=0, **FAST).fit(TEXTS, csr_matrix(y))  # sparse too
     assert clf.classes_.tolist() == [0, 1, 2] and clf.predict(TEXTS)[:, 2].sum() == 0  # refused before
-    assert clf.score(TEXTS, y) == 1.0
+    assert clf.score(TEXTS, y) == clf.score(TEXTS, csr_matrix(y)) == 1.0  # sparse y in score too (a ValueError)
     assert any(r.getMessage() == "y: column 2 has no text with its label, so the model learns it as absent (it answers "
                "it for no text)." for r in caplog.records)
     scores = cross_val_score(MultiLabelTextClassifier(preset=None, random_state=0, **{**FAST, "epochs": 2}),
@@ -397,3 +401,7 @@ def test_python_wording_of_the_split_and_multilabel_messages(tmp_path):
     lstmtext.run(cfg, csv, tmp_path / "run", progress=False)
     with pytest.raises(OutputExistsError, match=r"a trained model is already there\. Pass overwrite=True to replace"):
         lstmtext.run(cfg, csv, tmp_path / "run", progress=False)
+    six = tmp_path / "six.csv"  # run() has no valid_texts=: its messages keep naming its files and keys
+    pd.DataFrame({"text": TEXTS[:6], "label": ["a"] * 3 + ["b"] * 3}).to_csv(six, index=False)
+    with pytest.raises(DataError, match=r"or give a split column \(--split-col\)\.$"):
+        lstmtext.run(cfg, six, tmp_path / "run6", progress=False)

@@ -182,10 +182,12 @@ def test_a_folder_that_cannot_be_written_is_refused_before_the_work(tmp_path, mo
     locked = tmp_path / "locked"
     locked.mkdir()
     monkeypatch.setattr(os, "access", lambda p, mode: False if str(p) == str(locked) else real(p, mode))
-    with pytest.raises(OutputExistsError, match=r"locked/run/x: cannot write in .*locked \(no permission to write "
-                                                r"there\)\. Choose another --out\.$"):
+    from lstmtext.errors import NotWritableError
+
+    with pytest.raises(NotWritableError, match=r"locked/run/x: cannot write in .*locked \(no permission to write "
+                                               r"there\)\. Choose another --out\.$"):
         check_out(locked / "run" / "x", "train", overwrite=False)  # the nearest folder that is there decides
-    with pytest.raises(OutputExistsError, match=r"cannot write in .*locked .* Choose another path\.$"):
+    with pytest.raises(PermissionError, match=r"cannot write in .*locked .* Choose another path\.$"):
         check_out_file(locked / "p.csv", overwrite=False)
     # it had trained an epoch, then failed with a traceback of the checkpoint's save
     monkeypatch.setattr("sys.argv", ["lstmtext", "train", "--out", str(locked / "run"), "--set", "train.epochs=1"])
@@ -208,18 +210,21 @@ def test_a_full_disk_is_one_line(monkeypatch, capsys, tmp_path):
         main()
     err = capsys.readouterr().err.strip()
     assert done.value.code == 1 and err == f"error: {tmp_path / 'run' / 'model'}: No space left on device. Free " \
-                                           "some space, or choose another --out on another disk."
+                                           "some space, or write to another disk."
 
 
-def test_train_never_replaces_a_file_of_the_name_it_writes(tmp_path):
-    from lstmtext.tasks import available_tasks, get_task
-    from lstmtext.utils.outputs import WRITES
+def test_train_and_evaluate_never_replace_a_file_of_the_name_they_write(tmp_path):
+    from lstmtext.pipeline.checks import prepare_out
 
-    stems = {get_task(name).figure_stem for name in available_tasks()}
-    assert {f"{stem}_{split}.png" for stem in stems for split in ("train", "valid", "test")} <= set(WRITES["train"])
-    for name in ("history.csv", "confusion_valid.png", "history.png"):  # a user's own: replaced in silence before
+    for name in ("history.csv", "confusion_valid.png", "per_label_test.png", "history.png"):  # replaced in silence
         folder = tmp_path / name
         (folder / name).parent.mkdir()
         (folder / name).write_text("mine")
         with pytest.raises(OutputExistsError, match=f"{name} already there"):
-            check_out(folder, "train", overwrite=False)
+            prepare_out(folder, overwrite=False, resume=False)
+        assert prepare_out(folder, overwrite=False, resume=True) == folder  # its own run, resumed
+    (tmp_path / "ev").mkdir()
+    (tmp_path / "ev" / "confusion.png").write_text("mine")
+    result = runner.invoke(app, ["evaluate", str(tmp_path / "no-model"), str(tmp_path / "x.csv"), "--out",
+                                 str(tmp_path / "ev")])
+    assert isinstance(result.exception, OutputExistsError) and "confusion.png already there" in str(result.exception)

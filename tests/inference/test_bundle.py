@@ -108,13 +108,22 @@ def test_a_save_killed_between_its_renames_loads_and_leaves_no_temporary_folder(
     clf = TextClassifier.load(trained_run[0])
     run = tmp_path / "run"
     clf.save(run / "model")
-    (run / "model").rename(run / ".model.abc123.old")  # killed after moving the old model aside
-    assert load_bundle(run).path == run / "model" and (run / "model" / "config.json").is_file()  # "not a saved model"
-    stale = run / ".model.ucopbfth.tmp"  # killed while writing the new one
-    (stale / "x").parent.mkdir()
-    (stale / "x").write_bytes(b"0" * 1000)
+    (run / "model").rename(run / ".model.abc123de.old")  # killed after moving the old model aside
+    assert load_bundle(run).path == run / ".model.abc123de.old"  # "not a saved model"; read where it is, not moved
+    assert load_bundle(run / "model").path == run / ".model.abc123de.old"
+    (run / ".model.v2.zyxw9876.old").mkdir()  # another target's (model.v2): never taken for model's
+    import os
+    import time
+
+    stale, fresh, other = run / ".model.ucopbfth.tmp", run / ".model.a1b2c3d4.tmp", run / ".model.v2.qwer1234.tmp"
+    for folder in (stale, fresh, other):  # a killed save's, one at work now, another target's
+        folder.mkdir()
+        (folder / "x").write_bytes(b"0" * 1000)
+    os.utime(stale, (time.time() - 3600, time.time() - 3600))
+    os.utime(other, (time.time() - 3600, time.time() - 3600))
     clf.save(run / "model", overwrite=True)
-    assert not stale.exists() and sorted(p.name for p in run.iterdir()) == ["model"]
+    assert sorted(p.name for p in run.iterdir()) == [".model.a1b2c3d4.tmp", ".model.v2.qwer1234.tmp",
+                                                     ".model.v2.zyxw9876.old", "model"]
 
 
 def test_refuses_to_overwrite(trained_run, tmp_path):
@@ -357,7 +366,7 @@ def test_recovering_a_folder_another_rank_put_back_is_quiet(tmp_path, monkeypatc
 
     from lstmtext.utils import atomic
 
-    aside = tmp_path / ".ckpt.abc.old"
+    aside = tmp_path / ".ckpt.abc12345.old"  # as mkdtemp names it
     aside.mkdir()
 
     def lose_the_race(src, dst):  # between this rank's listing and its rename, another rank moved it back

@@ -316,6 +316,11 @@ def test_valid_or_test_texts_that_are_training_texts_are_counted(tmp_path):
            "does on new texts. Give a valid split without them (a split lstmtext makes: --set data.drop_duplicates=true " \
            "drops repeated rows before splitting)." in notes
     assert not any("test texts are also training texts" in n for n in notes)  # 2.5%: canonical splits share a few
+    mentions = [f"@united http://t.co/{i},positive" for i in range(8)]  # each cleans to nothing: no shared text
+    path.write_text("text,label\n" + "\n".join(train + mentions[:4]) + "\n")
+    test.write_text("text,label\n" + "\n".join(mentions[4:] + [f"new {i},positive" for i in range(36)]) + "\n")
+    notes = prepare(cfg, load_data(cfg, path, valid_path=valid, test_path=test)).notes
+    assert not any("test texts are also training texts" in n for n in notes)
 
 def test_training_texts_that_clean_to_nothing_are_counted_with_the_first_row(tmp_path):
     rows = [f"good food {i},positive,train" for i in range(20)] + [f"bad food {i},negative,train" for i in range(20)] + \

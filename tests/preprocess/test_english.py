@@ -118,3 +118,15 @@ def test_hashtags_to_words_keeps_the_tags_words():
     assert make_step("remove_hashtags")("so #BadService today") == "so   today"  # the tutorial's step drops them
     chain = Pipeline([*(s if s != "remove_hashtags" else "hashtags_to_words" for s in preprocess_preset("en-tweet")["steps"])])
     assert chain("@united #neveragain #BadService") == "neveragain bad service"
+
+
+def test_a_saved_chain_with_options_on_a_plain_step_still_loads(caplog):
+    import logging
+
+    from lstmtext.preprocess.pipeline import Pipeline
+
+    # accepted and ignored before plain steps refused options: such a model must still load, cleaning as it did
+    with caplog.at_level(logging.WARNING):
+        chain = Pipeline.from_dict({"steps": ["lowercase", "remove_urls"], "options": {"remove_urls": {"foo": 1}}})
+    assert chain("See HTTP://x.org NOW") == Pipeline(["lowercase", "remove_urls"])("See HTTP://x.org NOW")
+    assert any("gives options to remove_urls, which takes none" in r.getMessage() for r in caplog.records)

@@ -37,9 +37,11 @@ def test_the_confusion_matrix_escapes_a_bar_in_a_class_name():
 def test_a_run_that_stopped_early_says_so():
     from lstmtext.reports.markdown import stopped_early
 
-    summary = {"stopped_early": True, "epochs_asked": 8, "monitor": "valid_macro_f1", "patience": 3}
+    summary = {"stopped_early": True, "epochs_run": 4, "epochs_asked": 8, "monitor": "valid_macro_f1", "patience": 3}
     assert stopped_early(summary) == " of 8 (stopped early: no better valid_macro_f1 for 3 epochs)"
     assert stopped_early({**summary, "stopped_early": False}) == "" and stopped_early({}) == ""
+    assert stopped_early({**summary, "epochs_run": 8}) == ""  # patience ran out on the last epoch: nothing stopped
+    assert stopped_early({**summary, "epochs_run": 2, "patience": 1}).endswith("for 1 epoch)")
 
 
 def test_the_data_table_follows_the_labels_order_not_the_alphabet():

@@ -197,6 +197,8 @@ def test_stream_never_deletes_a_shards_folder_it_did_not_write(tiny_path, tmp_pa
         run(config, tiny_path, tmp_path / "run", progress=False, stream=True, chunk_size=10)
     assert mine.read_text() == "data"  # it was deleted without a word
     mine.unlink()
+    (mine.parent / ".DS_Store").write_text("finder")  # what macOS leaves in any folder a user opens: not a user's file
+    (mine.parent / "train-00000.labels.npy").write_text("x")  # an earlier version's shard
     run(config, tiny_path, tmp_path / "run", progress=False, stream=True, chunk_size=10)  # its own are made again
     run(config, tiny_path, tmp_path / "run", progress=False, stream=True, chunk_size=10, overwrite=True)
 

@@ -70,11 +70,11 @@ def hoist_verbose(args: list[str]) -> list[str]:
 
 
 #: Errors of writing a user can fix, and how: shown in one line (``-v``: with the traceback).
-WRITE_ERRORS = {errno.ENOSPC: "Free some space, or choose another --out on another disk.",
-                errno.EDQUOT: "Free some space, or choose another --out on another disk.",
-                errno.EROFS: "Choose another --out: this file system is read-only.",
-                errno.EACCES: "Choose another --out, or get permission to write there.",
-                errno.EPERM: "Choose another --out, or get permission to write there."}
+WRITE_ERRORS = {errno.ENOSPC: "Free some space, or write to another disk.",
+                errno.EDQUOT: "Free some space, or write to another disk.",
+                errno.EROFS: "That file system is read-only: write somewhere else.",
+                errno.EACCES: "Check that this user may read or write it, or use another path.",
+                errno.EPERM: "Check that this user may read or write it, or use another path."}
 
 
 def main() -> None:

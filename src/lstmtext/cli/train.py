@@ -212,13 +212,14 @@ def evaluate(
     from lstmtext.errors import OutputExistsError
     from lstmtext.inference.bundle import holds_model
     from lstmtext.pipeline.evaluate import evaluate_file
+    from lstmtext.tasks import figure_files
     from lstmtext.utils.outputs import check_out
 
     if out is not None:
         if holds_model(out):  # its metrics.json is the training run's (and /info serves a bundle's)
             raise OutputExistsError(f"{out} holds a trained model, whose own metrics.json the evaluation would "
                                     "replace. Write it to another folder.")
-        check_out(out, "evaluate", overwrite)
+        check_out(out, "evaluate", overwrite, also=figure_files(splits=False))  # its figure too
 
     metrics = evaluate_file(bundle, data, text_col, label_col, fmt, not no_header, out, engine=engine, label_sep=label_sep)
     if metrics["engine"] != "torch":

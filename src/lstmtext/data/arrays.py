@@ -16,16 +16,16 @@ def text_list(X: Any, what: str) -> list[Any]:
     """``X`` as a list, one item per text: a list, tuple, array, Series, one-column DataFrame or 2-D array, or an
     iterator (a generator is read once). One string, a dict or a table of several columns is refused: read as a
     sequence, they would give their characters, keys or column names as the texts."""
-    if type(X) is list:  # the common case, as it is (one text through the predictor in a fraction of a ms)
-        return X
+    if type(X) is list and (not X or isinstance(X[0], str)):  # the common case, as it is (one text through the
+        return X  # predictor in a fraction of a ms); a list of one-item rows goes on to be flattened
     if isinstance(X, (str, bytes)):
         raise DataError(f"{what}: one string ({X[:40]!r}), not a sequence of texts: pass [text] (a string is a sequence "
                         "of characters, each of which would be a text).")
     if isinstance(X, Mapping):
         raise DataError(f"{what}: a {type(X).__name__}, whose keys would be read as the texts. Give a list, array or "
                         "Series of texts (a table's column: df['text']).")
-    if not hasattr(X, "__len__") and not hasattr(X, "shape"):
-        X = list(X)  # a generator or another iterator
+    if not hasattr(X, "__getitem__") and not hasattr(X, "shape"):
+        X = list(X)  # a generator, a set, a dict's values()
     arr = np.asarray(X, dtype=object)
     if arr.ndim == 2 and arr.shape[1] == 1:
         arr = arr[:, 0]

@@ -45,7 +45,7 @@ from lstmtext.models import build_model
 from lstmtext.preprocess.pipeline import pack_files, unpack_files
 from lstmtext.tasks import Task, get_task
 from lstmtext.tasks.state import check_state
-from lstmtext.utils.atomic import atomic_dir, check_sha256, file_sha256, recover_dir
+from lstmtext.utils.atomic import atomic_dir, check_sha256, file_sha256, moved_aside
 from lstmtext.utils.outputs import check_writable, is_empty_dir, is_saved_model
 from lstmtext.utils.safetensors_file import save_tensors
 
@@ -224,12 +224,14 @@ def holds_model(path: str | Path) -> bool:
 def resolve_bundle_path(path: str | Path) -> Path:
     """Accept a bundle folder or a training output folder holding ``model/``."""
     path = Path(path)
-    for folder in (path, path / "model"):  # a kill between a save's two renames left the model beside its place
-        recover_dir(folder)
     if is_saved_model(path):
         return path
     if is_saved_model(path / "model"):
         return path / "model"
+    for folder in (path, path / "model"):  # a kill between a save's two renames left the model beside its place:
+        aside = moved_aside(folder)  # read from there (the next save puts it back; a load renames nothing)
+        if aside is not None and is_saved_model(aside):
+            return aside
     if not path.exists():
         raise BundleError(f"{path}: no such folder. Give the folder written by `lstmtext train --out`.")
     for folder in (path, path / "model"):

@@ -14,7 +14,7 @@ from lstmtext.data.dataset import LabelledData
 from lstmtext.errors import ConfigError, DataError, OutputExistsError
 from lstmtext.inference.bundle import check_save_target
 from lstmtext.models import check_model
-from lstmtext.tasks import get_task
+from lstmtext.tasks import figure_files, get_task
 from lstmtext.utils.outputs import check_out, is_saved_model
 
 # What --stream cannot do, because it needs every row in memory at once.
@@ -45,7 +45,8 @@ def prepare_out(out_dir: str | Path | None, *, overwrite: bool, resume: bool) ->
                           "or another --out.")
     if out is not None and is_saved_model(out / "model"):  # what saving would refuse, refused before the training
         check_save_target(out / "model")
-    return out if out is None else check_out(out, "train", overwrite or resume)  # e.g. an audit's report.html
+    # e.g. an audit's report.html, a user's own history.csv
+    return out if out is None else check_out(out, "train", overwrite or resume, also=figure_files())
 
 
 def check_run(config: Config, *, data: Any = None, out_dir: str | Path | None = None, stream: bool = False,

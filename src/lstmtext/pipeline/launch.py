@@ -66,25 +66,35 @@ def check_port_free(host: str, port: int) -> None:
         ConfigError: Naming the port and the fix.
     """
     with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM) as sock:
-        try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as torchrun's store binds: only a listener fails,
+        try:  # not the TIME_WAIT an earlier run on the port left
             sock.bind((host, port))
+            sock.listen()
         except OSError as exc:
             raise ConfigError(f"--master-port {port} on {host}: {exc.strerror or exc} (another run or server?). Choose "
                               "another --master-port, or leave it out on one node (a free one is picked).") from None
 
 
-def die_with_parent(parent: int) -> None:
+def die_with_parent(prctl: Any, parent: int) -> None:
     """In torchrun's process before it starts (Linux): be sent SIGTERM when ``parent``, this launcher, dies, even
     by SIGKILL, which nothing can catch; torchrun then stops the ranks. (Killed so, the launcher left torchrun and
-    its ranks training on, orphaned, writing into OUT.)"""
+    its ranks training on, orphaned, writing into OUT.) ``prctl`` is libc's, looked up in the parent: a forked child
+    of a process with threads must not load libraries."""
+    prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    if os.getppid() != parent:  # it died before the line above
+        os.kill(os.getpid(), signal.SIGTERM)
+
+
+def _prctl() -> Any:
+    """libc's ``prctl`` on Linux, else None."""
+    if not sys.platform.startswith("linux"):
+        return None
     try:
         import ctypes
 
-        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+        return ctypes.CDLL(None, use_errno=True).prctl
     except (OSError, AttributeError):
-        return
-    if os.getppid() != parent:  # it died before the line above
-        os.kill(os.getpid(), signal.SIGTERM)
+        return None
 
 
 def torchrun_command(opts: LaunchOptions, job_file: Path) -> list[str]:
@@ -142,7 +152,8 @@ def launch(config: Any, data: str | Path | None, out_dir: str | Path, run_kwargs
         # torchrun in a session of its own: a Ctrl-C in the terminal reaches this process alone, which passes it on
         # to the ranks; torchrun, had it got the signal too, would print a traceback of its own for it. A closed
         # terminal (SIGHUP) stops them too: this process would otherwise die and leave them training
-        linux = {"preexec_fn": functools.partial(die_with_parent, os.getpid())} if sys.platform.startswith("linux") else {}
+        prctl = _prctl()
+        linux = {"preexec_fn": functools.partial(die_with_parent, prctl, os.getpid())} if prctl is not None else {}
         with subprocess.Popen(cmd, env=env, start_new_session=True, **linux) as proc, interrupting("SIGHUP"):
             try:
                 code = proc.wait()

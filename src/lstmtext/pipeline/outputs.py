@@ -29,7 +29,7 @@ from lstmtext.reports.html import (
 )
 from lstmtext.reports.markdown import calibration_lines, model_card, run_markdown
 from lstmtext.reports.plots import plot_history
-from lstmtext.tasks import available_tasks, get_task
+from lstmtext.tasks import figure_files
 from lstmtext.tasks.mistakes import confident_mistakes
 from lstmtext.training.loop import TrainResult
 from lstmtext.utils.atomic import write_json, write_text
@@ -44,8 +44,7 @@ def card(summary: dict[str, Any], task: Any, metrics: dict[str, dict[str, Any]])
 def _remove_stale_figures(out: Path, written: set[str]) -> None:
     """Delete the split figures an earlier run (``--overwrite``) left in ``out`` that this run did not write (a test
     split it no longer has, another task's figure), so no figure sits beside a metrics.json that does not hold it."""
-    stems = {get_task(name).figure_stem for name in available_tasks()}
-    for name in (f"{stem}_{split}.png" for stem in stems for split in ("train", "valid", "test")):
+    for name in figure_files():
         if name not in written:
             (out / name).unlink(missing_ok=True)
 

@@ -125,7 +125,7 @@ def check_held_out(data: LabelledData, notes: list[str], cleaned: dict[str, list
     cleaned, counted 53 where ``train`` counted 51 on the raw ones). None: the texts as they are.
     """
     texts = cleaned or {name: split.texts for name, split in data.splits.items()}
-    seen = set(texts["train"])
+    seen = set(texts["train"]) - {""}  # texts that clean to nothing (a mention and a link) are no shared text
     folds = data.info.get("split_names", {})  # cross-validation's: its held-out fold is the run's test split
     for name in ("valid", "test"):
         split = data.splits.get(name)

@@ -298,7 +298,7 @@ def run(config: Config, data: str | Path | LabelledData | None = None, out_dir: 
 
     Raises:
         ConfigError: For an impossible combination of features (one line naming both).
-        BundleError: If ``out_dir/model`` exists and neither ``overwrite`` nor ``resume`` is set.
+        OutputExistsError: If ``out_dir/model`` exists and neither ``overwrite`` nor ``resume`` is set.
     """
     check_run(config, data=data, out_dir=out_dir, stream=stream, shard=shard, valid_path=valid_path,
               split_file=split_file)

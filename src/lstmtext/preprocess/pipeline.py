@@ -17,7 +17,7 @@ from typing import Any
 
 from lstmtext.errors import BundleError, ConfigError
 from lstmtext.preprocess.compiled import compile_chain
-from lstmtext.preprocess.steps import Step, file_options, make_step
+from lstmtext.preprocess.steps import Step, file_options, make_step, takes_options
 from lstmtext.utils.cores import usable_cores
 
 log = logging.getLogger(__name__)
@@ -122,8 +122,14 @@ class Pipeline:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Pipeline:
-        """Rebuild a pipeline from :meth:`to_dict` output (older bundles have no character cap)."""
-        return cls(data["steps"], data.get("options"), data.get("max_chars"), bool(data.get("keep_end", False)))
+        """Rebuild a pipeline from :meth:`to_dict` output (older bundles have no character cap). Options a saved
+        model holds for a step that takes none (accepted and ignored before such options were refused) are left
+        out, with a warning: that model cleaned without them."""
+        options = dict(data.get("options") or {})
+        for name in [k for k, v in options.items() if v and not takes_options(k)]:
+            log.warning("a saved cleaning chain gives options to %s, which takes none: they are left out, as they "
+                        "were when the model was trained (%s)", name, options.pop(name))
+        return cls(data["steps"], options, data.get("max_chars"), bool(data.get("keep_end", False)))
 
     def __repr__(self) -> str:
         return f"Pipeline({self.steps!r})"

@@ -28,6 +28,7 @@ CLAUSE_BREAK = "\x1d"
 _STEPS: dict[str, StepFactory] = {}
 _DOCS: dict[str, str] = {}
 _FILES: dict[str, tuple[str, ...]] = {}
+_PLAIN: set[str] = set()  # the steps that take no options
 
 
 def register_step(name: str, *, factory: bool = False, files: tuple[str, ...] = ()) -> Callable[[Callable], Callable]:
@@ -48,6 +49,8 @@ def register_step(name: str, *, factory: bool = False, files: tuple[str, ...] = 
         if name in _STEPS:
             raise RuntimeError(f"cleaning step {name!r} is registered twice")
         _STEPS[name] = fn if factory else (lambda: fn)  # a plain step takes no options: any given is refused
+        if not factory:
+            _PLAIN.add(name)
         _DOCS[name] = (fn.__doc__ or "").strip().splitlines()[0] if fn.__doc__ else ""
         _FILES[name] = tuple(files)
         return fn
@@ -59,6 +62,13 @@ def available_steps() -> dict[str, str]:
     """Return ``{name: one-line description}`` of every registered step, sorted by name."""
     _load_builtin_steps()
     return {name: _DOCS[name] for name in sorted(_STEPS)}
+
+
+def takes_options(name: str) -> bool:
+    """Whether step ``name`` takes options (registered with ``factory=True``); unknown steps: True (the error that
+    names them comes when the step is made)."""
+    _load_builtin_steps()
+    return name not in _PLAIN
 
 
 def file_options(name: str) -> tuple[str, ...]:

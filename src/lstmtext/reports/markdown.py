@@ -49,10 +49,11 @@ def per_class_table(per_class: dict[str, dict[str, Any]]) -> list[str]:
 
 def stopped_early(summary: dict[str, Any]) -> str:
     """`` of 8 (stopped early: no better valid score for 3 epochs)`` where the run stopped before its epochs, else ""."""
-    if not summary.get("stopped_early"):
-        return ""
-    return (f" of {summary['epochs_asked']} (stopped early: no better {summary['monitor']} for {summary['patience']} "
-            "epochs)")
+    if not summary.get("stopped_early") or summary.get("epochs_run", 0) >= summary.get("epochs_asked", 0):
+        return ""  # (patience that ran out on the last epoch stopped nothing)
+    patience = summary["patience"]
+    return (f" of {summary['epochs_asked']} (stopped early: no better {summary['monitor']} for {patience} "
+            f"epoch{'s' if patience != 1 else ''})")
 
 
 def run_markdown(summary: dict[str, Any], task_lines: Sequence[str], sections: Sequence[str]) -> str:

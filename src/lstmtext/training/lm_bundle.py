@@ -19,7 +19,7 @@ from safetensors.torch import load_file
 from lstmtext import __version__
 from lstmtext.config import LMConfig, PreprocessConfig
 from lstmtext.encoding.vocab import Vocab
-from lstmtext.errors import BundleError, ConfigError
+from lstmtext.errors import BundleError, ConfigError, OutputExistsError
 from lstmtext.models.language_model import LanguageModel
 from lstmtext.preprocess.pipeline import pack_files, unpack_files
 from lstmtext.preprocess.presets import resolved_preprocess
@@ -68,7 +68,7 @@ def save_lm(bundle: LMBundle, path: Path, overwrite: bool = False) -> Path:
             (tmp / "vocab.json").write_text(json.dumps(bundle.vocab.to_dict(), ensure_ascii=False), encoding="utf-8")
             (tmp / "lm.json").write_text(json.dumps(meta, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
     except FileExistsError:
-        raise BundleError(f"{path} exists. Pass --overwrite to replace it, or choose another --out.") from None
+        raise OutputExistsError(f"{path} exists. Pass --overwrite to replace it, or choose another --out.") from None
     bundle.path = Path(path)
     return Path(path)
 

@@ -147,8 +147,8 @@ def prepare_shards(config: Config, task_cls: type[Task], data: str | Path, folde
 
 #: The files :func:`prepare_shards` writes: the shards, the cleaned chunks between its passes, meta.json and the
 #: temporary file it is written through.
-WRITTEN_HERE = re.compile(r"(train|valid|test)-\d{5}\.(tokens\.npy|offsets\.npy|targets\.npy|clean\.json)|meta\.json|"
-                          r"\.meta\.json\..*\.tmp")
+WRITTEN_HERE = re.compile(r"(train|valid|test)-\d{5,}\.(tokens\.npy|offsets\.npy|targets\.npy|labels\.npy|clean\.json)|"
+                          r"meta\.json|\.meta\.json\..*\.tmp|\.DS_Store")  # (.labels.npy: earlier versions')
 
 
 def _written_here(path: Path) -> bool:

@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
+import glob
 import json
 import os
+import re
 import shutil
 import tempfile
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
+
+#: How long a temporary folder beside a save's target must have been left untouched to be taken for one a killed
+#: save left (and deleted): a save at work writes into its own all along.
+STALE_SECONDS = 600
 
 
 def _umask() -> int:
@@ -54,17 +61,36 @@ def write_json(path: str | Path, data: Any) -> Path:
     return write_text(path, json.dumps(data, indent=2, ensure_ascii=False) + "\n")
 
 
+def _beside(path: Path, kind: str) -> list[Path]:
+    """The temporary folders :func:`atomic_dir` makes beside ``path`` (``kind`` "tmp" while it writes, "old" for
+    the folder it moves aside): exactly mkdtemp's ``.<name>.<8 characters>.<kind>``, so ``.model.v2.x.tmp``, another
+    target's, is never taken for one of ``model``'s. Oldest first."""
+    if not path.parent.is_dir():
+        return []
+    shape = re.compile(rf"\.{re.escape(path.name)}\.[A-Za-z0-9_]{{8}}\.{kind}")
+    found = [p for p in path.parent.glob(f".{glob.escape(path.name)}.*.{kind}") if shape.fullmatch(p.name)]
+    return sorted(found, key=lambda p: p.stat().st_mtime)
+
+
+def moved_aside(path: str | Path) -> Path | None:
+    """The last complete folder :func:`atomic_dir` had moved aside from ``path`` when a crash came between its two
+    renames (``path`` gone), without moving it back (a reader must not race a writer): None if there is none."""
+    path = Path(path)
+    if path.exists():
+        return None
+    olds = [p for p in _beside(path, "old") if p.is_dir()]
+    return olds[-1] if olds else None
+
+
 def recover_dir(path: str | Path) -> bool:
     """Put back the folder :func:`atomic_dir` had moved aside when a crash came between its two renames (``path``
     gone, ``.<name>.*.old`` beside it); returns whether it did. The newest such folder is the last complete one."""
     path = Path(path)
-    if path.exists() or not path.parent.is_dir():
-        return False
     try:
-        olds = sorted(path.parent.glob(f".{path.name}.*.old"), key=lambda p: p.stat().st_mtime)
-        if not olds:
+        old = moved_aside(path)
+        if old is None:
             return False
-        os.replace(olds[-1], path)
+        os.replace(old, path)
     except OSError:  # another process (a rank of the same run) put it back first
         return path.exists()
     return True
@@ -83,9 +109,9 @@ def atomic_dir(path: str | Path, overwrite: bool = False) -> Iterator[Path]:
     if path.exists() and not overwrite:
         raise FileExistsError(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    for stale in path.parent.glob(f".{path.name}.*.tmp"):  # what a save killed half-way left (21 MB for a model)
-        if stale.is_dir() and not stale.is_symlink():
-            shutil.rmtree(stale, ignore_errors=True)
+    for stale in _beside(path, "tmp"):  # what a save killed half-way left (21 MB for a model); a writer at work
+        if stale.is_dir() and not stale.is_symlink() and time.time() - stale.stat().st_mtime > STALE_SECONDS:
+            shutil.rmtree(stale, ignore_errors=True)  # now touched it within the last minutes
     tmp = Path(tempfile.mkdtemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp"))
     try:
         yield tmp

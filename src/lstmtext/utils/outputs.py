@@ -7,14 +7,13 @@ import os
 from collections.abc import Sequence
 from pathlib import Path
 
-from lstmtext.errors import OutputExistsError
+from lstmtext.errors import NotWritableError, OutputExistsError
 
 # What each command writes into its --out folder; a name already there means an earlier run's result.
 WRITES = {
-    # the split figures' stems are the tasks' figure_stem (tests check that each is here)
+    # and the figures of the task's (lstmtext.tasks.figure_files, given by the caller as ``also``)
     "train": ("model", "checkpoint", "metrics.json", "report.md", "report.html", "history.json", "history.csv",
-              "history.png", *(f"{stem}_{split}.png" for stem in ("confusion", "per_label")
-                               for split in ("train", "valid", "test"))),
+              "history.png"),
     "evaluate": ("metrics.json", "report.md"),
     "compare": ("compare.json", "compare.md", "compare.png"),
     "cv": ("cv.json", "cv.md", "report.html"),
@@ -43,7 +42,7 @@ def check_writable(path: str | Path, option: str = "--out") -> None:
     read-only file system, another user's folder. (A full disk shows only when writing.)
 
     Raises:
-        OutputExistsError: Naming the folder and the fix.
+        NotWritableError: Naming the folder and the fix.
     """
     path = Path(path)
     folder = next((p for p in (path, *path.parents) if p.exists()), None)
@@ -51,7 +50,7 @@ def check_writable(path: str | Path, option: str = "--out") -> None:
         return  # a file in the way is reported by the caller, which knows what it meant to write
     if not os.access(folder, os.W_OK | os.X_OK):
         why = "a read-only file system" if _read_only(folder) else "no permission to write there"
-        raise OutputExistsError(f"{path}: cannot write in {folder} ({why}). Choose another {option}.")
+        raise NotWritableError(f"{path}: cannot write in {folder} ({why}). Choose another {option}.")
 
 
 def _read_only(folder: Path) -> bool:
@@ -61,7 +60,7 @@ def _read_only(folder: Path) -> bool:
         return False
 
 
-def check_out(out: str | Path, command: str, overwrite: bool) -> Path:
+def check_out(out: str | Path, command: str, overwrite: bool, also: Sequence[str] = ()) -> Path:
     """Return ``out`` as a Path, after checking that it is a folder (or not there yet), not a saved model's own
     folder, and holds nothing ``command`` would replace (unless ``overwrite``); a folder holding the file a command
     resumes from (:data:`RESUMES_FROM`) is its own, and passes.
@@ -86,7 +85,7 @@ def check_out(out: str | Path, command: str, overwrite: bool) -> Path:
             and not is_empty_dir(model):  # --overwrite replaces only a saved model there
         raise OutputExistsError(f"{model} is there and is not a saved model; the run would save its model there. "
                                 "Move it away, or choose another --out.")
-    found = [name for name in WRITES[command] if (out / name).exists() and not is_empty_dir(out / name)]
+    found = [name for name in (*WRITES[command], *also) if (out / name).exists() and not is_empty_dir(out / name)]
     if found and not overwrite:
         resume = "--resume to continue an interrupted training, " if found == ["checkpoint"] else ""
         raise OutputExistsError(f"{out}: {', '.join(found)} already there (an earlier run's). Pass {resume}--overwrite "

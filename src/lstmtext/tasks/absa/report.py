@@ -38,8 +38,10 @@ def split_markdown(name: str, m: dict[str, Any]) -> list[str]:
     for aspect, a in m["aspects"].items():
         cells = [_cell(a, label) for label in m["flat"]["labels"]]
         lines.append(f"| {md_cell(aspect)} | {_f(a['accuracy'])} | {_f(a['macro_f1'])} | " + " | ".join(cells) + " |")
-    lines += ["", "In the F1 columns, - marks a label that no text has for the aspect and none was predicted as (the "
-                  "aspect's macro-F1 leaves it out); a blank, a label the aspect does not have."]
+    marks = [c for a in m["aspects"].values() for c in (_cell(a, label) for label in m["flat"]["labels"]) if c in ("", "-")]
+    if marks:  # said where the table holds one
+        lines += ["", "In the F1 columns, - marks a label that no text has for the aspect and none was predicted as "
+                      "(the aspect's macro-F1 leaves it out); a blank, a label the aspect does not have."]
     for aspect, a in [("all aspects (flattened)", m["flat"]), *m["aspects"].items()]:
         lines += ["", f"### {name}: {aspect}", "", *per_class_table(a["per_class"])]
         lines += ["", "Confusion (rows true, columns predicted): " + "; ".join(
