@@ -120,6 +120,30 @@ def test_pretrained_missing_path_and_bad_rows(tmp_path):
         read_vectors(tmp_path / "bad.txt")
 
 
+def test_vector_files_as_they_come_and_bad_values_in_one_line(tmp_path):
+    import gzip
+
+    want = {"cat": [1.0, 0.5, 0.0], "dog": [0.0, 1.0, 0.25]}
+    text = "2 3\ncat 1 0.5 0\ndog 0 1 0.25\n"
+    (tmp_path / "bom.txt").write_text("\ufeff" + text, encoding="utf-8")  # "16 values where ... have 1"
+    (tmp_path / "tabs.txt").write_text(text.replace(" ", "\t"), encoding="utf-8")  # "holds no vectors"
+    with gzip.open(tmp_path / "v.txt.gz", "wt", encoding="utf-8") as fh:  # "2 values where ... have 1"
+        fh.write(text)
+    (tmp_path / "text.bin").write_text(text, encoding="utf-8")  # read as binary: vectors of 1e-9, no word said
+    for name in ("bom.txt", "tabs.txt", "v.txt.gz", "text.bin"):
+        vectors, dim = read_vectors(tmp_path / name)
+        assert dim == 3 and {w: v.tolist() for w, v in vectors.items()} == want, name
+    for line, said in (("cat abc 0 0", r"bad.txt:2: 'abc' is not a number \(word 'cat'\)"),
+                       ("cat -0,5 0 0", r"bad.txt:2: '-0,5' is not a number"),  # a traceback before
+                       ("cat nan 0 0", r"bad.txt:2: the vector of 'cat' holds nan or inf")):  # a model of NaNs
+        (tmp_path / "bad.txt").write_text(f"2 3\n{line}\n", encoding="utf-8")
+        with pytest.raises(DataError, match=said):
+            read_vectors(tmp_path / "bad.txt")
+    (tmp_path / "ft.bin").write_bytes(b"\xba\x16\x4f\x2f\x0c\x00\x00\x00" + bytes(range(256)) * 4)  # fastText's model
+    with pytest.raises(DataError, match=r"ft.bin: a fastText model \(.bin\), not word vectors. Give the .vec file"):
+        read_vectors(tmp_path / "ft.bin")  # a UnicodeDecodeError traceback before
+
+
 @pytest.mark.parametrize("kind", ["onehot", "word2vec"])
 def test_models_train_and_reload_with_initial_embeddings(tiny_path, tmp_path, kind):
     from conftest import TINY_OVERRIDES

@@ -142,7 +142,22 @@ class _Chained:
 
 
 def _open_text(path: Path):
-    return path.open(encoding="utf-8", errors="replace")
+    """The file as text: UTF-8 (a byte-order mark dropped), gzip-compressed when it is (``.gz``, as vectors are
+    often shipped)."""
+    import gzip
+
+    with path.open("rb") as fh:
+        zipped = fh.read(2) == b"\x1f\x8b"
+    return gzip.open(path, "rt", encoding="utf-8-sig", errors="replace") if zipped else \
+        path.open(encoding="utf-8-sig", errors="replace")
+
+
+def _looks_binary(path: Path) -> bool:
+    """Whether the file's first line is a word2vec binary header (``N D``) followed by bytes that are no text: a
+    text file named ``.bin`` was read as binary into vectors of 1e-9."""
+    with path.open("rb") as fh:
+        head = fh.read(4096)
+    return b"\0" in head or sum(b > 127 or (b < 32 and b not in b"\t\n\r") for b in head) > len(head) // 10
 
 
 def read_vectors(path: str | Path, keep: set[str] | None = None) -> tuple[dict[str, np.ndarray], int]:
@@ -162,16 +177,27 @@ def read_vectors(path: str | Path, keep: set[str] | None = None) -> tuple[dict[s
     path = Path(path)
     if not path.is_file():
         raise ConfigError(f"model.embedding.path: no file {str(path)!r}. Give the path of a word2vec/fastText/GloVe file.")
-    if path.suffix == ".bin":
+    if path.suffix == ".bin" and _looks_binary(path):
+        with path.open("rb") as fh:
+            first = fh.read(4)
+        if first in (b"\xba\x16\x4f\x2f", b"\x2f\x4f\x16\xba"):  # fastText's own model file (its magic number)
+            raise DataError(f"{path}: a fastText model (.bin), not word vectors. Give the .vec file fastText writes "
+                            "beside it (or word2vec's binary format).")
         from gensim.models import KeyedVectors
 
-        kv = KeyedVectors.load_word2vec_format(str(path), binary=True, unicode_errors="replace")
-        return {w: kv[w] for w in kv.index_to_key if keep is None or w in keep}, int(kv.vector_size)
+        try:
+            kv = KeyedVectors.load_word2vec_format(str(path), binary=True, unicode_errors="replace")
+        except (ValueError, EOFError, UnicodeDecodeError) as exc:
+            raise DataError(f"{path}: not a word2vec binary file ({str(exc).splitlines()[0][:120]}). Give a "
+                            "word2vec/fastText/GloVe text file, or word2vec's binary format.") from None
+        vectors = {w: kv[w] for w in kv.index_to_key if keep is None or w in keep}
+        _check_finite(path, vectors)
+        return vectors, int(kv.vector_size)
     out: dict[str, np.ndarray] = {}
     dim = None
     with _open_text(path) as fh:
         for lineno, line in enumerate(fh, start=1):
-            parts = line.rstrip().split(" ")
+            parts = line.split()  # spaces or tabs
             if lineno == 1 and len(parts) == 2 and all(p.isdigit() for p in parts):
                 dim = int(parts[1])  # word2vec / fastText header: count, dimension
                 continue
@@ -182,10 +208,32 @@ def read_vectors(path: str | Path, keep: set[str] | None = None) -> tuple[dict[s
                 raise DataError(f"{path}:{lineno}: {len(parts) - 1} values where the file's vectors have {dim}. "
                                 "Check the file is word2vec/GloVe text (word, then numbers, space separated).")
             if keep is None or parts[0] in keep:
-                out[parts[0]] = np.asarray(parts[1:], dtype=np.float32)
+                try:
+                    out[parts[0]] = vector = np.asarray(parts[1:], dtype=np.float32)
+                except ValueError:
+                    bad = next(p for p in parts[1:] if not _is_number(p))
+                    raise DataError(f"{path}:{lineno}: {bad!r} is not a number (word {parts[0]!r}). Vectors are "
+                                    "numbers with a dot for decimals, space separated.") from None
+                if not np.isfinite(vector).all():  # a NaN trained a model of NaNs, saved before the report failed
+                    raise DataError(f"{path}:{lineno}: the vector of {parts[0]!r} holds nan or inf. Fix or drop "
+                                    "that line.")
     if dim is None:
         raise ConfigError(f"model.embedding.path: {path} holds no vectors. Give a word2vec/fastText/GloVe text file.")
     return out, dim
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+def _check_finite(path: Path, vectors: dict[str, np.ndarray]) -> None:
+    bad = next((w for w, v in vectors.items() if not np.isfinite(v).all()), None)
+    if bad is not None:
+        raise DataError(f"{path}: the vector of {bad!r} holds nan or inf. Fix the file.")
 
 
 def embedding_matrix(vocab: Vocab, vectors: dict[str, np.ndarray], dim: int, source: str, seed: int = 0) -> torch.Tensor:
