@@ -118,6 +118,18 @@ def test_cli_writes_a_file_ready_to_label(model, tmp_path):
     assert [r["text"] for r in report["suggested"]] == [r[0] for r in rows[1:]]
 
 
+def test_to_label_uses_the_models_text_column_whatever_the_pool_calls_its(model, tmp_path):
+    import pandas as pd
+
+    pool = tmp_path / "pool.csv"
+    pd.DataFrame({"tweet": _pool(tmp_path / "p.txt")}).to_csv(pool, index=False)
+    res = CliRunner().invoke(app, ["suggest", str(model), str(pool), "--text-col", "tweet", "--n", "3", "--out",
+                                   str(tmp_path / "s")])
+    assert res.exit_code == 0, res.output
+    # it wrote "tweet", and `train --init-from` on the filled file then found no column 'text'
+    assert (tmp_path / "s" / "to_label.csv").read_text(encoding="utf-8").splitlines()[0] == "text,label"
+
+
 def test_texts_already_labelled_are_not_suggested_again(model, tmp_path):
     _suggest_cli(model, tmp_path, "s1")
     with (tmp_path / "s1" / "to_label.csv").open(encoding="utf-8") as fh:

@@ -315,7 +315,8 @@ def suggest(
         path, text_col, defaults=model_text_columns(predictor), header=not no_header, header_flag="--no-header")
         for text in part)
     report = run_suggest(predictor, chunks, n, strategy=strategy, diversity=diversity, seed=seed, labelled=labelled)
-    paths = write_suggestions(report, out, text_col or model_text_columns(predictor)[0],
+    # the model's own text column, as `train --init-from` reads the filled-in file (not the column these texts had)
+    paths = write_suggestions(report, out, model_text_columns(predictor)[0],
                               predictor.task.annotation_columns(), predictor.task.annotation_placeholder)
     for row in report["suggested"][:10]:
         console.print(f"{row['rank']}. ({row['uncertainty']:.2f}, model: {row['model_guess']}) {row['text'][:90]}",
