@@ -263,6 +263,23 @@ def test_growth_policies_are_not_inherited_and_frozen_new_words_are_refused(save
         run(frozen, TINY, None, progress=False)
 
 
+def test_a_model_that_started_from_a_language_model_is_continued_without_pretraining_again(saved, tmp_path):
+    import json
+    import shutil
+
+    from lstmtext.cli.common import run_config
+    from lstmtext.pipeline.checks import check_run
+
+    ulmfit = tmp_path / "ulmfit"
+    shutil.copytree(saved, ulmfit)
+    config = json.loads((ulmfit / "model" / "config.json").read_text())
+    config["lstmtext"]["train"]["pretrain"] = True  # as `--preset ulmfit` saves it
+    (ulmfit / "model" / "config.json").write_text(json.dumps(config))
+    cfg = run_config(init_from=ulmfit)
+    assert not cfg.train.pretrain and cfg.train.pretrained is None
+    check_run(cfg, data=TINY)  # "train.pretrain cannot be combined with --init-from", for a flag never given
+
+
 def test_a_file_that_does_not_fit_the_saved_model_says_how_it_was_read(saved, tmp_path):
     other = tmp_path / "reviews.csv"
     other.write_text("review,stars\n" + "\n".join(f"ok {i},{i % 2}" for i in range(20)) + "\n")

@@ -108,7 +108,8 @@ def run_config(preset: str | None = None, config: Path | None = None, set_: list
         # the saved column names stay (suggest's to_label.csv uses them), not how that file was split or what
         # else was read; nor the growth policies of the run that made it: those are this run's flags
         base["data"] = {k: v for k, v in base["data"].items() if k in ("text_col", "label_col")}
-        for key in ("init_from", "new_words", "new_classes"):
+        # a language model the saved one started from is in its weights already: continued, not pretrained again
+        for key in ("init_from", "new_words", "new_classes", "pretrain", "pretrained"):
             base["train"].pop(key, None)
         task = task or base["task"]
     sections = get_task(task or "classify").sections
