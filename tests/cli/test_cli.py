@@ -215,6 +215,18 @@ def test_preprocess_preview(tiny_path, tmp_path):
     assert result.exit_code == 0 and "kamarnya bersih sekali" in result.output and "[text]" in result.output
     result = runner.invoke(app, ["preprocess"])
     assert result.exit_code == 1 and "give a FILE to preview or --text" in str(result.exception)
+    # without --no-header the first review was the header and the first column was previewed, silently; a table
+    # without a 'text' column previewed its first (the news titles' dates)
+    headless.write_text("Kamarnya Bersih sekali , pelayanan ramah\tpositive\nmahal\tnegative\n", encoding="utf-8")
+    result = runner.invoke(app, ["preprocess", str(headless), "--preset", "plain"])
+    assert result.exit_code == 1 and "The first line looks like data, not a header: pass --no-header" in \
+        str(result.exception)
+    news = tmp_path / "news.csv"
+    news.write_text("date,title\n01/13/2020,Harga cabai naik\n", encoding="utf-8")
+    result = runner.invoke(app, ["preprocess", str(news)])
+    assert result.exit_code == 1 and "no column 'text'" in str(result.exception) and "date, title" in \
+        str(result.exception)
+    assert runner.invoke(app, ["preprocess", str(news), "--text-col", "title", "--preset", "plain"]).exit_code == 0
 
 
 def test_preprocess_shows_the_text_as_it_is_and_marks_clause_breaks(tmp_path):

@@ -8,7 +8,7 @@ import sys
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 
-from lstmtext.data.dataset import nested_cell
+from lstmtext.data.dataset import check_columns, nested_cell
 from lstmtext.data.io import FORMATS, missing_file, not_utf8, one_column, read_chunks, read_table, row_refs
 from lstmtext.errors import DataError
 
@@ -28,8 +28,12 @@ def is_plain_text(path: Path) -> bool:
 
 def sample_texts(path: Path, text_col: str | None = None, n: int = 8, seed: int = 0,
                  header: bool = True) -> tuple[str, list[str]]:
-    """``(column, up to n texts)`` drawn at random (seeded) from a table's text column (default: ``text``, else the
-    first; without ``header`` the columns are text, label), or from a plain text file's lines (column ``line``)."""
+    """``(column, up to n texts)`` drawn at random (seeded) from a table's text column (default: ``text``; without
+    ``header`` the columns are text, label), or from a plain text file's lines (column ``line``).
+
+    Raises:
+        DataError: For a table without that column, naming its columns and the likely fix (``--no-header``, ...).
+    """
     if is_plain_text(Path(path)):
         rng, kept, seen = random.Random(seed), [], 0
         for _, texts in iter_texts(Path(path)):  # reservoir sampling: one pass, n texts held
@@ -41,9 +45,8 @@ def sample_texts(path: Path, text_col: str | None = None, n: int = 8, seed: int 
                     kept[k] = text
         return "line", kept
     frame = read_table(path, header=header)
-    col = text_col or ("text" if "text" in frame.columns else str(frame.columns[0]))
-    if col not in frame.columns:
-        raise DataError(f"{path}: no column {col!r}. Columns: {', '.join(map(str, frame.columns))}. Use --text-col.")
+    col = text_col or "text"  # as every other command reads a table (it previewed the first column: a date, a review
+    check_columns(frame, Path(path), {"--text-col": col})  # read as the header), or says which column there is
     values = frame[col].dropna()
     return col, [str(v) for v in values.sample(min(n, len(values)), random_state=seed)]
 
