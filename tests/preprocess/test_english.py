@@ -130,3 +130,12 @@ def test_a_saved_chain_with_options_on_a_plain_step_still_loads(caplog):
         chain = Pipeline.from_dict({"steps": ["lowercase", "remove_urls"], "options": {"remove_urls": {"foo": 1}}})
     assert chain("See HTTP://x.org NOW") == Pipeline(["lowercase", "remove_urls"])("See HTTP://x.org NOW")
     assert any("gives options to remove_urls, which takes none" in r.getMessage() for r in caplog.records)
+
+
+def test_every_step_is_described_by_a_whole_sentence():
+    from lstmtext.preprocess.steps import available_steps, first_sentence
+
+    # `lstmtext presets` showed "... (``: ) )`` -> ``smiley``, ``: (`` ->": a docstring's first line, not its sentence
+    assert all(d.endswith((".", ")")) for d in available_steps().values()), available_steps()
+    assert first_sentence("Put the mark\n    on its vowel (``a``). More.\n\nDetails.") == \
+        "Put the mark on its vowel (``a``)."

@@ -51,11 +51,19 @@ def register_step(name: str, *, factory: bool = False, files: tuple[str, ...] = 
         _STEPS[name] = fn if factory else (lambda: fn)  # a plain step takes no options: any given is refused
         if not factory:
             _PLAIN.add(name)
-        _DOCS[name] = (fn.__doc__ or "").strip().splitlines()[0] if fn.__doc__ else ""
+        _DOCS[name] = first_sentence(fn.__doc__ or "")
         _FILES[name] = tuple(files)
         return fn
 
     return decorator
+
+
+def first_sentence(doc: str) -> str:
+    """A docstring's first sentence, over as many lines as it is wrapped on (its first line alone cut three steps'
+    descriptions mid-sentence in ``lstmtext presets``)."""
+    paragraph = " ".join(doc.strip().split("\n\n")[0].split())
+    end = paragraph.find(". ")
+    return paragraph if end < 0 else paragraph[: end + 1]
 
 
 def available_steps() -> dict[str, str]:
