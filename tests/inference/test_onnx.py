@@ -349,9 +349,17 @@ def test_evaluate_warns_when_the_file_is_the_training_file(trained_run, tiny_pat
 
     notes = evaluate_file(trained_run[0] / "model", tiny_path, out=tmp_path / "ev")["notes"]  # the training file
     train_rows = int((tiny_frame["split"] == "train").sum())
-    assert [n for n in notes if f"{train_rows} of its rows are training rows by the split column 'split' the model" in n]
+    # counted by the run folder's fingerprints of the training texts (by the split column where there are none)
+    said = f"{train_rows} of its {len(tiny_frame)} texts were training texts of this model (its run folder's"
+    assert [n for n in notes if said in n]
     report = (tmp_path / "ev" / "report.md").read_text()  # it held the scores alone, as if they meant something
-    assert report.startswith(f"- note: {tiny_path}: {train_rows} of its rows are training rows")
+    assert report.startswith(f"- note: {tiny_path}: {said}")
+    import shutil
+
+    bare = tmp_path / "bare"  # a model folder alone, as shared: no fingerprints, the split column still tells
+    shutil.copytree(trained_run[0] / "model", bare)
+    notes = evaluate_file(bare, tiny_path)["notes"]
+    assert [n for n in notes if f"{train_rows} of its rows are training rows by the split column 'split' the model" in n]
     held_out = tmp_path / "test.csv"
     tiny_frame[tiny_frame["split"] == "test"].to_csv(held_out, index=False)  # its split column says test alone
     assert not [n for n in evaluate_file(trained_run[0] / "model", held_out).get("notes", []) if "split column" in n]

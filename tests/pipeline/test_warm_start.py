@@ -263,6 +263,27 @@ def test_growth_policies_are_not_inherited_and_frozen_new_words_are_refused(save
         run(frozen, TINY, None, progress=False)
 
 
+def test_a_grown_file_split_afresh_warns_of_the_earlier_models_training_texts(tmp_path):
+    import pandas as pd
+
+    from lstmtext.pipeline.seen import read_seen
+
+    words = ["".join(p) for p in __import__("itertools").product("bcdfg", "aeiou", "klm")][:40]  # no digits: cleaned
+    texts = [f"good food {w}" for w in words] + [f"bad food {w}" for w in words]
+    frame = pd.DataFrame({"text": texts, "label": ["positive"] * 40 + ["negative"] * 40})
+    first, grown = tmp_path / "first.csv", tmp_path / "grown.csv"
+    frame.iloc[::2].to_csv(first, index=False)
+    frame.to_csv(grown, index=False)  # the labelled file plus new rows, as docs/active.md grows it
+    overrides = [o for o in SHORT if not o.startswith("data.split_col")]
+    run(build_config(None, overrides=overrides), first, tmp_path / "r0", progress=False)
+    assert len(read_seen(tmp_path / "r0")) == 32 and read_seen(tmp_path / "r0" / "model") == read_seen(tmp_path / "r0")
+    assert "training_texts" not in " ".join(p.name for p in (tmp_path / "r0" / "model").iterdir())  # shared: none
+    warm = build_config(None, overrides=overrides, extra={"train": {"init_from": str(tmp_path / "r0")}})
+    notes = prepare(warm, load_data(warm, grown)).notes  # split afresh: the first run's texts land in valid, test
+    said = [n for n in notes if "texts were training texts of the --init-from model" in n]
+    assert len(said) == 2 and said[0].split(": ")[1].split(" of the ")[0] != "0"  # it warned of nothing
+
+
 def test_a_model_that_started_from_a_language_model_is_continued_without_pretraining_again(saved, tmp_path):
     import json
     import shutil

@@ -10,6 +10,7 @@ from lstmtext.data.io import read_table, table_columns
 from lstmtext.errors import ConfigError
 from lstmtext.inference.engines import load_predictor
 from lstmtext.pipeline.prepare import masked_labels
+from lstmtext.pipeline.seen import count_seen, read_seen
 from lstmtext.utils.atomic import write_json, write_text
 
 
@@ -56,7 +57,12 @@ def evaluate_file(bundle_path: str | Path, data: str | Path, text_col: str | Non
         task.match_layout(config, table_columns(data, fmt))
     split = task.read_labelled(data, fmt, header, config)
     notes: list[str] = []
-    trained = _training_rows(data, fmt, header, bundle.config.data.split_col)
+    seen = read_seen(bundle_path)  # the run folder's fingerprints of the training texts, where it kept them
+    trained = 0 if seen else _training_rows(data, fmt, header, bundle.config.data.split_col)
+    if seen and (shared := count_seen(predictor.encoder.pipeline.clean_many(split.texts), seen)):
+        warn(notes, f"{data}: {shared:,} of its {len(split):,} texts were training texts of this model (its run "
+                    "folder's training_texts.json), so the scores overstate how the model does on new texts. Score a "
+                    "file of texts it was not trained on (the training run's own test scores are in its metrics.json).")
     if trained:  # the training file itself, most likely
         warn(notes, f"{data}: {trained:,} of its rows are training rows by the split column "
                     f"{bundle.config.data.split_col!r} the model was trained with, and evaluate scores every row, so the "

@@ -23,6 +23,7 @@ from lstmtext.encoding.encoder import TextEncoder
 from lstmtext.errors import DataError
 from lstmtext.inference.bundle import Bundle
 from lstmtext.pipeline.language_model import load_pretrained, uses_lm, vocabulary_coverage
+from lstmtext.pipeline.seen import count_seen, read_seen
 from lstmtext.pipeline.warm_start import check_reader_info, load_init, warm_encoder, warm_task
 from lstmtext.preprocess import build_pipeline
 from lstmtext.tasks import Task, get_task
@@ -57,6 +58,7 @@ class Prepared:
     init: Bundle | None = None  # the saved model a warm start continues (train.init_from)
     unlabelled: UnlabelledCorpus | None = None  # data.unlabelled: more text for the vocabulary, word2vec or the LM
     lm: LMBundle | None = None  # train.pretrained: the language model the classifier starts from
+    cleaned_train: list[str] | None = None  # in memory: the training texts cleaned, for their fingerprints (seen.py)
 
 
 def drop_other_languages(data: LabelledData, keep: str, languages: list[str]) -> None:
@@ -148,6 +150,23 @@ def check_held_out(data: LabelledData, notes: list[str], cleaned: dict[str, list
             warn(notes, note)
 
 
+def check_earlier_training(init_from: str | Path, cleaned: dict[str, list[str]], source: str, notes: list[str]) -> None:
+    """Warn about valid or test texts the ``--init-from`` model was trained on (its run folder's fingerprints,
+    :mod:`lstmtext.pipeline.seen`): a grown file split afresh puts some there, and their scores come out high."""
+    seen = read_seen(init_from)
+    if not seen:
+        return
+    for name in ("valid", "test"):
+        shared = count_seen(cleaned.get(name, ()), seen)
+        if shared:
+            n = len(cleaned[name])
+            warn(notes, f"{source}: {shared:,} of the {n:,} {name} texts were training texts of the --init-from model "
+                        f"{init_from}, so the {name} scores overstate how the model does on new texts"
+                        + (" (and the epoch and temperature are chosen on them)" if name == "valid" else "")
+                        + ". Keep the earlier run's split: a split column (--split-col) that marks its valid and test "
+                        "rows as they were and the new rows as you choose, or --valid/--test files.")
+
+
 def check_cleaned(cleaned: list[str], split: Split, source: str, notes: list[str]) -> None:
     """Note the training texts that the cleaning leaves empty: the model learns nothing from them but their
     label's frequency, and a chain that empties many texts is usually the wrong one for the data."""
@@ -187,6 +206,7 @@ def prepare(config: Config, data: LabelledData) -> Prepared:
         encoder = warm_encoder(init, train_split.texts, config)
         cleaned = {name: encoder.pipeline.clean_many(s.texts) for name, s in data.splits.items()}
         check_held_out(data, notes, cleaned)
+        check_earlier_training(config.train.init_from, cleaned, data.source, notes)
         notes.append(f"continued from {config.train.init_from} (new words: {config.train.new_words}, "
                      f"{len(encoder.vocab) - len(init.encoder.vocab)} added; new classes: {config.train.new_classes}, "
                      f"{task.layout.total - init.task.layout.total} added)")
@@ -208,7 +228,7 @@ def prepare(config: Config, data: LabelledData) -> Prepared:
         warn(notes, low)
     return Prepared(config, task, encoder, enc["train"], {k: v for k, v in enc.items() if k != "train"}, data.source,
                     {k: len(v) for k, v in data.splits.items()}, int(enc["train"].lengths.sum()), data, notes,
-                    init=init, unlabelled=unlabelled, lm=lm)
+                    init=init, unlabelled=unlabelled, lm=lm, cleaned_train=cleaned["train"])
 
 
 def unlabelled_corpus(config: Config, pipeline: Any, notes: list[str], held_out: Sequence[str] = ()

@@ -13,7 +13,7 @@ from lstmtext.errors import NotWritableError, OutputExistsError
 WRITES = {
     # and the figures of the task's (lstmtext.tasks.figure_files, given by the caller as ``also``)
     "train": ("model", "checkpoint", "metrics.json", "report.md", "report.html", "history.json", "history.csv",
-              "history.png"),
+              "history.png", "training_texts.json"),
     "evaluate": ("metrics.json", "report.md"),
     "compare": ("compare.json", "compare.md", "compare.png"),
     "cv": ("cv.json", "cv.md", "report.html"),
