@@ -81,6 +81,28 @@ def test_new_words_keep_reads_them_as_unknown_and_add_appends_them(saved, tmp_pa
     torch.testing.assert_close(model.embedding.weight[: len(old)], old_rows)
 
 
+def test_added_words_start_from_the_vectors_file_as_a_fresh_models_would(tmp_path):
+    from lstmtext.encoding.embeddings import read_vectors
+
+    rng = np.random.default_rng(0)
+    with TINY.open(encoding="utf-8") as fh:
+        words = {w for row in csv.DictReader(fh) for w in row["text"].lower().split()}
+    words |= {"zebra", "quokka", "spectacular"}
+    lines = [f"{w} " + " ".join(f"{v:.4f}" for v in rng.normal(size=16)) for w in sorted(words)]
+    (tmp_path / "v.txt").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    vectors = ["model.embedding.kind=\"pretrained\"", f"model.embedding.path=\"{tmp_path / 'v.txt'}\""]
+    run(build_config(None, overrides=[*SHORT, *vectors]), TINY, tmp_path / "base", progress=False)
+    new = _with_new_rows(tmp_path / "new.csv", [(t, "positive", s) for t, _, s in NEW_CLASS])
+    warm = build_config(None, overrides=[*SHORT, *vectors, "train.epochs=1", "train.lr=1e-9"],
+                        extra={"train": {"init_from": str(tmp_path / "base"), "new_words": "add"}})
+    run(warm, new, tmp_path / "warm", progress=False)
+    bundle = load_bundle(tmp_path / "warm")
+    file_vectors, _ = read_vectors(tmp_path / "v.txt")
+    for word in ("zebra", "quokka", "spectacular"):  # they were random +-0.05, their vectors in the file unread
+        row = bundle.model.embedding.weight[bundle.encoder.vocab.stoi[word]].detach().numpy()
+        np.testing.assert_allclose(row, file_vectors[word], atol=1e-4)
+
+
 def test_a_new_class_is_refused_by_default_and_added_on_request(saved, tmp_path):
     data_file = _with_new_rows(tmp_path / "new.csv", NEW_CLASS)
     with pytest.raises(DataError, match=r"new\.csv: the training split has labels the model from --init-from \(a "

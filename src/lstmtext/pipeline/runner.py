@@ -13,7 +13,7 @@ from __future__ import annotations
 import copy
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -28,6 +28,8 @@ from lstmtext.data.dataset import LabelledData, warn
 from lstmtext.encoding.batching import EncodedSplit, predict_logits
 from lstmtext.encoding.embeddings import initial_embedding
 from lstmtext.encoding.encoder import TextEncoder
+from lstmtext.errors import LstmTextError
+from lstmtext.inference.bundle import Bundle
 from lstmtext.models import build_model
 from lstmtext.pipeline.checks import check_run, prepare_out
 from lstmtext.pipeline.language_model import lm_note, lm_warnings, run_lm, start_from_lm, uses_lm
@@ -96,8 +98,8 @@ def fit_model(config: Config, prepared: Prepared, checkpoint_dir: Path | None = 
                                                      prepared.unlabelled)
             elif cfg.model.embedding.kind == "onehot":  # the identity of the (maybe grown) vocabulary
                 embedding_kwargs = initial_embedding(cfg.model, encoder.vocab, [], encoder.pipeline)
-            else:  # the saved vectors are copied below; word2vec is not trained again
-                embedding_kwargs = {"freeze_embedding": cfg.model.embedding.kind != "random" and cfg.model.embedding.freeze}
+            else:  # the saved vectors are copied below (word2vec is not trained again unless words were added)
+                embedding_kwargs = grown_embedding(cfg, encoder, prepared.init, train_texts)
             model = build_model(cfg.model, len(encoder.vocab), task.layout, **task.model_kwargs(), **embedding_kwargs)
             if prepared.init is not None:
                 copy_weights(model, prepared.init.model, member=cfg.train.seed - config.train.seed)
@@ -138,6 +140,23 @@ def fit_model(config: Config, prepared: Prepared, checkpoint_dir: Path | None = 
         model, result = self_train(config, prepared, model, result, fit_on, checkpoint_dir, resume, mark)
     result.lm_seconds = lm_seconds
     return model, result
+
+
+def grown_embedding(cfg: Config, encoder: Any, init: Bundle, train_texts: Sequence[str]) -> dict[str, Any]:
+    """A warm start's embedding arguments. Words added to the vocabulary (``--new-words add``) start as a fresh
+    model's would, from the vectors file (``model.embedding.path``, this run's) or from word2vec on the training
+    texts (they stayed random before, their vectors in the file unread); the saved rows are copied over the old
+    words afterwards. A vectors file that is gone leaves the new rows random, with a warning."""
+    emb = cfg.model.embedding
+    frozen = {"freeze_embedding": emb.kind != "random" and emb.freeze}
+    if emb.kind not in ("pretrained", "word2vec") or len(encoder.vocab) <= len(init.encoder.vocab):
+        return frozen
+    try:
+        return initial_embedding(cfg.model, encoder.vocab, train_texts, encoder.pipeline)
+    except LstmTextError as exc:
+        log.warning("the %d words added start random: their vectors could not be read (%s)",
+                    len(encoder.vocab) - len(init.encoder.vocab), exc)
+        return frozen
 
 
 def calibrate(task: Task, logits: torch.Tensor, targets: np.ndarray, config: Config, notes: list[str],
