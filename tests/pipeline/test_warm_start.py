@@ -306,6 +306,20 @@ def test_a_grown_file_split_afresh_warns_of_the_earlier_models_training_texts(tm
     assert len(said) == 2 and said[0].split(": ")[1].split(" of the ")[0] != "0"  # it warned of nothing
 
 
+def test_continuing_on_texts_the_vocabulary_barely_knows_warns(saved, tmp_path):
+    import pandas as pd
+
+    other = tmp_path / "id.csv"  # another language: a model of English tweets continued on Indonesian reviews
+    pd.DataFrame({"text": [f"makanan nya enak sekali kak nomor {c}" for c in "abcdefghijklmnopqrst"] * 2,
+                  "label": ["positive", "negative"] * 20}).to_csv(other, index=False)
+    overrides = [o for o in SHORT if not o.startswith("data.split_col")]
+    warm = build_config(None, overrides=overrides, extra={"train": {"init_from": str(saved)}})
+    notes = prepare(warm, load_data(warm, other)).notes
+    said = [n for n in notes if "of the training texts' words" in n]  # silent before
+    assert len(said) == 1 and said[0].endswith("pass --new-words add to learn the new words.")
+    assert not [n for n in prepare(_warm(saved), load_data(_warm(saved), TINY)).notes if "training texts' words" in n]
+
+
 def test_a_model_that_started_from_a_language_model_is_continued_without_pretraining_again(saved, tmp_path):
     import json
     import shutil

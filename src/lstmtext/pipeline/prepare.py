@@ -20,6 +20,7 @@ from lstmtext.data.look_alikes import look_alike_notes
 from lstmtext.encoding.batching import EncodedSplit
 from lstmtext.encoding.corpus import UnlabelledCorpus
 from lstmtext.encoding.encoder import TextEncoder
+from lstmtext.encoding.vocab import UNK_ID
 from lstmtext.errors import DataError
 from lstmtext.inference.bundle import Bundle
 from lstmtext.pipeline.language_model import load_pretrained, uses_lm, vocabulary_coverage
@@ -150,6 +151,20 @@ def check_held_out(data: LabelledData, notes: list[str], cleaned: dict[str, list
             warn(notes, note)
 
 
+def saved_vocabulary_coverage(config: Config, sequences: Sequence[Sequence[int]]) -> str | None:
+    """A warm start's warning when the vocabulary it reads the new texts with knows under half of their words (a
+    model of another language continued: 88.7% of an English file's tokens were unknown to an Indonesian model,
+    silently), else None."""
+    total = sum(len(s) for s in sequences)
+    known = sum(1 for s in sequences for t in s if t > UNK_ID)
+    if not total or known >= total / 2:
+        return None
+    fix = "pass --new-words add to learn the new words" if config.train.new_words == "keep" else \
+        "is it the data of the model's language and kind?"
+    return (f"--init-from {config.train.init_from}: only {known / total:.1%} of the training texts' words ({known:,} "
+            f"of {total:,}) are in the vocabulary; the rest are read as one unknown word: {fix}.")
+
+
 def check_earlier_training(init_from: str | Path, cleaned: dict[str, list[str]], source: str, notes: list[str]) -> None:
     """Warn about valid or test texts the ``--init-from`` model was trained on (its run folder's fingerprints,
     :mod:`lstmtext.pipeline.seen`): a grown file split afresh puts some there, and their scores come out high."""
@@ -225,6 +240,8 @@ def prepare(config: Config, data: LabelledData) -> Prepared:
     enc = {name: EncodedSplit(encoder.encode_cleaned(cleaned[name]), task.targets(s.labels))
            for name, s in data.splits.items()}
     if lm is not None and (low := vocabulary_coverage(lm, enc["train"].sequences)):
+        warn(notes, low)
+    if init is not None and (low := saved_vocabulary_coverage(config, enc["train"].sequences)):
         warn(notes, low)
     return Prepared(config, task, encoder, enc["train"], {k: v for k, v in enc.items() if k != "train"}, data.source,
                     {k: len(v) for k, v in data.splits.items()}, int(enc["train"].lengths.sum()), data, notes,
