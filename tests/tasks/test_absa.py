@@ -187,8 +187,10 @@ def test_evaluating_a_file_of_masked_labels_warns(tiny_run, tmp_path, caplog):
     path = tmp_path / "masked.csv"  # IndoNLU's test_preprocess_masked_label: one placeholder label everywhere
     pd.DataFrame({"text": texts, "food": "neutral", "service": "neutral", "price": "neutral"}).to_csv(path, index=False)
     metrics = evaluate_file(out, path)
-    assert metrics["notes"][0].endswith("every text has the same label ('(no aspect)'): a file with masked labels (as "
-                                        "IndoNLU's test_preprocess_masked_label)? Its scores say nothing")
+    # (these five are training texts too, which evaluate now also says)
+    assert [n for n in metrics["notes"] if n.endswith("every text has the same label ('(no aspect)'): a file with "
+                                                      "masked labels (as IndoNLU's test_preprocess_masked_label)? Its "
+                                                      "scores say nothing")]
     assert any("masked labels" in r.getMessage() for r in caplog.records)
 
 
