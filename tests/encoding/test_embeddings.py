@@ -139,6 +139,17 @@ def test_vector_files_as_they_come_and_bad_values_in_one_line(tmp_path):
         (tmp_path / "bad.txt").write_text(f"2 3\n{line}\n", encoding="utf-8")
         with pytest.raises(DataError, match=said):
             read_vectors(tmp_path / "bad.txt")
+    (tmp_path / "nbsp.vec").write_text("3 3\nnew\xa0york 0.1 0.2 0.3\n\u3000 0.1 0.2 0.3\ncat 1 2 3\n", encoding="utf-8")
+    vectors, _ = read_vectors(tmp_path / "nbsp.vec")  # fastText's wiki files hold such words: refused whole before
+    assert sorted(vectors) == sorted(["new\xa0york", "\u3000", "cat"])
+    (tmp_path / "ru.bin").write_text("2 2\nкошка 0.5 0.25\nсобака 1 2\n", encoding="utf-8")  # text, non-Latin, named .bin
+    assert read_vectors(tmp_path / "ru.bin")[0]["кошка"].tolist() == [0.5, 0.25]  # vectors of 1e-19 before
+    from gensim.models import KeyedVectors
+
+    kv = KeyedVectors(1)  # a real binary with long words and one value each: by content, binary
+    kv.add_vectors(["a" * 60, "b" * 60], np.array([[0.5], [2.0]], dtype=np.float32))
+    kv.save_word2vec_format(str(tmp_path / "long.bin"), binary=True)
+    assert read_vectors(tmp_path / "long.bin")[0]["b" * 60].tolist() == [2.0]
     (tmp_path / "ft.bin").write_bytes(b"\xba\x16\x4f\x2f\x0c\x00\x00\x00" + bytes(range(256)) * 4)  # fastText's model
     with pytest.raises(DataError, match=r"ft.bin: a fastText model \(.bin\), not word vectors. Give the .vec file"):
         read_vectors(tmp_path / "ft.bin")  # a UnicodeDecodeError traceback before

@@ -128,6 +128,11 @@ def test_to_label_uses_the_models_text_column_whatever_the_pool_calls_its(model,
     assert res.exit_code == 0, res.output
     # it wrote "tweet", and `train --init-from` on the filled file then found no column 'text'
     assert (tmp_path / "s" / "to_label.csv").read_text(encoding="utf-8").splitlines()[0] == "text,label"
+    picked = set(pd.read_csv(tmp_path / "s" / "to_label.csv")["text"])
+    res = CliRunner().invoke(app, ["suggest", str(model), str(pool), "--text-col", "tweet", "--n", "3", "--out",
+                                   str(tmp_path / "s2"), "--exclude", str(tmp_path / "s" / "to_label.csv")])
+    assert res.exit_code == 0, res.output  # the next round: to_label.csv read by the model's column, not 'tweet'
+    assert not picked & set(pd.read_csv(tmp_path / "s2" / "to_label.csv")["text"])
 
 
 def test_texts_already_labelled_are_not_suggested_again(model, tmp_path):

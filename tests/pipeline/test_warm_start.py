@@ -288,7 +288,7 @@ def test_growth_policies_are_not_inherited_and_frozen_new_words_are_refused(save
 def test_a_grown_file_split_afresh_warns_of_the_earlier_models_training_texts(tmp_path):
     import pandas as pd
 
-    from lstmtext.pipeline.seen import read_seen
+    from lstmtext.pipeline.seen import fingerprints, read_seen
 
     words = ["".join(p) for p in __import__("itertools").product("bcdfg", "aeiou", "klm")][:40]  # no digits: cleaned
     texts = [f"good food {w}" for w in words] + [f"bad food {w}" for w in words]
@@ -298,12 +298,31 @@ def test_a_grown_file_split_afresh_warns_of_the_earlier_models_training_texts(tm
     frame.to_csv(grown, index=False)  # the labelled file plus new rows, as docs/active.md grows it
     overrides = [o for o in SHORT if not o.startswith("data.split_col")]
     run(build_config(None, overrides=overrides), first, tmp_path / "r0", progress=False)
-    assert len(read_seen(tmp_path / "r0")) == 32 and read_seen(tmp_path / "r0" / "model") == read_seen(tmp_path / "r0")
+    assert len(read_seen(tmp_path / "r0")) == 32
+    assert np.array_equal(read_seen(tmp_path / "r0" / "model"), read_seen(tmp_path / "r0"))
     assert "training_texts" not in " ".join(p.name for p in (tmp_path / "r0" / "model").iterdir())  # shared: none
     warm = build_config(None, overrides=overrides, extra={"train": {"init_from": str(tmp_path / "r0")}})
     notes = prepare(warm, load_data(warm, grown)).notes  # split afresh: the first run's texts land in valid, test
+    prepared = prepare(warm, load_data(warm, grown))
+    cleaned = {name: prepared.encoder.pipeline.clean_many(s.texts) for name, s in prepared.data.splits.items()}
     said = [n for n in notes if "texts were training texts of the --init-from model" in n]
-    assert len(said) == 2 and said[0].split(": ")[1].split(" of the ")[0] != "0"  # it warned of nothing
+    earlier = read_seen(tmp_path / "r0")
+    from lstmtext.pipeline.seen import count_seen
+
+    expected = [count_seen(cleaned[name], earlier) for name in ("valid", "test")]
+    assert all(expected) and [int(n.split(": ")[1].split(" of the ")[0]) for n in said] == expected  # silent before
+    # what the continued model has seen: its own training texts and the earlier model's
+    assert set(prepared.seen) == set(earlier) | set(fingerprints(cleaned["train"]))
+    new_rows = tmp_path / "new.csv"  # continued on the new rows alone: what r0 was trained on is still "seen"
+    frame.iloc[1::2].to_csv(new_rows, index=False)
+    run(warm, new_rows, tmp_path / "r1", progress=False)
+    assert set(earlier) <= set(read_seen(tmp_path / "r1"))
+    import shutil
+
+    shutil.copytree(tmp_path / "r0" / "model", tmp_path / "bare")  # a model folder alone: its texts are not known
+    bare = build_config(None, overrides=overrides, extra={"train": {"init_from": str(tmp_path / "bare")}})
+    run(bare, new_rows, tmp_path / "r2", progress=False)
+    assert read_seen(tmp_path / "r2") is None  # so none are claimed (evaluate falls back to the split column)
 
 
 def test_continuing_on_texts_the_vocabulary_barely_knows_warns(saved, tmp_path):

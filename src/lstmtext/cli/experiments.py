@@ -311,9 +311,11 @@ def suggest(
     predictor = load_predictor(bundle, engine)
     chunks = iter_texts(texts, text_col, defaults=model_text_columns(predictor), header=not no_header,
                         header_flag="--no-header")
+    # the files already labelled: to_label.csv files (the model's text column, as suggest writes them) or tables
+    # like TEXTS (--text-col)
+    columns = (*model_text_columns(predictor), *([text_col] if text_col else []))
     labelled = (text for path in exclude or [] for _, part in iter_texts(
-        path, text_col, defaults=model_text_columns(predictor), header=not no_header, header_flag="--no-header")
-        for text in part)
+        path, None, defaults=columns, header=not no_header, header_flag="--no-header") for text in part)
     report = run_suggest(predictor, chunks, n, strategy=strategy, diversity=diversity, seed=seed, labelled=labelled)
     # the model's own text column, as `train --init-from` reads the filled-in file (not the column these texts had)
     paths = write_suggestions(report, out, model_text_columns(predictor)[0],

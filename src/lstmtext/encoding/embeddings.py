@@ -20,6 +20,7 @@ the vocabulary that got a vector is logged at INFO.
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
@@ -141,23 +142,51 @@ class _Chained:
         yield from self.second
 
 
+def _zipped(path: Path) -> bool:
+    with path.open("rb") as fh:
+        return fh.read(2) == b"\x1f\x8b"
+
+
 def _open_text(path: Path):
-    """The file as text: UTF-8 (a byte-order mark dropped), gzip-compressed when it is (``.gz``, as vectors are
-    often shipped)."""
+    """The file as text: UTF-8 (a byte-order mark dropped), gzip-compressed when it is (vectors often ship so)."""
     import gzip
 
-    with path.open("rb") as fh:
-        zipped = fh.read(2) == b"\x1f\x8b"
-    return gzip.open(path, "rt", encoding="utf-8-sig", errors="replace") if zipped else \
+    return gzip.open(path, "rt", encoding="utf-8-sig", errors="replace") if _zipped(path) else \
         path.open(encoding="utf-8-sig", errors="replace")
 
 
-def _looks_binary(path: Path) -> bool:
-    """Whether the file's first line is a word2vec binary header (``N D``) followed by bytes that are no text: a
-    text file named ``.bin`` was read as binary into vectors of 1e-9."""
-    with path.open("rb") as fh:
-        head = fh.read(4096)
-    return b"\0" in head or sum(b > 127 or (b < 32 and b not in b"\t\n\r") for b in head) > len(head) // 10
+def _head(path: Path, size: int = 1 << 16) -> bytes:
+    """The file's first bytes, decompressed if it is gzip."""
+    import gzip
+
+    with (gzip.open(path, "rb") if _zipped(path) else path.open("rb")) as fh:
+        return fh.read(size)
+
+
+def _is_binary(head: bytes) -> bool:
+    """Whether a vectors file is word2vec's binary format, by its content, not its name: a ``count dim`` header, then
+    a first vector that does not read as text (a word and ``dim`` numbers, space or tab separated). A text file named
+    ``.bin`` was read as binary into vectors of 1e-19; a binary one is never text past its header."""
+    first, _, rest = head.partition(b"\n")
+    header = first.split()
+    if len(header) != 2 or not all(p.isdigit() for p in header):
+        return False  # GloVe's text has no header; word2vec's binary always has one
+    line = rest.split(b"\n", 1)[0]
+    if b"\0" in line:
+        return True
+    try:
+        text = line.decode("utf-8")
+    except UnicodeDecodeError:
+        return True
+    if len(_fields(text)) == int(header[1]) + 1:  # a word and dim values (numbers or not: the reader names a bad one)
+        return False
+    return any(ord(c) < 32 and c not in "\t\r" for c in text)  # bytes of floats, not a ragged text line
+
+
+def _fields(line: str) -> list[str]:
+    """A vectors line split on ASCII spaces and tabs alone: words may hold other whitespace (``new\xa0york``, an
+    ideographic space in fastText's wiki.ru.vec), which ``str.split()`` would cut, refusing the whole file."""
+    return [p for p in re.split(r"[ \t]", line.rstrip("\r\n")) if p]
 
 
 def read_vectors(path: str | Path, keep: set[str] | None = None) -> tuple[dict[str, np.ndarray], int]:
@@ -177,10 +206,9 @@ def read_vectors(path: str | Path, keep: set[str] | None = None) -> tuple[dict[s
     path = Path(path)
     if not path.is_file():
         raise ConfigError(f"model.embedding.path: no file {str(path)!r}. Give the path of a word2vec/fastText/GloVe file.")
-    if path.suffix == ".bin" and _looks_binary(path):
-        with path.open("rb") as fh:
-            first = fh.read(4)
-        if first in (b"\xba\x16\x4f\x2f", b"\x2f\x4f\x16\xba"):  # fastText's own model file (its magic number)
+    head = _head(path)
+    if head[:4] in (b"\xba\x16\x4f\x2f", b"\x2f\x4f\x16\xba") or _is_binary(head):
+        if head[:4] in (b"\xba\x16\x4f\x2f", b"\x2f\x4f\x16\xba"):  # fastText's own model file (its magic number)
             raise DataError(f"{path}: a fastText model (.bin), not word vectors. Give the .vec file fastText writes "
                             "beside it (or word2vec's binary format).")
         from gensim.models import KeyedVectors
@@ -197,7 +225,7 @@ def read_vectors(path: str | Path, keep: set[str] | None = None) -> tuple[dict[s
     dim = None
     with _open_text(path) as fh:
         for lineno, line in enumerate(fh, start=1):
-            parts = line.split()  # spaces or tabs
+            parts = _fields(line)
             if lineno == 1 and len(parts) == 2 and all(p.isdigit() for p in parts):
                 dim = int(parts[1])  # word2vec / fastText header: count, dimension
                 continue

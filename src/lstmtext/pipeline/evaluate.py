@@ -57,9 +57,10 @@ def evaluate_file(bundle_path: str | Path, data: str | Path, text_col: str | Non
         task.match_layout(config, table_columns(data, fmt))
     split = task.read_labelled(data, fmt, header, config)
     notes: list[str] = []
+    cleaned = predictor.encoder.pipeline.clean_many(split.texts)  # once: counted below, then encoded
     seen = read_seen(bundle_path)  # the run folder's fingerprints of the training texts, where it kept them
-    trained = 0 if seen else _training_rows(data, fmt, header, bundle.config.data.split_col)
-    if seen and (shared := count_seen(predictor.encoder.pipeline.clean_many(split.texts), seen)):
+    trained = 0 if seen is not None else _training_rows(data, fmt, header, bundle.config.data.split_col)
+    if seen is not None and (shared := count_seen(cleaned, seen)):
         warn(notes, f"{data}: {shared:,} of its {len(split):,} texts were training texts of this model (its run "
                     "folder's training_texts.json), so the scores overstate how the model does on new texts. Score a "
                     "file of texts it was not trained on (the training run's own test scores are in its metrics.json).")
@@ -71,7 +72,7 @@ def evaluate_file(bundle_path: str | Path, data: str | Path, text_col: str | Non
     note = masked_labels(data, "", split, lambda label: repr(task.describe(label)))
     if note:
         warn(notes, note)
-    proba = predictor.predict_proba(split.texts)
+    proba = predictor.proba_from_ids(predictor.encoder.encode_cleaned(cleaned))
     metrics = {**task.metrics(task.targets(split.labels), proba), "engine": predictor.engine,
                **({"notes": notes} if notes else {})}
     if out is not None:

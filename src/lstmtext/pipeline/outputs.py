@@ -18,7 +18,6 @@ from lstmtext.errors import ConfigError
 from lstmtext.explain.attributions import explain_texts
 from lstmtext.inference.bundle import Bundle, save_bundle
 from lstmtext.pipeline.prepare import Prepared
-from lstmtext.pipeline.seen import FILE as SEEN_FILE
 from lstmtext.pipeline.seen import write_seen
 from lstmtext.reports.html import (
     calibration_section,
@@ -55,13 +54,11 @@ def write_run(out: Path, config: Config, prepared: Prepared, model: torch.nn.Mod
               proba: dict[str, np.ndarray], result: TrainResult, summary: dict[str, Any], n_mistakes: int = 10) -> None:
     """Write the run's folder (see :func:`lstmtext.pipeline.runner.run`)."""
     task = prepared.task
+    write_seen(out, None)  # first: a kill while the model is saved must not pair it with an earlier run's texts
     save_bundle(out / "model", config, prepared.encoder, task, model, metrics, card(summary, task, metrics),
                 overwrite=True, source=summary["source"], license=summary.get("license") or "other")
     write_json(out / "metrics.json", {**metrics, "summary": summary})
-    if prepared.cleaned_train is not None:  # a warm start or an evaluation later counts what this model has seen
-        write_seen(out, prepared.cleaned_train)
-    else:  # (streamed: none kept) an earlier run's, replaced with --overwrite, would describe another model
-        (out / SEEN_FILE).unlink(missing_ok=True)
+    write_seen(out, prepared.seen)  # a warm start or an evaluation later counts what this model has seen
     sections = [line for name, m in metrics.items() for line in task.split_markdown(name, m)]
     sections += calibration_lines(metrics)
     write_text(out / "report.md", run_markdown(summary, task.report_lines(), sections))

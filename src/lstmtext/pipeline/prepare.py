@@ -24,7 +24,7 @@ from lstmtext.encoding.vocab import UNK_ID
 from lstmtext.errors import DataError
 from lstmtext.inference.bundle import Bundle
 from lstmtext.pipeline.language_model import load_pretrained, uses_lm, vocabulary_coverage
-from lstmtext.pipeline.seen import count_seen, read_seen
+from lstmtext.pipeline.seen import count_seen, fingerprints, read_seen
 from lstmtext.pipeline.warm_start import check_reader_info, load_init, warm_encoder, warm_task
 from lstmtext.preprocess import build_pipeline
 from lstmtext.tasks import Task, get_task
@@ -59,7 +59,7 @@ class Prepared:
     init: Bundle | None = None  # the saved model a warm start continues (train.init_from)
     unlabelled: UnlabelledCorpus | None = None  # data.unlabelled: more text for the vocabulary, word2vec or the LM
     lm: LMBundle | None = None  # train.pretrained: the language model the classifier starts from
-    cleaned_train: list[str] | None = None  # in memory: the training texts cleaned, for their fingerprints (seen.py)
+    seen: np.ndarray | None = None  # in memory: fingerprints of the texts the model is trained on (seen.py)
 
 
 def drop_other_languages(data: LabelledData, keep: str, languages: list[str]) -> None:
@@ -165,12 +165,23 @@ def saved_vocabulary_coverage(config: Config, sequences: Sequence[Sequence[int]]
             f"of {total:,}) are in the vocabulary; the rest are read as one unknown word: {fix}.")
 
 
-def check_earlier_training(init_from: str | Path, cleaned: dict[str, list[str]], source: str, notes: list[str]) -> None:
+def _seen(cleaned_train: list[str], init: Bundle | None, earlier: np.ndarray | None) -> np.ndarray | None:
+    """What the trained model will have seen: its training texts, and a warm start's those of the model it continues
+    (None where that model's are not known: its texts could not be counted, so none are claimed)."""
+    if init is not None and earlier is None:
+        return None
+    ours = fingerprints(cleaned_train)
+    return ours if earlier is None else np.union1d(ours, earlier)
+
+
+def check_earlier_training(init_from: str | Path, cleaned: dict[str, list[str]], source: str, notes: list[str]
+                           ) -> np.ndarray | None:
     """Warn about valid or test texts the ``--init-from`` model was trained on (its run folder's fingerprints,
-    :mod:`lstmtext.pipeline.seen`): a grown file split afresh puts some there, and their scores come out high."""
+    :mod:`lstmtext.pipeline.seen`): a grown file split afresh puts some there, and their scores come out high.
+    Returns those fingerprints (None where the run folder kept none)."""
     seen = read_seen(init_from)
-    if not seen:
-        return
+    if seen is None:
+        return None
     for name in ("valid", "test"):
         shared = count_seen(cleaned.get(name, ()), seen)
         if shared:
@@ -180,6 +191,7 @@ def check_earlier_training(init_from: str | Path, cleaned: dict[str, list[str]],
                         + (" (and the epoch and temperature are chosen on them)" if name == "valid" else "")
                         + ". Keep the earlier run's split: a split column (--split-col) that marks its valid and test "
                         "rows as they were and the new rows as you choose, or --valid/--test files.")
+    return seen
 
 
 def check_cleaned(cleaned: list[str], split: Split, source: str, notes: list[str]) -> None:
@@ -203,7 +215,7 @@ def prepare(config: Config, data: LabelledData) -> Prepared:
     (:mod:`lstmtext.pipeline.warm_start`).
     """
     train_split = data.splits["train"]
-    notes, init, unlabelled, lm = list(data.notes), None, None, None
+    notes, init, unlabelled, lm, earlier = list(data.notes), None, None, None, None
     for msg in look_alike_notes(train_split.labels, train_split.rows, get_task(config.task).label_names(data.info),
                                 data.source):
         warn(notes, msg)
@@ -221,7 +233,7 @@ def prepare(config: Config, data: LabelledData) -> Prepared:
         encoder = warm_encoder(init, train_split.texts, config)
         cleaned = {name: encoder.pipeline.clean_many(s.texts) for name, s in data.splits.items()}
         check_held_out(data, notes, cleaned)
-        check_earlier_training(config.train.init_from, cleaned, data.source, notes)
+        earlier = check_earlier_training(config.train.init_from, cleaned, data.source, notes)
         notes.append(f"continued from {config.train.init_from} (new words: {config.train.new_words}, "
                      f"{len(encoder.vocab) - len(init.encoder.vocab)} added; new classes: {config.train.new_classes}, "
                      f"{task.layout.total - init.task.layout.total} added)")
@@ -245,7 +257,7 @@ def prepare(config: Config, data: LabelledData) -> Prepared:
         warn(notes, low)
     return Prepared(config, task, encoder, enc["train"], {k: v for k, v in enc.items() if k != "train"}, data.source,
                     {k: len(v) for k, v in data.splits.items()}, int(enc["train"].lengths.sum()), data, notes,
-                    init=init, unlabelled=unlabelled, lm=lm, cleaned_train=cleaned["train"])
+                    init=init, unlabelled=unlabelled, lm=lm, seen=_seen(cleaned["train"], init, earlier))
 
 
 def unlabelled_corpus(config: Config, pipeline: Any, notes: list[str], held_out: Sequence[str] = ()

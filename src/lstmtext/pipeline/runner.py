@@ -99,7 +99,7 @@ def fit_model(config: Config, prepared: Prepared, checkpoint_dir: Path | None = 
             elif cfg.model.embedding.kind == "onehot":  # the identity of the (maybe grown) vocabulary
                 embedding_kwargs = initial_embedding(cfg.model, encoder.vocab, [], encoder.pipeline)
             else:  # the saved vectors are copied below (word2vec is not trained again unless words were added)
-                embedding_kwargs = grown_embedding(cfg, encoder, prepared.init, train_texts)
+                embedding_kwargs = grown_embedding(cfg, encoder, prepared.init, train_texts, prepared.notes)
             model = build_model(cfg.model, len(encoder.vocab), task.layout, **task.model_kwargs(), **embedding_kwargs)
             if prepared.init is not None:
                 copy_weights(model, prepared.init.model, member=cfg.train.seed - config.train.seed)
@@ -142,11 +142,13 @@ def fit_model(config: Config, prepared: Prepared, checkpoint_dir: Path | None = 
     return model, result
 
 
-def grown_embedding(cfg: Config, encoder: Any, init: Bundle, train_texts: Sequence[str]) -> dict[str, Any]:
+def grown_embedding(cfg: Config, encoder: Any, init: Bundle, train_texts: Sequence[str], notes: list[str]
+                    ) -> dict[str, Any]:
     """A warm start's embedding arguments. Words added to the vocabulary (``--new-words add``) start as a fresh
     model's would, from the vectors file (``model.embedding.path``, this run's) or from word2vec on the training
     texts (they stayed random before, their vectors in the file unread); the saved rows are copied over the old
-    words afterwards. A vectors file that is gone leaves the new rows random, with a warning."""
+    words afterwards. The saved model's vectors file, gone since, leaves the new rows random, with a note; a path
+    this run sets that cannot be read stops it, as it would a fresh run."""
     emb = cfg.model.embedding
     frozen = {"freeze_embedding": emb.kind != "random" and emb.freeze}
     if emb.kind not in ("pretrained", "word2vec") or len(encoder.vocab) <= len(init.encoder.vocab):
@@ -154,8 +156,10 @@ def grown_embedding(cfg: Config, encoder: Any, init: Bundle, train_texts: Sequen
     try:
         return initial_embedding(cfg.model, encoder.vocab, train_texts, encoder.pipeline)
     except LstmTextError as exc:
-        log.warning("the %d words added start random: their vectors could not be read (%s)",
-                    len(encoder.vocab) - len(init.encoder.vocab), exc)
+        if emb.path != init.config.model.embedding.path:  # the user named it for this run: a typo is theirs to fix
+            raise
+        warn(notes, f"the {len(encoder.vocab) - len(init.encoder.vocab)} words added start random: their vectors "
+                    f"could not be read ({exc})")
         return frozen
 
 

@@ -11,6 +11,7 @@ keyword options from the config (``[preprocess.options]``) and returns the ``str
 from __future__ import annotations
 
 import inspect
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -62,8 +63,10 @@ def first_sentence(doc: str) -> str:
     """A docstring's first sentence, over as many lines as it is wrapped on (its first line alone cut three steps'
     descriptions mid-sentence in ``lstmtext presets``)."""
     paragraph = " ".join(doc.strip().split("\n\n")[0].split())
-    end = paragraph.find(". ")
-    return paragraph if end < 0 else paragraph[: end + 1]
+    for end in re.finditer(r"[.!?] (?=[A-Z(])", paragraph):  # a sentence's end, not a dot in ``code`` or "e.g. x"
+        if paragraph[: end.start()].count("``") % 2 == 0:
+            return paragraph[: end.start() + 1]
+    return paragraph
 
 
 def available_steps() -> dict[str, str]:
