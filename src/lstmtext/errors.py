@@ -41,11 +41,20 @@ class NotFittedError(LstmTextError, AttributeError):
     """A model was used before ``fit`` or ``load``."""
 
 
+#: ``lstmtext.run``'s wording: it takes ``overwrite=`` and ``resume=`` as the CLI's flags, and files and config
+#: keys as the CLI does (valid_path=, data.split_col), so only those two are reworded. The estimators' table
+#: (:data:`PYTHON_NAMES`) starts with it.
+RUN_NAMES = (
+    (r"Pass --overwrite\b", "Pass overwrite=True"),
+    (r"even with --overwrite\b", "even with overwrite=True"),
+    (r"start again with --overwrite\b", "start again with overwrite=True"),
+    (r"Pass --resume\b", "Pass resume=True"),
+)
+
 #: Command-line options that error messages name, as the Python API (``TextClassifier`` and friends) calls them:
 #: (pattern, replacement), each pattern a whole phrase so that other text is left alone.
 PYTHON_NAMES = (
-    (r"Pass --overwrite\b", "Pass overwrite=True"),
-    (r"even with --overwrite\b", "even with overwrite=True"),
+    *RUN_NAMES,
     (r"--set preprocess\.preset=", "preprocess="),
     (r"(?<![\w-])--preset '", "preset='"),
     (r"Check --label-col\.", "Check the labels (y)."),
@@ -70,16 +79,6 @@ PYTHON_NAMES = (
 
 #: The loggers whose warnings a Python API call rewords (:func:`python_terms`): the data checks.
 PYTHON_WORDED_LOGS = ("lstmtext.data.dataset", "lstmtext.pipeline.prepare")
-
-
-#: ``lstmtext.run``'s: it takes ``overwrite=`` and ``resume=`` as the CLI's flags, and files and config keys as
-#: the CLI does (valid_path=, data.split_col), so only those two are reworded.
-RUN_NAMES = (
-    (r"Pass --overwrite\b", "Pass overwrite=True"),
-    (r"even with --overwrite\b", "even with overwrite=True"),
-    (r"start again with --overwrite\b", "start again with overwrite=True"),
-    (r"Pass --resume\b", "Pass resume=True"),
-)
 
 
 def python_wording(message: str, names: tuple[tuple[str, str], ...] = PYTHON_NAMES) -> str:

@@ -10,6 +10,16 @@ PAD, UNK = "<pad>", "<unk>"
 PAD_ID, UNK_ID = 0, 1
 
 
+def known_words(sequences: Iterable[Iterable[int]]) -> tuple[int, int]:
+    """``(known, total)``: how many of the encoded texts' tokens are words of the vocabulary (not ``<unk>``)."""
+    known = total = 0
+    for ids in sequences:
+        for t in ids:
+            total += 1
+            known += t > UNK_ID
+    return known, total
+
+
 def knows_a_word(ids: Iterable[int]) -> bool:
     """Whether an encoded text holds a word of the vocabulary (not empty, not only ``<unk>``)."""
     return any(t > UNK_ID for t in ids)

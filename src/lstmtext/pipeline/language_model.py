@@ -31,7 +31,7 @@ from lstmtext.config import Config, LMConfig
 from lstmtext.data.io import file_identity
 from lstmtext.encoding.corpus import UnlabelledCorpus
 from lstmtext.encoding.token_stream import write_token_stream
-from lstmtext.encoding.vocab import UNK_ID, Vocab
+from lstmtext.encoding.vocab import Vocab, known_words
 from lstmtext.errors import BundleError, ConfigError, DataError
 from lstmtext.models.language_model import LanguageModel
 from lstmtext.preprocess import Pipeline, build_pipeline
@@ -310,8 +310,7 @@ def lm_warnings(lm: LMBundle, pretrained: bool) -> list[str]:
 def vocabulary_coverage(lm: LMBundle, sequences: Sequence[Sequence[int]]) -> str | None:
     """A warning when the language model's vocabulary holds under half of the training texts' words (``sequences``:
     them encoded with it), e.g. a model of another language or cleaning; else None."""
-    total = sum(len(s) for s in sequences)
-    known = sum(1 for s in sequences for t in s if t > UNK_ID)
+    known, total = known_words(sequences)
     if not total or known >= total / 2:
         return None
     return (f"--pretrained {lm.path}: only {known / total:.1%} of the training texts' words ({known:,} of {total:,}) "

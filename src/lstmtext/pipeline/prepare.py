@@ -20,12 +20,17 @@ from lstmtext.data.look_alikes import look_alike_notes
 from lstmtext.encoding.batching import EncodedSplit
 from lstmtext.encoding.corpus import UnlabelledCorpus
 from lstmtext.encoding.encoder import TextEncoder
-from lstmtext.encoding.vocab import UNK_ID
 from lstmtext.errors import DataError
 from lstmtext.inference.bundle import Bundle
 from lstmtext.pipeline.language_model import load_pretrained, uses_lm, vocabulary_coverage
 from lstmtext.pipeline.seen import count_seen, fingerprints, read_seen
-from lstmtext.pipeline.warm_start import check_reader_info, load_init, warm_encoder, warm_task
+from lstmtext.pipeline.warm_start import (
+    check_reader_info,
+    load_init,
+    saved_vocabulary_coverage,
+    warm_encoder,
+    warm_task,
+)
 from lstmtext.preprocess import build_pipeline
 from lstmtext.tasks import Task, get_task
 from lstmtext.training.ddp import Shard
@@ -149,20 +154,6 @@ def check_held_out(data: LabelledData, notes: list[str], cleaned: dict[str, list
         elif n and len(set(data.splits["train"].labels)) > 1 and (note := masked_labels(_file_of(split, data.source),
                                                                                         name, split)):
             warn(notes, note)
-
-
-def saved_vocabulary_coverage(config: Config, sequences: Sequence[Sequence[int]]) -> str | None:
-    """A warm start's warning when the vocabulary it reads the new texts with knows under half of their words (a
-    model of another language continued: 88.7% of an English file's tokens were unknown to an Indonesian model,
-    silently), else None."""
-    total = sum(len(s) for s in sequences)
-    known = sum(1 for s in sequences for t in s if t > UNK_ID)
-    if not total or known >= total / 2:
-        return None
-    fix = "pass --new-words add to learn the new words" if config.train.new_words == "keep" else \
-        "is it the data of the model's language and kind?"
-    return (f"--init-from {config.train.init_from}: only {known / total:.1%} of the training texts' words ({known:,} "
-            f"of {total:,}) are in the vocabulary; the rest are read as one unknown word: {fix}.")
 
 
 def _seen(cleaned_train: list[str], init: Bundle | None, earlier: np.ndarray | None) -> np.ndarray | None:

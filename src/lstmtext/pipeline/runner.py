@@ -13,7 +13,7 @@ from __future__ import annotations
 import copy
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -28,14 +28,12 @@ from lstmtext.data.dataset import LabelledData, warn
 from lstmtext.encoding.batching import EncodedSplit, predict_logits
 from lstmtext.encoding.embeddings import initial_embedding
 from lstmtext.encoding.encoder import TextEncoder
-from lstmtext.errors import LstmTextError
-from lstmtext.inference.bundle import Bundle
 from lstmtext.models import build_model
 from lstmtext.pipeline.checks import check_run, prepare_out
 from lstmtext.pipeline.language_model import lm_note, lm_warnings, run_lm, start_from_lm, uses_lm
 from lstmtext.pipeline.outputs import write_run
 from lstmtext.pipeline.prepare import Prepared, load_data, prepare, prepare_stream
-from lstmtext.pipeline.warm_start import copy_weights
+from lstmtext.pipeline.warm_start import copy_weights, grown_embedding
 from lstmtext.tasks import Task
 from lstmtext.training.ddp import Shard
 from lstmtext.training.loop import BatchSource, TrainResult, fit, monitored
@@ -140,27 +138,6 @@ def fit_model(config: Config, prepared: Prepared, checkpoint_dir: Path | None = 
         model, result = self_train(config, prepared, model, result, fit_on, checkpoint_dir, resume, mark)
     result.lm_seconds = lm_seconds
     return model, result
-
-
-def grown_embedding(cfg: Config, encoder: Any, init: Bundle, train_texts: Sequence[str], notes: list[str]
-                    ) -> dict[str, Any]:
-    """A warm start's embedding arguments. Words added to the vocabulary (``--new-words add``) start as a fresh
-    model's would, from the vectors file (``model.embedding.path``, this run's) or from word2vec on the training
-    texts (they stayed random before, their vectors in the file unread); the saved rows are copied over the old
-    words afterwards. The saved model's vectors file, gone since, leaves the new rows random, with a note; a path
-    this run sets that cannot be read stops it, as it would a fresh run."""
-    emb = cfg.model.embedding
-    frozen = {"freeze_embedding": emb.kind != "random" and emb.freeze}
-    if emb.kind not in ("pretrained", "word2vec") or len(encoder.vocab) <= len(init.encoder.vocab):
-        return frozen
-    try:
-        return initial_embedding(cfg.model, encoder.vocab, train_texts, encoder.pipeline)
-    except LstmTextError as exc:
-        if emb.path != init.config.model.embedding.path:  # the user named it for this run: a typo is theirs to fix
-            raise
-        warn(notes, f"the {len(encoder.vocab) - len(init.encoder.vocab)} words added start random: their vectors "
-                    f"could not be read ({exc})")
-        return frozen
 
 
 def calibrate(task: Task, logits: torch.Tensor, targets: np.ndarray, config: Config, notes: list[str],

@@ -26,9 +26,11 @@ import torch
 from torch import nn
 
 from lstmtext.config import Config
+from lstmtext.data.dataset import warn
+from lstmtext.encoding.embeddings import initial_embedding
 from lstmtext.encoding.encoder import TextEncoder
-from lstmtext.encoding.vocab import Vocab
-from lstmtext.errors import ConfigError, DataError
+from lstmtext.encoding.vocab import Vocab, known_words
+from lstmtext.errors import ConfigError, DataError, LstmTextError
 from lstmtext.inference.bundle import Bundle, load_bundle
 from lstmtext.tasks import Task, get_task
 
@@ -223,3 +225,37 @@ def _copy_bag(tensor: torch.Tensor, src: torch.Tensor, old_vocab: int, new_vocab
     classes = src.shape[1]
     tensor[:old_vocab, :classes] = src[:old_vocab]
     tensor[new_vocab:, :classes] = src[old_vocab:]
+
+
+def saved_vocabulary_coverage(config: Config, sequences: Sequence[Sequence[int]]) -> str | None:
+    """A warm start's warning when the vocabulary it reads the new texts with knows under half of their words (a
+    model of another language continued: 88.7% of an English file's tokens were unknown to an Indonesian model,
+    silently), else None."""
+    known, total = known_words(sequences)
+    if not total or known >= total / 2:
+        return None
+    fix = "pass --new-words add to learn the new words" if config.train.new_words == "keep" else \
+        "is it the data of the model's language and kind?"
+    return (f"--init-from {config.train.init_from}: only {known / total:.1%} of the training texts' words ({known:,} "
+            f"of {total:,}) are in the vocabulary; the rest are read as one unknown word: {fix}.")
+
+
+def grown_embedding(cfg: Config, encoder: Any, init: Bundle, train_texts: Sequence[str], notes: list[str]
+                    ) -> dict[str, Any]:
+    """A warm start's embedding arguments. Words added to the vocabulary (``--new-words add``) start as a fresh
+    model's would, from the vectors file (``model.embedding.path``, this run's) or from word2vec on the training
+    texts (they stayed random before, their vectors in the file unread); the saved rows are copied over the old
+    words afterwards. The saved model's vectors file, gone since, leaves the new rows random, with a note; a path
+    this run sets that cannot be read stops it, as it would a fresh run."""
+    emb = cfg.model.embedding
+    frozen = {"freeze_embedding": emb.kind != "random" and emb.freeze}
+    if emb.kind not in ("pretrained", "word2vec") or len(encoder.vocab) <= len(init.encoder.vocab):
+        return frozen
+    try:
+        return initial_embedding(cfg.model, encoder.vocab, train_texts, encoder.pipeline)
+    except LstmTextError as exc:
+        if emb.path != init.config.model.embedding.path:  # the user named it for this run: a typo is theirs to fix
+            raise
+        warn(notes, f"the {len(encoder.vocab) - len(init.encoder.vocab)} words added start random: their vectors "
+                    f"could not be read ({exc})")
+        return frozen
