@@ -134,3 +134,24 @@ def test_bad_arguments(kwargs, message):
     args = {"keep": "vi", **kwargs}
     with pytest.raises(ConfigError, match=message):
         filter_language([VI], **args)
+
+
+def test_summary_reads_a_generator_once_and_names_where_examples_are():
+    """detect-lang counts a file a chunk at a time (a generator, read once) and shows where the dropped rows are."""
+    summary = language_summary((t for t in ROWS), keep="vi", max_examples=2,
+                               where=(f"f.txt:{i + 3}" for i in range(len(ROWS))))
+    assert summary.total == 9 and summary.would_drop == 3
+    assert [(e.index, e.where, e.text) for e in summary.examples] == [(1, "f.txt:4", EN), (5, "f.txt:8", EN2)]
+
+
+def test_detect_lang_cli_names_file_lines(tmp_path):
+    """The dropped rows are shown as file:line, counting the header and a quoted text's line breaks ("row 0" before)."""
+    from typer.testing import CliRunner
+
+    from lstmtext.cli import app
+
+    data = tmp_path / "mixed.csv"
+    data.write_text(f'text\n"{VI}\nsecond line"\n\n{EN}\n"{VI_LINK}"\n', encoding="utf-8")
+    result = CliRunner().invoke(app, ["detect-lang", str(data), "--keep", "vi"], env={"COLUMNS": "200"})
+    assert result.exit_code == 0, result.output
+    assert f"  {data}:5 [en " in result.output and "row " not in result.output

@@ -125,11 +125,17 @@ def detect_lang(
     English, is told by its syllables (8 words or more). Use the same language in training with --set
     preprocess.keep_language=vi.
     """
-    from lstmtext.data.texts import read_texts
+    from itertools import tee
+
+    from lstmtext.data.texts import iter_texts
     from lstmtext.preprocess.langid_step import language_summary
 
     langs = None if languages == "all" else [x.strip() for x in languages.split(",") if x.strip()]
-    summary = language_summary(read_texts(file, text_col, header=not no_header), keep, langs, max_examples=examples)
+    rows = ((ref, text) for where, texts in iter_texts(file, text_col, header=not no_header, header_flag="--no-header")
+            for ref, text in zip(where, texts))  # read a chunk at a time: a file larger than memory is counted
+    for_texts, for_refs = tee(rows)
+    summary = language_summary((text for _, text in for_texts), keep, langs, max_examples=examples,
+                               where=(ref for ref, _ in for_refs))
     if as_json:
         console.print_json(json.dumps(summary.to_dict(), ensure_ascii=False))
         return
@@ -141,7 +147,7 @@ def detect_lang(
     if keep:
         console.print(f"keeping {keep!r} would drop {summary.would_drop} rows ({summary.uncertain} more kept as unsure)")
         for row in summary.examples:
-            console.print(escape(f"  row {row.index} [{row.language} {row.confidence:.2f}] {row.text[:120]}"))
+            console.print(escape(f"  {row.where} [{row.language} {row.confidence:.2f}] {row.text[:120]}"))
 
 
 def absa_convert(

@@ -18,9 +18,10 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from functools import lru_cache
+from itertools import repeat
 from typing import Any
 
 from lstmtext.errors import ConfigError
@@ -54,12 +55,14 @@ class DroppedRow:
         language: The detected language code.
         confidence: Its probability among the languages considered (0 to 1).
         text: The row's text as given.
+        where: Where the row is (``file:line``), when the caller said (:func:`language_summary`'s ``where``).
     """
 
     index: int
     language: str
     confidence: float
     text: str
+    where: str | None = None
 
 
 @dataclass
@@ -192,9 +195,11 @@ def _classify(identifier: Any, judged: str) -> tuple[str, float]:
 
 
 def _judge(
-    texts: Sequence[str], keep: str | None, languages: Iterable[str] | None, min_letters: int, min_confidence: float
-) -> tuple[list[int], list[DroppedRow], Counter[str], int, int]:
-    """Shared work of :func:`filter_language` and :func:`language_summary`."""
+    texts: Iterable[str], keep: str | None, languages: Iterable[str] | None, min_letters: int, min_confidence: float
+) -> Iterator[tuple[int, str, str, str | None, float]]:
+    """Shared work of :func:`filter_language` and :func:`language_summary`: one ``(index, text, verdict, language,
+    confidence)`` per text, in order, verdict ``short`` (kept unjudged), ``kept``, ``unsure`` (kept) or ``dropped``;
+    the texts are read one at a time."""
     codes = _check_languages(languages)
     if keep is not None and keep.strip().lower() not in codes:
         raise ConfigError(f"keep: language {keep!r} is not among the candidates {list(codes)}; add it to languages.")
@@ -205,26 +210,18 @@ def _judge(
         )
     keep_code = keep.strip().lower() if keep is not None else None
     identifier = _identifier(codes)
-    kept: list[int] = []
-    dropped: list[DroppedRow] = []
-    counts: Counter[str] = Counter()
-    too_short = uncertain = 0
     for index, text in enumerate(texts):
         judged = _judged_text(text)
         if _letters(judged) < max(min_letters, 1):
-            too_short += 1
-            kept.append(index)
+            yield index, text, "short", None, 0.0
             continue
         language, confidence = _classify(identifier, judged)
-        counts[language] += 1
         if keep_code is None or language == keep_code:
-            kept.append(index)
+            yield index, text, "kept", language, confidence
         elif confidence < min_confidence:
-            uncertain += 1
-            kept.append(index)
+            yield index, text, "unsure", language, confidence
         else:
-            dropped.append(DroppedRow(index, language, confidence, text))
-    return kept, dropped, counts, too_short, uncertain
+            yield index, text, "dropped", language, confidence
 
 
 def filter_language(
@@ -251,28 +248,37 @@ def filter_language(
     Raises:
         ConfigError: If a language code is unknown, ``keep`` is not a candidate, or a threshold is out of range.
     """
-    kept, dropped, _, _, _ = _judge(list(texts), keep, languages, min_letters, min_confidence)
+    kept: list[int] = []
+    dropped: list[DroppedRow] = []
+    for index, text, verdict, language, confidence in _judge(texts, keep, languages, min_letters, min_confidence):
+        if verdict == "dropped":
+            dropped.append(DroppedRow(index, str(language), confidence, text))
+        else:
+            kept.append(index)
     return kept, dropped
 
 
 def language_summary(
-    texts: Sequence[str],
+    texts: Iterable[str],
     keep: str | None = None,
     languages: Iterable[str] | None = DEFAULT_LANGUAGES,
     *,
     min_letters: int = MIN_LETTERS,
     min_confidence: float = MIN_CONFIDENCE,
     max_examples: int = 5,
+    where: Iterable[str] | None = None,
 ) -> LanguageSummary:
     """Count rows per detected language and show the rows :func:`filter_language` would drop.
 
     Args:
-        texts: The texts (rows of a data set).
+        texts: The texts (rows of a data set), read once: a generator over a file larger than memory is counted
+            holding only the examples.
         keep: The language a filter would keep; None only counts.
         languages: The candidate language codes, or None for all.
         min_letters: As in :func:`filter_language`.
         min_confidence: As in :func:`filter_language`.
         max_examples: How many dropped rows to include as examples.
+        where: Where each text is (``file:line``), in step with ``texts``: the examples say where they are.
 
     Returns:
         A :class:`LanguageSummary`.
@@ -280,14 +286,28 @@ def language_summary(
     Raises:
         ConfigError: As :func:`filter_language`.
     """
-    texts = list(texts)
-    _, dropped, counts, too_short, uncertain = _judge(texts, keep, languages, min_letters, min_confidence)
+    counts: Counter[str] = Counter()
+    total = too_short = uncertain = would_drop = 0
+    examples: list[DroppedRow] = []
+    verdicts = _judge(texts, keep, languages, min_letters, min_confidence)
+    refs: Iterable[str | None] = where if where is not None else repeat(None)
+    for (index, text, verdict, language, confidence), ref in zip(verdicts, refs):  # zip pulls a verdict first
+        total += 1
+        if verdict == "short":
+            too_short += 1
+            continue
+        counts[str(language)] += 1
+        uncertain += verdict == "unsure"
+        if verdict == "dropped":
+            would_drop += 1
+            if len(examples) < max_examples:
+                examples.append(DroppedRow(index, str(language), confidence, text, ref))
     return LanguageSummary(
-        total=len(texts),
+        total=total,
         counts=dict(sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))),
         too_short=too_short,
         uncertain=uncertain,
         keep=keep.strip().lower() if keep is not None else None,
-        would_drop=len(dropped),
-        examples=dropped[: max(0, max_examples)],
+        would_drop=would_drop,
+        examples=examples,
     )
