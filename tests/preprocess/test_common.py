@@ -68,3 +68,13 @@ def test_a_cleaning_preset_by_name_is_the_configs_chain():
     assert by_name(text) == by_config(text) and by_name.clean_many([text]) == [by_config(text)]
     with pytest.raises(ConfigError, match=r"unknown preset 'en-twet'\. Available: en-tweet, "):
         build_pipeline("en-twet")
+
+
+def test_a_single_step_name_is_a_chain_of_that_step():
+    """--preprocess lowercase was refused as an unknown preset; one step needs no comma after it."""
+    from lstmtext.preprocess.presets import cleaning_choice
+
+    assert cleaning_choice("lowercase") == {"steps": ["lowercase"]}
+    assert cleaning_choice("en-tweet") == {"preset": "en-tweet"}
+    assert cleaning_choice("lowercase, remove_urls") == {"steps": ["lowercase", "remove_urls"]}
+    assert cleaning_choice("en_tweet") == {"preset": "en_tweet"}  # neither: the preset error lists the choices

@@ -196,7 +196,10 @@ def resolved_preprocess(cfg: dict[str, Any]) -> dict[str, Any]:
 
 
 def cleaning_choice(value: str) -> dict[str, Any]:
-    """The ``preprocess`` section a ``--preprocess`` value names: a cleaning preset, or comma-separated steps."""
-    if value in PREPROCESS_PRESETS or "," not in value:
+    """The ``preprocess`` section a ``--preprocess`` value names: a cleaning preset, or comma-separated steps (one
+    step's name alone is a chain of that step: ``--preprocess lowercase`` was refused as an unknown preset)."""
+    from lstmtext.preprocess.steps import available_steps
+
+    if value in PREPROCESS_PRESETS or ("," not in value and value.strip() not in available_steps()):
         return {"preset": value}
     return {"steps": [step.strip() for step in value.split(",") if step.strip()]}
