@@ -239,3 +239,31 @@ def test_embed_on_texts_that_clean_to_nothing_names_the_file(tmp_path):
     res = CliRunner().invoke(app, ["embed", str(junk), "--out", str(tmp_path / "v.txt")])
     assert isinstance(res.exception, DataError) and str(res.exception) == (
         f"{junk}: no text is left after cleaning (2 read). Check the file, --text-col and --preprocess (en-tweet).")
+
+
+def test_embed_split_col_learns_from_the_train_rows_only(tmp_path):
+    """As train reads --split-col: no valid or test text shapes the vectors a model is then scored with."""
+    from typer.testing import CliRunner
+
+    from lstmtext.cli import app
+    from lstmtext.errors import ConfigError, DataError
+
+    table = tmp_path / "d.csv"
+    table.write_text("text,part\nzebra crew,train\nquokka flight,Dev\nwombat gate,test\nzebra gate, TRAIN\n",
+                     encoding="utf-8")
+    out = tmp_path / "v.txt"
+    res = CliRunner().invoke(app, ["embed", str(table), "--split-col", "part", "--dim", "3", "--epochs", "1",
+                                   "--preprocess", "lowercase,normalize_whitespace", "--out", str(out)])
+    assert res.exit_code == 0, res.output
+    assert "from 2 texts" in res.output and set(read_vectors(out)[0]) == {"zebra", "crew", "gate"}
+    bad = tmp_path / "bad.csv"
+    bad.write_text("text,part\nzebra crew,train\nquokka,holdout\n", encoding="utf-8")
+    res = CliRunner().invoke(app, ["embed", str(bad), "--split-col", "part", "--out", str(tmp_path / "w.txt")])
+    assert isinstance(res.exception, DataError) and str(res.exception).startswith(
+        f"{bad}:3: split value 'holdout' in column 'part' is not one of train")
+    res = CliRunner().invoke(app, ["embed", str(table), "--split-col", "fold", "--out", str(tmp_path / "w.txt")])
+    assert isinstance(res.exception, DataError) and "no column 'fold' (given by --split-col)" in str(res.exception)
+    res = CliRunner().invoke(app, ["embed", str(table), "--split-col", "part", "--split-file", str(table),
+                                   "--out", str(tmp_path / "w.txt")])
+    assert isinstance(res.exception, ConfigError) and "give one" in str(res.exception)
+    assert not (tmp_path / "w.txt").exists()

@@ -133,6 +133,7 @@ def embed(
     preprocess: Annotated[str, typer.Option(help="Cleaning applied before training: a preset or comma-separated steps (use the model's).")] = "en-tweet",
     text_col: TextCol = None,
     no_header: NoHeader = False,
+    split_col: Annotated[Optional[str], typer.Option(help="Column saying train / valid / test for each row (as train's): learn from the train rows only.")] = None,
     split_file: Annotated[Optional[Path], typer.Option(help="row,split file: learn from the train rows only.")] = None,
     overwrite: OverwriteFileOpt = False,
 ) -> None:
@@ -146,5 +147,5 @@ def embed(
     check_out_file(out, overwrite, [p for p in (data, split_file) if p is not None])
     n_vectors, n_texts = embed_file(data, out, algo=algo, dim=dim, window=window, min_count=min_count, epochs=epochs,
                                     seed=seed, preprocess=preprocess, text_col=text_col, split_file=split_file,
-                                    header=not no_header)
+                                    split_col=split_col, header=not no_header)
     console.print(f"wrote {n_vectors:,} {dim}-dimensional {algo} vectors from {n_texts:,} texts to {out}")

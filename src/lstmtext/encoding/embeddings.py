@@ -303,7 +303,8 @@ def write_word2vec_text(path: str | Path, vectors: dict[str, np.ndarray]) -> Pat
 
 def embed_file(data: str | Path | None, out: str | Path, *, algo: str = "cbow", dim: int = 128, window: int = 5,
                min_count: int = 1, epochs: int = 10, seed: int = 42, preprocess: str = "en-tweet",
-               text_col: str | None = None, split_file: str | Path | None = None, header: bool = True) -> tuple[int, int]:
+               text_col: str | None = None, split_file: str | Path | None = None, split_col: str | None = None,
+               header: bool = True) -> tuple[int, int]:
     """Train word2vec on the texts of ``data`` (or the bundled tweets' training split) and write the vectors.
 
     Args:
@@ -319,18 +320,22 @@ def embed_file(data: str | Path | None, out: str | Path, *, algo: str = "cbow", 
         preprocess: The cleaning applied first, a preset or comma-separated steps (use the model's).
         text_col: The text column (default ``text``).
         split_file: A ``row,split`` file: learn from its train rows only.
+        split_col: A column saying train / valid / test for each row (as ``train --split-col``): learn from the
+            train rows only, so that no valid or test text shapes the vectors a model is then scored with.
         header: Whether a CSV/TSV file has a header row (without one its columns are text, label, ...).
 
     Returns:
         ``(vectors written, texts read)``.
 
     Raises:
-        ConfigError: For an unknown algorithm or a size below 1. DataError: For a missing column or bad split file.
+        ConfigError: For an unknown algorithm or a size below 1, or both ``split_file`` and ``split_col``.
+        DataError: For a missing column, a bad split file or split value.
     """
     from lstmtext.data.bundled import load_bundled_airline
-    from lstmtext.data.io import read_table
+    from lstmtext.data.dataset import RowRefs, check_columns, split_values
+    from lstmtext.data.io import FORMATS, read_table
     from lstmtext.data.splits import join_split_file
-    from lstmtext.data.texts import read_texts
+    from lstmtext.data.texts import is_plain_text, read_texts
     from lstmtext.preprocess.presets import cleaning_choice, resolved_preprocess
 
     if algo not in ("cbow", "skipgram"):
@@ -338,18 +343,29 @@ def embed_file(data: str | Path | None, out: str | Path, *, algo: str = "cbow", 
     for flag, value in (("--dim", dim), ("--window", window), ("--min-count", min_count), ("--epochs", epochs)):
         if value < 1:  # gensim hangs on a window of 0 and fails with its own traceback on the others
             raise ConfigError(f"{flag} must be at least 1. Got {value} instead.")
+    if split_file is not None and split_col is not None:
+        raise ConfigError("--split-file and --split-col both say which rows are for training: give one.")
     if data is None:
+        if split_file is not None or split_col is not None:
+            raise ConfigError("--split-file and --split-col need DATA: without it the bundled tweets' training "
+                              "split is used.")
         texts = load_bundled_airline().splits["train"].texts
-    elif split_file is None:  # a table's column, or a plain text file's lines (a large unlabelled corpus)
+    elif split_file is None and split_col is None:  # a table's column, or a plain text file's lines (a large corpus)
         texts = [t for t in read_texts(Path(data), text_col, header=header) if t.strip()]
     else:
-        frame = read_table(data, header=header)
+        path = Path(data)
+        if is_plain_text(path):
+            raise DataError(f"{data}: a plain text file is read as one text a line and has no rows to split. Drop "
+                            f"{'--split-file' if split_file is not None else '--split-col'}, or give a table.")
+        frame = read_table(path, header=header)
         col = text_col or "text"
-        if col not in frame.columns:
-            raise DataError(f"{data}: no column {col!r}. Columns: {', '.join(map(str, frame.columns))}. Pass --text-col.")
+        check_columns(frame, path, {"--text-col": col, "--split-col": split_col})
         if split_file is not None:
             frame = join_split_file(frame, split_file)
-            frame = frame[frame["split"] == "train"]
+        else:
+            refs = RowRefs(path, FORMATS[path.suffix.lower()], header)
+            frame = frame.assign(split=split_values(frame, str(split_col), refs))
+        frame = frame[frame["split"] == "train"]
         texts = frame[col].dropna().astype(str).tolist()
     spec = resolved_preprocess(cleaning_choice(preprocess))  # a cleaning preset, or comma-separated steps
     pipeline = Pipeline(spec["steps"], spec["options"], PreprocessConfig().max_chars, keep_end=True)
