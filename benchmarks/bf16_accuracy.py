@@ -31,6 +31,7 @@ import lstmtext  # noqa: E402,F401  (first: its OpenMP and oneDNN defaults are r
 # isort: on
 
 import torch  # noqa: E402
+from machine import machine_line  # noqa: E402  (benchmarks/machine.py)
 
 from lstmtext.config import build_config  # noqa: E402
 from lstmtext.data.bundled import AIRLINE_COLUMNS  # noqa: E402
@@ -54,6 +55,7 @@ def main() -> None:
                         help="a config override, as lstmtext train's --set (repeatable)")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
+    print(machine_line())
     overrides = [f"train.threads={args.threads}", *args.set] + ([f"train.epochs={args.epochs}"] if args.epochs else [])
     cfg = build_config(args.preset, overrides=overrides)
     if args.data is None:

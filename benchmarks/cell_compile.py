@@ -23,6 +23,7 @@ import lstmtext  # noqa: E402,F401  (first: its OpenMP and oneDNN defaults are r
 # isort: on
 
 import torch  # noqa: E402
+from machine import machine_line  # noqa: E402  (benchmarks/machine.py)
 
 
 def forward_eager(sig, c2prev, c2, tc, h, hid):
@@ -83,6 +84,7 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=2)
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
+    print(machine_line())
     hid = args.hidden
     fwd, bwd = torch.compile(forward_pure, dynamic=True), torch.compile(backward_pure, dynamic=True)
     start = time.perf_counter()

@@ -35,6 +35,7 @@ import time  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 import torch  # noqa: E402
+from machine import machine_line  # noqa: E402  (benchmarks/machine.py)
 from torch import nn  # noqa: E402
 from torch.nn.utils.rnn import pack_padded_sequence  # noqa: E402
 
@@ -77,6 +78,7 @@ def main() -> None:
     parser.add_argument("--products", action="store_true", help="also time single products, fp32 vs bf16")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
+    print(machine_line())
     gen = torch.Generator().manual_seed(0)
     pool, source = tweet_lengths(gen)
 

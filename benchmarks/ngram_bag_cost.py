@@ -23,6 +23,7 @@ import lstmtext  # noqa: E402,F401  (first: its OpenMP and oneDNN defaults are r
 
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
+from machine import machine_line  # noqa: E402  (benchmarks/machine.py)
 
 from lstmtext.config import build_config  # noqa: E402
 from lstmtext.encoding.batching import collate  # noqa: E402
@@ -71,6 +72,7 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3)
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
+    print(machine_line())
     vocab = 20000
     batches = _batches(args.batches, args.batch_size, vocab)
     _measure(0, args.model, batches[:5], vocab)  # warm-up

@@ -39,6 +39,7 @@ from importlib import resources  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 import pandas as pd  # noqa: E402
+from machine import machine_line  # noqa: E402  (benchmarks/machine.py)
 
 from lstmtext.preprocess import (  # noqa: E402
     Pipeline,
@@ -141,6 +142,7 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3, help="timed rounds; the best is printed")
     args = parser.parse_args()
 
+    print(machine_line())
     print(f"load average before {os.getloadavg()[0]:.2f}; {os.cpu_count()} cores; "
           f"OMP_WAIT_POLICY={os.environ.get('OMP_WAIT_POLICY')}, GOMP_SPINCOUNT={os.environ.get('GOMP_SPINCOUNT')}; best of {args.repeats}")
     print(f"{'preset':<10} {'texts':>6} {'load s':>7} {'step/s':>9} {'cold/s':>9} {'warm/s':>9} "
@@ -169,8 +171,10 @@ def main() -> None:
         if "stem_id" in preprocess_preset(preset)["steps"]:
             notes += _stem_note(preset, texts)
         n = len(texts)
-        print(f"{preset:<10} {n:>6} {load:>7.2f} {_rate(n, best['step']):>9} {_rate(n, best['cold']):>9} "
+        name = f"{preset}*" if read is _ntc_unsegmented else preset  # two vi-review rows: * is pyvi's
+        print(f"{name:<10} {n:>6} {load:>7.2f} {_rate(n, best['step']):>9} {_rate(n, best['cold']):>9} "
               f"{_rate(n, best['warm']):>9} {_rate(n, best['jobs']):>9} {best['step'] / best['cold']:>8.2f}x  {notes}")
+    print("* the same reviews with their _ joins undone, so that pyvi segments them")
     print(f"load average after {os.getloadavg()[0]:.2f}")
 
 
