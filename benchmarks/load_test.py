@@ -9,6 +9,10 @@ The server is a real uvicorn subprocess on a free port of 127.0.0.1 (nothing els
 open and send requests of ``--texts`` random airline tweets back to back until ``--seconds`` have passed or ``--max-requests`` were sent; both are
 bounded. Prints requests/s, texts/s, p50/p99 latency and the errors (any status other than 200, or a
 failed connection), then stops the server. Exit status 1 if there was any error.
+
+The baseline, in the same run: the same clients against the same server's ``GET /health`` (no model, no JSON
+body) for ``--baseline-seconds``: the most requests/s this HTTP stack answers on these cores with this load
+generator beside it, so a reader sees how much of the budget the model takes.
 """
 
 from __future__ import annotations
@@ -64,7 +68,7 @@ def start_server(bundle: str, port: int, engine: str, log: Path) -> subprocess.P
 
 
 async def client(port: int, texts: list[str], per_request: int, stop_at: float, budget: list[int],
-                 latencies: list[float], errors: list[str], seed: int) -> None:
+                 latencies: list[float], errors: list[str], seed: int, health: bool = False) -> None:
     """Send requests on one keep-alive connection until the deadline or the shared request budget runs out.
 
     A coroutine with a minimal HTTP/1.1 exchange, not a thread with http.client: 32 client threads fought the
@@ -73,9 +77,12 @@ async def client(port: int, texts: list[str], per_request: int, stop_at: float, 
     reader, writer = await asyncio.open_connection(HOST, port)
     while time.monotonic() < stop_at and budget[0] > 0:
         budget[0] -= 1  # one event loop: no lock needed
-        body = json.dumps({"texts": rng.sample(texts, per_request), "top_k": 1}).encode()
-        head = (f"POST /predict HTTP/1.1\r\nHost: {HOST}:{port}\r\nContent-Type: application/json\r\n"
-                f"Content-Length: {len(body)}\r\n\r\n").encode()
+        if health:  # the baseline: the HTTP stack alone
+            body, head = b"", f"GET /health HTTP/1.1\r\nHost: {HOST}:{port}\r\n\r\n".encode()
+        else:
+            body = json.dumps({"texts": rng.sample(texts, per_request), "top_k": 1}).encode()
+            head = (f"POST /predict HTTP/1.1\r\nHost: {HOST}:{port}\r\nContent-Type: application/json\r\n"
+                    f"Content-Length: {len(body)}\r\n\r\n").encode()
         start = time.perf_counter()
         try:
             writer.write(head + body)
@@ -95,11 +102,11 @@ async def client(port: int, texts: list[str], per_request: int, stop_at: float, 
 
 
 async def run_clients(clients: int, port: int, texts: list[str], per_request: int, seconds: float,
-                      max_requests: int, latencies: list[float], errors: list[str]) -> None:
+                      max_requests: int, latencies: list[float], errors: list[str], health: bool = False) -> None:
     """All clients on one event loop, for ``seconds`` or ``max_requests`` requests in all."""
     stop_at, budget = time.monotonic() + seconds, [max_requests]
-    await asyncio.wait_for(asyncio.gather(*(client(port, texts, per_request, stop_at, budget, latencies, errors, i)
-                                            for i in range(clients))), timeout=seconds + 60)
+    await asyncio.wait_for(asyncio.gather(*(client(port, texts, per_request, stop_at, budget, latencies, errors, i,
+                                                   health) for i in range(clients))), timeout=seconds + 60)
 
 
 def main() -> None:
@@ -110,6 +117,8 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=20.0, help="duration (at most 300)")
     parser.add_argument("--texts", type=int, default=1, help="texts per request")
     parser.add_argument("--max-requests", type=int, default=200_000, help="stop after this many requests")
+    parser.add_argument("--baseline-seconds", type=float, default=5.0,
+                        help="then GET /health for this long, the HTTP stack alone (0: skip; at most 60)")
     args = parser.parse_args()
     clients, seconds = min(max(args.clients, 1), 256), min(max(args.seconds, 1.0), 300.0)
     texts = [t for split in load_bundled_airline().splits.values() for t in split.texts]
@@ -123,6 +132,14 @@ def main() -> None:
         start = time.perf_counter()
         asyncio.run(run_clients(clients, port, texts, args.texts, seconds, args.max_requests, latencies, errors))
         elapsed = time.perf_counter() - start
+        base_latencies: list[float] = []
+        base_errors: list[str] = []
+        base_seconds = min(max(args.baseline_seconds, 0.0), 60.0)
+        if base_seconds:
+            base_start = time.perf_counter()
+            asyncio.run(run_clients(clients, port, texts, 0, base_seconds, args.max_requests, base_latencies,
+                                    base_errors, health=True))
+            base_elapsed = time.perf_counter() - base_start
     finally:
         proc.terminate()
         proc.wait(timeout=30)
@@ -132,6 +149,13 @@ def main() -> None:
           f"load average before {load_before:.2f}, after {os.getloadavg()[0]:.2f}")
     print(f"requests {n}, {n / elapsed:,.0f} requests/s, {n * args.texts / elapsed:,.0f} texts/s; "
           f"latency p50 {p50:.1f} ms, p99 {p99:.1f} ms; errors {len(errors)}")
+    if base_seconds:
+        m = len(base_latencies)
+        b50, b99 = (np.percentile(base_latencies, [50, 99]) * 1000) if m else (float("nan"), float("nan"))
+        print(f"baseline, the HTTP stack alone (GET /health, same server and clients, {base_elapsed:.1f} s): "
+              f"{m / base_elapsed:,.0f} requests/s, p50 {b50:.1f} ms, p99 {b99:.1f} ms; errors {len(base_errors)}; "
+              f"/predict ran at {n / elapsed / max(m / base_elapsed, 1e-9):.2f}x of it")
+    errors += base_errors
     for line in sorted(set(errors))[:5]:
         print("  error:", line)
     sys.exit(1 if errors else 0)
