@@ -31,6 +31,7 @@ and after: figures taken on a busy machine are low.
 from __future__ import annotations
 
 import os
+import sys
 
 # isort: off
 
@@ -175,6 +176,8 @@ def main() -> None:
             cpu[name].append(time.process_time() - start_cpu)
     rng = np.random.default_rng(0)
     sample = [texts[i] for i in rng.choice(len(texts), size=args.latency_n, replace=False)]
+    print(f"command: {' '.join(['python', 'benchmarks/infer_speed.py', *sys.argv[1:]])} (repeats {args.repeats}, "
+          f"latency-n {args.latency_n}, engines {args.engines})")
     print(f"bundle {args.bundle}; {len(texts)} tweets; threads {args.threads}; batch {args.batch_size or DEFAULT_BATCH_SIZE}; "
           f"OMP_WAIT_POLICY={os.environ.get('OMP_WAIT_POLICY')}, GOMP_SPINCOUNT={os.environ.get('GOMP_SPINCOUNT')}; load average before {load_before[0]:.2f}")
     print(f"machine product rate (2048^3 oneDNN product, best of 5): {rate_line(rates)}")

@@ -71,7 +71,10 @@ def main() -> None:
     for kind, ((tm, ts), (pm, ps)) in results.items():
         print(f"{kind:24} {tm:14,.0f} {ts:8.1f} {pm:16,.0f} {ps:10.1f}")
     (tm, _), (pm, _) = results[f"one {args.mb:g} MB row"]
-    print(f"ratio_train_peak: {tm / base_train[0]:.2f}  ratio_predict_peak: {pm / base_predict[0]:.2f}  (goal <= 1.2)")
+    ratios = (tm / base_train[0], pm / base_predict[0])
+    print(f"ratio_train_peak: {ratios[0]:.2f}  ratio_predict_peak: {ratios[1]:.2f}  (goal <= 1.2: "
+          f"{'met' if max(ratios) <= 1.2 else 'MISSED'}; the long row's extra is about {tm - base_train[0]:,.0f} MB "
+          "in training whatever its size past the token cap, so a smaller --rows baseline gives a higher ratio)")
 
 
 if __name__ == "__main__":
