@@ -55,7 +55,44 @@ def locate_bad_bytes(path: Path, exc: UnicodeDecodeError) -> str:
 def _starts_with(path: Path, prefix: bytes) -> bool:
     """Whether the file's first non-blank bytes are ``prefix``."""
     with path.open("rb") as fh:
-        return fh.read(4096).lstrip().startswith(prefix)
+        return fh.read(4096).removeprefix(b"\xef\xbb\xbf").lstrip().startswith(prefix)
+
+
+#: The first bytes of files that are not text, what they are and what to do (read as UTF-8 text, each was
+#: answered with "byte 12 is not valid UTF-8 ... iconv -f cp1252", which converts nothing).
+_NOT_TEXT = ((b"PK\x03\x04", "a zip archive (an Excel .xlsx workbook is one)",
+              "Export the sheet as CSV (Excel: Save As, \"CSV UTF-8\"), or unzip the archive"),
+             (b"\xd0\xcf\x11\xe0", "an old Excel (.xls) or Word file", "Export the sheet as CSV (Excel: Save As, "
+                                                                     "\"CSV UTF-8\")"),
+             (b"\x1f\x8b", "gzip-compressed", "Decompress it first (`gunzip -k FILE`)"),
+             (b"BZh", "bzip2-compressed", "Decompress it first (`bunzip2 -k FILE`)"),
+             (b"\xfd7zXZ", "xz-compressed", "Decompress it first (`unxz -k FILE`)"),
+             (b"PAR1", "a Parquet file", "Give it the .parquet extension"))
+
+
+def check_text_file(path: Path) -> None:
+    """Refuse a file that is not text before it is read as one: an archive, a workbook, a compressed or Parquet
+    file (by its first bytes), or one with NUL bytes (UTF-16 without a byte-order mark, whose lines were read as
+    texts of letters and NULs).
+
+    Raises:
+        DataError: Naming what the file is and how to turn it into UTF-8 text.
+    """
+    try:
+        with path.open("rb") as fh:
+            head = fh.read(4096)
+    except OSError:  # the reader's own error says why
+        return
+    for magic, what, fix in _NOT_TEXT:
+        if head.startswith(magic):
+            raise DataError(f"{path}: the file is {what}, not text. {fix.replace('FILE', str(path))}.")
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise DataError(not_utf8(path, UnicodeDecodeError("utf-8", head, 0, 1, "")))
+    if b"\x00" in head:
+        odd = head.index(b"\x00") % 2  # ASCII in UTF-16: the NULs fall on the odd (little-endian) bytes
+        raise DataError(f"{path}: the file holds NUL bytes: it is probably UTF-16 without a byte-order mark; "
+                        f"lstmtext reads UTF-8. Convert it: `iconv -f utf-16{'le' if odd else 'be'} -t utf-8 {path} > "
+                        f"{path.stem}-utf8{path.suffix}`.")
 
 
 def missing_file(path: Path) -> str:
@@ -141,6 +178,76 @@ def _csv_options(path: Path, fmt: str) -> dict[str, Any]:
     return {"sep": ",", "quoting": csv.QUOTE_MINIMAL} if fmt == "csv" else {"sep": "\t", "quoting": tsv_quoting(path)}
 
 
+#: The name given to the field a CSV/TSV row has past its header's last column (a trailing delimiter).
+_EXTRA = "\x00extra"
+
+
+def _header_names(path: Path, fmt: str) -> list[str] | None:
+    """The header's column names when the first data row has exactly one field more (a delimiter at the end of
+    every row, as some exports write): pandas then took the first column as the row index and shifted every
+    name one column left, so a model learnt its texts from the labels, silently. The rows are read with an
+    extra column named :data:`_EXTRA`, checked to be empty and dropped (:func:`_drop_extra`). None for a file
+    whose rows fit the header.
+
+    Raises:
+        DataError: For a header naming a column twice (pandas renamed the second ``label.1`` and it was dropped,
+            or read as another aspect).
+    """
+    stat = path.stat()
+    return _header_layout(str(path), stat.st_mtime_ns, stat.st_size, fmt)
+
+
+@functools.lru_cache(maxsize=8)
+def _header_layout(path: str, mtime_ns: int, size: int, fmt: str) -> list[str] | None:
+    options = _csv_options(Path(path), fmt)
+    csv.field_size_limit(sys.maxsize)
+    try:
+        with open(path, encoding="utf-8-sig", newline="") as fh:
+            rows = csv.reader(fh, delimiter=options["sep"], quoting=options["quoting"])
+            records = []
+            for row in rows:
+                if any(cell.strip() for cell in row):  # pandas skips blank lines
+                    records.append(row)
+                if len(records) == 2:
+                    break
+    except (UnicodeDecodeError, csv.Error):  # pandas' reading reports these with its own words
+        return None
+    if not records:
+        return None
+    names = records[0]
+    seen: dict[str, int] = {}
+    for i, name in enumerate(names):
+        if name in seen and name.strip():
+            raise DataError(f"{path}: the header names column {name!r} twice (columns {seen[name] + 1} and {i + 1}). "
+                            "Give every column its own name.")
+        seen.setdefault(name, i)
+    if len(records) == 2 and len(records[1]) == len(names) + 1:
+        return names
+    return None
+
+
+def _drop_extra(frame: pd.DataFrame, path: Path, fmt: str) -> pd.DataFrame:
+    """``frame`` without the :data:`_EXTRA` column, which must be empty (a trailing delimiter)."""
+    if _EXTRA not in frame.columns:
+        return frame
+    filled = frame[_EXTRA].notna().to_numpy().nonzero()[0]
+    if len(filled):
+        where = row_ref(path, int(frame.index[filled[0]]), fmt)
+        raise DataError(f"{where}: the row has {len(frame.columns)} fields, one more than the header names, and the "
+                        f"last one is not empty ({str(frame[_EXTRA].iloc[filled[0]])[:40]!r}). Add the column's name "
+                        f"to the header, or quote the field that holds a {'comma' if fmt == 'csv' else 'tab'}.")
+    return frame.drop(columns=_EXTRA)
+
+
+def _layout_options(path: Path, fmt: str, header: bool) -> dict[str, Any]:
+    """``read_csv``'s header options: never a row index from the data (``index_col=False``), and the extra column's
+    name where the rows hold one more field than the header (:func:`_header_names`)."""
+    names = _header_names(path, fmt) if header else None
+    if names is None:
+        return {"header": 0 if header else None, "index_col": False}
+    return {"header": 0, "names": [*names, _EXTRA], "index_col": False}
+
+
 def read_table(path: str | Path, fmt: str | None = None, header: bool = True) -> pd.DataFrame:
     """Read a data file into a DataFrame of strings (missing cells stay NaN).
 
@@ -156,6 +263,8 @@ def read_table(path: str | Path, fmt: str | None = None, header: bool = True) ->
     if not path.is_file():
         raise DataError(missing_file(path))
     fmt = detect_format(path, fmt)
+    if fmt != "parquet":
+        check_text_file(path)
     try:
         if fmt in ("csv", "tsv"):
             frame = pd.read_csv(
@@ -165,8 +274,9 @@ def read_table(path: str | Path, fmt: str | None = None, header: bool = True) ->
                 keep_default_na=False,
                 na_values=[""],
                 encoding="utf-8",
-                header=0 if header else None,
+                **_layout_options(path, fmt, header),
             )
+            frame = _drop_extra(frame, path, fmt)
             if not header:
                 frame.columns = ["text", "label"][: frame.shape[1]] + [
                     f"col{i}" for i in range(2, frame.shape[1])
@@ -175,7 +285,7 @@ def read_table(path: str | Path, fmt: str | None = None, header: bool = True) ->
             frames = list(_jsonl_chunks(path, sys.maxsize))  # numbered by data row, as before (blank lines skipped)
             frame = pd.concat(frames).reset_index(drop=True) if frames else pd.DataFrame()
         else:
-            frame = pd.read_parquet(path)
+            frame = _parquet_values(pd.read_parquet(path), path)
     except UnicodeDecodeError as exc:
         raise DataError(not_utf8(path, exc)) from None
     except pd.errors.EmptyDataError:
@@ -290,14 +400,16 @@ def read_chunks(path: str | Path, fmt: str | None, chunk_size: int, header: bool
     fmt = detect_format(path, fmt)
     if fmt == "parquet":
         raise DataError(f"{path}: --stream reads csv, tsv and jsonl files, not parquet. Convert the file or drop --stream.")
+    check_text_file(path)
     try:
         if fmt == "jsonl":
             yield from _jsonl_chunks(path, chunk_size)
             return
         with pd.read_csv(path, **_csv_options(path, fmt), dtype=str, keep_default_na=False, na_values=[""],
-                         encoding="utf-8", header=0 if header else None, chunksize=chunk_size,
+                         encoding="utf-8", **_layout_options(path, fmt, header), chunksize=chunk_size,
                          skip_blank_lines=not blank_rows) as reader:
             for chunk in reader:  # the index runs on from chunk to chunk
+                chunk = _drop_extra(chunk, path, fmt)
                 if not header:
                     chunk.columns = ["text", "label"][: chunk.shape[1]] + [f"col{i}" for i in range(2, chunk.shape[1])]
                 yield chunk
@@ -350,7 +462,7 @@ def _json_object(path: Path, lineno: int, line: str) -> dict[str, Any]:
 
 def _check_jsonl_lines(path: Path) -> None:
     """Raise a DataError naming the first line of ``path`` that is not a JSON object (do nothing if none is)."""
-    with path.open(encoding="utf-8") as fh:
+    with path.open(encoding="utf-8-sig") as fh:
         for lineno, line in enumerate(fh, start=1):
             if line.strip():
                 _json_object(path, lineno, line)
@@ -364,7 +476,7 @@ def _records_frame(records: list[dict[str, Any]], index: list[int]) -> pd.DataFr
 
 def _jsonl_chunks(path: Path, chunk_size: int) -> Iterator[pd.DataFrame]:
     if _starts_with(path, b"["):  # a .json file may hold one JSON array of records (pandas' to_json(orient="records"))
-        with path.open(encoding="utf-8") as fh:  # not streamable: read whole
+        with path.open(encoding="utf-8-sig") as fh:  # not streamable: read whole; a byte-order mark is no text
             try:
                 records = json.load(fh)
             except json.JSONDecodeError as exc:
@@ -380,7 +492,7 @@ def _jsonl_chunks(path: Path, chunk_size: int) -> Iterator[pd.DataFrame]:
         return
     records: list[dict[str, Any]] = []
     lines: list[int] = []
-    with path.open(encoding="utf-8") as fh:
+    with path.open(encoding="utf-8-sig") as fh:  # as CSV files are read, a byte-order mark is no text
         for lineno, line in enumerate(fh):
             if not line.strip():
                 continue
@@ -391,3 +503,24 @@ def _jsonl_chunks(path: Path, chunk_size: int) -> Iterator[pd.DataFrame]:
                 records, lines = [], []
     if records:
         yield _records_frame(records, lines)
+
+
+def _parquet_values(frame: pd.DataFrame, path: Path) -> pd.DataFrame:
+    """A Parquet frame with list cells as Python lists (pyarrow gives numpy arrays, whose repr ``['a' 'b']`` had
+    been read as a text or a label; as lists the tasks read them as JSON lists are read: a multi-label list of
+    labels, or a one-line error for a text).
+
+    Raises:
+        DataError: For a cell of bytes (a binary column), naming the row and column.
+    """
+    for col in frame.columns:
+        values = frame[col]
+        if values.dtype != object:
+            continue
+        if any(isinstance(v, np.ndarray) for v in values):
+            frame[col] = [v.tolist() if isinstance(v, np.ndarray) else v for v in values]
+        odd = next((i for i, v in enumerate(values) if isinstance(v, (bytes, bytearray))), None)
+        if odd is not None:
+            raise DataError(f"{path} row {odd}: column {col!r} holds bytes, not text (a binary Parquet column). "
+                            "Write it as a string column (e.g. decoded as UTF-8).")
+    return frame

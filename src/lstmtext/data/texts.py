@@ -2,15 +2,28 @@
 
 from __future__ import annotations
 
+import logging
 import random
 import re
 import sys
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
+from typing import Any
 
 from lstmtext.data.dataset import check_columns, nested_cell
-from lstmtext.data.io import FORMATS, missing_file, not_utf8, one_column, read_chunks, read_table, row_refs
+from lstmtext.data.io import (
+    FORMATS,
+    check_text_file,
+    missing_file,
+    not_utf8,
+    one_column,
+    read_chunks,
+    read_table,
+    row_refs,
+)
 from lstmtext.errors import DataError
+
+log = logging.getLogger(__name__)
 
 
 def read_texts(path: Path, text_col: str | None = None, defaults: Sequence[str] = ("text",), header: bool = True
@@ -113,10 +126,18 @@ def _iter_texts(path: Path, text_col: str | None, chunk_size: int, defaults: lis
             raise DataError(f"{path}: no column {col!r}. Columns: {', '.join(parquet.schema_arrow.names)}. Use {flag}.")
         start = 0
         for batch in parquet.iter_batches(batch_size=chunk_size, columns=[col]):
-            texts = ["" if t is None else str(t) for t in batch.column(0).to_pylist()]
+            values = batch.column(0).to_pylist()
+            odd = next((i for i, t in enumerate(values) if isinstance(t, (list, dict, bytes))), None)
+            if odd is not None:  # its Python repr is no text
+                what = "bytes (a binary column)" if isinstance(values[odd], bytes) else \
+                    f"a {'list' if isinstance(values[odd], list) else 'map'}"
+                raise DataError(f"{path} row {start + odd}: {col!r} holds {what}, not a text. Give it a string column.")
+            texts = ["" if t is None else str(t) for t in values]
             yield [f"{path} row {start + i}" for i in range(len(texts))], texts
             start += len(texts)
         return
+    if str(path) != "-":
+        check_text_file(path)  # an archive, a workbook or UTF-16 without a mark: not lines of text
     if not is_plain_text(path):
         fmt = FORMATS[suffix]
         # with keep_blank a one-column file's blank lines are answered as empty texts, as a plain text file's are
@@ -133,8 +154,8 @@ def _iter_texts(path: Path, text_col: str | None, chunk_size: int, defaults: lis
             yield refs, frame[col].fillna("").astype(str).tolist()
         return
     try:
-        with path.open(encoding="utf-8") as fh:
-            yield from _lines(fh, str(path), chunk_size, keep_blank)
+        with path.open(encoding="utf-8-sig") as fh:  # a byte-order mark is not the first text's
+            yield from _lines(_bounded(fh, str(path)), str(path), chunk_size, keep_blank)
     except UnicodeDecodeError as exc:
         raise DataError(not_utf8(Path(path), exc)) from None
 
@@ -158,6 +179,27 @@ def _decoded_lines(raw: Iterable[bytes]) -> Iterator[str]:
             yield from (part for part in _LINE_END.split(text.replace("\r\n", "\n")) if part)
         else:
             yield text
+
+
+#: The most characters of one line of a plain text file that are read; the rest of such a line is skipped
+#: unread (a 200 MB line took 2.1 GB to read whole, then was cut at preprocess.max_chars).
+LINE_CHARS = 10_000_000
+
+
+def _bounded(fh: Any, name: str, cap: int = LINE_CHARS) -> Iterator[str]:
+    """The lines of text file ``fh`` (line ends kept), each at most ``cap`` characters: a longer line's first ``cap``
+    characters, with a warning, while its rest is read in pieces and dropped."""
+    lineno = 0
+    while piece := fh.readline(cap):
+        lineno += 1
+        if len(piece) == cap and not piece.endswith(("\n", "\r")):
+            rest = 0
+            while (more := fh.readline(cap)) and not more.endswith(("\n", "\r")):
+                rest += len(more)
+            rest += len(more)
+            log.warning("%s:%d: the line holds %s characters; only its first %s are read", name, lineno,
+                        f"{cap + rest:,}", f"{cap:,}")
+        yield piece
 
 
 def _lines(fh: Iterable[str], name: str, chunk_size: int, keep_blank: bool) -> Iterator[tuple[list[str], list[str]]]:

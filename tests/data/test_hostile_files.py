@@ -1,0 +1,129 @@
+"""Files that are not what they seem: a delimiter at the end of every row, a column named twice, Parquet lists and
+bytes, byte-order marks, archives and UTF-16 without a mark, a line of hundreds of megabytes. Each was read as
+something else, silently, or answered with advice that fixes nothing."""
+
+from __future__ import annotations
+
+import gzip
+import io
+import logging
+import zipfile
+
+import pandas as pd
+import pytest
+
+from lstmtext.config import build_config
+from lstmtext.data.io import read_chunks, read_table
+from lstmtext.data.texts import _bounded, read_texts
+from lstmtext.errors import DataError
+from lstmtext.pipeline.prepare import load_data
+
+
+def _rows(n: int = 40) -> list[tuple[str, str, str]]:
+    return [(f"text number {i} about the flight", ["negative", "positive"][i % 2], ["app", "web"][i % 2])
+            for i in range(n)]
+
+
+def test_a_delimiter_ending_every_row_keeps_the_columns_where_the_header_puts_them(tmp_path):
+    """pandas made the first column the row index: the labels became the texts and 'source' the labels."""
+    path = tmp_path / "trailing.csv"
+    path.write_text("text,label,source\n" + "".join(f"{t},{y},{s},\n" for t, y, s in _rows()), encoding="utf-8")
+    frame = read_table(path)
+    assert list(frame.columns) == ["text", "label", "source"]
+    assert frame["text"].iloc[0] == "text number 0 about the flight" and frame["label"].iloc[1] == "positive"
+    chunks = list(read_chunks(path, None, 5))
+    assert [list(c.columns) for c in chunks] == [["text", "label", "source"]] * 8
+    assert list(pd.concat(chunks)["source"]) == list(frame["source"])
+    data = load_data(build_config(None, overrides=['data.text_col="text"', 'data.label_col="source"']), path)
+    assert sorted(set(data.splits["train"].labels) | set(data.splits["valid"].labels)) == ["app", "web"]
+    assert read_texts(path)[0] == "text number 0 about the flight"  # predict --file: a traceback before
+
+
+def test_a_filled_field_past_the_header_is_named_not_dropped(tmp_path):
+    path = tmp_path / "extra.csv"
+    path.write_text("text,label\nfine flight,positive,\nlate again,negative,but the crew was kind\n",
+                    encoding="utf-8")
+    with pytest.raises(DataError, match=r"extra\.csv:3: the row has 3 fields, one more than the header names, and "
+                                        r"the last one is not empty \('but the crew was kind'\)\. Add the column"):
+        read_table(path)
+
+
+def test_a_column_named_twice_is_refused(tmp_path):
+    """pandas renamed the second 'label.1': a classifier ignored it, an aspect model learnt an aspect 'price.1'."""
+    path = tmp_path / "twice.csv"
+    path.write_text("text,label,label\na,positive,negative\nb,negative,positive\n", encoding="utf-8")
+    for read in (lambda: read_table(path), lambda: list(read_chunks(path, None, 10)), lambda: read_texts(path)):
+        with pytest.raises(DataError, match=r"twice\.csv: the header names column 'label' twice \(columns 2 and "
+                                            r"3\)\. Give every column its own name\.$"):
+            read()
+    headless = tmp_path / "headless.tsv"  # without a header row the names are lstmtext's own
+    headless.write_text("a\tpositive\tpositive\nb\tnegative\tnegative\n", encoding="utf-8")
+    assert list(read_table(headless, header=False).columns) == ["text", "label", "col2"]
+
+
+def test_parquet_lists_are_lists_and_bytes_are_refused(tmp_path):
+    labels = [["food", "price"], ["food"], ["service"], ["price"]] * 10
+    texts = [f"review {i} of the place" for i in range(40)]
+    path = tmp_path / "ml.parquet"
+    pd.DataFrame({"text": texts, "labels": labels}).to_parquet(path)
+    cfg = build_config(None, overrides=['data.label_col="labels"'], extra={"task": "multilabel"})
+    data = load_data(cfg, path)
+    labels_read = {tuple(y) for split in data.splits.values() for y in split.labels}
+    assert labels_read == {("food", "price"), ("food",), ("service",), ("price",)}, labels_read  # not "['food' 'price']"
+    as_texts = tmp_path / "listtext.parquet"
+    pd.DataFrame({"text": [[t] for t in texts], "label": ["a", "b"] * 20}).to_parquet(as_texts)
+    with pytest.raises(DataError, match=r"listtext\.parquet row 0: 'text' holds a list, not a text"):
+        read_texts(as_texts)
+    with pytest.raises(DataError, match=r"text in column 'text' holds a JSON list, not a string"):
+        load_data(build_config(None), as_texts)
+    binary = tmp_path / "binary.parquet"
+    pd.DataFrame({"text": [t.encode() for t in texts], "label": ["a", "b"] * 20}).to_parquet(binary)
+    with pytest.raises(DataError, match=r"binary\.parquet row 0: column 'text' holds bytes, not text"):
+        read_table(binary)
+    with pytest.raises(DataError, match=r"binary\.parquet row 0: 'text' holds bytes \(a binary column\), not a text"):
+        read_texts(binary)
+
+
+def test_a_byte_order_mark_is_no_text(tmp_path):
+    bom = "\ufeff"
+    jsonl = tmp_path / "bom.jsonl"
+    jsonl.write_text(bom + '{"text": "good flight", "label": "positive"}\n', encoding="utf-8")
+    array = tmp_path / "bom.json"
+    array.write_text(bom + '[{"text": "good flight", "label": "positive"}]', encoding="utf-8")
+    plain = tmp_path / "bom.txt"
+    plain.write_text(bom + "good flight\nbad seat\n", encoding="utf-8")
+    assert read_table(jsonl)["text"].tolist() == ["good flight"] == read_table(array)["text"].tolist()
+    assert read_texts(plain, header=False) == ["good flight", "bad seat"]
+
+
+@pytest.mark.parametrize(("name", "make", "said"), [
+    ("book.xlsx", lambda p: zipfile.ZipFile(p, "w").writestr("xl/workbook.xml", "<x/>"),
+     "the file is a zip archive (an Excel .xlsx workbook is one), not text. Export the sheet as CSV"),
+    ("data.csv.gz", lambda p: p.write_bytes(gzip.compress(b"text,label\na,b\n")),
+     "the file is gzip-compressed, not text. Decompress it first"),
+    ("u16.txt", lambda p: p.write_bytes("good flight\nbad\n".encode("utf-16-le")),
+     "the file holds NUL bytes: it is probably UTF-16 without a byte-order mark; lstmtext reads UTF-8. Convert it: "
+     "`iconv -f utf-16le -t utf-8"),
+    ("u16.csv", lambda p: p.write_bytes("text,label\nok,positive\n".encode("utf-16-le")),
+     "the file holds NUL bytes: it is probably UTF-16"),
+])
+def test_a_file_that_is_not_text_is_named_for_what_it_is(tmp_path, name, make, said):
+    """Read as UTF-8 they were answered with 'byte 12 is not valid UTF-8 ... iconv -f cp1252', or, for UTF-16
+    without a mark, predicted as texts of letters and NULs."""
+    path = tmp_path / name
+    make(path)
+    readers = [lambda: read_texts(path, header=False)]
+    if path.suffix == ".csv":
+        readers += [lambda: read_table(path), lambda: list(read_chunks(path, None, 10))]
+    for read in readers:
+        with pytest.raises(DataError) as err:
+            read()
+        assert str(err.value).startswith(f"{path}: {said}")
+
+
+def test_a_huge_line_is_read_up_to_a_cap(caplog):
+    """A 200 MB line was read whole (2.1 GB) before being cut at preprocess.max_chars."""
+    text = io.StringIO("short\n" + "x" * 95 + "\nafter\nlast")
+    with caplog.at_level(logging.WARNING):
+        assert list(_bounded(text, "big.txt", cap=10)) == ["short\n", "x" * 10, "after\n", "last"]
+    assert "big.txt:2: the line holds 96 characters; only its first 10 are read" in caplog.text
