@@ -23,6 +23,17 @@ def test_case_variants_and_rare_misspellings_are_found_and_real_labels_are_not()
     assert look_alikes(Counter({"positive": 100, "postive": 10})) == []  # a tenth of the rows: maybe a real class
 
 
+def test_one_number_written_two_ways_is_one_label_to_check():
+    """Labels 1 and 1.0 (a float column once in the file's history) were learnt as two classes without a word;
+    -1 beside 1 (polarities) had been reported as a spacing variant."""
+    counts = Counter({"0": 50, "1": 40, "2": 30, "0.0": 20, "1.0": 25, " 2 ": 1, "12": 3, "1e0": 1, "-1": 5})
+    assert sorted(look_alikes(counts)) == [(" 2 ", "2", "number"), ("0.0", "0", "number"), ("1.0", "1", "number"),
+                                          ("1e0", "1", "number")]
+    from lstmtext.data.look_alikes import _KINDS
+
+    assert _KINDS["number"] == "is the same number as"
+
+
 def test_training_warns_about_each_look_alike_with_its_first_row(tmp_path, caplog):
     from lstmtext.config import build_config
     from lstmtext.pipeline import run

@@ -6,7 +6,7 @@ that share a decision (a classifier's classes, a multi-label file's labels, one 
 aspects):
 
 - the same name once case, spaces, ``-`` and ``_`` are ignored (``Positive``, ``positive ``, ``very-good`` /
-  ``very_good``): always reported;
+  ``very_good``), or the same number (``1`` / ``1.0``): always reported;
 - a rare name (at most a twentieth of the other's rows) that differs from it in one word, one edit away for a
   word of 5 to 7 characters or two for a longer one (``postive``, ``neutal``, ``very_postive``): reported as a
   likely misspelling. Short words (``pos``, ``neu``, ``general_neg`` / ``general_neut``, ``1``) and whole other
@@ -22,8 +22,14 @@ from typing import Any
 
 
 def _folded(name: str) -> str:
-    """The name without case, and with spaces, ``-`` and ``_`` as one space between its words."""
+    """The name without case, and with spaces, ``-`` and ``_`` as one space between its words; a number as its
+    value (``1``, ``1.0`` and ``01`` are one: a file whose labels were once written by a float column)."""
+    if _NUMBER.fullmatch(str(name).strip()):  # before - is folded: -1 and 1 are two labels (polarities)
+        return repr(float(str(name).strip()))
     return re.sub(r"[\s_-]+", " ", str(name)).strip().casefold()
+
+
+_NUMBER = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:e[+-]?\d+)?")
 
 
 def _edits(a: str, b: str, most: int) -> int:
@@ -56,13 +62,14 @@ def _typo(a: str, b: str) -> bool:
 
 def look_alikes(counts: Counter) -> list[tuple[str, str, str]]:
     """``(variant, name, why)`` for each name of ``counts`` (name -> rows) that looks like a variant of another
-    (see the module docstring); ``why`` is ``"case"`` or ``"spelling"``. The variant is the rarer of the two."""
+    (see the module docstring); ``why`` is ``"case"``, ``"number"`` or ``"spelling"``. The variant is the rarer of
+    the two."""
     names = sorted(counts, key=lambda n: (-counts[n], n))  # most rows first: the variant is the later one
     found, seen = [], {}
     for name in names:
         key = _folded(name)
         if key in seen:
-            found.append((name, seen[key], "case"))
+            found.append((name, seen[key], "number" if _NUMBER.fullmatch(str(name).strip()) else "case"))
             continue
         seen[key] = name
         typo = next((o for o in names if counts[o] >= 20 * counts[name] and _typo(key, _folded(o))), None)
@@ -98,4 +105,4 @@ def look_alike_hint(name: str, counts: Counter) -> str:
     return f" {name!r} {_KINDS[other[1]]} {other[0]!r}." if other else ""
 
 
-_KINDS = {"case": "differs only in case or spacing from", "spelling": "looks like a misspelling of"}
+_KINDS = {"case": "differs only in case or spacing from", "number": "is the same number as", "spelling": "looks like a misspelling of"}
