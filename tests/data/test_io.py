@@ -165,6 +165,15 @@ def test_a_tsv_text_that_starts_with_a_quote_keeps_every_row(tmp_path):
     assert [r for chunk in read_chunks(path, None, 3) for r in chunk.values.tolist()] == rows  # streamed: the same
 
 
+def test_a_tsv_quote_opening_one_text_and_closing_a_later_one_keeps_every_row(tmp_path):
+    """'"so late' ... 'my laptop is 15"': read as one quoted field, five rows became three, silently."""
+    path = tmp_path / "q2.tsv"
+    path.write_text('text\tlabel\n"so late\tnegative\nthe seat was fine\tneutral\nmy laptop is 15"\tneutral\n'
+                    'ok thanks\tpositive\ngreat crew\tpositive\n', encoding="utf-8")
+    assert read_table(path)["text"].tolist() == ['"so late', "the seat was fine", 'my laptop is 15"', "ok thanks",
+                                                 "great crew"]
+
+
 def test_a_tsv_written_with_quoting_is_unquoted(tmp_path):
     path = tmp_path / "pandas.tsv"
     rows = [['a "b" c', "neg"], ["great crew\nthanks!", "pos"], ["late\tagain", "neg"], ["plain", "pos"]]

@@ -132,7 +132,9 @@ def tsv_quoting(path: Path) -> int:
 
     TSV has no quoting of its own (IANA's text/tab-separated-values; IndoNLU's files), and a text such as
     ``"so late`` read with quote handling swallowed the tabs and line breaks up to the next quote: five rows
-    became three, silently. The whole file is scanned once while it is unchanged (reading it and naming its rows
+    became three, silently. So a quoted field that would span lines counts only where the lines are ragged (the
+    pieces of a text broken by its line breaks hold fewer fields than the header): where every line holds as many
+    tabs as the first, a ``"`` opening one line's text and another closing a later one's are text. The whole file is scanned once while it is unchanged (reading it and naming its rows
     both ask); lines without a quote cost one search.
     """
     stat = path.stat()
@@ -141,9 +143,14 @@ def tsv_quoting(path: Path) -> int:
 
 @functools.lru_cache(maxsize=8)
 def _tsv_quoting(path: str, mtime_ns: int, size: int) -> int:
-    quoted = inside = False  # inside: within a quoted field that spans lines
+    quoted = inside = spanned = ragged = False  # inside: within a quoted field that spans lines
+    tabs = None  # every non-blank line's tab count, while they agree
     with open(path, "rb") as fh:
         for line in fh:
+            if not ragged and line.strip():
+                count = line.count(b"\t")
+                tabs = count if tabs is None else tabs
+                ragged = count != tabs
             if not inside and b'"' not in line:
                 continue
             body = line.rstrip(b"\r\n")
@@ -152,6 +159,7 @@ def _tsv_quoting(path: str, mtime_ns: int, size: int) -> int:
                 if inside:  # look for the closing quote: "" is a quote within
                     end = body.find(b'"', pos)
                     if end < 0:
+                        spanned = True
                         break  # the field goes on in the next line
                     if body[end + 1 : end + 2] == b'"':
                         pos = end + 2
@@ -171,6 +179,8 @@ def _tsv_quoting(path: str, mtime_ns: int, size: int) -> int:
                     pos = tab + 1
     if inside:
         return csv.QUOTE_NONE  # a quote that never closes would swallow the rest of the file
+    if spanned and not ragged:  # a quoted field over several lines breaks the lines it spans into fewer fields;
+        return csv.QUOTE_NONE   # lines that all hold the header's fields are rows: '"so late' ... 'is 15"' are texts
     return csv.QUOTE_MINIMAL if quoted else csv.QUOTE_NONE
 
 
