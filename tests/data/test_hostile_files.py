@@ -127,3 +127,33 @@ def test_a_huge_line_is_read_up_to_a_cap(caplog):
     with caplog.at_level(logging.WARNING):
         assert list(_bounded(text, "big.txt", cap=10)) == ["short\n", "x" * 10, "after\n", "last"]
     assert "big.txt:2: the line holds 96 characters; only its first 10 are read" in caplog.text
+
+
+def test_a_misnamed_file_is_pointed_at_its_format(tmp_path):
+    """A TSV or JSON file named .csv got only pandas' 'Expected 1 fields in line 3, saw 2'."""
+    tsv = tmp_path / "tabs.csv"
+    tsv.write_text("text\tlabel\nlate, again\tnegative\nfine, thanks\tpositive\nok\tneutral\n", encoding="utf-8")
+    with pytest.raises(DataError, match=r"separated by tabs: name the file \.tsv, or pass --format tsv\.$"):
+        read_table(tsv)
+    jsonl = tmp_path / "lines.csv"
+    jsonl.write_text('{"text": "late, again", "label": "negative"}\n{"text": "ok, fine, thanks", "label": "x"}\n',
+                     encoding="utf-8")
+    with pytest.raises(DataError, match=r"It looks like JSON: name the file \.jsonl"):
+        read_table(jsonl)
+
+
+def test_standard_input_for_a_labelled_file_says_so(tmp_path):
+    """train - said 'cannot tell the format', and with --format csv then '-: file not found'."""
+    from pathlib import Path
+
+    for fmt in (None, "csv"):
+        with pytest.raises(DataError, match=r"^-: this command reads a labelled file, not standard input\."):
+            read_table(Path("-"), fmt)
+
+
+def test_a_header_name_with_a_stray_space_is_pointed_at(tmp_path):
+    path = tmp_path / "spaces.csv"
+    path.write_text("text ,label \nlate again,negative\nfine,positive\n", encoding="utf-8")
+    with pytest.raises(DataError, match=r"no column 'text' \(given by --text-col\)\. .* The file has 'text ' \(other "
+                                        r"spaces or case\): pass --text-col 'text ', or fix the header\.$"):
+        load_data(build_config(None), path)

@@ -109,11 +109,15 @@ def check_columns(frame: pd.DataFrame, path: Path, cols: dict[str, str | None]) 
             shown = ", ".join(n if len(n) <= 40 else n[:37] + "..." for n in names[:12])
             shown += f", ... ({len(names)} columns)" if len(names) > 12 else ""
             raise DataError(f"{path}: no column {col!r} (given by {option}). Columns in the file: {shown}. "
-                            f"{_column_fix(names, path, option)}")
+                            f"{_column_fix(names, path, option, col)}")
 
 
-def _column_fix(names: list[str], path: Path, option: str) -> str:
-    """The likeliest fix for a missing column: another format, no header line, or another column name."""
+def _column_fix(names: list[str], path: Path, option: str, col: str = "") -> str:
+    """The likeliest fix for a missing column: the name with other spaces or case, another format, no header line,
+    or another column name."""
+    near = next((n for n in names if n != col and n.strip().casefold() == col.strip().casefold()), None)
+    if near is not None:  # 'text ' in a header is easy to miss in a list of names
+        return f"The file has {near!r} (other spaces or case): pass {option} {near!r}, or fix the header."
     fmt = "TSV" if path.suffix.lower() in (".tsv", ".txt") else "CSV" if path.suffix.lower() == ".csv" else ""
     if len(names) == 1 and fmt:
         other = "csv" if fmt == "TSV" and "," in names[0] else "tsv" if fmt == "CSV" and "\t" in names[0] else None

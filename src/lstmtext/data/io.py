@@ -27,6 +27,8 @@ def detect_format(path: Path, fmt: str | None = None) -> str:
     """
     if path.is_dir():
         raise DataError(missing_file(path))
+    if str(path) == "-":
+        raise DataError(missing_file(path))
     if fmt:
         fmt = fmt.lower()
         if fmt not in set(FORMATS.values()):
@@ -96,7 +98,11 @@ def check_text_file(path: Path) -> None:
 
 
 def missing_file(path: Path) -> str:
-    """The one-line error for a data path that is not a file: a folder, or nothing there."""
+    """The one-line error for a data path that is not a file: a folder, standard input where a file is needed, or
+    nothing there."""
+    if str(path) == "-":  # predict, suggest, pretrain, embed and detect-lang read lines from standard input
+        return ("-: this command reads a labelled file, not standard input. Save the input to a file (e.g. "
+                "`cat > data.csv`) and give its path.")
     if path.is_dir():
         return f"{path}: is a folder, not a data file. Give a .csv, .tsv, .jsonl, .parquet or text file inside it."
     return f"{path}: file not found. Check the path (relative paths start at {Path.cwd()})."
@@ -243,9 +249,11 @@ def _drop_extra(frame: pd.DataFrame, path: Path, fmt: str) -> pd.DataFrame:
     filled = frame[_EXTRA].notna().to_numpy().nonzero()[0]
     if len(filled):
         where = row_ref(path, int(frame.index[filled[0]]), fmt)
+        fix = _fix(path, fmt)  # a header of another delimiter says more than the row
+        fix = fix if fix != _FIX[fmt] else (f"Add the column's name to the header, or quote the field that holds a "
+                                            f"{'comma' if fmt == 'csv' else 'tab'}.")
         raise DataError(f"{where}: the row has {len(frame.columns)} fields, one more than the header names, and the "
-                        f"last one is not empty ({str(frame[_EXTRA].iloc[filled[0]])[:40]!r}). Add the column's name "
-                        f"to the header, or quote the field that holds a {'comma' if fmt == 'csv' else 'tab'}.")
+                        f"last one is not empty ({str(frame[_EXTRA].iloc[filled[0]])[:40]!r}). {fix}")
     return frame.drop(columns=_EXTRA)
 
 
@@ -452,6 +460,10 @@ def _fix(path: Path, fmt: str) -> str:
             first = ""
         if ";" in first and "," not in first:
             return SEMICOLONS
+        if "\t" in first and "," not in first:
+            return "Its first line is separated by tabs: name the file .tsv, or pass --format tsv."
+        if first.lstrip("\ufeff \t").startswith(("{", "[")):
+            return "It looks like JSON: name the file .jsonl (one object a line) or .json, or pass --format jsonl."
     return _FIX[fmt]
 
 
