@@ -55,7 +55,7 @@ UnlabelledOpt = Annotated[Optional[Path], typer.Option(help="Raw texts without l
 UnlabelledColOpt = Annotated[Optional[str], typer.Option(help="The --unlabelled table's text column (default: --text-col).")]
 PretrainedOpt = Annotated[Optional[Path], typer.Option(help="Start from a language model saved by `lstmtext pretrain` (or a training output folder holding lm/): its cleaning, vocabulary, embedding and LSTM; trained on for lm.finetune_epochs on DATA's texts and --unlabelled first (docs/pretrain.md).")]
 LabelSepOpt = Annotated[Optional[str], typer.Option(help="multilabel: what separates a text's labels in the label column, e.g. '|'.")]
-PresetOpt = Annotated[Optional[str], typer.Option(help="Model preset (`lstmtext presets` lists and describes them); default: the task's (default, multilabel or absa).")]
+PresetOpt = Annotated[Optional[str], typer.Option(help="Model preset (`lstmtext presets` lists and describes them); default: the task's (default, multilabel or absa), and ulmfit for a single-label run with --pretrained.")]
 ConfigOpt = Annotated[Optional[Path], typer.Option(help="TOML config (write one with `lstmtext init-config`; a search's best.toml), or a saved model's config.json or folder: train again with its whole config.")]
 ENGINE_HELP = ("auto, torch, torch-bf16, onnx or onnx-int8 (default auto: the exported float file, else a graph built in "
                "memory, else torch). torch-bf16 (LSTM models on CPUs with bf16 instructions; faster with AMX) and onnx-int8 "

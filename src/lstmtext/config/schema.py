@@ -186,7 +186,8 @@ class TrainConfig(_Section):
     bucket: bool = Field(True, description="length-bucketed batches: similar lengths together, less padding")
     bucket_chunks: int = Field(8, ge=1, description="bucket: batches' worth of shuffled rows sorted by length together; "
                                "256: most batches hold one length, which an LSTM trains without padding (oneDNN's "
-                               "fused kernel: LSTMs only, 1.4-1.7x faster; the default and lstm presets use it)")
+                               "fused kernel: LSTMs only, 1.4-1.7x faster; the default, lstm and bilstm_attn presets "
+                               "use it)")
     self_training: float = Field(0.0, ge=0, le=1, description="share of each answer's unlabelled texts "
                                  "(--unlabelled) that a second model trains on, with the first one's answers as labels "
                                  "(the surest first; kept only if it scores at least as well on valid); 0: off")
