@@ -157,3 +157,14 @@ def test_a_header_name_with_a_stray_space_is_pointed_at(tmp_path):
     with pytest.raises(DataError, match=r"no column 'text' \(given by --text-col\)\. .* The file has 'text ' \(other "
                                         r"spaces or case\): pass --text-col 'text ', or fix the header\.$"):
         load_data(build_config(None), path)
+
+
+def test_preview_of_a_column_without_any_text_says_so(tmp_path):
+    """lstmtext preprocess printed an empty before/after table and exited 0."""
+    from lstmtext.data.texts import sample_texts
+
+    path = tmp_path / "nan.csv"
+    path.write_text("text,label\n,pos\n,neg\n", encoding="utf-8")
+    with pytest.raises(DataError, match=r"nan\.csv: column 'text' holds no text in any of its 2 rows\. Check "
+                                        r"--text-col\.$"):
+        sample_texts(path)

@@ -45,7 +45,8 @@ def sample_texts(path: Path, text_col: str | None = None, n: int = 8, seed: int 
     ``header`` the columns are text, label), or from a plain text file's lines (column ``line``).
 
     Raises:
-        DataError: For a table without that column, naming its columns and the likely fix (``--no-header``, ...).
+        DataError: For a table without that column, naming its columns and the likely fix (``--no-header``, ...),
+            or one whose column is empty on every row.
     """
     if is_plain_text(Path(path)):
         rng, kept, seen = random.Random(seed), [], 0
@@ -61,6 +62,8 @@ def sample_texts(path: Path, text_col: str | None = None, n: int = 8, seed: int 
     col = text_col or "text"  # as every other command reads a table (it previewed the first column: a date, a review
     check_columns(frame, Path(path), {"--text-col": col})  # read as the header), or says which column there is
     values = frame[col].dropna()
+    if values.empty:  # an empty table to preview, printed without a word before
+        raise DataError(f"{path}: column {col!r} holds no text in any of its {len(frame):,} rows. Check --text-col.")
     return col, [str(v) for v in values.sample(min(n, len(values)), random_state=seed)]
 
 
