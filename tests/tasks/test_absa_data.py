@@ -154,9 +154,14 @@ def test_cli_absa_convert_writes_the_wide_layout(tmp_path):
     assert result.exit_code == 0, result.output
     lines = out.read_text(encoding="utf-8").splitlines()
     assert lines[0] == "text,food,service,price" and lines[1] == "harga mahal sekali,neutral,neutral,negative"
-    result = CliRunner().invoke(app, ["absa-convert", str(WIDE), str(tmp_path / "w2.csv")])  # wide, read as long
+    result = CliRunner().invoke(app, ["absa-convert", str(WIDE), str(tmp_path / "w2.csv"), "--layout", "long"])
     assert result.exit_code == 1 and "no column 'aspect' of the long layout" in str(result.exception)
     assert "absa-convert --layout wide" in str(result.exception)
+    # without --layout a file with no aspect and polarity columns is wide (IndoNLU's were refused as long)
+    result = CliRunner().invoke(app, ["absa-convert", str(WIDE), str(tmp_path / "w3.csv"), "--to", "multilabel",
+                                      "--split-col", "split"])
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "w3.csv").read_text(encoding="utf-8").splitlines()[0] == "text,split,labels"
     assert len(lines) == 28  # 27 texts: the wide file's texts, each once
     named = tmp_path / "named.csv"  # HoASA-style long data has no neut: a wide file to match IndoNLU's says which
     result = CliRunner().invoke(app, ["absa-convert", str(LONG), str(named), "--aspects", "food,service,price",

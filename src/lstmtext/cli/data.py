@@ -155,7 +155,7 @@ def absa_convert(
     out: Annotated[Path, typer.Argument(help="File to write, .csv, .tsv or .jsonl: the text column, then one column per aspect (--to wide) or a labels column (--to multilabel).")],
     text_col: TextCol = None,
     split_col: Annotated[Optional[str], typer.Option(help="Column saying train / valid / test for each row: written to the output (one value per text), so training on it with --split-col keeps the split.")] = None,
-    layout: Annotated[str, typer.Option(help="The input's layout: long or wide.")] = "long",
+    layout: Annotated[Optional[str], typer.Option(help="The input's layout: long (one row per text, aspect, polarity) or wide (a column per aspect); default: long when the file has the --aspect-col and --polarity-col columns, else wide.")] = None,
     to: Annotated[str, typer.Option(help="wide: one column per aspect; multilabel: one label per mentioned aspect and polarity (e.g. kebersihan_neg|ac_pos).")] = "wide",
     aspect_col: Annotated[str, typer.Option(help="Long layout: column naming the aspect.")] = "aspect",
     polarity_col: Annotated[str, typer.Option(help="Long layout: column with the aspect's label.")] = "polarity",
@@ -175,6 +175,8 @@ def absa_convert(
 
     check_out_file(out, overwrite, [data])
     check_output_name(out)
+    if layout is None:  # IndoNLU's files are wide: the long default refused them for want of an 'aspect' column
+        layout = "long" if {aspect_col, polarity_col} <= set(table_columns(data)) else "wide"
     if layout not in ("long", "wide") or to not in ("wide", "multilabel"):
         raise ConfigError(f"--layout must be long or wide and --to wide or multilabel. Got {layout!r}, {to!r} instead.")
     absa = {"layout": layout, "aspect_col": aspect_col, "polarity_col": polarity_col}
