@@ -44,21 +44,44 @@ def test_a_filled_field_past_the_header_is_named_not_dropped(tmp_path):
     path.write_text("text,label\nfine flight,positive,\nlate again,negative,but the crew was kind\n",
                     encoding="utf-8")
     with pytest.raises(DataError, match=r"extra\.csv:3: the row has 3 fields, one more than the header names, and "
-                                        r"the last one is not empty \('but the crew was kind'\)\. Add the column"):
+                                        r"the last one is not empty \('but the crew was kind'\) as other rows' is\. Add the column"):
         read_table(path)
 
 
-def test_a_column_named_twice_is_refused(tmp_path):
+def test_a_column_named_twice_is_refused_where_it_is_read(tmp_path):
     """pandas renamed the second 'label.1': a classifier ignored it, an aspect model learnt an aspect 'price.1'."""
+    rows = "".join(f"text {i},{['positive', 'negative'][i % 2]},{['negative', 'positive'][i % 2]}\n" for i in range(40))
     path = tmp_path / "twice.csv"
-    path.write_text("text,label,label\na,positive,negative\nb,negative,positive\n", encoding="utf-8")
-    for read in (lambda: read_table(path), lambda: list(read_chunks(path, None, 10)), lambda: read_texts(path)):
-        with pytest.raises(DataError, match=r"twice\.csv: the header names column 'label' twice \(columns 2 and "
-                                            r"3\)\. Give every column its own name\.$"):
-            read()
+    path.write_text("text,label,label\n" + rows, encoding="utf-8")
+    assert list(read_table(path).columns) == ["text", "label", "label.1"]  # read; refused by what reads it
+    said = (r"twice\.csv: the header names column 'label' 2 times \(pandas read the copies as 'label\.1'\)\. Give "
+            r"every column its own name\.$")
+    with pytest.raises(DataError, match=said):
+        load_data(build_config(None), path)
+    with pytest.raises(DataError, match=said):  # an aspect file: every column but the text is an aspect
+        load_data(build_config(None, extra={"task": "absa"}), path)
+    other = tmp_path / "notes.csv"  # a name repeated in columns no task reads stops nothing (it read before)
+    other.write_text("text,label,note,note\n" + "".join(f"text {i},{['a', 'b'][i % 2]},x,y\n" for i in range(40)),
+                     encoding="utf-8")
+    assert len(load_data(build_config(None), other).splits["train"]) == 32
     headless = tmp_path / "headless.tsv"  # without a header row the names are lstmtext's own
     headless.write_text("a\tpositive\tpositive\nb\tnegative\tnegative\n", encoding="utf-8")
     assert list(read_table(headless, header=False).columns) == ["text", "label", "col2"]
+
+
+def test_a_header_without_the_row_names_column_reads_as_before(tmp_path):
+    """R's write.table and pandas' index_label=False write row names the header does not name: every row has one
+    field more, filled; pandas took them as the index, and so does lstmtext (a trailing delimiter's is empty)."""
+    path = tmp_path / "rownames.csv"
+    path.write_text("text,label\n" + "".join(f"{i},text {i},{['a', 'b'][i % 2]}\n" for i in range(10)),
+                    encoding="utf-8")
+    frame = read_table(path)
+    assert list(frame.columns) == ["text", "label"] and frame["text"].iloc[3] == "text 3"
+    assert frame["label"].tolist() == ["a", "b"] * 5
+    several = tmp_path / "several.csv"  # two fields past the header: pandas dropped them without a word
+    several.write_text("text,label\nhello, world, again,pos\nbye,neg\n", encoding="utf-8")
+    with pytest.raises(DataError, match=r"several\.csv: the first data row has 4 fields, the header names 2\. Quote"):
+        read_table(several)
 
 
 def test_parquet_lists_are_lists_and_bytes_are_refused(tmp_path):
@@ -123,10 +146,11 @@ def test_a_file_that_is_not_text_is_named_for_what_it_is(tmp_path, name, make, s
 
 def test_a_huge_line_is_read_up_to_a_cap(caplog):
     """A 200 MB line was read whole (2.1 GB) before being cut at preprocess.max_chars."""
-    text = io.StringIO("short\n" + "x" * 95 + "\nafter\nlast")
+    text = io.StringIO("short\n" + "x" * 95 + "\n" + "y" * 10 + "\nafter\nlast")
     with caplog.at_level(logging.WARNING):
-        assert list(_bounded(text, "big.txt", cap=10)) == ["short\n", "x" * 10, "after\n", "last"]
-    assert "big.txt:2: the line holds 96 characters; only its first 10 are read" in caplog.text
+        assert list(_bounded(text, "big.txt", cap=10)) == ["short\n", "x" * 10, "y" * 10, "after\n", "last"]
+    assert [r.getMessage() for r in caplog.records] == [  # a line of exactly 10 was read whole: no word of it
+        "big.txt:2: the line holds 95 characters; only its first 10 are read"]
 
 
 def test_a_misnamed_file_is_pointed_at_its_format(tmp_path):
@@ -168,3 +192,28 @@ def test_preview_of_a_column_without_any_text_says_so(tmp_path):
     with pytest.raises(DataError, match=r"nan\.csv: column 'text' holds no text in any of its 2 rows\. Check "
                                         r"--text-col\.$"):
         sample_texts(path)
+
+
+def test_text_files_that_look_like_other_things_are_still_read(tmp_path):
+    """A stray NUL is no UTF-16, 'BZh' no bzip2 stream: both files read as before (they were refused)."""
+    stray = tmp_path / "nul.csv"
+    stray.write_bytes(b"text,label\nhello\x00world,pos\nbye,neg\n")
+    assert read_table(stray)["label"].tolist() == ["pos", "neg"]
+    named = tmp_path / "b.txt"
+    named.write_text("BZh is my name\nsecond\n", encoding="utf-8")
+    assert read_texts(named, header=False) == ["BZh is my name", "second"]
+    onecol = tmp_path / "onecol.tsv"  # pandas' one-column TSV: no tab on any line says nothing about its quotes
+    texts = ['say "hi"', "two\nlines", "plain"]
+    pd.DataFrame({"text": texts}).to_csv(onecol, sep="\t", index=False)
+    assert read_texts(onecol) == texts
+
+
+def test_an_unnamed_last_column_is_not_taken_for_row_names(tmp_path):
+    """Every row one field past the header and filled, the first not row numbers: which column lacks a name is not
+    known, and reading the texts as row names (pandas') learnt from the wrong columns."""
+    path = tmp_path / "unnamed.csv"
+    path.write_text("text,label\n" + "".join(f"text {i},{['a', 'b'][i % 2]},{2000 + i % 3}\n" for i in range(10)),
+                    encoding="utf-8")
+    with pytest.raises(DataError, match=r"unnamed\.csv: every row has 3 fields, one more than the header names\. "
+                                        r"Name the missing column"):
+        read_table(path)

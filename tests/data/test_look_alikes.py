@@ -29,6 +29,7 @@ def test_one_number_written_two_ways_is_one_label_to_check():
     counts = Counter({"0": 50, "1": 40, "2": 30, "0.0": 20, "1.0": 25, " 2 ": 1, "12": 3, "1e0": 1, "-1": 5})
     assert sorted(look_alikes(counts)) == [(" 2 ", "2", "number"), ("0.0", "0", "number"), ("1.0", "1", "number"),
                                           ("1e0", "1", "number")]
+    assert look_alikes(Counter({"100": 200, "101": 5, "2019": 300, "2018": 10})) == []  # numbers are no typos
     from lstmtext.data.look_alikes import _KINDS
 
     assert _KINDS["number"] == "is the same number as"

@@ -101,8 +101,23 @@ class RowRefs:
         return row_refs(self.path, self.index[:n] if self.index is not None else range(n), self.fmt, self.header)
 
 
+def check_repeated(frame: pd.DataFrame, path: Path, names: Iterable[str | None]) -> None:
+    """Raise a DataError when one of ``names`` (columns a task reads) is named twice in the file's header: pandas
+    renamed the second ``label.1``, which was then dropped (a classifier read the first) or learnt as an aspect or
+    label of its own, silently (:func:`lstmtext.data.io.read_table` keeps the renamed copies)."""
+    repeated = frame.attrs.get("repeated_columns") or {}
+    for name in names:
+        original = repeated.get(str(name), name)
+        if name is not None and original in repeated.values():
+            copies = [k for k, v in repeated.items() if v == original]
+            raise DataError(f"{path}: the header names column {original!r} {len(copies) + 1} times (pandas read the "
+                            f"copies as {', '.join(map(repr, copies))}). Give every column its own name.")
+
+
 def check_columns(frame: pd.DataFrame, path: Path, cols: dict[str, str | None]) -> None:
-    """Raise a DataError naming the option whose column the file lacks, and the file's columns."""
+    """Raise a DataError naming the option whose column the file lacks, and the file's columns, or that the file
+    names twice (:func:`check_repeated`)."""
+    check_repeated(frame, path, cols.values())
     for option, col in cols.items():
         if col is not None and col not in frame.columns:
             names = [str(c) for c in frame.columns]

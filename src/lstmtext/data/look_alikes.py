@@ -72,6 +72,8 @@ def look_alikes(counts: Counter) -> list[tuple[str, str, str]]:
             found.append((name, seen[key], "number" if _NUMBER.fullmatch(str(name).strip()) else "case"))
             continue
         seen[key] = name
+        if _NUMBER.fullmatch(str(name).strip()):  # 101 is no misspelling of 100
+            continue
         typo = next((o for o in names if counts[o] >= 20 * counts[name] and _typo(key, _folded(o))), None)
         if typo is not None:
             found.append((name, typo, "spelling"))

@@ -199,9 +199,10 @@ def _bounded(fh: Any, name: str, cap: int = LINE_CHARS) -> Iterator[str]:
             rest = 0
             while (more := fh.readline(cap)) and not more.endswith(("\n", "\r")):
                 rest += len(more)
-            rest += len(more)
-            log.warning("%s:%d: the line holds %s characters; only its first %s are read", name, lineno,
-                        f"{cap + rest:,}", f"{cap:,}")
+            rest += len(more.rstrip("\r\n"))
+            if rest:  # a line of exactly cap characters was read whole
+                log.warning("%s:%d: the line holds %s characters; only its first %s are read", name, lineno,
+                            f"{cap + rest:,}", f"{cap:,}")
         yield piece
 
 

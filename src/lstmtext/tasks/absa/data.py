@@ -21,7 +21,15 @@ from pathlib import Path
 import pandas as pd
 
 from lstmtext.config import Config
-from lstmtext.data.dataset import RowRefs, Split, Table, check_columns, check_strings, split_values
+from lstmtext.data.dataset import (
+    RowRefs,
+    Split,
+    Table,
+    check_columns,
+    check_repeated,
+    check_strings,
+    split_values,
+)
 from lstmtext.errors import DataError
 
 
@@ -71,6 +79,7 @@ def read_wide(raw: pd.DataFrame, refs: RowRefs, path: Path, cfg: Config, aspects
     rows = refs.all(len(raw))
     check_strings(raw, list(raw.columns), rows)
     names = aspects or cfg.absa.aspects or [str(c) for c in raw.columns if c not in (text_col, split_col)]
+    check_repeated(raw, path, names)  # a repeated aspect column had been learnt as an aspect 'price.1'
     if not (aspects or cfg.absa.aspects) and {cfg.absa.aspect_col, cfg.absa.polarity_col} <= set(names):
         raise DataError(f"{path}: columns {cfg.absa.aspect_col!r} and {cfg.absa.polarity_col!r} look like the long "
                         "layout (one row per text and aspect), but the wide one (a column per aspect) was asked for. "
