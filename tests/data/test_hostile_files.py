@@ -44,7 +44,7 @@ def test_a_filled_field_past_the_header_is_named_not_dropped(tmp_path):
     path.write_text("text,label\nfine flight,positive,\nlate again,negative,but the crew was kind\n",
                     encoding="utf-8")
     with pytest.raises(DataError, match=r"extra\.csv:3: the row has 3 fields, one more than the header names, and "
-                                        r"the last one is not empty \('but the crew was kind'\) as other rows' is\. Add the column"):
+                                        r"fills the last \('but the crew was kind'\) where other rows leave it empty\. Add the column"):
         read_table(path)
 
 
@@ -101,10 +101,13 @@ def test_parquet_lists_are_lists_and_bytes_are_refused(tmp_path):
         load_data(build_config(None), as_texts)
     binary = tmp_path / "binary.parquet"
     pd.DataFrame({"text": [t.encode() for t in texts], "label": ["a", "b"] * 20}).to_parquet(binary)
-    with pytest.raises(DataError, match=r"binary\.parquet row 0: column 'text' holds bytes, not text"):
-        read_table(binary)
+    with pytest.raises(DataError, match=r"text in column 'text' holds bytes \(a binary column\), not a string"):
+        load_data(build_config(None), binary)
     with pytest.raises(DataError, match=r"binary\.parquet row 0: 'text' holds bytes \(a binary column\), not a text"):
         read_texts(binary)
+    digest = tmp_path / "digest.parquet"  # bytes in a column no task reads stop nothing
+    pd.DataFrame({"text": texts, "label": ["a", "b"] * 20, "digest": [b"\x00\x01"] * 40}).to_parquet(digest)
+    assert len(load_data(build_config(None), digest).splits["train"]) == 32
 
 
 def test_a_byte_order_mark_is_no_text(tmp_path):
@@ -208,12 +211,35 @@ def test_text_files_that_look_like_other_things_are_still_read(tmp_path):
     assert read_texts(onecol) == texts
 
 
-def test_an_unnamed_last_column_is_not_taken_for_row_names(tmp_path):
-    """Every row one field past the header and filled, the first not row numbers: which column lacks a name is not
-    known, and reading the texts as row names (pandas') learnt from the wrong columns."""
-    path = tmp_path / "unnamed.csv"
-    path.write_text("text,label\n" + "".join(f"text {i},{['a', 'b'][i % 2]},{2000 + i % 3}\n" for i in range(10)),
-                    encoding="utf-8")
-    with pytest.raises(DataError, match=r"unnamed\.csv: every row has 3 fields, one more than the header names\. "
-                                        r"Name the missing column"):
-        read_table(path)
+def test_row_names_are_told_from_data_the_same_way_whole_and_in_chunks(tmp_path):
+    """R's row names after filtering do not count 1, 2, 3 but are unique; a first column with repeats is data. A
+    chunked read (--stream, predict) decides on its first chunk and holds every chunk to it: chunk by chunk, a
+    first chunk of two texts holding commas was read as row names, silently."""
+    filtered = tmp_path / "filtered.csv"
+    filtered.write_text('"text","label"\n' + "".join(f'"{i * 3 + 2}","text {i}","{"ab"[i % 2]}"\n' for i in range(10)),
+                        encoding="utf-8")
+    assert read_table(filtered)["text"].tolist() == [f"text {i}" for i in range(10)]
+    assert pd.concat(read_chunks(filtered, None, 3))["label"].tolist() == read_table(filtered)["label"].tolist()
+    repeats = tmp_path / "repeats.csv"
+    repeats.write_text("text,label\n" + "".join(f"same text,{['a', 'b'][i % 2]},{2000 + i}\n" for i in range(10)),
+                       encoding="utf-8")
+    with pytest.raises(DataError, match=r"repeats\.csv: every row has 3 fields, one more than the header names, and "
+                                        r"the first column repeats values"):
+        read_table(repeats)
+    mixed = tmp_path / "mixed.csv"
+    mixed.write_text("id,text,label\n1,hello, world,pos\n2,fine, ok,neg\n3,fine,neg\n", encoding="utf-8")
+    with pytest.raises(DataError, match=r"mixed\.csv:2: the row has 4 fields, one more than the header names"):
+        read_table(mixed)
+    with pytest.raises(DataError, match=r"mixed\.csv:4: the row has 3 fields, as many as the header names, but the "
+                                        r"rows before it have one more \(row names first\)"):
+        list(read_chunks(mixed, None, 2))
+
+
+def test_empty_header_names_and_a_trailing_delimiter(tmp_path):
+    """Two empty names and a delimiter ending every row: a ValueError traceback from the chunked reader."""
+    path = tmp_path / "empty_names.csv"
+    path.write_text("text,,,label\nhi,a,b,pos,\nyo,c,d,neg,\n", encoding="utf-8")
+    frame = read_table(path)
+    assert list(frame.columns) == ["text", "Unnamed: 1", "Unnamed: 2", "label"]
+    assert frame["label"].tolist() == ["pos", "neg"]
+    assert read_texts(path) == ["hi", "yo"]

@@ -150,12 +150,13 @@ def _column_fix(names: list[str], path: Path, option: str, col: str = "") -> str
 
 
 def nested_cell(values: Any) -> tuple[int, str] | None:
-    """The first cell of ``values`` that holds a JSON object or list (a JSON-lines file's), and which of the two: its
-    Python repr would pass for a text or a label."""
+    """The first cell of ``values`` that holds a JSON object or list (a JSON-lines file's, or a Parquet list) or bytes
+    (a binary Parquet column), and what it holds, said as the errors say it: its Python repr would pass for a text
+    or a label."""
     if values.dtype != object:
         return None
-    return next(((i, "object" if isinstance(v, dict) else "list") for i, v in enumerate(values)
-                 if isinstance(v, (dict, list))), None)
+    kinds = {dict: "a JSON object", list: "a JSON list", bytes: "bytes (a binary column)"}
+    return next(((i, kinds[type(v)]) for i, v in enumerate(values) if type(v) in kinds), None)
 
 
 def check_strings(frame: pd.DataFrame, columns: Sequence[str], refs: Sequence[str]) -> None:
@@ -163,14 +164,14 @@ def check_strings(frame: pd.DataFrame, columns: Sequence[str], refs: Sequence[st
     ``file:line``)."""
     for col in columns:
         if col in frame.columns and (odd := nested_cell(frame[col])) is not None:
-            raise DataError(f"{refs[odd[0]]}: column {col!r} holds a JSON {odd[1]}, not a string. Give it a string.")
+            raise DataError(f"{refs[odd[0]]}: column {col!r} holds {odd[1]}, not a string. Give it a string.")
 
 
 def check_cells(frame: pd.DataFrame, col: str, what: str, refs: RowRefs) -> None:
     """Raise a DataError naming the first rows whose cell in ``col`` is missing, blank, or a JSON object or list."""
     values = frame[col]
     if (odd := nested_cell(values)) is not None:
-        raise DataError(f"{refs(odd[0])}: {what} {col!r} holds a JSON {odd[1]}, not a string. Give it a string.")
+        raise DataError(f"{refs(odd[0])}: {what} {col!r} holds {odd[1]}, not a string. Give it a string.")
     bad = (values.isna() | (values.astype(str).str.strip() == "")).to_numpy()
     if bad.any():
         where = np.flatnonzero(bad)

@@ -247,7 +247,8 @@ def _header_layout(path: str, mtime_ns: int, size: int, fmt: str) -> tuple[list[
     if re.match(r'\s*[\[{]\s*"', options["sep"].join(records[0])):  # JSON read as a table: its fields are any
         raise DataError(f"{path}: cannot parse as {fmt}: its first line is a JSON object. {_fix(Path(path), fmt)}")
     names, seen, repeated = [], Counter[str](), {}
-    for name in records[0]:
+    for i, name in enumerate(records[0]):
+        name = name or f"Unnamed: {i}"  # as pandas names an empty header cell
         if seen[name] and name.strip():
             repeated[f"{name}.{seen[name]}"] = name
             names.append(f"{name}.{seen[name]}")
@@ -261,35 +262,44 @@ def _header_layout(path: str, mtime_ns: int, size: int, fmt: str) -> tuple[list[
     return names, len(records) == 2 and len(records[1]) == len(names) + 1, repeated
 
 
-def _drop_extra(frame: pd.DataFrame, path: Path, fmt: str) -> pd.DataFrame:
+def _drop_extra(frame: pd.DataFrame, path: Path, fmt: str, mode: list[str] | None = None) -> pd.DataFrame:
     """``frame`` without the :data:`_EXTRA` column: dropped where it is empty on every row (a trailing delimiter),
-    the first column dropped as row names where it is filled on every row (R's files; pandas' reading before)."""
+    the first column dropped as row names where it is filled on every row and the first column's values are
+    unique (R's ``write.table``; pandas' reading before). ``mode``: a chunked read's decision, made on its first
+    chunk and held to by the others (``["drop"]`` or ``["names"]``; empty before the first).
+
+    Raises:
+        DataError: For rows that fill it on some rows only, a first column with repeats (data, not row names), or a
+            chunk that does not keep the first chunk's layout.
+    """
     if _EXTRA not in frame.columns:
         return frame
     filled = frame[_EXTRA].notna().to_numpy()
-    if filled.all() and _row_numbers(frame.iloc[:, 0]):  # row names first: each name moves one column right
+    decided = mode[0] if mode else None
+    if filled.all() and decided != "drop" and (decided == "names" or frame.iloc[:, 0].is_unique):
+        if mode is not None and not mode:
+            mode.append("names")
         names = [c for c in frame.columns if c != _EXTRA]
-        out = frame.iloc[:, 1:]
+        out = frame.iloc[:, 1:]  # row names first: each name moves one column right
         out.columns = names
         return out
-    if filled.all():
-        raise DataError(f"{path}: every row has {len(frame.columns)} fields, one more than the header names. Name the "
-                        "missing column in the header (the first, if it holds row names).")
-    if filled.any():
-        first = int(filled.nonzero()[0][0])
+    if filled.all() and decided is None:
+        raise DataError(f"{path}: every row has {len(frame.columns)} fields, one more than the header names, and the "
+                        "first column repeats values, so it holds no row names. Name the missing column in the header.")
+    if filled.any() or decided == "names":
+        first = int(filled.nonzero()[0][0]) if decided != "names" else int((~filled).nonzero()[0][0])
         where = row_ref(path, int(frame.index[first]), fmt)
         fix = _fix(path, fmt)  # a header of another delimiter says more than the row
         fix = fix if fix != _FIX[fmt] else (f"Add the column's name to the header, or quote the field that holds a "
                                             f"{'comma' if fmt == 'csv' else 'tab'}.")
-        raise DataError(f"{where}: the row has {len(frame.columns)} fields, one more than the header names, and the "
-                        f"last one is not empty ({str(frame[_EXTRA].iloc[first])[:40]!r}) as other rows' is. {fix}")
+        if decided == "names":
+            raise DataError(f"{where}: the row has {len(frame.columns) - 1} fields, as many as the header names, but "
+                            "the rows before it have one more (row names first). Give every row the same fields.")
+        raise DataError(f"{where}: the row has {len(frame.columns)} fields, one more than the header names, and fills "
+                        f"the last ({str(frame[_EXTRA].iloc[first])[:40]!r}) where other rows leave it empty. {fix}")
+    if mode is not None and not mode:
+        mode.append("drop")
     return frame.drop(columns=_EXTRA)
-
-
-def _row_numbers(values: pd.Series) -> bool:
-    """Whether ``values`` count rows one by one (``0, 1, 2`` or ``1, 2, 3`` ...): the row names R and pandas write."""
-    numbers = pd.to_numeric(values, errors="coerce").to_numpy()
-    return bool(len(numbers)) and not np.isnan(numbers).any() and bool((np.diff(numbers) == 1).all())
 
 
 def _layout_options(path: Path, fmt: str, header: bool) -> dict[str, Any]:
@@ -472,8 +482,9 @@ def read_chunks(path: str | Path, fmt: str | None, chunk_size: int, header: bool
         with pd.read_csv(path, **_csv_options(path, fmt), dtype=str, keep_default_na=False, na_values=[""],
                          encoding="utf-8", **_layout_options(path, fmt, header), chunksize=chunk_size,
                          skip_blank_lines=not blank_rows) as reader:
+            mode: list[str] = []  # the extra column's meaning, decided on the first chunk for every chunk
             for chunk in reader:  # the index runs on from chunk to chunk
-                chunk = _mark_repeated(_drop_extra(chunk, path, fmt), path, fmt, header)
+                chunk = _mark_repeated(_drop_extra(chunk, path, fmt, mode), path, fmt, header)
                 if not header:
                     chunk.columns = ["text", "label"][: chunk.shape[1]] + [f"col{i}" for i in range(2, chunk.shape[1])]
                 yield chunk
@@ -481,7 +492,9 @@ def read_chunks(path: str | Path, fmt: str | None, chunk_size: int, header: bool
         raise DataError(not_utf8(path, exc)) from None
     except pd.errors.EmptyDataError:
         raise DataError(f"{path}: {_EMPTY}") from None
-    except pd.errors.ParserError as exc:
+    except (pd.errors.ParserError, ValueError) as exc:
+        if isinstance(exc, DataError):
+            raise
         raise DataError(f"{path}: cannot parse as {fmt}: {_first_line(exc)}. {_fix(path, fmt)}") from None
 
 
@@ -514,7 +527,7 @@ def _fix(path: Path, fmt: str) -> str:
 
 
 def _first_line(exc: Exception) -> str:
-    return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    return str(exc).strip().splitlines()[0].rstrip(".") if str(exc).strip() else type(exc).__name__
 
 
 def _json_object(path: Path, lineno: int, line: str) -> dict[str, Any]:
@@ -576,19 +589,12 @@ def _jsonl_chunks(path: Path, chunk_size: int) -> Iterator[pd.DataFrame]:
 def _parquet_values(frame: pd.DataFrame, path: Path) -> pd.DataFrame:
     """A Parquet frame with list cells as Python lists (pyarrow gives numpy arrays, whose repr ``['a' 'b']`` had
     been read as a text or a label; as lists the tasks read them as JSON lists are read: a multi-label list of
-    labels, or a one-line error for a text).
-
-    Raises:
-        DataError: For a cell of bytes (a binary column), naming the row and column.
-    """
+    labels, or a one-line error for a text). Bytes stay bytes: a task refuses them in a column it reads
+    (:func:`lstmtext.data.dataset.nested_cell`)."""
     for col in frame.columns:
         values = frame[col]
         if values.dtype != object:
             continue
         if any(isinstance(v, np.ndarray) for v in values):
             frame[col] = [v.tolist() if isinstance(v, np.ndarray) else v for v in values]
-        odd = next((i for i, v in enumerate(values) if isinstance(v, (bytes, bytearray))), None)
-        if odd is not None:
-            raise DataError(f"{path} row {odd}: column {col!r} holds bytes, not text (a binary Parquet column). "
-                            "Write it as a string column (e.g. decoded as UTF-8).")
     return frame

@@ -153,7 +153,8 @@ def _iter_texts(path: Path, text_col: str | None, chunk_size: int, defaults: lis
                                              and fmt != "jsonl" else "."))
             refs = row_refs(path, frame.index, fmt, header, blank_rows)
             if (odd := nested_cell(frame[col])) is not None:  # its Python repr is no text
-                raise DataError(f"{refs[odd[0]]}: {col!r} holds a JSON {odd[1]}, not a text. Give it a string.")
+                raise DataError(f"{refs[odd[0]]}: {col!r} holds {odd[1]}, not a text. "
+                                "Give it a string.")
             yield refs, frame[col].fillna("").astype(str).tolist()
         return
     try:
