@@ -505,3 +505,21 @@ def test_a_text_that_names_a_file_is_classified_with_a_hint(trained_run, tmp_pat
     with pytest.raises(SystemExit):
         main()
     assert "--file" not in capsys.readouterr().err
+
+
+def test_train_says_where_a_blended_valid_score_comes_from(tmp_path):
+    """With the TF-IDF path fitted after training (ulmfit's), the epochs score the network alone and the final
+    line the blend: the jump between them (0.15 to 0.69 in a review) had nothing on screen to explain it."""
+    from helpers import TINY, TINY_OVERRIDES
+
+    args = ["train", str(TINY), "--out", str(tmp_path / "run"), "--quiet"]
+    for item in [*TINY_OVERRIDES, "train.epochs=2", "model.ngram_bag=2", "model.ngram_buckets=4096",
+                 'model.ngram_fit="after"']:
+        args += ["--set", item]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    metrics = json.loads((tmp_path / "run" / "metrics.json").read_text())
+    fit = metrics["summary"]["ngram_fit"]["members"][0]
+    line = next(x for x in result.output.splitlines() if "TF-IDF + logistic regression path" in x)
+    assert f"share of {fit['blend']} (chosen on valid): valid " in line
+    assert f"{fit['valid_scores'][str(fit['blend'])]}, against {fit['valid_scores']['0.0']} for the network" in line

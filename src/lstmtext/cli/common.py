@@ -212,6 +212,20 @@ def print_scores(metrics: dict[str, dict[str, Any]]) -> None:
         console.print(f"[bold]{escape(name)}[/] ({m['n']:,} texts): {scores}", highlight=False)
 
 
+def print_blend(fit: dict[str, Any] | None, monitor: str) -> None:
+    """Say that the valid scores above the epochs' come from the TF-IDF path fitted after training
+    (``model.ngram_fit = "after"``): the epochs score the network alone, the final line the blend, and the jump
+    between them had nothing on screen to explain it."""
+    if not fit:
+        return
+    for i, member in enumerate(fit["members"]):
+        scores, share = member["valid_scores"], member["blend"]
+        who = f"member {i + 1}: " if len(fit["members"]) > 1 else ""
+        console.print(f"{who}TF-IDF + logistic regression path blended in at a share of {share} (chosen on valid): "
+                      f"valid {monitor} {scores[str(share)]}, against {scores['0.0']} for the network alone (as the "
+                      "epochs were scored)", highlight=False)
+
+
 def print_breakdown(m: dict[str, Any]) -> None:
     """Scores per class (or label, or aspect) and, for a few classes, the confusion matrix, as tables: what
     scikit-learn's classification_report shows."""

@@ -41,6 +41,7 @@ from lstmtext.cli.common import (
     err_console,
     interruptible,
     model_text_columns,
+    print_blend,
     print_breakdown,
     print_scores,
     read_metrics,
@@ -118,6 +119,7 @@ def train(
             console.print(f"saved to [bold]{out}[/] (model/, report.md, report.html, metrics.json, history.png)")
         raise typer.Exit(code)
     result = run(cfg, data, out, **kwargs)
+    print_blend(result.train.ngram_fit, cfg.train.monitor)
     print_scores(result.metrics)
     console.print(f"saved to [bold]{out}[/] (model/, report.md, report.html, metrics.json, history.png)")
 
