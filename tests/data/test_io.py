@@ -269,7 +269,7 @@ def test_detect_lang_reads_a_plain_text_file(tmp_path):
 
 
 def test_a_row_is_named_by_the_line_it_starts_on_past_quoted_line_breaks_and_blank_lines(tmp_path):
-    from lstmtext.data.io import row_ref
+    from lstmtext.data.lines import row_ref
 
     path = tmp_path / "d.csv"
     path.write_text('text,label\n"two\nlines",a\n\nthird row,b\n"x ""q""\n\n!",c\nlast,d\n', encoding="utf-8")

@@ -22,7 +22,8 @@ import pandas as pd
 from sklearn.model_selection import train_test_split
 
 from lstmtext.config import DataConfig
-from lstmtext.data.io import SEMICOLONS, row_ref, row_refs
+from lstmtext.data.header import SEMICOLONS
+from lstmtext.data.lines import row_ref, row_refs
 from lstmtext.data.look_alikes import look_alike_hint
 from lstmtext.errors import DataError
 

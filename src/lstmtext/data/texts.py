@@ -19,8 +19,8 @@ from lstmtext.data.io import (
     one_column,
     read_chunks,
     read_table,
-    row_refs,
 )
+from lstmtext.data.lines import row_refs
 from lstmtext.errors import DataError
 
 log = logging.getLogger(__name__)
