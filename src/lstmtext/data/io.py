@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from lstmtext.data.header import drop_extra, layout_options, mark_repeated, parse_fix
+from lstmtext.data.json_array import json_array_items
 from lstmtext.data.lines import csv_options
 from lstmtext.errors import DataError
 
@@ -289,19 +290,18 @@ def _records_frame(records: list[dict[str, Any]], index: list[int]) -> pd.DataFr
 
 def _jsonl_chunks(path: Path, chunk_size: int) -> Iterator[pd.DataFrame]:
     if _starts_with(path, b"["):  # a .json file may hold one JSON array of records (pandas' to_json(orient="records"))
-        with path.open(encoding="utf-8-sig") as fh:  # not streamable: read whole; a byte-order mark is no text
-            try:
-                records = json.load(fh)
-            except json.JSONDecodeError as exc:
-                raise DataError(f"{path}:{exc.lineno}: not valid JSON ({exc.msg}, column {exc.colno}). Write an array "
-                                "of objects, or one object per line.") from None
-        odd = next((i for i, r in enumerate(records) if not isinstance(r, dict)), None) if isinstance(records, list) else 0
-        if odd is not None:
-            raise DataError(f"{path}: item {odd + 1} of the JSON array is not an object. Write an array of objects "
-                            '(e.g. [{"text": "...", "label": "..."}]), or one object per line.')
-        for start in range(0, len(records), chunk_size):
-            yield _records_frame(records[start : start + chunk_size], list(range(start, min(start + chunk_size,
-                                                                                               len(records)))))
+        items: list[dict[str, Any]] = []
+        start = 0
+        for n, record in enumerate(json_array_items(path)):  # one item at a time: the array is never held whole
+            if not isinstance(record, dict):
+                raise DataError(f"{path}: item {n + 1} of the JSON array is not an object. Write an array of objects "
+                                '(e.g. [{"text": "...", "label": "..."}]), or one object per line.')
+            items.append(record)
+            if len(items) == chunk_size:
+                yield _records_frame(items, list(range(start, start + len(items))))
+                start, items = start + len(items), []
+        if items:
+            yield _records_frame(items, list(range(start, start + len(items))))
         return
     records: list[dict[str, Any]] = []
     lines: list[int] = []
