@@ -105,3 +105,15 @@ def test_read_table_reads_the_array_whole_as_before(tmp_path):
     frame = read_table(path)
     assert frame["text"].tolist() == ["a", "b"] and frame["label"].astype(str).tolist() == ["x", "2"]
     assert frame.index.tolist() == [0, 1]
+
+
+def test_a_jsonl_line_past_the_cap_is_refused_not_read_whole(tmp_path, monkeypatch):
+    import lstmtext.data.io as io
+
+    monkeypatch.setattr(io, "ITEM_CHARS", 1000)
+    path = tmp_path / "one-line.jsonl"
+    path.write_text('{"text": "a"}\n\n{"text": "' + "x" * 5000 + '"}\n')
+    for read in (lambda: read_table(path), lambda: list(read_chunks(path, None, 10))):
+        with pytest.raises(DataError, match=r"one-line\.jsonl:3: the line runs past 1,000 characters\. Write one "
+                                            r"object per line, each with its own line end\.$"):
+            read()

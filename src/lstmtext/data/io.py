@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from lstmtext.data.header import drop_extra, layout_options, mark_repeated, parse_fix
-from lstmtext.data.json_array import json_array_items
+from lstmtext.data.json_array import ITEM_CHARS, json_array_items
 from lstmtext.data.lines import csv_options
 from lstmtext.errors import DataError
 
@@ -274,12 +274,25 @@ def _json_object(path: Path, lineno: int, line: str) -> dict[str, Any]:
     return record
 
 
+def _jsonl_lines(path: Path) -> Iterator[tuple[int, str]]:
+    """The lines of a JSONL file that are not blank, with their numbers (from 1); a line longer than
+    :data:`~lstmtext.data.json_array.ITEM_CHARS` characters is refused, not read whole (a file without line ends
+    was one line of any size)."""
+    with path.open(encoding="utf-8-sig") as fh:  # as CSV files are read, a byte-order mark is no text
+        lineno = 0
+        while line := fh.readline(ITEM_CHARS + 1):
+            lineno += 1
+            if len(line) > ITEM_CHARS:
+                raise DataError(f"{path}:{lineno}: the line runs past {ITEM_CHARS:,} characters. Write one object per "
+                                "line, each with its own line end.")
+            if line.strip():
+                yield lineno, line
+
+
 def _check_jsonl_lines(path: Path) -> None:
     """Raise a DataError naming the first line of ``path`` that is not a JSON object (do nothing if none is)."""
-    with path.open(encoding="utf-8-sig") as fh:
-        for lineno, line in enumerate(fh, start=1):
-            if line.strip():
-                _json_object(path, lineno, line)
+    for lineno, line in _jsonl_lines(path):
+        _json_object(path, lineno, line)
 
 
 def _records_frame(records: list[dict[str, Any]], index: list[int]) -> pd.DataFrame:
@@ -305,15 +318,12 @@ def _jsonl_chunks(path: Path, chunk_size: int) -> Iterator[pd.DataFrame]:
         return
     records: list[dict[str, Any]] = []
     lines: list[int] = []
-    with path.open(encoding="utf-8-sig") as fh:  # as CSV files are read, a byte-order mark is no text
-        for lineno, line in enumerate(fh):
-            if not line.strip():
-                continue
-            records.append(_json_object(path, lineno + 1, line))
-            lines.append(lineno)
-            if len(records) == chunk_size:
-                yield _records_frame(records, lines)
-                records, lines = [], []
+    for lineno, line in _jsonl_lines(path):
+        records.append(_json_object(path, lineno, line))
+        lines.append(lineno - 1)
+        if len(records) == chunk_size:
+            yield _records_frame(records, lines)
+            records, lines = [], []
     if records:
         yield _records_frame(records, lines)
 
