@@ -243,3 +243,22 @@ def test_empty_header_names_and_a_trailing_delimiter(tmp_path):
     assert list(frame.columns) == ["text", "Unnamed: 1", "Unnamed: 2", "label"]
     assert frame["label"].tolist() == ["pos", "neg"]
     assert read_texts(path) == ["hi", "yo"]
+
+
+@pytest.mark.parametrize("header", [True, False])
+def test_a_parse_error_names_the_line_of_the_file_not_pandas_row_count(tmp_path, header):
+    """pandas counts rows, blank lines included, and a text over three lines as one: its 'Expected 2 fields in line
+    5, saw 4' was a row on line 7, 'EOF inside string starting at row 5' a quote opened on line 7."""
+    head = "text,label\n" if header else ""
+    fields, quote = tmp_path / "fields.csv", tmp_path / "quote.csv"
+    body = '\n"a text\nover three\nlines",pos\nok,neg\n'
+    fields.write_text(head + body + "bad,neg,extra,more\nok,neg\n", encoding="utf-8")
+    quote.write_text(head + body + '"never closed,neg\nok,neg\n', encoding="utf-8")
+    line = 7 if header else 6
+    for read in (lambda p: read_table(p, header=header), lambda p: list(read_chunks(p, "csv", 2, header))):
+        with pytest.raises(DataError, match=rf"fields\.csv:{line}: cannot parse as csv: the row has 4 fields, 2 "
+                                            r"expected\. Check quoting and the delimiter \(a comma\)\.$"):
+            read(fields)
+        with pytest.raises(DataError, match=rf"quote\.csv:{line}: cannot parse as csv: a quote opened in this row is "
+                                            r"never closed\. Check quoting"):
+            read(quote)

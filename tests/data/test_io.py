@@ -290,7 +290,7 @@ def test_a_semicolon_separated_csv_is_pointed_at_its_delimiter(tmp_path):
     path.write_text("text;label\ngood;positive\nfine, really;neutral\n", encoding="utf-8")
     with pytest.raises(DataError) as err:
         read_table(path)
-    assert str(err.value).startswith(f"{path}: cannot parse as csv: ")
+    assert str(err.value).startswith(f"{path}:3: cannot parse as csv: the row has 2 fields, 1 expected. ")
     assert str(err.value).endswith("Its first line is separated by semicolons: save the file with commas, or as TSV "
                                    "(tabs).")
     with pytest.raises(DataError, match=r"separated by semicolons"):  # read in chunks: the same advice

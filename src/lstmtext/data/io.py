@@ -15,7 +15,7 @@ import pandas as pd
 
 from lstmtext.data.header import drop_extra, layout_options, mark_repeated, parse_fix
 from lstmtext.data.json_array import ITEM_CHARS, json_array_items
-from lstmtext.data.lines import csv_options
+from lstmtext.data.lines import csv_options, parser_error_line
 from lstmtext.errors import DataError
 
 FORMATS = {".csv": "csv", ".tsv": "tsv", ".txt": "tsv", ".jsonl": "jsonl", ".json": "jsonl", ".parquet": "parquet"}
@@ -190,7 +190,7 @@ def read_table(path: str | Path, fmt: str | None = None, header: bool = True) ->
     except (pd.errors.ParserError, ValueError, TypeError, OSError) as exc:  # TypeError: a JSONL line of a list
         if fmt == "jsonl":
             _check_jsonl_lines(path)  # names the first bad line
-        raise DataError(f"{path}: cannot parse as {fmt}: {_first_line(exc)}. {parse_fix(path, fmt)}") from None
+        raise DataError(_parse_error(path, fmt, exc)) from None
     if frame.empty:
         raise DataError(f"{path}: the file has no data rows.")
     return frame
@@ -255,7 +255,17 @@ def read_chunks(path: str | Path, fmt: str | None, chunk_size: int, header: bool
     except (pd.errors.ParserError, ValueError) as exc:
         if isinstance(exc, DataError):
             raise
-        raise DataError(f"{path}: cannot parse as {fmt}: {_first_line(exc)}. {parse_fix(path, fmt)}") from None
+        raise DataError(_parse_error(path, fmt, exc)) from None
+
+
+def _parse_error(path: Path, fmt: str, exc: Exception) -> str:
+    """A parser error as one line: ``file:line`` where pandas names a row (by its own count of rows, which is not
+    the file's lines), and what to check."""
+    message = _first_line(exc)
+    found = parser_error_line(path, fmt, message) if fmt in ("csv", "tsv") else None
+    if found is not None:
+        return f"{path}:{found[0]}: cannot parse as {fmt}: {found[1]}. {parse_fix(path, fmt)}"
+    return f"{path}: cannot parse as {fmt}: {message}. {parse_fix(path, fmt)}"
 
 
 _EMPTY = "the file is empty. Give a file with a header row and data rows."

@@ -6,6 +6,7 @@ from __future__ import annotations
 import array
 import csv
 import functools
+import re
 import sys
 from collections.abc import Iterable
 from pathlib import Path
@@ -138,3 +139,36 @@ def _record_lines(path: str, mtime_ns: int, size: int, fmt: str, header: bool, b
         return None
     lines = np.frombuffer(starts, dtype=np.int64) if starts else np.zeros(0, dtype=np.int64)
     return lines[1:] if header else lines
+
+
+def record_start(path: Path, fmt: str, record: int) -> int | None:
+    """The 1-based line on which record ``record`` of a CSV/TSV file starts, counting records as pandas' parser
+    does in its errors (0-based, the header and every blank line one each), or None past the file's end."""
+    options = csv_options(path, fmt)
+    csv.field_size_limit(sys.maxsize)
+    try:
+        with open(path, newline="", encoding="utf-8-sig") as fh:
+            reader = csv.reader(fh, delimiter=options["sep"], quoting=options["quoting"])
+            for n, _ in enumerate(reader):  # only the records before it are read: the record itself may not parse
+                if n + 1 == record:
+                    return reader.line_num + 1
+    except (csv.Error, UnicodeDecodeError, OSError):
+        return None
+    return 1 if record == 0 else None
+
+
+_PANDAS_ERRORS = ((re.compile(r"Expected (\d+) fields in line (\d+), saw (\d+)"), 1,
+                   lambda m: f"the row has {m[3]} fields, {m[1]} expected"),
+                  (re.compile(r"EOF inside string starting at row (\d+)"), 0,
+                   lambda m: "a quote opened in this row is never closed"))
+
+
+def parser_error_line(path: Path, fmt: str, message: str) -> tuple[int, str] | None:
+    """The line and a plain wording of a pandas parser error that names a row by its record number (``Expected 2
+    fields in line 4, saw 4`` meant a row on line 6 of a file with a text over three lines), or None."""
+    for pattern, base, wording in _PANDAS_ERRORS:
+        if found := pattern.search(message):
+            record = int(found[2] if base else found[1]) - base
+            line = record_start(path, fmt, record)
+            return None if line is None else (line, wording(found))
+    return None
