@@ -423,8 +423,12 @@ def test_explain_names_the_tokens_that_pushed_the_prediction(client):
     assert body["targets"][0]["target"] == predictor.predict(["thanks for the great flight"])[0].label
     assert body["targets"][0]["scores"] == pytest.approx(expected["targets"][0]["scores"], abs=1e-6)
     assert body["note"] is None  # every word read
+    # a word the model does not know comes as the word itself, flagged (it came as "blorptastic (unk)")
+    unk = client.post("/explain", json={"text": "thanks blorptastic crew"}).json()
+    assert unk["tokens"] == ["thanks", "blorptastic", "crew"] and unk["unknown"] == [False, True, False]
+    assert body["unknown"] == expected["unknown"] and len(body["unknown"]) == len(body["tokens"])
     empty = client.post("/explain", json={"text": "0.1.0 ..."})  # valid, but no word to weigh: answered, with why
-    assert empty.status_code == 200 and empty.json()["tokens"] == [] and "cleans to nothing" in empty.json()["note"]
+    assert empty.status_code == 200 and empty.json()["tokens"] == empty.json()["unknown"] == [] and "cleans to nothing" in empty.json()["note"]
     for blank in ("", "  "):  # one message for both, as /predict gives ("" had pydantic's "at least 1 character")
         r = client.post("/explain", json={"text": blank})
         assert (r.status_code, r.json()["detail"]) == (422, "body.text: The text is empty or blank (white space or "

@@ -29,6 +29,8 @@ from lstmtext.errors import ConfigError
 from lstmtext.inference.bundle import Bundle
 
 METHOD = "occlusion"
+#: What a word the model does not know is shown with (``explain``'s table and plots, the report).
+UNK_MARK = " (unk)"
 
 
 @dataclass
@@ -49,14 +51,20 @@ class Explanation:
     tokens: list[str]
     targets: list[TargetScores] = field(default_factory=list)
     method: str = METHOD
+    unknown: list[bool] = field(default_factory=list)
+    """Per token: the model does not know the word (its display name in ``tokens`` ends with ``(unk)``)."""
 
     def to_dict(self) -> dict[str, Any]:
-        """The JSON-ready form (what ``POST /explain`` answers); a ``note`` says when the model read only part of
-        the text (longer than ``vocab.max_len``)."""
+        """The JSON-ready form (what ``POST /explain`` answers): ``tokens`` are the words as read, ``unknown`` flags
+        those the model does not know (a client gets each word as it is, to find in the cleaned text); a ``note``
+        says when the model read only part of the text (longer than ``vocab.max_len``)."""
         words = len(self.cleaned.split())
         note = {"note": f"the model read {len(self.tokens)} of the text's {words:,} words (vocab.max_len); the others "
                         "have no score"} if words > len(self.tokens) else {}
-        return {"text": self.text, "cleaned": self.cleaned, "tokens": self.tokens, "method": self.method,
+        unknown = self.unknown or [False] * len(self.tokens)
+        tokens = [t.removesuffix(UNK_MARK) if unk else t for t, unk in zip(self.tokens, unknown)]
+        return {"text": self.text, "cleaned": self.cleaned, "tokens": tokens, "unknown": unknown,
+                "method": self.method,
                 "targets": [{"target": t.name, "probability": t.probability, "scores": t.scores} for t in self.targets],
                 **note}
 
@@ -86,7 +94,7 @@ def read_tokens(bundle: Bundle, text: str) -> tuple[str, list[str], list[int]]:
     if not words:  # an empty text is read as a single <unk>
         return cleaned, ["<unk>"], ids
     words = words[-len(ids):] if encoder.truncating == "pre" else words[: len(ids)]
-    return cleaned, [w if i != UNK_ID else f"{w} (unk)" for w, i in zip(words, ids)], ids
+    return cleaned, [w if i != UNK_ID else w + UNK_MARK for w, i in zip(words, ids)], ids
 
 
 def deletion_logits(model: torch.nn.Module, ids: list[int], batch_size: int = 512) -> torch.Tensor:
@@ -129,7 +137,7 @@ def explain_texts(bundle: Bundle, texts: list[str], batch_size: int = 512,
             bundle.task.explained_outputs(bundle.task.predictions(proba[:1])[0])
         out.append(Explanation(text, cleaned, tokens, [
             TargetScores(name, float(proba[0, k]), [float(v) for v in proba[0, k] - proba[1:, k]])
-            for name, k in targets]))
+            for name, k in targets], unknown=[i == UNK_ID for i in ids]))
     return out
 
 

@@ -141,7 +141,7 @@ def create_app(settings: ServeSettings, predictor: Predictor | None = None) -> F
             return (await asyncio.wrap_future(done))[0].to_dict()
         except ConfigError as exc:  # a valid request whose text cleans to nothing: answered, with the reason
             return {"text": body.text, "cleaned": model.bundle.encoder.pipeline(body.text), "tokens": [],
-                    "method": "occlusion", "targets": [], "note": str(exc)}
+                    "unknown": [], "method": "occlusion", "targets": [], "note": str(exc)}
 
     @app.get("/health", response_model=HealthResponse, responses=errors.error_responses((413, 500)))
     def health(model: Predictor = Depends(get_predictor)) -> dict[str, str]:

@@ -69,7 +69,8 @@ class ExplainResponse(BaseModel):
 
     text: str
     cleaned: str = Field(description="the text after the model's cleaning steps")
-    tokens: list[str] = Field(description="the tokens the model read ('(unk)' marks words it does not know)")
+    tokens: list[str] = Field(description="the words the model read, in order, as in `cleaned`")
+    unknown: list[bool] = Field(description="per token: true for a word the model does not know (read as <unk>)")
     method: str
     targets: list[TargetScores]
     note: str | None = Field(None, description="why nothing is explained (a text that cleans to nothing), or that "
