@@ -29,7 +29,7 @@ from lstmtext.config import Config, build_config
 from lstmtext.config.diff import config_overrides
 from lstmtext.data.arrays import class_labels, is_missing, labels_of, texts_of
 from lstmtext.data.dataset import LabelledData, Split, random_split
-from lstmtext.errors import ConfigError, DataError, NotFittedError, python_terms
+from lstmtext.errors import BundleError, ConfigError, DataError, NotFittedError, python_terms
 from lstmtext.inference.bundle import Bundle, load_bundle, read_card, save_bundle
 from lstmtext.inference.predictor import Predictor
 from lstmtext.pipeline import run
@@ -37,7 +37,6 @@ from lstmtext.pipeline.outputs import card
 from lstmtext.preprocess.presets import check_model_preset
 from lstmtext.tasks import get_task
 from lstmtext.training.lm_bundle import LM_OWNS, pretrained_settings
-from lstmtext.utils.atomic import write_json
 
 log = logging.getLogger(__name__)
 
@@ -55,6 +54,23 @@ def _json_values(values: dict[str, Any]) -> list[list[Any]]:
     out = [[name, v.item() if isinstance(v, np.generic) else v] for name, v in values.items()]
     keep = all(isinstance(v, (bool, int, float, str)) for _, v in out)
     return out if keep and any(not isinstance(v, str) for _, v in out) else []
+
+
+def _read_label_values(path: Path) -> dict[str, Any]:
+    """The label values ``estimator.json`` keeps (see :func:`_json_values`).
+
+    Raises:
+        BundleError: For a file that is not what :meth:`_TextEstimator.save` writes.
+    """
+    try:
+        pairs = json.loads(path.read_text(encoding="utf-8"))["label_values"]
+        values = {name: value for name, value in pairs}
+        if not all(isinstance(name, str) for name in values):
+            raise TypeError
+    except (json.JSONDecodeError, UnicodeDecodeError, KeyError, TypeError, ValueError):
+        raise BundleError(f"{path}: not the label values lstmtext writes (corrupt or edited). Re-save the model, or "
+                          "delete the file to read the labels as strings.") from None
+    return values
 
 
 # explicit hyperparameter -> config key
@@ -163,6 +179,17 @@ class _TextEstimator(BaseEstimator):
         texts = texts_of(X, "X")
         if not texts:
             raise DataError("fit(): X holds no texts. Give the texts to learn from, one label each in y.")
+        fitted = getattr(self, "_label_values", None)
+        try:
+            return self._fit(config, texts, y, valid_texts, valid_labels)
+        except BaseException:  # a fit that fails leaves a fitted model as it was: its label values too (save writes them)
+            if fitted is not None:
+                self._label_values = fitted
+            elif hasattr(self, "_label_values"):
+                del self._label_values
+            raise
+
+    def _fit(self, config: Config, texts: list[str], y: Any, valid_texts: Any, valid_labels: Any) -> _TextEstimator:
         labels, info = self._labels(y, len(texts))
         if valid_texts is None:
             task_cls = get_task(config.task)
@@ -214,12 +241,11 @@ class _TextEstimator(BaseEstimator):
         b = self._predictor().bundle
         text, license, source = (card(self.summary_, b.task, b.metrics), "other", "") if hasattr(self, "summary_") \
             else read_card(b)
-        saved = save_bundle(path, b.config, b.encoder, b.task, b.model, b.metrics, text, overwrite, source=source,
-                            license=license)
         values = _json_values(getattr(self, "_label_values", {}))
-        if values:  # labels given as numbers (or booleans) come back as numbers after load
-            write_json(saved / ESTIMATOR_FILE, {"label_values": values})
-        return saved
+        # labels given as numbers (or booleans) come back as numbers after load; written with the model, atomically
+        extra = {ESTIMATOR_FILE: {"label_values": values}} if values else None
+        return save_bundle(path, b.config, b.encoder, b.task, b.model, b.metrics, text, overwrite, source=source,
+                           license=license, extra=extra)
 
     @python_terms
     def save_pretrained(self, path: str | Path, overwrite: bool = False, push_to_hub: bool = False,
@@ -257,7 +283,7 @@ class _TextEstimator(BaseEstimator):
         est.config_, est.bundle_, est.predictor_ = bundle.config, bundle, Predictor(bundle)
         extra = bundle.path / ESTIMATOR_FILE if bundle.path is not None else None
         if extra is not None and extra.is_file():
-            est._label_values = {name: value for name, value in json.loads(extra.read_text())["label_values"]}
+            est._label_values = _read_label_values(extra)
         est._fitted_from_labels()
         return est
 
@@ -320,7 +346,18 @@ class MultiLabelTextClassifier(ClassifierMixin, _TextEstimator):
         tags.classifier_tags.multi_label = True
         return tags
 
-    _is_matrix = staticmethod(lambda y: isinstance(y, np.ndarray) or len(getattr(y, "shape", ())) == 2)  # not lists
+    @staticmethod
+    def _is_matrix(y: Any) -> bool:
+        """Whether ``y`` is an indicator matrix: an array, a 2-D table, or a list of 0/1 rows of one length (two or
+        more), as scikit-learn's ``type_of_target`` reads one (as label lists, ``[[0, 1, 0], ...]`` was learnt as
+        the labels 0 and 1); any other list holds label lists."""
+        if isinstance(y, np.ndarray) or len(getattr(y, "shape", ())) == 2:
+            return True
+        if not isinstance(y, (list, tuple)) or not y or not isinstance(y[0], (list, tuple, np.ndarray)):
+            return False
+        width = len(y[0])
+        return width >= 2 and all(isinstance(row, (list, tuple, np.ndarray)) and len(row) == width and
+                                  all(isinstance(v, (int, np.integer)) and v in (0, 1) for v in row) for row in y)
 
     def _labels(self, y: Any, n: int) -> tuple[list[Any], dict[str, Any]]:
         if self._is_matrix(y):
@@ -355,16 +392,29 @@ class MultiLabelTextClassifier(ClassifierMixin, _TextEstimator):
 
     def _fitted_from_labels(self) -> None:
         originals = getattr(self, "_label_values", {})
-        self.classes_ = np.asarray([originals.get(name, name) for name in self.predictor_.task.labels])
+        values = [originals.get(name, name) for name in self.predictor_.task.labels]
+        # numbers in numeric order, as MultiLabelBinarizer has them (the task sorts names: '10' before '2')
+        self._order = np.argsort(np.asarray(values), kind="stable")
+        self.classes_ = np.asarray(values)[self._order]
 
     def _outputs(self, proba: np.ndarray) -> np.ndarray:
-        return proba
+        return proba[:, self._order]
 
     def _decide(self, proba: np.ndarray) -> np.ndarray:
-        return (proba >= self.predictor_.task.thresholds).astype(np.int64)
+        return (proba >= self.predictor_.task.thresholds)[:, self._order].astype(np.int64)
+
+    def _aligned(self, y: Any, info: dict[str, Any]) -> Any:
+        """Valid labels as a matrix must have y's columns (one fewer was read as a label no valid text has)."""
+        if self._is_matrix(y) and "labels" in info:
+            width = np.shape(y.toarray() if hasattr(y, "toarray") else y)[1:] or (0,)
+            if width[0] != len(info["labels"]):
+                raise DataError(f"valid_labels: {width[0]} columns where y has {len(info['labels'])}. Give the valid "
+                                "texts' labels in y's columns.")
+        return y
 
     def score(self, X: Any, y: Any, sample_weight: Any = None) -> float:
         """Subset accuracy (every label of a text right), for ``y`` in either form ``fit`` takes."""
+        self._predictor()  # not fitted: scikit-learn's NotFittedError, before classes_ is read
         y = y.toarray() if hasattr(y, "toarray") else y  # sparse, as fit takes it
         if not self._is_matrix(y):  # label lists: as a 0/1 matrix
             names = [str(c) for c in self.classes_]
@@ -372,7 +422,11 @@ class MultiLabelTextClassifier(ClassifierMixin, _TextEstimator):
             if unknown:
                 raise DataError(f"y: label {unknown[0]!r} is not one the model learned ({', '.join(names)}).")
             y = np.array([[int(name in {str(x) for x in row}) for name in names] for row in y])
-        return float(np.average((self.predict(X) == np.asarray(y)).all(1), weights=sample_weight))
+        y = np.asarray(y)
+        if y.ndim != 2 or y.shape[1] != len(self.classes_):
+            raise DataError(f"y: a matrix of shape {y.shape}; the model has {len(self.classes_)} labels, so give "
+                            f"{len(self.classes_)} columns (in classes_ order), or label lists.")
+        return float(np.average((self.predict(X) == y).all(1), weights=sample_weight))
 
 
 class AspectClassifier(ClassifierMixin, _TextEstimator):

@@ -405,3 +405,68 @@ def test_python_wording_of_the_split_and_multilabel_messages(tmp_path):
     pd.DataFrame({"text": TEXTS[:6], "label": ["a"] * 3 + ["b"] * 3}).to_csv(six, index=False)
     with pytest.raises(DataError, match=r"or give a split column \(--split-col\)\.$"):
         lstmtext.run(cfg, six, tmp_path / "run6", progress=False)
+
+
+def _ml(**kw):
+    return MultiLabelTextClassifier(preset=None, random_state=0, **{**FAST, **kw})
+
+
+def test_multilabel_numbers_are_in_numeric_order_as_multilabelbinarizer_has_them():
+    """[[10], [2], [2, 10]] gave classes_ [10, 2] (the names' order): score against MultiLabelBinarizer's [2, 10]
+    columns was 0.333 for a model right on every text."""
+    y = [[10]] * 12 + [[2, 10] if "bag" in t else [2] for t in TEXTS[12:]]
+    clf = _ml().fit(TEXTS, y)
+    binarizer = MultiLabelBinarizer()
+    matrix = binarizer.fit_transform(y)
+    assert clf.classes_.tolist() == binarizer.classes_.tolist() == [2, 10]
+    assert clf.score(TEXTS, y) == clf.score(TEXTS, matrix) == 1.0
+    assert np.array_equal(clf.predict(TEXTS), matrix)
+    proba = clf.predict_proba(["lost my bag", "thanks awesome"])
+    assert proba[0].round().tolist() == [1, 1] and proba[1].round().tolist() == [0, 1]  # columns in classes_ order
+
+
+def test_a_list_of_0_1_rows_is_an_indicator_matrix_and_widths_are_checked():
+    """A list of 0/1 rows was learnt as the label sets {0, 1}; a valid or scored matrix of another width was read."""
+    y = [[1, 0, 0]] * 12 + [[0, 1, 1] if "bag" in t else [0, 1, 0] for t in TEXTS[12:]]
+    clf = _ml().fit(TEXTS, y)
+    assert clf.classes_.tolist() == [0, 1, 2] and clf.predict(TEXTS).shape == (24, 3)
+    assert clf.score(TEXTS, y) == clf.score(TEXTS, np.asarray(y)) == 1.0
+    with pytest.raises(DataError, match=r"^y: a matrix of shape \(24, 2\); the model has 3 labels, so give 3 columns "):
+        clf.score(TEXTS, np.asarray(y)[:, :2])
+    with pytest.raises(DataError, match=r"^valid_labels: 2 columns where y has 3\. Give the valid texts' labels"):
+        _ml().fit(TEXTS, np.asarray(y), valid_texts=TEXTS, valid_labels=np.asarray(y)[:, :2])
+    assert _ml().fit(TEXTS, [[0]] * 12 + [[1]] * 12).classes_.tolist() == [0, 1]  # one number a row: label lists
+
+
+def test_a_failed_refit_keeps_the_fitted_models_label_types(tmp_path):
+    """A refit that failed had replaced the label values, so save wrote the int labels back as strings."""
+    y = [10] * 12 + [2] * 12
+    clf = _clf().fit(TEXTS, y)
+    with pytest.raises(DataError):
+        clf.fit(TEXTS, ["a"] * 23 + ["b"])  # a class of one row cannot be split
+    loaded = TextClassifier.load(clf.save(tmp_path / "m"))
+    assert loaded.classes_.tolist() == [2, 10] and isinstance(loaded.classes_[0].item(), int)
+
+
+@pytest.mark.parametrize("content", ["{not json", '{"x": 1}', "[1, 2]", '{"label_values": [[1, 2]]}'])
+def test_a_corrupt_estimator_file_is_a_bundle_error(tmp_path, content):
+    from lstmtext.errors import BundleError
+
+    path = _clf().fit(TEXTS, [10] * 12 + [2] * 12).save(tmp_path / "m")
+    (path / "estimator.json").write_text(content)
+    with pytest.raises(BundleError, match=r"estimator\.json: not the label values lstmtext writes \(corrupt or "
+                                          r"edited\)\. Re-save the model, or delete the file"):
+        TextClassifier.load(path)
+
+
+def test_run_and_load_predictor_refuse_bad_arguments_in_one_line(trained_run):
+    import lstmtext
+
+    for config in ({"train": {"epochs": 1}}, "default"):
+        with pytest.raises(ConfigError, match=r"^config: a Config, as lstmtext\.build_config\(preset, overrides="):
+            lstmtext.run(config)
+    model = trained_run[0] / "model"
+    for key, value in (("threads", -1), ("threads", 0), ("batch_size", 0), ("batch_size", 2.5)):
+        with pytest.raises(ConfigError, match=rf"^{key}: a whole number of .*, at least 1, or None for the default\. "
+                                              rf"Got {value!r}\.$"):
+            lstmtext.load_predictor(model, "torch", **{key: value})

@@ -147,8 +147,10 @@ def save_bundle(
     overwrite: bool = False,
     source: str = "",
     license: str = "other",
+    extra: dict[str, Any] | None = None,
 ) -> Path:
-    """Write a bundle folder atomically (format 2, see the module doc).
+    """Write a bundle folder atomically (format 2, see the module doc); ``extra``: more JSON files, name -> data,
+    written with the others (the Python estimators' ``estimator.json``).
 
     Raises:
         OutputExistsError: If ``path`` holds a model and ``overwrite`` is False.
@@ -166,6 +168,7 @@ def save_bundle(
         "vocab.json": encoder.vocab.to_dict(),
         "labels.json": task.labels,
         "metrics.json": metrics,
+        **(extra or {}),
     }
     if task.state:
         files["task.json"] = task.state
