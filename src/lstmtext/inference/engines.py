@@ -251,6 +251,9 @@ def load_predictor(path: str | Path, engine: str = "auto", onnx_path: str | Path
     """
     if engine not in ENGINES:
         raise ConfigError(f"--engine (engine) must be one of {', '.join(ENGINES)}. Got {engine!r} instead.")
+    for name, value, what in (("batch_size", batch_size, "texts per forward pass"), ("threads", threads, "CPU threads")):
+        if value is not None and (isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1):
+            raise ConfigError(f"{name}: a whole number of {what}, at least 1, or None for the default. Got {value!r}.")
     if onnx_path is not None and engine in ("torch", "torch-bf16"):  # a warning: a server's environment may set both
         log.warning("%s: not read: the %s engine reads no ONNX graph (choose the onnx or auto engine to serve it)",
                     onnx_path, engine)

@@ -28,6 +28,7 @@ from lstmtext.data.dataset import LabelledData, warn
 from lstmtext.encoding.batching import EncodedSplit, predict_logits
 from lstmtext.encoding.embeddings import initial_embedding
 from lstmtext.encoding.encoder import TextEncoder
+from lstmtext.errors import ConfigError
 from lstmtext.models import build_model
 from lstmtext.pipeline.checks import check_run, prepare_out
 from lstmtext.pipeline.language_model import lm_note, lm_warnings, run_lm, start_from_lm, uses_lm
@@ -300,6 +301,9 @@ def run(config: Config, data: str | Path | LabelledData | None = None, out_dir: 
         ConfigError: For an impossible combination of features (one line naming both).
         OutputExistsError: If ``out_dir/model`` exists and neither ``overwrite`` nor ``resume`` is set.
     """
+    if not isinstance(config, Config):  # a dict or a preset name failed later on "'dict' object has no attribute"
+        raise ConfigError(f"config: a Config, as lstmtext.build_config(preset, overrides=[...]) returns. Got "
+                          f"{type(config).__name__} {str(config)[:60]!r}.")
     check_run(config, data=data, out_dir=out_dir, stream=stream, shard=shard, valid_path=valid_path,
               split_file=split_file)
     out = prepare_out(out_dir, overwrite=overwrite, resume=resume)
