@@ -41,10 +41,8 @@ class NotFittedError(LstmTextError, AttributeError):
     """A model was used before ``fit`` or ``load``."""
 
 
-#: ``lstmtext.run``'s wording: it takes ``overwrite=`` and ``resume=`` as the CLI's flags, and files and config
-#: keys as the CLI does (valid_path=, data.split_col), so only those two are reworded. The estimators' table
-#: (:data:`PYTHON_NAMES`) starts with it.
-RUN_NAMES = (
+#: The two flags that ``lstmtext.run`` and the estimators take as arguments, ``overwrite=`` and ``resume=``.
+_FLAGS = (
     (r"Pass --overwrite\b", "Pass overwrite=True"),
     (r"even with --overwrite\b", "even with overwrite=True"),
     (r"start again with --overwrite\b", "start again with overwrite=True"),
@@ -54,7 +52,7 @@ RUN_NAMES = (
 #: Command-line options that error messages name, as the Python API (``TextClassifier`` and friends) calls them:
 #: (pattern, replacement), each pattern a whole phrase so that other text is left alone.
 PYTHON_NAMES = (
-    *RUN_NAMES,
+    *_FLAGS,
     (r"--set preprocess\.preset=", "preprocess="),
     (r"(?<![\w-])--preset '", "preset='"),
     (r"Check --label-col\.", "Check the labels (y)."),
@@ -75,6 +73,17 @@ PYTHON_NAMES = (
     (r"--set data\.drop_duplicates=true", "overrides={'data.drop_duplicates': True}"),
     (r"Check --label-col and --label-sep \(or multilabel\.layout\)\.", "Check the labels (y)."),
     (r"leave its column out of --label-col a,b,c \(multilabel\.labels\)", "leave it out of y"),
+)
+
+#: ``lstmtext.run``'s wording: it reads files and writes a folder as ``train`` does, set by its arguments
+#: (``out_dir=``, ``valid_path=``) and the config's keys (``data.text_col``), which the messages then name.
+RUN_NAMES = (
+    *_FLAGS,
+    (r"or another --out\.", "or another out_dir."),
+    (r"\(given by --(text|label)-col\)", r"(given by data.\1_col)"),
+    (r"Pass the right name with --(text|label)-col", r"Set data.\1_col to the right name"),
+    (r"\(--split-col\)", "(data.split_col)"),
+    (r"\(--set data\.drop_duplicates=true, or train's --drop-duplicates, drops", "(data.drop_duplicates=true drops"),
 )
 
 #: The loggers whose warnings a Python API call rewords (:func:`python_terms`): the data checks.

@@ -399,12 +399,17 @@ def test_python_wording_of_the_split_and_multilabel_messages(tmp_path):
     csv = tmp_path / "d.csv"
     pd.DataFrame({"text": data[0], "label": data[1]}).to_csv(csv, index=False)
     lstmtext.run(cfg, csv, tmp_path / "run", progress=False)
-    with pytest.raises(OutputExistsError, match=r"a trained model is already there\. Pass overwrite=True to replace"):
+    with pytest.raises(OutputExistsError, match=r"a trained model is already there\. Pass overwrite=True to replace "
+                                                r"it, or another out_dir\.$"):
         lstmtext.run(cfg, csv, tmp_path / "run", progress=False)
-    six = tmp_path / "six.csv"  # run() has no valid_texts=: its messages keep naming its files and keys
+    six = tmp_path / "six.csv"  # run() has no valid_texts=: its messages name its files and config keys
     pd.DataFrame({"text": TEXTS[:6], "label": ["a"] * 3 + ["b"] * 3}).to_csv(six, index=False)
-    with pytest.raises(DataError, match=r"or give a split column \(--split-col\)\.$"):
+    with pytest.raises(DataError, match=r"or give a split column \(data\.split_col\)\.$"):
         lstmtext.run(cfg, six, tmp_path / "run6", progress=False)
+    wrong = cfg.model_copy(update={"data": cfg.data.model_copy(update={"text_col": "review"})})
+    with pytest.raises(DataError, match=r"no column 'review' \(given by data\.text_col\)\. .*Set data\.text_col to "
+                                        r"the right name\.$"):
+        lstmtext.run(wrong, csv, tmp_path / "run7", progress=False)
 
 
 def _ml(**kw):
