@@ -113,6 +113,9 @@ def test_key_sources(bundle_dir, tmp_path):
     assert ServeSettings.from_env({"LSTMTEXT_API_KEY": "from-env"}, bundle=bundle_dir, api_key_file=path).key() == KEY
     assert ServeSettings.from_env({"LSTMTEXT_API_KEY_FILE": str(path)}, bundle=bundle_dir, api_key="cli").key() == "cli"
     assert ServeSettings.from_env({}, bundle=bundle_dir).key() is None
+    # HTTP strips a header's white space: a key kept with an env file's newline could never be sent
+    assert ServeSettings.from_env({"LSTMTEXT_API_KEY": "from-env\n"}, bundle=bundle_dir).key() == "from-env"
+    assert ServeSettings(bundle=bundle_dir, api_key=" cli ").key() == "cli"
 
 
 @pytest.mark.parametrize(("values", "message"), [
@@ -122,10 +125,15 @@ def test_key_sources(bundle_dir, tmp_path):
     ({"api_key_file": "missing.txt"}, "API key file missing.txt: cannot read it (FileNotFoundError). Give a readable "
      "UTF-8 file whose first line is the key."),
     ({"api_key_file": "empty.txt"}, "API key file empty.txt: the first line is empty. Write the key on the first line."),
+    *(({"api_key": key}, "the API key holds a character that is not printable ASCII, which browsers cannot send in a "
+       "header. Choose a key of letters, digits and punctuation.") for key in ("s\u00ebcret", "a\tb")),
+    ({"api_key_file": "greek.txt"}, "the API key holds a character that is not printable ASCII, which browsers cannot "
+     "send in a header. Choose a key of letters, digits and punctuation."),
 ])
 def test_bad_key_settings_are_one_line_errors(bundle_dir, tmp_path, monkeypatch, values, message):
     monkeypatch.chdir(tmp_path)
     (tmp_path / "empty.txt").write_text("\n", encoding="utf-8")
+    (tmp_path / "greek.txt").write_text("\u03ba\u03bb\n", encoding="utf-8")
     with pytest.raises(ConfigError) as err:
         ServeSettings.from_env({}, bundle=bundle_dir, **values)
     assert str(err.value) == message

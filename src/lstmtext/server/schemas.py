@@ -2,12 +2,27 @@
 
 from __future__ import annotations
 
+import functools
+import unicodedata
 from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, create_model, field_validator
 
-# a text holds at least one character that is not white space, nor a zero-width space, joiner or BOM (invisible)
-NOT_BLANK = "[^\\s\u200b\u200c\u200d\u2060\ufeff]"
+
+@functools.cache
+def not_blank() -> str:
+    """The pattern a text must match: at least one character that is neither white space nor an invisible format
+    character (Unicode's Cf: zero-width spaces and joiners, the byte-order mark, the soft hyphen, direction marks
+    and controls; "\u200e" alone had been answered as a text). Listed, not ``\\p{Cf}``: the schema's readers
+    (Python's ``re`` among them) lack Unicode classes. Cf lies in planes 0, 1 and 14."""
+    found = [c for plane in (0, 1, 14) for c in range(plane << 16, (plane + 1) << 16)
+             if unicodedata.category(chr(c)) == "Cf"]
+    ranges, start = [], found[0]
+    for prev, c in zip(found, found[1:] + [-1]):
+        if c != prev + 1:
+            ranges.append(chr(start) if start == prev else f"{chr(start)}-{chr(prev)}")
+            start = c
+    return "[^\\s" + "".join(ranges) + "]"
 
 
 class PredictRequestBase(BaseModel):
@@ -42,7 +57,7 @@ def predict_request_model(max_texts: int, max_text_chars: int) -> type[PredictRe
         max_text_chars: Most characters in one text.
     """
     # not blank: an empty text has nothing to classify (its answer would be the model's prior, given as a label)
-    text = Annotated[str, StringConstraints(max_length=max_text_chars, pattern=NOT_BLANK)]
+    text = Annotated[str, StringConstraints(max_length=max_text_chars, pattern=not_blank())]
     texts_field = Field(min_length=1, max_length=max_texts,
                         description=f"1 to {max_texts} texts of 1 to {max_text_chars} characters each, not blank")
     return create_model("PredictRequest", __base__=PredictRequestBase, texts=(list[text], texts_field))
@@ -50,7 +65,7 @@ def predict_request_model(max_texts: int, max_text_chars: int) -> type[PredictRe
 
 def explain_request_model(max_text_chars: int) -> type[BaseModel]:
     """The ``/explain`` body model: one text of at most ``max_text_chars`` characters."""
-    text = Annotated[str, StringConstraints(max_length=max_text_chars, pattern=NOT_BLANK)]  # "" fails the pattern too
+    text = Annotated[str, StringConstraints(max_length=max_text_chars, pattern=not_blank())]  # "" fails the pattern too
     return create_model("ExplainRequest", __config__=ConfigDict(extra="forbid"),
                         text=(text, Field(description=f"the text whose prediction to explain (1 to {max_text_chars} "
                                                        "characters)")))
@@ -131,3 +146,4 @@ class ErrorResponse(BaseModel):
 
     detail: str
     errors: list[dict[str, Any]] | None = None
+    errors_left_out: int | None = Field(None, description="invalid fields past the first 20 listed in `errors`")

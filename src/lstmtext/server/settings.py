@@ -20,6 +20,15 @@ ENV_PREFIX = "LSTMTEXT_"
 KEY_SOURCES = ("api_key", "api_key_file")
 
 
+def _ascii_key(key: str) -> str:
+    """``key``, refused unless it is printable ASCII: a browser cannot send any other character in a header (the
+    web page's requests failed before reaching the server), and a control character cannot be typed as one."""
+    if not (key.isascii() and key.isprintable()):
+        raise ValueError("the API key holds a character that is not printable ASCII, which browsers cannot send in a "
+                         "header. Choose a key of letters, digits and punctuation.")
+    return key
+
+
 class ServeSettings(BaseModel):
     """What the server loads and the limits it enforces on requests."""
 
@@ -59,9 +68,14 @@ class ServeSettings(BaseModel):
             key = lines[0].strip() if lines else ""
             if not key:
                 raise ValueError(f"API key file {path}: the first line is empty. Write the key on the first line.")
-            return {**data, "api_key": key}
-        if key is not None and not (key.get_secret_value() if isinstance(key, SecretStr) else str(key)).strip():
-            raise ValueError("the API key is empty. Give a non-empty --api-key (or LSTMTEXT_API_KEY), or none.")
+            return {**data, "api_key": _ascii_key(key)}
+        if key is not None:
+            clear = (key.get_secret_value() if isinstance(key, SecretStr) else str(key)).strip()
+            if not clear:
+                raise ValueError("the API key is empty. Give a non-empty --api-key (or LSTMTEXT_API_KEY), or none.")
+            # HTTP strips a header's surrounding white space, so a key kept with it (an env file's newline) matched
+            # no request: stripped, as the key file's first line is
+            return {**data, "api_key": _ascii_key(clear)}
         return data
 
     def key(self) -> str | None:
