@@ -51,6 +51,15 @@ def test_requests_without_the_key_get_401(keyed, method, path, headers, detail):
     assert KEY not in r.text and "\n" not in detail
 
 
+def test_a_repeated_key_header_is_refused_unless_each_holds_the_key(keyed):
+    """Two X-API-Key headers, a wrong one then the right one, were let in (the last one was read)."""
+    for values, status in (([b"wrong", KEY.encode()], 401), ([KEY.encode(), b"wrong"], 401),
+                           ([KEY.encode(), KEY.encode()], 200)):
+        headers = [(b"x-api-key", v) for v in values] + [(b"content-type", b"application/json")]
+        r = keyed.post("/predict", content=b'{"texts": ["thanks"]}', headers=headers)
+        assert r.status_code == status, values
+
+
 @pytest.mark.parametrize("headers", [{"Authorization": f"Bearer {KEY}"}, {"authorization": f"bearer  {KEY} "},
                                      {"X-API-Key": KEY}, {"Authorization": f"Bearer {KEY}", "X-API-Key": KEY}])
 def test_the_key_in_either_header_opens_every_endpoint(keyed, headers):

@@ -50,9 +50,17 @@ def serve(
     if warning:
         err_console.print(warning, style="yellow", markup=False, highlight=False, soft_wrap=True)
     keyed = " (API key required)" if settings.api_key is not None else ""
-    console.print(f"serving {settings.bundle} ({predictor.engine}) on http://{settings.host}:{settings.port}/{keyed}")
+    console.print(f"serving {settings.bundle} ({predictor.engine}) on {served_at(settings.host, settings.port)}{keyed}")
     uvicorn.run(create_app(settings, predictor), host=settings.host, port=settings.port, log_level=log_level,
                 access_log=access_log)
+
+
+def served_at(host: str, port: int) -> str:
+    """Where ``serve`` listens, as a URL to open (an IPv6 address in brackets; it printed ``http://::1:8000/``), or for
+    port 0 the host and that the system picks the port (it printed ``:0``; uvicorn's own line gives the port)."""
+    if not port:
+        return f"{host}, on a port the system picks (uvicorn's line below names it)"
+    return f"http://{f'[{host}]' if ':' in host else host}:{port}/"
 
 
 def _check_port(host: str, port: int) -> None:

@@ -39,8 +39,9 @@ class ApiKeyAuth:
         if scope["type"] != "http" or _route_path(scope) in OPEN_PATHS:
             await self.app(scope, receive, send)
             return
-        headers = dict(scope.get("headers", ()))
-        sent = [c.strip() for c in (_bearer(headers.get(b"authorization")), headers.get(b"x-api-key")) if c is not None]
+        # every key header, repeats included (a dict kept the last of two): each must hold the key
+        sent = [c.strip() for name, value in scope.get("headers", ())
+                for c in ((_bearer(value),) if name == b"authorization" else (value,) if name == b"x-api-key" else ())]
         # compare_digest takes the same time wherever the bytes differ. Fail closed: a request whose other key
         # header is wrong, empty or another kind of Authorization is refused even if one holds the right key.
         if sent and all([hmac.compare_digest(c, self.key) for c in sent]):

@@ -38,8 +38,8 @@ class BodySizeLimit:
                 return
             chunk = message.get("body", b"")
             size += len(chunk)
-            if size > self.max_bytes:
-                await self._reject(send, size)
+            if size > self.max_bytes:  # streamed: its size is unknown, only that it passed the limit
+                await self._reject(send, None)
                 return
             chunks.append(chunk)
             if not message.get("more_body", False):
@@ -55,8 +55,9 @@ class BodySizeLimit:
 
         await self.app(scope, replay, send)
 
-    async def _reject(self, send: Any, size: int) -> None:
-        detail = (f"request body of {size} bytes is over the server's limit of {self.max_bytes} bytes. "
+    async def _reject(self, send: Any, size: int | None) -> None:
+        of = f"of {size} bytes " if size is not None else ""
+        detail = (f"request body {of}is over the server's limit of {self.max_bytes} bytes. "
                   "Send fewer or shorter texts per request (or raise LSTMTEXT_MAX_BODY_BYTES).")
         payload = json.dumps({"detail": detail}).encode()
         await send({"type": "http.response.start", "status": 413,
