@@ -436,6 +436,10 @@ def test_explain_names_the_tokens_that_pushed_the_prediction(client):
     # a word the model does not know comes as the word itself, flagged (it came as "blorptastic (unk)")
     unk = client.post("/explain", json={"text": "thanks blorptastic crew"}).json()
     assert unk["tokens"] == ["thanks", "blorptastic", "crew"] and unk["unknown"] == [False, True, False]
+    assert unk["note"] is None
+    none_known = client.post("/explain", json={"text": "blorptastic wibblewobble"}).json()
+    assert none_known["unknown"] == [True, True] and none_known["note"] == (
+        "the model knows none of the words: it answers its guess for an empty text, and the scores say little")
     assert body["unknown"] == expected["unknown"] and len(body["unknown"]) == len(body["tokens"])
     empty = client.post("/explain", json={"text": "0.1.0 ..."})  # valid, but no word to weigh: answered, with why
     assert empty.status_code == 200 and empty.json()["tokens"] == empty.json()["unknown"] == [] and "cleans to nothing" in empty.json()["note"]

@@ -59,9 +59,13 @@ class Explanation:
         those the model does not know (a client gets each word as it is, to find in the cleaned text); a ``note``
         says when the model read only part of the text (longer than ``vocab.max_len``)."""
         words = len(self.cleaned.split())
-        note = {"note": f"the model read {len(self.tokens)} of the text's {words:,} words (vocab.max_len); the others "
-                        "have no score"} if words > len(self.tokens) else {}
         unknown = self.unknown or [False] * len(self.tokens)
+        notes = [f"the model read {len(self.tokens)} of the text's {words:,} words (vocab.max_len); the others have "
+                 "no score"] if words > len(self.tokens) else []
+        if unknown and all(unknown):  # as /predict flags it (no_known_word)
+            notes.append("the model knows none of the words: it answers its guess for an empty text, and the scores "
+                         "say little")
+        note = {"note": "; ".join(notes)} if notes else {}
         tokens = [t.removesuffix(UNK_MARK) if unk else t for t, unk in zip(self.tokens, unknown)]
         return {"text": self.text, "cleaned": self.cleaned, "tokens": tokens, "unknown": unknown,
                 "method": self.method,

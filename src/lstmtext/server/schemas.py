@@ -89,7 +89,8 @@ class ExplainResponse(BaseModel):
     method: str
     targets: list[TargetScores]
     note: str | None = Field(None, description="why nothing is explained (a text that cleans to nothing), or that "
-                                  "only part of a long text was read (vocab.max_len)")
+                                  "only part of a long text was read (vocab.max_len), or that the model knows none "
+                                  "of its words")
 
 
 class ClassScore(BaseModel):
