@@ -493,3 +493,17 @@ def test_a_language_model_that_knows_few_of_the_words_or_read_few_tokens_is_warn
     tokens = lm.info["corpus"]["train"]["tokens"]
     assert tokens < 10_000 and lm_warnings(lm, pretrained=True) == []  # given with --pretrained: pretrain warned
     assert lm_warnings(lm, pretrained=False)[0].startswith(f"the language model read {tokens:,} training tokens")
+
+
+@pytest.mark.parametrize("command", [["learning-curve", "--sizes", "20"], ["cv", "--folds", "2"]])
+def test_experiments_that_clean_once_start_from_the_lm(lm_dir, tmp_path, command):
+    """learning-curve, cv, audit and search clean the texts once and run with an empty chain: the language model's
+    check read that as "this run's cleaning is none" and refused every run, whatever --preprocess said."""
+    args = [command[0], str(TINY), *command[1:], "--seeds" if command[0] == "learning-curve" else "--workers", "1",
+            "--set", f"train.pretrained={lm_dir}", "--set", "train.epochs=1", "--set", "lm.finetune_epochs=0"]
+    if command[0] == "learning-curve":
+        args += ["--workers", "1"]
+    result = CliRunner().invoke(app, [*args, "--out", str(tmp_path / "same")])
+    assert result.exit_code == 0, result.output
+    result = CliRunner().invoke(app, [*args, "--preprocess", "plain", "--out", str(tmp_path / "plain")])
+    assert result.exit_code == 1 and "the cleaning en-tweet, but this run's is plain" in str(result.exception)

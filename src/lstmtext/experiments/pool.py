@@ -142,7 +142,9 @@ def clean_once(config: Any, data: LabelledData, searched: Sequence[str] = ()) ->
     splits = {name: replace(s, texts=pipeline.clean_many(s.texts)) for name, s in data.splits.items()}
     run_config = config.model_copy(deep=True)
     run_config.preprocess.preset, run_config.preprocess.steps = "none", []
-    return run_config, replace(data, splits=splits)
+    # what the texts were cleaned with, for a language model's check (train.pretrained): the run's own chain is
+    # empty now, which the check read as "this run's cleaning is none" and refused every run
+    return run_config, replace(data, splits=splits, cleaned=config.preprocess.model_dump(mode="json"))
 
 
 def select_rows(data: LabelledData, select: dict[str, Sequence[Any]] | None) -> LabelledData:
