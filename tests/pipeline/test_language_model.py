@@ -507,3 +507,17 @@ def test_experiments_that_clean_once_start_from_the_lm(lm_dir, tmp_path, command
     assert result.exit_code == 0, result.output
     result = CliRunner().invoke(app, [*args, "--preprocess", "plain", "--out", str(tmp_path / "plain")])
     assert result.exit_code == 1 and "the cleaning en-tweet, but this run's is plain" in str(result.exception)
+
+
+def test_compare_refuses_a_size_or_vocabulary_setting_the_lm_fixes(lm_dir, tmp_path):
+    """compare ran with --set vocab.num_words=300 and model.hidden_size=64 and ignored both (train refuses them)."""
+    base = ["compare", str(TINY), "--models", "ulmfit", "--seeds", "1", "--workers", "1", "--set",
+            f"train.pretrained={lm_dir}", "--set", "train.epochs=1", "--set", "lm.finetune_epochs=0"]
+    for key, source in (("vocab.num_words=300", "--set vocab.num_words=300"),
+                        ("model.hidden_size=64", "--set model.hidden_size=64")):
+        result = CliRunner().invoke(app, [*base, "--set", key, "--out", str(tmp_path / key)])
+        assert result.exit_code == 1 and str(result.exception).startswith(
+            f"{source}: a run that starts from the language model {lm_dir} takes its vocabulary's words and its "
+            "embedding and hidden sizes (8 and 8). Leave it out")
+    result = CliRunner().invoke(app, [*base, "--set", "model.hidden_size=8", "--out", str(tmp_path / "same")])
+    assert result.exit_code == 0, result.output  # the model's own size, named again

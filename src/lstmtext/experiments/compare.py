@@ -14,6 +14,7 @@ was faster (docs/compare.md).
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import logging
 import os
@@ -98,6 +99,12 @@ def model_config(entry: str, seed: int, threads: int, overrides: Sequence[str] =
     named = {".".join(parse_override(item)[0]) for item in overrides} | set(keys)
     if config.train.pretrained and not any(k == "model.embedding" or k.startswith("model.embedding.") for k in named):
         config.model.embedding.kind = "random"  # as train --pretrained: the language model's weights replace it
+    if config.train.pretrained:  # as train refuses them: the model's vocabulary and sizes win (they were ignored)
+        from lstmtext.training.lm_bundle import LM_OWNS, pretrained_settings
+
+        values = {k: functools.reduce(getattr, k.split("."), config) for k in sorted(named) if k.startswith(LM_OWNS)}
+        given = {k: (v, f"--models {entry!r}" if k in keys else f"--set {k}={v}") for k, v in values.items()}
+        pretrained_settings(config.train.pretrained, None, cleaning_named=True, given=given)
     return config
 
 
