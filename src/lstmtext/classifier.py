@@ -64,8 +64,10 @@ def _read_label_values(path: Path) -> dict[str, Any]:
     """
     try:
         pairs = json.loads(path.read_text(encoding="utf-8"))["label_values"]
+        if not all(isinstance(p, list) and len(p) == 2 for p in pairs):
+            raise TypeError
         values = {name: value for name, value in pairs}
-        if not all(isinstance(name, str) for name in values):
+        if not all(isinstance(n, str) and isinstance(v, (bool, int, float, str)) for n, v in values.items()):
             raise TypeError
     except (json.JSONDecodeError, UnicodeDecodeError, KeyError, TypeError, ValueError):
         raise BundleError(f"{path}: not the label values lstmtext writes (corrupt or edited). Re-save the model, or "
@@ -357,7 +359,8 @@ class MultiLabelTextClassifier(ClassifierMixin, _TextEstimator):
             return False
         width = len(y[0])
         return width >= 2 and all(isinstance(row, (list, tuple, np.ndarray)) and len(row) == width and
-                                  all(isinstance(v, (int, np.integer)) and v in (0, 1) for v in row) for row in y)
+                                  all(isinstance(v, (int, float, np.number, np.bool_)) and v in (0, 1) for v in row)
+                                  for row in y)  # 0/1 as ints, floats (df.values.tolist()) or booleans
 
     def _labels(self, y: Any, n: int) -> tuple[list[Any], dict[str, Any]]:
         if self._is_matrix(y):
@@ -393,8 +396,10 @@ class MultiLabelTextClassifier(ClassifierMixin, _TextEstimator):
     def _fitted_from_labels(self) -> None:
         originals = getattr(self, "_label_values", {})
         values = [originals.get(name, name) for name in self.predictor_.task.labels]
-        # numbers in numeric order, as MultiLabelBinarizer has them (the task sorts names: '10' before '2')
-        self._order = np.argsort(np.asarray(values), kind="stable")
+        # numbers in numeric order, as MultiLabelBinarizer has them (the task sorts label lists' names: '10' before
+        # '2'); names keep the task's order (a file's 0/1 columns keep theirs: sorting them moved every column)
+        numbers = all(isinstance(v, (int, float, np.number)) for v in values)
+        self._order = np.argsort(np.asarray(values), kind="stable") if numbers else np.arange(len(values))
         self.classes_ = np.asarray(values)[self._order]
 
     def _outputs(self, proba: np.ndarray) -> np.ndarray:

@@ -475,3 +475,40 @@ def test_run_and_load_predictor_refuse_bad_arguments_in_one_line(trained_run):
         with pytest.raises(ConfigError, match=rf"^{key}: a whole number of .*, at least 1, or None for the default\. "
                                               rf"Got {value!r}\.$"):
             lstmtext.load_predictor(model, "torch", **{key: value})
+
+
+def test_a_loaded_column_layout_model_keeps_the_files_column_order(tmp_path):
+    """Sorting classes_ for number labels (above) had sorted a file's 0/1 columns too: zeta, alpha, mid came back as
+    alpha, mid, zeta, and predict's columns with them (the diff review found it)."""
+    import lstmtext
+
+    frame = pd.DataFrame({"text": TEXTS, "zeta": [int("great" in t) for t in TEXTS],
+                          "alpha": [int("bag" in t) for t in TEXTS], "mid": [int(i >= 12) for i in range(24)]})
+    frame.to_csv(tmp_path / "cols.csv", index=False)
+    cfg = lstmtext.build_config("multilabel", overrides=["train.epochs=1", "model.ensemble=1",
+                                                         "multilabel.layout=\"columns\"",
+                                                         'multilabel.labels=["zeta", "alpha", "mid"]'])
+    lstmtext.run(cfg, tmp_path / "cols.csv", tmp_path / "run", progress=False)
+    loaded = MultiLabelTextClassifier.load(tmp_path / "run" / "model")
+    assert loaded.classes_.tolist() == ["zeta", "alpha", "mid"]
+    proba = loaded.predict_proba(TEXTS[:3])
+    assert np.array_equal(proba, loaded.predictor_.predict_proba(TEXTS[:3]))  # the task's columns, as they are
+
+
+def test_0_1_rows_as_floats_or_booleans_are_an_indicator_matrix_too():
+    y = [[1, 0, 0]] * 12 + [[0, 1, 1] if "bag" in t else [0, 1, 0] for t in TEXTS[12:]]
+    clf = _ml()
+    for rows in ([[float(v) for v in row] for row in y], [[bool(v) for v in row] for row in y],
+                 list(np.asarray(y, dtype=bool))):
+        assert clf._is_matrix(rows)  # as a label list each would have been the labels 0 and 1 (or False and True)
+    assert not clf._is_matrix([["a", "b"], ["b", "a"]]) and not clf._is_matrix([[0, 2], [1, 0]])
+
+
+@pytest.mark.parametrize("content", ['{"label_values": [["a", [1, 2]], ["b", 3]]}', '{"label_values": {"ab": 1}}'])
+def test_estimator_label_values_are_checked_whole(tmp_path, content):
+    from lstmtext.errors import BundleError
+
+    path = _clf().fit(TEXTS, [10] * 12 + [2] * 12).save(tmp_path / "m")
+    (path / "estimator.json").write_text(content)
+    with pytest.raises(BundleError, match=r"estimator\.json: not the label values lstmtext writes"):
+        TextClassifier.load(path)

@@ -112,7 +112,8 @@ def test_a_jsonl_line_past_the_cap_is_refused_not_read_whole(tmp_path, monkeypat
 
     monkeypatch.setattr(io, "ITEM_CHARS", 1000)
     path = tmp_path / "one-line.jsonl"
-    path.write_text('{"text": "a"}\n\n{"text": "' + "x" * 5000 + '"}\n')
+    path.write_text('{"text": "a"}\n' + '{"t": "' + "y" * 991 + '"}\n' + '{"text": "' + "x" * 5000 + '"}\n')
+    # line 2 holds exactly 1,000 characters and its end: read
     for read in (lambda: read_table(path), lambda: list(read_chunks(path, None, 10))):
         with pytest.raises(DataError, match=r"one-line\.jsonl:3: the line runs past 1,000 characters\. Write one "
                                             r"object per line, each with its own line end\.$"):

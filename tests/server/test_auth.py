@@ -125,6 +125,8 @@ def test_key_sources(bundle_dir, tmp_path):
     # HTTP strips a header's white space: a key kept with an env file's newline could never be sent
     assert ServeSettings.from_env({"LSTMTEXT_API_KEY": "from-env\n"}, bundle=bundle_dir).key() == "from-env"
     assert ServeSettings(bundle=bundle_dir, api_key=" cli ").key() == "cli"
+    path.write_bytes(b"\xef\xbb\xbf" + KEY.encode() + b"\r\n")  # Notepad: a byte-order mark, no part of the key
+    assert ServeSettings(bundle=bundle_dir, api_key_file=path).key() == KEY
 
 
 @pytest.mark.parametrize(("values", "message"), [

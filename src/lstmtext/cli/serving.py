@@ -57,10 +57,10 @@ def serve(
 
 def served_at(host: str, port: int) -> str:
     """Where ``serve`` listens, as a URL to open (an IPv6 address in brackets; it printed ``http://::1:8000/``), or for
-    port 0 the host and that the system picks the port (it printed ``:0``; uvicorn's own line gives the port)."""
+    port 0 the host and that the system picks the port (it printed ``:0``; uvicorn's info line gives the port)."""
     if not port:
-        return f"{host}, on a port the system picks (uvicorn's line below names it)"
-    return f"http://{f'[{host}]' if ':' in host else host}:{port}/"
+        return f"{host}, on a port the system picks"
+    return f"http://{f'[{host}]' if ':' in host and not host.startswith('[') else host}:{port}/"
 
 
 def _check_port(host: str, port: int) -> None:

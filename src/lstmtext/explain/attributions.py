@@ -63,8 +63,8 @@ class Explanation:
         notes = [f"the model read {len(self.tokens)} of the text's {words:,} words (vocab.max_len); the others have "
                  "no score"] if words > len(self.tokens) else []
         if unknown and all(unknown):  # as /predict flags it (no_known_word)
-            notes.append("the model knows none of the words: it answers its guess for an empty text, and the scores "
-                         "say little")
+            notes.append("the model knows none of the words it read: it answers its guess for a text of unknown "
+                         "words, and the scores say little")
         note = {"note": "; ".join(notes)} if notes else {}
         tokens = [t.removesuffix(UNK_MARK) if unk else t for t, unk in zip(self.tokens, unknown)]
         return {"text": self.text, "cleaned": self.cleaned, "tokens": tokens, "unknown": unknown,

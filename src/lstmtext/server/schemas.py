@@ -14,9 +14,9 @@ def not_blank() -> str:
     """The pattern a text must match: at least one character that is neither white space nor an invisible format
     character (Unicode's Cf: zero-width spaces and joiners, the byte-order mark, the soft hyphen, direction marks
     and controls; "\u200e" alone had been answered as a text). Listed, not ``\\p{Cf}``: the schema's readers
-    (Python's ``re`` among them) lack Unicode classes. Cf lies in planes 0, 1 and 14."""
-    found = [c for plane in (0, 1, 14) for c in range(plane << 16, (plane + 1) << 16)
-             if unicodedata.category(chr(c)) == "Cf"]
+    (Python's ``re`` among them) lack Unicode classes; and those of plane 0 only, as a JavaScript pattern without
+    the ``u`` flag reads a character past it as two halves (a range of them is "out of order")."""
+    found = [c for c in range(0x10000) if unicodedata.category(chr(c)) == "Cf"]
     ranges, start = [], found[0]
     for prev, c in zip(found, found[1:] + [-1]):
         if c != prev + 1:

@@ -61,7 +61,7 @@ class ServeSettings(BaseModel):
                              "(env LSTMTEXT_API_KEY, LSTMTEXT_API_KEY_FILE).")
         if path is not None:
             try:
-                lines = Path(path).read_text(encoding="utf-8").splitlines()
+                lines = Path(path).read_text(encoding="utf-8-sig").splitlines()  # Notepad's byte-order mark: no key
             except (OSError, UnicodeDecodeError) as exc:
                 raise ValueError(f"API key file {path}: cannot read it ({type(exc).__name__}). Give a readable UTF-8 "
                                  "file whose first line is the key.") from None
