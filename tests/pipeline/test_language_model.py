@@ -521,3 +521,24 @@ def test_compare_refuses_a_size_or_vocabulary_setting_the_lm_fixes(lm_dir, tmp_p
             "embedding and hidden sizes (8 and 8). Leave it out")
     result = CliRunner().invoke(app, [*base, "--set", "model.hidden_size=8", "--out", str(tmp_path / "same")])
     assert result.exit_code == 0, result.output  # the model's own size, named again
+
+
+@pytest.mark.parametrize(("edit", "said"), [
+    (lambda m: m.pop("preprocess"), "preprocess is missing, not a cleaning section"),  # a KeyError traceback
+    (lambda m: m.update(hidden_size="8"), 'hidden_size is "8", not a whole number of at least 1'),  # a TypeError one
+    (lambda m: m.update(bidirectional="yes"), 'bidirectional is "yes", not true or false'),  # accepted
+    (lambda m: m.update(format_version="1"), 'format_version is "1", not a number'),  # "'1', but ... reads 1"
+])
+def test_an_edited_lm_json_is_named_in_one_line(tmp_path, lm_dir, edit, said):
+    import shutil
+
+    bad = tmp_path / "bad"
+    shutil.copytree(lm_dir, bad)
+    meta = json.loads((bad / "lm.json").read_text())
+    edit(meta)
+    (bad / "lm.json").write_text(json.dumps(meta))
+    for read in (lambda: load_lm(bad), lambda: run(_config(f"train.pretrained=\"{bad}\""), TINY, progress=False)):
+        with pytest.raises(BundleError) as err:
+            read()
+        assert str(err.value) == f"{bad}/lm.json: {said}: the file was edited or is corrupt. Train the language " \
+                                 "model again."

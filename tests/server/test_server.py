@@ -531,9 +531,9 @@ def test_serve_names_where_it_listens_as_a_url():
 def test_the_blank_pattern_reads_the_same_in_javascript_without_the_u_flag():
     """Format characters past plane 0 went into the OpenAPI pattern, which a JavaScript RegExp without the u flag
     reads as surrogate halves ("Range out of order"): the pattern keeps to plane 0."""
-    from lstmtext.server.schemas import not_blank
-
     import re
+
+    from lstmtext.server.schemas import not_blank
 
     assert all(ord(c) < 0x10000 for c in not_blank())
     assert not re.search(not_blank(), "\u200e\u00ad \u2066") and re.search(not_blank(), "\u200ea")

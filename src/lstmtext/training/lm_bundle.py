@@ -116,12 +116,24 @@ def read_lm_meta(path: str | Path) -> dict[str, Any]:
     if not isinstance(meta, dict) or meta.get("format") != FORMAT:
         raise BundleError(f"{path}/lm.json: not a language model (format {meta.get('format') if isinstance(meta, dict) else None!r}, "
                           f"expected {FORMAT!r}).")
-    if meta.get("format_version") != FORMAT_VERSION:
-        raise BundleError(f"{path}: language-model format_version {meta.get('format_version')!r}, but this lstmtext "
-                          f"({__version__}) reads {FORMAT_VERSION}. Use a matching lstmtext or pretrain again.")
-    if isinstance(meta.get("preprocess"), dict):
-        meta["preprocess"] = unpack_files(meta["preprocess"], path)  # its own copies of the lexicon files
+    version = meta.get("format_version")
+    if isinstance(version, int) and not isinstance(version, bool) and version != FORMAT_VERSION:
+        raise BundleError(f"{path}: language-model format_version {version}, but this lstmtext ({__version__}) reads "
+                          f"{FORMAT_VERSION}. Use a matching lstmtext or pretrain again.")
+    for key, (kinds, what) in {"format_version": (int, "a number"), **_META_KEYS}.items():
+        value = meta.get(key)
+        if not isinstance(value, kinds) or (kinds is int and (isinstance(value, bool) or value < 1)):
+            found = "missing" if key not in meta else f"{json.dumps(value)[:40]}"
+            raise BundleError(f"{path}/lm.json: {key} is {found}, not {what}: the file was edited or is corrupt. Train "
+                              "the language model again.")
+    meta["preprocess"] = unpack_files(meta["preprocess"], path)  # its own copies of the lexicon files
     return meta
+
+
+#: What ``lm.json`` must hold beside its format (each read when the model is built): key -> (type, in words).
+_META_KEYS = {"preprocess": (dict, "a cleaning section"), "lm": (dict, "a language-model section"),
+              "embedding_dim": (int, "a whole number of at least 1"), "hidden_size": (int, "a whole number of at least 1"),
+              "bidirectional": (bool, "true or false")}
 
 
 #: Config keys a language model fixes for the runs that start from it: its vocabulary's words and its sizes
