@@ -185,3 +185,19 @@ def test_a_checkpoint_from_before_a_setting_existed_resumes_with_its_default(tin
     _, result = train_model(config, _data(tiny_path, config), checkpoint_dir=tmp_path / "ckpt", resume=True,
                             progress=False)
     assert [h["epoch"] for h in result.history] == [1, 2, 3]
+
+
+@pytest.mark.parametrize("name", ["state.json", "last.safetensors", "optimizer.safetensors", "rng.safetensors"])
+def test_a_checkpoint_file_cut_short_is_one_line(tiny_path, tmp_path, monkeypatch, name):
+    """A truncated state.json or last.safetensors (a full disk) gave a JSONDecodeError or SafetensorError traceback."""
+    config = build_config(None, overrides=TINY_OVERRIDES + ["train.epochs=3"])
+    restore = interrupting(monkeypatch, lambda record: record["epoch"] == 1)
+    with pytest.raises(Interrupt):
+        train_model(config, _data(tiny_path, config), checkpoint_dir=tmp_path / "ckpt", progress=False)
+    restore()
+    path = tmp_path / "ckpt" / name
+    path.write_bytes(path.read_bytes()[: len(path.read_bytes()) // 2])
+    with pytest.raises(BundleError) as err:
+        train_model(config, _data(tiny_path, config), checkpoint_dir=tmp_path / "ckpt", resume=True, progress=False)
+    assert str(err.value).startswith(f"{path} is corrupt (") and str(err.value).endswith(
+        "). Start again with --overwrite (the checkpoint cannot be resumed).") and "\n" not in str(err.value)

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import torch
+from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
 from lstmtext.config import with_defaults
@@ -131,13 +132,22 @@ def load_checkpoint(folder: Path) -> dict[str, Any]:
         raise BundleError(
             f"{folder}: no usable checkpoint (missing {', '.join(missing)}). Start without --resume."
         )
-    state = json.loads((folder / "state.json").read_text())
-    opt = load_file(folder / "optimizer.safetensors")
-    opt.pop("_empty", None)
-    return {
-        "trainer_state": state,
-        "model": load_file(folder / "last.safetensors"),
-        "best": load_file(folder / "best.safetensors") if (folder / "best.safetensors").is_file() else None,
-        "optimizer": opt,
-        "rng": load_file(folder / "rng.safetensors"),  # "torch", and "torch_rank<r>" per rank of a distributed run
-    }
+    name = "state.json"
+    try:  # a file cut short (a full disk, a copy that stopped) was a JSONDecodeError or SafetensorError traceback
+        state = json.loads((folder / name).read_text(encoding="utf-8"))
+        if not isinstance(state, dict):
+            raise ValueError("not a JSON object")
+        name = "optimizer.safetensors"
+        opt = load_file(folder / name)
+        opt.pop("_empty", None)
+        found = {"trainer_state": state, "optimizer": opt}
+        for key, name in (("model", "last.safetensors"), ("best", "best.safetensors"), ("rng", "rng.safetensors")):
+            found[key] = load_file(folder / name) if key != "best" or (folder / name).is_file() else None
+    except (ValueError, UnicodeDecodeError, SafetensorError, OSError) as exc:  # JSONDecodeError is a ValueError
+        raise BundleError(f"{folder}/{name} is corrupt ({_first(exc)}). Start again with --overwrite (the "
+                          "checkpoint cannot be resumed).") from None
+    return found  # rng: "torch", and "torch_rank<r>" per rank of a distributed run
+
+
+def _first(exc: Exception) -> str:
+    return (str(exc).strip().splitlines() or [type(exc).__name__])[0].rstrip(".")
