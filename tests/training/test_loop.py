@@ -201,3 +201,25 @@ def test_a_checkpoint_file_cut_short_is_one_line(tiny_path, tmp_path, monkeypatc
         train_model(config, _data(tiny_path, config), checkpoint_dir=tmp_path / "ckpt", resume=True, progress=False)
     assert str(err.value).startswith(f"{path} is corrupt (") and str(err.value).endswith(
         "). Start again with --overwrite (the checkpoint cannot be resumed).") and "\n" not in str(err.value)
+
+
+def test_resume_on_other_data_is_refused(tiny_path, tmp_path, monkeypatch):
+    """train --resume checked the settings and the weights' shapes, not the data: another file of the same columns
+    and vocabulary size continued the run silently."""
+    from dataclasses import replace
+
+    config = build_config(None, overrides=TINY_OVERRIDES + ["train.epochs=3"])
+    restore = interrupting(monkeypatch, lambda record: record["epoch"] == 1)
+    with pytest.raises(Interrupt):
+        train_model(config, _data(tiny_path, config), checkpoint_dir=tmp_path / "ckpt", progress=False)
+    restore()
+    data = _data(tiny_path, config)
+    train = data.splits["train"]
+    flipped = replace(data, splits={**data.splits, "train": replace(train, labels=train.labels[::-1])})
+    with pytest.raises(BundleError, match=r"ckpt: --resume continues a run trained on other data \(its training or "
+                                          r"valid texts, or their labels, differ from this command's\)\. Resume with "
+                                          r"the same data, or start again with --overwrite\.$"):
+        train_model(config, flipped, checkpoint_dir=tmp_path / "ckpt", resume=True, progress=False)
+    _, result = train_model(config, _data(tiny_path, config), checkpoint_dir=tmp_path / "ckpt", resume=True,
+                            progress=False)  # the same data resumes
+    assert [h["epoch"] for h in result.history] == [1, 2, 3]

@@ -114,7 +114,8 @@ def fit_model(config: Config, prepared: Prepared, checkpoint_dir: Path | None = 
                            f"{cfg.train.seed})", progress and (shard is None or shard.rank == 0))
             result = fit(shard.wrap(model) if shard is not None else model, rows, prepared.splits["valid"], cfg.train,
                          objective, ckpt, member_resume, progress, shard=shard,
-                         settings={**cfg.model_dump(mode="json"), "streamed": prepared.label_counts is not None})
+                         settings={**cfg.model_dump(mode="json"), "streamed": prepared.label_counts is not None,
+                                   "data_digest": data_digest(prepared)})
             return model, result
 
         model, result = fit_members(config, task.layout, train_one, ckpt_dir)
@@ -273,6 +274,22 @@ def summarize(config: Config, prepared: Prepared, model: torch.nn.Module, result
 
 
 @keeps_thread_count
+def data_digest(prepared: Prepared) -> str | None:
+    """A digest of the encoded train and valid splits (ids and targets), kept in each checkpoint: ``--resume`` on
+    other data had continued silently. None for a streamed run (its shards are checked against their files)."""
+    import hashlib
+    from itertools import chain
+
+    if not isinstance(prepared.train, EncodedSplit):
+        return None
+    digest = hashlib.sha256()
+    for split in (prepared.train, prepared.splits["valid"]):
+        ids = np.fromiter(chain.from_iterable(split.sequences), dtype=np.int64)
+        for part in (split.lengths, ids, np.ascontiguousarray(split.targets)):
+            digest.update(np.ascontiguousarray(part).tobytes())
+    return digest.hexdigest()[:16]
+
+
 def run(config: Config, data: str | Path | LabelledData | None = None, out_dir: str | Path | None = None, *,
         resume: bool = False, overwrite: bool = False, progress: bool = True, stream: bool = False,
         chunk_size: int | None = None, shard: Shard | None = None, fmt: str | None = None,

@@ -103,6 +103,11 @@ def check_resumed_settings(folder: Path, saved: dict[str, Any] | None, given: di
         was, asked = ("with", "without") if before["streamed"] else ("without", "with")
         raise BundleError(f"{folder}: --resume continues a run trained {was} --stream, and this command is {asked} it: "
                           "its batches would differ. Resume with the same command, or start again with --overwrite.")
+    if now.get("data_digest") is not None and before.get("data_digest", now["data_digest"]) != now["data_digest"]:
+        raise BundleError(f"{folder}: --resume continues a run trained on other data (its training or valid texts, or "
+                          "their labels, differ from this command's). Resume with the same data, or start again with "
+                          "--overwrite.")
+    now.pop("data_digest", None)
     free = RESUMABLE_CHANGES + (("train.epochs",) if before.get("train.schedule") == "constant" else ())
     changed = [k for k in now if now[k] != before.get(k) and k not in free]
     if changed:
