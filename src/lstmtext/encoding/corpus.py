@@ -62,8 +62,12 @@ class UnlabelledCorpus:
                         self.tokens += len(tokens)
                         self.usable += len(tokens) > 1
         if not self.texts:
-            raise DataError(f"{self.path}: no unlabelled text is left after cleaning ({flags[0]}). Check the file "
-                            f"and {flags[1]} ({text_col or default_col!r}).")
+            column = "" if Path(self.path).suffix.lower() in (".txt", ".text", "") else \
+                f" and {flags[1]} ({text_col or default_col!r})"  # a plain text file has no column to name
+            steps = pipeline.steps
+            chain = ", ".join(steps[:4]) + (f", ... ({len(steps)} steps)" if len(steps) > 4 else "") or "no step"
+            raise DataError(f"{self.path}: no unlabelled text is left after cleaning ({flags[0]}) with {chain}. Check "
+                            f"the file{column}, or the cleaning.")
 
     def __iter__(self) -> Iterator[list[str]]:
         with self.cleaned.open(encoding="utf-8") as fh:

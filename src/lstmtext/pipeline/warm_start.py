@@ -77,7 +77,7 @@ def load_init(config: Config) -> Bundle:
         raise other_task(path, saved.task, config.task)
     if saved.model.name != config.model.name:
         raise ConfigError(f"--init-from {path}: a {saved.model.name!r} model, but this run asks for model.name "
-                          f"{config.model.name!r}. Drop --preset (the saved model's config is used), or train a new "
+                          f"{config.model.name!r}. Drop --preset or model.name (the saved model's config is used), or train a new "
                           "model without --init-from.")
     ignore = set(_IGNORED)
     if saved.model.embedding.kind == "onehot":
