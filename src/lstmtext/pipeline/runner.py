@@ -273,7 +273,6 @@ def summarize(config: Config, prepared: Prepared, model: torch.nn.Module, result
     }
 
 
-@keeps_thread_count
 def data_digest(prepared: Prepared) -> str | None:
     """A digest of the encoded train and valid splits (ids and targets), kept in each checkpoint: ``--resume`` on
     other data had continued silently. None for a streamed run (its shards are checked against their files)."""
@@ -290,6 +289,7 @@ def data_digest(prepared: Prepared) -> str | None:
     return digest.hexdigest()[:16]
 
 
+@keeps_thread_count
 def run(config: Config, data: str | Path | LabelledData | None = None, out_dir: str | Path | None = None, *,
         resume: bool = False, overwrite: bool = False, progress: bool = True, stream: bool = False,
         chunk_size: int | None = None, shard: Shard | None = None, fmt: str | None = None,
