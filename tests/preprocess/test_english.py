@@ -139,3 +139,12 @@ def test_every_step_is_described_by_a_whole_sentence():
     assert all(d.endswith((".", ")")) for d in available_steps().values()), available_steps()
     assert first_sentence("Put the mark\n    on its vowel (``a``). More.\n\nDetails.") == \
         "Put the mark on its vowel (``a``)."
+
+
+def test_a_dotted_capital_i_neither_crashes_nor_stops_the_contractions(tweet):
+    """"İ" lower-cases to two characters, and the contractions library indexed one text with the other's positions:
+    "İ she's" raised an IndexError (a train or predict stopped), "İstanbul, it's late" kept "it's" (then "its")."""
+    for pipeline in (tweet, Pipeline(**preprocess_preset("en-tweet"), compiled=False)):
+        assert pipeline("\u0130 she's late") == "i\u0307 she is late"  # lower case: i and a combining dot
+        assert pipeline("\u0130stanbul flight, it's late and i don't know") == \
+            "i\u0307stanbul flight it is late and i do not know"

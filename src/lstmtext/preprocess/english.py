@@ -81,8 +81,14 @@ def has_apostrophe(text: str) -> bool:
 def expand_always(text: str) -> str:
     """``expand_contractions`` without its apostrophe check. The check is on the whole text, and the
     expansion also rewrites words without an apostrophe (``gonna``, ``thats``, ``jan.``): the compiled chain
-    cleans such a word this way when another word of its text holds an apostrophe."""
-    return contractions.fix(text.replace("\u2019", "'"), slang=False)
+    cleans such a word this way when another word of its text holds an apostrophe. "İ" (the one character whose
+    lower case is two) stands aside as a private-use character meanwhile: the library indexes the lower-cased text
+    with the text's positions, so "İ she's" raised an IndexError and "İstanbul, it's late" kept "it's" (then
+    "its")."""
+    if "\u0130" not in text:
+        return contractions.fix(text.replace("\u2019", "'"), slang=False)
+    return contractions.fix(text.replace("\u2019", "'").replace("\u0130", "\ue000"), slang=False).replace("\ue000",
+                                                                                                      "\u0130")
 
 
 @register_step("squeeze_elongation")
