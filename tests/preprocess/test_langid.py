@@ -155,3 +155,13 @@ def test_detect_lang_cli_names_file_lines(tmp_path):
     result = CliRunner().invoke(app, ["detect-lang", str(data), "--keep", "vi"], env={"COLUMNS": "200"})
     assert result.exit_code == 0, result.output
     assert f"  {data}:5 [en " in result.output and "row " not in result.output
+
+
+def test_capitals_are_not_read_as_english():
+    """langid took ALL CAPS and Title Case for English: a third of the Indonesian news titles that --keep id dropped
+    (on all 21,924 titles: 1,124 judged not Indonesian before, 734 after; 14,640 airline tweets not English: 31, 20)."""
+    from lstmtext.preprocess.langid_step import detect_languages
+
+    found = detect_languages(["TIDAK LAYAK UNTUK HOTEL, PENGINAPAN", "Rahasia Iis Dahlia Tetap Awet Muda",
+                              "THANK YOU FOR THE GREAT FLIGHT"], ["en", "id", "vi"])
+    assert [language for language, _ in found] == ["id", "id", "en"]

@@ -186,7 +186,9 @@ def detect_languages(
 
 def _classify(identifier: Any, judged: str) -> tuple[str, float]:
     """langid's answer for ``judged``, except that unmarked Vietnamese is Vietnamese (see the module's doc)."""
-    language, confidence = identifier.classify(judged)
+    # lower-cased: langid reads capitals as English ('TIDAK LAYAK UNTUK HOTEL' and 'Rahasia Iis Dahlia Tetap Awet
+    # Muda' were English at 1.00): 321 of the 661 Indonesian news titles that --keep id dropped, dropped for case
+    language, confidence = identifier.classify(judged.lower())
     if language != "vi" and "vi" in identifier.nb_classes:
         share, cues, words = syllable_share(judged)
         if words >= MIN_WORDS_VI and share >= VI_SYLLABLES and cues >= VI_CUES:
