@@ -355,3 +355,27 @@ def test_the_compare_chart_shows_what_compare_md_shows_and_hides_no_dot():
     title = ax.get_title()  # it ran past both sides of a 2-model figure
     assert title.replace("\n", " ") == "test split, mean ± std over 2 seed(s); tfidf_logreg once (deterministic)"
     assert max(len(line) for line in title.splitlines()) <= int(fig.get_figwidth() * 11)
+
+
+def test_an_interrupted_comparison_with_unlabelled_text_goes_on_too(tiny_data, tiny_path, tmp_path, monkeypatch):
+    """The cleaned unlabelled text lies in a new temporary folder each call, and its path was in every run's key:
+    no run was ever reused (the experiments review found it); the key now holds its content's digest."""
+    import lstmtext.experiments.compare as module
+
+    raw = tmp_path / "raw.txt"
+    raw.write_text("\n".join(pd.read_csv(tiny_path)["text"]) + "\n")
+    settings = dict(seeds=2, overrides=FAST, mode="sequential", workers=1, baseline=False,
+                    base={"data": {"unlabelled": str(raw)}})
+    partial = tmp_path / "compare.partial.json"
+
+    def stop(record):
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        compare(tiny_data, ["cnn"], **settings, partial=partial, on_result=stop)
+    trained = []
+    real = module.train_and_score
+    monkeypatch.setattr(module, "train_and_score", lambda *a, **k: trained.append(1) or real(*a, **k))
+    assert compare(tiny_data, ["cnn"], **settings, partial=partial)["runs_reused"] == 1 and len(trained) == 1
+    raw.write_text("other words entirely\n" * 20)  # other unlabelled text: other runs
+    assert compare(tiny_data, ["cnn"], **settings, partial=partial)["runs_reused"] == 0

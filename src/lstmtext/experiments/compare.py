@@ -40,7 +40,7 @@ from lstmtext.experiments.pool import (
     warn_afresh,
 )
 from lstmtext.tasks import get_task
-from lstmtext.utils.atomic import write_json
+from lstmtext.utils.atomic import file_sha256, write_json
 from lstmtext.utils.cores import usable_cores
 
 log = logging.getLogger(__name__)
@@ -303,13 +303,16 @@ def _compare(data: LabelledData, models: Sequence[str], seeds: int, base: dict[s
     spec = {"source": data.source, "split_sizes": {k: len(v) for k, v in data.splits.items()}, "preprocess": preprocess,
             "data": fingerprint(data.splits)}
     kept = _kept_runs(partial, spec)
-    records = [kept[_job_key(job)] for job in jobs if _job_key(job) in kept]
-    jobs, reused = [job for job in jobs if _job_key(job) not in kept], len(records)
+    # the cleaned unlabelled text lies in a new temporary folder each time: a run is keyed on its content, so an
+    # interrupted comparison with --unlabelled resumes (its path had made every key new: no run was ever reused)
+    stable = {tmp: f"sha256:{file_sha256(tmp)}" for tmp in (names or {})}
+    records = [kept[_job_key(job, stable)] for job in jobs if _job_key(job, stable) in kept]
+    jobs, reused = [job for job in jobs if _job_key(job, stable) not in kept], len(records)
     if records:
         log.info("%d finished runs reused from %s", len(records), partial)
 
     def keep(record: dict[str, Any], job: dict[str, Any]) -> None:
-        kept[_job_key(job)] = record
+        kept[_job_key(job, stable)] = record
         if partial is not None:  # its folder made now: a comparison refused before its first run leaves none
             partial.parent.mkdir(parents=True, exist_ok=True)
             write_json(partial, {"spec": spec, "runs": [{"key": k, "record": r} for k, r in kept.items()]})
@@ -354,9 +357,14 @@ def _architecture(config: Config) -> str:
     return f"{name} x {config.model.ensemble}" if config.model.ensemble > 1 else name
 
 
-def _job_key(job: dict[str, Any]) -> str:
-    """What makes a run the same run: its model name, seed and whole config."""
-    return json.dumps([job["model"], job["seed"], job["config"]], sort_keys=True)
+def _job_key(job: dict[str, Any], stable: dict[str, str] | None = None) -> str:
+    """What makes a run the same run: its model name, seed and whole config (``stable``: a temporary file's path ->
+    what names its content, written into the key in the path's place)."""
+    config = job["config"]
+    unlabelled = config.get("data", {}).get("unlabelled")
+    if stable and unlabelled in stable:
+        config = {**config, "data": {**config["data"], "unlabelled": stable[unlabelled]}}
+    return json.dumps([job["model"], job["seed"], config], sort_keys=True)
 
 
 def _kept_runs(partial: Path | None, spec: dict[str, Any]) -> dict[str, dict[str, Any]]:
