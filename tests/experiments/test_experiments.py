@@ -473,7 +473,11 @@ def test_search_reports_show_the_searched_metric_failed_trials_and_every_session
                                                                           "valid_accuracy"]
     assert "test_micro_f1" in header and header[-1] == "error" and paths["csv"].read_text().rstrip().endswith("boom")
     md = paths["markdown"].read_text()
-    assert md.startswith("| trial | train.lr | valid micro_f1 | valid macro_f1 | test micro_f1 | test macro_f1 |")
+    # valid scores per trial; the chosen trial's test scores once, after the choice (every trial's stood beside)
+    assert md.startswith("| trial | train.lr | valid micro_f1 | valid macro_f1 | epochs (best) | train s |")
+    assert "Chosen on valid micro_f1: trial 0. Its test scores, read once: micro_f1 0.6500, macro_f1 0.4500. " \
+           "(Every trial's test scores are in results.csv, not for choosing.)" in md
+    assert "test micro_f1" not in md.split("Chosen on")[0] and "Its test scores, read once" in paths["html"].read_text()
     assert "- trial 1 failed {'train.lr': 0.03}: boom" in md
     assert "<h2>Failed trials</h2>" in paths["html"].read_text()
     again = with_sessions(tmp_path, {"ran": 0, "wall_seconds": 0.01, "complete": 1, "failed": 1, "mode": "pool",

@@ -7,6 +7,7 @@ after every trial and again after a resumed search.
 from __future__ import annotations
 
 import csv
+import html
 import io
 import statistics
 from pathlib import Path
@@ -59,11 +60,12 @@ def results_csv(records: list[dict[str, Any]], keys: list[str], metric: str = "m
 
 
 def results_markdown(records: list[dict[str, Any]], keys: list[str], metric: str) -> str:
-    """COMPLETE trials, best first, as a Markdown table (the best row in bold)."""
+    """COMPLETE trials, best first, as a Markdown table of their valid scores (the best row in bold), then the chosen
+    trial's test scores, read once. Every trial's test scores had stood beside their valid ones, inviting a choice
+    on test; they stay in ``results.csv``."""
     done = sorted((r for r in records if r["state"] == "COMPLETE"), key=lambda r: (-r["value"], r["trial"]))
     shown = shown_scores(metric)
-    splits = ["valid", "test"] if any(f"test_{metric}" in r for r in done) else ["valid"]
-    columns = [f"{split}_{score}" for split in splits for score in shown]
+    columns = [f"valid_{score}" for score in shown]
     head = ["trial", *keys, *(c.replace("_", " ", 1) for c in columns), "epochs (best)", "train s"]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for i, r in enumerate(done):
@@ -72,9 +74,18 @@ def results_markdown(records: list[dict[str, Any]], keys: list[str], metric: str
         if i == 0:
             cells = [f"**{c}**" for c in cells]
         lines.append("| " + " | ".join(cells) + " |")
+    if done and any(f"test_{score}" in done[0] for score in shown):
+        lines += ["", chosen_line(done[0], shown, metric)]
     failed = [r for r in records if r["state"] == "FAIL"]
     lines += [""] + [f"- trial {r['trial']} failed {r['params']}: {r.get('error', 'interrupted')}" for r in failed]
     return "\n".join(lines).rstrip() + "\n"
+
+
+def chosen_line(best: dict[str, Any], shown: list[str], metric: str) -> str:
+    """The chosen trial's test scores, said as read once, after the choice on valid."""
+    tests = ", ".join(f"{score} {_fmt(best[f'test_{score}'])}" for score in shown if f"test_{score}" in best)
+    return (f"Chosen on valid {metric}: trial {best['trial']}. Its test scores, read once: {tests}. (Every trial's "
+            "test scores are in results.csv, not for choosing.)")
 
 
 def plot_trials(records: list[dict[str, Any]], metric: str) -> bytes:
@@ -192,9 +203,12 @@ def write_search_report(out_dir: str | Path, records: list[dict[str, Any]], spac
         parts.append(image(png, f"search {name}"))
     done = sorted((r for r in records if r["state"] == "COMPLETE"), key=lambda r: (-r["value"], r["trial"]))
     parts += ["<h2>Trials (best first)</h2>",
-              table(["trial", *keys, f"valid {metric}", f"test {metric}", "epochs", "train s"],
-                    [[r["trial"], *(str(r["params"].get(k)) for k in keys), r["value"], r.get(f"test_{metric}", ""),
-                      r.get("epochs_run"), r.get("train_seconds")] for r in done])]
+              table(["trial", *keys, f"valid {metric}", "epochs (best)", "train s"],
+                    [[r["trial"], *(str(r["params"].get(k)) for k in keys), r["value"],
+                      f"{r.get('epochs_run')} ({r.get('best_epoch')})", f"{r.get('train_seconds', 0):.0f}"]
+                     for r in done])]
+    if done and f"test_{metric}" in done[0]:
+        parts.append(f"<p>{html.escape(chosen_line(done[0], shown_scores(metric), metric))}</p>")
     failed = [r for r in records if r["state"] == "FAIL"]
     if failed:
         parts += ["<h2>Failed trials</h2>", table(["trial", *keys, "error"], [
