@@ -483,3 +483,19 @@ def test_search_reports_show_the_searched_metric_failed_trials_and_every_session
     again = with_sessions(tmp_path, {"ran": 0, "wall_seconds": 0.01, "complete": 1, "failed": 1, "mode": "pool",
                                      "stopped_by_timeout": False, "load_average": 3.0})  # a resume with nothing to run
     assert (again["ran"], again["wall_seconds"], [s["load_average"] for s in again["sessions"]]) == (2, 10.01, [1.0, 3.0])
+
+
+def test_a_learning_curve_with_edited_unlabelled_text_is_another_curve(base, tiny_data, tiny_path, tmp_path):
+    """The unlabelled file was keyed on its path only: after an edit, the old runs were reused (experiments review)."""
+    import pandas as pd
+
+    raw = tmp_path / "raw.txt"
+    raw.write_text("\n".join(pd.read_csv(tiny_path)["text"]) + "\n")
+    config = base.model_copy(deep=True)
+    config.data.unlabelled = str(raw)
+    out = tmp_path / "lc"
+    learning_curve(config, tiny_data, [6], seeds=1, mode="sequential", workers=1, out_dir=out)
+    assert learning_curve(config, tiny_data, [6], seeds=1, mode="sequential", workers=1, out_dir=out)["runs_reused"] == 1
+    raw.write_text("other words entirely\n" * 20)
+    with pytest.raises(ConfigError, match=r"learning_curve\.json: this folder holds another learning curve"):
+        learning_curve(config, tiny_data, [6], seeds=1, mode="sequential", workers=1, out_dir=out)

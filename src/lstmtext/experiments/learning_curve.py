@@ -23,7 +23,7 @@ from lstmtext.data.dataset import fingerprint
 from lstmtext.errors import ConfigError, DataError
 from lstmtext.experiments.pool import Mode, check_parallel, clean_once, run_facts, run_jobs, task_scores
 from lstmtext.tasks import get_task
-from lstmtext.utils.atomic import write_json
+from lstmtext.utils.atomic import file_sha256, write_json
 
 
 def stratified_order(labels: Sequence[Any], seed: int) -> list[int]:
@@ -125,6 +125,8 @@ def learning_curve(
     strata = [stratum(y) for y in train.labels] if stratum is not None else None
     spec = {"config": config.model_dump(mode="json"), "source": data.source, "data": fingerprint(data.splits),
             "split_sizes": {k: len(v) for k, v in data.splits.items()}}
+    if config.data.unlabelled and Path(config.data.unlabelled).is_file():  # its content, not only its path: an
+        spec["unlabelled"] = file_sha256(config.data.unlabelled)  # edited file had reused the old file's runs
     partial = Path(out_dir) / "learning_curve.json" if out_dir is not None else None
     runs = _reusable(partial, spec, overwrite)  # every saved run is kept, also those of sizes or seeds not asked now
     saved = {(r["size"], r["seed"]) for r in runs}
