@@ -253,15 +253,3 @@ def test_fix_diacritics_v2_only_composes_text_typed_with_decomposed_accents():
 def test_fix_diacritics_long_input():
     text = "bi ̀ nh thươ ̀ ng " * 7000
     assert make_step("fix_vi_diacritics")(text) == "bình thường " * 7000 == make_step("fix_vi_diacritics_v2")(text)
-
-
-def test_a_decomposed_text_with_a_split_mark_keeps_its_words_apart():
-    """NFD text with a split-off mark went through version 1's repair decomposed, which read the next word's "ă" as a
-    syllable's end: "đồ ăn" became "đồăn" (90 of NTC-SCV's 5,000 reviews, had the file come decomposed)."""
-    import unicodedata
-
-    from lstmtext.preprocess.vietnamese import fix_vi_diacritics_v2
-
-    split = "Quán này ngon qua \u0301 , đồ ăn rẻ"
-    assert fix_vi_diacritics_v2(unicodedata.normalize("NFD", split)) == fix_vi_diacritics_v2(split) == \
-        "Quán này ngon quá , đồ ăn rẻ"

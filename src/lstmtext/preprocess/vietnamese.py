@@ -72,9 +72,7 @@ def fix_vi_diacritics_v2(text: str) -> str:
     """
     if _SPACE_BEFORE_MARK.search(text) is None:
         return text if unicodedata.is_normalized("NFC", text) else unicodedata.normalize("NFC", text)
-    # composed first: in a text both decomposed and split (NFD with "qua ́"), version 1 read the next word's
-    # decomposed "ă" as a syllable's end and glued "đồ ăn" into "đồăn"; a split-off mark stays split under NFC
-    return fix_vi_diacritics(unicodedata.normalize("NFC", text))
+    return fix_vi_diacritics(text)
 
 
 @register_step("strip_spaced_html_tags")
