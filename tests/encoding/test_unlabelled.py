@@ -136,3 +136,14 @@ def test_unlabelled_with_onehot_is_refused(unlabelled):
     with pytest.raises(ConfigError, match="--unlabelled cannot be combined with model.embedding.kind onehot"):
         run(cfg, TINY, None, progress=False)
 
+
+
+def test_a_plain_text_file_of_any_suffix_is_told_about_the_cleaning_not_a_column(tmp_path):
+    from lstmtext.encoding.corpus import UnlabelledCorpus
+    from lstmtext.preprocess import Pipeline, preprocess_preset
+
+    path = tmp_path / "urls.log"
+    path.write_text("http://t.co/x\n")
+    with pytest.raises(DataError) as err:
+        UnlabelledCorpus(path, None, Pipeline(**preprocess_preset("en-tweet")))
+    assert "--unlabelled-col" not in str(err.value) and str(err.value).endswith("Check the file, or the cleaning.")

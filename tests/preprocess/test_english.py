@@ -148,3 +148,9 @@ def test_a_dotted_capital_i_neither_crashes_nor_stops_the_contractions(tweet):
         assert pipeline("\u0130 she's late") == "i\u0307 she is late"  # lower case: i and a combining dot
         assert pipeline("\u0130stanbul flight, it's late and i don't know") == \
             "i\u0307stanbul flight it is late and i do not know"
+
+
+def test_a_text_holding_the_private_use_stand_in_keeps_it(tweet):
+    # the stand-in for İ is a private-use character the text lacks: one it holds came back as İ
+    plain = Pipeline(**preprocess_preset("en-tweet"), compiled=False)
+    assert plain("\ue000 and \u0130 it's") == "\ue000 and i\u0307 it is"

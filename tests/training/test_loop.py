@@ -199,7 +199,7 @@ def test_a_checkpoint_file_cut_short_is_one_line(tiny_path, tmp_path, monkeypatc
     path.write_bytes(path.read_bytes()[: len(path.read_bytes()) // 2])
     with pytest.raises(BundleError) as err:
         train_model(config, _data(tiny_path, config), checkpoint_dir=tmp_path / "ckpt", resume=True, progress=False)
-    assert str(err.value).startswith(f"{path} is corrupt (") and str(err.value).endswith(
+    assert str(err.value).startswith(f"{path} is corrupt or unreadable (") and str(err.value).endswith(
         "). Start again with --overwrite (the checkpoint cannot be resumed).") and "\n" not in str(err.value)
 
 
@@ -220,6 +220,9 @@ def test_resume_on_other_data_is_refused(tiny_path, tmp_path, monkeypatch):
                                           r"valid texts, or their labels, differ from this command's\)\. Resume with "
                                           r"the same data, or start again with --overwrite\.$"):
         train_model(config, flipped, checkpoint_dir=tmp_path / "ckpt", resume=True, progress=False)
+    longer = build_config(None, overrides=TINY_OVERRIDES + ["train.epochs=3", "vocab.max_len=3"])
+    with pytest.raises(BundleError, match=r"this command sets vocab\.max_len = 3"):  # a setting: named, not "other data"
+        train_model(longer, _data(tiny_path, longer), checkpoint_dir=tmp_path / "ckpt", resume=True, progress=False)
     _, result = train_model(config, _data(tiny_path, config), checkpoint_dir=tmp_path / "ckpt", resume=True,
                             progress=False)  # the same data resumes
     assert [h["epoch"] for h in result.history] == [1, 2, 3]

@@ -13,7 +13,7 @@ import weakref
 from collections.abc import Iterator
 from pathlib import Path
 
-from lstmtext.data.texts import iter_texts
+from lstmtext.data.texts import is_plain_text, iter_texts
 from lstmtext.errors import DataError
 from lstmtext.preprocess import Pipeline
 
@@ -62,8 +62,7 @@ class UnlabelledCorpus:
                         self.tokens += len(tokens)
                         self.usable += len(tokens) > 1
         if not self.texts:
-            column = "" if Path(self.path).suffix.lower() in (".txt", ".text", "") else \
-                f" and {flags[1]} ({text_col or default_col!r})"  # a plain text file has no column to name
+            column = "" if is_plain_text(self.path) else f" and {flags[1]} ({text_col or default_col!r})"
             steps = pipeline.steps
             chain = ", ".join(steps[:4]) + (f", ... ({len(steps)} steps)" if len(steps) > 4 else "") or "no step"
             raise DataError(f"{self.path}: no unlabelled text is left after cleaning ({flags[0]}) with {chain}. Check "

@@ -87,8 +87,8 @@ def expand_always(text: str) -> str:
     "its")."""
     if "\u0130" not in text:
         return contractions.fix(text.replace("\u2019", "'"), slang=False)
-    return contractions.fix(text.replace("\u2019", "'").replace("\u0130", "\ue000"), slang=False).replace("\ue000",
-                                                                                                      "\u0130")
+    aside = next(c for c in map(chr, range(0xE000, 0xF900)) if c not in text)  # a private-use character it lacks
+    return contractions.fix(text.replace("\u2019", "'").replace("\u0130", aside), slang=False).replace(aside, "\u0130")
 
 
 @register_step("squeeze_elongation")

@@ -103,15 +103,15 @@ def check_resumed_settings(folder: Path, saved: dict[str, Any] | None, given: di
         was, asked = ("with", "without") if before["streamed"] else ("without", "with")
         raise BundleError(f"{folder}: --resume continues a run trained {was} --stream, and this command is {asked} it: "
                           "its batches would differ. Resume with the same command, or start again with --overwrite.")
-    if now.get("data_digest") is not None and before.get("data_digest", now["data_digest"]) != now["data_digest"]:
+    digest = now.pop("data_digest", None)
+    free = RESUMABLE_CHANGES + (("train.epochs",) if before.get("train.schedule") == "constant" else ())
+    changed = [k for k in now if now[k] != before.get(k) and k not in free]
+    if changed:  # first: a cleaning or vocabulary setting changes the encoded data too, and is the cause to name
+        raise changed_settings(folder, "run", changed, now, before)
+    if digest is not None and before.get("data_digest", digest) != digest:
         raise BundleError(f"{folder}: --resume continues a run trained on other data (its training or valid texts, or "
                           "their labels, differ from this command's). Resume with the same data, or start again with "
                           "--overwrite.")
-    now.pop("data_digest", None)
-    free = RESUMABLE_CHANGES + (("train.epochs",) if before.get("train.schedule") == "constant" else ())
-    changed = [k for k in now if now[k] != before.get(k) and k not in free]
-    if changed:
-        raise changed_settings(folder, "run", changed, now, before)
 
 
 def changed_settings(folder: Path, what: str, changed: list[str], now: dict[str, Any], before: dict[str, Any]
@@ -149,8 +149,8 @@ def load_checkpoint(folder: Path) -> dict[str, Any]:
         for key, name in (("model", "last.safetensors"), ("best", "best.safetensors"), ("rng", "rng.safetensors")):
             found[key] = load_file(folder / name) if key != "best" or (folder / name).is_file() else None
     except (ValueError, UnicodeDecodeError, SafetensorError, OSError) as exc:  # JSONDecodeError is a ValueError
-        raise BundleError(f"{folder}/{name} is corrupt ({_first(exc)}). Start again with --overwrite (the "
-                          "checkpoint cannot be resumed).") from None
+        raise BundleError(f"{folder}/{name} is corrupt or unreadable ({_first(exc)}). Start again with --overwrite "
+                          "(the checkpoint cannot be resumed).") from None
     return found  # rng: "torch", and "torch_rank<r>" per rank of a distributed run
 
 
