@@ -270,16 +270,3 @@ def test_stem_long_input_is_cached():
     out = stem(text)
     assert out == "beli senang " * 6000 + "x" * 50_000
     assert indonesian.stem_cache_info().hits - before.hits >= 11_999
-
-
-@pytest.mark.parametrize(("raw", "clean"), [
-    ("kamar kaga ada wifi", "kamar tidak_ada wifi"),  # kaga -> kagak, a single lookup: never tidak
-    ("kamar mandi krg bersih", "kamar mandi kurang_bersih"),  # krg was missing
-    ("makanan dak enak", "makanan tidak_enak"),  # dak -> indak, which join_negation does not know
-    ("ketum pan mengatakan hasil pilkada", "ketum pan hasil pilkada"),  # pan -> kapan, then dropped
-    ("check in cepat", "check in cepat"),  # in -> ini
-])
-def test_lexicon_entries_that_changed_a_words_meaning_are_overridden(raw, clean):
-    assert Pipeline(**preprocess_preset("id-review"))(raw) == clean
-    slang = make_step("normalize_slang")
-    assert slang("dah bagus") == "sudah bagus" and slang("ngapain") == "mengapa"  # not deh, mengapai
