@@ -451,3 +451,24 @@ def test_a_fitted_tfidf_bag_is_silent_while_the_warm_started_network_trains_and_
     result = run(cfg, TINY, tmp_path / "warm", progress=False)
     assert at_start == [(0.0, 0.0)]  # the network continued alone, as it first trained
     assert result.summary["ngram_fit"]["members"][0]["valid_scores"]["0.0"] > 0  # then the bag was fitted again
+
+
+def test_a_vocabulary_size_that_changes_nothing_says_so(saved, caplog):
+    """--set vocab.num_words with --init-from was accepted and did nothing, without a word (acceptance check)."""
+    import logging
+
+    bundle = load_bundle(saved)
+    texts = ["@airline zebra quokka spectacular"]
+    with caplog.at_level(logging.WARNING):
+        warm_encoder(bundle, texts, build_config(None, overrides=[*SHORT, "vocab.num_words=10"],
+                                                 extra={"train": {"init_from": str(saved), "new_words": "keep"}}))
+        warm_encoder(bundle, texts, build_config(None, overrides=[*SHORT, "vocab.num_words=10"],
+                                                 extra={"train": {"init_from": str(saved), "new_words": "add"}}))
+        warm_encoder(bundle, texts, _warm(saved, new_words="add"))  # the saved model's own size: nothing to say
+    said = [r.getMessage() for r in caplog.records if r.name == "lstmtext.pipeline.warm_start"
+            and r.levelno == logging.WARNING]
+    n = len(bundle.encoder.vocab)
+    assert said == [f"vocab.num_words = 10 has no effect with train.new_words = keep: the saved vocabulary of {n} words "
+                    "is read as it is (--new-words add appends new words up to vocab.num_words)",
+                    f"vocab.num_words = 10 is at or below the saved vocabulary's {n} words: no word is added and none "
+                    "removed (it caps the whole vocabulary, old words included)"]

@@ -161,6 +161,15 @@ def warm_encoder(bundle: Bundle, train_texts: Sequence[str], config: Config) -> 
     saved = bundle.encoder
     asked = config.vocab.max_len
     max_len = asked if asked is not None and asked != bundle.config.vocab.max_len else saved.max_len
+    words = config.vocab.num_words
+    if words != bundle.config.vocab.num_words:  # the run sets its own: said where it changes nothing (it was silent)
+        if config.train.new_words == "keep":
+            log.warning("vocab.num_words = %s has no effect with train.new_words = keep: the saved vocabulary of %d "
+                        "words is read as it is (--new-words add appends new words up to vocab.num_words)", words,
+                        len(saved.vocab))
+        elif words is not None and words <= len(saved.vocab):
+            log.warning("vocab.num_words = %s is at or below the saved vocabulary's %d words: no word is added and "
+                        "none removed (it caps the whole vocabulary, old words included)", words, len(saved.vocab))
     if config.train.new_words == "keep":
         return saved if max_len == saved.max_len else \
             TextEncoder(saved.pipeline, saved.vocab, max_len, saved.truncating, saved.padding)
