@@ -211,3 +211,23 @@ def test_multilabel_coverage_judges_the_decisions_at_their_thresholds():
     assert report["accuracy"] == pytest.approx(5 / 6)  # beside mean_confidence: the probabilities judged at 0.5
     assert calibration_report(proba, proba, targets, layout, None)["coverage_table"]["100%"]["accuracy"] == \
         pytest.approx(5 / 6)
+
+
+def test_test_is_read_at_the_cuts_chosen_on_valid(run_dir):
+    """The coverage table gives each split its own cut (from its confidences); a user's --min-confidence comes from
+    valid, so test is also read at valid's cuts (the experiments review asked for it)."""
+    metrics = json.loads((run_dir / "metrics.json").read_text())
+    valid, test = metrics["valid"]["calibration"], metrics["test"]["calibration"]
+    assert "at_chosen_cuts" not in valid and set(test["at_chosen_cuts"]) == {"90%", "80%"}
+    for key, got in test["at_chosen_cuts"].items():
+        assert got["min_confidence"] == valid["coverage_table"][key]["min_confidence"]
+        assert 0 <= got["coverage"] <= 1
+    assert "at the cuts chosen on valid: P" in (run_dir / "report.md").read_text()
+    assert "at the cuts chosen on valid: P" in (run_dir / "report.html").read_text()
+
+
+def test_at_cut_counts_what_a_min_confidence_answers():
+    from lstmtext.tasks.calibration import at_cut
+
+    got = at_cut(np.array([0.9, 0.8, 0.6, 0.4]), np.array([1, 0, 1, 1]), 0.6)
+    assert got == {"min_confidence": 0.6, "coverage": 0.75, "accuracy": pytest.approx(2 / 3)}

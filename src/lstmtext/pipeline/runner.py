@@ -239,8 +239,11 @@ def evaluate(model: torch.nn.Module, prepared: Prepared, batch_size: int = 1024
             split = prepared.splits[name]
             logits = predict_logits(model, split.sequences, batch_size)
             proba[name] = task.probabilities(logits)
+            # test is also read at the cuts valid chose: what a --min-confidence picked on valid gets there
+            chosen = {k: v["min_confidence"] for k, v in metrics["valid"]["calibration"]["coverage_table"].items()
+                      if k != "100%"} if name == "test" and "valid" in metrics else None
             metrics[name] = {**task.metrics(split.targets, proba[name]),
-                             "calibration": task.calibration(logits, split.targets)}
+                             "calibration": task.calibration(logits, split.targets, chosen)}
     return metrics, proba
 
 

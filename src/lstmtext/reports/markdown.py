@@ -118,6 +118,11 @@ def calibration_lines(metrics: dict[str, dict[str, Any]]) -> list[str]:
         lines.append(f"| {name} | {fmt(cal['ece_before'])} | {fmt(cal['ece_after'])} | {fmt(t['100%']['accuracy'])} | "
                      f"{fmt(t['90%']['accuracy'])} ({p_cut(t['90%']['min_confidence'])}) | {fmt(t['80%']['accuracy'])} "
                      f"({p_cut(t['80%']['min_confidence'])}) |")
+    for name, cal in rows:
+        if cal.get("at_chosen_cuts"):  # the split's own cuts come from its confidences; these from valid's
+            said = "; ".join(f"P {p_cut(v['min_confidence'])} (valid's {k}) answers {v['coverage']:.1%} at accuracy "
+                             f"{fmt(v['accuracy'])}" for k, v in cal["at_chosen_cuts"].items())
+            lines += ["", f"On {name}, at the cuts chosen on valid: {said}."]
     if not any(cal.get("temperatures") for _, cal in rows):
         lines += ["", "No temperature was fitted (the notes say why): the probabilities are the model's own, so ECE "
                       "before and after are the same."]

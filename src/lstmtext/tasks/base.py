@@ -324,10 +324,12 @@ class Task(ABC):
         ``state`` and applied by :meth:`probabilities` from then on (see :mod:`lstmtext.tasks.calibration`)."""
         self.state["temperatures"] = fit_temperatures(logits, torch.as_tensor(targets), self.layout)
 
-    def calibration(self, logits: torch.Tensor, targets: np.ndarray) -> dict[str, Any]:
-        """ECE before and after calibration, reliability diagrams and accuracy against coverage of one split."""
+    def calibration(self, logits: torch.Tensor, targets: np.ndarray, chosen: dict[str, float] | None = None
+                    ) -> dict[str, Any]:
+        """ECE before and after calibration, reliability diagrams and accuracy against coverage of one split
+        (``chosen``: min-confidence cuts chosen on the valid split, see :func:`calibration_report`)."""
         return calibration_report(self.probabilities(logits, calibrated=False), self.probabilities(logits), targets,
-                                  self.layout, self.state.get("temperatures"), self.decision_cuts())
+                                  self.layout, self.state.get("temperatures"), self.decision_cuts(), chosen)
 
     def tune(self, targets: np.ndarray, proba: np.ndarray) -> None:
         """Fit decisions on the valid split after training (e.g. thresholds); saved in ``state``."""

@@ -130,9 +130,21 @@ def accuracy_at(conf: np.ndarray, right: np.ndarray, coverage: float) -> tuple[f
     return float(right[order][:n].mean()), float(conf[order][n - 1])
 
 
+def at_cut(conf: np.ndarray, right: np.ndarray, cut: float) -> dict[str, float]:
+    """The share answered (coverage) and their accuracy when decisions at least ``cut`` sure are answered."""
+    kept = conf >= cut
+    return {"min_confidence": float(cut), "coverage": float(kept.mean()) if len(conf) else 0.0,
+            "accuracy": float(right[kept].mean()) if kept.any() else float("nan")}
+
+
 def calibration_report(raw: np.ndarray, calibrated: np.ndarray, targets: np.ndarray, layout: OutputLayout,
-                       temperatures: Sequence[float] | None, cuts: np.ndarray | None = None) -> dict[str, Any]:
+                       temperatures: Sequence[float] | None, cuts: np.ndarray | None = None,
+                       valid_cuts: dict[str, float] | None = None) -> dict[str, Any]:
     """ECE before and after, the reliability diagrams, and accuracy against coverage, for one split.
+
+    ``valid_cuts``: min-confidence cuts chosen on another split (the valid split's, by coverage: ``{"90%": P}``); the
+    report then says what share of this split each answers and how accurately (``at_chosen_cuts``): the figures a
+    ``predict --min-confidence P`` chosen on valid gets, where this split's own cuts are read off its confidences.
 
     ``cuts``: the sigmoid labels' decision thresholds. The calibration (ECE, reliability) judges each label's
     probability at 0.5, as it should; the accuracy against coverage judges the decisions ``predict`` makes:
@@ -153,4 +165,5 @@ def calibration_report(raw: np.ndarray, calibrated: np.ndarray, targets: np.ndar
         "temperatures": [round(float(t), 4) for t in temperatures] if temperatures else None,
         "reliability_before": reliability(conf_raw, right_raw), "reliability_after": reliability(conf_cal, right_cal),
         "coverage": coverage_curve(conf, right), "coverage_table": table,
+        **({"at_chosen_cuts": {k: at_cut(conf, right, p) for k, p in valid_cuts.items()}} if valid_cuts else {}),
     }
