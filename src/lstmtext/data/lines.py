@@ -141,22 +141,6 @@ def _record_lines(path: str, mtime_ns: int, size: int, fmt: str, header: bool, b
     return lines[1:] if header else lines
 
 
-def record_start(path: Path, fmt: str, record: int) -> int | None:
-    """The 1-based line on which record ``record`` of a CSV/TSV file starts, counting records as pandas' parser
-    does in its errors (0-based, the header and every blank line one each), or None past the file's end."""
-    options = csv_options(path, fmt)
-    csv.field_size_limit(sys.maxsize)
-    try:
-        with open(path, newline="", encoding="utf-8-sig") as fh:
-            reader = csv.reader(fh, delimiter=options["sep"], quoting=options["quoting"])
-            for n, _ in enumerate(reader):  # only the records before it are read: the record itself may not parse
-                if n + 1 == record:
-                    return reader.line_num + 1
-    except (csv.Error, UnicodeDecodeError, OSError):
-        return None
-    return 1 if record == 0 else None
-
-
 _PANDAS_ERRORS = ((re.compile(r"Expected (\d+) fields in line (\d+), saw (\d+)"), 1,
                    lambda m: f"the row has {m[3]} fields, {m[1]} expected"),
                   (re.compile(r"EOF inside string starting at row (\d+)"), 0,
@@ -168,7 +152,7 @@ def parser_error_line(path: Path, fmt: str, message: str) -> tuple[int, str] | N
     fields in line 4, saw 4`` meant a row on line 6 of a file with a text over three lines), or None."""
     for pattern, base, wording in _PANDAS_ERRORS:
         if found := pattern.search(message):
-            record = int(found[2] if base else found[1]) - base
-            line = record_start(path, fmt, record)
-            return None if line is None else (line, wording(found))
+            record = int(found[2] if base else found[1]) - base  # 0-based; the header and blank lines count
+            starts = record_lines(path, fmt, header=False, blank_rows=True)
+            return (int(starts[record]), wording(found)) if starts is not None and record < len(starts) else None
     return None
