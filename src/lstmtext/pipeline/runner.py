@@ -82,6 +82,8 @@ def fit_model(config: Config, prepared: Prepared, checkpoint_dir: Path | None = 
         for msg in lm_warnings(lm, pretrained=prepared.lm is not None):
             warn(prepared.notes, msg)
 
+    digest = data_digest(prepared) if checkpoint_dir is not None else None  # once, not per ensemble member
+
     def fit_on(train: EncodedSplit | BatchSource, ckpt_dir: Path | None, resume: bool = resume
                ) -> tuple[torch.nn.Module, TrainResult]:
         def train_one(cfg: Config, ckpt: Path | None) -> tuple[torch.nn.Module, TrainResult]:
@@ -115,7 +117,7 @@ def fit_model(config: Config, prepared: Prepared, checkpoint_dir: Path | None = 
             result = fit(shard.wrap(model) if shard is not None else model, rows, prepared.splits["valid"], cfg.train,
                          objective, ckpt, member_resume, progress, shard=shard,
                          settings={**cfg.model_dump(mode="json"), "streamed": prepared.label_counts is not None,
-                                   "data_digest": data_digest(prepared)})
+                                   "data_digest": digest})
             return model, result
 
         model, result = fit_members(config, task.layout, train_one, ckpt_dir)
