@@ -15,7 +15,6 @@ Example:
 from __future__ import annotations
 
 import functools
-import json
 import logging
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -29,8 +28,9 @@ from lstmtext.config import Config, build_config
 from lstmtext.config.diff import config_overrides
 from lstmtext.data.arrays import class_labels, is_missing, labels_of, texts_of
 from lstmtext.data.dataset import LabelledData, Split, random_split
-from lstmtext.errors import BundleError, ConfigError, DataError, NotFittedError, python_terms
+from lstmtext.errors import ConfigError, DataError, NotFittedError, python_terms
 from lstmtext.inference.bundle import Bundle, load_bundle, read_card, save_bundle
+from lstmtext.inference.label_values import ESTIMATOR_FILE, json_values, read_label_values
 from lstmtext.inference.predictor import Predictor
 from lstmtext.pipeline import run
 from lstmtext.pipeline.outputs import card
@@ -43,36 +43,6 @@ log = logging.getLogger(__name__)
 
 class EstimatorNotFitted(NotFittedError, _SklearnNotFitted):
     """Raised by an estimator used before ``fit`` (both lstmtext's and scikit-learn's NotFittedError)."""
-
-
-ESTIMATOR_FILE = "estimator.json"  # what only the Python estimators need: the original types of the labels
-
-
-def _json_values(values: dict[str, Any]) -> list[list[Any]]:
-    """``[[name, value], ...]`` for labels whose values are JSON numbers or booleans (numpy's included); [] when
-    every value is its own string name."""
-    out = [[name, v.item() if isinstance(v, np.generic) else v] for name, v in values.items()]
-    keep = all(isinstance(v, (bool, int, float, str)) for _, v in out)
-    return out if keep and any(not isinstance(v, str) for _, v in out) else []
-
-
-def _read_label_values(path: Path) -> dict[str, Any]:
-    """The label values ``estimator.json`` keeps (see :func:`_json_values`).
-
-    Raises:
-        BundleError: For a file that is not what :meth:`_TextEstimator.save` writes.
-    """
-    try:
-        pairs = json.loads(path.read_text(encoding="utf-8"))["label_values"]
-        if not all(isinstance(p, list) and len(p) == 2 for p in pairs):
-            raise TypeError
-        values = {name: value for name, value in pairs}
-        if not all(isinstance(n, str) and isinstance(v, (bool, int, float, str)) for n, v in values.items()):
-            raise TypeError
-    except (json.JSONDecodeError, UnicodeDecodeError, KeyError, TypeError, ValueError):
-        raise BundleError(f"{path}: not the label values lstmtext writes (corrupt or edited). Re-save the model, or "
-                          "delete the file to read the labels as strings.") from None
-    return values
 
 
 # explicit hyperparameter -> config key
@@ -243,7 +213,7 @@ class _TextEstimator(BaseEstimator):
         b = self._predictor().bundle
         text, license, source = (card(self.summary_, b.task, b.metrics), "other", "") if hasattr(self, "summary_") \
             else read_card(b)
-        values = _json_values(getattr(self, "_label_values", {}))
+        values = json_values(getattr(self, "_label_values", {}))
         # labels given as numbers (or booleans) come back as numbers after load; written with the model, atomically
         extra = {ESTIMATOR_FILE: {"label_values": values}} if values else None
         return save_bundle(path, b.config, b.encoder, b.task, b.model, b.metrics, text, overwrite, source=source,
@@ -285,7 +255,7 @@ class _TextEstimator(BaseEstimator):
         est.config_, est.bundle_, est.predictor_ = bundle.config, bundle, Predictor(bundle)
         extra = bundle.path / ESTIMATOR_FILE if bundle.path is not None else None
         if extra is not None and extra.is_file():
-            est._label_values = _read_label_values(extra)
+            est._label_values = read_label_values(extra)
         est._fitted_from_labels()
         return est
 
