@@ -74,7 +74,7 @@ def results_markdown(records: list[dict[str, Any]], keys: list[str], metric: str
         if i == 0:
             cells = [f"**{c}**" for c in cells]
         lines.append("| " + " | ".join(cells) + " |")
-    if done and any(f"test_{score}" in done[0] for score in shown):
+    if done and f"test_{metric}" in done[0]:  # as the HTML report decides it
         lines += ["", chosen_line(done[0], shown, metric)]
     failed = [r for r in records if r["state"] == "FAIL"]
     lines += [""] + [f"- trial {r['trial']} failed {r['params']}: {r.get('error', 'interrupted')}" for r in failed]
