@@ -95,9 +95,22 @@ def test_the_shown_text_is_cut_and_says_how_much_the_model_read():
     assert "note" not in Explanation("my bag", "my bag", ["my", "bag"]).to_dict()
 
 
+def test_a_targets_note_is_its_own_field_beside_its_name():
+    from lstmtext.explain.attributions import Explanation, TargetScores
+    from lstmtext.server.schemas import ExplainResponse
+
+    why = "no aspect is mentioned; the closest one"
+    ex = Explanation("enak", "enak", ["enak"], [TargetScores("food=neutral", 0.6, [0.1], why)])
+    answer = ex.to_dict()  # POST /explain's: the target was "food=neutral (no aspect is mentioned; the closest one)"
+    assert answer["targets"] == [{"target": "food=neutral", "probability": 0.6, "scores": [0.1], "note": why}]
+    assert ExplainResponse(**answer).targets[0].note == why
+    plain = Explanation("enak", "enak", ["enak"], [TargetScores("food=positive", 0.6, [0.1])]).to_dict()
+    assert "note" not in plain["targets"][0]
+
+
 def test_a_long_panel_title_is_wrapped_not_cut():
     from lstmtext.explain.attributions import plot_title
 
-    title = plot_title("kebersihan=neut (no aspect is mentioned; the closest one)", 0.571)
-    assert title == "kebersihan=neut (no aspect is mentioned;\nthe closest one) (0.57)"
+    title = plot_title("kebersihan=neut", 0.571, "no aspect is mentioned; the closest one")
+    assert title == "kebersihan=neut (0.57; no aspect is\nmentioned; the closest one)"
     assert plot_title("positive", 0.9) == "positive (0.90)"

@@ -292,9 +292,9 @@ def test_a_text_with_no_aspect_mentioned_is_explained_by_the_closest_and_says_so
     proba = np.array([[0.2, 0.7, 0.1, 0.05, 0.9, 0.05]])  # both aspects "neutral", the not-mentioned label
     [record] = task.predictions(proba)
     # it read "food=neutral" as if the model had said food is mentioned and neutral
-    assert task.explained_outputs(record) == [("food=neutral (no aspect is mentioned; the closest one)", 1)]
+    assert task.explained_outputs(record) == [("food=neutral", 1, "no aspect is mentioned; the closest one")]
     [said] = task.predictions(np.array([[0.2, 0.7, 0.1, 0.8, 0.1, 0.1]]))
-    assert task.explained_outputs(said) == [("price=negative", 3)]
+    assert task.explained_outputs(said) == [("price=negative", 3, "")]
 
 
 def test_the_not_mentioned_label_is_found_whatever_its_case(tmp_path):

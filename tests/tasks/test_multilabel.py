@@ -376,7 +376,10 @@ def test_an_explanation_covers_at_most_the_six_most_probable_chosen_labels():
     names = [f"l{i}" for i in range(10)]
     task = MultiLabel(names, _cfg())
     record = Prediction(labels=names, probabilities={n: 0.5 + i / 100 for i, n in enumerate(names)})
-    assert [name for name, _ in task.explained_outputs(record)] == ["l9", "l8", "l7", "l6", "l5", "l4"]
+    assert [output.name for output in task.explained_outputs(record)] == ["l9", "l8", "l7", "l6", "l5", "l4"]
+    assert {output.note for output in task.explained_outputs(record)} == {""}
+    none_chosen = Prediction(labels=[], top_k=[{"label": "l3", "score": 0.4}], probabilities={"l3": 0.4})
+    assert task.explained_outputs(none_chosen) == [("l3", 3, "no label is chosen; the most probable one")]
 
 
 

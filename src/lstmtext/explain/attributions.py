@@ -27,6 +27,7 @@ from lstmtext.encoding.batching import predict_logits
 from lstmtext.encoding.vocab import UNK_ID
 from lstmtext.errors import ConfigError
 from lstmtext.inference.bundle import Bundle
+from lstmtext.tasks.prediction import ExplainedOutput
 
 METHOD = "occlusion"
 #: What a word the model does not know is shown with (``explain``'s table and plots, the report).
@@ -35,11 +36,14 @@ UNK_MARK = " (unk)"
 
 @dataclass
 class TargetScores:
-    """The scores of every token for one target: ``name`` (e.g. ``negative`` or ``service=neg``) and its probability."""
+    """The scores of every token for one target: ``name`` (e.g. ``negative`` or ``service=neg``), its probability,
+    and a ``note`` on why this target is explained when it is not the prediction (an aspect model that finds no
+    aspect explains the closest one)."""
 
     name: str
     probability: float
     scores: list[float]
+    note: str = ""
 
 
 @dataclass
@@ -69,7 +73,8 @@ class Explanation:
         tokens = [t.removesuffix(UNK_MARK) if unk else t for t, unk in zip(self.tokens, unknown)]
         return {"text": self.text, "cleaned": self.cleaned, "tokens": tokens, "unknown": unknown,
                 "method": self.method,
-                "targets": [{"target": t.name, "probability": t.probability, "scores": t.scores} for t in self.targets],
+                "targets": [{"target": t.name, "probability": t.probability, "scores": t.scores,
+                             **({"note": t.note} if t.note else {})} for t in self.targets],
                 **note}
 
     def top(self, target: int = 0, n: int = 3) -> list[tuple[str, float]]:
@@ -121,9 +126,9 @@ def deletion_logits(model: torch.nn.Module, ids: list[int], batch_size: int = 51
 
 
 def explain_texts(bundle: Bundle, texts: list[str], batch_size: int = 512,
-                  outputs: list[list[tuple[str, int]]] | None = None) -> list[Explanation]:
+                  outputs: list[list[ExplainedOutput]] | None = None) -> list[Explanation]:
     """Occlusion scores of each text's predicted targets (see the module doc), or with ``outputs`` of the given
-    ``(name, output column)`` targets of each text (e.g. a label the model missed).
+    targets of each text (e.g. a label the model missed).
 
     Raises:
         ConfigError: For an empty text, or one that cleans to nothing.
@@ -140,8 +145,8 @@ def explain_texts(bundle: Bundle, texts: list[str], batch_size: int = 512,
         targets = outputs[n] if outputs is not None else \
             bundle.task.explained_outputs(bundle.task.predictions(proba[:1])[0])
         out.append(Explanation(text, cleaned, tokens, [
-            TargetScores(name, float(proba[0, k]), [float(v) for v in proba[0, k] - proba[1:, k]])
-            for name, k in targets], unknown=[i == UNK_ID for i in ids]))
+            TargetScores(t.name, float(proba[0, t.column]), [float(v) for v in proba[0, t.column] - proba[1:, t.column]],
+                         t.note) for t in targets], unknown=[i == UNK_ID for i in ids]))
     return out
 
 
@@ -158,7 +163,7 @@ def attribution_report(ex: Explanation, source: str) -> list[Any]:
         f"[bold]{METHOD}[/] from {source}: each token's score is the target's probability with the text minus "
         "without that token (+ pushed towards it, - against it)",
         f"cleaned: {read_as(ex.cleaned, len(ex.tokens), escape)}"]
-    lines += [f"target [bold]{escape(t.name)}[/] ({t.probability:.3f}); pushed by: "
+    lines += [f"target [bold]{escape(t.name)}[/] ({t.probability:.3f}{'; ' + escape(t.note) if t.note else ''}); pushed by: "
               + (", ".join(f"{escape(w)} ({s:+.3f})" for w, s in ex.top(i)) or "no token on its own")
               for i, t in enumerate(ex.targets)]
     table = Table(title="Which tokens pushed the prediction", title_justify="left")
@@ -171,12 +176,13 @@ def attribution_report(ex: Explanation, source: str) -> list[Any]:
     return [*lines, table]
 
 
-def plot_title(name: str, probability: float, width: int = 40) -> str:
+def plot_title(name: str, probability: float, note: str = "", width: int = 40) -> str:
     """A target's panel title, wrapped to the panel's width: an aspect's "(no aspect is mentioned; the closest
     one)" ran past the panel into the next one's title."""
     import textwrap
 
-    return "\n".join(textwrap.wrap(f"{name} ({probability:.2f})", width, break_long_words=False))
+    return "\n".join(textwrap.wrap(f"{name} ({probability:.2f}{'; ' + note if note else ''})", width,
+                                  break_long_words=False))
 
 
 def plot_attributions(ex: Explanation, path: Any) -> Any:
@@ -195,7 +201,7 @@ def plot_attributions(ex: Explanation, path: Any) -> Any:
         colours = ["#2a9d5b" if v > 0 else "#c8553d" for v in t.scores]
         ax.barh(range(len(ex.tokens)), t.scores, color=colours)
         ax.axvline(0, color="grey", lw=0.8)
-        ax.set_title(plot_title(t.name, t.probability), fontsize=9)
+        ax.set_title(plot_title(t.name, t.probability, t.note), fontsize=9)
         ax.set_xlabel("p(with) - p(without)")
         ax.xaxis.set_major_locator(MaxNLocator(nbins=4))  # 7 ticks like -0.025 ran into each other in 3.6 inches
     axes[0][0].set_yticks(range(len(ex.tokens)), ex.tokens)

@@ -32,6 +32,7 @@ from lstmtext.reports.markdown import calibration_lines, model_card, run_markdow
 from lstmtext.reports.plots import plot_history
 from lstmtext.tasks import figure_files
 from lstmtext.tasks.mistakes import confident_mistakes
+from lstmtext.tasks.prediction import ExplainedOutput
 from lstmtext.training.loop import TrainResult
 from lstmtext.utils.atomic import write_json, write_text
 
@@ -83,7 +84,8 @@ def write_run(out: Path, config: Config, prepared: Prepared, model: torch.nn.Mod
         bundle = Bundle(config, prepared.encoder, task, model.eval(), metrics, {})
         for record in found:  # the tokens behind the wrong decision (a missed label: those that pushed it down)
             try:
-                ex = explain_texts(bundle, [record["text"]], outputs=[[(record["predicted"], record["output"])]])[0]
+                target = ExplainedOutput(record["predicted"], record["output"])
+                ex = explain_texts(bundle, [record["text"]], outputs=[[target]])[0]
             except ConfigError:  # it cleans to nothing: no word to weigh
                 record["why"] = "(no word left after cleaning)"
                 continue

@@ -77,6 +77,9 @@ class TargetScores(BaseModel):
     target: str
     probability: float = Field(description="the target's probability with the whole text")
     scores: list[float] = Field(description="per token: the probability with the text minus without that token")
+    note: str | None = Field(None, description="why this target is explained when it is not a prediction: an aspect "
+                                               "model that finds no aspect explains the closest one, a multi-label model "
+                                               "that chooses no label the most probable one")
 
 
 class ExplainResponse(BaseModel):

@@ -30,7 +30,7 @@ from lstmtext.errors import ConfigError, DataError
 from lstmtext.models.heads import OutputLayout
 from lstmtext.tasks.calibration import calibration_report, fit_temperatures, scale
 from lstmtext.tasks.objective import LayoutObjective
-from lstmtext.tasks.prediction import Prediction
+from lstmtext.tasks.prediction import ExplainedOutput, Prediction
 from lstmtext.tasks.sampling import balanced_weights, oversample_rows
 
 _TASKS: dict[str, type[Task]] = {}
@@ -362,10 +362,10 @@ class Task(ABC):
     def predictions(self, proba: np.ndarray, top_k: int | None = None, **options: Any) -> list[Prediction]:
         """One :class:`Prediction` per probability row."""
 
-    def explained_outputs(self, record: Prediction) -> list[tuple[str, int]]:
-        """What an explanation of ``record`` explains: ``(name, output column)`` of each predicted target."""
+    def explained_outputs(self, record: Prediction) -> list[ExplainedOutput]:
+        """What an explanation of ``record`` explains: each predicted target."""
         names = self.output_names()
-        return [(record.label, names.index(record.label))] if record.label in names else []
+        return [ExplainedOutput(record.label, names.index(record.label))] if record.label in names else []
 
     def prediction_options(self) -> tuple[str, ...]:
         """The keyword options :meth:`predictions` accepts besides ``top_k``."""

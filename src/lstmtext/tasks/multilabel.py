@@ -36,7 +36,7 @@ from lstmtext.reports.html import figure_png, image, table
 from lstmtext.reports.markdown import LEFT_OUT, fmt, left_out, md_cell, score_cells
 from lstmtext.tasks.base import Task, in_order, register_task
 from lstmtext.tasks.metrics import label_macro_f1, multilabel_metrics
-from lstmtext.tasks.prediction import Prediction
+from lstmtext.tasks.prediction import ExplainedOutput, Prediction
 from lstmtext.tasks.thresholds import best_threshold, micro_thresholds
 
 #: Delimiters suggested when ``label_sep`` splits nothing.
@@ -297,11 +297,13 @@ class MultiLabel(Task):
                                   probabilities={name: float(p) for name, p in zip(self.labels, row)}))
         return out
 
-    def explained_outputs(self, record: Prediction) -> list[tuple[str, int]]:
-        chosen = record.labels or [record.top_k[0]["label"]]  # nothing chosen: explain the most probable label
+    def explained_outputs(self, record: Prediction) -> list[ExplainedOutput]:
+        # nothing chosen: the most probable label, saying so
+        note = "" if record.labels else "no label is chosen; the most probable one"
+        chosen = record.labels or [record.top_k[0]["label"]]
         # at most the 6 most probable of them: a column each must stay readable in a terminal
         chosen = sorted(chosen, key=lambda name: -record.probabilities[name])[:6]
-        return [(name, self._index[name]) for name in chosen]
+        return [ExplainedOutput(name, self._index[name], note) for name in chosen]
 
     def csv_header(self) -> list[str]:  # probabilities: every label's, as a single-label model's CSV has them
         return ["labels", "unsure", "top_k", "probabilities"]

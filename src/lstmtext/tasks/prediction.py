@@ -4,9 +4,18 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
+
+
+class ExplainedOutput(NamedTuple):
+    """One target an explanation weighs the tokens for: its ``name`` (``negative``, ``service=neg``), the model
+    output ``column`` of its probability, and a ``note`` on why it is explained (empty when it is the prediction)."""
+
+    name: str
+    column: int
+    note: str = ""
 
 
 @dataclass

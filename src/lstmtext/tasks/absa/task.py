@@ -25,7 +25,7 @@ from lstmtext.tasks.absa.data import not_mentioned_label, read_long, read_wide
 from lstmtext.tasks.absa.metrics import aspect_metrics, summary_scores
 from lstmtext.tasks.absa.report import confusion_grid_png, plot_confusion_grid, split_markdown
 from lstmtext.tasks.base import Task, in_order, register_task
-from lstmtext.tasks.prediction import Prediction, class_prediction
+from lstmtext.tasks.prediction import ExplainedOutput, Prediction, class_prediction
 
 
 @register_task
@@ -171,13 +171,14 @@ class AspectSentiment(Task):
             out.append(Prediction(aspects=aspects))
         return out
 
-    def explained_outputs(self, record: Prediction) -> list[tuple[str, int]]:
+    def explained_outputs(self, record: Prediction) -> list[ExplainedOutput]:
         starts = [s.start for s in self.layout.slices()]
         said = [(a, p) for a, p in record.aspects.items() if p.label != self.not_mentioned]
-        # no aspect said to be mentioned: the one closest to it, and the name says why that one
-        why = "" if said else " (no aspect is mentioned; the closest one)"
+        # no aspect said to be mentioned: the one closest to it, and the note says why that one
+        note = "" if said else "no aspect is mentioned; the closest one"
         said = said or [max(record.aspects.items(), key=lambda ap: 1 - ap[1].probabilities.get(self.not_mentioned, 0.0))]
-        return [(f"{a}={p.label}{why}", starts[self.aspects.index(a)] + self.labels[a].index(p.label)) for a, p in said]
+        return [ExplainedOutput(f"{a}={p.label}", starts[self.aspects.index(a)] + self.labels[a].index(p.label), note)
+                for a, p in said]
 
     def csv_header(self) -> list[str]:  # "abstained": the aspects answered unsure (their label cells are empty)
         return [*(f"{a}{suffix}" for a in self.aspects for suffix in ("", "_score")), "abstained"]
