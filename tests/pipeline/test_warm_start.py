@@ -163,10 +163,16 @@ def test_another_task_and_streaming_are_refused(saved, tmp_path):
         run_config(None, None, [], task="absa", init_from=saved)
 
 
-def test_an_aspect_model_cannot_grow_labels(tmp_path):
+def test_an_aspect_model_cannot_grow_labels(tmp_path, capsys):
     tiny = [*SHORT, "data.split_col=\"split\""]
     base = tmp_path / "absa"
     run(build_config(None, overrides=tiny, extra={"task": "absa"}), ABSA_WIDE, base, progress=False)
+    from lstmtext.cli.common import run_config
+
+    # without --task the saved model's task is the run's: said, not silent
+    assert run_config(None, None, [], init_from=base).task == "absa"
+    assert f"--init-from {base} is a model of --task absa: DATA is read and trained as its task's file" in \
+        capsys.readouterr().err
     with ABSA_WIDE.open(encoding="utf-8") as fh:
         lines = list(csv.reader(fh))
     rows = [["harga gila", "neutral", "neutral", "outrageous", "train"]]

@@ -111,6 +111,9 @@ def run_config(preset: str | None = None, config: Path | None = None, set_: list
         # a language model the saved one started from is in its weights already: continued, not pretrained again
         for key in ("init_from", "new_words", "new_classes", "pretrain", "pretrained"):
             base["train"].pop(key, None)
+        if not task and base["task"] != "classify":  # DATA is read as that task's file: say so before it is
+            err_console.print(escape(f"--init-from {init_from} is a model of --task {base['task']}: DATA is read and "
+                                     "trained as its task's file"), highlight=False, soft_wrap=True)
         task = task or base["task"]
     sections = get_task(task or "classify").sections
     for flag, value, section in (("--aspects", aspects, "absa"), ("--label-sep", label_sep, "multilabel")):
