@@ -1,5 +1,6 @@
 """Experiments: grid and TPE search with resume, learning-curve subsets, cross-validation, imbalance, CLI."""
 
+import csv
 import json
 import logging
 import pickle
@@ -288,6 +289,13 @@ def test_learning_curve_end_to_end_keeps_valid_and_test_whole_and_resumes(base, 
     fresh = learning_curve(other, tiny_data, [6], seeds=1, mode="sequential", workers=1, out_dir=tmp_path,
                            overwrite=True)
     assert fresh["runs_reused"] == 0 and len(fresh["runs"]) == 1
+    # a run reused under other --workers keeps the threads it ran on (the table had only this command's)
+    more = learning_curve(other, tiny_data, [6], seeds=2, mode="sequential", workers=2, out_dir=tmp_path)
+    assert more["runs_reused"] == 1 and [r["threads"] for r in more["runs"]] == [1, 2]
+    del more["runs"][0]["threads"]  # a run saved by an older lstmtext, without the field
+    write_learning_curve(more, tmp_path)
+    rows = list(csv.DictReader((tmp_path / "learning_curve.csv").read_text(encoding="utf-8").splitlines()))
+    assert [r["threads"] for r in rows] == ["", "2"]
 
 
 def test_learning_curve_runs_of_an_ensemble_share_no_member(base, tiny_data, monkeypatch):

@@ -147,6 +147,7 @@ def learning_curve(
         size, seed = result["job"]
         runs.append({"size": size, "seed": seed, "n_train": result["n_train"], "epochs_run": result["epochs_run"],
                      "best_epoch": result["best_epoch"], "train_seconds": round(result["train_seconds"], 2),
+                     "threads": threads,  # a run reused by a later command of other --workers/--mode says its own
                      **{f"{s}_{k}": m[k] for s, m in result["metrics"].items() for k in scores}})
         if partial is not None:
             write_json(partial, {"spec": spec, "runs": runs})
@@ -256,8 +257,9 @@ def write_learning_curve(report: dict[str, Any], out_dir: str | Path,
     png = plot_curve(report, reference)
     with atomic_path(out / "learning_curve.png") as tmp:
         tmp.write_bytes(png)
+    keys = list(dict.fromkeys(k for r in report["runs"] for k in r))  # runs saved by an older lstmtext lack some
     buf = io.StringIO()
-    writer = csv.DictWriter(buf, fieldnames=list(report["runs"][0]))
+    writer = csv.DictWriter(buf, fieldnames=keys, restval="")
     writer.writeheader()
     writer.writerows(report["runs"])
     markdown = curve_markdown(report, reference)
@@ -267,10 +269,9 @@ def write_learning_curve(report: dict[str, Any], out_dir: str | Path,
     settings.append(["config (set away from the defaults)", ", ".join(f"{k}={v}" for k, v in
                                                                      report.get("config", {}).items()) or "none"])
     settings.append(["wall seconds", f"{report['wall_seconds']:.1f}"])
-    keys = list(report["runs"][0])
     parts = ["<h2>Settings</h2>", table(["setting", "value"], settings), "<h2>Curve</h2>", image(png, "learning curve"),
              "<h2>Summary</h2>", markdown_table(markdown), "<h2>Every run</h2>",
-             table(keys, [[r[k] for k in keys] for r in report["runs"]])]
+             table(keys, [[r.get(k, "") for k in keys] for r in report["runs"]])]
     kept = report.get("saved_runs", report["runs"])  # the runs of other sizes or seeds too, for a later command
     facts = {k: report[k] for k in ("model", "cleaning", "config") if k in report}
     return {"json": write_json(out / "learning_curve.json", {"spec": report["spec"], **facts, "runs": kept,
