@@ -301,6 +301,18 @@ def test_every_way_of_naming_a_language_model_takes_its_cleaning_unless_the_run_
             frame["text"].tolist(), frame["label"].tolist())
 
 
+def test_compare_without_preprocess_cleans_as_the_language_model(plain_lm, tmp_path):
+    """compare --set train.pretrained=LM cleaned with en-tweet, its default, and refused a model of another cleaning
+    (train takes the model's)."""
+    out = tmp_path / "cmp"
+    result = CliRunner().invoke(app, ["compare", str(TINY), "--models", "ulmfit", "--seeds", "1", "--workers", "1",
+                                      "--no-baseline", "--set", f"train.pretrained={plain_lm}", "--set",
+                                      "train.epochs=1", "--set", "lm.finetune_epochs=0", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert json.loads((out / "compare.json").read_text())["preprocess"] == "plain"
+    assert lm_pipeline.lm_cleaning_choice(plain_lm) == "plain"
+
+
 def test_a_cleaning_of_steps_is_named_by_its_steps_not_a_preset(lm_dir):
     config = build_config("ulmfit", overrides=['preprocess.steps=["lowercase", "normalize_whitespace"]'])
     with pytest.raises(ConfigError, match="trained with the cleaning en-tweet, but this run's is steps "

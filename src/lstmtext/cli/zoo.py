@@ -60,7 +60,7 @@ def compare(
     models: Annotated[str, typer.Option(help="Comma-separated model presets or architectures; PRESET:key=value:key=value for a variant, e.g. bilstm:model.pooling=last.")] = "cnn,lstm,clstm,bilstm",
     seeds: Annotated[int, typer.Option(help="Runs per model (seeds 0..N-1; run k of an ensemble of n members starts at seed k*n, so that no two runs share a member).")] = 3,
     out: Annotated[Path, typer.Option(help="Folder for compare.json, compare.md and compare.png.")] = Path("runs/compare"),
-    preprocess: Annotated[str, typer.Option(help="The one cleaning for every model: a preset (en-tweet, id-news, ...) or comma-separated steps.")] = "en-tweet",
+    preprocess: Annotated[Optional[str], typer.Option(help="The one cleaning for every model: a preset (en-tweet, id-news, ...) or comma-separated steps; default en-tweet, or with --set train.pretrained=LM the language model's.")] = None,
     set_: SetOpt = None,
     task: TaskOpt = None,
     text_col: TextCol = None,
@@ -95,6 +95,11 @@ def compare(
     from lstmtext.pipeline import load_data
 
     check_out(out, "compare", overwrite)
+    if preprocess is None:  # as train --pretrained takes the language model's cleaning
+        from lstmtext.pipeline.language_model import lm_cleaning_choice
+
+        pretrained = [value for item in set_ or [] for key, value in [parse_override(item)] if key == ["train", "pretrained"]]
+        preprocess = lm_cleaning_choice(pretrained[-1]) if pretrained and pretrained[-1] else "en-tweet"
     reading = [item for item in set_ or [] if parse_override(item)[0][0] == "data"]  # how the data is read and split
     cfg = run_config(None, None, reading, task=task, text_col=text_col, label_col=label_col, split_col=split_col,
                      aspects=aspects, label_sep=label_sep)

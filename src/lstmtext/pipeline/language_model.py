@@ -209,6 +209,15 @@ def check_lm(config: Config, lm: LMBundle, cleaned: dict[str, Any] | None = None
                       "language model with this cleaning.")
 
 
+def lm_cleaning_choice(path: str | Path) -> str:
+    """The language model's cleaning as a ``--preprocess`` value: its preset's name, or its steps comma-separated
+    (step options, such as a lexicon of one's own, have no ``--preprocess`` form: the check of :func:`check_lm` then
+    names them)."""
+    from lstmtext.training.lm_bundle import read_lm_meta
+
+    return _cleaning_name(resolved_preprocess(read_lm_meta(path)["preprocess"]), flag=True)
+
+
 def _cleaning_name(spec: dict[str, Any], flag: bool = False) -> str:
     """A written-out cleaning in words: its preset's name when it is that preset's chain, else its steps."""
     if spec.get("steps") == resolved_preprocess({"preset": spec.get("preset") or "none"})["steps"]:
