@@ -521,5 +521,5 @@ def test_train_says_where_a_blended_valid_score_comes_from(tmp_path):
     metrics = json.loads((tmp_path / "run" / "metrics.json").read_text())
     fit = metrics["summary"]["ngram_fit"]["members"][0]
     line = next(x for x in result.output.splitlines() if "TF-IDF + logistic regression path" in x)
-    assert f"share of {fit['blend']} (chosen on valid): valid " in line
+    assert f"share of {fit['blend']} (chosen on valid): valid_macro_f1 " in line
     assert f"{fit['valid_scores'][str(fit['blend'])]}, against {fit['valid_scores']['0.0']} for the network" in line

@@ -156,6 +156,13 @@ def test_duplicates_reported_and_dropped(tmp_path, caplog):
     assert "3 duplicate (text, label) rows kept" in caplog.text
     dropped = load_data(path, DataConfig(drop_duplicates=True))
     assert sum(map(len, dropped.splits.values())) == 20
+    assert f"{path}: 3 duplicate (text, label) rows kept (--set data.drop_duplicates=true, or train's " \
+        "--drop-duplicates, drops them before splitting)" in kept.notes
+    # the splits come from files: lstmtext splits nothing, so nothing is dropped "before splitting"
+    one = _write(tmp_path, "one.csv", ROWS + ROWS[:1])
+    given = load_data(one, DataConfig(), valid_path=_write(tmp_path, "v.csv", ROWS[:2]))
+    assert given.notes == [f"{one}: 1 duplicate (text, label) row kept (--set data.drop_duplicates=true, or "
+                           "train's --drop-duplicates, drops them)"]
 
 
 def test_separate_files(tmp_path):

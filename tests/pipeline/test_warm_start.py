@@ -311,7 +311,7 @@ def test_a_grown_file_split_afresh_warns_of_the_earlier_models_training_texts(tm
     notes = prepare(warm, load_data(warm, grown)).notes  # split afresh: the first run's texts land in valid, test
     prepared = prepare(warm, load_data(warm, grown))
     cleaned = {name: prepared.encoder.pipeline.clean_many(s.texts) for name, s in prepared.data.splits.items()}
-    said = [n for n in notes if "texts were training texts of the --init-from model" in n]
+    said = [n for n in notes if " of the --init-from model" in n]
     earlier = read_seen(tmp_path / "r0")
     from lstmtext.pipeline.seen import count_seen
 

@@ -167,7 +167,7 @@ def test_a_data_warning_is_printed_once_not_once_per_rank(tiny_frame, tmp_path, 
     config = build_config(None, overrides=TINY_OVERRIDES + ["train.threads=1", "train.epochs=1"])
     assert launch(config, path, tmp_path / "out", {"progress": False}, LaunchOptions(nproc=2)) == 0
     err = capfd.readouterr().err
-    assert err.count("1 duplicate (text, label) rows") == 1 and err.count("the valid split holds") == 1, err
+    assert err.count("1 duplicate (text, label) row kept") == 1 and err.count("the valid split holds") == 1, err
 
 
 def test_a_resumed_two_process_run_draws_each_ranks_own_dropout_masks(tiny_path, tmp_path):

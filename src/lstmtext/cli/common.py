@@ -225,7 +225,7 @@ def print_blend(fit: dict[str, Any] | None, monitor: str) -> None:
         scores, share = member["valid_scores"], member["blend"]
         who = f"member {i + 1}: " if len(fit["members"]) > 1 else ""
         console.print(f"{who}TF-IDF + logistic regression path blended in at a share of {share} (chosen on valid): "
-                      f"valid {monitor} {scores[str(share)]}, against {scores['0.0']} for the network alone (as the "
+                      f"{monitor} {scores[str(share)]}, against {scores['0.0']} for the network alone (as the "
                       "epochs were scored)", highlight=False)
 
 

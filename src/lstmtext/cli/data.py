@@ -79,7 +79,8 @@ def init_config(
         raise LstmTextError(f"{path}: init-config writes TOML (with every key's meaning as a comment); name the file "
                             f"{path.with_suffix('.toml').name}.")
     write_text(path, config_to_toml(build_config(preset), header=f"lstmtext config (preset {preset!r}).\n"
-                                    f"Use it with: lstmtext train DATA --config {path}"))
+                                    f"Use it with: lstmtext train DATA --config {path}\n"
+                                    '"none" stands for no value (TOML has none): split_col = "none" is no split column.'))
     console.print(f"wrote {path}")
 
 

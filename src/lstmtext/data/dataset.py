@@ -200,8 +200,8 @@ def warn(notes: list[str] | None, msg: str) -> None:
         notes.append(msg)
 
 
-def report_duplicates(split: Split, drop: bool, source: str, notes: list[str]) -> tuple[list[int] | None, int]:
-    """Report repeated (text, label) rows in ``notes`` and the log.
+def report_duplicates(split: Split, drop: bool, source: str, notes: list[str], hint: str = "") -> tuple[list[int] | None, int]:
+    """Report repeated (text, label) rows in ``notes`` and the log (``hint``: how to drop them, when kept).
 
     Returns:
         ``(rows to keep, number of repeats)``: with ``drop`` the first row of each repeat is kept; without,
@@ -215,8 +215,8 @@ def report_duplicates(split: Split, drop: bool, source: str, notes: list[str]) -
             keep.append(i)
     n = len(split) - len(keep)
     if n:
-        action = "dropped" if drop else "kept (--set data.drop_duplicates=true, or train's --drop-duplicates, drops them before splitting)"
-        warn(notes, f"{source}: {n} duplicate (text, label) rows {action}")
+        action = "dropped" if drop else f"kept{f' ({hint})' if hint else ''}"
+        warn(notes, f"{source}: {n:,} duplicate (text, label) row{'s' if n != 1 else ''} {action}")
     return (keep if drop and n else None), n
 
 

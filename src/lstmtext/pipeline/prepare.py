@@ -177,7 +177,7 @@ def check_earlier_training(init_from: str | Path, cleaned: dict[str, list[str]],
         shared = count_seen(cleaned.get(name, ()), seen)
         if shared:
             n = len(cleaned[name])
-            warn(notes, f"{source}: {shared:,} of the {n:,} {name} texts were training texts of the --init-from model "
+            warn(notes, f"{source}: {shared:,} of the {n:,} {name} texts {'was a training text' if shared == 1 else 'were training texts'} of the --init-from model "
                         f"{init_from}, so the {name} scores overstate how the model does on new texts"
                         + (" (and the epoch and temperature are chosen on them)" if name == "valid" else "")
                         + ". Keep the earlier run's split: a split column (--split-col) that marks its valid and test "

@@ -165,7 +165,10 @@ class Task(ABC):
                             f"{len(split) - len(rows):,} are left out")
             split = split.take(rows)
         drop = config.data.drop_duplicates and split_file is None  # dropping would shift a split file's rows
-        keep, n_dup = report_duplicates(split, drop, str(path), notes)
+        splits_here = valid_path is None and (test_path is not None or (values is None and not whole))
+        hint = "" if split_file is not None else "--set data.drop_duplicates=true, or train's --drop-duplicates, " \
+            f"drops them{' before splitting' if splits_here else ''}"
+        keep, n_dup = report_duplicates(split, drop, str(path), notes, hint)
         if keep is not None:
             split = split.take(keep)
             values = [values[i] for i in keep] if values is not None else None
