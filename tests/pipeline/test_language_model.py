@@ -311,6 +311,26 @@ def test_compare_without_preprocess_cleans_as_the_language_model(plain_lm, tmp_p
     assert result.exit_code == 0, result.output
     assert json.loads((out / "compare.json").read_text())["preprocess"] == "plain"
     assert lm_pipeline.lm_cleaning_choice(plain_lm) == "plain"
+    # train.pretrained=none is no language model (the config reads it so): the default cleaning, as before
+    none = CliRunner().invoke(app, ["compare", str(TINY), "--models", "cnn", "--seeds", "1", "--workers", "1",
+                                    "--no-baseline", "--set", "train.pretrained=none", "--set", "train.epochs=1",
+                                    "--out", str(tmp_path / "none")])
+    assert none.exit_code == 0, none.output
+    assert json.loads((tmp_path / "none" / "compare.json").read_text())["preprocess"] == "en-tweet"
+
+
+def test_a_language_models_step_options_have_no_preprocess_form(lm_dir, tmp_path):
+    import shutil
+
+    edited = tmp_path / "lm"
+    shutil.copytree(lm_dir, edited)
+    meta = json.loads((edited / "lm.json").read_text())
+    meta["preprocess"]["options"] = {**meta["preprocess"].get("options", {}), "remove_digits": {"units": True}}
+    (edited / "lm.json").write_text(json.dumps(meta))
+    assert lm_pipeline.lm_cleaning_choice(lm_dir) == "en-tweet"
+    with pytest.raises(ConfigError, match=r"cleaning sets step options \(\{'remove_digits': \{'units': True\}\}\) that "
+                                          r"compare's --preprocess cannot give\. Train each model with lstmtext train"):
+        lm_pipeline.lm_cleaning_choice(edited)
 
 
 def test_a_cleaning_of_steps_is_named_by_its_steps_not_a_preset(lm_dir):

@@ -99,7 +99,8 @@ def compare(
         from lstmtext.pipeline.language_model import lm_cleaning_choice
 
         pretrained = [value for item in set_ or [] for key, value in [parse_override(item)] if key == ["train", "pretrained"]]
-        preprocess = lm_cleaning_choice(pretrained[-1]) if pretrained and pretrained[-1] else "en-tweet"
+        named = str(pretrained[-1]).strip() if pretrained else ""  # the last one given, as the config reads them
+        preprocess = lm_cleaning_choice(named) if named and named.lower() != "none" else "en-tweet"
     reading = [item for item in set_ or [] if parse_override(item)[0][0] == "data"]  # how the data is read and split
     cfg = run_config(None, None, reading, task=task, text_col=text_col, label_col=label_col, split_col=split_col,
                      aspects=aspects, label_sep=label_sep)

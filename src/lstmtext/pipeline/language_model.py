@@ -210,12 +210,23 @@ def check_lm(config: Config, lm: LMBundle, cleaned: dict[str, Any] | None = None
 
 
 def lm_cleaning_choice(path: str | Path) -> str:
-    """The language model's cleaning as a ``--preprocess`` value: its preset's name, or its steps comma-separated
-    (step options, such as a lexicon of one's own, have no ``--preprocess`` form: the check of :func:`check_lm` then
-    names them)."""
+    """The language model's cleaning as a ``--preprocess`` value: its preset's name, or its steps comma-separated.
+
+    Raises:
+        ConfigError: If the cleaning has step options that its preset does not give (a lexicon of one's own, a
+            ``remove_digits.units``): ``--preprocess`` has no form for them.
+    """
+    from lstmtext.preprocess.presets import cleaning_choice
     from lstmtext.training.lm_bundle import read_lm_meta
 
-    return _cleaning_name(resolved_preprocess(read_lm_meta(path)["preprocess"]), flag=True)
+    theirs = resolved_preprocess(read_lm_meta(path)["preprocess"])
+    choice = _cleaning_name(theirs, flag=True)
+    if resolved_preprocess(cleaning_choice(choice))["options"] != theirs["options"]:
+        raise ConfigError(f"--set train.pretrained={path}: the language model's cleaning sets step options "
+                          f"({theirs['options']}) that compare's --preprocess cannot give. Train each model with "
+                          "lstmtext train --pretrained (it takes the model's cleaning whole), or pretrain a language "
+                          "model without step options.")
+    return choice
 
 
 def _cleaning_name(spec: dict[str, Any], flag: bool = False) -> str:
