@@ -95,6 +95,19 @@ def test_the_shown_text_is_cut_and_says_how_much_the_model_read():
     assert "note" not in Explanation("my bag", "my bag", ["my", "bag"]).to_dict()
 
 
+def test_an_explained_outputs_note_reaches_the_explanation(trained_run, monkeypatch):
+    from lstmtext.tasks.prediction import ExplainedOutput
+
+    bundle = Predictor.from_bundle(trained_run[0]).bundle
+    why = "the most probable one"
+    monkeypatch.setattr(type(bundle.task), "explained_outputs", lambda self, record: [ExplainedOutput("negative", 0, why)])
+    ex = explain_texts(bundle, ["lost my bag"])[0]
+    assert ex.targets[0].note == why and ex.to_dict()["targets"][0]["note"] == why
+    # the targets a caller names, as (name, column) pairs: read as they were
+    given = explain_texts(bundle, ["lost my bag"], outputs=[[("positive", 2)]])[0]
+    assert (given.targets[0].name, given.targets[0].note) == ("positive", "")
+
+
 def test_a_targets_note_is_its_own_field_beside_its_name():
     from lstmtext.explain.attributions import Explanation, TargetScores
     from lstmtext.server.schemas import ExplainResponse

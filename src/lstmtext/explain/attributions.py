@@ -142,8 +142,8 @@ def explain_texts(bundle: Bundle, texts: list[str], batch_size: int = 512,
             raise ConfigError(f"explain: {text!r} cleans to nothing with {', '.join(bundle.encoder.pipeline.steps)}; "
                               "there are no words to weigh. Give a text with words the model reads.")
         proba = bundle.task.probabilities(deletion_logits(bundle.model, ids, batch_size))
-        targets = outputs[n] if outputs is not None else \
-            bundle.task.explained_outputs(bundle.task.predictions(proba[:1])[0])
+        targets = [ExplainedOutput(*t) for t in outputs[n]] if outputs is not None else \
+            bundle.task.explained_outputs(bundle.task.predictions(proba[:1])[0])  # (name, column) pairs too
         out.append(Explanation(text, cleaned, tokens, [
             TargetScores(t.name, float(proba[0, t.column]), [float(v) for v in proba[0, t.column] - proba[1:, t.column]],
                          t.note) for t in targets], unknown=[i == UNK_ID for i in ids]))
