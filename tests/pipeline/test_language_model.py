@@ -203,6 +203,33 @@ def test_inline_pretraining_reads_the_unlabelled_text_and_saves_the_lm(tmp_path,
     assert again.metrics["valid"]["accuracy"] == result.metrics["valid"]["accuracy"]
 
 
+def test_a_run_stopped_in_its_language_model_stage_resumes_only_with_its_settings_and_texts(tmp_path, texts_file,
+                                                                                               monkeypatch):
+    """The stage went on with another lm.lr (pretrain --resume refuses it), or on the corpus of the earlier file."""
+    unlabelled = tmp_path / "raw.txt"
+    unlabelled.write_text(texts_file.read_text(encoding="utf-8"), encoding="utf-8")
+    settings = ["train.pretrain=true", *[s for s in LM_SETTINGS if not s.startswith("vocab.")],
+                f'data.unlabelled="{unlabelled}"']
+    real_fit = lm_pipeline.fit_lm
+
+    def killed_after_one_epoch(*args, **kwargs):
+        def stop(record):
+            raise KeyboardInterrupt
+
+        return real_fit(*args, **{**kwargs, "on_epoch_end": stop})
+
+    monkeypatch.setattr(lm_pipeline, "fit_lm", killed_after_one_epoch)
+    with pytest.raises(KeyboardInterrupt):
+        run(_config(*settings), TINY, tmp_path / "run", progress=False)
+    monkeypatch.setattr(lm_pipeline, "fit_lm", real_fit)
+    with pytest.raises(BundleError, match=r"lm_work: --resume continues the run saved there, but this command sets "
+                                          r"lm.lr = 0\.05 \(the saved run: "):
+        run(_config(*settings, "lm.lr=0.05"), TINY, tmp_path / "run", resume=True, progress=False)
+    unlabelled.write_text(unlabelled.read_text(encoding="utf-8") + "a new text of the unlabelled file\n", encoding="utf-8")
+    with pytest.raises(BundleError, match=r"lm_work: --resume continues a run trained on other data"):
+        run(_config(*settings), TINY, tmp_path / "run", resume=True, progress=False)
+
+
 @pytest.mark.parametrize(("task", "data", "extra"), [
     ("absa", ABSA_WIDE, ["data.split_col=\"split\""]),  # without it 'split' was read as a fourth aspect
     ("multilabel", MULTILABEL, ["multilabel.label_sep=\"|\"", "data.label_col=\"labels\""]),

@@ -285,6 +285,8 @@ def run_lm(config: Config, pipeline: Pipeline, vocab: Vocab, train_texts: Sequen
         model = new_lm(config, len(vocab))
     with tempfile.TemporaryDirectory(prefix="lstmtext-lm-") as tmp:
         work = out / "lm_work" if out is not None else Path(tmp)
+        if out is not None:
+            _check_lm_stage(work, config, train_texts, resume)
         counts, result = train_lm(model, token_lists, vocab, work, config.lm, epochs, resume, progress,
                                   config.train.precision)
         bundle = LMBundle(model, vocab, config.preprocess, config.lm, _info(counts, result))
@@ -292,6 +294,31 @@ def run_lm(config: Config, pipeline: Pipeline, vocab: Vocab, train_texts: Sequen
             save_lm(bundle, saved, overwrite=True)
             shutil.rmtree(work, ignore_errors=True)
     return bundle
+
+
+def _check_lm_stage(work: Path, config: Config, train_texts: Sequence[str], resume: bool) -> None:
+    """Keep the run's settings and a digest of its texts in ``work/run.json`` when the language-model stage starts; on
+    ``resume``, refuse other settings or texts in one line, as the classifier's checkpoint does (the stage had gone
+    on with another ``lm.lr``, or on the corpus of an earlier ``--unlabelled`` file)."""
+    import hashlib
+
+    from lstmtext.training.checkpoint import check_resumed_settings
+
+    digest = hashlib.sha256("\x00".join(train_texts).encode("utf-8", "surrogatepass"))
+    if config.data.unlabelled:
+        digest.update(json.dumps(file_identity(config.data.unlabelled)).encode())
+    settings = {**config.model_dump(mode="json"), "data_digest": digest.hexdigest()[:16]}
+    state = work / "run.json"
+    if resume and state.is_file():
+        try:
+            saved = json.loads(state.read_text(encoding="utf-8"))
+        except (json.JSONDecodeError, UnicodeDecodeError):
+            raise BundleError(f"{state} is corrupt: the language-model stage cannot be resumed. Start again with "
+                              "--overwrite.") from None
+        check_resumed_settings(work, saved, settings)
+    elif not resume or not (work / "checkpoint").exists():  # a stage begun before run.json was kept: as before
+        work.mkdir(parents=True, exist_ok=True)
+        state.write_text(json.dumps(settings), encoding="utf-8")
 
 
 def start_from_lm(model: torch.nn.Module, lm: LMBundle) -> list[str]:
