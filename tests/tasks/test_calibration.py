@@ -38,6 +38,20 @@ def test_temperatures_are_recovered_per_group_and_per_label():
     assert fit_temperatures(z[:, :2], torch.from_numpy(y2), sig) == pytest.approx([3.0, 0.5], rel=0.08)
 
 
+def test_a_label_the_valid_split_hardly_holds_takes_the_shared_temperature():
+    """A label no valid text has: its own NLL falls as T shrinks, and it was fitted at the grid's end (0.05)."""
+    rng = np.random.default_rng(1)
+    n = 5_000
+    z = torch.from_numpy(rng.normal(0, 2, size=(n, 3)))
+    y = (rng.random((n, 3)) < torch.sigmoid(z / 2.0).numpy()).astype(float)
+    y[:, 2] = 0  # no text with the third label
+    y[:3, 1], y[3:, 1] = 1, 0  # three with the second
+    sig = OutputLayout((3,), "sigmoid")
+    temps = fit_temperatures(z, torch.from_numpy(y), sig)
+    shared = fit_temperatures(z.reshape(-1, 1), torch.from_numpy(y.reshape(-1, 1)), OutputLayout((1,), "sigmoid"))[0]
+    assert temps[0] == pytest.approx(2.0, rel=0.08) and temps[1] == temps[2] == pytest.approx(shared) and shared > 0.5
+
+
 def test_ece_reliability_and_coverage_values():
     conf = np.array([0.95, 0.95, 0.55, 0.55, 0.75, 0.75, 0.75, 0.75])
     right = np.array([1, 1, 0, 1, 1, 0, 1, 1], dtype=bool)
