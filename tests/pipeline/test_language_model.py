@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 from helpers import ABSA_WIDE, MULTILABEL, TINY, TINY_OVERRIDES
 from lstmtext.cli import app
 from lstmtext.config import build_config
-from lstmtext.errors import BundleError, ConfigError
+from lstmtext.errors import BundleError, ConfigError, DataError
 from lstmtext.inference.bundle import load_bundle
 from lstmtext.models import build_model
 from lstmtext.pipeline import language_model as lm_pipeline
@@ -201,6 +201,37 @@ def test_inline_pretraining_reads_the_unlabelled_text_and_saves_the_lm(tmp_path,
         shutil.rmtree(tmp_path / "run" / name, ignore_errors=True)
     again = run(config, TINY, tmp_path / "run", resume=True, progress=False)
     assert again.metrics["valid"]["accuracy"] == result.metrics["valid"]["accuracy"]
+
+
+def test_a_damaged_interrupted_pretraining_is_one_line_naming_the_file(tmp_path, texts_file, monkeypatch):
+    import shutil
+
+    cfg = build_config("ulmfit", overrides=LM_SETTINGS)
+    real_fit = lm_pipeline.fit_lm
+
+    def killed_after_one_epoch(*args, **kwargs):
+        def stop(record):
+            raise KeyboardInterrupt
+
+        return real_fit(*args, **{**kwargs, "on_epoch_end": stop})
+
+    monkeypatch.setattr(lm_pipeline, "fit_lm", killed_after_one_epoch)
+    with pytest.raises(KeyboardInterrupt):
+        lm_pipeline.pretrain(cfg, texts_file, tmp_path / "cut", progress=False)
+    monkeypatch.setattr(lm_pipeline, "fit_lm", real_fit)
+    for name, damage in (("pretrain.json", lambda p: p.write_text("{bad")), ("vocab.json", lambda p: p.unlink())):
+        copy = tmp_path / f"cut-{name}"
+        shutil.copytree(tmp_path / "cut", copy)
+        damage(copy / name)  # a JSONDecodeError and a FileNotFoundError traceback
+        with pytest.raises(BundleError, match=rf"{name} is missing or corrupt: the interrupted pretraining cannot be "
+                                              r"resumed\. Start again with --overwrite"):
+            lm_pipeline.pretrain(cfg, texts_file, copy, resume=True, progress=False)
+    cut = tmp_path / "cut-ids"
+    shutil.copytree(tmp_path / "cut", cut)
+    ids = cut / "corpus" / "train.ids"
+    ids.write_bytes(ids.read_bytes()[:100])
+    with pytest.raises(DataError, match=r"token stream is truncated .* start again with --overwrite"):
+        lm_pipeline.pretrain(cfg, texts_file, cut, resume=True, progress=False)
 
 
 def test_a_run_stopped_in_its_language_model_stage_resumes_only_with_its_settings_and_texts(tmp_path, texts_file,

@@ -87,14 +87,14 @@ class TokenStream:
         self.folder, self.split = Path(folder), split
         offsets = self.folder / f"{split}.offsets"
         if not offsets.is_file():
-            raise DataError(f"{self.folder}: no {split} token stream (missing {offsets.name}). Rebuild it (start "
-                            "without --resume).")
+            raise DataError(f"{self.folder}: no {split} token stream (missing {offsets.name}). Rebuild it: start "
+                            "again with --overwrite (without --resume).")
         self.offsets = np.memmap(offsets, dtype=np.int64, mode="r")
         size = int(self.offsets[-1])
         self.ids = np.memmap(self.folder / f"{split}.ids", dtype=np.int32, mode="r") if size else np.zeros(0, np.int32)
         if len(self.ids) != size:
             raise DataError(f"{self.folder}: the {split} token stream is truncated ({len(self.ids)} of {size} ids). "
-                            "Rebuild it (start without --resume).")
+                            "Rebuild it: start again with --overwrite (without --resume).")
 
     def __len__(self) -> int:
         return len(self.offsets) - 1

@@ -140,14 +140,14 @@ def pretrain(config: Config, texts: str | Path, out: str | Path, text_col: str |
                               f"DATA --pretrained {out}`, or start again with --overwrite.")
         if not state.is_file():
             raise BundleError(f"{out}: nothing to resume (no pretraining was started there). Start without --resume.")
-        saved = json.loads(state.read_text(encoding="utf-8"))
+        saved = _read_work_json(state)
         before, now = saved.get("texts_id"), file_identity(texts)
         if before is not None and before != now:  # pretrain.json files written before this check hold no id
             changed = " (changed since it started)" if before[0] == now[0] else f", not {texts}"
             raise BundleError(f"{out}: --resume continues the pretraining on {saved['texts']}{changed}. Resume with "
                               "the same unchanged TEXTS, or start again with --overwrite.")
         config = _resumed_config(config, Config.model_validate(saved["config"]), state, asked)
-        vocab = Vocab.from_dict(json.loads((out / "vocab.json").read_text(encoding="utf-8")))
+        vocab = Vocab.from_dict(_read_work_json(out / "vocab.json"))
     else:
         if out.exists() and any(out.iterdir()):
             ours = is_lm_bundle(out) or state.is_file()  # a language model, or an interrupted pretraining
@@ -184,6 +184,18 @@ def pretrain(config: Config, texts: str | Path, out: str | Path, text_col: str |
     bundle = LMBundle(model, vocab, config.preprocess, config.lm, _info(counts, result))
     save_lm(bundle, out, overwrite=True)  # replaces the work folder in one rename
     return bundle
+
+
+def _read_work_json(path: Path) -> dict[str, Any]:
+    """A JSON file of an interrupted pretraining's folder, or one line saying that the pretraining must start again."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        if not isinstance(data, dict):
+            raise ValueError
+        return data
+    except (OSError, ValueError):  # missing, unreadable, not JSON (JSONDecodeError and UnicodeDecodeError too)
+        raise BundleError(f"{path} is missing or corrupt: the interrupted pretraining cannot be resumed. Start again "
+                          "with --overwrite (without --resume).") from None
 
 
 def check_lm(config: Config, lm: LMBundle, cleaned: dict[str, Any] | None = None) -> None:
