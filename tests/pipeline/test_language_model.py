@@ -447,6 +447,12 @@ def test_bad_lm_bundles_are_refused_in_one_line(tmp_path, lm_dir):
     with pytest.raises(BundleError, match="format_version 99"):
         load_lm(bad)
     (bad / "lm.json").write_text(json.dumps(meta))
+    vocab = json.loads((bad / "vocab.json").read_text())
+    vocab["itos"][2], vocab["itos"][3] = vocab["itos"][3], vocab["itos"][2]  # two words swapped: every size agrees
+    (bad / "vocab.json").write_text(json.dumps(vocab))
+    with pytest.raises(BundleError, match=r"vocab.json: its bytes do not match the checksum recorded in lm.json"):
+        load_lm(bad)
+    shutil.copy(lm_dir / "vocab.json", bad / "vocab.json")
     weights = bytearray((bad / "model.safetensors").read_bytes())
     weights[-4000:-3000] = bytes(1000)  # zeroed inside the tensor data: still a readable safetensors file
     (bad / "model.safetensors").write_bytes(bytes(weights))
@@ -480,6 +486,10 @@ def test_bad_lm_bundles_are_refused_in_one_line(tmp_path, lm_dir):
     vocab = json.loads((cut / "vocab.json").read_text())
     vocab["itos"] = vocab["itos"][:10]
     (cut / "vocab.json").write_text(json.dumps(vocab))
+    with pytest.raises(BundleError, match=r"vocab.json: its bytes do not match the checksum"):
+        load_lm(cut)
+    meta = json.loads((cut / "lm.json").read_text())  # a model saved before vocabularies had a checksum
+    (cut / "lm.json").write_text(json.dumps({k: v for k, v in meta.items() if k != "vocab_sha256"}))
     with pytest.raises(BundleError, match=r"^.*cut: its files do not agree \(model.safetensors, vocab.json: 10 words, "
                                           r"and lm.json\): size mismatch for .*One of them was edited or replaced"):
         load_lm(cut)

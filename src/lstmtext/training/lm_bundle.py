@@ -66,6 +66,7 @@ def save_lm(bundle: LMBundle, path: Path, overwrite: bool = False) -> Path:
                       metadata={"format": FORMAT, "format_version": str(FORMAT_VERSION)})
             meta["weights_sha256"] = file_sha256(tmp / "model.safetensors")
             (tmp / "vocab.json").write_text(json.dumps(bundle.vocab.to_dict(), ensure_ascii=False), encoding="utf-8")
+            meta["vocab_sha256"] = file_sha256(tmp / "vocab.json")  # words swapped in place change no size
             (tmp / "lm.json").write_text(json.dumps(meta, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
     except FileExistsError:
         raise OutputExistsError(f"{path} exists. Pass --overwrite to replace it, or choose another --out.") from None
@@ -203,6 +204,7 @@ def load_lm(path: str | Path) -> LMBundle:
     """
     path = lm_folder(path)
     meta = read_lm_meta(path)
+    check_sha256(path / "vocab.json", meta.get("vocab_sha256"), "lm.json", "Train the language model again.")
     try:
         vocab = Vocab.from_dict(json.loads((path / "vocab.json").read_text(encoding="utf-8")))
     except (json.JSONDecodeError, UnicodeDecodeError, KeyError, ValueError, TypeError) as exc:
