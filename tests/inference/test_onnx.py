@@ -159,8 +159,22 @@ def test_engine_errors(trained_run, tmp_path):
     bundle = trained_run[0] / "model"
     with pytest.raises(ConfigError, match="--engine \\(engine\\) must be one of auto, torch, torch-bf16, onnx, onnx-int8. Got 'tf' instead."):
         load_predictor(bundle, "tf")
-    with pytest.raises(BundleError, match="no such ONNX file. Write it with: lstmtext export"):
+    with pytest.raises(BundleError, match=rf"no such ONNX file\. Write it with: lstmtext export {bundle} --out "
+                                          rf"{tmp_path / 'none.onnx'}$"):
         load_predictor(bundle, "onnx", onnx_path=tmp_path / "none.onnx")
+
+
+def test_export_overwrite_removes_the_old_int8_copy_only_when_lstmtext_wrote_it(trained_run, tmp_path, caplog):
+    bundle = trained_run[0] / "model"
+    target = export_onnx(bundle, tmp_path / "keep.onnx", quantize=True)
+    int8 = tmp_path / "keep.int8.onnx"
+    assert int8.is_file()
+    export_onnx(bundle, target, overwrite=True)  # the new float graph's int8 copy would be the old one's
+    assert not int8.exists()
+    int8.write_text("u8")  # a file of the user's with that name: it was deleted as "the int8 copy"
+    with caplog.at_level("WARNING"):
+        export_onnx(bundle, target, overwrite=True)
+    assert int8.read_text() == "u8" and "left " in caplog.text and "not a graph lstmtext exported" in caplog.text
 
 
 def test_export_to_a_given_path(trained_run, tmp_path):
@@ -293,6 +307,15 @@ def test_engine_auto_skips_a_stale_file_and_falls_back_to_torch(trained_run, tmp
         p = load_predictor(bundle)
     assert (p.engine, p.engine_source) == ("onnx", "built in memory")
     assert "engine auto: skipped model.onnx:" in caplog.text and "exported from another model" in caplog.text
+    # the same file named with --onnx: refused, not passed over for a graph built in memory (served as "onnx")
+    named = tmp_path / "named.onnx"
+    shutil.copy(bundle / "model.onnx", named)
+    with pytest.raises(BundleError, match=r"named.onnx: exported from another model"):
+        load_predictor(bundle, onnx_path=named)
+    # an int8 file asked for beside a float one: written there, not into the bundle (export refuses that file)
+    with pytest.raises(BundleError, match=rf"named.int8.onnx: no such ONNX file\. Write it with: lstmtext export "
+                                          rf"{bundle} --out {named} --quantize --overwrite$"):
+        load_predictor(bundle, "onnx-int8", onnx_path=named)
     (bundle / "model.onnx").unlink()
 
     def refuse(*args, **kwargs):

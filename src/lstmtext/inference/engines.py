@@ -136,8 +136,7 @@ def _onnx_model(bundle: Bundle, quantized: bool, onnx_path: str | Path | None) -
     if onnx_path is not None:
         path = int8_path(onnx_path) if quantized else Path(onnx_path)
         if not path.is_file():
-            fix = " --quantize" if quantized else ""
-            raise BundleError(f"{path}: no such ONNX file. Write it with: lstmtext export {bundle.path} --format onnx{fix}")
+            raise BundleError(f"{path}: no such ONNX file. {_write_it(bundle, Path(onnx_path), quantized)}")
         return path
     path = bundle.path / (INT8_NAME if quantized else ONNX_NAME) if bundle.path else None
     if path is not None and path.is_file():
@@ -145,6 +144,13 @@ def _onnx_model(bundle: Bundle, quantized: bool, onnx_path: str | Path | None) -
     log.warning("%s: no exported %s; building it in memory (run `lstmtext export` to save start-up time)",
                 bundle.path, path.name if path else ONNX_NAME)
     return _build_in_memory(bundle, quantized)
+
+
+def _write_it(bundle: Bundle, onnx_path: Path, quantized: bool) -> str:
+    """The command that writes the graph ``--onnx onnx_path`` names (beside it, not into the bundle: ``export``
+    without ``--out`` writes the bundle's own file)."""
+    again = " --overwrite" if onnx_path.is_file() else ""  # the float file is there: written again with its int8 copy
+    return f"Write it with: lstmtext export {bundle.path} --out {onnx_path}{' --quantize' if quantized else ''}{again}"
 
 
 def _build_in_memory(bundle: Bundle, quantized: bool) -> bytes:
@@ -176,7 +182,9 @@ def _auto(bundle: Bundle, onnx_path: str | Path | None, batch_size: int, threads
 
     float_path = Path(onnx_path) if onnx_path is not None else (bundle.path / ONNX_NAME if bundle.path else None)
     if onnx_path is not None and not float_path.is_file():  # auto reads float files only
-        raise BundleError(f"{float_path}: no such ONNX file. Write it with: lstmtext export {bundle.path} --format onnx")
+        raise BundleError(f"{float_path}: no such ONNX file. {_write_it(bundle, float_path, False)}")
+    if onnx_path is not None:  # a file named with --onnx is used or refused, never passed over for another graph
+        return _chosen(OnnxPredictor(bundle, float_path, batch_size, threads, engine="onnx"))
     if float_path is not None and float_path.is_file():
         try:
             return _chosen(OnnxPredictor(bundle, float_path, batch_size, threads, engine="onnx"))

@@ -28,6 +28,15 @@ def bundle_metadata(bundle: Bundle) -> dict[str, str]:
     return {"bundle_created": str(bundle.meta.get("created", "")), "architecture": str(bundle.meta.get("architecture", ""))}
 
 
+def _exported_graph(path: Path) -> bool:
+    """Whether ``path`` is an ONNX graph that lstmtext exported (it carries :func:`bundle_metadata`)."""
+    try:
+        model = onnx.load(str(path), load_external_data=False)
+    except Exception:  # noqa: BLE001 - not ONNX at all (protobuf raises its own DecodeError)
+        return False
+    return any(prop.key == "bundle_created" for prop in model.metadata_props)
+
+
 def other_models_folder(target: Path, bundle: Bundle) -> Path | None:
     """The saved model's folder that ``target`` (a graph file) sits in, when it is not ``bundle``'s (None otherwise):
     a file there is that model's, and its engines would skip a graph of ``bundle``."""
@@ -100,8 +109,12 @@ def export_onnx(bundle_path: str | Path, out: str | Path | None = None, quantize
     stale = int8_path(target)
     if not quantize and stale.exists() and target.exists():  # the replaced float file's int8 copy: not this model's
         check_out_file(stale, overwrite)
-        stale.unlink()
-        log.warning("removed %s: the int8 copy of the graph replaced (export --quantize writes this one's)", stale)
+        if _exported_graph(stale):
+            stale.unlink()
+            log.warning("removed %s: the int8 copy of the graph replaced (export --quantize writes this one's)", stale)
+        else:  # a file of the user's that happens to have the name: never deleted unasked
+            log.warning("left %s: not a graph lstmtext exported, so not this graph's int8 copy either (the engines "
+                        "refuse it as one)", stale)
     proto = build_onnx(bundle.model, bundle.task, bundle_metadata(bundle))
     with atomic_path(target) as tmp:  # which also gives the file the usual mode
         onnx.save(proto, str(tmp))
