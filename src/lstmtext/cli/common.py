@@ -59,7 +59,8 @@ PresetOpt = Annotated[Optional[str], typer.Option(help="Model preset (`lstmtext 
 ConfigOpt = Annotated[Optional[Path], typer.Option(help="TOML config (write one with `lstmtext init-config`; a search's best.toml), or a saved model's config.json or folder: train again with its whole config.")]
 ENGINE_HELP = ("auto, torch, torch-bf16, onnx or onnx-int8 (default auto: the exported float file, else a graph built in "
                "memory, else torch). torch-bf16 (LSTM models on CPUs with bf16 instructions; faster with AMX) and onnx-int8 "
-               "are faster, only when named: their answers move a little with the texts batched alongside (docs/serving.md).")
+               "(faster for LSTM models, slower for CNN ones) are used only when named: their answers move a little with "
+               "the texts batched alongside (docs/serving.md).")
 EngineOpt = Annotated[str, typer.Option(help=ENGINE_HELP)]
 SetOpt = Annotated[Optional[list[str]], typer.Option("--set", help="Override a config key, e.g. --set train.epochs=5 (repeatable).")]
 Oversample = Annotated[Optional[str], typer.Option(metavar="[random]", help="Oversample minority classes in the training split (default: no).")]
