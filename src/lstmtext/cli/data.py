@@ -96,7 +96,7 @@ def presets() -> None:
     for name in available_presets():
         table.add_row(name, PRESET_DESCRIPTIONS[name])
     console.print(table)
-    table = Table("cleaning preset (--preprocess NAME; pretrain: --set preprocess.preset=NAME)", "for")
+    table = Table("cleaning preset (--preprocess NAME)", "for")
     for name in sorted(PREPROCESS_PRESETS):
         table.add_row(name, CLEANING_DESCRIPTIONS[name])
     console.print(table)

@@ -165,7 +165,7 @@ def pretrain(config: Config, texts: str | Path, out: str | Path, text_col: str |
         if not corpus.usable:  # checked before anything in out is deleted or written
             raise DataError(f"{texts}: no text of two tokens or more is left after cleaning (left: "
                             f"{corpus.texts:,} text{'s' if corpus.texts != 1 else ''} of one token): a language model learns from the next word. Check the file, --text-col and "
-                            "the cleaning preset (--set preprocess.preset=...).")
+                            "the cleaning (--preprocess).")
         log.info(corpus.describe())
         vocab = Vocab.build(corpus, config.vocab.num_words, config.vocab.min_freq)
         if out.exists():  # --overwrite of a language model (checked above): the new texts are read, so now
