@@ -124,8 +124,8 @@ def train(
     console.print(f"saved to [bold]{out}[/] (model/, report.md, report.html, metrics.json, history.png)")
 
 
-@interruptible("the cleaned texts and the last finished epoch are kept in OUT: run the same command with --resume "
-               "to go on.", kept="pretrain.json")
+@interruptible("the cleaned texts (once written) and each finished epoch are kept in OUT: run the same command with "
+               "--resume to go on.", kept="pretrain.json")
 def pretrain(
     texts: Annotated[Path, typer.Argument(help="Raw texts: a table (CSV/TSV/JSONL/Parquet, --text-col) or a file with one text per line. Streamed: it may be larger than memory.")],
     out: Annotated[Path, typer.Option(help="The language-model folder to write (lm.json, vocab.json, model.safetensors).")] = Path("runs/lm"),
