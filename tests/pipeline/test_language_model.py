@@ -647,3 +647,13 @@ def test_an_edited_lm_json_is_named_in_one_line(tmp_path, lm_dir, edit, said):
             read()
         assert str(err.value) == f"{bad}/lm.json: {said}: the file was edited or is corrupt. Train the language " \
                                  "model again."
+
+
+def test_resume_and_overwrite_together_are_refused(tmp_path, texts_file):
+    """pretrain --resume --overwrite resumed, saying nothing of the --overwrite it passed over; train too."""
+    said = r"--resume and --overwrite together: --resume continues the run in OUT, --overwrite starts it again"
+    with pytest.raises(ConfigError, match=said):
+        lm_pipeline.pretrain(build_config("ulmfit", overrides=LM_SETTINGS), texts_file, tmp_path / "lm", resume=True,
+                             overwrite=True, progress=False)
+    with pytest.raises(ConfigError, match=said):
+        run(_config(), TINY, tmp_path / "run", resume=True, overwrite=True, progress=False)

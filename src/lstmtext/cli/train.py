@@ -102,7 +102,9 @@ def train(
     Example: lstmtext train reviews.csv --text-col review --label-col stars --preset bilstm --out runs/reviews
     """
     from lstmtext.pipeline import run
+    from lstmtext.pipeline.checks import check_resume_or_overwrite
 
+    check_resume_or_overwrite(resume, overwrite)  # before the data is read, and once for every --nproc rank
     cfg = run_config(preset, config, set_, task=task, text_col=text_col, label_col=label_col, split_col=split_col,
                      aspects=aspects, label_sep=label_sep, drop_duplicates=drop_duplicates, oversample=oversample,
                      class_weight=class_weight, init_from=init_from, new_words=new_words, new_classes=new_classes,

@@ -32,6 +32,14 @@ _IN_MEMORY_ONLY = {
 }
 
 
+def check_resume_or_overwrite(resume: bool, overwrite: bool) -> None:
+    """Refuse ``--resume`` with ``--overwrite``: one continues what OUT holds, the other replaces it (resume won,
+    unsaid)."""
+    if resume and overwrite:
+        raise ConfigError("--resume and --overwrite together: --resume continues the run in OUT, --overwrite starts it "
+                          "again from nothing. Give one of them.")
+
+
 def prepare_out(out_dir: str | Path | None, *, overwrite: bool, resume: bool) -> Path | None:
     """The output folder as a Path, after checking that a saved model there may be replaced.
 
@@ -39,6 +47,7 @@ def prepare_out(out_dir: str | Path | None, *, overwrite: bool, resume: bool) ->
         OutputExistsError: If ``out_dir/model`` exists and neither ``overwrite`` nor ``resume`` is set, or another
             command's results there would be replaced (its report, metrics).
     """
+    check_resume_or_overwrite(resume, overwrite)
     out = Path(out_dir) if out_dir is not None else None
     if out is not None and is_saved_model(out / "model") and not (overwrite or resume):  # else check_out names it
         raise OutputExistsError(f"{out / 'model'}: a trained model is already there. Pass --overwrite to replace it, "

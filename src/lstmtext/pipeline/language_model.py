@@ -34,6 +34,7 @@ from lstmtext.encoding.token_stream import write_token_stream
 from lstmtext.encoding.vocab import Vocab, known_words
 from lstmtext.errors import BundleError, ConfigError, DataError
 from lstmtext.models.language_model import LanguageModel
+from lstmtext.pipeline.checks import check_resume_or_overwrite
 from lstmtext.preprocess import Pipeline, build_pipeline
 from lstmtext.preprocess.pipeline import RESOURCES_DIR
 from lstmtext.preprocess.presets import resolved_preprocess
@@ -126,6 +127,7 @@ def pretrain(config: Config, texts: str | Path, out: str | Path, text_col: str |
     """
     out = Path(out)
     state = out / "pretrain.json"
+    check_resume_or_overwrite(resume, overwrite)
     configure_threads(config.train.threads)
 
     def read() -> UnlabelledCorpus:  # the run's cleaning (a resume's saved config), errors naming pretrain's options
