@@ -63,9 +63,8 @@ def test_pretrain_writes_a_bundle_with_its_history(lm_dir):
     assert "crew" in lm.vocab and lm.preprocess.preset == "en-tweet"
 
 
-def test_an_interrupted_pretraining_resumes_to_the_same_weights(tmp_path, texts_file, monkeypatch):
-    cfg = build_config("ulmfit", overrides=LM_SETTINGS)
-    whole = lm_pipeline.pretrain(cfg, texts_file, tmp_path / "whole", progress=False)
+def _stop_after_one_epoch(monkeypatch):
+    """Make language-model training stop (KeyboardInterrupt, as Ctrl-C) after its first epoch; returns the undo."""
     real_fit = lm_pipeline.fit_lm
 
     def killed_after_one_epoch(*args, **kwargs):
@@ -75,9 +74,16 @@ def test_an_interrupted_pretraining_resumes_to_the_same_weights(tmp_path, texts_
         return real_fit(*args, **{**kwargs, "on_epoch_end": stop})
 
     monkeypatch.setattr(lm_pipeline, "fit_lm", killed_after_one_epoch)
+    return lambda: monkeypatch.setattr(lm_pipeline, "fit_lm", real_fit)
+
+
+def test_an_interrupted_pretraining_resumes_to_the_same_weights(tmp_path, texts_file, monkeypatch):
+    cfg = build_config("ulmfit", overrides=LM_SETTINGS)
+    whole = lm_pipeline.pretrain(cfg, texts_file, tmp_path / "whole", progress=False)
+    restore = _stop_after_one_epoch(monkeypatch)
     with pytest.raises(KeyboardInterrupt):
         lm_pipeline.pretrain(cfg, texts_file, tmp_path / "cut", progress=False)
-    monkeypatch.setattr(lm_pipeline, "fit_lm", real_fit)
+    restore()
     with pytest.raises(BundleError, match="not empty"):
         lm_pipeline.pretrain(cfg, texts_file, tmp_path / "cut", progress=False)
     with pytest.raises(BundleError, match=r"cut: a pretraining that did not finish \(no language model saved yet\)\. "
@@ -207,18 +213,10 @@ def test_a_damaged_interrupted_pretraining_is_one_line_naming_the_file(tmp_path,
     import shutil
 
     cfg = build_config("ulmfit", overrides=LM_SETTINGS)
-    real_fit = lm_pipeline.fit_lm
-
-    def killed_after_one_epoch(*args, **kwargs):
-        def stop(record):
-            raise KeyboardInterrupt
-
-        return real_fit(*args, **{**kwargs, "on_epoch_end": stop})
-
-    monkeypatch.setattr(lm_pipeline, "fit_lm", killed_after_one_epoch)
+    restore = _stop_after_one_epoch(monkeypatch)
     with pytest.raises(KeyboardInterrupt):
         lm_pipeline.pretrain(cfg, texts_file, tmp_path / "cut", progress=False)
-    monkeypatch.setattr(lm_pipeline, "fit_lm", real_fit)
+    restore()
     for name, damage in (("pretrain.json", lambda p: p.write_text("{bad")), ("vocab.json", lambda p: p.unlink())):
         copy = tmp_path / f"cut-{name}"
         shutil.copytree(tmp_path / "cut", copy)
@@ -241,18 +239,10 @@ def test_a_run_stopped_in_its_language_model_stage_resumes_only_with_its_setting
     unlabelled.write_text(texts_file.read_text(encoding="utf-8"), encoding="utf-8")
     settings = ["train.pretrain=true", *[s for s in LM_SETTINGS if not s.startswith("vocab.")],
                 f'data.unlabelled="{unlabelled}"']
-    real_fit = lm_pipeline.fit_lm
-
-    def killed_after_one_epoch(*args, **kwargs):
-        def stop(record):
-            raise KeyboardInterrupt
-
-        return real_fit(*args, **{**kwargs, "on_epoch_end": stop})
-
-    monkeypatch.setattr(lm_pipeline, "fit_lm", killed_after_one_epoch)
+    restore = _stop_after_one_epoch(monkeypatch)
     with pytest.raises(KeyboardInterrupt):
         run(_config(*settings), TINY, tmp_path / "run", progress=False)
-    monkeypatch.setattr(lm_pipeline, "fit_lm", real_fit)
+    restore()
     with pytest.raises(BundleError, match=r"lm_work: --resume continues the run saved there, but this command sets "
                                           r"lm.lr = 0\.05 \(the saved run: "):
         run(_config(*settings, "lm.lr=0.05"), TINY, tmp_path / "run", resume=True, progress=False)
