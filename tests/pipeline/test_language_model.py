@@ -221,7 +221,7 @@ def test_a_damaged_interrupted_pretraining_is_one_line_naming_the_file(tmp_path,
         copy = tmp_path / f"cut-{name}"
         shutil.copytree(tmp_path / "cut", copy)
         damage(copy / name)  # a JSONDecodeError and a FileNotFoundError traceback
-        with pytest.raises(BundleError, match=rf"{name} is missing or corrupt: the interrupted pretraining cannot be "
+        with pytest.raises(BundleError, match=rf"{name} is missing or corrupt: the interrupted work cannot be "
                                               r"resumed\. Start again with --overwrite"):
             lm_pipeline.pretrain(cfg, texts_file, copy, resume=True, progress=False)
     cut = tmp_path / "cut-ids"
@@ -243,12 +243,22 @@ def test_a_run_stopped_in_its_language_model_stage_resumes_only_with_its_setting
     with pytest.raises(KeyboardInterrupt):
         run(_config(*settings), TINY, tmp_path / "run", progress=False)
     restore()
-    with pytest.raises(BundleError, match=r"lm_work: --resume continues the run saved there, but this command sets "
-                                          r"lm.lr = 0\.05 \(the saved run: "):
+    with pytest.raises(BundleError, match=r"lm_work: --resume continues the language-model stage saved there, but this "
+                                          r"command sets lm.lr = 0\.05 \(the saved run: "):
         run(_config(*settings, "lm.lr=0.05"), TINY, tmp_path / "run", resume=True, progress=False)
-    unlabelled.write_text(unlabelled.read_text(encoding="utf-8") + "a new text of the unlabelled file\n", encoding="utf-8")
-    with pytest.raises(BundleError, match=r"lm_work: --resume continues a run trained on other data"):
+    text = unlabelled.read_text(encoding="utf-8")
+    unlabelled.write_text(text + "a new text of the unlabelled file\n", encoding="utf-8")
+    with pytest.raises(BundleError, match=rf"lm_work: --resume continues a language-model stage that read the "
+                                          rf"--unlabelled file {unlabelled} as it was then, and it has changed"):
         run(_config(*settings), TINY, tmp_path / "run", resume=True, progress=False)
+    import os
+
+    unlabelled.write_text(text, encoding="utf-8")
+    state = json.loads((tmp_path / "run" / "lm_work" / "run.json").read_text())
+    os.utime(unlabelled, ns=(state["inputs"][1][2], state["inputs"][1][2]))  # the file as it was
+    # a setting the stage does not read (the classifier's learning rate): the stage goes on, and the run ends
+    result = run(_config(*settings, "train.lr=0.01"), TINY, tmp_path / "run", resume=True, progress=False)
+    assert load_bundle(tmp_path / "run").config.train.lr == 0.01 and 0 <= result.metrics["valid"]["accuracy"] <= 1
 
 
 @pytest.mark.parametrize(("task", "data", "extra"), [

@@ -189,14 +189,15 @@ def pretrain(config: Config, texts: str | Path, out: str | Path, text_col: str |
 
 
 def _read_work_json(path: Path) -> dict[str, Any]:
-    """A JSON file of an interrupted pretraining's folder, or one line saying that the pretraining must start again."""
+    """A JSON file of an interrupted pretraining's or language-model stage's folder, or one line saying that the
+    work must start again."""
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
         if not isinstance(data, dict):
             raise ValueError
         return data
     except (OSError, ValueError):  # missing, unreadable, not JSON (JSONDecodeError and UnicodeDecodeError too)
-        raise BundleError(f"{path} is missing or corrupt: the interrupted pretraining cannot be resumed. Start again "
+        raise BundleError(f"{path} is missing or corrupt: the interrupted work cannot be resumed. Start again "
                           "with --overwrite (without --resume).") from None
 
 
@@ -300,7 +301,7 @@ def run_lm(config: Config, pipeline: Pipeline, vocab: Vocab, train_texts: Sequen
     with tempfile.TemporaryDirectory(prefix="lstmtext-lm-") as tmp:
         work = out / "lm_work" if out is not None else Path(tmp)
         if out is not None:
-            _check_lm_stage(work, config, train_texts, resume)
+            _check_lm_stage(work, config, train_texts, start, resume)
         counts, result = train_lm(model, token_lists, vocab, work, config.lm, epochs, resume, progress,
                                   config.train.precision)
         bundle = LMBundle(model, vocab, config.preprocess, config.lm, _info(counts, result))
@@ -310,29 +311,46 @@ def run_lm(config: Config, pipeline: Pipeline, vocab: Vocab, train_texts: Sequen
     return bundle
 
 
-def _check_lm_stage(work: Path, config: Config, train_texts: Sequence[str], resume: bool) -> None:
-    """Keep the run's settings and a digest of its texts in ``work/run.json`` when the language-model stage starts; on
-    ``resume``, refuse other settings or texts in one line, as the classifier's checkpoint does (the stage had gone
-    on with another ``lm.lr``, or on the corpus of an earlier ``--unlabelled`` file)."""
+#: The settings the language-model stage of a run reads (flattened keys, or their prefixes): a resume may change
+#: any other (the classifier's learning rate, its patience), since the classifier has not started yet.
+_LM_STAGE_KEYS = ("lm.", "preprocess.", "vocab.", "model.name", "model.embedding_dim", "model.hidden_size",
+                  "model.bidirectional", "train.pretrain", "train.pretrained", "train.precision")
+
+
+def _check_lm_stage(work: Path, config: Config, train_texts: Sequence[str], start: LMBundle | None,
+                    resume: bool) -> None:
+    """Keep the settings the language-model stage reads and digests of its inputs in ``work/run.json`` when the
+    stage starts; on ``resume``, refuse other ones in one line naming the first, as ``pretrain --resume`` does (the
+    stage had gone on with another ``lm.lr``, or on the corpus of an earlier ``--unlabelled`` file)."""
     import hashlib
 
-    from lstmtext.training.checkpoint import check_resumed_settings
+    from lstmtext.config.diff import flatten
 
-    digest = hashlib.sha256("\x00".join(train_texts).encode("utf-8", "surrogatepass"))
-    if config.data.unlabelled:
-        digest.update(json.dumps(file_identity(config.data.unlabelled)).encode())
-    settings = {**config.model_dump(mode="json"), "data_digest": digest.hexdigest()[:16]}
+    texts = hashlib.sha256()
+    for text in train_texts:
+        texts.update(text.encode("utf-8", "surrogatepass") + b"\x00")
+    now = {k: v for k, v in flatten(config.model_dump(mode="json")).items() if k.startswith(_LM_STAGE_KEYS)}
+    unlabelled, start_path = config.data.unlabelled, start.path if start is not None else None
+    inputs = {"the training texts": texts.hexdigest()[:16],
+              f"the --unlabelled file {unlabelled}": file_identity(unlabelled) if unlabelled else None,
+              f"the language model {start_path}": _read_work_json(start_path / "lm.json").get("weights_sha256")
+              if start_path is not None else None}
     state = work / "run.json"
-    if resume and state.is_file():
-        try:
-            saved = json.loads(state.read_text(encoding="utf-8"))
-        except (json.JSONDecodeError, UnicodeDecodeError):
-            raise BundleError(f"{state} is corrupt: the language-model stage cannot be resumed. Start again with "
-                              "--overwrite.") from None
-        check_resumed_settings(work, saved, settings)
-    elif not resume or not (work / "checkpoint").exists():  # a stage begun before run.json was kept: as before
-        work.mkdir(parents=True, exist_ok=True)
-        state.write_text(json.dumps(settings), encoding="utf-8")
+    if not (resume and state.is_file()):
+        if not resume or not (work / "checkpoint").exists():  # a stage begun before run.json was kept: as before
+            work.mkdir(parents=True, exist_ok=True)
+            state.write_text(json.dumps({"settings": now, "inputs": list(inputs.values())}), encoding="utf-8")
+        return
+    saved = _read_work_json(state)
+    before = saved.get("settings", {})
+    changed = [k for k in now if now[k] != before.get(k, now[k])]
+    if changed:
+        raise changed_settings(work, "language-model stage", changed, now, before)
+    for (what, value), was in zip(inputs.items(), saved.get("inputs", [])):
+        if value != was:
+            raise BundleError(f"{work}: --resume continues a language-model stage that read {what} as it was "
+                              "then, and it has changed (or is another one). Resume with the same inputs, or start "
+                              "again with --overwrite.")
 
 
 def start_from_lm(model: torch.nn.Module, lm: LMBundle) -> list[str]:
