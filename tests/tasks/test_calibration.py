@@ -38,18 +38,27 @@ def test_temperatures_are_recovered_per_group_and_per_label():
     assert fit_temperatures(z[:, :2], torch.from_numpy(y2), sig) == pytest.approx([3.0, 0.5], rel=0.08)
 
 
-def test_a_label_the_valid_split_hardly_holds_takes_the_shared_temperature():
-    """A label no valid text has: its own NLL falls as T shrinks, and it was fitted at the grid's end (0.05)."""
+def test_a_label_valid_decides_without_a_mistake_takes_the_shared_temperature():
+    """Its own NLL falls as T shrinks, and it was fitted at the grid's end (0.05): certain, never unsure."""
     rng = np.random.default_rng(1)
     n = 5_000
-    z = torch.from_numpy(rng.normal(0, 2, size=(n, 3)))
-    y = (rng.random((n, 3)) < torch.sigmoid(z / 2.0).numpy()).astype(float)
-    y[:, 2] = 0  # no text with the third label
-    y[:3, 1], y[3:, 1] = 1, 0  # three with the second
-    sig = OutputLayout((3,), "sigmoid")
+    z = torch.from_numpy(rng.normal(0, 2, size=(n, 4)))
+    y = (rng.random((n, 4)) < torch.sigmoid(z / torch.tensor([2.0, 2.0, 1.0, 1.0])).numpy()).astype(float)
+    z[:, 2] = -z[:, 2].abs() - 0.1  # the third label: no valid text has it, every logit says so
+    y[:, 2] = 0
+    z[:4, 3], y[:4, 3] = -5.0, 1  # the fourth: four texts with it in 5,000, each a mistake
+    sig = OutputLayout((4,), "sigmoid")
     temps = fit_temperatures(z, torch.from_numpy(y), sig)
-    shared = fit_temperatures(z.reshape(-1, 1), torch.from_numpy(y.reshape(-1, 1)), OutputLayout((1,), "sigmoid"))[0]
-    assert temps[0] == pytest.approx(2.0, rel=0.08) and temps[1] == temps[2] == pytest.approx(shared) and shared > 0.5
+    pooled = fit_temperatures(z[:, [0, 1, 3]].reshape(-1, 1), torch.from_numpy(y[:, [0, 1, 3]].reshape(-1, 1)),
+                              OutputLayout((1,), "sigmoid"))[0]
+    assert temps[:2] == pytest.approx([2.0, 2.0], rel=0.08) and temps[2] == pytest.approx(pooled) and pooled > 0.5
+    assert temps[3] != pytest.approx(pooled)  # few texts with it, but mistaken ones: its own fit (the review's case)
+    assert fit_temperatures(z[:, 2:3], torch.from_numpy(y[:, 2:3]), OutputLayout((1,), "sigmoid")) == [1.0]
+    # a softmax group valid gets right every time (an aspect, or a whole single-label model): the same
+    right = torch.from_numpy(np.argmax(z[:, :2].numpy(), 1))
+    assert fit_temperatures(z[:, :2], right, OutputLayout((2,))) == [1.0]
+    groups = fit_temperatures(z, torch.stack([right, torch.from_numpy(y[:, 3]).long()], 1), OutputLayout((2, 2)))
+    assert groups[0] == groups[1] and groups[1] > 0.05
 
 
 def test_ece_reliability_and_coverage_values():

@@ -27,27 +27,34 @@ from lstmtext.models.heads import OutputLayout
 
 BINS = 15
 COVERAGES = (1.0, 0.9, 0.8)
-#: A sigmoid label whose valid split holds fewer texts with it (or without it) than this takes the temperature
-#: fitted on every label together: alone, its NLL keeps falling as T shrinks (every text on one side), and the
-#: grid's end (0.05) made it certain (a multi-label review: 5 of HoASA's 20 labels, none of them in valid, at 0.05).
-MIN_EACH_SIDE = 5
 
 
 def fit_temperatures(logits: torch.Tensor, targets: torch.Tensor, layout: OutputLayout) -> list[float]:
-    """The temperature of every softmax group, or of every sigmoid label, minimising the valid NLL."""
+    """The temperature of every softmax group, or of every sigmoid label, minimising the valid NLL.
+
+    A label (or group) that valid decides without one mistake has no such temperature: its NLL keeps falling as T
+    shrinks, and the grid's end (0.05) made it certain (a review: 5 of HoASA's 20 labels, none of them in valid).
+    It takes the temperature fitted on the labels (groups) that do have one, pooled; 1 when none has.
+    """
     logits = logits.detach().double()
     if layout.activation == "sigmoid":
         y = targets.double()
-        positives = y.sum(0)
-        few = (positives < MIN_EACH_SIDE) | (len(y) - positives < MIN_EACH_SIDE)
-        shared = _minimise(lambda t: F.binary_cross_entropy_with_logits(logits / t, y)) if bool(few.any()) else None
-        return [shared if few[j] else _minimise(lambda t, j=j: F.binary_cross_entropy_with_logits(logits[:, j] / t, y[:, j]))
+        clean = ((logits > 0) == (y > 0.5)).all(0)  # every text on its right side
+        fit = [j for j in range(layout.total) if not clean[j]]
+        shared = _minimise(lambda t: F.binary_cross_entropy_with_logits(logits[:, fit] / t, y[:, fit])) \
+            if fit and bool(clean.any()) else 1.0
+        return [shared if clean[j] else _minimise(lambda t, j=j: F.binary_cross_entropy_with_logits(logits[:, j] / t, y[:, j]))
                 for j in range(layout.total)]
     y = targets.long()
     if y.dim() == 1:
         y = y.unsqueeze(1)
-    return [_minimise(lambda t, s=s, j=j: F.cross_entropy(logits[:, s] / t, y[:, j]))
-            for j, s in enumerate(layout.slices())]
+    slices = list(layout.slices())
+    clean = [bool((logits[:, s].argmax(1) == y[:, j]).all()) for j, s in enumerate(slices)]  # every text right
+    fit = [j for j in range(len(slices)) if not clean[j]]
+    shared = _minimise(lambda t: sum(F.cross_entropy(logits[:, slices[j]] / t, y[:, j]) for j in fit) / len(fit)) \
+        if fit and any(clean) else 1.0
+    return [shared if clean[j] else _minimise(lambda t, s=s, j=j: F.cross_entropy(logits[:, s] / t, y[:, j]))
+            for j, s in enumerate(slices)]
 
 
 def _minimise(nll) -> float:
