@@ -47,6 +47,8 @@ _FLAGS = (
     (r"even with --overwrite\b", "even with overwrite=True"),
     (r"start again with --overwrite\b", "start again with overwrite=True"),
     (r"Pass --resume\b", "Pass resume=True"),
+    (r"--resume and --overwrite together: --resume continues the run in OUT, --overwrite starts",
+     "resume=True and overwrite=True together: resume continues the run in out_dir, overwrite starts"),
 )
 
 #: Command-line options that error messages name, as the Python API (``TextClassifier`` and friends) calls them:

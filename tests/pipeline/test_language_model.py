@@ -655,5 +655,9 @@ def test_resume_and_overwrite_together_are_refused(tmp_path, texts_file):
     with pytest.raises(ConfigError, match=said):
         lm_pipeline.pretrain(build_config("ulmfit", overrides=LM_SETTINGS), texts_file, tmp_path / "lm", resume=True,
                              overwrite=True, progress=False)
-    with pytest.raises(ConfigError, match=said):
+    with pytest.raises(ConfigError, match=said) as err:
         run(_config(), TINY, tmp_path / "run", resume=True, overwrite=True, progress=False)
+    from lstmtext.errors import in_python_terms
+
+    assert str(in_python_terms(err.value)).startswith("resume=True and overwrite=True together: resume continues the "
+                                                       "run in out_dir, overwrite starts it again")

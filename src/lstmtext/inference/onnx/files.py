@@ -113,8 +113,8 @@ def export_onnx(bundle_path: str | Path, out: str | Path | None = None, quantize
             stale.unlink()
             log.warning("removed %s: the int8 copy of the graph replaced (export --quantize writes this one's)", stale)
         else:  # a file of the user's that happens to have the name: never deleted unasked
-            log.warning("left %s: not a graph lstmtext exported, so not this graph's int8 copy either (the engines "
-                        "refuse it as one)", stale)
+            log.warning("left %s: not a graph lstmtext exported, so not this graph's int8 copy either: move it if "
+                        "--engine onnx-int8 should find this graph's (export --quantize)", stale)
     proto = build_onnx(bundle.model, bundle.task, bundle_metadata(bundle))
     with atomic_path(target) as tmp:  # which also gives the file the usual mode
         onnx.save(proto, str(tmp))
