@@ -571,7 +571,8 @@ def test_pretraining_on_a_handful_of_texts_warns_that_it_learnt_little(tmp_path,
                                       *[a for s in LM_SETTINGS for a in ("--set", s)]])
     assert result.exit_code == 0, result.output
     assert "0 held-out tokens)" in result.output
-    assert "no held-out texts; perplexity is measured on training texts" in caplog.text  # logged, once
+    assert "no held-out texts (every lm.valid_every-th text is held out: 5; give more texts or a smaller " \
+        "lm.valid_every); perplexity is measured on training texts" in caplog.text  # logged, once; no work folder named
     # each epoch's line says what its perplexity is on (it said "valid")
     assert "epoch 2: train loss" in result.output and "valid perplexity" not in result.output
     assert result.output.count("perplexity on the training texts (none held out)") == 2

@@ -79,7 +79,8 @@ def fit_lm(model: LanguageModel, corpus: Path, cfg: LMConfig, checkpoint_dir: Pa
     train, valid = TokenStream(corpus, "train"), TokenStream(corpus, "valid")
     held_out = bool(len(valid))
     if not held_out:  # a corpus too small to hold texts out: score on the training texts, and say so
-        log.warning("%s: no held-out texts; perplexity is measured on training texts", corpus)
+        log.warning("no held-out texts (every lm.valid_every-th text is held out: %d; give more texts or a smaller "
+                    "lm.valid_every); perplexity is measured on training texts", cfg.valid_every)
         valid = train
     sampled = cfg.sampled if cfg.sampled and model.vocab_size > 2 * cfg.sampled else 0
     optimizer = adam(model.parameters(), lr=cfg.lr, betas=(0.8, 0.99))
