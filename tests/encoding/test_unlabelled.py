@@ -57,6 +57,14 @@ def test_corpus_errors_name_the_file_and_the_fix(tmp_path):
     (tmp_path / "t.csv").write_text("body\nhello\n", encoding="utf-8")
     with pytest.raises(DataError, match=r"t\.csv: no column 'text'.*Use --unlabelled-col\."):  # the flag for this file
         UnlabelledCorpus(tmp_path / "t.csv", None, pipeline)
+    from lstmtext.pipeline.prepare import unlabelled_corpus
+
+    (tmp_path / "nohead.csv").write_text("great flight,positive\nlost my bag,negative\n", encoding="utf-8")
+    config = build_config(None, overrides=[f'data.unlabelled="{tmp_path / "nohead.csv"}"'])
+    with pytest.raises(DataError, match=r"nohead\.csv: no column 'text'\. Columns: great flight, positive\. Use "
+                                        r"--unlabelled-col, or a plain \.txt file of one text a line \(the text column "
+                                        r"alone, no header\)"):  # its hint was `cut -f1`, which splits a CSV at no comma
+        unlabelled_corpus(config, pipeline, [])
     (tmp_path / "urls.txt").write_text("http://a.b/c\n", encoding="utf-8")
     with pytest.raises(DataError, match=r"urls\.txt: no unlabelled text is left after cleaning"):
         UnlabelledCorpus(tmp_path / "urls.txt", None, pipeline)

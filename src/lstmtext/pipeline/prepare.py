@@ -266,7 +266,7 @@ def unlabelled_corpus(config: Config, pipeline: Any, notes: list[str], held_out:
     scored = frozenset(" ".join(t.split()) for t in held_out) - {""}
     corpus = UnlabelledCorpus(config.data.unlabelled, config.data.unlabelled_col, pipeline, held_out=scored,
                               default_col=config.data.text_col,  # no option reads it headerless: say what does
-                              header_flag="a plain .txt file of one text a line (cut -f1 FILE > texts.txt)")
+                              header_flag="a plain .txt file of one text a line (the text column alone, no header)")
     if corpus.overlap:
         warn(notes, f"{config.data.unlabelled}: {corpus.overlap:,} unlabelled text{'s are' if corpus.overlap > 1 else ' is'} "
                     "also in the valid or test split (after "
