@@ -39,22 +39,18 @@ def fit_temperatures(logits: torch.Tensor, targets: torch.Tensor, layout: Output
     logits = logits.detach().double()
     if layout.activation == "sigmoid":
         y = targets.double()
-        clean = ((logits > 0) == (y > 0.5)).all(0)  # every text on its right side
-        fit = [j for j in range(layout.total) if not clean[j]]
-        shared = _minimise(lambda t: F.binary_cross_entropy_with_logits(logits[:, fit] / t, y[:, fit])) \
-            if fit and bool(clean.any()) else 1.0
-        return [shared if clean[j] else _minimise(lambda t, j=j: F.binary_cross_entropy_with_logits(logits[:, j] / t, y[:, j]))
-                for j in range(layout.total)]
-    y = targets.long()
-    if y.dim() == 1:
-        y = y.unsqueeze(1)
-    slices = list(layout.slices())
-    clean = [bool((logits[:, s].argmax(1) == y[:, j]).all()) for j, s in enumerate(slices)]  # every text right
-    fit = [j for j in range(len(slices)) if not clean[j]]
-    shared = _minimise(lambda t: sum(F.cross_entropy(logits[:, slices[j]] / t, y[:, j]) for j in fit) / len(fit)) \
-        if fit and any(clean) else 1.0
-    return [shared if clean[j] else _minimise(lambda t, s=s, j=j: F.cross_entropy(logits[:, s] / t, y[:, j]))
-            for j, s in enumerate(slices)]
+        nlls = [lambda t, j=j: F.binary_cross_entropy_with_logits(logits[:, j] / t, y[:, j]) for j in range(layout.total)]
+        clean = [bool(((logits[:, j] > 0) == (y[:, j] > 0.5)).all()) for j in range(layout.total)]  # all on their side
+    else:
+        y = targets.long()
+        if y.dim() == 1:
+            y = y.unsqueeze(1)
+        slices = list(layout.slices())
+        nlls = [lambda t, s=s, j=j: F.cross_entropy(logits[:, s] / t, y[:, j]) for j, s in enumerate(slices)]
+        clean = [bool((logits[:, s].argmax(1) == y[:, j]).all()) for j, s in enumerate(slices)]  # every text right
+    fit = [nll for nll, c in zip(nlls, clean) if not c]
+    shared = _minimise(lambda t: sum(nll(t) for nll in fit) / len(fit)) if fit and any(clean) else 1.0
+    return [shared if c else _minimise(nll) for nll, c in zip(nlls, clean)]
 
 
 def _minimise(nll) -> float:
