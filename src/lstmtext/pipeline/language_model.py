@@ -35,10 +35,10 @@ from lstmtext.encoding.vocab import Vocab, known_words
 from lstmtext.errors import BundleError, ConfigError, DataError
 from lstmtext.models.language_model import LanguageModel
 from lstmtext.pipeline.checks import check_resume_or_overwrite
+from lstmtext.pipeline.lm_resume import check_lm_stage, read_work_json, resumed_config
 from lstmtext.preprocess import Pipeline, build_pipeline
 from lstmtext.preprocess.pipeline import RESOURCES_DIR
 from lstmtext.preprocess.presets import resolved_preprocess
-from lstmtext.training.checkpoint import changed_settings
 from lstmtext.training.lm_bundle import LMBundle, is_lm_bundle, lm_folder, load_lm, save_lm
 from lstmtext.training.pretrain import LMResult, fit_lm, perplexity_name
 from lstmtext.training.threads import configure_threads, keeps_thread_count
@@ -83,23 +83,6 @@ def _info(counts: dict, result: LMResult) -> dict:
             "seconds": result.seconds, "precision": result.precision}
 
 
-def _resumed_config(given: Config, saved: Config, state: Path, asked: Collection[str] = ()) -> Config:
-    """The interrupted run's config, unless this command asks for other settings that differ from the saved run's:
-    the keys in ``asked`` (what --set named, a key or a section), and any key set away from both the built-in
-    defaults and the ``ulmfit`` preset (``lstmtext pretrain``'s own default), so that ``--resume`` need not repeat
-    the first command's --set. Then a one-line refusal naming the first of them."""
-    from lstmtext.config import build_config
-    from lstmtext.config.diff import flatten
-
-    defaults = [flatten(build_config(p, extra={"task": given.task}).model_dump(mode="json")) for p in (None, "ulmfit")]
-    now, before = flatten(given.model_dump(mode="json")), flatten(saved.model_dump(mode="json"))
-    named = lambda k: any(k == a or k.startswith(a + ".") for a in asked)  # noqa: E731
-    changed = [k for k, v in now.items() if v != before.get(k) and (named(k) or all(v != d.get(k) for d in defaults))]
-    if changed:
-        raise changed_settings(state.parent, "pretraining", changed, now, before)
-    return saved
-
-
 #: Fewer training tokens than this and a language model learns next to nothing (the airline tweets hold ~190,000).
 FEW_LM_TOKENS = 10_000
 
@@ -142,14 +125,14 @@ def pretrain(config: Config, texts: str | Path, out: str | Path, text_col: str |
                               f"DATA --pretrained {out}`, or start again with --overwrite.")
         if not state.is_file():
             raise BundleError(f"{out}: nothing to resume (no pretraining was started there). Start without --resume.")
-        saved = _read_work_json(state)
+        saved = read_work_json(state)
         before, now = saved.get("texts_id"), file_identity(texts)
         if before is not None and before != now:  # pretrain.json files written before this check hold no id
             changed = " (changed since it started)" if before[0] == now[0] else f", not {texts}"
             raise BundleError(f"{out}: --resume continues the pretraining on {saved['texts']}{changed}. Resume with "
                               "the same unchanged TEXTS, or start again with --overwrite.")
-        config = _resumed_config(config, Config.model_validate(saved["config"]), state, asked)
-        vocab = Vocab.from_dict(_read_work_json(out / "vocab.json"))
+        config = resumed_config(config, Config.model_validate(saved["config"]), state, asked)
+        vocab = Vocab.from_dict(read_work_json(out / "vocab.json"))
     else:
         if out.exists() and any(out.iterdir()):
             ours = is_lm_bundle(out) or state.is_file()  # a language model, or an interrupted pretraining
@@ -186,19 +169,6 @@ def pretrain(config: Config, texts: str | Path, out: str | Path, text_col: str |
     bundle = LMBundle(model, vocab, config.preprocess, config.lm, _info(counts, result))
     save_lm(bundle, out, overwrite=True)  # replaces the work folder in one rename
     return bundle
-
-
-def _read_work_json(path: Path) -> dict[str, Any]:
-    """A JSON file of an interrupted pretraining's or language-model stage's folder, or one line saying that the
-    work must start again."""
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-        if not isinstance(data, dict):
-            raise ValueError
-        return data
-    except (OSError, ValueError):  # missing, unreadable, not JSON (JSONDecodeError and UnicodeDecodeError too)
-        raise BundleError(f"{path} is missing or corrupt: the interrupted work cannot be resumed. Start again "
-                          "with --overwrite (without --resume).") from None
 
 
 def check_lm(config: Config, lm: LMBundle, cleaned: dict[str, Any] | None = None) -> None:
@@ -301,7 +271,7 @@ def run_lm(config: Config, pipeline: Pipeline, vocab: Vocab, train_texts: Sequen
     with tempfile.TemporaryDirectory(prefix="lstmtext-lm-") as tmp:
         work = out / "lm_work" if out is not None else Path(tmp)
         if out is not None:
-            _check_lm_stage(work, config, train_texts, start, resume)
+            check_lm_stage(work, config, train_texts, start, resume)
         counts, result = train_lm(model, token_lists, vocab, work, config.lm, epochs, resume, progress,
                                   config.train.precision)
         bundle = LMBundle(model, vocab, config.preprocess, config.lm, _info(counts, result))
@@ -309,48 +279,6 @@ def run_lm(config: Config, pipeline: Pipeline, vocab: Vocab, train_texts: Sequen
             save_lm(bundle, saved, overwrite=True)
             shutil.rmtree(work, ignore_errors=True)
     return bundle
-
-
-#: The settings the language-model stage of a run reads (flattened keys, or their prefixes): a resume may change
-#: any other (the classifier's learning rate, its patience), since the classifier has not started yet.
-_LM_STAGE_KEYS = ("lm.", "preprocess.", "vocab.", "model.name", "model.embedding_dim", "model.hidden_size",
-                  "model.bidirectional", "train.pretrain", "train.pretrained", "train.precision")
-
-
-def _check_lm_stage(work: Path, config: Config, train_texts: Sequence[str], start: LMBundle | None,
-                    resume: bool) -> None:
-    """Keep the settings the language-model stage reads and digests of its inputs in ``work/run.json`` when the
-    stage starts; on ``resume``, refuse other ones in one line naming the first, as ``pretrain --resume`` does (the
-    stage had gone on with another ``lm.lr``, or on the corpus of an earlier ``--unlabelled`` file)."""
-    import hashlib
-
-    from lstmtext.config.diff import flatten
-
-    texts = hashlib.sha256()
-    for text in train_texts:
-        texts.update(text.encode("utf-8", "surrogatepass") + b"\x00")
-    now = {k: v for k, v in flatten(config.model_dump(mode="json")).items() if k.startswith(_LM_STAGE_KEYS)}
-    unlabelled, start_path = config.data.unlabelled, start.path if start is not None else None
-    inputs = {"the training texts": texts.hexdigest()[:16],
-              f"the --unlabelled file {unlabelled}": file_identity(unlabelled) if unlabelled else None,
-              f"the language model {start_path}": _read_work_json(start_path / "lm.json").get("weights_sha256")
-              if start_path is not None else None}
-    state = work / "run.json"
-    if not (resume and state.is_file()):
-        if not resume or not (work / "checkpoint").exists():  # a stage begun before run.json was kept: as before
-            work.mkdir(parents=True, exist_ok=True)
-            state.write_text(json.dumps({"settings": now, "inputs": list(inputs.values())}), encoding="utf-8")
-        return
-    saved = _read_work_json(state)
-    before = saved.get("settings", {})
-    changed = [k for k in now if now[k] != before.get(k, now[k])]
-    if changed:
-        raise changed_settings(work, "language-model stage", changed, now, before)
-    for (what, value), was in zip(inputs.items(), saved.get("inputs", [])):
-        if value != was:
-            raise BundleError(f"{work}: --resume continues a language-model stage that read {what} as it was "
-                              "then, and it has changed (or is another one). Resume with the same inputs, or start "
-                              "again with --overwrite.")
 
 
 def start_from_lm(model: torch.nn.Module, lm: LMBundle) -> list[str]:
