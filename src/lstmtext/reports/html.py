@@ -20,7 +20,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
-from lstmtext.reports.markdown import p_cut, stopped_early  # noqa: E402
+from lstmtext.reports.markdown import chosen_cuts_line, p_cut, stopped_early  # noqa: E402
 from lstmtext.reports.plots import curves_figure  # noqa: E402
 from lstmtext.utils.atomic import write_text  # noqa: E402
 
@@ -224,10 +224,7 @@ def calibration_section(metrics: dict[str, dict[str, Any]]) -> list[str]:
              "multi-label models; the coverage columns use the tuned thresholds.</p>",
              table(["split", "decisions", "ECE before", "ECE after", "mean confidence", "accuracy",
                     "accuracy at 100%", "at 90% (P)", "at 80% (P)"], rows)]
-    for name, cal in splits.items():  # each split's own cuts come from its confidences; these were chosen on valid
-        if cal.get("at_chosen_cuts"):
-            parts.append(f"<p>On {html.escape(name)}, at the cuts chosen on valid: " + "; ".join(
-                f"P {p_cut(v['min_confidence'])} (valid's {k}) answers {v['coverage']:.1%} at accuracy "
-                f"{v['accuracy']:.4f}" for k, v in cal["at_chosen_cuts"].items()) + ".</p>")
+    parts += [f"<p>{html.escape(chosen_cuts_line(name, cal))}</p>" for name, cal in splits.items()
+              if cal.get("at_chosen_cuts")]
     parts += [image(_calibration_png(name, cal), f"calibration, {name}") for name, cal in splits.items()]
     return parts

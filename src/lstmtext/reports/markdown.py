@@ -12,6 +12,14 @@ def fmt(x: float) -> str:
     return f"{x:.4f}"
 
 
+def chosen_cuts_line(name: str, cal: dict[str, Any]) -> str:
+    """What the cuts chosen on valid (``at_chosen_cuts``) answer on split ``name``, and how accurately (the split's
+    own cuts come from its confidences; these from valid's), for report.md and report.html."""
+    said = "; ".join(f"P {p_cut(v['min_confidence'])} (valid's {k}) answers {v['coverage']:.1%} at accuracy "
+                     f"{fmt(v['accuracy'])}" for k, v in cal["at_chosen_cuts"].items())
+    return f"On {name}, at the cuts chosen on valid: {said}."
+
+
 def p_cut(p: float) -> str:
     """A ``--min-confidence`` cut with 3 decimals, rounded down: passing it answers at least the texts it was
     measured on (0.49075 rounded to 0.491 would leave out those at 0.4908)."""
@@ -119,10 +127,8 @@ def calibration_lines(metrics: dict[str, dict[str, Any]]) -> list[str]:
                      f"{fmt(t['90%']['accuracy'])} ({p_cut(t['90%']['min_confidence'])}) | {fmt(t['80%']['accuracy'])} "
                      f"({p_cut(t['80%']['min_confidence'])}) |")
     for name, cal in rows:
-        if cal.get("at_chosen_cuts"):  # the split's own cuts come from its confidences; these from valid's
-            said = "; ".join(f"P {p_cut(v['min_confidence'])} (valid's {k}) answers {v['coverage']:.1%} at accuracy "
-                             f"{fmt(v['accuracy'])}" for k, v in cal["at_chosen_cuts"].items())
-            lines += ["", f"On {name}, at the cuts chosen on valid: {said}."]
+        if cal.get("at_chosen_cuts"):
+            lines += ["", chosen_cuts_line(name, cal)]
     if not any(cal.get("temperatures") for _, cal in rows):
         lines += ["", "No temperature was fitted (the notes say why): the probabilities are the model's own, so ECE "
                       "before and after are the same."]
