@@ -57,6 +57,15 @@ def test_piped_training_writes_one_line_per_epoch_and_no_bar_redraws(tiny_path, 
     epochs = [line for line in result.output.splitlines() if line.startswith("epoch ")]
     assert [line.split(":")[0] for line in epochs] == ["epoch 1/2", "epoch 2/2"]
     assert "train_loss" in epochs[0] and "valid_macro_f1" in epochs[0] and "\r" not in result.output
+    assert "; 1 epoch left, about " in epochs[0] and " left" not in epochs[1]  # the whole run's time left
+
+
+def test_time_left_extrapolates_the_epochs_done():
+    from lstmtext.utils.progress import time_left
+
+    assert time_left(4.0, 2, 5) == "; 3 epochs left, about 6.0 s"
+    assert time_left(40.0, 1, 2) == "; 1 epoch left, about 40 s"
+    assert time_left(3.0, 4, 4) == "" and time_left(3.0, 0, 4) == ""
 
 
 def test_progress_bars_draw_on_a_terminal_only(monkeypatch):

@@ -46,6 +46,15 @@ def lm_dir(tmp_path_factory, texts_file):
     return out
 
 
+def test_pretrains_epoch_lines_say_the_time_left(texts_file, tmp_path):
+    result = CliRunner().invoke(app, ["pretrain", str(texts_file), "--out", str(tmp_path / "lm"),
+                                      *[a for s in LM_SETTINGS for a in ("--set", s)]])  # not --quiet: the bars' lines
+    assert result.exit_code == 0, result.output
+    lines = [line for line in result.output.splitlines() if line.startswith("LM epoch ")]
+    assert [line.split(":")[0] for line in lines] == ["LM epoch 1/2", "LM epoch 2/2"]
+    assert "; 1 epoch left, about " in lines[0] and " left" not in lines[1]
+
+
 def _config(*extra):
     return build_config("ulmfit", overrides=[*TINY_OVERRIDES, "model.embed_dropout=0.0", "train.epochs=1", *extra])
 

@@ -25,7 +25,7 @@ from lstmtext.models.onednn import release_workspace
 from lstmtext.training.checkpoint import restore_checkpoint, save_checkpoint
 from lstmtext.training.precision import apply_precision, set_precision
 from lstmtext.training.schedule import adam, lr_factor, param_groups, unfreeze
-from lstmtext.utils.progress import epoch_line, progress_bar
+from lstmtext.utils.progress import epoch_line, progress_bar, time_left
 
 if TYPE_CHECKING:
     from lstmtext.training.ddp import Shard
@@ -155,9 +155,12 @@ def fit(
             best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
         else:
             bad_epochs += 1
-        epoch_line(f"epoch {epoch}/{cfg.epochs}: " + ", ".join(f"{k} {v:.4f}" for k, v in record.items() if k != "epoch")
-                   + (" (best)" if result.best_epoch == epoch else ""), progress and (shard is None or shard.rank == 0))
         stop = cfg.patience is not None and bad_epochs >= cfg.patience
+        epoch_line(f"epoch {epoch}/{cfg.epochs}: " + ", ".join(f"{k} {v:.4f}" for k, v in record.items() if k != "epoch")
+                   + (" (best)" if result.best_epoch == epoch else "")
+                   + ("" if stop else time_left(time.perf_counter() - start, epoch - first_epoch + 1,
+                                                cfg.epochs - first_epoch + 1)),
+                   progress and (shard is None or shard.rank == 0))
         rank_rng = shard.rng_states() if checkpoint_dir is not None and shard is not None else None  # every rank
         if checkpoint_dir is not None and (shard is None or shard.rank == 0):
             state = {"epoch": epoch, "history": result.history, "best_epoch": result.best_epoch,

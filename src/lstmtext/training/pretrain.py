@@ -3,7 +3,8 @@ a checkpoint after every epoch, and a resume that ends with the same weights as 
 
 Batches come from a :class:`~lstmtext.encoding.token_stream.TokenStream` (memory-mapped), so the corpus is
 never held in memory and peak memory stays flat in its size (the per-shape product caches that grew are
-capped by ``import lstmtext``; docs/pretrain.md). The progress bar shows the loss, tokens/s and the epoch's ETA.
+capped by ``import lstmtext``; docs/pretrain.md). The progress bar shows the loss, tokens/s and the epoch's ETA;
+each epoch's line, the epochs left and about how long they take.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from lstmtext.models.language_model import LanguageModel
 from lstmtext.training.checkpoint import restore_checkpoint, save_checkpoint
 from lstmtext.training.precision import apply_precision, set_precision
 from lstmtext.training.schedule import adam, slanted_triangular
-from lstmtext.utils.progress import epoch_line, progress_bar
+from lstmtext.utils.progress import epoch_line, progress_bar, time_left
 
 log = logging.getLogger(__name__)
 
@@ -97,6 +98,7 @@ def fit_lm(model: LanguageModel, corpus: Path, cfg: LMConfig, checkpoint_dir: Pa
         log.info("resuming the language model after epoch %d of %d", st["epoch"], epochs)
     else:
         torch.manual_seed(cfg.seed)
+    begun = time.perf_counter()  # this process's epochs, for the time left (``start`` counts an interrupted run's)
     for epoch in range(first, epochs + 1):
         model.train()
         t0, tokens, loss_sum, n_batches = time.perf_counter(), 0, 0.0, 0
@@ -126,7 +128,8 @@ def fit_lm(model: LanguageModel, corpus: Path, cfg: LMConfig, checkpoint_dir: Pa
             result.best_perplexity, result.best_epoch = record["valid_perplexity"], epoch
             best = {k: v.detach().clone() for k, v in model.state_dict().items()}
         epoch_line(f"LM epoch {epoch}/{epochs}: train loss {record['train_loss']:.4f}, {perplexity_name(held_out)} "
-                   f"{record['valid_perplexity']:.2f}, {record['tokens_per_second']:,.0f} tokens/s", progress)
+                   f"{record['valid_perplexity']:.2f}, {record['tokens_per_second']:,.0f} tokens/s"
+                   + time_left(time.perf_counter() - begun, epoch - first + 1, epochs - first + 1), progress)
         if checkpoint_dir is not None:
             save_checkpoint(checkpoint_dir, model.state_dict(), best, optimizer,
                             {"epoch": epoch, "step": step, "history": result.history, "best_epoch": result.best_epoch,

@@ -21,6 +21,16 @@ def seconds(value: float) -> str:
     return f"{value:.1f} s" if value < 9.95 else f"{value:.0f} s"
 
 
+def time_left(elapsed: float, done: int, total: int) -> str:
+    """The rest of a run of ``total`` epochs after ``done`` of them took ``elapsed`` seconds, for an epoch line:
+    ``"; 8 epochs left, about 41 s"`` (early stopping may end it sooner), ``""`` after the last epoch. A bar shows
+    its own epoch's time left; this is the whole run's."""
+    left = total - done if done > 0 else 0
+    if left <= 0:
+        return ""
+    return f"; {left} epoch{'s' if left != 1 else ''} left, about {seconds(elapsed / done * left)}"
+
+
 def on_terminal() -> bool:
     """Whether standard error is a terminal (where a redrawn bar reads as one line)."""
     return bool(getattr(sys.stderr, "isatty", lambda: False)())
