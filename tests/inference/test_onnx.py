@@ -416,3 +416,20 @@ def test_an_onnx_predictor_pickles_and_rebuilds_its_session(trained_run):
     assert again.engine == "onnx" and again.session is not predictor.session
     texts = ["lost my bag", "great crew thanks"]
     assert np.array_equal(again.predict_proba(texts), predictor.predict_proba(texts))
+
+
+def test_predict_evaluate_and_suggest_read_the_graph_named_by_onnx(trained_run, tiny_path, tmp_path):
+    bundle = trained_run[0] / "model"
+    graph = export_onnx(bundle, tmp_path / "elsewhere.onnx")  # not in the bundle: found only through --onnx
+    texts = tmp_path / "texts.txt"
+    texts.write_text("great crew\nlost my bag again\n")
+    said = runner.invoke(app, ["predict", str(bundle), "--file", str(texts), "--engine", "onnx", "--onnx", str(graph)])
+    torch_said = runner.invoke(app, ["predict", str(bundle), "--file", str(texts), "--engine", "torch"])
+    assert said.exit_code == 0 == torch_said.exit_code, said.output
+    assert [json.loads(r)["label"] for r in said.output.splitlines()] == [
+        json.loads(r)["label"] for r in torch_said.output.splitlines()]
+    missing = tmp_path / "none.onnx"
+    for argv in (["predict", str(bundle), "hi"], ["evaluate", str(bundle), str(tiny_path)],
+                 ["suggest", str(bundle), str(texts), "--out", str(tmp_path / "s")]):
+        result = runner.invoke(app, [*argv, "--engine", "onnx", "--onnx", str(missing)])
+        assert result.exit_code == 1 and str(result.exception).startswith(f"{missing}: no such ONNX file."), argv

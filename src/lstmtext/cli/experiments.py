@@ -24,6 +24,7 @@ from lstmtext.cli.common import (
     LabelSepOpt,
     ModelTextCol,
     NoHeader,
+    OnnxOpt,
     Oversample,
     OverwriteOpt,
     PreprocessOpt,
@@ -293,6 +294,7 @@ def suggest(
     diversity: Annotated[float, typer.Option(help="0: most uncertain first; higher: fewer near-duplicates (maximal marginal relevance over word counts); 1: most different first.")] = 0.3,
     seed: Annotated[int, typer.Option(help="Seed of --strategy random.")] = 0,
     engine: EngineOpt = "auto",
+    onnx: OnnxOpt = None,
     exclude: Annotated[Optional[list[Path]], typer.Option("--exclude", help="Texts already labelled (the model's training file, an earlier to_label.csv; repeatable; the same --text-col, else the model's text column or 'text'): never suggested again.")] = None,
     overwrite: OverwriteOpt = False,
 ) -> None:
@@ -308,7 +310,7 @@ def suggest(
     from lstmtext.inference.engines import load_predictor
 
     check_out(out, "suggest", overwrite)
-    predictor = load_predictor(bundle, engine)
+    predictor = load_predictor(bundle, engine, onnx)
     chunks = iter_texts(texts, text_col, defaults=model_text_columns(predictor), header=not no_header,
                         header_flag="--no-header")
     # the files already labelled: to_label.csv files (the model's text column, as suggest writes them) or tables

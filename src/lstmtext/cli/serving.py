@@ -7,7 +7,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from lstmtext.cli.common import ENGINE_HELP, console, err_console
+from lstmtext.cli.common import ENGINE_HELP, OnnxOpt, console, err_console
 from lstmtext.errors import ConfigError
 
 
@@ -16,7 +16,7 @@ def serve(
     host: Annotated[Optional[str], typer.Option(help="Interface to listen on (default 127.0.0.1).")] = None,
     port: Annotated[Optional[int], typer.Option(help="TCP port (default 8000).")] = None,
     engine: Annotated[Optional[str], typer.Option(help=ENGINE_HELP + " Env LSTMTEXT_ENGINE.")] = None,
-    onnx: Annotated[Optional[Path], typer.Option(help="Exported .onnx file, or the folder export wrote it into (default: the bundle's model.onnx; read by the onnx and auto engines).")] = None,
+    onnx: OnnxOpt = None,
     threads: Annotated[Optional[int], typer.Option(help="CPU threads for inference (default: every core).")] = None,
     batch_size: Annotated[Optional[int], typer.Option(help="Texts per forward pass (default: the engine's, 128).")] = None,
     max_texts: Annotated[Optional[int], typer.Option(help="Texts per request (default 256).")] = None,
