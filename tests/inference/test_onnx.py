@@ -114,6 +114,7 @@ def test_export_cli_writes_both_files_atomically(exported):
     assert "parity with PyTorch on random sequences: max |Δp|" in output and "same label 100.0%" in output
     assert sorted(p.name for p in bundle.iterdir() if p.name.startswith(".")) == []  # no temporary files left
     onnx.checker.check_model(str(bundle / "model.int8.onnx"))
+    assert "--onnx" not in output  # in the bundle: every engine finds it unnamed
 
 
 def test_onnx_predictor_parity_on_texts(exported, tiny_frame):
@@ -420,7 +421,9 @@ def test_an_onnx_predictor_pickles_and_rebuilds_its_session(trained_run):
 
 def test_predict_evaluate_and_suggest_read_the_graph_named_by_onnx(trained_run, tiny_path, tmp_path):
     bundle = trained_run[0] / "model"
-    graph = export_onnx(bundle, tmp_path / "elsewhere.onnx")  # not in the bundle: found only through --onnx
+    graph = tmp_path / "elsewhere.onnx"  # not in the bundle: found only through --onnx, as export says
+    said = runner.invoke(app, ["export", str(bundle), "--out", str(graph)])
+    assert said.exit_code == 0 and f"the engines read it when named: lstmtext serve {bundle} --onnx {graph}" in said.output
     texts = tmp_path / "texts.txt"
     texts.write_text("great crew\nlost my bag again\n")
     said = runner.invoke(app, ["predict", str(bundle), "--file", str(texts), "--engine", "onnx", "--onnx", str(graph)])

@@ -100,12 +100,16 @@ def export(
     overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace the .onnx files if they are already there (refused without it).")] = False,
 ) -> None:
     """Export a model to ONNX: inputs ids (batch, time; post-padded) and lengths (batch), outputs logits and probabilities."""
-    from lstmtext.inference.onnx import check_parity, export_onnx, int8_path
+    from lstmtext.inference.bundle import resolve_bundle_path
+    from lstmtext.inference.onnx import ONNX_NAME, check_parity, export_onnx, int8_path
 
     if fmt != "onnx":
         raise ConfigError(f"--format must be onnx. Got {fmt!r} instead.")
     path = export_onnx(bundle, out, quantize=quantize, overwrite=overwrite)
     console.print(f"wrote {path}" + (f" and {int8_path(path)}" if quantize else ""))
+    if path.resolve() != (resolve_bundle_path(bundle) / ONNX_NAME).resolve():  # not where the engines look by default
+        console.print(f"the engines read it when named: lstmtext serve {bundle} --onnx {path} (predict, evaluate and "
+                      "suggest take --onnx too)", highlight=False, soft_wrap=True)
     if check:
         diff, agree = check_parity(bundle, path)
         console.print(f"parity with PyTorch on random sequences: max |Δp| {diff:.2e}, same label {agree:.1%}")
