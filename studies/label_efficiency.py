@@ -7,16 +7,20 @@ language model already read), four models are trained on the labelled share, pic
 split and scored once on test:
 
 * `default` preset from scratch (lstmtext's tuned short-text BiLSTM);
-* `ulmfit` preset started from the language model (`--pretrained LM`, no further LM epochs);
-* `ulmfit_tfidf`: the same with a TF-IDF + logistic regression path fitted after the network and blended with
-  it on valid (`model.ngram_bag=2`, `model.ngram_fit="after"`; not in the default `--models`);
+* `ulmfit`: the `ulmfit` preset's network alone (`model.ngram_bag=0`), started from the language model
+  (`--pretrained LM`, no further LM epochs);
+* `ulmfit_tfidf`: the preset as it is, with its TF-IDF + logistic regression path fitted after the network and
+  blended with it on valid (`model.ngram_bag=2`, `model.ngram_fit="after"`; not in the default `--models`);
 * `ulmfit_self`: `ulmfit_tfidf` with self-training (`train.self_training=0.5`): the rest of the training texts
   are given as `--unlabelled`, the trained model answers them, and the surest half of each answer trains a second
   model with the labelled share (kept if it scores at least as well on valid; shares below 100% only; not in
   the default `--models`);
-* TF-IDF word 1-2-grams + logistic regression (C chosen on valid from a small grid);
-* fastText supervised (``lstmtext.experiments.baselines.fasttext_supervised``: bigrams, dim 50, 25 epochs, lr
-  0.5, one thread; `fasttext-numpy2`).
+* TF-IDF word 1-2-grams + logistic regression (``lstmtext.experiments.baselines.tfidf_logreg``: C chosen on
+  valid from 0.25 to 16384);
+* fastText supervised (``lstmtext.experiments.baselines.tuned_fasttext``: bigrams, dim 50, one thread, the epochs
+  (10, 25, 50) and learning rate (0.1, 0.5, 1.0) chosen on valid; `fasttext-numpy2`).
+
+Each baseline's record keeps what valid chose (``C``; fastText's ``params``) and its valid macro-F1.
 
 Results go to OUT/results.jsonl (one line per model, share and seed; a rerun skips what is there), OUT/table.md
 and OUT/label_efficiency.png.
@@ -42,7 +46,7 @@ from sklearn.model_selection import train_test_split
 
 from lstmtext.config import build_config
 from lstmtext.data import LabelledData, load_bundled_airline
-from lstmtext.experiments.baselines import fasttext_supervised, tfidf_logreg
+from lstmtext.experiments.baselines import tfidf_logreg, tuned_fasttext
 from lstmtext.pipeline import run
 from lstmtext.pipeline.language_model import pretrain
 from lstmtext.pipeline.prepare import load_data
@@ -61,6 +65,7 @@ SETTINGS = {
 }
 
 
+MODELS = ("default", "ulmfit", "ulmfit_tfidf", "ulmfit_self", "tfidf_logreg", "fasttext")
 TITLES = {"airline": "airline tweets (English)", "smsa": "IndoNLU SmSA (Indonesian)",
           "news": "news titles (Indonesian)", "ntc": "NTC-SCV reviews (Vietnamese)"}
 
@@ -96,6 +101,9 @@ def main() -> None:
     parser.add_argument("--models", default="default,ulmfit,tfidf_logreg,fasttext")
     parser.add_argument("--lm-set", action="append", default=[], help="extra --set for the language model")
     args = parser.parse_args()
+    unknown = sorted(set(args.models.split(",")) - set(MODELS))
+    if unknown:
+        raise SystemExit(f"--models: unknown {', '.join(unknown)}; choose from {', '.join(MODELS)}")
     args.out.mkdir(parents=True, exist_ok=True)
     log = args.out / "results.jsonl"
     done = {(r["dataset"], r["model"], r["share"], r["seed"]) for r in map(json.loads, log.open())} if log.exists() else set()
@@ -127,6 +135,8 @@ def main() -> None:
                         extra = [*settings, f"train.seed={seed}"]
                         if model.startswith("ulmfit"):
                             extra += [f'train.pretrained="{lm}"', "lm.finetune_epochs=0"]
+                        if model == "ulmfit":  # the network alone: the preset's own TF-IDF path is ulmfit_tfidf
+                            extra += ["model.ngram_bag=0", 'model.ngram_fit="joint"']
                         if model in ("ulmfit_tfidf", "ulmfit_self"):
                             extra += ["model.ngram_bag=2", 'model.ngram_fit="after"']
                         if model == "ulmfit_self":  # the training texts without their labels, as --unlabelled
@@ -154,11 +164,13 @@ def main() -> None:
                         if model == "tfidf_logreg":
                             task = get_task("classify").from_data(cleaned, build_config(None))
                             found = tfidf_logreg(cleaned, task, seed=seed)
-                            record.update(valid=found["valid_macro_f1"], test=found["metrics"]["macro_f1"])
+                            record.update(valid=found["valid_macro_f1"], test=found["metrics"]["macro_f1"], C=found["C"])
                         else:
                             s = cleaned.splits
-                            predict = fasttext_supervised(s["train"].texts, s["train"].labels, seed)
-                            record.update(test=float(f1_score(list(s["test"].labels), list(predict(s["test"].texts)),
+                            predict, params, valid = tuned_fasttext((s["train"].texts, s["train"].labels),
+                                                                    (s["valid"].texts, s["valid"].labels), seed)
+                            record.update(valid=valid, params=params,
+                                          test=float(f1_score(list(s["test"].labels), list(predict(s["test"].texts)),
                                                               average="macro")))
                     print(json.dumps(record), flush=True)
                     with log.open("a") as fh:

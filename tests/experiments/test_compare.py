@@ -311,6 +311,25 @@ def test_fasttext_baseline_learns_labels_and_is_the_same_twice():
     assert list(first(many)) == list(second(many))
 
 
+def test_tuned_fasttext_keeps_the_grids_best_on_valid():
+    import itertools
+
+    from sklearn.metrics import f1_score
+
+    from lstmtext.experiments.baselines import FASTTEXT_GRID, fasttext_supervised, tuned_fasttext
+
+    words = ["great", "lovely", "awful", "late", "crew", "bag", "seat", "food"]
+    texts = [" ".join(words[(i * k + j) % 8] for k in range(1, 4)) for i in range(40) for j in range(2)]
+    labels = ["good" if ("great" in t or "lovely" in t) and "awful" not in t else "bad" for t in texts]
+    train, valid = (texts[::2], labels[::2]), (texts[1::2], labels[1::2])
+    predict, params, score = tuned_fasttext(train, valid, seed=0)
+    scores = {values: f1_score(valid[1], list(fasttext_supervised(*train, 0, dict(zip(FASTTEXT_GRID, values)))(
+        valid[0])), average="macro", zero_division=0) for values in itertools.product(*FASTTEXT_GRID.values())}
+    assert score == max(scores.values()) == scores[tuple(params.values())] > min(scores.values())  # not the first
+    assert params != {k: v[0] for k, v in FASTTEXT_GRID.items()}
+    assert f1_score(valid[1], list(predict(valid[0])), average="macro", zero_division=0) == score  # the chosen model
+
+
 def test_unlabelled_text_is_named_as_the_user_gave_it(tiny_path, tiny_data, tmp_path, caplog):
     """compare cleans the --unlabelled file once into a temporary copy: its errors and the runs' warnings had
     named that copy (/tmp/lstmtext-unlabelled-.../unlabelled.txt), and a missing column said --text-col."""
