@@ -54,8 +54,9 @@ def child(presets: list[str], epochs: int, threads: int) -> None:
         warm = cfg.model_copy(update={"train": cfg.train.model_copy(update={"epochs": 1})}, deep=True)
         fit_model(warm, dataclasses.replace(prepared, train=prepared.train.take(np.arange(512))), progress=False)
         _, result = fit_model(cfg, prepared, progress=False)
-        print(json.dumps({"preset": name, "seconds": result.seconds, "precision": result.precision,
-                          "tokens_per_second": prepared.train_tokens * epochs / result.seconds}), flush=True)
+        ran = len(result.history)  # the epochs trained: early stopping (the zoo presets' patience) may end sooner
+        print(json.dumps({"preset": name, "seconds": result.seconds, "precision": result.precision, "epochs": ran,
+                          "tokens_per_second": prepared.train_tokens * ran / result.seconds}), flush=True)
 
 
 def fasttext_rate() -> tuple[float, int]:
@@ -104,7 +105,12 @@ def main() -> None:
                 busy.kill()
         rows = [json.loads(line) for line in out.splitlines() if line.startswith("{")]
         results[setting] = {r["preset"]: r for r in rows}
-    ft_rate, ft_tokens = fasttext_rate()
+    busy = subprocess.Popen(["yes"], stdout=subprocess.DEVNULL) if args.busy else None
+    try:  # under the same load as the presets
+        ft_rate, ft_tokens = fasttext_rate()
+    finally:
+        if busy:
+            busy.kill()
     load.append(os.getloadavg()[0])
     print(f"epochs {args.epochs}; busy core beside: {args.busy}; 1-min load average {load[0]:.1f} before, "
           f"{load[1]:.1f} after; machine product rate: {rate_line(machine_rate())}")
