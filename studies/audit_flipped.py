@@ -64,7 +64,10 @@ def main() -> None:
     train = data.splits["train"]
     classes = sorted(set(train.labels))
     rng = np.random.default_rng(args.seed)
-    flipped = set(rng.choice(len(train), size=int(round(args.share * len(train))), replace=False).tolist())
+    size = int(round(args.share * len(train)))
+    if size < 1:
+        raise SystemExit(f"--share {args.share} flips no row of {len(train):,}: give at least {1 / len(train):.2g}")
+    flipped = set(rng.choice(len(train), size=size, replace=False).tolist())
     labels = [rng.choice([c for c in classes if c != y]) if i in flipped else y for i, y in enumerate(train.labels)]
     rows = [f"train row {i}" for i in range(len(train))]
     valid = data.splits["valid"]

@@ -101,6 +101,8 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=4)
     parser.add_argument("--plot", type=Path, default=None)
     args = parser.parse_args()
+    if unknown := sorted(set(args.strategies.split(",")) - {"random", "suggest", "suggest+warm"}):
+        raise SystemExit(f"--strategies: unknown {', '.join(unknown)}; choose from random, suggest, suggest+warm")
     points = []
     for seed in [int(s) for s in args.seeds.split(",")]:
         for strategy in args.strategies.split(","):

@@ -113,6 +113,8 @@ def main() -> None:
     if not DATA.exists():
         raise SystemExit(f"{DATA} is missing (set LSTMTEXT_SHARED_DATA, docs/data.md)")
     names = args.variants.split(",")
+    if unknown := sorted(set(names) - set(VARIANTS)):
+        raise SystemExit(f"--variants: unknown {', '.join(unknown)}; choose from {', '.join(VARIANTS)}")
     if args.tfidf:
         tfidf_cv(names)
     else:
