@@ -9,7 +9,7 @@ from helpers import classify_task
 from lstmtext.config import build_config
 from lstmtext.encoding.encoder import TextEncoder
 from lstmtext.encoding.vocab import Vocab
-from lstmtext.errors import ConfigError
+from lstmtext.errors import ConfigError, DataError
 from lstmtext.explain.attributions import explain_texts
 from lstmtext.inference.bundle import Bundle
 from lstmtext.inference.predictor import Predictor
@@ -77,6 +77,18 @@ def test_empty_texts_and_texts_that_clean_to_nothing_are_one_line_errors(trained
         explain_texts(bundle, ["   "])
     with pytest.raises(ConfigError, match=r"'2024 ...' cleans to nothing with .*Give a text with words"):
         explain_texts(bundle, ["2024 ..."])
+
+
+def test_what_is_not_a_list_of_texts_or_not_a_loaded_model_is_refused_in_one_line(trained_run):
+    bundle = Predictor.from_bundle(trained_run[0]).bundle
+    with pytest.raises(DataError, match=r"^texts: one string \('bag'\), not a sequence of texts: pass \[text\]"):
+        explain_texts(bundle, "bag")  # it explained 'b', 'a' and 'g'
+    for odd in (5, None, float("nan")):
+        with pytest.raises(DataError, match=rf"^texts\[1\] is {odd!r}, not a string"):
+            explain_texts(bundle, ["bag", odd])
+    with pytest.raises(TypeError, match=r"explain_texts\(\) takes a loaded Bundle, not PosixPath .*\(load_bundle\(path\)"):
+        explain_texts(trained_run[0], ["bag"])
+    assert [e.text for e in explain_texts(bundle, np.array(["lost bag", "crew"], dtype=object))] == ["lost bag", "crew"]
 
 
 def test_the_shown_text_is_cut_and_says_how_much_the_model_read():

@@ -23,9 +23,10 @@ from typing import Any
 import numpy as np
 import torch
 
+from lstmtext.data.arrays import text_list
 from lstmtext.encoding.batching import predict_logits
 from lstmtext.encoding.vocab import UNK_ID
-from lstmtext.errors import ConfigError
+from lstmtext.errors import ConfigError, DataError
 from lstmtext.inference.bundle import Bundle
 from lstmtext.tasks.prediction import ExplainedOutput
 
@@ -130,12 +131,27 @@ def explain_texts(bundle: Bundle, texts: list[str], batch_size: int = 512,
     """Occlusion scores of each text's predicted targets (see the module doc), or with ``outputs`` of the given
     targets of each text (e.g. a label the model missed).
 
+    Args:
+        bundle: A loaded model (:func:`~lstmtext.inference.bundle.load_bundle`).
+        texts: Raw texts, a list of strings.
+        batch_size: Texts per forward pass where the copies are read as texts.
+        outputs: Per text, the targets to explain (default: its predicted ones).
+
     Raises:
+        TypeError: If ``bundle`` is not a loaded Bundle (a path: load it first).
+        DataError: If ``texts`` is one string rather than a list of them, or holds something not a string.
         ConfigError: For an empty text, or one that cleans to nothing.
     """
+    if not isinstance(bundle, Bundle):
+        raise TypeError(f"explain_texts() takes a loaded Bundle, not {type(bundle).__name__} {str(bundle)!r}. For a saved "
+                        "model's folder: explain_texts(load_bundle(path), texts) (lstmtext.inference.bundle).")
+    texts = text_list(texts, "texts")  # one string was explained character by character
+    bad = next((i for i, t in enumerate(texts) if not isinstance(t, str)), None)
+    if bad is not None:
+        raise DataError(f"texts[{bad}] is {texts[bad]!r}, not a string: give every text to explain as a string.")
     out = []
     for n, text in enumerate(texts):
-        if not text or not text.strip():
+        if not text.strip():
             raise ConfigError("explain: the text is empty. Give the text whose prediction to explain.")
         cleaned, tokens, ids = read_tokens(bundle, text)
         if not cleaned.split():

@@ -80,7 +80,7 @@ class Predictor:
 
     def __init__(self, bundle: Bundle, batch_size: int = 1024, bf16: bool = False) -> None:
         if not isinstance(bundle, Bundle):
-            raise TypeError(f"Predictor() takes a loaded Bundle, not {type(bundle).__name__} {bundle!r}. For a saved "
+            raise TypeError(f"Predictor() takes a loaded Bundle, not {type(bundle).__name__} {str(bundle)!r}. For a saved "
                             "model's folder use Predictor.from_bundle(path) or lstmtext.load_predictor(path).")
         self.bundle = bundle
         self.encoder = bundle.encoder
