@@ -42,3 +42,19 @@ def test_small_requests_answer_as_a_big_batch_does(trained_run, tiny_frame, monk
     np.testing.assert_allclose(one, big[:3], atol=1e-5)
     np.testing.assert_allclose(few, big[: SAME_LENGTH + 2], atol=1e-5)
     assert seen == [True, True, True, False] and threads[0::2] == [1, 1, 1, 1]
+
+
+def test_a_predictors_threads_are_its_own_passes_not_the_process_count(trained_run, tiny_frame, monkeypatch):
+    from lstmtext.inference.engines import load_predictor
+
+    before = torch.get_num_threads()
+    p = load_predictor(trained_run[0] / "model", "torch", threads=1 if before > 1 else 2)
+    assert torch.get_num_threads() == before  # loading set the whole process's count: later training ran on it
+    seen = []
+    real = predictor_module.predict_logits
+    monkeypatch.setattr(predictor_module, "predict_logits",
+                        lambda *a, **k: seen.append(torch.get_num_threads()) or real(*a, **k))
+    texts = tiny_frame["text"].tolist()[: SMALL_REQUEST + 5]  # a big request: the predictor's threads
+    assert np.allclose(p.predict_proba(texts), Predictor.from_bundle(trained_run[0] / "model").predict_proba(texts),
+                       atol=1e-6)
+    assert seen[0] == p.threads and torch.get_num_threads() == before

@@ -210,11 +210,7 @@ def _chosen(predictor: Predictor) -> Predictor:
 
 
 def _torch(bundle: Bundle, batch_size: int, threads: int | None, bf16: bool = False) -> Predictor:
-    if threads:
-        import torch
-
-        torch.set_num_threads(threads)
-    return Predictor(bundle, batch_size=batch_size, bf16=bf16 and _bf16_applies(bundle))
+    return Predictor(bundle, batch_size=batch_size, bf16=bf16 and _bf16_applies(bundle), threads=threads)
 
 
 def _bf16_applies(bundle: Bundle) -> bool:

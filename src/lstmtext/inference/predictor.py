@@ -33,20 +33,25 @@ from lstmtext.tasks import Prediction
 #: 32 texts 12.89 / 10.12 / -.
 SMALL_REQUEST = 32
 SAME_LENGTH = 8
-_ONE_THREAD = threading.RLock()  # re-entrant: a nested call restores its own count
+_THREADS = threading.RLock()  # re-entrant: a nested call restores its own count
 
 
 @contextmanager
-def one_thread() -> Iterator[None]:
-    """Run the block with torch on one thread, then restore the count (one block at a time, so that two
-    callers cannot leave the process on one thread)."""
-    with _ONE_THREAD:
+def torch_threads(n: int) -> Iterator[None]:
+    """Run the block with torch on ``n`` threads, then restore the count (one block at a time, so that two
+    callers cannot leave the process on another count than it had)."""
+    with _THREADS:
         threads = torch.get_num_threads()
-        torch.set_num_threads(1)
+        torch.set_num_threads(n)
         try:
             yield
         finally:
             torch.set_num_threads(threads)
+
+
+def one_thread() -> Any:
+    """:func:`torch_threads` of 1 (what a small request runs on)."""
+    return torch_threads(1)
 
 
 def known_words(sequences: Sequence[Sequence[int]]) -> np.ndarray:
@@ -70,6 +75,8 @@ class Predictor:
         bf16: Run the model's oneDNN LSTM layers in bfloat16 (:func:`~lstmtext.models.packed.bf16_inference`) on
             batches of one length each; everything else stays float32. Only where the CPU has bfloat16
             instructions: :func:`lstmtext.inference.engines.load_predictor`'s ``torch-bf16`` checks that.
+        threads: CPU threads of this predictor's forward passes (default: torch's count); the process's count is
+            set for each pass and restored after it. Requests of at most :data:`SMALL_REQUEST` texts run on one.
     """
 
     #: The engine that runs the model (``torch`` or ``torch-bf16``; ``onnx`` or ``onnx-int8`` for the ONNX
@@ -78,7 +85,7 @@ class Predictor:
     #: Where the engine's model came from (an ONNX file, "built in memory", or the bundle's weights).
     engine_source = "model.safetensors"
 
-    def __init__(self, bundle: Bundle, batch_size: int = 1024, bf16: bool = False) -> None:
+    def __init__(self, bundle: Bundle, batch_size: int = 1024, bf16: bool = False, threads: int | None = None) -> None:
         if not isinstance(bundle, Bundle):
             raise TypeError(f"Predictor() takes a loaded Bundle, not {type(bundle).__name__} {str(bundle)!r}. For a saved "
                             "model's folder use Predictor.from_bundle(path) or lstmtext.load_predictor(path).")
@@ -89,6 +96,9 @@ class Predictor:
         if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
             raise ConfigError(f"batch_size: a whole number of texts per forward pass, at least 1. Got {batch_size!r}.")
         self.batch_size = int(batch_size)
+        if threads is not None and (isinstance(threads, bool) or not isinstance(threads, (int, np.integer)) or threads < 1):
+            raise ConfigError(f"threads: a whole number of CPU threads, at least 1, or None for torch's. Got {threads!r}.")
+        self.threads = threads  # the forward passes' own: the process's torch thread count is left as it is
         self.bf16 = bf16
         if bf16:
             self.engine = "torch-bf16"
@@ -120,7 +130,8 @@ class Predictor:
         # bf16: every batch of one length, so that each runs oneDNN's whole-sequence LSTM (bfloat16 there only).
         with bf16_inference() if self.bf16 else nullcontext():
             if len(sequences) > SMALL_REQUEST:
-                logits = predict_logits(self.model, sequences, self.batch_size, same_length=self.bf16)
+                with torch_threads(self.threads) if self.threads else nullcontext():
+                    logits = predict_logits(self.model, sequences, self.batch_size, same_length=self.bf16)
             else:
                 with one_thread():
                     logits = predict_logits(self.model, sequences, self.batch_size,
