@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import warnings
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, ClassVar
@@ -26,12 +27,14 @@ from sklearn.exceptions import NotFittedError as _SklearnNotFitted
 
 from lstmtext.config import Config, build_config
 from lstmtext.config.diff import config_overrides
+from lstmtext.config.schema import SEED_MAX
 from lstmtext.data.arrays import class_labels, is_missing, labels_of, texts_of
 from lstmtext.data.dataset import LabelledData, Split, random_split
 from lstmtext.errors import ConfigError, DataError, NotFittedError, python_terms
 from lstmtext.inference.bundle import Bundle, load_bundle, read_card, save_bundle
 from lstmtext.inference.label_values import ESTIMATOR_FILE, json_values, read_label_values
 from lstmtext.inference.predictor import Predictor
+from lstmtext.models import ignored_settings
 from lstmtext.pipeline import run
 from lstmtext.pipeline.outputs import card
 from lstmtext.preprocess.presets import check_model_preset
@@ -116,8 +119,14 @@ class _TextEstimator(BaseEstimator):
         for key, value in settings.items():  # "train.lr" -> tree["train"]["lr"]
             *parents, leaf = key.split(".")
             functools.reduce(lambda node, part: node.setdefault(part, {}), parents, tree)[leaf] = value
-        return build_config(self.preset, self.config, extra=tree,
-                            extra_source=f"{type(self).__name__}(...) arguments (overrides and hyperparameters)")
+        cfg = build_config(self.preset, self.config, extra=tree,
+                           extra_source=f"{type(self).__name__}(...) arguments (overrides and hyperparameters)")
+        unread = ignored_settings(cfg.model.name)  # as `train --set` warns: a grid over them trains one model
+        for key, (_, said) in given.items():
+            if key.startswith("model.") and key.removeprefix("model.") in unread:
+                warnings.warn(f"{type(self).__name__}: {said}: the {cfg.model.name!r} architecture does not read "
+                              f"{key}, so it changes nothing.", UserWarning, stacklevel=3)
+        return cfg
 
     # ---- what differs between the estimators ------------------------------------------------------------
     def _labels(self, y: Any, n: int) -> tuple[list[Any], dict[str, Any]]:
@@ -142,12 +151,17 @@ class _TextEstimator(BaseEstimator):
         """Fit on ``X``/``y``; without a valid set, a ``valid_size`` share is held out for early stopping.
 
         Raises:
-            DataError: If lengths differ, a text is empty or not a string, or a label is missing.
+            DataError: If lengths differ, a text is empty or not a string, a label is missing, or X or y is a set.
+            ConfigError: If a hyperparameter is not valid.
         """
         if (valid_texts is None) != (valid_labels is None):
             raise DataError("fit(): give valid_texts and valid_labels together (one label per valid text), or neither "
                             "to hold out a valid_size share of X.")
         config = self.resolve_config()
+        for name, given in (("X", X), ("y", y), ("valid_texts", valid_texts), ("valid_labels", valid_labels)):
+            if isinstance(given, (set, frozenset)):  # read in its own order: texts and labels would be mispaired
+                raise DataError(f"fit(): {name} is a set, which has no order, so its items cannot be paired with the "
+                                "other argument's. Give a list (or an array or Series).")
         texts = texts_of(X, "X")
         if not texts:
             raise DataError("fit(): X holds no texts. Give the texts to learn from, one label each in y.")
@@ -507,5 +521,7 @@ def _seed(random_state: Any) -> int:
     if isinstance(random_state, np.random.RandomState):
         return int(random_state.randint(np.iinfo(np.int32).max))
     if isinstance(random_state, (int, np.integer)) and not isinstance(random_state, bool):
+        if not 0 <= random_state <= SEED_MAX:  # -1 was reported as "too few rows for a stratified split"
+            raise ConfigError(f"random_state: an int from 0 to 2**32 - 1, a numpy RandomState or None. Got {random_state}.")
         return int(random_state)
     raise ConfigError(f"random_state: an int, a numpy RandomState or None. Got {random_state!r}.")

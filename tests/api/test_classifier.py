@@ -512,3 +512,26 @@ def test_estimator_label_values_are_checked_whole(tmp_path, content):
     (path / "estimator.json").write_text(content)
     with pytest.raises(BundleError, match=r"estimator\.json: not the label values lstmtext writes"):
         TextClassifier.load(path)
+
+
+def test_a_setting_the_architecture_does_not_read_is_warned_about():
+    with pytest.warns(UserWarning, match=r"^TextClassifier: hidden_size=999: the 'cnn' architecture does not read "
+                                         r"model\.hidden_size, so it changes nothing\.$"):
+        TextClassifier("cnn", hidden_size=999).resolve_config()
+    with pytest.warns(UserWarning, match=r"overrides\['model\.pooling'\]: the 'cnn' architecture does not read"):
+        TextClassifier("cnn", overrides={"model.pooling": "mean"}).resolve_config()
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        TextClassifier("default", hidden_size=64).resolve_config()  # an LSTM reads it: no warning
+
+
+def test_a_seed_out_of_range_and_an_unordered_set_are_refused():
+    for bad in (-1, 2**32):
+        with pytest.raises(ConfigError, match=rf"^random_state: an int from 0 to 2\*\*32 - 1, .* Got {bad}\.$"):
+            TextClassifier(random_state=bad).resolve_config()
+    with pytest.raises(ConfigError, match=r"train\.seed input should be greater than or equal to 0"):
+        TextClassifier(overrides={"train.seed": -1}).resolve_config()
+    with pytest.raises(DataError, match=r"^fit\(\): X is a set, which has no order"):
+        _clf().fit(set(TEXTS), LABELS)  # trained on texts paired with the wrong labels

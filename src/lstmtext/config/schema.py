@@ -19,6 +19,9 @@ from lstmtext.config.files import is_saved_model_config, read_config_file
 from lstmtext.config.messages import explain
 from lstmtext.errors import ConfigError
 
+#: The largest seed: numpy's and scikit-learn's seeds are 32-bit (a negative one failed deep inside a split).
+SEED_MAX = 2**32 - 1
+
 
 def _numeric(annotation: Any) -> bool:
     """Whether a field takes a number and not a boolean (``int``, ``float``, or either or None)."""
@@ -57,7 +60,7 @@ class DataConfig(_Section):
     )
     valid_size: float = Field(0.1, gt=0, lt=1, description="share of rows for the valid split when splitting here")
     test_size: float = Field(0.1, ge=0, lt=1, description="share of rows for the test split when splitting here")
-    split_seed: int = Field(42, description="seed of the stratified split")
+    split_seed: int = Field(42, ge=0, le=SEED_MAX, description="seed of the stratified split")
     unlabelled: str | None = Field(
         None, description="a file of raw texts without labels (table or one text per line, streamed): they widen "
         "the vocabulary and train the word2vec vectors (docs/embeddings.md#unlabelled-text)")
@@ -195,7 +198,7 @@ class TrainConfig(_Section):
                             "probabilities mean what they say (argmax and ranking unchanged)")
     calibrate_min_texts: int = Field(100, ge=1, description="calibrate: valid texts needed to fit the temperatures; "
                                      "on fewer they would fit noise, and the model's own probabilities are kept")
-    seed: int = 42
+    seed: int = Field(42, ge=0, le=SEED_MAX, description="seed of the weights, dropout and batch order")
     init_from: str | None = Field(None, description="a saved model (bundle or training output folder) to continue "
                                   "from: same task and architecture, its cleaning and vocabulary (docs/active.md)")
     new_words: Literal["keep", "add"] = Field(
@@ -241,7 +244,7 @@ class LMConfig(_Section):
     clip_grad_norm: float = Field(1.0, gt=0)
     valid_every: int = Field(20, ge=2, description="every n-th text is held out to measure perplexity")
     valid_tokens: int = Field(100_000, ge=1, description="held-out tokens scored per epoch (at most)")
-    seed: int = 42
+    seed: int = Field(42, ge=0, le=SEED_MAX, description="seed of the language model's weights and batch order")
 
 
 class AbsaConfig(_Section):
