@@ -318,7 +318,8 @@ class TextClassifier(ClassifierMixin, _TextEstimator):
 
 class MultiLabelTextClassifier(ClassifierMixin, _TextEstimator):
     """Any number of labels per text: ``y`` is a 0/1 indicator matrix ``(n, L)`` (scikit-learn's multi-label form,
-    e.g. from ``MultiLabelBinarizer``) or a list of label lists. ``predict`` returns the indicator matrix at the
+    e.g. from ``MultiLabelBinarizer``; a DataFrame's columns name the labels, else they are 0 .. L - 1) or a list
+    of label lists. ``predict`` returns the indicator matrix at the
     thresholds tuned on the valid split, ``predict_proba`` each label's probability ``(n, L)``, both in
     ``classes_`` order. Same arguments as :class:`TextClassifier`.
     """
@@ -353,8 +354,13 @@ class MultiLabelTextClassifier(ClassifierMixin, _TextEstimator):
                 raise DataError(f"y: expected a 0/1 matrix of {n} rows (one per text). Got shape {matrix.shape}.")
             if not np.isin(matrix, (0, 1)).all():
                 raise DataError("y: a multi-label indicator matrix holds only 0 and 1. Use MultiLabelBinarizer.")
-            names = [str(j) for j in range(matrix.shape[1])]
-            self._label_values = {name: j for j, name in enumerate(names)}
+            # a table's columns name the labels (the saved model, predict and the server answer them); else 0, 1, ...
+            columns = list(y.columns) if hasattr(y, "columns") else list(range(matrix.shape[1]))
+            names = [str(c) for c in columns]
+            if len(set(names)) < len(names):
+                twice = next(name for name in names if names.count(name) > 1)
+                raise DataError(f"y: the column {twice!r} is there twice. Give each label one column.")
+            self._label_values = dict(zip(names, columns))
             never = np.flatnonzero(matrix.sum(0) == 0)
             if len(never):  # a fold of cross_val_score, say: the columns are the label space all the same
                 log.warning("y: column %d has no text with its label, so the model learns it as absent (it answers it "
@@ -393,7 +399,10 @@ class MultiLabelTextClassifier(ClassifierMixin, _TextEstimator):
         return (proba >= self.predictor_.task.thresholds)[:, self._order].astype(np.int64)
 
     def _aligned(self, y: Any, info: dict[str, Any]) -> Any:
-        """Valid labels as a matrix must have y's columns (one fewer was read as a label no valid text has)."""
+        """Valid labels as a matrix must have y's columns (one fewer was read as a label no valid text has); a table
+        whose columns are y's labels by name, in another order, is put in y's order."""
+        if hasattr(y, "columns") and "labels" in info and sorted(map(str, y.columns)) == sorted(info["labels"]):
+            y = y.set_axis(list(map(str, y.columns)), axis=1)[info["labels"]]
         if self._is_matrix(y) and "labels" in info:
             width = np.shape(y.toarray() if hasattr(y, "toarray") else y)[1:] or (0,)
             if width[0] != len(info["labels"]):

@@ -535,3 +535,21 @@ def test_a_seed_out_of_range_and_an_unordered_set_are_refused():
         TextClassifier(overrides={"train.seed": -1}).resolve_config()
     with pytest.raises(DataError, match=r"^fit\(\): X is a set, which has no order"):
         _clf().fit(set(TEXTS), LABELS)  # trained on texts paired with the wrong labels
+
+
+def test_a_multilabel_tables_columns_name_its_labels(tmp_path):
+    sets = [["praise"]] * 12 + [["complaint", "baggage"] if "bag" in t else ["complaint"] for t in TEXTS[12:]]
+    binarizer = MultiLabelBinarizer()
+    table = pd.DataFrame(binarizer.fit_transform(sets), columns=["bag", "gripe", "praise"])
+    clf = MultiLabelTextClassifier(preset=None, random_state=0, **FAST).fit(TEXTS, table)
+    assert clf.classes_.tolist() == ["bag", "gripe", "praise"]  # they were 0, 1, 2: the server answered '0', '2'
+    assert clf.score(TEXTS, table) == 1.0
+    assert sorted(clf.records(["lost my bag"])[0].to_dict()["labels"]) == ["bag", "gripe"]
+    clf.save(tmp_path / "m")
+    assert MultiLabelTextClassifier.load(tmp_path / "m").classes_.tolist() == ["bag", "gripe", "praise"]
+    shuffled = table[["praise", "bag", "gripe"]]  # valid labels by name, in another order
+    again = MultiLabelTextClassifier(preset=None, random_state=0, **FAST).fit(TEXTS, table, valid_texts=TEXTS,
+                                                                               valid_labels=shuffled)
+    assert again.score(TEXTS, table) == 1.0
+    with pytest.raises(DataError, match=r"^y: the column 'bag' is there twice\. Give each label one column\.$"):
+        MultiLabelTextClassifier(preset=None, **FAST).fit(TEXTS, table.set_axis(["bag", "bag", "praise"], axis=1))
