@@ -1,5 +1,6 @@
 # Two commands on a fresh machine: `make demo` (train on the bundled tweets) and `make test`.
-# Both create .venv when missing. torch is installed first and pinned: an unpinned torch pulls CUDA wheels.
+# Both create .venv when missing. torch is installed first and pinned to one version (the pin does not pick a CPU
+# build: on Python 3.12/3.13 the registry's torch==2.13.0 pulls CUDA wheels; README, first lines).
 PY ?= python3.11
 VENV := .venv
 BIN := $(VENV)/bin
