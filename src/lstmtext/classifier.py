@@ -86,7 +86,7 @@ class _TextEstimator(BaseEstimator):
         tags.input_tags.one_d_array = True
         tags.input_tags.two_d_array = False
         tags.input_tags.string = True
-        tags.non_deterministic = self.random_state is None
+        tags.non_deterministic = False  # None is the config's fixed seed, not a fresh one
         return tags
 
     def resolve_config(self) -> Config:
@@ -287,10 +287,12 @@ class TextClassifier(ClassifierMixin, _TextEstimator):
         class_weight: ``"balanced"``: weight the loss by inverse class frequency.
         valid_size: Share held out for early stopping when ``fit`` gets no valid set (None: the config's
             ``data.valid_size``, 0.1 unless a preset or config file says otherwise).
-        random_state: Seed of training and of the held-out split: an int, or a numpy RandomState to draw one from
-            (None: the config's).
+        random_state: Seed of training and of the held-out split: an int from 0 to 2**32 - 1, or a numpy
+            RandomState to draw one from (None: the config's, 42 unless a config says otherwise, so that two fits
+            of the same data repeat either way).
         overrides: Any other config keys, e.g. ``{"model.pooling": "max", "train.patience": 2}``.
-        config: A TOML config file applied after the preset.
+        config: A TOML config file applied after the preset, or a saved model's folder or ``config.json`` (its whole
+            config).
         progress: Show progress bars while fitting.
     """
 
