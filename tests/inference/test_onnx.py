@@ -378,6 +378,10 @@ def test_evaluate_warns_when_the_file_is_the_training_file(trained_run, tiny_pat
     assert [n for n in notes if said in n]
     report = (tmp_path / "ev" / "report.md").read_text()  # it held the scores alone, as if they meant something
     assert report.startswith(f"- note: {tiny_path}: {said}")
+    one = tmp_path / "one.csv"  # one training row alone: "1 of its 1 texts was" read oddly
+    tiny_frame[tiny_frame["split"] == "train"].head(1).drop(columns="split").to_csv(one, index=False)
+    assert any(f"{one}: its one text was a training text of this model" in n for n in evaluate_file(
+        trained_run[0] / "model", one)["notes"])
     import shutil
 
     bare = tmp_path / "bare"  # a model folder alone, as shared: no fingerprints, the split column still tells

@@ -63,7 +63,9 @@ def evaluate_file(bundle_path: str | Path, data: str | Path, text_col: str | Non
     seen = read_seen(bundle_path)  # the run folder's fingerprints of the training texts, where it kept them
     trained = 0 if seen is not None else _training_rows(data, fmt, header, bundle.config.data.split_col)
     if seen is not None and (shared := count_seen(cleaned, seen)):
-        warn(notes, f"{data}: {shared:,} of its {len(split):,} texts {'was a training text' if shared == 1 else 'were training texts'} of this model (its run "
+        which = ("its one text was a training text" if len(split) == 1 else
+                 f"{shared:,} of its {len(split):,} texts {'was a training text' if shared == 1 else 'were training texts'}")
+        warn(notes, f"{data}: {which} of this model (its run "
                     "folder's training_texts.json), so the scores overstate how the model does on new texts. Score a "
                     "file of texts it was not trained on (the training run's own test scores are in its metrics.json).")
     if trained:  # the training file itself, most likely
