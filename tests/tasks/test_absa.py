@@ -51,6 +51,14 @@ def test_objective_is_the_mean_of_the_aspects_cross_entropies():
     assert objective.correct(logits, y) == pytest.approx(1.5)  # rows right, averaged over the aspects
 
 
+def test_one_aspects_training_accuracy_counts_rows_right():
+    task = _task({"fuel": ["neg", "neut", "pos"]})
+    logits = torch.tensor([[2.0, 0.0, 0.0], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0]])
+    y = torch.tensor([[0], [1], [0]])  # (B, 1): compared with (B,) it broadcast, and train_accuracy read 24.6
+    objective = task.objective(y.numpy(), build_config(None).train)
+    assert objective.correct(logits, y) == 2.0
+
+
 def test_flat_and_mean_aspect_macro_f1_values():
     labels = {"a": ["neg", "neut", "pos"], "b": ["neg", "neut", "pos"]}
     y_true = np.array([[0, 1], [1, 1], [2, 1], [1, 0]])

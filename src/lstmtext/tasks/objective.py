@@ -80,8 +80,8 @@ class LayoutObjective:
         with torch.no_grad():
             if self.layout.activation == "sigmoid":
                 return float(((logits > 0) == (targets > 0.5)).all(1).sum())
-            if len(self.slices) == 1:
-                return float((logits.argmax(1) == targets).sum())
+            if len(self.slices) == 1:  # one aspect's targets are (B, 1): compared with (B,) they broadcast to B x B
+                return float((logits.argmax(1) == targets.reshape(-1)).sum())
             right = sum((logits[:, s].argmax(1) == targets[:, j]).float().mean() for j, s in enumerate(self.slices))
             return float(right / len(self.slices) * len(targets))
 
