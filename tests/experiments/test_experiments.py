@@ -209,6 +209,13 @@ def test_a_key_the_architecture_does_not_read_is_refused_unless_the_architecture
         parse_space(build_config("bilstm", overrides=FAST), space=["model.bidirectional=true,false"])
     assert parse_space(cnn, ["model.hidden_size=16,64", "model.name=cnn,lstm"]).grid  # lstm reads it
     assert parse_space(base, ["model.hidden_size=16,64"]).grid  # the lstm default
+    # an option the architecture has not, or a value it refuses: every trial failed with it, one after another
+    with pytest.raises(ConfigError, match=r"^--grid model.options.num_filters=10: model.options.num_filters: not an "
+                                          r"option of architecture 'lstm'\."):
+        parse_space(base, ["model.options.num_filters=10,20"])
+    with pytest.raises(ConfigError, match=r"^--space model.options.weight_drop=7: .* must be a number in \[0, 1\)"):
+        parse_space(base, space=["model.options.weight_drop=0.1,7"])
+    assert parse_space(cnn, ["model.options.num_filters=10,20"]).grid == {"model.options.num_filters": [10, 20]}
 
 
 def test_dropout_between_layers_is_searchable_with_two_layers(base):

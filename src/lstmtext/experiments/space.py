@@ -190,10 +190,27 @@ def parse_space(base: Config, grid: list[str] | None = None, space: list[str] | 
             values = [_value(key, v, "--space") for v in _split_values(raw)]
             _check_values(base, key, values, "--space")
             out.choices[key] = values
-    if "model.name" not in out.keys:  # one architecture: each key must be one it reads
+    if "model.name" not in out.keys:  # one architecture: each key must be one it reads, each option one it has
         for key in out.keys:
-            _check_read(base, key, "--grid" if key in out.grid else "--space")
+            option = "--grid" if key in out.grid else "--space"
+            _check_read(base, key, option)
+            if key.startswith("model.options."):
+                values = out.grid.get(key) or out.choices.get(key) or list(out.ranges[key][:2])
+                _check_option(base, key, values, option)
     return out
+
+
+def _check_option(base: Config, key: str, values: list[Scalar], option: str) -> None:
+    """Refuse a ``model.options.*`` key or value the searched architecture does not take, before any trial runs
+    (every trial failed, one after another, with the same error)."""
+    from lstmtext.models import check_model
+
+    tree = base.model_dump(mode="json")
+    for value in values:
+        try:
+            check_model(build_config(None, extra=tree, overrides=[override(key, value)]).model)
+        except ConfigError as exc:
+            raise ConfigError(f"{option} {key}={value!r}: {exc}") from None
 
 
 def suggest(trial: Any, space: Space) -> dict[str, Scalar]:
