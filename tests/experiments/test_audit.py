@@ -76,6 +76,17 @@ def test_a_member_that_learnt_nothing_is_left_out_of_the_mean(tmp_path):
     assert report["warnings"][0].startswith("cnn alone scores macro-F1 ") and "so it was left out" in res.output
 
 
+def test_when_every_member_is_weak_the_best_one_alone_ranks_the_rows():
+    from lstmtext.experiments.audit import members_used
+
+    alone = {"cnn": {"macro_f1": 0.0}, "tfidf_logreg": {"macro_f1": 0.1562}}
+    assert members_used(alone, floor=0.1082) == ["tfidf_logreg"]  # both were averaged: the 0.0 one blurred it
+    assert members_used({"cnn": {"macro_f1": 0.40}, "tfidf_logreg": {"macro_f1": 0.30}}, floor=0.1082) == [
+        "cnn", "tfidf_logreg"]
+    assert members_used({**alone, "cnn": {"macro_f1": 0.40}}, floor=0.1082) == ["cnn"]  # the weak one left out
+    assert members_used({"cnn": {"macro_f1": 0.12}}, floor=0.1082) == ["cnn"]  # --no-tfidf: the model it has
+
+
 def test_audit_finds_flipped_labels_out_of_fold(tmp_path, caplog):
     """Two clearly separable classes with 3 flipped labels: the audit names exactly those rows first."""
     rows, path, res, out = _flipped(tmp_path)

@@ -76,8 +76,7 @@ def audit(config: Config, data: LabelledData, folds: int = 5, *, workers: int = 
     floor = max(majority["macro_f1"], chance["macro_f1"])
     # a member at the floor learnt nothing: averaged in, it only blurs the other's ranking (tweets, 2 epochs: the
     # network at the floor, the mean 0.414 against 0.499 for TF-IDF alone), so it is left out, and said so
-    left_out = [k for k, s in alone.items() if s["macro_f1"] - floor < WEAK_MARGIN] if len(members) > 1 else []
-    used = [k for k in members if k not in left_out] or list(members)
+    used = members_used(alone, floor)
     left_out = [k for k in members if k not in used]
     proba = np.mean([members[k] for k in used], axis=0).astype(np.float32)
     issues = label_issues(proba, targets, task.layout, names, task.group_names())
@@ -92,6 +91,13 @@ def audit(config: Config, data: LabelledData, folds: int = 5, *, workers: int = 
             "out_of_fold_alone": alone if tfidf else None, "left_out": left_out,
             "proba_alone": members,
             "majority": majority, "chance": chance, "proba": proba, "targets": targets}
+
+
+def members_used(alone: dict[str, dict[str, float]], floor: float) -> list[str]:
+    """The members whose out-of-fold macro-F1 (``alone``) is at least :data:`WEAK_MARGIN` above ``floor``; when none
+    is, the best one alone (a member at 0.0 averaged with one at 0.16 only blurred the better one's ranking)."""
+    used = [k for k, s in alone.items() if s["macro_f1"] - floor >= WEAK_MARGIN]
+    return used or [max(alone, key=lambda k: alone[k]["macro_f1"])]
 
 
 def _tfidf_out_of_fold(pool: Any, task: Any, rows: list[dict[str, list[int]]], seed: int) -> np.ndarray:
