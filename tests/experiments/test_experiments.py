@@ -71,7 +71,7 @@ def test_tiny_grid_runs_end_to_end_and_writes_every_report(base, tiny_data, tmp_
     assert _ordered([0.01, 0.001, 0.003]) == [0.001, 0.003, 0.01] and _ordered(["b", 1]) == ["b", 1]  # axes in order
 
 
-def test_an_interrupted_grid_resumes_with_only_the_unfinished_trials(base, tiny_data, tmp_path, monkeypatch):
+def test_an_interrupted_grid_resumes_with_only_the_unfinished_trials(base, tiny_data, tmp_path, monkeypatch, caplog):
     calls = []
 
     def killed_on_third(job, data=None):
@@ -88,9 +88,13 @@ def test_an_interrupted_grid_resumes_with_only_the_unfinished_trials(base, tiny_
     assert states == {"COMPLETE": 2, "RUNNING": 1}
     calls.clear()
     monkeypatch.setattr(search_mod, "score_job", lambda job, data=None: calls.append(job["key"]) or score_job(job, data))
-    summary = search(base, tiny_data, tmp_path, space, mode="sequential", workers=1)
+    summary = search(base, tiny_data, tmp_path, space, mode="sequential", workers=2)  # resumed on 2 threads a run
     assert len(calls) == 2 and summary["ran"] == 2  # the interrupted point and the one never started
+    assert "earlier trials trained with 1 thread(s) each and these train with 2 (--mode sequential)" in caplog.text
     records = trial_records_of(tmp_path)
+    assert sorted(r["threads"] for r in records if r["state"] == "COMPLETE") == [1, 1, 2, 2]  # each trial's own
+    csv_head = write_search_report(tmp_path, records, space, "macro_f1", base, summary)["csv"].read_text()
+    assert csv_head.splitlines()[0].endswith("epochs_run,best_epoch,train_seconds,threads,error")
     assert Counter(r["state"] for r in records) == {"COMPLETE": 4, "FAIL": 1}
     done = {(r["params"]["train.batch_size"], r["params"]["train.lr"]) for r in records if r["state"] == "COMPLETE"}
     assert len(done) == 4

@@ -148,11 +148,11 @@ def search(
                 "stopped_by_timeout": False, "load_average": load_average()})})
         raise
     settings["load_average"] = load_average()
-    this_call = {**settings, **summary}
+    this_call = {**settings, **summary, "wall_seconds": round(summary["wall_seconds"], 2)}
     paths = write_search_report(out, trial_records_of(out), what, metric, cfg, with_sessions(out, this_call))
     console.print(paths["markdown"].read_text(encoding="utf-8"), soft_wrap=True, markup=False)
     note = " (stopped by --timeout: run again to continue)" if summary["stopped_by_timeout"] else ""
-    console.print(f"{summary['ran']} trials ran in {seconds(summary['wall_seconds'])}, {summary['complete']} complete"
+    console.print(f"{summary['ran']} trial{'s' if summary['ran'] != 1 else ''} ran in {seconds(summary['wall_seconds'])}, {summary['complete']} complete"
                   f"{note}; best config in {paths.get('best', '(none yet)')}; report {paths['html']}")
     if summary["ran"] and not summary["complete"]:  # a script must not read a search that learnt nothing as done
         raise LstmTextError(f"no trial completed: each one's error is above and in {paths['markdown']}.")

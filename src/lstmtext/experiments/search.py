@@ -197,6 +197,11 @@ def _search(config: Config, data: LabelledData, out: Path, space: Space, trials:
     data_id = f"{data.source} " + json.dumps({k: len(v) for k, v in data.splits.items()}) + " " + fingerprint(data.splits)
     study = open_study(out, space, metric, config, seed, data_id, storage)
     remaining = recover(study, space)
+    earlier = {t.user_attrs.get("threads") for t in study.get_trials(deepcopy=False)} - {None, threads}
+    if earlier:  # a resume in another --mode or with other --workers: the scores compare, the seconds do not
+        log.warning("this search's earlier trials trained with %s thread(s) each and these train with %d "
+                    "(--mode %s): their train seconds do not compare (results.csv has each trial's threads)",
+                    ", ".join(map(str, sorted(earlier))), threads, mode)
     complete = _count_complete(study)
     if space.grid:
         remaining = min(remaining, max(0, (trials or remaining + complete) - complete))
@@ -215,6 +220,7 @@ def _search(config: Config, data: LabelledData, out: Path, space: Space, trials:
                     stopped, remaining = True, 0
                     break
                 trial = study.ask()
+                trial.set_user_attr("threads", threads)  # each trial's own: a resume may run another --mode
                 params = suggest(trial, space)
                 job = {"key": trial.number, "config": apply(run_config, params, [f"train.threads={threads}"]
                                                             ).model_dump(mode="json")}

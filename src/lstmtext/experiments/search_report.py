@@ -24,7 +24,7 @@ from lstmtext.experiments.space import Space, apply  # noqa: E402
 from lstmtext.reports.html import figure_png, image, pre, table, write_page  # noqa: E402
 from lstmtext.utils.atomic import atomic_path, write_json, write_text  # noqa: E402
 
-RUN = ("epochs_run", "best_epoch", "train_seconds")
+RUN = ("epochs_run", "best_epoch", "train_seconds", "threads")
 #: What one call of ``lstmtext search`` adds to the folder's record (a resume is another session).
 SESSION = ("ran", "wall_seconds", "stopped_by_timeout", "mode", "workers", "threads_per_run", "load_average")
 
