@@ -174,10 +174,12 @@ def learning_curve(
     mode: ModeOpt = "pool", workers: Workers = None,
     overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace a curve of another config or data in OUT (refused without it; the same settings resume).")] = False,
 ) -> None:
-    """Score against the number of training texts: nested stratified subsets, mean ± std over seeds.
+    """Score against the number of training texts: nested subsets (stratified by class), mean ± std over seeds.
 
     Valid and test stay whole. Finished runs are kept in OUT/learning_curve.json, so the same command
     again runs only the missing ones.
+
+    Example: lstmtext learning-curve tweets.csv --split-col split --sizes 500,1000,2000,4000 --seeds 3 --out runs/lc
     """
     from lstmtext.errors import ConfigError
     from lstmtext.experiments.learning_curve import learning_curve as run_curve
@@ -219,6 +221,8 @@ def cv(
 
     Each fold's model stops early on a slice of its own training rows, never on the held-out fold. A file
     without a split is folded whole; a test split (--split-col, --split-file, --test) is not used.
+
+    Example: lstmtext cv reviews.csv --text-col review --label-col label --folds 5 --preset cnn --out runs/cv
     """
     from lstmtext.experiments.cv import cross_validate, write_cv
 
@@ -253,6 +257,8 @@ def audit(
     Writes every suspect row with its given and suggested label, most likely wrong first; fix them in the
     data and train again. A file without a split is audited whole; a test split (--split-col, --split-file,
     --test) is left alone.
+
+    Example: lstmtext audit tweets.csv --text-col text --label-col airline_sentiment --folds 5 --out runs/audit
     """
     from lstmtext.experiments.audit import audit as run_audit
     from lstmtext.experiments.audit import weak_model, write_audit
