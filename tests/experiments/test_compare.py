@@ -294,6 +294,10 @@ def test_compare_command_with_task_absa(tmp_path):
     assert res.exit_code == 0, res.output
     report = json.loads((tmp_path / "c" / "compare.json").read_text())
     assert report["task"] == "absa" and [s["model"] for s in report["summary"]] == ["cnn", "tfidf_logreg"]
+    args[args.index("--preprocess"): args.index("--preprocess") + 2] = ["--overwrite"]  # the task preset's cleaning
+    res = CliRunner().invoke(app, args + sum((["--set", o] for o in FAST), []))
+    assert res.exit_code == 0, res.output
+    assert json.loads((tmp_path / "c" / "compare.json").read_text())["preprocess"] == "id-aspect"  # as train's; was en-tweet
     res = CliRunner().invoke(app, ["compare", str(data), "--aspects", "food"])
     assert res.exit_code != 0 and "--aspects needs --task absa" in str(res.exception or res.output)
 

@@ -60,7 +60,7 @@ def compare(
     models: Annotated[str, typer.Option(help="Comma-separated model presets or architectures; PRESET:key=value:key=value for a variant, e.g. bilstm:model.pooling=last.")] = "cnn,lstm,clstm,bilstm",
     seeds: Annotated[int, typer.Option(help="Runs per model (seeds 0..N-1; run k of an ensemble of n members starts at seed k*n, so that no two runs share a member).")] = 3,
     out: Annotated[Path, typer.Option(help="Folder for compare.json, compare.md and compare.png.")] = Path("runs/compare"),
-    preprocess: Annotated[Optional[str], typer.Option(help="The one cleaning for every model: a preset (en-tweet, id-news, ...) or comma-separated steps; default en-tweet, or with --set train.pretrained=LM the language model's.")] = None,
+    preprocess: Annotated[Optional[str], typer.Option(help="The one cleaning for every model: a preset (en-tweet, id-news, ...) or comma-separated steps; default: the task's preset's, as train and cv use (en-tweet; id-aspect for --task absa), or with --set train.pretrained=LM the language model's.")] = None,
     set_: SetOpt = None,
     task: TaskOpt = None,
     text_col: TextCol = None,
@@ -95,15 +95,18 @@ def compare(
     from lstmtext.pipeline import load_data
 
     check_out(out, "compare", overwrite)
-    if preprocess is None:  # as train --pretrained takes the language model's cleaning
+    reading = [item for item in set_ or [] if parse_override(item)[0][0] == "data"]  # how the data is read and split
+    cfg = run_config(None, None, reading, task=task, text_col=text_col, label_col=label_col, split_col=split_col,
+                     aspects=aspects, label_sep=label_sep)
+    if preprocess is None:  # as train --pretrained takes the language model's cleaning, and train the task preset's
+        from lstmtext.config import build_config
+        from lstmtext.config.presets import task_preset
         from lstmtext.pipeline.language_model import lm_cleaning_choice
 
         pretrained = [value for item in set_ or [] for key, value in [parse_override(item)] if key == ["train", "pretrained"]]
         named = str(pretrained[-1]).strip() if pretrained else ""  # the last one given, as the config reads them
-        preprocess = lm_cleaning_choice(named) if named and named.lower() != "none" else "en-tweet"
-    reading = [item for item in set_ or [] if parse_override(item)[0][0] == "data"]  # how the data is read and split
-    cfg = run_config(None, None, reading, task=task, text_col=text_col, label_col=label_col, split_col=split_col,
-                     aspects=aspects, label_sep=label_sep)
+        preprocess = lm_cleaning_choice(named) if named and named.lower() != "none" else \
+            build_config(task_preset(cfg.task)).preprocess.preset
     labelled = load_data(cfg, data, valid_path=valid, test_path=test, split_file=split_file, header=not no_header)
     base: dict = {"task": cfg.task}  # what every model shares beyond its preset: the task, how its labels were read
     if "aspects" in labelled.info:
