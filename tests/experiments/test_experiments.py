@@ -95,6 +95,7 @@ def test_an_interrupted_grid_resumes_with_only_the_unfinished_trials(base, tiny_
     assert sorted(r["threads"] for r in records if r["state"] == "COMPLETE") == [1, 1, 2, 2]  # each trial's own
     csv_head = write_search_report(tmp_path, records, space, "macro_f1", base, summary)["csv"].read_text()
     assert csv_head.splitlines()[0].endswith("epochs_run,best_epoch,train_seconds,threads,error")
+    assert "failed" not in (tmp_path / "results.md").read_text()  # the interrupted point completed on resume
     assert Counter(r["state"] for r in records) == {"COMPLETE": 4, "FAIL": 1}
     done = {(r["params"]["train.batch_size"], r["params"]["train.lr"]) for r in records if r["state"] == "COMPLETE"}
     assert len(done) == 4

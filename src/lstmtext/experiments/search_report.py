@@ -76,7 +76,8 @@ def results_markdown(records: list[dict[str, Any]], keys: list[str], metric: str
         lines.append("| " + " | ".join(cells) + " |")
     if done and f"test_{metric}" in done[0]:  # as the HTML report decides it
         lines += ["", chosen_line(done[0], shown, metric)]
-    failed = [r for r in records if r["state"] == "FAIL"]
+    # a failed trial whose point completed later (an interrupted trial, run again on resume) is no longer news
+    failed = [r for r in records if r["state"] == "FAIL" and not any(d["params"] == r["params"] for d in done)]
     lines += [""] + [f"- trial {r['trial']} failed {r['params']}: {r.get('error', 'interrupted')}" for r in failed]
     return "\n".join(lines).rstrip() + "\n"
 
@@ -209,7 +210,8 @@ def write_search_report(out_dir: str | Path, records: list[dict[str, Any]], spac
                      for r in done])]
     if done and f"test_{metric}" in done[0]:
         parts.append(f"<p>{html.escape(chosen_line(done[0], shown_scores(metric), metric))}</p>")
-    failed = [r for r in records if r["state"] == "FAIL"]
+    # a failed trial whose point completed later (an interrupted trial, run again on resume) is no longer news
+    failed = [r for r in records if r["state"] == "FAIL" and not any(d["params"] == r["params"] for d in done)]
     if failed:
         parts += ["<h2>Failed trials</h2>", table(["trial", *keys, "error"], [
             [r["trial"], *(str(r["params"].get(k)) for k in keys), r.get("error", "interrupted")] for r in failed])]
