@@ -273,7 +273,7 @@ def audit(
     for k, issue in enumerate(report["issues"][:10], start=1):
         field = f" [{issue['field']}]" if issue["field"] else ""
         console.print(f"{k}. {issue['where']}{field}: {issue['given']} -> {issue['suggested']} "
-                      f"(p {issue['p_given']:.2f} -> {issue['p_suggested']:.2f}) {issue['text'][:80]}", highlight=False,
+                      f"(p {issue['p_given']:.2f} -> {issue['p_suggested']:.2f}) {' '.join(issue['text'].split())[:80]}", highlight=False,
                       markup=False)  # '[fuel]', or a text's own brackets, are not rich's markup
     per_field = any(issue["field"] for issue in report["issues"])  # aspects or labels: a row may have several
     console.print(f"{len(report['issues']):,} suspect labels among {report['rows']:,} rows"
