@@ -181,7 +181,8 @@ def check_earlier_training(init_from: str | Path, cleaned: dict[str, list[str]],
                         f"{init_from}, so the {name} scores overstate how the model does on new texts"
                         + (" (and the epoch and temperature are chosen on them)" if name == "valid" else "")
                         + ". Keep the earlier run's split: a split column (--split-col) that marks its valid and test "
-                        "rows as they were and the new rows as you choose, or --valid/--test files.")
+                        "rows as they were and the new rows as you choose, or --valid/--test files. (With its split "
+                        "kept, these are texts the file holds twice, after cleaning: once in training, once here.)")
     return seen
 
 
