@@ -81,6 +81,10 @@ def check_out(out: str | Path, command: str, overwrite: bool, also: Sequence[str
     if command in RESUMES_FROM and (out / RESUMES_FROM[command]).exists():
         return out  # its own earlier run: the command checks that the settings match and goes on
     model = out / "model"
+    clash = sorted(set(WRITES[command]) & set(WRITES["train"])) if command != "train" else []
+    if clash and is_saved_model(model):  # --overwrite put cv's report.html in place of the run's, beside its report.md
+        raise OutputExistsError(f"{out} holds a training run (its model/): {command}'s {', '.join(clash)} would "
+                                "replace the run's own and sit beside its other files. Give a new folder as --out.")
     if "model" in WRITES[command] and model.exists() and not is_saved_model(model) \
             and not is_empty_dir(model):  # --overwrite replaces only a saved model there
         raise OutputExistsError(f"{model} is there and is not a saved model; the run would save its model there. "
