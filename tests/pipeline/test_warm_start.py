@@ -267,6 +267,14 @@ def test_aspects_in_another_order_are_refused(tmp_path):
     with pytest.raises(DataError, match=r"its aspects \(service, food, price\) differ from the saved model's \(food, service, "
                                         r"price\).*--aspects food,service,price"):
         run(cfg, ABSA_WIDE, None, progress=False)
+    import pandas as pd
+
+    fewer = tmp_path / "fewer.csv"  # no price column: "--aspects food,service,price" would fail on it
+    pd.read_csv(ABSA_WIDE).drop(columns="price").to_csv(fewer, index=False)
+    cfg = build_config(None, overrides=tiny, extra={"task": "absa", "train": {"init_from": str(base)}})
+    with pytest.raises(DataError, match=r"it has no price of the saved model's aspects \(food, service, price\); a warm "
+                                        r"start trains every one of them\. Add the missing column, or train a new model"):
+        run(cfg, fewer, None, progress=False)
 
 
 def test_added_labels_follow_this_runs_config(saved, tmp_path):

@@ -110,6 +110,11 @@ def check_reader_info(bundle: Bundle, data: Any) -> None:
     """
     for key, saved in bundle.task.reader_info().items():
         found = data.info.get(key)
+        missing = [str(x) for x in saved if x not in list(found or [])]
+        if found is not None and missing:  # --aspects naming them would fail on the missing column
+            raise DataError(f"{data.source}: it has no {', '.join(missing)} of the saved model's {key} "
+                            f"({', '.join(map(str, saved))}); a warm start trains every one of them. Add the "
+                            f"missing column{'s' if len(missing) > 1 else ''}, or train a new model without --init-from.")
         if found is not None and list(found) != list(saved):
             raise DataError(f"{data.source}: its {key} ({', '.join(map(str, found))}) differ from the saved model's "
                             f"({', '.join(map(str, saved))}); a warm start needs the same, in the same order. Give them so "
