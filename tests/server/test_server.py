@@ -537,3 +537,18 @@ def test_the_blank_pattern_reads_the_same_in_javascript_without_the_u_flag():
 
     assert all(ord(c) < 0x10000 for c in not_blank())
     assert not re.search(not_blank(), "\u200e\u00ad \u2066") and re.search(not_blank(), "\u200ea")
+
+
+def test_threads_hold_for_the_explainer_too(trained_run):
+    from fastapi.testclient import TestClient
+
+    import torch
+
+    settings = ServeSettings(bundle=trained_run[0] / "model", engine="torch", threads=1)
+    torch.set_num_threads(2)  # the process's count (the tests run on one): a new thread starts with it
+    try:
+        with TestClient(create_app(settings)) as c:  # the explainer reads the model itself, not through the predictor
+            assert c.app.state.explainer.submit(torch.get_num_threads).result() == 1
+            assert c.post("/explain", json={"text": "lost my bag again"}).status_code == 200
+    finally:
+        torch.set_num_threads(1)

@@ -19,6 +19,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
+import torch
 from fastapi import Depends, FastAPI, Request
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse, Response
@@ -109,7 +110,9 @@ def create_app(settings: ServeSettings, predictor: Predictor | None = None) -> F
         app.state.worker = InferenceWorker(settings.max_texts)
         # One thread explains: its scratch buffers (the deletion states, a few hundred MB for a 256-token text
         # through a 5-member ensemble) are then held once, not once per request thread.
-        app.state.explainer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="lstmtext-explain")
+        # --threads holds for it too (the predictor sets its own passes' count; the explainer reads the model itself)
+        threads = {"initializer": torch.set_num_threads, "initargs": (settings.threads,)} if settings.threads else {}
+        app.state.explainer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="lstmtext-explain", **threads)
         gc.collect()
         gc.freeze()  # the model's objects out of the collector's way: a full pass over them stalled every request
         log.info("serving %s with the %s engine%s", settings.bundle, _engine(app.state.predictor, settings),
