@@ -533,6 +533,11 @@ def test_a_seed_out_of_range_and_an_unordered_set_are_refused():
             TextClassifier(random_state=bad).resolve_config()
     with pytest.raises(ConfigError, match=r"train\.seed input should be greater than or equal to 0"):
         TextClassifier(overrides={"train.seed": -1}).resolve_config()
+    # a training seed is torch's, 64 bits: a model saved with a large one still loads, and the folds take it mod 2**32
+    from lstmtext.experiments.cv import fold_rows
+
+    assert TextClassifier(overrides={"train.seed": 2**40}).resolve_config().train.seed == 2**40
+    assert fold_rows(None, 10, 2, 2**40 + 7, 0.2) == fold_rows(None, 10, 2, 7, 0.2)
     with pytest.raises(DataError, match=r"^fit\(\): X is a set, which has no order"):
         _clf().fit(set(TEXTS), LABELS)  # trained on texts paired with the wrong labels
 

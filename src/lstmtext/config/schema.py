@@ -19,8 +19,16 @@ from lstmtext.config.files import is_saved_model_config, read_config_file
 from lstmtext.config.messages import explain
 from lstmtext.errors import ConfigError
 
-#: The largest seed: numpy's and scikit-learn's seeds are 32-bit (a negative one failed deep inside a split).
+#: The largest split seed: scikit-learn's seeds are 32-bit (a negative one failed deep inside a split). The
+#: training seeds go to torch, which takes 64 bits (a model saved with one that large must still load); where one
+#: reaches scikit-learn (cv's folds, the TF-IDF fits) it is taken modulo 2**32 (:func:`sklearn_seed`).
 SEED_MAX = 2**32 - 1
+TORCH_SEED_MAX = 2**64 - 1
+
+
+def sklearn_seed(seed: int) -> int:
+    """A training seed as scikit-learn takes it (32 bits): the seed itself below 2**32."""
+    return seed % 2**32
 
 
 def _numeric(annotation: Any) -> bool:
@@ -198,7 +206,7 @@ class TrainConfig(_Section):
                             "probabilities mean what they say (argmax and ranking unchanged)")
     calibrate_min_texts: int = Field(100, ge=1, description="calibrate: valid texts needed to fit the temperatures; "
                                      "on fewer they would fit noise, and the model's own probabilities are kept")
-    seed: int = Field(42, ge=0, le=SEED_MAX, description="seed of the weights, dropout and batch order")
+    seed: int = Field(42, ge=0, le=TORCH_SEED_MAX, description="seed of the weights, dropout and batch order")
     init_from: str | None = Field(None, description="a saved model (bundle or training output folder) to continue "
                                   "from: same task and architecture, its cleaning and vocabulary (docs/active.md)")
     new_words: Literal["keep", "add"] = Field(
@@ -244,7 +252,7 @@ class LMConfig(_Section):
     clip_grad_norm: float = Field(1.0, gt=0)
     valid_every: int = Field(20, ge=2, description="every n-th text is held out to measure perplexity")
     valid_tokens: int = Field(100_000, ge=1, description="held-out tokens scored per epoch (at most)")
-    seed: int = Field(42, ge=0, le=SEED_MAX, description="seed of the language model's weights and batch order")
+    seed: int = Field(42, ge=0, le=TORCH_SEED_MAX, description="seed of the language model's weights and batch order")
 
 
 class AbsaConfig(_Section):

@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from lstmtext.config.schema import sklearn_seed
 from lstmtext.data import LabelledData
 
 #: Inverse regularisation strengths tried on valid. With every airline training tweet valid picks 16; with 1-10%
@@ -104,7 +105,7 @@ def _best_c(x_train: Any, y_train: np.ndarray, x_valid: Any, y_valid: np.ndarray
     best: tuple[float, float, Any, np.ndarray, float] | None = None
     for c in c_grid:  # saga: seconds where lbfgs takes minutes on ~100k sparse features
         start = time.perf_counter()
-        clf = LogisticRegression(C=c, solver="saga", max_iter=3000, tol=1e-3, random_state=seed).fit(x_train, y_train)
+        clf = LogisticRegression(C=c, solver="saga", max_iter=3000, tol=1e-3, random_state=sklearn_seed(seed)).fit(x_train, y_train)
         seconds = time.perf_counter() - start
         pred = clf.predict(x_valid)
         score = f1_score(y_valid, pred, average="macro", zero_division=0)
@@ -131,7 +132,7 @@ def _binary(x: dict[str, Any], y_train: np.ndarray, y_valid: np.ndarray, c_grid:
         return None, float(y_train[0])
     best = None
     for c in c_grid:
-        clf = LogisticRegression(C=c, solver="saga", max_iter=3000, tol=1e-3, random_state=seed).fit(x["train"], y_train)
+        clf = LogisticRegression(C=c, solver="saga", max_iter=3000, tol=1e-3, random_state=sklearn_seed(seed)).fit(x["train"], y_train)
         score = f1_score(y_valid, clf.predict(x["valid"]), zero_division=0)
         if best is None or score > best[0]:
             best = (score, c, clf)

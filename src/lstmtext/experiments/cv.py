@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from lstmtext.config import Config
+from lstmtext.config.schema import sklearn_seed
 from lstmtext.data import LabelledData, Split
 from lstmtext.errors import ConfigError, DataError
 from lstmtext.experiments.pool import Mode, check_parallel, clean_once, run_facts, run_jobs, score_name, task_scores
@@ -65,7 +66,7 @@ def fold_rows(keys: list[Any] | None, n: int, folds: int, seed: int, valid_size:
     elif n < folds:
         raise DataError(f"{where}{n} rows cannot make {folds} folds. Use --folds {n} or fewer.")
     y = np.asarray(keys, dtype=object) if keys is not None else None
-    out = []
+    out, seed = [], sklearn_seed(seed)  # a training seed: torch's 64 bits
     splitter = (StratifiedKFold if keys is not None else KFold)(n_splits=folds, shuffle=True, random_state=seed)
     for rest, heldout in splitter.split(np.zeros(n), y):
         try:

@@ -26,6 +26,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from lstmtext.config.schema import sklearn_seed
 from lstmtext.encoding.batching import eval_batches, iterate
 from lstmtext.models.ensemble import EnsembleClassifier
 from lstmtext.models.ngram_bag import NgramBagClassifier, ngram_ids
@@ -96,7 +97,7 @@ def _fit_group(x: dict[str, Any], y: dict[str, np.ndarray], size: int, seed: int
         return coef, intercept, float("nan")
     best = None
     for c in C_GRID:
-        clf = LogisticRegression(C=c, solver="saga", max_iter=3000, tol=1e-3, random_state=seed,
+        clf = LogisticRegression(C=c, solver="saga", max_iter=3000, tol=1e-3, random_state=sklearn_seed(seed),
                                  class_weight=class_weight)
         clf.fit(x["train"], y["train"])
         score = f1_score(y["valid"], clf.predict(x["valid"]), average="macro", zero_division=0)
