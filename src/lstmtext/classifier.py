@@ -89,7 +89,7 @@ class _TextEstimator(BaseEstimator):
         tags.non_deterministic = False  # None is the config's fixed seed, not a fresh one
         return tags
 
-    def resolve_config(self) -> Config:
+    def resolve_config(self, warn: bool = True) -> Config:
         """The config this estimator trains with: the preset, the config file, then the hyperparameters."""
         check_model_preset(self.preset)
         if self.overrides is not None and not isinstance(self.overrides, Mapping):
@@ -121,11 +121,11 @@ class _TextEstimator(BaseEstimator):
             functools.reduce(lambda node, part: node.setdefault(part, {}), parents, tree)[leaf] = value
         cfg = build_config(self.preset, self.config, extra=tree,
                            extra_source=f"{type(self).__name__}(...) arguments (overrides and hyperparameters)")
-        unread = ignored_settings(cfg.model.name)  # as `train --set` warns: a grid over them trains one model
-        for key, (_, said) in given.items():
+        unread = ignored_settings(cfg.model.name) if warn else ()  # as `train --set` warns: a grid over them
+        for key, (_, said) in given.items():  # trains one model many times
             if key.startswith("model.") and key.removeprefix("model.") in unread:
                 warnings.warn(f"{type(self).__name__}: {said}: the {cfg.model.name!r} architecture does not read "
-                              f"{key}, so it changes nothing.", UserWarning, stacklevel=3)
+                              f"{key}, so it changes nothing.", UserWarning, stacklevel=_callers_level())
         return cfg
 
     # ---- what differs between the estimators ------------------------------------------------------------
@@ -479,7 +479,7 @@ class AspectClassifier(ClassifierMixin, _TextEstimator):
             matrix[:, j] = class_labels(matrix[:, j].tolist(), f"y (aspect {aspect!r})")
         self._label_values = {str(v): v for v in matrix.ravel().tolist()}  # -1, 0, 1 come back as ints, not '-1'
         labels = [tuple(str(v) for v in row) for row in matrix]
-        nm = not_mentioned_label({v for row in labels for v in row}, self.resolve_config().absa.not_mentioned)
+        nm = not_mentioned_label({v for row in labels for v in row}, self.resolve_config(warn=False).absa.not_mentioned)
         return labels, {"aspects": aspects, "not_mentioned": nm}
 
     def _fitted_from_labels(self) -> None:
@@ -525,6 +525,17 @@ def _arguments(config: Config) -> dict[str, Any]:
         overrides.pop("train.seed", None), overrides.pop("data.split_seed", None)
         args["random_state"] = seed
     return {**args, "overrides": overrides}
+
+
+def _callers_level() -> int:
+    """``warnings.warn``'s stacklevel, called from a function of this package, that names the user's line: the first
+    frame outside lstmtext (through fit, its error wrapper and resolve_config)."""
+    import sys
+
+    package, frame, level = str(Path(__file__).parent), sys._getframe(1), 1
+    while frame is not None and frame.f_code.co_filename.startswith(package):
+        frame, level = frame.f_back, level + 1
+    return level
 
 
 def _seed(random_state: Any) -> int:

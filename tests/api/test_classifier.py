@@ -525,6 +525,10 @@ def test_a_setting_the_architecture_does_not_read_is_warned_about():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         TextClassifier("default", hidden_size=64).resolve_config()  # an LSTM reads it: no warning
+    y = pd.DataFrame({"crew": ["pos"] * 12 + ["neg"] * 12, "bag": ["neg"] * 12 + ["pos"] * 12})
+    with pytest.warns(UserWarning) as said:  # fit: said once (its aspect reading resolved the config again), here
+        AspectClassifier(preset=None, model="cnn", random_state=0, **{**FAST, "epochs": 1}).fit(TEXTS, y)
+    assert len(said) == 1 and said[0].filename == __file__
 
 
 def test_a_seed_out_of_range_and_an_unordered_set_are_refused():
