@@ -221,6 +221,9 @@ def test_a_key_the_architecture_does_not_read_is_refused_unless_the_architecture
     with pytest.raises(ConfigError, match=r"^--space model.options.weight_drop=7: .* must be a number in \[0, 1\)"):
         parse_space(base, space=["model.options.weight_drop=0.1,7"])
     assert parse_space(cnn, ["model.options.num_filters=10,20"]).grid == {"model.options.num_filters": [10, 20]}
+    with pytest.raises(ConfigError, match=r"^--grid model.options.num_filters=10 \(with model.name='lstm': every "
+                                          r"architecture searched meets every value\): .*not an option of architecture"):
+        parse_space(base, ["model.name=cnn,lstm", "model.options.num_filters=10,20"])  # every lstm point failed
 
 
 def test_dropout_between_layers_is_searchable_with_two_layers(base):

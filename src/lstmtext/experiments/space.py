@@ -190,27 +190,33 @@ def parse_space(base: Config, grid: list[str] | None = None, space: list[str] | 
             values = [_value(key, v, "--space") for v in _split_values(raw)]
             _check_values(base, key, values, "--space")
             out.choices[key] = values
-    if "model.name" not in out.keys:  # one architecture: each key must be one it reads, each option one it has
-        for key in out.keys:
-            option = "--grid" if key in out.grid else "--space"
+    names = out.grid.get("model.name") or out.choices.get("model.name")
+    for key in out.keys:
+        option = "--grid" if key in out.grid else "--space"
+        if not names:  # one architecture: each key must be one it reads (a searched model.name may read it)
             _check_read(base, key, option)
-            if key.startswith("model.options."):
-                values = out.grid.get(key) or out.choices.get(key) or list(out.ranges[key][:2])
-                _check_option(base, key, values, option)
+        if key.startswith("model.options."):  # every point pairs it with every searched architecture
+            values = out.grid.get(key) or out.choices.get(key) or list(out.ranges[key][:2])
+            _check_option(base, key, values, option, [str(n) for n in names or []])
     return out
 
 
-def _check_option(base: Config, key: str, values: list[Scalar], option: str) -> None:
-    """Refuse a ``model.options.*`` key or value the searched architecture does not take, before any trial runs
-    (every trial failed, one after another, with the same error)."""
+def _check_option(base: Config, key: str, values: list[Scalar], option: str, names: list[str]) -> None:
+    """Refuse a ``model.options.*`` key or value that the architecture (each of ``names``, when model.name is
+    searched too) does not take, before any trial runs (every trial failed, one after another, with the same
+    error)."""
     from lstmtext.models import check_model
 
     tree = base.model_dump(mode="json")
-    for value in values:
-        try:
-            check_model(build_config(None, extra=tree, overrides=[override(key, value)]).model)
-        except ConfigError as exc:
-            raise ConfigError(f"{option} {key}={value!r}: {exc}") from None
+    for name in names or [None]:
+        for value in values:
+            try:
+                cfg = build_config(None, extra=tree, overrides=[override(key, value)]
+                                   + ([override("model.name", name)] if name else []))
+                check_model(cfg.model)
+            except ConfigError as exc:
+                searched = f" (with model.name={name!r}: every architecture searched meets every value)" if name else ""
+                raise ConfigError(f"{option} {key}={value!r}{searched}: {exc}") from None
 
 
 def suggest(trial: Any, space: Space) -> dict[str, Scalar]:
