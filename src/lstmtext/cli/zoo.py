@@ -98,15 +98,12 @@ def compare(
     reading = [item for item in set_ or [] if parse_override(item)[0][0] == "data"]  # how the data is read and split
     cfg = run_config(None, None, reading, task=task, text_col=text_col, label_col=label_col, split_col=split_col,
                      aspects=aspects, label_sep=label_sep)
-    if preprocess is None:  # as train --pretrained takes the language model's cleaning, and train the task preset's
-        from lstmtext.config import build_config
-        from lstmtext.config.presets import task_preset
+    if preprocess is None:  # as train --pretrained takes the language model's cleaning (else the task preset's)
         from lstmtext.pipeline.language_model import lm_cleaning_choice
 
         pretrained = [value for item in set_ or [] for key, value in [parse_override(item)] if key == ["train", "pretrained"]]
         named = str(pretrained[-1]).strip() if pretrained else ""  # the last one given, as the config reads them
-        preprocess = lm_cleaning_choice(named) if named and named.lower() != "none" else \
-            build_config(task_preset(cfg.task)).preprocess.preset
+        preprocess = lm_cleaning_choice(named) if named and named.lower() != "none" else None
     labelled = load_data(cfg, data, valid_path=valid, test_path=test, split_file=split_file, header=not no_header)
     base: dict = {"task": cfg.task}  # what every model shares beyond its preset: the task, how its labels were read
     if "aspects" in labelled.info:

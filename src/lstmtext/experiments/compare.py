@@ -195,7 +195,7 @@ def compare(
     seeds: int = 3,
     *,
     base: dict[str, Any] | None = None,
-    preprocess: str = "en-tweet",
+    preprocess: str | None = None,
     overrides: Sequence[str] = (),
     mode: Mode = DEFAULT_MODE,
     workers: int = 2,
@@ -212,7 +212,8 @@ def compare(
             sections, e.g. ``{"task": "absa", "absa": {"aspects": [...]}}``; None: single-label.
         seeds: Runs per model.
         preprocess: The one cleaning applied to every text before any model sees it: a cleaning preset, or
-            comma-separated step names (e.g. ``lowercase,punctuation_to_space,normalize_whitespace``).
+            comma-separated step names (e.g. ``lowercase,punctuation_to_space,normalize_whitespace``); None: the
+            task preset's (``en-tweet``; ``id-aspect`` for aspects), as train and cv use.
         overrides: ``section.key=value`` overrides applied to every model's config.
         mode: ``pool``: ``workers`` processes with one torch thread each; ``sequential``: one run at a
             time with ``workers`` threads.
@@ -243,6 +244,10 @@ def compare(
         owned = _owner(key)
         if owned and not key.startswith("data."):  # --set data.* is how the one data set is read
             raise ConfigError(f"--set {key}: compare sets it for every run; {owned}.")
+    if preprocess is None:
+        from lstmtext.config.presets import task_preset
+
+        preprocess = build_config(task_preset((base or {}).get("task"))).preprocess.preset or "none"
     with _cleaned_unlabelled(base, preprocess) as (base, names):
         return _compare(data, models, seeds, base, preprocess, overrides, mode, workers, baseline, on_result, partial,
                         names)
