@@ -67,7 +67,9 @@ def main() -> None:
                                   "valid_macro_f1": result.metrics["valid"]["macro_f1"]}), flush=True)
         results.setdefault(f"tfidf_logreg, {args.share:.0%} labels", []).append(tfidf(part, clean))
     results["tfidf_logreg, 100% labels"] = [tfidf(data, clean)]
-    (args.out / "results.json").write_text(json.dumps(results, indent=2))
+    kept = args.out / "results.json"  # the rows this call did not run (--presets "": the LSTM rows) stay
+    results = {**(json.loads(kept.read_text()) if kept.is_file() else {}), **results}
+    kept.write_text(json.dumps(results, indent=2))
     print(f"| model ({args.share:.0%} of the labels unless said) | test macro-F1 | seeds |")
     print("| --- | ---: | ---: |")
     for name, values in results.items():
