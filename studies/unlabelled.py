@@ -56,7 +56,7 @@ def main() -> None:
         part = replace(data, splits={**data.splits, "train": train.take(sorted(keep.tolist()))})
         for preset in [p for p in args.presets.split(",") if p]:
             for with_unlabelled in (False, True):
-                name = preset + (" + unlabelled" if with_unlabelled else "")
+                name = preset + (" + unlabelled" if with_unlabelled else "") + f", {args.share:.0%} labels"
                 extra = {"train": {"seed": seed}}
                 if with_unlabelled:
                     extra["data"] = {"unlabelled": str(raw)}
@@ -67,10 +67,16 @@ def main() -> None:
                                   "valid_macro_f1": result.metrics["valid"]["macro_f1"]}), flush=True)
         results.setdefault(f"tfidf_logreg, {args.share:.0%} labels", []).append(tfidf(part, clean))
     results["tfidf_logreg, 100% labels"] = [tfidf(data, clean)]
-    kept = args.out / "results.json"  # the rows this call did not run (--presets "": the LSTM rows) stay
-    results = {**(json.loads(kept.read_text()) if kept.is_file() else {}), **results}
-    kept.write_text(json.dumps(results, indent=2))
-    print(f"| model ({args.share:.0%} of the labels unless said) | test macro-F1 | seeds |")
+    # the rows this call did not run stay (--presets "": the LSTM rows), when they are of the same seeds; each
+    # row names its share of the labels
+    kept = args.out / "results.json"
+    earlier = json.loads(kept.read_text()) if kept.is_file() else {}
+    if earlier.get("seeds") == args.seeds:
+        results = {**earlier["rows"], **results}
+    elif earlier:
+        print(f"{kept}: its rows are of other seeds (or an older layout), so they are replaced")
+    kept.write_text(json.dumps({"seeds": args.seeds, "rows": results}, indent=2))
+    print("| model | test macro-F1 | seeds |")
     print("| --- | ---: | ---: |")
     for name, values in results.items():
         spread = f" ± {statistics.stdev(values):.4f}" if len(values) > 1 else ""

@@ -49,6 +49,8 @@ def test_members_get_consecutive_seeds_and_one_model_each():
     cfg = build_config(None, overrides=["model.ensemble=3", "train.seed=7"])
     assert [member_config(cfg, i).train.seed for i in range(3)] == [7, 8, 9]
     assert member_config(cfg, 2).model.ensemble == 1 and cfg.model.ensemble == 3  # the original is untouched
+    top = build_config(None, overrides=["model.ensemble=2", f"train.seed={2**64 - 1}"])  # torch's largest seed
+    assert [member_config(top, i).train.seed for i in range(2)] == [2**64 - 1, 0]  # wraps: it had overflowed in torch
     with pytest.raises(ConfigError, match="model.ensemble"):
         build_config(None, overrides=["model.ensemble=0"])
 

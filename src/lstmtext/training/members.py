@@ -21,10 +21,11 @@ log = logging.getLogger(__name__)
 
 
 def member_config(config: Config, index: int) -> Config:
-    """The config of member ``index``: one model (``model.ensemble = 1``) with seed ``train.seed + index``."""
+    """The config of member ``index``: one model (``model.ensemble = 1``) with seed ``train.seed + index`` (modulo
+    2**64, torch's seeds: a seed at the top of the range wraps around instead of overflowing)."""
     return config.model_copy(update={
         "model": config.model.model_copy(update={"ensemble": 1}),
-        "train": config.train.model_copy(update={"seed": config.train.seed + index}),
+        "train": config.train.model_copy(update={"seed": (config.train.seed + index) % 2**64}),
     }, deep=True)
 
 
