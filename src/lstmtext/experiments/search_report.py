@@ -59,11 +59,21 @@ def results_csv(records: list[dict[str, Any]], keys: list[str], metric: str = "m
     return buf.getvalue()
 
 
+def _best_first(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The COMPLETE trials, best valid score first (the earlier trial on ties)."""
+    return sorted((r for r in records if r["state"] == "COMPLETE"), key=lambda r: (-r["value"], r["trial"]))
+
+
+def _still_failed(records: list[dict[str, Any]], done: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The FAIL trials whose point never completed (an interrupted trial run again on resume is no longer news)."""
+    return [r for r in records if r["state"] == "FAIL" and not any(d["params"] == r["params"] for d in done)]
+
+
 def results_markdown(records: list[dict[str, Any]], keys: list[str], metric: str) -> str:
     """COMPLETE trials, best first, as a Markdown table of their valid scores (the best row in bold), then the chosen
     trial's test scores, read once. Every trial's test scores had stood beside their valid ones, inviting a choice
     on test; they stay in ``results.csv``."""
-    done = sorted((r for r in records if r["state"] == "COMPLETE"), key=lambda r: (-r["value"], r["trial"]))
+    done = _best_first(records)
     shown = shown_scores(metric)
     columns = [f"valid_{score}" for score in shown]
     head = ["trial", *keys, *(c.replace("_", " ", 1) for c in columns), "epochs (best)", "train s"]
@@ -76,8 +86,7 @@ def results_markdown(records: list[dict[str, Any]], keys: list[str], metric: str
         lines.append("| " + " | ".join(cells) + " |")
     if done and f"test_{metric}" in done[0]:  # as the HTML report decides it
         lines += ["", chosen_line(done[0], shown, metric)]
-    # a failed trial whose point completed later (an interrupted trial, run again on resume) is no longer news
-    failed = [r for r in records if r["state"] == "FAIL" and not any(d["params"] == r["params"] for d in done)]
+    failed = _still_failed(records, done)
     lines += [""] + [f"- trial {r['trial']} failed {r['params']}: {r.get('error', 'interrupted')}" for r in failed]
     return "\n".join(lines).rstrip() + "\n"
 
@@ -202,7 +211,7 @@ def write_search_report(out_dir: str | Path, records: list[dict[str, Any]], spac
             tmp.write_bytes(png)
         paths[name] = path
         parts.append(image(png, f"search {name}"))
-    done = sorted((r for r in records if r["state"] == "COMPLETE"), key=lambda r: (-r["value"], r["trial"]))
+    done = _best_first(records)
     parts += ["<h2>Trials (best first)</h2>",
               table(["trial", *keys, f"valid {metric}", "epochs (best)", "train s"],
                     [[r["trial"], *(str(r["params"].get(k)) for k in keys), r["value"],
@@ -210,8 +219,7 @@ def write_search_report(out_dir: str | Path, records: list[dict[str, Any]], spac
                      for r in done])]
     if done and f"test_{metric}" in done[0]:
         parts.append(f"<p>{html.escape(chosen_line(done[0], shown_scores(metric), metric))}</p>")
-    # a failed trial whose point completed later (an interrupted trial, run again on resume) is no longer news
-    failed = [r for r in records if r["state"] == "FAIL" and not any(d["params"] == r["params"] for d in done)]
+    failed = _still_failed(records, done)
     if failed:
         parts += ["<h2>Failed trials</h2>", table(["trial", *keys, "error"], [
             [r["trial"], *(str(r["params"].get(k)) for k in keys), r.get("error", "interrupted")] for r in failed])]
