@@ -81,7 +81,9 @@ def test_ranks_stop_when_the_launcher_is_killed(tiny_path, tmp_path):
     cmd = [sys.executable, "-m", "lstmtext", "train", str(tiny_path), "--nproc", "2", "--out", str(tmp_path / "run"),
            "--quiet", *[x for o in TINY_OVERRIDES + ["train.epochs=100000", "train.patience=none", "train.threads=1"]
                         for x in ("--set", o)]]
-    launcher = subprocess.Popen(cmd, env={**os.environ, "OMP_WAIT_POLICY": "PASSIVE"}, stderr=subprocess.DEVNULL)
+    # TMPDIR: a SIGKILL leaves the launcher's job file behind (its finally never runs); in tmp_path, not in /tmp
+    launcher = subprocess.Popen(cmd, env={**os.environ, "OMP_WAIT_POLICY": "PASSIVE", "TMPDIR": str(tmp_path)},
+                                stderr=subprocess.DEVNULL)
     children = Path(f"/proc/{launcher.pid}/task/{launcher.pid}/children")
     deadline = time.monotonic() + 60
     while not (children.exists() and children.read_text().split()):  # torchrun has started
