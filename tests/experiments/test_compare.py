@@ -33,10 +33,14 @@ def test_model_config_uses_the_preset_or_the_default_with_the_architecture():
     variant = model_config('bilstm:model.embedding.kind="random":train.lr=0.002', 1, 1, overrides=["train.lr=0.1"])
     assert variant.model.name == "bilstm" and variant.model.embedding.kind == "random"
     assert variant.train.lr == 0.002 and variant.train.seed == 1  # the entry's own overrides come last
-    from lstmtext.experiments.compare import _architecture
+    from lstmtext.models import describe_model
 
-    assert _architecture(model_config("cnn-bag-long", 0, 1)) == "cnn + n-gram bag"
-    assert _architecture(model_config("absa", 0, 1)) == "bilstm x 5" and _architecture(plain) == "gru"
+    assert describe_model(model_config("cnn-bag-long", 0, 1).model) == "cnn + n-gram bag"
+    assert describe_model(model_config("absa", 0, 1).model) == "bilstm 128 x 5 members"
+    assert describe_model(model_config("default", 0, 1).model) == "bilstm 128"  # lstm, bidirectional
+    assert describe_model(plain.model) == "bigru 128" and describe_model(model_config("lstm", 0, 1).model) == "lstm 128"
+    deep = model_config("lstm", 0, 1, overrides=["model.num_layers=2", "model.hidden_size=64"])
+    assert describe_model(deep.model) == "lstm 64 x2 layers"
     with pytest.raises(ConfigError, match="is not key=value"):
         model_config("bilstm:hidden", 0, 1)
     # runs of a 5-member ensemble share no member: run k trains seeds 5k .. 5k + 4
@@ -258,7 +262,7 @@ def test_compare_takes_aspect_data_with_flattened_scores(aspect_data, tmp_path):
                      overrides=[*FAST, "model.embedding.kind=\"random\""], mode="sequential", workers=1)
     assert report["task"] == "absa"
     run, base = report["runs"]
-    assert run["architecture"] == "bilstm" and base["model"] == "tfidf_logreg"
+    assert run["architecture"] == "bilstm 8" and base["model"] == "tfidf_logreg"
     assert len(base["C"]) == 3  # one regression per aspect
     assert 0 <= run["macro_f1"] <= 1 and 0 <= base["accuracy"] <= 1
     assert "IndoNLU's flattened macro-F1" in report_markdown(report)

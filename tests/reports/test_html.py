@@ -17,6 +17,9 @@ def test_every_run_writes_a_self_contained_report_html_beside_report_md(trained_
     assert not re.search(r'(src|href)="(https?:|//|/)', html) and "<script" not in html and "<link" not in html
     assert "<th>class</th><th>train</th><th>valid</th><th>test</th>" in html  # class counts per split
     assert "[model]" in html and "hidden_size = 16" in html  # the config, as TOML
+    # the title says what was trained, its width too (the default preset's bidirectional lstm is "bilstm 128")
+    title = "lstmtext run: lstm 16 on "
+    assert f"<title>{title}" in html and (out / "report.md").read_text().startswith(f"# {title}")
 
 
 def test_confident_mistakes_are_wrong_and_sorted_by_confidence(trained_run, tiny_frame):

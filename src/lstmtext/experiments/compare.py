@@ -292,13 +292,15 @@ def _compare(data: LabelledData, models: Sequence[str], seeds: int, base: dict[s
              overrides: Sequence[str], mode: str, workers: int, baseline: bool,
              on_result: Callable[[dict[str, Any]], None] | None, partial: Path | None = None,
              names: dict[str, str] | None = None) -> dict[str, Any]:
+    from lstmtext.models import describe_model
+
     eval_split = "test" if "test" in data.splits else "valid"
     threads = 1 if mode == "pool" else workers
     jobs = []
     for name in models:
         for seed in range(seeds):
             config = model_config(name, seed, threads, overrides, base)
-            jobs.append({"model": name, "seed": seed, "eval_split": eval_split, "architecture": _architecture(config),
+            jobs.append({"model": name, "seed": seed, "eval_split": eval_split, "architecture": describe_model(config.model),
                          "config": config.model_dump(mode="json")})
     plain = model_config("default", 0, threads, overrides, base)
     if baseline:
@@ -352,14 +354,6 @@ def _compare(data: LabelledData, models: Sequence[str], seeds: int, base: dict[s
         "runs_reused": reused,
         "summary": summarize(records), "runs": records,
     }
-
-
-def _architecture(config: Config) -> str:
-    """The table's architecture: the registered name, plus what wraps it (a seed ensemble, an n-gram bag)."""
-    name = config.model.name
-    if config.model.ngram_bag:
-        name += " + n-gram bag"
-    return f"{name} x {config.model.ensemble}" if config.model.ensemble > 1 else name
 
 
 def _job_key(job: dict[str, Any], stable: dict[str, str] | None = None) -> str:

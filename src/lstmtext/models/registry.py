@@ -65,6 +65,24 @@ def ignored_settings(name: str) -> tuple[str, ...]:
     return tuple(getattr(_MODELS.get(name), "ignores", ()))
 
 
+def describe_model(cfg: ModelConfig) -> str:
+    """What ``cfg`` builds in a few words, for titles and tables: the architecture, ``bi`` where a recurrence reads
+    both ways under a name without it, its width and depth, and what wraps it. The ``default`` preset (``lstm``
+    with ``bidirectional`` on) is ``bilstm 128``; others read ``cnn``, ``lstm 256``, ``bilstm 256 + n-gram bag``,
+    ``gru 128 x2 layers x 5 members``."""
+    ignored = ignored_settings(cfg.name)
+    name = cfg.name
+    if "bidirectional" not in ignored and cfg.bidirectional and not name.startswith("bi"):
+        name = "bi" + name
+    if "hidden_size" not in ignored:
+        name += f" {cfg.hidden_size}"
+    if "num_layers" not in ignored and cfg.num_layers > 1:
+        name += f" x{cfg.num_layers} layers"
+    if cfg.ngram_bag:
+        name += " + n-gram bag"
+    return f"{name} x {cfg.ensemble} members" if cfg.ensemble > 1 else name
+
+
 def model_options(name: str) -> dict[str, Any]:
     """Return the ``model.options`` specs (:class:`~lstmtext.models.layers.Option`) of architecture ``name``."""
     return dict(getattr(_MODELS[name], "options", {}))

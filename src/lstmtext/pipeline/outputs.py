@@ -92,7 +92,7 @@ def write_run(out: Path, config: Config, prepared: Prepared, model: torch.nn.Mod
             record["why"] = pushed_by(ex.tokens, ex.targets[0].scores, record["sign"])
         parts += mistakes_section(found, split)
     parts += ["<h2>Config</h2>", pre(config_to_toml(config))]
-    write_page(out / "report.html", f"lstmtext run: {config.model.name} on {prepared.source}", parts)
+    write_page(out / "report.html", f"lstmtext run: {summary['model']} on {prepared.source}", parts)
 
 
 def pushed_by(tokens: list[str], scores: list[float], sign: int = 1, n: int = 3) -> str:

@@ -29,7 +29,7 @@ from lstmtext.encoding.batching import EncodedSplit, predict_logits
 from lstmtext.encoding.embeddings import initial_embedding
 from lstmtext.encoding.encoder import TextEncoder
 from lstmtext.errors import ConfigError
-from lstmtext.models import build_model
+from lstmtext.models import build_model, describe_model
 from lstmtext.pipeline.checks import check_run, prepare_out
 from lstmtext.pipeline.language_model import lm_note, lm_warnings, run_lm, start_from_lm, uses_lm
 from lstmtext.pipeline.outputs import write_run
@@ -261,7 +261,7 @@ def summarize(config: Config, prepared: Prepared, model: torch.nn.Module, result
     encoder = prepared.encoder
     return {
         **prepared.task.summary(),
-        "architecture": config.model.name, "source": prepared.source,
+        "architecture": config.model.name, "model": describe_model(config.model), "source": prepared.source,
         "n_parameters": sum(p.numel() for p in model.parameters()), "vocab_size": len(encoder.vocab),
         "max_len": encoder.max_len, "epochs_run": len(result.history), "best_epoch": result.best_epoch,
         "epochs_asked": config.train.epochs, "stopped_early": result.stopped_early,

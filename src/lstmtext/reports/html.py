@@ -152,6 +152,7 @@ def data_section(data: Any, counts: dict[str, Counter]) -> list[str]:
 def run_facts(summary: dict[str, Any]) -> list[str]:
     """The run's facts (architecture, parameters, epochs, seconds, seed) as a table."""
     facts = [["task", summary.get("task")], ["architecture", summary.get("architecture")],
+             ["model", summary.get("model")],
              ["parameters", summary.get("n_parameters")], ["vocabulary", summary.get("vocab_size")],
              ["epochs run", f"{summary.get('epochs_run')}{stopped_early(summary)}"],
              ["best epoch", summary.get("best_epoch")],

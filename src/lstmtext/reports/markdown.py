@@ -76,7 +76,7 @@ def run_markdown(summary: dict[str, Any], task_lines: Sequence[str], sections: S
     speed = ", ".join(s for s in (speed, summary.get("precision")) if s)
     speed = f" ({speed})" if speed else ""
     lines = [
-        f"# lstmtext run: {summary['architecture']} on {summary['source']}",
+        f"# lstmtext run: {summary.get('model', summary['architecture'])} on {summary['source']}",
         "",
         *task_lines,
         f"- parameters: {summary['n_parameters']:,}; vocabulary {summary['vocab_size']:,}; max_len {summary['max_len']}",
@@ -96,9 +96,10 @@ def model_card(summary: dict[str, Any], task_line: str, score_lines: Sequence[st
     limits = limits or ("Trained only on the data above: texts of another domain, language or period may be "
                         "classified worse.")
     precision = f", {summary['precision']} precision" if summary.get("precision") else ""
+    model = f" ({summary['model']})" if summary.get("model", summary["architecture"]) != summary["architecture"] else ""
     return f"""# Model card
 
-- **Architecture**: `{summary['architecture']}`, {summary['n_parameters']:,} parameters
+- **Architecture**: `{summary['architecture']}`{model}, {summary['n_parameters']:,} parameters
 - **Task**: {task_line}
 - **Training data**: {summary['source']} ({', '.join(f"{k} {v}" for k, v in summary['split_sizes'].items())})
 - **Preprocessing**: {', '.join(summary['steps']) or '(none)'}; the same steps run at prediction time.
