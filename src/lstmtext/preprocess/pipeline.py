@@ -131,6 +131,12 @@ class Pipeline:
                         "were when the model was trained (%s)", name, options.pop(name))
         return cls(data["steps"], options, data.get("max_chars"), bool(data.get("keep_end", False)))
 
+    def __reduce__(self) -> tuple[type[Pipeline], tuple[Any, ...]]:
+        """Pickle as the description, rebuilt in the other process: a step with options is a closure, which pickle
+        cannot send (a predictor with id-review, id-news or vi-review cleaning could not be pickled), and the
+        compiled form's word cache is not worth sending."""
+        return Pipeline, (self.steps, self.options, self.max_chars, self.keep_end, self._compiled is not None)
+
     def __repr__(self) -> str:
         return f"Pipeline({self.steps!r})"
 
