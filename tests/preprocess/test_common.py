@@ -20,6 +20,16 @@ def test_punctuation_to_space_option_must_be_a_boolean():
         make_step("punctuation_to_space", {"clause_ends": "yes"})
 
 
+def test_remove_punctuation_deletes_marks_or_keeps_the_words_they_separate_apart():
+    text = "wait...what? SFO-PDX late.Great customer's y\u2019all A-list (sp?)"
+    assert make_step("remove_punctuation")(text) == "waitwhat SFOPDX lateGreat customers yall Alist sp"
+    # split: every mark but an apostrophe becomes a space (normalize_whitespace squeezes the runs later)
+    assert make_step("remove_punctuation", {"split": True})(text).split() == \
+        ["wait", "what", "SFO", "PDX", "late", "Great", "customers", "yall", "A", "list", "sp"]
+    with pytest.raises(ConfigError, match="remove_punctuation.split: expected true or false"):
+        make_step("remove_punctuation", {"split": "yes"})
+
+
 def test_remove_single_chars_keeps_clause_breaks_and_treats_line_breaks_as_before():
     step = make_step("remove_single_chars")
     assert step(f" a tidak  x {CLAUSE_BREAK} b bagus {CLAUSE_BREAK}") == f"tidak{CLAUSE_BREAK}bagus{CLAUSE_BREAK}"

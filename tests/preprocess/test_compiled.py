@@ -137,9 +137,10 @@ def _pairs(n: int, seed: int):
         yield rng.choice(PIECES), rng.choice([s for s in SEPARATORS if s.isspace()]), rng.choice(PIECES)
 
 
-@pytest.mark.parametrize("name", sorted(CHUNK_LOCAL))
-def test_chunk_local_steps_never_act_across_whitespace(name):
-    fn = make_step(name)
+@pytest.mark.parametrize(("name", "options"), [(name, {}) for name in sorted(CHUNK_LOCAL)]
+                         + [("remove_punctuation", {"split": True})])  # the compiled chain knows steps by name
+def test_chunk_local_steps_never_act_across_whitespace(name, options):
+    fn = make_step(name, options)
     for a, space, b in _pairs(3000, seed=len(name)):
         if "\x00" in a + b:
             continue

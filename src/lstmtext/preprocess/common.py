@@ -86,15 +86,37 @@ class _PunctuationToSpace(dict):
         return value
 
 
+class _ApartTable(dict):
+    """A ``str.translate`` table that deletes apostrophes and maps the rest of ``_PUNCT_TABLE``'s marks to a space."""
+
+    def __missing__(self, codepoint: int) -> int | None:
+        value = None if chr(codepoint) in APOSTROPHES else (ord(" ") if _PUNCT_TABLE[codepoint] is None else codepoint)
+        self[codepoint] = value
+        return value
+
+
+#: The marks ``remove_punctuation(split=true)`` still deletes: inside a word they join its parts (``customer's``).
+APOSTROPHES = "'\u2019\u2018`"
 _PUNCT_TABLE = _PunctuationTable()
 _KEEP_UNDERSCORE = _PunctuationTable({ord("_"): ord("_")})
 _TO_SPACE = _PunctuationToSpace()
+_APART = _ApartTable()
 
 
-@register_step("remove_punctuation")
-def remove_punctuation(text: str) -> str:
-    """Delete punctuation and ASCII symbols (``A-list`` -> ``Alist``, as R's ``str_remove_all``)."""
-    return text.translate(_PUNCT_TABLE)
+@register_step("remove_punctuation", factory=True)
+def remove_punctuation(split: bool = False) -> Step:
+    """Delete punctuation and ASCII symbols (``A-list`` -> ``Alist``, as R's ``str_remove_all``).
+
+    Args:
+        split: Replace them by a space instead, except apostrophes, so that marks between two words keep them
+            apart: ``wait...what`` -> ``wait what``, ``SFO-PDX`` -> ``SFO PDX``, ``late.Great`` -> ``late Great``,
+            while ``customer's`` -> ``customers``. Deleting glued two words together in 1,507 of the 14,640
+            airline tweets (``waitwhat``, ``sfopdx``).
+    """
+    if not isinstance(split, bool):
+        raise ConfigError(f"preprocess.options.remove_punctuation.split: expected true or false, got {split!r}.")
+    table = _APART if split else _PUNCT_TABLE
+    return lambda text: text.translate(table)  # one C pass; the table learns each character once
 
 
 @register_step("remove_punctuation_keep_underscore")
