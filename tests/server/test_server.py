@@ -540,9 +540,8 @@ def test_the_blank_pattern_reads_the_same_in_javascript_without_the_u_flag():
 
 
 def test_threads_hold_for_the_explainer_too(trained_run):
-    from fastapi.testclient import TestClient
-
     import torch
+    from fastapi.testclient import TestClient
 
     settings = ServeSettings(bundle=trained_run[0] / "model", engine="torch", threads=1)
     torch.set_num_threads(2)  # the process's count (the tests run on one): a new thread starts with it
