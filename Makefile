@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: venv demo test test-fast bench clean browser-deps
+.PHONY: venv demo test test-fast lint bench clean browser-deps
 
 $(STAMP): pyproject.toml
 	@command -v $(PY) >/dev/null 2>&1 || { echo "need $(PY) (set PY=python3 to use another 3.11)"; exit 1; }
@@ -26,6 +26,10 @@ test: $(STAMP)
 
 test-fast: $(STAMP)
 	$(BIN)/python -m pytest -q -m "not slow and not browser"
+
+# Lint (ruff's rules in pyproject.toml: syntax errors, pyflakes, import order); CI runs it before the tests.
+lint: $(STAMP)
+	$(BIN)/ruff check src tests benchmarks studies
 
 # The browser test (tests/server/test_browser.py, marker `browser`) drives Debian's chromium through playwright
 # (installed with the dev extra); playwright's own browser download is not used. Needs root or sudo for apt.
