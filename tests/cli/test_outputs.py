@@ -48,6 +48,36 @@ def test_train_refuses_a_model_folder_that_is_not_a_saved_model_before_training(
     assert check_out(tmp_path, "audit", overwrite=True) == tmp_path  # audit writes no model/
 
 
+def test_a_checkpoint_folder_of_other_files_is_never_replaced(tmp_path):
+    # it said "checkpoint already there (an earlier run's)", and --overwrite deleted the user's file in it
+    (tmp_path / "checkpoint").mkdir()
+    (tmp_path / "checkpoint" / "my_work.txt").write_text("important")
+    with pytest.raises(OutputExistsError, match=r"checkpoint is there and is not a training checkpoint \(it holds "
+                                                r"other files\).*Move it away, or choose another --out\.$"):
+        check_out(tmp_path, "train", overwrite=True)
+    (tmp_path / "checkpoint" / "my_work.txt").unlink()
+    for name in ("last.safetensors", "state.json", "member1/last.safetensors"):  # a run's, an ensemble's too
+        (tmp_path / "checkpoint" / name).parent.mkdir(exist_ok=True)
+        (tmp_path / "checkpoint" / name).write_text("")
+    assert check_out(tmp_path, "train", overwrite=True) == tmp_path
+
+
+def test_an_input_file_is_never_what_a_run_writes(tiny_path, tmp_path):
+    # training on OUT/history.csv with --overwrite wrote the loss history over the training data
+    data = tmp_path / "history.csv"
+    data.write_bytes(tiny_path.read_bytes())
+    result = runner.invoke(app, ["train", str(data), "--out", str(tmp_path), "--overwrite", "--quiet"])
+    assert isinstance(result.exception, OutputExistsError) and data.read_bytes() == tiny_path.read_bytes()
+    assert str(result.exception) == (f"{data}: train writes {tmp_path / 'history.csv'}, which would replace this "
+                                     "input file. Move the file, or choose another --out.")
+    inside = tmp_path / "checkpoint" / "rows.csv"  # in a folder the run replaces whole
+    inside.parent.mkdir()
+    inside.write_text("text,label\n")
+    with pytest.raises(OutputExistsError, match=r"rows\.csv: train writes .*checkpoint, which would replace this input"):
+        check_out(tmp_path, "train", overwrite=True, inputs=[inside])
+    assert check_out(tmp_path / "new", "train", overwrite=False, inputs=[data, None]) == tmp_path / "new"
+
+
 def test_check_out_file_refuses_the_input_even_with_overwrite(tmp_path):
     data = tmp_path / "d.csv"
     data.write_text("text\n")

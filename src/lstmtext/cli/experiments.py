@@ -114,7 +114,7 @@ def search(
     from lstmtext.experiments.space import parse_space
 
     _quiet_optuna()
-    check_out(out, "search", overwrite)
+    check_out(out, "search", overwrite, inputs=[data, valid, test, split_file])
     cfg, labelled = _setup(data, preset, config, set_, task, text_col, label_col, split_col, aspects, label_sep,
                            oversample, class_weight, valid, test, split_file, header=not no_header, preprocess=preprocess)
     what = parse_space(cfg, grid, space)
@@ -189,7 +189,7 @@ def learning_curve(
         size_list = [int(s.replace("_", "")) for s in sizes.split(",") if s.strip()]
     except ValueError:
         raise ConfigError(f"--sizes must be comma-separated whole numbers, e.g. 500,1000. Got {sizes!r} instead.") from None
-    check_out(out, "learning-curve", overwrite)
+    check_out(out, "learning-curve", overwrite, inputs=[data, valid, test, split_file])
     cfg, labelled = _setup(data, preset, config, set_, task, text_col, label_col, split_col, aspects, label_sep,
                            oversample, class_weight, valid, test, split_file, unlabelled, unlabelled_col,
                            header=not no_header, preprocess=preprocess)
@@ -226,7 +226,7 @@ def cv(
     """
     from lstmtext.experiments.cv import cross_validate, write_cv
 
-    check_out(out, "cv", overwrite)
+    check_out(out, "cv", overwrite, inputs=[data, valid, test, split_file])
     cfg, labelled = _setup(data, preset, config, set_, task, text_col,
                            label_col, split_col, aspects, label_sep, oversample, class_weight, valid, test, split_file,
                            header=not no_header, preprocess=preprocess, whole=True)
@@ -263,7 +263,7 @@ def audit(
     from lstmtext.experiments.audit import audit as run_audit
     from lstmtext.experiments.audit import weak_model, write_audit
 
-    check_out(out, "audit", overwrite)
+    check_out(out, "audit", overwrite, inputs=[data, valid, test, split_file])
     cfg, labelled = _setup(data, preset, config, set_, task,
                            text_col, label_col, split_col, aspects, label_sep, None, None, valid, test, split_file,
                            header=not no_header, preprocess=preprocess, whole=True)
@@ -315,7 +315,7 @@ def suggest(
     from lstmtext.experiments.suggest import write_suggestions
     from lstmtext.inference.engines import load_predictor
 
-    check_out(out, "suggest", overwrite)
+    check_out(out, "suggest", overwrite, inputs=[texts, *(exclude or [])])
     predictor = load_predictor(bundle, engine, onnx)
     chunks = iter_texts(texts, text_col, defaults=model_text_columns(predictor), header=not no_header,
                         header_flag="--no-header")

@@ -94,7 +94,7 @@ def compare(
     from lstmtext.experiments.compare_report import write_report
     from lstmtext.pipeline import load_data
 
-    check_out(out, "compare", overwrite)
+    check_out(out, "compare", overwrite, inputs=[data, valid, test, split_file, unlabelled])
     reading = [item for item in set_ or [] if parse_override(item)[0][0] == "data"]  # how the data is read and split
     cfg = run_config(None, None, reading, task=task, text_col=text_col, label_col=label_col, split_col=split_col,
                      aspects=aspects, label_sep=label_sep)

@@ -6,6 +6,7 @@ Each refusal is one line that names both sides of the conflict and the fix.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -40,8 +41,10 @@ def check_resume_or_overwrite(resume: bool, overwrite: bool) -> None:
                           "again from nothing. Give one of them.")
 
 
-def prepare_out(out_dir: str | Path | None, *, overwrite: bool, resume: bool) -> Path | None:
-    """The output folder as a Path, after checking that a saved model there may be replaced.
+def prepare_out(out_dir: str | Path | None, *, overwrite: bool, resume: bool,
+                inputs: Sequence[Any] = ()) -> Path | None:
+    """The output folder as a Path, after checking that a saved model there may be replaced and that no file the
+    run reads (``inputs``: paths, or data in memory, which is skipped) is one it would write.
 
     Raises:
         OutputExistsError: If ``out_dir/model`` exists and neither ``overwrite`` nor ``resume`` is set, or another
@@ -55,7 +58,8 @@ def prepare_out(out_dir: str | Path | None, *, overwrite: bool, resume: bool) ->
     if out is not None and is_saved_model(out / "model"):  # what saving would refuse, refused before the training
         check_save_target(out / "model")
     # e.g. an audit's report.html, a user's own history.csv
-    return out if out is None else check_out(out, "train", overwrite or resume, also=figure_files())
+    files = [p for p in inputs if isinstance(p, (str, Path))]
+    return out if out is None else check_out(out, "train", overwrite or resume, also=figure_files(), inputs=files)
 
 
 def check_run(config: Config, *, data: Any = None, out_dir: str | Path | None = None, stream: bool = False,

@@ -328,7 +328,8 @@ def run(config: Config, data: str | Path | LabelledData | None = None, out_dir: 
                           f"{type(config).__name__} {str(config)[:60]!r}.")
     check_run(config, data=data, out_dir=out_dir, stream=stream, shard=shard, valid_path=valid_path,
               split_file=split_file)
-    out = prepare_out(out_dir, overwrite=overwrite, resume=resume)
+    out = prepare_out(out_dir, overwrite=overwrite, resume=resume, inputs=[
+        data, valid_path, test_path, split_file, config.data.unlabelled])
     if data is None:  # the bundled tweets: record their real column names with the model
         config = config.model_copy(update={"data": config.data.model_copy(update=AIRLINE_COLUMNS)}, deep=True)
     if stream:

@@ -60,10 +60,21 @@ def _read_only(folder: Path) -> bool:
         return False
 
 
-def check_out(out: str | Path, command: str, overwrite: bool, also: Sequence[str] = ()) -> Path:
+def is_checkpoint(path: Path) -> bool:
+    """Whether the folder ``path`` holds only what a training checkpoint does (``*.safetensors`` and ``*.json``,
+    an ensemble's in ``member<k>/`` folders): ``--overwrite`` replaces such a folder whole."""
+    return path.is_dir() and all(
+        (p.is_file() and p.suffix in (".safetensors", ".json"))
+        or (p.is_dir() and p.name.startswith("member") and is_checkpoint(p)) for p in path.iterdir())
+
+
+def check_out(out: str | Path, command: str, overwrite: bool, also: Sequence[str] = (),
+              inputs: Sequence[str | Path | None] = ()) -> Path:
     """Return ``out`` as a Path, after checking that it is a folder (or not there yet), not a saved model's own
     folder, and holds nothing ``command`` would replace (unless ``overwrite``); a folder holding the file a command
-    resumes from (:data:`RESUMES_FROM`) is its own, and passes.
+    resumes from (:data:`RESUMES_FROM`) is its own, and passes. Whatever ``overwrite`` says, no input file may be
+    one that the command writes or sits in a folder it replaces (``inputs``: the files it reads, None for none),
+    and a ``checkpoint`` folder that is not a training checkpoint is not replaced.
 
     Raises:
         OutputExistsError: Naming what is there, with the fix.
@@ -80,6 +91,15 @@ def check_out(out: str | Path, command: str, overwrite: bool, also: Sequence[str
         raise OutputExistsError(f"{out} is a language model's folder (lstmtext pretrain). Give a new folder as --out.")
     if command in RESUMES_FROM and (out / RESUMES_FROM[command]).exists():
         return out  # its own earlier run: the command checks that the settings match and goes on
+    names = (*WRITES[command], *also)
+    for path in (Path(p) for p in inputs if p is not None):
+        hit = next((n for n in names if path.exists() and path.resolve().is_relative_to((out / n).resolve())), None)
+        if hit is not None:  # history.csv as the training data: --overwrite wrote the loss history over it
+            raise OutputExistsError(f"{path}: {command} writes {out / hit}, which would replace this input file. Move "
+                                    "the file, or choose another --out.")
+    if "checkpoint" in names and (out / "checkpoint").exists() and not is_checkpoint(out / "checkpoint"):
+        raise OutputExistsError(f"{out / 'checkpoint'} is there and is not a training checkpoint (it holds other "
+                                "files); the run keeps its checkpoint there. Move it away, or choose another --out.")
     model = out / "model"
     clash = sorted(set(WRITES[command]) & set(WRITES["train"])) if command != "train" else []
     if clash and is_saved_model(model):  # --overwrite put cv's report.html in place of the run's, beside its report.md
@@ -89,7 +109,7 @@ def check_out(out: str | Path, command: str, overwrite: bool, also: Sequence[str
             and not is_empty_dir(model):  # --overwrite replaces only a saved model there
         raise OutputExistsError(f"{model} is there and is not a saved model; the run would save its model there. "
                                 "Move it away, or choose another --out.")
-    found = [name for name in (*WRITES[command], *also) if (out / name).exists() and not is_empty_dir(out / name)]
+    found = [name for name in names if (out / name).exists() and not is_empty_dir(out / name)]
     if found and not overwrite:
         resume = "--resume to continue an interrupted training, " if found == ["checkpoint"] else ""
         raise OutputExistsError(f"{out}: {', '.join(found)} already there (an earlier run's). Pass {resume}--overwrite "
