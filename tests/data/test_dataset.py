@@ -85,7 +85,8 @@ def test_undecodable_bytes_name_the_line(tmp_path):
      r"Columns in the file: warung ini dimiliki oleh pengusaha pa\.\.\., positive\. The first line looks like data, not "
      r"a header: pass --no-header \(the columns are then text, label, col2, \.\.\.\)\."),
     ("commas.txt", "text,label\nok,pos\n", r"Columns in the file: text,label\. It was read as TSV \(from its "
-                                             r"extension\) but looks like CSV: pass --format csv\."),
+                                             r"extension\) but looks like CSV: name the file \.csv \(train and evaluate also "
+                                             r"take --format csv\)\."),
     ("wide.csv", "text2," + ",".join(f"c{i}" for i in range(30)) + "\n" + ",".join(["1"] * 31) + "\n",
      r"Columns in the file: text2, c0, c1, .*, c10, \.\.\. \(31 columns\)\. Pass the right name with --text-col\."),
 ])

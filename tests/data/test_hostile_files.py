@@ -7,13 +7,14 @@ from __future__ import annotations
 import gzip
 import io
 import logging
+import re
 import zipfile
 
 import pandas as pd
 import pytest
 
 from lstmtext.config import build_config
-from lstmtext.data.io import read_chunks, read_table
+from lstmtext.data.io import read_chunks, read_table, table_columns
 from lstmtext.data.texts import _bounded, read_texts
 from lstmtext.errors import DataError
 from lstmtext.pipeline.prepare import load_data
@@ -126,7 +127,9 @@ def test_a_byte_order_mark_is_no_text(tmp_path):
     ("book.xlsx", lambda p: zipfile.ZipFile(p, "w").writestr("xl/workbook.xml", "<x/>"),
      "the file is a zip archive (an Excel .xlsx workbook is one), not text. Export the sheet as CSV"),
     ("data.csv.gz", lambda p: p.write_bytes(gzip.compress(b"text,label\na,b\n")),
-     "the file is gzip-compressed, not text. Decompress it first"),
+     "the file is gzip-compressed, not text. Decompress it first: `gunzip -c DIR/data.csv.gz > DIR/data.csv`."),
+    ("gz.csv", lambda p: p.write_bytes(gzip.compress(b"text,label\na,b\n")),  # `gunzip -k gz.csv`: unknown suffix
+     "the file is gzip-compressed, not text. Decompress it first: `gunzip -c DIR/gz.csv > DIR/gz-plain.csv`."),
     ("u16.txt", lambda p: p.write_bytes("good flight\nbad\n".encode("utf-16-le")),
      "the file holds NUL bytes: it is probably UTF-16 without a byte-order mark; lstmtext reads UTF-8. Convert it: "
      "`iconv -f utf-16le -t utf-8"),
@@ -138,9 +141,12 @@ def test_a_file_that_is_not_text_is_named_for_what_it_is(tmp_path, name, make, s
     without a mark, predicted as texts of letters and NULs."""
     path = tmp_path / name
     make(path)
-    readers = [lambda: read_texts(path, header=False)]
+    said = said.replace("DIR", str(tmp_path))
+    readers = [lambda: read_texts(path, header=False), lambda: table_columns(path)]
     if path.suffix == ".csv":
         readers += [lambda: read_table(path), lambda: list(read_chunks(path, None, 10))]
+    if path.suffix == ".gz":  # the compression's extension: named for what it is, not "cannot tell the format"
+        readers += [lambda: read_table(path)]
     for read in readers:
         with pytest.raises(DataError) as err:
             read()
@@ -160,8 +166,15 @@ def test_a_misnamed_file_is_pointed_at_its_format(tmp_path):
     """A TSV or JSON file named .csv got only pandas' 'Expected 1 fields in line 3, saw 2'."""
     tsv = tmp_path / "tabs.csv"
     tsv.write_text("text\tlabel\nlate, again\tnegative\nfine, thanks\tpositive\nok\tneutral\n", encoding="utf-8")
-    with pytest.raises(DataError, match=r"separated by tabs: name the file \.tsv, or pass --format tsv\.$"):
+    said = r"separated by tabs: name the file \.tsv \(train and evaluate also take --format tsv\)\.$"
+    with pytest.raises(DataError, match=said):
         read_table(tsv)
+    # predict, pretrain and --unlabelled advised --no-header, which then read the header line as a text
+    with pytest.raises(DataError, match=r"tabs\.csv:2: the row has 2 fields, .*" + said):
+        read_texts(tsv)
+    tsv.write_text("text\tlabel\nlate again\tnegative\n", encoding="utf-8")  # no comma: one column, 'text\tlabel'
+    with pytest.raises(DataError, match=r"no column 'text'\. Columns: text\tlabel\. Its first line is " + said):
+        read_texts(tsv)
     jsonl = tmp_path / "lines.csv"
     jsonl.write_text('{"text": "late, again", "label": "negative"}\n{"text": "ok, fine, thanks", "label": "x"}\n',
                      encoding="utf-8")
@@ -262,3 +275,15 @@ def test_a_parse_error_names_the_line_of_the_file_not_pandas_row_count(tmp_path,
         with pytest.raises(DataError, match=rf"quote\.csv:{line}: cannot parse as csv: a quote opened in this row is "
                                             r"never closed\. Check quoting"):
             read(quote)
+
+
+def test_a_broken_parquet_file_is_one_line_for_every_reader(tmp_path):
+    """predict --file, pretrain, --unlabelled and absa-convert ended in pyarrow's ArrowInvalid traceback."""
+    path = tmp_path / "cut.parquet"
+    frame = pd.DataFrame({"text": ["good flight", "bad seat"], "label": ["pos", "neg"]})
+    frame.to_parquet(path)
+    path.write_bytes(path.read_bytes()[:100])  # a copy cut short
+    for read in (lambda: read_texts(path), lambda: table_columns(path), lambda: read_table(path)):
+        with pytest.raises(DataError, match=rf"^{re.escape(str(path))}: cannot (read|parse) as parquet: .*write it "
+                                            r"again \(e\.g\. pandas' to_parquet\)\.$"):
+            read()

@@ -138,7 +138,8 @@ def _column_fix(names: list[str], path: Path, option: str, col: str = "") -> str
     if len(names) == 1 and fmt:
         other = "csv" if fmt == "TSV" and "," in names[0] else "tsv" if fmt == "CSV" and "\t" in names[0] else None
         if other:
-            return f"It was read as {fmt} (from its extension) but looks like {other.upper()}: pass --format {other}."
+            return (f"It was read as {fmt} (from its extension) but looks like {other.upper()}: name the file "
+                    f".{other} (train and evaluate also take --format {other}).")
         if fmt == "CSV" and ";" in names[0]:
             return SEMICOLONS
     if any(len(n) > 40 or n.count(" ") >= 4 for n in names):

@@ -27,22 +27,30 @@ PARSE_FIX = {"csv": "Check quoting and the delimiter (a comma).", "tsv": "Check 
 SEMICOLONS = "Its first line is separated by semicolons: save the file with commas, or as TSV (tabs)."
 
 
+def delimiter_hint(path: Path, fmt: str) -> str | None:
+    """What a CSV file's first line says about its real layout: semicolons or tabs and no comma (a spreadsheet's
+    export in many locales), or JSON; None when it says nothing. Every command that reads a table gives this
+    advice, so it names only what each of them has: the file's name (train and evaluate also take --format)."""
+    if fmt != "csv":
+        return None
+    try:
+        with path.open(encoding="utf-8", errors="replace") as fh:
+            first = fh.readline()
+    except OSError:  # unreadable: the error being reported says why
+        first = ""
+    if ";" in first and "," not in first:
+        return SEMICOLONS
+    if "\t" in first and "," not in first:
+        return "Its first line is separated by tabs: name the file .tsv (train and evaluate also take --format tsv)."
+    if first.lstrip("\ufeff \t").startswith(("{", "[")):
+        return ("It looks like JSON: name the file .jsonl (one object a line) or .json (train and evaluate also take "
+                "--format jsonl).")
+    return None
+
+
 def parse_fix(path: Path, fmt: str) -> str:
-    """What to check in a file that did not parse as ``fmt``: for a CSV whose first line has semicolons and no
-    comma (a spreadsheet's export in many locales), that delimiter."""
-    if fmt == "csv":
-        try:
-            with path.open(encoding="utf-8", errors="replace") as fh:
-                first = fh.readline()
-        except OSError:  # unreadable: the error being reported says why
-            first = ""
-        if ";" in first and "," not in first:
-            return SEMICOLONS
-        if "\t" in first and "," not in first:
-            return "Its first line is separated by tabs: name the file .tsv, or pass --format tsv."
-        if first.lstrip("\ufeff \t").startswith(("{", "[")):
-            return "It looks like JSON: name the file .jsonl (one object a line) or .json, or pass --format jsonl."
-    return PARSE_FIX[fmt]
+    """What to check in a file that did not parse as ``fmt``: :func:`delimiter_hint`, else the format's own advice."""
+    return delimiter_hint(path, fmt) or PARSE_FIX[fmt]
 
 
 #: The name given to the field a CSV/TSV row has past its header's last column (a trailing delimiter, or row names).
@@ -94,8 +102,8 @@ def _header_layout(path: str, mtime_ns: int, size: int, fmt: str) -> tuple[list[
         seen[name] += 1
     if len(records) == 2 and len(records[1]) > len(names) + 1:
         raise DataError(f"{path}: the first data row has {len(records[1])} fields, the header names {len(names)}. "
-                        f"Quote the fields that hold a {'comma' if fmt == 'csv' else 'tab'}, or name every column in "
-                        "the header.")
+                        + (delimiter_hint(Path(path), fmt) or f"Quote the fields that hold a "
+                           f"{'comma' if fmt == 'csv' else 'tab'}, or name every column in the header."))
     return names, len(records) == 2 and len(records[1]) == len(names) + 1, repeated
 
 
@@ -122,13 +130,13 @@ def drop_extra(frame: pd.DataFrame, path: Path, fmt: str, mode: list[str] | None
         return out
     if filled.all() and decided is None:
         raise DataError(f"{path}: every row has {len(frame.columns)} fields, one more than the header names, and the "
-                        "first column repeats values, so it holds no row names. Name the missing column in the header.")
+                        "first column repeats values, so it holds no row names. "
+                        + (delimiter_hint(path, fmt) or "Name the missing column in the header."))
     if filled.any() or decided == "names":
         first = int(filled.nonzero()[0][0]) if decided != "names" else int((~filled).nonzero()[0][0])
         where = row_ref(path, int(frame.index[first]), fmt)
-        fix = parse_fix(path, fmt)  # a header of another delimiter says more than the row
-        fix = fix if fix != PARSE_FIX[fmt] else (f"Add the column's name to the header, or quote the field that holds a "
-                                            f"{'comma' if fmt == 'csv' else 'tab'}.")
+        fix = delimiter_hint(path, fmt) or (f"Add the column's name to the header, or quote the field that holds a "  # a
+                                            f"{'comma' if fmt == 'csv' else 'tab'}.")  # header of another delimiter says more
         if decided == "names":
             raise DataError(f"{where}: the row has {len(frame.columns) - 1} fields, as many as the header names, but "
                             "the rows before it have one more (row names first). Give every row the same fields.")

@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from lstmtext.data.header import drop_extra, layout_options, mark_repeated, parse_fix
+from lstmtext.data.header import PARSE_FIX, drop_extra, layout_options, mark_repeated, parse_fix
 from lstmtext.data.json_array import ITEM_CHARS, json_array_items
 from lstmtext.data.lines import csv_options, parser_error_line
 from lstmtext.errors import DataError
@@ -37,10 +37,12 @@ def detect_format(path: Path, fmt: str | None = None) -> str:
             raise DataError(f"{path}: unknown format {fmt!r}. Use one of csv, tsv, jsonl, parquet.")
         return fmt
     suffix = path.suffix.lower()
+    if suffix not in FORMATS and path.is_file():  # a workbook, an archive: renaming it (the advice below) led to
+        check_text_file(path)  # a second error
     if suffix not in FORMATS:
         raise DataError(
             f"{path}: cannot tell the format from the extension {suffix!r}. "
-            "Rename the file to .csv/.tsv/.jsonl/.parquet or pass --format."
+            "Rename the file to .csv/.tsv/.jsonl/.parquet (train and evaluate also take --format)."
         )
     return FORMATS[suffix]
 
@@ -68,8 +70,8 @@ _NOT_TEXT = ((b"PK\x03\x04", "a zip archive (an Excel .xlsx workbook is one)",
               "Export the sheet as CSV (Excel: Save As, \"CSV UTF-8\"), or unzip the archive"),
              (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1", "an old Excel (.xls) or Word file", "Export the sheet as CSV (Excel: Save As, "
                                                                      "\"CSV UTF-8\")"),
-             (b"\x1f\x8b", "gzip-compressed", "Decompress it first (`gunzip -k FILE`)"),
-             (b"\xfd7zXZ\x00", "xz-compressed", "Decompress it first (`unxz -k FILE`)"))
+             (b"\x1f\x8b", "gzip-compressed", "Decompress it first: `gunzip -c FILE > PLAIN`"),
+             (b"\xfd7zXZ\x00", "xz-compressed", "Decompress it first: `unxz -c FILE > PLAIN`"))
 _BZIP2 = re.compile(rb"BZh[1-9]1AY&SY")  # the stream header and the first block's magic
 
 
@@ -88,9 +90,11 @@ def check_text_file(path: Path) -> None:
         return
     for magic, what, fix in _NOT_TEXT:
         if head.startswith(magic):
-            raise DataError(f"{path}: the file is {what}, not text. {fix.replace('FILE', str(path))}.")
+            raise DataError(f"{path}: the file is {what}, not text. "
+                            f"{fix.replace('FILE', str(path)).replace('PLAIN', str(plain_name(path)))}.")
     if _BZIP2.match(head):
-        raise DataError(f"{path}: the file is bzip2-compressed, not text. Decompress it first (`bunzip2 -k {path}`).")
+        raise DataError(f"{path}: the file is bzip2-compressed, not text. Decompress it first: `bunzip2 -c {path} > "
+                        f"{plain_name(path)}`.")
     if head.startswith(b"PAR1") and _ends_with(path, b"PAR1"):
         raise DataError(f"{path}: the file is a Parquet file, not text. Give it the .parquet extension.")
     if head.startswith((b"\xff\xfe", b"\xfe\xff")):
@@ -101,6 +105,33 @@ def check_text_file(path: Path) -> None:
         raise DataError(f"{path}: the file holds NUL bytes: it is probably UTF-16 without a byte-order mark; "
                         f"lstmtext reads UTF-8. Convert it: `iconv -f utf-16{'le' if little else 'be'} -t utf-8 {path} > "
                         f"{path.stem}-utf8{path.suffix}`.")
+
+
+#: Extensions of compressed files: the name of the decompressed file drops them.
+COMPRESSED = (".gz", ".xz", ".bz2", ".zip")
+
+
+def plain_name(path: Path) -> Path:
+    """The name to decompress ``path`` to: without its compression's extension (``data.csv.gz`` -> ``data.csv``),
+    or beside it (``data.csv``, gzip-compressed, -> ``data-plain.csv``: `gunzip -k` refused the unknown suffix)."""
+    if path.suffix.lower() in COMPRESSED:
+        return path.with_suffix("")
+    return path.with_name(f"{path.stem}-plain{path.suffix}")
+
+
+def parquet_file(path: Path) -> Any:
+    """``pyarrow.parquet.ParquetFile`` of ``path``.
+
+    Raises:
+        DataError: For a file that is not a complete Parquet file (cut short, or another format named .parquet).
+    """
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    try:
+        return pq.ParquetFile(path)
+    except (pa.ArrowException, OSError, ValueError) as exc:  # ArrowInvalid: "magic bytes not found in footer"
+        raise DataError(f"{path}: cannot read as parquet: {_first_line(exc)}. {PARSE_FIX['parquet']}") from None
 
 
 def _ends_with(path: Path, suffix: bytes) -> bool:
@@ -210,13 +241,22 @@ def one_column(path: Path, fmt: str) -> bool:
 def table_columns(path: str | Path, fmt: str | None = None) -> list[str]:
     """The column names of a data file, read from its header row (Parquet: its schema; JSON: its first record)."""
     path = Path(path)
+    if not path.is_file():
+        raise DataError(missing_file(path))
     fmt = detect_format(path, fmt)
     if fmt == "parquet":
-        import pyarrow.parquet as pq
-
-        return list(pq.read_schema(path).names)
+        return list(parquet_file(path).schema_arrow.names)
+    check_text_file(path)
     if fmt in ("csv", "tsv"):  # the header alone (read_chunks would first scan a TSV whole for its quoting)
-        return [str(c) for c in pd.read_csv(path, sep="," if fmt == "csv" else "\t", nrows=0, encoding="utf-8").columns]
+        try:
+            return [str(c) for c in pd.read_csv(path, sep="," if fmt == "csv" else "\t", nrows=0,
+                                                encoding="utf-8").columns]
+        except UnicodeDecodeError as exc:
+            raise DataError(not_utf8(path, exc)) from None
+        except pd.errors.EmptyDataError:
+            raise DataError(f"{path}: {_EMPTY}") from None
+        except (pd.errors.ParserError, ValueError) as exc:
+            raise DataError(_parse_error(path, fmt, exc)) from None
     return [str(c) for c in next(iter(read_chunks(path, fmt, 1))).columns]
 
 

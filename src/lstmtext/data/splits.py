@@ -14,6 +14,8 @@ import numpy as np
 import pandas as pd
 
 from lstmtext.data.dataset import SPLIT_ALIASES
+from lstmtext.data.io import read_table
+from lstmtext.data.lines import row_ref
 from lstmtext.errors import DataError
 
 
@@ -24,16 +26,22 @@ def read_split_file(split_csv: str | Path) -> pd.Series:
         DataError: If the file is missing, lacks the columns, repeats a row or has an unknown split name.
     """
     path = Path(split_csv)
-    try:
-        table = pd.read_csv(path)
-    except FileNotFoundError:
-        raise DataError(f"{path}: split file not found. Give the row,split file that belongs to the data.") from None
+    if not path.exists():
+        raise DataError(f"{path}: split file not found. Give the row,split file that belongs to the data.")
+    table = read_table(path, "csv")  # what every data file gets: a folder, encoding, archive, empty, parse errors
     if not {"row", "split"} <= set(table.columns):
         raise DataError(f"{path}: a split file needs columns 'row' and 'split'. Got {', '.join(map(str, table.columns))}.")
+    rows = table["row"].fillna("").str.strip()
+    bad = ~rows.str.fullmatch(r"\d+")
+    if bad.any():  # int('x') failed with a traceback; '1.5' was cut to row 1
+        first = int(bad.to_numpy().nonzero()[0][0])
+        raise DataError(f"{row_ref(path, int(table.index[first]), 'csv')}: row {rows.iloc[first]!r} is not a "
+                        "row number. Give each data row's 0-based number (0, 1, 2, ...).")
+    table["row"] = rows.astype(int)
     if table["row"].duplicated().any():
         row = int(table.loc[table["row"].duplicated(), "row"].iloc[0])
         raise DataError(f"{path}: row {row} is listed twice. Each data row may have one split.")
-    names = table["split"].astype(str).str.strip().str.lower()
+    names = table["split"].fillna("").astype(str).str.strip().str.lower()
     unknown = sorted(set(names) - set(SPLIT_ALIASES))
     if unknown:
         raise DataError(f"{path}: split value {unknown[0]!r} is not one of train, valid (dev, validation), test.")

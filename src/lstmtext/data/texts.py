@@ -11,12 +11,14 @@ from pathlib import Path
 from typing import Any
 
 from lstmtext.data.dataset import check_columns, nested_cell
+from lstmtext.data.header import delimiter_hint
 from lstmtext.data.io import (
     FORMATS,
     check_text_file,
     missing_file,
     not_utf8,
     one_column,
+    parquet_file,
     read_chunks,
     read_table,
 )
@@ -121,9 +123,7 @@ def _iter_texts(path: Path, text_col: str | None, chunk_size: int, defaults: lis
         raise DataError(missing_file(path))
     suffix = path.suffix.lower()
     if suffix == ".parquet":
-        import pyarrow.parquet as pq
-
-        parquet = pq.ParquetFile(path)
+        parquet = parquet_file(path)
         col = _column(parquet.schema_arrow.names, text_col, defaults)
         if col not in parquet.schema_arrow.names:
             raise DataError(f"{path}: no column {col!r}. Columns: {', '.join(parquet.schema_arrow.names)}. Use {flag}.")
@@ -148,9 +148,10 @@ def _iter_texts(path: Path, text_col: str | None, chunk_size: int, defaults: lis
         for frame in read_chunks(path, fmt, chunk_size, header, blank_rows):
             col = _column(list(map(str, frame.columns)), text_col, ["text"] if not header else defaults)
             if col not in frame.columns:
-                raise DataError(f"{path}: no column {col!r}. Columns: {', '.join(map(str, frame.columns))[:200]}. Use "
-                                f"{flag}" + (f", or {header_flag} for a file without a header row." if header_flag
-                                             and fmt != "jsonl" else "."))
+                hint = delimiter_hint(path, fmt)  # not --no-header: that read the header line as a text
+                raise DataError(f"{path}: no column {col!r}. Columns: {', '.join(map(str, frame.columns))[:200]}. "
+                                + (hint or f"Use {flag}" + (f", or {header_flag} for a file without a header row."
+                                                            if header_flag and fmt != "jsonl" else ".")))
             refs = row_refs(path, frame.index, fmt, header, blank_rows)
             if (odd := nested_cell(frame[col])) is not None:  # its Python repr is no text
                 raise DataError(f"{refs[odd[0]]}: {col!r} holds {odd[1]}, not a text. "
