@@ -175,6 +175,22 @@ def test_init_config_writes_loadable_toml(tmp_path):
     assert TextClassifier(None, config=path).resolve_config() == build_config("seed001")
 
 
+def test_an_edited_init_config_file_trains_without_a_warning_about_a_preset(tmp_path, caplog):
+    # init-config, change model.name, train --config: it warned that the file replaced "the preset default", a preset
+    # the user never named, and advised dropping the file's [model] section (their edit)
+    from lstmtext.cli.common import run_config
+
+    path = tmp_path / "c.toml"
+    assert runner.invoke(app, ["init-config", str(path)]).exit_code == 0
+    path.write_text(path.read_text().replace('name = "lstm"', 'name = "cnn"', 1))
+    with caplog.at_level("WARNING"):
+        assert run_config(None, path, []).model.name == "cnn"
+    assert "replacing" not in caplog.text
+    with caplog.at_level("WARNING"):  # a preset the user named and a file of another architecture: still said
+        assert run_config("bilstm", path, []).model.name == "cnn"
+    assert "replacing 'bilstm' of the preset bilstm" in caplog.text
+
+
 def test_a_sections_key_given_at_the_top_level_is_pointed_to_its_section(tmp_path):
     from lstmtext.config import build_config
     from lstmtext.errors import ConfigError

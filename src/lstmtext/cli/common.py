@@ -162,6 +162,12 @@ def run_config(preset: str | None = None, config: Path | None = None, set_: list
             preset = "ulmfit"
     if base is not None:
         built = build_config(None, None, list(set_ or []), extra=extra, base=base, extra_source=FLAG_KEYS)
+    elif preset is None and config is not None:  # the task's preset under a file, not one the user named: a file
+        # whose [model] differs (init-config's, edited) is what the user asked for, not a clash to warn about
+        from lstmtext.config.presets import model_preset
+
+        built = build_config(None, config, list(set_ or []), extra=extra, base=model_preset(task_preset(task)),
+                             extra_source=FLAG_KEYS)
     else:
         built = build_config(preset or task_preset(task), config, list(set_ or []), extra=extra, extra_source=FLAG_KEYS)
     if label_col and "," in label_col:  # --label-col a,b,c: a task may read several label columns
