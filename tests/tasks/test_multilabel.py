@@ -238,7 +238,8 @@ def test_tiny_run_learns_tunes_thresholds_saves_and_reloads(tiny_run):
     texts = ["late again and the crew was rude", "a nice view"]
     first = predictor.predict(texts)
     assert first[0].labels == ["late", "staff"] and first[1].labels == []
-    assert predictor.predict(texts, top_k=1)[0].labels == [first[0].top_k[0]["label"]]
+    one = predictor.predict(texts, top_k=1)  # a list's length, never the answer (it picked the k best, unlike serve)
+    assert one[0].labels == first[0].labels and one[0].top_k == first[0].top_k[:1]
     assert predictor.predict(texts, threshold=0.999)[1].labels == []
     assert sorted(predictor.predict(texts, threshold=0.0)[1].labels) == sorted(predictor.labels)  # a cut at 0: all
     # min_confidence judges a chosen label by p, a left-out one by 1 - p
@@ -390,10 +391,10 @@ def test_an_unknown_label_in_an_evaluated_file_is_named_as_unknown_to_the_model(
     assert task.unknown(("a", "b"), "evaluated") is None
 
 
-def test_top_k_and_a_threshold_together_are_refused():
+def test_top_k_ranks_labels_and_never_chooses_them():
+    # predict --top-k 3 decided 3 labels whatever their thresholds, while the server's top_k only cut the list
     task = MultiLabel(["a", "b", "c"], _cfg())
     proba = np.array([[0.9, 0.6, 0.1]])
-    assert task.predictions(proba, top_k=1)[0].labels == ["a"]
-    assert task.predictions(proba, threshold=0.5)[0].labels == ["a", "b"]
-    with pytest.raises(ConfigError, match="--top-k and --threshold both choose a multi-label model's labels"):
-        task.predictions(proba, top_k=1, threshold=0.5)  # one of them was silently ignored
+    found = task.predictions(proba, top_k=1, threshold=0.5)[0]
+    assert found.labels == ["a", "b"] and found.top_k == [{"label": "a", "score": 0.9}]
+    assert task.predictions(proba, top_k=3, threshold=0.95)[0].labels == []

@@ -166,8 +166,8 @@ class Predictor:
 
         Args:
             texts: Raw texts.
-            top_k: How many of the best classes each record lists (all if None); multi-label models answer
-                the ``top_k`` most probable labels instead of those over their thresholds.
+            top_k: How many of the best classes each record lists (all if None); it never changes the answer
+                (a multi-label model's ``labels`` are those over their thresholds).
             **options: What the task accepts besides (``threshold`` for multi-label, ``only_mentioned`` for
                 aspect models); None values are ignored.
 

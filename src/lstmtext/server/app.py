@@ -56,15 +56,9 @@ def get_predictor(request: Request) -> Predictor:
 
 def _records(model: Predictor, proba: Any, known: Any, top_k: int, min_confidence: float | None = None
              ) -> list[dict[str, Any]]:
-    """The records of ``proba`` listing ``top_k`` classes (``known``: per text, whether it holds a known word). Multi-label ``labels`` stay those over their
-    thresholds: the task is asked for every class (a ``top_k`` would make it pick the k best) and lists are cut here."""
-    out = []
+    """The records of ``proba`` listing ``top_k`` classes (``known``: per text, whether it holds a known word)."""
     options = {"min_confidence": min_confidence} if min_confidence is not None else {}
-    for p in flag_unknown(model.task.predictions(proba, None, **options), known):
-        for record in p.aspects.values() if p.aspects is not None else (p,):
-            record.top_k = record.top_k[:top_k]
-        out.append(p.to_dict())
-    return out
+    return [p.to_dict() for p in flag_unknown(model.task.predictions(proba, top_k, **options), known)]
 
 
 async def unless_gone(request: Request, job: Future, every: float = 0.1) -> Any:

@@ -11,8 +11,8 @@ Input layouts (``multilabel.layout``):
 The model has one sigmoid output per label, trained with binary cross-entropy (positive-class weights with
 ``train.class_weight = "balanced"``). After training, each label gets its own decision threshold, tuned on
 the valid split (:mod:`lstmtext.tasks.thresholds`: for micro-F1 by default, or each label's own F1), saved
-in the bundle; ``multilabel.threshold`` (``predict --threshold``) sets one threshold for every label instead, and
-``predict --top-k K`` answers the K most probable labels.
+in the bundle; ``multilabel.threshold`` (``predict --threshold``) sets one threshold for every label instead.
+``top_k`` only says how many labels the ranked ``top_k`` list holds, as for the other tasks and on the server.
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ from sklearn.metrics import f1_score
 
 from lstmtext.config import Config
 from lstmtext.data.dataset import RowRefs, Split, Table, check_cells, check_columns, split_values
-from lstmtext.errors import ConfigError, DataError
+from lstmtext.errors import DataError
 from lstmtext.models.heads import OutputLayout
 from lstmtext.reports.html import figure_png, image, table
 from lstmtext.reports.markdown import LEFT_OUT, fmt, left_out, md_cell, score_cells
@@ -274,18 +274,16 @@ class MultiLabel(Task):
 
     def predictions(self, proba: np.ndarray, top_k: int | None = None, threshold: float | None = None,
                     min_confidence: float | None = None, **options: Any) -> list[Prediction]:
-        """Labels over their thresholds (or ``threshold``, or the ``top_k`` most probable); with
-        ``min_confidence``, a label whose decision is less sure than it goes to ``unsure``: the probability that the
-        label applies (p) for a label chosen, that it does not (1 - p) for one left out. A label chosen at p = 0.04,
-        over a tuned threshold of 0.01, is unsure at any min_confidence above 0.04."""
-        if top_k is not None and threshold is not None:  # two ways of choosing the labels: one would silently lose
-            raise ConfigError("--top-k and --threshold both choose a multi-label model's labels (the K most probable, "
-                              "or those at or over the threshold). Give one of them.")
+        """Labels over their thresholds (or ``threshold``), the ``top_k`` most probable ranked in ``top_k`` (all if
+        None: it never changes which labels are chosen, as on the server); with ``min_confidence``, a label whose
+        decision is less sure than it goes to ``unsure``: the probability that the label applies (p) for a label
+        chosen, that it does not (1 - p) for one left out. A label chosen at p = 0.04, over a tuned threshold of 0.01,
+        is unsure at any min_confidence above 0.04."""
         cut = np.full(len(self.labels), threshold) if threshold is not None else self.thresholds
         out = []
         for row in proba:
             order = np.argsort(-row, kind="stable")
-            chosen = order[:top_k] if top_k is not None else [j for j in order if row[j] >= cut[j]]
+            chosen = [j for j in order if row[j] >= cut[j]]
             unsure = None
             if min_confidence is not None:
                 picked = set(chosen)
