@@ -208,3 +208,30 @@ def test_page_colours_the_words_of_every_explained_target(live_server, page):
         assert page.eval_on_selector_all("#why .why, #results .row", "xs => xs.length") == 0  # the old answer went
     finally:
         page.unroute("**/explain")
+
+
+def test_page_says_when_the_model_is_unsure(trained_run, page):
+    # below the server's min_confidence a single-label answer was an empty page, a multi-label one said "No label
+    # reached its threshold" and an aspect's bars looked answered
+    bundle = trained_run[0] / "model"
+    cases = [
+        (FakePredictor(["neg", "neu", "pos"], [[0.5, 0.3, 0.2]]), 0.9,
+         ["Unsure: the most probable class, neg, has 50.0 %, below the server's min_confidence, so the model does "
+          "not answer."], []),
+        (FakePredictor(["delay", "food", "staff"], [[0.9, 0.6, 0.1]], thresholds=[0.5, 0.7, 0.05]), 0.8,
+         ["Chosen: delay.", "Unsure (decided with less than the server's min_confidence): food, staff."], []),
+        (FakePredictor({"food": ["neg", "pos"], "price": ["neg", "neu", "pos"]},
+                       {"food": [[0.25, 0.75]], "price": [[0.96, 0.02, 0.02]]}), 0.9,
+         ["Unsure of food: no label is sure enough (the server's min_confidence); the bars show what the model "
+          "leans to."], ["food: unsure", "price"])]
+    for fake, cut, said, titles in cases:
+        with serving(create_app(ServeSettings(bundle=bundle, min_confidence=cut), predictor=fake)) as url:
+            page.goto(url)
+            page.fill("#text", "late again and rude staff")
+            page.click("#classify")
+            page.wait_for_selector("#results .row")
+            notes = page.eval_on_selector_all("#results .note", "ps => ps.map(p => p.textContent)")
+            assert [n for n in notes if not n.startswith("Each label")] == said
+            assert page.eval_on_selector_all("#results .group h2", "hs => hs.map(h => h.textContent)") == titles
+            if not titles:  # no bar marked as the answer of an abstention
+                assert all(not r[2] for r in _rows(page))

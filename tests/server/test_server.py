@@ -419,6 +419,21 @@ def test_min_confidence_gives_unsure_answers(client):
     # null is each key's default: a client that always sends both keys gets the plain answer
     nulls = client.post("/predict", json={"texts": ["thanks"], "top_k": None, "min_confidence": None})
     assert nulls.status_code == 200 and nulls.json() == client.post("/predict", json={"texts": ["thanks"]}).json()
+    # ... and the schema says null is accepted (schemathesis: "schema-violating request accepted")
+    top_k = client.get("/openapi.json").json()["components"]["schemas"]["PredictRequest"]["properties"]["top_k"]
+    assert {"type": "null"} in top_k["anyOf"] and {"type": "integer", "minimum": 1} in top_k["anyOf"]
+
+
+def test_the_servers_min_confidence_answers_requests_that_give_none(bundle_dir):
+    # the web page sends no min_confidence: without a server-wide one it could never abstain
+    with TestClient(create_app(ServeSettings(bundle=bundle_dir, engine="torch", min_confidence=1.0))) as c:
+        unsure = c.post("/predict", json={"texts": ["thanks"]}).json()["predictions"][0]
+        assert unsure["abstained"] is True and unsure["label"] is None
+        own = c.post("/predict", json={"texts": ["thanks"], "min_confidence": 0.01}).json()["predictions"][0]
+        assert own["label"] is not None and "abstained" not in own  # a request's own P wins
+        assert c.get("/info").json()["min_confidence"] == 1.0
+    settings = ServeSettings.from_env({"LSTMTEXT_BUNDLE": str(bundle_dir), "LSTMTEXT_MIN_CONFIDENCE": "0.7"})
+    assert settings.min_confidence == 0.7
 
 
 def test_explain_names_the_tokens_that_pushed_the_prediction(client):
@@ -524,6 +539,8 @@ def test_serve_names_where_it_listens_as_a_url():
 
     assert served_at("127.0.0.1", 8000) == "http://127.0.0.1:8000/"
     assert served_at("::1", 8000) == "http://[::1]:8000/"  # was http://::1:8000/, no URL
+    # was http://0.0.0.0:8000/, which no browser opens
+    assert served_at("0.0.0.0", 8000) == "every address of this machine, port 8000 (from here: http://127.0.0.1:8000/)"
     assert served_at("0.0.0.0", 0) == "0.0.0.0, on a port the system picks"
     assert served_at("[::1]", 8000) == "http://[::1]:8000/"
 

@@ -29,10 +29,14 @@ def serve(
              "pages. Other users of the machine can see it in the process list: prefer --api-key-file or env "
              "LSTMTEXT_API_KEY.")] = None,
     api_key_file: Annotated[Optional[Path], typer.Option(help="Read the API key from the first line of this file.")] = None,
+    min_confidence: Annotated[Optional[float], typer.Option(metavar="P in (0, 1]", help="Answer unsure below this probability when a request gives no min_confidence (the web page's give none): e.g. the P the training report's coverage table chose on valid.")] = None,
 ) -> None:
     """Serve a model over HTTP: POST /predict, POST /explain, GET /health, GET /info, docs at /docs and a web page at /.
 
-    Every option can also be set as an `LSTMTEXT_<OPTION>` environment variable (e.g. LSTMTEXT_MAX_TEXTS).
+    Every option but --log-level and --access-log can also be set as an `LSTMTEXT_<OPTION>` environment variable
+    (e.g. LSTMTEXT_MAX_TEXTS, LSTMTEXT_MIN_CONFIDENCE).
+
+    Example: lstmtext serve runs/latest --engine onnx-int8 --min-confidence 0.7 --port 8000
     """
     import uvicorn
 
@@ -42,7 +46,8 @@ def serve(
 
     settings = ServeSettings.from_env(bundle=bundle, host=host, port=port, engine=engine, onnx_path=onnx,
                                       threads=threads, batch_size=batch_size, max_texts=max_texts, max_text_chars=max_text_chars,
-                                      max_body_bytes=max_body_bytes, api_key=api_key, api_key_file=api_key_file)
+                                      max_body_bytes=max_body_bytes, api_key=api_key, api_key_file=api_key_file,
+                                      min_confidence=min_confidence)
     _check_port(settings.host, settings.port)
     # Load before starting uvicorn: a bundle that does not load stops here with a one-line error.
     predictor = load_predictor(settings.bundle, settings.engine, settings.onnx_path, settings.batch_size, settings.threads)
@@ -60,6 +65,8 @@ def served_at(host: str, port: int) -> str:
     port 0 the host and that the system picks the port (it printed ``:0``; uvicorn's info line gives the port)."""
     if not port:
         return f"{host}, on a port the system picks"
+    if host in ("0.0.0.0", "::", "[::]"):  # every interface: http://0.0.0.0:8000/ is no address to open
+        return f"every address of this machine, port {port} (from here: http://127.0.0.1:{port}/)"
     return f"http://{f'[{host}]' if ':' in host and not host.startswith('[') else host}:{port}/"
 
 
@@ -94,7 +101,7 @@ def _check_port(host: str, port: int) -> None:
 def export(
     bundle: Annotated[Path, typer.Argument(help="A saved model folder (or a training output folder).")],
     fmt: Annotated[str, typer.Option("--format", help="Export format: onnx.")] = "onnx",
-    out: Annotated[Optional[Path], typer.Option(help="Where to write the .onnx file, or a folder to write model.onnx into (one that is there, ends in /, or is a new name without a suffix; default: BUNDLE/model.onnx).")] = None,
+    out: Annotated[Optional[Path], typer.Option(help="Where to write the .onnx file, or a folder to write model.onnx into (one that is there, ends in /, or is a new name without a suffix; default: the bundle's model folder, BUNDLE/model/model.onnx for a training output folder).")] = None,
     quantize: Annotated[bool, typer.Option("--quantize", help="Also write an int8 model (dynamic quantisation) beside it.")] = False,
     check: Annotated[bool, typer.Option(help="Compare the ONNX model with PyTorch on random sequences.")] = True,
     overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace the .onnx files if they are already there (refused without it).")] = False,

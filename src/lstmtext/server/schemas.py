@@ -31,11 +31,15 @@ class PredictRequestBase(BaseModel):
     model_config = ConfigDict(extra="forbid", json_schema_extra={
         "examples": [{"texts": ["@united thanks for the quick rebooking, great crew!"], "top_k": 2}]})
 
-    top_k: int = Field(1, ge=1, description="how many of the best classes go in `top_k` (all classes if larger)")
+    # int | None: null is accepted (as the default, 1), so the schema says so (schemathesis: "schema-violating
+    # request accepted")
+    top_k: int | None = Field(1, ge=1, description="how many of the best classes go in `top_k` (all classes if "
+                                                   "larger; null: 1)")
     min_confidence: float | None = Field(
         None, gt=0, le=1, allow_inf_nan=False, description="answer unsure below this probability: a single-label (or aspect) record gets "
         "`abstained: true` and `label: null`; a multi-label one moves the labels decided with less confidence "
-        "(p for a label over its threshold, 1 - p for one under it) to `unsure`")
+        "(p for a label over its threshold, 1 - p for one under it) to `unsure` (null: the server's "
+        "`serve --min-confidence`, if any)")
 
     @field_validator("top_k", "min_confidence", mode="before")
     @classmethod
@@ -143,6 +147,8 @@ class InfoResponse(BaseModel):
     model_card: str = Field(description="the bundle's model card (README.md, Markdown with YAML metadata)")
     meta: dict[str, Any] = Field(description="format and library versions, creation time")
     limits: dict[str, int] = Field(description="max_texts, max_text_chars, max_body_bytes")
+    min_confidence: float | None = Field(None, description="the P below which /predict answers unsure when a "
+                                                           "request gives none (serve --min-confidence)")
 
 
 class ErrorResponse(BaseModel):

@@ -46,6 +46,9 @@ class ServeSettings(BaseModel):
     max_body_bytes: int = Field(1_000_000, ge=1, description="size of a request body")
     threads: int | None = Field(None, ge=1, description="CPU threads for inference (default: every core)")
     batch_size: int | None = Field(None, ge=1, description="texts per forward pass (default: the engine's)")
+    min_confidence: float | None = Field(None, gt=0, le=1, allow_inf_nan=False, description=(
+        "answer unsure below this probability when a /predict request gives no min_confidence (the web page's "
+        "requests give none): the P the training report's coverage table chose on valid"))
     api_key: SecretStr | None = Field(None, description="key every endpoint but /health and the pages requires")
     api_key_file: Path | None = Field(None, description="file whose first line is the API key")
 
