@@ -175,6 +175,13 @@ def test_init_config_writes_loadable_toml(tmp_path):
     assert TextClassifier(None, config=path).resolve_config() == build_config("seed001")
 
 
+def test_init_config_dash_writes_to_standard_output(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # it wrote a file named "-"
+    said = runner.invoke(app, ["init-config", "-", "--preset", "cnn"])
+    assert said.exit_code == 0 and said.output.startswith("# lstmtext config (preset 'cnn').")
+    assert 'name = "cnn"' in said.output and not (tmp_path / "-").exists()
+
+
 def test_an_edited_init_config_file_trains_without_a_warning_about_a_preset(tmp_path, caplog):
     # init-config, change model.name, train --config: it warned that the file replaced "the preset default", a preset
     # the user never named, and advised dropping the file's [model] section (their edit)
@@ -254,6 +261,25 @@ def test_preprocess_preview(tiny_path, tmp_path):
     assert runner.invoke(app, ["preprocess", str(news), "--text-col", "title", "--preset", "plain"]).exit_code == 0
 
 
+def test_preprocess_builds_the_chain_a_run_builds_and_refuses_what_it_would_ignore(tiny_path, tmp_path):
+    # a step's option could not be passed, so a chain a run would train with could not be previewed
+    said = runner.invoke(app, ["preprocess", "--text", "wait...what SFO-PDX", "--set",
+                               "preprocess.options.remove_punctuation.split=true"], terminal_width=200)
+    assert said.exit_code == 0 and "wait what sfo pdx" in said.output
+    for args, error in [
+        ([str(tiny_path), "--text", "x"], "give a FILE to preview or --text to trace step by step, not both"),  # ignored
+        (["--text", "x", "--steps", ""], "--steps: no step name given"),  # ran the preset's chain
+        (["--text", "x", "--steps", "lowercase,remove_url"], "unknown cleaning step 'remove_url'. Did you mean "
+                                                             "'remove_urls'?"),
+        (["--text", "x", "--set", "train.epochs=1"], "preprocess.* keys only")]:
+        said = runner.invoke(app, ["preprocess", *args])
+        assert said.exit_code == 1 and error in str(said.exception), (args, said.output)
+    long = tmp_path / "long.txt"  # a 200 MB line printed a 22 MB table
+    long.write_text("kata " * 5000 + "\n", encoding="utf-8")
+    said = runner.invoke(app, ["preprocess", str(long), "--preset", "plain"], terminal_width=200)
+    assert said.exit_code == 0 and "(25,000 characters" in said.output and len(said.output) < 12_000
+
+
 def test_preprocess_shows_the_text_as_it_is_and_marks_clause_breaks(tmp_path):
     result = runner.invoke(app, ["preprocess", "--text", "Bagus, tapi [b]mahal[/b]", "--preset", "id-review"],
                            terminal_width=200)
@@ -265,8 +291,10 @@ def test_preprocess_shows_the_text_as_it_is_and_marks_clause_breaks(tmp_path):
     assert "bagus, tapi" in result.output and "clause break" not in result.output
     rows = tmp_path / "rows.txt"
     rows.write_text("[i]Enak[/i]. Murah\n", encoding="utf-8")
-    result = runner.invoke(app, ["preprocess", str(rows), "--preset", "id-review", "--steps", "punctuation_to_space"],
-                           terminal_width=200)  # the preset's options (clause_ends) with these steps
+    # steps of one's own are a chain written out, as a run reads them: its options are the --set ones
+    result = runner.invoke(app, ["preprocess", str(rows), "--preset", "id-review", "--steps", "punctuation_to_space",
+                                 "--set", "preprocess.options.punctuation_to_space.clause_ends=true"],
+                           terminal_width=200)
     assert result.exit_code == 0 and "[i]Enak[/i]. Murah" in result.output and "Enak  i  ‖  Murah" in result.output
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -24,21 +25,37 @@ def preprocess(
     n: Annotated[int, typer.Option(min=1, help="Sample rows to show.")] = 8,
     seed: Annotated[int, typer.Option(help="Seed of the row sample.")] = 0,
     no_header: NoHeader = False,
+    set_: Annotated[Optional[list[str]], typer.Option("--set", help="A step's option, as training sets it, e.g. --set preprocess.options.remove_punctuation.split=true (repeatable; preprocess.* keys only).")] = None,
 ) -> None:
-    """Show what a cleaning chain does: before/after for sample rows, or every step for one --text."""
+    """Show what a cleaning chain does: before/after for sample rows, or every step for one --text.
+
+    Example: lstmtext preprocess reviews.csv --text-col review --preset id-review, or lstmtext preprocess --text
+    "gak enak, mahal bgt" --preset id-aspect to see each step
+    """
     from rich.markup import escape
 
+    from lstmtext.config import build_config, parse_override
     from lstmtext.data.texts import sample_texts
-    from lstmtext.preprocess import Pipeline, available_steps, preprocess_preset
+    from lstmtext.preprocess import available_steps, build_pipeline
     from lstmtext.preprocess.steps import CLAUSE_BREAK
 
-    spec = preprocess_preset(preset)
-    chain = [step.strip() for step in steps.split(",") if step.strip()] if steps else spec["steps"]
-    pipeline = Pipeline(chain, spec["options"])
-    name = f"steps {','.join(chain)}" if steps else preset
+    if file is not None and text is not None:  # the file was ignored without a word
+        raise ConfigError("preprocess: give a FILE to preview or --text to trace step by step, not both.")
+    chain = [step.strip() for step in steps.split(",") if step.strip()] if steps is not None else None
+    if chain == []:  # --steps '' ran the preset's chain
+        raise ConfigError("--steps: no step name given. Give comma-separated step names (lstmtext presets lists them), "
+                          "or leave --steps out for the preset's chain.")
+    for item in set_ or []:
+        if parse_override(item)[0][0] != "preprocess":
+            raise ConfigError(f"--set {item}: preprocess shows the cleaning, so it takes preprocess.* keys only.")
+    # the chain as a run builds it: the same options, the same checks (a misspelt step, an option of no step)
+    pipeline = build_pipeline(build_config(None, extra={"preprocess": {"preset": preset, "steps": chain}},
+                                           overrides=list(set_ or []), extra_source="--preset and --steps"))
+    name = f"steps {','.join(pipeline.steps)}" if steps else preset
 
-    def shown(value: str) -> str:  # the text as it is (no rich markup read from it), clause breaks made visible
-        return escape(value).replace(CLAUSE_BREAK, "‖")
+    def shown(value: str, limit: int = 2000) -> str:  # as it is (no rich markup read from it), clause breaks shown
+        cut = value if len(value) <= limit else f"{value[:limit]}… ({len(value):,} characters in all)"  # a 200 MB
+        return escape(cut).replace(CLAUSE_BREAK, "‖")  # text printed a 22 MB table
 
     if text is not None:
         table = Table("step", "text after the step", title=escape(f"{name}: step by step"))
@@ -64,16 +81,23 @@ def preprocess(
 
 
 def init_config(
-    path: Annotated[Path, typer.Argument(help="Where to write the TOML file.")] = Path("lstmtext.toml"),
-    preset: Annotated[str, typer.Option(help="Start from this preset.")] = "default",
+    path: Annotated[Path, typer.Argument(help="Where to write the TOML file; - writes it to standard output.")] = Path("lstmtext.toml"),
+    preset: Annotated[str, typer.Option(help="Start from this preset (lstmtext presets lists them).")] = "default",
     force: Annotated[bool, typer.Option("--overwrite", "--force", help="Replace an existing file.")] = False,
 ) -> None:
-    """Write a complete config file with every key and its meaning commented."""
+    """Write a complete config file with every key and its meaning commented.
+
+    Example: lstmtext init-config my.toml --preset bilstm, edit it, then lstmtext train data.csv --config my.toml
+    """
     from lstmtext.config import build_config
     from lstmtext.config.toml import config_to_toml
     from lstmtext.utils.atomic import write_text
     from lstmtext.utils.outputs import check_out_file
 
+    if str(path) == "-":  # it wrote a file named "-"
+        header = f"lstmtext config (preset {preset!r}).\n" + '"none" stands for no value (TOML has none).'
+        sys.stdout.write(config_to_toml(build_config(preset), header=header))
+        return
     check_out_file(path, force)  # a folder there, an existing file, a folder that cannot be written
     if path.suffix.lower() == ".json":  # --config reads a .json file as JSON: this TOML would not load
         raise LstmTextError(f"{path}: init-config writes TOML (with every key's meaning as a comment); name the file "

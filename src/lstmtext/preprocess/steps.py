@@ -100,8 +100,12 @@ def make_step(name: str, options: dict[str, Any] | None = None) -> Step:
     """
     _load_builtin_steps()
     if name not in _STEPS:
+        import difflib
+
+        close = difflib.get_close_matches(name, list(_STEPS), n=1)
+        hint = f" Did you mean {close[0]!r}?" if close else ""
         raise ConfigError(
-            f"preprocess.steps: unknown cleaning step {name!r}. Available: {', '.join(sorted(_STEPS))}."
+            f"preprocess.steps: unknown cleaning step {name!r}.{hint} Available: {', '.join(sorted(_STEPS))}."
         )
     options = dict(options or {})
     factory = _STEPS[name]
