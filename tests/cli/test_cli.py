@@ -175,6 +175,17 @@ def test_init_config_writes_loadable_toml(tmp_path):
     assert TextClassifier(None, config=path).resolve_config() == build_config("seed001")
 
 
+def test_a_config_folder_without_a_config_is_named_as_such_and_a_misspelt_example_gets_a_guess(tmp_path):
+    (tmp_path / "my.toml").write_text("[train]\nepochs = 1\n")
+    said = runner.invoke(app, ["train", "--config", str(tmp_path), "--out", str(tmp_path / "o")])
+    # it said "config file not found. Write one with `lstmtext init-config FOLDER/config.json`": TOML in a .json
+    assert said.exit_code == 1 and str(said.exception) == (
+        f"{tmp_path}: a folder without a saved model's config.json. Give the TOML file itself (lstmtext init-config "
+        "writes one), or a model or training output folder.")
+    said = runner.invoke(app, ["explain", "lstmm", "hi"])  # it said "lstmm: no such folder"
+    assert said.exit_code == 1 and str(said.exception).endswith("nor a model folder. Did you mean 'lstm'?")
+
+
 def test_init_config_dash_writes_to_standard_output(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)  # it wrote a file named "-"
     said = runner.invoke(app, ["init-config", "-", "--preset", "cnn"])

@@ -124,9 +124,12 @@ def test_long_input():
 @pytest.mark.parametrize(
     "kwargs, message",
     [
-        ({"languages": ("vi", "xx")}, "unknown language code 'xx'"),
+        ({"languages": ("vi", "xx")}, r"languages \(--languages\): unknown language code 'xx'.*\(--languages all "
+                                      r"tries every one"),
         ({"languages": ()}, "the list is empty"),
-        ({"keep": "fr"}, "'fr' is not among the candidates"),
+        # it named neither --keep nor --languages
+        ({"keep": "fr"}, r"keep_language \(--keep\) 'fr' is not among the candidate languages \(en, id, vi\): keep "
+                         r"one of them, or add it to languages \(--languages\)\."),
         ({"min_confidence": 1.5}, "min_confidence between 0 and 1"),
     ],
 )

@@ -140,7 +140,7 @@ def detect_lang(
     no_header: NoHeader = False,
     keep: Annotated[Optional[str], typer.Option(help="Language to keep, e.g. vi: show the rows that would be dropped.")] = None,
     languages: Annotated[str, typer.Option(help="Candidate languages, comma-separated; 'all' for every language langid knows.")] = "en,id,vi",
-    examples: Annotated[int, typer.Option(help="Dropped rows to show.")] = 5,
+    examples: Annotated[int, typer.Option(min=0, help="Dropped rows to show.")] = 5,
     as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
 ) -> None:
     """Count rows per detected language (langid's bundled model, no download).
@@ -149,6 +149,8 @@ def detect_lang(
     with probability >= 0.9. Vietnamese typed without its marks (quan nay ngon), which langid reads as
     English, is told by its syllables (8 words or more). Use the same language in training with --set
     preprocess.keep_language=vi.
+
+    Example: lstmtext detect-lang reviews.csv --text-col review --keep vi
     """
     from itertools import tee
 

@@ -78,6 +78,13 @@ def explain(
         for renderable in worked_report(run_worked(target, example, weights, inputs, targets, lr), decimals, example):
             console.print(renderable)
         return
+    if not Path(target).exists():  # a misspelt worked example read as a missing model folder ("lstmm: no such folder")
+        import difflib
+
+        close = difflib.get_close_matches(target, [*WORKED, *THESIS], n=1, cutoff=0.7)
+        if close:
+            raise ConfigError(f"explain {target}: neither a worked example ({', '.join([*WORKED, *THESIS])}) nor a "
+                              f"model folder. Did you mean {close[0]!r}?")
     given = [name for name, value in (("--example", example), ("--weights", weights), ("--inputs", inputs),
                                       ("--targets", targets), ("--lr", lr)) if value is not None]
     if given:

@@ -106,7 +106,12 @@ def export(
     check: Annotated[bool, typer.Option(help="Compare the ONNX model with PyTorch on random sequences.")] = True,
     overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace the .onnx files if they are already there (refused without it).")] = False,
 ) -> None:
-    """Export a model to ONNX: inputs ids (batch, time; post-padded) and lengths (batch), outputs logits and probabilities."""
+    """Export a model to ONNX: inputs ids (batch, time; post-padded) and lengths (batch), outputs logits and probabilities.
+
+    onnxruntime (used by --check and --quantize) keeps a small cache of its own under ~/.cache/Microsoft.
+
+    Example: lstmtext export runs/latest --quantize, then lstmtext serve runs/latest --engine onnx-int8
+    """
     from lstmtext.inference.bundle import resolve_bundle_path
     from lstmtext.inference.onnx import ONNX_NAME, check_parity, export_onnx, int8_path
 

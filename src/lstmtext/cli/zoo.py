@@ -147,6 +147,8 @@ def embed(
 
     Without DATA it learns from the training split of the bundled airline tweets. Use the file with
     --set model.embedding.kind="pretrained" --set model.embedding.path=FILE.
+
+    Example: lstmtext embed reviews.csv --text-col review --preprocess id-review --out vectors.txt
     """
     from lstmtext.encoding.embeddings import embed_file
 

@@ -15,7 +15,11 @@ def read_config_file(path: Path) -> dict[str, Any]:
     """A config file's tree: TOML (init-config, a search's best.toml), or JSON: a saved model's ``config.json``
     (its ``lstmtext`` config), or a folder holding one (a model folder or a training output folder)."""
     if path.is_dir():
-        path = next((p for p in (path / "config.json", path / "model" / "config.json") if p.is_file()), path / "config.json")
+        found = next((p for p in (path / "config.json", path / "model" / "config.json") if p.is_file()), None)
+        if found is None:  # it said to write TOML into FOLDER/config.json with init-config
+            raise ConfigError(f"{path}: a folder without a saved model's config.json. Give the TOML file itself "
+                              "(lstmtext init-config writes one), or a model or training output folder.")
+        path = found
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
