@@ -671,3 +671,21 @@ def test_resume_and_overwrite_together_are_refused(tmp_path, texts_file):
 
     assert str(in_python_terms(err.value)).startswith("resume=True and overwrite=True together: resume continues the "
                                                        "run in out_dir, overwrite starts it again")
+
+
+def test_a_preset_whose_cleaning_the_language_model_replaces_is_told(lm_dir, caplog):
+    # --task absa --pretrained LM trained with the model's cleaning, not the absa preset's id-aspect, and only the
+    # report's cleaning line showed it
+    from lstmtext.cli.common import run_config
+
+    with caplog.at_level("WARNING"):
+        config = run_config(None, None, [], task="absa", pretrained=str(lm_dir), aspects="food,price")
+    said = [r.getMessage() for r in caplog.records if "--pretrained" in r.getMessage()]
+    lm_cleaning = json.loads((lm_dir / "lm.json").read_text())["preprocess"]["preset"]
+    assert config.preprocess.preset == lm_cleaning and said == [
+        f"--pretrained {lm_dir}: the run cleans as the language model was trained ({lm_cleaning}), not as preset absa "
+        "does (id-aspect). Pretrain with --preprocess id-aspect to keep the preset's cleaning."]
+    caplog.clear()
+    with caplog.at_level("WARNING"):  # ulmfit has no cleaning of its own: nothing replaced, nothing said
+        run_config(None, None, [], pretrained=str(lm_dir))
+    assert not [r for r in caplog.records if "--pretrained" in r.getMessage()]

@@ -157,7 +157,9 @@ def test_cv_advises_what_gives_its_folds_more_valid_rows(tiny_path, caplog):
         cross_validate(config, load_data(config, tiny_path), folds=2, mode="sequential", workers=1)
     said = [r.getMessage() for r in caplog.records if "too few to fit a temperature" in r.getMessage()]
     assert said and all(m.endswith("give a larger valid split: more rows, or a larger data.valid_size (cv and audit "
-                                   "cut each fold's valid rows from the pooled data: a --valid file is pooled).")
+                                   "cut each fold's valid rows from the pooled data: a --valid file is pooled); or "
+                                   "lower train.calibrate_min_texts to fit on these few (a temperature fitted on few "
+                                   "texts fits their noise).")
                         for m in said)  # it said "a --valid file", which cv pools into the folds
 
 

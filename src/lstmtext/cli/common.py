@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import functools
 import json
+import logging
 import os
 import sys
 from collections.abc import Callable
@@ -160,6 +161,7 @@ def run_config(preset: str | None = None, config: Path | None = None, set_: list
         extra = deep_merge(extra, settings)
         if preset is None and config is None and base is None and (task or "classify") == "classify":
             preset = "ulmfit"
+        _say_lm_cleaning(preset or task_preset(task), settings.get("preprocess"), lm)
     if base is not None:
         built = build_config(None, None, list(set_ or []), extra=extra, base=base, extra_source=FLAG_KEYS)
     elif preset is None and config is not None:  # the task's preset under a file, not one the user named: a file
@@ -173,6 +175,23 @@ def run_config(preset: str | None = None, config: Path | None = None, set_: list
     if label_col and "," in label_col:  # --label-col a,b,c: a task may read several label columns
         get_task(built.task).several_label_columns(built, [c.strip() for c in label_col.split(",") if c.strip()])
     return built
+
+
+def _say_lm_cleaning(preset: str, theirs: dict[str, Any] | None, lm: str) -> None:
+    """Say when the language model's cleaning replaces one the model preset chose (absa's id-aspect, which keeps the
+    stopwords that carry an aspect's polarity): only the report's cleaning line showed it."""
+    from lstmtext.config.presets import model_preset
+    from lstmtext.pipeline.language_model import cleaning_name
+    from lstmtext.preprocess.presets import resolved_preprocess
+
+    own = model_preset(preset).get("preprocess")
+    if theirs is None or own is None or resolved_preprocess(own)["steps"] == resolved_preprocess(theirs)["steps"]:
+        return
+    named = cleaning_name(resolved_preprocess(theirs))
+    logging.getLogger(__name__).warning(
+        "--pretrained %s: the run cleans as the language model was trained (%s), not as preset %s does (%s). "
+        "Pretrain with --preprocess %s to keep the preset's cleaning.", lm, named, preset, own.get("preset"),
+        own.get("preset"))
 
 
 #: The config key each flag of :func:`run_config` sets (what an error in that key names).

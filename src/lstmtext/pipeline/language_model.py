@@ -184,11 +184,11 @@ def check_lm(config: Config, lm: LMBundle, cleaned: dict[str, Any] | None = None
         return
     key = next(k for k in ("steps", "options", *ours) if k != "preset" and ours.get(k) != theirs.get(k))
     if key == "steps":  # a preset's name, or the steps themselves when they are not one
-        detail = f"the cleaning {_cleaning_name(theirs)}, but this run's is {_cleaning_name(ours)}"
+        detail = f"the cleaning {cleaning_name(theirs)}, but this run's is {cleaning_name(ours)}"
     else:
         detail = f"preprocess.{key} = {theirs.get(key)!r}, but this run asks for {ours.get(key)!r}"
     fix = ("Leave the cleaning out (--preprocess, a config file's [preprocess] section; the model's is then used)"
-           if cleaned is None else f"Give --preprocess {_cleaning_name(theirs, flag=True)} (the model's cleaning)"
+           if cleaned is None else f"Give --preprocess {cleaning_name(theirs, flag=True)} (the model's cleaning)"
            if key == "steps" else "Clean with the model's own settings")
     raise ConfigError(f"--pretrained {lm.path}: the language model was trained with {detail}. {fix} or pretrain a "
                       "language model with this cleaning.")
@@ -205,7 +205,7 @@ def lm_cleaning_choice(path: str | Path) -> str:
     from lstmtext.training.lm_bundle import read_lm_meta
 
     theirs = resolved_preprocess(read_lm_meta(path)["preprocess"])
-    choice = _cleaning_name(theirs, flag=True)
+    choice = cleaning_name(theirs, flag=True)
     if resolved_preprocess(cleaning_choice(choice))["options"] != theirs["options"]:
         raise ConfigError(f"--set train.pretrained={path}: the language model's cleaning sets step options "
                           f"({theirs['options']}) that compare's --preprocess cannot give. Train each model with "
@@ -214,7 +214,7 @@ def lm_cleaning_choice(path: str | Path) -> str:
     return choice
 
 
-def _cleaning_name(spec: dict[str, Any], flag: bool = False) -> str:
+def cleaning_name(spec: dict[str, Any], flag: bool = False) -> str:
     """A written-out cleaning in words: its preset's name when it is that preset's chain, else its steps."""
     if spec.get("steps") == resolved_preprocess({"preset": spec.get("preset") or "none"})["steps"]:
         return spec["preset"]

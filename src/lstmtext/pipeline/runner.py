@@ -156,10 +156,12 @@ def calibrate(task: Task, logits: torch.Tensor, targets: np.ndarray, config: Con
     task.state.pop("temperatures", None)
     more = ("more rows, or a larger data.valid_size (cv and audit cut each fold's valid rows from the pooled data: "
             "a --valid file is pooled)" if in_folds else
-            "a --valid file, or a larger data.valid_size where lstmtext makes the split")
+            "a --valid file (a larger one, if it is one already), or a larger data.valid_size where lstmtext makes "
+            "the split")
     warn(notes, f"train.calibrate: the valid split holds {len(targets)} texts, too few to fit a temperature on "
                 f"(train.calibrate_min_texts = {config.train.calibrate_min_texts}), so the probabilities are the "
-                f"model's own, uncalibrated. To calibrate them, give a larger valid split: {more}.")
+                f"model's own, uncalibrated. To calibrate them, give a larger valid split: {more}; or lower "
+                "train.calibrate_min_texts to fit on these few (a temperature fitted on few texts fits their noise).")
 
 
 def self_train(config: Config, prepared: Prepared, teacher: torch.nn.Module, taught: TrainResult,
