@@ -659,6 +659,23 @@ def test_an_edited_lm_json_is_named_in_one_line(tmp_path, lm_dir, edit, said):
                                  "model again."
 
 
+def test_a_language_model_with_a_cleaning_step_this_lstmtext_lacks_is_named(tmp_path, lm_dir):
+    # it said "preprocess.steps: unknown cleaning step 'no_such_step'", as if the run had misspelt a step of its own
+    import shutil
+
+    from lstmtext.cli.common import run_config
+
+    bad = tmp_path / "bad"
+    shutil.copytree(lm_dir, bad)
+    meta = json.loads((bad / "lm.json").read_text())
+    meta["preprocess"]["steps"] = [*meta["preprocess"]["steps"], "no_such_step"]
+    (bad / "lm.json").write_text(json.dumps(meta))
+    for read in (lambda: load_lm(bad), lambda: run_config(None, None, [], pretrained=str(bad))):
+        with pytest.raises(BundleError, match=rf"^{re.escape(str(bad))}/lm\.json: cleaning step 'no_such_step' is "
+                                              r"unknown to lstmtext .*\(pretrained with another version, or edited\)"):
+            read()
+
+
 def test_resume_and_overwrite_together_are_refused(tmp_path, texts_file):
     """pretrain --resume --overwrite resumed, saying nothing of the --overwrite it passed over; train too."""
     said = r"--resume and --overwrite together: --resume continues the run in OUT, --overwrite starts it again"
@@ -689,3 +706,14 @@ def test_a_preset_whose_cleaning_the_language_model_replaces_is_told(lm_dir, cap
     with caplog.at_level("WARNING"):  # ulmfit has no cleaning of its own: nothing replaced, nothing said
         run_config(None, None, [], pretrained=str(lm_dir))
     assert not [r for r in caplog.records if "--pretrained" in r.getMessage()]
+
+
+def test_pretrain_says_how_many_one_token_texts_it_leaves_out(tmp_path, caplog):
+    # 74 of 3,000 SmSA reviews ('indah', 'tidak kesal' -> 'tidak_kesal') were left out without a word
+    texts = tmp_path / "raw.txt"
+    texts.write_text("\n".join(_texts(40) + ["lovely", "@airline great"]) + "\n", encoding="utf-8")
+    with caplog.at_level("WARNING"):
+        lm_pipeline.pretrain(build_config("ulmfit", overrides=LM_SETTINGS), texts, tmp_path / "lm", progress=False)
+    assert [r.getMessage() for r in caplog.records if "one token" in r.getMessage()] == [
+        f"{texts}: 2 of 42 texts hold one token after cleaning and are left out: a language model learns each word "
+        "from the ones before it."]

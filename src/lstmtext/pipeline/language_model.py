@@ -152,6 +152,10 @@ def pretrain(config: Config, texts: str | Path, out: str | Path, text_col: str |
                             f"{corpus.texts:,} text{'s' if corpus.texts != 1 else ''} of one token): a language model learns from the next word. Check the file, --text-col and "
                             "the cleaning (--preprocess).")
         log.info(corpus.describe())
+        if corpus.texts > corpus.usable:  # left out without a word (74 of 3,000 SmSA reviews: 'indah', 'tidak_kesal')
+            log.warning("%s: %s of %s texts hold one token after cleaning and are left out: a language model learns "
+                        "each word from the ones before it.", texts, f"{corpus.texts - corpus.usable:,}",
+                        f"{corpus.texts:,}")
         vocab = Vocab.build(corpus, config.vocab.num_words, config.vocab.min_freq)
         if out.exists():  # --overwrite of a language model (checked above): the new texts are read, so now
             shutil.rmtree(out)

@@ -127,6 +127,13 @@ def read_lm_meta(path: str | Path) -> dict[str, Any]:
             found = "missing" if key not in meta else f"{json.dumps(value)[:40]}"
             raise BundleError(f"{path}/lm.json: {key} is {found}, not {what}: the file was edited or is corrupt. Train "
                               "the language model again.")
+    from lstmtext.preprocess.steps import available_steps
+
+    steps = meta["preprocess"].get("steps") or []  # a newer lstmtext's step read as the run's own misspelt one
+    unknown = [s for s in steps if s not in available_steps()] if isinstance(steps, list) else []
+    if unknown:
+        raise BundleError(f"{path}/lm.json: cleaning step {unknown[0]!r} is unknown to lstmtext {__version__} (pretrained "
+                          "with another version, or edited). Use the lstmtext that pretrained it, or pretrain again.")
     meta["preprocess"] = unpack_files(meta["preprocess"], path)  # its own copies of the lexicon files
     return meta
 
