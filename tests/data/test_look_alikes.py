@@ -68,3 +68,16 @@ def test_a_one_row_class_that_a_split_refuses_is_named_as_a_likely_misspelling(t
     with pytest.raises(DataError, match=r"class 'neutal' has 1 row, too few for a stratified split .* 'neutal' looks "
                                         r"like a misspelling of 'neutral'\.$"):
         run(build_config(None, overrides=["train.epochs=1"]), path, progress=False)
+
+
+def test_a_missing_value_word_as_a_label_is_reported():
+    # every 5th label written as NA (R's write.csv) trained as a class of its own, without a word
+    from lstmtext.data.look_alikes import look_alike_notes
+
+    labels = ["pos", "neg", "NA", "pos", "NULL", "none"]
+    notes = look_alike_notes(labels, [f"d.csv:{i + 2}" for i in range(6)], lambda y: [("", y)], "d.csv")
+    assert notes == [
+        "d.csv: 'NA' (1 row, first d.csv:4) is how spreadsheets, R and databases write a missing value, and it is "
+        "learnt as a label of its own. If it means no label, leave the cell empty.",
+        "d.csv: 'NULL' (1 row, first d.csv:6) is how spreadsheets, R and databases write a missing value, and it is "
+        "learnt as a label of its own. If it means no label, leave the cell empty."]  # 'none' may be a real label

@@ -80,6 +80,10 @@ def look_alikes(counts: Counter) -> list[tuple[str, str, str]]:
     return found
 
 
+#: Labels that are how a tool wrote a missing value (R's NA, pandas' NaN, SQL's NULL, Excel's #N/A), not a class.
+MISSING_WORDS = frozenset({"na", "n/a", "#n/a", "nan", "null", "<na>"})
+
+
 def look_alike_notes(labels: Sequence[Any], rows: Sequence[str] | None, names: Callable[[Any], Iterable[tuple[str, str]]],
                      source: str) -> list[str]:
     """One line for each look-alike among ``labels`` (a split's training labels; ``rows``: their ``file:line``);
@@ -92,6 +96,11 @@ def look_alike_notes(labels: Sequence[Any], rows: Sequence[str] | None, names: C
             first.setdefault((group, name), i)
     notes = []
     for group, group_counts in counts.items():
+        for name in [n for n in group_counts if str(n).strip().lower() in MISSING_WORDS]:  # R's write.csv writes NA
+            i, n = first[(group, name)], group_counts[name]
+            notes.append(f"{source}: {group + ': ' if group else ''}{name!r} ({n:,} row{'s' if n > 1 else ''}, first "
+                         f"{rows[i] if rows else f'row {i}'}) is how spreadsheets, R and databases write a missing "
+                         "value, and it is learnt as a label of its own. If it means no label, leave the cell empty.")
         for variant, name, why in look_alikes(group_counts):
             i = first[(group, variant)]
             n, m = group_counts[variant], group_counts[name]
