@@ -287,3 +287,12 @@ def test_a_broken_parquet_file_is_one_line_for_every_reader(tmp_path):
         with pytest.raises(DataError, match=rf"^{re.escape(str(path))}: cannot (read|parse) as parquet: .*write it "
                                             r"again \(e\.g\. pandas' to_parquet\)\.$"):
             read()
+
+
+def test_a_text_column_named_twice_is_refused_by_the_text_readers_too(tmp_path):
+    """train refused it; predict --file and --unlabelled read the first of the two, silently."""
+    path = tmp_path / "dup.csv"
+    path.write_text("text,text,label\na b,c d,pos\ne f,g h,neg\n", encoding="utf-8")
+    with pytest.raises(DataError, match=r"dup\.csv: the header names column 'text' 2 times \(pandas read the copies "
+                                        r"as 'text\.1'\)\. Give every column its own name\.$"):
+        read_texts(path)

@@ -10,7 +10,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-from lstmtext.data.dataset import check_columns, nested_cell
+from lstmtext.data.dataset import check_columns, check_repeated, nested_cell
 from lstmtext.data.header import delimiter_hint
 from lstmtext.data.io import (
     FORMATS,
@@ -152,6 +152,7 @@ def _iter_texts(path: Path, text_col: str | None, chunk_size: int, defaults: lis
                 raise DataError(f"{path}: no column {col!r}. Columns: {', '.join(map(str, frame.columns))[:200]}. "
                                 + (hint or f"Use {flag}" + (f", or {header_flag} for a file without a header row."
                                                             if header_flag and fmt != "jsonl" else ".")))
+            check_repeated(frame, path, [col])  # train refuses a text column named twice; predict read the first
             refs = row_refs(path, frame.index, fmt, header, blank_rows)
             if (odd := nested_cell(frame[col])) is not None:  # its Python repr is no text
                 raise DataError(f"{refs[odd[0]]}: {col!r} holds {odd[1]}, not a text. "
