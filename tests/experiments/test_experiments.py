@@ -361,8 +361,9 @@ def test_oversampling_only_touches_the_training_rows(tiny_data, caplog):
     with caplog.at_level(logging.INFO, logger="lstmtext.tasks.sampling"):
         result = score_job({"key": 0, "config": config.model_dump(mode="json")}, data)
     logged = [r.getMessage() for r in caplog.records if "random oversampling" in r.getMessage()]
-    before = [train_counts[c] for c in sorted(train_counts)]
-    after = [max(before)] * len(before)
+    top = max(train_counts.values())  # by name: the log said [12, 3, 3] -> [12, 12, 12]
+    before = " ".join(f"{c}={train_counts[c]}" for c in sorted(train_counts))
+    after = " ".join(f"{c}={top}" for c in sorted(train_counts))
     assert logged == [f"random oversampling: class counts {before} -> {after}"]
     for split in ("valid", "test"):
         m = result["metrics"][split]

@@ -80,10 +80,13 @@ def test_labels_absent_from_truth_and_predictions_do_not_count():
     assert s["flat_macro_f1"] == 1.0 and s["mean_aspect_macro_f1"] == 1.0
 
 
-def test_oversampling_raises_every_pair_to_its_aspects_majority():
+def test_oversampling_raises_every_pair_to_its_aspects_majority(caplog):
     labels = np.array([[0, 0]] * 8 + [[1, 0], [1, 1], [2, 0], [0, 1]])  # a: 9/2/1, b: 10/2
     split = EncodedSplit([[i + 2] for i in range(len(labels))], labels)
-    out = _task({"a": ["n", "x", "y"], "b": ["n", "x"]}).oversample(split, seed=0)
+    with caplog.at_level("INFO", logger="lstmtext.tasks.sampling"):
+        out = _task({"a": ["n", "x", "y"], "b": ["n", "x"]}).oversample(split, seed=0)
+    # the counts by label name, as docs/absa.md quotes them (the log said "a 0=9 1=2 2=1")
+    assert "class counts before: a n=9 x=2 y=1; b n=10 x=2" in caplog.text
     assert out.sequences[: len(labels)] == split.sequences  # originals first, then copies
     a, b = np.bincount(out.targets[:, 0], minlength=3), np.bincount(out.targets[:, 1], minlength=2)
     assert a[1] >= 9 and a[2] >= 9 and b[1] >= 10

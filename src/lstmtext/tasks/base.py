@@ -303,7 +303,8 @@ class Task(ABC):
 
     def oversample(self, split: EncodedSplit, seed: int) -> EncodedSplit:
         """Copy minority rows of the training split (``train.oversample = "random"``)."""
-        return split.take(oversample_rows(split.targets, self.layout, seed, self.group_names()))
+        classes = list(self.labels.values()) if isinstance(self.labels, dict) else [list(self.labels)]
+        return split.take(oversample_rows(split.targets, self.layout, seed, self.group_names(), classes))
 
     def group_names(self) -> list[str]:
         """A name per output group (for logs)."""

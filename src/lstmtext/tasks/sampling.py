@@ -58,8 +58,10 @@ def balanced_weights(layout: OutputLayout, targets: np.ndarray, counts: np.ndarr
     return [class_weights(columns[:, j], size, counts) for j, size in enumerate(layout.sizes)]
 
 
-def oversample_rows(targets: np.ndarray, layout: OutputLayout, seed: int, names: Sequence[str] = ()) -> np.ndarray:
-    """Row indices of the oversampled training split: every row once, then the copies (see module doc).
+def oversample_rows(targets: np.ndarray, layout: OutputLayout, seed: int, names: Sequence[str] = (),
+                    classes: Sequence[Sequence[str]] = ()) -> np.ndarray:
+    """Row indices of the oversampled training split: every row once, then the copies (see module doc). ``names``
+    (a name per group) and ``classes`` (each group's class names) name the counts the log shows.
 
     Raises:
         ConfigError: For sigmoid (multi-label) outputs, where "the majority's count" has no meaning.
@@ -68,11 +70,11 @@ def oversample_rows(targets: np.ndarray, layout: OutputLayout, seed: int, names:
         raise ConfigError("train.oversample = \"random\" needs single-label or aspect targets; for multi-label use "
                           "--class-weight balanced (positive-class weights).")
     if targets.ndim == 1:
-        return _oversample_one(targets, seed)
-    return _oversample_groups(targets, list(layout.sizes), seed, list(names))
+        return _oversample_one(targets, seed, list(classes[0]) if classes else [])
+    return _oversample_groups(targets, list(layout.sizes), seed, list(names), [list(c) for c in classes])
 
 
-def _oversample_one(labels: np.ndarray, seed: int) -> np.ndarray:
+def _oversample_one(labels: np.ndarray, seed: int, classes: list[str]) -> np.ndarray:
     counts = np.bincount(labels)
     rng = np.random.default_rng(seed)
     extra = []
@@ -82,7 +84,7 @@ def _oversample_one(labels: np.ndarray, seed: int) -> np.ndarray:
             extra.append(rng.choice(rows, counts.max() - count, replace=True))
     index = np.concatenate([np.arange(len(labels)), *extra]) if extra else np.arange(len(labels))
     after = np.bincount(labels[index], minlength=len(counts))
-    log.info("random oversampling: class counts %s -> %s", counts.tolist(), after.tolist())
+    log.info("random oversampling: class counts %s -> %s", _named(counts, classes), _named(after, classes))
     return index
 
 
@@ -90,12 +92,18 @@ def _counts(labels: np.ndarray, sizes: list[int]) -> list[np.ndarray]:
     return [np.bincount(labels[:, j], minlength=n) for j, n in enumerate(sizes)]
 
 
-def _describe(counts: list[np.ndarray], names: list[str]) -> str:
-    return "; ".join(f"{names[j] if j < len(names) else j} " + " ".join(f"{k}={int(c)}" for k, c in enumerate(row))
+def _named(row: np.ndarray, classes: list[str]) -> str:
+    """``negative=23 neutral=679 positive=108`` (class numbers where no names are given: they said 0=23 1=679)."""
+    return " ".join(f"{classes[k] if k < len(classes) else k}={int(c)}" for k, c in enumerate(row))
+
+
+def _describe(counts: list[np.ndarray], names: list[str], classes: list[list[str]]) -> str:
+    return "; ".join(f"{names[j] if j < len(names) else j} {_named(row, classes[j] if j < len(classes) else [])}"
                      for j, row in enumerate(counts))
 
 
-def _oversample_groups(labels: np.ndarray, sizes: list[int], seed: int, names: list[str]) -> np.ndarray:
+def _oversample_groups(labels: np.ndarray, sizes: list[int], seed: int, names: list[str],
+                       classes: list[list[str]]) -> np.ndarray:
     before = _counts(labels, sizes)
     targets = [int(c.max()) for c in before]
     current = [c.copy() for c in before]
@@ -112,6 +120,6 @@ def _oversample_groups(labels: np.ndarray, sizes: list[int], seed: int, names: l
             current[i] += c
     index = np.concatenate([np.arange(len(labels)), *extra])
     log.info("oversampling of several groups: %d -> %d rows", len(labels), len(index))
-    log.info("class counts before: %s", _describe(before, names))
-    log.info("class counts after: %s", _describe(current, names))
+    log.info("class counts before: %s", _describe(before, names, classes))
+    log.info("class counts after: %s", _describe(current, names, classes))
     return index
