@@ -162,6 +162,16 @@ def test_a_huge_line_is_read_up_to_a_cap(caplog):
         "big.txt:2: the line holds 95 characters; only its first 10 are read"]
 
 
+def test_a_huge_line_on_standard_input_is_read_up_to_a_cap(caplog):
+    """A 200 MB line through --file - was read whole (1.9 GB); a cut must not split a UTF-8 character."""
+    from lstmtext.data.texts import _decoded_lines
+
+    raw = io.BytesIO(b"short\n" + "\u00e9".encode() * 20 + b"\n" + b"y" * 10 + b"\nlast")
+    with caplog.at_level(logging.WARNING):
+        assert list(_decoded_lines(raw, cap=11)) == ["short\n", "\u00e9" * 5, "y" * 10 + "\n", "last"]
+    assert [r.getMessage() for r in caplog.records] == ["stdin:2: the line holds 40 bytes; only its first 11 are read"]
+
+
 def test_a_misnamed_file_is_pointed_at_its_format(tmp_path):
     """A TSV or JSON file named .csv got only pandas' 'Expected 1 fields in line 3, saw 2'."""
     tsv = tmp_path / "tabs.csv"

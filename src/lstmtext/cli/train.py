@@ -130,7 +130,7 @@ def train(
 @interruptible("the cleaned texts (once written) and each finished epoch are kept in OUT: run the same command with "
                "--resume to go on.", kept="pretrain.json")
 def pretrain(
-    texts: Annotated[Path, typer.Argument(help="Raw texts: a table (CSV/TSV/JSONL/Parquet, --text-col) or a file with one text per line. Streamed: it may be larger than memory.")],
+    texts: Annotated[Path, typer.Argument(help="Raw texts: a table (CSV/TSV/JSONL/Parquet, --text-col) or a file with one text per line. Streamed: it may be larger than memory (one table field is read whole).")],
     out: Annotated[Path, typer.Option(help="The language-model folder to write (lm.json, vocab.json, model.safetensors).")] = Path("runs/lm"),
     text_col: TextCol = None,
     no_header: NoHeader = False,
