@@ -205,6 +205,28 @@ def test_probabilities_after_the_last_token_equal_the_predictor(bundle, variant)
     assert ex.tokens == ["blorptastic (unk)", "wibblewobble (unk)"]
 
 
+def test_the_gate_table_is_split_to_fit_a_narrow_terminal(trained_run):
+    # at 80 columns three classes' headers were cut to "P(neg…  P(ne…  P(pos…" and the tokens to "than…"
+    from rich.console import Console
+
+    from lstmtext.explain.gates import bundle_report, explain_text
+    from lstmtext.inference.bundle import load_bundle
+
+    ex = explain_text(load_bundle(trained_run[0]), TEXTS[0])
+    from rich.table import Table
+
+    titles = lambda parts: [p.title for p in parts if isinstance(p, Table)]  # noqa: E731
+    assert titles(bundle_report(ex, "m")) == ["Reading token by token"]
+    narrow = bundle_report(ex, "m", width=80)
+    assert titles(narrow) == ["Reading token by token: the gates", "The prediction as it forms"]
+    console = Console(width=80, record=True)
+    for part in narrow:
+        console.print(part)
+    shown = console.export_text()
+    assert all(f"P({c})" in shown for c in ("negative", "neutral", "positive")) and "…" not in shown
+    assert all(token.split(" (")[0] in shown for token in ex.tokens)
+
+
 def test_explain_bundle_prints_the_table_and_writes_the_png(trained_run, tmp_path):
     out_dir, _ = trained_run
     png = tmp_path / "pics" / "explain.png"

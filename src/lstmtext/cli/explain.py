@@ -103,7 +103,7 @@ def explain(
         if out.suffix.lower() != ".png":
             raise ConfigError(f"--out {out}: the figure is written as PNG; give a path ending in .png.")
         check_out_file(out, overwrite)
-    for renderable in explain_model(target, text, out, units=units):
+    for renderable in explain_model(target, text, out, units=units, width=console.width):
         console.print(renderable)
 
 

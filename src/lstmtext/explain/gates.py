@@ -251,8 +251,11 @@ def explain_bundle(path: str | Path, text: str, out: str | Path | None = None, u
 HEADERS = {"i": "input i", "f": "forget f", "a": "cand. g", "o": "output o"}  # gate -> table column
 
 
-def bundle_report(ex: TokenExplanation, source: str | Path) -> list[Any]:
-    """What ``lstmtext explain MODEL TEXT`` prints: what was read, the prediction, and a table token by token."""
+def bundle_report(ex: TokenExplanation, source: str | Path, width: int | None = None) -> list[Any]:
+    """What ``lstmtext explain MODEL TEXT`` prints: what was read, the prediction, and a table token by token; two
+    tables (the gates, then the prediction as it forms) where one would be wider than ``width`` columns (at 80, three
+    classes' headers were cut to ``P(neg…  P(ne…`` and the tokens to ``than…``)."""
+    from rich.console import Console
     from rich.markup import escape
     from rich.table import Table
 
@@ -264,18 +267,26 @@ def bundle_report(ex: TokenExplanation, source: str | Path) -> list[Any]:
         f"cleaned: {read_as(ex.cleaned, len(ex.tokens), escape)}; "
         f"prediction: [bold]{escape(label)}[/] ({score:.3f})",
         f"gates: mean activation over {scope}; P(class): the prediction after reading up to the token"]
-    table = Table(title="Reading token by token", title_justify="left")
-    table.add_column("#", justify="right")
-    table.add_column("token")
-    for g in GATE_ORDER:
-        table.add_column(HEADERS[g], justify="right")
-    table.add_column("\u2016c_t\u2016", justify="right")
-    for name in ex.labels:
-        table.add_column(escape(f"P({name})"), justify="right")
     means, probs = ex.gate_means, ex.trace.probs
-    for t, token in enumerate(ex.tokens):
-        best = int(probs[t].argmax())
-        cells = [f"[bold]{p:.3f}[/]" if k == best else f"{p:.3f}" for k, p in enumerate(probs[t])]
-        table.add_row(str(t), escape(token), *(f"{means[g][t]:.3f}" for g in GATE_ORDER),
-                      f"{ex.trace.cell_norm[t]:.3f}", *cells)
-    return [*lines, table]
+    gates = [HEADERS[g] for g in GATE_ORDER] + ["\u2016c_t\u2016"]
+    classes = [escape(f"P({name})") for name in ex.labels]
+
+    def table(title: str, columns: list[str], gate_cells: bool, prob_cells: bool) -> Table:
+        out = Table(title=title, title_justify="left")
+        out.add_column("#", justify="right")
+        out.add_column("token", no_wrap=True)
+        for name in columns:
+            out.add_column(name, justify="right", no_wrap=name in classes)
+        for t, token in enumerate(ex.tokens):
+            best = int(probs[t].argmax())
+            row = [f"{means[g][t]:.3f}" for g in GATE_ORDER] + [f"{ex.trace.cell_norm[t]:.3f}"] if gate_cells else []
+            if prob_cells:
+                row += [f"[bold]{p:.3f}[/]" if k == best else f"{p:.3f}" for k, p in enumerate(probs[t])]
+            out.add_row(str(t), escape(token), *row)
+        return out
+
+    whole = table("Reading token by token", gates + classes, True, True)
+    if width is None or Console(width=10_000).measure(whole).maximum <= width:
+        return [*lines, whole]
+    return [*lines, table("Reading token by token: the gates", gates, True, False),
+            table("The prediction as it forms", classes, False, True)]

@@ -12,8 +12,10 @@ from lstmtext.explain.gates import bundle_report, check_explainable, explain_tex
 from lstmtext.inference.bundle import load_bundle
 
 
-def explain_model(path: str | Path, text: str, out: str | Path | None = None, units: bool = False) -> list[Any]:
-    """The renderables that explain ``text``'s prediction by the bundle at ``path`` (and write ``out``).
+def explain_model(path: str | Path, text: str, out: str | Path | None = None, units: bool = False,
+                  width: int | None = None) -> list[Any]:
+    """The renderables that explain ``text``'s prediction by the bundle at ``path`` (and write ``out``); ``width``:
+    the terminal's columns, which a table too wide for them is split to fit.
 
     Raises:
         ConfigError: For an empty text, or ``--units`` with a model that has no gate view.
@@ -29,7 +31,7 @@ def explain_model(path: str | Path, text: str, out: str | Path | None = None, un
             raise ConfigError(f"explain --units: {str(exc).removeprefix('explain: ')}") from None
         gates = None
     if gates is not None:
-        parts += bundle_report(gates, str(path))
+        parts += bundle_report(gates, str(path), width)
     if out is not None:
         if gates is not None:
             plot_explanation(gates, out, units=units)
