@@ -56,10 +56,11 @@ def test_a_checkpoint_folder_of_other_files_is_never_replaced(tmp_path):
                                                 r"other files\).*Move it away, or choose another --out\.$"):
         check_out(tmp_path, "train", overwrite=True)
     (tmp_path / "checkpoint" / "my_work.txt").unlink()
-    for name in ("last.safetensors", "state.json", "member1/last.safetensors"):  # a run's, an ensemble's too
+    for name in ("last.safetensors", "state.json", "member1/last.safetensors",  # a run's, an ensemble's too
+                 ".member2.x1y2.old/state.json", ".last.safetensors.ab.tmp"):  # what a save killed half-way left
         (tmp_path / "checkpoint" / name).parent.mkdir(exist_ok=True)
         (tmp_path / "checkpoint" / name).write_text("")
-    assert check_out(tmp_path, "train", overwrite=True) == tmp_path
+    assert check_out(tmp_path, "train", overwrite=True) == tmp_path  # --resume puts the .old copy back
 
 
 def test_an_input_file_is_never_what_a_run_writes(tiny_path, tmp_path):
@@ -76,6 +77,12 @@ def test_an_input_file_is_never_what_a_run_writes(tiny_path, tmp_path):
     with pytest.raises(OutputExistsError, match=r"rows\.csv: train writes .*checkpoint, which would replace this input"):
         check_out(tmp_path, "train", overwrite=True, inputs=[inside])
     assert check_out(tmp_path / "new", "train", overwrite=False, inputs=[data, None]) == tmp_path / "new"
+    search = tmp_path / "search"  # a search resuming in its folder still may not write over its data
+    search.mkdir()
+    (search / "study.db").write_text("")
+    (search / "results.csv").write_text("text,label\n")
+    with pytest.raises(OutputExistsError, match=r"results\.csv: search writes .*which would replace this input"):
+        check_out(search, "search", overwrite=False, inputs=[search / "results.csv"])
 
 
 def test_check_out_file_refuses_the_input_even_with_overwrite(tmp_path):

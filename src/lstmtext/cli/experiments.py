@@ -189,7 +189,7 @@ def learning_curve(
         size_list = [int(s.replace("_", "")) for s in sizes.split(",") if s.strip()]
     except ValueError:
         raise ConfigError(f"--sizes must be comma-separated whole numbers, e.g. 500,1000. Got {sizes!r} instead.") from None
-    check_out(out, "learning-curve", overwrite, inputs=[data, valid, test, split_file])
+    check_out(out, "learning-curve", overwrite, inputs=[data, valid, test, split_file, unlabelled])
     cfg, labelled = _setup(data, preset, config, set_, task, text_col, label_col, split_col, aspects, label_sep,
                            oversample, class_weight, valid, test, split_file, unlabelled, unlabelled_col,
                            header=not no_header, preprocess=preprocess)

@@ -62,10 +62,16 @@ def _read_only(folder: Path) -> bool:
 
 def is_checkpoint(path: Path) -> bool:
     """Whether the folder ``path`` holds only what a training checkpoint does (``*.safetensors`` and ``*.json``,
-    an ensemble's in ``member<k>/`` folders): ``--overwrite`` replaces such a folder whole."""
-    return path.is_dir() and all(
-        (p.is_file() and p.suffix in (".safetensors", ".json"))
-        or (p.is_dir() and p.name.startswith("member") and is_checkpoint(p)) for p in path.iterdir())
+    an ensemble's in ``member<k>/`` folders, and what a save killed half-way leaves: ``.NAME.*.tmp`` and
+    ``.NAME.*.old`` copies, which ``--resume`` puts back): ``--overwrite`` replaces such a folder whole."""
+    def ours(p: Path) -> bool:
+        if p.name.startswith(".") and p.suffix in (".tmp", ".old"):  # lstmtext.utils.atomic's leftovers
+            return True
+        if p.is_dir():
+            return p.name.startswith("member") and is_checkpoint(p)
+        return p.is_file() and p.suffix in (".safetensors", ".json")
+
+    return path.is_dir() and all(ours(p) for p in path.iterdir())
 
 
 def check_out(out: str | Path, command: str, overwrite: bool, also: Sequence[str] = (),
@@ -89,17 +95,18 @@ def check_out(out: str | Path, command: str, overwrite: bool, also: Sequence[str
     if (out / "lm.json").is_file():  # a language model's folder: a run's files would mix with it, and a later
         # `pretrain --overwrite` of it would delete them
         raise OutputExistsError(f"{out} is a language model's folder (lstmtext pretrain). Give a new folder as --out.")
-    if command in RESUMES_FROM and (out / RESUMES_FROM[command]).exists():
-        return out  # its own earlier run: the command checks that the settings match and goes on
     names = (*WRITES[command], *also)
     for path in (Path(p) for p in inputs if p is not None):
         hit = next((n for n in names if path.exists() and path.resolve().is_relative_to((out / n).resolve())), None)
         if hit is not None:  # history.csv as the training data: --overwrite wrote the loss history over it
             raise OutputExistsError(f"{path}: {command} writes {out / hit}, which would replace this input file. Move "
                                     "the file, or choose another --out.")
+    if command in RESUMES_FROM and (out / RESUMES_FROM[command]).exists():
+        return out  # its own earlier run: the command checks that the settings match and goes on
     if "checkpoint" in names and (out / "checkpoint").exists() and not is_checkpoint(out / "checkpoint"):
-        raise OutputExistsError(f"{out / 'checkpoint'} is there and is not a training checkpoint (it holds other "
-                                "files); the run keeps its checkpoint there. Move it away, or choose another --out.")
+        what = "it holds other files" if (out / "checkpoint").is_dir() else "a file"
+        raise OutputExistsError(f"{out / 'checkpoint'} is there and is not a training checkpoint ({what}); the run "
+                                "keeps its checkpoint there. Move it away, or choose another --out.")
     model = out / "model"
     clash = sorted(set(WRITES[command]) & set(WRITES["train"])) if command != "train" else []
     if clash and is_saved_model(model):  # --overwrite put cv's report.html in place of the run's, beside its report.md
