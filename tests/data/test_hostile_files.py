@@ -168,8 +168,16 @@ def test_a_huge_line_on_standard_input_is_read_up_to_a_cap(caplog):
 
     raw = io.BytesIO(b"short\n" + "\u00e9".encode() * 20 + b"\n" + b"y" * 10 + b"\nlast")
     with caplog.at_level(logging.WARNING):
-        assert list(_decoded_lines(raw, cap=11)) == ["short\n", "\u00e9" * 5, "y" * 10 + "\n", "last"]
-    assert [r.getMessage() for r in caplog.records] == ["stdin:2: the line holds 40 bytes; only its first 11 are read"]
+        assert list(_decoded_lines(raw, cap=11)) == ["short\n", "\u00e9" * 11, "y" * 10 + "\n", "last"]
+    assert [r.getMessage() for r in caplog.records] == [
+        "stdin:2: the line holds 20 characters; only its first 11 are read"]
+    # a lone \r ends a line, and \r\n on the cap's edge is one line end, not a blank line after it (a byte cap read
+    # an old Mac file's lines as one and dropped all but its first 10 MB)
+    assert list(_decoded_lines(io.BytesIO(b"one\rtwo\rthree\rfour\r"), cap=10)) == ["one\n", "two\n", "three\n",
+                                                                                   "four\n"]
+    assert list(_decoded_lines(io.BytesIO(b"abcdefghi\r\nnext\r\n"), cap=10)) == ["abcdefghi\n", "next\n"]
+    with pytest.raises(DataError, match=r"^stdin: line 2, byte 3 \(b'\\xe9'\) is not valid UTF-8\."):
+        list(_decoded_lines(io.BytesIO(b"fine\nok\xe9 not\n")))
 
 
 def test_a_misnamed_file_is_pointed_at_its_format(tmp_path):

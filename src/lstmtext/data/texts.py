@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import logging
 import random
 import re
@@ -166,55 +167,34 @@ def _iter_texts(path: Path, text_col: str | None, chunk_size: int, defaults: lis
         raise DataError(not_utf8(Path(path), exc)) from None
 
 
-_LINE_END = re.compile(r"(?<=\r)")  # split after each \r, keeping it (the line's end, as \n is kept)
-
-
 def _decoded_lines(raw: Any, cap: int | None = None) -> Iterator[str]:
-    """The lines of a byte stream (standard input), each decoded as UTF-8 on its own, so that an error names its line;
-    at most ``cap`` bytes of a line are read (:data:`LINE_CHARS`), the rest skipped with a warning, as
-    :func:`_bounded` does for a file (a 200 MB line through ``--file -`` took 1.9 GB).
+    """The lines of a byte stream (standard input): UTF-8, ended by ``\\n``, ``\\r\\n`` or a lone ``\\r`` (as Python's
+    text mode reads a file), each at most ``cap`` characters (:func:`_bounded`: a 200 MB line through ``--file -``
+    took 1.9 GB); a line that is not UTF-8 is named, with its first bad byte.
 
     Raises:
         DataError: For a line that is not UTF-8: its number, and the first bad byte's place in it and value.
     """
-    cap = cap or LINE_CHARS
-    lineno = 0
-    while line := raw.readline(cap):
-        lineno += 1
-        if len(line) == cap and not line.endswith((b"\n", b"\r")):
-            rest = 0
-            while (more := raw.readline(cap)) and not more.endswith((b"\n", b"\r")):
-                rest += len(more)
-            rest += len(more.rstrip(b"\r\n"))
-            if rest:
-                log.warning("stdin:%d: the line holds %s bytes; only its first %s are read", lineno, f"{cap + rest:,}",
-                            f"{cap:,}")
-                line = _whole_characters(line)
-        try:
-            text = line.decode("utf-8")
-        except UnicodeDecodeError as exc:
-            raise DataError(f"stdin: line {lineno}, byte {exc.start + 1} ({line[exc.start:exc.start + 1]!r}) is not "
-                            "valid UTF-8. Send UTF-8 text (e.g. through `iconv -f cp1252 -t utf-8`).") from None
-        if "\r" in text:  # a lone \r ends a line too (old Mac files), as Python's text mode reads it
-            yield from (part for part in _LINE_END.split(text.replace("\r\n", "\n")) if part)
-        else:
-            yield text
+    # undecodable bytes become lone surrogates, found line by line (a strict decoder fails a whole block ahead)
+    text = io.TextIOWrapper(raw, encoding="utf-8", errors="surrogateescape", newline=None)
+    try:
+        for lineno, line in enumerate(_bounded(text, "stdin", cap or LINE_CHARS), start=1):
+            bad = _SURROGATE.search(line)
+            if bad is not None:
+                at = len(line[:bad.start()].encode("utf-8", "surrogateescape"))
+                raise DataError(f"stdin: line {lineno}, byte {at + 1} ({bad.group().encode('utf-8', 'surrogateescape')!r}) "
+                                "is not valid UTF-8. Send UTF-8 text (e.g. through `iconv -f cp1252 -t utf-8`).")
+            yield line
+    finally:
+        text.detach()  # standard input stays open for whoever reads it next
 
 
-#: The most characters of one line of a plain text file (bytes, of standard input) that are read; the rest of such
-#: a line is skipped unread (a 200 MB line took 2.1 GB to read whole, then was cut at preprocess.max_chars).
+_SURROGATE = re.compile("[\udc80-\udcff]")
+
+
+#: The most characters of one line of a plain text file or of standard input that are read; the rest of such a
+#: line is skipped unread (a 200 MB line took 2.1 GB to read whole, then was cut at preprocess.max_chars).
 LINE_CHARS = 10_000_000
-
-
-def _whole_characters(cut: bytes) -> bytes:
-    """``cut`` without a UTF-8 character its cut split (its lead byte and the continuation bytes that came)."""
-    for back in range(1, min(4, len(cut)) + 1):
-        byte = cut[-back]
-        if byte & 0xC0 == 0x80:  # a continuation byte: the lead is further back
-            continue
-        size = 1 if byte < 0x80 else 2 if byte < 0xE0 else 3 if byte < 0xF0 else 4
-        return cut[:-back] if size > back else cut
-    return cut
 
 
 def _bounded(fh: Any, name: str, cap: int = LINE_CHARS) -> Iterator[str]:
