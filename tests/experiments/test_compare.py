@@ -203,10 +203,14 @@ def test_join_split_file_by_row_number(tmp_path):
     # each was a traceback (int('x'), a NaN row, an empty file, a folder), and '1.5' was cut to row 1
     for name, rows, said in [("x.csv", "x,train", r"x\.csv:2: row 'x' is not a row number"),
                              ("gap.csv", "0,train\n,test", r"gap\.csv:3: row '' is not a row number"),
-                             ("half.csv", "0,train\n1.5,test", r"half\.csv:3: row '1\.5' is not a row number")]:
+                             ("half.csv", "0,train\n1.5,test", r"half\.csv:3: row '1\.5' is not a row number"),
+                             ("arabic.csv", "0,train\n\u0663,test", r"arabic\.csv:3: row '\u0663' is not a row number"),
+                             ("huge.csv", "0,train\n" + "9" * 20 + ",test", r"huge\.csv:3: row '9+' is not a row number")]:
         (tmp_path / name).write_text(f"row,split\n{rows}\n", encoding="utf-8")
         with pytest.raises(DataError, match=said + r"\. Give each data row's 0-based number \(0, 1, 2, \.\.\.\)\.$"):
             join_split_file(frame, tmp_path / name)
+    (tmp_path / "floats.csv").write_text("row,split\n2.0,test\n0.0,train\n1,dev\n", encoding="utf-8")  # pandas' floats
+    assert join_split_file(frame, tmp_path / "floats.csv")["split"].tolist() == ["train", "valid", "test"]
     (tmp_path / "empty.csv").write_text("")
     with pytest.raises(DataError, match=r"empty\.csv: the file is empty"):
         join_split_file(frame, tmp_path / "empty.csv")

@@ -32,12 +32,12 @@ def read_split_file(split_csv: str | Path) -> pd.Series:
     if not {"row", "split"} <= set(table.columns):
         raise DataError(f"{path}: a split file needs columns 'row' and 'split'. Got {', '.join(map(str, table.columns))}.")
     rows = table["row"].fillna("").str.strip()
-    bad = ~rows.str.fullmatch(r"\d+")
+    bad = ~rows.str.fullmatch(r"[0-9]{1,18}(\.0*)?")  # ASCII digits (not '٣'); 3.0 as pandas writes a float column
     if bad.any():  # int('x') failed with a traceback; '1.5' was cut to row 1
         first = int(bad.to_numpy().nonzero()[0][0])
         raise DataError(f"{row_ref(path, int(table.index[first]), 'csv')}: row {rows.iloc[first]!r} is not a "
                         "row number. Give each data row's 0-based number (0, 1, 2, ...).")
-    table["row"] = rows.astype(int)
+    table["row"] = rows.str.split(".").str[0].astype(int)
     if table["row"].duplicated().any():
         row = int(table.loc[table["row"].duplicated(), "row"].iloc[0])
         raise DataError(f"{path}: row {row} is listed twice. Each data row may have one split.")
