@@ -418,10 +418,10 @@ def test_cli_search_learning_curve_and_cv(tiny_path, tmp_path):
     # what ran is recorded: the default preset's BiLSTM (it was "lstm", the one-directional preset's name), the
     # cleaning and the settings
     report = json.loads((tmp_path / "cv" / "cv.json").read_text())
-    assert (report["model"], report["cleaning"]) == ("lstm (bidirectional)", "en-tweet")
+    assert (report["model"], report["cleaning"]) == ("bilstm 16", "en-tweet")
     assert report["config"]["train.epochs"] == 2 and report["config"]["model.hidden_size"] == 16
     assert "model.hidden_size=16" in (tmp_path / "cv" / "report.html").read_text()
-    assert json.loads((tmp_path / "lc" / "learning_curve.json").read_text())["model"] == "lstm (bidirectional)"
+    assert json.loads((tmp_path / "lc" / "learning_curve.json").read_text())["model"] == "bilstm 16"
     result = runner.invoke(app, ["search", str(tiny_path), "--grid", "train.lrate=1", *common])
     assert isinstance(result.exception, ConfigError) and "Did you mean 'train.lr'" in str(result.exception)
 

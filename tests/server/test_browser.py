@@ -75,7 +75,7 @@ def test_page_shows_the_class_probabilities_as_bars(live_server, page):
     url, bundle = live_server
     page.goto(url)
     page.wait_for_function("document.getElementById('model').textContent.includes('engine')")
-    assert page.text_content("#model").startswith("lstm (torch engine, test macro-F1 ")
+    assert page.text_content("#model").startswith("lstm 16 (torch engine, test macro-F1 ")  # width too
     assert page.text_content("#error") == ""  # no key needed, none asked for
     page.fill("#text", TEXT)
     page.click("#classify")

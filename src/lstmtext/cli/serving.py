@@ -34,7 +34,7 @@ def serve(
     """Serve a model over HTTP: POST /predict, POST /explain, GET /health, GET /info, docs at /docs and a web page at /.
 
     Every option but --log-level and --access-log can also be set as an `LSTMTEXT_<OPTION>` environment variable
-    (e.g. LSTMTEXT_MAX_TEXTS, LSTMTEXT_MIN_CONFIDENCE).
+    (e.g. LSTMTEXT_MAX_TEXTS, LSTMTEXT_MIN_CONFIDENCE; --onnx is LSTMTEXT_ONNX_PATH).
 
     Example: lstmtext serve runs/latest --engine onnx-int8 --min-confidence 0.7 --port 8000
     """

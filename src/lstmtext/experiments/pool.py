@@ -61,13 +61,14 @@ def process_pool(workers: int, data: Any) -> Iterator[ProcessPoolExecutor]:
 
 
 def run_facts(config: Config) -> dict[str, Any]:
-    """What an experiment's report says it ran: the architecture (``lstm`` alone read as the one-directional
-    preset for the ``default`` preset's BiLSTM), the cleaning, and the config keys set away from the defaults."""
+    """What an experiment's report says it ran: the model (:func:`lstmtext.models.describe_model`: ``lstm`` alone
+    was read as the one-directional preset for the ``default`` preset's BiLSTM), the cleaning, and the config keys
+    set away from the defaults."""
     from lstmtext.config.diff import config_overrides
+    from lstmtext.models import describe_model
 
-    m, p = config.model, config.preprocess
-    model = m.name + (" (bidirectional)" if m.bidirectional and m.name in ("lstm", "gru") else "") + \
-        (f", {m.num_layers} layers" if m.num_layers > 1 else "") + (f" x {m.ensemble}" if m.ensemble > 1 else "")
+    p = config.preprocess
+    model = describe_model(config.model)
     cleaning = p.preset if p.steps is None else "steps " + ",".join(p.steps)
     return {"model": model, "cleaning": cleaning, "config": {k: v for k, v in config_overrides(config).items()
                                                                if not k.startswith(("train.threads", "train.seed"))}}

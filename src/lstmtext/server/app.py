@@ -29,6 +29,7 @@ from lstmtext import __version__
 from lstmtext.errors import ConfigError
 from lstmtext.explain.attributions import explain_texts
 from lstmtext.inference.predictor import Predictor, flag_unknown
+from lstmtext.models import describe_model
 from lstmtext.server import auth, errors
 from lstmtext.server.limits import BodySizeLimit
 from lstmtext.server.schemas import (
@@ -175,6 +176,7 @@ def create_app(settings: ServeSettings, predictor: Predictor | None = None) -> F
         card = bundle.card_path
         return {
             "engine": _engine(model, settings), "labels": bundle.labels, "architecture": str(bundle.meta.get("architecture", "")),
+            "network": describe_model(bundle.config.model),
             "model": bundle.config.model.model_dump(mode="json"), "preprocessing": bundle.encoder.to_dict(),
             "metrics": bundle.metrics, "model_card": card.read_text(encoding="utf-8") if card and card.is_file() else "",
             "meta": bundle.meta, "limits": limits, "min_confidence": settings.min_confidence,

@@ -141,6 +141,7 @@ class InfoResponse(BaseModel):
     engine: str
     labels: Any = Field(description="class names; {aspect: [class names]} for aspect models")
     architecture: str
+    network: str = Field(description="what the network is, in a few words: bilstm 128, cnn + n-gram bag, ...")
     model: dict[str, Any] = Field(description="the model section of the training config")
     preprocessing: dict[str, Any] = Field(description="cleaning pipeline and sequence settings (max_len, truncating)")
     metrics: dict[str, Any] = Field(description="scores measured at training time, per split")
