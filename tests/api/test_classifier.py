@@ -239,7 +239,9 @@ def test_api_errors_name_the_arguments_not_the_command_line_options(tmp_path, ca
     clf = TextClassifier(**{**FAST, "epochs": 1}).fit(TEXTS, LABELS)
     small = [r.getMessage() for r in caplog.records if "the valid split holds" in r.getMessage()]
     assert small and all(m.endswith(("a larger valid file (valid_texts= and valid_labels=), or a larger valid_size=",
-                                     "valid split: valid_texts= and valid_labels=, or a larger valid_size=."))
+                                     "valid split: valid_texts= and valid_labels= (a larger one where one was given), "
+                                     "or a larger valid_size=; or lower train.calibrate_min_texts to fit on these few "
+                                     "(a temperature fitted on few texts fits their noise)."))
                          for m in small)
     clf.save(tmp_path / "m")
     with pytest.raises(Exception, match=r"Pass overwrite=True to replace it") as err:

@@ -81,3 +81,5 @@ def test_a_missing_value_word_as_a_label_is_reported():
         "learnt as a label of its own. If it means no label, leave the cell empty.",
         "d.csv: 'NULL' (1 row, first d.csv:6) is how spreadsheets, R and databases write a missing value, and it is "
         "learnt as a label of its own. If it means no label, leave the cell empty."]  # 'none' may be a real label
+    # an aspect file whose not-mentioned label is "NA" (absa.not_mentioned) means it: nothing to report
+    assert look_alike_notes(["NA", "pos"], None, lambda y: [("food", y)], "a.csv", meant=["na"]) == []

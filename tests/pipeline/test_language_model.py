@@ -706,6 +706,11 @@ def test_a_preset_whose_cleaning_the_language_model_replaces_is_told(lm_dir, cap
     with caplog.at_level("WARNING"):  # ulmfit has no cleaning of its own: nothing replaced, nothing said
         run_config(None, None, [], pretrained=str(lm_dir))
     assert not [r for r in caplog.records if "--pretrained" in r.getMessage()]
+    toml = lm_dir.parent / "c.toml"  # under a config file the task's preset is a base, not a preset the user named
+    toml.write_text("[train]\nepochs = 1\n")
+    with caplog.at_level("WARNING"):
+        run_config(None, toml, [], task="absa", pretrained=str(lm_dir), aspects="food,price")
+    assert not [r for r in caplog.records if "--pretrained" in r.getMessage()]
 
 
 def test_pretrain_says_how_many_one_token_texts_it_leaves_out(tmp_path, caplog):

@@ -124,12 +124,13 @@ def test_long_input():
 @pytest.mark.parametrize(
     "kwargs, message",
     [
-        ({"languages": ("vi", "xx")}, r"languages \(--languages\): unknown language code 'xx'.*\(--languages all "
-                                      r"tries every one"),
+        ({"languages": ("vi", "xx")}, r"preprocess\.languages \(detect-lang --languages\): unknown language code "
+                                      r"'xx'.*\(detect-lang --languages all tries every one"),
         ({"languages": ()}, "the list is empty"),
         # it named neither --keep nor --languages
-        ({"keep": "fr"}, r"keep_language \(--keep\) 'fr' is not among the candidate languages \(en, id, vi\): keep "
-                         r"one of them, or add it to languages \(--languages\)\."),
+        ({"keep": "fr"}, r"preprocess\.keep_language \(detect-lang --keep\) 'fr' is not among the candidate languages "
+                         r"\(en, id, vi\): keep one of them, or add it to preprocess\.languages \(detect-lang "
+                         r"--languages\)\."),
         ({"min_confidence": 1.5}, "min_confidence between 0 and 1"),
     ],
 )

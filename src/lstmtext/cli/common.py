@@ -161,7 +161,8 @@ def run_config(preset: str | None = None, config: Path | None = None, set_: list
         extra = deep_merge(extra, settings)
         if preset is None and config is None and base is None and (task or "classify") == "classify":
             preset = "ulmfit"
-        _say_lm_cleaning(preset or task_preset(task), settings.get("preprocess"), lm)
+        if preset is not None or config is None:  # under a file, the task's preset is only its base
+            _say_lm_cleaning(preset or task_preset(task), settings.get("preprocess"), lm)
     if base is not None:
         built = build_config(None, None, list(set_ or []), extra=extra, base=base, extra_source=FLAG_KEYS)
     elif preset is None and config is not None:  # the task's preset under a file, not one the user named: a file

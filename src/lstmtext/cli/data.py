@@ -25,7 +25,7 @@ def preprocess(
     n: Annotated[int, typer.Option(min=1, help="Sample rows to show.")] = 8,
     seed: Annotated[int, typer.Option(help="Seed of the row sample.")] = 0,
     no_header: NoHeader = False,
-    set_: Annotated[Optional[list[str]], typer.Option("--set", help="A step's option, as training sets it, e.g. --set preprocess.options.remove_punctuation.split=true (repeatable; preprocess.* keys only).")] = None,
+    set_: Annotated[Optional[list[str]], typer.Option("--set", help="A step's option, as a run sets it: --set preprocess.options.STEP.KEY=VALUE (repeatable; preprocess.* keys only).")] = None,
 ) -> None:
     """Show what a cleaning chain does: before/after for sample rows, or every step for one --text.
 
@@ -51,6 +51,8 @@ def preprocess(
     # the chain as a run builds it: the same options, the same checks (a misspelt step, an option of no step)
     pipeline = build_pipeline(build_config(None, extra={"preprocess": {"preset": preset, "steps": chain}},
                                            overrides=list(set_ or []), extra_source="--preset and --steps"))
+    preset = next((str(parse_override(item)[1]) for item in reversed(set_ or [])  # the title names the chain run
+                   if parse_override(item)[0] == ["preprocess", "preset"]), preset)
     name = f"steps {','.join(pipeline.steps)}" if steps else preset
 
     def shown(value: str, limit: int = 2000) -> str:  # as it is (no rich markup read from it), clause breaks shown

@@ -85,9 +85,11 @@ MISSING_WORDS = frozenset({"na", "n/a", "#n/a", "nan", "null", "<na>"})
 
 
 def look_alike_notes(labels: Sequence[Any], rows: Sequence[str] | None, names: Callable[[Any], Iterable[tuple[str, str]]],
-                     source: str) -> list[str]:
+                     source: str, meant: Iterable[str] = ()) -> list[str]:
     """One line for each look-alike among ``labels`` (a split's training labels; ``rows``: their ``file:line``);
-    ``names(label)`` gives a row's ``(group, name)`` pairs (group ``""`` for a task with one group of names)."""
+    ``names(label)`` gives a row's ``(group, name)`` pairs (group ``""`` for a task with one group of names).
+    ``meant``: labels the run gives a meaning (``absa.not_mentioned``), never reported as missing values."""
+    meant = {str(m).strip().lower() for m in meant}
     counts: dict[str, Counter] = {}
     first: dict[tuple[str, str], int] = {}
     for i, label in enumerate(labels):
@@ -96,7 +98,8 @@ def look_alike_notes(labels: Sequence[Any], rows: Sequence[str] | None, names: C
             first.setdefault((group, name), i)
     notes = []
     for group, group_counts in counts.items():
-        for name in [n for n in group_counts if str(n).strip().lower() in MISSING_WORDS]:  # R's write.csv writes NA
+        missing = [n for n in group_counts if str(n).strip().lower() in MISSING_WORDS - meant]  # R's write.csv: NA
+        for name in missing:
             i, n = first[(group, name)], group_counts[name]
             notes.append(f"{source}: {group + ': ' if group else ''}{name!r} ({n:,} row{'s' if n > 1 else ''}, first "
                          f"{rows[i] if rows else f'row {i}'}) is how spreadsheets, R and databases write a missing "

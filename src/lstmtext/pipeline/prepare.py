@@ -208,8 +208,9 @@ def prepare(config: Config, data: LabelledData) -> Prepared:
     """
     train_split = data.splits["train"]
     notes, init, unlabelled, lm, earlier = list(data.notes), None, None, None, None
+    meant = config.absa.not_mentioned if config.task == "absa" else ()  # an aspect's "na" may be its own word
     for msg in look_alike_notes(train_split.labels, train_split.rows, get_task(config.task).label_names(data.info),
-                                data.source):
+                                data.source, meant):
         warn(notes, msg)
     for msg in config.model.ineffective():
         warn(notes, msg)

@@ -156,7 +156,7 @@ def calibrate(task: Task, logits: torch.Tensor, targets: np.ndarray, config: Con
     task.state.pop("temperatures", None)
     more = ("more rows, or a larger data.valid_size (cv and audit cut each fold's valid rows from the pooled data: "
             "a --valid file is pooled)" if in_folds else
-            "a --valid file (a larger one, if it is one already), or a larger data.valid_size where lstmtext makes "
+            "a --valid file (a larger one where one was given), or a larger data.valid_size where lstmtext makes "
             "the split")
     warn(notes, f"train.calibrate: the valid split holds {len(targets)} texts, too few to fit a temperature on "
                 f"(train.calibrate_min_texts = {config.train.calibrate_min_texts}), so the probabilities are the "

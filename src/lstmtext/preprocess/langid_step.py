@@ -137,8 +137,8 @@ def _check_languages(languages: Iterable[str] | None) -> tuple[str, ...]:
     unknown = [code for code in codes if code not in known]
     if unknown:
         raise ConfigError(
-            f"languages (--languages): unknown language code {unknown[0]!r}; use ISO 639-1 codes langid knows, "
-            f"such as {', '.join(DEFAULT_LANGUAGES)} (--languages all tries every one; in Python "
+            f"preprocess.languages (detect-lang --languages): unknown language code {unknown[0]!r}; use ISO 639-1 "
+            f"codes langid knows, such as {', '.join(DEFAULT_LANGUAGES)} (detect-lang --languages all tries every one; "
             "lstmtext.preprocess.langid_step.available_languages() lists them)."
         )
     return codes
@@ -205,8 +205,9 @@ def _judge(
     the texts are read one at a time."""
     codes = _check_languages(languages)
     if keep is not None and keep.strip().lower() not in codes:
-        raise ConfigError(f"keep_language (--keep) {keep!r} is not among the candidate languages ({', '.join(codes)}): "
-                          "keep one of them, or add it to languages (--languages).")
+        raise ConfigError(f"preprocess.keep_language (detect-lang --keep) {keep!r} is not among the candidate languages "
+                          f"({', '.join(codes)}): keep one of them, or add it to preprocess.languages (detect-lang "
+                          "--languages).")
     if min_letters < 0 or not 0.0 <= min_confidence <= 1.0:
         raise ConfigError(
             f"min_letters={min_letters}, min_confidence={min_confidence}: "
