@@ -29,3 +29,10 @@ def test_joiners_stay_inside_emoji_only():
     assert normalize_unicode(f"ok {family} a\u200db") == f"ok {family} ab"
     assert normalize_unicode("plain ascii\u0020text") == "plain ascii text"
     assert normalize_unicode("x\u2009y\u3000z") == "x y z"
+
+
+def test_control_characters_are_spaces_and_white_space_controls_stay():
+    # "great\x00crew" was one unknown word (the server answered no_known_word for it)
+    assert normalize_unicode("great\x00crew") == "great crew" and normalize_unicode("a\x07b\x1bc\x7fd") == "a b c d"
+    assert normalize_unicode("caf\u00e9\x00bar\x9b") == "caf\u00e9 bar "  # C1 controls too
+    assert normalize_unicode("tab\tok\nline\r\x0b\x0c\x1c\x85") == "tab\tok\nline\r\x0b\x0c\x1c\x85"  # split() splits
