@@ -208,7 +208,7 @@ def prepare(config: Config, data: LabelledData) -> Prepared:
     """
     train_split = data.splits["train"]
     notes, init, unlabelled, lm, earlier = list(data.notes), None, None, None, None
-    meant = config.absa.not_mentioned if config.task == "absa" else ()  # an aspect's "na" may be its own word
+    meant = [data.info["not_mentioned"]] if data.info.get("not_mentioned") else []  # an aspect's "NA" may mean it
     for msg in look_alike_notes(train_split.labels, train_split.rows, get_task(config.task).label_names(data.info),
                                 data.source, meant):
         warn(notes, msg)
