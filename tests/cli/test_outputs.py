@@ -57,10 +57,13 @@ def test_a_checkpoint_folder_of_other_files_is_never_replaced(tmp_path):
         check_out(tmp_path, "train", overwrite=True)
     (tmp_path / "checkpoint" / "my_work.txt").unlink()
     for name in ("last.safetensors", "state.json", "member1/last.safetensors",  # a run's, an ensemble's too
-                 ".member2.x1y2.old/state.json", ".last.safetensors.ab.tmp"):  # what a save killed half-way left
+                 ".member2.x1y2z3w4.old/state.json", ".member3.a_b_c_d_.tmp/last.safetensors"):  # a killed save's
         (tmp_path / "checkpoint" / name).parent.mkdir(exist_ok=True)
         (tmp_path / "checkpoint" / name).write_text("")
-    assert check_out(tmp_path, "train", overwrite=True) == tmp_path  # --resume puts the .old copy back
+    assert check_out(tmp_path, "train", overwrite=True) == tmp_path
+    (tmp_path / "checkpoint" / ".todo.tmp").write_text("mine")  # a dot-name of the user's own is theirs
+    with pytest.raises(OutputExistsError, match="is not a training checkpoint"):
+        check_out(tmp_path, "train", overwrite=True)
 
 
 def test_an_input_file_is_never_what_a_run_writes(tiny_path, tmp_path):

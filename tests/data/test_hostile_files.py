@@ -178,6 +178,7 @@ def test_a_huge_line_on_standard_input_is_read_up_to_a_cap(caplog):
     assert list(_decoded_lines(io.BytesIO(b"abcdefghi\r\nnext\r\n"), cap=10)) == ["abcdefghi\n", "next\n"]
     with pytest.raises(DataError, match=r"^stdin: line 2, byte 3 \(b'\\xe9'\) is not valid UTF-8\."):
         list(_decoded_lines(io.BytesIO(b"fine\nok\xe9 not\n")))
+    assert list(_decoded_lines(io.BytesIO(b"\xef\xbb\xbfgreat crew\n"))) == ["great crew\n"]  # a BOM, as files
 
 
 def test_a_misnamed_file_is_pointed_at_its_format(tmp_path):

@@ -225,6 +225,14 @@ def test_the_gate_table_is_split_to_fit_a_narrow_terminal(trained_run):
     shown = console.export_text()
     assert all(f"P({c})" in shown for c in ("negative", "neutral", "positive")) and "…" not in shown
     assert all(token.split(" (")[0] in shown for token in ex.tokens)
+    # a 40-character token folds onto two lines; it had forced a split that then cut every number to "0.…"
+    ex = explain_text(load_bundle(trained_run[0]), "the crew was supercalifragilisticexpialidociousness great")
+    console = Console(width=80, record=True)
+    for part in bundle_report(ex, "m", width=80):
+        if isinstance(part, Table):
+            console.print(part)
+    shown = console.export_text()
+    assert "…" not in shown and len(re.findall(r"-?\d\.\d{3}\b", shown)) == len(ex.tokens) * (5 + 3)
 
 
 def test_explain_bundle_prints_the_table_and_writes_the_png(trained_run, tmp_path):

@@ -164,3 +164,20 @@ def test_ensemble_resumes_when_interrupted_before_its_last_member_started(tiny_p
     texts = ["worst airline ever", "thank you so much"]
     assert np.array_equal(Predictor.from_bundle(tmp_path / "r").predict_proba(texts),
                           Predictor.from_bundle(tmp_path / "whole").predict_proba(texts))
+
+
+def test_a_member_whose_save_was_killed_between_its_renames_resumes(tiny_path, tmp_path, monkeypatch, caplog):
+    # its last complete checkpoint sat aside as .member0.XXXXXXXX.old; the member was taken for one never started and
+    # trained again from its first epoch
+    from lstmtext.pipeline import run
+
+    cfg = build_config(None, overrides=[*TINY_OVERRIDES, "model.ensemble=2", "train.epochs=3"])
+    restore = interrupting(monkeypatch, lambda record: record["epoch"] == 2)  # in member 0
+    with pytest.raises(Interrupt):
+        run(cfg, tiny_path, tmp_path / "r", progress=False)
+    restore()
+    member = tmp_path / "r" / "checkpoint" / "member0"
+    member.rename(member.parent / ".member0.a1b2c3d4.old")
+    with caplog.at_level("INFO", logger="lstmtext.training.loop"):
+        run(cfg, tiny_path, tmp_path / "r", progress=False, resume=True)
+    assert "resuming after epoch 2 of 3" in caplog.text

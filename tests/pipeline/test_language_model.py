@@ -710,7 +710,9 @@ def test_a_preset_whose_cleaning_the_language_model_replaces_is_told(lm_dir, cap
     toml.write_text("[train]\nepochs = 1\n")
     with caplog.at_level("WARNING"):
         run_config(None, toml, [], task="absa", pretrained=str(lm_dir), aspects="food,price")
-    assert not [r for r in caplog.records if "--pretrained" in r.getMessage()]
+    assert [r.getMessage() for r in caplog.records if "--pretrained" in r.getMessage()][0].endswith(
+        "not as the preset absa that the config file is laid over does (id-aspect). Pretrain with --preprocess "
+        "id-aspect to keep the preset's cleaning.")
 
 
 def test_pretrain_says_how_many_one_token_texts_it_leaves_out(tmp_path, caplog):

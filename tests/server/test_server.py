@@ -80,7 +80,7 @@ def test_info(client, bundle_dir):
     predictor = Predictor.from_bundle(bundle_dir)
     info = client.get("/info").json()
     assert info["labels"] == ["negative", "neutral", "positive"] == predictor.labels
-    assert info["engine"] == "torch" and info["architecture"] == "lstm"
+    assert info["engine"] == "torch" and info["architecture"] == "lstm" and info["network"] == "lstm 16"
     assert info["limits"] == LIMITS
     assert info["preprocessing"] == predictor.encoder.to_dict()
     assert info["metrics"] == predictor.bundle.metrics and "test" in info["metrics"]

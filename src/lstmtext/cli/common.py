@@ -161,8 +161,8 @@ def run_config(preset: str | None = None, config: Path | None = None, set_: list
         extra = deep_merge(extra, settings)
         if preset is None and config is None and base is None and (task or "classify") == "classify":
             preset = "ulmfit"
-        if preset is not None or config is None:  # under a file, the task's preset is only its base
-            _say_lm_cleaning(preset or task_preset(task), settings.get("preprocess"), lm)
+        _say_lm_cleaning(preset or task_preset(task), settings.get("preprocess"), lm, named=preset is not None or
+                         config is None)
     if base is not None:
         built = build_config(None, None, list(set_ or []), extra=extra, base=base, extra_source=FLAG_KEYS)
     elif preset is None and config is not None:  # the task's preset under a file, not one the user named: a file
@@ -178,9 +178,10 @@ def run_config(preset: str | None = None, config: Path | None = None, set_: list
     return built
 
 
-def _say_lm_cleaning(preset: str, theirs: dict[str, Any] | None, lm: str) -> None:
+def _say_lm_cleaning(preset: str, theirs: dict[str, Any] | None, lm: str, named: bool = True) -> None:
     """Say when the language model's cleaning replaces one the model preset chose (absa's id-aspect, which keeps the
-    stopwords that carry an aspect's polarity): only the report's cleaning line showed it."""
+    stopwords that carry an aspect's polarity): only the report's cleaning line showed it. ``named``: the preset is
+    the run's own, not the base a config file is laid over."""
     from lstmtext.config.presets import model_preset
     from lstmtext.pipeline.language_model import cleaning_name
     from lstmtext.preprocess.presets import resolved_preprocess
@@ -188,11 +189,11 @@ def _say_lm_cleaning(preset: str, theirs: dict[str, Any] | None, lm: str) -> Non
     own = model_preset(preset).get("preprocess")
     if theirs is None or own is None or resolved_preprocess(own)["steps"] == resolved_preprocess(theirs)["steps"]:
         return
-    named = cleaning_name(resolved_preprocess(theirs))
+    cleaning = cleaning_name(resolved_preprocess(theirs))
     logging.getLogger(__name__).warning(
-        "--pretrained %s: the run cleans as the language model was trained (%s), not as preset %s does (%s). "
-        "Pretrain with --preprocess %s to keep the preset's cleaning.", lm, named, preset, own.get("preset"),
-        own.get("preset"))
+        "--pretrained %s: the run cleans as the language model was trained (%s), not as %s does (%s). Pretrain "
+        "with --preprocess %s to keep the preset's cleaning.", lm, cleaning, f"preset {preset}" if named else
+        f"the preset {preset} that the config file is laid over", own.get("preset"), own.get("preset"))
 
 
 #: The config key each flag of :func:`run_config` sets (what an error in that key names).

@@ -51,9 +51,10 @@ def preprocess(
     # the chain as a run builds it: the same options, the same checks (a misspelt step, an option of no step)
     pipeline = build_pipeline(build_config(None, extra={"preprocess": {"preset": preset, "steps": chain}},
                                            overrides=list(set_ or []), extra_source="--preset and --steps"))
-    preset = next((str(parse_override(item)[1]) for item in reversed(set_ or [])  # the title names the chain run
+    given = [parse_override(item)[0] for item in set_ or []]  # the title names the chain that runs
+    preset = next((str(parse_override(item)[1]) for item in reversed(set_ or [])
                    if parse_override(item)[0] == ["preprocess", "preset"]), preset)
-    name = f"steps {','.join(pipeline.steps)}" if steps else preset
+    name = f"steps {','.join(pipeline.steps)}" if steps or ["preprocess", "steps"] in given else preset
 
     def shown(value: str, limit: int = 2000) -> str:  # as it is (no rich markup read from it), clause breaks shown
         cut = value if len(value) <= limit else f"{value[:limit]}… ({len(value):,} characters in all)"  # a 200 MB

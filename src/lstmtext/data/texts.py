@@ -176,7 +176,7 @@ def _decoded_lines(raw: Any, cap: int | None = None) -> Iterator[str]:
         DataError: For a line that is not UTF-8: its number, and the first bad byte's place in it and value.
     """
     # undecodable bytes become lone surrogates, found line by line (a strict decoder fails a whole block ahead)
-    text = io.TextIOWrapper(raw, encoding="utf-8", errors="surrogateescape", newline=None)
+    text = io.TextIOWrapper(raw, encoding="utf-8-sig", errors="surrogateescape", newline=None)  # a BOM: no text's
     try:
         for lineno, line in enumerate(_bounded(text, "stdin", cap or LINE_CHARS), start=1):
             bad = _SURROGATE.search(line)
@@ -186,7 +186,7 @@ def _decoded_lines(raw: Any, cap: int | None = None) -> Iterator[str]:
                                 "is not valid UTF-8. Send UTF-8 text (e.g. through `iconv -f cp1252 -t utf-8`).")
             yield line
     finally:
-        text.detach()  # standard input stays open for whoever reads it next
+        text.detach()  # not closed with the wrapper (what it had read ahead is gone: nothing reads it after)
 
 
 _SURROGATE = re.compile("[\udc80-\udcff]")

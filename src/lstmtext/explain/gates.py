@@ -271,13 +271,16 @@ def bundle_report(ex: TokenExplanation, source: str | Path, width: int | None = 
     gates = [HEADERS[g] for g in GATE_ORDER] + ["\u2016c_t\u2016"]
     classes = [escape(f"P({name})") for name in ex.labels]
 
-    def table(title: str, columns: list[str], gate_cells: bool, prob_cells: bool) -> Table:
+    def table(title: str, columns: list[str], gate_cells: bool, prob_cells: bool, cut: int | None = None) -> Table:
+        # the numbers never wrap nor shrink (their headers fit whole); a long token folds onto more lines instead
         out = Table(title=title, title_justify="left")
-        out.add_column("#", justify="right")
-        out.add_column("token", no_wrap=True)
+        out.add_column("#", justify="right", no_wrap=True)
+        out.add_column("token", overflow="fold")
         for name in columns:
-            out.add_column(name, justify="right", no_wrap=name in classes)
+            widest = max(len(line) for line in name.split()) if name in gates else len(name)
+            out.add_column(name, justify="right", no_wrap=True, min_width=max(5, widest))
         for t, token in enumerate(ex.tokens):
+            token = token[:cut] if cut else token
             best = int(probs[t].argmax())
             row = [f"{means[g][t]:.3f}" for g in GATE_ORDER] + [f"{ex.trace.cell_norm[t]:.3f}"] if gate_cells else []
             if prob_cells:
@@ -286,7 +289,9 @@ def bundle_report(ex: TokenExplanation, source: str | Path, width: int | None = 
         return out
 
     whole = table("Reading token by token", gates + classes, True, True)
-    if width is None or Console(width=10_000).measure(whole).maximum <= width:
+    # split where the numbers do not fit beside a token of 12 characters (a longer one folds; one of 40 had forced a
+    # split that then fitted neither table)
+    if width is None or Console(width=10_000).measure(table("", gates + classes, True, True, 12)).maximum <= width:
         return [*lines, whole]
     return [*lines, table("Reading token by token: the gates", gates, True, False),
             table("The prediction as it forms", classes, False, True)]

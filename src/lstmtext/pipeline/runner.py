@@ -109,8 +109,9 @@ def fit_model(config: Config, prepared: Prepared, checkpoint_dir: Path | None = 
                 start_from_lm(model, lm)
             # an ensemble member the interrupted run never reached has no checkpoint yet: it starts afresh, as does
             # the classifier of a run stopped in its language-model stage (that stage resumed above)
+            # (a save killed between its two renames left the member's last complete checkpoint aside: put it back)
             member_resume = resume and not ((config.model.ensemble > 1 or lm is not None) and ckpt is not None
-                                            and not ckpt.exists())
+                                            and not (ckpt.exists() or recover_dir(ckpt)))
             if config.model.ensemble > 1:  # its epoch lines would read as the first member's, repeated
                 epoch_line(f"ensemble member {cfg.train.seed - config.train.seed + 1} of {config.model.ensemble} (seed "
                            f"{cfg.train.seed})", progress and (shard is None or shard.rank == 0))

@@ -132,7 +132,8 @@ def _check_languages(languages: Iterable[str] | None) -> tuple[str, ...]:
         languages = [languages]
     codes = tuple(sorted({str(code).strip().lower() for code in languages}))
     if not codes:
-        raise ConfigError("languages: the list is empty; give language codes such as ['vi', 'en'].")
+        raise ConfigError("preprocess.languages (detect-lang --languages): the list is empty; give language codes such "
+                          "as ['vi', 'en'].")
     known = set(_full_model()[3])
     unknown = [code for code in codes if code not in known]
     if unknown:

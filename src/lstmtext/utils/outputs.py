@@ -4,6 +4,7 @@ it starts its work (so a long audit or comparison is not run only to be refused 
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -60,15 +61,18 @@ def _read_only(folder: Path) -> bool:
         return False
 
 
+#: What a member's checkpoint save killed half-way leaves in ``checkpoint/`` (lstmtext.utils.atomic's mkdtemp
+#: shape): the folder it was writing (``tmp``) or the last complete one it had moved aside (``old``).
+_MEMBER_LEFTOVER = re.compile(r"\.member\d+\.[A-Za-z0-9_]{8}\.(tmp|old)")
+
+
 def is_checkpoint(path: Path) -> bool:
     """Whether the folder ``path`` holds only what a training checkpoint does (``*.safetensors`` and ``*.json``,
-    an ensemble's in ``member<k>/`` folders, and what a save killed half-way leaves: ``.NAME.*.tmp`` and
-    ``.NAME.*.old`` copies, which ``--resume`` puts back): ``--overwrite`` replaces such a folder whole."""
+    an ensemble's in ``member<k>/`` folders, and the folders a member's save killed half-way leaves beside its
+    own): ``--overwrite`` replaces such a folder whole."""
     def ours(p: Path) -> bool:
-        if p.name.startswith(".") and p.suffix in (".tmp", ".old"):  # lstmtext.utils.atomic's leftovers
-            return True
         if p.is_dir():
-            return p.name.startswith("member") and is_checkpoint(p)
+            return (p.name.startswith("member") or _MEMBER_LEFTOVER.fullmatch(p.name) is not None) and is_checkpoint(p)
         return p.is_file() and p.suffix in (".safetensors", ".json")
 
     return path.is_dir() and all(ours(p) for p in path.iterdir())
