@@ -28,7 +28,7 @@ def test_train_predict_evaluate(tiny_path, tmp_path):
     assert len(lines) == 2 and len(lines[0]["top_k"]) == 2 and len(lines[0]["probabilities"]) == 3
     assert lines[0]["label"] == lines[0]["top_k"][0]["label"] and lines[0]["score"] == lines[0]["top_k"][0]["score"]
     result = runner.invoke(app, ["predict", str(out), "great flight!", "--format", "csv"])
-    assert result.output.splitlines()[0] == "text,label,score,abstained,top_k,probabilities,no_known_word"
+    assert result.output.splitlines()[0] == "text,label,score,abstained,top_k,probabilities,no_known_word,truncated"
     # an abstention is said, not only an empty label (the JSON record said it; the CSV did not)
     import csv as csv_module
     import io
@@ -37,6 +37,13 @@ def test_train_predict_evaluate(tiny_path, tmp_path):
     rows = list(csv_module.DictReader(io.StringIO(result.stdout)))
     assert [(r["label"], r["abstained"], r["no_known_word"]) for r in rows] == [("", "true", "false"), ("", "true", "true")]
     assert json.loads(rows[0]["probabilities"]).keys() == {"negative", "neutral", "positive"}
+    # a text longer than the model reads is said to be (the answer read its last max_len words, silently)
+    long = " ".join(["great flight"] * 300)
+    result = runner.invoke(app, ["predict", str(out), long, "lost my bag"])
+    records = [json.loads(line) for line in result.stdout.strip().splitlines()]
+    assert records[0]["truncated"] is True and "truncated" not in records[1]
+    result = runner.invoke(app, ["predict", str(out), long, "--format", "csv"])
+    assert list(csv_module.DictReader(io.StringIO(result.stdout)))[0]["truncated"] == "true"
     result = runner.invoke(app, ["evaluate", str(out), str(tiny_path)], env={"COLUMNS": "200"})
     assert result.exit_code == 0 and "accuracy" in result.output
     rows = [[c.strip() for c in line.split("│")[1:-1]] for line in result.output.splitlines() if line.startswith("│")]

@@ -424,6 +424,18 @@ def test_min_confidence_gives_unsure_answers(client):
     assert {"type": "null"} in top_k["anyOf"] and {"type": "integer", "minimum": 1} in top_k["anyOf"]
 
 
+def test_a_text_longer_than_the_model_reads_is_flagged(bundle_dir):
+    # /explain said "the model read 64 of the text's 731 words"; /predict answered as if it had read them all
+    from lstmtext.inference.predictor import Predictor
+
+    predictor = Predictor.from_bundle(bundle_dir)
+    long = " ".join(["great", "crew"] * predictor.encoder.max_len)
+    with TestClient(create_app(ServeSettings(bundle=bundle_dir, engine="torch"))) as c:
+        got = c.post("/predict", json={"texts": [long, "thanks"]}).json()["predictions"]
+    assert got[0]["truncated"] is True and "truncated" not in got[1]
+    assert [p.truncated for p in predictor.predict([long, "thanks"])] == [True, False]
+
+
 def test_the_servers_min_confidence_answers_requests_that_give_none(bundle_dir):
     # the web page sends no min_confidence: without a server-wide one it could never abstain
     with TestClient(create_app(ServeSettings(bundle=bundle_dir, engine="torch", min_confidence=1.0))) as c:

@@ -256,7 +256,7 @@ def test_cli_train_predict_evaluate_a_multilabel_model(tiny_run, tmp_path):
     runner = CliRunner()
     res = runner.invoke(app, ["predict", str(out), "late again and the crew was rude", "--format", "csv"])
     assert res.exit_code == 0, res.output
-    assert res.output.splitlines()[0] == "text,labels,unsure,top_k,probabilities,no_known_word"
+    assert res.output.splitlines()[0] == "text,labels,unsure,top_k,probabilities,no_known_word,truncated"
     assert "late|staff" in res.output.splitlines()[1]
     row = next(csv.DictReader(io.StringIO(res.output)))  # every label's probability, as a single-label CSV has it
     assert set(json.loads(row["probabilities"])) == set(json.loads((tiny_run[0] / "model" / "labels.json").read_text()))

@@ -275,9 +275,11 @@ def predict(
                              if file else [])
     done, unread = 0, []
     for _, items in chunks:  # a file is read, predicted and written a chunk at a time: any size fits in memory
-        sequences = predictor.encoder.encode(items)
+        cut: list[bool] = []
+        sequences = predictor.encoder.encode(items, cut=cut)
         found = predictor.predict_ids(sequences, top_k if top_k is not None else predictor.task.default_top_k,
-                                      threshold=threshold, only_mentioned=only_mentioned, min_confidence=min_confidence)
+                                      cut=cut, threshold=threshold, only_mentioned=only_mentioned,
+                                      min_confidence=min_confidence)
         write_predictions(sys.stdout, items, found, predictor.task, output, header=not done)
         unread += [done + i for i, p in enumerate(found) if p.no_known_word]
         done += len(items)

@@ -59,10 +59,24 @@ def known_words(sequences: Sequence[Sequence[int]]) -> np.ndarray:
     return np.fromiter((knows_a_word(ids) for ids in sequences), dtype=bool, count=len(sequences))
 
 
-def flag_unknown(predictions: list[Prediction], known: np.ndarray) -> list[Prediction]:
-    """Mark the records of texts with no known word (``no_known_word``), in place; returns them."""
-    for prediction, knows in zip(predictions, known):
-        prediction.no_known_word = not knows
+#: Bits of a text's flags (:meth:`Predictor.proba_and_known`): it holds a known word; it was cut to ``max_len``.
+KNOWN, CUT = 1, 2
+
+
+def text_flags(sequences: Sequence[Sequence[int]], cut: Sequence[bool] = ()) -> np.ndarray:
+    """Per encoded text, :data:`KNOWN` | :data:`CUT` (``cut``: :meth:`TextEncoder.encode`'s; empty when not known)."""
+    flags = known_words(sequences).astype(np.int8)
+    if len(cut):
+        flags |= np.asarray(cut, dtype=np.int8) * CUT
+    return flags
+
+
+def flag_unknown(predictions: list[Prediction], flags: np.ndarray) -> list[Prediction]:
+    """Mark the records of texts with no known word (``no_known_word``) and of texts the model read only part of
+    (``truncated``), in place; returns them. ``flags``: :func:`text_flags` (booleans: known words alone)."""
+    for prediction, flag in zip(predictions, flags):
+        prediction.no_known_word = not int(flag) & KNOWN
+        prediction.truncated = bool(int(flag) & CUT)
     return predictions
 
 
@@ -147,8 +161,9 @@ class Predictor:
         return self.proba_and_known(texts)[0]
 
     def proba_and_known(self, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
-        """:meth:`predict_proba` and, per text, whether it holds a word the model knows after cleaning (False: its
-        row is the model's guess for an empty text). One encoding serves both, as the server needs.
+        """:meth:`predict_proba` and, per text, its :func:`text_flags`: whether it holds a word the model knows after
+        cleaning (if not, its row is the model's guess for an empty text) and whether it was longer than the model
+        reads. One encoding serves both, as the server needs.
 
         Raises:
             DataError: If ``texts`` is one string rather than a sequence of them.
@@ -158,8 +173,9 @@ class Predictor:
         if bad is not None:
             raise DataError(f"texts[{bad}] is {texts[bad]!r}, not a string: give every text as a string ('' for an "
                             "empty one; a missing value in a table column is NaN or None).")
-        sequences = self.encoder.encode(texts)
-        return self.proba_from_ids(sequences), known_words(sequences)
+        cut: list[bool] = []
+        sequences = self.encoder.encode(texts, cut=cut)
+        return self.proba_from_ids(sequences), text_flags(sequences, cut)
 
     def predict(self, texts: Sequence[str], top_k: int | None = None, **options: Any) -> list[Prediction]:
         """Return one :class:`~lstmtext.tasks.base.Prediction` per text.
@@ -179,12 +195,13 @@ class Predictor:
         proba, known = self.proba_and_known(texts)
         return flag_unknown(self.task.predictions(proba, top_k, **given), known)
 
-    def predict_ids(self, sequences: Sequence[Sequence[int]], top_k: int | None = None, **options: Any
-                    ) -> list[Prediction]:
-        """:meth:`predict` for texts already encoded (``self.encoder.encode``), e.g. to look at their ids too."""
+    def predict_ids(self, sequences: Sequence[Sequence[int]], top_k: int | None = None, cut: Sequence[bool] = (),
+                    **options: Any) -> list[Prediction]:
+        """:meth:`predict` for texts already encoded (``self.encoder.encode``, whose ``cut`` says which texts were
+        longer than the model reads), e.g. to look at their ids too."""
         given = self._options(options, top_k)
         return flag_unknown(self.task.predictions(self.proba_from_ids(sequences), top_k, **given),
-                            known_words(sequences))
+                            text_flags(sequences, cut))
 
     def _options(self, options: dict[str, Any], top_k: int | None = None) -> dict[str, Any]:
         """The prediction options given (None and False dropped), checked against this model's task."""

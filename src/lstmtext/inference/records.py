@@ -1,5 +1,6 @@
 """Writing prediction records: JSON lines (``{"text", ...record}``) or CSV (text, the task's columns, then
-``no_known_word``: true for a text with no word the model knows, whose answer is the model's prior)."""
+``no_known_word``: true for a text with no word the model knows, whose answer is the model's prior, and
+``truncated``: true for a text longer than the model reads)."""
 
 from __future__ import annotations
 
@@ -26,8 +27,8 @@ def write_predictions(out: IO[str], texts: Sequence[str], predictions: Sequence[
     elif fmt == "csv":
         writer = csv.writer(out)
         if header:
-            writer.writerow(["text", *task.csv_header(), "no_known_word"])
+            writer.writerow(["text", *task.csv_header(), "no_known_word", "truncated"])
         for text, p in zip(texts, predictions):
-            writer.writerow([text, *task.csv_row(p), str(p.no_known_word).lower()])
+            writer.writerow([text, *task.csv_row(p), str(p.no_known_word).lower(), str(p.truncated).lower()])
     else:
         raise DataError(f"--format {fmt!r}: use json or csv.")

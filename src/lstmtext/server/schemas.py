@@ -121,6 +121,8 @@ class TextPrediction(BaseModel):
     aspects: dict[str, "TextPrediction"] | None = Field(None, description="aspect models: one record per aspect")
     no_known_word: bool | None = Field(None, description="true when the text holds no word the model knows after "
                                        "cleaning: the answer is the model's guess for an empty text")
+    truncated: bool | None = Field(None, description="true when the text holds more tokens than the model reads "
+                                   "(vocab.max_len in /info's preprocessing): the answer reads only that many")
 
 
 class PredictResponse(BaseModel):

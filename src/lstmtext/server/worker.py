@@ -33,7 +33,7 @@ class InferenceWorker:
         self._thread.start()
 
     def proba_and_known(self, predictor: Any, texts: list[str]) -> tuple[Any, Any]:
-        """``predictor.proba_and_known(texts)`` (probabilities, and whether each text holds a known word), computed
+        """``predictor.proba_and_known(texts)`` (probabilities, and each text's flags: a known word, cut), computed
         on the worker thread."""
         return self.submit(predictor, texts).result()
 

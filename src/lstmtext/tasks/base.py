@@ -377,7 +377,7 @@ class Task(ABC):
 
     def csv_header(self) -> list[str]:
         """The CSV columns of a prediction (after ``text``; :func:`~lstmtext.inference.records.write_predictions`
-        adds ``no_known_word``). An abstention has an empty ``label`` and ``abstained`` true."""
+        adds ``no_known_word`` and ``truncated``). An abstention has an empty ``label`` and ``abstained`` true."""
         return ["label", "score", "abstained", "top_k", "probabilities"]
 
     def csv_row(self, p: Prediction) -> list[str]:

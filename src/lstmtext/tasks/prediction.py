@@ -33,6 +33,8 @@ class Prediction:
         unsure: Multi-label with ``min_confidence``: the labels not decided surely enough.
         no_known_word: True when the text holds no word the model knows after cleaning: the answer is then the
             model's guess for an empty text, not a reading of this one.
+        truncated: True when the text held more tokens than the model reads (``vocab.max_len``): the answer is a
+            reading of its last (``vocab.truncating = "pre"``) or first ``max_len`` tokens.
     """
 
     label: str | None = None
@@ -44,12 +46,14 @@ class Prediction:
     abstained: bool = False
     unsure: list[str] | None = None
     no_known_word: bool = False
+    truncated: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON-ready record; fields a task does not use are left out. An abstention keeps ``label``
         as None (with ``abstained: true``) and still lists ``score``, ``top_k`` and ``probabilities``; a text with no
-        known word gets ``no_known_word: true``."""
-        flag = {"no_known_word": True} if self.no_known_word else {}
+        known word gets ``no_known_word: true``, one longer than the model reads ``truncated: true``."""
+        flag = {**({"no_known_word": True} if self.no_known_word else {}), **({"truncated": True} if self.truncated
+                                                                              else {})}
         if self.aspects is not None:
             return {"aspects": {name: p.to_dict() for name, p in self.aspects.items()}, **flag}
         out: dict[str, Any] = {}
