@@ -217,7 +217,7 @@ def test_cli_predict_and_evaluate_an_aspect_model(tiny_run):
     assert len(record["aspects"]["price"]["top_k"]) == 3 and len(record["aspects"]["price"]["probabilities"]) == 3
     result = runner.invoke(app, ["predict", str(out), "harga mahal sekali", "--format", "csv"])
     assert result.output.splitlines()[0] == ("text,food,food_score,service,service_score,price,price_score,abstained,"
-                                            "no_known_word")
+                                            "no_known_word,truncated")
     unsure = runner.invoke(app, ["predict", str(out), "harga mahal sekali", "--format", "csv", "--min-confidence", "1"])
     row = unsure.stdout.splitlines()[1].split(",")  # every aspect unsure at 1.0: said, not only empty cells
     assert row[1] == row[3] == row[5] == "" and row[7] == "food|service|price"
