@@ -91,10 +91,10 @@ class FakePredictor:
 
         return np.asarray(self.proba[: len(texts)], dtype=np.float32)
 
-    def proba_and_known(self, texts):
+    def proba_and_flags(self, texts):  # every text holds a known word and none was cut
         import numpy as np
 
-        return self.predict_proba(texts), np.ones(len(texts), dtype=bool)
+        return self.predict_proba(texts), np.ones(len(texts), dtype=np.int8)
 
 
 def assert_matches_torch(ref, fused, reference, x, lengths, tol: dict):

@@ -253,7 +253,7 @@ def test_aspect_top_k_is_cut_per_aspect(bundle_dir):
 
 def test_a_failing_model_is_a_500_with_a_message(bundle_dir, caplog):
     class Broken(FakePredictor):
-        def proba_and_known(self, texts):
+        def proba_and_flags(self, texts):
             raise RuntimeError("boom")
 
     app = create_app(ServeSettings(bundle=bundle_dir), predictor=Broken(["a"], []))
@@ -375,14 +375,14 @@ def test_worker_batches_requests_that_wait_together():
     class Recording:
         labels = ["a", "b"]
 
-        def proba_and_known(self, texts):
+        def proba_and_flags(self, texts):
             gate.wait(10)  # the first call blocks until the others are queued
             calls.append(list(texts))
             return np.array([[len(t), 0.0] for t in texts]), np.array([len(t) % 2 == 1 for t in texts])
 
     worker, model, results = InferenceWorker(max_batch_texts=4), Recording(), {}
     jobs = {"first": ["x"], "second": ["yy", "zzz"], "third": ["wwww", "v"], "fourth": ["uuuuuu"]}
-    threads = [threading.Thread(target=lambda k=k: results.__setitem__(k, worker.proba_and_known(model, jobs[k])))
+    threads = [threading.Thread(target=lambda k=k: results.__setitem__(k, worker.proba_and_flags(model, jobs[k])))
                for k in jobs]
     threads[0].start()
     while worker._queue.qsize():  # the worker has taken the first job and is blocked in it
@@ -434,6 +434,11 @@ def test_a_text_longer_than_the_model_reads_is_flagged(bundle_dir):
         got = c.post("/predict", json={"texts": [long, "thanks"]}).json()["predictions"]
     assert got[0]["truncated"] is True and "truncated" not in got[1]
     assert [p.truncated for p in predictor.predict([long, "thanks"])] == [True, False]
+    assert predictor.proba_and_known([long, "thanks"])[1].tolist() == [True, True]  # still yes/no, as documented
+    assert predictor.proba_and_flags([long, "thanks", "..."])[1].tolist() == [3, 1, 0]  # KNOWN | CUT, KNOWN, none
+    # cut to preprocess.max_chars before cleaning: the model never saw its tail, however few tokens are left
+    predictor.encoder.pipeline.max_chars = 20
+    assert [p.truncated for p in predictor.predict(["thanks " * 10, "thanks"])] == [True, False]
 
 
 def test_the_servers_min_confidence_answers_requests_that_give_none(bundle_dir):

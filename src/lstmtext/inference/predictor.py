@@ -59,7 +59,7 @@ def known_words(sequences: Sequence[Sequence[int]]) -> np.ndarray:
     return np.fromiter((knows_a_word(ids) for ids in sequences), dtype=bool, count=len(sequences))
 
 
-#: Bits of a text's flags (:meth:`Predictor.proba_and_known`): it holds a known word; it was cut to ``max_len``.
+#: Bits of a text's flags (:meth:`Predictor.proba_and_flags`): it holds a known word; it was cut to ``max_len``.
 KNOWN, CUT = 1, 2
 
 
@@ -161,9 +161,14 @@ class Predictor:
         return self.proba_and_known(texts)[0]
 
     def proba_and_known(self, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
-        """:meth:`predict_proba` and, per text, its :func:`text_flags`: whether it holds a word the model knows after
-        cleaning (if not, its row is the model's guess for an empty text) and whether it was longer than the model
-        reads. One encoding serves both, as the server needs.
+        """:meth:`predict_proba` and, per text, whether it holds a word the model knows after cleaning (False: its
+        row is the model's guess for an empty text). One encoding serves both."""
+        proba, flags = self.proba_and_flags(texts)
+        return proba, (flags & KNOWN).astype(bool)
+
+    def proba_and_flags(self, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+        """:meth:`predict_proba` and, per text, its :func:`text_flags` (:data:`KNOWN`: it holds a word the model
+        knows; :data:`CUT`: it was longer than the model reads). One encoding serves both, as the server needs.
 
         Raises:
             DataError: If ``texts`` is one string rather than a sequence of them.
@@ -192,8 +197,8 @@ class Predictor:
             DataError: If ``texts`` is one string rather than a sequence of them.
         """
         given = self._options(options, top_k)  # checked before any work
-        proba, known = self.proba_and_known(texts)
-        return flag_unknown(self.task.predictions(proba, top_k, **given), known)
+        proba, flags = self.proba_and_flags(texts)
+        return flag_unknown(self.task.predictions(proba, top_k, **given), flags)
 
     def predict_ids(self, sequences: Sequence[Sequence[int]], top_k: int | None = None, cut: Sequence[bool] = (),
                     **options: Any) -> list[Prediction]:

@@ -42,6 +42,7 @@ from lstmtext.preprocess.presets import resolved_preprocess
 from lstmtext.training.lm_bundle import LMBundle, is_lm_bundle, lm_folder, load_lm, save_lm
 from lstmtext.training.pretrain import LMResult, fit_lm, perplexity_name
 from lstmtext.training.threads import configure_threads, keeps_thread_count
+from lstmtext.utils.atomic import recover_dir
 
 log = logging.getLogger(__name__)
 
@@ -72,7 +73,8 @@ def train_lm(model: LanguageModel, token_lists: Callable[[], Iterable[Sequence[s
     else:
         counts = write_token_stream(token_lists(), vocab, corpus, cfg.valid_every)
     log.info("language-model corpus: %s", counts)
-    resume = resume and (work / "checkpoint" / "state.json").is_file()
+    # (a save killed between its two renames left the last complete checkpoint aside: put it back first)
+    resume = resume and (recover_dir(work / "checkpoint") or (work / "checkpoint" / "state.json").is_file())
     result = fit_lm(model, corpus, cfg, work / "checkpoint", resume, progress, epochs, on_epoch_end=on_epoch_end,
                     precision=precision)
     return counts, result

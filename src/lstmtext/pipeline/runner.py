@@ -187,7 +187,8 @@ def self_train(config: Config, prepared: Prepared, teacher: torch.nn.Module, tau
     if info["added"]:
         # the student's checkpoint sits beside the teacher's: saving the teacher replaces its whole folder
         ckpt = checkpoint_dir.with_name(f"{checkpoint_dir.name}_student") if checkpoint_dir is not None else None
-        student, learnt = fit_on(joined(prepared.train, added), ckpt, resume and ckpt is not None and ckpt.exists())
+        student, learnt = fit_on(joined(prepared.train, added), ckpt,
+                                 resume and ckpt is not None and (ckpt.exists() or recover_dir(ckpt)))
         info.update(student=score(student), student_seconds=round(learnt.seconds, 1))
     kept = "student" if info["added"] and info["student"] >= teacher_score else "teacher"
     info["kept"] = kept

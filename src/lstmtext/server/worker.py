@@ -3,7 +3,7 @@
 Request handlers run on FastAPI's thread pool. If each called the model itself, every pool thread would
 start its own OpenMP team (dozens of threads on two cores) and 32 concurrent one-text requests would make
 32 forward passes. Here handlers queue their texts and wait; the single worker thread takes everything
-queued (up to ``max_batch_texts`` texts), runs one ``proba_and_known``, and hands each request its rows.
+queued (up to ``max_batch_texts`` texts), runs one ``proba_and_flags``, and hands each request its rows.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ log = logging.getLogger(__name__)
 
 
 class InferenceWorker:
-    """Run ``predictor.proba_and_known`` on one thread, batching the requests queued at the same time.
+    """Run ``predictor.proba_and_flags`` on one thread, batching the requests queued at the same time.
 
     Args:
         max_batch_texts: Most texts merged into one forward pass (one request is never split).
@@ -32,8 +32,8 @@ class InferenceWorker:
         self._thread = threading.Thread(target=self._loop, name="lstmtext-inference", daemon=True)
         self._thread.start()
 
-    def proba_and_known(self, predictor: Any, texts: list[str]) -> tuple[Any, Any]:
-        """``predictor.proba_and_known(texts)`` (probabilities, and each text's flags: a known word, cut), computed
+    def proba_and_flags(self, predictor: Any, texts: list[str]) -> tuple[Any, Any]:
+        """``predictor.proba_and_flags(texts)`` (probabilities, and each text's flags: a known word, cut), computed
         on the worker thread."""
         return self.submit(predictor, texts).result()
 
@@ -71,7 +71,7 @@ class InferenceWorker:
     @staticmethod
     def _run(jobs: list[tuple]) -> None:
         try:
-            proba, known = jobs[0][0].proba_and_known([t for _, texts, _ in jobs for t in texts])
+            proba, known = jobs[0][0].proba_and_flags([t for _, texts, _ in jobs for t in texts])
         except Exception as exc:  # handed to every waiting request, which answers 500
             for _, _, future in jobs:
                 future.set_exception(exc)
