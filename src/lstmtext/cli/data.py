@@ -159,10 +159,13 @@ def detect_lang(
 
     from lstmtext.data.texts import iter_texts
     from lstmtext.preprocess.langid_step import language_summary
+    from lstmtext.utils.progress import progress_bar
 
     langs = None if languages == "all" else [x.strip() for x in languages.split(",") if x.strip()]
     rows = ((ref, text) for where, texts in iter_texts(file, text_col, header=not no_header, header_flag="--no-header")
             for ref, text in zip(where, texts))  # read a chunk at a time: a file larger than memory is counted
+    # rows judged so far and their rate, on a terminal (--languages all took 1.5 minutes on 14,640 tweets in silence)
+    rows = iter(progress_bar(rows, None, "detect-lang", enabled=not as_json, unit=" rows"))
     for_texts, for_refs = tee(rows)
     summary = language_summary((text for _, text in for_texts), keep, langs, max_examples=examples,
                                where=(ref for ref, _ in for_refs))

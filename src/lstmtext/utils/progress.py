@@ -36,8 +36,9 @@ def on_terminal() -> bool:
     return bool(getattr(sys.stderr, "isatty", lambda: False)())
 
 
-def progress_bar(iterable: Iterable[Any], total: int, desc: str, enabled: bool, **kwargs: Any) -> tqdm:
-    """A tqdm bar over ``iterable``, cleared when done; silent when not ``enabled`` or not on a terminal."""
+def progress_bar(iterable: Iterable[Any], total: int | None, desc: str, enabled: bool, **kwargs: Any) -> tqdm:
+    """A tqdm bar over ``iterable`` (``total`` None: a count and a rate), cleared when done; silent when not
+    ``enabled`` or not on a terminal."""
     return tqdm(iterable, total=total, desc=desc, disable=not (enabled and on_terminal()), leave=False,
                 dynamic_ncols=True, **kwargs)
 
