@@ -39,10 +39,10 @@ from lstmtext.pipeline.lm_resume import check_lm_stage, read_work_json, resumed_
 from lstmtext.preprocess import Pipeline, build_pipeline
 from lstmtext.preprocess.pipeline import RESOURCES_DIR
 from lstmtext.preprocess.presets import resolved_preprocess
+from lstmtext.training.checkpoint import has_checkpoint
 from lstmtext.training.lm_bundle import LMBundle, is_lm_bundle, lm_folder, load_lm, save_lm
 from lstmtext.training.pretrain import LMResult, fit_lm, perplexity_name
 from lstmtext.training.threads import configure_threads, keeps_thread_count
-from lstmtext.utils.atomic import recover_dir
 
 log = logging.getLogger(__name__)
 
@@ -73,8 +73,7 @@ def train_lm(model: LanguageModel, token_lists: Callable[[], Iterable[Sequence[s
     else:
         counts = write_token_stream(token_lists(), vocab, corpus, cfg.valid_every)
     log.info("language-model corpus: %s", counts)
-    # (a save killed between its two renames left the last complete checkpoint aside: put it back first)
-    resume = resume and (recover_dir(work / "checkpoint") or (work / "checkpoint" / "state.json").is_file())
+    resume = resume and has_checkpoint(work / "checkpoint")
     result = fit_lm(model, corpus, cfg, work / "checkpoint", resume, progress, epochs, on_epoch_end=on_epoch_end,
                     precision=precision)
     return counts, result

@@ -36,6 +36,7 @@ from lstmtext.pipeline.outputs import write_run
 from lstmtext.pipeline.prepare import Prepared, load_data, prepare, prepare_stream
 from lstmtext.pipeline.warm_start import copy_weights, grown_embedding
 from lstmtext.tasks import Task
+from lstmtext.training.checkpoint import has_checkpoint
 from lstmtext.training.ddp import Shard
 from lstmtext.training.loop import BatchSource, TrainResult, fit, monitored
 from lstmtext.training.members import fit_members
@@ -109,9 +110,8 @@ def fit_model(config: Config, prepared: Prepared, checkpoint_dir: Path | None = 
                 start_from_lm(model, lm)
             # an ensemble member the interrupted run never reached has no checkpoint yet: it starts afresh, as does
             # the classifier of a run stopped in its language-model stage (that stage resumed above)
-            # (a save killed between its two renames left the member's last complete checkpoint aside: put it back)
             member_resume = resume and not ((config.model.ensemble > 1 or lm is not None) and ckpt is not None
-                                            and not (ckpt.exists() or recover_dir(ckpt)))
+                                            and not has_checkpoint(ckpt))
             if config.model.ensemble > 1:  # its epoch lines would read as the first member's, repeated
                 epoch_line(f"ensemble member {cfg.train.seed - config.train.seed + 1} of {config.model.ensemble} (seed "
                            f"{cfg.train.seed})", progress and (shard is None or shard.rank == 0))
@@ -187,8 +187,7 @@ def self_train(config: Config, prepared: Prepared, teacher: torch.nn.Module, tau
     if info["added"]:
         # the student's checkpoint sits beside the teacher's: saving the teacher replaces its whole folder
         ckpt = checkpoint_dir.with_name(f"{checkpoint_dir.name}_student") if checkpoint_dir is not None else None
-        student, learnt = fit_on(joined(prepared.train, added), ckpt,
-                                 resume and ckpt is not None and (ckpt.exists() or recover_dir(ckpt)))
+        student, learnt = fit_on(joined(prepared.train, added), ckpt, resume and has_checkpoint(ckpt))
         info.update(student=score(student), student_seconds=round(learnt.seconds, 1))
     kept = "student" if info["added"] and info["student"] >= teacher_score else "teacher"
     info["kept"] = kept

@@ -124,6 +124,13 @@ def changed_settings(folder: Path, what: str, changed: list[str], now: dict[str,
         + "). Resume with the same command and config, or start again with --overwrite.")
 
 
+def has_checkpoint(folder: Path | None) -> bool:
+    """Whether ``folder`` holds a checkpoint to resume from, after putting back the one a save killed between
+    atomic_dir's two renames had left beside its place (a member, a language model or a student that looked only
+    for the folder restarted from its first epoch)."""
+    return folder is not None and (recover_dir(folder) or (folder / "state.json").is_file())
+
+
 def load_checkpoint(folder: Path) -> dict[str, Any]:
     """Read a checkpoint folder written by :func:`save_checkpoint`.
 
