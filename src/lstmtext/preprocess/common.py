@@ -77,20 +77,19 @@ class _PunctuationTable(dict):
         return value
 
 
-class _PunctuationToSpace(dict):
-    """A ``str.translate`` table that maps what ``_KEEP_UNDERSCORE`` deletes to a space instead."""
+class _ToSpace(dict):
+    """A ``str.translate`` table that maps what the table ``deleting`` deletes to a space instead, but for the marks
+    ``kept_deleted``, which it still deletes; computed per character on first sight."""
 
-    def __missing__(self, codepoint: int) -> int:
-        value = ord(" ") if _KEEP_UNDERSCORE[codepoint] is None else codepoint
-        self[codepoint] = value
-        return value
-
-
-class _ApartTable(dict):
-    """A ``str.translate`` table that deletes apostrophes and maps the rest of ``_PUNCT_TABLE``'s marks to a space."""
+    def __init__(self, deleting: dict, kept_deleted: str = "") -> None:
+        super().__init__()
+        self.deleting, self.kept_deleted = deleting, kept_deleted
 
     def __missing__(self, codepoint: int) -> int | None:
-        value = None if chr(codepoint) in APOSTROPHES else (ord(" ") if _PUNCT_TABLE[codepoint] is None else codepoint)
+        if chr(codepoint) in self.kept_deleted:
+            value = None
+        else:
+            value = ord(" ") if self.deleting[codepoint] is None else codepoint
         self[codepoint] = value
         return value
 
@@ -99,8 +98,8 @@ class _ApartTable(dict):
 APOSTROPHES = "'\u2019\u2018`"
 _PUNCT_TABLE = _PunctuationTable()
 _KEEP_UNDERSCORE = _PunctuationTable({ord("_"): ord("_")})
-_TO_SPACE = _PunctuationToSpace()
-_APART = _ApartTable()
+_TO_SPACE = _ToSpace(_KEEP_UNDERSCORE)  # punctuation_to_space
+_APART = _ToSpace(_PUNCT_TABLE, APOSTROPHES)  # remove_punctuation(split=true)
 
 
 @register_step("remove_punctuation", factory=True)
