@@ -45,16 +45,16 @@ def preprocess(
     if chain == []:  # --steps '' ran the preset's chain
         raise ConfigError("--steps: no step name given. Give comma-separated step names (lstmtext presets lists them), "
                           "or leave --steps out for the preset's chain.")
-    for item in set_ or []:
-        if parse_override(item)[0][0] != "preprocess":
+    given = {item: parse_override(item) for item in set_ or []}
+    for item, (key, _) in given.items():
+        if key[0] != "preprocess":
             raise ConfigError(f"--set {item}: preprocess shows the cleaning, so it takes preprocess.* keys only.")
     # the chain as a run builds it: the same options, the same checks (a misspelt step, an option of no step)
     pipeline = build_pipeline(build_config(None, extra={"preprocess": {"preset": preset, "steps": chain}},
                                            overrides=list(set_ or []), extra_source="--preset and --steps"))
-    given = [parse_override(item)[0] for item in set_ or []]  # the title names the chain that runs
-    preset = next((str(parse_override(item)[1]) for item in reversed(set_ or [])
-                   if parse_override(item)[0] == ["preprocess", "preset"]), preset)
-    name = f"steps {','.join(pipeline.steps)}" if steps or ["preprocess", "steps"] in given else preset
+    keys = [key for key, _ in given.values()]  # the title names the chain that runs
+    preset = next((str(value) for key, value in reversed(given.values()) if key == ["preprocess", "preset"]), preset)
+    name = f"steps {','.join(pipeline.steps)}" if steps or ["preprocess", "steps"] in keys else preset
 
     def shown(value: str, limit: int = 2000) -> str:  # as it is (no rich markup read from it), clause breaks shown
         cut = value if len(value) <= limit else f"{value[:limit]}… ({len(value):,} characters in all)"  # a 200 MB
@@ -97,17 +97,17 @@ def init_config(
     from lstmtext.utils.atomic import write_text
     from lstmtext.utils.outputs import check_out_file
 
+    header = (f"lstmtext config (preset {preset!r}).\nUse it with: lstmtext train DATA --config "
+              f"{'FILE' if str(path) == '-' else path}\n"
+              '"none" stands for no value (TOML has none): split_col = "none" is no split column.')
     if str(path) == "-":  # it wrote a file named "-"
-        header = f"lstmtext config (preset {preset!r}).\n" + '"none" stands for no value (TOML has none).'
         sys.stdout.write(config_to_toml(build_config(preset), header=header))
         return
     check_out_file(path, force)  # a folder there, an existing file, a folder that cannot be written
     if path.suffix.lower() == ".json":  # --config reads a .json file as JSON: this TOML would not load
         raise LstmTextError(f"{path}: init-config writes TOML (with every key's meaning as a comment); name the file "
                             f"{path.with_suffix('.toml').name}.")
-    write_text(path, config_to_toml(build_config(preset), header=f"lstmtext config (preset {preset!r}).\n"
-                                    f"Use it with: lstmtext train DATA --config {path}\n"
-                                    '"none" stands for no value (TOML has none): split_col = "none" is no split column.'))
+    write_text(path, config_to_toml(build_config(preset), header=header))
     console.print(f"wrote {path}")
 
 

@@ -135,8 +135,9 @@ def drop_extra(frame: pd.DataFrame, path: Path, fmt: str, mode: list[str] | None
     if filled.any() or decided == "names":
         first = int(filled.nonzero()[0][0]) if decided != "names" else int((~filled).nonzero()[0][0])
         where = row_ref(path, int(frame.index[first]), fmt)
-        fix = delimiter_hint(path, fmt) or (f"Add the column's name to the header, or quote the field that holds a "  # a
-                                            f"{'comma' if fmt == 'csv' else 'tab'}.")  # header of another delimiter says more
+        # a header of another delimiter says more than the row
+        fix = delimiter_hint(path, fmt) or (f"Add the column's name to the header, or quote the field that holds a "
+                                            f"{'comma' if fmt == 'csv' else 'tab'}.")
         if decided == "names":
             raise DataError(f"{where}: the row has {len(frame.columns) - 1} fields, as many as the header names, but "
                             "the rows before it have one more (row names first). Give every row the same fields.")

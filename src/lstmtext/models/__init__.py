@@ -16,5 +16,5 @@ from lstmtext.models.registry import (
 # The built-in architectures register themselves on import.
 from lstmtext.models import attention, clstm, cnn, recurrent  # noqa: E402,F401  isort: skip
 
-__all__ = ["OutputLayout", "available_models", "build_model", "check_model", "describe_model", "ignored_settings", "model_options",
-           "register_model"]
+__all__ = ["OutputLayout", "available_models", "build_model", "check_model", "describe_model", "ignored_settings",
+           "model_options", "register_model"]

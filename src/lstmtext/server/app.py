@@ -56,11 +56,11 @@ def get_predictor(request: Request) -> Predictor:
     return request.app.state.predictor
 
 
-def _records(model: Predictor, proba: Any, known: Any, top_k: int, min_confidence: float | None = None
+def _records(model: Predictor, proba: Any, flags: Any, top_k: int, min_confidence: float | None = None
              ) -> list[dict[str, Any]]:
-    """The records of ``proba`` listing ``top_k`` classes (``known``: per text, whether it holds a known word)."""
+    """The records of ``proba`` listing ``top_k`` classes (``flags``: per text, :func:`~lstmtext.inference.predictor.text_flags`)."""
     options = {"min_confidence": min_confidence} if min_confidence is not None else {}
-    return [p.to_dict() for p in flag_unknown(model.task.predictions(proba, top_k, **options), known)]
+    return [p.to_dict() for p in flag_unknown(model.task.predictions(proba, top_k, **options), flags)]
 
 
 async def unless_gone(request: Request, job: Future, every: float = 0.1) -> Any:
@@ -140,9 +140,9 @@ def create_app(settings: ServeSettings, predictor: Predictor | None = None) -> F
         its score (or the labels at or over their thresholds, or one prediction per aspect), the ``top_k`` best
         classes and every class probability."""
         # awaited on the event loop, no thread-pool hop per request: 1,359 -> 1,929 requests/s (32 clients, onnx)
-        proba, known = await asyncio.wrap_future(request.app.state.worker.submit(model, body.texts))
+        proba, flags = await asyncio.wrap_future(request.app.state.worker.submit(model, body.texts))
         cut = body.min_confidence if body.min_confidence is not None else settings.min_confidence
-        return {"predictions": _records(model, proba, known, body.top_k, cut)}
+        return {"predictions": _records(model, proba, flags, body.top_k, cut)}
 
     @app.post("/explain", response_model=ExplainResponse, responses=errors.error_responses((*locked, 413, 422, 500)))
     async def explain(body: explain_model, request: Request,  # type: ignore[valid-type]

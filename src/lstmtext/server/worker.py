@@ -38,7 +38,7 @@ class InferenceWorker:
         return self.submit(predictor, texts).result()
 
     def submit(self, predictor: Any, texts: list[str]) -> Future:
-        """Queue ``texts`` and return the future of their ``(probabilities, known)`` (an async handler awaits it without
+        """Queue ``texts`` and return the future of their ``(probabilities, flags)`` (an async handler awaits it without
         holding a thread: ``await asyncio.wrap_future(worker.submit(...))``)."""
         future: Future = Future()
         self._queue.put((predictor, texts, future))
@@ -71,11 +71,11 @@ class InferenceWorker:
     @staticmethod
     def _run(jobs: list[tuple]) -> None:
         try:
-            proba, known = jobs[0][0].proba_and_flags([t for _, texts, _ in jobs for t in texts])
+            proba, flags = jobs[0][0].proba_and_flags([t for _, texts, _ in jobs for t in texts])
         except Exception as exc:  # handed to every waiting request, which answers 500
             for _, _, future in jobs:
                 future.set_exception(exc)
             return
         offsets = np.cumsum([0] + [len(texts) for _, texts, _ in jobs])
         for (_, _, future), start, stop in zip(jobs, offsets[:-1], offsets[1:]):
-            future.set_result((proba[int(start):int(stop)], known[int(start):int(stop)]))
+            future.set_result((proba[int(start):int(stop)], flags[int(start):int(stop)]))

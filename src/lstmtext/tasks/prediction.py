@@ -52,8 +52,7 @@ class Prediction:
         """The JSON-ready record; fields a task does not use are left out. An abstention keeps ``label``
         as None (with ``abstained: true``) and still lists ``score``, ``top_k`` and ``probabilities``; a text with no
         known word gets ``no_known_word: true``, one longer than the model reads ``truncated: true``."""
-        flag = {**({"no_known_word": True} if self.no_known_word else {}), **({"truncated": True} if self.truncated
-                                                                              else {})}
+        flag = {key: True for key, on in (("no_known_word", self.no_known_word), ("truncated", self.truncated)) if on}
         if self.aspects is not None:
             return {"aspects": {name: p.to_dict() for name, p in self.aspects.items()}, **flag}
         out: dict[str, Any] = {}

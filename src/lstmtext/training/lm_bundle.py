@@ -130,7 +130,8 @@ def read_lm_meta(path: str | Path) -> dict[str, Any]:
     from lstmtext.preprocess.steps import available_steps
 
     steps = meta["preprocess"].get("steps") or []  # a newer lstmtext's step read as the run's own misspelt one
-    unknown = [s for s in steps if s not in available_steps()] if isinstance(steps, list) else []
+    known = available_steps()
+    unknown = [s for s in steps if s not in known] if isinstance(steps, list) else []
     if unknown:
         raise BundleError(f"{path}/lm.json: cleaning step {unknown[0]!r} is unknown to lstmtext {__version__} (pretrained "
                           "with another version, or edited). Use the lstmtext that pretrained it, or pretrain again.")

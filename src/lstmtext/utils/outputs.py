@@ -100,8 +100,9 @@ def check_out(out: str | Path, command: str, overwrite: bool, also: Sequence[str
         # `pretrain --overwrite` of it would delete them
         raise OutputExistsError(f"{out} is a language model's folder (lstmtext pretrain). Give a new folder as --out.")
     names = (*WRITES[command], *also)
-    for path in (Path(p) for p in inputs if p is not None):
-        hit = next((n for n in names if path.exists() and path.resolve().is_relative_to((out / n).resolve())), None)
+    for path in (Path(p) for p in inputs if p is not None and Path(p).exists()):
+        where = path.resolve()
+        hit = next((n for n in names if where.is_relative_to((out / n).resolve())), None)
         if hit is not None:  # history.csv as the training data: --overwrite wrote the loss history over it
             raise OutputExistsError(f"{path}: {command} writes {out / hit}, which would replace this input file. Move "
                                     "the file, or choose another --out.")
