@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import gzip
 import io
+import lzma
 import logging
 import re
 import zipfile
@@ -128,6 +129,12 @@ def test_a_byte_order_mark_is_no_text(tmp_path):
      "the file is a zip archive (an Excel .xlsx workbook is one), not text. Export the sheet as CSV"),
     ("data.csv.gz", lambda p: p.write_bytes(gzip.compress(b"text,label\na,b\n")),
      "the file is gzip-compressed, not text. Decompress it first: `gunzip -c DIR/data.csv.gz > DIR/data.csv`."),
+    ("data.gz", lambda p: p.write_bytes(gzip.compress(b"text\tlabel\na\tb\n")),  # `data` was refused next
+     "the file is gzip-compressed, not text. Decompress it first: `gunzip -c DIR/data.gz > DIR/data.tsv`."),
+    ("rows.gz", lambda p: p.write_bytes(gzip.compress(b'{"text": "a", "label": "b"}\n')),
+     "the file is gzip-compressed, not text. Decompress it first: `gunzip -c DIR/rows.gz > DIR/rows.jsonl`."),
+    ("table.xz", lambda p: p.write_bytes(lzma.compress(b"text,label\na,b\n")),
+     "the file is xz-compressed, not text. Decompress it first: `unxz -c DIR/table.xz > DIR/table.csv`."),
     ("gz.csv", lambda p: p.write_bytes(gzip.compress(b"text,label\na,b\n")),  # `gunzip -k gz.csv`: unknown suffix
      "the file is gzip-compressed, not text. Decompress it first: `gunzip -c DIR/gz.csv > DIR/gz-plain.csv`."),
     ("u16.txt", lambda p: p.write_bytes("good flight\nbad\n".encode("utf-16-le")),

@@ -113,10 +113,34 @@ COMPRESSED = (".gz", ".xz", ".bz2", ".zip")
 
 def plain_name(path: Path) -> Path:
     """The name to decompress ``path`` to: without its compression's extension (``data.csv.gz`` -> ``data.csv``),
-    or beside it (``data.csv``, gzip-compressed, -> ``data-plain.csv``: `gunzip -k` refused the unknown suffix)."""
-    if path.suffix.lower() in COMPRESSED:
-        return path.with_suffix("")
-    return path.with_name(f"{path.stem}-plain{path.suffix}")
+    or beside it (``data.csv``, gzip-compressed, -> ``data-plain.csv``: `gunzip -k` refused the unknown suffix).
+    Where no extension would be left (``data.gz``), the one its decompressed first line suggests: a name without
+    one was refused next ("cannot tell the format")."""
+    if path.suffix.lower() not in COMPRESSED:
+        return path.with_name(f"{path.stem}-plain{path.suffix}")
+    plain = path.with_suffix("")
+    if plain.suffix.lower() in FORMATS:
+        return plain
+    return plain.with_name(plain.name + _sniff_extension(path))
+
+
+def _sniff_extension(path: Path) -> str:
+    """``.jsonl``, ``.tsv`` or ``.csv`` from the first decompressed line of a gzip, bzip2 or xz file."""
+    import bz2
+    import gzip
+    import lzma
+
+    first = ""
+    for opener in (gzip.open, bz2.open, lzma.open):
+        try:
+            with opener(path, "rt", encoding="utf-8", errors="replace") as fh:
+                first = fh.readline(4096).lstrip("\ufeff").strip()
+            break
+        except (OSError, EOFError, lzma.LZMAError):  # not this compression, or cut short
+            continue
+    if first.startswith(("{", "[")):
+        return ".jsonl"
+    return ".tsv" if "\t" in first else ".csv"
 
 
 def parquet_file(path: Path) -> Any:
