@@ -287,6 +287,8 @@ def test_preprocess_builds_the_chain_a_run_builds_and_refuses_what_it_would_igno
     for args, error in [
         ([str(tiny_path), "--text", "x"], "give a FILE to preview or --text to trace step by step, not both"),  # ignored
         (["--text", "x", "--steps", ""], "--steps: no step name given"),  # ran the preset's chain
+        (["--text", "x", "--preset", "id-review", "--steps", "lowercase"], "--preset id-review and --steps: the "
+                                                                            "steps are the whole chain"),  # ignored
         (["--text", "x", "--steps", "lowercase,remove_url"], "unknown cleaning step 'remove_url'. Did you mean "
                                                              "'remove_urls'?"),
         (["--text", "x", "--set", "train.epochs=1"], "preprocess.* keys only")]:
@@ -310,7 +312,7 @@ def test_preprocess_shows_the_text_as_it_is_and_marks_clause_breaks(tmp_path):
     rows = tmp_path / "rows.txt"
     rows.write_text("[i]Enak[/i]. Murah\n", encoding="utf-8")
     # steps of one's own are a chain written out, as a run reads them: its options are the --set ones
-    result = runner.invoke(app, ["preprocess", str(rows), "--preset", "id-review", "--steps", "punctuation_to_space",
+    result = runner.invoke(app, ["preprocess", str(rows), "--steps", "punctuation_to_space",
                                  "--set", "preprocess.options.punctuation_to_space.clause_ends=true"],
                            terminal_width=200)
     assert result.exit_code == 0 and "[i]Enak[/i]. Murah" in result.output and "Enak  i  ‖  Murah" in result.output

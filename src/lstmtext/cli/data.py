@@ -17,9 +17,11 @@ from lstmtext.errors import ConfigError, LstmTextError
 
 def preprocess(
     file: Annotated[Optional[Path], typer.Argument(help="Data file to preview (omit to use --text).")] = None,
-    preset: Annotated[str, typer.Option(help="Cleaning preset: en-tweet, id-review, id-aspect, id-news, vi-review, plain, "
-                                             "none (`lstmtext presets` says what each is for).")] = "en-tweet",
-    steps: Annotated[Optional[str], typer.Option(help="Comma-separated step names instead of the preset's.")] = None,
+    preset: Annotated[Optional[str], typer.Option(
+        help="Cleaning preset: en-tweet (the default), id-review, id-aspect, id-news, vi-review, plain, none "
+             "(`lstmtext presets` says what each is for).")] = None,
+    steps: Annotated[Optional[str], typer.Option(help="Comma-separated step names instead of a preset's chain "
+                                                      "(none of a preset's options apply then).")] = None,
     text: Annotated[Optional[str], typer.Option(help="Clean this one text, step by step.")] = None,
     text_col: TextCol = None,
     n: Annotated[int, typer.Option(min=1, help="Sample rows to show.")] = 8,
@@ -41,6 +43,10 @@ def preprocess(
 
     if file is not None and text is not None:  # the file was ignored without a word
         raise ConfigError("preprocess: give a FILE to preview or --text to trace step by step, not both.")
+    if preset is not None and steps is not None:  # the preset was ignored without a word: --steps is the whole chain
+        raise ConfigError(f"preprocess: --preset {preset} and --steps: the steps are the whole chain, and none of the "
+                          "preset's options apply. Give one of them (`--preset NAME --text 'a text'` shows that preset's steps).")
+    preset = preset or "en-tweet"
     chain = [step.strip() for step in steps.split(",") if step.strip()] if steps is not None else None
     if chain == []:  # --steps '' ran the preset's chain
         raise ConfigError("--steps: no step name given. Give comma-separated step names (lstmtext presets lists them), "
