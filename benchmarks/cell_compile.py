@@ -1,7 +1,7 @@
 """FusedLSTM's elementwise cell passes: eager PyTorch against the same passes compiled by ``torch.compile``.
 
 Not used by lstmtext: the passes alone run 2.6-3.4x faster compiled at 300-512 rows (slower at 37), but in whole
-``seed001`` trainings a compiled forward cell saved nothing and a compiled backward cell cost time (README: Speed). The forward
+``seed001`` trainings a compiled forward cell saved nothing and a compiled backward cell cost time (docs/speed.md). The forward
 pass is the cell update of :func:`lstmtext.models.fused_lstm._recurrence` (c2 = f c2' + 4 i s - 2 i, tanh(c) =
 2 sigmoid(c2) - 1, h = o tanh(c)); the backward pass is its gate-gradient step. Eager runs the model's own in-place
 sequence of passes; compiled runs one function per pass, with dynamic shapes (a step's row count changes as

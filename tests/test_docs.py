@@ -36,3 +36,26 @@ def test_named_tests_exist(page):
     missing = [f"{path}::{name}" if name else path for path, name in TEST_PATH.findall(text)
                if not (ROOT / path).is_file() or (name and f"def {name}(" not in (ROOT / path).read_text(encoding="utf-8"))]
     assert missing == []
+
+
+ANCHORED = re.compile(r"\]\(([^)#\s]*\.md)?#([^)\s]+)\)")
+
+
+def _slug(heading: str) -> str:
+    """GitHub's anchor of a Markdown heading: lower case, punctuation dropped, spaces to hyphens."""
+    return re.sub(r"[^\w\- ]", "", heading.strip().lower()).replace(" ", "-")
+
+
+@pytest.mark.parametrize("page", PAGES, ids=lambda p: p.name)
+def test_anchors_name_a_heading(page):
+    """A link to a section lands on it: moving a section (the README's Speed to docs/speed.md) left anchors behind."""
+    text = page.read_text(encoding="utf-8")
+    broken = []
+    for target, anchor in ANCHORED.findall(text):
+        linked = (page.parent / target) if target else page
+        if target.startswith(("http://", "https://")) or not linked.is_file():
+            continue  # an outside page, or a missing file (test_relative_links_resolve names it)
+        headings = re.findall(r"^#{1,6} (.+)$", linked.read_text(encoding="utf-8"), flags=re.MULTILINE)
+        if anchor not in {_slug(h) for h in headings}:
+            broken.append(f"{target or page.name}#{anchor}")
+    assert broken == []

@@ -8,7 +8,7 @@ import os as _os
 # 5). A short spin (GOMP_SPINCOUNT=1000, ~10 us) keeps the threads awake between back-to-back ops and sleeps
 # when work stops: quiet 2-core machine, zoo presets 1 epoch fp32, passive -> short spin: bilstm 9.0 -> 6.9 s,
 # gru 9.8 -> 6.1, clstm 29.8 -> 12.0, seed001 bf16 3 epochs 7.8 -> 5.6 s. With another process busy on one
-# of the 2 cores it costs 1.2-1.6x against passive, where one thread (train.threads=1) beats both (README).
+# of the 2 cores it costs 1.2-1.6x against passive, where one thread (train.threads=1) beats both (docs/speed.md, Threads).
 # PASSIVE stays for other OpenMP runtimes (LLVM's, on macOS), which ignore GOMP_SPINCOUNT. A user's own
 # OMP_WAIT_POLICY or GOMP_SPINCOUNT wins. Read when torch loads, so only before `import torch`.
 if "OMP_WAIT_POLICY" not in _os.environ and "GOMP_SPINCOUNT" not in _os.environ:

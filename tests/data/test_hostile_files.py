@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import gzip
 import io
-import lzma
 import logging
+import lzma
 import re
 import zipfile
 

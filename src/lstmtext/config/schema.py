@@ -218,7 +218,7 @@ class TrainConfig(_Section):
     threads: int | None = Field(None, ge=1, description="torch threads; None: OMP_NUM_THREADS when set, else every core")
     precision: Literal["auto", "fp32", "bf16"] = Field(
         "auto", description="bf16: the LSTM layers' products in bfloat16 (float32 accumulation, weights and "
-        "cells), on CPUs with bf16 instructions; auto: bf16 where that applies, else fp32 (README: Speed)")
+        "cells), on CPUs with bf16 instructions; auto: bf16 where that applies, else fp32 (docs/speed.md)")
     eval_batch_size: int = Field(1024, ge=1)
     pretrained: str | None = Field(None, description="a language model saved by `lstmtext pretrain`: the run takes its "
                                    "cleaning and vocabulary and starts the embedding and LSTM from it (docs/pretrain.md)")
