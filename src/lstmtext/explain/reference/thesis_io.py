@@ -41,7 +41,7 @@ import numpy as np
 from lstmtext.errors import ConfigError
 from lstmtext.explain.reference import bilstm, onehot
 from lstmtext.explain.reference.lstm import Params
-from lstmtext.explain.reference.weights_io import _numbers, parse_inputs, read_document
+from lstmtext.explain.reference.weights_io import numeric_array, parse_inputs, read_document
 
 BILSTM_KEYS = ("model", "forward", "backward", "W_y", "inputs", "labels", "lr")
 CBOW_KEYS = ("model", "vocabulary", "W", "W_prime", "context", "target", "lr")
@@ -114,7 +114,7 @@ def _direction(value: object, name: str, source: str, size: tuple[int, int] | No
     if extra:
         raise ConfigError(f"{source}: unknown key {name}.{extra[0]}; expected {', '.join(_GATE_KEYS)} (the thesis "
                           "calls the candidate c: W_c, U_c, b_c)")
-    raw = {k: _numbers(value[k], f"{source}: {name}.{k}") for k in _GATE_KEYS}
+    raw = {k: numeric_array(value[k], f"{source}: {name}.{k}") for k in _GATE_KEYS}
     if size is None:
         first_w = raw["W_f"]
         size = (np.atleast_1d(raw["b_f"]).shape[0], first_w.shape[-1] if first_w.ndim else 1)
@@ -144,7 +144,7 @@ def parse_bilstm(data: object, source: str = "weights") -> BiLSTMFile:
     hidden, inputs = fw["W_f"].shape
     bw = _direction(data["backward"], "backward", source, (hidden, inputs))
     params: Params = {bilstm.key("fw", k): v for k, v in fw.items()} | {bilstm.key("bw", k): v for k, v in bw.items()}
-    w_y = _numbers(data["W_y"], f"{source}: W_y")
+    w_y = numeric_array(data["W_y"], f"{source}: W_y")
     if w_y.ndim != 2 or w_y.shape[1] != 2 * hidden or w_y.shape[0] < 2:
         raise ConfigError(f"{source}: W_y has shape {w_y.shape}, expected (K, {2 * hidden}) = (K, 2H) with K >= 2 "
                           "classes: one row per class over [\u2192h_t, \u2190h_t]")
@@ -176,12 +176,12 @@ def parse_cbow(data: object, source: str = "weights") -> CBOWFile:
     if repeated:
         raise ConfigError(f"{source}: vocabulary has {repeated[0]!r} twice; list each word once")
     size = len(words)
-    W = _numbers(data["W"], f"{source}: W")
+    W = numeric_array(data["W"], f"{source}: W")
     if W.ndim != 2 or W.shape[0] != size:
         raise ConfigError(f"{source}: W has shape {W.shape}, expected ({size}, N) = (V, N): one row of N numbers "
                           f"per word of 'vocabulary' (V = {size})")
     hidden = W.shape[1]
-    W_prime = _numbers(data["W_prime"], f"{source}: W_prime")
+    W_prime = numeric_array(data["W_prime"], f"{source}: W_prime")
     if W_prime.shape != (hidden, size):
         raise ConfigError(f"{source}: W_prime has shape {W_prime.shape}, expected ({hidden}, {size}) = (N, V) "
                           f"(N = {hidden} from W, V = {size} words): column j is the output vector of word j")

@@ -51,7 +51,7 @@ def _is_numeric(value) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
-def _numbers(value, where: str) -> np.ndarray:
+def numeric_array(value, where: str) -> np.ndarray:
     """A number or a (nested, rectangular) list of numbers as a float64 array."""
     arr = None
     if _is_numeric(value):
@@ -98,7 +98,7 @@ def parse_weights(data: object, source: str = "weights") -> WeightsFile:
     extra = sorted(set(weights) - set(needed))
     if extra:
         raise ConfigError(f"{source}: unknown weights key {extra[0]!r} for cell {cell!r}; expected {', '.join(needed)}")
-    raw = {key: _numbers(weights[key], f"{source}: weights.{key}") for key in needed}
+    raw = {key: numeric_array(weights[key], f"{source}: weights.{key}") for key in needed}
     params = _shaped(raw, cell, source)
     hidden, inputs = params[needed[0]].shape
     out = WeightsFile(cell=cell, params=params)
@@ -112,7 +112,7 @@ def parse_weights(data: object, source: str = "weights") -> WeightsFile:
     if "inputs" in data:
         out.inputs = parse_inputs(data["inputs"], inputs, f"{source}: inputs")
     if "targets" in data:
-        y = _numbers(data["targets"], f"{source}: targets")
+        y = numeric_array(data["targets"], f"{source}: targets")
         steps = None if out.inputs is None else len(out.inputs)
         if y.ndim not in (1, 2) or (y.ndim == 2 and y.shape[1] != hidden) or (y.ndim == 1 and hidden != 1):
             raise ConfigError(f"{source}: targets have shape {y.shape}, expected (T, {hidden}) (or (T,) when H = 1)")
@@ -128,7 +128,7 @@ def parse_weights(data: object, source: str = "weights") -> WeightsFile:
         if key in data:
             if key == "c0" and cell == "rnn":
                 raise ConfigError(f"{source}: 'c0' is only for an LSTM; an Elman RNN has no cell state")
-            value = np.atleast_1d(_numbers(data[key], f"{source}: {key}"))
+            value = np.atleast_1d(numeric_array(data[key], f"{source}: {key}"))
             if value.shape != (hidden,):
                 raise ConfigError(
                     f"{source}: {key} has shape {value.shape}, expected ({hidden},): one number per hidden unit"
@@ -178,7 +178,7 @@ def parse_inputs(value, inputs: int, where: str = "--inputs") -> np.ndarray:
                 raise ConfigError(
                     f"{where}: expected numbers like \"1,2; 0.5,3\" (';' between steps), got {text!r}"
                 ) from None
-    xs = _numbers(value, where)
+    xs = numeric_array(value, where)
     xs = xs.reshape(-1, 1) if xs.ndim == 1 and inputs == 1 else xs
     if xs.ndim != 2 or xs.shape[1] != inputs or len(xs) == 0:
         raise ConfigError(
