@@ -23,7 +23,10 @@ split and scored once on test:
 Each baseline's record keeps what valid chose (``C``; fastText's ``params``) and its valid macro-F1.
 
 Results go to OUT/results.jsonl (one line per model, share and seed; a rerun skips what is there), OUT/table.md
-and OUT/label_efficiency.png.
+and OUT/label_efficiency.png. Each record and each language model carries a fingerprint of the settings it was
+made with (the `ulmfit` config after the data set's settings and --lm-set, the cleaning chain written out): a
+rerun into an OUT made with other settings (a changed cleaning preset, another --lm-set) stops instead of
+reusing its language model and skipping its records.
 
     .venv/bin/python studies/label_efficiency.py --out runs/study-label-efficiency \\
         --datasets airline,smsa --shares 0.1,1.0 --seeds 0,1,2
@@ -95,6 +98,32 @@ def load(name: str, out: Path) -> LabelledData:
     raise SystemExit(f"unknown data set {name!r}: choose from {', '.join(SETTINGS)}")
 
 
+def fingerprint(settings: list[str], lm_set: list[str]) -> str:
+    """A short hash of what a data set's runs depend on besides the code: the `ulmfit` config with the data set's
+    settings and --lm-set, its cleaning chain written out (a preset whose steps changed changes it)."""
+    import hashlib
+
+    from lstmtext.preprocess.presets import resolved_preprocess
+
+    config = build_config("ulmfit", overrides=[*settings, *lm_set]).model_dump(mode="json")
+    config["preprocess"] = resolved_preprocess(config["preprocess"])
+    return hashlib.sha256(json.dumps(config, sort_keys=True).encode()).hexdigest()[:12]
+
+
+def check_same_settings(name: str, folder: Path, records: list[dict], settings: str) -> None:
+    """Stop where OUT holds this data set's language model or records made with other settings."""
+    made = folder / "lm" / "study_settings.txt"
+    other = sorted({r.get("settings", "unknown") for r in records if r["dataset"] == name} - {settings})
+    if made.exists() and made.read_text().strip() != settings:
+        other.append(f"language model {made.read_text().strip()}")
+    elif (folder / "lm" / "lm.json").exists() and not made.exists():
+        other.append("language model of unknown settings")
+    if other:
+        raise SystemExit(f"{folder.parent}: holds {name} results made with other settings ({', '.join(other)}; now "
+                         f"{settings}): their language model and records would be reused or mixed in. Give another "
+                         "--out, or remove them.")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--out", type=Path, default=ROOT / "runs" / "study-label-efficiency")
@@ -109,17 +138,22 @@ def main() -> None:
         raise SystemExit(f"--models: unknown {', '.join(unknown)}; choose from {', '.join(MODELS)}")
     args.out.mkdir(parents=True, exist_ok=True)
     log = args.out / "results.jsonl"
-    done = {(r["dataset"], r["model"], r["share"], r["seed"]) for r in map(json.loads, log.open())
-            if r.get("version", 1) == VERSION} if log.exists() else set()
+    earlier = [r for r in map(json.loads, log.open()) if r.get("version", 1) == VERSION] if log.exists() else []
+    done = {(r["dataset"], r["model"], r["share"], r["seed"]) for r in earlier}
     for name in args.datasets.split(","):
-        data, settings = load(name, args.out), SETTINGS[name]
-        folder = args.out / name
+        if name not in SETTINGS:
+            raise SystemExit(f"unknown data set {name!r}: choose from {', '.join(SETTINGS)}")
+        settings, folder = SETTINGS[name], args.out / name
+        made_with = fingerprint(settings, args.lm_set)
+        check_same_settings(name, folder, earlier, made_with)
+        data = load(name, args.out)
         folder.mkdir(exist_ok=True)
         lm = folder / "lm"
         if "ulmfit" in args.models and not (lm / "lm.json").exists():
             texts = folder / "train_texts.txt"
             texts.write_text("\n".join(" ".join(t.split()) for t in data.splits["train"].texts) + "\n", encoding="utf-8")
             pretrain(build_config("ulmfit", overrides=[*settings, *args.lm_set]), texts, lm, overwrite=True)
+            (lm / "study_settings.txt").write_text(made_with + "\n")
         clean = build_pipeline(build_config(None, overrides=settings)).clean_many
         train = data.splits["train"]
         for share in [float(s) for s in args.shares.split(",")]:
@@ -134,7 +168,7 @@ def main() -> None:
                     if (name, model, share, seed) in done or (model == "ulmfit_self" and share == 1):
                         continue
                     record = {"dataset": name, "model": model, "share": share, "seed": seed,
-                              "labels": len(part.splits["train"]), "version": VERSION}
+                              "labels": len(part.splits["train"]), "version": VERSION, "settings": made_with}
                     if model in ("default", "ulmfit", "ulmfit_tfidf", "ulmfit_self"):
                         extra = [*settings, f"train.seed={seed}"]
                         if model.startswith("ulmfit"):
