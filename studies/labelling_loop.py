@@ -7,8 +7,11 @@ draws uniformly; `suggest+warm` picks like `suggest` but continues the previous 
 (``--init-from``) instead of training from scratch. Every model uses the valid split for early stopping and
 calibration; the test split's macro-F1 after each round is what the plot shows (nothing is chosen on it).
 
-    .venv/bin/python studies/labelling_loop.py --out runs/study-loop \
-        [--preset default] [--seeds 0,1] [--strategies random,suggest,suggest+warm]
+    .venv/bin/python studies/labelling_loop.py [--out runs/study-loop] [--preset default] [--seeds 0,1]
+        [--strategies random,suggest,suggest+warm] [--overwrite]
+
+It prints test macro-F1 per strategy and number of labels, mean +- sample std over the seeds (the table in
+docs/active.md), and writes every round's record to OUT/loop.json and the plot to OUT/labelling_loop.png.
 """
 
 from __future__ import annotations
@@ -94,13 +97,16 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--out", type=Path, default=Path("runs/study-loop"))
     parser.add_argument("--preset", default="default")
-    parser.add_argument("--seeds", default="0")
-    parser.add_argument("--strategies", default="random,suggest")
+    parser.add_argument("--seeds", default="0,1", help="comma-separated; each seed draws its own start set")
+    parser.add_argument("--strategies", default="random,suggest,suggest+warm")
     parser.add_argument("--start", type=int, default=500)
     parser.add_argument("--step", type=int, default=500)
     parser.add_argument("--rounds", type=int, default=4)
     parser.add_argument("--plot", type=Path, default=None)
+    parser.add_argument("--overwrite", action="store_true", help="replace OUT's earlier study")
     args = parser.parse_args()
+    if (args.out / "loop.json").exists() and not args.overwrite:  # its rounds' models would be replaced too
+        raise SystemExit(f"{args.out}: holds an earlier study (loop.json). Give another --out, or --overwrite.")
     if unknown := sorted(set(args.strategies.split(",")) - {"random", "suggest", "suggest+warm"}):
         raise SystemExit(f"--strategies: unknown {', '.join(unknown)}; choose from random, suggest, suggest+warm")
     points = []
@@ -110,11 +116,15 @@ def main() -> None:
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "loop.json").write_text(json.dumps(points, indent=2))
     plot(points, args.plot or args.out / "labelling_loop.png")
-    print("| strategy | " + " | ".join(f"{x} labels" for x in sorted({p['labels'] for p in points})) + " |")
+    counts = sorted({p["labels"] for p in points})
+    print(f"test macro-F1, mean +- sample std over seeds {args.seeds}:")
+    print("| strategy | " + " | ".join(f"{x:,} labels" for x in counts) + " |")
+    print("| --- |" + " ---: |" * len(counts))
     for strategy in dict.fromkeys(p["strategy"] for p in points):
-        mine = [p for p in points if p["strategy"] == strategy]
-        cells = [f"{np.mean([p['test_macro_f1'] for p in mine if p['labels'] == x]):.4f}"
-                 for x in sorted({p['labels'] for p in mine})]
+        cells = []
+        for x in counts:
+            scores = [p["test_macro_f1"] for p in points if p["strategy"] == strategy and p["labels"] == x]
+            cells.append(f"{np.mean(scores):.4f}" + (f" ± {np.std(scores, ddof=1):.4f}" if len(scores) > 1 else ""))
         print(f"| {strategy} | " + " | ".join(cells) + " |")
 
 
