@@ -23,6 +23,7 @@ import http.client
 import json
 import os
 import random
+import shutil
 import socket
 import subprocess
 import sys
@@ -124,7 +125,11 @@ def main() -> None:
     texts = [t for split in load_bundled_airline().splits.values() for t in split.texts]
     port = free_port()
     log = Path(tempfile.mkdtemp(prefix="lstmtext-load-")) / "server.log"
-    proc = start_server(args.bundle, port, args.engine, log)
+    try:
+        proc = start_server(args.bundle, port, args.engine, log)
+    except BaseException:  # its log was printed: one folder per run had been left behind
+        shutil.rmtree(log.parent, ignore_errors=True)
+        raise
     latencies: list[float] = []
     errors: list[str] = []
     load_before = os.getloadavg()[0]
@@ -143,6 +148,7 @@ def main() -> None:
     finally:
         proc.terminate()
         proc.wait(timeout=30)
+        shutil.rmtree(log.parent, ignore_errors=True)
     n = len(latencies)
     p50, p99 = (np.percentile(latencies, [50, 99]) * 1000) if n else (float("nan"), float("nan"))
     print(f"engine {args.engine}; {clients} clients x {args.texts} text(s) per request for {elapsed:.1f} s; "

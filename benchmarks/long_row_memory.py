@@ -38,7 +38,7 @@ def peak(cmd: list[str]) -> tuple[float, float]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rows", type=int, default=3000, help="training tweets (from the bundled airline train split)")
     parser.add_argument("--mb", type=float, default=1.0, help="size of the long row in MB")
     args = parser.parse_args()

@@ -93,13 +93,18 @@ def main() -> None:
     base = {k: v for k, v in os.environ.items() if k not in ("OMP_WAIT_POLICY", "GOMP_SPINCOUNT")}
     results: dict[str, dict[str, dict]] = {}
     load = [os.getloadavg()[0]]
+    if unknown := [s for s in args.settings.split(",") if s not in SETTINGS]:
+        raise SystemExit(f"--settings: unknown {', '.join(map(repr, unknown))}; choose from {', '.join(SETTINGS)}")
     for setting in args.settings.split(","):
         env, threads = SETTINGS[setting]
         busy = subprocess.Popen(["yes"], stdout=subprocess.DEVNULL) if args.busy else None
         try:
-            out = subprocess.run([sys.executable, __file__, "--presets", args.presets, "--epochs", str(args.epochs),
-                                  "--child-threads", str(threads)], env={**base, **env}, check=True,
-                                 capture_output=True, text=True).stdout
+            child_run = subprocess.run([sys.executable, __file__, "--presets", args.presets, "--epochs",
+                                        str(args.epochs), "--child-threads", str(threads)], env={**base, **env},
+                                       capture_output=True, text=True)
+            if child_run.returncode:  # its reason (an unknown preset, say) was captured: show it
+                raise SystemExit(f"the {setting!r} child failed: {(child_run.stderr.strip().splitlines() or [''])[-1]}")
+            out = child_run.stdout
         finally:
             if busy:
                 busy.kill()

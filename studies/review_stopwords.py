@@ -33,8 +33,8 @@ def main() -> None:
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
     data = smsa_csv(args.out)
-    if data is None:
-        return
+    if data is None:  # nothing to measure: a failure, not a study that ran
+        raise SystemExit("review_stopwords measures on IndoNLU SmSA: set LSTMTEXT_SHARED_DATA (docs/data.md)")
     seeds = [int(s) for s in args.seeds.split(",")]
     table = {}
     for name, keep in LISTS.items():
