@@ -32,6 +32,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
+from common import refuse_to_replace  # studies/common.py
 
 from lstmtext.config import build_config
 from lstmtext.data import load_bundled_airline
@@ -56,7 +57,11 @@ def main() -> None:
     parser.add_argument("--no-tfidf", action="store_true", help="the preset alone, as lstmtext audit --no-tfidf")
     parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                         help="a config override, as lstmtext train --set takes it (e.g. model.ensemble=3)")
+    parser.add_argument("--overwrite", action="store_true", help="replace an earlier study's results in OUT")
     args = parser.parse_args()
+    refuse_to_replace(args.out / "study.json", args.overwrite)  # written only after minutes of folds
+    if args.valid and not args.data:
+        raise SystemExit("--valid: give --data too (the bundled tweets have their own valid split)")
 
     config = build_config(args.preset, overrides=args.overrides)
     data = load_bundled_airline() if args.data is None else \

@@ -16,31 +16,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
 
-import pandas as pd
+from common import ROOT, smsa_csv  # studies/common.py
 
-ROOT = Path(__file__).resolve().parents[1]
-DATA = Path(os.environ.get("LSTMTEXT_SHARED_DATA", ROOT.parent / "shared" / "data"))
 CLI = [sys.executable, "-m", "lstmtext"]
-
-
-def smsa_csv(out: Path) -> Path | None:
-    folder = DATA / "indonlu-smsa"
-    if not (folder / "test_preprocess.tsv").exists():
-        print(f"SmSA skipped: {folder}/test_preprocess.tsv is missing")
-        return None
-    parts = []
-    for split in ("train", "valid", "test"):
-        frame = pd.read_csv(folder / f"{split}_preprocess.tsv", sep="\t", header=None, names=["text", "label"],
-                            quoting=3)
-        parts.append(frame.assign(split=split))
-    path = out / "smsa.csv"
-    pd.concat(parts).to_csv(path, index=False)
-    return path
 
 
 def train(name: str, args: list[str], out: Path, reuse: str | None) -> dict:

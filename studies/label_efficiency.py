@@ -38,12 +38,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import statistics
 from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
+from common import DATA, ROOT, smsa_csv  # studies/common.py
 from sklearn.metrics import f1_score
 from sklearn.model_selection import train_test_split
 
@@ -55,9 +55,6 @@ from lstmtext.pipeline.language_model import pretrain
 from lstmtext.pipeline.prepare import load_data
 from lstmtext.preprocess import build_pipeline
 from lstmtext.tasks import get_task
-
-ROOT = Path(__file__).resolve().parents[1]
-DATA = Path(os.environ.get("LSTMTEXT_SHARED_DATA", ROOT.parent / "shared" / "data"))
 
 # name: (cleaning and length settings for every model, loader)
 SETTINGS = {
@@ -81,8 +78,6 @@ def load(name: str, out: Path) -> LabelledData:
     if name == "airline":
         return load_bundled_airline()
     if name == "smsa":
-        from calibration import smsa_csv  # the study beside this one: SmSA's three files as one CSV with a split column
-
         path = smsa_csv(out)
         if path is None:
             raise SystemExit("SmSA is missing (see above)")

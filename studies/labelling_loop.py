@@ -22,6 +22,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
+from common import refuse_to_replace  # studies/common.py
 
 from lstmtext.config import build_config
 from lstmtext.data import load_bundled_airline
@@ -105,8 +106,7 @@ def main() -> None:
     parser.add_argument("--plot", type=Path, default=None)
     parser.add_argument("--overwrite", action="store_true", help="replace OUT's earlier study")
     args = parser.parse_args()
-    if (args.out / "loop.json").exists() and not args.overwrite:  # its rounds' models would be replaced too
-        raise SystemExit(f"{args.out}: holds an earlier study (loop.json). Give another --out, or --overwrite.")
+    refuse_to_replace(args.out / "loop.json", args.overwrite)  # its rounds' models would be replaced too
     if unknown := sorted(set(args.strategies.split(",")) - {"random", "suggest", "suggest+warm"}):
         raise SystemExit(f"--strategies: unknown {', '.join(unknown)}; choose from random, suggest, suggest+warm")
     points = []

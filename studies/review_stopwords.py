@@ -16,13 +16,12 @@ import argparse
 import json
 from pathlib import Path
 
-from calibration import smsa_csv  # the study beside this one: SmSA's three files as one CSV with a split column
+from common import ROOT, refuse_to_replace, smsa_csv  # studies/common.py
 
 from lstmtext.config import build_config
 from lstmtext.pipeline import run
 from lstmtext.preprocess.indonesian import DEFAULT_KEEP, REVIEW_KEEP
 
-ROOT = Path(__file__).resolve().parents[1]
 LISTS = {"DEFAULT_KEEP (before)": DEFAULT_KEEP, "REVIEW_KEEP (id-review now)": REVIEW_KEEP}
 
 
@@ -30,8 +29,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--out", type=Path, default=ROOT / "runs" / "study-stopwords")
     parser.add_argument("--seeds", default="1,2,3,4,5", help="comma-separated train.seed values")
+    parser.add_argument("--overwrite", action="store_true", help="replace an earlier study's results in OUT")
     args = parser.parse_args()
-    args.out.mkdir(parents=True, exist_ok=True)
+    refuse_to_replace(args.out / "review_stopwords.json", args.overwrite)
     data = smsa_csv(args.out)
     if data is None:  # nothing to measure: a failure, not a study that ran
         raise SystemExit("review_stopwords measures on IndoNLU SmSA: set LSTMTEXT_SHARED_DATA (docs/data.md)")

@@ -24,19 +24,19 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import statistics
 from pathlib import Path
 
 import numpy as np
+from common import DATA as SHARED  # studies/common.py
+from common import ROOT, refuse_to_replace
 
 from lstmtext.config import build_config
 from lstmtext.pipeline import run
 from lstmtext.pipeline.prepare import load_data
 from lstmtext.preprocess import Pipeline
 
-ROOT = Path(__file__).resolve().parents[1]
-DATA = Path(os.environ.get("LSTMTEXT_SHARED_DATA", ROOT.parent / "shared" / "data")) / "ntc-scv" / "reviews.csv"
+DATA = SHARED / "ntc-scv" / "reviews.csv"
 # The chain as it was before this study (the vi-review preset of 2026-12-06 morning).
 BASE = ["fix_vi_diacritics_v2", "normalize_unicode", "remove_urls", "html_entities", "strip_html_tags",
         "strip_spaced_html_tags", "remove_emoji", "remove_text_emoticons", "punctuation_to_space", "remove_digits",
@@ -109,6 +109,7 @@ def main() -> None:
     parser.add_argument("--seeds", default="1,2,3", help="comma-separated train.seed values")
     parser.add_argument("--test", action="store_true", help="also print the test split's scores (always saved)")
     parser.add_argument("--out", type=Path, default=ROOT / "runs" / "study-vi-cleaning")
+    parser.add_argument("--overwrite", action="store_true", help="replace an earlier study's results in OUT")
     args = parser.parse_args()
     if not DATA.exists():
         raise SystemExit(f"{DATA} is missing (set LSTMTEXT_SHARED_DATA, docs/data.md)")
@@ -118,6 +119,7 @@ def main() -> None:
     if args.tfidf:
         tfidf_cv(names)
     else:
+        refuse_to_replace(args.out / "vi_cleaning.json", args.overwrite)
         args.out.mkdir(parents=True, exist_ok=True)
         preset_runs(names, [int(s) for s in args.seeds.split(",")], args.test, args.out / "vi_cleaning.json")
 
