@@ -523,3 +523,48 @@ def test_a_learning_curve_with_edited_unlabelled_text_is_another_curve(base, tin
     raw.write_text("other words entirely\n" * 20)
     with pytest.raises(ConfigError, match=r"learning_curve\.json: this folder holds another learning curve"):
         learning_curve(config, tiny_data, [6], seeds=1, mode="sequential", workers=1, out_dir=out)
+
+
+def _alive(pid: int) -> bool:
+    """Whether ``pid`` runs (a zombie, dead but not yet reaped by a container's init, counts as ended)."""
+    import os
+    from pathlib import Path
+
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    status = Path(f"/proc/{pid}/status")
+    return not (status.exists() and "\nState:\tZ" in status.read_text())
+
+
+def test_pool_workers_end_when_their_parent_is_killed_outright(tmp_path):
+    """A parent killed with SIGKILL (or by the out-of-memory killer) never shuts its pool down: its idle workers
+    lived on, ~580 MB each, with no end."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    script = tmp_path / "parent.py"
+    script.write_text(
+        "import os, sys, time\n"
+        "from lstmtext.experiments.pool import process_pool\n"
+        "if __name__ == '__main__':\n"
+        "    with process_pool(2, None) as pool:\n"
+        "        pids = {f.result() for f in [pool.submit(os.getpid) for _ in range(8)]}\n"
+        "        print(' '.join(map(str, sorted(pids))), flush=True)\n"
+        "        time.sleep(600)\n", encoding="utf-8")
+    with subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE, text=True,
+                          env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}) as parent:
+        workers = [int(p) for p in parent.stdout.readline().split()]
+        assert workers and all(_alive(p) for p in workers)
+        parent.send_signal(signal.SIGKILL)
+    deadline = time.monotonic() + 30
+    while any(_alive(p) for p in workers) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    left = [p for p in workers if _alive(p)]
+    for pid in left:  # not left running after a failure
+        os.kill(pid, signal.SIGKILL)
+    assert left == []
