@@ -242,6 +242,10 @@ def test_a_folder_holding_another_search_is_refused(base, tiny_data, tmp_path):
     assert (again["ran"], same["ran"], same["complete"]) == (2, 0, 2)
     with pytest.raises(ConfigError, match="--space needs --trials"):
         search(base, tiny_data, tmp_path / "x", parse_space(base, space=["train.lr=0.01,0.02"]))
+    (tmp_path / "z").mkdir()
+    (tmp_path / "z" / "study.db").write_text("not a database", encoding="utf-8")  # SQLAlchemy's traceback
+    with pytest.raises(ConfigError, match=r"study\.db: cannot read it as a search's study .*--overwrite"):
+        search(base, tiny_data, tmp_path / "z", parse_space(base, ["train.lr=0.01"]), mode="sequential", workers=1)
 
 
 LABELS = ["a"] * 100 + ["b"] * 50 + ["c"] * 30
@@ -311,6 +315,15 @@ def test_learning_curve_end_to_end_keeps_valid_and_test_whole_and_resumes(base, 
     write_learning_curve(more, tmp_path)
     rows = list(csv.DictReader((tmp_path / "learning_curve.csv").read_text(encoding="utf-8").splitlines()))
     assert [r["threads"] for r in rows] == ["", "2"]
+
+
+def test_a_damaged_saved_learning_curve_is_named_and_overwrite_replaces_it(base, tiny_data, tmp_path):
+    (tmp_path / "learning_curve.json").write_text("not json", encoding="utf-8")  # a traceback, --overwrite too
+    with pytest.raises(ConfigError, match=r"learning_curve\.json: cannot read the saved learning curve .*--overwrite"):
+        learning_curve(base, tiny_data, [6], seeds=1, mode="sequential", workers=1, out_dir=tmp_path)
+    fresh = learning_curve(base, tiny_data, [6], seeds=1, mode="sequential", workers=1, out_dir=tmp_path,
+                           overwrite=True)
+    assert fresh["runs_reused"] == 0 and len(fresh["runs"]) == 1
 
 
 def test_learning_curve_runs_of_an_ensemble_share_no_member(base, tiny_data, monkeypatch):

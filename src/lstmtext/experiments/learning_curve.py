@@ -174,7 +174,15 @@ def _reusable(path: Path | None, spec: dict[str, Any], overwrite: bool) -> list[
     """
     if path is None or not path.exists():
         return []
-    saved = json.loads(path.read_text(encoding="utf-8"))
+    try:
+        saved = json.loads(path.read_text(encoding="utf-8"))
+        if not isinstance(saved, dict):
+            raise ValueError("not a JSON object")
+    except (OSError, ValueError) as exc:  # a damaged file ended the command in a traceback, --overwrite too
+        if overwrite:
+            return []
+        raise ConfigError(f"{path}: cannot read the saved learning curve ({exc}). Give another --out, or pass "
+                          "--overwrite to replace it.") from None
     if saved.get("spec") == json.loads(json.dumps(spec)):
         return list(saved["runs"])
     if not overwrite:

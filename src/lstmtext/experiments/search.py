@@ -59,9 +59,14 @@ def study_storage(out: Path) -> Iterator[Any]:
     """The storage of ``out/study.db``; its database connections are closed on exit (Python 3.13 warns
     about sqlite connections left to the garbage collector)."""
     import optuna
+    import sqlalchemy.exc
 
     out.mkdir(parents=True, exist_ok=True)
-    storage = optuna.storages.RDBStorage(f"sqlite:///{out / 'study.db'}")
+    try:
+        storage = optuna.storages.RDBStorage(f"sqlite:///{out / 'study.db'}")
+    except sqlalchemy.exc.DatabaseError as exc:  # "file is not a database": a damaged or foreign file (a traceback)
+        raise ConfigError(f"{out / 'study.db'}: cannot read it as a search's study ({exc.orig}). Give another --out, "
+                          "or pass --overwrite to start over.") from None
     try:
         yield storage
     finally:
