@@ -61,6 +61,7 @@ def test_tiny_grid_runs_end_to_end_and_writes_every_report(base, tiny_data, tmp_
     assert paths["heatmap"].read_bytes()[:4] == b"\x89PNG" and paths["trials"].is_file()
     page = paths["html"].read_text()
     assert page.count("data:image/png;base64,") == 2 and 'src="http' not in page
+    assert "<th>valid accuracy</th>" in page  # the page's trials had one score column where results.md has two
     # another search's report in the same folder (after --overwrite): a one-key grid has no heat map, and the
     # earlier one is not left beside it
     one_key = parse_space(base, ["train.lr=0.03,0.01"])

@@ -62,6 +62,7 @@ def compare_figure(report: dict[str, Any]) -> Any:
     ax.set_ylim(max(0.0, low - 0.05), 1.0)
     ax.set_xlim(-0.6, len(summary) - 0.4)
     ax.set_xticks(list(x), [s["model"] for s in summary], rotation=20)
+    ax.set_ylabel(f"{report['eval_split']} score")  # the search and learning-curve plots named theirs
     once = [s["model"] for s in summary if s["runs"] == 1 and report["seeds"] > 1]
     title = f"{report['eval_split']} split, mean ± std over {report['seeds']} seed(s)" + \
         (f"; {', '.join(once)} once (deterministic)" if once else "")

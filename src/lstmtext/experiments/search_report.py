@@ -46,6 +46,12 @@ def _fmt(value: Any) -> str:
     return "" if value is None else str(value)
 
 
+def _param(value: Any) -> str:
+    """A searched value: four significant digits for a float (a sampled learning rate printed as 0.0085 beside
+    0.000138699)."""
+    return f"{value:.4g}" if isinstance(value, float) else _fmt(value)
+
+
 def results_csv(records: list[dict[str, Any]], keys: list[str], metric: str = "macro_f1") -> str:
     """Every trial, one row each: number, state, the searched keys, the metric value, every recorded score (valid
     and test), the epochs and time, and a failed trial's error."""
@@ -79,7 +85,7 @@ def results_markdown(records: list[dict[str, Any]], keys: list[str], metric: str
     head = ["trial", *keys, *(c.replace("_", " ", 1) for c in columns), "epochs (best)", "train s"]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for i, r in enumerate(done):
-        cells = [str(r["trial"]), *(_fmt(r["params"].get(k)) for k in keys), *(_fmt(r.get(c)) for c in columns),
+        cells = [str(r["trial"]), *(_param(r["params"].get(k)) for k in keys), *(_fmt(r.get(c)) for c in columns),
                  f"{r.get('epochs_run')} ({r.get('best_epoch')})", f"{r.get('train_seconds', 0):.0f}"]
         if i == 0:
             cells = [f"**{c}**" for c in cells]
@@ -212,9 +218,10 @@ def write_search_report(out_dir: str | Path, records: list[dict[str, Any]], spac
         paths[name] = path
         parts.append(image(png, f"search {name}"))
     done = _best_first(records)
+    columns = [f"valid_{score}" for score in shown_scores(metric)]  # the columns of results.md (it had only one)
     parts += ["<h2>Trials (best first)</h2>",
-              table(["trial", *keys, f"valid {metric}", "epochs (best)", "train s"],
-                    [[r["trial"], *(str(r["params"].get(k)) for k in keys), r["value"],
+              table(["trial", *keys, *(c.replace("_", " ", 1) for c in columns), "epochs (best)", "train s"],
+                    [[r["trial"], *(_param(r["params"].get(k)) for k in keys), *(_fmt(r.get(c)) for c in columns),
                       f"{r.get('epochs_run')} ({r.get('best_epoch')})", f"{r.get('train_seconds', 0):.0f}"]
                      for r in done])]
     if done and f"test_{metric}" in done[0]:
