@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import tempfile
 import weakref
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
 from lstmtext.data.texts import is_plain_text, iter_texts
@@ -33,6 +33,10 @@ class UnlabelledCorpus:
         default_col: A table's text column when ``text_col`` is None (e.g. the labelled data's).
         header: Whether a CSV/TSV file has a header row (without one its columns are text, label, ...).
         header_flag: The caller's option for a file without a header row, named in the missing-column error.
+        chunks: Lists of raw texts to read instead of the file's column (the file's training rows, say); ``path``
+            then only names them.
+        empty: The error when no text survives cleaning, given how many non-blank texts were read (default: one
+            about unlabelled text).
 
     Raises:
         DataError: When created, if the file is missing, has no such column, or no text survives cleaning.
@@ -41,17 +45,21 @@ class UnlabelledCorpus:
     def __init__(self, path: str | Path, text_col: str | None, pipeline: Pipeline,
                  flags: tuple[str, str] = ("--unlabelled", "--unlabelled-col"),
                  held_out: frozenset[str] = frozenset(), default_col: str = "text", header: bool = True,
-                 header_flag: str | None = None) -> None:
+                 header_flag: str | None = None, chunks: Iterable[list[str]] | None = None,
+                 empty: Callable[[int], str] | None = None) -> None:
         self.path = Path(path)
         self.held_out = held_out
         self.texts = self.tokens = self.usable = 0  # usable: texts of two tokens or more (a language model's)
-        self.overlap = 0
+        self.overlap = self.read = 0  # read: the non-blank texts read, before cleaning
         fd, name = tempfile.mkstemp(prefix="lstmtext-unlabelled-", suffix=".txt")
         self.cleaned = Path(name)
         weakref.finalize(self, self.cleaned.unlink, missing_ok=True)  # removed with this object
+        if chunks is None:
+            chunks = (texts for _, texts in iter_texts(self.path, text_col, CHUNK, defaults=(default_col,),
+                                                       flag=flags[1], header=header, header_flag=header_flag))
         with open(fd, "w", encoding="utf-8") as fh:
-            for _, texts in iter_texts(self.path, text_col, CHUNK, defaults=(default_col,), flag=flags[1], header=header,
-                                        header_flag=header_flag):
+            for texts in chunks:
+                self.read += sum(1 for t in texts if t.strip())
                 for text in pipeline.clean_many(texts):
                     tokens = text.split()
                     if tokens:
@@ -61,6 +69,8 @@ class UnlabelledCorpus:
                         self.texts += 1
                         self.tokens += len(tokens)
                         self.usable += len(tokens) > 1
+        if not self.texts and empty is not None:
+            raise DataError(empty(self.read))
         if not self.texts:
             column = "" if is_plain_text(self.path) else f" and {flags[1]} ({text_col or default_col!r})"
             steps = pipeline.steps

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -306,6 +306,8 @@ def embed_file(data: str | Path | None, out: str | Path, *, algo: str = "cbow", 
                text_col: str | None = None, split_file: str | Path | None = None, split_col: str | None = None,
                header: bool = True) -> tuple[int, int]:
     """Train word2vec on the texts of ``data`` (or the bundled tweets' training split) and write the vectors.
+    The texts are cleaned once, in chunks, into a temporary file that every pass reads: the corpus need not fit
+    in memory (a table split by ``split_file`` or a Parquet file split by ``split_col`` is still read whole).
 
     Args:
         data: A table with a text column, or a plain text file with one text a line; None: the bundled airline
@@ -332,10 +334,8 @@ def embed_file(data: str | Path | None, out: str | Path, *, algo: str = "cbow", 
         DataError: For a missing column, a bad split file or split value.
     """
     from lstmtext.data.bundled import load_bundled_airline
-    from lstmtext.data.dataset import RowRefs, check_columns, split_values
-    from lstmtext.data.io import FORMATS, read_table
-    from lstmtext.data.splits import join_split_file
-    from lstmtext.data.texts import is_plain_text, read_texts
+    from lstmtext.data.texts import is_plain_text
+    from lstmtext.encoding.corpus import UnlabelledCorpus
     from lstmtext.preprocess.presets import cleaning_choice, resolved_preprocess
 
     if algo not in ("cbow", "skipgram"):
@@ -345,34 +345,55 @@ def embed_file(data: str | Path | None, out: str | Path, *, algo: str = "cbow", 
             raise ConfigError(f"{flag} must be at least 1. Got {value} instead.")
     if split_file is not None and split_col is not None:
         raise ConfigError("--split-file and --split-col both say which rows are for training: give one.")
+    spec = resolved_preprocess(cleaning_choice(preprocess))  # a cleaning preset, or comma-separated steps
+    pipeline = Pipeline(spec["steps"], spec["options"], PreprocessConfig().max_chars, keep_end=True)
+    source = data if data is not None else "the bundled tweets"
+
+    def empty(read: int) -> str:
+        return (f"{source}: no text is left after cleaning ({read:,} read). Check the file, --text-col and "
+                f"--preprocess ({preprocess}).")
+
+    chunks: Iterable[list[str]] | None = None  # None: the file's text column, read in chunks
     if data is None:
         if split_file is not None or split_col is not None:
             raise ConfigError("--split-file and --split-col need DATA: without it the bundled tweets' training "
                               "split is used.")
-        texts = load_bundled_airline().splits["train"].texts
-    elif split_file is None and split_col is None:  # a table's column, or a plain text file's lines (a large corpus)
-        texts = [t for t in read_texts(Path(data), text_col, header=header) if t.strip()]
-    else:
+        chunks = [load_bundled_airline().splits["train"].texts]
+    elif split_file is not None or split_col is not None:
         path = Path(data)
         if is_plain_text(path):
             raise DataError(f"{data}: a plain text file is read as one text a line and has no rows to split. Drop "
                             f"{'--split-file' if split_file is not None else '--split-col'}, or give a table.")
+        chunks = _train_rows(path, text_col or "text", split_file, split_col, header)
+    # cleaned once into a temporary file that word2vec reads on every pass: a corpus larger than memory works
+    corpus = UnlabelledCorpus(source, text_col, pipeline, ("DATA", "--text-col"), header=header, chunks=chunks,
+                              empty=empty)
+    vectors = train_word2vec(corpus, dim, algo, window, min_count, epochs, seed)
+    write_word2vec_text(out, vectors)
+    return len(vectors), corpus.read
+
+
+def _train_rows(path: Path, col: str, split_file: str | Path | None, split_col: str | None,
+                header: bool) -> Iterator[list[str]]:
+    """The texts of a table's training rows, by a split column (read in chunks) or a split file (the table read
+    whole: the file's row numbers index it)."""
+    from lstmtext.data.dataset import RowRefs, check_columns, split_values
+    from lstmtext.data.io import FORMATS, detect_format, read_chunks, read_table
+    from lstmtext.data.splits import join_split_file
+
+    if split_file is not None or detect_format(path) == "parquet":
         frame = read_table(path, header=header)
-        col = text_col or "text"
         check_columns(frame, path, {"--text-col": col, "--split-col": split_col})
         if split_file is not None:
             frame = join_split_file(frame, split_file)
         else:
             refs = RowRefs(path, FORMATS[path.suffix.lower()], header)
             frame = frame.assign(split=split_values(frame, str(split_col), refs))
-        frame = frame[frame["split"] == "train"]
-        texts = frame[col].dropna().astype(str).tolist()
-    spec = resolved_preprocess(cleaning_choice(preprocess))  # a cleaning preset, or comma-separated steps
-    pipeline = Pipeline(spec["steps"], spec["options"], PreprocessConfig().max_chars, keep_end=True)
-    sentences = [t.split() for t in pipeline.clean_many(texts)]
-    if not any(sentences):
-        raise DataError(f"{data if data is not None else 'the bundled tweets'}: no text is left after cleaning "
-                        f"({len(texts):,} read). Check the file, --text-col and --preprocess ({preprocess}).")
-    vectors = train_word2vec(sentences, dim, algo, window, min_count, epochs, seed)
-    write_word2vec_text(out, vectors)
-    return len(vectors), len(texts)
+        yield frame.loc[frame["split"] == "train", col].dropna().astype(str).tolist()
+        return
+    fmt = detect_format(path)
+    for frame in read_chunks(path, None, 5_000, header=header):
+        check_columns(frame, path, {"--text-col": col, "--split-col": split_col})
+        refs = RowRefs(path, fmt, header, index=frame.index)
+        split = split_values(frame, str(split_col), refs)
+        yield frame.loc[[s == "train" for s in split], col].dropna().astype(str).tolist()
