@@ -288,3 +288,32 @@ def test_embed_streams_the_corpus_from_a_cleaned_file(tmp_path, monkeypatch):
     assert embeddings.embed_file(table, tmp_path / "v.txt", dim=3, split_col="split", preprocess="lowercase") == (1, 2)
     assert seen["type"] is UnlabelledCorpus
     assert seen["passes"] == [[["zebra", "crew"], ["big", "zebra"]]] * 2
+
+
+def test_pretrained_vectors_that_cover_no_word_are_refused_and_few_are_warned(tmp_path, caplog):
+    """A file of another language (or garbage read as one-number vectors) trained with every word random, said only
+    at INFO under -v."""
+    other = tmp_path / "other.txt"
+    other.write_text("kucing 0.1 0.2 0.3\nanjing 1 2 3\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"other\.txt: none of the \d+ vocabulary words \(e\.g\. .*\) has a vector"):
+        initial_embedding(_cfg("pretrained", path=str(other)), VOCAB, TEXTS, PIPE)
+    few = tmp_path / "few.txt"
+    _write_vectors(few, header=False)  # cat and dog: 2 of the vocabulary's words
+    with caplog.at_level(logging.WARNING, logger="lstmtext.encoding.embeddings"):
+        initial_embedding(_cfg("pretrained", path=str(few)), VOCAB, TEXTS, PIPE)
+    assert f"{few} has vectors for 2 of the {len(VOCAB) - 2} vocabulary words" in caplog.text
+
+
+def test_a_vectors_path_without_the_pretrained_kind_is_refused(tmp_path):
+    """--set model.embedding.path=vec.txt alone trained a random embedding, the file never read, without a word."""
+    from lstmtext.config import build_config
+    from lstmtext.pipeline.checks import check_run
+
+    vectors = tmp_path / "vec.txt"
+    _write_vectors(vectors, header=True)
+    config = build_config(None, overrides=[f'model.embedding.path="{vectors}"'])
+    with pytest.raises(ConfigError, match=r"model\.embedding\.path is set \(.*vec\.txt\) but model\.embedding\.kind is "
+                                          r"'random', which does not read it\. Add --set model\.embedding\.kind="):
+        check_run(config, data="x.csv")
+    check_run(build_config(None, overrides=[f'model.embedding.path="{vectors}"', 'model.embedding.kind="pretrained"']),
+              data="x.csv")

@@ -74,8 +74,34 @@ def initial_embedding(cfg: ModelConfig, vocab: Vocab, train_texts: Sequence[str]
             raise ConfigError(f"model.embedding_dim is {cfg.embedding_dim} but {emb.path} has {found_dim}-dimensional "
                               f"vectors. Set --set model.embedding_dim={found_dim}.")
         source = f"pretrained vectors {emb.path}"
+        check_coverage(emb.path, vocab, vectors)
     weights = embedding_matrix(vocab, vectors, cfg.embedding_dim, source, seed=torch.initial_seed())
     return {"embedding_weights": weights, "freeze_embedding": emb.freeze}
+
+
+#: A pretrained file that covers less of the vocabulary than this is warned about: it was likely made for another
+#: language or cleaning (case, punctuation, stemming, word segmentation), and most words start random.
+LOW_COVERAGE = 0.5
+
+
+def check_coverage(path: str, vocab: Vocab, vectors: dict[str, np.ndarray]) -> None:
+    """Refuse a vectors file with no vector for any vocabulary word, and warn about one that covers less than
+    :data:`LOW_COVERAGE` of it: a file of another language, or garbage read as one-number vectors, trained with
+    every word random and said so only at INFO (``-v``).
+
+    Raises:
+        ConfigError: When no vocabulary word has a vector.
+    """
+    words = vocab.itos[2:]  # <pad>, <unk> have none
+    found = sum(1 for w in words if w in vectors or w.lower() in vectors)
+    if words and not found:
+        raise ConfigError(f"{path}: none of the {len(words):,} vocabulary words (e.g. {', '.join(words[:3])}) has a "
+                          "vector there. Use vectors of this language, made with the same cleaning (lstmtext embed "
+                          "makes them from your texts), or drop model.embedding.kind=pretrained.")
+    if words and found < LOW_COVERAGE * len(words):
+        log.warning("%s has vectors for %d of the %d vocabulary words (%.0f%%); the others start random. Low coverage "
+                    "usually means another cleaning than the vectors were made with (case, punctuation, stemming, "
+                    "word segmentation) or another language.", path, found, len(words), 100 * found / len(words))
 
 
 def onehot_matrix(cfg: ModelConfig, vocab: Vocab) -> torch.Tensor:

@@ -82,6 +82,10 @@ def check_run(config: Config, *, data: Any = None, out_dir: str | Path | None = 
     if config.train.oversample and not task.can_oversample:
         raise ConfigError(f"train.oversample cannot be combined with --task {config.task}: a text with several labels "
                           "has no single class to copy. Use --class-weight balanced instead.")
+    emb = config.model.embedding
+    if emb.path and emb.kind != "pretrained":  # the file was never read, without a word (even under -v)
+        raise ConfigError(f"model.embedding.path is set ({emb.path}) but model.embedding.kind is {emb.kind!r}, which "
+                          "does not read it. Add --set model.embedding.kind=\"pretrained\", or drop the path.")
     if config.data.unlabelled and config.model.embedding.kind == "onehot":
         raise ConfigError("--unlabelled cannot be combined with model.embedding.kind onehot: words only the "
                           "unlabelled text has would get frozen inputs that never learn. Use word2vec or random.")
