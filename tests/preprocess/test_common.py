@@ -76,7 +76,7 @@ def test_a_cleaning_preset_by_name_is_the_configs_chain():
     assert by_name.steps == by_config.steps and "normalize_slang" in by_name.steps
     text = "Barangnya gak bagus, pengiriman lama bgt"
     assert by_name(text) == by_config(text) and by_name.clean_many([text]) == [by_config(text)]
-    with pytest.raises(ConfigError, match=r"unknown preset 'en-twet'\. Available: en-tweet, "):
+    with pytest.raises(ConfigError, match=r"unknown cleaning preset 'en-twet'\. Did you mean 'en-tweet'\? Available: en-tweet, "):
         build_pipeline("en-twet")
 
 

@@ -200,7 +200,8 @@ def learning_curve(
     report["load_average"] = load_average()
     paths = write_learning_curve(report, out)
     console.print(paths["markdown"].read_text(encoding="utf-8"), soft_wrap=True, markup=False)
-    console.print(f"{len(report['runs'])} runs ({report['runs_reused']} reused) in {seconds(report['wall_seconds'])}; "
+    n_runs = len(report["runs"])
+    console.print(f"{n_runs} run{'s' if n_runs != 1 else ''} ({report['runs_reused']} reused) in {seconds(report['wall_seconds'])}; "
                   f"wrote {paths['chart']} and {paths['html']}")
 
 

@@ -129,9 +129,12 @@ def preprocess_preset(name: str) -> dict[str, Any]:
         ConfigError: If there is no such preset.
     """
     if name not in PREPROCESS_PRESETS:
-        raise ConfigError(
-            f"preprocess.preset: unknown preset {name!r}. Available: {', '.join(sorted(PREPROCESS_PRESETS))}."
-        )
+        import difflib
+
+        close = difflib.get_close_matches(name, list(PREPROCESS_PRESETS), n=1)
+        hint = f" Did you mean {close[0]!r}?" if close else ""
+        raise ConfigError(f"preprocess.preset (--preprocess): unknown cleaning preset {name!r}.{hint} Available: "
+                          f"{', '.join(sorted(PREPROCESS_PRESETS))}.")
     preset = PREPROCESS_PRESETS[name]
     return {"steps": list(preset["steps"]), "options": {k: dict(v) for k, v in preset["options"].items()}}
 
