@@ -53,6 +53,24 @@ def test_many_chunks_give_the_in_memory_vocabulary_and_shards(tiny_path, tiny_fr
     assert tokens[offsets[0]:offsets[1]].tolist() == encoder.encode(train_texts[:1])[0]
 
 
+def test_a_file_sorted_by_label_is_warned_about(tiny_frame, tmp_path, config, caplog):
+    """Streamed, a file sorted by label trains on one-label batches (valid macro-F1 0.49 against 0.73 shuffled),
+    without a word."""
+    import logging
+
+    train = tiny_frame[tiny_frame["split"] == "train"]
+    ordered = pd.concat([train.sort_values("label", kind="stable"), tiny_frame[tiny_frame["split"] != "train"]])
+    ordered.to_csv(tmp_path / "sorted.csv", index=False)
+    with caplog.at_level(logging.WARNING, logger="lstmtext.training.shards"):
+        prepare_shards(config, Classify, tmp_path / "sorted.csv", tmp_path / "a", chunk_size=5)
+    assert "training chunks of 5 rows hold a single label each: the file looks sorted by label" in caplog.text
+    caplog.clear()
+    tiny_frame.to_csv(tmp_path / "mixed.csv", index=False)
+    with caplog.at_level(logging.WARNING, logger="lstmtext.training.shards"):
+        prepare_shards(config, Classify, tmp_path / "mixed.csv", tmp_path / "b", chunk_size=5)
+    assert "sorted by label" not in caplog.text
+
+
 def test_epoch_order_is_seeded_and_covers_every_row(tiny_path, tmp_path, config):
     meta = prepare_shards(config, Classify, tiny_path, tmp_path, chunk_size=5)
     source = ShardedBatches(tmp_path, meta["shards"]["train"], meta["rows"]["train"], config.train)
