@@ -227,3 +227,17 @@ def test_an_aspect_model_is_refused_in_one_line_before_any_process_starts():
         check_run(config, data="aspects.csv", shard=SimpleNamespace(rank=0, world_size=2))
     check_run(build_config("multilabel", overrides=["model.ensemble=1"]), data="labels.csv",
               shard=SimpleNamespace(rank=0, world_size=2))
+
+
+def test_verbose_reaches_rank_zero_only(tmp_path):
+    """-v logged nothing from the ranks (each ran at WARNING): embedding coverage, the LM's notes never showed."""
+    import json
+    import logging
+
+    from lstmtext.pipeline.launch import rank_log_level
+
+    job = tmp_path / "job.json"
+    job.write_text(json.dumps({"log_level": logging.INFO}), encoding="utf-8")
+    assert [rank_log_level(str(job), r) for r in ("0", "1", None)] == [logging.INFO, logging.WARNING, logging.INFO]
+    job.write_text(json.dumps({}), encoding="utf-8")  # a job file of an older launcher
+    assert rank_log_level(str(job), "0") == logging.WARNING
