@@ -317,3 +317,20 @@ def test_a_vectors_path_without_the_pretrained_kind_is_refused(tmp_path):
         check_run(config, data="x.csv")
     check_run(build_config(None, overrides=[f'model.embedding.path="{vectors}"', 'model.embedding.kind="pretrained"']),
               data="x.csv")
+
+
+def test_a_vectors_file_that_disagrees_with_its_header_or_is_not_utf8_says_so(tmp_path, caplog):
+    short = tmp_path / "short.txt"
+    short.write_text("9999 3\ncat 0.1 0.2 0.3\ndog 1 2 3\n", encoding="utf-8")
+    with caplog.at_level(logging.WARNING, logger="lstmtext.encoding.embeddings"):
+        vectors, dim = read_vectors(short)
+    assert dim == 3 and set(vectors) == {"cat", "dog"}
+    assert "its header says 9,999 vectors, the file holds 2: is it cut short?" in caplog.text
+    wide = tmp_path / "wide.txt"
+    wide.write_text("2 5\ncat 0.1 0.2 0.3\n", encoding="utf-8")  # the 5 came from line 1
+    with pytest.raises(DataError, match=r"wide\.txt:2: 3 values where the header \(line 1\) says 5\."):
+        read_vectors(wide)
+    latin = tmp_path / "latin.txt"
+    latin.write_bytes(b"cat 0.1 0.2 0.3\ncaf\xe9 1 2 3\xe9\n")
+    with pytest.raises(DataError, match=r"latin\.txt:2: bytes that are not UTF-8 .*iconv"):
+        read_vectors(latin)

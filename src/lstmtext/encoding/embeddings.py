@@ -248,24 +248,30 @@ def read_vectors(path: str | Path, keep: set[str] | None = None) -> tuple[dict[s
         _check_finite(path, vectors)
         return vectors, int(kv.vector_size)
     out: dict[str, np.ndarray] = {}
-    dim = None
+    dim = declared = None
+    lines = 0  # vector lines read
     with _open_text(path) as fh:
         for lineno, line in enumerate(fh, start=1):
             parts = _fields(line)
             if lineno == 1 and len(parts) == 2 and all(p.isdigit() for p in parts):
-                dim = int(parts[1])  # word2vec / fastText header: count, dimension
+                declared, dim = int(parts[0]), int(parts[1])  # word2vec / fastText header: count, dimension
                 continue
             if len(parts) < 2:
                 continue
+            lines += 1
             dim = dim or len(parts) - 1
             if len(parts) - 1 != dim:
-                raise DataError(f"{path}:{lineno}: {len(parts) - 1} values where the file's vectors have {dim}. "
-                                "Check the file is word2vec/GloVe text (word, then numbers, space separated).")
+                said = f"the header (line 1) says {dim}" if declared is not None else f"the file's vectors have {dim}"
+                raise DataError(f"{path}:{lineno}: {len(parts) - 1} values where {said}. Check the file is "
+                                "word2vec/GloVe text (word, then numbers, space separated).")
             if keep is None or parts[0] in keep:
                 try:
                     out[parts[0]] = vector = np.asarray(parts[1:], dtype=np.float32)
                 except ValueError:
                     bad = next(p for p in parts[1:] if not _is_number(p))
+                    if "\ufffd" in bad:  # read with errors="replace": the bytes there are not UTF-8
+                        raise DataError(f"{path}:{lineno}: bytes that are not UTF-8 (read as {bad!r}). Vectors files "
+                                        "are UTF-8 text: convert it (e.g. `iconv -f latin1 -t utf-8`).") from None
                     raise DataError(f"{path}:{lineno}: {bad!r} is not a number (word {parts[0]!r}). Vectors are "
                                     "numbers with a dot for decimals, space separated.") from None
                 if not np.isfinite(vector).all():  # a NaN trained a model of NaNs, saved before the report failed
@@ -273,6 +279,9 @@ def read_vectors(path: str | Path, keep: set[str] | None = None) -> tuple[dict[s
                                     "that line.")
     if dim is None:
         raise ConfigError(f"model.embedding.path: {path} holds no vectors. Give a word2vec/fastText/GloVe text file.")
+    if declared is not None and declared != lines:  # cut short (a download), or lines lost: gensim refuses it
+        log.warning("%s: its header says %s vectors, the file holds %s: is it cut short?", path, f"{declared:,}",
+                    f"{lines:,}")
     return out, dim
 
 
