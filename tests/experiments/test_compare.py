@@ -85,6 +85,8 @@ def test_compare_sequential_trains_each_model_per_seed_and_writes_reports(tiny_d
     baseline = next(line for line in table.splitlines() if line.startswith("| tfidf_logreg"))
     assert " ± " not in baseline  # one deterministic run: no spread to show
     assert paths["chart"].read_bytes()[:4] == b"\x89PNG"
+    page = paths["html"].read_text(encoding="utf-8")  # compare alone of the experiments wrote no page
+    assert "data:image/png;base64," in page and "<td>tfidf_logreg</td>" in page and "test" in page
 
 
 def test_an_interrupted_comparison_goes_on_with_the_runs_it_has_not_finished(tiny_data, tmp_path, monkeypatch):

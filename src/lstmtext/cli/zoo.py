@@ -59,7 +59,7 @@ def compare(
     data: DataArg = None,
     models: Annotated[str, typer.Option(help="Comma-separated model presets or architectures; PRESET:key=value:key=value for a variant, e.g. bilstm:model.pooling=last.")] = "cnn,lstm,clstm,bilstm",
     seeds: Annotated[int, typer.Option(help="Runs per model (seeds 0..N-1; run k of an ensemble of n members starts at seed k*n, so that no two runs share a member).")] = 3,
-    out: Annotated[Path, typer.Option(help="Folder for compare.json, compare.md and compare.png.")] = Path("runs/compare"),
+    out: Annotated[Path, typer.Option(help="Folder for compare.json, compare.md, compare.png and report.html.")] = Path("runs/compare"),
     preprocess: Annotated[Optional[str], typer.Option(help="The one cleaning for every model: a preset (en-tweet, id-news, ...) or comma-separated steps; default: the task's preset's, as train and cv use (en-tweet; id-aspect for --task absa), or with --set train.pretrained=LM the language model's.")] = None,
     set_: SetOpt = None,
     task: TaskOpt = None,
@@ -124,7 +124,7 @@ def compare(
     partial.unlink(missing_ok=True)
     console.print(paths["markdown"].read_text(encoding="utf-8"), soft_wrap=True, markup=False)
     reused = f" ({report['runs_reused']} finished runs reused from an interrupted comparison)" if report["runs_reused"] else ""
-    console.print(f"wrote {paths['markdown']}, {paths['chart']} and {paths['json']}{reused}")
+    console.print(f"wrote {paths['markdown']}, {paths['chart']}, {paths['html']} and {paths['json']}{reused}")
 
 
 def embed(

@@ -87,10 +87,17 @@ def plot_report(report: dict[str, Any], path: str | Path) -> Path:
 
 
 def write_report(report: dict[str, Any], out_dir: str | Path) -> dict[str, Path]:
-    """Write ``compare.json``, ``compare.md`` and ``compare.png`` to ``out_dir`` (each atomically)."""
+    """Write ``compare.json``, ``compare.md``, ``compare.png`` and ``report.html`` (the chart and the tables in one
+    page, as search, cv and learning-curve write theirs) to ``out_dir``, each atomically."""
+    from lstmtext.reports.html import image, markdown_table, write_page
     from lstmtext.utils.atomic import write_json, write_text
 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    return {"json": write_json(out / "compare.json", report), "markdown": write_text(out / "compare.md",
-            report_markdown(report)), "chart": plot_report(report, out / "compare.png")}
+    markdown = report_markdown(report)
+    paths = {"json": write_json(out / "compare.json", report), "markdown": write_text(out / "compare.md", markdown),
+             "chart": plot_report(report, out / "compare.png")}
+    title = f"lstmtext compare: {', '.join(s['model'] for s in report['summary'])}"
+    paths["html"] = write_page(out / "report.html", title,
+                               [image(paths["chart"].read_bytes(), "compare chart"), markdown_table(markdown)])
+    return paths

@@ -16,7 +16,7 @@ WRITES = {
     "train": ("model", "checkpoint", "metrics.json", "report.md", "report.html", "history.json", "history.csv",
               "history.png", "training_texts.json"),
     "evaluate": ("metrics.json", "report.md"),
-    "compare": ("compare.json", "compare.md", "compare.png"),
+    "compare": ("compare.json", "compare.md", "compare.png", "report.html"),
     "cv": ("cv.json", "cv.md", "report.html"),
     "audit": ("audit.csv", "audit.json", "report.html"),
     "suggest": ("to_label.csv", "suggest.csv", "suggest.json"),
