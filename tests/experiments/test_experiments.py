@@ -582,3 +582,17 @@ def test_pool_workers_end_when_their_parent_is_killed_outright(tmp_path):
     for pid in left:  # not left running after a failure
         os.kill(pid, signal.SIGKILL)
     assert left == []
+
+
+def test_cv_markdown_shows_each_class_recall_and_the_classes_a_fold_never_found():
+    """Per-class recall was kept in cv.json alone: a fold answering one class for every text looked plausible."""
+    from lstmtext.experiments.cv import cv_markdown
+
+    folds = [{"fold": 0, "n_heldout": 10, "macro_f1": 0.3, "epochs_run": 2, "best_epoch": 1,
+              "per_class_recall": {"neg": 1.0, "pos": 0.0}},
+             {"fold": 1, "n_heldout": 10, "macro_f1": 0.7, "epochs_run": 2, "best_epoch": 2,
+              "per_class_recall": {"neg": 0.75, "pos": 0.5}}]
+    text = cv_markdown({"mean": {"macro_f1": 0.5}, "std": {"macro_f1": 0.2828}, "folds": folds})
+    assert "| fold | neg | pos |" in text and "| 0 | 1.0000 | 0.0000 |" in text and "| 1 | 0.7500 | 0.5000 |" in text
+    assert "Classes a fold's model never found (recall 0): fold 0: pos." in text
+    assert "never found" not in cv_markdown({"mean": {"macro_f1": 0.7}, "std": {"macro_f1": 0.0}, "folds": folds[1:]})

@@ -155,7 +155,25 @@ def cv_markdown(report: dict[str, Any]) -> str:
     m, s = report["mean"], report["std"]
     cells = [f"{m[k]:.4f} ± {s[k]:.4f}" for k in keys]
     lines.append(f"| **mean ± std** | | **{cells[0]}** | " + " | ".join(cells[1:]) + " | |")
-    return "\n".join(lines) + "\n"
+    return "\n".join(lines + _recall_lines(report["folds"])) + "\n"
+
+
+def _recall_lines(folds: list[dict[str, Any]]) -> list[str]:
+    """Each class's held-out recall per fold (kept in cv.json alone: a fold whose model answered one class for
+    every text scored a plausible accuracy, its zero recalls unseen), and which folds never found a class."""
+    classes = list(dict.fromkeys(c for r in folds for c in r.get("per_class_recall") or {}))
+    if not classes:
+        return []
+    lines = ["", "Recall per class on each held-out fold:", "",
+             "| fold | " + " | ".join(classes) + " |", "|---:|" + "---:|" * len(classes)]
+    for r in folds:
+        recall = r.get("per_class_recall") or {}
+        lines.append(f"| {r['fold']} | " + " | ".join(f"{recall[c]:.4f}" if c in recall else "" for c in classes) + " |")
+    missed = [f"fold {r['fold']}: {', '.join(c for c in classes if (r.get('per_class_recall') or {}).get(c) == 0)}"
+              for r in folds if 0 in (r.get("per_class_recall") or {}).values()]
+    if missed:
+        lines += ["", "Classes a fold's model never found (recall 0): " + "; ".join(missed) + "."]
+    return lines
 
 
 def write_cv(report: dict[str, Any], out_dir: str | Path) -> dict[str, Path]:
