@@ -612,3 +612,15 @@ def test_detect_lang_shows_its_progress_on_a_terminal(tmp_path, monkeypatch):
     assert said.exit_code == 0 and re.search(r"detect-lang: \d+ rows \[", said.stderr)
     monkeypatch.setattr(progress, "on_terminal", lambda: False)  # piped: no bar
     assert "detect-lang:" not in runner.invoke(app, ["detect-lang", str(data)]).stderr
+
+
+def test_more_workers_than_cores_is_warned_about(caplog, monkeypatch):
+    """--workers 8 on 2 cores ran 8 processes sharing them, and the report said 8 worker(s), without a word."""
+    import logging
+
+    from lstmtext.cli import common
+
+    monkeypatch.setattr("lstmtext.utils.cores.usable_cores", lambda: 2)
+    with caplog.at_level(logging.WARNING):
+        assert common.workers_or_cores(8) == 8 and common.workers_or_cores(None) == 2 and common.workers_or_cores(2) == 2
+    assert caplog.text.count("--workers 8 is more than the 2 usable cores") == 1

@@ -215,7 +215,13 @@ def workers_or_cores(workers: int | None) -> int:
 
     if workers is not None and workers < 1:
         raise ConfigError(f"--workers must be at least 1 (or left out: every core); got {workers}.")
-    return workers if workers is not None else usable_cores()
+    cores = usable_cores()
+    if workers is not None and workers > cores:  # runs (or threads) then share cores and time each other out
+        import logging
+
+        logging.getLogger(__name__).warning("--workers %d is more than the %d usable cores: the runs share them, each "
+                                            "slower; leave --workers out to use every core once.", workers, cores)
+    return workers if workers is not None else cores
 
 
 def unlabelled_data(unlabelled: Path | None, unlabelled_col: str | None) -> dict[str, str]:
