@@ -144,6 +144,7 @@ def test_valid_split_is_scored_when_there_is_no_test():
     assert head == "| model | architecture | valid accuracy | valid macro-F1 | parameters | train s | inference texts/s |"
     assert report_markdown(report).splitlines()[1] == "|---|---|---|---|---|---|---|"
     assert report["runs"][-1]["accuracy"] == 1.0  # tf-idf separates these words perfectly
+    assert "No test split: the valid split that scores the runs also chose each run's epoch" in report_markdown(report)
 
 
 def test_tfidf_baseline_picks_c_on_valid(tiny_data):

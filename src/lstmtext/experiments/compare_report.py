@@ -32,6 +32,10 @@ def report_markdown(report: dict[str, Any]) -> str:
               f"`{report['preprocess']}`; {report['seeds']} seed(s) per model; mode {report['mode']} with "
               f"{report['workers']} worker(s); wall time {seconds(report['wall_seconds'])}; load average at the end "
               f"{report['load_average']} on {report['cpu_count']} CPUs."]
+    if split == "valid":  # no test split: the split that scored the runs also chose their epochs (and C)
+        lines.append("No test split: the valid split that scores the runs also chose each run's epoch (and TF-IDF's C),"
+                     " so these scores run optimistic; give a test split (--test, or a split column) for scores read "
+                     "once.")
     if report.get("scores_note"):
         lines.append(report["scores_note"])
     return "\n".join(lines) + "\n"
