@@ -229,15 +229,22 @@ def test_an_aspect_model_is_refused_in_one_line_before_any_process_starts():
               shard=SimpleNamespace(rank=0, world_size=2))
 
 
-def test_verbose_reaches_rank_zero_only(tmp_path):
-    """-v logged nothing from the ranks (each ran at WARNING): embedding coverage, the LM's notes never showed."""
+def test_verbose_reaches_the_ranks_through_the_job_file(tmp_path):
+    """-v logged nothing from the ranks (each ran at WARNING): embedding coverage, the epochs never showed."""
     import json
     import logging
 
-    from lstmtext.pipeline.launch import rank_log_level
+    from lstmtext.pipeline.launch import LaunchOptions, job_log_level, job_spec
 
+    root = logging.getLogger()
+    before = root.level
     job = tmp_path / "job.json"
-    job.write_text(json.dumps({"log_level": logging.INFO}), encoding="utf-8")
-    assert [rank_log_level(str(job), r) for r in ("0", "1", None)] == [logging.INFO, logging.WARNING, logging.INFO]
+    try:
+        for level in (logging.INFO, logging.WARNING):
+            root.setLevel(level)  # as the CLI sets it for -v or not
+            job.write_text(json.dumps(job_spec(build_config(None), None, tmp_path, {}, LaunchOptions(nproc=2))))
+            assert job_log_level(str(job)) == level
+    finally:
+        root.setLevel(before)
     job.write_text(json.dumps({}), encoding="utf-8")  # a job file of an older launcher
-    assert rank_log_level(str(job), "0") == logging.WARNING
+    assert job_log_level(str(job)) == logging.WARNING

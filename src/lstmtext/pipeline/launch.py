@@ -119,6 +119,15 @@ def torchrun_command(opts: LaunchOptions, job_file: Path) -> list[str]:
     return cmd + ["-m", "lstmtext.pipeline.launch", str(job_file)]
 
 
+def job_spec(config: Any, data: str | Path | None, out_dir: str | Path, run_kwargs: dict[str, Any],
+             opts: LaunchOptions) -> dict[str, Any]:
+    """What every rank reads from the job file: the run, the launch options and this process's log level (``-v``
+    reached no rank: they logged at WARNING, so no embedding coverage or epoch line showed under ``--nproc``)."""
+    return {"config": config.model_dump(mode="json"), "data": None if data is None else str(data),
+            "out": str(out_dir), "run": {k: str(v) if isinstance(v, Path) else v for k, v in run_kwargs.items()},
+            "launch": asdict(opts), "log_level": logging.getLogger().getEffectiveLevel()}
+
+
 def launch(config: Any, data: str | Path | None, out_dir: str | Path, run_kwargs: dict[str, Any],
            opts: LaunchOptions) -> int:
     """Run :func:`lstmtext.pipeline.runner.run` on ``opts.nproc`` processes of this node; return torchrun's exit code.
@@ -135,9 +144,7 @@ def launch(config: Any, data: str | Path | None, out_dir: str | Path, run_kwargs
     Raises:
         ConfigError: For bad launch options.
     """
-    job = {"config": config.model_dump(mode="json"), "data": None if data is None else str(data),
-           "out": str(out_dir), "run": {k: str(v) if isinstance(v, Path) else v for k, v in run_kwargs.items()},
-           "launch": asdict(opts), "log_level": logging.getLogger().getEffectiveLevel()}  # -v reaches rank 0
+    job = job_spec(config, data, out_dir, run_kwargs, opts)
     env = {"OMP_NUM_THREADS": "1", **os.environ}  # torchrun's default, stated so it does not warn about it
     if opts.nnodes == 1 and opts.master_addr in LOOPBACK and not opts.rdzv_endpoint:
         # one node: gloo must not pick an interface from the host name, which may not route to itself
@@ -240,18 +247,17 @@ def worker(job_file: str | Path) -> int:
     return 0
 
 
-def rank_log_level(job_file: str, rank: str | None) -> int:
-    """The log level of a rank: the launcher's (``-v``: INFO) on rank 0, warnings only on the others (every rank
-    logging its details printed each line once per rank)."""
+def job_log_level(job_file: str) -> int:
+    """The launcher's log level, from the job file (``-v``: INFO; an older or unreadable file: WARNING). Ranks other
+    than 0 then log errors only (:func:`worker`): every rank logging its details printed each line once per rank."""
     try:
-        level = int(json.loads(Path(job_file).read_text(encoding="utf-8")).get("log_level", logging.WARNING))
+        return int(json.loads(Path(job_file).read_text(encoding="utf-8")).get("log_level", logging.WARNING))
     except (OSError, ValueError):  # the worker reports an unreadable job itself
-        level = logging.WARNING
-    return level if rank in (None, "0") else max(level, logging.WARNING)
+        return logging.WARNING
 
 
 if __name__ == "__main__":
     from lstmtext.utils.logs import log_to_stderr
 
-    log_to_stderr(rank_log_level(sys.argv[1], os.environ.get("RANK")))
+    log_to_stderr(job_log_level(sys.argv[1]))
     sys.exit(worker(sys.argv[1]))
