@@ -133,6 +133,8 @@ def test_a_byte_order_mark_is_no_text(tmp_path):
      "the file is gzip-compressed, not text. Decompress it first: `gunzip -c DIR/data.gz > DIR/data.tsv`."),
     ("rows.gz", lambda p: p.write_bytes(gzip.compress(b'{"text": "a", "label": "b"}\n')),
      "the file is gzip-compressed, not text. Decompress it first: `gunzip -c DIR/rows.gz > DIR/rows.jsonl`."),
+    ("corpus.gz", lambda p: p.write_bytes(gzip.compress(b"the flight was late, again\n")),  # prose: one text a line
+     "the file is gzip-compressed, not text. Decompress it first: `gunzip -c DIR/corpus.gz > DIR/corpus.txt`."),
     ("table.xz", lambda p: p.write_bytes(lzma.compress(b"text,label\na,b\n")),
      "the file is xz-compressed, not text. Decompress it first: `unxz -c DIR/table.xz > DIR/table.csv`."),
     ("gz.csv", lambda p: p.write_bytes(gzip.compress(b"text,label\na,b\n")),  # `gunzip -k gz.csv`: unknown suffix

@@ -313,8 +313,11 @@ def test_a_vectors_path_without_the_pretrained_kind_is_refused(tmp_path):
     _write_vectors(vectors, header=True)
     config = build_config(None, overrides=[f'model.embedding.path="{vectors}"'])
     with pytest.raises(ConfigError, match=r"model\.embedding\.path is set \(.*vec\.txt\) but model\.embedding\.kind is "
-                                          r"'random', which does not read it\. Add --set model\.embedding\.kind="):
+                                          r"'random', which does not read it: add --set model\.embedding\.kind="):
         check_run(config, data="x.csv")
+    lm = build_config("ulmfit", overrides=[f'model.embedding.path="{vectors}"'])  # kind must stay random there
+    with pytest.raises(ConfigError, match=r"does not read it: drop the path: with train\.pretrain the language model"):
+        check_run(lm, data="x.csv")
     check_run(build_config(None, overrides=[f'model.embedding.path="{vectors}"', 'model.embedding.kind="pretrained"']),
               data="x.csv")
 

@@ -124,8 +124,13 @@ def plain_name(path: Path) -> Path:
     return plain.with_name(plain.name + _sniff_extension(path))
 
 
+_HEADER_FIELD = re.compile(r"(?=.{1,40}$)[\w.()-]+(?: [\w.()-]+)?")  # a column name: a word or two, short
+
+
 def _sniff_extension(path: Path) -> str:
-    """``.jsonl``, ``.tsv`` or ``.csv`` from the first decompressed line of a gzip, bzip2 or xz file."""
+    """``.jsonl``, ``.tsv``, ``.csv`` or ``.txt`` from the first decompressed line of a gzip, bzip2 or xz file: a
+    table's header names short columns; a line of prose is a plain text file's first text (`.csv` had made
+    every command read a corpus of one text a line as a table, and refuse it for its missing column)."""
     import bz2
     import gzip
     import lzma
@@ -140,7 +145,11 @@ def _sniff_extension(path: Path) -> str:
             continue
     if first.startswith(("{", "[")):
         return ".jsonl"
-    return ".tsv" if "\t" in first else ".csv"
+    for sep, ext in (("\t", ".tsv"), (",", ".csv"), (";", ".csv")):
+        fields = [f.strip().strip('"') for f in first.split(sep)]
+        if len(fields) > 1 and all(_HEADER_FIELD.fullmatch(f) for f in fields):
+            return ext
+    return ".txt"
 
 
 def parquet_file(path: Path) -> Any:

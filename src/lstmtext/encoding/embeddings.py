@@ -402,7 +402,7 @@ def embed_file(data: str | Path | None, out: str | Path, *, algo: str = "cbow", 
         chunks = _train_rows(path, text_col or "text", split_file, split_col, header)
     # cleaned once into a temporary file that word2vec reads on every pass: a corpus larger than memory works
     corpus = UnlabelledCorpus(source, text_col, pipeline, ("DATA", "--text-col"), header=header, chunks=chunks,
-                              empty=empty)
+                              empty=empty, header_flag="--no-header")
     vectors = train_word2vec(corpus, dim, algo, window, min_count, epochs, seed)
     write_word2vec_text(out, vectors)
     return len(vectors), corpus.read
@@ -415,6 +415,7 @@ def _train_rows(path: Path, col: str, split_file: str | Path | None, split_col: 
     from lstmtext.data.dataset import RowRefs, check_columns, split_values
     from lstmtext.data.io import FORMATS, detect_format, read_chunks, read_table
     from lstmtext.data.splits import join_split_file
+    from lstmtext.encoding.corpus import CHUNK
 
     if split_file is not None or detect_format(path) == "parquet":
         frame = read_table(path, header=header)
@@ -427,7 +428,7 @@ def _train_rows(path: Path, col: str, split_file: str | Path | None, split_col: 
         yield frame.loc[frame["split"] == "train", col].dropna().astype(str).tolist()
         return
     fmt = detect_format(path)
-    for frame in read_chunks(path, None, 5_000, header=header):
+    for frame in read_chunks(path, None, CHUNK, header=header):
         check_columns(frame, path, {"--text-col": col, "--split-col": split_col})
         refs = RowRefs(path, fmt, header, index=frame.index)
         split = split_values(frame, str(split_col), refs)

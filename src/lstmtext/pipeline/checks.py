@@ -83,9 +83,12 @@ def check_run(config: Config, *, data: Any = None, out_dir: str | Path | None = 
         raise ConfigError(f"train.oversample cannot be combined with --task {config.task}: a text with several labels "
                           "has no single class to copy. Use --class-weight balanced instead.")
     emb = config.model.embedding
+    lm = "--pretrained" if config.train.pretrained else "train.pretrain" if config.train.pretrain else None
     if emb.path and emb.kind != "pretrained":  # the file was never read, without a word (even under -v)
+        fix = (f"drop the path: with {lm} the language model starts the embedding" if lm else
+               "add --set model.embedding.kind=\"pretrained\", or drop the path")
         raise ConfigError(f"model.embedding.path is set ({emb.path}) but model.embedding.kind is {emb.kind!r}, which "
-                          "does not read it. Add --set model.embedding.kind=\"pretrained\", or drop the path.")
+                          f"does not read it: {fix}.")
     if config.data.unlabelled and config.model.embedding.kind == "onehot":
         raise ConfigError("--unlabelled cannot be combined with model.embedding.kind onehot: words only the "
                           "unlabelled text has would get frozen inputs that never learn. Use word2vec or random.")
@@ -95,7 +98,6 @@ def check_run(config: Config, *, data: Any = None, out_dir: str | Path | None = 
     if config.train.init_from and (stream or shard is not None):
         raise ConfigError(f"--init-from cannot be combined with {'--stream' if stream else '--nproc'} yet (the saved "
                           "vocabulary and weights are read in one process, in memory). Drop one of them.")
-    lm = "--pretrained" if config.train.pretrained else "train.pretrain" if config.train.pretrain else None
     if lm and config.train.init_from:
         raise ConfigError(f"{lm} cannot be combined with --init-from: a warm start continues a saved classifier's own "
                           "weights. Drop one of them.")
