@@ -90,7 +90,7 @@ def load(name: str, out: Path) -> LabelledData:
         # no split column: lstmtext's own seeded stratified 80/10/10 split (data.split_seed 42), as in docs/compare.md
         cfg = build_config(None, extra={"data": {"text_col": "text", "label_col": "label"}})
         return load_data(cfg, DATA / "ntc-scv" / "reviews.csv")
-    raise SystemExit(f"unknown data set {name!r}: choose from {', '.join(SETTINGS)}")
+    raise ValueError(name)  # main refuses an unknown name first
 
 
 def fingerprint(settings: list[str], lm_set: list[str]) -> str:

@@ -85,6 +85,9 @@ def test_compare_sequential_trains_each_model_per_seed_and_writes_reports(tiny_d
     baseline = next(line for line in table.splitlines() if line.startswith("| tfidf_logreg"))
     assert " ± " not in baseline  # one deterministic run: no spread to show
     assert paths["chart"].read_bytes()[:4] == b"\x89PNG"
+    from lstmtext.experiments.compare_report import compare_figure
+
+    assert compare_figure(report).axes[0].get_ylabel() == "test score"  # the chart had no y label
     page = paths["html"].read_text(encoding="utf-8")  # compare alone of the experiments wrote no page
     assert "data:image/png;base64," in page and "<td>tfidf_logreg</td>" in page and "test" in page
 

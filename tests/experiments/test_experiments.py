@@ -62,6 +62,9 @@ def test_tiny_grid_runs_end_to_end_and_writes_every_report(base, tiny_data, tmp_
     page = paths["html"].read_text()
     assert page.count("data:image/png;base64,") == 2 and 'src="http' not in page
     assert "<th>valid accuracy</th>" in page  # the page's trials had one score column where results.md has two
+    from lstmtext.experiments.search_report import _param
+
+    assert [_param(v) for v in (0.0085, 0.000138699, 64, "x")] == ["0.0085", "0.0001387", "64", "x"]  # one format
     # another search's report in the same folder (after --overwrite): a one-key grid has no heat map, and the
     # earlier one is not left beside it
     one_key = parse_space(base, ["train.lr=0.03,0.01"])

@@ -117,8 +117,9 @@ def test_texts_whose_states_exceed_the_memory_budget_are_read_as_texts(monkeypat
 
 @pytest.mark.parametrize("model", [
     {"name": "bilstm", "pooling": "concat", "ngram_bag": 2, "ngram_fit": "after"},
-    {"name": "cnn", "ngram_bag": 2}, {"name": "lstm", "pooling": "last", "ngram_bag": 3}],
-    ids=["ulmfit-like", "cnn-bag", "trigrams"])
+    {"name": "cnn", "ngram_bag": 2}, {"name": "lstm", "pooling": "last", "ngram_bag": 3},
+    {"name": "bilstm", "pooling": "max", "ngram_bag": 1}],
+    ids=["ulmfit-like", "cnn-bag", "trigrams", "unigrams"])
 def test_a_bag_of_ngrams_adds_each_copys_bag_to_the_bases_shared_pass(model):
     """A model with an n-gram bag read its T copies as T + 1 texts (`ulmfit` on a 256-token review: 983 ms)."""
     net = _model(classify_task(["neg", "neutral", "pos"]), **model)
@@ -129,10 +130,18 @@ def test_a_bag_of_ngrams_adds_each_copys_bag_to_the_bases_shared_pass(model):
             net.idf.uniform_(0.5, 2.0)
             net.bias.normal_()
             net.blend(0.4)
-    ids = [3, 7, 1, 12, 12, 29, 4, 9]
-    copies = [ids] + [ids[:i] + ids[i + 1:] for i in range(len(ids))]
-    with torch.no_grad():
-        got = net.deletion_logits(torch.tensor(ids))
-    assert got is not None
-    torch.testing.assert_close(got, predict_logits(net, copies, same_length=True), atol=1e-5, rtol=1e-5)
+    for ids in ([3, 7, 1, 12, 12, 29, 4, 9], [3, 7, 1, 12, 12, 29]):  # the CNN's copies need 5 tokens (its widest kernel)
+        copies = [ids] + [ids[:i] + ids[i + 1:] for i in range(len(ids))]
+        with torch.no_grad():
+            got = net.deletion_logits(torch.tensor(ids))
+        assert got is not None
+        torch.testing.assert_close(got, predict_logits(net, copies, same_length=True), atol=1e-5, rtol=1e-5)
     assert _model(classify_task(["neg", "pos"]), name="gru", ngram_bag=2).deletion_logits(torch.tensor(ids)) is None
+
+
+def test_a_two_token_text_with_a_bag_matches_its_copies():
+    net = _model(classify_task(["neg", "pos"]), name="bilstm", pooling="concat", ngram_bag=2)
+    with torch.no_grad():
+        net.bag.weight.normal_()
+        got = net.deletion_logits(torch.tensor([4, 9]))
+    torch.testing.assert_close(got, predict_logits(net, [[4, 9], [9], [4]], same_length=True), atol=1e-5, rtol=1e-5)

@@ -69,6 +69,14 @@ def test_a_file_sorted_by_label_is_warned_about(tiny_frame, tmp_path, config, ca
     with caplog.at_level(logging.WARNING, logger="lstmtext.training.shards"):
         prepare_shards(config, Classify, tmp_path / "mixed.csv", tmp_path / "b", chunk_size=5)
     assert "sorted by label" not in caplog.text
+    caplog.clear()  # a rare class in a shuffled file: many chunks hold the common label alone, all of one label
+    rare = tiny_frame.copy()
+    rare["label"] = "common"
+    rare.loc[rare.index[rare["split"] == "train"][0], "label"] = "rare"  # one rare training row, among common ones
+    rare.to_csv(tmp_path / "rare.csv", index=False)
+    with caplog.at_level(logging.WARNING, logger="lstmtext.training.shards"):
+        prepare_shards(config, Classify, tmp_path / "rare.csv", tmp_path / "c", chunk_size=5)
+    assert "sorted by label" not in caplog.text
 
 
 def test_epoch_order_is_seeded_and_covers_every_row(tiny_path, tmp_path, config):

@@ -79,6 +79,12 @@ def initial_embedding(cfg: ModelConfig, vocab: Vocab, train_texts: Sequence[str]
     return {"embedding_weights": weights, "freeze_embedding": emb.freeze}
 
 
+def vector_of(vectors: dict[str, np.ndarray], word: str) -> np.ndarray | None:
+    """A word's vector: exact, else lower-cased (a cased vocabulary over lower-case vectors), else None."""
+    vec = vectors.get(word)
+    return vectors.get(word.lower()) if vec is None else vec
+
+
 #: A pretrained file that covers less of the vocabulary than this is warned about: it was likely made for another
 #: language or cleaning (case, punctuation, stemming, word segmentation), and most words start random.
 LOW_COVERAGE = 0.5
@@ -93,7 +99,7 @@ def check_coverage(path: str, vocab: Vocab, vectors: dict[str, np.ndarray]) -> N
         ConfigError: When no vocabulary word has a vector.
     """
     words = vocab.itos[2:]  # <pad>, <unk> have none
-    found = sum(1 for w in words if w in vectors or w.lower() in vectors)
+    found = sum(1 for w in words if vector_of(vectors, w) is not None)
     if words and not found:
         raise ConfigError(f"{path}: none of the {len(words):,} vocabulary words (e.g. {', '.join(words[:3])}) has a "
                           "vector there. Use vectors of this language, made with the same cleaning (lstmtext embed "
@@ -314,9 +320,7 @@ def embedding_matrix(vocab: Vocab, vectors: dict[str, np.ndarray], dim: int, sou
     table[PAD_ID] = 0.0
     found = 0
     for i, word in enumerate(vocab.itos[2:], start=2):  # <pad>, <unk> have no pretrained vector
-        vec = vectors.get(word)
-        if vec is None:
-            vec = vectors.get(word.lower())
+        vec = vector_of(vectors, word)
         if vec is not None:
             table[i] = vec
             found += 1

@@ -75,23 +75,27 @@ def _still_failed(records: list[dict[str, Any]], done: list[dict[str, Any]]) -> 
     return [r for r in records if r["state"] == "FAIL" and not any(d["params"] == r["params"] for d in done)]
 
 
+def trials_table(done: list[dict[str, Any]], keys: list[str], metric: str) -> tuple[list[str], list[list[str]]]:
+    """The header and cells of the trials table, best first, as results.md and report.html both show it (the page
+    had one score column where the file had two)."""
+    columns = [f"valid_{score}" for score in shown_scores(metric)]
+    head = ["trial", *keys, *(c.replace("_", " ", 1) for c in columns), "epochs (best)", "train s"]
+    rows = [[str(r["trial"]), *(_param(r["params"].get(k)) for k in keys), *(_fmt(r.get(c)) for c in columns),
+             f"{r.get('epochs_run')} ({r.get('best_epoch')})", f"{r.get('train_seconds', 0):.0f}"] for r in done]
+    return head, rows
+
+
 def results_markdown(records: list[dict[str, Any]], keys: list[str], metric: str) -> str:
     """COMPLETE trials, best first, as a Markdown table of their valid scores (the best row in bold), then the chosen
     trial's test scores, read once. Every trial's test scores had stood beside their valid ones, inviting a choice
     on test; they stay in ``results.csv``."""
     done = _best_first(records)
-    shown = shown_scores(metric)
-    columns = [f"valid_{score}" for score in shown]
-    head = ["trial", *keys, *(c.replace("_", " ", 1) for c in columns), "epochs (best)", "train s"]
+    head, rows = trials_table(done, keys, metric)
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
-    for i, r in enumerate(done):
-        cells = [str(r["trial"]), *(_param(r["params"].get(k)) for k in keys), *(_fmt(r.get(c)) for c in columns),
-                 f"{r.get('epochs_run')} ({r.get('best_epoch')})", f"{r.get('train_seconds', 0):.0f}"]
-        if i == 0:
-            cells = [f"**{c}**" for c in cells]
-        lines.append("| " + " | ".join(cells) + " |")
+    for i, cells in enumerate(rows):
+        lines.append("| " + " | ".join(f"**{c}**" if i == 0 else c for c in cells) + " |")
     if done and f"test_{metric}" in done[0]:  # as the HTML report decides it
-        lines += ["", chosen_line(done[0], shown, metric)]
+        lines += ["", chosen_line(done[0], shown_scores(metric), metric)]
     failed = _still_failed(records, done)
     lines += [""] + [f"- trial {r['trial']} failed {r['params']}: {r.get('error', 'interrupted')}" for r in failed]
     return "\n".join(lines).rstrip() + "\n"
@@ -218,12 +222,7 @@ def write_search_report(out_dir: str | Path, records: list[dict[str, Any]], spac
         paths[name] = path
         parts.append(image(png, f"search {name}"))
     done = _best_first(records)
-    columns = [f"valid_{score}" for score in shown_scores(metric)]  # the columns of results.md (it had only one)
-    parts += ["<h2>Trials (best first)</h2>",
-              table(["trial", *keys, *(c.replace("_", " ", 1) for c in columns), "epochs (best)", "train s"],
-                    [[r["trial"], *(_param(r["params"].get(k)) for k in keys), *(_fmt(r.get(c)) for c in columns),
-                      f"{r.get('epochs_run')} ({r.get('best_epoch')})", f"{r.get('train_seconds', 0):.0f}"]
-                     for r in done])]
+    parts += ["<h2>Trials (best first)</h2>", table(*trials_table(done, keys, metric))]
     if done and f"test_{metric}" in done[0]:
         parts.append(f"<p>{html.escape(chosen_line(done[0], shown_scores(metric), metric))}</p>")
     failed = _still_failed(records, done)

@@ -21,9 +21,10 @@ from torch import nn
 
 from lstmtext.models.layers import padding_mask
 
-#: Most n-grams of a text's deletion copies that :meth:`NgramBagClassifier.deletion_logits` computes at once
-#: ((T + 1) T n: a 2,048-token text's 1-2-grams, 8.4 M); a longer text's copies are read as texts, in batches.
-BAG_DELETION_LIMIT = 2**23 + 2**20
+#: Most bytes the bags of a text's deletion copies may take in :meth:`NgramBagClassifier.deletion_logits` (their
+#: (T + 1) T n n-gram rows, each a weight per output, looked up and weighted: a 2,048-token text's 1-2-grams with
+#: 3 classes about 200 MB); a longer text, or one of more outputs (aspects), reads its copies as texts, in batches.
+BAG_DELETION_BYTES = 384 * 2**20
 
 # Multipliers of the n-gram hash (large odd numbers; each position gets its own); the ONNX export reads them too.
 NGRAM_HASH = (1, 1_000_003, 998_244_353)
@@ -145,8 +146,9 @@ class NgramBagClassifier(nn.Module):
         bag 309 ms against 9 without). None where the base has no such pass, or the copies' bags would be large."""
         shared = getattr(self.base, "deletion_logits", None)
         steps = len(ids)
-        if shared is None or steps < 2 or (steps + 1) * steps * self.n > BAG_DELETION_LIMIT:
-            return None
+        outputs = self.bag.weight.shape[1]
+        if shared is None or steps < 2 or (steps + 1) * steps * self.n * (2 * outputs + 3) * 4 > BAG_DELETION_BYTES:
+            return None  # per n-gram: its row id (8 bytes), weight, and the looked-up and weighted outputs
         base = shared(ids) if found is None else shared(ids, found)
         if base is None:
             return None

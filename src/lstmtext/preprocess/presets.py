@@ -133,7 +133,7 @@ def preprocess_preset(name: str) -> dict[str, Any]:
 
         close = difflib.get_close_matches(name, list(PREPROCESS_PRESETS), n=1)
         hint = f" Did you mean {close[0]!r}?" if close else ""
-        raise ConfigError(f"preprocess.preset (--preprocess): unknown cleaning preset {name!r}.{hint} Available: "
+        raise ConfigError(f"preprocess.preset: unknown cleaning preset {name!r}.{hint} Available: "
                           f"{', '.join(sorted(PREPROCESS_PRESETS))}.")
     preset = PREPROCESS_PRESETS[name]
     return {"steps": list(preset["steps"]), "options": {k: dict(v) for k, v in preset["options"].items()}}
