@@ -110,7 +110,8 @@ def read_tokens(bundle: Bundle, text: str) -> tuple[str, list[str], list[int]]:
 def deletion_logits(model: torch.nn.Module, ids: list[int], batch_size: int = 512) -> torch.Tensor:
     """Logits ``(T + 1, K)`` of the text ``ids`` (row 0) and of each copy without token i (row i + 1).
 
-    A model with ``deletion_logits`` (single-layer LSTMs and TextCNNs, their aspect heads and seed ensembles)
+    A model with ``deletion_logits`` (single-layer LSTMs and TextCNNs, their aspect heads, seed ensembles and
+    n-gram bags)
     computes only what a left-out token changes (:mod:`lstmtext.models.deletions`,
     :meth:`~lstmtext.models.cnn.TextCNN.deletion_encode`); any other, or one that declines (a text too long for
     the memory budget), reads the T + 1 texts in same-length batches. Both give the same numbers to rounding.
