@@ -34,6 +34,7 @@ from pathlib import Path
 import numpy as np
 
 from lstmtext.data import load_bundled_airline
+from lstmtext.inference.engines import ENGINES
 
 HOST = "127.0.0.1"  # the only address this script ever connects to
 
@@ -113,7 +114,8 @@ async def run_clients(clients: int, port: int, texts: list[str], per_request: in
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("bundle", help="bundle or training output folder to serve")
-    parser.add_argument("--engine", default="torch", choices=["torch", "torch-bf16", "onnx", "onnx-int8"])
+    parser.add_argument("--engine", default="auto", choices=list(ENGINES),
+                        help="as lstmtext serve --engine (default auto: what serve runs by default)")
     parser.add_argument("--clients", type=int, default=32, help="concurrent clients (1..256)")
     parser.add_argument("--seconds", type=float, default=20.0, help="duration (at most 300)")
     parser.add_argument("--texts", type=int, default=1, help="texts per request")
