@@ -337,3 +337,9 @@ def test_a_vectors_file_that_disagrees_with_its_header_or_is_not_utf8_says_so(tm
     latin.write_bytes(b"cat 0.1 0.2 0.3\ncaf\xe9 1 2 3\xe9\n")
     with pytest.raises(DataError, match=r"latin\.txt:2: bytes that are not UTF-8 .*iconv"):
         read_vectors(latin)
+    words = tmp_path / "words.txt"  # latin-1 in the words alone: their keys never match a word of the texts
+    words.write_bytes(b"cat 0.1 0.2 0.3\ncaf\xe9 1 2 3\n")
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="lstmtext.encoding.embeddings"):
+        read_vectors(words)
+    assert "1 of its words hold bytes that are not UTF-8" in caplog.text

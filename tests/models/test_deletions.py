@@ -145,3 +145,13 @@ def test_a_two_token_text_with_a_bag_matches_its_copies():
         net.bag.weight.normal_()
         got = net.deletion_logits(torch.tensor([4, 9]))
     torch.testing.assert_close(got, predict_logits(net, [[4, 9], [9], [4]], same_length=True), atol=1e-5, rtol=1e-5)
+
+
+def test_a_bag_too_large_for_its_byte_budget_reads_the_copies_as_texts(monkeypatch):
+    from lstmtext.models import ngram_bag
+
+    net = _model(classify_task(["neg", "pos"]), name="bilstm", pooling="max", ngram_bag=2)
+    ids = torch.tensor([3, 7, 1, 12, 9])
+    assert net.deletion_logits(ids) is not None
+    monkeypatch.setattr(ngram_bag, "BAG_DELETION_BYTES", 6 * 5 * 2 * 7 * 4 - 1)  # one byte under this text's bags
+    assert net.deletion_logits(ids) is None

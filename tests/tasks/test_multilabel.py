@@ -368,7 +368,9 @@ def test_cv_folds_keep_the_whole_label_space_when_a_folds_training_rows_lack_a_r
     cfg = _cfg(*FAST[:1], *FAST[2:], "train.epochs=2", "data.split_col=\"none\"")
     folds = cross_validate(cfg, load_data(cfg, path, whole=True), folds=3, mode="sequential", workers=1)
     assert sum(f["n_heldout"] for f in folds["folds"]) == 25
-    assert all(set(f["per_class_recall"]) == {"late", "staff", "wifi"} for f in folds["folds"])
+    assert all({"late", "staff"} <= set(f["per_class_recall"]) for f in folds["folds"])
+    # wifi is held out in one fold only: the others have no recall for it (it read 0, "never found" in cv.md)
+    assert sum("wifi" in f["per_class_recall"] for f in folds["folds"]) == 1
 
 
 def test_an_explanation_covers_at_most_the_six_most_probable_chosen_labels():

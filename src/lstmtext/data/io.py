@@ -124,30 +124,32 @@ def plain_name(path: Path) -> Path:
     return plain.with_name(plain.name + _sniff_extension(path))
 
 
-_HEADER_FIELD = re.compile(r"(?=.{1,40}$)[\w.()-]+(?: [\w.()-]+)?")  # a column name: a word or two, short
-
-
 def _sniff_extension(path: Path) -> str:
-    """``.jsonl``, ``.tsv``, ``.csv`` or ``.txt`` from the first decompressed line of a gzip, bzip2 or xz file: a
-    table's header names short columns; a line of prose is a plain text file's first text (`.csv` had made
-    every command read a corpus of one text a line as a table, and refuse it for its missing column)."""
+    """``.jsonl``, ``.tsv``, ``.csv`` or ``.txt`` from the first decompressed lines of a gzip, bzip2 or xz file: a
+    table's lines split into the same number (2 or more) of fields; lines of prose do not (`.csv` had made every
+    command read a corpus of one text a line as a table, and refuse it for its missing column)."""
     import bz2
     import gzip
     import lzma
 
-    first = ""
+    lines: list[str] = []
     for opener in (gzip.open, bz2.open, lzma.open):
         try:
             with opener(path, "rt", encoding="utf-8", errors="replace") as fh:
-                first = fh.readline(4096).lstrip("\ufeff").strip()
+                for line in fh:
+                    if line.strip():
+                        lines.append(line.lstrip("\ufeff").rstrip("\r\n"))
+                    if len(lines) == 20:
+                        break
             break
         except (OSError, EOFError, lzma.LZMAError):  # not this compression, or cut short
+            lines = []
             continue
-    if first.startswith(("{", "[")):
+    if lines and lines[0].lstrip().startswith(("{", "[")):
         return ".jsonl"
     for sep, ext in (("\t", ".tsv"), (",", ".csv"), (";", ".csv")):
-        fields = [f.strip().strip('"') for f in first.split(sep)]
-        if len(fields) > 1 and all(_HEADER_FIELD.fullmatch(f) for f in fields):
+        counts = {len(row) for row in csv.reader(lines, delimiter=sep)}
+        if len(counts) == 1 and counts.pop() > 1 and (len(lines) > 1 or sep == "\t"):
             return ext
     return ".txt"
 

@@ -286,8 +286,11 @@ def read_vectors(path: str | Path, keep: set[str] | None = None) -> tuple[dict[s
     if dim is None:
         raise ConfigError(f"model.embedding.path: {path} holds no vectors. Give a word2vec/fastText/GloVe text file.")
     if declared is not None and declared != lines:  # cut short (a download), or lines lost: gensim refuses it
-        log.warning("%s: its header says %s vectors, the file holds %s: is it cut short?", path, f"{declared:,}",
-                    f"{lines:,}")
+        log.warning("%s: its header says %s vectors, the file holds %s%s", path, f"{declared:,}", f"{lines:,}",
+                    ": is it cut short?" if lines < declared else " (the header's count is wrong)")
+    if mangled := sum("\ufffd" in word for word in out):  # read with errors="replace": never a vocabulary word
+        log.warning("%s: %d of its words hold bytes that are not UTF-8, so they match no word of the texts. Vectors "
+                    "files are UTF-8 text: convert it (e.g. `iconv -f latin1 -t utf-8`).", path, mangled)
     return out, dim
 
 

@@ -129,7 +129,9 @@ def cross_validate(
                         "epochs_run": result["epochs_run"], "best_epoch": result["best_epoch"],
                         "train_seconds": round(result["train_seconds"], 2),
                         **{k: held[k] for k in scores},
-                        "per_class_recall": {c: v["recall"] for c, v in held.get("per_class", {}).items()}})
+                        # a class without held-out texts in this fold has no recall (it read 0: "never found")
+                        "per_class_recall": {c: v["recall"] for c, v in held.get("per_class", {}).items()
+                                             if v.get("support", 1) > 0}})
         if on_result is not None:
             on_result(records[-1])
 

@@ -23,7 +23,7 @@ from lstmtext.models.layers import padding_mask
 
 #: Most bytes the bags of a text's deletion copies may take in :meth:`NgramBagClassifier.deletion_logits` (their
 #: (T + 1) T n n-gram rows, each a weight per output, looked up and weighted: a 2,048-token text's 1-2-grams with
-#: 3 classes about 200 MB); a longer text, or one of more outputs (aspects), reads its copies as texts, in batches.
+#: 3 classes about 300 MB); a longer text, or one of more outputs (aspects), reads its copies as texts, in batches.
 BAG_DELETION_BYTES = 384 * 2**20
 
 # Multipliers of the n-gram hash (large odd numbers; each position gets its own); the ONNX export reads them too.

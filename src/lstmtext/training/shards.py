@@ -203,7 +203,7 @@ def _clean_pass(sources: list[tuple[Path, str | None]], config: Config, task_cls
     labels: dict[str, Counter] = {s: Counter() for s in SPLITS}
     parts: dict[str, list[str]] = {s: [] for s in SPLITS}
     max_len, info = 0, {}
-    one_label: list[str] = []  # the label of each training chunk whose rows all carry one: a file sorted by label
+    one_label: list[tuple[str, int]] = []  # (label, rows) of each training chunk whose rows all carry one label
     for path, fixed in sources:
         path_fmt = detect_format(path, fmt)
         cfg = config if fixed is None else config.model_copy(
@@ -224,7 +224,7 @@ def _clean_pass(sources: list[tuple[Path, str | None]], config: Config, task_cls
                 chunk_labels = [table.split.labels[i] for i in index]
                 if name == "train":
                     if len(set(map(repr, chunk_labels))) == 1:
-                        one_label.append(repr(chunk_labels[0]))
+                        one_label.append((repr(chunk_labels[0]), len(chunk_labels)))
                     for text in texts:  # row by row, as Vocab.build counts: ties keep the first appearance
                         words = text.split()
                         tokens.update(words)
@@ -233,14 +233,18 @@ def _clean_pass(sources: list[tuple[Path, str | None]], config: Config, task_cls
                 parts[name].append(f"{name}-{len(parts[name]):05d}")
                 (folder / f"{parts[name][-1]}.clean.json").write_text(json.dumps({"texts": texts, "labels": chunk_labels}))
             log.info("%s: read up to data row %d", path, int(chunk.index[-1]) + 1)
-    shards = len(parts["train"])
-    # more than half the chunks of one label each, and those of different labels (a shuffled file with a rare class
-    # has many chunks of its common label alone): valid macro-F1 0.49 against 0.73 shuffled, in a review
-    if shards >= 2 and len(set(one_label)) >= 2 and len(one_label) * 2 > shards:
-        log.warning("%s: %d of the %d training chunks of %d rows hold a single label each: the file looks sorted by "
-                    "label, and a streamed run shuffles rows within a chunk only, so most batches would hold one "
-                    "label. Shuffle the file's rows once before training (e.g. `pandas.read_csv(f).sample(frac=1)`), "
-                    "or raise --chunk-size.", sources[0][0], len(one_label), shards, chunk_size)
+    # a chunk of one label that a shuffled file would almost never give (its label's share p, n rows: p^n < 1%; a
+    # rare class leaves many chunks of the common label alone, as chance does): valid macro-F1 0.49 against 0.73
+    # shuffled, in a review
+    total = sum(labels["train"].values())
+    share = {repr(label): count / total for label, count in labels["train"].items()}
+    unlikely = [n for label, n in one_label if n >= 2 and share[label] ** n < 0.01]
+    if len(parts["train"]) >= 2 and len(labels["train"]) >= 2 and unlikely:
+        log.warning("%s: %d of the %d training chunks of %d rows hold a single label each, which a shuffled file "
+                    "would almost never give: the file looks sorted by label, and a streamed run shuffles rows within "
+                    "a chunk only, so those batches hold one label. Shuffle the file's rows once before training (e.g. "
+                    "`(head -n 1 f.csv; tail -n +2 f.csv | shuf) > g.csv` for a file without line breaks in its "
+                    "texts), or raise --chunk-size.", sources[0][0], len(unlikely), len(parts["train"]), chunk_size)
     return tokens, labels, parts, max_len, info
 
 
