@@ -271,8 +271,8 @@ def test_train_and_evaluate_never_replace_a_file_of_the_name_they_write(tmp_path
 
 
 def test_an_experiment_never_writes_its_report_into_a_training_runs_folder(trained_run):
-    for command in ("cv", "audit", "search", "learning-curve"):  # each writes a report.html, as train does
+    for command in ("cv", "audit", "search", "learning-curve", "compare"):  # each writes a report.html, as train does
         with pytest.raises(OutputExistsError, match=rf"^{trained_run[0]} holds a training run \(its model/\): "
                                                     rf"{command}'s report\.html would replace the run's own"):
             check_out(trained_run[0], command, overwrite=True)  # --overwrite had mixed the two runs' files
-    assert check_out(trained_run[0], "compare", overwrite=False) == trained_run[0]  # nothing of the run's to replace
+    assert check_out(trained_run[0], "suggest", overwrite=False) == trained_run[0]  # nothing of the run's to replace
