@@ -41,6 +41,11 @@ def test_a_bad_jsonl_line_is_named(tmp_path):
     with pytest.raises(DataError, match=r"d\.jsonl:3: not a JSON object \(.*\)\. Write one object per line\.$"):
         read_table(path)
     path.write_text('{"text": "a", "label": "x"}\n["b", "y"]\n')
+    tab = tmp_path / "tab.jsonl"
+    tab.write_text('{"text": "a\tb", "label": "x"}\n', encoding="utf-8")  # the message ended "...character at"
+    with pytest.raises(DataError, match=r"tab\.jsonl:1: not a JSON object \(Invalid control character at column 12 "
+                                        r"\(a tab or line break inside a string is written \\t or \\n\)\)"):
+        read_table(tab)
     with pytest.raises(DataError, match=r"d\.jsonl:2: not a JSON object \(a list\)"):
         read_table(path)
     path.write_text('{"text": "a", "label": "x"}\n{"text": "b", "label": "y"}\n[1, 2]\n')  # pandas: a TypeError

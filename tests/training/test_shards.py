@@ -157,6 +157,9 @@ def test_cli_stream(tiny_path, tmp_path):
     assert result.exit_code == 0, result.output
     assert (out / "shards" / "meta.json").is_file() and (out / "model" / "model.safetensors").is_file()
     assert "streamed" in pd.read_json(out / "metrics.json", typ="series")["summary"]["source"]
+    result = CliRunner().invoke(app, [a for a in args if a != "--stream"])  # --chunk-size alone was ignored
+    assert isinstance(result.exception, ConfigError) and "--chunk-size sets the rows per chunk of --stream" in str(
+        result.exception)
 
 
 def test_a_resume_reads_the_shards_only_of_the_same_files_and_chunk_size(tiny_frame, tmp_path, config):

@@ -87,7 +87,7 @@ def train(
     new_classes: Annotated[Optional[str], typer.Option(metavar="[error|add]", help="With --init-from: refuse labels the saved model lacks (default) or add outputs for them.")] = None,
     quiet: QuietOpt = False,
     stream: Annotated[bool, typer.Option("--stream", help="Read DATA in chunks into OUT/shards, for files larger than memory (docs/streaming.md).")] = False,
-    chunk_size: Annotated[int, typer.Option(min=1, help="Rows per chunk with --stream.")] = 10000,
+    chunk_size: Annotated[Optional[int], typer.Option(min=1, help="Rows per chunk with --stream (default 10,000).")] = None,
     nproc: Annotated[int, typer.Option(min=1, help="Processes (DDP ranks) on this node; > 1 re-launches the run through torchrun (docs/distributed.md).")] = 1,
     nnodes: Annotated[int, typer.Option(help="Nodes of a multi-node run; every node runs this command with its own --node-rank.")] = 1,
     node_rank: Annotated[int, typer.Option(help="This node's number, 0 .. nnodes-1 (node 0 writes OUT).")] = 0,
@@ -102,10 +102,13 @@ def train(
 
     Example: lstmtext train reviews.csv --text-col review --label-col stars --preset bilstm --out runs/reviews
     """
+    from lstmtext.errors import ConfigError
     from lstmtext.pipeline import run
     from lstmtext.pipeline.checks import check_resume_or_overwrite
 
     check_resume_or_overwrite(resume, overwrite)  # before the data is read, and once for every --nproc rank
+    if chunk_size is not None and not stream:  # it was ignored without a word
+        raise ConfigError("--chunk-size sets the rows per chunk of --stream. Add --stream, or drop --chunk-size.")
     cfg = run_config(preset, config, set_, task=task, text_col=text_col, label_col=label_col, split_col=split_col,
                      aspects=aspects, label_sep=label_sep, drop_duplicates=drop_duplicates, oversample=oversample,
                      class_weight=class_weight, init_from=init_from, new_words=new_words, new_classes=new_classes,

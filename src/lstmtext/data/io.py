@@ -353,7 +353,9 @@ def _json_object(path: Path, lineno: int, line: str) -> dict[str, Any]:
     try:
         record = json.loads(line)
     except json.JSONDecodeError as exc:
-        raise DataError(f"{path}:{lineno}: not a JSON object ({exc.msg}). Write one object per line.") from None
+        where = f"{exc.msg.removesuffix(' at')} at column {exc.colno}"  # "Invalid control character at" was cut
+        hint = " (a tab or line break inside a string is written \\t or \\n)" if "control character" in exc.msg else ""
+        raise DataError(f"{path}:{lineno}: not a JSON object ({where}{hint}). Write one object per line.") from None
     if not isinstance(record, dict):
         raise DataError(f"{path}:{lineno}: not a JSON object (a {type(record).__name__}). Write one object per line.")
     return record
