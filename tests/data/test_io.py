@@ -307,3 +307,18 @@ def test_a_semicolon_separated_csv_is_pointed_at_its_delimiter(tmp_path):
     with pytest.raises(DataError, match=r"no column 'text' .*Columns in the file: text;label\. Its first line is "
                                         r"separated by semicolons"):
         load_data(build_config(None), path)
+
+
+def test_a_json_array_files_rows_are_named_by_item_not_line():
+    """A JSON array is often one line: its 701st item was named 'file:701', a line the file does not have."""
+    import tempfile
+    from pathlib import Path
+
+    from lstmtext.data.lines import row_refs
+
+    with tempfile.TemporaryDirectory() as tmp:
+        array, lines = Path(tmp) / "a.json", Path(tmp) / "l.jsonl"
+        array.write_text('[{"text": "a"}, {"text": "b"}]')
+        lines.write_text('{"text": "a"}\n{"text": "b"}\n')
+        assert row_refs(array, [0, 1], "jsonl") == [f"{array} item 1", f"{array} item 2"]
+        assert row_refs(lines, [1], "jsonl") == [f"{lines}:2"]

@@ -80,6 +80,15 @@ def csv_options(path: Path, fmt: str) -> dict[str, Any]:
     return {"sep": ",", "quoting": csv.QUOTE_MINIMAL} if fmt == "csv" else {"sep": "\t", "quoting": tsv_quoting(path)}
 
 
+def _is_json_array(path: Path) -> bool:
+    """Whether a JSON file is one array of records (``[{...}, ...]``), not one record a line."""
+    try:
+        with path.open("rb") as fh:
+            return fh.read(4096).removeprefix(b"\xef\xbb\xbf").lstrip().startswith(b"[")
+    except OSError:
+        return False
+
+
 def row_ref(path: str | Path, index: int, fmt: str, header: bool = True) -> str:
     """Return ``file:line N`` for a 0-based data row (see :func:`row_refs`)."""
     return row_refs(path, [index], fmt, header)[0]
@@ -100,6 +109,8 @@ def row_refs(path: str | Path, indices: Iterable[int], fmt: str, header: bool = 
             lines[known] = starts[rows[known]]
         return [f"{path}:{n}" for n in lines.tolist()]
     if fmt == "jsonl":
+        if _is_json_array(Path(path)):  # one JSON array: its items have no lines of their own (it read file:701)
+            return [f"{path} item {n}" for n in (rows + 1).tolist()]
         return [f"{path}:{n}" for n in (rows + 1).tolist()]
     return [f"{path} row {n}" for n in rows.tolist()]
 
