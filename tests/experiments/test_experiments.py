@@ -425,10 +425,13 @@ def test_cli_search_learning_curve_and_cv(tiny_path, tmp_path):
     assert "2 trials ran" in result.output
     # a tiny trial's seconds read as such, not "(0 s)"
     assert re.search(r"\(\d\.\d s\)", result.output) and "(0 s)" not in result.output, result.output
-    result = runner.invoke(app, ["learning-curve", str(tiny_path), "--sizes", "12,24", "--seeds", "1", "--out",
-                                 str(tmp_path / "lc"), "--oversample", "random", *common])
+    result = runner.invoke(app, ["learning-curve", str(tiny_path), "--sizes", "0.5,1.0", "--seeds", "1", "--out",
+                                 str(tmp_path / "lc"), "--oversample", "random", *common])  # shares of the 24 rows
     assert result.exit_code == 0, result.output
-    assert json.loads((tmp_path / "lc" / "learning_curve.json").read_text())["summary"][1]["size"] == 24
+    assert [s["size"] for s in json.loads((tmp_path / "lc" / "learning_curve.json").read_text())["summary"]] == [12, 24]
+    result = runner.invoke(app, ["learning-curve", str(tiny_path), "--sizes", "0.5,1.5", "--out", str(tmp_path / "x")])
+    assert isinstance(result.exception, ConfigError) and "a share of the training split is in (0, 1]; got 1.5" in str(
+        result.exception)
     result = runner.invoke(app, ["cv", str(tiny_path), "--folds", "2", "--out", str(tmp_path / "cv"), *common])
     assert result.exit_code == 0, result.output
     assert "over 2 folds" in result.output and (tmp_path / "cv" / "report.html").is_file()

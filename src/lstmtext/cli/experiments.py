@@ -161,7 +161,7 @@ def search(
 @interruptible("the finished runs are kept in OUT/learning_curve.json: run the same command again to go on.")
 def learning_curve(
     data: DataArg = None,
-    sizes: Annotated[str, typer.Option(help="Comma-separated training-set sizes, e.g. 500,1000,2000.")] = "500,1000,2000,4000",
+    sizes: Annotated[str, typer.Option(help="Comma-separated training-set sizes, e.g. 500,1000,2000, or shares of the training split, e.g. 0.1,0.25,0.5,1.0 (a value with a decimal point).")] = "500,1000,2000,4000",
     seeds: Annotated[int, typer.Option(help="Runs per size (seeds train.seed .. +N-1; with an ensemble of n members every n-th seed, so that no two runs share a member).")] = 3,
     metric: Metric = "macro_f1",
     out: Annotated[Path, typer.Option(help="Folder: learning_curve.json/.md/.csv/.png, report.html.")] = Path("runs/learning-curve"),
@@ -180,19 +180,27 @@ def learning_curve(
     again runs only the missing ones.
 
     Example: lstmtext learning-curve tweets.csv --split-col split --sizes 500,1000,2000,4000 --seeds 3 --out runs/lc
+    (or --sizes 0.1,0.25,0.5,1.0: shares of the training split)
     """
     from lstmtext.errors import ConfigError
     from lstmtext.experiments.learning_curve import learning_curve as run_curve
     from lstmtext.experiments.learning_curve import write_learning_curve
 
-    try:
-        size_list = [int(s.replace("_", "")) for s in sizes.split(",") if s.strip()]
+    values = [s.strip().replace("_", "") for s in sizes.split(",") if s.strip()]
+    try:  # a value with a decimal point is a share of the training split (scikit-learn's train_sizes), else a count
+        parsed = [float(v) if "." in v else int(v) for v in values]
     except ValueError:
-        raise ConfigError(f"--sizes must be comma-separated whole numbers, e.g. 500,1000. Got {sizes!r} instead.") from None
+        raise ConfigError(f"--sizes must be comma-separated counts (500,1000) or shares of the training split "
+                          f"(0.1,0.5,1.0). Got {sizes!r} instead.") from None
+    if bad := [v for v in parsed if isinstance(v, float) and not 0 < v <= 1]:
+        raise ConfigError(f"--sizes: a share of the training split is in (0, 1]; got {bad[0]}. Give counts as whole "
+                          "numbers (500).")
     check_out(out, "learning-curve", overwrite, inputs=[data, valid, test, split_file, unlabelled])
     cfg, labelled = _setup(data, preset, config, set_, task, text_col, label_col, split_col, aspects, label_sep,
                            oversample, class_weight, valid, test, split_file, unlabelled, unlabelled_col,
                            header=not no_header, preprocess=preprocess)
+    n_train = len(labelled.splits["train"])
+    size_list = sorted({max(1, round(v * n_train)) if isinstance(v, float) else v for v in parsed})
     done = lambda r: console.print(f"{r['size']:,} texts, seed {r['seed']}: " + ", ".join(  # noqa: E731
         f"{k} {v:.4f}" for k, v in r.items() if k.endswith(metric)) + f" ({seconds(r['train_seconds'])})")
     report = run_curve(cfg, labelled, size_list, seeds, metric=metric, workers=workers_or_cores(workers),
