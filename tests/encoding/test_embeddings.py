@@ -7,7 +7,8 @@ import pytest
 import torch
 
 from lstmtext.config import ModelConfig, build_config
-from lstmtext.encoding.embeddings import initial_embedding, read_vectors, train_word2vec
+from lstmtext.encoding.embeddings import initial_embedding, train_word2vec
+from lstmtext.encoding.vector_files import read_vectors
 from lstmtext.encoding.vocab import Vocab
 from lstmtext.errors import ConfigError, DataError
 from lstmtext.preprocess import Pipeline
@@ -325,7 +326,7 @@ def test_a_vectors_path_without_the_pretrained_kind_is_refused(tmp_path):
 def test_a_vectors_file_that_disagrees_with_its_header_or_is_not_utf8_says_so(tmp_path, caplog):
     short = tmp_path / "short.txt"
     short.write_text("9999 3\ncat 0.1 0.2 0.3\ndog 1 2 3\n", encoding="utf-8")
-    with caplog.at_level(logging.WARNING, logger="lstmtext.encoding.embeddings"):
+    with caplog.at_level(logging.WARNING, logger="lstmtext.encoding.vector_files"):
         vectors, dim = read_vectors(short)
     assert dim == 3 and set(vectors) == {"cat", "dog"}
     assert "its header says 9,999 vectors, the file holds 2: is it cut short?" in caplog.text
@@ -340,6 +341,6 @@ def test_a_vectors_file_that_disagrees_with_its_header_or_is_not_utf8_says_so(tm
     words = tmp_path / "words.txt"  # latin-1 in the words alone: their keys never match a word of the texts
     words.write_bytes(b"cat 0.1 0.2 0.3\ncaf\xe9 1 2 3\n")
     caplog.clear()
-    with caplog.at_level(logging.WARNING, logger="lstmtext.encoding.embeddings"):
+    with caplog.at_level(logging.WARNING, logger="lstmtext.encoding.vector_files"):
         read_vectors(words)
     assert "1 of its words hold bytes that are not UTF-8" in caplog.text

@@ -82,7 +82,7 @@ def test_new_words_keep_reads_them_as_unknown_and_add_appends_them(saved, tmp_pa
 
 
 def test_added_words_start_from_the_vectors_file_as_a_fresh_models_would(tmp_path):
-    from lstmtext.encoding.embeddings import read_vectors
+    from lstmtext.encoding.vector_files import read_vectors
 
     rng = np.random.default_rng(0)
     with TINY.open(encoding="utf-8") as fh:
