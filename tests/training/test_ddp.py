@@ -248,3 +248,19 @@ def test_verbose_reaches_the_ranks_through_the_job_file(tmp_path):
         root.setLevel(before)
     job.write_text(json.dumps({}), encoding="utf-8")  # a job file of an older launcher
     assert job_log_level(str(job)) == logging.WARNING
+
+
+def test_a_killed_launchers_job_files_are_removed_by_the_next_launch(tmp_path):
+    """A launcher killed with kill -9 left its job file (the run's resolved config) in the temporary folder."""
+    import os
+
+    from lstmtext.pipeline.launch import remove_stale_jobs
+
+    dead = 2**22 + 12_345  # above Linux's largest pid_max (4,194,304): no such process
+    stale = [tmp_path / f"lstmtext-job-{dead}-abc.json", tmp_path / f"lstmtext-job-{dead}-abc.json.error.0"]
+    live = [tmp_path / f"lstmtext-job-{os.getpid()}-def.json", tmp_path / f"lstmtext-job-{os.getppid()}-ghi.json"]
+    other = tmp_path / "lstmtext-job-notapid.json"  # an older launcher's name: left alone
+    for path in [*stale, *live, other]:
+        path.write_text("{}", encoding="utf-8")
+    assert sorted(remove_stale_jobs(tmp_path)) == sorted(stale)
+    assert all(p.exists() for p in [*live, other]) and not any(p.exists() for p in stale)

@@ -119,6 +119,29 @@ def torchrun_command(opts: LaunchOptions, job_file: Path) -> list[str]:
     return cmd + ["-m", "lstmtext.pipeline.launch", str(job_file)]
 
 
+def remove_stale_jobs(folder: str | Path | None = None) -> list[Path]:
+    """Remove the job files (and their error files) of launchers that are gone: one killed outright (``kill -9``)
+    never removed its own, which held the run's resolved config. Returns what was removed."""
+    folder = Path(folder or tempfile.gettempdir())
+    removed = []
+    for path in folder.glob("lstmtext-job-*-*.json*"):
+        pid = path.name.removeprefix("lstmtext-job-").split("-", 1)[0]
+        if pid.isdigit() and int(pid) != os.getpid() and not _alive(int(pid)):
+            path.unlink(missing_ok=True)
+            removed.append(path)
+    return removed
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process of that number: not ours to judge
+        return True
+    return True
+
+
 def job_spec(config: Any, data: str | Path | None, out_dir: str | Path, run_kwargs: dict[str, Any],
              opts: LaunchOptions) -> dict[str, Any]:
     """What every rank reads from the job file: the run, the launch options and this process's log level (``-v``
@@ -149,7 +172,8 @@ def launch(config: Any, data: str | Path | None, out_dir: str | Path, run_kwargs
     if opts.nnodes == 1 and opts.master_addr in LOOPBACK and not opts.rdzv_endpoint:
         # one node: gloo must not pick an interface from the host name, which may not route to itself
         env.setdefault("GLOO_SOCKET_IFNAME", "lo0" if sys.platform == "darwin" else "lo")
-    fd, name = tempfile.mkstemp(prefix="lstmtext-job-", suffix=".json")
+    remove_stale_jobs()
+    fd, name = tempfile.mkstemp(prefix=f"lstmtext-job-{os.getpid()}-", suffix=".json")
     job["errors"] = name + ".error"  # a rank whose run fails with a user's error writes it here and exits 0,
     with os.fdopen(fd, "w", encoding="utf-8") as fh:  # so that torchrun adds no traceback of its own
         json.dump(job, fh)
