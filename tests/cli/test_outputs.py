@@ -130,9 +130,9 @@ def test_suggest_twice_keeps_the_file_being_labelled(trained_run, tiny_path, tmp
     assert (folder / "to_label.csv").read_text() != "my labels so far\n"
 
 
-@pytest.mark.parametrize("command", [["audit", "--folds", "2"], ["cv", "--folds", "2"], ["compare", "--seeds", "1"]])
+@pytest.mark.parametrize("command", [["audit", "--folds", "2"], ["compare", "--seeds", "1"]])
 def test_experiments_refuse_before_training(command, tiny_path, tmp_path):
-    name = {"audit": "audit.json", "cv": "cv.json", "compare": "compare.json"}[command[0]]
+    name = {"audit": "audit.json", "compare": "compare.json"}[command[0]]
     (tmp_path / name).write_text("{}")
     result = runner.invoke(app, [command[0], str(tiny_path), *command[1:], "--out", str(tmp_path)])
     _refused(result, name)  # at once: no fold or model was trained to get here
@@ -140,8 +140,9 @@ def test_experiments_refuse_before_training(command, tiny_path, tmp_path):
 
 
 @pytest.mark.parametrize("command, own", [(["search", "--grid", "train.lr=1e-3"], "study.db"),
-                                          (["learning-curve", "--sizes", "20", "--seeds", "1"], "learning_curve.json")])
-def test_search_and_learning_curve_keep_another_commands_report(command, own, tiny_path, tmp_path):
+                                          (["learning-curve", "--sizes", "20", "--seeds", "1"], "learning_curve.json"),
+                                          (["cv", "--folds", "2"], "cv.json")])
+def test_resumable_experiments_keep_another_commands_report(command, own, tiny_path, tmp_path):
     (tmp_path / "report.html").write_text("the training run's report")
     _refused(runner.invoke(app, [command[0], str(tiny_path), *command[1:], "--out", str(tmp_path)]), "report.html")
     assert (tmp_path / "report.html").read_text() == "the training run's report"

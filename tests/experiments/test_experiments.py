@@ -17,7 +17,7 @@ from lstmtext.config import build_config
 from lstmtext.data import LabelledData, Split
 from lstmtext.errors import ConfigError, DataError
 from lstmtext.experiments import search as search_mod
-from lstmtext.experiments.cv import cross_validate, fold_rows
+from lstmtext.experiments.cv import cross_validate, fold_rows, write_cv
 from lstmtext.experiments.learning_curve import (
     fewest_rows,
     learning_curve,
@@ -362,6 +362,41 @@ def test_cross_validation_folds_are_stratified_disjoint_and_cover_every_row(base
         fold_rows([*labels, "rare"], len(labels) + 1, 2, 0, 0.2, "d.csv")  # no --folds value could help
     with pytest.raises(DataError, match="1 row cannot make folds: k-fold needs at least 2 rows"):
         fold_rows(None, 1, 2, 0, 0.2)
+
+
+def test_cv_saves_each_fold_and_a_rerun_trains_only_the_folds_not_done(base, tiny_data, tmp_path, monkeypatch):
+    import lstmtext.experiments.cv as cv_module
+
+    trained = []
+    real = cv_module.run_jobs
+
+    def counting(jobs, *args):
+        trained.extend(job["key"] for job in jobs)
+        return real(jobs, *args)
+
+    monkeypatch.setattr(cv_module, "run_jobs", counting)
+    full = cross_validate(base, tiny_data, folds=3, mode="sequential", workers=1, out_dir=tmp_path)
+    assert trained == [0, 1, 2] and full["folds_reused"] == 0
+    saved = json.loads((tmp_path / "cv.json").read_text())
+    assert [r["fold"] for r in saved["folds"]] == [0, 1, 2]  # each fold written as it finished
+    saved["folds"] = saved["folds"][:2]  # as a kill after the second fold leaves it
+    (tmp_path / "cv.json").write_text(json.dumps(saved))
+    trained.clear()
+    again = cross_validate(base, tiny_data, folds=3, mode="sequential", workers=1, out_dir=tmp_path)
+    assert trained == [2] and again["folds_reused"] == 2
+    timeless = lambda folds: [{k: v for k, v in r.items() if k != "train_seconds"} for r in folds]  # noqa: E731
+    assert timeless(again["folds"]) == timeless(full["folds"]) and again["mean"] == full["mean"]  # a fixed seed
+    write_cv(again, tmp_path)  # the report in the same file: the next run reuses every fold
+    trained.clear()
+    assert cross_validate(base, tiny_data, folds=3, mode="sequential", workers=1, out_dir=tmp_path)["folds_reused"] == 3
+    assert trained == []
+    with pytest.raises(ConfigError, match=r"cv\.json: this folder holds another cross-validation .*3 folds.*--overwrite"):
+        cross_validate(base, tiny_data, folds=2, mode="sequential", workers=1, out_dir=tmp_path)  # another K
+    fresh = cross_validate(base, tiny_data, folds=2, mode="sequential", workers=1, out_dir=tmp_path, overwrite=True)
+    assert fresh["folds_reused"] == 0 and trained == [0, 1]
+    (tmp_path / "cv.json").write_text("{", encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"cv\.json: cannot read the saved cross-validation .*--overwrite"):
+        cross_validate(base, tiny_data, folds=2, mode="sequential", workers=1, out_dir=tmp_path)
 
 
 def _imbalanced(data):

@@ -213,12 +213,13 @@ def learning_curve(
                   f"wrote {paths['chart']} and {paths['html']}")
 
 
-@interruptible("nothing is kept: cross-validation starts over when run again.")
+@interruptible("the finished folds are kept in OUT/cv.json: run the same command again to go on.")
 def cv(
     data: DataArg = None,
     folds: Annotated[int, typer.Option(help="K: stratified folds over train + valid.")] = 5,
     metric: Metric = "macro_f1",
-    out: Annotated[Path, typer.Option(help="Folder: cv.json, cv.md, report.html.")] = Path("runs/cv"),
+    out: Annotated[Path, typer.Option(help="Folder: cv.json (also each fold as it finishes: the same command again "
+                                           "goes on from there), cv.md, report.html.")] = Path("runs/cv"),
     preset: PresetOpt = None, config: ConfigOpt = None, set_: SetOpt = None, task: TaskOpt = None,
     text_col: TextCol = None, label_col: LabelCol = None, split_col: SplitCol = None, split_file: SplitFile = None,
     no_header: NoHeader = False, preprocess: PreprocessOpt = None,
@@ -229,7 +230,8 @@ def cv(
     """K-fold cross-validation for small data: train and valid pooled, one model per fold, mean ± std.
 
     Each fold's model stops early on a slice of its own training rows, never on the held-out fold. A file
-    without a split is folded whole; a test split (--split-col, --split-file, --test) is not used.
+    without a split is folded whole; a test split (--split-col, --split-file, --test) is not used. Each
+    finished fold is saved: stopped or killed, the same command goes on with the folds not done.
 
     Example: lstmtext cv reviews.csv --text-col review --label-col label --folds 5 --preset cnn --out runs/cv
     """
@@ -241,11 +243,12 @@ def cv(
                            header=not no_header, preprocess=preprocess, whole=True)
     done = lambda r: console.print(f"fold {r['fold']}: {metric} {r[metric]:.4f} ({seconds(r['train_seconds'])})")  # noqa: E731
     report = cross_validate(cfg, labelled, folds, metric=metric, workers=workers_or_cores(workers),
-                            mode=mode, on_result=done)
+                            mode=mode, on_result=done, out_dir=out, overwrite=overwrite)
     report["load_average"] = load_average()
     paths = write_cv(report, out)
     console.print(paths["markdown"].read_text(encoding="utf-8"), soft_wrap=True, markup=False)
-    console.print(f"{metric} {report['mean'][metric]:.4f} ± {report['std'][metric]:.4f} over {folds} folds; "
+    reused = f" ({report['folds_reused']} reused from {paths['json']})" if report["folds_reused"] else ""
+    console.print(f"{metric} {report['mean'][metric]:.4f} ± {report['std'][metric]:.4f} over {folds} folds{reused}; "
                   f"wrote {paths['html']}")
 
 

@@ -3,7 +3,8 @@
 The train and valid splits are pooled and cut into K stratified folds. Each fold is held out once and
 scored; the model of that fold trains on the other K-1 folds, minus a stratified ``data.valid_size``
 share kept aside for early stopping and for choosing the best epoch, so the held-out fold never
-steers training. A test split, if the data has one, is left untouched (train on it with ``train``).
+steers training. A test split, if the data has one, is left untouched (train on it with ``train``). Each
+finished fold is saved as it comes (``cv.json``): the same call again trains only the folds not there.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from lstmtext.config.schema import sklearn_seed
 from lstmtext.data import LabelledData, Split
 from lstmtext.errors import ConfigError, DataError
 from lstmtext.experiments.pool import Mode, check_parallel, clean_once, run_facts, run_jobs, score_name, task_scores
+from lstmtext.experiments.resume import run_spec, save_records, saved_records
 from lstmtext.tasks import get_task
 
 
@@ -88,6 +90,8 @@ def cross_validate(
     workers: int = 2,
     mode: Mode = "pool",
     on_result: Callable[[dict[str, Any]], None] | None = None,
+    out_dir: str | Path | None = None,
+    overwrite: bool = False,
 ) -> dict[str, Any]:
     """Train one model per fold and return the held-out scores with their mean and sample std.
 
@@ -99,12 +103,15 @@ def cross_validate(
         workers: Processes (pool) or torch threads (sequential).
         mode: ``pool`` (one thread per process) or ``sequential``.
         on_result: Called with each finished fold's record.
+        out_dir: Where finished folds are saved as they come (``cv.json``) and reused on a re-run.
+        overwrite: Start afresh in an ``out_dir`` whose saved folds are of another config, data or K (else refused).
 
     Returns:
-        ``{"folds": [...], "mean": {metric: ...}, "std": {...}, settings, timing}``.
+        ``{"folds": [...], "mean": {metric: ...}, "std": {...}, "folds_reused", settings, timing}``.
 
     Raises:
-        ConfigError: For a bad metric, fold count or parallel settings.
+        ConfigError: For a bad metric, fold count or parallel settings, or an ``out_dir`` holding the folds of
+            another cross-validation (without ``overwrite``).
         DataError: If a class is too small for ``folds`` folds.
     """
     scores = task_scores(config.task, metric)
@@ -116,12 +123,15 @@ def cross_validate(
     stratum = get_task(config.task).stratum()
     keys = [stratum(y) for y in pool.labels] if stratum is not None else None
     rows = fold_rows(keys, len(pool), folds, config.train.seed, config.data.valid_size, data.source)
+    spec = run_spec(config, data, folds=folds)
+    partial = Path(out_dir) / "cv.json" if out_dir is not None else None
+    records = saved_records(partial, spec, "folds", "cross-validation", overwrite)
+    reused = {r["fold"] for r in records}
     cfg = run_config.model_copy(deep=True)
     cfg.train.threads = threads
     jobs = [{"key": k, "config": cfg.model_dump(mode="json"),
              "select": {"train": ["pool", r["train"]], "valid": ["pool", r["valid"]], "test": ["pool", r["heldout"]]}}
-            for k, r in enumerate(rows)]
-    records: list[dict[str, Any]] = []
+            for k, r in enumerate(rows) if k not in reused]
 
     def record(result: dict[str, Any]) -> None:
         held = result["metrics"]["test"]
@@ -132,6 +142,7 @@ def cross_validate(
                         # a class without held-out texts in this fold has no recall (it read 0: "never found")
                         "per_class_recall": {c: v["recall"] for c, v in held.get("per_class", {}).items()
                                              if v.get("support", 1) > 0}})
+        save_records(partial, spec, "folds", records)
         if on_result is not None:
             on_result(records[-1])
 
@@ -142,7 +153,7 @@ def cross_validate(
     std = {k: statistics.stdev([r[k] for r in records]) for k in scores}
     return {"source": data.source, "rows": len(cleaned.splits["pool"]), "k": folds, "metric": metric,
             **run_facts(config), "mode": mode, "workers": workers, "wall_seconds": time.perf_counter() - start,
-            "mean": mean, "std": std, "folds": records}
+            "mean": mean, "std": std, "folds": records, "folds_reused": len(reused), "spec": spec}
 
 
 def cv_markdown(report: dict[str, Any]) -> str:

@@ -8,7 +8,6 @@ are saved after each run (``learning_curve.json``); the same call again skips th
 
 from __future__ import annotations
 
-import json
 import statistics
 import time
 from collections.abc import Callable, Sequence
@@ -19,11 +18,11 @@ import numpy as np
 
 from lstmtext.config import Config
 from lstmtext.data import LabelledData
-from lstmtext.data.dataset import fingerprint
 from lstmtext.errors import ConfigError, DataError
 from lstmtext.experiments.pool import Mode, check_parallel, clean_once, run_facts, run_jobs, task_scores
+from lstmtext.experiments.resume import run_spec, save_records, saved_records
 from lstmtext.tasks import get_task
-from lstmtext.utils.atomic import file_sha256, write_json
+from lstmtext.utils.atomic import write_json
 
 
 def stratified_order(labels: Sequence[Any], seed: int) -> list[int]:
@@ -123,12 +122,10 @@ def learning_curve(
     stratum = get_task(config.task).stratum()
     train = cleaned.splits["train"]
     strata = [stratum(y) for y in train.labels] if stratum is not None else None
-    spec = {"config": config.model_dump(mode="json"), "source": data.source, "data": fingerprint(data.splits),
-            "split_sizes": {k: len(v) for k, v in data.splits.items()}}
-    if config.data.unlabelled and Path(config.data.unlabelled).is_file():  # its content, not only its path: an
-        spec["unlabelled"] = file_sha256(config.data.unlabelled)  # edited file had reused the old file's runs
+    spec = run_spec(config, data)
     partial = Path(out_dir) / "learning_curve.json" if out_dir is not None else None
-    runs = _reusable(partial, spec, overwrite)  # every saved run is kept, also those of sizes or seeds not asked now
+    # every saved run is kept, also those of sizes or seeds not asked now
+    runs = saved_records(partial, spec, "runs", "learning curve", overwrite)
     saved = {(r["size"], r["seed"]) for r in runs}
     jobs = []
     every_seed = [config.train.seed + i * config.model.ensemble for i in range(seeds)]  # an ensemble's: n apart
@@ -149,8 +146,7 @@ def learning_curve(
                      "best_epoch": result["best_epoch"], "train_seconds": round(result["train_seconds"], 2),
                      "threads": threads,  # a run reused by a later command of other --workers/--mode says its own
                      **{f"{s}_{k}": m[k] for s, m in result["metrics"].items() for k in scores}})
-        if partial is not None:
-            write_json(partial, {"spec": spec, "runs": runs})
+        save_records(partial, spec, "runs", runs)
         if on_result is not None:
             on_result(runs[-1])
 
@@ -164,32 +160,6 @@ def learning_curve(
             "runs_reused": sum((r["size"], r["seed"]) in saved for r in wanted),
             "split_sizes": spec["split_sizes"], "summary": summarize(wanted), "runs": wanted, "spec": spec,
             "saved_runs": runs}
-
-
-def _reusable(path: Path | None, spec: dict[str, Any], overwrite: bool) -> list[dict[str, Any]]:
-    """The runs saved at ``path`` for this ``spec`` (none when there is no file, or with ``overwrite``).
-
-    Raises:
-        ConfigError: If the file holds a curve of another config or data and ``overwrite`` is not set.
-    """
-    if path is None or not path.exists():
-        return []
-    try:
-        saved = json.loads(path.read_text(encoding="utf-8"))
-        if not isinstance(saved, dict):
-            raise ValueError("not a JSON object")
-    except (OSError, ValueError) as exc:  # a damaged file ended the command in a traceback, --overwrite too
-        if overwrite:
-            return []
-        raise ConfigError(f"{path}: cannot read the saved learning curve ({exc}). Give another --out, or pass "
-                          "--overwrite to replace it.") from None
-    if saved.get("spec") == json.loads(json.dumps(spec)):
-        return list(saved["runs"])
-    if not overwrite:
-        raise ConfigError(f"{path}: this folder holds another learning curve (other config or data contents, or one "
-                          "saved by an older lstmtext; "
-                          f"{len(saved.get('runs', []))} runs). Give another --out, or pass --overwrite to replace it.")
-    return []
 
 
 def summarize(runs: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
