@@ -55,14 +55,18 @@ def _flipped(tmp_path, *settings):
     path = tmp_path / "d.csv"
     path.write_text("text,label\n" + "\n".join(f"{t},{y}" for t, y in rows) + "\n")
     out = tmp_path / "audit"
-    res = CliRunner().invoke(app, ["audit", str(path), "--folds", "4", "--mode", "sequential", "--workers", "1",
-                                   "--out", str(out), "--preset", "cnn", "--set", "train.epochs=15",
-                                   "--set", "train.batch_size=8",  # ~100 steps per fold, not 15
-                                   "--set", 'model.embedding.kind="random"', "--set", "vocab.min_freq=1",
-                                   "--set", 'preprocess.preset="plain"',
-                                   "--set", "train.calibrate_min_texts=1",  # each fold's 6 valid texts calibrate
-                                   *[a for s in settings for a in ("--set", s)]])
+    res = CliRunner().invoke(app, _audit_args(path, out, *settings))
     return rows, path, res, out
+
+
+def _audit_args(path, out, *settings):
+    return ["audit", str(path), "--folds", "4", "--mode", "sequential", "--workers", "1",
+            "--out", str(out), "--preset", "cnn", "--set", "train.epochs=15",
+            "--set", "train.batch_size=8",  # ~100 steps per fold, not 15
+            "--set", 'model.embedding.kind="random"', "--set", "vocab.min_freq=1",
+            "--set", 'preprocess.preset="plain"',
+            "--set", "train.calibrate_min_texts=1",  # each fold's 6 valid texts calibrate
+            *[a for s in settings for a in ("--set", s)]]
 
 
 def test_a_member_that_learnt_nothing_is_left_out_of_the_mean(tmp_path):
@@ -113,6 +117,19 @@ def test_audit_finds_flipped_labels_out_of_fold(tmp_path, caplog):
         line = int(issue["where"].rsplit(":", 1)[1])
         assert issue["where"] == f"{path}:{line}" and texts[line - 2] == issue["text"]
     assert (out / "audit.csv").read_text().splitlines()[0].startswith("rank,where,field,given,suggested")
+    # each fold's out-of-fold probabilities are kept: every row once, and a killed audit goes on from them
+    folds = report["fold_probabilities"]
+    assert sorted(i for f in folds for i in f["heldout"]) == list(range(len(rows)))
+    assert all(len(f["proba"]) == len(f["heldout"]) and f["outputs"] == ["neg", "pos"] for f in folds)
+    csv_before = (out / "audit.csv").read_text()
+    report["fold_probabilities"] = folds[:3]  # as a kill during the fourth fold leaves the file
+    (out / "audit.json").write_text(json.dumps(report))
+    again = CliRunner().invoke(app, _audit_args(path, out))
+    assert again.exit_code == 0, again.output
+    assert "3 of 4 folds reused from" in again.output and again.output.count(" scored (") == 1
+    assert (out / "audit.csv").read_text() == csv_before  # the fourth fold trained again to the same probabilities
+    timeless = lambda fs: [{k: v for k, v in f.items() if k != "train_seconds"} for f in fs]  # noqa: E731
+    assert timeless(json.loads((out / "audit.json").read_text())["fold_probabilities"]) == timeless(folds)
 
 
 def test_the_tfidf_member_is_fitted_on_each_folds_rows_and_scores_only_its_held_out_ones():

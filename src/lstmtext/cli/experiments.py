@@ -252,11 +252,13 @@ def cv(
                   f"wrote {paths['html']}")
 
 
-@interruptible("nothing is kept: the audit starts over when run again.")
+@interruptible("the finished folds are kept in OUT/audit.json: run the same command again to go on.")
 def audit(
     data: DataArg = None,
     folds: Annotated[int, typer.Option(help="K: each row is scored by a model trained on the other K-1 folds.")] = 5,
-    out: Annotated[Path, typer.Option(help="Folder: audit.csv (suspects, most likely wrong first), audit.json, report.html.")] = Path("runs/audit"),
+    out: Annotated[Path, typer.Option(help="Folder: audit.csv (suspects, most likely wrong first), audit.json (also "
+                                           "each fold's probabilities as it finishes: the same command again goes on "
+                                           "from there), report.html.")] = Path("runs/audit"),
     preset: PresetOpt = None, config: ConfigOpt = None, set_: SetOpt = None, task: TaskOpt = None,
     text_col: TextCol = None, label_col: LabelCol = None, split_col: SplitCol = None, split_file: SplitFile = None,
     no_header: NoHeader = False, preprocess: PreprocessOpt = None,
@@ -268,7 +270,8 @@ def audit(
 
     Writes every suspect row with its given and suggested label, most likely wrong first; fix them in the
     data and train again. A file without a split is audited whole; a test split (--split-col, --split-file,
-    --test) is left alone.
+    --test) is left alone. Each finished fold is saved: stopped or killed, the same command goes on with the
+    folds not done.
 
     Example: lstmtext audit tweets.csv --text-col text --label-col airline_sentiment --folds 5 --out runs/audit
     """
@@ -280,7 +283,10 @@ def audit(
                            text_col, label_col, split_col, aspects, label_sep, None, None, valid, test, split_file,
                            header=not no_header, preprocess=preprocess, whole=True)
     report = run_audit(cfg, labelled, folds, workers=workers_or_cores(workers), mode=mode, tfidf=tfidf,
-                       on_result=lambda r: console.print(f"fold {r['fold']} scored ({seconds(r['train_seconds'])})"))
+                       on_result=lambda r: console.print(f"fold {r['fold']} scored ({seconds(r['train_seconds'])})"),
+                       out_dir=out, overwrite=overwrite)
+    if report["folds_reused"]:
+        console.print(f"{report['folds_reused']} of {folds} folds reused from {out / 'audit.json'}")
     paths = write_audit(report, out)
     for k, issue in enumerate(report["issues"][:10], start=1):
         field = f" [{issue['field']}]" if issue["field"] else ""

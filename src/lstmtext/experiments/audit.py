@@ -3,7 +3,8 @@
 Train and valid are pooled and cut into k folds (stratified where the task has strata, as ``cv`` does);
 each fold is scored by a model trained on the others, so every row gets probabilities from a model that
 never saw it. :func:`lstmtext.tasks.quality.label_issues` then finds the suspects (confident learning) and
-ranks them; ``audit.csv`` and ``report.html`` list each with its given and suggested label.
+ranks them; ``audit.csv`` and ``report.html`` list each with its given and suggested label. Each fold's
+probabilities are saved as they come (``audit.json``): the same call again trains only the folds not there.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from lstmtext.config import Config
 from lstmtext.data import LabelledData
 from lstmtext.experiments.cv import fold_rows, pooled
 from lstmtext.experiments.pool import Mode, check_parallel, clean_once, run_jobs
+from lstmtext.experiments.resume import run_spec, save_records, saved_records
 from lstmtext.reports.html import table, write_page
 from lstmtext.tasks import get_task
 from lstmtext.tasks.quality import label_issues
@@ -30,8 +32,12 @@ from lstmtext.utils.atomic import write_json, write_text
 
 
 def audit(config: Config, data: LabelledData, folds: int = 5, *, workers: int = 2, mode: Mode = "pool",
-          tfidf: bool = True, on_result: Callable[[dict[str, Any]], None] | None = None) -> dict[str, Any]:
+          tfidf: bool = True, on_result: Callable[[dict[str, Any]], None] | None = None,
+          out_dir: str | Path | None = None, overwrite: bool = False) -> dict[str, Any]:
     """Out-of-fold probabilities of every train/valid row, and the suspect labels among them.
+
+    With ``out_dir`` each fold's probabilities are saved there as they come (``audit.json``) and reused by the
+    same call again; ``overwrite`` starts afresh where that file holds another audit (else refused).
 
     With ``tfidf`` the probabilities are the mean of the preset's and those of TF-IDF + logistic regression
     trained on the same folds (``C`` on each fold's valid rows): two models that err differently. With 5% of the
@@ -39,7 +45,8 @@ def audit(config: Config, data: LabelledData, folds: int = 5, *, workers: int = 
     tweets and from 0.685 to 0.704 on IndoNLU SmSA (``studies/audit_flipped.py``).
 
     Raises:
-        DataError: If a class has fewer rows than ``folds``. ConfigError: For bad parallel settings.
+        DataError: If a class has fewer rows than ``folds``. ConfigError: For bad parallel settings, or an
+            ``out_dir`` holding another audit (without ``overwrite``).
     """
     threads = check_parallel(mode, workers)
     run_config, cleaned = clean_once(config, pooled(data))
@@ -50,22 +57,38 @@ def audit(config: Config, data: LabelledData, folds: int = 5, *, workers: int = 
     stratum = get_task(config.task).stratum()
     rows = fold_rows([stratum(y) for y in pool.labels] if stratum else None, len(pool), folds, config.train.seed,
                      config.data.valid_size, data.source)
+    spec = run_spec(config, data, folds=folds)
+    partial = Path(out_dir) / "audit.json" if out_dir is not None else None
+    saved = saved_records(partial, spec, "fold_probabilities", "audit", overwrite)
+    names = task.output_names()
+    proba = np.zeros((len(pool), len(names)), dtype=np.float32)
+
+    def fill(fold: dict[str, Any]) -> None:
+        columns = [names.index(n) for n in fold["outputs"]]  # a fold's label space may lack a rare label
+        proba[np.ix_(rows[fold["fold"]]["heldout"], columns)] = np.asarray(fold["proba"], dtype=np.float32)
+
+    for fold in saved:
+        fill(fold)
+    reused = {fold["fold"] for fold in saved}
     cfg = run_config.model_copy(deep=True)
     cfg.train.threads = threads
     jobs = [{"key": k, "config": cfg.model_dump(mode="json"), "proba": "test",
              "select": {"train": ["pool", r["train"]], "valid": ["pool", r["valid"]], "test": ["pool", r["heldout"]]}}
-            for k, r in enumerate(rows)]
-    names = task.output_names()
-    proba = np.zeros((len(pool), len(names)), dtype=np.float32)
+            for k, r in enumerate(rows) if k not in reused]
     start = time.perf_counter()
 
     def record(result: dict[str, Any]) -> None:
-        columns = [names.index(n) for n in result["outputs"]]  # a fold's label space may lack a rare label
-        proba[np.ix_(rows[result["job"]]["heldout"], columns)] = result["proba"]
+        # float32 values as JSON numbers read back exactly: a resumed audit ranks as an uninterrupted one
+        saved.append({"fold": result["job"], "heldout": rows[result["job"]]["heldout"], "outputs": list(result["outputs"]),
+                      "proba": np.asarray(result["proba"], dtype=np.float32).tolist(),
+                      "train_seconds": round(result["train_seconds"], 2)})
+        fill(saved[-1])
+        save_records(partial, spec, "fold_probabilities", saved)
         if on_result is not None:
             on_result({"fold": result["job"], "train_seconds": result["train_seconds"]})
 
     run_jobs(jobs, cleaned, workers, mode, record)
+    saved.sort(key=lambda fold: fold["fold"])
     targets = task.targets(pool.labels)
     majority = task.headline(task.metrics(targets, _majority(targets, proba, task)))  # what a model must beat for
     chance = task.headline(task.metrics(targets, _shuffled(targets, proba, task)))  # its suspects to mean anything
@@ -89,7 +112,7 @@ def audit(config: Config, data: LabelledData, folds: int = 5, *, workers: int = 
             "task": config.task, "wall_seconds": time.perf_counter() - start, "issues": issues,
             "out_of_fold": scores, "scored_by": " + ".join(used) + (" (mean)" if len(used) > 1 else ""),
             "out_of_fold_alone": alone if tfidf else None, "left_out": left_out,
-            "proba_alone": members,
+            "proba_alone": members, "folds_reused": len(reused), "spec": spec, "fold_probabilities": saved,
             "majority": majority, "chance": chance, "proba": proba, "targets": targets}
 
 
@@ -176,7 +199,9 @@ def _shown(value: Any) -> str:
 
 
 def write_audit(report: dict[str, Any], out_dir: str | Path) -> dict[str, Path]:
-    """Write ``audit.csv`` (every suspect, most likely wrong first), ``audit.json`` and ``report.html``."""
+    """Write ``audit.csv`` (every suspect, most likely wrong first), ``audit.json`` (also each fold's out-of-fold
+    probabilities: ``proba`` in its ``outputs`` order, one row per ``heldout`` row of train + valid pooled) and
+    ``report.html``."""
     out = Path(out_dir)
     keys = ["rank", "where", "field", "given", "suggested", "p_given", "p_suggested", "text"]
     buf = io.StringIO()
@@ -197,5 +222,7 @@ def write_audit(report: dict[str, Any], out_dir: str | Path) -> dict[str, Path]:
              "rows); the rows whose given label is least probable are listed, lowest first.</p>",
              table(keys, rows[:500])]
     return {"csv": write_text(out / "audit.csv", buf.getvalue()),
-            "json": write_json(out / "audit.json", {**summary, "issues": report["issues"]}),
+            # with each fold's probabilities and the settings: the same command again reuses them
+            "json": write_json(out / "audit.json", {**summary, "issues": report["issues"], "spec": report["spec"],
+                                                    "fold_probabilities": report["fold_probabilities"]}),
             "html": write_page(out / "report.html", f"lstmtext audit: {report['source']}", parts)}
