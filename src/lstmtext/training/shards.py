@@ -4,9 +4,12 @@ Two passes, each holding one chunk of rows: the first reads each chunk's labels 
 :meth:`~lstmtext.tasks.base.Task.parse` an in-memory run uses), cleans the texts, counts tokens and labels (so
 the vocabulary and label space are the ones an in-memory run builds) and caches the cleaned texts; the second
 encodes them into shards in ``OUT/shards/``: ``<split>-<n>.tokens.npy`` (int32 ids of the rows, end to end),
-``.offsets.npy`` (int64 row starts plus the end) and ``.targets.npy`` (the task's targets). An epoch visits the
-training shards in an order drawn from ``(seed, epoch)`` and makes length-bucketed batches within each shard,
-so peak memory follows the chunk size, not the file size. Validation and test rows are read memory-mapped.
+``.offsets.npy`` (int64 row starts plus the end) and ``.targets.npy`` (the task's targets). The training rows of
+every chunk are dealt out at random to all training shards (as many as there were chunks), so each shard is a
+random sample of the whole file, whatever its order: a file sorted by label or by date trains on mixed batches.
+An epoch visits the training shards in an order drawn from ``(seed, epoch)`` and makes length-bucketed batches
+within each shard, so peak memory follows the chunk size, not the file size. Validation and test rows keep their
+order and are read memory-mapped.
 """
 
 from __future__ import annotations
@@ -147,7 +150,8 @@ def prepare_shards(config: Config, task_cls: type[Task], data: str | Path, folde
 
 #: The files :func:`prepare_shards` writes: the shards, the cleaned chunks between its passes, meta.json and the
 #: temporary file it is written through.
-WRITTEN_HERE = re.compile(r"(train|valid|test)-\d{5,}\.(tokens\.npy|offsets\.npy|targets\.npy|labels\.npy|clean\.json)|"
+WRITTEN_HERE = re.compile(r"(train|valid|test)-\d{5,}\.(tokens\.npy|offsets\.npy|targets\.npy|labels\.npy|clean\.json|"
+                          r"(tokens|lengths|targets)\.part)|"  # .part: a training shard's rows while they are dealt
                           r"meta\.json|\.meta\.json\..*\.tmp|\.DS_Store")  # (.labels.npy: earlier versions')
 
 
@@ -176,7 +180,7 @@ def _prepare(config: Config, task_cls: type[Task], data: str | Path, folder: Pat
     vocab = Vocab.build([tokens], config.vocab.num_words, config.vocab.min_freq)  # a Counter adds its counts
     encoder = TextEncoder(pipeline, vocab, auto_max_len(config.vocab.max_len, max_len), config.vocab.truncating,
                           config.vocab.padding)
-    rows, train_tokens = _encode_pass(folder, parts, encoder, task)
+    rows, train_tokens = _encode_pass(folder, parts, encoder, task, config.data.split_seed)
     distinct = list(labels["train"])
     meta = {"source": str(data), "chunk_size": chunk_size, "inputs": shard_inputs(data, valid_path, test_path),
             "settings": shard_settings(config),
@@ -203,7 +207,6 @@ def _clean_pass(sources: list[tuple[Path, str | None]], config: Config, task_cls
     labels: dict[str, Counter] = {s: Counter() for s in SPLITS}
     parts: dict[str, list[str]] = {s: [] for s in SPLITS}
     max_len, info = 0, {}
-    one_label: list[tuple[str, int]] = []  # (label, rows) of each training chunk whose rows all carry one label
     for path, fixed in sources:
         path_fmt = detect_format(path, fmt)
         cfg = config if fixed is None else config.model_copy(
@@ -223,8 +226,6 @@ def _clean_pass(sources: list[tuple[Path, str | None]], config: Config, task_cls
                 texts = [cleaned[i] for i in index]
                 chunk_labels = [table.split.labels[i] for i in index]
                 if name == "train":
-                    if len(set(map(repr, chunk_labels))) == 1:
-                        one_label.append((repr(chunk_labels[0]), len(chunk_labels)))
                     for text in texts:  # row by row, as Vocab.build counts: ties keep the first appearance
                         words = text.split()
                         tokens.update(words)
@@ -233,40 +234,89 @@ def _clean_pass(sources: list[tuple[Path, str | None]], config: Config, task_cls
                 parts[name].append(f"{name}-{len(parts[name]):05d}")
                 (folder / f"{parts[name][-1]}.clean.json").write_text(json.dumps({"texts": texts, "labels": chunk_labels}))
             log.info("%s: read up to data row %d", path, int(chunk.index[-1]) + 1)
-    # a chunk of one label that a shuffled file would almost never give (its label's share p, n rows: p^n < 1%; a
-    # rare class leaves many chunks of the common label alone, as chance does): valid macro-F1 0.49 against 0.73
-    # shuffled, in a review
-    total = sum(labels["train"].values())
-    share = {repr(label): count / total for label, count in labels["train"].items()}
-    unlikely = [n for label, n in one_label if n >= 2 and share[label] ** n < 0.01]
-    if len(parts["train"]) >= 2 and len(labels["train"]) >= 2 and unlikely:
-        log.warning("%s: %d of the %d training chunks of %d rows hold a single label each, which a shuffled file "
-                    "would almost never give: the file looks sorted by label, and a streamed run shuffles rows within "
-                    "a chunk only, so those batches hold one label. Shuffle the file's rows once before training (e.g. "
-                    "`(head -n 1 f.csv; tail -n +2 f.csv | shuf) > g.csv` for a file without line breaks in its "
-                    "texts), or raise --chunk-size.", sources[0][0], len(unlikely), len(parts["train"]), chunk_size)
     return tokens, labels, parts, max_len, info
 
 
-def _encode_pass(folder: Path, parts: dict[str, list[str]], encoder: TextEncoder,
-                 task: Task) -> tuple[dict[str, list[int]], int]:
-    """Pass 2: encode each cached chunk into a shard; return the rows of each shard per split and the training tokens."""
+def _encode_pass(folder: Path, parts: dict[str, list[str]], encoder: TextEncoder, task: Task,
+                 seed: int) -> tuple[dict[str, list[int]], int]:
+    """Pass 2: encode each cached chunk into a shard (training rows: dealt out to every training shard, see
+    :class:`_Dealer`); return the rows of each shard per split and the training tokens."""
     rows: dict[str, list[int]] = {s: [] for s in SPLITS}
     train_tokens = 0
     for split, names in parts.items():
+        dealer = _Dealer(folder, names, seed) if split == "train" and len(names) > 1 else None
         for name in names:
             cache = folder / f"{name}.clean.json"
             chunk = json.loads(cache.read_text())
             ids = [encoder.encode_tokens(text.split()) for text in chunk["texts"]]
-            offsets = np.zeros(len(ids) + 1, dtype=np.int64)
-            np.cumsum([len(x) for x in ids], out=offsets[1:])
-            np.save(folder / f"{name}.tokens.npy", np.fromiter(chain.from_iterable(ids), np.int32, int(offsets[-1])))
-            np.save(folder / f"{name}.offsets.npy", offsets)
-            np.save(folder / f"{name}.targets.npy", task.targets([_label(y) for y in chunk["labels"]]))
+            targets = task.targets([_label(y) for y in chunk["labels"]])
+            lengths = np.fromiter(map(len, ids), np.int64, len(ids))
+            if dealer is not None:
+                dealer.deal(ids, lengths, targets)
+            else:
+                _save_shard(folder, name, np.fromiter(chain.from_iterable(ids), np.int32, int(lengths.sum())),
+                            lengths, targets)
+                rows[split].append(len(ids))
             cache.unlink()
-            rows[split].append(len(ids))
-            train_tokens += int(offsets[-1]) if split == "train" else 0
+            train_tokens += int(lengths.sum()) if split == "train" else 0
+        if dealer is not None:
+            rows[split] = dealer.finish()
     return rows, train_tokens
+
+
+def _save_shard(folder: Path, name: str, tokens: np.ndarray, lengths: np.ndarray, targets: np.ndarray) -> None:
+    """Write one shard: its rows' ids end to end, their offsets (row starts plus the end) and their targets."""
+    offsets = np.zeros(len(lengths) + 1, dtype=np.int64)
+    np.cumsum(lengths, out=offsets[1:])
+    np.save(folder / f"{name}.tokens.npy", tokens)
+    np.save(folder / f"{name}.offsets.npy", offsets)
+    np.save(folder / f"{name}.targets.npy", targets)
+
+
+class _Dealer:
+    """Deals the training rows of each chunk out to every training shard at random, appending to each shard's
+    ``.part`` files; :meth:`finish` turns each shard's parts into its ``.npy`` files, one shard in memory at a time.
+
+    Row ``j`` of the rows dealt so far, in a random order per chunk, goes to shard ``j mod n``: the shards' sizes
+    differ by at most one row, and each is a random sample of the file, so the shards of a file sorted by label
+    hold every label in proportion (a streamed run had trained such a file on one-label batches: valid macro-F1
+    0.49 against 0.73 shuffled, in a review). Seeded by ``data.split_seed``: the shards are a cache of the data.
+    """
+
+    def __init__(self, folder: Path, names: list[str], seed: int) -> None:
+        self.folder, self.names, self.rng, self.dealt = folder, names, np.random.default_rng(seed), 0
+        self.targets: tuple[np.dtype, tuple[int, ...]] | None = None  # the targets' dtype and shape past the rows
+
+    def deal(self, ids: list[list[int]], lengths: np.ndarray, targets: np.ndarray) -> None:
+        n = len(self.names)
+        dest = (self.dealt + self.rng.permutation(len(ids))) % n
+        self.dealt += len(ids)
+        self.targets = (targets.dtype, targets.shape[1:])
+        order = np.argsort(dest, kind="stable")  # each shard's rows, in the chunk's order
+        for k, pick in zip(range(n), np.split(order, np.cumsum(np.bincount(dest, minlength=n))[:-1])):
+            if not len(pick):
+                continue
+            parts = {"tokens": np.fromiter(chain.from_iterable(ids[i] for i in pick), np.int32,
+                                           int(lengths[pick].sum())),
+                     "lengths": lengths[pick], "targets": np.ascontiguousarray(targets[pick])}
+            for what, values in parts.items():
+                with open(self.folder / f"{self.names[k]}.{what}.part", "ab") as f:
+                    values.tofile(f)
+
+    def finish(self) -> list[int]:
+        """Write every shard's ``.npy`` files from its parts (and delete them); return each shard's rows."""
+        assert self.targets is not None, "deal() first"
+        dtype, shape = self.targets
+        kinds = {"tokens": np.int32, "lengths": np.int64, "targets": dtype}
+        rows = []
+        for name in self.names:  # every shard got rows: each chunk has one at least, and they are dealt evenly
+            part = {what: self.folder / f"{name}.{what}.part" for what in kinds}
+            read = {what: np.fromfile(path, kinds[what]) for what, path in part.items()}
+            _save_shard(self.folder, name, read["tokens"], read["lengths"], read["targets"].reshape(-1, *shape))
+            for path in part.values():
+                path.unlink()
+            rows.append(len(read["lengths"]))
+        return rows
 
 
 class ShardSequences(Sequence):
