@@ -291,6 +291,39 @@ def test_embed_streams_the_corpus_from_a_cleaned_file(tmp_path, monkeypatch):
     assert seen["passes"] == [[["zebra", "crew"], ["big", "zebra"]]] * 2
 
 
+def test_embed_reads_a_split_file_or_a_parquet_split_column_a_chunk_at_a_time(tmp_path, monkeypatch):
+    """A table split by --split-file, or a Parquet file by --split-col, was read whole into memory."""
+    import pandas as pd
+
+    from lstmtext.data import io
+    from lstmtext.encoding import corpus, embeddings
+    from lstmtext.errors import DataError
+
+    monkeypatch.setattr(corpus, "CHUNK", 2)  # 5 rows: three chunks
+    read_whole = []
+    monkeypatch.setattr(io, "read_table", lambda *a, **k: read_whole.append(a) or pytest.fail("read whole"))  # not
+    # the split file's own reading: lstmtext.data.splits holds its own name for it
+    texts = ["zebra crew", "quokka flight", "wombat gate", "zebra gate", "emu bag"]
+    split = ["train", "valid", "test", "train", "train"]
+    jsonl = tmp_path / "d.jsonl"  # a blank line: a split file's rows count records, not lines
+    jsonl.write_text("\n".join(['{"text": "%s"}' % t for t in texts[:2]] + [""] + ['{"text": "%s"}' % t for t in texts[2:]])
+                     + "\n", encoding="utf-8")
+    split_file = tmp_path / "split.csv"
+    pd.DataFrame({"row": range(5), "split": split}).to_csv(split_file, index=False)
+    got = list(embeddings._train_rows(jsonl, "text", split_file, None, True))
+    assert got == [["zebra crew"], ["zebra gate"], ["emu bag"]]  # a chunk at a time
+    parquet = tmp_path / "d.parquet"
+    pd.DataFrame({"text": texts, "part": split, "other": range(5)}).to_parquet(parquet, row_group_size=2)
+    got = list(embeddings._train_rows(parquet, "text", None, "part", True))
+    assert [t for chunk in got for t in chunk] == ["zebra crew", "zebra gate", "emu bag"] and len(got) == 3
+    got = list(embeddings._train_rows(parquet, "text", split_file, None, True))
+    assert [t for chunk in got for t in chunk] == ["zebra crew", "zebra gate", "emu bag"]
+    pd.DataFrame({"row": [0, 7], "split": ["train", "test"]}).to_csv(split_file, index=False)
+    with pytest.raises(DataError, match=r"split\.csv: row 7 is outside the data \(5 rows\)\. Is it the split file"):
+        list(embeddings._train_rows(jsonl, "text", split_file, None, True))
+    assert not read_whole
+
+
 def test_pretrained_vectors_that_cover_no_word_are_refused_and_few_are_warned(tmp_path, caplog):
     """A file of another language (or garbage read as one-number vectors) trained with every word random, said only
     at INFO under -v."""

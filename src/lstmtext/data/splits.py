@@ -70,6 +70,10 @@ def split_file_rows(split_csv: str | Path, n_rows: int) -> tuple[np.ndarray, lis
     """
     split = read_split_file(split_csv).sort_index()
     if len(split) and (split.index.max() >= n_rows or split.index.min() < 0):
-        raise DataError(f"{split_csv}: row {int(split.index.max())} is outside the data ({n_rows} rows). "
-                        "Is it the split file of this data file?")
+        raise DataError(outside_the_data(split_csv, int(split.index.max()), n_rows))
     return split.index.to_numpy(), split.tolist()
+
+
+def outside_the_data(split_csv: str | Path, row: int, n_rows: int) -> str:
+    """The error for a split file naming row ``row`` of data with ``n_rows`` rows."""
+    return f"{split_csv}: row {row} is outside the data ({n_rows} rows). Is it the split file of this data file?"

@@ -205,7 +205,7 @@ def embed_file(data: str | Path | None, out: str | Path, *, algo: str = "cbow", 
                header: bool = True) -> tuple[int, int]:
     """Train word2vec on the texts of ``data`` (or the bundled tweets' training split) and write the vectors.
     The texts are cleaned once, in chunks, into a temporary file that every pass reads: the corpus need not fit
-    in memory (a table split by ``split_file`` or a Parquet file split by ``split_col`` is still read whole).
+    in memory, a table split by ``split_file`` or ``split_col`` too.
 
     Args:
         data: A table with a text column, or a plain text file with one text a line; None: the bundled airline
@@ -273,26 +273,42 @@ def embed_file(data: str | Path | None, out: str | Path, *, algo: str = "cbow", 
 
 def _train_rows(path: Path, col: str, split_file: str | Path | None, split_col: str | None,
                 header: bool) -> Iterator[list[str]]:
-    """The texts of a table's training rows, by a split column (read in chunks) or a split file (the table read
-    whole: the file's row numbers index it)."""
+    """The texts of a table's training rows, a chunk of the table at a time: by a split column, or by a split
+    file (its rows are the table's 0-based data rows, as ``train --split-file`` reads them).
+
+    Raises:
+        DataError: For a missing column, a bad split value or split file, or a split file naming a row the table
+            does not have (found at its end: before any vector is trained).
+    """
+    import pandas as pd
+
     from lstmtext.data.dataset import RowRefs, check_columns, split_values
-    from lstmtext.data.io import FORMATS, detect_format, read_chunks, read_table
-    from lstmtext.data.splits import join_split_file
+    from lstmtext.data.io import detect_format, parquet_file, read_chunks
+    from lstmtext.data.splits import outside_the_data, read_split_file
     from lstmtext.encoding.corpus import CHUNK
 
-    if split_file is not None or detect_format(path) == "parquet":
-        frame = read_table(path, header=header)
-        check_columns(frame, path, {"--text-col": col, "--split-col": split_col})
-        if split_file is not None:
-            frame = join_split_file(frame, split_file)
-        else:
-            refs = RowRefs(path, FORMATS[path.suffix.lower()], header)
-            frame = frame.assign(split=split_values(frame, str(split_col), refs))
-        yield frame.loc[frame["split"] == "train", col].dropna().astype(str).tolist()
-        return
     fmt = detect_format(path)
-    for frame in read_chunks(path, None, CHUNK, header=header):
-        check_columns(frame, path, {"--text-col": col, "--split-col": split_col})
-        refs = RowRefs(path, fmt, header, index=frame.index)
-        split = split_values(frame, str(split_col), refs)
-        yield frame.loc[[s == "train" for s in split], col].dropna().astype(str).tolist()
+    columns = {"--text-col": col, "--split-col": split_col}
+    listed = read_split_file(split_file) if split_file is not None else None
+    train = np.sort(listed.index.to_numpy()[listed.to_numpy() == "train"]) if listed is not None else None
+    if fmt == "parquet":  # only the two columns, a batch of rows at a time
+        parquet = parquet_file(path)
+        check_columns(pd.DataFrame(columns=parquet.schema_arrow.names), path, columns)
+        frames: Iterable[pd.DataFrame] = (batch.to_pandas() for batch in parquet.iter_batches(
+            batch_size=CHUNK, columns=[c for c in dict.fromkeys((col, split_col)) if c is not None]))
+    else:
+        frames = read_chunks(path, None, CHUNK, header=header)
+    start = 0  # the running row number: what a split file's rows count (a JSONL chunk's index is its lines)
+    for frame in frames:
+        check_columns(frame, path, columns)
+        rows = np.arange(start, start + len(frame))
+        if train is not None:
+            at = np.minimum(np.searchsorted(train, rows), max(len(train) - 1, 0))
+            keep = train[at] == rows if len(train) else np.zeros(len(frame), dtype=bool)
+        else:
+            refs = RowRefs(path, fmt, header, index=rows if fmt == "parquet" else frame.index)
+            keep = np.asarray(split_values(frame, str(split_col), refs)) == "train"
+        start += len(frame)
+        yield frame.loc[keep, col].dropna().astype(str).tolist()
+    if listed is not None and len(listed) and int(listed.index.max()) >= start:
+        raise DataError(outside_the_data(split_file, int(listed.index.max()), start))
