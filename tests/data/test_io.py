@@ -138,6 +138,8 @@ def test_predict_reads_standard_input_and_writes_a_big_file_chunk_by_chunk(train
     bad = CliRunner().invoke(app, ["predict", str(model), "--file", "-"], input=b"good\r\ncaf\xe9\n")
     assert bad.exit_code == 1 and str(bad.exception) == (  # it had said "byte 9 of a line", counted from the start
         "stdin: line 2, byte 4 (b'\\xe9') is not valid UTF-8. Send UTF-8 text (e.g. through `iconv -f cp1252 -t utf-8`).")
+    marked = CliRunner().invoke(app, ["predict", str(model), "--file", "-"], input=b"\xef\xbb\xbfcaf\xe9\n")
+    assert str(marked.exception).startswith("stdin: line 1, byte 7 (b'\\xe9')")  # the byte order mark's 3 bytes count
     old_mac = CliRunner().invoke(app, ["predict", str(model), "--file", "-"], input=b"lost my bag\rgreat crew\r")
     assert [json.loads(line)["text"] for line in old_mac.stdout.splitlines()] == ["lost my bag", "great crew"]
     blank = tmp_path / "blank.txt"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import codecs
 import io
 import logging
 import random
@@ -175,18 +176,22 @@ def _decoded_lines(raw: Any, cap: int | None = None) -> Iterator[str]:
     Raises:
         DataError: For a line that is not UTF-8: its number, and the first bad byte's place in it and value.
     """
+    buffered = raw if hasattr(raw, "peek") else io.BufferedReader(raw)  # a BytesIO has no peek
+    bom = len(codecs.BOM_UTF8) if buffered.peek(3)[:3] == codecs.BOM_UTF8 else 0  # bytes of line 1 the decoder drops
     # undecodable bytes become lone surrogates, found line by line (a strict decoder fails a whole block ahead)
-    text = io.TextIOWrapper(raw, encoding="utf-8-sig", errors="surrogateescape", newline=None)  # a BOM: no text's
+    text = io.TextIOWrapper(buffered, encoding="utf-8-sig", errors="surrogateescape", newline=None)  # a BOM: no text's
     try:
         for lineno, line in enumerate(_bounded(text, "stdin", cap or LINE_CHARS), start=1):
             bad = _SURROGATE.search(line)
             if bad is not None:
-                at = len(line[:bad.start()].encode("utf-8", "surrogateescape"))
+                at = len(line[:bad.start()].encode("utf-8", "surrogateescape")) + (bom if lineno == 1 else 0)
                 raise DataError(f"stdin: line {lineno}, byte {at + 1} ({bad.group().encode('utf-8', 'surrogateescape')!r}) "
                                 "is not valid UTF-8. Send UTF-8 text (e.g. through `iconv -f cp1252 -t utf-8`).")
             yield line
     finally:
         text.detach()  # not closed with the wrapper (what it had read ahead is gone: nothing reads it after)
+        if buffered is not raw:
+            buffered.detach()
 
 
 _SURROGATE = re.compile("[\udc80-\udcff]")
