@@ -324,3 +324,31 @@ def test_a_json_array_files_rows_are_named_by_item_not_line():
         lines.write_text('{"text": "a"}\n{"text": "b"}\n')
         assert row_refs(array, [0, 1], "jsonl") == [f"{array} item 1", f"{array} item 2"]
         assert row_refs(lines, [1], "jsonl") == [f"{lines}:2"]
+
+
+@pytest.mark.parametrize("kind", ["txt", "csv", "jsonl", "json", "parquet"])
+def test_texts_are_read_in_chunks_of_bounded_characters_whatever_their_count(kind, tmp_path, monkeypatch):
+    """A chunk was 50,000 texts whatever their length: 10,000 lines of 20,000 characters were one chunk, cleaned
+    and tokenised at once (4.6 GB to predict a 200 MB file). A chunk now also ends at about CHUNK_CHARS."""
+    import json
+
+    monkeypatch.setattr("lstmtext.data.texts.CHUNK_CHARS", 1000)
+    texts = [f"text {i} " + "x" * (300 if i % 2 else 30) for i in range(600)]  # 100,000 characters in all
+    path = tmp_path / f"d.{kind}"
+    if kind == "txt":
+        path.write_text("\n".join(texts) + "\n", encoding="utf-8")
+    elif kind == "csv":
+        pd.DataFrame({"text": texts}).to_csv(path, index=False)
+    elif kind == "jsonl":
+        path.write_text("".join(json.dumps({"text": t}) + "\n" for t in texts), encoding="utf-8")
+    elif kind == "json":
+        path.write_text(json.dumps([{"text": t} for t in texts]), encoding="utf-8")
+    else:
+        pd.DataFrame({"text": texts}).to_parquet(path)
+    chunks = list(iter_texts(path))
+    assert [t for _, part in chunks for t in part] == texts  # every text, in order, once
+    sizes = [sum(map(len, part)) for _, part in chunks]
+    first = 256 * 180 if kind == "csv" else 1000  # a CSV file's first chunk: 256 rows, then sized by its rate
+    assert len(chunks) > 40 and max(sizes[1:]) <= 2000 and sizes[0] <= first + 400
+    wheres = [w for where, _ in chunks for w in where]
+    assert len(wheres) == len(texts) and wheres[-1].endswith(("600", "601", "row 599", "599"))

@@ -108,9 +108,9 @@ def test_read_table_reads_the_array_whole_as_before(tmp_path):
 
 
 def test_a_jsonl_line_past_the_cap_is_refused_not_read_whole(tmp_path, monkeypatch):
-    import lstmtext.data.io as io
+    import lstmtext.data.jsonl as jsonl
 
-    monkeypatch.setattr(io, "ITEM_CHARS", 1000)
+    monkeypatch.setattr(jsonl, "ITEM_CHARS", 1000)
     path = tmp_path / "one-line.jsonl"
     path.write_text('{"text": "a"}\n' + '{"t": "' + "y" * 991 + '"}\n' + '{"text": "' + "x" * 5000 + '"}\n')
     # line 2 holds exactly 1,000 characters and its end: read

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import csv
-import json
 import re
 import sys
 from collections.abc import Iterator
@@ -14,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from lstmtext.data.header import PARSE_FIX, drop_extra, layout_options, mark_repeated, parse_fix
-from lstmtext.data.json_array import ITEM_CHARS, json_array_items
+from lstmtext.data.jsonl import check_jsonl_lines, jsonl_chunks
 from lstmtext.data.lines import csv_options, parser_error_line
 from lstmtext.errors import DataError
 
@@ -56,12 +55,6 @@ def locate_bad_bytes(path: Path, exc: UnicodeDecodeError) -> str:
             except UnicodeDecodeError as line_exc:
                 return f"line {lineno}, byte {line_exc.start + 1} ({raw[line_exc.start:line_exc.start + 1]!r})"
     return f"byte {exc.start}"
-
-
-def _starts_with(path: Path, prefix: bytes) -> bool:
-    """Whether the file's first non-blank bytes are ``prefix``."""
-    with path.open("rb") as fh:
-        return fh.read(4096).removeprefix(b"\xef\xbb\xbf").lstrip().startswith(prefix)
 
 
 #: The first bytes of files that are not text, what they are and what to do (read as UTF-8 text, each was
@@ -243,7 +236,7 @@ def read_table(path: str | Path, fmt: str | None = None, header: bool = True) ->
                     f"col{i}" for i in range(2, frame.shape[1])
                 ]
         elif fmt == "jsonl":
-            frames = list(_jsonl_chunks(path, sys.maxsize))  # numbered by data row, as before (blank lines skipped)
+            frames = list(jsonl_chunks(path, sys.maxsize))  # numbered by data row, as before (blank lines skipped)
             frame = pd.concat(frames).reset_index(drop=True) if frames else pd.DataFrame()
         else:
             frame = _parquet_values(pd.read_parquet(path), path)
@@ -255,7 +248,7 @@ def read_table(path: str | Path, fmt: str | None = None, header: bool = True) ->
         raise
     except (pd.errors.ParserError, ValueError, TypeError, OSError) as exc:  # TypeError: a JSONL line of a list
         if fmt == "jsonl":
-            _check_jsonl_lines(path)  # names the first bad line
+            check_jsonl_lines(path)  # names the first bad line
         raise DataError(_parse_error(path, fmt, exc)) from None
     if frame.empty:
         raise DataError(f"{path}: the file has no data rows.")
@@ -295,10 +288,13 @@ def table_columns(path: str | Path, fmt: str | None = None) -> list[str]:
     return [str(c) for c in next(iter(read_chunks(path, fmt, 1))).columns]
 
 
-def read_chunks(path: str | Path, fmt: str | None, chunk_size: int, header: bool = True, blank_rows: bool = False
-                ) -> Iterator[pd.DataFrame]:
+def read_chunks(path: str | Path, fmt: str | None, chunk_size: int, header: bool = True, blank_rows: bool = False,
+                max_chars: int | None = None) -> Iterator[pd.DataFrame]:
     """Yield frames of at most ``chunk_size`` rows of strings, indexed by 0-based data row (for ``file:line`` errors).
-    ``blank_rows``: a CSV/TSV file's blank lines are rows (of empty cells), not skipped.
+    ``blank_rows``: a CSV/TSV file's blank lines are rows (of empty cells), not skipped. ``max_chars``: frames of
+    about that many characters at most, whatever ``chunk_size`` says (a CSV/TSV file: the rows of the next frame
+    follow the previous one's characters per row, the first frame is of at most 256 rows): what is cleaned and
+    tokenised at once then does not grow with the texts' length (50,000 texts of 20,000 characters took 4.6 GB).
 
     Raises:
         DataError: If the file is missing, Parquet, not UTF-8 or not parseable.
@@ -312,13 +308,21 @@ def read_chunks(path: str | Path, fmt: str | None, chunk_size: int, header: bool
     check_text_file(path)
     try:
         if fmt == "jsonl":
-            yield from _jsonl_chunks(path, chunk_size)
+            yield from jsonl_chunks(path, chunk_size, max_chars)
             return
+        rows = chunk_size if max_chars is None else min(chunk_size, 256)
         with pd.read_csv(path, **csv_options(path, fmt), dtype=str, keep_default_na=False, na_values=[""],
-                         encoding="utf-8", **layout_options(path, fmt, header), chunksize=chunk_size,
+                         encoding="utf-8", **layout_options(path, fmt, header), chunksize=rows,
                          skip_blank_lines=not blank_rows) as reader:
             mode: list[str] = []  # the extra column's meaning, decided on the first chunk for every chunk
-            for chunk in reader:  # the index runs on from chunk to chunk
+            while True:
+                try:
+                    chunk = reader.get_chunk(rows)  # the index runs on from chunk to chunk
+                except StopIteration:
+                    break
+                if max_chars is not None and len(chunk):
+                    chars = sum(len(v) for col in chunk.columns for v in chunk[col].array if isinstance(v, str))
+                    rows = int(min(chunk_size, max(1, max_chars * len(chunk) // max(chars, 1))))
                 chunk = mark_repeated(drop_extra(chunk, path, fmt, mode), path, fmt, header)
                 if not header:
                     chunk.columns = ["text", "label"][: chunk.shape[1]] + [f"col{i}" for i in range(2, chunk.shape[1])]
@@ -346,73 +350,6 @@ def _parse_error(path: Path, fmt: str, exc: Exception) -> str:
 _EMPTY = "the file is empty. Give a file with a header row and data rows."
 def _first_line(exc: Exception) -> str:
     return str(exc).strip().splitlines()[0].rstrip(".") if str(exc).strip() else type(exc).__name__
-
-
-def _json_object(path: Path, lineno: int, line: str) -> dict[str, Any]:
-    """Line ``lineno`` (1-based) of a JSONL file as a dict, or a DataError naming it."""
-    try:
-        record = json.loads(line)
-    except json.JSONDecodeError as exc:
-        where = f"{exc.msg.removesuffix(' at')} at column {exc.colno}"  # "Invalid control character at" was cut
-        hint = " (a tab or line break inside a string is written \\t or \\n)" if "control character" in exc.msg else ""
-        raise DataError(f"{path}:{lineno}: not a JSON object ({where}{hint}). Write one object per line.") from None
-    if not isinstance(record, dict):
-        raise DataError(f"{path}:{lineno}: not a JSON object (a {type(record).__name__}). Write one object per line.")
-    return record
-
-
-def _jsonl_lines(path: Path) -> Iterator[tuple[int, str]]:
-    """The lines of a JSONL file that are not blank, with their numbers (from 1); a line longer than
-    :data:`~lstmtext.data.json_array.ITEM_CHARS` characters is refused, not read whole (a file without line ends
-    was one line of any size)."""
-    with path.open(encoding="utf-8-sig") as fh:  # as CSV files are read, a byte-order mark is no text
-        lineno = 0
-        while line := fh.readline(ITEM_CHARS + 1):
-            lineno += 1
-            if len(line) > ITEM_CHARS and not line.endswith("\n"):  # (a line of ITEM_CHARS and its end is whole)
-                raise DataError(f"{path}:{lineno}: the line runs past {ITEM_CHARS:,} characters. Write one object per "
-                                "line, each with its own line end.")
-            if line.strip():
-                yield lineno, line
-
-
-def _check_jsonl_lines(path: Path) -> None:
-    """Raise a DataError naming the first line of ``path`` that is not a JSON object (do nothing if none is)."""
-    for lineno, line in _jsonl_lines(path):
-        _json_object(path, lineno, line)
-
-
-def _records_frame(records: list[dict[str, Any]], index: list[int]) -> pd.DataFrame:
-    """A frame of JSON records with each value as it was written: a column of numbers with a null in it would
-    otherwise turn 123 into ``123.0`` (pandas' float column), a text or label the user did not write."""
-    return pd.DataFrame(records, index=index, dtype=object)
-
-
-def _jsonl_chunks(path: Path, chunk_size: int) -> Iterator[pd.DataFrame]:
-    if _starts_with(path, b"["):  # a .json file may hold one JSON array of records (pandas' to_json(orient="records"))
-        items: list[dict[str, Any]] = []
-        start = 0
-        for n, record in enumerate(json_array_items(path)):  # one item at a time: the array is never held whole
-            if not isinstance(record, dict):
-                raise DataError(f"{path}: item {n + 1} of the JSON array is not an object. Write an array of objects "
-                                '(e.g. [{"text": "...", "label": "..."}]), or one object per line.')
-            items.append(record)
-            if len(items) == chunk_size:
-                yield _records_frame(items, list(range(start, start + len(items))))
-                start, items = start + len(items), []
-        if items:
-            yield _records_frame(items, list(range(start, start + len(items))))
-        return
-    records: list[dict[str, Any]] = []
-    lines: list[int] = []
-    for lineno, line in _jsonl_lines(path):
-        records.append(_json_object(path, lineno, line))
-        lines.append(lineno - 1)
-        if len(records) == chunk_size:
-            yield _records_frame(records, lines)
-            records, lines = [], []
-    if records:
-        yield _records_frame(records, lines)
 
 
 def _parquet_values(frame: pd.DataFrame, path: Path) -> pd.DataFrame:

@@ -12,6 +12,8 @@ from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from lstmtext.data.dataset import check_columns, check_repeated, nested_cell
 from lstmtext.data.header import delimiter_hint
 from lstmtext.data.io import (
@@ -74,6 +76,9 @@ def sample_texts(path: Path, text_col: str | None = None, n: int = 8, seed: int 
 #: Texts per chunk of :func:`iter_texts` (what prediction holds in memory at once): above the pipeline's
 #: PARALLEL_MIN_TEXTS, so a chain that is not compiled still cleans a big file on every core.
 CHUNK_SIZE = 50_000
+#: Characters per chunk of :func:`iter_texts`, at most (about, for a CSV/TSV file): 10,000 lines of 20,000
+#: characters had been one chunk, cleaned and tokenised at once (4.6 GB to predict a 200 MB file).
+CHUNK_CHARS = 8_000_000
 
 
 def iter_texts(path: Path, text_col: str | None = None, chunk_size: int | None = None, defaults: Sequence[str] = ("text",),
@@ -119,7 +124,7 @@ def _iter_texts(path: Path, text_col: str | None, chunk_size: int, defaults: lis
                         f"a line, so {flag} does not apply. Drop {flag}, or give a .csv, .tsv, .jsonl or .parquet file.")
     if str(path) == "-":  # standard input: one text a line, decoded strictly (Python's own stdin may let bad bytes by)
         stream = _decoded_lines(sys.stdin.buffer) if hasattr(sys.stdin, "buffer") else sys.stdin
-        yield from _lines(stream, "stdin", chunk_size, keep_blank)
+        yield from _lines(stream, "stdin", chunk_size, keep_blank, CHUNK_CHARS)
         return
     if not path.is_file():
         raise DataError(missing_file(path))
@@ -129,17 +134,24 @@ def _iter_texts(path: Path, text_col: str | None, chunk_size: int, defaults: lis
         col = _column(parquet.schema_arrow.names, text_col, defaults)
         if col not in parquet.schema_arrow.names:
             raise DataError(f"{path}: no column {col!r}. Columns: {', '.join(parquet.schema_arrow.names)}. Use {flag}.")
-        start = 0
-        for batch in parquet.iter_batches(batch_size=chunk_size, columns=[col]):
+        start, texts, chars = 0, [], 0
+        for batch in parquet.iter_batches(batch_size=min(chunk_size, 1024), columns=[col]):  # gathered into chunks
             values = batch.column(0).to_pylist()
             odd = next((i for i, t in enumerate(values) if isinstance(t, (list, dict, bytes))), None)
             if odd is not None:  # its Python repr is no text
                 what = "bytes (a binary column)" if isinstance(values[odd], bytes) else \
                     f"a {'list' if isinstance(values[odd], list) else 'map'}"
-                raise DataError(f"{path} row {start + odd}: {col!r} holds {what}, not a text. Give it a string column.")
-            texts = ["" if t is None else str(t) for t in values]
+                raise DataError(f"{path} row {start + len(texts) + odd}: {col!r} holds {what}, not a text. Give it a "
+                                "string column.")
+            texts += ["" if t is None else str(t) for t in values]
+            chars += sum(map(len, texts[len(texts) - len(values):]))
+            while len(texts) >= chunk_size or (texts and chars >= CHUNK_CHARS):
+                n = min(chunk_size, int(np.searchsorted(np.cumsum([len(t) for t in texts]), CHUNK_CHARS)) + 1)
+                yield [f"{path} row {start + i}" for i in range(n)], texts[:n]
+                start, texts = start + n, texts[n:]
+                chars = sum(map(len, texts))
+        if texts:
             yield [f"{path} row {start + i}" for i in range(len(texts))], texts
-            start += len(texts)
         return
     if str(path) != "-":
         check_text_file(path)  # an archive, a workbook or UTF-16 without a mark: not lines of text
@@ -147,7 +159,7 @@ def _iter_texts(path: Path, text_col: str | None, chunk_size: int, defaults: lis
         fmt = FORMATS[suffix]
         # with keep_blank a one-column file's blank lines are answered as empty texts, as a plain text file's are
         blank_rows = keep_blank and fmt in ("csv", "tsv") and one_column(path, fmt)
-        for frame in read_chunks(path, fmt, chunk_size, header, blank_rows):
+        for frame in read_chunks(path, fmt, chunk_size, header, blank_rows, max_chars=CHUNK_CHARS):
             col = _column(list(map(str, frame.columns)), text_col, ["text"] if not header else defaults)
             if col not in frame.columns:
                 hint = delimiter_hint(path, fmt)  # not --no-header: that read the header line as a text
@@ -163,7 +175,7 @@ def _iter_texts(path: Path, text_col: str | None, chunk_size: int, defaults: lis
         return
     try:
         with path.open(encoding="utf-8-sig") as fh:  # a byte-order mark is not the first text's
-            yield from _lines(_bounded(fh, str(path)), str(path), chunk_size, keep_blank)
+            yield from _lines(_bounded(fh, str(path)), str(path), chunk_size, keep_blank, CHUNK_CHARS)
     except UnicodeDecodeError as exc:
         raise DataError(not_utf8(Path(path), exc)) from None
 
@@ -219,18 +231,21 @@ def _bounded(fh: Any, name: str, cap: int = LINE_CHARS) -> Iterator[str]:
         yield piece
 
 
-def _lines(fh: Iterable[str], name: str, chunk_size: int, keep_blank: bool) -> Iterator[tuple[list[str], list[str]]]:
-    """``(where, texts)`` chunks of the lines of ``fh``, each named ``name:line``; blank ones only with
-    ``keep_blank`` (as empty texts)."""
+def _lines(fh: Iterable[str], name: str, chunk_size: int, keep_blank: bool, max_chars: int
+           ) -> Iterator[tuple[list[str], list[str]]]:
+    """``(where, texts)`` chunks of the lines of ``fh`` (at most ``chunk_size`` lines and about ``max_chars``
+    characters), each named ``name:line``; blank ones only with ``keep_blank`` (as empty texts)."""
     where: list[str] = []
     texts: list[str] = []
+    chars = 0
     for lineno, line in enumerate(fh, start=1):
         if not keep_blank and not line.strip():
             continue
         where.append(f"{name}:{lineno}")
         texts.append(line.rstrip("\r\n"))
-        if len(texts) == chunk_size:
+        chars += len(texts[-1])
+        if len(texts) == chunk_size or chars >= max_chars:
             yield where, texts
-            where, texts = [], []
+            where, texts, chars = [], [], 0
     if texts:
         yield where, texts
