@@ -29,12 +29,25 @@ def test_usable_cores_follow_the_cpu_affinity(monkeypatch):
 
 def test_omp_num_threads_is_the_default_when_set(monkeypatch):
     monkeypatch.setattr(cores, "usable_cores", lambda: 8)
-    monkeypatch.setattr(threads, "usable_cores", lambda: 8)
     for value, expected in (("1", 1), ("3", 3), ("", 8), ("0", 8), ("auto", 8)):
         monkeypatch.setenv("OMP_NUM_THREADS", value)
-        assert threads.default_threads() == expected, value
+        assert cores.default_threads() == expected, value
     monkeypatch.delenv("OMP_NUM_THREADS")
-    assert threads.default_threads() == 8
+    assert cores.default_threads() == 8
+
+
+def test_the_onnx_engines_take_omp_num_threads_as_torch_does(monkeypatch):
+    """ONNX Runtime ran every core under OMP_NUM_THREADS=1, while --engine torch kept to one."""
+    import onnxruntime as ort
+
+    from lstmtext.inference import engines
+
+    seen = []
+    monkeypatch.setattr(ort, "InferenceSession", lambda model, opts, providers: seen.append(opts.intra_op_num_threads))
+    monkeypatch.setenv("OMP_NUM_THREADS", "1")
+    engines._session(b"", None)
+    engines._session(b"", 2)  # a number given wins
+    assert seen == [1, 2]
 
 
 def test_a_training_gives_the_callers_thread_count_back(tiny_path):

@@ -63,7 +63,8 @@ ENGINE_HELP = ("auto, torch, torch-bf16, onnx or onnx-int8 (default auto: the ex
                "(faster for LSTM models, slower for CNN ones) are used only when named: their answers move a little with "
                "the texts batched alongside (docs/serving.md).")
 EngineOpt = Annotated[str, typer.Option(help=ENGINE_HELP)]
-OnnxOpt = Annotated[Optional[Path], typer.Option(help="Exported .onnx file, or the folder export wrote it into (default: the bundle's model.onnx; read by the onnx and auto engines; onnx-int8 reads the .int8.onnx beside it).")]
+OnnxOpt = Annotated[Optional[Path], typer.Option(help="Exported .onnx file, or the folder export wrote it into (default: the bundle's model.onnx; read by the onnx and auto engines; onnx-int8 reads the .int8.onnx beside it, or that file named here).")]
+ThreadsOpt = Annotated[Optional[int], typer.Option(min=1, help="CPU threads for the model (default: OMP_NUM_THREADS when set, else every core).")]
 SetOpt = Annotated[Optional[list[str]], typer.Option("--set", help="Override a config key, e.g. --set train.epochs=5 (repeatable).")]
 Oversample = Annotated[Optional[str], typer.Option(metavar="[random]", help="Oversample minority classes in the training split (default: no).")]
 ClassWeight = Annotated[Optional[str], typer.Option(metavar="[balanced]", help="Weight the loss by inverse class frequency (multilabel: positive-class weights; default: no).")]

@@ -35,6 +35,7 @@ from lstmtext.cli.common import (
     TaskOpt,
     TestOpt,
     TextCol,
+    ThreadsOpt,
     UnlabelledColOpt,
     UnlabelledOpt,
     ValidOpt,
@@ -216,6 +217,7 @@ def evaluate(
     overwrite: OverwriteOpt = False,
     engine: Annotated[str, typer.Option(help=ENGINE_HELP + " Pick the one predict and serve run, so the scores are the served model's.")] = "auto",
     onnx: OnnxOpt = None,
+    threads: ThreadsOpt = None,
 ) -> None:
     """Score a saved model on a labelled file: the task's scores per class (or label, or aspect) and its figure."""
     from lstmtext.errors import OutputExistsError
@@ -231,7 +233,7 @@ def evaluate(
         check_out(out, "evaluate", overwrite, also=figure_files(splits=False))  # its figure too
 
     metrics = evaluate_file(bundle, data, text_col, label_col, fmt, not no_header, out, engine=engine, label_sep=label_sep,
-                            onnx_path=onnx)
+                            onnx_path=onnx, threads=threads)
     if metrics["engine"] != "torch":
         console.print(f"scored with the {metrics['engine']} engine (as predict and serve run it; --engine torch for the "
                       "PyTorch model)")
@@ -248,6 +250,7 @@ def predict(
     output: Annotated[str, typer.Option("--format", help="json (JSON lines) or csv.")] = "json",
     engine: EngineOpt = "auto",
     onnx: OnnxOpt = None,
+    threads: ThreadsOpt = None,
     threshold: Annotated[Optional[float], typer.Option(min=0.0, max=1.0, help="Multilabel: one decision threshold for every label (default: the tuned ones).")] = None,
     only_mentioned: Annotated[bool, typer.Option("--only-mentioned", help="Aspect models: leave out aspects predicted as not mentioned.")] = False,
     min_confidence: Annotated[Optional[float], typer.Option(metavar="P in (0, 1]", help="Answer 'unsure' (label null, abstained true; multilabel: the label goes to unsure) when the prediction's probability is below P, in (0, 1]. The report's accuracy-against-coverage table helps pick P.")] = None,
@@ -271,7 +274,7 @@ def predict(
         err_console.print(f"warning: the text {named!r} is classified as it is written, and it is also a file's "
                           f"name: to classify the texts in the file, give --file {named}.", highlight=False,
                           soft_wrap=True, markup=False)
-    predictor = load_predictor(bundle, engine, onnx)
+    predictor = load_predictor(bundle, engine, onnx, threads=threads)
     chunks = itertools.chain([(None, list(texts))] if texts else [],
                              iter_texts(file, text_col, defaults=model_text_columns(predictor), header=not no_header,
                                         keep_blank=True, header_flag="--no-header")

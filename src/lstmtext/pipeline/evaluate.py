@@ -17,18 +17,19 @@ from lstmtext.utils.atomic import write_json, write_text
 def evaluate_file(bundle_path: str | Path, data: str | Path, text_col: str | None = None, label_col: str | None = None,
                   fmt: str | None = None, header: bool = True, out: str | Path | None = None,
                   engine: str = "torch", label_sep: str | None = None,
-                  onnx_path: str | Path | None = None) -> dict[str, Any]:
+                  onnx_path: str | Path | None = None, threads: int | None = None) -> dict[str, Any]:
     """Return (and with ``out`` write ``metrics.json``, ``report.md`` and the split's figure) the scores of a bundle
     on a labelled file in its task's layout, predicted with ``engine`` (see
     :func:`lstmtext.inference.engines.load_predictor`). ``label_col`` may name several 0/1 columns (``a,b,c``) and
     ``label_sep`` what separates a text's labels, for multi-label models (the file's own, not the training file's);
-    ``onnx_path`` an exported graph for the onnx engines (default: the bundle's ``model.onnx``).
+    ``onnx_path`` an exported graph for the onnx engines (default: the bundle's ``model.onnx``); ``threads`` the
+    model's CPU threads (default: ``OMP_NUM_THREADS``, else every core).
 
     Raises:
         ConfigError: For ``label_sep`` or several label columns with a task that reads neither.
         DataError: If the file lacks a column or has labels the model does not know.
     """
-    predictor = load_predictor(bundle_path, engine, onnx_path)
+    predictor = load_predictor(bundle_path, engine, onnx_path, threads=threads)
     bundle = predictor.bundle
     if not header:  # a file without a header row has its columns named text, label (--no-header)
         text_col = text_col or "text"

@@ -3,22 +3,14 @@
 from __future__ import annotations
 
 import functools
-import os
 from collections.abc import Callable
 from typing import Any, TypeVar
 
 import torch
 
-from lstmtext.utils.cores import usable_cores
+from lstmtext.utils.cores import default_threads
 
 F = TypeVar("F", bound=Callable[..., Any])
-
-
-def default_threads() -> int:
-    """``OMP_NUM_THREADS`` when it is set to a positive number (the variable users set to say how many threads a
-    process may use), else every core this process may run on."""
-    value = os.environ.get("OMP_NUM_THREADS", "").strip()
-    return int(value) if value.isdigit() and int(value) > 0 else usable_cores()
 
 
 def configure_threads(threads: int | None) -> int:

@@ -15,3 +15,10 @@ def usable_cores() -> int:
     if hasattr(os, "sched_getaffinity"):  # Linux
         return len(os.sched_getaffinity(0)) or 1
     return os.cpu_count() or 1
+
+
+def default_threads() -> int:
+    """``OMP_NUM_THREADS`` when it is set to a positive number (the variable users set to say how many threads a
+    process may use), else every core this process may run on (:func:`usable_cores`)."""
+    value = os.environ.get("OMP_NUM_THREADS", "").strip()
+    return int(value) if value.isdigit() and int(value) > 0 else usable_cores()
