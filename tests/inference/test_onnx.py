@@ -170,7 +170,11 @@ def test_export_overwrite_removes_the_old_int8_copy_only_when_lstmtext_wrote_it(
     target = export_onnx(bundle, tmp_path / "keep.onnx", quantize=True)
     int8 = tmp_path / "keep.int8.onnx"
     assert int8.is_file()
-    export_onnx(bundle, target, overwrite=True)  # the new float graph's int8 copy would be the old one's
+    export_onnx(bundle, target, overwrite=True)  # this model's int8 copy: still this graph's, kept (it was deleted)
+    assert int8.is_file()
+    loaded = load_bundle(bundle)  # another model's int8 copy: the new float graph's would be the old one's
+    onnx.save(build_onnx(loaded.model, loaded.task, {**bundle_metadata(loaded), "bundle_created": "1999-01-01"}), str(int8))
+    export_onnx(bundle, target, overwrite=True)
     assert not int8.exists()
     int8.write_text("u8")  # a file of the user's with that name: it was deleted as "the int8 copy"
     with caplog.at_level("WARNING"):
@@ -210,9 +214,17 @@ def test_export_never_replaces_a_file_unasked(trained_run, tmp_path):
     assert not target.exists()
     assert export_onnx(trained_run[0] / "model", target, quantize=True, overwrite=True) == target
     assert (tmp_path / "m.int8.onnx").read_bytes() != b"older int8"
-    # replaced without --quantize: the int8 copy of the graph it replaces goes too (it was left, another model's)
+    # replaced without --quantize: the int8 copy stays, this model's (another model's goes: the test above)
     assert export_onnx(trained_run[0] / "model", target, overwrite=True) == target
-    assert not (tmp_path / "m.int8.onnx").exists()
+    assert (tmp_path / "m.int8.onnx").is_file()
+    (tmp_path / "m.int8.onnx").unlink()  # the float file is this model's: --quantize adds its int8 copy alone
+    before = target.stat().st_mtime_ns
+    assert export_onnx(trained_run[0] / "model", target, quantize=True) == target
+    assert (tmp_path / "m.int8.onnx").is_file() and target.stat().st_mtime_ns == before
+    blocked = tmp_path / "notes.onnx" / "m.onnx"  # a file where its folder would be: a traceback had said so
+    result = CliRunner().invoke(app, ["export", str(trained_run[0] / "model"), "--out", str(blocked), "--no-check"])
+    assert result.exit_code == 1 and str(result.exception) == (
+        f"{blocked}: {precious} is a file, so no folder can be made there. Choose another path.")
 
 
 def test_export_refuses_a_name_without_onnx_and_another_models_folder(trained_run, tmp_path):
@@ -332,7 +344,44 @@ def test_engine_auto_skips_a_stale_file_and_falls_back_to_torch(trained_run, tmp
     caplog.clear()
     with caplog.at_level("WARNING", logger="lstmtext.inference.engines"):
         assert load_predictor(bundle).engine == "torch"
-    assert "ONNX Runtime is not installed (pip install 'lstmtext[export]'); using torch" in caplog.text
+    assert "the onnxruntime package is not installed (pip install 'lstmtext[export]'); using torch" in caplog.text
+    monkeypatch.delitem(__import__("sys").modules, "onnxruntime")
+    monkeypatch.setitem(__import__("sys").modules, "onnx", None)  # ONNX Runtime alone: a traceback before
+    caplog.clear()
+    with caplog.at_level("WARNING", logger="lstmtext.inference.engines"):
+        assert load_predictor(bundle).engine == "torch"
+    assert "the onnx package is not installed (pip install 'lstmtext[export]'); using torch" in caplog.text
+    with pytest.raises(ConfigError, match=r"^--engine onnx: the onnx package is not installed .*--engine torch\.$"):
+        load_predictor(bundle, "onnx")
+
+
+def test_an_int8_graph_runs_as_onnx_int8_and_is_refused_as_the_float_one(exported, tmp_path, caplog):
+    """auto and onnx ran a quantised file named with --onnx and reported "onnx"; onnx-int8 looked for
+    model.int8.int8.onnx when given the int8 file itself."""
+    bundle, _ = exported
+    export_onnx(bundle, tmp_path / "m.onnx", quantize=True)
+    int8 = tmp_path / "m.int8.onnx"
+    renamed = tmp_path / "served.onnx"  # a quantised graph under a float file's name: found by its operators
+    shutil.copy(int8, renamed)
+    for path in (int8, renamed):
+        with caplog.at_level("WARNING", logger="lstmtext.inference.engines"):
+            p = load_predictor(bundle, onnx_path=path)
+        assert (p.engine, p.engine_source) == ("onnx-int8", str(path)) and "running it as onnx-int8" in caplog.text
+        with pytest.raises(BundleError, match=r"a quantised \(int8\) graph, and --engine onnx runs the float one\. "
+                                              r"Give --engine onnx-int8"):
+            load_predictor(bundle, "onnx", onnx_path=path)
+        assert load_predictor(bundle, "onnx-int8", onnx_path=path).engine_source == str(path)
+    assert load_predictor(bundle, "onnx-int8", onnx_path=tmp_path / "m.onnx").engine_source == str(int8)
+
+
+def test_a_graph_of_other_weights_is_refused_even_when_saved_in_the_same_second(exported, tmp_path):
+    bundle, _ = exported
+    loaded = load_bundle(bundle)
+    other = {**bundle_metadata(loaded), "weights_sha256": "0" * 64}  # same creation time, other weights
+    onnx.save(build_onnx(loaded.model, loaded.task, other), str(tmp_path / "other.onnx"))
+    with pytest.raises(BundleError, match=r"other\.onnx: exported from another model \(weights 000000000000, this "
+                                          r"bundle [0-9a-f]{12}\)"):
+        load_predictor(bundle, "onnx", onnx_path=tmp_path / "other.onnx")
 
 
 def test_the_server_reports_the_engine_auto_chose(exported):

@@ -74,7 +74,10 @@ WRITE_ERRORS = {errno.ENOSPC: "Free some space, or write to another disk.",
                 errno.EDQUOT: "Free some space, or write to another disk.",
                 errno.EROFS: "That file system is read-only: write somewhere else.",
                 errno.EACCES: "Check that this user may read or write it, or use another path.",
-                errno.EPERM: "Check that this user may read or write it, or use another path."}
+                errno.EPERM: "Check that this user may read or write it, or use another path.",
+                # a path through a file, or into a folder that holds no files (/proc): no check sees it coming
+                errno.ENOTDIR: "A part of the path is a file, not a folder: use another path.",
+                errno.ENOENT: "Check that the path's folders exist and can hold files, or use another path."}
 
 
 def main() -> None:

@@ -30,7 +30,7 @@ from lstmtext.encoding.batching import collate, eval_batches
 from lstmtext.errors import BundleError, ConfigError
 from lstmtext.inference.bundle import Bundle, load_bundle
 from lstmtext.inference.predictor import Predictor
-from lstmtext.utils.cores import usable_cores
+from lstmtext.utils.cores import default_threads
 
 log = logging.getLogger(__name__)
 
@@ -51,7 +51,7 @@ def _session(model: str | bytes, threads: int | None) -> Any:
     import onnxruntime as ort
 
     opts = ort.SessionOptions()
-    opts.intra_op_num_threads = threads or usable_cores()
+    opts.intra_op_num_threads = threads or default_threads()  # OMP_NUM_THREADS, as torch's
     opts.inter_op_num_threads = 1
     opts.log_severity_level = 3  # warnings about folded initializers are noise to users
     # Spinning threads burn the cores other processes (and the server's I/O) need between batches.
@@ -67,7 +67,7 @@ class OnnxPredictor(Predictor):
         bundle: The loaded bundle (its encoder and labels are used; its torch model is not run).
         onnx_model: Path of the ``.onnx`` file, or the serialised model as bytes.
         batch_size: Texts per forward pass (texts are sorted by length first, so batches hold similar lengths).
-        threads: ONNX Runtime intra-op threads (default: every core).
+        threads: ONNX Runtime intra-op threads (default: ``OMP_NUM_THREADS``, else every core).
         engine: The engine's name, as :func:`load_predictor` reports it (``onnx`` or ``onnx-int8``).
 
     Raises:
@@ -89,7 +89,7 @@ class OnnxPredictor(Predictor):
             raise BundleError(f"{self.engine_source}: ONNX Runtime cannot load it ({first[:200]}). "
                               + reexport(bundle, None if isinstance(onnx_model, bytes) else onnx_model)) from None
         self._threads = threads
-        self._one_thread = self.session if (threads or usable_cores()) == 1 else None  # built on first use
+        self._one_thread = self.session if (threads or default_threads()) == 1 else None  # built on first use
         check_exported_from(bundle, self.session.get_modelmeta().custom_metadata_map,
                             None if isinstance(onnx_model, bytes) else onnx_model)
 
@@ -101,7 +101,7 @@ class OnnxPredictor(Predictor):
     def __setstate__(self, state: dict[str, Any]) -> None:  # noqa: D105
         self.__dict__.update(state)
         self.session = _session(self._source, self._threads)
-        self._one_thread = self.session if (self._threads or usable_cores()) == 1 else None
+        self._one_thread = self.session if (self._threads or default_threads()) == 1 else None
 
     def proba_from_ids(self, sequences: Sequence[Sequence[int]]) -> np.ndarray:
         """Class probabilities of already encoded texts (unpadded id lists), in input order."""
@@ -129,26 +129,56 @@ class OnnxPredictor(Predictor):
         return self._one_thread
 
 
+def onnx_missing() -> str | None:
+    """Why the ONNX engines cannot run here, or None: they need ONNX Runtime and the ``onnx`` package (which reads
+    and writes the graphs); ONNX Runtime alone left the default engine ending in a traceback."""
+    import importlib
+
+    for module in ("onnxruntime", "onnx"):
+        try:
+            importlib.import_module(module)
+        except ImportError:
+            return f"the {module} package is not installed (pip install 'lstmtext[export]')"
+    return None
+
+
 def _onnx_model(bundle: Bundle, quantized: bool, onnx_path: str | Path | None) -> str | Path | bytes:
-    """The exported file when there is one, else a graph built in memory (and quantised via a temp file)."""
+    """The exported file when there is one, else a graph built in memory (and quantised via a temp file).
+    ``onnx_path``: the float file, whose int8 copy beside it ``quantized`` reads, or the int8 file itself.
+
+    Raises:
+        BundleError: For a named file that is not there, or an int8 one where the float graph is asked for.
+    """
     from lstmtext.inference.onnx import INT8_NAME, ONNX_NAME, int8_path
+    from lstmtext.inference.onnx.files import float_name, is_int8
 
     if onnx_path is not None:
-        path = int8_path(onnx_path) if quantized else Path(onnx_path)
+        given = Path(onnx_path)
+        int8_given = given.name.endswith(".int8.onnx") or (given.is_file() and is_int8(given))
+        if not quantized and int8_given:
+            raise BundleError(f"{given}: a quantised (int8) graph, and --engine onnx runs the float one. Give "
+                              f"--engine onnx-int8 to run it, or the float file ({float_name(given).name}).")
+        path = given if not quantized or int8_given else int8_path(given)
         if not path.is_file():
-            raise BundleError(f"{path}: no such ONNX file. {_write_it(bundle, Path(onnx_path), quantized)}")
+            raise BundleError(f"{path}: no such ONNX file. {_write_it(bundle, float_name(given), quantized)}")
         return path
     path = bundle.path / (INT8_NAME if quantized else ONNX_NAME) if bundle.path else None
     if path is not None and path.is_file():
         return path
-    log.warning("%s: no exported %s; building it in memory (run `lstmtext export` to save start-up time)",
-                bundle.path, path.name if path else ONNX_NAME)
+    again = " --overwrite" if quantized and bundle.path and (bundle.path / ONNX_NAME).is_file() else ""
+    log.warning("%s: no exported %s; building it in memory (run `lstmtext export %s%s%s` to save start-up time)",
+                bundle.path, path.name if path else ONNX_NAME, bundle.path, " --quantize" if quantized else "", again)
     return _build_in_memory(bundle, quantized)
 
 
 def _write_it(bundle: Bundle, onnx_path: Path, quantized: bool) -> str:
-    """The command that writes the graph ``--onnx onnx_path`` names (beside it, not into the bundle: ``export``
-    without ``--out`` writes the bundle's own file)."""
+    """The command that writes the float graph ``onnx_path`` (beside it, not into the bundle: ``export`` without
+    ``--out`` writes the bundle's own file); a path in another saved model's folder is that model's place."""
+    from lstmtext.inference.onnx.files import other_models_folder
+
+    if (home := other_models_folder(onnx_path, bundle)) is not None:
+        return (f"{home} is another saved model's folder: leave --onnx out (this model's own graph is found in its "
+                f"folder: lstmtext export {bundle.path}{' --quantize' if quantized else ''}), or name a file elsewhere.")
     again = " --overwrite" if onnx_path.is_file() else ""  # the float file is there: written again with its int8 copy
     return f"Write it with: lstmtext export {bundle.path} --out {onnx_path}{' --quantize' if quantized else ''}{again}"
 
@@ -172,18 +202,22 @@ def _build_in_memory(bundle: Bundle, quantized: bool) -> bytes:
 def _auto(bundle: Bundle, onnx_path: str | Path | None, batch_size: int, threads: int | None) -> Predictor:
     """The fastest engine whose answers do not depend on a text's batch-mates: the bundle's float file, else a
     float graph built in memory; torch (with the reason logged) when ONNX Runtime is missing or the model has no
-    graph writer. An int8 file is used only when asked for (``onnx-int8``)."""
-    try:
-        import onnxruntime  # noqa: F401
-    except ImportError:
-        log.warning("engine auto: ONNX Runtime is not installed (pip install 'lstmtext[export]'); using torch")
+    graph writer. An int8 file is used only when asked for (``onnx-int8``, or named with ``onnx_path``: then the
+    engine says ``onnx-int8``)."""
+    if (missing := onnx_missing()) is not None:
+        log.warning("engine auto: %s; using torch", missing)
         return _torch(bundle, batch_size, threads)
     from lstmtext.inference.onnx import ONNX_NAME
+    from lstmtext.inference.onnx.files import is_int8
 
     float_path = Path(onnx_path) if onnx_path is not None else (bundle.path / ONNX_NAME if bundle.path else None)
-    if onnx_path is not None and not float_path.is_file():  # auto reads float files only
+    if onnx_path is not None and not float_path.is_file():
         raise BundleError(f"{float_path}: no such ONNX file. {_write_it(bundle, float_path, False)}")
     if onnx_path is not None:  # a file named with --onnx is used or refused, never passed over for another graph
+        if is_int8(float_path):  # it had run, and been reported, as the float graph
+            log.warning("engine auto: %s is a quantised graph: running it as onnx-int8 (its answers move a little "
+                        "with the texts batched alongside; the float file runs as onnx)", float_path)
+            return _chosen(OnnxPredictor(bundle, float_path, batch_size, threads, engine="onnx-int8"))
         return _chosen(OnnxPredictor(bundle, float_path, batch_size, threads, engine="onnx"))
     if float_path is not None and float_path.is_file():
         try:
@@ -242,7 +276,8 @@ def load_predictor(path: str | Path, engine: str = "auto", onnx_path: str | Path
             where the CPU has no bfloat16 instructions or the model no LSTM layer), ``onnx`` or ``onnx-int8``. The
             predictor's ``engine`` attribute names the one that runs.
         onnx_path: The exported float ``.onnx`` file (default: ``model.onnx`` in the bundle, or built in memory).
-            For ``onnx-int8`` the ``.int8.onnx`` file beside it is used.
+            For ``onnx-int8`` the ``.int8.onnx`` file beside it, or the int8 file itself; ``auto`` runs an int8 file
+            named here as ``onnx-int8`` (and says so), ``onnx`` refuses it.
         batch_size: Texts per forward pass (default ``DEFAULT_BATCH_SIZE``).
         threads: CPU threads for the forward pass (default: every core).
 
@@ -250,7 +285,7 @@ def load_predictor(path: str | Path, engine: str = "auto", onnx_path: str | Path
         A :class:`Predictor` (``torch``) or :class:`OnnxPredictor`.
 
     Raises:
-        ConfigError: If the engine name is unknown.
+        ConfigError: If the engine name is unknown, or an ONNX engine's packages are not installed.
         BundleError: If the bundle or the ONNX file does not load.
     """
     if engine not in ENGINES:
@@ -272,5 +307,7 @@ def load_predictor(path: str | Path, engine: str = "auto", onnx_path: str | Path
         return _auto(bundle, onnx_path, batch_size, threads)
     if engine in ("torch", "torch-bf16"):
         return _torch(bundle, batch_size, threads, bf16=engine == "torch-bf16")
+    if (missing := onnx_missing()) is not None:
+        raise ConfigError(f"--engine {engine}: {missing}. Or run the model with --engine torch.")
     model = _onnx_model(bundle, engine == "onnx-int8", onnx_path)
     return OnnxPredictor(bundle, model, batch_size, threads, engine=engine)

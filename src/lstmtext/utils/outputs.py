@@ -143,5 +143,8 @@ def check_out_file(path: str | Path, overwrite: bool, inputs: Sequence[str | Pat
         raise OutputExistsError(f"{path}: this is also the input file. Write to another file.")
     if path.exists() and not overwrite:
         raise OutputExistsError(f"{path} is already there. Pass --overwrite to replace it, or choose another file.")
+    blocker = next((p for p in path.parents if p.exists()), None)
+    if blocker is not None and not blocker.is_dir():  # its folder could not be made: a traceback had said so
+        raise NotWritableError(f"{path}: {blocker} is a file, so no folder can be made there. Choose another path.")
     check_writable(path.parent, "path")
     return path

@@ -23,18 +23,57 @@ INT8_NAME = "model.int8.onnx"
 QUANTIZED_OPS = ["LSTM", "GRU", "RNN", "Gemm", "MatMul", "Conv"]
 
 
+#: The keys of :func:`bundle_metadata` that must match a bundle's for its engines to run a graph.
+IDENTITY = {"bundle_created": "created", "architecture": "architecture", "weights_sha256": "weights_sha256"}
+
+
 def bundle_metadata(bundle: Bundle) -> dict[str, str]:
-    """What ties an exported file to its bundle: the bundle's creation time and architecture."""
-    return {"bundle_created": str(bundle.meta.get("created", "")), "architecture": str(bundle.meta.get("architecture", ""))}
+    """What ties an exported file to its bundle: the bundle's creation time, architecture and weights' hash (two
+    models saved in the same second, by a script, had taken each other's graphs)."""
+    return {key: str(bundle.meta.get(field, "")) for key, field in IDENTITY.items()}
 
 
-def _exported_graph(path: Path) -> bool:
-    """Whether ``path`` is an ONNX graph that lstmtext exported (it carries :func:`bundle_metadata`)."""
+def _graph_metadata(path: Path) -> dict[str, str] | None:
+    """The metadata of the ONNX graph ``path`` when lstmtext exported it (it carries :func:`bundle_metadata`), else
+    None."""
     try:
         model = onnx.load(str(path), load_external_data=False)
     except Exception:  # noqa: BLE001 - not ONNX at all (protobuf raises its own DecodeError)
+        return None
+    meta = {prop.key: prop.value for prop in model.metadata_props}
+    return meta if "bundle_created" in meta else None
+
+
+def _mismatch(bundle: Bundle, meta: dict[str, str]) -> str | None:
+    """The first identity key on which the graph's ``meta`` and ``bundle`` differ (keys a graph lacks, written by an
+    older lstmtext, are not compared), or None."""
+    return next((key for key, field in IDENTITY.items()
+                 if meta.get(key) and str(bundle.meta.get(field, "")) and meta[key] != str(bundle.meta.get(field, ""))),
+                None)
+
+
+#: Operators that only a quantised graph holds (onnxruntime's dynamic quantisation writes them).
+QUANTIZED_OP_TYPES = frozenset({"DynamicQuantizeLinear", "DynamicQuantizeLSTM", "MatMulInteger", "ConvInteger",
+                                "QLinearMatMul", "QLinearConv", "DequantizeLinear", "QuantizeLinear"})
+
+
+def is_int8(path: str | Path) -> bool:
+    """Whether the graph file ``path`` is quantised: named ``*.int8.onnx``, or holding quantised operators (a
+    quantised graph renamed ``model.onnx`` had been run, and reported, as the float one)."""
+    path = Path(path)
+    if path.name.lower().endswith(".int8.onnx"):
+        return True
+    try:
+        model = onnx.load(str(path), load_external_data=False)
+    except Exception:  # noqa: BLE001 - not ONNX at all: ONNX Runtime says so when it loads it
         return False
-    return any(prop.key == "bundle_created" for prop in model.metadata_props)
+    return any(node.op_type in QUANTIZED_OP_TYPES for node in model.graph.node)
+
+
+def float_name(path: str | Path) -> Path:
+    """The float file that goes with an int8 one: ``model.int8.onnx`` -> ``model.onnx`` (other names: as they are)."""
+    path = Path(path)
+    return path.with_name(path.name[: -len(".int8.onnx")] + ".onnx") if path.name.endswith(".int8.onnx") else path
 
 
 def other_models_folder(target: Path, bundle: Bundle) -> Path | None:
@@ -55,8 +94,7 @@ def reexport(bundle: Bundle, onnx_path: str | Path | None) -> str:
         return (f"It is the graph of the model in {home}: leave --onnx out, or write this model's own with lstmtext "
                 f"export {bundle.path} --overwrite (into its folder, where it is found without --onnx).")
     int8 = path.name.endswith(".int8.onnx")
-    target = path.with_name(path.name[: -len(".int8.onnx")] + ".onnx") if int8 else path
-    return f"Re-export it: lstmtext export {bundle.path} --out {target}{' --quantize' if int8 else ''} --overwrite"
+    return f"Re-export it: lstmtext export {bundle.path} --out {float_name(path)}{' --quantize' if int8 else ''} --overwrite"
 
 
 def check_exported_from(bundle: Bundle, meta: dict[str, str], onnx_path: str | Path | None) -> None:
@@ -66,10 +104,13 @@ def check_exported_from(bundle: Bundle, meta: dict[str, str], onnx_path: str | P
     Raises:
         BundleError: Naming both creation times and the command that exports this model there.
     """
-    created = str(bundle.meta.get("created", ""))
-    if meta.get("bundle_created", created) != created:
-        raise BundleError(f"{onnx_path or 'the ONNX graph'}: exported from another model (created {meta['bundle_created']}, this bundle "
-                          f"{created}). {reexport(bundle, onnx_path)}")
+    key = _mismatch(bundle, meta)
+    if key is not None:
+        what = {"bundle_created": "created", "architecture": "architecture", "weights_sha256": "weights"}[key]
+        said = meta[key][:12] if key == "weights_sha256" else meta[key]
+        mine = str(bundle.meta.get(IDENTITY[key], ""))
+        raise BundleError(f"{onnx_path or 'the ONNX graph'}: exported from another model ({what} {said}, this bundle "
+                          f"{mine[:12] if key == 'weights_sha256' else mine}). {reexport(bundle, onnx_path)}")
 
 
 def export_onnx(bundle_path: str | Path, out: str | Path | None = None, quantize: bool = False,
@@ -104,17 +145,24 @@ def export_onnx(bundle_path: str | Path, out: str | Path | None = None, quantize
     if (home := other_models_folder(target, bundle)) is not None:
         raise ConfigError(f"--out {target}: {home} is another saved model's folder; a graph of {bundle.path} there "
                           "would sit beside that model's files. Write it into this model's folder or elsewhere.")
-    for path in (target, int8_path(target)) if quantize else (target,):
+    int8 = int8_path(target)
+    ours = target.is_file() and (meta := _graph_metadata(target)) is not None and _mismatch(bundle, meta) is None
+    if quantize and ours and not overwrite and not int8.exists():  # only the int8 copy is missing: --overwrite
+        check_out_file(int8, overwrite)  # had been needed, and rewrote the float file too
+        quantize_onnx(target, int8)
+        log.info("%s is this model's graph already: wrote its int8 copy only", target)
+        return target
+    for path in (target, int8) if quantize else (target,):
         check_out_file(path, overwrite)
-    stale = int8_path(target)
-    if not quantize and stale.exists() and target.exists():  # the replaced float file's int8 copy: not this model's
-        check_out_file(stale, overwrite)
-        if _exported_graph(stale):
-            stale.unlink()
-            log.warning("removed %s: the int8 copy of the graph replaced (export --quantize writes this one's)", stale)
-        else:  # a file of the user's that happens to have the name: never deleted unasked
+    if not quantize and int8.exists() and target.exists():  # the replaced float file's int8 copy: this model's?
+        check_out_file(int8, overwrite)
+        meta = _graph_metadata(int8)
+        if meta is not None and _mismatch(bundle, meta) is not None:
+            int8.unlink()
+            log.warning("removed %s: the int8 copy of the graph replaced (export --quantize writes this one's)", int8)
+        elif meta is None:  # a file of the user's that happens to have the name: never deleted unasked
             log.warning("left %s: not a graph lstmtext exported, so not this graph's int8 copy either: move it if "
-                        "--engine onnx-int8 should find this graph's (export --quantize)", stale)
+                        "--engine onnx-int8 should find this graph's (export --quantize)", int8)
     proto = build_onnx(bundle.model, bundle.task, bundle_metadata(bundle))
     with atomic_path(target) as tmp:  # which also gives the file the usual mode
         onnx.save(proto, str(tmp))
