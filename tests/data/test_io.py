@@ -352,3 +352,13 @@ def test_texts_are_read_in_chunks_of_bounded_characters_whatever_their_count(kin
     assert len(chunks) > 40 and max(sizes[1:]) <= 2000 and sizes[0] <= first + 400
     wheres = [w for where, _ in chunks for w in where]
     assert len(wheres) == len(texts) and wheres[-1].endswith(("600", "601", "row 599", "599"))
+
+
+def test_a_jsonl_record_without_the_text_key_is_named_not_read_as_an_empty_text(tmp_path):
+    path = tmp_path / "mixed.jsonl"
+    path.write_text('{"text": "lost bag"}\n{"text": null}\n{"txt": "hi", "id": 3}\n', encoding="utf-8")
+    with pytest.raises(DataError, match=r"mixed\.jsonl:3: the record has no 'text' key \(its keys: txt, id\)\. Give "
+                                        r"every record its text under 'text', or name the key with --text-col\.$"):
+        list(iter_texts(path))
+    path.write_text('{"text": "lost bag"}\n{"text": null}\n', encoding="utf-8")  # a null text: an empty one, as written
+    assert [t for _, part in iter_texts(path) for t in part] == ["lost bag", ""]

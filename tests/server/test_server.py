@@ -115,7 +115,7 @@ def test_info(client, bundle_dir):
      '{"texts": ["..."]}.'),
     *(({"texts": [mark]}, 422, "body.texts.0: The text is empty or blank (white space or invisible characters only). "
        "There is nothing to classify. Leave it out.")  # format characters (Unicode Cf) alone were answered
-      for mark in ("\u200e", "\u00ad \u202e", "\u2066\u2069")),
+      for mark in ("\u200e", "\u00ad \u202e", "\u2066\u2069", "\u0000", "\u0007 \u007f\u0085")),  # controls too
 ])
 def test_invalid_requests_get_422_with_a_message(client, body, status, detail):
     r = client.post("/predict", json=body)
@@ -571,6 +571,15 @@ def test_the_blank_pattern_reads_the_same_in_javascript_without_the_u_flag():
 
     assert all(ord(c) < 0x10000 for c in not_blank())
     assert not re.search(not_blank(), "\u200e\u00ad \u2066") and re.search(not_blank(), "\u200ea")
+
+
+def test_a_body_limit_too_small_for_any_request_is_refused_at_start(trained_run):
+    """serve --max-body-bytes 10 started a server that answered every request with 413."""
+    from pydantic import ValidationError
+
+    with pytest.raises(ValidationError, match="max_body_bytes"):
+        ServeSettings(bundle=trained_run[0] / "model", max_body_bytes=10)
+    assert ServeSettings(bundle=trained_run[0] / "model", max_body_bytes=64).max_body_bytes == 64
 
 
 def test_threads_hold_for_the_explainer_too(trained_run):

@@ -171,6 +171,10 @@ def _iter_texts(path: Path, text_col: str | None, chunk_size: int, defaults: lis
             if (odd := nested_cell(frame[col])) is not None:  # its Python repr is no text
                 raise DataError(f"{refs[odd[0]]}: {col!r} holds {odd[1]}, not a text. "
                                 "Give it a string.")
+            if fmt == "jsonl" and (lacking := _lacks_key(frame, col)) is not None:  # had been answered as an empty text
+                keys = [str(k) for k, v in frame.iloc[lacking].items() if not _absent(v)]
+                raise DataError(f"{refs[lacking]}: the record has no {col!r} key (its keys: {', '.join(keys) or 'none'}). "
+                                f"Give every record its text under {col!r}, or name the key with {flag}.")
             yield refs, frame[col].fillna("").astype(str).tolist()
         return
     try:
@@ -178,6 +182,17 @@ def _iter_texts(path: Path, text_col: str | None, chunk_size: int, defaults: lis
             yield from _lines(_bounded(fh, str(path)), str(path), chunk_size, keep_blank, CHUNK_CHARS)
     except UnicodeDecodeError as exc:
         raise DataError(not_utf8(Path(path), exc)) from None
+
+
+def _absent(value: Any) -> bool:
+    """Whether a JSON record's cell stands for a key the record does not have (pandas fills it with NaN; a null
+    written in the record is None)."""
+    return isinstance(value, float) and value != value
+
+
+def _lacks_key(frame: Any, col: str) -> int | None:
+    """The position of the first record of a JSONL chunk without the key ``col``, or None."""
+    return next((i for i, v in enumerate(frame[col].array) if _absent(v)), None)
 
 
 def _decoded_lines(raw: Any, cap: int | None = None) -> Iterator[str]:

@@ -43,7 +43,8 @@ class ServeSettings(BaseModel):
     port: int = Field(8000, ge=0, le=65535, description="TCP port")
     max_texts: int = Field(256, ge=1, description="texts per /predict request")
     max_text_chars: int = Field(5000, ge=1, description="characters per text")
-    max_body_bytes: int = Field(1_000_000, ge=1, description="size of a request body")
+    max_body_bytes: int = Field(1_000_000, ge=64, description="size of a request body, at least 64 bytes (one short "
+                                "text's request; 10 had started a server that refused every request)")
     threads: int | None = Field(None, ge=1, description="CPU threads for inference (default: every core)")
     batch_size: int | None = Field(None, ge=1, description="texts per forward pass (default: the engine's)")
     min_confidence: float | None = Field(None, gt=0, le=1, allow_inf_nan=False, description=(
