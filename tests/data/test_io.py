@@ -199,8 +199,8 @@ def test_a_json_array_file_is_read_in_chunks_as_whole(tmp_path):
     assert [i for c in chunks for i in c.index] == [0, 1, 2]
 
 
-@pytest.mark.parametrize("content", ['{"text": 123, "label": 1}\n{"text": null, "label": 2}\n\n{"id": 3, "label": 1}\n',
-                                     '[{"text": 123, "label": 1}, {"text": null, "label": 2}, {"id": 3, "label": 1}]'])
+@pytest.mark.parametrize("content", ['{"text": 123, "label": 1}\n{"text": null, "label": 2}\n\n{"text": "", "id": 3, "label": 1}\n',
+                                     '[{"text": 123, "label": 1}, {"text": null, "label": 2}, {"text": "", "id": 3, "label": 1}]'])
 def test_json_numbers_are_read_as_written_beside_a_null(tmp_path, content):
     path = tmp_path / "rows.jsonl"
     path.write_text(content)
