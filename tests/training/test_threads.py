@@ -6,7 +6,6 @@ import os
 
 import torch
 
-from lstmtext.training import threads
 from lstmtext.training.threads import configure_threads
 from lstmtext.utils import cores
 
