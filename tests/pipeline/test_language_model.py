@@ -185,6 +185,18 @@ def test_a_classifier_starts_from_the_lm_and_gradual_unfreezing_keeps_it_for_one
     assert state["idf"].max() > 0 and len(result.summary["ngram_fit"]["members"]) == 1  # the bag fitted after
 
 
+def test_an_unlabelled_file_nothing_reads_is_not_read_and_said_so(lm_dir, tmp_path):
+    """--unlabelled with --pretrained and lm.finetune_epochs=0 was cleaned in full and reported as used, yet nothing
+    learnt from it: the metrics equalled the run's without it."""
+    unread = tmp_path / "unread.csv"
+    unread.write_text("id\n1\n", encoding="utf-8")  # no text column: read, it would end the run
+    settings = [f"train.pretrained=\"{lm_dir}\"", "lm.finetune_epochs=0", "train.epochs=1"]
+    result = run(_config(*settings, f'data.unlabelled="{unread}"'), TINY, progress=False)
+    assert any(n.startswith(f"{unread}: not read: --pretrained with lm.finetune_epochs=0") for n in result.summary["notes"])
+    plain = run(_config(*settings), TINY, progress=False)
+    assert result.metrics["valid"] == plain.metrics["valid"]
+
+
 def test_without_gradual_unfreezing_every_group_trains_from_epoch_1(lm_dir):
     config = _config(f"train.pretrained=\"{lm_dir}\"", "lm.finetune_epochs=0", "train.unfreeze=\"all\"",
                      "train.epochs=2", "train.schedule=\"constant\"")
@@ -193,6 +205,12 @@ def test_without_gradual_unfreezing_every_group_trains_from_epoch_1(lm_dir):
     moved = {k: float((result.model.state_dict()[f"base.{k}"] - lm[k]).abs().mean())
              for k in ("embedding.weight", "rnn.weight_ih_l0")}
     assert moved["embedding.weight"] > 0 and moved["rnn.weight_ih_l0"] > 0  # everything trains from epoch 1
+
+
+def config_settings(config, unlabelled=None):
+    """The --set of the inline-pretraining test's config (with another --unlabelled file)."""
+    return ["train.pretrain=true", *[s for s in LM_SETTINGS if not s.startswith("vocab.")],
+            f"data.unlabelled=\"{unlabelled or config.data.unlabelled}\""]
 
 
 def test_inline_pretraining_reads_the_unlabelled_text_and_saves_the_lm(tmp_path, texts_file):
@@ -216,6 +234,18 @@ def test_inline_pretraining_reads_the_unlabelled_text_and_saves_the_lm(tmp_path,
         shutil.rmtree(tmp_path / "run" / name, ignore_errors=True)
     again = run(config, TINY, tmp_path / "run", resume=True, progress=False)
     assert again.metrics["valid"]["accuracy"] == result.metrics["valid"]["accuracy"]
+    # the saved language model is read back only for the stage's own settings and inputs: a resume with another
+    # --unlabelled file (or --pretrained model) had gone on with the old one, then failed blaming the data
+    for name in ("checkpoint", "model"):
+        shutil.rmtree(tmp_path / "run" / name, ignore_errors=True)
+    with pytest.raises(BundleError, match=r"run/lm: --resume continues the finished language-model stage saved there, "
+                                          r"but this command sets lm\.lr = 0\.05"):
+        run(_config(*config_settings(config), "lm.lr=0.05"), TINY, tmp_path / "run", resume=True, progress=False)
+    other = tmp_path / "other.txt"
+    other.write_text(texts_file.read_text(encoding="utf-8") + "one more text\n", encoding="utf-8")
+    with pytest.raises(BundleError, match=rf"run/lm: --resume continues a finished language-model stage that read the "
+                                          rf"--unlabelled file {other} as it was then, and it has changed"):
+        run(_config(*config_settings(config, unlabelled=other)), TINY, tmp_path / "run", resume=True, progress=False)
 
 
 def test_a_damaged_interrupted_pretraining_is_one_line_naming_the_file(tmp_path, texts_file, monkeypatch):

@@ -35,7 +35,13 @@ from lstmtext.encoding.vocab import Vocab, known_words
 from lstmtext.errors import BundleError, ConfigError, DataError
 from lstmtext.models.language_model import LanguageModel
 from lstmtext.pipeline.checks import check_resume_or_overwrite
-from lstmtext.pipeline.lm_resume import check_lm_stage, read_work_json, resumed_config
+from lstmtext.pipeline.lm_resume import (
+    check_finished_lm_stage,
+    check_lm_stage,
+    lm_stage_state,
+    read_work_json,
+    resumed_config,
+)
 from lstmtext.preprocess import Pipeline, build_pipeline
 from lstmtext.preprocess.pipeline import RESOURCES_DIR
 from lstmtext.preprocess.presets import resolved_preprocess
@@ -259,8 +265,11 @@ def run_lm(config: Config, pipeline: Pipeline, vocab: Vocab, train_texts: Sequen
     work goes to ``out/lm_work``; else to a temporary folder.
     """
     saved = out / "lm" if out is not None else None
+    stage = lm_stage_state(config, train_texts, start)
     if resume and saved is not None and is_lm_bundle(saved):
-        return load_lm(saved)
+        done = load_lm(saved)
+        check_finished_lm_stage(saved, done, stage)
+        return done
     epochs = config.lm.finetune_epochs if start is not None else config.lm.epochs
     if start is not None and not epochs:
         return start
@@ -279,7 +288,7 @@ def run_lm(config: Config, pipeline: Pipeline, vocab: Vocab, train_texts: Sequen
             check_lm_stage(work, config, train_texts, start, resume)
         counts, result = train_lm(model, token_lists, vocab, work, config.lm, epochs, resume, progress,
                                   config.train.precision)
-        bundle = LMBundle(model, vocab, config.preprocess, config.lm, _info(counts, result))
+        bundle = LMBundle(model, vocab, config.preprocess, config.lm, {**_info(counts, result), "stage": stage})
         if saved is not None:
             save_lm(bundle, saved, overwrite=True)
             shutil.rmtree(work, ignore_errors=True)

@@ -52,11 +52,9 @@ _LM_STAGE_KEYS = ("lm.", "preprocess.", "vocab.", "model.name", "model.embedding
                   "model.bidirectional", "train.pretrain", "train.pretrained", "train.precision")
 
 
-def check_lm_stage(work: Path, config: Config, train_texts: Sequence[str], start: LMBundle | None,
-                   resume: bool) -> None:
-    """Keep the settings the language-model stage reads and digests of its inputs in ``work/run.json`` when the
-    stage starts; on ``resume``, refuse other ones in one line naming the first, as ``pretrain --resume`` does (the
-    stage had gone on with another ``lm.lr``, or on the corpus of an earlier ``--unlabelled`` file)."""
+def lm_stage_state(config: Config, train_texts: Sequence[str], start: LMBundle | None) -> dict[str, Any]:
+    """What the language-model stage of a run depends on: ``{"settings": the keys it reads, "inputs": [[what,
+    digest], ...]}`` (the training texts, the ``--unlabelled`` file, the ``--pretrained`` language model)."""
     texts = hashlib.sha256()
     for text in train_texts:
         texts.update(text.encode("utf-8", "surrogatepass") + b"\x00")
@@ -66,19 +64,44 @@ def check_lm_stage(work: Path, config: Config, train_texts: Sequence[str], start
               f"the --unlabelled file {unlabelled}": file_identity(unlabelled) if unlabelled else None,
               f"the language model {start_path}": read_lm_meta(start_path).get("weights_sha256")
               if start_path is not None else None}
+    return json.loads(json.dumps({"settings": now, "inputs": [[k, v] for k, v in inputs.items()]}))
+
+
+def check_lm_stage(work: Path, config: Config, train_texts: Sequence[str], start: LMBundle | None,
+                   resume: bool) -> None:
+    """Keep the settings the language-model stage reads and digests of its inputs in ``work/run.json`` when the
+    stage starts; on ``resume``, refuse other ones in one line naming the first, as ``pretrain --resume`` does (the
+    stage had gone on with another ``lm.lr``, or on the corpus of an earlier ``--unlabelled`` file)."""
+    now = lm_stage_state(config, train_texts, start)
     state = work / "run.json"
     if not (resume and state.is_file()):
         if not resume or not (work / "checkpoint").exists():  # a stage begun before run.json was kept: as before
             work.mkdir(parents=True, exist_ok=True)
-            state.write_text(json.dumps({"settings": now, "inputs": list(inputs.values())}), encoding="utf-8")
+            state.write_text(json.dumps({"settings": now["settings"], "inputs": [v for _, v in now["inputs"]]}),
+                             encoding="utf-8")
         return
     saved = read_work_json(state)
-    before = saved.get("settings", {})
-    changed = [k for k in now if now[k] != before.get(k, now[k])]
+    _refuse_changes(work, "language-model stage", now, saved.get("settings", {}), saved.get("inputs", []))
+
+
+def check_finished_lm_stage(saved: Path, lm: LMBundle, now: dict[str, Any]) -> None:
+    """Refuse to resume a run on the language model its stage saved in ``saved`` (``OUT/lm``) when the stage's
+    settings or inputs (``now``: :func:`lm_stage_state`) differ from those it was trained with: a resumed run had
+    gone on with the old model and then failed on another ``--pretrained`` one's vocabulary, blaming the data. A
+    model saved by an older lstmtext, without them, is read as before."""
+    stage = lm.info.get("stage")
+    if isinstance(stage, dict):
+        _refuse_changes(saved, "finished language-model stage", now, stage.get("settings", {}),
+                        [v for _, v in stage.get("inputs", [])])
+
+
+def _refuse_changes(where: Path, what: str, now: dict[str, Any], settings: dict[str, Any], inputs: list[Any]) -> None:
+    """One line naming the first setting or input of ``now`` that differs from the saved ``settings`` and ``inputs``."""
+    changed = [k for k in now["settings"] if now["settings"][k] != settings.get(k, now["settings"][k])]
     if changed:
-        raise changed_settings(work, "language-model stage", changed, now, before)
-    for (what, value), was in zip(inputs.items(), saved.get("inputs", [])):
+        raise changed_settings(where, what, changed, now["settings"], settings)
+    for (name, value), was in zip(now["inputs"], inputs):
         if value != was:
-            raise BundleError(f"{work}: --resume continues a language-model stage that read {what} as it was "
-                              "then, and it has changed (or is another one). Resume with the same inputs, or start "
-                              "again with --overwrite.")
+            raise BundleError(f"{where}: --resume continues a {what} that read {name} as it was then, and it has "
+                              "changed (or is another one). Resume with the same inputs, or start again with "
+                              "--overwrite.")

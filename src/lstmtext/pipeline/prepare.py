@@ -265,6 +265,12 @@ def unlabelled_corpus(config: Config, pipeline: Any, notes: list[str], held_out:
     """
     if not config.data.unlabelled:
         return None
+    if config.train.pretrained and not config.lm.finetune_epochs and not config.train.self_training:
+        warn(notes, f"{config.data.unlabelled}: not read: --pretrained with lm.finetune_epochs=0 starts the classifier "
+                    "from the language model as it is (its vocabulary too), and train.self_training is 0, so nothing "
+                    "would learn from the unlabelled texts (they had been cleaned and reported as used). Set "
+                    "lm.finetune_epochs to fine-tune the language model on them, or leave --unlabelled out.")
+        return None
     scored = frozenset(" ".join(t.split()) for t in held_out) - {""}
     corpus = UnlabelledCorpus(config.data.unlabelled, config.data.unlabelled_col, pipeline, held_out=scored,
                               default_col=config.data.text_col,  # no option reads it headerless: say what does

@@ -231,5 +231,5 @@ def load_lm(path: str | Path) -> LMBundle:
         raise BundleError(f"{path}: its files do not agree (model.safetensors, vocab.json: {len(vocab):,} words, and "
                           f"lm.json): {detail.rstrip('.')}. One of them was edited or replaced: train the language model "
                           "again.") from None
-    info = {k: meta[k] for k in ("history", "corpus", "perplexity", "seconds", "precision") if k in meta}
+    info = {k: meta[k] for k in ("history", "corpus", "perplexity", "seconds", "precision", "stage") if k in meta}
     return LMBundle(model, vocab, preprocess, lm_cfg, info, path)
