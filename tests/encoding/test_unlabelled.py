@@ -155,3 +155,23 @@ def test_a_plain_text_file_of_any_suffix_is_told_about_the_cleaning_not_a_column
     with pytest.raises(DataError) as err:
         UnlabelledCorpus(path, None, Pipeline(**preprocess_preset("en-tweet")))
     assert "--unlabelled-col" not in str(err.value) and str(err.value).endswith("Check the file, or the cleaning.")
+
+
+def test_the_cleaned_copy_is_named_after_its_process_and_a_killed_ones_is_removed(tmp_path, monkeypatch):
+    """Each pretraining killed outright (kill -9) left its cleaned copy of the corpus in the temporary folder."""
+    import os
+    import tempfile
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    dead = 2**22 + 12_345  # above Linux's largest pid_max: no such process
+    orphan = tmp_path / f"lstmtext-unlabelled-{dead}-x1.txt"
+    live = tmp_path / f"lstmtext-unlabelled-{os.getppid()}-x2.txt"
+    old = tmp_path / "lstmtext-unlabelled-abc123.txt"  # an older lstmtext's name: whose it is is unknown, left
+    for path in (orphan, live, old):
+        path.write_text("a corpus\n", encoding="utf-8")
+    texts = tmp_path / "t.txt"
+    texts.write_text("lost my bag\ngreat crew\n", encoding="utf-8")
+    corpus = UnlabelledCorpus(texts, None, build_pipeline("plain"))
+    assert corpus.cleaned.name.startswith(f"lstmtext-unlabelled-{os.getpid()}-") and corpus.cleaned.parent == tmp_path
+    assert not orphan.exists() and live.exists() and old.exists()
+    assert list(corpus) == [["lost", "my", "bag"], ["great", "crew"]]

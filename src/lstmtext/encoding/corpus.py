@@ -3,7 +3,8 @@ widen the vocabulary and train word vectors.
 
 The file is read and cleaned once, in chunks, into a temporary file of cleaned texts (one per line); every
 pass after that (the vocabulary, then word2vec's vocabulary pass and one per epoch) reads the cleaned file,
-so a slow cleaning chain (stemming) runs once, not once per epoch.
+so a slow cleaning chain (stemming) runs once, not once per epoch. The file is named after this process and
+removed with the corpus; one left by a process killed outright is removed by the next corpus made.
 """
 
 from __future__ import annotations
@@ -16,8 +17,11 @@ from pathlib import Path
 from lstmtext.data.texts import is_plain_text, iter_texts
 from lstmtext.errors import DataError
 from lstmtext.preprocess import Pipeline
+from lstmtext.utils.orphans import owned_prefix, remove_orphans
 
 CHUNK = 5_000
+#: The name prefix of the cleaned copies in the temporary folder, followed by the owner's process id.
+CLEANED_PREFIX = "lstmtext-unlabelled-"
 
 
 class UnlabelledCorpus:
@@ -51,7 +55,8 @@ class UnlabelledCorpus:
         self.held_out = held_out
         self.texts = self.tokens = self.usable = 0  # usable: texts of two tokens or more (a language model's)
         self.overlap = self.read = 0  # read: the non-blank texts read, before cleaning
-        fd, name = tempfile.mkstemp(prefix="lstmtext-unlabelled-", suffix=".txt")
+        remove_orphans(CLEANED_PREFIX)  # those of processes killed outright: a copy of a corpus each
+        fd, name = tempfile.mkstemp(prefix=owned_prefix(CLEANED_PREFIX), suffix=".txt")
         self.cleaned = Path(name)
         weakref.finalize(self, self.cleaned.unlink, missing_ok=True)  # removed with this object
         if chunks is None:

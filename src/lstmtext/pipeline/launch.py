@@ -24,8 +24,12 @@ from lstmtext.errors import ConfigError, LstmTextError
 from lstmtext.pipeline.runner import run
 from lstmtext.training.ddp import setup, teardown
 from lstmtext.utils.interrupts import interrupting
+from lstmtext.utils.orphans import owned_prefix, remove_orphans
 
 log = logging.getLogger(__name__)
+
+#: The name prefix of a launcher's job files, followed by its process id (:mod:`lstmtext.utils.orphans`).
+JOB_PREFIX = "lstmtext-job-"
 
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
 
@@ -122,24 +126,7 @@ def torchrun_command(opts: LaunchOptions, job_file: Path) -> list[str]:
 def remove_stale_jobs(folder: str | Path | None = None) -> list[Path]:
     """Remove the job files (and their error files) of launchers that are gone: one killed outright (``kill -9``)
     never removed its own, which held the run's resolved config. Returns what was removed."""
-    folder = Path(folder or tempfile.gettempdir())
-    removed = []
-    for path in folder.glob("lstmtext-job-*-*.json*"):
-        pid = path.name.removeprefix("lstmtext-job-").split("-", 1)[0]
-        if pid.isdigit() and int(pid) != os.getpid() and not _alive(int(pid)):
-            path.unlink(missing_ok=True)
-            removed.append(path)
-    return removed
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # another user's process of that number: not ours to judge
-        return True
-    return True
+    return remove_orphans(JOB_PREFIX, folder)
 
 
 def job_spec(config: Any, data: str | Path | None, out_dir: str | Path, run_kwargs: dict[str, Any],
@@ -173,7 +160,7 @@ def launch(config: Any, data: str | Path | None, out_dir: str | Path, run_kwargs
         # one node: gloo must not pick an interface from the host name, which may not route to itself
         env.setdefault("GLOO_SOCKET_IFNAME", "lo0" if sys.platform == "darwin" else "lo")
     remove_stale_jobs()
-    fd, name = tempfile.mkstemp(prefix=f"lstmtext-job-{os.getpid()}-", suffix=".json")
+    fd, name = tempfile.mkstemp(prefix=owned_prefix(JOB_PREFIX), suffix=".json")
     job["errors"] = name + ".error"  # a rank whose run fails with a user's error writes it here and exits 0,
     with os.fdopen(fd, "w", encoding="utf-8") as fh:  # so that torchrun adds no traceback of its own
         json.dump(job, fh)
