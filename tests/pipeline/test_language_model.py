@@ -269,6 +269,17 @@ def test_a_damaged_interrupted_pretraining_is_one_line_naming_the_file(tmp_path,
     ids.write_bytes(ids.read_bytes()[:100])
     with pytest.raises(DataError, match=r"token stream is truncated .* start again with --overwrite"):
         lm_pipeline.pretrain(cfg, texts_file, cut, resume=True, progress=False)
+    # the token stream's own work files, damaged: numpy's and json's tracebacks before
+    for k, (name, damage) in enumerate((("meta.json", lambda p: p.write_text(p.read_text()[:5])),
+                         ("train.ids", lambda p: p.write_bytes(p.read_bytes()[:50])),  # not a whole number of ids
+                         ("train.ids", lambda p: p.unlink()), ("train.offsets", lambda p: p.write_bytes(b"")))):
+        copy = tmp_path / f"cut-stream-{k}"
+        shutil.copytree(tmp_path / "cut", copy)
+        damage(copy / "corpus" / name)
+        with pytest.raises((BundleError, DataError), match=r"(is missing or corrupt: the interrupted work cannot be "
+                                                           r"resumed|token stream is damaged \(a file is (missing|empty or "
+                                                           r"cut short)\))\. .*--overwrite"):
+            lm_pipeline.pretrain(cfg, texts_file, copy, resume=True, progress=False)
 
 
 def test_a_run_stopped_in_its_language_model_stage_resumes_only_with_its_settings_and_texts(tmp_path, texts_file,

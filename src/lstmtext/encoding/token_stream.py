@@ -89,9 +89,14 @@ class TokenStream:
         if not offsets.is_file():
             raise DataError(f"{self.folder}: no {split} token stream (missing {offsets.name}). Rebuild it: start "
                             "again with --overwrite (without --resume).")
-        self.offsets = np.memmap(offsets, dtype=np.int64, mode="r")
-        size = int(self.offsets[-1])
-        self.ids = np.memmap(self.folder / f"{split}.ids", dtype=np.int32, mode="r") if size else np.zeros(0, np.int32)
+        try:  # a damaged file (cut short, emptied, deleted) had ended a --resume in numpy's traceback
+            self.offsets = np.memmap(offsets, dtype=np.int64, mode="r")
+            size = int(self.offsets[-1])
+            self.ids = np.memmap(self.folder / f"{split}.ids", dtype=np.int32, mode="r") if size else np.zeros(0, np.int32)
+        except (OSError, ValueError, IndexError) as exc:
+            why = "a file is missing" if isinstance(exc, FileNotFoundError) else "a file is empty or cut short"
+            raise DataError(f"{self.folder}: the {split} token stream is damaged ({why}). Rebuild it: start again "
+                            "with --overwrite (without --resume).") from None
         if len(self.ids) != size:
             raise DataError(f"{self.folder}: the {split} token stream is truncated ({len(self.ids)} of {size} ids). "
                             "Rebuild it: start again with --overwrite (without --resume).")

@@ -75,7 +75,7 @@ def train_lm(model: LanguageModel, token_lists: Callable[[], Iterable[Sequence[s
     """
     corpus = work / "corpus"
     if resume and (corpus / "meta.json").is_file():
-        counts = json.loads((corpus / "meta.json").read_text(encoding="utf-8"))
+        counts = read_work_json(corpus / "meta.json")  # a damaged one: one line, not a traceback
     else:
         counts = write_token_stream(token_lists(), vocab, corpus, cfg.valid_every)
     log.info("language-model corpus: %s", counts)
