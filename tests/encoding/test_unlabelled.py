@@ -175,3 +175,14 @@ def test_the_cleaned_copy_is_named_after_its_process_and_a_killed_ones_is_remove
     assert corpus.cleaned.name.startswith(f"lstmtext-unlabelled-{os.getpid()}-") and corpus.cleaned.parent == tmp_path
     assert not orphan.exists() and live.exists() and old.exists()
     assert list(corpus) == [["lost", "my", "bag"], ["great", "crew"]]
+
+
+def test_cleaning_an_unlabelled_file_shows_a_bar_on_a_terminal(tmp_path, monkeypatch, capsys):
+    """pretrain cleaned a big file for minutes with nothing on the screen."""
+    monkeypatch.setattr("lstmtext.utils.progress.on_terminal", lambda: True)
+    texts = tmp_path / "t.txt"
+    texts.write_text("lost my bag\ngreat crew\n", encoding="utf-8")
+    UnlabelledCorpus(texts, None, build_pipeline("plain"), progress=True)
+    assert "cleaning t.txt" in capsys.readouterr().err
+    UnlabelledCorpus(texts, None, build_pipeline("plain"))  # not asked: silent
+    assert capsys.readouterr().err == ""

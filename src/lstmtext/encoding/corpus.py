@@ -18,6 +18,7 @@ from lstmtext.data.texts import is_plain_text, iter_texts
 from lstmtext.errors import DataError
 from lstmtext.preprocess import Pipeline
 from lstmtext.utils.orphans import owned_prefix, remove_orphans
+from lstmtext.utils.progress import progress_bar
 
 CHUNK = 5_000
 #: The name prefix of the cleaned copies in the temporary folder, followed by the owner's process id.
@@ -41,6 +42,7 @@ class UnlabelledCorpus:
             then only names them.
         empty: The error when no text survives cleaning, given how many non-blank texts were read (default: one
             about unlabelled text).
+        progress: Show a bar of the texts read and cleaned (on a terminal): a big file took minutes in silence.
 
     Raises:
         DataError: When created, if the file is missing, has no such column, or no text survives cleaning.
@@ -50,7 +52,7 @@ class UnlabelledCorpus:
                  flags: tuple[str, str] = ("--unlabelled", "--unlabelled-col"),
                  held_out: frozenset[str] = frozenset(), default_col: str = "text", header: bool = True,
                  header_flag: str | None = None, chunks: Iterable[list[str]] | None = None,
-                 empty: Callable[[int], str] | None = None) -> None:
+                 empty: Callable[[int], str] | None = None, progress: bool = False) -> None:
         self.path = Path(path)
         self.held_out = held_out
         self.texts = self.tokens = self.usable = 0  # usable: texts of two tokens or more (a language model's)
@@ -62,8 +64,10 @@ class UnlabelledCorpus:
         if chunks is None:
             chunks = (texts for _, texts in iter_texts(self.path, text_col, CHUNK, defaults=(default_col,),
                                                        flag=flags[1], header=header, header_flag=header_flag))
-        with open(fd, "w", encoding="utf-8") as fh:
+        bar = progress_bar(None, None, f"cleaning {self.path.name}", progress, unit=" texts", unit_scale=True)
+        with open(fd, "w", encoding="utf-8") as fh, bar:
             for texts in chunks:
+                bar.update(len(texts))
                 self.read += sum(1 for t in texts if t.strip())
                 for text in pipeline.clean_many(texts):
                     tokens = text.split()

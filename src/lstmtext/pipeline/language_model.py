@@ -122,7 +122,7 @@ def pretrain(config: Config, texts: str | Path, out: str | Path, text_col: str |
 
     def read() -> UnlabelledCorpus:  # the run's cleaning (a resume's saved config), errors naming pretrain's options
         return UnlabelledCorpus(texts, text_col, build_pipeline(config), ("lstmtext pretrain TEXTS", "--text-col"),
-                                header=header, header_flag="--no-header")
+                                header=header, header_flag="--no-header", progress=progress)
 
     if out.exists() and not out.is_dir():
         raise BundleError(f"--out {out} is a file; a language model is a folder. Choose a folder's name.")
