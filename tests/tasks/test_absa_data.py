@@ -37,6 +37,19 @@ def test_wide_detects_aspects_and_labels():
     np.testing.assert_array_equal(task.targets(first.labels[:1]), [[1, 1, 0]])
 
 
+def test_two_not_mentioned_candidates_in_one_file_are_refused_with_the_setting_that_picks_one(tmp_path):
+    """absa-convert --not-mentioned none beside a real neutral polarity: neutral was taken for "not mentioned", so
+    --only-mentioned dropped real neutral answers."""
+    path = tmp_path / "wide.csv"
+    path.write_text("text,food,price,split\ngood food,positive,none,train\npricey,none,negative,train\n"
+                    "ok price,none,neutral,train\nfine,neutral,none,train\n", encoding="utf-8")
+    with pytest.raises(DataError, match=r"wide\.csv: the labels hold 'neutral' and 'none', each of which "
+                                        r"absa\.not_mentioned reads as .*--set 'absa\.not_mentioned=\[\"none\"\]'"):
+        AspectSentiment.read_file(path, _cfg())
+    table = AspectSentiment.read_file(path, _cfg('absa.not_mentioned=["none"]'))
+    assert table.info["not_mentioned"] == "none"
+
+
 def test_wide_and_long_give_the_same_model_input():
     wide, wide_task = load_aspect_data(WIDE, _cfg())
     long, long_task = load_aspect_data(LONG, _cfg('absa.layout="long"', aspects=["food", "service", "price"]))

@@ -43,9 +43,20 @@ def find_not_mentioned(labels: set[str], candidates: list[str]) -> str | None:
     return next((written[c.strip().casefold()] for c in candidates if c.strip().casefold() in written), None)
 
 
-def not_mentioned_label(labels: set[str], candidates: list[str]) -> str:
-    """:func:`find_not_mentioned`, else the first candidate."""
-    return find_not_mentioned(labels, candidates) or (candidates[0] if candidates else "none")
+def not_mentioned_label(labels: set[str], candidates: list[str], source: str | Path | None = None) -> str:
+    """:func:`find_not_mentioned`, else the first candidate.
+
+    Raises:
+        DataError: When two candidates occur among ``labels`` (``source``: the file, for the message): a file with
+            absa-convert's ``none`` and a real ``neutral`` had ``neutral`` taken for "not mentioned", so that
+            ``--only-mentioned`` dropped real neutral answers.
+    """
+    found = [c for c in dict.fromkeys(find_not_mentioned(labels, [c]) for c in candidates) if c is not None]
+    if len(found) > 1:
+        raise DataError(f"{source or 'the training labels'}: the labels hold {' and '.join(map(repr, found))}, each of "
+                        "which absa.not_mentioned reads as \"the aspect is not mentioned\". Say which one means that: "
+                        f"--set 'absa.not_mentioned=[\"{found[-1]}\"]' (the other is then a real polarity).")
+    return found[0] if found else (candidates[0] if candidates else "none")
 
 
 def _columns_flags(cfg: Config) -> str:
@@ -137,7 +148,7 @@ def read_wide(raw: pd.DataFrame, refs: RowRefs, path: Path, cfg: Config, aspects
                                 "an aspect's labels. Name the aspect columns with --aspects a,b,c (every column but "
                                 "the text is read as an aspect otherwise).")
     labels = [tuple(row) for row in zip(*columns)]
-    nm = not_mentioned or not_mentioned_label({v for col in columns for v in col}, cfg.absa.not_mentioned)
+    nm = not_mentioned or not_mentioned_label({v for col in columns for v in col}, cfg.absa.not_mentioned, path)
     splits = split_values(raw, split_col, refs) if split_col else None
     return Table(Split(texts, labels, rows), splits, {"aspects": list(names), "not_mentioned": nm})
 
@@ -174,7 +185,7 @@ def read_long(raw: pd.DataFrame, refs: RowRefs, path: Path, cfg: Config, aspects
     if not names:
         raise DataError(f"{path}: column {a_col!r} names no aspect. Fill it, or check absa.aspect_col.")
     position = {a: j for j, a in enumerate(names)}
-    nm = not_mentioned or not_mentioned_label(set(pol) - {""}, cfg.absa.not_mentioned)
+    nm = not_mentioned or not_mentioned_label(set(pol) - {""}, cfg.absa.not_mentioned, path)
     splits = split_values(raw, split_col, refs) if split_col else None
     order: dict[str, int] = {}
     texts, labels, rows, text_splits = [], [], [], []
