@@ -233,3 +233,6 @@ def absa_convert(
     console.print(f"wrote {out}: {n} texts, {what}" + (f"; split column {split_col!r} kept" if split_col else ""))
     if not split_col and "split" in table_columns(data):
         console.print("the input's column 'split' was not written: pass --split-col split to keep it")
+    if to == "wide" and not_mentioned is not None:  # training reads the first default candidate in the file
+        console.print(f"train on it with --set 'absa.not_mentioned=[\"{nm}\"]', so that {nm!r} is read as not "
+                      "mentioned whatever other labels the file holds", markup=False, highlight=False)
