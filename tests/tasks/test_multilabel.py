@@ -54,6 +54,15 @@ def test_jsonl_lists_and_01_columns_read_the_same_labels(tmp_path):
     assert table.info["labels"] == ["billing", "late", "staff"]  # the columns, in file order
 
 
+def test_a_listed_label_holding_the_separator_is_refused(tmp_path):
+    """["a|b"] trained as one label, then every CSV output read it back as two."""
+    path = _write(tmp_path, "d.jsonl", '{"text": "late", "label": ["late"]}\n{"text": "both", "label": ["a|b", "late"]}\n')
+    with pytest.raises(DataError, match=r"d\.jsonl:2: the label 'a\|b' holds '\|', which joins a text's labels in "
+                                        r"every CSV output.*another --label-sep"):
+        MultiLabel.read_file(path, _cfg())
+    assert MultiLabel.read_file(path, _cfg(multilabel={"label_sep": ";"})).split.labels == [("late",), ("a|b", "late")]
+
+
 def test_json_lists_in_csv_cells_and_label_col_naming_01_columns_read_the_same_labels(tmp_path):
     from lstmtext.cli.common import run_config
 

@@ -75,6 +75,11 @@ def _parse_delimited(frame: pd.DataFrame, refs: RowRefs, path: Path, config: Con
         listed = _json_list(cell, refs(i), col)
         if listed is not None:
             kind, parts = "list", [str(x).strip() for x in listed]
+            # every CSV output and report joins a text's labels with the separator: ["a|b"] read back as two
+            if joined := next((p for p in parts if sep in p), None):
+                raise DataError(f"{refs(i)}: the label {joined!r} holds {sep!r}, which joins a text's labels in every "
+                                f"CSV output, so it would read back as two labels. Rename the label, or pick another "
+                                f"--label-sep that no label holds.")
         elif cell is None or (isinstance(cell, float) and np.isnan(cell)) or str(cell).strip() == "":
             labels.append(())
             continue
