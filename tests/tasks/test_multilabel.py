@@ -63,6 +63,17 @@ def test_a_listed_label_holding_the_separator_is_refused(tmp_path):
     assert MultiLabel.read_file(path, _cfg(multilabel={"label_sep": ";"})).split.labels == [("late",), ("a|b", "late")]
 
 
+def test_a_text_on_two_rows_with_other_labels_is_refused_naming_both(tmp_path):
+    """The long form (a row per text and label) trained each row as if its text had one label, and put copies of
+    one text in train and test."""
+    path = _write(tmp_path, "long.csv", "text,label\nlate and rude,late\nfine,\nlate and rude,staff\n")
+    with pytest.raises(DataError, match=r"long\.csv:2 and .*long\.csv:4: the text 'late and rude' is on two rows with "
+                                        r"other labels \(late; staff\)\. .*separated by '\|': merge the rows\."):
+        MultiLabel.read_file(path, _cfg())
+    same = _write(tmp_path, "same.csv", "text,label\nlate and rude,late|staff\nlate and rude,staff|late\n")
+    assert MultiLabel.read_file(same, _cfg()).split.labels == [("late", "staff")] * 2  # a repeat: the duplicate note
+
+
 def test_json_lists_in_csv_cells_and_label_col_naming_01_columns_read_the_same_labels(tmp_path):
     from lstmtext.cli.common import run_config
 

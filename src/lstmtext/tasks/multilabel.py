@@ -127,6 +127,24 @@ def _parse_columns(frame: pd.DataFrame, refs: RowRefs, path: Path, config: Confi
     return [tuple(n for n, on in zip(names, row) if on) for row in zip(*flags)], list(names)
 
 
+def _check_one_row_per_text(split: Split, config: Config) -> None:
+    """Refuse a text on two rows with other labels: the long form (one row per text and label) trained each row as
+    if its text had that label alone, and put copies of one text in train and test alike.
+
+    Raises:
+        DataError: Naming both rows and how to write them as one.
+    """
+    first: dict[str, int] = {}
+    for i, (text, labels) in enumerate(zip(split.texts, split.labels)):
+        j = first.setdefault(text, i)
+        if j != i and split.labels[j] != labels:
+            how = (f"in one row, separated by {config.multilabel.label_sep!r}" if config.multilabel.layout != "columns"
+                   else "in one row, a 1 in each of its label columns")
+            raise DataError(f"{split.rows[j]} and {split.rows[i]}: the text {' '.join(text.split())[:60]!r} is on two rows "
+                            f"with other labels ({', '.join(split.labels[j]) or 'none'}; {', '.join(labels) or 'none'}). "
+                            f"A multi-label file gives all of a text's labels {how}: merge the rows.")
+
+
 @register_task
 class MultiLabel(Task):
     """Any number of labels per text; one sigmoid output and one tuned threshold per label."""
@@ -161,6 +179,7 @@ class MultiLabel(Task):
         else:
             labels = _parse_delimited(frame, refs, path, config)
         split = Split(frame[cfg.text_col].astype(str).tolist(), labels, refs.all(len(frame)))
+        _check_one_row_per_text(split, config)
         values = split_values(frame, cfg.split_col, refs) if cfg.split_col is not None else None
         return Table(split, values, info)
 
