@@ -36,7 +36,8 @@ def confident_mistakes(task: Any, texts: Sequence[str], labels: Sequence[Any], p
             guess = proba[:, s].argmax(1)
 
             def name(c: int, s: slice = s, j: int = j) -> str:  # "aspect=label" for aspect models
-                return f"{task.group_names()[j]}={names[s.start + c].split(':', 1)[-1]}" if grouped else names[c]
+                group = task.group_names()[j]  # an output is named "aspect:label", and either may hold a ':'
+                return f"{group}={names[s.start + c].removeprefix(group + ':')}" if grouped else names[c]
 
             for i in np.flatnonzero(guess != y[:, j]):
                 found.append({"text": texts[i], "true": name(int(y[i, j])), "predicted": name(int(guess[i])),

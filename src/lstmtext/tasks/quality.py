@@ -66,7 +66,8 @@ def label_issues(proba: np.ndarray, targets: np.ndarray, layout: OutputLayout, n
     else:
         y = targets.reshape(len(targets), -1)
         for j, s in enumerate(layout.slices()):
-            labels = [n.split(":", 1)[-1] for n in names[s]]
+            grouped = len(layout.sizes) > 1  # an aspect's outputs are "aspect:label"; either may hold a ':'
+            labels = [n.removeprefix(groups[j] + ":") if grouped else n for n in names[s]]
             for issue in _group_issues(proba[:, s], y[:, j], labels):
                 issues.append({**issue, "field": groups[j] if len(layout.sizes) > 1 else ""})
     issues.sort(key=lambda r: (r["p_given"], -r["p_suggested"]))
