@@ -367,3 +367,18 @@ def test_a_detected_column_that_shares_no_label_with_the_aspects_is_refused(tmp_
     named = build_config(None, overrides=['data.split_col="split"', 'absa.aspects=["food", "service", "price"]'],
                          extra={"task": "absa"})
     assert AspectSentiment.load(path, named).info["aspects"] == ["food", "service", "price"]
+
+
+def test_label_col_is_refused_for_aspect_models_not_ignored(tiny_run, tmp_path):
+    """train --task absa --label-col fuel trained every aspect without a word (evaluate too)."""
+    from lstmtext.cli import app
+    from lstmtext.errors import ConfigError
+
+    res = CliRunner().invoke(app, ["train", str(WIDE), "--task", "absa", "--label-col", "food", "--out", str(tmp_path / "x")])
+    assert isinstance(res.exception, ConfigError) and str(res.exception) == (
+        "--label-col does not apply to --task absa: its labels are its aspect columns. Name them with --aspects "
+        "(e.g. --aspects food), or leave --label-col out.")
+    assert not (tmp_path / "x").exists()
+    res = CliRunner().invoke(app, ["evaluate", str(tiny_run[0]), str(WIDE), "--label-col", "food"])
+    assert isinstance(res.exception, ConfigError) and str(res.exception).startswith(
+        "--label-col does not apply to this model (--task absa): its labels are its aspect columns (food, service, price)")
