@@ -263,8 +263,8 @@ class _TextEstimator(BaseEstimator):
     @classmethod
     def _from_bundle(cls, bundle: Bundle, path: str | Path) -> _TextEstimator:
         if bundle.task.name != cls._task:
-            raise DataError(f"{path}: a {bundle.task.name!r} model; load it with the estimator of that task "
-                            f"(this one is for {cls._task!r}).")
+            raise DataError(f"{path}: a model of the {bundle.task.name} task; load it with that task's estimator "
+                            f"(this one is for the {cls._task} task).")
         est = cls(preset=None, **_arguments(bundle.config))  # so clone() and fit() train this model again
         est.config_, est.bundle_, est.predictor_ = bundle.config, bundle, Predictor(bundle)
         extra = bundle.path / ESTIMATOR_FILE if bundle.path is not None else None

@@ -308,6 +308,9 @@ def test_build_config_takes_overrides_as_strings_or_a_dict():
         build_config("default", overrides={"train.epochz": 1})
     with pytest.raises(ConfigError, match=r"^overrides: a list of 'section.key=value' strings or a dict, not the string"):
         build_config("default", overrides="train.epochs=1")  # was read character by character: "--set 't'"
+    from pathlib import Path  # a path as config= takes it: "input should be a valid string" before
+
+    assert build_config("ulmfit", overrides={"train.pretrained": Path("lm")}).train.pretrained == "lm"
 
 
 def test_labels_are_checked_as_scikit_learn_checks_them():

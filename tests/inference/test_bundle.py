@@ -398,3 +398,11 @@ def test_a_training_run_checks_its_model_folder_before_it_trains(trained_run, tm
     monkeypatch.undo()
     run(build_config(None, overrides=[*TINY_OVERRIDES, "train.epochs=1"]), TINY, out, overwrite=True, progress=False)
     assert not (out / "model" / "other.onnx").exists() and load_bundle(out).config.train.epochs == 1
+
+
+def test_an_onnx_file_given_as_the_model_points_to_the_onnx_option(tmp_path):
+    graph = tmp_path / "model.onnx"
+    graph.write_bytes(b"\x08\x07")
+    with pytest.raises(BundleError, match=rf"model\.onnx: an ONNX graph, not a saved model\. Give the model's folder "
+                                          rf"and the graph with --onnx: e\.g\. `{tmp_path} --onnx {graph}`"):
+        load_bundle(graph)

@@ -117,6 +117,9 @@ def test_mixed_layouts_and_bad_01_cells_name_the_row(tmp_path):
     bad = _write(tmp_path, "w.csv", "text,a,b\nt1,1,0\nt2,yes please,1\n")
     with pytest.raises(DataError, match=r"w\.csv:3: column 'a' holds 'yes please'; the columns layout needs 0 or 1"):
         MultiLabel.read_file(bad, _cfg(multilabel={"layout": "columns"}))
+    empty = _write(tmp_path, "e.csv", "text,a,b\nt1,1,0\nt2,,1\n")
+    with pytest.raises(DataError, match=r"e\.csv:3: column 'a' is empty; the columns layout needs 0 or 1"):  # 'holds nan'
+        MultiLabel.read_file(empty, _cfg(multilabel={"layout": "columns"}))
 
 
 def test_a_label_training_never_has_is_an_error_naming_the_row(tmp_path):
@@ -262,6 +265,8 @@ def test_tiny_run_learns_tunes_thresholds_saves_and_reloads(tiny_run):
     assert one[0].labels == first[0].labels and one[0].top_k == first[0].top_k[:1]
     assert predictor.predict(texts, threshold=0.999)[1].labels == []
     assert sorted(predictor.predict(texts, threshold=0.0)[1].labels) == sorted(predictor.labels)  # a cut at 0: all
+    with pytest.raises(ConfigError, match=r"--threshold \(threshold\) must be in \[0, 1\], as the CLI's; got 1\.5"):
+        predictor.predict(texts, threshold=1.5)  # it answered no label, silently
     # min_confidence judges a chosen label by p, a left-out one by 1 - p
     row = np.array([[0.04, 0.95, 0.005]])  # billing, late, staff
     record = predictor.task.predictions(row, threshold=0.01, min_confidence=0.9)[0]

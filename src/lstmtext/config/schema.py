@@ -10,7 +10,7 @@ from __future__ import annotations
 import copy
 import tomllib
 import typing
-from pathlib import Path
+from pathlib import Path, PurePath
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
@@ -420,7 +420,10 @@ def build_config(
         layers.append((extra_source or "the command's options", extra))
     if isinstance(overrides, str):  # its characters would be read as overrides
         raise ConfigError(f"overrides: a list of 'section.key=value' strings or a dict, not the string {overrides!r}.")
-    items = [(f"overrides[{k!r}]", (str(k).split("."), v)) for k, v in overrides.items()] if isinstance(overrides, dict) \
+    # a Path is written as its string (the config's paths are strings: overrides={"train.pretrained": Path(...)}
+    # was refused, though config= takes a Path)
+    items = [(f"overrides[{k!r}]", (str(k).split("."), str(v) if isinstance(v, PurePath) else v))
+             for k, v in overrides.items()] if isinstance(overrides, dict) \
         else [(f"--set {item}", parse_override(item)) for item in overrides or []]
     for item, (path_parts, value) in items:
         _set_path(tree, path_parts, value)

@@ -237,6 +237,9 @@ def resolve_bundle_path(path: str | Path) -> Path:
             return aside
     if not path.exists():
         raise BundleError(f"{path}: no such folder. Give the folder written by `lstmtext train --out`.")
+    if path.is_file() and path.suffix.lower() == ".onnx":  # the graph is served beside its model, not as one
+        raise BundleError(f"{path}: an ONNX graph, not a saved model. Give the model's folder and the graph with "
+                          f"--onnx: e.g. `{path.parent} --onnx {path}`.")
     for folder in (path, path / "model"):
         if (folder / "lm.json").is_file():
             raise BundleError(f"{folder}: a language model (lstmtext pretrain), not a classifier. Train one from it with "

@@ -220,6 +220,8 @@ class Predictor:
             raise ConfigError(f"--min-confidence (min_confidence) must be in (0, 1]; got {given['min_confidence']}. A "
                               "decision less sure than it (a text's best class, an aspect's, or a label's p or 1 - p) is "
                               "answered as unsure.")
+        if "threshold" in given and not 0 <= given["threshold"] <= 1:  # 1.5 answered no label, silently
+            raise ConfigError(f"--threshold (threshold) must be in [0, 1], as the CLI's; got {given['threshold']}.")
         extra = sorted(set(given) - set(self.task.prediction_options()))
         if extra:
             raise ConfigError(f"--{extra[0].replace('_', '-')} ({extra[0]}) does not apply to a {self.task.name!r} "

@@ -167,9 +167,11 @@ def pretrain(config: Config, texts: str | Path, out: str | Path, text_col: str |
         if out.exists():  # --overwrite of a language model (checked above): the new texts are read, so now
             shutil.rmtree(out)
         out.mkdir(parents=True, exist_ok=True)
-        (out / "vocab.json").write_text(json.dumps(vocab.to_dict(), ensure_ascii=False), encoding="utf-8")
+        # pretrain.json first: it marks the folder as this command's, so that a kill before vocab.json is written
+        # leaves one --overwrite replaces (the other order left one that --overwrite and --resume both refused)
         state.write_text(json.dumps({"config": config.model_dump(mode="json"), "texts": str(texts),
                                      "texts_id": file_identity(texts)}), encoding="utf-8")
+        (out / "vocab.json").write_text(json.dumps(vocab.to_dict(), ensure_ascii=False), encoding="utf-8")
 
     def token_lists() -> Iterable[list[str]]:  # cleaned again only when a resume finds no complete token files
         return corpus if not resume else read()
@@ -312,7 +314,7 @@ def start_from_lm(model: torch.nn.Module, lm: LMBundle) -> list[str]:
                 copied.append(name)
     if not any(n.endswith("embedding.weight") for n in copied):
         raise ConfigError(f"the language model {lm.path or ''} fits no embedding of this model (it has "
-                          f"{len(lm.vocab)} words x {lm.sizes['embedding_dim']}). Use an lstm or bilstm model with "
+                          f"{len(lm.vocab):,} words x {lm.sizes['embedding_dim']}). Use an lstm or bilstm model with "
                           "its sizes, e.g. --preset ulmfit.")
     return copied
 

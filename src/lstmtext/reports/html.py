@@ -23,6 +23,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 from lstmtext.reports.markdown import chosen_cuts_line, p_cut, stopped_early  # noqa: E402
 from lstmtext.reports.plots import curves_figure  # noqa: E402
 from lstmtext.utils.atomic import write_text  # noqa: E402
+from lstmtext.utils.progress import seconds  # noqa: E402
 
 _CSS = """body{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;color:#222}
 table{border-collapse:collapse;margin:.6em 0 1.2em}th,td{border:1px solid #ccc;padding:.25em .6em}
@@ -156,7 +157,8 @@ def run_facts(summary: dict[str, Any]) -> list[str]:
              ["parameters", summary.get("n_parameters")], ["vocabulary", summary.get("vocab_size")],
              ["epochs run", f"{summary.get('epochs_run')}{stopped_early(summary)}"],
              ["best epoch", summary.get("best_epoch")],
-             ["train seconds", summary.get("train_seconds")], ["precision", summary.get("precision")],
+             ["train seconds", seconds(summary["train_seconds"]) if summary.get("train_seconds") is not None else None],
+             ["precision", summary.get("precision")],
              ["seed", summary.get("seed")]]
     notes = "".join(f"<li>{html.escape(n)}</li>" for n in summary.get("notes", []))
     return ["<h2>Run</h2>", table(["", "value"], [f for f in facts if f[1] is not None]),

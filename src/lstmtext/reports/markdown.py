@@ -80,7 +80,8 @@ def run_markdown(summary: dict[str, Any], task_lines: Sequence[str], sections: S
         "",
         *task_lines,
         f"- parameters: {summary['n_parameters']:,}; vocabulary {summary['vocab_size']:,}; max_len {summary['max_len']}",
-        f"- training: {summary['epochs_run']} epochs{stopped_early(summary)} in {summary['train_seconds']:.1f} s{speed}"
+        f"- training: {summary['epochs_run']} epoch{'s' if summary['epochs_run'] != 1 else ''}{stopped_early(summary)} "
+        f"in {summary['train_seconds']:.1f} s{speed}"
         + (f" (the language model {summary['lm_seconds']:.1f} s of it)" if summary.get("lm_seconds") else "")
         + "; best epoch "
         f"{summary['best_epoch']} (by {summary['monitor']})",

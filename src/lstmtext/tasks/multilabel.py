@@ -120,9 +120,10 @@ def _parse_columns(frame: pd.DataFrame, refs: RowRefs, path: Path, config: Confi
             elif value in _FALSE:
                 column.append(False)
             else:
-                raise DataError(f"{refs(i)}: column {name!r} holds {cell!r}; the columns layout needs 0 or 1 (1: the "
-                                "text has the label). Fix the cell, or use --set multilabel.layout=\"delimited\" for a "
-                                "column of label names.")
+                empty = cell is None or (isinstance(cell, float) and cell != cell) or not str(cell).strip()
+                raise DataError(f"{refs(i)}: column {name!r} " + ("is empty" if empty else f"holds {cell!r}")  # not 'nan'
+                                + "; the columns layout needs 0 or 1 (1: the text has the label). Fix the cell, or use "
+                                "--set multilabel.layout=\"delimited\" for a column of label names.")
         flags.append(column)
     return [tuple(n for n, on in zip(names, row) if on) for row in zip(*flags)], list(names)
 
