@@ -288,9 +288,18 @@ def test_attention_head_run_overfits_saves_and_reloads(tmp_path):
 
     test_rows = [line for line in WIDE.read_text().splitlines()[1:] if line.endswith(",test")]
     (tmp_path / "test.csv").write_text("text,food,service,price,split\n" + "\n".join(test_rows) + "\n")
-    reloaded = evaluate_file(tmp_path / "run", tmp_path / "test.csv")  # the saved model scores as trained
+    reloaded = evaluate_file(tmp_path / "run", tmp_path / "test.csv", out=tmp_path / "eval")  # scored as trained
     assert reloaded["flat_macro_f1"] == pytest.approx(result.metrics["test"]["flat_macro_f1"])
     assert reloaded["accuracy"] == pytest.approx(result.metrics["test"]["accuracy"])
+    # evaluate --out wrote no calibration: its ECE and the valid split's cuts on this file, as the run's test has them
+    mine, run_test = reloaded["calibration"], result.metrics["test"]["calibration"]
+    for key in ("ece_before", "ece_after", "accuracy"):
+        assert mine[key] == pytest.approx(run_test[key], abs=1e-6), key
+    assert mine["at_chosen_cuts"].keys() == run_test["at_chosen_cuts"].keys() == {"90%", "80%"}
+    for cut in ("90%", "80%"):
+        assert mine["at_chosen_cuts"][cut]["coverage"] == pytest.approx(run_test["at_chosen_cuts"][cut]["coverage"])
+    assert "Calibration and unsure answers" in (tmp_path / "eval" / "report.html").read_text()
+    assert "at the cuts chosen on valid" in (tmp_path / "eval" / "report.md").read_text()
     predictor = Predictor.from_bundle(tmp_path / "run")
     proba = predictor.predict_proba(["harga mahal sekali"])
     assert all(np.allclose(proba[:, s].sum(1), 1.0, atol=1e-5) for s in predictor.task.layout.slices())

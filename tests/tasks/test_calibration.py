@@ -256,3 +256,17 @@ def test_at_cut_counts_what_a_min_confidence_answers():
 
     got = at_cut(np.array([0.9, 0.8, 0.6, 0.4]), np.array([1, 0, 1, 1]), 0.6)
     assert got == {"min_confidence": 0.6, "coverage": 0.75, "accuracy": pytest.approx(2 / 3)}
+
+
+@pytest.mark.parametrize("layout", [OutputLayout((3,)), OutputLayout((2, 3)), OutputLayout((4,), "sigmoid")])
+def test_the_probabilities_before_the_temperatures_are_read_back_from_those_after(layout):
+    """evaluate gets calibrated probabilities from every engine; ECE before them needs the raw ones."""
+    from lstmtext.tasks.calibration import scale, uncalibrate
+
+    logits = torch.randn(50, layout.total, generator=torch.Generator().manual_seed(0)) * 3
+    temperatures = [1.7] if layout.activation != "sigmoid" and len(layout.sizes) == 1 else \
+        [0.6, 2.5] if layout.activation != "sigmoid" else [0.5, 1.0, 1.5, 3.0]
+    raw = layout.probabilities(logits).numpy()
+    calibrated = layout.probabilities(scale(logits, temperatures, layout)).numpy()
+    np.testing.assert_allclose(uncalibrate(calibrated, temperatures, layout), raw, atol=1e-5)
+    assert uncalibrate(calibrated, None, layout) is calibrated  # no temperature fitted: as they are

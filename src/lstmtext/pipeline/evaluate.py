@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import html
 from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 from lstmtext.data.dataset import SPLIT_ALIASES, warn
 from lstmtext.data.io import read_table, table_columns
@@ -11,6 +14,9 @@ from lstmtext.errors import ConfigError
 from lstmtext.inference.engines import load_predictor
 from lstmtext.pipeline.prepare import masked_labels
 from lstmtext.pipeline.seen import count_seen, read_seen
+from lstmtext.reports.html import calibration_section, write_page
+from lstmtext.reports.markdown import calibration_lines
+from lstmtext.tasks.calibration import calibration_report, uncalibrate
 from lstmtext.utils.atomic import write_json, write_text
 
 
@@ -81,16 +87,34 @@ def evaluate_file(bundle_path: str | Path, data: str | Path, text_col: str | Non
     if note:
         warn(notes, note)
     proba = predictor.proba_from_ids(predictor.encoder.encode_cleaned(cleaned))
-    metrics = {**task.metrics(task.targets(split.labels), proba), "engine": predictor.engine,
-               **({"notes": notes} if notes else {})}
+    targets = task.targets(split.labels)
+    metrics = {**task.metrics(targets, proba), "engine": predictor.engine,
+               "calibration": _calibration(bundle, proba, targets), **({"notes": notes} if notes else {})}
     if out is not None:
         out = Path(out)
         write_json(out / "metrics.json", metrics)
         # the warnings first, as a training run's report has them: a masked-label file's scores say nothing
         said = [f"- note: {note}" for note in notes] + ([""] if notes else [])
-        write_text(out / "report.md", "\n".join([*said, *task.split_markdown(str(data), metrics)]))
-        task.plot_split(Path(data).name, metrics, out / f"{task.figure_stem}.png")
+        name = Path(data).name
+        write_text(out / "report.md", "\n".join([*said, *task.split_markdown(str(data), metrics),
+                                                 *calibration_lines({name: metrics})]))
+        task.plot_split(name, metrics, out / f"{task.figure_stem}.png")
+        parts = [*(f"<p><b>Note:</b> {html.escape(note)}</p>" for note in notes), *task.html_metrics({name: metrics}),
+                 *calibration_section({name: metrics})]
+        write_page(out / "report.html", f"lstmtext evaluate: {bundle.path} on {data}", parts)
     return metrics
+
+
+def _calibration(bundle: Any, proba: np.ndarray, targets: np.ndarray) -> dict[str, Any]:
+    """ECE before and after the model's temperatures, reliability, accuracy against coverage, and what the cuts
+    chosen on the training run's valid split answer on this file (``at_chosen_cuts``: the check docs/trust.md
+    asks for before deploying ``--min-confidence``). ``evaluate --out`` had written none of it."""
+    task = bundle.task
+    temperatures = task.state.get("temperatures")
+    valid = (bundle.metrics.get("valid") or {}).get("calibration") or {}
+    chosen = {k: v["min_confidence"] for k, v in valid.get("coverage_table", {}).items() if k != "100%"} or None
+    return calibration_report(uncalibrate(proba, temperatures, task.layout), proba, targets, task.layout,
+                              temperatures, task.decision_cuts(), chosen)
 
 
 def _training_rows(data: str | Path, fmt: str | None, header: bool, split_col: str | None) -> int:

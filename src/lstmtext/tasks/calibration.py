@@ -82,6 +82,18 @@ def scale(logits: torch.Tensor, temperatures: Sequence[float], layout: OutputLay
     return logits / torch.repeat_interleave(t, torch.as_tensor(layout.sizes, device=logits.device))
 
 
+def uncalibrate(proba: np.ndarray, temperatures: Sequence[float] | None, layout: OutputLayout) -> np.ndarray:
+    """The probabilities before temperature scaling, from those after it (what every engine answers): a softmax
+    group's logits are ``T log p`` up to a constant, a sigmoid label's ``T logit(p)``. ``evaluate`` reports ECE
+    before and after from them, whatever the engine."""
+    if not temperatures:
+        return proba
+    p = np.clip(np.asarray(proba, dtype=np.float64), 1e-12, 1 - 1e-12)
+    logits = np.log(p) - np.log1p(-p) if layout.activation == "sigmoid" else np.log(p)
+    times = scale(torch.from_numpy(logits), [1 / float(t) for t in temperatures], layout)  # divided by 1 / T
+    return layout.probabilities(times.float()).numpy()
+
+
 def decisions(proba: np.ndarray, targets: np.ndarray, layout: OutputLayout) -> tuple[np.ndarray, np.ndarray]:
     """Every decision's confidence and whether it was right (see the module doc for what a decision is)."""
     if layout.activation == "sigmoid":

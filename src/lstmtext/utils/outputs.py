@@ -15,7 +15,7 @@ WRITES = {
     # and the figures of the task's (lstmtext.tasks.figure_files, given by the caller as ``also``)
     "train": ("model", "checkpoint", "metrics.json", "report.md", "report.html", "history.json", "history.csv",
               "history.png", "training_texts.json"),
-    "evaluate": ("metrics.json", "report.md"),
+    "evaluate": ("metrics.json", "report.md", "report.html"),
     "compare": ("compare.json", "compare.md", "compare.png", "report.html"),
     "cv": ("cv.json", "cv.md", "report.html"),
     "audit": ("audit.csv", "audit.json", "report.html"),
