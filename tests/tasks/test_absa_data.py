@@ -1,5 +1,7 @@
 """Aspect data: wide and long layouts give the same model input; errors name file, line, aspect and fix."""
 
+import json
+
 import numpy as np
 import pytest
 
@@ -240,6 +242,11 @@ def test_cli_absa_convert_writes_multilabel_data(tmp_path):
     assert result.exit_code == 0, result.output
     assert out.read_text(encoding="utf-8").splitlines() == [
         "review,labels", "ac dingin wifi lambat,ac_pos|wifi_neg", "kamar bersih,", "ac bagus tapi bocor,ac_neg|ac_pos"]
+    jsonl = tmp_path / "ml.jsonl"  # JSON lists, as docs/multilabel.md shows JSONL (it wrote "ac_pos|wifi_neg")
+    assert CliRunner().invoke(app, ["absa-convert", str(wide), str(jsonl), "--layout", "wide", "--to", "multilabel",
+                                    "--text-col", "review"]).exit_code == 0
+    assert [json.loads(line)["labels"] for line in jsonl.read_text(encoding="utf-8").splitlines()] == [
+        ["ac_pos", "wifi_neg"], [], ["ac_neg", "ac_pos"]]
     for sep in ("_", "a"):  # in every label (aspect_polarity), or in an aspect's name: the file would not read back
         bad = tmp_path / f"bad{sep}.csv"
         result = CliRunner().invoke(app, ["absa-convert", str(wide), str(bad), "--layout", "wide", "--to",

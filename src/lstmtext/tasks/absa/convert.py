@@ -59,7 +59,8 @@ def convert_aspect_file(path: str | Path, out: str | Path, config: Config,
         if clash is not None:  # the file would not read back: the label would split in two
             raise ConfigError(f"--label-sep {label_sep!r} occurs in the label {clash!r} (aspect_polarity). Choose a "
                               "separator that no aspect or polarity name holds, e.g. '|' or ';'.")
-        frame = pd.DataFrame({"labels": [label_sep.join(labels) for labels in rows]})
+        as_lists = Path(out).suffix.lower() == ".jsonl"  # a JSON list per text, as docs/multilabel.md shows JSONL
+        frame = pd.DataFrame({"labels": rows if as_lists else [label_sep.join(labels) for labels in rows]})
     if table.split_values is not None:
         frame.insert(0, config.data.split_col, table.split_values)
     frame.insert(0, text_col, table.split.texts)
