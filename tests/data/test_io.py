@@ -362,3 +362,12 @@ def test_a_jsonl_record_without_the_text_key_is_named_not_read_as_an_empty_text(
         list(iter_texts(path))
     path.write_text('{"text": "lost bag"}\n{"text": null}\n', encoding="utf-8")  # a null text: an empty one, as written
     assert [t for _, part in iter_texts(path) for t in part] == ["lost bag", ""]
+
+
+def test_a_headerless_files_long_first_text_is_cut_in_the_missing_column_error(tmp_path):
+    """A TSV without a header row printed its first review whole as the column's name."""
+    path = tmp_path / "reviews.tsv"
+    path.write_text("warung ini dimiliki oleh pengusaha pabrik tahu yang sudah puluhan tahun\tpositive\n", encoding="utf-8")
+    with pytest.raises(DataError, match=r"reviews\.tsv: no column 'text'\. Columns: warung ini dimiliki oleh pengusaha "
+                                        r"pa\.\.\., positive\. Use --text-col, or --no-header"):
+        list(iter_texts(path, header_flag="--no-header"))

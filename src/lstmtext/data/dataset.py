@@ -115,6 +115,13 @@ def check_repeated(frame: pd.DataFrame, path: Path, names: Iterable[str | None])
                             f"copies as {', '.join(map(repr, copies))}). Give every column its own name.")
 
 
+def shown_columns(names: Sequence[str]) -> str:
+    """A file's column names for an error: each cut at 40 characters, at most 12 of them (a file without a header
+    row has its first texts as names)."""
+    shown = ", ".join(n if len(n) <= 40 else n[:37] + "..." for n in map(str, names[:12]))
+    return shown + (f", ... ({len(names)} columns)" if len(names) > 12 else "")
+
+
 def check_columns(frame: pd.DataFrame, path: Path, cols: dict[str, str | None]) -> None:
     """Raise a DataError naming the option whose column the file lacks, and the file's columns, or that the file
     names twice (:func:`check_repeated`)."""
@@ -122,10 +129,8 @@ def check_columns(frame: pd.DataFrame, path: Path, cols: dict[str, str | None]) 
     for option, col in cols.items():
         if col is not None and col not in frame.columns:
             names = [str(c) for c in frame.columns]
-            shown = ", ".join(n if len(n) <= 40 else n[:37] + "..." for n in names[:12])
-            shown += f", ... ({len(names)} columns)" if len(names) > 12 else ""
-            raise DataError(f"{path}: no column {col!r} (given by {option}). Columns in the file: {shown}. "
-                            f"{_column_fix(names, path, option, col)}")
+            raise DataError(f"{path}: no column {col!r} (given by {option}). Columns in the file: "
+                            f"{shown_columns(names)}. {_column_fix(names, path, option, col)}")
 
 
 def _column_fix(names: list[str], path: Path, option: str, col: str = "") -> str:

@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from lstmtext.data.dataset import check_columns, check_repeated, nested_cell
+from lstmtext.data.dataset import check_columns, check_repeated, nested_cell, shown_columns
 from lstmtext.data.header import delimiter_hint
 from lstmtext.data.io import (
     FORMATS,
@@ -163,7 +163,7 @@ def _iter_texts(path: Path, text_col: str | None, chunk_size: int, defaults: lis
             col = _column(list(map(str, frame.columns)), text_col, ["text"] if not header else defaults)
             if col not in frame.columns:
                 hint = delimiter_hint(path, fmt)  # not --no-header: that read the header line as a text
-                raise DataError(f"{path}: no column {col!r}. Columns: {', '.join(map(str, frame.columns))[:200]}. "
+                raise DataError(f"{path}: no column {col!r}. Columns: {shown_columns(list(frame.columns))}. "
                                 + (hint or f"Use {flag}" + (f", or {header_flag} for a file without a header row."
                                                             if header_flag and fmt != "jsonl" else ".")))
             check_repeated(frame, path, [col])  # train refuses a text column named twice; predict read the first
