@@ -197,6 +197,17 @@ def test_an_unlabelled_file_nothing_reads_is_not_read_and_said_so(lm_dir, tmp_pa
     assert result.metrics["valid"] == plain.metrics["valid"]
 
 
+def test_unlabelled_texts_of_one_token_are_said_to_teach_the_language_model_nothing(lm_dir, tmp_path):
+    """pretrain refuses a file of one-token texts; train --pretrained --unlabelled took one without a word."""
+    one = tmp_path / "one.txt"
+    one.write_text("delayed\nthanks\nlost\n", encoding="utf-8")
+    settings = [f"train.pretrained=\"{lm_dir}\"", "lm.finetune_epochs=1", "train.epochs=1", f'data.unlabelled="{one}"']
+    result = run(_config(*settings), TINY, progress=False)
+    assert any(n == f"{one}: 3 of its 3 texts hold one token after cleaning, and a language model learns each word from "
+                      "the ones before it, so they teach it nothing: none of them is of use. Give texts of several words."
+               for n in result.summary["notes"])
+
+
 def test_without_gradual_unfreezing_every_group_trains_from_epoch_1(lm_dir):
     config = _config(f"train.pretrained=\"{lm_dir}\"", "lm.finetune_epochs=0", "train.unfreeze=\"all\"",
                      "train.epochs=2", "train.schedule=\"constant\"")

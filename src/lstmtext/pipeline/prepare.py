@@ -281,6 +281,11 @@ def unlabelled_corpus(config: Config, pipeline: Any, notes: list[str], held_out:
                     "cleaning): the word vectors or language model learn from texts the model is then scored on, so "
                     "those scores come out optimistic. Leave them out of the unlabelled file.")
     notes.append(corpus.describe())
+    if uses_lm(config) and corpus.texts > corpus.usable:  # as pretrain says (it refuses a file of none)
+        left = corpus.texts - corpus.usable
+        warn(notes, f"{config.data.unlabelled}: {left:,} of its {corpus.texts:,} texts hold one token after cleaning, "
+                    "and a language model learns each word from the ones before it, so they teach it nothing"
+                    + (": none of them is of use. Give texts of several words." if not corpus.usable else "."))
     if config.model.embedding.kind == "random" and not uses_lm(config):
         config.model.embedding.kind = "word2vec"
         notes.append("model.embedding.kind set from random to word2vec: vectors learnt from the labelled and "
