@@ -210,6 +210,41 @@ def test_page_colours_the_words_of_every_explained_target(live_server, page):
         page.unroute("**/explain")
 
 
+def test_an_explanation_that_arrives_after_a_newer_click_is_dropped(live_server, page):
+    """A double click, or an edit while explaining, showed one text's coloured words beside another's bars."""
+    import json
+
+    held = []
+
+    def answer(route):
+        text = json.loads(route.request.post_data)["text"]
+        if text == "first text":
+            held.append(route)  # answered after the second text's explanation
+            return
+        route.fulfill(status=200, content_type="application/json", body=json.dumps(
+            {"text": text, "cleaned": text, "tokens": text.split(), "method": "occlusion",
+             "targets": [{"target": "negative", "probability": 0.9, "scores": [0.1] * len(text.split())}]}))
+
+    page.route("**/explain", answer)
+    try:
+        page.goto(live_server[0])
+        page.fill("#text", "first text")
+        page.click("#classify")
+        page.wait_for_function("document.getElementById('why').textContent.includes('Explaining')")
+        page.fill("#text", "second longer text")
+        page.click("#classify")
+        page.wait_for_selector("#why .why")
+        page.wait_for_timeout(200)
+        held[0].fulfill(status=200, content_type="application/json", body=json.dumps(
+            {"text": "first text", "cleaned": "first text", "tokens": ["first", "text"], "method": "occlusion",
+             "targets": [{"target": "negative", "probability": 0.9, "scores": [0.3, 0.3]}]}))
+        page.wait_for_timeout(300)
+        words = page.eval_on_selector_all("#why .tok", "ts => ts.map(t => t.textContent)")
+        assert words == ["second", "longer", "text"]  # the first text's late answer did not replace them
+    finally:
+        page.unroute("**/explain")
+
+
 def test_page_says_when_the_model_is_unsure(trained_run, page):
     # below the server's min_confidence a single-label answer was an empty page, a multi-label one said "No label
     # reached its threshold" and an aspect's bars looked answered
