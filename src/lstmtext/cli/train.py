@@ -243,8 +243,8 @@ def evaluate(
     cut = (cal.get("at_chosen_cuts") or {}).get("90%")
     console.print(f"calibration: ECE {cal['ece_after']:.4f} ({cal['ece_before']:.4f} before the model's temperatures)"
                   + (f"; at the cut that answered 90% of the training run's valid split (--min-confidence "
-                     f"{cut['min_confidence']:.4f}): {cut['coverage']:.1%} of this file answered, accuracy "
-                     f"{cut['accuracy']:.4f}" if cut else ""), highlight=False)
+                     f"{cut['min_confidence']:.4f}): {cut['coverage']:.1%} of this file's decisions answered, "
+                     f"{cut['accuracy']:.4f} of them right" if cut else ""), highlight=False)
 
 
 def predict(

@@ -43,16 +43,18 @@ def find_not_mentioned(labels: set[str], candidates: list[str]) -> str | None:
     return next((written[c.strip().casefold()] for c in candidates if c.strip().casefold() in written), None)
 
 
-def not_mentioned_label(labels: set[str], candidates: list[str], source: str | Path | None = None) -> str:
+def not_mentioned_label(labels: set[str], candidates: list[str], source: str | Path | None = None,
+                        strict: bool = True) -> str:
     """:func:`find_not_mentioned`, else the first candidate.
 
     Raises:
-        DataError: When two candidates occur among ``labels`` (``source``: the file, for the message): a file with
-            absa-convert's ``none`` and a real ``neutral`` had ``neutral`` taken for "not mentioned", so that
-            ``--only-mentioned`` dropped real neutral answers.
+        DataError: When two candidates occur among ``labels`` and ``strict`` (``source``: the file, for the
+            message): a file with absa-convert's ``none`` and a real ``neutral`` had ``neutral`` taken for "not
+            mentioned", so that ``--only-mentioned`` dropped real neutral answers. (A task built from labels the
+            reading has checked, or a saved model's single candidate, is not strict: the first one wins.)
     """
     found = [c for c in dict.fromkeys(find_not_mentioned(labels, [c]) for c in candidates) if c is not None]
-    if len(found) > 1:
+    if len(found) > 1 and strict:
         raise DataError(f"{source or 'the training labels'}: the labels hold {' and '.join(map(repr, found))}, each of "
                         "which absa.not_mentioned reads as \"the aspect is not mentioned\". Say which one means that: "
                         f"--set 'absa.not_mentioned=[\"{found[-1]}\"]' (the other is then a real polarity).")

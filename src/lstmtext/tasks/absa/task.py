@@ -48,7 +48,7 @@ class AspectSentiment(Task):
         self.aspects = list(self.labels)
         self._index = [{label: i for i, label in enumerate(v)} for v in self.labels.values()]
         known = {label for names in self.labels.values() for label in names}
-        self.not_mentioned = not_mentioned_label(known, config.absa.not_mentioned)
+        self.not_mentioned = not_mentioned_label(known, config.absa.not_mentioned, strict=False)  # the data's checked
 
     @classmethod
     def parse(cls, frame: pd.DataFrame, refs: RowRefs, path: Path, config: Config, info: dict[str, Any]) -> Table:
