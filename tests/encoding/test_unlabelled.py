@@ -186,3 +186,32 @@ def test_cleaning_an_unlabelled_file_shows_a_bar_on_a_terminal(tmp_path, monkeyp
     assert "cleaning t.txt" in capsys.readouterr().err
     UnlabelledCorpus(texts, None, build_pipeline("plain"))  # not asked: silent
     assert capsys.readouterr().err == ""
+
+
+def test_a_held_orphan_and_an_undeletable_one_are_left_alone(tmp_path, monkeypatch):
+    """A live process of another pid namespace (a container sharing /tmp) holds its file although its pid means
+    nothing here; a file this user may not delete ended the command in an error naming a stranger's file."""
+    import os
+
+    from lstmtext.utils import orphans
+
+    dead = 2**22 + 12_345
+    held_path, free_path, stuck = (tmp_path / f"lstmtext-x-{dead}-{k}.txt" for k in ("a", "b", "c"))
+    for path in (held_path, free_path, stuck):
+        path.write_text("x", encoding="utf-8")
+    held = orphans.hold(held_path)
+    real_unlink = type(stuck).unlink
+
+    def unlink(self, *args, **kwargs):
+        if self == stuck:
+            raise PermissionError(1, "Operation not permitted", str(self))
+        return real_unlink(self, *args, **kwargs)
+
+    monkeypatch.setattr(type(stuck), "unlink", unlink)
+    try:
+        assert orphans.remove_orphans("lstmtext-x-", tmp_path) == [free_path]
+    finally:
+        held.close()
+    assert held_path.exists() and stuck.exists() and not free_path.exists()
+    monkeypatch.setattr(os, "name", "nt")  # os.kill(pid, 0) ends a process there: nothing is probed or removed
+    assert orphans.remove_orphans("lstmtext-x-", tmp_path) == []

@@ -13,11 +13,12 @@ import tempfile
 import weakref
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
+from typing import Any
 
 from lstmtext.data.texts import is_plain_text, iter_texts
 from lstmtext.errors import DataError
 from lstmtext.preprocess import Pipeline
-from lstmtext.utils.orphans import owned_prefix, remove_orphans
+from lstmtext.utils.orphans import hold, owned_prefix, remove_orphans
 from lstmtext.utils.progress import progress_bar
 
 CHUNK = 5_000
@@ -60,7 +61,8 @@ class UnlabelledCorpus:
         remove_orphans(CLEANED_PREFIX)  # those of processes killed outright: a copy of a corpus each
         fd, name = tempfile.mkstemp(prefix=owned_prefix(CLEANED_PREFIX), suffix=".txt")
         self.cleaned = Path(name)
-        weakref.finalize(self, self.cleaned.unlink, missing_ok=True)  # removed with this object
+        held = hold(self.cleaned)  # while this object lives: no other process's clean-up removes it
+        weakref.finalize(self, _release, held, self.cleaned)  # removed with this object
         if chunks is None:
             chunks = (texts for _, texts in iter_texts(self.path, text_col, CHUNK, defaults=(default_col,),
                                                        flag=flags[1], header=header, header_flag=header_flag))
@@ -95,3 +97,10 @@ class UnlabelledCorpus:
     def describe(self) -> str:
         """One line for the run's notes."""
         return f"unlabelled text from {self.path}: {self.texts:,} texts, {self.tokens:,} tokens after cleaning"
+
+
+def _release(held: Any, path: Path) -> None:
+    """Drop the lock on a cleaned copy and remove it."""
+    if held is not None:
+        held.close()
+    path.unlink(missing_ok=True)

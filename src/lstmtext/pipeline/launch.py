@@ -24,7 +24,7 @@ from lstmtext.errors import ConfigError, LstmTextError
 from lstmtext.pipeline.runner import run
 from lstmtext.training.ddp import setup, teardown
 from lstmtext.utils.interrupts import interrupting
-from lstmtext.utils.orphans import owned_prefix, remove_orphans
+from lstmtext.utils.orphans import hold, owned_prefix, remove_orphans
 
 log = logging.getLogger(__name__)
 
@@ -164,6 +164,7 @@ def launch(config: Any, data: str | Path | None, out_dir: str | Path, run_kwargs
     job["errors"] = name + ".error"  # a rank whose run fails with a user's error writes it here and exits 0,
     with os.fdopen(fd, "w", encoding="utf-8") as fh:  # so that torchrun adds no traceback of its own
         json.dump(job, fh)
+    held = hold(name)  # while this launcher runs: no other launch's clean-up removes it
     try:
         cmd = torchrun_command(opts, Path(name))
         log.info("launching: %s", " ".join(cmd))
@@ -190,6 +191,8 @@ def launch(config: Any, data: str | Path | None, out_dir: str | Path, run_kwargs
             raise (error if isinstance(error, type) and issubclass(error, LstmTextError) else LstmTextError)(message)
         return code
     finally:
+        if held is not None:
+            held.close()
         for path in [Path(name), *Path(name).parent.glob(Path(name).name + ".error.*")]:
             path.unlink(missing_ok=True)
 

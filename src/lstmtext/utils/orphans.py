@@ -2,15 +2,25 @@
 
 A process killed outright (``kill -9``, the out-of-memory killer) runs no clean-up: a DDP launcher's job file
 (the run's resolved config) or a pretraining's cleaned copy of its corpus stayed in the temporary folder for
-good. Such files carry their owner's process id after a fixed prefix (``lstmtext-job-<pid>-...``); the next
-command that writes one removes those of processes that are gone.
+good. Such files carry their owner's process id after a fixed prefix (``lstmtext-job-<pid>-...``) and, while
+the owner runs, a shared lock (:func:`hold`); the next command that writes one removes those that are this
+user's, whose process is gone and that nobody holds (a process of another pid namespace, a container sharing
+the folder, holds its file although its pid means nothing here). On Windows nothing is removed: ``os.kill(pid,
+0)`` would end the process there, not probe it.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import tempfile
 from pathlib import Path
+from typing import IO
+
+try:
+    import fcntl
+except ImportError:  # Windows
+    fcntl = None  # type: ignore[assignment]
 
 
 def owned_prefix(prefix: str) -> str:
@@ -18,27 +28,51 @@ def owned_prefix(prefix: str) -> str:
     return f"{prefix}{os.getpid()}-"
 
 
+def hold(path: str | Path) -> IO[bytes] | None:
+    """A shared lock on ``path`` for as long as the returned file stays open (None where there are no locks):
+    :func:`remove_orphans` leaves a held file alone, whatever its name's process id says."""
+    if fcntl is None:
+        return None
+    fh = open(path, "rb")  # noqa: SIM115 - kept open on purpose: the lock lives as long as it
+    fcntl.flock(fh, fcntl.LOCK_SH)
+    return fh
+
+
 def remove_orphans(prefix: str, folder: str | Path | None = None) -> list[Path]:
-    """Remove the files named ``<prefix><pid>-...`` in ``folder`` (default: the temporary folder) whose process
-    is gone; return them. Files of this process, of live ones and of other users' processes stay."""
+    """Remove the files named ``<prefix><pid>-...`` in ``folder`` (default: the temporary folder) that are this
+    user's, whose process is gone and that no process holds; return them. Nothing is removed on Windows."""
+    if fcntl is None or os.name == "nt":
+        return []
     folder = Path(folder or tempfile.gettempdir())
     removed = []
     for path in folder.glob(f"{prefix}*-*"):
         pid = path.name.removeprefix(prefix).split("-", 1)[0]
-        if pid.isdigit() and int(pid) != os.getpid() and not alive(int(pid)):
-            path.unlink(missing_ok=True)
-            removed.append(path)
+        if not pid.isdigit() or int(pid) == os.getpid() or alive(int(pid)):
+            continue
+        with contextlib.suppress(OSError):  # gone meanwhile, or not ours to delete (a shared /tmp's sticky bit)
+            if path.stat().st_uid == os.getuid() and not _held(path):
+                path.unlink()
+                removed.append(path)
     return removed
 
 
+def _held(path: Path) -> bool:
+    """Whether a process holds ``path`` (:func:`hold`): an exclusive lock cannot be had."""
+    with open(path, "rb") as fh:
+        try:
+            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return True
+        fcntl.flock(fh, fcntl.LOCK_UN)
+        return False
+
+
 def alive(pid: int) -> bool:
-    """Whether process ``pid`` exists (another user's counts as alive: not ours to judge)."""
+    """Whether process ``pid`` exists (POSIX; another user's counts as alive: not ours to judge)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
     except PermissionError:
         return True
-    except OSError:  # Windows: a pid no process has
-        return False
     return True
