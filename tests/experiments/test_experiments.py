@@ -394,6 +394,16 @@ def test_cv_saves_each_fold_and_a_rerun_trains_only_the_folds_not_done(base, tin
         cross_validate(base, tiny_data, folds=2, mode="sequential", workers=1, out_dir=tmp_path)  # another K
     fresh = cross_validate(base, tiny_data, folds=2, mode="sequential", workers=1, out_dir=tmp_path, overwrite=True)
     assert fresh["folds_reused"] == 0 and trained == [0, 1]
+    trained.clear()  # --overwrite starts afresh with the same settings too (it had reused every fold)
+    assert cross_validate(base, tiny_data, folds=2, mode="sequential", workers=1, out_dir=tmp_path,
+                          overwrite=True)["folds_reused"] == 0 and trained == [0, 1]
+    from dataclasses import replace
+
+    from lstmtext.experiments.resume import run_spec
+
+    threads = base.model_copy(deep=True)
+    threads.train.threads = 7  # set per run by the experiment; and the path as typed is no part of the data
+    assert run_spec(threads, replace(tiny_data, source="./elsewhere/" + str(tiny_data.source))) == run_spec(base, tiny_data)
     (tmp_path / "cv.json").write_text("{", encoding="utf-8")
     with pytest.raises(ConfigError, match=r"cv\.json: cannot read the saved cross-validation .*--overwrite"):
         cross_validate(base, tiny_data, folds=2, mode="sequential", workers=1, out_dir=tmp_path)

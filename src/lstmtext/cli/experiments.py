@@ -172,7 +172,7 @@ def learning_curve(
     oversample: Oversample = None, class_weight: ClassWeight = None,
     unlabelled: UnlabelledOpt = None, unlabelled_col: UnlabelledColOpt = None,
     mode: ModeOpt = "pool", workers: Workers = None,
-    overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace a curve of another config or data in OUT (refused without it; the same settings resume).")] = False,
+    overwrite: Annotated[bool, typer.Option("--overwrite", help="Start afresh: drop the runs saved in OUT (without it the same settings go on from them, and a curve of another config or data is refused).")] = False,
 ) -> None:
     """Score against the number of training texts: nested subsets (stratified by class), mean ± std over seeds.
 
