@@ -348,7 +348,7 @@ def test_texts_are_read_in_chunks_of_bounded_characters_whatever_their_count(kin
     chunks = list(iter_texts(path))
     assert [t for _, part in chunks for t in part] == texts  # every text, in order, once
     sizes = [sum(map(len, part)) for _, part in chunks]
-    first = 256 * 180 if kind == "csv" else 1000  # a CSV file's first chunk: 256 rows, then sized by its rate
+    first = 256 * 180 if kind == "csv" else 1000  # a CSV file's first read: 256 rows, then sized by what is left
     assert len(chunks) > 40 and max(sizes[1:]) <= 2000 and sizes[0] <= first + 400
     wheres = [w for where, _ in chunks for w in where]
     assert len(wheres) == len(texts) and wheres[-1].endswith(("600", "601", "row 599", "599"))
@@ -371,3 +371,15 @@ def test_a_headerless_files_long_first_text_is_cut_in_the_missing_column_error(t
     with pytest.raises(DataError, match=r"reviews\.tsv: no column 'text'\. Columns: warung ini dimiliki oleh pengusaha "
                                         r"pa\.\.\., positive\. Use --text-col, or --no-header"):
         list(iter_texts(path, header_flag="--no-header"))
+
+
+def test_a_block_of_long_rows_after_short_ones_is_read_in_chunks_of_bounded_characters(tmp_path, monkeypatch):
+    """Sized by the rows before them, 3,000 rows of 20,000 characters after 2,000 short ones were one chunk of
+    60 million characters, 7.5 times the cap."""
+    monkeypatch.setattr("lstmtext.data.texts.CHUNK_CHARS", 100_000)
+    path = tmp_path / "mixed.csv"
+    pd.DataFrame({"text": ["short"] * 2000 + ["x" * 2_000] * 3000}).to_csv(path, index=False)
+    chunks = list(iter_texts(path))
+    assert sum(len(part) for _, part in chunks) == 5000
+    # at most the cap and one read past it (256 rows): rows are only known once read (6 million characters before)
+    assert max(sum(map(len, part)) for _, part in chunks) <= 100_000 + 256 * 2_000

@@ -288,13 +288,38 @@ def table_columns(path: str | Path, fmt: str | None = None) -> list[str]:
     return [str(c) for c in next(iter(read_chunks(path, fmt, 1))).columns]
 
 
+def _gathered(reader: Any, chunk_size: int, step: int, max_chars: int | None) -> Iterator[pd.DataFrame]:
+    """Frames of ``chunk_size`` rows from a pandas reader, read ``step`` rows at a time and, with ``max_chars``,
+    ended as soon as they hold that many characters (rows sized by the ones before had let a block of long rows
+    after short ones into one chunk of 60 million characters)."""
+    parts: list[pd.DataFrame] = []
+    rows = chars = 0
+    per_row = 1.0  # characters per row of the last part read: the next part reads about what the cap has left
+    while True:
+        left = step if max_chars is None else int(min(step, max(1, (max_chars - chars) / per_row)))
+        try:
+            part = reader.get_chunk(min(left, chunk_size - rows))
+        except StopIteration:
+            break
+        parts.append(part)
+        rows += len(part)
+        if max_chars is not None and len(part):
+            got = sum(len(v) for col in part.columns for v in part[col].array if isinstance(v, str))
+            chars, per_row = chars + got, max(got / len(part), 1.0)
+        if rows >= chunk_size or (max_chars is not None and chars >= max_chars):
+            yield parts[0] if len(parts) == 1 else pd.concat(parts)
+            parts, rows, chars = [], 0, 0
+    if parts:
+        yield parts[0] if len(parts) == 1 else pd.concat(parts)
+
+
 def read_chunks(path: str | Path, fmt: str | None, chunk_size: int, header: bool = True, blank_rows: bool = False,
                 max_chars: int | None = None) -> Iterator[pd.DataFrame]:
     """Yield frames of at most ``chunk_size`` rows of strings, indexed by 0-based data row (for ``file:line`` errors).
     ``blank_rows``: a CSV/TSV file's blank lines are rows (of empty cells), not skipped. ``max_chars``: frames of
-    about that many characters at most, whatever ``chunk_size`` says (a CSV/TSV file: the rows of the next frame
-    follow the previous one's characters per row, the first frame is of at most 256 rows): what is cleaned and
-    tokenised at once then does not grow with the texts' length (50,000 texts of 20,000 characters took 4.6 GB).
+    about that many characters at most, whatever ``chunk_size`` says (a CSV/TSV file is read 256 rows at a time
+    until one or the other is reached): what is cleaned and tokenised at once then does not grow with the texts'
+    length (50,000 texts of 20,000 characters took 4.6 GB).
 
     Raises:
         DataError: If the file is missing, Parquet, not UTF-8 or not parseable.
@@ -310,19 +335,12 @@ def read_chunks(path: str | Path, fmt: str | None, chunk_size: int, header: bool
         if fmt == "jsonl":
             yield from jsonl_chunks(path, chunk_size, max_chars)
             return
-        rows = chunk_size if max_chars is None else min(chunk_size, 256)
+        step = chunk_size if max_chars is None else min(chunk_size, 256)
         with pd.read_csv(path, **csv_options(path, fmt), dtype=str, keep_default_na=False, na_values=[""],
-                         encoding="utf-8", **layout_options(path, fmt, header), chunksize=rows,
+                         encoding="utf-8", **layout_options(path, fmt, header), chunksize=step,
                          skip_blank_lines=not blank_rows) as reader:
             mode: list[str] = []  # the extra column's meaning, decided on the first chunk for every chunk
-            while True:
-                try:
-                    chunk = reader.get_chunk(rows)  # the index runs on from chunk to chunk
-                except StopIteration:
-                    break
-                if max_chars is not None and len(chunk):
-                    chars = sum(len(v) for col in chunk.columns for v in chunk[col].array if isinstance(v, str))
-                    rows = int(min(chunk_size, max(1, max_chars * len(chunk) // max(chars, 1))))
+            for chunk in _gathered(reader, chunk_size, step, max_chars):  # the index runs on from chunk to chunk
                 chunk = mark_repeated(drop_extra(chunk, path, fmt, mode), path, fmt, header)
                 if not header:
                     chunk.columns = ["text", "label"][: chunk.shape[1]] + [f"col{i}" for i in range(2, chunk.shape[1])]
