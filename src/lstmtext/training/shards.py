@@ -5,8 +5,9 @@ Two passes, each holding one chunk of rows: the first reads each chunk's labels 
 the vocabulary and label space are the ones an in-memory run builds) and caches the cleaned texts; the second
 encodes them into shards in ``OUT/shards/``: ``<split>-<n>.tokens.npy`` (int32 ids of the rows, end to end),
 ``.offsets.npy`` (int64 row starts plus the end) and ``.targets.npy`` (the task's targets). The training rows of
-every chunk are dealt out at random to all training shards (as many as there were chunks), so each shard is a
-random sample of the whole file, whatever its order: a file sorted by label or by date trains on mixed batches.
+every chunk are dealt out at random through bucket files into the training shards (at least as many as there
+were chunks), so each shard is a random sample of the whole file, whatever its order: a file sorted by label or
+by date trains on mixed batches.
 An epoch visits the training shards in an order drawn from ``(seed, epoch)`` and makes length-bucketed batches
 within each shard, so peak memory follows the chunk size, not the file size. Validation and test rows keep their
 order and are read memory-mapped.
@@ -150,8 +151,8 @@ def prepare_shards(config: Config, task_cls: type[Task], data: str | Path, folde
 
 #: The files :func:`prepare_shards` writes: the shards, the cleaned chunks between its passes, meta.json and the
 #: temporary file it is written through.
-WRITTEN_HERE = re.compile(r"(train|valid|test)-\d{5,}\.(tokens\.npy|offsets\.npy|targets\.npy|labels\.npy|clean\.json|"
-                          r"(tokens|lengths|targets)\.part)|"  # .part: a training shard's rows while they are dealt
+WRITTEN_HERE = re.compile(r"(train|valid|test)-\d{5,}\.(tokens\.npy|offsets\.npy|targets\.npy|labels\.npy|clean\.json)|"
+                          r"bucket-\d{3}\.(tokens|lengths|targets)\.part|"  # the training rows while they are dealt
                           r"meta\.json|\.meta\.json\..*\.tmp|\.DS_Store")  # (.labels.npy: earlier versions')
 
 
@@ -239,28 +240,33 @@ def _clean_pass(sources: list[tuple[Path, str | None]], config: Config, task_cls
 
 def _encode_pass(folder: Path, parts: dict[str, list[str]], encoder: TextEncoder, task: Task,
                  seed: int) -> tuple[dict[str, list[int]], int]:
-    """Pass 2: encode each cached chunk into a shard (training rows: dealt out to every training shard, see
-    :class:`_Dealer`); return the rows of each shard per split and the training tokens."""
+    """Pass 2: encode each cached chunk into a shard (training rows of several chunks: dealt out at random, see
+    :class:`_Dealer`, and ``parts["train"]`` then names the shards cut); return the rows of each shard per split
+    and the training tokens."""
     rows: dict[str, list[int]] = {s: [] for s in SPLITS}
     train_tokens = 0
     for split, names in parts.items():
-        dealer = _Dealer(folder, names, seed) if split == "train" and len(names) > 1 else None
-        for name in names:
-            cache = folder / f"{name}.clean.json"
-            chunk = json.loads(cache.read_text())
-            ids = [encoder.encode_tokens(text.split()) for text in chunk["texts"]]
-            targets = task.targets([_label(y) for y in chunk["labels"]])
-            lengths = np.fromiter(map(len, ids), np.int64, len(ids))
+        dealer = _Dealer(folder, len(names), seed) if split == "train" and len(names) > 1 else None
+        try:
+            for name in names:
+                cache = folder / f"{name}.clean.json"
+                chunk = json.loads(cache.read_text())
+                ids = [encoder.encode_tokens(text.split()) for text in chunk["texts"]]
+                targets = task.targets([_label(y) for y in chunk["labels"]])
+                lengths = np.fromiter(map(len, ids), np.int64, len(ids))
+                if dealer is not None:
+                    dealer.deal(ids, lengths, targets)
+                else:
+                    _save_shard(folder, name, np.fromiter(chain.from_iterable(ids), np.int32, int(lengths.sum())),
+                                lengths, targets)
+                    rows[split].append(len(ids))
+                cache.unlink()
+                train_tokens += int(lengths.sum()) if split == "train" else 0
             if dealer is not None:
-                dealer.deal(ids, lengths, targets)
-            else:
-                _save_shard(folder, name, np.fromiter(chain.from_iterable(ids), np.int32, int(lengths.sum())),
-                            lengths, targets)
-                rows[split].append(len(ids))
-            cache.unlink()
-            train_tokens += int(lengths.sum()) if split == "train" else 0
-        if dealer is not None:
-            rows[split] = dealer.finish()
+                parts[split], rows[split] = dealer.finish()
+        finally:
+            if dealer is not None:
+                dealer.close()  # (finish closed them already; a failed pass's folder is removed)
     return rows, train_tokens
 
 
@@ -273,50 +279,73 @@ def _save_shard(folder: Path, name: str, tokens: np.ndarray, lengths: np.ndarray
     np.save(folder / f"{name}.targets.npy", targets)
 
 
-class _Dealer:
-    """Deals the training rows of each chunk out to every training shard at random, appending to each shard's
-    ``.part`` files; :meth:`finish` turns each shard's parts into its ``.npy`` files, one shard in memory at a time.
+#: Files the training rows are dealt into before they are cut into shards: their handles stay open through the
+#: second pass (opening every shard's files for every chunk cost O(chunks^2): 11 s at 400 chunks, hours at 10,000).
+BUCKETS = 64
 
-    Row ``j`` of the rows dealt so far, in a random order per chunk, goes to shard ``j mod n``: the shards' sizes
-    differ by at most one row, and each is a random sample of the file, so the shards of a file sorted by label
-    hold every label in proportion (a streamed run had trained such a file on one-label batches: valid macro-F1
-    0.49 against 0.73 shuffled, in a review). Seeded by ``data.split_seed``: the shards are a cache of the data.
+
+class _Dealer:
+    """Deals the training rows of each chunk out at random to :data:`BUCKETS` (at most) bucket files; :meth:`finish`
+    shuffles each bucket and cuts it into shards, one bucket in memory at a time (a bucket holds a 64th of the
+    training tokens, as int32 ids).
+
+    Row ``j`` of the rows dealt so far, in a random order per chunk, goes to bucket ``j mod B``, so buckets differ by
+    at most one row, and each bucket is cut into the same number of shards: as many shards as chunks (B of them, or
+    a multiple of B), each a random sample of the file, so the shards of a file sorted by label hold every label in
+    proportion (a streamed run had trained such a file on one-label batches: valid macro-F1 0.49 against 0.73
+    shuffled, in a review). Seeded by ``data.split_seed``: the shards are a cache of the data.
     """
 
-    def __init__(self, folder: Path, names: list[str], seed: int) -> None:
-        self.folder, self.names, self.rng, self.dealt = folder, names, np.random.default_rng(seed), 0
+    KINDS = ("tokens", "lengths", "targets")
+
+    def __init__(self, folder: Path, chunks: int, seed: int) -> None:
+        self.folder, self.rng, self.dealt = folder, np.random.default_rng(seed), 0
+        self.buckets = min(chunks, BUCKETS)
+        self.per = -(-chunks // self.buckets)  # shards cut from each bucket
+        self.files = {(b, what): open(folder / f"bucket-{b:03d}.{what}.part", "ab")  # noqa: SIM115 - closed in finish
+                      for b in range(self.buckets) for what in self.KINDS}
         self.targets: tuple[np.dtype, tuple[int, ...]] | None = None  # the targets' dtype and shape past the rows
 
     def deal(self, ids: list[list[int]], lengths: np.ndarray, targets: np.ndarray) -> None:
-        n = len(self.names)
+        n = self.buckets
         dest = (self.dealt + self.rng.permutation(len(ids))) % n
         self.dealt += len(ids)
         self.targets = (targets.dtype, targets.shape[1:])
-        order = np.argsort(dest, kind="stable")  # each shard's rows, in the chunk's order
-        for k, pick in zip(range(n), np.split(order, np.cumsum(np.bincount(dest, minlength=n))[:-1])):
-            if not len(pick):
-                continue
-            parts = {"tokens": np.fromiter(chain.from_iterable(ids[i] for i in pick), np.int32,
-                                           int(lengths[pick].sum())),
-                     "lengths": lengths[pick], "targets": np.ascontiguousarray(targets[pick])}
-            for what, values in parts.items():
-                with open(self.folder / f"{self.names[k]}.{what}.part", "ab") as f:
-                    values.tofile(f)
+        order = np.argsort(dest, kind="stable")  # each bucket's rows, in the chunk's order
+        for b, pick in zip(range(n), np.split(order, np.cumsum(np.bincount(dest, minlength=n))[:-1])):
+            if len(pick):
+                np.fromiter(chain.from_iterable(ids[i] for i in pick), np.int32,
+                            int(lengths[pick].sum())).tofile(self.files[b, "tokens"])
+                lengths[pick].tofile(self.files[b, "lengths"])
+                np.ascontiguousarray(targets[pick]).tofile(self.files[b, "targets"])
 
-    def finish(self) -> list[int]:
-        """Write every shard's ``.npy`` files from its parts (and delete them); return each shard's rows."""
+    def close(self) -> None:
+        """Close the bucket files (also when the pass fails: the folder is then removed)."""
+        for fh in self.files.values():
+            fh.close()
+
+    def finish(self) -> tuple[list[str], list[int]]:
+        """Write the shards from the buckets (and delete them); return the shards' names and rows."""
         assert self.targets is not None, "deal() first"
+        self.close()
         dtype, shape = self.targets
         kinds = {"tokens": np.int32, "lengths": np.int64, "targets": dtype}
-        rows = []
-        for name in self.names:  # every shard got rows: each chunk has one at least, and they are dealt evenly
-            part = {what: self.folder / f"{name}.{what}.part" for what in kinds}
+        names, rows = [], []
+        for b in range(self.buckets):  # every bucket got rows: each chunk has one at least, and they are dealt evenly
+            part = {what: self.folder / f"bucket-{b:03d}.{what}.part" for what in self.KINDS}
             read = {what: np.fromfile(path, kinds[what]) for what, path in part.items()}
-            _save_shard(self.folder, name, read["tokens"], read["lengths"], read["targets"].reshape(-1, *shape))
+            starts = np.concatenate([[0], np.cumsum(read["lengths"])])
+            targets = read["targets"].reshape(-1, *shape)
+            for pick in np.array_split(self.rng.permutation(len(read["lengths"])), self.per):
+                if not len(pick):
+                    continue
+                tokens = np.concatenate([read["tokens"][starts[i]:starts[i + 1]] for i in pick])
+                names.append(f"train-{len(names):05d}")
+                _save_shard(self.folder, names[-1], tokens, read["lengths"][pick], targets[pick])
+                rows.append(len(pick))
             for path in part.values():
                 path.unlink()
-            rows.append(len(read["lengths"]))
-        return rows
+        return names, rows
 
 
 class ShardSequences(Sequence):
