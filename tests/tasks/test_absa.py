@@ -385,9 +385,18 @@ def test_label_col_is_refused_for_aspect_models_not_ignored(tiny_run, tmp_path):
 
     res = CliRunner().invoke(app, ["train", str(WIDE), "--task", "absa", "--label-col", "food", "--out", str(tmp_path / "x")])
     assert isinstance(res.exception, ConfigError) and str(res.exception) == (
-        "--label-col does not apply to --task absa: its labels are its aspect columns. Name them with --aspects "
+        "--label-col does not apply to --task absa: its labels are its aspect columns: name them with --aspects "
         "(e.g. --aspects food), or leave --label-col out.")
     assert not (tmp_path / "x").exists()
     res = CliRunner().invoke(app, ["evaluate", str(tiny_run[0]), str(WIDE), "--label-col", "food"])
     assert isinstance(res.exception, ConfigError) and str(res.exception).startswith(
         "--label-col does not apply to this model (--task absa): its labels are its aspect columns (food, service, price)")
+
+
+def test_label_col_with_the_long_layout_points_to_the_polarity_column(tmp_path):
+    from lstmtext.cli import app
+    from lstmtext.errors import ConfigError
+
+    res = CliRunner().invoke(app, ["train", str(ABSA_LONG), "--task", "absa", "--set", 'absa.layout="long"',
+                                   "--label-col", "polarity", "--out", str(tmp_path / "x")])
+    assert isinstance(res.exception, ConfigError) and "--set absa.polarity_col=..." in str(res.exception)

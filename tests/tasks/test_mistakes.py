@@ -34,6 +34,8 @@ def test_audit_names_labels_with_a_colon_whole():
     grouped = label_issues(np.hstack([proba, proba]), np.array([[0, 0], [0, 0], [1, 1], [1, 1], [0, 0]]),
                            OutputLayout((2, 2)), ["car:x:ns:a", "car:x:ns:b", "y:ns:a", "y:ns:b"], ["car:x", "y"])
     assert {(r["field"], r["given"], r["suggested"]) for r in grouped} == {("car:x", "ns:a", "ns:b"), ("y", "ns:a", "ns:b")}
+    one = label_issues(proba, np.array([0, 0, 1, 1, 0]), OutputLayout((2,)), ["food:neg", "food:pos"], ["food"])
+    assert {(r["given"], r["suggested"]) for r in one} == {("neg", "pos")}  # one aspect's labels, not food:neg
 
 
 def test_a_multilabel_mistake_is_one_label_judged_at_its_threshold():

@@ -17,7 +17,7 @@ def serve(
     port: Annotated[Optional[int], typer.Option(help="TCP port (default 8000).")] = None,
     engine: Annotated[Optional[str], typer.Option(help=ENGINE_HELP + " Env LSTMTEXT_ENGINE.")] = None,
     onnx: OnnxOpt = None,
-    threads: Annotated[Optional[int], typer.Option(help="CPU threads for inference (default: every core).")] = None,
+    threads: Annotated[Optional[int], typer.Option(help="CPU threads for inference (default: OMP_NUM_THREADS when set, else every core).")] = None,
     batch_size: Annotated[Optional[int], typer.Option(help="Texts per forward pass (default: the engine's, 128).")] = None,
     max_texts: Annotated[Optional[int], typer.Option(help="Texts per request (default 256).")] = None,
     max_text_chars: Annotated[Optional[int], typer.Option(help="Characters per text (default 5000).")] = None,

@@ -165,21 +165,21 @@ def _onnx_model(bundle: Bundle, quantized: bool, onnx_path: str | Path | None) -
     path = bundle.path / (INT8_NAME if quantized else ONNX_NAME) if bundle.path else None
     if path is not None and path.is_file():
         return path
-    again = " --overwrite" if quantized and bundle.path and (bundle.path / ONNX_NAME).is_file() else ""
-    log.warning("%s: no exported %s; building it in memory (run `lstmtext export %s%s%s` to save start-up time)",
-                bundle.path, path.name if path else ONNX_NAME, bundle.path, " --quantize" if quantized else "", again)
+    log.warning("%s: no exported %s; building it in memory (run `lstmtext export %s%s` to save start-up time)",
+                bundle.path, path.name if path else ONNX_NAME, bundle.path, " --quantize" if quantized else "")
     return _build_in_memory(bundle, quantized)
 
 
 def _write_it(bundle: Bundle, onnx_path: Path, quantized: bool) -> str:
     """The command that writes the float graph ``onnx_path`` (beside it, not into the bundle: ``export`` without
     ``--out`` writes the bundle's own file); a path in another saved model's folder is that model's place."""
-    from lstmtext.inference.onnx.files import other_models_folder
+    from lstmtext.inference.onnx.files import is_graph_of, other_models_folder
 
     if (home := other_models_folder(onnx_path, bundle)) is not None:
         return (f"{home} is another saved model's folder: leave --onnx out (this model's own graph is found in its "
                 f"folder: lstmtext export {bundle.path}{' --quantize' if quantized else ''}), or name a file elsewhere.")
-    again = " --overwrite" if onnx_path.is_file() else ""  # the float file is there: written again with its int8 copy
+    # the float file there is written again, unless --quantize only adds the int8 copy of this model's own graph
+    again = " --overwrite" if onnx_path.is_file() and not (quantized and is_graph_of(bundle, onnx_path)) else ""
     return f"Write it with: lstmtext export {bundle.path} --out {onnx_path}{' --quantize' if quantized else ''}{again}"
 
 
@@ -279,7 +279,7 @@ def load_predictor(path: str | Path, engine: str = "auto", onnx_path: str | Path
             For ``onnx-int8`` the ``.int8.onnx`` file beside it, or the int8 file itself; ``auto`` runs an int8 file
             named here as ``onnx-int8`` (and says so), ``onnx`` refuses it.
         batch_size: Texts per forward pass (default ``DEFAULT_BATCH_SIZE``).
-        threads: CPU threads for the forward pass (default: every core).
+        threads: CPU threads for the forward pass (default: ``OMP_NUM_THREADS`` when set, else every core).
 
     Returns:
         A :class:`Predictor` (``torch``) or :class:`OnnxPredictor`.

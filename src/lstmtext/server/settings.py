@@ -45,7 +45,7 @@ class ServeSettings(BaseModel):
     max_text_chars: int = Field(5000, ge=1, description="characters per text")
     max_body_bytes: int = Field(1_000_000, ge=64, description="size of a request body, at least 64 bytes (one short "
                                 "text's request; 10 had started a server that refused every request)")
-    threads: int | None = Field(None, ge=1, description="CPU threads for inference (default: every core)")
+    threads: int | None = Field(None, ge=1, description="CPU threads for inference (default: OMP_NUM_THREADS when set, else every core)")
     batch_size: int | None = Field(None, ge=1, description="texts per forward pass (default: the engine's)")
     min_confidence: float | None = Field(None, gt=0, le=1, allow_inf_nan=False, description=(
         "answer unsure below this probability when a /predict request gives no min_confidence (the web page's "

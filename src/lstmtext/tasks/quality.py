@@ -66,7 +66,8 @@ def label_issues(proba: np.ndarray, targets: np.ndarray, layout: OutputLayout, n
     else:
         y = targets.reshape(len(targets), -1)
         for j, s in enumerate(layout.slices()):
-            grouped = len(layout.sizes) > 1  # an aspect's outputs are "aspect:label"; either may hold a ':'
+            # an aspect's outputs are "aspect:label" (one aspect too), and either may hold a ':'
+            grouped = all(n.startswith(groups[j] + ":") for n in names[s])
             labels = [n.removeprefix(groups[j] + ":") if grouped else n for n in names[s]]
             for issue in _group_issues(proba[:, s], y[:, j], labels):
                 issues.append({**issue, "field": groups[j] if len(layout.sizes) > 1 else ""})

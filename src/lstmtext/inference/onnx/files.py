@@ -44,6 +44,12 @@ def _graph_metadata(path: Path) -> dict[str, str] | None:
     return meta if "bundle_created" in meta else None
 
 
+def is_graph_of(bundle: Bundle, path: Path) -> bool:
+    """Whether the file ``path`` is a graph lstmtext exported from ``bundle``."""
+    meta = _graph_metadata(path) if path.is_file() else None
+    return meta is not None and _mismatch(bundle, meta) is None
+
+
 def _mismatch(bundle: Bundle, meta: dict[str, str]) -> str | None:
     """The first identity key on which the graph's ``meta`` and ``bundle`` differ (keys a graph lacks, written by an
     older lstmtext, are not compared), or None."""
@@ -146,8 +152,7 @@ def export_onnx(bundle_path: str | Path, out: str | Path | None = None, quantize
         raise ConfigError(f"--out {target}: {home} is another saved model's folder; a graph of {bundle.path} there "
                           "would sit beside that model's files. Write it into this model's folder or elsewhere.")
     int8 = int8_path(target)
-    ours = target.is_file() and (meta := _graph_metadata(target)) is not None and _mismatch(bundle, meta) is None
-    if quantize and ours and not overwrite and not int8.exists():  # only the int8 copy is missing: --overwrite
+    if quantize and is_graph_of(bundle, target) and not overwrite and not int8.exists():  # only the int8 copy is missing: --overwrite
         check_out_file(int8, overwrite)  # had been needed, and rewrote the float file too
         quantize_onnx(target, int8)
         log.info("%s is this model's graph already: wrote its int8 copy only", target)
