@@ -37,7 +37,7 @@ def audit(config: Config, data: LabelledData, folds: int = 5, *, workers: int = 
     """Out-of-fold probabilities of every train/valid row, and the suspect labels among them.
 
     With ``out_dir`` each fold's probabilities are saved there as they come (``audit.json``) and reused by the
-    same call again; ``overwrite`` starts afresh where that file holds another audit (else refused).
+    same call again; ``overwrite`` starts afresh (without it, a file of another audit is refused).
 
     With ``tfidf`` the probabilities are the mean of the preset's and those of TF-IDF + logistic regression
     trained on the same folds (``C`` on each fold's valid rows): two models that err differently. With 5% of the

@@ -104,7 +104,7 @@ def cross_validate(
         mode: ``pool`` (one thread per process) or ``sequential``.
         on_result: Called with each finished fold's record.
         out_dir: Where finished folds are saved as they come (``cv.json``) and reused on a re-run.
-        overwrite: Start afresh in an ``out_dir`` whose saved folds are of another config, data or K (else refused).
+        overwrite: Start afresh in ``out_dir`` (without it, saved folds of another config, data or K are refused).
 
     Returns:
         ``{"folds": [...], "mean": {metric: ...}, "std": {...}, "folds_reused", settings, timing}``.

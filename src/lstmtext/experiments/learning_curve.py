@@ -104,7 +104,7 @@ def learning_curve(
         mode: ``pool`` (one thread per process) or ``sequential``.
         out_dir: Where partial results are saved as they come (``learning_curve.json``) and reused on a re-run.
         on_result: Called with each finished run's record.
-        overwrite: Start afresh in an ``out_dir`` that holds a curve of another config or data (else refused).
+        overwrite: Start afresh in ``out_dir`` (without it, a curve of another config or data is refused).
 
     Returns:
         ``{"runs": [...], "summary": [{"size", "<split>_<metric>_mean", ..._std}], "eval_split", settings, timing}``.
