@@ -197,7 +197,8 @@ def test_a_held_orphan_and_an_undeletable_one_are_left_alone(tmp_path, monkeypat
 
     dead = 2**22 + 12_345
     held_path, free_path, stuck = (tmp_path / f"lstmtext-x-{dead}-{k}.txt" for k in ("a", "b", "c"))
-    for path in (held_path, free_path, stuck):
+    errors = tmp_path / f"lstmtext-x-{dead}-a.txt.error.DataError"  # a live launcher's rank wrote it: it goes with
+    for path in (held_path, free_path, stuck, errors):  # its held job file (removed, a failed run read as done)
         path.write_text("x", encoding="utf-8")
     held = orphans.hold(held_path)
     real_unlink = type(stuck).unlink
@@ -212,6 +213,6 @@ def test_a_held_orphan_and_an_undeletable_one_are_left_alone(tmp_path, monkeypat
         assert orphans.remove_orphans("lstmtext-x-", tmp_path) == [free_path]
     finally:
         held.close()
-    assert held_path.exists() and stuck.exists() and not free_path.exists()
+    assert held_path.exists() and stuck.exists() and errors.exists() and not free_path.exists()
     monkeypatch.setattr(os, "name", "nt")  # os.kill(pid, 0) ends a process there: nothing is probed or removed
     assert orphans.remove_orphans("lstmtext-x-", tmp_path) == []

@@ -270,3 +270,19 @@ def test_the_probabilities_before_the_temperatures_are_read_back_from_those_afte
     calibrated = layout.probabilities(scale(logits, temperatures, layout)).numpy()
     np.testing.assert_allclose(uncalibrate(calibrated, temperatures, layout), raw, atol=1e-5)
     assert uncalibrate(calibrated, None, layout) is calibrated  # no temperature fitted: as they are
+
+
+def test_evaluate_takes_the_raw_probabilities_from_the_model_below_a_temperature_of_half(trained_run, tiny_frame):
+    """Read back from float32 probabilities, ECE before a temperature of 0.1 read 0.21 for 0.16."""
+    from lstmtext.encoding.batching import predict_logits
+    from lstmtext.inference.engines import load_predictor
+    from lstmtext.pipeline.evaluate import _calibration
+    from lstmtext.tasks.calibration import calibration_report
+
+    p = load_predictor(trained_run[0], "torch")
+    p.task.state["temperatures"] = [0.1]
+    sequences = p.encoder.encode(tiny_frame["text"].tolist())
+    proba, targets = p.proba_from_ids(sequences), p.task.targets(tiny_frame["label"].tolist())
+    raw = p.task.probabilities(predict_logits(p.bundle.model, sequences, 256), calibrated=False)
+    expected = calibration_report(raw, proba, targets, p.task.layout, [0.1])
+    assert _calibration(p.bundle, proba, targets, sequences)["ece_before"] == pytest.approx(expected["ece_before"])

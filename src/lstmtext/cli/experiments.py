@@ -158,7 +158,8 @@ def search(
         raise LstmTextError(f"no trial completed: each one's error is above and in {paths['markdown']}.")
 
 
-@interruptible("the finished runs are kept in OUT/learning_curve.json: run the same command again to go on.")
+@interruptible("the finished runs are kept in OUT/learning_curve.json: run the same command again to go on.", kept="learning_curve.json",
+               overwrite_restarts=True)
 def learning_curve(
     data: DataArg = None,
     sizes: Annotated[str, typer.Option(help="Comma-separated training-set sizes, e.g. 500,1000,2000, or shares of the training split, e.g. 0.1,0.25,0.5,1.0 (a value with a decimal point).")] = "500,1000,2000,4000",
@@ -213,7 +214,8 @@ def learning_curve(
                   f"wrote {paths['chart']} and {paths['html']}")
 
 
-@interruptible("the finished folds are kept in OUT/cv.json: run the same command again to go on.")
+@interruptible("the finished folds are kept in OUT/cv.json: run the same command again to go on.", kept="cv.json",
+               overwrite_restarts=True)
 def cv(
     data: DataArg = None,
     folds: Annotated[int, typer.Option(help="K: stratified folds over train + valid.")] = 5,
@@ -252,7 +254,8 @@ def cv(
                   f"wrote {paths['html']}")
 
 
-@interruptible("the finished folds are kept in OUT/audit.json: run the same command again to go on.")
+@interruptible("the finished folds are kept in OUT/audit.json: run the same command again to go on.", kept="audit.json",
+               overwrite_restarts=True)
 def audit(
     data: DataArg = None,
     folds: Annotated[int, typer.Option(help="K: each row is scored by a model trained on the other K-1 folds.")] = 5,

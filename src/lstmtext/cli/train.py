@@ -241,6 +241,7 @@ def evaluate(
     print_breakdown(metrics)
     cal = metrics["calibration"]
     cut = (cal.get("at_chosen_cuts") or {}).get("90%")
+    cut = cut if cut and cut["coverage"] > 0 else None  # answering none of this file: no accuracy to print (nan)
     console.print(f"calibration: ECE {cal['ece_after']:.4f} ({cal['ece_before']:.4f} before the model's temperatures)"
                   + (f"; at the cut that answered 90% of the training run's valid split (--min-confidence "
                      f"{cut['min_confidence']:.4f}): {cut['coverage']:.1%} of this file's decisions answered, "

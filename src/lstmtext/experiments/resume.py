@@ -43,7 +43,9 @@ def saved_records(path: Path | None, spec: dict[str, Any], key: str, what: str, 
     Raises:
         ConfigError: If the file is damaged or holds records of another spec, and ``overwrite`` is not set.
     """
-    if path is None or not path.exists() or overwrite:  # --overwrite of the same settings had reused every record
+    if path is not None and overwrite:  # --overwrite of the same settings had reused every record; and the file
+        path.unlink(missing_ok=True)  # goes now: a run stopped before its first record would have found it again
+    if path is None or not path.exists():
         return []
     try:
         saved = json.loads(path.read_text(encoding="utf-8"))

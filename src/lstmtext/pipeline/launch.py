@@ -164,8 +164,9 @@ def launch(config: Any, data: str | Path | None, out_dir: str | Path, run_kwargs
     job["errors"] = name + ".error"  # a rank whose run fails with a user's error writes it here and exits 0,
     with os.fdopen(fd, "w", encoding="utf-8") as fh:  # so that torchrun adds no traceback of its own
         json.dump(job, fh)
-    held = hold(name)  # while this launcher runs: no other launch's clean-up removes it
+    held = None
     try:
+        held = hold(name)  # while this launcher runs: no other launch's clean-up removes it
         cmd = torchrun_command(opts, Path(name))
         log.info("launching: %s", " ".join(cmd))
         # torchrun in a session of its own: a Ctrl-C in the terminal reaches this process alone, which passes it on

@@ -9,7 +9,8 @@ every chunk are dealt out at random through bucket files into the training shard
 were chunks), so each shard is a random sample of the whole file, whatever its order: a file sorted by label or
 by date trains on mixed batches.
 An epoch visits the training shards in an order drawn from ``(seed, epoch)`` and makes length-bucketed batches
-within each shard, so peak memory follows the chunk size, not the file size. Validation and test rows keep their
+within each shard, so peak memory follows the chunk size, not the file size (except while the shards are cut:
+one bucket, a 64th of the training token ids as int32, is then in memory). Validation and test rows keep their
 order and are read memory-mapped.
 """
 

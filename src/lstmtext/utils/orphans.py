@@ -34,7 +34,11 @@ def hold(path: str | Path) -> IO[bytes] | None:
     if fcntl is None:
         return None
     fh = open(path, "rb")  # noqa: SIM115 - kept open on purpose: the lock lives as long as it
-    fcntl.flock(fh, fcntl.LOCK_SH)
+    try:
+        fcntl.flock(fh, fcntl.LOCK_SH)
+    except OSError:  # a file system without locks (Lustre without -o flock, some NFS): unheld, as on Windows
+        fh.close()
+        return None
     return fh
 
 
@@ -49,19 +53,27 @@ def remove_orphans(prefix: str, folder: str | Path | None = None) -> list[Path]:
         pid = path.name.removeprefix(prefix).split("-", 1)[0]
         if not pid.isdigit() or int(pid) == os.getpid() or alive(int(pid)):
             continue
+        owner = path.with_name(path.name.split(".error", 1)[0])  # a job file's error files go with it
         with contextlib.suppress(OSError):  # gone meanwhile, or not ours to delete (a shared /tmp's sticky bit)
-            if path.stat().st_uid == os.getuid() and not _held(path):
+            if path.stat().st_uid == os.getuid() and not _held(path) and not (owner != path and _held(owner)):
                 path.unlink()
                 removed.append(path)
     return removed
 
 
 def _held(path: Path) -> bool:
-    """Whether a process holds ``path`` (:func:`hold`): an exclusive lock cannot be had."""
-    with open(path, "rb") as fh:
+    """Whether a process holds ``path`` (:func:`hold`): an exclusive lock cannot be had (a file that is gone is
+    not held; one whose lock cannot be tested counts as held)."""
+    try:
+        fh = open(path, "rb")  # noqa: SIM115 - closed below
+    except FileNotFoundError:
+        return False
+    with fh:
         try:
             fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
+            return True
+        except OSError:  # no locks on this file system: nothing tells a live owner from a dead one
             return True
         fcntl.flock(fh, fcntl.LOCK_UN)
         return False
