@@ -122,19 +122,20 @@ def learning_curve(
     stratum = get_task(config.task).stratum()
     train = cleaned.splits["train"]
     strata = [stratum(y) for y in train.labels] if stratum is not None else None
+    every_seed = [config.train.seed + i * config.model.ensemble for i in range(seeds)]  # an ensemble's: n apart
+    # drawn first: a size too small for a class is refused before --overwrite removes the saved runs
+    subsets = {seed: nested_subsets(strata, sizes, seed, len(train), every_seed) for seed in every_seed}
     spec = run_spec(config, data)
     partial = Path(out_dir) / "learning_curve.json" if out_dir is not None else None
     # every saved run is kept, also those of sizes or seeds not asked now
     runs = saved_records(partial, spec, "runs", "learning curve", overwrite)
     saved = {(r["size"], r["seed"]) for r in runs}
     jobs = []
-    every_seed = [config.train.seed + i * config.model.ensemble for i in range(seeds)]  # an ensemble's: n apart
     for seed in every_seed:
-        subsets = nested_subsets(strata, sizes, seed, len(train), every_seed)
         cfg = run_config.model_copy(deep=True)
         cfg.train.seed, cfg.train.threads = seed, threads
-        for size, rows in subsets.items():
-            if not any(r["size"] == size and r["seed"] == seed for r in runs):
+        for size, rows in subsets[seed].items():
+            if (size, seed) not in saved:
                 jobs.append({"key": [size, seed], "config": cfg.model_dump(mode="json"),
                              "select": {"train": ["train", rows], "valid": ["valid", None],
                                         **({"test": ["test", None]} if "test" in data.splits else {})}})
