@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import json
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
+from lstmtext.data.chunks import capped
 from lstmtext.data.json_array import ITEM_CHARS, json_array_items
 from lstmtext.errors import DataError
 
@@ -68,31 +68,19 @@ def jsonl_chunks(path: Path, chunk_size: int, max_chars: int | None = None) -> I
     Raises:
         DataError: Naming the line (or item) that is not a JSON object, or a line past ``ITEM_CHARS`` characters.
     """
-    cap = max_chars or sys.maxsize
     if starts_with(path, b"["):  # a .json file may hold one JSON array of records (pandas' to_json(orient="records"))
-        items: list[dict[str, Any]] = []
-        start = chars = 0
-        for n, record in enumerate(json_array_items(path)):  # one item at a time: the array is never held whole
-            if not isinstance(record, dict):
-                raise DataError(f"{path}: item {n + 1} of the JSON array is not an object. Write an array of objects "
-                                '(e.g. [{"text": "...", "label": "..."}]), or one object per line.')
-            items.append(record)
-            chars += sum(len(v) for v in record.values() if isinstance(v, str))
-            if len(items) == chunk_size or chars >= cap:
-                yield records_frame(items, list(range(start, start + len(items))))
-                start, items, chars = start + len(items), [], 0
-        if items:
-            yield records_frame(items, list(range(start, start + len(items))))
-        return
-    records: list[dict[str, Any]] = []
-    lines: list[int] = []
-    chars = 0
-    for lineno, line in jsonl_lines(path):
-        records.append(json_object(path, lineno, line))
-        lines.append(lineno - 1)
-        chars += len(line)
-        if len(records) == chunk_size or chars >= cap:
-            yield records_frame(records, lines)
-            records, lines, chars = [], [], 0
-    if records:
-        yield records_frame(records, lines)
+        items = ((n, record, sum(len(v) for v in record.values() if isinstance(v, str)))
+                 for n, record in enumerate(_array_records(path)))
+    else:
+        items = ((lineno - 1, json_object(path, lineno, line), len(line)) for lineno, line in jsonl_lines(path))
+    for chunk in capped(items, chunk_size, max_chars, lambda item: item[2]):
+        yield records_frame([record for _, record, _ in chunk], [index for index, _, _ in chunk])
+
+
+def _array_records(path: Path) -> Iterator[dict[str, Any]]:
+    """The records of a JSON array, one at a time: the array is never held whole."""
+    for n, record in enumerate(json_array_items(path)):
+        if not isinstance(record, dict):
+            raise DataError(f"{path}: item {n + 1} of the JSON array is not an object. Write an array of objects "
+                            '(e.g. [{"text": "...", "label": "..."}]), or one object per line.')
+        yield record

@@ -12,8 +12,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
+from lstmtext.data.chunks import capped
 from lstmtext.data.dataset import check_columns, check_repeated, nested_cell, shown_columns
 from lstmtext.data.header import delimiter_hint
 from lstmtext.data.io import (
@@ -134,24 +133,9 @@ def _iter_texts(path: Path, text_col: str | None, chunk_size: int, defaults: lis
         col = _column(parquet.schema_arrow.names, text_col, defaults)
         if col not in parquet.schema_arrow.names:
             raise DataError(f"{path}: no column {col!r}. Columns: {', '.join(parquet.schema_arrow.names)}. Use {flag}.")
-        start, texts, chars = 0, [], 0
-        for batch in parquet.iter_batches(batch_size=min(chunk_size, 1024), columns=[col]):  # gathered into chunks
-            values = batch.column(0).to_pylist()
-            odd = next((i for i, t in enumerate(values) if isinstance(t, (list, dict, bytes))), None)
-            if odd is not None:  # its Python repr is no text
-                what = "bytes (a binary column)" if isinstance(values[odd], bytes) else \
-                    f"a {'list' if isinstance(values[odd], list) else 'map'}"
-                raise DataError(f"{path} row {start + len(texts) + odd}: {col!r} holds {what}, not a text. Give it a "
-                                "string column.")
-            texts += ["" if t is None else str(t) for t in values]
-            chars += sum(map(len, texts[len(texts) - len(values):]))
-            while len(texts) >= chunk_size or (texts and chars >= CHUNK_CHARS):
-                n = min(chunk_size, int(np.searchsorted(np.cumsum([len(t) for t in texts]), CHUNK_CHARS)) + 1)
-                yield [f"{path} row {start + i}" for i in range(n)], texts[:n]
-                start, texts = start + n, texts[n:]
-                chars = sum(map(len, texts))
-        if texts:
-            yield [f"{path} row {start + i}" for i in range(len(texts))], texts
+        for chunk in capped(_parquet_texts(parquet, path, col, chunk_size), chunk_size, CHUNK_CHARS,
+                            lambda row: len(row[1])):
+            yield [f"{path} row {i}" for i, _ in chunk], [text for _, text in chunk]
         return
     if str(path) != "-":
         check_text_file(path)  # an archive, a workbook or UTF-16 without a mark: not lines of text
@@ -250,17 +234,25 @@ def _lines(fh: Iterable[str], name: str, chunk_size: int, keep_blank: bool, max_
            ) -> Iterator[tuple[list[str], list[str]]]:
     """``(where, texts)`` chunks of the lines of ``fh`` (at most ``chunk_size`` lines and about ``max_chars``
     characters), each named ``name:line``; blank ones only with ``keep_blank`` (as empty texts)."""
-    where: list[str] = []
-    texts: list[str] = []
-    chars = 0
-    for lineno, line in enumerate(fh, start=1):
-        if not keep_blank and not line.strip():
-            continue
-        where.append(f"{name}:{lineno}")
-        texts.append(line.rstrip("\r\n"))
-        chars += len(texts[-1])
-        if len(texts) == chunk_size or chars >= max_chars:
-            yield where, texts
-            where, texts, chars = [], [], 0
-    if texts:
-        yield where, texts
+    rows = ((f"{name}:{lineno}", line.rstrip("\r\n")) for lineno, line in enumerate(fh, start=1)
+            if keep_blank or line.strip())
+    for chunk in capped(rows, chunk_size, max_chars, lambda row: len(row[1])):
+        yield [where for where, _ in chunk], [text for _, text in chunk]
+
+
+def _parquet_texts(parquet: Any, path: Path, col: str, chunk_size: int) -> Iterator[tuple[int, str]]:
+    """``(row, text)`` of a Parquet file's column ``col``, read a batch at a time.
+
+    Raises:
+        DataError: For a cell holding bytes, a list or a map: its Python repr is no text.
+    """
+    start = 0
+    for batch in parquet.iter_batches(batch_size=min(chunk_size, 1024), columns=[col]):
+        values = batch.column(0).to_pylist()
+        odd = next((i for i, t in enumerate(values) if isinstance(t, (list, dict, bytes))), None)
+        if odd is not None:
+            what = "bytes (a binary column)" if isinstance(values[odd], bytes) else \
+                f"a {'list' if isinstance(values[odd], list) else 'map'}"
+            raise DataError(f"{path} row {start + odd}: {col!r} holds {what}, not a text. Give it a string column.")
+        yield from enumerate(("" if t is None else str(t) for t in values), start)
+        start += len(values)
