@@ -78,7 +78,7 @@ class FakePredictor:
             self.task = AspectSentiment(labels, build_config(None, extra={"task": "absa"}))
             proba = np.concatenate([np.asarray(p) for p in proba.values()], 1)
         elif thresholds is not None:
-            from lstmtext.tasks.multilabel import MultiLabel
+            from lstmtext.tasks.multilabel.task import MultiLabel
 
             self.task = MultiLabel(labels, build_config(None, extra={"task": "multilabel"}),
                                    {"thresholds": list(thresholds)})

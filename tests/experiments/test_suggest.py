@@ -151,7 +151,7 @@ def test_texts_already_labelled_are_not_suggested_again(model, tmp_path):
 
 def test_annotation_columns_follow_the_task():
     from lstmtext.tasks.absa.task import AspectSentiment
-    from lstmtext.tasks.multilabel import MultiLabel
+    from lstmtext.tasks.multilabel.task import MultiLabel
 
     absa = AspectSentiment({"food": ["neg", "pos"], "price": ["neg", "pos"]}, build_config(None, extra={"task": "absa"}))
     assert absa.annotation_columns() == ["food", "price"]
@@ -163,7 +163,7 @@ def test_annotation_columns_follow_the_task():
 
 def test_an_unfilled_multilabel_to_label_file_is_refused_not_read_as_no_labels(tmp_path):
     from lstmtext.experiments.suggest import write_suggestions
-    from lstmtext.tasks.multilabel import MultiLabel
+    from lstmtext.tasks.multilabel.task import MultiLabel
 
     config = build_config(None, extra={"task": "multilabel"})
     task = MultiLabel(["a", "b"], config)

@@ -59,7 +59,7 @@ def test_every_architecture_and_wrapper_is_explained(name, wrap):
 
 def test_aspect_and_multilabel_targets():
     from lstmtext.tasks.absa.task import AspectSentiment
-    from lstmtext.tasks.multilabel import MultiLabel
+    from lstmtext.tasks.multilabel.task import MultiLabel
 
     cfg = build_config(None, extra={"task": "absa"})
     absa = _bundle(AspectSentiment({"crew": ["neg", "none", "pos"], "bag": ["neg", "none"]}, cfg), name="bilstm")

@@ -30,7 +30,7 @@ from lstmtext.models import build_model
 from lstmtext.models.ngram_bag import NgramBagClassifier
 from lstmtext.preprocess.presets import build_pipeline
 from lstmtext.tasks.absa.task import AspectSentiment
-from lstmtext.tasks.multilabel import MultiLabel
+from lstmtext.tasks.multilabel.task import MultiLabel
 
 VOCAB, MAX_LEN = 60, 14
 CNN = {"name": "cnn", "options": {"kernel_sizes": [3, 4, 5], "num_filters": 6}}

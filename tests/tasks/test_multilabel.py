@@ -15,7 +15,8 @@ from lstmtext.cli import app
 from lstmtext.config import build_config
 from lstmtext.errors import ConfigError, DataError
 from lstmtext.tasks.metrics import multilabel_metrics
-from lstmtext.tasks.multilabel import MultiLabel, best_threshold, micro_thresholds
+from lstmtext.tasks.multilabel.task import MultiLabel
+from lstmtext.tasks.thresholds import best_threshold, micro_thresholds
 
 FAST = ['data.label_col="labels"', 'data.split_col="split"', 'preprocess.preset="plain"', "vocab.num_words=100",
         "model.embedding_dim=16", "model.hidden_size=16", "model.embed_dropout=0.0", "train.epochs=40",

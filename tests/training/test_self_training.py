@@ -13,7 +13,7 @@ from lstmtext.pipeline import run
 from lstmtext.pipeline.checks import check_run
 from lstmtext.tasks.absa.task import AspectSentiment
 from lstmtext.tasks.classify import Classify
-from lstmtext.tasks.multilabel import MultiLabel
+from lstmtext.tasks.multilabel.task import MultiLabel
 from lstmtext.training import self_training
 from lstmtext.training.self_training import most_sure, sample_rows
 

@@ -7,7 +7,8 @@ from lstmtext.tasks.base import Task, available_tasks, get_task, register_task
 from lstmtext.tasks.prediction import Prediction
 
 # The built-in tasks register themselves on import.
-from lstmtext.tasks import classify, multilabel  # noqa: E402,F401  isort: skip
+from lstmtext.tasks import classify  # noqa: E402,F401  isort: skip
+from lstmtext.tasks.multilabel import task as _multilabel  # noqa: E402,F401  isort: skip
 from lstmtext.tasks.absa import task as _absa  # noqa: E402,F401  isort: skip
 
 __all__ = ["Prediction", "Task", "available_tasks", "figure_files", "get_task", "register_task"]

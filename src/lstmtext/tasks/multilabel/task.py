@@ -17,7 +17,6 @@ in the bundle; ``multilabel.threshold`` (``predict --threshold``) sets one thres
 
 from __future__ import annotations
 
-import html
 import json
 from collections import Counter
 from pathlib import Path
@@ -32,118 +31,12 @@ from lstmtext.config import Config
 from lstmtext.data.dataset import RowRefs, Split, Table, check_cells, check_columns, split_values
 from lstmtext.errors import DataError
 from lstmtext.models.heads import OutputLayout
-from lstmtext.reports.html import figure_png, image, table
-from lstmtext.reports.markdown import LEFT_OUT, fmt, left_out, md_cell, score_cells
 from lstmtext.tasks.base import Task, in_order, register_task
 from lstmtext.tasks.metrics import label_macro_f1, multilabel_metrics
+from lstmtext.tasks.multilabel import report
+from lstmtext.tasks.multilabel.data import NOT_LABELLED, check_one_row_per_text, parse_columns, parse_delimited
 from lstmtext.tasks.prediction import ExplainedOutput, Prediction
 from lstmtext.tasks.thresholds import best_threshold, micro_thresholds
-
-#: Delimiters suggested when ``label_sep`` splits nothing.
-_OTHER_SEPARATORS = ("|", ";", ",", "/", " ")
-_TRUE, _FALSE = {"1", "1.0", "true", "yes"}, {"0", "0.0", "false", "no"}
-#: ``lstmtext suggest`` writes this in a label-names cell of ``to_label.csv``; training refuses it until replaced.
-NOT_LABELLED = "?"
-
-
-def _json_list(cell: Any, where: str, col: str) -> list[Any] | tuple[Any, ...] | None:
-    """The labels of a cell holding a list: a JSONL list, or the JSON text of one in a CSV cell (``["a", "b"]``)."""
-    if isinstance(cell, (list, tuple)):
-        return cell
-    if not isinstance(cell, str) or not (cell.strip().startswith("[") and cell.strip().endswith("]")):
-        return None
-    try:
-        value = json.loads(cell)
-    except json.JSONDecodeError as exc:
-        raise DataError(f"{where}: column {col!r} holds {cell[:60]!r}, which looks like a JSON list but is not one "
-                        f"({exc.msg}). Write it as [\"a\", \"b\"], with double quotes.") from None
-    if not isinstance(value, list) or any(isinstance(x, (list, dict)) for x in value):
-        raise DataError(f"{where}: column {col!r} holds {cell[:60]!r}: a list of label names was expected.")
-    return value
-
-
-def _parse_delimited(frame: pd.DataFrame, refs: RowRefs, path: Path, config: Config) -> list[tuple[str, ...]]:
-    col, sep = config.data.label_col, config.multilabel.label_sep
-    cells = frame[col].tolist()
-    kinds = {}
-    labels = []
-    for i, cell in enumerate(cells):
-        if isinstance(cell, str) and cell.strip() == NOT_LABELLED:
-            raise DataError(f"{refs(i)}: column {col!r} holds {NOT_LABELLED!r}, which lstmtext suggest writes for a text "
-                            f"not labelled yet. Replace it with the text's labels (separated by {sep!r}), or empty the "
-                            "cell for a text with no label.")
-        listed = _json_list(cell, refs(i), col)
-        if listed is not None:
-            kind, parts = "list", [str(x).strip() for x in listed]
-            # every CSV output and report joins a text's labels with the separator: ["a|b"] read back as two
-            if joined := next((p for p in parts if sep in p), None):
-                raise DataError(f"{refs(i)}: the label {joined!r} holds {sep!r}, which joins a text's labels in every "
-                                f"CSV output, so it would read back as two labels. Rename the label, or pick another "
-                                f"--label-sep that no label holds.")
-        elif cell is None or (isinstance(cell, float) and np.isnan(cell)) or str(cell).strip() == "":
-            labels.append(())
-            continue
-        else:
-            kind, parts = "text", [x.strip() for x in str(cell).split(sep)]
-        kinds.setdefault(kind, i)
-        if len(kinds) > 1:
-            first, other = sorted(kinds.items(), key=lambda kv: kv[1])
-            raise DataError(f"{refs(i)}: column {col!r} mixes layouts: row {refs(first[1])} holds a {first[0]} of "
-                            f"labels, this row a {other[0]}. Write every row the same way (a JSON list, or labels "
-                            f"separated by {sep!r}).")
-        labels.append(tuple(sorted({p for p in parts if p})))
-    text_cells = [str(c) for c in cells if isinstance(c, str) and c.strip()] if "text" in kinds else []
-    if text_cells and not any(sep in c for c in text_cells):
-        for other in _OTHER_SEPARATORS:
-            if other != sep and sum(other in c for c in text_cells) >= max(1, len(text_cells) // 20):
-                raise DataError(f"{path}: --label-sep {sep!r} splits no cell of column {col!r}, but {other!r} appears "
-                                f"in {sum(other in c for c in text_cells)} of them (e.g. {next(c for c in text_cells if other in c)!r}). "
-                                f"Pass --label-sep {other!r}.")
-    return labels
-
-
-def _parse_columns(frame: pd.DataFrame, refs: RowRefs, path: Path, config: Config,
-                   names: list[str] | None) -> tuple[list[tuple[str, ...]], list[str]]:
-    cfg = config.data
-    names = names or config.multilabel.labels or [str(c) for c in frame.columns if c not in (cfg.text_col, cfg.split_col)]
-    if not names:
-        raise DataError(f"{path}: no label columns besides the text column {cfg.text_col!r}. Add one 0/1 column per "
-                        "label, or use --set multilabel.layout=\"delimited\" with a column of label names.")
-    check_columns(frame, path, {f"multilabel.labels ({name!r})": name for name in names})
-    flags = []
-    for name in names:
-        column = []
-        for i, cell in enumerate(frame[name].tolist()):
-            value = str(cell).strip().lower() if cell is not None else ""
-            if value in _TRUE:
-                column.append(True)
-            elif value in _FALSE:
-                column.append(False)
-            else:
-                empty = cell is None or (isinstance(cell, float) and cell != cell) or not str(cell).strip()
-                raise DataError(f"{refs(i)}: column {name!r} " + ("is empty" if empty else f"holds {cell!r}")  # not 'nan'
-                                + "; the columns layout needs 0 or 1 (1: the text has the label). Fix the cell, or use "
-                                "--set multilabel.layout=\"delimited\" for a column of label names.")
-        flags.append(column)
-    return [tuple(n for n, on in zip(names, row) if on) for row in zip(*flags)], list(names)
-
-
-def _check_one_row_per_text(split: Split, config: Config) -> None:
-    """Refuse a text on two rows with other labels: the long form (one row per text and label) trained each row as
-    if its text had that label alone, and put copies of one text in train and test alike.
-
-    Raises:
-        DataError: Naming both rows and how to write them as one.
-    """
-    first: dict[str, int] = {}
-    for i, (text, labels) in enumerate(zip(split.texts, split.labels)):
-        j = first.setdefault(text, i)
-        if j != i and split.labels[j] != labels:
-            how = (f"in one row, separated by {config.multilabel.label_sep!r}" if config.multilabel.layout != "columns"
-                   else "in one row, a 1 in each of its label columns")
-            raise DataError(f"{split.rows[j]} and {split.rows[i]}: the text {' '.join(text.split())[:60]!r} is on two rows "
-                            f"with other labels ({', '.join(split.labels[j]) or 'none'}; {', '.join(labels) or 'none'}). "
-                            f"A multi-label file gives all of a text's labels {how}: merge the rows.")
 
 
 @register_task
@@ -175,12 +68,12 @@ class MultiLabel(Task):
                                     **({} if columns else {"--label-col": cfg.label_col})})
         check_cells(frame, cfg.text_col, "text in column", refs)
         if columns:
-            labels, names = _parse_columns(frame, refs, path, config, info.get("labels"))
+            labels, names = parse_columns(frame, refs, path, config, info.get("labels"))
             info = {**info, "labels": names}
         else:
-            labels = _parse_delimited(frame, refs, path, config)
+            labels = parse_delimited(frame, refs, path, config)
         split = Split(frame[cfg.text_col].astype(str).tolist(), labels, refs.all(len(frame)))
-        _check_one_row_per_text(split, config)
+        check_one_row_per_text(split, config)
         values = split_values(frame, cfg.split_col, refs) if cfg.split_col is not None else None
         return Table(split, values, info)
 
@@ -353,18 +246,6 @@ class MultiLabel(Task):
         return [f"- labels ({len(self.labels)}), thresholds: " + ", ".join(
             f"{name} {t:.3f}" for name, t in zip(self.labels, self.thresholds))]
 
-    def split_markdown(self, name: str, m: dict[str, Any]) -> list[str]:
-        lines = [f"## {name} ({m['n']} texts, {m['texts_without_label']} without a label)", "",
-                 f"micro-F1 **{fmt(m['micro_f1'])}**, macro-F1 **{fmt(m['macro_f1'])}**, samples-F1 "
-                 f"{fmt(m['samples_f1'])}, subset accuracy {fmt(m['subset_accuracy'])}, Hamming loss "
-                 f"{fmt(m['hamming_loss'])}", "",
-                 "| label | threshold | precision | recall | F1 | support | predicted |",
-                 "| --- | ---: | ---: | ---: | ---: | ---: | ---: |"]
-        for label, c in m["per_class"].items():
-            lines.append(f"| {md_cell(label)} | {c.get('threshold', 0.5):.3f} | " + " | ".join(score_cells(c))
-                         + f" | {c['support']} | {c['predicted']} |")
-        return lines + (["", LEFT_OUT] if any(map(left_out, m["per_class"].values())) else []) + [""]
-
     def card_line(self) -> str:
         return f"multi-label classification over {', '.join(self.labels)} (one threshold per label)"
 
@@ -372,48 +253,11 @@ class MultiLabel(Task):
         return (f"- {name}: micro-F1 {m['micro_f1']:.4f}, macro-F1 {m['macro_f1']:.4f}, subset accuracy "
                 f"{m['subset_accuracy']:.4f} ({m['n']} texts)")
 
-    def _figure(self, name: str, m: dict[str, Any]) -> Any:
-        import matplotlib.pyplot as plt
-
-        from lstmtext.reports import plots  # noqa: F401  (Agg backend before pyplot)
-
-        labels = list(m["per_class"])
-        f1 = [m["per_class"][x]["f1"] for x in labels]
-        support = [m["per_class"][x]["support"] for x in labels]
-        fig, ax = plt.subplots(figsize=(max(5.0, 0.45 * len(labels) + 2), 3.8))
-        bars = ax.bar(range(len(labels)), f1, color="#4a7ab5")
-        for bar, n in zip(bars, support):
-            ax.text(bar.get_x() + bar.get_width() / 2, bar.get_height() + 0.01, str(n), ha="center", fontsize=8)
-        ax.set_xticks(range(len(labels)), labels, rotation=60, ha="right")
-        ax.set_ylim(0, 1.08)
-        ax.set_ylabel("F1 (numbers: support)")
-        ax.set_title(f"{name} split: micro-F1 {m['micro_f1']:.3f}, macro-F1 {m['macro_f1']:.3f}")
-        ax.grid(axis="y", alpha=0.3)
-        fig.tight_layout()
-        return fig
+    def split_markdown(self, name: str, metrics: dict[str, Any]) -> list[str]:
+        return report.split_markdown(name, metrics)
 
     def plot_split(self, name: str, metrics: dict[str, Any], path: Path) -> Path:
-        import matplotlib.pyplot as plt
-
-        from lstmtext.utils.atomic import atomic_path
-
-        fig = self._figure(name, metrics)
-        with atomic_path(path) as tmp:
-            fig.savefig(tmp, dpi=100, format="png")
-        plt.close(fig)
-        return Path(path)
+        return report.plot_split(name, metrics, path)
 
     def html_metrics(self, metrics: dict[str, dict[str, Any]]) -> list[str]:
-        parts = ["<h2>Metrics</h2>", table(
-            ["split", "texts", "micro-F1", "macro-F1", "samples-F1", "subset accuracy", "Hamming loss"],
-            [[k, m["n"], m["micro_f1"], m["macro_f1"], m["samples_f1"], m["subset_accuracy"], m["hamming_loss"]]
-             for k, m in metrics.items()])]
-        for name, m in metrics.items():
-            rows = [[label, f"{c.get('threshold', 0.5):.3f}",
-                     *(["-"] * 3 if left_out(c) else [c["precision"], c["recall"], c["f1"]]), c["support"], c["predicted"]]
-                    for label, c in m["per_class"].items()]  # as report.md has them: "predicted" too
-            parts += [f"<h3>{html.escape(name)} split</h3>",
-                      table(["label", "threshold", "precision", "recall", "F1", "support", "predicted"], rows),
-                      *([f"<p>{html.escape(LEFT_OUT)}</p>"] if any(map(left_out, m["per_class"].values())) else []),
-                      image(figure_png(self._figure(name, m)), f"per-label F1, {name}")]
-        return parts
+        return report.html_metrics(metrics)
