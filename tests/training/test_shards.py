@@ -19,7 +19,8 @@ from lstmtext.errors import ConfigError, DataError
 from lstmtext.pipeline import run
 from lstmtext.preprocess import build_pipeline
 from lstmtext.tasks.classify import Classify
-from lstmtext.training.shards import ShardedBatches, prepare_shards
+from lstmtext.training.shard_files import ShardedBatches
+from lstmtext.training.shards import prepare_shards
 
 
 @pytest.fixture
