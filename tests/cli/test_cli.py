@@ -363,6 +363,21 @@ def test_help_is_wrapped_not_cut_at_80_columns():
     assert "LSTMTEXT_<OPTION> environment variable" in serve  # not read as an HTML tag
 
 
+def test_flags_show_no_type_in_the_scripts_help(monkeypatch, capsys):
+    """Typer 0.29 wrote ``<bool>`` after every flag (``--verbose <bool>``), as if it took a value."""
+    from lstmtext.cli.app import main
+
+    for argv in (["--help"], ["train", "--help"], ["predict", "--help"]):
+        monkeypatch.setattr("sys.argv", ["lstmtext", *argv])
+        monkeypatch.setenv("COLUMNS", "120")
+        with pytest.raises(SystemExit) as done:
+            main()
+        out = capsys.readouterr().out
+        assert done.value.code == 0 and "--help" in out and "<bool>" not in out, (argv, out)
+        if argv[0] == "train":
+            assert "--overwrite" in out and "<int>" in out  # options that take a value keep their type
+
+
 def test_presets_describes_every_preset_and_architecture():
     from lstmtext.config.presets import CLEANING_DESCRIPTIONS, PRESET_DESCRIPTIONS, available_presets
     from lstmtext.preprocess import PREPROCESS_PRESETS

@@ -11,7 +11,9 @@ import logging
 import sys
 from typing import Annotated
 
+import click
 import typer
+import typer.main
 from rich.markup import escape
 
 from lstmtext.cli import data, experiments, explain, serving, train, zoo
@@ -58,6 +60,30 @@ for command in (train.train, train.pretrain, train.evaluate, train.predict, data
 app.command(epilog=explain.EPILOG)(explain.explain)
 
 
+def command() -> click.Command:
+    """The click command of :data:`app`, as the script runs it: each flag without a type after it. Typer 0.29 writes
+    ``<bool>`` after every flag (``--verbose <bool>``, ``--help <bool>``), as if it took a value, which it refuses."""
+    def hide(cmd: click.Command) -> None:
+        for param in cmd.params:
+            if getattr(param, "is_flag", False) and param.metavar is None:
+                param.metavar = ""
+        made = cmd.get_help_option
+
+        def get_help_option(ctx: click.Context) -> click.Option | None:  # made per context, not in params
+            option = made(ctx)
+            if option is not None and option.metavar is None:
+                option.metavar = ""
+            return option
+
+        cmd.get_help_option = get_help_option  # type: ignore[method-assign]
+        for sub in getattr(cmd, "commands", {}).values():
+            hide(sub)
+
+    built = typer.main.get_command(app)
+    hide(built)
+    return built
+
+
 def hoist_verbose(args: list[str]) -> list[str]:
     """Move ``-v``/``--verbose`` given after the command in front of it, where the app reads it."""
     if "--" in args:
@@ -86,10 +112,10 @@ def main() -> None:
 
     args = hoist_verbose(sys.argv[1:])
     if not args:  # no command: the overview, as typer shows it
-        app(args=args)
+        command()(args=args, prog_name="lstmtext")
         return
     try:
-        code = app(args=args, prog_name="lstmtext", standalone_mode=False)
+        code = command()(args=args, prog_name="lstmtext", standalone_mode=False)
     except LstmTextError as exc:
         if STATE["verbose"]:
             raise
