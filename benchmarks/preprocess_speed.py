@@ -20,6 +20,11 @@ Lazy loads (pyvi's model, Sastrawi's dictionary, the emoji and contractions tabl
 another pipeline, and are reported apart ("load s"). Every run's output is compared with the reference;
 a difference is printed. The id-news line also gives the hit ratio of the stemming cache in a step-by-step
 run. The load average is printed before and after: figures on a busy machine are low.
+
+``--adversarial N``: instead, each preset (and ``keep_language``'s detection) cleans texts built to make a regex
+backtrack (runs of N spaces, dots, ``<`` and spaces, ...), each next to an ordinary text of the same length (the
+baseline, in the same run): a ratio far above 1 at N = 32,000 says a pattern is quadratic in the run (three were,
+taking 14-22 s for one such text, before 2026-12-07).
 """
 
 from __future__ import annotations
@@ -135,12 +140,59 @@ def _stem_note(preset: str, texts: list[str]) -> str:
     return f"stem cache hit ratio {ratio:.1%} ({info.hits:,} of {lookups:,} words, {info.misses:,} stemmed)"
 
 
+#: Texts that made a pattern backtrack through a run of characters (name, the text for a run of n).
+ADVERSARIAL: list[tuple[str, Callable[[int], str]]] = [
+    ("spaces", lambda n: "a" + " " * n + "x"),
+    ("dots", lambda n: "a" + "." * n + "x"),
+    ("'<' spaces", lambda n: "<" + " " * n + "x"),
+    ("'</' spaces", lambda n: "< /" + " " * n + "x"),
+    ("marks", lambda n: "a" + "!?" * (n // 2) + "x"),
+    ("tabs+newlines", lambda n: "a" + "\t\n" * (n // 2) + "x"),
+    ("'w.'", lambda n: "w." * (n // 2)),
+    ("'@'", lambda n: "@" * n + " x"),
+    ("'http'", lambda n: "http" * (n // 4)),
+    ("':'", lambda n: ":" * n + "x"),
+]
+
+
+def adversarial(n: int) -> None:
+    """Seconds to clean each adversarial text of a run of ``n`` against an ordinary text as long (words of the
+    airline tweets), per preset, one process, best of 2."""
+    words = " ".join(_airline(TWEETS)).split()
+    ordinary = " ".join(words)[:n]
+    presets = sorted({preset for preset, *_ in CASES})
+    for preset in presets:
+        Pipeline(**preprocess_preset(preset))(WARM_UP[0])  # lazy loads
+    print(f"run of {n:,} characters; seconds, best of 2 (ordinary text of the same length first)")
+    print(f"{'text':<15} " + " ".join(f"{p:>10}" for p in presets))
+
+    def best(clean: Callable[[str], str], text: str) -> float:
+        times = []
+        for _ in range(2):
+            start = time.perf_counter()
+            clean(text)
+            times.append(time.perf_counter() - start)
+        return min(times)
+
+    base = {p: best(Pipeline(**preprocess_preset(p)), ordinary) for p in presets}
+    print(f"{'ordinary':<15} " + " ".join(f"{base[p]:>10.3f}" for p in presets))
+    for name, make in ADVERSARIAL:
+        text = make(n)
+        print(f"{name:<15} " + " ".join(f"{best(Pipeline(**preprocess_preset(p)), text):>10.3f}" for p in presets))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--limit", type=int, default=None, help="texts per data set (0 = all; default: see above)")
     parser.add_argument("--jobs", type=int, default=2, help="worker processes for the last column")
     parser.add_argument("--repeats", type=int, default=3, help="timed rounds; the best is printed")
+    parser.add_argument("--adversarial", type=int, default=None, metavar="N",
+                        help="time texts built to make a regex backtrack, with runs of N characters, instead")
     args = parser.parse_args()
+    if args.adversarial:
+        print(machine_line())
+        adversarial(args.adversarial)
+        return
 
     print(machine_line())
     print(f"load average before {os.getloadavg()[0]:.2f}; {os.cpu_count()} cores; "

@@ -103,3 +103,24 @@ def test_every_cleaning_preset_pickles_and_cleans_alike_after(preset):
     texts = ["Pelayanan-nya lama, tapi murah!! :)", "wait...what? SFO-PDX", "Món ăn ngon, giá rẻ 😊 ko tệ"]
     assert again.to_dict() == pipeline.to_dict() and again.clean_many(texts) == pipeline.clean_many(texts)
     assert (again._compiled is None) == (pipeline._compiled is None)
+
+
+def test_the_linear_forms_of_the_backtracking_patterns_match_what_the_plain_ones_matched():
+    """Three patterns took time quadratic in a run of spaces or dots (benchmarks/preprocess_speed.py --adversarial);
+    their possessive forms must match exactly what the plain ones did."""
+    import random
+    import re
+
+    from lstmtext.preprocess import common, vietnamese
+
+    plain = {common._CLAUSE_END: r"[.!?\u2026\u3002\uff01\uff1f]+(?=\s|$)|[,;:\uff0c\uff1b\u3001]",
+             vietnamese._SPACE_BEFORE_MARK: r"\s+(?=[\u0300-\u036f])",
+             vietnamese._SPACED_HTML_TAG: r"<\s*/?\s*(?:" + vietnamese._HTML_TAG_NAMES + r")(?![^\W_])[^<>]*>"}
+    parts = [" ", "  ", "\t", "\n", ".", "!", "?", "\u2026", "\u3002", ",", "<", ">", "/", "b", "p", "x", "3",
+             "\u0301", "\u0323", "span", "H1", "\u00e1"]
+    rng = random.Random(7)
+    texts = ["".join(rng.choice(parts) for _ in range(rng.randint(0, 20))) for _ in range(20000)]
+    for fast, slow in plain.items():
+        slow = re.compile(slow, fast.flags)
+        for text in texts:
+            assert [m.span() for m in fast.finditer(text)] == [m.span() for m in slow.finditer(text)], (fast.pattern, text)

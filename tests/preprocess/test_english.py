@@ -87,6 +87,15 @@ def test_pipeline_round_trip_and_trace(tweet):
     assert trace[-1] == ("normalize_whitespace", "hi exclamationmark")
 
 
+def test_trace_cuts_the_text_as_cleaning_does():
+    """preprocess --text traced the whole text where training and prediction clean only preprocess.max_chars."""
+    pipeline = Pipeline(["lowercase", "normalize_whitespace"], max_chars=5, keep_end=True)
+    trace = pipeline.trace("Gak BAGUS sekali")
+    assert trace[0] == ("(cut to 5 characters)", "ekali")
+    assert trace[-1] == ("normalize_whitespace", pipeline("Gak BAGUS sekali")) == ("normalize_whitespace", "ekali")
+    assert [name for name, _ in Pipeline(["lowercase"], max_chars=50).trace("Short")] == ["lowercase"]
+
+
 def test_clean_many_in_parallel_matches_serial(tweet):
     texts = [f"@a Text {i}!! :)" for i in range(50)]
     assert tweet.clean_many(texts, n_jobs=2) == [tweet(t) for t in texts]

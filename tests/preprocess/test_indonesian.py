@@ -127,6 +127,16 @@ def test_normalize_user_overrides_tsv(tmp_path):
     assert make_step("normalize_slang", {"overrides": str(ovr)})("gk yg") == "enggak yang"
 
 
+def test_user_files_saved_with_a_byte_order_mark_read_as_without(tmp_path):
+    """Excel's "CSV UTF-8" starts the file with a BOM: the lexicon's header read '\ufeffslang' (refused) and a
+    stopword list's first word was one no text holds."""
+    lex, stop = tmp_path / "lex.csv", tmp_path / "stop.txt"
+    lex.write_bytes("slang,formal\nbgt,banget\n".encode("utf-8-sig"))
+    stop.write_bytes("bagus\nyang\n".encode("utf-8-sig"))
+    assert make_step("normalize_slang", {"lexicon": str(lex), "overrides": ""})("bgt enak") == "banget enak"
+    assert make_step("remove_stopwords_id", {"stopwords": str(stop)})("bagus yang enak") == "enak"
+
+
 def test_parse_lexicon_ties_are_alphabetical():
     table = indonesian.parse_lexicon("slang\tformal\nu\tuntuk\nu\tlu\nq\tku\n", "t.tsv")
     assert table == {"u": "lu", "q": "ku"}

@@ -93,6 +93,12 @@ def test_segment_edge_cases(text, out):
     assert make_step("segment_vi")(text) == out
 
 
+def test_segment_reads_a_lone_surrogate_as_a_replacement_character():
+    """A terminal that is not UTF-8 passes 'quán' as 'qu\\udce1n': pyvi's CRF raised a SystemError on it."""
+    assert make_step("segment_vi")("qu\udce1n ngon") == "qu \ufffd n ngon"
+    assert "\ufffd" in Pipeline(**preprocess_preset("vi-review"))("qu\udce1n ngon")
+
+
 def test_segment_long_input():
     segment = make_step("segment_vi")
     segment("khởi động")  # load the model outside the timing

@@ -88,9 +88,11 @@ def _open_source(path: str | None, default: str, option: str) -> tuple[str, Any]
 
 
 def _read_text(label: str, source: Any) -> str:
-    """Read a UTF-8 text resource, raising DataError with the file name when it is not UTF-8."""
+    """Read a UTF-8 text resource, raising DataError with the file name when it is not UTF-8. A byte-order mark
+    (Excel's "CSV UTF-8" writes one) is dropped, as the data readers drop it: it had made a lexicon's header
+    ``\ufeffslang`` (refused) and a stopword list's first word one no text holds (kept silently)."""
     try:
-        with source.open(encoding="utf-8") as fh:
+        with source.open(encoding="utf-8-sig") as fh:
             return fh.read()
     except UnicodeDecodeError as exc:
         raise DataError(f"{label}: not UTF-8 text ({exc.reason} at byte {exc.start}); save it as UTF-8.") from None

@@ -75,8 +75,12 @@ class Pipeline:
         return self(text).split()
 
     def trace(self, text: str) -> list[tuple[str, str]]:
-        """Return ``[(step_name, text_after_step), ...]`` to show what each step did."""
+        """Return ``[(step_name, text_after_step), ...]`` to show what each step did: first ``(cut to N
+        characters)`` where ``preprocess.max_chars`` cuts the text, as training and prediction do."""
         out = []
+        if self.cap(text) != text:
+            text = self.cap(text)
+            out.append((f"(cut to {self.max_chars:,} characters)", text))
         for name, fn in zip(self.steps, self._fns):
             text = fn(text)
             out.append((name, text))
