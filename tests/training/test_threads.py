@@ -11,6 +11,7 @@ from lstmtext.utils import cores
 
 
 def test_usable_cores_follow_the_cpu_affinity(monkeypatch):
+    monkeypatch.delenv("OMP_NUM_THREADS", raising=False)  # set, it is the default instead (the test below)
     monkeypatch.delattr(os, "process_cpu_count", raising=False)  # Python < 3.13: the affinity mask
     monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0, 2, 5}, raising=False)
     monkeypatch.setattr(os, "cpu_count", lambda: 64)
