@@ -162,8 +162,12 @@ def test_tfidf_baseline_picks_c_on_valid(tiny_data):
 
 
 def test_bad_settings_are_config_errors(tiny_data):
-    with pytest.raises(ConfigError, match="seeds and workers must be >= 1"):
+    with pytest.raises(ConfigError, match="--seeds must be from 1 to 1,000"):
         compare(tiny_data, ["cnn"], seeds=0)
+    with pytest.raises(ConfigError, match=r"--seeds must be from 1 to 1,000 .* Got 1,001"):
+        compare(tiny_data, ["cnn"], seeds=1001)  # 100 million: its jobs were all built first, gigabytes, no run
+    with pytest.raises(ConfigError, match="--workers >= 1"):
+        compare(tiny_data, ["cnn"], seeds=1, workers=0)
     with pytest.raises(ConfigError, match="--models: no model named"):
         compare(tiny_data, [], seeds=1)
     with pytest.raises(ConfigError, match="--models names lstm more than once"):
@@ -428,3 +432,60 @@ def test_an_interrupted_comparison_with_unlabelled_text_goes_on_too(tiny_data, t
     assert compare(tiny_data, ["cnn"], **settings, partial=partial)["runs_reused"] == 1 and len(trained) == 1
     raw.write_text("other words entirely\n" * 20)  # other unlabelled text: other runs
     assert compare(tiny_data, ["cnn"], **settings, partial=partial)["runs_reused"] == 0
+
+
+def test_an_interrupted_compare_overwrite_goes_on_by_the_same_command_from_any_path_or_mode(tiny_path, tmp_path,
+                                                                                             monkeypatch):
+    """Interrupted under --overwrite over an earlier report, compare said its runs were kept, but the same command
+    was refused (the report was there) and --overwrite trained them again; another spelling of the data's path, or
+    another --mode, had been another comparison too."""
+    import shutil
+
+    from typer.testing import CliRunner
+
+    import lstmtext.experiments.compare as module
+    from lstmtext.cli import app
+
+    runner = CliRunner()
+    monkeypatch.chdir(tmp_path)
+    shutil.copy(tiny_path, tmp_path / "d.csv")
+    out = tmp_path / "c"
+    args = ["--split-col", "split", "--models", "cnn", "--seeds", "2", "--no-baseline", "--out", str(out),
+            *sum((["--set", o] for o in FAST), [])]
+    sequential = ["--mode", "sequential", "--workers", "1"]
+    assert runner.invoke(app, ["compare", "d.csv", *args, *sequential]).exit_code == 0  # an earlier report
+    trained = []
+    real = module.train_and_score
+
+    def second_run_killed(*a, **k):
+        trained.append(1)
+        if len(trained) == 2:
+            raise KeyboardInterrupt
+        return real(*a, **k)
+
+    monkeypatch.setattr(module, "train_and_score", second_run_killed)
+    stopped = runner.invoke(app, ["compare", "d.csv", *args, *sequential, "--overwrite"])
+    said = " ".join(stopped.output.split())
+    assert stopped.exit_code == 130 and f"kept in {out}/compare.partial.json" in said \
+        and said.endswith("Leave out --overwrite, or it starts over."), said
+    again = runner.invoke(app, ["compare", str(tmp_path / "d.csv"), *args, "--mode", "sequential", "--workers", "2"])
+    assert again.exit_code == 0, again.output
+    assert len(trained) == 3 and "(1 finished runs reused" in " ".join(again.output.split())
+    assert not (out / "compare.partial.json").exists()
+    assert json.loads((out / "compare.json").read_text())["runs_reused"] == 1
+
+
+def test_a_models_variant_takes_a_list_value(tiny_path, tmp_path):
+    """--models was split at every comma: cnn:model.options.kernel_sizes=[2,3] read as 'cnn:...=[2' and '3]'."""
+    from typer.testing import CliRunner
+
+    from lstmtext.cli import app
+
+    fast = [o for o in FAST if not o.startswith("model.options")]
+    result = CliRunner().invoke(app, ["compare", str(tiny_path), "--split-col", "split", "--seeds", "1", "--no-baseline",
+                                      "--mode", "sequential", "--workers", "1", "--out", str(tmp_path / "c"),
+                                      "--models", "cnn:model.options.kernel_sizes=[2],cnn:model.options.kernel_sizes=[2,3]",
+                                      *sum((["--set", o] for o in fast), [])])
+    assert result.exit_code == 0, result.output
+    runs = json.loads((tmp_path / "c" / "compare.json").read_text())["runs"]
+    assert [r["model"] for r in runs] == ["cnn:model.options.kernel_sizes=[2]", "cnn:model.options.kernel_sizes=[2,3]"]

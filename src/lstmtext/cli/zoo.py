@@ -54,7 +54,8 @@ def models() -> None:
     console.print("Set an option with e.g. --set 'model.options.kernel_sizes=[2,3,4]'.")
 
 
-@interruptible("the finished runs are kept in OUT/compare.partial.json: run the same command again to go on.")
+@interruptible("the finished runs are kept in OUT/compare.partial.json: run the same command again to go on.",
+               kept="compare.partial.json", overwrite_restarts=True)
 def compare(
     data: DataArg = None,
     models: Annotated[str, typer.Option(help="Comma-separated model presets or architectures; PRESET:key=value:key=value for a variant, e.g. bilstm:model.pooling=last.")] = "cnn,lstm,clstm,bilstm",
@@ -92,6 +93,7 @@ def compare(
     from lstmtext.config import parse_override
     from lstmtext.experiments.compare import compare as run_compare
     from lstmtext.experiments.compare_report import write_report
+    from lstmtext.experiments.space import split_values
     from lstmtext.pipeline import load_data
 
     check_out(out, "compare", overwrite, inputs=[data, valid, test, split_file, unlabelled])
@@ -112,7 +114,7 @@ def compare(
         base["multilabel"] = {"label_sep": label_sep}
     if unlabelled is not None:
         base["data"] = unlabelled_data(unlabelled, unlabelled_col or text_col)
-    names = [m.strip() for m in models.split(",") if m.strip()]
+    names = split_values(models)  # not inside brackets: cnn:model.options.kernel_sizes=[2,3] is one variant
     done = lambda r: console.print(f"{r['model']} seed {r['seed']}: accuracy {r['accuracy']:.4f}, "  # noqa: E731
                                    f"macro-F1 {r['macro_f1']:.4f} ({seconds(r['train_seconds'])})")
     partial = out / "compare.partial.json"  # each finished run, so that an interrupted comparison goes on

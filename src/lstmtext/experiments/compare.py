@@ -32,6 +32,8 @@ from lstmtext.data import LabelledData
 from lstmtext.data.dataset import fingerprint
 from lstmtext.errors import ConfigError, DataError
 from lstmtext.experiments.pool import (
+    check_parallel,
+    check_seeds,
     failed_job_warnings,
     holding_warnings,
     process_pool,
@@ -230,9 +232,8 @@ def compare(
     Raises:
         ConfigError: For an unknown model, an invalid override or a bad ``seeds``/``workers``/``mode``.
     """
-    if seeds < 1 or workers < 1 or mode not in ("pool", "sequential"):
-        raise ConfigError(f"compare: seeds and workers must be >= 1 and mode pool or sequential. "
-                          f"Got seeds={seeds}, workers={workers}, mode={mode!r} instead.")
+    check_seeds(seeds, "compare")
+    check_parallel(mode, workers)
     if not models:
         raise ConfigError("--models: no model named. Give comma-separated presets or architectures, e.g. "
                           "--models bilstm,cnn.")
@@ -307,8 +308,8 @@ def _compare(data: LabelledData, models: Sequence[str], seeds: int, base: dict[s
         jobs.append({"model": BASELINE, "seed": 0, "eval_split": eval_split, "architecture": "tf-idf + logreg",
                      "config": plain.model_dump(mode="json")})
     start = time.perf_counter()
-    spec = {"source": data.source, "split_sizes": {k: len(v) for k, v in data.splits.items()}, "preprocess": preprocess,
-            "data": fingerprint(data.splits)}
+    spec = {"split_sizes": {k: len(v) for k, v in data.splits.items()}, "preprocess": preprocess,
+            "data": fingerprint(data.splits)}  # not the path as typed: d.csv and ./d.csv had been other data
     kept = _kept_runs(partial, spec)
     # the cleaned unlabelled text lies in a new temporary folder each time: a run is keyed on its content, so an
     # interrupted comparison with --unlabelled resumes (its path had made every key new: no run was ever reused)
@@ -357,12 +358,14 @@ def _compare(data: LabelledData, models: Sequence[str], seeds: int, base: dict[s
 
 
 def _job_key(job: dict[str, Any], stable: dict[str, str] | None = None) -> str:
-    """What makes a run the same run: its model name, seed and whole config (``stable``: a temporary file's path ->
-    what names its content, written into the key in the path's place)."""
+    """What makes a run the same run: its model name, seed and whole config but its threads, which ``--mode`` sets
+    (a comparison resumed in another mode had trained every run again); ``stable``: a temporary file's path -> what
+    names its content, written into the key in the path's place."""
     config = job["config"]
     unlabelled = config.get("data", {}).get("unlabelled")
     if stable and unlabelled in stable:
         config = {**config, "data": {**config["data"], "unlabelled": stable[unlabelled]}}
+    config = {**config, "train": {k: v for k, v in config.get("train", {}).items() if k != "threads"}}
     return json.dumps([job["model"], job["seed"], config], sort_keys=True)
 
 
@@ -379,12 +382,21 @@ def _kept_runs(partial: Path | None, spec: dict[str, Any]) -> dict[str, dict[str
         saved = json.loads(partial.read_text(encoding="utf-8"))
     except (OSError, json.JSONDecodeError):
         return {}
-    if saved.get("spec") != spec:
+    saved_spec = saved.get("spec")
+    if isinstance(saved_spec, dict):  # written before 2026-12-07: with the path as typed, and runs keyed with threads
+        saved_spec = {k: v for k, v in saved_spec.items() if k != "source"}
+    if saved_spec != spec:
         done = len(saved.get("runs", []))
         raise ConfigError(f"{partial}: this folder holds an interrupted comparison of other data or another cleaning "
                           f"({done} finished run{'s' if done != 1 else ''}). Run that comparison again to finish it, give "
                           "another --out, or pass --overwrite to start over.")
-    return {r["key"]: r["record"] for r in saved.get("runs", [])}
+    return {_without_threads(r["key"]): r["record"] for r in saved.get("runs", [])}
+
+
+def _without_threads(key: str) -> str:
+    """A saved run's key as :func:`_job_key` writes it now (a key saved before 2026-12-07 held the threads)."""
+    model, seed, config = json.loads(key)
+    return _job_key({"model": model, "seed": seed, "config": config})
 
 
 def _report(record: dict[str, Any], on_result: Callable[[dict[str, Any]], None] | None) -> None:

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import textwrap
 from pathlib import Path
 from typing import Any
 
@@ -45,7 +46,6 @@ def compare_figure(report: dict[str, Any]) -> Any:
     """The scores compare.md shows per model (accuracy, macro-F1, and micro-F1 for multi-label runs): dots at the
     mean, the std over seeds as error bars (dots, not bars, since the axis does not start at 0: the differences are
     what a reader compares); the legend beside the axes, where it hides no dot."""
-    import textwrap
 
     import matplotlib
 
@@ -65,7 +65,7 @@ def compare_figure(report: dict[str, Any]) -> Any:
     low = min(s[f"{key}_mean"] - s[f"{key}_std"] for s in summary for key, _, _ in scores)
     ax.set_ylim(max(0.0, low - 0.05), 1.0)
     ax.set_xlim(-0.6, len(summary) - 0.4)
-    ax.set_xticks(list(x), [s["model"] for s in summary], rotation=20)
+    ax.set_xticks(list(x), [_tick(s["model"]) for s in summary])
     ax.set_ylabel(f"{report['eval_split']} score")  # the search and learning-curve plots named theirs
     once = [s["model"] for s in summary if s["runs"] == 1 and report["seeds"] > 1]
     title = f"{report['eval_split']} split, mean ± std over {report['seeds']} seed(s)" + \
@@ -75,6 +75,15 @@ def compare_figure(report: dict[str, Any]) -> Any:
     ax.legend(loc="center left", bbox_to_anchor=(1.01, 0.5), fontsize=9)  # inside, it hid a model's dots
     fig.tight_layout()
     return fig
+
+
+def _tick(model: str, width: int = 20) -> str:
+    """A model's name under its column: a variant's settings one per line, each cut to ``width`` characters a line
+    (slanted on one line, ``cnn:model.options.kernel_sizes=[2,3]`` ran into its neighbours' names)."""
+    parts = model.split(":")
+    return "\n".join(line.replace(". ", ".") for i, part in enumerate(parts)  # lines end at a key's dots
+                     for line in textwrap.wrap(part.replace(".", ". ") + (":" if i < len(parts) - 1 else ""), width)
+                     or [""])
 
 
 def plot_report(report: dict[str, Any], path: str | Path) -> Path:

@@ -19,7 +19,7 @@ import numpy as np
 from lstmtext.config import Config
 from lstmtext.data import LabelledData
 from lstmtext.errors import ConfigError, DataError
-from lstmtext.experiments.pool import Mode, check_parallel, clean_once, run_facts, run_jobs, task_scores
+from lstmtext.experiments.pool import Mode, check_parallel, check_seeds, clean_once, run_facts, run_jobs, task_scores
 from lstmtext.experiments.resume import run_spec, save_records, saved_records
 from lstmtext.tasks import get_task
 from lstmtext.utils.atomic import write_json
@@ -113,8 +113,7 @@ def learning_curve(
         ConfigError: For bad sizes, seeds, metric or parallel settings.
     """
     scores = task_scores(config.task, metric)
-    if seeds < 1:
-        raise ConfigError(f"learning-curve: --seeds must be at least 1. Got {seeds} instead.")
+    check_seeds(seeds, "learning-curve")
     threads = check_parallel(mode, workers)
     eval_split = "test" if "test" in data.splits else "valid"
     run_config, cleaned = clean_once(config, data)
@@ -209,7 +208,7 @@ def plot_curve(report: dict[str, Any], reference: dict[int, float] | None = None
     summary = report["summary"]
     fig, ax = plt.subplots(figsize=(6.5, 3.8))
     xs = [s["size"] for s in summary]
-    for part, style in ((split, "o-"), ("valid", "s--")):
+    for part, style in ((split, "o-"), ("valid", "s--"))[: 1 if split == "valid" else 2]:  # no test: valid once
         ax.errorbar(xs, [s[f"{part}_{metric}_mean"] for s in summary], yerr=[s[f"{part}_{metric}_std"] for s in summary],
                     fmt=style, capsize=3, label=f"{part} (mean ± std, {report['seeds']} seeds)")
     if reference:

@@ -39,7 +39,7 @@ class Space:
         return {"grid": self.grid, "ranges": {k: list(v) for k, v in self.ranges.items()}, "choices": self.choices}
 
 
-def _split_values(raw: str) -> list[str]:
+def split_values(raw: str) -> list[str]:
     """Split on commas that are not inside brackets or quotes (``[2,3],[4,5]`` is two values)."""
     out, depth, quote, start = [], 0, "", 0
     for i, ch in enumerate(raw):
@@ -159,7 +159,7 @@ def parse_space(base: Config, grid: list[str] | None = None, space: list[str] | 
         raise ConfigError("search: give --grid key=a,b (every combination) or --space key=low:high with --trials N.")
     out = Space()
     for key, raw in _pairs(list(grid or []), "--grid"):
-        values = [_value(key, v, "--grid") for v in _split_values(raw)]
+        values = [_value(key, v, "--grid") for v in split_values(raw)]
         if not values:
             raise ConfigError(f"--grid {key!r}: no values. Write --grid {key}=a,b,c.")
         twice = [v for i, v in enumerate(values) if any(v == w and type(v) is type(w) for w in values[:i])]
@@ -187,7 +187,7 @@ def parse_space(base: Config, grid: list[str] | None = None, space: list[str] | 
                                       f"{key}={int(low)}:{int(high)}.") from None
             out.ranges[key] = (low, high, log)
         else:
-            values = [_value(key, v, "--space") for v in _split_values(raw)]
+            values = [_value(key, v, "--space") for v in split_values(raw)]
             _check_values(base, key, values, "--space")
             out.choices[key] = values
     names = out.grid.get("model.name") or out.choices.get("model.name")

@@ -24,7 +24,8 @@ WRITES = {
     "learning-curve": ("learning_curve.md", "learning_curve.csv", "learning_curve.png", "report.html"),
 }
 #: The file a command goes on from when run again: with it in OUT, OUT holds this command's own work.
-RESUMES_FROM = {"search": "study.db", "learning-curve": "learning_curve.json", "cv": "cv.json", "audit": "audit.json"}
+RESUMES_FROM = {"search": "study.db", "learning-curve": "learning_curve.json", "cv": "cv.json", "audit": "audit.json",
+                "compare": "compare.partial.json"}
 
 
 def is_saved_model(path: str | Path) -> bool:
