@@ -191,6 +191,11 @@ def test_a_timeout_starts_no_new_trial(base, tiny_data, tmp_path):
                                          r"model.hidden_size=8:32\."),
     (None, None, "give --grid key=a,b"),
     (["model.name=lstm,nosuch"], None, r"--grid model.name='nosuch': unknown architecture 'nosuch'\. Available: .*lstm"),
+    # the same value as the config reads it: one grid point run twice, one choice drawn twice as often
+    (["train.batch_size=32,32.0"], None, r"--grid train.batch_size: 32 and 32.0 are the same value"),
+    (None, ["train.lr=1e-3,0.001"], r"--space train.lr: 0.001 is listed twice"),
+    (None, ["train.batch_size=16,16"], r"--space train.batch_size: 16 is listed twice"),
+    (None, ["train.lr="], r"--space 'train.lr': no values"),  # Optuna's traceback
 ])
 def test_bad_search_options_are_one_line_config_errors(base, grid, space, message):
     with pytest.raises(ConfigError, match=message):
@@ -647,3 +652,104 @@ def test_cv_markdown_shows_each_class_recall_and_the_classes_a_fold_never_found(
     assert "| fold | neg | pos |" in text and "| 0 | 1.0000 | 0.0000 |" in text and "| 1 | 0.7500 | 0.5000 |" in text
     assert "Classes a fold's model never found (recall 0): fold 0: pos." in text
     assert "never found" not in cv_markdown({"mean": {"macro_f1": 0.7}, "std": {"macro_f1": 0.0}, "folds": folds[1:]})
+
+
+def test_a_search_refused_before_its_first_trial_leaves_the_folder_to_the_corrected_command(base, tiny_data, tmp_path):
+    """A search that stopped before any trial (a value failing at its first trial's set-up) had stored its settings:
+    the corrected command was refused as "another search"."""
+    search_mod.open_study(tmp_path, parse_space(base, ["train.lr=0.01,0.03"]), "macro_f1", base, 42, "d")
+    study = search_mod.open_study(tmp_path, parse_space(base, ["train.lr=0.02,0.03"]), "macro_f1", base, 42, "d")
+    assert not study.get_trials(deepcopy=False)  # taken: it had no trial
+    summary = search(base, tiny_data, tmp_path, parse_space(base, ["train.lr=0.02"]), mode="sequential", workers=1)
+    assert summary["complete"] == 1
+    with pytest.raises(ConfigError, match="this folder holds another search"):  # a trial there: refused as ever
+        search(base, tiny_data, tmp_path, parse_space(base, ["train.lr=0.05"]), mode="sequential", workers=1)
+
+
+def test_a_search_goes_on_whatever_path_its_data_was_given_by(base, tiny_data, tmp_path, monkeypatch):
+    """The data's path as typed was part of the study: d.csv and ./d.csv were refused as another search's data."""
+    space = parse_space(base, ["train.lr=0.01,0.03"])
+    assert search(base, tiny_data, tmp_path, space, trials=1, mode="sequential", workers=1)["complete"] == 1
+    moved = LabelledData(tiny_data.splits, "./elsewhere/" + tiny_data.source, info=tiny_data.info)
+    assert search(base, moved, tmp_path, space, mode="sequential", workers=1)["complete"] == 2
+    import optuna
+
+    study = optuna.load_study(study_name="search", storage=f"sqlite:///{tmp_path / 'study.db'}")
+    spec = json.loads(study.user_attrs["spec"])  # as a study stored before 2026-12-07 had it: the path first
+    study.set_user_attr("spec", json.dumps({**spec, "data": "old/path.csv " + spec["data"]}))
+    assert search(base, tiny_data, tmp_path, space, mode="sequential", workers=1)["ran"] == 0
+
+
+def test_a_sampled_search_asks_its_trials_a_batch_at_a_time(base, tiny_data, tmp_path, monkeypatch):
+    """Asked as each trial finished, TPE drew from whichever had finished first: the same seed gave other trials.
+    Each batch of --workers trials is now asked with none running, so the draws see the same finished trials."""
+    from concurrent.futures import Future
+
+    asked_with_running = []
+
+    class Runner:  # a pool of 2 whose trials finish one at a time
+        slots = 2
+
+        def __init__(self, *args):
+            self.pending = []
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            return False
+
+        def submit(self, job):
+            asked_with_running.append(len(self.pending))
+            future = Future()
+            self.pending.append((future, job))
+            return future
+
+    def finish_one(futures, return_when=None):
+        future, job = runner.pending.pop(0)
+        future.set_result({"metrics": {"valid": {"macro_f1": 0.5, "accuracy": 0.5, "weighted_f1": 0.5}}, "task": "classify",
+                           "epochs_run": 1, "best_epoch": 1, "train_seconds": 0.0, "n_train": 1, "job": job["key"]})
+        return {future}, set()
+
+    runner = None
+
+    def make_runner(*args):
+        nonlocal runner
+        runner = Runner(*args)
+        return runner
+
+    monkeypatch.setattr(search_mod, "JobRunner", make_runner)
+    monkeypatch.setattr(search_mod, "wait", finish_one)
+    space = parse_space(base, None, ["train.lr=1e-3:1e-1:log"])
+    search(base, tiny_data, tmp_path, space, trials=6, mode="pool", workers=2)
+    assert asked_with_running == [0, 1, 0, 1, 0, 1]  # pairs, each asked with nothing running
+
+
+def test_a_learning_curve_refuses_seeds_it_cannot_hold_and_plots_valid_once_without_a_test(base, tiny_data, monkeypatch):
+    """100 million seeds drew every seed's subsets first (4.5 GB in 30 s, no run); with no test split the plot had
+    drawn valid twice, two legend entries over one line."""
+    import lstmtext.reports.html as html_module
+    from lstmtext.experiments.learning_curve import plot_curve
+
+    with pytest.raises(ConfigError, match=r"learning-curve: --seeds must be from 1 to 1,000 .*Got 1,001"):
+        learning_curve(base, tiny_data, [6], seeds=1001, mode="sequential", workers=1)
+    shown = []
+    monkeypatch.setattr(html_module, "figure_png", lambda fig, dpi=None: shown.append(fig) or b"")
+    row = {"size": 6, "valid_macro_f1_mean": 0.5, "valid_macro_f1_std": 0.1, "test_macro_f1_mean": 0.4,
+           "test_macro_f1_std": 0.1}
+    for split, legend in (("valid", ["valid (mean ± std, 2 seeds)"]),
+                          ("test", ["test (mean ± std, 2 seeds)", "valid (mean ± std, 2 seeds)"])):
+        plot_curve({"eval_split": split, "metric": "macro_f1", "summary": [row], "seeds": 2, "model": "cnn"})
+        assert [t.get_text() for t in shown[-1].axes[0].get_legend().get_texts()] == legend
+
+
+def test_a_trial_killed_before_its_point_was_drawn_is_not_reported_as_failed():
+    """Killed between ask and its parameters, a trial stood as "failed {}: interrupted" in every report after."""
+    from lstmtext.experiments.search_report import results_markdown
+
+    records = [{"trial": 0, "params": {"train.lr": 0.01}, "state": "COMPLETE", "value": 0.5, "valid_macro_f1": 0.5,
+                "valid_accuracy": 0.6},
+               {"trial": 1, "params": {}, "state": "FAIL"},
+               {"trial": 2, "params": {"train.lr": 0.03}, "state": "FAIL", "error": "out of memory"}]
+    text = results_markdown(records, ["train.lr"], "macro_f1")
+    assert "trial 2 failed {'train.lr': 0.03}: out of memory" in text and "trial 1" not in text

@@ -100,8 +100,8 @@ def open_study(out: Path, space: Space, metric: str, base: Config, seed: int, da
         # the first session's points again (its startup trials are random), so it goes on from a seed of its own
         study.sampler = optuna.samplers.TPESampler(seed=seed + len(study.get_trials(deepcopy=False)))
     stored = study.user_attrs.get("spec")
-    if stored is None:
-        study.set_user_attr("spec", spec)
+    if stored is None or not study.get_trials(deepcopy=False):  # a search refused before its first trial (a bad
+        study.set_user_attr("spec", spec)  # value) had kept the folder from the corrected command
     elif _same_points(json.loads(stored)) != _same_points(json.loads(spec)):
         raise ConfigError(f"{out / 'study.db'}: this folder holds another search (other keys, values, metric, "
                           "base config or data contents, or one started by an older lstmtext). Give another --out, or "
@@ -111,9 +111,12 @@ def open_study(out: Path, space: Space, metric: str, base: Config, seed: int, da
 
 def _same_points(spec: dict[str, Any]) -> dict[str, Any]:
     """``spec`` with each grid key's values in one order: a grid's points do not depend on the order they were
-    listed in (a sampled space's choices stay as given: Optuna's categorical distribution is ordered)."""
-    grid = spec["space"]["grid"]
-    return {**spec, "space": {**spec["space"], "grid": {k: sorted(v, key=json.dumps) for k, v in grid.items()}}}
+    listed in (a sampled space's choices stay as given: Optuna's categorical distribution is ordered). The data is
+    its split sizes and contents: a study stored before 2026-12-07 began with the path as typed (``d.csv`` and
+    ``./d.csv`` had been two searches)."""
+    grid, data = spec["space"]["grid"], str(spec.get("data", ""))
+    return {**spec, "space": {**spec["space"], "grid": {k: sorted(v, key=json.dumps) for k, v in grid.items()}},
+            "data": data[data.find("{"):] if "{" in data else data}
 
 
 def recover(study: Any, space: Space) -> int:
@@ -199,7 +202,7 @@ def search(
 def _search(config: Config, data: LabelledData, out: Path, space: Space, trials: int | None, metric: str,
             timeout: float | None, workers: int, mode: Mode, seed: int,
             on_result: Callable[[dict[str, Any]], None] | None, storage: Any, threads: int) -> dict[str, Any]:
-    data_id = f"{data.source} " + json.dumps({k: len(v) for k, v in data.splits.items()}) + " " + fingerprint(data.splits)
+    data_id = json.dumps({k: len(v) for k, v in data.splits.items()}) + " " + fingerprint(data.splits)
     study = open_study(out, space, metric, config, seed, data_id, storage)
     remaining = recover(study, space)
     earlier = {t.user_attrs.get("threads") for t in study.get_trials(deepcopy=False)} - {None, threads}
@@ -220,7 +223,10 @@ def _search(config: Config, data: LabelledData, out: Path, space: Space, trials:
     with JobRunner(score_job, cleaned, workers, mode) as runner:
         running: dict[Future, Any] = {}
         while remaining > 0 or running:
-            while remaining > 0 and len(running) < runner.slots:
+            # a sampled search asks a batch of trials at a time and waits for all of them: asked as each finished,
+            # TPE drew from whichever had finished first, and the same seed gave other trials from the 15th on
+            batch = space.grid or not running
+            while batch and remaining > 0 and len(running) < runner.slots:
                 if timeout is not None and time.perf_counter() - start > timeout:
                     stopped, remaining = True, 0
                     break

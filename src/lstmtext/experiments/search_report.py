@@ -71,8 +71,11 @@ def _best_first(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def _still_failed(records: list[dict[str, Any]], done: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """The FAIL trials whose point never completed (an interrupted trial run again on resume is no longer news)."""
-    return [r for r in records if r["state"] == "FAIL" and not any(d["params"] == r["params"] for d in done)]
+    """The FAIL trials whose point never completed (an interrupted trial run again on resume is no longer news), but
+    not one killed before its point was drawn (no parameters, no error): it had stood as "failed {}: interrupted"
+    in every report after, although no point was left out."""
+    return [r for r in records if r["state"] == "FAIL" and (r["params"] or r.get("error"))
+            and not any(d["params"] == r["params"] for d in done)]
 
 
 def trials_table(done: list[dict[str, Any]], keys: list[str], metric: str) -> tuple[list[str], list[list[str]]]:

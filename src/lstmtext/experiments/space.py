@@ -106,10 +106,13 @@ def override(key: str, value: Scalar) -> str:
 
 
 def _check_values(base: Config, key: str, values: list[Scalar], option: str) -> None:
+    """Refuse a value the config rejects, one the model would not read, or one given twice as the config reads
+    it (``32,32.0`` for an int: one point run twice, or a choice drawn twice as often)."""
     from lstmtext.models.registry import check_name
 
     tree = base.model_dump(mode="json")
-    for value in values:
+    seen: dict[str, int] = {}  # each value as the config reads it -> where it was first listed
+    for i, value in enumerate(values):
         try:
             built = build_config(None, extra=tree, overrides=[override(key, value)])
             if key == "model.name":  # else only that value's trials would fail, once the search runs
@@ -120,6 +123,15 @@ def _check_values(base: Config, key: str, values: list[Scalar], option: str) -> 
         idle = [msg for msg in built.model.ineffective() if msg.startswith(f"{key}=")]
         if idle:  # its trials would differ in name only, and one be called best
             raise ConfigError(f"{option} {idle[0]}.")
+        read = built.model_dump(mode="json")
+        for part in key.split("."):
+            read = read[part]
+        first = values[seen.setdefault(json.dumps(read, sort_keys=True), i)]
+        if seen[json.dumps(read, sort_keys=True)] != i:
+            same = f"{value!r} is listed twice" if repr(value) == repr(first) else \
+                f"{first!r} and {value!r} are the same value"
+            raise ConfigError(f"{option} {key}: {same} (its trials would run twice, or be drawn twice as often). "
+                              "List each value once.")
 
 
 def _check_read(base: Config, key: str, option: str) -> None:
@@ -162,10 +174,6 @@ def parse_space(base: Config, grid: list[str] | None = None, space: list[str] | 
         values = [_value(key, v, "--grid") for v in split_values(raw)]
         if not values:
             raise ConfigError(f"--grid {key!r}: no values. Write --grid {key}=a,b,c.")
-        twice = [v for i, v in enumerate(values) if any(v == w and type(v) is type(w) for w in values[:i])]
-        if twice:
-            raise ConfigError(f"--grid {key}: {twice[0]!r} is listed twice (its grid points would run twice). List "
-                              "each value once.")
         _check_values(base, key, values, "--grid")
         out.grid[key] = values
     for key, raw in _pairs(list(space or []), "--space"):
@@ -188,6 +196,9 @@ def parse_space(base: Config, grid: list[str] | None = None, space: list[str] | 
             out.ranges[key] = (low, high, log)
         else:
             values = [_value(key, v, "--space") for v in split_values(raw)]
+            if not values:  # Optuna's own error had ended the command in a traceback
+                raise ConfigError(f"--space {key!r}: no values. Write --space {key}=a,b,c for choices, or "
+                                  f"{key}=low:high for a range.")
             _check_values(base, key, values, "--space")
             out.choices[key] = values
     names = out.grid.get("model.name") or out.choices.get("model.name")
