@@ -264,3 +264,95 @@ def test_a_killed_launchers_job_files_are_removed_by_the_next_launch(tmp_path):
         path.write_text("{}", encoding="utf-8")
     assert sorted(remove_stale_jobs(tmp_path)) == sorted(stale)
     assert all(p.exists() for p in [*live, other]) and not any(p.exists() for p in stale)
+
+
+
+class _MeanEmbedding(torch.nn.Module):
+    """The mean of a text's token vectors, then a linear layer: a small model with lstmtext's (ids, lengths) call."""
+
+    def __init__(self, vocab, classes):
+        super().__init__()
+        self.embedding = torch.nn.Embedding(vocab, 4)
+        self.out = torch.nn.Linear(4, classes)
+
+    def forward(self, ids, lengths):
+        mask = (torch.arange(ids.shape[1])[None, :] < lengths[:, None]).float()
+        return self.out((self.embedding(ids) * mask[..., None]).sum(1) / lengths[:, None])
+
+
+def test_the_ranks_train_loss_adds_up_to_the_global_batchs_with_class_weights():
+    """Each rank had added its own weighted mean loss times its rows: with class weights a rank's share of the
+    weights is not its share of the rows, and train_loss moved with the number of processes (1.0921 on one, 1.0718
+    on three). Here each rank's epoch runs in turn with lr 0 (every rank sees the same weights) and the test adds
+    up what the epoch's all-reduce would."""
+    from lstmtext.config import TrainConfig
+    from lstmtext.encoding.batching import EncodedSplit
+    from lstmtext.training.loop import _run_epoch
+
+    class Rank(Shard):
+        def all_reduce_sum(self, values):  # this rank's own totals: loss sum, rows right, rows
+            reduced.append(values)
+            return values
+
+    torch.manual_seed(0)
+    model = _MeanEmbedding(20, 3)
+    sequences = [[2 + i % 17] * (1 + i % 4) for i in range(11)]
+    split = EncodedSplit(sequences, np.array([0, 0, 0, 0, 0, 0, 0, 1, 1, 2, 0]))
+    lengths = np.array([len(s) for s in sequences])
+    objective = classify_objective(3, torch.tensor([0.3, 2.0, 5.0]))
+    cfg = TrainConfig(batch_size=5, epochs=1, schedule="constant", clip_grad_norm=None)  # the optimizer has lr 0
+
+    def epoch(shard):
+        optimizer = torch.optim.SGD(model.parameters(), lr=0.0)
+        return _run_epoch(model, split, lengths, cfg, objective, optimizer, list(model.parameters()), 1, False, shard)
+
+    one = epoch(None)["train_loss"]
+    for world in (2, 3):
+        reduced = []
+        for rank in range(world):
+            epoch(Rank(rank, world))
+        loss, _, rows = (sum(v[k] for v in reduced) for k in range(3))
+        assert rows == pytest.approx(len(sequences)) and loss / rows == pytest.approx(one, rel=1e-6), world
+
+
+@pytest.mark.parametrize("value", ["abc", "0", "-5", "inf", "nan"])
+def test_a_bad_timeout_in_the_environment_is_one_line_before_any_rank_starts(value, monkeypatch, tmp_path):
+    """Every rank had ended in a ValueError traceback of its own (and 0 was taken)."""
+    from lstmtext.training.ddp import timeout_minutes_from_env
+
+    monkeypatch.setenv("LSTMTEXT_DIST_TIMEOUT_MIN", value)
+    with pytest.raises(ConfigError, match=rf"^LSTMTEXT_DIST_TIMEOUT_MIN='{value}': give the minutes .* above 0"):
+        launch(build_config(None, overrides=TINY_OVERRIDES), None, tmp_path / "r", {}, LaunchOptions(nproc=2))
+    monkeypatch.setenv("LSTMTEXT_DIST_TIMEOUT_MIN", "2.5")
+    assert timeout_minutes_from_env() == 2.5
+
+
+def test_a_rank_that_dies_without_an_lstmtext_error_is_said_in_one_line(monkeypatch, tmp_path):
+    """A rank killed (out of memory) or crashed: torchrun's code came back silently, with 80 lines of its own above."""
+    import lstmtext.pipeline.launch as module
+    from lstmtext.errors import LstmTextError
+
+    class Died:  # torchrun, exiting 1 at once
+        pid = 0
+
+        def __init__(self, *args, **kwargs):
+            pass
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            return False
+
+        def wait(self):
+            return 1
+
+    monkeypatch.setattr(module.subprocess, "Popen", Died)
+    config = build_config(None, overrides=TINY_OVERRIDES)
+    with pytest.raises(LstmTextError, match=r"^the distributed run stopped: torchrun exited with code 1 .*how\)\.$"):
+        launch(config, None, tmp_path / "r", {}, LaunchOptions(nproc=2, master_port=29561))
+    (tmp_path / "r" / "checkpoint").mkdir(parents=True)
+    (tmp_path / "r" / "checkpoint" / "state.json").write_text("{}")
+    with pytest.raises(LstmTextError, match=rf"The last finished epoch is kept in {tmp_path / 'r'}: run the same command "
+                                            "with --resume to go on\\.$"):
+        launch(config, None, tmp_path / "r", {}, LaunchOptions(nproc=2, master_port=29561))

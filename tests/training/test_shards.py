@@ -170,7 +170,7 @@ def test_settings_that_need_every_row_are_refused(tiny_path, tmp_path):
 def test_cli_stream(tiny_path, tmp_path):
     out = tmp_path / "run"
     args = ["train", str(tiny_path), "--out", str(out), "--split-col", "split", "--stream", "--chunk-size", "10",
-            "--set", "train.epochs=1", "--set", "model.hidden_size=8", "--set", "model.embedding_dim=8", "--quiet"]
+            "--set", "train.epochs=1", "--set", "train.batch_size=8", "--set", "model.hidden_size=8", "--set", "model.embedding_dim=8", "--quiet"]
     result = CliRunner().invoke(app, args)
     assert result.exit_code == 0, result.output
     assert (out / "shards" / "meta.json").is_file() and (out / "model" / "model.safetensors").is_file()
@@ -257,3 +257,26 @@ def test_a_split_column_that_is_not_there_is_refused_beside_a_valid_file(tiny_fr
     config.data.split_col = "nosuch"  # refused in memory too: a typo must not pass silently
     with pytest.raises(DataError, match=r"no column 'nosuch' \(given by --split-col\)"):
         prepare_shards(config, Classify, train, tmp_path / "shards", valid_path=valid)
+
+
+def test_a_file_without_data_rows_is_one_line_when_streamed(tiny_frame, tmp_path, config):
+    """A header alone (or blank lines) ended --stream in an IndexError; in memory it is one line."""
+    tiny_frame.head(0).to_csv(tmp_path / "header.csv", index=False)
+    (tmp_path / "blank.csv").write_text("text,label,split\n\n\n")
+    for name in ("header.csv", "blank.csv"):
+        with pytest.raises(DataError, match=rf"^{tmp_path / name}: the file has no data rows\.$"):
+            prepare_shards(config, Classify, tmp_path / name, tmp_path / name.replace(".csv", ""), chunk_size=5)
+    train = tmp_path / "train.csv"
+    tiny_frame[tiny_frame["split"] == "train"].drop(columns="split").to_csv(train, index=False)
+    config.data.split_col = None
+    with pytest.raises(DataError, match=rf"^{tmp_path / 'header.csv'}: the file has no data rows\.$"):
+        prepare_shards(config, Classify, train, tmp_path / "v", chunk_size=5, valid_path=tmp_path / "header.csv")
+
+
+def test_a_chunk_smaller_than_a_batch_is_refused(tiny_path, tmp_path):
+    """Batches are made within a chunk's shard: --chunk-size 1 had trained on batches of one row, without a word."""
+    config = build_config(None, overrides=["train.batch_size=8", "data.split_col=\"split\""])
+    with pytest.raises(ConfigError, match=r"^--chunk-size 5 is smaller than train.batch_size 8: .* Give --chunk-size 8 "
+                                          r"or more\.$"):
+        run(config, tiny_path, tmp_path / "r", stream=True, chunk_size=5)
+    assert not (tmp_path / "r").exists()

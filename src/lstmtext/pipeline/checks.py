@@ -63,7 +63,8 @@ def prepare_out(out_dir: str | Path | None, *, overwrite: bool, resume: bool,
 
 
 def check_run(config: Config, *, data: Any = None, out_dir: str | Path | None = None, stream: bool = False,
-              shard: Any = None, valid_path: str | Path | None = None, split_file: str | Path | None = None) -> None:
+              shard: Any = None, valid_path: str | Path | None = None, split_file: str | Path | None = None,
+              chunk_size: int | None = None) -> None:
     """Raise a one-line error for a combination of features (task, data source, streaming, DDP, ensembles,
     oversampling, monitor) that cannot work together.
 
@@ -139,6 +140,10 @@ def check_run(config: Config, *, data: Any = None, out_dir: str | Path | None = 
     reason = task.cannot_stream(config)
     if reason:
         raise ConfigError(f"--stream cannot read this --task {config.task} data: {reason}. Drop --stream.")
+    if chunk_size is not None and chunk_size < config.train.batch_size:  # batches are made within a shard
+        raise ConfigError(f"--chunk-size {chunk_size} is smaller than train.batch_size {config.train.batch_size}: "
+                          "batches are made within a chunk's shard, so every batch would hold at most "
+                          f"{chunk_size} rows. Give --chunk-size {config.train.batch_size} or more.")
     if config.data.split_col is None and valid_path is None:
         raise DataError(f"{data}: --stream needs the validation rows marked: give --split-col (train/valid/test per "
                         "row) or --valid FILE; a random split would need the whole file in memory.")

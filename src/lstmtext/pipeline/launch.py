@@ -22,7 +22,7 @@ from lstmtext import errors
 from lstmtext.config import Config
 from lstmtext.errors import ConfigError, LstmTextError
 from lstmtext.pipeline.runner import run
-from lstmtext.training.ddp import setup, teardown
+from lstmtext.training.ddp import setup, teardown, timeout_minutes_from_env
 from lstmtext.utils.interrupts import interrupting
 from lstmtext.utils.orphans import hold, owned_prefix, remove_orphans
 
@@ -154,6 +154,7 @@ def launch(config: Any, data: str | Path | None, out_dir: str | Path, run_kwargs
     Raises:
         ConfigError: For bad launch options.
     """
+    timeout_minutes_from_env()  # a bad value: one line here, not a traceback from every rank
     job = job_spec(config, data, out_dir, run_kwargs, opts)
     env = {"OMP_NUM_THREADS": "1", **os.environ}  # torchrun's default, stated so it does not warn about it
     if opts.nnodes == 1 and opts.master_addr in LOOPBACK and not opts.rdzv_endpoint:
@@ -190,6 +191,11 @@ def launch(config: Any, data: str | Path | None, out_dir: str | Path, run_kwargs
             kind, _, message = failed[0].read_text(encoding="utf-8").partition(": ")
             error = getattr(errors, kind, None)
             raise (error if isinstance(error, type) and issubclass(error, LstmTextError) else LstmTextError)(message)
+        if code != 0:  # a rank died without a user's error (killed: out of memory; a crash): torchrun said how
+            kept = (" The last finished epoch is kept in " f"{out_dir}: run the same command with --resume to go on."
+                    if (Path(out_dir) / "checkpoint" / "state.json").is_file() else "")
+            raise LstmTextError(f"the distributed run stopped: torchrun exited with code {code} (a rank ended without "
+                                f"an lstmtext error; torchrun's messages above say which and how).{kept}")
         return code
     finally:
         if held is not None:

@@ -330,7 +330,7 @@ def run(config: Config, data: str | Path | LabelledData | None = None, out_dir: 
         raise ConfigError(f"config: a Config, as lstmtext.build_config(preset, overrides=[...]) returns. Got "
                           f"{type(config).__name__} {str(config)[:60]!r}.")
     check_run(config, data=data, out_dir=out_dir, stream=stream, shard=shard, valid_path=valid_path,
-              split_file=split_file)
+              split_file=split_file, chunk_size=chunk_size)
     out = prepare_out(out_dir, overwrite=overwrite, resume=resume, inputs=[
         data, valid_path, test_path, split_file, config.data.unlabelled])
     if data is None:  # the bundled tweets: record their real column names with the model

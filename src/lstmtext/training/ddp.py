@@ -125,6 +125,25 @@ def take_rows(batch: Batch, rows: np.ndarray) -> Batch:
     return Batch(batch.ids[index, : int(lengths.max())], lengths, targets, batch.index[rows])
 
 
+def timeout_minutes_from_env() -> float:
+    """``LSTMTEXT_DIST_TIMEOUT_MIN``, or 180: how long a collective call waits for the other ranks.
+
+    Raises:
+        ConfigError: For a value that is not a positive number (every rank had ended in a traceback of its own).
+    """
+    from lstmtext.errors import ConfigError
+
+    raw = os.environ.get("LSTMTEXT_DIST_TIMEOUT_MIN", "180")
+    try:
+        minutes = float(raw)
+    except ValueError:
+        minutes = float("nan")
+    if not 0 < minutes < float("inf"):
+        raise ConfigError(f"LSTMTEXT_DIST_TIMEOUT_MIN={raw!r}: give the minutes a rank waits for the others as a "
+                          "number above 0 (default 180), or unset it.")
+    return minutes
+
+
 def setup(backend: str = "gloo", timeout_minutes: float | None = None) -> Shard:
     """Join the process group torchrun described in the environment; return this process's :class:`Shard`.
 
@@ -135,7 +154,7 @@ def setup(backend: str = "gloo", timeout_minutes: float | None = None) -> Shard:
             shards of a streamed file, the others wait at a barrier); None: ``LSTMTEXT_DIST_TIMEOUT_MIN``
             or 180.
     """
-    minutes = timeout_minutes or float(os.environ.get("LSTMTEXT_DIST_TIMEOUT_MIN", 180))
+    minutes = timeout_minutes or timeout_minutes_from_env()
     dist.init_process_group(backend, timeout=timedelta(minutes=minutes))
     return Shard(dist.get_rank(), dist.get_world_size())
 

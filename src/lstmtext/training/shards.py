@@ -213,7 +213,11 @@ def _clean_pass(sources: list[tuple[Path, str | None]], config: Config, task_cls
         path_fmt = detect_format(path, fmt)
         cfg = config if fixed is None else config.model_copy(
             update={"data": config.data.model_copy(update={"split_col": None})})
+        rows = 0
         for chunk in read_chunks(path, fmt, chunk_size, header):
+            if not len(chunk):  # a header alone, or blank lines: pandas gives one empty frame
+                continue
+            rows += len(chunk)
             if fixed == "train" and config.data.split_col is not None:  # --valid gives the split, yet a named
                 check_columns(chunk, path, {"--split-col": config.data.split_col})  # column must be there
             table = task_cls.parse(chunk.reset_index(drop=True), RowRefs(path, path_fmt, header, chunk.index.to_numpy()),
@@ -236,6 +240,8 @@ def _clean_pass(sources: list[tuple[Path, str | None]], config: Config, task_cls
                 parts[name].append(f"{name}-{len(parts[name]):05d}")
                 (folder / f"{parts[name][-1]}.clean.json").write_text(json.dumps({"texts": texts, "labels": chunk_labels}))
             log.info("%s: read up to data row %d", path, int(chunk.index[-1]) + 1)
+        if not rows:  # as an in-memory run says it (an IndexError on the empty frame had ended it)
+            raise DataError(f"{path}: the file has no data rows.")
     return tokens, labels, parts, max_len, info
 
 
