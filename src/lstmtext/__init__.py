@@ -24,6 +24,15 @@ if "OMP_WAIT_POLICY" not in _os.environ and "GOMP_SPINCOUNT" not in _os.environ:
 _os.environ.setdefault("ONEDNN_PRIMITIVE_CACHE_CAPACITY", "64")
 _os.environ.setdefault("LRU_CACHE_CAPACITY", "16")
 
+# A rank of `train --nproc` (the launcher sets this for torchrun's processes) that the launcher interrupts while it
+# still imports torch or joins the group leaves quietly: a KeyboardInterrupt traceback from every rank, then
+# torchrun's own, had followed a Ctrl-C in a run's first seconds. lstmtext.pipeline.launch.worker takes Ctrl-C
+# over once it runs, and the launcher says once what was kept.
+if _os.environ.get("LSTMTEXT_RANK_QUIET_INTERRUPT") == "1":
+    import signal as _signal
+
+    _signal.signal(_signal.SIGINT, lambda *_: _os._exit(0))
+
 __version__ = "0.1.0"
 
 __all__ = ["TextClassifier", "MultiLabelTextClassifier", "AspectClassifier", "Predictor", "Prediction", "build_config",

@@ -356,3 +356,20 @@ def test_a_rank_that_dies_without_an_lstmtext_error_is_said_in_one_line(monkeypa
     with pytest.raises(LstmTextError, match=rf"The last finished epoch is kept in {tmp_path / 'r'}: run the same command "
                                             "with --resume to go on\\.$"):
         launch(config, None, tmp_path / "r", {}, LaunchOptions(nproc=2, master_port=29561))
+
+
+def test_a_rank_interrupted_while_it_starts_leaves_quietly():
+    """Ctrl-C in a --nproc run's first seconds reached ranks still importing torch: a KeyboardInterrupt traceback from
+    each, then torchrun's ChildFailedError (55 lines). The launcher marks its ranks' environment, and such a rank
+    leaves with code 0 and nothing said (the launcher says once what was kept)."""
+    import os
+    import subprocess
+    import sys
+
+    code = "import os, signal, time; import lstmtext; os.kill(os.getpid(), signal.SIGINT); time.sleep(30)"
+    quiet = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60,
+                           env={**os.environ, "LSTMTEXT_RANK_QUIET_INTERRUPT": "1"})
+    assert quiet.returncode == 0 and quiet.stderr == ""
+    env = {k: v for k, v in os.environ.items() if k != "LSTMTEXT_RANK_QUIET_INTERRUPT"}
+    loud = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, env=env)
+    assert loud.returncode != 0 and "KeyboardInterrupt" in loud.stderr  # any other process: Python's own Ctrl-C

@@ -14,6 +14,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -156,7 +157,8 @@ def launch(config: Any, data: str | Path | None, out_dir: str | Path, run_kwargs
     """
     timeout_minutes_from_env()  # a bad value: one line here, not a traceback from every rank
     job = job_spec(config, data, out_dir, run_kwargs, opts)
-    env = {"OMP_NUM_THREADS": "1", **os.environ}  # torchrun's default, stated so it does not warn about it
+    env = {"OMP_NUM_THREADS": "1", **os.environ,  # torchrun's default, stated so it does not warn about it
+           "LSTMTEXT_RANK_QUIET_INTERRUPT": "1"}  # a rank interrupted while it starts leaves without a traceback
     if opts.nnodes == 1 and opts.master_addr in LOOPBACK and not opts.rdzv_endpoint:
         # one node: gloo must not pick an interface from the host name, which may not route to itself
         env.setdefault("GLOO_SOCKET_IFNAME", "lo0" if sys.platform == "darwin" else "lo")
@@ -204,13 +206,38 @@ def launch(config: Any, data: str | Path | None, out_dir: str | Path, run_kwargs
             path.unlink(missing_ok=True)
 
 
-def _interrupt_ranks(launcher: int) -> None:
-    """Send SIGINT to torchrun's children, the ranks (Linux lists them in /proc); elsewhere to its whole process group
-    (torchrun then prints a traceback of its own), or to torchrun alone where there are no process groups."""
+def _ranks(launcher: int) -> list[int] | None:
+    """torchrun's children, the ranks (Linux lists them in /proc); None where that cannot be read."""
     try:
-        ranks = [int(pid) for pid in Path(f"/proc/{launcher}/task/{launcher}/children").read_text().split()]
+        return [int(pid) for pid in Path(f"/proc/{launcher}/task/{launcher}/children").read_text().split()]
     except (OSError, ValueError):
-        ranks = []
+        return None
+
+
+def _age(pid: int) -> float:
+    """Seconds since process ``pid`` started (Linux's /proc); a large number where that cannot be read."""
+    try:
+        started = int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[19]) / os.sysconf("SC_CLK_TCK")
+        return float(Path("/proc/uptime").read_text().split()[0]) - started
+    except (OSError, ValueError, IndexError):
+        return 1e9
+
+
+def _interrupt_ranks(launcher: int, wait: float = 10.0) -> None:
+    """Send SIGINT to torchrun's children, the ranks (Linux lists them in /proc), waiting up to ``wait`` seconds for
+    torchrun to start them: interrupted while it still imports torch, torchrun printed a traceback of its own, and a
+    rank interrupted while it starts leaves quietly (``LSTMTEXT_RANK_QUIET_INTERRUPT``). Elsewhere, or with no rank
+    by then, to torchrun's whole process group (torchrun then prints a traceback of its own), or to torchrun alone
+    where there are no process groups."""
+    deadline = time.monotonic() + wait
+    ranks = _ranks(launcher)
+    while ranks == [] and time.monotonic() < deadline and Path(f"/proc/{launcher}").exists():
+        time.sleep(0.1)
+        ranks = _ranks(launcher)
+    ranks = ranks or []
+    # a rank signalled before Python set up its handlers (its first milliseconds) dies of the signal, and torchrun
+    # reports it at length: each rank is let live half a second first
+    time.sleep(max(0.0, 0.5 - min((_age(pid) for pid in ranks), default=0.5)))
     try:
         for pid in ranks:
             os.kill(pid, signal.SIGINT)
@@ -243,12 +270,13 @@ def worker(job_file: str | Path) -> int:
     config = Config.model_validate(job["config"])
     if config.train.threads is None:  # N processes share the cores: one thread each unless asked otherwise
         config.train.threads = 1
-    shard = setup()
-    if shard.rank:  # every rank reads the same data and settings: their warnings are printed once, by rank 0
-        logging.getLogger().setLevel(logging.ERROR)
-    kwargs = dict(job["run"])
-    kwargs["progress"] = kwargs.get("progress", True) and shard.rank == 0
+    signal.signal(signal.SIGINT, signal.default_int_handler)  # from here a Ctrl-C is a KeyboardInterrupt (below)
     try:
+        shard = setup()  # (the rendezvous: interrupted there too, the rank leaves quietly)
+        if shard.rank:  # every rank reads the same data and settings: their warnings are printed once, by rank 0
+            logging.getLogger().setLevel(logging.ERROR)
+        kwargs = dict(job["run"])
+        kwargs["progress"] = kwargs.get("progress", True) and shard.rank == 0
         run(config, job["data"], job["out"], shard=shard, **kwargs)
         shard.barrier()  # leave together: one rank tearing its connections down while another still used them is
         # the suspect for a rank of a finished run dying with SIGABRT in gloo (seen once in CI; not reproduced)
@@ -256,7 +284,8 @@ def worker(job_file: str | Path) -> int:
         if "errors" not in job:
             log.error("%s", exc)
             return 1
-        Path(f"{job['errors']}.{shard.rank}").write_text(f"{type(exc).__name__}: {exc}", encoding="utf-8")
+        rank = os.environ.get("RANK", "0")  # torchrun's, as the shard has it (none when setup() failed)
+        Path(f"{job['errors']}.{rank}").write_text(f"{type(exc).__name__}: {exc}", encoding="utf-8")
     except KeyboardInterrupt:  # passed on by the launcher, which says once what was kept: torchrun says nothing
         return 0
     except Exception:
