@@ -378,6 +378,19 @@ def test_flags_show_no_type_in_the_scripts_help(monkeypatch, capsys):
             assert "--overwrite" in out and "<int>" in out  # options that take a value keep their type
 
 
+def test_the_script_runs_without_the_click_package():
+    """typer 0.29 carries its own click, and a plain install of lstmtext has no click package: an `import click`
+    in the command line had ended every command with ModuleNotFoundError (the serve and dev extras bring one)."""
+    import subprocess
+    import sys
+
+    code = ("import sys; sys.modules['click'] = None; sys.argv = ['lstmtext'] + sys.argv[1:]; "
+            "from lstmtext.cli.app import main; main()")
+    for args in (["--version"], ["predict", "--help"]):
+        done = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True, timeout=120)
+        assert done.returncode == 0 and ("lstmtext 0.1" in done.stdout or "Usage" in done.stdout), done.stderr
+
+
 def test_presets_describes_every_preset_and_architecture():
     from lstmtext.config.presets import CLEANING_DESCRIPTIONS, PRESET_DESCRIPTIONS, available_presets
     from lstmtext.preprocess import PREPROCESS_PRESETS

@@ -9,9 +9,8 @@ from __future__ import annotations
 import errno
 import logging
 import sys
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
-import click
 import typer
 import typer.main
 from rich.markup import escape
@@ -20,6 +19,9 @@ from lstmtext.cli import data, experiments, explain, serving, train, zoo
 from lstmtext.cli.common import STATE, console, err_console, fit_console_width
 from lstmtext.errors import LstmTextError
 from lstmtext.utils.logs import log_to_stderr
+
+if TYPE_CHECKING:  # typer 0.29 carries its own click: the package may be missing (an install without extras)
+    import click
 
 app = typer.Typer(
     name="lstmtext",
