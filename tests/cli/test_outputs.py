@@ -277,3 +277,22 @@ def test_an_experiment_never_writes_its_report_into_a_training_runs_folder(train
                                                     rf"{command}'s report\.html would replace the run's own"):
             check_out(trained_run[0], command, overwrite=True)  # --overwrite had mixed the two runs' files
     assert check_out(trained_run[0], "suggest", overwrite=False) == trained_run[0]  # nothing of the run's to replace
+
+
+def test_an_experiment_to_resume_beside_a_training_run_is_refused_too(trained_run, tmp_path):
+    """An interrupted experiment's saved file, then a training run in the same folder: going on had written the
+    experiment's report.html over the run's own."""
+    import shutil
+
+    from lstmtext.utils.outputs import RESUMES_FROM
+
+    for command, saved in RESUMES_FROM.items():
+        folder = tmp_path / command
+        shutil.copytree(trained_run[0], folder)
+        (folder / saved).write_text("{}")
+        with pytest.raises(OutputExistsError, match=rf"holds a training run \(its model/\): {command}'s report\.html"):
+            check_out(folder, command, overwrite=False)
+    (tmp_path / "alone").mkdir()
+    (tmp_path / "alone" / "compare.partial.json").write_text("{}")
+    (tmp_path / "alone" / "compare.json").write_text("{}")  # its earlier report: going on replaces it
+    assert check_out(tmp_path / "alone", "compare", overwrite=False) == tmp_path / "alone"

@@ -107,8 +107,6 @@ def check_out(out: str | Path, command: str, overwrite: bool, also: Sequence[str
         if hit is not None:  # history.csv as the training data: --overwrite wrote the loss history over it
             raise OutputExistsError(f"{path}: {command} writes {out / hit}, which would replace this input file. Move "
                                     "the file, or choose another --out.")
-    if command in RESUMES_FROM and (out / RESUMES_FROM[command]).exists():
-        return out  # its own earlier run: the command checks that the settings match and goes on
     if "checkpoint" in names and (out / "checkpoint").exists() and not is_checkpoint(out / "checkpoint"):
         what = "it holds other files" if (out / "checkpoint").is_dir() else "a file"
         raise OutputExistsError(f"{out / 'checkpoint'} is there and is not a training checkpoint ({what}); the run "
@@ -122,6 +120,8 @@ def check_out(out: str | Path, command: str, overwrite: bool, also: Sequence[str
             and not is_empty_dir(model):  # --overwrite replaces only a saved model there
         raise OutputExistsError(f"{model} is there and is not a saved model; the run would save its model there. "
                                 "Move it away, or choose another --out.")
+    if command in RESUMES_FROM and (out / RESUMES_FROM[command]).exists():  # after the checks above: a training
+        return out  # run saved there since must not lose its report; the command checks its settings and goes on
     found = [name for name in names if (out / name).exists() and not is_empty_dir(out / name)]
     if found and not overwrite:
         resume = "--resume to continue an interrupted training, " if found == ["checkpoint"] else ""
