@@ -21,7 +21,7 @@ another pipeline, and are reported apart ("load s"). Every run's output is compa
 a difference is printed. The id-news line also gives the hit ratio of the stemming cache in a step-by-step
 run. The load average is printed before and after: figures on a busy machine are low.
 
-``--adversarial N``: instead, each preset (and ``keep_language``'s detection) cleans texts built to make a regex
+``--adversarial N``: instead, each preset cleans texts built to make a regex
 backtrack (runs of N spaces, dots, ``<`` and spaces, ...), each next to an ordinary text of the same length (the
 baseline, in the same run): a ratio far above 1 at N = 32,000 says a pattern is quadratic in the run (three were,
 taking 14-22 s for one such text, before 2026-12-07).

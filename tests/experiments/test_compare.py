@@ -489,3 +489,45 @@ def test_a_models_variant_takes_a_list_value(tiny_path, tmp_path):
     assert result.exit_code == 0, result.output
     runs = json.loads((tmp_path / "c" / "compare.json").read_text())["runs"]
     assert [r["model"] for r in runs] == ["cnn:model.options.kernel_sizes=[2]", "cnn:model.options.kernel_sizes=[2,3]"]
+
+
+def test_long_variant_names_do_not_run_into_each_other_under_the_chart():
+    """Slanted on one line, a variant's name ran over its neighbours'; then wrapped at 20 characters, its lines were
+    still wider than its column."""
+    from lstmtext.experiments.compare_report import _tick, compare_figure
+
+    def row(model):
+        return {"model": model, "runs": 2, **{f"{k}_{s}": v for k in ("accuracy", "macro_f1")
+                                              for s, v in (("mean", 0.8), ("std", 0.01))}}
+
+    names = ["cnn:model.options.kernel_sizes=[2,3]:train.lr=0.0000123456789", "cnn:model.options.kernel_sizes=[2]",
+             "lstm"]
+    fig = compare_figure({"summary": [row(n) for n in names], "seeds": 2, "eval_split": "test"})
+    fig.canvas.draw()
+    boxes = [label.get_window_extent() for label in fig.axes[0].get_xticklabels()]
+    assert all(left.x1 < right.x0 for left, right in zip(boxes, boxes[1:])), [(b.x0, b.x1) for b in boxes]
+    assert _tick(names[0]).splitlines() == ["cnn:", "model.options.", "kernel_sizes=[2,3]:", "train.",
+                                            "lr=0.0000123456789"]  # a value is never cut (train.lr=0. had been)
+
+
+def test_a_models_path_may_hold_an_apostrophe_and_a_reused_run_in_another_mode_is_said(tiny_data, tmp_path, caplog):
+    """--models split as --grid does read o'brien/lm,cnn as one model (the quote ran to the end); a run reused from a
+    session in another --mode mixed thread counts in the seconds without a word."""
+    import logging
+
+    from lstmtext.experiments.space import split_values
+
+    assert split_values("lstm:train.pretrained=o'brien/lm,cnn", quotes=False) == ["lstm:train.pretrained=o'brien/lm", "cnn"]
+    partial = tmp_path / "compare.partial.json"
+    settings = dict(seeds=1, overrides=FAST, baseline=False)
+
+    def stop(record):
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        compare(tiny_data, ["cnn", "lstm"], **settings, mode="sequential", workers=2, partial=partial, on_result=stop)
+    with caplog.at_level(logging.WARNING):
+        report = compare(tiny_data, ["cnn", "lstm"], **settings, mode="sequential", workers=1, partial=partial)
+    assert report["runs_reused"] == 1 and [r["threads"] for r in report["runs"]] == [2, 1]
+    assert "1 of this comparison's runs were trained in an earlier session (with 2 thread(s) each) and the rest train " \
+           "with 1 (--mode sequential)" in caplog.text

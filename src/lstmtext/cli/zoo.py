@@ -114,7 +114,7 @@ def compare(
         base["multilabel"] = {"label_sep": label_sep}
     if unlabelled is not None:
         base["data"] = unlabelled_data(unlabelled, unlabelled_col or text_col)
-    names = split_values(models)  # not inside brackets: cnn:model.options.kernel_sizes=[2,3] is one variant
+    names = split_values(models, quotes=False)  # not inside brackets: cnn:model.options.kernel_sizes=[2,3] is one
     done = lambda r: console.print(f"{r['model']} seed {r['seed']}: accuracy {r['accuracy']:.4f}, "  # noqa: E731
                                    f"macro-F1 {r['macro_f1']:.4f} ({seconds(r['train_seconds'])})")
     partial = out / "compare.partial.json"  # each finished run, so that an interrupted comparison goes on

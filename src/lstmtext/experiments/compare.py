@@ -188,7 +188,8 @@ def _run_job(job: dict[str, Any], data: LabelledData | None = None) -> dict[str,
         with holding_warnings() as held:  # shown once each by the parent (show_warnings)
             out = train_and_score(Config.model_validate(job["config"]), data, job["eval_split"])
         out["warnings"] = held.held
-    return {"model": job["model"], "architecture": job["architecture"], "seed": job["seed"], **out}
+    return {"model": job["model"], "architecture": job["architecture"], "seed": job["seed"],
+            "threads": job["config"]["train"].get("threads"), **out}
 
 
 def compare(
@@ -318,6 +319,12 @@ def _compare(data: LabelledData, models: Sequence[str], seeds: int, base: dict[s
     jobs, reused = [job for job in jobs if _job_key(job, stable) not in kept], len(records)
     if records:
         log.info("%d finished runs reused from %s", len(records), partial)
+        earlier = {r.get("threads") for r in records if r["model"] != BASELINE} - {threads}
+        if earlier:  # a resume in another --mode: the scores compare, the seconds do not (as search says it)
+            log.warning("%d of this comparison's runs were trained in an earlier session (with %s thread(s) each) "
+                        "and the rest train with %d (--mode %s): their train seconds and texts/s do not compare "
+                        "(compare.json has each run's threads)", len(records),
+                        ", ".join(sorted(str(t) if t is not None else "unknown" for t in earlier)), threads, mode)
 
     def keep(record: dict[str, Any], job: dict[str, Any]) -> None:
         kept[_job_key(job, stable)] = record

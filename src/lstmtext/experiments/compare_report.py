@@ -56,7 +56,9 @@ def compare_figure(report: dict[str, Any]) -> Any:
     x = range(len(summary))
     scores = [("accuracy", "accuracy", "o"), ("macro_f1", "macro-F1", "s")] + \
         ([("micro_f1", "micro-F1", "^")] if all("micro_f1_mean" in s for s in summary) else [])
-    width = 1.6 + 1.3 * len(summary)
+    ticks = [_tick(s["model"]) for s in summary]
+    longest = max(len(line) for tick in ticks for line in tick.splitlines())
+    width = 1.6 + max(1.3, 0.085 * longest + 0.2) * len(summary)  # about 0.085 inch a character at 10 points
     fig, ax = plt.subplots(figsize=(width, 3.8))
     step = 0.24 / max(1, len(scores) - 1)
     for j, (key, label, marker) in enumerate(scores):
@@ -65,7 +67,7 @@ def compare_figure(report: dict[str, Any]) -> Any:
     low = min(s[f"{key}_mean"] - s[f"{key}_std"] for s in summary for key, _, _ in scores)
     ax.set_ylim(max(0.0, low - 0.05), 1.0)
     ax.set_xlim(-0.6, len(summary) - 0.4)
-    ax.set_xticks(list(x), [_tick(s["model"]) for s in summary])
+    ax.set_xticks(list(x), ticks)
     ax.set_ylabel(f"{report['eval_split']} score")  # the search and learning-curve plots named theirs
     once = [s["model"] for s in summary if s["runs"] == 1 and report["seeds"] > 1]
     title = f"{report['eval_split']} split, mean ± std over {report['seeds']} seed(s)" + \
@@ -77,13 +79,23 @@ def compare_figure(report: dict[str, Any]) -> Any:
     return fig
 
 
-def _tick(model: str, width: int = 20) -> str:
-    """A model's name under its column: a variant's settings one per line, each cut to ``width`` characters a line
-    (slanted on one line, ``cnn:model.options.kernel_sizes=[2,3]`` ran into its neighbours' names)."""
+def _tick(model: str, width: int = 18) -> str:
+    """A model's name under its column: a variant's settings one per line, a key broken after its dots where a line
+    would pass ``width`` characters, a value never (``train.lr=0.`` had ended a line); the columns widen to the
+    longest line (slanted on one line, ``cnn:model.options.kernel_sizes=[2,3]`` ran into its neighbours' names)."""
+    lines: list[str] = []
     parts = model.split(":")
-    return "\n".join(line.replace(". ", ".") for i, part in enumerate(parts)  # lines end at a key's dots
-                     for line in textwrap.wrap(part.replace(".", ". ") + (":" if i < len(parts) - 1 else ""), width)
-                     or [""])
+    for i, part in enumerate(parts):
+        key, eq, value = part.partition("=")
+        pieces = [p + "." for p in key.split(".")[:-1]] + [key.split(".")[-1] + eq + value + (":" if i < len(parts) - 1 else "")]
+        line = ""
+        for piece in pieces:
+            if line and len(line) + len(piece) > width:
+                lines.append(line)
+                line = ""
+            line += piece
+        lines.append(line)
+    return "\n".join(lines)
 
 
 def plot_report(report: dict[str, Any], path: str | Path) -> Path:

@@ -39,13 +39,14 @@ class Space:
         return {"grid": self.grid, "ranges": {k: list(v) for k, v in self.ranges.items()}, "choices": self.choices}
 
 
-def split_values(raw: str) -> list[str]:
-    """Split on commas that are not inside brackets or quotes (``[2,3],[4,5]`` is two values)."""
+def split_values(raw: str, quotes: bool = True) -> list[str]:
+    """Split on commas that are not inside brackets or (``quotes``) quotes: ``[2,3],[4,5]`` is two values. Without
+    ``quotes`` an apostrophe is a character (``--models``' paths: ``o'brien/lm,cnn`` is two)."""
     out, depth, quote, start = [], 0, "", 0
     for i, ch in enumerate(raw):
         if quote:
             quote = "" if ch == quote else quote
-        elif ch in "\"'":
+        elif quotes and ch in "\"'":
             quote = ch
         elif ch in "[{":
             depth += 1
