@@ -135,16 +135,20 @@ def test_two_processes_match_one_process(tiny_path, tmp_path):
 
 
 def test_a_users_error_in_the_ranks_comes_back_as_one_line_and_torchrun_adds_no_traceback(tiny_path, tmp_path,
-                                                                                        capfd):
+                                                                                        capfd, monkeypatch):
+    import tempfile
+
     from lstmtext.errors import LstmTextError
 
+    (tmp_path / "tmp").mkdir()  # this launch's job files: another run on the machine may have its own in /tmp
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "tmp"))
     (tmp_path / "out").mkdir()
     (tmp_path / "out" / "report.html").write_text("another run's")  # refused in every rank, before training
     config = build_config(None, overrides=TINY_OVERRIDES + ["train.threads=1"])
     with pytest.raises(LstmTextError, match=r"report\.html already there .* Pass --overwrite"):
         launch(config, tiny_path, tmp_path / "out", {"progress": False}, LaunchOptions(nproc=2))
     assert "ChildFailedError" not in capfd.readouterr().err
-    assert not list(__import__("pathlib").Path(__import__("tempfile").gettempdir()).glob("lstmtext-job-*.error.*"))
+    assert not list((tmp_path / "tmp").glob("lstmtext-job-*"))  # the job file and the ranks' error files
 
 
 def test_a_bad_row_found_by_the_rank_that_writes_the_shards_is_one_line(tiny_frame, tmp_path, capfd):
