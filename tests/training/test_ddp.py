@@ -377,3 +377,38 @@ def test_a_rank_interrupted_while_it_starts_leaves_quietly():
     env = {k: v for k, v in os.environ.items() if k != "LSTMTEXT_RANK_QUIET_INTERRUPT"}
     loud = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, env=env)
     assert loud.returncode != 0 and "KeyboardInterrupt" in loud.stderr  # any other process: Python's own Ctrl-C
+
+
+def test_ranks_that_do_not_stop_after_a_ctrl_c_are_ended(monkeypatch, tmp_path):
+    """A rank waiting in the rendezvous for a peer that had left (interrupted while it imported) cannot take the
+    signal: the launcher waited for the group's timeout, 3 hours. It now ends the ranks still there after a while."""
+    import subprocess
+
+    import lstmtext.pipeline.launch as module
+
+    ended = []
+
+    class Stuck:  # torchrun: interrupted by the user's Ctrl-C, then never exiting
+        pid = 0
+
+        def __init__(self, *args, **kwargs):
+            self.calls = 0
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            return False
+
+        def wait(self, timeout=None):
+            self.calls += 1
+            if self.calls == 1:
+                raise KeyboardInterrupt
+            raise subprocess.TimeoutExpired("torchrun", timeout)
+
+    monkeypatch.setattr(module.subprocess, "Popen", Stuck)
+    monkeypatch.setattr(module, "_interrupt_ranks", lambda proc, nproc: [101, 102])
+    monkeypatch.setattr(module, "_end_group", lambda proc, ranks: ended.append(ranks))
+    with pytest.raises(KeyboardInterrupt):
+        launch(build_config(None, overrides=TINY_OVERRIDES), None, tmp_path / "r", {}, LaunchOptions(nproc=2))
+    assert ended == [[101, 102]]

@@ -182,11 +182,12 @@ def launch(config: Any, data: str | Path | None, out_dir: str | Path, run_kwargs
                 code = proc.wait()
             except KeyboardInterrupt:  # (or SIGTERM, SIGHUP): stop the ranks, say it once
                 Path(name + ".error.interrupted").touch()  # a rank that loses its peer to it then stops quietly
-                _interrupt_ranks(proc.pid)
+                ranks: list[int] = []
                 try:
-                    proc.wait()
-                except KeyboardInterrupt:  # asked again while they stop: end them now, none left behind
-                    _end_group(proc)
+                    ranks = _interrupt_ranks(proc, opts.nproc)
+                    proc.wait(timeout=STOP_SECONDS)
+                except (KeyboardInterrupt, subprocess.TimeoutExpired):  # asked again while they stop, or one stuck
+                    _end_group(proc, ranks)  # (a rank waiting for a peer that left): end them now, none left behind
                 raise
         failed = sorted(p for p in Path(name).parent.glob(Path(name).name + ".error.*") if p.suffix != ".interrupted")
         if failed:  # "DataError: message": raised again as the rank raised it
@@ -196,8 +197,8 @@ def launch(config: Any, data: str | Path | None, out_dir: str | Path, run_kwargs
         if code != 0:  # a rank died without a user's error (killed: out of memory; a crash): torchrun said how
             kept = (" The last finished epoch is kept in " f"{out_dir}: run the same command with --resume to go on."
                     if (Path(out_dir) / "checkpoint" / "state.json").is_file() else "")
-            raise LstmTextError(f"the distributed run stopped: torchrun exited with code {code} (a rank ended without "
-                                f"an lstmtext error; torchrun's messages above say which and how).{kept}")
+            raise LstmTextError(f"the distributed run stopped: torchrun exited with code {code} (torchrun or a rank "
+                                f"ended without an lstmtext error; torchrun's messages above say which and how).{kept}")
         return code
     finally:
         if held is not None:
@@ -223,37 +224,49 @@ def _age(pid: int) -> float:
         return 1e9
 
 
-def _interrupt_ranks(launcher: int, wait: float = 10.0) -> None:
-    """Send SIGINT to torchrun's children, the ranks (Linux lists them in /proc), waiting up to ``wait`` seconds for
-    torchrun to start them: interrupted while it still imports torch, torchrun printed a traceback of its own, and a
-    rank interrupted while it starts leaves quietly (``LSTMTEXT_RANK_QUIET_INTERRUPT``). Elsewhere, or with no rank
-    by then, to torchrun's whole process group (torchrun then prints a traceback of its own), or to torchrun alone
-    where there are no process groups."""
+#: Seconds the ranks get to stop after a Ctrl-C before they are ended: a rank waiting for a peer that has left (in
+#: the rendezvous, or a collective call) cannot take the signal and would wait out the group's timeout (3 hours).
+STOP_SECONDS = 10.0
+
+
+def _interrupt_ranks(proc: subprocess.Popen, nproc: int, wait: float = 10.0) -> list[int]:
+    """Send SIGINT to torchrun's children, the ranks (Linux lists them in /proc), once all ``nproc`` have started or
+    ``wait`` seconds have passed: interrupted while it still imports torch, torchrun printed a traceback of its own,
+    a rank interrupted while it starts leaves quietly (``LSTMTEXT_RANK_QUIET_INTERRUPT``), and one started after the
+    signal went on into the rendezvous. Each rank is let live half a second first: one signalled before Python set
+    up its handlers dies of the signal, and torchrun reports it at length. With no rank by then (or no /proc), to
+    torchrun's whole process group (torchrun then prints a traceback of its own), or to torchrun alone where there
+    are no process groups. Returns the ranks signalled."""
     deadline = time.monotonic() + wait
-    ranks = _ranks(launcher)
-    while ranks == [] and time.monotonic() < deadline and Path(f"/proc/{launcher}").exists():
-        time.sleep(0.1)
-        ranks = _ranks(launcher)
-    ranks = ranks or []
-    # a rank signalled before Python set up its handlers (its first milliseconds) dies of the signal, and torchrun
-    # reports it at length: each rank is let live half a second first
-    time.sleep(max(0.0, 0.5 - min((_age(pid) for pid in ranks), default=0.5)))
+    ranks = _ranks(proc.pid)
+    while ranks is not None and len(ranks) < nproc and time.monotonic() < deadline and proc.poll() is None:
+        time.sleep(0.05)
+        ranks = _ranks(proc.pid)
+    time.sleep(max(0.0, 0.5 - min((_age(pid) for pid in ranks or []), default=0.5)))
+    ranks = _ranks(proc.pid) or ranks or []  # read again: one may have started meanwhile
     try:
         for pid in ranks:
             os.kill(pid, signal.SIGINT)
-        if not ranks:
-            (os.killpg if hasattr(os, "killpg") else os.kill)(launcher, signal.SIGINT)
+        if not ranks and proc.poll() is None:
+            (os.killpg if hasattr(os, "killpg") else os.kill)(proc.pid, signal.SIGINT)
     except ProcessLookupError:  # already gone
         pass
+    return ranks
 
 
-def _end_group(proc: subprocess.Popen) -> None:
-    """Terminate torchrun and the ranks (its session's process group), then kill what is left after 10 s."""
+def _end_group(proc: subprocess.Popen, ranks: list[int] | None = None) -> None:
+    """Terminate torchrun and the ranks (its session's process group, and ``ranks``, which have sessions of their own),
+    then kill what is left after 10 s."""
     def send(sig: int) -> None:
         try:
             os.killpg(proc.pid, sig) if hasattr(os, "killpg") else proc.send_signal(sig)
         except ProcessLookupError:
             pass
+        for pid in ranks or []:
+            try:
+                os.kill(pid, sig)
+            except ProcessLookupError:
+                pass
 
     send(signal.SIGTERM)
     try:
