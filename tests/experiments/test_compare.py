@@ -529,5 +529,5 @@ def test_a_models_path_may_hold_an_apostrophe_and_a_reused_run_in_another_mode_i
     with caplog.at_level(logging.WARNING):
         report = compare(tiny_data, ["cnn", "lstm"], **settings, mode="sequential", workers=1, partial=partial)
     assert report["runs_reused"] == 1 and [r["threads"] for r in report["runs"]] == [2, 1]
-    assert "1 of this comparison's runs were trained in an earlier session (with 2 thread(s) each) and the rest train " \
-           "with 1 (--mode sequential)" in caplog.text
+    assert "1 reused run(s) trained with 2 thread(s) each, and this session's with 1 (--mode sequential, --workers)" \
+        in caplog.text

@@ -280,3 +280,18 @@ def test_a_chunk_smaller_than_a_batch_is_refused(tiny_path, tmp_path):
                                           r"or more\.$"):
         run(config, tiny_path, tmp_path / "r", stream=True, chunk_size=5)
     assert not (tmp_path / "r").exists()
+
+
+def test_training_shards_smaller_than_a_batch_are_warned_about(tiny_path, tmp_path, caplog):
+    """A shard holds a chunk's training rows, not its rows: --chunk-size 16 with batches of 16 made shards of 10-11
+    training rows (in a review), every batch cut to them without a word."""
+    import logging
+
+    config = build_config(None, overrides=[*TINY_OVERRIDES, "train.batch_size=16", "train.epochs=1"])
+    with caplog.at_level(logging.WARNING):
+        run(config, tiny_path, tmp_path / "r", stream=True, chunk_size=16, progress=False)
+    rows = json.loads((tmp_path / "r" / "shards" / "meta.json").read_text())["rows"]["train"]
+    assert max(rows) < 16
+    assert "the training shards hold 8 rows on average, fewer than train.batch_size 16: every batch is cut to its " \
+           "shard. Give a --chunk-size of at least the batch size over the training share of the rows (here about 24)" \
+           in " ".join(caplog.text.split())

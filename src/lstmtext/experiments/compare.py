@@ -319,12 +319,11 @@ def _compare(data: LabelledData, models: Sequence[str], seeds: int, base: dict[s
     jobs, reused = [job for job in jobs if _job_key(job, stable) not in kept], len(records)
     if records:
         log.info("%d finished runs reused from %s", len(records), partial)
-        earlier = {r.get("threads") for r in records if r["model"] != BASELINE} - {threads}
-        if earlier:  # a resume in another --mode: the scores compare, the seconds do not (as search says it)
-            log.warning("%d of this comparison's runs were trained in an earlier session (with %s thread(s) each) "
-                        "and the rest train with %d (--mode %s): their train seconds and texts/s do not compare "
-                        "(compare.json has each run's threads)", len(records),
-                        ", ".join(sorted(str(t) if t is not None else "unknown" for t in earlier)), threads, mode)
+        other = [r for r in records if r["model"] != BASELINE and r.get("threads") not in (None, threads)]
+        if other and jobs:  # reused from a session with other threads: the scores compare, the seconds do not
+            log.warning("%d reused run(s) trained with %s thread(s) each, and this session's with %d (--mode %s, "
+                        "--workers): their train seconds and texts/s do not compare (compare.json has each run's "
+                        "threads)", len(other), ", ".join(sorted({str(r["threads"]) for r in other})), threads, mode)
 
     def keep(record: dict[str, Any], job: dict[str, Any]) -> None:
         kept[_job_key(job, stable)] = record
