@@ -41,6 +41,7 @@ from lstmtext.experiments.pool import (
     show_warnings,
     warn_afresh,
 )
+from lstmtext.experiments.resume import without_threads
 from lstmtext.tasks import get_task
 from lstmtext.utils.atomic import file_sha256, write_json
 from lstmtext.utils.cores import usable_cores
@@ -371,8 +372,7 @@ def _job_key(job: dict[str, Any], stable: dict[str, str] | None = None) -> str:
     unlabelled = config.get("data", {}).get("unlabelled")
     if stable and unlabelled in stable:
         config = {**config, "data": {**config["data"], "unlabelled": stable[unlabelled]}}
-    config = {**config, "train": {k: v for k, v in config.get("train", {}).items() if k != "threads"}}
-    return json.dumps([job["model"], job["seed"], config], sort_keys=True)
+    return json.dumps([job["model"], job["seed"], without_threads(config)], sort_keys=True)
 
 
 def _kept_runs(partial: Path | None, spec: dict[str, Any]) -> dict[str, dict[str, Any]]:

@@ -21,14 +21,18 @@ from lstmtext.errors import ConfigError
 from lstmtext.utils.atomic import file_sha256, write_json
 
 
+def without_threads(dumped: dict[str, Any]) -> dict[str, Any]:
+    """A dumped config less ``train.threads``, which an experiment sets per run (``--mode``, ``--workers``): a run
+    saved in one mode is the same run in another."""
+    return {**dumped, "train": {k: v for k, v in dumped.get("train", {}).items() if k != "threads"}}
+
+
 def run_spec(config: Config, data: LabelledData, **settings: Any) -> dict[str, Any]:
     """The settings an experiment's saved records depend on: the config (less ``train.threads``, which the
     experiment sets per run), a hash of the data's texts and labels, its split sizes, the unlabelled file's hash,
     and the command's own ``settings``. Not the data's path as typed: ``./d.csv`` and ``d.csv`` had been refused as
     another experiment."""
-    dumped = config.model_dump(mode="json")
-    dumped["train"].pop("threads", None)
-    spec = {"config": dumped, "data": fingerprint(data.splits),
+    spec = {"config": without_threads(config.model_dump(mode="json")), "data": fingerprint(data.splits),
             "split_sizes": {k: len(v) for k, v in data.splits.items()}, **settings}
     if config.data.unlabelled and Path(config.data.unlabelled).is_file():  # its content, not only its path: an
         spec["unlabelled"] = file_sha256(config.data.unlabelled)  # edited file had reused the old file's runs
