@@ -313,13 +313,12 @@ def prepare_stream(config: Config, data: str | Path, out: Path, *, resume: bool,
     meta = shards.meta
     splits = {name: s for name in ("valid", "test") if (s := shards.split(name)) is not None}
     note = f"streamed in chunks of {meta['chunk_size']} rows: {len(meta['shards']['train'])} training shards"
-    rows = meta["rows"]["train"]
-    if rows and sum(rows) / len(rows) < config.train.batch_size and sum(rows) > config.train.batch_size:
-        # a shard holds about a chunk's share of training rows, and batches are made within a shard
+    count, train, batch = len(meta["rows"]["train"]), sum(meta["rows"]["train"]), config.train.batch_size
+    if batch < train < batch * count:  # a shard holds about a chunk's share of training rows; batches stay in one
         log.warning("the training shards hold %.0f rows on average, fewer than train.batch_size %d: every batch is "
                     "cut to its shard. Give a --chunk-size of at least the batch size over the training share of the "
-                    "rows (here about %d).", sum(rows) / len(rows), config.train.batch_size,
-                    -(-config.train.batch_size * sum(map(sum, meta["rows"].values())) // sum(rows)))
+                    "rows (here about %d).", train / count, batch,
+                    -(-batch * sum(map(sum, meta["rows"].values())) // train))
     return Prepared(config, shards.task, shards.encoder, shards.train_source(config.train), splits,
                     f"{meta['source']} (streamed)", {k: sum(v) for k, v in meta["rows"].items() if v},
                     int(meta["train_tokens"]), None, [note], shards.label_counts())
