@@ -139,3 +139,18 @@ def interrupting(monkeypatch, when):
 
     monkeypatch.setattr("lstmtext.pipeline.runner.fit", interrupted_fit)
     return lambda: monkeypatch.setattr("lstmtext.pipeline.runner.fit", real_fit)
+
+
+def ctrl_c_at_call(monkeypatch, module, name, n):
+    """Replace ``module.name`` by the real function that raises KeyboardInterrupt on its ``n``-th call (a Ctrl-C in
+    the middle of an experiment's ``n``-th run); returns the list of calls, one item each."""
+    real, calls = getattr(module, name), []
+
+    def stopped(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == n:
+            raise KeyboardInterrupt
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(module, name, stopped)
+    return calls

@@ -444,6 +444,7 @@ def test_an_interrupted_compare_overwrite_goes_on_by_the_same_command_from_any_p
     from typer.testing import CliRunner
 
     import lstmtext.experiments.compare as module
+    from helpers import ctrl_c_at_call
     from lstmtext.cli import app
 
     runner = CliRunner()
@@ -454,16 +455,7 @@ def test_an_interrupted_compare_overwrite_goes_on_by_the_same_command_from_any_p
             *sum((["--set", o] for o in FAST), [])]
     sequential = ["--mode", "sequential", "--workers", "1"]
     assert runner.invoke(app, ["compare", "d.csv", *args, *sequential]).exit_code == 0  # an earlier report
-    trained = []
-    real = module.train_and_score
-
-    def second_run_killed(*a, **k):
-        trained.append(1)
-        if len(trained) == 2:
-            raise KeyboardInterrupt
-        return real(*a, **k)
-
-    monkeypatch.setattr(module, "train_and_score", second_run_killed)
+    trained = ctrl_c_at_call(monkeypatch, module, "train_and_score", 2)
     stopped = runner.invoke(app, ["compare", "d.csv", *args, *sequential, "--overwrite"])
     said = " ".join(stopped.output.split())
     assert stopped.exit_code == 130 and f"kept in {out}/compare.partial.json" in said \

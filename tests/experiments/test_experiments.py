@@ -10,7 +10,7 @@ from collections import Counter
 import pytest
 from typer.testing import CliRunner
 
-from helpers import TINY_OVERRIDES
+from helpers import TINY_OVERRIDES, ctrl_c_at_call
 from helpers import load_labelled as load_data
 from lstmtext.cli import app
 from lstmtext.config import build_config
@@ -519,15 +519,8 @@ def test_cv_folds_a_file_without_a_split_whole(tmp_path):
 def test_an_interrupted_search_session_counts_in_the_totals(tiny_path, tmp_path, monkeypatch):
     import lstmtext.experiments.search as module
 
-    real, calls = module.score_job, []
-
-    def stop_at_the_second(*args, **kwargs):
-        calls.append(1)
-        if len(calls) == 2:
-            raise KeyboardInterrupt
-        return real(*args, **kwargs)
-
-    monkeypatch.setattr(module, "score_job", stop_at_the_second)
+    real = module.score_job
+    ctrl_c_at_call(monkeypatch, module, "score_job", 2)
     args = ["search", str(tiny_path), "--grid", "train.lr=0.01,0.03,0.1", "--out", str(tmp_path / "s"), "--split-col",
             "split", "--mode", "sequential", "--workers", "1", *[x for o in FAST if not o.startswith("data.")
                                                                  for x in ("--set", o)]]
@@ -544,8 +537,7 @@ def test_an_interrupted_search_session_counts_in_the_totals(tiny_path, tmp_path,
     monkeypatch.setattr(module, "score_job", real)
     assert CliRunner().invoke(app, [*sampled, "--trials", "2"]).exit_code == 0
     first = json.loads((tmp_path / "t" / "search.json").read_text())
-    calls.clear()
-    monkeypatch.setattr(module, "score_job", stop_at_the_second)
+    ctrl_c_at_call(monkeypatch, module, "score_job", 2)
     assert CliRunner().invoke(app, [*sampled, "--trials", "4"]).exit_code == 130
     after = json.loads((tmp_path / "t" / "search.json").read_text())
     assert after["best"] == first["best"] and [s["ran"] for s in after["sessions"]] == [2, 1] and after["ran"] == 3
