@@ -127,10 +127,10 @@ def _check_values(base: Config, key: str, values: list[Scalar], option: str) -> 
         read = built.model_dump(mode="json")
         for part in key.split("."):
             read = read[part]
-        first = values[seen.setdefault(json.dumps(read, sort_keys=True), i)]
-        if seen[json.dumps(read, sort_keys=True)] != i:
-            same = f"{value!r} is listed twice" if repr(value) == repr(first) else \
-                f"{first!r} and {value!r} are the same value"
+        first = seen.setdefault(json.dumps(read, sort_keys=True), i)
+        if first != i:
+            same = f"{value!r} is listed twice" if repr(value) == repr(values[first]) else \
+                f"{values[first]!r} and {value!r} are the same value"
             raise ConfigError(f"{option} {key}: {same} (its trials would run twice, or be drawn twice as often). "
                               "List each value once.")
 

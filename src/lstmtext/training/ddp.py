@@ -23,6 +23,7 @@ from torch import nn
 from torch.nn.parallel import DistributedDataParallel
 
 from lstmtext.encoding.batching import Batch
+from lstmtext.errors import ConfigError
 
 log = logging.getLogger(__name__)
 
@@ -131,8 +132,6 @@ def timeout_minutes_from_env() -> float:
     Raises:
         ConfigError: For a value that is not a positive number (every rank had ended in a traceback of its own).
     """
-    from lstmtext.errors import ConfigError
-
     raw = os.environ.get("LSTMTEXT_DIST_TIMEOUT_MIN", "180")
     try:
         minutes = float(raw)
