@@ -98,7 +98,7 @@ class _TextEstimator(BaseEstimator):
         tree: dict[str, Any] = {"task": self._task}
         given = {name: key for name, key in _KEYS.items() if getattr(self, name) is not None}
         if self.random_state is not None:
-            given["random_state"] = ("train.seed", "data.split_seed")
+            given["random_state"] = ("train.seed", "data.split_seed", "lm.seed")
         for name, keys in given.items():  # one key set twice: which one wins would be a silent choice
             clash = next((k for k in ([keys] if isinstance(keys, str) else keys) if k in (self.overrides or {})), None)
             if clash:
@@ -107,7 +107,7 @@ class _TextEstimator(BaseEstimator):
         settings = {key: getattr(self, name) for name, key in given.items() if name != "random_state"}
         if self.random_state is not None:
             seed = _seed(self.random_state)
-            settings.update({"train.seed": seed, "data.split_seed": seed})
+            settings.update({"train.seed": seed, "data.split_seed": seed, "lm.seed": seed})
         settings.update(self.overrides or {})
         # a language model's cleaning, unless this estimator names one (then it must match)
         argument = {key: name for name, key in _KEYS.items() if isinstance(key, str)}  # "model.hidden_size" -> name
@@ -287,7 +287,8 @@ class TextClassifier(ClassifierMixin, _TextEstimator):
         class_weight: ``"balanced"``: weight the loss by inverse class frequency.
         valid_size: Share held out for early stopping when ``fit`` gets no valid set (None: the config's
             ``data.valid_size``, 0.1 unless a preset or config file says otherwise).
-        random_state: Seed of training and of the held-out split: an int from 0 to 2**32 - 1, or a numpy
+        random_state: Seed of training (the classifier's and a language model's: ``train.seed`` and ``lm.seed``)
+            and of the held-out split: an int from 0 to 2**32 - 1, or a numpy
             RandomState to draw one from (None: the config's, 42 unless a config says otherwise, so that two fits
             of the same data repeat either way).
         overrides: Any other config keys, e.g. ``{"model.pooling": "max", "train.patience": 2}``.
@@ -521,8 +522,9 @@ def _arguments(config: Config) -> dict[str, Any]:
         overrides = {k: v for k, v in overrides.items() if not k.startswith(LM_OWNS)}
     args = {name: overrides.pop(key) for name, key in _KEYS.items() if overrides.get(key) is not None}
     seed = config.train.seed
-    if seed == config.data.split_seed:
-        overrides.pop("train.seed", None), overrides.pop("data.split_seed", None)
+    if seed == config.data.split_seed == config.lm.seed:  # what random_state sets (a model saved before it set
+        for key in ("train.seed", "data.split_seed", "lm.seed"):  # lm.seed keeps its seeds as overrides)
+            overrides.pop(key, None)
         args["random_state"] = seed
     return {**args, "overrides": overrides}
 

@@ -86,6 +86,7 @@ def test_a_loaded_model_keeps_its_hyperparameters_for_clone_and_refit(tmp_path):
     # the arguments are the loaded model's own, so set_params changes what a refit trains (a grid search on it)
     changed = clone(loaded).set_params(lr=0.01, epochs=3, random_state=5).resolve_config()
     assert (changed.train.lr, changed.train.epochs, changed.train.seed, changed.data.split_seed) == (0.01, 3, 5, 5)
+    assert changed.lm.seed == 5  # a language model's seed too: two random_states had pretrained the same one
 
 
 def test_an_argument_and_an_override_of_the_same_key_are_refused():
@@ -94,6 +95,21 @@ def test_an_argument_and_an_override_of_the_same_key_are_refused():
         TextClassifier(lr=0.01, overrides={"train.lr": 0.002}).resolve_config()
     with pytest.raises(ConfigError, match=r"random_state=3 and overrides\['train\.seed'\]=1 both set train\.seed"):
         TextClassifier(random_state=3, overrides={"train.seed": 1}).resolve_config()
+    with pytest.raises(ConfigError, match=r"random_state=3 and overrides\['lm\.seed'\]=1 both set lm\.seed"):
+        TextClassifier(random_state=3, overrides={"lm.seed": 1}).resolve_config()
+
+
+def test_a_config_whose_seeds_random_state_cannot_give_keeps_them_as_overrides():
+    from lstmtext.classifier import _arguments
+    from lstmtext.config import build_config
+
+    old = build_config("default", overrides=["train.seed=0", "data.split_seed=0"])  # saved before lm.seed followed
+    args = _arguments(old)
+    assert "random_state" not in args and args["overrides"]["train.seed"] == 0
+    again = TextClassifier(preset="default", **args).resolve_config()
+    assert (again.train.seed, again.data.split_seed, again.lm.seed) == (0, 0, 42)
+    now = build_config("default", overrides=["train.seed=3", "data.split_seed=3", "lm.seed=3"])
+    assert _arguments(now)["random_state"] == 3 and not {"train.seed", "lm.seed"} & set(_arguments(now)["overrides"])
 
 
 def test_random_state_takes_a_numpy_random_state():

@@ -45,6 +45,10 @@ def test_model_config_uses_the_preset_or_the_default_with_the_architecture():
         model_config("bilstm:hidden", 0, 1)
     # runs of a 5-member ensemble share no member: run k trains seeds 5k .. 5k + 4
     assert [model_config("absa", k, 1).train.seed for k in range(3)] == [0, 5, 10]
+    # a run that trains a language model has its own: lm.seed moves on with the run (each run's had been the same)
+    assert [model_config("ulmfit", k, 1).lm.seed for k in range(3)] == [42, 43, 44]
+    assert [model_config("ulmfit", k, 1, overrides=["lm.seed=7"]).lm.seed for k in range(2)] == [7, 8]
+    assert model_config("bilstm", 2, 1).lm.seed == 42  # no language model: its seed is left as it is
 
 
 def test_clean_data_cleans_every_split_once(tiny_data):

@@ -292,6 +292,20 @@ def test_learning_curve_subsets_differ_between_seeds_and_check_sizes():
     assert advised == max(fewest_rows(rare, seed) for seed in seeds) > fewest_rows(rare, 1)
 
 
+def test_learning_curve_runs_each_train_their_own_language_model(base, tiny_data, monkeypatch):
+    from lstmtext.experiments import learning_curve as lc
+
+    jobs = []
+    monkeypatch.setattr(lc, "run_jobs", lambda found, *args: jobs.extend(found))
+    lm = base.model_copy(deep=True)
+    lm.train.pretrain, lm.lm.seed = True, 7
+    learning_curve(lm, tiny_data, [12], seeds=3, mode="sequential", workers=1)
+    assert [(j["config"]["train"]["seed"], j["config"]["lm"]["seed"]) for j in jobs] == [(42, 7), (43, 8), (44, 9)]
+    jobs.clear()
+    learning_curve(base, tiny_data, [12], seeds=2, mode="sequential", workers=1)  # no language model: its seed stays
+    assert [(j["config"]["train"]["seed"], j["config"]["lm"]["seed"]) for j in jobs] == [(42, 42), (43, 42)]
+
+
 def test_learning_curve_end_to_end_keeps_valid_and_test_whole_and_resumes(base, tiny_data, tmp_path):
     report = learning_curve(base, tiny_data, [6, 12, 24], seeds=2, mode="sequential", workers=1, out_dir=tmp_path)
     assert [(r["size"], r["seed"]) for r in report["runs"]] == [(6, 42), (6, 43), (12, 42), (12, 43), (24, 42), (24, 43)]

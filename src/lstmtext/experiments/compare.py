@@ -37,6 +37,7 @@ from lstmtext.experiments.pool import (
     failed_job_warnings,
     holding_warnings,
     process_pool,
+    seed_run,
     shared_data,
     show_warnings,
     warn_afresh,
@@ -127,10 +128,9 @@ _COMPARE_OWNS = {
 
 def _spaced_seeds(config: Config, seed: int) -> Config:
     """Run ``seed`` of an ensemble of n members starts at seed ``seed * n``: its members (seeds s .. s + n - 1)
-    then share none with another run's, and the spread over runs is not understated."""
-    if config.model.ensemble > 1 and config.train.seed == seed:
-        config.train.seed = seed * config.model.ensemble
-    return config
+    then share none with another run's, and the spread over runs is not understated; a language model's seed moves
+    on by ``seed`` (:func:`~lstmtext.experiments.pool.seed_run`)."""
+    return seed_run(config, seed * config.model.ensemble, seed)
 
 
 def clean_data(data: LabelledData, preprocess: str) -> LabelledData:

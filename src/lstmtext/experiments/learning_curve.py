@@ -19,7 +19,16 @@ import numpy as np
 from lstmtext.config import Config
 from lstmtext.data import LabelledData
 from lstmtext.errors import ConfigError, DataError
-from lstmtext.experiments.pool import Mode, check_parallel, check_seeds, clean_once, run_facts, run_jobs, task_scores
+from lstmtext.experiments.pool import (
+    Mode,
+    check_parallel,
+    check_seeds,
+    clean_once,
+    run_facts,
+    run_jobs,
+    seed_run,
+    task_scores,
+)
 from lstmtext.experiments.resume import run_spec, save_records, saved_records
 from lstmtext.tasks import get_task
 from lstmtext.utils.atomic import write_json
@@ -95,7 +104,8 @@ def learning_curve(
     """Train on nested stratified subsets of the training split (``seeds`` per size); return the report.
 
     Args:
-        config: The config of every run; seed ``i`` uses ``train.seed + i`` for both the subset order and training.
+        config: The config of every run; run ``i`` uses seed ``train.seed + i`` (``n i`` for an ensemble of n) for both
+            the subset order and training, and ``lm.seed + i`` for a language model it trains.
         data: The split data (raw texts); valid and test are used whole.
         sizes: Training-set sizes.
         seeds: Runs per size.
@@ -130,9 +140,9 @@ def learning_curve(
     runs = saved_records(partial, spec, "runs", "learning curve", overwrite)
     saved = {(r["size"], r["seed"]) for r in runs}
     jobs = []
-    for seed in every_seed:
-        cfg = run_config.model_copy(deep=True)
-        cfg.train.seed, cfg.train.threads = seed, threads
+    for run, seed in enumerate(every_seed):
+        cfg = seed_run(run_config.model_copy(deep=True), seed, run)
+        cfg.train.threads = threads
         for size, rows in subsets[seed].items():
             if (size, seed) not in saved:
                 jobs.append({"key": [size, seed], "config": cfg.model_dump(mode="json"),

@@ -90,6 +90,18 @@ def run_facts(config: Config) -> dict[str, Any]:
                                                                if not k.startswith(("train.threads", "train.seed"))}}
 
 
+def seed_run(config: Config, train_seed: int, run: int) -> Config:
+    """Seed run ``run`` (0, 1, ...) of an experiment's seeds, in place: ``train.seed`` as given and, where the run
+    trains a language model (``train.pretrain`` or ``train.pretrained``), ``lm.seed`` moved on by ``run``. Every
+    run's language model had been the same one, so the spread over seeds left its share out."""
+    from lstmtext.pipeline.language_model import uses_lm
+
+    config.train.seed = train_seed
+    if uses_lm(config):
+        config.lm.seed = (config.lm.seed + run) % 2**64
+    return config
+
+
 #: The most runs per model or size: the jobs of every seed are built before the first one runs (100 million seeds
 #: had taken 4.5 GB in 30 s and gone on growing), and a thousand already gives a mean's std to a thirtieth.
 MAX_SEEDS = 1000
