@@ -412,3 +412,32 @@ def test_ranks_that_do_not_stop_after_a_ctrl_c_are_ended(monkeypatch, tmp_path):
     with pytest.raises(KeyboardInterrupt):
         launch(build_config(None, overrides=TINY_OVERRIDES), None, tmp_path / "r", {}, LaunchOptions(nproc=2))
     assert ended == [[101, 102]]
+
+
+def test_a_rank_takes_ctrl_c_over_from_the_quiet_start_handler(tmp_path, monkeypatch):
+    """A rank starts with LSTMTEXT_RANK_QUIET_INTERRUPT's handler (exit at once, without a word); once worker() runs,
+    Ctrl-C is a KeyboardInterrupt again, which it answers by leaving with 0 after its teardown (the launcher says what
+    was kept). Without the hand-back a Ctrl-C in training ended the rank before its teardown."""
+    import signal
+
+    from lstmtext.pipeline import launch as launch_mod
+
+    seen, torn = [], []
+
+    def interrupted_setup():
+        seen.append(signal.getsignal(signal.SIGINT))
+        signal.raise_signal(signal.SIGINT)  # with the start handler still set this would record, not raise
+        return None
+
+    monkeypatch.setattr(launch_mod, "setup", interrupted_setup)
+    monkeypatch.setattr(launch_mod, "teardown", lambda: torn.append(True))
+    job = tmp_path / "job.json"
+    job.write_text(json.dumps({"config": build_config(None).model_dump(mode="json"), "data": "x.csv",
+                               "out": str(tmp_path / "run"), "run": {}}), encoding="utf-8")
+    before = signal.getsignal(signal.SIGINT)
+    signal.signal(signal.SIGINT, lambda *_: seen.append("start handler"))  # stands in for the quiet exit
+    try:
+        assert launch_mod.worker(job) == 0
+    finally:
+        signal.signal(signal.SIGINT, before)
+    assert seen == [signal.default_int_handler] and torn == [True]
