@@ -292,7 +292,7 @@ def test_learning_curve_subsets_differ_between_seeds_and_check_sizes():
     assert advised == max(fewest_rows(rare, seed) for seed in seeds) > fewest_rows(rare, 1)
 
 
-def test_learning_curve_runs_each_train_their_own_language_model(base, tiny_data, monkeypatch):
+def test_learning_curve_run_seeds_reach_the_language_model_and_wrap(base, tiny_data, monkeypatch):
     from lstmtext.experiments import learning_curve as lc
 
     jobs = []
@@ -304,6 +304,11 @@ def test_learning_curve_runs_each_train_their_own_language_model(base, tiny_data
     jobs.clear()
     learning_curve(base, tiny_data, [12], seeds=2, mode="sequential", workers=1)  # no language model: its seed stays
     assert [(j["config"]["train"]["seed"], j["config"]["lm"]["seed"]) for j in jobs] == [(42, 42), (43, 42)]
+    jobs.clear()
+    top = base.model_copy(deep=True)
+    top.train.seed, top.model.ensemble = 2**64 - 1, 2  # seeds wrap as an ensemble's members do (a ValidationError)
+    learning_curve(top, tiny_data, [12], seeds=2, mode="sequential", workers=1)
+    assert [j["config"]["train"]["seed"] for j in jobs] == [2**64 - 1, 1]
 
 
 def test_learning_curve_end_to_end_keeps_valid_and_test_whole_and_resumes(base, tiny_data, tmp_path):

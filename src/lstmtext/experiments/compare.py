@@ -69,7 +69,7 @@ def model_config(entry: str, seed: int, threads: int, overrides: Sequence[str] =
     from lstmtext.config.presets import MODEL_PRESETS
     from lstmtext.models import available_models
 
-    fixed = ['preprocess.preset="none"', "preprocess.steps=[]", f"train.seed={seed}", f"train.threads={threads}"]
+    fixed = ['preprocess.preset="none"', "preprocess.steps=[]", "train.seed=0", f"train.threads={threads}"]
     name, *own = entry.split(":")
     keys = []
     for item in own:
@@ -90,7 +90,7 @@ def model_config(entry: str, seed: int, threads: int, overrides: Sequence[str] =
     preset, first = (name, []) if name in MODEL_PRESETS else ("default", [f'model.name="{name}"'])
     built = build_config(preset, overrides=[*first, *fixed, *overrides], extra=extra)
     try:
-        config = _spaced_seeds(build_config(None, overrides=own, extra=built.model_dump(mode="json")), seed)
+        config = seed_run(build_config(None, overrides=own, extra=built.model_dump(mode="json")), seed)
     except ConfigError as exc:  # name the entry: its own key=value pairs are not --set ones
         raise ConfigError(f"--models: {entry!r}: {str(exc).replace('--set ', '', 1)}") from None
     from lstmtext.models import ignored_settings
@@ -124,13 +124,6 @@ _COMPARE_OWNS = {
     "train.seed": "use --seeds (runs get seeds 0 .. N-1)",
     "task": "use --task",
 }
-
-
-def _spaced_seeds(config: Config, seed: int) -> Config:
-    """Run ``seed`` of an ensemble of n members starts at seed ``seed * n``: its members (seeds s .. s + n - 1)
-    then share none with another run's, and the spread over runs is not understated; a language model's seed moves
-    on by ``seed`` (:func:`~lstmtext.experiments.pool.seed_run`)."""
-    return seed_run(config, seed * config.model.ensemble, seed)
 
 
 def clean_data(data: LabelledData, preprocess: str) -> LabelledData:

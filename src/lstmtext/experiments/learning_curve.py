@@ -131,7 +131,7 @@ def learning_curve(
     stratum = get_task(config.task).stratum()
     train = cleaned.splits["train"]
     strata = [stratum(y) for y in train.labels] if stratum is not None else None
-    every_seed = [config.train.seed + i * config.model.ensemble for i in range(seeds)]  # an ensemble's: n apart
+    every_seed = [seed_run(config.model_copy(deep=True), i).train.seed for i in range(seeds)]  # an ensemble's: n apart
     # drawn first: a size too small for a class is refused before --overwrite removes the saved runs
     subsets = {seed: nested_subsets(strata, sizes, seed, len(train), every_seed) for seed in every_seed}
     spec = run_spec(config, data)
@@ -141,7 +141,7 @@ def learning_curve(
     saved = {(r["size"], r["seed"]) for r in runs}
     jobs = []
     for run, seed in enumerate(every_seed):
-        cfg = seed_run(run_config.model_copy(deep=True), seed, run)
+        cfg = seed_run(run_config.model_copy(deep=True), run)
         cfg.train.threads = threads
         for size, rows in subsets[seed].items():
             if (size, seed) not in saved:
@@ -162,8 +162,7 @@ def learning_curve(
 
     run_jobs(jobs, cleaned, workers, mode, record)
     runs.sort(key=lambda r: (r["size"], r["seed"]))
-    seed_range = range(config.train.seed, config.train.seed + seeds * config.model.ensemble, config.model.ensemble)
-    wanted = [r for r in runs if r["size"] in set(sizes) and r["seed"] in seed_range]
+    wanted = [r for r in runs if r["size"] in set(sizes) and r["seed"] in set(every_seed)]
     return {"source": data.source, "eval_split": eval_split, "metric": metric, "sizes": sorted(set(sizes)),
             "seeds": seeds, **run_facts(config), "mode": mode, "workers": workers,
             "wall_seconds": time.perf_counter() - start,

@@ -90,15 +90,17 @@ def run_facts(config: Config) -> dict[str, Any]:
                                                                if not k.startswith(("train.threads", "train.seed"))}}
 
 
-def seed_run(config: Config, train_seed: int, run: int) -> Config:
-    """Seed run ``run`` (0, 1, ...) of an experiment's seeds, in place: ``train.seed`` as given and, where the run
-    trains a language model (``train.pretrain`` or ``train.pretrained``), ``lm.seed`` moved on by ``run``. Every
-    run's language model had been the same one, so the spread over seeds left its share out."""
+def seed_run(config: Config, run: int) -> Config:
+    """Seed run ``run`` (0, 1, ...) of an experiment's seeds, in place: ``train.seed`` moved on by ``run`` (by
+    ``run * n`` for an ensemble of n, so that no two runs share a member) and, where the run trains a language model
+    (``train.pretrain`` or ``train.pretrained``), ``lm.seed`` by ``run``: every run's language model had been the
+    same one, so the spread over seeds left its share out (:func:`~lstmtext.training.members.run_seed`)."""
     from lstmtext.pipeline.language_model import uses_lm
+    from lstmtext.training.members import run_seed
 
-    config.train.seed = train_seed
+    config.train.seed = run_seed(config.train.seed, run, config.model.ensemble)
     if uses_lm(config):
-        config.lm.seed = (config.lm.seed + run) % 2**64
+        config.lm.seed = run_seed(config.lm.seed, run)
     return config
 
 

@@ -20,12 +20,19 @@ from lstmtext.models.heads import OutputLayout
 log = logging.getLogger(__name__)
 
 
+def run_seed(seed: int, run: int, ensemble: int = 1) -> int:
+    """The seed of run ``run`` (0, 1, ...) of runs that start at ``seed``: ``seed + run * ensemble`` (the runs of an
+    ensemble of n members n apart, so that no two share a member), modulo 2**64, torch's seeds: a seed at the top
+    of the range wraps around instead of overflowing. Ensemble members and experiments' seeds both count so."""
+    return (seed + run * ensemble) % 2**64
+
+
 def member_config(config: Config, index: int) -> Config:
-    """The config of member ``index``: one model (``model.ensemble = 1``) with seed ``train.seed + index`` (modulo
-    2**64, torch's seeds: a seed at the top of the range wraps around instead of overflowing)."""
+    """The config of member ``index``: one model (``model.ensemble = 1``) with seed ``train.seed + index``
+    (:func:`run_seed`)."""
     return config.model_copy(update={
         "model": config.model.model_copy(update={"ensemble": 1}),
-        "train": config.train.model_copy(update={"seed": (config.train.seed + index) % 2**64}),
+        "train": config.train.model_copy(update={"seed": run_seed(config.train.seed, index)}),
     }, deep=True)
 
 
