@@ -776,3 +776,19 @@ def test_pretrain_says_how_many_one_token_texts_it_leaves_out(tmp_path, caplog):
     assert [r.getMessage() for r in caplog.records if "one token" in r.getMessage()] == [
         f"{texts}: 2 of 42 texts hold one token after cleaning and are left out: a language model learns each word "
         "from the ones before it."]
+
+
+@pytest.mark.parametrize("name, extra, both", [("bilstm_attn", [], True), ("bilstm", [], True),
+                                               ("lstm", ["model.bidirectional=true"], True), ("lstm", [], False),
+                                               ("clstm", ["model.bidirectional=true"], False)])
+def test_a_new_language_model_reads_both_ways_where_the_classifier_does(name, extra, both):
+    """bilstm_attn's BiLSTM (bidirectional forced) had a forward-only language model: its reverse LSTM started
+    from random weights without a word."""
+    config = build_config(None, overrides=[f'model.name="{name}"', *extra])
+    lm = lm_pipeline.new_lm(config, 50)
+    assert lm.directions == (2 if both else 1)
+    from lstmtext.training.lm_bundle import LMBundle
+
+    bundle = LMBundle(lm, None, config.preprocess, config.lm, {})
+    copied = lm_pipeline.start_from_lm(build_model(config.model, 50, 3), bundle)
+    assert any(n.endswith("_reverse") for n in copied) is both

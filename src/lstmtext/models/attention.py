@@ -77,6 +77,7 @@ def build_bilstm_attn(cfg: ModelConfig, vocab_size: int, num_classes: int, **kwa
 
 
 build_bilstm_attn.ignores = ("bidirectional", "pooling")  # type: ignore[attr-defined]
+build_bilstm_attn.forces = {"bidirectional": True}  # type: ignore[attr-defined]
 
 
 build_bilstm_attn.options = ATTENTION_OPTIONS  # type: ignore[attr-defined]

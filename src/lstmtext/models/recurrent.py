@@ -213,6 +213,7 @@ def build_bilstm(cfg: ModelConfig, vocab_size: int, num_classes: int, **kwargs) 
 
 build_lstm.options = build_bilstm.options = LSTM_OPTIONS  # type: ignore[attr-defined]
 build_bilstm.ignores = ("bidirectional",)  # type: ignore[attr-defined]
+build_bilstm.forces = {"bidirectional": True}  # type: ignore[attr-defined]
 
 
 GRU_OPTIONS = {"impl": _impl("gru")}

@@ -65,6 +65,16 @@ def ignored_settings(name: str) -> tuple[str, ...]:
     return tuple(getattr(_MODELS.get(name), "ignores", ()))
 
 
+def reads_both_ways(cfg: ModelConfig) -> bool:
+    """Whether ``cfg``'s recurrence reads the text both ways: always for the architectures that force it (a
+    builder's ``forces``: ``bilstm``, ``bilstm_attn``), ``model.bidirectional`` for those that read it, never for
+    the others."""
+    forced = getattr(_MODELS.get(cfg.name), "forces", {})
+    if "bidirectional" in forced:
+        return bool(forced["bidirectional"])
+    return cfg.bidirectional and "bidirectional" not in ignored_settings(cfg.name)
+
+
 def describe_model(cfg: ModelConfig) -> str:
     """What ``cfg`` builds in a few words, for titles and tables: the architecture, ``bi`` where a recurrence reads
     both ways under a name without it, its width and depth, and what wraps it. The ``default`` preset (``lstm``
@@ -72,7 +82,7 @@ def describe_model(cfg: ModelConfig) -> str:
     ``gru 128 x2 layers x 5 members``."""
     ignored = ignored_settings(cfg.name)
     name = cfg.name
-    if "bidirectional" not in ignored and cfg.bidirectional and not name.startswith("bi"):
+    if reads_both_ways(cfg) and not name.startswith("bi"):
         name = "bi" + name
     if "hidden_size" not in ignored:
         name += f" {cfg.hidden_size}"

@@ -33,6 +33,7 @@ from lstmtext.encoding.corpus import UnlabelledCorpus
 from lstmtext.encoding.token_stream import write_token_stream
 from lstmtext.encoding.vocab import Vocab, known_words
 from lstmtext.errors import BundleError, ConfigError, DataError
+from lstmtext.models import reads_both_ways
 from lstmtext.models.language_model import LanguageModel
 from lstmtext.pipeline.checks import check_resume_or_overwrite
 from lstmtext.pipeline.lm_resume import (
@@ -59,10 +60,11 @@ def uses_lm(config: Config) -> bool:
 
 
 def new_lm(config: Config, vocab_size: int) -> LanguageModel:
-    """A fresh language model with the model section's sizes (bidirectional for ``bilstm``), seeded by ``lm.seed``."""
+    """A fresh language model with the model section's sizes, reading both ways where the classifier's recurrence
+    does (``bilstm``, ``bilstm_attn``, ``lstm`` with ``bidirectional``), seeded by ``lm.seed``."""
     m, lm = config.model, config.lm
     torch.manual_seed(lm.seed)
-    return LanguageModel(vocab_size, m.embedding_dim, m.hidden_size, m.bidirectional or m.name == "bilstm").configure(lm)
+    return LanguageModel(vocab_size, m.embedding_dim, m.hidden_size, reads_both_ways(m)).configure(lm)
 
 
 def train_lm(model: LanguageModel, token_lists: Callable[[], Iterable[Sequence[str]]], vocab: Vocab, work: Path,
