@@ -336,6 +336,23 @@ def test_compare_command_with_task_absa(tmp_path):
     assert res.exit_code != 0 and "--aspects needs --task absa" in str(res.exception or res.output)
 
 
+def test_compare_reads_the_data_with_the_tasks_own_settings(tmp_path):
+    """compare read the data with the --set data.* items only: --set absa.layout="long", the fix its own error asks
+    for, was dropped there, and the command failed with the same advice (structure review)."""
+    from typer.testing import CliRunner
+
+    from helpers import ABSA_LONG
+    from lstmtext.cli import app
+
+    args = ["compare", str(ABSA_LONG), "--task", "absa", "--split-col", "split", "--models", "cnn", "--seeds", "1",
+            "--preprocess", "plain", "--mode", "sequential", "--workers", "1", "--out", str(tmp_path / "c"),
+            "--no-baseline", "--set", 'absa.layout="long"']
+    res = CliRunner().invoke(app, args + sum((["--set", o] for o in FAST), []))
+    assert res.exit_code == 0, res.output
+    report = json.loads((tmp_path / "c" / "compare.json").read_text())
+    assert report["task"] == "absa" and [s["model"] for s in report["summary"]] == ["cnn"]
+
+
 def test_fasttext_baseline_learns_labels_and_is_the_same_twice():
     from lstmtext.experiments.baselines import fasttext_supervised
 

@@ -95,9 +95,11 @@ def compare(
     from lstmtext.experiments.compare_report import write_report
     from lstmtext.experiments.space import split_values
     from lstmtext.pipeline import load_data
+    from lstmtext.tasks import get_task
 
     check_out(out, "compare", overwrite, inputs=[data, valid, test, split_file, unlabelled])
-    reading = [item for item in set_ or [] if parse_override(item)[0][0] == "data"]  # how the data is read and split
+    # how the data is read and split: the data section's settings and the task's own (absa.layout, multilabel.*)
+    reading = [item for item in set_ or [] if parse_override(item)[0][0] in ("data", *get_task(task or "classify").sections)]
     cfg = run_config(None, None, reading, task=task, text_col=text_col, label_col=label_col, split_col=split_col,
                      aspects=aspects, label_sep=label_sep)
     if preprocess is None:  # as train --pretrained takes the language model's cleaning (else the task preset's)
