@@ -27,6 +27,7 @@ from sklearn.exceptions import NotFittedError as _SklearnNotFitted
 
 from lstmtext.config import Config, build_config
 from lstmtext.config.diff import config_overrides
+from lstmtext.config.presets import task_preset
 from lstmtext.config.schema import SEED_MAX
 from lstmtext.data.arrays import class_labels, is_missing, labels_of, texts_of
 from lstmtext.data.dataset import LabelledData, Split, random_split
@@ -37,7 +38,7 @@ from lstmtext.inference.predictor import Predictor
 from lstmtext.models import ignored_settings
 from lstmtext.pipeline import run
 from lstmtext.pipeline.outputs import card
-from lstmtext.preprocess.presets import check_model_preset
+from lstmtext.preprocess.presets import check_model_preset, cleaning_choice
 from lstmtext.tasks import get_task
 from lstmtext.training.lm_bundle import LM_OWNS, pretrained_settings
 
@@ -59,7 +60,7 @@ class _TextEstimator(BaseEstimator):
 
     _task: ClassVar[str]
 
-    def __init__(self, preset: str | None = "default", *, model: str | None = None, epochs: int | None = None,
+    def __init__(self, preset: str | None = task_preset("classify"), *, model: str | None = None, epochs: int | None = None,
                  batch_size: int | None = None, lr: float | None = None, embedding_dim: int | None = None,
                  hidden_size: int | None = None, max_len: int | None = None, preprocess: str | None = None,
                  class_weight: str | None = None, valid_size: float | None = None, random_state: int | None = None,
@@ -105,6 +106,9 @@ class _TextEstimator(BaseEstimator):
                 raise ConfigError(f"{type(self).__name__}: {name}={getattr(self, name)!r} and overrides[{clash!r}]="
                                   f"{self.overrides[clash]!r} both set {clash}. Give it once: as {name}, or in overrides.")
         settings = {key: getattr(self, name) for name, key in given.items() if name != "random_state"}
+        if self.preprocess is not None:  # as --preprocess reads it: a cleaning preset, or steps ("lowercase")
+            del settings["preprocess.preset"]
+            settings.update({f"preprocess.{k}": v for k, v in cleaning_choice(self.preprocess).items()})
         if self.random_state is not None:
             seed = _seed(self.random_state)
             settings.update({"train.seed": seed, "data.split_seed": seed, "lm.seed": seed})
@@ -324,10 +328,22 @@ class MultiLabelTextClassifier(ClassifierMixin, _TextEstimator):
     e.g. from ``MultiLabelBinarizer``; a DataFrame's columns name the labels, else they are 0 .. L - 1) or a list
     of label lists. ``predict`` returns the indicator matrix at the
     thresholds tuned on the valid split, ``predict_proba`` each label's probability ``(n, L)``, both in
-    ``classes_`` order. Same arguments as :class:`TextClassifier`.
+    ``classes_`` order. Same arguments as :class:`TextClassifier`; ``preset`` defaults to ``multilabel``, the preset
+    ``lstmtext train --task multilabel`` starts from.
     """
 
     _task = "multilabel"
+
+    def __init__(self, preset: str | None = task_preset("multilabel"), *, model: str | None = None,
+                 epochs: int | None = None, batch_size: int | None = None, lr: float | None = None,
+                 embedding_dim: int | None = None, hidden_size: int | None = None, max_len: int | None = None,
+                 preprocess: str | None = None, class_weight: str | None = None, valid_size: float | None = None,
+                 random_state: int | None = None, overrides: dict[str, Any] | None = None,
+                 config: str | Path | None = None, progress: bool = False) -> None:
+        super().__init__(preset, model=model, epochs=epochs, batch_size=batch_size, lr=lr,
+                         embedding_dim=embedding_dim, hidden_size=hidden_size, max_len=max_len,
+                         preprocess=preprocess, class_weight=class_weight, valid_size=valid_size,
+                         random_state=random_state, overrides=overrides, config=config, progress=progress)
 
     def __sklearn_tags__(self):  # noqa: D105
         tags = super().__sklearn_tags__()
@@ -442,7 +458,8 @@ class AspectClassifier(ClassifierMixin, _TextEstimator):
 
     _task = "absa"
 
-    def __init__(self, preset: str | None = "absa", *, aspects: Sequence[str] | None = None, model: str | None = None,
+    def __init__(self, preset: str | None = task_preset("absa"), *, aspects: Sequence[str] | None = None,
+                 model: str | None = None,
                  epochs: int | None = None, batch_size: int | None = None, lr: float | None = None,
                  embedding_dim: int | None = None, hidden_size: int | None = None, max_len: int | None = None,
                  preprocess: str | None = None, class_weight: str | None = None, valid_size: float | None = None,

@@ -44,6 +44,22 @@ def test_scikit_learn_api_checks(estimator, check):
     getattr(estimator_checks, check)(type(estimator).__name__, estimator)
 
 
+def test_each_estimator_starts_from_the_preset_and_cleaning_the_command_line_gives():
+    """MultiLabelTextClassifier() trained the single-label default (an LSTM, one member) where train --task multilabel
+    trains the multilabel preset; preprocess="lowercase" was an unknown preset where --preprocess lowercase is that
+    step (structure review)."""
+    from lstmtext.cli.common import run_config
+
+    for estimator, task in ((TextClassifier(), None), (MultiLabelTextClassifier(), "multilabel"),
+                            (AspectClassifier(), "absa")):
+        ours, cli = estimator.resolve_config(), run_config(task=task)
+        assert ours.model == cli.model and ours.train == cli.train and ours.preprocess == cli.preprocess
+    assert MultiLabelTextClassifier().resolve_config().model.ensemble > 1  # the multilabel preset's cnn x 5
+    for value in ("lowercase", "lowercase,strip_urls", "en-tweet"):
+        assert TextClassifier(preprocess=value).resolve_config().preprocess == \
+            run_config(set_=None, preprocess=value).preprocess
+
+
 def test_fit_predict_save_load(tmp_path):
     clf = _clf()
     assert clf.fit(TEXTS, LABELS, valid_texts=TEXTS, valid_labels=LABELS) is clf

@@ -130,7 +130,9 @@ def run_config(preset: str | None = None, config: Path | None = None, set_: list
     columns = {"text_col": text_col, "label_col": label_col, "split_col": split_col}
     extra["data"] = {k: v for k, v in columns.items() if v is not None}
     if bundled:  # the bundled tweets: record their real columns in the configs written
-        extra["data"] = {"text_col": "text", "label_col": "airline_sentiment", "split_col": None}
+        from lstmtext.data.bundled import AIRLINE_COLUMNS
+
+        extra["data"] = dict(AIRLINE_COLUMNS)
     if drop_duplicates:
         extra["data"]["drop_duplicates"] = True
     extra["data"].update(unlabelled_data(unlabelled, unlabelled_col))
