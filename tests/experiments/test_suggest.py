@@ -149,6 +149,23 @@ def test_texts_already_labelled_are_not_suggested_again(model, tmp_path):
     assert report["suggested"] == [] and report["skipped_labelled"] == 1
 
 
+def test_a_training_file_named_txt_is_excluded_as_train_reads_it(model, tmp_path):
+    """train reads a .txt as a tab-separated table; --exclude (whose help asks for the model's training file) read
+    it one line a text, "text<TAB>label", which matched none of its texts (structure review)."""
+    _suggest_cli(model, tmp_path, "s1")
+    with (tmp_path / "s1" / "to_label.csv").open(encoding="utf-8") as fh:
+        done = [row["text"] for row in csv.DictReader(fh)]
+    train = tmp_path / "train.txt"
+    train.write_text("text\tlabel\n" + "".join(f"{t}\tpos\n" for t in done), encoding="utf-8")
+    _suggest_cli(model, tmp_path, "s2", "--exclude", str(train))
+    again = json.loads((tmp_path / "s2" / "suggest.json").read_text())
+    assert again["skipped_labelled"] >= len(done) and not {r["text"] for r in again["suggested"]} & set(done)
+    plain = tmp_path / "lines.txt"  # a .txt whose first line names no column stays one text a line, tabs and all
+    plain.write_text("good\tflight\nbad seat\n", encoding="utf-8")
+    assert [t for _, part in iter_texts(plain) for t in part] == ["good\tflight", "bad seat"]
+    assert [t for _, part in iter_texts(train) for t in part] == done
+
+
 def test_annotation_columns_follow_the_task():
     from lstmtext.tasks.absa.task import AspectSentiment
     from lstmtext.tasks.multilabel.task import MultiLabel

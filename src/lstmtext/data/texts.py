@@ -116,9 +116,28 @@ def _column(columns: Sequence[str], text_col: str | None, defaults: list[str]) -
     return text_col or next((c for c in defaults if c in columns), defaults[0])
 
 
+def txt_table(path: Path, columns: Sequence[str], header: bool = True) -> bool:
+    """Whether the ``.txt`` file ``path`` is a tab-separated table, as ``train`` reads a ``.txt``: its first line
+    (the header) is tab-separated and names one of ``columns``. A model's training file passed where texts are read
+    one a line (``suggest --exclude``, ``predict --file``) had been read as lines of "text<TAB>label", which matched
+    no text."""
+    if not header or str(path) == "-" or path.suffix.lower() != ".txt" or not path.is_file():
+        return False
+    try:
+        with path.open(encoding="utf-8-sig") as fh:
+            first = fh.readline(64 * 1024)
+    except (OSError, UnicodeDecodeError):
+        return False  # read as lines, which says what is wrong with the file
+    fields = [f.strip() for f in first.rstrip("\r\n").split("\t")]
+    return len(fields) > 1 and any(c in fields for c in columns)
+
+
 def _iter_texts(path: Path, text_col: str | None, chunk_size: int, defaults: list[str], flag: str, header: bool,
                 keep_blank: bool, header_flag: str | None) -> Iterator[tuple[list[str], list[str]]]:
-    if is_plain_text(path) and text_col is not None:
+    table = txt_table(path, [text_col] if text_col else defaults, header)
+    if table:
+        log.info("%s: its first line names tab-separated columns: read as a table, as train reads a .txt", path)
+    if is_plain_text(path) and not table and text_col is not None:
         raise DataError(f"{path}: {'standard input' if str(path) == '-' else 'a plain text file'} is read as one text "
                         f"a line, so {flag} does not apply. Drop {flag}, or give a .csv, .tsv, .jsonl or .parquet file.")
     if str(path) == "-":  # standard input: one text a line, decoded strictly (Python's own stdin may let bad bytes by)
@@ -139,7 +158,7 @@ def _iter_texts(path: Path, text_col: str | None, chunk_size: int, defaults: lis
         return
     if str(path) != "-":
         check_text_file(path)  # an archive, a workbook or UTF-16 without a mark: not lines of text
-    if not is_plain_text(path):
+    if not is_plain_text(path) or table:
         fmt = FORMATS[suffix]
         # with keep_blank a one-column file's blank lines are answered as empty texts, as a plain text file's are
         blank_rows = keep_blank and fmt in ("csv", "tsv") and one_column(path, fmt)
