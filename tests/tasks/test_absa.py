@@ -389,8 +389,26 @@ def test_label_col_is_refused_for_aspect_models_not_ignored(tiny_run, tmp_path):
         "(e.g. --aspects food), or leave --label-col out.")
     assert not (tmp_path / "x").exists()
     res = CliRunner().invoke(app, ["evaluate", str(tiny_run[0]), str(WIDE), "--label-col", "food"])
-    assert isinstance(res.exception, ConfigError) and str(res.exception).startswith(
-        "--label-col does not apply to this model (--task absa): its labels are its aspect columns (food, service, price)")
+    assert isinstance(res.exception, ConfigError) and str(res.exception) == (
+        "--label-col does not apply to this model (--task absa): its labels are its aspect columns (food, service, "
+        "price), or in a long file its 'aspect' and 'polarity' columns. Leave --label-col out.")
+
+
+def test_a_split_column_of_train_val_test_is_told_apart_from_an_aspect(tmp_path):
+    """'val', which every other reader takes for valid, was not a split name here: the column was refused as an
+    aspect sharing no label, without the --split-col advice (structure review)."""
+    import csv
+
+    from lstmtext.cli import app
+
+    with WIDE.open(encoding="utf-8", newline="") as fh:
+        rows = [["val" if cell == "valid" else cell for cell in row] for row in csv.reader(fh)]
+    data = tmp_path / "val.csv"
+    with data.open("w", encoding="utf-8", newline="") as fh:
+        csv.writer(fh).writerows(rows)
+    res = CliRunner().invoke(app, ["train", str(data), "--task", "absa", "--out", str(tmp_path / "x")])
+    assert "column 'split' holds only test, train, val: a split column" in str(res.exception)
+    assert "Pass --split-col split" in str(res.exception)
 
 
 def test_label_col_with_the_long_layout_points_to_the_polarity_column(tmp_path):

@@ -177,9 +177,7 @@ def run_config(preset: str | None = None, config: Path | None = None, set_: list
     else:
         built = build_config(preset or task_preset(task), config, list(set_ or []), extra=extra, extra_source=FLAG_KEYS)
     if label_col and not get_task(built.task).reads_label_col:  # it was ignored without a word
-        fix = ("its labels are in its aspect and polarity columns: name those with --set absa.aspect_col=... and "
-               "--set absa.polarity_col=..." if getattr(getattr(built, "absa", None), "layout", None) == "long" else
-               f"its labels are its aspect columns: name them with --aspects (e.g. --aspects {label_col})")
+        fix = get_task(built.task).label_columns_advice(built, label_col)
         raise ConfigError(f"--label-col does not apply to --task {built.task}: {fix}, or leave --label-col out.")
     if label_col and "," in label_col:  # --label-col a,b,c: a task may read several label columns
         get_task(built.task).several_label_columns(built, [c.strip() for c in label_col.split(",") if c.strip()])

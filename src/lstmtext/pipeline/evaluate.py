@@ -38,8 +38,10 @@ def evaluate_file(bundle_path: str | Path, data: str | Path, text_col: str | Non
     predictor = load_predictor(bundle_path, engine, onnx_path, threads=threads)
     bundle = predictor.bundle
     if label_col and not bundle.task.reads_label_col:  # it was ignored without a word
-        raise ConfigError(f"--label-col does not apply to this model (--task {bundle.task.name}): its labels are its aspect "
-                          f"columns ({', '.join(bundle.task.group_names())}). Leave --label-col out.")
+        absa = bundle.config.absa  # the file's layout is told from its columns, as below
+        raise ConfigError(f"--label-col does not apply to this model (--task {bundle.task.name}): its labels are its "
+                          f"aspect columns ({', '.join(bundle.task.group_names())}), or in a long file its "
+                          f"{absa.aspect_col!r} and {absa.polarity_col!r} columns. Leave --label-col out.")
     if not header:  # a file without a header row has its columns named text, label (--no-header)
         text_col = text_col or "text"
         if bundle.task.annotation_columns() == [bundle.config.data.label_col]:

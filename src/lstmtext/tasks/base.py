@@ -93,6 +93,12 @@ class Task(ABC):
     #: Whether its labels come from ``data.label_col`` (an aspect file's come from its aspect columns).
     reads_label_col: ClassVar[bool] = True
 
+    @staticmethod
+    def label_columns_advice(config: Config, label_col: str) -> str:
+        """Where a task that does not read ``--label-col`` (:attr:`reads_label_col`) takes its labels from, and
+        the flags that name them, for the error that refuses ``label_col``."""
+        return ""
+
     def __init__(self, labels: Any, config: Config, state: dict[str, Any] | None = None) -> None:
         self.labels = labels
         self.config = config

@@ -22,6 +22,7 @@ import pandas as pd
 
 from lstmtext.config import Config
 from lstmtext.data.dataset import (
+    SPLIT_ALIASES,
     RowRefs,
     Split,
     Table,
@@ -81,7 +82,7 @@ def _first_empty(values: list[str], refs: list[str], what: str, fix: str) -> Non
 
 
 #: What a split column holds (``data.split_col``): a detected aspect column of only these is one.
-_SPLIT_NAMES = {"train", "valid", "validation", "dev", "test"}
+_SPLIT_NAMES = set(SPLIT_ALIASES)
 
 
 def read_wide(raw: pd.DataFrame, refs: RowRefs, path: Path, cfg: Config, aspects: list[str] | None,

@@ -36,6 +36,13 @@ class AspectSentiment(Task):
     scores = ("macro_f1", "flat_macro_f1", "mean_aspect_macro_f1", "accuracy", "weighted_f1")
     sections = ("absa",)
     reads_label_col = False  # its labels are its aspect columns
+
+    @staticmethod
+    def label_columns_advice(config: Config, label_col: str) -> str:  # noqa: D102
+        if config.absa.layout == "long":
+            return ("its labels are in its aspect and polarity columns: name those with --set absa.aspect_col=... "
+                    "and --set absa.polarity_col=...")
+        return f"its labels are its aspect columns: name them with --aspects (e.g. --aspects {label_col})"
     cannot_distribute = ("the aspect heads read the base model's pooled vector and leave its own output layer "
                          "without a gradient, which DDP's reduction needs from every parameter")
     help = "aspect-based sentiment: one label per aspect (wide columns or long rows)"
