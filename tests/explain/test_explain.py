@@ -124,7 +124,10 @@ def _write(path: Path, doc: dict) -> Path:
         (["lstm", "--weights", str(EXAMPLES_DIR / "rnn_small.json")], "\"cell\" is 'rnn', but the command says 'lstm'"),
         (["lstm", "--weights", str(EXAMPLES_DIR / "slides_lstm.json"), "--inputs", "1,2"], "2 steps of targets for 1"),
         (["lstm", "--weights", str(EXAMPLES_DIR / "slides_lstm.json"), "--inputs", "1,2,3"], r"expected (T, 2)"),
-        (["lstm", "--weights", str(EXAMPLES_DIR / "slides_lstm.json"), "--lr", "-1"], "--lr must be positive"),
+        (["lstm", "--weights", str(EXAMPLES_DIR / "slides_lstm.json"), "--lr", "-1"], "--lr must be a positive number"),
+        # NaN passed lr <= 0 (a table of nan); infinity made the new weights infinite
+        (["lstm", "--weights", str(EXAMPLES_DIR / "slides_lstm.json"), "--lr", "nan"], "--lr must be a positive number"),
+        (["rnn", "--weights", str(EXAMPLES_DIR / "rnn_small.json"), "--lr", "inf"], "--lr must be a positive number"),
         (["lstm", "--weights", "missing.json"], "cannot read the file"),
         (["lstm", "--example", "gates", "some text"], "TEXT, --out and --units are for a model folder"),
         (["runs/nothing-here", "--example", "slides"], "the first argument must be 'lstm' or 'rnn'"),
@@ -135,6 +138,24 @@ def test_worked_example_errors_are_one_line(args, message):
     result = _invoke(*args)
     assert isinstance(result.exception, ConfigError), result.output
     assert message in str(result.exception) and "\n" not in str(result.exception)
+
+
+def test_a_weights_file_of_other_bytes_or_a_bad_lr_is_one_line_and_a_bom_is_read(tmp_path):
+    """Bytes that are not UTF-8 ended in a UnicodeDecodeError traceback; "lr": NaN in the file was taken."""
+    binary = tmp_path / "w.json"
+    binary.write_bytes(b"\xff\xfe{")
+    result = _invoke("lstm", "--weights", str(binary))
+    assert isinstance(result.exception, ConfigError) and "not UTF-8 text (byte 0xff at position 0)" in str(result.exception)
+    slides = json.loads((EXAMPLES_DIR / "slides_lstm.json").read_text(encoding="utf-8"))
+    for lr in ("NaN", "Infinity"):
+        path = tmp_path / f"lr_{lr}.json"
+        path.write_text(json.dumps({k: v for k, v in slides.items() if k != "lr"})[:-1] + f', "lr": {lr}}}')
+        result = _invoke("lstm", "--weights", str(path))
+        assert isinstance(result.exception, ConfigError) and f"'lr' must be a positive number, got {lr}" in str(
+            result.exception)
+    marked = tmp_path / "bom.json"  # Notepad's UTF-8: refused before as "Unexpected UTF-8 BOM"
+    marked.write_bytes(b"\xef\xbb\xbf" + (EXAMPLES_DIR / "slides_lstm.json").read_bytes())
+    assert _invoke("lstm", "--weights", str(marked)).exit_code == 0
 
 
 def test_missing_inputs_error_and_cli_exit_code(tmp_path, monkeypatch, capsys):

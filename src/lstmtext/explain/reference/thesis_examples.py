@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from lstmtext.errors import ConfigError
-from lstmtext.explain.reference import bilstm, cbow, onehot, thesis_io
+from lstmtext.explain.reference import bilstm, cbow, onehot, thesis_io, weights_io
 
 BILSTM_DIRECTIONS: dict[str, dict[str, object]] = {
     "forward": {
@@ -76,8 +76,8 @@ def cbow_document() -> dict:
 
 
 def _check_lr(lr: float | None) -> None:
-    if lr is not None and not lr > 0:
-        raise ConfigError(f"--lr must be positive, got {lr:g}")
+    if lr is not None:
+        weights_io.learning_rate(lr, "--lr")
 
 
 def run_bilstm_example(weights_path: str | Path | None = None, lr: float | None = None) -> bilstm.BiLSTMRun:

@@ -41,7 +41,7 @@ import numpy as np
 from lstmtext.errors import ConfigError
 from lstmtext.explain.reference import bilstm, onehot
 from lstmtext.explain.reference.lstm import Params
-from lstmtext.explain.reference.weights_io import numeric_array, parse_inputs, read_document
+from lstmtext.explain.reference.weights_io import learning_rate, numeric_array, parse_inputs, read_document
 
 BILSTM_KEYS = ("model", "forward", "backward", "W_y", "inputs", "labels", "lr")
 CBOW_KEYS = ("model", "vocabulary", "W", "W_prime", "context", "target", "lr")
@@ -95,10 +95,7 @@ def _check_keys(data: object, source: str, model: str, allowed: tuple[str, ...])
 
 
 def _lr(data: dict, source: str) -> float:
-    lr = data.get("lr", 0.1)
-    if isinstance(lr, bool) or not isinstance(lr, (int, float)) or not lr > 0:
-        raise ConfigError(f"{source}: 'lr' must be a positive number, got {json.dumps(lr)}")
-    return float(lr)
+    return learning_rate(data.get("lr", 0.1), f"{source}: 'lr'")
 
 
 def _direction(value: object, name: str, source: str, size: tuple[int, int] | None) -> dict[str, np.ndarray]:

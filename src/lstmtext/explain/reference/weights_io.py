@@ -18,6 +18,7 @@ The format (the slides' example; numbers may be scalars / flat lists when the hi
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -120,10 +121,7 @@ def parse_weights(data: object, source: str = "weights") -> WeightsFile:
             raise ConfigError(f"{source}: {len(y)} targets for {steps} input steps; give one target per step")
         out.targets = y.reshape(len(y), hidden)
     if "lr" in data:
-        lr = data["lr"]
-        if isinstance(lr, bool) or not isinstance(lr, (int, float)) or lr <= 0:
-            raise ConfigError(f"{source}: 'lr' must be a positive number, got {json.dumps(lr)}")
-        out.lr = float(lr)
+        out.lr = learning_rate(data["lr"], f"{source}: 'lr'")
     for key in ("h0", "c0"):
         if key in data:
             if key == "c0" and cell == "rnn":
@@ -216,7 +214,10 @@ def read_document(path: str | Path) -> object:
         path = Path(str(resources.files("lstmtext.resources").joinpath("examples", path.name.removesuffix(".json")
                                                                         + ".json")))
     try:
-        text = path.read_text(encoding="utf-8")
+        text = path.read_text(encoding="utf-8-sig")  # a byte-order mark (Notepad's UTF-8) is not the document's
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"--weights {path}: not UTF-8 text (byte {exc.object[exc.start]:#04x} at position "
+                          f"{exc.start}); save the file as UTF-8 JSON") from None
     except OSError as exc:
         raise ConfigError(
             f"--weights {path}: cannot read the file ({exc.strerror}); give the path of a JSON weights file, or "
@@ -233,3 +234,15 @@ def weights_to_json(params: Params, cell: str = "lstm", **extra) -> dict:
     doc: dict = {"cell": cell, "weights": {key: np.asarray(value).tolist() for key, value in params.items()}}
     doc.update({key: np.asarray(value).tolist() for key, value in extra.items()})
     return doc
+
+
+def learning_rate(value: object, source: str) -> float:
+    """A learning rate from ``--lr`` or a weights file's ``"lr"`` (``source`` names which): a finite number above
+    0. NaN passed ``lr <= 0`` and printed a table of nan, and infinity made the new weights infinite.
+
+    Raises:
+        ConfigError: Naming ``source`` and the value.
+    """
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not (math.isfinite(value) and value > 0):
+        raise ConfigError(f"{source} must be a positive number, got {json.dumps(value)}")
+    return float(value)

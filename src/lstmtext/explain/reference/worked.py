@@ -56,8 +56,8 @@ def _case_from_file(cell: str, path: Path, inputs: str | None, targets: str | No
         source = "--targets" if targets is not None else f"{path}: targets"
         raise ConfigError(f"{source}: {len(ys)} steps of targets for {len(xs)} input steps; give one per step"
                           + ("" if targets is not None else " (or pass --targets with --inputs)"))
-    if lr is not None and lr <= 0:
-        raise ConfigError(f"--lr must be positive, got {lr:g}")
+    if lr is not None:
+        weights_io.learning_rate(lr, "--lr")
     return examples.run_case(wf.params, xs, ys, wf.lr if lr is None else lr, cell, wf.nonlinearity, wf.h0, wf.c0)
 
 
