@@ -281,6 +281,13 @@ def test_explain_bundle_prints_the_table_and_writes_the_png(trained_run, tmp_pat
     assert svg.exit_code == 1 and "give a path ending in .png" in str(svg.exception)
     alone = _invoke(str(out_dir), "great flight!", "--units")  # had been ignored without --out
     assert alone.exit_code == 1 and "--units draws one heatmap per gate into the --out PNG" in str(alone.exception)
+    # the Python API as the command line: it had explained a made-up <unk> (and drawn it) for either text
+    from lstmtext.explain.gates import explain_bundle
+
+    for text, said in (("  ", "the text is empty"), ("@united http://t.co", "cleans to nothing")):
+        with pytest.raises(ConfigError, match=said):
+            explain_bundle(out_dir, text, out=tmp_path / "nothing.png")
+    assert not (tmp_path / "nothing.png").exists()
 
 
 @pytest.mark.parametrize(("updates", "shown"), [({"name": "gru"}, "'gru' model (pooling=last"),

@@ -107,6 +107,22 @@ def read_tokens(bundle: Bundle, text: str) -> tuple[str, list[str], list[int]]:
     return cleaned, [w if i != UNK_ID else w + UNK_MARK for w, i in zip(words, ids)], ids
 
 
+def tokens_to_explain(bundle: Bundle, text: str) -> tuple[str, list[str], list[int]]:
+    """:func:`read_tokens` of a text there is something to explain in: every explanation (occlusion, the gate view)
+    asks this, so that neither weighs a made-up ``<unk>``.
+
+    Raises:
+        ConfigError: For an empty text, or one that cleans to nothing.
+    """
+    if not text.strip():
+        raise ConfigError("explain: the text is empty. Give the text whose prediction to explain.")
+    cleaned, tokens, ids = read_tokens(bundle, text)
+    if not cleaned.split():
+        raise ConfigError(f"explain: {text!r} cleans to nothing with {', '.join(bundle.encoder.pipeline.steps)}; "
+                          "there are no words to weigh. Give a text with words the model reads.")
+    return cleaned, tokens, ids
+
+
 def deletion_logits(model: torch.nn.Module, ids: list[int], batch_size: int = 512) -> torch.Tensor:
     """Logits ``(T + 1, K)`` of the text ``ids`` (row 0) and of each copy without token i (row i + 1).
 
@@ -152,12 +168,7 @@ def explain_texts(bundle: Bundle, texts: list[str], batch_size: int = 512,
         raise DataError(f"texts[{bad}] is {texts[bad]!r}, not a string: give every text to explain as a string.")
     out = []
     for n, text in enumerate(texts):
-        if not text.strip():
-            raise ConfigError("explain: the text is empty. Give the text whose prediction to explain.")
-        cleaned, tokens, ids = read_tokens(bundle, text)
-        if not cleaned.split():
-            raise ConfigError(f"explain: {text!r} cleans to nothing with {', '.join(bundle.encoder.pipeline.steps)}; "
-                              "there are no words to weigh. Give a text with words the model reads.")
+        cleaned, tokens, ids = tokens_to_explain(bundle, text)
         proba = bundle.task.probabilities(deletion_logits(bundle.model, ids, batch_size))
         targets = [ExplainedOutput(*t) for t in outputs[n]] if outputs is not None else \
             bundle.task.explained_outputs(bundle.task.predictions(proba[:1])[0])  # (name, column) pairs too

@@ -23,7 +23,7 @@ import numpy as np  # noqa: E402
 from matplotlib.gridspec import GridSpec  # noqa: E402
 
 from lstmtext.errors import ConfigError  # noqa: E402
-from lstmtext.explain.attributions import read_as, read_tokens  # noqa: E402
+from lstmtext.explain.attributions import read_as, tokens_to_explain  # noqa: E402
 from lstmtext.explain.reference.examples import TokenTrace, trace_tokens  # noqa: E402
 from lstmtext.inference.bundle import Bundle, load_bundle  # noqa: E402
 from lstmtext.utils.atomic import atomic_path  # noqa: E402
@@ -119,11 +119,11 @@ def explain_text(bundle: Bundle, text: str) -> TokenExplanation:
         text: The raw text; it is cleaned and encoded as for prediction.
 
     Raises:
-        ConfigError: The bundle is not an LSTM / BiLSTM with pooling ``last``.
+        ConfigError: The bundle is not an LSTM / BiLSTM with pooling ``last``; the text is empty or cleans to nothing.
     """
     check_explainable(bundle)
     model = bundle.model
-    cleaned, tokens, ids = read_tokens(bundle, text)
+    cleaned, tokens, ids = tokens_to_explain(bundle, text)
     table = model.embedding.weight.detach().cpu().double().numpy()  # (V, E)
     temperature = float((bundle.task.state.get("temperatures") or [1.0])[0])  # logits / T: the calibrated softmax
     xs = table[np.asarray(ids)]  # (T, E); embedding dropout is off at inference
