@@ -15,6 +15,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
 
 from lstmtext.errors import ConfigError
+from lstmtext.inference.engines import ENGINES
 
 ENV_PREFIX = "LSTMTEXT_"
 KEY_SOURCES = ("api_key", "api_key_file")
@@ -35,7 +36,7 @@ class ServeSettings(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     bundle: Path = Field(description="bundle folder (or training output folder) to serve")
-    engine: Literal["auto", "torch", "torch-bf16", "onnx", "onnx-int8"] = Field(
+    engine: Literal[ENGINES] = Field(  # type: ignore[valid-type]  (inference.engines' one list)
         "auto", description="inference engine; auto: the exported float file, a graph built in memory, else torch "
         "(torch-bf16 and onnx-int8 only when named: their answers depend a little on the batch)")
     onnx_path: Path | None = Field(None, description="exported .onnx file, or the folder export wrote it into (default: the bundle's model.onnx)")

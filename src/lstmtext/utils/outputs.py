@@ -20,7 +20,8 @@ WRITES = {
     "cv": ("cv.json", "cv.md", "report.html"),
     "audit": ("audit.csv", "audit.json", "report.html"),
     "suggest": ("to_label.csv", "suggest.csv", "suggest.json"),
-    "search": ("results.csv", "results.md", "best.toml", "report.html"),
+    "search": ("results.csv", "results.md", "search.json", "best.toml", "search_trials.png", "search_heatmap.png",
+               "report.html"),
     "learning-curve": ("learning_curve.md", "learning_curve.csv", "learning_curve.png", "report.html"),
 }
 #: The file a command goes on from when run again: with it in OUT, OUT holds this command's own work.
