@@ -460,10 +460,16 @@ def test_ctrl_c_says_what_was_kept_and_how_to_go_on(tiny_path, tmp_path, monkeyp
     (tmp_path / "r" / "checkpoint").mkdir(parents=True)
     (tmp_path / "r" / "checkpoint" / "state.json").write_text("{}")
     result = runner.invoke(app, ["train", str(tiny_path), "--out", str(tmp_path / "r"), "--overwrite"])
-    said = " ".join(result.output.split())  # --resume goes on even beside --overwrite: nothing more to say
+    said = " ".join(result.output.split())  # --resume beside --overwrite is refused: the hint had said to add it
     assert said.endswith(f"interrupted: what was done is kept in {tmp_path / 'r'} (the last finished epoch, or "
-                         "--stream's shards): run the same command with --resume to go on.")
-    (tmp_path / "r" / "checkpoint" / "state.json").unlink()  # stopped in the language-model stage: its epoch is kept
+                         "--stream's shards): run the same command with --resume to go on. Leave out --overwrite, or it "
+                         "starts over.")
+    (tmp_path / "r" / "checkpoint" / "state.json").unlink()
+    (tmp_path / "r" / "checkpoint" / "member0").mkdir()  # an ensemble's first member: its epochs are kept
+    (tmp_path / "r" / "checkpoint" / "member0" / "state.json").write_text("{}")
+    result = runner.invoke(app, ["train", str(tiny_path), "--out", str(tmp_path / "r")])
+    assert " ".join(result.output.split()).endswith("with --resume to go on.")  # it had said "nothing was saved yet"
+    (tmp_path / "r" / "checkpoint" / "member0" / "state.json").unlink()  # stopped in the language-model stage
     (tmp_path / "r" / "lm_work" / "checkpoint").mkdir(parents=True)
     (tmp_path / "r" / "lm_work" / "checkpoint" / "state.json").write_text("{}")
     result = runner.invoke(app, ["train", str(tiny_path), "--out", str(tmp_path / "r")])

@@ -316,8 +316,9 @@ def interruptible(hint: str, kept: str | tuple[str, ...] | None = None, overwrit
     """Wrap a long command: Ctrl-C or SIGTERM (``kill PID``, which the command turns into a Ctrl-C, so that a pool
     stops its workers too) prints one line saying what was kept and how to go on (``hint``, where ``OUT`` stands
     for the command's --out), instead of a traceback, and exits with status 130. ``kept``: the file (or files, any
-    one will do; under OUT) without which nothing was kept yet. ``overwrite_restarts``: --overwrite throws away what was kept (the hint
-    then says to leave it out)."""
+    one will do; under OUT; glob patterns, e.g. ``checkpoint/**/state.json`` for an ensemble's members) without
+    which nothing was kept yet. ``overwrite_restarts``: --overwrite throws away what was kept (the hint then says to
+    leave it out)."""
 
     def wrap(command: Callable[..., Any]) -> Callable[..., Any]:
         @functools.wraps(command)
@@ -328,7 +329,7 @@ def interruptible(hint: str, kept: str | tuple[str, ...] | None = None, overwrit
             except KeyboardInterrupt:
                 out = Path(str(kwargs.get("out", "OUT")))
                 files = (kept,) if isinstance(kept, str) else kept
-                said = hint if files is None or any((out / f).is_file() for f in files) else \
+                said = hint if files is None or any(p.is_file() for f in files for p in out.glob(f)) else \
                     "nothing was saved yet: run the same command to start again."
                 if overwrite_restarts and kwargs.get("overwrite") and "run the same command" in said:
                     said += " Leave out --overwrite, or it starts over."

@@ -55,8 +55,10 @@ BundleArg = Annotated[Path, typer.Argument(help="A saved model folder (or a trai
 
 @interruptible("what was done is kept in OUT (the last finished epoch, or --stream's shards): run the same command "
                "with --resume to go on.",
-               kept=("checkpoint/state.json", "lm_work/checkpoint/state.json", "lm/lm.json",  # the LM stage's too
-                     "shards/meta.json"))  # --stream: the shards written, the file's costly reading
+               kept=("checkpoint/**/state.json",  # an ensemble's members checkpoint in checkpoint/member<i>
+                     "lm_work/checkpoint/state.json", "lm/lm.json",  # the LM stage's too
+                     "shards/meta.json"),  # --stream: the shards written, the file's costly reading
+               overwrite_restarts=True)  # --resume with --overwrite is refused
 def train(
     data: DataArg = None,
     out: Annotated[Path, typer.Option(help="Output folder: model/, metrics.json, report.md/.html, plots, checkpoint/.")] = Path("runs/latest"),

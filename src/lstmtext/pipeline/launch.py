@@ -196,7 +196,7 @@ def launch(config: Any, data: str | Path | None, out_dir: str | Path, run_kwargs
             raise (error if isinstance(error, type) and issubclass(error, LstmTextError) else LstmTextError)(message)
         if code != 0:  # a rank died without a user's error (killed: out of memory; a crash): torchrun said how
             kept = (" The last finished epoch is kept in " f"{out_dir}: run the same command with --resume to go on."
-                    if (Path(out_dir) / "checkpoint" / "state.json").is_file() else "")
+                    if any(Path(out_dir).glob("checkpoint/**/state.json")) else "")  # an ensemble's: member<i>/
             raise LstmTextError(f"the distributed run stopped: torchrun exited with code {code} (torchrun or a rank "
                                 f"ended without an lstmtext error; torchrun's messages above say which and how).{kept}")
         return code
