@@ -224,6 +224,16 @@ def test_cli_uses_the_saved_config_and_checks_the_flags(saved, tmp_path):
                               "--out", str(tmp_path / "y")])
     assert isinstance(res.exception, ConfigError) and "train.new_words" in str(res.exception)
     assert not (tmp_path / "x").exists() and not (tmp_path / "y").exists()
+    # --set train.init_from is --init-from: the saved model's config, not the default preset's (training review: it was
+    # refused as "a model asking for model.name 'lstm'" for a cnn, or trained with the default preset's settings)
+    from lstmtext.cli.common import run_config
+
+    assert run_config(None, None, [f'train.init_from="{saved}"']).model_dump() == \
+        run_config(None, None, [], init_from=saved).model_dump()
+    with pytest.raises(ConfigError, match="name two models"):
+        run_config(None, None, [f'train.init_from="{tmp_path}"'], init_from=saved)
+    with pytest.raises(ConfigError, match=r"train.new_words and train.new_classes say how train.init_from grows"):
+        run_config(None, None, ['train.new_words="add"'])  # had been ignored without a word
 
 
 def test_ngram_bag_rows_stay_with_their_words_and_buckets_when_words_are_added(tmp_path):

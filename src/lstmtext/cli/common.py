@@ -98,6 +98,12 @@ def run_config(preset: str | None = None, config: Path | None = None, set_: list
     from lstmtext.tasks import get_task
 
     check_model_preset(preset)
+    given = {item: (".".join(path), value) for item in set_ or [] for path, value in [parse_override(item)]}
+    init_set = next((value for key, value in given.values() if key == "train.init_from"), None)
+    if init_set and str(init_set).lower() != "none":  # --set train.init_from=X is --init-from X
+        if init_from is not None and Path(str(init_set)) != init_from:
+            raise ConfigError(f"--init-from {init_from} and --set train.init_from={init_set} name two models. Give one.")
+        init_from = Path(str(init_set))
     base = None
     if init_from is not None and preset is None and config is None:
         from lstmtext.inference.bundle import load_bundle
@@ -149,7 +155,6 @@ def run_config(preset: str | None = None, config: Path | None = None, set_: list
     if init_from is None and (new_words or new_classes):
         raise ConfigError("--new-words and --new-classes say how --init-from grows a saved model; give --init-from too.")
     extra["train"] = {k: v for k, v in train.items() if v}
-    given = {item: (".".join(path), value) for item in set_ or [] for path, value in [parse_override(item)]}
     lm_set = next((value for key, value in given.values() if key == "train.pretrained" and value), None)
     from lstmtext.training.lm_bundle import pretrained_settings
 
