@@ -296,3 +296,22 @@ def test_an_experiment_to_resume_beside_a_training_run_is_refused_too(trained_ru
     (tmp_path / "alone" / "compare.partial.json").write_text("{}")
     (tmp_path / "alone" / "compare.json").write_text("{}")  # its earlier report: going on replaces it
     assert check_out(tmp_path / "alone", "compare", overwrite=False) == tmp_path / "alone"
+
+
+def test_a_model_too_big_for_the_machine_is_refused_before_training(tiny_path, tmp_path, monkeypatch):
+    """--set model.hidden_size=100000 (a zero too many) ended in an allocator's traceback, or the machine swapping
+    (training review). The count is made on the meta device, so nothing is allocated for it."""
+    from lstmtext.errors import ConfigError
+    from lstmtext.pipeline import checks
+
+    args = ["train", str(tiny_path), "--split-col", "split", "--out", str(tmp_path / "r"), "--set", "train.epochs=1"]
+    res = CliRunner().invoke(app, [*args, "--set", "model.hidden_size=1000000"])
+    assert isinstance(res.exception, ConfigError), res.output
+    assert "parameters (model.hidden_size=1,000,000, model.embedding_dim=" in str(res.exception)
+    assert "GiB for its weights, gradients and optimizer state, more than this machine's" in str(res.exception)
+    assert not (tmp_path / "r" / "model").exists()
+    monkeypatch.setattr(checks, "_physical_memory", lambda: 2**20)  # 1 MiB: the default BiLSTM needs 16 B x 0.2M+
+    res = CliRunner().invoke(app, [*args, "--overwrite"])
+    assert isinstance(res.exception, ConfigError) and "more than this machine's 0.0 GiB" in str(res.exception)
+    monkeypatch.setattr(checks, "_physical_memory", lambda: 64 * 2**20)  # fits: it trains
+    assert CliRunner().invoke(app, [*args, "--overwrite", "--quiet"]).exit_code == 0

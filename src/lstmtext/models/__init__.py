@@ -10,6 +10,7 @@ from lstmtext.models.registry import (
     describe_model,
     ignored_settings,
     model_options,
+    parameter_count,
     reads_both_ways,
     register_model,
 )
@@ -18,4 +19,4 @@ from lstmtext.models.registry import (
 from lstmtext.models import attention, clstm, cnn, recurrent  # noqa: E402,F401  isort: skip
 
 __all__ = ["OutputLayout", "available_models", "build_model", "check_model", "describe_model", "ignored_settings",
-           "model_options", "reads_both_ways", "register_model"]
+           "model_options", "parameter_count", "reads_both_ways", "register_model"]

@@ -140,3 +140,22 @@ def build_model(cfg: ModelConfig, vocab_size: int, outputs: OutputLayout | int, 
                                    dropout=cfg.ngram_dropout, lr_scale=cfg.ngram_lr,
                                    weighting="tfidf" if cfg.ngram_fit == "after" else "mean")
     return model
+
+
+def parameter_count(cfg: ModelConfig, vocab_size: int, outputs: OutputLayout | int, **kwargs: Any) -> int | None:
+    """The numbers :func:`build_model` would hold (parameters and buffers), counted on PyTorch's ``meta`` device,
+    where nothing is allocated; None where a builder cannot run there.
+
+    Raises:
+        ConfigError: What building ``cfg`` raises (an unknown name, a bad option).
+    """
+    import torch
+
+    try:
+        with torch.device("meta"):
+            model = build_model(cfg, vocab_size, outputs, **kwargs)
+    except ConfigError:
+        raise
+    except Exception:  # noqa: BLE001  (a builder that needs real tensors: the count is a courtesy check)
+        return None
+    return sum(t.numel() for t in (*model.parameters(), *model.buffers()))

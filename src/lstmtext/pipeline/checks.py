@@ -14,7 +14,7 @@ from lstmtext.config import Config
 from lstmtext.data.dataset import LabelledData
 from lstmtext.errors import ConfigError, DataError, OutputExistsError
 from lstmtext.inference.bundle import check_save_target
-from lstmtext.models import check_model
+from lstmtext.models import check_model, parameter_count
 from lstmtext.tasks import figure_files, get_task
 from lstmtext.utils.outputs import check_out, is_saved_model
 
@@ -147,3 +147,40 @@ def check_run(config: Config, *, data: Any = None, out_dir: str | Path | None = 
     if config.data.split_col is None and valid_path is None:
         raise DataError(f"{data}: --stream needs the validation rows marked: give --split-col (train/valid/test per "
                         "row) or --valid FILE; a random split would need the whole file in memory.")
+
+
+#: Bytes a trained parameter takes: float32 weights, their gradients and Adam's two moments.
+TRAINING_BYTES_PER_PARAMETER = 16
+
+
+def check_fits_in_memory(config: Config, vocab_size: int, outputs: Any, **kwargs: Any) -> None:
+    """Refuse, before any training, a model whose weights, gradients and Adam's moments alone exceed the machine's
+    memory: ``--set model.hidden_size=100000`` (a zero too many) had ended in an allocator's traceback after the
+    data was read, or with the machine swapping.
+
+    Raises:
+        ConfigError: Naming the model's size settings and the memory.
+    """
+    count = parameter_count(config.model, vocab_size, outputs, **kwargs)
+    total = _physical_memory()
+    if count is None or total is None or count * TRAINING_BYTES_PER_PARAMETER <= total:
+        return
+    m = config.model
+    sizes = ", ".join(f"model.{k}={getattr(m, k):,}" for k in ("hidden_size", "embedding_dim", "num_layers",
+                                                               "ensemble")) + f", {vocab_size:,} words"
+    if m.ngram_bag:
+        sizes += f", model.ngram_buckets={m.ngram_buckets:,}"
+    need = count * TRAINING_BYTES_PER_PARAMETER
+    raise ConfigError(f"the model would hold {count:,} parameters ({sizes}): {need / 2**30:,.1f} GiB for its weights, "
+                      f"gradients and optimizer state, more than this machine's {total / 2**30:,.1f} GiB of memory. "
+                      "Choose smaller sizes (lstmtext models lists each architecture's settings).")
+
+
+def _physical_memory() -> int | None:
+    """The machine's memory in bytes (None where the system does not say)."""
+    import os
+
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (AttributeError, ValueError, OSError):
+        return None

@@ -30,7 +30,7 @@ from lstmtext.encoding.embeddings import initial_embedding
 from lstmtext.encoding.encoder import TextEncoder
 from lstmtext.errors import ConfigError
 from lstmtext.models import build_model, describe_model
-from lstmtext.pipeline.checks import check_run, prepare_out
+from lstmtext.pipeline.checks import check_fits_in_memory, check_run, prepare_out
 from lstmtext.pipeline.language_model import lm_note, lm_warnings, run_lm, start_from_lm, uses_lm
 from lstmtext.pipeline.outputs import write_run
 from lstmtext.pipeline.prepare import Prepared, load_data, prepare, prepare_stream
@@ -72,6 +72,7 @@ def fit_model(config: Config, prepared: Prepared, checkpoint_dir: Path | None = 
     """
     configure_threads(config.train.threads)
     task, encoder = prepared.task, prepared.encoder
+    check_fits_in_memory(config, len(encoder.vocab), task.layout, **task.model_kwargs())  # before the language model
     train_texts = prepared.data.splits["train"].texts if prepared.data is not None else []
     lm, lm_seconds = None, 0.0
     if uses_lm(config):  # ULMFiT's second stage: the language model on this run's texts
