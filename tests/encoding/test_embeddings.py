@@ -22,8 +22,15 @@ def _cfg(kind: str, dim: int = 3, **emb) -> ModelConfig:
     return ModelConfig(embedding_dim=dim, embedding={"kind": kind, **emb})
 
 
-def test_random_returns_no_kwargs():
+def test_random_returns_no_kwargs_unless_frozen():
     assert initial_embedding(_cfg("random"), VOCAB, TEXTS, PIPE) == {}
+    # freeze = true had been ignored for random vectors: the run trained them (training review)
+    frozen = initial_embedding(_cfg("random", freeze=True), VOCAB, TEXTS, PIPE)
+    assert frozen == {"freeze_embedding": True}
+    from lstmtext.models import build_model
+
+    model = build_model(_cfg("random", freeze=True), len(VOCAB), 2, **frozen)
+    assert not model.embedding.weight.requires_grad and build_model(_cfg("random"), len(VOCAB), 2).embedding.weight.requires_grad
 
 
 def test_onehot_is_a_frozen_identity_with_zero_padding_and_sets_the_dim():

@@ -116,7 +116,7 @@ class EmbeddingConfig(_Section):
     """Where the embedding table starts: random, a fixed one-hot identity, word2vec trained here, or a file."""
 
     kind: Literal["random", "onehot", "word2vec", "pretrained"] = Field(
-        "random", description="random (trainable), onehot (fixed identity), word2vec (gensim, on the training texts), pretrained (file)"
+        "random", description="random (trainable unless freeze), onehot (fixed identity), word2vec (gensim, on the training texts), pretrained (file)"
     )
     path: str | None = Field(None, description="pretrained vectors: word2vec text/binary, fastText .vec or GloVe .txt")
     freeze: bool = Field(False, description="keep the initial vectors fixed during training")

@@ -40,7 +40,8 @@ ONEHOT_MAX_WORDS = 5000
 
 def initial_embedding(cfg: ModelConfig, vocab: Vocab, train_texts: Sequence[str], pipeline: Pipeline,
                       extra: Iterable[list[str]] | None = None) -> dict[str, Any]:
-    """Return builder kwargs (``embedding_weights``, ``freeze_embedding``) for ``cfg.embedding``; {} for random.
+    """Return builder kwargs (``embedding_weights``, ``freeze_embedding``) for ``cfg.embedding``; for random only
+    ``freeze_embedding``, when ``freeze`` asks for it.
 
     Args:
         cfg: The model section; ``onehot`` sets ``cfg.embedding_dim`` to ``len(vocab)`` in place.
@@ -55,8 +56,8 @@ def initial_embedding(cfg: ModelConfig, vocab: Vocab, train_texts: Sequence[str]
             vectors whose dimension differs from ``model.embedding_dim``.
     """
     emb = cfg.embedding
-    if emb.kind == "random":
-        return {}
+    if emb.kind == "random":  # frozen on request: random features (freeze had been ignored here without a word)
+        return {"freeze_embedding": True} if emb.freeze else {}
     if emb.kind == "onehot":
         return {"embedding_weights": onehot_matrix(cfg, vocab), "freeze_embedding": True}
     if emb.kind == "word2vec":
