@@ -55,3 +55,19 @@ def test_the_data_table_follows_the_labels_order_not_the_alphabet():
     classify = get_task("classify")(["negative", "neutral", "positive"], build_config(None))
     assert list(classify.label_counts(Split(["a", "b", "c"], ["positive", "negative", "neutral"]))) == \
         ["negative", "neutral", "positive"]
+
+
+def test_a_run_that_keeps_its_last_epoch_says_whose_weights_it_saved(tmp_path):
+    """With train.restore_best = false (seed001's setting) the reports said "best epoch 1" beside a model that is the
+    last epoch's (training review)."""
+    from helpers import TINY, TINY_OVERRIDES
+    from lstmtext.config import build_config
+    from lstmtext.pipeline import run
+
+    said = "the saved weights are the last epoch's (train.restore_best = false)"
+    run(build_config(None, overrides=[*TINY_OVERRIDES, "train.epochs=2", "train.restore_best=false"]), TINY,
+        tmp_path / "last", progress=False)
+    assert said in (tmp_path / "last" / "report.md").read_text(encoding="utf-8")
+    assert said.replace("'", "&#x27;") in (tmp_path / "last" / "report.html").read_text(encoding="utf-8")
+    run(build_config(None, overrides=[*TINY_OVERRIDES, "train.epochs=2"]), TINY, tmp_path / "best", progress=False)
+    assert "restore_best" not in (tmp_path / "best" / "report.md").read_text(encoding="utf-8")

@@ -8,7 +8,7 @@ import torch
 from helpers import TINY_OVERRIDES, Interrupt, interrupting
 from lstmtext.config import build_config
 from lstmtext.encoding.batching import predict_logits
-from lstmtext.errors import BundleError
+from lstmtext.errors import BundleError, ConfigError
 from lstmtext.pipeline.prepare import load_data, prepare
 from lstmtext.pipeline.runner import fit_model
 
@@ -72,6 +72,10 @@ def test_resume_refuses_other_settings_but_allows_more_epochs(tiny_path, tmp_pat
     wider = build_config(None, overrides=TINY_OVERRIDES + ["train.epochs=4", "model.hidden_size=24"])
     with pytest.raises(BundleError, match=r"this command sets model\.hidden_size = 24 \(the saved run: \d+\)\."):
         train_model(wider, _data(tiny_path, wider), checkpoint_dir=tmp_path / "ckpt", resume=True, progress=False)
+    fewer = build_config(None, overrides=TINY_OVERRIDES + ["train.epochs=1"])  # had trained on and said "1 epoch asked"
+    with pytest.raises(ConfigError, match=r"ckpt: the checkpoint is after epoch 2, but train\.epochs is 1\. Resume with "
+                                          r"train\.epochs of 2 or more\."):
+        train_model(fewer, _data(tiny_path, fewer), checkpoint_dir=tmp_path / "ckpt", resume=True, progress=False)
     slanted = build_config(None, overrides=TINY_OVERRIDES + ["train.epochs=5"])
     assert slanted.train.schedule == "constant"  # more epochs continue a constant learning rate as it was
     _, result = train_model(slanted, _data(tiny_path, slanted), checkpoint_dir=tmp_path / "ckpt", resume=True,
@@ -114,6 +118,10 @@ def test_early_stopping_restores_the_best_epochs_weights(tiny_path):
     best = min(result.history, key=lambda h: h["valid_loss"])
     assert result.best_epoch == best["epoch"]
     assert result.stopped_early and len(result.history) == result.best_epoch + 2 < 40
+    # patience that runs out on the last epoch stops nothing: every epoch asked ran (it had said stopped early)
+    exact = config.model_copy(update={"train": config.train.model_copy(update={"epochs": len(result.history)})})
+    _, same = fit_model(exact, prepare(exact, _data(tiny_path, exact)), progress=False)
+    assert same.history == result.history and not same.stopped_early
     assert result.history[-1]["valid_loss"] != best["valid_loss"]  # the last epoch is worse ...
     valid = prepared.splits["valid"]
     objective = prepared.task.objective(valid.targets, config.train)

@@ -271,6 +271,7 @@ def summarize(config: Config, prepared: Prepared, model: torch.nn.Module, result
         "epochs_asked": config.train.epochs, "stopped_early": result.stopped_early,
         "patience": config.train.patience,
         "ensemble": config.model.ensemble, "members": result.members, "monitor": config.train.monitor,
+        "restore_best": config.train.restore_best,  # False: the saved weights are the last epoch's, not the best's
         "train_seconds": result.total_seconds, "precision": result.precision,
         **({"lm_seconds": result.lm_seconds} if result.lm_seconds else {}),
         "tokens_per_second": (prepared.train_tokens + _added_tokens(result)) * epochs / max(result.seconds, 1e-9),

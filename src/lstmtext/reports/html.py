@@ -20,7 +20,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
-from lstmtext.reports.markdown import chosen_cuts_line, p_cut, stopped_early  # noqa: E402
+from lstmtext.reports.markdown import LAST_EPOCH_WEIGHTS, chosen_cuts_line, p_cut, stopped_early  # noqa: E402
 from lstmtext.reports.plots import curves_figure  # noqa: E402
 from lstmtext.utils.atomic import write_text  # noqa: E402
 from lstmtext.utils.progress import seconds  # noqa: E402
@@ -157,6 +157,7 @@ def run_facts(summary: dict[str, Any]) -> list[str]:
              ["parameters", summary.get("n_parameters")], ["vocabulary", summary.get("vocab_size")],
              ["epochs run", f"{summary.get('epochs_run')}{stopped_early(summary)}"],
              ["best epoch", summary.get("best_epoch")],
+             ["weights", LAST_EPOCH_WEIGHTS.removeprefix("; ") if summary.get("restore_best") is False else None],
              ["train seconds", seconds(summary["train_seconds"]) if summary.get("train_seconds") is not None else None],
              ["precision", summary.get("precision")],
              ["seed", summary.get("seed")]]

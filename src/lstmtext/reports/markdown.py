@@ -55,6 +55,10 @@ def per_class_table(per_class: dict[str, dict[str, Any]]) -> list[str]:
     return lines + (["", LEFT_OUT] if any(map(left_out, per_class.values())) else [])
 
 
+#: What the run facts add where the saved model is not the best epoch's (``train.restore_best = false``).
+LAST_EPOCH_WEIGHTS = "; the saved weights are the last epoch's (train.restore_best = false)"
+
+
 def stopped_early(summary: dict[str, Any]) -> str:
     """`` of 8 (stopped early: no better valid score for 3 epochs)`` where the run stopped before its epochs, else ""."""
     if not summary.get("stopped_early") or summary.get("epochs_run", 0) >= summary.get("epochs_asked", 0):
@@ -84,7 +88,8 @@ def run_markdown(summary: dict[str, Any], task_lines: Sequence[str], sections: S
         f"in {summary['train_seconds']:.1f} s{speed}"
         + (f" (the language model {summary['lm_seconds']:.1f} s of it)" if summary.get("lm_seconds") else "")
         + "; best epoch "
-        f"{summary['best_epoch']} (by {summary['monitor']})",
+        f"{summary['best_epoch']} (by {summary['monitor']})" + (LAST_EPOCH_WEIGHTS if summary.get("restore_best") is False
+                                                                 else ""),
         "- splits: " + ", ".join(f"{k} {v}" for k, v in summary["split_sizes"].items()),
         f"- cleaning: {', '.join(summary['steps']) or '(none)'}",
     ]

@@ -20,7 +20,7 @@ from torch import nn
 
 from lstmtext.config import TrainConfig
 from lstmtext.encoding.batching import Batch, EncodedSplit, iterate, predict_logits, train_batches
-from lstmtext.errors import BundleError
+from lstmtext.errors import BundleError, ConfigError
 from lstmtext.models.onednn import release_workspace
 from lstmtext.training.checkpoint import restore_checkpoint, save_checkpoint
 from lstmtext.training.precision import apply_precision, set_precision
@@ -132,7 +132,11 @@ def fit(
         result.history, result.best_epoch, result.best_score = st["history"], st["best_epoch"], st["best_score"]
         bad_epochs, first_epoch = st["bad_epochs"], st["epoch"] + 1
         earlier = st.get("seconds", 0.0)  # the interrupted run's training time (absent in older checkpoints)
-        if cfg.patience is not None and bad_epochs >= cfg.patience:  # it had stopped early: nothing is left to train
+        if st["epoch"] > cfg.epochs:  # it had saved a model of more epochs than the run now says it has
+            raise ConfigError(f"{checkpoint_dir}: the checkpoint is after epoch {st['epoch']}, but train.epochs is "
+                              f"{cfg.epochs}. Resume with train.epochs of {st['epoch']} or more.")
+        if cfg.patience is not None and bad_epochs >= cfg.patience and st["epoch"] < cfg.epochs:  # it had stopped
+            # early (patience run out before the last epoch): nothing is left to train
             result.stopped_early, first_epoch = True, cfg.epochs + 1
             log.info("resuming a run that had stopped early after epoch %d", st["epoch"])
         else:
@@ -155,7 +159,7 @@ def fit(
             best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
         else:
             bad_epochs += 1
-        stop = cfg.patience is not None and bad_epochs >= cfg.patience
+        stop = cfg.patience is not None and bad_epochs >= cfg.patience and epoch < cfg.epochs  # at the last: no stop
         epoch_line(f"epoch {epoch}/{cfg.epochs}: " + ", ".join(f"{k} {v:.4f}" for k, v in record.items() if k != "epoch")
                    + (" (best)" if result.best_epoch == epoch else "")
                    + ("" if stop else time_left(time.perf_counter() - start, epoch - first_epoch + 1,
