@@ -449,6 +449,24 @@ def test_a_config_error_names_the_flag_or_setting_that_gave_the_value(tmp_path):
         run_config(None, toml, ["train.lr=0.01"])
 
 
+def test_a_set_value_of_the_wrong_kind_says_how_to_write_it(tmp_path):
+    """A number for a text key and a comma list for a list key said only "should be a valid string/list" (training
+    review); --set task=absa did not point to --task."""
+    from lstmtext.cli.common import run_config
+    from lstmtext.errors import ConfigError
+
+    with pytest.raises(ConfigError, match=r"Got 2024 instead\. Write it as a TOML string, \"2024\" \(on the command "
+                                          r"line: --set 'data\.text_col=\"2024\"'\)\.$"):
+        run_config(None, None, ["data.text_col=2024"])
+    with pytest.raises(ConfigError, match=r"Write it as a TOML list, \[\"lowercase\", \"normalize_whitespace\"\] \(on the "
+                                          r"command line: --set 'preprocess\.steps=\[\"lowercase\", \"normalize_whitespace\"\]'\)"):
+        run_config(None, None, ["preprocess.steps=lowercase,normalize_whitespace"])
+    with pytest.raises(ConfigError, match=r"Write it as a TOML list, \[\"food\", \"service\"\]"):
+        run_config(None, None, ["absa.aspects=[food,service]"], task="absa")
+    with pytest.raises(ConfigError, match=r"dotted as section\.key, e\.g\. model\.hidden_size \(the task is --task TASK\)"):
+        run_config(None, None, ["task=absa"])
+
+
 def test_ctrl_c_says_what_was_kept_and_how_to_go_on(tiny_path, tmp_path, monkeypatch):
     def interrupted(*args, **kwargs):
         raise KeyboardInterrupt

@@ -315,3 +315,12 @@ def test_a_model_too_big_for_the_machine_is_refused_before_training(tiny_path, t
     assert isinstance(res.exception, ConfigError) and "more than this machine's 0.0 GiB" in str(res.exception)
     monkeypatch.setattr(checks, "_physical_memory", lambda: 64 * 2**20)  # fits: it trains
     assert CliRunner().invoke(app, [*args, "--overwrite", "--quiet"]).exit_code == 0
+
+
+def test_a_folder_named_as_an_output_file_is_refused_before_training(tiny_path, tmp_path):
+    """An empty folder metrics.json passed the check (empty folders are nothing to lose) and the run ended writing
+    its metrics there, in an IsADirectoryError traceback (training review)."""
+    (tmp_path / "r" / "metrics.json").mkdir(parents=True)
+    res = CliRunner().invoke(app, ["train", str(tiny_path), "--out", str(tmp_path / "r"), "--overwrite"])
+    assert isinstance(res.exception, OutputExistsError)
+    assert f"{tmp_path / 'r' / 'metrics.json'} is a folder; train writes a file of that name there" in str(res.exception)

@@ -234,3 +234,13 @@ def test_resume_on_other_data_is_refused(tiny_path, tmp_path, monkeypatch):
     _, result = train_model(config, _data(tiny_path, config), checkpoint_dir=tmp_path / "ckpt", resume=True,
                             progress=False)  # the same data resumes
     assert [h["epoch"] for h in result.history] == [1, 2, 3]
+
+
+def test_a_diverged_run_stops_in_one_line(tiny_path):
+    """lr 1e30 without clipping: the valid loss was nan from epoch 1, training went on, and the report ended in a
+    traceback on nan probabilities (training review)."""
+    config = build_config(None, overrides=TINY_OVERRIDES + ["train.epochs=3", "train.lr=1e30",
+                                                            "train.clip_grad_norm=none"])
+    with pytest.raises(ConfigError, match=r"^training diverged: after epoch 1 the training loss is [\d.e+]+ and the "
+                                          r"valid loss nan \(train\.lr = 1e\+30, no train\.clip_grad_norm\)\. Lower"):
+        train_model(config, _data(tiny_path, config), progress=False)

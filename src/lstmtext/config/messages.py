@@ -42,6 +42,11 @@ def _explain(exc: ValidationError, source: str, config_class: Any) -> ConfigErro
     if isinstance(got, dict):  # a check across keys (the whole section or config as its input): the message says it
         return ConfigError(f"{source}: {(loc + ' ') if loc else ''}{err['msg'].lower()}.")
     hint = ""
+    if err["type"] == "string_type" and isinstance(got, (int, float)) and not isinstance(got, bool):  # 2024 is a number
+        hint = f" Write it as a TOML string, \"{got}\" (on the command line: --set '{loc}=\"{got}\"')."
+    if err["type"] == "list_type" and isinstance(got, str):  # a,b or [a,b]: TOML reads neither as a list
+        items = ", ".join(f'"{v.strip()}"' for v in got.strip().strip("[]").split(",") if v.strip())
+        hint = f" Write it as a TOML list, [{items}] (on the command line: --set '{loc}=[{items}]')."
     if err["type"] == "dict_type" and isinstance(got, str):  # JSON, or a TOML table in the wrong syntax
         hint = (f" Set one key at a time (--set {loc}.KEY=VALUE, e.g. preprocess.options.normalize_slang.lexicon="
                 "\"my.csv\") or give a TOML inline table ({KEY = VALUE}), not JSON.")

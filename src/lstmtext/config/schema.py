@@ -356,7 +356,8 @@ def parse_override(item: str) -> tuple[list[str], Any]:
     key, raw = item.split("=", 1)
     path = key.strip().split(".")
     if len(path) < 2 or not all(path):
-        raise ConfigError(f"--set {item!r}: the key must be dotted as section.key, e.g. model.hidden_size.")
+        task = " (the task is --task TASK)" if path == ["task"] else ""  # the one top-level key: a flag of its own
+        raise ConfigError(f"--set {item!r}: the key must be dotted as section.key, e.g. model.hidden_size{task}.")
     try:
         value = tomllib.loads(f"v = {raw.strip()}")["v"]
     except tomllib.TOMLDecodeError:

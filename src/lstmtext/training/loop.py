@@ -151,6 +151,7 @@ def fit(
         record = _run_epoch(model, train, lengths, cfg, objective, optimizer, params, epoch, progress, shard)
         valid_summary = objective.summarize(predict_logits(model, valid.sequences, cfg.eval_batch_size),
                                             torch.from_numpy(valid.targets))
+        _check_finite(record["train_loss"], valid_summary.get("loss", 0.0), epoch, cfg)
         record.update({f"valid_{k}": v for k, v in valid_summary.items()})
         result.history.append(record)
         score = monitored(valid_summary, cfg.monitor)
@@ -183,6 +184,17 @@ def fit(
         model.load_state_dict(best_state)
     result.seconds = earlier + time.perf_counter() - start
     return result
+
+
+def _check_finite(train_loss: float, valid_loss: float, epoch: int, cfg: TrainConfig) -> None:
+    """Stop a diverged run in one line: with a loss of nan or inf every later epoch, and the reports (whose
+    confidence cuts failed on nan probabilities, in a traceback), would be nan too."""
+    if math.isfinite(train_loss) and math.isfinite(valid_loss):
+        return
+    clip = f"train.clip_grad_norm = {cfg.clip_grad_norm}" if cfg.clip_grad_norm else "no train.clip_grad_norm"
+    raise ConfigError(f"training diverged: after epoch {epoch} the training loss is {train_loss:g} and the valid loss "
+                      f"{valid_loss:g} (train.lr = {cfg.lr:g}, {clip}). Lower train.lr, or clip the gradients (--set "
+                      "train.clip_grad_norm=1.0).")
 
 
 def _run_epoch(

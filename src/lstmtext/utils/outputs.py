@@ -123,6 +123,10 @@ def check_out(out: str | Path, command: str, overwrite: bool, also: Sequence[str
                                 "Move it away, or choose another --out.")
     if command in RESUMES_FROM and (out / RESUMES_FROM[command]).exists():  # after the checks above: a training
         return out  # run saved there since must not lose its report; the command checks its settings and goes on
+    folder = next((name for name in names if "." in name and (out / name).is_dir()), None)
+    if folder is not None:  # an empty one passed the check below, and the run ended writing its file, in a traceback
+        raise OutputExistsError(f"{out / folder} is a folder; {command} writes a file of that name there. Move it away, "
+                                "or choose another --out.")
     found = [name for name in names if (out / name).exists() and not is_empty_dir(out / name)]
     if found and not overwrite:
         resume = "--resume to continue an interrupted training, " if found == ["checkpoint"] else ""
