@@ -91,7 +91,7 @@ def run_config(preset: str | None = None, config: Path | None = None, set_: list
     preset defaults to ``ulmfit`` for single-label runs.
     This is the one place where a command-line flag becomes a config key.
     """
-    from lstmtext.config import build_config, deep_merge, parse_override
+    from lstmtext.config import Config, build_config, deep_merge, parse_override
     from lstmtext.config.presets import task_preset
     from lstmtext.errors import ConfigError
     from lstmtext.preprocess.presets import check_model_preset
@@ -121,7 +121,8 @@ def run_config(preset: str | None = None, config: Path | None = None, set_: list
         # a language model the saved one started from is in its weights already: continued, not pretrained again
         for key in ("init_from", "new_words", "new_classes", "pretrain", "pretrained"):
             base["train"].pop(key, None)
-        if not task and base["task"] != "classify":  # DATA is read as that task's file: say so before it is
+        if not task and base["task"] != Config.model_fields["task"].default:  # DATA is read as that task's file:
+            # say so before it is
             err_console.print(escape(f"--init-from {init_from} is a model of --task {base['task']}: DATA is read and "
                                      "trained as its task's file"), highlight=False, soft_wrap=True)
         task = task or base["task"]
@@ -167,8 +168,8 @@ def run_config(preset: str | None = None, config: Path | None = None, set_: list
                 raise ConfigError(f"--set {item}: with --pretrained the cleaning is the language model's. Leave it "
                                   "out, or pretrain a language model with it (lstmtext pretrain ... --set " + key + "=...).")
         extra = deep_merge(extra, settings)
-        if preset is None and config is None and base is None and (task or "classify") == "classify":
-            preset = "ulmfit"
+        if preset is None and config is None and base is None:
+            preset = task_preset(task, pretrained=True)
         _say_lm_cleaning(preset or task_preset(task), settings.get("preprocess"), lm, named=preset is not None or
                          config is None)
     if base is not None:

@@ -86,9 +86,18 @@ MODEL_PRESETS: dict[str, dict[str, Any]] = {
 TASK_PRESETS = {"absa": "absa", "multilabel": "multilabel"}
 
 
-def task_preset(task: str | None) -> str:
-    """The preset of ``task`` (``default`` for tasks without their own)."""
-    return TASK_PRESETS.get(task or "classify", "default")
+#: The preset a run started from a language model (``--pretrained LM``) takes when none is named, per task; a task
+#: without one keeps its own preset (:data:`TASK_PRESETS`), whose model the language model's weights then start.
+PRETRAINED_PRESETS = {"classify": "ulmfit"}
+
+
+def task_preset(task: str | None, pretrained: bool = False) -> str:
+    """The preset of ``task`` (``default`` for tasks without their own); with ``pretrained``, the one a run from a
+    language model takes (:data:`PRETRAINED_PRESETS`)."""
+    task = task or "classify"
+    if pretrained and task in PRETRAINED_PRESETS:
+        return PRETRAINED_PRESETS[task]
+    return TASK_PRESETS.get(task, "default")
 
 
 def available_presets() -> list[str]:

@@ -50,25 +50,11 @@ def evaluate_file(bundle_path: str | Path, data: str | Path, text_col: str | Non
                                                      if v is not None})
     config = bundle.config.model_copy(update={"data": data_cfg}, deep=True)
     task = bundle.task
-    if label_sep is not None or (label_col and "," in label_col):
-        if "multilabel" not in task.sections:
-            raise ConfigError(f"--label-sep and a,b,c in --label-col read multi-label files; this model's task is "
-                              f"{task.name!r}.")
-        if label_sep is not None:  # the file's labels are in one column, whatever layout the model was trained on
-            if not label_sep:
-                raise ConfigError("--label-sep must not be empty: give what separates a text's labels, e.g. '|'.")
-            config.multilabel.layout, config.multilabel.labels, config.multilabel.label_sep = "delimited", None, label_sep
-        if label_col and "," in label_col:
-            columns = [c.strip() for c in label_col.split(",") if c.strip()]
-            missing = [name for name in task.labels if name not in columns]
-            if missing:  # read as absent from every text: its scores, and micro-F1, would be made up
-                named = len(set(columns) & set(task.labels))
-                raise ConfigError(f"--label-col names {named} of the model's {len(task.labels)} labels, not "
-                                  f"{', '.join(map(repr, missing[:5]))}{' ...' if len(missing) > 5 else ''}. Name a "
-                                  "column for every label (0 in every row for a label no text has).")
-            task.several_label_columns(config, columns)
-    if "absa" in task.sections and header:  # the file's own layout (wide or long), not the training file's
-        task.match_layout(config, table_columns(data, fmt))
+    if label_sep is not None or (label_col and "," in label_col):  # the file's own label options
+        columns = [c.strip() for c in label_col.split(",") if c.strip()] if label_col and "," in label_col else None
+        task.file_label_options(config, label_sep, columns)
+    if header:  # the file's own layout (an aspect file: wide or long), not the training file's
+        task.match_layout(config, lambda: table_columns(data, fmt))
     split = task.read_labelled(data, fmt, header, config)
     notes: list[str] = []
     cleaned = predictor.encoder.pipeline.clean_many(split.texts)  # once: counted below, then encoded

@@ -137,9 +137,8 @@ def warm_task(bundle: Bundle, train_labels: Sequence[Any], config: Config, sourc
                         "model without --init-from.")
     if new and config.train.new_classes == "error":
         raise DataError(f"{source}: the training split has labels the model from --init-from (a {saved.name!r} model) "
-                        f"does not know ({shown}). Pass --new-classes add to give them new outputs, or drop those rows"
-                        + ("" if saved.name == "classify" else f"; if this is not {saved.name} data, train a new model "
-                           "without --init-from") + ".")
+                        f"does not know ({shown}). Pass --new-classes add to give them new outputs, or drop those rows; "
+                        f"if this is not {saved.name} data, train a new model without --init-from.")
     task = saved.add_labels(new, config) if new else type(saved)(saved.labels, config)
     if new:
         log.info("warm start: %d new label(s) get new outputs: %s", len(new), ", ".join(new))

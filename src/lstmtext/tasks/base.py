@@ -199,6 +199,20 @@ class Task(ABC):
     def several_label_columns(cls, config: Config, columns: list[str]) -> None:
         """Read ``--label-col a,b,c`` into ``config`` (tasks with one label column: the missing column is reported)."""
 
+    def file_label_options(self, config: Config, label_sep: str | None, columns: list[str] | None) -> None:
+        """Read an evaluated file's own label options into ``config``: ``--label-sep`` and ``--label-col a,b,c``,
+        which only multi-label models read.
+
+        Raises:
+            ConfigError: For a task that reads neither.
+        """
+        raise ConfigError(f"--label-sep and a,b,c in --label-col read multi-label files; this model's task is "
+                          f"{self.name!r}.")
+
+    def match_layout(self, config: Config, columns: Callable[[], list[str]]) -> None:
+        """Set ``config`` to the layout of a file whose header holds ``columns()`` (aspect files: wide or long); a
+        task of one layout has nothing to set."""
+
     @classmethod
     def pin_label_space(cls, data: LabelledData, config: Config, split: str) -> LabelledData:
         """``data`` with the label space fitted on its ``split`` (the rows an experiment draws from), for :meth:`from_data`."""

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import html
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -62,10 +63,10 @@ class AspectSentiment(Task):
         reader = read_long if config.absa.layout == "long" else read_wide
         return reader(frame, refs, path, config, info.get("aspects"), info.get("not_mentioned"))
 
-    def match_layout(self, config: Config, columns: list[str]) -> None:
+    def match_layout(self, config: Config, columns: Callable[[], list[str]]) -> None:
         """Set ``config.absa.layout`` to the one a file with these ``columns`` is in, when it is plainly the other
         layout than the model's: a file of the model's aspects is scored whichever layout the model trained on."""
-        a, have = config.absa, set(columns)
+        a, have = config.absa, set(columns())
         long_cols, wide_cols = {a.aspect_col, a.polarity_col} <= have, set(self.aspects) <= have
         if long_cols != wide_cols:
             a.layout = "long" if long_cols else "wide"

@@ -29,7 +29,7 @@ from sklearn.metrics import f1_score
 
 from lstmtext.config import Config
 from lstmtext.data.dataset import RowRefs, Split, Table, check_cells, check_columns, split_values
-from lstmtext.errors import DataError
+from lstmtext.errors import ConfigError, DataError
 from lstmtext.models.heads import OutputLayout
 from lstmtext.tasks.base import Task, in_order, register_task
 from lstmtext.tasks.metrics import label_macro_f1, multilabel_metrics
@@ -107,6 +107,20 @@ class MultiLabel(Task):
     @classmethod
     def several_label_columns(cls, config: Config, columns: list[str]) -> None:
         config.multilabel.layout, config.multilabel.labels, config.data.label_col = "columns", columns, "label"
+
+    def file_label_options(self, config: Config, label_sep: str | None, columns: list[str] | None) -> None:
+        if label_sep is not None:  # the file's labels are in one column, whatever layout the model was trained on
+            if not label_sep:
+                raise ConfigError("--label-sep must not be empty: give what separates a text's labels, e.g. '|'.")
+            config.multilabel.layout, config.multilabel.labels, config.multilabel.label_sep = "delimited", None, label_sep
+        if columns:
+            missing = [name for name in self.labels if name not in columns]
+            if missing:  # read as absent from every text: its scores, and micro-F1, would be made up
+                named = len(set(columns) & set(self.labels))
+                raise ConfigError(f"--label-col names {named} of the model's {len(self.labels)} labels, not "
+                                  f"{', '.join(map(repr, missing[:5]))}{' ...' if len(missing) > 5 else ''}. Name a "
+                                  "column for every label (0 in every row for a label no text has).")
+            self.several_label_columns(config, columns)
 
     def decision_cuts(self) -> np.ndarray:
         return self.thresholds
