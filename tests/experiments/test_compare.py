@@ -127,8 +127,7 @@ def test_an_interrupted_comparison_goes_on_with_the_runs_it_has_not_finished(tin
     with pytest.raises(ConfigError, match=r"edited\.partial\.json: this folder holds an interrupted comparison of other "
                                           r"data or another cleaning \(1 finished run\)\. .* pass --overwrite to start over"):
         compare(flipped, ["cnn"], **settings, partial=partial)
-    partial.unlink()  # what --overwrite does
-    edited = compare(flipped, ["cnn"], **settings, partial=partial)
+    edited = compare(flipped, ["cnn"], **settings, partial=partial, overwrite=True)  # from Python too
     assert len(trained) == 5 and edited["runs_reused"] == 0  # 1 before the interruption, both seeds again
 
 

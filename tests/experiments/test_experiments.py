@@ -255,6 +255,10 @@ def test_a_folder_holding_another_search_is_refused(base, tiny_data, tmp_path):
     (tmp_path / "z" / "study.db").write_text("not a database", encoding="utf-8")  # SQLAlchemy's traceback
     with pytest.raises(ConfigError, match=r"study\.db: cannot read it as a search's study .*--overwrite"):
         search(base, tiny_data, tmp_path / "z", parse_space(base, ["train.lr=0.01"]), mode="sequential", workers=1)
+    # overwrite starts afresh from Python too (only the command line could: it deleted the study itself)
+    fresh = search(base, tiny_data, tmp_path, parse_space(base, ["train.lr=0.02"]), mode="sequential", workers=1,
+                   overwrite=True)
+    assert (fresh["ran"], fresh["complete"]) == (1, 1) and fresh["best"]["params"] == {"train.lr": 0.02}
 
 
 LABELS = ["a"] * 100 + ["b"] * 50 + ["c"] * 30

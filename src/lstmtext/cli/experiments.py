@@ -118,9 +118,6 @@ def search(
     cfg, labelled = _setup(data, preset, config, set_, task, text_col, label_col, split_col, aspects, label_sep,
                            oversample, class_weight, valid, test, split_file, header=not no_header, preprocess=preprocess)
     what = parse_space(cfg, grid, space)
-    if overwrite:  # with SQLite's journal files: a stale journal would be replayed into the new study
-        for name in ("study.db", "study.db-journal", "study.db-wal", "study.db-shm", "search.json"):
-            (out / name).unlink(missing_ok=True)
     from lstmtext.experiments.pool import run_facts
     from lstmtext.utils.atomic import write_json
 
@@ -136,7 +133,8 @@ def search(
     start = time.perf_counter()
     try:
         summary = run_search(cfg, labelled, out, what, trials=trials, metric=metric, timeout=timeout,
-                             workers=workers_or_cores(workers), mode=mode, seed=seed, on_result=done)
+                             workers=workers_or_cores(workers), mode=mode, seed=seed, on_result=done,
+                             overwrite=overwrite)
     except KeyboardInterrupt:  # this session counts in the totals too: its finished trials and its time
         if (out / "study.db").is_file():
             import json

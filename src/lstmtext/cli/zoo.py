@@ -120,10 +120,9 @@ def compare(
     done = lambda r: console.print(f"{r['model']} seed {r['seed']}: accuracy {r['accuracy']:.4f}, "  # noqa: E731
                                    f"macro-F1 {r['macro_f1']:.4f} ({seconds(r['train_seconds'])})")
     partial = out / "compare.partial.json"  # each finished run, so that an interrupted comparison goes on
-    if overwrite:  # started over: an interrupted comparison's runs are not reused
-        partial.unlink(missing_ok=True)
     report = run_compare(labelled, names, seeds, base=base, preprocess=preprocess, overrides=list(set_ or []),
-                         mode=mode, workers=workers_or_cores(workers), baseline=baseline, on_result=done, partial=partial)
+                         mode=mode, workers=workers_or_cores(workers), baseline=baseline, on_result=done, partial=partial,
+                         overwrite=overwrite)
     paths = write_report(report, out)
     partial.unlink(missing_ok=True)
     console.print(paths["markdown"].read_text(encoding="utf-8"), soft_wrap=True, markup=False)

@@ -199,6 +199,7 @@ def compare(
     baseline: bool = True,
     on_result: Callable[[dict[str, Any]], None] | None = None,
     partial: Path | None = None,
+    overwrite: bool = False,
 ) -> dict[str, Any]:
     """Train every model with seeds ``0 .. seeds-1`` on the same split and cleaning; return the report.
 
@@ -219,6 +220,7 @@ def compare(
         on_result: Called with each finished run's record.
         partial: A JSON file where each finished run is kept as it comes: a run of the same data, cleaning and
             config found there is not trained again (an interrupted comparison goes on where it stopped).
+        overwrite: Start afresh: the runs kept in ``partial`` are deleted, not reused.
 
     Returns:
         A JSON-ready dict: ``runs`` (one record per run), ``summary`` (mean and std per model), timing and
@@ -240,6 +242,8 @@ def compare(
         owned = _owner(key)
         if owned and not key.startswith("data."):  # --set data.* is how the one data set is read
             raise ConfigError(f"--set {key}: compare sets it for every run; {owned}.")
+    if overwrite and partial is not None:  # started over: an interrupted comparison's runs are not reused
+        partial.unlink(missing_ok=True)
     if preprocess is None:
         from lstmtext.config.presets import task_preset
 
@@ -373,7 +377,7 @@ def _kept_runs(partial: Path | None, spec: dict[str, Any]) -> dict[str, dict[str
 
     Raises:
         ConfigError: If it holds an interrupted comparison of other data or another cleaning: its runs would be
-            lost without a word (the caller deletes it for ``--overwrite``).
+            lost without a word (``overwrite`` deletes it first).
     """
     if partial is None or not partial.is_file():
         return {}

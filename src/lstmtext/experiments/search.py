@@ -164,6 +164,7 @@ def search(
     mode: Mode = "pool",
     seed: int = 0,
     on_result: Callable[[dict[str, Any]], None] | None = None,
+    overwrite: bool = False,
 ) -> dict[str, Any]:
     """Run (or resume) a search and return its summary; trials are stored in ``out_dir/study.db``.
 
@@ -179,6 +180,7 @@ def search(
         mode: ``pool`` (one thread per process) or ``sequential``.
         seed: Seed of the sampler (each trial trains with ``config.train.seed``).
         on_result: Called with each finished trial's record.
+        overwrite: Start afresh: an earlier study in ``out_dir`` (and its summary) is deleted, not resumed.
 
     Returns:
         ``{"ran", "complete", "failed", "wall_seconds", "best": record or None, "stopped_by_timeout"}``.
@@ -194,6 +196,9 @@ def search(
         raise ConfigError("--space needs --trials N (how many points to sample in all).")
     threads = check_parallel(mode, workers)
     out = Path(out_dir)
+    if overwrite:  # with SQLite's journal files: a stale journal would be replayed into the new study
+        for name in ("study.db", "study.db-journal", "study.db-wal", "study.db-shm", "search.json"):
+            (out / name).unlink(missing_ok=True)
     with study_storage(out) as storage:
         return _search(config, data, out, space, trials, metric, timeout, workers, mode, seed, on_result, storage,
                        threads)
