@@ -201,7 +201,7 @@ def test_embed_command_writes_word2vec_text(tiny_path, tmp_path):
 
 
 def test_embed_reads_a_plain_text_file_line_by_line_and_cleaning_steps(tmp_path):
-    from lstmtext.encoding.embeddings import embed_file
+    from lstmtext.pipeline.embed import embed_file
 
     raw = tmp_path / "raw.txt"  # a corpus of one text a line: no header row to lose
     raw.write_text("Zebra Quokka flight\n\nzebra crew\n", encoding="utf-8")
@@ -280,8 +280,8 @@ def test_embed_split_col_learns_from_the_train_rows_only(tmp_path):
 def test_embed_streams_the_corpus_from_a_cleaned_file(tmp_path, monkeypatch):
     """embed held every text and token list in memory (a 46 MB corpus peaked at 1.09 GB, 0.42 GB streamed): word2vec
     now reads a restartable corpus cleaned once into a temporary file, the same sentences in the same order."""
-    from lstmtext.encoding import embeddings
     from lstmtext.encoding.corpus import UnlabelledCorpus
+    from lstmtext.pipeline import embed
 
     seen = {}
 
@@ -290,10 +290,10 @@ def test_embed_streams_the_corpus_from_a_cleaned_file(tmp_path, monkeypatch):
         seen["passes"] = [list(sentences), list(sentences)]  # gensim reads it once per epoch and for its vocabulary
         return {"zebra": np.zeros(3, dtype=np.float32)}
 
-    monkeypatch.setattr(embeddings, "train_word2vec", fake)
+    monkeypatch.setattr(embed, "train_word2vec", fake)
     table = tmp_path / "t.csv"
     table.write_text("text,split\nZebra crew,train\nquokka,valid\nbig zebra,train\n", encoding="utf-8")
-    assert embeddings.embed_file(table, tmp_path / "v.txt", dim=3, split_col="split", preprocess="lowercase") == (1, 2)
+    assert embed.embed_file(table, tmp_path / "v.txt", dim=3, split_col="split", preprocess="lowercase") == (1, 2)
     assert seen["type"] is UnlabelledCorpus
     assert seen["passes"] == [[["zebra", "crew"], ["big", "zebra"]]] * 2
 
@@ -303,10 +303,9 @@ def test_embed_reads_a_split_file_or_a_parquet_split_column_a_chunk_at_a_time(tm
     import pandas as pd
 
     from lstmtext.data import io
-    from lstmtext.encoding import corpus, embeddings
+    from lstmtext.data.splits import training_texts
     from lstmtext.errors import DataError
 
-    monkeypatch.setattr(corpus, "CHUNK", 2)  # 5 rows: three chunks
     read_whole = []
     monkeypatch.setattr(io, "read_table", lambda *a, **k: read_whole.append(a) or pytest.fail("read whole"))  # not
     # the split file's own reading: lstmtext.data.splits holds its own name for it
@@ -317,17 +316,17 @@ def test_embed_reads_a_split_file_or_a_parquet_split_column_a_chunk_at_a_time(tm
                      + "\n", encoding="utf-8")
     split_file = tmp_path / "split.csv"
     pd.DataFrame({"row": range(5), "split": split}).to_csv(split_file, index=False)
-    got = list(embeddings._train_rows(jsonl, "text", split_file, None, True))
+    got = list(training_texts(jsonl, "text", split_file, None, True, 2))  # 5 rows: three chunks
     assert got == [["zebra crew"], ["zebra gate"], ["emu bag"]]  # a chunk at a time
     parquet = tmp_path / "d.parquet"
     pd.DataFrame({"text": texts, "part": split, "other": range(5)}).to_parquet(parquet, row_group_size=2)
-    got = list(embeddings._train_rows(parquet, "text", None, "part", True))
+    got = list(training_texts(parquet, "text", None, "part", True, 2))
     assert [t for chunk in got for t in chunk] == ["zebra crew", "zebra gate", "emu bag"] and len(got) == 3
-    got = list(embeddings._train_rows(parquet, "text", split_file, None, True))
+    got = list(training_texts(parquet, "text", split_file, None, True, 2))
     assert [t for chunk in got for t in chunk] == ["zebra crew", "zebra gate", "emu bag"]
     pd.DataFrame({"row": [0, 7], "split": ["train", "test"]}).to_csv(split_file, index=False)
     with pytest.raises(DataError, match=r"split\.csv: row 7 is outside the data \(5 rows\)\. Is it the split file"):
-        list(embeddings._train_rows(jsonl, "text", split_file, None, True))
+        list(training_texts(jsonl, "text", split_file, None, True, 2))
     assert not read_whole
 
 

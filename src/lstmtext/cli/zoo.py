@@ -153,7 +153,7 @@ def embed(
 
     Example: lstmtext embed reviews.csv --text-col review --preprocess id-review --out vectors.txt
     """
-    from lstmtext.encoding.embeddings import embed_file
+    from lstmtext.pipeline.embed import embed_file
 
     check_out_file(out, overwrite, [p for p in (data, split_file) if p is not None])
     n_vectors, n_texts = embed_file(data, out, algo=algo, dim=dim, window=window, min_count=min_count, epochs=epochs,

@@ -8,6 +8,7 @@ column to a frame.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 import numpy as np
@@ -77,3 +78,43 @@ def split_file_rows(split_csv: str | Path, n_rows: int) -> tuple[np.ndarray, lis
 def outside_the_data(split_csv: str | Path, row: int, n_rows: int) -> str:
     """The error for a split file naming row ``row`` of data with ``n_rows`` rows."""
     return f"{split_csv}: row {row} is outside the data ({n_rows} rows). Is it the split file of this data file?"
+
+
+def training_texts(path: Path, col: str, split_file: str | Path | None, split_col: str | None, header: bool,
+                   chunk_size: int) -> Iterator[list[str]]:
+    """The texts of a table's training rows, ``chunk_size`` rows of the table at a time (never the whole table):
+    by a split column, or by a split file (its rows are the table's 0-based data rows, as ``train --split-file``
+    reads them).
+
+    Raises:
+        DataError: For a missing column, a bad split value or split file, or a split file naming a row the table
+            does not have (found at its end: before any vector is trained).
+    """
+    from lstmtext.data.dataset import RowRefs, check_columns, split_values
+    from lstmtext.data.io import detect_format, parquet_file, read_chunks
+
+    fmt = detect_format(path)
+    columns = {"--text-col": col, "--split-col": split_col}
+    listed = read_split_file(split_file) if split_file is not None else None
+    train = np.sort(listed.index.to_numpy()[listed.to_numpy() == "train"]) if listed is not None else None
+    if fmt == "parquet":  # only the two columns, a batch of rows at a time
+        parquet = parquet_file(path)
+        check_columns(pd.DataFrame(columns=parquet.schema_arrow.names), path, columns)
+        frames: Iterable[pd.DataFrame] = (batch.to_pandas() for batch in parquet.iter_batches(
+            batch_size=chunk_size, columns=[c for c in dict.fromkeys((col, split_col)) if c is not None]))
+    else:
+        frames = read_chunks(path, None, chunk_size, header=header)
+    start = 0  # the running row number: what a split file's rows count (a JSONL chunk's index is its lines)
+    for frame in frames:
+        check_columns(frame, path, columns)
+        rows = np.arange(start, start + len(frame))
+        if train is not None:
+            at = np.minimum(np.searchsorted(train, rows), max(len(train) - 1, 0))
+            keep = train[at] == rows if len(train) else np.zeros(len(frame), dtype=bool)
+        else:
+            refs = RowRefs(path, fmt, header, index=rows if fmt == "parquet" else frame.index)
+            keep = np.asarray(split_values(frame, str(split_col), refs)) == "train"
+        start += len(frame)
+        yield frame.loc[keep, col].dropna().astype(str).tolist()
+    if listed is not None and len(listed) and int(listed.index.max()) >= start:
+        raise DataError(outside_the_data(split_file, int(listed.index.max()), start))

@@ -3,7 +3,7 @@
 :func:`initial_embedding` turns ``model.embedding`` into the builder kwargs ``embedding_weights`` and
 ``freeze_embedding`` (see docs/embeddings.md for when each kind helps):
 
-- ``random``: the model's own (trainable) initialisation; returns ``{}``.
+- ``random``: the model's own initialisation, trainable (returns ``{}``) or frozen with ``freeze``.
 - ``onehot``: row ``i`` is the unit vector ``e_i`` (``<pad>`` is all zeros), always frozen. The table is
   square, so ``model.embedding_dim`` is *set* to the vocabulary size (logged; the saved config records
   it). Vocabularies over :data:`ONEHOT_MAX_WORDS` are refused: lower ``vocab.num_words``.
@@ -20,17 +20,16 @@ the vocabulary that got a vector is logged at INFO.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Iterator, Sequence
-from pathlib import Path
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 import numpy as np
 import torch
 
-from lstmtext.config import ModelConfig, PreprocessConfig
-from lstmtext.encoding.vector_files import read_vectors, write_word2vec_text
+from lstmtext.config import ModelConfig
+from lstmtext.encoding.vector_files import read_vectors
 from lstmtext.encoding.vocab import PAD_ID, Vocab
-from lstmtext.errors import ConfigError, DataError
+from lstmtext.errors import ConfigError
 from lstmtext.preprocess import Pipeline
 
 log = logging.getLogger(__name__)
@@ -198,118 +197,3 @@ def embedding_matrix(vocab: Vocab, vectors: dict[str, np.ndarray], dim: int, sou
     log.info("embedding coverage: %d of %d vocabulary words found in %s (%.1f%%)", found, len(vocab) - 2, source,
              100.0 * found / words)
     return torch.from_numpy(table)
-
-
-def embed_file(data: str | Path | None, out: str | Path, *, algo: str = "cbow", dim: int = 128, window: int = 5,
-               min_count: int = 1, epochs: int = 10, seed: int = 42, preprocess: str = "en-tweet",
-               text_col: str | None = None, split_file: str | Path | None = None, split_col: str | None = None,
-               header: bool = True) -> tuple[int, int]:
-    """Train word2vec on the texts of ``data`` (or the bundled tweets' training split) and write the vectors.
-    The texts are cleaned once, in chunks, into a temporary file that every pass reads: the corpus need not fit
-    in memory, a table split by ``split_file`` or ``split_col`` too.
-
-    Args:
-        data: A table with a text column, or a plain text file with one text a line; None: the bundled airline
-            tweets' training split.
-        out: The vectors file (word2vec text format).
-        algo: ``cbow`` or ``skipgram``.
-        dim: Vector size.
-        window: Context window.
-        min_count: Ignore rarer words.
-        epochs: Passes over the texts.
-        seed: Seed (one worker, so runs repeat exactly).
-        preprocess: The cleaning applied first, a preset or comma-separated steps (use the model's).
-        text_col: The text column (default ``text``).
-        split_file: A ``row,split`` file: learn from its train rows only.
-        split_col: A column saying train / valid / test for each row (as ``train --split-col``): learn from the
-            train rows only, so that no valid or test text shapes the vectors a model is then scored with.
-        header: Whether a CSV/TSV file has a header row (without one its columns are text, label, ...).
-
-    Returns:
-        ``(vectors written, texts read)``.
-
-    Raises:
-        ConfigError: For an unknown algorithm or a size below 1, or both ``split_file`` and ``split_col``.
-        DataError: For a missing column, a bad split file or split value.
-    """
-    from lstmtext.data.bundled import load_bundled_airline
-    from lstmtext.data.texts import is_plain_text
-    from lstmtext.encoding.corpus import UnlabelledCorpus
-    from lstmtext.preprocess.presets import cleaning_choice, resolved_preprocess
-
-    if algo not in ("cbow", "skipgram"):
-        raise ConfigError(f"--algo must be cbow or skipgram. Got {algo!r} instead.")
-    for flag, value in (("--dim", dim), ("--window", window), ("--min-count", min_count), ("--epochs", epochs)):
-        if value < 1:  # gensim hangs on a window of 0 and fails with its own traceback on the others
-            raise ConfigError(f"{flag} must be at least 1. Got {value} instead.")
-    if split_file is not None and split_col is not None:
-        raise ConfigError("--split-file and --split-col both say which rows are for training: give one.")
-    spec = resolved_preprocess(cleaning_choice(preprocess))  # a cleaning preset, or comma-separated steps
-    pipeline = Pipeline(spec["steps"], spec["options"], PreprocessConfig().max_chars, keep_end=True)
-    source = data if data is not None else "the bundled tweets"
-
-    def empty(read: int) -> str:
-        return (f"{source}: no text is left after cleaning ({read:,} read). Check the file, --text-col and "
-                f"--preprocess ({preprocess}).")
-
-    chunks: Iterable[list[str]] | None = None  # None: the file's text column, read in chunks
-    if data is None:
-        if split_file is not None or split_col is not None:
-            raise ConfigError("--split-file and --split-col need DATA: without it the bundled tweets' training "
-                              "split is used.")
-        chunks = [load_bundled_airline().splits["train"].texts]
-    elif split_file is not None or split_col is not None:
-        path = Path(data)
-        if is_plain_text(path):
-            raise DataError(f"{data}: a plain text file is read as one text a line and has no rows to split. Drop "
-                            f"{'--split-file' if split_file is not None else '--split-col'}, or give a table.")
-        chunks = _train_rows(path, text_col or "text", split_file, split_col, header)
-    # cleaned once into a temporary file that word2vec reads on every pass: a corpus larger than memory works
-    corpus = UnlabelledCorpus(source, text_col, pipeline, ("DATA", "--text-col"), header=header, chunks=chunks,
-                              empty=empty, header_flag="--no-header")
-    vectors = train_word2vec(corpus, dim, algo, window, min_count, epochs, seed)
-    write_word2vec_text(out, vectors)
-    return len(vectors), corpus.read
-
-
-def _train_rows(path: Path, col: str, split_file: str | Path | None, split_col: str | None,
-                header: bool) -> Iterator[list[str]]:
-    """The texts of a table's training rows, a chunk of the table at a time: by a split column, or by a split
-    file (its rows are the table's 0-based data rows, as ``train --split-file`` reads them).
-
-    Raises:
-        DataError: For a missing column, a bad split value or split file, or a split file naming a row the table
-            does not have (found at its end: before any vector is trained).
-    """
-    import pandas as pd
-
-    from lstmtext.data.dataset import RowRefs, check_columns, split_values
-    from lstmtext.data.io import detect_format, parquet_file, read_chunks
-    from lstmtext.data.splits import outside_the_data, read_split_file
-    from lstmtext.encoding.corpus import CHUNK
-
-    fmt = detect_format(path)
-    columns = {"--text-col": col, "--split-col": split_col}
-    listed = read_split_file(split_file) if split_file is not None else None
-    train = np.sort(listed.index.to_numpy()[listed.to_numpy() == "train"]) if listed is not None else None
-    if fmt == "parquet":  # only the two columns, a batch of rows at a time
-        parquet = parquet_file(path)
-        check_columns(pd.DataFrame(columns=parquet.schema_arrow.names), path, columns)
-        frames: Iterable[pd.DataFrame] = (batch.to_pandas() for batch in parquet.iter_batches(
-            batch_size=CHUNK, columns=[c for c in dict.fromkeys((col, split_col)) if c is not None]))
-    else:
-        frames = read_chunks(path, None, CHUNK, header=header)
-    start = 0  # the running row number: what a split file's rows count (a JSONL chunk's index is its lines)
-    for frame in frames:
-        check_columns(frame, path, columns)
-        rows = np.arange(start, start + len(frame))
-        if train is not None:
-            at = np.minimum(np.searchsorted(train, rows), max(len(train) - 1, 0))
-            keep = train[at] == rows if len(train) else np.zeros(len(frame), dtype=bool)
-        else:
-            refs = RowRefs(path, fmt, header, index=rows if fmt == "parquet" else frame.index)
-            keep = np.asarray(split_values(frame, str(split_col), refs)) == "train"
-        start += len(frame)
-        yield frame.loc[keep, col].dropna().astype(str).tolist()
-    if listed is not None and len(listed) and int(listed.index.max()) >= start:
-        raise DataError(outside_the_data(split_file, int(listed.index.max()), start))
