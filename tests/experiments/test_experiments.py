@@ -308,6 +308,12 @@ def test_learning_curve_run_seeds_reach_the_language_model_and_wrap(base, tiny_d
     jobs.clear()
     learning_curve(base, tiny_data, [12], seeds=2, mode="sequential", workers=1)  # no language model: its seed stays
     assert [(j["config"]["train"]["seed"], j["config"]["lm"]["seed"]) for j in jobs] == [(42, 42), (43, 42)]
+    jobs.clear()  # shares of the training split, from Python too (only the command line read them)
+    n_train = len(tiny_data.splits["train"])
+    learning_curve(base, tiny_data, [0.5, 1.0, n_train], seeds=1, mode="sequential", workers=1)
+    assert sorted({j["key"][0] for j in jobs}) == [round(0.5 * n_train), n_train]
+    with pytest.raises(ConfigError, match=r"--sizes: a share of the training split is in \(0, 1\]; got 1\.5"):
+        learning_curve(base, tiny_data, [1.5], seeds=1, mode="sequential", workers=1)
     jobs.clear()
     top = base.model_copy(deep=True)
     top.train.seed, top.model.ensemble = 2**64 - 1, 2  # seeds wrap as an ensemble's members do (a ValidationError)

@@ -183,7 +183,7 @@ def learning_curve(
     """
     from lstmtext.errors import ConfigError
     from lstmtext.experiments.learning_curve import learning_curve as run_curve
-    from lstmtext.experiments.learning_curve import write_learning_curve
+    from lstmtext.experiments.learning_curve import training_sizes, write_learning_curve
 
     values = [s.strip().replace("_", "") for s in sizes.split(",") if s.strip()]
     try:  # a value with a decimal point is a share of the training split (scikit-learn's train_sizes), else a count
@@ -191,18 +191,14 @@ def learning_curve(
     except ValueError:
         raise ConfigError(f"--sizes must be comma-separated counts (500,1000) or shares of the training split "
                           f"(0.1,0.5,1.0). Got {sizes!r} instead.") from None
-    if bad := [v for v in parsed if isinstance(v, float) and not 0 < v <= 1]:
-        raise ConfigError(f"--sizes: a share of the training split is in (0, 1]; got {bad[0]}. Give counts as whole "
-                          "numbers (500).")
+    training_sizes(parsed, 1)  # a share outside (0, 1] is refused before the data is read
     check_out(out, "learning-curve", overwrite, inputs=[data, valid, test, split_file, unlabelled])
     cfg, labelled = _setup(data, preset, config, set_, task, text_col, label_col, split_col, aspects, label_sep,
                            oversample, class_weight, valid, test, split_file, unlabelled, unlabelled_col,
                            header=not no_header, preprocess=preprocess)
-    n_train = len(labelled.splits["train"])
-    size_list = sorted({max(1, round(v * n_train)) if isinstance(v, float) else v for v in parsed})
     done = lambda r: console.print(f"{r['size']:,} texts, seed {r['seed']}: " + ", ".join(  # noqa: E731
         f"{k} {v:.4f}" for k, v in r.items() if k.endswith(metric)) + f" ({seconds(r['train_seconds'])})")
-    report = run_curve(cfg, labelled, size_list, seeds, metric=metric, workers=workers_or_cores(workers),
+    report = run_curve(cfg, labelled, parsed, seeds, metric=metric, workers=workers_or_cores(workers),
                        mode=mode, out_dir=out, on_result=done, overwrite=overwrite)
     report["load_average"] = load_average()
     paths = write_learning_curve(report, out)

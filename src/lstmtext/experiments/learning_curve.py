@@ -88,10 +88,23 @@ def nested_subsets(labels: Sequence[Any] | None, sizes: Sequence[int], seed: int
     return subsets
 
 
+def training_sizes(sizes: Sequence[int | float], n_train: int) -> list[int]:
+    """``sizes`` as counts of training texts, sorted, once each: a float is a share of the ``n_train`` training
+    texts, in (0, 1] (scikit-learn's ``train_sizes``), an int a count.
+
+    Raises:
+        ConfigError: For a share outside (0, 1].
+    """
+    if bad := [v for v in sizes if isinstance(v, float) and not 0 < v <= 1]:
+        raise ConfigError(f"--sizes: a share of the training split is in (0, 1]; got {bad[0]}. Give counts as whole "
+                          "numbers (500).")
+    return sorted({max(1, round(v * n_train)) if isinstance(v, float) else int(v) for v in sizes})
+
+
 def learning_curve(
     config: Config,
     data: LabelledData,
-    sizes: Sequence[int],
+    sizes: Sequence[int | float],
     seeds: int = 3,
     *,
     metric: str = "macro_f1",
@@ -107,7 +120,7 @@ def learning_curve(
         config: The config of every run; run ``i`` uses seed ``train.seed + i`` (``n i`` for an ensemble of n) for both
             the subset order and training, and ``lm.seed + i`` for a language model it trains.
         data: The split data (raw texts); valid and test are used whole.
-        sizes: Training-set sizes.
+        sizes: Training-set sizes: counts (500), or shares of the training split (0.1, ..., 1.0).
         seeds: Runs per size.
         metric: Score to summarise, one of the task's ``scores`` (macro_f1 by default; all are recorded).
         workers: Processes (pool) or torch threads (sequential).
@@ -123,6 +136,7 @@ def learning_curve(
         ConfigError: For bad sizes, seeds, metric or parallel settings.
     """
     scores = task_scores(config.task, metric)
+    sizes = training_sizes(sizes, len(data.splits["train"]))
     check_seeds(seeds, "learning-curve")
     threads = check_parallel(mode, workers)
     eval_split = "test" if "test" in data.splits else "valid"
