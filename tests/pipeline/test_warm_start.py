@@ -232,8 +232,12 @@ def test_cli_uses_the_saved_config_and_checks_the_flags(saved, tmp_path):
         run_config(None, None, [], init_from=saved).model_dump()
     with pytest.raises(ConfigError, match="name two models"):
         run_config(None, None, [f'train.init_from="{tmp_path}"'], init_from=saved)
+    lone = run_config(None, None, [*[f"{o}" for o in SHORT], 'train.new_words="add"'])  # a config may hold it: a
+    # model saved before this check was made must still load (the diff review: it no longer did) ...
+    assert type(lone).model_validate(lone.model_dump(mode="json")).train.new_words == "add"
     with pytest.raises(ConfigError, match=r"train.new_words and train.new_classes say how train.init_from grows"):
-        run_config(None, None, ['train.new_words="add"'])  # had been ignored without a word
+        run(lone, TINY, tmp_path / "lone", progress=False)  # ... but a run is refused: it had been ignored
+    assert not (tmp_path / "lone").exists()
 
 
 def test_ngram_bag_rows_stay_with_their_words_and_buckets_when_words_are_added(tmp_path):
@@ -496,3 +500,14 @@ def test_a_vocabulary_size_that_changes_nothing_says_so(saved, caplog):
                     "is read as it is (--new-words add appends new words up to vocab.num_words)",
                     f"vocab.num_words = 10 is at or below the saved vocabulary's {n} words: no word is added and none "
                     "removed (it caps the whole vocabulary, old words included)"]
+
+
+def test_a_frozen_random_embedding_stays_frozen_when_continued(tmp_path):
+    """model.embedding.freeze with random vectors was honoured by a fresh run only: --init-from trained them (the
+    warm start kept its own copy of the rule, which left random vectors out; diff review)."""
+    first = tmp_path / "frozen"
+    run(build_config(None, overrides=[*SHORT, "model.embedding.freeze=true"]), TINY, first, progress=False)
+    table = load_bundle(first).model.embedding.weight.detach().clone()
+    warm = build_config(None, overrides=[*SHORT, "model.embedding.freeze=true"], extra={"train": {"init_from": str(first)}})
+    run(warm, TINY, tmp_path / "again", progress=False)  # as --init-from continues it: the saved config, frozen
+    assert torch.equal(load_bundle(tmp_path / "again").model.embedding.weight, table)

@@ -302,13 +302,9 @@ class Config(_Section):
     multilabel: MultiLabelConfig = Field(default_factory=MultiLabelConfig)
 
     @model_validator(mode="after")
-    def _check_across_keys(self) -> Config:
+    def _check_sizes(self) -> Config:
         if self.data.valid_size + self.data.test_size >= 1:
             raise ValueError("data.valid_size + data.test_size must be < 1")
-        t = self.train
-        if t.init_from is None and (t.new_words != "keep" or t.new_classes != "error"):  # else ignored without a word
-            raise ValueError("train.new_words and train.new_classes say how train.init_from grows a saved model; give "
-                             "train.init_from (--init-from) too")
         return self
 
 

@@ -37,6 +37,13 @@ log = logging.getLogger(__name__)
 ONEHOT_MAX_WORDS = 5000
 
 
+def frozen(emb: Any) -> bool:
+    """Whether the embedding table of ``model.embedding`` ``emb`` is kept fixed in training: a one-hot identity
+    always, any other kind when ``freeze`` asks (a warm start asks this too: it had kept training frozen random
+    vectors)."""
+    return emb.kind == "onehot" or bool(emb.freeze)
+
+
 def initial_embedding(cfg: ModelConfig, vocab: Vocab, train_texts: Sequence[str], pipeline: Pipeline,
                       extra: Iterable[list[str]] | None = None) -> dict[str, Any]:
     """Return builder kwargs (``embedding_weights``, ``freeze_embedding``) for ``cfg.embedding``; for random only
@@ -56,9 +63,9 @@ def initial_embedding(cfg: ModelConfig, vocab: Vocab, train_texts: Sequence[str]
     """
     emb = cfg.embedding
     if emb.kind == "random":  # frozen on request: random features (freeze had been ignored here without a word)
-        return {"freeze_embedding": True} if emb.freeze else {}
+        return {"freeze_embedding": True} if frozen(emb) else {}
     if emb.kind == "onehot":
-        return {"embedding_weights": onehot_matrix(cfg, vocab), "freeze_embedding": True}
+        return {"embedding_weights": onehot_matrix(cfg, vocab), "freeze_embedding": frozen(emb)}
     if emb.kind == "word2vec":
         sentences = [s for s in (text.split() for text in pipeline.clean_many(train_texts)) if s]
         corpus = sentences if extra is None else _Chained(sentences, extra)
@@ -76,7 +83,7 @@ def initial_embedding(cfg: ModelConfig, vocab: Vocab, train_texts: Sequence[str]
         source = f"pretrained vectors {emb.path}"
         check_coverage(emb.path, vocab, vectors)
     weights = embedding_matrix(vocab, vectors, cfg.embedding_dim, source, seed=torch.initial_seed())
-    return {"embedding_weights": weights, "freeze_embedding": emb.freeze}
+    return {"embedding_weights": weights, "freeze_embedding": frozen(emb)}
 
 
 def vector_of(vectors: dict[str, np.ndarray], word: str) -> np.ndarray | None:

@@ -93,6 +93,10 @@ def check_run(config: Config, *, data: Any = None, out_dir: str | Path | None = 
     if config.data.unlabelled and config.model.embedding.kind == "onehot":
         raise ConfigError("--unlabelled cannot be combined with model.embedding.kind onehot: words only the "
                           "unlabelled text has would get frozen inputs that never learn. Use word2vec or random.")
+    t = config.train
+    if t.init_from is None and (t.new_words != "keep" or t.new_classes != "error"):  # else ignored without a word
+        raise ConfigError("train.new_words and train.new_classes say how train.init_from grows a saved model; give "
+                          "train.init_from (--init-from) too.")  # (here, not in the schema: saved configs hold them)
     if config.train.init_from and config.data.unlabelled:
         raise ConfigError("--unlabelled cannot be combined with --init-from: a warm start keeps the saved model's "
                           "vocabulary and vectors. Drop one of them.")
@@ -154,23 +158,28 @@ TRAINING_BYTES_PER_PARAMETER = 16
 
 
 def check_fits_in_memory(config: Config, vocab_size: int, outputs: Any, **kwargs: Any) -> None:
-    """Refuse, before any training, a model whose weights, gradients and Adam's moments alone exceed the machine's
-    memory: ``--set model.hidden_size=100000`` (a zero too many) had ended in an allocator's traceback after the
-    data was read, or with the machine swapping.
+    """Refuse, before any training, a model whose weights, gradients and Adam's moments alone (one member's at a
+    time for an ensemble) exceed the machine's memory: ``--set model.hidden_size=100000`` (a zero too many) had
+    ended in an allocator's traceback after the data was read, or with the machine swapping.
 
     Raises:
         ConfigError: Naming the model's size settings and the memory.
     """
-    count = parameter_count(config.model, vocab_size, outputs, **kwargs)
-    total = _physical_memory()
-    if count is None or total is None or count * TRAINING_BYTES_PER_PARAMETER <= total:
-        return
     m = config.model
+    one = parameter_count(m.model_copy(update={"ensemble": 1}), vocab_size, outputs, **kwargs)
+    total = _physical_memory()
+    if one is None or total is None:
+        return
+    # an ensemble's members train one after another: one member's gradients and optimizer state at a time, beside
+    # every member's weights (activations come on top: the figure is what the model needs at the least)
+    count = one * m.ensemble
+    need = one * TRAINING_BYTES_PER_PARAMETER + (m.ensemble - 1) * one * 4
+    if need <= total:
+        return
     sizes = ", ".join(f"model.{k}={getattr(m, k):,}" for k in ("hidden_size", "embedding_dim", "num_layers",
                                                                "ensemble")) + f", {vocab_size:,} words"
     if m.ngram_bag:
         sizes += f", model.ngram_buckets={m.ngram_buckets:,}"
-    need = count * TRAINING_BYTES_PER_PARAMETER
     raise ConfigError(f"the model would hold {count:,} parameters ({sizes}): {need / 2**30:,.1f} GiB for its weights, "
                       f"gradients and optimizer state, more than this machine's {total / 2**30:,.1f} GiB of memory. "
                       "Choose smaller sizes (lstmtext models lists each architecture's settings).")

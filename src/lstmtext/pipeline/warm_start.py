@@ -27,6 +27,7 @@ from torch import nn
 
 from lstmtext.config import Config
 from lstmtext.data.dataset import warn
+from lstmtext.encoding.embeddings import frozen as frozen_embedding
 from lstmtext.encoding.embeddings import initial_embedding
 from lstmtext.encoding.encoder import TextEncoder
 from lstmtext.encoding.vocab import Vocab, known_words
@@ -261,7 +262,7 @@ def grown_embedding(cfg: Config, encoder: Any, init: Bundle, train_texts: Sequen
     words afterwards. The saved model's vectors file, gone since, leaves the new rows random, with a note; a path
     this run sets that cannot be read stops it, as it would a fresh run."""
     emb = cfg.model.embedding
-    frozen = {"freeze_embedding": emb.kind != "random" and emb.freeze}
+    frozen = {"freeze_embedding": frozen_embedding(emb)}
     if emb.kind not in ("pretrained", "word2vec") or len(encoder.vocab) <= len(init.encoder.vocab):
         return frozen
     try:
