@@ -37,6 +37,7 @@ from lstmtext.inference.label_values import ESTIMATOR_FILE, json_values, read_la
 from lstmtext.inference.predictor import Predictor
 from lstmtext.models import ignored_settings
 from lstmtext.pipeline import run
+from lstmtext.pipeline.language_model import uses_lm
 from lstmtext.pipeline.outputs import card
 from lstmtext.preprocess.presets import check_model_preset, cleaning_choice
 from lstmtext.tasks import get_task
@@ -539,8 +540,10 @@ def _arguments(config: Config) -> dict[str, Any]:
         overrides = {k: v for k, v in overrides.items() if not k.startswith(LM_OWNS)}
     args = {name: overrides.pop(key) for name, key in _KEYS.items() if overrides.get(key) is not None}
     seed = config.train.seed
-    if seed == config.data.split_seed == config.lm.seed:  # what random_state sets (a model saved before it set
-        for key in ("train.seed", "data.split_seed", "lm.seed"):  # lm.seed keeps its seeds as overrides)
+    # what random_state sets; lm.seed only matters to a model with a language model (one saved before random_state
+    # set it keeps its seeds as overrides; without a language model, its lm.seed 42 is no reason to)
+    if seed == config.data.split_seed and (config.lm.seed == seed or not uses_lm(config)):
+        for key in ("train.seed", "data.split_seed", "lm.seed"):
             overrides.pop(key, None)
         args["random_state"] = seed
     return {**args, "overrides": overrides}

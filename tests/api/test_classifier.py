@@ -119,11 +119,15 @@ def test_a_config_whose_seeds_random_state_cannot_give_keeps_them_as_overrides()
     from lstmtext.classifier import _arguments
     from lstmtext.config import build_config
 
-    old = build_config("default", overrides=["train.seed=0", "data.split_seed=0"])  # saved before lm.seed followed
+    old = build_config("ulmfit", overrides=["train.seed=0", "data.split_seed=0"])  # saved before lm.seed followed
     args = _arguments(old)
     assert "random_state" not in args and args["overrides"]["train.seed"] == 0
-    again = TextClassifier(preset="default", **args).resolve_config()
+    again = TextClassifier(preset="ulmfit", **args).resolve_config()
     assert (again.train.seed, again.data.split_seed, again.lm.seed) == (0, 0, 42)
+    # without a language model its lm.seed is nothing to keep: random_state, so that set_params(random_state=) works
+    plain = build_config("default", overrides=["train.seed=5", "data.split_seed=5"])
+    assert _arguments(plain)["random_state"] == 5 and "train.seed" not in _arguments(plain)["overrides"]
+    assert clone(TextClassifier(**_arguments(plain))).set_params(random_state=7).resolve_config().train.seed == 7
     now = build_config("default", overrides=["train.seed=3", "data.split_seed=3", "lm.seed=3"])
     assert _arguments(now)["random_state"] == 3 and not {"train.seed", "lm.seed"} & set(_arguments(now)["overrides"])
 
