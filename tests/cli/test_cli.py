@@ -463,6 +463,9 @@ def test_a_set_value_of_the_wrong_kind_says_how_to_write_it(tmp_path):
         run_config(None, None, ["preprocess.steps=lowercase,normalize_whitespace"])
     with pytest.raises(ConfigError, match=r"Write it as a TOML list, \[\"food\", \"service\"\]"):
         run_config(None, None, ["absa.aspects=[food,service]"], task="absa")
+    with pytest.raises(ConfigError, match=r"Write each item of the list as a TOML string \(on the command line: --set "
+                                          r"'multilabel\.labels=\[\"1\"\]'\)\.$"):  # not multilabel.labels.0=...
+        run_config(None, None, ["multilabel.labels=[1,2]"], task="multilabel")
     with pytest.raises(ConfigError, match=r"dotted as section\.key, e\.g\. model\.hidden_size \(the task is --task TASK\)"):
         run_config(None, None, ["task=absa"])
 
@@ -475,6 +478,8 @@ def test_ctrl_c_says_what_was_kept_and_how_to_go_on(tiny_path, tmp_path, monkeyp
     result = runner.invoke(app, ["train", str(tiny_path), "--out", str(tmp_path / "r")])
     assert result.exit_code == 130  # interrupted before the first epoch ended: no checkpoint to resume from
     assert "interrupted: nothing was saved yet: run the same command to start again." in " ".join(result.output.split())
+    result = runner.invoke(app, ["train", str(tiny_path), "--out", str(tmp_path / "r"), "--overwrite"])
+    assert " ".join(result.output.split()).endswith("nothing was saved yet: run the same command to start again.")
     (tmp_path / "r" / "checkpoint").mkdir(parents=True)
     (tmp_path / "r" / "checkpoint" / "state.json").write_text("{}")
     result = runner.invoke(app, ["train", str(tiny_path), "--out", str(tmp_path / "r"), "--overwrite"])

@@ -101,7 +101,7 @@ def run_config(preset: str | None = None, config: Path | None = None, set_: list
     given = {item: (".".join(path), value) for item in set_ or [] for path, value in [parse_override(item)]}
     init_set = next((value for key, value in given.values() if key == "train.init_from"), None)
     if init_set and str(init_set).lower() != "none":  # --set train.init_from=X is --init-from X
-        if init_from is not None and Path(str(init_set)) != init_from:
+        if init_from is not None and Path(str(init_set)).resolve() != init_from.resolve():  # m1 and ./m1/: one
             raise ConfigError(f"--init-from {init_from} and --set train.init_from={init_set} name two models. Give one.")
         init_from = Path(str(init_set))
     base = None
@@ -337,7 +337,7 @@ def interruptible(hint: str, kept: str | tuple[str, ...] | None = None, overwrit
                 files = (kept,) if isinstance(kept, str) else kept
                 said = hint if files is None or any(p.is_file() for f in files for p in out.glob(f)) else \
                     "nothing was saved yet: run the same command to start again."
-                if overwrite_restarts and kwargs.get("overwrite") and "run the same command" in said:
+                if overwrite_restarts and kwargs.get("overwrite") and said is hint:  # what was kept, --overwrite drops
                     said += " Leave out --overwrite, or it starts over."
                 err_console.print(f"interrupted: {said.replace('OUT', str(out))}", highlight=False, soft_wrap=True)
                 raise typer.Exit(130) from None

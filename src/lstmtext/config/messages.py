@@ -43,7 +43,11 @@ def _explain(exc: ValidationError, source: str, config_class: Any) -> ConfigErro
         return ConfigError(f"{source}: {(loc + ' ') if loc else ''}{err['msg'].lower()}.")
     hint = ""
     if err["type"] == "string_type" and isinstance(got, (int, float)) and not isinstance(got, bool):  # 2024 is a number
-        hint = f" Write it as a TOML string, \"{got}\" (on the command line: --set '{loc}=\"{got}\"')."
+        if isinstance(err["loc"][-1], int):  # an item of a list ([1,2]): the list is what --set gives
+            parent = ".".join(map(str, err["loc"][:-1]))
+            hint = f" Write each item of the list as a TOML string (on the command line: --set '{parent}=[\"{got}\"]')."
+        else:
+            hint = f" Write it as a TOML string, \"{got}\" (on the command line: --set '{loc}=\"{got}\"')."
     if err["type"] == "list_type" and isinstance(got, str):  # a,b or [a,b]: TOML reads neither as a list
         items = ", ".join(f'"{v.strip()}"' for v in got.strip().strip("[]").split(",") if v.strip())
         hint = f" Write it as a TOML list, [{items}] (on the command line: --set '{loc}=[{items}]')."
