@@ -164,6 +164,14 @@ def test_a_training_file_named_txt_is_excluded_as_train_reads_it(model, tmp_path
     plain.write_text("good\tflight\nbad seat\n", encoding="utf-8")
     assert [t for _, part in iter_texts(plain) for t in part] == ["good\tflight", "bad seat"]
     assert [t for _, part in iter_texts(train) for t in part] == done
+    from lstmtext.data.texts import sample_texts  # preprocess's preview asks the same rule (it read the lines)
+    column, texts = sample_texts(train, n=100)
+    assert column == "text" and sorted(texts) == sorted(done)
+    from lstmtext.pipeline.embed import embed_file  # and embed --split-col (it refused the file as plain text)
+
+    split = tmp_path / "split.txt"
+    split.write_text("text\tsplit\nzebra crew\ttrain\nquokka gate\tvalid\nzebra gate\ttrain\n", encoding="utf-8")
+    assert embed_file(split, tmp_path / "v.txt", dim=3, epochs=1, split_col="split", preprocess="lowercase") == (3, 2)
 
 
 def test_annotation_columns_follow_the_task():

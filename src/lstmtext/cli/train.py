@@ -253,7 +253,7 @@ def evaluate(
 def predict(
     bundle: BundleArg,
     texts: Annotated[Optional[list[str]], typer.Argument(help="Texts to classify.")] = None,
-    file: Annotated[Optional[Path], typer.Option(help="Read texts from a file, a chunk at a time: a .csv/.tsv/.jsonl/.parquet table (its --text-col), else one text a line, blank lines answered too so that answers line up with lines (- reads standard input, UTF-8).")] = None,
+    file: Annotated[Optional[Path], typer.Option(help="Read texts from a file, a chunk at a time: a .csv/.tsv/.jsonl/.parquet table (its --text-col; a .txt whose first line names that column among tab-separated ones, as train reads it), else one text a line, blank lines answered too so that answers line up with lines (- reads standard input, UTF-8).")] = None,
     text_col: ModelTextCol = None,
     top_k: Annotated[Optional[int], typer.Option(min=1, help="How many of the best classes each record's top_k lists (default: 1 for single-label models, all otherwise); it never changes the answer (multilabel: labels are those over their thresholds).")] = None,
     output: Annotated[str, typer.Option("--format", help="json (JSON lines) or csv.")] = "json",

@@ -39,9 +39,13 @@ def read_texts(path: Path, text_col: str | None = None, defaults: Sequence[str] 
             for text in texts]
 
 
-def is_plain_text(path: Path) -> bool:
-    """Whether ``path`` is read as one text a line (standard input, ``.txt``, any suffix that names no table)."""
-    return str(path) == "-" or path.suffix.lower() not in FORMATS or path.suffix.lower() == ".txt"
+def is_plain_text(path: Path, columns: Sequence[str] = ("text",), header: bool = True) -> bool:
+    """Whether ``path`` is read as one text a line: standard input, any suffix that names no table, or a ``.txt``
+    file unless its first line names one of ``columns`` among tab-separated ones (:func:`txt_table`: a training
+    file, read as ``train`` reads a ``.txt``). The one place every reader of texts asks."""
+    if str(path) == "-" or path.suffix.lower() not in FORMATS:
+        return True
+    return path.suffix.lower() == ".txt" and not txt_table(path, columns, header)
 
 
 def sample_texts(path: Path, text_col: str | None = None, n: int = 8, seed: int = 0,
@@ -53,7 +57,7 @@ def sample_texts(path: Path, text_col: str | None = None, n: int = 8, seed: int 
         DataError: For a table without that column, naming its columns and the likely fix (``--no-header``, ...),
             or one whose column is empty on every row.
     """
-    if is_plain_text(Path(path)):
+    if is_plain_text(Path(path), (text_col or "text",), header):
         rng, kept, seen = random.Random(seed), [], 0
         for _, texts in iter_texts(Path(path)):  # reservoir sampling: one pass, n texts held
             for text in texts:
@@ -134,10 +138,10 @@ def txt_table(path: Path, columns: Sequence[str], header: bool = True) -> bool:
 
 def _iter_texts(path: Path, text_col: str | None, chunk_size: int, defaults: list[str], flag: str, header: bool,
                 keep_blank: bool, header_flag: str | None) -> Iterator[tuple[list[str], list[str]]]:
-    table = txt_table(path, [text_col] if text_col else defaults, header)
-    if table:
+    plain = is_plain_text(path, [text_col] if text_col else defaults, header)
+    if not plain and path.suffix.lower() == ".txt":
         log.info("%s: its first line names tab-separated columns: read as a table, as train reads a .txt", path)
-    if is_plain_text(path) and not table and text_col is not None:
+    if plain and text_col is not None:
         raise DataError(f"{path}: {'standard input' if str(path) == '-' else 'a plain text file'} is read as one text "
                         f"a line, so {flag} does not apply. Drop {flag}, or give a .csv, .tsv, .jsonl or .parquet file.")
     if str(path) == "-":  # standard input: one text a line, decoded strictly (Python's own stdin may let bad bytes by)
@@ -158,7 +162,7 @@ def _iter_texts(path: Path, text_col: str | None, chunk_size: int, defaults: lis
         return
     if str(path) != "-":
         check_text_file(path)  # an archive, a workbook or UTF-16 without a mark: not lines of text
-    if not is_plain_text(path) or table:
+    if not plain:
         fmt = FORMATS[suffix]
         # with keep_blank a one-column file's blank lines are answered as empty texts, as a plain text file's are
         blank_rows = keep_blank and fmt in ("csv", "tsv") and one_column(path, fmt)

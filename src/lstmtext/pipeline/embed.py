@@ -74,7 +74,7 @@ def embed_file(data: str | Path | None, out: str | Path, *, algo: str = "cbow", 
         chunks = [load_bundled_airline().splits["train"].texts]
     elif split_file is not None or split_col is not None:
         path = Path(data)
-        if is_plain_text(path):
+        if is_plain_text(path, (text_col or "text",), header):
             raise DataError(f"{data}: a plain text file is read as one text a line and has no rows to split. Drop "
                             f"{'--split-file' if split_file is not None else '--split-col'}, or give a table.")
         chunks = training_texts(path, text_col or "text", split_file, split_col, header, corpus_module.CHUNK)
