@@ -543,3 +543,16 @@ def test_a_models_path_may_hold_an_apostrophe_and_a_reused_run_in_another_mode_i
     assert report["runs_reused"] == 1 and [r["threads"] for r in report["runs"]] == [2, 1]
     assert "1 reused run(s) trained with 2 thread(s) each, and this session's with 1 (--mode sequential, --workers)" \
         in caplog.text
+
+
+def test_a_run_that_stops_a_comparison_is_named(tiny_data):
+    """One diverged run stopped the whole comparison with "training diverged: ..." and no word of which run (diff
+    review); cv, audit and learning-curve name their fold or size too."""
+    bad = [*FAST, "train.lr=1e30", "train.clip_grad_norm=none"]
+    with pytest.raises(ConfigError, match=r"^cnn seed 0: training diverged: after epoch 1"):
+        compare(tiny_data, ["cnn"], 1, overrides=bad, mode="sequential", workers=1, baseline=False)
+    from lstmtext.config import build_config
+    from lstmtext.experiments.learning_curve import learning_curve
+
+    with pytest.raises(ConfigError, match=r"^12 texts, seed 42: training diverged"):
+        learning_curve(build_config(None, overrides=bad), tiny_data, [12], seeds=1, mode="sequential", workers=1)

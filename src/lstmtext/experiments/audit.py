@@ -72,7 +72,7 @@ def audit(config: Config, data: LabelledData, folds: int = 5, *, workers: int = 
     reused = {fold["fold"] for fold in saved}
     cfg = run_config.model_copy(deep=True)
     cfg.train.threads = threads
-    jobs = [{"key": k, "config": cfg.model_dump(mode="json"), "proba": "test",
+    jobs = [{"key": k, "name": f"fold {k + 1}", "config": cfg.model_dump(mode="json"), "proba": "test",
              "select": {"train": ["pool", r["train"]], "valid": ["pool", r["valid"]], "test": ["pool", r["heldout"]]}}
             for k, r in enumerate(rows) if k not in reused]
     start = time.perf_counter()

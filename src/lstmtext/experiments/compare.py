@@ -36,6 +36,7 @@ from lstmtext.experiments.pool import (
     check_seeds,
     failed_job_warnings,
     holding_warnings,
+    naming_the_run,
     process_pool,
     seed_run,
     shared_data,
@@ -179,8 +180,8 @@ def _run_job(job: dict[str, Any], data: LabelledData | None = None) -> dict[str,
         out.update(task.headline(scores["metrics"]), **{f"valid_{k}": v for k, v in
                                                         task.headline(scores["valid_metrics"]).items()}, C=scores["C"])
     else:
-        with holding_warnings() as held:  # shown once each by the parent (show_warnings)
-            out = train_and_score(Config.model_validate(job["config"]), data, job["eval_split"])
+        with naming_the_run(f"{job['model']} seed {job['seed']}"), holding_warnings() as held:  # held: shown once
+            out = train_and_score(Config.model_validate(job["config"]), data, job["eval_split"])  # each by the parent
         out["warnings"] = held.held
     return {"model": job["model"], "architecture": job["architecture"], "seed": job["seed"],
             "threads": job["config"]["train"].get("threads"), **out}

@@ -129,7 +129,7 @@ def cross_validate(
     reused = {r["fold"] for r in records}
     cfg = run_config.model_copy(deep=True)
     cfg.train.threads = threads
-    jobs = [{"key": k, "config": cfg.model_dump(mode="json"),
+    jobs = [{"key": k, "name": f"fold {k + 1}", "config": cfg.model_dump(mode="json"),
              "select": {"train": ["pool", r["train"]], "valid": ["pool", r["valid"]], "test": ["pool", r["heldout"]]}}
             for k, r in enumerate(rows) if k not in reused]
 

@@ -159,7 +159,7 @@ def learning_curve(
         cfg.train.threads = threads
         for size, rows in subsets[seed].items():
             if (size, seed) not in saved:
-                jobs.append({"key": [size, seed], "config": cfg.model_dump(mode="json"),
+                jobs.append({"key": [size, seed], "name": f"{size:,} texts, seed {seed}", "config": cfg.model_dump(mode="json"),
                              "select": {"train": ["train", rows], "valid": ["valid", None],
                                         **({"test": ["test", None]} if "test" in data.splits else {})}})
     start = time.perf_counter()

@@ -270,6 +270,25 @@ def show_warnings(result: dict[str, Any], names: dict[str, str] | None = None) -
             log.warning("%s", message)
 
 
+@contextmanager
+def naming_the_run(name: str | None) -> Iterator[None]:
+    """Prefix an lstmtext error raised inside with the run it stopped (``name``, e.g. ``fold 2`` or ``cnn seed 1``):
+    a comparison stopped by one run's error (a diverged training, say) had not said which run."""
+    from lstmtext.errors import LstmTextError
+
+    try:
+        yield
+    except LstmTextError as exc:
+        if not name:
+            raise
+        try:
+            named = type(exc)(f"{name}: {exc}")
+        except TypeError:  # an error class of other arguments: as it was
+            raise exc from None
+        named.__dict__.update(exc.__dict__)  # the warnings it held back (holding_warnings) go with it
+        raise named from None
+
+
 def score_job(job: dict[str, Any], data: LabelledData | None = None) -> dict[str, Any]:
     """Train ``job["config"]`` on the rows ``job["select"]`` names; return the metrics of valid and test.
 
@@ -281,7 +300,7 @@ def score_job(job: dict[str, Any], data: LabelledData | None = None) -> dict[str
     from lstmtext.pipeline import run
 
     data = select_rows(data if data is not None else shared_data(), job.get("select"))
-    with holding_warnings() as held:  # only while the job runs: other runs of this process warn as ever
+    with naming_the_run(job.get("name")), holding_warnings() as held:  # held: only while the job runs
         result = run(Config.model_validate(job["config"]), data, progress=False)
     out = {"job": job.get("key"), "task": result.task.name, "metrics": result.metrics, "epochs_run": len(result.history),
            "best_epoch": result.train.best_epoch, "train_seconds": result.train.total_seconds,
