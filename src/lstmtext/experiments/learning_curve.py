@@ -31,6 +31,7 @@ from lstmtext.experiments.pool import (
 )
 from lstmtext.experiments.resume import run_spec, save_records, saved_records
 from lstmtext.tasks import get_task
+from lstmtext.training.members import run_seed
 from lstmtext.utils.atomic import write_json
 
 
@@ -145,7 +146,7 @@ def learning_curve(
     stratum = get_task(config.task).stratum()
     train = cleaned.splits["train"]
     strata = [stratum(y) for y in train.labels] if stratum is not None else None
-    every_seed = [seed_run(config.model_copy(deep=True), i).train.seed for i in range(seeds)]  # an ensemble's: n apart
+    every_seed = [run_seed(config.train.seed, i, config.model.ensemble) for i in range(seeds)]  # as seed_run sets them
     # drawn first: a size too small for a class is refused before --overwrite removes the saved runs
     subsets = {seed: nested_subsets(strata, sizes, seed, len(train), every_seed) for seed in every_seed}
     spec = run_spec(config, data)
