@@ -48,7 +48,7 @@ def test_each_estimator_starts_from_the_preset_and_cleaning_the_command_line_giv
     """MultiLabelTextClassifier() trained the single-label default (an LSTM, one member) where train --task multilabel
     trains the multilabel preset; preprocess="lowercase" was an unknown preset where --preprocess lowercase is that
     step (structure review)."""
-    from lstmtext.cli.common import run_config
+    from lstmtext.pipeline.options import run_config
 
     for estimator, task in ((TextClassifier(), None), (MultiLabelTextClassifier(), "multilabel"),
                             (AspectClassifier(), "absa")):

@@ -173,7 +173,7 @@ def test_init_config_writes_loadable_toml(tmp_path):
     assert said.exit_code == 1 and str(said.exception).endswith("name the file c.toml.")
     assert not (tmp_path / "c.json").exists()
     from lstmtext.classifier import TextClassifier
-    from lstmtext.cli.common import run_config
+    from lstmtext.pipeline.options import run_config
 
     # as `train --config` and the estimators read it: its `pretrained = "none"` (TOML's null) had been taken for a
     # language model's folder named none
@@ -203,7 +203,7 @@ def test_init_config_dash_writes_to_standard_output(tmp_path, monkeypatch):
 def test_an_edited_init_config_file_trains_without_a_warning_about_a_preset(tmp_path, caplog):
     # init-config, change model.name, train --config: it warned that the file replaced "the preset default", a preset
     # the user never named, and advised dropping the file's [model] section (their edit)
-    from lstmtext.cli.common import run_config
+    from lstmtext.pipeline.options import run_config
 
     path = tmp_path / "c.toml"
     assert runner.invoke(app, ["init-config", str(path)]).exit_code == 0
@@ -425,8 +425,8 @@ def test_a_json_table_in_set_says_how_to_write_it():
 
 
 def test_a_config_error_names_the_flag_or_setting_that_gave_the_value(tmp_path):
-    from lstmtext.cli.common import run_config
     from lstmtext.errors import ConfigError
+    from lstmtext.pipeline.options import run_config
 
     with pytest.raises(ConfigError, match=r"^--oversample: train.oversample input should be 'random'\. Got 'yes'"):
         run_config(None, None, ["train.lr=0.01", "model.hidden_size=8"], oversample="yes")
@@ -452,8 +452,8 @@ def test_a_config_error_names_the_flag_or_setting_that_gave_the_value(tmp_path):
 def test_a_set_value_of_the_wrong_kind_says_how_to_write_it(tmp_path):
     """A number for a text key and a comma list for a list key said only "should be a valid string/list" (training
     review); --set task=absa did not point to --task."""
-    from lstmtext.cli.common import run_config
     from lstmtext.errors import ConfigError
+    from lstmtext.pipeline.options import run_config
 
     with pytest.raises(ConfigError, match=r"Got 2024 instead\. Write it as a TOML string, \"2024\" \(on the command "
                                           r"line: --set 'data\.text_col=\"2024\"'\)\.$"):
@@ -520,7 +520,7 @@ def test_kill_stops_a_long_command_as_ctrl_c_does_and_overwrite_is_named_where_i
 
 
 def test_the_preprocess_option_sets_a_cleaning_preset_or_steps(tiny_path, tmp_path):
-    from lstmtext.cli.common import run_config
+    from lstmtext.pipeline.options import run_config
 
     assert run_config("cnn", preprocess="id-review").preprocess.preset == "id-review"
     assert run_config(None, preprocess="lowercase, normalize_whitespace").preprocess.steps == ["lowercase",

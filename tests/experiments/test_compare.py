@@ -556,3 +556,22 @@ def test_a_run_that_stops_a_comparison_is_named(tiny_data):
 
     with pytest.raises(ConfigError, match=r"^12 texts, seed 42: training diverged"):
         learning_curve(build_config(None, overrides=bad), tiny_data, [12], seeds=1, mode="sequential", workers=1)
+
+
+def test_comparison_inputs_are_a_library_call_the_command_line_shares(tiny_path, tmp_path):
+    """What compare reads before training (the data read with the task's --set items, the shared cleaning and the
+    base settings) is one library call; --unlabelled-col without --unlabelled is refused (it was ignored)."""
+    from helpers import ABSA_LONG
+    from lstmtext.experiments.compare_inputs import comparison_inputs
+
+    data, base, preprocess = comparison_inputs(ABSA_LONG, ['absa.layout="long"', "train.epochs=1"], task="absa",
+                                               split_col="split")
+    assert base["task"] == "absa" and base["absa"]["aspects"] == list(data.info["aspects"]) and preprocess is None
+    assert len(data.splits["train"].texts) > 0 and "data" not in base
+    raw = tmp_path / "raw.txt"
+    raw.write_text("some words\n")
+    _, base, _ = comparison_inputs(tiny_path, [], split_col="split", unlabelled=raw, text_col="text")
+    assert base == {"task": "classify", "data": {"unlabelled": str(raw), "unlabelled_col": "text"}}
+    with pytest.raises(ConfigError, match=r"--unlabelled-col names the text column of --unlabelled FILE; give "
+                                          r"--unlabelled too\."):
+        comparison_inputs(tiny_path, [], split_col="split", unlabelled_col="body")

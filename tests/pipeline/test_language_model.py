@@ -371,7 +371,7 @@ def test_the_cli_refuses_a_preprocess_flag_that_differs_from_the_lm_rather_than_
         with pytest.raises(ConfigError, match=rf"^{re.escape(source)}: a run that starts from the language model"):
             clf.resolve_config()
     assert TextClassifier("ulmfit", hidden_size=8, overrides={"train.pretrained": str(lm_dir)}).resolve_config()
-    from lstmtext.cli.common import run_config
+    from lstmtext.pipeline.options import run_config
 
     # the direction stays the run's choice: adopt_sizes leaves it, so --set may set it
     assert run_config(None, None, ["model.bidirectional=false", "vocab.max_len=20"], pretrained=lm_dir).model.bidirectional \
@@ -392,7 +392,7 @@ def test_every_way_of_naming_a_language_model_takes_its_cleaning_unless_the_run_
     import pandas as pd
 
     from lstmtext import TextClassifier
-    from lstmtext.cli.common import run_config
+    from lstmtext.pipeline.options import run_config
 
     # --set train.pretrained is --pretrained: the model's cleaning and the ulmfit preset, not the default's en-tweet
     built = run_config(None, None, [f'train.pretrained="{plain_lm}"'])
@@ -715,7 +715,7 @@ def test_a_language_model_with_a_cleaning_step_this_lstmtext_lacks_is_named(tmp_
     # it said "preprocess.steps: unknown cleaning step 'no_such_step'", as if the run had misspelt a step of its own
     import shutil
 
-    from lstmtext.cli.common import run_config
+    from lstmtext.pipeline.options import run_config
 
     bad = tmp_path / "bad"
     shutil.copytree(lm_dir, bad)
@@ -745,7 +745,7 @@ def test_resume_and_overwrite_together_are_refused(tmp_path, texts_file):
 def test_a_preset_whose_cleaning_the_language_model_replaces_is_told(lm_dir, caplog):
     # --task absa --pretrained LM trained with the model's cleaning, not the absa preset's id-aspect, and only the
     # report's cleaning line showed it
-    from lstmtext.cli.common import run_config
+    from lstmtext.pipeline.options import run_config
 
     with caplog.at_level("WARNING"):
         config = run_config(None, None, [], task="absa", pretrained=str(lm_dir), aspects="food,price")

@@ -157,22 +157,21 @@ def test_another_task_and_streaming_are_refused(saved, tmp_path):
     with pytest.raises(ConfigError, match=r"--init-from cannot be combined with --stream"):
         run(_warm(saved), TINY, tmp_path / "s", stream=True, progress=False)
     # the command line says so before reading the data as the saved model's task (its columns were the error)
-    from lstmtext.cli.common import run_config
+    from lstmtext.pipeline.options import run_config
 
     with pytest.raises(ConfigError, match=r"a 'classify' model, but this run is --task absa\. Pass --task classify"):
         run_config(None, None, [], task="absa", init_from=saved)
 
 
-def test_an_aspect_model_cannot_grow_labels(tmp_path, capsys):
+def test_an_aspect_model_cannot_grow_labels(tmp_path, caplog):
     tiny = [*SHORT, "data.split_col=\"split\""]
     base = tmp_path / "absa"
     run(build_config(None, overrides=tiny, extra={"task": "absa"}), ABSA_WIDE, base, progress=False)
-    from lstmtext.cli.common import run_config
+    from lstmtext.pipeline.options import run_config
 
     # without --task the saved model's task is the run's: said, not silent
     assert run_config(None, None, [], init_from=base).task == "absa"
-    assert f"--init-from {base} is a model of --task absa: DATA is read and trained as its task's file" in \
-        capsys.readouterr().err
+    assert f"--init-from {base} is a model of --task absa: DATA is read and trained as its task's file" in caplog.text
     with ABSA_WIDE.open(encoding="utf-8") as fh:
         lines = list(csv.reader(fh))
     rows = [["harga gila", "neutral", "neutral", "outrageous", "train"]]
@@ -189,7 +188,7 @@ def test_an_aspect_model_cannot_grow_labels(tmp_path, capsys):
                                         r"data: task 'absa', text column 'text'; pass --task or --text-col to read it "
                                         r"otherwise\)$"):  # no label column to name: it said "label column 'label'"
         load_data(cfg, tmp_path / "blank.csv")
-    from lstmtext.cli.common import run_config
+    from lstmtext.pipeline.options import run_config
 
     warm = run_config(None, None, ['data.split_col="split"'], init_from=base)  # as `train --init-from` builds it
     with pytest.raises(DataError, match=r"Fill it with a label \('neutral' \(absa\.not_mentioned\) when the text does not "):
@@ -226,7 +225,7 @@ def test_cli_uses_the_saved_config_and_checks_the_flags(saved, tmp_path):
     assert not (tmp_path / "x").exists() and not (tmp_path / "y").exists()
     # --set train.init_from is --init-from: the saved model's config, not the default preset's (training review: it was
     # refused as "a model asking for model.name 'lstm'" for a cnn, or trained with the default preset's settings)
-    from lstmtext.cli.common import run_config
+    from lstmtext.pipeline.options import run_config
 
     assert run_config(None, None, [f'train.init_from="{saved}"']).model_dump() == \
         run_config(None, None, [], init_from=saved).model_dump()
@@ -300,7 +299,7 @@ def test_added_labels_follow_this_runs_config(saved, tmp_path):
 
 
 def test_growth_policies_are_not_inherited_and_frozen_new_words_are_refused(saved, tmp_path):
-    from lstmtext.cli.common import run_config
+    from lstmtext.pipeline.options import run_config
 
     grown = tmp_path / "grown"
     run(_warm(saved, new_classes="add", new_words="add"), _with_new_rows(tmp_path / "n.csv", NEW_CLASS), grown,
@@ -371,8 +370,8 @@ def test_a_model_that_started_from_a_language_model_is_continued_without_pretrai
     import json
     import shutil
 
-    from lstmtext.cli.common import run_config
     from lstmtext.pipeline.checks import check_run
+    from lstmtext.pipeline.options import run_config
 
     ulmfit = tmp_path / "ulmfit"
     shutil.copytree(saved, ulmfit)

@@ -76,7 +76,7 @@ def test_a_text_on_two_rows_with_other_labels_is_refused_naming_both(tmp_path):
 
 
 def test_json_lists_in_csv_cells_and_label_col_naming_01_columns_read_the_same_labels(tmp_path):
-    from lstmtext.cli.common import run_config
+    from lstmtext.pipeline.options import run_config
 
     rows = [("late and rude", ["late", "staff"]), ("fine", []), ("fee", ["billing"]), ("late", ["late"])]
     cells = _write(tmp_path, "c.csv", "text,label\n" + "\n".join(

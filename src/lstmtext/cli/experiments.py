@@ -43,7 +43,6 @@ from lstmtext.cli.common import (
     interruptible,
     load_average,
     model_text_columns,
-    run_config,
     workers_or_cores,
 )
 from lstmtext.errors import LstmTextError
@@ -67,6 +66,7 @@ def _setup(data: Path | None, preset: str | None, config: Path | None, set_: lis
     """The experiment's base config and its data, read as ``train`` reads them (``whole``: a file that gives no
     split is read whole, for cv and audit, whose folds pool train and valid)."""
     from lstmtext.pipeline import load_data
+    from lstmtext.pipeline.options import run_config
 
     cfg = run_config(preset, config, set_, task=task, text_col=text_col, label_col=label_col, split_col=split_col,
                      aspects=aspects, label_sep=label_sep, oversample=oversample, class_weight=class_weight,

@@ -47,7 +47,6 @@ from lstmtext.cli.common import (
     print_breakdown,
     print_scores,
     read_metrics,
-    run_config,
 )
 
 BundleArg = Annotated[Path, typer.Argument(help="A saved model folder (or a training output folder).")]
@@ -108,6 +107,7 @@ def train(
     from lstmtext.errors import ConfigError
     from lstmtext.pipeline import run
     from lstmtext.pipeline.checks import check_resume_or_overwrite
+    from lstmtext.pipeline.options import run_config
 
     check_resume_or_overwrite(resume, overwrite)  # before the data is read, and once for every --nproc rank
     if chunk_size is not None and not stream:  # it was ignored without a word

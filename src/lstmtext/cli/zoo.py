@@ -28,8 +28,6 @@ from lstmtext.cli.common import (
     ValidOpt,
     console,
     interruptible,
-    run_config,
-    unlabelled_data,
     workers_or_cores,
 )
 from lstmtext.utils.outputs import check_out, check_out_file
@@ -90,32 +88,16 @@ def compare(
     Example: lstmtext compare news.csv --split-file split.csv --text-col title --label-col category
     --models bilstm,cnn,clstm --preprocess id-news --seeds 3
     """
-    from lstmtext.config import parse_override
     from lstmtext.experiments.compare import compare as run_compare
+    from lstmtext.experiments.compare_inputs import comparison_inputs
     from lstmtext.experiments.compare_report import write_report
     from lstmtext.experiments.space import split_values
-    from lstmtext.pipeline import load_data
-    from lstmtext.tasks import get_task
 
     check_out(out, "compare", overwrite, inputs=[data, valid, test, split_file, unlabelled])
-    # how the data is read and split: the data section's settings and the task's own (absa.layout, multilabel.*)
-    reading = [item for item in set_ or [] if parse_override(item)[0][0] in ("data", *get_task(task or "classify").sections)]
-    cfg = run_config(None, None, reading, task=task, text_col=text_col, label_col=label_col, split_col=split_col,
-                     aspects=aspects, label_sep=label_sep)
-    if preprocess is None:  # as train --pretrained takes the language model's cleaning (else the task preset's)
-        from lstmtext.pipeline.language_model import lm_cleaning_choice
-
-        pretrained = [value for item in set_ or [] for key, value in [parse_override(item)] if key == ["train", "pretrained"]]
-        named = str(pretrained[-1]).strip() if pretrained else ""  # the last one given, as the config reads them
-        preprocess = lm_cleaning_choice(named) if named and named.lower() != "none" else None
-    labelled = load_data(cfg, data, valid_path=valid, test_path=test, split_file=split_file, header=not no_header)
-    base: dict = {"task": cfg.task}  # what every model shares beyond its preset: the task, how its labels were read
-    if "aspects" in labelled.info:
-        base["absa"] = {"aspects": list(labelled.info["aspects"])}
-    if label_sep:
-        base["multilabel"] = {"label_sep": label_sep}
-    if unlabelled is not None:
-        base["data"] = unlabelled_data(unlabelled, unlabelled_col or text_col)
+    labelled, base, preprocess = comparison_inputs(
+        data, list(set_ or []), task=task, text_col=text_col, label_col=label_col, split_col=split_col,
+        split_file=split_file, valid=valid, test=test, header=not no_header, aspects=aspects, label_sep=label_sep,
+        preprocess=preprocess, unlabelled=unlabelled, unlabelled_col=unlabelled_col)
     names = split_values(models, quotes=False)  # not inside brackets: cnn:model.options.kernel_sizes=[2,3] is one
     done = lambda r: console.print(f"{r['model']} seed {r['seed']}: accuracy {r['accuracy']:.4f}, "  # noqa: E731
                                    f"macro-F1 {r['macro_f1']:.4f} ({seconds(r['train_seconds'])})")
