@@ -27,7 +27,7 @@ from lstmtext.experiments.learning_curve import (
 )
 from lstmtext.experiments.pool import failed_job_warnings, holding_warnings, score_job, warn_afresh
 from lstmtext.experiments.search import search, trial_records_of
-from lstmtext.experiments.search_report import write_search_report
+from lstmtext.experiments.search_report import with_sessions, write_search_report
 from lstmtext.experiments.space import parse_space
 
 FAST = [*TINY_OVERRIDES, "train.epochs=2"]
@@ -90,10 +90,15 @@ def test_an_interrupted_grid_resumes_with_only_the_unfinished_trials(base, tiny_
         search(base, tiny_data, tmp_path, space, mode="sequential", workers=1)
     states = Counter(r["state"] for r in trial_records_of(tmp_path))
     assert states == {"COMPLETE": 2, "RUNNING": 1}
+    # the stopped call's facts are kept by the library (they were written by the command line only)
+    stopped = json.loads((tmp_path / "search.json").read_text())["sessions"]
+    assert [(s["ran"], s["mode"], s["workers"], s["threads_per_run"]) for s in stopped] == [(2, "sequential", 1, 1)]
     calls.clear()
     monkeypatch.setattr(search_mod, "score_job", lambda job, data=None: calls.append(job["key"]) or score_job(job, data))
     summary = search(base, tiny_data, tmp_path, space, mode="sequential", workers=2)  # resumed on 2 threads a run
     assert len(calls) == 2 and summary["ran"] == 2  # the interrupted point and the one never started
+    assert (summary["mode"], summary["threads_per_run"], summary["source"]) == ("sequential", 2, tiny_data.source)
+    assert with_sessions(tmp_path, summary)["ran"] == 4  # this call's trials and the stopped call's
     assert "earlier trials trained with 1 thread(s) each and these train with 2 (--mode sequential)" in caplog.text
     records = trial_records_of(tmp_path)
     assert sorted(r["threads"] for r in records if r["state"] == "COMPLETE") == [1, 1, 2, 2]  # each trial's own
@@ -389,6 +394,7 @@ def test_cross_validation_folds_are_stratified_disjoint_and_cover_every_row(base
         assert max(counts.values()) - min(counts.values()) <= 1
     report = cross_validate(base, tiny_data, folds=3, mode="sequential", workers=1)
     assert [r["fold"] for r in report["folds"]] == [0, 1, 2] and report["rows"] == 30
+    assert len(report["load_average"]) == 3  # recorded by the library, not only by the command line
     assert 0 <= report["mean"]["macro_f1"] <= 1 and report["std"]["macro_f1"] >= 0
     with pytest.raises(DataError, match="fewer than --folds 20"):
         fold_rows(labels, len(labels), 20, 0, 0.2)

@@ -149,16 +149,6 @@ def read_metrics(path: Path) -> dict[str, dict[str, Any]]:
     return {k: v for k, v in json.loads(path.read_text()).items() if k != "summary"}
 
 
-def load_average() -> list[float] | None:
-    """The machine's load averages, rounded (None where the platform has none)."""
-    import os
-
-    try:
-        return [round(x, 2) for x in os.getloadavg()]
-    except OSError:
-        return None
-
-
 def interruptible(hint: str, kept: str | tuple[str, ...] | None = None, overwrite_restarts: bool = False
                   ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Wrap a long command: Ctrl-C or SIGTERM (``kill PID``, which the command turns into a Ctrl-C, so that a pool

@@ -7,7 +7,6 @@ shared cores it beat one run with two threads; see docs/experiments.md).
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 from typing import Annotated, Any, Optional
 
@@ -41,7 +40,6 @@ from lstmtext.cli.common import (
     console,
     err_console,
     interruptible,
-    load_average,
     model_text_columns,
     workers_or_cores,
 )
@@ -118,36 +116,12 @@ def search(
     cfg, labelled = _setup(data, preset, config, set_, task, text_col, label_col, split_col, aspects, label_sep,
                            oversample, class_weight, valid, test, split_file, header=not no_header, preprocess=preprocess)
     what = parse_space(cfg, grid, space)
-    from lstmtext.experiments.pool import run_facts
-    from lstmtext.utils.atomic import write_json
-
-    finished: list[dict[str, Any]] = []
-
-    def done(r: dict[str, Any]) -> None:
-        finished.append(r)
-        console.print(f"trial {r['trial']} {r['params']}: " + (f"valid {metric} {r['value']:.4f} "
-                      f"({seconds(r['train_seconds'])})" if r["state"] == "COMPLETE" else "FAILED"), markup=False)
-
-    settings = {"source": labelled.source, **run_facts(cfg), "mode": mode,
-                "workers": workers_or_cores(workers), "threads_per_run": 1 if mode == "pool" else workers_or_cores(workers)}
-    start = time.perf_counter()
-    try:
-        summary = run_search(cfg, labelled, out, what, trials=trials, metric=metric, timeout=timeout,
-                             workers=workers_or_cores(workers), mode=mode, seed=seed, on_result=done,
-                             overwrite=overwrite)
-    except KeyboardInterrupt:  # this session counts in the totals too: its finished trials and its time
-        if (out / "study.db").is_file():
-            import json
-
-            kept = out / "search.json"  # the earlier sessions' summary (best, trials, ...) stays; sessions grow
-            earlier = json.loads(kept.read_text(encoding="utf-8")) if kept.is_file() else {}
-            write_json(kept, {**earlier, **with_sessions(out, {
-                **settings, "ran": len(finished), "wall_seconds": round(time.perf_counter() - start, 2),
-                "stopped_by_timeout": False, "load_average": load_average()})})
-        raise
-    settings["load_average"] = load_average()
-    this_call = {**settings, **summary, "wall_seconds": round(summary["wall_seconds"], 2)}
-    paths = write_search_report(out, trial_records_of(out), what, metric, cfg, with_sessions(out, this_call))
+    done = lambda r: console.print(f"trial {r['trial']} {r['params']}: " + (  # noqa: E731
+        f"valid {metric} {r['value']:.4f} ({seconds(r['train_seconds'])})" if r["state"] == "COMPLETE" else "FAILED"),
+        markup=False)
+    summary = run_search(cfg, labelled, out, what, trials=trials, metric=metric, timeout=timeout,
+                         workers=workers_or_cores(workers), mode=mode, seed=seed, on_result=done, overwrite=overwrite)
+    paths = write_search_report(out, trial_records_of(out), what, metric, cfg, with_sessions(out, summary))
     console.print(paths["markdown"].read_text(encoding="utf-8"), soft_wrap=True, markup=False)
     note = " (stopped by --timeout: run again to continue)" if summary["stopped_by_timeout"] else ""
     console.print(f"{summary['ran']} trial{'s' if summary['ran'] != 1 else ''} ran in {seconds(summary['wall_seconds'])}, {summary['complete']} complete"
@@ -200,7 +174,6 @@ def learning_curve(
         f"{k} {v:.4f}" for k, v in r.items() if k.endswith(metric)) + f" ({seconds(r['train_seconds'])})")
     report = run_curve(cfg, labelled, parsed, seeds, metric=metric, workers=workers_or_cores(workers),
                        mode=mode, out_dir=out, on_result=done, overwrite=overwrite)
-    report["load_average"] = load_average()
     paths = write_learning_curve(report, out)
     console.print(paths["markdown"].read_text(encoding="utf-8"), soft_wrap=True, markup=False)
     n_runs = len(report["runs"])
@@ -240,7 +213,6 @@ def cv(
     done = lambda r: console.print(f"fold {r['fold']}: {metric} {r[metric]:.4f} ({seconds(r['train_seconds'])})")  # noqa: E731
     report = cross_validate(cfg, labelled, folds, metric=metric, workers=workers_or_cores(workers),
                             mode=mode, on_result=done, out_dir=out, overwrite=overwrite)
-    report["load_average"] = load_average()
     paths = write_cv(report, out)
     console.print(paths["markdown"].read_text(encoding="utf-8"), soft_wrap=True, markup=False)
     reused = f" ({report['folds_reused']} reused from {paths['json']})" if report["folds_reused"] else ""

@@ -17,7 +17,6 @@ import contextlib
 import functools
 import json
 import logging
-import os
 import statistics
 import tempfile
 import time
@@ -46,7 +45,7 @@ from lstmtext.experiments.pool import (
 from lstmtext.experiments.resume import without_threads
 from lstmtext.tasks import get_task
 from lstmtext.utils.atomic import file_sha256, write_json
-from lstmtext.utils.cores import usable_cores
+from lstmtext.utils.cores import load_average, usable_cores
 
 log = logging.getLogger(__name__)
 
@@ -356,7 +355,7 @@ def _compare(data: LabelledData, models: Sequence[str], seeds: int, base: dict[s
     return {
         "source": data.source, "task": plain.task, "scores_note": get_task(plain.task).scores_note, "eval_split": eval_split, "split_sizes": spec["split_sizes"],
         "preprocess": preprocess, "overrides": list(overrides), "seeds": seeds, "mode": mode, "workers": workers,
-        "wall_seconds": time.perf_counter() - start, "load_average": _load(), "cpu_count": usable_cores(),
+        "wall_seconds": time.perf_counter() - start, "load_average": load_average(), "cpu_count": usable_cores(),
         "runs_reused": reused,
         "summary": summarize(records), "runs": records,
     }
@@ -408,13 +407,6 @@ def _report(record: dict[str, Any], on_result: Callable[[dict[str, Any]], None] 
              record["accuracy"], record["macro_f1"], record["train_seconds"])
     if on_result is not None:
         on_result(record)
-
-
-def _load() -> list[float] | None:
-    try:
-        return [round(x, 2) for x in os.getloadavg()]
-    except OSError:
-        return None
 
 
 def summarize(records: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:

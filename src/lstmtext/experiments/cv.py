@@ -23,6 +23,7 @@ from lstmtext.errors import ConfigError, DataError
 from lstmtext.experiments.pool import Mode, check_parallel, clean_once, run_facts, run_jobs, score_name, task_scores
 from lstmtext.experiments.resume import run_spec, save_records, saved_records
 from lstmtext.tasks import get_task
+from lstmtext.utils.cores import load_average
 
 
 def pooled(data: LabelledData) -> LabelledData:
@@ -152,7 +153,7 @@ def cross_validate(
     mean = {k: statistics.fmean(r[k] for r in records) for k in scores}
     std = {k: statistics.stdev([r[k] for r in records]) for k in scores}
     return {"source": data.source, "rows": len(cleaned.splits["pool"]), "k": folds, "metric": metric,
-            **run_facts(config), "mode": mode, "workers": workers, "wall_seconds": time.perf_counter() - start,
+            **run_facts(config), "mode": mode, "workers": workers, "wall_seconds": time.perf_counter() - start, "load_average": load_average(),
             "mean": mean, "std": std, "folds": records, "folds_reused": len(reused), "spec": spec}
 
 

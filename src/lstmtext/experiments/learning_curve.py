@@ -33,6 +33,7 @@ from lstmtext.experiments.resume import run_spec, save_records, saved_records
 from lstmtext.tasks import get_task
 from lstmtext.training.members import run_seed
 from lstmtext.utils.atomic import write_json
+from lstmtext.utils.cores import load_average
 
 
 def stratified_order(labels: Sequence[Any], seed: int) -> list[int]:
@@ -180,7 +181,7 @@ def learning_curve(
     wanted = [r for r in runs if r["size"] in set(sizes) and r["seed"] in set(every_seed)]
     return {"source": data.source, "eval_split": eval_split, "metric": metric, "sizes": sorted(set(sizes)),
             "seeds": seeds, **run_facts(config), "mode": mode, "workers": workers,
-            "wall_seconds": time.perf_counter() - start,
+            "wall_seconds": time.perf_counter() - start, "load_average": load_average(),
             "runs_reused": sum((r["size"], r["seed"]) in saved for r in wanted),
             "split_sizes": spec["split_sizes"], "summary": summarize(wanted), "runs": wanted, "spec": spec,
             "saved_runs": runs}

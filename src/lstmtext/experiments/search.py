@@ -29,6 +29,7 @@ from lstmtext.experiments.pool import (
     check_parallel,
     clean_once,
     failed_job_warnings,
+    run_facts,
     score_job,
     show_warnings,
     task_scores,
@@ -36,6 +37,8 @@ from lstmtext.experiments.pool import (
 )
 from lstmtext.experiments.space import Space, apply, suggest
 from lstmtext.tasks import get_task
+from lstmtext.utils.atomic import write_json
+from lstmtext.utils.cores import load_average
 
 log = logging.getLogger(__name__)
 
@@ -183,7 +186,9 @@ def search(
         overwrite: Start afresh: an earlier study in ``out_dir`` (and its summary) is deleted, not resumed.
 
     Returns:
-        ``{"ran", "complete", "failed", "wall_seconds", "best": record or None, "stopped_by_timeout"}``.
+        ``{"ran", "complete", "failed", "wall_seconds", "best": record or None, "stopped_by_timeout"}`` with this
+        call's facts (``source``, the model, ``mode``, ``workers``, ``threads_per_run``, ``load_average``). Stopped
+        by Ctrl-C, the call's facts are added to ``search.json``'s sessions, and the interrupt goes on up.
 
     Raises:
         ConfigError: For an unknown metric, a missing ``trials``, bad parallel settings or another study in the folder.
@@ -199,9 +204,34 @@ def search(
     if overwrite:  # with SQLite's journal files: a stale journal would be replayed into the new study
         for name in ("study.db", "study.db-journal", "study.db-wal", "study.db-shm", "search.json"):
             (out / name).unlink(missing_ok=True)
+    session = {"source": data.source, **run_facts(config), "mode": mode, "workers": workers, "threads_per_run": threads}
+    finished = []
+
+    def counted(record: dict[str, Any]) -> None:
+        finished.append(record)
+        if on_result is not None:
+            on_result(record)
+
+    start = time.perf_counter()
     with study_storage(out) as storage:
-        return _search(config, data, out, space, trials, metric, timeout, workers, mode, seed, on_result, storage,
-                       threads)
+        try:
+            summary = _search(config, data, out, space, trials, metric, timeout, workers, mode, seed, counted, storage,
+                              threads)
+        except KeyboardInterrupt:  # this session counts in the folder's totals too: its finished trials and its time
+            if (out / "study.db").is_file():
+                _keep_session(out, {**session, "ran": len(finished), "wall_seconds": round(time.perf_counter() - start, 2),
+                                    "stopped_by_timeout": False, "load_average": load_average()})
+            raise
+    return {**session, **summary, "wall_seconds": round(summary["wall_seconds"], 2), "load_average": load_average()}
+
+
+def _keep_session(out: Path, session: dict[str, Any]) -> None:
+    """Add a stopped call's facts to ``search.json``; the earlier calls' summary (best, trials, ...) stays."""
+    from lstmtext.experiments.search_report import with_sessions
+
+    kept = out / "search.json"
+    earlier = json.loads(kept.read_text(encoding="utf-8")) if kept.is_file() else {}
+    write_json(kept, {**earlier, **with_sessions(out, session)})
 
 
 def _search(config: Config, data: LabelledData, out: Path, space: Space, trials: int | None, metric: str,

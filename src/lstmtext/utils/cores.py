@@ -1,4 +1,4 @@
-"""How many CPU cores this process may use: the default for threads and worker processes."""
+"""How many CPU cores this process may use (the default for threads and worker processes), and how busy they are."""
 
 from __future__ import annotations
 
@@ -22,3 +22,12 @@ def default_threads() -> int:
     process may use), else every core this process may run on (:func:`usable_cores`)."""
     value = os.environ.get("OMP_NUM_THREADS", "").strip()
     return int(value) if value.isdigit() and int(value) > 0 else usable_cores()
+
+
+def load_average() -> list[float] | None:
+    """The machine's 1, 5 and 15 minute load averages, rounded (None where the platform has none): what an
+    experiment's report records beside its seconds, which other work on the machine slows."""
+    try:
+        return [round(x, 2) for x in os.getloadavg()]
+    except OSError:
+        return None
