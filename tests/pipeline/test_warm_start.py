@@ -193,6 +193,13 @@ def test_an_aspect_model_cannot_grow_labels(tmp_path, caplog):
     warm = run_config(None, None, ['data.split_col="split"'], init_from=base)  # as `train --init-from` builds it
     with pytest.raises(DataError, match=r"Fill it with a label \('neutral' \(absa\.not_mentioned\) when the text does not "):
         load_data(warm, tmp_path / "blank.csv")  # not 'neut' or 'none': labels the model would then refuse
+    # the aspect head's kind shapes the network: a warm start keeps it, as it keeps the model section
+    from lstmtext.pipeline.warm_start import load_init
+
+    other = run_config(None, None, ['data.split_col="split"', 'absa.head="attention"'], init_from=base)
+    with pytest.raises(ConfigError, match=r"absa\.head is 'shared' in the saved model but 'attention' in this run"):
+        load_init(other)
+    assert load_init(warm).task.aspects == ["food", "service", "price"]
 
 
 def test_a_seed_ensemble_continues_member_by_member(tmp_path):

@@ -85,10 +85,10 @@ def load_init(config: Config) -> Bundle:
         ignore.add("embedding_dim")  # the vocabulary's size, which new_words=add may change
     sections = [("model", config.model.model_dump(mode="json"), saved.model.model_dump(mode="json")),
                 ("preprocess", config.preprocess.model_dump(mode="json"), saved.preprocess.model_dump(mode="json")),
-                ("absa", {k: getattr(config.absa, k) for k in ("head", "attention_size")},
-                 {k: getattr(saved.absa, k) for k in ("head", "attention_size")}),
                 ("vocab", {k: getattr(config.vocab, k) for k in ("truncating", "padding")},
                  {k: getattr(saved.vocab, k) for k in ("truncating", "padding")})]  # vocab.max_len may change
+    task = get_task(config.task)  # the task's own settings that shape the network (an aspect head's kind)
+    sections += [(name, ours, task.network_settings(saved)[name]) for name, ours in task.network_settings(config).items()]
     if config.train.new_words == "add" and config.model.embedding.freeze and config.model.embedding.kind != "random":
         raise ConfigError(f"--init-from {path}: --new-words add with a frozen embedding (model.embedding.freeze) would "
                           "leave the new words' vectors random for good. Keep the vocabulary (--new-words keep) or "

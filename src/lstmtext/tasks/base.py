@@ -295,6 +295,12 @@ class Task(ABC):
         learnt from its training file that the config alone does not say (an aspect model's not-mentioned label)."""
         return {}
 
+    @classmethod
+    def network_settings(cls, config: Config) -> dict[str, dict[str, Any]]:
+        """The task's own config settings that shape the network (an aspect head's kind), by section: a warm start
+        must keep them, as it keeps the ``model`` section."""
+        return {}
+
     # ---- the model's outputs and the objective ------------------------------------------------------------
     @property
     @abstractmethod

@@ -126,6 +126,10 @@ class AspectSentiment(Task):
     def warm_settings(self) -> dict[str, Any]:
         return {"absa": {"not_mentioned": [self.not_mentioned]}}  # not the candidates: 'neut', 'none' it would refuse
 
+    @classmethod
+    def network_settings(cls, config: Config) -> dict[str, dict[str, Any]]:
+        return {"absa": {"head": config.absa.head, "attention_size": config.absa.attention_size}}
+
     @property
     def layout(self) -> OutputLayout:
         return OutputLayout(tuple(len(v) for v in self.labels.values()))
