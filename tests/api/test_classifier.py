@@ -426,7 +426,14 @@ def test_a_multilabel_column_with_no_text_is_learnt_as_absent(caplog):
 def test_python_wording_of_the_split_and_multilabel_messages(tmp_path):
     with pytest.raises(DataError, match=r"too few for a stratified split .* or give the valid set yourself "
                                         r"\(valid_texts= and valid_labels=\)\.$"):
-        TextClassifier().fit(TEXTS[:6], ["a"] * 3 + ["b"] * 3)
+        TextClassifier().fit(TEXTS[:6], ["a"] * 5 + ["b"])
+    # every class has rows enough, but 10% of 20 rows is fewer rows than there are classes (a cross_val_score fold):
+    # it blamed a class of 6 rows (sklearn estimator review)
+    with pytest.raises(DataError, match=r"^fit\(\) arguments: 20 rows split 10% valid leave 2 rows in a held-out split, "
+                                        r"fewer than the 3 classes a stratified split puts in each\. Set a larger "
+                                        r"valid_size=, give the valid set yourself \(valid_texts= and valid_labels=\), "
+                                        r"or add rows\.$"):
+        TextClassifier().fit([f"text {i}" for i in range(20)], ["a"] * 7 + ["b"] * 7 + ["c"] * 6)
     from lstmtext.errors import OutputExistsError, in_python_terms
 
     said = in_python_terms(DataError("d: 3 duplicate (text, label) rows kept (--set data.drop_duplicates=true, or "
@@ -445,7 +452,9 @@ def test_python_wording_of_the_split_and_multilabel_messages(tmp_path):
         lstmtext.run(cfg, csv, tmp_path / "run", progress=False)
     six = tmp_path / "six.csv"  # run() has no valid_texts=: its messages name its files and config keys
     pd.DataFrame({"text": TEXTS[:6], "label": ["a"] * 3 + ["b"] * 3}).to_csv(six, index=False)
-    with pytest.raises(DataError, match=r"or give a split column \(data\.split_col\)\.$"):
+    with pytest.raises(DataError, match=r"six\.csv: 6 rows split 10% valid, 10% test hold out 2, with 1 of class 'a': too "
+                                        r"few to share between valid and test\. .* give a split column "
+                                        r"\(data\.split_col\), or add rows\.$"):
         lstmtext.run(cfg, six, tmp_path / "run6", progress=False)
     wrong = cfg.model_copy(update={"data": cfg.data.model_copy(update={"text_col": "review"})})
     with pytest.raises(DataError, match=r"no column 'review' \(given by data\.text_col\)\. .*Set data\.text_col to "

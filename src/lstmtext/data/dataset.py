@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import re
 from collections import Counter
 from collections.abc import Callable, Hashable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -244,6 +245,7 @@ def random_split(split: Split, cfg: DataConfig, stratify: Callable[[Any], Hashab
     held = cfg.valid_size + test_size
     rows = np.arange(len(split))
     keys = [stratify(y) for y in split.labels] if stratify is not None else None
+    second = False
     try:
         train, rest = train_test_split(rows, test_size=held, stratify=keys, random_state=cfg.split_seed)
         if test_size == 0:
@@ -251,6 +253,7 @@ def random_split(split: Split, cfg: DataConfig, stratify: Callable[[Any], Hashab
         else:
             rest = np.sort(rest) if keys is None else rest  # unstratified: the held rows in file order
             rest_keys = [keys[i] for i in rest] if keys is not None else None
+            second = True  # valid and test from the held rows: their counts, not the file's, are what fell short
             valid, tested = train_test_split(rest, test_size=test_size / held, stratify=rest_keys,
                                              random_state=cfg.split_seed)
             parts = {"train": train, "valid": valid, "test": tested}
@@ -260,6 +263,25 @@ def random_split(split: Split, cfg: DataConfig, stratify: Callable[[Any], Hashab
                             "or give a split column (--split-col).") from None
         counts = pd.Series(keys).value_counts()
         shares = f"{cfg.valid_size:.0%} valid" + (f", {test_size:.0%} test" if test_size else "")
+        short = re.search(r"(train|test)_size = (\d+) should be greater or equal to the number of classes = (\d+)",
+                          str(exc))
+        if second and not short:
+            held_counts = Counter(rest_keys)
+            few = min(held_counts, key=lambda k: (held_counts[k], str(k)))
+            raise DataError(f"{source}: {len(split)} rows split {shares} hold out {len(rest)}, with "
+                            f"{held_counts[few]} of class {str(few)!r}: too few to share between valid and test. Hold "
+                            "out bigger shares (data.valid_size, data.test_size), give a split column (--split-col), "
+                            "or add rows.") from None
+        if short:  # every class has rows enough, but a share holds fewer rows than there are classes
+            n_rows, k = int(short[2]), short[3]
+            if short[1] == "train":
+                fix = "Hold out smaller shares (data.valid_size, data.test_size)"
+            else:
+                fix = "Set a larger data.valid_size where lstmtext makes the split"
+            raise DataError(f"{source}: {len(split)} rows split {shares} leave {n_rows} row{'s' if n_rows != 1 else ''} "
+                            f"in {'the training split' if short[1] == 'train' else 'a held-out split'}, fewer than the "
+                            f"{k} classes a stratified split puts in each. {fix}, give a split column (--split-col), "
+                            "or add rows.") from None
         n, rare = counts.iloc[-1], str(counts.index[-1])
         several = next((sep for sep in ("|", ";", ",") if sep in rare), None)
         hint = (f" Its name looks like several labels: for texts with any number of labels, pass --task multilabel "
