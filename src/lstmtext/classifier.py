@@ -97,6 +97,10 @@ class _TextEstimator(BaseEstimator):
         if self.overrides is not None and not isinstance(self.overrides, Mapping):
             raise ConfigError(f"overrides: a dict of config keys, e.g. {{'model.pooling': 'max'}}. Got "
                               f"{type(self.overrides).__name__} {self.overrides!r}.")
+        task_key = next((k for k in self.overrides or {} if k == "task" or str(k).startswith("task.")), None)
+        if task_key is not None:  # it changed the task under the estimator (labels read as another task's)
+            raise ConfigError(f"overrides[{task_key!r}]: {type(self).__name__} trains the {self._task!r} task; for "
+                              "another, use its estimator (TextClassifier, MultiLabelTextClassifier, AspectClassifier).")
         tree: dict[str, Any] = {"task": self._task}
         given = {name: key for name, key in _KEYS.items() if getattr(self, name) is not None}
         if self.random_state is not None:
@@ -170,15 +174,19 @@ class _TextEstimator(BaseEstimator):
         texts = texts_of(X, "X")
         if not texts:
             raise DataError("fit(): X holds no texts. Give the texts to learn from, one label each in y.")
-        fitted = getattr(self, "_label_values", None)
+        fitted = {name: getattr(self, name) for name in _LABEL_STATE if hasattr(self, name)}
         try:
             return self._fit(config, texts, y, valid_texts, valid_labels)
         except BaseException:  # a fit that fails leaves a fitted model as it was: its label values too (save writes them)
-            if fitted is not None:
-                self._label_values = fitted
-            elif hasattr(self, "_label_values"):
-                del self._label_values
+            self._restore_label_state(fitted)
             raise
+
+    def _restore_label_state(self, kept: dict[str, Any]) -> None:
+        for name in _LABEL_STATE:
+            if name in kept:
+                setattr(self, name, kept[name])
+            elif hasattr(self, name):
+                delattr(self, name)
 
     def _fit(self, config: Config, texts: list[str], y: Any, valid_texts: Any, valid_labels: Any) -> _TextEstimator:
         labels, info = self._labels(y, len(texts))
@@ -188,10 +196,10 @@ class _TextEstimator(BaseEstimator):
                                   source="fit() arguments", needs=task_cls.needs())
         else:
             valid = texts_of(valid_texts, "valid_texts")
-            kept = dict(getattr(self, "_label_values", {}))  # the valid labels' values must not replace y's
+            kept = {name: getattr(self, name) for name in _LABEL_STATE if hasattr(self, name)}  # y's, not valid's
             valid_y = self._aligned(valid_labels, info)
             splits = {"train": Split(texts, labels), "valid": Split(valid, self._labels(valid_y, len(valid))[0])}
-            self._label_values = kept
+            self._restore_label_state(kept)
         import torch
 
         with torch.random.fork_rng(devices=[]):  # training seeds torch from random_state: the caller's stream is left as it was
@@ -234,7 +242,8 @@ class _TextEstimator(BaseEstimator):
             else read_card(b)
         values = json_values(getattr(self, "_label_values", {}))
         # labels given as numbers (or booleans) come back as numbers after load; written with the model, atomically
-        extra = {ESTIMATOR_FILE: {"label_values": values}} if values else None
+        columns = {"columns": True} if getattr(self, "_columns", False) else {}  # a matrix's columns: their order
+        extra = {ESTIMATOR_FILE: {"label_values": values, **columns}} if values else None
         return save_bundle(path, b.config, b.encoder, b.task, b.model, b.metrics, text, overwrite, source=source,
                            license=license, extra=extra)
 
@@ -274,7 +283,7 @@ class _TextEstimator(BaseEstimator):
         est.config_, est.bundle_, est.predictor_ = bundle.config, bundle, Predictor(bundle)
         extra = bundle.path / ESTIMATOR_FILE if bundle.path is not None else None
         if extra is not None and extra.is_file():
-            est._label_values = read_label_values(extra)
+            est._label_values, est._columns = read_label_values(extra)
         est._fitted_from_labels()
         return est
 
@@ -380,7 +389,7 @@ class MultiLabelTextClassifier(ClassifierMixin, _TextEstimator):
             if len(set(names)) < len(names):
                 twice = next(name for name in names if names.count(name) > 1)
                 raise DataError(f"y: the column {twice!r} is there twice. Give each label one column.")
-            self._label_values = dict(zip(names, columns))
+            self._label_values, self._columns = dict(zip(names, columns)), True
             never = np.flatnonzero(matrix.sum(0) == 0)
             if len(never):  # a fold of cross_val_score, say: the columns are the label space all the same
                 log.warning("y: column %d has no text with its label, so the model learns it as absent (it answers it "
@@ -401,15 +410,18 @@ class MultiLabelTextClassifier(ClassifierMixin, _TextEstimator):
             raise DataError(f"y: row {gap[0]} holds a missing label ({gap[1]!r}). Drop it from the list (a text with no "
                             "label is an empty list).")
         self._label_values = {str(x): x for row in rows for x in row}  # 0, 1, 2 come back as ints, not '0'
+        self._columns = False
         return [tuple(sorted({str(x) for x in row})) for row in rows], {}
 
     def _fitted_from_labels(self) -> None:
         originals = getattr(self, "_label_values", {})
         values = [originals.get(name, name) for name in self.predictor_.task.labels]
-        # numbers in numeric order, as MultiLabelBinarizer has them (the task sorts label lists' names: '10' before
-        # '2'); names keep the task's order (a file's 0/1 columns keep theirs: sorting them moved every column)
+        # label lists' numbers in numeric order, as MultiLabelBinarizer has them (the task sorts their names: '10'
+        # before '2'); names keep the task's order, and so do a matrix's columns, numbers or not (a DataFrame's
+        # columns 10, 2, 1 sorted moved every column away from y's, and score read them by position)
         numbers = all(isinstance(v, (int, float, np.number)) for v in values)
-        self._order = np.argsort(np.asarray(values), kind="stable") if numbers else np.arange(len(values))
+        sort = numbers and not getattr(self, "_columns", False)
+        self._order = np.argsort(np.asarray(values), kind="stable") if sort else np.arange(len(values))
         self.classes_ = np.asarray(values)[self._order]
 
     def _outputs(self, proba: np.ndarray) -> np.ndarray:
@@ -434,6 +446,10 @@ class MultiLabelTextClassifier(ClassifierMixin, _TextEstimator):
         """Subset accuracy (every label of a text right), for ``y`` in either form ``fit`` takes."""
         self._predictor()  # not fitted: scikit-learn's NotFittedError, before classes_ is read
         y = y.toarray() if hasattr(y, "toarray") else y  # sparse, as fit takes it
+        if hasattr(y, "columns"):  # a DataFrame's columns are matched by name, as fit's valid_labels= and the
+            names, ours = [str(c) for c in y.columns], [str(c) for c in self.classes_]  # aspect model's score do
+            if names != ours and sorted(names) == sorted(ours) and len(set(names)) == len(names):
+                y = y.set_axis(names, axis=1)[ours]
         if not self._is_matrix(y):  # label lists: as a 0/1 matrix
             names = [str(c) for c in self.classes_]
             unknown = sorted({str(x) for row in y for x in row} - set(names))
@@ -503,11 +519,15 @@ class AspectClassifier(ClassifierMixin, _TextEstimator):
 
     def _fitted_from_labels(self) -> None:
         originals = getattr(self, "_label_values", {})
-        self.classes_ = [np.asarray([originals.get(name, name) for name in v]) for v in self.predictor_.task.labels.values()]
+        values = [np.asarray([originals.get(name, name) for name in v]) for v in self.predictor_.task.labels.values()]
+        # each aspect's classes sorted as TextClassifier's and np.unique's are (the task's order is its names': '10'
+        # before '2'); predict_proba's columns follow
+        self._orders = [np.argsort(v, kind="stable") for v in values]
+        self.classes_ = [v[order] for v, order in zip(values, self._orders)]
         self.aspects_ = list(self.predictor_.task.labels)
 
     def _outputs(self, proba: np.ndarray) -> list[np.ndarray]:
-        return [proba[:, s] for s in self.predictor_.task.layout.slices()]
+        return [proba[:, s][:, order] for s, order in zip(self.predictor_.task.layout.slices(), self._orders)]
 
     def _decide(self, proba: np.ndarray) -> np.ndarray:
         parts = self._outputs(proba)
@@ -532,10 +552,17 @@ class AspectClassifier(ClassifierMixin, _TextEstimator):
         return float(np.average(right, weights=sample_weight))
 
 
+#: What an estimator learns of its labels beyond the task's names: their values (ints stay ints) and whether they
+#: were a matrix's columns (multi-label: their order is the columns').
+_LABEL_STATE = ("_label_values", "_columns")
+
+
 def _arguments(config: Config) -> dict[str, Any]:
     """The estimator arguments that give ``config``: the keys with an argument of their own as that argument
     (so ``set_params(lr=...)`` on a loaded model changes what it trains), the rest in ``overrides``."""
-    overrides = config_overrides(config)
+    unread = ignored_settings(config.model.name)  # a preset's settings its architecture does not read: refit, a
+    overrides = {k: v for k, v in config_overrides(config).items()  # loaded model warned of each, given by no one
+                 if not (k.startswith("model.") and k.removeprefix("model.") in unread)}
     if config.train.pretrained:  # the language model's vocabulary and sizes come from it again, not as settings
         overrides = {k: v for k, v in overrides.items() if not k.startswith(LM_OWNS)}
     args = {name: overrides.pop(key) for name, key in _KEYS.items() if overrides.get(key) is not None}

@@ -612,3 +612,54 @@ def test_a_multilabel_tables_columns_name_its_labels(tmp_path):
     assert again.score(TEXTS, table) == 1.0
     with pytest.raises(DataError, match=r"^y: the column 'bag' is there twice\. Give each label one column\.$"):
         MultiLabelTextClassifier(preset=None, **FAST).fit(TEXTS, table.set_axis(["bag", "bag", "praise"], axis=1))
+
+
+def test_a_matrix_with_numbered_columns_keeps_their_order_and_score_matches_columns_by_name(tmp_path):
+    """A DataFrame y with columns 10, 2, 1 had classes_, predict and predict_proba re-sorted to 1, 2, 10: score and
+    cross_val_score read them against y's columns by position (0.47 where the model was right); a DataFrame whose
+    columns came in another order was scored by position too (sklearn estimator review)."""
+    words = {10: "alpha", 2: "bravo", 1: "charlie"}
+    rows = [[1, 0, 0], [0, 1, 0], [0, 0, 1], [1, 1, 0], [0, 1, 1], [1, 0, 1]] * 4
+    texts = [" ".join(words[c] for c, on in zip(words, row) if on) + " flight" for row in rows]
+    y = pd.DataFrame(rows, columns=[10, 2, 1])
+    clf = MultiLabelTextClassifier(preset=None, random_state=0, **FAST).fit(texts, y)
+    assert clf.classes_.tolist() == [10, 2, 1]  # y's columns, in y's order
+    assert clf.predict(texts).tolist() == rows and clf.score(texts, y) == 1.0
+    assert clf.predict_proba(["alpha flight"])[0].argmax() == 0
+    assert clf.score(texts, y[[1, 2, 10]]) == 1.0  # matched by name
+    loaded = MultiLabelTextClassifier.load(clf.save(tmp_path / "m"))
+    assert loaded.classes_.tolist() == [10, 2, 1] and loaded.score(texts, y) == 1.0  # the order is saved too
+    lists = [[c for c, on in zip(words, row) if on] for row in rows]  # label lists: numbers in numeric order
+    assert MultiLabelTextClassifier(preset=None, random_state=0, **FAST).fit(texts, lists).classes_.tolist() == [1, 2, 10]
+
+
+def test_overrides_cannot_change_the_estimators_task():
+    """overrides={"task": "multilabel"} trained a TextClassifier as a multi-label model of the label names' letters;
+    "absa" ended in a KeyError traceback (sklearn estimator review)."""
+    for task in ("multilabel", "absa"):
+        with pytest.raises(ConfigError, match=r"^overrides\['task'\]: TextClassifier trains the 'classify' task; for "
+                                              r"another, use its estimator"):
+            _clf(overrides={"task": task}).fit(TEXTS, LABELS)
+
+
+def test_a_loaded_model_refits_without_warnings_about_settings_no_one_gave(tmp_path, recwarn):
+    """A loaded cnn model put every preset setting into overrides, those its architecture does not read too, and a
+    GridSearchCV over it warned 15 times that model.bidirectional etc. change nothing (sklearn estimator review)."""
+    saved = TextClassifier("cnn", random_state=0, epochs=1, hidden_size=8, embedding_dim=8).fit(TEXTS, LABELS)
+    loaded = TextClassifier.load(saved.save(tmp_path / "cnn"))
+    recwarn.clear()
+    again = clone(loaded).fit(TEXTS, LABELS)
+    assert not [w for w in recwarn if "changes nothing" in str(w.message)]
+    assert np.allclose(again.predict_proba(TEXTS), saved.predict_proba(TEXTS))  # the same model all the same
+
+
+def test_aspect_classes_are_sorted_as_the_other_estimators_are():
+    """Each aspect's classes_ of integer labels came in their names' order (-1, 10, 2); TextClassifier and
+    np.unique give -1, 2, 10 (sklearn estimator review). predict_proba's columns follow classes_."""
+    y = np.array([[10 if "great" in t or "best" in t else (2 if "thanks" in t else -1), 1 if "bag" in t else 0]
+                  for t in TEXTS])
+    clf = AspectClassifier(preset=None, random_state=0, **FAST).fit(TEXTS, y)
+    assert [c.tolist() for c in clf.classes_] == [[-1, 2, 10], [0, 1]]
+    proba = clf.predict_proba(TEXTS)
+    picked = np.stack([c[p.argmax(1)] for c, p in zip(clf.classes_, proba)], 1)
+    assert (picked == clf.predict(TEXTS)).all() and clf.score(TEXTS, y) == 1.0

@@ -22,14 +22,18 @@ def json_values(values: dict[str, Any]) -> list[list[Any]]:
     return out if keep and any(not isinstance(v, str) for _, v in out) else []
 
 
-def read_label_values(path: Path) -> dict[str, Any]:
-    """The label values ``estimator.json`` keeps (see :func:`json_values`).
+def read_label_values(path: Path) -> tuple[dict[str, Any], bool]:
+    """The label values ``estimator.json`` keeps (see :func:`json_values`), and whether the labels were a matrix's
+    columns (``"columns": true``: their order is the columns', not sorted).
 
     Raises:
         BundleError: For a file that is not what the estimators' ``save`` writes.
     """
     try:
-        pairs = json.loads(path.read_text(encoding="utf-8"))["label_values"]
+        kept = json.loads(path.read_text(encoding="utf-8"))
+        pairs, columns = kept["label_values"], kept.get("columns", False)
+        if not isinstance(columns, bool):
+            raise TypeError
         if not all(isinstance(p, list) and len(p) == 2 for p in pairs):
             raise TypeError
         values = {name: value for name, value in pairs}
@@ -38,4 +42,4 @@ def read_label_values(path: Path) -> dict[str, Any]:
     except (json.JSONDecodeError, UnicodeDecodeError, KeyError, TypeError, ValueError):
         raise BundleError(f"{path}: not the label values lstmtext writes (corrupt or edited). Re-save the model, or "
                           "delete the file to read the labels as strings.") from None
-    return values
+    return values, columns
