@@ -27,6 +27,7 @@ from sklearn.exceptions import NotFittedError as _SklearnNotFitted
 
 from lstmtext.config import Config, build_config
 from lstmtext.config.diff import config_overrides
+from lstmtext.config.files import read_config_file
 from lstmtext.config.presets import task_preset
 from lstmtext.config.schema import SEED_MAX
 from lstmtext.data.arrays import class_labels, is_missing, labels_of, texts_of
@@ -101,6 +102,11 @@ class _TextEstimator(BaseEstimator):
         if task_key is not None:  # it changed the task under the estimator (labels read as another task's)
             raise ConfigError(f"overrides[{task_key!r}]: {type(self).__name__} trains the {self._task!r} task; for "
                               "another, use its estimator (TextClassifier, MultiLabelTextClassifier, AspectClassifier).")
+        theirs = read_config_file(Path(self.config)).get("task") if self.config is not None else None
+        if theirs is not None and theirs != self._task:  # it was refused for a key of that task's ("--task classify")
+            raise ConfigError(f"config={str(self.config)!r} is a config of the {theirs!r} task and {type(self).__name__} "
+                              f"trains the {self._task!r} task. Use the {theirs!r} task's estimator, or a config of "
+                              "this task.")
         tree: dict[str, Any] = {"task": self._task}
         given = {name: key for name, key in _KEYS.items() if getattr(self, name) is not None}
         if self.random_state is not None:

@@ -633,13 +633,18 @@ def test_a_matrix_with_numbered_columns_keeps_their_order_and_score_matches_colu
     assert MultiLabelTextClassifier(preset=None, random_state=0, **FAST).fit(texts, lists).classes_.tolist() == [1, 2, 10]
 
 
-def test_overrides_cannot_change_the_estimators_task():
+def test_overrides_cannot_change_the_estimators_task(tmp_path):
     """overrides={"task": "multilabel"} trained a TextClassifier as a multi-label model of the label names' letters;
     "absa" ended in a KeyError traceback (sklearn estimator review)."""
     for task in ("multilabel", "absa"):
         with pytest.raises(ConfigError, match=r"^overrides\['task'\]: TextClassifier trains the 'classify' task; for "
                                               r"another, use its estimator"):
             _clf(overrides={"task": task}).fit(TEXTS, LABELS)
+    # a saved model of another task as config=: it was refused for that task's monitor, "with --task classify"
+    (tmp_path / "ml.toml").write_text('task = "multilabel"\n')
+    with pytest.raises(ConfigError, match=r"^config='.*ml\.toml' is a config of the 'multilabel' task and TextClassifier "
+                                          r"trains the 'classify' task\. Use the 'multilabel' task's estimator"):
+        _clf(config=tmp_path / "ml.toml").fit(TEXTS, LABELS)
 
 
 def test_a_loaded_model_refits_without_warnings_about_settings_no_one_gave(tmp_path, recwarn):
