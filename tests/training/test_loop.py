@@ -241,6 +241,7 @@ def test_a_diverged_run_stops_in_one_line(tiny_path):
     traceback on nan probabilities (training review)."""
     config = build_config(None, overrides=TINY_OVERRIDES + ["train.epochs=3", "train.lr=1e30",
                                                             "train.clip_grad_norm=none"])
-    with pytest.raises(ConfigError, match=r"^training diverged: after epoch 1 the training loss is [\d.e+]+ and the "
+    # the training loss of epoch 1 is a huge number on some CPUs and already nan on others (an Intel Xeon with AMX)
+    with pytest.raises(ConfigError, match=r"^training diverged: after epoch 1 the training loss is ([\d.e+]+|nan|inf) and the "
                                           r"valid loss nan \(train\.lr = 1e\+30, no train\.clip_grad_norm\)\. Lower"):
         train_model(config, _data(tiny_path, config), progress=False)
