@@ -1,6 +1,7 @@
 """The command line: exit codes, messages and outputs (Typer's CliRunner)."""
 
 import json
+import os
 
 import pytest
 import typer
@@ -482,11 +483,23 @@ def test_ctrl_c_says_what_was_kept_and_how_to_go_on(tiny_path, tmp_path, monkeyp
     assert " ".join(result.output.split()).endswith("nothing was saved yet: run the same command to start again.")
     (tmp_path / "r" / "checkpoint").mkdir(parents=True)
     (tmp_path / "r" / "checkpoint" / "state.json").write_text("{}")
+    os.utime(tmp_path / "r" / "checkpoint" / "state.json", (1e9, 1e9))  # an earlier run's: --overwrite did not
+    result = runner.invoke(app, ["train", str(tiny_path), "--out", str(tmp_path / "r"), "--overwrite"])  # replace it
+    assert " ".join(result.output.split()).endswith("interrupted: nothing of this run was saved yet (what an earlier run "
+                                                    f"left in {tmp_path / 'r'} is as it was): run the same command to "
+                                                    "start again.")  # it said "kept ... run with --resume"
+
+    def one_epoch_then_interrupted(config, data, out, **kwargs):
+        (out / "checkpoint" / "state.json").write_text("{}")  # this run's first epoch
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr("lstmtext.pipeline.run", one_epoch_then_interrupted)
     result = runner.invoke(app, ["train", str(tiny_path), "--out", str(tmp_path / "r"), "--overwrite"])
     said = " ".join(result.output.split())  # --resume beside --overwrite is refused: the hint had said to add it
     assert said.endswith(f"interrupted: what was done is kept in {tmp_path / 'r'} (the last finished epoch, or "
                          "--stream's shards): run the same command with --resume to go on. Leave out --overwrite, or it "
                          "starts over.")
+    monkeypatch.setattr("lstmtext.pipeline.run", interrupted)
     (tmp_path / "r" / "checkpoint" / "state.json").unlink()
     (tmp_path / "r" / "checkpoint" / "member0").mkdir()  # an ensemble's first member: its epochs are kept
     (tmp_path / "r" / "checkpoint" / "member0" / "state.json").write_text("{}")

@@ -8,6 +8,7 @@ import functools
 import json
 import os
 import sys
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any, Optional
@@ -161,14 +162,22 @@ def interruptible(hint: str, kept: str | tuple[str, ...] | None = None, overwrit
     def wrap(command: Callable[..., Any]) -> Callable[..., Any]:
         @functools.wraps(command)
         def run_command(*args: Any, **kwargs: Any) -> Any:
+            started = time.time()
             try:
                 with interrupting("SIGTERM"):
                     return command(*args, **kwargs)
             except KeyboardInterrupt:
                 out = Path(str(kwargs.get("out", "OUT")))
                 files = (kept,) if isinstance(kept, str) else kept
-                said = hint if files is None or any(p.is_file() for f in files for p in out.glob(f)) else \
-                    "nothing was saved yet: run the same command to start again."
+                found = [p for f in files or () for p in out.glob(f) if p.is_file()]
+                earlier = False
+                if kwargs.get("overwrite"):  # an earlier run's files (kept until this one replaces them) are not
+                    earlier = bool(found)  # this run's: resuming them would go on with that run
+                    found = [p for p in found if p.stat().st_mtime >= started]
+                    earlier = earlier and not found
+                said = hint if files is None or found else \
+                    "nothing of this run was saved yet (what an earlier run left in OUT is as it was): run the same " \
+                    "command to start again." if earlier else "nothing was saved yet: run the same command to start again."
                 if overwrite_restarts and kwargs.get("overwrite") and said is hint:  # what was kept, --overwrite drops
                     said += " Leave out --overwrite, or it starts over."
                 err_console.print(f"interrupted: {said.replace('OUT', str(out))}", highlight=False, soft_wrap=True)
