@@ -259,3 +259,10 @@ def test_a_random_split_moves_into_training_the_only_rows_of_a_label_it_held_out
     assert len(moved) == 1 and all(np.isin(list(moved), held["valid"].rows + held["test"].rows))
     again = random_split(split, DataConfig(split_seed=seed), None, needs=needs)  # the same seed, the same split
     assert again["train"].rows == parts["train"].rows
+    # ten rows whose every held-out row holds a label training lacks: moved, they left valid empty, and the run
+    # ended in a traceback scoring it (docs review: an aspect model continued on a few suggested rows)
+    few = Split([f"t{i}" for i in range(10)], [(f"l{i}",) for i in range(10)], [f"f:{i + 2}" for i in range(10)])
+    with pytest.raises(DataError, match=r"^f: 10 rows are too few to split: each (valid|test) row holds a label no "
+                                        r"training row has, and moved into training, they leave the (valid|test) split "
+                                        r"empty\. Add rows, or give a split column \(--split-col\) or a --valid file\.$"):
+        random_split(few, DataConfig(), None, source="f", needs=needs)

@@ -320,6 +320,11 @@ def _train_holds_every_part(split: Split, parts: dict[str, np.ndarray], needs: C
         return parts
     out = {"train": np.concatenate([parts["train"], *(np.asarray(rows, dtype=np.int64) for rows in moved.values())])}
     out.update({name: np.setdiff1d(parts[name], rows) for name, rows in moved.items()})
+    emptied = next((name for name, rows in out.items() if not len(rows)), None)
+    if emptied is not None:  # it went on and ended in a traceback scoring an empty split
+        raise DataError(f"{source}: {len(split)} rows are too few to split: each {emptied} row holds a label no "
+                        f"training row has, and moved into training, they leave the {emptied} split empty. Add rows, "
+                        "or give a split column (--split-col) or a --valid file.")
     where = " and ".join(f"{len(rows)} {name}" for name, rows in moved.items() if rows)
     warn(notes, f"{source}: {where} row{'s' if n > 1 else ''} moved into training: {'each holds' if n > 1 else 'it holds'}"
                 " a label the random split had left out of training, which the model could not learn otherwise")
