@@ -122,8 +122,15 @@ def test_audit_finds_flipped_labels_out_of_fold(tmp_path, caplog):
     assert sorted(i for f in folds for i in f["heldout"]) == list(range(len(rows)))
     assert all(len(f["proba"]) == len(f["heldout"]) and f["outputs"] == ["neg", "pos"] for f in folds)
     csv_before = (out / "audit.csv").read_text()
-    report["fold_probabilities"] = folds[:3]  # as a kill during the fourth fold leaves the file
-    (out / "audit.json").write_text(json.dumps(report))
+    # run again, a finished audit is refused: it would only rewrite audit.csv, which may hold the user's notes (it
+    # reused every fold and rewrote it; docs review)
+    (out / "audit.csv").write_text(csv_before + "my notes\n")
+    finished = CliRunner().invoke(app, _audit_args(path, out))
+    assert finished.exit_code == 1 and "a finished audit is there (audit.csv, audit.json, report.html); running it " \
+        "again would only rewrite its reports. Pass --overwrite to run it again" in str(finished.exception)
+    assert (out / "audit.csv").read_text().endswith("my notes\n")
+    # as a kill during the fourth fold leaves the file: the finished folds alone
+    (out / "audit.json").write_text(json.dumps({"spec": report["spec"], "fold_probabilities": folds[:3]}))
     again = CliRunner().invoke(app, _audit_args(path, out))
     assert again.exit_code == 0, again.output
     assert "3 of 4 folds reused from" in again.output and again.output.count(" scored (") == 1

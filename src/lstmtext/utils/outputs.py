@@ -27,6 +27,10 @@ WRITES = {
 #: The file a command goes on from when run again: with it in OUT, OUT holds this command's own work.
 RESUMES_FROM = {"search": "study.db", "learning-curve": "learning_curve.json", "cv": "cv.json", "audit": "audit.json",
                 "compare": "compare.partial.json"}
+#: The key the file a command resumes from holds only once the command has finished (an interrupted one holds the
+#: finished folds alone): run again, a finished cv or audit would only rewrite its reports (audit.csv may hold the
+#: user's notes), so it is refused without --overwrite. search and learning-curve run again to add trials or sizes.
+FINISHED_KEY = {"cv": "mean", "audit": "issues"}
 
 
 def is_saved_model(path: str | Path) -> bool:
@@ -122,7 +126,11 @@ def check_out(out: str | Path, command: str, overwrite: bool, also: Sequence[str
         raise OutputExistsError(f"{model} is there and is not a saved model; the run would save its model there. "
                                 "Move it away, or choose another --out.")
     if command in RESUMES_FROM and (out / RESUMES_FROM[command]).exists():  # after the checks above: a training
-        return out  # run saved there since must not lose its report; the command checks its settings and goes on
+        if not overwrite and _finished(out / RESUMES_FROM[command], FINISHED_KEY.get(command)):  # run saved there
+            raise OutputExistsError(f"{out}: a finished {command} is there ({', '.join(WRITES[command])}); running it "
+                                    "again would only rewrite its reports. Pass --overwrite to run it again, or choose "
+                                    "another --out.")
+        return out  # since must not lose its report; the command checks its settings and goes on
     folder = next((name for name in names if "." in name and (out / name).is_dir()), None)
     if folder is not None:  # an empty one passed the check below, and the run ended writing its file, in a traceback
         raise OutputExistsError(f"{out / folder} is a folder; {command} writes a file of that name there. Move it away, "
@@ -133,6 +141,19 @@ def check_out(out: str | Path, command: str, overwrite: bool, also: Sequence[str
         raise OutputExistsError(f"{out}: {', '.join(found)} already there (an earlier run's). Pass {resume}--overwrite "
                                 f"to replace {'it' if len(found) == 1 else 'them'}, or choose another --out.")
     return out
+
+
+def _finished(path: Path, key: str | None) -> bool:
+    """Whether the JSON file ``path`` holds ``key``: the command that writes it finished (an unreadable file is left
+    to the command, which says what is wrong with it)."""
+    if key is None:
+        return False
+    import json
+
+    try:
+        return key in json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError, TypeError):
+        return False
 
 
 def check_out_file(path: str | Path, overwrite: bool, inputs: Sequence[str | Path] = ()) -> Path:
