@@ -18,8 +18,11 @@ $(STAMP): pyproject.toml
 
 venv: $(STAMP)
 
+# A demo model already in runs/demo (perhaps exported to ONNX since) is kept: `--overwrite` would replace it whole.
 demo: $(STAMP)
-	$(BIN)/lstmtext demo --out runs/demo --overwrite
+	@if [ -e runs/demo/model ]; then \
+	  echo "runs/demo holds the demo model already (kept). Train it again with: $(BIN)/lstmtext demo --out runs/demo --overwrite"; \
+	else $(BIN)/lstmtext demo --out runs/demo; fi
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q
@@ -41,5 +44,6 @@ browser-deps: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python benchmarks/train_speed.py
 
+# Only what make itself made: the demo run and pytest's cache (never your own runs, which may be in runs/ too).
 clean:
-	rm -rf runs .pytest_cache
+	rm -rf runs/demo .pytest_cache
