@@ -428,7 +428,11 @@ def test_compare_without_preprocess_cleans_as_the_language_model(plain_lm, tmp_p
                                       "--no-baseline", "--set", f"train.pretrained={plain_lm}", "--set",
                                       "train.epochs=1", "--set", "lm.finetune_epochs=0", "--out", str(out)])
     assert result.exit_code == 0, result.output
-    assert json.loads((out / "compare.json").read_text())["preprocess"] == "plain"
+    report = json.loads((out / "compare.json").read_text())
+    assert report["preprocess"] == "plain"
+    # the architecture column says the language model's sizes the run trained with, not the preset's (docs review)
+    sizes = load_lm(plain_lm).sizes
+    assert [s["architecture"] for s in report["summary"]] == [f"bilstm {sizes['hidden_size']} + n-gram bag"], report
     assert lm_pipeline.lm_cleaning_choice(plain_lm) == "plain"
     # train.pretrained=none is no language model (the config reads it so): the default cleaning, as before
     none = CliRunner().invoke(app, ["compare", str(TINY), "--models", "cnn", "--seeds", "1", "--workers", "1",

@@ -293,6 +293,7 @@ def _compare(data: LabelledData, models: Sequence[str], seeds: int, base: dict[s
              on_result: Callable[[dict[str, Any]], None] | None, partial: Path | None = None,
              names: dict[str, str] | None = None) -> dict[str, Any]:
     from lstmtext.models import describe_model
+    from lstmtext.pipeline.language_model import model_as_trained
 
     eval_split = "test" if "test" in data.splits else "valid"
     threads = 1 if mode == "pool" else workers
@@ -300,7 +301,8 @@ def _compare(data: LabelledData, models: Sequence[str], seeds: int, base: dict[s
     for name in models:
         for seed in range(seeds):
             config = model_config(name, seed, threads, overrides, base)
-            jobs.append({"model": name, "seed": seed, "eval_split": eval_split, "architecture": describe_model(config.model),
+            jobs.append({"model": name, "seed": seed, "eval_split": eval_split,  # a language model's sizes, if any
+                         "architecture": describe_model(model_as_trained(config)),
                          "config": config.model_dump(mode="json")})
     plain = model_config("default", 0, threads, overrides, base)
     if baseline:

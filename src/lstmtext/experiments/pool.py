@@ -82,9 +82,10 @@ def run_facts(config: Config) -> dict[str, Any]:
     set away from the defaults."""
     from lstmtext.config.diff import config_overrides
     from lstmtext.models import describe_model
+    from lstmtext.pipeline.language_model import model_as_trained
 
     p = config.preprocess
-    model = describe_model(config.model)
+    model = describe_model(model_as_trained(config))  # a language model's sizes, where the run starts from one
     cleaning = p.preset if p.steps is None else "steps " + ",".join(p.steps)
     return {"model": model, "cleaning": cleaning, "config": {k: v for k, v in config_overrides(config).items()
                                                                if not k.startswith(("train.threads", "train.seed"))}}

@@ -27,7 +27,7 @@ from typing import Any
 
 import torch
 
-from lstmtext.config import Config, LMConfig
+from lstmtext.config import Config, LMConfig, ModelConfig
 from lstmtext.data.io import file_identity
 from lstmtext.encoding.corpus import UnlabelledCorpus
 from lstmtext.encoding.token_stream import write_token_stream
@@ -47,7 +47,7 @@ from lstmtext.preprocess import Pipeline, build_pipeline
 from lstmtext.preprocess.pipeline import RESOURCES_DIR
 from lstmtext.preprocess.presets import resolved_preprocess
 from lstmtext.training.checkpoint import has_checkpoint
-from lstmtext.training.lm_bundle import LMBundle, is_lm_bundle, lm_folder, load_lm, save_lm
+from lstmtext.training.lm_bundle import LMBundle, is_lm_bundle, lm_folder, load_lm, read_lm_meta, save_lm
 from lstmtext.training.pretrain import LMResult, fit_lm, perplexity_name
 from lstmtext.training.threads import configure_threads, keeps_thread_count
 
@@ -245,6 +245,15 @@ def adopt_sizes(config: Config, lm: LMBundle, notes: list[str]) -> None:
         setattr(config.model, key, value)
     if changed:
         notes.append("model sizes taken from the language model: " + ", ".join(f"{k} {v}" for k, v in changed.items()))
+
+
+def model_as_trained(config: Config) -> ModelConfig:
+    """``config.model`` with the sizes a run takes from the language model it starts from (``train.pretrained``, as
+    :func:`adopt_sizes` gives them when it loads): what the run will build, for a report written before it runs."""
+    if not config.train.pretrained:
+        return config.model
+    meta = read_lm_meta(config.train.pretrained)
+    return config.model.model_copy(update={k: meta[k] for k in ("embedding_dim", "hidden_size") if k in meta})
 
 
 def load_pretrained(config: Config, notes: list[str], cleaned: dict[str, Any] | None = None) -> LMBundle:
