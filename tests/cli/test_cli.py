@@ -165,6 +165,9 @@ def test_init_config_writes_loadable_toml(tmp_path):
     assert runner.invoke(app, ["init-config", str(path), "--preset", "seed001"]).exit_code == 0
     text = path.read_text()
     assert "hidden_size = 256" in text and "# " in text
+    # every key carries its comment, as README says (task, the sizes, epochs, lr ... had none: docs review)
+    bare = [line for line in text.splitlines() if " = " in line and not line.startswith("#") and "  # " not in line]
+    assert bare == []
     assert build_config(None, path) == build_config("seed001")
     assert runner.invoke(app, ["init-config", str(path)]).exit_code != 0
     (tmp_path / "folder").mkdir()  # --overwrite over a folder was a traceback (IsADirectoryError)

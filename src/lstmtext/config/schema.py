@@ -130,10 +130,11 @@ class ModelConfig(_Section):
     """The architecture (a registered name) and its sizes. PyTorch's names throughout."""
 
     name: str = Field("lstm", description="a registered architecture: see `lstmtext models`")
-    embedding_dim: int = Field(128, ge=1)
-    hidden_size: int = Field(128, ge=1)
-    num_layers: int = Field(1, ge=1)
-    bidirectional: bool = False
+    embedding_dim: int = Field(128, ge=1, description="size of each word's vector")
+    hidden_size: int = Field(128, ge=1, description="units of the recurrent layer (per direction), or a TextCNN's "
+                             "filters per width")
+    num_layers: int = Field(1, ge=1, description="stacked recurrent layers, each reading the one below")
+    bidirectional: bool = Field(False, description="recurrent layers also read the text right to left")
     dropout: float = Field(0.0, ge=0, lt=1, description="between stacked recurrent layers")
     embed_dropout: float = Field(0.5, ge=0, lt=1, description="on embeddings, per element")
     rnn_input_dropout: float = Field(
@@ -179,9 +180,9 @@ class ModelConfig(_Section):
 class TrainConfig(_Section):
     """Optimisation, early stopping and reproducibility."""
 
-    epochs: int = Field(10, ge=1)
-    batch_size: int = Field(64, ge=1)
-    lr: float = Field(1e-3, gt=0)
+    epochs: int = Field(10, ge=1, description="passes over the training split (fewer where early stopping ends it)")
+    batch_size: int = Field(64, ge=1, description="texts per training step")
+    lr: float = Field(1e-3, gt=0, description="Adam's learning rate")
     weight_decay: float = Field(0.0, ge=0, description="L2 penalty through Adam's weight_decay")
     clip_grad_norm: float | None = Field(5.0, gt=0, description="None: no clipping")
     patience: int | None = Field(
@@ -219,7 +220,8 @@ class TrainConfig(_Section):
     precision: Literal["auto", "fp32", "bf16"] = Field(
         "auto", description="bf16: the LSTM layers' products in bfloat16 (float32 accumulation, weights and "
         "cells), on CPUs with bf16 instructions; auto: bf16 where that applies, else fp32 (docs/speed.md)")
-    eval_batch_size: int = Field(1024, ge=1)
+    eval_batch_size: int = Field(1024, ge=1, description="texts per batch when scoring valid and test (fewer for "
+                                 "long texts: at most 16,384 padded positions a batch)")
     pretrained: str | None = Field(None, description="a language model saved by `lstmtext pretrain`: the run takes its "
                                    "cleaning and vocabulary and starts the embedding and LSTM from it (docs/pretrain.md)")
     pretrain: bool = Field(False, description="without `pretrained`: first pretrain a language model (the `lm` section) "
@@ -249,7 +251,7 @@ class LMConfig(_Section):
     input_dropout: float = Field(0.1, ge=0, lt=1, description="variational dropout on the LSTM's input")
     output_dropout: float = Field(0.2, ge=0, lt=1, description="variational dropout on the LSTM's output")
     weight_drop: float = Field(0.2, ge=0, lt=1, description="DropConnect on the recurrent matrices")
-    clip_grad_norm: float = Field(1.0, gt=0)
+    clip_grad_norm: float = Field(1.0, gt=0, description="the gradients' largest norm (rescaled above it)")
     valid_every: int = Field(20, ge=2, description="every n-th text is held out to measure perplexity")
     valid_tokens: int = Field(100_000, ge=1, description="held-out tokens scored per epoch (at most)")
     seed: int = Field(42, ge=0, le=TORCH_SEED_MAX, description="seed of the language model's weights and batch order")
@@ -291,7 +293,8 @@ class MultiLabelConfig(_Section):
 class Config(_Section):
     """The whole configuration of one training run."""
 
-    task: Literal["classify", "absa", "multilabel"] = "classify"
+    task: Literal["classify", "absa", "multilabel"] = Field(
+        "classify", description="classify: one label per text; multilabel: any number; absa: one label per aspect")
     data: DataConfig = Field(default_factory=DataConfig)
     preprocess: PreprocessConfig = Field(default_factory=PreprocessConfig)
     vocab: VocabConfig = Field(default_factory=VocabConfig)

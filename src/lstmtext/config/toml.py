@@ -30,7 +30,7 @@ def config_to_toml(config: Config, header: str | None = None) -> str:
     TOML has no null: ``None`` is written as the string ``"none"``, which the config reads back as None.
     """
     lines = [f"# {line}" for line in (header or "lstmtext configuration").splitlines()]
-    lines.append(f"task = {_toml_value(config.task)}")
+    lines.append(f"task = {_toml_value(config.task)}  # {type(config).model_fields['task'].description}")
     for section_name, field in type(config).model_fields.items():
         section = getattr(config, section_name)
         if not isinstance(section, BaseModel):
