@@ -51,6 +51,9 @@ def test_health(client):
     r = client.get("/health")
     assert (r.status_code, r.json()) == (200, {"status": "ok"})
     assert client.head("/health").status_code == 200  # load balancers' HEAD checks got 405
+    assert client.head("/").status_code == client.head("/info").status_code == 200  # uptime monitors' too
+    slash = client.post("/predict/", json={"texts": ["hi"]}, follow_redirects=False)  # a bare 307 it was
+    assert slash.status_code == 404 and "/predict" in slash.json()["detail"]
 
 
 def test_the_package_lists_its_public_names():
@@ -116,6 +119,9 @@ def test_info(client, bundle_dir):
     *(({"texts": [mark]}, 422, "body.texts.0: The text is empty or blank (white space or invisible characters only). "
        "There is nothing to classify. Leave it out.")  # format characters (Unicode Cf) alone were answered
       for mark in ("\u200e", "\u00ad \u202e", "\u2066\u2069", "\u0000", "\u0007 \u007f\u0085")),  # controls too
+    *(({"texts": [mark]}, 422, "body.texts.0: The text is empty or blank (white space or invisible characters only). "
+       "There is nothing to classify. Leave it out.")  # fillers that show nothing: they were answered (server
+      for mark in ("\u3164", "\u2800 ", "\u115f\u1160", "\uffa0")),  # review)
 ])
 def test_invalid_requests_get_422_with_a_message(client, body, status, detail):
     r = client.post("/predict", json=body)
@@ -134,7 +140,8 @@ def test_json_nested_past_the_parsers_depth_is_the_same_422(bundle_dir):
         for path, key in (("/predict", "texts"), ("/explain", "text")):
             r = big.post(path, content=f'{{"{key}": {"[" * 5000}{"]" * 5000}}}', headers={"content-type": "application/json"})
             assert r.status_code == 422 and r.json()["detail"].startswith(
-                "body: The body could not be parsed as JSON (nested too deeply?). Send a JSON object such as {")
+                "body: The body could not be parsed as JSON (nested too deeply, or a number with more than 4,300 "
+                "digits?). Send a JSON object such as {")
             # FastAPI alone: {"detail": "There was an error parsing the body"}, a 400 the docs do not list
 
 

@@ -10,6 +10,9 @@ import typer
 from lstmtext.cli.common import ENGINE_HELP, OnnxOpt, console, err_console
 from lstmtext.errors import ConfigError
 
+#: Seconds ``serve`` waits, after SIGTERM or Ctrl-C, for open connections before it closes them and exits.
+GRACEFUL_SHUTDOWN_S = 10
+
 
 def serve(
     bundle: Annotated[Optional[Path], typer.Argument(help="Model folder to serve (default: env LSTMTEXT_BUNDLE).")] = None,
@@ -56,8 +59,10 @@ def serve(
         err_console.print(warning, style="yellow", markup=False, highlight=False, soft_wrap=True)
     keyed = " (API key required)" if settings.api_key is not None else ""
     console.print(f"serving {settings.bundle} ({predictor.engine}) on {served_at(settings.host, settings.port)}{keyed}")
+    # SIGTERM: requests in flight are answered; a connection still open after 10 s (a client that sent half a
+    # body and waits) is closed, so that the process ends (it had waited for that client without limit)
     uvicorn.run(create_app(settings, predictor), host=settings.host, port=settings.port, log_level=log_level,
-                access_log=access_log)
+                access_log=access_log, timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_S)
 
 
 def served_at(host: str, port: int) -> str:

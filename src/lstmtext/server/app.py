@@ -118,7 +118,10 @@ def create_app(settings: ServeSettings, predictor: Predictor | None = None) -> F
         app.state.explainer.shutdown(wait=True)
 
     key = settings.key()
+    # with a key: /docs is served below (sending the key); ReDoc cannot send one, so it would show a 401 page.
+    # redirect_slashes off: POST /predict/ was a bare 307 most JSON clients do not follow; now the 404 naming the paths
     app = FastAPI(title="lstmtext", version=__version__, lifespan=lifespan, docs_url=None if key else "/docs",
+                  redoc_url=None if key else "/redoc", redirect_slashes=False,
                   description="Classify short texts with a trained lstmtext model. The web page is at /.")
     app.router.route_class = errors.Utf8BodyRoute
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
@@ -169,6 +172,10 @@ def create_app(settings: ServeSettings, predictor: Predictor | None = None) -> F
     def health_head(model: Predictor = Depends(get_predictor)) -> None:
         return None
 
+    @app.head("/info", include_in_schema=False)  # uptime monitors send HEAD: the GET's status, no body
+    def info_head(model: Predictor = Depends(get_predictor)) -> None:
+        return None
+
     @app.get("/info", response_model=InfoResponse, responses=errors.error_responses((*locked, 413, 500)))
     def info(model: Predictor = Depends(get_predictor)) -> dict[str, Any]:
         """Labels, cleaning and sequence settings, training scores, model card, versions and request limits."""
@@ -181,6 +188,10 @@ def create_app(settings: ServeSettings, predictor: Predictor | None = None) -> F
             "metrics": bundle.metrics, "model_card": card.read_text(encoding="utf-8") if card and card.is_file() else "",
             "meta": bundle.meta, "limits": limits, "min_confidence": settings.min_confidence,
         }
+
+    @app.head("/", include_in_schema=False)
+    def index_head() -> Response:
+        return Response(media_type="text/html")
 
     @app.get("/", response_class=HTMLResponse, include_in_schema=False)
     def index() -> HTMLResponse:

@@ -156,7 +156,8 @@ class Utf8BodyRoute(APIRoute):
                     raise
                 # FastAPI could not parse the body at all (JSON nested past Python's recursion limit): its bare 400
                 raise RequestValidationError([{"type": "json_invalid", "loc": ("body",), "input": {},
-                                               "msg": "The body could not be parsed as JSON (nested too deeply?)"}]
+                                               "msg": "The body could not be parsed as JSON (nested too deeply, or a "
+                                                      "number with more than 4,300 digits?)"}]
                                              ) from None
 
         return route

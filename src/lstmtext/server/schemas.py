@@ -9,14 +9,20 @@ from typing import Annotated, Any
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, create_model, field_validator
 
 
+#: Characters that show nothing though they are letters or symbols to Unicode: the Hangul fillers and the blank
+#: Braille pattern, used to send "empty" messages (alone, they were answered as a text: the model's prior).
+FILLERS = "\u115f\u1160\u3164\uffa0\u2800"
+
+
 @functools.cache
 def not_blank() -> str:
     """The pattern a text must match: at least one character that is neither white space nor an invisible format
     or control character (Unicode's Cf: zero-width spaces and joiners, the byte-order mark, the soft hyphen,
-    direction marks; "\u200e" alone had been answered as a text; Cc: NUL and the other controls, "\u0000" too). Listed, not ``\\p{Cf}``: the schema's readers
+    direction marks; "\u200e" alone had been answered as a text; Cc: NUL and the other controls, "\u0000" too), nor
+    one of the :data:`FILLERS`. Listed, not ``\\p{Cf}``: the schema's readers
     (Python's ``re`` among them) lack Unicode classes; and those of plane 0 only, as a JavaScript pattern without
     the ``u`` flag reads a character past it as two halves (a range of them is "out of order")."""
-    found = [c for c in range(0x10000) if unicodedata.category(chr(c)) in ("Cf", "Cc")]
+    found = sorted({*(c for c in range(0x10000) if unicodedata.category(chr(c)) in ("Cf", "Cc")), *map(ord, FILLERS)})
     ranges, start = [], found[0]
     for prev, c in zip(found, found[1:] + [-1]):
         if c != prev + 1:
