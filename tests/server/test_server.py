@@ -409,6 +409,41 @@ def test_worker_batches_requests_that_wait_together():
         "first": [True], "second": [False, True], "third": [False, True], "fourth": [False]}
 
 
+def test_a_request_of_very_long_texts_runs_in_pieces_with_the_others_between_them(monkeypatch):
+    """60 texts of 4,000 emoji (within every limit) held every other /predict for 4 s behind one pass (server
+    review): a request over PIECE_CHARS characters runs a piece at a time, and a request that arrives meanwhile runs
+    before its next piece; its rows come back whole and in order."""
+    import threading
+
+    from lstmtext.server import worker as worker_mod
+
+    monkeypatch.setattr(worker_mod, "PIECE_CHARS", 10)
+    gate, calls = threading.Event(), []
+
+    class Recording:
+        def proba_and_flags(self, texts):
+            gate.wait(10)  # the first piece blocks until the short request is queued
+            calls.append(list(texts))
+            return np.array([[len(t), 0.0] for t in texts]), np.array([True] * len(texts))
+
+    worker, model, results = worker_mod.InferenceWorker(max_batch_texts=8), Recording(), {}
+    long = ["aaaaaa", "bbbbbb", "cccccccccccccc", "dd", "ee"]  # pieces: 6 (+6 > 10), 6, 14 (one text), 2 + 2
+    first = threading.Thread(target=lambda: results.__setitem__("long", worker.proba_and_flags(model, long)))
+    first.start()
+    while worker._queue.qsize():  # the worker has taken the long request and is blocked in its first piece
+        time.sleep(0.01)
+    second = threading.Thread(target=lambda: results.__setitem__("short", worker.proba_and_flags(model, ["x"])))
+    second.start()
+    while worker._queue.qsize() < 1:
+        time.sleep(0.005)
+    gate.set()
+    for t in (first, second):
+        t.join(10)
+    worker.close()
+    assert calls == [["aaaaaa"], ["x"], ["bbbbbb"], ["cccccccccccccc"], ["dd", "ee"]]
+    assert results["long"][0][:, 0].tolist() == [6, 6, 14, 2, 2] and results["short"][0][:, 0].tolist() == [1]
+
+
 def test_min_confidence_gives_unsure_answers(client):
     sure = client.post("/predict", json={"texts": ["thanks"], "min_confidence": 0.01}).json()["predictions"][0]
     unsure = client.post("/predict", json={"texts": ["thanks"], "min_confidence": 1.0}).json()["predictions"][0]

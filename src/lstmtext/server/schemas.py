@@ -8,7 +8,6 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, create_model, field_validator
 
-
 #: Characters that show nothing though they are letters or symbols to Unicode: the Hangul fillers and the blank
 #: Braille pattern, used to send "empty" messages (alone, they were answered as a text: the model's prior).
 FILLERS = "\u115f\u1160\u3164\uffa0\u2800"
