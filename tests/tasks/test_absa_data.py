@@ -253,3 +253,11 @@ def test_cli_absa_convert_writes_multilabel_data(tmp_path):
                                           "multilabel", "--text-col", "review", "--label-sep", sep])
         assert result.exit_code == 1 and str(result.exception).startswith(f"--label-sep {sep!r} occurs in the label ")
         assert not bad.exists()
+
+
+def test_an_aspect_named_twice_is_refused_in_either_layout():
+    """--aspects food,food,price ended in an IndexError traceback (wide and long), and absa-convert wrote a header
+    train then refused (multilabel/absa review)."""
+    for path, extra in ((WIDE, ()), (LONG, ('absa.layout="long"',))):
+        with pytest.raises(DataError, match=r"^--aspects \(absa\.aspects\) names 'food' twice\. Name each aspect once\.$"):
+            read_aspect_table(path, _cfg(*extra, aspects=["food", "food", "price"]))

@@ -426,3 +426,21 @@ def test_top_k_ranks_labels_and_never_chooses_them():
     found = task.predictions(proba, top_k=1, threshold=0.5)[0]
     assert found.labels == ["a", "b"] and found.top_k == [{"label": "a", "score": 0.9}]
     assert task.predictions(proba, top_k=3, threshold=0.95)[0].labels == []
+
+
+def test_label_columns_named_twice_or_holding_the_separator_and_a_null_in_a_list_are_refused(tmp_path):
+    """--label-col billing,late,late trained two outputs named late (predict's probabilities kept one); a column
+    named staff|crew read back as two labels from every CSV output; ["billing", null] learnt a label 'None'
+    (multilabel/absa review)."""
+    path = _write(tmp_path, "cols.csv", "text,billing,late,staff|crew\nlost bag,1,0,1\nlate again,0,1,0\n")
+    with pytest.raises(DataError, match=r"cols\.csv: the label column 'late' is named twice"):
+        MultiLabel.read_file(path, _cfg(multilabel={"layout": "columns", "labels": ["billing", "late", "late"]}))
+    with pytest.raises(DataError, match=r"cols\.csv: the label column 'staff\|crew' holds '\|', which joins a text's "
+                                        r"labels in every CSV output"):
+        MultiLabel.read_file(path, _cfg(multilabel={"layout": "columns"}))
+    assert MultiLabel.read_file(path, _cfg(multilabel={"layout": "columns", "label_sep": ";"})).split.labels == [
+        ("billing", "staff|crew"), ("late",)]
+    lists = _write(tmp_path, "lists.csv", 'text,label\nlost bag,"[""billing"", null]"\n')
+    with pytest.raises(DataError, match=r"lists\.csv:2: column 'label' holds .* with null among the labels\. Leave it "
+                                        r"out of the list"):
+        MultiLabel.read_file(lists, _cfg())

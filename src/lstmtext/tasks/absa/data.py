@@ -85,6 +85,13 @@ def _first_empty(values: list[str], refs: list[str], what: str, fix: str) -> Non
 _SPLIT_NAMES = set(SPLIT_ALIASES)
 
 
+def _named_once(names: list[str]) -> None:
+    """Refuse an aspect named twice (--aspects food,food): it ended in an IndexError traceback."""
+    twice = next((name for name in names if names.count(name) > 1), None)
+    if twice is not None:
+        raise DataError(f"--aspects (absa.aspects) names {twice!r} twice. Name each aspect once.")
+
+
 def read_wide(raw: pd.DataFrame, refs: RowRefs, path: Path, cfg: Config, aspects: list[str] | None,
               not_mentioned: str | None) -> Table:
     """Read the wide layout: a text column and one label column per aspect (see the module doc)."""
@@ -93,6 +100,7 @@ def read_wide(raw: pd.DataFrame, refs: RowRefs, path: Path, cfg: Config, aspects
     rows = refs.all(len(raw))
     check_strings(raw, list(raw.columns), rows)
     names = aspects or cfg.absa.aspects or [str(c) for c in raw.columns if c not in (text_col, split_col)]
+    _named_once(names)
     check_repeated(raw, path, names)  # a repeated aspect column had been learnt as an aspect 'price.1'
     if not (aspects or cfg.absa.aspects) and {cfg.absa.aspect_col, cfg.absa.polarity_col} <= set(names):
         raise DataError(f"{path}: columns {cfg.absa.aspect_col!r} and {cfg.absa.polarity_col!r} look like the long "
@@ -185,6 +193,7 @@ def read_long(raw: pd.DataFrame, refs: RowRefs, path: Path, cfg: Config, aspects
         if a and not p:
             raise DataError(f"{at[i]}: aspect {a!r} has no polarity in column {p_col!r}. Fill it or remove the row.")
     names = list(aspects or cfg.absa.aspects or sorted(set(asp) - {""}))
+    _named_once(names)
     if not names:
         raise DataError(f"{path}: column {a_col!r} names no aspect. Fill it, or check absa.aspect_col.")
     position = {a: j for j, a in enumerate(names)}

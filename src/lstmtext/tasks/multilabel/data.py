@@ -36,6 +36,9 @@ def json_list(cell: Any, where: str, col: str) -> list[Any] | tuple[Any, ...] | 
                         f"({exc.msg}). Write it as [\"a\", \"b\"], with double quotes.") from None
     if not isinstance(value, list) or any(isinstance(x, (list, dict)) for x in value):
         raise DataError(f"{where}: column {col!r} holds {cell[:60]!r}: a list of label names was expected.")
+    if any(x is None for x in value):  # it had become a label named 'None'
+        raise DataError(f"{where}: column {col!r} holds {cell[:60]!r}, with null among the labels. Leave it out of the "
+                        "list (a text with no label is an empty list, []).")
     return value
 
 
@@ -99,6 +102,16 @@ def parse_columns(frame: pd.DataFrame, refs: RowRefs, path: Path, config: Config
     if not names:
         raise DataError(f"{path}: no label columns besides the text column {cfg.text_col!r}. Add one 0/1 column per "
                         "label, or use --set multilabel.layout=\"delimited\" with a column of label names.")
+    twice = next((name for name in names if names.count(name) > 1), None)
+    if twice is not None:  # trained as two outputs of one name, and predict's probabilities lost one
+        raise DataError(f"{path}: the label column {twice!r} is named twice (--label-col, multilabel.labels). Name each "
+                        "label column once.")
+    sep = config.multilabel.label_sep
+    joined = next((name for name in names if sep in name), None)
+    if joined is not None:  # every CSV output joins a text's labels with it: 'staff|crew' read back as two labels
+        raise DataError(f"{path}: the label column {joined!r} holds {sep!r}, which joins a text's labels in every CSV "
+                        "output, so it would read back as two labels. Rename the column, or pick another --label-sep "
+                        "that no label holds.")
     check_columns(frame, path, {f"multilabel.labels ({name!r})": name for name in names})
     flags = []
     for name in names:
