@@ -124,6 +124,27 @@ def test_unknown_label_names_file_line_and_aspect(tmp_path):
         load_aspect_data(WIDE, _cfg(aspects=["food", "service", "price"]), valid_path=bad)
 
 
+def test_a_long_files_errors_and_suspects_name_the_aspects_own_row(tmp_path):
+    """In the long layout (one row per text and aspect) an unknown label, and an audit suspect, named the text's
+    first row (its food row) for a wrong price label: a user fixing that line would have broken a right label
+    (multilabel/absa review)."""
+    import pickle
+
+    from lstmtext.data.lines import TextRows, row_of
+
+    bad = tmp_path / "valid.csv"
+    bad.write_text("text,aspect,polarity,split\nmakanan enak harga mahal,food,positive,valid\n"
+                   "makanan enak harga mahal,price,postive,valid\n", encoding="utf-8")
+    cfg = _cfg('absa.layout="long"')
+    with pytest.raises(DataError, match=r"valid\.csv:3: aspect 'price' has label 'postive' in the valid split"):
+        load_aspect_data(LONG, cfg, valid_path=bad)
+    ref = read_aspect_table(bad, cfg).split.rows[0]
+    assert (ref, row_of(ref, "price"), row_of(ref, "food"), row_of(ref, "service")) == (
+        f"{bad}:2", f"{bad}:3", f"{bad}:2", f"{bad}:2")  # service: not mentioned, no row of its own
+    again = pickle.loads(pickle.dumps(ref))  # to compare's, cv's and audit's worker processes, fields and all
+    assert isinstance(again, TextRows) and row_of(again, "price") == f"{bad}:3"
+
+
 def test_empty_aspect_cell_names_line_and_aspect(tmp_path):
     bad = tmp_path / "wide.csv"
     bad.write_text("text,food,price\nenak,positive,neutral\nmahal,neutral,\n", encoding="utf-8")

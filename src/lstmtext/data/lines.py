@@ -89,6 +89,28 @@ def _is_json_array(path: Path) -> bool:
         return False
 
 
+class TextRows(str):
+    """A text's ``file:line`` (its first row) that also knows the row of each of its fields: in a long aspect file a
+    text has one row per aspect, and an error in, or a suspect label of, the aspect ``price`` is on the price row
+    (:func:`row_of`), not the text's first row, where a user would have fixed the wrong label."""
+
+    by_field: dict[str, str]
+
+    def __new__(cls, first: str, by_field: dict[str, str]) -> TextRows:
+        ref = super().__new__(cls, first)
+        ref.by_field = dict(by_field)
+        return ref
+
+    def __reduce__(self) -> tuple[Any, ...]:  # to the process pools of compare, cv and audit, with its fields
+        return (TextRows, (str(self), self.by_field))
+
+
+def row_of(ref: str, field: str | None) -> str:
+    """The ``file:line`` of ``field`` (an aspect) in the text at ``ref``: its own row where the file has one
+    (:class:`TextRows`), else ``ref``."""
+    return getattr(ref, "by_field", {}).get(field, ref) if field is not None else ref
+
+
 def row_ref(path: str | Path, index: int, fmt: str, header: bool = True) -> str:
     """Return ``file:line N`` for a 0-based data row (see :func:`row_refs`)."""
     return row_refs(path, [index], fmt, header)[0]

@@ -22,6 +22,7 @@ import numpy as np
 
 from lstmtext.config import Config
 from lstmtext.data import LabelledData
+from lstmtext.data.lines import row_of
 from lstmtext.experiments.cv import fold_rows, pooled
 from lstmtext.experiments.pool import Mode, check_parallel, clean_once, run_jobs
 from lstmtext.experiments.resume import run_spec, save_records, saved_records
@@ -107,7 +108,9 @@ def audit(config: Config, data: LabelledData, folds: int = 5, *, workers: int = 
     original = pooled(data).splits["pool"]
     for issue in issues:
         i = issue["row"]
-        issue.update(text=original.texts[i], where=original.rows[i] if original.rows else f"row {i}")
+        # in a long aspect file, the row of the suspect aspect's label (the text's first row held another aspect's)
+        issue.update(text=original.texts[i], where=row_of(original.rows[i], issue.get("field")) if original.rows
+                     else f"row {i}")
     return {"source": data.source, "rows": len(pool), "folds": folds, "model": config.model.name,
             "task": config.task, "wall_seconds": time.perf_counter() - start, "issues": issues,
             "out_of_fold": scores, "scored_by": " + ".join(used) + (" (mean)" if len(used) > 1 else ""),

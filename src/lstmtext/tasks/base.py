@@ -24,6 +24,7 @@ import torch
 from lstmtext.config import Config, TrainConfig
 from lstmtext.data.dataset import LabelledData, RowRefs, Split, Table, partition, random_split, report_duplicates, warn
 from lstmtext.data.io import detect_format, read_table
+from lstmtext.data.lines import row_of
 from lstmtext.data.splits import split_file_rows
 from lstmtext.encoding.batching import EncodedSplit
 from lstmtext.errors import ConfigError, DataError
@@ -266,11 +267,17 @@ class Task(ABC):
         raise DataError(f"a {self.name!r} model cannot get new labels ({', '.join(names[:5])}); train a new model.")
 
     def check(self, split: Split, source: str, name: str) -> None:
-        """Raise a DataError at the first row whose label the label space lacks (naming the row when known)."""
+        """Raise a DataError at the first row whose label the label space lacks (naming the row when known: the row
+        of the field at fault, where a text has one row per field)."""
         for i, label in enumerate(split.labels):
             problem = self.unknown(label, name)
             if problem:
-                raise DataError(f"{split.rows[i] if split.rows is not None else source}: {problem}")
+                where = row_of(split.rows[i], self.unknown_field(label)) if split.rows is not None else source
+                raise DataError(f"{where}: {problem}")
+
+    def unknown_field(self, label: Any) -> str | None:
+        """The field (an aspect) of ``label`` that :meth:`unknown` names; None: the label as a whole."""
+        return None
 
     @abstractmethod
     def unknown(self, label: Any, split_name: str) -> str | None:

@@ -31,6 +31,7 @@ from lstmtext.data.dataset import (
     check_strings,
     split_values,
 )
+from lstmtext.data.lines import TextRows
 from lstmtext.errors import DataError
 
 
@@ -224,5 +225,9 @@ def read_long(raw: pd.DataFrame, refs: RowRefs, path: Path, cfg: Config, aspects
                             f"{seen[(k, a)][1]}. Keep one polarity per (text, aspect).")
         seen[(k, a)] = (p, at[i])
         labels[k][position[a]] = p
+    by_text: dict[int, dict[str, str]] = {}
+    for (k, a), (_, ref) in seen.items():
+        by_text.setdefault(k, {})[a] = ref
+    rows = [TextRows(ref, by_text.get(k, {})) for k, ref in enumerate(rows)]  # each aspect's own row too
     return Table(Split(texts, [tuple(row) for row in labels], rows), text_splits if splits else None,
                  {"aspects": names, "not_mentioned": nm})

@@ -99,12 +99,16 @@ class AspectSentiment(Task):
                                 "labels.")
         return cls(label_sets, config)
 
+    def unknown_field(self, label: Any) -> str | None:
+        return next((aspect for j, aspect in enumerate(self.labels) if label[j] not in self._index[j]), None)
+
     def unknown(self, label: Any, split_name: str) -> str | None:
         for j, (aspect, known) in enumerate(self.labels.items()):
             if label[j] not in self._index[j]:
                 if split_name == "evaluated":
+                    where = "polarity column" if self.config.absa.layout == "long" else "aspect columns"
                     return (f"aspect {aspect!r} has label {label[j]!r}, which is not one of {', '.join(known)} (the "
-                            "labels the model knows for it). Check the file's aspect columns.")
+                            f"labels the model knows for it). Check the file's {where}.")
                 return (f"aspect {aspect!r} has label {label[j]!r} in the {split_name} split, but its training rows have "
                         f"only {', '.join(known)}, so its head cannot learn it. Move some of its rows into training (for "
                         "a split lstmtext made: another data.split_seed, or your own with --split-col or --valid/--test), "
