@@ -444,3 +444,16 @@ def test_label_columns_named_twice_or_holding_the_separator_and_a_null_in_a_list
     with pytest.raises(DataError, match=r"lists\.csv:2: column 'label' holds .* with null among the labels\. Leave it "
                                         r"out of the list"):
         MultiLabel.read_file(lists, _cfg())
+
+
+def test_a_separator_that_leaves_another_inside_the_labels_is_said(tmp_path, caplog):
+    """--label-sep '_' over HoASA-style 'ac_neg|wifi_pos' cells trained 33 labels such as 'neg|wifi' without a
+    word (multilabel/absa review): the separator check fired only when the given one split no cell."""
+    path = _write(tmp_path, "hoasa.csv", "text,label\nac mati,ac_neg|wifi_pos\nbersih,kebersihan_pos\n"
+                                         "panas,ac_neg\n")
+    MultiLabel.read_file(path, _cfg(multilabel={"label_sep": "_"}))
+    assert f"{path}: --label-sep '_' leaves '|' inside the labels of 1 cells of column 'label' (e.g. 'ac_neg|wifi_pos'): " \
+        "if '|' separates the labels, pass --label-sep '|'." in caplog.text
+    caplog.clear()
+    assert MultiLabel.read_file(path, _cfg()).split.labels == [("ac_neg", "wifi_pos"), ("kebersihan_pos",), ("ac_neg",)]
+    assert "leaves" not in caplog.text

@@ -6,6 +6,7 @@ with a one-line error naming its row; and the check that a text is on one row on
 from __future__ import annotations
 
 import json
+import logging
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +18,7 @@ from lstmtext.data.dataset import RowRefs, Split, check_columns
 from lstmtext.errors import DataError
 
 #: Delimiters suggested when ``label_sep`` splits nothing.
+log = logging.getLogger(__name__)
 _OTHER_SEPARATORS = ("|", ";", ",", "/", " ")
 _TRUE, _FALSE = {"1", "1.0", "true", "yes"}, {"0", "0.0", "false", "no"}
 #: ``lstmtext suggest`` writes this in a label-names cell of ``to_label.csv``; training refuses it until replaced.
@@ -80,6 +82,12 @@ def parse_delimited(frame: pd.DataFrame, refs: RowRefs, path: Path, config: Conf
                             f"separated by {sep!r}).")
         labels.append(tuple(sorted({p for p in parts if p})))
     text_cells = [str(c) for c in cells if isinstance(c, str) and c.strip()] if "text" in kinds else []
+    for other in ("|", ";"):  # --label-sep '_' over 'ac_neg|wifi_pos' learnt labels such as 'neg|wifi'
+        held = [c for c in text_cells if other != sep and other in c and sep in c]
+        if other not in sep and len(held) >= max(1, len(text_cells) // 20):  # said, not refused: 'a;b' may be a label
+            log.warning("%s: --label-sep %r leaves %r inside the labels of %d cells of column %r (e.g. %r): if %r "
+                        "separates the labels, pass --label-sep %r.", path, sep, other, len(held), col, held[0], other,
+                        other)
     if text_cells and not any(sep in c for c in text_cells):
         for other in _OTHER_SEPARATORS:
             if other != sep and sum(other in c for c in text_cells) >= max(1, len(text_cells) // 20):
