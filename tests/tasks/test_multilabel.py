@@ -323,6 +323,12 @@ def test_cli_train_predict_evaluate_a_multilabel_model(tiny_run, tmp_path):
     on_labels = runner.invoke(app, ["evaluate", str(columns), str(MULTILABEL), "--label-col", "labels", "--label-sep", "|"])
     assert on_columns.exit_code == 0 and on_labels.exit_code == 0, on_labels.output
     assert on_labels.output.replace(MULTILABEL.name, "F") == on_columns.output.replace(wide.name, "F")
+    # a file plainly in the other layout is read so without the flags: the delimited one named by --label-col
+    # alone (it had asked to fix multilabel.labels), the 0/1 one by a model of label names (multilabel/absa review)
+    alone = runner.invoke(app, ["evaluate", str(columns), str(MULTILABEL), "--label-col", "labels"])
+    assert alone.exit_code == 0 and alone.output.replace(MULTILABEL.name, "F") == on_columns.output.replace(wide.name, "F")
+    assert runner.invoke(app, ["evaluate", str(out), str(wide)]).output.replace(wide.name, "F") == \
+        expected.replace(MULTILABEL.name, "F")
     res = runner.invoke(app, ["evaluate", str(out), str(MULTILABEL), "--label-col", "labels", "--label-sep", ""])
     assert res.exit_code == 1 and str(res.exception) == ("--label-sep must not be empty: give what separates a "
                                                          "text's labels, e.g. '|'.")

@@ -50,10 +50,11 @@ def evaluate_file(bundle_path: str | Path, data: str | Path, text_col: str | Non
                                                      if v is not None})
     config = bundle.config.model_copy(update={"data": data_cfg}, deep=True)
     task = bundle.task
-    if label_sep is not None or (label_col and "," in label_col):  # the file's own label options
+    given = label_sep is not None or (label_col and "," in label_col)
+    if given:  # the file's own label options
         columns = [c.strip() for c in label_col.split(",") if c.strip()] if label_col and "," in label_col else None
         task.file_label_options(config, label_sep, columns)
-    if header:  # the file's own layout (an aspect file: wide or long), not the training file's
+    elif header:  # the file's own layout (an aspect file: wide or long), not the training file's, unless given
         task.match_layout(config, lambda: table_columns(data, fmt))
     split = task.read_labelled(data, fmt, header, config)
     notes: list[str] = []

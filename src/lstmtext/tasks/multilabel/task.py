@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -121,6 +122,18 @@ class MultiLabel(Task):
                                   f"{', '.join(map(repr, missing[:5]))}{' ...' if len(missing) > 5 else ''}. Name a "
                                   "column for every label (0 in every row for a label no text has).")
             self.several_label_columns(config, columns)
+
+    def match_layout(self, config: Config, columns: Callable[[], list[str]]) -> None:
+        """A model trained on 0/1 label columns scores a file whose labels are in one column of names (and the other
+        way round), when the file plainly holds that layout: none of the model's label columns, and the label
+        column (``data.label_col``, ``--label-col``); a file of 0/1 columns that holds every label of the model and
+        no label column is read as columns. (Evaluating across layouts had asked to fix multilabel.labels.)"""
+        have = set(columns())
+        listed, delimited = set(self.labels) <= have, config.data.label_col in have
+        if config.multilabel.layout == "columns" and delimited and not have & set(self.labels):
+            config.multilabel.layout, config.multilabel.labels = "delimited", None
+        elif config.multilabel.layout == "delimited" and listed and not delimited:
+            config.multilabel.layout, config.multilabel.labels = "columns", list(self.labels)
 
     def decision_cuts(self) -> np.ndarray:
         return self.thresholds
