@@ -18,11 +18,12 @@ $(STAMP): pyproject.toml
 
 venv: $(STAMP)
 
-# A demo model already in runs/demo (perhaps exported to ONNX since) is kept: `--overwrite` would replace it whole.
+# A demo model already in runs/demo (perhaps exported to ONNX since) is kept; what an interrupted demo left there
+# (a checkpoint, no model) is replaced.
 demo: $(STAMP)
 	@if [ -e runs/demo/model ]; then \
 	  echo "runs/demo holds the demo model already (kept). Train it again with: $(BIN)/lstmtext demo --out runs/demo --overwrite"; \
-	else $(BIN)/lstmtext demo --out runs/demo; fi
+	else $(BIN)/lstmtext demo --out runs/demo --overwrite; fi
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q
