@@ -444,6 +444,34 @@ def test_a_request_of_very_long_texts_runs_in_pieces_with_the_others_between_the
     assert results["long"][0][:, 0].tolist() == [6, 6, 14, 2, 2] and results["short"][0][:, 0].tolist() == [1]
 
 
+def test_a_request_cancelled_while_queued_is_dropped_and_the_worker_goes_on():
+    """A request whose future was cancelled while it waited (its client gone; shutdown's 10 s timeout cancels the
+    handlers) made set_result raise InvalidStateError on the inference thread, which ended: every later request
+    waited for ever (diff review)."""
+    import threading
+
+    from lstmtext.server.worker import InferenceWorker
+
+    gate, calls = threading.Event(), []
+
+    class Recording:
+        def proba_and_flags(self, texts):
+            gate.wait(10)
+            calls.append(list(texts))
+            return np.zeros((len(texts), 2)), np.ones(len(texts), dtype=bool)
+
+    worker, model = InferenceWorker(), Recording()
+    first = worker.submit(model, ["a"])
+    while worker._queue.qsize():  # the worker is in the first request
+        time.sleep(0.01)
+    gone = worker.submit(model, ["b"])
+    assert gone.cancel()
+    gate.set()
+    assert len(first.result(10)[0]) == 1 and len(worker.submit(model, ["c"]).result(10)[0]) == 1
+    worker.close()
+    assert calls == [["a"], ["c"]]
+
+
 def test_min_confidence_gives_unsure_answers(client):
     sure = client.post("/predict", json={"texts": ["thanks"], "min_confidence": 0.01}).json()["predictions"][0]
     unsure = client.post("/predict", json={"texts": ["thanks"], "min_confidence": 1.0}).json()["predictions"][0]

@@ -82,8 +82,8 @@ class InferenceWorker:
                     break
                 if job is None:
                     closing = True
-                else:
-                    pending.append(job)
+                elif job.future.set_running_or_notify_cancel():  # a request cancelled while queued (its client gone,
+                    pending.append(job)  # or shutdown's timeout) is dropped: answering it had killed this thread
             if resumed is not None:
                 pending.append(resumed)
                 resumed = None
