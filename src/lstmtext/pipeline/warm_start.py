@@ -33,6 +33,7 @@ from lstmtext.encoding.encoder import TextEncoder
 from lstmtext.encoding.vocab import Vocab, known_words
 from lstmtext.errors import ConfigError, DataError, LstmTextError
 from lstmtext.inference.bundle import Bundle, load_bundle
+from lstmtext.models import ignored_settings
 from lstmtext.tasks import Task, get_task
 
 log = logging.getLogger(__name__)
@@ -93,8 +94,12 @@ def load_init(config: Config) -> Bundle:
         raise ConfigError(f"--init-from {path}: --new-words add with a frozen embedding (model.embedding.freeze) would "
                           "leave the new words' vectors random for good. Keep the vocabulary (--new-words keep) or "
                           "unfreeze the embedding.")
+    # settings the architecture does not read (a CNN's bidirectional): a loaded estimator's refit leaves them at
+    # their defaults, and they change nothing in the network
+    unread = set(ignored_settings(saved.model.name))
     for name, ours, theirs in sections:
-        diff = _first_difference(ours, theirs, ignore)
+        skip = ignore | {k for k in _flat({**ours, **theirs}) if k.split(".")[0] in unread} if name == "model" else ignore
+        diff = _first_difference(ours, theirs, skip)
         if diff is not None:
             key, mine, old = diff
             raise ConfigError(f"--init-from {path}: {name}.{key} is {old!r} in the saved model but {mine!r} in this run; "
