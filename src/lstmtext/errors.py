@@ -65,6 +65,7 @@ PYTHON_NAMES = (
     (r"Leave it out of --aspects\b", "Leave its column out of y"),
     (r"a --valid file\b", "valid_texts= and valid_labels="),
     (r"a larger data\.valid_size where lstmtext makes the split", "a larger valid_size="),
+    (r"Hold out smaller shares \(data\.valid_size, data\.test_size\)", "Hold out a smaller valid_size="),
     (r"Leave the cleaning out \(--preprocess, a config file's \[preprocess\] section; the model's is then used\)",
      "Leave the cleaning out (preprocess= and overrides' preprocess.* keys; the model's is then used)"),
     (r"^--pretrained (?=\S+: the language model was trained with)", "train.pretrained "),
@@ -86,10 +87,11 @@ RUN_NAMES = (
     (r"Pass the right name with --(text|label)-col", r"Set data.\1_col to the right name"),
     (r"\(--split-col\)", "(data.split_col)"),
     (r"\(--set data\.drop_duplicates=true, or train's --drop-duplicates, drops", "(data.drop_duplicates=true drops"),
+    (r"--label-sep (?='[^']*')", "multilabel.label_sep = "),
 )
 
 #: The loggers whose warnings a Python API call rewords (:func:`python_terms`): the data checks.
-PYTHON_WORDED_LOGS = ("lstmtext.data.dataset", "lstmtext.pipeline.prepare")
+PYTHON_WORDED_LOGS = ("lstmtext.data.dataset", "lstmtext.pipeline.prepare", "lstmtext.tasks.multilabel.data")
 
 
 def python_wording(message: str, names: tuple[tuple[str, str], ...] = PYTHON_NAMES) -> str:

@@ -264,5 +264,20 @@ def test_a_random_split_moves_into_training_the_only_rows_of_a_label_it_held_out
     few = Split([f"t{i}" for i in range(10)], [(f"l{i}",) for i in range(10)], [f"f:{i + 2}" for i in range(10)])
     with pytest.raises(DataError, match=r"^f: 10 rows are too few to split: each (valid|test) row holds a label no "
                                         r"training row has, and moved into training, they leave the (valid|test) split "
-                                        r"empty\. Add rows, or give a split column \(--split-col\) or a --valid file\.$"):
+                                        r"empty\. Add rows, or give a split column \(--split-col\)\.$"):
         random_split(few, DataConfig(), None, source="f", needs=needs)
+
+
+def test_a_share_too_small_for_the_classes_names_the_split_that_is_short_and_its_own_setting():
+    """The valid/test split of the held rows read sklearn's train/test as training and held-out: valid_size 0.02
+    of 100 rows said 'leave 2 rows in the training split ... hold out smaller shares' (diff review)."""
+    from lstmtext.data.dataset import Split, random_split
+
+    split = Split([f"t{i}" for i in range(100)], ["a", "b", "c"] * 33 + ["a"])
+    cases = {(0.02, 0.2): "in the valid split, fewer than the 3 classes .* Set a larger data.valid_size",
+             (0.2, 0.02): "in the test split, fewer than the 3 classes .* Set a larger data.test_size",
+             (0.02, 0.0): "in the valid split, fewer than the 3 classes .* Set a larger data.valid_size",
+             (0.99, 0.0): "in the training split, fewer than the 3 classes .* Hold out smaller shares"}
+    for (valid, test), said in cases.items():
+        with pytest.raises(DataError, match=said):
+            random_split(split, DataConfig(valid_size=valid, test_size=test), lambda y: y, test=test > 0, source="f")

@@ -274,14 +274,17 @@ def random_split(split: Split, cfg: DataConfig, stratify: Callable[[Any], Hashab
                             "or add rows.") from None
         if short:  # every class has rows enough, but a share holds fewer rows than there are classes
             n_rows, k = int(short[2]), short[3]
-            if short[1] == "train":
-                fix = "Hold out smaller shares (data.valid_size, data.test_size)"
-            else:
-                fix = "Set a larger data.valid_size where lstmtext makes the split"
+            # sklearn's train/test: of the whole, training and the held-out rows; of the held rows, valid and test
+            part, fix = {(False, "train"): ("the training split", "Hold out smaller shares (data.valid_size, "
+                                                                 "data.test_size)"),
+                         (False, "test"): ("the valid split" if not test_size else "the held-out rows",
+                                           "Set a larger data.valid_size where lstmtext makes the split"),
+                         (True, "train"): ("the valid split", "Set a larger data.valid_size where lstmtext makes the "
+                                                              "split"),
+                         (True, "test"): ("the test split", "Set a larger data.test_size")}[(second, short[1])]
             raise DataError(f"{source}: {len(split)} rows split {shares} leave {n_rows} row{'s' if n_rows != 1 else ''} "
-                            f"in {'the training split' if short[1] == 'train' else 'a held-out split'}, fewer than the "
-                            f"{k} classes a stratified split puts in each. {fix}, give a split column (--split-col), "
-                            "or add rows.") from None
+                            f"in {part}, fewer than the {k} classes a stratified split puts in each. {fix}, give a "
+                            "split column (--split-col), or add rows.") from None
         n, rare = counts.iloc[-1], str(counts.index[-1])
         several = next((sep for sep in ("|", ";", ",") if sep in rare), None)
         hint = (f" Its name looks like several labels: for texts with any number of labels, pass --task multilabel "
@@ -324,7 +327,7 @@ def _train_holds_every_part(split: Split, parts: dict[str, np.ndarray], needs: C
     if emptied is not None:  # it went on and ended in a traceback scoring an empty split
         raise DataError(f"{source}: {len(split)} rows are too few to split: each {emptied} row holds a label no "
                         f"training row has, and moved into training, they leave the {emptied} split empty. Add rows, "
-                        "or give a split column (--split-col) or a --valid file.")
+                        "or give a split column (--split-col).")
     where = " and ".join(f"{len(rows)} {name}" for name, rows in moved.items() if rows)
     warn(notes, f"{source}: {where} row{'s' if n > 1 else ''} moved into training: {'each holds' if n > 1 else 'it holds'}"
                 " a label the random split had left out of training, which the model could not learn otherwise")
