@@ -27,7 +27,7 @@ from sklearn.exceptions import NotFittedError as _SklearnNotFitted
 
 from lstmtext.config import Config, build_config
 from lstmtext.config.diff import config_overrides
-from lstmtext.config.files import read_config_file
+from lstmtext.config.files import is_saved_model_config, read_config_file
 from lstmtext.config.presets import task_preset
 from lstmtext.config.schema import SEED_MAX
 from lstmtext.data.arrays import class_labels, is_missing, labels_of, texts_of
@@ -102,11 +102,12 @@ class _TextEstimator(BaseEstimator):
         if task_key is not None:  # it changed the task under the estimator (labels read as another task's)
             raise ConfigError(f"overrides[{task_key!r}]: {type(self).__name__} trains the {self._task!r} task; for "
                               "another, use its estimator (TextClassifier, MultiLabelTextClassifier, AspectClassifier).")
-        theirs = read_config_file(Path(self.config)).get("task") if self.config is not None else None
-        if theirs is not None and theirs != self._task:  # it was refused for a key of that task's ("--task classify")
-            raise ConfigError(f"config={str(self.config)!r} is a config of the {theirs!r} task and {type(self).__name__} "
-                              f"trains the {self._task!r} task. Use the {theirs!r} task's estimator, or a config of "
-                              "this task.")
+        saved = self.config is not None and is_saved_model_config(Path(self.config))
+        theirs = read_config_file(Path(self.config)).get("task") if saved else None  # a TOML file (init-config's says
+        if theirs is not None and theirs != self._task:  # classify) takes the estimator's task, as train --task does
+            raise ConfigError(f"config={str(self.config)!r} is a saved {theirs!r} model's config and "
+                              f"{type(self).__name__} trains the {self._task!r} task. Use the {theirs!r} task's "
+                              "estimator, or a config of this task.")
         tree: dict[str, Any] = {"task": self._task}
         given = {name: key for name, key in _KEYS.items() if getattr(self, name) is not None}
         if self.random_state is not None:
@@ -395,6 +396,7 @@ class MultiLabelTextClassifier(ClassifierMixin, _TextEstimator):
             if len(set(names)) < len(names):
                 twice = next(name for name in names if names.count(name) > 1)
                 raise DataError(f"y: the column {twice!r} is there twice. Give each label one column.")
+            self._check_separator(names)
             self._label_values, self._columns = dict(zip(names, columns)), True
             never = np.flatnonzero(matrix.sum(0) == 0)
             if len(never):  # a fold of cross_val_score, say: the columns are the label space all the same
@@ -415,9 +417,20 @@ class MultiLabelTextClassifier(ClassifierMixin, _TextEstimator):
         if gap is not None:
             raise DataError(f"y: row {gap[0]} holds a missing label ({gap[1]!r}). Drop it from the list (a text with no "
                             "label is an empty list).")
+        self._check_separator(sorted({str(x) for row in rows for x in row}))
         self._label_values = {str(x): x for row in rows for x in row}  # 0, 1, 2 come back as ints, not '0'
         self._columns = False
         return [tuple(sorted({str(x) for x in row})) for row in rows], {}
+
+    def _check_separator(self, names: list[str]) -> None:
+        """Refuse a label holding ``multilabel.label_sep``, which joins a text's labels in every CSV output (as a
+        file's labels are refused)."""
+        sep = self.resolve_config(warn=False).multilabel.label_sep
+        joined = next((name for name in names if sep in name), None)
+        if joined is not None:
+            raise DataError(f"y: the label {joined!r} holds {sep!r}, which joins a text's labels in every CSV output, "
+                            "so it would read back as two labels. Rename the label, or set another separator "
+                            "(overrides={'multilabel.label_sep': ';'}) that no label holds.")
 
     def _fitted_from_labels(self) -> None:
         originals = getattr(self, "_label_values", {})
@@ -509,6 +522,10 @@ class AspectClassifier(ClassifierMixin, _TextEstimator):
         aspects = list(self.aspects or names or [f"aspect{j}" for j in range(matrix.shape[1])])
         if len(aspects) != matrix.shape[1]:
             raise DataError(f"aspects: {len(aspects)} names for {matrix.shape[1]} columns of y. Give one per column.")
+        twice = next((a for a in aspects if aspects.count(a) > 1), None)
+        if twice is not None:  # an IndexError traceback in the task
+            raise DataError(f"{'aspects' if self.aspects else 'y'}: the aspect {twice!r} is named twice. Name each "
+                            "aspect once.")
         from lstmtext.tasks.absa.data import not_mentioned_label
 
         gap = next(((i, j) for i, row in enumerate(matrix) for j, v in enumerate(row) if is_missing(v)), None)

@@ -429,7 +429,7 @@ def test_python_wording_of_the_split_and_multilabel_messages(tmp_path):
         TextClassifier().fit(TEXTS[:6], ["a"] * 5 + ["b"])
     # every class has rows enough, but 10% of 20 rows is fewer rows than there are classes (a cross_val_score fold):
     # it blamed a class of 6 rows (sklearn estimator review)
-    with pytest.raises(DataError, match=r"^fit\(\) arguments: 20 rows split 10% valid leave 2 rows in a held-out split, "
+    with pytest.raises(DataError, match=r"^fit\(\) arguments: 20 rows split 10% valid leave 2 rows in the valid split, "
                                         r"fewer than the 3 classes a stratified split puts in each\. Set a larger "
                                         r"valid_size=, give the valid set yourself \(valid_texts= and valid_labels=\), "
                                         r"or add rows\.$"):
@@ -641,10 +641,19 @@ def test_overrides_cannot_change_the_estimators_task(tmp_path):
                                               r"another, use its estimator"):
             _clf(overrides={"task": task}).fit(TEXTS, LABELS)
     # a saved model of another task as config=: it was refused for that task's monitor, "with --task classify"
-    (tmp_path / "ml.toml").write_text('task = "multilabel"\n')
-    with pytest.raises(ConfigError, match=r"^config='.*ml\.toml' is a config of the 'multilabel' task and TextClassifier "
+    import json
+
+    from lstmtext.config import build_config
+
+    saved = tmp_path / "ml"
+    saved.mkdir()
+    (saved / "config.json").write_text(json.dumps(build_config(None, extra={"task": "multilabel"}).model_dump(mode="json")))
+    with pytest.raises(ConfigError, match=r"^config='.*ml' is a saved 'multilabel' model's config and TextClassifier "
                                           r"trains the 'classify' task\. Use the 'multilabel' task's estimator"):
-        _clf(config=tmp_path / "ml.toml").fit(TEXTS, LABELS)
+        _clf(config=saved).fit(TEXTS, LABELS)
+    # a TOML file takes the estimator's task, as train --task does with init-config's file (task = "classify")
+    (tmp_path / "c.toml").write_text('task = "classify"\n')
+    assert MultiLabelTextClassifier(config=tmp_path / "c.toml").resolve_config().task == "multilabel"
 
 
 def test_a_loaded_model_refits_without_warnings_about_settings_no_one_gave(tmp_path, recwarn):
@@ -656,6 +665,10 @@ def test_a_loaded_model_refits_without_warnings_about_settings_no_one_gave(tmp_p
     again = clone(loaded).fit(TEXTS, LABELS)
     assert not [w for w in recwarn if "changes nothing" in str(w.message)]
     assert np.allclose(again.predict_proba(TEXTS), saved.predict_proba(TEXTS))  # the same model all the same
+    # and it continues the saved model (warm start): its unread settings are at their defaults now, which the warm
+    # start's check had counted as another model (diff review)
+    warm = clone(loaded).set_params(overrides={**loaded.overrides, "train.init_from": str(tmp_path / "cnn")})
+    assert warm.fit(TEXTS, LABELS).config_.train.init_from == str(tmp_path / "cnn")
 
 
 def test_aspect_classes_are_sorted_as_the_other_estimators_are():
@@ -668,3 +681,16 @@ def test_aspect_classes_are_sorted_as_the_other_estimators_are():
     proba = clf.predict_proba(TEXTS)
     picked = np.stack([c[p.argmax(1)] for c, p in zip(clf.classes_, proba)], 1)
     assert (picked == clf.predict(TEXTS)).all() and clf.score(TEXTS, y) == 1.0
+
+
+def test_estimators_refuse_an_aspect_named_twice_and_a_label_holding_the_separator():
+    """AspectClassifier(aspects=["food", "food"]) ended in an IndexError traceback, and a multi-label estimator took
+    a label 'staff|crew' that every CSV output would read back as two (diff review: the file checks did not cover
+    the estimators)."""
+    y = pd.DataFrame({"crew": ["pos"] * 12 + ["neg"] * 12, "bag": ["neg"] * 6 + ["none"] * 18})
+    with pytest.raises(DataError, match=r"^aspects: the aspect 'food' is named twice\. Name each aspect once\.$"):
+        AspectClassifier(preset=None, aspects=["food", "food"], **FAST).fit(TEXTS, y)
+    with pytest.raises(DataError, match=r"^y: the label 'staff\|crew' holds '\|', which joins a text's labels"):
+        MultiLabelTextClassifier(preset=None, **FAST).fit(TEXTS, pd.DataFrame({"late": [1, 0] * 12, "staff|crew": [0, 1] * 12}))
+    with pytest.raises(DataError, match=r"^y: the label 'staff\|crew' holds '\|'"):
+        MultiLabelTextClassifier(preset=None, **FAST).fit(TEXTS, [["late"], ["staff|crew"]] * 12)

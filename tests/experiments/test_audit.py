@@ -126,8 +126,9 @@ def test_audit_finds_flipped_labels_out_of_fold(tmp_path, caplog):
     # reused every fold and rewrote it; docs review)
     (out / "audit.csv").write_text(csv_before + "my notes\n")
     finished = CliRunner().invoke(app, _audit_args(path, out))
-    assert finished.exit_code == 1 and "a finished audit is there (audit.csv, audit.json, report.html); running it " \
-        "again would only rewrite its reports. Pass --overwrite to run it again" in str(finished.exception)
+    assert finished.exit_code == 1 and "a finished audit is there (audit.csv, audit.json, report.html): the same " \
+        "audit again would only rewrite its reports, and another one would replace them. Pass --overwrite to run one " \
+        "again" in str(finished.exception)
     assert (out / "audit.csv").read_text().endswith("my notes\n")
     # as a kill during the fourth fold leaves the file: the finished folds alone
     (out / "audit.json").write_text(json.dumps({"spec": report["spec"], "fold_probabilities": folds[:3]}))

@@ -131,8 +131,8 @@ class ModelConfig(_Section):
 
     name: str = Field("lstm", description="a registered architecture: see `lstmtext models`")
     embedding_dim: int = Field(128, ge=1, description="size of each word's vector")
-    hidden_size: int = Field(128, ge=1, description="units of the recurrent layer (per direction), or a TextCNN's "
-                             "filters per width")
+    hidden_size: int = Field(128, ge=1, description="units of each recurrent layer (per direction); a TextCNN reads "
+                             "model.options.num_filters instead")
     num_layers: int = Field(1, ge=1, description="stacked recurrent layers, each reading the one below")
     bidirectional: bool = Field(False, description="recurrent layers also read the text right to left")
     dropout: float = Field(0.0, ge=0, lt=1, description="between stacked recurrent layers")

@@ -127,9 +127,9 @@ def check_out(out: str | Path, command: str, overwrite: bool, also: Sequence[str
                                 "Move it away, or choose another --out.")
     if command in RESUMES_FROM and (out / RESUMES_FROM[command]).exists():  # after the checks above: a training
         if not overwrite and _finished(out / RESUMES_FROM[command], FINISHED_KEY.get(command)):  # run saved there
-            raise OutputExistsError(f"{out}: a finished {command} is there ({', '.join(WRITES[command])}); running it "
-                                    "again would only rewrite its reports. Pass --overwrite to run it again, or choose "
-                                    "another --out.")
+            raise OutputExistsError(f"{out}: a finished {command} is there ({', '.join(WRITES[command])}): the same "
+                                    f"{command} again would only rewrite its reports, and another one would replace "
+                                    "them. Pass --overwrite to run one again, or choose another --out.")
         return out  # since must not lose its report; the command checks its settings and goes on
     folder = next((name for name in names if "." in name and (out / name).is_dir()), None)
     if folder is not None:  # an empty one passed the check below, and the run ended writing its file, in a traceback
