@@ -224,6 +224,20 @@ def report_duplicates(split: Split, drop: bool, source: str, notes: list[str], h
     if n:
         action = "dropped" if drop else f"kept{f' ({hint})' if hint else ''}"
         warn(notes, f"{source}: {n:,} duplicate (text, label) row{'s' if n != 1 else ''} {action}")
+    first: dict[str, int] = {}
+    other: dict[str, int] = {}  # a text given another label on a later row: the first such row
+    for i, (text, label) in enumerate(zip(split.texts, split.labels)):
+        j = first.setdefault(text, i)
+        if split.labels[j] != label:
+            other.setdefault(text, i)
+    if other:  # the model is taught both labels for one text (the airline tweets hold 25 such texts)
+        text, i = next(iter(other.items()))
+        j = first[text]
+        at = (lambda k: split.rows[k] if split.rows is not None else f"row {k}")  # noqa: E731
+        warn(notes, f"{source}: {len(other):,} text{'s' if len(other) != 1 else ''} appear{'' if len(other) != 1 else 's'} "
+                    f"on rows with different labels (first: {text[:60]!r}, {split.labels[j]!r} at {at(j)} and "
+                    f"{split.labels[i]!r} at {at(i)}): the model is taught both. Fix the ones that are wrong "
+                    "(lstmtext audit ranks the rows whose label looks wrong)")
     return (keep if drop and n else None), n
 
 
