@@ -103,17 +103,17 @@ class AspectSentiment(Task):
         return next((aspect for j, aspect in enumerate(self.labels) if label[j] not in self._index[j]), None)
 
     def unknown(self, label: Any, split_name: str) -> str | None:
-        for j, (aspect, known) in enumerate(self.labels.items()):
-            if label[j] not in self._index[j]:
-                if split_name == "evaluated":
-                    where = "polarity column" if self.config.absa.layout == "long" else "aspect columns"
-                    return (f"aspect {aspect!r} has label {label[j]!r}, which is not one of {', '.join(known)} (the "
-                            f"labels the model knows for it). Check the file's {where}.")
-                return (f"aspect {aspect!r} has label {label[j]!r} in the {split_name} split, but its training rows have "
-                        f"only {', '.join(known)}, so its head cannot learn it. Move some of its rows into training (for "
-                        "a split lstmtext made: another data.split_seed, or your own with --split-col or --valid/--test), "
-                        "or fix the label.")
-        return None
+        aspect = self.unknown_field(label)
+        if aspect is None:
+            return None
+        j, known = self.aspects.index(aspect), ", ".join(self.labels[aspect])
+        if split_name == "evaluated":
+            where = "polarity column" if self.config.absa.layout == "long" else "aspect columns"
+            return (f"aspect {aspect!r} has label {label[j]!r}, which is not one of {known} (the labels the model "
+                    f"knows for it). Check the file's {where}.")
+        return (f"aspect {aspect!r} has label {label[j]!r} in the {split_name} split, but its training rows have only "
+                f"{known}, so its head cannot learn it. Move some of its rows into training (for a split lstmtext "
+                "made: another data.split_seed, or your own with --split-col or --valid/--test), or fix the label.")
 
     can_grow = False  # one head per aspect, each over its own labels: not grown by a warm start
 
