@@ -30,7 +30,7 @@ LAYERS = [
     ("lstmtext.server",),
     ("lstmtext.cli", "lstmtext.__main__"),
 ]
-ROOT_MODULES = {"__init__.py", "__main__.py", "errors.py", "classifier.py"}
+ROOT_MODULES = {"__init__.py", "__main__.py", "errors.py"}
 
 
 def _modules() -> dict[str, Path]:

@@ -116,7 +116,7 @@ def test_an_argument_and_an_override_of_the_same_key_are_refused():
 
 
 def test_a_config_whose_seeds_random_state_cannot_give_keeps_them_as_overrides():
-    from lstmtext.classifier import _arguments
+    from lstmtext.classifier.base import _arguments
     from lstmtext.config import build_config
 
     old = build_config("ulmfit", overrides=["train.seed=0", "data.split_seed=0"])  # saved before lm.seed followed
