@@ -71,15 +71,26 @@ def test_a_column_named_twice_is_refused_where_it_is_read(tmp_path):
     assert list(read_table(headless, header=False).columns) == ["text", "label", "col2"]
 
 
-def test_a_header_without_the_row_names_column_reads_as_before(tmp_path):
+def test_a_header_without_the_row_names_column_reads_as_before(tmp_path, caplog):
     """R's write.table and pandas' index_label=False write row names the header does not name: every row has one
-    field more, filled; pandas took them as the index, and so does lstmtext (a trailing delimiter's is empty)."""
+    field more, filled; pandas took them as the index, and so does lstmtext (a trailing delimiter's is empty). It
+    says so once: a header that lacks a data column's name reads the same way, and the user's texts were left out
+    without a word (a file of 'text' over rows 'hello world,pos' said only that it had no label column)."""
     path = tmp_path / "rownames.csv"
     path.write_text("text,label\n" + "".join(f"{i},text {i},{['a', 'b'][i % 2]}\n" for i in range(10)),
                     encoding="utf-8")
-    frame = read_table(path)
+    with caplog.at_level(logging.WARNING):
+        frame = read_table(path)
     assert list(frame.columns) == ["text", "label"] and frame["text"].iloc[3] == "text 3"
     assert frame["label"].tolist() == ["a", "b"] * 5
+    said = [r.getMessage() for r in caplog.records if "row's name" in r.getMessage()]
+    assert said == [f"{path}: every row has one more field than the header names, and the first field of each is read "
+                    "as the row's name (as R's write.table writes them: '0', '1') and left out. If that field is data, "
+                    "name its column in the header."]
+    caplog.clear()
+    with caplog.at_level(logging.WARNING):
+        assert len(pd.concat(read_chunks(path, None, 3))) == 10
+    assert sum("row's name" in r.getMessage() for r in caplog.records) == 1  # once per file, not per chunk
     several = tmp_path / "several.csv"  # two fields past the header: pandas dropped them without a word
     several.write_text("text,label\nhello, world, again,pos\nbye,neg\n", encoding="utf-8")
     with pytest.raises(DataError, match=r"several\.csv: the first data row has 4 fields, the header names 2\. Quote"):

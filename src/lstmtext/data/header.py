@@ -5,6 +5,7 @@ what to check in a file that did not parse."""
 from __future__ import annotations
 
 import csv
+import logging
 import functools
 import re
 import sys
@@ -16,6 +17,8 @@ import pandas as pd
 
 from lstmtext.data.lines import csv_options, row_ref
 from lstmtext.errors import DataError
+
+log = logging.getLogger(__name__)
 
 #: What to check in a file of each format that did not parse.
 PARSE_FIX = {"csv": "Check quoting and the delimiter (a comma).", "tsv": "Check quoting and the delimiter (a tab).",
@@ -122,6 +125,10 @@ def drop_extra(frame: pd.DataFrame, path: Path, fmt: str, mode: list[str] | None
     filled = frame[_EXTRA].notna().to_numpy()
     decided = mode[0] if mode else None
     if filled.all() and decided != "drop" and (decided == "names" or frame.iloc[:, 0].is_unique):
+        if not mode:  # once per file (a chunked read decides on its first chunk): the user's first column is gone
+            log.warning("%s: every row has one more field than the header names, and the first field of each is read "
+                        "as the row's name (as R's write.table writes them: %s) and left out. If that field is data, "
+                        "name its column in the header.", path, ", ".join(repr(str(v)[:30]) for v in frame.iloc[:2, 0]))
         if mode is not None and not mode:
             mode.append("names")
         names = [c for c in frame.columns if c != _EXTRA]
