@@ -85,12 +85,13 @@ def test_padding_side_matters(sequences):
 
 def test_graph_inputs_outputs_and_metadata():
     model = build_model(ModelConfig(name="lstm", embedding_dim=4, hidden_size=3), 10, 2).eval()
-    proto = build_onnx(model, classify_task(["x", "y"]), {"bundle_created": "then"})
+    proto = build_onnx(model, classify_task(["late, rude", "y"]), {"bundle_created": "then"})
     dims = lambda v: [d.dim_param or d.dim_value for d in v.type.tensor_type.shape.dim]  # noqa: E731
     assert [(v.name, dims(v)) for v in proto.graph.input] == [("ids", ["batch", "time"]), ("lengths", ["batch"])]
     assert [(v.name, dims(v)) for v in proto.graph.output] == [("logits", ["batch", 2]), ("probabilities", ["batch", 2])]
     meta = {p.key: p.value for p in proto.metadata_props}
-    assert (meta["labels"], meta["padding"], meta["bundle_created"]) == ("x,y", "post", "then")
+    # the labels as a JSON array: comma-joined, 'late, rude' read back as two labels
+    assert (json.loads(meta["labels"]), meta["padding"], meta["bundle_created"]) == (["late, rude", "y"], "post", "then")
 
 
 def test_a_non_recurrent_model_is_refused():

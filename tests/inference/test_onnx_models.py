@@ -7,6 +7,7 @@ texts in its own length-sorted batches. The probabilities must agree within 1e-4
 exactly; the int8 file's decisions must mostly agree (the figures are in docs/serving.md).
 """
 
+import json
 import re
 
 import numpy as np
@@ -172,7 +173,7 @@ def test_probabilities_follow_the_layout():
         members = np.mean([task.probabilities(m(batch.ids, batch.lengths)) for m in model.members], axis=0)
     np.testing.assert_allclose(proba, members, atol=1e-6)
     meta = {p.key: p.value for p in proto.metadata_props}
-    assert meta["labels"].split(",")[:2] == ["food:negative", "food:neutral"] and meta["groups"] == "3,4"
+    assert json.loads(meta["labels"])[:2] == ["food:negative", "food:neutral"] and meta["groups"] == "3,4"
     assert meta["activation"] == "softmax"
 
 

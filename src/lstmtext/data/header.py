@@ -5,8 +5,8 @@ what to check in a file that did not parse."""
 from __future__ import annotations
 
 import csv
-import logging
 import functools
+import logging
 import re
 import sys
 from collections import Counter

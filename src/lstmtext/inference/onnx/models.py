@@ -9,6 +9,7 @@ output layout gives (softmax per group, or sigmoid) and the metadata.
 
 from __future__ import annotations
 
+import json
 import math
 from typing import Any
 
@@ -206,7 +207,8 @@ def build_onnx(model: nn.Module, task: Any, metadata: dict[str, str] | None = No
     else:
         scaled = logits
     g.rename(probabilities(g, scaled, layout), "probabilities")
-    meta = {"labels": ",".join(task.output_names()), "padding": "post"}
+    # the output names as a JSON array: joined by commas, a label holding one ('late, rude') read back as two
+    meta = {"labels": json.dumps(task.output_names(), ensure_ascii=False), "padding": "post"}
     rnn = _first_rnn(model)
     if rnn is not None:
         meta.update(hidden_size=str(rnn.hidden_size), directions=str(2 if rnn.bidirectional else 1))
