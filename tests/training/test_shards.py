@@ -295,3 +295,46 @@ def test_training_shards_smaller_than_a_batch_are_warned_about(tiny_path, tmp_pa
     assert "the training shards hold 8 rows on average, fewer than train.batch_size 16: every batch is cut to its " \
            "shard. Give a --chunk-size of at least the batch size over the training share of the rows (here about 24)" \
            in " ".join(caplog.text.split())
+
+
+def test_a_streamed_run_warns_of_what_an_in_memory_run_warns_of(tiny_frame, tmp_path, config, caplog):
+    """--stream skipped every check of prepare(): a misspelt label, training texts that clean to nothing, a valid
+    file of training texts and a masked test file trained without a word. The same warnings now come from the
+    counts of the two passes (all but duplicate rows within training, which needs every text at once)."""
+    import logging
+
+    train = tiny_frame[tiny_frame["split"] == "train"].drop(columns="split").reset_index(drop=True)
+    train.loc[5, "text"] = "@airline http://t.co/x"  # cleans to nothing
+    train = pd.concat([train] * 2, ignore_index=True)  # 48 rows: a valid file of 24 of them can share 23 texts
+    train.loc[27, "label"] = train.loc[27, "label"].upper()  # one label written another way: 'NEGATIVE', say
+    train.to_csv(tmp_path / "train.csv", index=False)
+    train.iloc[:24].to_csv(tmp_path / "valid.csv", index=False)  # every valid text a training text
+    masked = tiny_frame[tiny_frame["split"] == "test"].drop(columns="split").assign(label="neutral")
+    pd.concat([masked] * 4).to_csv(tmp_path / "test.csv", index=False)  # one label on 24 rows
+    config.data.split_col = None
+    files = {"valid_path": tmp_path / "valid.csv", "test_path": tmp_path / "test.csv", "progress": False}
+    said = {}
+    for mode, extra in (("memory", {}), ("stream", {"stream": True, "chunk_size": 16})):
+        caplog.clear()
+        with caplog.at_level(logging.WARNING):
+            run(config, tmp_path / "train.csv", tmp_path / mode, **files, **extra)
+        said[mode] = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING
+                      and not any(w in r.getMessage() for w in ("duplicate (text, label)", "different labels", "shards hold"))]
+    assert said["stream"] == said["memory"]
+    joined = " ".join(said["stream"])
+    for part in ("(1 row, first", "train.csv:29) ", "2 training texts (4.2%) clean to "
+                 "nothing", "23 of the 24 valid texts are also training texts", "every test text has the same label"):
+        assert part in joined, part
+
+
+def test_a_streamed_valid_file_with_a_label_training_lacks_names_its_row(tiny_frame, tmp_path, config):
+    """The error named the training file, without a row, for a label of the --valid file."""
+    tiny_frame[tiny_frame["split"] == "train"].drop(columns="split").to_csv(tmp_path / "train.csv", index=False)
+    valid = tiny_frame[tiny_frame["split"] == "valid"].drop(columns="split").reset_index(drop=True)
+    valid.loc[4, "label"] = "angry"
+    valid.to_csv(tmp_path / "valid.csv", index=False)
+    config.data.split_col = None
+    with pytest.raises(DataError, match=r"^\S*valid\.csv:6: class 'angry' appears in the valid split but not in the "
+                                        r"training split"):
+        run(config, tmp_path / "train.csv", tmp_path / "r", valid_path=tmp_path / "valid.csv", stream=True,
+            chunk_size=16, progress=False)

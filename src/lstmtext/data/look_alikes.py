@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 
@@ -89,26 +89,39 @@ def look_alike_notes(labels: Sequence[Any], rows: Sequence[str] | None, names: C
     """One line for each look-alike among ``labels`` (a split's training labels; ``rows``: their ``file:line``);
     ``names(label)`` gives a row's ``(group, name)`` pairs (group ``""`` for a task with one group of names).
     ``meant``: labels the run gives a meaning (``absa.not_mentioned``), never reported as missing values."""
-    meant = {str(m).strip().lower() for m in meant}
-    counts: dict[str, Counter] = {}
-    first: dict[tuple[str, str], int] = {}
+    counts: Counter = Counter()
+    first: dict[Any, str] = {}
     for i, label in enumerate(labels):
+        counts[label] += 1
+        if label not in first:
+            first[label] = rows[i] if rows else f"row {i}"
+    return counted_look_alike_notes(counts, first, names, source, meant)
+
+
+def counted_look_alike_notes(counts: Mapping[Any, int], first: Mapping[Any, str],
+                             names: Callable[[Any], Iterable[tuple[str, str]]], source: str,
+                             meant: Iterable[str] = ()) -> list[str]:
+    """:func:`look_alike_notes` from each label's count and first row (``file:line``), both in the order the labels
+    first appear: what a streamed run keeps of a file it never holds whole."""
+    meant = {str(m).strip().lower() for m in meant}
+    per_group: dict[str, Counter] = {}
+    where: dict[tuple[str, str], str] = {}
+    for label, n in counts.items():  # in order of first appearance: a name's first label has its first row
         for group, name in names(label):
-            counts.setdefault(group, Counter())[name] += 1
-            first.setdefault((group, name), i)
+            per_group.setdefault(group, Counter())[name] += n
+            where.setdefault((group, name), first[label])
     notes = []
-    for group, group_counts in counts.items():
+    for group, group_counts in per_group.items():
         missing = [n for n in group_counts if str(n).strip().lower() in MISSING_WORDS - meant]  # R's write.csv: NA
         for name in missing:
-            i, n = first[(group, name)], group_counts[name]
+            n = group_counts[name]
             notes.append(f"{source}: {group + ': ' if group else ''}{name!r} ({n:,} row{'s' if n > 1 else ''}, first "
-                         f"{rows[i] if rows else f'row {i}'}) is how spreadsheets, R and databases write a missing "
+                         f"{where[(group, name)]}) is how spreadsheets, R and databases write a missing "
                          "value, and it is learnt as a label of its own. If it means no label, leave the cell empty.")
         for variant, name, why in look_alikes(group_counts):
-            i = first[(group, variant)]
             n, m = group_counts[variant], group_counts[name]
             notes.append(f"{source}: {group + ': ' if group else ''}{variant!r} ({n:,} row{'s' if n > 1 else ''}, first "
-                         f"{rows[i] if rows else f'row {i}'}) {_KINDS[why]} {name!r} ({m:,} row{'s' if m > 1 else ''}); "
+                         f"{where[(group, variant)]}) {_KINDS[why]} {name!r} ({m:,} row{'s' if m > 1 else ''}); "
                          "each is learnt as a label of its own. If they are one, write it one way in the file.")
     return notes
 

@@ -135,25 +135,40 @@ def check_held_out(data: LabelledData, notes: list[str], cleaned: dict[str, list
     texts = cleaned or {name: split.texts for name, split in data.splits.items()}
     seen = set(texts["train"]) - {""}  # texts that clean to nothing (a mention and a link) are no shared text
     folds = data.info.get("split_names", {})  # cross-validation's: its held-out fold is the run's test split
+    several = len(set(data.splits["train"].labels)) > 1
     for name in ("valid", "test"):
         split = data.splits.get(name)
         n = len(split) if split is not None else 0
-        shared = sum(text in seen for text in texts[name]) if n >= FEW_TEXTS else 0  # smaller: warned below
-        if shared >= max(2, OVERLAP_WARN * n):
-            shown = folds.get(name, name)
-            fix = ("--set data.drop_duplicates=true drops repeated rows before the folds are made" if name in folds else
-                   f"Give a {name} split without them (a split lstmtext makes: --set data.drop_duplicates=true drops "
-                   "repeated rows before splitting)")
-            warn(notes, f"{data.source}: {shared:,} of the {n:,} {shown} texts are also training texts (after cleaning), "
-                        f"so the {shown} scores overstate how the model does on new texts. {fix}.")
-        if 0 < n < FEW_TEXTS:
-            warn(notes, f"{data.source}: the {name} split holds {n} text{'s' if n > 1 else ''}: its scores"
-                        + (", and the epoch chosen on them," if name == "valid" else "") + " are mostly chance. Give "
-                        f"it more rows: more data, a larger {name} file (--{name}), or a larger data.{name}_size where "
-                        "lstmtext makes the split")
-        elif n and len(set(data.splits["train"].labels)) > 1 and (note := masked_labels(_file_of(split, data.source),
-                                                                                        name, split)):
+        if n < FEW_TEXTS:  # warned as too few, whatever else is true of them
+            shared, masked = 0, None
+        else:
+            shared = sum(text in seen for text in texts[name])
+            masked = masked_labels(_file_of(split, data.source), name, split) if several else None
+        for note in held_out_notes(data.source, name, n, shared, masked, folds):
             warn(notes, note)
+
+
+def held_out_notes(source: str, name: str, n: int, shared: int, masked: str | None,
+                   folds: dict[str, str] | None = None) -> list[str]:
+    """The warnings about the valid or test split ``name`` of ``n`` texts, ``shared`` of them also training texts,
+    and ``masked`` (:func:`masked_labels`'s note, or None): see :func:`check_held_out`; a streamed run counts the
+    same from its passes over the file."""
+    out = []
+    if n >= FEW_TEXTS and shared >= max(2, OVERLAP_WARN * n):
+        shown = (folds or {}).get(name, name)
+        fix = ("--set data.drop_duplicates=true drops repeated rows before the folds are made" if name in (folds or {})
+               else f"Give a {name} split without them (a split lstmtext makes: --set data.drop_duplicates=true drops "
+               "repeated rows before splitting)")
+        out.append(f"{source}: {shared:,} of the {n:,} {shown} texts are also training texts (after cleaning), so the "
+                   f"{shown} scores overstate how the model does on new texts. {fix}.")
+    if 0 < n < FEW_TEXTS:
+        out.append(f"{source}: the {name} split holds {n} text{'s' if n > 1 else ''}: its scores"
+                   + (", and the epoch chosen on them," if name == "valid" else "") + " are mostly chance. Give "
+                   f"it more rows: more data, a larger {name} file (--{name}), or a larger data.{name}_size where "
+                   "lstmtext makes the split")
+    elif n and masked:
+        out.append(masked)
+    return out
 
 
 def _seen(cleaned_train: list[str], init: Bundle | None, earlier: np.ndarray | None) -> np.ndarray | None:
@@ -190,14 +205,19 @@ def check_cleaned(cleaned: list[str], split: Split, source: str, notes: list[str
     """Note the training texts that the cleaning leaves empty: the model learns nothing from them but their
     label's frequency, and a chain that empties many texts is usually the wrong one for the data."""
     empty = [i for i, text in enumerate(cleaned) if not text.strip()]
-    if not empty:
-        return
-    where = split.rows[empty[0]] if split.rows else f"text {empty[0] + 1}"
-    share = len(empty) / max(len(cleaned), 1)
+    if empty:
+        where = split.rows[empty[0]] if split.rows else f"text {empty[0] + 1}"
+        warn(notes, cleaned_empty_note(source, len(empty), len(cleaned), where, split.texts[empty[0]]))
+
+
+def cleaned_empty_note(source: str, empty: int, total: int, where: str, text: str) -> str:
+    """The warning of :func:`check_cleaned`: ``empty`` of ``total`` training texts clean to nothing, the first at
+    ``where`` (``file:line``) reading ``text``."""
+    share = empty / max(total, 1)
     hint = (" Is preprocess.preset right for this language? `lstmtext preprocess FILE` shows what it keeps."
             if share >= 0.05 else "")
-    warn(notes, f"{source}: {len(empty)} training text{'s' if len(empty) > 1 else ''} ({share:.1%}) clean to nothing "
-                f"(first: {where}: {split.texts[empty[0]][:60]!r}); each is read as one unknown word.{hint}")
+    return (f"{source}: {empty:,} training text{'s' if empty > 1 else ''} ({share:.1%}) clean to nothing "
+            f"(first: {where}: {text[:60]!r}); each is read as one unknown word.{hint}")
 
 
 def prepare(config: Config, data: LabelledData) -> Prepared:
@@ -312,7 +332,9 @@ def prepare_stream(config: Config, data: str | Path, out: Path, *, resume: bool,
     shards = open_shards(folder, config, task_cls)
     meta = shards.meta
     splits = {name: s for name in ("valid", "test") if (s := shards.split(name)) is not None}
-    note = f"streamed in chunks of {meta['chunk_size']} rows: {len(meta['shards']['train'])} training shards"
+    notes = [f"streamed in chunks of {meta['chunk_size']} rows: {len(meta['shards']['train'])} training shards"]
+    for msg in _stream_notes(meta, config):
+        warn(notes, msg)
     count, train, batch = len(meta["rows"]["train"]), sum(meta["rows"]["train"]), config.train.batch_size
     if batch < train < batch * count:  # a shard holds about a chunk's share of training rows; batches stay in one
         log.warning("the training shards hold %.0f rows on average, fewer than train.batch_size %d: every batch is "
@@ -321,6 +343,28 @@ def prepare_stream(config: Config, data: str | Path, out: Path, *, resume: bool,
                     -(-batch * sum(map(sum, meta["rows"].values())) // train))
     return Prepared(config, shards.task, shards.encoder, shards.train_source(config.train), splits,
                     f"{meta['source']} (streamed)", {k: sum(v) for k, v in meta["rows"].items() if v},
-                    int(meta["train_tokens"]), None, [note], shards.label_counts())
+                    int(meta["train_tokens"]), None, notes, shards.label_counts())
 
 
+
+
+def _stream_notes(meta: dict[str, Any], config: Config) -> list[str]:
+    """What :func:`prepare` warns of, from what the streamed passes counted (``meta["checks"]``): look-alike
+    labels, training texts that clean to nothing, and valid or test splits too small, sharing texts with training
+    or holding one label (masked). Duplicate rows within training are not counted: that needs every text at once."""
+    checks, source = meta.get("checks") or {}, meta["source"]
+    out = [*checks.get("look_alikes", []), *config.model.ineffective()]  # in prepare()'s order
+    several = len(meta.get("train_labels", [])) > 1
+    for name in ("valid", "test"):
+        n = sum(meta["rows"].get(name) or [])
+        masked = None
+        if several and name in checks.get("one_label", {}) and n >= 2:
+            row, label = checks["one_label"][name]
+            split = Split(["", ""], [label, label], [row, row])  # the note needs no more than its first row
+            masked = masked_labels(_file_of(split, source), name, split, shown=str)
+        shared = checks.get("shared", {}).get(name, 0) if n >= FEW_TEXTS else 0
+        out += held_out_notes(source, name, n, shared, masked if n >= FEW_TEXTS else None)
+    empty, where, text = checks.get("cleaned_empty") or (0, "", "")
+    if empty:
+        out.append(cleaned_empty_note(source, empty, sum(meta["rows"]["train"]), where, text))
+    return out

@@ -32,6 +32,7 @@ from lstmtext.config import Config, TrainConfig
 from lstmtext.config.diff import flatten
 from lstmtext.data.dataset import SPLITS, RowRefs, check_columns
 from lstmtext.data.io import detect_format, file_identity, read_chunks
+from lstmtext.data.look_alikes import counted_look_alike_notes
 from lstmtext.encoding.batching import EncodedSplit
 from lstmtext.encoding.encoder import TextEncoder, auto_max_len
 from lstmtext.encoding.vocab import Vocab
@@ -170,6 +171,7 @@ def _prepare(config: Config, task_cls: type[Task], data: str | Path, folder: Pat
     sources = [(Path(data), fixed), *((Path(p), s) for p, s in ((valid_path, "valid"), (test_path, "test")) if p)]
     tokens, labels, parts, max_len, info = _clean_pass(sources, config, task_cls, pipeline, folder, fmt, chunk_size,
                                                         header)
+    first, empty = info.pop("first_rows"), info.pop("cleaned_empty")
     if not parts["train"] or not parts["valid"]:
         raise DataError(f"{data}: no {'training' if not parts['train'] else 'validation'} rows. Mark some rows train and "
                         f"some valid in column {config.data.split_col!r}, or give --valid FILE.")
@@ -177,19 +179,26 @@ def _prepare(config: Config, task_cls: type[Task], data: str | Path, folder: Pat
     for name, counts in labels.items():
         for label in counts:
             problem = task.unknown(label, name)
-            if problem:
-                raise DataError(f"{data}: {problem}")
+            if problem:  # the row of the file that holds it (a --valid file's, not the training file's)
+                raise DataError(f"{first[name].get(label, data)}: {problem}")
     vocab = Vocab.build([tokens], config.vocab.num_words, config.vocab.min_freq)  # a Counter adds its counts
     encoder = TextEncoder(pipeline, vocab, auto_max_len(config.vocab.max_len, max_len), config.vocab.truncating,
                           config.vocab.padding)
-    rows, train_tokens = _encode_pass(folder, parts, encoder, task, config.data.split_seed)
+    rows, train_tokens, shared = _encode_pass(folder, parts, encoder, task, config.data.split_seed)
+    meant = [info["not_mentioned"]] if info.get("not_mentioned") else []  # an aspect's "NA" may mean it
+    # what an in-memory run warns of, from the counts of the two passes (pipeline.prepare.prepare_stream says it)
+    one_label = {name: [first[name][label], repr(label)] for name, counts in labels.items()
+                 if name != "train" and len(counts) == 1 for label in counts}
+    checks = {"look_alikes": counted_look_alike_notes(labels["train"], first["train"], task_cls.label_names(info),
+                                                      str(data), meant),
+              "cleaned_empty": empty, "shared": shared, "one_label": one_label}
     distinct = list(labels["train"])
     meta = {"source": str(data), "chunk_size": chunk_size, "inputs": shard_inputs(data, valid_path, test_path),
             "settings": shard_settings(config),
             "task": task.name, "labels": task.labels, "info": info,
             "shards": parts, "rows": rows, "train_labels": distinct,
             "train_label_counts": [labels["train"][y] for y in distinct], "train_tokens": train_tokens,
-            "encoder": encoder.to_dict(), "vocab": vocab.to_dict()}
+            "encoder": encoder.to_dict(), "vocab": vocab.to_dict(), "checks": checks}
     write_json(folder / "meta.json", meta)  # written last: a folder with meta.json is complete
     return meta
 
@@ -204,11 +213,15 @@ def open_shards(folder: Path, config: Config, task_cls: type[Task]) -> Shards:
 def _clean_pass(sources: list[tuple[Path, str | None]], config: Config, task_cls: type[Task], pipeline: Any,
                 folder: Path, fmt: str | None, chunk_size: int, header: bool
                 ) -> tuple[Counter[str], dict[str, Counter], dict[str, list[str]], int, dict[str, Any]]:
-    """Pass 1: read and clean each chunk, count training tokens and every split's labels, cache the cleaned texts."""
+    """Pass 1: read and clean each chunk, count training tokens and every split's labels, cache the cleaned texts.
+    The task's reader info comes back with ``first_rows`` (each split's labels' first ``file:line``) and
+    ``cleaned_empty`` (how many training texts clean to nothing, the first one's row and text)."""
     tokens: Counter[str] = Counter()
     labels: dict[str, Counter] = {s: Counter() for s in SPLITS}
     parts: dict[str, list[str]] = {s: [] for s in SPLITS}
     max_len, info = 0, {}
+    first: dict[str, dict[Any, str]] = {s: {} for s in SPLITS}  # each label's first row, per split (file:line)
+    empty: list[Any] = [0, "", ""]  # training texts that clean to nothing: how many, the first's row and text
     for path, fixed in sources:
         path_fmt = detect_format(path, fmt)
         cfg = config if fixed is None else config.model_copy(
@@ -231,33 +244,47 @@ def _clean_pass(sources: list[tuple[Path, str | None]], config: Config, task_cls
                     continue
                 texts = [cleaned[i] for i in index]
                 chunk_labels = [table.split.labels[i] for i in index]
+                refs = table.split.rows
+                for i in index:
+                    if table.split.labels[i] not in first[name]:
+                        first[name][table.split.labels[i]] = refs[i] if refs else str(path)
                 if name == "train":
-                    for text in texts:  # row by row, as Vocab.build counts: ties keep the first appearance
-                        words = text.split()
+                    for i, text in zip(index, texts):  # row by row, as Vocab.build counts: ties keep the first
+                        words = text.split()  # appearance
                         tokens.update(words)
                         max_len = max(max_len, len(words))
+                        if not words:
+                            empty[0] += 1
+                            if empty[0] == 1:
+                                empty[1:] = [refs[i] if refs else str(path), table.split.texts[i]]
                 labels[name].update(chunk_labels)
                 parts[name].append(f"{name}-{len(parts[name]):05d}")
                 (folder / f"{parts[name][-1]}.clean.json").write_text(json.dumps({"texts": texts, "labels": chunk_labels}))
             log.info("%s: read up to data row %d", path, int(chunk.index[-1]) + 1)
         if not rows:  # as an in-memory run says it (an IndexError on the empty frame had ended it)
             raise DataError(f"{path}: the file has no data rows.")
-    return tokens, labels, parts, max_len, info
+    return tokens, labels, parts, max_len, {**info, "first_rows": first, "cleaned_empty": empty}
 
 
 def _encode_pass(folder: Path, parts: dict[str, list[str]], encoder: TextEncoder, task: Task,
-                 seed: int) -> tuple[dict[str, list[int]], int]:
+                 seed: int) -> tuple[dict[str, list[int]], int, dict[str, int]]:
     """Pass 2: encode each cached chunk into a shard (training rows of several chunks: dealt out at random, see
     :class:`~lstmtext.training.shard_files.Dealer`, and ``parts["train"]`` then names the shards cut); return the rows of each shard per split
-    and the training tokens."""
+    and the training tokens, and how many valid and test texts are training texts too."""
     rows: dict[str, list[int]] = {s: [] for s in SPLITS}
     train_tokens = 0
+    held = {s: Counter(t for name in parts[s] for t in json.loads((folder / f"{name}.clean.json").read_text())["texts"])
+            for s in SPLITS if s != "train"}  # the valid and test texts (held in memory to score them anyway)
+    wanted = set().union(*held.values()) - {""}  # texts that clean to nothing are no shared text
+    found: set[str] = set()
     for split, names in parts.items():
         dealer = Dealer(folder, len(names), seed) if split == "train" and len(names) > 1 else None
         try:
             for name in names:
                 cache = folder / f"{name}.clean.json"
                 chunk = json.loads(cache.read_text())
+                if split == "train" and wanted:
+                    found.update(text for text in chunk["texts"] if text in wanted)
                 ids = [encoder.encode_tokens(text.split()) for text in chunk["texts"]]
                 targets = task.targets([_label(y) for y in chunk["labels"]])
                 lengths = np.fromiter(map(len, ids), np.int64, len(ids))
@@ -274,4 +301,5 @@ def _encode_pass(folder: Path, parts: dict[str, list[str]], encoder: TextEncoder
         finally:
             if dealer is not None:
                 dealer.close()  # (finish closed them already; a failed pass's folder is removed)
-    return rows, train_tokens
+    shared = {s: sum(n for text, n in counts.items() if text in found) for s, counts in held.items()}
+    return rows, train_tokens, shared
