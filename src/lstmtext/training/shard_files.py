@@ -61,11 +61,11 @@ class Dealer:
         self.targets = (targets.dtype, targets.shape[1:])
         order = np.argsort(dest, kind="stable")  # each bucket's rows, in the chunk's order
         for b, pick in zip(range(n), np.split(order, np.cumsum(np.bincount(dest, minlength=n))[:-1])):
-            if len(pick):
-                np.fromiter(chain.from_iterable(ids[i] for i in pick), np.int32,
-                            int(lengths[pick].sum())).tofile(self.files[b, "tokens"])
-                lengths[pick].tofile(self.files[b, "lengths"])
-                np.ascontiguousarray(targets[pick]).tofile(self.files[b, "targets"])
+            if len(pick):  # file.write(bytes), not ndarray.tofile: a Ctrl-C inside tofile came out as a TypeError
+                self.files[b, "tokens"].write(np.fromiter(chain.from_iterable(ids[i] for i in pick), np.int32,
+                                                          int(lengths[pick].sum())).tobytes())
+                self.files[b, "lengths"].write(np.ascontiguousarray(lengths[pick], dtype=np.int64).tobytes())
+                self.files[b, "targets"].write(np.ascontiguousarray(targets[pick]).tobytes())
 
     def close(self) -> None:
         """Close the bucket files (also when the pass fails: the folder is then removed)."""
