@@ -232,6 +232,13 @@ def test_a_run_resumed_with_or_without_stream_is_refused(tiny_path, tmp_path, co
     config.train.epochs = 2
     with pytest.raises(BundleError, match=r"continues a run trained with --stream, and this command is without it: "):
         run(config, tiny_path, tmp_path / "run", progress=False, resume=True)  # it went on with other batches
+    # the other way round, refused before the file is read: both passes had rebuilt the shards first, left there
+    config.train.epochs = 1
+    run(config, tiny_path, tmp_path / "memory", progress=False)
+    config.train.epochs = 2
+    with pytest.raises(BundleError, match=r"continues a run trained without --stream, and this command is with it: "):
+        run(config, tiny_path, tmp_path / "memory", progress=False, resume=True, stream=True, chunk_size=10)
+    assert not (tmp_path / "memory" / "shards").exists()
 
 
 def test_stream_never_deletes_a_shards_folder_it_did_not_write(tiny_path, tmp_path, config):

@@ -36,7 +36,7 @@ from lstmtext.pipeline.outputs import write_run
 from lstmtext.pipeline.prepare import Prepared, load_data, prepare, prepare_stream
 from lstmtext.pipeline.warm_start import copy_weights, grown_embedding
 from lstmtext.tasks import Task
-from lstmtext.training.checkpoint import has_checkpoint
+from lstmtext.training.checkpoint import check_resumed_mode, has_checkpoint
 from lstmtext.training.ddp import Shard
 from lstmtext.training.loop import BatchSource, TrainResult, fit, monitored
 from lstmtext.training.members import fit_members
@@ -337,6 +337,8 @@ def run(config: Config, data: str | Path | LabelledData | None = None, out_dir: 
         data, valid_path, test_path, split_file, config.data.unlabelled])
     if data is None:  # the bundled tweets: record their real column names with the model
         config = config.model_copy(update={"data": config.data.model_copy(update=AIRLINE_COLUMNS)}, deep=True)
+    if resume and out is not None:  # before the data is read (streamed: both passes over the file)
+        check_resumed_mode(out / "checkpoint", stream)
     if stream:
         prepared = prepare_stream(config, data, out, resume=resume, shard=shard, chunk_size=chunk_size, fmt=fmt,
                                   valid_path=valid_path, test_path=test_path, header=header)

@@ -100,9 +100,7 @@ def check_resumed_settings(folder: Path, saved: dict[str, Any] | None, given: di
         return
     before, now = flatten(with_defaults(saved)), flatten(given)
     if "streamed" in now and before.setdefault("streamed", now["streamed"]) != now["streamed"]:  # (older: not kept)
-        was, asked = ("with", "without") if before["streamed"] else ("without", "with")
-        raise BundleError(f"{folder}: --resume continues a run trained {was} --stream, and this command is {asked} it: "
-                          "its batches would differ. Resume with the same command, or start again with --overwrite.")
+        raise _other_mode(folder, before["streamed"])
     digest = now.pop("data_digest", None)
     free = RESUMABLE_CHANGES + (("train.epochs",) if before.get("train.schedule") == "constant" else ())
     changed = [k for k in now if now[k] != before.get(k) and k not in free]
@@ -112,6 +110,25 @@ def check_resumed_settings(folder: Path, saved: dict[str, Any] | None, given: di
         raise BundleError(f"{folder}: --resume continues a run trained on other data (its training or valid texts, or "
                           "their labels, differ from this command's). Resume with the same data, or start again with "
                           "--overwrite.")
+
+
+def check_resumed_mode(folder: Path, streamed: bool) -> None:
+    """Refuse, before any data is read, to resume the checkpoint in ``folder`` with(out) ``--stream`` when it was
+    trained without (with) it: streamed, the refusal came after both passes over the file had rebuilt its shards
+    (hours, for the files --stream is for), and left them there. A checkpoint that cannot be read is left to
+    :func:`load_checkpoint` to name."""
+    try:
+        saved = json.loads((folder / "state.json").read_text(encoding="utf-8")).get("settings") or {}
+    except (OSError, ValueError, AttributeError):
+        return
+    if "streamed" in saved and saved["streamed"] != streamed:
+        raise _other_mode(folder, saved["streamed"])
+
+
+def _other_mode(folder: Path, was_streamed: bool) -> BundleError:
+    was, asked = ("with", "without") if was_streamed else ("without", "with")
+    return BundleError(f"{folder}: --resume continues a run trained {was} --stream, and this command is {asked} it: "
+                       "its batches would differ. Resume with the same command, or start again with --overwrite.")
 
 
 def changed_settings(folder: Path, what: str, changed: list[str], now: dict[str, Any], before: dict[str, Any]
