@@ -132,6 +132,10 @@ def test_two_processes_match_one_process(tiny_path, tmp_path):
     for name in w_one:  # relative to each tensor's norm: float error, not a lone tiny weight, sets the scale
         assert float((w_two[name] - w_one[name]).norm() / w_one[name].norm()) < 1e-5, name
     assert (tmp_path / "two" / "checkpoint" / "state.json").is_file()
+    # how many processes trained it is in the outputs: with dropout, a seed's figures depend on it
+    summaries = [json.loads((tmp_path / d / "metrics.json").read_text())["summary"] for d in ("two", "one")]
+    assert [(s["processes"], s["streamed"]) for s in summaries] == [(2, False), (1, False)]
+    assert "2 processes (DDP)" in (tmp_path / "two" / "model" / "README.md").read_text()
 
 
 def test_a_users_error_in_the_ranks_comes_back_as_one_line_and_torchrun_adds_no_traceback(tiny_path, tmp_path,

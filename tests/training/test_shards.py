@@ -40,6 +40,7 @@ def test_one_chunk_trains_exactly_as_in_memory(tiny_path, tmp_path, config):
     a, b = (load_file(tmp_path / d / "model" / "model.safetensors") for d in ("memory", "stream"))
     assert all(torch.equal(a[k], b[k]) for k in a)
     assert streamed.metrics["test"]["accuracy"] == memory.metrics["test"]["accuracy"]
+    assert (streamed.summary["streamed"], memory.summary["streamed"]) == (True, False)
 
 
 def test_many_chunks_give_the_in_memory_vocabulary_and_shards(tiny_path, tiny_frame, tmp_path, config):

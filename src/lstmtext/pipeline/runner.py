@@ -259,8 +259,10 @@ def _added_tokens(result: TrainResult) -> int:
     return info["added_tokens"] if info and info["kept"] == "student" else 0
 
 
-def summarize(config: Config, prepared: Prepared, model: torch.nn.Module, result: TrainResult) -> dict[str, Any]:
-    """The run summary written to ``metrics.json``, the reports and the model card."""
+def summarize(config: Config, prepared: Prepared, model: torch.nn.Module, result: TrainResult,
+              shard: Shard | None = None) -> dict[str, Any]:
+    """The run summary written to ``metrics.json``, the reports and the model card. ``processes``: how many trained
+    it (``--nproc``; with dropout, a seed's figures depend on it), ``streamed``: whether it read shards."""
     epochs = sum(m["epochs_run"] for m in result.members) or len(result.history)  # every member's epochs
     encoder = prepared.encoder
     return {
@@ -273,6 +275,7 @@ def summarize(config: Config, prepared: Prepared, model: torch.nn.Module, result
         "ensemble": config.model.ensemble, "members": result.members, "monitor": config.train.monitor,
         "restore_best": config.train.restore_best,  # False: the saved weights are the last epoch's, not the best's
         "train_seconds": result.total_seconds, "precision": result.precision,
+        "processes": shard.world_size if shard is not None else 1, "streamed": prepared.label_counts is not None,
         **({"lm_seconds": result.lm_seconds} if result.lm_seconds else {}),
         "tokens_per_second": (prepared.train_tokens + _added_tokens(result)) * epochs / max(result.seconds, 1e-9),
         "split_sizes": prepared.split_sizes, "steps": encoder.pipeline.steps,
@@ -357,7 +360,7 @@ def run(config: Config, data: str | Path | LabelledData | None = None, out_dir: 
     if shard is not None and shard.rank != 0:  # ranks > 0 only train: rank 0 evaluates and writes
         return RunResult(None, {}, result.history, result, {})
     metrics, proba = evaluate(model, prepared, config.train.eval_batch_size)
-    summary = summarize(config, prepared, model, result)
+    summary = summarize(config, prepared, model, result, shard)
     if out is not None:
         write_run(out, config, prepared, model, metrics, proba, result, summary)
     return RunResult(out, metrics, result.history, result, summary, model, prepared.encoder, prepared.task, proba)

@@ -160,6 +160,8 @@ def run_facts(summary: dict[str, Any]) -> list[str]:
              ["weights", LAST_EPOCH_WEIGHTS.removeprefix("; ") if summary.get("restore_best") is False else None],
              ["train seconds", seconds(summary["train_seconds"]) if summary.get("train_seconds") is not None else None],
              ["precision", summary.get("precision")],
+             ["processes", summary.get("processes") if summary.get("processes", 1) > 1 else None],
+             ["streamed", "yes" if summary.get("streamed") else None],
              ["seed", summary.get("seed")]]
     notes = "".join(f"<li>{html.escape(n)}</li>" for n in summary.get("notes", []))
     return ["<h2>Run</h2>", table(["", "value"], [f for f in facts if f[1] is not None]),

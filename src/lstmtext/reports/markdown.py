@@ -102,6 +102,8 @@ def model_card(summary: dict[str, Any], task_line: str, score_lines: Sequence[st
     limits = limits or ("Trained only on the data above: texts of another domain, language or period may be "
                         "classified worse.")
     precision = f", {summary['precision']} precision" if summary.get("precision") else ""
+    precision += f", {summary['processes']} processes (DDP)" if summary.get("processes", 1) > 1 else ""
+    precision += ", streamed" if summary.get("streamed") else ""
     model = f" ({summary['model']})" if summary.get("model", summary["architecture"]) != summary["architecture"] else ""
     return f"""# Model card
 
