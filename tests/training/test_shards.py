@@ -300,9 +300,14 @@ def test_training_shards_smaller_than_a_batch_are_warned_about(tiny_path, tmp_pa
         run(config, tiny_path, tmp_path / "r", stream=True, chunk_size=16, progress=False)
     rows = json.loads((tmp_path / "r" / "shards" / "meta.json").read_text())["rows"]["train"]
     assert max(rows) < 16
-    assert "the training shards hold 8 rows on average, fewer than train.batch_size 16: every batch is cut to its " \
-           "shard. Give a --chunk-size of at least the batch size over the training share of the rows (here about 24)" \
-           in " ".join(caplog.text.split())
+    said = "the training shards hold 8 rows on average, fewer than train.batch_size 16: every batch is cut to its " \
+           "shard. Give a --chunk-size that cuts the file into at most 1 chunks (training rows over the batch size): 36 " \
+           "rows or more."  # (it said 24: two chunks of 12 training rows, warned of again)
+    assert said in " ".join(caplog.text.split())
+    caplog.clear()
+    with caplog.at_level(logging.WARNING):
+        run(config, tiny_path, tmp_path / "r2", stream=True, chunk_size=36, progress=False)
+    assert "shards hold" not in caplog.text
 
 
 def test_a_streamed_run_warns_of_what_an_in_memory_run_warns_of(tiny_frame, tmp_path, config, caplog):
