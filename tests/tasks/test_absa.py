@@ -418,3 +418,15 @@ def test_label_col_with_the_long_layout_points_to_the_polarity_column(tmp_path):
     res = CliRunner().invoke(app, ["train", str(ABSA_LONG), "--task", "absa", "--set", 'absa.layout="long"',
                                    "--label-col", "polarity", "--out", str(tmp_path / "x")])
     assert isinstance(res.exception, ConfigError) and "--set absa.polarity_col=..." in str(res.exception)
+
+
+def test_a_long_layout_file_refused_by_stream_is_told_how_to_stream(tmp_path):
+    """The refusal said only "Drop --stream": absa-convert writes the wide layout, which streams."""
+    from lstmtext.errors import ConfigError
+    from lstmtext.pipeline import run
+
+    config = build_config("absa", overrides=['absa.layout="long"', "model.ensemble=1", 'model.embedding.kind="random"'])
+    with pytest.raises(ConfigError, match=r'^--stream cannot read this --task absa data: absa.layout = "long" groups '
+                                          r"rows by text over the whole file\. Rewrite it in the wide layout, which "
+                                          r"streams \(lstmtext absa-convert FILE wide\.csv\), or drop --stream\.$"):
+        run(config, ABSA_LONG, tmp_path / "r", valid_path=ABSA_LONG, stream=True)

@@ -143,7 +143,8 @@ def check_run(config: Config, *, data: Any = None, out_dir: str | Path | None = 
                               f"({unset}) or drop --stream.")
     reason = task.cannot_stream(config)
     if reason:
-        raise ConfigError(f"--stream cannot read this --task {config.task} data: {reason}. Drop --stream.")
+        raise ConfigError(f"--stream cannot read this --task {config.task} data: {reason}"
+                          + ("." if "--stream" in reason else ". Drop --stream."))
     if chunk_size is not None and chunk_size < config.train.batch_size:  # batches are made within a shard
         raise ConfigError(f"--chunk-size {chunk_size} is smaller than train.batch_size {config.train.batch_size}: "
                           "batches are made within a chunk's shard, so every batch would hold at most "

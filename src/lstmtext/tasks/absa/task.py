@@ -85,7 +85,8 @@ class AspectSentiment(Task):
     @classmethod
     def cannot_stream(cls, config: Config) -> str | None:
         if config.absa.layout == "long":
-            return "absa.layout = \"long\" groups rows by text over the whole file"
+            return ("absa.layout = \"long\" groups rows by text over the whole file. Rewrite it in the wide layout, "
+                    "which streams (lstmtext absa-convert FILE wide.csv), or drop --stream")
         return None
 
     @classmethod
