@@ -192,11 +192,12 @@ def test_package_classifier_logits_match_the_reference(name, bidirectional, num_
         np.testing.assert_allclose(fc_w @ features + fc_b, logits[b], atol=TOL)
 
 
-@pytest.mark.parametrize("bidirectional", [False, True])
-def test_trace_tokens_matches_the_classifier_on_every_prefix(bidirectional):
+@pytest.mark.parametrize(("bidirectional", "layers"), [(False, 2), (True, 2), (True, 1)])
+def test_trace_tokens_matches_the_classifier_on_every_prefix(bidirectional, layers):
+    """A one-layer BiLSTM's cuts run their backward passes in step (prefix_backward_outs), the others one by one."""
     from lstmtext.explain.reference import examples
 
-    model = _build_classifier("lstm", bidirectional, 2)
+    model = _build_classifier("lstm", bidirectional, layers)
     ids = torch.tensor([[3, 5, 7, 2]])
     xs = model.embedding.weight.detach().numpy()[ids[0].numpy()]  # (T, E)
     trace = examples.trace_tokens(model.rnn, xs, model.fc.weight.detach().numpy(), model.fc.bias.detach().numpy())
