@@ -116,6 +116,14 @@ def test_evaluate_keeps_a_training_runs_metrics(trained_run, tiny_path, tmp_path
     _refused(runner.invoke(app, ["evaluate", str(out), str(tiny_path), "--out", str(elsewhere)]), "metrics.json")
     result = runner.invoke(app, ["evaluate", str(out), str(tiny_path), "--out", str(elsewhere), "--overwrite"])
     assert result.exit_code == 0, result.output
+    # the data file in the folder, named as a file evaluate writes: --overwrite had written the report over it
+    data = elsewhere / "report.md"
+    data.write_bytes(tiny_path.read_bytes())
+    result = runner.invoke(app, ["evaluate", str(out), str(data), "--format", "csv", "--out", str(elsewhere),
+                                 "--overwrite"])
+    assert result.exit_code == 1 and isinstance(result.exception, OutputExistsError)
+    assert "which would replace this input file" in str(result.exception)
+    assert data.read_bytes() == tiny_path.read_bytes()
 
 
 def test_suggest_twice_keeps_the_file_being_labelled(trained_run, tiny_path, tmp_path):

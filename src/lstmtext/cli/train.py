@@ -232,7 +232,7 @@ def evaluate(
         if holds_model(out):  # its metrics.json is the training run's (and /info serves a bundle's)
             raise OutputExistsError(f"{out} holds a trained model, whose own metrics.json the evaluation would "
                                     "replace. Write it to another folder.")
-        check_out(out, "evaluate", overwrite, also=figure_files(splits=False))  # its figure too
+        check_out(out, "evaluate", overwrite, also=figure_files(splits=False), inputs=[data, onnx])  # its figure too
 
     metrics = evaluate_file(bundle, data, text_col, label_col, fmt, not no_header, out, engine=engine, label_sep=label_sep,
                             onnx_path=onnx, threads=threads)
