@@ -11,7 +11,7 @@ import pytest
 from typer.testing import CliRunner
 
 from lstmtext.cli import app, main
-from lstmtext.errors import ConfigError
+from lstmtext.errors import ConfigError, OutputExistsError
 
 runner = CliRunner()
 from helpers import ROOT  # noqa: E402
@@ -292,6 +292,13 @@ def test_explain_bundle_prints_the_table_and_writes_the_png(trained_run, tmp_pat
         with pytest.raises(ConfigError, match=said):
             explain_bundle(out_dir, text, out=tmp_path / "nothing.png")
     assert not (tmp_path / "nothing.png").exists()
+    kept = tmp_path / "kept.png"  # a file that is there: replaced without a word, where the CLI asks --overwrite
+    kept.write_bytes(b"mine")
+    with pytest.raises(OutputExistsError, match=r"kept\.png is already there\. Pass overwrite=True to replace it"):
+        explain_bundle(out_dir, "great flight!", out=kept)
+    assert kept.read_bytes() == b"mine"
+    explain_bundle(out_dir, "great flight!", out=kept, overwrite=True)
+    assert kept.read_bytes()[:4] == b"\x89PNG"
 
 
 @pytest.mark.parametrize(("updates", "shown"), [({"name": "gru"}, "'gru' model (pooling=last"),

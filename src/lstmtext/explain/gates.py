@@ -22,7 +22,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 from matplotlib.gridspec import GridSpec  # noqa: E402
 
-from lstmtext.errors import ConfigError  # noqa: E402
+from lstmtext.errors import ConfigError, OutputExistsError  # noqa: E402
 from lstmtext.explain.attributions import read_as, tokens_to_explain  # noqa: E402
 from lstmtext.explain.reference.examples import TokenTrace, trace_tokens  # noqa: E402
 from lstmtext.inference.bundle import Bundle, load_bundle  # noqa: E402
@@ -235,13 +235,18 @@ def _shorten(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "\u2026"
 
 
-def explain_bundle(path: str | Path, text: str, out: str | Path | None = None, units: bool = False) -> TokenExplanation:
-    """Load the bundle at ``path``, trace ``text`` and, when ``out`` is given, write the picture there.
+def explain_bundle(path: str | Path, text: str, out: str | Path | None = None, units: bool = False,
+                   overwrite: bool = False) -> TokenExplanation:
+    """Load the bundle at ``path``, trace ``text`` and, when ``out`` is given, write the picture there (a file that
+    is there already only with ``overwrite``, as ``lstmtext explain --out`` asks for ``--overwrite``).
 
     Raises:
         BundleError: The bundle cannot be loaded.
         ConfigError: The bundle is not an LSTM / BiLSTM with pooling ``last``.
+        OutputExistsError: ``out`` is there and ``overwrite`` is False (checked before any work).
     """
+    if out is not None and Path(out).exists() and not overwrite:
+        raise OutputExistsError(f"{out} is already there. Pass overwrite=True to replace it, or choose another file.")
     explanation = explain_text(load_bundle(path), text)
     if out is not None:
         plot_explanation(explanation, out, units=units)
