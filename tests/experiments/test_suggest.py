@@ -221,3 +221,17 @@ def test_multilabel_uncertainty_is_measured_from_each_labels_threshold():
     np.testing.assert_allclose(uncertainty(proba, layout, np.array([0.3, 0.5])),
                                [(0.5 + 0.01) / 2, (0.5 - 0.5 * 0.3 / 0.7 + 0.01) / 2])
     np.testing.assert_allclose(uncertainty(proba, layout), [(0.3 + 0.01) / 2, (0.4 + 0.01) / 2])  # max(p, 1 - p)
+
+
+def test_the_models_own_training_texts_are_not_suggested(model, tmp_path):
+    """Every suggestion of a review's run came from the 300 rows the model was trained on: labelled already, and the
+    run folder's training_texts.json says which they are."""
+    with TINY.open(encoding="utf-8") as fh:
+        rows = list(csv.DictReader(fh))
+    trained = {" ".join(r["text"].lower().split()) for r in rows if r["split"] == "train"}
+    res = _suggest_cli(model, tmp_path, "s")
+    report = json.loads((tmp_path / "s" / "suggest.json").read_text())
+    # 24 training rows, and the pool's copy of one of them with spaces added
+    assert report["skipped_trained"] == 25 and "25 the model's training texts" in res.output
+    assert not {" ".join(r["text"].lower().split()) for r in report["suggested"]} & trained
+    assert len(report["suggested"]) == 4  # from the 12 valid and test texts

@@ -301,6 +301,7 @@ def suggest(
     from lstmtext.experiments.suggest import suggest as run_suggest
     from lstmtext.experiments.suggest import write_suggestions
     from lstmtext.inference.engines import load_predictor
+    from lstmtext.pipeline.seen import read_seen
 
     check_out(out, "suggest", overwrite, inputs=[texts, *(exclude or [])])
     predictor = load_predictor(bundle, engine, onnx)
@@ -311,7 +312,8 @@ def suggest(
     columns = (*model_text_columns(predictor), *([text_col] if text_col else []))
     labelled = (text for path in exclude or [] for _, part in iter_texts(
         path, None, defaults=columns, header=not no_header, header_flag="--no-header") for text in part)
-    report = run_suggest(predictor, chunks, n, strategy=strategy, diversity=diversity, seed=seed, labelled=labelled)
+    report = run_suggest(predictor, chunks, n, strategy=strategy, diversity=diversity, seed=seed, labelled=labelled,
+                         trained=read_seen(bundle))  # the model's training texts: labelled already
     # the model's own text column, as `train --init-from` reads the filled-in file (not the column these texts had)
     paths = write_suggestions(report, out, model_text_columns(predictor)[0],
                               predictor.task.annotation_columns(), predictor.task.annotation_placeholder)
@@ -319,5 +321,6 @@ def suggest(
         console.print(f"{row['rank']}. ({row['uncertainty']:.2f}, model: {row['model_guess']}) {row['text'][:90]}",
                       highlight=False, markup=False)
     done = f", {report['skipped_labelled']:,} already labelled" if exclude else ""
+    done += f", {report['skipped_trained']:,} the model's training texts" if report["skipped_trained"] else ""
     console.print(f"{len(report['suggested'])} of {report['texts_read']:,} texts suggested ({report['skipped_duplicates']:,} "
                   f"duplicates{done} and {report['skipped_empty']:,} with no known word skipped); fill in {paths['to_label']}")

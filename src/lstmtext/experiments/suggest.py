@@ -26,6 +26,7 @@ from scipy import sparse
 from lstmtext.encoding.vocab import knows_a_word
 from lstmtext.errors import ConfigError
 from lstmtext.models.heads import OutputLayout
+from lstmtext.pipeline.seen import is_seen
 from lstmtext.utils.atomic import write_text
 
 Strategy = Literal["uncertainty", "random"]
@@ -80,11 +81,12 @@ def pick_diverse(scores: np.ndarray, sequences: list[list[int]], n: int, diversi
 
 def suggest(predictor: Any, chunks: Iterable[tuple[list[str], list[str]]], n: int = 200, *,
             strategy: Strategy = "uncertainty", diversity: float = 0.3, pool_factor: int = 10,
-            seed: int = 0, labelled: Iterable[str] = ()) -> dict[str, Any]:
+            seed: int = 0, labelled: Iterable[str] = (), trained: np.ndarray | None = None) -> dict[str, Any]:
     """The ``n`` texts of ``chunks`` (``(where, texts)`` pairs, see :func:`lstmtext.data.texts.iter_texts`) whose
     labels would help ``predictor``'s model most, best first, each with its uncertainty and the model's guess.
     A text that cleans to the same tokens as one of ``labelled`` (texts already labelled: the model's training
-    data, an earlier round's batch) is never suggested.
+    data, an earlier round's batch) is never suggested, nor one of the model's own training texts (``trained``: their
+    fingerprints, :func:`lstmtext.pipeline.seen.read_seen` of its run folder): they are labelled already.
 
     Raises:
         ConfigError: For ``n < 1``, ``diversity`` outside [0, 1] or an unknown strategy.
@@ -99,7 +101,7 @@ def suggest(predictor: Any, chunks: Iterable[tuple[list[str], list[str]]], n: in
     rng = np.random.default_rng(seed)
     pool: dict[str, dict[str, Any]] = {}  # cleaned text -> candidate: one per distinct text (ids would merge
     # texts whose different words are all unknown, and texts cut to the same last max_len words)
-    seen = empty = duplicates = done = 0
+    seen = empty = duplicates = done = in_training = 0
     layout, cuts = predictor.task.layout, predictor.task.decision_cuts()
     known = {" ".join(t.split()) for t in predictor.encoder.pipeline.clean_many(list(labelled))} - {""}
     for where, texts in chunks:
@@ -110,11 +112,15 @@ def suggest(predictor: Any, chunks: Iterable[tuple[list[str], list[str]]], n: in
         proba = predictor.proba_from_ids([sequences[i] for i in useful])
         unsure = uncertainty(proba, layout, cuts)
         scores = unsure if strategy == "uncertainty" else rng.random(len(useful))
+        was_trained = is_seen(cleaned, trained) if trained is not None else np.zeros(len(cleaned), dtype=bool)
         for k, i in enumerate(useful):
             seen += 1
             key = " ".join(cleaned[i].split())
             if key in known:
                 done += 1
+                continue
+            if was_trained[i]:
+                in_training += 1
                 continue
             if key in pool:
                 duplicates += 1
@@ -134,7 +140,8 @@ def suggest(predictor: Any, chunks: Iterable[tuple[list[str], list[str]]], n: in
     rows = [{"rank": r + 1, "where": c["where"], "uncertainty": round(c["uncertainty"], 4),
              "model_guess": predictor.task.decision(g)[0], "text": c["text"]} for r, (c, g) in enumerate(zip(picked, guesses))]
     return {"strategy": strategy, "diversity": diversity, "texts_read": seen + empty, "skipped_empty": empty,
-            "skipped_duplicates": duplicates, "skipped_labelled": done, "suggested": rows,
+            "skipped_duplicates": duplicates, "skipped_labelled": done, "skipped_trained": in_training,
+            "suggested": rows,
             "mean_uncertainty_suggested": float(np.mean([c["uncertainty"] for c in picked])) if picked else None}
 
 

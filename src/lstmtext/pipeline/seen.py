@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -58,6 +58,14 @@ def read_seen(path: str | Path) -> np.ndarray | None:
             except (OSError, ValueError, KeyError, TypeError):
                 return None
     return None
+
+
+def is_seen(cleaned: Sequence[str], seen: np.ndarray) -> np.ndarray:
+    """Per cleaned text, whether it was a training text (``seen``: fingerprints); one that cleans to nothing never."""
+    if not len(cleaned) or not len(seen):
+        return np.zeros(len(cleaned), dtype=bool)
+    hashes = np.fromiter((_hash(t) for t in cleaned), dtype=np.uint64, count=len(cleaned))
+    return np.isin(hashes, seen) & np.fromiter((bool(t.strip()) for t in cleaned), dtype=bool, count=len(cleaned))
 
 
 def count_seen(cleaned: Iterable[str], seen: np.ndarray) -> int:
