@@ -383,6 +383,11 @@ def test_cv_and_learning_curve_run_without_strata():
     assert rows[0].split(" | ")[2] == f"{folds['folds'][0]['micro_f1']:.4f}"
     curve = learning_curve(cfg, data, [10, 22], seeds=1, mode="sequential", workers=1, metric="samples_f1")
     assert [r["n_train"] for r in curve["runs"]] == [10, 22] and "test_samples_f1" in curve["runs"][0]
+    # the tables' accuracy is subset accuracy: said under them, as compare's table says it (it was not)
+    from lstmtext.experiments.learning_curve import curve_markdown
+
+    said = "Multi-label: accuracy is subset accuracy (every label of a text right)"
+    assert said in curve_markdown(curve).splitlines()[-1] and said in cv_markdown(folds)
     with pytest.raises(ConfigError, match=r"--metric 'micro_f1': not a score of --task classify\. Choose one of "
                                           r"macro_f1, accuracy, weighted_f1\."):
         cross_validate(build_config(None), data, folds=3, metric="micro_f1")

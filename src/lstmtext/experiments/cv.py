@@ -153,7 +153,7 @@ def cross_validate(
     mean = {k: statistics.fmean(r[k] for r in records) for k in scores}
     std = {k: statistics.stdev([r[k] for r in records]) for k in scores}
     return {"source": data.source, "rows": len(cleaned.splits["pool"]), "k": folds, "metric": metric,
-            **run_facts(config), "mode": mode, "workers": workers, "wall_seconds": time.perf_counter() - start, "load_average": load_average(),
+            "scores_note": get_task(config.task).scores_note, **run_facts(config), "mode": mode, "workers": workers, "wall_seconds": time.perf_counter() - start, "load_average": load_average(),
             "mean": mean, "std": std, "folds": records, "folds_reused": len(reused), "spec": spec}
 
 
@@ -169,6 +169,8 @@ def cv_markdown(report: dict[str, Any]) -> str:
     m, s = report["mean"], report["std"]
     cells = [f"{m[k]:.4f} ± {s[k]:.4f}" for k in keys]
     lines.append(f"| **mean ± std** | | **{cells[0]}** | " + " | ".join(cells[1:]) + " | |")
+    if report.get("scores_note"):  # what accuracy means here (multi-label: subset accuracy), as compare says it
+        lines += ["", report["scores_note"]]
     return "\n".join(lines + _recall_lines(report["folds"])) + "\n"
 
 

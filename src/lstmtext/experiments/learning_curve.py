@@ -180,6 +180,7 @@ def learning_curve(
     runs.sort(key=lambda r: (r["size"], r["seed"]))
     wanted = [r for r in runs if r["size"] in set(sizes) and r["seed"] in set(every_seed)]
     return {"source": data.source, "eval_split": eval_split, "metric": metric, "sizes": sorted(set(sizes)),
+            "scores_note": get_task(config.task).scores_note,  # what accuracy means here (multi-label: subset)
             "seeds": seeds, **run_facts(config), "mode": mode, "workers": workers,
             "wall_seconds": time.perf_counter() - start, "load_average": load_average(),
             "runs_reused": sum((r["size"], r["seed"]) in saved for r in wanted),
@@ -217,6 +218,8 @@ def curve_markdown(report: dict[str, Any], reference: dict[int, float] | None = 
         if reference:
             cells.append(f"{reference[s['size']]:.4f}" if s["size"] in reference else "")
         lines.append("| " + " | ".join(cells) + " |")
+    if report.get("scores_note"):  # as compare's table says it
+        lines += ["", report["scores_note"]]
     return "\n".join(lines) + "\n"
 
 
