@@ -39,6 +39,9 @@ from lstmtext.tasks.multilabel.data import NOT_LABELLED, check_one_row_per_text,
 from lstmtext.tasks.prediction import ExplainedOutput, Prediction
 from lstmtext.tasks.thresholds import best_threshold, micro_thresholds
 
+#: How many of a text's chosen labels an explanation shows (the most probable): a column each in a terminal.
+EXPLAINED_MOST = 6
+
 
 @register_task
 class MultiLabel(Task):
@@ -244,8 +247,10 @@ class MultiLabel(Task):
         # nothing chosen: the most probable label, saying so
         note = "" if record.labels else "no label is chosen; the most probable one"
         chosen = record.labels or [record.top_k[0]["label"]]
-        # at most the 6 most probable of them: a column each must stay readable in a terminal
-        chosen = sorted(chosen, key=lambda name: -record.probabilities[name])[:6]
+        # at most the 6 most probable of them: a column each must stay readable in a terminal; said when cut
+        if len(chosen) > EXPLAINED_MOST:
+            note = f"the {EXPLAINED_MOST} most probable of the {len(chosen)} labels chosen are explained"
+        chosen = sorted(chosen, key=lambda name: -record.probabilities[name])[:EXPLAINED_MOST]
         return [ExplainedOutput(name, self._index[name], note) for name in chosen]
 
     def csv_header(self) -> list[str]:  # probabilities: every label's, as a single-label model's CSV has them
