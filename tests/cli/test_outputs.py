@@ -332,3 +332,18 @@ def test_a_folder_named_as_an_output_file_is_refused_before_training(tiny_path, 
     res = CliRunner().invoke(app, ["train", str(tiny_path), "--out", str(tmp_path / "r"), "--overwrite"])
     assert isinstance(res.exception, OutputExistsError)
     assert f"{tmp_path / 'r' / 'metrics.json'} is a folder; train writes a file of that name there" in str(res.exception)
+
+
+def test_evaluate_says_which_texts_it_scored_without_a_known_word(trained_run, tiny_frame, tmp_path):
+    """predict warns of texts with no word the model knows (their answer is its guess for an empty text); evaluate
+    scored them without a word."""
+    from lstmtext.pipeline.evaluate import evaluate_file
+
+    out, _ = trained_run
+    frame = tiny_frame[tiny_frame["split"] == "test"].drop(columns="split").reset_index(drop=True)
+    frame.loc[2, "text"] = "@united http://t.co/abc"
+    frame.to_csv(tmp_path / "other.csv", index=False)
+    metrics = evaluate_file(out, tmp_path / "other.csv")
+    assert [n for n in metrics["notes"] if "no word the model knows" in n] == [
+        f"{tmp_path / 'other.csv'}: 1 of its 6 texts have no word the model knows after cleaning (first: "
+        f"{tmp_path / 'other.csv'}:4); each is scored on the model's guess for an empty text."]

@@ -10,6 +10,7 @@ import numpy as np
 
 from lstmtext.data.dataset import SPLIT_ALIASES, warn
 from lstmtext.data.io import read_table, table_columns
+from lstmtext.encoding.vocab import knows_a_word
 from lstmtext.errors import ConfigError
 from lstmtext.inference.engines import load_predictor
 from lstmtext.pipeline.prepare import masked_labels
@@ -76,6 +77,11 @@ def evaluate_file(bundle_path: str | Path, data: str | Path, text_col: str | Non
     if note:
         warn(notes, note)
     sequences = predictor.encoder.encode_cleaned(cleaned)
+    unread = [i for i, ids in enumerate(sequences) if not knows_a_word(ids)]
+    if unread:  # as predict says it: scored all the same, on the model's guess for an empty text
+        where = split.rows[unread[0]] if split.rows else f"text {unread[0] + 1}"
+        warn(notes, f"{data}: {len(unread):,} of its {len(split):,} texts have no word the model knows after cleaning "
+                    f"(first: {where}); each is scored on the model's guess for an empty text.")
     proba = predictor.proba_from_ids(sequences)
     targets = task.targets(split.labels)
     metrics = {**task.metrics(targets, proba), "engine": predictor.engine,
