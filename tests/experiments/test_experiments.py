@@ -780,3 +780,21 @@ def test_a_trial_killed_before_its_point_was_drawn_is_not_reported_as_failed():
                {"trial": 2, "params": {"train.lr": 0.03}, "state": "FAIL", "error": "out of memory"}]
     text = results_markdown(records, ["train.lr"], "macro_f1")
     assert "trial 2 failed {'train.lr': 0.03}: out of memory" in text and "trial 1" not in text
+
+
+def test_saved_runs_are_keyed_on_the_language_models_content_not_its_path(base, tiny_data, tmp_path):
+    """A language model pretrained again at the same path: learning-curve reused the old model's runs ("2 runs (2
+    reused)", its old scores), and so did an interrupted compare, cv or audit (a review)."""
+    from lstmtext.experiments.compare import _job_key
+    from lstmtext.experiments.resume import run_spec
+
+    lm = tmp_path / "LM"
+    lm.mkdir()
+    (lm / "lm.json").write_text(json.dumps({"weights_sha256": "aa", "vocab_sha256": "bb"}))
+    config = base.model_copy(deep=True)
+    config.train.pretrained = str(lm)
+    job = {"model": "ulmfit", "seed": 0, "config": config.model_dump(mode="json")}
+    spec, key = run_spec(config, tiny_data), _job_key(job)
+    assert spec["pretrained"] == "aa:bb" and run_spec(config, tiny_data) == spec and _job_key(job) == key
+    (lm / "lm.json").write_text(json.dumps({"weights_sha256": "cc", "vocab_sha256": "bb"}))  # pretrained again
+    assert run_spec(config, tiny_data) != spec and _job_key(job) != key

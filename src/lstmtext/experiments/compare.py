@@ -44,6 +44,7 @@ from lstmtext.experiments.pool import (
 )
 from lstmtext.experiments.resume import without_threads
 from lstmtext.tasks import get_task
+from lstmtext.training.lm_bundle import lm_identity
 from lstmtext.utils.atomic import file_sha256, write_json
 from lstmtext.utils.cores import load_average, usable_cores
 
@@ -371,7 +372,9 @@ def _job_key(job: dict[str, Any], stable: dict[str, str] | None = None) -> str:
     unlabelled = config.get("data", {}).get("unlabelled")
     if stable and unlabelled in stable:
         config = {**config, "data": {**config["data"], "unlabelled": stable[unlabelled]}}
-    return json.dumps([job["model"], job["seed"], without_threads(config)], sort_keys=True)
+    pretrained = config.get("train", {}).get("pretrained")  # its content: one pretrained again at the same path
+    lm = [lm_identity(pretrained)] if pretrained else []  # had reused the old model's runs
+    return json.dumps([job["model"], job["seed"], without_threads(config), *lm], sort_keys=True)
 
 
 def _kept_runs(partial: Path | None, spec: dict[str, Any]) -> dict[str, dict[str, Any]]:

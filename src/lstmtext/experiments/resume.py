@@ -18,6 +18,7 @@ from lstmtext.config import Config
 from lstmtext.data import LabelledData
 from lstmtext.data.dataset import fingerprint
 from lstmtext.errors import ConfigError
+from lstmtext.training.lm_bundle import lm_identity
 from lstmtext.utils.atomic import file_sha256, write_json
 
 
@@ -30,12 +31,14 @@ def without_threads(dumped: dict[str, Any]) -> dict[str, Any]:
 def run_spec(config: Config, data: LabelledData, **settings: Any) -> dict[str, Any]:
     """The settings an experiment's saved records depend on: the config (less ``train.threads``, which the
     experiment sets per run), a hash of the data's texts and labels, its split sizes, the unlabelled file's hash,
-    and the command's own ``settings``. Not the data's path as typed: ``./d.csv`` and ``d.csv`` had been refused as
+    the language model's (:func:`~lstmtext.training.lm_bundle.lm_identity`) and the command's own ``settings``. Not the data's path as typed: ``./d.csv`` and ``d.csv`` had been refused as
     another experiment."""
     spec = {"config": without_threads(config.model_dump(mode="json")), "data": fingerprint(data.splits),
             "split_sizes": {k: len(v) for k, v in data.splits.items()}, **settings}
     if config.data.unlabelled and Path(config.data.unlabelled).is_file():  # its content, not only its path: an
         spec["unlabelled"] = file_sha256(config.data.unlabelled)  # edited file had reused the old file's runs
+    if config.train.pretrained:  # so too a language model pretrained again at the same path
+        spec["pretrained"] = lm_identity(config.train.pretrained)
     return json.loads(json.dumps(spec))  # as it reads back from the file (tuples as lists)
 
 

@@ -85,6 +85,20 @@ def lm_folder(path: str | Path) -> Path:
     return path / "lm" if not is_lm_bundle(path) and is_lm_bundle(path / "lm") else path
 
 
+def lm_identity(path: str | Path) -> str | None:
+    """What names the content of the language model at ``path`` (its weights' and vocabulary's hashes, as
+    ``lm.json`` records them; the weights file's own hash for a bundle without one): experiments key their saved
+    runs on it, since a model pretrained again at the same path is another model. None where none can be read (the
+    run then says what is wrong with it)."""
+    folder = lm_folder(path)
+    try:
+        meta = json.loads((folder / "lm.json").read_text(encoding="utf-8"))
+        weights = meta.get("weights_sha256") or file_sha256(folder / "model.safetensors")
+        return f"{weights}:{meta.get('vocab_sha256')}"
+    except (OSError, ValueError, AttributeError):
+        return None
+
+
 def read_lm_meta(path: str | Path) -> dict[str, Any]:
     """``lm.json`` of the language model at ``path`` (checked as :func:`load_lm` checks it, weights not read)."""
     path = lm_folder(path)
