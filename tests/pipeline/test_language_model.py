@@ -796,3 +796,18 @@ def test_a_new_language_model_reads_both_ways_where_the_classifier_does(name, ex
     bundle = LMBundle(lm, None, config.preprocess, config.lm, {})
     copied = lm_pipeline.start_from_lm(build_model(config.model, 50, 3), bundle)
     assert any(n.endswith("_reverse") for n in copied) is both
+
+
+def test_a_forward_only_language_model_under_a_bilstm_is_said(texts_file, lm_dir, tmp_path):
+    """A one-direction language model gave a BiLSTM its forward weights alone; the reverse direction started random
+    and the report said only "started from the language model" (a review)."""
+    forward = tmp_path / "fwd"
+    result = CliRunner().invoke(app, ["pretrain", str(texts_file), "--out", str(forward), "--quiet", "--preset",
+                                      "lstm", *[a for s in LM_SETTINGS for a in ("--set", s)]])
+    assert result.exit_code == 0, result.output
+    settings = ["lm.finetune_epochs=0", "train.epochs=1"]
+    notes = run(_config(f'train.pretrained="{forward}"', *settings), TINY, progress=False).summary["notes"]
+    said = [n for n in notes if "reads one direction" in n]
+    assert len(said) == 1 and "the classifier's reverse LSTM direction (4 tensors) starts from random weights" in said[0]
+    both = run(_config(f'train.pretrained="{lm_dir}"', *settings), TINY, progress=False).summary["notes"]
+    assert not [n for n in both if "reads one direction" in n]

@@ -108,7 +108,12 @@ def fit_model(config: Config, prepared: Prepared, checkpoint_dir: Path | None = 
                 copy_weights(model, prepared.init.model, member=cfg.train.seed - config.train.seed)
                 silence(model)  # a saved TF-IDF bag is fitted again after training (model.ngram_fit = "after")
             if lm is not None:
-                start_from_lm(model, lm)
+                copied = start_from_lm(model, lm)
+                left = [n for n, _ in model.named_parameters() if "_reverse" in n and n not in copied]
+                if left and cfg.train.seed == config.train.seed:  # once, not per ensemble member
+                    warn(prepared.notes, f"the language model {lm.path or ''} reads one direction: the classifier's "
+                                         f"reverse LSTM direction ({len(left)} tensors) starts from random weights. "
+                                         "A bidirectional language model (lstmtext pretrain --preset ulmfit) starts both.")
             # an ensemble member the interrupted run never reached has no checkpoint yet: it starts afresh, as does
             # the classifier of a run stopped in its language-model stage (that stage resumed above)
             member_resume = resume and not ((config.model.ensemble > 1 or lm is not None) and ckpt is not None
