@@ -301,7 +301,7 @@ def test_training_shards_smaller_than_a_batch_are_warned_about(tiny_path, tmp_pa
     rows = json.loads((tmp_path / "r" / "shards" / "meta.json").read_text())["rows"]["train"]
     assert max(rows) < 16
     said = "the training shards hold 8 rows on average, fewer than train.batch_size 16: every batch is cut to its " \
-           "shard. Give a --chunk-size that cuts the file into at most 1 chunks (training rows over the batch size): 36 " \
+           "shard. Give a --chunk-size that cuts the file into at most 1 chunks (for shards of a batch at least): 36 " \
            "rows or more."  # (it said 24: two chunks of 12 training rows, warned of again)
     assert said in " ".join(caplog.text.split())
     caplog.clear()
@@ -351,3 +351,12 @@ def test_a_streamed_valid_file_with_a_label_training_lacks_names_its_row(tiny_fr
                                         r"training split"):
         run(config, tmp_path / "train.csv", tmp_path / "r", valid_path=tmp_path / "valid.csv", stream=True,
             chunk_size=16, progress=False)
+
+
+def test_the_most_chunks_follow_the_dealers_buckets():
+    """Past 64 chunks each of the 64 buckets is cut into ceil(chunks / 64) shards: 70 chunks make 128 shards, and
+    the advice of --chunk-size for 70 shards (840 rows, 560 training, batches of 8) brought the warning back (a
+    review); 64 chunks make 64."""
+    from lstmtext.training.shard_files import most_chunks
+
+    assert [most_chunks(k) for k in (1, 63, 64, 70, 127, 128, 200)] == [1, 63, 64, 64, 64, 128, 192]

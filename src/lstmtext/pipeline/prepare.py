@@ -36,6 +36,7 @@ from lstmtext.tasks import Task, get_task
 from lstmtext.training.ddp import Shard
 from lstmtext.training.lm_bundle import LMBundle
 from lstmtext.training.loop import BatchSource
+from lstmtext.training.shard_files import most_chunks
 from lstmtext.training.shards import DEFAULT_CHUNK_SIZE, check_resumed_shards, open_shards, prepare_shards, shard_inputs
 
 log = logging.getLogger(__name__)
@@ -338,9 +339,9 @@ def prepare_stream(config: Config, data: str | Path, out: Path, *, resume: bool,
     count, train, batch = len(meta["rows"]["train"]), sum(meta["rows"]["train"]), config.train.batch_size
     if batch < train < batch * count:  # a shard holds about a chunk's share of training rows; batches stay in one
         log.warning("the training shards hold %.0f rows on average, fewer than train.batch_size %d: every batch is "
-                    "cut to its shard. Give a --chunk-size that cuts the file into at most %d chunks (training rows "
-                    "over the batch size): %d rows or more.", train / count, batch, train // batch,
-                    -(-sum(map(sum, meta["rows"].values())) // (train // batch)))  # the last chunk short too
+                    "cut to its shard. Give a --chunk-size that cuts the file into at most %d chunks (for shards of "
+                    "a batch at least): %d rows or more.", train / count, batch, most_chunks(train // batch),
+                    -(-sum(map(sum, meta["rows"].values())) // most_chunks(train // batch)))  # the last chunk short too
     return Prepared(config, shards.task, shards.encoder, shards.train_source(config.train), splits,
                     f"{meta['source']} (streamed)", {k: sum(v) for k, v in meta["rows"].items() if v},
                     int(meta["train_tokens"]), None, notes, shards.label_counts())

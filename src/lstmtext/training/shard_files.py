@@ -32,6 +32,12 @@ def save_shard(folder: Path, name: str, tokens: np.ndarray, lengths: np.ndarray,
 BUCKETS = 64
 
 
+def most_chunks(shards: int) -> int:
+    """The most chunks whose training rows :class:`Dealer` cuts into at most ``shards`` shards: as many as chunks up to
+    :data:`BUCKETS`, then :data:`BUCKETS` times the chunks over it, rounded up (70 chunks make 128 shards)."""
+    return min(shards, BUCKETS) if shards < 2 * BUCKETS else BUCKETS * (shards // BUCKETS)
+
+
 class Dealer:
     """Deals the training rows of each chunk out at random to :data:`BUCKETS` (at most) bucket files; :meth:`finish`
     shuffles each bucket and cuts it into shards, one bucket in memory at a time (a bucket holds a 64th of the
