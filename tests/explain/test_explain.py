@@ -299,6 +299,9 @@ def test_explain_bundle_prints_the_table_and_writes_the_png(trained_run, tmp_pat
     assert kept.read_bytes() == b"mine"
     explain_bundle(out_dir, "great flight!", out=kept, overwrite=True)
     assert kept.read_bytes()[:4] == b"\x89PNG"
+    for overwrite in (False, True):  # a folder: not "pass overwrite=True", then an IsADirectoryError traceback
+        with pytest.raises(OutputExistsError, match=r"is a folder: give the path of a PNG file to write"):
+            explain_bundle(out_dir, "great flight!", out=tmp_path, overwrite=overwrite)
 
 
 @pytest.mark.parametrize(("updates", "shown"), [({"name": "gru"}, "'gru' model (pooling=last"),

@@ -428,5 +428,7 @@ def test_a_long_layout_file_refused_by_stream_is_told_how_to_stream(tmp_path):
     config = build_config("absa", overrides=['absa.layout="long"', "model.ensemble=1", 'model.embedding.kind="random"'])
     with pytest.raises(ConfigError, match=r'^--stream cannot read this --task absa data: absa.layout = "long" groups '
                                           r"rows by text over the whole file\. Rewrite it in the wide layout, which "
-                                          r"streams \(lstmtext absa-convert FILE wide\.csv\), or drop --stream\.$"):
+                                          r"streams \(lstmtext absa-convert FILE wide\.csv, with --split-col if it "
+                                          r"has one\), and train on that without absa\.layout = \"long\"; or drop "
+                                          r"--stream\.$"):
         run(config, ABSA_LONG, tmp_path / "r", valid_path=ABSA_LONG, stream=True)

@@ -245,6 +245,8 @@ def explain_bundle(path: str | Path, text: str, out: str | Path | None = None, u
         ConfigError: The bundle is not an LSTM / BiLSTM with pooling ``last``.
         OutputExistsError: ``out`` is there and ``overwrite`` is False (checked before any work).
     """
+    if out is not None and Path(out).is_dir():  # (overwrite=True then ended in an IsADirectoryError traceback)
+        raise OutputExistsError(f"{out} is a folder: give the path of a PNG file to write (in it or elsewhere).")
     if out is not None and Path(out).exists() and not overwrite:
         raise OutputExistsError(f"{out} is already there. Pass overwrite=True to replace it, or choose another file.")
     explanation = explain_text(load_bundle(path), text)

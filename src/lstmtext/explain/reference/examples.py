@@ -246,7 +246,7 @@ def prefix_backward_outs(params: Params, xs: np.ndarray) -> np.ndarray:
 
     The same numbers as :func:`lstm.lstm_forward` over each reversed prefix (to float64 rounding), but the T passes
     run in step: at step k the cuts t >= k read token t - k, as one product over those rows. Run one by one, the
-    passes took 5.3 s for a 302-token text (H 128), quadratic in T in Python steps.
+    passes took 4.4 s for a 302-token text (H 128; 0.34 s in step), quadratic in T in Python steps.
     """
     xs = np.asarray(xs, dtype=np.float64)
     steps, hid = len(xs), params["U_i"].shape[0]

@@ -86,7 +86,8 @@ class AspectSentiment(Task):
     def cannot_stream(cls, config: Config) -> str | None:
         if config.absa.layout == "long":
             return ("absa.layout = \"long\" groups rows by text over the whole file. Rewrite it in the wide layout, "
-                    "which streams (lstmtext absa-convert FILE wide.csv), or drop --stream")
+                    "which streams (lstmtext absa-convert FILE wide.csv, with --split-col if it has one), and train on "
+                    "that without absa.layout = \"long\"; or drop --stream")
         return None
 
     @classmethod
