@@ -363,8 +363,7 @@ def _stream_notes(meta: dict[str, Any], config: Config) -> list[str]:
             row, label = checks["one_label"][name]
             split = Split(["", ""], [label, label], [row, row])  # the note needs no more than its first row
             masked = masked_labels(_file_of(split, source), name, split, shown=str)
-        shared = checks.get("shared", {}).get(name, 0) if n >= FEW_TEXTS else 0
-        out += held_out_notes(source, name, n, shared, masked if n >= FEW_TEXTS else None)
+        out += held_out_notes(source, name, n, checks.get("shared", {}).get(name, 0), masked)
     empty, where, text = checks.get("cleaned_empty") or (0, "", "")
     if empty:
         out.append(cleaned_empty_note(source, empty, sum(meta["rows"]["train"]), where, text))

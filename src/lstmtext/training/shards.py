@@ -171,7 +171,7 @@ def _prepare(config: Config, task_cls: type[Task], data: str | Path, folder: Pat
     sources = [(Path(data), fixed), *((Path(p), s) for p, s in ((valid_path, "valid"), (test_path, "test")) if p)]
     tokens, labels, parts, max_len, info = _clean_pass(sources, config, task_cls, pipeline, folder, fmt, chunk_size,
                                                         header)
-    first, empty = info.pop("first_rows"), info.pop("cleaned_empty")
+    first, empty, held = info.pop("first_rows"), info.pop("cleaned_empty"), info.pop("held")
     if not parts["train"] or not parts["valid"]:
         raise DataError(f"{data}: no {'training' if not parts['train'] else 'validation'} rows. Mark some rows train and "
                         f"some valid in column {config.data.split_col!r}, or give --valid FILE.")
@@ -184,7 +184,7 @@ def _prepare(config: Config, task_cls: type[Task], data: str | Path, folder: Pat
     vocab = Vocab.build([tokens], config.vocab.num_words, config.vocab.min_freq)  # a Counter adds its counts
     encoder = TextEncoder(pipeline, vocab, auto_max_len(config.vocab.max_len, max_len), config.vocab.truncating,
                           config.vocab.padding)
-    rows, train_tokens, shared = _encode_pass(folder, parts, encoder, task, config.data.split_seed)
+    rows, train_tokens, shared = _encode_pass(folder, parts, encoder, task, config.data.split_seed, held)
     meant = [info["not_mentioned"]] if info.get("not_mentioned") else []  # an aspect's "NA" may mean it
     # what an in-memory run warns of, from the counts of the two passes (pipeline.prepare.prepare_stream says it)
     one_label = {name: [first[name][label], repr(label)] for name, counts in labels.items()
@@ -214,14 +214,16 @@ def _clean_pass(sources: list[tuple[Path, str | None]], config: Config, task_cls
                 folder: Path, fmt: str | None, chunk_size: int, header: bool
                 ) -> tuple[Counter[str], dict[str, Counter], dict[str, list[str]], int, dict[str, Any]]:
     """Pass 1: read and clean each chunk, count training tokens and every split's labels, cache the cleaned texts.
-    The task's reader info comes back with ``first_rows`` (each split's labels' first ``file:line``) and
-    ``cleaned_empty`` (how many training texts clean to nothing, the first one's row and text)."""
+    The task's reader info comes back with ``first_rows`` (each split's labels' first ``file:line``),
+    ``cleaned_empty`` (how many training texts clean to nothing, the first one's row and text) and ``held`` (the
+    valid and test texts, counted)."""
     tokens: Counter[str] = Counter()
     labels: dict[str, Counter] = {s: Counter() for s in SPLITS}
     parts: dict[str, list[str]] = {s: [] for s in SPLITS}
     max_len, info = 0, {}
     first: dict[str, dict[Any, str]] = {s: {} for s in SPLITS}  # each label's first row, per split (file:line)
     empty: list[Any] = [0, "", ""]  # training texts that clean to nothing: how many, the first's row and text
+    held: dict[str, Counter] = {s: Counter() for s in SPLITS if s != "train"}  # valid/test texts, for pass 2
     for path, fixed in sources:
         path_fmt = detect_format(path, fmt)
         cfg = config if fixed is None else config.model_copy(
@@ -258,23 +260,24 @@ def _clean_pass(sources: list[tuple[Path, str | None]], config: Config, task_cls
                             if empty[0] == 1:
                                 empty[1:] = [refs[i] if refs else str(path), table.split.texts[i]]
                 labels[name].update(chunk_labels)
+                if name in held:  # (held in memory to score them anyway)
+                    held[name].update(texts)
                 parts[name].append(f"{name}-{len(parts[name]):05d}")
                 (folder / f"{parts[name][-1]}.clean.json").write_text(json.dumps({"texts": texts, "labels": chunk_labels}))
             log.info("%s: read up to data row %d", path, int(chunk.index[-1]) + 1)
         if not rows:  # as an in-memory run says it (an IndexError on the empty frame had ended it)
             raise DataError(f"{path}: the file has no data rows.")
-    return tokens, labels, parts, max_len, {**info, "first_rows": first, "cleaned_empty": empty}
+    return tokens, labels, parts, max_len, {**info, "first_rows": first, "cleaned_empty": empty, "held": held}
 
 
 def _encode_pass(folder: Path, parts: dict[str, list[str]], encoder: TextEncoder, task: Task,
-                 seed: int) -> tuple[dict[str, list[int]], int, dict[str, int]]:
+                 seed: int, held: dict[str, Counter]) -> tuple[dict[str, list[int]], int, dict[str, int]]:
     """Pass 2: encode each cached chunk into a shard (training rows of several chunks: dealt out at random, see
     :class:`~lstmtext.training.shard_files.Dealer`, and ``parts["train"]`` then names the shards cut); return the rows of each shard per split
-    and the training tokens, and how many valid and test texts are training texts too."""
+    and the training tokens, and how many of the valid and test texts (``held``, counted in pass 1) are training
+    texts too."""
     rows: dict[str, list[int]] = {s: [] for s in SPLITS}
     train_tokens = 0
-    held = {s: Counter(t for name in parts[s] for t in json.loads((folder / f"{name}.clean.json").read_text())["texts"])
-            for s in SPLITS if s != "train"}  # the valid and test texts (held in memory to score them anyway)
     wanted = set().union(*held.values()) - {""}  # texts that clean to nothing are no shared text
     found: set[str] = set()
     for split, names in parts.items():
